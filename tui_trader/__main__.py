@@ -1,0 +1,3 @@
+from tui_trader.cli.main import main
+
+raise SystemExit(main())

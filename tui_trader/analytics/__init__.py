@@ -1,0 +1,1 @@
+"""Performance analytics: returns, risk and trade statistics over equity curves."""

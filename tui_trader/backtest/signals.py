@@ -1,0 +1,105 @@
+"""Turn an analyzed DataFrame (enter_long, exit_long, ...) into fill-bar index arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tui_trader.backtest.kernel import MarketArrays
+from tui_trader.backtest.rules import ExitRules
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSignals:
+    """One symbol ready to simulate: candles plus the bars where orders would fill."""
+
+    symbol: str
+    market: MarketArrays
+    entry_bars: np.ndarray  # bar at whose open an entry fills, ascending
+    entry_sides: np.ndarray  # +1 long, -1 short
+    entry_tags: np.ndarray  # object array, None where untagged
+    exit_long: np.ndarray  # bars at whose open an exit signal for a long fills
+    exit_short: np.ndarray
+    exit_tags: np.ndarray  # exit_tag per bar (object), aligned with the candles
+    enter_long_flag: np.ndarray  # per bar, for ignore_roi_if_entry_signal and the reference path
+    enter_short_flag: np.ndarray
+    shift: int = 1  # bars from a signal candle to its fill: 1 + latency
+
+    def exit_fills(self, side: int) -> np.ndarray:
+        return self.exit_long if side > 0 else self.exit_short
+
+    def enter_flag(self, side: int) -> np.ndarray:
+        return self.enter_long_flag if side > 0 else self.enter_short_flag
+
+
+def flag(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A signal column as bool (missing column, NaN and 0 are False)."""
+    if name not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    col = df[name]
+    if col.dtype == bool:
+        return col.to_numpy()
+    return pd.to_numeric(col, errors="coerce").fillna(0).to_numpy(dtype=np.float64) != 0
+
+
+def _tags(df: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), None, dtype=object)
+    col = df[name]
+    return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+
+
+def market_arrays(df: pd.DataFrame, bar_seconds: int) -> MarketArrays:
+    """Float64 columns and int64-ns open times from a validated candle frame."""
+    times = pd.DatetimeIndex(df["date"]).as_unit("ns").asi8
+    return MarketArrays(
+        time=np.ascontiguousarray(times, dtype=np.int64),
+        open=df["open"].to_numpy(dtype=np.float64),
+        high=df["high"].to_numpy(dtype=np.float64),
+        low=df["low"].to_numpy(dtype=np.float64),
+        close=df["close"].to_numpy(dtype=np.float64),
+        volume=df["volume"].to_numpy(dtype=np.float64),
+        bar_ns=int(bar_seconds) * 1_000_000_000,
+    )
+
+
+def symbol_signals(
+    symbol: str, df: pd.DataFrame, rules: ExitRules, *, bar_seconds: int, latency_bars: int = 0
+) -> SymbolSignals:
+    """A signal on closed candle i fills at the open of candle i + 1 + latency.
+
+    Freqtrade's rules: long and short entries on one candle cancel; an exit signal on a candle
+    that also carries an entry in the same direction is ignored.
+    """
+    n = len(df)
+    shift = 1 + int(latency_bars)
+    enter_long = flag(df, "enter_long")
+    enter_short = flag(df, "enter_short") if rules.can_short else np.zeros(n, dtype=bool)
+    go_long = enter_long & ~enter_short
+    go_short = enter_short & ~enter_long
+    sig = np.flatnonzero(go_long | go_short)
+    fill = sig + shift
+    keep = fill < n
+    sig, fill = sig[keep], fill[keep]
+    sides = np.where(go_long[sig], 1, -1).astype(np.int8)
+    tags = _tags(df, "enter_tag")[sig]
+    if rules.use_exit_signal:
+        xl = np.flatnonzero(flag(df, "exit_long") & ~enter_long) + shift
+        xs = np.flatnonzero(flag(df, "exit_short") & ~enter_short) + shift
+    else:
+        xl = xs = np.empty(0, dtype=np.int64)
+    return SymbolSignals(
+        symbol=symbol,
+        market=market_arrays(df, bar_seconds),
+        entry_bars=fill.astype(np.int64),
+        entry_sides=sides,
+        entry_tags=tags,
+        exit_long=xl[xl < n].astype(np.int64),
+        exit_short=xs[xs < n].astype(np.int64),
+        exit_tags=_tags(df, "exit_tag"),
+        enter_long_flag=enter_long,
+        enter_short_flag=enter_short,
+        shift=shift,
+    )

@@ -1,0 +1,122 @@
+"""Stake sizing and entry protections: the seams where the risk engine's rules plug in."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from tui_trader.core.errors import ConfigError
+
+UNLIMITED = "unlimited"
+
+
+@dataclass(frozen=True, slots=True)
+class StakeRequest:
+    """What a sizer knows when a trade wants to open (amounts in quote currency)."""
+
+    symbol: str
+    time_ns: int
+    price: float
+    side: int
+    entry_tag: str | None
+    available: float  # free cash
+    tied: float  # cash committed to open trades (stake + entry fee)
+    open_trades: int
+    max_open_trades: int | None  # None = no limit
+    fee: float
+
+    @property
+    def time(self) -> datetime:
+        return pd.Timestamp(self.time_ns, tz="UTC").to_pydatetime()
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrade:
+    """A finished trade as protections see it."""
+
+    symbol: str
+    side: int
+    entry_ns: int
+    exit_ns: int
+    pnl: float
+    pnl_pct: float
+    exit_reason: str
+
+
+@runtime_checkable
+class Sizer(Protocol):
+    """Returns the stake in quote currency; 0 or less skips the trade."""
+
+    def stake(self, req: StakeRequest) -> float: ...
+
+
+@runtime_checkable
+class Protection(Protocol):
+    """Freqtrade-style protection (StoplossGuard, MaxDrawdown, CooldownPeriod, LowProfitPairs)."""
+
+    def allows_entry(
+        self, symbol: str, time_ns: int, side: int, closed: Sequence[ClosedTrade]
+    ) -> bool: ...
+
+
+class StakeSizer:
+    """Freqtrade's `stake_amount`: a fixed quote amount or "unlimited" (equal split of equity).
+
+    A strategy's `custom_stake_amount` hook, when overridden, gets the proposed stake and may
+    return another amount (clamped to what the wallet can pay).
+    """
+
+    def __init__(self, stake_amount: float | str = UNLIMITED, strategy: Any = None) -> None:
+        if isinstance(stake_amount, str) and stake_amount != UNLIMITED:
+            try:
+                stake_amount = float(stake_amount)
+            except ValueError:
+                raise ConfigError(
+                    f'stake_amount must be a number or "unlimited" (got {stake_amount!r})'
+                ) from None
+        if isinstance(stake_amount, float | int) and not stake_amount > 0:
+            raise ConfigError(f"stake_amount must be positive (got {stake_amount})")
+        self.stake_amount = stake_amount
+        self._hook = _overridden_hook(strategy, "custom_stake_amount")
+
+    def stake(self, req: StakeRequest) -> float:
+        max_stake = req.available / (1.0 + req.fee)
+        if self.stake_amount == UNLIMITED:
+            slots = req.max_open_trades
+            if slots is None:
+                raise ConfigError('stake_amount "unlimited" needs a finite max_open_trades')
+            proposed = min((req.available + req.tied) / slots / (1.0 + req.fee), max_stake)
+        else:
+            proposed = float(self.stake_amount)
+        if self._hook is not None:
+            value = self._hook(
+                pair=req.symbol,
+                current_time=req.time,
+                current_rate=req.price,
+                proposed_stake=proposed,
+                min_stake=None,
+                max_stake=max_stake,
+                leverage=1.0,
+                entry_tag=req.entry_tag,
+                side="long" if req.side > 0 else "short",
+            )
+            proposed = float(value) if value is not None and math.isfinite(float(value)) else 0.0
+            proposed = min(proposed, max_stake)
+        return proposed
+
+
+def _overridden_hook(strategy: Any, name: str) -> Any:
+    """The bound method if the strategy's own class (not the framework base) defines `name`."""
+    if strategy is None:
+        return None
+    for klass in type(strategy).__mro__:
+        if name in klass.__dict__:
+            if klass.__module__.startswith("tui_trader.strategy"):
+                return None
+            return getattr(strategy, name)
+    return None

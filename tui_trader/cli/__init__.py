@@ -1,0 +1,1 @@
+"""Command line: `tui-trader ...`. One module per command group, each with `register()`."""

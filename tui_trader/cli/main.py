@@ -1,0 +1,75 @@
+"""Entry point for `tui-trader`. Keeps imports light: heavy modules load inside handlers."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tui_trader import __version__
+from tui_trader.core.errors import UsageError, UserError
+
+# Each module defines `register(subparsers)` and gives every parser a `handler`
+# default: `handler(args) -> int`. Order is the order in `--help`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "tui_trader.cli.ui_cmd",
+    "tui_trader.cli.daemon_cmd",
+    "tui_trader.cli.config_cmd",
+    "tui_trader.cli.data_cmd",
+    "tui_trader.cli.signals_cmd",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors become one clean line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tui-trader", description="Terminal trading workstation.")
+    parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
+    add_common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every command accepts (before or after the sub-command)."""
+    parser.add_argument("--home", default=argparse.SUPPRESS, help="home folder (default: TUI_TRADER_HOME or the platform's user data dir)")
+    parser.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: HOME/config.toml)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        for name, default in (("home", None), ("config", None), ("debug", False)):
+            if not hasattr(args, name):
+                setattr(args, name, default)
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            from tui_trader.cli.ui_cmd import run_tui
+
+            return run_tui(args)
+        return int(handler(args) or 0)
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

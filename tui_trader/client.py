@@ -1,0 +1,101 @@
+"""EngineClient: the one interface the UI (and the daemon's remote clients) use.
+
+In-process it wraps an Engine; attached, the daemon package provides a client with the same
+methods that speaks to the daemon over its socket. No widget ever touches a venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from tui_trader.core.events import Event
+from tui_trader.core.market import Candle
+from tui_trader.core.orders import Order, OrderRequest
+
+if TYPE_CHECKING:
+    from tui_trader.bus import Subscription
+    from tui_trader.engine import Engine, EngineSnapshot
+
+
+@runtime_checkable
+class EventStream(Protocol):
+    def drain(self) -> list[Event]: ...
+
+    async def wait(self) -> list[Event]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class EngineClient(Protocol):
+    """Commands in, events and snapshots out."""
+
+    attached: bool  # True when talking to a daemon
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def snapshot(self) -> EngineSnapshot: ...
+
+    def subscribe(self, name: str, kinds: Iterable[str] | None = None) -> EventStream: ...
+
+    async def place(self, request: OrderRequest) -> Order: ...
+
+    async def cancel(self, client_order_id: str) -> Order: ...
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def flatten(self) -> dict[str, Any]: ...
+
+    async def candles(self, symbol: str, timeframe: str, limit: int = 300) -> list[Candle]: ...
+
+    async def call(self, command: str, **params: Any) -> Any:
+        """Extension point for later features (strategies, signals, backtests...)."""
+
+
+class InProcessClient:
+    """The engine runs inside this process (the default `tui-trader`)."""
+
+    attached = False
+
+    def __init__(self, engine: Engine, actor: str = "tui") -> None:
+        self.engine = engine
+        self.actor = actor
+        self._owns = not engine.started
+        self.commands: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        if not self.engine.started:
+            await self.engine.start()
+
+    async def close(self) -> None:
+        if self._owns and self.engine.started:
+            await self.engine.stop()
+
+    async def snapshot(self) -> EngineSnapshot:
+        return self.engine.snapshot()
+
+    def subscribe(self, name: str, kinds: Iterable[str] | None = None) -> Subscription:
+        return self.engine.bus.subscribe(name, kinds)
+
+    async def place(self, request: OrderRequest) -> Order:
+        return await self.engine.place(request, self.actor)
+
+    async def cancel(self, client_order_id: str) -> Order:
+        return await self.engine.cancel(client_order_id, self.actor)
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        return await self.engine.cancel_all(self.actor, symbol)
+
+    async def flatten(self) -> dict[str, Any]:
+        return await self.engine.flatten(self.actor)
+
+    async def candles(self, symbol: str, timeframe: str, limit: int = 300) -> list[Candle]:
+        return await self.engine.fetch_candles(symbol, timeframe, limit)
+
+    async def call(self, command: str, **params: Any) -> Any:
+        from tui_trader.commands import dispatch
+
+        return await dispatch(self.engine, command, params, self.actor)

@@ -1,0 +1,37 @@
+"""Named engine commands beyond the core ones (strategies, signals, arming live ...).
+
+One registry serves the in-process client and the daemon's control API, so both offer the
+same commands. Features register theirs with `@command("name")`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.core.errors import UserError
+
+if TYPE_CHECKING:
+    from tui_trader.engine import Engine
+
+CommandFn = Callable[["Engine", dict[str, Any], str], Awaitable[Any]]
+_COMMANDS: dict[str, CommandFn] = {}
+
+
+def command(name: str) -> Callable[[CommandFn], CommandFn]:
+    def deco(fn: CommandFn) -> CommandFn:
+        _COMMANDS[name] = fn
+        return fn
+
+    return deco
+
+
+def available() -> list[str]:
+    return sorted(_COMMANDS)
+
+
+async def dispatch(engine: Engine, name: str, params: dict[str, Any], actor: str) -> Any:
+    fn = _COMMANDS.get(name)
+    if fn is None:
+        raise UserError(f"unknown command {name!r}; available: {', '.join(available()) or 'none'}")
+    return await fn(engine, params, actor)

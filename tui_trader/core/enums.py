@@ -1,0 +1,78 @@
+"""Enumerations shared by every layer."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop-limit"
+    TRAILING_STOP = "trailing-stop"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    DAY = "day"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"  # persisted, not yet acknowledged by the venue
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_open(self) -> bool:
+        return self in _OPEN
+
+    @property
+    def is_final(self) -> bool:
+        return not self.is_open
+
+
+_OPEN = frozenset({OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
+class AssetClass(StrEnum):
+    CRYPTO = "crypto"
+    EQUITY = "equity"
+
+
+class Liquidity(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DEGRADED = "degraded"
+    RECONNECTING = "reconnecting"
+    DISCONNECTED = "disconnected"
+
+
+class Direction(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+    FLAT = "flat"

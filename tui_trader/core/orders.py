@@ -1,0 +1,145 @@
+"""Orders: the request a user or strategy makes, and the order the OMS tracks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
+
+# Legal state transitions (the OMS refuses anything else).
+_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.NEW: frozenset(
+        {OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
+         OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
+    OrderStatus.ACCEPTED: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
+         OrderStatus.REJECTED}
+    ),
+    OrderStatus.PARTIALLY_FILLED: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def can_transition(old: OrderStatus, new: OrderStatus) -> bool:
+    return old == new or new in _TRANSITIONS.get(old, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What a source asks for. Every source (keyboard, CLI, strategy, signal) builds one."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    type: OrderType = OrderType.MARKET
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    venue: str | None = None
+    stop_loss: Decimal | None = None  # bracket children
+    take_profit: Decimal | None = None
+    trail_amount: Decimal | None = None  # trailing stop: absolute distance
+    trail_percent: Decimal | None = None  # trailing stop: fraction, 0.02 = 2 %
+    post_only: bool = False
+    reduce_only: bool = False
+    source: str = "manual"  # manual | cli | strategy:<name> | signal:<provider> ...
+    strategy: str | None = None
+    tag: str | None = None
+    client_order_id: str | None = None  # caller-chosen id (idempotent retries)
+    parent_id: str | None = None
+    oco_id: str | None = None
+
+    def with_(self, **changes: Any) -> OrderRequest:
+        return replace(self, **changes)
+
+
+@dataclass(slots=True)
+class Order:
+    """An order as the OMS tracks it. Mutated only by the OMS."""
+
+    client_order_id: str
+    venue: str
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: TimeInForce
+    created_at: datetime
+    updated_at: datetime
+    status: OrderStatus = OrderStatus.NEW
+    filled_quantity: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    fees: Decimal = Decimal(0)
+    venue_order_id: str | None = None
+    reason: str | None = None  # why rejected / cancelled / expired
+    source: str = "manual"
+    strategy: str | None = None
+    tag: str | None = None
+    post_only: bool = False
+    reduce_only: bool = False
+    parent_id: str | None = None
+    oco_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # links, emulation notes, trailing state
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    def transition(self, new: OrderStatus, at: datetime, reason: str | None = None) -> None:
+        if not can_transition(self.status, new):
+            raise InvalidTransition(f"order {self.client_order_id}: {self.status} -> {new} is not allowed")
+        self.status = new
+        self.updated_at = at
+        if reason is not None:
+            self.reason = reason
+
+    def copy(self) -> Order:
+        return replace(self, meta=dict(self.meta))
+
+    @classmethod
+    def from_request(cls, req: OrderRequest, client_order_id: str, venue: str, at: datetime) -> Order:
+        meta: dict[str, Any] = {}
+        if req.stop_loss is not None:
+            meta["stop_loss"] = str(req.stop_loss)
+        if req.take_profit is not None:
+            meta["take_profit"] = str(req.take_profit)
+        if req.trail_amount is not None:
+            meta["trail_amount"] = str(req.trail_amount)
+        if req.trail_percent is not None:
+            meta["trail_percent"] = str(req.trail_percent)
+        return cls(
+            client_order_id=client_order_id,
+            venue=venue,
+            symbol=req.symbol,
+            side=req.side,
+            type=req.type,
+            quantity=req.quantity,
+            price=req.price,
+            stop_price=req.stop_price,
+            time_in_force=req.time_in_force,
+            created_at=at,
+            updated_at=at,
+            source=req.source,
+            strategy=req.strategy,
+            tag=req.tag,
+            post_only=req.post_only,
+            reduce_only=req.reduce_only,
+            parent_id=req.parent_id,
+            oco_id=req.oco_id,
+            meta=meta,
+        )

@@ -1,0 +1,385 @@
+"""The engine: the composition root shared by the TUI, the daemon and replays.
+
+venue stream -> engine._ingest -> bus (market data, coalesced for slow consumers)
+                               -> OMS (execution reports, never dropped)
+command (place/cancel/flatten) -> pre-trade checks -> OMS -> venue
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.bus import EventBus
+from tui_trader.config import Settings
+from tui_trader.core.clock import Clock, SystemClock
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side, TimeInForce
+from tui_trader.core.events import (
+    AccountEvent,
+    BookEvent,
+    ConnectionEvent,
+    Event,
+    ExecutionReport,
+    NoticeEvent,
+    RiskEvent,
+    SignalEvent,
+    TickerEvent,
+)
+from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Candle, OrderBook, Ticker
+from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.core.positions import Position
+from tui_trader.core.signals import Signal
+from tui_trader.execution.ids import ClientOrderIds
+from tui_trader.execution.oms import OrderManager
+from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
+from tui_trader.execution.reconcile import reconcile
+from tui_trader.risk.checks import CheckContext, PreTradeChecks, RiskRejection
+from tui_trader.store.db import Store
+from tui_trader.venues.base import Venue
+
+if TYPE_CHECKING:
+    from tui_trader.home import Home
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueStatus:
+    name: str
+    kind: str
+    state: ConnectionState
+    is_live: bool
+    detail: str = ""
+    last_message_age: float | None = None
+
+
+@dataclass(slots=True)
+class EngineSnapshot:
+    """Everything a screen needs, copied so the UI never shares mutable state with the engine."""
+
+    ts: datetime
+    mode: str  # "paper" or "live"
+    venues: list[VenueStatus]
+    instruments: dict[str, Instrument]
+    tickers: dict[str, Ticker]
+    books: dict[str, OrderBook]
+    positions: list[Position]
+    open_orders: list[Order]
+    recent_orders: list[Order]
+    fills: list[Fill]
+    account: AccountSnapshot
+    signals: list[Signal] = field(default_factory=list)
+    halted: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    RECENT = 200
+
+    def __init__(
+        self,
+        settings: Settings,
+        home: Home | None = None,
+        *,
+        clock: Clock | None = None,
+        venues: dict[str, Venue] | None = None,
+        in_memory: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.home = home
+        self.clock: Clock = clock or SystemClock()
+        self.bus = EventBus()
+        self.portfolio = Portfolio()
+        self._venues_override = venues
+        self.venues: dict[str, Venue] = {}
+        self.instruments: dict[str, dict[str, Instrument]] = {}
+        self.tickers: dict[str, Ticker] = {}
+        self.books: dict[str, OrderBook] = {}
+        self.fills: list[Fill] = []
+        self.signals: list[Signal] = []
+        self.recent_orders: dict[str, Order] = {}
+        self.halt_reason: str | None = None
+        self.in_memory = in_memory or home is None
+        self.store: Store | None = None
+        self.oms: OrderManager | None = None
+        self.checks = PreTradeChecks(settings.risk, self.portfolio, lambda: self.halt_reason)
+        self.new_id = ClientOrderIds(self.clock)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._venue_detail: dict[str, str] = {}
+        self._last_msg: dict[str, float] = {}
+        self.started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        from tui_trader.venues.registry import build_venues
+
+        if self.home is not None:
+            self.home.ensure()
+        self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
+        self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
+        self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio)
+        await self.oms.restore()
+        for order in await self.store.load_orders(limit=self.RECENT):
+            self.recent_orders[order.client_order_id] = order
+        self.fills = list(reversed(await self.store.load_fills(limit=self.RECENT)))
+        self.oms.start()
+        for name, venue in self.venues.items():
+            await venue.connect(self._ingest)
+            self.instruments[name] = await venue.load_markets()
+            await venue.subscribe(list(self.instruments[name]))
+            await reconcile(self.oms, venue, self.clock.now())
+            await self.oms.flush()
+            # Cash comes from the venue after reconciliation (it already includes missed fills).
+            for ccy, bal in (await venue.fetch_balances()).items():
+                self.portfolio.set_cash(ccy, bal.total)
+        self.bus.on(self._track, name="engine-state")
+        self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
+        self.started = True
+        await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
+
+    async def stop(self) -> None:
+        if not self.started:
+            if self.store is not None:
+                await self.store.close()
+            return
+        self.started = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for venue in self.venues.values():
+            with contextlib.suppress(Exception):
+                await venue.close()
+        assert self.oms is not None and self.store is not None
+        await self.oms.stop()
+        await self.record_equity()
+        await self.audit("engine", "stop", {})
+        await self.store.close()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return "live" if any(v.is_live for v in self.venues.values()) else "paper"
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None:
+        return self.instruments.get(venue, {}).get(symbol)
+
+    def symbols(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for insts in self.instruments.values():
+            for s in insts:
+                seen[s] = None
+        return list(seen)
+
+    def mid(self, symbol: str) -> float:
+        t = self.tickers.get(symbol)
+        return t.mid if t else 0.0
+
+    def _ingest(self, event: Event) -> None:
+        """Everything a venue emits arrives here first."""
+        if isinstance(event, ExecutionReport):
+            assert self.oms is not None
+            self.oms.on_report(event)
+            return
+        if isinstance(event, TickerEvent):
+            t = event.ticker
+            self.tickers[t.symbol] = t
+            self.portfolio.mark(t.symbol, t.mid)
+            self._last_msg[t.venue] = self.clock.monotonic()
+        elif isinstance(event, BookEvent):
+            self.books[event.book.symbol] = event.book
+        elif isinstance(event, ConnectionEvent):
+            self._venue_detail[event.venue] = event.detail
+        self.bus.publish(event)
+
+    def _track(self, event: Event) -> None:
+        from tui_trader.core.events import FillEvent, OrderEvent
+
+        if isinstance(event, OrderEvent):
+            self.recent_orders[event.order.client_order_id] = event.order
+            if len(self.recent_orders) > self.RECENT * 2:
+                for cid in list(self.recent_orders)[: self.RECENT]:
+                    if not self.recent_orders[cid].is_open:
+                        del self.recent_orders[cid]
+        elif isinstance(event, FillEvent):
+            self.fills.append(event.fill)
+            del self.fills[: -self.RECENT]
+            self.bus.publish(AccountEvent(self.clock.now(), *self._equity_cash()))
+        elif isinstance(event, SignalEvent):
+            self.signals.append(event.signal)
+            del self.signals[: -self.RECENT]
+
+    def _equity_cash(self) -> tuple[float, float]:
+        snap = self.portfolio.snapshot(self.clock.now())
+        return snap.equity, snap.cash
+
+    def account(self) -> AccountSnapshot:
+        return self.portfolio.snapshot(self.clock.now())
+
+    def snapshot(self) -> EngineSnapshot:
+        now_mono = self.clock.monotonic()
+        statuses = [
+            VenueStatus(
+                name, v.kind, v.state, v.is_live, self._venue_detail.get(name, ""),
+                (now_mono - self._last_msg[name]) if name in self._last_msg else None,
+            )
+            for name, v in self.venues.items()
+        ]
+        assert self.oms is not None
+        instruments = {s: i for insts in self.instruments.values() for s, i in insts.items()}
+        return EngineSnapshot(
+            ts=self.clock.now(), mode=self.mode, venues=statuses, instruments=instruments,
+            tickers=dict(self.tickers), books=dict(self.books),
+            positions=[p.copy() for p in self.portfolio.positions.values() if not p.is_flat],
+            open_orders=[o.copy() for o in self.oms.open_orders()],
+            recent_orders=[o.copy() for o in list(self.recent_orders.values())[-50:]],
+            fills=list(self.fills[-50:]), account=self.account(), signals=list(self.signals[-50:]),
+            halted=self.halt_reason,
+        )
+
+    async def fetch_candles(self, symbol: str, timeframe: str, limit: int = 300, venue: str | None = None) -> list[Candle]:
+        venue_name = venue or self._venue_for(symbol)
+        return await self.venues[venue_name].fetch_candles(symbol, timeframe, None, limit)
+
+    def _venue_for(self, symbol: str, requested: str | None = None) -> str:
+        if requested:
+            return requested
+        default = self.settings.engine.default_venue
+        if symbol in self.instruments.get(default, {}):
+            return default
+        for name, insts in self.instruments.items():
+            if symbol in insts:
+                return name
+        return default
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        if self.store is not None:
+            await self.store.audit(self.clock.now(), actor, action, detail)
+
+    async def place(self, req: OrderRequest, actor: str = "user") -> Order:
+        """Every order from every source comes through here: checks, persistence, venue."""
+        assert self.oms is not None
+        venue_name = self._venue_for(req.symbol, req.venue)
+        if venue_name not in self.venues:
+            return await self._reject(req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor)
+        inst = self.instrument(venue_name, req.symbol)
+        try:
+            checked = self.checks.check(req, CheckContext(inst, self.mid(req.symbol), venue_name))
+        except RiskRejection as rej:
+            return await self._reject(req, venue_name, rej, actor)
+        cid = checked.client_order_id or self.new_id()
+        order = Order.from_request(checked, cid, venue_name, self.clock.now())
+        await self.audit(actor, "place", _describe(order))
+        placed = await self.oms.submit(order)
+        await self.oms.flush()  # so the caller sees fills that already happened
+        current = self.oms.orders.get(placed.client_order_id)
+        return current.copy() if current is not None else placed
+
+    async def _reject(self, req: OrderRequest, venue: str, rej: RiskRejection, actor: str) -> Order:
+        assert self.oms is not None
+        now = self.clock.now()
+        order = Order.from_request(req, req.client_order_id or self.new_id(), venue, now)
+        order.status = OrderStatus.REJECTED
+        order.reason = rej.message
+        order.meta["reject_code"] = rej.code
+        await self.oms.record_rejection(order)
+        self.bus.publish(RiskEvent(now, rej.code, rej.message, order.client_order_id))
+        await self.audit(actor, "reject", {"code": rej.code, "reason": rej.message, **_describe(order)})
+        return order
+
+    async def cancel(self, client_order_id: str, actor: str = "user") -> Order:
+        assert self.oms is not None
+        await self.audit(actor, "cancel", {"client_order_id": client_order_id})
+        try:
+            return await self.oms.cancel(client_order_id)
+        except KeyError:
+            from tui_trader.core.errors import UserError
+
+            raise UserError(f"no open order {client_order_id}; `orders` lists the open ones") from None
+
+    async def cancel_all(self, actor: str = "user", symbol: str | None = None) -> list[Order]:
+        assert self.oms is not None
+        await self.audit(actor, "cancel_all", {"symbol": symbol})
+        out = []
+        for order in list(self.oms.open_orders()):
+            if symbol is None or order.symbol == symbol:
+                await self.venues[order.venue].cancel_order(order.copy())
+                out.append(order)
+        await self.oms.flush()
+        return [o.copy() for o in out]
+
+    async def flatten(self, actor: str = "user") -> dict[str, Any]:
+        """The kill switch: cancel every open order, then close every position at market."""
+        assert self.oms is not None
+        await self.audit(actor, "flatten", {})
+        self.bus.publish(RiskEvent(self.clock.now(), "kill_switch", f"flatten requested by {actor}"))
+        cancelled = await self.cancel_all(actor)
+        closing: list[Order] = []
+        for pos in list(self.portfolio.open_positions()):
+            side = Side.SELL if pos.quantity > 0 else Side.BUY
+            req = OrderRequest(
+                pos.symbol, side, abs(pos.quantity), OrderType.MARKET, venue=pos.venue,
+                time_in_force=TimeInForce.IOC, reduce_only=True, source="kill_switch",
+            )
+            inst = self.instrument(pos.venue, pos.symbol)
+            order = Order.from_request(req, self.new_id(), pos.venue, self.clock.now())
+            if inst is None:
+                continue
+            closing.append(await self.oms.submit(order))
+        await self.oms.flush()
+        left = [p.symbol for p in self.portfolio.open_positions()]
+        return {"cancelled": len(cancelled), "closing_orders": [o.client_order_id for o in closing], "still_open": left}
+
+    def publish_signal(self, signal: Signal) -> None:
+        self.bus.publish(SignalEvent(signal))
+
+    def notify(self, level: str, message: str, source: str = "engine") -> None:
+        self.bus.publish(NoticeEvent(self.clock.now(), level, message, source))
+
+    # -- background ---------------------------------------------------------------------------
+
+    async def record_equity(self) -> None:
+        if self.store is None:
+            return
+        snap = self.account()
+        await self.store.record_equity(snap.ts, snap.equity, snap.cash, snap.gross_exposure, snap.net_exposure)
+
+    async def _equity_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.engine.equity_snapshot_s)
+            try:
+                await self.record_equity()
+            except Exception:
+                log.exception("equity snapshot failed")
+
+
+def _describe(order: Order) -> dict[str, Any]:
+    return {
+        "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
+        "side": order.side.value, "type": order.type.value, "quantity": str(order.quantity),
+        "price": None if order.price is None else str(order.price),
+        "stop_price": None if order.stop_price is None else str(order.stop_price), "source": order.source,
+    }
+
+
+__all__ = ["Decimal", "Engine", "EngineSnapshot", "VenueStatus"]

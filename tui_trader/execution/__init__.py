@@ -1,0 +1,1 @@
+"""Order management: the order state machine, positions and P&L from fills, reconciliation."""

@@ -1,0 +1,195 @@
+"""TA-Lib functions wrapped from talib's own function list, callable like talib or talib.abstract.
+
+Three call styles, so a Freqtrade strategy ports by changing its import:
+
+- ``RSI(close_array, timeperiod=14)``: arrays in, arrays out (as ``talib.RSI``);
+- ``RSI(close_series, 14)``: Series in, Series out on the same index (a tuple for several outputs);
+- ``RSI(dataframe, timeperiod=14)``: inputs taken from the frame's columns (as
+  ``talib.abstract``); a Series out, or a DataFrame of the named outputs (``BBANDS`` ->
+  upperband, middleband, lowerband). Override a column with ``price="open"`` or
+  ``prices=["high", "low", "close"]``, exactly like talib.abstract.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from tui_trader.core.errors import DataError, UserError
+
+
+@dataclass(frozen=True, slots=True)
+class TalibSpec:
+    """What one TA-Lib function takes and returns, read from talib.abstract once."""
+
+    name: str
+    group: str
+    display_name: str
+    input_keys: tuple[str, ...]  # abstract's keys: price, prices, price0, periods ...
+    default_columns: dict[str, str | list[str]]
+    columns: tuple[str, ...]  # flattened default DataFrame columns, in call order
+    parameters: dict[str, Any]
+    outputs: tuple[str, ...]
+
+
+@cache
+def talib_names() -> frozenset[str]:
+    """Every function name TA-Lib offers (about 200, the CDL* patterns included)."""
+    import talib
+
+    return frozenset(talib.get_functions())
+
+
+@cache
+def spec(name: str) -> TalibSpec:
+    """The TalibSpec for `name`; UserError if TA-Lib has no such function."""
+    if name not in talib_names():
+        raise UserError(f"TA-Lib has no function {name!r}; see list_indicators() for the names")
+    from talib import abstract
+
+    info = abstract.Function(name).info
+    inputs: dict[str, str | list[str]] = dict(info["input_names"])
+    flat: list[str] = []
+    for value in inputs.values():
+        flat.extend(value if isinstance(value, list) else [value])
+    return TalibSpec(
+        name=name,
+        group=info["group"],
+        display_name=info["display_name"],
+        input_keys=tuple(inputs),
+        default_columns=inputs,
+        columns=tuple(flat),
+        parameters=dict(info["parameters"]),
+        outputs=tuple(info["output_names"]),
+    )
+
+
+def _frame_columns(s: TalibSpec, overrides: dict[str, Any]) -> list[str]:
+    """The DataFrame columns to feed, after talib.abstract-style overrides (price="open")."""
+    cols: list[str] = []
+    for key in s.input_keys:
+        value = overrides.get(key, s.default_columns[key])
+        default = s.default_columns[key]
+        if isinstance(default, list):
+            given = [value] if isinstance(value, str) else list(value)
+            if len(given) != len(default):
+                raise UserError(
+                    f"{s.name}: {key} needs {len(default)} column names ({', '.join(default)})"
+                )
+            cols.extend(given)
+        elif isinstance(value, str):
+            cols.append(value)
+        else:
+            raise UserError(f"{s.name}: {key} must be a column name, got {type(value).__name__}")
+    return cols
+
+
+def _as_float(values: Any, name: str) -> np.ndarray:
+    try:
+        return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name}: inputs must be numeric arrays or Series ({exc})") from None
+
+
+def _check_params(s: TalibSpec, params: dict[str, Any]) -> None:
+    unknown = [k for k in params if k not in s.parameters]
+    if unknown:
+        known = ", ".join(s.parameters) or "none"
+        raise UserError(f"{s.name}: unknown parameter {unknown[0]!r}; it takes: {known}")
+
+
+def _call(raw: Callable[..., Any], s: TalibSpec, arrays: list[np.ndarray], params: dict) -> Any:
+    lengths = {len(a) for a in arrays}
+    if len(lengths) > 1:
+        raise DataError(f"{s.name}: input arrays have different lengths {sorted(lengths)}")
+    try:
+        return raw(*arrays, **params)
+    except UserError:
+        raise
+    except Exception as exc:  # TA-Lib raises bare Exception for bad parameters
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        raise UserError(f"{s.name}({shown}): {exc}; check the parameters") from None
+
+
+def _make(name: str) -> Callable[..., Any]:
+    import talib
+
+    s = spec(name)
+    raw = getattr(talib, name)
+    param_names = list(s.parameters)
+    n_inputs = len(s.columns)
+    input_arg_names = list(inspect.signature(raw).parameters)[:n_inputs]
+
+    def call_frame(df: Any, args: tuple, kwargs: dict) -> Any:
+        import pandas as pd
+
+        overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in s.input_keys}
+        if len(args) > len(param_names):
+            raise UserError(f"{name}: too many positional parameters; it takes {param_names}")
+        params = dict(zip(param_names, args, strict=False))
+        params.update(kwargs)
+        _check_params(s, params)
+        cols = _frame_columns(s, overrides)
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise DataError(f"{name}: the DataFrame lacks column(s) {', '.join(missing)}")
+        arrays = [_as_float(df[c].to_numpy(dtype=np.float64, na_value=np.nan), name) for c in cols]
+        out = _call(raw, s, arrays, params)
+        if len(s.outputs) == 1:
+            return pd.Series(out, index=df.index)
+        return pd.DataFrame(dict(zip(s.outputs, out, strict=True)), index=df.index)
+
+    def call_arrays(args: tuple, kwargs: dict) -> Any:
+        import pandas as pd
+
+        inputs = list(args[:n_inputs])
+        for arg_name in input_arg_names[len(inputs) :]:
+            if arg_name in kwargs:
+                inputs.append(kwargs.pop(arg_name))
+        if len(inputs) != n_inputs:
+            wanted = ", ".join(input_arg_names)
+            raise UserError(f"{name}: needs {n_inputs} input array(s): {wanted}")
+        params = dict(zip(param_names, args[n_inputs:], strict=False))
+        if len(args) - n_inputs > len(param_names):
+            raise UserError(f"{name}: too many positional parameters; it takes {param_names}")
+        params.update(kwargs)
+        _check_params(s, params)
+        index = next((a.index for a in inputs if isinstance(a, pd.Series)), None)
+        out = _call(raw, s, [_as_float(a, name) for a in inputs], params)
+        if index is None:
+            return out
+        if len(s.outputs) == 1:
+            return pd.Series(out, index=index)
+        return tuple(pd.Series(o, index=index, name=n) for o, n in zip(out, s.outputs, strict=True))
+
+    def indicator(*args: Any, **kwargs: Any) -> Any:
+        import pandas as pd
+
+        if args and isinstance(args[0], pd.DataFrame):
+            return call_frame(args[0], args[1:], kwargs)
+        return call_arrays(args, kwargs)
+
+    indicator.__name__ = indicator.__qualname__ = name
+    indicator.__module__ = "tui_trader.indicators"
+    indicator.__doc__ = (
+        f"{s.display_name} (TA-Lib, {s.group}).\n\n"
+        f"Inputs: {', '.join(s.columns)}. Parameters: "
+        + (", ".join(f"{k}={v!r}" for k, v in s.parameters.items()) or "none")
+        + f". Outputs: {', '.join(s.outputs)}.\n"
+        "Call with arrays, Series (index kept) or a candle DataFrame (columns by name)."
+    )
+    indicator.spec = s  # type: ignore[attr-defined]
+    return indicator
+
+
+@cache
+def wrapper(name: str) -> Callable[..., Any]:
+    """The wrapped TA-Lib function `name` (built on first use, then cached)."""
+    if name not in talib_names():
+        raise AttributeError(name)
+    return _make(name)

@@ -1,0 +1,127 @@
+"""analyze(): the one code path from candles to signals, for the live runner and the backtester."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.strategy.errors import StrategyError, from_exception
+from tui_trader.strategy.informative import (
+    InformativeData,
+    column_format,
+    merge_closed,
+    resample_ohlcv,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tui_trader.strategy.interface import IStrategy
+
+SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
+TAG_COLUMNS = ("enter_tag", "exit_tag")
+# Freqtrade v2 names, mapped onto v3 when a ported strategy still writes them.
+_LEGACY = {"buy": "enter_long", "sell": "exit_long", "buy_tag": "enter_tag", "exit_tag": "exit_tag"}
+
+
+def strategy_file(strategy: object) -> str | None:
+    try:
+        return inspect.getfile(type(strategy))
+    except (TypeError, OSError):
+        return None
+
+
+def _informative_methods(strategy: IStrategy) -> list[tuple[Any, InformativeData]]:
+    found = []
+    for attr in dir(type(strategy)):
+        fn = getattr(type(strategy), attr, None)
+        for mark in getattr(fn, "_ft_informative", ()):
+            found.append((getattr(strategy, attr), mark))
+    return found
+
+
+def _merge_informative(strategy: IStrategy, df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+    pair = metadata.get("pair", "")
+    for method, mark in _informative_methods(strategy):
+        asset = (mark.asset or pair).format(stake_currency=strategy.config.get("stake_currency", ""))
+        if strategy.dp is not None:
+            inf = strategy.dp.get_pair_dataframe(asset, mark.timeframe)
+        else:
+            inf = None
+        if (inf is None or inf.empty) and asset == pair:
+            inf = resample_ohlcv(df, mark.timeframe)
+        if inf is None or inf.empty:
+            raise StrategyError(f"no {mark.timeframe} data for {asset}: the runner or backtest must provide it")
+        inf = method(inf.copy(), {"pair": asset, "timeframe": mark.timeframe})
+        renamed = inf.rename(columns={c: column_format(mark, c, asset) for c in inf.columns})
+        df = merge_closed(df, renamed, strategy.timeframe, mark.timeframe,
+                          column_format(mark, "date", asset), ffill=mark.ffill)
+    return df
+
+
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    for old, new in _LEGACY.items():
+        if old in df.columns and new not in df.columns and old != new:
+            df[new] = df[old]
+    for col in SIGNAL_COLUMNS:
+        if col in df.columns:
+            df[col] = df[col].fillna(0).astype("int8")
+        else:
+            df[col] = 0
+            df[col] = df[col].astype("int8")
+    for col in TAG_COLUMNS:
+        if col in df.columns:
+            values = df[col].astype(object)
+            df[col] = values.where(values.notna() & (values != ""), None)
+        else:
+            df[col] = None
+            df[col] = df[col].astype(object)
+    return df
+
+
+def analyze(strategy: IStrategy, dataframe: pd.DataFrame, metadata: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run populate_indicators, populate_entry_trend, populate_exit_trend on a copy of
+    `dataframe` (columns date, open, high, low, close, volume; one row per closed bar).
+
+    The result has int8 0/1 enter_long/exit_long/enter_short/exit_short and object
+    enter_tag/exit_tag columns. Any exception becomes a StrategyError at the strategy's line."""
+    metadata = dict(metadata or {})
+    metadata.setdefault("pair", "")
+    metadata.setdefault("timeframe", strategy.timeframe)
+    where = strategy_file(strategy)
+    rows = len(dataframe)
+    df = dataframe.copy()
+    step = "populate_indicators"
+    try:
+        if _informative_methods(strategy):
+            step = "informative"
+            df = _merge_informative(strategy, df, metadata)
+        step = "populate_indicators"
+        df = strategy.populate_indicators(df, metadata)
+        _check(df, rows, step, where)
+        step = "populate_entry_trend"
+        df = strategy.populate_entry_trend(df, metadata)
+        _check(df, rows, step, where)
+        step = "populate_exit_trend"
+        df = strategy.populate_exit_trend(df, metadata)
+        _check(df, rows, step, where)
+    except StrategyError:
+        raise
+    except Exception as exc:
+        raise from_exception(exc, where, f"{strategy.name}.{step}") from exc
+    if not strategy.can_short:
+        df = _normalise(df)
+        df["enter_short"] = df["enter_short"] * 0
+        df["exit_short"] = df["exit_short"] * 0
+        return df
+    return _normalise(df)
+
+
+def _check(df: Any, rows: int, step: str, where: str | None) -> None:
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise StrategyError(f"{step} must return the dataframe, got {type(df).__name__}", file=where)
+    if len(df) != rows:
+        raise StrategyError(f"{step} changed the number of rows ({rows} -> {len(df)}); "
+                            "never drop or add rows", file=where)

@@ -1,0 +1,387 @@
+"""StrategyRunner: closed candles in, Decisions out, for one strategy over several symbols.
+
+The engine feeds candles (`on_candle`) and fills (`on_fill`), persists `state`, and turns each
+Decision into an order through risk and the OMS. The strategy sees DataFrames and StrategyTrades
+only: no venue, no credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.core.clock import utc
+from tui_trader.core.market import Candle
+from tui_trader.strategy.analysis import analyze, strategy_file
+from tui_trader.strategy.dataprovider import DataProvider
+from tui_trader.strategy.errors import StrategyError, from_exception
+from tui_trader.strategy.exits import evaluate_exit, stoploss_price
+from tui_trader.strategy.timeframes import timeframe_to_seconds
+from tui_trader.strategy.trade import StrategyTrade
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tui_trader.strategy.interface import IStrategy
+
+log = logging.getLogger(__name__)
+
+ENTER_LONG, EXIT_LONG, ENTER_SHORT, EXIT_SHORT = "enter_long", "exit_long", "enter_short", "exit_short"
+History = Callable[[str, str, int], Iterable[Candle]]
+WINDOW_MARGIN = 200
+WINDOW_MIN = 500
+WINDOW_MAX = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a strategy wants done. `price` is the reference price (bar close or stop level)."""
+
+    strategy: str
+    symbol: str
+    action: str  # enter_long | exit_long | enter_short | exit_short
+    tag: str | None
+    price: float
+    ts: datetime  # the close time of the bar that produced it
+    reason: str  # entry_signal | exit_signal | roi | stop_loss | trailing_stop_loss | custom_exit
+    timeframe: str = ""
+
+    @property
+    def is_entry(self) -> bool:
+        return self.action.startswith("enter")
+
+    @property
+    def side(self) -> str:
+        """The order side that carries it out: buy or sell."""
+        return "buy" if self.action in (ENTER_LONG, EXIT_SHORT) else "sell"
+
+
+class _Window:
+    """A bounded rolling window of closed bars, turned into a DataFrame on demand."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, size: int) -> None:
+        self.rows: deque[tuple[int, float, float, float, float, float]] = deque(maxlen=size)
+
+    def add(self, candle: Candle) -> bool:
+        ts = int(utc(candle.open_time).timestamp() * 1_000_000)
+        row = (ts, candle.open, candle.high, candle.low, candle.close, candle.volume)
+        if self.rows and ts <= self.rows[-1][0]:
+            if ts == self.rows[-1][0]:
+                self.rows[-1] = row  # a corrected bar replaces the last one
+            return False
+        self.rows.append(row)
+        return True
+
+    def frame(self) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
+        arr = np.array(self.rows, dtype="float64") if self.rows else np.empty((0, 6))
+        dates = pd.to_datetime(arr[:, 0].astype("int64"), unit="us", utc=True)
+        return pd.DataFrame({"date": dates, "open": arr[:, 1], "high": arr[:, 2],
+                             "low": arr[:, 3], "close": arr[:, 4], "volume": arr[:, 5]})
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class StrategyRunner:
+    """Evaluates one strategy on each closed bar of its timeframe for each of its symbols."""
+
+    def __init__(self, strategy: IStrategy, symbols: Sequence[str], *,
+                 on_decision: Callable[[Decision], None],
+                 history: History | None = None,
+                 state: dict[str, Any] | None = None,
+                 window: int | None = None,
+                 on_error: Callable[[StrategyError], None] | None = None,
+                 pending_bars: int = 3) -> None:
+        self.strategy = strategy
+        self.symbols = list(symbols)
+        self.on_decision = on_decision
+        self.on_error = on_error
+        self.history = history
+        self.window = window or min(WINDOW_MAX, max(WINDOW_MIN, strategy.startup_candle_count + WINDOW_MARGIN))
+        self.pending_bars = pending_bars
+        self.dp = DataProvider(whitelist=self.symbols)
+        self.error: StrategyError | None = None
+        self.enabled = True
+        self.last_decision: Decision | None = None
+        self.evaluations = 0
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._trades: dict[str, StrategyTrade] = {}
+        self._pending: dict[str, tuple[Decision, int]] = {}
+        self._started = False
+        self._attach(strategy)
+        if state:
+            self.restore(state)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """Every (symbol, timeframe) the engine should feed: own bars plus informative data."""
+        subs = [(s, self.strategy.timeframe) for s in self.symbols]
+        for pair, tf in self._informative():
+            if (pair, tf) not in subs:
+                subs.append((pair, tf))
+        return subs
+
+    def start(self) -> None:
+        """Load warm-up history and call bot_start. Called lazily by the first candle."""
+        if self._started:
+            return
+        self._started = True
+        if self.history is not None:
+            for symbol, tf in self.subscriptions():
+                try:
+                    candles = self.history(symbol, tf, self.window)
+                except Exception as exc:  # a venue hiccup must not kill the strategy
+                    log.warning("history for %s %s failed: %s", symbol, tf, exc)
+                    continue
+                win = self._window(symbol, tf)
+                for candle in candles:
+                    if candle.closed:
+                        win.add(candle)
+        self._call_hook("bot_start")
+
+    def swap_strategy(self, strategy: IStrategy) -> None:
+        """Hot reload: a fresh instance takes over; trades, windows and custom state stay."""
+        strategy.custom_state = self.strategy.custom_state
+        params = self.strategy.parameter_values()
+        try:
+            strategy.set_parameters({k: v for k, v in params.items() if k in strategy.parameters})
+        except Exception as exc:  # parameters changed shape in the edit: keep the new defaults
+            log.info("parameters not carried over on reload: %s", exc)
+        self.strategy = strategy
+        self._attach(strategy)
+        self.error = None
+        self.enabled = True
+        self._call_hook("bot_start")
+
+    def _attach(self, strategy: IStrategy) -> None:
+        strategy.dp = self.dp
+        self._tf_seconds = timeframe_to_seconds(strategy.timeframe)
+
+    def _informative(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        try:
+            pairs.extend((p, tf) for p, tf in self.strategy.informative_pairs())
+        except Exception as exc:
+            self._fail(from_exception(exc, strategy_file(self.strategy), "informative_pairs"))
+        from tui_trader.strategy.analysis import _informative_methods
+
+        for _, mark in _informative_methods(self.strategy):
+            for symbol in self.symbols:
+                pairs.append((mark.asset or symbol, mark.timeframe))
+        return pairs
+
+    def _window(self, symbol: str, timeframe: str) -> _Window:
+        win = self._windows.get((symbol, timeframe))
+        if win is None:
+            win = self._windows[(symbol, timeframe)] = _Window(self.window)
+        return win
+
+    # ---- market data -----------------------------------------------------------------------------
+    def on_candle(self, symbol: str, timeframe: str, candle: Candle) -> list[Decision]:
+        """Feed one bar. Evaluates (and returns decisions) only on a closed bar of the strategy's
+        timeframe for one of its symbols; other bars are kept as informative data."""
+        if not candle.closed:
+            return []
+        self.start()
+        win = self._window(symbol, timeframe)
+        if not win.add(candle):
+            return []
+        if timeframe != self.strategy.timeframe or symbol not in self.symbols:
+            self.dp.set(symbol, timeframe, win.frame())
+            return []
+        if not self.enabled or len(win) < self.strategy.startup_candle_count:
+            return []
+        return self._evaluate(symbol, candle, win)
+
+    def _evaluate(self, symbol: str, candle: Candle, win: _Window) -> list[Decision]:
+        strategy = self.strategy
+        frame = win.frame()
+        try:
+            df = analyze(strategy, frame, {"pair": symbol, "timeframe": strategy.timeframe})
+        except StrategyError as exc:
+            self._fail(exc)
+            return []
+        self.evaluations += 1
+        self.dp.set_analyzed(symbol, strategy.timeframe, df)
+        close_ts = utc(candle.open_time) + timedelta(seconds=self._tf_seconds)
+        last = {c: df[c].iat[-1] for c in ("enter_long", "exit_long", "enter_short", "exit_short",
+                                            "enter_tag", "exit_tag")}
+        self._age_pending(symbol)
+        decision = self._decide(symbol, candle, close_ts, last)
+        if decision is None:
+            return []
+        self._pending[symbol] = (decision, self.pending_bars)
+        self.last_decision = decision
+        self.on_decision(decision)
+        return [decision]
+
+    def _decide(self, symbol: str, candle: Candle, ts: datetime, last: dict[str, Any]) -> Decision | None:
+        strategy = self.strategy
+        trade = self._trades.get(symbol)
+        if symbol in self._pending:
+            return None
+        if trade is not None:
+            long = not trade.is_short
+            try:
+                hit = evaluate_exit(
+                    strategy, trade, bar_open=candle.open, bar_high=candle.high, bar_low=candle.low,
+                    bar_close=candle.close, bar_close_time=ts,
+                    enter_signal=bool(last["enter_long" if long else "enter_short"]),
+                    exit_signal=bool(last["exit_long" if long else "exit_short"]),
+                    exit_tag=last["exit_tag"])
+            except Exception as exc:
+                self._fail(from_exception(exc, strategy_file(strategy), f"{strategy.name} exit hooks"))
+                return None
+            if hit is None:
+                return None
+            return Decision(strategy.name, symbol, EXIT_LONG if long else EXIT_SHORT,
+                            hit.tag, hit.price, ts, hit.reason, strategy.timeframe)
+        long_sig, short_sig = bool(last["enter_long"]), bool(last["enter_short"]) and strategy.can_short
+        if long_sig == short_sig:  # none, or both (ambiguous: Freqtrade skips too)
+            return None
+        action = ENTER_LONG if long_sig else ENTER_SHORT
+        return Decision(strategy.name, symbol, action, last["enter_tag"], candle.close, ts,
+                        "entry_signal", strategy.timeframe)
+
+    def _age_pending(self, symbol: str) -> None:
+        pending = self._pending.get(symbol)
+        if pending is None:
+            return
+        decision, left = pending
+        if left <= 1:
+            del self._pending[symbol]
+        else:
+            self._pending[symbol] = (decision, left - 1)
+
+    # ---- orders and positions -------------------------------------------------------------------
+    def on_fill(self, symbol: str, side: str, qty: float, price: float, ts: datetime) -> None:
+        """A fill of an order this strategy caused: opens, adds to, reduces or closes its trade."""
+        side = str(side).lower()
+        qty, price = float(qty), float(price)
+        pending = self._pending.pop(symbol, None)
+        trade = self._trades.get(symbol)
+        is_buy = side == "buy"
+        if trade is None:
+            tag = pending[0].tag if pending and pending[0].is_entry else None
+            trade = StrategyTrade(symbol, not is_buy, price, qty, utc(ts), tag, price, price)
+            trade.stop_loss = stoploss_price(price, trade.side, self.strategy.stoploss)
+            self._trades[symbol] = trade
+        elif is_buy != trade.is_short:  # same direction: average in
+            total = trade.amount + qty
+            trade.open_rate = (trade.open_rate * trade.amount + price * qty) / total
+            trade.amount = total
+            trade.nr_of_successful_entries += 1
+        else:
+            trade.amount -= qty
+            if trade.amount <= 1e-12:
+                self._trades.pop(symbol, None)
+        self._call_hook("order_filled", pair=symbol, trade=trade,
+                        order={"side": side, "amount": qty, "price": price, "ts": utc(ts)},
+                        current_time=utc(ts))
+
+    def on_position_closed(self, symbol: str, price: float | None = None, ts: datetime | None = None) -> None:
+        """The engine saw the position go flat (manual close, flatten, liquidation)."""
+        self._trades.pop(symbol, None)
+        self._pending.pop(symbol, None)
+
+    def on_order_failed(self, symbol: str) -> None:
+        """A decision was rejected (risk, venue): allow a new one on the next bar."""
+        self._pending.pop(symbol, None)
+
+    def open_trades(self) -> dict[str, StrategyTrade]:
+        return dict(self._trades)
+
+    # ---- hooks the engine calls before placing an order -----------------------------------------
+    def stake_amount(self, decision: Decision, proposed: float, min_stake: float | None,
+                     max_stake: float) -> float:
+        value = self._call_hook(
+            "custom_stake_amount", default=proposed, pair=decision.symbol, current_time=decision.ts,
+            current_rate=decision.price, proposed_stake=proposed, min_stake=min_stake,
+            max_stake=max_stake, leverage=1.0, entry_tag=decision.tag,
+            side="short" if decision.action == ENTER_SHORT else "long")
+        try:
+            return max(0.0, min(float(value), max_stake))
+        except (TypeError, ValueError):
+            return proposed
+
+    def confirm(self, decision: Decision, amount: float, order_type: str = "market",
+                time_in_force: str = "gtc") -> bool:
+        """confirm_trade_entry / confirm_trade_exit; a hook that raises means no."""
+        if decision.is_entry:
+            ok = self._call_hook(
+                "confirm_trade_entry", default=False, pair=decision.symbol, order_type=order_type,
+                amount=amount, rate=decision.price, time_in_force=time_in_force,
+                current_time=decision.ts, entry_tag=decision.tag,
+                side="short" if decision.action == ENTER_SHORT else "long")
+        else:
+            ok = self._call_hook(
+                "confirm_trade_exit", default=False, pair=decision.symbol,
+                trade=self._trades.get(decision.symbol), order_type=order_type, amount=amount,
+                rate=decision.price, time_in_force=time_in_force, exit_reason=decision.reason,
+                current_time=decision.ts)
+        if not ok:
+            self._pending.pop(decision.symbol, None)
+        return bool(ok)
+
+    def _call_hook(self, name: str, default: Any = None, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.strategy, name)(**kwargs)
+        except Exception as exc:
+            err = from_exception(exc, strategy_file(self.strategy), f"{self.strategy.name}.{name}")
+            log.warning("%s", err)
+            self.error = err
+            if self.on_error:
+                self.on_error(err)
+            return default
+
+    def _fail(self, exc: StrategyError) -> None:
+        """A strategy that raises is disabled (trades are kept) until reloaded or re-enabled."""
+        self.error = exc
+        self.enabled = False
+        log.error("strategy %s disabled: %s", self.strategy.name, exc)
+        if self.on_error:
+            self.on_error(exc)
+
+    # ---- persistence and status --------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        """JSON-able: open trades, parameters, the strategy's custom_state, last decision."""
+        last = self.last_decision
+        return {
+            "strategy": self.strategy.name,
+            "trades": {s: t.to_dict() for s, t in self._trades.items()},
+            "params": self.strategy.parameter_values(),
+            "custom": self.strategy.custom_state,
+            "last_decision": None if last is None else {
+                "symbol": last.symbol, "action": last.action, "tag": last.tag,
+                "price": last.price, "ts": last.ts.isoformat(), "reason": last.reason},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._trades = {s: StrategyTrade.from_dict(t) for s, t in state.get("trades", {}).items()}
+        self.strategy.custom_state = dict(state.get("custom", {}))
+        params = {k: v for k, v in state.get("params", {}).items() if k in self.strategy.parameters}
+        if params:
+            self.strategy.set_parameters(params)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy.name, "timeframe": self.strategy.timeframe,
+            "symbols": self.symbols, "enabled": self.enabled,
+            "error": str(self.error) if self.error else None,
+            "open_trades": sorted(self._trades), "evaluations": self.evaluations,
+            "last_decision": self.state["last_decision"],
+        }

@@ -1,0 +1,95 @@
+"""The `Venue` protocol every exchange or broker adapter implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from tui_trader.core.enums import ConnectionState
+from tui_trader.core.events import Event
+from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Candle
+from tui_trader.core.orders import Order
+from tui_trader.core.positions import Balance
+
+Emit = Callable[[Event], None]
+
+
+class VenueError(Exception):
+    """A venue refused or failed a request (network, auth, rate limit...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    """What the venue does natively; the engine emulates the rest and says so on the order."""
+
+    stop: bool = True
+    stop_limit: bool = True
+    trailing_stop: bool = False
+    oco: bool = False
+    bracket: bool = False
+    post_only: bool = True
+    reduce_only: bool = False
+    amend: bool = False
+    ioc_fok: bool = True
+    shorting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """An order as the venue reports it (reconciliation)."""
+
+    client_order_id: str
+    venue_order_id: str | None
+    symbol: str
+    side: str
+    type: str
+    quantity: str
+    filled_quantity: str
+    price: str | None
+    status: str
+    ts: datetime
+
+
+@runtime_checkable
+class Venue(Protocol):
+    name: str
+    kind: str  # "paper", "ccxt", "alpaca"
+    is_live: bool  # real money
+    capabilities: VenueCapabilities
+
+    @property
+    def state(self) -> ConnectionState: ...
+
+    async def connect(self, emit: Emit) -> None:
+        """Open connections. Market data, connection changes and ExecutionReports go to `emit`."""
+
+    async def close(self) -> None: ...
+
+    async def load_markets(self) -> dict[str, Instrument]: ...
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        """Stream ticker, order book and trades for these symbols."""
+
+    async def fetch_candles(
+        self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
+    ) -> list[Candle]: ...
+
+    async def fetch_balances(self) -> dict[str, Balance]: ...
+
+    async def create_order(self, order: Order) -> None:
+        """Submit. The outcome (accepted / rejected / fills) arrives as ExecutionReports.
+
+        Raising means the outcome is unknown: the OMS reconciles by client order id.
+        """
+
+    async def cancel_order(self, order: Order) -> None: ...
+
+    async def fetch_open_orders(self) -> list[VenueOrder]: ...
+
+    async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None: ...
+
+    async def fetch_fills(self, since: datetime | None = None) -> list[Fill]: ...

@@ -1,0 +1,120 @@
+"""Where the paper exchange's prices come from: the simulator, a replayed OHLCV file, or
+(with a real venue adapter) a live stream. The matching engine does not care which."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from tui_trader.core.clock import Clock, FrozenClock
+from tui_trader.core.enums import Side
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import OrderBook, Ticker, TradePrint
+from tui_trader.venues.paper.simulator import MarketSimulator
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class MarketSink(Protocol):
+    def on_book(self, book: OrderBook) -> None: ...
+
+    def on_trade(self, trade: TradePrint) -> None: ...
+
+    def on_ticker(self, ticker: Ticker) -> None: ...
+
+
+class PriceSource(Protocol):
+    async def run(self, sink: MarketSink) -> None:
+        """Feed the sink until cancelled."""
+
+    def step(self, sink: MarketSink) -> bool:
+        """Feed one step synchronously (tests, benchmarks); False when exhausted."""
+
+
+class SimulatedSource:
+    def __init__(self, sim: MarketSimulator, clock: Clock, interval_s: float) -> None:
+        self.sim = sim
+        self.clock = clock
+        self.interval_s = interval_s
+
+    def step(self, sink: MarketSink) -> bool:
+        now = self.clock.now()
+        for symbol in self.sim.symbols:
+            book, trades, ticker = self.sim.step(symbol, now)
+            sink.on_book(book)
+            for trade in trades:
+                sink.on_trade(trade)
+            sink.on_ticker(ticker)
+        return True
+
+    async def run(self, sink: MarketSink) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            self.step(sink)
+            next_at += self.interval_s
+            delay = next_at - loop.time()
+            if delay < -1.0:  # fell far behind (suspended laptop): do not try to catch up
+                next_at = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+
+class ReplaySource:
+    """Replays OHLCV candles: each bar becomes four prints (open, high/low, low/high, close)
+    with a thin synthetic book around each price. The clock follows the data's timestamps."""
+
+    def __init__(
+        self, frame: pd.DataFrame, instrument: Instrument, clock: FrozenClock, *,
+        bars_per_second: float = 20.0, spread_bps: float = 2.0, depth: float = 1_000.0,
+    ) -> None:
+        self.instrument = instrument
+        self.clock = clock
+        self.bars_per_second = bars_per_second
+        self.spread_bps = spread_bps
+        self.depth = depth
+        self._rows = frame[["date", "open", "high", "low", "close", "volume"]].itertuples(index=False)
+        self._open_24h: float | None = None
+        self._volume = 0.0
+
+    def step(self, sink: MarketSink) -> bool:
+        row = next(self._rows, None)
+        if row is None:
+            return False
+        date, o, h, low, c, v = row
+        ts = date.to_pydatetime() if hasattr(date, "to_pydatetime") else date
+        ts = ts.astimezone(UTC)
+        self.clock.set(ts)
+        if self._open_24h is None:
+            self._open_24h = float(o)
+        path = (o, low, h, c) if abs(o - low) < abs(h - o) else (o, h, low, c)
+        prev = float(o)
+        for price in path:
+            price = float(price)
+            side = Side.BUY if price >= prev else Side.SELL
+            book = self._book(price, ts)
+            sink.on_book(book)
+            size = max(float(self.instrument.lot_size), float(v) / 4)
+            self._volume += size
+            sink.on_trade(TradePrint(self.instrument.venue, self.instrument.symbol, ts, price, size, side))
+            prev = price
+        sink.on_ticker(Ticker(
+            self.instrument.venue, self.instrument.symbol, ts, book.bids[0][0], book.asks[0][0], float(c),
+            book.bids[0][1], book.asks[0][1], self._open_24h, self._volume,
+        ))
+        return True
+
+    def _book(self, price: float, ts: datetime) -> OrderBook:
+        tick = float(self.instrument.tick_size)
+        half = max(tick, price * self.spread_bps / 2e4)
+        nd = self.instrument.price_decimals
+        bids = tuple((round(price - half - i * tick, nd), self.depth) for i in range(20))
+        asks = tuple((round(price + half + i * tick, nd), self.depth) for i in range(20))
+        return OrderBook(self.instrument.venue, self.instrument.symbol, ts, bids, asks)
+
+    async def run(self, sink: MarketSink) -> None:
+        interval = 1.0 / self.bars_per_second
+        while self.step(sink):
+            await asyncio.sleep(interval)

@@ -1,0 +1,311 @@
+"""The paper matching engine, separate from where prices come from.
+
+Feed it order books and trade prints from any source (the simulator, a replay, a real
+venue's stream). Rules:
+- market orders walk the opposite side of the book (real slippage); when depth runs out the
+  rest is cancelled ("book depth exhausted");
+- marketable limit orders take liquidity up to their price, the rest rests (GTC/DAY) or is
+  cancelled (IOC); FOK fills completely or expires; post-only refuses to take liquidity;
+- resting limit orders fill (as maker, at their price) when a trade prints at or through
+  them or the book crosses them, best price first, then earliest (price-time priority);
+- stop and stop-limit orders trigger on trade prices, then behave as market / limit orders.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from tui_trader.core.events import Event, ExecutionReport
+from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import OrderBook, TradePrint
+from tui_trader.core.orders import Order
+from tui_trader.venues.paper.account import PaperAccount
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class _Working:
+    order: Order
+    seq: int
+    triggered: bool = False
+
+    @property
+    def limit(self) -> Decimal | None:
+        return self.order.price
+
+
+class MatchingEngine:
+    def __init__(
+        self,
+        venue: str,
+        instruments: dict[str, Instrument],
+        account: PaperAccount,
+        *,
+        maker_fee: float,
+        taker_fee: float,
+        emit: Callable[[Event], None],
+        clock: Clock,
+    ) -> None:
+        self.venue = venue
+        self.instruments = instruments
+        self.account = account
+        self.maker_fee = Decimal(str(maker_fee))
+        self.taker_fee = Decimal(str(taker_fee))
+        self.emit = emit
+        self.clock = clock
+        self._books: dict[str, list[list[list[float]]]] = {}  # symbol -> [bids, asks] as [price, size]
+        self._last: dict[str, float] = {}
+        self._working: dict[str, _Working] = {}
+        self._seq = itertools.count(1)
+        self._fill_seq = itertools.count(1)
+        self.fills: list[Fill] = []
+
+    # -- market data -------------------------------------------------------------------------
+
+    def last_price(self, symbol: str) -> float:
+        if symbol in self._last:
+            return self._last[symbol]
+        book = self._books.get(symbol)
+        if book and book[0] and book[1]:
+            return (book[0][0][0] + book[1][0][0]) / 2
+        return 0.0
+
+    def on_book(self, book: OrderBook) -> None:
+        self._books[book.symbol] = [[list(level) for level in book.bids], [list(level) for level in book.asks]]
+        if book.symbol not in self._last and book.bids and book.asks:
+            self._last[book.symbol] = (book.bids[0][0] + book.asks[0][0]) / 2
+        # A book that crosses a resting order means the market traded through it.
+        if book.bids:
+            self._fill_resting(book.symbol, Side.SELL, book.bids[0][0], None)
+        if book.asks:
+            self._fill_resting(book.symbol, Side.BUY, book.asks[0][0], None)
+
+    def on_trade(self, trade: TradePrint) -> None:
+        self._last[trade.symbol] = trade.price
+        self._trigger_stops(trade.symbol, trade.price)
+        # A print at p by a seller fills resting buys priced >= p (and vice versa), up to its size.
+        resting_side = Side.BUY if trade.aggressor is Side.SELL else Side.SELL
+        self._fill_resting(trade.symbol, resting_side, trade.price, Decimal(str(trade.size)))
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def open_orders(self) -> list[Order]:
+        return [w.order for w in self._working.values()]
+
+    def restore_working(self, order: Order, triggered: bool = False) -> None:
+        """Put a working order back after a restart (from the venue's journal)."""
+        self._working[order.client_order_id] = _Working(order, next(self._seq), triggered)
+        inst = self.instruments.get(order.symbol)
+        if inst is not None and order.type is not OrderType.MARKET:
+            price = order.price or order.stop_price or Decimal(0)
+            self.account.check(
+                order.symbol, inst.quote, order.side, order.remaining, price, self.maker_fee,
+                self.last_price, reserve_as=order.client_order_id,
+            )
+
+    def continue_sequences(self, orders: int, fills: int) -> None:
+        self._seq = itertools.count(orders + 1)
+        self._fill_seq = itertools.count(fills + 1)
+
+    def submit(self, order: Order) -> None:
+        """Validate, accept or reject, then match what is marketable now."""
+        inst = self.instruments.get(order.symbol)
+        reason = self._validate(order, inst)
+        if reason is None and inst is not None:
+            reason = self._check_funds(order, inst)
+        if reason is not None:
+            self._report(order, OrderStatus.REJECTED, reason)
+            return
+        assert inst is not None
+        order.venue_order_id = f"P{next(self._seq)}"
+        working = _Working(order, next(self._seq))
+        self._report(order, OrderStatus.ACCEPTED)
+        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            self._working[order.client_order_id] = working
+            return
+        self._execute(working, inst)
+
+    def cancel(self, client_order_id: str, reason: str = "cancelled by user") -> bool:
+        working = self._working.pop(client_order_id, None)
+        if working is None:
+            return False
+        self.account.release(client_order_id)
+        self._report(working.order, OrderStatus.CANCELLED, reason)
+        return True
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _validate(self, order: Order, inst: Instrument | None) -> str | None:
+        if inst is None:
+            return f"unknown symbol {order.symbol}"
+        if order.quantity <= 0:
+            return "quantity must be greater than zero"
+        if not inst.on_lot(order.quantity):
+            return f"quantity {order.quantity} is not a multiple of the lot size {inst.lot_size}"
+        if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            if order.price is None or order.price <= 0:
+                return f"a {order.type} order needs a positive price"
+            if not inst.on_tick(order.price):
+                return f"price {order.price} is not a multiple of the tick size {inst.tick_size}"
+        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            if order.stop_price is None or order.stop_price <= 0:
+                return f"a {order.type} order needs a positive stop price"
+            last = self.last_price(order.symbol)
+            if last:
+                if order.side is Side.BUY and float(order.stop_price) <= last:
+                    return f"buy stop {order.stop_price} is at or below the last price {last}: it would trigger at once"
+                if order.side is Side.SELL and float(order.stop_price) >= last:
+                    return f"sell stop {order.stop_price} is at or above the last price {last}: it would trigger at once"
+        if order.type is OrderType.TRAILING_STOP:
+            return "trailing stops are emulated by the engine, not sent to the paper venue"
+        if order.type is OrderType.MARKET and not self._books.get(order.symbol):
+            return f"no market data for {order.symbol} yet; try again in a moment"
+        if order.reduce_only:
+            pos = self.account.position(order.symbol)
+            if pos == 0 or (pos > 0) == (order.side is Side.BUY) or order.quantity > abs(pos):
+                return f"reduce-only order would increase the position (holding {pos})"
+        return None
+
+    def _reference_price(self, order: Order) -> Decimal:
+        if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.price is not None:
+            return order.price
+        if order.type is OrderType.STOP and order.stop_price is not None:
+            return order.stop_price * Decimal("1.01") if order.side is Side.BUY else order.stop_price
+        # Market: what walking the book for this size would cost.
+        levels = self._books.get(order.symbol, [[], []])[1 if order.side is Side.BUY else 0]
+        remaining, cost = order.quantity, ZERO
+        for price, size in levels:
+            take = min(remaining, Decimal(str(size)))
+            cost += take * Decimal(str(price))
+            remaining -= take
+            if remaining <= 0:
+                break
+        filled = order.quantity - remaining
+        return cost / filled if filled > 0 else Decimal(str(self.last_price(order.symbol)))
+
+    def _check_funds(self, order: Order, inst: Instrument) -> str | None:
+        price = self._reference_price(order)
+        if inst.min_notional and order.quantity * price < inst.min_notional:
+            return f"order value {order.quantity * price:.2f} is below the minimum {inst.min_notional} {inst.quote}"
+        resting = order.type is not OrderType.MARKET
+        fee = self.taker_fee if not resting else max(self.maker_fee, self.taker_fee)
+        return self.account.check(
+            order.symbol, inst.quote, order.side, order.quantity, price, fee, self.last_price,
+            reserve_as=order.client_order_id if resting else None,
+        )
+
+    def _execute(self, working: _Working, inst: Instrument) -> None:
+        """Take liquidity for a market / marketable limit order; rest or cancel the remainder."""
+        order = working.order
+        limit = None if order.type in (OrderType.MARKET, OrderType.STOP) else order.price
+        book = self._books.get(order.symbol, [[], []])
+        levels = book[1] if order.side is Side.BUY else book[0]
+
+        def crosses(price: float) -> bool:
+            if limit is None:
+                return True
+            return price <= float(limit) if order.side is Side.BUY else price >= float(limit)
+
+        available = sum((Decimal(str(s)) for p, s in levels if crosses(p)), ZERO)
+        if order.post_only and available > 0:
+            self.account.release(order.client_order_id)
+            self._report(order, OrderStatus.REJECTED, "post-only order would take liquidity")
+            return
+        if order.time_in_force is TimeInForce.FOK and available < order.remaining:
+            self.account.release(order.client_order_id)
+            self._report(order, OrderStatus.EXPIRED, f"fill-or-kill: only {available} available at the limit")
+            return
+        for level in levels:
+            if order.remaining <= 0 or not crosses(level[0]):
+                break
+            size = Decimal(str(level[1]))
+            take = min(order.remaining, inst.round_qty(size)) if size < order.remaining else order.remaining
+            if take <= 0:
+                continue
+            level[1] = max(0.0, level[1] - float(take))
+            self._fill(working, inst, take, inst.round_price(Decimal(str(level[0]))), Liquidity.TAKER)
+        if order.remaining <= 0:
+            return
+        if limit is None:
+            self.account.release(order.client_order_id)
+            self._report(order, OrderStatus.CANCELLED, f"book depth exhausted: filled {order.filled_quantity} of {order.quantity}")
+        elif order.time_in_force is TimeInForce.IOC:
+            self.account.release(order.client_order_id)
+            self._report(order, OrderStatus.CANCELLED, "immediate-or-cancel remainder")
+        else:
+            self._working[order.client_order_id] = working
+
+    def _fill(self, working: _Working, inst: Instrument, qty: Decimal, price: Decimal, liq: Liquidity) -> None:
+        order = working.order
+        rate = self.maker_fee if liq is Liquidity.MAKER else self.taker_fee
+        fee = (qty * price * rate).quantize(Decimal("0.00000001"))
+        now = self.clock.now()
+        fill = Fill(
+            fill_id=f"{self.venue}-F{next(self._fill_seq)}", client_order_id=order.client_order_id,
+            venue=self.venue, symbol=order.symbol, side=order.side, quantity=qty, price=price, fee=fee,
+            fee_currency=inst.quote, liquidity=liq, ts=now, venue_order_id=order.venue_order_id,
+        )
+        prev = order.filled_quantity
+        order.filled_quantity = prev + qty
+        order.average_price = ((order.average_price or ZERO) * prev + price * qty) / order.filled_quantity
+        order.fees += fee
+        self.account.release(order.client_order_id, qty)
+        self.account.apply_fill(order.symbol, inst.quote, order.side, qty, price, fee)
+        self.fills.append(fill)
+        status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+        if status is OrderStatus.FILLED:
+            self._working.pop(order.client_order_id, None)
+        order.status = status
+        self.emit(ExecutionReport(self.venue, order.client_order_id, status, now, order.venue_order_id, None, fill))
+
+    def _report(self, order: Order, status: OrderStatus, reason: str | None = None) -> None:
+        order.status = status
+        if reason:
+            order.reason = reason
+        self.emit(ExecutionReport(self.venue, order.client_order_id, status, self.clock.now(), order.venue_order_id, reason))
+
+    def _trigger_stops(self, symbol: str, price: float) -> None:
+        hit = [
+            w for w in self._working.values()
+            if w.order.symbol == symbol and not w.triggered and w.order.stop_price is not None
+            and w.order.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+            and ((w.order.side is Side.BUY and price >= float(w.order.stop_price))
+                 or (w.order.side is Side.SELL and price <= float(w.order.stop_price)))
+        ]
+        for working in sorted(hit, key=lambda w: w.seq):
+            working.triggered = True
+            self._working.pop(working.order.client_order_id, None)
+            working.order.meta["triggered_at"] = price
+            self._execute(working, self.instruments[symbol])
+
+    def _fill_resting(self, symbol: str, side: Side, price: float, size: Decimal | None) -> None:
+        """Fill resting limit orders on `side` that `price` reaches; `size` None = unlimited."""
+        candidates = [
+            w for w in self._working.values()
+            if w.order.symbol == symbol and w.order.side is side and w.limit is not None
+            and (w.order.type is OrderType.LIMIT or w.triggered)
+            and (float(w.limit) >= price if side is Side.BUY else float(w.limit) <= price)
+        ]
+        if not candidates:
+            return
+        # Price-time priority: best price first (highest bid, lowest offer), then earliest.
+        candidates.sort(key=lambda w: ((-w.limit if side is Side.BUY else w.limit), w.seq))  # type: ignore[operator]
+        inst = self.instruments[symbol]
+        left = size
+        for working in candidates:
+            if left is not None and left <= 0:
+                break
+            qty = working.order.remaining if left is None else min(working.order.remaining, inst.round_qty(left))
+            if qty <= 0:
+                break
+            assert working.limit is not None
+            self._fill(working, inst, qty, working.limit, Liquidity.MAKER)
+            if left is not None:
+                left -= qty

@@ -1,0 +1,232 @@
+"""PaperVenue: the embedded simulated exchange behind the `Venue` protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from tui_trader.config.paper import PaperSettings
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import ConnectionState, OrderStatus
+from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent, TradeEvent
+from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
+from tui_trader.core.orders import Order
+from tui_trader.core.positions import Balance
+from tui_trader.venues.base import Emit, VenueCapabilities, VenueOrder
+from tui_trader.venues.paper.account import PaperAccount
+from tui_trader.venues.paper.feeds import PriceSource, SimulatedSource
+from tui_trader.venues.paper.history import synthetic_history
+from tui_trader.venues.paper.instruments import paper_instrument, profile_for
+from tui_trader.venues.paper.journal import (
+    PaperJournal,
+    fill_from_dict,
+    fill_to_dict,
+    order_from_dict,
+    order_to_dict,
+)
+from tui_trader.venues.paper.matching import MatchingEngine
+from tui_trader.venues.paper.simulator import MarketSimulator
+
+log = logging.getLogger(__name__)
+
+
+class PaperVenue:
+    kind = "paper"
+    is_live = False
+
+    def __init__(
+        self,
+        settings: PaperSettings,
+        clock: Clock,
+        *,
+        name: str = "paper",
+        journal_path: Path | None = None,
+        source: PriceSource | None = None,
+        instruments: dict[str, Instrument] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.clock = clock
+        self.instruments = instruments or {s: paper_instrument(s, name) for s in settings.symbols}
+        self.capabilities = VenueCapabilities(
+            stop=True, stop_limit=True, trailing_stop=False, oco=False, bracket=False, post_only=True,
+            reduce_only=True, amend=False, ioc_fok=True, shorting=settings.allow_short,
+        )
+        self.account = PaperAccount(
+            {k: Decimal(str(v)) for k, v in settings.balances.items()}, allow_short=settings.allow_short
+        )
+        self._emit: Emit = lambda event: None
+        self.matching = MatchingEngine(
+            name, self.instruments, self.account, maker_fee=settings.maker_fee, taker_fee=settings.taker_fee,
+            emit=self._on_execution, clock=clock,
+        )
+        self.source: PriceSource = source or SimulatedSource(
+            MarketSimulator(self.instruments, {s: profile_for(s) for s in self.instruments}, settings.seed,
+                            settings.tick_interval_ms / 1000.0),
+            clock, settings.tick_interval_ms / 1000.0,
+        )
+        self.journal = PaperJournal(journal_path)
+        self._task: asyncio.Task[None] | None = None
+        self._state = ConnectionState.DISCONNECTED
+        self._subscribed: set[str] = set(self.instruments)
+        self._tickers: dict[str, Ticker] = {}
+        self._pending: dict[str, Order] = {}  # the order being submitted (for the journal)
+        self._restore()
+
+    # -- the exchange's memory -------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        orders: dict[str, Order] = {}
+        done: set[str] = set()
+        n_fills = 0
+        for rec in self.journal.records():
+            kind = rec.get("t")
+            if kind == "order":
+                orders[rec["cid"]] = order_from_dict(rec, self.name)
+            elif kind == "fill":
+                fill = fill_from_dict(rec, self.name)
+                n_fills += 1
+                inst = self.instruments.get(fill.symbol) or paper_instrument(fill.symbol, self.name)
+                self.account.apply_fill(fill.symbol, inst.quote, fill.side, fill.quantity, fill.price, fill.fee)
+                self.matching.fills.append(fill)
+                order = orders.get(fill.client_order_id)
+                if order is not None:
+                    order.filled_quantity += fill.quantity
+                    if order.remaining <= 0:
+                        done.add(order.client_order_id)
+            elif kind == "done":
+                done.add(rec["cid"])
+        self.matching.continue_sequences(len(orders) * 2 + 1, n_fills)
+        for cid, order in orders.items():
+            if cid not in done:
+                self.matching.restore_working(order, triggered=bool(order.meta.get("triggered_at")))
+        if orders or n_fills:
+            log.info("paper venue restored %d orders, %d fills from its journal", len(orders), n_fills)
+
+    def _on_execution(self, report: Event) -> None:
+        if isinstance(report, ExecutionReport):
+            if report.fill is not None:
+                self.journal.append({"t": "fill", **fill_to_dict(report.fill)})
+            elif report.status is OrderStatus.ACCEPTED:
+                order = next((o for o in self.matching.open_orders() if o.client_order_id == report.client_order_id), None)
+                if order is None:
+                    order = self._pending.get(report.client_order_id)
+                if order is not None:
+                    self.journal.append({"t": "order", **order_to_dict(order)})
+            elif report.status is not None and report.status.is_final:
+                self.journal.append({"t": "done", "cid": report.client_order_id, "status": report.status.value})
+        self._emit(report)
+
+    # -- Venue protocol ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    async def connect(self, emit: Emit) -> None:
+        self._emit = emit
+        self._set_state(ConnectionState.CONNECTED, "embedded simulator" if isinstance(self.source, SimulatedSource) else "replay")
+        self.source.step(self)  # a first book and quote before anyone asks
+        self._task = asyncio.create_task(self._run(), name=f"{self.name}-feed")
+
+    async def _run(self) -> None:
+        try:
+            await self.source.run(self)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never silently: the UI shows the venue as disconnected
+            log.exception("paper feed failed")
+            self._set_state(ConnectionState.DISCONNECTED, f"feed failed: {exc}")
+
+    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+        self._state = state
+        self._emit(ConnectionEvent(self.name, state, self.clock.now(), detail))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        self.journal.close()
+        self._state = ConnectionState.DISCONNECTED
+
+    async def load_markets(self) -> dict[str, Instrument]:
+        return dict(self.instruments)
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        self._subscribed.update(symbols)
+
+    async def fetch_candles(
+        self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
+    ) -> list[Candle]:
+        return synthetic_history(symbol, timeframe, self.clock.now(), limit, self.settings.seed)
+
+    async def fetch_balances(self) -> dict[str, Balance]:
+        out = {}
+        for ccy, cash in self.account.cash.items():
+            out[ccy] = Balance(ccy, cash, self.account.buying_power(ccy, self.matching.last_price))
+        return out
+
+    async def create_order(self, order: Order) -> None:
+        if self.settings.ack_latency_ms:
+            await asyncio.sleep(self.settings.ack_latency_ms / 1000.0)
+        mine = order.copy()  # the venue's own record, independent of the OMS's
+        mine.status = OrderStatus.NEW
+        mine.filled_quantity = Decimal(0)
+        self._pending = {mine.client_order_id: mine}
+        try:
+            self.matching.submit(mine)
+        finally:
+            self._pending = {}
+
+    async def cancel_order(self, order: Order) -> None:
+        if not self.matching.cancel(order.client_order_id):
+            known = any(f.client_order_id == order.client_order_id for f in self.matching.fills)
+            reason = "already filled" if known else "unknown order"
+            self._emit(ExecutionReport(self.name, order.client_order_id, None, self.clock.now(), order.venue_order_id, f"cancel refused: {reason}"))
+
+    async def fetch_open_orders(self) -> list[VenueOrder]:
+        return [self._venue_order(o) for o in self.matching.open_orders()]
+
+    async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None:
+        for o in self.matching.open_orders():
+            if o.client_order_id == client_order_id:
+                return self._venue_order(o)
+        return None
+
+    async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
+        return [f for f in self.matching.fills if since is None or f.ts >= since]
+
+    def position(self, symbol: str) -> Decimal:
+        return self.account.position(symbol)
+
+    def _venue_order(self, o: Order) -> VenueOrder:
+        return VenueOrder(
+            o.client_order_id, o.venue_order_id, o.symbol, o.side.value, o.type.value, str(o.quantity),
+            str(o.filled_quantity), None if o.price is None else str(o.price), o.status.value, o.updated_at,
+        )
+
+    # -- MarketSink: prices from the source --------------------------------------------------
+
+    def on_book(self, book: OrderBook) -> None:
+        self.matching.on_book(book)
+        if book.symbol in self._subscribed:
+            self._emit(BookEvent(book))
+
+    def on_trade(self, trade: TradePrint) -> None:
+        self.matching.on_trade(trade)
+        if trade.symbol in self._subscribed:
+            self._emit(TradeEvent(trade))
+
+    def on_ticker(self, ticker: Ticker) -> None:
+        self._tickers[ticker.symbol] = ticker
+        if ticker.symbol in self._subscribed:
+            self._emit(TickerEvent(ticker))

@@ -1,0 +1,77 @@
+"""Build venues from settings. Adapters import their heavy client libraries lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tui_trader.config.venues import VenueSettings
+from tui_trader.core.clock import Clock
+from tui_trader.core.errors import ConfigError
+from tui_trader.venues.base import Venue
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
+    from tui_trader.home import Home
+
+# kind -> factory(name, venue settings, all settings, clock, home) -> Venue
+Factory = Callable[[str, VenueSettings, "Settings", Clock, "Home | None"], Venue]
+_FACTORIES: dict[str, Factory] = {}
+
+
+def register_kind(kind: str, factory: Factory) -> None:
+    _FACTORIES[kind] = factory
+
+
+def _paper(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: Home | None) -> Venue:
+    from tui_trader.venues.paper import PaperVenue
+
+    paper = settings.paper
+    if vs.symbols:
+        paper = paper.model_copy(update={"symbols": vs.symbols})
+    journal = None if home is None else home.root / f"{name}_venue.jsonl"
+    if paper.replay_file:
+        return _replay_venue(name, paper, clock, journal)
+    return PaperVenue(paper, clock, name=name, journal_path=journal)
+
+
+def _replay_venue(name, paper, clock, journal):  # type: ignore[no-untyped-def]
+    from tui_trader.core.clock import FrozenClock
+    from tui_trader.core.errors import DataError
+    from tui_trader.venues.paper import PaperVenue
+    from tui_trader.venues.paper.feeds import ReplaySource
+    from tui_trader.venues.paper.instruments import paper_instrument
+
+    try:
+        from tui_trader.data import load_ohlcv  # type: ignore[attr-defined]
+    except ImportError as exc:  # pragma: no cover - data package always ships
+        raise DataError(f"replay needs the data package: {exc}") from None
+    frame = load_ohlcv(paper.replay_file)
+    symbol = paper.replay_symbol or "REPLAY/USD"
+    inst = paper_instrument(symbol, name)
+    replay_clock = clock if isinstance(clock, FrozenClock) else FrozenClock(frame["date"].iloc[0].to_pydatetime())
+    source = ReplaySource(frame, inst, replay_clock)
+    return PaperVenue(paper.model_copy(update={"symbols": [symbol]}), replay_clock, name=name,
+                      journal_path=journal, source=source, instruments={symbol: inst})
+
+
+register_kind("paper", _paper)
+
+
+def build_venues(settings: Settings, clock: Clock, home: Home | None) -> dict[str, Venue]:
+    """The paper venue is always there; `[venues.*]` tables add more."""
+    venues: dict[str, Venue] = {"paper": _paper("paper", VenueSettings(kind="paper"), settings, clock, home)}
+    for name, vs in settings.venues.items():
+        if vs.kind not in _FACTORIES:
+            # Adapters register themselves on import: tui_trader.venues.ccxt, tui_trader.venues.alpaca.
+            import importlib
+
+            try:
+                importlib.import_module(f"tui_trader.venues.{vs.kind}")
+            except ImportError:
+                pass
+        factory = _FACTORIES.get(vs.kind)
+        if factory is None:
+            raise ConfigError(f"venues.{name}.kind: {vs.kind!r} is not available in this build (paper, ccxt, alpaca)")
+        venues[name] = factory(name, vs, settings, clock, home)
+    return venues
