@@ -35,3 +35,13 @@ async def dispatch(engine: Engine, name: str, params: dict[str, Any], actor: str
     if fn is None:
         raise UserError(f"unknown command {name!r}; available: {', '.join(available()) or 'none'}")
     return await fn(engine, params, actor)
+
+
+@command("arm_live")
+async def _arm_live(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Allow (armed=true, the default) or forbid orders to live venues for this session."""
+    armed = bool(params.get("armed", True))
+    engine.live_armed = armed
+    await engine.audit(actor, "arm_live" if armed else "disarm_live", {})
+    live = [name for name, venue in engine.venues.items() if venue.is_live]
+    return {"armed": armed, "live_venues": live}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -36,16 +37,22 @@ from tui_trader.core.market import Candle, OrderBook, Ticker
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
+from tui_trader.execution.emulator import OrderEmulator
 from tui_trader.execution.ids import ClientOrderIds
 from tui_trader.execution.oms import OrderManager
 from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
 from tui_trader.execution.reconcile import reconcile
+from tui_trader.risk.breakers import Trip
 from tui_trader.risk.checks import CheckContext, PreTradeChecks, RiskRejection
+from tui_trader.risk.manager import RiskManager
+from tui_trader.risk.sessions import market_open
 from tui_trader.store.db import Store
 from tui_trader.venues.base import Venue
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
+    from tui_trader.marketdata import CandleFeed
+    from tui_trader.strategy_host import StrategyHost
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +116,22 @@ class Engine:
         self.in_memory = in_memory or home is None
         self.store: Store | None = None
         self.oms: OrderManager | None = None
-        self.checks = PreTradeChecks(settings.risk, self.portfolio, lambda: self.halt_reason)
+        self.risk = RiskManager(settings.risk, self.portfolio, self.clock, self._on_trip)
+        self.risk.open_orders = lambda: self.oms.open_orders() if self.oms is not None else []
+        self.checks = PreTradeChecks(
+            settings.risk, self.portfolio, self.current_halt, open_orders=self.risk.open_orders, locks=self.risk.lock_for,
+        )
+        self.emulator: OrderEmulator | None = None  # trailing stops, OCO, brackets the venue lacks
         self.new_id = ClientOrderIds(self.clock)
         self._tasks: list[asyncio.Task[Any]] = []
         self._venue_detail: dict[str, str] = {}
         self._last_msg: dict[str, float] = {}
         self.started = False
+        self.live_armed = False  # orders to a live venue need arming (--live, or the arm_live command)
+        self.signal_service: Any = None  # signals.service.SignalService when enabled (lazy)
+        self.snapshot_extras: list[Callable[[], dict[str, Any]]] = []  # add snapshot.extra entries
+        self.candles: CandleFeed | None = None  # closed bars from trade prints
+        self.strategies: StrategyHost | None = None  # configured strategies, live
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -126,6 +143,8 @@ class Engine:
         self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
         self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio)
+        self.oms.fill_listeners.append(self.risk.on_fill)
+        self.emulator = OrderEmulator(self.oms, self.clock, self.tickers)
         await self.oms.restore()
         for order in await self.store.load_orders(limit=self.RECENT):
             self.recent_orders[order.client_order_id] = order
@@ -140,8 +159,25 @@ class Engine:
             # Cash comes from the venue after reconciliation (it already includes missed fills).
             for ccy, bal in (await venue.fetch_balances()).items():
                 self.portfolio.set_cash(ccy, bal.total)
+        self.emulator.rearm([o for o in self.oms.open_orders() if o.meta.get("held")])
+        self.emulator.start()
+        self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))
         self.bus.on(self._track, name="engine-state")
+        from tui_trader.venues.resilience import reconcile_after_reconnect
+
+        reconcile_after_reconnect(self)
         self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
+        from tui_trader.marketdata import CandleFeed
+        from tui_trader.strategy_host import StrategyHost
+
+        self.candles = CandleFeed(self)
+        self.strategies = StrategyHost(self)
+        await self.strategies.start()  # before the feed, so it can ask for its timeframes
+        self.candles.start()
+        self.snapshot_extras.append(lambda: {"strategies": self.strategies.status()} if self.strategies else {})
+        from tui_trader.signals.service import maybe_start
+
+        self.signal_service = await maybe_start(self)  # None unless configured or a model exists
         self.started = True
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
 
@@ -151,12 +187,20 @@ class Engine:
                 await self.store.close()
             return
         self.started = False
+        if self.signal_service is not None:
+            await self.signal_service.stop()
+        if self.strategies is not None:
+            await self.strategies.stop()
+        if self.candles is not None:
+            await self.candles.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self.emulator is not None:
+            await self.emulator.stop()
         for venue in self.venues.values():
             with contextlib.suppress(Exception):
                 await venue.close()
@@ -203,6 +247,8 @@ class Engine:
             t = event.ticker
             self.tickers[t.symbol] = t
             self.portfolio.mark(t.symbol, t.mid)
+            if self.emulator is not None:
+                self.emulator.on_ticker(t)
             self._last_msg[t.venue] = self.clock.monotonic()
         elif isinstance(event, BookEvent):
             self.books[event.book.symbol] = event.book
@@ -252,8 +298,19 @@ class Engine:
             open_orders=[o.copy() for o in self.oms.open_orders()],
             recent_orders=[o.copy() for o in list(self.recent_orders.values())[-50:]],
             fills=list(self.fills[-50:]), account=self.account(), signals=list(self.signals[-50:]),
-            halted=self.halt_reason,
+            halted=self.current_halt(),
+            extra={"risk": self.risk_state()}
+            | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
+
+    def current_halt(self) -> str | None:
+        """Why new entries are refused: a manual halt or a tripped circuit breaker."""
+        return self.halt_reason or self.risk.halt_reason()
+
+    def risk_state(self) -> dict[str, Any]:
+        state = self.risk.state(self.current_halt())
+        state["emulated"] = self.emulator.describe() if self.emulator is not None else []
+        return state
 
     async def fetch_candles(self, symbol: str, timeframe: str, limit: int = 300, venue: str | None = None) -> list[Candle]:
         venue_name = venue or self._venue_for(symbol)
@@ -282,16 +339,24 @@ class Engine:
         venue_name = self._venue_for(req.symbol, req.venue)
         if venue_name not in self.venues:
             return await self._reject(req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor)
+        if self.venues[venue_name].is_live and not self.live_armed:
+            return await self._reject(req, venue_name, RiskRejection(
+                "live_not_armed", f"{venue_name} trades real money and live trading is not armed: "
+                "confirm arming in the TUI or start the daemon with --live"), actor)
         inst = self.instrument(venue_name, req.symbol)
         try:
-            checked = self.checks.check(req, CheckContext(inst, self.mid(req.symbol), venue_name))
+            venue = self.venues[venue_name]
+            is_open = inst is None or market_open(inst, self.clock.now(), venue)
+            shorting = getattr(getattr(venue, "capabilities", None), "shorting", True)
+            checked = self.checks.check(req, CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting))
         except RiskRejection as rej:
             return await self._reject(req, venue_name, rej, actor)
         cid = checked.client_order_id or self.new_id()
         order = Order.from_request(checked, cid, venue_name, self.clock.now())
         await self.audit(actor, "place", _describe(order))
-        placed = await self.oms.submit(order)
-        await self.oms.flush()  # so the caller sees fills that already happened
+        assert self.emulator is not None
+        placed = await self.emulator.place(order, stop_loss=checked.stop_loss, take_profit=checked.take_profit, new_id=self.new_id)
+        await self.emulator.settle()  # so the caller sees fills (and armed bracket children) that already happened
         current = self.oms.orders.get(placed.client_order_id)
         return current.copy() if current is not None else placed
 
@@ -323,7 +388,10 @@ class Engine:
         out = []
         for order in list(self.oms.open_orders()):
             if symbol is None or order.symbol == symbol:
-                await self.venues[order.venue].cancel_order(order.copy())
+                if order.meta.get("held"):  # emulated: never reached the venue
+                    await self.oms.cancel_held(order, "cancelled by cancel all")
+                else:
+                    await self.venues[order.venue].cancel_order(order.copy())
                 out.append(order)
         await self.oms.flush()
         return [o.copy() for o in out]
@@ -347,8 +415,77 @@ class Engine:
                 continue
             closing.append(await self.oms.submit(order))
         await self.oms.flush()
+        # Orders a venue has that the OMS does not know (placed elsewhere) go too.
+        for name, venue in self.venues.items():
+            with contextlib.suppress(Exception):
+                for vo in await venue.fetch_open_orders():
+                    if vo.client_order_id not in self.oms.orders or not self.oms.orders[vo.client_order_id].is_open:
+                        now = self.clock.now()
+                        await venue.cancel_order(Order(
+                            vo.client_order_id, name, vo.symbol, Side(vo.side), OrderType(vo.type), Decimal(vo.quantity),
+                            None, None, TimeInForce.GTC, now, now, venue_order_id=vo.venue_order_id,
+                        ))
+        if self.emulator is not None:
+            await self.emulator.settle()
         left = [p.symbol for p in self.portfolio.open_positions()]
-        return {"cancelled": len(cancelled), "closing_orders": [o.client_order_id for o in closing], "still_open": left}
+        result = {"cancelled": len(cancelled), "closing_orders": [o.client_order_id for o in closing], "still_open": left}
+        await self.audit(actor, "flatten_done", result)
+        return result
+
+    async def place_oco(self, first: OrderRequest, second: OrderRequest, actor: str = "user") -> list[Order]:
+        """Two orders linked one-cancels-other: when one fills, the other is cancelled; never both."""
+        oco = f"oco-{self.new_id()}"
+        a_id, b_id = first.client_order_id or self.new_id(), second.client_order_id or self.new_id()
+        legs = [first.with_(oco_id=oco, client_order_id=a_id), second.with_(oco_id=oco, client_order_id=b_id)]
+        placed = []
+        for req in legs:
+            order = await self.place(req, actor)
+            placed.append(order)
+            if order.status.is_final and order.filled_quantity == 0:  # a refused leg takes the pair down
+                for other in placed[:-1]:
+                    with contextlib.suppress(KeyError):
+                        await self.oms.cancel(other.client_order_id)  # type: ignore[union-attr]
+                break
+        return placed
+
+    async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]:
+        """Clear tripped circuit breakers (all or one: daily_loss, max_drawdown, consecutive_losses)."""
+        from tui_trader.core.errors import UserError
+
+        try:
+            cleared = self.risk.breakers.reset(which)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        await self.audit(actor, "risk_reset", {"breaker": which or "all", "cleared": cleared})
+        self.bus.publish(RiskEvent(self.clock.now(), "breaker_reset", f"breakers reset by {actor}: {', '.join(cleared) or 'none were tripped'}"))
+        return cleared
+
+    def _on_trip(self, trip: Trip) -> None:
+        """A circuit breaker tripped: tell everyone, audit it, and flatten if configured."""
+        self.bus.publish(RiskEvent(trip.at, f"breaker:{trip.breaker}", trip.message))
+        if not self.started:
+            return
+
+        async def react() -> None:
+            await self.audit("risk", "breaker_trip", {"breaker": trip.breaker, "message": trip.message})
+            if self.settings.risk.flatten_on_breaker:
+                await self.flatten("breaker")
+
+        task = asyncio.get_running_loop().create_task(react(), name=f"breaker-{trip.breaker}")
+        self._tasks.append(task)
+
+    async def _risk_loop(self) -> None:
+        while True:
+            try:
+                await self.risk.refresh(self._daily_closes)
+            except Exception:
+                log.exception("risk metrics failed")
+            await asyncio.sleep(1.0)
+
+    async def _daily_closes(self, symbol: str) -> list[float]:
+        venue = self._venue_for(symbol)
+        candles = await self.venues[venue].fetch_candles(symbol, "1d", None, self.settings.risk.var_lookback_days + 1)
+        return [c.close for c in candles]
 
     def publish_signal(self, signal: Signal) -> None:
         self.bus.publish(SignalEvent(signal))

@@ -163,7 +163,14 @@ def test_edge_cases_are_json_safe() -> None:
     assert m["var_95"] == 0.0 and m["cvar_95"] == 0.0
     assert m["alpha"] is None and m["beta"] is None  # a flat benchmark has no variance
     assert m["trades"] == 0 and m["exposure"] == 0.0
-    for key in ("profit_factor", "expectancy", "win_rate", "avg_win", "avg_loss", "avg_trade_duration"):
+    for key in (
+        "profit_factor",
+        "expectancy",
+        "win_rate",
+        "avg_win",
+        "avg_loss",
+        "avg_trade_duration",
+    ):
         assert m[key] is None
     one = compute_metrics(flat.iloc[:1], NO_TRADES, timeframe="1d")
     assert one["total_return"] == 0.0 and one["cagr"] is None and one["volatility"] is None

@@ -16,7 +16,10 @@ NAN = math.nan
 
 def close_to(actual, expected) -> None:
     np.testing.assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=1e-9, atol=1e-9,
+        np.asarray(actual, dtype=float),
+        np.asarray(expected, dtype=float),
+        rtol=1e-9,
+        atol=1e-9,
         equal_nan=True,
     )
 
@@ -130,8 +133,15 @@ def test_fibonacci_matches_window_scan(candles, lookback) -> None:
     high, low = candles["high"].tolist(), candles["low"].tolist()
     levels = (0.0, 0.382, 0.618, 1.0)
     out = ta.fibonacci_retracements(candles, lookback=lookback, levels=levels)
-    assert list(out.columns) == ["swing_high", "swing_low", "trend", "fib_0", "fib_382",
-                                 "fib_618", "fib_1000"]
+    assert list(out.columns) == [
+        "swing_high",
+        "swing_low",
+        "trend",
+        "fib_0",
+        "fib_382",
+        "fib_618",
+        "fib_1000",
+    ]
     for i in range(len(candles)):
         row = out.iloc[i]
         if i < lookback - 1:
@@ -183,8 +193,15 @@ def test_classic_pivots_from_previous_period(candles, period) -> None:
     out = ta.pivot_points(candles, method="classic", period=period)
     for (h, lo, c), (_, row) in zip(prev, out.iterrows(), strict=True):
         p = (h + lo + c) / 3
-        want = {"pivot": p, "r1": 2 * p - lo, "s1": 2 * p - h, "r2": p + (h - lo),
-                "s2": p - (h - lo), "r3": h + 2 * (p - lo), "s3": lo - 2 * (h - p)}
+        want = {
+            "pivot": p,
+            "r1": 2 * p - lo,
+            "s1": 2 * p - h,
+            "r2": p + (h - lo),
+            "s2": p - (h - lo),
+            "r3": h + 2 * (p - lo),
+            "s3": lo - 2 * (h - p),
+        }
         close_to([row[k] for k in want], list(want.values()))
     assert out["pivot"].notna().sum() > len(out) // 2
 
@@ -195,9 +212,17 @@ def test_camarilla_pivots_from_previous_day(candles) -> None:
     assert list(out.columns) == ["pivot", "r1", "r2", "r3", "r4", "s1", "s2", "s3", "s4"]
     for (h, lo, c), (_, row) in zip(prev, out.iterrows(), strict=True):
         rng = h - lo
-        want = [(h + lo + c) / 3, c + rng * 1.1 / 12, c + rng * 1.1 / 6, c + rng * 1.1 / 4,
-                c + rng * 1.1 / 2, c - rng * 1.1 / 12, c - rng * 1.1 / 6, c - rng * 1.1 / 4,
-                c - rng * 1.1 / 2]
+        want = [
+            (h + lo + c) / 3,
+            c + rng * 1.1 / 12,
+            c + rng * 1.1 / 6,
+            c + rng * 1.1 / 4,
+            c + rng * 1.1 / 2,
+            c - rng * 1.1 / 12,
+            c - rng * 1.1 / 6,
+            c - rng * 1.1 / 4,
+            c - rng * 1.1 / 2,
+        ]
         close_to(row.to_numpy(), want)
 
 
@@ -232,7 +257,9 @@ def ref_supertrend(df: pd.DataFrame, period: int, mult: float) -> tuple[list, li
         dn1 = dn if dn_prev is None else dn_prev
         up = max(up, up1) if c[i - 1] > up1 else up
         dn = min(dn, dn1) if c[i - 1] < dn1 else dn
-        trend = 1 if (trend == -1 and c[i] > dn1) else (-1 if (trend == 1 and c[i] < up1) else trend)
+        trend = (
+            1 if (trend == -1 and c[i] > dn1) else (-1 if (trend == 1 and c[i] < up1) else trend)
+        )
         line.append(up if trend == 1 else dn)
         direction.append(trend)
         up_prev, dn_prev = up, dn
@@ -330,8 +357,9 @@ def test_crossings_match_loop() -> None:
     b = pd.Series([2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0], index=a.index)
     above = [i > 0 and a.iloc[i] > b.iloc[i] and a.iloc[i - 1] <= b.iloc[i - 1] for i in range(7)]
     below = [i > 0 and a.iloc[i] < b.iloc[i] and a.iloc[i - 1] >= b.iloc[i - 1] for i in range(7)]
-    assert ta.crossed_above(a, b).tolist() == above == [False, False, True, False, False, True,
-                                                        False]
+    assert (
+        ta.crossed_above(a, b).tolist() == above == [False, False, True, False, False, True, False]
+    )
     assert ta.crossed_below(a, b).tolist() == below
     assert ta.crossed_above(a, 2.0).tolist() == above  # scalar b
     assert ta.crossed(a, b).tolist() == [x or y for x, y in zip(above, below, strict=True)]

@@ -50,12 +50,10 @@ def _same(a: pd.Series | pd.DataFrame, b: pd.Series | pd.DataFrame) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def month_of_candles() -> pd.DataFrame:
+@pytest.fixture
+def month_of_candles(make_candles) -> pd.DataFrame:
     """A month of 15-minute bars without Saturdays: a week and more after every cut point."""
-    from conftest import _candles
-
-    frame = _candles(n=3000)
+    frame = make_candles(n=3000)
     return frame[frame["date"].dt.day_of_week != 5]
 
 

@@ -24,7 +24,14 @@ def test_parse_prints_fields(capsys):
 
 
 def test_parse_json_is_one_document(capsys):
-    code = cli_main.main(["signals", "parse", "--json", "BTC/USDT LONG entry 64000-64500 SL 63000 TP1 66000 TP2 68000"])
+    code = cli_main.main(
+        [
+            "signals",
+            "parse",
+            "--json",
+            "BTC/USDT LONG entry 64000-64500 SL 63000 TP1 66000 TP2 68000",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["symbol"] == "BTC/USDT" and doc["entry"] == ["64000", "64500"]
@@ -32,7 +39,23 @@ def test_parse_json_is_one_document(capsys):
 
 
 def test_parse_words_and_known_symbols(capsys):
-    assert cli_main.main(["signals", "parse", "--symbols", "ETH/USDT,BTC/USDT", "--json", "#ETH", "short", "3200", "sl", "3350"]) == 0
+    assert (
+        cli_main.main(
+            [
+                "signals",
+                "parse",
+                "--symbols",
+                "ETH/USDT,BTC/USDT",
+                "--json",
+                "#ETH",
+                "short",
+                "3200",
+                "sl",
+                "3350",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["symbol"] == "ETH/USDT"
     assert "no target given" in doc["reasons"]

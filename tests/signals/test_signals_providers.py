@@ -69,7 +69,9 @@ def test_record_trade_and_json_round_trip():
     assert again.stats("alpha").average_r == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("data", [{}, {"version": 99}, {"version": 1, "providers": {"x": {"count": "many"}}}])
+@pytest.mark.parametrize(
+    "data", [{}, {"version": 99}, {"version": 1, "providers": {"x": {"count": "many"}}}]
+)
 def test_bad_state_is_a_data_error(data):
     with pytest.raises(DataError):
         ProviderBook.from_dict(data)

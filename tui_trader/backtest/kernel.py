@@ -86,7 +86,7 @@ def find_exit(
     initial = stoploss_price(entry, side_name, rules.stoploss)
     roi_origin = m.time[e] - m.bar_ns  # minutes open are measured at each bar's close
     stop_prev = initial
-    best_prev = -np.inf if long else np.inf
+    best_prev = entry  # the runner starts max_rate / min_rate at the fill price
     a = e
     size = _FIRST_WINDOW
     while a <= last:
@@ -136,11 +136,11 @@ def find_exit(
             if stop_hit[k]:
                 level = float(before[k])
                 price = min(float(o[k]), level) if long else max(float(o[k]), level)
-                return ExitFill(j, price, _stop_reason(level, initial), False)
+                return ExitFill(j, price, _stop_reason(level, initial), price == float(o[k]))
             if roi_hit[k]:
                 tgt = float(target[k])
                 price = max(float(o[k]), tgt) if long else min(float(o[k]), tgt)
-                return ExitFill(j, price, ROI, False)
+                return ExitFill(j, price, ROI, price == float(o[k]))
             return ExitFill(j, float(c[k]), _stop_reason(float(after[k]), initial), False)
         if rules.trailing_stop:
             best_prev = float(best[-1])

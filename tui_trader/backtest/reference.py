@@ -53,6 +53,8 @@ def find_exit_reference(
         amount=quantity,
         open_date_utc=pd.Timestamp(int(m.time[e]), tz="UTC").to_pydatetime(),
         enter_tag=tag,
+        max_rate=entry,  # as the live runner opens a trade
+        min_rate=entry,
     )
     pending: tuple[int, str, str | None] | None = None
     for j in range(e, n):
@@ -76,5 +78,6 @@ def find_exit_reference(
             if pending is None and j + sym.shift < n:
                 pending = (j + sym.shift, hit.reason, hit.tag)
             continue
-        return ExitFill(j, float(hit.price), hit.reason, False), None
+        at_open = float(hit.price) == float(m.open[j])  # a gap: filled at the open itself
+        return ExitFill(j, float(hit.price), hit.reason, at_open), None
     return ExitFill(n - 1, float(m.close[n - 1]), FORCE_EXIT, False), None

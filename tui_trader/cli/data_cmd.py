@@ -18,7 +18,7 @@ DEFAULT_IMPORT_VENUE = "import"
 MAX_JSON_GAPS = 100  # `gap_count` and `missing_bars` still count every gap
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     data = add_command(sub, "data", "candle history: download, import, list", _usage)
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=type(data))
 
@@ -180,15 +180,15 @@ def _list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     data_dir = context(args).home.data_dir
-    table = Table(
-        "venue", "symbol", "timeframe", "rows", "start (UTC)", "end (UTC)", "file", box=None
-    )
+    table = Table(box=None)
+    for name in ("venue", "symbol", "timeframe", "rows", "start (UTC)", "end (UTC)", "file"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "rows" else "left")
     for i in datasets:
         file = i.path.relative_to(data_dir) if i.path.is_relative_to(data_dir) else i.path
         table.add_row(
             i.venue, i.symbol, i.timeframe, str(i.rows), _short(i.start), _short(i.end), str(file)
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # pipes get whole lines
     print(f"(files under {data_dir})")
     return 0
 

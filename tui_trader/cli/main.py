@@ -15,9 +15,15 @@ from tui_trader.core.errors import UsageError, UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "tui_trader.cli.ui_cmd",
     "tui_trader.cli.daemon_cmd",
+    "tui_trader.cli.attach_cmd",
+    "tui_trader.cli.control_cmd",
     "tui_trader.cli.config_cmd",
     "tui_trader.cli.data_cmd",
     "tui_trader.cli.signals_cmd",
+    "tui_trader.cli.keys_cmd",
+    "tui_trader.cli.strategies_cmd",
+    "tui_trader.cli.backtest_cmd",
+    "tui_trader.cli.optimize_cmd",
 )
 
 

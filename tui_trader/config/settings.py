@@ -9,8 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tui_trader.config.daemon import DaemonSettings, NotificationSettings
 from tui_trader.config.paper import PaperSettings
 from tui_trader.config.risk import RiskSettings
+from tui_trader.config.strategies import StrategySettings
 from tui_trader.config.ui import UISettings
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.errors import ConfigError
@@ -37,9 +39,9 @@ class Settings(BaseSettings):
     ui: UISettings = Field(default_factory=UISettings)
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
     # Sections owned by later features are free-form tables validated by their owners.
-    strategies: dict[str, Any] = Field(default_factory=dict)
-    notifications: dict[str, Any] = Field(default_factory=dict)
-    daemon: dict[str, Any] = Field(default_factory=dict)
+    strategies: dict[str, StrategySettings] = Field(default_factory=dict)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     signals: dict[str, Any] = Field(default_factory=dict)
     backtest: dict[str, Any] = Field(default_factory=dict)
 
@@ -149,6 +151,11 @@ bell = false
 
 # A real venue (see docs/venues.md); credentials go in the keyring:
 #   tui-trader keys set binance
+# A strategy that trades live (see docs/strategies.md):
+# [strategies.ema_cross]
+# symbols = ["BTC/USDT", "ETH/USDT"]
+# params = { buy_fast = 9 }
+#
 # [venues.binance]
 # kind = "ccxt"
 # exchange = "binance"

@@ -19,7 +19,15 @@ class VenueSettings(BaseModel):
     url_override: str = ""
     data_url_override: str = ""
     data_from: str | None = Field(None, description="paper only: feed the matching engine from this venue's stream")
-    extended_hours: bool = False
+    extended_hours: bool = Field(False, description="alpaca: allow orders outside regular hours (limit only)")
+    feed: str = Field("iex", description="alpaca: stock data feed, iex (free) or sip")
+    crypto_symbols: list[str] = Field(default_factory=list, description="alpaca: crypto pairs, e.g. BTC/USD")
+    candles: list[str] = Field(default_factory=list, description="timeframes to stream as candles, e.g. [\"1m\"]")
+    stall_after_s: float = Field(30.0, gt=0, description="reconnect when subscribed and silent this long")
+    backoff_base_s: float = Field(0.5, gt=0, description="first reconnect delay (doubles, with jitter)")
+    backoff_cap_s: float = Field(30.0, gt=0, description="longest reconnect delay")
+    order_rate_per_s: float = Field(5.0, gt=0, description="token bucket for order endpoints")
+    poll_interval_s: float = Field(2.0, gt=0, description="REST polling cadence where a stream is missing")
 
     @property
     def is_live(self) -> bool:

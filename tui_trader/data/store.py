@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -135,11 +136,11 @@ class CandleStore:
     # -- files ------------------------------------------------------------------------
 
     @staticmethod
-    def _read(path: Path, filters: list[tuple[str, str, object]] | None = None) -> pd.DataFrame:
+    def _read(path: Path, filters: Sequence[tuple[str, str, object]] | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path, columns=list(OHLCV_COLUMNS), filters=filters)
+            table = pq.read_table(path, columns=[*OHLCV_COLUMNS], filters=filters)
         except Exception as exc:  # pyarrow's errors are its own types
             raise DataError(
                 f"cannot read {path}: {str(exc).splitlines()[0]}: delete it and download again"

@@ -129,10 +129,12 @@ def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
         raise DataError(
             "candle column 'date' is not timezone-aware datetimes: load files with load_ohlcv"
         )
-    ns = dates.to_numpy(dtype="datetime64[ns]").view("int64")
-    nan_rows = int(df[list(PRICE_COLUMNS)].isna().any(axis=1).sum() + dates.isna().sum())
+    missing_time = dates.isna().to_numpy()
+    ns = dates.to_numpy(dtype="datetime64[ns]").view("int64")[~missing_time]
+    nan_rows = int((df[list(PRICE_COLUMNS)].isna().any(axis=1).to_numpy() | missing_time).sum())
     unsorted = bool(len(ns) > 1 and (np.diff(ns) < 0).any())
-    uniq = np.unique(ns)  # sorted
+    ordered = np.sort(ns, kind="stable") if unsorted else ns  # np.unique is slow on 500k rows
+    uniq = ordered[np.concatenate(([True], np.diff(ordered) != 0))] if len(ordered) else ordered
     duplicates = int(len(ns) - len(uniq))
     report = CandleReport(
         timeframe=timeframe,

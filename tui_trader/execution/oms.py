@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from tui_trader.bus import EventBus
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import OrderStatus
 from tui_trader.core.events import ExecutionReport, FillEvent, NoticeEvent, OrderEvent, PositionEvent
+from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order, can_transition
+from tui_trader.core.positions import Position
 from tui_trader.execution.portfolio import Portfolio
 from tui_trader.store.db import Store
 from tui_trader.venues.base import Venue
@@ -31,10 +36,16 @@ class OrderManager:
         self.venues = venues
         self.portfolio = portfolio
         self.orders: dict[str, Order] = {}  # open orders, plus recent final ones
-        self._reports: asyncio.Queue[ExecutionReport] = asyncio.Queue()
+        self._reports: deque[ExecutionReport] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._acks: dict[str, asyncio.Future[Order]] = {}
         self._task: asyncio.Task[None] | None = None
         self.on_fill_hooks: list[Callable[[Order, Decimal], None]] = []
+        self._seen_fills: set[tuple[str, str]] = set()  # (venue, fill_id); the DB also refuses repeats
+        # (order, fill, position after it, P&L the fill realized): the risk engine's trade tracking
+        self.fill_listeners: list[Callable[[Order, Fill, Position, Decimal], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -44,6 +55,7 @@ class OrderManager:
             self.orders[order.client_order_id] = order
         for pos in await self.store.load_positions():
             self.portfolio.positions[(pos.venue, pos.symbol)] = pos
+        self._seen_fills = await self.store.fill_ids()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._process(), name="oms-reports")
@@ -60,9 +72,16 @@ class OrderManager:
 
     async def flush(self) -> None:
         """Wait until every report received so far is applied and stored."""
-        await self._reports.join()
+        if self._task is None:
+            while self._reports:  # not started (tests, shutdown): apply inline
+                await self.apply(self._reports.popleft())
+            return
+        await self._idle.wait()
 
     # -- commands --------------------------------------------------------------------------
+
+    def has_seen_fill(self, venue: str, fill_id: str) -> bool:
+        return (venue, fill_id) in self._seen_fills
 
     def open_orders(self) -> list[Order]:
         return [o for o in self.orders.values() if o.is_open]
@@ -75,17 +94,43 @@ class OrderManager:
 
     async def submit(self, order: Order, *, wait_ack: float = 5.0) -> Order:
         """Persist, then send. Returns once the venue accepted or rejected it (or timed out)."""
-        existing = self.orders.get(order.client_order_id) or await self.store.get_order(order.client_order_id)
+        existing = self.orders.get(order.client_order_id)
+        if existing is None and not order.client_order_id.startswith("tt-"):
+            existing = await self.store.get_order(order.client_order_id)  # a caller-chosen id may be old
         if existing is not None:  # an idempotent retry: never a second order
             return existing.copy()
         self.orders[order.client_order_id] = order
         await self.store.save_order(order)  # written before it is sent
         self.bus.publish(OrderEvent(order.copy()))
+        return await self._send(order, order.copy(), wait_ack)
+
+    async def hold(self, order: Order) -> Order:
+        """Keep an order in the engine (emulated: trailing stop, bracket child, OCO leg) without sending it."""
+        order.meta["held"] = True
+        if order.status is OrderStatus.NEW:
+            order.transition(OrderStatus.ACCEPTED, self.clock.now())
+        self.orders[order.client_order_id] = order
+        await self.store.save_order(order)
+        self.bus.publish(OrderEvent(order.copy()))
+        return order.copy()
+
+    async def release(self, client_order_id: str, *, wait_ack: float = 5.0, **outgoing: Any) -> Order:
+        """Send a held order to its venue, as `outgoing` changes say (e.g. type=MARKET for a fired stop)."""
+        order = self.orders[client_order_id]
+        order.meta.pop("held", None)
+        order.meta["released_at"] = self.clock.now().isoformat()
+        if outgoing.get("type") is not None and outgoing["type"] != order.type:
+            order.meta["released_as"] = str(outgoing["type"])
+        await self.store.save_order(order)
+        self.bus.publish(OrderEvent(order.copy()))
+        return await self._send(order, replace(order.copy(), **outgoing), wait_ack)
+
+    async def _send(self, order: Order, outgoing: Order, wait_ack: float) -> Order:
         ack: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._acks[order.client_order_id] = ack
         venue = self.venues[order.venue]
         try:
-            await venue.create_order(order.copy())
+            await venue.create_order(outgoing)
         except Exception as exc:  # outcome unknown: reconciliation settles it by client order id
             log.warning("submit of %s failed: %s", order.client_order_id, exc)
             order.meta["submit_error"] = str(exc)
@@ -104,27 +149,46 @@ class OrderManager:
         order = self.orders.get(client_order_id)
         if order is None or not order.is_open:
             raise KeyError(client_order_id)
+        if order.meta.get("held"):  # never reached the venue: cancelled here
+            await self.cancel_held(order, "cancelled by user")
+            return order.copy()
         await self.venues[order.venue].cancel_order(order.copy())
         await self.flush()
         return order.copy()
+
+    async def cancel_held(self, order: Order, reason: str) -> None:
+        if order.is_open and order.meta.get("held"):
+            order.transition(OrderStatus.CANCELLED, self.clock.now(), reason)
+            await self.store.save_order(order)
+            self.bus.publish(OrderEvent(order.copy()))
 
     # -- venue reports ---------------------------------------------------------------------
 
     def on_report(self, report: ExecutionReport) -> None:
         """Called from the venue's emit: queue it; one task applies reports in arrival order."""
-        self._reports.put_nowait(report)
+        self._reports.append(report)
+        self._idle.clear()
+        self._wake.set()
 
     async def _process(self) -> None:
         while True:
-            report = await self._reports.get()
-            try:
-                await self.apply(report)
-            except Exception:
-                log.exception("failed to apply report %s", report)
-            finally:
-                self._reports.task_done()
+            await self._wake.wait()
+            self._wake.clear()
+            while self._reports:
+                report = self._reports.popleft()
+                # A status the very next report supersedes for the same order (accepted, then
+                # filled) need not be written on its own: the fill's transaction stores the order.
+                superseded = report.fill is None and any(
+                    r.client_order_id == report.client_order_id for r in self._reports
+                )
+                try:
+                    await self.apply(report, persist=not superseded)
+                except Exception:
+                    log.exception("failed to apply report %s", report)
+            if not self._reports:
+                self._idle.set()
 
-    async def apply(self, report: ExecutionReport) -> None:
+    async def apply(self, report: ExecutionReport, *, persist: bool = True) -> None:
         order = self.orders.get(report.client_order_id)
         if order is None:
             order = await self.store.get_order(report.client_order_id)
@@ -139,10 +203,15 @@ class OrderManager:
             await self._apply_fill(order, report)
         elif report.status is not None:
             if order.status == report.status or not can_transition(order.status, report.status):
+                self._resolve_ack(order)  # a released held order is acknowledged by a duplicate ACCEPTED
                 return  # stale or duplicate status (out-of-order delivery)
             order.transition(report.status, now, report.reason)
-            await self.store.save_order(order)
+            # Publish first (state in memory is consistent); the write follows before the
+            # next report is applied, so the database never lags by more than one report.
             self.bus.publish(OrderEvent(order.copy()))
+            self._resolve_ack(order)
+            if persist:
+                await self.store.save_order(order)
         elif report.reason:
             self.bus.publish(NoticeEvent(now, "warning", f"order {order.client_order_id}: {report.reason}", "oms"))
         self._resolve_ack(order)
@@ -150,8 +219,10 @@ class OrderManager:
     async def _apply_fill(self, order: Order, report: ExecutionReport) -> None:
         fill = report.fill
         assert fill is not None
-        if await self.store.has_fill(fill.venue, fill.fill_id):
+        key = (fill.venue, fill.fill_id)
+        if key in self._seen_fills:
             return  # a duplicate fill: counted once
+        self._seen_fills.add(key)
         prev = order.filled_quantity
         order.filled_quantity = prev + fill.quantity
         order.average_price = ((order.average_price or ZERO) * prev + fill.price * fill.quantity) / order.filled_quantity
@@ -159,16 +230,27 @@ class OrderManager:
         new_status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
         if can_transition(order.status, new_status):
             order.transition(new_status, fill.ts)
+        realized_before = self.portfolio.position(fill.venue, fill.symbol).realized_pnl
         position = self.portfolio.apply_fill(fill)
-        await self.store.save_fill(fill, order, position, fill.ts)
         self.bus.publish(FillEvent(fill))
         self.bus.publish(OrderEvent(order.copy()))
         self.bus.publish(PositionEvent(position.copy()))
+        self._resolve_ack(order)
         for hook in self.on_fill_hooks:
             try:
                 hook(order, fill.quantity)
             except Exception:
                 log.exception("fill hook failed")
+        realized = position.realized_pnl - realized_before
+        for listener in self.fill_listeners:
+            try:
+                listener(order, fill, position, realized)
+            except Exception:
+                log.exception("fill listener failed")
+        # Everything in memory (positions, risk, strategies) has seen the fill before the first
+        # await; the write follows before the next report is applied.
+        if not await self.store.save_fill(fill, order, position, fill.ts):
+            log.error("fill %s was already stored although not seen in this session", fill.fill_id)
 
     def _resolve_ack(self, order: Order) -> None:
         ack = self._acks.get(order.client_order_id)

@@ -38,7 +38,7 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
     report = ReconcileReport(venue.name)
     # 1. Missed fills.
     for fill in await venue.fetch_fills(None):
-        if await oms.store.has_fill(fill.venue, fill.fill_id):
+        if oms.has_seen_fill(fill.venue, fill.fill_id):
             continue
         known = oms.orders.get(fill.client_order_id) or await oms.store.get_order(fill.client_order_id)
         if known is None:
@@ -47,7 +47,8 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
         report.fills_applied += 1
     # 2. Our open orders vs the venue's.
     venue_open = {o.client_order_id: o for o in await venue.fetch_open_orders()}
-    for order in [o for o in oms.open_orders() if o.venue == venue.name]:
+    # Orders the engine holds itself (emulated, meta["held"]) were never sent: nothing to settle.
+    for order in [o for o in oms.open_orders() if o.venue == venue.name and not o.meta.get("held")]:
         if order.client_order_id in venue_open:
             if order.status is OrderStatus.NEW:
                 order.transition(OrderStatus.ACCEPTED, now)

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tui_trader.indicators.inputs import positive_int, require_frame
+from tui_trader.core.errors import UserError
+from tui_trader.indicators.inputs import (
+    positive_int,
+    require_frame,
+    rolling,
+    series_values,
+    shift,
+    to_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,16 +36,29 @@ def _as_series(values: Any, index: Any = None) -> pd.Series:
 
 def crossed(a: Any, b: Any, direction: str | None = None) -> pd.Series:
     """True on the bar where `a` crosses `b` (above, below, or either when direction is None)."""
+    import pandas as pd
+
+    if direction not in (None, "above", "below"):
+        raise UserError(f"crossed: direction must be 'above', 'below' or None, not {direction!r}")
     s1 = _as_series(a)
-    s2 = _as_series(b, s1.index)
-    prev1, prev2 = s1.shift(1), s2.shift(1)
-    above = (s1 > s2) & (prev1 <= prev2)
-    below = (s1 < s2) & (prev1 >= prev2)
-    if direction == "above":
-        return above
-    if direction == "below":
-        return below
-    return above | below
+    if isinstance(b, pd.Series) and not (b.index is s1.index or b.index.equals(s1.index)):
+        b = b.reindex(s1.index)  # align by label, as pandas arithmetic would
+    v1 = series_values(s1, "crossed")
+    if np.ndim(b) == 0:
+        v2 = np.full(len(v1), float(b))
+    else:
+        v2 = series_values(b, "crossed") if isinstance(b, pd.Series) else _as_float(b)
+    prev1, prev2 = shift(v1, 1), shift(v2, 1)
+    flags = np.zeros(len(v1), dtype=bool)
+    if direction in (None, "above"):
+        flags |= (v1 > v2) & (prev1 <= prev2)
+    if direction in (None, "below"):
+        flags |= (v1 < v2) & (prev1 >= prev2)
+    return pd.Series(flags, index=s1.index)
+
+
+def _as_float(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
 
 
 def crossed_above(a: Any, b: Any) -> pd.Series:
@@ -63,12 +84,8 @@ def bollinger_bands(series: Any, window: int = 20, stds: float = 2.0) -> pd.Data
     window-1 rows are NaN.
     """
     window = positive_int(window, "window", "bollinger_bands")
-    import pandas as pd
-
     s = _as_series(series)
-    rolling = s.rolling(window=window, min_periods=window)
-    mid = rolling.mean()
-    std = rolling.std(ddof=0)
-    return pd.DataFrame(
-        {"lower": mid - stds * std, "mid": mid, "upper": mid + stds * std}, index=s.index
-    )
+    values = series_values(s, "bollinger_bands")
+    mid = rolling(values, window, np.mean)
+    std = rolling(values, window, np.std)  # population (ddof=0)
+    return to_frame({"lower": mid - stds * std, "mid": mid, "upper": mid + stds * std}, s.index)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tui_trader.core.errors import DataError, UserError
 
@@ -33,9 +35,47 @@ def require_frame(df: object, columns: tuple[str, ...], who: str) -> pd.DataFram
     return df
 
 
-def column(df: pd.DataFrame, name: str) -> np.ndarray:
+def series_values(series: pd.Series, who: str) -> np.ndarray:
+    """A Series as float64 values, without a copy when it already is (nullable NA -> NaN)."""
+    if series.dtype == np.float64:
+        return np.ascontiguousarray(series.to_numpy())
+    try:
+        return np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{who}: inputs must be numeric ({exc})") from None
+
+
+def column(df: pd.DataFrame, name: str, who: str = "indicator") -> np.ndarray:
     """A column as a contiguous float64 array (TA-Lib and our loops need exactly that)."""
-    return np.ascontiguousarray(df[name].to_numpy(dtype=np.float64, na_value=np.nan))
+    return series_values(df[name], who)
+
+
+def to_frame(columns: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """A DataFrame from float64 columns, built as one 2-D block (about 3x faster than a dict)."""
+    import pandas as pd
+
+    values = list(columns.values())
+    if all(v.dtype == np.float64 for v in values):
+        return pd.DataFrame(np.column_stack(values), index=index, columns=list(columns))
+    return pd.DataFrame(columns, index=index)
+
+
+def rolling(values: np.ndarray, window: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
+    """reduce (np.max, np.mean ...) over each full trailing window; NaN before and where one is."""
+    out = np.full(len(values), np.nan)
+    if len(values) >= window:
+        out[window - 1 :] = reduce(sliding_window_view(values, window), axis=1)
+    return out
+
+
+def shift(values: np.ndarray, periods: int) -> np.ndarray:
+    """values moved `periods` bars later (earlier if negative), NaN where nothing moved in."""
+    out = np.full(len(values), np.nan)
+    if periods >= 0:
+        out[periods:] = values[: len(values) - periods]
+    else:
+        out[:periods] = values[-periods:]
+    return out
 
 
 def utc_ns(df: pd.DataFrame, who: str) -> np.ndarray:
@@ -44,6 +84,9 @@ def utc_ns(df: pd.DataFrame, who: str) -> np.ndarray:
 
     if "date" in df.columns:
         values = df["date"]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):  # fast path: already tz-aware
+            ns = values.array.as_unit("ns").asi8  # epoch nanoseconds whatever the zone
+            return _sorted(ns, who)
     elif isinstance(df.index, pd.DatetimeIndex):
         values = df.index
     else:
@@ -56,7 +99,10 @@ def utc_ns(df: pd.DataFrame, who: str) -> np.ndarray:
         raise DataError(
             f"{who}: 'date' must be timezone-aware UTC; use pd.to_datetime(..., utc=True)"
         )
-    ns = idx.tz_convert("UTC").as_unit("ns").asi8
+    return _sorted(idx.tz_convert("UTC").as_unit("ns").asi8, who)
+
+
+def _sorted(ns: np.ndarray, who: str) -> np.ndarray:
     if len(ns) > 1 and bool(np.any(ns[1:] < ns[:-1])):
         raise DataError(f"{who}: bars must be sorted by date; call df.sort_values('date') first")
     return ns

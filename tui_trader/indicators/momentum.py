@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tui_trader.core.errors import DataError
-from tui_trader.indicators.inputs import column, positive_int
+from tui_trader.indicators.inputs import column, positive_int, rolling, series_values, to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,15 +41,15 @@ def stoch_rsi(
             raise DataError(f"{who}: the DataFrame lacks column {source!r}")
         values, index = column(df, source), df.index
     elif isinstance(df, pd.Series):
-        values, index = df.to_numpy(dtype=np.float64, na_value=np.nan), df.index
+        values, index = series_values(df, who), df.index
     else:
         raise DataError(f"{who}: expected a candle DataFrame or a Series, got {type(df).__name__}")
-    rsi = pd.Series(talib.RSI(np.ascontiguousarray(values), timeperiod=rsi_period), index=index)
-    lowest = rsi.rolling(stoch_period, min_periods=stoch_period).min()
-    highest = rsi.rolling(stoch_period, min_periods=stoch_period).max()
-    span = highest - lowest
-    stoch = 100.0 * (rsi - lowest) / span.where(span > 0)
-    # clip: pandas' running-sum means leave ~1e-14 residue outside 0..100 on flat stretches
-    pct_k = stoch.rolling(k, min_periods=k).mean().clip(0.0, 100.0)
-    pct_d = pct_k.rolling(d, min_periods=d).mean().clip(0.0, 100.0)
-    return pd.DataFrame({"k": pct_k, "d": pct_d}, index=index)
+    rsi = talib.RSI(np.ascontiguousarray(values), timeperiod=rsi_period)
+    lowest = rolling(rsi, stoch_period, np.min)
+    span = rolling(rsi, stoch_period, np.max) - lowest
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stoch = np.where(span > 0, 100.0 * (rsi - lowest) / span, np.nan)
+    # clip: a mean of values <= 100 can round to 100 + 1e-14
+    pct_k = np.clip(rolling(stoch, k, np.mean), 0.0, 100.0)
+    pct_d = np.clip(rolling(pct_k, d, np.mean), 0.0, 100.0)
+    return to_frame({"k": pct_k, "d": pct_d}, index)

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tui_trader.core.errors import UserError
-from tui_trader.indicators.inputs import column, group_index, period_keys, require_frame, utc_ns
+from tui_trader.indicators.inputs import (
+    column,
+    group_index,
+    period_keys,
+    require_frame,
+    to_frame,
+    utc_ns,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,8 +52,6 @@ def pivot_points(df: pd.DataFrame, method: str = "classic", period: str = "day")
                r3 = H+2(P-L), s3 = L-2(H-P).
     camarilla: pivot = (H+L+C)/3, rN = C + (H-L)*1.1/d, sN = C - (H-L)*1.1/d, d = 12, 6, 4, 2.
     """
-    import pandas as pd
-
     who = "pivot_points"
     if method not in METHODS:
         raise UserError(f"{who}: unknown method {method!r}; use one of {', '.join(METHODS)}")
@@ -69,4 +74,4 @@ def pivot_points(df: pd.DataFrame, method: str = "classic", period: str = "day")
             cols[f"r{n}"] = c + rng * 1.1 / d
         for n, d in enumerate((12, 6, 4, 2), start=1):
             cols[f"s{n}"] = c - rng * 1.1 / d
-    return pd.DataFrame(cols, index=df.index)
+    return to_frame(cols, df.index)

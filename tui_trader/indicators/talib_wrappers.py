@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tui_trader.core.errors import DataError, UserError
+from tui_trader.indicators.inputs import series_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def spec(name: str) -> TalibSpec:
         raise UserError(f"TA-Lib has no function {name!r}; see list_indicators() for the names")
     from talib import abstract
 
-    info = abstract.Function(name).info
+    info = abstract.Function(name).info  # type: ignore[attr-defined]  # Cython, no stubs
     inputs: dict[str, str | list[str]] = dict(info["input_names"])
     flat: list[str] = []
     for value in inputs.values():
@@ -104,9 +105,9 @@ def _check_params(s: TalibSpec, params: dict[str, Any]) -> None:
 
 
 def _call(raw: Callable[..., Any], s: TalibSpec, arrays: list[np.ndarray], params: dict) -> Any:
-    lengths = {len(a) for a in arrays}
-    if len(lengths) > 1:
-        raise DataError(f"{s.name}: input arrays have different lengths {sorted(lengths)}")
+    if len(arrays) > 1 and len({len(a) for a in arrays}) > 1:
+        lengths = sorted({len(a) for a in arrays})
+        raise DataError(f"{s.name}: input arrays have different lengths {lengths}")
     try:
         return raw(*arrays, **params)
     except UserError:
@@ -131,18 +132,23 @@ def _make(name: str) -> Callable[..., Any]:
         overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in s.input_keys}
         if len(args) > len(param_names):
             raise UserError(f"{name}: too many positional parameters; it takes {param_names}")
-        params = dict(zip(param_names, args, strict=False))
+        params = dict(zip(param_names, args, strict=False)) if args else {}
         params.update(kwargs)
         _check_params(s, params)
-        cols = _frame_columns(s, overrides)
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise DataError(f"{name}: the DataFrame lacks column(s) {', '.join(missing)}")
-        arrays = [_as_float(df[c].to_numpy(dtype=np.float64, na_value=np.nan), name) for c in cols]
+        cols = _frame_columns(s, overrides) if overrides else s.columns
+        arrays = []
+        for col in cols:
+            try:
+                series = df[col]
+            except KeyError:
+                missing = ", ".join(c for c in cols if c not in df.columns)
+                raise DataError(f"{name}: the DataFrame lacks column(s) {missing}") from None
+            arrays.append(series_values(series, name))
         out = _call(raw, s, arrays, params)
         if len(s.outputs) == 1:
             return pd.Series(out, index=df.index)
-        return pd.DataFrame(dict(zip(s.outputs, out, strict=True)), index=df.index)
+        # one 2-D block builds faster than a dict of columns (about 15 us on 200 bars)
+        return pd.DataFrame(np.column_stack(out), index=df.index, columns=list(s.outputs))
 
     def call_arrays(args: tuple, kwargs: dict) -> Any:
         import pandas as pd
@@ -159,8 +165,18 @@ def _make(name: str) -> Callable[..., Any]:
             raise UserError(f"{name}: too many positional parameters; it takes {param_names}")
         params.update(kwargs)
         _check_params(s, params)
-        index = next((a.index for a in inputs if isinstance(a, pd.Series)), None)
-        out = _call(raw, s, [_as_float(a, name) for a in inputs], params)
+        index = None
+        arrays = []
+        for value in inputs:
+            if isinstance(value, pd.Series):
+                index = value.index if index is None else index
+                value = series_values(value, name)
+            if not (isinstance(value, np.ndarray) and value.dtype == np.float64):
+                value = _as_float(value, name)
+            elif not value.flags.c_contiguous:
+                value = np.ascontiguousarray(value)
+            arrays.append(value)
+        out = _call(raw, s, arrays, params)
         if index is None:
             return out
         if len(s.outputs) == 1:

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tui_trader.core.errors import UserError
-from tui_trader.indicators.inputs import column, positive_int, require_frame
+from tui_trader.indicators.inputs import (
+    column,
+    positive_int,
+    require_frame,
+    rolling,
+    shift,
+    to_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,31 +93,26 @@ def ichimoku(
     t + displacement. It LOOKS AHEAD (NaN on the last `displacement` bars) and exists only
     for charts: never use chikou in entry or exit conditions, backtests would lie.
     """
-    import pandas as pd
-
     who = "ichimoku"
     tenkan = positive_int(tenkan, "tenkan", who)
     kijun = positive_int(kijun, "kijun", who)
     senkou_b = positive_int(senkou_b, "senkou_b", who)
     displacement = positive_int(displacement, "displacement", who)
     require_frame(df, ("high", "low", "close"), who)
-    high = pd.Series(column(df, "high"), index=df.index)
-    low = pd.Series(column(df, "low"), index=df.index)
+    high, low = column(df, "high"), column(df, "low")
 
-    def midpoint(window: int) -> pd.Series:
-        hh = high.rolling(window, min_periods=window).max()
-        ll = low.rolling(window, min_periods=window).min()
-        return (hh + ll) / 2.0
+    def midpoint(window: int) -> np.ndarray:
+        return (rolling(high, window, np.max) + rolling(low, window, np.min)) / 2.0
 
     tenkan_sen = midpoint(tenkan)
     kijun_sen = midpoint(kijun)
-    return pd.DataFrame(
+    return to_frame(
         {
             "tenkan": tenkan_sen,
             "kijun": kijun_sen,
-            "senkou_a": ((tenkan_sen + kijun_sen) / 2.0).shift(displacement),
-            "senkou_b": midpoint(senkou_b).shift(displacement),
-            "chikou": pd.Series(column(df, "close"), index=df.index).shift(-displacement),
+            "senkou_a": shift((tenkan_sen + kijun_sen) / 2.0, displacement),
+            "senkou_b": shift(midpoint(senkou_b), displacement),
+            "chikou": shift(column(df, "close"), -displacement),
         },
-        index=df.index,
+        df.index,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tui_trader.core.errors import UserError
-from tui_trader.indicators.inputs import column, positive_int, require_frame
+from tui_trader.indicators.inputs import column, positive_int, require_frame, to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +19,6 @@ def keltner_channels(
     Both averages are TA-Lib's (EMA seeded with an SMA, Wilder ATR). Columns upper, mid,
     lower; NaN until both averages exist.
     """
-    import pandas as pd
     import talib
 
     who = "keltner_channels"
@@ -33,6 +32,4 @@ def keltner_channels(
     high, low, close = column(df, "high"), column(df, "low"), column(df, "close")
     mid = talib.EMA(close, timeperiod=period)
     atr = talib.ATR(high, low, close, timeperiod=atr_period)
-    return pd.DataFrame(
-        {"upper": mid + mult * atr, "mid": mid, "lower": mid - mult * atr}, index=df.index
-    )
+    return to_frame({"upper": mid + mult * atr, "mid": mid, "lower": mid - mult * atr}, df.index)

@@ -1,4 +1,8 @@
-"""Pre-trade checks. A rejection carries a reason code and one sentence for the trader."""
+"""Pre-trade checks. A rejection carries a reason code and one sentence for the trader.
+
+Exposure limits are checked against the worst case: the current position plus every working
+order on the same side plus this order, so no set of accepted orders can breach a limit.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from decimal import Decimal
 from tui_trader.config.risk import RiskLimits, RiskSettings
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.instrument import Instrument
-from tui_trader.core.orders import OrderRequest
+from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.execution.portfolio import Portfolio
+
+_LIMIT_KEYS = tuple(RiskLimits.model_fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,53 +33,117 @@ class CheckContext:
     instrument: Instrument | None
     mid: float  # 0 when unknown
     venue: str
+    market_open: bool = True
+    shorting: bool = True  # the venue allows selling what is not held
+
+
+Locks = Callable[[OrderRequest, CheckContext], str | None]
 
 
 class PreTradeChecks:
     """Validation and limits. Returns the (possibly rounded) request or raises RiskRejection."""
 
-    def __init__(self, settings: RiskSettings, portfolio: Portfolio, halted: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(
+        self,
+        settings: RiskSettings,
+        portfolio: Portfolio,
+        halted: Callable[[], str | None] = lambda: None,
+        *,
+        open_orders: Callable[[], list[Order]] = list,
+        locks: Locks | None = None,
+    ) -> None:
         self.settings = settings
         self.portfolio = portfolio
         self.halted = halted
+        self.open_orders = open_orders
+        self.locks = locks
 
     def limits_for(self, strategy: str | None) -> RiskLimits:
         base = self.settings
         override = self.settings.strategies.get(strategy or "")
-        if override is None:
-            return base
-        merged = {k: v for k, v in base.model_dump(exclude={"strategies"}).items()}
-        merged.update({k: v for k, v in override.model_dump().items() if v is not None})
-        return RiskLimits(**merged)
+        merged = {k: getattr(base, k) for k in _LIMIT_KEYS}
+        if override is not None:
+            merged.update(
+                {
+                    k: v
+                    for k, v in override.model_dump(include=set(_LIMIT_KEYS)).items()
+                    if v is not None
+                }
+            )
+        return RiskLimits.model_construct(**merged)
 
     def check(self, req: OrderRequest, ctx: CheckContext) -> OrderRequest:
         inst = ctx.instrument
         if inst is None:
-            raise RiskRejection("unknown_symbol", f"unknown symbol {req.symbol} on {ctx.venue}; check the watchlist for tradable symbols")
+            raise RiskRejection(
+                "unknown_symbol",
+                f"unknown symbol {req.symbol} on {ctx.venue}; check the watchlist for tradable symbols",
+            )
+        if not ctx.market_open:
+            raise RiskRejection(
+                "market_closed",
+                f"the market for {req.symbol} is closed; try again in trading hours",
+            )
         req = self._validate_shape(req, inst, ctx)
-        reason = self.halted()
-        if reason and not self._reduces(req, ctx):
-            raise RiskRejection("halted", f"trading is halted: {reason}")
-        self._check_limits(req, inst, ctx)
+        reduces = self._reduces(req, ctx)
+        if req.reduce_only and not reduces:
+            raise RiskRejection(
+                "reduce_only",
+                f"reduce-only {req.side} of {req.quantity} {req.symbol} would not reduce the position",
+            )
+        if not reduces:
+            reason = self.halted()
+            if reason:
+                raise RiskRejection("halted", f"trading is halted: {reason}")
+            if self.locks is not None:
+                lock = self.locks(req, ctx)
+                if lock:
+                    raise RiskRejection("protection", lock)
+        self._check_limits(req, inst, ctx, reduces)
         return req
 
-    def _validate_shape(self, req: OrderRequest, inst: Instrument, ctx: CheckContext) -> OrderRequest:
+    # -- shape -------------------------------------------------------------------------------
+
+    def _validate_shape(
+        self, req: OrderRequest, inst: Instrument, ctx: CheckContext
+    ) -> OrderRequest:
         if req.quantity <= 0:
             raise RiskRejection("bad_quantity", "quantity must be greater than zero")
         computed = req.source.startswith(("strategy", "signal", "copy"))
         qty = inst.round_qty(req.quantity)
         if qty != req.quantity:
             if not computed:
-                raise RiskRejection("off_lot", f"quantity {req.quantity} is not a multiple of the lot size {inst.lot_size} (try {qty})")
+                raise RiskRejection(
+                    "off_lot",
+                    f"quantity {req.quantity} is not a multiple of the lot size {inst.lot_size} (try {qty})",
+                )
             req = req.with_(quantity=qty)
         if qty <= 0 or qty < inst.min_qty:
-            raise RiskRejection("below_min_qty", f"quantity {req.quantity} is below the minimum {inst.min_qty} {inst.base}")
+            raise RiskRejection(
+                "below_min_qty",
+                f"quantity {req.quantity} is below the minimum {inst.min_qty} {inst.base}",
+            )
         needs_price = req.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = req.type in (OrderType.STOP, OrderType.STOP_LIMIT)
         if needs_price and (req.price is None or req.price <= 0):
             raise RiskRejection("missing_price", f"a {req.type} order needs a positive price")
         if needs_stop and (req.stop_price is None or req.stop_price <= 0):
             raise RiskRejection("missing_stop", f"a {req.type} order needs a positive stop price")
+        if req.type is OrderType.TRAILING_STOP:
+            if (req.trail_amount is None) == (req.trail_percent is None):
+                raise RiskRejection(
+                    "bad_trail",
+                    "a trailing stop needs exactly one of trail amount or trail percent",
+                )
+            if (req.trail_amount is not None and req.trail_amount <= 0) or (
+                req.trail_percent is not None and not 0 < req.trail_percent < 1
+            ):
+                raise RiskRejection(
+                    "bad_trail",
+                    "trail amount must be positive and trail percent between 0 and 1 (0.02 = 2 %)",
+                )
+        if req.post_only and req.type is not OrderType.LIMIT:
+            raise RiskRejection("bad_post_only", "post-only applies to limit orders only")
         for field_name in ("price", "stop_price", "stop_loss", "take_profit"):
             value: Decimal | None = getattr(req, field_name)
             if value is None:
@@ -91,22 +161,35 @@ class PreTradeChecks:
         if mid and needs_stop and req.stop_price is not None:
             stop = float(req.stop_price)
             if req.side is Side.BUY and stop <= mid:
-                raise RiskRejection("stop_wrong_side", f"buy stop {req.stop_price} must be above the market ({mid:g}); a buy stop triggers on a rise")
+                raise RiskRejection(
+                    "stop_wrong_side",
+                    f"buy stop {req.stop_price} must be above the market ({mid:g}); a buy stop triggers on a rise",
+                )
             if req.side is Side.SELL and stop >= mid:
-                raise RiskRejection("stop_wrong_side", f"sell stop {req.stop_price} must be below the market ({mid:g}); a sell stop triggers on a fall")
+                raise RiskRejection(
+                    "stop_wrong_side",
+                    f"sell stop {req.stop_price} must be below the market ({mid:g}); a sell stop triggers on a fall",
+                )
         ref = self._reference_price(req, ctx)
-        if mid:
+        if ref:
             if req.stop_loss is not None:
                 sl = float(req.stop_loss)
                 if (req.side is Side.BUY and sl >= ref) or (req.side is Side.SELL and sl <= ref):
-                    raise RiskRejection("sl_wrong_side", f"stop-loss {req.stop_loss} is on the wrong side of the entry {ref:g}")
+                    raise RiskRejection(
+                        "sl_wrong_side",
+                        f"stop-loss {req.stop_loss} is on the wrong side of the entry {ref:g}",
+                    )
             if req.take_profit is not None:
                 tp = float(req.take_profit)
                 if (req.side is Side.BUY and tp <= ref) or (req.side is Side.SELL and tp >= ref):
-                    raise RiskRejection("tp_wrong_side", f"take-profit {req.take_profit} is on the wrong side of the entry {ref:g}")
+                    raise RiskRejection(
+                        "tp_wrong_side",
+                        f"take-profit {req.take_profit} is on the wrong side of the entry {ref:g}",
+                    )
         if ref and inst.min_notional and float(req.quantity) * ref < float(inst.min_notional):
             raise RiskRejection(
-                "min_notional", f"order value {float(req.quantity) * ref:,.2f} is below the minimum {inst.min_notional} {inst.quote}"
+                "min_notional",
+                f"order value {float(req.quantity) * ref:,.2f} is below the minimum {inst.min_notional} {inst.quote}",
             )
         return req
 
@@ -126,9 +209,35 @@ class PreTradeChecks:
             pos.quantity < 0 and req.side is Side.BUY and req.quantity <= -pos.quantity
         )
 
-    def _check_limits(self, req: OrderRequest, inst: Instrument, ctx: CheckContext) -> None:
+    # -- limits ------------------------------------------------------------------------------
+
+    def _working(self, venue: str, symbol: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.open_orders()
+            if o.venue == venue
+            and not o.reduce_only
+            and o.parent_id is None
+            and (symbol is None or o.symbol == symbol)
+        ]
+
+    def _projected_qty(self, venue: str, symbol: str, side: Side, extra: float) -> float:
+        """The position if every working order on `side` (and this one) filled."""
+        pos = self.portfolio.positions.get((venue, symbol))
+        qty = float(pos.quantity) if pos else 0.0
+        pending = sum(float(o.remaining) for o in self._working(venue, symbol) if o.side is side)
+        return qty + side.sign * (pending + extra)
+
+    def _check_limits(
+        self, req: OrderRequest, inst: Instrument, ctx: CheckContext, reduces: bool
+    ) -> None:
         limits = self.limits_for(req.strategy)
         ref = self._reference_price(req, ctx)
+        if not ref:
+            raise RiskRejection(
+                "no_price",
+                f"no market price for {req.symbol} yet; wait for a quote or give a limit price",
+            )
         notional = float(req.quantity) * ref
         if limits.price_band_pct and ctx.mid and req.price is not None:
             away = abs(float(req.price) / ctx.mid - 1.0)
@@ -139,27 +248,91 @@ class PreTradeChecks:
                 )
         if limits.max_order_notional and notional > limits.max_order_notional:
             raise RiskRejection(
-                "max_order_notional", f"order value {notional:,.2f} exceeds max_order_notional {limits.max_order_notional:,.2f}"
+                "max_order_notional",
+                f"order value {notional:,.2f} exceeds max_order_notional {limits.max_order_notional:,.2f}",
             )
-        reduces = self._reduces(req, ctx)
-        pos = self.portfolio.positions.get((ctx.venue, req.symbol))
-        current_qty = float(pos.quantity) if pos else 0.0
-        new_qty = current_qty + float(req.quantity) * req.side.sign
-        if limits.max_position_notional and not reduces and abs(new_qty) * ref > limits.max_position_notional:
+        if reduces:
+            return
+        mark = ctx.mid or ref
+        new_qty = self._projected_qty(ctx.venue, req.symbol, req.side, float(req.quantity))
+        if limits.max_position_notional and abs(new_qty) * mark > limits.max_position_notional:
             raise RiskRejection(
                 "max_position_notional",
-                f"position in {req.symbol} would be {abs(new_qty) * ref:,.2f}, above max_position_notional {limits.max_position_notional:,.2f}",
+                f"position in {req.symbol} could reach {abs(new_qty) * mark:,.2f} with working orders, above max_position_notional {limits.max_position_notional:,.2f}",
             )
-        if limits.max_gross_exposure and not reduces:
-            gross = sum(abs(p.market_value) for p in self.portfolio.positions.values() if p.symbol != req.symbol)
-            gross += abs(new_qty) * ref
+        if limits.max_gross_exposure:
+            gross = abs(new_qty) * mark
+            for (venue, symbol), pos in self.portfolio.positions.items():
+                if (venue, symbol) != (ctx.venue, req.symbol):
+                    gross += abs(pos.market_value)
+            gross += sum(
+                float(o.remaining)
+                * float(o.price or o.stop_price or Decimal(self.portfolio.marks.get(o.symbol, 0.0)))
+                for o in self.open_orders()
+                if not o.reduce_only
+                and o.parent_id is None
+                and (o.venue, o.symbol) != (ctx.venue, req.symbol)
+            )
             if gross > limits.max_gross_exposure:
                 raise RiskRejection(
-                    "max_gross_exposure", f"gross exposure would be {gross:,.2f}, above max_gross_exposure {limits.max_gross_exposure:,.2f}"
+                    "max_gross_exposure",
+                    f"gross exposure could reach {gross:,.2f}, above max_gross_exposure {limits.max_gross_exposure:,.2f}",
                 )
-        if limits.max_open_positions and not reduces and current_qty == 0:
-            held = sum(1 for p in self.portfolio.positions.values() if not p.is_flat)
-            if held >= limits.max_open_positions:
+        if limits.max_open_positions:
+            held = {(p.venue, p.symbol) for p in self.portfolio.positions.values() if not p.is_flat}
+            held |= {
+                (o.venue, o.symbol)
+                for o in self.open_orders()
+                if not o.reduce_only and o.parent_id is None
+            }
+            if (ctx.venue, req.symbol) not in held and len(held) >= limits.max_open_positions:
                 raise RiskRejection(
-                    "max_open_positions", f"{held} positions are open, the limit is max_open_positions = {limits.max_open_positions}"
+                    "max_open_positions",
+                    f"{len(held)} positions are open or pending, the limit is max_open_positions = {limits.max_open_positions}",
                 )
+        if self.settings.check_balance:
+            self._check_balance(req, inst, ctx, ref)
+
+    def _check_balance(
+        self, req: OrderRequest, inst: Instrument, ctx: CheckContext, ref: float
+    ) -> None:
+        """Estimate: the part of the order that adds exposure, with fees, against free cash."""
+        pos = self.portfolio.positions.get((ctx.venue, req.symbol))
+        held = float(pos.quantity) if pos else 0.0
+        closing = min(float(req.quantity), abs(held)) if held * req.side.sign < 0 else 0.0
+        adding = float(req.quantity) - closing
+        if adding <= 0:
+            return
+        if req.side is Side.SELL and not ctx.shorting:
+            raise RiskRejection(
+                "insufficient_position",
+                f"selling {req.quantity} {req.symbol} but holding {held:g}; {ctx.venue} does not allow short selling",
+            )
+        if not self.portfolio.cash or inst.quote not in self.portfolio.cash:
+            return  # the venue reports no balance in this currency: let it decide
+        cash = float(self.portfolio.cash[inst.quote])
+        committed = 0.0
+        for o in self.open_orders():
+            if (
+                o.venue == ctx.venue
+                and not o.reduce_only
+                and o.parent_id is None
+                and self.portfolio.quote_of.get(o.symbol, inst.quote) == inst.quote
+            ):
+                committed += float(o.remaining) * float(
+                    o.price or o.stop_price or Decimal(self.portfolio.marks.get(o.symbol, 0.0))
+                )
+        collateral = sum(
+            2 * -float(p.quantity) * (p.mark or float(p.average_price))
+            for p in self.portfolio.positions.values()
+            if p.venue == ctx.venue
+            and p.quantity < 0
+            and self.portfolio.quote_of.get(p.symbol, inst.quote) == inst.quote
+        )
+        free = cash - committed - collateral
+        need = adding * ref * (1.0 + self.settings.fee_estimate)
+        if need > free:
+            raise RiskRejection(
+                "insufficient_balance",
+                f"order needs about {need:,.2f} {inst.quote} but {max(free, 0.0):,.2f} is free",
+            )

@@ -58,11 +58,15 @@ class ParsedSignal:
 
     @property
     def risk_reward(self) -> float | None:
-        """Reward to the first target over the risk to the stop (the R of target 1)."""
+        """Reward to the first target over the risk to the stop (the R of target 1); None if
+        a level is missing or on the wrong side."""
         entry = self.entry_price
         if entry is None or self.stop is None or not self.targets or entry == self.stop:
             return None
-        return float(abs(self.targets[0] - entry) / abs(entry - self.stop))
+        sign = self.side.sign
+        if (entry - self.stop) * sign <= 0 or (self.targets[0] - entry) * sign <= 0:
+            return None  # a level on the wrong side: no meaningful R
+        return float((self.targets[0] - entry) * sign / ((entry - self.stop) * sign))
 
     def to_order_request(
         self,
@@ -90,7 +94,7 @@ class ParsedSignal:
         )
 
     def to_signal(self, provider: str, at: datetime, *, reliability: float | None = None) -> Signal:
-        """The engine-wide Signal; `reliability` (0..1, from the provider's record) scales confidence."""
+        """The engine-wide Signal; `reliability` (0..1, the provider's record) scales confidence."""
         confidence = self.confidence * (1.0 if reliability is None else reliability)
         return Signal(
             source=f"chat:{provider}",
@@ -138,13 +142,17 @@ _LIST_SEP = re.compile(r"\s*(?:,|/|\||;|&|\band\b|-|\s)\s*", re.I)
 _LABEL_GAP = re.compile(r"\s*[:=@)\-]?\s*(?:at\s+|around\s+|between\s+|below\s+|above\s+)?", re.I)
 
 LEVERAGE_RES = (
-    re.compile(r"\b(?:leverage|lev)\s*[:=]?\s*(?:cross|isolated|iso)?\s*[:=]?\s*x?(\d+(?:\.\d+)?)\s*x?\b", re.I),
+    re.compile(
+        r"\b(?:leverage|lev)\s*[:=]?\s*(?:cross|isolated|iso)?\s*[:=]?\s*x?(\d+(?:\.\d+)?)\s*x?\b",
+        re.I,
+    ),
     re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s?x(?!\w)", re.I),
     re.compile(r"(?<![\w.])x\s?(\d{1,3}(?:\.\d+)?)(?![\w.])", re.I),
 )
 _QUOTE_ALT = "USDT|USDC|BUSD|FDUSD|TUSD|USD|EUR|BTC|ETH"
 PAIR_RE = re.compile(
-    rf"(?<![\w$#])[$#]?([A-Za-z0-9]{{2,12}})\s?[/\-_:]\s?({_QUOTE_ALT})(?:\.P|[\s-]?PERP)?(?![A-Za-z0-9])", re.I
+    rf"(?<![\w$#])[$#]?([A-Za-z0-9]{{2,12}})\s?[/\-_:]\s?({_QUOTE_ALT})(?:\.P|[\s-]?PERP)?(?![A-Za-z0-9])",
+    re.I,
 )
 GLUED_RE = re.compile(r"(?<![\w$#])[$#]?([A-Za-z0-9]{4,16})(?:\.P)?(?![\w])")
 CASHTAG_RE = re.compile(r"\$([A-Za-z][A-Za-z0-9.]{0,9})(?![\w])")
@@ -154,10 +162,13 @@ SIDE_RE = re.compile(
     r"\b(long|longs|buy|buying|bullish|short|shorts|sell|selling|bearish)\b(?![\s-]term)", re.I
 )
 # "TP1 66000" and "Target 2: 150" carry an index; "TP 5" is a target of 5.
-TARGET_LABEL_RE = re.compile(r"\b(?:take[\s-]*profits?|targets?|tgts?|tps?)(?:\d(?![\w.,])|\s\d(?=\s*[:)]))?", re.I)
+TARGET_LABEL_RE = re.compile(
+    r"\b(?:take[\s-]*profits?|targets?|tgts?|tps?)(?:\d(?![\w.,])|\s\d(?=\s*[:)]))?", re.I
+)
 STOP_LABEL_RE = re.compile(r"\b(?:stop[\s-]*loss|stoploss|sl|stop|invalidation|inv)\b", re.I)
 ENTRY_LABEL_RE = re.compile(
-    r"\b(?:entry\s*(?:zone|price|range|area)?|entries|enter|(?:buy|sell)\s*(?:zone|range|area)|zone)\b", re.I
+    r"\b(?:entry\s*(?:zone|price|range|area)?|entries|enter|(?:buy|sell)\s*(?:zone|range|area)|zone)\b",
+    re.I,
 )
 AT_LABEL_RE = re.compile(r"(?:@|\bat\b|\baround\b|\bnear\b|\bprice\b)", re.I)
 SIDE_ENTRY_RE = re.compile(r"\b(?:long|short|buy|sell)\b\s*(?:now\s*)?[:@]?", re.I)
@@ -165,11 +176,13 @@ MARKET_RE = re.compile(r"\b(?:cmp|market|now|current price)\b", re.I)
 
 # Upper-case words that are never a symbol (signal jargon).
 NOT_SYMBOLS = frozenset(
-    """LONG SHORT BUY SELL SL TP TP1 TP2 TP3 TP4 TP5 ENTRY ENTRIES STOP LOSS TARGET TARGETS TGT
+    """
+    LONG SHORT BUY SELL SL TP TP1 TP2 TP3 TP4 TP5 ENTRY ENTRIES STOP LOSS TARGET TARGETS TGT
     LEVERAGE LEV CROSS ISOLATED ISO SPOT FUTURES FUTURE SIGNAL SIGNALS NOW CMP ZONE RR USD USDT
     USDC PERP NEW VIP ALERT UPDATE MARKET LIMIT TAKE PROFIT AT DCA HODL ATH DYOR NFA BE BUYING
     SELLING BULLISH BEARISH RISK HIGH LOW MID AND OR THE FOR ON IN TO OF WITH BELOW ABOVE TRADE
-    SETUP SWING SCALP CALL PUT CALLS PUTS PRICE RANGE AREA NEAR AROUND FREE PREMIUM""".split()
+    SETUP SWING SCALP CALL PUT CALLS PUTS PRICE RANGE AREA NEAR AROUND FREE PREMIUM
+    """.split()  # noqa: SIM905 (a word list reads better than 90 quoted strings)
 )
 
 # Confidence penalties: one table so the scoring is easy to read and to tune.
@@ -231,7 +244,9 @@ def _num(value: str, k: str | None) -> Decimal:
     if not k:
         return number
     number *= 1000
-    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
+    return (
+        number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
+    )
 
 
 def _fmt(d: Decimal) -> str:
@@ -292,11 +307,16 @@ def _symbol(t: _Text, known: Collection[str] | None) -> _SymbolPick:
         for m in GLUED_RE.finditer(t.s):
             word = m.group(1)
             pair = split_glued_pair(word)
-            stable = pair is not None and pair.split("/")[1].startswith(("USD", "BUSD", "FDUSD", "TUSD"))
+            stable = pair is not None and pair.split("/")[1].startswith(
+                ("USD", "BUSD", "FDUSD", "TUSD")
+            )
             if pair and any(c.isalpha() for c in pair.split("/")[0]) and (word.isupper() or stable):
                 found.append((pair, m.start(), m.end(), "pair"))
     if not found:
-        found = [(m.group(1).rstrip(".").upper(), m.start(), m.end(), "cashtag") for m in CASHTAG_RE.finditer(t.s)]
+        found = [
+            (m.group(1).rstrip(".").upper(), m.start(), m.end(), "cashtag")
+            for m in CASHTAG_RE.finditer(t.s)
+        ]
     if not found:
         found = [
             (m.group(1).upper(), m.start(), m.end(), "hashtag")
@@ -324,12 +344,14 @@ def _symbol(t: _Text, known: Collection[str] | None) -> _SymbolPick:
         found = [
             (m.group(1), m.start(), m.end(), "guess")
             for m in WORD_RE.finditer(t.s)
-            if m.group(1).isupper() and m.group(1) not in NOT_SYMBOLS and any(c.isalpha() for c in m.group(1))
+            if m.group(1).isupper()
+            and m.group(1) not in NOT_SYMBOLS
+            and any(c.isalpha() for c in m.group(1))
         ]
     if not found:
         return pick
     distinct = list(dict.fromkeys(f[0] for f in found))
-    symbol, start, end, how = found[0]
+    symbol, _, _, how = found[0]
     for f in found:
         if f[0] == symbol:
             t.take(f[1], f[2])
@@ -455,7 +477,11 @@ def _sanity(
     if not wrong and targets != ordered:
         reasons.append("targets are out of order")
         penalty += PENALTY["targets_unordered"]
-    far = [lv for lv in [*targets, *([stop] if stop is not None else [])] if mid > 0 and (lv > mid * FAR_FACTOR or lv * FAR_FACTOR < mid)]
+    far = [
+        lv
+        for lv in [*targets, *([stop] if stop is not None else [])]
+        if mid > 0 and (lv > mid * FAR_FACTOR or lv * FAR_FACTOR < mid)
+    ]
     if far:
         reasons.append(f"level {_fmt(far[0])} is far from the entry {_fmt(mid)}; check the number")
         penalty += PENALTY["level_far"]
@@ -481,7 +507,9 @@ def parse_signal(text: str, *, known_symbols: Collection[str] | None = None) -> 
         penalty += PENALTY["odd_leverage"]
     pick = _symbol(t, known_symbols)
     if pick.symbol is None:
-        raise ParseError(f"no symbol found in '{_shorten(text, 60)}'; name it like BTC/USDT, $AAPL or #ETH")
+        raise ParseError(
+            f"no symbol found in '{_shorten(text, 60)}'; name it like BTC/USDT, $AAPL or #ETH"
+        )
     reasons += pick.reasons
     penalty += pick.penalty
     side, side_notes = _side(t.s)
@@ -493,7 +521,9 @@ def parse_signal(text: str, *, known_symbols: Collection[str] | None = None) -> 
     entry, _market = _entry(t)
     stop = stops[0] if stops else None
     if len(set(stops)) > 1:
-        reasons.append(f"several stops ({', '.join(_fmt(s) for s in stops)}); took {_fmt(stops[0])}")
+        reasons.append(
+            f"several stops ({', '.join(_fmt(s) for s in stops)}); took {_fmt(stops[0])}"
+        )
         penalty += PENALTY["several_stops"]
 
     if side is None:
@@ -501,7 +531,8 @@ def parse_signal(text: str, *, known_symbols: Collection[str] | None = None) -> 
         side = _infer_side(mid, stop, targets)
         if side is None:
             raise ParseError(
-                f"no side found in '{_shorten(text, 60)}'; say LONG/BUY or SHORT/SELL, or give a stop and a target"
+                f"no side found in '{_shorten(text, 60)}'; say LONG/BUY or SHORT/SELL, "
+                "or give a stop and a target"
             )
         reasons.append(f"side inferred from the levels ({side.value})")
         penalty += PENALTY["side_inferred"]

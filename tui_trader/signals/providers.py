@@ -76,8 +76,14 @@ class ProviderBook:
         return self.stats(provider)
 
     def record_trade(
-        self, provider: str, side: Side, entry: Decimal, stop: Decimal, exit_price: Decimal,
-        *, at: datetime | None = None,
+        self,
+        provider: str,
+        side: Side,
+        entry: Decimal,
+        stop: Decimal,
+        exit_price: Decimal,
+        *,
+        at: datetime | None = None,
     ) -> ProviderStats:
         """Record a trade from its levels (see `r_multiple`)."""
         return self.record(provider, r_multiple(side, entry, stop, exit_price), at=at)
@@ -108,8 +114,12 @@ class ProviderBook:
             "version": STATE_VERSION,
             "providers": {
                 name: {
-                    "count": r.count, "wins": r.wins, "losses": r.losses, "total_r": r.total_r,
-                    "best_r": r.best_r, "worst_r": r.worst_r,
+                    "count": r.count,
+                    "wins": r.wins,
+                    "losses": r.losses,
+                    "total_r": r.total_r,
+                    "best_r": r.best_r,
+                    "worst_r": r.worst_r,
                     "last_at": None if r.last_at is None else r.last_at.isoformat(),
                 }
                 for name, r in sorted(self.records.items())
@@ -120,17 +130,27 @@ class ProviderBook:
     def from_dict(cls, data: dict[str, Any]) -> ProviderBook:
         """Load saved state; a wrong shape is a DataError naming what to do."""
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise DataError(f"provider track records: expected version {STATE_VERSION}; delete the saved state to start afresh")
+            raise DataError(
+                f"provider track records: expected version {STATE_VERSION}; "
+                "delete the saved state to start afresh"
+            )
         book = cls()
         try:
             for name, r in data.get("providers", {}).items():
                 book.records[str(name)] = _Record(
-                    count=int(r["count"]), wins=int(r["wins"]), losses=int(r["losses"]),
+                    count=int(r["count"]),
+                    wins=int(r["wins"]),
+                    losses=int(r["losses"]),
                     total_r=float(r["total_r"]),
                     best_r=None if r.get("best_r") is None else float(r["best_r"]),
                     worst_r=None if r.get("worst_r") is None else float(r["worst_r"]),
-                    last_at=None if r.get("last_at") is None else datetime.fromisoformat(r["last_at"]),
+                    last_at=None
+                    if r.get("last_at") is None
+                    else datetime.fromisoformat(r["last_at"]),
                 )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DataError(f"provider track records are malformed ({exc}); delete the saved state to start afresh") from None
+            raise DataError(
+                f"provider track records are malformed ({exc}); "
+                "delete the saved state to start afresh"
+            ) from None
         return book

@@ -6,6 +6,8 @@ import re
 from collections.abc import Collection
 from functools import cache
 
+MARKET_WIDE = "*"  # the symbol of a signal about the whole market (Fed, macro news)
+
 # Quote currencies recognised at the end of a glued pair such as BTCUSDT (longest first).
 QUOTES: tuple[str, ...] = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD", "EUR", "BTC", "ETH")
 
@@ -44,25 +46,95 @@ def resolve_symbol(candidate: str, known: Collection[str]) -> str | None:
 
 # Names as they appear in headlines -> ticker. Crypto bases and US stocks; extend freely.
 NAMES: dict[str, str] = {
-    "bitcoin": "BTC", "ethereum": "ETH", "ether": "ETH", "solana": "SOL", "ripple": "XRP",
-    "cardano": "ADA", "dogecoin": "DOGE", "polkadot": "DOT", "avalanche": "AVAX",
-    "chainlink": "LINK", "litecoin": "LTC", "tron": "TRX", "binance coin": "BNB",
-    "polygon": "POL", "toncoin": "TON", "shiba inu": "SHIB", "arbitrum": "ARB",
-    "apple": "AAPL", "microsoft": "MSFT", "nvidia": "NVDA", "tesla": "TSLA", "amazon": "AMZN",
-    "alphabet": "GOOGL", "google": "GOOGL", "meta platforms": "META", "meta": "META",
-    "facebook": "META", "netflix": "NFLX", "coinbase": "COIN", "microstrategy": "MSTR",
-    "intel": "INTC", "advanced micro devices": "AMD", "palantir": "PLTR", "jpmorgan": "JPM",
-    "berkshire hathaway": "BRK.B", "walmart": "WMT", "visa": "V", "mastercard": "MA",
+    "bitcoin": "BTC",
+    "ethereum": "ETH",
+    "ether": "ETH",
+    "solana": "SOL",
+    "ripple": "XRP",
+    "cardano": "ADA",
+    "dogecoin": "DOGE",
+    "polkadot": "DOT",
+    "avalanche": "AVAX",
+    "chainlink": "LINK",
+    "litecoin": "LTC",
+    "tron": "TRX",
+    "binance coin": "BNB",
+    "polygon": "POL",
+    "toncoin": "TON",
+    "shiba inu": "SHIB",
+    "arbitrum": "ARB",
+    "apple": "AAPL",
+    "microsoft": "MSFT",
+    "nvidia": "NVDA",
+    "tesla": "TSLA",
+    "amazon": "AMZN",
+    "alphabet": "GOOGL",
+    "google": "GOOGL",
+    "meta platforms": "META",
+    "meta": "META",
+    "facebook": "META",
+    "netflix": "NFLX",
+    "coinbase": "COIN",
+    "microstrategy": "MSTR",
+    "intel": "INTC",
+    "advanced micro devices": "AMD",
+    "palantir": "PLTR",
+    "jpmorgan": "JPM",
+    "berkshire hathaway": "BRK.B",
+    "walmart": "WMT",
+    "visa": "V",
+    "mastercard": "MA",
 }
 # Names that are also everyday words: they count only when written with a capital letter.
-PROPER_NOUN_ONLY: frozenset[str] = frozenset({"apple", "amazon", "meta", "visa", "intel", "tron", "polygon", "ripple"})
+PROPER_NOUN_ONLY: frozenset[str] = frozenset(
+    {"apple", "amazon", "meta", "visa", "intel", "tron", "polygon", "ripple"}
+)
 # Tickers recognised as a bare word. Those that are also English words must be upper case.
 TICKERS: frozenset[str] = frozenset(NAMES.values()) | frozenset(
-    {"BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", "LTC", "TRX", "BNB", "POL",
-     "MATIC", "TON", "SHIB", "ARB", "OP", "ATOM", "NEAR", "APT", "SUI", "PEPE", "INJ", "UNI", "AAVE",
-     "SPY", "QQQ", "AMD", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "NFLX", "COIN"}
+    {
+        "BTC",
+        "ETH",
+        "SOL",
+        "XRP",
+        "ADA",
+        "DOGE",
+        "DOT",
+        "AVAX",
+        "LINK",
+        "LTC",
+        "TRX",
+        "BNB",
+        "POL",
+        "MATIC",
+        "TON",
+        "SHIB",
+        "ARB",
+        "OP",
+        "ATOM",
+        "NEAR",
+        "APT",
+        "SUI",
+        "PEPE",
+        "INJ",
+        "UNI",
+        "AAVE",
+        "SPY",
+        "QQQ",
+        "AMD",
+        "AAPL",
+        "MSFT",
+        "NVDA",
+        "TSLA",
+        "AMZN",
+        "GOOGL",
+        "META",
+        "NFLX",
+        "COIN",
+    }
 ) - {"V", "MA"}
-WORD_TICKERS: frozenset[str] = frozenset({"LINK", "DOT", "NEAR", "OP", "ONE", "GAS", "UNI", "SUI", "TON", "POL", "COIN", "META", "ARB"})
+WORD_TICKERS: frozenset[str] = frozenset(
+    {"LINK", "DOT", "NEAR", "OP", "ONE", "GAS", "UNI", "SUI", "TON", "POL", "COIN", "META", "ARB"}
+)
 
 
 def is_ticker_word(word: str) -> bool:

@@ -60,7 +60,9 @@ class Store:
         if path is not None and path.exists():
             _check_header(path)
         try:
-            conn = await aiosqlite.connect(target)
+            # Autocommit: each write is one statement and one trip to the database thread;
+            # multi-statement writes use explicit BEGIN/COMMIT.
+            conn = await aiosqlite.connect(target, isolation_level=None)
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.execute("PRAGMA journal_mode=WAL")
@@ -101,7 +103,6 @@ class Store:
 
     async def save_order(self, order: Order) -> None:
         await self._db.execute(_UPSERT_ORDER, order_row(order))
-        await self._db.commit()
 
     async def load_orders(self, *, open_only: bool = False, limit: int | None = None) -> list[Order]:
         sql = "SELECT * FROM orders"
@@ -124,15 +125,24 @@ class Store:
 
         Returns False (and changes nothing) if the fill was already stored.
         """
-        cur = await self._db.execute(_INSERT_FILL, fill_row(fill))
-        inserted = cur.rowcount == 1
-        if inserted:
-            if order is not None:
-                await self._db.execute(_UPSERT_ORDER, order_row(order))
-            if position is not None:
-                await self._db.execute(_UPSERT_POSITION, position_row(position, at or fill.ts))
-        await self._db.commit()
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await self._db.execute(_INSERT_FILL, fill_row(fill))
+            inserted = cur.rowcount == 1
+            if inserted:
+                if order is not None:
+                    await self._db.execute(_UPSERT_ORDER, order_row(order))
+                if position is not None:
+                    await self._db.execute(_UPSERT_POSITION, position_row(position, at or fill.ts))
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
         return inserted
+
+    async def fill_ids(self) -> set[tuple[str, str]]:
+        async with self._db.execute("SELECT venue, fill_id FROM fills") as cur:
+            return {(r[0], r[1]) for r in await cur.fetchall()}
 
     async def load_fills(self, *, limit: int | None = None) -> list[Fill]:
         sql = "SELECT * FROM fills ORDER BY ts DESC, rowid DESC"
@@ -149,7 +159,6 @@ class Store:
 
     async def save_position(self, position: Position, at: datetime) -> None:
         await self._db.execute(_UPSERT_POSITION, position_row(position, at))
-        await self._db.commit()
 
     async def load_positions(self) -> list[Position]:
         async with self._db.execute("SELECT * FROM positions") as cur:
@@ -160,7 +169,6 @@ class Store:
             "INSERT INTO equity (ts, equity, cash, gross_exposure, net_exposure) VALUES (?,?,?,?,?)",
             (ts.isoformat(), equity, cash, gross, net),
         )
-        await self._db.commit()
 
     async def equity_history(self, since: datetime | None = None) -> list[tuple[datetime, float]]:
         sql, args = "SELECT ts, equity FROM equity", ()
@@ -176,7 +184,6 @@ class Store:
             "INSERT OR REPLACE INTO strategy_state (strategy, state, updated_at) VALUES (?,?,?)",
             (strategy, json.dumps(state, default=str), at.isoformat()),
         )
-        await self._db.commit()
 
     async def load_strategy_state(self, strategy: str) -> dict[str, Any]:
         async with self._db.execute("SELECT state FROM strategy_state WHERE strategy=?", (strategy,)) as cur:
@@ -189,14 +196,12 @@ class Store:
             (signal.ts.isoformat(), signal.source, signal.symbol, signal.direction.value, signal.strength,
              signal.confidence, signal.reason, json.dumps(signal.meta, default=str)),
         )
-        await self._db.commit()
 
     async def audit(self, ts: datetime, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
         await self._db.execute(
             "INSERT INTO audit (ts, actor, action, detail) VALUES (?,?,?,?)",
             (ts.isoformat(), actor, action, json.dumps(detail or {}, default=str)),
         )
-        await self._db.commit()
 
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self._db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)) as cur:

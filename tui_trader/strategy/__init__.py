@@ -1,6 +1,6 @@
 """Strategies: Freqtrade's interface, analysis, exits, loading, hot reload and the live runner.
 
-    from tui_trader.strategy import IStrategy, IntParameter, informative
+from tui_trader.strategy import IStrategy, IntParameter, informative
 """
 
 from tui_trader.strategy.dataprovider import DataProvider
@@ -29,6 +29,7 @@ def __getattr__(name: str) -> object:
 
         return qtpylib
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BaseParameter",

@@ -40,10 +40,14 @@ def _informative_methods(strategy: IStrategy) -> list[tuple[Any, InformativeData
     return found
 
 
-def _merge_informative(strategy: IStrategy, df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+def _merge_informative(
+    strategy: IStrategy, df: pd.DataFrame, metadata: dict[str, Any]
+) -> pd.DataFrame:
     pair = metadata.get("pair", "")
     for method, mark in _informative_methods(strategy):
-        asset = (mark.asset or pair).format(stake_currency=strategy.config.get("stake_currency", ""))
+        asset = (mark.asset or pair).format(
+            stake_currency=strategy.config.get("stake_currency", "")
+        )
         if strategy.dp is not None:
             inf = strategy.dp.get_pair_dataframe(asset, mark.timeframe)
         else:
@@ -51,35 +55,63 @@ def _merge_informative(strategy: IStrategy, df: pd.DataFrame, metadata: dict[str
         if (inf is None or inf.empty) and asset == pair:
             inf = resample_ohlcv(df, mark.timeframe)
         if inf is None or inf.empty:
-            raise StrategyError(f"no {mark.timeframe} data for {asset}: the runner or backtest must provide it")
+            raise StrategyError(
+                f"no {mark.timeframe} data for {asset}: the runner or backtest must provide it"
+            )
         inf = method(inf.copy(), {"pair": asset, "timeframe": mark.timeframe})
         renamed = inf.rename(columns={c: column_format(mark, c, asset) for c in inf.columns})
-        df = merge_closed(df, renamed, strategy.timeframe, mark.timeframe,
-                          column_format(mark, "date", asset), ffill=mark.ffill)
+        df = merge_closed(
+            df,
+            renamed,
+            strategy.timeframe,
+            mark.timeframe,
+            column_format(mark, "date", asset),
+            ffill=mark.ffill,
+        )
+    return df
+
+
+def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Create the signal columns up front: `df.loc[mask, "enter_long"] = 1` then never has to
+    enlarge the frame (slow in pandas) and unset rows are already 0 / None."""
+    import numpy as np
+    import pandas as pd
+
+    rows = len(df)
+    for col in SIGNAL_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.zeros(rows, dtype="int8")
+    for col in TAG_COLUMNS:
+        if col not in df.columns:
+            df[col] = pd.Series(np.full(rows, None, dtype=object), index=df.index, dtype=object)
     return df
 
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     for old, new in _LEGACY.items():
-        if old in df.columns and new not in df.columns and old != new:
+        if old in df.columns and old != new and not df[new].any():
             df[new] = df[old]
     for col in SIGNAL_COLUMNS:
-        if col in df.columns:
-            df[col] = df[col].fillna(0).astype("int8")
-        else:
-            df[col] = 0
-            df[col] = df[col].astype("int8")
+        values = df[col].to_numpy()
+        if values.dtype != np.int8:
+            values = np.nan_to_num(values.astype("float64"), nan=0.0).astype("int8")
+            df[col] = values
     for col in TAG_COLUMNS:
-        if col in df.columns:
-            values = df[col].astype(object)
-            df[col] = values.where(values.notna() & (values != ""), None)
-        else:
-            df[col] = None
-            df[col] = df[col].astype(object)
+        series = df[col]
+        if series.dtype == object and not series.hasnans and not (series == "").any():
+            continue
+        values = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
+        values[pd.isna(values) | (values == "")] = None
+        df[col] = pd.Series(values, index=df.index, dtype=object)
     return df
 
 
-def analyze(strategy: IStrategy, dataframe: pd.DataFrame, metadata: dict[str, Any] | None = None) -> pd.DataFrame:
+def analyze(
+    strategy: IStrategy, dataframe: pd.DataFrame, metadata: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """Run populate_indicators, populate_entry_trend, populate_exit_trend on a copy of
     `dataframe` (columns date, open, high, low, close, volume; one row per closed bar).
 
@@ -100,7 +132,7 @@ def analyze(strategy: IStrategy, dataframe: pd.DataFrame, metadata: dict[str, An
         df = strategy.populate_indicators(df, metadata)
         _check(df, rows, step, where)
         step = "populate_entry_trend"
-        df = strategy.populate_entry_trend(df, metadata)
+        df = strategy.populate_entry_trend(_prepare(df), metadata)
         _check(df, rows, step, where)
         step = "populate_exit_trend"
         df = strategy.populate_exit_trend(df, metadata)
@@ -121,7 +153,11 @@ def _check(df: Any, rows: int, step: str, where: str | None) -> None:
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
-        raise StrategyError(f"{step} must return the dataframe, got {type(df).__name__}", file=where)
+        raise StrategyError(
+            f"{step} must return the dataframe, got {type(df).__name__}", file=where
+        )
     if len(df) != rows:
-        raise StrategyError(f"{step} changed the number of rows ({rows} -> {len(df)}); "
-                            "never drop or add rows", file=where)
+        raise StrategyError(
+            f"{step} changed the number of rows ({rows} -> {len(df)}); never drop or add rows",
+            file=where,
+        )

@@ -28,8 +28,17 @@ class _Bar:
         self.volume += volume
 
     def candle(self, symbol: str, timeframe: str, closed: bool) -> Candle:
-        return Candle(symbol, timeframe, self.start, self.open, self.high, self.low, self.close,
-                      self.volume, closed)
+        return Candle(
+            symbol,
+            timeframe,
+            self.start,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            closed,
+        )
 
 
 class CandleBuilder:
@@ -59,8 +68,17 @@ class CandleBuilder:
         """Fold a closed source candle (e.g. 1m) into every timeframe that is a multiple of it."""
         source_s = timeframe_to_seconds(candle.timeframe)
         start = utc(candle.open_time)
-        return self._add(candle.symbol, start, start + timedelta(seconds=source_s), candle.open,
-                         candle.high, candle.low, candle.close, candle.volume, source_s=source_s)
+        return self._add(
+            candle.symbol,
+            start,
+            start + timedelta(seconds=source_s),
+            candle.open,
+            candle.high,
+            candle.low,
+            candle.close,
+            candle.volume,
+            source_s=source_s,
+        )
 
     def flush(self, now: datetime) -> list[Candle]:
         """Close every forming bar whose end time has passed (call on a timer)."""
@@ -72,8 +90,19 @@ class CandleBuilder:
                 del self._bars[(symbol, tf)]
         return out
 
-    def _add(self, symbol: str, start: datetime, end: datetime, o: float, h: float, lo: float,
-             c: float, v: float, *, source_s: int) -> list[Candle]:
+    def _add(
+        self,
+        symbol: str,
+        start: datetime,
+        end: datetime,
+        o: float,
+        h: float,
+        lo: float,
+        c: float,
+        v: float,
+        *,
+        source_s: int,
+    ) -> list[Candle]:
         out: list[Candle] = []
         for tf in self.timeframes:
             seconds = self._seconds[tf]

@@ -16,8 +16,12 @@ class DataProvider:
     """Frames keyed by (pair, timeframe). The backtester fills it with history, the runner with
     rolling windows. A finer frame of the same pair is resampled when a timeframe is missing."""
 
-    def __init__(self, frames: dict[tuple[str, str], pd.DataFrame] | None = None,
-                 whitelist: Iterable[str] = (), runmode: str = "live") -> None:
+    def __init__(
+        self,
+        frames: dict[tuple[str, str], pd.DataFrame] | None = None,
+        whitelist: Iterable[str] = (),
+        runmode: str = "live",
+    ) -> None:
         self._frames: dict[tuple[str, str], pd.DataFrame] = dict(frames or {})
         self._analyzed: dict[tuple[str, str], pd.DataFrame] = {}
         self._whitelist = list(whitelist)

@@ -20,7 +20,9 @@ class StrategyError(UserError):
         super().__init__(f"{where}{message}")
 
 
-def locate(tb: TracebackType | None, prefer: str | Path | None = None) -> tuple[str | None, int | None]:
+def locate(
+    tb: TracebackType | None, prefer: str | Path | None = None
+) -> tuple[str | None, int | None]:
     """The deepest frame in `prefer` (the strategy's file), else the deepest frame at all."""
     frames = traceback.extract_tb(tb) if tb is not None else []
     if not frames:
@@ -37,7 +39,9 @@ def locate(tb: TracebackType | None, prefer: str | Path | None = None) -> tuple[
     return last.filename, last.lineno
 
 
-def from_exception(exc: BaseException, prefer: str | Path | None = None, what: str = "") -> StrategyError:
+def from_exception(
+    exc: BaseException, prefer: str | Path | None = None, what: str = ""
+) -> StrategyError:
     """Wrap any exception as a StrategyError located in the strategy's own file where possible."""
     if isinstance(exc, StrategyError):
         return exc

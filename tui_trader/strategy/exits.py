@@ -55,10 +55,15 @@ def stoploss_price(entry: float, side: str, stoploss: float) -> float:
     return entry * (1.0 + distance) if _is_short(side) else entry * (1.0 - distance)
 
 
-def trailing_stop_price(entry: float, side: str, best_price: float, stoploss: float,
-                        trailing_stop_positive: float | None = None,
-                        trailing_stop_positive_offset: float = 0.0,
-                        trailing_only_offset_is_reached: bool = False) -> float:
+def trailing_stop_price(
+    entry: float,
+    side: str,
+    best_price: float,
+    stoploss: float,
+    trailing_stop_positive: float | None = None,
+    trailing_stop_positive_offset: float = 0.0,
+    trailing_only_offset_is_reached: bool = False,
+) -> float:
     """The ratcheted trailing stop given the best price since entry (highest for longs, lowest
     for shorts). Before the offset the stop trails at |stoploss| (unless only_offset_reached,
     which holds the initial stop); once profit reaches the offset it trails at
@@ -82,7 +87,9 @@ def trailing_stop_price(entry: float, side: str, best_price: float, stoploss: fl
         candidates.append(stop_at(capped, abs(stoploss)))
     if trailing_stop_positive is not None and best_profit >= offset and best_profit > 0:
         candidates.append(stop_at(best_price, abs(trailing_stop_positive)))
-    elif trailing_stop_positive is None and trailing_only_offset_is_reached and best_profit >= offset:
+    elif (
+        trailing_stop_positive is None and trailing_only_offset_is_reached and best_profit >= offset
+    ):
         candidates.append(stop_at(best_price, abs(stoploss)))
     return min(candidates) if short else max(candidates)
 
@@ -94,26 +101,37 @@ class ExitHit:
     tag: str | None = None
 
 
-def bar_hits_stop(side: str, stop: float, bar_open: float, bar_low: float,
-                  bar_high: float) -> float | None:
+def bar_hits_stop(
+    side: str, stop: float, bar_open: float, bar_low: float, bar_high: float
+) -> float | None:
     """Fill price when a bar touches the stop: the stop, or the open if the bar gapped through."""
     if _is_short(side):
         return max(bar_open, stop) if bar_high >= stop else None
     return min(bar_open, stop) if bar_low <= stop else None
 
 
-def bar_hits_target(side: str, target: float, bar_open: float, bar_low: float,
-                    bar_high: float) -> float | None:
+def bar_hits_target(
+    side: str, target: float, bar_open: float, bar_low: float, bar_high: float
+) -> float | None:
     """Fill price when a bar reaches a profit target (the open if it gapped past it)."""
     if _is_short(side):
         return min(bar_open, target) if bar_low <= target else None
     return max(bar_open, target) if bar_high >= target else None
 
 
-def evaluate_exit(strategy: Any, trade: StrategyTrade, *, bar_open: float, bar_high: float,
-                  bar_low: float, bar_close: float, bar_close_time: datetime,
-                  enter_signal: bool = False, exit_signal: bool = False,
-                  exit_tag: str | None = None) -> ExitHit | None:
+def evaluate_exit(
+    strategy: Any,
+    trade: StrategyTrade,
+    *,
+    bar_open: float,
+    bar_high: float,
+    bar_low: float,
+    bar_close: float,
+    bar_close_time: datetime,
+    enter_signal: bool = False,
+    exit_signal: bool = False,
+    exit_tag: str | None = None,
+) -> ExitHit | None:
     """One closed bar for one open trade, in Freqtrade's order: stop, ROI, trailing update,
     exit signal, custom_exit. Mutates trade.max_rate/min_rate/stop_loss (the ratchet).
 
@@ -126,7 +144,11 @@ def evaluate_exit(strategy: Any, trade: StrategyTrade, *, bar_open: float, bar_h
     trade.stop_loss = stop
 
     def stop_reason(level: float) -> str:
-        return TRAILING_STOP_LOSS if abs(level - initial) > 1e-12 * max(1.0, abs(initial)) else STOP_LOSS
+        return (
+            TRAILING_STOP_LOSS
+            if abs(level - initial) > 1e-12 * max(1.0, abs(initial))
+            else STOP_LOSS
+        )
 
     hit = bar_hits_stop(side, stop, bar_open, bar_low, bar_high)
     if hit is not None:
@@ -145,28 +167,48 @@ def evaluate_exit(strategy: Any, trade: StrategyTrade, *, bar_open: float, bar_h
     if strategy.trailing_stop:
         best = trade.min_rate if trade.is_short else trade.max_rate
         new_stop = trailing_stop_price(
-            entry, side, best, strategy.stoploss, strategy.trailing_stop_positive,
-            strategy.trailing_stop_positive_offset, strategy.trailing_only_offset_is_reached)
+            entry,
+            side,
+            best,
+            strategy.stoploss,
+            strategy.trailing_stop_positive,
+            strategy.trailing_stop_positive_offset,
+            strategy.trailing_only_offset_is_reached,
+        )
     if getattr(strategy, "use_custom_stoploss", False):
         current_profit = trade.calc_profit_ratio(bar_close)
         custom = strategy.custom_stoploss(
-            pair=trade.pair, trade=trade, current_time=bar_close_time, current_rate=bar_close,
-            current_profit=current_profit, after_fill=False)
+            pair=trade.pair,
+            trade=trade,
+            current_time=bar_close_time,
+            current_rate=bar_close,
+            current_profit=current_profit,
+            after_fill=False,
+        )
         if custom is not None and not math.isnan(custom):
             new_stop = (min if trade.is_short else max)(
-                new_stop, stoploss_price(bar_close, side, custom))
+                new_stop, stoploss_price(bar_close, side, custom)
+            )
     trade.stop_loss = min(stop, new_stop) if trade.is_short else max(stop, new_stop)
     if (bar_close >= trade.stop_loss) if trade.is_short else (bar_close <= trade.stop_loss):
         return ExitHit(stop_reason(trade.stop_loss), bar_close)
 
     if exit_signal and strategy.use_exit_signal:
         profit = trade.calc_profit_ratio(bar_close)
-        if not (strategy.exit_profit_only and profit <= getattr(strategy, "exit_profit_offset", 0.0)):
+        if not (
+            strategy.exit_profit_only and profit <= getattr(strategy, "exit_profit_offset", 0.0)
+        ):
             return ExitHit(EXIT_SIGNAL, bar_close, exit_tag)
 
     custom_exit = strategy.custom_exit(
-        pair=trade.pair, trade=trade, current_time=bar_close_time, current_rate=bar_close,
-        current_profit=trade.calc_profit_ratio(bar_close))
+        pair=trade.pair,
+        trade=trade,
+        current_time=bar_close_time,
+        current_rate=bar_close,
+        current_profit=trade.calc_profit_ratio(bar_close),
+    )
     if custom_exit:
-        return ExitHit(CUSTOM_EXIT, bar_close, custom_exit if isinstance(custom_exit, str) else None)
+        return ExitHit(
+            CUSTOM_EXIT, bar_close, custom_exit if isinstance(custom_exit, str) else None
+        )
     return None

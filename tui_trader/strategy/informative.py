@@ -28,8 +28,14 @@ class InformativeData:
     ffill: bool = True
 
 
-def informative(timeframe: str, asset: str = "", fmt: str | Callable[..., str] | None = None,
-                *, candle_type: Any = None, ffill: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def informative(
+    timeframe: str,
+    asset: str = "",
+    fmt: str | Callable[..., str] | None = None,
+    *,
+    candle_type: Any = None,
+    ffill: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate `populate_indicators_<x>(self, dataframe, metadata)` to add `<col>_<tf>` columns."""
     timeframe_to_seconds(timeframe)  # fail early on a typo
 
@@ -54,23 +60,42 @@ def resample_ohlcv(dataframe: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     return out
 
 
-def merge_informative_pair(dataframe: pd.DataFrame, informative: pd.DataFrame, timeframe: str,
-                           timeframe_inf: str, ffill: bool = True, append_timeframe: bool = True,
-                           date_column: str = "date", suffix: str | None = None) -> pd.DataFrame:
+def merge_informative_pair(
+    dataframe: pd.DataFrame,
+    informative: pd.DataFrame,
+    timeframe: str,
+    timeframe_inf: str,
+    ffill: bool = True,
+    append_timeframe: bool = True,
+    date_column: str = "date",
+    suffix: str | None = None,
+) -> pd.DataFrame:
     """Freqtrade's helper: columns of `informative` renamed `<col>_<tf>` and joined to each base row
     only once the informative bar has closed."""
     if suffix and append_timeframe:
         raise ValueError("use either suffix or append_timeframe, not both")
     tag = suffix or (timeframe_inf if append_timeframe else "")
-    renamed = informative.rename(columns={c: f"{c}_{tag}" for c in informative.columns}) if tag else informative
+    renamed = (
+        informative.rename(columns={c: f"{c}_{tag}" for c in informative.columns})
+        if tag
+        else informative
+    )
     inf_date = f"{date_column}_{tag}" if tag else date_column
-    return merge_closed(dataframe, renamed, timeframe, timeframe_inf, inf_date, ffill=ffill,
-                        date_column=date_column)
+    return merge_closed(
+        dataframe, renamed, timeframe, timeframe_inf, inf_date, ffill=ffill, date_column=date_column
+    )
 
 
-def merge_closed(dataframe: pd.DataFrame, informative: pd.DataFrame, timeframe: str,
-                 timeframe_inf: str, inf_date_column: str, *, ffill: bool = True,
-                 date_column: str = "date") -> pd.DataFrame:
+def merge_closed(
+    dataframe: pd.DataFrame,
+    informative: pd.DataFrame,
+    timeframe: str,
+    timeframe_inf: str,
+    inf_date_column: str,
+    *,
+    ffill: bool = True,
+    date_column: str = "date",
+) -> pd.DataFrame:
     """Join already-renamed informative columns onto base rows whose bar closes at or after the
     informative bar's close."""
     import pandas as pd
@@ -98,9 +123,19 @@ def column_format(mark: InformativeData, column: str, pair: str) -> str:
     base, _, quote = pair.partition("/")
     quote = quote.split(":")[0]
     if callable(mark.fmt):
-        return mark.fmt(column=column, timeframe=mark.timeframe, asset=mark.asset, base=base,
-                        quote=quote)
-    fmt = mark.fmt or ("{base}_{quote}_{column}_{timeframe}" if mark.asset else "{column}_{timeframe}")
-    name = fmt.format(column=column, timeframe=mark.timeframe, asset=mark.asset, base=base,
-                      quote=quote, BASE=base, QUOTE=quote)
+        return mark.fmt(
+            column=column, timeframe=mark.timeframe, asset=mark.asset, base=base, quote=quote
+        )
+    fmt = mark.fmt or (
+        "{base}_{quote}_{column}_{timeframe}" if mark.asset else "{column}_{timeframe}"
+    )
+    name = fmt.format(
+        column=column,
+        timeframe=mark.timeframe,
+        asset=mark.asset,
+        base=base,
+        quote=quote,
+        BASE=base,
+        QUOTE=quote,
+    )
     return name.lower() if not mark.fmt else name

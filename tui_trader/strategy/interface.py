@@ -82,14 +82,20 @@ class IStrategy:
         """Extra (pair, timeframe) the runner should keep for this strategy."""
         return []
 
-    def populate_indicators(self, dataframe: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+    def populate_indicators(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
         return dataframe
 
-    def populate_entry_trend(self, dataframe: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+    def populate_entry_trend(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
         legacy = getattr(self, "populate_buy_trend", None)
         return legacy(dataframe, metadata) if legacy else dataframe
 
-    def populate_exit_trend(self, dataframe: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+    def populate_exit_trend(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
         legacy = getattr(self, "populate_sell_trend", None)
         return legacy(dataframe, metadata) if legacy else dataframe
 
@@ -97,34 +103,81 @@ class IStrategy:
     def bot_start(self, **kwargs: Any) -> None:
         """Called once after loading (and after a hot reload)."""
 
-    def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
-                            proposed_stake: float, min_stake: float | None, max_stake: float,
-                            leverage: float, entry_tag: str | None, side: str,
-                            **kwargs: Any) -> float:
+    def custom_stake_amount(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_stake: float,
+        min_stake: float | None,
+        max_stake: float,
+        leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
         return proposed_stake
 
-    def custom_stoploss(self, pair: str, trade: StrategyTrade, current_time: datetime,
-                        current_rate: float, current_profit: float, after_fill: bool,
-                        **kwargs: Any) -> float | None:
+    def custom_stoploss(
+        self,
+        pair: str,
+        trade: StrategyTrade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        after_fill: bool,
+        **kwargs: Any,
+    ) -> float | None:
         """Only called when use_custom_stoploss is True; a ratio relative to current_rate."""
         return None
 
-    def custom_exit(self, pair: str, trade: StrategyTrade, current_time: datetime,
-                    current_rate: float, current_profit: float, **kwargs: Any) -> str | bool | None:
+    def custom_exit(
+        self,
+        pair: str,
+        trade: StrategyTrade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        **kwargs: Any,
+    ) -> str | bool | None:
         return None
 
-    def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
-                            time_in_force: str, current_time: datetime, entry_tag: str | None,
-                            side: str, **kwargs: Any) -> bool:
+    def confirm_trade_entry(
+        self,
+        pair: str,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        current_time: datetime,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> bool:
         return True
 
-    def confirm_trade_exit(self, pair: str, trade: StrategyTrade, order_type: str, amount: float,
-                           rate: float, time_in_force: str, exit_reason: str,
-                           current_time: datetime, **kwargs: Any) -> bool:
+    def confirm_trade_exit(
+        self,
+        pair: str,
+        trade: StrategyTrade,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        exit_reason: str,
+        current_time: datetime,
+        **kwargs: Any,
+    ) -> bool:
         return True
 
-    def order_filled(self, pair: str, trade: StrategyTrade, order: dict[str, Any],
-                     current_time: datetime, **kwargs: Any) -> None:
+    def order_filled(
+        self,
+        pair: str,
+        trade: StrategyTrade,
+        order: dict[str, Any],
+        current_time: datetime,
+        **kwargs: Any,
+    ) -> None:
         """`order` is a plain dict: side, amount, price, ts."""
 
     def __repr__(self) -> str:

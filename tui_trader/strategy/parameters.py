@@ -16,8 +16,15 @@ class BaseParameter:
 
     kind = "base"
 
-    def __init__(self, *, default: Any, space: str | None = None, optimize: bool = True,
-                 load: bool = True, **_: Any) -> None:
+    def __init__(
+        self,
+        *,
+        default: Any,
+        space: str | None = None,
+        optimize: bool = True,
+        load: bool = True,
+        **_: Any,
+    ) -> None:
         self.default = default
         self.value = default
         self.space = space
@@ -37,8 +44,13 @@ class BaseParameter:
 
     def describe(self) -> dict[str, Any]:
         """JSON-able summary for `strategies list` and the optimizer."""
-        return {"type": self.kind, "default": self.default, "value": self.value,
-                "space": self.space, "optimize": self.optimize}
+        return {
+            "type": self.kind,
+            "default": self.default,
+            "value": self.value,
+            "space": self.space,
+            "optimize": self.optimize,
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.value!r})"
@@ -58,7 +70,9 @@ class _NumericParameter(BaseParameter):
 
     def validate(self, value: Any) -> Any:
         if not self.low <= value <= self.high:
-            raise UserError(f"parameter {self.name or '?'}={value} is outside {self.low}..{self.high}")
+            raise UserError(
+                f"parameter {self.name or '?'}={value} is outside {self.low}..{self.high}"
+            )
         return value
 
     def describe(self) -> dict[str, Any]:
@@ -68,8 +82,9 @@ class _NumericParameter(BaseParameter):
 class IntParameter(_NumericParameter):
     kind = "int"
 
-    def __init__(self, low: int | Sequence[int], high: int | None = None, *, default: int,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, low: int | Sequence[int], high: int | None = None, *, default: int, **kwargs: Any
+    ) -> None:
         super().__init__(low, high, default=int(default), **kwargs)
 
     @property
@@ -86,8 +101,14 @@ class IntParameter(_NumericParameter):
 class RealParameter(_NumericParameter):
     kind = "real"
 
-    def __init__(self, low: float | Sequence[float], high: float | None = None, *,
-                 default: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        low: float | Sequence[float],
+        high: float | None = None,
+        *,
+        default: float,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(low, high, default=float(default), **kwargs)
 
     @property
@@ -102,16 +123,23 @@ class RealParameter(_NumericParameter):
 class DecimalParameter(_NumericParameter):
     kind = "decimal"
 
-    def __init__(self, low: float | Sequence[float], high: float | None = None, *,
-                 default: float, decimals: int = 3, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        low: float | Sequence[float],
+        high: float | None = None,
+        *,
+        default: float,
+        decimals: int = 3,
+        **kwargs: Any,
+    ) -> None:
         self.decimals = decimals
         super().__init__(low, high, default=round(float(default), decimals), **kwargs)
 
     @property
     def range(self) -> list[float]:
         """low..high in steps of 10**-decimals."""
-        step = 10 ** -self.decimals
-        count = int(round((self.high - self.low) / step))
+        step = 10**-self.decimals
+        count = round((self.high - self.low) / step)
         return [round(self.low + i * step, self.decimals) for i in range(count + 1)]
 
     def validate(self, value: Any) -> float:
@@ -131,7 +159,9 @@ class CategoricalParameter(BaseParameter):
         if default is None:
             default = self.categories[0]
         if default not in self.categories:
-            raise UserError(f"CategoricalParameter default {default!r} is not one of {self.categories}")
+            raise UserError(
+                f"CategoricalParameter default {default!r} is not one of {self.categories}"
+            )
         super().__init__(default=default, **kwargs)
 
     @property
@@ -140,7 +170,9 @@ class CategoricalParameter(BaseParameter):
 
     def validate(self, value: Any) -> Any:
         if value not in self.categories:
-            raise UserError(f"parameter {self.name or '?'}={value!r} is not one of {self.categories}")
+            raise UserError(
+                f"parameter {self.name or '?'}={value!r} is not one of {self.categories}"
+            )
         return value
 
     def describe(self) -> dict[str, Any]:

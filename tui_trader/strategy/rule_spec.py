@@ -25,15 +25,32 @@ OPERATORS = (">=", "<=", ">", "<", "crosses_above", "crosses_below")
 GROUPS = ("all", "any")
 SECTIONS = ("entry", "exit", "entry_short", "exit_short")
 OHLCV = ("open", "high", "low", "close", "volume")
-_STRATEGY_KEYS = {"name", "timeframe", "stoploss", "minimal_roi", "trailing", "can_short",
-                  "startup_candle_count", "description", "use_exit_signal", "exit_profit_only",
-                  "ignore_roi_if_entry_signal"}
+_STRATEGY_KEYS = {
+    "name",
+    "timeframe",
+    "stoploss",
+    "minimal_roi",
+    "trailing",
+    "can_short",
+    "startup_candle_count",
+    "description",
+    "use_exit_signal",
+    "exit_profit_only",
+    "ignore_roi_if_entry_signal",
+}
 _TRAILING_KEYS = {"positive", "offset", "only_offset_reached"}
-_PARAM_TYPES = {"int": IntParameter, "decimal": DecimalParameter, "real": RealParameter,
-                "categorical": CategoricalParameter, "bool": BooleanParameter,
-                "boolean": BooleanParameter}
+_PARAM_TYPES = {
+    "int": IntParameter,
+    "decimal": DecimalParameter,
+    "real": RealParameter,
+    "categorical": CategoricalParameter,
+    "bool": BooleanParameter,
+    "boolean": BooleanParameter,
+}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_REF = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?P<output>[A-Za-z0-9_]+))?(?:@(?P<tf>\w+))?$")
+_REF = re.compile(
+    r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?P<output>[A-Za-z0-9_]+))?(?:@(?P<tf>\w+))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -167,8 +184,11 @@ def parse(text: str) -> tuple[RuleSpec, list[RuleError]]:
 
     for key in doc:
         if key not in ("strategy", "parameters", "indicators", *SECTIONS):
-            err(lines.section(key), f"unknown section [{key}]; use [strategy], [parameters], "
-                f"[indicators], {', '.join(f'[{s}]' for s in SECTIONS)}")
+            err(
+                lines.section(key),
+                f"unknown section [{key}]; use [strategy], [parameters], "
+                f"[indicators], {', '.join(f'[{s}]' for s in SECTIONS)}",
+            )
     _parse_strategy(doc.get("strategy"), spec, lines, err)
     _parse_parameters(doc.get("parameters", {}), spec, lines, err)
     _parse_indicators(doc.get("indicators", {}), spec, lines, err)
@@ -176,10 +196,12 @@ def parse(text: str) -> tuple[RuleSpec, list[RuleError]]:
         if section in doc:
             _parse_section(section, doc[section], spec, lines, err)
     if not any(s in spec.rules for s in ("entry", "entry_short")):
-        err(0, "no [entry] (or [entry_short]) conditions: add e.g. all = [\"rsi_14 < 30\"]")
+        err(0, 'no [entry] (or [entry_short]) conditions: add e.g. all = ["rsi_14 < 30"]')
     if ("entry_short" in spec.rules or "exit_short" in spec.rules) and not spec.can_short:
-        err(lines.section("entry_short") or lines.section("exit_short"),
-            "short rules need can_short = true in [strategy]")
+        err(
+            lines.section("entry_short") or lines.section("exit_short"),
+            "short rules need can_short = true in [strategy]",
+        )
     return spec, errors
 
 
@@ -190,10 +212,16 @@ def _parse_strategy(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> None
     at = lines.section("strategy")
     for key in table:
         if key not in _STRATEGY_KEYS:
-            err(lines.find(key, after=at), f"unknown [strategy] key {key!r}; known: {', '.join(sorted(_STRATEGY_KEYS))}")
+            err(
+                lines.find(key, after=at),
+                f"unknown [strategy] key {key!r}; known: {', '.join(sorted(_STRATEGY_KEYS))}",
+            )
     name = table.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        err(lines.find("name", after=at) or at, "[strategy] name must be a word (letters, digits, _)")
+        err(
+            lines.find("name", after=at) or at,
+            "[strategy] name must be a word (letters, digits, _)",
+        )
     else:
         spec.name = name
     tf = table.get("timeframe")
@@ -201,11 +229,21 @@ def _parse_strategy(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> None
         timeframe_to_seconds(str(tf))
         spec.timeframe = str(tf)
     except UserError as exc:
-        err(lines.find("timeframe", after=at) or at, str(exc) if tf else "[strategy] needs a timeframe, e.g. \"5m\"")
+        err(
+            lines.find("timeframe", after=at) or at,
+            str(exc) if tf else '[strategy] needs a timeframe, e.g. "5m"',
+        )
     spec.description = str(table.get("description", ""))
     stoploss = table.get("stoploss", -0.10)
-    if not isinstance(stoploss, int | float) or isinstance(stoploss, bool) or not -1 <= stoploss < 0:
-        err(lines.find("stoploss", after=at), "stoploss must be a negative ratio, e.g. -0.05 for 5 %")
+    if (
+        not isinstance(stoploss, int | float)
+        or isinstance(stoploss, bool)
+        or not -1 <= stoploss < 0
+    ):
+        err(
+            lines.find("stoploss", after=at),
+            "stoploss must be a negative ratio, e.g. -0.05 for 5 %",
+        )
     else:
         spec.stoploss = float(stoploss)
     roi = table.get("minimal_roi", {})
@@ -217,8 +255,10 @@ def _parse_strategy(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> None
                 float(minutes)
                 spec.minimal_roi[str(minutes)] = float(ratio)
             except (TypeError, ValueError):
-                err(lines.find(f'"{minutes}"', after=at) or lines.find("minimal_roi"),
-                    f"minimal_roi entry {minutes!r} = {ratio!r}: keys are minutes, values ratios")
+                err(
+                    lines.find(f'"{minutes}"', after=at) or lines.find("minimal_roi"),
+                    f"minimal_roi entry {minutes!r} = {ratio!r}: keys are minutes, values ratios",
+                )
     trailing = table.get("trailing")
     if trailing is not None:
         line = lines.find("trailing", after=at)
@@ -233,7 +273,10 @@ def _parse_strategy(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> None
     startup = table.get("startup_candle_count")
     if startup is not None:
         if not isinstance(startup, int) or startup < 0:
-            err(lines.find("startup_candle_count", after=at), "startup_candle_count must be a whole number >= 0")
+            err(
+                lines.find("startup_candle_count", after=at),
+                "startup_candle_count must be a whole number >= 0",
+            )
         else:
             spec.startup_candle_count = startup
 
@@ -245,7 +288,11 @@ def _parse_parameters(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> No
     for name, body in table.items():
         line = lines.find(f"parameters.{name}") or lines.find(f"{name} =")
         if not _NAME.match(name) or not isinstance(body, dict):
-            err(line, f"parameter {name!r} must be a table like {{ type = \"int\", low = 10, high = 40, default = 30 }}")
+            err(
+                line,
+                f"parameter {name!r} must be a table like "
+                '{ type = "int", low = 10, high = 40, default = 30 }',
+            )
             continue
         body = dict(body)
         cls = _PARAM_TYPES.get(str(body.pop("type", "")))
@@ -273,12 +320,16 @@ def _parse_indicators(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> No
         err(lines.section("indicators"), "[indicators] must be a table")
         return
     for name, body in table.items():
-        line = lines.find(f"{name} =") or lines.find(f"indicators.{name}") or lines.section("indicators")
+        line = (
+            lines.find(f"{name} =")
+            or lines.find(f"indicators.{name}")
+            or lines.section("indicators")
+        )
         if not _NAME.match(name) or name in OHLCV:
             err(line, f"indicator name {name!r} must be a word and not one of {', '.join(OHLCV)}")
             continue
         if not isinstance(body, dict) or "fn" not in body:
-            err(line, f"indicator {name} needs fn, e.g. {name} = {{ fn = \"RSI\", timeperiod = 14 }}")
+            err(line, f'indicator {name} needs fn, e.g. {name} = {{ fn = "RSI", timeperiod = 14 }}')
             continue
         params = dict(body)
         fn = str(params.pop("fn"))
@@ -296,15 +347,28 @@ def _parse_indicators(table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> No
             allowed |= set(talib_spec(meta.name).input_keys)
         for key, value in params.items():
             if key not in allowed:
-                err(line, f"{meta.name} has no parameter {key!r}; it takes {', '.join(sorted(allowed)) or 'none'}")
-            if isinstance(value, str) and value.startswith("$") and value[1:] not in spec.parameters:
+                err(
+                    line,
+                    f"{meta.name} has no parameter {key!r}; "
+                    f"it takes {', '.join(sorted(allowed)) or 'none'}",
+                )
+            if (
+                isinstance(value, str)
+                and value.startswith("$")
+                and value[1:] not in spec.parameters
+            ):
                 err(line, f"unknown parameter {value}: declare it under [parameters]")
         if output is not None and output not in meta.outputs:
             err(line, f"{meta.name} outputs {', '.join(meta.outputs)}, not {output!r}")
         bad = set(meta.lookahead) & ({output} if output else set(meta.outputs))
         if bad and (output or len(meta.outputs) == 1):
-            err(line, f"{meta.name} output {', '.join(bad)} looks into the future; pick another output")
-        spec.indicators[name] = Indicator(name, meta.name, params, output, meta.outputs, meta.source)
+            err(
+                line,
+                f"{meta.name} output {', '.join(bad)} looks into the future; pick another output",
+            )
+        spec.indicators[name] = Indicator(
+            name, meta.name, params, output, meta.outputs, meta.source
+        )
 
 
 def _parse_section(section: str, table: Any, spec: RuleSpec, lines: _Lines, err: Any) -> None:
@@ -318,7 +382,7 @@ def _parse_section(section: str, table: Any, spec: RuleSpec, lines: _Lines, err:
         if key not in (*GROUPS, "when", "tag"):
             err(lines.find(key, after=at), f"[{section}] key {key!r}: use all, any, when or tag")
     if len(kinds) != 1:
-        err(at, f"[{section}] needs exactly one of all = [...], any = [...] or when = \"...\"")
+        err(at, f'[{section}] needs exactly one of all = [...], any = [...] or when = "..."')
         return
     kind = kinds[0]
     body = table[kind]
@@ -327,17 +391,22 @@ def _parse_section(section: str, table: Any, spec: RuleSpec, lines: _Lines, err:
         spec.rules[section] = (node, str(tag) if tag is not None else None)
 
 
-def _parse_node(node: Any, spec: RuleSpec, lines: _Lines, err: Any, at: int) -> Compare | Group | None:
+def _parse_node(
+    node: Any, spec: RuleSpec, lines: _Lines, err: Any, at: int
+) -> Compare | Group | None:
     if isinstance(node, str):
         return _parse_compare(node, spec, lines, err, at)
     if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in GROUPS:
         kind, items = next(iter(node.items()))
         if not isinstance(items, list) or not items:
-            err(lines.find(f"{kind} =", after=at) or at, f"{kind} needs a non-empty list of conditions")
+            err(
+                lines.find(f"{kind} =", after=at) or at,
+                f"{kind} needs a non-empty list of conditions",
+            )
             return None
         parsed = [_parse_node(item, spec, lines, err, at) for item in items]
         return Group(kind, tuple(p for p in parsed if p is not None))
-    err(at, f"a condition is a string like \"rsi_14 < 30\" or {{ any = [...] }}, not {node!r}")
+    err(at, f'a condition is a string like "rsi_14 < 30" or {{ any = [...] }}, not {node!r}')
     return None
 
 
@@ -345,7 +414,10 @@ def _parse_compare(text: str, spec: RuleSpec, lines: _Lines, err: Any, at: int) 
     line = lines.find(f'"{text}"', after=at) or lines.find(text, after=at) or at
     parts = text.split()
     if len(parts) != 3 or parts[1] not in OPERATORS:
-        err(line, f"condition {text!r}: write LEFT OPERATOR RIGHT with one of {', '.join(OPERATORS)}")
+        err(
+            line,
+            f"condition {text!r}: write LEFT OPERATOR RIGHT with one of {', '.join(OPERATORS)}",
+        )
         return None
     left = _parse_operand(parts[0], spec, line, err)
     right = _parse_operand(parts[2], spec, line, err)
@@ -369,21 +441,31 @@ def _parse_operand(token: str, spec: RuleSpec, line: int, err: Any) -> Operand |
         return Param(token[1:])
     match = _REF.match(token)
     if not match:
-        err(line, f"cannot read {token!r}: use a column (close), an indicator (rsi_14, bb.upperband), "
-            "a timeframe suffix (rsi_14@1h), a number or a $parameter")
+        err(
+            line,
+            f"cannot read {token!r}: use a column (close), an indicator (rsi_14, bb.upperband), "
+            "a timeframe suffix (rsi_14@1h), a number or a $parameter",
+        )
         return None
     column = match["name"] + (f".{match['output']}" if match["output"] else "")
     tf = match["tf"]
     if column not in spec.columns():
         ind = spec.indicators.get(match["name"])
-        hint = (f"{ind.fn} outputs: " + ", ".join(f"{ind.name}.{o}" for o in ind.outputs)) if ind \
+        hint = (
+            (f"{ind.fn} outputs: " + ", ".join(f"{ind.name}.{o}" for o in ind.outputs))
+            if ind
             else "define it under [indicators]"
+        )
         err(line, f"unknown column {column!r}; {hint}")
         return None
     if tf and spec.timeframe:
         try:
             if not is_multiple(tf, spec.timeframe):
-                err(line, f"{token}: {tf} must be a whole multiple of the strategy timeframe {spec.timeframe}")
+                err(
+                    line,
+                    f"{token}: {tf} must be a whole multiple of the strategy timeframe "
+                    f"{spec.timeframe}",
+                )
                 return None
         except UserError as exc:
             err(line, f"{token}: {exc}")

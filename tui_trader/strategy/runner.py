@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENTER_LONG, EXIT_LONG, ENTER_SHORT, EXIT_SHORT = "enter_long", "exit_long", "enter_short", "exit_short"
+ENTER_LONG, EXIT_LONG, ENTER_SHORT, EXIT_SHORT = (
+    "enter_long",
+    "exit_long",
+    "enter_short",
+    "exit_short",
+)
 History = Callable[[str, str, int], Iterable[Candle]]
 WINDOW_MARGIN = 200
 WINDOW_MIN = 500
@@ -84,8 +89,16 @@ class _Window:
 
         arr = np.array(self.rows, dtype="float64") if self.rows else np.empty((0, 6))
         dates = pd.to_datetime(arr[:, 0].astype("int64"), unit="us", utc=True)
-        return pd.DataFrame({"date": dates, "open": arr[:, 1], "high": arr[:, 2],
-                             "low": arr[:, 3], "close": arr[:, 4], "volume": arr[:, 5]})
+        return pd.DataFrame(
+            {
+                "date": dates,
+                "open": arr[:, 1],
+                "high": arr[:, 2],
+                "low": arr[:, 3],
+                "close": arr[:, 4],
+                "volume": arr[:, 5],
+            }
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -94,19 +107,28 @@ class _Window:
 class StrategyRunner:
     """Evaluates one strategy on each closed bar of its timeframe for each of its symbols."""
 
-    def __init__(self, strategy: IStrategy, symbols: Sequence[str], *,
-                 on_decision: Callable[[Decision], None],
-                 history: History | None = None,
-                 state: dict[str, Any] | None = None,
-                 window: int | None = None,
-                 on_error: Callable[[StrategyError], None] | None = None,
-                 pending_bars: int = 3) -> None:
+    def __init__(
+        self,
+        strategy: IStrategy,
+        symbols: Sequence[str],
+        *,
+        on_decision: Callable[[Decision], None],
+        history: History | None = None,
+        state: dict[str, Any] | None = None,
+        window: int | None = None,
+        on_error: Callable[[StrategyError], None] | None = None,
+        pending_bars: int = 3,
+    ) -> None:
         self.strategy = strategy
         self.symbols = list(symbols)
         self.on_decision = on_decision
         self.on_error = on_error
         self.history = history
-        self.window = window or min(WINDOW_MAX, max(WINDOW_MIN, strategy.startup_candle_count + WINDOW_MARGIN))
+        self.window = window or min(
+            WINDOW_MAX, max(WINDOW_MIN, strategy.startup_candle_count + WINDOW_MARGIN)
+        )
+        # A window shorter than the warm-up would never evaluate.
+        self.window = max(self.window, strategy.startup_candle_count + 1)
         self.pending_bars = pending_bars
         self.dp = DataProvider(whitelist=self.symbols)
         self.error: StrategyError | None = None
@@ -155,7 +177,8 @@ class StrategyRunner:
     def swap_strategy(self, strategy: IStrategy) -> None:
         """Hot reload: a fresh instance takes over; trades, windows and custom state stay."""
         strategy.custom_state = self.strategy.custom_state
-        params = self.strategy.parameter_values()
+        # Values set on purpose (optimizer, saved state) survive; edited defaults take effect.
+        params = {n: p.value for n, p in self.strategy.parameters.items() if p.value != p.default}
         try:
             strategy.set_parameters({k: v for k, v in params.items() if k in strategy.parameters})
         except Exception as exc:  # parameters changed shape in the edit: keep the new defaults
@@ -217,8 +240,17 @@ class StrategyRunner:
         self.evaluations += 1
         self.dp.set_analyzed(symbol, strategy.timeframe, df)
         close_ts = utc(candle.open_time) + timedelta(seconds=self._tf_seconds)
-        last = {c: df[c].iat[-1] for c in ("enter_long", "exit_long", "enter_short", "exit_short",
-                                            "enter_tag", "exit_tag")}
+        last = {
+            c: df[c].iat[-1]
+            for c in (
+                "enter_long",
+                "exit_long",
+                "enter_short",
+                "exit_short",
+                "enter_tag",
+                "exit_tag",
+            )
+        }
         self._age_pending(symbol)
         decision = self._decide(symbol, candle, close_ts, last)
         if decision is None:
@@ -228,7 +260,9 @@ class StrategyRunner:
         self.on_decision(decision)
         return [decision]
 
-    def _decide(self, symbol: str, candle: Candle, ts: datetime, last: dict[str, Any]) -> Decision | None:
+    def _decide(
+        self, symbol: str, candle: Candle, ts: datetime, last: dict[str, Any]
+    ) -> Decision | None:
         strategy = self.strategy
         trade = self._trades.get(symbol)
         if symbol in self._pending:
@@ -237,24 +271,51 @@ class StrategyRunner:
             long = not trade.is_short
             try:
                 hit = evaluate_exit(
-                    strategy, trade, bar_open=candle.open, bar_high=candle.high, bar_low=candle.low,
-                    bar_close=candle.close, bar_close_time=ts,
+                    strategy,
+                    trade,
+                    bar_open=candle.open,
+                    bar_high=candle.high,
+                    bar_low=candle.low,
+                    bar_close=candle.close,
+                    bar_close_time=ts,
                     enter_signal=bool(last["enter_long" if long else "enter_short"]),
                     exit_signal=bool(last["exit_long" if long else "exit_short"]),
-                    exit_tag=last["exit_tag"])
+                    exit_tag=last["exit_tag"],
+                )
             except Exception as exc:
-                self._fail(from_exception(exc, strategy_file(strategy), f"{strategy.name} exit hooks"))
+                self._fail(
+                    from_exception(exc, strategy_file(strategy), f"{strategy.name} exit hooks")
+                )
                 return None
             if hit is None:
                 return None
-            return Decision(strategy.name, symbol, EXIT_LONG if long else EXIT_SHORT,
-                            hit.tag, hit.price, ts, hit.reason, strategy.timeframe)
-        long_sig, short_sig = bool(last["enter_long"]), bool(last["enter_short"]) and strategy.can_short
+            return Decision(
+                strategy.name,
+                symbol,
+                EXIT_LONG if long else EXIT_SHORT,
+                hit.tag,
+                hit.price,
+                ts,
+                hit.reason,
+                strategy.timeframe,
+            )
+        long_sig, short_sig = (
+            bool(last["enter_long"]),
+            bool(last["enter_short"]) and strategy.can_short,
+        )
         if long_sig == short_sig:  # none, or both (ambiguous: Freqtrade skips too)
             return None
         action = ENTER_LONG if long_sig else ENTER_SHORT
-        return Decision(strategy.name, symbol, action, last["enter_tag"], candle.close, ts,
-                        "entry_signal", strategy.timeframe)
+        return Decision(
+            strategy.name,
+            symbol,
+            action,
+            last["enter_tag"],
+            candle.close,
+            ts,
+            "entry_signal",
+            strategy.timeframe,
+        )
 
     def _age_pending(self, symbol: str) -> None:
         pending = self._pending.get(symbol)
@@ -288,11 +349,17 @@ class StrategyRunner:
             trade.amount -= qty
             if trade.amount <= 1e-12:
                 self._trades.pop(symbol, None)
-        self._call_hook("order_filled", pair=symbol, trade=trade,
-                        order={"side": side, "amount": qty, "price": price, "ts": utc(ts)},
-                        current_time=utc(ts))
+        self._call_hook(
+            "order_filled",
+            pair=symbol,
+            trade=trade,
+            order={"side": side, "amount": qty, "price": price, "ts": utc(ts)},
+            current_time=utc(ts),
+        )
 
-    def on_position_closed(self, symbol: str, price: float | None = None, ts: datetime | None = None) -> None:
+    def on_position_closed(
+        self, symbol: str, price: float | None = None, ts: datetime | None = None
+    ) -> None:
         """The engine saw the position go flat (manual close, flatten, liquidation)."""
         self._trades.pop(symbol, None)
         self._pending.pop(symbol, None)
@@ -305,33 +372,61 @@ class StrategyRunner:
         return dict(self._trades)
 
     # ---- hooks the engine calls before placing an order -----------------------------------------
-    def stake_amount(self, decision: Decision, proposed: float, min_stake: float | None,
-                     max_stake: float) -> float:
+    def stake_amount(
+        self, decision: Decision, proposed: float, min_stake: float | None, max_stake: float
+    ) -> float:
         value = self._call_hook(
-            "custom_stake_amount", default=proposed, pair=decision.symbol, current_time=decision.ts,
-            current_rate=decision.price, proposed_stake=proposed, min_stake=min_stake,
-            max_stake=max_stake, leverage=1.0, entry_tag=decision.tag,
-            side="short" if decision.action == ENTER_SHORT else "long")
+            "custom_stake_amount",
+            default=proposed,
+            pair=decision.symbol,
+            current_time=decision.ts,
+            current_rate=decision.price,
+            proposed_stake=proposed,
+            min_stake=min_stake,
+            max_stake=max_stake,
+            leverage=1.0,
+            entry_tag=decision.tag,
+            side="short" if decision.action == ENTER_SHORT else "long",
+        )
         try:
             return max(0.0, min(float(value), max_stake))
         except (TypeError, ValueError):
             return proposed
 
-    def confirm(self, decision: Decision, amount: float, order_type: str = "market",
-                time_in_force: str = "gtc") -> bool:
+    def confirm(
+        self,
+        decision: Decision,
+        amount: float,
+        order_type: str = "market",
+        time_in_force: str = "gtc",
+    ) -> bool:
         """confirm_trade_entry / confirm_trade_exit; a hook that raises means no."""
         if decision.is_entry:
             ok = self._call_hook(
-                "confirm_trade_entry", default=False, pair=decision.symbol, order_type=order_type,
-                amount=amount, rate=decision.price, time_in_force=time_in_force,
-                current_time=decision.ts, entry_tag=decision.tag,
-                side="short" if decision.action == ENTER_SHORT else "long")
+                "confirm_trade_entry",
+                default=False,
+                pair=decision.symbol,
+                order_type=order_type,
+                amount=amount,
+                rate=decision.price,
+                time_in_force=time_in_force,
+                current_time=decision.ts,
+                entry_tag=decision.tag,
+                side="short" if decision.action == ENTER_SHORT else "long",
+            )
         else:
             ok = self._call_hook(
-                "confirm_trade_exit", default=False, pair=decision.symbol,
-                trade=self._trades.get(decision.symbol), order_type=order_type, amount=amount,
-                rate=decision.price, time_in_force=time_in_force, exit_reason=decision.reason,
-                current_time=decision.ts)
+                "confirm_trade_exit",
+                default=False,
+                pair=decision.symbol,
+                trade=self._trades.get(decision.symbol),
+                order_type=order_type,
+                amount=amount,
+                rate=decision.price,
+                time_in_force=time_in_force,
+                exit_reason=decision.reason,
+                current_time=decision.ts,
+            )
         if not ok:
             self._pending.pop(decision.symbol, None)
         return bool(ok)
@@ -355,7 +450,7 @@ class StrategyRunner:
         if self.on_error:
             self.on_error(exc)
 
-    # ---- persistence and status --------------------------------------------------------------------
+    # ---- persistence and status ----------------------------------------------------------------
     @property
     def state(self) -> dict[str, Any]:
         """JSON-able: open trades, parameters, the strategy's custom_state, last decision."""
@@ -365,23 +460,34 @@ class StrategyRunner:
             "trades": {s: t.to_dict() for s, t in self._trades.items()},
             "params": self.strategy.parameter_values(),
             "custom": self.strategy.custom_state,
-            "last_decision": None if last is None else {
-                "symbol": last.symbol, "action": last.action, "tag": last.tag,
-                "price": last.price, "ts": last.ts.isoformat(), "reason": last.reason},
+            "last_decision": None
+            if last is None
+            else {
+                "symbol": last.symbol,
+                "action": last.action,
+                "tag": last.tag,
+                "price": last.price,
+                "ts": last.ts.isoformat(),
+                "reason": last.reason,
+            },
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         self._trades = {s: StrategyTrade.from_dict(t) for s, t in state.get("trades", {}).items()}
-        self.strategy.custom_state = dict(state.get("custom", {}))
+        if "custom" in state:
+            self.strategy.custom_state = dict(state["custom"])
         params = {k: v for k, v in state.get("params", {}).items() if k in self.strategy.parameters}
         if params:
             self.strategy.set_parameters(params)
 
     def status(self) -> dict[str, Any]:
         return {
-            "strategy": self.strategy.name, "timeframe": self.strategy.timeframe,
-            "symbols": self.symbols, "enabled": self.enabled,
+            "strategy": self.strategy.name,
+            "timeframe": self.strategy.timeframe,
+            "symbols": self.symbols,
+            "enabled": self.enabled,
             "error": str(self.error) if self.error else None,
-            "open_trades": sorted(self._trades), "evaluations": self.evaluations,
+            "open_trades": sorted(self._trades),
+            "evaluations": self.evaluations,
             "last_decision": self.state["last_decision"],
         }

@@ -13,8 +13,14 @@ if TYPE_CHECKING:
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def synthetic_ohlcv(bars: int = 1000, timeframe: str = "5m", *, seed: int = 42,
-                    start: datetime = START, price: float = 100.0) -> pd.DataFrame:
+def synthetic_ohlcv(
+    bars: int = 1000,
+    timeframe: str = "5m",
+    *,
+    seed: int = 42,
+    start: datetime = START,
+    price: float = 100.0,
+) -> pd.DataFrame:
     """A random walk with regimes (trends and ranges) so crossovers and breakouts happen."""
     import numpy as np
     import pandas as pd
@@ -30,5 +36,6 @@ def synthetic_ohlcv(bars: int = 1000, timeframe: str = "5m", *, seed: int = 42,
     low = np.minimum(open_, close) - spread
     volume = rng.gamma(2.0, 50.0, bars)
     dates = pd.date_range(start, periods=bars, freq=f"{step}s", tz="UTC")
-    return pd.DataFrame({"date": dates, "open": open_, "high": high, "low": low,
-                         "close": close, "volume": volume})
+    return pd.DataFrame(
+        {"date": dates, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    )

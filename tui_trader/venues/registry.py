@@ -26,6 +26,10 @@ def register_kind(kind: str, factory: Factory) -> None:
 def _paper(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: Home | None) -> Venue:
     from tui_trader.venues.paper import PaperVenue
 
+    if vs.data_from:  # paper matching on another venue's live stream
+        from tui_trader.venues.livefeed import live_paper_venue
+
+        return live_paper_venue(name, vs, settings, clock, home)
     paper = settings.paper
     if vs.symbols:
         paper = paper.model_copy(update={"symbols": vs.symbols})

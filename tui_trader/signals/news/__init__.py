@@ -8,6 +8,14 @@ from tui_trader.signals.news.poller import NewsPoller
 from tui_trader.signals.news.rules import RULES, Category, Classification, classify
 
 __all__ = [
-    "MARKET_WIDE", "RULES", "Category", "Classification", "NewsEvent", "NewsItem", "NewsPoller",
-    "analyse", "classify", "parse_feed",
+    "MARKET_WIDE",
+    "RULES",
+    "Category",
+    "Classification",
+    "NewsEvent",
+    "NewsItem",
+    "NewsPoller",
+    "analyse",
+    "classify",
+    "parse_feed",
 ]

@@ -15,9 +15,8 @@ from tui_trader.core.errors import DataError
 from tui_trader.core.signals import Signal
 from tui_trader.signals.news.rules import Category, classify
 from tui_trader.signals.news.sentiment import NEUTRAL_BAND, sentiment
-from tui_trader.signals.symbols import find_symbols, resolve_symbol
+from tui_trader.signals.symbols import MARKET_WIDE, find_symbols, resolve_symbol
 
-MARKET_WIDE = "*"  # the symbol of a signal about the whole market (Fed, macro)
 _MARKET_CATEGORIES = frozenset({Category.FED_SPEECH, Category.MACRO})
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -130,7 +129,9 @@ def parse_feed(data: bytes | str, feed: str, *, fetched_at: datetime) -> list[Ne
 
     parsed = feedparser.parse(data)
     if parsed.bozo and not parsed.entries:
-        raise DataError(f"{feed}: not a readable RSS/Atom feed ({parsed.get('bozo_exception', 'unknown error')})")
+        raise DataError(
+            f"{feed}: not a readable RSS/Atom feed ({parsed.get('bozo_exception', 'no entries')})"
+        )
     items = []
     for entry in parsed.entries:
         title = _plain(entry.get("title", ""))

@@ -62,7 +62,9 @@ class NewsPoller:
         import aiohttp
 
         own = self._session is None or self._session.closed
-        session = aiohttp.ClientSession(headers={"User-Agent": self.user_agent}) if own else self._session
+        session = (
+            aiohttp.ClientSession(headers={"User-Agent": self.user_agent}) if own else self._session
+        )
         assert session is not None
         try:
             batches = await asyncio.gather(*(self._one_feed(session, url) for url in self.feeds))
@@ -70,8 +72,10 @@ class NewsPoller:
             if own:
                 await session.close()
         self.polls += 1
-        fresh = sorted((ev for batch in batches for ev in batch if self._remember(ev.item)),
-                       key=lambda ev: ev.item.published)
+        fresh = sorted(
+            (ev for batch in batches for ev in batch if self._remember(ev.item)),
+            key=lambda ev: ev.item.published,
+        )
         for ev in fresh:
             await self._deliver(ev)
         return fresh
@@ -178,6 +182,8 @@ def _describe(exc: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
-def signals_for(events: Collection[NewsEvent], known_symbols: Collection[str] | None = None) -> list[Signal]:
+def signals_for(
+    events: Collection[NewsEvent], known_symbols: Collection[str] | None = None
+) -> list[Signal]:
     """All Signals from a batch of events (convenience for the engine)."""
     return [sig for ev in events for sig in ev.to_signals(known_symbols)]

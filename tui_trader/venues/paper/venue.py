@@ -50,9 +50,11 @@ class PaperVenue:
         journal_path: Path | None = None,
         source: PriceSource | None = None,
         instruments: dict[str, Instrument] | None = None,
+        run_feed: bool = True,
     ) -> None:
         self.name = name
         self.settings = settings
+        self.run_feed = run_feed  # False: tests and benchmarks step the source by hand
         self.clock = clock
         self.instruments = instruments or {s: paper_instrument(s, name) for s in settings.symbols}
         self.capabilities = VenueCapabilities(
@@ -134,7 +136,14 @@ class PaperVenue:
         self._emit = emit
         self._set_state(ConnectionState.CONNECTED, "embedded simulator" if isinstance(self.source, SimulatedSource) else "replay")
         self.source.step(self)  # a first book and quote before anyone asks
-        self._task = asyncio.create_task(self._run(), name=f"{self.name}-feed")
+        if self.run_feed:
+            self._task = asyncio.create_task(self._run(), name=f"{self.name}-feed")
+
+    def step(self, n: int = 1) -> None:
+        """Advance the price source by hand (when `run_feed` is False)."""
+        for _ in range(n):
+            if not self.source.step(self):
+                break
 
     async def _run(self) -> None:
         try:

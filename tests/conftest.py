@@ -1,0 +1,23 @@
+"""Suite-wide settings: deterministic hypothesis, no stray environment, isolated homes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's real home folder or settings."""
+    for key in list(os.environ):
+        if key.startswith("TUI_TRADER_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TUI_TRADER_HOME", str(tmp_path_factory.mktemp("home")))

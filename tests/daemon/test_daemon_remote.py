@@ -1,0 +1,140 @@
+"""The control API and RemoteClient against an in-process server on a hand-stepped paper venue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from decimal import Decimal
+
+import pytest
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.errors import NotRunningError, UsageError, UserError
+from tui_trader.core.orders import OrderRequest
+from tui_trader.daemon.protocol import decode_snapshot, dumps, loads
+from tui_trader.daemon.remote_client import RemoteClient
+from tui_trader.home import Home
+from tui_trader.testing import step
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.01)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def test_snapshot_round_trips_every_core_type(served) -> None:  # type: ignore[no-untyped-def]
+    engine, _, _ = served
+    await engine.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.1")))
+    above = Decimal(round(engine.mid("ETH/USDT") * 1.05))
+    resting = await engine.place(OrderRequest("ETH/USDT", Side.SELL, Decimal("1"), OrderType.LIMIT, price=above))
+    assert resting.status is OrderStatus.ACCEPTED, resting.reason
+    await step(engine, 2)
+    snap = engine.snapshot()
+    assert snap.positions and snap.open_orders and snap.fills and snap.books
+    assert decode_snapshot(loads(dumps({"s": snap}))["s"]) == snap
+
+
+async def test_two_clients_see_the_same_orders(served) -> None:  # type: ignore[no-untyped-def]
+    engine, server, home = served
+    async with RemoteClient.for_home(home, refresh_hz=20) as a, RemoteClient.for_home(home, refresh_hz=20) as b:
+        events = b.subscribe("test", ["order", "fill"])
+        below = Decimal(round(engine.mid("ETH/USDT") * 0.95))
+        order = await a.place(OrderRequest("ETH/USDT", Side.BUY, Decimal("0.5"), OrderType.LIMIT, price=below))
+        assert order.status is OrderStatus.ACCEPTED and order.quantity == Decimal("0.5"), order.reason
+
+        async def b_sees_it() -> bool:
+            return any(o.client_order_id == order.client_order_id for o in (await b.snapshot()).open_orders)
+
+        await wait_for(b_sees_it)
+        assert any(isinstance(getattr(e, "order", None), object) for e in await asyncio.wait_for(events.wait(), 5))
+        filled = await b.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.2")))
+        assert filled.status is OrderStatus.FILLED
+
+        async def a_sees_position() -> bool:
+            return any(p.symbol == "BTC/USDT" and p.quantity == Decimal("0.2") for p in (await a.snapshot()).positions)
+
+        await wait_for(a_sees_position)
+        cancelled = await b.cancel(order.client_order_id)
+        assert cancelled.client_order_id == order.client_order_id
+        await engine.oms.flush()
+
+        async def gone_for_a() -> bool:
+            return not (await a.snapshot()).open_orders
+
+        await wait_for(gone_for_a)
+        assert len(server.connections) == 2
+    await wait_for(lambda: _async(not server.connections))
+    assert engine.started  # detaching leaves the engine running
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def test_mirror_follows_the_event_stream(served) -> None:  # type: ignore[no-untyped-def]
+    engine, _, home = served
+    async with RemoteClient.for_home(home, refresh_hz=0.01) as client:  # no refresh: events only
+        before = (await client.snapshot()).tickers["BTC/USDT"]
+        await step(engine, 5)
+
+        async def moved() -> bool:
+            return (await client.snapshot()).tickers["BTC/USDT"].ts > before.ts
+
+        await wait_for(moved)
+        assert (await client.snapshot()).tickers["BTC/USDT"] == engine.tickers["BTC/USDT"]
+        candles = await client.candles("BTC/USDT", "1m", limit=10)
+        assert len(candles) == 10 and candles[-1].symbol == "BTC/USDT"
+
+
+async def test_errors_come_back_as_one_line(served) -> None:  # type: ignore[no-untyped-def]
+    _, _, home = served
+    async with RemoteClient.for_home(home, mirror=False) as client:
+        with pytest.raises(UsageError, match="invalid order"):
+            await client.request("place", symbol="BTC/USDT", side="sideways", quantity="1")
+        with pytest.raises(UserError, match="no open order nope"):
+            await client.cancel("nope")
+        with pytest.raises(UserError, match="enable_strategy is not available"):
+            await client.request("enable_strategy", name="x")
+        with pytest.raises(UserError, match="unknown command 'no_such'"):
+            await client.call("no_such")
+        armed = await client.call("arm_live", armed=False)
+        assert armed == {"armed": False, "live_venues": []}
+        status = await client.request("status")
+        assert status["mode"] == "paper" and status["venues"][0]["state"] == "connected"
+
+
+async def test_tcp_needs_the_token(served, caplog) -> None:  # type: ignore[no-untyped-def]
+    _, server, _ = served
+    port = server.tcp_port
+    async with RemoteClient(None, port=port, token="s3cret-token", mirror=False) as good:
+        assert (await good.request("status"))["mode"] == "paper"
+    caplog.set_level(logging.WARNING, logger="tui_trader.daemon.server")
+    with pytest.raises(UserError, match="authentication failed"):
+        await RemoteClient(None, port=port, token="wrong-token", mirror=False).connect()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(dumps({"id": 1, "cmd": "status", "params": {}}))  # no auth at all
+    reply = json.loads(await asyncio.wait_for(reader.readline(), 5))
+    assert reply["ok"] is False and "authentication failed" in reply["error"]
+    assert await reader.read() == b""  # and the daemon hung up
+    writer.close()
+    refusals = [r.getMessage() for r in caplog.records if "refused tcp" in r.getMessage()]
+    assert len(refusals) == 2
+    assert not any("wrong-token" in r.getMessage() for r in caplog.records)
+
+
+async def test_unix_socket_checks_peer_uid(served) -> None:  # type: ignore[no-untyped-def]
+    _, server, home = served
+    assert oct(home.socket_path.stat().st_mode & 0o777) == "0o600"
+    server.uid += 1  # as if the daemon ran as another user
+    with pytest.raises(UserError, match="permission denied"):
+        await RemoteClient.for_home(home, mirror=False).connect()
+
+
+async def test_no_daemon_is_one_clear_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    home = Home(tmp_path / "nothing")
+    with pytest.raises(NotRunningError, match=r"no daemon running for .*nothing; start one with `tui-trader daemon`"):
+        await RemoteClient.for_home(home).start()

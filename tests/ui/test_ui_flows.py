@@ -1,0 +1,258 @@
+"""The flows a trader uses, driven with Pilot on a seeded paper venue and a frozen clock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual.widgets import DataTable, Input, Select
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.orders import OrderRequest
+from tui_trader.ui.panes import BlotterPane, ChartPane, OrderBookPane
+from tui_trader.ui.panes.statusbar import StatusBar
+from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen, TicketScreen
+
+SIZE = (100, 30)
+
+
+async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await rig.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def command(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("colon")
+    await pilot.pause()
+    assert isinstance(rig.app.screen, CommandLineScreen)
+    rig.app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def answer(rig, pilot, key: str, danger: bool = False) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(50):
+        if isinstance(rig.app.screen, ConfirmScreen):
+            break
+        await pilot.pause(0.01)
+    assert isinstance(rig.app.screen, ConfirmScreen)
+    assert rig.app.screen.has_class("danger") is danger
+    await pilot.press(key)
+    await pilot.pause()
+
+
+def orders(rig) -> list:  # type: ignore[no-untyped-def]
+    return [o for o in rig.engine.recent_orders.values() if o.status is not OrderStatus.REJECTED]
+
+
+def position(rig, symbol: str) -> Decimal:  # type: ignore[no-untyped-def]
+    return sum((p.quantity for p in rig.engine.portfolio.open_positions() if p.symbol == symbol), Decimal(0))
+
+
+async def test_market_order_by_command_line(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await command(rig, pilot, "buy 0.01 BTC/USDT mkt")
+        body = rig.app.screen.body_text
+        assert "BTC/USDT" in body and "Notional" in body and "Est. fee" in body
+        await answer(rig, pilot, "y")
+        await settle(rig, pilot)
+        assert position(rig, "BTC/USDT") == Decimal("0.01")
+        assert "filled" in rig.app.query_one(StatusBar).message
+
+
+async def test_limit_order_by_command_line_with_enter(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await command(rig, pilot, "buy 0.01 BTC/USDT limit 64000")
+        await answer(rig, pilot, "enter")
+        await settle(rig, pilot)
+        [order] = orders(rig)
+        assert (order.type, order.price, order.status) == (OrderType.LIMIT, Decimal(64000), OrderStatus.ACCEPTED)
+
+
+async def test_refusing_sends_nothing(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await command(rig, pilot, "sell 1 ETH/USDT mkt")
+        await answer(rig, pilot, "n")
+        await settle(rig, pilot)
+        assert orders(rig) == []
+        assert rig.app.query_one(StatusBar).message == "order not sent"
+
+
+async def test_far_price_needs_a_second_confirmation(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await command(rig, pilot, "buy 0.01 BTC/USDT limit 60000")
+        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "n", danger=True)  # refused at the second step
+        await settle(rig, pilot)
+        assert orders(rig) == []
+        await command(rig, pilot, "buy 0.01 BTC/USDT limit 60000")
+        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "y", danger=True)
+        await settle(rig, pilot)
+        [order] = orders(rig)
+        assert order.price == Decimal(60000)
+
+
+async def test_invalid_command_is_shown_inline(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await command(rig, pilot, "buy abc BTC/USDT")
+        screen = rig.app.screen
+        assert isinstance(screen, CommandLineScreen)
+        assert "quantity must be a number" in screen.error_text
+        screen.query_one(Input).value = "sell 10 FOO/BAR mkt"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "unknown symbol 'FOO/BAR'" in screen.error_text
+        screen.query_one(Input).value = "buy 0.000001 BTC/USDT mkt"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "multiple of 0.00001" in screen.error_text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(rig.app.screen, CommandLineScreen)
+        assert orders(rig) == []
+
+
+async def test_limit_order_by_ticket(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        ticket = rig.app.screen
+        assert isinstance(ticket, TicketScreen)
+        ticket.query_one("#f-price", Input).value = "64000"
+        ticket.query_one("#f-quantity", Input).value = "abc"
+        await pilot.pause()
+        error = ticket.query_one("#err-quantity")
+        assert error.display and "must be a number" in ticket.errors["quantity"]
+        ticket.query_one("#f-quantity", Input).value = "0.02"
+        await pilot.pause()
+        assert not ticket.query_one("#err-quantity").display
+        ticket.query_one("#f-quantity", Input).focus()
+        await pilot.press("enter")
+        await answer(rig, pilot, "y")
+        await settle(rig, pilot)
+        [order] = orders(rig)
+        assert (order.side, order.quantity, order.price) == (Side.BUY, Decimal("0.02"), Decimal(64000))
+
+
+async def test_market_sell_by_ticket(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        ticket = rig.app.screen
+        ticket.query_one("#f-type", Select).value = "market"
+        ticket.query_one("#f-quantity", Input).value = "0.5"
+        await pilot.pause()
+        assert not ticket.query_one("#row-price").display
+        await pilot.press("ctrl+s")
+        await answer(rig, pilot, "y")
+        await settle(rig, pilot)
+        assert position(rig, "BTC/USDT") == Decimal("-0.5")
+
+
+async def test_cancel_from_the_blotter(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        placed = await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+        await pilot.press("5")
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        blotter = rig.app.query_one(BlotterPane)
+        assert blotter.select_order(placed.client_order_id)
+        await pilot.press("c")
+        await settle(rig, pilot)
+        assert rig.engine.recent_orders[placed.client_order_id].status is OrderStatus.CANCELLED
+
+
+async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await rig.app.client.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.1")))
+        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+        await rig.app.refresh_snapshot()
+        await pilot.press("ctrl+k")
+        await answer(rig, pilot, "y", danger=True)
+        await settle(rig, pilot)
+        assert rig.engine.portfolio.open_positions() == []
+        assert rig.engine.oms.open_orders() == []
+
+
+async def test_rejection_is_shown(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    rig.engine.settings.risk.max_order_notional = 100.0
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await command(rig, pilot, "buy 1 BTC/USDT mkt")
+        await answer(rig, pilot, "y")
+        await settle(rig, pilot)
+        assert rig.app.last_order is not None and rig.app.last_order.status is OrderStatus.REJECTED
+        assert "REJECTED" in rig.app.query_one(StatusBar).message
+
+
+async def test_symbol_and_timeframe_switch(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot)
+        assert rig.app.layout_mode == "grid"
+        await command(rig, pilot, "symbol eth/usdt")
+        await settle(rig, pilot)
+        assert rig.app.symbol == "ETH/USDT"
+        assert "ETH/USDT" in str(rig.app.query_one(OrderBookPane).border_title)
+        await command(rig, pilot, "tf 5m")
+        await settle(rig, pilot)
+        await rig.app.refresh_snapshot()
+        chart = rig.app.query_one(ChartPane)
+        assert rig.app.timeframe == "5m" and chart.loaded == ("ETH/USDT", "5m")
+        assert chart.candles and chart.candles[-1].symbol == "ETH/USDT"
+        await pilot.press("t")
+        assert rig.app.timeframe == "15m"
+        # Selecting a watchlist row makes it the active symbol.
+        table = rig.app.query_one("#watchlist-table", DataTable)
+        table.focus()
+        table.move_cursor(row=2)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert rig.app.symbol == "SOL/USDT"
+
+
+async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory(keymap={"buy": "B"})
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("B")
+        await pilot.pause()
+        assert isinstance(rig.app.screen, TicketScreen)
+        await pilot.press("escape")
+        await command(rig, pilot, "theme nope")
+        assert "unknown theme 'nope'" in rig.app.screen.error_text
+        rig.app.screen.query_one(Input).value = "theme tui-colorblind"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert rig.app.theme == "tui-colorblind" and rig.app.palette.up == "#56B4E9"
+        titles = [title for title, _, _ in rig.app.palette_commands()]
+        assert {"Buy…", "Flatten (kill switch)", "Symbol: ETH/USDT", "Timeframe: 4h", "Layout: grid"} <= set(titles)
+        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+        await rig.app.refresh_snapshot()
+        await pilot.press("q")
+        await answer(rig, pilot, "n")
+        assert rig.app.is_running
+        await pilot.press("q")
+        await answer(rig, pilot, "y")
+        await settle(rig, pilot)
+    assert rig.app.return_code == 0

@@ -1,0 +1,26 @@
+"""Screens at 80x24 (tabs) and 160x48 (grid): seeded paper venue, frozen clock, no flashes."""
+
+from __future__ import annotations
+
+from conftest import build_rig
+
+
+def _shot(snap_compare, size: tuple[int, int]) -> bool:  # type: ignore[no-untyped-def]
+    rig = build_rig()
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await rig.ready(pilot, steps=5)
+        await pilot.pause(0.1)
+        await rig.app.workers.wait_for_complete()
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+
+    return snap_compare(rig.app, terminal_size=size, run_before=before)
+
+
+def test_main_screen_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert _shot(snap_compare, (80, 24))
+
+
+def test_main_screen_160x48(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert _shot(snap_compare, (160, 48))

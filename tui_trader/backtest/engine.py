@@ -1,0 +1,221 @@
+"""run_backtest: candles -> analyze (once, vectorized) -> simulate trades -> equity -> metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from tui_trader.backtest.equity import equity_curves
+from tui_trader.backtest.fills import FillModel
+from tui_trader.backtest.portfolio import simulate
+from tui_trader.backtest.result import BacktestResult, trades_frame
+from tui_trader.backtest.rules import ExitRules
+from tui_trader.backtest.signals import symbol_signals
+from tui_trader.backtest.sizing import UNLIMITED, Protection, Sizer, StakeSizer
+from tui_trader.core.errors import DataError, UsageError
+
+TimeLike = str | datetime | pd.Timestamp | None
+
+
+def run_backtest(
+    strategy: Any,
+    data: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    *,
+    timeframe: str,
+    capital: float = 10_000.0,
+    fee: float = 0.001,
+    maker_fee: float | None = None,
+    slippage_bps: float = 0.0,
+    volume_impact: float = 0.0,
+    latency_bars: int = 0,
+    max_open_trades: int | None = None,
+    stake_amount: float | str | None = None,
+    start: TimeLike = None,
+    end: TimeLike = None,
+    symbol: str | None = None,
+    sizer: Sizer | None = None,
+    protections: Sequence[Protection] = (),
+) -> BacktestResult:
+    """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
+
+    `data` maps symbol -> candles (date, open, high, low, close, volume) or is one frame
+    (named by `symbol`, its attrs["symbol"], or "ASSET"). Signals come from
+    `tui_trader.strategy.analysis.analyze` over the whole history, then the range
+    [start, end) is simulated (without `start`, the strategy's startup_candle_count bars
+    are skipped). `max_open_trades` defaults to the strategy's, else one per symbol (-1 = no
+    limit); `stake_amount` to the strategy config's, else "unlimited" (equal split).
+    """
+    from tui_trader.strategy.analysis import analyze
+
+    frames = _as_frames(data, symbol)
+    analyzed: dict[str, pd.DataFrame] = {}
+    startup = int(getattr(strategy, "startup_candle_count", 0) or 0)
+    for name, df in frames.items():
+        candles = checked_candles(df, timeframe, name)
+        out = analyze(strategy, candles, {"pair": name, "timeframe": timeframe})
+        analyzed[name] = trim(out, start, end, skip=0 if start is not None else startup)
+    config = getattr(strategy, "config", None) or {}
+    if max_open_trades is None:
+        max_open_trades = getattr(strategy, "max_open_trades", None) or config.get(
+            "max_open_trades"
+        )
+    if stake_amount is None:
+        stake_amount = config.get("stake_amount", UNLIMITED)
+    return backtest_signals(
+        analyzed,
+        ExitRules.from_strategy(strategy),
+        timeframe=timeframe,
+        capital=capital,
+        fee=fee,
+        maker_fee=maker_fee,
+        slippage_bps=slippage_bps,
+        volume_impact=volume_impact,
+        latency_bars=latency_bars,
+        max_open_trades=max_open_trades,
+        sizer=sizer or StakeSizer(stake_amount or UNLIMITED, strategy),
+        protections=protections,
+        strategy=strategy,
+        name=getattr(strategy, "name", "") or type(strategy).__name__,
+    )
+
+
+def backtest_signals(
+    frames: Mapping[str, pd.DataFrame],
+    rules: ExitRules,
+    *,
+    timeframe: str,
+    capital: float = 10_000.0,
+    fee: float = 0.001,
+    maker_fee: float | None = None,
+    slippage_bps: float = 0.0,
+    volume_impact: float = 0.0,
+    latency_bars: int = 0,
+    max_open_trades: int | None = None,
+    sizer: Sizer | None = None,
+    protections: Sequence[Protection] = (),
+    strategy: Any = None,
+    name: str = "signals",
+) -> BacktestResult:
+    """Simulate frames that already hold enter_long/exit_long/... columns (no analyze step).
+
+    The optimizer and the tests use this directly; `run_backtest` calls it after analyze.
+    """
+    from tui_trader.analytics.metrics import compute_metrics
+    from tui_trader.data.timeframes import timeframe_to_seconds
+
+    if not frames:
+        raise DataError("no candles to backtest: pass at least one symbol's data")
+    if capital <= 0:
+        raise UsageError(f"capital must be positive (got {capital})")
+    if latency_bars < 0:
+        raise UsageError(f"latency must be 0 or more bars (got {latency_bars})")
+    if max_open_trades is not None and max_open_trades < 0:
+        max_open_trades = None  # Freqtrade's -1: no limit
+    elif max_open_trades is None:
+        max_open_trades = len(frames)
+    if max_open_trades == 0:
+        raise UsageError("max_open_trades is 0: no trade could ever open")
+    bar_seconds = timeframe_to_seconds(timeframe)
+    fills = FillModel(
+        taker_fee=fee,
+        maker_fee=fee if maker_fee is None else maker_fee,
+        slippage_bps=slippage_bps,
+        volume_impact=volume_impact,
+    )
+    symbols = []
+    for sym, df in frames.items():
+        if len(df) == 0:
+            raise DataError(f"{sym}: no candles in the chosen range; widen --start/--end")
+        symbols.append(
+            symbol_signals(sym, df, rules, bar_seconds=bar_seconds, latency_bars=latency_bars)
+        )
+    sim = simulate(
+        symbols,
+        rules,
+        fills,
+        sizer or StakeSizer(UNLIMITED, strategy),
+        capital=capital,
+        max_open_trades=max_open_trades,
+        protections=protections,
+        strategy=strategy,
+    )
+    index, equity_values, bench_values = equity_curves(symbols, sim.trades, capital)
+    dates = pd.DatetimeIndex(index.view("M8[ns]")).tz_localize("UTC")
+    equity = pd.Series(equity_values, index=dates, name="equity")
+    benchmark = pd.Series(bench_values, index=dates, name="benchmark")
+    trades = trades_frame(sim.trades, bar_seconds * 1_000_000_000)
+    metrics = compute_metrics(equity, trades, timeframe=timeframe, benchmark=benchmark)
+    return BacktestResult(
+        strategy=name,
+        symbols=list(frames),
+        timeframe=timeframe,
+        capital=capital,
+        trades=trades,
+        equity=equity,
+        benchmark=benchmark,
+        metrics=metrics,
+        rejected=dict(sim.rejected),
+        frames=dict(frames),
+    )
+
+
+def _as_frames(
+    data: Mapping[str, pd.DataFrame] | pd.DataFrame, symbol: str | None
+) -> dict[str, pd.DataFrame]:
+    if isinstance(data, pd.DataFrame):
+        return {symbol or data.attrs.get("symbol") or "ASSET": data}
+    return dict(data)
+
+
+def checked_candles(df: pd.DataFrame, timeframe: str, symbol: str) -> pd.DataFrame:
+    """The frame if its candles are usable at `timeframe`, else one clear DataError.
+
+    Naive timestamps are taken as UTC; nothing else is changed (clean files with
+    `tui-trader data import --clean`).
+    """
+    from tui_trader.data.validate import check_candles, require_columns
+
+    if "date" not in df.columns and isinstance(df.index, pd.DatetimeIndex):
+        df = df.rename_axis("date").reset_index()
+    try:
+        require_columns(df)
+    except DataError as exc:
+        raise DataError(f"{symbol}: {exc}") from None
+    if not isinstance(df["date"].dtype, pd.DatetimeTZDtype):
+        try:
+            dates = pd.to_datetime(df["date"], utc=True)
+        except (TypeError, ValueError):
+            raise DataError(f"{symbol}: column 'date' does not hold timestamps") from None
+        df = df.assign(date=dates)
+    report = check_candles(df, timeframe)
+    if not report.ok:
+        raise DataError(
+            f"{symbol}: {'; '.join(report.problems())}; fix the data "
+            "(`tui-trader data import FILE --clean` sorts, de-duplicates and drops NaN rows)"
+        )
+    if len(df) == 0:
+        raise DataError(f"{symbol}: the candle data is empty")
+    return df
+
+
+def trim(df: pd.DataFrame, start: TimeLike, end: TimeLike, *, skip: int = 0) -> pd.DataFrame:
+    """Rows with start <= date < end, after dropping `skip` warm-up rows."""
+    out = df.iloc[skip:] if skip else df
+    if start is not None:
+        out = out[out["date"] >= to_utc(start)]
+    if end is not None:
+        out = out[out["date"] < to_utc(end)]
+    return out.reset_index(drop=True)
+
+
+def to_utc(value: str | datetime | pd.Timestamp) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"cannot read {value!r} as a date; use ISO 8601, e.g. 2024-01-31"
+        ) from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

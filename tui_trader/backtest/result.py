@@ -1,0 +1,108 @@
+"""What a backtest returns: trades, equity, benchmark, metrics, and the JSON contract."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tui_trader.backtest.portfolio import TradeRecord
+
+TRADE_FIELDS: tuple[str, ...] = (
+    "entry_time", "exit_time", "side", "entry_price", "exit_price", "quantity",
+    "pnl", "pnl_pct", "fees", "exit_reason", "mfe", "mae",
+)  # fmt: skip
+EXTRA_FIELDS: tuple[str, ...] = ("symbol", "enter_tag", "exit_tag")
+
+
+@dataclass
+class BacktestResult:
+    """One run. `trades` has TRADE_FIELDS + EXTRA_FIELDS; series are indexed by bar (UTC)."""
+
+    strategy: str
+    symbols: list[str]
+    timeframe: str
+    capital: float
+    trades: pd.DataFrame
+    equity: pd.Series
+    benchmark: pd.Series
+    metrics: dict[str, Any]
+    rejected: dict[str, int] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """The analyzed candles (indicators and signals) of the simulated range, per symbol."""
+
+    @property
+    def start(self) -> pd.Timestamp | None:
+        return self.equity.index[0] if len(self.equity) else None
+
+    @property
+    def end(self) -> pd.Timestamp | None:
+        return self.equity.index[-1] if len(self.equity) else None
+
+    @property
+    def drawdown(self) -> pd.Series:
+        """Equity below its running peak, as a negative fraction."""
+        return self.equity / self.equity.cummax() - 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `--json` document: fractions, ISO 8601 UTC times, NaN as null."""
+        trades = [
+            {k: _plain(row[k]) for k in TRADE_FIELDS} for row in self.trades.to_dict("records")
+        ]
+        return {
+            "strategy": self.strategy,
+            "symbol": self.symbols[0] if len(self.symbols) == 1 else list(self.symbols),
+            "timeframe": self.timeframe,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "metrics": {k: _plain(v) for k, v in self.metrics.items()},
+            "trades": trades,
+        }
+
+
+def _iso(ts: pd.Timestamp | None) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return _iso(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def trades_frame(records: Sequence[TradeRecord], bar_ns: int) -> pd.DataFrame:
+    """Trades as a DataFrame; an exit inside or at the close of a bar is stamped at its close."""
+    cols: dict[str, Any] = {}
+    if not records:
+        frame = pd.DataFrame({k: [] for k in (*TRADE_FIELDS, *EXTRA_FIELDS)})
+        for k in ("entry_time", "exit_time"):
+            frame[k] = pd.to_datetime(frame[k], utc=True)
+        return frame
+    entry_ns = np.fromiter((r.entry_ns for r in records), np.int64, len(records))
+    exit_ns = np.fromiter(
+        (r.exit_ns + (0 if r.exit_at_open else bar_ns) for r in records), np.int64, len(records)
+    )
+    cols["entry_time"] = pd.to_datetime(entry_ns, utc=True)
+    cols["exit_time"] = pd.to_datetime(exit_ns, utc=True)
+    cols["side"] = ["long" if r.side > 0 else "short" for r in records]
+    for name in ("entry_price", "exit_price", "quantity", "pnl", "pnl_pct"):
+        cols[name] = np.fromiter((getattr(r, name) for r in records), np.float64, len(records))
+    cols["fees"] = np.fromiter(
+        (r.entry_fee + r.exit_fee for r in records), np.float64, len(records)
+    )
+    cols["exit_reason"] = [r.exit_reason for r in records]
+    cols["mfe"] = np.fromiter((r.mfe for r in records), np.float64, len(records))
+    cols["mae"] = np.fromiter((r.mae for r in records), np.float64, len(records))
+    cols["symbol"] = [r.symbol for r in records]
+    cols["enter_tag"] = [r.enter_tag for r in records]
+    cols["exit_tag"] = [r.exit_tag for r in records]
+    return pd.DataFrame(cols)

@@ -1,0 +1,39 @@
+"""`tui-trader attach`: the workstation on a running daemon. Quitting detaches; the daemon keeps running."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from tui_trader.cli.common import add_command, context
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = add_command(sub, "attach", "the workstation on a running daemon (quit detaches, the daemon keeps running)", run_attach)
+    parser.add_argument("--port", type=int, help="attach over TCP on 127.0.0.1:PORT (an SSH tunnel) with the daemon's token")
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    from tui_trader.daemon.remote_client import RemoteClient
+    from tui_trader.logs import setup_logging
+
+    hz = ctx.settings.daemon.snapshot_hz
+    if args.port is not None:
+        client = RemoteClient.for_tcp(ctx.home, args.port, refresh_hz=hz)
+    else:
+        client = RemoteClient.for_home(ctx.home, refresh_hz=hz)
+
+    async def probe() -> None:  # fail in one line before the screen is taken over
+        await client.connect()
+        await client.close()
+
+    asyncio.run(probe())
+    client = RemoteClient(client.socket_path, host=client.host, port=client.port, token=client.token,
+                          refresh_hz=hz, home_label=client.home_label)
+    setup_logging(ctx.home.logs_dir, "attach")
+    from tui_trader.ui.app import WorkstationApp
+
+    app = WorkstationApp(client, ctx.settings, ctx.home)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,244 @@
+"""Command line against a running daemon: status, positions, orders, fills, order, cancel, flatten.
+
+Each command is one request over the daemon's Unix socket. With no daemon running it says so in
+one line and exits 1; `--json` prints exactly one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tui_trader.cli.common import add_command, print_json
+from tui_trader.core.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_command(sub, "status", "the running daemon: venues, connections, mode, strategies", _status, json_flag=True)
+    add_command(sub, "positions", "open positions held by the running daemon", _positions, json_flag=True)
+    p = add_command(sub, "orders", "working orders of the running daemon", _orders, json_flag=True)
+    p.add_argument("--all", action="store_true", help="recent orders too (filled, cancelled, rejected)")
+    p = add_command(sub, "fills", "recent fills of the running daemon", _fills, json_flag=True)
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+
+    p = add_command(sub, "order", "place an order through the running daemon", _order, json_flag=True)
+    p.add_argument("side", choices=["buy", "sell"])
+    p.add_argument("quantity", type=_decimal("QTY"), metavar="QTY")
+    p.add_argument("symbol", metavar="SYMBOL")
+    p.add_argument("--type", dest="order_type", default="market", choices=["market", "limit", "stop", "stop-limit"])
+    p.add_argument("--price", type=_decimal("--price"), help="limit price")
+    p.add_argument("--stop", type=_decimal("--stop"), help="stop (trigger) price")
+    p.add_argument("--sl", type=_decimal("--sl"), help="stop-loss price for a bracket")
+    p.add_argument("--tp", type=_decimal("--tp"), help="take-profit price for a bracket")
+    p.add_argument("--venue", help="venue name (default: [engine] default_venue)")
+    p.add_argument("--tif", default="gtc", choices=["gtc", "ioc", "fok", "day"], help="time in force")
+
+    p = add_command(sub, "cancel", "cancel an order (or all) on the running daemon", _cancel, json_flag=True)
+    p.add_argument("order_id", metavar="ID|all")
+    p.add_argument("--symbol", help="with `all`: only this symbol")
+
+    p = add_command(sub, "flatten", "kill switch: cancel every order and close every position", _flatten, json_flag=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _decimal(label: str) -> Callable[[str], Decimal]:
+    def parse(text: str) -> Decimal:
+        try:
+            value = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"{label} must be a number, got {text!r}") from None
+        if not value.is_finite() or value <= 0:
+            raise argparse.ArgumentTypeError(f"{label} must be a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
+    """One request to the daemon of this home folder (NotRunningError when there is none)."""
+    from tui_trader.daemon.remote_client import RemoteClient
+    from tui_trader.home import Home
+
+    home = Home.resolve(getattr(args, "home", None))
+
+    async def go() -> Any:
+        client = RemoteClient.for_home(home, client="cli", mirror=False)
+        await client.connect()
+        try:
+            return await client.request(cmd, **params)
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+# -- read ------------------------------------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    st = request(args, "status")
+    if args.json:
+        print_json(st)
+        return 0
+    halted = f", HALTED: {st['halted']}" if st.get("halted") else ""
+    live = " (armed)" if st.get("live_armed") and st["mode"] == "live" else ""
+    print(f"daemon pid {st['pid']}, {st['mode'].upper()}{live}, up {_duration(st['uptime_s'])}, "
+          f"{st['clients']} client(s) attached{halted}")
+    print(f"home {st['home']}")
+    print("venues:")
+    for v in st["venues"]:
+        age = "" if v.get("last_message_age") is None else f", last message {v['last_message_age']:.1f}s ago"
+        print(f"  {v['name']:<12} {v['kind']:<8} {v['state']:<12} {v.get('detail') or ''}{age}")
+    strategies = st.get("strategies") or []
+    if strategies:
+        print("strategies:")
+        for s in strategies:
+            print(f"  {s}" if not isinstance(s, dict) else "  " + "  ".join(f"{k}={v}" for k, v in s.items()))
+    else:
+        print("strategies: none running")
+    print(f"equity {st['equity']:,.2f}  cash {st['cash']:,.2f}  day P&L {st['day_pnl']:+,.2f}  "
+          f"open orders {st['open_orders']}  positions {st['positions']}")
+    return 0
+
+
+def _positions(args: argparse.Namespace) -> int:
+    rows = request(args, "positions")
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no open positions")
+        return 0
+    _table(["venue", "symbol", "quantity", "avg price", "mark", "unrealized", "realized"],
+           [[p["venue"], p["symbol"], p["quantity"], p["average_price"], f"{p['mark']:,.6g}",
+             f"{p['unrealized_pnl']:+,.2f}", p["realized_pnl"]] for p in rows])
+    return 0
+
+
+def _orders(args: argparse.Namespace) -> int:
+    rows = request(args, "orders", all=args.all)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no working orders" if not args.all else "no recent orders")
+        return 0
+    _table(["id", "venue", "symbol", "side", "type", "quantity", "filled", "price", "stop", "status"],
+           [[o["client_order_id"], o["venue"], o["symbol"], o["side"], o["type"], o["quantity"],
+             o["filled_quantity"], o["price"] or "", o["stop_price"] or "", o["status"]] for o in rows])
+    return 0
+
+
+def _fills(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise UsageError("--limit must be zero or more")
+    rows = request(args, "fills", limit=args.limit)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no fills yet")
+        return 0
+    _table(["time", "order", "symbol", "side", "quantity", "price", "fee", "liquidity"],
+           [[f["ts"], f["client_order_id"], f["symbol"], f["side"], f["quantity"], f["price"],
+             f"{f['fee']} {f['fee_currency']}", f["liquidity"]] for f in rows])
+    return 0
+
+
+# -- write -----------------------------------------------------------------------------------------
+
+
+def _order(args: argparse.Namespace) -> int:
+    kind = args.order_type
+    if kind in ("limit", "stop-limit") and args.price is None:
+        raise UsageError(f"a {kind} order needs --price")
+    if kind in ("stop", "stop-limit") and args.stop is None:
+        raise UsageError(f"a {kind} order needs --stop")
+    if kind in ("market", "stop") and args.price is not None:
+        raise UsageError(f"--price does not apply to a {kind} order; use --type limit or stop-limit")
+    params = {
+        "symbol": args.symbol.upper(), "side": args.side, "quantity": args.quantity, "type": kind,
+        "price": args.price, "stop_price": args.stop, "stop_loss": args.sl, "take_profit": args.tp,
+        "venue": args.venue, "time_in_force": args.tif, "source": "cli",
+    }
+    order = request(args, "place", **{k: v for k, v in params.items() if v is not None})
+    rejected = order["status"] == "rejected"
+    if args.json:
+        print_json(order)
+    else:
+        print(_describe(order))
+    if rejected:
+        if not args.json:
+            print(f"error: order rejected: {order.get('reason') or 'no reason given'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    if args.order_id.lower() == "all":
+        orders = request(args, "cancel_all", symbol=args.symbol.upper() if args.symbol else None)
+        if args.json:
+            print_json(orders)
+        else:
+            print(f"cancelled {len(orders)} order(s)" + "".join(f"\n  {o['client_order_id']}" for o in orders))
+        return 0
+    if args.symbol:
+        raise UsageError("--symbol only applies to `cancel all`")
+    order = request(args, "cancel", id=args.order_id)
+    if args.json:
+        print_json(order)
+    else:
+        print(_describe(order))
+    return 0
+
+
+def _flatten(args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("flatten closes every position at market: pass --yes (stdin is not a terminal)")
+        answer = input("Cancel every open order and close every position at market? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("nothing done")
+            return 1
+    result = request(args, "flatten")
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"flatten: cancelled {result['cancelled']} order(s), sent {len(result['closing_orders'])} closing order(s)")
+    if result.get("still_open"):
+        print(f"still open: {', '.join(result['still_open'])}")
+    return 0
+
+
+# -- formatting ------------------------------------------------------------------------------------
+
+
+def _describe(o: dict[str, Any]) -> str:
+    price = f" @ {o['price']}" if o.get("price") else ""
+    stop = f" stop {o['stop_price']}" if o.get("stop_price") else ""
+    filled = ""
+    if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
+        filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
+    reason = f" ({o['reason']})" if o.get("reason") and o["status"] != "rejected" else ""
+    return (f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} "
+            f"{o['type']}{price}{stop} on {o['venue']}{filled}{reason}")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"

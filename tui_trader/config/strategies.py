@@ -1,0 +1,16 @@
+"""`[strategies.NAME]` tables: which strategies run live, on what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StrategySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="evaluate it on every closed candle")
+    symbols: list[str] = Field(min_length=1, description="symbols it trades")
+    venue: str | None = Field(None, description="venue for its orders (default: engine.default_venue)")
+    params: dict[str, Any] = Field(default_factory=dict, description="parameter values, e.g. {buy_fast = 12}")

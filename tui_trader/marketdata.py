@@ -1,0 +1,77 @@
+"""Candles from the venues' trade prints, for strategies, signals and charts.
+
+Every trade print (a reliable in-line bus handler sees them all, even when screens only get
+the latest) is folded into bars; each bar is published once as a closed CandleEvent. A timer
+closes bars whose time has passed without a new print, so a quiet market still closes bars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from tui_trader.core.events import CandleEvent, Event, TradeEvent
+from tui_trader.strategy.candles import CandleBuilder
+
+if TYPE_CHECKING:
+    from tui_trader.engine import Engine
+
+BASE_TIMEFRAMES = ("1m",)
+
+
+class CandleFeed:
+    def __init__(self, engine: Engine, timeframes: Iterable[str] = BASE_TIMEFRAMES) -> None:
+        self.engine = engine
+        self._timeframes = set(timeframes)
+        self._builder = CandleBuilder(self._timeframes)
+        self._venue_of: dict[str, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    @property
+    def timeframes(self) -> list[str]:
+        return sorted(self._timeframes)
+
+    def want(self, timeframes: Iterable[str]) -> None:
+        """Also build these timeframes (strategies ask for theirs)."""
+        new = set(timeframes) - self._timeframes
+        if new:
+            self._timeframes |= new
+            self._builder = CandleBuilder(self._timeframes)  # bars restart at the next boundary
+
+    def start(self) -> None:
+        self.engine.bus.on(self._on_event, kinds={"trade"}, name="candle-feed")
+        self._task = asyncio.create_task(self._flush_loop(), name="candle-flush")
+
+    async def stop(self) -> None:
+        self.engine.bus.off(self._on_event)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, TradeEvent):
+            t = event.trade
+            self._venue_of[t.symbol] = t.venue
+            for candle in self._builder.add_trade(t.symbol, t.price, t.size, t.ts):
+                self._publish(t.venue, candle)
+
+    def flush(self) -> None:
+        for candle in self._builder.flush(self.engine.clock.now()):
+            self._publish(self._venue_of.get(candle.symbol, ""), candle)
+
+    def forming(self, symbol: str, timeframe: str):  # type: ignore[no-untyped-def]
+        return self._builder.forming(symbol, timeframe)
+
+    def _publish(self, venue: str, candle) -> None:  # type: ignore[no-untyped-def]
+        self.published += 1
+        self.engine.bus.publish(CandleEvent(venue, candle))
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.flush()

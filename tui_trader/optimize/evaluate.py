@@ -1,0 +1,197 @@
+"""The worker side: what is shipped once per worker (Workload) and how one trial is run.
+
+Every trial goes through `run_backtest`, the backtester's own code path; the indicator
+cache only swaps the instance's populate_indicators for one that serves cached columns.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.core.errors import UserError
+from tui_trader.optimize.objectives import Objective
+from tui_trader.optimize.results import FAILED, OK, REJECTED, Trial
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tui_trader.backtest import BacktestResult
+    from tui_trader.optimize.cache import Dependencies, IndicatorCache
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """Enough to rebuild the strategy on another machine: its source travels with it."""
+
+    class_name: str
+    file_name: str
+    source: str
+    config: dict[str, Any]
+    fixed: dict[str, Any]
+
+    @classmethod
+    def from_strategy(cls, strategy: Any, fixed: Mapping[str, Any] | None = None) -> StrategySpec:
+        path = getattr(type(strategy), "rules_path", None)  # a compiled .toml rule strategy
+        if not path:
+            try:
+                path = inspect.getsourcefile(type(strategy))
+            except TypeError:
+                path = None
+        if path is None or not Path(path).is_file():
+            raise UserError(
+                f"strategy {strategy.name}: its source file cannot be found to ship to workers"
+            )
+        return cls(
+            class_name=type(strategy).__name__,
+            file_name=Path(path).name,
+            source=Path(path).read_text(encoding="utf-8"),
+            config=dict(getattr(strategy, "config", {}) or {}),
+            fixed=dict(fixed or {}),
+        )
+
+    def load(self) -> Any:
+        """A fresh instance from the shipped source (written to a private temp folder)."""
+        from tui_trader.strategy.loader import load_file
+
+        folder = Path(tempfile.mkdtemp(prefix="tui_trader_opt_"))
+        path = folder / self.file_name
+        path.write_text(self.source, encoding="utf-8")
+        classes = load_file(path)
+        chosen = next((c for c in classes if c.__name__ == self.class_name), classes[0])
+        strategy = chosen(dict(self.config))
+        if self.fixed:
+            strategy.set_parameters(dict(self.fixed))
+        return strategy
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """The run_backtest arguments every trial shares."""
+
+    timeframe: str
+    capital: float = 10_000.0
+    fee: float = 0.001
+    slippage_bps: float = 0.0
+
+
+@dataclass
+class Workload:
+    """Shipped once per worker: strategy, candles, settings, objectives, cache layout."""
+
+    spec: StrategySpec
+    frames: dict[str, pd.DataFrame]
+    settings: BacktestSettings
+    objectives: tuple[Objective, ...]
+    min_trades: int = 1
+    deps: Dependencies | None = None
+    cache_mb: float = 512
+    collect_returns: bool = True
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    number: int
+    params: dict[str, Any]
+    start: Any = None
+    end: Any = None
+
+
+class Evaluator:
+    """Holds the worker's strategy instance and indicator cache between trials."""
+
+    def __init__(self, workload: Workload, strategy: Any = None) -> None:
+        from tui_trader.optimize.cache import IndicatorCache
+
+        self.workload = workload
+        self.strategy = strategy if strategy is not None else workload.spec.load()
+        self.base = self.strategy.parameter_values()
+        self.cache: IndicatorCache | None = None
+        if workload.deps is not None and workload.deps.enabled:
+            self.cache = IndicatorCache(self.strategy, workload.deps, max_mb=workload.cache_mb)
+
+    def backtest(
+        self, params: Mapping[str, Any], start: Any = None, end: Any = None, *, cache: bool = True
+    ) -> BacktestResult:
+        """run_backtest with `params` applied, indicators served from the cache when on."""
+        from tui_trader.backtest import run_backtest
+
+        s = self.workload.settings
+        values = {**self.base, **params}
+        self.strategy.set_parameters(values)
+        use_cache = cache and self.cache is not None
+        if use_cache:
+            assert self.cache is not None
+            frames = self.workload.frames
+            served = self.cache
+
+            def populate_indicators(df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+                return served.frame(frames[metadata["pair"]], metadata, values)
+
+            self.strategy.populate_indicators = populate_indicators
+        try:
+            return run_backtest(
+                self.strategy,
+                self.workload.frames,
+                timeframe=s.timeframe,
+                capital=s.capital,
+                fee=s.fee,
+                slippage_bps=s.slippage_bps,
+                start=start,
+                end=end,
+            )
+        finally:
+            if use_cache:
+                del self.strategy.populate_indicators
+
+    def run(self, task: TrialTask) -> Trial:
+        """One trial: backtest, min-trades check, objective values; errors become FAILED."""
+        started = time.perf_counter()
+        trial = Trial(number=task.number, params=dict(task.params))
+        try:
+            result = self.backtest(task.params, task.start, task.end)
+            trial.metrics = dict(result.metrics)
+            trades = int(result.metrics.get("trades") or 0)
+            values = tuple(o.score(result) for o in self.workload.objectives)
+            if trades < self.workload.min_trades:
+                trial.status = REJECTED
+                trial.reason = f"{trades} trades < minimum {self.workload.min_trades}"
+            elif any(v is None for v in values):
+                trial.status = REJECTED
+                undefined = [o.name for o, v in zip(self.workload.objectives, values, strict=True)
+                             if v is None]  # fmt: skip
+                trial.reason = f"undefined objective: {', '.join(undefined)}"
+            else:
+                trial.values = tuple(float(v) for v in values if v is not None)
+            if self.workload.collect_returns:
+                trial.returns = daily_returns(result.equity)
+        except UserError as exc:
+            trial.status, trial.reason = FAILED, str(exc)
+        except Exception as exc:  # a strategy bug must not kill the whole search
+            trial.status, trial.reason = FAILED, f"{type(exc).__name__}: {exc}"
+        trial.seconds = time.perf_counter() - started
+        if trial.status != OK:
+            trial.values = None
+        return trial
+
+    def run_many(self, tasks: Sequence[TrialTask]) -> list[Trial]:
+        return [self.run(t) for t in tasks]
+
+
+def daily_returns(equity: pd.Series) -> Any:
+    """Calendar-day simple returns of an equity curve (compact input for PBO and DSR)."""
+    import numpy as np
+
+    if len(equity) < 2:
+        return np.empty(0)
+    daily = equity.resample("1D").last().ffill()
+    first = float(equity.iloc[0])
+    values = np.concatenate([[first], daily.to_numpy(dtype=np.float64)])
+    return values[1:] / values[:-1] - 1.0

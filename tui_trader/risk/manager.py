@@ -1,0 +1,248 @@
+"""The risk engine the trading engine owns: breakers, protections, sizing and live metrics.
+
+Pre-trade checks (`checks.py`) ask it whether trading is halted and whether a protection
+locks a pair; fills feed its trade tracker; `state()` is what `EngineSnapshot.extra["risk"]`
+carries to the risk pane (documented in docs/risk.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tui_trader.config.risk import RiskSettings
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import OrderType
+from tui_trader.core.fills import Fill
+from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.core.positions import Position
+from tui_trader.execution.portfolio import Portfolio
+from tui_trader.risk.breakers import BreakerLimits, Breakers, Trip
+from tui_trader.risk.checks import CheckContext
+from tui_trader.risk.metrics import heat, returns, value_at_risk
+from tui_trader.risk.protections import ProtectionSet, to_ns
+from tui_trader.risk.sizing import CustomStake, Sizer, SizingInput, TrackRecord, sizing_for
+from tui_trader.risk.trades import TradeTracker
+
+log = logging.getLogger(__name__)
+AUTOMATED = ("strategy", "signal", "copy")
+Closes = Callable[[str], Awaitable[list[float]]]
+
+
+class RiskManager:
+    def __init__(
+        self,
+        settings: RiskSettings,
+        portfolio: Portfolio,
+        clock: Clock,
+        on_trip: Callable[[Trip], None] = lambda trip: None,
+    ) -> None:
+        self.settings = settings
+        self.portfolio = portfolio
+        self.clock = clock
+        self.on_trip = on_trip
+        self.breakers = Breakers(
+            BreakerLimits(
+                settings.daily_loss_limit, settings.max_drawdown, settings.max_consecutive_losses
+            )
+        )
+        self.trades = TradeTracker()
+        self.protections = ProtectionSet(settings.protections)
+        self.strategy_protections = {
+            name: ProtectionSet(lim.protections)
+            for name, lim in settings.strategies.items()
+            if lim.protections
+        }
+        self.returns: dict[str, list[float]] = {}  # daily returns per symbol, for VaR
+        self._returns_at: dict[str, float] = {}
+        self._metrics: dict[str, Any] = {}
+        self._metrics_at = -1e18
+        self.open_orders: Callable[[], list[Order]] = list
+
+    # -- breakers ----------------------------------------------------------------------------
+
+    def observe(self, now: datetime | None = None) -> list[Trip]:
+        """Feed current equity to the breakers; trips are reported through `on_trip`."""
+        now = now or self.clock.now()
+        trips = self.breakers.observe_equity(self.portfolio.snapshot(now).equity, now)
+        for trip in trips:
+            self.on_trip(trip)
+        return trips
+
+    def halt_reason(self) -> str | None:
+        self.observe()
+        return self.breakers.halt_reason()
+
+    def on_fill(self, order: Order, fill: Fill, position: Position, realized: Decimal) -> None:
+        """OMS fill listener: close round trips, count losses, re-run protections."""
+        trade = self.trades.on_fill(order, fill, position, realized)
+        if trade is not None:
+            for trip in self.breakers.observe_trade(trade.pnl, fill.ts):
+                self.on_trip(trip)
+            now_ns = to_ns(fill.ts)
+            equity = self.portfolio.snapshot(fill.ts).equity
+            self.protections.balance = equity
+            self.protections.evaluate(self.trades.closed, now_ns, trade.symbol)
+            scoped = self.strategy_protections.get(trade.strategy or "")
+            if scoped is not None:
+                scoped.balance = equity
+                scoped.evaluate(self.trades.for_strategy(trade.strategy), now_ns, trade.symbol)
+        self.observe(fill.ts)
+
+    # -- protections -------------------------------------------------------------------------
+
+    def lock_for(self, req: OrderRequest, ctx: CheckContext) -> str | None:
+        """Protections lock automated entries (strategies, signals, copy trading), not manual orders."""
+        if not req.source.startswith(AUTOMATED):
+            return None
+        now_ns = to_ns(self.clock.now())
+        side = 1 if req.side.sign > 0 else -1
+        for scope in (self.protections, self.strategy_protections.get(req.strategy or "")):
+            if scope is None:
+                continue
+            lock = scope.lock_for(req.symbol, side, now_ns)
+            if lock is not None:
+                where = "all pairs" if lock.pair is None else lock.pair
+                return f"{lock.method} locks {where} until {lock.until:%Y-%m-%d %H:%M} UTC: {lock.reason}"
+        return None
+
+    def locks(self) -> list[dict[str, Any]]:
+        now_ns = to_ns(self.clock.now())
+        out = [lk.to_dict() for lk in self.protections.active(now_ns)]
+        for name, scope in self.strategy_protections.items():
+            out += [{**lk.to_dict(), "strategy": name} for lk in scope.active(now_ns)]
+        return out
+
+    # -- sizing ------------------------------------------------------------------------------
+
+    def sizer_for(self, strategy: str | None, custom_stake: CustomStake | None = None) -> Sizer:
+        return Sizer(
+            sizing_for(strategy, self.settings.sizing, self.settings.strategies), custom_stake
+        )
+
+    def sizing_input(
+        self,
+        symbol: str,
+        side: int,
+        price: float,
+        *,
+        strategy: str | None = None,
+        stop_price: float | None = None,
+        atr: float | None = None,
+        quote: str | None = None,
+    ) -> SizingInput:
+        """What the live engine knows for a sizing decision: equity, free cash, the strategy's record."""
+        snap = self.portfolio.snapshot(self.clock.now())
+        cash = float(self.portfolio.cash.get(quote, Decimal(0))) if quote else snap.cash
+        closed = self.trades.for_strategy(strategy)
+        track = TrackRecord.from_returns([t.pnl_pct for t in closed]) if closed else None
+        return SizingInput(symbol, price, side, snap.equity, max(0.0, cash), stop_price, atr, track)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    async def refresh(self, closes: Closes | None = None, *, force: bool = False) -> dict[str, Any]:
+        """Recompute metrics (at most every `metrics_interval_s` unless forced)."""
+        mono = self.clock.monotonic()
+        if not force and mono - self._metrics_at < self.settings.metrics_interval_s:
+            return self._metrics
+        self._metrics_at = mono
+        self.observe()
+        positions = self.portfolio.open_positions()
+        exposures: dict[str, float] = {}
+        for p in positions:
+            exposures[p.symbol] = exposures.get(p.symbol, 0.0) + p.market_value
+        if closes is not None:
+            wanted = list(exposures)
+            if self.benchmark and self.benchmark not in wanted:
+                wanted.append(self.benchmark)
+            for symbol in wanted:
+                if mono - self._returns_at.get(symbol, -1e18) >= 3600:
+                    try:
+                        self.returns[symbol] = returns(await closes(symbol))
+                    except Exception as exc:  # a missing history only blanks the figure
+                        log.info("no daily history for %s: %s", symbol, exc)
+                        self.returns[symbol] = []
+                    self._returns_at[symbol] = mono
+        bench = self.returns.get(self.benchmark or "") or None
+        var = value_at_risk(exposures, self.returns, self.settings.var_lookback_days, bench)
+        stops = self._stops()
+        h, unprotected = heat(
+            [(p.symbol, float(p.quantity), p.mark or float(p.average_price)) for p in positions],
+            stops,
+        )
+        snap = self.portfolio.snapshot(self.clock.now())
+        self._metrics = {
+            "exposure": {s: round(v, 2) for s, v in exposures.items()},
+            "heat": h,
+            "heat_pct": h / snap.equity if snap.equity > 0 else None,
+            "unprotected": unprotected,
+            "var": {k: var[k] for k in var if k.startswith(("hist", "param", "cvar"))}
+            | {"days": var["days"]},
+            "correlation": {"symbols": var["symbols"], "matrix": var["correlation"]},
+            "beta": var["beta"],
+            "benchmark": self.benchmark,
+        }
+        return self._metrics
+
+    @property
+    def benchmark(self) -> str | None:
+        if self.settings.benchmark:
+            return self.settings.benchmark
+        quoted = set(self.portfolio.marks)
+        return next((s for s in ("SPY", "BTC/USDT", "BTC/USD") if s in quoted), None)
+
+    def _stops(self) -> dict[str, float]:
+        """The protective stop per symbol (nearest to the mark) among open exit orders."""
+        out: dict[str, float] = {}
+        for pos in self.portfolio.open_positions():
+            exit_side = -1 if pos.quantity > 0 else 1
+            levels = [
+                float(o.stop_price)
+                for o in self.open_orders()
+                if o.symbol == pos.symbol
+                and o.side.sign == exit_side
+                and o.stop_price is not None
+                and o.type in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
+            ]
+            if levels:
+                out[pos.symbol] = max(levels) if pos.quantity > 0 else min(levels)
+        return out
+
+    def state(self, halted: str | None = None) -> dict[str, Any]:
+        """The risk pane's data (`EngineSnapshot.extra["risk"]`); cheap, metrics are cached."""
+        snap = self.portfolio.snapshot(self.clock.now())
+        b = self.breakers
+        limit = self.settings.daily_loss_limit
+        s = self.settings
+        return {
+            "equity": snap.equity,
+            "cash": snap.cash,
+            "gross_exposure": snap.gross_exposure,
+            "net_exposure": snap.net_exposure,
+            "day_pnl": b.day_pnl,
+            "daily_loss_limit": limit,
+            "day_loss_used": (max(0.0, -b.day_pnl) / limit) if limit else None,
+            "drawdown": b.drawdown,
+            "max_drawdown": s.max_drawdown,
+            "peak_equity": b.peak_equity,
+            "consecutive_losses": b.consecutive_losses,
+            "max_consecutive_losses": s.max_consecutive_losses,
+            "breakers": b.state()["tripped"],
+            "halted": halted,
+            "locks": self.locks(),
+            "limits": {
+                k: getattr(s, k)
+                for k in (
+                    "max_order_notional",
+                    "max_position_notional",
+                    "max_gross_exposure",
+                    "max_open_positions",
+                    "price_band_pct",
+                )
+            },
+            "closed_trades": len(self.trades.closed),
+            **self._metrics,
+        }

@@ -1,0 +1,235 @@
+"""The `:` command line: text in, a typed command (or a ParseError with a one-line message) out.
+
+Pure functions with no Textual import, so the grammar is unit tested on its own.
+
+    buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000
+    sell 10 AAPL mkt            buy 1 ETH/USDT stop 3500        buy 2 @ 150 (active symbol)
+    cancel all | cancel all ETH/USDT | cancel <id>      flatten
+    symbol ETH/USDT | tf 5m | theme tui-light | layout tabs | help | quit
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from tui_trader.core.enums import OrderType, Side, TimeInForce
+from tui_trader.core.orders import OrderRequest
+
+TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
+LAYOUTS: tuple[str, ...] = ("auto", "tabs", "grid")
+
+_SIDES = {"buy": Side.BUY, "b": Side.BUY, "long": Side.BUY, "sell": Side.SELL, "s": Side.SELL, "short": Side.SELL}
+_MARKET = {"mkt", "market"}
+_LIMIT = {"limit", "lmt", "lim", "@"}
+_STOP = {"stop", "stp"}
+_TIFS = {t.value: t for t in TimeInForce}
+_PRICED = {"sl": "stop_loss", "tp": "take_profit"}
+
+
+class ParseError(ValueError):
+    """The command line could not be understood; the message is shown under the input."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCommand:
+    request: OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCommand:
+    client_order_id: str | None  # None: cancel all
+    symbol: str | None = None  # with cancel all: only this symbol
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolCommand:
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeframeCommand:
+    timeframe: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeCommand:
+    theme: str
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutCommand:
+    layout: str
+
+
+@dataclass(frozen=True, slots=True)
+class HelpCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class QuitCommand:
+    pass
+
+
+Command = (
+    OrderCommand | CancelCommand | FlattenCommand | SymbolCommand | TimeframeCommand | ThemeCommand
+    | LayoutCommand | HelpCommand | QuitCommand
+)
+
+USAGE = "try: buy 0.5 BTC/USDT limit 64000 · sell 10 AAPL mkt · cancel all · flatten · symbol ETH/USDT · tf 5m"
+
+
+def parse_command(text: str, active_symbol: str | None = None) -> Command:
+    """Parse one command line. Symbols are upper-cased; a missing order symbol means the active one."""
+    words = text.replace(",", " ").split()
+    if not words:
+        raise ParseError(f"empty command; {USAGE}")
+    verb, args = words[0].lower(), words[1:]
+    if verb in _SIDES:
+        return _parse_order(_SIDES[verb], args, active_symbol)
+    if verb in ("cancel", "c", "x"):
+        return _parse_cancel(args)
+    if verb in ("flatten", "flat", "kill"):
+        _no_more(verb, args)
+        return FlattenCommand()
+    if verb in ("symbol", "sym"):
+        return SymbolCommand(_one(verb, args, "a symbol, e.g. symbol ETH/USDT").upper())
+    if verb in ("tf", "timeframe"):
+        tf = _one(verb, args, f"a timeframe ({', '.join(TIMEFRAMES)})").lower()
+        if tf not in TIMEFRAMES:
+            raise ParseError(f"unknown timeframe {tf!r}; use one of {', '.join(TIMEFRAMES)}")
+        return TimeframeCommand(tf)
+    if verb == "theme":
+        return ThemeCommand(_one(verb, args, "a theme name, e.g. theme tui-light"))
+    if verb == "layout":
+        layout = _one(verb, args, f"a layout ({', '.join(LAYOUTS)})").lower()
+        if layout not in LAYOUTS:
+            raise ParseError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+        return LayoutCommand(layout)
+    if verb in ("help", "?", "keys"):
+        return HelpCommand()
+    if verb in ("quit", "q", "exit"):
+        return QuitCommand()
+    raise ParseError(f"unknown command {words[0]!r}; {USAGE}")
+
+
+def parse_decimal(word: str, what: str) -> Decimal:
+    """A positive finite number; `64k` and `1.5m` are accepted as thousands and millions."""
+    raw = word.lower().replace("_", "")
+    scale = Decimal(1)
+    if raw[-1:] in ("k", "m") and len(raw) > 1:
+        scale = Decimal(1000) if raw[-1] == "k" else Decimal(1_000_000)
+        raw = raw[:-1]
+    try:
+        value = Decimal(raw) * scale
+    except InvalidOperation:
+        raise ParseError(f"{what} must be a number, got {word!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ParseError(f"{what} must be greater than zero, got {word!r}")
+    return value
+
+
+def _looks_numeric(word: str) -> bool:
+    return word[:1].isdigit() or word[:1] == "."
+
+
+def _parse_order(side: Side, args: list[str], active_symbol: str | None) -> OrderCommand:
+    if not args:
+        raise ParseError(f"{side.value} needs a quantity, e.g. {side.value} 0.5 BTC/USDT limit 64000")
+    qty = parse_decimal(args[0], "quantity")
+    rest = args[1:]
+    symbol = active_symbol
+    if rest and not _looks_numeric(rest[0]) and rest[0].lower() not in _KEYWORDS:
+        symbol = rest[0].upper()
+        rest = rest[1:]
+    if not symbol:
+        raise ParseError(f"{side.value} needs a symbol, e.g. {side.value} {args[0]} BTC/USDT")
+    fields: dict[str, object] = {}
+    order_type: OrderType | None = None
+    i = 0
+    while i < len(rest):
+        word = rest[i].lower()
+        if word in _MARKET:
+            order_type = _set_type(order_type, OrderType.MARKET)
+            i += 1
+        elif word in _LIMIT or word in _STOP or word in _PRICED:
+            if i + 1 >= len(rest):
+                raise ParseError(f"{word!r} needs a price after it")
+            value = parse_decimal(rest[i + 1], f"{word} price")
+            if word in _LIMIT:
+                _set_once(fields, "price", value, word)
+            elif word in _STOP:
+                _set_once(fields, "stop_price", value, word)
+            else:
+                _set_once(fields, _PRICED[word], value, word)
+            i += 2
+        elif word in ("tif",) and i + 1 < len(rest) and rest[i + 1].lower() in _TIFS:
+            fields["time_in_force"] = _TIFS[rest[i + 1].lower()]
+            i += 2
+        elif word in _TIFS:
+            fields["time_in_force"] = _TIFS[word]
+            i += 1
+        elif word in ("post", "post-only", "postonly"):
+            fields["post_only"] = True
+            i += 1
+        elif word in ("reduce", "reduce-only", "reduceonly"):
+            fields["reduce_only"] = True
+            i += 1
+        else:
+            raise ParseError(f"did not understand {rest[i]!r}; {USAGE}")
+    has_price, has_stop = "price" in fields, "stop_price" in fields
+    if order_type is OrderType.MARKET and (has_price or has_stop):
+        raise ParseError("a market order takes no limit or stop price; drop 'mkt' or the price")
+    if has_price and has_stop:
+        order_type = OrderType.STOP_LIMIT
+    elif has_price:
+        order_type = OrderType.LIMIT
+    elif has_stop:
+        order_type = OrderType.STOP
+    else:
+        order_type = OrderType.MARKET
+    request = OrderRequest(symbol, side, qty, order_type, source="manual", **fields)  # type: ignore[arg-type]
+    return OrderCommand(request)
+
+
+_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce"}
+
+
+def _set_type(current: OrderType | None, new: OrderType) -> OrderType:
+    if current is not None and current is not new:
+        raise ParseError(f"order type given twice ({current.value} and {new.value})")
+    return new
+
+
+def _set_once(fields: dict[str, object], key: str, value: Decimal, word: str) -> None:
+    if key in fields:
+        raise ParseError(f"{word!r} given twice")
+    fields[key] = value
+
+
+def _parse_cancel(args: list[str]) -> CancelCommand:
+    if not args:
+        raise ParseError("cancel what? `cancel all`, `cancel all BTC/USDT` or `cancel <order id>`")
+    if args[0].lower() == "all":
+        if len(args) > 2:
+            raise ParseError("cancel all takes at most one symbol")
+        return CancelCommand(None, args[1].upper() if len(args) == 2 else None)
+    _no_more("cancel", args[1:])
+    return CancelCommand(args[0])
+
+
+def _one(verb: str, args: list[str], what: str) -> str:
+    if len(args) != 1:
+        raise ParseError(f"{verb} takes {what}")
+    return args[0]
+
+
+def _no_more(verb: str, args: list[str]) -> None:
+    if args:
+        raise ParseError(f"{verb} takes nothing after it (got {' '.join(args)!r})")

@@ -1,0 +1,116 @@
+"""Orders and fills blotter: working orders first (cancel the selected one with `c`),
+then the latest finished ones with their status and reason, and the recent fills."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from tui_trader.core.enums import OrderStatus, OrderType
+from tui_trader.core.orders import Order
+from tui_trader.ui import format as fmt
+from tui_trader.ui.panes.base import Pane
+from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.theme import Palette
+from tui_trader.ui.view import View
+
+ORDER_COLUMNS = (("Id", 11, "left"), ("Time", 8, "left"), ("Side", 4, "left"), ("Symbol", 9, "left"),
+                 ("Type", 6, "left"), ("Qty", 9, "right"), ("Filled", 9, "right"), ("Price", 10, "right"),
+                 ("Status", 9, "left"), ("Reason", 30, "left"))
+FILL_COLUMNS = (("Time", 8, "left"), ("Side", 4, "left"), ("Symbol", 9, "left"), ("Qty", 9, "right"),
+                ("Price", 10, "right"), ("Fee", 8, "right"), ("Liq", 5, "left"), ("Order", 11, "left"))
+FINISHED_SHOWN = 15
+FILLS_SHOWN = 30
+
+
+class BlotterPane(Pane):
+    KEY = "blotter"
+    TITLE = "Orders & fills"
+    TAB = "Orders"
+
+    BINDINGS = [
+        Binding("c,delete", "cancel_selected", "Cancel order", id="cancel_order",
+                tooltip="cancel the order under the cursor"),
+    ]
+
+    class CancelRequested(Message):
+        def __init__(self, client_order_id: str, is_open: bool) -> None:
+            super().__init__()
+            self.client_order_id = client_order_id
+            self.is_open = is_open
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open_ids: set[str] = set()
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield DataTable(id="orders-table", cursor_type="row")
+        yield Static("Fills", id="fills-title", classes="subtitle")
+        yield DataTable(id="fills-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        orders = self.query_one("#orders-table", DataTable)
+        for label, width, _ in ORDER_COLUMNS:
+            orders.add_column(label, key=label.lower(), width=width)
+        fills = self.query_one("#fills-table", DataTable)
+        for label, width, _ in FILL_COLUMNS:
+            fills.add_column(label, key=label.lower(), width=width)
+        self._orders = TableSync(orders, [c[2] for c in ORDER_COLUMNS])
+        self._fills = TableSync(fills, [c[2] for c in FILL_COLUMNS])
+
+    def update_view(self, view: View) -> None:
+        snap, pal = view.snapshot, view.palette
+        open_orders = sorted(snap.open_orders, key=lambda o: o.created_at, reverse=True)
+        self._open_ids = {o.client_order_id for o in open_orders}
+        finished = [o for o in snap.recent_orders if not o.is_open]
+        finished.sort(key=lambda o: o.updated_at, reverse=True)
+        rows: dict[str, list[Cell]] = {}
+        for order in [*open_orders, *finished[:FINISHED_SHOWN]]:
+            rows[order.client_order_id] = self._order_row(order, snap.instruments, pal)
+        self._orders.sync(rows)
+        fill_rows: dict[str, list[Cell]] = {}
+        for f in reversed(snap.fills[-FILLS_SHOWN:]):
+            inst = snap.instruments.get(f.symbol)
+            side_style = pal.up if f.side.value == "buy" else pal.down
+            fill_rows[f"{f.venue}:{f.fill_id}"] = [
+                fmt.clock(f.ts), (f.side.value, side_style), f.symbol,
+                fmt.qty(f.quantity, inst.qty_decimals if inst else 4),
+                fmt.price(f.price, inst.price_decimals if inst else 2), fmt.money(f.fee), f.liquidity.value,
+                fmt.short_id(f.client_order_id, 11),
+            ]
+        self._fills.sync(fill_rows)
+        self.border_title = f"Orders & fills · {len(open_orders)} working"
+
+    def _order_row(self, o: Order, instruments: dict, pal: Palette) -> list[Cell]:  # type: ignore[type-arg]
+        inst = instruments.get(o.symbol)
+        nd, qd = (inst.price_decimals, inst.qty_decimals) if inst else (2, 4)
+        px = o.price if o.price is not None else o.stop_price
+        shown_px = "mkt" if o.type is OrderType.MARKET and px is None else fmt.price(px, nd)
+        status_style = {
+            OrderStatus.REJECTED: f"bold {pal.error}", OrderStatus.FILLED: pal.up,
+            OrderStatus.CANCELLED: pal.muted, OrderStatus.EXPIRED: pal.muted,
+        }.get(o.status, f"bold {pal.accent}")
+        return [
+            fmt.short_id(o.client_order_id, 11), fmt.clock(o.created_at),
+            (o.side.value, pal.up if o.side.value == "buy" else pal.down), o.symbol, o.type.value,
+            fmt.qty(o.quantity, qd), fmt.qty(o.filled_quantity, qd), shown_px,
+            (o.status.value, status_style), (o.reason or "", pal.error if o.status is OrderStatus.REJECTED else ""),
+        ]
+
+    def action_cancel_selected(self) -> None:
+        key = self._orders.selected_key()
+        if key is None:
+            self.notify("no order selected", severity="warning")
+            return
+        self.post_message(self.CancelRequested(key, key in self._open_ids))
+
+    def select_order(self, client_order_id: str) -> bool:
+        """Put the cursor on an order's row (tests, palette)."""
+        keys = list(self._orders.rows)
+        if client_order_id not in keys:
+            return False
+        table = self.query_one("#orders-table", DataTable)
+        table.move_cursor(row=keys.index(client_order_id), animate=False)
+        table.focus()
+        return True

@@ -1,0 +1,47 @@
+"""Positions: quantity, average price, mark, unrealized and realized P&L, share of equity."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from tui_trader.ui import format as fmt
+from tui_trader.ui.panes.base import Pane
+from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.view import View
+
+COLUMNS = (("Symbol", 10, "left"), ("Qty", 11, "right"), ("Avg", 11, "right"), ("Mark", 11, "right"),
+           ("Unreal", 11, "right"), ("Real", 10, "right"), ("%Eq", 7, "right"))
+
+
+class PositionsPane(Pane):
+    KEY = "positions"
+    TITLE = "Positions"
+    TAB = "Positions"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield DataTable(id="positions-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, width, _ in COLUMNS:
+            table.add_column(label, key=label.lower(), width=width)
+        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+
+    def update_view(self, view: View) -> None:
+        snap, pal = view.snapshot, view.palette
+        equity = snap.account.equity
+        rows: dict[str, list[Cell]] = {}
+        for p in sorted(snap.positions, key=lambda p: p.symbol):
+            inst = snap.instruments.get(p.symbol)
+            nd = inst.price_decimals if inst else 2
+            qd = inst.qty_decimals if inst else 4
+            unreal, real = p.unrealized_pnl, float(p.realized_pnl)
+            share = abs(p.market_value) / equity if equity else 0.0
+            qty_style = pal.up if p.quantity > 0 else pal.down
+            rows[f"{p.venue}:{p.symbol}"] = [
+                p.symbol, (fmt.qty(p.quantity, qd), qty_style), fmt.price(p.average_price, nd),
+                fmt.price(p.mark, nd), (fmt.money(unreal, True), pal.signed(unreal)),
+                (fmt.money(real, True), pal.signed(real)), fmt.pct(share, signed=False, decimals=1),
+            ]
+        self._sync.sync(rows)
+        self.border_title = f"Positions ({len(rows)})" if rows else "Positions · flat"

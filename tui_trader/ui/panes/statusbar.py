@@ -1,0 +1,92 @@
+"""The always-visible chrome: the PAPER/LIVE badge, the top line and the status bar."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui_trader.core.enums import ConnectionState
+from tui_trader.engine import EngineSnapshot
+from tui_trader.ui import format as fmt
+from tui_trader.ui.theme import Palette
+
+_STATE_STYLE = {
+    ConnectionState.CONNECTED: "up", ConnectionState.CONNECTING: "warning",
+    ConnectionState.RECONNECTING: "warning", ConnectionState.DEGRADED: "warning",
+    ConnectionState.DISCONNECTED: "error",
+}
+
+
+class ModeBadge(Static):
+    """PAPER or LIVE, big and coloured; never hidden by any layout."""
+
+    def __init__(self) -> None:
+        super().__init__(" PAPER ", id="badge", classes="paper")
+        self.mode = "paper"
+        self.label = " PAPER "
+
+    def show(self, mode: str, halted: bool) -> None:
+        label = " LIVE " if mode == "live" else " PAPER "
+        if halted:
+            label += "· HALTED "
+        self.set_class(mode == "live", "live")
+        self.set_class(mode != "live", "paper")
+        self.set_class(halted, "halted")
+        if mode != self.mode or label != self.label:
+            self.mode, self.label = mode, label
+            self.update(label)
+
+
+class TopLine(Static):
+    """Active symbol and its quote, timeframe, equity and today's P&L."""
+
+    def __init__(self) -> None:
+        super().__init__("", id="topline")
+        self._shown: object = None
+
+    def show(self, snap: EngineSnapshot, symbol: str, timeframe: str, pal: Palette) -> None:
+        t = snap.tickers.get(symbol)
+        acct = snap.account
+        key = (symbol, timeframe, t, acct.equity, acct.day_pnl, pal)
+        if key == self._shown:
+            return
+        self._shown = key
+        inst = snap.instruments.get(symbol)
+        nd = inst.price_decimals if inst else 2
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {symbol} ", style=f"bold {pal.accent}")
+        if t is not None:
+            text.append(f"{fmt.price(t.bid, nd)} / {fmt.price(t.ask, nd)} ")
+            text.append(f"{fmt.pct(t.change_pct)} ", style=pal.signed(t.change_pct))
+        text.append(f"· {timeframe} · ", style=pal.muted)
+        text.append(f"equity {fmt.money(acct.equity)} ")
+        text.append(f"day {fmt.money(acct.day_pnl, True)}", style=pal.signed(acct.day_pnl))
+        self.update(text)
+
+
+class StatusBar(Static):
+    """Venue connection states, mode, the engine clock and the last message."""
+
+    def __init__(self) -> None:
+        super().__init__("starting the engine…", id="statusbar")
+        self.message = ""
+        self.message_style = ""
+        self._shown: object = None
+
+    def say(self, message: str, style: str = "") -> None:
+        self.message, self.message_style = message, style
+
+    def show(self, snap: EngineSnapshot, pal: Palette) -> None:
+        key = (tuple((v.name, v.state, v.detail) for v in snap.venues), snap.mode, snap.ts.replace(microsecond=0),
+               self.message, self.message_style, pal)
+        if key == self._shown:
+            return
+        self._shown = key
+        styles = {"up": pal.up, "warning": pal.warning, "error": pal.error}
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for v in snap.venues:
+            text.append("● ", style=styles[_STATE_STYLE.get(v.state, "warning")])
+            text.append(f"{v.name} {v.state.value}  ")
+        text.append(f"│ {snap.mode.upper()} │ {snap.ts:%H:%M:%S} UTC │ ", style=pal.muted)
+        text.append(self.message, style=self.message_style)
+        self.update(text)

@@ -1,0 +1,89 @@
+"""The `:` command line, docked at the bottom. Errors stay inline under the input until fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui_trader.ui.commandline import USAGE, Command, ParseError, parse_command
+
+# Extra checks the app runs on a parsed command (unknown theme, order below the lot...):
+# return an error message, or None when the command may run.
+Check = Callable[[Command], str | None]
+
+
+class CommandLineScreen(ModalScreen[Command | None]):
+    BINDINGS = [Binding("escape", "close", "Close", id="command_close")]
+
+    def __init__(self, active_symbol: str | None, check: Check | None = None, history: list[str] | None = None) -> None:
+        super().__init__(id="command-line-screen")
+        self.active_symbol = active_symbol
+        self.check = check
+        self.history = history if history is not None else []
+        self._pos = len(self.history)
+        self.error_text = ""  # the inline error shown now ("" when none)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="command-box"):
+            yield Static(f"[dim]{USAGE}[/]", id="command-error")
+            yield Input(placeholder="buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000", id="command-input", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = False
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.dismiss(None)
+            return
+        try:
+            command = parse_command(text, self.active_symbol)
+        except ParseError as exc:
+            self.show_error(str(exc))
+            return
+        problem = self.check(command) if self.check is not None else None
+        if problem:
+            self.show_error(problem)
+            return
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+        self.dismiss(command)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        error = self.query_one("#command-error", Static)
+        if error.has_class("error"):
+            self.error_text = ""
+            error.remove_class("error")
+            error.update(f"[dim]{USAGE}[/]")
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#command-error", Static)
+        error.add_class("error")
+        error.update(Text(f"✗ {message}"))
+        self.error_text = message
+
+    def key_up(self) -> None:
+        self._recall(-1)
+
+    def key_down(self) -> None:
+        self._recall(1)
+
+    def _recall(self, step: int) -> None:
+        if not self.history:
+            return
+        self._pos = max(0, min(len(self.history), self._pos + step))
+        value = self.history[self._pos] if self._pos < len(self.history) else ""
+        field = self.query_one(Input)
+        field.value = value
+        field.cursor_position = len(value)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

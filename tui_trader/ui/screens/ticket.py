@@ -1,0 +1,177 @@
+"""The order ticket: side, symbol, type, quantity, price, stop, time in force, SL/TP.
+
+Validated as you type; each field's error shows right under it. Enter (or ctrl+s) on a valid
+ticket returns the OrderRequest; the app then asks for confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Select, Static
+
+from tui_trader.core.enums import OrderType, Side, TimeInForce
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Ticker
+from tui_trader.core.orders import OrderRequest
+from tui_trader.ui.commandline import ParseError, parse_decimal
+from tui_trader.ui.order_preview import NEEDS_PRICE, NEEDS_STOP, check_request, reference_price
+
+Lookup = Callable[[str], tuple[Instrument | None, Ticker | None]]
+PRICE_FIELDS = ("price", "stop_price", "stop_loss", "take_profit")
+LABELS = {"side": "Side", "symbol": "Symbol", "type": "Type", "quantity": "Quantity", "price": "Limit price",
+          "stop_price": "Stop price", "time_in_force": "TIF", "stop_loss": "Stop-loss", "take_profit": "Take-profit"}
+
+
+def ticket_request(values: dict[str, str], lookup: Lookup) -> tuple[OrderRequest | None, dict[str, str]]:
+    """Fields as typed -> (request, {}) when valid, else (None or partial, errors per field)."""
+    errors: dict[str, str] = {}
+    symbol = values.get("symbol", "").strip().upper()
+    if not symbol:
+        errors["symbol"] = "symbol is required"
+    otype = OrderType(values.get("type") or "market")
+    numbers: dict[str, Decimal | None] = {}
+    for name in ("quantity", *PRICE_FIELDS):
+        raw = values.get(name, "").strip()
+        if not raw:
+            numbers[name] = None
+            continue
+        try:
+            numbers[name] = parse_decimal(raw, LABELS[name].lower())
+        except ParseError as exc:
+            errors[name] = str(exc)
+            numbers[name] = None
+    if numbers["quantity"] is None and "quantity" not in errors:
+        errors["quantity"] = "quantity is required"
+    if otype not in NEEDS_PRICE:
+        numbers["price"] = None
+    if otype not in NEEDS_STOP:
+        numbers["stop_price"] = None
+    if "symbol" in errors or numbers["quantity"] is None:
+        return None, errors
+    request = OrderRequest(
+        symbol, Side(values.get("side") or "buy"), numbers["quantity"], otype, price=numbers["price"],
+        stop_price=numbers["stop_price"], time_in_force=TimeInForce(values.get("time_in_force") or "gtc"),
+        stop_loss=numbers["stop_loss"], take_profit=numbers["take_profit"], source="manual",
+    )
+    instrument, ticker = lookup(symbol)
+    for name, message in check_request(request, instrument, ticker).items():
+        errors.setdefault(name, message)
+    return (None if errors else request), errors
+
+
+class TicketScreen(ModalScreen[OrderRequest | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="ticket_cancel"),
+        Binding("ctrl+s", "submit", "Review", id="ticket_submit", priority=True),
+    ]
+
+    def __init__(self, side: Side, symbol: str, lookup: Lookup, order_type: OrderType = OrderType.LIMIT) -> None:
+        super().__init__()
+        self.side = side
+        self.symbol = symbol
+        self.lookup = lookup
+        self.order_type = order_type
+        self.errors: dict[str, str] = {}
+        self.request: OrderRequest | None = None
+
+    def compose(self) -> ComposeResult:
+        inst, ticker = self.lookup(self.symbol)
+        touch = None
+        if ticker is not None:
+            probe = OrderRequest(self.symbol, self.side, Decimal(1))
+            touch = reference_price(probe, ticker)
+        price = "" if touch is None else (f"{touch:.{inst.price_decimals}f}" if inst else f"{touch:.2f}")
+        with Vertical(id="ticket-box", classes=self.side.value):
+            yield Static(id="ticket-title")
+            yield from self._row("side", Select([("Buy", "buy"), ("Sell", "sell")], value=self.side.value,
+                                                 allow_blank=False, compact=True, id="f-side"))
+            yield from self._row("symbol", Input(self.symbol, id="f-symbol", compact=True))
+            yield from self._row("type", Select([(t.value, t.value) for t in OrderType if t is not OrderType.TRAILING_STOP],
+                                                 value=self.order_type.value, allow_blank=False, compact=True, id="f-type"))
+            yield from self._row("quantity", Input(placeholder="e.g. 0.5", id="f-quantity", compact=True))
+            yield from self._row("price", Input(price, id="f-price", compact=True))
+            yield from self._row("stop_price", Input(placeholder="stop trigger", id="f-stop_price", compact=True))
+            yield from self._row("time_in_force", Select([(t.value.upper(), t.value) for t in TimeInForce],
+                                                          value="gtc", allow_blank=False, compact=True, id="f-time_in_force"))
+            yield from self._row("stop_loss", Input(placeholder="optional", id="f-stop_loss", compact=True))
+            yield from self._row("take_profit", Input(placeholder="optional", id="f-take_profit", compact=True))
+            with Horizontal(id="ticket-buttons"):
+                yield Button("Review (Enter)", id="ticket-review", variant="primary", compact=True)
+                yield Button("Cancel (Esc)", id="ticket-cancel", compact=True)
+
+    def _row(self, name: str, widget: Input | Select) -> ComposeResult:  # type: ignore[type-arg]
+        with Horizontal(classes="ticket-row", id=f"row-{name}"):
+            yield Static(LABELS[name], classes="ticket-label")
+            yield widget
+        yield Static("", id=f"err-{name}", classes="ticket-error")
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False
+        self.query_one("#f-quantity", Input).focus()
+        self.validate()
+
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for field in self.query(Input):
+            out[str(field.id)[2:]] = field.value
+        for select in self.query(Select):
+            out[str(select.id)[2:]] = "" if select.value is Select.NULL else str(select.value)
+        return out
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        values = self.values()
+        self.request, self.errors = ticket_request(values, self.lookup)
+        otype = OrderType(values.get("type") or "market")
+        self.query_one("#row-price").display = otype in NEEDS_PRICE
+        self.query_one("#row-stop_price").display = otype in NEEDS_STOP
+        typed = {k for k, v in values.items() if v.strip()}
+        for name in LABELS:
+            label = self.query_one(f"#err-{name}", Static)
+            # Only complain about fields the trader has touched (or that a valid order needs now).
+            message = self.errors.get(name, "") if (name in typed or name not in ("quantity",)) else ""
+            label.update(f"✗ {message}" if message else "")
+            label.display = bool(message)
+        side = values.get("side") or "buy"
+        box = self.query_one("#ticket-box")
+        box.set_class(side == "buy", "buy")
+        box.set_class(side == "sell", "sell")
+        status = "ready: Enter to review" if self.request else f"{len(self.errors)} problem(s)"
+        self.query_one("#ticket-title", Static).update(f"[b]{side.upper()} ticket[/]  [dim]{status}[/]")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ticket-review":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self.validate()
+        if self.request is not None:
+            self.dismiss(self.request)
+            return
+        for name in LABELS:  # show every problem, including untouched required fields
+            message = self.errors.get(name, "")
+            label = self.query_one(f"#err-{name}", Static)
+            label.update(f"✗ {message}" if message else "")
+            label.display = bool(message)
+        self.notify("fix the highlighted fields first", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,17 @@
+"""What the app hands every visible pane on each refresh tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui_trader.engine import EngineSnapshot
+from tui_trader.ui.theme import Palette
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    snapshot: EngineSnapshot
+    symbol: str  # the active symbol
+    timeframe: str  # the chart timeframe
+    palette: Palette
+    now: float  # UI monotonic seconds (flashes, chart cadence); never shown

@@ -1,0 +1,234 @@
+"""Staying connected: backoff with jitter, stalled-stream detection, a token bucket for order
+endpoints, per-venue connection state, and the hook that reconciles after a reconnect.
+
+Adapters own one `ConnectionMonitor` each. It is the only thing that emits their
+`ConnectionEvent`s, so the state a trader sees (connected / degraded / reconnecting, attempt
+count, last message age) always follows the same rules whatever the venue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import ConnectionState
+from tui_trader.core.events import ConnectionEvent, Event
+
+if TYPE_CHECKING:
+    from tui_trader.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class Backoff:
+    """Exponential backoff with full jitter (AWS style): delay in [base*2^n/2, base*2^n], capped.
+
+    Jitter keeps many clients from reconnecting in lock-step after an exchange-wide outage.
+    """
+
+    def __init__(
+        self, base_s: float = 0.5, cap_s: float = 30.0, *, rng: random.Random | None = None
+    ) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.attempt = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * (2**self.attempt))
+        self.attempt += 1
+        return ceiling / 2 + self._rng.random() * ceiling / 2
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class TokenBucket:
+    """At most `rate` requests a second on average, bursts up to `capacity`.
+
+    ccxt's own limiter spaces every request by the exchange's weight; this one guards the
+    order endpoints, whose limits (orders per 10 s, per day) are separate and stricter.
+    """
+
+    def __init__(
+        self, rate: float, capacity: float, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0 or capacity <= 0:
+            raise ValueError("token bucket rate and capacity must be positive")
+        self.rate = rate
+        self.capacity = capacity
+        self._mono = monotonic
+        self._tokens = capacity
+        self._at = monotonic()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self._mono()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def try_take(self, tokens: float = 1.0) -> bool:
+        self._refill()
+        if self._tokens >= tokens:
+            self._tokens -= tokens
+            return True
+        return False
+
+    def wait_time(self, tokens: float = 1.0) -> float:
+        self._refill()
+        return max(0.0, (tokens - self._tokens) / self.rate)
+
+    async def take(self, tokens: float = 1.0) -> None:
+        """Wait until `tokens` are available, then take them (callers queue fairly on a lock)."""
+        async with self._lock:
+            while not self.try_take(tokens):
+                await asyncio.sleep(self.wait_time(tokens))
+
+
+class ConnectionMonitor:
+    """One venue's connection state machine.
+
+    connected --(error)--> reconnecting(attempt n) --(first message)--> connected(attempt n)
+    connected --(no message for `stall_after_s` while subscribed)--> degraded --> reconnecting
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        clock: Clock,
+        *,
+        stall_after_s: float = 30.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.venue = venue
+        self.clock = clock
+        self.stall_after_s = stall_after_s
+        self.backoff = backoff or Backoff()
+        self.state = ConnectionState.DISCONNECTED
+        self.attempt = 0
+        self.reconnects = 0
+        self.last_message: float | None = None
+        self.emit: Callable[[Event], None] = lambda event: None
+        self._recovered: list[Callable[[], Awaitable[None]]] = []
+        self._down_since: float | None = None
+        self.recovery_times: list[float] = []
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def set(self, state: ConnectionState, detail: str = "") -> None:
+        self.state = state
+        self.emit(ConnectionEvent(self.venue, state, self.clock.now(), detail, self.attempt))
+
+    def connecting(self) -> None:
+        self.set(ConnectionState.CONNECTING, "opening connections")
+
+    def message(self) -> None:
+        """Any message from the venue: the stream is alive."""
+        self.last_message = time.monotonic()
+        if self.state is not ConnectionState.CONNECTED:
+            self.connected("streaming")
+
+    def connected(self, detail: str = "") -> None:
+        was_reconnecting = self.state in (ConnectionState.RECONNECTING, ConnectionState.DEGRADED)
+        if was_reconnecting and self._down_since is not None:
+            self.recovery_times.append(time.monotonic() - self._down_since)
+        self._down_since = None
+        self.set(
+            ConnectionState.CONNECTED,
+            f"reconnected after {self.attempt} attempt(s)" if was_reconnecting else detail,
+        )
+        self.backoff.reset()
+        if was_reconnecting:
+            self.reconnects += 1
+            for hook in list(self._recovered):
+                task = asyncio.get_running_loop().create_task(
+                    _guarded(hook()), name=f"{self.venue}-recovered"
+                )
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
+        self.attempt = 0
+
+    def degraded(self, detail: str) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        self.set(ConnectionState.DEGRADED, detail)
+
+    def reconnecting(self, detail: str) -> float:
+        """Enter `reconnecting`; returns how long to wait before the next attempt."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        self.attempt += 1
+        delay = self.backoff.next_delay()
+        self.set(ConnectionState.RECONNECTING, f"{detail}; retry in {delay:.1f}s")
+        return delay
+
+    def closed(self) -> None:
+        self.set(ConnectionState.DISCONNECTED, "closed")
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def message_age(self) -> float | None:
+        return None if self.last_message is None else time.monotonic() - self.last_message
+
+    def stalled(self) -> bool:
+        age = self.message_age()
+        return (
+            self.state is ConnectionState.CONNECTED and age is not None and age > self.stall_after_s
+        )
+
+    def on_recovered(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` (backfill, reconciliation) each time the venue comes back after a drop."""
+        self._recovered.append(hook)
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+async def _guarded(awaitable: Awaitable[None]) -> None:
+    try:
+        await awaitable
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("after-reconnect task failed: %s", type(exc).__name__)
+
+
+def reconcile_after_reconnect(engine: Engine) -> None:
+    """Engine hook: reconcile a venue each time it reports `connected` after a reconnect.
+
+    Adapters emit `ConnectionEvent(state=CONNECTED, attempt>0)` when they come back; this
+    subscribes to the bus and runs `execution.reconcile.reconcile` for that venue, so missed
+    fills are applied and orders the venue knows but we do not are imported and flagged.
+    """
+    from tui_trader.execution.reconcile import reconcile
+
+    running: set[str] = set()
+
+    async def run(venue_name: str) -> None:
+        venue = engine.venues.get(venue_name)
+        if venue is None or engine.oms is None or venue_name in running:
+            return
+        running.add(venue_name)
+        try:
+            await reconcile(engine.oms, venue, engine.clock.now())
+        finally:
+            running.discard(venue_name)
+
+    def on_event(event: Event) -> None:
+        if (
+            isinstance(event, ConnectionEvent)
+            and event.state is ConnectionState.CONNECTED
+            and event.attempt > 0
+        ):
+            task = asyncio.get_running_loop().create_task(
+                _guarded(run(event.venue)), name=f"reconcile-{event.venue}"
+            )
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+
+    engine.bus.on(on_event, name="reconcile-after-reconnect", kinds=frozenset({"connection"}))
