@@ -84,11 +84,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_rss_mb() -> float:
-    """Largest RSS of the finished child processes (the CLI run)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+# The `tui-trader` console script is `sys.exit(main())`; this runs the same main() and then
+# reports the process's own peak RSS (VmHWM). getrusage(RUSAGE_CHILDREN) is not used: it
+# also counts the pages of this (large) bench process that the child shared before exec.
+CLI_CHILD = """
+import sys
+from tui_trader.cli.main import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print("peak_rss_kb", hwm.split()[1], file=sys.stderr)
+sys.exit(code)
+"""
+IMPORTS_CHILD = """
+from tui_trader.cli.main import build_parser
+build_parser()
+import pandas, pyarrow.parquet, talib
+rss = next(line for line in open("/proc/self/status") if line.startswith("VmRSS"))
+print(int(rss.split()[1]) // 1024)
+"""
 
 
 def main() -> int:
@@ -119,19 +133,25 @@ def main() -> int:
         env = {**os.environ, "TUI_TRADER_HOME": str(root / "home")}
         (root / "home" / "strategies").mkdir(parents=True)
         (root / "home" / "strategies" / "bench_rsi_tema_bb.py").write_text(STRATEGY)
+        args = ["backtest", "--strategy", "bench_rsi_tema_bb", "--data", str(one),
+                "--timeframe", "1m", "--json"]  # fmt: skip
         cli = Path(sys.executable).with_name("tui-trader")
-        cmd = [str(cli), "backtest", "--strategy", "bench_rsi_tema_bb", "--data", str(one),
-               "--timeframe", "1m", "--json"]  # fmt: skip
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run([str(cli), *args], env=env, capture_output=True, text=True,
+                              check=False)  # fmt: skip
         t_cli = time.perf_counter() - t0
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)
             return 1
-        doc = json.loads(proc.stdout)
-        trades = doc["metrics"]["trades"]
+        trades = json.loads(proc.stdout)["metrics"]["trades"]
+        child = subprocess.run([sys.executable, "-c", CLI_CHILD, *args], env=env,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+        peak_kb = int(child.stderr.split("peak_rss_kb")[1].split()[0])
+        imports = subprocess.run([sys.executable, "-c", IMPORTS_CHILD], env=env,
+                                 capture_output=True, text=True, check=True)  # fmt: skip
         print(f"`tui-trader backtest --json` subprocess: {t_cli:.3f} s ({trades} trades), "
-              f"its peak RSS {child_rss_mb():.0f} MB")  # fmt: skip
+              f"its peak RSS {peak_kb / 1024:.0f} MB (of which the CLI, pandas, pyarrow and "
+              f"TA-Lib imports {imports.stdout.strip()} MB)")  # fmt: skip
 
         five_strategy = load_strategy("bench_rsi_tema_bb", [strat_dir])
         t0 = time.perf_counter()

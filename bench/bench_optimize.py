@@ -10,6 +10,7 @@ a local process pool (--jobs 2) and a 2-worker Dask LocalCluster on loopback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -73,23 +74,38 @@ def candles(rows: int, seed: int = 1) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def run(label: str, strategy, df, trials: int, **kwargs) -> float:
+def run(label: str, strategy, df, trials: int, **kwargs) -> tuple[float, float]:
+    """(wall seconds, CPU-bound estimate): the machine may be shared, so besides the wall time
+    the workers' own CPU time per trial is summed and spread over the workers, plus the
+    caller's CPU (sampling, start-up, shipping the data): what an idle machine would take."""
     from tui_trader.optimize import optimize
 
+    load = os.getloadavg()[0]
+    cpu0 = time.process_time()
     started = time.perf_counter()
     result = optimize(strategy, df, timeframe="1m", method="random", trials=trials, seed=1,
                       verify=False, **kwargs)  # fmt: skip
     elapsed = time.perf_counter() - started
+    caller = time.process_time() - cpu0
     trades = [t.metrics.get("trades") or 0 for t in result.trials]
+    worker_cpu = sum(t.cpu_seconds for t in result.trials)
+    bound = worker_cpu / result.workers + caller
     print(
-        f"{label}: {len(result.trials)} trials in {elapsed:.1f} s = "
+        f"{label}: {len(result.trials)} trials in {elapsed:.1f} s wall = "
         f"{len(result.trials) / elapsed:.1f} trials/s ({result.workers} workers; "
         f"median {int(np.median(trades))} trades/trial; "
-        f"mean trial {np.mean([t.seconds for t in result.trials]):.3f} s; "
+        f"mean trial {np.mean([t.seconds for t in result.trials]):.3f} s wall, "
+        f"{worker_cpu / len(result.trials):.3f} s CPU; "
         f"best {result.best.params} sharpe {result.best.value:.2f})",
         flush=True,
     )
-    return elapsed
+    print(
+        f"  CPU: workers {worker_cpu:.1f} s + caller {caller:.1f} s -> {bound:.1f} s on "
+        f"{result.workers} idle cores ({len(result.trials) / bound:.1f} trials/s); "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        flush=True,
+    )
+    return elapsed, bound
 
 
 def main() -> int:
@@ -108,9 +124,11 @@ def main() -> int:
     df = candles(MINUTES_PER_YEAR)
     print(f"1 symbol x {len(df):,} 1m candles; 2 parameters (fast 20-70, slow 100-300); "
           f"random search, seed 1", flush=True)  # fmt: skip
-    local = run(f"local pool --jobs {args.jobs}", strategy, df, args.trials, jobs=args.jobs)
-    print(f"budget 1,000 trials < 60 s on 2 cores: "
-          f"{'OK' if local * 1000 / args.trials < 60 else 'OVER'}", flush=True)  # fmt: skip
+    local, bound = run(f"local pool --jobs {args.jobs}", strategy, df, args.trials, jobs=args.jobs)
+    scale = 1000 / args.trials
+    print(f"budget 1,000 trials < 60 s on 2 cores: wall {local * scale:.0f} s "
+          f"{'OK' if local * scale < 60 else 'OVER'}; CPU-bound {bound * scale:.0f} s "
+          f"{'OK' if bound * scale < 60 else 'OVER'}", flush=True)  # fmt: skip
     if args.no_cache:
         run("local pool, no indicator cache", strategy, df, args.trials, jobs=args.jobs,
             cache=False)  # fmt: skip

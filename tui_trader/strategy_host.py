@@ -190,9 +190,10 @@ class StrategyHost:
             sizer = engine.risk.sizer_for(
                 name, lambda proposed, max_stake: runner.stake_amount(decision, proposed, None, max_stake)
             )
+            atr = runner.atr(decision.symbol, sizer.settings.atr_period)
             qty = sizer.order_quantity(
                 engine.risk.sizing_input(decision.symbol, side.sign, decision.price, strategy=name,
-                                         stop_price=stop, quote=inst.quote),
+                                         stop_price=stop, atr=atr, quote=inst.quote),
                 inst,
             )
             reduce_only = False

@@ -58,7 +58,10 @@ def spawn_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProc]]:
         with open(log, "wb") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "tui_trader.cli.main", "daemon", "--home", str(home), *args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=daemon_env(**env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=daemon_env(**env),
             )
         d = DaemonProc(home, proc, log)
         procs.append(d)

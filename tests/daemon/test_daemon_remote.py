@@ -11,6 +11,7 @@ import pytest
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import NotRunningError, UsageError, UserError
+from tui_trader.core.events import OrderEvent
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.protocol import decode_snapshot, dumps, loads
 from tui_trader.daemon.remote_client import RemoteClient
@@ -50,7 +51,8 @@ async def test_two_clients_see_the_same_orders(served) -> None:  # type: ignore[
             return any(o.client_order_id == order.client_order_id for o in (await b.snapshot()).open_orders)
 
         await wait_for(b_sees_it)
-        assert any(isinstance(getattr(e, "order", None), object) for e in await asyncio.wait_for(events.wait(), 5))
+        pushed = await asyncio.wait_for(events.wait(), 5)
+        assert any(isinstance(e, OrderEvent) and e.order.client_order_id == order.client_order_id for e in pushed)
         filled = await b.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.2")))
         assert filled.status is OrderStatus.FILLED
 

@@ -152,3 +152,29 @@ async def test_candle_feed_closes_one_minute_bars_from_trades(engine) -> None:
     assert len(btc) == 2 and all(b.closed for b in btc)
     assert btc[1].open_time - btc[0].open_time == timedelta(minutes=1)
     assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in btc)
+
+
+async def test_volatility_sizing_uses_the_live_atr(tmp_path: Path) -> None:
+    from tui_trader.config import Settings
+
+    home = Home.resolve(tmp_path / "vol")
+    write_strategy(home)
+    base = paper_settings().model_dump()
+    base["strategies"] = {"UpBar": {"symbols": ["ETH/USDT"]}}
+    base["risk"]["sizing"] = {"mode": "volatility", "target_volatility": 0.001}
+    eng = manual_engine(Settings(**base), home=home, start=T0)
+    await eng.start()
+    try:
+        await step(eng, 2)
+        runner = eng.strategies.runners["UpBar"]
+        engine_equity = eng.account().equity
+        engine_bar = bar(0, 3400, 3410)
+        eng.bus.publish(engine_bar)  # the runner's window now holds warm-up history plus this bar
+        await settle(eng)
+        atr = runner.atr("ETH/USDT", 14)
+        assert atr and atr > 0
+        expected = D(str(engine_equity * 0.001 / atr)).quantize(D("0.0001"), rounding="ROUND_DOWN")
+        got = eng.portfolio.positions[("paper", "ETH/USDT")].quantity
+        assert abs(got - expected) <= D("0.0002"), (got, expected)
+    finally:
+        await eng.stop()

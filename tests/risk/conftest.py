@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -15,6 +13,7 @@ from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import Side
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
 from tui_trader.engine import Engine
+from tui_trader.testing import manual_engine
 
 SYMBOL = "ETH/USDT"
 
@@ -54,14 +53,10 @@ class Market:
 async def start_engine(
     settings: Settings | None = None, clock: FrozenClock | None = None
 ) -> Engine:
-    engine = Engine(settings or Settings(), None, clock=clock or FrozenClock(), in_memory=True)
+    # The paper feed never runs in the background: the test drives prices itself, so the
+    # outcome cannot depend on how long start-up took.
+    engine = manual_engine(settings or Settings(), clock=clock or FrozenClock())
     await engine.start()
-    venue: Any = engine.venues["paper"]
-    if venue._task is not None:  # the test drives prices itself
-        venue._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await venue._task
-        venue._task = None
     for task in engine._tasks:  # no background metrics loop: tests refresh explicitly
         task.cancel()
     return engine

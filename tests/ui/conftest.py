@@ -58,7 +58,10 @@ class Rig:
 
 
 def build_rig(**ui: object) -> Rig:
-    settings = Settings(ui={"flash_ms": 0, **ui}, paper={"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"]})
+    settings = Settings(
+        ui={"flash_ms": 0, **ui},
+        paper={"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"]},
+    )
     clock = FrozenClock(START)
     engine = Engine(settings, None, clock=clock, in_memory=True)
     from tui_trader.venues.registry import build_venues

@@ -28,7 +28,12 @@ def order(text: str, active: str | None = None):  # type: ignore[no-untyped-def]
 
 def test_limit_with_bracket() -> None:
     r = order("buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000")
-    assert (r.side, r.quantity, r.symbol, r.type) == (Side.BUY, Decimal("0.5"), "BTC/USDT", OrderType.LIMIT)
+    assert (r.side, r.quantity, r.symbol, r.type) == (
+        Side.BUY,
+        Decimal("0.5"),
+        "BTC/USDT",
+        OrderType.LIMIT,
+    )
     assert (r.price, r.stop_loss, r.take_profit) == (Decimal(64000), Decimal(63000), Decimal(66000))
 
 
@@ -42,7 +47,12 @@ def test_market_stop_and_stop_limit() -> None:
 
 def test_active_symbol_shorthand_and_tif() -> None:
     r = order("b 2 @ 150 ioc", active="SOL/USDT")
-    assert (r.symbol, r.type, r.price, r.time_in_force) == ("SOL/USDT", OrderType.LIMIT, Decimal(150), TimeInForce.IOC)
+    assert (r.symbol, r.type, r.price, r.time_in_force) == (
+        "SOL/USDT",
+        OrderType.LIMIT,
+        Decimal(150),
+        TimeInForce.IOC,
+    )
     assert order("buy 1 BTC/USDT limit 64k").price == Decimal(64000)
 
 

@@ -46,7 +46,10 @@ def orders(rig) -> list:  # type: ignore[no-untyped-def]
 
 
 def position(rig, symbol: str) -> Decimal:  # type: ignore[no-untyped-def]
-    return sum((p.quantity for p in rig.engine.portfolio.open_positions() if p.symbol == symbol), Decimal(0))
+    return sum(
+        (p.quantity for p in rig.engine.portfolio.open_positions() if p.symbol == symbol),
+        Decimal(0),
+    )
 
 
 async def test_market_order_by_command_line(rig_factory) -> None:  # type: ignore[no-untyped-def]
@@ -70,7 +73,11 @@ async def test_limit_order_by_command_line_with_enter(rig_factory) -> None:  # t
         await answer(rig, pilot, "enter")
         await settle(rig, pilot)
         [order] = orders(rig)
-        assert (order.type, order.price, order.status) == (OrderType.LIMIT, Decimal(64000), OrderStatus.ACCEPTED)
+        assert (order.type, order.price, order.status) == (
+            OrderType.LIMIT,
+            Decimal(64000),
+            OrderStatus.ACCEPTED,
+        )
 
 
 async def test_refusing_sends_nothing(rig_factory) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +151,11 @@ async def test_limit_order_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         await answer(rig, pilot, "y")
         await settle(rig, pilot)
         [order] = orders(rig)
-        assert (order.side, order.quantity, order.price) == (Side.BUY, Decimal("0.02"), Decimal(64000))
+        assert (order.side, order.quantity, order.price) == (
+            Side.BUY,
+            Decimal("0.02"),
+            Decimal(64000),
+        )
 
 
 async def test_market_sell_by_ticket(rig_factory) -> None:  # type: ignore[no-untyped-def]
@@ -168,7 +179,9 @@ async def test_cancel_from_the_blotter(rig_factory) -> None:  # type: ignore[no-
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        placed = await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+        placed = await rig.app.client.place(
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+        )
         await pilot.press("5")
         await rig.app.refresh_snapshot()
         await pilot.pause()
@@ -184,7 +197,9 @@ async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignor
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         await rig.app.client.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.1")))
-        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+        await rig.app.client.place(
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+        )
         await rig.app.refresh_snapshot()
         await pilot.press("ctrl+k")
         await answer(rig, pilot, "y", danger=True)
@@ -246,8 +261,16 @@ async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-un
         await pilot.pause()
         assert rig.app.theme == "tui-colorblind" and rig.app.palette.up == "#56B4E9"
         titles = [title for title, _, _ in rig.app.palette_commands()]
-        assert {"Buy…", "Flatten (kill switch)", "Symbol: ETH/USDT", "Timeframe: 4h", "Layout: grid"} <= set(titles)
-        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+        assert {
+            "Buy…",
+            "Flatten (kill switch)",
+            "Symbol: ETH/USDT",
+            "Timeframe: 4h",
+            "Layout: grid",
+        } <= set(titles)
+        await rig.app.client.place(
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+        )
         await rig.app.refresh_snapshot()
         await pilot.press("q")
         await answer(rig, pilot, "n")

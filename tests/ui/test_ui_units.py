@@ -33,17 +33,27 @@ def test_preview_notional_fee_and_far_flag() -> None:
     assert not p.far and p.errors == {} and p.quote == "USDT"
     far = preview_order(req.with_(price=Decimal(60000)), BTC, TICK, fee_rate=0.0005, far_pct=0.05)
     assert far.far and far.distance == pytest.approx(1 - 60000 / 65000)
-    market = preview_order(req.with_(type=OrderType.MARKET, price=None), BTC, TICK, fee_rate=0.0005, far_pct=0.05)
+    market = preview_order(
+        req.with_(type=OrderType.MARKET, price=None), BTC, TICK, fee_rate=0.0005, far_pct=0.05
+    )
     assert market.price == 65_010.0 and not market.far  # a buy pays the ask
 
 
 def test_checks_name_the_field() -> None:
-    req = OrderRequest("BTC/USDT", Side.BUY, Decimal("0.000001"), OrderType.LIMIT, Decimal("64000.001"),
-                       stop_loss=Decimal(65000))
+    req = OrderRequest(
+        "BTC/USDT",
+        Side.BUY,
+        Decimal("0.000001"),
+        OrderType.LIMIT,
+        Decimal("64000.001"),
+        stop_loss=Decimal(65000),
+    )
     errors = check_request(req, BTC, TICK)
     assert set(errors) == {"quantity", "price", "stop_loss"}
     assert "below the entry" in errors["stop_loss"]
-    assert "price" in check_request(OrderRequest("BTC/USDT", Side.SELL, Decimal(1), OrderType.LIMIT), BTC, TICK)
+    assert "price" in check_request(
+        OrderRequest("BTC/USDT", Side.SELL, Decimal(1), OrderType.LIMIT), BTC, TICK
+    )
     assert "symbol" in check_request(OrderRequest("NOPE", Side.SELL, Decimal(1)), None, None)
 
 
@@ -51,10 +61,24 @@ def test_ticket_fields() -> None:
     def lookup(sym: str):  # type: ignore[no-untyped-def]
         return (BTC, TICK) if sym == "BTC/USDT" else (None, None)
 
-    ok, errors = ticket_request({"side": "sell", "symbol": "btc/usdt", "type": "stop", "quantity": "0.1",
-                                 "stop_price": "64000", "price": "1"}, lookup)
+    ok, errors = ticket_request(
+        {
+            "side": "sell",
+            "symbol": "btc/usdt",
+            "type": "stop",
+            "quantity": "0.1",
+            "stop_price": "64000",
+            "price": "1",
+        },
+        lookup,
+    )
     assert errors == {} and ok is not None
-    assert (ok.type, ok.stop_price, ok.price, ok.side) == (OrderType.STOP, Decimal(64000), None, Side.SELL)
+    assert (ok.type, ok.stop_price, ok.price, ok.side) == (
+        OrderType.STOP,
+        Decimal(64000),
+        None,
+        Side.SELL,
+    )
     bad, errors = ticket_request({"symbol": "BTC/USDT", "type": "limit", "quantity": "x"}, lookup)
     assert bad is None and "number" in errors["quantity"]
 
@@ -64,7 +88,9 @@ def test_ema_and_bollinger() -> None:
     out = ema(values, 10)
     assert np.isnan(out[:9]).all() and out[-1] < values[-1] and out[-1] > out[-2]
     mid, upper, lower = bollinger(values, 20, 2.0)
-    assert mid[19] == pytest.approx(10.5) and upper[19] - mid[19] == pytest.approx(2 * np.std(values[:20]))
+    assert mid[19] == pytest.approx(10.5) and upper[19] - mid[19] == pytest.approx(
+        2 * np.std(values[:20])
+    )
     assert np.isnan(lower[:19]).all()
 
 
@@ -73,7 +99,12 @@ def test_fold_price_updates_or_opens_a_bar() -> None:
     same = fold_price([bar], 12.0, T0 + timedelta(seconds=30), "1m")
     assert (same[-1].close, same[-1].high, len(same)) == (12.0, 12.0, 1)
     new = fold_price([bar], 8.0, T0 + timedelta(minutes=1, seconds=5), "1m")
-    assert len(new) == 2 and new[-1].open == 10.5 and new[-1].low == 8.0 and new[-1].open_time == T0 + timedelta(minutes=1)
+    assert (
+        len(new) == 2
+        and new[-1].open == 10.5
+        and new[-1].low == 8.0
+        and new[-1].open_time == T0 + timedelta(minutes=1)
+    )
 
 
 def test_themes_load_and_user_themes_override(tmp_path: Path) -> None:
@@ -81,7 +112,9 @@ def test_themes_load_and_user_themes_override(tmp_path: Path) -> None:
     assert {"tui-dark", "tui-light", "tui-colorblind"} <= set(themes) and errors == []
     blind = Palette.from_theme(themes["tui-colorblind"])
     assert (blind.up, blind.down) == ("#56B4E9", "#E69F00")  # blue/orange, not green/red
-    (tmp_path / "mine.toml").write_text('name = "mine"\nprimary = "#112233"\n[variables]\nprice-up = "#00ff00"\n')
+    (tmp_path / "mine.toml").write_text(
+        'name = "mine"\nprimary = "#112233"\n[variables]\nprice-up = "#00ff00"\n'
+    )
     (tmp_path / "broken.toml").write_text('primary = "not a colour"\n')
     themes, errors = discover_themes(BUILTIN_DIR, tmp_path)
     assert Palette.from_theme(themes["mine"]).up == "#00ff00"

@@ -9,6 +9,7 @@ that is undefined for the input (no trades, zero volatility, no benchmark) is No
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tui_trader.core.errors import DataError
@@ -48,10 +49,59 @@ def compute_metrics(
     (may be empty); `benchmark` (prices or equity, e.g. buy and hold) is aligned to the
     equity index; `risk_free` is an annual rate.
     """
+    import pandas as pd
+
+    values = checked_equity(equity)
+    missing = [c for c in ("entry_time", "exit_time", "pnl", "pnl_pct") if c not in trades.columns]
+    if missing:
+        raise DataError(f"trades table lacks column(s) {', '.join(missing)}")
+    times = _times_ns(equity.index) if len(values) > 1 or len(trades) else None
+    trade_arrays = None
+    if len(trades):
+        trade_arrays = TradeArrays(
+            entry_ns=_ns(pd.to_datetime(trades["entry_time"], utc=True)),
+            exit_ns=_ns(pd.to_datetime(trades["exit_time"], utc=True)),
+            pnl=trades["pnl"].to_numpy(dtype="float64"),
+            pnl_pct=trades["pnl_pct"].to_numpy(dtype="float64"),
+        )
+    bench = None
+    if benchmark is not None and len(values) > 2:
+        aligned = (
+            benchmark.reindex(equity.index)
+            if isinstance(benchmark.index, pd.DatetimeIndex)
+            else benchmark
+        )
+        bench = aligned.to_numpy(dtype="float64", na_value=float("nan"))
+    return metrics_from_arrays(
+        values, times, trade_arrays, timeframe=timeframe, benchmark=bench, risk_free=risk_free
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TradeArrays:
+    """The trade columns the metrics read: entry and exit times (int64 ns UTC), P&L, P&L %."""
+
+    entry_ns: np.ndarray
+    exit_ns: np.ndarray
+    pnl: np.ndarray
+    pnl_pct: np.ndarray
+
+
+def metrics_from_arrays(
+    values: np.ndarray,
+    times: np.ndarray | None,
+    trades: TradeArrays | None,
+    *,
+    timeframe: str,
+    benchmark: np.ndarray | None = None,
+    risk_free: float = 0.0,
+) -> dict[str, float | int | None]:
+    """`compute_metrics` on float64 / int64 arrays (no pandas): what the backtester and the
+    optimizer call. `values` is a checked equity curve, `times` its bar times in int64 ns
+    (needed with two or more bars or any trade), `benchmark` aligned to it."""
     import numpy as np
 
     ppy = periods_per_year(timeframe)
-    values = _checked_equity(equity)
     returns = values[1:] / values[:-1] - 1.0 if len(values) > 1 else np.empty(0)
     rf_bar = risk_free / ppy
     out: dict[str, float | int | None] = dict.fromkeys(METRIC_KEYS)
@@ -70,24 +120,30 @@ def compute_metrics(
         if downside > 0:
             out["sortino"] = float(excess.mean() / downside * math.sqrt(ppy))
 
-    dd = values / np.maximum.accumulate(values) - 1.0 if len(values) else np.empty(0)
+    peaks = np.maximum.accumulate(values) if len(values) else np.empty(0)
+    dd = values / peaks - 1.0 if len(values) else np.empty(0)
     max_dd = float(-dd.min()) if len(dd) else 0.0
     out["max_drawdown"] = max_dd
-    out["max_drawdown_duration"] = _max_drawdown_duration(values, equity.index)
+    out["max_drawdown_duration"] = _max_drawdown_duration(values, times, peaks)
     if max_dd > 0 and out["cagr"] is not None:
         out["calmar"] = float(out["cagr"]) / max_dd
 
     if n:
         tail_bars = max(1, math.ceil(round((1.0 - VAR_LEVEL) * n, 9)))  # 0.05 * 40 is 2, not 3
-        tail = np.sort(returns)[:tail_bars]
+        tail = np.partition(returns, tail_bars - 1)[:tail_bars] if tail_bars < n else returns
+        tail = np.sort(tail)
         out["var_95"] = float(-tail[-1])
         out["cvar_95"] = float(-tail.mean())
 
-    out.update(_trade_metrics(trades, equity.index))
+    out.update(_trade_metrics(trades, times))
 
     if benchmark is not None and n > 1:
-        out["alpha"], out["beta"] = _alpha_beta(returns, benchmark, equity.index, rf_bar, ppy)
+        out["alpha"], out["beta"] = _alpha_beta(returns, benchmark, rf_bar, ppy)
     return {k: _json_safe(v) for k, v in out.items()}
+
+
+def _ns(stamps: pd.Series) -> np.ndarray:
+    return stamps.dt.as_unit("ns").astype("int64").to_numpy()
 
 
 def _cagr(growth: float, years_inverse: float) -> float | None:
@@ -100,7 +156,8 @@ def _cagr(growth: float, years_inverse: float) -> float | None:
         return None
 
 
-def _checked_equity(equity: pd.Series) -> np.ndarray:
+def checked_equity(equity: pd.Series | np.ndarray) -> np.ndarray:
+    """The equity curve as float64, or one DataError if it cannot be measured."""
     import numpy as np
 
     values = np.asarray(equity, dtype="float64")
@@ -113,19 +170,31 @@ def _checked_equity(equity: pd.Series) -> np.ndarray:
     return values
 
 
-def _max_drawdown_duration(values: np.ndarray, index: pd.Index) -> float:
-    """Longest time (s) from a peak until equity is back at that peak, or until the end."""
+def _max_drawdown_duration(
+    values: np.ndarray, times: np.ndarray | None, peaks: np.ndarray
+) -> float:
+    """Longest time (s) from a peak until equity is back at that peak, or until the end.
+
+    Bar i closes (or extends) a drawdown that was open at bar i-1, measured from its peak:
+    for each run of underwater bars s..e (peak at s-1) the longest span ends at bar
+    min(e, last - 1) + 1, so only the runs' ends are read, not every bar.
+    """
     import numpy as np
 
-    if len(values) < 2:
+    if len(values) < 2 or times is None:
         return 0.0
-    times = _times_ns(index)
-    underwater = values < np.maximum.accumulate(values)
-    peak_at = np.maximum.accumulate(np.where(underwater, 0, np.arange(len(values))))
-    # bar i closes (or extends) a drawdown that was open at bar i-1, measured from its peak
-    spans = (times[1:] - times[peak_at[:-1]])[underwater[:-1]]
-    longest = int(spans.max()) if len(spans) else 0
-    return longest / 1e9
+    underwater = (values < peaks).view(np.int8)
+    edges = np.diff(underwater)
+    starts = np.flatnonzero(edges == 1) + 1  # bar 0 is its own peak: never underwater
+    ends = np.flatnonzero(edges == -1)
+    if len(ends) < len(starts):
+        ends = np.append(ends, len(values) - 1)
+    last = np.minimum(ends, len(values) - 2)
+    keep = last >= starts
+    if not keep.any():
+        return 0.0
+    spans = times[last[keep] + 1] - times[starts[keep] - 1]
+    return int(spans.max()) / 1e9
 
 
 def _times_ns(index: pd.Index) -> np.ndarray:
@@ -137,19 +206,16 @@ def _times_ns(index: pd.Index) -> np.ndarray:
         raise DataError("equity must be indexed by timestamps (one per bar)") from None
 
 
-def _trade_metrics(trades: pd.DataFrame, index: pd.Index) -> dict[str, float | int | None]:
+def _trade_metrics(
+    trades: TradeArrays | None, times: np.ndarray | None
+) -> dict[str, float | int | None]:
     import numpy as np
-    import pandas as pd
 
-    missing = [c for c in ("entry_time", "exit_time", "pnl", "pnl_pct") if c not in trades.columns]
-    if missing:
-        raise DataError(f"trades table lacks column(s) {', '.join(missing)}")
-    count = len(trades)
+    count = 0 if trades is None else len(trades.pnl)
     out: dict[str, float | int | None] = {"trades": count, "exposure": 0.0}
-    if count == 0:
+    if trades is None or count == 0 or times is None:
         return out
-    pnl = trades["pnl"].to_numpy(dtype="float64")
-    pct = trades["pnl_pct"].to_numpy(dtype="float64")
+    pnl, pct = trades.pnl, trades.pnl_pct
     wins, losses = pnl > 0, pnl < 0
     out["win_rate"] = float(wins.sum() / count)
     gross_loss = float(-pnl[losses].sum())
@@ -157,32 +223,28 @@ def _trade_metrics(trades: pd.DataFrame, index: pd.Index) -> dict[str, float | i
     out["expectancy"] = float(pct.mean())
     out["avg_win"] = float(pct[wins].mean()) if wins.any() else None
     out["avg_loss"] = float(pct[losses].mean()) if losses.any() else None
-    entry = pd.to_datetime(trades["entry_time"], utc=True)
-    exit_ = pd.to_datetime(trades["exit_time"], utc=True)
-    out["avg_trade_duration"] = float((exit_ - entry).dt.total_seconds().mean())
-    # exposure: bars t with entry <= t < exit for some trade, over all bars (overlaps count once)
-    times = _times_ns(index)
-    marks = np.zeros(len(times) + 1, dtype="int64")
-    starts = np.searchsorted(times, entry.dt.as_unit("ns").astype("int64").to_numpy(), side="left")
-    ends = np.searchsorted(times, exit_.dt.as_unit("ns").astype("int64").to_numpy(), side="left")
-    np.add.at(marks, starts, 1)
-    np.add.at(marks, ends, -1)
-    in_trade = np.cumsum(marks[:-1]) > 0
-    out["exposure"] = float(in_trade.mean()) if len(times) else 0.0
+    # seconds as pandas' total_seconds computes them (whole seconds + the remainder)
+    whole, rest = np.divmod(trades.exit_ns - trades.entry_ns, 1_000_000_000)
+    out["avg_trade_duration"] = float((whole + rest / 1e9).mean())
+    # exposure: bars t with entry <= t < exit for some trade, over all bars (overlaps count
+    # once): the length of the union of the trades' [start, end) bar ranges
+    starts = np.searchsorted(times, trades.entry_ns, side="left")
+    ends = np.searchsorted(times, trades.exit_ns, side="left")
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)
+    before = np.concatenate([[0], reach[:-1]])
+    covered = int(np.maximum(reach - np.maximum(starts, before), 0).sum())
+    out["exposure"] = covered / len(times) if len(times) else 0.0
     return out
 
 
 def _alpha_beta(
-    returns: np.ndarray, benchmark: pd.Series, index: pd.Index, rf_bar: float, ppy: float
+    returns: np.ndarray, bench: np.ndarray, rf_bar: float, ppy: float
 ) -> tuple[float | None, float | None]:
     """Beta = cov(r, b) / var(b); alpha = annualised mean(r - rf) - beta * mean(b - rf)."""
     import numpy as np
-    import pandas as pd
 
-    aligned = (
-        benchmark.reindex(index) if isinstance(benchmark.index, pd.DatetimeIndex) else benchmark
-    )
-    bench = np.asarray(aligned, dtype="float64")
     if len(bench) != len(returns) + 1 or not np.isfinite(bench).all():
         raise DataError("benchmark must have one finite value for every bar of the equity curve")
     b = bench[1:] / bench[:-1] - 1.0

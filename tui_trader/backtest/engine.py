@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from tui_trader.backtest.equity import equity_curves
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.portfolio import simulate
+from tui_trader.backtest.portfolio import TradeLog, excursions_of, simulate
 from tui_trader.backtest.result import BacktestResult, trades_frame
+from tui_trader.backtest.risk import strategy_name
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import symbol_signals
 from tui_trader.backtest.sizing import UNLIMITED, Protection, Sizer, StakeSizer
 from tui_trader.core.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from tui_trader.config.risk import RiskSettings
 
 TimeLike = str | datetime | pd.Timestamp | None
 
@@ -37,7 +42,11 @@ def run_backtest(
     end: TimeLike = None,
     symbol: str | None = None,
     sizer: Sizer | None = None,
-    protections: Sequence[Protection] = (),
+    protections: Sequence[Protection] | None = None,
+    risk: RiskSettings | None = None,
+    lean: bool = False,
+    benchmark: bool = True,
+    validate: bool = True,
 ) -> BacktestResult:
     """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
 
@@ -46,24 +55,49 @@ def run_backtest(
     `tui_trader.strategy.analysis.analyze` over the whole history, then the range
     [start, end) is simulated (without `start`, the strategy's startup_candle_count bars
     are skipped). `max_open_trades` defaults to the strategy's, else one per symbol (-1 = no
-    limit); `stake_amount` to the strategy config's, else "unlimited" (equal split).
+    limit).
+
+    Sizing and protections are the live risk engine's, from `risk` (the `[risk]` settings;
+    defaults when None): the strategy's `[risk.strategies.NAME.sizing]` or `[risk.sizing]`
+    through `tui_trader.risk.sizing.BacktestSizer`, and the global plus the strategy's own
+    `ProtectionSet`s. `sizer=` or a Freqtrade `stake_amount=` (a quote amount or "unlimited")
+    replaces the sizing; `protections=` (a list, maybe empty) replaces the protections.
+
+    For searches that only read the metrics (the optimizer): `lean=True` skips the trades
+    table (an empty frame; the metrics still count and score every trade) and MFE/MAE;
+    `benchmark=False` skips the buy-and-hold curve (alpha and beta are then None);
+    `validate=False` trusts candles already passed through `checked_candles`.
     """
+    from tui_trader.backtest.risk import risk_protections, risk_sizer
+    from tui_trader.config.risk import RiskSettings
+    from tui_trader.data.timeframes import timeframe_to_seconds
     from tui_trader.strategy.analysis import analyze
 
     frames = _as_frames(data, symbol)
     analyzed: dict[str, pd.DataFrame] = {}
     startup = int(getattr(strategy, "startup_candle_count", 0) or 0)
     for name, df in frames.items():
-        candles = checked_candles(df, timeframe, name)
+        # a shallow copy (copy-on-write): the strategy's new columns never reach the caller's
+        # frame, and no candle column is copied unless the strategy writes into it
+        candles = (checked_candles(df, timeframe, name) if validate else df).copy(deep=False)
         out = analyze(strategy, candles, {"pair": name, "timeframe": timeframe})
+        del candles
         analyzed[name] = trim(out, start, end, skip=0 if start is not None else startup)
+        del out
     config = getattr(strategy, "config", None) or {}
     if max_open_trades is None:
         max_open_trades = getattr(strategy, "max_open_trades", None) or config.get(
             "max_open_trades"
         )
-    if stake_amount is None:
-        stake_amount = config.get("stake_amount", UNLIMITED)
+    risk = risk if risk is not None else RiskSettings()
+    if sizer is None and stake_amount is not None:
+        sizer = StakeSizer(stake_amount, strategy)
+    elif sizer is None:
+        sizer = risk_sizer(strategy, risk, analyzed)
+    if protections is None:
+        protections = risk_protections(
+            strategy, risk, candle_minutes=timeframe_to_seconds(timeframe) / 60, capital=capital
+        )
     return backtest_signals(
         analyzed,
         ExitRules.from_strategy(strategy),
@@ -75,10 +109,12 @@ def run_backtest(
         volume_impact=volume_impact,
         latency_bars=latency_bars,
         max_open_trades=max_open_trades,
-        sizer=sizer or StakeSizer(stake_amount or UNLIMITED, strategy),
+        sizer=sizer,
         protections=protections,
         strategy=strategy,
-        name=getattr(strategy, "name", "") or type(strategy).__name__,
+        name=strategy_name(strategy),
+        lean=lean,
+        benchmark=benchmark,
     )
 
 
@@ -98,12 +134,15 @@ def backtest_signals(
     protections: Sequence[Protection] = (),
     strategy: Any = None,
     name: str = "signals",
+    lean: bool = False,
+    benchmark: bool = True,
 ) -> BacktestResult:
     """Simulate frames that already hold enter_long/exit_long/... columns (no analyze step).
 
-    The optimizer and the tests use this directly; `run_backtest` calls it after analyze.
+    The optimizer and the tests use this directly; `run_backtest` calls it after analyze
+    (`lean` and `benchmark` as there).
     """
-    from tui_trader.analytics.metrics import compute_metrics
+    from tui_trader.analytics.metrics import TradeArrays, checked_equity, metrics_from_arrays
     from tui_trader.data.timeframes import timeframe_to_seconds
 
     if not frames:
@@ -142,12 +181,35 @@ def backtest_signals(
         protections=protections,
         strategy=strategy,
     )
-    index, equity_values, bench_values = equity_curves(symbols, sim.trades, capital)
+    index, equity_values, bench_values = equity_curves(
+        symbols, sim.trades, capital, benchmark=benchmark
+    )
     dates = pd.DatetimeIndex(index.view("M8[ns]")).tz_localize("UTC")
-    equity = pd.Series(equity_values, index=dates, name="equity")
-    benchmark = pd.Series(bench_values, index=dates, name="benchmark")
-    trades = trades_frame(sim.trades, bar_seconds * 1_000_000_000)
-    metrics = compute_metrics(equity, trades, timeframe=timeframe, benchmark=benchmark)
+    equity = pd.Series(equity_values, index=dates, name="equity", copy=False)
+    bench = (
+        pd.Series(bench_values, index=dates, name="benchmark", copy=False)
+        if bench_values is not None
+        else pd.Series(dtype="float64", name="benchmark")
+    )
+    t = sim.trades
+    bar_ns = bar_seconds * 1_000_000_000
+    if lean:
+        trades = trades_frame(empty_trades(), bar_ns, [], np.empty(0), np.empty(0))
+    else:
+        mfe, mae = excursions_of(symbols, t)
+        trades = trades_frame(t, bar_ns, list(frames), mfe, mae)
+    metrics = metrics_from_arrays(
+        checked_equity(equity_values),
+        index,
+        TradeArrays(
+            entry_ns=t.entry_ns,
+            exit_ns=t.exit_ns + np.where(t.exit_at_open, 0, bar_ns),
+            pnl=t.pnl,
+            pnl_pct=t.pnl_pct,
+        ),
+        timeframe=timeframe,
+        benchmark=bench_values,
+    )
     return BacktestResult(
         strategy=name,
         symbols=list(frames),
@@ -155,11 +217,15 @@ def backtest_signals(
         capital=capital,
         trades=trades,
         equity=equity,
-        benchmark=benchmark,
+        benchmark=bench,
         metrics=metrics,
         rejected=dict(sim.rejected),
         frames=dict(frames),
     )
+
+
+def empty_trades() -> Any:
+    return TradeLog().arrays()
 
 
 def _as_frames(

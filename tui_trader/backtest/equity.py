@@ -1,4 +1,4 @@
-"""Per-bar equity and buy-and-hold benchmark from the trades, without a loop over bars."""
+"""Per-bar equity and buy-and-hold benchmark from the trades, without a loop over bars or trades."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tui_trader.backtest.portfolio import TradeRecord
+from tui_trader.backtest.portfolio import Trades
 from tui_trader.backtest.signals import SymbolSignals
 
 
@@ -33,32 +33,49 @@ def _closes_on(index: np.ndarray, sym: SymbolSignals) -> np.ndarray:
 
 
 def equity_curves(
-    symbols: Sequence[SymbolSignals], trades: Sequence[TradeRecord], capital: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bar times, equity at each close, buy-and-hold benchmark) on the union of bar times.
+    symbols: Sequence[SymbolSignals],
+    trades: Trades,
+    capital: float,
+    *,
+    benchmark: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(bar times, equity at each close, buy-and-hold benchmark or None) on the union of bar
+    times.
 
-    Equity = capital + realized P&L + open trades marked at the close, less their entry fee.
+    Equity = capital + realized P&L (added at each exit bar, then a cumulative sum) + open
+    trades marked at the close, less their entry fee, on the bars [entry, exit) only: a
+    symbol holds one trade at a time, so those bars are gathered for all its trades at once.
     The benchmark splits the capital equally over the symbols at their first close.
     """
     index = global_index(symbols)
     n = len(index)
-    closes = {s.symbol: _closes_on(index, s) for s in symbols}
-    by_symbol = {s.symbol: s for s in symbols}
+    closes = [_closes_on(index, s) for s in symbols]
     realized = np.zeros(n)
     unrealized = np.zeros(n)
-    for tr in trades:
-        times = by_symbol[tr.symbol].market.time
-        ge = int(np.searchsorted(index, times[tr.entry_bar]))
-        gx = int(np.searchsorted(index, times[tr.exit_bar]))
-        realized[gx] += tr.pnl
-        if gx > ge:
-            marks = closes[tr.symbol][ge:gx]
-            unrealized[ge:gx] += tr.side * tr.quantity * (marks - tr.entry_price) - tr.entry_fee
+    for si, sym in enumerate(symbols):
+        rows = np.flatnonzero(trades.symbol == si) if len(symbols) > 1 else np.arange(len(trades))
+        if not len(rows):
+            continue
+        times = sym.market.time
+        if index is times:
+            ge, gx = trades.entry_bar[rows], trades.exit_bar[rows]
+        else:
+            ge = np.searchsorted(index, times[trades.entry_bar[rows]])
+            gx = np.searchsorted(index, times[trades.exit_bar[rows]])
+        np.add.at(realized, gx, trades.pnl[rows])
+        lengths = gx - ge
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        bars = np.arange(len(owner)) + np.repeat(ge - (np.cumsum(lengths) - lengths), lengths)
+        r = rows[owner]
+        unit = trades.side[rows] * trades.quantity[rows]
+        unrealized[bars] += unit[owner] * (closes[si][bars] - trades.entry_price[r]) - (
+            trades.entry_fee[r]
+        )
     equity = capital + np.cumsum(realized) + unrealized
+    if not benchmark:
+        return index, equity, None
     growth = np.zeros(n)
-    for s in symbols:
-        c = closes[s.symbol]
+    for c in closes:
         first = c[np.flatnonzero(~np.isnan(c))[0]]
         growth += np.where(np.isnan(c), 1.0, c / first)
-    benchmark = capital * growth / len(symbols)
-    return index, equity, benchmark
+    return index, equity, capital * growth / len(symbols)

@@ -1,8 +1,10 @@
 """Several symbols sharing one wallet: walks entry candidates in time order, not every bar.
 
 Each symbol holds at most one trade. A candidate entry is taken if a slot is free
-(max_open_trades), the protections allow it and the sizer's stake is affordable; its exit is
-found by the kernel at once, since it depends only on that symbol's candles. Cash comes back
+(max_open_trades), the protections allow it and the sizer's stake is affordable; its exit
+depends only on that symbol's candles, so the exits of all candidates are found up front in
+one batch (`batch.find_exits`), or per trade by the kernel when slippage depends on the
+stake, or bar by bar when a Python hook decides exits. Cash comes back
 when the exit happens: an exit at a bar's open frees cash for entries at that same open, an
 exit inside a bar frees it from the next bar on.
 """
@@ -10,52 +12,143 @@ exit inside a bar frees it from the next bar on.
 from __future__ import annotations
 
 import heapq
+import logging
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from tui_trader.backtest.batch import REASONS, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.kernel import EXIT_SIGNAL, excursions, find_exit
+from tui_trader.backtest.kernel import EXIT_SIGNAL, find_exit
 from tui_trader.backtest.reference import find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals
-from tui_trader.backtest.sizing import ClosedTrade, Protection, Sizer, StakeRequest
+from tui_trader.backtest.sizing import (
+    ClosedTrade,
+    Protection,
+    Sizer,
+    StakeRequest,
+    _overridden_hook,
+)
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class TradeRecord:
-    """One simulated round trip (prices are fills, after slippage)."""
+class TradeLog:
+    """The simulated round trips as rows (one tuple append per trade is the cheap part of a
+    per-trade loop); `arrays()` turns them into a `Trades` of NumPy arrays."""
 
-    symbol: str
-    side: int
-    entry_bar: int
-    exit_bar: int
-    entry_ns: int
-    exit_ns: int
-    entry_price: float
-    exit_price: float
-    quantity: float
-    entry_fee: float
-    exit_fee: float
-    pnl: float
-    pnl_pct: float
-    exit_reason: str
-    mfe: float
-    mae: float
-    enter_tag: str | None
-    exit_tag: str | None
-    reserved: float  # cash committed at entry (stake + entry fee)
-    exit_at_open: bool
+    FIELDS: tuple[str, ...] = (
+        "symbol", "side", "entry_bar", "exit_bar", "entry_ns", "exit_ns", "entry_price",
+        "exit_price", "quantity", "entry_fee", "exit_fee", "pnl", "pnl_pct", "exit_reason",
+        "enter_tag", "exit_tag", "reserved", "exit_at_open",
+    )  # fmt: skip
+    RESERVED = FIELDS.index("reserved")
+    PNL = FIELDS.index("pnl")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, row: tuple[Any, ...]) -> int:
+        """Append one trade (values in FIELDS order); returns its index."""
+        self.rows.append(row)
+        return len(self.rows) - 1
+
+    def arrays(self) -> Trades:
+        c = dict(zip(self.FIELDS, zip(*self.rows, strict=True), strict=True)) if self.rows else {
+            f: () for f in self.FIELDS
+        }
+        ints = {f: np.asarray(c[f], dtype=np.int64) for f in self.FIELDS[:6]}
+        floats = {f: np.asarray(c[f], dtype=np.float64) for f in self.FIELDS[6:13]}
+        return Trades(
+            **ints,
+            **floats,
+            exit_reason=list(c["exit_reason"]),
+            enter_tag=list(c["enter_tag"]),
+            exit_tag=list(c["exit_tag"]),
+            exit_at_open=np.asarray(c["exit_at_open"], dtype=bool),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Trades:
+    """Every simulated round trip in entry order, one array per field (prices are fills,
+    after slippage); `symbol` indexes the simulated symbols (MFE/MAE: `excursions_of`)."""
+
+    symbol: np.ndarray
+    side: np.ndarray
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    entry_ns: np.ndarray
+    exit_ns: np.ndarray
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    quantity: np.ndarray
+    entry_fee: np.ndarray
+    exit_fee: np.ndarray
+    pnl: np.ndarray
+    pnl_pct: np.ndarray
+    exit_reason: list[str]
+    enter_tag: list[str | None]
+    exit_tag: list[str | None]
+    exit_at_open: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pnl)
 
 
 @dataclass(slots=True)
 class SimulationOutput:
-    trades: list[TradeRecord]
+    trades: Trades
     rejected: Counter[str] = field(default_factory=Counter)
     final_cash: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedExits:
+    """One symbol's candidates with their entry price and exit found in one batch, as Python
+    lists: prices[i] and exits[i] = (bar, raw price, reason, at the open)."""
+
+    prices: list[float]
+    exits: list[tuple[int, float, str, bool]]
+
+
+def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> PlannedExits:
+    """Entry fill price and first exit of every candidate entry (fixed slippage only)."""
+    m = sym.market
+    e = sym.entry_bars
+    frac = fills.slippage_bps / 10_000.0
+    raw = m.open[e]
+    prices = np.where(sym.entry_sides > 0, raw * (1.0 + frac), raw * (1.0 - frac))
+    if rules.exit_profit_only:
+        signal = np.array(
+            [
+                -1 if (b := first_signal_bar(sym, int(i), int(s), float(p), rules)) is None else b
+                for i, s, p in zip(e, sym.entry_sides, prices, strict=True)
+            ],
+            dtype=np.int64,
+        )
+    else:
+        signal = np.where(
+            sym.entry_sides > 0,
+            signal_bars(sym.exit_long, e, sym.shift),
+            signal_bars(sym.exit_short, e, sym.shift),
+        )
+    blocked = (
+        (sym.enter_long_flag, sym.enter_short_flag) if rules.ignore_roi_if_entry_signal else None
+    )
+    ex = find_exits(m, e, sym.entry_sides, prices, rules, signal, blocked)
+    reasons = [REASONS[r] for r in ex.reason.tolist()]
+    exits = list(zip(ex.bar.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(), strict=True))
+    return PlannedExits(prices.tolist(), exits)
 
 
 def simulate(
@@ -70,16 +163,29 @@ def simulate(
     min_stake: float = 0.0,
     strategy: Any = None,
 ) -> SimulationOutput:
-    """Run every symbol's candidates through one wallet; returns trades in entry order."""
-    out = SimulationOutput(trades=[])
+    """Run every symbol's candidates through one wallet; returns trades in entry order.
+
+    Exits come from one batch per symbol (`batch.find_exits`) unless a per-bar hook decides
+    them (reference path) or slippage depends on the stake (then one kernel call per trade).
+    """
+    log = TradeLog()
+    out = SimulationOutput(trades=None)  # type: ignore[arg-type]
+    confirm_entry = entry_confirmer(strategy)
+    reference = needs_reference(strategy)
+    batched = not reference and not fills.volume_impact
+    plans = [plan_exits(s, rules, fills) if batched else None for s in symbols]
+    track_closed = bool(protections) or getattr(sizer, "reads_closed_trades", True)
+    rows = log.rows
+    reserved_at, pnl_at = TradeLog.RESERVED, TradeLog.PNL
+    # Python lists: indexing them per candidate is ~10x cheaper than NumPy scalars
+    bars = [s.entry_bars.tolist() for s in symbols]
+    sides = [s.entry_sides.tolist() for s in symbols]
+    cand_lists = [ct.tolist() for ct in (s.market.time[s.entry_bars] for s in symbols)]
     cash = capital
     tied = 0.0
     open_heap: list[tuple[int, int, int]] = []  # (exit_ns, 0 at open / 1 inside bar, trade idx)
     closed: list[ClosedTrade] = []
-    cand_times = [s.market.time[s.entry_bars] for s in symbols]
-    todo: list[tuple[int, int, int]] = [
-        (int(ct[0]), i, 0) for i, ct in enumerate(cand_times) if len(ct)
-    ]
+    todo: list[tuple[int, int, int]] = [(ct[0], i, 0) for i, ct in enumerate(cand_lists) if ct]
     heapq.heapify(todo)
 
     def release_until(t: int) -> None:
@@ -88,21 +194,22 @@ def simulate(
             open_heap[0][0] < t or (open_heap[0][0] == t and open_heap[0][1] == 0)
         ):
             _, _, idx = heapq.heappop(open_heap)
-            tr = out.trades[idx]
-            cash += tr.reserved + tr.pnl
-            tied -= tr.reserved
-            closed.append(
-                ClosedTrade(
-                    tr.symbol, tr.side, tr.entry_ns, tr.exit_ns, tr.pnl, tr.pnl_pct, tr.exit_reason
+            row = rows[idx]
+            cash += row[reserved_at] + row[pnl_at]
+            tied -= row[reserved_at]
+            if track_closed:
+                closed.append(
+                    ClosedTrade(
+                        symbols[row[0]].symbol, row[1], row[4], row[5], row[11], row[12], row[13]
+                    )
                 )
-            )
 
     def after_next_release(si: int, ptr: int) -> int:
         """Index of the symbol's first candidate at or after the next release of cash/slot."""
         if not open_heap:
-            return len(cand_times[si])
+            return len(cand_lists[si])
         t, inside, _ = open_heap[0]
-        nxt = int(np.searchsorted(cand_times[si], t, side="right" if inside else "left"))
+        nxt = (bisect_right if inside else bisect_left)(cand_lists[si], t)
         return max(nxt, ptr + 1)
 
     while todo:
@@ -110,16 +217,15 @@ def simulate(
         release_until(t)
         sym = symbols[si]
         m = sym.market
-        e = int(sym.entry_bars[ptr])
-        side = int(sym.entry_sides[ptr])
+        e = bars[si][ptr]
+        side = sides[si][ptr]
         tag = sym.entry_tags[ptr]
         nxt = ptr + 1
         if max_open_trades is not None and len(open_heap) >= max_open_trades:
             out.rejected["max_open_trades"] += 1
             nxt = after_next_release(si, ptr)
-        elif protections and not all(
-            p.allows_entry(sym.symbol, t, side, closed) for p in protections
-        ):
+        elif protections and not _protections_allow(protections, sym.symbol, t, side, closed,
+                                                    cash + tied):  # fmt: skip
             out.rejected["protection"] += 1
         else:
             raw = float(m.open[e])
@@ -135,6 +241,7 @@ def simulate(
                     len(open_heap),
                     max_open_trades,
                     fills.taker_fee,
+                    closed,
                 )
             )
             if stake <= 0 or stake < min_stake:
@@ -142,20 +249,71 @@ def simulate(
             elif stake * (1.0 + fills.taker_fee) > cash * (1.0 + 1e-12):
                 out.rejected["insufficient_capital"] += 1
                 nxt = after_next_release(si, ptr)
+            elif confirm_entry is not None and not confirm_entry(sym.symbol, t, raw, side, tag,
+                                                                 stake / raw):  # fmt: skip
+                out.rejected["confirm_trade_entry"] += 1
             else:
-                tr = _open_and_close(sym, e, side, tag, stake, rules, fills, strategy)
-                cash -= tr.reserved
-                tied += tr.reserved
-                idx = len(out.trades)
-                out.trades.append(tr)
-                heapq.heappush(open_heap, (tr.exit_ns, 0 if tr.exit_at_open else 1, idx))
-                first_free = tr.exit_bar if tr.exit_at_open else tr.exit_bar + 1
-                nxt = max(int(np.searchsorted(sym.entry_bars, first_free, side="left")), ptr + 1)
-        if nxt < len(cand_times[si]):
-            heapq.heappush(todo, (int(cand_times[si][nxt]), si, nxt))
+                idx, reserved, exit_ns, at_open, exit_bar = _open_and_close(
+                    log, si, sym, ptr, e, side, tag, stake, rules, fills, strategy, plans[si]
+                )
+                cash -= reserved
+                tied += reserved
+                heapq.heappush(open_heap, (exit_ns, 0 if at_open else 1, idx))
+                first_free = exit_bar if at_open else exit_bar + 1
+                nxt = max(bisect_left(bars[si], first_free), ptr + 1)
+        if nxt < len(cand_lists[si]):
+            heapq.heappush(todo, (cand_lists[si][nxt], si, nxt))
     release_until(np.iinfo(np.int64).max)
     out.final_cash = cash
+    out.trades = log.arrays()
     return out
+
+
+def _protections_allow(
+    protections: Sequence[Protection],
+    symbol: str,
+    t: int,
+    side: int,
+    closed: Sequence[ClosedTrade],
+    equity: float,
+) -> bool:
+    """Every protection allows the entry; MaxDrawdown measures against the current balance,
+    as the live engine keeps it at current equity."""
+    for p in protections:
+        if hasattr(p, "balance"):
+            p.balance = equity
+        if not p.allows_entry(symbol, t, side, closed):
+            return False
+    return True
+
+
+def entry_confirmer(strategy: Any) -> Any:
+    """confirm_trade_entry(symbol, time_ns, rate, side, tag, amount) -> bool when the strategy
+    overrides the hook, else None. As in the live runner, a hook that raises means no."""
+    hook = _overridden_hook(strategy, "confirm_trade_entry")
+    if hook is None:
+        return None
+
+    def confirm(symbol: str, time_ns: int, rate: float, side: int, tag: str | None,
+                amount: float) -> bool:  # fmt: skip
+        try:
+            return bool(
+                hook(
+                    pair=symbol,
+                    order_type="market",
+                    amount=amount,
+                    rate=rate,
+                    time_in_force="gtc",
+                    current_time=pd.Timestamp(time_ns, tz="UTC").to_pydatetime(),
+                    entry_tag=tag,
+                    side="long" if side > 0 else "short",
+                )
+            )
+        except Exception as exc:
+            log.warning("%s.confirm_trade_entry raised, entry skipped: %s", type(strategy).__name__, exc)
+            return False
+
+    return confirm
 
 
 def first_signal_bar(
@@ -180,7 +338,10 @@ def first_signal_bar(
 
 
 def _open_and_close(
+    log: TradeLog,
+    si: int,
     sym: SymbolSignals,
+    ptr: int,
     e: int,
     side: int,
     tag: str | None,
@@ -188,55 +349,77 @@ def _open_and_close(
     rules: ExitRules,
     fills: FillModel,
     strategy: Any,
-) -> TradeRecord:
+    plan: PlannedExits | None,
+) -> tuple[int, float, int, bool, int]:
+    """Log the trade of candidate `ptr`; returns (index, cash reserved, exit ns, at open, bar)."""
     m = sym.market
-    raw = float(m.open[e])
-    entry = fills.slipped(raw, buying=side > 0, quantity=stake / raw, bar_volume=float(m.volume[e]))
-    qty = stake / entry
     exit_tag = None
-    if needs_reference(strategy):
-        ex, exit_tag = find_exit_reference(strategy, sym, e, side, entry, qty, tag)
+    if plan is not None:
+        entry = plan.prices[ptr]
+        qty = stake / entry
+        bar, raw_exit, reason, at_open = plan.exits[ptr]
     else:
-        ex = find_exit(
-            m,
-            e,
-            side,
-            entry,
-            rules,
-            signal_bar=first_signal_bar(sym, e, side, entry, rules),
-            roi_blocked=sym.enter_flag(side) if rules.ignore_roi_if_entry_signal else None,
+        raw = float(m.open[e])
+        entry = fills.slipped(
+            raw, buying=side > 0, quantity=stake / raw, bar_volume=float(m.volume[e])
         )
-    if ex.reason == EXIT_SIGNAL:
-        exit_tag = sym.exit_tags[ex.bar - sym.shift]
-    exit_price = fills.exit_price(ex.price, ex.reason, side, qty, float(m.volume[ex.bar]))
+        qty = stake / entry
+        if needs_reference(strategy):
+            fill, exit_tag = find_exit_reference(strategy, sym, e, side, entry, qty, tag)
+        else:
+            fill = find_exit(
+                m,
+                e,
+                side,
+                entry,
+                rules,
+                signal_bar=first_signal_bar(sym, e, side, entry, rules),
+                roi_blocked=sym.enter_flag(side) if rules.ignore_roi_if_entry_signal else None,
+            )
+        bar, raw_exit, reason, at_open = fill.bar, fill.price, fill.reason, fill.at_open
+    if reason == EXIT_SIGNAL:
+        exit_tag = sym.exit_tag(bar - sym.shift)
+    exit_price = fills.exit_price(raw_exit, reason, side, qty, float(m.volume[bar]))
     fee_in = qty * entry * fills.taker_fee
-    fee_out = qty * exit_price * fills.exit_fee_rate(ex.reason)
+    fee_out = qty * exit_price * fills.exit_fee_rate(reason)
     if side > 0:
         open_value = qty * entry + fee_in
         pnl = qty * exit_price - fee_out - open_value
     else:
         open_value = qty * entry - fee_in
         pnl = open_value - (qty * exit_price + fee_out)
-    mfe, mae = excursions(m, e, ex.bar, side, entry, exit_price)
-    return TradeRecord(
-        symbol=sym.symbol,
-        side=side,
-        entry_bar=e,
-        exit_bar=ex.bar,
-        entry_ns=int(m.time[e]),
-        exit_ns=int(m.time[ex.bar]),
-        entry_price=entry,
-        exit_price=exit_price,
-        quantity=qty,
-        entry_fee=fee_in,
-        exit_fee=fee_out,
-        pnl=pnl,
-        pnl_pct=pnl / open_value,
-        exit_reason=ex.reason,
-        mfe=mfe,
-        mae=mae,
-        enter_tag=tag,
-        exit_tag=exit_tag,
-        reserved=stake + fee_in,
-        exit_at_open=ex.at_open,
-    )
+    exit_ns = int(m.time[bar])
+    reserved = stake + fee_in
+    idx = log.add((
+        si, side, e, bar, int(m.time[e]), exit_ns, entry, exit_price, qty, fee_in, fee_out,
+        pnl, pnl / open_value, reason, tag, exit_tag, reserved, at_open,
+    ))  # fmt: skip
+    return idx, reserved, exit_ns, at_open, bar
+
+
+def excursions_of(symbols: Sequence[SymbolSignals], trades: Trades) -> tuple[np.ndarray, np.ndarray]:
+    """(MFE, MAE) of every trade as fractions of the entry: bars entry..exit-1 whole, plus the
+    exit price (`kernel.excursions`, for all trades of a symbol with two `reduceat`s)."""
+    count = len(trades)
+    mfe = np.empty(count)
+    mae = np.empty(count)
+    for si, sym in enumerate(symbols):
+        rows = np.flatnonzero(trades.symbol == si)
+        if not len(rows):
+            continue
+        m = sym.market
+        e, x = trades.entry_bar[rows], trades.exit_bar[rows]
+        edges = np.column_stack([e, x]).ravel()  # a symbol's trades never overlap: ascending
+        inside = x > e
+        hi = np.where(inside, np.maximum.reduceat(m.high, edges)[::2], -np.inf)
+        lo = np.where(inside, np.minimum.reduceat(m.low, edges)[::2], np.inf)
+        px, entry = trades.exit_price[rows], trades.entry_price[rows]
+        hi, lo = np.maximum(hi, px), np.minimum(lo, px)
+        long = trades.side[rows] > 0
+        mfe[rows] = np.where(
+            long, np.maximum(hi / entry - 1.0, 0.0), np.maximum(1.0 - lo / entry, 0.0)
+        )
+        mae[rows] = np.where(
+            long, np.minimum(lo / entry - 1.0, 0.0), np.minimum(1.0 - hi / entry, 0.0)
+        )
+    return mfe, mae

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tui_trader.backtest.portfolio import TradeRecord
+from tui_trader.backtest.portfolio import Trades
 
 TRADE_FIELDS: tuple[str, ...] = (
     "entry_time", "exit_time", "side", "entry_price", "exit_price", "quantity",
@@ -79,30 +79,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def trades_frame(records: Sequence[TradeRecord], bar_ns: int) -> pd.DataFrame:
+def trades_frame(
+    trades: Trades, bar_ns: int, symbols: Sequence[str], mfe: np.ndarray, mae: np.ndarray
+) -> pd.DataFrame:
     """Trades as a DataFrame; an exit inside or at the close of a bar is stamped at its close."""
-    cols: dict[str, Any] = {}
-    if not records:
+    if not len(trades):
         frame = pd.DataFrame({k: [] for k in (*TRADE_FIELDS, *EXTRA_FIELDS)})
         for k in ("entry_time", "exit_time"):
             frame[k] = pd.to_datetime(frame[k], utc=True)
         return frame
-    entry_ns = np.fromiter((r.entry_ns for r in records), np.int64, len(records))
-    exit_ns = np.fromiter(
-        (r.exit_ns + (0 if r.exit_at_open else bar_ns) for r in records), np.int64, len(records)
-    )
-    cols["entry_time"] = pd.to_datetime(entry_ns, utc=True)
-    cols["exit_time"] = pd.to_datetime(exit_ns, utc=True)
-    cols["side"] = ["long" if r.side > 0 else "short" for r in records]
-    for name in ("entry_price", "exit_price", "quantity", "pnl", "pnl_pct"):
-        cols[name] = np.fromiter((getattr(r, name) for r in records), np.float64, len(records))
-    cols["fees"] = np.fromiter(
-        (r.entry_fee + r.exit_fee for r in records), np.float64, len(records)
-    )
-    cols["exit_reason"] = [r.exit_reason for r in records]
-    cols["mfe"] = np.fromiter((r.mfe for r in records), np.float64, len(records))
-    cols["mae"] = np.fromiter((r.mae for r in records), np.float64, len(records))
-    cols["symbol"] = [r.symbol for r in records]
-    cols["enter_tag"] = [r.enter_tag for r in records]
-    cols["exit_tag"] = [r.exit_tag for r in records]
+    exit_ns = trades.exit_ns + np.where(trades.exit_at_open, 0, bar_ns)
+    names = np.asarray(symbols, dtype=object)
+    cols: dict[str, Any] = {
+        "entry_time": pd.to_datetime(trades.entry_ns, utc=True),
+        "exit_time": pd.to_datetime(exit_ns, utc=True),
+        "side": np.where(trades.side > 0, "long", "short").astype(object).tolist(),
+        "entry_price": trades.entry_price,
+        "exit_price": trades.exit_price,
+        "quantity": trades.quantity,
+        "pnl": trades.pnl,
+        "pnl_pct": trades.pnl_pct,
+        "fees": trades.entry_fee + trades.exit_fee,
+        "exit_reason": list(trades.exit_reason),
+        "mfe": mfe,
+        "mae": mae,
+        "symbol": names[trades.symbol].tolist(),
+        "enter_tag": list(trades.enter_tag),
+        "exit_tag": list(trades.exit_tag),
+    }
     return pd.DataFrame(cols)

@@ -22,7 +22,7 @@ class SymbolSignals:
     entry_tags: np.ndarray  # object array, None where untagged
     exit_long: np.ndarray  # bars at whose open an exit signal for a long fills
     exit_short: np.ndarray
-    exit_tags: np.ndarray  # exit_tag per bar (object), aligned with the candles
+    exit_tags: np.ndarray  # exit_tag column per bar as stored (object); read with exit_tag(i)
     enter_long_flag: np.ndarray  # per bar, for ignore_roi_if_entry_signal and the reference path
     enter_short_flag: np.ndarray
     shift: int = 1  # bars from a signal candle to its fill: 1 + latency
@@ -32,6 +32,10 @@ class SymbolSignals:
 
     def enter_flag(self, side: int) -> np.ndarray:
         return self.enter_long_flag if side > 0 else self.enter_short_flag
+
+    def exit_tag(self, bar: int) -> str | None:
+        """The exit_tag of candle `bar` (None for NaN, "" or no tag)."""
+        return _tag(self.exit_tags[bar])
 
 
 def flag(df: pd.DataFrame, name: str) -> np.ndarray:
@@ -44,11 +48,26 @@ def flag(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").fillna(0).to_numpy(dtype=np.float64) != 0
 
 
-def _tags(df: pd.DataFrame, name: str) -> np.ndarray:
+def _tag(value: object) -> str | None:
+    """None for a missing tag (None, NaN, NA), else the tag as the strategy wrote it."""
+    return None if value is None or pd.isna(value) is True else value  # type: ignore[return-value]
+
+
+def _column(df: pd.DataFrame, name: str) -> np.ndarray:
+    """The tag column as an object array without normalising it: a year of 1-minute bars is
+    525,600 cells, and only the few at entry or exit-signal bars are ever read."""
     if name not in df.columns:
         return np.full(len(df), None, dtype=object)
-    col = df[name]
-    return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+    return df[name].to_numpy(dtype=object)
+
+
+def _tags_at(df: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
+    """Tags of `rows` as an object array, None where untagged."""
+    out = np.full(len(rows), None, dtype=object)
+    if name in df.columns and len(rows):
+        values = df[name].to_numpy(dtype=object)[rows]
+        out[:] = [_tag(v) for v in values]
+    return out
 
 
 def market_arrays(df: pd.DataFrame, bar_seconds: int) -> MarketArrays:
@@ -84,7 +103,7 @@ def symbol_signals(
     keep = fill < n
     sig, fill = sig[keep], fill[keep]
     sides = np.where(go_long[sig], 1, -1).astype(np.int8)
-    tags = _tags(df, "enter_tag")[sig]
+    tags = _tags_at(df, "enter_tag", sig)
     if rules.use_exit_signal:
         xl = np.flatnonzero(flag(df, "exit_long") & ~enter_long) + shift
         xs = np.flatnonzero(flag(df, "exit_short") & ~enter_short) + shift
@@ -98,7 +117,7 @@ def symbol_signals(
         entry_tags=tags,
         exit_long=xl[xl < n].astype(np.int64),
         exit_short=xs[xs < n].astype(np.int64),
-        exit_tags=_tags(df, "exit_tag"),
+        exit_tags=_column(df, "exit_tag"),
         enter_long_flag=enter_long,
         enter_short_flag=enter_short,
         shift=shift,

@@ -29,6 +29,7 @@ class StakeRequest:
     open_trades: int
     max_open_trades: int | None  # None = no limit
     fee: float
+    closed: Sequence[ClosedTrade] = ()  # trades closed so far, oldest first (Kelly sizing)
 
     @property
     def time(self) -> datetime:

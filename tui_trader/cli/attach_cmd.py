@@ -8,9 +8,13 @@ import asyncio
 from tui_trader.cli.common import add_command, context
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = add_command(sub, "attach", "the workstation on a running daemon (quit detaches, the daemon keeps running)", run_attach)
-    parser.add_argument("--port", type=int, help="attach over TCP on 127.0.0.1:PORT (an SSH tunnel) with the daemon's token")
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        sub, "attach", "the workstation on a running daemon (quit detaches, the daemon keeps running)", run_attach
+    )
+    parser.add_argument(
+        "--port", type=int, help="attach over TCP on 127.0.0.1:PORT (an SSH tunnel) with the daemon's token"
+    )
 
 
 def run_attach(args: argparse.Namespace) -> int:
@@ -29,8 +33,14 @@ def run_attach(args: argparse.Namespace) -> int:
         await client.close()
 
     asyncio.run(probe())
-    client = RemoteClient(client.socket_path, host=client.host, port=client.port, token=client.token,
-                          refresh_hz=hz, home_label=client.home_label)
+    client = RemoteClient(
+        client.socket_path,
+        host=client.host,
+        port=client.port,
+        token=client.token,
+        refresh_hz=hz,
+        home_label=client.home_label,
+    )
     setup_logging(ctx.home.logs_dir, "attach")
     from tui_trader.ui.app import WorkstationApp
 

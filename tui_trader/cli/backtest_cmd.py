@@ -57,6 +57,7 @@ def _backtest(args: argparse.Namespace) -> int:
         slippage_bps=args.slippage_bps,
         start=args.start,
         end=args.end,
+        risk=ctx.settings.risk,  # the live [risk] sizing and protections
     )
     if args.trades_out:
         _write_trades(result, Path(args.trades_out))

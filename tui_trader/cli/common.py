@@ -7,12 +7,10 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.core.encoding import to_jsonable
 from tui_trader.home import Home
 
 if TYPE_CHECKING:
@@ -30,8 +28,6 @@ def add_command(
     json_flag: bool = False,
 ) -> argparse.ArgumentParser:
     """Add a sub-command that accepts the common options and, optionally, `--json`."""
-    from tui_trader.cli.main import add_common
-
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
     add_common(parser)
     if json_flag:
@@ -39,6 +35,13 @@ def add_command(
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every command accepts (before or after the sub-command)."""
+    parser.add_argument("--home", default=argparse.SUPPRESS, help="home folder (default: TUI_TRADER_HOME or the platform's user data dir)")
+    parser.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: HOME/config.toml)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
 @dataclass(frozen=True)
@@ -59,31 +62,6 @@ def context(args: argparse.Namespace, *, ensure: bool = True) -> Context:
     config_file = Path(explicit).expanduser() if explicit else home.config_file
     settings = load_settings(config_file, require_file=bool(explicit))
     return Context(home, settings, config_file)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Decimals as strings, datetimes as ISO 8601 UTC, dataclasses and enums flattened."""
-    from dataclasses import fields, is_dataclass
-
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime):
-        return obj.isoformat().replace("+00:00", "Z")
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, float) and obj != obj:  # NaN is not JSON
-        return None
-    return obj
 
 
 def print_json(obj: Any) -> None:

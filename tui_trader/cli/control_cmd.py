@@ -17,7 +17,7 @@ from tui_trader.cli.common import add_command, print_json
 from tui_trader.core.errors import UsageError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     add_command(sub, "status", "the running daemon: venues, connections, mode, strategies", _status, json_flag=True)
     add_command(sub, "positions", "open positions held by the running daemon", _positions, json_flag=True)
     p = add_command(sub, "orders", "working orders of the running daemon", _orders, json_flag=True)
@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("order_id", metavar="ID|all")
     p.add_argument("--symbol", help="with `all`: only this symbol")
 
-    p = add_command(sub, "flatten", "kill switch: cancel every order and close every position", _flatten, json_flag=True)
+    p = add_command(
+        sub, "flatten", "kill switch: cancel every order and close every position", _flatten, json_flag=True
+    )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
@@ -86,8 +88,10 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     halted = f", HALTED: {st['halted']}" if st.get("halted") else ""
     live = " (armed)" if st.get("live_armed") and st["mode"] == "live" else ""
-    print(f"daemon pid {st['pid']}, {st['mode'].upper()}{live}, up {_duration(st['uptime_s'])}, "
-          f"{st['clients']} client(s) attached{halted}")
+    print(
+        f"daemon pid {st['pid']}, {st['mode'].upper()}{live}, up {_duration(st['uptime_s'])}, "
+        f"{st['clients']} client(s) attached{halted}"
+    )
     print(f"home {st['home']}")
     print("venues:")
     for v in st["venues"]:
@@ -100,8 +104,10 @@ def _status(args: argparse.Namespace) -> int:
             print(f"  {s}" if not isinstance(s, dict) else "  " + "  ".join(f"{k}={v}" for k, v in s.items()))
     else:
         print("strategies: none running")
-    print(f"equity {st['equity']:,.2f}  cash {st['cash']:,.2f}  day P&L {st['day_pnl']:+,.2f}  "
-          f"open orders {st['open_orders']}  positions {st['positions']}")
+    print(
+        f"equity {st['equity']:,.2f}  cash {st['cash']:,.2f}  day P&L {st['day_pnl']:+,.2f}  "
+        f"open orders {st['open_orders']}  positions {st['positions']}"
+    )
     return 0
 
 
@@ -113,9 +119,21 @@ def _positions(args: argparse.Namespace) -> int:
     if not rows:
         print("no open positions")
         return 0
-    _table(["venue", "symbol", "quantity", "avg price", "mark", "unrealized", "realized"],
-           [[p["venue"], p["symbol"], p["quantity"], p["average_price"], f"{p['mark']:,.6g}",
-             f"{p['unrealized_pnl']:+,.2f}", p["realized_pnl"]] for p in rows])
+    _table(
+        ["venue", "symbol", "quantity", "avg price", "mark", "unrealized", "realized"],
+        [
+            [
+                p["venue"],
+                p["symbol"],
+                p["quantity"],
+                p["average_price"],
+                f"{p['mark']:,.6g}",
+                f"{p['unrealized_pnl']:+,.2f}",
+                p["realized_pnl"],
+            ]
+            for p in rows
+        ],
+    )
     return 0
 
 
@@ -127,9 +145,24 @@ def _orders(args: argparse.Namespace) -> int:
     if not rows:
         print("no working orders" if not args.all else "no recent orders")
         return 0
-    _table(["id", "venue", "symbol", "side", "type", "quantity", "filled", "price", "stop", "status"],
-           [[o["client_order_id"], o["venue"], o["symbol"], o["side"], o["type"], o["quantity"],
-             o["filled_quantity"], o["price"] or "", o["stop_price"] or "", o["status"]] for o in rows])
+    _table(
+        ["id", "venue", "symbol", "side", "type", "quantity", "filled", "price", "stop", "status"],
+        [
+            [
+                o["client_order_id"],
+                o["venue"],
+                o["symbol"],
+                o["side"],
+                o["type"],
+                o["quantity"],
+                o["filled_quantity"],
+                o["price"] or "",
+                o["stop_price"] or "",
+                o["status"],
+            ]
+            for o in rows
+        ],
+    )
     return 0
 
 
@@ -143,9 +176,22 @@ def _fills(args: argparse.Namespace) -> int:
     if not rows:
         print("no fills yet")
         return 0
-    _table(["time", "order", "symbol", "side", "quantity", "price", "fee", "liquidity"],
-           [[f["ts"], f["client_order_id"], f["symbol"], f["side"], f["quantity"], f["price"],
-             f"{f['fee']} {f['fee_currency']}", f["liquidity"]] for f in rows])
+    _table(
+        ["time", "order", "symbol", "side", "quantity", "price", "fee", "liquidity"],
+        [
+            [
+                f["ts"],
+                f["client_order_id"],
+                f["symbol"],
+                f["side"],
+                f["quantity"],
+                f["price"],
+                f"{f['fee']} {f['fee_currency']}",
+                f["liquidity"],
+            ]
+            for f in rows
+        ],
+    )
     return 0
 
 
@@ -161,9 +207,17 @@ def _order(args: argparse.Namespace) -> int:
     if kind in ("market", "stop") and args.price is not None:
         raise UsageError(f"--price does not apply to a {kind} order; use --type limit or stop-limit")
     params = {
-        "symbol": args.symbol.upper(), "side": args.side, "quantity": args.quantity, "type": kind,
-        "price": args.price, "stop_price": args.stop, "stop_loss": args.sl, "take_profit": args.tp,
-        "venue": args.venue, "time_in_force": args.tif, "source": "cli",
+        "symbol": args.symbol.upper(),
+        "side": args.side,
+        "quantity": args.quantity,
+        "type": kind,
+        "price": args.price,
+        "stop_price": args.stop,
+        "stop_loss": args.sl,
+        "take_profit": args.tp,
+        "venue": args.venue,
+        "time_in_force": args.tif,
+        "source": "cli",
     }
     order = request(args, "place", **{k: v for k, v in params.items() if v is not None})
     rejected = order["status"] == "rejected"
@@ -224,8 +278,10 @@ def _describe(o: dict[str, Any]) -> str:
     if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
         filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
     reason = f" ({o['reason']})" if o.get("reason") and o["status"] != "rejected" else ""
-    return (f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} "
-            f"{o['type']}{price}{stop} on {o['venue']}{filled}{reason}")
+    return (
+        f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} "
+        f"{o['type']}{price}{stop} on {o['venue']}{filled}{reason}"
+    )
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -7,7 +7,7 @@ import argparse
 from tui_trader.cli.common import add_command, context
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(sub, "daemon", "run the engine headless until SIGTERM/SIGINT (SIGHUP reloads)", run_daemon)
     parser.add_argument("--live", action="store_true", help="arm live venues (real money)")
 

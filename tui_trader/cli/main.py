@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from tui_trader import __version__
+from tui_trader.cli.common import add_common
 from tui_trader.core.errors import UsageError, UserError
 
 # Each module defines `register(subparsers)` and gives every parser a `handler`
@@ -42,13 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
-
-
-def add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every command accepts (before or after the sub-command)."""
-    parser.add_argument("--home", default=argparse.SUPPRESS, help="home folder (default: TUI_TRADER_HOME or the platform's user data dir)")
-    parser.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: HOME/config.toml)")
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -86,6 +86,7 @@ def _optimize(args: argparse.Namespace) -> int:
         "start": args.start,
         "end": args.end,
         "cache": not args.no_cache,
+        "risk": ctx.settings.risk,  # trials size like `tui-trader backtest`: the live [risk]
     }
     with _ProgressBar() as bar:
         if args.walk_forward:

@@ -15,8 +15,12 @@ class DaemonSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tcp_port: int | None = Field(None, ge=0, le=65535, description="also listen on 127.0.0.1:PORT (token required; 0 = any free port)")
-    metrics_port: int | None = Field(None, ge=0, le=65535, description="Prometheus text endpoint on 127.0.0.1:PORT/metrics")
+    tcp_port: int | None = Field(
+        None, ge=0, le=65535, description="also listen on 127.0.0.1:PORT (token required; 0 = any free port)"
+    )
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="Prometheus text endpoint on 127.0.0.1:PORT/metrics"
+    )
     snapshot_hz: float = Field(2.0, gt=0, le=20, description="how often attached TUIs refresh their full snapshot")
     max_clients: int = Field(32, ge=1, le=1024, description="refuse connections beyond this many")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="daemon log level")
@@ -28,7 +32,9 @@ class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["discord", "slack", "telegram"]
-    url: str | None = Field(None, description="webhook URL (discord, slack); telegram: API base, default https://api.telegram.org")
+    url: str | None = Field(
+        None, description="webhook URL (discord, slack); telegram: API base, default https://api.telegram.org"
+    )
     chat_id: str | None = Field(None, description="telegram: the chat to post to")
     token_key: str = Field("telegram", description="telegram: keyring entry holding the bot token")
     events: list[EventKind] = Field(default_factory=lambda: list(ALL_KINDS))

@@ -11,13 +11,25 @@ class UISettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     theme: str = Field("tui-dark", description="theme name (themes/ or HOME/themes/)")
-    refresh_hz: float = Field(15.0, ge=1, le=60, description="how often panes redraw")
+    refresh_hz: float = Field(20.0, ge=1, le=60, description="how often panes redraw")
     chart_refresh_s: float = Field(1.0, ge=0.2, le=60, description="how often the chart redraws")
-    confirm_far_price_pct: float = Field(0.05, gt=0, le=1, description="ask twice when a price is this far from the mid")
-    fee_estimate: float = Field(0.0005, ge=0, le=0.05, description="taker fee rate shown in order confirmations")
-    watchlist: list[str] = Field(default_factory=list, description="symbols shown (default: all the venue quotes)")
-    keymap: dict[str, str] = Field(default_factory=dict, description="binding id -> keys, e.g. buy = 'B'")
+    confirm_far_price_pct: float = Field(
+        0.05, gt=0, le=1, description="ask twice when a price is this far from the mid"
+    )
+    fee_estimate: float = Field(
+        0.0005, ge=0, le=0.05, description="taker fee rate shown in order confirmations"
+    )
+    watchlist: list[str] = Field(
+        default_factory=list, description="symbols shown (default: all the venue quotes)"
+    )
+    keymap: dict[str, str] = Field(
+        default_factory=dict, description="binding id -> keys, e.g. buy = 'B'"
+    )
     bell: bool = Field(False, description="ring the terminal bell on fills")
-    layout: Literal["auto", "tabs", "grid"] = Field("auto", description="auto: grid at 160x48 and larger, tabs below")
+    layout: Literal["auto", "tabs", "grid"] = Field(
+        "auto", description="auto: grid at 160x48 and larger, tabs below"
+    )
     timeframe: str = Field("1m", description="chart timeframe at start: 1m, 5m, 15m, 1h, 4h, 1d")
-    flash_ms: int = Field(600, ge=0, le=5_000, description="how long a changed quote stays highlighted (0: off)")
+    flash_ms: int = Field(
+        600, ge=0, le=5_000, description="how long a changed quote stays highlighted (0: off)"
+    )

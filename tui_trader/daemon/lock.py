@@ -22,7 +22,9 @@ def check_private_dir(path: Path) -> None:
     except FileNotFoundError:
         return
     if st.st_uid != os.getuid():
-        raise ConfigError(f"{path} is owned by uid {st.st_uid}, not you (uid {os.getuid()}); remove it or pick another --home")
+        raise ConfigError(
+            f"{path} is owned by uid {st.st_uid}, not you (uid {os.getuid()}); remove it or pick another --home"
+        )
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
         raise ConfigError(f"{path} is accessible by other users (mode {mode:o}); run `chmod 700 {path}`")

@@ -112,18 +112,30 @@ class MetricsCollector:
         gauge("tui_trader_open_positions", "non-flat positions", len(engine.portfolio.open_positions()))
         gauge("tui_trader_halted", "1 when new entries are halted", 1.0 if engine.halt_reason else 0.0)
         gauge("tui_trader_messages_per_second", f"bus events per second over the last {RATE_WINDOW_S:g} s", self.rate())
-        lines += ["# HELP tui_trader_bus_messages_total events published on the bus, by kind",
-                  "# TYPE tui_trader_bus_messages_total counter"]
+        lines += [
+            "# HELP tui_trader_bus_messages_total events published on the bus, by kind",
+            "# TYPE tui_trader_bus_messages_total counter",
+        ]
         lines += [f'tui_trader_bus_messages_total{{kind="{k}"}} {v}' for k, v in sorted(self.messages.items())]
-        lines += ["# HELP tui_trader_reconnects_total venue reconnect attempts begun",
-                  "# TYPE tui_trader_reconnects_total counter"]
-        lines += [f'tui_trader_reconnects_total{{venue="{v}"}} {self.reconnects.get(v, 0)}' for v in sorted(engine.venues)]
-        lines += ["# HELP tui_trader_venue_connected 1 when the venue is connected",
-                  "# TYPE tui_trader_venue_connected gauge"]
-        lines += [f'tui_trader_venue_connected{{venue="{n}"}} {1 if v.state is ConnectionState.CONNECTED else 0}'
-                  for n, v in sorted(engine.venues.items())]
-        lines += ["# HELP tui_trader_order_ack_seconds time from placing an order to the venue's first answer",
-                  "# TYPE tui_trader_order_ack_seconds histogram"]
+        lines += [
+            "# HELP tui_trader_reconnects_total venue reconnect attempts begun",
+            "# TYPE tui_trader_reconnects_total counter",
+        ]
+        lines += [
+            f'tui_trader_reconnects_total{{venue="{v}"}} {self.reconnects.get(v, 0)}' for v in sorted(engine.venues)
+        ]
+        lines += [
+            "# HELP tui_trader_venue_connected 1 when the venue is connected",
+            "# TYPE tui_trader_venue_connected gauge",
+        ]
+        lines += [
+            f'tui_trader_venue_connected{{venue="{n}"}} {1 if v.state is ConnectionState.CONNECTED else 0}'
+            for n, v in sorted(engine.venues.items())
+        ]
+        lines += [
+            "# HELP tui_trader_order_ack_seconds time from placing an order to the venue's first answer",
+            "# TYPE tui_trader_order_ack_seconds histogram",
+        ]
         lines += self.latency.lines("tui_trader_order_ack_seconds")
         return "\n".join(lines) + "\n"
 
@@ -145,15 +157,17 @@ class MetricsServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        sockets = getattr(server, "sockets", None)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
         self.collector.attach()
 
     async def _handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
-        return web.Response(body=self.collector.render().encode(),
-                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+        return web.Response(
+            body=self.collector.render().encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+        )
 
     async def stop(self) -> None:
         self.collector.detach()

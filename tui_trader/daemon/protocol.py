@@ -20,8 +20,8 @@ from enum import Enum
 from functools import cache
 from typing import Any, TypeVar
 
-from tui_trader.cli.common import to_jsonable
 from tui_trader.core import events as ev
+from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import UsageError, UserError
 
 T = TypeVar("T")
@@ -31,8 +31,18 @@ MAX_LINE = 16 * 1024 * 1024  # a snapshot with books for many symbols fits comfo
 EVENT_TYPES: dict[str, type[ev.Event]] = {
     cls.kind: cls
     for cls in (
-        ev.TickerEvent, ev.BookEvent, ev.TradeEvent, ev.CandleEvent, ev.OrderEvent, ev.FillEvent,
-        ev.PositionEvent, ev.AccountEvent, ev.RiskEvent, ev.SignalEvent, ev.ConnectionEvent, ev.NoticeEvent,
+        ev.TickerEvent,
+        ev.BookEvent,
+        ev.TradeEvent,
+        ev.CandleEvent,
+        ev.OrderEvent,
+        ev.FillEvent,
+        ev.PositionEvent,
+        ev.AccountEvent,
+        ev.RiskEvent,
+        ev.SignalEvent,
+        ev.ConnectionEvent,
+        ev.NoticeEvent,
     )
 }
 
@@ -108,10 +118,10 @@ def decode(tp: Any, value: Any) -> Any:
         (arg,) = typing.get_args(tp) or (Any,)
         return origin(decode(arg, v) for v in value)
     if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], v) for v in value)
-        return tuple(decode(a, v) for a, v in zip(args, value, strict=False))
+        items = typing.get_args(tp)
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(decode(items[0], v) for v in value)
+        return tuple(decode(a, v) for a, v in zip(items, value, strict=False))
     if origin is dict:
         _, val_tp = typing.get_args(tp) or (str, Any)
         return {k: decode(val_tp, v) for k, v in value.items()}
@@ -134,7 +144,7 @@ def decode(tp: Any, value: Any) -> Any:
 def decode_dataclass(cls: type[T], data: dict[str, Any]) -> T:
     if not isinstance(data, dict):
         raise ProtocolError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-    hints = _hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type]
     kwargs = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data and f.init:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.bus import EventBus, Subscription
-from tui_trader.cli.common import to_jsonable
+from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import NotRunningError, UserError
 from tui_trader.core.events import (
     AccountEvent,
@@ -110,7 +110,9 @@ class RemoteClient:
     def for_tcp(cls, home: Home, port: int, **kwargs: Any) -> RemoteClient:
         token = auth.read_token(home.run_dir)
         if not token:
-            raise UserError(f"no token for TCP: set {auth.ENV_TOKEN} or copy {auth.token_path(home.run_dir)} from the daemon's host")
+            raise UserError(
+                f"no token for TCP: set {auth.ENV_TOKEN} or copy {auth.token_path(home.run_dir)} from the daemon's host"
+            )
         return cls(None, port=port, token=token, home_label=f"127.0.0.1:{port}", **kwargs)
 
     # -- connection ----------------------------------------------------------------------------
@@ -224,8 +226,10 @@ class RemoteClient:
 
         now = SystemClock().now()
         if self._mirror is not None:
-            self._mirror.venues = [dataclasses.replace(v, state=ConnectionState.DISCONNECTED, detail="daemon unreachable")
-                                   for v in self._mirror.venues]
+            self._mirror.venues = [
+                dataclasses.replace(v, state=ConnectionState.DISCONNECTED, detail="daemon unreachable")
+                for v in self._mirror.venues
+            ]
         self.bus.publish(NoticeEvent(now, "error", message, "daemon"))
 
     async def _refresh_loop(self) -> None:
@@ -276,8 +280,10 @@ class RemoteClient:
         elif isinstance(event, AccountEvent):
             m.account = dataclasses.replace(m.account, ts=event.ts, equity=event.equity, cash=event.cash)
         elif isinstance(event, ConnectionEvent):
-            m.venues = [dataclasses.replace(v, state=event.state, detail=event.detail) if v.name == event.venue else v
-                        for v in m.venues]
+            m.venues = [
+                dataclasses.replace(v, state=event.state, detail=event.detail) if v.name == event.venue else v
+                for v in m.venues
+            ]
         elif isinstance(event, SignalEvent):
             m.signals.append(event.signal)
             del m.signals[:-KEEP]
@@ -301,9 +307,17 @@ class RemoteClient:
             return decode_snapshot(await self.request("snapshot"))
         m = self._mirror
         return dataclasses.replace(
-            m, venues=list(m.venues), instruments=dict(m.instruments), tickers=dict(m.tickers),
-            books=dict(m.books), positions=list(m.positions), open_orders=list(m.open_orders),
-            recent_orders=list(m.recent_orders), fills=list(m.fills), signals=list(m.signals), extra=dict(m.extra),
+            m,
+            venues=list(m.venues),
+            instruments=dict(m.instruments),
+            tickers=dict(m.tickers),
+            books=dict(m.books),
+            positions=list(m.positions),
+            open_orders=list(m.open_orders),
+            recent_orders=list(m.recent_orders),
+            fills=list(m.fills),
+            signals=list(m.signals),
+            extra=dict(m.extra),
         )
 
     def subscribe(self, name: str, kinds: Iterable[str] | None = None) -> Subscription:
@@ -316,13 +330,13 @@ class RemoteClient:
         return decode_dataclass(Order, await self.request("cancel", id=client_order_id))
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
-        return decode(list[Order], await self.request("cancel_all", symbol=symbol))  # type: ignore[no-any-return]
+        return decode(list[Order], await self.request("cancel_all", symbol=symbol))
 
     async def flatten(self) -> dict[str, Any]:
-        return await self.request("flatten")  # type: ignore[no-any-return]
+        return await self.request("flatten")
 
     async def candles(self, symbol: str, timeframe: str, limit: int = 300) -> list[Candle]:
-        return decode(list[Candle], await self.request("candles", symbol=symbol, timeframe=timeframe, limit=limit))  # type: ignore[no-any-return]
+        return decode(list[Candle], await self.request("candles", symbol=symbol, timeframe=timeframe, limit=limit))
 
     async def call(self, command: str, **params: Any) -> Any:
         return await self.request("call", command=command, params=params)

@@ -46,8 +46,9 @@ def run_daemon(home: Home, settings: Settings, config_file: Path, *, live: bool 
 
 
 class Daemon:
-    def __init__(self, home: Home, settings: Settings, config_file: Path, *, live: bool = False,
-                 engine: Engine | None = None) -> None:
+    def __init__(
+        self, home: Home, settings: Settings, config_file: Path, *, live: bool = False, engine: Engine | None = None
+    ) -> None:
         self.home = home
         self.settings = settings
         self.config_file = config_file
@@ -71,8 +72,12 @@ class Daemon:
             where.append(f"tcp 127.0.0.1:{self.server.tcp_port}")
         if self.metrics is not None:
             where.append(f"metrics http://127.0.0.1:{self.metrics.port}/metrics")
-        print(f"tui-trader daemon running ({self.engine.mode}) pid {os.getpid()}, home {self.home.root}, "
-              + ", ".join(where), file=sys.stderr, flush=True)
+        print(
+            f"tui-trader daemon running ({self.engine.mode}) pid {os.getpid()}, home {self.home.root}, "
+            + ", ".join(where),
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             await self.stopping.wait()
         finally:
@@ -95,8 +100,14 @@ class Daemon:
         try:
             cfg = self.settings.daemon
             token = auth.ensure_token(self.home.run_dir) if cfg.tcp_port is not None else None
-            self.server = ControlServer(engine, self.home.socket_path, token=token, tcp_port=cfg.tcp_port,
-                                        max_clients=cfg.max_clients, on_reload=self.reload)
+            self.server = ControlServer(
+                engine,
+                self.home.socket_path,
+                token=token,
+                tcp_port=cfg.tcp_port,
+                max_clients=cfg.max_clients,
+                on_reload=self.reload,
+            )
             await self.server.start()
             self.notifier = Notifier.from_settings(engine.bus, self.settings.notifications, self.home)
             self.notifier.start()
@@ -127,8 +138,12 @@ class Daemon:
 
     def _write_info(self) -> None:
         assert self.server is not None
-        info = {"pid": os.getpid(), "socket": str(self.server.socket_path), "tcp_port": self.server.tcp_port,
-                "metrics_port": self.metrics.port if self.metrics else None}
+        info = {
+            "pid": os.getpid(),
+            "socket": str(self.server.socket_path),
+            "tcp_port": self.server.tcp_port,
+            "metrics_port": self.metrics.port if self.metrics else None,
+        }
         path = self.home.run_dir / INFO_FILE
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -174,8 +189,9 @@ class Daemon:
             except Exception as exc:
                 log.exception("strategy reload failed")
                 strategies = f"failed: {exc}"
-        summary = (f"config reloaded: applied {', '.join(applied) or 'nothing new'}"
-                   + (f"; restart the daemon to apply {', '.join(restart)}" if restart else ""))
+        summary = f"config reloaded: applied {', '.join(applied) or 'nothing new'}" + (
+            f"; restart the daemon to apply {', '.join(restart)}" if restart else ""
+        )
         log.info(summary)
         engine.notify("warning" if restart else "info", summary, "daemon")
         return {"reloaded": True, "applied": applied, "needs_restart": restart, "strategies": strategies}

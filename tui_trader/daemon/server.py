@@ -17,7 +17,7 @@ from decimal import InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.cli.common import to_jsonable
+from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import UsageError, UserError
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon import auth
@@ -46,8 +46,14 @@ STRATEGY_COMMANDS = ("enable_strategy", "disable_strategy", "reload_strategy", "
 class Connection:
     """One attached client (a TUI, a CLI call, a script)."""
 
-    def __init__(self, server: ControlServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 transport: str, peer: str) -> None:
+    def __init__(
+        self,
+        server: ControlServer,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        transport: str,
+        peer: str,
+    ) -> None:
         self.server = server
         self.reader = reader
         self.writer = writer
@@ -173,11 +179,21 @@ class ControlServer:
         self._servers: list[asyncio.AbstractServer] = []
         self._seq = 0
         self.handlers: dict[str, Handler] = {
-            "hello": self._hello, "status": self._status, "positions": self._positions,
-            "orders": self._orders, "fills": self._fills, "place": self._place, "cancel": self._cancel,
-            "cancel_all": self._cancel_all, "flatten": self._flatten, "snapshot": self._snapshot,
-            "candles": self._candles, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
-            "call": self._call, "reload": self._reload,
+            "hello": self._hello,
+            "status": self._status,
+            "positions": self._positions,
+            "orders": self._orders,
+            "fills": self._fills,
+            "place": self._place,
+            "cancel": self._cancel,
+            "cancel_all": self._cancel_all,
+            "flatten": self._flatten,
+            "snapshot": self._snapshot,
+            "candles": self._candles,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "call": self._call,
+            "reload": self._reload,
         }
         for name in STRATEGY_COMMANDS:
             self.handlers[name] = self._strategy_command(name)
@@ -191,16 +207,20 @@ class ControlServer:
         old = os.umask(0o177)
         try:
             server = await asyncio.start_unix_server(
-                lambda r, w: self._accept(r, w, "unix"), path=str(path), limit=MAX_LINE)
+                lambda r, w: self._accept(r, w, "unix"), path=str(path), limit=MAX_LINE
+            )
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
         self._servers.append(server)
         if self.tcp_port is not None:
             if not self.token:
-                raise UserError("TCP control needs a token; set TUI_TRADER_TOKEN or let the daemon create HOME/run/daemon.token")
+                raise UserError(
+                    "TCP control needs a token; set TUI_TRADER_TOKEN or let the daemon create HOME/run/daemon.token"
+                )
             tcp = await asyncio.start_server(
-                lambda r, w: self._accept(r, w, "tcp"), host="127.0.0.1", port=self.tcp_port, limit=MAX_LINE)
+                lambda r, w: self._accept(r, w, "tcp"), host="127.0.0.1", port=self.tcp_port, limit=MAX_LINE
+            )
             self._servers.append(tcp)
             self.tcp_port = tcp.sockets[0].getsockname()[1]
         log.info("control API on %s%s", path, f" and 127.0.0.1:{self.tcp_port}" if self.tcp_port is not None else "")
@@ -272,13 +292,22 @@ class ControlServer:
 
         snap = self.engine.snapshot()
         return {
-            "pid": os.getpid(), "version": __version__, "home": str(self.socket_path.parent.parent),
-            "mode": snap.mode, "live_armed": self.engine.live_armed, "halted": snap.halted,
+            "pid": os.getpid(),
+            "version": __version__,
+            "home": str(self.socket_path.parent.parent),
+            "mode": snap.mode,
+            "live_armed": self.engine.live_armed,
+            "halted": snap.halted,
             "uptime_s": round(time.time() - self.started_at, 1),
-            "venues": to_jsonable(snap.venues), "strategies": await self._strategies(snap),
-            "clients": len(self.connections), "open_orders": len(snap.open_orders),
-            "positions": len(snap.positions), "equity": snap.account.equity, "cash": snap.account.cash,
-            "day_pnl": snap.account.day_pnl, "commands": available(),
+            "venues": to_jsonable(snap.venues),
+            "strategies": await self._strategies(snap),
+            "clients": len(self.connections),
+            "open_orders": len(snap.open_orders),
+            "positions": len(snap.positions),
+            "equity": snap.account.equity,
+            "cash": snap.account.cash,
+            "day_pnl": snap.account.day_pnl,
+            "commands": available(),
         }
 
     async def _strategies(self, snap: Any) -> Any:
@@ -341,7 +370,9 @@ class ControlServer:
     async def _candles(self, conn: Connection, p: dict[str, Any]) -> Any:
         if not p.get("symbol") or not p.get("timeframe"):
             raise UsageError("candles needs symbol and timeframe")
-        candles = await self.engine.fetch_candles(str(p["symbol"]), str(p["timeframe"]), _int(p.get("limit", 300), "limit"))
+        candles = await self.engine.fetch_candles(
+            str(p["symbol"]), str(p["timeframe"]), _int(p.get("limit", 300), "limit")
+        )
         return to_jsonable(candles)
 
     async def _subscribe(self, conn: Connection, p: dict[str, Any]) -> Any:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import DataError
 from tui_trader.data.filenames import file_suffix, parse_file_name
+from tui_trader.data.parquet import ALIASES as _ALIASES
+from tui_trader.data.parquet import pick_columns, read_parquet_ohlcv
 from tui_trader.data.timeframes import timeframe_to_pandas_freq
 from tui_trader.data.validate import (
     OHLCV_COLUMNS,
@@ -21,15 +23,6 @@ from tui_trader.data.validate import (
 if TYPE_CHECKING:
     import pandas as pd
 
-# Accepted spellings of each column (lower-case), first match wins.
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "date": ("date", "datetime", "timestamp", "time", "open_time", "opentime", "ts", "t"),
-    "open": ("open", "o"),
-    "high": ("high", "h"),
-    "low": ("low", "l"),
-    "close": ("close", "c"),
-    "volume": ("volume", "vol", "v", "base_volume"),
-}
 TRADE_COLUMNS: tuple[str, ...] = ("timestamp", "id", "type", "side", "price", "amount", "cost")
 
 
@@ -65,8 +58,13 @@ def load_ohlcv_with_report(
     named = parse_file_name(path)
     timeframe = timeframe or named.timeframe
     symbol = symbol or named.symbol
-    raw = _read_any(path, timeframe=timeframe, trades_by_name=named.trades)
-    df = normalize_ohlcv(raw, source=path.name)
+    df = None
+    if file_suffix(path) == ".parquet" and not named.trades:
+        df = _guarded(path, read_parquet_ohlcv, path)  # no pandas detour for the common case
+    if df is None:
+        raw = _read_any(path, timeframe=timeframe, trades_by_name=named.trades)
+        df = normalize_ohlcv(raw, source=path.name)
+        del raw
     report = check_candles(df, timeframe)
     if report.timeframe_mismatch:
         raise DataError(
@@ -90,32 +88,19 @@ def _fmt(report: CandleReport) -> str:
     return _fmt_seconds(report.detected_timeframe_seconds)
 
 
-def _read_any(path: Path, *, timeframe: str | None, trades_by_name: bool) -> pd.DataFrame:
-    import pandas as pd
-
-    suffix = file_suffix(path)
+def _guarded(path: Path, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """fn(*args) with file and decoding errors turned into one DataError line."""
     try:
-        if suffix in (".csv", ".csv.gz"):
-            frame = _read_csv(path)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif suffix == ".feather":
-            frame = pd.read_feather(path)
-        elif suffix in (".json", ".json.gz"):
-            frame = _read_json(path)
-        else:
-            raise DataError(
-                f"{path.name}: unknown file type {suffix or '(none)'}: "
-                "use .csv, .parquet, .feather, .json or .json.gz"
-            )
+        return fn(*args, **kwargs)
     except DataError:
         raise
-    except (OSError, ValueError, json.JSONDecodeError, ImportError) as exc:
+    except Exception as exc:  # OSError, ValueError, JSON errors, pyarrow's own error types
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"cannot read {path.name}: {reason}") from None
-    except Exception as exc:  # pyarrow raises its own error types for corrupt files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot read {path.name}: {reason}") from None
+
+
+def _read_any(path: Path, *, timeframe: str | None, trades_by_name: bool) -> pd.DataFrame:
+    frame = _guarded(path, _read_frame, path)
     if trades_by_name or _looks_like_trades(frame):
         if not timeframe:
             raise DataError(
@@ -124,6 +109,24 @@ def _read_any(path: Path, *, timeframe: str | None, trades_by_name: bool) -> pd.
             )
         return trades_to_ohlcv(frame, timeframe)
     return frame
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    suffix = file_suffix(path)
+    if suffix in (".csv", ".csv.gz"):
+        return _read_csv(path)
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".feather":
+        return pd.read_feather(path)
+    if suffix in (".json", ".json.gz"):
+        return _read_json(path)
+    raise DataError(
+        f"{path.name}: unknown file type {suffix or '(none)'}: "
+        "use .csv, .parquet, .feather, .json or .json.gz"
+    )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -261,15 +264,7 @@ def normalize_ohlcv(frame: pd.DataFrame, *, source: str = "data") -> pd.DataFram
 
     if frame.index.name and str(frame.index.name).lower() in _ALIASES["date"]:
         frame = frame.reset_index()
-    lower: dict[str, Any] = {}
-    for col in frame.columns:
-        lower.setdefault(str(col).strip().lower(), col)
-    chosen: dict[str, Any] = {}
-    for target, aliases in _ALIASES.items():
-        for alias in aliases:
-            if alias in lower:
-                chosen[target] = lower[alias]
-                break
+    chosen = pick_columns(frame.columns)
     missing = [c for c in OHLCV_COLUMNS if c not in chosen]
     if missing:
         raise DataError(

@@ -139,14 +139,17 @@ class CandleStore:
     def _read(path: Path, filters: Sequence[tuple[str, str, object]] | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
+        from tui_trader.data.parquet import read_parquet_ohlcv
+
         try:
-            table = pq.read_table(path, columns=[*OHLCV_COLUMNS], filters=filters)
+            df = read_parquet_ohlcv(path, filters)
+            if df is None:  # not the shape the store writes: the general (slower) reader
+                df = pq.read_table(path, columns=[*OHLCV_COLUMNS], filters=filters).to_pandas()
+                df["date"] = df["date"].astype("datetime64[ns, UTC]")
         except Exception as exc:  # pyarrow's errors are its own types
             raise DataError(
                 f"cannot read {path}: {str(exc).splitlines()[0]}: delete it and download again"
             ) from None
-        df = table.to_pandas()
-        df["date"] = df["date"].astype("datetime64[ns, UTC]")
         return df
 
     @staticmethod

@@ -131,7 +131,11 @@ def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
         )
     missing_time = dates.isna().to_numpy()
     ns = dates.to_numpy(dtype="datetime64[ns]").view("int64")[~missing_time]
-    nan_rows = int((df[list(PRICE_COLUMNS)].isna().any(axis=1).to_numpy() | missing_time).sum())
+    nan_mask = missing_time.copy()
+    for col in PRICE_COLUMNS:  # column by column: no wide temporary frame
+        nan_mask |= df[col].isna().to_numpy()
+    nan_rows = int(nan_mask.sum())
+    del nan_mask
     unsorted = bool(len(ns) > 1 and (np.diff(ns) < 0).any())
     ordered = np.sort(ns, kind="stable") if unsorted else ns  # np.unique is slow on 500k rows
     uniq = ordered[np.concatenate(([True], np.diff(ordered) != 0))] if len(ordered) else ordered

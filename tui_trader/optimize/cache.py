@@ -62,7 +62,8 @@ def populate(
 ) -> pd.DataFrame:
     """The class's populate_indicators on a copy, with `values` applied (bypasses any patch)."""
     strategy.set_parameters(dict(values))
-    return type(strategy).populate_indicators(strategy, candles.copy(), dict(metadata))
+    # a shallow copy: copy-on-write keeps the candles intact and costs nothing up front
+    return type(strategy).populate_indicators(strategy, candles.copy(deep=False), dict(metadata))
 
 
 def probe_dependencies(

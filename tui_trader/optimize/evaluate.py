@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tui_trader.backtest import BacktestResult
+    from tui_trader.config.risk import RiskSettings
     from tui_trader.optimize.cache import Dependencies, IndicatorCache
 
 
@@ -73,12 +74,18 @@ class StrategySpec:
 
 @dataclass(frozen=True)
 class BacktestSettings:
-    """The run_backtest arguments every trial shares."""
+    """The run_backtest arguments every trial shares.
+
+    `risk` is the `[risk]` settings trials size and protect with, exactly as `tui-trader
+    backtest` does (the CLI passes the home's settings); None means the defaults, which is
+    also what `run_backtest(risk=None)` uses: 2 % of equity per trade, no protections.
+    """
 
     timeframe: str
     capital: float = 10_000.0
     fee: float = 0.001
     slippage_bps: float = 0.0
+    risk: RiskSettings | None = None
 
 
 @dataclass
@@ -117,10 +124,28 @@ class Evaluator:
         if workload.deps is not None and workload.deps.enabled:
             self.cache = IndicatorCache(self.strategy, workload.deps, max_mb=workload.cache_mb)
 
+    @property
+    def lean(self) -> bool:
+        """Trials only read metrics unless an objective is a user function (it gets the whole
+        BacktestResult): then the trades table and MFE/MAE are skipped."""
+        return all(o.is_metric for o in self.workload.objectives)
+
+    @property
+    def wants_benchmark(self) -> bool:
+        """The buy-and-hold curve (alpha, beta) only when an objective reads it."""
+        return not self.lean or any(o.name in ("alpha", "beta") for o in self.workload.objectives)
+
     def backtest(
-        self, params: Mapping[str, Any], start: Any = None, end: Any = None, *, cache: bool = True
+        self,
+        params: Mapping[str, Any],
+        start: Any = None,
+        end: Any = None,
+        *,
+        cache: bool = True,
+        lean: bool = False,
     ) -> BacktestResult:
-        """run_backtest with `params` applied, indicators served from the cache when on."""
+        """run_backtest with `params` applied, indicators served from the cache when on
+        (`lean`: metrics and equity only, see `run_backtest`)."""
         from tui_trader.backtest import run_backtest
 
         s = self.workload.settings
@@ -146,6 +171,10 @@ class Evaluator:
                 slippage_bps=s.slippage_bps,
                 start=start,
                 end=end,
+                risk=s.risk,
+                lean=lean,
+                benchmark=self.wants_benchmark if lean else True,
+                validate=False,  # prepare() checked the candles once
             )
         finally:
             if use_cache:
@@ -154,9 +183,10 @@ class Evaluator:
     def run(self, task: TrialTask) -> Trial:
         """One trial: backtest, min-trades check, objective values; errors become FAILED."""
         started = time.perf_counter()
+        cpu = time.process_time()
         trial = Trial(number=task.number, params=dict(task.params))
         try:
-            result = self.backtest(task.params, task.start, task.end)
+            result = self.backtest(task.params, task.start, task.end, lean=self.lean)
             trial.metrics = dict(result.metrics)
             trades = int(result.metrics.get("trades") or 0)
             values = tuple(o.score(result) for o in self.workload.objectives)
@@ -177,6 +207,7 @@ class Evaluator:
         except Exception as exc:  # a strategy bug must not kill the whole search
             trial.status, trial.reason = FAILED, f"{type(exc).__name__}: {exc}"
         trial.seconds = time.perf_counter() - started
+        trial.cpu_seconds = time.process_time() - cpu
         if trial.status != OK:
             trial.values = None
         return trial
@@ -186,12 +217,26 @@ class Evaluator:
 
 
 def daily_returns(equity: pd.Series) -> Any:
-    """Calendar-day simple returns of an equity curve (compact input for PBO and DSR)."""
+    """Calendar-day simple returns of an equity curve (compact input for PBO and DSR).
+
+    The day's last value (UTC days, carried over days without bars) against the previous
+    day's, the first against the curve's first value: `equity.resample("1D").last().ffill()`
+    without the resampler (a few ms per trial on a year of minutes).
+    """
     import numpy as np
+    import pandas as pd
 
     if len(equity) < 2:
         return np.empty(0)
-    daily = equity.resample("1D").last().ffill()
-    first = float(equity.iloc[0])
-    values = np.concatenate([[first], daily.to_numpy(dtype=np.float64)])
-    return values[1:] / values[:-1] - 1.0
+    values = equity.to_numpy(dtype=np.float64)
+    day = pd.DatetimeIndex(equity.index).as_unit("ns").asi8 // _DAY_NS
+    last = np.append(np.flatnonzero(np.diff(day)), len(values) - 1)  # each day's last bar
+    daily = np.full(int(day[-1] - day[0]) + 1, np.nan)
+    daily[day[last] - day[0]] = values[last]
+    have = np.where(np.isnan(daily), 0, np.arange(len(daily)))
+    daily = daily[np.maximum.accumulate(have)]
+    chained = np.concatenate([[values[0]], daily])
+    return chained[1:] / chained[:-1] - 1.0
+
+
+_DAY_NS = 86_400_000_000_000

@@ -38,10 +38,8 @@ class Objective:
 
     def score(self, result: Any) -> float | None:
         """The trial's value, or None when undefined (no trades, zero volatility...)."""
-        if self.is_metric:
-            value = result.metrics.get(self.name)
-        else:
-            value = load_function(self.name)(result)
+        fn = None if self.is_metric else load_function(self.name)
+        value = result.metrics.get(self.name) if fn is None else fn(result)
         if value is None:
             return None
         value = float(value)

@@ -28,6 +28,7 @@ class Trial:
     metrics: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the worker's CPU time for this trial (the machine may be shared)
     repeat: bool = False  # same params as an earlier trial: its result was reused
     returns: np.ndarray | None = field(default=None, repr=False)  # daily, for PBO
 

@@ -33,6 +33,8 @@ from tui_trader.optimize.space import Dimension, SearchSpace, build_space
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tui_trader.config.risk import RiskSettings
+
 METHODS: tuple[str, ...] = ("grid", "random", "tpe", "nsga2")
 DEFAULT_TRIALS = 100
 MAX_GRID = 1_000_000
@@ -356,6 +358,7 @@ def prepare(
     cache_mb: float = DEFAULT_CACHE_MB,
     collect_returns: bool = True,
     symbol: str | None = None,
+    risk: RiskSettings | None = None,
 ) -> Session:
     """Check the candles, build the space, probe indicator dependencies, pack the Workload."""
     from tui_trader.backtest.engine import checked_candles
@@ -381,7 +384,7 @@ def prepare(
     workload = Workload(
         spec=StrategySpec.from_strategy(strategy, space.fixed),
         frames=frames,
-        settings=BacktestSettings(timeframe, capital, fee, slippage_bps),
+        settings=BacktestSettings(timeframe, capital, fee, slippage_bps, risk),
         objectives=objs,
         min_trades=min_trades,
         deps=deps,
@@ -425,6 +428,7 @@ def optimize(
     stop: threading.Event | None = None,
     verify: bool = True,
     symbol: str | None = None,
+    risk: RiskSettings | None = None,
 ) -> OptimizationResult:
     """Search `strategy`'s parameters on `data` and rank them (see the module docstring).
 
@@ -432,7 +436,9 @@ def optimize(
     several (multi-objective: the Pareto front is reported); trials with fewer than
     `min_trades` trades are rejected. Trials run on `jobs` local processes (1 = in this
     process), or on the Dask cluster at `scheduler` / through `client`. `on_progress`
-    receives a Progress after each trial; setting `stop` ends the search early.
+    receives a Progress after each trial; setting `stop` ends the search early. `risk` (the
+    `[risk]` settings) sizes and protects every trial as `run_backtest(risk=...)` does; None
+    is the default settings (2 % of equity per trade), as for `run_backtest`.
     """
     session = prepare(
         strategy,
@@ -446,6 +452,7 @@ def optimize(
         slippage_bps=slippage_bps,
         cache=cache,
         symbol=symbol,
+        risk=risk,
     )
     with session.runner(jobs=jobs, scheduler=scheduler, client=client) as runner:
         return session.search(

@@ -24,6 +24,7 @@ from tui_trader.optimize.search import ProgressCallback, prepare
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tui_trader.config.risk import RiskSettings
     from tui_trader.optimize.space import SearchSpace
 
 DSR_FLOOR = 0.95
@@ -138,6 +139,7 @@ def walk_forward(
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     symbol: str | None = None,
+    risk: RiskSettings | None = None,
 ) -> WalkForwardResult:
     """Optimize on each training window, test the best parameters on the following test window."""
     import pandas as pd
@@ -159,6 +161,7 @@ def walk_forward(
         slippage_bps=slippage_bps,
         cache=cache,
         symbol=symbol,
+        risk=risk,
     )
     obj = session.objectives[0]
     bar = pd.Timedelta(seconds=timeframe_to_seconds(timeframe))

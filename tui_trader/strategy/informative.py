@@ -52,7 +52,13 @@ def resample_ohlcv(dataframe: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     """Build `timeframe` bars from a finer OHLCV frame with a `date` column (bar open times)."""
     seconds = timeframe_to_seconds(timeframe)
     frame = dataframe.set_index("date")[list(OHLCV)]
-    origin = "epoch" if seconds % 604800 else "1970-01-05"  # weeks start on Monday
+    import pandas as pd
+
+    # weeks start on Monday 00:00 UTC (1970-01-05); a tz-aware origin, as the index is UTC
+    origin: str | pd.Timestamp = "epoch"
+    if seconds % 604800 == 0:
+        index_tz = getattr(frame.index, "tz", None)
+        origin = pd.Timestamp("1970-01-05", tz=index_tz) if index_tz else pd.Timestamp("1970-01-05")
     out = frame.resample(f"{seconds}s", label="left", closed="left", origin=origin).agg(
         {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
     )

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tui_trader.strategy.errors import StrategyError
-from tui_trader.strategy.informative import merge_closed, resample_ohlcv
 from tui_trader.strategy.interface import IStrategy
 from tui_trader.strategy.rule_spec import (
     OHLCV,
@@ -139,6 +138,20 @@ class RuleStrategy(IStrategy):
 
     rules: ClassVar[RuleSpec]
     rules_path: ClassVar[str | None] = None
+    _inputs_cache: ClassVar[dict[str, set[str]] | None] = None  # per compiled class
+
+    @classmethod
+    def _inputs(cls) -> dict[str, set[str]]:
+        """Indicator name -> earlier indicators it takes as an input column (price = "ema")."""
+        cached = cls.__dict__.get("_inputs_cache")
+        if cached is None:
+            names = set(cls.rules.indicators)
+            cached = {
+                ind.name: {v for v in ind.params.values() if isinstance(v, str) and v in names}
+                for ind in cls.rules.indicators.values()
+            }
+            cls._inputs_cache = cached
+        return cached
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, str) and value.startswith("$"):
@@ -151,6 +164,10 @@ class RuleStrategy(IStrategy):
         out: dict[str, Any] = {}
         work = frame
         for ind in self.rules.indicators.values():
+            wanted = self._inputs().get(ind.name)
+            if wanted:
+                work = work.assign(**{k: v for k, v in out.items()
+                                      if k in wanted and k not in work.columns})  # fmt: skip
             if names is not None and ind.name not in names:
                 continue
             params = {k: self._value(v) for k, v in ind.params.items()}
@@ -162,35 +179,49 @@ class RuleStrategy(IStrategy):
                     out.update({f"{ind.name}.{c}": result[c] for c in result.columns})
             else:
                 out[ind.name] = result
-            # Later indicators may take an earlier one as input (price = "ema_fast").
-            work = work.assign(**{k: v for k, v in out.items() if k not in work.columns})
         return out
 
     def populate_indicators(
         self, dataframe: pd.DataFrame, metadata: dict[str, Any]
     ) -> pd.DataFrame:
+        """Base indicators, then each `@TF`: bars resampled from these candles, their
+        indicators, and each base row given the last higher bar closed by its own close
+        (the same result as `resample_ohlcv` + `merge_closed`, in NumPy: the live runner
+        evaluates this on every candle, inside the 5 ms budget)."""
+        import numpy as np
         import pandas as pd
 
         columns = self._compute(dataframe)
-        dataframe = pd.concat([dataframe, pd.DataFrame(columns, index=dataframe.index)], axis=1)
-        for tf in sorted(self.rules.timeframes(), key=timeframe_to_seconds):
-            higher = resample_ohlcv(dataframe[["date", *OHLCV]], tf)
-            higher = pd.concat(
-                [higher, pd.DataFrame(self._compute(higher), index=higher.index)], axis=1
-            )
-            higher = higher.rename(columns={c: f"{c}@{tf}" for c in higher.columns})
-            dataframe = merge_closed(dataframe, higher, self.timeframe, tf, f"date@{tf}")
-        return dataframe
+        timeframes = sorted(self.rules.timeframes(), key=timeframe_to_seconds)
+        if timeframes:
+            times = dataframe["date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            base_ns = timeframe_to_seconds(self.timeframe) * 1_000_000_000
+            for tf in timeframes:
+                higher = resample_bars(dataframe, times, tf)
+                higher_cols = {"date": higher["date"], **{c: higher[c] for c in OHLCV}}
+                higher_cols.update(self._compute(higher))
+                inf_ns = timeframe_to_seconds(tf) * 1_000_000_000
+                # a higher bar reaches the base row whose candle closes when it closes
+                at = higher["date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+                pos = np.searchsorted(at + (inf_ns - base_ns), times, side="right") - 1
+                seen = pos >= 0
+                take = np.maximum(pos, 0)
+                for name, values in higher_cols.items():
+                    columns[f"{name}@{tf}"] = _take(values, take, seen)
+        return pd.concat([dataframe, pd.DataFrame(columns, index=dataframe.index)], axis=1)
 
     def _operand(self, df: pd.DataFrame, operand: Ref | Number | Param) -> Any:
-        if isinstance(operand, Number):
-            return operand.value
-        if isinstance(operand, Param):
-            return getattr(self, operand.name).value
-        return df[operand.key]
+        import numpy as np
 
-    def _evaluate(self, df: pd.DataFrame, node: Compare | Group) -> pd.Series:
-        import pandas as pd
+        if isinstance(operand, Number):
+            return float(operand.value)
+        if isinstance(operand, Param):
+            return float(getattr(self, operand.name).value)
+        return df[operand.key].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def _evaluate(self, df: pd.DataFrame, node: Compare | Group) -> Any:
+        """A boolean NumPy mask per row (a comparison with NaN is False)."""
+        import numpy as np
 
         if isinstance(node, Group):
             parts = [self._evaluate(df, item) for item in node.items]
@@ -199,27 +230,32 @@ class RuleStrategy(IStrategy):
                 result = (result & part) if node.kind == "all" else (result | part)
             return result
         left, right = self._operand(df, node.left), self._operand(df, node.right)
-        if not isinstance(left, pd.Series):
-            left = pd.Series(float(left), index=df.index)
+        if np.ndim(left) == 0:
+            left = np.full(len(df), left)
         if node.op in _COMPARE:
-            return _COMPARE[node.op](left, right).fillna(False).astype(bool)
+            with np.errstate(invalid="ignore"):
+                return np.asarray(_COMPARE[node.op](left, right), dtype=bool)
         from tui_trader.indicators import crossed
 
-        return crossed(left, right, "above" if node.op == "crosses_above" else "below").fillna(
-            False
-        )
+        direction = "above" if node.op == "crosses_above" else "below"
+        return crossed(left, right, direction).to_numpy(dtype=bool)
 
     def _apply(self, df: pd.DataFrame, section: str, signal: str, tag_col: str) -> pd.DataFrame:
+        import numpy as np
+
         rule = self.rules.rules.get(section)
         if rule is None:
             return df
         group, tag = rule
-        mask = self._evaluate(df, group).to_numpy(dtype=bool)
+        mask = self._evaluate(df, group)
         df[signal] = mask.astype("int8")
         if tag:
-            current = df[tag_col] if tag_col in df.columns else None
-            values = df[signal].map({1: tag, 0: None}).astype(object)
-            df[tag_col] = values if current is None else values.where(mask, current)
+            if tag_col in df.columns:
+                values = df[tag_col].to_numpy(dtype=object, copy=True)
+            else:
+                values = np.full(len(df), None, dtype=object)
+            values[mask] = tag
+            df[tag_col] = values
         return df
 
     def populate_entry_trend(
@@ -233,3 +269,49 @@ class RuleStrategy(IStrategy):
     ) -> pd.DataFrame:
         dataframe = self._apply(dataframe, "exit", "exit_long", "exit_tag")
         return self._apply(dataframe, "exit_short", "exit_short", "exit_tag")
+
+
+def resample_bars(dataframe: pd.DataFrame, times: Any, timeframe: str) -> pd.DataFrame:
+    """`resample_ohlcv` in NumPy for sorted candles: `timeframe` bars (date = bucket open,
+    epoch-aligned, weeks from Monday) holding first open, max high, min low, last close and
+    summed volume of the candles inside; buckets without candles are left out."""
+    import numpy as np
+    import pandas as pd
+
+    seconds = timeframe_to_seconds(timeframe)
+    step = seconds * 1_000_000_000
+    origin = 0 if seconds % 604_800 else 4 * 86_400 * 1_000_000_000  # 1970-01-05, a Monday
+    bucket = (times - origin) // step
+    starts = np.flatnonzero(np.diff(bucket, prepend=bucket[:1] - 1)) if len(times) else times
+    ends = np.append(starts[1:], len(times)) - 1
+    cols = {c: dataframe[c].to_numpy(dtype=np.float64) for c in OHLCV}
+    dates = (bucket[starts] * step + origin).astype("datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex(dates).tz_localize("UTC").as_unit(_unit(dataframe["date"])),
+            "open": cols["open"][starts],
+            "high": np.maximum.reduceat(cols["high"], starts) if len(starts) else starts,
+            "low": np.minimum.reduceat(cols["low"], starts) if len(starts) else starts,
+            "close": cols["close"][ends],
+            "volume": np.add.reduceat(cols["volume"], starts) if len(starts) else starts,
+        }
+    )
+
+
+def _take(values: Any, index: Any, valid: Any) -> Any:
+    """values[index] with rows that no higher bar has reached yet as NaN / NaT."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        dates = values.to_numpy(dtype="datetime64[ns]")[index]
+        dates[~valid] = np.datetime64("NaT")
+        # an array, never aligned by label; in the candles' own time unit
+        return pd.DatetimeIndex(dates).tz_localize("UTC").as_unit(_unit(values)).array
+    arr = np.asarray(values, dtype=np.float64)[index]
+    arr[~valid] = np.nan
+    return arr
+
+
+def _unit(dates: Any) -> str:
+    return str(getattr(dates.dtype, "unit", "ns"))

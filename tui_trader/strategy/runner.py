@@ -368,6 +368,18 @@ class StrategyRunner:
         """A decision was rejected (risk, venue): allow a new one on the next bar."""
         self._pending.pop(symbol, None)
 
+    def atr(self, symbol: str, period: int = 14) -> float | None:
+        """Wilder's ATR of the closed bars in the symbol's window (for volatility sizing)."""
+        win = self._windows.get((symbol, self.strategy.timeframe))
+        if win is None or len(win) <= period:
+            return None
+        import numpy as np
+        import talib
+
+        rows = np.array(list(win.rows)[-(period * 10 + 1):], dtype="float64")
+        value = talib.ATR(rows[:, 2], rows[:, 3], rows[:, 4], timeperiod=period)[-1]
+        return float(value) if np.isfinite(value) and value > 0 else None
+
     def open_trades(self) -> dict[str, StrategyTrade]:
         return dict(self._trades)
 

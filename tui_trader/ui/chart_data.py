@@ -33,15 +33,17 @@ def ema(values: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
-def bollinger(values: np.ndarray, period: int = 20, stds: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bollinger(
+    values: np.ndarray, period: int = 20, stds: float = 2.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Middle, upper and lower bands of a simple moving average +- `stds` standard deviations."""
     n = len(values)
     mid = np.full(n, np.nan)
     dev = np.full(n, np.nan)
     if n >= period:
         windows = np.lib.stride_tricks.sliding_window_view(values, period)
-        mid[period - 1:] = windows.mean(axis=1)
-        dev[period - 1:] = windows.std(axis=1)
+        mid[period - 1 :] = windows.mean(axis=1)
+        dev[period - 1 :] = windows.std(axis=1)
     return mid, mid + stds * dev, mid - stds * dev
 
 
@@ -60,8 +62,19 @@ def fold_price(candles: list[Candle], price: float, ts: datetime, timeframe: str
     if start <= last.open_time or ts < last.open_time + timedelta(seconds=secs):
         if ts < last.open_time:
             return candles
-        updated = replace(last, close=price, high=max(last.high, price), low=min(last.low, price), closed=False)
+        updated = replace(
+            last, close=price, high=max(last.high, price), low=min(last.low, price), closed=False
+        )
         return [*candles[:-1], updated]
-    forming = Candle(last.symbol, timeframe, start, last.close, max(last.close, price), min(last.close, price),
-                     price, 0.0, closed=False)
+    forming = Candle(
+        last.symbol,
+        timeframe,
+        start,
+        last.close,
+        max(last.close, price),
+        min(last.close, price),
+        price,
+        0.0,
+        closed=False,
+    )
     return [*candles, forming]

@@ -19,7 +19,14 @@ from tui_trader.core.orders import OrderRequest
 TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
 LAYOUTS: tuple[str, ...] = ("auto", "tabs", "grid")
 
-_SIDES = {"buy": Side.BUY, "b": Side.BUY, "long": Side.BUY, "sell": Side.SELL, "s": Side.SELL, "short": Side.SELL}
+_SIDES = {
+    "buy": Side.BUY,
+    "b": Side.BUY,
+    "long": Side.BUY,
+    "sell": Side.SELL,
+    "s": Side.SELL,
+    "short": Side.SELL,
+}
 _MARKET = {"mkt", "market"}
 _LIMIT = {"limit", "lmt", "lim", "@"}
 _STOP = {"stop", "stp"}
@@ -78,8 +85,15 @@ class QuitCommand:
 
 
 Command = (
-    OrderCommand | CancelCommand | FlattenCommand | SymbolCommand | TimeframeCommand | ThemeCommand
-    | LayoutCommand | HelpCommand | QuitCommand
+    OrderCommand
+    | CancelCommand
+    | FlattenCommand
+    | SymbolCommand
+    | TimeframeCommand
+    | ThemeCommand
+    | LayoutCommand
+    | HelpCommand
+    | QuitCommand
 )
 
 USAGE = "try: buy 0.5 BTC/USDT limit 64000 · sell 10 AAPL mkt · cancel all · flatten · symbol ETH/USDT · tf 5m"
@@ -141,7 +155,9 @@ def _looks_numeric(word: str) -> bool:
 
 def _parse_order(side: Side, args: list[str], active_symbol: str | None) -> OrderCommand:
     if not args:
-        raise ParseError(f"{side.value} needs a quantity, e.g. {side.value} 0.5 BTC/USDT limit 64000")
+        raise ParseError(
+            f"{side.value} needs a quantity, e.g. {side.value} 0.5 BTC/USDT limit 64000"
+        )
     qty = parse_decimal(args[0], "quantity")
     rest = args[1:]
     symbol = active_symbol

@@ -61,4 +61,6 @@ def clock(ts: datetime) -> str:
 
 def short_id(client_order_id: str, width: int = 10) -> str:
     """The tail of a client order id (its unique part) for narrow columns."""
-    return client_order_id if len(client_order_id) <= width else "…" + client_order_id[-(width - 1):]
+    return (
+        client_order_id if len(client_order_id) <= width else "…" + client_order_id[-(width - 1) :]
+    )

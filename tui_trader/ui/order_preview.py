@@ -18,7 +18,9 @@ NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
 NEEDS_STOP = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 
 
-def check_request(req: OrderRequest, instrument: Instrument | None, ticker: Ticker | None = None) -> dict[str, str]:
+def check_request(
+    req: OrderRequest, instrument: Instrument | None, ticker: Ticker | None = None
+) -> dict[str, str]:
     """Problems per field name (symbol, quantity, price, stop_price, stop_loss, take_profit)."""
     errors: dict[str, str] = {}
     if instrument is None:
@@ -47,9 +49,15 @@ def check_request(req: OrderRequest, instrument: Instrument | None, ticker: Tick
     ref = reference_price(req, ticker)
     if ref is not None:
         errors.update(_bracket_errors(req, Decimal(str(ref))))
-    if instrument is not None and ref is not None and instrument.min_notional and "quantity" not in errors:
-        if req.quantity * Decimal(str(ref)) < instrument.min_notional:
-            errors["quantity"] = f"order value below the minimum {instrument.min_notional.normalize()} {instrument.quote}"
+    if (
+        instrument is not None
+        and ref is not None
+        and instrument.min_notional
+        and "quantity" not in errors
+    ) and req.quantity * Decimal(str(ref)) < instrument.min_notional:
+        errors["quantity"] = (
+            f"order value below the minimum {instrument.min_notional.normalize()} {instrument.quote}"
+        )
     return errors
 
 
@@ -57,10 +65,18 @@ def _bracket_errors(req: OrderRequest, ref: Decimal) -> dict[str, str]:
     """A buy's stop-loss sits below the entry and its take-profit above (a sell's the other way)."""
     out: dict[str, str] = {}
     below, above = ("below", "above") if req.side is Side.BUY else ("above", "below")
-    if req.stop_loss is not None and (req.stop_loss >= ref if req.side is Side.BUY else req.stop_loss <= ref):
-        out["stop_loss"] = f"a {req.side.value}'s stop-loss must be {below} the entry {ref.normalize()}"
-    if req.take_profit is not None and (req.take_profit <= ref if req.side is Side.BUY else req.take_profit >= ref):
-        out["take_profit"] = f"a {req.side.value}'s take-profit must be {above} the entry {ref.normalize()}"
+    if req.stop_loss is not None and (
+        req.stop_loss >= ref if req.side is Side.BUY else req.stop_loss <= ref
+    ):
+        out["stop_loss"] = (
+            f"a {req.side.value}'s stop-loss must be {below} the entry {ref.normalize()}"
+        )
+    if req.take_profit is not None and (
+        req.take_profit <= ref if req.side is Side.BUY else req.take_profit >= ref
+    ):
+        out["take_profit"] = (
+            f"a {req.side.value}'s take-profit must be {above} the entry {ref.normalize()}"
+        )
     return out
 
 
@@ -95,11 +111,18 @@ class OrderPreview:
     def describe(self) -> str:
         r = self.request
         priced = f" @ {_num(self.price)}" if r.type is not OrderType.MARKET and self.price else ""
-        return f"{r.side.value.upper()} {r.quantity.normalize():f} {r.symbol} {r.type.value}{priced}"
+        return (
+            f"{r.side.value.upper()} {r.quantity.normalize():f} {r.symbol} {r.type.value}{priced}"
+        )
 
 
 def preview_order(
-    req: OrderRequest, instrument: Instrument | None, ticker: Ticker | None, *, fee_rate: float, far_pct: float
+    req: OrderRequest,
+    instrument: Instrument | None,
+    ticker: Ticker | None,
+    *,
+    fee_rate: float,
+    far_pct: float,
 ) -> OrderPreview:
     """Notional and fee at the reference price; `far` when the price is far_pct or more from the mid."""
     price = reference_price(req, ticker)
@@ -109,8 +132,18 @@ def preview_order(
     distance = abs(price / mid - 1.0) if price is not None and mid else None
     far = req.type is not OrderType.MARKET and distance is not None and distance >= far_pct
     quote = instrument.quote if instrument is not None else ""
-    return OrderPreview(req, price, mid, notional, fee, fee_rate, quote, distance, far,
-                        check_request(req, instrument, ticker))
+    return OrderPreview(
+        req,
+        price,
+        mid,
+        notional,
+        fee,
+        fee_rate,
+        quote,
+        distance,
+        far,
+        check_request(req, instrument, ticker),
+    )
 
 
 def _num(value: float | None) -> str:

@@ -54,7 +54,9 @@ class TableSync:
                 continue
             for col, (a, b) in enumerate(zip(old, new, strict=True)):
                 if a != b:
-                    table.update_cell(key, columns[col], _render(b, self.justify[col]), update_width=False)
+                    table.update_cell(
+                        key, columns[col], _render(b, self.justify[col]), update_width=False
+                    )
                     self.cell_writes += 1
             self.rows[key] = new
             changed = True

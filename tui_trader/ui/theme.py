@@ -19,8 +19,19 @@ from tui_trader.core.errors import ConfigError
 log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "themes"
-_COLOURS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel",
-            "boost", "warning", "error", "success")
+_COLOURS = (
+    "primary",
+    "secondary",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+    "warning",
+    "error",
+    "success",
+)
 DEFAULT_THEME = "tui-dark"
 
 
@@ -87,13 +98,18 @@ class Palette:
         up = v.get("price-up") or theme.success or "green"
         down = v.get("price-down") or theme.error or "red"
         return cls(
-            up=up, down=down,
-            flash_up=v.get("flash-up") or up, flash_down=v.get("flash-down") or down,
-            muted=theme.secondary or "grey50", warning=theme.warning or "yellow", error=theme.error or "red",
+            up=up,
+            down=down,
+            flash_up=v.get("flash-up") or up,
+            flash_down=v.get("flash-down") or down,
+            muted=theme.secondary or "grey50",
+            warning=theme.warning or "yellow",
+            error=theme.error or "red",
             accent=theme.accent or theme.primary,
             badge_paper=v.get("badge-paper") or theme.warning or "yellow",
             badge_live=v.get("badge-live") or theme.error or "red",
-            depth_bid=v.get("depth-bid") or up, depth_ask=v.get("depth-ask") or down,
+            depth_bid=v.get("depth-bid") or up,
+            depth_ask=v.get("depth-ask") or down,
         )
 
     def signed(self, value: float) -> str:

@@ -23,7 +23,11 @@ class Alert:
 def classify(event: Event) -> Alert | None:
     if isinstance(event, FillEvent):
         f = event.fill
-        return Alert("fill", f.ts, f"fill {f.side.value} {f.quantity} {f.symbol} @ {f.price} on {f.venue} (order {f.client_order_id})")
+        return Alert(
+            "fill",
+            f.ts,
+            f"fill {f.side.value} {f.quantity} {f.symbol} @ {f.price} on {f.venue} (order {f.client_order_id})",
+        )
     if isinstance(event, RiskEvent):
         if event.client_order_id and not event.code.startswith(("breaker", "kill_switch")):
             return Alert("reject", event.ts, f"rejected {event.client_order_id}: {event.message}")
@@ -32,7 +36,8 @@ def classify(event: Event) -> Alert | None:
         o = event.order
         # Engine-side rejections already arrive as a RiskEvent (their order carries a reject_code).
         if o.status is OrderStatus.REJECTED and "reject_code" not in o.meta:
-            return Alert("reject", o.updated_at, f"{o.venue} rejected {o.side.value} {o.quantity} {o.symbol} ({o.client_order_id}): {o.reason or 'no reason given'}")
+            what = f"{o.side.value} {o.quantity} {o.symbol} ({o.client_order_id})"
+            return Alert("reject", o.updated_at, f"{o.venue} rejected {what}: {o.reason or 'no reason given'}")
         return None
     if isinstance(event, ConnectionEvent):
         if event.state in _DOWN:

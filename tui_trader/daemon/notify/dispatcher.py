@@ -35,8 +35,14 @@ class _Outbox:
 
 
 class Notifier:
-    def __init__(self, bus: EventBus, settings: NotificationSettings, sinks: list[Sink], *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        settings: NotificationSettings,
+        sinks: list[Sink],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bus = bus
         self.settings = settings
         self.outboxes = [_Outbox(s) for s in sinks]
@@ -45,8 +51,9 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, bus: EventBus, settings: NotificationSettings, home: Any = None,
-                      secret: SecretFn | None = None) -> Notifier:
+    def from_settings(
+        cls, bus: EventBus, settings: NotificationSettings, home: Any = None, secret: SecretFn | None = None
+    ) -> Notifier:
         secret = secret or keyring_secret(home)
         sinks: list[Sink] = []
         if settings.enabled:

@@ -47,7 +47,7 @@ class WebhookSink:
     def __init__(self, cfg: WebhookSettings, secret: SecretFn) -> None:
         self.cfg = cfg
         self.name = f"{cfg.format} webhook"
-        self.events = frozenset(cfg.events)
+        self.events: frozenset[str] = frozenset(cfg.events)
         self._secret = secret
 
     def _url(self) -> str:
@@ -56,8 +56,10 @@ class WebhookSink:
             return self.cfg.url
         token = self._secret(self.cfg.token_key)
         if not token:
-            raise SinkError(f"no telegram bot token in the keyring under {self.cfg.token_key!r}; "
-                            f"run `tui-trader keys set {self.cfg.token_key}`")
+            raise SinkError(
+                f"no telegram bot token in the keyring under {self.cfg.token_key!r}; "
+                f"run `tui-trader keys set {self.cfg.token_key}`"
+            )
         return f"{(self.cfg.url or TELEGRAM_API).rstrip('/')}/bot{token}/sendMessage"
 
     async def send(self, subject: str, body: str) -> None:
@@ -66,7 +68,10 @@ class WebhookSink:
         payload = webhook_payload(self.cfg.format, subject, body, self.cfg.chat_id)
         timeout = aiohttp.ClientTimeout(total=10)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.post(self._url(), json=payload) as resp:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(self._url(), json=payload) as resp,
+            ):
                 if resp.status >= 400:
                     raise SinkError(f"{self.name}: HTTP {resp.status}")
         except aiohttp.ClientError as exc:
@@ -77,7 +82,7 @@ class EmailSink:
     def __init__(self, cfg: EmailSettings, secret: SecretFn) -> None:
         self.cfg = cfg
         self.name = "email"
-        self.events = frozenset(cfg.events)
+        self.events: frozenset[str] = frozenset(cfg.events)
         self._secret = secret
 
     def _send_blocking(self, msg: EmailMessage) -> None:

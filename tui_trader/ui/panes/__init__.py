@@ -11,10 +11,23 @@ from tui_trader.ui.panes.watchlist import WatchlistPane
 
 # Display order: tab order in the compact layout, number keys 1..7.
 PANES: tuple[type[Pane], ...] = (
-    WatchlistPane, OrderBookPane, ChartPane, PositionsPane, BlotterPane, RiskPane, SignalsPane,
+    WatchlistPane,
+    OrderBookPane,
+    ChartPane,
+    PositionsPane,
+    BlotterPane,
+    RiskPane,
+    SignalsPane,
 )
 
 __all__ = [
-    "PANES", "BlotterPane", "ChartPane", "OrderBookPane", "Pane", "PositionsPane", "RiskPane",
-    "SignalsPane", "WatchlistPane",
+    "PANES",
+    "BlotterPane",
+    "ChartPane",
+    "OrderBookPane",
+    "Pane",
+    "PositionsPane",
+    "RiskPane",
+    "SignalsPane",
+    "WatchlistPane",
 ]

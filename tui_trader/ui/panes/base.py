@@ -20,6 +20,11 @@ class Pane(Vertical):
         super().__init__(id=f"pane-{self.KEY}", classes="pane")
         self.border_title = self.TITLE
 
+    def set_title(self, title: str) -> None:
+        """Change the border title only when it differs: every assignment repaints the pane."""
+        if title != self.border_title:
+            self.border_title = title
+
     def update_view(self, view: View) -> None:
         """Draw the latest state; called at the refresh cadence, only while visible."""
         raise NotImplementedError

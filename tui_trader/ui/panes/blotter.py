@@ -15,11 +15,28 @@ from tui_trader.ui.tables import Cell, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
-ORDER_COLUMNS = (("Id", 11, "left"), ("Time", 8, "left"), ("Side", 4, "left"), ("Symbol", 9, "left"),
-                 ("Type", 6, "left"), ("Qty", 9, "right"), ("Filled", 9, "right"), ("Price", 10, "right"),
-                 ("Status", 9, "left"), ("Reason", 30, "left"))
-FILL_COLUMNS = (("Time", 8, "left"), ("Side", 4, "left"), ("Symbol", 9, "left"), ("Qty", 9, "right"),
-                ("Price", 10, "right"), ("Fee", 8, "right"), ("Liq", 5, "left"), ("Order", 11, "left"))
+ORDER_COLUMNS = (
+    ("Id", 11, "left"),
+    ("Time", 8, "left"),
+    ("Side", 4, "left"),
+    ("Symbol", 9, "left"),
+    ("Type", 6, "left"),
+    ("Qty", 9, "right"),
+    ("Filled", 9, "right"),
+    ("Price", 10, "right"),
+    ("Status", 9, "left"),
+    ("Reason", 30, "left"),
+)
+FILL_COLUMNS = (
+    ("Time", 8, "left"),
+    ("Side", 4, "left"),
+    ("Symbol", 9, "left"),
+    ("Qty", 9, "right"),
+    ("Price", 10, "right"),
+    ("Fee", 8, "right"),
+    ("Liq", 5, "left"),
+    ("Order", 11, "left"),
+)
 FINISHED_SHOWN = 15
 FILLS_SHOWN = 30
 
@@ -30,8 +47,13 @@ class BlotterPane(Pane):
     TAB = "Orders"
 
     BINDINGS = [
-        Binding("c,delete", "cancel_selected", "Cancel order", id="cancel_order",
-                tooltip="cancel the order under the cursor"),
+        Binding(
+            "c,delete",
+            "cancel_selected",
+            "Cancel order",
+            id="cancel_order",
+            tooltip="cancel the order under the cursor",
+        ),
     ]
 
     class CancelRequested(Message):
@@ -74,13 +96,17 @@ class BlotterPane(Pane):
             inst = snap.instruments.get(f.symbol)
             side_style = pal.up if f.side.value == "buy" else pal.down
             fill_rows[f"{f.venue}:{f.fill_id}"] = [
-                fmt.clock(f.ts), (f.side.value, side_style), f.symbol,
+                fmt.clock(f.ts),
+                (f.side.value, side_style),
+                f.symbol,
                 fmt.qty(f.quantity, inst.qty_decimals if inst else 4),
-                fmt.price(f.price, inst.price_decimals if inst else 2), fmt.money(f.fee), f.liquidity.value,
+                fmt.price(f.price, inst.price_decimals if inst else 2),
+                fmt.money(f.fee),
+                f.liquidity.value,
                 fmt.short_id(f.client_order_id, 11),
             ]
         self._fills.sync(fill_rows)
-        self.border_title = f"Orders & fills · {len(open_orders)} working"
+        self.set_title(f"Orders & fills · {len(open_orders)} working")
 
     def _order_row(self, o: Order, instruments: dict, pal: Palette) -> list[Cell]:  # type: ignore[type-arg]
         inst = instruments.get(o.symbol)
@@ -88,14 +114,22 @@ class BlotterPane(Pane):
         px = o.price if o.price is not None else o.stop_price
         shown_px = "mkt" if o.type is OrderType.MARKET and px is None else fmt.price(px, nd)
         status_style = {
-            OrderStatus.REJECTED: f"bold {pal.error}", OrderStatus.FILLED: pal.up,
-            OrderStatus.CANCELLED: pal.muted, OrderStatus.EXPIRED: pal.muted,
+            OrderStatus.REJECTED: f"bold {pal.error}",
+            OrderStatus.FILLED: pal.up,
+            OrderStatus.CANCELLED: pal.muted,
+            OrderStatus.EXPIRED: pal.muted,
         }.get(o.status, f"bold {pal.accent}")
         return [
-            fmt.short_id(o.client_order_id, 11), fmt.clock(o.created_at),
-            (o.side.value, pal.up if o.side.value == "buy" else pal.down), o.symbol, o.type.value,
-            fmt.qty(o.quantity, qd), fmt.qty(o.filled_quantity, qd), shown_px,
-            (o.status.value, status_style), (o.reason or "", pal.error if o.status is OrderStatus.REJECTED else ""),
+            fmt.short_id(o.client_order_id, 11),
+            fmt.clock(o.created_at),
+            (o.side.value, pal.up if o.side.value == "buy" else pal.down),
+            o.symbol,
+            o.type.value,
+            fmt.qty(o.quantity, qd),
+            fmt.qty(o.filled_quantity, qd),
+            shown_px,
+            (o.status.value, status_style),
+            (o.reason or "", pal.error if o.status is OrderStatus.REJECTED else ""),
         ]
 
     def action_cancel_selected(self) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.color import Color
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -26,6 +29,30 @@ FetchCandles = Callable[[str, str, int], Awaitable[list[Candle]]]
 EMA_PERIOD = 20
 BB_PERIOD = 20
 HISTORY = 300
+
+
+class Plot(PlotextPlot):
+    """A PlotextPlot whose output has its same-style runs merged.
+
+    plotext's ANSI output can style blank cells differently from one process to the next
+    (set ordering); normalising them makes the rendering, and so the screenshots, stable.
+    """
+
+    def render(self) -> Text:
+        text = super().render()
+        assert isinstance(text, Text)
+        # Blank cells keep only their background: plotext gives spaces arbitrary foregrounds.
+        cleaned = (
+            Segment(
+                seg.text,
+                Style(bgcolor=seg.style.bgcolor) if seg.style and seg.text.isspace() else seg.style,
+            )
+            for seg in text.render(self.app.console)
+        )
+        merged = Text(end="", no_wrap=True)
+        for segment in Segment.simplify(cleaned):
+            merged.append(segment.text, segment.style)
+        return merged
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -50,6 +77,7 @@ class ChartPane(Pane):
         self.loaded: tuple[str, str] | None = None  # (symbol, timeframe) of self.candles
         self.error = ""
         self.draws = 0
+        self.span = ""  # time range of the candles shown
         self._wanted: tuple[str, str] | None = None
         self._next_draw = 0.0
         self._dirty = False
@@ -57,8 +85,8 @@ class ChartPane(Pane):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="chart-title")
         with Vertical(id="chart-plots"):
-            yield PlotextPlot(id="chart-price")
-            yield PlotextPlot(id="chart-volume")
+            yield Plot(id="chart-price")
+            yield Plot(id="chart-volume")
 
     def update_view(self, view: View) -> None:
         wanted = (view.symbol, view.timeframe)
@@ -99,15 +127,16 @@ class ChartPane(Pane):
         note = f"  [{view.palette.error}]{self.error}[/]" if self.error else ""
         if self.loaded != (view.symbol, view.timeframe) and not self.error:
             note = "  loading…"
-        self.border_title = f"Chart · {view.symbol}"
+        self.set_title(f"Chart · {view.symbol}")
         self.query_one("#chart-title", Static).update(
-            f"{tfs}  [dim]EMA{EMA_PERIOD} BB{BB_PERIOD}[/]{note}")
+            f"{tfs}  [dim]EMA{EMA_PERIOD} BB{BB_PERIOD} {self.span}[/]{note}", layout=False
+        )
 
     def _draw(self, pal: Palette, timeframe: str) -> None:
         price_plot = self.query_one("#chart-price", PlotextPlot)
         volume_plot = self.query_one("#chart-volume", PlotextPlot)
         width = max(20, price_plot.size.width)
-        shown = self.candles[-max(10, (width - 12) // 2):]
+        shown = self.candles[-max(10, (width - 12) // 2) :]
         plt, vplt = price_plot.plt, volume_plot.plt
         plt.clear_figure()
         vplt.clear_figure()
@@ -119,19 +148,32 @@ class ChartPane(Pane):
         closes = np.array([c.close for c in self.candles], dtype=float)
         offset = len(self.candles) - len(shown)
         xs = list(range(len(shown)))
-        data = {"Open": [c.open for c in shown], "Close": [c.close for c in shown],
-                "High": [c.high for c in shown], "Low": [c.low for c in shown]}
+        data = {
+            "Open": [c.open for c in shown],
+            "Close": [c.close for c in shown],
+            "High": [c.high for c in shown],
+            "Low": [c.low for c in shown],
+        }
         plt.candlestick(xs, data, colors=[_rgb(pal.up), _rgb(pal.down)])
-        mid, upper, lower = bollinger(closes, BB_PERIOD)
-        for series, colour in ((ema(closes, EMA_PERIOD), pal.accent), (upper, pal.muted), (lower, pal.muted)):
+        _mid, upper, lower = bollinger(closes, BB_PERIOD)
+        for series, colour in (
+            (ema(closes, EMA_PERIOD), pal.accent),
+            (upper, pal.muted),
+            (lower, pal.muted),
+        ):
             part = series[offset:]
             ok = ~np.isnan(part)
             if ok.any():
-                plt.plot([x for x, keep in zip(xs, ok, strict=True) if keep], part[ok].tolist(),
-                         color=_rgb(colour), marker="braille")
+                plt.plot(
+                    [x for x, keep in zip(xs, ok, strict=True) if keep],
+                    part[ok].tolist(),
+                    color=_rgb(colour),
+                    marker="braille",
+                )
+        # Time labels go in the title line: plotext's own tick placement is not stable run to run.
+        plt.xticks([], [])
         labels = _labels(shown, timeframe)
-        step = max(1, len(xs) // 5)
-        plt.xticks(xs[::step], labels[::step])
+        self.span = f"{labels[0]} → {labels[-1]}"
         vols = [c.volume for c in shown]
         vplt.bar(xs, vols, color=_rgb(pal.muted), marker="sd")
         vplt.xticks([], [])

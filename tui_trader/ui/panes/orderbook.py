@@ -36,7 +36,9 @@ class Ladder(Widget, can_focus=True):
         self.price_decimals = 2
         self.qty_decimals = 4
 
-    def show(self, book: OrderBook | None, palette: Palette, price_decimals: int, qty_decimals: int) -> None:
+    def show(
+        self, book: OrderBook | None, palette: Palette, price_decimals: int, qty_decimals: int
+    ) -> None:
         self.book, self.palette = book, palette
         self.price_decimals, self.qty_decimals = min(price_decimals, 6), min(qty_decimals, 5)
         self.refresh()
@@ -50,7 +52,9 @@ class Ladder(Widget, can_focus=True):
             return self._stacked(book, pal, width, min((height - 3) // 2, 25))
         return self._side_by_side(book, pal, width, max(LEVELS, height - 2))
 
-    def _cum(self, levels: tuple[tuple[float, float], ...], n: int) -> list[tuple[float, float, float]]:
+    def _cum(
+        self, levels: tuple[tuple[float, float], ...], n: int
+    ) -> list[tuple[float, float, float]]:
         out, total = [], 0.0
         for price, size in levels[:n]:
             total += size
@@ -62,7 +66,8 @@ class Ladder(Widget, can_focus=True):
         if spread is None or mid is None:
             return "one-sided book"
         bps = spread / mid * 1e4 if mid else 0.0
-        return f"spread {fmt.price(spread, self.price_decimals)} ({bps:.1f} bp) · mid {fmt.price(mid, self.price_decimals)}"
+        nd = self.price_decimals
+        return f"spread {fmt.price(spread, nd)} ({bps:.1f} bp) · mid {fmt.price(mid, nd)}"
 
     def _stacked(self, book: OrderBook, pal: Palette, width: int, n: int) -> Text:
         bids, asks = self._cum(book.bids, n), self._cum(book.asks, n)
@@ -73,13 +78,19 @@ class Ladder(Widget, can_focus=True):
         text.append(f"{'price':>{pw}} {'size':>{sw}} {'total':>{sw}} depth\n", style="bold")
         for price, size, cum in reversed(asks):
             text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.down)
-            text.append(f" {fmt.qty(size, self.qty_decimals):>{sw}} {fmt.qty(cum, self.qty_decimals):>{sw}} ")
+            text.append(
+                f" {fmt.qty(size, self.qty_decimals):>{sw}} {fmt.qty(cum, self.qty_decimals):>{sw}} "
+            )
             text.append(_bar(cum / top, bar_w) + "\n", style=pal.depth_ask)
         text.append(f"{self._summary(book):^{width}}\n", style=f"bold {pal.accent}")
         for i, (price, size, cum) in enumerate(bids):
             text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.up)
-            text.append(f" {fmt.qty(size, self.qty_decimals):>{sw}} {fmt.qty(cum, self.qty_decimals):>{sw}} ")
-            text.append(_bar(cum / top, bar_w) + ("\n" if i < len(bids) - 1 else ""), style=pal.depth_bid)
+            text.append(
+                f" {fmt.qty(size, self.qty_decimals):>{sw}} {fmt.qty(cum, self.qty_decimals):>{sw}} "
+            )
+            text.append(
+                _bar(cum / top, bar_w) + ("\n" if i < len(bids) - 1 else ""), style=pal.depth_bid
+            )
         return text
 
     def _side_by_side(self, book: OrderBook, pal: Palette, width: int, n: int) -> Text:
@@ -90,7 +101,10 @@ class Ladder(Widget, can_focus=True):
         bar_w = max(0, half - pw - sw - 2)
         text = Text(no_wrap=True, overflow="crop")
         text.append(f"{self._summary(book):^{width}}\n", style=f"bold {pal.accent}")
-        text.append(f"{'':>{bar_w}} {'bid size':>{sw}} {'bid':>{pw}}│{'ask':<{pw}} {'ask size':<{sw}}\n", style="bold")
+        text.append(
+            f"{'':>{bar_w}} {'bid size':>{sw}} {'bid':>{pw}}│{'ask':<{pw}} {'ask size':<{sw}}\n",
+            style="bold",
+        )
         for i in range(n):
             if i < len(bids):
                 price, size, cum = bids[i]
@@ -128,7 +142,9 @@ class OrderBookPane(Pane):
         if key == self._shown:
             return
         self._shown = key
-        self.border_title = f"Order book · {view.symbol}"
+        self.set_title(f"Order book · {view.symbol}")
         inst = view.snapshot.instruments.get(view.symbol)
         ladder = self.query_one(Ladder)
-        ladder.show(book, view.palette, inst.price_decimals if inst else 2, inst.qty_decimals if inst else 4)
+        ladder.show(
+            book, view.palette, inst.price_decimals if inst else 2, inst.qty_decimals if inst else 4
+        )

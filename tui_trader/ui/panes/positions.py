@@ -9,8 +9,15 @@ from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, TableSync
 from tui_trader.ui.view import View
 
-COLUMNS = (("Symbol", 10, "left"), ("Qty", 11, "right"), ("Avg", 11, "right"), ("Mark", 11, "right"),
-           ("Unreal", 11, "right"), ("Real", 10, "right"), ("%Eq", 7, "right"))
+COLUMNS = (
+    ("Symbol", 10, "left"),
+    ("Qty", 11, "right"),
+    ("Avg", 11, "right"),
+    ("Mark", 11, "right"),
+    ("Unreal", 11, "right"),
+    ("Real", 10, "right"),
+    ("%Eq", 7, "right"),
+)
 
 
 class PositionsPane(Pane):
@@ -39,9 +46,13 @@ class PositionsPane(Pane):
             share = abs(p.market_value) / equity if equity else 0.0
             qty_style = pal.up if p.quantity > 0 else pal.down
             rows[f"{p.venue}:{p.symbol}"] = [
-                p.symbol, (fmt.qty(p.quantity, qd), qty_style), fmt.price(p.average_price, nd),
-                fmt.price(p.mark, nd), (fmt.money(unreal, True), pal.signed(unreal)),
-                (fmt.money(real, True), pal.signed(real)), fmt.pct(share, signed=False, decimals=1),
+                p.symbol,
+                (fmt.qty(p.quantity, qd), qty_style),
+                fmt.price(p.average_price, nd),
+                fmt.price(p.mark, nd),
+                (fmt.money(unreal, True), pal.signed(unreal)),
+                (fmt.money(real, True), pal.signed(real)),
+                fmt.pct(share, signed=False, decimals=1),
             ]
         self._sync.sync(rows)
-        self.border_title = f"Positions ({len(rows)})" if rows else "Positions · flat"
+        self.set_title(f"Positions ({len(rows)})" if rows else "Positions · flat")

@@ -19,7 +19,9 @@ from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
 # Keys of extra["risk"] that the account rows already show.
-SHOWN_ABOVE = frozenset({"equity", "cash", "gross_exposure", "net_exposure", "day_pnl", "drawdown", "halted"})
+SHOWN_ABOVE = frozenset(
+    {"equity", "cash", "gross_exposure", "net_exposure", "day_pnl", "drawdown", "halted"}
+)
 FRACTIONS = ("used", "drawdown", "pct", "rate", "ratio")
 
 
@@ -51,6 +53,7 @@ class RiskPane(Pane):
     def __init__(self) -> None:
         super().__init__()
         self._shown: Any = None
+        self._rows = 0
 
     def compose(self):  # type: ignore[no-untyped-def]
         with VerticalScroll(id="risk-scroll"):
@@ -61,8 +64,21 @@ class RiskPane(Pane):
         acct = snap.account
         raw = snap.extra.get("risk")
         extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        key = (acct.equity, acct.cash, acct.gross_exposure, acct.net_exposure, acct.day_pnl, acct.drawdown,
-               acct.unrealized_pnl, acct.realized_pnl, acct.fees, snap.halted, repr(extra), pal, self.size.width)
+        key = (
+            acct.equity,
+            acct.cash,
+            acct.gross_exposure,
+            acct.net_exposure,
+            acct.day_pnl,
+            acct.drawdown,
+            acct.unrealized_pnl,
+            acct.realized_pnl,
+            acct.fees,
+            snap.halted,
+            repr(extra),
+            pal,
+            self.size.width,
+        )
         if key == self._shown:
             return
         self._shown = key
@@ -72,24 +88,44 @@ class RiskPane(Pane):
         else:
             rows.append(("Trading", Text("enabled", style=pal.up)))
         rows += [
-            ("Equity", fmt.money(acct.equity)), ("Cash", fmt.money(acct.cash)),
+            ("Equity", fmt.money(acct.equity)),
+            ("Cash", fmt.money(acct.cash)),
             ("Gross exp.", fmt.money(acct.gross_exposure)),
-            ("Net exp.", Text(fmt.money(acct.net_exposure, True), style=pal.signed(acct.net_exposure))),
+            (
+                "Net exp.",
+                Text(fmt.money(acct.net_exposure, True), style=pal.signed(acct.net_exposure)),
+            ),
             ("Day P&L", Text(fmt.money(acct.day_pnl, True), style=pal.signed(acct.day_pnl))),
-            ("Drawdown", Text(fmt.pct(acct.drawdown, signed=False), style=_dd_style(acct.drawdown, pal))),
-            ("Unrealized", Text(fmt.money(acct.unrealized_pnl, True), style=pal.signed(acct.unrealized_pnl))),
-            ("Realized", Text(fmt.money(acct.realized_pnl, True), style=pal.signed(acct.realized_pnl))),
+            (
+                "Drawdown",
+                Text(fmt.pct(acct.drawdown, signed=False), style=_dd_style(acct.drawdown, pal)),
+            ),
+            (
+                "Unrealized",
+                Text(fmt.money(acct.unrealized_pnl, True), style=pal.signed(acct.unrealized_pnl)),
+            ),
+            (
+                "Realized",
+                Text(fmt.money(acct.realized_pnl, True), style=pal.signed(acct.realized_pnl)),
+            ),
             ("Fees", fmt.money(acct.fees)),
         ]
         breakers = extra.get("breakers")
         if breakers:
-            rows.append(("Breakers", Text(describe_value("breakers", breakers), style=f"bold {pal.error}")))
+            rows.append(
+                ("Breakers", Text(describe_value("breakers", breakers), style=f"bold {pal.error}"))
+            )
         for name, value in extra.items():
             if name in SHOWN_ABOVE or name == "breakers" or value is None:
                 continue
             rows.append((name.replace("_", " ").capitalize(), describe_value(name, value)))
-        self.query_one("#risk-body", Static).update(self._table(rows, pairs=2 if self.size.width >= 60 else 1))
-        self.border_title = "Risk · HALTED" if snap.halted else "Risk"
+        # Relayout only when the number of lines changed; values alone keep the size.
+        self.query_one("#risk-body", Static).update(
+            self._table(rows, pairs=2 if self.size.width >= 60 else 1),
+            layout=len(rows) != self._rows,
+        )
+        self._rows = len(rows)
+        self.set_title("Risk · HALTED" if snap.halted else "Risk")
 
     @staticmethod
     def _table(rows: list[tuple[str, Text | str]], pairs: int) -> Table:
@@ -100,7 +136,7 @@ class RiskPane(Pane):
         core, extra = rows[:10], rows[10:]
         for i in range(0, len(core), pairs):
             cells: list[Text | str] = []
-            for label, value in core[i:i + pairs]:
+            for label, value in core[i : i + pairs]:
                 cells += [label, value]
             grid.add_row(*cells)
         for label, value in extra:  # long values (limits, locks): one per line

@@ -11,8 +11,10 @@ from tui_trader.ui import format as fmt
 from tui_trader.ui.theme import Palette
 
 _STATE_STYLE = {
-    ConnectionState.CONNECTED: "up", ConnectionState.CONNECTING: "warning",
-    ConnectionState.RECONNECTING: "warning", ConnectionState.DEGRADED: "warning",
+    ConnectionState.CONNECTED: "up",
+    ConnectionState.CONNECTING: "warning",
+    ConnectionState.RECONNECTING: "warning",
+    ConnectionState.DEGRADED: "warning",
     ConnectionState.DISCONNECTED: "error",
 }
 
@@ -61,7 +63,9 @@ class TopLine(Static):
         text.append(f"· {timeframe} · ", style=pal.muted)
         text.append(f"equity {fmt.money(acct.equity)} ")
         text.append(f"day {fmt.money(acct.day_pnl, True)}", style=pal.signed(acct.day_pnl))
-        self.update(text)
+        self.update(
+            text, layout=False
+        )  # fixed size: a relayout per frame would cost the CPU budget
 
 
 class StatusBar(Static):
@@ -77,8 +81,14 @@ class StatusBar(Static):
         self.message, self.message_style = message, style
 
     def show(self, snap: EngineSnapshot, pal: Palette) -> None:
-        key = (tuple((v.name, v.state, v.detail) for v in snap.venues), snap.mode, snap.ts.replace(microsecond=0),
-               self.message, self.message_style, pal)
+        key = (
+            tuple((v.name, v.state, v.detail) for v in snap.venues),
+            snap.mode,
+            snap.ts.replace(microsecond=0),
+            self.message,
+            self.message_style,
+            pal,
+        )
         if key == self._shown:
             return
         self._shown = key
@@ -89,4 +99,4 @@ class StatusBar(Static):
             text.append(f"{v.name} {v.state.value}  ")
         text.append(f"│ {snap.mode.upper()} │ {snap.ts:%H:%M:%S} UTC │ ", style=pal.muted)
         text.append(self.message, style=self.message_style)
-        self.update(text)
+        self.update(text, layout=False)

@@ -12,8 +12,14 @@ from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, TableSync
 from tui_trader.ui.view import View
 
-COLUMNS = (("Symbol", "symbol", 9, "left"), ("Bid", "bid", 10, "right"), ("Ask", "ask", 10, "right"),
-           ("Last", "last", 10, "right"), ("Chg%", "chg", 7, "right"), ("Vol", "vol", 6, "right"))
+COLUMNS = (
+    ("Symbol", "symbol", 9, "left"),
+    ("Bid", "bid", 10, "right"),
+    ("Ask", "ask", 10, "right"),
+    ("Last", "last", 10, "right"),
+    ("Chg%", "chg", 7, "right"),
+    ("Vol", "vol", 6, "right"),
+)
 
 
 class WatchlistPane(Pane):
@@ -66,12 +72,19 @@ class WatchlistPane(Pane):
             direction = self._direction(sym, t, view.now)
             last_style = ""
             if direction:
-                last_style = f"bold {pal.up} on {pal.flash_up}" if direction > 0 else f"bold {pal.down} on {pal.flash_down}"
+                last_style = (
+                    f"bold {pal.up} on {pal.flash_up}"
+                    if direction > 0
+                    else f"bold {pal.down} on {pal.flash_down}"
+                )
             name: Cell = (sym, f"bold {pal.accent}") if sym == view.symbol else sym
             rows[sym] = [
-                name, fmt.price(t.bid, nd), fmt.price(t.ask, nd),
+                name,
+                fmt.price(t.bid, nd),
+                fmt.price(t.ask, nd),
                 (fmt.price(t.last, nd), last_style) if last_style else fmt.price(t.last, nd),
-                (fmt.pct(t.change_pct), pal.signed(t.change_pct)), fmt.volume(t.volume_24h),
+                (fmt.pct(t.change_pct), pal.signed(t.change_pct)),
+                fmt.volume(t.volume_24h),
             ]
         self._sync.sync(rows)
         if view.symbol != self._active:

@@ -21,7 +21,12 @@ Check = Callable[[Command], str | None]
 class CommandLineScreen(ModalScreen[Command | None]):
     BINDINGS = [Binding("escape", "close", "Close", id="command_close")]
 
-    def __init__(self, active_symbol: str | None, check: Check | None = None, history: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        active_symbol: str | None,
+        check: Check | None = None,
+        history: list[str] | None = None,
+    ) -> None:
         super().__init__(id="command-line-screen")
         self.active_symbol = active_symbol
         self.check = check
@@ -32,7 +37,11 @@ class CommandLineScreen(ModalScreen[Command | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="command-box"):
             yield Static(f"[dim]{USAGE}[/]", id="command-error")
-            yield Input(placeholder="buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000", id="command-input", compact=True)
+            yield Input(
+                placeholder="buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000",
+                id="command-input",
+                compact=True,
+            )
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False

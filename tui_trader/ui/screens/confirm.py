@@ -24,7 +24,9 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm_no", priority=True),
     ]
 
-    def __init__(self, title: str, body: RenderableType, *, yes: str = "Yes (y)", danger: bool = False) -> None:
+    def __init__(
+        self, title: str, body: RenderableType, *, yes: str = "Yes (y)", danger: bool = False
+    ) -> None:
         super().__init__(classes="danger" if danger else "")
         self.title_text = title
         self.body = body
@@ -35,7 +37,12 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(self.title_text, id="confirm-title")
             yield Static(self.body, id="confirm-body")
             with Horizontal(id="confirm-buttons"):
-                yield Button(self.yes, id="yes", variant="error" if self.has_class("danger") else "success", compact=True)
+                yield Button(
+                    self.yes,
+                    id="yes",
+                    variant="error" if self.has_class("danger") else "success",
+                    compact=True,
+                )
                 yield Button("No (n/Esc)", id="no", compact=True)
 
     @property
@@ -70,12 +77,19 @@ def order_details(preview: OrderPreview, price_decimals: int = 2) -> RenderableT
     if r.stop_price is not None and r.price is not None:
         grid.add_row("Stop", fmt.price(r.stop_price, price_decimals))
     grid.add_row("Notional", f"{fmt.money(preview.notional)} {preview.quote}".strip())
-    grid.add_row("Est. fee", f"{fmt.money(preview.fee)} {preview.quote} ({preview.fee_rate * 100:.3g}%)".strip())
+    grid.add_row(
+        "Est. fee",
+        f"{fmt.money(preview.fee)} {preview.quote} ({preview.fee_rate * 100:.3g}%)".strip(),
+    )
     if r.stop_loss is not None:
         grid.add_row("Stop-loss", fmt.price(r.stop_loss, price_decimals))
     if r.take_profit is not None:
         grid.add_row("Take-profit", fmt.price(r.take_profit, price_decimals))
     if preview.mid is not None:
-        dist = f" ({fmt.pct(preview.distance, signed=False)} away)" if preview.distance is not None else ""
+        dist = (
+            f" ({fmt.pct(preview.distance, signed=False)} away)"
+            if preview.distance is not None
+            else ""
+        )
         grid.add_row("Mid", fmt.price(preview.mid, price_decimals) + dist)
     return grid

@@ -25,11 +25,22 @@ from tui_trader.ui.order_preview import NEEDS_PRICE, NEEDS_STOP, check_request, 
 
 Lookup = Callable[[str], tuple[Instrument | None, Ticker | None]]
 PRICE_FIELDS = ("price", "stop_price", "stop_loss", "take_profit")
-LABELS = {"side": "Side", "symbol": "Symbol", "type": "Type", "quantity": "Quantity", "price": "Limit price",
-          "stop_price": "Stop price", "time_in_force": "TIF", "stop_loss": "Stop-loss", "take_profit": "Take-profit"}
+LABELS = {
+    "side": "Side",
+    "symbol": "Symbol",
+    "type": "Type",
+    "quantity": "Quantity",
+    "price": "Limit price",
+    "stop_price": "Stop price",
+    "time_in_force": "TIF",
+    "stop_loss": "Stop-loss",
+    "take_profit": "Take-profit",
+}
 
 
-def ticket_request(values: dict[str, str], lookup: Lookup) -> tuple[OrderRequest | None, dict[str, str]]:
+def ticket_request(
+    values: dict[str, str], lookup: Lookup
+) -> tuple[OrderRequest | None, dict[str, str]]:
     """Fields as typed -> (request, {}) when valid, else (None or partial, errors per field)."""
     errors: dict[str, str] = {}
     symbol = values.get("symbol", "").strip().upper()
@@ -56,9 +67,16 @@ def ticket_request(values: dict[str, str], lookup: Lookup) -> tuple[OrderRequest
     if "symbol" in errors or numbers["quantity"] is None:
         return None, errors
     request = OrderRequest(
-        symbol, Side(values.get("side") or "buy"), numbers["quantity"], otype, price=numbers["price"],
-        stop_price=numbers["stop_price"], time_in_force=TimeInForce(values.get("time_in_force") or "gtc"),
-        stop_loss=numbers["stop_loss"], take_profit=numbers["take_profit"], source="manual",
+        symbol,
+        Side(values.get("side") or "buy"),
+        numbers["quantity"],
+        otype,
+        price=numbers["price"],
+        stop_price=numbers["stop_price"],
+        time_in_force=TimeInForce(values.get("time_in_force") or "gtc"),
+        stop_loss=numbers["stop_loss"],
+        take_profit=numbers["take_profit"],
+        source="manual",
     )
     instrument, ticker = lookup(symbol)
     for name, message in check_request(request, instrument, ticker).items():
@@ -72,7 +90,9 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
         Binding("ctrl+s", "submit", "Review", id="ticket_submit", priority=True),
     ]
 
-    def __init__(self, side: Side, symbol: str, lookup: Lookup, order_type: OrderType = OrderType.LIMIT) -> None:
+    def __init__(
+        self, side: Side, symbol: str, lookup: Lookup, order_type: OrderType = OrderType.LIMIT
+    ) -> None:
         super().__init__()
         self.side = side
         self.symbol = symbol
@@ -87,21 +107,57 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
         if ticker is not None:
             probe = OrderRequest(self.symbol, self.side, Decimal(1))
             touch = reference_price(probe, ticker)
-        price = "" if touch is None else (f"{touch:.{inst.price_decimals}f}" if inst else f"{touch:.2f}")
+        price = (
+            ""
+            if touch is None
+            else (f"{touch:.{inst.price_decimals}f}" if inst else f"{touch:.2f}")
+        )
         with Vertical(id="ticket-box", classes=self.side.value):
             yield Static(id="ticket-title")
-            yield from self._row("side", Select([("Buy", "buy"), ("Sell", "sell")], value=self.side.value,
-                                                 allow_blank=False, compact=True, id="f-side"))
+            yield from self._row(
+                "side",
+                Select(
+                    [("Buy", "buy"), ("Sell", "sell")],
+                    value=self.side.value,
+                    allow_blank=False,
+                    compact=True,
+                    id="f-side",
+                ),
+            )
             yield from self._row("symbol", Input(self.symbol, id="f-symbol", compact=True))
-            yield from self._row("type", Select([(t.value, t.value) for t in OrderType if t is not OrderType.TRAILING_STOP],
-                                                 value=self.order_type.value, allow_blank=False, compact=True, id="f-type"))
-            yield from self._row("quantity", Input(placeholder="e.g. 0.5", id="f-quantity", compact=True))
+            yield from self._row(
+                "type",
+                Select(
+                    [(t.value, t.value) for t in OrderType if t is not OrderType.TRAILING_STOP],
+                    value=self.order_type.value,
+                    allow_blank=False,
+                    compact=True,
+                    id="f-type",
+                ),
+            )
+            yield from self._row(
+                "quantity", Input(placeholder="e.g. 0.5", id="f-quantity", compact=True)
+            )
             yield from self._row("price", Input(price, id="f-price", compact=True))
-            yield from self._row("stop_price", Input(placeholder="stop trigger", id="f-stop_price", compact=True))
-            yield from self._row("time_in_force", Select([(t.value.upper(), t.value) for t in TimeInForce],
-                                                          value="gtc", allow_blank=False, compact=True, id="f-time_in_force"))
-            yield from self._row("stop_loss", Input(placeholder="optional", id="f-stop_loss", compact=True))
-            yield from self._row("take_profit", Input(placeholder="optional", id="f-take_profit", compact=True))
+            yield from self._row(
+                "stop_price", Input(placeholder="stop trigger", id="f-stop_price", compact=True)
+            )
+            yield from self._row(
+                "time_in_force",
+                Select(
+                    [(t.value.upper(), t.value) for t in TimeInForce],
+                    value="gtc",
+                    allow_blank=False,
+                    compact=True,
+                    id="f-time_in_force",
+                ),
+            )
+            yield from self._row(
+                "stop_loss", Input(placeholder="optional", id="f-stop_loss", compact=True)
+            )
+            yield from self._row(
+                "take_profit", Input(placeholder="optional", id="f-take_profit", compact=True)
+            )
             with Horizontal(id="ticket-buttons"):
                 yield Button("Review (Enter)", id="ticket-review", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="ticket-cancel", compact=True)
@@ -141,7 +197,9 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
         for name in LABELS:
             label = self.query_one(f"#err-{name}", Static)
             # Only complain about fields the trader has touched (or that a valid order needs now).
-            message = self.errors.get(name, "") if (name in typed or name not in ("quantity",)) else ""
+            message = (
+                self.errors.get(name, "") if (name in typed or name not in ("quantity",)) else ""
+            )
             label.update(f"✗ {message}" if message else "")
             label.display = bool(message)
         side = values.get("side") or "buy"
@@ -149,7 +207,9 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
         box.set_class(side == "buy", "buy")
         box.set_class(side == "sell", "sell")
         status = "ready: Enter to review" if self.request else f"{len(self.errors)} problem(s)"
-        self.query_one("#ticket-title", Static).update(f"[b]{side.upper()} ticket[/]  [dim]{status}[/]")
+        self.query_one("#ticket-title", Static).update(
+            f"[b]{side.upper()} ticket[/]  [dim]{status}[/]"
+        )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -1,0 +1,156 @@
+"""Benchmark the workstation: frames/s, event-loop lag, CPU and RSS under ~1,000 market-data
+messages a second over 20 symbols, plus `tui-trader` launch to first paint.
+
+    .venv/bin/python bench/bench_tui.py              # 30 s load run + 3 launches
+    .venv/bin/python bench/bench_tui.py --seconds 10 --launches 1
+
+The app runs headless (Textual's run_test) at 160x48, the grid layout, so every pane is
+visible and redrawn: the worst case. Budgets: >= 15 fps, lag p99 < 50 ms, < 60 % of a core,
+first paint < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REFRESH_HZ = 20.0  # the default (settings.ui.refresh_hz)
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"] + [
+    f"SYM{i:02d}/USDT" for i in range(14)
+]
+
+
+async def load_run(seconds: float, tick_ms: float) -> dict[str, float]:
+    from tui_trader.client import InProcessClient
+    from tui_trader.config import Settings
+    from tui_trader.engine import Engine
+    from tui_trader.ui.app import WorkstationApp
+
+    settings = Settings(
+        paper={"symbols": SYMBOLS, "tick_interval_ms": tick_ms}, ui={"refresh_hz": REFRESH_HZ}
+    )
+    engine = Engine(settings, None, in_memory=True)
+    app = WorkstationApp(InProcessClient(engine), settings, None)
+    proc = psutil.Process()
+    lags: list[float] = []
+
+    async def lag_probe(stop: asyncio.Event) -> None:
+        period = 0.01
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            await asyncio.sleep(period)
+            lags.append(time.perf_counter() - t0 - period)
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        while app.snapshot is None:
+            await pilot.pause(0.05)
+        await pilot.pause(2.0)  # warm up: chart loaded, tables filled
+        stop = asyncio.Event()
+        probe = asyncio.create_task(lag_probe(stop))
+        frames0, published0 = app.frames, engine.bus.published
+        proc.cpu_percent(None)
+        t0 = time.perf_counter()
+        await asyncio.sleep(seconds)
+        elapsed = time.perf_counter() - t0
+        cpu = proc.cpu_percent(None)
+        frames, published = app.frames - frames0, engine.bus.published - published0
+        stop.set()
+        await probe
+        rss = proc.memory_info().rss / 2**20
+    lags.sort()
+    return {
+        "seconds": elapsed,
+        "messages_per_s": published / elapsed,
+        "fps": frames / elapsed,
+        "lag_p50_ms": lags[len(lags) // 2] * 1000,
+        "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1000,
+        "lag_max_ms": lags[-1] * 1000,
+        "cpu_pct": cpu,
+        "rss_mb": rss,
+    }
+
+
+def first_paint(launches: int) -> list[tuple[float, float]]:
+    """Launch `tui-trader` in a pseudo-terminal; the app writes when it first painted and when
+    its first frame with engine data was drawn, then exits."""
+    exe = Path(sys.executable).with_name("tui-trader")
+    times = []
+    for _ in range(launches):
+        with tempfile.TemporaryDirectory() as home:
+            stamp = Path(home) / "first_paint"
+            env = {
+                **os.environ,
+                "TUI_TRADER_HOME": home,
+                "TUI_TRADER_FIRST_PAINT_FILE": str(stamp),
+                "TERM": "xterm-256color",
+                "COLUMNS": "160",
+                "LINES": "48",
+            }
+            master, slave = pty.openpty()
+            t0 = time.time()
+            child = subprocess.Popen(
+                [str(exe)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            )
+            os.close(slave)
+            deadline = time.time() + 20
+            while child.poll() is None and time.time() < deadline:
+                try:
+                    os.read(master, 65536)  # drain the screen so the child never blocks on output
+                except OSError:
+                    break
+            child.wait(timeout=20)
+            os.close(master)
+            if stamp.exists():
+                paint, data = (float(x) for x in stamp.read_text().split())
+                times.append((paint - t0, data - t0))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--tick-ms", type=float, default=60.0, help="paper tick interval (60 ms ~ 1,000 msg/s)"
+    )
+    parser.add_argument("--launches", type=int, default=3)
+    args = parser.parse_args()
+    r = asyncio.run(load_run(args.seconds, args.tick_ms))
+    print(
+        f"load: {r['messages_per_s']:,.0f} market-data msg/s over {len(SYMBOLS)} symbols for {r['seconds']:.0f} s"
+    )
+    print(f"frames rendered: {r['fps']:.1f} /s            (budget >= 15)")
+    print(
+        f"event-loop lag: p50 {r['lag_p50_ms']:.1f} ms, p99 {r['lag_p99_ms']:.1f} ms, max {r['lag_max_ms']:.1f} ms"
+        "   (budget p99 < 50 ms)"
+    )
+    print(f"CPU: {r['cpu_pct']:.0f} % of one core          (budget < 60 %)")
+    print(f"RSS: {r['rss_mb']:.0f} MB")
+    if args.launches:
+        times = first_paint(args.launches)
+        if times:
+            paint = [p for p, _ in times]
+            data = [d for _, d in times]
+            print(
+                f"launch to first paint: median {statistics.median(paint) * 1000:.0f} ms, "
+                f"max {max(paint) * 1000:.0f} ms over {len(times)} launches   (budget < 1 s)"
+            )
+            print(
+                f"launch to first frame with market data: median {statistics.median(data) * 1000:.0f} ms, "
+                f"max {max(data) * 1000:.0f} ms"
+            )
+        else:
+            print("launch to first paint: no launch reported a first paint")
+
+
+if __name__ == "__main__":
+    main()

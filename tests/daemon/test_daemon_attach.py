@@ -1,0 +1,39 @@
+"""`tui-trader attach`: the workstation driven with Pilot, fed by a daemon through RemoteClient."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.orders import OrderRequest
+from tui_trader.daemon.remote_client import RemoteClient
+from tui_trader.testing import step
+from tui_trader.ui.app import WorkstationApp
+
+
+async def test_two_workstations_attach_and_detach(served) -> None:  # type: ignore[no-untyped-def]
+    engine, server, home = served
+    first = WorkstationApp(RemoteClient.for_home(home, refresh_hz=20), engine.settings, None)
+    second = WorkstationApp(RemoteClient.for_home(home, refresh_hz=20), engine.settings, None)
+    async with first.run_test(size=(100, 30)) as p1, second.run_test(size=(100, 30)) as p2:
+        for _ in range(300):
+            if first.snapshot is not None and second.snapshot is not None:
+                break
+            await p1.pause(0.01)
+        assert first.snapshot is not None and second.snapshot is not None
+        assert first.client.attached and len(server.connections) == 2
+        below = Decimal(round(engine.mid("BTC/USDT") * 0.97))
+        order = await first.client.place(
+            OrderRequest("BTC/USDT", Side.BUY, Decimal("0.01"), OrderType.LIMIT, price=below)
+        )
+        assert order.status is OrderStatus.ACCEPTED, order.reason
+        await step(engine, 2)
+        for _ in range(300):
+            await second.refresh_snapshot()
+            if second.snapshot and any(o.client_order_id == order.client_order_id for o in second.snapshot.open_orders):
+                break
+            await p2.pause(0.01)
+        assert [o.client_order_id for o in second.snapshot.open_orders] == [order.client_order_id]
+        await p1.pause()
+    assert engine.started and engine.oms is not None
+    assert [o.client_order_id for o in engine.oms.open_orders()] == [order.client_order_id]

@@ -1,0 +1,694 @@
+"""A loopback fake Alpaca (trading REST + trade_updates stream + market data) for alpaca-py.
+
+aiohttp in the caller's event loop on 127.0.0.1, random port. One server plays every Alpaca
+host, so an adapter points at it with `url_override = fake.url` (trading REST, and the
+trade_updates socket at /stream) and `data_url_override = fake.ws_url` (data sockets at
+/v2/{feed} and /v1beta3/crypto/us, historical bars over http on the same host).
+
+REST  /v2/account, /v2/assets[/SYM], /v2/clock, /v2/orders (POST, GET list, GET id,
+      GET :by_client_order_id, DELETE id), /v2/positions, /v2/account/activities/FILL,
+      /v2/stocks/bars, /v1beta3/crypto/us/bars
+WS    /stream              JSON: authenticate -> authorized, listen -> trade_updates events
+      /v2/iex, /v2/sip     msgpack: connected, auth, subscribe, quotes "q" / trades "t" / bars "b"
+      /v1beta3/crypto/us   the same for crypto pairs
+
+Faults on demand: drop_connections, refuse_connections, stall, send_malformed, fail_next
+(HTTP 429/5xx), reject_next, delay_next_ack, duplicate_fills, reorder_fills, set_market.
+Counters: `orders` (by client id), `fills` (every execution), `duplicate_submissions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgpack
+from aiohttp import WSMsgType, web
+
+CENT = Decimal("0.01")
+FRACTION = Decimal("0.000000001")
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class FakeAsset:
+    symbol: str
+    price: Decimal
+    fractionable: bool = True
+    crypto: bool = False
+    tradable: bool = True
+
+    def to_json(self, asset_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": asset_id,
+            "class": "crypto" if self.crypto else "us_equity",
+            "exchange": "CRYPTO" if self.crypto else "NASDAQ",
+            "symbol": self.symbol,
+            "name": self.symbol,
+            "status": "active",
+            "tradable": self.tradable,
+            "marginable": not self.crypto,
+            "shortable": not self.crypto,
+            "easy_to_borrow": not self.crypto,
+            "fractionable": self.fractionable,
+        }
+        if self.crypto:
+            body.update(min_order_size="0.0001", min_trade_increment="0.000000001", price_increment="1")
+        return body
+
+
+@dataclass
+class FakeOrder:
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    qty: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: str
+    extended_hours: bool
+    crypto: bool
+    created_at: datetime
+    status: str = "new"
+    filled_qty: Decimal = Decimal(0)
+    filled_value: Decimal = Decimal(0)
+    updated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("new", "accepted", "partially_filled")
+
+    def to_json(self) -> dict[str, Any]:
+        at = iso(self.created_at)
+        avg = None if not self.filled_qty else str((self.filled_value / self.filled_qty).quantize(CENT))
+        return {
+            "id": self.id,
+            "client_order_id": self.client_order_id,
+            "created_at": at,
+            "updated_at": iso(self.updated_at or self.created_at),
+            "submitted_at": at,
+            "filled_at": iso(self.updated_at or self.created_at) if self.status == "filled" else None,
+            "canceled_at": iso(self.updated_at or self.created_at) if self.status == "canceled" else None,
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpaca-asset:{self.symbol}")),
+            "symbol": self.symbol,
+            "asset_class": "crypto" if self.crypto else "us_equity",
+            "notional": None,
+            "qty": str(self.qty),
+            "filled_qty": str(self.filled_qty),
+            "filled_avg_price": avg,
+            "order_class": "simple",
+            "order_type": self.type,
+            "type": self.type,
+            "side": self.side,
+            "time_in_force": self.time_in_force,
+            "limit_price": None if self.limit_price is None else str(self.limit_price),
+            "stop_price": None if self.stop_price is None else str(self.stop_price),
+            "status": self.status,
+            "extended_hours": self.extended_hours,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
+        }
+
+
+@dataclass
+class FakeFill:
+    execution_id: str
+    order: FakeOrder
+    qty: Decimal
+    price: Decimal
+    at: datetime
+
+
+class FakeAlpaca:
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        secret: str = "test-secret-value",
+        seed: int = 7,
+        assets: tuple[FakeAsset, ...] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.secret = secret
+        self.rng = random.Random(seed)
+        self.assets = {a.symbol: a for a in assets or (
+            FakeAsset("AAPL", Decimal("190.00")),
+            FakeAsset("MSFT", Decimal("410.00")),
+            FakeAsset("BRK.A", Decimal("600000.00"), fractionable=False),
+            FakeAsset("BTC/USD", Decimal("60000"), crypto=True),
+        )}
+        self.prices = {s: a.price for s, a in self.assets.items()}
+        self.cash = Decimal("100000")
+        self.orders: dict[str, FakeOrder] = {}
+        self.fills: list[FakeFill] = []
+        self.duplicate_submissions = 0
+        self.requests: list[tuple[str, str]] = []
+        self.faults_injected: list[str] = []
+        self.market_is_open = True
+        self.trade_ids = itertools.count(1)
+        # fault switches
+        self._http_faults: list[int] = []
+        self._reject_next = 0
+        self._ack_delay_s = 0.0
+        self._ack_delay_count = 0
+        self._duplicate_fills = False
+        self._reorder_fills = False
+        self._stalled = False
+        self._refusing = False
+        self._malformed = 0
+        # sockets
+        self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}
+        self._trading: set[web.WebSocketResponse] = set()
+        self._all_ws: set[web.WebSocketResponse] = set()
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._pump: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Future[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, *, tick_interval_s: float = 0.02) -> FakeAlpaca:
+        app = web.Application()
+        app.router.add_get("/stream", self._ws_trading)
+        app.router.add_get("/v2/iex", self._ws_data)
+        app.router.add_get("/v2/sip", self._ws_data)
+        app.router.add_get("/v1beta3/crypto/us", self._ws_data)
+        app.router.add_route("*", "/v2/{tail:.*}", self._http)
+        app.router.add_route("*", "/v1beta3/{tail:.*}", self._http)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.tick_interval_s = tick_interval_s
+        self._pump = asyncio.create_task(self._market_pump(), name="fake-alpaca-pump")
+        return self
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        for ws in list(self._all_ws):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._port}"
+
+    def venue_settings(self, **extra: Any) -> Any:
+        """A `[venues.alpaca]` table pointing alpaca-py here, with fast reconnects for tests."""
+        from tui_trader.config.venues import VenueSettings
+
+        return VenueSettings(
+            kind="alpaca",
+            paper=extra.pop("paper", True),
+            symbols=extra.pop("symbols", ["AAPL", "MSFT", "BRK.A"]),
+            crypto_symbols=extra.pop("crypto_symbols", ["BTC/USD"]),
+            url_override=self.url,
+            data_url_override=self.ws_url,
+            stall_after_s=extra.pop("stall_after_s", 0.6),
+            backoff_base_s=0.05,
+            backoff_cap_s=0.2,
+            **extra,
+        )
+
+    # -- faults ------------------------------------------------------------------------------
+
+    async def drop_connections(self) -> None:
+        """Close every socket abruptly (a restart, a NAT timeout)."""
+        self.faults_injected.append("drop")
+        for ws in list(self._all_ws):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1011)
+
+    def refuse_connections(self, on: bool = True) -> None:
+        """New sockets get HTTP 503 (the stream host is down; REST still answers)."""
+        if on:
+            self.faults_injected.append("refuse")
+        self._refusing = on
+
+    def stall(self, on: bool = True) -> None:
+        """Sockets stay open but nothing is sent; trade updates meanwhile are lost on the wire."""
+        if on:
+            self.faults_injected.append("stall")
+        self._stalled = on
+
+    def send_malformed(self, count: int = 1) -> None:
+        self.faults_injected.append("malformed")
+        self._malformed += count
+
+    def fail_next(self, count: int = 1, status: int = 429) -> None:
+        self.faults_injected.append(f"http{status}")
+        self._http_faults.extend([status] * count)
+
+    def reject_next(self, count: int = 1) -> None:
+        self.faults_injected.append("reject")
+        self._reject_next += count
+
+    def delay_next_ack(self, seconds: float, count: int = 1) -> None:
+        """The order is created at once; its HTTP answer comes late (the client times out)."""
+        self.faults_injected.append("delayed_ack")
+        self._ack_delay_s = seconds
+        self._ack_delay_count = count
+
+    def duplicate_fills(self, on: bool = True) -> None:
+        if on:
+            self.faults_injected.append("duplicate_fills")
+        self._duplicate_fills = on
+
+    def reorder_fills(self, on: bool = True) -> None:
+        if on:
+            self.faults_injected.append("reorder_fills")
+        self._reorder_fills = on
+
+    def set_market(self, is_open: bool) -> None:
+        self.market_is_open = is_open
+
+    # -- trading -----------------------------------------------------------------------------
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
+        p = self.prices[symbol]
+        step = Decimal(1) if self.assets[symbol].crypto else CENT
+        return p - step, p + step
+
+    def fill(self, client_order_id: str, qty: Decimal | None = None, price: Decimal | None = None) -> FakeFill:
+        """Fill (part of) a working order now."""
+        order = self.orders[client_order_id]
+        qty = order.qty - order.filled_qty if qty is None else qty
+        fill, updates = self._execute(order, qty, price or order.limit_price or self.prices[order.symbol])
+        self._push_trading(updates)
+        return fill
+
+    def _execute(self, order: FakeOrder, qty: Decimal, price: Decimal) -> tuple[FakeFill, list[dict[str, Any]]]:
+        now = datetime.now(UTC)
+        fill = FakeFill(self._uuid(), order, qty, price, now)
+        self.fills.append(fill)
+        order.filled_qty += qty
+        order.filled_value += qty * price
+        order.status = "filled" if order.filled_qty >= order.qty else "partially_filled"
+        order.updated_at = now
+        sign = 1 if order.side == "buy" else -1
+        self.cash -= sign * qty * price
+        event = "fill" if order.status == "filled" else "partial_fill"
+        update = self._update(order, event, fill)
+        return fill, [update, update] if self._duplicate_fills else [update]
+
+    def position(self, symbol: str) -> Decimal:
+        return sum(
+            (f.qty if f.order.side == "buy" else -f.qty for f in self.fills if f.order.symbol == symbol),
+            Decimal(0),
+        )
+
+    def _update(self, order: FakeOrder, event: str, fill: FakeFill | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "event": event,
+            "timestamp": iso(fill.at if fill else datetime.now(UTC)),
+            "order": order.to_json(),
+        }
+        if fill is not None:
+            data.update(
+                execution_id=fill.execution_id,
+                price=str(fill.price),
+                qty=str(fill.qty),
+                position_qty=str(self.position(order.symbol)),
+            )
+        return {"stream": "trade_updates", "data": data}
+
+    def _crosses(self, order: FakeOrder) -> bool:
+        if order.type != "limit" or not order.is_open or order.limit_price is None:
+            return False
+        if not (self.market_is_open or order.crypto or order.extended_hours):
+            return False
+        bid, ask = self.quote(order.symbol)
+        return order.limit_price >= ask if order.side == "buy" else order.limit_price <= bid
+
+    def _cross_all(self) -> None:
+        for order in list(self.orders.values()):
+            if self._crosses(order):
+                _, updates = self._execute(order, order.qty - order.filled_qty, order.limit_price)  # type: ignore[arg-type]
+                self._push_trading(updates)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _error(status: int, code: int, message: str) -> web.Response:
+        return web.json_response({"code": code, "message": message}, status=status)
+
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        self.requests.append((request.method, path))
+        if self._http_faults:
+            status = self._http_faults.pop(0)
+            if status == 429:
+                return self._error(429, 42910000, "rate limit exceeded")
+            return web.Response(status=status, text="Service Unavailable")
+        if (
+            request.headers.get("APCA-API-KEY-ID") != self.api_key
+            or request.headers.get("APCA-API-SECRET-KEY") != self.secret
+        ):
+            return self._error(401, 40110000, "request is not authorized")
+        q = dict(request.query)
+        if path in ("/v2/stocks/bars", "/v1beta3/crypto/us/bars"):
+            return web.json_response(self._bars(q))
+        if path == "/v2/account":
+            return web.json_response(self._account())
+        if path == "/v2/clock":
+            return web.json_response(self._clock())
+        if path == "/v2/assets":
+            return web.json_response([a.to_json(self._asset_id(s)) for s, a in self.assets.items()])
+        if path.startswith("/v2/assets/"):
+            symbol = path.removeprefix("/v2/assets/")
+            asset = self.assets.get(symbol) or self.assets.get(self._slash(symbol))
+            if asset is None:
+                return self._error(404, 40410000, "asset not found")
+            return web.json_response(asset.to_json(self._asset_id(asset.symbol)))
+        if path == "/v2/positions":
+            return web.json_response(self._positions())
+        if path == "/v2/account/activities/FILL":
+            return web.json_response(self._activities(q))
+        if path == "/v2/orders:by_client_order_id":
+            order = self.orders.get(q.get("client_order_id", ""))
+            if order is None:
+                return self._error(404, 40410000, "order not found")
+            return web.json_response(order.to_json())
+        if path == "/v2/orders" and request.method == "POST":
+            return await self._create(await request.json())
+        if path == "/v2/orders" and request.method == "GET":
+            return web.json_response(self._list_orders(q))
+        if path.startswith("/v2/orders/"):
+            oid = path.removeprefix("/v2/orders/")
+            order = next((o for o in self.orders.values() if o.id == oid), None)
+            if order is None:
+                return self._error(404, 40410000, "order not found")
+            if request.method == "DELETE":
+                if not order.is_open:
+                    return self._error(422, 42210000, "order is not cancelable")
+                order.status = "canceled"
+                order.updated_at = datetime.now(UTC)
+                self._push_trading([self._update(order, "canceled")])
+                return web.Response(status=204)
+            return web.json_response(order.to_json())
+        return self._error(404, 40400000, f"fake alpaca has no {request.method} {path}")
+
+    def _slash(self, symbol: str) -> str:
+        return next((s for s in self.assets if s.replace("/", "") == symbol), symbol)
+
+    def _asset_id(self, symbol: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpaca-asset:{symbol}"))
+
+    async def _create(self, body: dict[str, Any]) -> web.Response:
+        cid = body.get("client_order_id") or self._uuid()
+        if cid in self.orders:
+            self.duplicate_submissions += 1
+            return self._error(422, 40010001, "client_order_id must be unique")
+        if self._reject_next:
+            self._reject_next -= 1
+            return self._error(403, 40310000, "insufficient buying power")
+        symbol = self._slash(body.get("symbol", ""))
+        asset = self.assets.get(symbol)
+        if asset is None:
+            return self._error(422, 40010001, f"asset {body.get('symbol')} not found")
+        qty = Decimal(str(body["qty"]))
+        typ, tif = body.get("type"), body.get("time_in_force")
+        fractional = qty != qty.to_integral_value()
+        if fractional and not asset.fractionable:
+            return self._error(422, 40010001, f"asset {symbol} is not fractionable")
+        if fractional and not asset.crypto and tif != "day":
+            return self._error(422, 40010001, "fractional orders must be DAY orders")
+        if body.get("extended_hours") and (typ != "limit" or tif != "day"):
+            return self._error(422, 40010001, "extended hours order must be DAY limit orders")
+        if asset.crypto and tif not in ("gtc", "ioc"):
+            return self._error(422, 40010001, "invalid crypto time_in_force")
+        now = datetime.now(UTC)
+        order = FakeOrder(
+            self._uuid(), cid, symbol, body["side"], typ, qty,
+            None if body.get("limit_price") is None else Decimal(str(body["limit_price"])),
+            None if body.get("stop_price") is None else Decimal(str(body["stop_price"])),
+            tif, bool(body.get("extended_hours")), asset.crypto, now,
+        )
+        self.orders[cid] = order
+        updates = [self._update(order, "new")]
+        if typ == "market" and (self.market_is_open or asset.crypto):
+            bid, ask = self.quote(symbol)
+            price = ask if order.side == "buy" else bid
+            half = (qty / 2).quantize(FRACTION)
+            for part in [half, qty - half] if half > 0 else [qty]:
+                updates += self._execute(order, part, price)[1]
+        elif typ == "market":
+            order.status = "accepted"  # queued for the open, as Alpaca does
+        elif self._crosses(order):
+            updates += self._execute(order, qty, order.limit_price)[1]  # type: ignore[arg-type]
+        if self._reorder_fills:
+            updates.reverse()
+        self._push_trading(updates)
+        answer = order.to_json()
+        answer["status"] = "new" if order.status != "accepted" else "accepted"
+        if self._ack_delay_count:
+            self._ack_delay_count -= 1
+            await asyncio.sleep(self._ack_delay_s)
+        return web.json_response(answer)
+
+    def _list_orders(self, q: dict[str, str]) -> list[dict[str, Any]]:
+        status = q.get("status", "open")
+        rows = [
+            o for o in self.orders.values()
+            if status == "all" or (status == "open") == o.is_open
+        ]
+        rows.sort(key=lambda o: o.created_at, reverse=True)
+        return [o.to_json() for o in rows[: int(q.get("limit") or 50)]]
+
+    def _account(self) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "alpaca-account")),
+            "account_number": "PA0000FAKE",
+            "status": "ACTIVE",
+            "crypto_status": "ACTIVE",
+            "currency": "USD",
+            "cash": str(self.cash),
+            "buying_power": str(self.cash * 2),
+            "non_marginable_buying_power": str(self.cash),
+            "portfolio_value": str(self.cash),
+            "equity": str(self.cash),
+            "last_equity": str(self.cash),
+            "pattern_day_trader": False,
+            "trading_blocked": False,
+            "transfers_blocked": False,
+            "account_blocked": False,
+            "trade_suspended_by_user": False,
+            "multiplier": "2",
+            "shorting_enabled": True,
+            "daytrade_count": 0,
+            "created_at": "2024-01-02T00:00:00Z",
+        }
+
+    def _clock(self) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        if self.market_is_open:
+            return {"timestamp": iso(now), "is_open": True,
+                    "next_open": iso(now + timedelta(hours=20)), "next_close": iso(now + timedelta(hours=4))}
+        return {"timestamp": iso(now), "is_open": False,
+                "next_open": iso(now + timedelta(hours=4)), "next_close": iso(now + timedelta(hours=10))}
+
+    def _positions(self) -> list[dict[str, Any]]:
+        out = []
+        for symbol, asset in self.assets.items():
+            qty = self.position(symbol)
+            if not qty:
+                continue
+            price = self.prices[symbol]
+            out.append({
+                "asset_id": self._asset_id(symbol), "symbol": symbol.replace("/", ""),
+                "exchange": "CRYPTO" if asset.crypto else "NASDAQ",
+                "asset_class": "crypto" if asset.crypto else "us_equity",
+                "avg_entry_price": str(price), "qty": str(abs(qty)), "side": "long" if qty > 0 else "short",
+                "market_value": str(qty * price), "cost_basis": str(qty * price),
+            })
+        return out
+
+    def _activity(self, f: FakeFill) -> dict[str, Any]:
+        o = f.order
+        return {
+            "id": f"{f.at.strftime('%Y%m%d%H%M%S%f')}::{f.execution_id}",
+            "account_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "alpaca-account")),
+            "activity_type": "FILL",
+            "transaction_time": iso(f.at),
+            "type": "fill" if o.filled_qty >= o.qty else "partial_fill",
+            "price": str(f.price),
+            "qty": str(f.qty),
+            "side": o.side,
+            "symbol": o.symbol,
+            "leaves_qty": str(o.qty - o.filled_qty),
+            "order_id": o.id,
+            "cum_qty": str(o.filled_qty),
+            "order_status": o.status,
+        }
+
+    def _activities(self, q: dict[str, str]) -> list[dict[str, Any]]:
+        after = datetime.fromisoformat(q["after"].replace("Z", "+00:00")) if q.get("after") else None
+        rows = [self._activity(f) for f in self.fills if after is None or f.at > after]
+        if q.get("page_token"):
+            ids = [r["id"] for r in rows]
+            if q["page_token"] in ids:
+                rows = rows[ids.index(q["page_token"]) + 1 :]
+        return rows[: int(q.get("page_size") or 100)]
+
+    def _bars(self, q: dict[str, str]) -> dict[str, Any]:
+        """Deterministic minute bars from `start`, never past now (the forming bar included)."""
+        symbol = self._slash(q.get("symbols", ""))
+        if symbol not in self.assets:
+            return {"bars": {}, "next_page_token": None}
+        unit = {"Min": 60, "Hour": 3600, "Day": 86400}
+        tf = q.get("timeframe", "1Min")
+        amount = int("".join(ch for ch in tf if ch.isdigit()) or 1)
+        step = timedelta(seconds=amount * unit["".join(ch for ch in tf if ch.isalpha())])
+        now = datetime.now(UTC)
+        start = datetime.fromisoformat(q["start"].replace("Z", "+00:00")) if q.get("start") else now - step * 10
+        epoch = datetime(2000, 1, 1, tzinfo=UTC)
+        start = epoch + ((start - epoch) // step) * step
+        rng = random.Random(f"{symbol}:{start.isoformat()}")
+        price = float(self.prices[symbol])
+        bars = []
+        t = start
+        while t <= now and len(bars) < int(q.get("limit") or 1000):
+            o = price
+            price += rng.choice((-1, 0, 1)) * 0.05
+            bars.append({"t": iso(t), "o": o, "h": max(o, price) + 0.02, "l": min(o, price) - 0.02,
+                         "c": price, "v": 100 + rng.randrange(100), "n": 10, "vw": (o + price) / 2})
+            t += step
+        return {"bars": {q.get("symbols", symbol): bars}, "next_page_token": None}
+
+    # -- websockets --------------------------------------------------------------------------
+
+    async def _ws_trading(self, request: web.Request) -> web.StreamResponse:
+        if self._refusing:
+            return web.Response(status=503, text="stream unavailable")
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self._all_ws.add(ws)
+        authorized = False
+        try:
+            async for msg in ws:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                data = json.loads(msg.data)
+                if data.get("action") == "authenticate":
+                    creds = data.get("data") or {}
+                    authorized = creds.get("key_id") == self.api_key and creds.get("secret_key") == self.secret
+                    status = "authorized" if authorized else "unauthorized"
+                    await ws.send_str(json.dumps(
+                        {"stream": "authorization", "data": {"action": "authenticate", "status": status}}
+                    ))
+                elif data.get("action") == "listen" and authorized:
+                    self._trading.add(ws)
+                    await ws.send_str(json.dumps({"stream": "listening", "data": {"streams": ["trade_updates"]}}))
+        finally:
+            self._trading.discard(ws)
+            self._all_ws.discard(ws)
+        return ws
+
+    async def _ws_data(self, request: web.Request) -> web.StreamResponse:
+        if self._refusing:
+            return web.Response(status=503, text="stream unavailable")
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self._all_ws.add(ws)
+        await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "connected"}]))
+        subs: dict[str, set[str]] = {"quotes": set(), "trades": set(), "bars": set()}
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.BINARY:
+                    continue
+                data = msgpack.unpackb(msg.data)
+                if data.get("action") == "auth":
+                    if data.get("key") == self.api_key and data.get("secret") == self.secret:
+                        await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "authenticated"}]))
+                    else:
+                        await ws.send_bytes(msgpack.packb([{"T": "error", "code": 402, "msg": "auth failed"}]))
+                        await ws.close()
+                elif data.get("action") == "subscribe":
+                    for channel in subs:
+                        subs[channel].update(s for s in data.get(channel, []) if s in self.assets)
+                    self._data[ws] = subs
+                    ack = {"T": "subscription", **{k: sorted(v) for k, v in subs.items()}}
+                    await ws.send_bytes(msgpack.packb([ack]))
+        finally:
+            self._data.pop(ws, None)
+            self._all_ws.discard(ws)
+        return ws
+
+    def _push_trading(self, updates: list[dict[str, Any]]) -> None:
+        if self._stalled:
+            return  # lost on the wire: reconciliation must find these over REST
+        for ws in list(self._trading):
+            for update in updates:
+                self._spawn(ws.send_str(json.dumps(update)))
+
+    def _spawn(self, coro: Any) -> None:
+        async def guarded() -> None:
+            with contextlib.suppress(Exception):
+                await coro
+
+        task = asyncio.ensure_future(guarded())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _market_pump(self) -> None:
+        """Move prices, cross resting limits, push quotes / trades / bars every tick."""
+        for tick in itertools.count():
+            await asyncio.sleep(self.tick_interval_s)
+            for symbol, asset in self.assets.items():
+                step = Decimal(1) if asset.crypto else CENT
+                self.prices[symbol] = max(step, self.prices[symbol] + self.rng.choice((-2, -1, 0, 1, 2)) * step)
+            self._cross_all()
+            if self._stalled:
+                continue
+            if self._malformed:
+                for ws in list(self._data):
+                    self._spawn(ws.send_bytes(b"\xc1\xc1 not msgpack"))
+                for ws in list(self._trading):
+                    self._spawn(ws.send_str("{not json"))
+                self._malformed -= 1
+            now = msgpack.Timestamp.from_datetime(datetime.now(UTC))
+            for ws, subs in list(self._data.items()):
+                frame = []
+                for symbol in subs["quotes"]:
+                    bid, ask = self.quote(symbol)
+                    frame.append({"T": "q", "S": symbol, "bx": "V", "bp": float(bid), "bs": 3.0, "ax": "V",
+                                  "ap": float(ask), "as": 2.0, "c": ["R"], "z": "C", "t": now})
+                for symbol in subs["trades"]:
+                    frame.append({"T": "t", "S": symbol, "i": next(self.trade_ids), "x": "V",
+                                  "p": float(self.prices[symbol]), "s": 5.0, "c": ["@"], "z": "C", "t": now})
+                if tick % 10 == 0:
+                    minute = msgpack.Timestamp.from_datetime(datetime.now(UTC).replace(second=0, microsecond=0))
+                    for symbol in subs["bars"]:
+                        p = float(self.prices[symbol])
+                        frame.append({"T": "b", "S": symbol, "o": p, "h": p, "l": p, "c": p, "v": 10.0,
+                                      "t": minute, "n": 3, "vw": p})
+                if frame:
+                    self._spawn(ws.send_bytes(msgpack.packb(frame)))

@@ -1,0 +1,274 @@
+"""The Alpaca adapter against a loopback fake Alpaca: real alpaca-py clients, injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fakes.alpaca_exchange import FakeAlpaca, FakeOrder
+from fakes.venue_harness import wait_for
+
+from tui_trader.config import Settings
+from tui_trader.core.clock import SystemClock
+from tui_trader.core.enums import AssetClass, ConnectionState, OrderStatus, OrderType, Side
+from tui_trader.core.events import ConnectionEvent, Event, TickerEvent
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine import Engine
+from tui_trader.secrets import Credentials
+from tui_trader.venues.alpaca.venue import AlpacaVenue
+from tui_trader.venues.resilience import Backoff
+
+KEY, SECRET = "test-key", "test-secret-value"
+
+
+@pytest.fixture
+async def alpaca() -> AsyncIterator[FakeAlpaca]:
+    fake = await FakeAlpaca(api_key=KEY, secret=SECRET).start(tick_interval_s=0.02)
+    yield fake
+    await fake.stop()
+
+
+def make_venue(fake: FakeAlpaca, *, key: str = KEY, secret: str = SECRET, timeout: float = 2.0,
+               **extra: Any) -> AlpacaVenue:
+    return AlpacaVenue(
+        "alpaca", fake.venue_settings(**extra), SystemClock(), credentials=Credentials(key, secret),
+        backoff=Backoff(0.05, 0.2, rng=random.Random(1)), order_rate=50, rest_timeout_s=timeout,
+    )
+
+
+async def started(venue: AlpacaVenue) -> Engine:
+    engine = Engine(Settings(), None, in_memory=True, venues={"alpaca": venue})
+    await engine.start()
+    await wait_for(lambda: "AAPL" in engine.tickers and "BTC/USD" in engine.tickers)  # market orders need a mid
+    return engine
+
+
+def req(symbol: str = "AAPL", qty: str = "2", **kw: Any) -> OrderRequest:
+    return OrderRequest(symbol, kw.pop("side", Side.BUY), Decimal(qty), venue="alpaca", **kw)
+
+
+def status(engine: Engine, cid: str) -> OrderStatus:
+    return engine.oms.orders[cid].status  # type: ignore[union-attr]
+
+
+async def fills_match(engine: Engine, fake: FakeAlpaca) -> None:
+    """Every execution the fake made is in our store exactly once: none lost, none doubled."""
+    assert engine.store is not None and engine.oms is not None
+    expected = sorted(f.execution_id for f in fake.fills)
+    await wait_for(lambda: len(engine.fills) >= len(expected), 5)
+    stored: list[str] = []
+    for _ in range(100):  # a reconciliation task may still be writing its fill
+        await engine.oms.flush()
+        stored = sorted(f.fill_id for f in await engine.store.load_fills(limit=10_000))
+        if stored == expected:
+            break
+        await asyncio.sleep(0.02)
+    assert stored == expected
+    assert sorted(f.fill_id for f in engine.fills) == expected
+
+
+async def test_assets_become_instruments_with_fractional_lots(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca)
+    await venue.connect(lambda e: None)
+    try:
+        insts = await venue.load_markets()
+        aapl, brk, btc = insts["AAPL"], insts["BRK.A"], insts["BTC/USD"]
+        assert aapl.fractional and aapl.lot_size == Decimal("0.000000001") and not aapl.always_open
+        assert not brk.fractional and brk.lot_size == Decimal(1)
+        assert btc.asset_class is AssetClass.CRYPTO and btc.always_open and btc.min_qty == Decimal("0.0001")
+        assert aapl.tick_size == Decimal("0.01") and aapl.quote == "USD"
+        candles = await venue.fetch_candles("AAPL", "1m", limit=5)
+        assert candles and all(c.closed for c in candles[:-1]) and candles[0].timeframe == "1m"
+        assert (await venue.fetch_balances())["USD"].total == Decimal("100000")
+    finally:
+        await venue.close()
+
+
+async def test_quotes_stream_and_a_market_order_fills_once(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca)
+    engine = await started(venue)
+    try:
+        await wait_for(lambda: "AAPL" in engine.tickers and "AAPL" in engine.books)
+        t = engine.tickers["AAPL"]
+        assert t.venue == "alpaca" and 150 < t.bid < t.ask < 250
+        assert engine.books["AAPL"].best_ask == t.ask
+        alpaca.duplicate_fills()
+        alpaca.reorder_fills()
+        order = await engine.place(req(qty="2"))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
+        await fills_match(engine, alpaca)
+        assert len(alpaca.fills) == 2 and venue.counters["duplicate_fills"] >= 1
+        assert engine.portfolio.positions[("alpaca", "AAPL")].quantity == Decimal(2)
+        assert list(alpaca.orders) == [order.client_order_id]  # our client id went through
+    finally:
+        await engine.stop()
+
+
+async def test_fractional_shares_go_out_as_day_orders(alpaca) -> None:  # type: ignore[no-untyped-def]
+    engine = await started(make_venue(alpaca))
+    try:
+        order = await engine.place(req(qty="0.123456789"))
+        assert order.status is not OrderStatus.REJECTED, order.reason
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
+        sent = alpaca.orders[order.client_order_id]
+        assert sent.qty == Decimal("0.123456789") and sent.time_in_force == "day"
+        whole_only = await engine.place(req("BRK.A", "0.5"))
+        assert whole_only.status is OrderStatus.REJECTED and "lot size 1" in (whole_only.reason or "")
+        await fills_match(engine, alpaca)
+    finally:
+        await engine.stop()
+
+
+async def test_market_closed_refuses_market_orders_with_a_reason(alpaca) -> None:  # type: ignore[no-untyped-def]
+    alpaca.set_market(False)
+    engine = await started(make_venue(alpaca))
+    try:
+        refused = await engine.place(req())
+        assert refused.status is OrderStatus.REJECTED and "closed" in (refused.reason or "")
+        assert not alpaca.orders
+        crypto = await engine.place(req("BTC/USD", "0.01"))  # crypto trades around the clock
+        await wait_for(lambda: status(engine, crypto.client_order_id) is OrderStatus.FILLED)
+    finally:
+        await engine.stop()
+
+
+async def test_extended_hours_sends_limit_orders_only(alpaca) -> None:  # type: ignore[no-untyped-def]
+    alpaca.set_market(False)
+    engine = await started(make_venue(alpaca, extended_hours=True))
+    try:
+        await wait_for(lambda: "AAPL" in engine.tickers)
+        market = await engine.place(req())
+        assert market.status is OrderStatus.REJECTED
+        assert "outside regular hours" in (market.reason or "") and "limit" in (market.reason or "")
+        limit = await engine.place(req(type=OrderType.LIMIT, price=Decimal("180")))
+        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.ACCEPTED)
+        sent = alpaca.orders[limit.client_order_id]
+        assert sent.extended_hours and sent.time_in_force == "day" and sent.type == "limit"
+        assert list(alpaca.orders) == [limit.client_order_id]
+    finally:
+        await engine.stop()
+
+
+async def test_cancel_by_venue_id(alpaca) -> None:  # type: ignore[no-untyped-def]
+    engine = await started(make_venue(alpaca))
+    try:
+        order = await engine.place(req(type=OrderType.LIMIT, price=Decimal("180")))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        await engine.cancel(order.client_order_id)
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.CANCELLED)
+        assert alpaca.orders[order.client_order_id].status == "canceled"
+    finally:
+        await engine.stop()
+
+
+async def test_order_sent_while_disconnected_is_reconciled_by_client_id(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca, timeout=0.4)
+    engine = await started(venue)
+    events: list[Event] = []
+    engine.bus.on(events.append, kinds=["connection"])
+    try:
+        alpaca.refuse_connections()
+        await alpaca.drop_connections()
+        await wait_for(lambda: venue.state is ConnectionState.RECONNECTING)
+        alpaca.delay_next_ack(1.0)  # the submit times out: the adapter must ask before resending
+        order = await engine.place(req(type=OrderType.LIMIT, price=Decimal("195")))  # crosses: fills
+        await wait_for(lambda: status(engine, order.client_order_id) is not OrderStatus.NEW)
+        assert venue.counters["found_by_client_id"] == 1 and alpaca.duplicate_submissions == 0
+        assert alpaca.fills  # filled at the exchange while our trade_updates socket was down
+        alpaca.refuse_connections(False)
+        await wait_for(lambda: any(
+            isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
+            for e in events
+        ))
+        await fills_match(engine, alpaca)  # reconciliation after the reconnect applied it once
+        assert status(engine, order.client_order_id) is OrderStatus.FILLED
+        assert list(alpaca.orders) == [order.client_order_id]
+    finally:
+        await engine.stop()
+
+
+async def test_silent_stall_is_detected_and_recovered(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca)
+    states: list[ConnectionEvent] = []
+    await venue.connect(lambda e: states.append(e) if isinstance(e, ConnectionEvent) else None)
+    await venue.subscribe(["AAPL", "BTC/USD"])
+    try:
+        await wait_for(lambda: venue.monitor.last_message is not None)
+        alpaca.stall()
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        assert any(e.state is ConnectionState.DEGRADED and "stalled" in e.detail for e in states)
+        alpaca.stall(False)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
+    finally:
+        await venue.close()
+
+
+async def test_malformed_frames_are_skipped_and_the_stream_goes_on(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca)
+    tickers: list[TickerEvent] = []
+    await venue.connect(lambda e: tickers.append(e) if isinstance(e, TickerEvent) else None)
+    await venue.subscribe(["AAPL"])
+    try:
+        await wait_for(lambda: len(tickers) > 2)
+        alpaca.send_malformed(3)
+        await wait_for(lambda: venue.counters["malformed"] >= 3)
+        seen = len(tickers)
+        await wait_for(lambda: len(tickers) > seen + 5)
+        assert venue.monitor.reconnects == 0  # skipped in place, no reconnect needed
+    finally:
+        await venue.close()
+
+
+async def test_rate_limit_backs_off_and_a_reject_has_the_reason(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca)
+    engine = await started(venue)
+    try:
+        alpaca.fail_next(2, status=429)
+        order = await engine.place(req(type=OrderType.LIMIT, price=Decimal("180")))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        assert venue.counters["rate_limited"] >= 1 and len(alpaca.orders) == 1
+        alpaca.reject_next()
+        rejected = await engine.place(req(type=OrderType.LIMIT, price=Decimal("181")))
+        assert rejected.status is OrderStatus.REJECTED and "insufficient buying power" in (rejected.reason or "")
+    finally:
+        await engine.stop()
+
+
+async def test_unknown_open_order_is_imported_and_flagged_at_start(alpaca) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    alpaca.orders["web-1"] = FakeOrder(
+        "7b0c2f5e-0000-4000-8000-000000000001", "web-1", "MSFT", "sell", "limit", Decimal("3"),
+        Decimal("500"), None, "gtc", False, False, datetime.now(UTC),
+    )
+    engine = await started(make_venue(alpaca))
+    try:
+        imported = engine.oms.orders["web-1"]  # type: ignore[union-attr]
+        assert imported.meta.get("external") is True and imported.side is Side.SELL
+        assert imported.quantity == Decimal(3) and imported.price == Decimal("500")
+    finally:
+        await engine.stop()
+
+
+async def test_live_account_needs_arming(alpaca) -> None:  # type: ignore[no-untyped-def]
+    venue = make_venue(alpaca, paper=False)
+    assert venue.is_live
+    engine = await started(venue)
+    try:
+        refused = await engine.place(req())
+        assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")
+        assert not alpaca.orders
+    finally:
+        await engine.stop()
+
+
+def test_engine_import_leaves_alpaca_unloaded() -> None:
+    code = "import sys, tui_trader.engine, tui_trader.venues.alpaca; print('alpaca' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,27 @@
+"""US stocks and crypto through alpaca-py. Importing this registers `kind = "alpaca"`; alpaca-py
+itself loads only when a venue is built."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tui_trader.config.venues import VenueSettings
+from tui_trader.core.clock import Clock
+from tui_trader.venues.registry import register_kind
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
+    from tui_trader.home import Home
+    from tui_trader.venues.base import Venue
+
+
+def build(
+    name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: Home | None
+) -> Venue:
+    from tui_trader.secrets import load_credentials
+    from tui_trader.venues.alpaca.venue import AlpacaVenue
+
+    return AlpacaVenue(name, vs, clock, credentials=load_credentials(name, home))
+
+
+register_kind("alpaca", build)
