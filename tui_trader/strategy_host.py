@@ -19,6 +19,7 @@ from tui_trader.config.strategies import StrategySettings
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.events import CandleEvent, Event, PositionEvent
 from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import quantize
 from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
@@ -201,7 +202,9 @@ class StrategyHost:
             trade = runner.open_trades().get(decision.symbol)
             pos = engine.portfolio.positions.get((venue, decision.symbol))
             held = abs(pos.quantity) if pos is not None else Decimal(0)
-            want = Decimal(str(trade.amount)) if trade is not None else held
+            # The runner keeps amounts as floats: round to the nearest lot, not down, so float
+            # drift never leaves a lot of dust that could not be sold.
+            want = quantize(Decimal(str(trade.amount)), inst.lot_size) if trade is not None else held
             qty = inst.round_qty(min(want, held))
             reduce_only = True
         if qty <= 0:

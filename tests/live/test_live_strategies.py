@@ -178,3 +178,14 @@ async def test_volatility_sizing_uses_the_live_atr(tmp_path: Path) -> None:
         assert abs(got - expected) <= D("0.0002"), (got, expected)
     finally:
         await eng.stop()
+
+
+async def test_float_drift_in_the_trade_amount_leaves_no_dust(engine) -> None:
+    engine.bus.publish(bar(0, 3400, 3410))
+    await settle(engine)
+    trade = engine.strategies.runners["UpBar"].open_trades()["ETH/USDT"]
+    held = engine.portfolio.positions[("paper", "ETH/USDT")].quantity
+    trade.amount = float(held) - 1e-12  # what repeated float additions do
+    engine.bus.publish(bar(1, 3410, 3395))
+    await settle(engine)
+    assert engine.portfolio.positions[("paper", "ETH/USDT")].quantity == D(0)

@@ -100,11 +100,10 @@ async def test_working_orders_and_links_survive_a_restart(tmp_path) -> None:  # 
     home = Home(tmp_path)
 
     async def boot() -> tuple[Engine, Market]:
-        eng = Engine(Settings(), home, clock=FrozenClock())
+        from tui_trader.testing import manual_engine
+
+        eng = manual_engine(Settings(), home=home, clock=FrozenClock())  # prices driven by the test
         await eng.start()
-        venue = eng.venues["paper"]
-        venue._task.cancel()  # type: ignore[attr-defined]
-        venue._task = None  # type: ignore[attr-defined]
         return eng, Market(eng)
 
     eng, market = await boot()

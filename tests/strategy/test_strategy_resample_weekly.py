@@ -25,7 +25,7 @@ def test_weekly_bars_open_on_monday_utc() -> None:
     assert list(out["date"]) == [
         pd.Timestamp(d, tz="UTC") for d in ("2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22")
     ]
-    assert (out["date"].dt.dayofweek == 0).all()
+    assert (out["date"].dt.day_of_week == 0).all()
     # the first week holds Wed 00:00 .. Sun 23:00 = 120 hourly bars
     assert out["volume"].tolist() == [120.0, 168.0, 168.0, 24.0]
     assert out["open"].iloc[1] == 120.0 and out["close"].iloc[1] == 287.5

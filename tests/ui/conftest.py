@@ -63,13 +63,12 @@ def build_rig(**ui: object) -> Rig:
         paper={"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"]},
     )
     clock = FrozenClock(START)
-    engine = Engine(settings, None, clock=clock, in_memory=True)
     from tui_trader.venues.registry import build_venues
 
     venues = build_venues(settings, clock, None)
     paper = venues["paper"]
     paper.source = HeldSource(paper.source)  # type: ignore[attr-defined]
-    engine._venues_override = venues
+    engine = Engine(settings, None, clock=clock, venues=venues, in_memory=True)
     app = WorkstationApp(InProcessClient(engine), settings, None)
     return Rig(app, engine, clock)
 

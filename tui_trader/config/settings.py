@@ -145,7 +145,7 @@ price_band_pct = 0.10
 
 [ui]
 theme = "tui-dark"
-refresh_hz = 15.0
+refresh_hz = 20.0
 confirm_far_price_pct = 0.05
 bell = false
 

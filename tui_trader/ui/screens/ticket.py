@@ -91,13 +91,23 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
     ]
 
     def __init__(
-        self, side: Side, symbol: str, lookup: Lookup, order_type: OrderType = OrderType.LIMIT
+        self,
+        side: Side,
+        symbol: str,
+        lookup: Lookup,
+        order_type: OrderType = OrderType.LIMIT,
+        prefill: dict[str, str] | None = None,
+        note: str = "",
     ) -> None:
         super().__init__()
         self.side = side
         self.symbol = symbol
         self.lookup = lookup
         self.order_type = order_type
+        # Field name -> text (quantity, price, stop_price, stop_loss, take_profit, time_in_force)
+        # for tickets opened from a recommendation or a chat signal; `note` says where from.
+        self.prefill = prefill or {}
+        self.note = note
         self.errors: dict[str, str] = {}
         self.request: OrderRequest | None = None
 
@@ -112,8 +122,12 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
             if touch is None
             else (f"{touch:.{inst.price_decimals}f}" if inst else f"{touch:.2f}")
         )
+        price = self.prefill.get("price", price)
+        given = self.prefill
         with Vertical(id="ticket-box", classes=self.side.value):
             yield Static(id="ticket-title")
+            if self.note:
+                yield Static(self.note, id="ticket-note", markup=False)
             yield from self._row(
                 "side",
                 Select(
@@ -136,27 +150,42 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
                 ),
             )
             yield from self._row(
-                "quantity", Input(placeholder="e.g. 0.5", id="f-quantity", compact=True)
+                "quantity",
+                Input(
+                    given.get("quantity", ""), placeholder="e.g. 0.5", id="f-quantity", compact=True
+                ),
             )
             yield from self._row("price", Input(price, id="f-price", compact=True))
             yield from self._row(
-                "stop_price", Input(placeholder="stop trigger", id="f-stop_price", compact=True)
+                "stop_price",
+                Input(
+                    given.get("stop_price", ""),
+                    placeholder="stop trigger",
+                    id="f-stop_price",
+                    compact=True,
+                ),
             )
             yield from self._row(
                 "time_in_force",
                 Select(
                     [(t.value.upper(), t.value) for t in TimeInForce],
-                    value="gtc",
+                    value=given.get("time_in_force") or "gtc",
                     allow_blank=False,
                     compact=True,
                     id="f-time_in_force",
                 ),
             )
             yield from self._row(
-                "stop_loss", Input(placeholder="optional", id="f-stop_loss", compact=True)
+                "stop_loss",
+                Input(
+                    given.get("stop_loss", ""), placeholder="optional", id="f-stop_loss", compact=True
+                ),
             )
             yield from self._row(
-                "take_profit", Input(placeholder="optional", id="f-take_profit", compact=True)
+                "take_profit",
+                Input(
+                    given.get("take_profit", ""), placeholder="optional", id="f-take_profit", compact=True
+                ),
             )
             with Horizontal(id="ticket-buttons"):
                 yield Button("Review (Enter)", id="ticket-review", variant="primary", compact=True)
