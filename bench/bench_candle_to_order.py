@@ -27,7 +27,7 @@ from tui_trader.home import Home
 from tui_trader.testing import manual_engine, paper_settings, step
 
 # Always trades: enters on an up bar, exits on a down bar, so most candles make an order.
-FLIP = '''
+FLIP = """
 from pandas import DataFrame
 from tui_trader import indicators as ta
 from tui_trader.strategy import IStrategy
@@ -51,7 +51,7 @@ class Flip(IStrategy):
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe.loc[dataframe["close"] < dataframe["open"], "exit_long"] = 1
         return dataframe
-'''
+"""
 
 
 def pct(xs: list[float], q: int) -> float:
@@ -102,8 +102,18 @@ async def run(n: int) -> None:
                 to_ack.append(new[0] - decided[0])
                 total.append(new[0] - t0)
         await engine.stop()
-    print(f"candle close -> order acknowledged by the paper venue, {len(total):,} orders (strategy: RSI + EMA, 200+ bar window)")
-    print(f"  candle -> decision (strategy evaluation): p50 {pct(to_decision, 50):.2f} ms  p99 {pct(to_decision, 99):.2f} ms")
+    print(
+
+            f"candle close -> order acknowledged by the paper venue, {len(total):,} orders "
+            "(strategy: RSI + EMA, 200+ bar window)"
+
+    )
+    print(
+
+            f"  candle -> decision (strategy evaluation): p50 {pct(to_decision, 50):.2f} "
+            f"ms  p99 {pct(to_decision, 99):.2f} ms"
+
+    )
     print(f"  decision -> ack (size, risk, persist, venue): p50 {pct(to_ack, 50):.2f} ms  p99 {pct(to_ack, 99):.2f} ms")
     print(f"  candle -> ack (whole path): p50 {pct(total, 50):.2f} ms  p99 {pct(total, 99):.2f} ms")
 

@@ -59,8 +59,10 @@ async def run(n: int) -> dict[str, float]:
 
     return {
         "orders": n,
-        "ack_p50_ms": pct(to_ack, 50), "ack_p99_ms": pct(to_ack, 99),
-        "fill_p50_ms": pct(to_fill, 50), "fill_p99_ms": pct(to_fill, 99),
+        "ack_p50_ms": pct(to_ack, 50),
+        "ack_p99_ms": pct(to_ack, 99),
+        "fill_p50_ms": pct(to_fill, 50),
+        "fill_p99_ms": pct(to_fill, 99),
         "fill_max_ms": max(to_fill) * 1000,
     }
 
@@ -72,7 +74,12 @@ def main() -> int:
     r = asyncio.run(run(args.orders))
     print(f"paper round trip over {r['orders']:,} market orders (file-backed SQLite, WAL)")
     print(f"  submit -> accepted event: p50 {r['ack_p50_ms']:.3f} ms   p99 {r['ack_p99_ms']:.3f} ms")
-    print(f"  submit -> filled event:   p50 {r['fill_p50_ms']:.3f} ms   p99 {r['fill_p99_ms']:.3f} ms   max {r['fill_max_ms']:.2f} ms")
+    print(
+
+            f"  submit -> filled event:   p50 {r['fill_p50_ms']:.3f} ms   p99 "
+            f"{r['fill_p99_ms']:.3f} ms   max {r['fill_max_ms']:.2f} ms"
+
+    )
     budget = 2.0
     verdict = "within" if r["fill_p99_ms"] < budget else "OVER"
     print(f"  budget p99 < {budget} ms: {verdict}")

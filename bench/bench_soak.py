@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import logging
 import random
 import sys
 import time
@@ -69,6 +70,51 @@ async def inject(fake: FakeBinanceExchange, rng: random.Random) -> str:
     return fault
 
 
+class Recorder(logging.Handler):
+    """Keeps warnings and errors with their wall-clock time, to explain a lost fill."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[tuple[float, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
+        self.records.append((time.monotonic(), f"{record.name}: {text}"))
+
+
+async def explain_lost(
+    engine: Engine,
+    fake: FakeBinanceExchange,
+    lost: set[str],
+    timeline: list[tuple[float, str]],
+    recorder: Recorder,
+    started: float,
+) -> None:
+    """For each lost fill: its order at the fake and in our DB, and what happened around it."""
+    assert engine.store is not None
+    for trade in [t for t in fake.trades if str(t.trade_id) in lost]:
+        cid = trade.order.client_order_id
+        ours = await engine.store.get_order(cid)
+        at = trade.made_at - started
+        print(
+            f"LOST trade {trade.trade_id} at {at:.2f} s (fake ms {trade.time_ms}): order {cid} "
+            f"{trade.order.type} {trade.order.side}; fake status {trade.order.status} "
+            f"executed {trade.order.executed}/{trade.order.quantity}; ours: "
+            + (
+                "unknown"
+                if ours is None
+                else f"{ours.status.value} filled {ours.filled_quantity} meta {ours.meta}"
+            )
+        )
+        near = [f"{t - started:+.2f} {f}" for t, f in timeline if abs(t - trade.made_at) < 3]
+        print(f"  faults within 3 s: {', '.join(near) or 'none'}")
+        for t, text in recorder.records:
+            if abs(t - trade.made_at) < 3 or cid in text or str(trade.trade_id) in text:
+                print(f"  log {t - started:+.2f}: {text[:300]}")
+
+
 async def trader(
     engine: Engine, fake: FakeBinanceExchange, rng: random.Random, stop: asyncio.Event
 ) -> int:
@@ -94,8 +140,11 @@ async def trader(
     return placed
 
 
-async def soak(duration: float, seed: int) -> int:
+async def soak(duration: float, seed: int, fault_every: float = 1.0) -> int:
     rng = random.Random(seed)
+    recorder = Recorder()
+    logging.getLogger("tui_trader").addHandler(recorder)
+    timeline: list[tuple[float, str]] = []
     fake = await FakeBinanceExchange(api_key=API_KEY, seed=seed).start(tick_interval_s=0.05)
     venue = make_venue(fake, timeout_ms=400)
     engine = Engine(engine_settings(), None, in_memory=True, venues={"binance": venue})
@@ -105,8 +154,11 @@ async def soak(duration: float, seed: int) -> int:
     faults: collections.Counter[str] = collections.Counter()
     started = time.monotonic()
     while time.monotonic() - started < duration:
-        await asyncio.sleep(rng.uniform(0.5, 1.5))
-        faults[await inject(fake, rng)] += 1
+        await asyncio.sleep(rng.uniform(0.5, 1.5) * fault_every)
+        at = time.monotonic()
+        fault = await inject(fake, rng)
+        faults[fault] += 1
+        timeline.append((at, fault))
     stop.set()
     placed = await trading
     # quiet period: let the venue recover, then reconcile once more like a restart would
@@ -121,6 +173,8 @@ async def soak(duration: float, seed: int) -> int:
     made = {str(t.trade_id) for t in fake.trades}
     ours = {o.client_order_id for o in await engine.store.load_orders(limit=1_000_000)}
     lost = len(made - stored)
+    if lost:
+        await explain_lost(engine, fake, made - stored, timeline, recorder, started)
     orphans = len(
         [cid for cid in fake.orders if cid not in ours]
     )  # an order the exchange has twice/unknown
@@ -151,8 +205,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=600.0, help="seconds (default 600)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--fault-every", type=float, default=1.0, help="mean seconds between faults (default 1)"
+    )
     args = parser.parse_args()
-    return asyncio.run(soak(args.duration, args.seed))
+    return asyncio.run(soak(args.duration, args.seed, args.fault_every))
 
 
 if __name__ == "__main__":

@@ -119,7 +119,11 @@ class Engine:
         self.risk = RiskManager(settings.risk, self.portfolio, self.clock, self._on_trip)
         self.risk.open_orders = lambda: self.oms.open_orders() if self.oms is not None else []
         self.checks = PreTradeChecks(
-            settings.risk, self.portfolio, self.current_halt, open_orders=self.risk.open_orders, locks=self.risk.lock_for,
+            settings.risk,
+            self.portfolio,
+            self.current_halt,
+            open_orders=self.risk.open_orders,
+            locks=self.risk.lock_for,
         )
         self.emulator: OrderEmulator | None = None  # trailing stops, OCO, brackets the venue lacks
         self.new_id = ClientOrderIds(self.clock)
@@ -284,7 +288,11 @@ class Engine:
         now_mono = self.clock.monotonic()
         statuses = [
             VenueStatus(
-                name, v.kind, v.state, v.is_live, self._venue_detail.get(name, ""),
+                name,
+                v.kind,
+                v.state,
+                v.is_live,
+                self._venue_detail.get(name, ""),
                 (now_mono - self._last_msg[name]) if name in self._last_msg else None,
             )
             for name, v in self.venues.items()
@@ -292,15 +300,20 @@ class Engine:
         assert self.oms is not None
         instruments = {s: i for insts in self.instruments.values() for s, i in insts.items()}
         return EngineSnapshot(
-            ts=self.clock.now(), mode=self.mode, venues=statuses, instruments=instruments,
-            tickers=dict(self.tickers), books=dict(self.books),
+            ts=self.clock.now(),
+            mode=self.mode,
+            venues=statuses,
+            instruments=instruments,
+            tickers=dict(self.tickers),
+            books=dict(self.books),
             positions=[p.copy() for p in self.portfolio.positions.values() if not p.is_flat],
             open_orders=[o.copy() for o in self.oms.open_orders()],
             recent_orders=[o.copy() for o in list(self.recent_orders.values())[-50:]],
-            fills=list(self.fills[-50:]), account=self.account(), signals=list(self.signals[-50:]),
+            fills=list(self.fills[-50:]),
+            account=self.account(),
+            signals=list(self.signals[-50:]),
             halted=self.current_halt(),
-            extra={"risk": self.risk_state()}
-            | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
+            extra={"risk": self.risk_state()} | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
 
     def current_halt(self) -> str | None:
@@ -312,7 +325,9 @@ class Engine:
         state["emulated"] = self.emulator.describe() if self.emulator is not None else []
         return state
 
-    async def fetch_candles(self, symbol: str, timeframe: str, limit: int = 300, venue: str | None = None) -> list[Candle]:
+    async def fetch_candles(
+        self, symbol: str, timeframe: str, limit: int = 300, venue: str | None = None
+    ) -> list[Candle]:
         venue_name = venue or self._venue_for(symbol)
         return await self.venues[venue_name].fetch_candles(symbol, timeframe, None, limit)
 
@@ -338,11 +353,20 @@ class Engine:
         assert self.oms is not None
         venue_name = self._venue_for(req.symbol, req.venue)
         if venue_name not in self.venues:
-            return await self._reject(req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor)
+            return await self._reject(
+                req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor
+            )
         if self.venues[venue_name].is_live and not self.live_armed:
-            return await self._reject(req, venue_name, RiskRejection(
-                "live_not_armed", f"{venue_name} trades real money and live trading is not armed: "
-                "confirm arming in the TUI or start the daemon with --live"), actor)
+            return await self._reject(
+                req,
+                venue_name,
+                RiskRejection(
+                    "live_not_armed",
+                    f"{venue_name} trades real money and live trading is not armed: "
+                    "confirm arming in the TUI or start the daemon with --live",
+                ),
+                actor,
+            )
         inst = self.instrument(venue_name, req.symbol)
         try:
             venue = self.venues[venue_name]
@@ -355,7 +379,9 @@ class Engine:
         order = Order.from_request(checked, cid, venue_name, self.clock.now())
         await self.audit(actor, "place", _describe(order))
         assert self.emulator is not None
-        placed = await self.emulator.place(order, stop_loss=checked.stop_loss, take_profit=checked.take_profit, new_id=self.new_id)
+        placed = await self.emulator.place(
+            order, stop_loss=checked.stop_loss, take_profit=checked.take_profit, new_id=self.new_id
+        )
         await self.emulator.settle()  # so the caller sees fills (and armed bracket children) that already happened
         current = self.oms.orders.get(placed.client_order_id)
         return current.copy() if current is not None else placed
@@ -406,8 +432,14 @@ class Engine:
         for pos in list(self.portfolio.open_positions()):
             side = Side.SELL if pos.quantity > 0 else Side.BUY
             req = OrderRequest(
-                pos.symbol, side, abs(pos.quantity), OrderType.MARKET, venue=pos.venue,
-                time_in_force=TimeInForce.IOC, reduce_only=True, source="kill_switch",
+                pos.symbol,
+                side,
+                abs(pos.quantity),
+                OrderType.MARKET,
+                venue=pos.venue,
+                time_in_force=TimeInForce.IOC,
+                reduce_only=True,
+                source="kill_switch",
             )
             inst = self.instrument(pos.venue, pos.symbol)
             order = Order.from_request(req, self.new_id(), pos.venue, self.clock.now())
@@ -421,14 +453,30 @@ class Engine:
                 for vo in await venue.fetch_open_orders():
                     if vo.client_order_id not in self.oms.orders or not self.oms.orders[vo.client_order_id].is_open:
                         now = self.clock.now()
-                        await venue.cancel_order(Order(
-                            vo.client_order_id, name, vo.symbol, Side(vo.side), OrderType(vo.type), Decimal(vo.quantity),
-                            None, None, TimeInForce.GTC, now, now, venue_order_id=vo.venue_order_id,
-                        ))
+                        await venue.cancel_order(
+                            Order(
+                                vo.client_order_id,
+                                name,
+                                vo.symbol,
+                                Side(vo.side),
+                                OrderType(vo.type),
+                                Decimal(vo.quantity),
+                                None,
+                                None,
+                                TimeInForce.GTC,
+                                now,
+                                now,
+                                venue_order_id=vo.venue_order_id,
+                            )
+                        )
         if self.emulator is not None:
             await self.emulator.settle()
         left = [p.symbol for p in self.portfolio.open_positions()]
-        result = {"cancelled": len(cancelled), "closing_orders": [o.client_order_id for o in closing], "still_open": left}
+        result = {
+            "cancelled": len(cancelled),
+            "closing_orders": [o.client_order_id for o in closing],
+            "still_open": left,
+        }
         await self.audit(actor, "flatten_done", result)
         return result
 
@@ -457,7 +505,13 @@ class Engine:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         await self.audit(actor, "risk_reset", {"breaker": which or "all", "cleared": cleared})
-        self.bus.publish(RiskEvent(self.clock.now(), "breaker_reset", f"breakers reset by {actor}: {', '.join(cleared) or 'none were tripped'}"))
+        self.bus.publish(
+            RiskEvent(
+                self.clock.now(),
+                "breaker_reset",
+                f"breakers reset by {actor}: {', '.join(cleared) or 'none were tripped'}",
+            )
+        )
         return cleared
 
     def _on_trip(self, trip: Trip) -> None:
@@ -512,10 +566,15 @@ class Engine:
 
 def _describe(order: Order) -> dict[str, Any]:
     return {
-        "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
-        "side": order.side.value, "type": order.type.value, "quantity": str(order.quantity),
+        "client_order_id": order.client_order_id,
+        "venue": order.venue,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.type.value,
+        "quantity": str(order.quantity),
         "price": None if order.price is None else str(order.price),
-        "stop_price": None if order.stop_price is None else str(order.stop_price), "source": order.source,
+        "stop_price": None if order.stop_price is None else str(order.stop_price),
+        "source": order.source,
     }
 
 

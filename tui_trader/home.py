@@ -36,7 +36,9 @@ class Home:
             os.chmod(self.root, 0o700)
             os.chmod(self.run_dir, 0o700)
         except OSError as exc:
-            raise UserError(f"cannot create home folder {self.root}: {exc.strerror}; pass --home DIR or set {ENV_HOME}") from None
+            raise UserError(
+                f"cannot create home folder {self.root}: {exc.strerror}; pass --home DIR or set {ENV_HOME}"
+            ) from None
         return self
 
     @property

@@ -28,7 +28,9 @@ def setup_logging(logs_dir: Path, name: str, *, level: int = logging.INFO, json_
     logs_dir.mkdir(parents=True, exist_ok=True)
     path = logs_dir / f"{name}.log"
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5, encoding="utf-8")
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     for h in list(root.handlers):
         if isinstance(h, logging.handlers.RotatingFileHandler):

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.commands import command
 from tui_trader.config.strategies import StrategySettings
 from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.errors import UserError
 from tui_trader.core.events import CandleEvent, Event, PositionEvent
 from tui_trader.core.fills import Fill
 from tui_trader.core.instrument import quantize
 from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
-from tui_trader.core.errors import UserError
 
 if TYPE_CHECKING:
     from tui_trader.engine import Engine
@@ -88,7 +88,7 @@ class StrategyHost:
 
         self.configs[name] = cfg
         try:
-            strategy = load_strategy(name, strategy_dirs(self.engine), cfg.params or None)
+            strategy = load_strategy(cfg.strategy or name, strategy_dirs(self.engine), cfg.params or None)
         except (StrategyError, UserError) as exc:
             self.broken[name] = str(exc)
             self.engine.notify("error", f"strategy {name} not started: {exc}", "strategy")
@@ -97,7 +97,8 @@ class StrategyHost:
         assert self.engine.store is not None
         state = await self.engine.store.load_strategy_state(name)
         runner = StrategyRunner(
-            strategy, cfg.symbols,
+            strategy,
+            cfg.symbols,
             on_decision=lambda d, n=name: self._decisions.put_nowait((n, d)),
             history=lambda symbol, tf, limit: history.get((symbol, tf), [])[-limit:],
             state=state or None,
@@ -149,7 +150,7 @@ class StrategyHost:
         if runner is None:
             return
         runner.on_fill(fill.symbol, fill.side.value, float(fill.quantity), float(fill.price), fill.ts)
-        asyncio.get_running_loop().create_task(self._save_state(runner.name))
+        asyncio.get_running_loop().create_task(self._save_state(order.strategy or ""))
 
     async def _save_state(self, name: str) -> None:
         runner = self.runners.get(name)
@@ -193,8 +194,15 @@ class StrategyHost:
             )
             atr = runner.atr(decision.symbol, sizer.settings.atr_period)
             qty = sizer.order_quantity(
-                engine.risk.sizing_input(decision.symbol, side.sign, decision.price, strategy=name,
-                                         stop_price=stop, atr=atr, quote=inst.quote),
+                engine.risk.sizing_input(
+                    decision.symbol,
+                    side.sign,
+                    decision.price,
+                    strategy=name,
+                    stop_price=stop,
+                    atr=atr,
+                    quote=inst.quote,
+                ),
                 inst,
             )
             reduce_only = False
@@ -214,8 +222,17 @@ class StrategyHost:
         if not runner.confirm(decision, float(qty)):
             return None
         order = await engine.place(
-            OrderRequest(decision.symbol, side, qty, OrderType.MARKET, venue=venue, reduce_only=reduce_only,
-                         source=f"strategy:{name}", strategy=name, tag=decision.tag),
+            OrderRequest(
+                decision.symbol,
+                side,
+                qty,
+                OrderType.MARKET,
+                venue=venue,
+                reduce_only=reduce_only,
+                source=f"strategy:{name}",
+                strategy=name,
+                tag=decision.tag,
+            ),
             actor=f"strategy:{name}",
         )
         if order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED) or (
@@ -247,20 +264,26 @@ class StrategyHost:
                     reloaded.append(name)
                     self.engine.notify("info", f"strategy {name} reloaded from {Path(path).name}", "strategy")
                 else:
-                    self.engine.notify("error", f"strategy {name} reload failed, still running the old version: {err}", "strategy")
+                    self.engine.notify(
+                        "error", f"strategy {name} reload failed, still running the old version: {err}", "strategy"
+                    )
         return reloaded
 
     def status(self) -> list[dict[str, Any]]:
         out = [{**r.status(), "name": n, "venue": self.configs[n].venue} for n, r in self.runners.items()]
-        out += [{"name": n, "strategy": n, "enabled": False, "error": e, "symbols": self.configs[n].symbols}
-                for n, e in self.broken.items()]
+        out += [
+            {"name": n, "strategy": n, "enabled": False, "error": e, "symbols": self.configs[n].symbols}
+            for n, e in self.broken.items()
+        ]
         return out
 
     def runner(self, name: str) -> StrategyRunner:
         runner = self.runners.get(name)
         if runner is None:
             known = ", ".join(self.runners) or "none configured"
-            raise UserError(f"no running strategy {name!r} (running: {known}); add it under [strategies.{name}] in config.toml")
+            raise UserError(
+                f"no running strategy {name!r} (running: {known}); add it under [strategies.{name}] in config.toml"
+            )
         return runner
 
 

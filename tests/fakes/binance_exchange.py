@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import json
 import random
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,7 @@ class FakeTrade:
     price: Decimal
     time_ms: int
     commission: Decimal = field(default=Decimal(0))
+    made_at: float = field(default_factory=time.monotonic)  # wall clock, for soak diagnostics
 
 
 class FakeBinanceExchange:

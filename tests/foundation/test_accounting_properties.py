@@ -18,10 +18,15 @@ QTY = {"BTC/USDT": ["0.01", "0.1", "0.37"], "ETH/USDT": ["0.5", "1", "3.3"], "AA
 
 ops = st.lists(
     st.tuples(
-        st.sampled_from(SYMBOLS), st.sampled_from([Side.BUY, Side.SELL]), st.integers(0, 2),
-        st.sampled_from([OrderType.MARKET, OrderType.LIMIT]), st.integers(-20, 20), st.integers(0, 6),
+        st.sampled_from(SYMBOLS),
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(0, 2),
+        st.sampled_from([OrderType.MARKET, OrderType.LIMIT]),
+        st.integers(-20, 20),
+        st.integers(0, 6),
     ),
-    min_size=1, max_size=25,
+    min_size=1,
+    max_size=25,
 )
 
 

@@ -48,7 +48,7 @@ def test_environment_overrides_file(tmp_path: Path, capsys, monkeypatch) -> None
     home.mkdir()
     (home / "config.toml").write_text("[paper]\nseed = 3\n")
     monkeypatch.setenv("TUI_TRADER_PAPER__SEED", "99")
-    code, out, _ = run(capsys, "config", "show", "--json", "--home", str(home))
+    _code, out, _ = run(capsys, "config", "show", "--json", "--home", str(home))
     assert json.loads(out)["paper"]["seed"] == 99
 
 
@@ -81,7 +81,9 @@ def test_corrupt_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
     db.write_bytes(b"this is not sqlite, but it is the user's file\n")
     proc = subprocess.run(
         [sys.executable, "-m", "tui_trader", "daemon", "--home", str(home)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert "not a tui-trader database" in proc.stderr and "Traceback" not in proc.stderr
@@ -91,8 +93,13 @@ def test_corrupt_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
 def test_daemon_runs_until_sigterm_then_shuts_down_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "h"
     env = {**os.environ, "TUI_TRADER_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "tui_trader", "daemon"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui_trader", "daemon"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         db = home / "tui_trader.db"

@@ -46,7 +46,9 @@ CHILD = textwrap.dedent(
 
 async def test_kill_minus_nine_then_restart_keeps_orders_and_positions(tmp_path: Path) -> None:
     out = tmp_path / "ids.json"
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "home"), str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path / "home"), str(out)], capture_output=True, text=True
+    )
     assert proc.returncode == -9, proc.stderr
     ids = json.loads(out.read_text())
 

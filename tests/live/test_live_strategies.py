@@ -129,7 +129,12 @@ async def test_hot_reload_keeps_trades_and_applies_the_edit(engine) -> None:
 async def test_broken_strategy_is_reported_and_engine_runs(tmp_path: Path) -> None:
     home = Home.resolve(tmp_path / "h2")
     home.ensure()
-    (home.strategies_dir / "bad.py").write_text("from tui_trader.strategy import IStrategy\n\nclass Bad(IStrategy):\n    timeframe = '1m'\n    def populate_indicators(self, df, md):\n        return df\n    raise RuntimeError('boom')\n")
+    (home.strategies_dir / "bad.py").write_text(
+
+            "from tui_trader.strategy import IStrategy\n\nclass Bad(IStrategy):\n    timeframe = '1m'\n    def "
+            "populate_indicators(self, df, md):\n        return df\n    raise RuntimeError('boom')\n"
+
+    )
     from tui_trader.config import Settings
 
     settings = Settings(**{**paper_settings().model_dump(), "strategies": {"Bad": {"symbols": ["BTC/USDT"]}}})
@@ -189,3 +194,29 @@ async def test_float_drift_in_the_trade_amount_leaves_no_dust(engine) -> None:
     engine.bus.publish(bar(1, 3410, 3395))
     await settle(engine)
     assert engine.portfolio.positions[("paper", "ETH/USDT")].quantity == D(0)
+
+
+async def test_one_strategy_runs_twice_under_two_names(tmp_path: Path) -> None:
+    from tui_trader.config import Settings
+
+    home = Home.resolve(tmp_path / "twice")
+    write_strategy(home)
+    base = paper_settings().model_dump()
+    base["strategies"] = {
+        "up_eth": {"strategy": "UpBar", "symbols": ["ETH/USDT"]},
+        "up_sol": {"strategy": "UpBar", "symbols": ["SOL/USDT"]},
+    }
+    eng = manual_engine(Settings(**base), home=home, start=T0)
+    await eng.start()
+    try:
+        await step(eng, 2)
+        assert set(eng.strategies.runners) == {"up_eth", "up_sol"}
+        eng.bus.publish(bar(0, 3400, 3410))  # ETH only
+        await settle(eng)
+        assert "ETH/USDT" in eng.strategies.runners["up_eth"].open_trades()
+        assert eng.strategies.runners["up_sol"].open_trades() == {}
+        orders = [o for o in eng.recent_orders.values() if o.source.startswith("strategy:")]
+        assert {o.strategy for o in orders} == {"up_eth"}
+        assert "ETH/USDT" in (await eng.store.load_strategy_state("up_eth"))["trades"]
+    finally:
+        await eng.stop()

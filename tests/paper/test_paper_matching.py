@@ -25,29 +25,54 @@ def env():
     reports: list[ExecutionReport] = []
     inst = paper_instrument("BTC/USDT")
     account = PaperAccount({"USDT": D(1_000_000)}, allow_short=True)
-    me = MatchingEngine("paper", {"BTC/USDT": inst}, account, maker_fee=0.0002, taker_fee=0.001,
-                        emit=reports.append, clock=clock)
-    me.on_book(OrderBook("paper", "BTC/USDT", T0,
-                         bids=((99.0, 1.0), (98.0, 2.0), (97.0, 3.0)),
-                         asks=((101.0, 1.0), (102.0, 2.0), (103.0, 3.0))))
+    me = MatchingEngine(
+        "paper", {"BTC/USDT": inst}, account, maker_fee=0.0002, taker_fee=0.001, emit=reports.append, clock=clock
+    )
+    me.on_book(
+        OrderBook(
+            "paper",
+            "BTC/USDT",
+            T0,
+            bids=((99.0, 1.0), (98.0, 2.0), (97.0, 3.0)),
+            asks=((101.0, 1.0), (102.0, 2.0), (103.0, 3.0)),
+        )
+    )
     return me, reports, account
 
 
 _n = 0
 
 
-def order(side: Side, qty: str, type_: OrderType = OrderType.MARKET, price: str | None = None,
-          stop: str | None = None, tif: TimeInForce = TimeInForce.GTC, **kw) -> Order:
+def order(
+    side: Side,
+    qty: str,
+    type_: OrderType = OrderType.MARKET,
+    price: str | None = None,
+    stop: str | None = None,
+    tif: TimeInForce = TimeInForce.GTC,
+    **kw,
+) -> Order:
     global _n
     _n += 1
-    req = OrderRequest("BTC/USDT", side, D(qty), type_, price=D(price) if price else None,
-                       stop_price=D(stop) if stop else None, time_in_force=tif, **kw)
+    req = OrderRequest(
+        "BTC/USDT",
+        side,
+        D(qty),
+        type_,
+        price=D(price) if price else None,
+        stop_price=D(stop) if stop else None,
+        time_in_force=tif,
+        **kw,
+    )
     return Order.from_request(req, f"c{_n}", "paper", T0)
 
 
 def fills(reports, cid=None):
-    return [(r.fill.quantity, r.fill.price, r.fill.liquidity.value) for r in reports
-            if r.fill and (cid is None or r.client_order_id == cid)]
+    return [
+        (r.fill.quantity, r.fill.price, r.fill.liquidity.value)
+        for r in reports
+        if r.fill and (cid is None or r.client_order_id == cid)
+    ]
 
 
 def test_market_order_walks_the_book_with_real_slippage(env) -> None:
@@ -95,7 +120,7 @@ def test_resting_orders_fill_by_price_then_time_priority(env) -> None:
 
 
 def test_maker_fee_on_resting_fill(env) -> None:
-    me, reports, _ = env
+    me, _reports, _ = env
     o = order(Side.SELL, "1", OrderType.LIMIT, "105")
     me.submit(o)
     me.on_trade(TradePrint("paper", "BTC/USDT", T0, 105.5, 1.0, Side.BUY))
@@ -125,11 +150,9 @@ def test_stop_limit_rests_as_limit_after_trigger(env) -> None:
     assert fills(reports, o.client_order_id) == [(D("1"), D("104"), "maker")]
 
 
-@pytest.mark.parametrize(
-    ("side", "stop", "word"), [(Side.BUY, "99", "below"), (Side.SELL, "101", "above")]
-)
+@pytest.mark.parametrize(("side", "stop", "word"), [(Side.BUY, "99", "below"), (Side.SELL, "101", "above")])
 def test_stop_on_the_wrong_side_is_rejected(env, side, stop, word) -> None:
-    me, reports, _ = env
+    me, _reports, _ = env
     me.on_trade(TradePrint("paper", "BTC/USDT", T0, 100.0, 1.0, Side.BUY))
     o = order(side, "1", OrderType.STOP, stop=stop)
     me.submit(o)
@@ -150,7 +173,7 @@ def test_fok_and_ioc_and_post_only(env) -> None:
 
 
 def test_insufficient_balance_is_rejected_and_changes_nothing(env) -> None:
-    me, reports, account = env
+    me, _reports, account = env
     before = dict(account.cash)
     o = order(Side.BUY, "1", OrderType.LIMIT, "1000000")
     me.submit(o)
@@ -159,7 +182,7 @@ def test_insufficient_balance_is_rejected_and_changes_nothing(env) -> None:
 
 
 def test_resting_orders_reserve_buying_power(env) -> None:
-    me, reports, account = env
+    me, _reports, _account = env
     big = order(Side.BUY, "9000", OrderType.LIMIT, "100")
     me.submit(big)
     assert big.status is OrderStatus.ACCEPTED
@@ -173,7 +196,7 @@ def test_resting_orders_reserve_buying_power(env) -> None:
 
 
 def test_unknown_symbol_and_off_tick_rejected(env) -> None:
-    me, reports, _ = env
+    me, _reports, _ = env
     o = order(Side.BUY, "1", OrderType.LIMIT, "100.001")
     me.submit(o)
     assert o.status is OrderStatus.REJECTED and "tick" in (o.reason or "")

@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from tui_trader.core.errors import ConfigError
+from tui_trader.risk.protections import ClosedTrade  # one type for live and backtest
 
 UNLIMITED = "unlimited"
 
@@ -34,19 +35,6 @@ class StakeRequest:
     @property
     def time(self) -> datetime:
         return pd.Timestamp(self.time_ns, tz="UTC").to_pydatetime()
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedTrade:
-    """A finished trade as protections see it."""
-
-    symbol: str
-    side: int
-    entry_ns: int
-    exit_ns: int
-    pnl: float
-    pnl_pct: float
-    exit_reason: str
 
 
 @runtime_checkable

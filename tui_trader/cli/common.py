@@ -39,7 +39,11 @@ def add_command(
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every command accepts (before or after the sub-command)."""
-    parser.add_argument("--home", default=argparse.SUPPRESS, help="home folder (default: TUI_TRADER_HOME or the platform's user data dir)")
+    parser.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="home folder (default: TUI_TRADER_HOME or the platform's user data dir)",
+    )
     parser.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: HOME/config.toml)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 

@@ -49,7 +49,9 @@ def _toml(value: object) -> str:
 
 def _path(args: argparse.Namespace) -> int:
     ctx = context(args, ensure=False)
-    print(f"config: {ctx.config_file}{'' if ctx.config_file.exists() else ' (not created yet; `tui-trader config init`)'}")
+    print(
+        f"config: {ctx.config_file}{'' if ctx.config_file.exists() else ' (not created yet; `tui-trader config init`)'}"
+    )
     print(f"home:   {ctx.home.root}")
     print(f"db:     {ctx.home.db_file}")
     print(f"data:   {ctx.home.data_dir}")

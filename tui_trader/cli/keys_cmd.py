@@ -49,10 +49,13 @@ def _set(args: argparse.Namespace) -> int:
     ctx, store = _store(args)
     vs = ctx.settings.venues.get(args.venue)
     names = fields_for(vs.kind if vs else "ccxt", vs.exchange if vs else None)
+    labels: dict[str, str] = {}
+    if vs is None and args.venue in _bot_token_names(ctx.settings):
+        names, labels = ("secret",), {"secret": "bot token"}  # one token, kept as the secret
     tty = sys.stdin.isatty()
     values: dict[str, str] = {}
     for name in names:
-        label = name.replace("_", " ")
+        label = labels.get(name, name.replace("_", " "))
         if tty:
             value = getpass.getpass(f"{args.venue} {label}: ")
         else:
@@ -62,13 +65,24 @@ def _set(args: argparse.Namespace) -> int:
             raise UserError(f"no {label} given for {args.venue}; nothing was stored")
         values[name] = value
     store.set(args.venue, Credentials(**values))
-    note = "" if vs else f" (no [venues.{args.venue}] in the config yet)"
+    note = "" if vs or labels else f" (no [venues.{args.venue}] in the config yet)"
     print(
-        f"stored {', '.join(k for k, v in values.items() if v)} for {args.venue} "
+        f"stored {', '.join(labels.get(k, k) for k, v in values.items() if v)} for {args.venue} "
         f"in {store.description}{note}",
         file=sys.stderr,
     )
     return 0
+
+
+def _bot_token_names(settings) -> set[str]:  # type: ignore[no-untyped-def]
+    """Keyring names that hold a single bot token (Discord) rather than a key and secret."""
+    from tui_trader.core.errors import ConfigError
+    from tui_trader.signals.settings import load_signals_settings
+
+    try:
+        return {"discord", load_signals_settings(settings.signals).chat.discord.token_key}
+    except ConfigError:
+        return {"discord"}
 
 
 def _list(args: argparse.Namespace) -> int:

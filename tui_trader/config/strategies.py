@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class StrategySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    strategy: str | None = Field(
+        None,
+        description="which strategy to run (default: the table's name); run one several times with different params",
+    )
     enabled: bool = Field(True, description="evaluate it on every closed candle")
     symbols: list[str] = Field(min_length=1, description="symbols it trades")
     venue: str | None = Field(None, description="venue for its orders (default: engine.default_venue)")

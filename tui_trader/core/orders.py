@@ -12,12 +12,23 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 # Legal state transitions (the OMS refuses anything else).
 _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset(
-        {OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
-         OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+        {
+            OrderStatus.ACCEPTED,
+            OrderStatus.REJECTED,
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+        }
     ),
     OrderStatus.ACCEPTED: frozenset(
-        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
-         OrderStatus.REJECTED}
+        {
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+            OrderStatus.REJECTED,
+        }
     ),
     OrderStatus.PARTIALLY_FILLED: frozenset(
         {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}

@@ -28,7 +28,12 @@ ZERO = Decimal(0)
 
 class OrderManager:
     def __init__(
-        self, store: Store, bus: EventBus, clock: Clock, venues: dict[str, Venue], portfolio: Portfolio,
+        self,
+        store: Store,
+        bus: EventBus,
+        clock: Clock,
+        venues: dict[str, Venue],
+        portfolio: Portfolio,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -135,7 +140,14 @@ class OrderManager:
             log.warning("submit of %s failed: %s", order.client_order_id, exc)
             order.meta["submit_error"] = str(exc)
             await self.store.save_order(order)
-            self.bus.publish(NoticeEvent(self.clock.now(), "warning", f"order {order.client_order_id}: venue did not confirm ({exc}); will reconcile", "oms"))
+            self.bus.publish(
+                NoticeEvent(
+                    self.clock.now(),
+                    "warning",
+                    f"order {order.client_order_id}: venue did not confirm ({exc}); will reconcile",
+                    "oms",
+                )
+            )
             self._acks.pop(order.client_order_id, None)
             return order.copy()
         try:
@@ -225,7 +237,9 @@ class OrderManager:
         self._seen_fills.add(key)
         prev = order.filled_quantity
         order.filled_quantity = prev + fill.quantity
-        order.average_price = ((order.average_price or ZERO) * prev + fill.price * fill.quantity) / order.filled_quantity
+        order.average_price = (
+            (order.average_price or ZERO) * prev + fill.price * fill.quantity
+        ) / order.filled_quantity
         order.fees += fill.fee
         new_status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
         if can_transition(order.status, new_status):

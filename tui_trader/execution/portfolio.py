@@ -63,7 +63,9 @@ class Portfolio:
     def apply_fill(self, fill: Fill) -> Position:
         pos = self.position(fill.venue, fill.symbol)
         pos.apply(fill)
-        self.cash[fill.fee_currency] = self.cash.get(fill.fee_currency, ZERO) - fill.signed_quantity * fill.price - fill.fee
+        self.cash[fill.fee_currency] = (
+            self.cash.get(fill.fee_currency, ZERO) - fill.signed_quantity * fill.price - fill.fee
+        )
         self.quote_of[fill.symbol] = fill.fee_currency
         if fill.symbol not in self.marks:
             self.marks[fill.symbol] = float(fill.price)
@@ -92,4 +94,6 @@ class Portfolio:
             self._day = day
             self.day_start_equity = equity
         self.peak_equity = max(self.peak_equity, equity)
-        return AccountSnapshot(now, equity, cash, gross, net, unreal, realized, fees, self.day_start_equity, self.peak_equity)
+        return AccountSnapshot(
+            now, equity, cash, gross, net, unreal, realized, fees, self.day_start_equity, self.peak_equity
+        )

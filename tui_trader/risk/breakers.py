@@ -70,16 +70,13 @@ class Breakers:
                     f"daily loss {-self.day_pnl:,.2f} reached daily_loss_limit {lim.daily_loss_limit:,.2f}",
                 )
             )
-        if (
-            lim.max_drawdown is not None
-            and MAX_DRAWDOWN not in self.tripped
-            and self.drawdown >= lim.max_drawdown
-        ):
+        if lim.max_drawdown is not None and MAX_DRAWDOWN not in self.tripped and self.drawdown >= lim.max_drawdown:
             new.append(
                 self._trip(
                     MAX_DRAWDOWN,
                     now,
-                    f"drawdown {self.drawdown:.1%} from peak {self.peak_equity:,.2f} reached max_drawdown {lim.max_drawdown:.0%}",
+                    f"drawdown {self.drawdown:.1%} from peak {self.peak_equity:,.2f} reached "
+                    f"max_drawdown {lim.max_drawdown:.0%}",
                 )
             )
         return new
@@ -97,7 +94,8 @@ class Breakers:
                 self._trip(
                     CONSECUTIVE_LOSSES,
                     now,
-                    f"{self.consecutive_losses} losing trades in a row reached max_consecutive_losses {lim.max_consecutive_losses}",
+                    f"{self.consecutive_losses} losing trades in a row reached "
+                    f"max_consecutive_losses {lim.max_consecutive_losses}",
                 )
             ]
         return []
@@ -140,9 +138,7 @@ class Breakers:
     def state(self) -> dict[str, Any]:
         lim = self.limits
         return {
-            "tripped": {
-                n: {"at": t.at.isoformat(), "message": t.message} for n, t in self.tripped.items()
-            },
+            "tripped": {n: {"at": t.at.isoformat(), "message": t.message} for n, t in self.tripped.items()},
             "day_pnl": self.day_pnl,
             "daily_loss_limit": lim.daily_loss_limit,
             "drawdown": self.drawdown,

@@ -63,13 +63,7 @@ class PreTradeChecks:
         override = self.settings.strategies.get(strategy or "")
         merged = {k: getattr(base, k) for k in _LIMIT_KEYS}
         if override is not None:
-            merged.update(
-                {
-                    k: v
-                    for k, v in override.model_dump(include=set(_LIMIT_KEYS)).items()
-                    if v is not None
-                }
-            )
+            merged.update({k: v for k, v in override.model_dump(include=set(_LIMIT_KEYS)).items() if v is not None})
         return RiskLimits.model_construct(**merged)
 
     def check(self, req: OrderRequest, ctx: CheckContext) -> OrderRequest:
@@ -104,9 +98,7 @@ class PreTradeChecks:
 
     # -- shape -------------------------------------------------------------------------------
 
-    def _validate_shape(
-        self, req: OrderRequest, inst: Instrument, ctx: CheckContext
-    ) -> OrderRequest:
+    def _validate_shape(self, req: OrderRequest, inst: Instrument, ctx: CheckContext) -> OrderRequest:
         if req.quantity <= 0:
             raise RiskRejection("bad_quantity", "quantity must be greater than zero")
         computed = req.source.startswith(("strategy", "signal", "copy"))
@@ -154,7 +146,8 @@ class PreTradeChecks:
                 if not computed:
                     raise RiskRejection(
                         "off_tick",
-                        f"{field_name.replace('_', ' ')} {value} is not a multiple of the tick size {inst.tick_size} (try {inst.round_price(value)})",
+                        f"{field_name.replace('_', ' ')} {value} is not a multiple of the tick size "
+                        f"{inst.tick_size} (try {inst.round_price(value)})",
                     )
                 req = req.with_(**{field_name: inst.round_price(value)})
         mid = ctx.mid
@@ -215,10 +208,7 @@ class PreTradeChecks:
         return [
             o
             for o in self.open_orders()
-            if o.venue == venue
-            and not o.reduce_only
-            and o.parent_id is None
-            and (symbol is None or o.symbol == symbol)
+            if o.venue == venue and not o.reduce_only and o.parent_id is None and (symbol is None or o.symbol == symbol)
         ]
 
     def _projected_qty(self, venue: str, symbol: str, side: Side, extra: float) -> float:
@@ -228,9 +218,7 @@ class PreTradeChecks:
         pending = sum(float(o.remaining) for o in self._working(venue, symbol) if o.side is side)
         return qty + side.sign * (pending + extra)
 
-    def _check_limits(
-        self, req: OrderRequest, inst: Instrument, ctx: CheckContext, reduces: bool
-    ) -> None:
+    def _check_limits(self, req: OrderRequest, inst: Instrument, ctx: CheckContext, reduces: bool) -> None:
         limits = self.limits_for(req.strategy)
         ref = self._reference_price(req, ctx)
         if not ref:
@@ -244,7 +232,8 @@ class PreTradeChecks:
             if away > limits.price_band_pct:
                 raise RiskRejection(
                     "price_band",
-                    f"price {req.price} is {away:.1%} from the mid {ctx.mid:g}, beyond the {limits.price_band_pct:.0%} band (risk.price_band_pct)",
+                    f"price {req.price} is {away:.1%} from the mid {ctx.mid:g}, beyond the "
+                    f"{limits.price_band_pct:.0%} band (risk.price_band_pct)",
                 )
         if limits.max_order_notional and notional > limits.max_order_notional:
             raise RiskRejection(
@@ -258,7 +247,8 @@ class PreTradeChecks:
         if limits.max_position_notional and abs(new_qty) * mark > limits.max_position_notional:
             raise RiskRejection(
                 "max_position_notional",
-                f"position in {req.symbol} could reach {abs(new_qty) * mark:,.2f} with working orders, above max_position_notional {limits.max_position_notional:,.2f}",
+                f"position in {req.symbol} could reach {abs(new_qty) * mark:,.2f} with working orders, above "
+                f"max_position_notional {limits.max_position_notional:,.2f}",
             )
         if limits.max_gross_exposure:
             gross = abs(new_qty) * mark
@@ -266,36 +256,29 @@ class PreTradeChecks:
                 if (venue, symbol) != (ctx.venue, req.symbol):
                     gross += abs(pos.market_value)
             gross += sum(
-                float(o.remaining)
-                * float(o.price or o.stop_price or Decimal(self.portfolio.marks.get(o.symbol, 0.0)))
+                float(o.remaining) * float(o.price or o.stop_price or Decimal(self.portfolio.marks.get(o.symbol, 0.0)))
                 for o in self.open_orders()
-                if not o.reduce_only
-                and o.parent_id is None
-                and (o.venue, o.symbol) != (ctx.venue, req.symbol)
+                if not o.reduce_only and o.parent_id is None and (o.venue, o.symbol) != (ctx.venue, req.symbol)
             )
             if gross > limits.max_gross_exposure:
                 raise RiskRejection(
                     "max_gross_exposure",
-                    f"gross exposure could reach {gross:,.2f}, above max_gross_exposure {limits.max_gross_exposure:,.2f}",
+                    f"gross exposure could reach {gross:,.2f}, above max_gross_exposure "
+                    f"{limits.max_gross_exposure:,.2f}",
                 )
         if limits.max_open_positions:
             held = {(p.venue, p.symbol) for p in self.portfolio.positions.values() if not p.is_flat}
-            held |= {
-                (o.venue, o.symbol)
-                for o in self.open_orders()
-                if not o.reduce_only and o.parent_id is None
-            }
+            held |= {(o.venue, o.symbol) for o in self.open_orders() if not o.reduce_only and o.parent_id is None}
             if (ctx.venue, req.symbol) not in held and len(held) >= limits.max_open_positions:
                 raise RiskRejection(
                     "max_open_positions",
-                    f"{len(held)} positions are open or pending, the limit is max_open_positions = {limits.max_open_positions}",
+                    f"{len(held)} positions are open or pending, the limit is "
+                    f"max_open_positions = {limits.max_open_positions}",
                 )
         if self.settings.check_balance:
             self._check_balance(req, inst, ctx, ref)
 
-    def _check_balance(
-        self, req: OrderRequest, inst: Instrument, ctx: CheckContext, ref: float
-    ) -> None:
+    def _check_balance(self, req: OrderRequest, inst: Instrument, ctx: CheckContext, ref: float) -> None:
         """Estimate: the part of the order that adds exposure, with fees, against free cash."""
         pos = self.portfolio.positions.get((ctx.venue, req.symbol))
         held = float(pos.quantity) if pos else 0.0

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tui_trader.core.orders import Order, OrderRequest
     from tui_trader.engine import Engine
     from tui_trader.signals.chat import ParsedSignal
+    from tui_trader.signals.discord_source import ChatSignal, DiscordSignalSource
     from tui_trader.signals.ml.inference import Predictor
     from tui_trader.signals.news import NewsEvent
 
@@ -174,6 +175,8 @@ class SignalService:
         self.webhook: Any = None
         self.webhook_token: str | None = None
         self.poller: Any = None
+        self.discord: DiscordSignalSource | None = None
+        self._discord_task: asyncio.Task[None] | None = None
         self.inference_ms: deque[float] = deque(maxlen=500)
         self._ids = itertools.count(1)
         self._windows: dict[tuple[str, str, str], _Window] = {}
@@ -214,6 +217,8 @@ class SignalService:
             self.poller.start()
         if self.settings.chat.webhook_port is not None:
             await self._start_webhook(self.settings.chat.webhook_port)
+        if self.settings.chat.discord.enabled:
+            self._start_discord()
         if self.snapshot_extra not in eng.snapshot_extras:
             eng.snapshot_extras.append(self.snapshot_extra)
         self.started = True
@@ -230,6 +235,50 @@ class SignalService:
         self.webhook = ChatWebhook(self._on_webhook, self.webhook_token, port=port)
         await self.webhook.start()
         log.info("chat webhook listening on %s", self.webhook.url)
+
+    def _start_discord(self) -> None:
+        """The Discord bot in a background task; the token is read from the keyring only as it
+        connects. Failures (no discord.py, no token, bad token) become notices, not crashes."""
+        import importlib.util
+
+        cfg = self.settings.chat.discord
+        if importlib.util.find_spec("discord") is None:
+            msg = "discord.py is not installed; run `pip install 'tui-trader[discord]'` to read Discord"
+            log.warning("%s", msg)
+            self.engine.notify("warning", msg, source="signals")
+            return
+        from tui_trader.signals.discord_source import DiscordSignalSource
+
+        self.discord = DiscordSignalSource(
+            self._discord_token,
+            channels=cfg.channels,
+            on_signal=self._on_discord,
+            clock=self.engine.clock,
+            known_symbols=lambda: self.engine.symbols() or None,
+            on_state=self._on_discord_state,
+        )
+        self._discord_task = asyncio.create_task(self.discord.run(), name="signals-discord")
+
+    def _discord_token(self) -> str | None:
+        """Read once per connection and handed straight to discord.py; never kept here."""
+        from tui_trader.secrets import load_credentials
+
+        creds = load_credentials(self.settings.chat.discord.token_key, self.engine.home)
+        return None if creds is None else creds.secret
+
+    def _on_discord_state(self, state: str, message: str) -> None:
+        self._dirty = True
+        level = {"connected": "info", "disconnected": "warning"}.get(state)
+        if state in ("no_token", "auth_failed", "error"):
+            level = "error"
+        if level is not None:
+            self.engine.notify(level, message, source="signals")
+
+    async def _on_discord(self, sig: ChatSignal) -> None:
+        try:
+            await self.submit_chat(sig.parsed.text, sig.provider, origin="discord")
+        except UserError as exc:
+            log.info("discord message %s from %s not used: %s", sig.message_id, sig.provider, exc)
 
     async def stop(self) -> None:
         if not self.started:
@@ -249,6 +298,13 @@ class SignalService:
             await self.poller.stop()
         if self.webhook is not None:
             await self.webhook.stop()
+        if self.discord is not None:
+            with contextlib.suppress(Exception):
+                await self.discord.close()
+        if self._discord_task is not None:
+            self._discord_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._discord_task
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -571,9 +627,26 @@ class SignalService:
                 "providers": [s for s in self.providers.all_stats()],
                 "news_errors": dict(self.poller.errors) if self.poller is not None else {},
                 "webhook": None if self.webhook is None else {"url": self.webhook.url},
+                "discord": self._discord_status(),
                 "models": sorted(f"{s} {tf}" for (s, tf), (_, p) in self._predictors.items() if p),
                 "inference_ms_p50": latency[len(latency) // 2] if latency else None,
             },
+        }
+
+
+    def _discord_status(self) -> dict[str, Any] | None:
+        """None when Discord is not configured; else its state (also 'unavailable')."""
+        if self.discord is not None:
+            return self.discord.status()
+        cfg = self.settings.chat.discord
+        if not cfg.enabled:
+            return None
+        return {
+            "state": "unavailable",
+            "message": "discord.py is not installed",
+            "channels": dict(cfg.channels),
+            "parsed": 0,
+            "unparsed": 0,
         }
 
 
@@ -583,7 +656,7 @@ class SignalService:
 def _wanted(engine: Engine, settings: SignalsSettings) -> bool:
     if settings.enabled is not None:
         return settings.enabled
-    if settings.news.feeds or settings.chat.webhook_port is not None:
+    if settings.news.feeds or settings.chat.webhook_port is not None or settings.chat.discord.enabled:
         return True
     home = engine.home
     return home is not None and any(home.models_dir.glob("*/*/*.json"))

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from tui_trader.core.errors import ConfigError
+from tui_trader.signals.webhook import PROVIDER_RE
 
 SOURCES = ("strategy", "ml", "regime", "news", "chat")
 
@@ -84,6 +93,59 @@ class NewsSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
 
 
+class DiscordSettings(BaseModel):
+    """`[signals.chat.discord]`: which channels to read, each owned by one provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=False, description="read the channels below with a Discord bot")
+    channels: dict[str, str] = Field(
+        default_factory=dict,
+        validate_default=True,
+        description='channel id -> provider name, e.g. {"1234567890123456789" = "alpha"}',
+    )
+    token_key: str = Field(
+        default="discord",
+        description="keyring name holding the bot token (`tui-trader keys set NAME`)",
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for channel, provider in v.items():
+            if not channel.isdigit():
+                raise PydanticCustomError(
+                    "discord_channel",
+                    "channel '{channel}' is not a channel id; copy the number with Discord's "
+                    "Developer Mode (right-click the channel > Copy Channel ID)",
+                    {"channel": channel},
+                )
+            if not PROVIDER_RE.match(provider):
+                raise PydanticCustomError(
+                    "discord_provider",
+                    "provider '{provider}' for channel {channel} must be 1-40 letters, digits, "
+                    "'.', '_' or '-'",
+                    {"provider": provider, "channel": channel},
+                )
+        if info.data.get("enabled") and not v:
+            raise PydanticCustomError(
+                "discord_channels",
+                'enabled but no channels; add channels = {"<channel id>" = "<provider>"}',
+            )
+        return v
+
+    @field_validator("token_key")
+    @classmethod
+    def _token_key(cls, v: str) -> str:
+        if not PROVIDER_RE.match(v):
+            raise PydanticCustomError(
+                "discord_token_key",
+                "'{key}' is not a keyring name; use 1-40 letters, digits, '.', '_' or '-'",
+                {"key": v},
+            )
+        return v
+
+
 class ChatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,6 +161,7 @@ class ChatSettings(BaseModel):
         le=65535,
         description="serve the chat webhook on 127.0.0.1:PORT (0 = any free port); unset = off",
     )
+    discord: DiscordSettings = Field(default_factory=lambda: DiscordSettings())
 
 
 class SignalsSettings(BaseModel):

@@ -39,8 +39,7 @@ def _placeholders(n: int) -> str:
 
 _UPSERT_ORDER = (
     f"INSERT INTO orders ({','.join(ORDER_COLUMNS)}) VALUES ({_placeholders(len(ORDER_COLUMNS))}) "
-    f"ON CONFLICT(client_order_id) DO UPDATE SET "
-    + ",".join(f"{c}=excluded.{c}" for c in ORDER_COLUMNS[1:])
+    f"ON CONFLICT(client_order_id) DO UPDATE SET " + ",".join(f"{c}=excluded.{c}" for c in ORDER_COLUMNS[1:])
 )
 _INSERT_FILL = f"INSERT OR IGNORE INTO fills ({','.join(FILL_COLUMNS)}) VALUES ({_placeholders(len(FILL_COLUMNS))})"
 _UPSERT_POSITION = (
@@ -84,7 +83,8 @@ class Store:
         current = row[0] or 0
         if current > len(MIGRATIONS):
             raise StoreError(
-                f"database schema version {current} is newer than this tui-trader knows ({len(MIGRATIONS)}); upgrade tui-trader"
+                f"database schema version {current} is newer than this tui-trader knows "
+                f"({len(MIGRATIONS)}); upgrade tui-trader"
             )
         for version in range(current + 1, len(MIGRATIONS) + 1):
             await self._db.executescript(
@@ -119,8 +119,9 @@ class Store:
             row = await cur.fetchone()
         return order_from_row(row) if row else None
 
-    async def save_fill(self, fill: Fill, order: Order | None = None, position: Position | None = None,
-                        at: datetime | None = None) -> bool:
+    async def save_fill(
+        self, fill: Fill, order: Order | None = None, position: Position | None = None, at: datetime | None = None
+    ) -> bool:
         """Store a fill with the order and position it changed, in one transaction.
 
         Returns False (and changes nothing) if the fill was already stored.
@@ -192,9 +193,18 @@ class Store:
 
     async def save_signal(self, signal: Signal) -> None:
         await self._db.execute(
-            "INSERT INTO signals (ts, source, symbol, direction, strength, confidence, reason, meta) VALUES (?,?,?,?,?,?,?,?)",
-            (signal.ts.isoformat(), signal.source, signal.symbol, signal.direction.value, signal.strength,
-             signal.confidence, signal.reason, json.dumps(signal.meta, default=str)),
+            "INSERT INTO signals (ts, source, symbol, direction, strength, confidence, "
+            "reason, meta) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                signal.ts.isoformat(),
+                signal.source,
+                signal.symbol,
+                signal.direction.value,
+                signal.strength,
+                signal.confidence,
+                signal.reason,
+                json.dumps(signal.meta, default=str),
+            ),
         )
 
     async def audit(self, ts: datetime, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
@@ -206,8 +216,16 @@ class Store:
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self._db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)) as cur:
             rows = await cur.fetchall()
-        return [{"id": r["id"], "ts": r["ts"], "actor": r["actor"], "action": r["action"],
-                 "detail": json.loads(r["detail"])} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "ts": r["ts"],
+                "actor": r["actor"],
+                "action": r["action"],
+                "detail": json.loads(r["detail"]),
+            }
+            for r in rows
+        ]
 
 
 def _check_header(path: Path) -> None:
@@ -218,4 +236,6 @@ def _check_header(path: Path) -> None:
     except OSError as exc:
         raise StoreError(f"cannot read database {path}: {exc.strerror}") from None
     if head and head != b"SQLite format 3\x00":
-        raise StoreError(f"{path} is not a tui-trader database (not SQLite); it was left untouched: move it away or pass --home")
+        raise StoreError(
+            f"{path} is not a tui-trader database (not SQLite); it was left untouched: move it away or pass --home"
+        )

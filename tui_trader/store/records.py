@@ -13,14 +13,45 @@ from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 
 ORDER_COLUMNS = (
-    "client_order_id", "venue", "symbol", "side", "type", "quantity", "price", "stop_price",
-    "time_in_force", "status", "filled_quantity", "average_price", "fees", "venue_order_id", "reason",
-    "source", "strategy", "tag", "post_only", "reduce_only", "parent_id", "oco_id", "meta",
-    "created_at", "updated_at",
+    "client_order_id",
+    "venue",
+    "symbol",
+    "side",
+    "type",
+    "quantity",
+    "price",
+    "stop_price",
+    "time_in_force",
+    "status",
+    "filled_quantity",
+    "average_price",
+    "fees",
+    "venue_order_id",
+    "reason",
+    "source",
+    "strategy",
+    "tag",
+    "post_only",
+    "reduce_only",
+    "parent_id",
+    "oco_id",
+    "meta",
+    "created_at",
+    "updated_at",
 )
 FILL_COLUMNS = (
-    "venue", "fill_id", "client_order_id", "venue_order_id", "symbol", "side", "quantity", "price",
-    "fee", "fee_currency", "liquidity", "ts",
+    "venue",
+    "fill_id",
+    "client_order_id",
+    "venue_order_id",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "fee",
+    "fee_currency",
+    "liquidity",
+    "ts",
 )
 POSITION_COLUMNS = ("venue", "symbol", "quantity", "average_price", "realized_pnl", "fees", "updated_at")
 
@@ -35,40 +66,94 @@ def _d(v: str | None) -> Decimal | None:
 
 def order_row(o: Order) -> tuple[Any, ...]:
     return (
-        o.client_order_id, o.venue, o.symbol, o.side.value, o.type.value, str(o.quantity), _s(o.price),
-        _s(o.stop_price), o.time_in_force.value, o.status.value, str(o.filled_quantity), _s(o.average_price),
-        str(o.fees), o.venue_order_id, o.reason, o.source, o.strategy, o.tag, int(o.post_only),
-        int(o.reduce_only), o.parent_id, o.oco_id, json.dumps(o.meta, default=str), o.created_at.isoformat(),
+        o.client_order_id,
+        o.venue,
+        o.symbol,
+        o.side.value,
+        o.type.value,
+        str(o.quantity),
+        _s(o.price),
+        _s(o.stop_price),
+        o.time_in_force.value,
+        o.status.value,
+        str(o.filled_quantity),
+        _s(o.average_price),
+        str(o.fees),
+        o.venue_order_id,
+        o.reason,
+        o.source,
+        o.strategy,
+        o.tag,
+        int(o.post_only),
+        int(o.reduce_only),
+        o.parent_id,
+        o.oco_id,
+        json.dumps(o.meta, default=str),
+        o.created_at.isoformat(),
         o.updated_at.isoformat(),
     )
 
 
 def order_from_row(r: Any) -> Order:
     return Order(
-        client_order_id=r["client_order_id"], venue=r["venue"], symbol=r["symbol"], side=Side(r["side"]),
-        type=OrderType(r["type"]), quantity=Decimal(r["quantity"]), price=_d(r["price"]),
-        stop_price=_d(r["stop_price"]), time_in_force=TimeInForce(r["time_in_force"]),
-        created_at=datetime.fromisoformat(r["created_at"]), updated_at=datetime.fromisoformat(r["updated_at"]),
-        status=OrderStatus(r["status"]), filled_quantity=Decimal(r["filled_quantity"]),
-        average_price=_d(r["average_price"]), fees=Decimal(r["fees"]), venue_order_id=r["venue_order_id"],
-        reason=r["reason"], source=r["source"], strategy=r["strategy"], tag=r["tag"],
-        post_only=bool(r["post_only"]), reduce_only=bool(r["reduce_only"]), parent_id=r["parent_id"],
-        oco_id=r["oco_id"], meta=json.loads(r["meta"] or "{}"),
+        client_order_id=r["client_order_id"],
+        venue=r["venue"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        type=OrderType(r["type"]),
+        quantity=Decimal(r["quantity"]),
+        price=_d(r["price"]),
+        stop_price=_d(r["stop_price"]),
+        time_in_force=TimeInForce(r["time_in_force"]),
+        created_at=datetime.fromisoformat(r["created_at"]),
+        updated_at=datetime.fromisoformat(r["updated_at"]),
+        status=OrderStatus(r["status"]),
+        filled_quantity=Decimal(r["filled_quantity"]),
+        average_price=_d(r["average_price"]),
+        fees=Decimal(r["fees"]),
+        venue_order_id=r["venue_order_id"],
+        reason=r["reason"],
+        source=r["source"],
+        strategy=r["strategy"],
+        tag=r["tag"],
+        post_only=bool(r["post_only"]),
+        reduce_only=bool(r["reduce_only"]),
+        parent_id=r["parent_id"],
+        oco_id=r["oco_id"],
+        meta=json.loads(r["meta"] or "{}"),
     )
 
 
 def fill_row(f: Fill) -> tuple[Any, ...]:
     return (
-        f.venue, f.fill_id, f.client_order_id, f.venue_order_id, f.symbol, f.side.value, str(f.quantity),
-        str(f.price), str(f.fee), f.fee_currency, f.liquidity.value, f.ts.isoformat(),
+        f.venue,
+        f.fill_id,
+        f.client_order_id,
+        f.venue_order_id,
+        f.symbol,
+        f.side.value,
+        str(f.quantity),
+        str(f.price),
+        str(f.fee),
+        f.fee_currency,
+        f.liquidity.value,
+        f.ts.isoformat(),
     )
 
 
 def fill_from_row(r: Any) -> Fill:
     return Fill(
-        fill_id=r["fill_id"], client_order_id=r["client_order_id"], venue=r["venue"], symbol=r["symbol"],
-        side=Side(r["side"]), quantity=Decimal(r["quantity"]), price=Decimal(r["price"]), fee=Decimal(r["fee"]),
-        fee_currency=r["fee_currency"], liquidity=Liquidity(r["liquidity"]), ts=datetime.fromisoformat(r["ts"]),
+        fill_id=r["fill_id"],
+        client_order_id=r["client_order_id"],
+        venue=r["venue"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        quantity=Decimal(r["quantity"]),
+        price=Decimal(r["price"]),
+        fee=Decimal(r["fee"]),
+        fee_currency=r["fee_currency"],
+        liquidity=Liquidity(r["liquidity"]),
+        ts=datetime.fromisoformat(r["ts"]),
         venue_order_id=r["venue_order_id"],
     )
 
@@ -79,6 +164,10 @@ def position_row(p: Position, at: datetime) -> tuple[Any, ...]:
 
 def position_from_row(r: Any) -> Position:
     return Position(
-        venue=r["venue"], symbol=r["symbol"], quantity=Decimal(r["quantity"]),
-        average_price=Decimal(r["average_price"]), realized_pnl=Decimal(r["realized_pnl"]), fees=Decimal(r["fees"]),
+        venue=r["venue"],
+        symbol=r["symbol"],
+        quantity=Decimal(r["quantity"]),
+        average_price=Decimal(r["average_price"]),
+        realized_pnl=Decimal(r["realized_pnl"]),
+        fees=Decimal(r["fees"]),
     )

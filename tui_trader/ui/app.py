@@ -34,6 +34,7 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.engine import EngineSnapshot
 from tui_trader.ui import format as fmt
+from tui_trader.ui.actions import FeatureActions
 from tui_trader.ui.commandline import (
     LAYOUTS,
     TIMEFRAMES,
@@ -51,7 +52,7 @@ from tui_trader.ui.commandline import (
 from tui_trader.ui.order_preview import check_request, preview_order
 from tui_trader.ui.palette import PaletteCommand, WorkstationCommands
 from tui_trader.ui.panes import PANES, BlotterPane, ChartPane, Pane, WatchlistPane
-from tui_trader.ui.panes.statusbar import ModeBadge, StatusBar, TopLine
+from tui_trader.ui.panes.statusbar import LiveBanner, ModeBadge, StatusBar, TopLine
 from tui_trader.ui.screens import (
     CommandLineScreen,
     ConfirmScreen,
@@ -91,7 +92,9 @@ class Workspace(Container):
                 yield panes["watchlist"]
                 yield panes["chart"]
                 yield panes["book"]
-                yield panes["positions"]
+                with Vertical(id="grid-left"):
+                    yield panes["positions"]
+                    yield panes["strategies"]
                 yield panes["blotter"]
                 with Vertical(id="grid-side"):
                     yield panes["risk"]
@@ -103,7 +106,7 @@ class Workspace(Container):
                         yield panes[cls.KEY]
 
 
-class WorkstationApp(App[int]):
+class WorkstationApp(FeatureActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-trader"
     COMMANDS = App.COMMANDS | {WorkstationCommands}
@@ -138,6 +141,22 @@ class WorkstationApp(App[int]):
             "left_square_bracket", "step_symbol(-1)", "Prev symbol", id="prev_symbol", show=False
         ),
         Binding("L", "next_layout", "Layout", id="layout", show=False),
+        Binding(
+            "p",
+            "paste_signal",
+            "Paste signal",
+            id="paste_signal",
+            show=False,
+            tooltip="paste a chat trade signal: parsed into a pre-filled ticket",
+        ),
+        Binding(
+            "A",
+            "arm_live",
+            "Arm live",
+            id="arm_live",
+            show=False,
+            tooltip="arm live trading (type the venue name)",
+        ),
         *_pane_bindings(),
     ]
 
@@ -198,6 +217,7 @@ class WorkstationApp(App[int]):
         with Horizontal(id="top"):
             yield ModeBadge()
             yield TopLine()
+        yield LiveBanner()
         yield Workspace(self)
         yield StatusBar()
         yield Footer()
@@ -358,6 +378,7 @@ class WorkstationApp(App[int]):
         view = View(snap, self.symbol, self.timeframe, self.palette, time.monotonic())
         with self.batch_update():
             self.query_one(ModeBadge).show(snap.mode, bool(snap.halted))
+            self.query_one(LiveBanner).show(snap, self.is_live_armed())
             self.query_one(TopLine).show(snap, self.symbol, self.timeframe, view.palette)
             self.query_one(StatusBar).show(snap, view.palette)
             for pane in self.visible_panes():
@@ -434,7 +455,8 @@ class WorkstationApp(App[int]):
 
     def binding_ids(self) -> set[str]:
         ids = {b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id}
-        ids |= {b.id for b in BlotterPane.BINDINGS if isinstance(b, Binding) and b.id}
+        for cls in PANES:
+            ids |= {b.id for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         return ids
 
     # -- orders ------------------------------------------------------------------------------
@@ -704,7 +726,13 @@ class WorkstationApp(App[int]):
                 continue
             seen.add(b.id or b.action)
             rows.append((self.get_key_display(b) or key, label, b.id or ""))
-        rows.append(("c / Del", "Cancel the selected order (blotter)", "cancel_order"))
+        for cls in PANES:  # pane keys work while that pane has the keyboard
+            for b in cls.BINDINGS:
+                if isinstance(b, Binding) and b.id and b.id not in seen:
+                    seen.add(b.id)
+                    keys = b.key.replace(",", " / ")
+                    rows.append((keys, f"{b.description} ({cls.TITLE.lower()})", b.id))
+        rows.append(("Enter", "Order details (blotter) · ticket from a signal (signals)", ""))
         self.push_screen(HelpScreen(rows))
 
     @work(exclusive=True, group="quit", exit_on_error=False)
@@ -742,6 +770,7 @@ class WorkstationApp(App[int]):
                 "cancel everything, close every position",
                 self.action_kill_switch,
             ),
+            *self.feature_palette_commands(),
             ("Key map", "every key and its binding id", self.action_help),
             ("Quit", "leave the workstation", self.action_request_quit),
         ]

@@ -55,8 +55,14 @@ def _replay_venue(name, paper, clock, journal):  # type: ignore[no-untyped-def]
     inst = paper_instrument(symbol, name)
     replay_clock = clock if isinstance(clock, FrozenClock) else FrozenClock(frame["date"].iloc[0].to_pydatetime())
     source = ReplaySource(frame, inst, replay_clock)
-    return PaperVenue(paper.model_copy(update={"symbols": [symbol]}), replay_clock, name=name,
-                      journal_path=journal, source=source, instruments={symbol: inst})
+    return PaperVenue(
+        paper.model_copy(update={"symbols": [symbol]}),
+        replay_clock,
+        name=name,
+        journal_path=journal,
+        source=source,
+        instruments={symbol: inst},
+    )
 
 
 register_kind("paper", _paper)

@@ -7,9 +7,10 @@ from tui_trader.ui.panes.orderbook import OrderBookPane
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.risk import RiskPane
 from tui_trader.ui.panes.signals import SignalsPane
+from tui_trader.ui.panes.strategies import StrategiesPane
 from tui_trader.ui.panes.watchlist import WatchlistPane
 
-# Display order: tab order in the compact layout, number keys 1..7.
+# Display order: tab order in the compact layout, number keys 1..8.
 PANES: tuple[type[Pane], ...] = (
     WatchlistPane,
     OrderBookPane,
@@ -18,6 +19,7 @@ PANES: tuple[type[Pane], ...] = (
     BlotterPane,
     RiskPane,
     SignalsPane,
+    StrategiesPane,
 )
 
 __all__ = [
@@ -29,5 +31,6 @@ __all__ = [
     "PositionsPane",
     "RiskPane",
     "SignalsPane",
+    "StrategiesPane",
     "WatchlistPane",
 ]

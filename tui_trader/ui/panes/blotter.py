@@ -1,8 +1,12 @@
-"""Orders and fills blotter: working orders first (cancel the selected one with `c`),
-then the latest finished ones with their status and reason, and the recent fills."""
+"""Orders and fills blotter: working orders first (cancel the selected one with `c`, Enter for
+its details), then the latest finished ones with their status and reason, and the recent fills.
+
+Orders the engine holds back (bracket children waiting for their entry, the held leg of an
+OCO pair) show as `held`, not `working`: they are not at the venue yet."""
 
 from __future__ import annotations
 
+from textual import on
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -11,6 +15,7 @@ from tui_trader.core.enums import OrderStatus, OrderType
 from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
+from tui_trader.ui.screens.order_info import OrderInfoScreen, order_state
 from tui_trader.ui.tables import Cell, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
@@ -65,6 +70,7 @@ class BlotterPane(Pane):
     def __init__(self) -> None:
         super().__init__()
         self._open_ids: set[str] = set()
+        self._orders_by_id: dict[str, Order] = {}
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield DataTable(id="orders-table", cursor_type="row")
@@ -88,7 +94,9 @@ class BlotterPane(Pane):
         finished = [o for o in snap.recent_orders if not o.is_open]
         finished.sort(key=lambda o: o.updated_at, reverse=True)
         rows: dict[str, list[Cell]] = {}
-        for order in [*open_orders, *finished[:FINISHED_SHOWN]]:
+        shown = [*open_orders, *finished[:FINISHED_SHOWN]]
+        self._orders_by_id = {o.client_order_id: o for o in shown}
+        for order in shown:
             rows[order.client_order_id] = self._order_row(order, snap.instruments, pal)
         self._orders.sync(rows)
         fill_rows: dict[str, list[Cell]] = {}
@@ -106,7 +114,9 @@ class BlotterPane(Pane):
                 fmt.short_id(f.client_order_id, 11),
             ]
         self._fills.sync(fill_rows)
-        self.set_title(f"Orders & fills · {len(open_orders)} working")
+        held = sum(1 for o in open_orders if o.meta.get("held"))
+        title = f"Orders & fills · {len(open_orders) - held} working"
+        self.set_title(title + (f" · {held} held" if held else ""))
 
     def _order_row(self, o: Order, instruments: dict, pal: Palette) -> list[Cell]:  # type: ignore[type-arg]
         inst = instruments.get(o.symbol)
@@ -119,6 +129,9 @@ class BlotterPane(Pane):
             OrderStatus.CANCELLED: pal.muted,
             OrderStatus.EXPIRED: pal.muted,
         }.get(o.status, f"bold {pal.accent}")
+        state = order_state(o)
+        if state == "held":
+            status_style = f"italic {pal.warning}"
         return [
             fmt.short_id(o.client_order_id, 11),
             fmt.clock(o.created_at),
@@ -128,7 +141,7 @@ class BlotterPane(Pane):
             fmt.qty(o.quantity, qd),
             fmt.qty(o.filled_quantity, qd),
             shown_px,
-            (o.status.value, status_style),
+            (state, status_style),
             (o.reason or "", pal.error if o.status is OrderStatus.REJECTED else ""),
         ]
 
@@ -138,6 +151,13 @@ class BlotterPane(Pane):
             self.notify("no order selected", severity="warning")
             return
         self.post_message(self.CancelRequested(key, key in self._open_ids))
+
+    @on(DataTable.RowSelected, "#orders-table")
+    def _show_details(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        order = self._orders_by_id.get(str(event.row_key.value))
+        if order is not None:
+            self.app.push_screen(OrderInfoScreen(order))
 
     def select_order(self, client_order_id: str) -> bool:
         """Put the cursor on an order's row (tests, palette)."""

@@ -1,16 +1,48 @@
-"""Signals from strategies, models, news and chat: source, symbol, direction, strength, age, reason."""
+"""Signals: scored recommendations, pending chat signals, and the raw signal events.
+
+Recommendations (`snapshot.extra["recommendations"]`, docs/signals.md) are ranked by |score|
+with their sources, age and top reason. Enter or `o` on a recommendation or a signal opens a
+pre-filled ticket; Enter on a pending chat signal confirms it into a ticket (entry, stop,
+target). `p` (app-wide) pastes a chat signal. Orders still go through confirmation and risk.
+"""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from typing import Any
+
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
 
 from tui_trader.core.enums import Direction
+from tui_trader.core.signals import Signal
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
-COLUMNS = (
+REC_COLUMNS = (
+    ("Score", 6, "right"),
+    ("Dir", 5, "left"),
+    ("Symbol", 9, "left"),
+    ("Conf", 4, "right"),
+    ("Age", 4, "right"),
+    ("Sources", 16, "left"),
+    ("Why", 50, "left"),
+)
+CHAT_COLUMNS = (
+    ("Id", 7, "left"),
+    ("From", 10, "left"),
+    ("Symbol", 9, "left"),
+    ("Side", 4, "left"),
+    ("Entry", 15, "left"),
+    ("SL", 9, "right"),
+    ("TP", 16, "left"),
+    ("Status", 9, "left"),
+)
+SIG_COLUMNS = (
     ("Age", 4, "right"),
     ("Source", 14, "left"),
     ("Symbol", 9, "left"),
@@ -22,34 +54,169 @@ COLUMNS = (
 SHOWN = 40
 
 
+def _dir_style(direction: str, pal: Palette) -> str:
+    return pal.up if direction == "long" else pal.down if direction == "short" else pal.muted
+
+
+def rank_recommendations(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Strongest |score| first; ties by symbol so the order never flickers."""
+    return sorted(recs, key=lambda r: (-abs(float(r.get("score") or 0.0)), str(r.get("symbol"))))
+
+
+def rec_age_s(rec: dict[str, Any]) -> float | None:
+    """The youngest contributing source's age (what makes the recommendation current)."""
+    ages = [float(s["age_s"]) for s in rec.get("sources") or [] if s.get("age_s") is not None]
+    return min(ages) if ages else None
+
+
+def _short_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+def rec_sources(rec: dict[str, Any]) -> str:
+    seen: dict[str, None] = {}
+    for s in rec.get("sources") or []:
+        seen[str(s.get("source"))] = None
+    return ", ".join(seen) or "-"
+
+
 class SignalsPane(Pane):
     KEY = "signals"
     TITLE = "Signals"
     TAB = "Signals"
 
+    BINDINGS = [
+        Binding(
+            "o",
+            "open_ticket",
+            "Ticket from signal",
+            id="signal_ticket",
+            tooltip="open a pre-filled ticket for the selected recommendation or signal",
+        ),
+    ]
+
+    class TicketRequested(Message):
+        """Open a ticket for a recommendation dict or a Signal."""
+
+        def __init__(self, recommendation: dict[str, Any] | None, signal: Signal | None) -> None:
+            super().__init__()
+            self.recommendation = recommendation
+            self.signal = signal
+
+    class ChatConfirmRequested(Message):
+        """Confirm a pending chat signal into a pre-filled ticket."""
+
+        def __init__(self, chat_id: str, status: str) -> None:
+            super().__init__()
+            self.chat_id = chat_id
+            self.status = status
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recs: dict[str, dict[str, Any]] = {}
+        self._signals: dict[str, Signal] = {}
+        self._chats: dict[str, dict[str, Any]] = {}
+        self._last_table = "recs-table"
+
     def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("Recommendations", id="recs-title", classes="subtitle")
+        yield DataTable(id="recs-table", cursor_type="row")
+        yield Static("Pending chat signals", id="chat-title", classes="subtitle")
+        yield DataTable(id="chat-table", cursor_type="row")
+        yield Static("Signals", id="sigs-title", classes="subtitle")
         yield DataTable(id="signals-table", cursor_type="row")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width, _ in COLUMNS:
-            table.add_column(label, key=label.lower(), width=width)
-        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+        self._syncs: dict[str, TableSync] = {}
+        for table_id, columns in (
+            ("recs-table", REC_COLUMNS),
+            ("chat-table", CHAT_COLUMNS),
+            ("signals-table", SIG_COLUMNS),
+        ):
+            table = self.query_one(f"#{table_id}", DataTable)
+            for label, width, _ in columns:
+                table.add_column(label, key=label.lower(), width=width)
+            self._syncs[table_id] = TableSync(table, [c[2] for c in columns])
+        self._chat_visible: bool | None = None
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
+        raw = snap.extra.get("recommendations")
+        recs = rank_recommendations(raw if isinstance(raw, list) else [])
+        self._recs = {str(r.get("symbol")): r for r in recs}
         rows: dict[str, list[Cell]] = {}
+        for r in recs:
+            direction = str(r.get("direction", "flat"))
+            score = float(r.get("score") or 0.0)
+            reasons = r.get("top_reasons") or []
+            conf = r.get("confidence")
+            rows[str(r.get("symbol"))] = [
+                (f"{score:+.2f}", f"bold {_dir_style(direction, pal)}"),
+                (direction, _dir_style(direction, pal)),
+                str(r.get("symbol")),
+                "-" if conf is None else f"{float(conf):.2f}",
+                _short_age(rec_age_s(r)),
+                rec_sources(r),
+                str(reasons[0]).splitlines()[0] if reasons else "",
+            ]
+        self._syncs["recs-table"].sync(rows)
+        self.query_one("#recs-title", Static).update(
+            f"Recommendations ({len(recs)})  [dim]Enter/o: ticket · p: paste chat signal[/]"
+            if recs
+            else "Recommendations · none  [dim]p: paste a chat signal[/]",
+            layout=False,
+        )
+        self._chat_rows(snap.extra.get("signals"), pal)
+        self._signal_rows(view)
+        self.set_title(f"Signals · {len(recs)} ideas" if recs else "Signals")
+
+    def _chat_rows(self, block: Any, pal: Palette) -> None:
+        pending = block.get("pending_chat") if isinstance(block, dict) else None
+        items: list[dict[str, Any]] = [p for p in pending or [] if isinstance(p, dict)]
+        self._chats = {str(p.get("id")): p for p in items}
+        rows: dict[str, list[Cell]] = {}
+        for p in reversed(items):  # newest first
+            sig = p.get("signal") or {}
+            entry = sig.get("entry")
+            entry_text = "-".join(entry) if isinstance(entry, list) else str(entry or "mkt")
+            status = str(p.get("status", ""))
+            status_style = f"bold {pal.accent}" if status == "pending" else pal.muted
+            side = str(sig.get("side", ""))
+            rows[str(p.get("id"))] = [
+                str(p.get("id", "")),
+                str(p.get("provider", "")),
+                str(sig.get("symbol", "")),
+                (side, pal.up if side == "buy" else pal.down),
+                entry_text,
+                str(sig.get("stop") or "-"),
+                ", ".join(sig.get("targets") or []) or "-",
+                (status, status_style),
+            ]
+        self._syncs["chat-table"].sync(rows)
+        visible = bool(rows)
+        if visible != self._chat_visible:
+            self._chat_visible = visible
+            self.query_one("#chat-title").display = visible
+            self.query_one("#chat-table").display = visible
+
+    def _signal_rows(self, view: View) -> None:
+        snap, pal = view.snapshot, view.palette
+        rows: dict[str, list[Cell]] = {}
+        self._signals = {}
         for s in sorted(snap.signals, key=lambda s: s.ts, reverse=True)[:SHOWN]:
-            style = (
-                pal.up
-                if s.direction is Direction.LONG
-                else pal.down
-                if s.direction is Direction.SHORT
-                else pal.muted
-            )
+            style = _dir_style(s.direction.value, pal)
             key = f"{s.source}|{s.symbol}|{s.ts.isoformat()}"
             while key in rows:  # two signals in the same instant keep distinct rows
                 key += "+"
+            self._signals[key] = s
             rows[key] = [
                 fmt.age(snap.ts, s.ts),
                 s.source,
@@ -59,5 +226,51 @@ class SignalsPane(Pane):
                 "-" if s.confidence is None else f"{s.confidence:.2f}",
                 s.reason.splitlines()[0] if s.reason else "",
             ]
-        self._sync.sync(rows)
-        self.set_title(f"Signals ({len(snap.signals)})" if snap.signals else "Signals · none yet")
+        self._syncs["signals-table"].sync(rows)
+        self.query_one("#sigs-title", Static).update(
+            f"Signals ({len(snap.signals)})" if snap.signals else "Signals · none yet",
+            layout=False,
+        )
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def on_descendant_focus(self, event: Any) -> None:
+        widget = getattr(event, "widget", None)
+        if isinstance(widget, DataTable) and widget.id:
+            self._last_table = widget.id
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table.id:
+            self._last_table = event.data_table.id
+        self.action_open_ticket()
+
+    def action_open_ticket(self) -> None:
+        table_id = self._last_table
+        key = self._syncs[table_id].selected_key()
+        if key is None:
+            self.notify("nothing selected", severity="warning")
+            return
+        if table_id == "recs-table":
+            self.post_message(self.TicketRequested(self._recs.get(key), None))
+        elif table_id == "chat-table":
+            item = self._chats.get(key, {})
+            self.post_message(self.ChatConfirmRequested(key, str(item.get("status", ""))))
+        else:
+            signal = self._signals.get(key)
+            if signal is not None and signal.direction is Direction.FLAT:
+                self.notify("a flat signal has no side to trade", severity="warning")
+                return
+            self.post_message(self.TicketRequested(None, signal))
+
+    def select(self, table_id: str, key: str) -> bool:
+        """Put the cursor on a row of one of the tables (tests, palette)."""
+        keys = list(self._syncs[table_id].rows)
+        if key not in keys:
+            return False
+        table = self.query_one(f"#{table_id}", DataTable)
+        table.move_cursor(row=keys.index(key), animate=False)
+        table.focus()
+        self._last_table = table_id
+        return True

@@ -100,3 +100,37 @@ class StatusBar(Static):
         text.append(f"│ {snap.mode.upper()} │ {snap.ts:%H:%M:%S} UTC │ ", style=pal.muted)
         text.append(self.message, style=self.message_style)
         self.update(text, layout=False)
+
+
+def live_venues(snap: EngineSnapshot) -> list[str]:
+    """Names of the venues that trade real money."""
+    return [v.name for v in snap.venues if v.is_live]
+
+
+class LiveBanner(Static):
+    """A full-width red line while a live venue is connected and not armed: orders to it are
+    refused until the trader arms live trading (A, with the venue's name typed)."""
+
+    def __init__(self) -> None:
+        super().__init__("", id="live-banner")
+        self.display = False
+        self._shown: object = None
+
+    def show(self, snap: EngineSnapshot, armed: bool) -> None:
+        live = live_venues(snap)
+        wanted = (snap.mode == "live" or bool(live)) and not armed
+        key = (wanted, tuple(live))
+        if key == self._shown:
+            return
+        self._shown = key
+        self.display = wanted
+        if wanted:
+            names = ", ".join(live) or "a live venue"
+            self.update(
+                Text.assemble(
+                    (" ⚠ LIVE MONEY ", "bold reverse"),
+                    f" {names} is live and NOT ARMED: orders to it are refused. ",
+                    ("Press A to arm live trading", "bold"),
+                    " (you type the venue name).",
+                )
+            )

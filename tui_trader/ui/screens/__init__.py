@@ -1,8 +1,22 @@
-"""Modal screens: order ticket, confirmations, key map, and the `:` command line."""
+"""Modal screens: order ticket, confirmations, key map, the `:` command line, order details,
+pasting a chat signal and arming live trading."""
 
+from tui_trader.ui.screens.arm_live import ArmLiveScreen
 from tui_trader.ui.screens.command_line import CommandLineScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen, order_details
 from tui_trader.ui.screens.help import HelpScreen
+from tui_trader.ui.screens.order_info import OrderInfoScreen, order_state
+from tui_trader.ui.screens.paste_signal import PasteSignalScreen
 from tui_trader.ui.screens.ticket import TicketScreen
 
-__all__ = ["CommandLineScreen", "ConfirmScreen", "HelpScreen", "TicketScreen", "order_details"]
+__all__ = [
+    "ArmLiveScreen",
+    "CommandLineScreen",
+    "ConfirmScreen",
+    "HelpScreen",
+    "OrderInfoScreen",
+    "PasteSignalScreen",
+    "TicketScreen",
+    "order_details",
+    "order_state",
+]

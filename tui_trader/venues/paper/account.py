@@ -54,8 +54,15 @@ class PaperAccount:
         return self.cash.get(currency, ZERO) - self.reserved(currency) - collateral
 
     def check(
-        self, symbol: str, quote: str, side: Side, qty: Decimal, price: Decimal, fee_rate: Decimal,
-        mark: Callable[[str], float], reserve_as: str | None = None,
+        self,
+        symbol: str,
+        quote: str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        fee_rate: Decimal,
+        mark: Callable[[str], float],
+        reserve_as: str | None = None,
     ) -> str | None:
         """None if the order fits the account, else the reason it does not.
 

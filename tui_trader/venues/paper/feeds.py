@@ -67,8 +67,14 @@ class ReplaySource:
     with a thin synthetic book around each price. The clock follows the data's timestamps."""
 
     def __init__(
-        self, frame: pd.DataFrame, instrument: Instrument, clock: FrozenClock, *,
-        bars_per_second: float = 20.0, spread_bps: float = 2.0, depth: float = 1_000.0,
+        self,
+        frame: pd.DataFrame,
+        instrument: Instrument,
+        clock: FrozenClock,
+        *,
+        bars_per_second: float = 20.0,
+        spread_bps: float = 2.0,
+        depth: float = 1_000.0,
     ) -> None:
         self.instrument = instrument
         self.clock = clock
@@ -100,10 +106,20 @@ class ReplaySource:
             self._volume += size
             sink.on_trade(TradePrint(self.instrument.venue, self.instrument.symbol, ts, price, size, side))
             prev = price
-        sink.on_ticker(Ticker(
-            self.instrument.venue, self.instrument.symbol, ts, book.bids[0][0], book.asks[0][0], float(c),
-            book.bids[0][1], book.asks[0][1], self._open_24h, self._volume,
-        ))
+        sink.on_ticker(
+            Ticker(
+                self.instrument.venue,
+                self.instrument.symbol,
+                ts,
+                book.bids[0][0],
+                book.asks[0][0],
+                float(c),
+                book.bids[0][1],
+                book.asks[0][1],
+                self._open_24h,
+                self._volume,
+            )
+        )
         return True
 
     def _book(self, price: float, ts: datetime) -> OrderBook:

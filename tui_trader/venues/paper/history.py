@@ -43,5 +43,16 @@ def synthetic_history(symbol: str, timeframe: str, end: datetime, limit: int, se
     out = []
     for i in range(limit):
         t = last_open - timedelta(seconds=secs * (limit - 1 - i))
-        out.append(Candle(symbol, timeframe, t, float(opens[i]), float(highs[i]), float(lows[i]), float(closes[i]), float(volumes[i])))
+        out.append(
+            Candle(
+                symbol,
+                timeframe,
+                t,
+                float(opens[i]),
+                float(highs[i]),
+                float(lows[i]),
+                float(closes[i]),
+                float(volumes[i]),
+            )
+        )
     return out

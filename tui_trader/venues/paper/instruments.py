@@ -41,12 +41,28 @@ def paper_instrument(symbol: str, venue: str = "paper") -> Instrument:
         base, quote = symbol.split("/", 1)
         tick, lot, min_notional = _INCREMENTS.get(symbol, ("0.01", "0.0001", "5"))
         return Instrument(
-            symbol, venue, base, quote, AssetClass.CRYPTO, Decimal(tick), Decimal(lot),
-            Decimal(lot), Decimal(min_notional),
+            symbol,
+            venue,
+            base,
+            quote,
+            AssetClass.CRYPTO,
+            Decimal(tick),
+            Decimal(lot),
+            Decimal(lot),
+            Decimal(min_notional),
         )
     return Instrument(
-        symbol, venue, symbol, "USD", AssetClass.EQUITY, Decimal("0.01"), Decimal("0.0001"),
-        Decimal("0.0001"), Decimal("1"), always_open=True, fractional=True,
+        symbol,
+        venue,
+        symbol,
+        "USD",
+        AssetClass.EQUITY,
+        Decimal("0.01"),
+        Decimal("0.0001"),
+        Decimal("0.0001"),
+        Decimal("1"),
+        always_open=True,
+        fractional=True,
     )
 
 

@@ -22,9 +22,17 @@ from tui_trader.core.orders import Order
 
 def order_to_dict(o: Order) -> dict[str, Any]:
     return {
-        "cid": o.client_order_id, "vid": o.venue_order_id, "symbol": o.symbol, "side": o.side.value,
-        "type": o.type.value, "qty": str(o.quantity), "price": _s(o.price), "stop": _s(o.stop_price),
-        "tif": o.time_in_force.value, "ts": o.created_at.isoformat(), "post_only": o.post_only,
+        "cid": o.client_order_id,
+        "vid": o.venue_order_id,
+        "symbol": o.symbol,
+        "side": o.side.value,
+        "type": o.type.value,
+        "qty": str(o.quantity),
+        "price": _s(o.price),
+        "stop": _s(o.stop_price),
+        "tif": o.time_in_force.value,
+        "ts": o.created_at.isoformat(),
+        "post_only": o.post_only,
         "reduce_only": o.reduce_only,
     }
 
@@ -32,26 +40,54 @@ def order_to_dict(o: Order) -> dict[str, Any]:
 def order_from_dict(d: dict[str, Any], venue: str) -> Order:
     ts = datetime.fromisoformat(d["ts"])
     return Order(
-        client_order_id=d["cid"], venue=venue, symbol=d["symbol"], side=Side(d["side"]), type=OrderType(d["type"]),
-        quantity=Decimal(d["qty"]), price=_d(d["price"]), stop_price=_d(d["stop"]),
-        time_in_force=TimeInForce(d["tif"]), created_at=ts, updated_at=ts, status=OrderStatus.ACCEPTED,
-        venue_order_id=d["vid"], post_only=d.get("post_only", False), reduce_only=d.get("reduce_only", False),
+        client_order_id=d["cid"],
+        venue=venue,
+        symbol=d["symbol"],
+        side=Side(d["side"]),
+        type=OrderType(d["type"]),
+        quantity=Decimal(d["qty"]),
+        price=_d(d["price"]),
+        stop_price=_d(d["stop"]),
+        time_in_force=TimeInForce(d["tif"]),
+        created_at=ts,
+        updated_at=ts,
+        status=OrderStatus.ACCEPTED,
+        venue_order_id=d["vid"],
+        post_only=d.get("post_only", False),
+        reduce_only=d.get("reduce_only", False),
     )
 
 
 def fill_to_dict(f: Fill) -> dict[str, Any]:
     return {
-        "id": f.fill_id, "cid": f.client_order_id, "symbol": f.symbol, "side": f.side.value,
-        "qty": str(f.quantity), "price": str(f.price), "fee": str(f.fee), "ccy": f.fee_currency,
-        "liq": f.liquidity.value, "ts": f.ts.isoformat(), "vid": f.venue_order_id,
+        "id": f.fill_id,
+        "cid": f.client_order_id,
+        "symbol": f.symbol,
+        "side": f.side.value,
+        "qty": str(f.quantity),
+        "price": str(f.price),
+        "fee": str(f.fee),
+        "ccy": f.fee_currency,
+        "liq": f.liquidity.value,
+        "ts": f.ts.isoformat(),
+        "vid": f.venue_order_id,
     }
 
 
 def fill_from_dict(d: dict[str, Any], venue: str) -> Fill:
     return Fill(
-        fill_id=d["id"], client_order_id=d["cid"], venue=venue, symbol=d["symbol"], side=Side(d["side"]),
-        quantity=Decimal(d["qty"]), price=Decimal(d["price"]), fee=Decimal(d["fee"]), fee_currency=d["ccy"],
-        liquidity=Liquidity(d["liq"]), ts=datetime.fromisoformat(d["ts"]), venue_order_id=d.get("vid"),
+        fill_id=d["id"],
+        client_order_id=d["cid"],
+        venue=venue,
+        symbol=d["symbol"],
+        side=Side(d["side"]),
+        quantity=Decimal(d["qty"]),
+        price=Decimal(d["price"]),
+        fee=Decimal(d["fee"]),
+        fee_currency=d["ccy"],
+        liquidity=Liquidity(d["liq"]),
+        ts=datetime.fromisoformat(d["ts"]),
+        venue_order_id=d.get("vid"),
     )
 
 

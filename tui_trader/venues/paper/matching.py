@@ -106,8 +106,14 @@ class MatchingEngine:
         if inst is not None and order.type is not OrderType.MARKET:
             price = order.price or order.stop_price or Decimal(0)
             self.account.check(
-                order.symbol, inst.quote, order.side, order.remaining, price, self.maker_fee,
-                self.last_price, reserve_as=order.client_order_id,
+                order.symbol,
+                inst.quote,
+                order.side,
+                order.remaining,
+                price,
+                self.maker_fee,
+                self.last_price,
+                reserve_as=order.client_order_id,
             )
 
     def continue_sequences(self, orders: int, fills: int) -> None:
@@ -162,7 +168,9 @@ class MatchingEngine:
                 if order.side is Side.BUY and float(order.stop_price) <= last:
                     return f"buy stop {order.stop_price} is at or below the last price {last}: it would trigger at once"
                 if order.side is Side.SELL and float(order.stop_price) >= last:
-                    return f"sell stop {order.stop_price} is at or above the last price {last}: it would trigger at once"
+                    return (
+                        f"sell stop {order.stop_price} is at or above the last price {last}: it would trigger at once"
+                    )
         if order.type is OrderType.TRAILING_STOP:
             return "trailing stops are emulated by the engine, not sent to the paper venue"
         if order.type is OrderType.MARKET and not self._books.get(order.symbol):
@@ -197,7 +205,13 @@ class MatchingEngine:
         resting = order.type is not OrderType.MARKET
         fee = self.taker_fee if not resting else max(self.maker_fee, self.taker_fee)
         return self.account.check(
-            order.symbol, inst.quote, order.side, order.quantity, price, fee, self.last_price,
+            order.symbol,
+            inst.quote,
+            order.side,
+            order.quantity,
+            price,
+            fee,
+            self.last_price,
             reserve_as=order.client_order_id if resting else None,
         )
 
@@ -235,7 +249,11 @@ class MatchingEngine:
             return
         if limit is None:
             self.account.release(order.client_order_id)
-            self._report(order, OrderStatus.CANCELLED, f"book depth exhausted: filled {order.filled_quantity} of {order.quantity}")
+            self._report(
+                order,
+                OrderStatus.CANCELLED,
+                f"book depth exhausted: filled {order.filled_quantity} of {order.quantity}",
+            )
         elif order.time_in_force is TimeInForce.IOC:
             self.account.release(order.client_order_id)
             self._report(order, OrderStatus.CANCELLED, "immediate-or-cancel remainder")
@@ -248,9 +266,18 @@ class MatchingEngine:
         fee = (qty * price * rate).quantize(Decimal("0.00000001"))
         now = self.clock.now()
         fill = Fill(
-            fill_id=f"{self.venue}-F{next(self._fill_seq)}", client_order_id=order.client_order_id,
-            venue=self.venue, symbol=order.symbol, side=order.side, quantity=qty, price=price, fee=fee,
-            fee_currency=inst.quote, liquidity=liq, ts=now, venue_order_id=order.venue_order_id,
+            fill_id=f"{self.venue}-F{next(self._fill_seq)}",
+            client_order_id=order.client_order_id,
+            venue=self.venue,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=qty,
+            price=price,
+            fee=fee,
+            fee_currency=inst.quote,
+            liquidity=liq,
+            ts=now,
+            venue_order_id=order.venue_order_id,
         )
         prev = order.filled_quantity
         order.filled_quantity = prev + qty
@@ -269,15 +296,22 @@ class MatchingEngine:
         order.status = status
         if reason:
             order.reason = reason
-        self.emit(ExecutionReport(self.venue, order.client_order_id, status, self.clock.now(), order.venue_order_id, reason))
+        self.emit(
+            ExecutionReport(self.venue, order.client_order_id, status, self.clock.now(), order.venue_order_id, reason)
+        )
 
     def _trigger_stops(self, symbol: str, price: float) -> None:
         hit = [
-            w for w in self._working.values()
-            if w.order.symbol == symbol and not w.triggered and w.order.stop_price is not None
+            w
+            for w in self._working.values()
+            if w.order.symbol == symbol
+            and not w.triggered
+            and w.order.stop_price is not None
             and w.order.type in (OrderType.STOP, OrderType.STOP_LIMIT)
-            and ((w.order.side is Side.BUY and price >= float(w.order.stop_price))
-                 or (w.order.side is Side.SELL and price <= float(w.order.stop_price)))
+            and (
+                (w.order.side is Side.BUY and price >= float(w.order.stop_price))
+                or (w.order.side is Side.SELL and price <= float(w.order.stop_price))
+            )
         ]
         for working in sorted(hit, key=lambda w: w.seq):
             working.triggered = True
@@ -288,8 +322,11 @@ class MatchingEngine:
     def _fill_resting(self, symbol: str, side: Side, price: float, size: Decimal | None) -> None:
         """Fill resting limit orders on `side` that `price` reaches; `size` None = unlimited."""
         candidates = [
-            w for w in self._working.values()
-            if w.order.symbol == symbol and w.order.side is side and w.limit is not None
+            w
+            for w in self._working.values()
+            if w.order.symbol == symbol
+            and w.order.side is side
+            and w.limit is not None
             and (w.order.type is OrderType.LIMIT or w.triggered)
             and (float(w.limit) >= price if side is Side.BUY else float(w.limit) <= price)
         ]

@@ -47,7 +47,9 @@ class MarketSimulator:
     JUMP_PER_YEAR = 40.0  # expected jumps per symbol per year of simulated time
     JUMP_STD = 0.015
 
-    def __init__(self, instruments: dict[str, Instrument], profiles: dict[str, SimProfile], seed: int, dt: float) -> None:
+    def __init__(
+        self, instruments: dict[str, Instrument], profiles: dict[str, SimProfile], seed: int, dt: float
+    ) -> None:
         self.dt = dt
         self._states: dict[str, _SymbolState] = {}
         for symbol, inst in instruments.items():
@@ -87,9 +89,16 @@ class MarketSimulator:
         if trades:
             s.last_price = trades[-1].price
         ticker = Ticker(
-            venue=s.instrument.venue, symbol=symbol, ts=now, bid=book.bids[0][0], ask=book.asks[0][0],
-            last=s.last_price, bid_size=book.bids[0][1], ask_size=book.asks[0][1],
-            open_24h=s.open_24h, volume_24h=s.volume,
+            venue=s.instrument.venue,
+            symbol=symbol,
+            ts=now,
+            bid=book.bids[0][0],
+            ask=book.asks[0][0],
+            last=s.last_price,
+            bid_size=book.bids[0][1],
+            ask_size=book.asks[0][1],
+            open_24h=s.open_24h,
+            volume_24h=s.volume,
         )
         return book, trades, ticker
 
@@ -125,7 +134,9 @@ class MarketSimulator:
             # Aggressive flow occasionally sweeps a level or two.
             depth = int(s.rng.random() < 0.15) + int(s.rng.random() < 0.03)
             level = (book.asks if side is Side.BUY else book.bids)[depth]
-            size = round(max(float(s.instrument.lot_size), float(s.rng.lognormal(-1.5, 1.0)) * s.profile.level_size), qd)
+            size = round(
+                max(float(s.instrument.lot_size), float(s.rng.lognormal(-1.5, 1.0)) * s.profile.level_size), qd
+            )
             s.volume += size
             out.append(TradePrint(s.instrument.venue, s.instrument.symbol, now, level[0], size, side))
         return out

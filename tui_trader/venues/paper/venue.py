@@ -58,21 +58,39 @@ class PaperVenue:
         self.clock = clock
         self.instruments = instruments or {s: paper_instrument(s, name) for s in settings.symbols}
         self.capabilities = VenueCapabilities(
-            stop=True, stop_limit=True, trailing_stop=False, oco=False, bracket=False, post_only=True,
-            reduce_only=True, amend=False, ioc_fok=True, shorting=settings.allow_short,
+            stop=True,
+            stop_limit=True,
+            trailing_stop=False,
+            oco=False,
+            bracket=False,
+            post_only=True,
+            reduce_only=True,
+            amend=False,
+            ioc_fok=True,
+            shorting=settings.allow_short,
         )
         self.account = PaperAccount(
             {k: Decimal(str(v)) for k, v in settings.balances.items()}, allow_short=settings.allow_short
         )
         self._emit: Emit = lambda event: None
         self.matching = MatchingEngine(
-            name, self.instruments, self.account, maker_fee=settings.maker_fee, taker_fee=settings.taker_fee,
-            emit=self._on_execution, clock=clock,
+            name,
+            self.instruments,
+            self.account,
+            maker_fee=settings.maker_fee,
+            taker_fee=settings.taker_fee,
+            emit=self._on_execution,
+            clock=clock,
         )
         self.source: PriceSource = source or SimulatedSource(
-            MarketSimulator(self.instruments, {s: profile_for(s) for s in self.instruments}, settings.seed,
-                            settings.tick_interval_ms / 1000.0),
-            clock, settings.tick_interval_ms / 1000.0,
+            MarketSimulator(
+                self.instruments,
+                {s: profile_for(s) for s in self.instruments},
+                settings.seed,
+                settings.tick_interval_ms / 1000.0,
+            ),
+            clock,
+            settings.tick_interval_ms / 1000.0,
         )
         self.journal = PaperJournal(journal_path)
         self._task: asyncio.Task[None] | None = None
@@ -117,7 +135,9 @@ class PaperVenue:
             if report.fill is not None:
                 self.journal.append({"t": "fill", **fill_to_dict(report.fill)})
             elif report.status is OrderStatus.ACCEPTED:
-                order = next((o for o in self.matching.open_orders() if o.client_order_id == report.client_order_id), None)
+                order = next(
+                    (o for o in self.matching.open_orders() if o.client_order_id == report.client_order_id), None
+                )
                 if order is None:
                     order = self._pending.get(report.client_order_id)
                 if order is not None:
@@ -134,7 +154,9 @@ class PaperVenue:
 
     async def connect(self, emit: Emit) -> None:
         self._emit = emit
-        self._set_state(ConnectionState.CONNECTED, "embedded simulator" if isinstance(self.source, SimulatedSource) else "replay")
+        self._set_state(
+            ConnectionState.CONNECTED, "embedded simulator" if isinstance(self.source, SimulatedSource) else "replay"
+        )
         self.source.step(self)  # a first book and quote before anyone asks
         if self.run_feed:
             self._task = asyncio.create_task(self._run(), name=f"{self.name}-feed")
@@ -200,7 +222,16 @@ class PaperVenue:
         if not self.matching.cancel(order.client_order_id):
             known = any(f.client_order_id == order.client_order_id for f in self.matching.fills)
             reason = "already filled" if known else "unknown order"
-            self._emit(ExecutionReport(self.name, order.client_order_id, None, self.clock.now(), order.venue_order_id, f"cancel refused: {reason}"))
+            self._emit(
+                ExecutionReport(
+                    self.name,
+                    order.client_order_id,
+                    None,
+                    self.clock.now(),
+                    order.venue_order_id,
+                    f"cancel refused: {reason}",
+                )
+            )
 
     async def fetch_open_orders(self) -> list[VenueOrder]:
         return [self._venue_order(o) for o in self.matching.open_orders()]
@@ -219,8 +250,16 @@ class PaperVenue:
 
     def _venue_order(self, o: Order) -> VenueOrder:
         return VenueOrder(
-            o.client_order_id, o.venue_order_id, o.symbol, o.side.value, o.type.value, str(o.quantity),
-            str(o.filled_quantity), None if o.price is None else str(o.price), o.status.value, o.updated_at,
+            o.client_order_id,
+            o.venue_order_id,
+            o.symbol,
+            o.side.value,
+            o.type.value,
+            str(o.quantity),
+            str(o.filled_quantity),
+            None if o.price is None else str(o.price),
+            o.status.value,
+            o.updated_at,
         )
 
     # -- MarketSink: prices from the source --------------------------------------------------

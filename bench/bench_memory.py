@@ -1,0 +1,91 @@
+"""Memory of a long-running engine: 20 symbols streaming, 10 strategies evaluating.
+
+Runs the engine headless (as the daemon does) on the paper venue with 20 symbols and ten
+strategy instances, samples RSS every `--sample` seconds and prints start, end, peak and the
+slope of the last half (MB per hour). Budget: < 200 MB and flat after an hour.
+
+    .venv/bin/python bench/bench_memory.py [--duration 3600] [--tick-ms 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import tempfile
+import time
+
+import psutil
+
+from tui_trader.config import Settings
+from tui_trader.engine import Engine
+from tui_trader.home import Home
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"] + [f"SYM{i}/USDT" for i in range(14)]
+STRATEGIES = {
+    "ema_a": ("ema_cross", ["BTC/USDT", "ETH/USDT"]),
+    "ema_b": ("ema_cross", ["SOL/USDT", "SYM0/USDT"]),
+    "rsi_a": ("rsi_mean_reversion", ["AAPL", "MSFT"]),
+    "rsi_b": ("rsi_mean_reversion", ["SYM1/USDT", "SYM2/USDT"]),
+    "macd": ("macd_trend", ["SPY", "SYM3/USDT"]),
+    "breakout": ("breakout", ["SYM4/USDT", "SYM5/USDT"]),
+    "stoch_a": ("stochrsi_ema", ["SYM6/USDT", "SYM7/USDT"]),
+    "stoch_b": ("stochrsi_ema", ["SYM8/USDT", "SYM9/USDT"]),
+    "rules_a": ("rsi_trend", ["SYM10/USDT", "SYM11/USDT"]),
+    "rules_b": ("rsi_trend", ["SYM12/USDT", "SYM13/USDT"]),
+}
+
+
+async def run(duration: float, tick_ms: float, sample: float) -> None:
+    proc = psutil.Process()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            paper={"symbols": SYMBOLS, "tick_interval_ms": tick_ms},
+            strategies={k: {"strategy": s, "symbols": syms} for k, (s, syms) in STRATEGIES.items()},
+            engine={"equity_snapshot_s": 60.0},
+        )
+        engine = Engine(settings, Home.resolve(tmp))
+        await engine.start()
+        ui = engine.bus.subscribe("screen")  # a coalescing consumer, like an attached TUI
+        broken = [s["name"] for s in engine.strategies.status() if s.get("error")]
+        if broken:
+            print(f"strategies that failed to start: {broken}")
+        samples: list[tuple[float, float]] = []
+        t0 = time.monotonic()
+        next_sample = t0
+        events = 0
+        while (now := time.monotonic()) - t0 < duration:
+            events += len(ui.drain())
+            if now >= next_sample:
+                gc.collect()
+                samples.append((now - t0, proc.memory_info().rss / 2**20))
+                next_sample += sample
+            await asyncio.sleep(0.1)
+        evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
+        await engine.stop()
+    half = [s for s in samples if s[0] >= duration / 2] or samples
+    slope = 0.0
+    if len(half) > 1:
+        (ta, ra), (tb, rb) = half[0], half[-1]
+        slope = (rb - ra) / max(1e-9, tb - ta) * 3600
+    print(
+        f"{duration:.0f} s, {len(SYMBOLS)} symbols every {tick_ms:.0f} ms, {len(STRATEGIES)} strategies "
+        f"({evaluations} evaluations), {events:,} events to a coalescing screen consumer"
+    )
+    print(f"  RSS start {samples[0][1]:.0f} MB, end {samples[-1][1]:.0f} MB, peak {max(r for _, r in samples):.0f} MB")
+    print(f"  slope over the last half: {slope:+.1f} MB/hour (budget: < 200 MB, flat)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=3600)
+    ap.add_argument("--tick-ms", type=float, default=100)
+    ap.add_argument("--sample", type=float, default=30)
+    args = ap.parse_args()
+    asyncio.run(run(args.duration, args.tick_ms, args.sample))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

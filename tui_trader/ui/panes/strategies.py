@@ -1,0 +1,185 @@
+"""Strategies: each configured strategy with its state, last decision, open trades and P&L.
+
+Reads `snapshot.extra["strategies"]` (StrategyHost.status()); `e` enables or disables the one
+under the cursor and `r` reloads changed strategy files, both through the app's client.
+A strategy that failed to load or raised is listed with its error, in red.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from tui_trader.core.positions import Position
+from tui_trader.ui import format as fmt
+from tui_trader.ui.panes.base import Pane
+from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.theme import Palette
+from tui_trader.ui.view import View
+
+COLUMNS = (
+    ("Name", 14, "left"),
+    ("State", 7, "left"),
+    ("TF", 4, "left"),
+    ("Symbols", 16, "left"),
+    ("Trades", 6, "right"),
+    ("P&L", 10, "right"),
+    ("Evals", 6, "right"),
+    ("Last signal", 40, "left"),
+)
+
+
+def strategy_pnl(status: dict[str, Any], positions: list[Position]) -> float | None:
+    """Unrealized P&L of the positions behind the strategy's open trades (None: no trade)."""
+    trades = set(status.get("open_trades") or [])
+    if not trades:
+        return None
+    venue = status.get("venue")
+    return sum(p.unrealized_pnl for p in positions if p.symbol in trades and (venue is None or p.venue == venue))
+
+
+def last_signal(status: dict[str, Any]) -> str:
+    """`buy ETH/USDT @ 3,012.50 (tag) · reason` from the last decision, or `-`."""
+    d = status.get("last_decision")
+    if not d:
+        return "-"
+    text = f"{d.get('action', '?')} {d.get('symbol', '')}"
+    if d.get("price"):
+        text += f" @ {fmt.price(d['price'])}"
+    if d.get("tag"):
+        text += f" ({d['tag']})"
+    if d.get("ts"):
+        text += f" {str(d['ts'])[11:19]}"
+    if d.get("reason"):
+        text += f" · {str(d['reason']).splitlines()[0]}"
+    return text
+
+
+class StrategiesPane(Pane):
+    KEY = "strategies"
+    TITLE = "Strategies"
+    TAB = "Strats"
+
+    BINDINGS = [
+        Binding(
+            "e",
+            "toggle_selected",
+            "Enable/disable",
+            id="strategy_toggle",
+            tooltip="enable or disable the strategy under the cursor",
+        ),
+        Binding(
+            "r",
+            "reload",
+            "Reload strategies",
+            id="strategy_reload",
+            tooltip="reload strategy files that changed on disk",
+        ),
+    ]
+
+    class ToggleRequested(Message):
+        """Enable (True) or disable (False) a strategy by name."""
+
+        def __init__(self, name: str, enable: bool) -> None:
+            super().__init__()
+            self.name = name
+            self.enable = enable
+
+    class ReloadRequested(Message):
+        """Reload the strategy files that changed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._status: dict[str, dict[str, Any]] = {}
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield DataTable(id="strategies-table", cursor_type="row")
+        yield Static("", id="strategies-error")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, width, _ in COLUMNS:
+            table.add_column(label, key=label.lower(), width=width)
+        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+        self._error_shown = ""
+
+    def update_view(self, view: View) -> None:
+        snap, pal = view.snapshot, view.palette
+        raw = snap.extra.get("strategies")
+        statuses: list[dict[str, Any]] = raw if isinstance(raw, list) else []
+        self._status = {str(s.get("name")): s for s in statuses}
+        rows: dict[str, list[Cell]] = {}
+        for s in statuses:
+            rows[str(s.get("name"))] = self._row(s, snap.positions, pal)
+        self._sync.sync(rows)
+        self._show_error(self.selected_name(), pal)
+        running = sum(1 for s in statuses if s.get("enabled") and not s.get("error"))
+        broken = sum(1 for s in statuses if s.get("error"))
+        title = f"Strategies · {running}/{len(statuses)} on" if statuses else "Strategies · none"
+        if broken:
+            title += f" · {broken} broken"
+        self.set_title(title)
+
+    @staticmethod
+    def _row(s: dict[str, Any], positions: list[Position], pal: Palette) -> list[Cell]:
+        error = s.get("error")
+        if error:
+            state: Cell = ("ERROR", f"bold {pal.error}")
+        elif s.get("enabled"):
+            state = ("on", f"bold {pal.up}")
+        else:
+            state = ("off", pal.muted)
+        pnl = strategy_pnl(s, positions)
+        trades = s.get("open_trades") or []
+        last: Cell = (str(error).splitlines()[0], pal.error) if error else last_signal(s)
+        return [
+            str(s.get("name", "?")),
+            state,
+            str(s.get("timeframe") or "-"),
+            ", ".join(s.get("symbols") or []) or "-",
+            str(len(trades)),
+            "-" if pnl is None else (fmt.money(pnl, True), pal.signed(pnl)),
+            str(s.get("evaluations", "-")),
+            last,
+        ]
+
+    def _show_error(self, name: str | None, pal: Palette) -> None:
+        """The selected strategy's full error under the table (a table cell cuts it)."""
+        error = str((self._status.get(name or "") or {}).get("error") or "")
+        if error == self._error_shown:
+            return
+        self._error_shown = error
+        label = self.query_one("#strategies-error", Static)
+        label.update(Text(f"✗ {name}: {error}", style=pal.error) if error else "")
+        label.display = bool(error)
+
+    def selected_name(self) -> str | None:
+        return self._sync.selected_key()
+
+    def select(self, name: str) -> bool:
+        """Put the cursor on a strategy's row (tests, palette)."""
+        keys = list(self._sync.rows)
+        if name not in keys:
+            return False
+        table = self.query_one(DataTable)
+        table.move_cursor(row=keys.index(name), animate=False)
+        table.focus()
+        return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._error_shown = "\0"  # the cursor moved: show its strategy's error next frame
+
+    def action_toggle_selected(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            self.notify("no strategy selected", severity="warning")
+            return
+        status = self._status.get(name, {})
+        self.post_message(self.ToggleRequested(name, not bool(status.get("enabled"))))
+
+    def action_reload(self) -> None:
+        self.post_message(self.ReloadRequested())
