@@ -313,7 +313,7 @@ class Engine:
             account=self.account(),
             signals=list(self.signals[-50:]),
             halted=self.current_halt(),
-            extra={"risk": self.risk_state()} | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
+            extra={"risk": self.risk_state(), "live_armed": self.live_armed} | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
 
     def current_halt(self) -> str | None:

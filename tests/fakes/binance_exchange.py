@@ -4,7 +4,7 @@ Runs on aiohttp in the caller's event loop on 127.0.0.1, random port. It reuses
 `binance_rest.FakeBinance` for exchangeInfo and klines (same markets, same kline format) and
 adds what trading needs:
 
-REST  /api/v3/order (POST, GET, DELETE), /openOrders, /myTrades, /account, /depth,
+REST  /api/v3/order (POST, GET, DELETE), /openOrders, /myTrades (paged as Binance), /account, /depth,
       /ticker/24hr, /trades, /klines, /exchangeInfo, /time, /ping
 WS    /ws/<n>         public streams: SUBSCRIBE to <sym>@ticker, @depth, @trade, @kline_<tf>
       /ws-api/v3      userDataStream.subscribe.signature -> executionReport events
@@ -404,13 +404,7 @@ class FakeBinanceExchange:
             ]
             return web.json_response(open_)
         if path == "/myTrades":
-            since = int(query.get("startTime", 0))
-            rows = [
-                self._my_trade(t)
-                for t in self.trades
-                if t.order.symbol == query.get("symbol") and t.time_ms >= since
-            ]
-            return web.json_response(rows[-int(query.get("limit", 500)) :])
+            return web.json_response(self._my_trades(query))
         return web.json_response({"code": -1, "msg": f"fake binance has no {path}"}, status=404)
 
     async def _order_endpoint(self, method: str, q: dict[str, str]) -> web.Response:
@@ -477,6 +471,20 @@ class FakeBinanceExchange:
             return self.orders.get(cid)
         oid = q.get("orderId")
         return next((o for o in self.orders.values() if str(o.order_id) == oid), None)
+
+    def _my_trades(self, q: dict[str, str]) -> list[dict[str, Any]]:
+        """As Binance: with startTime or fromId the oldest matching trades first (up to limit,
+        max 1000); with neither the most recent ones."""
+        limit = min(int(q.get("limit", 500)), 1000)
+        rows = [t for t in self.trades if t.order.symbol == q.get("symbol")]
+        if "fromId" in q:
+            rows = [t for t in rows if t.trade_id >= int(q["fromId"])][:limit]
+        elif "startTime" in q or "endTime" in q:
+            start, end = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
+            rows = [t for t in rows if start <= t.time_ms <= end][:limit]
+        else:
+            rows = rows[-limit:]
+        return [self._my_trade(t) for t in rows]
 
     def _my_trade(self, t: FakeTrade) -> dict[str, Any]:
         return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SYMBOL, Market, d
+from risk_helpers import SYMBOL, Market, d
 
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import OrderStatus, OrderType, Side

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import SYMBOL, Market, d, start_engine
+from risk_helpers import SYMBOL, Market, d, start_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from conftest import SYMBOL, Market, d, start_engine
+from risk_helpers import SYMBOL, Market, d, start_engine
 
 from tui_trader.config import Settings
 from tui_trader.config.risk import ProtectionSettings, RiskSettings, SizingSettings

@@ -110,3 +110,22 @@ async def test_bad_form_input_is_reported_inline(rig_factory) -> None:  # type: 
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(rig.app.screen, BacktestScreen)
+
+
+async def test_keys_and_palette_open_the_research_screens(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    from tui_trader.ui.screens.optimize import OptimizeScreen
+    from tui_trader.ui.screens.rule_builder import RuleBuilderScreen
+
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        for key, cls in (("f5", BacktestScreen), ("f6", OptimizeScreen), ("f7", RuleBuilderScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(rig.app.screen, cls)
+            await rig.app.workers.wait_for_complete()
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(rig.app.screen, cls)
+        titles = [title for title, _, _ in rig.app.palette_commands()]
+        assert {"Backtest…", "Optimize…", "Strategy builder…"} <= set(titles)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from test_ui_research_backtest import seeded_candles
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from tui_trader.data.store import CandleStore
 from tui_trader.home import Home
 from tui_trader.ui.research.progress import Throttle
 from tui_trader.ui.screens.optimize import OptimizeScreen
-
-from test_ui_research_backtest import seeded_candles  # noqa: E402  (rootdir module names)
 
 SIZE = (120, 40)
 
@@ -99,3 +98,18 @@ def test_throttle_posts_first_and_last() -> None:
     assert posted == [0, 9]
     throttle.flush()
     assert posted == [0, 9]
+
+
+async def test_escape_stops_a_running_search(rig_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(rig, pilot, tmp_path)
+        await pilot.press("ctrl+r")  # the full declared grid: far more than this test waits for
+        assert screen.running
+        await pilot.press("escape")
+        assert screen.stop.is_set()
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.result is None
+        assert "cancelled" in text(screen, "#status")
+        assert isinstance(rig.app.screen, OptimizeScreen)  # Esc while running does not close

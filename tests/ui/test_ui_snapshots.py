@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import build_rig
+from ui_helpers import build_rig
 
 
 def _shot(snap_compare, size: tuple[int, int]) -> bool:  # type: ignore[no-untyped-def]

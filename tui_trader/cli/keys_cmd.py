@@ -50,7 +50,7 @@ def _set(args: argparse.Namespace) -> int:
     vs = ctx.settings.venues.get(args.venue)
     names = fields_for(vs.kind if vs else "ccxt", vs.exchange if vs else None)
     labels: dict[str, str] = {}
-    if vs is None and args.venue in _bot_token_names(ctx.settings):
+    if vs is None and args.venue in _bot_token_names(ctx.settings.signals):
         names, labels = ("secret",), {"secret": "bot token"}  # one token, kept as the secret
     tty = sys.stdin.isatty()
     values: dict[str, str] = {}
@@ -74,13 +74,13 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bot_token_names(settings) -> set[str]:  # type: ignore[no-untyped-def]
+def _bot_token_names(signals: dict[str, object] | None) -> set[str]:
     """Keyring names that hold a single bot token (Discord) rather than a key and secret."""
     from tui_trader.core.errors import ConfigError
     from tui_trader.signals.settings import load_signals_settings
 
     try:
-        return {"discord", load_signals_settings(settings.signals).chat.discord.token_key}
+        return {"discord", load_signals_settings(signals).chat.discord.token_key}
     except ConfigError:
         return {"discord"}
 

@@ -88,6 +88,10 @@ class OrderManager:
     def has_seen_fill(self, venue: str, fill_id: str) -> bool:
         return (venue, fill_id) in self._seen_fills
 
+    def in_flight(self, client_order_id: str) -> bool:
+        """Being submitted right now: a venue not listing it yet does not mean it never arrives."""
+        return client_order_id in self._acks
+
     def open_orders(self) -> list[Order]:
         return [o for o in self.orders.values() if o.is_open]
 

@@ -1,5 +1,5 @@
 """The engine-side signal service: closed candles -> ML and regime signals, news feeds, chat
-(paste, webhook), provider track records, and the decision engine's ranked recommendations.
+(paste, webhook, Discord), provider track records, and the decision engine's ranked recommendations.
 
 Optional and lazy: `maybe_start(engine)` starts it only when `[signals] enabled = true`, or
 (unset) when feeds, a webhook port or a trained model exist; an engine command that needs it

@@ -53,6 +53,7 @@ from tui_trader.ui.order_preview import check_request, preview_order
 from tui_trader.ui.palette import PaletteCommand, WorkstationCommands
 from tui_trader.ui.panes import PANES, BlotterPane, ChartPane, Pane, WatchlistPane
 from tui_trader.ui.panes.statusbar import LiveBanner, ModeBadge, StatusBar, TopLine
+from tui_trader.ui.research import RESEARCH_SCREENS
 from tui_trader.ui.screens import (
     CommandLineScreen,
     ConfirmScreen,
@@ -110,6 +111,7 @@ class WorkstationApp(FeatureActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-trader"
     COMMANDS = App.COMMANDS | {WorkstationCommands}
+    SCREENS = RESEARCH_SCREENS  # type: ignore[assignment]  # backtest, optimize, rule_builder
     BINDINGS = [
         Binding(
             "q", "request_quit", "Quit", id="quit", tooltip="quit (asks when orders are working)"
@@ -141,6 +143,9 @@ class WorkstationApp(FeatureActions, App[int]):
             "left_square_bracket", "step_symbol(-1)", "Prev symbol", id="prev_symbol", show=False
         ),
         Binding("L", "next_layout", "Layout", id="layout", show=False),
+        Binding("f5", "push_screen('backtest')", "Backtest", id="backtest", show=False),
+        Binding("f6", "push_screen('optimize')", "Optimize", id="optimize", show=False),
+        Binding("f7", "push_screen('rule_builder')", "Rules", id="rule_builder", show=False),
         Binding(
             "p",
             "paste_signal",
@@ -771,6 +776,9 @@ class WorkstationApp(FeatureActions, App[int]):
                 self.action_kill_switch,
             ),
             *self.feature_palette_commands(),
+            ("Backtest…", "run a strategy on history (F5)", lambda: self.push_screen("backtest")),
+            ("Optimize…", "search parameters, walk forward (F6)", lambda: self.push_screen("optimize")),
+            ("Strategy builder…", "write a rule-based strategy (F7)", lambda: self.push_screen("rule_builder")),
             ("Key map", "every key and its binding id", self.action_help),
             ("Quit", "leave the workstation", self.action_request_quit),
         ]

@@ -157,6 +157,7 @@ class RiskPane(Pane):
         self._shown: Any = None
         self._lines = 0
         self.draws = 0  # how many times the body was rebuilt (tests: only on change)
+        self.body: RenderableType = ""  # the last body drawn
 
     def compose(self):  # type: ignore[no-untyped-def]
         with VerticalScroll(id="risk-scroll"):
@@ -185,9 +186,9 @@ class RiskPane(Pane):
         if key == self._shown:
             return
         self._shown = key
-        body, lines = self.render_body(snap, extra, pal, pairs=2 if self.size.width >= 60 else 1)
+        self.body, lines = self.render_body(snap, extra, pal, pairs=2 if self.size.width >= 60 else 1)
         # Relayout only when the number of lines changed; values alone keep the size.
-        self.query_one("#risk-body", Static).update(body, layout=lines != self._lines)
+        self.query_one("#risk-body", Static).update(self.body, layout=lines != self._lines)
         self._lines = lines
         self.draws += 1
         self.set_title("Risk · HALTED" if snap.halted else "Risk")

@@ -87,7 +87,7 @@ def draw_candles(
             "High": part["high"].tolist(),
             "Low": part["low"].tolist(),
         }
-        plot.plt.candlestick(xs, data, colors=[_rgb(pal.up), _rgb(pal.down)])
+        plot.plt.candlestick(xs, data, colors=[_rgb(pal.up), _rgb(pal.down)])  # type: ignore[arg-type]
         for entry, marker, colour in ((True, "▲", pal.up), (False, "▼", pal.down)):
             pts = [(i, p) for i, p, e in marks if e is entry and begin <= i < end]
             if pts:

@@ -44,6 +44,7 @@ from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
 log = logging.getLogger(__name__)
 
 ORDER_TYPES = {OrderType.MARKET: "market", OrderType.LIMIT: "limit"}
+FILLS_PAGE = 1000  # trades per fetch_my_trades call (Binance's maximum)
 
 
 def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -690,30 +691,64 @@ class CcxtVenue:
         return convert.venue_order(raw)
 
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
+        """Every fill from `since` (venue time; None: the whole history), page by page.
+
+        Pages walk forward by timestamp from `since`; with no `since` the newest page is asked
+        for too, in case the exchange limits how far back a start time may reach.
+        """
         if not self._credentials.api_key:
             return []
-        since_ms = None if since is None else int(since.timestamp() * 1000)
         symbols = dict.fromkeys([*self.settings.symbols, *self._symbol_by_cid.values()])
         out: list[Fill] = []
         for symbol in symbols:
-            for t in await self._rest(
-                self._ex.fetch_my_trades, symbol, since_ms, 1000, what="fetch fills"
-            ):
-                vid = None if t.get("order") is None else str(t["order"])
-                cid = self._cid_by_vid.get(vid or "")
-                if cid is None and vid:
-                    try:
-                        raw = await self._rest(
-                            self._ex.fetch_order, vid, symbol, what="fetch order"
-                        )
-                        cid = raw.get("clientOrderId")
-                    except VenueError:
-                        cid = None
-                    if cid:
-                        self._cid_by_vid[vid] = cid
+            trades = await self._my_trades(
+                symbol, 0 if since is None else int(since.timestamp() * 1000)
+            )
+            if since is None:
+                newest = await self._rest(
+                    self._ex.fetch_my_trades, symbol, None, FILLS_PAGE, what="fetch fills"
+                )
+                trades.update({str(t["id"]): t for t in newest})
+            for t in trades.values():
+                cid = await self._client_id_of(t, symbol)
                 if cid:
                     out.append(convert.fill(self.name, t, cid))
-        return out
+        return sorted(out, key=lambda f: f.ts)
+
+    async def _my_trades(self, symbol: str, since_ms: int) -> dict[str, dict[str, Any]]:
+        """Our trades in `symbol` from `since_ms` on, by trade id, paginating forward."""
+        trades: dict[str, dict[str, Any]] = {}
+        cursor = since_ms
+        while True:
+            page = await self._rest(
+                self._ex.fetch_my_trades, symbol, cursor, FILLS_PAGE, what="fetch fills"
+            )
+            fresh = [t for t in page if str(t["id"]) not in trades]
+            trades.update({str(t["id"]): t for t in fresh})
+            if len(page) < FILLS_PAGE:
+                return trades
+            last = max(int(t.get("timestamp") or 0) for t in page)
+            if not fresh or last <= cursor:  # a page of one millisecond: cannot move on by time
+                log.warning(
+                    "%s: more than %d fills of %s at one timestamp; fills paged from %d",
+                    self.name, FILLS_PAGE, symbol, since_ms,
+                )
+                return trades
+            cursor = last  # the same millisecond again: ids dedupe what we already have
+
+    async def _client_id_of(self, trade: dict[str, Any], symbol: str) -> str | None:
+        """Trades name the venue order id only; an unknown one is looked up (errors propagate:
+        the reconcile is then incomplete and runs again after the next reconnect)."""
+        vid = None if trade.get("order") is None else str(trade["order"])
+        if not vid:
+            return None
+        cid = self._cid_by_vid.get(vid)
+        if cid is None:
+            raw = await self._rest(self._ex.fetch_order, vid, symbol, what="fetch order")
+            cid = raw.get("clientOrderId") or None
+            if cid:
+                self._cid_by_vid[vid] = cid
+        return cid
 
 
 def _is_auth_error(exc: BaseException) -> bool:

@@ -1,0 +1,155 @@
+"""Strategies pane: list, enable/disable and reload through the client; broken ones shown."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from ui_helpers import START, HeldSource, Rig
+from textual.widgets import DataTable
+
+from tui_trader.client import InProcessClient
+from tui_trader.config import Settings
+from tui_trader.core.clock import FrozenClock
+from tui_trader.engine import Engine
+from tui_trader.home import Home
+from tui_trader.ui.app import WorkstationApp
+from tui_trader.ui.panes import StrategiesPane
+
+STRATEGY = textwrap.dedent(
+    '''
+    """Up-bar follower (a test strategy)."""
+    from pandas import DataFrame
+    from tui_trader.strategy import IStrategy
+
+
+    class UpBar(IStrategy):
+        timeframe = "1m"
+        startup_candle_count = 0
+        minimal_roi = {"0": 10}
+        stoploss = -0.5
+
+        def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            return dataframe
+
+        def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            dataframe.loc[dataframe["close"] > dataframe["open"], "enter_long"] = 1
+            return dataframe
+
+        def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            dataframe.loc[dataframe["close"] < dataframe["open"], "exit_long"] = 1
+            return dataframe
+    '''
+)
+
+
+def home_rig(tmp_path: Path, **extra: object) -> Rig:
+    """build_rig with a HOME (strategies dir) and extra settings (strategies, risk ...)."""
+    home = Home.resolve(tmp_path / "home")
+    home.ensure()
+    (home.strategies_dir / "upbar.py").write_text(STRATEGY)
+    settings = Settings(
+        ui={"flash_ms": 0},
+        paper={"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"]},
+        **extra,
+    )
+    clock = FrozenClock(START)
+    from tui_trader.venues.registry import build_venues
+
+    venues = build_venues(settings, clock, None)
+    venues["paper"].source = HeldSource(venues["paper"].source)  # type: ignore[attr-defined]
+    engine = Engine(settings, home, clock=clock, venues=venues, in_memory=True)
+    app = WorkstationApp(InProcessClient(engine), settings, home)
+    return Rig(app, engine, clock)
+
+
+STRATEGIES = {"UpBar": {"symbols": ["ETH/USDT"]}, "Ghost": {"symbols": ["BTC/USDT"]}}
+
+
+async def _frame(rig: Rig, pilot) -> None:  # type: ignore[no-untyped-def]
+    await rig.app.workers.wait_for_complete()
+    await rig.app.refresh_snapshot()
+    await pilot.pause()
+
+
+async def test_lists_strategies_and_broken_ones_with_their_error(tmp_path: Path) -> None:
+    rig = home_rig(tmp_path, strategies=STRATEGIES)
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("8")
+        await _frame(rig, pilot)
+        pane = rig.app.query_one(StrategiesPane)
+        table = pane.query_one(DataTable)
+        assert table.row_count == 2
+        rows = pane._sync.rows
+        assert rows["UpBar"][1][0] == "on"
+        assert rows["Ghost"][1][0] == "ERROR"
+        error_cell = rows["Ghost"][7]
+        assert isinstance(error_cell, tuple) and error_cell[0]  # the load error, styled red
+        assert "1 broken" in str(pane.border_title)
+        assert pane.select("Ghost")
+        await _frame(rig, pilot)
+        error = pane.query_one("#strategies-error")
+        assert error.display and "Ghost" in str(error.render())
+
+
+async def test_disable_and_enable_with_e(tmp_path: Path) -> None:
+    rig = home_rig(tmp_path, strategies=STRATEGIES)
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("8")
+        await _frame(rig, pilot)
+        pane = rig.app.query_one(StrategiesPane)
+        assert pane.select("UpBar")
+        await pilot.press("e")
+        await _frame(rig, pilot)
+        assert rig.engine.strategies.runners["UpBar"].enabled is False
+        assert pane._sync.rows["UpBar"][1][0] == "off"
+        await pilot.press("e")
+        await _frame(rig, pilot)
+        assert rig.engine.strategies.runners["UpBar"].enabled is True
+        assert pane._sync.rows["UpBar"][1][0] == "on"
+
+
+async def test_reload_reports_changed_files(tmp_path: Path) -> None:
+    rig = home_rig(tmp_path, strategies=STRATEGIES)
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("8")
+        await _frame(rig, pilot)
+        rig.app.query_one(StrategiesPane).select("UpBar")
+        await pilot.press("r")
+        await _frame(rig, pilot)
+        from tui_trader.ui.panes.statusbar import StatusBar
+
+        assert "no strategy file changed" in rig.app.query_one(StatusBar).message
+
+
+async def test_strategy_pnl_sums_positions_of_open_trades() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from tui_trader.core.positions import Position
+    from tui_trader.ui.panes.strategies import last_signal, strategy_pnl
+
+    pos = Position("paper", "ETH/USDT", Decimal(1), Decimal(100))
+    pos.mark = 110.0
+    other = Position("paper", "BTC/USDT", Decimal(1), Decimal(100))
+    other.mark = 50.0
+    status = {"open_trades": ["ETH/USDT"], "venue": "paper"}
+    assert strategy_pnl(status, [pos, other]) == 10.0
+    assert strategy_pnl({"open_trades": []}, [pos]) is None
+    ts = datetime(2026, 1, 5, 14, 31, tzinfo=UTC).isoformat()
+    text = last_signal(
+        {
+            "last_decision": {
+                "action": "enter_long",
+                "symbol": "ETH/USDT",
+                "price": 110.0,
+                "ts": ts,
+                "tag": "up",
+                "reason": "close > open",
+            }
+        }
+    )
+    assert text == "enter_long ETH/USDT @ 110.00 (up) 14:31:00 · close > open"

@@ -1,0 +1,78 @@
+"""A workstation on a seeded paper venue with a frozen clock and a hand-driven price feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from tui_trader.client import InProcessClient
+from tui_trader.config import Settings
+from tui_trader.core.clock import FrozenClock
+from tui_trader.engine import Engine
+from tui_trader.ui.app import WorkstationApp
+from tui_trader.venues.paper.feeds import MarketSink, PriceSource
+
+START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+
+
+class HeldSource:
+    """Wraps the venue's price source: its background task waits forever, tests call step()."""
+
+    def __init__(self, inner: PriceSource) -> None:
+        self.inner = inner
+
+    def step(self, sink: MarketSink) -> bool:
+        return self.inner.step(sink)
+
+    async def run(self, sink: MarketSink) -> None:
+        await asyncio.Event().wait()
+
+
+class Rig:
+    """The app, its engine and a way to move prices by hand."""
+
+    def __init__(self, app: WorkstationApp, engine: Engine, clock: FrozenClock) -> None:
+        self.app, self.engine, self.clock = app, engine, clock
+
+    def step(self, n: int = 1) -> None:
+        venue = self.engine.venues["paper"]
+        for _ in range(n):
+            venue.source.step(venue)  # type: ignore[attr-defined]
+
+    async def ready(self, pilot, steps: int = 3) -> None:  # type: ignore[no-untyped-def]
+        """Wait for the engine, move prices `steps` times, render a frame and settle."""
+        for _ in range(200):
+            if self.engine.started and self.app.snapshot is not None:
+                break
+            await pilot.pause(0.01)
+        assert self.engine.started, "engine did not start"
+        self.step(steps)
+        await self.app.refresh_snapshot()
+        await self.app.workers.wait_for_complete()
+        await pilot.pause()
+        await self.app.refresh_snapshot()
+        await pilot.pause()
+
+
+def build_rig(**ui: object) -> Rig:
+    settings = Settings(
+        ui={"flash_ms": 0, **ui},
+        paper={"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"]},
+    )
+    clock = FrozenClock(START)
+    from tui_trader.venues.registry import build_venues
+
+    venues = build_venues(settings, clock, None)
+    paper = venues["paper"]
+    paper.source = HeldSource(paper.source)  # type: ignore[attr-defined]
+    engine = Engine(settings, None, clock=clock, venues=venues, in_memory=True)
+    app = WorkstationApp(InProcessClient(engine), settings, None)
+    return Rig(app, engine, clock)
+
+
+@pytest.fixture
+def rig_factory() -> Callable[..., Rig]:
+    return build_rig
