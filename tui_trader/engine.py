@@ -313,7 +313,8 @@ class Engine:
             account=self.account(),
             signals=list(self.signals[-50:]),
             halted=self.current_halt(),
-            extra={"risk": self.risk_state(), "live_armed": self.live_armed} | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
+            extra={"risk": self.risk_state(), "live_armed": self.live_armed}
+            | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
 
     def current_halt(self) -> str | None:
@@ -372,7 +373,8 @@ class Engine:
             venue = self.venues[venue_name]
             is_open = inst is None or market_open(inst, self.clock.now(), venue)
             shorting = getattr(getattr(venue, "capabilities", None), "shorting", True)
-            checked = self.checks.check(req, CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting))
+            ctx = CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting, self.books.get(req.symbol))
+            checked = self.checks.check(req, ctx)
         except RiskRejection as rej:
             return await self._reject(req, venue_name, rej, actor)
         cid = checked.client_order_id or self.new_id()

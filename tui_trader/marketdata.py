@@ -15,6 +15,7 @@ from tui_trader.core.events import CandleEvent, Event, TradeEvent
 from tui_trader.strategy.candles import CandleBuilder
 
 if TYPE_CHECKING:
+    from tui_trader.core.market import Candle
     from tui_trader.engine import Engine
 
 BASE_TIMEFRAMES = ("1m",)
@@ -64,10 +65,10 @@ class CandleFeed:
         for candle in self._builder.flush(self.engine.clock.now()):
             self._publish(self._venue_of.get(candle.symbol, ""), candle)
 
-    def forming(self, symbol: str, timeframe: str):  # type: ignore[no-untyped-def]
+    def forming(self, symbol: str, timeframe: str) -> Candle | None:
         return self._builder.forming(symbol, timeframe)
 
-    def _publish(self, venue: str, candle) -> None:  # type: ignore[no-untyped-def]
+    def _publish(self, venue: str, candle: Candle) -> None:
         self.published += 1
         self.engine.bus.publish(CandleEvent(venue, candle))
 

@@ -99,10 +99,10 @@ class StrategyHost:
         runner = StrategyRunner(
             strategy,
             cfg.symbols,
-            on_decision=lambda d, n=name: self._decisions.put_nowait((n, d)),
+            on_decision=lambda d: self._decisions.put_nowait((name, d)),
             history=lambda symbol, tf, limit: history.get((symbol, tf), [])[-limit:],
             state=state or None,
-            on_error=lambda err, n=name: self.engine.notify("error", f"strategy {n}: {err}", "strategy"),
+            on_error=lambda err: self.engine.notify("error", f"strategy {name}: {err}", "strategy"),
         )
         runner.enabled = cfg.enabled
         self.runners[name] = runner

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
+
 from fakes.binance_rest import FakeBinance
 
 QUOTE_FEE = Decimal("0.001")

@@ -6,14 +6,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fakes.binance_exchange import FakeBinanceExchange
-
 from tui_trader.config import Settings
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import SystemClock
 from tui_trader.secrets import Credentials
 from tui_trader.venues.ccxt.venue import CcxtVenue
 from tui_trader.venues.resilience import Backoff
+
+from fakes.binance_exchange import FakeBinanceExchange
 
 API_KEY = "test-key"
 SECRET = "test-secret-value"

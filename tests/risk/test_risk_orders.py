@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from risk_helpers import SYMBOL, Market, d
-
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
+
+from risk_helpers import SYMBOL, Market, d
 
 
 async def test_trailing_stop_is_emulated_and_ratchets(engine: Engine, market: Market) -> None:

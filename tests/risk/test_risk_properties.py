@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from risk_helpers import SYMBOL, Market, d, start_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,8 @@ from tui_trader.risk.breakers import (
     BreakerLimits,
     Breakers,
 )
+
+from risk_helpers import SYMBOL, Market, d, start_engine
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)

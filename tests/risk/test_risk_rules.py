@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from risk_helpers import SYMBOL, Market, d, start_engine
 
 from tui_trader.config import Settings
 from tui_trader.config.risk import ProtectionSettings, RiskSettings, SizingSettings
@@ -19,6 +18,8 @@ from tui_trader.risk.metrics import historical_var, parametric_var, value_at_ris
 from tui_trader.risk.protections import NS_PER_MINUTE, ClosedTrade, ProtectionSet
 from tui_trader.risk.sessions import us_equity_open
 from tui_trader.risk.sizing import Sizer, SizingInput, TrackRecord, kelly_fraction
+
+from risk_helpers import SYMBOL, Market, d, start_engine
 
 M = NS_PER_MINUTE
 

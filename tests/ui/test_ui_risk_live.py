@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from ui_helpers import build_rig
 from rich.console import Console
 from textual.widgets import Input
 
@@ -18,6 +17,8 @@ from tui_trader.ui.panes.statusbar import LiveBanner, ModeBadge
 from tui_trader.ui.screens import ArmLiveScreen, ConfirmScreen, OrderInfoScreen
 from tui_trader.ui.screens.order_info import order_info
 from tui_trader.ui.theme import Palette
+
+from ui_helpers import build_rig
 
 
 async def _frame(rig, pilot) -> None:  # type: ignore[no-untyped-def]

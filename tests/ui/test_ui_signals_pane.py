@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ui_helpers import build_rig
 from textual.widgets import Input
 
 from tui_trader.core.enums import Direction
@@ -13,6 +12,8 @@ from tui_trader.core.signals import Signal
 from tui_trader.ui.panes import SignalsPane
 from tui_trader.ui.panes.signals import rank_recommendations
 from tui_trader.ui.screens import ConfirmScreen, PasteSignalScreen, TicketScreen
+
+from ui_helpers import build_rig
 
 
 async def _frame(rig, pilot) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from ui_helpers import START, HeldSource, Rig
 from textual.widgets import DataTable
 
 from tui_trader.client import InProcessClient
@@ -15,6 +14,8 @@ from tui_trader.engine import Engine
 from tui_trader.home import Home
 from tui_trader.ui.app import WorkstationApp
 from tui_trader.ui.panes import StrategiesPane
+
+from ui_helpers import START, HeldSource, Rig
 
 STRATEGY = textwrap.dedent(
     '''

@@ -11,8 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fakes.alpaca_exchange import FakeAlpaca, FakeOrder
-from fakes.venue_harness import wait_for
 
 from tui_trader.config import Settings
 from tui_trader.core.clock import SystemClock
@@ -23,6 +21,9 @@ from tui_trader.engine import Engine
 from tui_trader.secrets import Credentials
 from tui_trader.venues.alpaca.venue import AlpacaVenue
 from tui_trader.venues.resilience import Backoff
+
+from fakes.alpaca_exchange import FakeAlpaca, FakeOrder
+from fakes.venue_harness import wait_for
 
 KEY, SECRET = "test-key", "test-secret-value"
 

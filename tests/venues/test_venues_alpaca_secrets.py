@@ -8,8 +8,6 @@ import sys
 from decimal import Decimal
 
 import pytest
-from fakes.alpaca_exchange import FakeAlpaca
-from fakes.venue_harness import wait_for
 
 from tui_trader.cli.main import main
 from tui_trader.config import Settings
@@ -19,6 +17,9 @@ from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.home import Home
 from tui_trader.venues.base import VenueError
+
+from fakes.alpaca_exchange import FakeAlpaca
+from fakes.venue_harness import wait_for
 
 CANARY_KEY = "CANARYKEY-alpaca-5e1d9b"
 CANARY_SECRET = "CANARYSECRET-alpaca-0c4f7a2d"

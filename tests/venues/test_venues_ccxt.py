@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from fakes.venue_harness import engine_settings, make_venue, wait_for
-
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.events import ConnectionEvent, Event, TickerEvent
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
+
+from fakes.venue_harness import engine_settings, make_venue, wait_for
 
 
 async def _engine(venue) -> Engine:  # type: ignore[no-untyped-def]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fakes.venue_harness import venue_settings, wait_for
-
 from tui_trader.config import Settings
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.enums import OrderStatus, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
+
+from fakes.venue_harness import venue_settings, wait_for
 
 
 async def test_paper_venue_trades_on_another_venues_stream(fake, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

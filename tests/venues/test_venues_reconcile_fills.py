@@ -6,8 +6,6 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from fakes.binance_exchange import FakeBinanceExchange, FakeOrder
-from fakes.venue_harness import engine_settings, make_venue, wait_for
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.events import ExecutionReport
@@ -17,6 +15,9 @@ from tui_trader.execution.reconcile import SAFETY, reconcile
 from tui_trader.home import Home
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt import convert
+
+from fakes.binance_exchange import FakeBinanceExchange, FakeOrder
+from fakes.venue_harness import engine_settings, make_venue, wait_for
 
 
 async def _engine(fake: FakeBinanceExchange, home: Home | None = None) -> Engine:
@@ -213,5 +214,33 @@ async def test_streamed_and_fetched_fills_share_ids(fake) -> None:  # type: igno
         assert {f.client_order_id for f in fetched} == {order.client_order_id}
         report = await reconcile(engine.oms, engine.venues["binance"], engine.clock.now())
         assert report.fills_applied == 0
+    finally:
+        await engine.stop()
+
+
+async def test_order_being_submitted_is_not_settled_by_a_reconcile(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A reconcile while a submission waits (rate limit, retry) must not mark that order
+    'never reached the venue': it reaches it a moment later."""
+    engine = await _engine(fake)
+    venue = engine.venues["binance"]
+    assert engine.oms is not None
+    gate = asyncio.Event()
+    take = venue.order_bucket.take  # type: ignore[attr-defined]
+
+    async def held_back() -> None:
+        await gate.wait()
+        await take()
+
+    monkeypatch.setattr(venue.order_bucket, "take", held_back)  # type: ignore[attr-defined]
+    try:
+        req = OrderRequest("BTC/USDT", Side.BUY, Decimal("1"), OrderType.LIMIT, Decimal("92"), venue="binance")
+        placing = asyncio.create_task(engine.place(req))
+        await wait_for(lambda: any(engine.oms.in_flight(o.client_order_id) for o in engine.oms.open_orders()))  # type: ignore[union-attr]
+        report = await reconcile(engine.oms, venue, engine.clock.now())
+        gate.set()
+        order = await placing
+        assert order.client_order_id not in report.orders_settled
+        await wait_for(lambda: engine.oms.orders[order.client_order_id].status is OrderStatus.ACCEPTED)  # type: ignore[union-attr]
+        assert fake.orders[order.client_order_id].status == "NEW"
     finally:
         await engine.stop()

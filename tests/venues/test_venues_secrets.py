@@ -8,7 +8,6 @@ import os
 import sys
 
 import pytest
-from fakes.venue_harness import venue_settings, wait_for
 
 from tui_trader.cli.main import main
 from tui_trader.config import Settings
@@ -17,6 +16,8 @@ from tui_trader.core.enums import ConnectionState
 from tui_trader.home import Home
 from tui_trader.secrets import Credentials, CredentialStore, load_credentials
 from tui_trader.venues.base import VenueError
+
+from fakes.venue_harness import venue_settings, wait_for
 
 CANARY_KEY = "CANARYKEY-7f3a9c2e51"
 CANARY_SECRET = "CANARYSECRET-d41d8cd98f00b204"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from tui_trader.core.errors import DataError, UsageError
 if TYPE_CHECKING:
     from tui_trader.config.risk import RiskSettings
 
-TimeLike = str | datetime | pd.Timestamp | None
+TimeLike: TypeAlias = str | datetime | pd.Timestamp | None
 
 
 def run_backtest(

@@ -20,7 +20,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def add_command(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    sub: argparse._SubParsersAction,
     name: str,
     help: str,
     handler: Handler | None = None,

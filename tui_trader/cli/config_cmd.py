@@ -10,7 +10,7 @@ from tui_trader.cli.common import add_command, context, print_json
 from tui_trader.core.errors import UserError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(sub, "config", "show, locate or create the settings file")
     inner = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     show = add_command(inner, "show", "print the effective settings (file + environment)", _show, json_flag=True)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
-from tui_trader.cli.common import add_command, context, print_json
+from tui_trader.cli.common import Context, add_command, context, print_json
 from tui_trader.core.errors import UsageError, UserError
 
+if TYPE_CHECKING:
+    from tui_trader.secrets import CredentialStore
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def register(sub: argparse._SubParsersAction) -> None:
     keys = add_command(sub, "keys", "API credentials in the keyring (set / list / delete)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
     p = add_command(
@@ -36,7 +40,7 @@ def _usage() -> int:
     raise UsageError("tui-trader keys: choose set VENUE, list or delete VENUE")
 
 
-def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _store(args: argparse.Namespace) -> tuple[Context, CredentialStore]:
     from tui_trader.secrets import CredentialStore
 
     ctx = context(args)

@@ -7,7 +7,7 @@ import argparse
 from tui_trader.cli.common import add_command, context
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     add_command(sub, "ui", "the workstation with an in-process engine (the default command)", run_tui)
 
 

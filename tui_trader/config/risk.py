@@ -124,10 +124,10 @@ class RiskLimits(BaseModel):
 class RiskSettings(RiskLimits):
     sizing: SizingSettings = Field(
         default_factory=SizingSettings, description="default sizing for automated entries"
-    )  # type: ignore[assignment]
+    )
     protections: list[ProtectionSettings] = Field(
         default_factory=list, description="global protections"
-    )  # type: ignore[assignment]
+    )
     flatten_on_breaker: bool = Field(
         False, description="close everything when a circuit breaker trips"
     )

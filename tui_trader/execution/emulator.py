@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -243,7 +244,7 @@ class OrderEmulator:
             if triggered(order, price):
                 self._firing.add(order.client_order_id)
                 order.meta["triggered_at"] = price
-                self._queue(lambda cid=order.client_order_id: self._fire(cid))
+                self._queue(functools.partial(self._fire, order.client_order_id))
         if self._dirty and self.clock.monotonic() - self._last_save >= 1.0:
             self._last_save = self.clock.monotonic()
             self._queue(self._save_dirty)

@@ -54,6 +54,12 @@ class ReconcileReport:
 
 async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> ReconcileReport:
     report = ReconcileReport(venue.name)
+    # Ours to settle: open, sent (not held by the engine: emulated orders were never sent) and
+    # not being submitted now; an order sent after the snapshot below is not missing from it.
+    candidates = [
+        o for o in oms.open_orders()
+        if o.venue == venue.name and not o.meta.get("held") and not oms.in_flight(o.client_order_id)
+    ]
     # 1. The venue's open orders first: a fill made after this snapshot is still among the
     #    fills fetched below, so an order missing from it and filled is settled as filled.
     venue_open = {o.client_order_id: o for o in await venue.fetch_open_orders()}
@@ -94,8 +100,9 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
             order.transition(OrderStatus.PARTIALLY_FILLED, now)
             await _save(oms, order)
     # 4. Our open orders vs the venue's.
-    # Orders the engine holds itself (emulated, meta["held"]) were never sent: nothing to settle.
-    for order in [o for o in oms.open_orders() if o.venue == venue.name and not o.meta.get("held")]:
+    for order in candidates:
+        if not order.is_open:
+            continue  # a fill above completed it
         if order.client_order_id in venue_open:
             if order.status is OrderStatus.NEW:
                 order.transition(OrderStatus.ACCEPTED, now)
@@ -104,8 +111,6 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
         if order.filled_quantity >= order.quantity:
             order.transition(OrderStatus.FILLED, now)
         elif order.status is OrderStatus.NEW and order.filled_quantity == 0:
-            if oms.in_flight(order.client_order_id):
-                continue  # its submission settles it
             order.transition(OrderStatus.REJECTED, now, "never reached the venue (found at restart)")
         else:
             order.transition(OrderStatus.CANCELLED, now, "no longer open at the venue (found at restart)")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from tui_trader.config.risk import RiskLimits, RiskSettings
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import OrderBook
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.execution.portfolio import Portfolio
 
@@ -35,6 +36,7 @@ class CheckContext:
     venue: str
     market_open: bool = True
     shorting: bool = True  # the venue allows selling what is not held
+    book: OrderBook | None = None  # to estimate where a market order fills
 
 
 Locks = Callable[[OrderRequest, CheckContext], str | None]
@@ -194,6 +196,27 @@ class PreTradeChecks:
             return float(req.stop_price)
         return ctx.mid
 
+    @staticmethod
+    def _expected_fill(req: OrderRequest, ctx: CheckContext) -> float:
+        """Where the order is expected to fill: its limit or stop, or for a market order the
+        average price of walking the book for its size (the far touch when the book is thin)."""
+        if req.price is not None or req.stop_price is not None or ctx.book is None:
+            return PreTradeChecks._reference_price(req, ctx)
+        levels = ctx.book.asks if req.side is Side.BUY else ctx.book.bids
+        left, cost, last = float(req.quantity), 0.0, ctx.mid
+        for price, size in levels:
+            take = min(left, size)
+            cost += take * price
+            left -= take
+            last = price
+            if left <= 0:
+                break
+        filled = float(req.quantity) - max(left, 0.0)
+        if left > 0:  # deeper than the book: assume the rest fills at the last level seen
+            cost += left * last
+            filled += left
+        return cost / filled if filled else ctx.mid
+
     def _reduces(self, req: OrderRequest, ctx: CheckContext) -> bool:
         pos = self.portfolio.positions.get((ctx.venue, req.symbol))
         if pos is None or pos.is_flat:
@@ -242,7 +265,10 @@ class PreTradeChecks:
             )
         if reduces:
             return
-        mark = ctx.mid or ref
+        # Value the projected position conservatively: at the worst of the mark, where this
+        # order is expected to fill, and what the position already cost.
+        pos = self.portfolio.positions.get((ctx.venue, req.symbol))
+        mark = max(ctx.mid or ref, self._expected_fill(req, ctx), float(pos.average_price) if pos else 0.0)
         new_qty = self._projected_qty(ctx.venue, req.symbol, req.side, float(req.quantity))
         if limits.max_position_notional and abs(new_qty) * mark > limits.max_position_notional:
             raise RiskRejection(

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def returns(closes: Sequence[float]) -> list[float]:
@@ -29,7 +32,7 @@ def historical_var(pnl: Sequence[float], level: float) -> tuple[float, float]:
     return max(0.0, -cut), max(0.0, -float(tail.mean())) if tail.size else max(0.0, -cut)
 
 
-def parametric_var(exposures: Sequence[float], cov: Any, level: float) -> tuple[float, float]:
+def parametric_var(exposures: ArrayLike, cov: Any, level: float) -> tuple[float, float]:
     """(VaR, CVaR) of a normal P&L with covariance `cov` of returns and zero mean."""
     import numpy as np
 

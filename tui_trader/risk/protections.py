@@ -22,14 +22,22 @@ STOP_REASONS = frozenset({"stop_loss", "trailing_stop_loss", "stoploss_on_exchan
 
 
 class TradeLike(Protocol):
-    """A closed trade (the backtester's ClosedTrade and the live `ClosedTrade` both fit)."""
+    """A closed trade (the backtester's ClosedTrade and the live `ClosedTrade` both fit).
 
-    symbol: str
-    side: int  # +1 long, -1 short
-    exit_ns: int
-    pnl: float
-    pnl_pct: float
-    exit_reason: str
+    Read-only properties, so frozen dataclasses conform too."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> int: ...  # +1 long, -1 short
+    @property
+    def exit_ns(self) -> int: ...
+    @property
+    def pnl(self) -> float: ...
+    @property
+    def pnl_pct(self) -> float: ...
+    @property
+    def exit_reason(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ class Store:
         await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         async with self._db.execute("SELECT MAX(version) FROM schema_version") as cur:
             row = await cur.fetchone()
+        assert row is not None  # an aggregate always returns one row
         current = row[0] or 0
         if current > len(MIGRATIONS):
             raise StoreError(
@@ -97,6 +98,7 @@ class Store:
     async def schema_version(self) -> int:
         async with self._db.execute("SELECT MAX(version) FROM schema_version") as cur:
             row = await cur.fetchone()
+        assert row is not None  # an aggregate always returns one row
         return int(row[0] or 0)
 
     # -- orders and fills ------------------------------------------------------------------
@@ -172,7 +174,8 @@ class Store:
         )
 
     async def equity_history(self, since: datetime | None = None) -> list[tuple[datetime, float]]:
-        sql, args = "SELECT ts, equity FROM equity", ()
+        sql = "SELECT ts, equity FROM equity"
+        args: tuple[str, ...] = ()
         if since is not None:
             sql, args = sql + " WHERE ts >= ?", (since.isoformat(),)
         async with self._db.execute(sql + " ORDER BY ts", args) as cur:

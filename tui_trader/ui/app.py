@@ -111,7 +111,7 @@ class WorkstationApp(FeatureActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-trader"
     COMMANDS = App.COMMANDS | {WorkstationCommands}
-    SCREENS = RESEARCH_SCREENS  # type: ignore[assignment]  # backtest, optimize, rule_builder
+    SCREENS = RESEARCH_SCREENS  # backtest, optimize, rule_builder
     BINDINGS = [
         Binding(
             "q", "request_quit", "Quit", id="quit", tooltip="quit (asks when orders are working)"
@@ -732,11 +732,11 @@ class WorkstationApp(FeatureActions, App[int]):
             seen.add(b.id or b.action)
             rows.append((self.get_key_display(b) or key, label, b.id or ""))
         for cls in PANES:  # pane keys work while that pane has the keyboard
-            for b in cls.BINDINGS:
-                if isinstance(b, Binding) and b.id and b.id not in seen:
-                    seen.add(b.id)
-                    keys = b.key.replace(",", " / ")
-                    rows.append((keys, f"{b.description} ({cls.TITLE.lower()})", b.id))
+            for pb in cls.BINDINGS:
+                if isinstance(pb, Binding) and pb.id and pb.id not in seen:
+                    seen.add(pb.id)
+                    keys = pb.key.replace(",", " / ")
+                    rows.append((keys, f"{pb.description} ({cls.TITLE.lower()})", pb.id))
         rows.append(("Enter", "Order details (blotter) · ticket from a signal (signals)", ""))
         self.push_screen(HelpScreen(rows))
 

@@ -10,6 +10,7 @@ import logging
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
@@ -53,7 +54,8 @@ def load_theme_file(path: Path) -> Theme:
             Color.parse(str(value))
         except ColorParseError:
             raise ConfigError(f"theme {path}: {key} = {value!r} is not a colour") from None
-    colours = {k: str(data[k]) for k in _COLOURS if k in data}
+    # Only colour keyword arguments (all str); Any because Theme's other keywords are not str.
+    colours: dict[str, Any] = {k: str(data[k]) for k in _COLOURS if k in data}
     return Theme(name=str(name), dark=bool(data.get("dark", True)), variables=variables, **colours)
 
 

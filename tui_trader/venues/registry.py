@@ -11,7 +11,10 @@ from tui_trader.core.errors import ConfigError
 from tui_trader.venues.base import Venue
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tui_trader.config import Settings
+    from tui_trader.config.paper import PaperSettings
     from tui_trader.home import Home
 
 # kind -> factory(name, venue settings, all settings, clock, home) -> Venue
@@ -39,7 +42,7 @@ def _paper(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home:
     return PaperVenue(paper, clock, name=name, journal_path=journal)
 
 
-def _replay_venue(name, paper, clock, journal):  # type: ignore[no-untyped-def]
+def _replay_venue(name: str, paper: PaperSettings, clock: Clock, journal: Path | None) -> Venue:
     from tui_trader.core.clock import FrozenClock
     from tui_trader.core.errors import DataError
     from tui_trader.venues.paper import PaperVenue
@@ -47,9 +50,10 @@ def _replay_venue(name, paper, clock, journal):  # type: ignore[no-untyped-def]
     from tui_trader.venues.paper.instruments import paper_instrument
 
     try:
-        from tui_trader.data import load_ohlcv  # type: ignore[attr-defined]
+        from tui_trader.data import load_ohlcv
     except ImportError as exc:  # pragma: no cover - data package always ships
         raise DataError(f"replay needs the data package: {exc}") from None
+    assert paper.replay_file is not None  # the caller only replays when a file is set
     frame = load_ohlcv(paper.replay_file)
     symbol = paper.replay_symbol or "REPLAY/USD"
     inst = paper_instrument(symbol, name)

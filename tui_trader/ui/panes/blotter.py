@@ -7,11 +7,13 @@ OCO pair) show as `held`, not `working`: they are not at the venue yet."""
 from __future__ import annotations
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tui_trader.core.enums import OrderStatus, OrderType
+from tui_trader.core.instrument import Instrument
 from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
@@ -72,7 +74,7 @@ class BlotterPane(Pane):
         self._open_ids: set[str] = set()
         self._orders_by_id: dict[str, Order] = {}
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield DataTable(id="orders-table", cursor_type="row")
         yield Static("Fills", id="fills-title", classes="subtitle")
         yield DataTable(id="fills-table", cursor_type="row")
@@ -118,7 +120,7 @@ class BlotterPane(Pane):
         title = f"Orders & fills · {len(open_orders) - held} working"
         self.set_title(title + (f" · {held} held" if held else ""))
 
-    def _order_row(self, o: Order, instruments: dict, pal: Palette) -> list[Cell]:  # type: ignore[type-arg]
+    def _order_row(self, o: Order, instruments: dict[str, Instrument], pal: Palette) -> list[Cell]:
         inst = instruments.get(o.symbol)
         nd, qd = (inst.price_decimals, inst.qty_decimals) if inst else (2, 4)
         px = o.price if o.price is not None else o.stop_price

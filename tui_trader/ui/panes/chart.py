@@ -13,6 +13,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -82,7 +83,7 @@ class ChartPane(Pane):
         self._next_draw = 0.0
         self._dirty = False
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
         with Vertical(id="chart-plots"):
             yield Plot(id="chart-price")
@@ -154,7 +155,8 @@ class ChartPane(Pane):
             "High": [c.high for c in shown],
             "Low": [c.low for c in shown],
         }
-        plt.candlestick(xs, data, colors=[_rgb(pal.up), _rgb(pal.down)])
+        # textual-plotext's stub says date strings; plotext also takes numeric x positions.
+        plt.candlestick(xs, data, colors=[_rgb(pal.up), _rgb(pal.down)])  # type: ignore[arg-type]
         _mid, upper, lower = bollinger(closes, BB_PERIOD)
         for series, colour in (
             (ema(closes, EMA_PERIOD), pal.accent),

@@ -7,6 +7,7 @@ bids beside asks when it is not (the compact 80x24 layout).
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.widget import Widget
 
 from tui_trader.core.market import OrderBook
@@ -133,7 +134,7 @@ class OrderBookPane(Pane):
         super().__init__()
         self._shown: tuple[object, ...] = ()
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Ladder()
 
     def update_view(self, view: View) -> None:

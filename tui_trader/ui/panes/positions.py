@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.widgets import DataTable
 
 from tui_trader.ui import format as fmt
@@ -25,7 +26,7 @@ class PositionsPane(Pane):
     TITLE = "Positions"
     TAB = "Positions"
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield DataTable(id="positions-table", cursor_type="row")
 
     def on_mount(self) -> None:

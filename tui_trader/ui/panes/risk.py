@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.containers import VerticalScroll
@@ -159,7 +160,7 @@ class RiskPane(Pane):
         self.draws = 0  # how many times the body was rebuilt (tests: only on change)
         self.body: RenderableType = ""  # the last body drawn
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         with VerticalScroll(id="risk-scroll"):
             yield Static(id="risk-body")
 
@@ -363,8 +364,8 @@ class RiskPane(Pane):
             ot = Table.grid(padding=(0, 1))
             ot.add_column(style="bold", no_wrap=True)
             ot.add_column(overflow="fold")
-            for label, value in other:
-                ot.add_row(label, value)
+            for label, text in other:
+                ot.add_row(label, text)
             parts.append(ot)
             lines += 1 + len(other)
         return Group(*parts), lines

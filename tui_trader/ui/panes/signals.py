@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -126,7 +127,7 @@ class SignalsPane(Pane):
         self._chats: dict[str, dict[str, Any]] = {}
         self._last_table = "recs-table"
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("Recommendations", id="recs-title", classes="subtitle")
         yield DataTable(id="recs-table", cursor_type="row")
         yield Static("Pending chat signals", id="chat-title", classes="subtitle")

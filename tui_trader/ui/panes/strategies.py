@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -96,7 +97,7 @@ class StrategiesPane(Pane):
         super().__init__()
         self._status: dict[str, dict[str, Any]] = {}
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield DataTable(id="strategies-table", cursor_type="row")
         yield Static("", id="strategies-error")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import on
+from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -43,7 +44,7 @@ class WatchlistPane(Pane):
         self._sync: TableSync | None = None
         self._active = ""
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield DataTable(id="watchlist-table", cursor_type="row")
 
     def on_mount(self) -> None:

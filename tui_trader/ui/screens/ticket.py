@@ -191,7 +191,7 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
                 yield Button("Review (Enter)", id="ticket-review", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="ticket-cancel", compact=True)
 
-    def _row(self, name: str, widget: Input | Select) -> ComposeResult:  # type: ignore[type-arg]
+    def _row(self, name: str, widget: Input | Select) -> ComposeResult:
         with Horizontal(classes="ticket-row", id=f"row-{name}"):
             yield Static(LABELS[name], classes="ticket-label")
             yield widget
