@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from fakes.binance_exchange import FakeBinanceExchange  # noqa: E402
-from fakes.venue_harness import API_KEY, engine_settings, make_venue  # noqa: E402
-
 from tui_trader.core.enums import OrderType, Side  # noqa: E402
 from tui_trader.core.orders import OrderRequest  # noqa: E402
 from tui_trader.engine import Engine  # noqa: E402
 from tui_trader.execution.reconcile import reconcile  # noqa: E402
+
+from fakes.binance_exchange import FakeBinanceExchange  # noqa: E402
+from fakes.venue_harness import API_KEY, engine_settings, make_venue  # noqa: E402
 
 
 async def inject(fake: FakeBinanceExchange, rng: random.Random) -> str:

@@ -57,7 +57,8 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
     # Ours to settle: open, sent (not held by the engine: emulated orders were never sent) and
     # not being submitted now; an order sent after the snapshot below is not missing from it.
     candidates = [
-        o for o in oms.open_orders()
+        o
+        for o in oms.open_orders()
         if o.venue == venue.name and not o.meta.get("held") and not oms.in_flight(o.client_order_id)
     ]
     # 1. The venue's open orders first: a fill made after this snapshot is still among the
@@ -117,20 +118,27 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
         await _save(oms, order)
         report.orders_settled.append(order.client_order_id)
     if report.changed:
-        msg = (f"{venue.name}: reconciled {report.fills_applied} missed fills, settled {len(report.orders_settled)} "
-               f"orders, imported {len(report.orders_imported)} unknown orders")
+        msg = (
+            f"{venue.name}: reconciled {report.fills_applied} missed fills, settled {len(report.orders_settled)} "
+            f"orders, imported {len(report.orders_imported)} unknown orders"
+        )
         log.info(msg)
         oms.bus.publish(NoticeEvent(now, "warning" if report.orders_imported else "info", msg, "reconcile"))
-        await oms.store.audit(now, "engine", "reconcile", {
-            "venue": venue.name, "fills": report.fills_applied, "settled": report.orders_settled,
-            "imported": report.orders_imported,
-        })
+        await oms.store.audit(
+            now,
+            "engine",
+            "reconcile",
+            {
+                "venue": venue.name,
+                "fills": report.fills_applied,
+                "settled": report.orders_settled,
+                "imported": report.orders_imported,
+            },
+        )
     return report
 
 
-async def _fills_since(
-    oms: OrderManager, venue: str, imported: Iterable[VenueOrder]
-) -> tuple[datetime | None, bool]:
+async def _fills_since(oms: OrderManager, venue: str, imported: Iterable[VenueOrder]) -> tuple[datetime | None, bool]:
     """(since, whether to fetch at all): a venue time no fill we lack can be older than."""
     bounds = [vo.ts for vo in imported]
     horizon = _horizons.get(oms, {}).get(venue)
@@ -148,30 +156,31 @@ async def _fills_since(
 
 
 async def _newest_stored_fill(oms: OrderManager, venue: str) -> datetime | None:
-    """Fills are loaded newest first, in growing batches until one is from this venue."""
-    limit = 1000
-    while True:
-        fills = await oms.store.load_fills(limit=limit)
-        mine = [f.ts for f in fills if f.venue == venue]
-        if mine or len(fills) < limit:
-            return max(mine, default=None)
-        limit *= 10
+    return await oms.store.newest_fill_ts(venue)
 
 
 async def _has_orders(oms: OrderManager, venue: str) -> bool:
-    if any(o.venue == venue for o in oms.orders.values()):
-        return True
-    return any(o.venue == venue for o in await oms.store.load_orders())
+    return any(o.venue == venue for o in oms.orders.values()) or await oms.store.has_orders(venue)
 
 
 def _imported(venue: str, vo: VenueOrder, now: datetime) -> Order:
     """A venue order we did not place; its fills (applied next) bring its filled quantity."""
     return Order(
-        client_order_id=vo.client_order_id, venue=venue, symbol=vo.symbol, side=Side(vo.side),
-        type=OrderType(vo.type), quantity=Decimal(vo.quantity),
-        price=None if vo.price is None else Decimal(vo.price), stop_price=None,
-        time_in_force=TimeInForce.GTC, created_at=vo.ts, updated_at=now, status=OrderStatus.ACCEPTED,
-        venue_order_id=vo.venue_order_id, source="venue", meta={"external": True},
+        client_order_id=vo.client_order_id,
+        venue=venue,
+        symbol=vo.symbol,
+        side=Side(vo.side),
+        type=OrderType(vo.type),
+        quantity=Decimal(vo.quantity),
+        price=None if vo.price is None else Decimal(vo.price),
+        stop_price=None,
+        time_in_force=TimeInForce.GTC,
+        created_at=vo.ts,
+        updated_at=now,
+        status=OrderStatus.ACCEPTED,
+        venue_order_id=vo.venue_order_id,
+        source="venue",
+        meta={"external": True},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import datetime
@@ -51,6 +52,8 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path | None) -> None:
         self._db = conn
         self.path = path
+        # One connection: explicit transactions from different tasks must not interleave.
+        self._tx = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -128,6 +131,10 @@ class Store:
 
         Returns False (and changes nothing) if the fill was already stored.
         """
+        async with self._tx:
+            return await self._save_fill(fill, order, position, at)
+
+    async def _save_fill(self, fill: Fill, order: Order | None, position: Position | None, at: datetime | None) -> bool:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             cur = await self._db.execute(_INSERT_FILL, fill_row(fill))
@@ -142,6 +149,15 @@ class Store:
             await self._db.execute("ROLLBACK")
             raise
         return inserted
+
+    async def newest_fill_ts(self, venue: str) -> datetime | None:
+        async with self._db.execute("SELECT MAX(ts) FROM fills WHERE venue=?", (venue,)) as cur:
+            row = await cur.fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def has_orders(self, venue: str) -> bool:
+        async with self._db.execute("SELECT 1 FROM orders WHERE venue=? LIMIT 1", (venue,)) as cur:
+            return await cur.fetchone() is not None
 
     async def fill_ids(self) -> set[tuple[str, str]]:
         async with self._db.execute("SELECT venue, fill_id FROM fills") as cur:
