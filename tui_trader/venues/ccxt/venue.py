@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from tui_trader.config.venues import VenueSettings
@@ -225,36 +226,42 @@ class CcxtVenue:
             if has.get("watchTicker"):
                 self._start(
                     f"ticker:{symbol}",
-                    lambda s=symbol: self._ex.watch_ticker(s, ticker_params),
+                    partial(self._ex.watch_ticker, symbol, ticker_params),
                     self._on_ticker,
                 )
             else:
                 self._start(
                     f"ticker:{symbol}",
-                    lambda s=symbol: self._poll(self._ex.fetch_ticker, s),
+                    partial(self._poll, self._ex.fetch_ticker, symbol),
                     self._on_ticker,
                 )
             if has.get("watchOrderBook"):
                 self._start(
                     f"book:{symbol}",
-                    lambda s=symbol: self._ex.watch_order_book(s),
-                    lambda b, s=symbol: self._emit(BookEvent(convert.book(self.name, s, b))),
+                    partial(self._ex.watch_order_book, symbol),
+                    partial(self._on_book, symbol),
                 )
             if has.get("watchTrades"):
                 self._start(
-                    f"trades:{symbol}", lambda s=symbol: self._ex.watch_trades(s), self._on_trades
+                    f"trades:{symbol}", partial(self._ex.watch_trades, symbol), self._on_trades
                 )
             for tf in self.settings.candles:
                 watch = (
-                    (lambda s=symbol, t=tf: self._ex.watch_ohlcv(s, t))
+                    partial(self._ex.watch_ohlcv, symbol, tf)
                     if has.get("watchOHLCV")
-                    else (lambda s=symbol, t=tf: self._poll(self._ex.fetch_ohlcv, s, t, None, 2))
+                    else partial(self._poll, self._ex.fetch_ohlcv, symbol, tf, None, 2)
                 )
                 self._start(
                     f"candles:{symbol}:{tf}",
                     watch,
-                    lambda rows, s=symbol, t=tf: self._on_candles(s, t, rows),
+                    partial(self._on_candles_for, symbol, tf),
                 )
+
+    def _on_book(self, symbol: str, raw: Any) -> None:
+        self._emit(BookEvent(convert.book(self.name, symbol, raw)))
+
+    def _on_candles_for(self, symbol: str, timeframe: str, rows: Any) -> None:
+        self._on_candles(symbol, timeframe, rows)
 
     # -- streams --------------------------------------------------------------------------------
 
