@@ -54,6 +54,7 @@ class Store:
         self.path = path
         # One connection: explicit transactions from different tasks must not interleave.
         self._tx = asyncio.Lock()
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -77,6 +78,10 @@ class Store:
             ) from None
         if path is not None:
             path.chmod(0o600)
+            # Writers never pay for checkpoints: a second connection copies the WAL into the
+            # database on a timer (an automatic checkpoint would fsync inside a commit).
+            await conn.execute("PRAGMA wal_autocheckpoint=0")
+            store._checkpointer = asyncio.create_task(_checkpoint_loop(path), name="db-checkpoint")
         return store
 
     async def _migrate(self) -> None:
@@ -96,6 +101,17 @@ class Store:
             )
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            try:
+                await self._checkpointer
+            except asyncio.CancelledError:
+                pass
+            self._checkpointer = None
+            try:
+                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError:
+                pass
         await self._db.close()
 
     async def schema_version(self) -> int:
@@ -245,6 +261,24 @@ class Store:
             }
             for r in rows
         ]
+
+
+CHECKPOINT_INTERVAL_S = 2.0
+
+
+async def _checkpoint_loop(path: Path) -> None:
+    """PASSIVE checkpoints from a connection of their own: they never block the writer."""
+    conn = await aiosqlite.connect(str(path))
+    try:
+        await conn.execute("PRAGMA busy_timeout=1000")
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            try:
+                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.DatabaseError:
+                continue  # busy now: the next round catches up
+    finally:
+        await conn.close()
 
 
 def _check_header(path: Path) -> None:
