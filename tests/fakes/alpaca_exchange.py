@@ -33,6 +33,8 @@ from typing import Any
 import msgpack
 from aiohttp import WSMsgType, web
 
+from fakes.faults import FaultSwitches
+
 CENT = Decimal("0.01")
 FRACTION = Decimal("0.000000001")
 
@@ -134,7 +136,7 @@ class FakeFill:
     at: datetime
 
 
-class FakeAlpaca:
+class FakeAlpaca(FaultSwitches):
     def __init__(
         self,
         *,
@@ -143,6 +145,7 @@ class FakeAlpaca:
         seed: int = 7,
         assets: tuple[FakeAsset, ...] | None = None,
     ) -> None:
+        self._init_faults()
         self.api_key = api_key
         self.secret = secret
         self.rng = random.Random(seed)
@@ -158,19 +161,10 @@ class FakeAlpaca:
         self.fills: list[FakeFill] = []
         self.duplicate_submissions = 0
         self.requests: list[tuple[str, str]] = []
-        self.faults_injected: list[str] = []
         self.market_is_open = True
         self.trade_ids = itertools.count(1)
         # fault switches
-        self._http_faults: list[int] = []
-        self._reject_next = 0
-        self._ack_delay_s = 0.0
-        self._ack_delay_count = 0
-        self._duplicate_fills = False
-        self._reorder_fills = False
-        self._stalled = False
         self._refusing = False
-        self._malformed = 0
         # sockets
         self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}
         self._trading: set[web.WebSocketResponse] = set()
@@ -249,40 +243,6 @@ class FakeAlpaca:
         if on:
             self.faults_injected.append("refuse")
         self._refusing = on
-
-    def stall(self, on: bool = True) -> None:
-        """Sockets stay open but nothing is sent; trade updates meanwhile are lost on the wire."""
-        if on:
-            self.faults_injected.append("stall")
-        self._stalled = on
-
-    def send_malformed(self, count: int = 1) -> None:
-        self.faults_injected.append("malformed")
-        self._malformed += count
-
-    def fail_next(self, count: int = 1, status: int = 429) -> None:
-        self.faults_injected.append(f"http{status}")
-        self._http_faults.extend([status] * count)
-
-    def reject_next(self, count: int = 1) -> None:
-        self.faults_injected.append("reject")
-        self._reject_next += count
-
-    def delay_next_ack(self, seconds: float, count: int = 1) -> None:
-        """The order is created at once; its HTTP answer comes late (the client times out)."""
-        self.faults_injected.append("delayed_ack")
-        self._ack_delay_s = seconds
-        self._ack_delay_count = count
-
-    def duplicate_fills(self, on: bool = True) -> None:
-        if on:
-            self.faults_injected.append("duplicate_fills")
-        self._duplicate_fills = on
-
-    def reorder_fills(self, on: bool = True) -> None:
-        if on:
-            self.faults_injected.append("reorder_fills")
-        self._reorder_fills = on
 
     def set_market(self, is_open: bool) -> None:
         self.market_is_open = is_open

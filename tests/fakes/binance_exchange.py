@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from fakes.binance_rest import FakeBinance
+from fakes.faults import FaultSwitches
 
 QUOTE_FEE = Decimal("0.001")
 
@@ -88,7 +89,7 @@ class FakeTrade:
     made_at: float = field(default_factory=time.monotonic)  # wall clock, for soak diagnostics
 
 
-class FakeBinanceExchange:
+class FakeBinanceExchange(FaultSwitches):
     def __init__(
         self,
         symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT"),
@@ -97,6 +98,7 @@ class FakeBinanceExchange:
         seed: int = 7,
         start_ms: int = 1_767_225_600_000,
     ) -> None:
+        self._init_faults()
         self.rest = FakeBinance(symbols)  # exchangeInfo and klines, shared with the download tests
         self.symbols = list(symbols)
         self.ids = {s: s.replace("/", "") for s in symbols}
@@ -119,16 +121,7 @@ class FakeBinanceExchange:
         self._trade_ids = itertools.count(1)
         self.duplicate_submissions = 0
         self.requests: list[tuple[str, str]] = []
-        self.faults_injected: list[str] = []
         # fault switches
-        self._http_faults: list[int] = []
-        self._reject_next = 0
-        self._ack_delay_s = 0.0
-        self._ack_delay_count = 0
-        self._duplicate_fills = False
-        self._reorder_fills = False
-        self._stalled = False
-        self._malformed = 0
         # websocket clients
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: set[web.WebSocketResponse] = set()
@@ -205,40 +198,6 @@ class FakeBinanceExchange:
         for ws in [*self._public, *self._private]:
             with contextlib.suppress(Exception):
                 await ws.close(code=1006)
-
-    def stall(self, on: bool = True) -> None:
-        """Keep sockets open but send nothing (the silent failure)."""
-        if on:
-            self.faults_injected.append("stall")
-        self._stalled = on
-
-    def send_malformed(self, count: int = 1) -> None:
-        self.faults_injected.append("malformed")
-        self._malformed += count
-
-    def fail_next(self, count: int = 1, status: int = 429) -> None:
-        self.faults_injected.append(f"http{status}")
-        self._http_faults.extend([status] * count)
-
-    def reject_next(self, count: int = 1) -> None:
-        self.faults_injected.append("reject")
-        self._reject_next += count
-
-    def delay_next_ack(self, seconds: float, count: int = 1) -> None:
-        """The next order is created, but its HTTP answer comes late (client times out)."""
-        self.faults_injected.append("delayed_ack")
-        self._ack_delay_s = seconds
-        self._ack_delay_count = count
-
-    def duplicate_fills(self, on: bool = True) -> None:
-        if on:
-            self.faults_injected.append("duplicate_fills")
-        self._duplicate_fills = on
-
-    def reorder_fills(self, on: bool = True) -> None:
-        if on:
-            self.faults_injected.append("reorder_fills")
-        self._reorder_fills = on
 
     # -- trading -----------------------------------------------------------------------------
 
