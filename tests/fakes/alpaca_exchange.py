@@ -34,6 +34,7 @@ import msgpack
 from aiohttp import WSMsgType, web
 
 from fakes.faults import FaultSwitches
+from fakes.serve import serve_loopback
 
 CENT = Decimal("0.01")
 FRACTION = Decimal("0.000000001")
@@ -184,11 +185,7 @@ class FakeAlpaca(FaultSwitches):
         app.router.add_get("/v1beta3/crypto/us", self._ws_data)
         app.router.add_route("*", "/v2/{tail:.*}", self._http)
         app.router.add_route("*", "/v1beta3/{tail:.*}", self._http)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self._port = await serve_loopback(app)
         self.tick_interval_s = tick_interval_s
         self._pump = asyncio.create_task(self._market_pump(), name="fake-alpaca-pump")
         return self

@@ -33,6 +33,7 @@ from aiohttp import WSMsgType, web
 
 from fakes.binance_rest import FakeBinance
 from fakes.faults import FaultSwitches
+from fakes.serve import serve_loopback
 
 QUOTE_FEE = Decimal("0.001")
 
@@ -138,11 +139,7 @@ class FakeBinanceExchange(FaultSwitches):
         app.router.add_get("/ws-api/v3", self._ws_api)
         app.router.add_get("/ws/{stream:.*}", self._ws_public)
         app.router.add_get("/ws", self._ws_public)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._site_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self._site_port = await serve_loopback(app)
         self.tick_interval_s = tick_interval_s
         self._pump = asyncio.create_task(self._market_pump(), name="fake-binance-pump")
         return self

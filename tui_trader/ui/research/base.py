@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import ProgressBar, Select, Static
+from textual.widgets import Button, ProgressBar, Select, Static
 from textual.worker import Worker, WorkerState
 
+from tui_trader.core.errors import UserError
 from tui_trader.ui.research.sources import VENUE_LIMIT, DataSource, all_sources, candles_frame
 
 if TYPE_CHECKING:
@@ -106,6 +107,16 @@ class ResearchScreen(Screen[None]):
     def source(self) -> DataSource | None:
         return self.sources.get(self.choice("#source"))
 
+    def picked(self, no_strategy: str = "pick a strategy first") -> tuple[str, DataSource]:
+        """The chosen strategy and data source, or a UserError saying which is missing."""
+        strategy = self.choice("#strategy")
+        if not strategy:
+            raise UserError(no_strategy)
+        source = self.source()
+        if source is None:
+            raise UserError("pick a data source first")
+        return strategy, source
+
     # -- candles (runs in the worker thread) -----------------------------------------------
 
     def load_candles(
@@ -151,6 +162,10 @@ class ResearchScreen(Screen[None]):
     def start_job(self, worker: Worker[Any]) -> None:
         self.job = worker
 
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self) -> None:
+        self.action_run()
+
     def action_run(self) -> None:
         raise NotImplementedError
 
@@ -168,7 +183,6 @@ class ResearchScreen(Screen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
-        from tui_trader.core.errors import UserError
         from tui_trader.strategy.errors import StrategyError
 
         self.hide_progress()

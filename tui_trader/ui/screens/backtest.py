@@ -138,17 +138,8 @@ class BacktestScreen(ResearchScreen):
 
     # -- run --------------------------------------------------------------------------------
 
-    @on(Button.Pressed, "#run")
-    def _run_pressed(self) -> None:
-        self.action_run()
-
     def request(self) -> BacktestRequest:
-        strategy = self.choice("#strategy")
-        if not strategy:
-            raise UserError("pick a strategy first (none found? see `tui-trader strategies list`)")
-        source = self.source()
-        if source is None:
-            raise UserError("pick a data source first")
+        strategy, source = self.picked("pick a strategy first (none found? see `tui-trader strategies list`)")
         start = parse_day(self.query_one("#start", Input).value, "start")
         end = parse_day(self.query_one("#end", Input).value, "end")
         if start is not None and end is not None and end <= start:

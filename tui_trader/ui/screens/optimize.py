@@ -148,17 +148,8 @@ class OptimizeScreen(ResearchScreen):
 
     # -- run --------------------------------------------------------------------------------
 
-    @on(Button.Pressed, "#run")
-    def _run_pressed(self) -> None:
-        self.action_run()
-
     def request(self) -> OptimizeRequest:
-        strategy = self.choice("#strategy")
-        if not strategy:
-            raise UserError("pick a strategy first")
-        source = self.source()
-        if source is None:
-            raise UserError("pick a data source first")
+        strategy, source = self.picked()
         return OptimizeRequest(
             strategy=strategy,
             source=source,
