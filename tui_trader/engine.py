@@ -146,7 +146,7 @@ class Engine:
             self.home.ensure()
         self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
-        self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio)
+        self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio, self.new_id.minted)
         self.oms.fill_listeners.append(self.risk.on_fill)
         self.emulator = OrderEmulator(self.oms, self.clock, self.tickers)
         await self.oms.restore()

@@ -20,13 +20,19 @@ SECRET = "test-secret-value"
 
 
 def venue_settings(fake: FakeBinanceExchange, **extra: Any) -> VenueSettings:
-    options = fake.ccxt_options()
-    options["timeout"] = extra.pop("timeout_ms", 1500)
+    return ccxt_settings("binance", fake.ccxt_options(), ["BTC/USDT"], **extra)
+
+
+def ccxt_settings(
+    exchange: str, options: dict[str, Any], symbols: list[str], **extra: Any
+) -> VenueSettings:
+    """Settings for a ccxt venue pointed at a fake: short stall and backoff, for quick tests."""
+    options = {**options, "timeout": extra.pop("timeout_ms", 1500)}
     return VenueSettings(
         kind="ccxt",
-        exchange="binance",
+        exchange=exchange,
         sandbox=extra.pop("sandbox", True),
-        symbols=["BTC/USDT"],
+        symbols=symbols,
         options=options,
         stall_after_s=0.6,
         backoff_base_s=0.05,
@@ -38,14 +44,18 @@ def venue_settings(fake: FakeBinanceExchange, **extra: Any) -> VenueSettings:
 def make_venue(
     fake: FakeBinanceExchange, *, key: str = API_KEY, secret: str = SECRET, **extra: Any
 ) -> CcxtVenue:
+    return ccxt_venue(venue_settings(fake, **extra), Credentials(key, secret))
+
+
+def ccxt_venue(settings: VenueSettings, credentials: Credentials) -> CcxtVenue:
+    """A real CcxtVenue (named after its exchange) with a seeded, fast backoff."""
     import random
 
-    vs = venue_settings(fake, **extra)
     return CcxtVenue(
-        "binance",
-        vs,
+        settings.exchange or "ccxt",
+        settings,
         SystemClock(),
-        credentials=Credentials(key, secret),
+        credentials=credentials,
         backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
         order_rate=50,
     )

@@ -34,8 +34,10 @@ class OrderManager:
         clock: Clock,
         venues: dict[str, Venue],
         portfolio: Portfolio,
+        minted: Callable[[str], bool] = lambda cid: False,
     ) -> None:
         self.store = store
+        self.minted = minted  # ids the engine just made need no look-up in the database
         self.bus = bus
         self.clock = clock
         self.venues = venues
@@ -104,7 +106,7 @@ class OrderManager:
     async def submit(self, order: Order, *, wait_ack: float = 5.0) -> Order:
         """Persist, then send. Returns once the venue accepted or rejected it (or timed out)."""
         existing = self.orders.get(order.client_order_id)
-        if existing is None and not order.client_order_id.startswith("tt-"):
+        if existing is None and not self.minted(order.client_order_id):
             existing = await self.store.get_order(order.client_order_id)  # a caller-chosen id may be old
         if existing is not None:  # an idempotent retry: never a second order
             return existing.copy()

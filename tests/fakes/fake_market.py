@@ -1,0 +1,368 @@
+"""The exchange-agnostic heart of every fake exchange: prices, balances, orders, matching, faults.
+
+Each fake (Binance, OKX, Bybit ...) is a thin wire layer over `FakeMarket`: it turns REST
+requests into `place` / `cancel` / lookups, and turns the market's callbacks into that
+exchange's own message formats:
+
+- `publish_order(order, trade)`  an order changed (new, filled, cancelled); `trade` is the
+  fill that changed it, if any. Wire layers build their private-stream message(s) and hand
+  them to `push_private`, which applies the duplicate / reorder / stall faults.
+- `publish_market(symbol, trade)` one market tick: a public trade printed, prices moved.
+
+Symbols are unified ("BTC/USDT"); sides "buy" / "sell"; types "limit" / "market"; statuses
+"new", "partially_filled", "filled", "canceled". Every wire layer maps these to its own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from fakes.faults import FaultSwitches
+from fakes.serve import serve_loopback
+
+FEE_RATE = Decimal("0.001")
+OPEN = ("new", "partially_filled")
+
+
+@dataclass
+class FakeOrder:
+    order_id: int
+    client_order_id: str
+    symbol: str  # unified, BTC/USDT
+    side: str  # buy / sell
+    type: str  # limit / market
+    quantity: Decimal
+    price: Decimal | None
+    time_ms: int
+    status: str = "new"
+    executed: Decimal = Decimal(0)
+    quote: Decimal = Decimal(0)
+    tif: str = "GTC"
+    update_ms: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.executed
+
+    @property
+    def average(self) -> Decimal:
+        return self.quote / self.executed if self.executed else Decimal(0)
+
+
+@dataclass
+class FakeTrade:
+    trade_id: int
+    order: FakeOrder
+    qty: Decimal
+    price: Decimal
+    time_ms: int
+    commission: Decimal = field(default=Decimal(0))
+    made_at: float = field(default_factory=time.monotonic)  # wall clock, for soak diagnostics
+
+    @property
+    def is_maker(self) -> bool:
+        return self.order.type == "limit"
+
+
+class OrderRefused(Exception):
+    """The fake refuses an order; the wire layer turns `kind` into the exchange's error."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "duplicate" or "insufficient"
+
+
+class FakeMarket(FaultSwitches):
+    """Prices that walk, a shallow book around them, orders that fill; no wire format."""
+
+    def __init__(
+        self,
+        symbols: Iterable[str] = ("BTC/USDT", "ETH/USDT"),
+        *,
+        api_key: str = "test-key",
+        seed: int = 7,
+        start_ms: int = 1_767_225_600_000,
+    ) -> None:
+        self._init_faults()
+        self.symbols = list(symbols)
+        self.api_key = api_key
+        self.rng = random.Random(seed)
+        self.now_ms = start_ms
+        self.prices: dict[str, Decimal] = {
+            s: Decimal("100.00") * (i + 1) for i, s in enumerate(self.symbols)
+        }
+        self.balances: dict[str, Decimal] = {
+            "USDT": Decimal("1000000"),
+            **{s.split("/")[0]: Decimal("1000") for s in self.symbols},
+        }
+        self.orders: dict[str, FakeOrder] = {}  # by client order id
+        self.trades: list[FakeTrade] = []
+        self.public_trades: dict[str, list[dict[str, Any]]] = {s: [] for s in self.symbols}
+        self.duplicate_submissions = 0
+        self.requests: list[tuple[str, str]] = []
+        self.tick_interval_s = 0.05
+        self._public_trade_ids = itertools.count(1)
+        self._order_ids = itertools.count(1000)
+        self._trade_ids = itertools.count(1)
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._sending: set[asyncio.Future[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._pump: asyncio.Task[None] | None = None
+
+    # -- what a wire layer provides -------------------------------------------------------
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def publish_order(self, order: FakeOrder, trade: FakeTrade | None) -> None:
+        """An order changed; push the exchange's private message(s) with `push_private`."""
+
+    async def publish_market(self, symbol: str, trade: dict[str, Any]) -> None:
+        """One tick: push the exchange's public messages."""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, *, tick_interval_s: float = 0.05) -> Any:
+        app = web.Application()
+        self.routes(app)
+        self._runner, self._port = await serve_loopback(app)
+        self.tick_interval_s = tick_interval_s
+        self._pump = asyncio.create_task(self._market_pump(), name=f"{type(self).__name__}-pump")
+        return self
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._port}"
+
+    async def open_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Accept a websocket and track it for `drop_connections` and `stop`; the handler
+        calls `forget_socket` in its `finally`."""
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        return ws
+
+    def forget_socket(self, ws: web.WebSocketResponse) -> None:
+        self._sockets.discard(ws)
+
+    async def drop_connections(self) -> None:
+        """Close every websocket abruptly (the exchange restarting, a NAT timeout ...)."""
+        self.faults_injected.append("drop")
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1006)
+
+    def take_http_fault(self) -> int | None:
+        """The status of the next injected HTTP fault (429, 418, 5xx), or None."""
+        return self._http_faults.pop(0) if self._http_faults else None
+
+    # -- trading --------------------------------------------------------------------------
+
+    def place(
+        self,
+        symbol: str,
+        side: str,
+        type_: str,
+        quantity: Decimal,
+        price: Decimal | None,
+        client_order_id: str | None,
+        *,
+        tif: str = "GTC",
+    ) -> FakeOrder:
+        """Accept an order (market orders fill at once, in two halves); raises OrderRefused."""
+        cid = client_order_id or f"fake-{next(self._order_ids)}"
+        if cid in self.orders:
+            self.duplicate_submissions += 1
+            raise OrderRefused("duplicate", f"duplicate client order id {cid}")
+        if self._reject_next:
+            self._reject_next -= 1
+            raise OrderRefused("insufficient", "insufficient balance for requested action")
+        self.now_ms += 1
+        order = FakeOrder(
+            next(self._order_ids), cid, symbol, side, type_, quantity, price, self.now_ms, tif=tif
+        )
+        order.update_ms = self.now_ms
+        self.orders[cid] = order
+        self.publish_order(order, None)
+        if type_ == "market":
+            half = (quantity / 2).quantize(Decimal("0.00001"))
+            for qty in [half, quantity - half] if half > 0 else [quantity]:
+                self._execute(order, qty, self.prices[symbol])
+        else:
+            self._cross(symbol)
+        return order
+
+    def take_ack_delay(self) -> float:
+        """Seconds to hold the next order's HTTP answer (the delayed-ack fault), else 0."""
+        if not self._ack_delay_count:
+            return 0.0
+        self._ack_delay_count -= 1
+        return self._ack_delay_s
+
+    def cancel(self, order: FakeOrder) -> bool:
+        if not order.is_open:
+            return False
+        self.now_ms += 1
+        order.status = "canceled"
+        order.update_ms = self.now_ms
+        self.publish_order(order, None)
+        return True
+
+    def amend(self, order: FakeOrder, quantity: Decimal | None, price: Decimal | None) -> None:
+        if quantity is not None:
+            order.quantity = quantity
+        if price is not None:
+            order.price = price
+        self.now_ms += 1
+        order.update_ms = self.now_ms
+        self.publish_order(order, None)
+        self._cross(order.symbol)
+
+    def by_order_id(self, order_id: str | int) -> FakeOrder | None:
+        return next((o for o in self.orders.values() if str(o.order_id) == str(order_id)), None)
+
+    def open_orders(self, symbol: str | None = None) -> list[FakeOrder]:
+        return [o for o in self.orders.values() if o.is_open and symbol in (None, o.symbol)]
+
+    def set_price(self, symbol: str, price: Decimal | str) -> None:
+        self.prices[symbol] = Decimal(str(price))
+        self._cross(symbol)
+
+    def fill(
+        self, client_order_id: str, qty: Decimal | None = None, price: Decimal | None = None
+    ) -> FakeTrade:
+        """Fill (part of) a working order now, e.g. a limit order the market reached."""
+        order = self.orders[client_order_id]
+        qty = order.remaining if qty is None else qty
+        return self._execute(order, qty, price or order.price or self.prices[order.symbol])
+
+    def _execute(self, order: FakeOrder, qty: Decimal, price: Decimal) -> FakeTrade:
+        self.now_ms += 1
+        trade = FakeTrade(
+            next(self._trade_ids),
+            order,
+            qty,
+            price,
+            self.now_ms,
+            (qty * price * FEE_RATE).quantize(Decimal("0.00000001")),
+        )
+        order.executed += qty
+        order.quote += qty * price
+        order.status = "filled" if order.executed >= order.quantity else "partially_filled"
+        order.update_ms = self.now_ms
+        self.trades.append(trade)
+        base, quote = order.symbol.split("/")
+        sign = 1 if order.side == "buy" else -1
+        self.balances[base] = self.balances.get(base, Decimal(0)) + sign * qty
+        self.balances[quote] = (
+            self.balances.get(quote, Decimal(0)) - sign * qty * price - trade.commission
+        )
+        self.publish_order(order, trade)
+        return trade
+
+    def _cross(self, symbol: str) -> None:
+        price = self.prices[symbol]
+        for order in list(self.orders.values()):
+            if order.symbol != symbol or not order.is_open or order.price is None:
+                continue
+            if (order.side == "buy" and price <= order.price) or (
+                order.side == "sell" and price >= order.price
+            ):
+                self._execute(order, order.remaining, order.price)
+
+    def trades_for(self, symbol: str | None = None) -> list[FakeTrade]:
+        return [t for t in self.trades if symbol in (None, t.order.symbol)]
+
+    # -- market data ----------------------------------------------------------------------
+
+    def levels(self, symbol: str, depth: int = 5) -> tuple[list[list[str]], list[list[str]]]:
+        """Bids and asks as [price, size] strings, one cent apart around the price."""
+        p = self.prices[symbol]
+        bids = [[str(p - Decimal("0.01") * (i + 1)), "1.0"] for i in range(depth)]
+        asks = [[str(p + Decimal("0.01") * (i + 1)), "1.0"] for i in range(depth)]
+        return bids, asks
+
+    def candle_start(self, step_ms: int) -> int:
+        return self.now_ms - self.now_ms % step_ms
+
+    async def _market_pump(self) -> None:
+        """Move prices, print trades and publish every tick."""
+        while True:
+            await asyncio.sleep(self.tick_interval_s)
+            self.now_ms += int(self.tick_interval_s * 1000)
+            for symbol in list(self.prices):
+                step = Decimal(self.rng.choice((-2, -1, 0, 1, 2))) * Decimal("0.01")
+                self.prices[symbol] = max(Decimal("0.01"), self.prices[symbol] + step)
+                tid = next(self._public_trade_ids)
+                trade = {
+                    "id": tid,
+                    "price": str(self.prices[symbol]),
+                    "qty": "0.5",
+                    "time": self.now_ms,
+                    "side": "sell" if tid % 2 else "buy",
+                }
+                self.public_trades[symbol].append(trade)
+                del self.public_trades[symbol][:-1000]
+                self._cross(symbol)
+                if self._stalled:
+                    continue
+                await self.publish_market(symbol, trade)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def push_private(self, sockets: Iterable[web.WebSocketResponse], messages: list[Any]) -> None:
+        """Send private messages, with the duplicate / reorder / stall faults applied."""
+        if self._duplicate_fills and messages:
+            messages = [*messages, messages[-1]]
+        if self._reorder_fills:
+            messages = list(reversed(messages))
+        if self._stalled:
+            return  # lost on the wire: reconciliation must find these fills over REST
+        for ws in list(sockets):
+            for message in messages:
+                task = asyncio.ensure_future(self.send(ws, message))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+
+    async def send_public(self, ws: web.WebSocketResponse, payload: Any) -> None:
+        """Send one public message, preceded by garbage if the malformed fault is on."""
+        if self._malformed:
+            self._malformed -= 1
+            await self.send(ws, "{not json")
+        await self.send(ws, payload)
+
+    @staticmethod
+    async def send(ws: web.WebSocketResponse, payload: Any) -> None:
+        with contextlib.suppress(Exception):
+            await ws.send_str(payload if isinstance(payload, str) else json.dumps(payload))
