@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -28,6 +30,9 @@ from tui_trader.store.records import (
     position_from_row,
     position_row,
 )
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class StoreError(UserError):
@@ -52,9 +57,9 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path | None) -> None:
         self._db = conn
         self.path = path
-        # One connection: explicit transactions from different tasks must not interleave.
-        self._tx = asyncio.Lock()
         self._checkpointer: asyncio.Task[None] | None = None
+        self._audit_rows: list[tuple[str, str, str, str]] = []
+        self._audit_flush: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -101,6 +106,9 @@ class Store:
             )
 
     async def close(self) -> None:
+        await self.flush()
+        if self._audit_flush is not None:
+            self._audit_flush.cancel()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             try:
@@ -123,7 +131,7 @@ class Store:
     # -- orders and fills ------------------------------------------------------------------
 
     async def save_order(self, order: Order) -> None:
-        await self._db.execute(_UPSERT_ORDER, order_row(order))
+        await self._write(_UPSERT_ORDER, order_row(order))
 
     async def load_orders(self, *, open_only: bool = False, limit: int | None = None) -> list[Order]:
         sql = "SELECT * FROM orders"
@@ -147,24 +155,32 @@ class Store:
 
         Returns False (and changes nothing) if the fill was already stored.
         """
-        async with self._tx:
-            return await self._save_fill(fill, order, position, at)
+        rows = (
+            fill_row(fill),
+            None if order is None else order_row(order),
+            None if position is None else position_row(position, at or fill.ts),
+        )
+        return await self._in_thread(_save_fill, *rows)
 
-    async def _save_fill(self, fill: Fill, order: Order | None, position: Position | None, at: datetime | None) -> bool:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            cur = await self._db.execute(_INSERT_FILL, fill_row(fill))
-            inserted = cur.rowcount == 1
-            if inserted:
-                if order is not None:
-                    await self._db.execute(_UPSERT_ORDER, order_row(order))
-                if position is not None:
-                    await self._db.execute(_UPSERT_POSITION, position_row(position, at or fill.ts))
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        return inserted
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        await self._in_thread(_execute, sql, params)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the database thread in one hop, after any queued audit rows.
+
+        A write of several statements is then one trip, not one per statement: fewer
+        hand-offs between the event loop and the thread (the round-trip tail) and nothing from
+        another task can slip in between its statements.
+        """
+        db = self._db
+        audit, self._audit_rows = self._audit_rows, []
+
+        def run() -> T:
+            if audit:
+                db._conn.executemany(_INSERT_AUDIT, audit)
+            return fn(db._conn, *args)
+
+        return cast(T, await db._execute(run))
 
     async def newest_fill_ts(self, venue: str) -> datetime | None:
         async with self._db.execute("SELECT MAX(ts) FROM fills WHERE venue=?", (venue,)) as cur:
@@ -193,14 +209,14 @@ class Store:
     # -- positions and equity --------------------------------------------------------------
 
     async def save_position(self, position: Position, at: datetime) -> None:
-        await self._db.execute(_UPSERT_POSITION, position_row(position, at))
+        await self._write(_UPSERT_POSITION, position_row(position, at))
 
     async def load_positions(self) -> list[Position]:
         async with self._db.execute("SELECT * FROM positions") as cur:
             return [position_from_row(r) for r in await cur.fetchall()]
 
     async def record_equity(self, ts: datetime, equity: float, cash: float, gross: float, net: float) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO equity (ts, equity, cash, gross_exposure, net_exposure) VALUES (?,?,?,?,?)",
             (ts.isoformat(), equity, cash, gross, net),
         )
@@ -216,7 +232,7 @@ class Store:
     # -- strategy state, signals, audit -----------------------------------------------------
 
     async def save_strategy_state(self, strategy: str, state: dict[str, Any], at: datetime) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT OR REPLACE INTO strategy_state (strategy, state, updated_at) VALUES (?,?,?)",
             (strategy, json.dumps(state, default=str), at.isoformat()),
         )
@@ -227,7 +243,7 @@ class Store:
         return json.loads(row[0]) if row else {}
 
     async def save_signal(self, signal: Signal) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO signals (ts, source, symbol, direction, strength, confidence, "
             "reason, meta) VALUES (?,?,?,?,?,?,?,?)",
             (
@@ -243,12 +259,29 @@ class Store:
         )
 
     async def audit(self, ts: datetime, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
-        await self._db.execute(
-            "INSERT INTO audit (ts, actor, action, detail) VALUES (?,?,?,?)",
-            (ts.isoformat(), actor, action, json.dumps(detail or {}, default=str)),
-        )
+        """Queue an audit row. It is written, in order, in the same trip as the next write
+        (the order that the decision placed, usually), or on its own a moment later."""
+        self._audit_rows.append((ts.isoformat(), actor, action, json.dumps(detail or {}, default=str)))
+        if self._audit_flush is None:
+            self._audit_flush = asyncio.get_running_loop().create_task(self._flush_audit(), name="db-audit")
+
+    async def _flush_audit(self) -> None:
+        try:
+            await asyncio.sleep(0)  # a write queued in this same turn carries the rows instead
+            if self._audit_rows:
+                await self._in_thread(_nothing)
+        except Exception:
+            log.exception("audit rows could not be written")
+        finally:
+            self._audit_flush = None
+
+    async def flush(self) -> None:
+        """Write queued audit rows now."""
+        if self._audit_rows:
+            await self._in_thread(_nothing)
 
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        await self.flush()
         async with self._db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)) as cur:
             rows = await cur.fetchall()
         return [
@@ -264,6 +297,33 @@ class Store:
 
 
 CHECKPOINT_INTERVAL_S = 2.0
+_INSERT_AUDIT = "INSERT INTO audit (ts, actor, action, detail) VALUES (?,?,?,?)"
+
+
+def _execute(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> None:
+    conn.execute(sql, params)
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A trip that only writes the queued audit rows."""
+
+
+def _save_fill(
+    conn: sqlite3.Connection, fill: tuple[Any, ...], order: tuple[Any, ...] | None, position: tuple[Any, ...] | None
+) -> bool:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        inserted = conn.execute(_INSERT_FILL, fill).rowcount == 1
+        if inserted:
+            if order is not None:
+                conn.execute(_UPSERT_ORDER, order)
+            if position is not None:
+                conn.execute(_UPSERT_POSITION, position)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return inserted
 
 
 async def _checkpoint_loop(path: Path) -> None:

@@ -1,0 +1,96 @@
+"""How the database writes: audit rows ride with the next write, a fill is one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from tui_trader.core import OrderRequest, Side
+from tui_trader.core.enums import Liquidity
+from tui_trader.core.fills import Fill
+from tui_trader.core.orders import Order
+from tui_trader.core.positions import Position
+from tui_trader.store import db as db_module
+from tui_trader.store.db import Store
+
+T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+
+
+def _order(cid: str) -> Order:
+    return Order.from_request(OrderRequest("BTC/USDT", Side.BUY, D("1")), cid, "paper", T0)
+
+
+def _fill(fill_id: str, cid: str) -> Fill:
+    return Fill(fill_id, cid, "paper", "BTC/USDT", Side.BUY, D("1"), D("100"), D("0.1"), "USDT", Liquidity.TAKER, T0)
+
+
+def _other_connection(path: Path) -> sqlite3.Connection:
+    """A reader of its own, like another process: it sees only what was committed."""
+    return sqlite3.connect(path)
+
+
+async def test_audit_row_is_committed_with_the_order_it_placed_and_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        await store.audit(T0, "user", "place", {"cid": "a"})
+        await store.audit(T0, "user", "place", {"cid": "b"})
+        await store.save_order(_order("a"))  # returns once the order row is committed
+        reader = _other_connection(path)
+        actions = reader.execute("SELECT action, detail FROM audit ORDER BY id").fetchall()
+        assert actions == [("place", '{"cid": "a"}'), ("place", '{"cid": "b"}')]
+        assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
+        reader.close()
+    finally:
+        await store.close()
+
+
+async def test_audit_row_without_a_following_write_is_written_on_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        await store.audit(T0, "user", "kill_switch", {})
+        reader = _other_connection(path)
+        for _ in range(100):
+            if reader.execute("SELECT COUNT(*) FROM audit").fetchone() == (1,):
+                break
+            await asyncio.sleep(0.01)
+        assert reader.execute("SELECT action FROM audit").fetchall() == [("kill_switch",)]
+        reader.close()
+        assert [r["action"] for r in await store.audit_log()] == ["kill_switch"]
+    finally:
+        await store.close()
+
+
+async def test_close_writes_queued_audit_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    await store.audit(T0, "daemon", "stop", {})
+    await store.close()
+    assert sqlite3.connect(path).execute("SELECT action FROM audit").fetchall() == [("stop",)]
+
+
+async def test_fill_with_its_order_and_position_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    order = _order("a")
+    position = Position("paper", "BTC/USDT", D("1"), D("100"))
+    try:
+        assert await store.save_fill(_fill("f1", "a"), order, position, T0)
+        assert not await store.save_fill(_fill("f1", "a"), order, position, T0)  # a duplicate: nothing
+        monkeypatch.setattr(db_module, "position_row", lambda p, at: ("broken",))  # wrong column count
+        with pytest.raises(sqlite3.ProgrammingError):
+            await store.save_fill(_fill("f2", "a"), order, position, T0)
+        reader = _other_connection(path)
+        assert reader.execute("SELECT fill_id FROM fills").fetchall() == [("f1",)]  # f2 rolled back
+        reader.close()
+        assert await store.save_fill(_fill("f3", "a"), order, None, T0)  # the connection still works
+    finally:
+        await store.close()
