@@ -103,16 +103,12 @@ async def run(n: int) -> None:
                 total.append(new[0] - t0)
         await engine.stop()
     print(
-
-            f"candle close -> order acknowledged by the paper venue, {len(total):,} orders "
-            "(strategy: RSI + EMA, 200+ bar window)"
-
+        f"candle close -> order acknowledged by the paper venue, {len(total):,} orders "
+        "(strategy: RSI + EMA, 200+ bar window)"
     )
     print(
-
-            f"  candle -> decision (strategy evaluation): p50 {pct(to_decision, 50):.2f} "
-            f"ms  p99 {pct(to_decision, 99):.2f} ms"
-
+        f"  candle -> decision (strategy evaluation): p50 {pct(to_decision, 50):.2f} "
+        f"ms  p99 {pct(to_decision, 99):.2f} ms"
     )
     print(f"  decision -> ack (size, risk, persist, venue): p50 {pct(to_ack, 50):.2f} ms  p99 {pct(to_ack, 99):.2f} ms")
     print(f"  candle -> ack (whole path): p50 {pct(total, 50):.2f} ms  p99 {pct(total, 99):.2f} ms")

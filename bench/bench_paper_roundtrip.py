@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -71,14 +72,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=10_000)
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     r = asyncio.run(run(args.orders))
-    print(f"paper round trip over {r['orders']:,} market orders (file-backed SQLite, WAL)")
+    print(
+        f"paper round trip over {r['orders']:,} market orders (file-backed SQLite, WAL); "
+        f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores"
+    )
     print(f"  submit -> accepted event: p50 {r['ack_p50_ms']:.3f} ms   p99 {r['ack_p99_ms']:.3f} ms")
     print(
-
-            f"  submit -> filled event:   p50 {r['fill_p50_ms']:.3f} ms   p99 "
-            f"{r['fill_p99_ms']:.3f} ms   max {r['fill_max_ms']:.2f} ms"
-
+        f"  submit -> filled event:   p50 {r['fill_p50_ms']:.3f} ms   p99 "
+        f"{r['fill_p99_ms']:.3f} ms   max {r['fill_max_ms']:.2f} ms"
     )
     budget = 2.0
     verdict = "within" if r["fill_p99_ms"] < budget else "OVER"

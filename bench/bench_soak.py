@@ -1,9 +1,13 @@
-"""Soak: the real ccxt adapter and engine against the fake Binance with a fault about every second.
+"""Soak: a real venue adapter and the engine against its loopback fake, a fault about every second.
 
-    .venv/bin/python bench/bench_soak.py --duration 600
+    .venv/bin/python bench/bench_soak.py --seconds 600                  # ccxt vs the fake Binance
+    .venv/bin/python bench/bench_soak.py --venue alpaca --seconds 600   # alpaca-py vs the fake Alpaca
 
-Prints faults injected, fills lost (must be 0), duplicate orders (must be 0) and the longest
-time from a drop/stall to a connected venue again. Exits 1 if a fill was lost or an order doubled.
+Prints faults injected by kind, orders, fills at the fake vs fills stored by the engine, fills
+lost (must be 0), duplicate orders (must be 0), fills doubled (must be 0) and the longest time
+from a drop/stall to a connected venue again. Exits 1 if a fill was lost or doubled or an order
+doubled. One soak loop for every venue: what differs (the fake, the adapter, the fault menu,
+how to count at the fake) lives in a small `SoakVenue` per venue.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ import logging
 import random
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -27,47 +34,177 @@ from tui_trader.core.orders import OrderRequest  # noqa: E402
 from tui_trader.engine import Engine  # noqa: E402
 from tui_trader.execution.reconcile import reconcile  # noqa: E402
 
-from fakes.binance_exchange import FakeBinanceExchange  # noqa: E402
-from fakes.venue_harness import API_KEY, engine_settings, make_venue  # noqa: E402
+API_KEY, SECRET = "test-key", "test-secret-value"
 
 
-async def inject(fake: FakeBinanceExchange, rng: random.Random) -> str:
-    fault = rng.choice(
-        [
-            "drop",
-            "stall",
-            "malformed",
-            "http429",
-            "http418",
-            "reject",
-            "delayed_ack",
-            "duplicate_fills",
-            "reorder_fills",
-        ]
-    )
-    if fault == "drop":
-        await fake.drop_connections()
-    elif fault == "stall":
-        fake.stall()
-        await asyncio.sleep(rng.uniform(0.8, 1.6))
-        fake.stall(False)
-    elif fault == "malformed":
-        fake.send_malformed(rng.randint(1, 3))
-    elif fault in ("http429", "http418"):
-        fake.fail_next(rng.randint(1, 2), status=int(fault[4:]))
-    elif fault == "reject":
-        fake.reject_next()
-    elif fault == "delayed_ack":
-        fake.delay_next_ack(0.6)
-    elif fault == "duplicate_fills":
-        fake.duplicate_fills(True)
-        await asyncio.sleep(0.5)
-        fake.duplicate_fills(False)
-    elif fault == "reorder_fills":
-        fake.reorder_fills(True)
-        await asyncio.sleep(0.5)
-        fake.reorder_fills(False)
-    return fault
+@dataclass(frozen=True)
+class FakeFillInfo:
+    """A fill as the fake made it, for explaining a lost one."""
+
+    made_at: float  # time.monotonic() when the fake made it
+    client_order_id: str
+    text: str
+
+
+class SoakVenue:
+    """The venue-specific half of a soak: start the fake and adapter, inject, count at the fake."""
+
+    name = ""
+    faults: tuple[str, ...] = ()
+    cancel_share = 0.0  # after an order, the chance the trader cancels a working one
+    fake: Any
+    venue: Any
+
+    async def start(self, seed: int) -> Any:
+        """Start the fake and return the adapter pointed at it (not yet connected)."""
+        raise NotImplementedError
+
+    def pick(self, rng: random.Random) -> tuple[str, Decimal, Decimal]:
+        """(symbol, quantity, tick) of the next order."""
+        raise NotImplementedError
+
+    async def inject(self, fault: str, rng: random.Random) -> None:
+        """The faults every fake has (`fakes.faults.FaultSwitches` plus drop_connections)."""
+        fake = self.fake
+        if fault == "drop":
+            await fake.drop_connections()
+        elif fault == "stall":
+            fake.stall()
+            await asyncio.sleep(rng.uniform(0.8, 1.6))
+            fake.stall(False)
+        elif fault == "malformed":
+            fake.send_malformed(rng.randint(1, 3))
+        elif fault.startswith("http"):
+            fake.fail_next(rng.randint(1, 2), status=int(fault[4:]))
+        elif fault == "reject":
+            fake.reject_next()
+        elif fault == "delayed_ack":
+            fake.delay_next_ack(0.6)
+        elif fault in ("duplicate_fills", "reorder_fills"):
+            switch = getattr(fake, fault)
+            switch(True)
+            await asyncio.sleep(0.5)
+            switch(False)
+        else:
+            raise ValueError(f"{self.name} fake has no fault {fault!r}")
+
+    def fills_at_fake(self) -> dict[str, FakeFillInfo]:
+        """Every execution the fake made, by the fill id the adapter reports."""
+        raise NotImplementedError
+
+    def orders_at_fake(self) -> dict[str, Decimal]:
+        """Client order id -> quantity the fake executed for it."""
+        raise NotImplementedError
+
+    def cancel_working(self) -> None:
+        """Close every working order at the fake, so nothing fills after the final reconcile."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        await self.fake.stop()
+
+
+class BinanceSoak(SoakVenue):
+    """The ccxt adapter (binance) against `fakes.binance_exchange`."""
+
+    name = "binance"
+    faults = (
+        "drop", "stall", "malformed", "http429", "http418", "reject", "delayed_ack",
+        "duplicate_fills", "reorder_fills",
+    )  # fmt: skip
+
+    async def start(self, seed: int) -> Any:
+        from fakes.binance_exchange import FakeBinanceExchange
+        from fakes.venue_harness import make_venue
+
+        self.fake = await FakeBinanceExchange(api_key=API_KEY, seed=seed).start(tick_interval_s=0.05)
+        self.venue = make_venue(self.fake, timeout_ms=400)
+        return self.venue
+
+    def pick(self, rng: random.Random) -> tuple[str, Decimal, Decimal]:
+        return "BTC/USDT", Decimal("0.1"), Decimal("0.01")
+
+    def fills_at_fake(self) -> dict[str, FakeFillInfo]:
+        return {
+            str(t.trade_id): FakeFillInfo(
+                t.made_at,
+                t.order.client_order_id,
+                f"fake ms {t.time_ms}; order {t.order.type} {t.order.side}, fake status "
+                f"{t.order.status} executed {t.order.executed}/{t.order.quantity}",
+            )
+            for t in self.fake.trades
+        }
+
+    def orders_at_fake(self) -> dict[str, Decimal]:
+        return {cid: Decimal(str(o.executed)) for cid, o in self.fake.orders.items()}
+
+    def cancel_working(self) -> None:
+        for o in self.fake.orders.values():
+            if o.status in ("NEW", "PARTIALLY_FILLED"):
+                o.status = "CANCELED"
+
+
+class AlpacaSoak(SoakVenue):
+    """The alpaca-py adapter against `fakes.alpaca_exchange` (stocks and crypto)."""
+
+    name = "alpaca"
+    cancel_share = 0.2  # cancels race fills: a cancelled order's late fill must still count
+    faults = (
+        "drop", "refuse", "stall", "malformed", "http429", "http503", "reject", "delayed_ack",
+        "duplicate_fills", "reorder_fills",
+    )  # fmt: skip
+
+    async def start(self, seed: int) -> Any:
+        from tui_trader.core.clock import SystemClock
+        from tui_trader.secrets import Credentials
+        from tui_trader.venues.alpaca.venue import AlpacaVenue
+        from tui_trader.venues.resilience import Backoff
+
+        from fakes.alpaca_exchange import FakeAlpaca
+
+        self.fake = await FakeAlpaca(api_key=API_KEY, secret=SECRET, seed=seed).start(tick_interval_s=0.05)
+        self.venue = AlpacaVenue(
+            "alpaca", self.fake.venue_settings(), SystemClock(), credentials=Credentials(API_KEY, SECRET),
+            backoff=Backoff(0.05, 0.2, rng=random.Random(seed)), order_rate=50, rest_timeout_s=0.4,
+        )  # fmt: skip
+        return self.venue
+
+    def pick(self, rng: random.Random) -> tuple[str, Decimal, Decimal]:
+        if rng.random() < 0.7:
+            return "AAPL", Decimal(rng.choice(("1", "2", "0.5"))), Decimal("0.01")  # 0.5: fractional
+        return "BTC/USD", Decimal("0.01"), Decimal("1")
+
+    async def inject(self, fault: str, rng: random.Random) -> None:
+        if fault == "refuse":  # the stream host is down for a while: sockets dropped and refused
+            self.fake.refuse_connections()
+            await self.fake.drop_connections()
+            await asyncio.sleep(rng.uniform(0.5, 1.5))
+            self.fake.refuse_connections(False)
+        else:
+            await super().inject(fault, rng)
+
+    def fills_at_fake(self) -> dict[str, FakeFillInfo]:
+        now_wall, now_mono = datetime.now(UTC), time.monotonic()
+        return {
+            f.execution_id: FakeFillInfo(
+                now_mono - (now_wall - f.at).total_seconds(),
+                f.order.client_order_id,
+                f"{f.qty} @ {f.price}; order {f.order.type} {f.order.side} {f.order.symbol}, fake "
+                f"status {f.order.status} filled {f.order.filled_qty}/{f.order.qty}",
+            )
+            for f in self.fake.fills
+        }
+
+    def orders_at_fake(self) -> dict[str, Decimal]:
+        return {cid: o.filled_qty for cid, o in self.fake.orders.items()}
+
+    def cancel_working(self) -> None:
+        for o in self.fake.orders.values():
+            if o.is_open:
+                o.status = "canceled"
+
+
+VENUES: dict[str, type[SoakVenue]] = {"binance": BinanceSoak, "alpaca": AlpacaSoak}
 
 
 class Recorder(logging.Handler):
@@ -86,7 +223,7 @@ class Recorder(logging.Handler):
 
 async def explain_lost(
     engine: Engine,
-    fake: FakeBinanceExchange,
+    made: dict[str, FakeFillInfo],
     lost: set[str],
     timeline: list[tuple[float, str]],
     recorder: Recorder,
@@ -94,122 +231,126 @@ async def explain_lost(
 ) -> None:
     """For each lost fill: its order at the fake and in our DB, and what happened around it."""
     assert engine.store is not None
-    for trade in [t for t in fake.trades if str(t.trade_id) in lost]:
-        cid = trade.order.client_order_id
+    for fill_id in sorted(lost, key=lambda f: made[f].made_at):
+        info = made[fill_id]
+        cid = info.client_order_id
         ours = await engine.store.get_order(cid)
-        at = trade.made_at - started
         print(
-            f"LOST trade {trade.trade_id} at {at:.2f} s (fake ms {trade.time_ms}): order {cid} "
-            f"{trade.order.type} {trade.order.side}; fake status {trade.order.status} "
-            f"executed {trade.order.executed}/{trade.order.quantity}; ours: "
-            + (
-                "unknown"
-                if ours is None
-                else f"{ours.status.value} filled {ours.filled_quantity} meta {ours.meta}"
-            )
+            f"LOST fill {fill_id} at {info.made_at - started:.2f} s: order {cid}; {info.text}; ours: "
+            + ("unknown" if ours is None else f"{ours.status.value} filled {ours.filled_quantity} meta {ours.meta}")
         )
-        near = [f"{t - started:+.2f} {f}" for t, f in timeline if abs(t - trade.made_at) < 3]
+        near = [f"{t - started:+.2f} {f}" for t, f in timeline if abs(t - info.made_at) < 3]
         print(f"  faults within 3 s: {', '.join(near) or 'none'}")
         for t, text in recorder.records:
-            if abs(t - trade.made_at) < 3 or cid in text or str(trade.trade_id) in text:
+            if abs(t - info.made_at) < 3 or cid in text or fill_id in text:
                 print(f"  log {t - started:+.2f}: {text[:300]}")
 
 
-async def trader(
-    engine: Engine, fake: FakeBinanceExchange, rng: random.Random, stop: asyncio.Event
-) -> int:
-    placed = 0
+async def trader(engine: Engine, soak_venue: SoakVenue, rng: random.Random, stop: asyncio.Event) -> tuple[int, int]:
+    placed = cancels = 0
     while not stop.is_set():
-        mid = Decimal(str(engine.mid("BTC/USDT") or 100)).quantize(Decimal("0.01"))
+        symbol, qty, tick = soak_venue.pick(rng)
+        mid = Decimal(str(engine.mid(symbol) or 100)).quantize(tick)
         if rng.random() < 0.5:
-            req = OrderRequest(
-                "BTC/USDT", rng.choice([Side.BUY, Side.SELL]), Decimal("0.1"), venue="binance"
-            )
+            req = OrderRequest(symbol, rng.choice([Side.BUY, Side.SELL]), qty, venue=soak_venue.name)
         else:
             side = rng.choice([Side.BUY, Side.SELL])
-            offset = Decimal(rng.randint(1, 8)) * Decimal("0.01") * (-1 if side is Side.BUY else 1)
-            req = OrderRequest(
-                "BTC/USDT", side, Decimal("0.1"), OrderType.LIMIT, mid + offset, venue="binance"
-            )
+            offset = Decimal(rng.randint(1, 8)) * tick * (-1 if side is Side.BUY else 1)
+            req = OrderRequest(symbol, side, qty, OrderType.LIMIT, mid + offset, venue=soak_venue.name)
         try:
             await asyncio.wait_for(engine.place(req), 10)
             placed += 1
         except Exception as exc:  # the soak goes on; reconciliation settles the outcome
             print(f"place failed: {type(exc).__name__}", file=sys.stderr)
+        if soak_venue.cancel_share and rng.random() < soak_venue.cancel_share:
+            working = [o.client_order_id for o in engine.oms.open_orders()]  # type: ignore[union-attr]
+            if working:
+                try:
+                    await asyncio.wait_for(engine.cancel(rng.choice(working)), 10)
+                    cancels += 1
+                except Exception as exc:  # filled meanwhile, or the venue is down: goes on
+                    print(f"cancel failed: {type(exc).__name__}", file=sys.stderr)
         await asyncio.sleep(rng.uniform(0.1, 0.4))
-    return placed
+    return placed, cancels
 
 
-async def soak(duration: float, seed: int, fault_every: float = 1.0) -> int:
+async def soak(venue_name: str, duration: float, seed: int, fault_every: float = 1.0) -> int:
     rng = random.Random(seed)
     recorder = Recorder()
     logging.getLogger("tui_trader").addHandler(recorder)
     timeline: list[tuple[float, str]] = []
-    fake = await FakeBinanceExchange(api_key=API_KEY, seed=seed).start(tick_interval_s=0.05)
-    venue = make_venue(fake, timeout_ms=400)
-    engine = Engine(engine_settings(), None, in_memory=True, venues={"binance": venue})
+    soak_venue = VENUES[venue_name]()
+    venue = await soak_venue.start(seed)
+    engine = Engine(_settings(), None, in_memory=True, venues={venue_name: venue})
     await engine.start()
     stop = asyncio.Event()
-    trading = asyncio.create_task(trader(engine, fake, rng, stop))
+    trading = asyncio.create_task(trader(engine, soak_venue, rng, stop))
     faults: collections.Counter[str] = collections.Counter()
     started = time.monotonic()
     while time.monotonic() - started < duration:
         await asyncio.sleep(rng.uniform(0.5, 1.5) * fault_every)
         at = time.monotonic()
-        fault = await inject(fake, rng)
+        fault = rng.choice(soak_venue.faults)
+        await soak_venue.inject(fault, rng)
         faults[fault] += 1
         timeline.append((at, fault))
     stop.set()
-    placed = await trading
+    placed, cancels = await trading
     # quiet period: let the venue recover, then reconcile once more like a restart would
     await asyncio.sleep(3)
     assert engine.oms is not None and engine.store is not None
-    for o in list(fake.orders.values()):  # cancel what is still working so nothing fills later
-        if o.status in ("NEW", "PARTIALLY_FILLED"):
-            o.status = "CANCELED"
-    await reconcile(engine.oms, venue, engine.clock.now())
+    soak_venue.cancel_working()
+    late = await reconcile(engine.oms, venue, engine.clock.now())
     await engine.oms.flush()
     stored = {f.fill_id for f in await engine.store.load_fills(limit=1_000_000)}
-    made = {str(t.trade_id) for t in fake.trades}
-    ours = {o.client_order_id for o in await engine.store.load_orders(limit=1_000_000)}
-    lost = len(made - stored)
+    made = soak_venue.fills_at_fake()
+    ours = {o.client_order_id: o for o in await engine.store.load_orders(limit=1_000_000)}
+    lost = set(made) - stored
     if lost:
-        await explain_lost(engine, fake, made - stored, timeline, recorder, started)
-    orphans = len(
-        [cid for cid in fake.orders if cid not in ours]
-    )  # an order the exchange has twice/unknown
+        await explain_lost(engine, made, lost, timeline, recorder, started)
+    at_fake = soak_venue.orders_at_fake()
+    orphans = [cid for cid in at_fake if cid not in ours]  # an order the venue has twice/unknown
+    doubled = [
+        cid for cid, qty in at_fake.items() if cid in ours and ours[cid].filled_quantity > qty
+    ]  # a fill applied twice
+    for cid in doubled:
+        print(f"DOUBLED order {cid}: filled {ours[cid].filled_quantity} by us, {at_fake[cid]} at the fake")
     recovery = max(venue.monitor.recovery_times, default=0.0)
     await engine.stop()
-    await fake.stop()
-    print(f"soak: {duration:.0f} s, seed {seed}")
+    await soak_venue.stop()
+    print(f"soak: {venue_name}, {duration:.0f} s, seed {seed}")
+    print(f"faults injected:      {sum(faults.values())} ({', '.join(f'{k} {v}' for k, v in sorted(faults.items()))})")
     print(
-        f"faults injected:      {sum(faults.values())} "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(faults.items()))})"
+        f"orders placed:        {placed}, cancels sent {cancels} (fake holds {len(at_fake)}; "
+        f"refused duplicate client ids {soak_venue.fake.duplicate_submissions})"
     )
-    print(
-        f"orders placed:        {placed} (exchange holds {len(fake.orders)}; "
-        f"refused duplicate client ids {fake.duplicate_submissions})"
-    )
-    print(f"fills at exchange:    {len(made)}; stored by us: {len(stored & made)}")
-    print(f"fills lost:           {lost}")
-    print(f"duplicate orders:     {orphans}")
+    print(f"fills at fake:        {len(made)}; stored by the engine: {len(stored & set(made))}")
+    print(f"fills lost:           {len(lost)}")
+    print(f"found only at the end: {late.fills_applied} (fills the session lacked until the final reconcile)")
+    print(f"fills doubled:        {len(doubled)}")
+    print(f"duplicate orders:     {len(orphans)}")
     print(
         f"reconnects:           {venue.monitor.reconnects}; submits found by client id "
         f"after timeout: {venue.counters['found_by_client_id']}"
     )
     print(f"longest recovery:     {recovery:.2f} s")
-    return 1 if lost or orphans else 0
+    return 1 if lost or orphans or doubled else 0
+
+
+def _settings() -> Any:
+    from tui_trader.config import Settings
+
+    return Settings()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=float, default=600.0, help="seconds (default 600)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--venue", choices=sorted(VENUES), default="binance", help="default binance")
+    parser.add_argument("--seconds", "--duration", dest="seconds", type=float, default=600.0, help="default 600")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--fault-every", type=float, default=1.0, help="mean seconds between faults (default 1)"
-    )
+    parser.add_argument("--fault-every", type=float, default=1.0, help="mean seconds between faults (default 1)")
     args = parser.parse_args()
-    return asyncio.run(soak(args.duration, args.seed, args.fault_every))
+    return asyncio.run(soak(args.venue, args.seconds, args.seed, args.fault_every))
 
 
 if __name__ == "__main__":
