@@ -65,16 +65,25 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
         await engine.stop()
     half = [s for s in samples if s[0] >= duration / 2] or samples
-    slope = 0.0
-    if len(half) > 1:
-        (ta, ra), (tb, rb) = half[0], half[-1]
-        slope = (rb - ra) / max(1e-9, tb - ta) * 3600
     print(
         f"{duration:.0f} s, {len(SYMBOLS)} symbols every {tick_ms:.0f} ms, {len(STRATEGIES)} strategies "
         f"({evaluations} evaluations), {events:,} events to a coalescing screen consumer"
     )
     print(f"  RSS start {samples[0][1]:.0f} MB, end {samples[-1][1]:.0f} MB, peak {max(r for _, r in samples):.0f} MB")
-    print(f"  slope over the last half: {slope:+.1f} MB/hour (budget: < 200 MB, flat)")
+    every = max(1, len(samples) // 12)
+    print("  RSS over time: " + ", ".join(f"{t / 60:.0f} min {r:.0f} MB" for t, r in samples[::every]))
+    print(f"  slope over the last half (least squares): {slope(half):+.1f} MB/hour (budget: < 200 MB, flat)")
+
+
+def slope(samples: list[tuple[float, float]]) -> float:
+    """MB per hour, fitted to every sample (two end points alone are at the mercy of one GC)."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mt = sum(t for t, _ in samples) / n
+    mr = sum(r for _, r in samples) / n
+    var = sum((t - mt) ** 2 for t, _ in samples)
+    return sum((t - mt) * (r - mr) for t, r in samples) / var * 3600 if var else 0.0
 
 
 def main() -> int:
