@@ -100,11 +100,15 @@ class CcxtVenue:
         self._specs: dict[str, tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]] = {}
         self._generation = 0
         self._reconnect_lock = asyncio.Lock()
+        self._retried_at = 0.0  # loop time the last reconnect attempt restarted the streams
         self._closing = False
         self._cid_by_vid: dict[str, str] = {}
         self._symbol_by_cid: dict[str, str] = {}
         self._last_candle: dict[tuple[str, str], int] = {}
         self._last_trade: dict[str, tuple[int, str]] = {}
+        self._fills_due = asyncio.Event()  # an order changed: poll fills now (no fills stream)
+        self._fills_since: dict[str, int] = {}
+        self._fills_polled: set[str] = set()
         self.counters = {
             "reconnects": 0,
             "rate_limited": 0,
@@ -131,11 +135,12 @@ class CcxtVenue:
         config: dict[str, Any] = {"enableRateLimit": True, **options}
         config["options"] = {
             "warnOnFetchOpenOrdersWithoutSymbol": False,
+            **convert.CCXT_OPTIONS.get(self.exchange_id, {}),
             **(options.get("options") or {}),
         }
         if self._credentials.api_key:
             config["apiKey"] = self._credentials.api_key
-            config["secret"] = self._credentials.secret
+            config["secret"] = _unescape_pem(self._credentials.secret)
             if self._credentials.passphrase:
                 config["password"] = self._credentials.passphrase
         # ccxt logs request headers (the API key) at DEBUG: keep its loggers at INFO or above.
@@ -192,6 +197,8 @@ class CcxtVenue:
                 self._start("orders", self._ex.watch_orders, self._on_orders)
             if has.get("watchMyTrades"):
                 self._start("fills", self._ex.watch_my_trades, self._on_fills)
+            else:  # coinbase: order updates stream, fills do not
+                self._start("fills", self._poll_fills, self._on_fills)
         self._tasks["watchdog"] = asyncio.create_task(
             self._watchdog(), name=f"{self.name}-watchdog"
         )
@@ -278,6 +285,33 @@ class CcxtVenue:
     def _public_streams(self) -> bool:
         return any(k.split(":")[0] in ("ticker", "book", "trades", "candles") for k in self._tasks)
 
+    async def _poll_fills(self) -> list[dict[str, Any]]:
+        """Our new trades over REST, for exchanges with an order stream but no fills stream:
+        at once after an order update, else every poll interval. Returns only when there are
+        new ones (an empty poll is no sign of life for the stall watchdog)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fills_due.wait(), self.settings.poll_interval_s)
+            self._fills_due.clear()
+            fresh: list[dict[str, Any]] = []
+            for symbol in dict.fromkeys([*self.settings.symbols, *self._symbol_by_cid.values()]):
+                since = self._fills_since.get(symbol)
+                try:
+                    page = await self._rest(
+                        self._ex.fetch_my_trades, symbol, since, FILLS_PAGE, what="poll fills"
+                    )
+                except VenueError as exc:  # the next poll, or reconciliation, catches up
+                    log.warning("%s: %s", self.name, exc)
+                    continue
+                new = [t for t in page if str(t["id"]) not in self._fills_polled]
+                self._fills_polled.update(str(t["id"]) for t in new)
+                stamps = [int(t.get("timestamp") or 0) for t in page]
+                if stamps:  # venue timestamps are not strictly increasing: keep a minute back
+                    self._fills_since[symbol] = max(since or 0, max(stamps) - 60_000)
+                fresh += new
+            if fresh:
+                return fresh
+
     async def _poll(self, fetch: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         """REST polling where the exchange has no stream: the same loop, a slower cadence."""
         await asyncio.sleep(self.settings.poll_interval_s)
@@ -340,6 +374,7 @@ class CcxtVenue:
                 self._tasks[key] = asyncio.create_task(
                     self._stream(key, watch, handle), name=f"{self.name}-{key}"
                 )
+            self._retried_at = asyncio.get_running_loop().time()
             if not self._public_streams:
                 self.monitor.connected()
 
@@ -351,6 +386,17 @@ class CcxtVenue:
                 age = self.monitor.message_age() or 0.0
                 self.monitor.degraded(f"stalled: no message for {age:.1f}s")
                 await self._recover(self._generation, f"stalled {age:.1f}s")
+            elif self._public_streams and self._retry_silent():
+                # an attempt that neither errors nor delivers (kucoin: an expired ws token
+                # answered with an error message ccxt.pro raises inside its receive loop)
+                await self._recover(self._generation, "no message since reconnecting")
+
+    def _retry_silent(self) -> bool:
+        return (
+            self.monitor.state is ConnectionState.RECONNECTING
+            and not self._reconnect_lock.locked()
+            and asyncio.get_running_loop().time() - self._retried_at > self.monitor.stall_after_s
+        )
 
     def _on_ticker(self, t: dict[str, Any]) -> None:
         self._emit(TickerEvent(convert.ticker(self.name, t)))
@@ -375,8 +421,12 @@ class CcxtVenue:
             self._emit(CandleEvent(self.name, candle))
 
     def _on_orders(self, orders: list[dict[str, Any]]) -> None:
+        if orders:
+            self._fills_due.set()
         for o in orders:
             cid = o.get("clientOrderId")
+            if self.exchange_id in convert.WS_CLIENT_ID_IN_INFO_ONLY:  # kraken: order_userref
+                cid = (o.get("info") or {}).get(convert.client_id_params(self.exchange_id)[1])
             if not cid:
                 continue
             if o.get("id") is not None:
@@ -398,11 +448,16 @@ class CcxtVenue:
         for t in trades:
             info = t.get("info") or {}
             cid = (
-                info.get("c") or t.get("clientOrderId") or self._cid_by_vid.get(str(t.get("order")))
+                info.get("c")
+                or info.get(convert.client_id_params(self.exchange_id)[1])  # okx: clOrdId
+                or t.get("clientOrderId")
+                or self._cid_by_vid.get(str(t.get("order")))
             )
             if not cid:
                 continue
-            f = convert.fill(self.name, t, cid)
+            f = convert.fill(
+                self.name, t, cid, convert.WS_FILL_FEE_SIGN.get(self.exchange_id, 1)
+            )
             self._emit(ExecutionReport(self.name, cid, None, f.ts, f.venue_order_id, None, f))
 
     async def _backfill(self) -> None:
@@ -421,7 +476,12 @@ class CcxtVenue:
                         self._last_candle[(symbol, tf)] = int(row[0])
         for symbol, (ts, tid) in list(self._last_trade.items()):
             for t in await self._rest(
-                self._ex.fetch_trades, symbol, ts, 500, what="backfill trades"
+                self._ex.fetch_trades,
+                symbol,
+                ts,
+                500,
+                {"until": now_ms} if self.exchange_id in convert.TRADES_SINCE_NEEDS_UNTIL else {},
+                what="backfill trades",
             ):
                 if (
                     int(t.get("timestamp") or 0) >= ts
@@ -457,6 +517,11 @@ class CcxtVenue:
                     f"run `tui-trader keys set {self.name}`"
                 ) from None
             except ccxt.BaseError as exc:
+                if _is_auth_error(exc):  # kraken's EAPI:Invalid signature is an ExchangeError
+                    raise VenueError(
+                        f"{self.name}: {what}: authentication failed; "
+                        f"run `tui-trader keys set {self.name}`"
+                    ) from None
                 raise VenueError(f"{self.name}: {what}: {self._safe(exc)}") from None
         raise VenueError(f"{self.name}: {what} failed")  # pragma: no cover
 
@@ -505,6 +570,9 @@ class CcxtVenue:
         )
         create_param, _ = convert.client_id_params(self.exchange_id)
         params: dict[str, Any] = {create_param: order.client_order_id}
+        in_base = convert.MARKET_BUY_IN_BASE.get(self.exchange_id)
+        if in_base and order.type is OrderType.MARKET and order.side.value == "buy":
+            params.update(in_base(str(qty)))
         if order.post_only:
             params["postOnly"] = True
         if order.type is OrderType.LIMIT and order.time_in_force.value in ("ioc", "fok"):
@@ -540,19 +608,19 @@ class CcxtVenue:
                 ccxt.NetworkError,
                 ccxt.RateLimitExceeded,
             ) as exc:  # outcome unknown: ask before retrying
-                if isinstance(exc, ccxt.DDoSProtection):
+                if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):  # not nested
                     self.counters["rate_limited"] += 1
                 log.info(
                     "%s: submit %s: %s; checking by client id", self.name, cid, type(exc).__name__
                 )
                 await asyncio.sleep(backoff.next_delay())
                 continue
-            except ccxt.AuthenticationError:
-                self._reject(
-                    cid, "authentication failed; run `tui-trader keys set " + self.name + "`"
-                )
-                return
             except ccxt.BaseError as exc:
+                if _is_auth_error(exc):
+                    self._reject(
+                        cid, "authentication failed; run `tui-trader keys set " + self.name + "`"
+                    )
+                    return
                 if "duplicate" in str(exc).lower():  # the venue already has this client id
                     existing = await self._lookup(cid, symbol)
                     if existing is not None:
@@ -607,11 +675,17 @@ class CcxtVenue:
         _, param = convert.client_id_params(self.exchange_id)
         await self.order_bucket.take()
         try:
+            vid = order.venue_order_id
+            if not param and not vid:  # cancel by venue id only: find it by ours first
+                found = await self.fetch_order(order.client_order_id, order.symbol)
+                vid = found.venue_order_id if found else None
+                if not vid:
+                    raise VenueError(f"{self.name}: order {order.client_order_id} not found")
             await self._rest(
                 self._ex.cancel_order,
-                order.venue_order_id or "",
+                vid or "",
                 order.symbol,
-                {param: order.client_order_id},
+                {param: order.client_order_id} if param else {},
                 what="cancel order",
             )
         except VenueError as exc:
@@ -687,6 +761,8 @@ class CcxtVenue:
         import ccxt
 
         _, param = convert.client_id_params(self.exchange_id)
+        if not param or self.exchange_id in convert.FIND_BY_CLIENT_ID:
+            return await self._find_in_recent_orders(client_order_id, symbol)
         try:
             raw = await self._ex.fetch_order("", symbol, {param: client_order_id})
         except ccxt.OrderNotFound:
@@ -696,6 +772,20 @@ class CcxtVenue:
                 return None
             raise VenueError(f"{self.name}: fetch order: {self._safe(exc)}") from None
         return convert.venue_order(raw)
+
+    async def _find_in_recent_orders(self, client_order_id: str, symbol: str) -> VenueOrder | None:
+        """Exchanges that look orders up by their own id only (coinbase): our order among the
+        symbol's most recent ones, open or done (a just-sent order is always among them)."""
+        listings = convert.FIND_BY_CLIENT_ID.get(self.exchange_id)
+        for method in listings or ("fetch_orders",):
+            params = {"clientOrderId": client_order_id} if listings else {}
+            raw = await self._rest(
+                getattr(self._ex, method), symbol, None, None, params, what="find order"
+            )
+            for o in raw:
+                if o.get("clientOrderId") == client_order_id:
+                    return convert.venue_order(o)
+        return None
 
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
         """Every fill from `since` (venue time; None: the whole history), page by page.
@@ -713,7 +803,11 @@ class CcxtVenue:
             )
             if since is None:
                 newest = await self._rest(
-                    self._ex.fetch_my_trades, symbol, None, FILLS_PAGE, what="fetch fills"
+                    self._ex.fetch_my_trades,
+                    symbol,
+                    None,
+                    convert.fills_paging(self.exchange_id)[0],
+                    what="fetch fills",
                 )
                 trades.update({str(t["id"]): t for t in newest})
             for t in trades.values():
@@ -724,24 +818,53 @@ class CcxtVenue:
 
     async def _my_trades(self, symbol: str, since_ms: int) -> dict[str, dict[str, Any]]:
         """Our trades in `symbol` from `since_ms` on, by trade id, paginating forward."""
+        page_size, older = convert.fills_paging(self.exchange_id)
+        if older is not None:
+            return await self._my_trades_newest_first(symbol, since_ms, page_size, *older)
         trades: dict[str, dict[str, Any]] = {}
         cursor = since_ms
         while True:
             page = await self._rest(
-                self._ex.fetch_my_trades, symbol, cursor, FILLS_PAGE, what="fetch fills"
+                self._ex.fetch_my_trades, symbol, cursor, page_size, what="fetch fills"
             )
             fresh = [t for t in page if str(t["id"]) not in trades]
             trades.update({str(t["id"]): t for t in fresh})
-            if len(page) < FILLS_PAGE:
+            if len(page) < page_size:
                 return trades
             last = max(int(t.get("timestamp") or 0) for t in page)
             if not fresh or last <= cursor:  # a page of one millisecond: cannot move on by time
                 log.warning(
                     "%s: more than %d fills of %s at one timestamp; fills paged from %d",
-                    self.name, FILLS_PAGE, symbol, since_ms,
+                    self.name, page_size, symbol, since_ms,
                 )
                 return trades
             cursor = last  # the same millisecond again: ids dedupe what we already have
+
+    async def _my_trades_newest_first(
+        self, symbol: str, since_ms: int, page_size: int, param: str, key: str
+    ) -> dict[str, dict[str, Any]]:
+        """Exchanges that answer the newest page from `since` (okx): walk to older trades with
+        their cursor (`param` = the smallest `info[key]` of the page) until a short page."""
+        trades: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {}
+        offset = 0
+        while True:
+            page = await self._rest(
+                # since 0 (all history) asks for the newest page: bybit reads startTime=0 as
+                # the 7 days after 1970
+                self._ex.fetch_my_trades, symbol, since_ms or None, None, params,
+                what="fetch fills",
+            )
+            fresh = [t for t in page if str(t["id"]) not in trades]
+            trades.update({str(t["id"]): t for t in fresh})
+            # bybit (via ccxt) puts its page cursor on the first trade only
+            cursors = [c for t in page if (c := str((t.get("info") or {}).get(key) or ""))]
+            if not key:  # kraken: no cursor; `param` is an offset into the newest-first list
+                offset += len(page)
+                cursors = [str(offset)]
+            if len(page) < page_size or not fresh or not cursors:
+                return trades
+            params = {param: min(cursors, key=lambda c: (len(c), c))}  # numeric strings
 
     async def _client_id_of(self, trade: dict[str, Any], symbol: str) -> str | None:
         """Trades name the venue order id only; an unknown one is looked up (errors propagate:
@@ -749,7 +872,9 @@ class CcxtVenue:
         vid = None if trade.get("order") is None else str(trade["order"])
         if not vid:
             return None
-        cid = self._cid_by_vid.get(vid)
+        cid = self._cid_by_vid.get(vid) or (trade.get("info") or {}).get(
+            convert.client_id_params(self.exchange_id)[1]  # okx trades carry clOrdId
+        )
         if cid is None:
             raw = await self._rest(self._ex.fetch_order, vid, symbol, what="fetch order")
             cid = raw.get("clientOrderId") or None
@@ -761,10 +886,20 @@ class CcxtVenue:
 def _is_auth_error(exc: BaseException) -> bool:
     import ccxt
 
-    return isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied)
+    return isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied) or any(
+        text in str(exc) for text in convert.AUTH_ERROR_TEXTS
+    )
 
 
 def _is_network_error(exc: BaseException) -> bool:
     import ccxt
 
     return isinstance(exc, ccxt.NetworkError)
+
+
+def _unescape_pem(secret: str) -> str:
+    """A PEM key pasted on one line, as Coinbase's key file shows it ("\\n" for newlines):
+    `keys set` reads one line, ccxt needs the real newlines."""
+    if secret.startswith("-----BEGIN") and "\\n" in secret:
+        return secret.replace("\\n", "\n")
+    return secret

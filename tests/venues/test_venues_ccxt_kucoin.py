@@ -1,0 +1,327 @@
+"""The ccxt adapter against a loopback fake KuCoin: real ccxt / ccxt.pro clients, KuCoin's wire.
+
+KuCoin has no sandbox in ccxt, so the venue is live (sandbox = false) and armed like a trader
+would; websockets are reached through the bullet-public / bullet-private token endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
+
+from tui_trader.commands import dispatch
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
+from tui_trader.core.errors import ConfigError
+from tui_trader.core.events import (
+    BookEvent,
+    CandleEvent,
+    ConnectionEvent,
+    Event,
+    TickerEvent,
+    TradeEvent,
+)
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine import Engine
+from tui_trader.secrets import Credentials
+from tui_trader.venues.base import VenueError
+from tui_trader.venues.ccxt.venue import CcxtVenue
+
+from fakes.kucoin_exchange import FakeKucoinExchange
+from fakes.venue_harness import ccxt_settings, ccxt_venue, engine_settings, wait_for
+
+KEY, SECRET, PASSPHRASE = "kc-key", "kc-secret-value", "kc-passphrase"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKucoinExchange]:
+    ex = await FakeKucoinExchange(api_key=KEY, secret=SECRET, passphrase=PASSPHRASE).start(tick_interval_s=0.02)
+    yield ex
+    await ex.stop()
+
+
+def make_venue(
+    fake: FakeKucoinExchange, *, secret: str = SECRET, passphrase: str = PASSPHRASE, **extra: Any
+) -> CcxtVenue:
+    extra.setdefault("sandbox", False)  # ccxt has no KuCoin sandbox
+    settings = ccxt_settings("kucoin", fake.ccxt_options(), ["BTC/USDT"], **extra)
+    return ccxt_venue(settings, Credentials(KEY, secret, passphrase))
+
+
+async def _engine(venue: CcxtVenue) -> Engine:
+    engine = Engine(engine_settings(), None, in_memory=True, venues={"kucoin": venue})
+    await engine.start()
+    assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["kucoin"]
+    return engine
+
+
+def _buy(qty: str = "0.2", **kw: Any) -> OrderRequest:
+    return OrderRequest("BTC/USDT", Side.BUY, Decimal(qty), venue="kucoin", **kw)
+
+
+def _status(engine: Engine, cid: str) -> OrderStatus:
+    return engine.oms.orders[cid].status  # type: ignore[union-attr]
+
+
+async def _fills_match(engine: Engine, fake: FakeKucoinExchange) -> None:
+    """Every fill the exchange made is in our store exactly once."""
+    assert engine.store is not None
+    await wait_for(lambda: len(engine.fills) >= len(fake.trades), 5)
+    await engine.oms.flush()  # type: ignore[union-attr]
+    stored = await engine.store.load_fills(limit=10_000)
+    assert sorted(f.fill_id for f in stored) == sorted(str(t.trade_id) for t in fake.trades)
+
+
+async def test_markets_become_decimal_instruments(fake: FakeKucoinExchange) -> None:
+    venue = make_venue(fake)
+    await venue.connect(lambda e: None)
+    try:
+        inst = (await venue.load_markets())["BTC/USDT"]
+        assert inst.tick_size == Decimal("0.01") and inst.lot_size == Decimal("0.0001")
+        assert inst.min_notional == Decimal("0.1") and inst.min_qty == Decimal("0.001")
+        assert inst.quote == "USDT" and venue.is_live
+        assert fake.auth_failures == []  # the signed market calls passed KuCoin's checks
+    finally:
+        await venue.close()
+
+
+async def test_sandbox_is_refused_with_a_clear_message(fake: FakeKucoinExchange) -> None:
+    venue = make_venue(fake, sandbox=True)
+    with pytest.raises(ConfigError, match="no sandbox"):
+        await venue.connect(lambda e: None)
+
+
+async def test_ticker_book_trades_and_candles_stream_over_websockets(
+    fake: FakeKucoinExchange,
+) -> None:
+    venue = make_venue(fake, candles=["1m"])
+    events: list[Event] = []
+    await venue.connect(events.append)
+    await venue.subscribe(["BTC/USDT"])
+    try:
+        kinds = (TickerEvent, BookEvent, TradeEvent, CandleEvent)
+        await wait_for(lambda: all(sum(isinstance(e, k) for e in events) > 3 for k in kinds))
+        book = next(e for e in reversed(events) if isinstance(e, BookEvent)).book
+        assert book.bids[0][0] < book.asks[0][0] and len(book.bids) == 5
+        tick = next(e for e in reversed(events) if isinstance(e, TickerEvent)).ticker
+        assert tick.bid < tick.ask
+        # nothing was polled: the data came over the bullet-public websocket
+        polled = {"/market/stats", "/market/histories", "/market/candles"}
+        assert not polled & {p for _, p in fake.requests}
+        assert ("POST", "/bullet-public") in fake.requests
+    finally:
+        await venue.close()
+
+
+async def test_balances(fake: FakeKucoinExchange) -> None:
+    venue = make_venue(fake)
+    await venue.connect(lambda e: None)
+    try:
+        fake.balances["BTC"] = Decimal("1.5")
+        balances = await venue.fetch_balances()
+        assert balances["BTC"].total == Decimal("1.5") and balances["USDT"].total == Decimal("1e6")
+        fake.place("BTC/USDT", "buy", "limit", Decimal("2"), Decimal("95"), "rest1")
+        held = (await venue.fetch_balances())["USDT"]
+        assert held.total == Decimal("1e6") and held.free == Decimal("1e6") - Decimal("190")
+    finally:
+        await venue.close()
+
+
+async def test_limit_rests_then_fills_market_fills_in_two_parts_and_cancel_by_client_id(
+    fake: FakeKucoinExchange,
+) -> None:
+    engine = await _engine(make_venue(fake))
+    try:
+        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        limit = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
+        await wait_for(lambda: _status(engine, limit.client_order_id) is OrderStatus.ACCEPTED)
+        assert fake.orders[limit.client_order_id].is_open and not fake.trades
+        fake.set_price("BTC/USDT", "96.9")  # the market comes down to the bid
+        await wait_for(lambda: _status(engine, limit.client_order_id) is OrderStatus.FILLED)
+        market = await engine.place(_buy("0.4"))
+        await wait_for(lambda: _status(engine, market.client_order_id) is OrderStatus.FILLED)
+        assert len([t for t in fake.trades if t.order.client_order_id == market.client_order_id]) == 2
+        await _fills_match(engine, fake)
+        assert engine.portfolio.positions[("kucoin", "BTC/USDT")].quantity == Decimal("0.6")
+        resting = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("92")))
+        await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
+        await engine.cancel(resting.client_order_id)
+        await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.CANCELLED)
+        assert fake.orders[resting.client_order_id].status == "canceled"
+        assert ("DELETE", f"/hf/orders/client-order/{resting.client_order_id}") in fake.requests
+    finally:
+        await engine.stop()
+
+
+async def test_timed_out_submit_is_found_by_client_id_not_sent_twice(
+    fake: FakeKucoinExchange,
+) -> None:
+    venue = make_venue(fake, timeout_ms=300)
+    engine = await _engine(venue)
+    try:
+        fake.delay_next_ack(1.0)
+        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("95")))
+        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        assert len(fake.orders) == 1 and fake.duplicate_submissions == 0
+        assert venue.counters["found_by_client_id"] == 1
+    finally:
+        await engine.stop()
+
+
+async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(
+    fake: FakeKucoinExchange,
+) -> None:
+    venue = make_venue(fake)
+    engine = await _engine(venue)
+    events: list[Event] = []
+    engine.bus.on(events.append, kinds=["connection"])
+    try:
+        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("95")))
+        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        fake.stall()  # the fills below are lost on the wire
+        fake.fill(order.client_order_id, Decimal("0.05"))
+        fake.fill(order.client_order_id)
+        await fake.drop_connections()
+        fake.stall(False)
+        await wait_for(
+            lambda: any(
+                isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
+                for e in events
+            )
+        )
+        assert ConnectionState.RECONNECTING in [e.state for e in events if isinstance(e, ConnectionEvent)]
+        await _fills_match(engine, fake)  # reconciled over REST, each fill once
+        assert _status(engine, order.client_order_id) is OrderStatus.FILLED
+        # resubscribed: fresh tickers and private order updates flow again
+        seen = engine.tickers["BTC/USDT"].ts
+        await wait_for(lambda: engine.tickers["BTC/USDT"].ts > seen)
+        again = await engine.place(_buy("0.1"))
+        await wait_for(lambda: _status(engine, again.client_order_id) is OrderStatus.FILLED)
+        await _fills_match(engine, fake)
+        assert fake.duplicate_submissions == 0
+    finally:
+        await engine.stop()
+
+
+async def test_rate_limit_backs_off_and_reject_has_kucoins_reason(
+    fake: FakeKucoinExchange,
+) -> None:
+    venue = make_venue(fake)
+    engine = await _engine(venue)
+    try:
+        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await asyncio.sleep(0.2)  # the order book snapshot is loaded; the 429 hits the order
+        fake.fail_next(1, status=429)
+        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("95")))
+        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        assert venue.counters["rate_limited"] >= 1 and len(fake.orders) == 1
+        fake.reject_next()
+        rejected = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("94")))
+        assert rejected.status is OrderStatus.REJECTED
+        assert "Balance insufficient" in (rejected.reason or "")
+    finally:
+        await engine.stop()
+
+
+@pytest.mark.parametrize("wrong", ["secret", "passphrase"])
+async def test_wrong_secret_or_passphrase_fails_authentication_clearly(fake: FakeKucoinExchange, wrong: str) -> None:
+    venue = make_venue(fake, **{wrong: "not-the-" + wrong})
+    with pytest.raises(VenueError, match="authentication failed; run `tui-trader keys set kucoin`"):
+        await venue.connect(lambda e: None)
+    await venue.close()
+    # KuCoin v2 keys send the passphrase HMAC'd with the secret: a wrong secret fails there too
+    assert fake.auth_failures and set(fake.auth_failures) == {"passphrase"}
+    assert not fake.orders
+
+
+async def test_reconcile_pages_kucoins_newest_first_fills(fake: FakeKucoinExchange) -> None:
+    venue = make_venue(fake)
+    await venue.connect(lambda e: None)
+    try:
+        fake.place("BTC/USDT", "buy", "limit", Decimal("2.5"), Decimal("97"), "big1")
+        for _ in range(250):  # more than two of KuCoin's pages
+            fake.fill("big1", Decimal("0.01"))
+        fills = await venue.fetch_fills()
+        assert len(fills) == 250 == len({f.fill_id for f in fills})
+        assert {f.client_order_id for f in fills} == {"big1"}
+        assert sum(f.quantity for f in fills) == Decimal("2.5")
+        assert max(fake.fill_limits) <= 200  # never asked beyond KuCoin's page limit
+    finally:
+        await venue.close()
+
+
+async def test_live_venue_rejects_orders_until_armed(fake: FakeKucoinExchange) -> None:
+    venue = make_venue(fake)
+    assert venue.is_live
+    engine = Engine(engine_settings(), None, in_memory=True, venues={"kucoin": venue})
+    await engine.start()
+    try:
+        refused = await engine.place(_buy())
+        assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")
+        assert not fake.orders
+        assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["kucoin"]
+        placed = await engine.place(_buy())
+        assert placed.status is not OrderStatus.REJECTED and len(fake.orders) == 1
+    finally:
+        await engine.stop()
+
+
+async def test_duplicate_and_out_of_order_fills_count_once(fake: FakeKucoinExchange) -> None:
+    engine = await _engine(make_venue(fake))
+    try:
+        fake.duplicate_fills()
+        fake.reorder_fills()
+        order = await engine.place(_buy("0.4"))
+        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.FILLED)
+        await asyncio.sleep(0.2)
+        await _fills_match(engine, fake)
+        assert engine.oms.orders[order.client_order_id].filled_quantity == Decimal("0.4")  # type: ignore[union-attr]
+    finally:
+        await engine.stop()
+
+
+async def test_malformed_messages_and_a_silent_stall_do_not_lose_the_stream(
+    fake: FakeKucoinExchange,
+) -> None:
+    venue = make_venue(fake)
+    tickers: list[TickerEvent] = []
+    await venue.connect(lambda e: tickers.append(e) if isinstance(e, TickerEvent) else None)
+    await venue.subscribe(["BTC/USDT"])
+    try:
+        await wait_for(lambda: len(tickers) > 2)
+        fake.send_malformed(3)
+        seen = len(tickers)
+        await wait_for(lambda: len(tickers) > seen + 5, 5)
+        fake.stall()
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        fake.stall(False)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1, 5)
+        seen = len(tickers)
+        await wait_for(lambda: len(tickers) > seen + 3, 5)
+    finally:
+        await venue.close()
+
+
+async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinExchange) -> None:
+    venue = make_venue(fake)
+    engine = await _engine(venue)
+    try:
+        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        bullets = fake.requests.count(("POST", "/bullet-public"))
+        fake.expire_tokens()
+        await fake.drop_connections()  # reconnecting with the old token is refused
+        seen = engine.tickers["BTC/USDT"].ts
+        await wait_for(lambda: engine.tickers["BTC/USDT"].ts > seen, 8)
+        assert fake.requests.count(("POST", "/bullet-public")) > bullets
+        order = await engine.place(_buy("0.1"))  # the private stream came back too
+        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.FILLED)
+        await _fills_match(engine, fake)
+    finally:
+        await engine.stop()
