@@ -191,3 +191,18 @@ def test_candle_builder_from_trades_and_minutes():
     ]
     bar15 = got[-1]
     assert (bar15.open, bar15.high, bar15.low, bar15.close, bar15.volume) == (0, 15, -1, 14.5, 15)
+
+
+def test_a_bar_backfilled_after_newer_ones_takes_its_place_in_the_window_without_a_decision():
+    """After a reconnect the venue's REST backfill can arrive after live bars: the strategy's
+    next evaluation must see the gap filled, in time order, and the old bar decides nothing."""
+    decisions: list[Decision] = []
+    runner = StrategyRunner(EveryTenth(), ["BTC/USDT"], on_decision=decisions.append, window=8)
+    bars = _candles(synthetic_ohlcv(30, "5m"))
+    for i in [*range(0, 9), *range(11, 14)]:  # 00:45 and 00:50 missed during an outage
+        runner.on_candle("BTC/USDT", "5m", bars[i])
+    assert runner.on_candle("BTC/USDT", "5m", bars[10]) == []  # the 00:50 entry bar, late
+    assert runner.on_candle("BTC/USDT", "5m", bars[9]) == []
+    frame = runner._windows[("BTC/USDT", "5m")].frame()
+    assert list(frame["date"]) == [b.open_time for b in bars[6:14]]  # full (8), in order
+    assert decisions == []

@@ -202,3 +202,33 @@ async def test_live_venue_rejects_orders_until_armed(fake) -> None:  # type: ign
         assert placed.status is not OrderStatus.REJECTED and len(fake.orders) == 1
     finally:
         await engine.stop()
+
+
+async def test_trades_missed_in_a_stall_are_backfilled_once_whatever_their_ids(fake) -> None:  # type: ignore[no-untyped-def]
+    """Trade ids are compared as ids, not strings: "1000" comes after "57"."""
+    import itertools
+
+    from tui_trader.core.events import TradeEvent
+
+    venue = make_venue(fake)
+    prints: list[int] = []
+
+    def on_event(e: Event) -> None:
+        if isinstance(e, TradeEvent) and e.trade.symbol == "BTC/USDT":
+            prints.append(int(e.trade.ts.timestamp() * 1000))
+
+    await venue.connect(on_event)
+    await venue.subscribe(["BTC/USDT"])
+    try:
+        await wait_for(lambda: len(prints) >= 2)
+        fake.stall()
+        fake.public_trade_seq = itertools.count(1000)  # two-digit ids so far, four-digit now
+        stalled_from = fake.now_ms
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        fake.stall(False)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1, 5)
+        missed = [t["time"] for t in fake.public_trades["BTCUSDT"] if t["id"] >= 1000 and t["time"] > stalled_from]
+        await wait_for(lambda: set(missed) <= set(prints), 3)
+        assert len(prints) == len(set(prints))  # none twice
+    finally:
+        await venue.close()

@@ -261,13 +261,15 @@ async def test_signature_is_checked_and_a_wrong_secret_is_an_auth_failure(kraken
 
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(kraken) -> None:  # type: ignore[no-untyped-def]
     # an order placed from Kraken's website (no cl_ord_id) before we started
-    kraken.orders["fake-1"] = FakeOrder(
-        1, "fake-1", SYMBOL, "sell", "limit", Decimal("0.5"), Decimal("500"), kraken.now_ms
-    )
+    for n in (1, 2):  # two of them: Kraken says userref 0 for both; each keeps its own id
+        kraken.orders[f"fake-{n}"] = FakeOrder(
+            n, f"fake-{n}", SYMBOL, "sell", "limit", Decimal("0.5"), Decimal(500 + n), kraken.now_ms
+        )
     engine = await _engine(_venue(kraken))
     try:
         imported = [o for o in engine.oms.orders.values() if o.meta.get("external")]  # type: ignore[union-attr]
-        assert len(imported) == 1 and imported[0].side is Side.SELL
+        assert len(imported) == 2 and all(o.side is Side.SELL for o in imported)
+        assert {o.client_order_id for o in imported} == {o.venue_order_id for o in imported}
     finally:
         await engine.stop()
 

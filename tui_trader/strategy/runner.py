@@ -7,6 +7,7 @@ only: no venue, no credentials.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -79,9 +80,25 @@ class _Window:
         if self.rows and ts <= self.rows[-1][0]:
             if ts == self.rows[-1][0]:
                 self.rows[-1] = row  # a corrected bar replaces the last one
+            else:
+                self._backfill(row)
             return False
         self.rows.append(row)
         return True
+
+    def _backfill(self, row: tuple[int, float, float, float, float, float]) -> None:
+        """A bar older than the newest (a venue's REST backfill after a reconnect, arriving
+        after live bars) goes where it belongs; it is not evaluated on its own."""
+        ts = row[0]
+        stamps = [r[0] for r in self.rows]
+        at = bisect.bisect_left(stamps, ts)
+        if at < len(stamps) and stamps[at] == ts:
+            self.rows[at] = row
+        elif at > 0 or len(self.rows) < (self.rows.maxlen or 0):  # older than a full window: dropped
+            if len(self.rows) == self.rows.maxlen:
+                self.rows.popleft()
+                at -= 1
+            self.rows.insert(at, row)
 
     def frame(self) -> pd.DataFrame:
         import numpy as np

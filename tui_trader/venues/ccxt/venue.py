@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -39,7 +40,7 @@ from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError, VenueOrder
-from tui_trader.venues.ccxt import convert
+from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,11 @@ class CcxtVenue:
         self._cid_by_vid: dict[str, str] = {}
         self._symbol_by_cid: dict[str, str] = {}
         self._last_candle: dict[tuple[str, str], int] = {}
-        self._last_trade: dict[str, tuple[int, str]] = {}
+        self._last_trade: dict[str, int] = {}  # newest trade print's venue time, per symbol
+        self._trade_ids: dict[str, _RecentIds] = {}
+        # where the data stopped when the connection went: live messages after the reconnect
+        # move _last_candle / _last_trade past the gap before the backfill runs
+        self._gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None = None
         self._fills_due = asyncio.Event()  # an order changed: poll fills now (no fills stream)
         self._fills_since: dict[str, int] = {}
         self._fills_polled: set[str] = set()
@@ -135,7 +140,7 @@ class CcxtVenue:
         config: dict[str, Any] = {"enableRateLimit": True, **options}
         config["options"] = {
             "warnOnFetchOpenOrdersWithoutSymbol": False,
-            **convert.CCXT_OPTIONS.get(self.exchange_id, {}),
+            **exchanges.CCXT_OPTIONS.get(self.exchange_id, {}),
             **(options.get("options") or {}),
         }
         if self._credentials.api_key:
@@ -356,6 +361,8 @@ class CcxtVenue:
                 return
             self._generation += 1
             self.counters["reconnects"] += 1
+            if self._gap_from is None:  # the first attempt of this outage: the gap starts here
+                self._gap_from = (dict(self._last_candle), dict(self._last_trade))
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
             # A watch awaiting a socket we close may never return: restart every other stream.
@@ -407,7 +414,9 @@ class CcxtVenue:
             self._emit(TradeEvent(convert.trade_print(self.name, t)))
 
     def _remember_trade(self, t: dict[str, Any]) -> None:
-        self._last_trade[t["symbol"]] = (int(t.get("timestamp") or 0), str(t.get("id")))
+        symbol = t["symbol"]
+        self._last_trade[symbol] = max(self._last_trade.get(symbol, 0), int(t.get("timestamp") or 0))
+        self._trade_ids.setdefault(symbol, _RecentIds()).add(str(t.get("id")))
 
     def _on_candles(self, symbol: str, tf: str, rows: list[list[Any]]) -> None:
         tf_ms = self._ex.parse_timeframe(tf) * 1000
@@ -425,8 +434,8 @@ class CcxtVenue:
             self._fills_due.set()
         for o in orders:
             cid = o.get("clientOrderId")
-            if self.exchange_id in convert.WS_CLIENT_ID_IN_INFO_ONLY:  # kraken: order_userref
-                cid = (o.get("info") or {}).get(convert.client_id_params(self.exchange_id)[1])
+            if self.exchange_id in exchanges.WS_CLIENT_ID_IN_INFO_ONLY:  # kraken: order_userref
+                cid = (o.get("info") or {}).get(exchanges.client_id_params(self.exchange_id)[1])
             if not cid:
                 continue
             if o.get("id") is not None:
@@ -449,21 +458,23 @@ class CcxtVenue:
             info = t.get("info") or {}
             cid = (
                 info.get("c")
-                or info.get(convert.client_id_params(self.exchange_id)[1])  # okx: clOrdId
+                or info.get(exchanges.client_id_params(self.exchange_id)[1])  # okx: clOrdId
                 or t.get("clientOrderId")
                 or self._cid_by_vid.get(str(t.get("order")))
             )
             if not cid:
                 continue
             f = convert.fill(
-                self.name, t, cid, convert.WS_FILL_FEE_SIGN.get(self.exchange_id, 1)
+                self.name, t, cid, exchanges.WS_FILL_FEE_SIGN.get(self.exchange_id, 1)
             )
             self._emit(ExecutionReport(self.name, cid, None, f.ts, f.venue_order_id, None, f))
 
     async def _backfill(self) -> None:
         """After a reconnect: closed candles and trades we missed, from REST."""
         now_ms = int(self.clock.now().timestamp() * 1000)
-        for (symbol, tf), last in list(self._last_candle.items()):
+        candles_from, trades_from = self._gap_from or (dict(self._last_candle), dict(self._last_trade))
+        self._gap_from = None
+        for (symbol, tf), last in candles_from.items():
             tf_ms = self._ex.parse_timeframe(tf) * 1000
             rows = await self._rest(
                 self._ex.fetch_ohlcv, symbol, tf, last + tf_ms, 500, what="backfill candles"
@@ -473,21 +484,19 @@ class CcxtVenue:
                     candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
                     self._emit(CandleEvent(self.name, candle))
                     if candle.closed:
-                        self._last_candle[(symbol, tf)] = int(row[0])
-        for symbol, (ts, tid) in list(self._last_trade.items()):
+                        key = (symbol, tf)
+                        self._last_candle[key] = max(self._last_candle.get(key, 0), int(row[0]))
+        for symbol, ts in trades_from.items():
             for t in await self._rest(
                 self._ex.fetch_trades,
                 symbol,
                 ts,
                 500,
-                {"until": now_ms} if self.exchange_id in convert.TRADES_SINCE_NEEDS_UNTIL else {},
+                {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
                 what="backfill trades",
             ):
-                if (
-                    int(t.get("timestamp") or 0) >= ts
-                    and str(t.get("id")) != tid
-                    and str(t.get("id")) > tid
-                ):
+                # ids have no common order (numbers, uuids): new = not among those seen
+                if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in self._trade_ids[symbol]:
                     self._remember_trade(t)
                     self._emit(TradeEvent(convert.trade_print(self.name, t)))
 
@@ -568,9 +577,9 @@ class CcxtVenue:
             if order.price is None
             else (inst.round_price(order.price) if inst else order.price)
         )
-        create_param, _ = convert.client_id_params(self.exchange_id)
+        create_param, _ = exchanges.client_id_params(self.exchange_id)
         params: dict[str, Any] = {create_param: order.client_order_id}
-        in_base = convert.MARKET_BUY_IN_BASE.get(self.exchange_id)
+        in_base = exchanges.MARKET_BUY_IN_BASE.get(self.exchange_id)
         if in_base and order.type is OrderType.MARKET and order.side.value == "buy":
             params.update(in_base(str(qty)))
         if order.post_only:
@@ -672,7 +681,7 @@ class CcxtVenue:
     async def cancel_order(self, order: Order) -> None:
         import ccxt
 
-        _, param = convert.client_id_params(self.exchange_id)
+        _, param = exchanges.client_id_params(self.exchange_id)
         await self.order_bucket.take()
         try:
             vid = order.venue_order_id
@@ -760,8 +769,8 @@ class CcxtVenue:
     async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None:
         import ccxt
 
-        _, param = convert.client_id_params(self.exchange_id)
-        if not param or self.exchange_id in convert.FIND_BY_CLIENT_ID:
+        _, param = exchanges.client_id_params(self.exchange_id)
+        if not param or self.exchange_id in exchanges.FIND_BY_CLIENT_ID:
             return await self._find_in_recent_orders(client_order_id, symbol)
         try:
             raw = await self._ex.fetch_order("", symbol, {param: client_order_id})
@@ -776,7 +785,7 @@ class CcxtVenue:
     async def _find_in_recent_orders(self, client_order_id: str, symbol: str) -> VenueOrder | None:
         """Exchanges that look orders up by their own id only (coinbase): our order among the
         symbol's most recent ones, open or done (a just-sent order is always among them)."""
-        listings = convert.FIND_BY_CLIENT_ID.get(self.exchange_id)
+        listings = exchanges.FIND_BY_CLIENT_ID.get(self.exchange_id)
         for method in listings or ("fetch_orders",):
             params = {"clientOrderId": client_order_id} if listings else {}
             raw = await self._rest(
@@ -806,7 +815,7 @@ class CcxtVenue:
                     self._ex.fetch_my_trades,
                     symbol,
                     None,
-                    convert.fills_paging(self.exchange_id)[0],
+                    exchanges.fills_paging(self.exchange_id)[0],
                     what="fetch fills",
                 )
                 trades.update({str(t["id"]): t for t in newest})
@@ -818,7 +827,7 @@ class CcxtVenue:
 
     async def _my_trades(self, symbol: str, since_ms: int) -> dict[str, dict[str, Any]]:
         """Our trades in `symbol` from `since_ms` on, by trade id, paginating forward."""
-        page_size, older = convert.fills_paging(self.exchange_id)
+        page_size, older = exchanges.fills_paging(self.exchange_id)
         if older is not None:
             return await self._my_trades_newest_first(symbol, since_ms, page_size, *older)
         trades: dict[str, dict[str, Any]] = {}
@@ -873,7 +882,7 @@ class CcxtVenue:
         if not vid:
             return None
         cid = self._cid_by_vid.get(vid) or (trade.get("info") or {}).get(
-            convert.client_id_params(self.exchange_id)[1]  # okx trades carry clOrdId
+            exchanges.client_id_params(self.exchange_id)[1]  # okx trades carry clOrdId
         )
         if cid is None:
             raw = await self._rest(self._ex.fetch_order, vid, symbol, what="fetch order")
@@ -883,11 +892,31 @@ class CcxtVenue:
         return cid
 
 
+class _RecentIds:
+    """The ids of the last `size` trade prints of a symbol, for "seen it already?"."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self._order: deque[str] = deque()
+        self._ids: set[str] = set()
+
+    def add(self, trade_id: str) -> None:
+        if trade_id in self._ids:
+            return
+        self._order.append(trade_id)
+        self._ids.add(trade_id)
+        if len(self._order) > self.size:
+            self._ids.discard(self._order.popleft())
+
+    def __contains__(self, trade_id: object) -> bool:
+        return trade_id in self._ids
+
+
 def _is_auth_error(exc: BaseException) -> bool:
     import ccxt
 
     return isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied) or any(
-        text in str(exc) for text in convert.AUTH_ERROR_TEXTS
+        text in str(exc) for text in exchanges.AUTH_ERROR_TEXTS
     )
 
 

@@ -1,0 +1,87 @@
+"""What differs between exchanges behind ccxt's unified API, as data the adapter reads.
+
+Each entry was found by running the adapter against a loopback fake of that exchange's own
+wire format (tests/fakes/<exchange>_exchange.py); an exchange not listed gets ccxt's
+unified behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# Where each exchange takes our client order id: (on create, on fetch/cancel).
+# ccxt's unified `clientOrderId` works for most; these need the venue's own name. An empty
+# fetch/cancel name: the exchange finds orders by its own id only (we search its order list).
+CLIENT_ID_PARAMS: dict[str, tuple[str, str]] = {
+    "coinbase": ("client_order_id", ""),
+    "binance": ("newClientOrderId", "origClientOrderId"),
+    "binanceus": ("newClientOrderId", "origClientOrderId"),
+    "okx": ("clOrdId", "clOrdId"),
+    "bybit": ("orderLinkId", "orderLinkId"),
+    "kucoin": ("clientOid", "clientOid"),
+    # ccxt sends clientOrderId as cl_ord_id (free text, at most 18 characters); cancel takes
+    # cl_ord_id; REST orders and ws executions carry it as cl_ord_id
+    "kraken": ("clientOrderId", "cl_ord_id"),
+}
+
+# Exchanges whose fetch_order cannot find an order by our id (kraken's QueryOrders needs its
+# txid): the ccxt listings searched instead, each filtered by {"clientOrderId": our id}.
+FIND_BY_CLIENT_ID: dict[str, tuple[str, ...]] = {
+    "kraken": ("fetch_open_orders", "fetch_closed_orders"),
+}
+
+# Exchanges whose ccxt.pro order stream fills `clientOrderId` from another field (kraken:
+# order_userref, 0 when unset): our id is read from the raw message's fetch/cancel name only.
+WS_CLIENT_ID_IN_INFO_ONLY = frozenset({"kraken"})
+
+# Error texts ccxt leaves as a plain ExchangeError that mean the key or secret is wrong.
+AUTH_ERROR_TEXTS = ("EAPI:Invalid signature",)  # kraken: the secret does not sign
+
+
+def client_id_params(exchange_id: str) -> tuple[str, str]:
+    return CLIENT_ID_PARAMS.get(exchange_id, ("clientOrderId", "clientOrderId"))
+
+
+# Exchanges whose ccxt market buy spends a quote amount: params that size it in base units
+# instead (our quantity), from the base quantity as a string.
+MARKET_BUY_IN_BASE: dict[str, Callable[[str], dict[str, Any]]] = {
+    # Advanced Trade takes base_size on market_market_ioc buys too; ccxt only sends quote_size
+    "coinbase": lambda qty: {
+        "createMarketBuyOrderRequiresPrice": False,
+        "order_configuration": {"market_market_ioc": {"base_size": qty}},
+    },
+}
+
+# Exchanges whose fetch_trades refuses a `since` without an `until` (ccxt ArgumentsRequired).
+TRADES_SINCE_NEEDS_UNTIL = frozenset({"coinbase"})
+
+
+# ccxt options an exchange needs for a spot venue (the user's `options.options` win).
+CCXT_OPTIONS: dict[str, dict[str, Any]] = {
+    # bybit defaults to swap (open orders / fills without a symbol would ask category=linear),
+    # and its fetchOrder refuses without acknowledging it only sees the last 500 orders
+    "bybit": {"defaultType": "spot", "fetchOrder": {"acknowledged": True}},
+}
+
+
+# How an exchange pages our trade history (fetch_my_trades): the most trades one call returns
+# and, where it answers newest first from `since`, the (request param, trade info key) of the
+# cursor that asks for older trades. Default: oldest first from `since`, 1000 a page (Binance).
+FILLS_PAGING: dict[str, tuple[int, tuple[str, str] | None]] = {
+    "okx": (100, ("after", "billId")),  # /trade/fills-history: newest first, max 100
+    "kucoin": (100, ("lastId", "id")),  # /hf/fills: newest first, 100 unless `limit` says
+    # /v5/execution/list: newest first, 50 a page by default, 7 days from startTime
+    "bybit": (50, ("cursor", "nextPageCursor")),
+    "kraken": (50, ("ofs", "")),  # TradesHistory: newest first, 50 a call; no key: an offset
+}
+
+# Streamed own trades whose fee ccxt.pro passes through with the exchange's sign (negative =
+# charged) where its REST trades say a positive cost: multiply by this to agree with REST.
+WS_FILL_FEE_SIGN: dict[str, int] = {
+    "okx": -1,  # ccxt.pro okx order_to_trade copies `fillFee` as is
+}
+
+
+def fills_paging(exchange_id: str) -> tuple[int, tuple[str, str] | None]:
+    return FILLS_PAGING.get(exchange_id, (1000, None))
