@@ -150,6 +150,11 @@ async def test_limit_rests_then_fills_market_fills_in_two_parts_and_cancel_by_cl
         assert len([t for t in fake.trades if t.order.client_order_id == market.client_order_id]) == 2
         await _fills_match(engine, fake)
         assert engine.portfolio.positions[("kucoin", "BTC/USDT")].quantity == Decimal("0.6")
+        # the order feed carries no fee: streamed fills are charged at the market's rate
+        stored = {f.fill_id: f for f in await engine.store.load_fills()}  # type: ignore[union-attr]
+        for t in fake.trades:
+            assert stored[str(t.trade_id)].fee == pytest.approx(t.commission, abs=Decimal("1e-8"))
+            assert stored[str(t.trade_id)].fee > 0 and stored[str(t.trade_id)].fee_currency == "USDT"
         resting = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("92")))
         await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
         await engine.cancel(resting.client_order_id)

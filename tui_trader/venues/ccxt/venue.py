@@ -465,9 +465,21 @@ class CcxtVenue:
             if not cid:
                 continue
             f = convert.fill(
-                self.name, t, cid, exchanges.WS_FILL_FEE_SIGN.get(self.exchange_id, 1)
+                self.name, self._with_fee(t), cid, exchanges.WS_FILL_FEE_SIGN.get(self.exchange_id, 1)
             )
             self._emit(ExecutionReport(self.name, cid, None, f.ts, f.venue_order_id, None, f))
+
+    def _with_fee(self, t: dict[str, Any]) -> dict[str, Any]:
+        """A streamed fill without its fee (kucoin's order feed has none): the market's maker or
+        taker rate times the notional, in the quote, rather than a fill that cost nothing."""
+        if (t.get("fee") or {}).get("cost") is not None:
+            return t
+        market = self._ex.markets.get(t["symbol"]) if self._ex.markets else None
+        rate = (market or {}).get("maker" if t.get("takerOrMaker") == "maker" else "taker")
+        if not rate or not market:
+            return t
+        cost = convert.dec(t["amount"]) * convert.dec(t["price"]) * convert.dec(rate)
+        return {**t, "fee": {"cost": str(cost), "currency": market["quote"]}}
 
     async def _backfill(self) -> None:
         """After a reconnect: closed candles and trades we missed, from REST."""
