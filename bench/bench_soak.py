@@ -208,10 +208,10 @@ VENUES: dict[str, type[SoakVenue]] = {"binance": BinanceSoak, "alpaca": AlpacaSo
 
 
 class Recorder(logging.Handler):
-    """Keeps warnings and errors with their wall-clock time, to explain a lost fill."""
+    """Keeps the engine's log (reconnects, reconciles, warnings) with its time, to explain a lost fill."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.records: list[tuple[float, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -222,6 +222,7 @@ class Recorder(logging.Handler):
 
 
 async def explain_lost(
+    label: str,
     engine: Engine,
     made: dict[str, FakeFillInfo],
     lost: set[str],
@@ -236,7 +237,7 @@ async def explain_lost(
         cid = info.client_order_id
         ours = await engine.store.get_order(cid)
         print(
-            f"LOST fill {fill_id} at {info.made_at - started:.2f} s: order {cid}; {info.text}; ours: "
+            f"{label} fill {fill_id} at {info.made_at - started:.2f} s: order {cid}; {info.text}; ours: "
             + ("unknown" if ours is None else f"{ours.status.value} filled {ours.filled_quantity} meta {ours.meta}")
         )
         near = [f"{t - started:+.2f} {f}" for t, f in timeline if abs(t - info.made_at) < 3]
@@ -278,6 +279,7 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
     rng = random.Random(seed)
     recorder = Recorder()
     logging.getLogger("tui_trader").addHandler(recorder)
+    logging.getLogger("tui_trader").setLevel(logging.INFO)
     timeline: list[tuple[float, str]] = []
     soak_venue = VENUES[venue_name]()
     venue = await soak_venue.start(seed)
@@ -300,14 +302,20 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
     await asyncio.sleep(3)
     assert engine.oms is not None and engine.store is not None
     soak_venue.cancel_working()
+    await engine.oms.flush()
+    before = {f.fill_id for f in await engine.store.load_fills(limit=1_000_000)}
     late = await reconcile(engine.oms, venue, engine.clock.now())
     await engine.oms.flush()
+    reconciles = [r["detail"] for r in await engine.store.audit_log(limit=1_000_000) if r["action"] == "reconcile"]
+    recovered = sum(int(d.get("fills", 0)) for d in reconciles) - late.fills_applied  # before the final one
     stored = {f.fill_id for f in await engine.store.load_fills(limit=1_000_000)}
     made = soak_venue.fills_at_fake()
     ours = {o.client_order_id: o for o in await engine.store.load_orders(limit=1_000_000)}
     lost = set(made) - stored
     if lost:
-        await explain_lost(engine, made, lost, timeline, recorder, started)
+        await explain_lost("LOST", engine, made, lost, timeline, recorder, started)
+    if stored - before:
+        await explain_lost("LATE", engine, made, (stored - before) & set(made), timeline, recorder, started)
     at_fake = soak_venue.orders_at_fake()
     orphans = [cid for cid in at_fake if cid not in ours]  # an order the venue has twice/unknown
     doubled = [
@@ -326,6 +334,7 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
     )
     print(f"fills at fake:        {len(made)}; stored by the engine: {len(stored & set(made))}")
     print(f"fills lost:           {len(lost)}")
+    print(f"fills the stream missed, applied by reconciliation during the run: {recovered}")
     print(f"found only at the end: {late.fills_applied} (fills the session lacked until the final reconcile)")
     print(f"fills doubled:        {len(doubled)}")
     print(f"duplicate orders:     {len(orphans)}")

@@ -208,14 +208,22 @@ def reconcile_after_reconnect(engine: Engine) -> None:
     from tui_trader.execution.reconcile import reconcile
 
     running: set[str] = set()
+    again: set[str] = set()  # reconnected while a reconcile ran: it may have read too early
 
     async def run(venue_name: str) -> None:
         venue = engine.venues.get(venue_name)
-        if venue is None or engine.oms is None or venue_name in running:
+        if venue is None or engine.oms is None:
+            return
+        if venue_name in running:
+            again.add(venue_name)
             return
         running.add(venue_name)
         try:
-            await reconcile(engine.oms, venue, engine.clock.now())
+            while True:
+                again.discard(venue_name)
+                await reconcile(engine.oms, venue, engine.clock.now())
+                if venue_name not in again:
+                    return
         finally:
             running.discard(venue_name)
 

@@ -333,7 +333,7 @@ class AlpacaVenue:
                         await stream._send_subscribe_msg()
                     stream._running = True
                     self._ready.add(key)
-                    self._alive()
+                    self._alive(handshake=True)
                 await stream._consume()
                 return  # a stop request (we cancel instead)
             except asyncio.CancelledError:
@@ -372,12 +372,29 @@ class AlpacaVenue:
         stream._ws = None
         stream._running = False
 
-    def _alive(self) -> None:
-        """A message: the venue counts as connected once every socket is back."""
-        if all(k in self._ready or k in self._dead for k in self._streams):
+    def _alive(self, *, handshake: bool = False) -> None:
+        """A message: the venue counts as connected once every socket is back and, where data
+        should flow, flows again. A server that answers the handshake but sends nothing is still
+        stalled: reconciling then would miss the fills it drops next (found by the soak)."""
+        if self._all_back() and not (handshake and self._streaming_data(self.clock.now())):
             self.monitor.message()
         else:
             self.monitor.last_message = time.monotonic()
+
+    def _all_back(self) -> bool:
+        return all(k in self._ready or k in self._dead for k in self._streams)
+
+    def _silent_after_reconnect(self) -> bool:
+        """Every socket reconnected, yet nothing came for `stall_after_s`: reconnect again."""
+        age = self.monitor.message_age()
+        return (
+            self.monitor.state is not ConnectionState.CONNECTED
+            and not self._reconnect_lock.locked()
+            and bool(self._streams)
+            and self._all_back()
+            and age is not None
+            and age > self.monitor.stall_after_s
+        )
 
     async def _recover(self, gen: int, reason: str) -> None:
         """One reconnect for the whole venue, however many sockets noticed the failure."""
@@ -410,10 +427,14 @@ class AlpacaVenue:
         period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))
         while not self._closing:
             await asyncio.sleep(period)
-            if self._streaming_data(self.clock.now()) and self.monitor.stalled():
-                age = self.monitor.message_age() or 0.0
+            if not self._streaming_data(self.clock.now()):
+                continue
+            age = self.monitor.message_age() or 0.0
+            if self.monitor.stalled():
                 self.monitor.degraded(f"stalled: no message for {age:.1f}s")
                 await self._recover(self._generation, f"stalled {age:.1f}s")
+            elif self._silent_after_reconnect():
+                await self._recover(self._generation, f"still silent {age:.1f}s after reconnecting")
 
     async def _clock_loop(self) -> None:
         while not self._closing:
