@@ -113,7 +113,7 @@ class OrderEmulator:
             self._queue(self._sweep)
 
     def held(self) -> list[Order]:
-        return [o for o in self.oms.orders.values() if o.is_open and o.meta.get("held")]
+        return [o for o in self.oms.open_orders() if o.meta.get("held")]
 
     # -- placing -----------------------------------------------------------------------------
 
@@ -318,7 +318,7 @@ class OrderEmulator:
     async def _sweep(self) -> None:
         """Settle links: OCO legs whose sibling filled, bracket children whose entry is done."""
         self._sweep_queued = False
-        for order in [o for o in self.oms.orders.values() if o.is_open and o.oco_id]:
+        for order in [o for o in self.oms.open_orders() if o.oco_id]:
             if not order.is_open:
                 continue
             siblings = await self._siblings(order)

@@ -18,6 +18,7 @@ from tui_trader.core.events import ExecutionReport, FillEvent, NoticeEvent, Orde
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order, can_transition
 from tui_trader.core.positions import Position
+from tui_trader.execution.order_table import OrderTable
 from tui_trader.execution.portfolio import Portfolio
 from tui_trader.store.db import Store
 from tui_trader.venues.base import Venue
@@ -42,7 +43,7 @@ class OrderManager:
         self.clock = clock
         self.venues = venues
         self.portfolio = portfolio
-        self.orders: dict[str, Order] = {}  # open orders, plus recent final ones
+        self.orders = OrderTable()  # open orders, plus the most recent final ones
         self._reports: deque[ExecutionReport] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -95,7 +96,7 @@ class OrderManager:
         return client_order_id in self._acks
 
     def open_orders(self) -> list[Order]:
-        return [o for o in self.orders.values() if o.is_open]
+        return self.orders.open()
 
     async def record_rejection(self, order: Order) -> Order:
         """Store an order refused before it reached a venue (risk, validation)."""
