@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Fields each venue kind asks for; okx, kucoin and coinbase also want a passphrase.
+# Fields each venue kind asks for; okx, kucoin, bitget and coinbaseexchange also want a passphrase.
 FIELDS = ("api_key", "secret", "passphrase")
 PASSPHRASE_EXCHANGES = frozenset({"okx", "kucoin", "kucoinfutures", "coinbaseexchange", "bitget"})
 MASK = "***"
