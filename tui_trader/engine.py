@@ -368,13 +368,8 @@ class Engine:
                 ),
                 actor,
             )
-        inst = self.instrument(venue_name, req.symbol)
         try:
-            venue = self.venues[venue_name]
-            is_open = inst is None or market_open(inst, self.clock.now(), venue)
-            shorting = getattr(getattr(venue, "capabilities", None), "shorting", True)
-            ctx = CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting, self.books.get(req.symbol))
-            checked = self.checks.check(req, ctx)
+            checked = self._check(req, venue_name)
         except RiskRejection as rej:
             return await self._reject(req, venue_name, rej, actor)
         cid = checked.client_order_id or self.new_id()
@@ -387,6 +382,83 @@ class Engine:
         await self.emulator.settle()  # so the caller sees fills (and armed bracket children) that already happened
         current = self.oms.orders.get(placed.client_order_id)
         return current.copy() if current is not None else placed
+
+    def _check(self, req: OrderRequest, venue_name: str) -> OrderRequest:
+        """The pre-trade checks for `req` on `venue_name`; raises RiskRejection."""
+        inst = self.instrument(venue_name, req.symbol)
+        venue = self.venues[venue_name]
+        is_open = inst is None or market_open(inst, self.clock.now(), venue)
+        shorting = getattr(getattr(venue, "capabilities", None), "shorting", True)
+        ctx = CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting, self.books.get(req.symbol))
+        return self.checks.check(req, ctx)
+
+    async def modify(
+        self,
+        client_order_id: str,
+        *,
+        price: Decimal | None = None,
+        quantity: Decimal | None = None,
+        actor: str = "user",
+    ) -> Order:
+        """Change a working limit order's price and/or total quantity.
+
+        The change passes the same checks as a new order first (the old order still counts
+        towards the limits, so a change never slips past them); a refused change leaves the
+        order as it was. A venue that amends in place keeps the order and its id; elsewhere
+        the order is cancelled and, once the venue confirms, a replacement is placed (a new
+        client id; its meta names the order it replaces). Returns the order as it now stands.
+        """
+        from tui_trader.core.errors import UserError
+
+        assert self.oms is not None
+        cid = client_order_id
+        order = self.oms.orders.get(cid)
+        if order is None or not order.is_open:
+            raise UserError(f"no open order {cid}; `orders` lists the open ones")
+        if price is None and quantity is None:
+            raise UserError("nothing to change: give a new price, a new quantity or both")
+        if order.meta.get("held") or order.parent_id or order.oco_id:
+            raise UserError(f"{cid} is emulated or linked (trailing, bracket, OCO): cancel it and place a new one")
+        if order.type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            raise UserError(f"only limit orders can be modified; {cid} is a {order.type.value} order")
+        new_qty = order.quantity if quantity is None else quantity
+        if new_qty <= order.filled_quantity:
+            raise UserError(f"the new quantity {new_qty} must be above the {order.filled_quantity} already filled")
+        req = OrderRequest(
+            order.symbol,
+            order.side,
+            new_qty - order.filled_quantity,
+            order.type,
+            order.price if price is None else price,
+            order.stop_price,
+            order.time_in_force,
+            order.venue,
+            post_only=order.post_only,
+            reduce_only=order.reduce_only,
+            source=order.source,
+            strategy=order.strategy,
+            tag=order.tag,
+        )
+        try:
+            self._check(req, order.venue)
+        except RiskRejection as rej:
+            await self.audit(actor, "modify_refused", {"client_order_id": cid, "code": rej.code})
+            raise UserError(f"change refused, {cid} is unchanged: {rej.message}") from None
+        await self.audit(
+            actor,
+            "modify",
+            {"client_order_id": cid, "price": None if price is None else str(price), "quantity": str(new_qty)},
+        )
+        venue = self.venues[order.venue]
+        if venue.capabilities.amend:
+            await venue.amend_order(order.copy(), quantity=new_qty, price=req.price)
+            return await self.oms.amended(cid, price=req.price, quantity=new_qty)
+        cancelled = await self.oms.cancel(cid)
+        if cancelled.status is not OrderStatus.CANCELLED:
+            raise UserError(f"{cid} could not be cancelled ({cancelled.status.value}); nothing was placed in its place")
+        replacement = await self.place(req, actor)
+        await self.oms.annotate(replacement.client_order_id, replaces=cid)
+        return self.oms.orders[replacement.client_order_id].copy()
 
     async def _reject(self, req: OrderRequest, venue: str, rej: RiskRejection, actor: str) -> Order:
         assert self.oms is not None

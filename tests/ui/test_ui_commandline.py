@@ -11,6 +11,7 @@ from tui_trader.ui.commandline import (
     CancelCommand,
     FlattenCommand,
     LayoutCommand,
+    ModifyCommand,
     OrderCommand,
     ParseError,
     SymbolCommand,
@@ -65,6 +66,8 @@ def test_other_commands() -> None:
     assert parse_command("tf 5M") == TimeframeCommand("5m")
     assert parse_command("theme tui-light") == ThemeCommand("tui-light")
     assert parse_command("layout grid") == LayoutCommand("grid")
+    assert parse_command("modify ab12 price 64.1k") == ModifyCommand("ab12", Decimal(64100))
+    assert parse_command("amend ab12 qty 0.8 price 3") == ModifyCommand("ab12", Decimal(3), Decimal("0.8"))
 
 
 @pytest.mark.parametrize(
@@ -82,6 +85,11 @@ def test_other_commands() -> None:
         ("tf 2m", "unknown timeframe"),
         ("layout wide", "unknown layout"),
         ("cancel", "cancel what"),
+        ("modify ab12", "modify takes"),
+        ("modify ab12 price", "modify takes"),
+        ("modify ab12 size 3", "not 'size'"),
+        ("modify ab12 qty 1 qty 2", "given twice"),
+        ("modify ab12 price -5", "greater than zero"),
         ("flatten now", "takes nothing"),
         ("dance", "unknown command 'dance'"),
     ],

@@ -192,6 +192,25 @@ async def test_cancel_from_the_blotter(rig_factory) -> None:  # type: ignore[no-
         assert rig.engine.recent_orders[placed.client_order_id].status is OrderStatus.CANCELLED
 
 
+async def test_modify_from_the_command_line_replaces_the_order(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        placed = await rig.app.client.place(
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+        )
+        await rig.app.refresh_snapshot()
+        await command(rig, pilot, f"modify {placed.client_order_id[-6:]} price 3310 qty 2")
+        await settle(rig, pilot)
+        [working] = rig.engine.oms.open_orders()
+        assert (working.price, working.quantity) == (Decimal(3310), Decimal(2))
+        assert working.meta["replaces"] == placed.client_order_id
+        await command(rig, pilot, f"modify {working.client_order_id} qty 1000000")  # far past the limits
+        await settle(rig, pilot)
+        assert [o.client_order_id for o in rig.engine.oms.open_orders()] == [working.client_order_id]
+        assert "unchanged" in rig.app.query_one(StatusBar).message
+
+
 async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignore[no-untyped-def]
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:

@@ -175,6 +175,23 @@ class OrderManager:
         await self.flush()
         return order.copy()
 
+    async def amended(self, client_order_id: str, *, price: Decimal | None, quantity: Decimal) -> Order:
+        """The venue changed the order in place: store and publish its new price and quantity."""
+        order = self.orders[client_order_id]
+        order.price, order.quantity = price, quantity
+        order.updated_at = self.clock.now()
+        await self.store.save_order(order)
+        self.bus.publish(OrderEvent(order.copy()))
+        return order.copy()
+
+    async def annotate(self, client_order_id: str, **meta: Any) -> None:
+        """Add to an order's meta (e.g. which order it replaces) and store it."""
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            order.meta.update(meta)
+            await self.store.save_order(order)
+            self.bus.publish(OrderEvent(order.copy()))
+
     async def cancel_held(self, order: Order, reason: str) -> None:
         if order.is_open and order.meta.get("held"):
             order.transition(OrderStatus.CANCELLED, self.clock.now(), reason)

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from rich.text import Text
@@ -43,6 +44,7 @@ from tui_trader.ui.commandline import (
     FlattenCommand,
     HelpCommand,
     LayoutCommand,
+    ModifyCommand,
     OrderCommand,
     QuitCommand,
     SymbolCommand,
@@ -546,6 +548,22 @@ class WorkstationApp(FeatureActions, App[int]):
         status.say(msg)
         await self.refresh_snapshot()
 
+    @work(exclusive=True, group="modify", exit_on_error=False)
+    async def modify_order(self, client_order_id: str, price: Decimal | None, quantity: Decimal | None) -> None:
+        status = self.query_one(StatusBar)
+        params = {"id": client_order_id, "price": price and str(price), "quantity": quantity and str(quantity)}
+        try:
+            order = await self.client.call("order.modify", **params)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            status.say(str(exc), self.palette.error)
+            return
+        order_id = order.client_order_id if hasattr(order, "client_order_id") else order["client_order_id"]
+        msg = f"modified {client_order_id}" + (f" -> {order_id}" if order_id != client_order_id else "")
+        self.notify(msg, title="Modify")
+        status.say(msg)
+        await self.refresh_snapshot()
+
     @on(BlotterPane.CancelRequested)
     def _cancel_from_blotter(self, event: BlotterPane.CancelRequested) -> None:
         if not event.is_open:
@@ -628,7 +646,7 @@ class WorkstationApp(FeatureActions, App[int]):
             if command.theme not in self.available_themes:
                 return f"unknown theme {command.theme!r}; themes: {', '.join(self.theme_names())}"
         elif (
-            isinstance(command, CancelCommand)
+            isinstance(command, CancelCommand | ModifyCommand)
             and command.client_order_id is not None
             and self.resolve_order_id(command.client_order_id) is None
         ):
@@ -654,6 +672,10 @@ class WorkstationApp(FeatureActions, App[int]):
                 cid = self.resolve_order_id(command.client_order_id)
                 if cid is not None:
                     self.cancel_order(cid)
+        elif isinstance(command, ModifyCommand):
+            cid = self.resolve_order_id(command.client_order_id)
+            if cid is not None:
+                self.modify_order(cid, command.price, command.quantity)
         elif isinstance(command, FlattenCommand):
             self.action_kill_switch()
         elif isinstance(command, SymbolCommand):

@@ -5,6 +5,7 @@ Pure functions with no Textual import, so the grammar is unit tested on its own.
     buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000
     sell 10 AAPL mkt            buy 1 ETH/USDT stop 3500        buy 2 @ 150 (active symbol)
     cancel all | cancel all ETH/USDT | cancel <id>      flatten
+    modify <id> price 64100 | modify <id> qty 0.8 | modify <id> price 64100 qty 0.8
     symbol ETH/USDT | tf 5m | theme tui-light | layout tabs | help | quit
 """
 
@@ -50,6 +51,13 @@ class CancelCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class ModifyCommand:
+    client_order_id: str  # as typed: the full id or a unique tail
+    price: Decimal | None = None
+    quantity: Decimal | None = None  # the new total quantity
+
+
+@dataclass(frozen=True, slots=True)
 class FlattenCommand:
     pass
 
@@ -87,6 +95,7 @@ class QuitCommand:
 Command = (
     OrderCommand
     | CancelCommand
+    | ModifyCommand
     | FlattenCommand
     | SymbolCommand
     | TimeframeCommand
@@ -96,7 +105,10 @@ Command = (
     | QuitCommand
 )
 
-USAGE = "try: buy 0.5 BTC/USDT limit 64000 · sell 10 AAPL mkt · cancel all · flatten · symbol ETH/USDT · tf 5m"
+USAGE = (
+    "try: buy 0.5 BTC/USDT limit 64000 · sell 10 AAPL mkt · cancel all · modify <id> price 64100 · flatten"
+    " · symbol ETH/USDT · tf 5m"
+)
 
 
 def parse_command(text: str, active_symbol: str | None = None) -> Command:
@@ -109,6 +121,8 @@ def parse_command(text: str, active_symbol: str | None = None) -> Command:
         return _parse_order(_SIDES[verb], args, active_symbol)
     if verb in ("cancel", "c", "x"):
         return _parse_cancel(args)
+    if verb in ("modify", "mod", "amend", "m"):
+        return _parse_modify(args)
     if verb in ("flatten", "flat", "kill"):
         _no_more(verb, args)
         return FlattenCommand()
@@ -238,6 +252,23 @@ def _parse_cancel(args: list[str]) -> CancelCommand:
         return CancelCommand(None, args[1].upper() if len(args) == 2 else None)
     _no_more("cancel", args[1:])
     return CancelCommand(args[0])
+
+
+def _parse_modify(args: list[str]) -> ModifyCommand:
+    usage = "modify <order id> price 64100 qty 0.8 (either or both)"
+    if len(args) < 3 or len(args) % 2 == 0:
+        raise ParseError(f"modify takes {usage}")
+    fields: dict[str, Decimal] = {}
+    for word, value in zip(args[1::2], args[2::2], strict=True):
+        key = {"price": "price", "px": "price", "@": "price", "qty": "quantity", "quantity": "quantity"}.get(
+            word.lower()
+        )
+        if key is None:
+            raise ParseError(f"modify changes price or qty, not {word!r}; {usage}")
+        if key in fields:
+            raise ParseError(f"{word!r} given twice")
+        fields[key] = parse_decimal(value, key)
+    return ModifyCommand(args[0], fields.get("price"), fields.get("quantity"))
 
 
 def _one(verb: str, args: list[str], what: str) -> str:

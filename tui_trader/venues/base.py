@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from tui_trader.core.enums import ConnectionState
@@ -87,6 +88,12 @@ class Venue(Protocol):
         """
 
     async def cancel_order(self, order: Order) -> None: ...
+
+    async def amend_order(
+        self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        """Change a working order in place; called only where `capabilities.amend` is true
+        (elsewhere the engine cancels and replaces). Raises VenueError if the venue refuses."""
 
     async def fetch_open_orders(self) -> list[VenueOrder]: ...
 

@@ -12,7 +12,7 @@ COMMAND_HELP = """\
 [b]Command line[/] (press [b]:[/])
   buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000    sell 10 AAPL mkt
   buy 1 ETH/USDT stop 3500    buy 1 ETH/USDT stop 3500 limit 3490    buy 2 @ 150 ioc
-  cancel all · cancel all BTC/USDT · cancel <id> · flatten
+  cancel all · cancel all BTC/USDT · cancel <id> · modify <id> price 64100 qty 0.8 · flatten
   symbol ETH/USDT · tf 5m · theme tui-light · layout tabs|grid|auto · help · quit
 Remap keys in config.toml: [ui.keymap] buy = "B" (binding id = keys)."""
 

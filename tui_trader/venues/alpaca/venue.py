@@ -720,6 +720,12 @@ class AlpacaVenue:
         except VenueError:
             return None
 
+    async def amend_order(
+        self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        """Not in place here (`capabilities.amend` is false): the engine cancels and replaces."""
+        raise VenueError("Alpaca does not amend orders in place; cancel and replace instead")
+
     async def cancel_order(self, order: Order) -> None:
         vid = order.venue_order_id
         if vid is None:

@@ -19,7 +19,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
-from tui_trader.venues.base import Emit, VenueCapabilities, VenueOrder
+from tui_trader.venues.base import Emit, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.paper.account import PaperAccount
 from tui_trader.venues.paper.feeds import PriceSource, SimulatedSource
 from tui_trader.venues.paper.history import synthetic_history
@@ -217,6 +217,12 @@ class PaperVenue:
             self.matching.submit(mine)
         finally:
             self._pending = {}
+
+    async def amend_order(
+        self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        """Not in place here (`capabilities.amend` is false): the engine cancels and replaces."""
+        raise VenueError("the paper venue does not amend orders in place; cancel and replace instead")
 
     async def cancel_order(self, order: Order) -> None:
         if not self.matching.cancel(order.client_order_id):
