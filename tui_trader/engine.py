@@ -47,7 +47,7 @@ from tui_trader.risk.checks import CheckContext, PreTradeChecks, RiskRejection
 from tui_trader.risk.manager import RiskManager
 from tui_trader.risk.sessions import market_open
 from tui_trader.store.db import Store
-from tui_trader.venues.base import Venue
+from tui_trader.venues.base import Venue, VenueError
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
@@ -451,7 +451,10 @@ class Engine:
         )
         venue = self.venues[order.venue]
         if venue.capabilities.amend:
-            await venue.amend_order(order.copy(), quantity=new_qty, price=req.price)
+            try:
+                await venue.amend_order(order.copy(), quantity=new_qty, price=req.price)
+            except VenueError as exc:
+                raise UserError(f"{order.venue} refused the change, {cid} is unchanged: {exc}") from None
             return await self.oms.amended(cid, price=req.price, quantity=new_qty)
         cancelled = await self.oms.cancel(cid)
         if cancelled.status is not OrderStatus.CANCELLED:

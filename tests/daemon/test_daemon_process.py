@@ -66,6 +66,12 @@ def test_daemon_serves_the_cli_and_survives_kill_9(spawn_daemon, capsys) -> None
     (pos,) = json.loads(cli(capsys, "positions", "--json", "--home", home)[1])
     assert pos["quantity"] == "0.25"
 
+    code, _, err = cli(capsys, "modify", working_id, "--home", home)
+    assert code == 2 and "give --price, --qty or both" in err
+    code, out, _ = cli(capsys, "modify", working_id, "--price", str(below - 1), "--json", "--home", home)
+    replacement = json.loads(out)  # the paper venue cannot amend: cancelled and replaced
+    assert code == 0 and replacement["meta"]["replaces"] == working_id and replacement["price"] == str(below - 1)
+    working_id = replacement["client_order_id"]
     code, out, _ = cli(capsys, "cancel", working_id, "--home", home)
     assert code == 0 and working_id in out
     code, out, _ = cli(capsys, "flatten", "--yes", "--json", "--home", home)

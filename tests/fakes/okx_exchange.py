@@ -120,6 +120,8 @@ class FakeOkxExchange(FakeMarket):
             return _ok([self._order_json(order)]) if order else _err("51603", "Order does not exist")
         if path == "trade/cancel-order":
             return self._cancel(payload)
+        if path == "trade/amend-order":
+            return self._amend(payload)
         if path == "trade/orders-pending":
             inst = q.get("instId")
             rows = [o for o in self.open_orders() if inst in (None, self.ids[o.symbol])]
@@ -312,6 +314,21 @@ class FakeOkxExchange(FakeMarket):
             msg = "Order cancellation failed as the order has been filled, canceled or does not exist."
             return _err("1", "All operations failed", data=[{**ids, "sCode": "51400", "sMsg": msg}])
         return _ok([{"clOrdId": order.client_order_id, "ordId": str(order.order_id),
+                     "sCode": "0", "sMsg": "", "ts": str(self.now_ms)}])
+
+    def _amend(self, r: dict[str, Any]) -> web.Response:
+        """POST /trade/amend-order: newSz (the new total) and/or newPx; the order keeps its ids."""
+        order = self._find(r)
+        ids = {"clOrdId": r.get("clOrdId", ""), "ordId": r.get("ordId", "")}
+        if order is None or not order.is_open:
+            msg = "Order modification failed as the order has been filled, canceled or does not exist."
+            return _err("1", "All operations failed", data=[{**ids, "sCode": "51503", "sMsg": msg}])
+        new_sz = Decimal(r["newSz"]) if r.get("newSz") else None
+        if new_sz is not None and new_sz <= order.executed:
+            msg = "Order modification failed: the new size is not above the filled size."
+            return _err("1", "All operations failed", data=[{**ids, "sCode": "51512", "sMsg": msg}])
+        self.amend(order, new_sz, Decimal(r["newPx"]) if r.get("newPx") else None)
+        return _ok([{"clOrdId": order.client_order_id, "ordId": str(order.order_id), "reqId": "",
                      "sCode": "0", "sMsg": "", "ts": str(self.now_ms)}])
 
     def _order_json(self, o: FakeOrder, trade: FakeTrade | None = None) -> dict[str, Any]:

@@ -42,6 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--symbol", help="with `all`: only this symbol")
 
     p = add_command(
+        sub, "modify", "change a working limit order's price and/or quantity on the running daemon", _modify,
+        json_flag=True,
+    )
+    p.add_argument("order_id", metavar="ID")
+    p.add_argument("--price", type=_decimal("--price"), help="the new limit price")
+    p.add_argument("--qty", type=_decimal("--qty"), help="the new total quantity")
+
+    p = add_command(
         sub, "flatten", "kill switch: cancel every order and close every position", _flatten, json_flag=True
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -247,6 +255,19 @@ def _cancel(args: argparse.Namespace) -> int:
         print_json(order)
     else:
         print(_describe(order))
+    return 0
+
+
+def _modify(args: argparse.Namespace) -> int:
+    if args.price is None and args.qty is None:
+        raise UsageError("modify: give --price, --qty or both")
+    params = {"id": args.order_id, "price": args.price and str(args.price), "quantity": args.qty and str(args.qty)}
+    order = request(args, "call", command="order.modify", params=params)
+    if args.json:
+        print_json(order)
+    else:
+        replaced = order.get("meta", {}).get("replaces")
+        print(_describe(order) + (f" (replaces {replaced})" if replaced else ""))
     return 0
 
 

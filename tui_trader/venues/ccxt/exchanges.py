@@ -85,3 +85,8 @@ WS_FILL_FEE_SIGN: dict[str, int] = {
 
 def fills_paging(exchange_id: str) -> tuple[int, tuple[str, str] | None]:
     return FILLS_PAGING.get(exchange_id, (1000, None))
+
+# Exchanges whose ccxt edit_order changes the order in place (same order id, same client id),
+# verified against their fakes. Elsewhere edit_order is a cancel-and-replace under new ids (or
+# unverified), so the engine cancels and replaces itself, where it can see every step.
+AMEND_IN_PLACE = frozenset({"okx", "bybit"})

@@ -168,7 +168,7 @@ class CcxtVenue:
             stop=bool(has.get("createStopOrder")),
             stop_limit=bool(has.get("createStopLimitOrder")),
             post_only=bool(has.get("createPostOnlyOrder", True)),
-            amend=bool(has.get("editOrder")),
+            amend=bool(has.get("editOrder")) and self.exchange_id in exchanges.AMEND_IN_PLACE,
             reduce_only=bool(has.get("createReduceOnlyOrder")),
         )
         return ex
