@@ -44,7 +44,7 @@ class Position:
     def apply(self, fill: Fill) -> Decimal:
         """Apply a fill; return the P&L it realized (before fees)."""
         q = fill.signed_quantity
-        self.fees += fill.fee
+        self.fees += fill.quote_fee
         realized = ZERO
         if self.quantity == 0 or (self.quantity > 0) == (q > 0):
             # Opening or adding: new weighted average.
@@ -62,6 +62,10 @@ class Position:
             elif (self.quantity > 0) != (direction > 0):
                 # Flipped through zero: the remainder opens at the fill price.
                 self.average_price = fill.price
+        if fill.fee_in_base:  # the coin the exchange kept; its value is already in `fees`
+            self.quantity -= fill.fee
+            if self.quantity == 0:
+                self.average_price = ZERO
         return realized
 
 

@@ -264,7 +264,7 @@ class OrderManager:
         order.average_price = (
             (order.average_price or ZERO) * prev + fill.price * fill.quantity
         ) / order.filled_quantity
-        order.fees += fill.fee
+        order.fees += fill.quote_fee
         new_status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
         if can_transition(order.status, new_status):
             order.transition(new_status, fill.ts)

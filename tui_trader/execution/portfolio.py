@@ -63,10 +63,11 @@ class Portfolio:
     def apply_fill(self, fill: Fill) -> Position:
         pos = self.position(fill.venue, fill.symbol)
         pos.apply(fill)
-        self.cash[fill.fee_currency] = (
-            self.cash.get(fill.fee_currency, ZERO) - fill.signed_quantity * fill.price - fill.fee
-        )
-        self.quote_of[fill.symbol] = fill.fee_currency
+        quote = fill.quote
+        self.cash[quote] = self.cash.get(quote, ZERO) - fill.signed_quantity * fill.price
+        if fill.fee_in_quote:  # a base-coin fee left the position; a third currency's (BNB) is not tracked
+            self.cash[quote] -= fill.fee
+        self.quote_of[fill.symbol] = quote
         if fill.symbol not in self.marks:
             self.marks[fill.symbol] = float(fill.price)
         pos.mark = self.marks[fill.symbol]

@@ -83,12 +83,12 @@ class TradeTracker:
                 float(fill.price),
                 abs(after),
                 0.0,
-                float(fill.fee),
+                float(fill.quote_fee),
                 order.strategy,
             )
             return None
         rec.realized += float(realized)
-        rec.fees += float(fill.fee)
+        rec.fees += float(fill.quote_fee)
         rec.peak_qty = max(rec.peak_qty, abs(after) if after * rec.side > 0 else 0.0)
         if after != 0 and (after > 0) == (rec.side > 0):
             return None

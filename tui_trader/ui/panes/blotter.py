@@ -111,7 +111,7 @@ class BlotterPane(Pane):
                 f.symbol,
                 fmt.qty(f.quantity, inst.qty_decimals if inst else 4),
                 fmt.price(f.price, inst.price_decimals if inst else 2),
-                fmt.money(f.fee),
+                fmt.money(f.quote_fee),
                 f.liquidity.value,
                 fmt.short_id(f.client_order_id, 11),
             ]

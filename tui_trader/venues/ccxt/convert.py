@@ -113,10 +113,6 @@ def candle(symbol: str, timeframe: str, row: list[Any], now_ms: int, tf_ms: int)
 def fill(venue: str, t: dict[str, Any], client_order_id: str, fee_sign: int = 1) -> Fill:
     fee = t.get("fee") or {}
     fee_cost, fee_ccy = dec(fee.get("cost")) * fee_sign, fee.get("currency") or ""
-    base, _, quote = str(t["symbol"]).partition("/")
-    if fee_ccy and fee_ccy == base and quote:
-        # a fee in the base coin (bybit's spot buys): the portfolio books fees in the quote
-        fee_cost, fee_ccy = fee_cost * dec(t["price"]), quote.split(":")[0]
     return Fill(
         fill_id=str(t["id"]),
         client_order_id=client_order_id,
