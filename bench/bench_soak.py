@@ -139,9 +139,8 @@ class BinanceSoak(SoakVenue):
         return {cid: Decimal(str(o.executed)) for cid, o in self.fake.orders.items()}
 
     def cancel_working(self) -> None:
-        for o in self.fake.orders.values():
-            if o.status in ("NEW", "PARTIALLY_FILLED"):
-                o.status = "CANCELED"
+        for o in self.fake.open_orders():
+            o.status = "canceled"
 
 
 class AlpacaSoak(SoakVenue):

@@ -21,12 +21,12 @@ import itertools
 import json
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from fakes.faults import FaultSwitches
 from fakes.serve import serve_loopback
@@ -116,7 +116,7 @@ class FakeMarket(FaultSwitches):
         self.duplicate_submissions = 0
         self.requests: list[tuple[str, str]] = []
         self.tick_interval_s = 0.05
-        self._public_trade_ids = itertools.count(1)
+        self.public_trade_ids = itertools.count(1)  # tests may renumber them
         self._order_ids = itertools.count(1000)
         self._trade_ids = itertools.count(1)
         self._sockets: set[web.WebSocketResponse] = set()
@@ -175,6 +175,13 @@ class FakeMarket(FaultSwitches):
 
     def forget_socket(self, ws: web.WebSocketResponse) -> None:
         self._sockets.discard(ws)
+
+    @staticmethod
+    async def json_frames(ws: web.WebSocketResponse) -> AsyncIterator[Any]:
+        """Each text frame the client sends, decoded; other frames are skipped."""
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                yield json.loads(msg.data)
 
     async def drop_connections(self) -> None:
         """Close every websocket abruptly (the exchange restarting, a NAT timeout ...)."""
@@ -324,7 +331,7 @@ class FakeMarket(FaultSwitches):
             for symbol in list(self.prices):
                 step = Decimal(self.rng.choice((-2, -1, 0, 1, 2))) * Decimal("0.01")
                 self.prices[symbol] = max(Decimal("0.01"), self.prices[symbol] + step)
-                tid = next(self._public_trade_ids)
+                tid = next(self.public_trade_ids)
                 trade = {
                     "id": tid,
                     "price": str(self.prices[symbol]),

@@ -1,19 +1,35 @@
-"""Helpers for venue tests and the soak bench: a real ccxt venue pointed at the fake Binance."""
+"""Helpers for venue tests and the soak bench: a real ccxt venue pointed at a fake exchange,
+an engine trading it, and the checks every exchange's tests make alike."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from tui_trader.config import Settings
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import SystemClock
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
+from tui_trader.core.events import (
+    BookEvent,
+    CandleEvent,
+    ConnectionEvent,
+    Event,
+    TickerEvent,
+    TradeEvent,
+)
+from tui_trader.core.fills import Fill
+from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.engine import Engine
 from tui_trader.secrets import Credentials
 from tui_trader.venues.ccxt.venue import CcxtVenue
 from tui_trader.venues.resilience import Backoff
 
 from fakes.binance_exchange import FakeBinanceExchange
+from fakes.fake_market import FakeMarket, FakeTrade
 
 API_KEY = "test-key"
 SECRET = "test-secret-value"
@@ -72,3 +88,207 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 
 def engine_settings() -> Settings:
     return Settings()
+
+
+# -- an engine trading one venue --------------------------------------------------------------
+
+
+async def engine_with(venue: CcxtVenue, *, armed: bool = False) -> Engine:
+    """A started in-memory engine trading `venue`; `armed` arms it for live orders, as a trader
+    must for a live venue (KuCoin, Kraken, Coinbase have no sandbox)."""
+    from tui_trader.commands import dispatch
+
+    engine = Engine(engine_settings(), None, in_memory=True, venues={venue.name: venue})
+    await engine.start()
+    if armed:
+        assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == [venue.name]
+    return engine
+
+
+@contextlib.asynccontextmanager
+async def trading(venue: CcxtVenue, *, armed: bool = False) -> AsyncIterator[Engine]:
+    """`engine_with(venue)` for the length of a test, stopped however the test ends."""
+    engine = await engine_with(venue, armed=armed)
+    try:
+        yield engine
+    finally:
+        await engine.stop()
+
+
+@contextlib.asynccontextmanager
+async def streaming(venue: CcxtVenue, symbols: Sequence[str] = ()) -> AsyncIterator[list[Event]]:
+    """The venue connected (and subscribed to `symbols`) for the length of a test; yields the
+    list its events arrive in, and closes the venue however the test ends."""
+    events: list[Event] = []
+    await venue.connect(events.append)
+    try:
+        if symbols:
+            await venue.subscribe(list(symbols))
+        yield events
+    finally:
+        await venue.close()
+
+
+def buy(venue: str, qty: str = "0.2", symbol: str = "BTC/USDT", **kw: Any) -> OrderRequest:
+    """A buy request on `venue` (a market order unless `type` and `price` say otherwise)."""
+    return OrderRequest(symbol, Side.BUY, Decimal(qty), venue=venue, **kw)
+
+
+def limit_buy(venue: str, price: str, qty: str = "0.2") -> OrderRequest:
+    """A limit buy on `venue`: below the fake's market (~100) it rests until the test fills it."""
+    return buy(venue, qty, type=OrderType.LIMIT, price=Decimal(price))
+
+
+def order_status(engine: Engine, cid: str) -> OrderStatus:
+    assert engine.oms is not None
+    return engine.oms.orders[cid].status
+
+
+async def wait_status(engine: Engine, cid: str, status: OrderStatus) -> None:
+    await wait_for(lambda: order_status(engine, cid) is status)
+
+
+async def fills_match(
+    engine: Engine, fake: FakeMarket, fill_id: Callable[[FakeTrade], str] | None = None
+) -> list[Fill]:
+    """Every fill the exchange made is in our store exactly once (under the exchange's own
+    fill id, `fill_id(trade)`, the fake's trade id by default); returns the stored fills."""
+    assert engine.store is not None and engine.oms is not None
+    await wait_for(lambda: len(engine.fills) >= len(fake.trades), 5)
+    await engine.oms.flush()
+    stored = await engine.store.load_fills(limit=10_000)
+    name = fill_id or (lambda t: str(t.trade_id))
+    assert sorted(f.fill_id for f in stored) == sorted(name(t) for t in fake.trades)
+    return stored
+
+
+# -- streams and connections ------------------------------------------------------------------
+
+STREAM_KINDS = (TickerEvent, BookEvent, TradeEvent, CandleEvent)
+
+
+async def wait_for_streams(events: Sequence[Event], at_least: int = 1, timeout: float = 5.0) -> None:
+    """Wait until tickers, books, trades and candles have each arrived `at_least` times."""
+    await wait_for(
+        lambda: all(sum(isinstance(e, k) for e in events) >= at_least for k in STREAM_KINDS),
+        timeout,
+    )
+
+
+async def wait_reconnected(events: Sequence[Event]) -> None:
+    """Wait until the venue is connected again after a drop, having said it was reconnecting."""
+    await wait_for(
+        lambda: any(
+            isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
+            for e in events
+        )
+    )
+    states = [e.state for e in events if isinstance(e, ConnectionEvent)]
+    assert ConnectionState.RECONNECTING in states
+
+
+# -- scenarios every exchange passes alike ----------------------------------------------------
+
+
+async def fills_lost_in_a_drop_are_reconciled(
+    engine: Engine,
+    fake: FakeMarket,
+    request: OrderRequest,
+    parts: Sequence[Decimal | None],
+    fill_id: Callable[[FakeTrade], str] | None = None,
+) -> Order:
+    """The order rests; it fills in `parts` (None: the rest) while the socket is silent, then
+    every socket drops. The venue reconnects and reconciliation stores each fill once."""
+    events: list[Event] = []
+    engine.bus.on(events.append, kinds=["connection"])
+    order = await engine.place(request)
+    await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
+    fake.stall()  # the fills below are lost on the wire
+    for qty in parts:
+        fake.fill(order.client_order_id, qty)
+    await fake.drop_connections()
+    fake.stall(False)
+    await wait_reconnected(events)
+    await fills_match(engine, fake, fill_id)
+    assert order_status(engine, order.client_order_id) is OrderStatus.FILLED
+    return order
+
+
+async def duplicate_and_reordered_fills_count_once(
+    engine: Engine,
+    fake: FakeMarket,
+    request: OrderRequest,
+    *,
+    settle_s: float = 0.2,
+    fill_id: Callable[[FakeTrade], str] | None = None,
+) -> None:
+    """The exchange sends every private message twice and each batch backwards: the order
+    fills once, each fill stored once."""
+    assert engine.oms is not None
+    fake.duplicate_fills()
+    fake.reorder_fills()
+    order = await engine.place(request)
+    await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
+    await asyncio.sleep(settle_s)
+    await fills_match(engine, fake, fill_id)
+    assert engine.oms.orders[order.client_order_id].filled_quantity == request.quantity
+
+
+async def cancelled_by_client_id(engine: Engine, fake: FakeMarket, request: OrderRequest) -> Order:
+    """The order rests, we cancel it by our client id, and the exchange has it cancelled."""
+    order = await engine.place(request)
+    assert order.status is not OrderStatus.REJECTED, order.reason
+    await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
+    await engine.cancel(order.client_order_id)
+    await wait_status(engine, order.client_order_id, OrderStatus.CANCELLED)
+    assert fake.orders[order.client_order_id].status == "canceled"
+    return order
+
+
+async def timed_out_submit_is_found_by_client_id(
+    engine: Engine, venue: CcxtVenue, fake: FakeMarket, request: OrderRequest
+) -> Order:
+    """The order is made but its answer comes after our timeout: it is looked up by client id,
+    never sent twice. Returns the order for the exchange's own checks."""
+    fake.delay_next_ack(1.0)
+    order = await engine.place(request)
+    await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
+    assert len(fake.orders) == 1 and fake.duplicate_submissions == 0
+    assert venue.counters["found_by_client_id"] == 1
+    return order
+
+
+async def rate_limit_backs_off_then_reject(
+    engine: Engine,
+    venue: CcxtVenue,
+    fake: FakeMarket,
+    first: OrderRequest,
+    second: OrderRequest,
+    *,
+    limited: int = 1,
+) -> Order:
+    """`limited` HTTP 429s before the `first` order (which still goes through), then the
+    exchange refuses the `second`; returns that rejected order, to check the exchange's reason."""
+    fake.fail_next(limited, status=429)
+    order = await engine.place(first)
+    await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
+    assert venue.counters["rate_limited"] >= 1 and len(fake.orders) == 1
+    fake.reject_next()
+    rejected = await engine.place(second)
+    assert rejected.status is OrderStatus.REJECTED
+    return rejected
+
+
+async def live_orders_wait_for_arming(
+    engine: Engine, fake: FakeMarket, request: OrderRequest
+) -> None:
+    """A live venue refuses orders (none reach the exchange) until the trader arms it."""
+    from tui_trader.commands import dispatch
+
+    refused = await engine.place(request)
+    assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")
+    assert not fake.orders
+    venue = request.venue
+    assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == [venue]
+    placed = await engine.place(request)
+    assert placed.status is not OrderStatus.REJECTED and len(fake.orders) == 1

@@ -17,26 +17,34 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
 
-from tui_trader.commands import dispatch
-from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
-from tui_trader.core.events import (
-    BookEvent,
-    CandleEvent,
-    ConnectionEvent,
-    Event,
-    ExecutionReport,
-    TickerEvent,
-    TradeEvent,
-)
-from tui_trader.core.orders import Order, OrderRequest
-from tui_trader.engine import Engine
+from tui_trader.core.enums import ConnectionState, OrderStatus, Side
+from tui_trader.core.events import BookEvent, Event, ExecutionReport
+from tui_trader.core.orders import Order
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.fake_market import FakeOrder
 from fakes.kraken_exchange import SECRET_B64, FakeKrakenExchange, book_checksum
-from fakes.venue_harness import API_KEY, ccxt_settings, ccxt_venue, engine_settings, wait_for
+from fakes.venue_harness import (
+    API_KEY,
+    buy,
+    cancelled_by_client_id,
+    ccxt_settings,
+    ccxt_venue,
+    engine_with,
+    fills_lost_in_a_drop_are_reconciled,
+    fills_match,
+    limit_buy,
+    order_status,
+    rate_limit_backs_off_then_reject,
+    streaming,
+    timed_out_submit_is_found_by_client_id,
+    trading,
+    wait_for,
+    wait_for_streams,
+    wait_status,
+)
 
 SYMBOL = "BTC/USDT"
 
@@ -48,6 +56,7 @@ async def kraken() -> AsyncIterator[FakeKrakenExchange]:
     await ex.stop()
 
 
+
 def _venue(fake: FakeKrakenExchange, *, secret: str = SECRET_B64, **extra: Any) -> CcxtVenue:
     # the fake has no rate limits: ccxt's own throttle (1 s a call, 3 for private) made short
     options = {**fake.ccxt_options(), "rateLimit": 20}
@@ -55,34 +64,9 @@ def _venue(fake: FakeKrakenExchange, *, secret: str = SECRET_B64, **extra: Any) 
     return ccxt_venue(settings, Credentials(API_KEY, secret))
 
 
-async def _engine(venue: CcxtVenue) -> Engine:
-    engine = Engine(engine_settings(), None, in_memory=True, venues={"kraken": venue})
-    await engine.start()
-    assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["kraken"]
-    return engine
-
-
-def _buy(qty: str = "0.2", **kw: Any) -> OrderRequest:
-    return OrderRequest(SYMBOL, Side.BUY, Decimal(qty), venue="kraken", **kw)
-
-
-def _status(engine: Engine, cid: str) -> OrderStatus:
-    return engine.oms.orders[cid].status  # type: ignore[union-attr]
-
-
-async def _fills_match(engine: Engine, fake: FakeKrakenExchange) -> None:
-    """Every fill the exchange made is in our store exactly once, under Kraken's trade id."""
-    assert engine.store is not None
-    await wait_for(lambda: len(engine.fills) >= len(fake.trades), 5)
-    await engine.oms.flush()  # type: ignore[union-attr]
-    stored = await engine.store.load_fills(limit=10_000)
-    assert sorted(f.fill_id for f in stored) == sorted(fake.trade_txid(t) for t in fake.trades)
-
-
 async def test_markets_become_instruments_with_kraken_precision(kraken) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(kraken)
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         inst = (await venue.load_markets())[SYMBOL]
         # pair_decimals 2, lot_decimals 8, ordermin 0.00005, costmin 0.5 in AssetPairs
         assert inst.tick_size == Decimal("0.01") and inst.lot_size == Decimal("0.00000001")
@@ -90,18 +74,12 @@ async def test_markets_become_instruments_with_kraken_precision(kraken) -> None:
         assert inst.base == "BTC" and inst.quote == "USDT"  # XXBT / XBT mapped to BTC
         balances = await venue.fetch_balances()
         assert balances["BTC"].total == Decimal("1000") and balances["USDT"].total == Decimal("1000000")
-    finally:
-        await venue.close()
 
 
 async def test_streams_arrive_over_websocket_v2_and_book_checksums_hold(kraken) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(kraken, candles=["1m"])
-    events: list[Event] = []
-    await venue.connect(events.append)
-    await venue.subscribe([SYMBOL])
-    try:
-        kinds = (TickerEvent, BookEvent, TradeEvent, CandleEvent)
-        await wait_for(lambda: all(any(isinstance(e, k) for e in events) for k in kinds), 5)
+    async with streaming(venue, [SYMBOL]) as events:
+        await wait_for_streams(events)
         await wait_for(lambda: len([e for e in events if isinstance(e, BookEvent)]) > 5, 5)
         books = [e.book for e in events if isinstance(e, BookEvent)]
         # each book ccxt built from the snapshot + deltas has the CRC32 Kraken sent with it
@@ -112,8 +90,6 @@ async def test_streams_arrive_over_websocket_v2_and_book_checksums_hold(kraken) 
         last = books[-1]
         assert len(last.bids) == 10 and last.bids[0][0] < last.asks[0][0]
         assert not any(r[0] == "GET" and r[1] in ("Ticker", "Depth") for r in kraken.requests)
-    finally:
-        await venue.close()
 
 
 async def test_book_checksum_is_krakens_crc32() -> None:
@@ -127,112 +103,71 @@ async def test_book_checksum_is_krakens_crc32() -> None:
 
 
 async def test_limit_rests_then_fills_market_fills_in_two_parts_cancel_by_client_id(kraken) -> None:  # type: ignore[no-untyped-def]
-    engine = await _engine(_venue(kraken))
-    try:
-        rest = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
+    async with trading(_venue(kraken), armed=True) as engine:
+        rest = await engine.place(limit_buy("kraken", "97"))
         assert rest.status is not OrderStatus.REJECTED, rest.reason
-        await wait_for(lambda: _status(engine, rest.client_order_id) is OrderStatus.ACCEPTED)
+        await wait_status(engine, rest.client_order_id, OrderStatus.ACCEPTED)
         assert kraken.orders[rest.client_order_id].is_open  # sent as cl_ord_id
         kraken.set_price(SYMBOL, "96.99")
-        await wait_for(lambda: _status(engine, rest.client_order_id) is OrderStatus.FILLED)
+        await wait_status(engine, rest.client_order_id, OrderStatus.FILLED)
 
-        market = await engine.place(_buy("0.3"))
-        await wait_for(lambda: _status(engine, market.client_order_id) is OrderStatus.FILLED)
+        market = await engine.place(buy("kraken", "0.3"))
+        await wait_status(engine, market.client_order_id, OrderStatus.FILLED)
         assert len([t for t in kraken.trades if t.order.client_order_id == market.client_order_id]) == 2
-        await _fills_match(engine, kraken)
+        await fills_match(engine, kraken, kraken.trade_txid)
         assert engine.portfolio.positions[("kraken", SYMBOL)].quantity == Decimal("0.5")
 
-        cancel_me = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("93")))
-        await wait_for(lambda: _status(engine, cancel_me.client_order_id) is OrderStatus.ACCEPTED)
-        await engine.cancel(cancel_me.client_order_id)
-        await wait_for(lambda: _status(engine, cancel_me.client_order_id) is OrderStatus.CANCELLED)
-        assert kraken.orders[cancel_me.client_order_id].status == "canceled"
+        await cancelled_by_client_id(engine, kraken, limit_buy("kraken", "93"))
         assert len(kraken.orders) == 3 and kraken.duplicate_submissions == 0
-    finally:
-        await engine.stop()
 
 
 async def test_timed_out_submit_is_found_by_client_id_not_sent_twice(kraken) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(kraken, timeout_ms=300)
-    engine = await _engine(venue)
-    try:
-        kraken.delay_next_ack(1.0)
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        assert len(kraken.orders) == 1 and kraken.duplicate_submissions == 0
-        assert venue.counters["found_by_client_id"] == 1
+    async with trading(venue, armed=True) as engine:
+        await timed_out_submit_is_found_by_client_id(engine, venue, kraken, limit_buy("kraken", "97"))
         assert ("POST", "OpenOrders") in kraken.requests  # looked up by cl_ord_id
-    finally:
-        await engine.stop()
 
 
 async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(kraken) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(kraken)
-    engine = await _engine(venue)
-    events: list[Event] = []
-    engine.bus.on(events.append, kinds=["connection"])
-    try:
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        kraken.stall()  # the fill below is lost on the wire
-        kraken.fill(order.client_order_id)
-        await kraken.drop_connections()
-        kraken.stall(False)
-        await wait_for(
-            lambda: any(
-                isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
-                for e in events
-            )
-        )
-        assert ConnectionState.RECONNECTING in [e.state for e in events if isinstance(e, ConnectionEvent)]
-        await _fills_match(engine, kraken)  # found over REST (TradesHistory), once
-        assert _status(engine, order.client_order_id) is OrderStatus.FILLED
+    async with trading(venue, armed=True) as engine:
+        # found over REST (TradesHistory), once
+        await fills_lost_in_a_drop_are_reconciled(engine, kraken, limit_buy("kraken", "97"), [None], kraken.trade_txid)
         seen = len(engine.fills)
         await asyncio.sleep(0.3)
         # resubscribed: the public stream flows again and a new fill arrives by websocket
         tickers: list[Event] = []
         engine.bus.on(tickers.append, kinds=["ticker"])
         await wait_for(lambda: len(tickers) > 2)
-        second = await engine.place(_buy("0.1"))
-        await wait_for(lambda: _status(engine, second.client_order_id) is OrderStatus.FILLED)
-        await _fills_match(engine, kraken)
+        second = await engine.place(buy("kraken", "0.1"))
+        await wait_status(engine, second.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, kraken, kraken.trade_txid)
         assert len(engine.fills) == seen + 2
-    finally:
-        await engine.stop()
 
 
 async def test_many_missed_fills_are_paged_fifty_at_a_time(kraken) -> None:  # type: ignore[no-untyped-def]
     # TradesHistory answers 50 trades a call, newest first; 60 missed fills need two pages
-    engine = await _engine(_venue(kraken))
-    try:
-        order = await engine.place(_buy("0.6", type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+    async with trading(_venue(kraken), armed=True) as engine:
+        order = await engine.place(limit_buy("kraken", "97", "0.6"))
+        await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
         kraken.stall()
         for _ in range(60):
             kraken.fill(order.client_order_id, Decimal("0.01"))
         await kraken.drop_connections()
         kraken.stall(False)
-        await _fills_match(engine, kraken)
-        assert len(kraken.trades) == 60 and _status(engine, order.client_order_id) is OrderStatus.FILLED
+        await fills_match(engine, kraken, kraken.trade_txid)
+        assert len(kraken.trades) == 60 and order_status(engine, order.client_order_id) is OrderStatus.FILLED
         assert kraken.requests.count(("POST", "TradesHistory")) >= 2
-    finally:
-        await engine.stop()
 
 
 async def test_rate_limit_backs_off_and_reject_has_krakens_reason(kraken) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(kraken)
-    engine = await _engine(venue)
-    try:
-        kraken.fail_next(1, status=429)  # Kraken: HTTP 200, {"error": ["EAPI:Rate limit exceeded"]}
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        assert venue.counters["rate_limited"] >= 1 and len(kraken.orders) == 1
-        kraken.reject_next()
-        rejected = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("96")))
-        assert rejected.status is OrderStatus.REJECTED
+    async with trading(venue, armed=True) as engine:
+        # Kraken's 429: HTTP 200, {"error": ["EAPI:Rate limit exceeded"]}
+        rejected = await rate_limit_backs_off_then_reject(
+            engine, venue, kraken, limit_buy("kraken", "97"), limit_buy("kraken", "96")
+        )
         assert "EOrder:Insufficient funds" in (rejected.reason or "")
-    finally:
-        await engine.stop()
 
 
 async def test_signature_is_checked_and_a_wrong_secret_is_an_auth_failure(kraken) -> None:  # type: ignore[no-untyped-def]
@@ -241,13 +176,13 @@ async def test_signature_is_checked_and_a_wrong_secret_is_an_auth_failure(kraken
     wrong = base64.b64encode(b"not-the-secret-at-all-0123456789").decode()
     refused = _venue(kraken, secret=wrong)
     with pytest.raises(VenueError, match="authentication failed"):
-        await _engine(refused)  # start-up reconcile cannot read orders
+        await engine_with(refused, armed=True)  # start-up reconcile cannot read orders
     await refused.close()
     venue = _venue(kraken, secret=wrong)
     reports: list[Event] = []
     await venue.connect(reports.append)
     try:
-        req = _buy(type=OrderType.LIMIT, price=Decimal("97"))
+        req = limit_buy("kraken", "97")
         order = Order.from_request(req, "ttkrakenauth00001", "kraken", datetime.now(UTC))
         await venue.create_order(order)
         rejected = [r for r in reports if isinstance(r, ExecutionReport)]
@@ -265,23 +200,16 @@ async def test_unknown_venue_order_is_imported_and_flagged_at_start(kraken) -> N
         kraken.orders[f"fake-{n}"] = FakeOrder(
             n, f"fake-{n}", SYMBOL, "sell", "limit", Decimal("0.5"), Decimal(500 + n), kraken.now_ms
         )
-    engine = await _engine(_venue(kraken))
-    try:
+    async with trading(_venue(kraken), armed=True) as engine:
         imported = [o for o in engine.oms.orders.values() if o.meta.get("external")]  # type: ignore[union-attr]
         assert len(imported) == 2 and all(o.side is Side.SELL for o in imported)
         assert {o.client_order_id for o in imported} == {o.venue_order_id for o in imported}
-    finally:
-        await engine.stop()
 
 
 async def test_live_kraken_rejects_orders_until_armed(kraken) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(kraken)
     assert venue.is_live
-    engine = Engine(engine_settings(), None, in_memory=True, venues={"kraken": venue})
-    await engine.start()
-    try:
-        refused = await engine.place(_buy())
+    async with trading(venue) as engine:
+        refused = await engine.place(buy("kraken"))
         assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")
         assert not kraken.orders
-    finally:
-        await engine.stop()

@@ -17,25 +17,32 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
 
-from tui_trader.commands import dispatch
-from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
+from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import (
-    BookEvent,
-    CandleEvent,
-    ConnectionEvent,
-    Event,
-    TickerEvent,
-    TradeEvent,
-)
-from tui_trader.core.orders import OrderRequest
-from tui_trader.engine import Engine
+from tui_trader.core.events import BookEvent, TickerEvent
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.kucoin_exchange import FakeKucoinExchange
-from fakes.venue_harness import ccxt_settings, ccxt_venue, engine_settings, wait_for
+from fakes.venue_harness import (
+    buy,
+    cancelled_by_client_id,
+    ccxt_settings,
+    ccxt_venue,
+    duplicate_and_reordered_fills_count_once,
+    fills_lost_in_a_drop_are_reconciled,
+    fills_match,
+    limit_buy,
+    live_orders_wait_for_arming,
+    rate_limit_backs_off_then_reject,
+    streaming,
+    timed_out_submit_is_found_by_client_id,
+    trading,
+    wait_for,
+    wait_for_streams,
+    wait_status,
+)
 
 KEY, SECRET, PASSPHRASE = "kc-key", "kc-secret-value", "kc-passphrase"
 
@@ -47,6 +54,7 @@ async def fake() -> AsyncIterator[FakeKucoinExchange]:
     await ex.stop()
 
 
+
 def make_venue(
     fake: FakeKucoinExchange, *, secret: str = SECRET, passphrase: str = PASSPHRASE, **extra: Any
 ) -> CcxtVenue:
@@ -55,41 +63,14 @@ def make_venue(
     return ccxt_venue(settings, Credentials(KEY, secret, passphrase))
 
 
-async def _engine(venue: CcxtVenue) -> Engine:
-    engine = Engine(engine_settings(), None, in_memory=True, venues={"kucoin": venue})
-    await engine.start()
-    assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["kucoin"]
-    return engine
-
-
-def _buy(qty: str = "0.2", **kw: Any) -> OrderRequest:
-    return OrderRequest("BTC/USDT", Side.BUY, Decimal(qty), venue="kucoin", **kw)
-
-
-def _status(engine: Engine, cid: str) -> OrderStatus:
-    return engine.oms.orders[cid].status  # type: ignore[union-attr]
-
-
-async def _fills_match(engine: Engine, fake: FakeKucoinExchange) -> None:
-    """Every fill the exchange made is in our store exactly once."""
-    assert engine.store is not None
-    await wait_for(lambda: len(engine.fills) >= len(fake.trades), 5)
-    await engine.oms.flush()  # type: ignore[union-attr]
-    stored = await engine.store.load_fills(limit=10_000)
-    assert sorted(f.fill_id for f in stored) == sorted(str(t.trade_id) for t in fake.trades)
-
-
 async def test_markets_become_decimal_instruments(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         inst = (await venue.load_markets())["BTC/USDT"]
         assert inst.tick_size == Decimal("0.01") and inst.lot_size == Decimal("0.0001")
         assert inst.min_notional == Decimal("0.1") and inst.min_qty == Decimal("0.001")
         assert inst.quote == "USDT" and venue.is_live
         assert fake.auth_failures == []  # the signed market calls passed KuCoin's checks
-    finally:
-        await venue.close()
 
 
 async def test_sandbox_is_refused_with_a_clear_message(fake: FakeKucoinExchange) -> None:
@@ -102,12 +83,8 @@ async def test_ticker_book_trades_and_candles_stream_over_websockets(
     fake: FakeKucoinExchange,
 ) -> None:
     venue = make_venue(fake, candles=["1m"])
-    events: list[Event] = []
-    await venue.connect(events.append)
-    await venue.subscribe(["BTC/USDT"])
-    try:
-        kinds = (TickerEvent, BookEvent, TradeEvent, CandleEvent)
-        await wait_for(lambda: all(sum(isinstance(e, k) for e in events) > 3 for k in kinds))
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for_streams(events, at_least=4)
         book = next(e for e in reversed(events) if isinstance(e, BookEvent)).book
         assert book.bids[0][0] < book.asks[0][0] and len(book.bids) == 5
         tick = next(e for e in reversed(events) if isinstance(e, TickerEvent)).ticker
@@ -116,123 +93,78 @@ async def test_ticker_book_trades_and_candles_stream_over_websockets(
         polled = {"/market/stats", "/market/histories", "/market/candles"}
         assert not polled & {p for _, p in fake.requests}
         assert ("POST", "/bullet-public") in fake.requests
-    finally:
-        await venue.close()
 
 
 async def test_balances(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         fake.balances["BTC"] = Decimal("1.5")
         balances = await venue.fetch_balances()
         assert balances["BTC"].total == Decimal("1.5") and balances["USDT"].total == Decimal("1e6")
         fake.place("BTC/USDT", "buy", "limit", Decimal("2"), Decimal("95"), "rest1")
         held = (await venue.fetch_balances())["USDT"]
         assert held.total == Decimal("1e6") and held.free == Decimal("1e6") - Decimal("190")
-    finally:
-        await venue.close()
 
 
 async def test_limit_rests_then_fills_market_fills_in_two_parts_and_cancel_by_client_id(
     fake: FakeKucoinExchange,
 ) -> None:
-    engine = await _engine(make_venue(fake))
-    try:
+    async with trading(make_venue(fake), armed=True) as engine:
         await wait_for(lambda: "BTC/USDT" in engine.tickers)
-        limit = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, limit.client_order_id) is OrderStatus.ACCEPTED)
+        limit = await engine.place(limit_buy("kucoin", "97"))
+        await wait_status(engine, limit.client_order_id, OrderStatus.ACCEPTED)
         assert fake.orders[limit.client_order_id].is_open and not fake.trades
         fake.set_price("BTC/USDT", "96.9")  # the market comes down to the bid
-        await wait_for(lambda: _status(engine, limit.client_order_id) is OrderStatus.FILLED)
-        market = await engine.place(_buy("0.4"))
-        await wait_for(lambda: _status(engine, market.client_order_id) is OrderStatus.FILLED)
+        await wait_status(engine, limit.client_order_id, OrderStatus.FILLED)
+        market = await engine.place(buy("kucoin", "0.4"))
+        await wait_status(engine, market.client_order_id, OrderStatus.FILLED)
         assert len([t for t in fake.trades if t.order.client_order_id == market.client_order_id]) == 2
-        await _fills_match(engine, fake)
+        await fills_match(engine, fake)
         assert engine.portfolio.positions[("kucoin", "BTC/USDT")].quantity == Decimal("0.6")
         # the order feed carries no fee: streamed fills are charged at the market's rate
         stored = {f.fill_id: f for f in await engine.store.load_fills()}  # type: ignore[union-attr]
         for t in fake.trades:
             assert stored[str(t.trade_id)].fee == pytest.approx(t.commission, abs=Decimal("1e-8"))
             assert stored[str(t.trade_id)].fee > 0 and stored[str(t.trade_id)].fee_currency == "USDT"
-        resting = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("92")))
-        await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
-        await engine.cancel(resting.client_order_id)
-        await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.CANCELLED)
-        assert fake.orders[resting.client_order_id].status == "canceled"
+        resting = await cancelled_by_client_id(engine, fake, limit_buy("kucoin", "92"))
         assert ("DELETE", f"/hf/orders/client-order/{resting.client_order_id}") in fake.requests
-    finally:
-        await engine.stop()
 
 
 async def test_timed_out_submit_is_found_by_client_id_not_sent_twice(
     fake: FakeKucoinExchange,
 ) -> None:
     venue = make_venue(fake, timeout_ms=300)
-    engine = await _engine(venue)
-    try:
-        fake.delay_next_ack(1.0)
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("95")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        assert len(fake.orders) == 1 and fake.duplicate_submissions == 0
-        assert venue.counters["found_by_client_id"] == 1
-    finally:
-        await engine.stop()
+    async with trading(venue, armed=True) as engine:
+        await timed_out_submit_is_found_by_client_id(engine, venue, fake, limit_buy("kucoin", "95"))
 
 
 async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(
     fake: FakeKucoinExchange,
 ) -> None:
     venue = make_venue(fake)
-    engine = await _engine(venue)
-    events: list[Event] = []
-    engine.bus.on(events.append, kinds=["connection"])
-    try:
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("95")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        fake.stall()  # the fills below are lost on the wire
-        fake.fill(order.client_order_id, Decimal("0.05"))
-        fake.fill(order.client_order_id)
-        await fake.drop_connections()
-        fake.stall(False)
-        await wait_for(
-            lambda: any(
-                isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
-                for e in events
-            )
-        )
-        assert ConnectionState.RECONNECTING in [e.state for e in events if isinstance(e, ConnectionEvent)]
-        await _fills_match(engine, fake)  # reconciled over REST, each fill once
-        assert _status(engine, order.client_order_id) is OrderStatus.FILLED
+    async with trading(venue, armed=True) as engine:
+        # reconciled over REST, each fill once
+        await fills_lost_in_a_drop_are_reconciled(engine, fake, limit_buy("kucoin", "95"), [Decimal("0.05"), None])
         # resubscribed: fresh tickers and private order updates flow again
         seen = engine.tickers["BTC/USDT"].ts
         await wait_for(lambda: engine.tickers["BTC/USDT"].ts > seen)
-        again = await engine.place(_buy("0.1"))
-        await wait_for(lambda: _status(engine, again.client_order_id) is OrderStatus.FILLED)
-        await _fills_match(engine, fake)
+        again = await engine.place(buy("kucoin", "0.1"))
+        await wait_status(engine, again.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, fake)
         assert fake.duplicate_submissions == 0
-    finally:
-        await engine.stop()
 
 
 async def test_rate_limit_backs_off_and_reject_has_kucoins_reason(
     fake: FakeKucoinExchange,
 ) -> None:
     venue = make_venue(fake)
-    engine = await _engine(venue)
-    try:
+    async with trading(venue, armed=True) as engine:
         await wait_for(lambda: "BTC/USDT" in engine.tickers)
         await asyncio.sleep(0.2)  # the order book snapshot is loaded; the 429 hits the order
-        fake.fail_next(1, status=429)
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("95")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        assert venue.counters["rate_limited"] >= 1 and len(fake.orders) == 1
-        fake.reject_next()
-        rejected = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("94")))
-        assert rejected.status is OrderStatus.REJECTED
+        rejected = await rate_limit_backs_off_then_reject(
+            engine, venue, fake, limit_buy("kucoin", "95"), limit_buy("kucoin", "94")
+        )
         assert "Balance insufficient" in (rejected.reason or "")
-    finally:
-        await engine.stop()
 
 
 @pytest.mark.parametrize("wrong", ["secret", "passphrase"])
@@ -248,8 +180,7 @@ async def test_wrong_secret_or_passphrase_fails_authentication_clearly(fake: Fak
 
 async def test_reconcile_pages_kucoins_newest_first_fills(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         fake.place("BTC/USDT", "buy", "limit", Decimal("2.5"), Decimal("97"), "big1")
         for _ in range(250):  # more than two of KuCoin's pages
             fake.fill("big1", Decimal("0.01"))
@@ -258,38 +189,18 @@ async def test_reconcile_pages_kucoins_newest_first_fills(fake: FakeKucoinExchan
         assert {f.client_order_id for f in fills} == {"big1"}
         assert sum(f.quantity for f in fills) == Decimal("2.5")
         assert max(fake.fill_limits) <= 200  # never asked beyond KuCoin's page limit
-    finally:
-        await venue.close()
 
 
 async def test_live_venue_rejects_orders_until_armed(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
     assert venue.is_live
-    engine = Engine(engine_settings(), None, in_memory=True, venues={"kucoin": venue})
-    await engine.start()
-    try:
-        refused = await engine.place(_buy())
-        assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")
-        assert not fake.orders
-        assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["kucoin"]
-        placed = await engine.place(_buy())
-        assert placed.status is not OrderStatus.REJECTED and len(fake.orders) == 1
-    finally:
-        await engine.stop()
+    async with trading(venue) as engine:
+        await live_orders_wait_for_arming(engine, fake, buy("kucoin"))
 
 
 async def test_duplicate_and_out_of_order_fills_count_once(fake: FakeKucoinExchange) -> None:
-    engine = await _engine(make_venue(fake))
-    try:
-        fake.duplicate_fills()
-        fake.reorder_fills()
-        order = await engine.place(_buy("0.4"))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.FILLED)
-        await asyncio.sleep(0.2)
-        await _fills_match(engine, fake)
-        assert engine.oms.orders[order.client_order_id].filled_quantity == Decimal("0.4")  # type: ignore[union-attr]
-    finally:
-        await engine.stop()
+    async with trading(make_venue(fake), armed=True) as engine:
+        await duplicate_and_reordered_fills_count_once(engine, fake, buy("kucoin", "0.4"))
 
 
 async def test_malformed_messages_and_a_silent_stall_do_not_lose_the_stream(
@@ -316,8 +227,7 @@ async def test_malformed_messages_and_a_silent_stall_do_not_lose_the_stream(
 
 async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
-    engine = await _engine(venue)
-    try:
+    async with trading(venue, armed=True) as engine:
         await wait_for(lambda: "BTC/USDT" in engine.tickers)
         bullets = fake.requests.count(("POST", "/bullet-public"))
         fake.expire_tokens()
@@ -325,8 +235,6 @@ async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinE
         seen = engine.tickers["BTC/USDT"].ts
         await wait_for(lambda: engine.tickers["BTC/USDT"].ts > seen, 8)
         assert fake.requests.count(("POST", "/bullet-public")) > bullets
-        order = await engine.place(_buy("0.1"))  # the private stream came back too
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.FILLED)
-        await _fills_match(engine, fake)
-    finally:
-        await engine.stop()
+        order = await engine.place(buy("kucoin", "0.1"))  # the private stream came back too
+        await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, fake)

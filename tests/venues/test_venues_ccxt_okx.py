@@ -16,15 +16,32 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
 
-from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
-from tui_trader.core.events import BookEvent, CandleEvent, ConnectionEvent, Event, TickerEvent, TradeEvent
-from tui_trader.core.orders import OrderRequest
+from tui_trader.core.enums import ConnectionState, OrderStatus, Side
+from tui_trader.core.events import BookEvent, ConnectionEvent, Event, TickerEvent
 from tui_trader.engine import Engine
 from tui_trader.secrets import Credentials
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.okx_exchange import FakeOkxExchange
-from fakes.venue_harness import ccxt_settings, ccxt_venue, engine_settings, wait_for
+from fakes.venue_harness import (
+    buy,
+    cancelled_by_client_id,
+    ccxt_settings,
+    ccxt_venue,
+    duplicate_and_reordered_fills_count_once,
+    engine_with,
+    fills_match,
+    limit_buy,
+    order_status,
+    rate_limit_backs_off_then_reject,
+    streaming,
+    timed_out_submit_is_found_by_client_id,
+    trading,
+    wait_for,
+    wait_for_streams,
+    wait_reconnected,
+    wait_status,
+)
 
 KEY, SECRET, PASSPHRASE = "okx-key", "okx-secret-value", "okx-pass-phrase"
 
@@ -36,58 +53,33 @@ async def okx() -> AsyncIterator[FakeOkxExchange]:
     await ex.stop()
 
 
+
 def _venue(fake: FakeOkxExchange, *, secret: str = SECRET, passphrase: str = PASSPHRASE, **extra: Any) -> CcxtVenue:
     settings = ccxt_settings("okx", fake.ccxt_options(), ["BTC/USDT"], **extra)
     return ccxt_venue(settings, Credentials(KEY, secret, passphrase))
 
 
-async def _engine(venue: CcxtVenue) -> Engine:
-    engine = Engine(engine_settings(), None, in_memory=True, venues={"okx": venue})
-    await engine.start()
-    return engine
-
-
-def _buy(qty: str = "0.2", **kw: Any) -> OrderRequest:
-    return OrderRequest("BTC/USDT", Side.BUY, Decimal(qty), venue="okx", **kw)
-
-
-def _status(engine: Engine, cid: str) -> OrderStatus:
-    assert engine.oms is not None
-    return engine.oms.orders[cid].status
-
-
 async def _fills_match(engine: Engine, fake: FakeOkxExchange) -> None:
     """Every fill the exchange made is stored exactly once, with OKX's fee as a positive cost."""
-    assert engine.store is not None and engine.oms is not None
-    await wait_for(lambda: len(engine.fills) >= len(fake.trades), 5)
-    await engine.oms.flush()
-    stored = await engine.store.load_fills(limit=10_000)
-    assert sorted(f.fill_id for f in stored) == sorted(str(t.trade_id) for t in fake.trades)
+    stored = await fills_match(engine, fake)
     fees = {str(t.trade_id): t.commission for t in fake.trades}
     assert all(f.fee == fees[f.fill_id] and f.fee > 0 for f in stored)
 
 
 async def test_markets_become_instruments_with_okx_tick_lot_and_min_size(okx) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(okx)
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         inst = (await venue.load_markets())["BTC/USDT"]
         assert inst.tick_size == Decimal("0.01") and inst.lot_size == Decimal("0.00001")
         # OKX lists a minimum size (minSz), no minimum notional
         assert inst.min_qty == Decimal("0.0001") and inst.min_notional == 0 and inst.quote == "USDT"
         assert ("GET", "public/instruments") in okx.requests
-    finally:
-        await venue.close()
 
 
 async def test_ticker_book_trades_and_candles_stream_over_websockets(okx) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(okx, candles=["1m"])
-    events: list[Event] = []
-    await venue.connect(events.append)
-    await venue.subscribe(["BTC/USDT"])
-    try:
-        kinds = (TickerEvent, BookEvent, TradeEvent, CandleEvent)
-        await wait_for(lambda: all(sum(isinstance(e, k) for e in events) >= 5 for k in kinds))
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for_streams(events, at_least=5)
         ticker = next(e.ticker for e in reversed(events) if isinstance(e, TickerEvent))
         assert round(ticker.ask - ticker.bid, 2) == 0.02 and ticker.symbol == "BTC/USDT"
         # the books channel: one snapshot, then seqId-chained deltas the client applied
@@ -99,26 +91,23 @@ async def test_ticker_book_trades_and_candles_stream_over_websockets(okx) -> Non
         # websockets only: no REST polling of market data, sandbox (demo) socket URLs
         assert not [p for _, p in okx.requests if p.startswith("market/")]
         assert okx.ws_queries and all(q == "brokerId=9999" for q in okx.ws_queries)
-    finally:
-        await venue.close()
 
 
 async def test_balances_and_orders_fill_through_the_engine(okx) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(okx)
-    engine = await _engine(venue)
-    try:
+    async with trading(venue) as engine:
         before = await venue.fetch_balances()
         assert before["USDT"].total == Decimal("1000000") and before["BTC"].free == Decimal("1000")
         await wait_for(lambda: "BTC/USDT" in engine.tickers)
-        resting = await engine.place(_buy("0.3", type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
+        resting = await engine.place(limit_buy("okx", "97", "0.3"))
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
         assert [o.client_order_id for o in okx.open_orders()] == [resting.client_order_id]
         locked = await venue.fetch_balances()
         assert locked["USDT"].free == Decimal("1000000") - Decimal("0.3") * 97
         okx.set_price("BTC/USDT", "96.5")  # the market reaches the bid: it fills at 97
-        await wait_for(lambda: _status(engine, resting.client_order_id) is OrderStatus.FILLED)
-        market = await engine.place(_buy("0.2"))
-        await wait_for(lambda: _status(engine, market.client_order_id) is OrderStatus.FILLED)
+        await wait_status(engine, resting.client_order_id, OrderStatus.FILLED)
+        market = await engine.place(buy("okx", "0.2"))
+        await wait_status(engine, market.client_order_id, OrderStatus.FILLED)
         assert len(okx.trades_for("BTC/USDT")) == 3  # the market order filled in two parts
         await _fills_match(engine, okx)
         assert engine.portfolio.positions[("okx", "BTC/USDT")].quantity == Decimal("0.5")
@@ -127,62 +116,39 @@ async def test_balances_and_orders_fill_through_the_engine(okx) -> None:  # type
         after = await venue.fetch_balances()
         assert after["BTC"].total == Decimal("1000.5")
         # cancel by client order id (clOrdId)
-        working = await engine.place(_buy("0.1", type=OrderType.LIMIT, price=Decimal("90")))
-        await wait_for(lambda: _status(engine, working.client_order_id) is OrderStatus.ACCEPTED)
-        await engine.cancel(working.client_order_id)
-        await wait_for(lambda: _status(engine, working.client_order_id) is OrderStatus.CANCELLED)
-        assert okx.orders[working.client_order_id].status == "canceled"
-    finally:
-        await engine.stop()
+        await cancelled_by_client_id(engine, okx, limit_buy("okx", "90", "0.1"))
 
 
 async def test_timed_out_submit_is_found_by_clordid_not_sent_twice(okx) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(okx, timeout_ms=300)
-    engine = await _engine(venue)
-    try:
-        okx.delay_next_ack(1.0)
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        assert len(okx.orders) == 1 and okx.duplicate_submissions == 0
-        assert venue.counters["found_by_client_id"] == 1
-    finally:
-        await engine.stop()
+    async with trading(venue) as engine:
+        await timed_out_submit_is_found_by_client_id(engine, venue, okx, limit_buy("okx", "97"))
 
 
 async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(okx) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(okx)
-    engine = await _engine(venue)
-    events: list[Event] = []
-    engine.bus.on(events.append, kinds=["connection", "ticker"])
-    try:
-        order = await engine.place(_buy("0.4", type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+    async with trading(venue) as engine:
+        events: list[Event] = []
+        engine.bus.on(events.append, kinds=["connection", "ticker"])
+        order = await engine.place(limit_buy("okx", "97", "0.4"))
+        await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
         okx.stall()  # the fills below are lost on the wire
         okx.fill(order.client_order_id, Decimal("0.1"))
         okx.fill(order.client_order_id)
         await okx.drop_connections()
         okx.stall(False)
-        await wait_for(
-            lambda: any(
-                isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
-                for e in events
-            )
-        )
-        assert ConnectionState.RECONNECTING in [e.state for e in events if isinstance(e, ConnectionEvent)]
+        await wait_reconnected(events)
         await _fills_match(engine, okx)  # reconciled over REST (fills-history), each once
-        assert _status(engine, order.client_order_id) is OrderStatus.FILLED
+        assert order_status(engine, order.client_order_id) is OrderStatus.FILLED
         seen = sum(isinstance(e, TickerEvent) for e in events)
         await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > seen + 3)  # resubscribed
         assert engine.portfolio.positions[("okx", "BTC/USDT")].quantity == Decimal("0.4")
-    finally:
-        await engine.stop()
 
 
 async def test_fill_history_pages_newest_first_by_bill_id(okx) -> None:  # type: ignore[no-untyped-def]
     """OKX returns at most 100 fills, newest first: all 250 come back, none twice."""
     venue = _venue(okx)
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         order = okx.place("BTC/USDT", "buy", "limit", Decimal("25"), Decimal("50"), "web1")
         for _ in range(250):
             okx.fill(order.client_order_id, Decimal("0.1"))
@@ -190,24 +156,15 @@ async def test_fill_history_pages_newest_first_by_bill_id(okx) -> None:  # type:
         assert sorted(int(f.fill_id) for f in fills) == sorted(t.trade_id for t in okx.trades)
         assert len(fills) == 250 and {f.client_order_id for f in fills} == {"web1"}
         assert not okx.auth_failures
-    finally:
-        await venue.close()
 
 
 async def test_rate_limit_backs_off_and_reject_carries_okx_reason(okx) -> None:  # type: ignore[no-untyped-def]
     venue = _venue(okx)
-    engine = await _engine(venue)
-    try:
-        okx.fail_next(1, status=429)
-        order = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("97")))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
-        assert venue.counters["rate_limited"] >= 1 and len(okx.orders) == 1
-        okx.reject_next()
-        rejected = await engine.place(_buy(type=OrderType.LIMIT, price=Decimal("96")))
-        assert rejected.status is OrderStatus.REJECTED
+    async with trading(venue) as engine:
+        rejected = await rate_limit_backs_off_then_reject(
+            engine, venue, okx, limit_buy("okx", "97"), limit_buy("okx", "96")
+        )
         assert "51008" in (rejected.reason or "") and "Insufficient USDT balance" in (rejected.reason or "")
-    finally:
-        await engine.stop()
 
 
 @pytest.mark.parametrize(
@@ -223,13 +180,11 @@ async def test_wrong_secret_or_passphrase_is_an_authentication_failure(okx, secr
     # the engine refuses to start: its first reconcile (signed) is refused, with a clear line
     refused = _venue(okx, secret=secret, passphrase=passphrase)
     with pytest.raises(VenueError, match="authentication failed; run `tui-trader keys set okx`"):
-        await _engine(refused)
+        await engine_with(refused)
     await refused.close()
     venue = _venue(okx, secret=secret, passphrase=passphrase)
-    events: list[Event] = []
-    await venue.connect(events.append)
-    try:
-        req = _buy(type=OrderType.LIMIT, price=Decimal("97"))
+    async with streaming(venue) as events:
+        req = limit_buy("okx", "97")
         await venue.create_order(Order.from_request(req, "ttokxauth00000001", "okx", datetime.now(UTC)))
         report = [e for e in events if isinstance(e, ExecutionReport)][-1]
         assert report.status is OrderStatus.REJECTED and "authentication failed" in (report.reason or "")
@@ -239,8 +194,6 @@ async def test_wrong_secret_or_passphrase_is_an_authentication_failure(okx, secr
         assert {"60007", "60024"} & set(okx.auth_failures)
         degraded = [e for e in events if isinstance(e, ConnectionEvent) and e.state is ConnectionState.DEGRADED]
         assert "authentication failed" in degraded[-1].detail
-    finally:
-        await venue.close()
 
 
 async def test_live_okx_sends_no_demo_header_and_needs_arming(okx) -> None:  # type: ignore[no-untyped-def]
@@ -249,18 +202,15 @@ async def test_live_okx_sends_no_demo_header_and_needs_arming(okx) -> None:  # t
     okx.demo = False  # the live environment: demo-trading requests are refused (50101)
     venue = _venue(okx, sandbox=False)
     assert venue.is_live
-    engine = await _engine(venue)
-    try:
-        refused = await engine.place(_buy())
+    async with trading(venue) as engine:
+        refused = await engine.place(buy("okx"))
         assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")
         assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["okx"]
-        placed = await engine.place(_buy())
-        await wait_for(lambda: _status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        placed = await engine.place(buy("okx"))
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
         assert len(okx.orders) == 1 and not okx.auth_failures
         assert ("GET", "asset/currencies") in okx.requests  # live ccxt loads currencies, signed
         assert okx.ws_queries and all(q == "" for q in okx.ws_queries)
-    finally:
-        await engine.stop()
 
 
 async def test_demo_keys_against_live_environment_are_refused(okx) -> None:  # type: ignore[no-untyped-def]
@@ -268,26 +218,16 @@ async def test_demo_keys_against_live_environment_are_refused(okx) -> None:  # t
 
     okx.demo = False
     venue = _venue(okx)  # sandbox = true: ccxt sends x-simulated-trading: 1
-    await venue.connect(lambda e: None)
-    try:
+    async with streaming(venue):
         with pytest.raises(VenueError, match="authentication failed"):
             await venue.fetch_balances()
         assert okx.auth_failures[-1] == "50101"
-    finally:
-        await venue.close()
 
 
 async def test_duplicate_and_out_of_order_order_updates_count_once(okx) -> None:  # type: ignore[no-untyped-def]
-    engine = await _engine(_venue(okx))
-    try:
-        okx.duplicate_fills()
-        okx.reorder_fills()
-        order = await engine.place(_buy("0.4"))
-        await wait_for(lambda: _status(engine, order.client_order_id) is OrderStatus.FILLED)
+    async with trading(_venue(okx)) as engine:
+        await duplicate_and_reordered_fills_count_once(engine, okx, buy("okx", "0.4"), settle_s=0)
         await _fills_match(engine, okx)
-        assert engine.oms.orders[order.client_order_id].filled_quantity == Decimal("0.4")  # type: ignore[union-attr]
-    finally:
-        await engine.stop()
 
 
 async def test_malformed_frames_and_a_silent_stall_do_not_lose_the_stream(okx) -> None:  # type: ignore[no-untyped-def]
@@ -313,13 +253,10 @@ async def test_malformed_frames_and_a_silent_stall_do_not_lose_the_stream(okx) -
 
 async def test_order_placed_on_the_website_is_imported_at_start(okx) -> None:  # type: ignore[no-untyped-def]
     okx.place("BTC/USDT", "sell", "limit", Decimal("0.5"), Decimal("500"), "web1")
-    engine = await _engine(_venue(okx))
-    try:
+    async with trading(_venue(okx)) as engine:
         imported = engine.oms.orders["web1"]  # type: ignore[union-attr]
         assert imported.meta.get("external") is True and imported.side is Side.SELL
         assert imported.quantity == Decimal("0.5")
-    finally:
-        await engine.stop()
 
 
 async def test_streamed_fill_names_its_order_by_clordid(okx) -> None:  # type: ignore[no-untyped-def]
@@ -329,13 +266,9 @@ async def test_streamed_fill_names_its_order_by_clordid(okx) -> None:  # type: i
 
     okx.place("BTC/USDT", "buy", "limit", Decimal("0.2"), Decimal("90"), "ttearlier00000001")
     venue = _venue(okx)
-    events: list[Event] = []
-    await venue.connect(events.append)
-    try:
+    async with streaming(venue) as events:
         await wait_for(lambda: len(okx._private) == 1 and bool(next(iter(okx._private.values()))))
         okx.fill("ttearlier00000001")
         await wait_for(lambda: any(isinstance(e, ExecutionReport) and e.fill for e in events))
         fill = next(e.fill for e in events if isinstance(e, ExecutionReport) and e.fill)
         assert fill.client_order_id == "ttearlier00000001" and fill.fee == okx.trades[0].commission
-    finally:
-        await venue.close()

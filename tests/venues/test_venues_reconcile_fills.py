@@ -16,7 +16,8 @@ from tui_trader.home import Home
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt import convert
 
-from fakes.binance_exchange import FakeBinanceExchange, FakeOrder
+from fakes.binance_exchange import FakeBinanceExchange
+from fakes.fake_market import FakeOrder
 from fakes.venue_harness import engine_settings, make_venue, wait_for
 
 
@@ -134,7 +135,7 @@ async def test_restart_recovers_a_fill_missed_before_shutdown(fake, tmp_path) ->
 async def test_imported_order_gets_its_earlier_fills_once(fake) -> None:  # type: ignore[no-untyped-def]
     """Fills of an order placed elsewhere were skipped (order unknown), then counted on top of
     the imported filled quantity at the next reconcile."""
-    external = FakeOrder(1, "web-1", "BTCUSDT", "SELL", "LIMIT", Decimal("0.5"), Decimal("500"), fake.now_ms)
+    external = FakeOrder(1, "web-1", "BTC/USDT", "sell", "limit", Decimal("0.5"), Decimal("500"), fake.now_ms)
     fake.orders["web-1"] = external
     fake.fill("web-1", Decimal("0.2"))
     engine = await _engine(fake)
@@ -241,6 +242,6 @@ async def test_order_being_submitted_is_not_settled_by_a_reconcile(fake, monkeyp
         order = await placing
         assert order.client_order_id not in report.orders_settled
         await wait_for(lambda: engine.oms.orders[order.client_order_id].status is OrderStatus.ACCEPTED)  # type: ignore[union-attr]
-        assert fake.orders[order.client_order_id].status == "NEW"
+        assert fake.orders[order.client_order_id].status == "new"
     finally:
         await engine.stop()
