@@ -211,6 +211,30 @@ async def test_modify_from_the_command_line_replaces_the_order(rig_factory) -> N
         assert "unchanged" in rig.app.query_one(StatusBar).message
 
 
+async def test_modify_from_the_blotter_opens_the_command_line_prefilled(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        placed = await rig.app.client.place(
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+        )
+        await pilot.press("5")
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        assert rig.app.query_one(BlotterPane).select_order(placed.client_order_id)
+        await pilot.press("m")
+        await pilot.pause()
+        line = rig.app.screen
+        assert isinstance(line, CommandLineScreen)
+        field = line.query_one(Input)
+        assert field.value == f"modify {placed.client_order_id} price 3300 qty 1"
+        field.value = field.value.replace("price 3300", "price 3290")
+        await pilot.press("enter")
+        await settle(rig, pilot)
+        [working] = rig.engine.oms.open_orders()
+        assert working.price == Decimal(3290) and working.meta["replaces"] == placed.client_order_id
+
+
 async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignore[no-untyped-def]
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:

@@ -620,14 +620,20 @@ class WorkstationApp(FeatureActions, App[int]):
 
     # -- other actions ------------------------------------------------------------------------
 
-    def action_command_line(self) -> None:
+    def action_command_line(self, text: str = "") -> None:
         def done(command: Command | None) -> None:
             if command is not None:
                 self.run_command(command)
 
         self.push_screen(
-            CommandLineScreen(self.symbol or None, self.check_command, self.command_history), done
+            CommandLineScreen(self.symbol or None, self.check_command, self.command_history, text), done
         )
+
+    @on(BlotterPane.ModifyRequested)
+    def _modify_from_blotter(self, event: BlotterPane.ModifyRequested) -> None:
+        order = event.order
+        price = f" price {order.price}" if order.price is not None else ""
+        self.action_command_line(f"modify {order.client_order_id}{price} qty {order.quantity}")
 
     def check_command(self, command: Command) -> str | None:
         """What the command line says inline before running a parsed command."""

@@ -61,7 +61,19 @@ class BlotterPane(Pane):
             id="cancel_order",
             tooltip="cancel the order under the cursor",
         ),
+        Binding(
+            "m",
+            "modify_selected",
+            "Modify order",
+            id="modify_order",
+            tooltip="change the price or quantity of the order under the cursor",
+        ),
     ]
+
+    class ModifyRequested(Message):
+        def __init__(self, order: Order) -> None:
+            super().__init__()
+            self.order = order
 
     class CancelRequested(Message):
         def __init__(self, client_order_id: str, is_open: bool) -> None:
@@ -153,6 +165,14 @@ class BlotterPane(Pane):
             self.notify("no order selected", severity="warning")
             return
         self.post_message(self.CancelRequested(key, key in self._open_ids))
+
+    def action_modify_selected(self) -> None:
+        key = self._orders.selected_key()
+        order = self._orders_by_id.get(key) if key is not None else None
+        if order is None or key not in self._open_ids:
+            self.notify("select a working order to modify", severity="warning")
+            return
+        self.post_message(self.ModifyRequested(order))
 
     @on(DataTable.RowSelected, "#orders-table")
     def _show_details(self, event: DataTable.RowSelected) -> None:

@@ -26,8 +26,10 @@ class CommandLineScreen(ModalScreen[Command | None]):
         active_symbol: str | None,
         check: Check | None = None,
         history: list[str] | None = None,
+        text: str = "",
     ) -> None:
         super().__init__(id="command-line-screen")
+        self.initial_text = text  # pre-filled (e.g. `modify <id> price 64000` from the blotter)
         self.active_symbol = active_symbol
         self.check = check
         self.history = history if history is not None else []
@@ -38,6 +40,7 @@ class CommandLineScreen(ModalScreen[Command | None]):
         with Vertical(id="command-box"):
             yield Static(f"[dim]{USAGE}[/]", id="command-error")
             yield Input(
+                self.initial_text,
                 placeholder="buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000",
                 id="command-input",
                 compact=True,
