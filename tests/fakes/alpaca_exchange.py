@@ -15,6 +15,10 @@ WS    /stream              JSON: authenticate -> authorized, listen -> trade_upd
 Faults on demand: drop_connections, refuse_connections, stall, send_malformed, fail_next
 (HTTP 429/5xx), reject_next, delay_next_ack, duplicate_fills, reorder_fills, set_market.
 Counters: `orders` (by client id), `fills` (every execution), `duplicate_submissions`.
+
+Server start/stop, socket tracking, drops and fault-aware private sends come from `FakeMarket`;
+its order model does not (Alpaca has uuid ids, wall-clock times, bid/ask crossing, market hours
+and one cash account), so the orders, fills and pump here are Alpaca's own.
 """
 
 from __future__ import annotations
@@ -33,8 +37,7 @@ from typing import Any
 import msgpack
 from aiohttp import WSMsgType, web
 
-from fakes.faults import FaultSwitches
-from fakes.serve import serve_loopback
+from fakes.fake_market import FakeMarket
 
 CENT = Decimal("0.01")
 FRACTION = Decimal("0.000000001")
@@ -137,7 +140,9 @@ class FakeFill:
     at: datetime
 
 
-class FakeAlpaca(FaultSwitches):
+class FakeAlpaca(FakeMarket):
+    """FakeMarket's server and sockets with Alpaca's wire formats and order model."""
+
     def __init__(
         self,
         *,
@@ -146,68 +151,39 @@ class FakeAlpaca(FaultSwitches):
         seed: int = 7,
         assets: tuple[FakeAsset, ...] | None = None,
     ) -> None:
-        self._init_faults()
-        self.api_key = api_key
-        self.secret = secret
-        self.rng = random.Random(seed)
-        self.assets = {a.symbol: a for a in assets or (
+        listed = assets or (
             FakeAsset("AAPL", Decimal("190.00")),
             FakeAsset("MSFT", Decimal("410.00")),
             FakeAsset("BRK.A", Decimal("600000.00"), fractionable=False),
             FakeAsset("BTC/USD", Decimal("60000"), crypto=True),
-        )}
+        )
+        super().__init__([a.symbol for a in listed], api_key=api_key, seed=seed)
+        self.secret = secret
+        self.assets = {a.symbol: a for a in listed}
         self.prices = {s: a.price for s, a in self.assets.items()}
         self.cash = Decimal("100000")
-        self.orders: dict[str, FakeOrder] = {}
+        self.orders: dict[str, FakeOrder] = {}  # type: ignore[assignment]  # Alpaca's orders
         self.fills: list[FakeFill] = []
-        self.duplicate_submissions = 0
-        self.requests: list[tuple[str, str]] = []
         self.market_is_open = True
         self.trade_ids = itertools.count(1)
-        # fault switches
         self._refusing = False
-        # sockets
-        self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}
-        self._trading: set[web.WebSocketResponse] = set()
-        self._all_ws: set[web.WebSocketResponse] = set()
-        self._runner: web.AppRunner | None = None
-        self._port = 0
-        self._pump: asyncio.Task[None] | None = None
-        self._sending: set[asyncio.Future[None]] = set()
+        self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}  # data socket -> subscriptions
+        self._trading: set[web.WebSocketResponse] = set()  # listening trade_updates sockets
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, *, tick_interval_s: float = 0.02) -> FakeAlpaca:
-        app = web.Application()
+        """FakeMarket's start, with Alpaca's faster default tick."""
+        await super().start(tick_interval_s=tick_interval_s)
+        return self
+
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/stream", self._ws_trading)
         app.router.add_get("/v2/iex", self._ws_data)
         app.router.add_get("/v2/sip", self._ws_data)
         app.router.add_get("/v1beta3/crypto/us", self._ws_data)
         app.router.add_route("*", "/v2/{tail:.*}", self._http)
         app.router.add_route("*", "/v1beta3/{tail:.*}", self._http)
-        self._runner, self._port = await serve_loopback(app)
-        self.tick_interval_s = tick_interval_s
-        self._pump = asyncio.create_task(self._market_pump(), name="fake-alpaca-pump")
-        return self
-
-    async def stop(self) -> None:
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-        for ws in list(self._all_ws):
-            with contextlib.suppress(Exception):
-                await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self._port}"
 
     def venue_settings(self, **extra: Any) -> Any:
         """A `[venues.alpaca]` table pointing alpaca-py here, with fast reconnects for tests."""
@@ -228,13 +204,6 @@ class FakeAlpaca(FaultSwitches):
 
     # -- faults ------------------------------------------------------------------------------
 
-    async def drop_connections(self) -> None:
-        """Close every socket abruptly (a restart, a NAT timeout)."""
-        self.faults_injected.append("drop")
-        for ws in list(self._all_ws):
-            with contextlib.suppress(Exception):
-                await ws.close(code=1011)
-
     def refuse_connections(self, on: bool = True) -> None:
         """New sockets get HTTP 503 (the stream host is down; REST still answers)."""
         if on:
@@ -254,15 +223,18 @@ class FakeAlpaca(FaultSwitches):
         step = Decimal(1) if self.assets[symbol].crypto else CENT
         return p - step, p + step
 
-    def fill(self, client_order_id: str, qty: Decimal | None = None, price: Decimal | None = None) -> FakeFill:
+    def fill(  # type: ignore[override]  # an Alpaca fill, not a FakeMarket trade
+        self, client_order_id: str, qty: Decimal | None = None, price: Decimal | None = None
+    ) -> FakeFill:
         """Fill (part of) a working order now."""
         order = self.orders[client_order_id]
         qty = order.qty - order.filled_qty if qty is None else qty
-        fill, updates = self._execute(order, qty, price or order.limit_price or self.prices[order.symbol])
-        self._push_trading(updates)
-        return fill
+        update = self._fill_order(order, qty, price or order.limit_price or self.prices[order.symbol])
+        self._push_trading([update])
+        return self.fills[-1]
 
-    def _execute(self, order: FakeOrder, qty: Decimal, price: Decimal) -> tuple[FakeFill, list[dict[str, Any]]]:
+    def _fill_order(self, order: FakeOrder, qty: Decimal, price: Decimal) -> dict[str, Any]:
+        """Record one execution; returns its trade_updates event."""
         now = datetime.now(UTC)
         fill = FakeFill(self._uuid(), order, qty, price, now)
         self.fills.append(fill)
@@ -273,8 +245,7 @@ class FakeAlpaca(FaultSwitches):
         sign = 1 if order.side == "buy" else -1
         self.cash -= sign * qty * price
         event = "fill" if order.status == "filled" else "partial_fill"
-        update = self._update(order, event, fill)
-        return fill, [update, update] if self._duplicate_fills else [update]
+        return self._update(order, event, fill)
 
     def position(self, symbol: str) -> Decimal:
         return sum(
@@ -308,8 +279,8 @@ class FakeAlpaca(FaultSwitches):
     def _cross_all(self) -> None:
         for order in list(self.orders.values()):
             if self._crosses(order):
-                _, updates = self._execute(order, order.qty - order.filled_qty, order.limit_price)  # type: ignore[arg-type]
-                self._push_trading(updates)
+                update = self._fill_order(order, order.qty - order.filled_qty, order.limit_price)  # type: ignore[arg-type]
+                self._push_trading([update])
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -320,8 +291,7 @@ class FakeAlpaca(FaultSwitches):
     async def _http(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self.requests.append((request.method, path))
-        if self._http_faults:
-            status = self._http_faults.pop(0)
+        if (status := self.take_http_fault()) is not None:
             if status == 429:
                 return self._error(429, 42910000, "rate limit exceeded")
             return web.Response(status=status, text="Service Unavailable")
@@ -416,19 +386,16 @@ class FakeAlpaca(FaultSwitches):
             price = ask if order.side == "buy" else bid
             half = (qty / 2).quantize(FRACTION)
             for part in [half, qty - half] if half > 0 else [qty]:
-                updates += self._execute(order, part, price)[1]
+                updates.append(self._fill_order(order, part, price))
         elif typ == "market":
             order.status = "accepted"  # queued for the open, as Alpaca does
         elif self._crosses(order):
-            updates += self._execute(order, qty, order.limit_price)[1]  # type: ignore[arg-type]
-        if self._reorder_fills:
-            updates.reverse()
+            updates.append(self._fill_order(order, qty, order.limit_price))  # type: ignore[arg-type]
         self._push_trading(updates)
         answer = order.to_json()
         answer["status"] = "new" if order.status != "accepted" else "accepted"
-        if self._ack_delay_count:
-            self._ack_delay_count -= 1
-            await asyncio.sleep(self._ack_delay_s)
+        if delay := self.take_ack_delay():
+            await asyncio.sleep(delay)
         return web.json_response(answer)
 
     def _list_orders(self, q: dict[str, str]) -> list[dict[str, Any]]:
@@ -545,9 +512,7 @@ class FakeAlpaca(FaultSwitches):
     async def _ws_trading(self, request: web.Request) -> web.StreamResponse:
         if self._refusing:
             return web.Response(status=503, text="stream unavailable")
-        ws = web.WebSocketResponse(heartbeat=None)
-        await ws.prepare(request)
-        self._all_ws.add(ws)
+        ws = await self.open_socket(request)
         authorized = False
         try:
             async for msg in ws:
@@ -566,15 +531,13 @@ class FakeAlpaca(FaultSwitches):
                     await ws.send_str(json.dumps({"stream": "listening", "data": {"streams": ["trade_updates"]}}))
         finally:
             self._trading.discard(ws)
-            self._all_ws.discard(ws)
+            self.forget_socket(ws)
         return ws
 
     async def _ws_data(self, request: web.Request) -> web.StreamResponse:
         if self._refusing:
             return web.Response(status=503, text="stream unavailable")
-        ws = web.WebSocketResponse(heartbeat=None)
-        await ws.prepare(request)
-        self._all_ws.add(ws)
+        ws = await self.open_socket(request)
         await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "connected"}]))
         subs: dict[str, set[str]] = {"quotes": set(), "trades": set(), "bars": set()}
         try:
@@ -596,17 +559,15 @@ class FakeAlpaca(FaultSwitches):
                     await ws.send_bytes(msgpack.packb([ack]))
         finally:
             self._data.pop(ws, None)
-            self._all_ws.discard(ws)
+            self.forget_socket(ws)
         return ws
 
     def _push_trading(self, updates: list[dict[str, Any]]) -> None:
-        if self._stalled:
-            return  # lost on the wire: reconciliation must find these over REST
-        for ws in list(self._trading):
-            for update in updates:
-                self._spawn(ws.send_str(json.dumps(update)))
+        """To every listening trade_updates socket, with the duplicate / reorder / stall faults."""
+        self.push_private(self._trading, updates)
 
     def _spawn(self, coro: Any) -> None:
+        """Send on a data socket (msgpack bytes) in the background, errors ignored."""
         async def guarded() -> None:
             with contextlib.suppress(Exception):
                 await coro
