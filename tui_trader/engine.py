@@ -456,12 +456,27 @@ class Engine:
             except VenueError as exc:
                 raise UserError(f"{order.venue} refused the change, {cid} is unchanged: {exc}") from None
             return await self.oms.amended(cid, price=req.price, quantity=new_qty)
-        cancelled = await self.oms.cancel(cid)
+        await self.oms.cancel(cid)
+        cancelled = await self._until_final(cid)
         if cancelled.status is not OrderStatus.CANCELLED:
-            raise UserError(f"{cid} could not be cancelled ({cancelled.status.value}); nothing was placed in its place")
+            state = "still working" if cancelled.is_open else cancelled.status.value
+            raise UserError(f"{cid} could not be cancelled ({state}); nothing was placed in its place")
         replacement = await self.place(req, actor)
         await self.oms.annotate(replacement.client_order_id, replaces=cid)
         return self.oms.orders[replacement.client_order_id].copy()
+
+    async def _until_final(self, client_order_id: str, timeout: float = 5.0) -> Order:
+        """The order once the venue has settled it (some confirm a cancel only on their stream),
+        or as it stands after `timeout` seconds."""
+        assert self.oms is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.oms.flush()
+            order = self.oms.orders[client_order_id]
+            if not order.is_open or loop.time() >= deadline:
+                return order.copy()
+            await asyncio.sleep(0.02)
 
     async def _reject(self, req: OrderRequest, venue: str, rej: RiskRejection, actor: str) -> Order:
         assert self.oms is not None

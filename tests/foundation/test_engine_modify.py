@@ -79,3 +79,27 @@ async def test_unknown_filled_and_market_orders_cannot_be_modified(engine) -> No
         await engine.modify(filled.client_order_id, price=D("1"))
     with pytest.raises(UserError, match="not a number"):
         await dispatch(engine, "order.modify", {"id": "x", "price": "abc"}, "test")
+
+
+async def test_a_cancel_the_venue_confirms_later_still_gets_its_replacement(engine) -> None:  # type: ignore[no-untyped-def]
+    """Some venues (Alpaca) answer a cancel at once and confirm it on their stream later."""
+    import asyncio
+
+    from tui_trader.testing import paper_venue
+
+    venue = paper_venue(engine)
+    original = venue.cancel_order
+    later: list[asyncio.Task[None]] = []
+
+    async def cancel_confirmed_later(order):  # type: ignore[no-untyped-def]
+        async def confirm() -> None:
+            await asyncio.sleep(0.2)
+            await original(order)
+
+        later.append(asyncio.create_task(confirm()))
+
+    venue.cancel_order = cancel_confirmed_later  # type: ignore[method-assign]
+    old = await _resting(engine)
+    new = await engine.modify(old.client_order_id, price=_bid(engine, 0.96))
+    assert new.meta["replaces"] == old.client_order_id and new.status is OrderStatus.ACCEPTED
+    assert engine.oms.orders[old.client_order_id].status is OrderStatus.CANCELLED
