@@ -168,6 +168,22 @@ async def test_cancel_by_venue_id(alpaca) -> None:  # type: ignore[no-untyped-de
         await engine.stop()
 
 
+async def test_modify_cancels_and_replaces_under_a_new_client_id(alpaca) -> None:  # type: ignore[no-untyped-def]
+    engine = await started(make_venue(alpaca))
+    try:
+        assert not engine.venues["alpaca"].capabilities.amend
+        order = await engine.place(req(type=OrderType.LIMIT, price=Decimal("180")))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        new = await engine.modify(order.client_order_id, price=Decimal("181"), quantity=Decimal("3"))
+        assert new.meta["replaces"] == order.client_order_id and new.client_order_id != order.client_order_id
+        assert alpaca.orders[order.client_order_id].status == "canceled"
+        await wait_for(lambda: new.client_order_id in alpaca.orders)
+        replacement = alpaca.orders[new.client_order_id]
+        assert (Decimal(str(replacement.limit_price)), Decimal(str(replacement.qty))) == (Decimal(181), Decimal(3))
+    finally:
+        await engine.stop()
+
+
 async def test_order_sent_while_disconnected_is_reconciled_by_client_id(alpaca) -> None:  # type: ignore[no-untyped-def]
     venue = make_venue(alpaca, timeout=0.4)
     engine = await started(venue)
