@@ -7,9 +7,7 @@ only: no venue, no credentials.
 
 from __future__ import annotations
 
-import bisect
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,9 +21,9 @@ from tui_trader.strategy.errors import StrategyError, from_exception
 from tui_trader.strategy.exits import evaluate_exit, stoploss_price
 from tui_trader.strategy.timeframes import timeframe_to_seconds
 from tui_trader.strategy.trade import StrategyTrade
+from tui_trader.strategy.window import BarWindow
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from tui_trader.strategy.interface import IStrategy
 
@@ -66,63 +64,6 @@ class Decision:
         return "buy" if self.action in (ENTER_LONG, EXIT_SHORT) else "sell"
 
 
-class _Window:
-    """A bounded rolling window of closed bars, turned into a DataFrame on demand."""
-
-    __slots__ = ("rows",)
-
-    def __init__(self, size: int) -> None:
-        self.rows: deque[tuple[int, float, float, float, float, float]] = deque(maxlen=size)
-
-    def add(self, candle: Candle) -> bool:
-        ts = int(utc(candle.open_time).timestamp() * 1_000_000)
-        row = (ts, candle.open, candle.high, candle.low, candle.close, candle.volume)
-        if self.rows and ts <= self.rows[-1][0]:
-            if ts == self.rows[-1][0]:
-                self.rows[-1] = row  # a corrected bar replaces the last one
-            else:
-                self._backfill(row)
-            return False
-        self.rows.append(row)
-        return True
-
-    def _backfill(self, row: tuple[int, float, float, float, float, float]) -> None:
-        """A bar older than the newest (a venue's REST backfill after a reconnect, arriving
-        after live bars) goes where it belongs; it is not evaluated on its own."""
-        ts = row[0]
-        stamps = [r[0] for r in self.rows]
-        at = bisect.bisect_left(stamps, ts)
-        if at < len(stamps) and stamps[at] == ts:
-            self.rows[at] = row
-        elif at > 0 or len(self.rows) < (self.rows.maxlen or 0):  # older than a full window: dropped
-            if len(self.rows) == self.rows.maxlen:
-                self.rows.popleft()
-                at -= 1
-            self.rows.insert(at, row)
-
-    def frame(self) -> pd.DataFrame:
-        import numpy as np
-        import pandas as pd
-
-        arr = np.array(self.rows, dtype="float64") if self.rows else np.empty((0, 6))
-        # the same frame as pd.to_datetime(..., unit="us", utc=True) would give, 60 µs sooner
-        dates = pd.DatetimeIndex(arr[:, 0].astype("int64").astype("datetime64[us]")).tz_localize("UTC")
-        return pd.DataFrame(
-            {
-                "date": dates,
-                "open": arr[:, 1],
-                "high": arr[:, 2],
-                "low": arr[:, 3],
-                "close": arr[:, 4],
-                "volume": arr[:, 5],
-            },
-            copy=False,
-        )
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-
 class StrategyRunner:
     """Evaluates one strategy on each closed bar of its timeframe for each of its symbols."""
 
@@ -154,7 +95,7 @@ class StrategyRunner:
         self.enabled = True
         self.last_decision: Decision | None = None
         self.evaluations = 0
-        self._windows: dict[tuple[str, str], _Window] = {}
+        self._windows: dict[tuple[str, str], BarWindow] = {}
         self._trades: dict[str, StrategyTrade] = {}
         self._pending: dict[str, tuple[Decision, int]] = {}
         self._started = False
@@ -225,10 +166,10 @@ class StrategyRunner:
                 pairs.append((mark.asset or symbol, mark.timeframe))
         return pairs
 
-    def _window(self, symbol: str, timeframe: str) -> _Window:
+    def _window(self, symbol: str, timeframe: str) -> BarWindow:
         win = self._windows.get((symbol, timeframe))
         if win is None:
-            win = self._windows[(symbol, timeframe)] = _Window(self.window)
+            win = self._windows[(symbol, timeframe)] = BarWindow(self.window)
         return win
 
     # ---- market data -----------------------------------------------------------------------------
@@ -248,7 +189,7 @@ class StrategyRunner:
             return []
         return self._evaluate(symbol, candle, win)
 
-    def _evaluate(self, symbol: str, candle: Candle, win: _Window) -> list[Decision]:
+    def _evaluate(self, symbol: str, candle: Candle, win: BarWindow) -> list[Decision]:
         strategy = self.strategy
         frame = win.frame()
         try:
@@ -395,7 +336,7 @@ class StrategyRunner:
         import numpy as np
         import talib
 
-        rows = np.array(list(win.rows)[-(period * 10 + 1):], dtype="float64")
+        rows = win.array()[-(period * 10 + 1) :]
         value = talib.ATR(rows[:, 2], rows[:, 3], rows[:, 4], timeperiod=period)[-1]
         return float(value) if np.isfinite(value) and value > 0 else None
 

@@ -83,9 +83,9 @@ def parse_day(text: str, what: str) -> pd.Timestamp | None:
 
 def candles_frame(candles: Sequence[Candle]) -> pd.DataFrame:
     """Closed Candle objects -> the OHLCV frame strategies and backtests read."""
-    from tui_trader.strategy.runner import _Window
+    from tui_trader.strategy.window import BarWindow
 
-    window = _Window(max(1, len(candles)))  # the live runner's bar -> frame conversion
+    window = BarWindow(max(1, len(candles)))  # the live runner's bar -> frame conversion
     for candle in candles:
         if candle.closed:
             window.add(candle)
