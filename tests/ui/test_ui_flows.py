@@ -175,18 +175,26 @@ async def test_market_sell_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         assert position(rig, "BTC/USDT") == Decimal("-0.5")
 
 
+async def _working_limit(rig):  # type: ignore[no-untyped-def]
+    """A resting ETH/USDT buy at 3,300."""
+    return await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+
+
+async def _selected_in_blotter(rig, pilot):  # type: ignore[no-untyped-def]
+    """A resting order, selected in the blotter (key 5 shows it)."""
+    placed = await _working_limit(rig)
+    await pilot.press("5")
+    await rig.app.refresh_snapshot()
+    await pilot.pause()
+    assert rig.app.query_one(BlotterPane).select_order(placed.client_order_id)
+    return placed
+
+
 async def test_cancel_from_the_blotter(rig_factory) -> None:  # type: ignore[no-untyped-def]
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        placed = await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
-        )
-        await pilot.press("5")
-        await rig.app.refresh_snapshot()
-        await pilot.pause()
-        blotter = rig.app.query_one(BlotterPane)
-        assert blotter.select_order(placed.client_order_id)
+        placed = await _selected_in_blotter(rig, pilot)
         await pilot.press("c")
         await settle(rig, pilot)
         assert rig.engine.recent_orders[placed.client_order_id].status is OrderStatus.CANCELLED
@@ -196,9 +204,7 @@ async def test_modify_from_the_command_line_replaces_the_order(rig_factory) -> N
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        placed = await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
-        )
+        placed = await _working_limit(rig)
         await rig.app.refresh_snapshot()
         await command(rig, pilot, f"modify {placed.client_order_id[-6:]} price 3310 qty 2")
         await settle(rig, pilot)
@@ -215,13 +221,7 @@ async def test_modify_from_the_blotter_opens_the_command_line_prefilled(rig_fact
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        placed = await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
-        )
-        await pilot.press("5")
-        await rig.app.refresh_snapshot()
-        await pilot.pause()
-        assert rig.app.query_one(BlotterPane).select_order(placed.client_order_id)
+        placed = await _selected_in_blotter(rig, pilot)
         await pilot.press("m")
         await pilot.pause()
         line = rig.app.screen
