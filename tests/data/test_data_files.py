@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,17 @@ from tui_trader.data.timeframes import (
 )
 from tui_trader.data.validate import check_candles
 
-FREQTRADE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "freqtrade"
+# small excerpts of Freqtrade's sample data, shipped with the tests (files/make_excerpts.py)
+FREQTRADE = Path(__file__).resolve().parent / "files"
+# the whole sample set, when it sits beside the repository (not in a plain clone) or where
+# FREQTRADE_SAMPLE_DATA points
+FULL_SET = Path(
+    os.environ.get("FREQTRADE_SAMPLE_DATA")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "freqtrade"
+)
+needs_full_set = pytest.mark.skipif(
+    not FULL_SET.is_dir(), reason=f"Freqtrade's full sample set is not at {FULL_SET}"
+)
 T0 = pd.Timestamp("2024-01-01T00:00:00Z")
 
 
@@ -63,16 +74,23 @@ def test_freqtrade_file_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "rows", "symbol", "timeframe"),
+    ("folder", "name", "rows", "symbol", "timeframe"),
     [
-        ("ETH_BTC-5m.feather", 5760, "ETH/BTC", "5m"),
-        ("LTC_BTC-5m.feather", 5760, "LTC/BTC", "5m"),
-        ("XRP_ETH-1m.feather", 2469, "XRP/ETH", "1m"),
-        ("UNITTEST_BTC-1m.json", 13681, "UNITTEST/BTC", "1m"),
+        (FREQTRADE, "ETH_BTC-5m.feather", 600, "ETH/BTC", "5m"),
+        (FREQTRADE, "XRP_ETH-1m.feather", 49, "XRP/ETH", "1m"),
+        (FREQTRADE, "UNITTEST_BTC-1m.json", 300, "UNITTEST/BTC", "1m"),
+        pytest.param(FULL_SET, "ETH_BTC-5m.feather", 5760, "ETH/BTC", "5m", marks=needs_full_set),
+        pytest.param(FULL_SET, "LTC_BTC-5m.feather", 5760, "LTC/BTC", "5m", marks=needs_full_set),
+        pytest.param(FULL_SET, "XRP_ETH-1m.feather", 2469, "XRP/ETH", "1m", marks=needs_full_set),
+        pytest.param(
+            FULL_SET, "UNITTEST_BTC-1m.json", 13681, "UNITTEST/BTC", "1m", marks=needs_full_set
+        ),
     ],
 )
-def test_freqtrade_candle_files(name: str, rows: int, symbol: str, timeframe: str) -> None:
-    df = load_ohlcv(FREQTRADE / name)
+def test_freqtrade_candle_files(
+    folder: Path, name: str, rows: int, symbol: str, timeframe: str
+) -> None:
+    df = load_ohlcv(folder / name)
     assert list(df.columns) == ["date", "open", "high", "low", "close", "volume"]
     assert str(df["date"].dtype) == "datetime64[ns, UTC]"
     assert all(df[c].dtype == "float64" for c in df.columns[1:])
@@ -87,18 +105,21 @@ def test_freqtrade_json_values_and_gaps() -> None:
     assert df["date"].iloc[0] == pd.Timestamp(1509836520000, unit="ms", tz="UTC")
     assert df["volume"].iloc[0] == pytest.approx(108.14853839)
     assert report.ok and report.gaps  # gaps are reported, not filled, and not fatal
-    assert len(df) == report.rows == 13681
+    assert len(df) == report.rows == 300
     expected_missing = int((df["date"].diff().dropna() / pd.Timedelta("1min")).sub(1).sum())
     assert report.missing_bars == expected_missing
 
 
-def test_freqtrade_trades_become_the_same_candles_as_freqtrade_made() -> None:
+@pytest.mark.parametrize(
+    "folder", [FREQTRADE, pytest.param(FULL_SET, marks=needs_full_set)], ids=["excerpt", "full"]
+)
+def test_freqtrade_trades_become_the_same_candles_as_freqtrade_made(folder: Path) -> None:
     with pytest.raises(DataError, match="--timeframe"):
-        load_ohlcv(FREQTRADE / "XRP_ETH-trades.json.gz")
-    built = load_ohlcv(FREQTRADE / "XRP_ETH-trades.json.gz", timeframe="1m")
-    reference = load_ohlcv(FREQTRADE / "XRP_ETH-1m.feather")
+        load_ohlcv(folder / "XRP_ETH-trades.json.gz")
+    built = load_ohlcv(folder / "XRP_ETH-trades.json.gz", timeframe="1m")
+    reference = load_ohlcv(folder / "XRP_ETH-1m.feather")
     pd.testing.assert_frame_equal(built, reference, check_exact=False, rtol=1e-9)
-    five = load_ohlcv(FREQTRADE / "XRP_ETH-trades.json.gz", timeframe="5m")
+    five = load_ohlcv(folder / "XRP_ETH-trades.json.gz", timeframe="5m")
     assert (five["date"].astype("int64") % (300 * 10**9) == 0).all()
     assert five["volume"].sum() == pytest.approx(reference["volume"].sum())
 
