@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from tui_trader.config import Settings
 from tui_trader.core.events import CandleEvent, Event, OrderEvent
 from tui_trader.core.market import Candle
+from tui_trader.engine.testing import manual_engine, paper_settings, step
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, paper_settings, step
 
 # Always trades: enters on an up bar, exits on a down bar, so most candles make an order.
 FLIP = """

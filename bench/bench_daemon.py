@@ -17,8 +17,8 @@ from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.protocol import decode_snapshot
 from tui_trader.daemon.remote_client import RemoteClient
 from tui_trader.daemon.server import ControlServer
+from tui_trader.engine.testing import manual_engine, step
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, step
 
 
 def pct(values: list[float], q: float) -> float:

@@ -20,8 +20,8 @@ from decimal import Decimal
 from tui_trader.core.enums import Side
 from tui_trader.core.events import Event, FillEvent, OrderEvent
 from tui_trader.core.orders import OrderRequest
+from tui_trader.engine.testing import manual_engine, step
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, step
 
 
 async def run(n: int) -> dict[str, float]:

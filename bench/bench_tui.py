@@ -31,9 +31,9 @@ SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"] + [
 
 
 async def load_run(seconds: float, tick_ms: float) -> dict[str, float]:
-    from tui_trader.client import InProcessClient
     from tui_trader.config import Settings
     from tui_trader.engine import Engine
+    from tui_trader.engine.client import InProcessClient
     from tui_trader.ui.app import WorkstationApp
 
     settings = Settings(

@@ -14,8 +14,8 @@ import pytest
 
 from tui_trader.daemon.server import ControlServer
 from tui_trader.engine import Engine
+from tui_trader.engine.testing import manual_engine, step
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, step
 
 
 class DaemonProc:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.remote_client import RemoteClient
-from tui_trader.testing import step
+from tui_trader.engine.testing import step
 from tui_trader.ui.app import WorkstationApp
 
 

@@ -10,7 +10,7 @@ from tui_trader.core.enums import ConnectionState, Side
 from tui_trader.core.events import ConnectionEvent
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.metrics import MetricsServer
-from tui_trader.testing import manual_engine, step
+from tui_trader.engine.testing import manual_engine, step
 
 
 def value(text: str, name: str) -> float:

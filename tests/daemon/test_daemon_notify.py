@@ -10,13 +10,13 @@ from email import message_from_bytes
 import pytest
 from aiohttp import web
 
-from tui_trader.bus import EventBus
 from tui_trader.config.daemon import NotificationSettings
 from tui_trader.core.enums import ConnectionState, Liquidity, Side
 from tui_trader.core.events import ConnectionEvent, FillEvent, NoticeEvent, RiskEvent, TickerEvent
 from tui_trader.core.fills import Fill
 from tui_trader.core.market import Ticker
 from tui_trader.daemon.notify import Notifier
+from tui_trader.engine.bus import EventBus
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from tui_trader.core.events import OrderEvent
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.protocol import decode_snapshot, dumps, loads
 from tui_trader.daemon.remote_client import RemoteClient
+from tui_trader.engine.testing import step
 from tui_trader.home import Home
-from tui_trader.testing import step
 
 
 async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]

@@ -96,7 +96,7 @@ def engine_settings() -> Settings:
 async def engine_with(venue: CcxtVenue, *, armed: bool = False) -> Engine:
     """A started in-memory engine trading `venue`; `armed` arms it for live orders, as a trader
     must for a live venue (KuCoin, Kraken, Coinbase have no sandbox)."""
-    from tui_trader.commands import dispatch
+    from tui_trader.engine.commands import dispatch
 
     engine = Engine(engine_settings(), None, in_memory=True, venues={venue.name: venue})
     await engine.start()
@@ -283,7 +283,7 @@ async def live_orders_wait_for_arming(
     engine: Engine, fake: FakeMarket, request: OrderRequest
 ) -> None:
     """A live venue refuses orders (none reach the exchange) until the trader arms it."""
-    from tui_trader.commands import dispatch
+    from tui_trader.engine.commands import dispatch
 
     refused = await engine.place(request)
     assert refused.status is OrderStatus.REJECTED and "not armed" in (refused.reason or "")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.orders import OrderRequest
-from tui_trader.testing import manual_engine, paper_settings, paper_venue, step
+from tui_trader.engine.testing import manual_engine, paper_settings, paper_venue, step
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "AAPL"]
 QTY = {"BTC/USDT": ["0.01", "0.1", "0.37"], "ETH/USDT": ["0.5", "1", "3.3"], "AAPL": ["1", "7", "25.5"]}

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime
 
-from tui_trader.bus import EventBus
 from tui_trader.core.events import NoticeEvent, TickerEvent
 from tui_trader.core.market import Ticker
+from tui_trader.engine.bus import EventBus
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 

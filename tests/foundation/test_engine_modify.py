@@ -6,11 +6,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from tui_trader.commands import dispatch
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import OrderRequest
-from tui_trader.testing import manual_engine, step
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.testing import manual_engine, step
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ async def test_a_cancel_the_venue_confirms_later_still_gets_its_replacement(engi
     """Some venues (Alpaca) answer a cancel at once and confirm it on their stream later."""
     import asyncio
 
-    from tui_trader.testing import paper_venue
+    from tui_trader.engine.testing import paper_venue
 
     venue = paper_venue(engine)
     original = venue.cancel_order

@@ -9,7 +9,7 @@ import pytest
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.events import FillEvent, OrderEvent, RiskEvent
 from tui_trader.core.orders import InvalidTransition, Order, OrderRequest
-from tui_trader.testing import manual_engine, paper_venue, step
+from tui_trader.engine.testing import manual_engine, paper_venue, step
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from decimal import Decimal as D
 from tui_trader.core import OrderRequest, Side
 from tui_trader.core.enums import OrderStatus, OrderType
 from tui_trader.core.orders import Order
+from tui_trader.engine.testing import manual_engine, step
 from tui_trader.execution.order_table import OrderTable
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, step
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from tui_trader.core.enums import OrderStatus
+from tui_trader.engine.testing import manual_engine, paper_venue
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, paper_venue
 
 CHILD = textwrap.dedent(
     """
@@ -19,7 +19,7 @@ CHILD = textwrap.dedent(
     from decimal import Decimal as D
     from tui_trader.core import OrderRequest, OrderType, Side
     from tui_trader.home import Home
-    from tui_trader.testing import manual_engine, step
+    from tui_trader.engine.testing import manual_engine, step
 
     async def main(home, out):
         eng = manual_engine(home=Home.resolve(home))
@@ -74,7 +74,7 @@ async def test_kill_minus_nine_then_restart_keeps_orders_and_positions(tmp_path:
 
 async def test_clean_round_trip_restores_fills_and_equity(tmp_path: Path) -> None:
     from tui_trader.core import OrderRequest, Side
-    from tui_trader.testing import step
+    from tui_trader.engine.testing import step
 
     home = Home.resolve(tmp_path / "h")
     eng = manual_engine(home=home)

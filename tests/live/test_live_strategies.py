@@ -11,8 +11,8 @@ import pytest
 
 from tui_trader.core.events import CandleEvent, NoticeEvent
 from tui_trader.core.market import Candle
+from tui_trader.engine.testing import manual_engine, paper_settings, step
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, paper_settings, step
 
 STRATEGY = textwrap.dedent(
     '''
@@ -98,7 +98,7 @@ async def test_rising_bar_enters_and_falling_bar_exits(engine) -> None:
 
 
 async def test_disabled_strategy_places_nothing(engine) -> None:
-    from tui_trader.commands import dispatch
+    from tui_trader.engine.commands import dispatch
 
     await dispatch(engine, "strategies.disable", {"name": "UpBar"}, "test")
     engine.bus.publish(bar(0, 3400, 3410))

@@ -13,7 +13,7 @@ from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import Side
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
 from tui_trader.engine import Engine
-from tui_trader.testing import manual_engine
+from tui_trader.engine.testing import manual_engine
 
 SYMBOL = "ETH/USDT"
 

@@ -7,8 +7,8 @@ from decimal import Decimal as D
 from tui_trader.config import Settings
 from tui_trader.core.enums import OrderStatus, Side
 from tui_trader.core.orders import OrderRequest
+from tui_trader.engine.testing import manual_engine, paper_settings, step
 from tui_trader.risk.checks import CheckContext, PreTradeChecks
-from tui_trader.testing import manual_engine, paper_settings, step
 
 
 async def test_position_limit_uses_the_expected_fill_of_a_market_order() -> None:

@@ -100,7 +100,7 @@ async def test_working_orders_and_links_survive_a_restart(tmp_path) -> None:  # 
     home = Home(tmp_path)
 
     async def boot() -> tuple[Engine, Market]:
-        from tui_trader.testing import manual_engine
+        from tui_trader.engine.testing import manual_engine
 
         eng = manual_engine(Settings(), home=home, clock=FrozenClock())  # prices driven by the test
         await eng.start()

@@ -16,11 +16,11 @@ import pytest
 from tui_trader.cli.main import main
 from tui_trader.core.errors import ConfigError
 from tui_trader.core.events import NoticeEvent
+from tui_trader.engine.testing import manual_engine, paper_settings
 from tui_trader.home import Home
 from tui_trader.secrets import Credentials, CredentialStore, load_credentials
 from tui_trader.signals.discord_source import DiscordSignalSource
 from tui_trader.signals.settings import load_signals_settings
-from tui_trader.testing import manual_engine, paper_settings
 
 CANARY = "CANARYDISCORD-9b1e4f77c2d84a10.XyZ"
 NOW = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -141,7 +141,7 @@ async def test_channel_messages_go_pending_or_auto_execute(stored_token, gateway
 
         on_message = gw.handlers["on_message"]
         await on_message(message("BTC/USDT LONG entry 64000 SL 63000 TP1 66000", channel=222))
-        (item,) = service.pending.values()
+        (item,) = service.chat.pending.values()
         assert (item.provider, item.origin, item.status) == ("beta", "discord", "pending")
         assert not engine.recent_orders  # beta is not an auto provider: it waits for the trader
         assert any(s.source == "chat:beta" for s in engine.signals)
@@ -150,14 +150,14 @@ async def test_channel_messages_go_pending_or_auto_execute(stored_token, gateway
         await on_message(
             message(f"BTC/USDT long now SL {mid * 0.97:.0f} TP {mid * 1.05:.0f}", mid=2)
         )
-        alpha = [p for p in service.pending.values() if p.provider == "alpha"]
+        alpha = [p for p in service.chat.pending.values() if p.provider == "alpha"]
         assert len(alpha) == 1 and alpha[0].status == "executed", alpha[0].note
         order = engine.recent_orders[alpha[0].order_id]
         assert order.source == "signal:alpha" and order.meta["stop_loss"]
 
         await on_message(message("gm frens", mid=3))  # chatter
         await on_message(message("ETH/USDT long 3200 sl 3100 tp 3400", channel=999))  # unwatched
-        assert len(service.pending) == 2
+        assert len(service.chat.pending) == 2
         status = engine.snapshot().extra["signals"]["discord"]
         assert (status["parsed"], status["unparsed"]) == (2, 1)
         pending = engine.snapshot().extra["signals"]["pending_chat"]
@@ -236,7 +236,7 @@ async def test_without_discord_py_it_says_so_and_paste_still_works(home, gateway
         assert note.level == "warning" and "discord.py is not installed" in note.message
         assert "\n" not in note.message
         assert engine.snapshot().extra["signals"]["discord"]["state"] == "unavailable"
-        item = await service.submit_chat("BTC/USDT LONG entry 64000 SL 63000 TP1 66000", "alpha")
+        item = await service.chat.submit_chat("BTC/USDT LONG entry 64000 SL 63000 TP1 66000", "alpha")
         assert item.status == "pending"
 
 

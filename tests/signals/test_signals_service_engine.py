@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tui_trader.commands import dispatch
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import CandleEvent
 from tui_trader.core.market import Candle
+from tui_trader.engine.chat_desk import STATE_KEY
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.testing import manual_engine, paper_settings
 from tui_trader.home import Home
 from tui_trader.signals.ml.model import TrainConfig, train
 from tui_trader.signals.ml.registry import ModelRegistry
-from tui_trader.signals.service import STATE_KEY
 from tui_trader.strategy.synthetic import synthetic_ohlcv
-from tui_trader.testing import manual_engine, paper_settings
 
 FEEDS = Path(__file__).parent / "feeds"
 
@@ -153,15 +153,15 @@ async def test_auto_execute_goes_through_engine_place_and_scores_the_provider(ho
         assert other["status"] == "pending"
         await engine.flatten("test")
         service = engine.signal_service
-        await _until(lambda: service.providers.stats("alpha").count == 1)
-        stats = service.providers.stats("alpha")
+        await _until(lambda: service.chat.providers.stats("alpha").count == 1)
+        stats = service.chat.providers.stats("alpha")
         assert abs(stats.total_r) < 0.5  # closed straight away: a small fraction of the risk
         state = await engine.store.load_strategy_state(STATE_KEY)
         assert state["providers"]["providers"]["alpha"]["count"] == 1
 
     again = manual_engine(_settings({"enabled": True}), home=home)
     async with again:
-        assert again.signal_service.providers.stats("alpha").count == 1  # persisted
+        assert again.signal_service.chat.providers.stats("alpha").count == 1  # persisted
 
 
 async def test_low_confidence_is_not_auto_executed(home):

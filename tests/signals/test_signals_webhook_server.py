@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 
 from tui_trader.core.errors import UserError
+from tui_trader.engine.testing import manual_engine, paper_settings
 from tui_trader.home import Home
 from tui_trader.signals.webhook import TOKEN_FILE, ChatWebhook, load_or_create_token
-from tui_trader.testing import manual_engine, paper_settings
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ async def test_engine_webhook_end_to_end(tmp_path):
             body = await r.json()
             assert r.status == 200, body
         assert body["status"] == "pending" and body["signal"]["symbol"] == "AAPL"
-        assert service.pending[body["id"]].origin == "webhook"
+        assert service.chat.pending[body["id"]].origin == "webhook"
         assert engine.snapshot().extra["signals"]["pending_chat"][0]["provider"] == "desk"
         url = service.webhook.url
     async with aiohttp.ClientSession() as http:  # stopped with the engine

@@ -43,7 +43,7 @@ async def test_ticket_from_recommendation_is_prefilled_and_confirmed() -> None:
     rig = build_rig()
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await rig.ready(pilot)
-        from tui_trader.signals.service import ensure_service
+        from tui_trader.engine.signal_service import ensure_service
 
         await ensure_service(rig.engine)
         rig.engine.publish_signal(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from tui_trader.client import InProcessClient
 from tui_trader.config import Settings
 from tui_trader.core.clock import FrozenClock
 from tui_trader.engine import Engine
+from tui_trader.engine.client import InProcessClient
 from tui_trader.home import Home
 from tui_trader.ui.app import WorkstationApp
 from tui_trader.ui.panes import StrategiesPane

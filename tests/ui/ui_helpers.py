@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui_trader.client import InProcessClient
 from tui_trader.config import Settings
 from tui_trader.core.clock import FrozenClock
 from tui_trader.engine import Engine
+from tui_trader.engine.client import InProcessClient
 from tui_trader.ui.app import WorkstationApp
 from tui_trader.venues.paper.feeds import MarketSink, PriceSource
 

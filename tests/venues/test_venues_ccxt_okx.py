@@ -197,7 +197,7 @@ async def test_wrong_secret_or_passphrase_is_an_authentication_failure(okx, secr
 
 
 async def test_live_okx_sends_no_demo_header_and_needs_arming(okx) -> None:  # type: ignore[no-untyped-def]
-    from tui_trader.commands import dispatch
+    from tui_trader.engine.commands import dispatch
 
     okx.demo = False  # the live environment: demo-trading requests are refused (50101)
     venue = _venue(okx, sandbox=False)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from tui_trader.bus import EventBus
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import ConnectionState
 from tui_trader.core.events import ConnectionEvent
-from tui_trader.venues.resilience import reconcile_after_reconnect
+from tui_trader.engine.bus import EventBus
+from tui_trader.engine.reconnect import reconcile_after_reconnect
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
@@ -27,7 +27,7 @@ async def test_a_reconnect_during_a_reconcile_is_reconciled_again(monkeypatch: p
         if len(calls) == 1:  # the first pass reads the venue before the second drop's fills
             await first_may_finish.wait()
 
-    monkeypatch.setattr("tui_trader.execution.reconcile.reconcile", slow_reconcile)
+    monkeypatch.setattr("tui_trader.engine.reconnect.reconcile", slow_reconcile)
     bus = EventBus()
     engine = SimpleNamespace(venues={"x": SimpleNamespace(name="x")}, oms=object(), clock=FrozenClock(T0), bus=bus)
     reconcile_after_reconnect(engine)  # type: ignore[arg-type]

@@ -33,8 +33,8 @@ from tui_trader.backtest.sizing import (
     Protection,
     Sizer,
     StakeRequest,
-    _overridden_hook,
 )
+from tui_trader.strategy.hooks import overridden_hook
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def _protections_allow(
 def entry_confirmer(strategy: Any) -> Any:
     """confirm_trade_entry(symbol, time_ns, rate, side, tag, amount) -> bool when the strategy
     overrides the hook, else None. As in the live runner, a hook that raises means no."""
-    hook = _overridden_hook(strategy, "confirm_trade_entry")
+    hook = overridden_hook(strategy, "confirm_trade_entry")
     if hook is None:
         return None
 

@@ -14,8 +14,8 @@ import pandas as pd
 
 from tui_trader.backtest.kernel import FORCE_EXIT, ExitFill
 from tui_trader.backtest.signals import SymbolSignals
-from tui_trader.backtest.sizing import _overridden_hook
 from tui_trader.strategy.exits import CUSTOM_EXIT, EXIT_SIGNAL, evaluate_exit
+from tui_trader.strategy.hooks import overridden_hook
 from tui_trader.strategy.trade import StrategyTrade
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def needs_reference(strategy: Any) -> bool:
     if getattr(strategy, "use_custom_stoploss", False):
         return True
     return any(
-        _overridden_hook(strategy, name) is not None
+        overridden_hook(strategy, name) is not None
         for name in ("custom_exit", "confirm_trade_exit")
     )
 
@@ -60,7 +60,7 @@ def find_exit_reference(
         max_rate=entry,  # as the live runner opens a trade
         min_rate=entry,
     )
-    confirm = _overridden_hook(strategy, "confirm_trade_exit")
+    confirm = overridden_hook(strategy, "confirm_trade_exit")
     pending: tuple[int, str, str | None] | None = None
     for j in range(e, n):
         if pending is not None and pending[0] == j:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from tui_trader.core.errors import ConfigError
 from tui_trader.risk.protections import ClosedTrade  # one type for live and backtest
+from tui_trader.strategy.hooks import overridden_hook
 
 UNLIMITED = "unlimited"
 
@@ -71,7 +72,7 @@ class StakeSizer:
         if isinstance(stake_amount, float | int) and not stake_amount > 0:
             raise ConfigError(f"stake_amount must be positive (got {stake_amount})")
         self.stake_amount = stake_amount
-        self._hook = _overridden_hook(strategy, "custom_stake_amount")
+        self._hook = overridden_hook(strategy, "custom_stake_amount")
 
     def stake(self, req: StakeRequest) -> float:
         max_stake = req.available / (1.0 + req.fee)
@@ -97,15 +98,3 @@ class StakeSizer:
             proposed = float(value) if value is not None and math.isfinite(float(value)) else 0.0
             proposed = min(proposed, max_stake)
         return proposed
-
-
-def _overridden_hook(strategy: Any, name: str) -> Any:
-    """The bound method if the strategy's own class (not the framework base) defines `name`."""
-    if strategy is None:
-        return None
-    for klass in type(strategy).__mro__:
-        if name in klass.__dict__:
-            if klass.__module__.startswith("tui_trader.strategy"):
-                return None
-            return getattr(strategy, name)
-    return None

@@ -16,8 +16,8 @@ def run_tui(args: argparse.Namespace) -> int:
     from tui_trader.logs import setup_logging
 
     setup_logging(ctx.home.logs_dir, "tui")
-    from tui_trader.client import InProcessClient
     from tui_trader.engine import Engine
+    from tui_trader.engine.client import InProcessClient
     from tui_trader.ui.app import WorkstationApp
 
     client = InProcessClient(Engine(ctx.settings, ctx.home))

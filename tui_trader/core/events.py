@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.fills import Fill
@@ -12,6 +13,16 @@ from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
+
+
+class EventSink(Protocol):
+    """The engine's bus as the layers below it see it: publish, and in-line handlers."""
+
+    def publish(self, event: Event) -> None: ...
+
+    def on(self, handler: Callable[[Event], None], kinds: Iterable[str] | None = None, name: str = "") -> None: ...
+
+    def off(self, handler: Callable[[Event], None]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

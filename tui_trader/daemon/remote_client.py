@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.bus import EventBus, Subscription
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import NotRunningError, UserError
 from tui_trader.core.events import (
@@ -47,6 +46,7 @@ from tui_trader.daemon.protocol import (
     raise_for,
     request,
 )
+from tui_trader.engine.bus import EventBus, Subscription
 
 if TYPE_CHECKING:
     from tui_trader.engine import EngineSnapshot

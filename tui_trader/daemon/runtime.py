@@ -151,8 +151,8 @@ class Daemon:
 
     async def reload(self) -> dict[str, Any]:
         """SIGHUP: re-read the config; apply risk limits and notifications now, list the rest."""
-        from tui_trader.commands import available, dispatch
         from tui_trader.config import load_settings
+        from tui_trader.engine.commands import available, dispatch
 
         engine = self.engine
         assert engine is not None

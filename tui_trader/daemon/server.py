@@ -34,8 +34,8 @@ from tui_trader.daemon.protocol import (
 )
 
 if TYPE_CHECKING:
-    from tui_trader.bus import Subscription
     from tui_trader.engine import Engine
+    from tui_trader.engine.bus import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ class ControlServer:
 
     async def _status(self, conn: Connection, p: dict[str, Any]) -> Any:
         from tui_trader import __version__
-        from tui_trader.commands import available
+        from tui_trader.engine.commands import available
 
         snap = self.engine.snapshot()
         return {
@@ -311,7 +311,7 @@ class ControlServer:
         }
 
     async def _strategies(self, snap: Any) -> Any:
-        from tui_trader.commands import available, dispatch
+        from tui_trader.engine.commands import available, dispatch
 
         if "strategies" in snap.extra:
             return to_jsonable(snap.extra["strategies"])
@@ -387,7 +387,7 @@ class ControlServer:
         return {"subscribed": None}
 
     async def _call(self, conn: Connection, p: dict[str, Any]) -> Any:
-        from tui_trader.commands import dispatch
+        from tui_trader.engine.commands import dispatch
 
         name = p.get("command")
         if not name:
@@ -401,7 +401,7 @@ class ControlServer:
 
     def _strategy_command(self, name: str) -> Handler:
         async def run(conn: Connection, p: dict[str, Any]) -> Any:
-            from tui_trader.commands import available, dispatch
+            from tui_trader.engine.commands import available, dispatch
 
             if name not in available():
                 raise UserError(f"{name} is not available: no strategy runner has registered it in this daemon")

@@ -11,10 +11,9 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from tui_trader.bus import EventBus
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import OrderStatus
-from tui_trader.core.events import ExecutionReport, FillEvent, NoticeEvent, OrderEvent, PositionEvent
+from tui_trader.core.events import EventSink, ExecutionReport, FillEvent, NoticeEvent, OrderEvent, PositionEvent
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order, can_transition
 from tui_trader.core.positions import Position
@@ -31,7 +30,7 @@ class OrderManager:
     def __init__(
         self,
         store: Store,
-        bus: EventBus,
+        bus: EventSink,
         clock: Clock,
         venues: dict[str, Venue],
         portfolio: Portfolio,

@@ -1,7 +1,5 @@
 """Pre-trade risk: every order from every source passes the same checks."""
 
-from tui_trader.risk import commands as _commands  # registers risk.reset / risk.state / order.oco / order.modify
 from tui_trader.risk.checks import PreTradeChecks, RiskRejection
 
 __all__ = ["PreTradeChecks", "RiskRejection"]
-del _commands

@@ -188,9 +188,9 @@ class BacktestSizer:
         self.stoploss = stoploss if stoploss is not None else getattr(strategy, "stoploss", None)
         self.atr_of = atr_of
         if strategy is not None and sizer.custom_stake is None:
-            from tui_trader.backtest.sizing import _overridden_hook
+            from tui_trader.strategy.hooks import overridden_hook
 
-            hook = _overridden_hook(strategy, "custom_stake_amount")
+            hook = overridden_hook(strategy, "custom_stake_amount")
             self._hook = hook
         else:
             self._hook = None

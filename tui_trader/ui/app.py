@@ -25,7 +25,6 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from tui_trader.client import EngineClient, EventStream
 from tui_trader.config.ui import UISettings
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
@@ -34,6 +33,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.engine import EngineSnapshot
+from tui_trader.engine.client import EngineClient, EventStream
 from tui_trader.ui import format as fmt
 from tui_trader.ui.actions import FeatureActions
 from tui_trader.ui.commandline import (

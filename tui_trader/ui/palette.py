@@ -4,19 +4,20 @@ the current state (open orders to cancel, symbols, timeframes, themes, layouts).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from tui_trader.ui.app import WorkstationApp
 
 PaletteCommand = tuple[str, str, Callable[[], object]]  # title, help, callback
 
 
+class OffersCommands(Protocol):
+    def palette_commands(self) -> list[PaletteCommand]: ...
+
+
 class WorkstationCommands(Provider):
     def _commands(self) -> list[PaletteCommand]:
-        app = cast("WorkstationApp", self.app)
+        app = cast(OffersCommands, self.app)
         return app.palette_commands()
 
     async def discover(self) -> Hits:

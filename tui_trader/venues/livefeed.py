@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 from typing import TYPE_CHECKING
 
 from tui_trader.config.venues import VenueSettings
@@ -17,6 +16,7 @@ from tui_trader.core.clock import Clock
 from tui_trader.core.errors import ConfigError
 from tui_trader.core.events import BookEvent, Event, TickerEvent, TradeEvent
 from tui_trader.venues.base import Venue
+from tui_trader.venues.kinds import factory_for
 from tui_trader.venues.paper.feeds import MarketSink
 
 if TYPE_CHECKING:
@@ -65,7 +65,6 @@ def live_paper_venue(
     name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: Home | None
 ) -> PaperVenue:
     from tui_trader.venues.paper import PaperVenue
-    from tui_trader.venues.registry import _FACTORIES
 
     source_name = vs.data_from or ""
     source = settings.venues.get(source_name)
@@ -73,14 +72,12 @@ def live_paper_venue(
         raise ConfigError(
             f"venues.{name}.data_from: {source_name!r} must name a ccxt or alpaca venue in [venues]"
         )
-    if source.kind not in _FACTORIES:
-        importlib.import_module(f"tui_trader.venues.{source.kind}")
     symbols = vs.symbols or source.symbols
     if not symbols:
         raise ConfigError(
             f"venues.{name}.symbols: list the symbols to paper-trade on {source_name}'s data"
         )
-    data_venue = _FACTORIES[source.kind](source_name, source, settings, clock, home)
+    data_venue = factory_for(source.kind, f"venues.{source_name}.kind")(source_name, source, settings, clock, home)
     paper = settings.paper.model_copy(update={"symbols": symbols})
     journal = None if home is None else home.root / f"{name}_venue.jsonl"
     return PaperVenue(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
-from tui_trader.core.errors import ConfigError
 from tui_trader.venues.base import Venue
+from tui_trader.venues.kinds import factory_for, register_kind
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,15 +15,6 @@ if TYPE_CHECKING:
     from tui_trader.config import Settings
     from tui_trader.config.paper import PaperSettings
     from tui_trader.home import Home
-
-# kind -> factory(name, venue settings, all settings, clock, home) -> Venue
-Factory = Callable[[str, VenueSettings, "Settings", Clock, "Home | None"], Venue]
-_FACTORIES: dict[str, Factory] = {}
-
-
-def register_kind(kind: str, factory: Factory) -> None:
-    _FACTORIES[kind] = factory
-
 
 def _paper(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: Home | None) -> Venue:
     from tui_trader.venues.paper import PaperVenue
@@ -76,16 +66,5 @@ def build_venues(settings: Settings, clock: Clock, home: Home | None) -> dict[st
     """The paper venue is always there; `[venues.*]` tables add more."""
     venues: dict[str, Venue] = {"paper": _paper("paper", VenueSettings(kind="paper"), settings, clock, home)}
     for name, vs in settings.venues.items():
-        if vs.kind not in _FACTORIES:
-            # Adapters register themselves on import: tui_trader.venues.ccxt, tui_trader.venues.alpaca.
-            import importlib
-
-            try:
-                importlib.import_module(f"tui_trader.venues.{vs.kind}")
-            except ImportError:
-                pass
-        factory = _FACTORIES.get(vs.kind)
-        if factory is None:
-            raise ConfigError(f"venues.{name}.kind: {vs.kind!r} is not available in this build (paper, ccxt, alpaca)")
-        venues[name] = factory(name, vs, settings, clock, home)
+        venues[name] = factory_for(vs.kind, f"venues.{name}.kind")(name, vs, settings, clock, home)
     return venues

@@ -1,5 +1,5 @@
 """Staying connected: backoff with jitter, stalled-stream detection, a token bucket for order
-endpoints, per-venue connection state, and the hook that reconciles after a reconnect.
+endpoints, per-venue connection state.
 
 Adapters own one `ConnectionMonitor` each. It is the only thing that emits their
 `ConnectionEvent`s, so the state a trader sees (connected / degraded / reconnecting, attempt
@@ -13,14 +13,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState
 from tui_trader.core.events import ConnectionEvent, Event
-
-if TYPE_CHECKING:
-    from tui_trader.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +143,7 @@ class ConnectionMonitor:
         if was_reconnecting:
             self.reconnects += 1
             for hook in list(self._recovered):
-                task = asyncio.get_running_loop().create_task(
-                    _guarded(hook()), name=f"{self.venue}-recovered"
-                )
-                _BACKGROUND.add(task)
-                task.add_done_callback(_BACKGROUND.discard)
+                in_background(hook(), f"{self.venue}-recovered")
         self.attempt = 0
 
     def degraded(self, detail: str) -> None:
@@ -189,54 +182,17 @@ class ConnectionMonitor:
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
-async def _guarded(awaitable: Awaitable[None]) -> None:
-    try:
-        await awaitable
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.warning("after-reconnect task failed: %s", type(exc).__name__)
+def in_background(awaitable: Awaitable[None], name: str) -> None:
+    """Run `awaitable` as a task that is kept alive until done; a failure is logged, not raised."""
 
-
-def reconcile_after_reconnect(engine: Engine) -> None:
-    """Engine hook: reconcile a venue each time it reports `connected` after a reconnect.
-
-    Adapters emit `ConnectionEvent(state=CONNECTED, attempt>0)` when they come back; this
-    subscribes to the bus and runs `execution.reconcile.reconcile` for that venue, so missed
-    fills are applied and orders the venue knows but we do not are imported and flagged.
-    """
-    from tui_trader.execution.reconcile import reconcile
-
-    running: set[str] = set()
-    again: set[str] = set()  # reconnected while a reconcile ran: it may have read too early
-
-    async def run(venue_name: str) -> None:
-        venue = engine.venues.get(venue_name)
-        if venue is None or engine.oms is None:
-            return
-        if venue_name in running:
-            again.add(venue_name)
-            return
-        running.add(venue_name)
+    async def guarded() -> None:
         try:
-            while True:
-                again.discard(venue_name)
-                await reconcile(engine.oms, venue, engine.clock.now())
-                if venue_name not in again:
-                    return
-        finally:
-            running.discard(venue_name)
+            await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("background task %s failed: %s", name, type(exc).__name__)
 
-    def on_event(event: Event) -> None:
-        if (
-            isinstance(event, ConnectionEvent)
-            and event.state is ConnectionState.CONNECTED
-            and event.attempt > 0
-        ):
-            task = asyncio.get_running_loop().create_task(
-                _guarded(run(event.venue)), name=f"reconcile-{event.venue}"
-            )
-            _BACKGROUND.add(task)
-            task.add_done_callback(_BACKGROUND.discard)
-
-    engine.bus.on(on_event, name="reconcile-after-reconnect", kinds=frozenset({"connection"}))
+    task = asyncio.get_running_loop().create_task(guarded(), name=name)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)

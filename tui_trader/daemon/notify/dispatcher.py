@@ -19,7 +19,7 @@ from tui_trader.daemon.notify.alerts import KINDS, Alert, classify, summarize
 from tui_trader.daemon.notify.sinks import EmailSink, SecretFn, Sink, SinkError, WebhookSink, keyring_secret
 
 if TYPE_CHECKING:
-    from tui_trader.bus import EventBus, Subscription
+    from tui_trader.engine.bus import EventBus, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
-from tui_trader.venues.registry import register_kind
+from tui_trader.venues.kinds import register_kind
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings

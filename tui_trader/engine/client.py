@@ -14,8 +14,8 @@ from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 
 if TYPE_CHECKING:
-    from tui_trader.bus import Subscription
     from tui_trader.engine import Engine, EngineSnapshot
+    from tui_trader.engine.bus import Subscription
 
 
 @runtime_checkable
@@ -96,6 +96,6 @@ class InProcessClient:
         return await self.engine.fetch_candles(symbol, timeframe, limit)
 
     async def call(self, command: str, **params: Any) -> Any:
-        from tui_trader.commands import dispatch
+        from tui_trader.engine.commands import dispatch
 
         return await dispatch(self.engine, command, params, self.actor)

@@ -17,22 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.commands import command
-from tui_trader.core.enums import Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import CandleEvent, Event, FillEvent, SignalEvent
 from tui_trader.core.signals import Signal
+from tui_trader.engine.chat_desk import ChatDesk
 from tui_trader.signals.decision import DecisionEngine, Recommendation
-from tui_trader.signals.providers import ProviderBook, r_multiple
 from tui_trader.signals.settings import SignalsSettings, load_signals_settings
 from tui_trader.strategy.window import BarWindow
 
@@ -40,60 +34,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tui_trader.core.market import Candle
-    from tui_trader.core.orders import Order, OrderRequest
-    from tui_trader.engine import Engine
-    from tui_trader.signals.chat import ParsedSignal
+    from tui_trader.engine.ports import EnginePort
     from tui_trader.signals.discord_source import ChatSignal, DiscordSignalSource
     from tui_trader.signals.ml.inference import Predictor
     from tui_trader.signals.news import NewsEvent
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "__signals__"  # strategy_state row reserved for the service (no strategy uses __)
 MODEL_RECHECK_S = 60.0  # how often the registry is re-read for a newer model
-MAX_PENDING = 100
 REFRESH_S = 1.0  # recommendations are re-ranked at most this often (decay moves slowly)
 CONF_STEP = 0.05  # an ML call is re-published when confidence moves this much
-
-
-@dataclass
-class PendingChat:
-    """A parsed chat signal waiting for the trader (or executed for an auto-execute provider)."""
-
-    id: str
-    provider: str
-    parsed: ParsedSignal
-    at: datetime
-    origin: str  # paste | webhook | discord
-    status: str = "pending"  # pending | confirmed | executed | rejected | dismissed
-    note: str = ""
-    order_id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "provider": self.provider,
-            "at": self.at,
-            "origin": self.origin,
-            "status": self.status,
-            "note": self.note,
-            "order_id": self.order_id,
-            "signal": self.parsed.as_dict(),
-        }
-
-
-@dataclass
-class _Trade:
-    """A position opened from a provider's signal, followed until it is flat again."""
-
-    provider: str
-    side: Side
-    stop: Decimal
-    qty: Decimal = Decimal(0)  # open quantity, unsigned
-    entry_cost: Decimal = Decimal(0)
-    entry_qty: Decimal = Decimal(0)
-    exit_cost: Decimal = Decimal(0)
-    exit_qty: Decimal = Decimal(0)
 
 
 def _single_openmp_thread() -> None:
@@ -132,24 +82,21 @@ def recommendation_dict(rec: Recommendation) -> dict[str, Any]:
 class SignalService:
     """Owned by the engine (`engine.signal_service`); start() / stop() with it."""
 
-    def __init__(self, engine: Engine, settings: SignalsSettings | None = None) -> None:
+    def __init__(self, engine: EnginePort, settings: SignalsSettings | None = None) -> None:
         self.engine = engine
         self.settings = settings or load_signals_settings(engine.settings.signals)
         self.decision = DecisionEngine(self.settings.decision, engine.clock)
-        self.providers = ProviderBook()
-        self.pending: dict[str, PendingChat] = {}
+        self.chat = ChatDesk(engine, self.settings, self._mark_dirty)
         self.webhook: Any = None
         self.webhook_token: str | None = None
         self.poller: Any = None
         self.discord: DiscordSignalSource | None = None
         self._discord_task: asyncio.Task[None] | None = None
         self.inference_ms: deque[float] = deque(maxlen=500)
-        self._ids = itertools.count(1)
         self._windows: dict[tuple[str, str, str], BarWindow] = {}
         self._warming: set[tuple[str, str, str]] = set()
         self._predictors: dict[tuple[str, str], tuple[float, Predictor | None]] = {}
         self._last_emitted: dict[tuple[str, str, str | None], Signal] = {}
-        self._trades: dict[tuple[str, str], _Trade] = {}
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None  # one worker: inference off the loop
@@ -164,7 +111,7 @@ class SignalService:
         if self.started:
             return
         eng = self.engine
-        await self._load_state()
+        await self.chat.load_state()
         eng.bus.on(self._on_signal_event, kinds={"signal"}, name="signals-decision")
         for sig in eng.signals:  # signals published before we started still count
             self.decision.add(sig)
@@ -198,7 +145,7 @@ class SignalService:
             import secrets
 
             self.webhook_token = secrets.token_urlsafe(32)
-        self.webhook = ChatWebhook(self._on_webhook, self.webhook_token, port=port)
+        self.webhook = ChatWebhook(self.chat.on_webhook, self.webhook_token, port=port)
         await self.webhook.start()
         log.info("chat webhook listening on %s", self.webhook.url)
 
@@ -242,7 +189,7 @@ class SignalService:
 
     async def _on_discord(self, sig: ChatSignal) -> None:
         try:
-            await self.submit_chat(sig.parsed.text, sig.provider, origin="discord")
+            await self.chat.submit_chat(sig.parsed.text, sig.provider, origin="discord")
         except UserError as exc:
             log.info("discord message %s from %s not used: %s", sig.message_id, sig.provider, exc)
 
@@ -274,29 +221,10 @@ class SignalService:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-        await self._save_state()
+        await self.chat.save_state()
 
-    # -- persistence ---------------------------------------------------------------------
-
-    async def _load_state(self) -> None:
-        store = self.engine.store
-        if store is None:
-            return
-        state = await store.load_strategy_state(STATE_KEY)
-        if state.get("providers"):
-            try:
-                self.providers = ProviderBook.from_dict(state["providers"])
-            except UserError as exc:
-                log.warning("%s; starting with empty provider records", exc)
-
-    async def _save_state(self) -> None:
-        store = self.engine.store
-        if store is None:
-            return
-        with contextlib.suppress(Exception):  # a closed store at shutdown is not worth a crash
-            await store.save_strategy_state(
-                STATE_KEY, {"providers": self.providers.to_dict()}, self.engine.clock.now()
-            )
+    def _mark_dirty(self) -> None:
+        self._dirty = True
 
     # -- the event loop ------------------------------------------------------------------
 
@@ -307,7 +235,7 @@ class SignalService:
                 if isinstance(event, CandleEvent) and event.candle.closed:
                     await self.on_candle(event.venue, event.candle)
                 elif isinstance(event, FillEvent):
-                    await self._on_fill(event)
+                    await self.chat.on_fill(event)
             except Exception:
                 log.exception("signal service failed on %s", event.kind)
 
@@ -419,160 +347,6 @@ class SignalService:
         for sig in event.to_signals(self.engine.symbols()):
             self.engine.publish_signal(sig)
 
-    # -- chat ----------------------------------------------------------------------------
-
-    async def submit_chat(
-        self, text: str, provider: str = "paste", origin: str = "paste"
-    ) -> PendingChat:
-        """Parse, publish as a signal, and either hold for confirmation or auto-execute.
-        ParseError (a UserError) when the text holds no trade signal."""
-        from tui_trader.signals.chat import parse_signal
-
-        parsed = parse_signal(text, known_symbols=self.engine.symbols() or None)
-        now = self.engine.clock.now()
-        reliability = self.providers.stats(provider).reliability
-        self.engine.publish_signal(parsed.to_signal(provider, now, reliability=reliability))
-        item = PendingChat(f"chat-{next(self._ids)}", provider, parsed, now, origin)
-        self.pending[item.id] = item
-        while len(self.pending) > MAX_PENDING:
-            self.pending.pop(next(iter(self.pending)))
-        await self.engine.audit(
-            f"signal:{provider}",
-            "chat_signal",
-            {"id": item.id, "origin": origin, **parsed.as_dict()},
-        )
-        chat = self.settings.chat
-        if provider in chat.auto_execute:
-            if parsed.confidence < chat.min_confidence:
-                item.note = (
-                    f"not auto-executed: confidence {parsed.confidence:.2f} is below "
-                    f"{chat.min_confidence:.2f}; confirm it yourself"
-                )
-            else:
-                await self._auto_execute(item)
-        self._dirty = True
-        return item
-
-    async def _auto_execute(self, item: PendingChat) -> None:
-        try:
-            req = self.order_request(item)
-        except UserError as exc:
-            item.note = f"not auto-executed: {exc}"
-            return
-        order = await self.engine.place(req, actor=f"signal:{item.provider}")
-        item.order_id = order.client_order_id
-        if order.status.value == "rejected":
-            item.status = "rejected"
-            item.note = f"auto-execution rejected: {order.reason}"
-        else:
-            item.status = "executed"
-            item.note = f"auto-executed as {order.client_order_id}"
-
-    def order_request(self, item: PendingChat, quantity: Decimal | None = None) -> OrderRequest:
-        """The bracket order for a chat signal: limit at the entry, provider's stop and first
-        target; sized by [risk.sizing] unless a quantity is given."""
-        parsed = item.parsed
-        venue = self.engine._venue_for(parsed.symbol)
-        inst = self.engine.instrument(venue, parsed.symbol)
-        if inst is None:
-            raise UserError(
-                f"{parsed.symbol} is not traded on {venue}; edit the symbol in the ticket"
-            )
-        if quantity is None:
-            quantity = self._size(item, inst)
-        return parsed.to_order_request(quantity, venue=venue, provider=item.provider)
-
-    def _size(self, item: PendingChat, inst: Any) -> Decimal:
-        from tui_trader.risk.sizing import Sizer, SizingInput
-
-        parsed = item.parsed
-        price = float(parsed.entry_price or 0) or self.engine.mid(parsed.symbol)
-        account = self.engine.account()
-        qty = Sizer(self.engine.settings.risk.sizing).order_quantity(
-            SizingInput(
-                symbol=parsed.symbol,
-                price=price,
-                side=parsed.side.sign,
-                equity=account.equity,
-                available=account.cash,
-                stop_price=None if parsed.stop is None else float(parsed.stop),
-            ),
-            inst,
-        )
-        if qty <= 0:
-            raise UserError(
-                f"[risk.sizing] gives no tradable size for {parsed.symbol} at {price:g}; "
-                "enter a quantity"
-            )
-        return qty
-
-    async def confirm(self, chat_id: str, quantity: Decimal | None = None) -> dict[str, Any]:
-        """Turn a pending chat signal into an order request for the ticket (not placed)."""
-        item = self.pending.get(chat_id)
-        if item is None:
-            raise UserError(f"no pending chat signal {chat_id!r}; `signals.pending` lists them")
-        if item.status != "pending":
-            raise UserError(f"chat signal {chat_id} is already {item.status}")
-        req = self.order_request(item, quantity)
-        item.status = "confirmed"
-        self._dirty = True
-        return {
-            "id": item.id,
-            "provider": item.provider,
-            "request": req,
-            "signal": item.parsed.as_dict(),
-        }
-
-    async def _on_webhook(self, text: str, provider: str) -> dict[str, Any]:
-        item = await self.submit_chat(text, provider, origin="webhook")
-        return {**item.as_dict(), "at": item.at.isoformat()}
-
-    # -- provider track records ----------------------------------------------------------
-
-    async def _on_fill(self, event: FillEvent) -> None:
-        """Follow positions opened from a provider's signal and score them in R when flat."""
-        fill = event.fill
-        oms = self.engine.oms
-        order: Order | None = None
-        if oms is not None:
-            order = oms.orders.get(fill.client_order_id)
-        order = order or self.engine.recent_orders.get(fill.client_order_id)
-        key = (fill.venue, fill.symbol)
-        trade = self._trades.get(key)
-        if trade is None:
-            if order is None or not order.source.startswith("signal:") or order.reduce_only:
-                return
-            stop = order.meta.get("stop_loss")
-            if stop is None:
-                return  # without a stop there is no R to score
-            trade = self._trades[key] = _Trade(
-                order.source.split(":", 1)[1], fill.side, Decimal(stop)
-            )
-        if fill.side is trade.side:
-            trade.qty += fill.quantity
-            trade.entry_cost += fill.quantity * fill.price
-            trade.entry_qty += fill.quantity
-            return
-        closing = min(fill.quantity, trade.qty)
-        trade.qty -= closing
-        trade.exit_cost += closing * fill.price
-        trade.exit_qty += closing
-        if trade.qty > 0:
-            return
-        del self._trades[key]
-        entry = trade.entry_cost / trade.entry_qty
-        exit_price = trade.exit_cost / trade.exit_qty
-        try:
-            r = r_multiple(trade.side, entry, trade.stop, exit_price)
-        except ValueError:
-            return
-        await self.record_outcome(trade.provider, r, at=fill.ts)
-
-    async def record_outcome(self, provider: str, r: float, *, at: datetime | None = None) -> None:
-        self.providers.record(provider, r, at=at or self.engine.clock.now())
-        self._dirty = True
-        await self._save_state()
-
     # -- outputs -------------------------------------------------------------------------
 
     def recommendations(self) -> list[Recommendation]:
@@ -589,8 +363,8 @@ class SignalService:
         return {
             "recommendations": [recommendation_dict(r) for r in self.recommendations()],
             "signals": {
-                "pending_chat": [p.as_dict() for p in self.pending.values()],
-                "providers": [s for s in self.providers.all_stats()],
+                "pending_chat": [p.as_dict() for p in self.chat.pending.values()],
+                "providers": list(self.chat.providers.all_stats()),
                 "news_errors": dict(self.poller.errors) if self.poller is not None else {},
                 "webhook": None if self.webhook is None else {"url": self.webhook.url},
                 "discord": self._discord_status(),
@@ -619,7 +393,7 @@ class SignalService:
 # -- engine wiring -----------------------------------------------------------------------
 
 
-def _wanted(engine: Engine, settings: SignalsSettings) -> bool:
+def _wanted(engine: EnginePort, settings: SignalsSettings) -> bool:
     if settings.enabled is not None:
         return settings.enabled
     if settings.news.feeds or settings.chat.webhook_port is not None or settings.chat.discord.enabled:
@@ -628,8 +402,8 @@ def _wanted(engine: Engine, settings: SignalsSettings) -> bool:
     return home is not None and any(home.models_dir.glob("*/*/*.json"))
 
 
-async def maybe_start(engine: Engine) -> SignalService | None:
-    """Called by Engine.start: a running service, or None when nothing asks for one."""
+async def maybe_start(engine: EnginePort) -> SignalService | None:
+    """Called by EnginePort.start: a running service, or None when nothing asks for one."""
     settings = load_signals_settings(engine.settings.signals)
     if not _wanted(engine, settings):
         return None
@@ -638,7 +412,7 @@ async def maybe_start(engine: Engine) -> SignalService | None:
     return service
 
 
-async def ensure_service(engine: Engine) -> SignalService:
+async def ensure_service(engine: EnginePort) -> SignalService:
     """The engine's service, started on demand (a pasted chat signal needs one)."""
     service = getattr(engine, "signal_service", None)
     if service is None:
@@ -648,57 +422,3 @@ async def ensure_service(engine: Engine) -> SignalService:
     return service
 
 
-# -- commands (in-process client and daemon alike) ----------------------------------------
-
-
-@command("signals.recommendations")
-async def _cmd_recommendations(
-    engine: Engine, params: dict[str, Any], actor: str
-) -> list[dict[str, Any]]:
-    """Ranked recommendations (the same dicts as snapshot.extra["recommendations"])."""
-    service = getattr(engine, "signal_service", None)
-    if service is None:
-        return []
-    return [recommendation_dict(r) for r in service.recommendations()]
-
-
-@command("signals.parse_chat")
-async def _cmd_parse_chat(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
-    """A pasted provider message -> a pending chat signal (or executed, for auto providers)."""
-    text = str(params.get("text") or "").strip()
-    if not text:
-        raise UserError("paste a signal message, e.g. BTC/USDT LONG entry 64000 SL 63000 TP1 66000")
-    provider = str(params.get("provider") or "paste")
-    service = await ensure_service(engine)
-    return (await service.submit_chat(text, provider, origin="paste")).as_dict()
-
-
-@command("signals.confirm")
-async def _cmd_confirm(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
-    """A pending chat signal -> an OrderRequest for the ticket to pre-fill (nothing is placed)."""
-    chat_id = str(params.get("id") or "")
-    qty = params.get("quantity")
-    quantity = None
-    if qty is not None:
-        try:
-            quantity = Decimal(str(qty))
-        except ArithmeticError:
-            raise UserError(f"quantity {qty!r} is not a number") from None
-    service = await ensure_service(engine)
-    return await service.confirm(chat_id, quantity)
-
-
-@command("signals.pending")
-async def _cmd_pending(engine: Engine, params: dict[str, Any], actor: str) -> list[dict[str, Any]]:
-    service = getattr(engine, "signal_service", None)
-    return [] if service is None else [p.as_dict() for p in service.pending.values()]
-
-
-@command("signals.dismiss")
-async def _cmd_dismiss(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
-    service = getattr(engine, "signal_service", None)
-    item = None if service is None else service.pending.get(str(params.get("id") or ""))
-    if item is None:
-        raise UserError(f"no pending chat signal {params.get('id')!r}")
-    item.status = "dismissed"
-    return item.as_dict()

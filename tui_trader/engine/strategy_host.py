@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.commands import command
 from tui_trader.config.strategies import StrategySettings
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
@@ -24,22 +23,23 @@ from tui_trader.core.instrument import quantize
 from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
+from tui_trader.engine.commands import command
 
 if TYPE_CHECKING:
-    from tui_trader.engine import Engine
+    from tui_trader.engine.ports import EnginePort
     from tui_trader.strategy.runner import Decision, StrategyRunner
 
 log = logging.getLogger(__name__)
 RELOAD_POLL_S = 2.0
 
 
-def strategy_dirs(engine: Engine) -> list[Path]:
+def strategy_dirs(engine: EnginePort) -> list[Path]:
     """Where strategies are looked up: HOME/strategies (the bundled plugins/ come with it)."""
     return [engine.home.strategies_dir] if engine.home is not None else []
 
 
 class StrategyHost:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
         self.runners: dict[str, StrategyRunner] = {}
         self.configs: dict[str, StrategySettings] = {}
@@ -177,7 +177,7 @@ class StrategyHost:
         runner = self.runners[name]
         cfg = self.configs[name]
         engine = self.engine
-        venue = engine._venue_for(decision.symbol, cfg.venue)
+        venue = engine.venue_for(decision.symbol, cfg.venue)
         inst = engine.instrument(venue, decision.symbol)
         if inst is None:
             runner.on_order_failed(decision.symbol)
@@ -287,19 +287,19 @@ class StrategyHost:
         return runner
 
 
-def _host(engine: Engine) -> StrategyHost:
+def _host(engine: EnginePort) -> StrategyHost:
     if engine.strategies is None:
         raise UserError("the strategy host is not running")
     return engine.strategies
 
 
 @command("strategies.status")
-async def _status(engine: Engine, params: dict[str, Any], actor: str) -> list[dict[str, Any]]:
+async def _status(engine: EnginePort, params: dict[str, Any], actor: str) -> list[dict[str, Any]]:
     return _host(engine).status()
 
 
 @command("strategies.enable")
-async def _enable(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
+async def _enable(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     runner = _host(engine).runner(str(params.get("name", "")))
     runner.enabled = bool(params.get("enabled", True))
     runner.error = None
@@ -308,12 +308,12 @@ async def _enable(engine: Engine, params: dict[str, Any], actor: str) -> dict[st
 
 
 @command("strategies.disable")
-async def _disable(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
+async def _disable(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     return await _enable(engine, {**params, "enabled": False}, actor)
 
 
 @command("reload_strategies")
-async def _reload(engine: Engine, params: dict[str, Any], actor: str) -> list[str]:
+async def _reload(engine: EnginePort, params: dict[str, Any], actor: str) -> list[str]:
     host = _host(engine)
     await engine.audit(actor, "strategy_reload", {})
     return host.reload_changed()

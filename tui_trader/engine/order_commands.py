@@ -6,35 +6,35 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.commands import command
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import Order
+from tui_trader.engine.commands import command
 
 if TYPE_CHECKING:
-    from tui_trader.engine import Engine
+    from tui_trader.engine.ports import EnginePort
 
 
 @command("risk.reset")
-async def reset(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
+async def reset(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     """Clear tripped breakers: params {"which": "daily_loss" | "max_drawdown" | "consecutive_losses"}."""
     cleared = await engine.reset_breakers(params.get("which"), actor)
     return {"cleared": cleared}
 
 
 @command("risk.state")
-async def state(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
+async def state(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     return engine.risk_state()
 
 
 @command("order.oco")
-async def oco(engine: Engine, params: dict[str, Any], actor: str) -> list[str]:
+async def oco(engine: EnginePort, params: dict[str, Any], actor: str) -> list[str]:
     """Place two OrderRequests (params "first", "second") as a one-cancels-other pair."""
     legs = await engine.place_oco(params["first"], params["second"], actor)
     return [o.client_order_id for o in legs]
 
 
 @command("order.modify")
-async def modify(engine: Engine, params: dict[str, Any], actor: str) -> Order:
+async def modify(engine: EnginePort, params: dict[str, Any], actor: str) -> Order:
     """Change a working limit order: params {"id", "price"?, "quantity"?} (numbers as strings)."""
     cid = str(params.get("id") or "")
     if not cid:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.core.errors import UserError
 
 if TYPE_CHECKING:
-    from tui_trader.engine import Engine
+    from tui_trader.engine.ports import EnginePort
 
-CommandFn = Callable[["Engine", dict[str, Any], str], Awaitable[Any]]
+CommandFn = Callable[["EnginePort", dict[str, Any], str], Awaitable[Any]]
 _COMMANDS: dict[str, CommandFn] = {}
 
 
@@ -30,7 +30,7 @@ def available() -> list[str]:
     return sorted(_COMMANDS)
 
 
-async def dispatch(engine: Engine, name: str, params: dict[str, Any], actor: str) -> Any:
+async def dispatch(engine: EnginePort, name: str, params: dict[str, Any], actor: str) -> Any:
     fn = _COMMANDS.get(name)
     if fn is None:
         raise UserError(f"unknown command {name!r}; available: {', '.join(available()) or 'none'}")
@@ -38,7 +38,7 @@ async def dispatch(engine: Engine, name: str, params: dict[str, Any], actor: str
 
 
 @command("arm_live")
-async def _arm_live(engine: Engine, params: dict[str, Any], actor: str) -> dict[str, Any]:
+async def _arm_live(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     """Allow (armed=true, the default) or forbid orders to live venues for this session."""
     armed = bool(params.get("armed", True))
     engine.live_armed = armed

@@ -16,13 +16,13 @@ from tui_trader.strategy.candles import CandleBuilder
 
 if TYPE_CHECKING:
     from tui_trader.core.market import Candle
-    from tui_trader.engine import Engine
+    from tui_trader.engine.ports import EnginePort
 
 BASE_TIMEFRAMES = ("1m",)
 
 
 class CandleFeed:
-    def __init__(self, engine: Engine, timeframes: Iterable[str] = BASE_TIMEFRAMES) -> None:
+    def __init__(self, engine: EnginePort, timeframes: Iterable[str] = BASE_TIMEFRAMES) -> None:
         self.engine = engine
         self._timeframes = set(timeframes)
         self._builder = CandleBuilder(self._timeframes)

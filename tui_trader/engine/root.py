@@ -1,0 +1,365 @@
+"""The engine: the composition root shared by the TUI, the daemon and replays.
+
+venue stream -> engine._ingest -> bus (market data, coalesced for slow consumers)
+                               -> OMS (execution reports, never dropped)
+command (place/cancel/flatten) -> pre-trade checks -> OMS -> venue
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.config import Settings
+from tui_trader.core.clock import Clock, SystemClock
+from tui_trader.core.events import (
+    AccountEvent,
+    BookEvent,
+    ConnectionEvent,
+    Event,
+    ExecutionReport,
+    NoticeEvent,
+    RiskEvent,
+    SignalEvent,
+    TickerEvent,
+)
+from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Candle, OrderBook, Ticker
+from tui_trader.core.orders import Order
+from tui_trader.core.signals import Signal
+from tui_trader.engine import order_commands, signal_commands  # noqa: F401  (registers their commands)
+from tui_trader.engine.bus import EventBus
+from tui_trader.engine.marketdata import CandleFeed
+from tui_trader.engine.reconnect import reconcile_after_reconnect
+from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus
+from tui_trader.engine.strategy_host import StrategyHost
+from tui_trader.engine.trading import Trading
+from tui_trader.execution.emulator import OrderEmulator
+from tui_trader.execution.ids import ClientOrderIds
+from tui_trader.execution.oms import OrderManager
+from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
+from tui_trader.execution.reconcile import reconcile
+from tui_trader.risk.breakers import Trip
+from tui_trader.risk.checks import PreTradeChecks
+from tui_trader.risk.manager import RiskManager
+from tui_trader.store.db import Store
+from tui_trader.venues.base import Venue
+
+if TYPE_CHECKING:
+    from tui_trader.home import Home
+
+log = logging.getLogger(__name__)
+
+
+class Engine(Trading):
+    RECENT = 200
+
+    def __init__(
+        self,
+        settings: Settings,
+        home: Home | None = None,
+        *,
+        clock: Clock | None = None,
+        venues: dict[str, Venue] | None = None,
+        in_memory: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.home = home
+        self.clock: Clock = clock or SystemClock()
+        self.bus = EventBus()
+        self.portfolio = Portfolio()
+        self._venues_override = venues
+        self.venues: dict[str, Venue] = {}
+        self.instruments: dict[str, dict[str, Instrument]] = {}
+        self.tickers: dict[str, Ticker] = {}
+        self.books: dict[str, OrderBook] = {}
+        self.fills: list[Fill] = []
+        self.signals: list[Signal] = []
+        self.recent_orders: dict[str, Order] = {}
+        self.halt_reason: str | None = None
+        self.in_memory = in_memory or home is None
+        self.store: Store | None = None
+        self.oms: OrderManager | None = None
+        self.risk = RiskManager(settings.risk, self.portfolio, self.clock, self._on_trip)
+        self.risk.open_orders = lambda: self.oms.open_orders() if self.oms is not None else []
+        self.checks = PreTradeChecks(
+            settings.risk,
+            self.portfolio,
+            self.current_halt,
+            open_orders=self.risk.open_orders,
+            locks=self.risk.lock_for,
+        )
+        self.emulator: OrderEmulator | None = None  # trailing stops, OCO, brackets the venue lacks
+        self.new_id = ClientOrderIds(self.clock)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._venue_detail: dict[str, str] = {}
+        self._last_msg: dict[str, float] = {}
+        self.started = False
+        self.live_armed = False  # orders to a live venue need arming (--live, or the arm_live command)
+        self.signal_service: Any = None  # signals.service.SignalService when enabled (lazy)
+        self.snapshot_extras: list[Callable[[], dict[str, Any]]] = []  # add snapshot.extra entries
+        self.candles: CandleFeed | None = None  # closed bars from trade prints
+        self.strategies: StrategyHost | None = None  # configured strategies, live
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        from tui_trader.venues.registry import build_venues
+
+        if self.home is not None:
+            self.home.ensure()
+        self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
+        self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
+        self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio, self.new_id.minted)
+        self.oms.fill_listeners.append(self.risk.on_fill)
+        self.emulator = OrderEmulator(self.oms, self.clock, self.tickers)
+        await self.oms.restore()
+        for order in await self.store.load_orders(limit=self.RECENT):
+            self.recent_orders[order.client_order_id] = order
+        self.fills = list(reversed(await self.store.load_fills(limit=self.RECENT)))
+        self.oms.start()
+        for name, venue in self.venues.items():
+            await venue.connect(self._ingest)
+            self.instruments[name] = await venue.load_markets()
+            await venue.subscribe(list(self.instruments[name]))
+            await reconcile(self.oms, venue, self.clock.now())
+            await self.oms.flush()
+            # Cash comes from the venue after reconciliation (it already includes missed fills).
+            for ccy, bal in (await venue.fetch_balances()).items():
+                self.portfolio.set_cash(ccy, bal.total)
+        self.emulator.rearm([o for o in self.oms.open_orders() if o.meta.get("held")])
+        self.emulator.start()
+        self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))
+        self.bus.on(self._track, name="engine-state")
+        reconcile_after_reconnect(self)
+        self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
+        self.candles = CandleFeed(self)
+        self.strategies = StrategyHost(self)
+        await self.strategies.start()  # before the feed, so it can ask for its timeframes
+        self.candles.start()
+        self.snapshot_extras.append(lambda: {"strategies": self.strategies.status()} if self.strategies else {})
+        from tui_trader.engine.signal_service import maybe_start
+
+        self.signal_service = await maybe_start(self)  # None unless configured or a model exists
+        self.started = True
+        await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
+
+    async def stop(self) -> None:
+        if not self.started:
+            if self.store is not None:
+                await self.store.close()
+            return
+        self.started = False
+        if self.signal_service is not None:
+            await self.signal_service.stop()
+        if self.strategies is not None:
+            await self.strategies.stop()
+        if self.candles is not None:
+            await self.candles.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.emulator is not None:
+            await self.emulator.stop()
+        for venue in self.venues.values():
+            with contextlib.suppress(Exception):
+                await venue.close()
+        assert self.oms is not None and self.store is not None
+        await self.oms.stop()
+        await self.record_equity()
+        await self.audit("engine", "stop", {})
+        await self.store.close()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return "live" if any(v.is_live for v in self.venues.values()) else "paper"
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None:
+        return self.instruments.get(venue, {}).get(symbol)
+
+    def symbols(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for insts in self.instruments.values():
+            for s in insts:
+                seen[s] = None
+        return list(seen)
+
+    def mid(self, symbol: str) -> float:
+        t = self.tickers.get(symbol)
+        return t.mid if t else 0.0
+
+    def _ingest(self, event: Event) -> None:
+        """Everything a venue emits arrives here first."""
+        if isinstance(event, ExecutionReport):
+            assert self.oms is not None
+            self.oms.on_report(event)
+            return
+        if isinstance(event, TickerEvent):
+            t = event.ticker
+            self.tickers[t.symbol] = t
+            self.portfolio.mark(t.symbol, t.mid)
+            if self.emulator is not None:
+                self.emulator.on_ticker(t)
+            self._last_msg[t.venue] = self.clock.monotonic()
+        elif isinstance(event, BookEvent):
+            self.books[event.book.symbol] = event.book
+        elif isinstance(event, ConnectionEvent):
+            self._venue_detail[event.venue] = event.detail
+        self.bus.publish(event)
+
+    def _track(self, event: Event) -> None:
+        from tui_trader.core.events import FillEvent, OrderEvent
+
+        if isinstance(event, OrderEvent):
+            self.recent_orders[event.order.client_order_id] = event.order
+            if len(self.recent_orders) > self.RECENT * 2:
+                for cid in list(self.recent_orders)[: self.RECENT]:
+                    if not self.recent_orders[cid].is_open:
+                        del self.recent_orders[cid]
+        elif isinstance(event, FillEvent):
+            self.fills.append(event.fill)
+            del self.fills[: -self.RECENT]
+            self.bus.publish(AccountEvent(self.clock.now(), *self._equity_cash()))
+        elif isinstance(event, SignalEvent):
+            self.signals.append(event.signal)
+            del self.signals[: -self.RECENT]
+
+    def _equity_cash(self) -> tuple[float, float]:
+        snap = self.portfolio.snapshot(self.clock.now())
+        return snap.equity, snap.cash
+
+    def account(self) -> AccountSnapshot:
+        return self.portfolio.snapshot(self.clock.now())
+
+    def snapshot(self) -> EngineSnapshot:
+        now_mono = self.clock.monotonic()
+        statuses = [
+            VenueStatus(
+                name,
+                v.kind,
+                v.state,
+                v.is_live,
+                self._venue_detail.get(name, ""),
+                (now_mono - self._last_msg[name]) if name in self._last_msg else None,
+            )
+            for name, v in self.venues.items()
+        ]
+        assert self.oms is not None
+        instruments = {s: i for insts in self.instruments.values() for s, i in insts.items()}
+        return EngineSnapshot(
+            ts=self.clock.now(),
+            mode=self.mode,
+            venues=statuses,
+            instruments=instruments,
+            tickers=dict(self.tickers),
+            books=dict(self.books),
+            positions=[p.copy() for p in self.portfolio.positions.values() if not p.is_flat],
+            open_orders=[o.copy() for o in self.oms.open_orders()],
+            recent_orders=[o.copy() for o in list(self.recent_orders.values())[-50:]],
+            fills=list(self.fills[-50:]),
+            account=self.account(),
+            signals=list(self.signals[-50:]),
+            halted=self.current_halt(),
+            extra={"risk": self.risk_state(), "live_armed": self.live_armed}
+            | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
+        )
+
+    def current_halt(self) -> str | None:
+        """Why new entries are refused: a manual halt or a tripped circuit breaker."""
+        return self.halt_reason or self.risk.halt_reason()
+
+    def risk_state(self) -> dict[str, Any]:
+        state = self.risk.state(self.current_halt())
+        state["emulated"] = self.emulator.describe() if self.emulator is not None else []
+        return state
+
+    async def fetch_candles(
+        self, symbol: str, timeframe: str, limit: int = 300, venue: str | None = None
+    ) -> list[Candle]:
+        venue_name = venue or self.venue_for(symbol)
+        return await self.venues[venue_name].fetch_candles(symbol, timeframe, None, limit)
+
+    def venue_for(self, symbol: str, requested: str | None = None) -> str:
+        if requested:
+            return requested
+        default = self.settings.engine.default_venue
+        if symbol in self.instruments.get(default, {}):
+            return default
+        for name, insts in self.instruments.items():
+            if symbol in insts:
+                return name
+        return default
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        if self.store is not None:
+            await self.store.audit(self.clock.now(), actor, action, detail)
+
+    def _on_trip(self, trip: Trip) -> None:
+        """A circuit breaker tripped: tell everyone, audit it, and flatten if configured."""
+        self.bus.publish(RiskEvent(trip.at, f"breaker:{trip.breaker}", trip.message))
+        if not self.started:
+            return
+
+        async def react() -> None:
+            await self.audit("risk", "breaker_trip", {"breaker": trip.breaker, "message": trip.message})
+            if self.settings.risk.flatten_on_breaker:
+                await self.flatten("breaker")
+
+        task = asyncio.get_running_loop().create_task(react(), name=f"breaker-{trip.breaker}")
+        self._tasks.append(task)
+
+    async def _risk_loop(self) -> None:
+        while True:
+            try:
+                await self.risk.refresh(self._daily_closes)
+            except Exception:
+                log.exception("risk metrics failed")
+            await asyncio.sleep(1.0)
+
+    async def _daily_closes(self, symbol: str) -> list[float]:
+        venue = self.venue_for(symbol)
+        candles = await self.venues[venue].fetch_candles(symbol, "1d", None, self.settings.risk.var_lookback_days + 1)
+        return [c.close for c in candles]
+
+    def publish_signal(self, signal: Signal) -> None:
+        self.bus.publish(SignalEvent(signal))
+
+    def notify(self, level: str, message: str, source: str = "engine") -> None:
+        self.bus.publish(NoticeEvent(self.clock.now(), level, message, source))
+
+    # -- background ---------------------------------------------------------------------------
+
+    async def record_equity(self) -> None:
+        if self.store is None:
+            return
+        snap = self.account()
+        await self.store.record_equity(snap.ts, snap.equity, snap.cash, snap.gross_exposure, snap.net_exposure)
+
+    async def _equity_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.engine.equity_snapshot_s)
+            try:
+                await self.record_equity()
+            except Exception:
+                log.exception("equity snapshot failed")
+
+
+__all__ = ["Engine"]

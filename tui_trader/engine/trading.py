@@ -1,0 +1,323 @@
+"""Order commands every front end reaches through the engine: place, modify, cancel, OCO, the
+kill switch and breaker resets. Every order from every source passes `place` (checks,
+persistence, venue)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from tui_trader.core.errors import UserError
+from tui_trader.core.events import RiskEvent
+from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.risk.checks import CheckContext, RiskRejection
+from tui_trader.risk.sessions import market_open
+from tui_trader.venues.base import VenueError
+
+if TYPE_CHECKING:
+    from tui_trader.core.clock import Clock
+    from tui_trader.core.instrument import Instrument
+    from tui_trader.core.market import OrderBook
+    from tui_trader.engine.bus import EventBus
+    from tui_trader.execution.emulator import OrderEmulator
+    from tui_trader.execution.ids import ClientOrderIds
+    from tui_trader.execution.oms import OrderManager
+    from tui_trader.execution.portfolio import Portfolio
+    from tui_trader.risk.checks import PreTradeChecks
+    from tui_trader.risk.manager import RiskManager
+    from tui_trader.venues.base import Venue
+
+
+class Trading:
+    """The order half of `Engine` (root.py holds its lifecycle and state)."""
+
+    clock: Clock
+    bus: EventBus
+    oms: OrderManager | None
+    emulator: OrderEmulator | None
+    venues: dict[str, Venue]
+    books: dict[str, OrderBook]
+    portfolio: Portfolio
+    risk: RiskManager
+    checks: PreTradeChecks
+    new_id: ClientOrderIds
+    live_armed: bool
+    audit: Callable[[str, str, dict[str, Any]], Any]
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None:
+        raise NotImplementedError
+
+    def mid(self, symbol: str) -> float:
+        raise NotImplementedError
+
+    def venue_for(self, symbol: str, requested: str | None = None) -> str:
+        raise NotImplementedError
+
+    async def place(self, req: OrderRequest, actor: str = "user") -> Order:
+        """Every order from every source comes through here: checks, persistence, venue."""
+        assert self.oms is not None
+        venue_name = self.venue_for(req.symbol, req.venue)
+        if venue_name not in self.venues:
+            return await self._reject(
+                req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor
+            )
+        if self.venues[venue_name].is_live and not self.live_armed:
+            return await self._reject(
+                req,
+                venue_name,
+                RiskRejection(
+                    "live_not_armed",
+                    f"{venue_name} trades real money and live trading is not armed: "
+                    "confirm arming in the TUI or start the daemon with --live",
+                ),
+                actor,
+            )
+        try:
+            checked = self._check(req, venue_name)
+        except RiskRejection as rej:
+            return await self._reject(req, venue_name, rej, actor)
+        cid = checked.client_order_id or self.new_id()
+        order = Order.from_request(checked, cid, venue_name, self.clock.now())
+        await self.audit(actor, "place", _describe(order))
+        assert self.emulator is not None
+        placed = await self.emulator.place(
+            order, stop_loss=checked.stop_loss, take_profit=checked.take_profit, new_id=self.new_id
+        )
+        await self.emulator.settle()  # so the caller sees fills (and armed bracket children) that already happened
+        current = self.oms.orders.get(placed.client_order_id)
+        return current.copy() if current is not None else placed
+
+    def _check(self, req: OrderRequest, venue_name: str) -> OrderRequest:
+        """The pre-trade checks for `req` on `venue_name`; raises RiskRejection."""
+        inst = self.instrument(venue_name, req.symbol)
+        venue = self.venues[venue_name]
+        is_open = inst is None or market_open(inst, self.clock.now(), venue)
+        shorting = getattr(getattr(venue, "capabilities", None), "shorting", True)
+        ctx = CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting, self.books.get(req.symbol))
+        return self.checks.check(req, ctx)
+
+    async def modify(
+        self,
+        client_order_id: str,
+        *,
+        price: Decimal | None = None,
+        quantity: Decimal | None = None,
+        actor: str = "user",
+    ) -> Order:
+        """Change a working limit order's price and/or total quantity.
+
+        The change passes the same checks as a new order first (the old order still counts
+        towards the limits, so a change never slips past them); a refused change leaves the
+        order as it was. A venue that amends in place keeps the order and its id; elsewhere
+        the order is cancelled and, once the venue confirms, a replacement is placed (a new
+        client id; its meta names the order it replaces). Returns the order as it now stands.
+        """
+        assert self.oms is not None
+        cid = client_order_id
+        order = self.oms.orders.get(cid)
+        if order is None or not order.is_open:
+            raise UserError(f"no open order {cid}; `orders` lists the open ones")
+        if price is None and quantity is None:
+            raise UserError("nothing to change: give a new price, a new quantity or both")
+        if order.meta.get("held") or order.parent_id or order.oco_id:
+            raise UserError(f"{cid} is emulated or linked (trailing, bracket, OCO): cancel it and place a new one")
+        if order.type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            raise UserError(f"only limit orders can be modified; {cid} is a {order.type.value} order")
+        new_qty = order.quantity if quantity is None else quantity
+        if new_qty <= order.filled_quantity:
+            raise UserError(f"the new quantity {new_qty} must be above the {order.filled_quantity} already filled")
+        req = OrderRequest(
+            order.symbol,
+            order.side,
+            new_qty - order.filled_quantity,
+            order.type,
+            order.price if price is None else price,
+            order.stop_price,
+            order.time_in_force,
+            order.venue,
+            post_only=order.post_only,
+            reduce_only=order.reduce_only,
+            source=order.source,
+            strategy=order.strategy,
+            tag=order.tag,
+        )
+        try:
+            self._check(req, order.venue)
+        except RiskRejection as rej:
+            await self.audit(actor, "modify_refused", {"client_order_id": cid, "code": rej.code})
+            raise UserError(f"change refused, {cid} is unchanged: {rej.message}") from None
+        await self.audit(
+            actor,
+            "modify",
+            {"client_order_id": cid, "price": None if price is None else str(price), "quantity": str(new_qty)},
+        )
+        venue = self.venues[order.venue]
+        if venue.capabilities.amend:
+            try:
+                await venue.amend_order(order.copy(), quantity=new_qty, price=req.price)
+            except VenueError as exc:
+                raise UserError(f"{order.venue} refused the change, {cid} is unchanged: {exc}") from None
+            return await self.oms.amended(cid, price=req.price, quantity=new_qty)
+        await self.oms.cancel(cid)
+        cancelled = await self._until_final(cid)
+        if cancelled.status is not OrderStatus.CANCELLED:
+            state = "still working" if cancelled.is_open else cancelled.status.value
+            raise UserError(f"{cid} could not be cancelled ({state}); nothing was placed in its place")
+        replacement = await self.place(req, actor)
+        await self.oms.annotate(replacement.client_order_id, replaces=cid)
+        return self.oms.orders[replacement.client_order_id].copy()
+
+    async def _until_final(self, client_order_id: str, timeout: float = 5.0) -> Order:
+        """The order once the venue has settled it (some confirm a cancel only on their stream),
+        or as it stands after `timeout` seconds."""
+        assert self.oms is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.oms.flush()
+            order = self.oms.orders[client_order_id]
+            if not order.is_open or loop.time() >= deadline:
+                return order.copy()
+            await asyncio.sleep(0.02)
+
+    async def _reject(self, req: OrderRequest, venue: str, rej: RiskRejection, actor: str) -> Order:
+        assert self.oms is not None
+        now = self.clock.now()
+        order = Order.from_request(req, req.client_order_id or self.new_id(), venue, now)
+        order.status = OrderStatus.REJECTED
+        order.reason = rej.message
+        order.meta["reject_code"] = rej.code
+        await self.oms.record_rejection(order)
+        self.bus.publish(RiskEvent(now, rej.code, rej.message, order.client_order_id))
+        await self.audit(actor, "reject", {"code": rej.code, "reason": rej.message, **_describe(order)})
+        return order
+
+    async def cancel(self, client_order_id: str, actor: str = "user") -> Order:
+        assert self.oms is not None
+        await self.audit(actor, "cancel", {"client_order_id": client_order_id})
+        try:
+            return await self.oms.cancel(client_order_id)
+        except KeyError:
+                raise UserError(f"no open order {client_order_id}; `orders` lists the open ones") from None
+
+    async def cancel_all(self, actor: str = "user", symbol: str | None = None) -> list[Order]:
+        assert self.oms is not None
+        await self.audit(actor, "cancel_all", {"symbol": symbol})
+        out = []
+        for order in list(self.oms.open_orders()):
+            if symbol is None or order.symbol == symbol:
+                if order.meta.get("held"):  # emulated: never reached the venue
+                    await self.oms.cancel_held(order, "cancelled by cancel all")
+                else:
+                    await self.venues[order.venue].cancel_order(order.copy())
+                out.append(order)
+        await self.oms.flush()
+        return [o.copy() for o in out]
+
+    async def flatten(self, actor: str = "user") -> dict[str, Any]:
+        """The kill switch: cancel every open order, then close every position at market."""
+        assert self.oms is not None
+        await self.audit(actor, "flatten", {})
+        self.bus.publish(RiskEvent(self.clock.now(), "kill_switch", f"flatten requested by {actor}"))
+        cancelled = await self.cancel_all(actor)
+        closing: list[Order] = []
+        for pos in list(self.portfolio.open_positions()):
+            side = Side.SELL if pos.quantity > 0 else Side.BUY
+            req = OrderRequest(
+                pos.symbol,
+                side,
+                abs(pos.quantity),
+                OrderType.MARKET,
+                venue=pos.venue,
+                time_in_force=TimeInForce.IOC,
+                reduce_only=True,
+                source="kill_switch",
+            )
+            inst = self.instrument(pos.venue, pos.symbol)
+            order = Order.from_request(req, self.new_id(), pos.venue, self.clock.now())
+            if inst is None:
+                continue
+            closing.append(await self.oms.submit(order))
+        await self.oms.flush()
+        # Orders a venue has that the OMS does not know (placed elsewhere) go too.
+        for name, venue in self.venues.items():
+            with contextlib.suppress(Exception):
+                for vo in await venue.fetch_open_orders():
+                    if vo.client_order_id not in self.oms.orders or not self.oms.orders[vo.client_order_id].is_open:
+                        now = self.clock.now()
+                        await venue.cancel_order(
+                            Order(
+                                vo.client_order_id,
+                                name,
+                                vo.symbol,
+                                Side(vo.side),
+                                OrderType(vo.type),
+                                Decimal(vo.quantity),
+                                None,
+                                None,
+                                TimeInForce.GTC,
+                                now,
+                                now,
+                                venue_order_id=vo.venue_order_id,
+                            )
+                        )
+        if self.emulator is not None:
+            await self.emulator.settle()
+        left = [p.symbol for p in self.portfolio.open_positions()]
+        result = {
+            "cancelled": len(cancelled),
+            "closing_orders": [o.client_order_id for o in closing],
+            "still_open": left,
+        }
+        await self.audit(actor, "flatten_done", result)
+        return result
+
+    async def place_oco(self, first: OrderRequest, second: OrderRequest, actor: str = "user") -> list[Order]:
+        """Two orders linked one-cancels-other: when one fills, the other is cancelled; never both."""
+        oco = f"oco-{self.new_id()}"
+        a_id, b_id = first.client_order_id or self.new_id(), second.client_order_id or self.new_id()
+        legs = [first.with_(oco_id=oco, client_order_id=a_id), second.with_(oco_id=oco, client_order_id=b_id)]
+        placed = []
+        for req in legs:
+            order = await self.place(req, actor)
+            placed.append(order)
+            if order.status.is_final and order.filled_quantity == 0:  # a refused leg takes the pair down
+                for other in placed[:-1]:
+                    with contextlib.suppress(KeyError):
+                        await self.oms.cancel(other.client_order_id)  # type: ignore[union-attr]
+                break
+        return placed
+
+    async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]:
+        """Clear tripped circuit breakers (all or one: daily_loss, max_drawdown, consecutive_losses)."""
+        try:
+            cleared = self.risk.breakers.reset(which)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        await self.audit(actor, "risk_reset", {"breaker": which or "all", "cleared": cleared})
+        self.bus.publish(
+            RiskEvent(
+                self.clock.now(),
+                "breaker_reset",
+                f"breakers reset by {actor}: {', '.join(cleared) or 'none were tripped'}",
+            )
+        )
+        return cleared
+
+
+def _describe(order: Order) -> dict[str, Any]:
+    return {
+        "client_order_id": order.client_order_id,
+        "venue": order.venue,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.type.value,
+        "quantity": str(order.quantity),
+        "price": None if order.price is None else str(order.price),
+        "stop_price": None if order.stop_price is None else str(order.stop_price),
+        "source": order.source,
+    }
