@@ -94,3 +94,32 @@ def test_calibrated_probabilities_stay_near_the_base_rate_without_signal():
 def test_too_little_data_is_one_clear_error():
     with pytest.raises(DataError, match="not enough candles"):
         train(walk(300, seed=1), "1h", TrainConfig(horizon=4))
+
+
+def test_the_first_training_in_a_process_runs_on_one_openmp_thread():
+    """The thread limit must hold on the first `signals train` of a process: threadpoolctl only
+    limits OpenMP runtimes already loaded, so a limit set before sklearn loads its runtime is
+    lost (training then fans out over every core: ~10x slower on a busy 2-core machine)."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import threadpoolctl
+import tui_trader.signals.ml.model as model
+from tui_trader.strategy.synthetic import synthetic_ohlcv
+seen = []
+real = model._train
+def spy(*args, **kwargs):
+    import sklearn.ensemble  # what training loads: its OpenMP runtime is in the process from here
+    seen.extend(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp")
+    return real(*args, **kwargs)
+model._train = spy
+model.train(synthetic_ohlcv(1500, "1h", seed=3), "1h", model.TrainConfig(horizon=4, max_iter=10))
+print(seen)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    seen = out.stdout.strip()
+    assert seen not in ("", "[]"), out.stderr[-500:]
+    assert set(eval(seen)) == {1}, seen

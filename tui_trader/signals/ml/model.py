@@ -184,6 +184,9 @@ class TrainResult:
 
 def train(df: pd.DataFrame, timeframe: str, config: TrainConfig | None = None) -> TrainResult:
     """Fit on `df` (date + OHLCV, time-ordered) and report out-of-sample results."""
+    # The OpenMP runtime must be loaded before the limit is set: threadpoolctl limits only the
+    # libraries already in the process (the first train of a CLI call would otherwise run free).
+    import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     # OpenMP threads cost more than they give below ~100k rows (5x slower on a busy 2-core box)
