@@ -61,10 +61,17 @@ class Daemon:
         self.stopping = asyncio.Event()
 
     async def serve(self) -> int:
-        await self.start()
         loop = asyncio.get_running_loop()
+        # Handlers first: a SIGTERM or Ctrl-C while the engine starts (a slow venue, a busy
+        # machine) still stops it cleanly, once it has started, instead of killing it mid-write.
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            await self.start()
+        except BaseException:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            raise
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         assert self.engine is not None and self.server is not None
         where = [f"socket {self.server.socket_path}"]
