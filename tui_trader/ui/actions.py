@@ -8,7 +8,7 @@ the app module stays about layout and the refresh tick. Every order still ends i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -21,37 +21,17 @@ from tui_trader.ui.panes.statusbar import StatusBar, live_venues
 from tui_trader.ui.panes.strategies import StrategiesPane
 from tui_trader.ui.prefill import NoTrade, TicketPrefill, chat_note, from_recommendation, from_request, side_of
 from tui_trader.ui.screens import ArmLiveScreen, ConfirmScreen, PasteSignalScreen, TicketScreen
-
-if TYPE_CHECKING:
-    from textual.app import App
-    from textual.worker import Worker
-
-    from tui_trader.core.instrument import Instrument
-    from tui_trader.core.market import Ticker
-    from tui_trader.core.orders import Order, OrderRequest
-
-    _AppBase = App[int]  # the type checker sees the App this mixin is mixed into
-else:
-    _AppBase = object
+from tui_trader.ui.workstation_state import WorkstationState
 
 PaletteCommand = tuple[str, str, Any]
 CHAT_PROVIDER = "manual"  # provider name for signals pasted into the TUI
 
 
-class FeatureActions(_AppBase):
-    """Mixed into WorkstationApp; `self` is the app (client, snapshot, lookup, submit_order)."""
-
-    client: Any
-    snapshot: Any
-    palette: Any
+class FeatureActions(WorkstationState):
+    """Mixed into WorkstationApp; `self` is the app. Handlers are named on_*: `@on` registers only
+    on a MessagePump class, which a mixin is not."""
 
     live_armed: bool = False  # armed from this screen (the engine refuses live orders until then)
-
-    if TYPE_CHECKING:  # provided by WorkstationApp
-
-        def submit_order(self, request: OrderRequest) -> Worker[Order | None]: ...
-        def lookup(self, symbol: str) -> tuple[Instrument | None, Ticker | None]: ...
-        async def refresh_snapshot(self) -> None: ...
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -1,0 +1,106 @@
+"""Where the panes go: a grid on big terminals, tabs on small ones, chosen by `layout`
+(auto/tabs/grid) and the terminal's size; number keys show a pane."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Container, Grid, Vertical
+from textual.events import Resize
+from textual.widgets import TabbedContent, TabPane
+
+from tui_trader.ui.commandline import LAYOUTS
+from tui_trader.ui.panes import PANES, ChartPane, Pane, WatchlistPane
+from tui_trader.ui.panes.statusbar import StatusBar
+from tui_trader.ui.workstation_state import WorkstationState
+
+GRID_MIN = (160, 48)  # width, height for the rich grid in the "auto" layout
+
+
+class Workspace(Container):
+    """Holds the panes: a grid on big terminals, tabs on small ones. Recomposed on switch."""
+
+    def __init__(self, workstation: LayoutMixin) -> None:
+        super().__init__(id="workspace")
+        self.workstation = workstation
+
+    def compose(self) -> ComposeResult:
+        panes = self.workstation.make_panes()
+        if self.workstation.layout_mode == "grid":
+            with Grid(id="grid"):
+                yield panes["watchlist"]
+                yield panes["chart"]
+                yield panes["book"]
+                with Vertical(id="grid-left"):
+                    yield panes["positions"]
+                    yield panes["strategies"]
+                yield panes["blotter"]
+                with Vertical(id="grid-side"):
+                    yield panes["risk"]
+                    yield panes["signals"]
+        else:
+            with TabbedContent(id="tabs"):
+                for i, cls in enumerate(PANES, start=1):
+                    with TabPane(f"{i} {cls.TAB}", id=f"tab-{cls.KEY}"):
+                        yield panes[cls.KEY]
+
+
+class LayoutMixin(WorkstationState):
+    """Builds the panes, picks grid or tabs, and reports which panes are visible."""
+
+    def make_panes(self) -> dict[str, Pane]:
+        panes: dict[str, Pane] = {}
+        for cls in PANES:
+            if cls is WatchlistPane:
+                pane: Pane = WatchlistPane([s.upper() for s in self.ui.watchlist], self.ui.flash_ms)
+            elif cls is ChartPane:
+                pane = ChartPane(self.client.candles, self.ui.chart_refresh_s)
+            else:
+                pane = cls()
+            panes[cls.KEY] = pane
+        self._panes = panes
+        return panes
+
+    def _pick_layout(self, width: int, height: int) -> str:
+        if self.layout_choice != "auto":
+            return self.layout_choice
+        return "grid" if width >= GRID_MIN[0] and height >= GRID_MIN[1] else "tabs"
+
+    async def _apply_layout(self) -> None:
+        mode = self._pick_layout(self.size.width, self.size.height)
+        if mode == self.layout_mode:
+            return
+        self.layout_mode = mode
+        self.screen.set_class(mode == "grid", "-grid")
+        await self.query_one(Workspace).recompose()
+        self.refresh_now()
+
+    async def on_resize(self, event: Resize) -> None:
+        await self._apply_layout()
+
+    def visible_panes(self) -> list[Pane]:
+        if self.layout_mode == "grid":
+            return list(self._panes.values())
+        try:
+            active = self.query_one("#tabs", TabbedContent).active
+        except Exception:
+            return []
+        pane = self._panes.get(active.removeprefix("tab-"))
+        return [pane] if pane is not None else []
+
+    async def set_layout(self, layout: str) -> None:
+        self.layout_choice = layout
+        await self._apply_layout()
+        self.query_one(StatusBar).say(f"layout {layout} ({self.layout_mode})")
+
+    def action_next_layout(self) -> None:
+        following = LAYOUTS[(LAYOUTS.index(self.layout_choice) + 1) % len(LAYOUTS)]
+        self.run_worker(self.set_layout(following), group="layout")
+
+    def action_show_pane(self, key: str) -> None:
+        pane = self._panes.get(key)
+        if pane is None:
+            return
+        if self.layout_mode == "tabs":
+            self.query_one("#tabs", TabbedContent).active = f"tab-{key}"
+            self.refresh_now()
+        pane.focus_main()

@@ -1,0 +1,227 @@
+"""The screens' wiring: the `:` command line (check, then run), the key map, quitting, and the
+ctrl+p palette; switching symbol, timeframe and theme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import work
+from textual.binding import Binding
+
+from tui_trader.ui.commandline import (
+    LAYOUTS,
+    TIMEFRAMES,
+    CancelCommand,
+    Command,
+    FlattenCommand,
+    HelpCommand,
+    LayoutCommand,
+    ModifyCommand,
+    OrderCommand,
+    QuitCommand,
+    SymbolCommand,
+    ThemeCommand,
+    TimeframeCommand,
+)
+from tui_trader.ui.order_preview import check_request
+from tui_trader.ui.palette import PaletteCommand
+from tui_trader.ui.panes import PANES, BlotterPane, WatchlistPane
+from tui_trader.ui.panes.statusbar import StatusBar
+from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen, HelpScreen
+from tui_trader.ui.workstation_state import WorkstationState
+
+
+class ScreenWiring(WorkstationState):
+    """Command line, key map, quit, palette, and the view switches they lead to."""
+
+    # -- the command line --------------------------------------------------------------------
+
+    def action_command_line(self, text: str = "") -> None:
+        def done(command: Command | None) -> None:
+            if command is not None:
+                self.run_command(command)
+
+        self.push_screen(
+            CommandLineScreen(self.symbol or None, self.check_command, self.command_history, text), done
+        )
+
+    def on_blotter_pane_modify_requested(self, event: BlotterPane.ModifyRequested) -> None:
+        order = event.order
+        price = f" price {order.price}" if order.price is not None else ""
+        self.action_command_line(f"modify {order.client_order_id}{price} qty {order.quantity}")
+
+    def check_command(self, command: Command) -> str | None:
+        """What the command line says inline before running a parsed command."""
+        snap = self.snapshot
+        if isinstance(command, OrderCommand):
+            inst, ticker = self.lookup(command.request.symbol)
+            if snap is None:
+                return "the engine is still starting"
+            errors = check_request(command.request, inst, ticker)
+            if errors:
+                return "; ".join(errors.values())
+        elif isinstance(command, SymbolCommand):
+            if snap is not None and command.symbol not in snap.instruments:
+                return f"unknown symbol {command.symbol!r}; known: {', '.join(snap.instruments)}"
+        elif isinstance(command, ThemeCommand):
+            if command.theme not in self.available_themes:
+                return f"unknown theme {command.theme!r}; themes: {', '.join(self.theme_names())}"
+        elif (
+            isinstance(command, CancelCommand | ModifyCommand)
+            and command.client_order_id is not None
+            and self.resolve_order_id(command.client_order_id) is None
+        ):
+            return f"no working order matches {command.client_order_id!r}; the blotter lists them"
+        return None
+
+    def resolve_order_id(self, text: str) -> str | None:
+        """An open order's id from its full id or a unique tail (as the blotter shows it)."""
+        ids = [o.client_order_id for o in (self.snapshot.open_orders if self.snapshot else [])]
+        text = text.lstrip("…")
+        if text in ids:
+            return text
+        matches = [i for i in ids if i.endswith(text)]
+        return matches[0] if len(matches) == 1 else None
+
+    def run_command(self, command: Command) -> None:
+        if isinstance(command, OrderCommand):
+            self.submit_order(command.request)
+        elif isinstance(command, CancelCommand):
+            if command.client_order_id is None:
+                self.action_cancel_all(command.symbol)
+            else:
+                cid = self.resolve_order_id(command.client_order_id)
+                if cid is not None:
+                    self.cancel_order(cid)
+        elif isinstance(command, ModifyCommand):
+            cid = self.resolve_order_id(command.client_order_id)
+            if cid is not None:
+                self.modify_order(cid, command.price, command.quantity)
+        elif isinstance(command, FlattenCommand):
+            self.action_kill_switch()
+        elif isinstance(command, SymbolCommand):
+            self.set_symbol(command.symbol)
+        elif isinstance(command, TimeframeCommand):
+            self.set_timeframe(command.timeframe)
+        elif isinstance(command, ThemeCommand):
+            self.set_theme(command.theme)
+        elif isinstance(command, LayoutCommand):
+            self.run_worker(self.set_layout(command.layout), group="layout")
+        elif isinstance(command, HelpCommand):
+            self.action_help()
+        elif isinstance(command, QuitCommand):
+            self.action_request_quit()
+
+    # -- view switches -----------------------------------------------------------------------
+
+    def set_symbol(self, symbol: str) -> None:
+        if symbol == self.symbol:
+            return
+        self.symbol = symbol
+        self.query_one(StatusBar).say(f"symbol {symbol}")
+        self.refresh_now()
+
+    def set_timeframe(self, timeframe: str) -> None:
+        self.timeframe = timeframe
+        self.query_one(StatusBar).say(f"timeframe {timeframe}")
+        self.refresh_now()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.query_one(StatusBar).say(f"theme {name}")
+        self.refresh_now()
+
+    def theme_names(self) -> list[str]:
+        ours = [n for n in self.available_themes if n.startswith("tui-")]
+        return ours + [n for n in self.available_themes if not n.startswith("tui-")]
+
+    def on_watchlist_pane_symbol_selected(self, event: WatchlistPane.SymbolSelected) -> None:
+        self.set_symbol(event.symbol)
+
+    def action_next_timeframe(self) -> None:
+        self.set_timeframe(TIMEFRAMES[(TIMEFRAMES.index(self.timeframe) + 1) % len(TIMEFRAMES)])
+
+    def action_step_symbol(self, step: int) -> None:
+        symbols = self.symbols()
+        if symbols:
+            i = symbols.index(self.symbol) if self.symbol in symbols else -step
+            self.set_symbol(symbols[(i + step) % len(symbols)])
+
+    # -- key map and quit --------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for key, active in self.screen.active_bindings.items():
+            b = active.binding
+            label = b.description or b.action
+            if (b.id or b.action) in seen:
+                continue
+            seen.add(b.id or b.action)
+            rows.append((self.get_key_display(b) or key, label, b.id or ""))
+        for cls in PANES:  # pane keys work while that pane has the keyboard
+            for pb in cls.BINDINGS:
+                if isinstance(pb, Binding) and pb.id and pb.id not in seen:
+                    seen.add(pb.id)
+                    keys = pb.key.replace(",", " / ")
+                    rows.append((keys, f"{pb.description} ({cls.TITLE.lower()})", pb.id))
+        rows.append(("Enter", "Order details (blotter) · ticket from a signal (signals)", ""))
+        self.push_screen(HelpScreen(rows))
+
+    @work(exclusive=True, group="quit", exit_on_error=False)
+    async def action_request_quit(self) -> None:
+        working = len(self.snapshot.open_orders) if self.snapshot else 0
+        if working:
+            body = f"{working} order(s) are working and stay on the venue. Quit anyway?"
+            if not await self.push_screen_wait(ConfirmScreen("Quit?", body, yes="Quit (y)")):
+                return
+        self.exit(0)
+
+    # -- the palette -------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """Every action for the ctrl+p palette, built from the current state."""
+        out: list[PaletteCommand] = [
+            ("Buy…", f"open a buy ticket for {self.symbol}", lambda: self.action_ticket("buy")),
+            ("Sell…", f"open a sell ticket for {self.symbol}", lambda: self.action_ticket("sell")),
+            ("Buy at market…", f"market buy ticket for {self.symbol}", lambda: self.action_ticket("buy", "market")),
+            ("Sell at market…", f"market sell ticket for {self.symbol}", lambda: self.action_ticket("sell", "market")),
+            ("Command line", "quick orders: buy 0.5 BTC/USDT limit 64000", self.action_command_line),
+            ("Cancel all orders", "cancel every working order", lambda: self.action_cancel_all()),
+            ("Flatten (kill switch)", "cancel everything, close every position", self.action_kill_switch),
+            *self.feature_palette_commands(),
+            ("Backtest…", "run a strategy on history (F5)", lambda: self.push_screen("backtest")),
+            ("Optimize…", "search parameters, walk forward (F6)", lambda: self.push_screen("optimize")),
+            ("Strategy builder…", "write a rule-based strategy (F7)", lambda: self.push_screen("rule_builder")),
+            ("Key map", "every key and its binding id", self.action_help),
+            ("Quit", "leave the workstation", self.action_request_quit),
+        ]
+        for order in self.snapshot.open_orders if self.snapshot else []:
+            cid = order.client_order_id
+            out.append(
+                (
+                    f"Cancel order {cid}",
+                    f"{order.side.value} {order.quantity.normalize():f} {order.symbol}",
+                    _bind(self.cancel_order, cid),
+                )
+            )
+        for sym in self.symbols():
+            out.append((f"Symbol: {sym}", "make it the active symbol", _bind(self.set_symbol, sym)))
+        for tf in TIMEFRAMES:
+            out.append((f"Timeframe: {tf}", "chart timeframe", _bind(self.set_timeframe, tf)))
+        for name in self.theme_names():
+            out.append((f"Theme: {name}", "colours", _bind(self.set_theme, name)))
+        for layout in LAYOUTS:
+            out.append(
+                (
+                    f"Layout: {layout}",
+                    "grid, tabs, or auto by terminal size",
+                    _bind(lambda value: self.run_worker(self.set_layout(value), group="layout"), layout),
+                )
+            )
+        return out
+
+
+def _bind(fn: Callable[[Any], object], value: Any) -> Callable[[], object]:
+    return lambda: fn(value)
