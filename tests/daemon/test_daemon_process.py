@@ -137,7 +137,7 @@ def test_commands_without_a_daemon_say_so(argv, capsys, tmp_path) -> None:  # ty
     "argv, message",
     [
         (["order", "buy", "abc", "BTC/USDT"], "QTY must be a number"),
-        (["order", "buy", "-1", "BTC/USDT"], "QTY must be a positive number"),
+        (["order", "buy", "-1", "BTC/USDT"], "QTY must be greater than zero"),
         (["order", "buy", "1", "BTC/USDT", "--type", "limit"], "a limit order needs --price"),
         (["order", "buy", "1", "BTC/USDT", "--type", "stop-limit", "--price", "5"], "needs --stop"),
         (["order", "hold", "1", "BTC/USDT"], "invalid choice"),

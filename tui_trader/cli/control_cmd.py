@@ -10,11 +10,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from tui_trader.cli.common import add_command, print_json
 from tui_trader.core.errors import UsageError
+from tui_trader.core.numbers import NumberError, checked_decimal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,12 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _decimal(label: str) -> Callable[[str], Decimal]:
     def parse(text: str) -> Decimal:
         try:
-            value = Decimal(text.replace("_", ""))
-        except InvalidOperation:
-            raise argparse.ArgumentTypeError(f"{label} must be a number, got {text!r}") from None
-        if not value.is_finite() or value <= 0:
-            raise argparse.ArgumentTypeError(f"{label} must be a positive number, got {text!r}")
-        return value
+            return checked_decimal(text, label)
+        except NumberError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 

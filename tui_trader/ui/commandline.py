@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from tui_trader.core.enums import OrderType, Side, TimeInForce
+from tui_trader.core.numbers import NumberError, check_range
 from tui_trader.core.orders import OrderRequest
 
 TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
@@ -158,9 +159,10 @@ def parse_decimal(word: str, what: str) -> Decimal:
         value = Decimal(raw) * scale
     except InvalidOperation:
         raise ParseError(f"{what} must be a number, got {word!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise ParseError(f"{what} must be greater than zero, got {word!r}")
-    return value
+    try:
+        return check_range(value, what, shown=word)
+    except NumberError as exc:
+        raise ParseError(str(exc)) from None
 
 
 def _looks_numeric(word: str) -> bool:
