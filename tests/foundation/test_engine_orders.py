@@ -64,6 +64,9 @@ async def test_limit_order_rests_then_cancel(engine) -> None:
     [
         ({"quantity": D("0")}, "bad_quantity"),
         ({"quantity": D("-1")}, "bad_quantity"),
+        ({"quantity": D("1e23")}, "bad_number"),
+        ({"quantity": D("NaN")}, "bad_number"),
+        ({"type": OrderType.LIMIT, "price": D("Infinity")}, "bad_number"),
         ({"symbol": "DOGE/EUR"}, "unknown_symbol"),
         ({"type": OrderType.LIMIT, "price": D("65000.001")}, "off_tick"),
         ({"type": OrderType.STOP, "stop_price": D("1000.00")}, "stop_wrong_side"),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import RiskEvent
+from tui_trader.core.numbers import MAX_NUMBER
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.risk.checks import CheckContext, RiskRejection
 from tui_trader.risk.sessions import market_open
@@ -61,6 +62,9 @@ class Trading:
         """Every order from every source comes through here: checks, persistence, venue."""
         assert self.oms is not None
         venue_name = self.venue_for(req.symbol, req.venue)
+        out_of_range = _out_of_range(req)
+        if out_of_range:
+            return await self._reject(req, venue_name, RiskRejection("bad_number", out_of_range), actor)
         if venue_name not in self.venues:
             return await self._reject(
                 req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor
@@ -307,6 +311,16 @@ class Trading:
             )
         )
         return cleared
+
+
+def _out_of_range(req: OrderRequest) -> str | None:
+    """Why a number of `req` is unusable (NaN, Infinity, above 1e15), whichever front end or
+    strategy sent it; zero and negative numbers are the risk checks' (bad_quantity, bad_price)."""
+    for name in ("quantity", "price", "stop_price", "stop_loss", "take_profit", "trail_amount", "trail_percent"):
+        value = getattr(req, name)
+        if value is not None and (not value.is_finite() or value > MAX_NUMBER):
+            return f"{name.replace('_', ' ')} {value} is out of range (a finite number up to {MAX_NUMBER:,f})"
+    return None
 
 
 def _describe(order: Order) -> dict[str, Any]:
