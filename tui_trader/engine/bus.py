@@ -22,11 +22,15 @@ Handler = Callable[[Event], None]
 class Subscription:
     """A mailbox. Iterate it (`async for event in sub`) or drain it in batches."""
 
-    def __init__(self, bus: EventBus, name: str, kinds: frozenset[str] | None, coalesce: bool) -> None:
+    def __init__(
+        self, bus: EventBus, name: str, kinds: frozenset[str] | None, coalesce: bool, limit: int | None = None
+    ) -> None:
         self._bus = bus
         self.name = name
         self.kinds = kinds
         self.coalesce = coalesce
+        self.limit = limit  # queued reliable events before the subscriber counts as gone
+        self.overflowed = False
         self._queue: deque[Event] = deque()
         self._latest: dict[tuple[str, ...], Event] = {}
         self._wake = asyncio.Event()
@@ -42,6 +46,8 @@ class Subscription:
             if key in self._latest:
                 self.coalesced += 1
             self._latest[key] = event
+        elif self.limit is not None and len(self._queue) >= self.limit:
+            self.overflowed = True  # its owner disconnects it; the others carry on
         else:
             self._queue.append(event)
         self._wake.set()
@@ -84,9 +90,12 @@ class EventBus:
         self._handlers: list[tuple[frozenset[str] | None, Handler, str]] = []
         self.published = 0
 
-    def subscribe(self, name: str, kinds: Iterable[str] | None = None, *, coalesce: bool = True) -> Subscription:
-        """A mailbox for an async consumer. `coalesce=False` delivers every market-data event."""
-        sub = Subscription(self, name, frozenset(kinds) if kinds is not None else None, coalesce)
+    def subscribe(
+        self, name: str, kinds: Iterable[str] | None = None, *, coalesce: bool = True, limit: int | None = None
+    ) -> Subscription:
+        """A mailbox for an async consumer. `coalesce=False` delivers every market-data event;
+        with `limit`, more than that many undelivered reliable events mark it `overflowed`."""
+        sub = Subscription(self, name, frozenset(kinds) if kinds is not None else None, coalesce, limit)
         self._subs.append(sub)
         return sub
 
