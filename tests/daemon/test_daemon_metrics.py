@@ -21,7 +21,7 @@ def value(text: str, name: str) -> float:
 async def test_metrics_endpoint() -> None:
     engine = manual_engine()
     await engine.start()
-    metrics = MetricsServer(engine, port=0)
+    metrics = MetricsServer(engine, token="metrics-token", port=0)
     await metrics.start()
     try:
         await step(engine, 3)
@@ -30,10 +30,16 @@ async def test_metrics_endpoint() -> None:
         engine.bus.publish(ConnectionEvent("paper", ConnectionState.RECONNECTING, now, "test", 1))
         engine.bus.publish(ConnectionEvent("paper", ConnectionState.RECONNECTING, now, "test", 2))
         engine.bus.publish(ConnectionEvent("paper", ConnectionState.CONNECTED, now, "back", 0))
-        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{metrics.port}/metrics") as resp:
-            assert resp.status == 200
-            assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-            text = await resp.text()
+        url = f"http://127.0.0.1:{metrics.port}/metrics"
+        async with aiohttp.ClientSession() as session:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "metrics-token"}):
+                async with session.get(url, headers=headers) as resp:
+                    assert resp.status == 401  # equity and P&L are the owner's business
+                    assert "equity" not in await resp.text()
+            async with session.get(url, headers={"Authorization": "Bearer metrics-token"}) as resp:
+                assert resp.status == 200
+                assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+                text = await resp.text()
     finally:
         await metrics.stop()
         await engine.stop()

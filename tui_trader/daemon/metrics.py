@@ -1,7 +1,9 @@
 """Prometheus text endpoint on 127.0.0.1: equity, P&L, order latency, reconnects, messages/s.
 
 No prometheus_client: a bus handler counts what passes (cheap, synchronous) and a plain
-aiohttp handler renders the text exposition format on each scrape.
+aiohttp handler renders the text exposition format on each scrape. Equity and P&L are
+private: every scrape must carry the daemon's token (`Authorization: Bearer TOKEN`), which
+only the owner can read from HOME/run/daemon.token.
 """
 
 from __future__ import annotations
@@ -141,10 +143,13 @@ class MetricsCollector:
 
 
 class MetricsServer:
-    def __init__(self, engine: Engine, *, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, engine: Engine, *, token: str, port: int = 0) -> None:
+        if not token:
+            raise ValueError("the metrics endpoint needs a token")
         self.collector = MetricsCollector(engine)
-        self.host = host
+        self.host = "127.0.0.1"  # loopback only, whatever the caller wants
         self.port = port
+        self.token = token
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -165,6 +170,15 @@ class MetricsServer:
     async def _handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
+        from tui_trader.daemon.auth import token_matches
+
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token_matches(self.token, given.strip()):
+            return web.Response(
+                status=401,
+                text="the daemon's token is required: Authorization: Bearer <HOME/run/daemon.token>\n",
+                headers={"WWW-Authenticate": 'Bearer realm="tui-trader"'},
+            )
         return web.Response(
             body=self.collector.render().encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
         )
