@@ -77,7 +77,7 @@ async def test_unknown_filled_and_market_orders_cannot_be_modified(engine) -> No
     filled = await engine.place(OrderRequest("BTC/USDT", Side.BUY, D("0.1")))
     with pytest.raises(UserError, match="no open order"):
         await engine.modify(filled.client_order_id, price=D("1"))
-    with pytest.raises(UserError, match="not a number"):
+    with pytest.raises(UserError, match="price must be a number, got 'abc'"):
         await dispatch(engine, "order.modify", {"id": "x", "price": "abc"}, "test")
 
 

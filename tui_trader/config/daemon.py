@@ -22,7 +22,18 @@ class DaemonSettings(BaseModel):
         None, ge=0, le=65535, description="Prometheus text endpoint on 127.0.0.1:PORT/metrics"
     )
     snapshot_hz: float = Field(2.0, gt=0, le=20, description="how often attached TUIs refresh their full snapshot")
-    max_clients: int = Field(32, ge=1, le=1024, description="refuse connections beyond this many")
+    max_clients: int = Field(32, ge=1, le=1024, description="TCP clients beyond this many are refused")
+    max_local_clients: int = Field(
+        64, ge=1, le=1024, description="Unix-socket clients beyond this many are refused (TCP never uses these)"
+    )
+    idle_timeout_s: float = Field(
+        600.0, gt=0, description="close a connection that sends nothing this long (unless it is subscribed)"
+    )
+    read_timeout_s: float = Field(10.0, gt=0, le=600, description="a request line must arrive whole within this")
+    auth_timeout_s: float = Field(5.0, gt=0, le=60, description="a TCP client must authenticate within this")
+    max_outbound_mb: float = Field(
+        32.0, gt=0, le=1024, description="a client with more unread answers than this is disconnected"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="daemon log level")
 
 

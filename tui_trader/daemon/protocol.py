@@ -1,7 +1,8 @@
 """Wire format of the control API: newline-delimited JSON, and the decoders back to core types.
 
 client -> daemon   {"id": 7, "cmd": "place", "params": {...}}
-daemon -> client   {"id": 7, "ok": true, "result": ...}  or  {"id": 7, "ok": false, "error": "...", "exit_code": 1}
+daemon -> client   {"id": 7, "ok": true, "result": ...}
+                or {"id": 7, "ok": false, "error": "...", "exit_code": 1, "type": "refused"}
 daemon -> client   {"event": "fill", "data": {...}}        (after `subscribe`)
 
 Decimals travel as strings, datetimes as ISO 8601 UTC, enums as their values (`to_jsonable`).
@@ -26,7 +27,19 @@ from tui_trader.core.errors import UsageError, UserError
 
 T = TypeVar("T")
 PROTOCOL_VERSION = 1
-MAX_LINE = 16 * 1024 * 1024  # a snapshot with books for many symbols fits comfortably
+MAX_LINE = 16 * 1024 * 1024  # an answer (a snapshot with books for many symbols) fits comfortably
+MAX_REQUEST = 1024 * 1024  # a request is small; a longer line is refused and skipped
+MAX_AUTH_REQUEST = 4096  # before authenticating, a TCP client may send this much
+MAX_DEPTH = 32  # nesting of a request's JSON
+
+# The `type` of an error answer: what kind of mistake it was (exit_code 2 = the request itself).
+BAD_JSON = "bad_json"  # not a JSON object, or nested too deeply
+BAD_REQUEST = "bad_request"  # a missing or wrong-typed field; unknown command
+TOO_LONG = "too_long"  # the line was longer than MAX_REQUEST (it was skipped)
+AUTH = "auth"  # authentication missing, wrong or too slow
+REFUSED = "refused"  # a valid request the engine said no to (no such order, not running ...)
+BUSY = "busy"  # too many clients; too slow a reader; a half-sent line timed out
+INTERNAL = "internal"  # a bug: logged with its traceback in the daemon log
 
 EVENT_TYPES: dict[str, type[ev.Event]] = {
     cls.kind: cls
@@ -61,11 +74,30 @@ def dumps(message: dict[str, Any]) -> bytes:
 def loads(line: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(line)
+    except RecursionError:
+        raise ProtocolError(f"a message may nest at most {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not a JSON line: {exc}") from None
     if not isinstance(doc, dict):
-        raise ProtocolError("a message must be a JSON object")
+        raise ProtocolError(f"a message must be a JSON object, got {type(doc).__name__}")
+    if _depth(doc) > MAX_DEPTH:
+        raise ProtocolError(f"a message may nest at most {MAX_DEPTH} levels")
     return doc
+
+
+def _depth(doc: Any) -> int:
+    """How deeply `doc` nests (iterative: a hostile document cannot exhaust the stack)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
 
 
 def request(req_id: int, cmd: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -76,8 +108,10 @@ def ok(req_id: Any, result: Any) -> dict[str, Any]:
     return {"id": req_id, "ok": True, "result": result}
 
 
-def error(req_id: Any, message: str, exit_code: int = 1) -> dict[str, Any]:
-    return {"id": req_id, "ok": False, "error": message, "exit_code": exit_code}
+def error(req_id: Any, message: str, exit_code: int = 1, kind: str = REFUSED) -> dict[str, Any]:
+    """An error answer: one line of text (newlines folded), its exit code and its type."""
+    line = " ".join(str(message).split())
+    return {"id": req_id, "ok": False, "error": line, "exit_code": exit_code, "type": kind}
 
 
 def encode_event(event: ev.Event) -> dict[str, Any]:

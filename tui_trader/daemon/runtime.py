@@ -95,6 +95,7 @@ class Daemon:
         return 0
 
     async def start(self) -> None:
+        from tui_trader.daemon.connection import Budgets
         from tui_trader.daemon.metrics import MetricsServer
         from tui_trader.daemon.notify.dispatcher import Notifier
         from tui_trader.daemon.server import ControlServer
@@ -106,20 +107,29 @@ class Daemon:
         await engine.start()
         try:
             cfg = self.settings.daemon
-            token = auth.ensure_token(self.home.run_dir) if cfg.tcp_port is not None else None
+            needs_token = cfg.tcp_port is not None or cfg.metrics_port is not None
+            token = auth.ensure_token(self.home.run_dir) if needs_token else None
             self.server = ControlServer(
                 engine,
                 self.home.socket_path,
                 token=token,
                 tcp_port=cfg.tcp_port,
                 max_clients=cfg.max_clients,
+                max_local_clients=cfg.max_local_clients,
+                budgets=Budgets(
+                    idle_s=cfg.idle_timeout_s,
+                    read_s=cfg.read_timeout_s,
+                    auth_s=cfg.auth_timeout_s,
+                    max_outbound=int(cfg.max_outbound_mb * 1024 * 1024),
+                ),
                 on_reload=self.reload,
             )
             await self.server.start()
             self.notifier = Notifier.from_settings(engine.bus, self.settings.notifications, self.home)
             self.notifier.start()
             if cfg.metrics_port is not None:
-                self.metrics = MetricsServer(engine, port=cfg.metrics_port)
+                assert token is not None
+                self.metrics = MetricsServer(engine, token=token, port=cfg.metrics_port)
                 await self.metrics.start()
             self._write_info()
             await engine.audit("daemon", "start", {"pid": os.getpid(), "live": self.live})

@@ -2,156 +2,52 @@
 
 Each connection handles requests concurrently (responses carry the request id) and, after
 `subscribe`, gets its own bus subscription: market data is coalesced while that client's
-socket is busy, so a slow client never stalls the engine or the other clients.
+socket is busy, so a slow client never stalls the engine or the other clients. The budgets
+each connection lives within (bytes, time, unread answers) are in connection.py. The owner's
+Unix socket and TCP have separate capacities, so TCP clients can never lock the owner out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from decimal import InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import UsageError, UserError
-from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon import auth
+from tui_trader.daemon.connection import STREAM_LIMIT, Budgets, Connection, tune_socket
 from tui_trader.daemon.protocol import (
-    MAX_LINE,
+    BUSY,
+    EVENT_TYPES,
     PROTOCOL_VERSION,
-    ProtocolError,
-    decode_dataclass,
     dumps,
-    encode_event,
     error,
-    loads,
     ok,
 )
+from tui_trader.engine import params as P
 
 if TYPE_CHECKING:
     from tui_trader.engine import Engine
-    from tui_trader.engine.bus import Subscription
+    from tui_trader.engine.bus import EventBus
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Connection", dict[str, Any]], Awaitable[Any]]
-STRATEGY_COMMANDS = ("enable_strategy", "disable_strategy", "reload_strategy", "reload_strategies")
-
-
-class Connection:
-    """One attached client (a TUI, a CLI call, a script)."""
-
-    def __init__(
-        self,
-        server: ControlServer,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        transport: str,
-        peer: str,
-    ) -> None:
-        self.server = server
-        self.reader = reader
-        self.writer = writer
-        self.transport = transport
-        self.peer = peer
-        self.client = "remote"
-        self.sub: Subscription | None = None
-        self._pump: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
-        self.closed = False
-
-    @property
-    def actor(self) -> str:
-        return f"{self.client}@{self.transport}"
-
-    async def send(self, payload: bytes) -> None:
-        if self.closed:
-            return
-        async with self._lock:
-            self.writer.write(payload)
-            await self.writer.drain()
-
-    async def serve(self, authenticated: bool) -> None:
-        while not self.closed:
-            try:
-                line = await self.reader.readline()
-            except (ValueError, asyncio.LimitOverrunError):
-                await self.send(dumps(error(None, "message too long")))
-                break
-            except (ConnectionError, OSError):
-                break
-            if not line:
-                break
-            try:
-                msg = loads(line)
-            except ProtocolError as exc:
-                await self.send(dumps(error(None, str(exc), 2)))
-                if not authenticated:
-                    break
-                continue
-            if not authenticated:
-                if msg.get("cmd") == "auth" and self.server.check_token((msg.get("params") or {}).get("token")):
-                    authenticated = True
-                    await self.send(dumps(ok(msg.get("id"), {"authenticated": True})))
-                    continue
-                log.warning("refused %s client %s: missing or wrong token", self.transport, self.peer)
-                await self.send(dumps(error(msg.get("id"), "authentication failed: wrong or missing token")))
-                break
-            task = asyncio.create_task(self._run(msg))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, msg: dict[str, Any]) -> None:
-        req_id = msg.get("id")
-        try:
-            result = await self.server.execute(self, str(msg.get("cmd", "")), msg.get("params") or {})
-            payload = dumps(ok(req_id, result))
-        except UserError as exc:
-            payload = dumps(error(req_id, str(exc), exc.exit_code))
-        except Exception as exc:  # never kill the connection (or the daemon) for one command
-            log.exception("command %r from %s failed", msg.get("cmd"), self.actor)
-            payload = dumps(error(req_id, f"internal error in {msg.get('cmd')!r}: {type(exc).__name__}: {exc}"))
-        with contextlib.suppress(ConnectionError, OSError):
-            await self.send(payload)
-
-    def subscribe(self, kinds: list[str] | None) -> None:
-        if self.sub is not None:
-            self.sub.close()
-        self.sub = self.server.engine.bus.subscribe(f"client:{self.peer}", kinds)
-        if self._pump is None or self._pump.done():
-            self._pump = asyncio.create_task(self._pump_events(), name=f"pump-{self.peer}")
-
-    async def _pump_events(self) -> None:
-        try:
-            while not self.closed and self.sub is not None:
-                events = await self.sub.wait()
-                if not events:
-                    if self.sub is None or self.sub.closed:
-                        return
-                    continue
-                await self.send(b"".join(dumps(encode_event(e)) for e in events))
-        except (ConnectionError, OSError):
-            self.close()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.sub is not None:
-            self.sub.close()
-        if self._pump is not None and self._pump is not asyncio.current_task():
-            self._pump.cancel()
-        for task in list(self._tasks):
-            if task is not asyncio.current_task():
-                task.cancel()
-        with contextlib.suppress(Exception):
-            self.writer.close()
+# Older names of the engine's strategy commands, still answered.
+STRATEGY_ALIASES = {
+    "enable_strategy": "strategies.enable",
+    "disable_strategy": "strategies.disable",
+    "reload_strategy": "strategies.reload",
+}
+EVENT_KINDS = frozenset(EVENT_TYPES)
+SNAPSHOT_CACHE_S = 0.05  # a flood of `snapshot` requests costs one snapshot per 50 ms
 
 
 class ControlServer:
@@ -165,19 +61,25 @@ class ControlServer:
         token: str | None = None,
         tcp_port: int | None = None,
         max_clients: int = 32,
+        max_local_clients: int = 64,
+        max_unauthenticated: int = 8,
+        budgets: Budgets | None = None,
         on_reload: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self.engine = engine
         self.socket_path = socket_path
         self.token = token
         self.tcp_port = tcp_port
-        self.max_clients = max_clients
+        self.capacity = {"unix": max_local_clients, "tcp": max_clients}
+        self.max_unauthenticated = max_unauthenticated
+        self.budgets = budgets or Budgets()
         self.on_reload = on_reload
         self.uid = os.getuid()
         self.started_at = time.time()
         self.connections: set[Connection] = set()
         self._servers: list[asyncio.AbstractServer] = []
         self._seq = 0
+        self._snapshot: tuple[float, str] | None = None
         self.handlers: dict[str, Handler] = {
             "hello": self._hello,
             "status": self._status,
@@ -188,15 +90,13 @@ class ControlServer:
             "cancel": self._cancel,
             "cancel_all": self._cancel_all,
             "flatten": self._flatten,
-            "snapshot": self._snapshot,
+            "snapshot": self._snapshot_handler,
             "candles": self._candles,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "call": self._call,
             "reload": self._reload,
         }
-        for name in STRATEGY_COMMANDS:
-            self.handlers[name] = self._strategy_command(name)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -207,7 +107,7 @@ class ControlServer:
         old = os.umask(0o177)
         try:
             server = await asyncio.start_unix_server(
-                lambda r, w: self._accept(r, w, "unix"), path=str(path), limit=MAX_LINE
+                lambda r, w: self._accept(r, w, "unix"), path=str(path), limit=STREAM_LIMIT
             )
         finally:
             os.umask(old)
@@ -219,7 +119,7 @@ class ControlServer:
                     "TCP control needs a token; set TUI_TRADER_TOKEN or let the daemon create HOME/run/daemon.token"
                 )
             tcp = await asyncio.start_server(
-                lambda r, w: self._accept(r, w, "tcp"), host="127.0.0.1", port=self.tcp_port, limit=MAX_LINE
+                lambda r, w: self._accept(r, w, "tcp"), host="127.0.0.1", port=self.tcp_port, limit=STREAM_LIMIT
             )
             self._servers.append(tcp)
             self.tcp_port = tcp.sockets[0].getsockname()[1]
@@ -237,8 +137,19 @@ class ControlServer:
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
 
+    @property
+    def bus(self) -> EventBus:
+        return self.engine.bus
+
     def check_token(self, given: object) -> bool:
         return self.token is not None and auth.token_matches(self.token, given)
+
+    def count(self, transport: str, *, authenticated: bool | None = None) -> int:
+        return sum(
+            1
+            for c in self.connections
+            if c.transport == transport and (authenticated is None or c.authenticated == authenticated)
+        )
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str) -> None:
         self._seq += 1
@@ -247,20 +158,24 @@ class ControlServer:
             uid = auth.peer_uid(writer.get_extra_info("socket"))
             if uid is not None and uid != self.uid:
                 log.warning("refused %s: peer uid %s is not the daemon's uid %s", peer, uid, self.uid)
-                writer.write(dumps(error(None, "permission denied: connect as the user running the daemon")))
-                with contextlib.suppress(Exception):
-                    await writer.drain()
-                writer.close()
+                await _refuse(writer, "permission denied: connect as the user running the daemon")
                 return
         else:
             host, port = writer.get_extra_info("peername")[:2]
             peer = f"{host}:{port}"
-        if len(self.connections) >= self.max_clients:
-            log.warning("refused %s: %d clients already attached", peer, len(self.connections))
-            writer.write(dumps(error(None, f"too many clients ({self.max_clients}); raise [daemon] max_clients")))
-            writer.close()
+            tune_socket(writer.get_extra_info("socket"))
+        capacity = self.capacity[transport]
+        if self.count(transport, authenticated=True) >= capacity:
+            log.warning("refused %s: %d %s clients already attached", peer, capacity, transport)
+            setting = "max_local_clients" if transport == "unix" else "max_clients"
+            await _refuse(writer, f"too many {transport} clients ({capacity}); raise [daemon] {setting}")
             return
-        conn = Connection(self, reader, writer, transport, peer)
+        if transport == "tcp" and self.count("tcp", authenticated=False) >= self.max_unauthenticated:
+            log.warning("refused %s: %d connections still authenticating", peer, self.max_unauthenticated)
+            await _refuse(writer, "too many connections waiting to authenticate; try again shortly")
+            return
+        conn = Connection(self, reader, writer, transport, peer, self.budgets)
+        conn.authenticated = transport == "unix"
         self.connections.add(conn)
         log.info("client %s connected", peer)
         try:
@@ -271,19 +186,35 @@ class ControlServer:
             log.info("client %s (%s) disconnected", peer, conn.client)
 
     async def execute(self, conn: Connection, cmd: str, params: dict[str, Any]) -> Any:
+        """A command's JSON-able result (UserError / UsageError for a refusal or a bad request)."""
+        from tui_trader.engine.commands import available, dispatch
+
+        P.require_object(params)
         handler = self.handlers.get(cmd)
-        if handler is None:
-            raise UsageError(f"unknown daemon command {cmd!r}; known: {', '.join(sorted(self.handlers))}")
-        if not isinstance(params, dict):
-            raise UsageError("params must be a JSON object")
-        return await handler(conn, params)
+        if handler is not None:
+            return await handler(conn, params)
+        name = STRATEGY_ALIASES.get(cmd, cmd)
+        if name in available():  # every engine command is also a top-level command
+            return to_jsonable(await dispatch(self.engine, name, params, conn.actor))
+        known = sorted({*self.handlers, *available()})
+        raise UsageError(f"unknown daemon command {cmd[:40]!r}; known: {', '.join(known)}")
+
+    async def execute_encoded(self, conn: Connection, req_id: Any, cmd: str, params: dict[str, Any]) -> bytes:
+        """The answer line for a request (the snapshot's JSON is shared by requests 50 ms apart)."""
+        if cmd == "snapshot":
+            now = time.monotonic()
+            if self._snapshot is None or now - self._snapshot[0] > SNAPSHOT_CACHE_S:
+                body = json.dumps(to_jsonable(self.engine.snapshot()), separators=(",", ":"), allow_nan=False)
+                self._snapshot = (now, body)
+            return f'{{"id":{json.dumps(req_id)},"ok":true,"result":{self._snapshot[1]}}}\n'.encode()
+        return dumps(ok(req_id, await self.execute(conn, cmd, params)))
 
     # -- commands --------------------------------------------------------------------------------
 
     async def _hello(self, conn: Connection, p: dict[str, Any]) -> Any:
         from tui_trader import __version__
 
-        conn.client = str(p.get("client") or "remote")[:40]
+        conn.client = P.text(p, "client", max_len=40) or "remote"
         return {"protocol": PROTOCOL_VERSION, "version": __version__, "pid": os.getpid(), "mode": self.engine.mode}
 
     async def _status(self, conn: Connection, p: dict[str, Any]) -> Any:
@@ -300,28 +231,15 @@ class ControlServer:
             "halted": snap.halted,
             "uptime_s": round(time.time() - self.started_at, 1),
             "venues": to_jsonable(snap.venues),
-            "strategies": await self._strategies(snap),
+            "strategies": to_jsonable(snap.extra.get("strategies", [])),
             "clients": len(self.connections),
             "open_orders": len(snap.open_orders),
             "positions": len(snap.positions),
             "equity": snap.account.equity,
             "cash": snap.account.cash,
             "day_pnl": snap.account.day_pnl,
-            "commands": available(),
+            "commands": sorted({*self.handlers, *available()}),
         }
-
-    async def _strategies(self, snap: Any) -> Any:
-        from tui_trader.engine.commands import available, dispatch
-
-        if "strategies" in snap.extra:
-            return to_jsonable(snap.extra["strategies"])
-        for name in ("list_strategies", "strategies"):
-            if name in available():
-                try:
-                    return to_jsonable(await dispatch(self.engine, name, {}, "daemon"))
-                except Exception:
-                    log.exception("listing strategies failed")
-        return []
 
     async def _positions(self, conn: Connection, p: dict[str, Any]) -> Any:
         out = []
@@ -334,84 +252,72 @@ class ControlServer:
 
     async def _orders(self, conn: Connection, p: dict[str, Any]) -> Any:
         snap = self.engine.snapshot()
-        return to_jsonable(snap.recent_orders if p.get("all") else snap.open_orders)
+        return to_jsonable(snap.recent_orders if P.flag(p, "all") else snap.open_orders)
 
     async def _fills(self, conn: Connection, p: dict[str, Any]) -> Any:
-        limit = _int(p.get("limit", 50), "limit")
+        limit = P.integer(p, "limit", 50, high=10_000)
         return to_jsonable(self.engine.fills[-limit:] if limit > 0 else [])
 
     async def _place(self, conn: Connection, p: dict[str, Any]) -> Any:
-        missing = [k for k in ("symbol", "side", "quantity") if not p.get(k)]
-        if missing:
-            raise UsageError(f"place needs {', '.join(missing)}")
-        try:
-            req = decode_dataclass(OrderRequest, {"source": conn.client, **p})
-        except (ValueError, TypeError, InvalidOperation) as exc:
-            raise UsageError(f"invalid order: {exc}") from None
-        if req.quantity <= 0:
-            raise UsageError(f"quantity must be positive, got {req.quantity}")
+        req = P.order_request(p, conn.client)
         return to_jsonable(await self.engine.place(req, conn.actor))
 
     async def _cancel(self, conn: Connection, p: dict[str, Any]) -> Any:
-        cid = p.get("id") or p.get("client_order_id")
+        cid = P.text(p, "id", max_len=80) or P.text(p, "client_order_id", max_len=80)
         if not cid:
             raise UsageError("cancel needs an order id")
-        return to_jsonable(await self.engine.cancel(str(cid), conn.actor))
+        return to_jsonable(await self.engine.cancel(cid, conn.actor))
 
     async def _cancel_all(self, conn: Connection, p: dict[str, Any]) -> Any:
-        return to_jsonable(await self.engine.cancel_all(conn.actor, p.get("symbol")))
+        symbol = P.text(p, "symbol", max_len=64)
+        return to_jsonable(await self.engine.cancel_all(conn.actor, symbol.upper() if symbol else None))
 
     async def _flatten(self, conn: Connection, p: dict[str, Any]) -> Any:
         return to_jsonable(await self.engine.flatten(conn.actor))
 
-    async def _snapshot(self, conn: Connection, p: dict[str, Any]) -> Any:
+    async def _snapshot_handler(self, conn: Connection, p: dict[str, Any]) -> Any:
         return to_jsonable(self.engine.snapshot())
 
     async def _candles(self, conn: Connection, p: dict[str, Any]) -> Any:
-        if not p.get("symbol") or not p.get("timeframe"):
-            raise UsageError("candles needs symbol and timeframe")
-        candles = await self.engine.fetch_candles(
-            str(p["symbol"]), str(p["timeframe"]), _int(p.get("limit", 300), "limit")
-        )
+        from tui_trader.strategy.timeframes import timeframe_to_seconds
+
+        symbol = P.text(p, "symbol", required=True, max_len=64)
+        timeframe = P.text(p, "timeframe", required=True, max_len=8)
+        assert symbol is not None and timeframe is not None
+        try:
+            timeframe_to_seconds(timeframe)
+        except UserError as exc:
+            raise UsageError(str(exc)) from None
+        candles = await self.engine.fetch_candles(symbol, timeframe, P.integer(p, "limit", 300, low=1, high=5000))
         return to_jsonable(candles)
 
     async def _subscribe(self, conn: Connection, p: dict[str, Any]) -> Any:
-        kinds = p.get("kinds")
-        conn.subscribe(list(kinds) if kinds else None)
+        kinds = P.names(p, "kinds", EVENT_KINDS)
+        conn.subscribe(kinds or None)
         return {"subscribed": kinds or "all"}
 
     async def _unsubscribe(self, conn: Connection, p: dict[str, Any]) -> Any:
-        if conn.sub is not None:
-            conn.sub.close()
-            conn.sub = None
+        conn.unsubscribe()
         return {"subscribed": None}
 
     async def _call(self, conn: Connection, p: dict[str, Any]) -> Any:
         from tui_trader.engine.commands import dispatch
 
-        name = p.get("command")
-        if not name:
-            raise UsageError("call needs a command name")
-        return to_jsonable(await dispatch(self.engine, str(name), dict(p.get("params") or {}), conn.actor))
+        name = P.text(p, "command", required=True, max_len=64)
+        assert name is not None
+        params = p.get("params")
+        params = P.require_object({} if params is None else params, "call params")
+        return to_jsonable(await dispatch(self.engine, STRATEGY_ALIASES.get(name, name), params, conn.actor))
 
     async def _reload(self, conn: Connection, p: dict[str, Any]) -> Any:
         if self.on_reload is None:
             raise UserError("this daemon cannot reload its configuration")
         return await self.on_reload()
 
-    def _strategy_command(self, name: str) -> Handler:
-        async def run(conn: Connection, p: dict[str, Any]) -> Any:
-            from tui_trader.engine.commands import available, dispatch
 
-            if name not in available():
-                raise UserError(f"{name} is not available: no strategy runner has registered it in this daemon")
-            return to_jsonable(await dispatch(self.engine, name, p, conn.actor))
-
-        return run
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be an integer, got {value!r}") from None
+async def _refuse(writer: asyncio.StreamWriter, message: str) -> None:
+    """One line saying why, then hang up (never waiting long on a peer that does not read)."""
+    with contextlib.suppress(Exception):
+        writer.write(dumps(error(None, message, 1, BUSY)))
+        await asyncio.wait_for(writer.drain(), 1.0)
+    writer.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.core.errors import UserError
+from tui_trader.core.errors import UsageError
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -33,14 +33,16 @@ def available() -> list[str]:
 async def dispatch(engine: EnginePort, name: str, params: dict[str, Any], actor: str) -> Any:
     fn = _COMMANDS.get(name)
     if fn is None:
-        raise UserError(f"unknown command {name!r}; available: {', '.join(available()) or 'none'}")
+        raise UsageError(f"unknown command {name[:40]!r}; available: {', '.join(available()) or 'none'}")
     return await fn(engine, params, actor)
 
 
 @command("arm_live")
 async def _arm_live(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     """Allow (armed=true, the default) or forbid orders to live venues for this session."""
-    armed = bool(params.get("armed", True))
+    from tui_trader.engine.params import flag
+
+    armed = flag(params, "armed", True)
     engine.live_armed = armed
     await engine.audit(actor, "arm_live" if armed else "disarm_live", {})
     live = [name for name, venue in engine.venues.items() if venue.is_live]

@@ -3,11 +3,11 @@ state, place an OCO pair, modify a working order."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.core.errors import UserError
+from tui_trader.core.errors import UsageError, UserError
 from tui_trader.core.orders import Order
+from tui_trader.engine import params as P
 from tui_trader.engine.commands import command
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 @command("risk.reset")
 async def reset(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     """Clear tripped breakers: params {"which": "daily_loss" | "max_drawdown" | "consecutive_losses"}."""
-    cleared = await engine.reset_breakers(params.get("which"), actor)
+    cleared = await engine.reset_breakers(P.text(params, "which", max_len=40), actor)
     return {"cleared": cleared}
 
 
@@ -27,30 +27,22 @@ async def state(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[
 
 
 @command("order.oco")
-async def oco(engine: EnginePort, params: dict[str, Any], actor: str) -> list[str]:
-    """Place two OrderRequests (params "first", "second") as a one-cancels-other pair."""
-    legs = await engine.place_oco(params["first"], params["second"], actor)
-    return [o.client_order_id for o in legs]
+async def oco(engine: EnginePort, params: dict[str, Any], actor: str) -> list[Order]:
+    """Place two orders (params "first", "second": OrderRequests, or their JSON objects from a
+    client) as a one-cancels-other pair; returns both legs as placed."""
+    source = actor.split("@", 1)[0]
+    first = P.order_request(params.get("first"), source, "first")
+    second = P.order_request(params.get("second"), source, "second")
+    if first.symbol != second.symbol:
+        raise UsageError(f"the two legs of an OCO trade one symbol, got {first.symbol} and {second.symbol}")
+    return await engine.place_oco(first, second, actor)
 
 
 @command("order.modify")
 async def modify(engine: EnginePort, params: dict[str, Any], actor: str) -> Order:
     """Change a working limit order: params {"id", "price"?, "quantity"?} (numbers as strings)."""
-    cid = str(params.get("id") or "")
+    cid = P.text(params, "id", max_len=80)
     if not cid:
         raise UserError("which order? give its client order id")
-    price, quantity = _decimal(params, "price"), _decimal(params, "quantity")
+    price, quantity = P.decimal(params, "price"), P.decimal(params, "quantity")
     return await engine.modify(cid, price=price, quantity=quantity, actor=actor)
-
-
-def _decimal(params: dict[str, Any], key: str) -> Decimal | None:
-    value = params.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise UserError(f"{key} {value!r} is not a number") from None
-    if not number.is_finite() or number <= 0:
-        raise UserError(f"{key} must be a positive number, not {value}")
-    return number

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import UserError
@@ -39,14 +38,10 @@ async def _cmd_parse_chat(engine: EnginePort, params: dict[str, Any], actor: str
 @command("signals.confirm")
 async def _cmd_confirm(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     """A pending chat signal -> an OrderRequest for the ticket to pre-fill (nothing is placed)."""
+    from tui_trader.engine.params import decimal
+
     chat_id = str(params.get("id") or "")
-    qty = params.get("quantity")
-    quantity = None
-    if qty is not None:
-        try:
-            quantity = Decimal(str(qty))
-        except ArithmeticError:
-            raise UserError(f"quantity {qty!r} is not a number") from None
+    quantity = decimal(params, "quantity")
     service = await ensure_service(engine)
     return await service.chat.confirm(chat_id, quantity)
 
