@@ -81,14 +81,14 @@ async def _async(value: bool) -> bool:
 async def test_mirror_follows_the_event_stream(served) -> None:  # type: ignore[no-untyped-def]
     engine, _, home = served
     async with RemoteClient.for_home(home, refresh_hz=0.01) as client:  # no refresh: events only
-        before = (await client.snapshot()).tickers["BTC/USDT"]
+        before = (await client.snapshot()).ticker("BTC/USDT")
         await step(engine, 5)
 
         async def moved() -> bool:
-            return (await client.snapshot()).tickers["BTC/USDT"].ts > before.ts
+            return (await client.snapshot()).ticker("BTC/USDT").ts > before.ts
 
         await wait_for(moved)
-        assert (await client.snapshot()).tickers["BTC/USDT"] == engine.tickers["BTC/USDT"]
+        assert (await client.snapshot()).ticker("BTC/USDT") == engine.ticker("BTC/USDT")
         candles = await client.candles("BTC/USDT", "1m", limit=10)
         assert len(candles) == 10 and candles[-1].symbol == "BTC/USDT"
 

@@ -17,7 +17,7 @@ async def test_position_limit_uses_the_expected_fill_of_a_market_order() -> None
     await step(probe, 3)
     req = OrderRequest("BTC/USDT", Side.BUY, D("5"))
     mid = probe.mid("BTC/USDT")
-    ctx = CheckContext(probe.instrument("paper", "BTC/USDT"), mid, "paper", book=probe.books["BTC/USDT"])
+    ctx = CheckContext(probe.instrument("paper", "BTC/USDT"), mid, "paper", book=probe.book("BTC/USDT"))
     expected = PreTradeChecks._expected_fill(req, ctx)
     await probe.stop()
     assert expected > mid  # 5 BTC walks several ask levels

@@ -130,7 +130,7 @@ async def test_held_bracket_children_and_order_details() -> None:
     rig = build_rig()
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await rig.ready(pilot)
-        mid = rig.engine.tickers["ETH/USDT"].mid
+        mid = rig.engine.ticker("ETH/USDT").mid
         inst = rig.engine.instrument("paper", "ETH/USDT")
         price = inst.round_price(Decimal(str(mid * 0.95)))
         entry = await rig.engine.place(

@@ -72,7 +72,7 @@ async def test_ticket_from_recommendation_is_prefilled_and_confirmed() -> None:
         ticket = rig.app.screen
         values = ticket.values()
         assert values["side"] == "sell" and values["symbol"] == "ETH/USDT"
-        mid = rig.engine.tickers["ETH/USDT"].mid
+        mid = rig.engine.ticker("ETH/USDT").mid
         assert abs(float(values["price"]) - mid) < 0.01
         assert "recommendation" in ticket.note
         ticket.query_one("#f-quantity", Input).value = "0.1"
@@ -96,7 +96,7 @@ async def test_paste_chat_signal_prefills_entry_stop_and_target() -> None:
         await pilot.press("enter")
         await _until(pilot, lambda: isinstance(rig.app.screen, PasteSignalScreen) and rig.app.screen.error_text)
         assert rig.app.screen.query_one(Input).value == "this is not a trade"
-        px = rig.engine.tickers["ETH/USDT"].mid
+        px = rig.engine.ticker("ETH/USDT").mid
         entry, stop, tp = round(px * 0.999, 2), round(px * 0.98, 2), round(px * 1.03, 2)
         rig.app.screen.query_one(Input).value = f"ETH/USDT LONG entry {entry} SL {stop} TP1 {tp}"
         await pilot.press("enter")

@@ -46,7 +46,7 @@ def make_venue(fake: FakeAlpaca, *, key: str = KEY, secret: str = SECRET, timeou
 async def started(venue: AlpacaVenue) -> Engine:
     engine = Engine(Settings(), None, in_memory=True, venues={"alpaca": venue})
     await engine.start()
-    await wait_for(lambda: "AAPL" in engine.tickers and "BTC/USD" in engine.tickers)  # market orders need a mid
+    await wait_for(lambda: None not in (engine.ticker("AAPL"), engine.ticker("BTC/USD")))  # market orders need a mid
     return engine
 
 
@@ -95,10 +95,10 @@ async def test_quotes_stream_and_a_market_order_fills_once(alpaca) -> None:  # t
     venue = make_venue(alpaca)
     engine = await started(venue)
     try:
-        await wait_for(lambda: "AAPL" in engine.tickers and "AAPL" in engine.books)
-        t = engine.tickers["AAPL"]
+        await wait_for(lambda: engine.ticker("AAPL") is not None and engine.book("AAPL") is not None)
+        t = engine.ticker("AAPL")
         assert t.venue == "alpaca" and 150 < t.bid < t.ask < 250
-        assert engine.books["AAPL"].best_ask == t.ask
+        assert engine.book("AAPL").best_ask == t.ask
         alpaca.duplicate_fills()
         alpaca.reorder_fills()
         order = await engine.place(req(qty="2"))
@@ -143,7 +143,7 @@ async def test_extended_hours_sends_limit_orders_only(alpaca) -> None:  # type: 
     alpaca.set_market(False)
     engine = await started(make_venue(alpaca, extended_hours=True))
     try:
-        await wait_for(lambda: "AAPL" in engine.tickers)
+        await wait_for(lambda: engine.ticker("AAPL") is not None)
         market = await engine.place(req())
         assert market.status is OrderStatus.REJECTED
         assert "outside regular hours" in (market.reason or "") and "limit" in (market.reason or "")

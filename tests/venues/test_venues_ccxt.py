@@ -35,7 +35,7 @@ async def test_markets_become_decimal_instruments(fake) -> None:  # type: ignore
 async def test_streams_ticker_and_trades_then_orders_fill_through_the_engine(fake) -> None:  # type: ignore[no-untyped-def]
     venue = make_venue(fake)
     async with trading(venue) as engine:
-        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
         order = await engine.place(buy("binance"))
         await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
         await fills_match(engine, fake)

@@ -58,7 +58,7 @@ async def _accepted(engine: Engine, req: OrderRequest) -> str:
 async def test_amend_in_place_keeps_the_order_and_its_ids_then_fills_at_the_new_price(amending) -> None:  # type: ignore[no-untyped-def]
     name, fake, engine = amending
     assert engine.venues[name].capabilities.amend
-    await wait_for(lambda: "BTC/USDT" in engine.tickers)
+    await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
     cid = await _accepted(engine, _limit(name, "97"))
     at_fake = fake.orders[cid]
     venue_id = at_fake.order_id
@@ -79,7 +79,7 @@ async def test_amend_in_place_keeps_the_order_and_its_ids_then_fills_at_the_new_
 
 async def test_an_amend_the_exchange_refuses_leaves_our_order_as_it_was(amending) -> None:  # type: ignore[no-untyped-def]
     name, fake, engine = amending
-    await wait_for(lambda: "BTC/USDT" in engine.tickers)
+    await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
     cid = await _accepted(engine, _limit(name, "97"))
     fake.orders[cid].status = "canceled"  # gone at the exchange, we have not heard yet
     with pytest.raises(UserError, match=f"refused the change, {cid} is unchanged"):
@@ -95,7 +95,7 @@ async def test_binance_modifies_by_cancel_and_replace() -> None:
     await engine.start()
     try:
         assert not venue.capabilities.amend  # ccxt's binance edit is cancelReplace under new ids
-        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
         cid = await _accepted(engine, _limit("binance", "97"))
         new = await engine.modify(cid, price=Decimal("98"))
         assert new.client_order_id != cid and new.meta["replaces"] == cid

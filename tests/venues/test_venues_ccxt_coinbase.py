@@ -89,7 +89,7 @@ async def test_ticker_book_trades_stream_candles_poll_and_balances(coinbase) -> 
 
 async def test_limit_rests_then_fills_market_fills_in_two_parts_cancel_by_client_id(coinbase) -> None:  # type: ignore[no-untyped-def]
     async with trading(make_venue(coinbase), armed=True) as engine:
-        await wait_for(lambda: SYMBOL in engine.tickers)
+        await wait_for(lambda: engine.ticker(SYMBOL) is not None)
         limit = await engine.place(_req(Side.BUY, "0.2", "97"))
         await wait_status(engine, limit.client_order_id, OrderStatus.ACCEPTED)
         assert not coinbase.trades

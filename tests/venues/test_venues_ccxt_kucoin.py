@@ -110,7 +110,7 @@ async def test_limit_rests_then_fills_market_fills_in_two_parts_and_cancel_by_cl
     fake: FakeKucoinExchange,
 ) -> None:
     async with trading(make_venue(fake), armed=True) as engine:
-        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
         limit = await engine.place(limit_buy("kucoin", "97"))
         await wait_status(engine, limit.client_order_id, OrderStatus.ACCEPTED)
         assert fake.orders[limit.client_order_id].is_open and not fake.trades
@@ -146,8 +146,8 @@ async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(
         # reconciled over REST, each fill once
         await fills_lost_in_a_drop_are_reconciled(engine, fake, limit_buy("kucoin", "95"), [Decimal("0.05"), None])
         # resubscribed: fresh tickers and private order updates flow again
-        seen = engine.tickers["BTC/USDT"].ts
-        await wait_for(lambda: engine.tickers["BTC/USDT"].ts > seen)
+        seen = engine.ticker("BTC/USDT").ts
+        await wait_for(lambda: engine.ticker("BTC/USDT").ts > seen)
         again = await engine.place(buy("kucoin", "0.1"))
         await wait_status(engine, again.client_order_id, OrderStatus.FILLED)
         await fills_match(engine, fake)
@@ -159,7 +159,7 @@ async def test_rate_limit_backs_off_and_reject_has_kucoins_reason(
 ) -> None:
     venue = make_venue(fake)
     async with trading(venue, armed=True) as engine:
-        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
         await asyncio.sleep(0.2)  # the order book snapshot is loaded; the 429 hits the order
         rejected = await rate_limit_backs_off_then_reject(
             engine, venue, fake, limit_buy("kucoin", "95"), limit_buy("kucoin", "94")
@@ -228,12 +228,12 @@ async def test_malformed_messages_and_a_silent_stall_do_not_lose_the_stream(
 async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
     async with trading(venue, armed=True) as engine:
-        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
         bullets = fake.requests.count(("POST", "/bullet-public"))
         fake.expire_tokens()
         await fake.drop_connections()  # reconnecting with the old token is refused
-        seen = engine.tickers["BTC/USDT"].ts
-        await wait_for(lambda: engine.tickers["BTC/USDT"].ts > seen, 8)
+        seen = engine.ticker("BTC/USDT").ts
+        await wait_for(lambda: engine.ticker("BTC/USDT").ts > seen, 8)
         assert fake.requests.count(("POST", "/bullet-public")) > bullets
         order = await engine.place(buy("kucoin", "0.1"))  # the private stream came back too
         await wait_status(engine, order.client_order_id, OrderStatus.FILLED)

@@ -98,7 +98,7 @@ async def test_balances_and_orders_fill_through_the_engine(okx) -> None:  # type
     async with trading(venue) as engine:
         before = await venue.fetch_balances()
         assert before["USDT"].total == Decimal("1000000") and before["BTC"].free == Decimal("1000")
-        await wait_for(lambda: "BTC/USDT" in engine.tickers)
+        await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
         resting = await engine.place(limit_buy("okx", "97", "0.3"))
         await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
         assert [o.client_order_id for o in okx.open_orders()] == [resting.client_order_id]

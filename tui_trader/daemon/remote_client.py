@@ -263,9 +263,9 @@ class RemoteClient:
         if m is None:
             return
         if isinstance(event, TickerEvent):
-            m.tickers[event.ticker.symbol] = event.ticker
+            m.tickers.setdefault(event.ticker.venue, {})[event.ticker.symbol] = event.ticker
         elif isinstance(event, BookEvent):
-            m.books[event.book.symbol] = event.book
+            m.books.setdefault(event.book.venue, {})[event.book.symbol] = event.book
         elif isinstance(event, OrderEvent):
             self._apply_order(m, event.order)
         elif isinstance(event, FillEvent):
@@ -309,9 +309,10 @@ class RemoteClient:
         return dataclasses.replace(
             m,
             venues=list(m.venues),
-            instruments=dict(m.instruments),
-            tickers=dict(m.tickers),
-            books=dict(m.books),
+            instruments={v: dict(insts) for v, insts in m.instruments.items()},
+            tickers={v: dict(quotes) for v, quotes in m.tickers.items()},
+            books={v: dict(books) for v, books in m.books.items()},
+            routes=dict(m.routes),
             positions=list(m.positions),
             open_orders=list(m.open_orders),
             recent_orders=list(m.recent_orders),

@@ -174,7 +174,7 @@ class ChatDesk:
         from tui_trader.risk.sizing import Sizer, SizingInput
 
         parsed = item.parsed
-        price = float(parsed.entry_price or 0) or self.engine.mid(parsed.symbol)
+        price = float(parsed.entry_price or 0) or self.engine.mid(parsed.symbol, inst.venue)
         account = self.engine.account()
         qty = Sizer(self.engine.settings.risk.sizing).order_quantity(
             SizingInput(

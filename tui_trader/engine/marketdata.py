@@ -25,8 +25,7 @@ class CandleFeed:
     def __init__(self, engine: EnginePort, timeframes: Iterable[str] = BASE_TIMEFRAMES) -> None:
         self.engine = engine
         self._timeframes = set(timeframes)
-        self._builder = CandleBuilder(self._timeframes)
-        self._venue_of: dict[str, str] = {}
+        self._builders: dict[str, CandleBuilder] = {}  # per venue: its prints make its own bars
         self._task: asyncio.Task[None] | None = None
         self.published = 0
 
@@ -39,7 +38,7 @@ class CandleFeed:
         new = set(timeframes) - self._timeframes
         if new:
             self._timeframes |= new
-            self._builder = CandleBuilder(self._timeframes)  # bars restart at the next boundary
+            self._builders.clear()  # bars restart at the next boundary
 
     def start(self) -> None:
         self.engine.bus.on(self._on_event, kinds={"trade"}, name="candle-feed")
@@ -57,16 +56,21 @@ class CandleFeed:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, TradeEvent):
             t = event.trade
-            self._venue_of[t.symbol] = t.venue
-            for candle in self._builder.add_trade(t.symbol, t.price, t.size, t.ts):
+            builder = self._builders.get(t.venue)
+            if builder is None:
+                builder = self._builders[t.venue] = CandleBuilder(self._timeframes)
+            for candle in builder.add_trade(t.symbol, t.price, t.size, t.ts):
                 self._publish(t.venue, candle)
 
     def flush(self) -> None:
-        for candle in self._builder.flush(self.engine.clock.now()):
-            self._publish(self._venue_of.get(candle.symbol, ""), candle)
+        now = self.engine.clock.now()
+        for venue, builder in list(self._builders.items()):
+            for candle in builder.flush(now):
+                self._publish(venue, candle)
 
-    def forming(self, symbol: str, timeframe: str) -> Candle | None:
-        return self._builder.forming(symbol, timeframe)
+    def forming(self, symbol: str, timeframe: str, venue: str | None = None) -> Candle | None:
+        builder = self._builders.get(venue or self.engine.venue_for(symbol))
+        return builder.forming(symbol, timeframe) if builder is not None else None
 
     def _publish(self, venue: str, candle: Candle) -> None:
         self.published += 1

@@ -53,7 +53,8 @@ class EnginePort(Protocol):
 
     def symbols(self) -> list[str]: ...
 
-    def mid(self, symbol: str) -> float: ...
+    def mid(self, symbol: str, venue: str | None = None) -> float:
+        """The mid of `symbol` on `venue` (default: the venue its orders go to); 0 if unquoted."""
 
     def venue_for(self, symbol: str, requested: str | None = None) -> str: ...
 

@@ -75,8 +75,9 @@ class Engine(Trading):
         self._venues_override = venues
         self.venues: dict[str, Venue] = {}
         self.instruments: dict[str, dict[str, Instrument]] = {}
-        self.tickers: dict[str, Ticker] = {}
-        self.books: dict[str, OrderBook] = {}
+        # market state by (venue, symbol): two venues quoting one symbol keep their own prices
+        self.tickers: dict[tuple[str, str], Ticker] = {}
+        self.books: dict[tuple[str, str], OrderBook] = {}
         self.fills: list[Fill] = []
         self.signals: list[Signal] = []
         self.recent_orders: dict[str, Order] = {}
@@ -200,8 +201,15 @@ class Engine(Trading):
                 seen[s] = None
         return list(seen)
 
-    def mid(self, symbol: str) -> float:
-        t = self.tickers.get(symbol)
+    def ticker(self, symbol: str, venue: str | None = None) -> Ticker | None:
+        """The quote of `symbol` on `venue` (default: the venue orders for it go to)."""
+        return self.tickers.get((self.venue_for(symbol, venue), symbol))
+
+    def book(self, symbol: str, venue: str | None = None) -> OrderBook | None:
+        return self.books.get((self.venue_for(symbol, venue), symbol))
+
+    def mid(self, symbol: str, venue: str | None = None) -> float:
+        t = self.ticker(symbol, venue)
         return t.mid if t else 0.0
 
     def _ingest(self, event: Event) -> None:
@@ -212,13 +220,13 @@ class Engine(Trading):
             return
         if isinstance(event, TickerEvent):
             t = event.ticker
-            self.tickers[t.symbol] = t
-            self.portfolio.mark(t.symbol, t.mid)
+            self.tickers[(t.venue, t.symbol)] = t
+            self.portfolio.mark(t.venue, t.symbol, t.mid)
             if self.emulator is not None:
                 self.emulator.on_ticker(t)
             self._last_msg[t.venue] = self.clock.monotonic()
         elif isinstance(event, BookEvent):
-            self.books[event.book.symbol] = event.book
+            self.books[(event.book.venue, event.book.symbol)] = event.book
         elif isinstance(event, ConnectionEvent):
             self._venue_detail[event.venue] = event.detail
         self.bus.publish(event)
@@ -261,14 +269,20 @@ class Engine(Trading):
             for name, v in self.venues.items()
         ]
         assert self.oms is not None
-        instruments = {s: i for insts in self.instruments.values() for s, i in insts.items()}
+        tickers: dict[str, dict[str, Ticker]] = {name: {} for name in self.instruments}
+        for (venue, symbol), t in self.tickers.items():
+            tickers.setdefault(venue, {})[symbol] = t
+        books: dict[str, dict[str, OrderBook]] = {name: {} for name in self.instruments}
+        for (venue, symbol), b in self.books.items():
+            books.setdefault(venue, {})[symbol] = b
         return EngineSnapshot(
             ts=self.clock.now(),
             mode=self.mode,
             venues=statuses,
-            instruments=instruments,
-            tickers=dict(self.tickers),
-            books=dict(self.books),
+            instruments={name: dict(insts) for name, insts in self.instruments.items()},
+            tickers=tickers,
+            books=books,
+            routes={s: self.venue_for(s) for s in self.symbols()},
             positions=[p.copy() for p in self.portfolio.positions.values() if not p.is_flat],
             open_orders=[o.copy() for o in self.oms.open_orders()],
             recent_orders=[o.copy() for o in list(self.recent_orders.values())[-50:]],

@@ -28,14 +28,19 @@ class VenueStatus:
 
 @dataclass(slots=True)
 class EngineSnapshot:
-    """Everything a screen needs, copied so the UI never shares mutable state with the engine."""
+    """Everything a screen needs, copied so the UI never shares mutable state with the engine.
+
+    Market state is keyed by venue, then symbol: two venues quoting BTC/USDT each keep their
+    own instrument, ticker and book. `routes` names the venue an order for a symbol goes to
+    when none is given; the accessors below default to it.
+    """
 
     ts: datetime
     mode: str  # "paper" or "live"
     venues: list[VenueStatus]
-    instruments: dict[str, Instrument]
-    tickers: dict[str, Ticker]
-    books: dict[str, OrderBook]
+    instruments: dict[str, dict[str, Instrument]]  # venue -> symbol -> instrument
+    tickers: dict[str, dict[str, Ticker]]  # venue -> symbol -> latest quote
+    books: dict[str, dict[str, OrderBook]]  # venue -> symbol -> latest book
     positions: list[Position]
     open_orders: list[Order]
     recent_orders: list[Order]
@@ -44,3 +49,38 @@ class EngineSnapshot:
     signals: list[Signal] = field(default_factory=list)
     halted: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    routes: dict[str, str] = field(default_factory=dict)  # symbol -> its default venue
+
+    def venue_of(self, symbol: str, venue: str | None = None) -> str:
+        """`venue` if given, else the venue orders for `symbol` go to, else the first quoting it."""
+        if venue:
+            return venue
+        if symbol in self.routes:
+            return self.routes[symbol]
+        return next((v for v, insts in self.instruments.items() if symbol in insts), "")
+
+    def instrument(self, symbol: str, venue: str | None = None) -> Instrument | None:
+        return self.instruments.get(self.venue_of(symbol, venue), {}).get(symbol)
+
+    def ticker(self, symbol: str, venue: str | None = None) -> Ticker | None:
+        return self.tickers.get(self.venue_of(symbol, venue), {}).get(symbol)
+
+    def book(self, symbol: str, venue: str | None = None) -> OrderBook | None:
+        return self.books.get(self.venue_of(symbol, venue), {}).get(symbol)
+
+    def symbols(self) -> list[str]:
+        """Every symbol some venue lists, in venue order, each once."""
+        return list(dict.fromkeys(s for insts in self.instruments.values() for s in insts))
+
+    def markets(self) -> list[tuple[str, str]]:
+        """Every (venue, symbol) pair listed or quoted."""
+        pairs = [(v, s) for v, insts in self.instruments.items() for s in insts]
+        pairs += [(v, s) for v, quotes in self.tickers.items() for s in quotes]
+        return list(dict.fromkeys(pairs))
+
+    def shared(self) -> set[str]:
+        """Symbols more than one venue lists or quotes: the UI names the venue beside them."""
+        seen: dict[str, int] = {}
+        for _, symbol in self.markets():
+            seen[symbol] = seen.get(symbol, 0) + 1
+        return {s for s, n in seen.items() if n > 1}

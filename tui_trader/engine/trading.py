@@ -41,7 +41,7 @@ class Trading:
     oms: OrderManager | None
     emulator: OrderEmulator | None
     venues: dict[str, Venue]
-    books: dict[str, OrderBook]
+    books: dict[tuple[str, str], OrderBook]  # by (venue, symbol)
     portfolio: Portfolio
     risk: RiskManager
     checks: PreTradeChecks
@@ -52,7 +52,7 @@ class Trading:
     def instrument(self, venue: str, symbol: str) -> Instrument | None:
         raise NotImplementedError
 
-    def mid(self, symbol: str) -> float:
+    def mid(self, symbol: str, venue: str | None = None) -> float:
         raise NotImplementedError
 
     def venue_for(self, symbol: str, requested: str | None = None) -> str:
@@ -101,7 +101,16 @@ class Trading:
         venue = self.venues[venue_name]
         is_open = inst is None or market_open(inst, self.clock.now(), venue)
         shorting = getattr(getattr(venue, "capabilities", None), "shorting", True)
-        ctx = CheckContext(inst, self.mid(req.symbol), venue_name, is_open, shorting, self.books.get(req.symbol))
+        # the price bands use this venue's own market: another venue's price for the symbol is
+        # not where this order will trade
+        ctx = CheckContext(
+            inst,
+            self.mid(req.symbol, venue_name),
+            venue_name,
+            is_open,
+            shorting,
+            self.books.get((venue_name, req.symbol)),
+        )
         return self.checks.check(req, ctx)
 
     async def modify(

@@ -52,10 +52,10 @@ def needs_holding(order: Order, caps: VenueCapabilities) -> str | None:
 
 
 class OrderEmulator:
-    def __init__(self, oms: OrderManager, clock: Clock, tickers: dict[str, Ticker]) -> None:
+    def __init__(self, oms: OrderManager, clock: Clock, tickers: dict[tuple[str, str], Ticker]) -> None:
         self.oms = oms
         self.clock = clock
-        self.tickers = tickers
+        self.tickers = tickers  # by (venue, symbol): an order watches its own venue's quotes
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._firing: set[str] = set()
@@ -150,7 +150,7 @@ class OrderEmulator:
         if why is not None:
             order.meta["emulated"] = why
             if order.type is OrderType.TRAILING_STOP:
-                ticker = self.tickers.get(order.symbol)
+                ticker = self.tickers.get((order.venue, order.symbol))
                 if ticker is not None:
                     update_trail(order, watch_price(order.side, ticker))
                     order.stop_price = Decimal(str(round(order.meta["trail_stop"], 10)))
@@ -231,7 +231,7 @@ class OrderEmulator:
             if order is None or not order.is_open or not order.meta.get("held"):
                 self._watch.discard(cid)
                 continue
-            if order.symbol != ticker.symbol:
+            if order.symbol != ticker.symbol or order.venue != ticker.venue:
                 continue
             if order.meta.get("waiting_for") or order.client_order_id in self._firing:
                 continue
@@ -348,7 +348,7 @@ class OrderEmulator:
         caps = _caps(self.oms, child.venue)
         siblings = [s for s in await self._siblings(child) if s.is_open]
         sibling_at_venue = any(not s.meta.get("held") for s in siblings)
-        ticker = self.tickers.get(child.symbol)
+        ticker = self.tickers.get((child.venue, child.symbol))
         price = watch_price(child.side, ticker) if ticker is not None else 0.0
         native_stop = child.type is OrderType.STOP and caps.stop and not sibling_at_venue
         if native_stop and not (price and triggered(child, price)):

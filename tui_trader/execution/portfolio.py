@@ -41,7 +41,7 @@ class Portfolio:
     def __init__(self) -> None:
         self.positions: dict[tuple[str, str], Position] = {}
         self.cash: dict[str, Decimal] = {}
-        self.marks: dict[str, float] = {}
+        self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
         self.quote_of: dict[str, str] = {}
         self.peak_equity = 0.0
         self.day_start_equity = 0.0
@@ -51,7 +51,7 @@ class Portfolio:
         key = (venue, symbol)
         pos = self.positions.get(key)
         if pos is None:
-            pos = self.positions[key] = Position(venue, symbol, mark=self.marks.get(symbol, 0.0))
+            pos = self.positions[key] = Position(venue, symbol, mark=self.marks.get(key, 0.0))
         return pos
 
     def open_positions(self) -> list[Position]:
@@ -68,16 +68,22 @@ class Portfolio:
         if fill.fee_in_quote:  # a base-coin fee left the position; a third currency's (BNB) is not tracked
             self.cash[quote] -= fill.fee
         self.quote_of[fill.symbol] = quote
-        if fill.symbol not in self.marks:
-            self.marks[fill.symbol] = float(fill.price)
-        pos.mark = self.marks[fill.symbol]
+        key = (fill.venue, fill.symbol)
+        if key not in self.marks:
+            self.marks[key] = float(fill.price)
+        pos.mark = self.marks[key]
         return pos
 
-    def mark(self, symbol: str, price: float) -> None:
-        self.marks[symbol] = price
-        for (_, sym), pos in self.positions.items():
-            if sym == symbol:
-                pos.mark = price
+    def mark(self, venue: str, symbol: str, price: float) -> None:
+        """A venue's price for a symbol values that venue's position only."""
+        key = (venue, symbol)
+        self.marks[key] = price
+        pos = self.positions.get(key)
+        if pos is not None:
+            pos.mark = price
+
+    def mark_of(self, venue: str, symbol: str) -> float:
+        return self.marks.get((venue, symbol), 0.0)
 
     def snapshot(self, now: datetime) -> AccountSnapshot:
         cash = float(sum(self.cash.values(), ZERO))

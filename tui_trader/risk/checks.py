@@ -282,7 +282,8 @@ class PreTradeChecks:
                 if (venue, symbol) != (ctx.venue, req.symbol):
                     gross += abs(pos.market_value)
             gross += sum(
-                float(o.remaining) * float(o.price or o.stop_price or Decimal(self.portfolio.marks.get(o.symbol, 0.0)))
+                float(o.remaining)
+                * float(o.price or o.stop_price or Decimal(self.portfolio.mark_of(o.venue, o.symbol)))
                 for o in self.open_orders()
                 if not o.reduce_only and o.parent_id is None and (o.venue, o.symbol) != (ctx.venue, req.symbol)
             )
@@ -329,7 +330,7 @@ class PreTradeChecks:
                 and self.portfolio.quote_of.get(o.symbol, inst.quote) == inst.quote
             ):
                 committed += float(o.remaining) * float(
-                    o.price or o.stop_price or Decimal(self.portfolio.marks.get(o.symbol, 0.0))
+                    o.price or o.stop_price or Decimal(self.portfolio.mark_of(o.venue, o.symbol))
                 )
         collateral = sum(
             2 * -float(p.quantity) * (p.mark or float(p.average_price))

@@ -191,7 +191,7 @@ class RiskManager:
     def benchmark(self) -> str | None:
         if self.settings.benchmark:
             return self.settings.benchmark
-        quoted = set(self.portfolio.marks)
+        quoted = {symbol for _, symbol in self.portfolio.marks}
         return next((s for s in ("SPY", "BTC/USDT", "BTC/USD") if s in quoted), None)
 
     def _stops(self) -> dict[str, float]:

@@ -68,6 +68,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         self.ui: UISettings = getattr(settings, "ui", None) or UISettings()
         self.home = home
         self.symbol = self.ui.watchlist[0].upper() if self.ui.watchlist else ""
+        self.venue: str | None = None  # the active symbol's venue; None: where its orders go
         self.timeframe = self.ui.timeframe if self.ui.timeframe in TIMEFRAMES else "1m"
         self.layout_choice = self.ui.layout
         self.layout_mode = "tabs"
@@ -226,8 +227,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             if self._closing:
                 return
             self.snapshot = snap
-            if not self.symbol or (self.symbol not in snap.instruments and snap.instruments):
-                self.symbol = next(iter(snap.instruments), self.symbol)
+            listed = snap.symbols()
+            if not self.symbol or (self.symbol not in listed and listed):
+                self.symbol = next(iter(listed), self.symbol)
             self._handle_events()
             self.render_frame(snap)
         except NoMatches:  # the screen is being torn down (quitting)
@@ -236,11 +238,11 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             self._ticking = False
 
     def render_frame(self, snap: EngineSnapshot) -> None:
-        view = View(snap, self.symbol, self.timeframe, self.palette, time.monotonic())
+        view = View(snap, self.symbol, self.timeframe, self.palette, time.monotonic(), self.venue)
         with self.batch_update():
             self.query_one(ModeBadge).show(snap.mode, bool(snap.halted))
             self.query_one(LiveBanner).show(snap, self.is_live_armed())
-            self.query_one(TopLine).show(snap, self.symbol, self.timeframe, view.palette)
+            self.query_one(TopLine).show(snap, self.symbol, self.timeframe, view.palette, self.venue)
             self.query_one(StatusBar).show(snap, view.palette)
             for pane in self.visible_panes():
                 if pane.is_mounted:
@@ -297,16 +299,19 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
 
     # -- lookups -----------------------------------------------------------------------------
 
-    def lookup(self, symbol: str) -> tuple[Instrument | None, Ticker | None]:
+    def lookup(self, symbol: str, venue: str | None = None) -> tuple[Instrument | None, Ticker | None]:
+        """The instrument and quote of `symbol` on `venue` (default: the active venue for the
+        active symbol, else the venue its orders go to)."""
         snap = self.snapshot
         if snap is None:
             return None, None
-        return snap.instruments.get(symbol), snap.tickers.get(symbol)
+        venue = venue or (self.venue if symbol == self.symbol else None)
+        return snap.instrument(symbol, venue), snap.ticker(symbol, venue)
 
     def symbols(self) -> list[str]:
         if self.ui.watchlist:
             return [s.upper() for s in self.ui.watchlist]
-        return list(self.snapshot.instruments) if self.snapshot else []
+        return self.snapshot.symbols() if self.snapshot else []
 
     def binding_ids(self) -> set[str]:
         return binding_ids(APP_BINDINGS)

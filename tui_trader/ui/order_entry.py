@@ -25,7 +25,9 @@ class OrderEntry(WorkstationState):
     @work(exclusive=True, group="order", exit_on_error=False)
     async def submit_order(self, request: OrderRequest) -> Order | None:
         """Confirm (twice when the price is far from the mid), then place and report."""
-        inst, ticker = self.lookup(request.symbol)
+        if request.venue is None and self.venue and request.symbol == self.symbol:
+            request = request.with_(venue=self.venue)  # the active symbol trades where it is shown
+        inst, ticker = self.lookup(request.symbol, request.venue)
         preview = preview_order(
             request,
             inst,

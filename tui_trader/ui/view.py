@@ -15,3 +15,4 @@ class View:
     timeframe: str  # the chart timeframe
     palette: Palette
     now: float  # UI monotonic seconds (flashes, chart cadence); never shown
+    venue: str | None = None  # the active symbol's venue; None: the one its orders go to

@@ -55,15 +55,15 @@ class ScreenWiring(WorkstationState):
         """What the command line says inline before running a parsed command."""
         snap = self.snapshot
         if isinstance(command, OrderCommand):
-            inst, ticker = self.lookup(command.request.symbol)
+            inst, ticker = self.lookup(command.request.symbol, command.request.venue)
             if snap is None:
                 return "the engine is still starting"
             errors = check_request(command.request, inst, ticker)
             if errors:
                 return "; ".join(errors.values())
         elif isinstance(command, SymbolCommand):
-            if snap is not None and command.symbol not in snap.instruments:
-                return f"unknown symbol {command.symbol!r}; known: {', '.join(snap.instruments)}"
+            if snap is not None and command.symbol not in snap.symbols():
+                return f"unknown symbol {command.symbol!r}; known: {', '.join(snap.symbols())}"
         elif isinstance(command, ThemeCommand):
             if command.theme not in self.available_themes:
                 return f"unknown theme {command.theme!r}; themes: {', '.join(self.theme_names())}"
@@ -115,11 +115,11 @@ class ScreenWiring(WorkstationState):
 
     # -- view switches -----------------------------------------------------------------------
 
-    def set_symbol(self, symbol: str) -> None:
-        if symbol == self.symbol:
+    def set_symbol(self, symbol: str, venue: str | None = None) -> None:
+        if (symbol, venue) == (self.symbol, self.venue):
             return
-        self.symbol = symbol
-        self.query_one(StatusBar).say(f"symbol {symbol}")
+        self.symbol, self.venue = symbol, venue
+        self.query_one(StatusBar).say(f"symbol {symbol}" + (f" on {venue}" if venue else ""))
         self.refresh_now()
 
     def set_timeframe(self, timeframe: str) -> None:
@@ -137,7 +137,7 @@ class ScreenWiring(WorkstationState):
         return ours + [n for n in self.available_themes if not n.startswith("tui-")]
 
     def on_watchlist_pane_symbol_selected(self, event: WatchlistPane.SymbolSelected) -> None:
-        self.set_symbol(event.symbol)
+        self.set_symbol(event.symbol, event.venue)
 
     def action_next_timeframe(self) -> None:
         self.set_timeframe(TIMEFRAMES[(TIMEFRAMES.index(self.timeframe) + 1) % len(TIMEFRAMES)])

@@ -111,11 +111,11 @@ class BlotterPane(Pane):
         shown = [*open_orders, *finished[:FINISHED_SHOWN]]
         self._orders_by_id = {o.client_order_id: o for o in shown}
         for order in shown:
-            rows[order.client_order_id] = self._order_row(order, snap.instruments, pal)
+            rows[order.client_order_id] = self._order_row(order, snap.instrument(order.symbol, order.venue), pal)
         self._orders.sync(rows)
         fill_rows: dict[str, list[Cell]] = {}
         for f in reversed(snap.fills[-FILLS_SHOWN:]):
-            inst = snap.instruments.get(f.symbol)
+            inst = snap.instrument(f.symbol, f.venue)
             side_style = pal.up if f.side.value == "buy" else pal.down
             fill_rows[f"{f.venue}:{f.fill_id}"] = [
                 fmt.clock(f.ts),
@@ -132,8 +132,7 @@ class BlotterPane(Pane):
         title = f"Orders & fills · {len(open_orders) - held} working"
         self.set_title(title + (f" · {held} held" if held else ""))
 
-    def _order_row(self, o: Order, instruments: dict[str, Instrument], pal: Palette) -> list[Cell]:
-        inst = instruments.get(o.symbol)
+    def _order_row(self, o: Order, inst: Instrument | None, pal: Palette) -> list[Cell]:
         nd, qd = (inst.price_decimals, inst.qty_decimals) if inst else (2, 4)
         px = o.price if o.price is not None else o.stop_price
         shown_px = "mkt" if o.type is OrderType.MARKET and px is None else fmt.price(px, nd)

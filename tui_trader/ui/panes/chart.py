@@ -102,7 +102,7 @@ class ChartPane(Pane):
             return  # not laid out yet: draw on a later tick, at the real size
         self._next_draw = view.now + self.refresh_s
         self._dirty = False
-        ticker = view.snapshot.tickers.get(view.symbol)
+        ticker = view.snapshot.ticker(view.symbol, view.venue)
         if ticker is not None:
             self.candles = fold_price(self.candles, ticker.last, ticker.ts, view.timeframe)
         self._draw(view.palette, view.timeframe)

@@ -138,13 +138,14 @@ class OrderBookPane(Pane):
         yield Ladder()
 
     def update_view(self, view: View) -> None:
-        book = view.snapshot.books.get(view.symbol)
-        key = (id(book), book.ts if book else None, view.palette, view.symbol)
+        book = view.snapshot.book(view.symbol, view.venue)
+        key = (id(book), book.ts if book else None, view.palette, view.symbol, view.venue)
         if key == self._shown:
             return
         self._shown = key
-        self.set_title(f"Order book · {view.symbol}")
-        inst = view.snapshot.instruments.get(view.symbol)
+        venue = f" · {book.venue}" if book is not None and view.symbol in view.snapshot.shared() else ""
+        self.set_title(f"Order book · {view.symbol}{venue}")
+        inst = view.snapshot.instrument(view.symbol, view.venue)
         ladder = self.query_one(Ladder)
         ladder.show(
             book, view.palette, inst.price_decimals if inst else 2, inst.qty_decimals if inst else 4

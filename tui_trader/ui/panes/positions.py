@@ -39,15 +39,16 @@ class PositionsPane(Pane):
         snap, pal = view.snapshot, view.palette
         equity = snap.account.equity
         rows: dict[str, list[Cell]] = {}
-        for p in sorted(snap.positions, key=lambda p: p.symbol):
-            inst = snap.instruments.get(p.symbol)
+        shared = {p.symbol for p in snap.positions if sum(q.symbol == p.symbol for q in snap.positions) > 1}
+        for p in sorted(snap.positions, key=lambda p: (p.symbol, p.venue)):
+            inst = snap.instrument(p.symbol, p.venue)
             nd = inst.price_decimals if inst else 2
             qd = inst.qty_decimals if inst else 4
             unreal, real = p.unrealized_pnl, float(p.realized_pnl)
             share = abs(p.market_value) / equity if equity else 0.0
             qty_style = pal.up if p.quantity > 0 else pal.down
             rows[f"{p.venue}:{p.symbol}"] = [
-                p.symbol,
+                f"{p.venue}:{p.symbol}" if p.symbol in shared else p.symbol,
                 (fmt.qty(p.quantity, qd), qty_style),
                 fmt.price(p.average_price, nd),
                 fmt.price(p.mark, nd),

@@ -46,17 +46,21 @@ class TopLine(Static):
         super().__init__("", id="topline")
         self._shown: object = None
 
-    def show(self, snap: EngineSnapshot, symbol: str, timeframe: str, pal: Palette) -> None:
-        t = snap.tickers.get(symbol)
+    def show(
+        self, snap: EngineSnapshot, symbol: str, timeframe: str, pal: Palette, venue: str | None = None
+    ) -> None:
+        t = snap.ticker(symbol, venue)
         acct = snap.account
-        key = (symbol, timeframe, t, acct.equity, acct.day_pnl, pal)
+        key = (symbol, venue, timeframe, t, acct.equity, acct.day_pnl, pal)
         if key == self._shown:
             return
         self._shown = key
-        inst = snap.instruments.get(symbol)
+        inst = snap.instrument(symbol, venue)
         nd = inst.price_decimals if inst else 2
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {symbol} ", style=f"bold {pal.accent}")
+        if symbol in snap.shared():
+            text.append(f"@{snap.venue_of(symbol, venue)} ", style=pal.muted)
         if t is not None:
             text.append(f"{fmt.price(t.bid, nd)} / {fmt.price(t.ask, nd)} ")
             text.append(f"{fmt.pct(t.change_pct)} ", style=pal.signed(t.change_pct))

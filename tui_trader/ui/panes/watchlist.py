@@ -6,8 +6,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui_trader.core.market import Ticker
+from tui_trader.engine import EngineSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, TableSync
@@ -29,20 +31,22 @@ class WatchlistPane(Pane):
     TAB = "Quotes"
 
     class SymbolSelected(Message):
-        """The trader picked a row: it becomes the active symbol everywhere."""
+        """The trader picked a row: it becomes the active symbol (and venue) everywhere."""
 
-        def __init__(self, symbol: str) -> None:
+        def __init__(self, symbol: str, venue: str | None = None) -> None:
             super().__init__()
             self.symbol = symbol
+            self.venue = venue
 
     def __init__(self, symbols: list[str] | None = None, flash_ms: int = 600) -> None:
         super().__init__()
         self.symbols = symbols or []
         self.flash_s = flash_ms / 1000.0
         self._last: dict[str, float] = {}
-        self._flash: dict[str, tuple[int, float]] = {}  # symbol -> (direction, until)
+        self._flash: dict[str, tuple[int, float]] = {}  # row key -> (direction, until)
         self._sync: TableSync | None = None
         self._active = ""
+        self._markets: dict[str, tuple[str, str]] = {}  # row key -> (venue, symbol)
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="watchlist-table", cursor_type="row")
@@ -57,20 +61,42 @@ class WatchlistPane(Pane):
     def flashing(self) -> int:
         return len(self._flash)
 
+    def _rows(self, snap: EngineSnapshot) -> dict[str, tuple[str, str]]:
+        """Row key -> (venue, symbol). A symbol quoted by more than one venue gets a row per
+        venue, keyed and labelled `venue:symbol`; elsewhere the key is the symbol."""
+        markets = snap.markets()
+        if self.symbols:
+            wanted = []
+            for sym in self.symbols:
+                quoted = [m for m in markets if m[1] == sym]
+                wanted += quoted or [(snap.venue_of(sym), sym)]
+            markets = wanted
+        shared = snap.shared()
+        return {(f"{v}:{s}" if s in shared else s): (v, s) for v, s in markets}
+
     def update_view(self, view: View) -> None:
         assert self._sync is not None
-        tickers = view.snapshot.tickers
-        symbols = self.symbols or list(view.snapshot.instruments) or list(tickers)
+        snap = view.snapshot
+        self._markets = self._rows(snap)
         pal = view.palette
+        active = self._key_of(snap, view.symbol, view.venue)
+        width = max((len(k) for k in self._markets), default=0)
+        table = self.query_one(DataTable)
+        column = table.columns.get(ColumnKey("symbol"))
+        if column is not None and width > column.width:  # a venue prefix needs the room
+            column.width = width
+            table.clear()  # re-added below at the new width
+            self._sync.rows.clear()
         rows: dict[str, list[Cell]] = {}
-        for sym in symbols:
-            t = tickers.get(sym)
-            inst = view.snapshot.instruments.get(sym)
+        for key, (venue, sym) in self._markets.items():
+            t = snap.ticker(sym, venue)
+            inst = snap.instrument(sym, venue)
             nd = min(inst.price_decimals, 4) if inst is not None else 2
+            name: Cell = (key, f"bold {pal.accent}") if key == active else key
             if t is None:
-                rows[sym] = [sym, "-", "-", "-", "-", "-"]
+                rows[key] = [name, "-", "-", "-", "-", "-"]
                 continue
-            direction = self._direction(sym, t, view.now)
+            direction = self._direction(key, t, view.now)
             last_style = ""
             if direction:
                 last_style = (
@@ -78,8 +104,7 @@ class WatchlistPane(Pane):
                     if direction > 0
                     else f"bold {pal.down} on {pal.flash_down}"
                 )
-            name: Cell = (sym, f"bold {pal.accent}") if sym == view.symbol else sym
-            rows[sym] = [
+            rows[key] = [
                 name,
                 fmt.price(t.bid, nd),
                 fmt.price(t.ask, nd),
@@ -88,33 +113,39 @@ class WatchlistPane(Pane):
                 fmt.volume(t.volume_24h),
             ]
         self._sync.sync(rows)
-        if view.symbol != self._active:
-            self._active = view.symbol
-            self._select_row(view.symbol)
+        if active != self._active:
+            self._active = active
+            self._select_row(active)
 
-    def _direction(self, sym: str, t: Ticker, now: float) -> int:
-        prev = self._last.get(sym)
-        self._last[sym] = t.last
+    def _key_of(self, snap: EngineSnapshot, symbol: str, venue: str | None) -> str:
+        shared = f"{snap.venue_of(symbol, venue)}:{symbol}"
+        return shared if shared in self._markets else symbol
+
+    def _direction(self, key: str, t: Ticker, now: float) -> int:
+        prev = self._last.get(key)
+        self._last[key] = t.last
         if self.flash_s > 0 and prev is not None and t.last != prev:
-            self._flash[sym] = (1 if t.last > prev else -1, now + self.flash_s)
-        flash = self._flash.get(sym)
+            self._flash[key] = (1 if t.last > prev else -1, now + self.flash_s)
+        flash = self._flash.get(key)
         if flash is None:
             return 0
         if now >= flash[1]:
-            del self._flash[sym]
+            del self._flash[key]
             return 0
         return flash[0]
 
-    def _select_row(self, symbol: str) -> None:
+    def _select_row(self, key: str) -> None:
         assert self._sync is not None
         keys = list(self._sync.rows)
-        if symbol in keys:
+        if key in keys:
             table = self.query_one(DataTable)
-            if table.cursor_row != keys.index(symbol):
-                table.move_cursor(row=keys.index(symbol), animate=False)
+            if table.cursor_row != keys.index(key):
+                table.move_cursor(row=keys.index(key), animate=False)
 
     @on(DataTable.RowSelected, "#watchlist-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value:
-            self.post_message(self.SymbolSelected(event.row_key.value))
+        key = event.row_key.value
+        if key:
+            venue, symbol = self._markets.get(key, (None, key))
+            self.post_message(self.SymbolSelected(symbol, venue))

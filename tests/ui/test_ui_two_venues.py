@@ -1,0 +1,79 @@
+"""Two paper venues (different seeds) quote the same symbols: the watchlist shows a row per venue
+with that venue's own price, and picking one makes its venue active for quotes and orders."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual.widgets import DataTable
+
+from tui_trader.config import Settings
+from tui_trader.core.clock import FrozenClock
+from tui_trader.core.enums import OrderType, Side
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine import Engine
+from tui_trader.engine.client import InProcessClient
+from tui_trader.ui.app import WorkstationApp
+from tui_trader.ui.panes import OrderBookPane, WatchlistPane
+from tui_trader.venues.paper import PaperVenue
+
+from ui_helpers import START, HeldSource, Rig
+
+
+def two_venue_rig() -> Rig:
+    settings = Settings(ui={"flash_ms": 0}, paper={"symbols": ["BTC/USDT", "ETH/USDT"]})
+    clock = FrozenClock(START)
+    venues = {}
+    for name, seed in (("paper", 7), ("paper2", 11)):
+        venue = PaperVenue(settings.paper.model_copy(update={"seed": seed}), clock, name=name)
+        venue.source = HeldSource(venue.source)  # type: ignore[assignment]
+        venues[name] = venue
+    engine = Engine(settings, None, clock=clock, venues=venues, in_memory=True)  # type: ignore[arg-type]
+    return Rig(WorkstationApp(InProcessClient(engine), settings, None), engine, clock)
+
+
+def step_both(rig: Rig, n: int) -> None:
+    for venue in rig.engine.venues.values():
+        for _ in range(n):
+            venue.source.step(venue)  # type: ignore[attr-defined]
+
+
+async def test_each_venue_shows_its_own_quote() -> None:
+    rig = two_venue_rig()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot)
+        step_both(rig, 40)
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        watchlist = rig.app.query_one(WatchlistPane)
+        rows = watchlist._sync.rows  # type: ignore[union-attr]
+        assert {"paper:BTC/USDT", "paper2:BTC/USDT"} <= set(rows), list(rows)
+        last = {key: str(rows[key][3]) for key in ("paper:BTC/USDT", "paper2:BTC/USDT")}
+        for key, text in last.items():
+            venue = key.split(":")[0]
+            ticker = rig.engine.ticker("BTC/USDT", venue)
+            assert ticker is not None and f"{ticker.last:,.2f}" in text, (key, text, ticker.last)
+        assert last["paper:BTC/USDT"] != last["paper2:BTC/USDT"]  # different seeds, different prices
+
+        # picking paper2's row makes paper2 the active venue: its book, and orders go there
+        table = rig.app.query_one("#watchlist-table", DataTable)
+        table.focus()
+        table.move_cursor(row=list(rows).index("paper2:BTC/USDT"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (rig.app.symbol, rig.app.venue) == ("BTC/USDT", "paper2")
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        assert "paper2" in str(rig.app.query_one(OrderBookPane).border_title)
+        inst, ticker = rig.app.lookup("BTC/USDT")
+        assert ticker is not None and ticker.venue == "paper2" and inst is not None and inst.venue == "paper2"
+        below = Decimal(str(round(ticker.mid * 0.999, 2)))
+        worker = rig.app.submit_order(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.01"), OrderType.LIMIT, below))
+        for _ in range(100):
+            if rig.app.screen is not rig.app.screen_stack[0]:
+                await pilot.press("y")  # confirm
+            if worker.is_finished:
+                break
+            await pilot.pause(0.01)
+        placed = [o for o in rig.engine.recent_orders.values() if o.symbol == "BTC/USDT"]
+        assert placed and placed[-1].venue == "paper2"
