@@ -11,7 +11,7 @@ import pandas as pd
 
 from tui_trader.core.enums import Direction
 from tui_trader.core.signals import Signal
-from tui_trader.signals.chat import parse_signal
+from tui_trader.signals.chat import parse_message
 from tui_trader.signals.decision import rank
 from tui_trader.signals.news.events import NewsItem, analyse
 from tui_trader.signals.regime import classify_regime, current_regime
@@ -23,6 +23,11 @@ MESSAGES = [
     "#ETH short 3200 sl 3350 tp 3000/2900 10x",
     "SOL/USDT buy zone 140 - 142, targets 150, 160, stop loss 135",
     "🚀 btcusdt Long 🟢 Entry: 64k - 64.5k ⛔️ SL: 63k 🎯 TP: 66k, 68k, 70k Leverage: cross 20x",
+    "Closing my BTC long here, +12% 💰",
+    "Raise the stop on ETH longs to 3,200",
+    "Cancel the ETH limit at 3180, not filling",
+    "Who else is in the ETH long? 🙋",
+    "TSLA puts 🔻 below 240, target 225 stop 248",
 ]
 NOW = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
@@ -36,7 +41,7 @@ def per_second(fn, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    rate, us = per_second(lambda i: parse_signal(MESSAGES[i % len(MESSAGES)]), 20_000)
+    rate, us = per_second(lambda i: parse_message(MESSAGES[i % len(MESSAGES)]), 20_000)
     print(f"chat parse:     {rate:,.0f} messages/s ({us:.0f} us each)")
 
     analyse(NewsItem("warm", "warm up", "", "", NOW, "b"))  # loads the VADER lexicon once

@@ -61,8 +61,33 @@ def test_parse_words_and_known_symbols(capsys):
     assert "no target given" in doc["reasons"]
 
 
-def test_unparseable_exits_1_with_one_line(capsys):
-    assert cli_main.main(["signals", "parse", "gm frens"]) == 1
+def test_chatter_is_read_as_info_and_says_why(capsys):
+    assert cli_main.main(["signals", "parse", "gm frens"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("kind        info\n") and "note        no trade call found" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "field", "value"),
+    [
+        ("Closing my BTC long here, +12% 💰", "exit", "fraction", "1"),
+        ("TSLA puts 🔻 below 240, target 225 stop 248", "unsupported", "symbol", "TSLA"),
+        ("BTC: move SL to breakeven", "update", "breakeven", True),
+        ("Cancel the ETH limit at 3180, not filling", "cancel", "symbol", "ETH"),
+        ("BTC short if it loses 62k, sl 63.5k, tp 58k", "entry", "entry_type", "stop"),
+    ],
+)
+def test_parse_json_prints_the_kind(capsys, text, kind, field, value):
+    assert cli_main.main(["signals", "parse", "--json", text]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == kind and doc[field] == value
+    for key in ("symbol", "side", "entry", "entry_type", "stop", "targets", "leverage", "fraction"):
+        assert key in doc
+    assert isinstance(doc["confidence"], float) and isinstance(doc["reasons"], list)
+
+
+def test_an_empty_message_is_a_usage_error(capsys):
+    assert cli_main.main(["signals", "parse", "  "]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1

@@ -127,7 +127,7 @@ async def _until(predicate, timeout: float = 5.0) -> None:
 
 
 async def test_channel_messages_go_pending_or_auto_execute(stored_token, gateways):
-    engine = _engine(stored_token, {"auto_execute": ["alpha"], "min_confidence": 0.7})
+    engine = _engine(stored_token, {"auto_execute": ["alpha"], "min_confidence": 0.7, "min_trades": 0})
     notices = _notices(engine)
     async with engine:
         service = engine.signal_service

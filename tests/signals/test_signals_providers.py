@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -54,8 +55,69 @@ def test_unknown_provider_is_neutral_and_reliability_moves_with_results():
         book.record("good", 1.5)
         book.record("bad", -1.0)
     assert book.stats("good").reliability > 0.85
-    assert book.stats("bad").reliability < 0.15
+    assert book.stats("bad").reliability < 0.25
     assert [s.provider for s in book.all_stats()] == ["good", "bad"]
+
+
+def test_providers_rank_by_what_following_them_earns_not_by_win_rate():
+    """The issue's pair: 70 % winners at -0.45 R a trade lose money; 30 % at +0.25 R earn it."""
+    book = ProviderBook()
+    for i in range(20):  # 14 wins of +1 R, 6 losses of -(14 + 9) / 6 R: average -0.45 R
+        book.record("often_right", 1.0 if i % 10 < 7 else -23 / 6)
+    for i in range(20):  # 6 wins of +13.75 / 6 R, 14 losses of -0.625 R: average +0.25 R
+        book.record("rarely_right", 13.75 / 6 if i % 10 < 3 else -0.625)
+    often, rarely = book.stats("often_right"), book.stats("rarely_right")
+    assert often.win_rate == pytest.approx(0.7) and often.average_r == pytest.approx(-0.45)
+    assert rarely.win_rate == pytest.approx(0.3) and rarely.average_r == pytest.approx(0.25)
+    assert rarely.reliability > 0.5 > often.reliability
+    assert [s.provider for s in book.all_stats()] == ["rarely_right", "often_right"]
+
+
+def test_a_short_record_is_shrunk_towards_no_edge():
+    book = ProviderBook()
+    book.record("lucky", 2.0)
+    for _ in range(30):
+        book.record("steady", 0.5)
+    assert book.stats("lucky").average_r == 2.0
+    assert book.stats("lucky").reliability < book.stats("steady").reliability
+
+
+def test_drawdown_of_following_a_provider_and_spread():
+    book = ProviderBook()
+    for r in [2.0, -1.0, -1.0, 1.0, -1.5, 3.0, -0.5]:
+        book.record("alpha", r)
+    # cumulative R: 2, 1, 0, 1, -0.5, 2.5, 2 -> deepest fall from the peak of 2 is 2.5
+    s = book.stats("alpha")
+    assert s.max_drawdown_r == pytest.approx(2.5)
+    assert s.stdev_r == pytest.approx(statistics.stdev([2.0, -1.0, -1.0, 1.0, -1.5, 3.0, -0.5]))
+    assert book.stats("alpha").expectancy_r == pytest.approx(2.0 / 7)
+
+
+def test_auto_execution_needs_a_sample_and_a_positive_expectancy():
+    book = ProviderBook()
+    for _ in range(19):
+        book.record("alpha", 0.5)
+    refusal = book.auto_execute_refusal("alpha", min_trades=20, min_average_r=0.0)
+    assert refusal is not None and "19 recorded trade(s)" in refusal
+    book.record("alpha", 0.5)
+    assert book.auto_execute_refusal("alpha", min_trades=20, min_average_r=0.0) is None
+    for _ in range(20):
+        book.record("beta", -0.2)
+    refusal = book.auto_execute_refusal("beta", min_trades=20, min_average_r=0.0)
+    assert refusal is not None and "-0.20 R" in refusal
+    assert book.auto_execute_refusal("nobody", min_trades=0, min_average_r=0.0) is None
+
+
+def test_records_saved_before_drawdown_was_kept_still_load():
+    old = {
+        "version": 1,
+        "providers": {
+            "alpha": {"count": 3, "wins": 2, "losses": 1, "total_r": 2.0, "best_r": 2.0, "worst_r": -1.0,
+                      "last_at": None},
+        },
+    }  # fmt: skip
+    s = ProviderBook.from_dict(old).stats("alpha")
+    assert (s.count, s.total_r, s.max_drawdown_r, s.stdev_r) == (3, 2.0, 0.0, None)
 
 
 def test_record_trade_and_json_round_trip():
@@ -70,7 +132,7 @@ def test_record_trade_and_json_round_trip():
 
 
 @pytest.mark.parametrize(
-    "data", [{}, {"version": 99}, {"version": 1, "providers": {"x": {"count": "many"}}}]
+    "data", [{}, {"version": 99}, {"version": 2, "providers": {"x": {"count": "many"}}}]
 )
 def test_bad_state_is_a_data_error(data):
     with pytest.raises(DataError):

@@ -129,12 +129,12 @@ async def test_pasted_chat_signal_waits_for_confirmation(home):
         assert engine.oms.open_orders() == []  # the ticket places it, after the trader confirms
         with pytest.raises(UserError, match="already confirmed"):
             await dispatch(engine, "signals.confirm", {"id": pending["id"]}, "test")
-        with pytest.raises(UserError, match="no symbol"):
+        with pytest.raises(UserError, match="not a trade entry"):
             await dispatch(engine, "signals.parse_chat", {"text": "gm frens"}, "test")
 
 
 async def test_auto_execute_goes_through_engine_place_and_scores_the_provider(home):
-    settings = _settings({"chat": {"auto_execute": ["alpha"], "min_confidence": 0.7}})
+    settings = _settings({"chat": {"auto_execute": ["alpha"], "min_confidence": 0.7, "min_trades": 0}})
     engine = manual_engine(settings, home=home)
     async with engine:
         mid = engine.mid("BTC/USDT")

@@ -49,30 +49,54 @@ def _add_parse(inner: SubParsers) -> None:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from tui_trader.signals.chat import parse_signal
+    from tui_trader.signals.chat import parse_message
 
+    text = " ".join(args.text)
+    if not text.strip():
+        raise UsageError("signals parse: the message is empty; pass it quoted, e.g. 'BTC long 64000 sl 63000'")
     known = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
-    sig = parse_signal(" ".join(args.text), known_symbols=known)
+    d = parse_message(text, known_symbols=known).as_dict()
     if getattr(args, "json", False):
-        print_json(sig.as_dict())
+        print_json(d)
         return 0
-    d = sig.as_dict()
-    entry = d["entry"]
-    rows = [
-        ("symbol", d["symbol"]),
-        ("side", f"{d['side']} ({d['direction']})"),
-        ("entry", " - ".join(entry) if isinstance(entry, list) else entry or "market"),
-        ("stop", d["stop"] or "-"),
-        ("targets", ", ".join(d["targets"]) or "-"),
-        ("leverage", f"{d['leverage']}x" if d["leverage"] else "-"),
-        ("R (TP1)", "-" if d["risk_reward"] is None else f"{d['risk_reward']:.2f}"),
-        ("confidence", f"{d['confidence']:.2f}"),
-    ]
-    for name, value in rows:
+    for name, value in _parse_rows(d):
         print(f"{name:<11} {value}")
     for reason in d["reasons"]:
         print(f"{'note':<11} {reason}")
     return 0
+
+
+def _parse_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """The fields that matter for the message's kind, as a trader reads them."""
+    kind = d["kind"]
+    symbol = d["symbol"] or ("every position of the provider" if d["all_symbols"] else "-")
+    if kind == "cancel" and d["all_symbols"]:
+        symbol = "every pending order of the provider"
+    rows = [("kind", kind), ("symbol", symbol)]
+    if kind == "entry":
+        entry = " - ".join(d["entry"]) or "market"
+        rows += [
+            ("side", f"{d['side']} ({d['direction']})"),
+            ("entry", f"{entry} ({d['entry_type']})"),
+            ("stop", d["stop"] or "-"),
+            ("targets", ", ".join(d["targets"]) or "-"),
+            ("leverage", f"{d['leverage']}x" if d["leverage"] else "-"),
+            ("R (TP1)", "-" if d["risk_reward"] is None else f"{d['risk_reward']:.2f}"),
+        ]
+    elif kind in ("exit", "update", "cancel"):
+        if d["direction"] != "flat":
+            rows.append(("position", d["direction"]))
+        if kind == "exit":
+            fraction = d["fraction"]
+            rows.append(("close", "? (not said)" if fraction is None else f"{float(fraction) * 100:g} %"))
+        stop = "breakeven (the entry price)" if d["breakeven"] else d["stop"]
+        if kind != "cancel" and (stop or kind == "update"):
+            rows.append(("new stop", stop or "-"))
+        if kind == "update":
+            rows.append(("new targets", ", ".join(d["targets"]) or "-"))
+    if kind in ("info", "unsupported"):
+        return rows
+    return [*rows, ("confidence", f"{d['confidence']:.2f}")]
 
 
 # ---- train / predict / models (the learned direction model) --------------------

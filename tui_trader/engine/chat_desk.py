@@ -131,11 +131,16 @@ class ChatDesk:
         )
         chat = self.settings.chat
         if provider in chat.auto_execute:
+            refusal = self.providers.auto_execute_refusal(
+                provider, min_trades=chat.min_trades, min_average_r=chat.min_average_r
+            )
             if parsed.confidence < chat.min_confidence:
                 item.note = (
                     f"not auto-executed: confidence {parsed.confidence:.2f} is below "
                     f"{chat.min_confidence:.2f}; confirm it yourself"
                 )
+            elif refusal is not None:
+                item.note = f"not auto-executed: {refusal}; confirm it yourself"
             else:
                 await self._auto_execute(item)
         self._changed()
@@ -160,27 +165,27 @@ class ChatDesk:
         """The bracket order for a chat signal: limit at the entry, provider's stop and first
         target; sized by [risk.sizing] unless a quantity is given."""
         parsed = item.parsed
-        venue = self.engine.venue_for(parsed.symbol)
-        inst = self.engine.instrument(venue, parsed.symbol)
+        symbol, side = parsed.symbol, parsed.side
+        if not parsed.is_entry or symbol is None or side is None:
+            raise UserError(f"chat signal {item.id} is a {parsed.kind.value} message, not an order to open")
+        venue = self.engine.venue_for(symbol)
+        inst = self.engine.instrument(venue, symbol)
         if inst is None:
-            raise UserError(
-                f"{parsed.symbol} is not traded on {venue}; edit the symbol in the ticket"
-            )
+            raise UserError(f"{symbol} is not traded on {venue}; edit the symbol in the ticket")
         if quantity is None:
-            quantity = self._size(item, inst)
+            quantity = self._size(parsed, symbol, side, inst)
         return parsed.to_order_request(quantity, venue=venue, provider=item.provider)
 
-    def _size(self, item: PendingChat, inst: Any) -> Decimal:
+    def _size(self, parsed: ParsedSignal, symbol: str, side: Side, inst: Any) -> Decimal:
         from tui_trader.risk.sizing import Sizer, SizingInput
 
-        parsed = item.parsed
-        price = float(parsed.entry_price or 0) or self.engine.mid(parsed.symbol, inst.venue)
+        price = float(parsed.entry_price or 0) or self.engine.mid(symbol, inst.venue)
         account = self.engine.account()
         qty = Sizer(self.engine.settings.risk.sizing).order_quantity(
             SizingInput(
-                symbol=parsed.symbol,
+                symbol=symbol,
                 price=price,
-                side=parsed.side.sign,
+                side=side.sign,
                 equity=account.equity,
                 available=account.cash,
                 stop_price=None if parsed.stop is None else float(parsed.stop),
@@ -189,7 +194,7 @@ class ChatDesk:
         )
         if qty <= 0:
             raise UserError(
-                f"[risk.sizing] gives no tradable size for {parsed.symbol} at {price:g}; "
+                f"[risk.sizing] gives no tradable size for {symbol} at {price:g}; "
                 "enter a quantity"
             )
         return qty

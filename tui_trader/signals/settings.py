@@ -155,6 +155,15 @@ class ChatSettings(BaseModel):
     min_confidence: float = Field(
         default=0.7, ge=0, le=1, description="auto-execution needs at least this"
     )
+    min_trades: int = Field(
+        default=20,
+        ge=0,
+        description="recorded trades a provider needs before their calls auto-execute",
+    )
+    min_average_r: float = Field(
+        default=0.0,
+        description="and their average R per trade (expectancy) must be above this",
+    )
     webhook_port: int | None = Field(
         default=None,
         ge=0,

@@ -9,7 +9,34 @@ from functools import cache
 MARKET_WIDE = "*"  # the symbol of a signal about the whole market (Fed, macro news)
 
 # Quote currencies recognised at the end of a glued pair such as BTCUSDT (longest first).
-QUOTES: tuple[str, ...] = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD", "EUR", "BTC", "ETH")
+QUOTES: tuple[str, ...] = (
+    "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD", "EUR", "BTC", "ETH",
+    "JPY", "GBP", "CHF", "AUD", "CAD", "NZD",
+)  # fmt: skip
+# Currencies (and metals, quoted like currencies) that make a forex pair: EURUSD, XAUUSD.
+FX: frozenset[str] = frozenset(
+    {"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "XAU", "XAG", "XPT", "XPD"}
+)
+# Commodity names -> the CFD symbol (OANDA's instrument names, with a slash).
+COMMODITIES: dict[str, str] = {
+    "gold": "XAU/USD",
+    "xau": "XAU/USD",
+    "silver": "XAG/USD",
+    "xag": "XAG/USD",
+    "platinum": "XPT/USD",
+    "palladium": "XPD/USD",
+    "oil": "WTICO/USD",
+    "crude": "WTICO/USD",
+    "wti": "WTICO/USD",
+    "brent": "BCO/USD",
+    "natgas": "NATGAS/USD",
+    "natural gas": "NATGAS/USD",
+}
+
+
+def _base(symbol: str) -> str:
+    """The base of a venue symbol spelled with '/', '_' or '-' ('XAU_USD' -> 'XAU')."""
+    return base_of(symbol.replace("_", "/").replace("-", "/"))
 
 
 def base_of(symbol: str) -> str:
@@ -18,12 +45,19 @@ def base_of(symbol: str) -> str:
 
 
 def split_glued_pair(word: str) -> str | None:
-    """'BTCUSDT' -> 'BTC/USDT' when the word ends in a known quote and leaves a base of 2+ chars."""
+    """'BTCUSDT' -> 'BTC/USDT' when the word ends in a known quote and leaves a base of 2+ chars;
+    'EURUSD' -> 'EUR/USD'."""
     upper = word.upper()
+    if len(upper) == 6 and upper[:3] in FX and upper[3:] in FX:
+        return f"{upper[:3]}/{upper[3:]}"
     for quote in QUOTES:
         if upper.endswith(quote) and len(upper) - len(quote) >= 2:
             return f"{upper[: -len(quote)]}/{quote}"
     return None
+
+
+def _glue(symbol: str) -> str:
+    return symbol.replace("/", "").replace("-", "").replace("_", "")
 
 
 def resolve_symbol(candidate: str, known: Collection[str]) -> str | None:
@@ -33,12 +67,12 @@ def resolve_symbol(candidate: str, known: Collection[str]) -> str | None:
     upper = {k.upper(): k for k in known}
     if cand in upper:
         return upper[cand]
-    glued = cand.replace("/", "").replace("-", "").replace("_", "")
+    glued = _glue(cand)
     for key, original in upper.items():
-        if key.split(":", 1)[0].replace("/", "") == glued:
+        if _glue(key.split(":", 1)[0]) == glued:
             return original
     if "/" not in cand:
-        same_base = [original for key, original in upper.items() if base_of(key) == cand]
+        same_base = [original for key, original in upper.items() if _base(key) == cand]
         if len(same_base) == 1:
             return same_base[0]
     return None
@@ -130,10 +164,15 @@ TICKERS: frozenset[str] = frozenset(NAMES.values()) | frozenset(
         "META",
         "NFLX",
         "COIN",
+        *"""BCH ETC XLM HBAR FIL ICP TIA SEI JUP WIF BONK FET RNDR RENDER STX IMX GRT LDO MKR
+        CRV ALGO VET FTM KAS ORDI ENA WLD PYTH TAO APE SAND GALA
+        AVGO ORCL CRM ADBE INTC SMCI PYPL SHOP UBER ABNB HOOD MARA RIOT GME AMC IWM DIA PLTR
+        JPM BAC XOM MSTR""".split(),  # noqa: SIM905 (a word list reads better quoted once)
     }
 ) - {"V", "MA"}
 WORD_TICKERS: frozenset[str] = frozenset(
     {"LINK", "DOT", "NEAR", "OP", "ONE", "GAS", "UNI", "SUI", "TON", "POL", "COIN", "META", "ARB"}
+    | {"APE", "SAND", "GALA", "SHOP", "UBER", "HOOD", "DIA", "FET", "JUP", "WIF", "BONK", "TAO"}
 )
 
 

@@ -187,7 +187,7 @@ class SignalsPane(Pane):
         for p in reversed(items):  # newest first
             sig = p.get("signal") or {}
             entry = sig.get("entry")
-            entry_text = "-".join(entry) if isinstance(entry, list) else str(entry or "mkt")
+            entry_text = "-".join(entry) if isinstance(entry, list) and entry else str(entry or "mkt")
             status = str(p.get("status", ""))
             status_style = f"bold {pal.accent}" if status == "pending" else pal.muted
             side = str(sig.get("side", ""))

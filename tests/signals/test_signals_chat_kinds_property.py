@@ -1,0 +1,211 @@
+"""Property: a message that closes, moves, cancels or chats is never read as an entry.
+
+Messages are generated from templates with random symbols (every spelling the parser
+knows), prices (plain, thousands, k), percentages, R results, emojis, case and noise.
+Each kind's template set is checked separately so a failure names the kind; entries from
+templates are checked the other way (they do read as entries, with the right side).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tui_trader.signals.chat import Kind, parse_message
+
+SYMBOLS = [
+    "BTC", "ETH", "$SOL", "#XRP", "BTC/USDT", "ethusdt", "gold", "EURUSD", "$NVDA", "AAPL",
+    "doge", "#LINK", "AVAX", "SOL/USDT", "$TSLA", "XAUUSD", "bitcoin", "GBP/JPY", "#PEPE",
+]  # fmt: skip
+EMOJI = ["", "", " 🚀", " ✅", " 💰", " 🎯", " 🔥", " 😅", " 📉", " 📈", " 🙏", " ⚠️", " 👀"]
+TAIL = [
+    "", "", "", " guys", ", nfa", " imo", " — patience pays", ", be careful out there",
+    " (not financial advice)", ", chop everywhere", " lfg", "!!",
+]  # fmt: skip
+
+
+@st.composite
+def price(draw: st.DrawFn) -> str:
+    style = draw(st.sampled_from(["int", "dec", "k", "thousands"]))
+    if style == "int":
+        return str(draw(st.integers(1, 99_999)))
+    if style == "dec":
+        return f"{draw(st.floats(0.0001, 500, allow_nan=False)):.{draw(st.integers(1, 5))}f}"
+    if style == "k":
+        return f"{draw(st.integers(1, 120))}{draw(st.sampled_from(['', '.5', '.2']))}k"
+    return f"{draw(st.integers(1, 99))},{draw(st.integers(0, 999)):03d}"
+
+
+@st.composite
+def pieces(draw: st.DrawFn) -> dict[str, str]:
+    side = draw(st.sampled_from(["long", "short"]))
+    return {
+        "sym": draw(st.sampled_from(SYMBOLS)),
+        "pos": side,
+        "side": side,
+        "p": draw(price()),
+        "p2": draw(price()),
+        "n": str(draw(st.integers(1, 99))),
+        "r": f"{draw(st.floats(0.1, 9.9)):.1f}",
+        "i": str(draw(st.integers(1, 4))),
+        "e": draw(st.sampled_from(EMOJI)),
+        "tail": draw(st.sampled_from(TAIL)),
+        "my": draw(st.sampled_from(["", "my ", "the ", "our "])),
+        "sl": draw(st.sampled_from(["SL", "stop", "stops", "stop loss", "sl", "Stop-loss"])),
+        "tp": draw(st.sampled_from(["TP", "target", "tp2", "take profit", "TP1", "targets"])),
+        "be": draw(st.sampled_from(["BE", "breakeven", "entry", "break even", "b/e"])),
+        "res": draw(st.sampled_from(["", " +{n}%", " +{r}R", " -1R", " for a small loss", " +{n}% 💰"])),
+    }
+
+
+EXITS = [
+    "Closing {my}{sym} {pos} here{res}{e}{tail}",
+    "Closed {sym}{res}{e}",
+    "{sym}: closed the rest at {p}{res}",
+    "Close {sym} now{tail}",
+    "Exit {sym} {pos}{e}",
+    "Exiting {my}{sym} {pos} at market{res}",
+    "Taking profits on {sym}{res}{e}",
+    "Took profit on {sym} at {p}{res}",
+    "Take {n}% off {sym} here{e}",
+    "Take half off {sym}, let the rest ride{e}",
+    "Secured profits on {sym}{res}{e}{tail}",
+    "Booked {n}% of {my}{sym} {pos}{res}",
+    "Stopped out of {sym}{res}{e}",
+    "SL hit on {sym}{res}{e}",
+    "Out of {sym} for now{tail}",
+    "Fully out of {sym}{res}{e}",
+    "Trim {n}% of the {sym} {pos} at {p}",
+    "Sold half my {sym} at {p}{res}",
+    "Selling my {sym} here{e}",
+    "Scaling out of {sym} {pos}{res}",
+    "Covering {my}{sym} short{res}{e}",
+    "TP{i} hit on {sym} {e} closing remaining position",
+    "Close all positions now{tail}",
+    "{sym} {pos} closed{res}{e}",
+    "Cut the {sym} {pos}, not working{e}",
+    "I'm out of {sym}{res}",
+    "Closing here{res}{e}",
+]
+UPDATES = [
+    "{sym}: move {sl} to {be}{e}",
+    "Move {sl} to {be} on {sym}{tail}",
+    "TP{i} hit ✅ move {sl} to {be} on {sym}",
+    "{sym} {sl} moved to {p}{e}",
+    "Raise {sl} on {sym} to {p}",
+    "Trail the {sl} on {sym} to {p}{e}",
+    "New {tp} for {sym}: {p}",
+    "{sym} update: {sl} now {p}, {tp} {p2}",
+    "Risk-free now on {sym} ({sl} at {be}){e}",
+    "Adjusting {my}{sym} {sl} to {p}",
+    "Lower the {tp} on {sym} to {p}{tail}",
+    "{sl} to {be} on all open trades{e}",
+    "move {sl} {p} {sym}",
+    "{sym} {pos}: set your {sl} to {p}{e}",
+    "Tighten {sl} on {sym} to {p}{tail}",
+]
+CANCELS = [
+    "Cancel {my}{sym} limit at {p}{tail}",
+    "{sym} entry cancelled ❌ setup invalidated",
+    "Scrap the {sym} {pos} idea{e}",
+    "Cancel all pending orders{e}",
+    "Remove the {sym} order, price ran away",
+    "ignore the previous {sym} call{tail}",
+    "{sym} setup invalidated, cancel the entry{e}",
+    "Pull your {sym} bids{e}",
+    "Cancelling the {sym} {pos} at {p}{tail}",
+    "{sym} signal is void{e}",
+]
+CHATTER = [
+    "gm traders{e}{tail}",
+    "{sym} looking strong{e}{tail}",
+    "{sym} looking weak, might {side} later{e}",
+    "Who else is in the {sym} {pos}?{e}",
+    "Anyone {side}ing {sym} here?",
+    "Not {side}ing {sym} here{tail}",
+    "Don't {side} {sym} into this level{e}",
+    "Watching {sym} {p} for a bounce{e}",
+    "{sym} dominance {n}% and climbing",
+    "Results this week: {n} wins, {i} losses, +{r}R{e}",
+    "Great call on the {sym} {pos} yesterday, +{r}R",
+    "TP{i} hit ✅{e}",
+    "What do you think about {sym}?{e}",
+    "Would you {side} {sym} here?",
+    "{sym} chart looks messy, sitting on hands{e}",
+    "Funding on {sym} is {n}% annualised{tail}",
+    "{sym} held {p} support nicely{e}",
+    "Will move {sl} to {be} after TP1",
+    "Maybe a {sym} {pos} tomorrow if it holds {p}{e}",
+    "No {pos}s on {sym} until {p} breaks{tail}",
+    "Reminder: never risk more than {i}-{n}% per trade",
+    "{sym} volume is insane today{e}",
+]
+ENTRIES = [
+    "{sym} {side} {p} sl {p2} tp {p}",
+    "{side} {sym} now, stop {p}, target {p2}{e}",
+]
+
+
+HEADERS = ["", "", "", "@everyone ", "📢 ", "UPDATE: ", "Heads up: ", "[VIP] ", "⚡ "]
+NOISE = [" 🚀", " 🔥", "...", " !", " 👀", " —", " 🙏", ","]
+
+
+def _check(template_set: list[str], data: st.DataObject, headers: list[str] = HEADERS) -> tuple[str, object]:
+    template = data.draw(st.sampled_from(template_set))
+    values = data.draw(pieces())
+    text = template.format(**values)
+    text = text.format(**values)  # results hold {n}/{r} themselves
+    words = text.split(" ")
+    for _ in range(data.draw(st.integers(0, 2))):  # noise between words
+        at = data.draw(st.integers(1, len(words)))
+        words.insert(at, data.draw(st.sampled_from(NOISE)).strip())
+    text = data.draw(st.sampled_from(headers)) + " ".join(w for w in words if w)
+    if data.draw(st.booleans()):
+        text = data.draw(st.sampled_from([str.upper, str.lower, str.title, str]))(text)
+    return text, parse_message(text)
+
+
+COMMON = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@COMMON
+@given(st.data())
+def test_exit_messages_never_read_as_entries(data):
+    text, parsed = _check(EXITS, data)
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_update_messages_never_read_as_entries(data):
+    text, parsed = _check(UPDATES, data)
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_cancel_messages_never_read_as_entries(data):
+    text, parsed = _check(CANCELS, data)
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_chatter_never_reads_as_an_entry(data):
+    text, parsed = _check(CHATTER, data)
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_kind_templates_mean_is_what_is_read(data):
+    """The other direction, so the properties above cannot pass by reading nothing."""
+    for kind, templates in (
+        (Kind.EXIT, EXITS[:22]),
+        (Kind.UPDATE, UPDATES[:11]),
+        (Kind.CANCEL, CANCELS),
+        (Kind.ENTRY, ENTRIES),
+    ):
+        # no "UPDATE:" header here: on an entry it makes the message ambiguous (and not an entry)
+        text, parsed = _check(templates, data, [h for h in HEADERS if "UPDATE" not in h])
+        assert parsed.kind in (kind, Kind.UNSUPPORTED), (text, parsed.as_dict())

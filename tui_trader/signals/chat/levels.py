@@ -1,0 +1,368 @@
+"""Price levels in a message: leverage, targets, stops, the entry (price, zone or trigger) and
+levels given as a percentage of the entry. Each reader blanks what it used (see text.Text)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tui_trader.core.enums import OrderType, Side
+from tui_trader.signals.chat.text import NUM_RE, NUMBER, PERCENT_RE, Text, to_decimal
+
+Entry = tuple[Decimal, ...]  # () market, (price,) or (low, high)
+
+_RANGE_TAIL = re.compile(r"\s*(?:-|to|~|/|and)\s*(?<![\w.])" + NUMBER, re.I)
+_LIST_SEP = re.compile(r"\s*(?:,|/|\||;|&|\band\b|\bthen\b|-|>|\s)\s*", re.I)
+# Between a label and its number: "SL: 63000", "stop at 3,640", "TP on LINK to 15.2".
+_GAP_WORDS = (
+    r"now|at|to|@|around|near|between|below|above|under|over|on|for|of|is|=|:|-|~|->|>|"
+    r"moved to|set to|back to|level|price|zone|area|range|loss|in|within|up|down|"
+    r"raised|lowered|moved|trailed|changed|updated|adjusted|bumped|pushed|tightened|"
+    r"(?:a\s+)?(?:daily|weekly|4h|1h|h4|h1|hourly|15m|candle|body)?\s*(?:close|closes|closing)|"
+    r"longs?|shorts?|positions?|trades?"
+)
+_LABEL_GAP = re.compile(rf"(?:\s*(?:{_GAP_WORDS})(?![\w]))*\s*", re.I)
+
+LEVERAGE_RES = (
+    re.compile(
+        r"\b(?:leverage|lev)\s*[:=]?\s*(?:cross|isolated|iso)?\s*[:=]?\s*x?(\d+(?:\.\d+)?)\s*x?\b",
+        re.I,
+    ),
+    re.compile(
+        r"(?:\b(?:cross|isolated|iso)\s*)?(?<![\w.])(\d{1,3}(?:\.\d+)?)\s?x(?!\w)(?:\s*(?:lev|leverage)\b)?", re.I
+    ),
+    re.compile(r"(?<![\w.])x\s?(\d{1,3}(?:\.\d+)?)(?![\w.])", re.I),
+)
+# "TP1 66000" and "Target 2: 150" carry an index; "TP 5" is a target of 5.
+TARGET_LABEL_RE = re.compile(
+    r"\b(?:take[\s-]*profits?|targets?|tgts?|tps?|pts?|price\s+targets?)(?:\d(?![\w.,])|\s\d(?=\s*[:)]|\s+-\s))?", re.I
+)
+# "and 48 target": the number before the label (and no number after it).
+TARGET_AFTER_RE = re.compile(
+    r"\b(?:a|an|and|with)\s+(?<![\w.])" + NUMBER + r"\s+(?:price\s+)?(?:target|tp|pt)\b"
+    r"(?!\s*[:=@]?\s*[-+]?\$?\d)",
+    re.I,
+)
+# Targets in multiples of the risk: "TP 2R", "targets: 1.5R, 3R".
+R_TARGETS_RE = re.compile(
+    r"\b(?:tp\d?|tps|targets?|take[\s-]*profits?)\s*[:=]?\s*"
+    r"((?:\d+(?:\.\d+)?\s?r\b(?:\s*(?:,|/|&|\band\b|\s)\s*)?)+)",
+    re.I,
+)
+# Targets said in words: "looking for 3,400", "aiming for 70k" (only with a number after).
+SOFT_TARGET_RE = re.compile(
+    r"\b(?:looking\s+for|aiming\s+(?:for|at)|targeting|upside\s+to|downside\s+to|eyeing"
+    r"|(?:second|third|fourth|final|last|2nd|3rd|4th)(?:\s+(?:target|tp|one))?"
+    r"|reward\s+(?:to|at|up\s+to|down\s+to))\s*[:=]?\s+(?=\$?\d)",
+    re.I,
+)
+STOP_LABEL_RE = re.compile(
+    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|invalidation|invalid|inv|risk(?=\s+(?:to|at|down\s+to)\s+\$?\d))\b(?!\s*(?:hunt|order))",
+    re.I,
+)
+# "with a 68k stop": the number before the label (and no number after it).
+STOP_AFTER_RE = re.compile(
+    r"\b(?:a|with|hard|tight|mental)\s+(?<![\w.])" + NUMBER + r"\s+(?:hard\s+)?(?:stop[\s-]*loss|stop|sl)\b"
+    r"(?!\s*[:=@]?\s*[-+]?\$?\d)",
+    re.I,
+)
+# "buy stop 452" / "sell limit 3450": the entry order's own type.
+ORDER_ENTRY_RE = re.compile(
+    r"\b(?:(buy|sell)[\s-](stop|limit)|(?:entry\s+)?(trigger)(?:\s+(?:at|@|price))?"
+    r"|(stop)\s+entry(?:\s+(?:at|@))?)\b\s*[:@]?\s*",
+    re.I,
+)
+ENTRY_LABEL_RE = re.compile(
+    r"\b(?:entry\s*(?:zone|price|range|area|point)?|entries|enter(?:\s+at)?|open(?:ing)?\s*(?:price)?"
+    r"|(?:buy|sell|long|short)\s*(?:zone|range|area)|zone|buy\s*:|sell\s*:)",
+    re.I,
+)
+# A stop entry for a long ("above 3450", "on a break of"), for a short ("if it loses 62k").
+# "if it breaks 540", "on a break of 150": a stop entry whichever the side.
+BREAK_TRIGGER_RE = re.compile(
+    r"\b(?:(?:if|when|once|on)\s+(?:it\s+|price\s+|we\s+)?)?(?:a\s+)?(?:break(?:s|ing)?|breakout|breakdown)"
+    r"(?:\s+(?:of|at|@))?(?!\s*(?:above|over|below|under|down)\b)\s*",
+    re.I,
+)
+UP_TRIGGER_RE = re.compile(
+    r"\b(?:(?:if|when|once|on)\s+(?:it\s+|price\s+|we\s+)?)?(?:(?:a\s+)?(?:break(?:s|ing)?|"
+    r"breakout|closes|close|reclaim(?:s|ing)?|flip(?:s|ping)?)(?:\s+(?:above|over|of))?|above|over)"
+    r"\s*(?:of\s+)?",
+    re.I,
+)
+DOWN_TRIGGER_RE = re.compile(
+    r"\b(?:(?:if|when|once|on)\s+(?:it\s+|price\s+|we\s+)?)?(?:(?:a\s+)?(?:loses|losing|lose|loss"
+    r"|breakdown|break(?:s|ing)?(?:\s*(?:down|below|under))?|closes|close)(?:\s+(?:below|under|of))?"
+    r"|below|under)\s*(?:of\s+)?",
+    re.I,
+)
+AT_RE = re.compile(
+    r"(?:@|\bat\b|\baround\b|\bnear\b|\bfrom\b|\bbetween\b|~|\bprice\b|\bfill\b"
+    r"|\b(?:pull\s*back|pullback|dips?|retrace(?:ment)?|retest|drop|bounce|flush|wick)"
+    r"\s+(?:to|into|at|of|from|near|around)\b"
+    r"|\bon\s+(?:the\s+|a\s+)?(?:dip|dips|pullback|pull\s*back|retest|retrace)\b"
+    r"(?:\s+(?:to|into|at|of|from|near|around)\b)?)\s*",
+    re.I,
+)
+SIDE_ENTRY_RE = re.compile(
+    r"\b(?:long|short|buy|sell|buying|selling|longing|shorting)\b\s*"
+    r"(?:(?:the\s+)?(?:dip|dips|retest|pullback|bounce|spot|limit|it|this|here|now|entry)\s*)*[:@]?\s*",
+    re.I,
+)
+MARKET_RE = re.compile(
+    r"\b(?:cmp|at market|market order|market price|market|now|here|current price|asap|instant)\b",
+    re.I,
+)
+_MARKET_NEAR = 24  # a market word this close after the side word makes the entry a market order
+
+
+@dataclass
+class Levels:
+    """What was read; prices are Decimals, percentages are relative to the entry."""
+
+    entry: Entry = ()
+    entry_type: OrderType | None = None
+    market_word: bool = False
+    stops: list[Decimal] = field(default_factory=list)
+    stop_pcts: list[tuple[str, Decimal]] = field(default_factory=list)  # ("-", 5) for "-5%"
+    targets: list[Decimal] = field(default_factory=list)
+    target_at: list[int] = field(default_factory=list)  # text position of each target
+    target_pcts: list[tuple[str, Decimal]] = field(default_factory=list)
+    target_rs: list[Decimal] = field(default_factory=list)  # multiples of the entry-stop risk
+    leverage: Decimal | None = None
+    unreadable: list[str] = field(default_factory=list)  # labels with no level after them
+
+    def add_target(self, pos: int, value: Decimal) -> None:
+        """Targets stay in the order they are written, whichever rule read them."""
+        i = sum(1 for p in self.target_at if p < pos)
+        self.targets.insert(i, value)
+        self.target_at.insert(i, pos)
+
+
+def number_at(t: Text, pos: int) -> tuple[Decimal, int] | None:
+    m = NUM_RE.match(t.low, pos)
+    return (to_decimal(m.group(1), m.group(2)), m.end()) if m else None
+
+
+def after_label(t: Text, end: int) -> int:
+    gap = _LABEL_GAP.match(t.low, end)
+    return gap.end() if gap else end
+
+
+def range_at(t: Text, pos: int) -> tuple[Entry, int] | None:
+    first = number_at(t, pos)
+    if first is None:
+        return None
+    value, end = first
+    tail = _RANGE_TAIL.match(t.low, end)
+    if tail:
+        other = to_decimal(tail.group(1), tail.group(2))
+        return (min(value, other), max(value, other)), tail.end()
+    return (value,), end
+
+
+def read_leverage(t: Text) -> Decimal | None:
+    for rx in LEVERAGE_RES:
+        m = rx.search(t.low)
+        if m:
+            t.take(m.start(), m.end())
+            return Decimal(m.group(1))
+    return None
+
+
+def _unreadable_word(t: Text, pos: int) -> str | None:
+    """The word after a label that has no number: 'tba', 'open', '???'."""
+    m = re.match(r"[\w?][^\s,;|]{0,11}", t.low[pos:])
+    return m.group(0) if m else None
+
+
+def read_r_targets(t: Text, lv: Levels) -> None:
+    """Before the noise rules, which would take '2R' for a result."""
+    for m in list(R_TARGETS_RE.finditer(t.low)):
+        lv.target_rs += [Decimal(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s?r\b", m.group(1))]
+        t.take(m.start(), m.end())
+
+
+def read_soft_targets(t: Text, lv: Levels) -> None:
+    for m in list(SOFT_TARGET_RE.finditer(t.low)):
+        got = number_at(t, m.end())
+        if got is not None:
+            lv.add_target(m.start(), got[0])
+            t.take(m.start(), got[1])
+
+
+def read_targets(t: Text, lv: Levels) -> None:
+    for m in list(TARGET_AFTER_RE.finditer(t.low)):
+        lv.add_target(m.start(), to_decimal(m.group(1), m.group(2)))
+        t.take(m.start(), m.end())
+    while True:
+        label = TARGET_LABEL_RE.search(t.low)
+        if label is None:
+            return
+        pos = after_label(t, label.end())
+        name = label.group(0).strip()
+        t.take(label.start(), label.end())
+        got = number_at(t, pos)
+        pct = _percent_after(t, label.end(), pos) if got is None else None
+        if got is None and pct is None:
+            word = _unreadable_word(t, pos)
+            if word is not None and word not in ("hit", "done", "reached", "smashed", "filled"):
+                lv.unreadable.append(f"{name} {word}")
+            continue
+        while got is not None or pct is not None:
+            if got is not None:
+                value, end = got
+                lv.add_target(pos, value)
+            else:
+                assert pct is not None
+                lv.target_pcts.append(_signed(pct))
+                end = pct.end()
+            t.take(min(pos, label.end()), end)
+            sep = _LIST_SEP.match(t.low, end)
+            if sep is None:
+                break
+            pos = sep.end()
+            got = number_at(t, pos)
+            pct = PERCENT_RE.match(t.low, pos) if got is None else None
+
+
+def _signed(m: re.Match[str]) -> tuple[str, Decimal]:
+    return m.group(1) or "", Decimal(m.group(2))
+
+
+_COLON = re.compile(r"\s*[:=]?\s*")
+
+
+def _percent_after(t: Text, label_end: int, pos: int) -> re.Match[str] | None:
+    """'sl -5%': the sign is read before the label gap could eat the '-'."""
+    near = _COLON.match(t.low, label_end)
+    return PERCENT_RE.match(t.low, near.end() if near else label_end) or PERCENT_RE.match(t.low, pos)
+
+
+def read_stops(t: Text, lv: Levels) -> None:
+    for m in list(STOP_AFTER_RE.finditer(t.low)):
+        lv.stops.append(to_decimal(m.group(1), m.group(2)))
+        t.take(m.start(), m.end())
+    for label in list(STOP_LABEL_RE.finditer(t.low)):
+        if t.low[label.start() : label.end()].strip() == "":
+            continue  # already taken by an earlier rule
+        pos = after_label(t, label.end())
+        got = number_at(t, pos)
+        if got is not None:
+            lv.stops.append(got[0])
+            t.take(label.start(), got[1])
+            continue
+        pct = _percent_after(t, label.end(), pos)
+        if pct is not None:
+            lv.stop_pcts.append(_signed(pct))
+            t.take(label.start(), pct.end())
+            continue
+        word = _unreadable_word(t, pos)
+        before = t.low[max(0, label.start() - 8) : label.start()]
+        if word is not None and not re.search(r"\b(no|without)\s*$", before):
+            lv.unreadable.append(f"{label.group(0).strip()} {word}")
+        t.take(label.start(), label.end())
+
+
+def read_order_entry(t: Text, lv: Levels) -> None:
+    """'buy stop 452', 'sell limit 3450': read before stops, so 'stop 452' is not a stop loss."""
+    m = ORDER_ENTRY_RE.search(t.low)
+    if m is not None:
+        got = range_at(t, m.end())
+        if got is not None:
+            kind = OrderType.LIMIT if (m.group(2) or "").lower() == "limit" else OrderType.STOP
+            lv.entry, lv.entry_type = got[0], kind
+            t.take(m.start(), got[1])
+
+
+def read_entry(t: Text, lv: Levels, side: Side | None, symbol_end: int | None) -> None:
+    """Labelled entries beat triggers beat '@ price' beat 'LONG 3200' beat 'BTC 3200'."""
+    if lv.entry:
+        return
+    labelled = [(m, ENTRY_LABEL_RE) for m in ENTRY_LABEL_RE.finditer(t.low)]
+    others = sorted(
+        (
+            (m, rx)
+            for rx in (BREAK_TRIGGER_RE, UP_TRIGGER_RE, DOWN_TRIGGER_RE, AT_RE, SIDE_ENTRY_RE)
+            for m in rx.finditer(t.low)
+        ),
+        key=lambda pair: pair[0].start(),
+    )
+    for label, rx in [*labelled, *others]:
+        if not t.low[label.start() : label.end()].strip():
+            continue
+        start = label.end()
+        if rx is ENTRY_LABEL_RE:  # "Entry above 3450": the gap may hold a trigger word
+            gap = _LABEL_GAP.match(t.low, start)
+            words = t.low[start : gap.end()] if gap else ""
+            start = gap.end() if gap else start
+            kind = _trigger_type(words, side)
+        elif rx is BREAK_TRIGGER_RE:
+            kind = OrderType.STOP
+        elif rx is UP_TRIGGER_RE:
+            kind = OrderType.STOP if side is Side.BUY else OrderType.LIMIT
+        elif rx is DOWN_TRIGGER_RE:
+            kind = OrderType.STOP if side is Side.SELL else OrderType.LIMIT
+        else:
+            kind = OrderType.LIMIT
+        got = range_at(t, start)
+        if got is None:
+            continue
+        lv.entry, lv.entry_type = got[0], kind
+        t.take(label.start(), got[1])
+        return
+    if symbol_end is not None:  # "LINK 13.25 - 13.60 buy zone"
+        got = range_at(t, after_label(t, symbol_end))
+        if got is not None:
+            lv.entry, lv.entry_type = got[0], OrderType.LIMIT
+            t.take(symbol_end, got[1])
+
+
+def _trigger_type(words: str, side: Side | None) -> OrderType:
+    up = re.search(r"\b(above|over)\b", words) is not None
+    down = re.search(r"\b(below|under)\b", words) is not None
+    if (up and side is Side.BUY) or (down and side is Side.SELL):
+        return OrderType.STOP
+    return OrderType.LIMIT
+
+
+def market_near_side(low: str) -> bool:
+    """'LONG BTC here', 'SELL NOW @ 2338', 'short now': a market word right after a side word."""
+    for m in re.finditer(r"\b(?:long|short|buy|sell|longing|shorting|buying|selling)\b", low):
+        if MARKET_RE.search(low[m.end() : m.end() + _MARKET_NEAR]):
+            return True
+    return bool(re.search(r"\b(?:cmp|at market|market order|market price|current price)\b", low))
+
+
+def apply_percentages(lv: Levels, side: Side) -> list[str]:
+    """Percent levels become prices now that the entry is known: for a long, 'sl -5%' is 5 %
+    below the entry and 'tp +10%' 10 % above it. Returns notes for signs that disagree."""
+    notes: list[str] = []
+    if not (lv.stop_pcts or lv.target_pcts or lv.target_rs) or not lv.entry:
+        return notes
+    mid = sum(lv.entry, Decimal(0)) / len(lv.entry)
+    sign = side.sign
+    away = {Side.BUY: "+", Side.SELL: "-"}[side]  # the sign a target has for this side
+    for written, pct in lv.stop_pcts:
+        if written == away:
+            notes.append(f"stop {written}{pct}% has the sign of a target; read as {-sign * pct:+}%")
+        lv.stops.append(_rel(mid, -pct * sign))
+    for written, pct in lv.target_pcts:
+        if written and written != away:
+            notes.append(f"target {written}{pct}% has the sign of a stop; read as {sign * pct:+}%")
+        lv.targets.append(_rel(mid, pct * sign))
+    lv.stop_pcts.clear()
+    lv.target_pcts.clear()
+    if lv.target_rs and lv.stops:
+        risk = abs(mid - lv.stops[0])
+        lv.targets += [(mid + k * risk * sign).normalize() for k in lv.target_rs]
+        lv.target_rs.clear()
+    return notes
+
+
+def _rel(mid: Decimal, pct: Decimal) -> Decimal:
+    value = mid * (1 + pct / 100)
+    exponent = mid.as_tuple().exponent
+    places = max(-exponent, 0) if isinstance(exponent, int) else 0
+    return value.quantize(Decimal(1).scaleb(-(places + 2))).normalize()

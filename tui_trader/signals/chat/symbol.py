@@ -1,0 +1,155 @@
+"""Which market a message is about: pairs, glued pairs, $cashtags, #hashtags, commodity and
+coin names, the configured venues' symbols, well-known tickers, and (last, doubted) any
+upper-case word."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from tui_trader.signals.chat.text import Text
+from tui_trader.signals.symbols import (
+    COMMODITIES,
+    NAMES,
+    PROPER_NOUN_ONLY,
+    is_ticker_word,
+    resolve_symbol,
+    split_glued_pair,
+)
+
+_QUOTE_ALT = "USDT|USDC|BUSD|FDUSD|TUSD|USD|EUR|BTC|ETH|JPY|GBP|CHF|AUD|CAD|NZD"
+PAIR_RE = re.compile(
+    rf"(?<![\w$#])[$#]?([A-Za-z0-9]{{2,12}})(?:\s?/\s?|[-_])({_QUOTE_ALT})"
+    r"(?:\.P|[\s-]?PERP)?(?![A-Za-z0-9])",
+    re.I,
+)
+GLUED_RE = re.compile(r"(?<![\w$#])[$#]?([A-Za-z0-9]{4,16})(?:\.P)?(?![\w])")
+CASHTAG_RE = re.compile(r"\$([A-Za-z][A-Za-z0-9.]{0,9})(?![\w])")
+HASHTAG_RE = re.compile(r"#([A-Za-z][A-Za-z0-9]{1,11})(?![\w])")
+WORD_RE = re.compile(r"(?<![\w$#/.])([A-Za-z][A-Za-z0-9]{1,9})(?![\w/])")
+_STABLE = ("USD", "BUSD", "FDUSD", "TUSD")
+
+# Upper-case words that are never a symbol: signal jargon, trading and chat abbreviations.
+NOT_SYMBOLS = frozenset(
+    """
+    LONG SHORT BUY SELL SL TP TP1 TP2 TP3 TP4 TP5 TP6 ENTRY ENTRIES STOP LOSS TARGET TARGETS
+    TGT LEVERAGE LEV CROSS ISOLATED ISO SPOT FUTURES FUTURE SIGNAL SIGNALS NOW CMP ZONE RR USD
+    USDT USDC PERP NEW VIP ALERT UPDATE MARKET LIMIT TAKE PROFIT AT DCA HODL ATH ATL DYOR NFA
+    BE BUYING SELLING BULLISH BEARISH RISK HIGH LOW MID AND OR THE FOR ON IN TO OF WITH BELOW
+    ABOVE TRADE SETUP SWING SCALP CALL PUT CALLS PUTS PRICE RANGE AREA NEAR AROUND FREE
+    PREMIUM PAIR SIDE DIRECTION CLOSE CLOSED EXIT CANCEL HIT DONE ALL HERE YOLO GM GN LFG
+    FOMO IMO TA EMA SMA RSI MACD VWAP HTF LTF FVG OB PA CPI FOMC FED PPI NFP GDP EST UTC ET
+    PNL ROI USA US EU UK OK NO YES ID BTFD DTE ODTE EXP STRIKE RESULTS WIN WINS LOSSES OUT
+    IS IT MY ME WE BUT NOT IF BY AN AS BIG ALT ALTS ALTCOINS COINS CRYPTO STOCKS MEMES BAGS
+    """.split()  # noqa: SIM905 (a word list reads better than 150 quoted strings)
+)
+
+
+@dataclass
+class SymbolPick:
+    symbol: str | None = None
+    how: str = ""  # pair | cashtag | hashtag | name | known | ticker | guess
+    raw: str | None = None  # as written, before the known-symbol list mapped it
+    others: list[str] = field(default_factory=list)
+    unknown: bool = False  # not among the configured venues' symbols
+    first_end: int | None = None  # where the text after its first mention starts
+
+
+def _names_re() -> re.Pattern[str]:
+    names = sorted({**NAMES, **COMMODITIES}, key=len, reverse=True)
+    return re.compile(r"(?<![\w$#])(" + "|".join(re.escape(n) for n in names) + r")(?![\w])", re.I)
+
+
+NAMES_RE = _names_re()
+
+
+def _candidates(t: Text, known: Collection[str] | None) -> list[tuple[str, int, int, str]]:
+    """(symbol, start, end, how) of the strongest kind of mention found, in text order."""
+    s = t.raw
+    found = [
+        (f"{m.group(1).upper()}/{m.group(2).upper()}", m.start(), m.end(), "pair")
+        for m in PAIR_RE.finditer(s)
+        if any(c.isalpha() for c in m.group(1)) and m.group(1).upper() not in NOT_SYMBOLS
+    ]
+    if found:
+        return found
+    for m in GLUED_RE.finditer(s):
+        word = m.group(1)
+        pair = split_glued_pair(word)
+        if pair is None or not any(c.isalpha() for c in pair.split("/")[0]):
+            continue
+        base, quote = pair.split("/")
+        if (
+            word.isupper()
+            or quote.startswith(_STABLE)
+            or (len(word) == 6 and base in ("EUR", "GBP", "AUD", "NZD", "USD", "XAU", "XAG", "CAD", "CHF"))
+        ):
+            found.append((pair, m.start(), m.end(), "pair"))
+    if found:
+        return found
+    found = [
+        (m.group(1).rstrip(".").upper(), m.start(), m.end(), "cashtag")
+        for m in CASHTAG_RE.finditer(s)
+        if not m.group(1)[0].isdigit()
+    ]
+    if found:
+        return found
+    found = [
+        (m.group(1).upper(), m.start(), m.end(), "hashtag")
+        for m in HASHTAG_RE.finditer(s)
+        if m.group(1).upper() not in NOT_SYMBOLS
+        and (
+            is_ticker_word(m.group(1))
+            or (known is not None and resolve_symbol(m.group(1), known) is not None)
+            or m.group(1).isupper()
+            or known is None
+        )
+    ]
+    if found:
+        return found
+    for m in NAMES_RE.finditer(s):
+        name = m.group(1).lower()
+        if name in PROPER_NOUN_ONLY and not m.group(1)[0].isupper():
+            continue
+        symbol = COMMODITIES.get(name) or NAMES[name]
+        found.append((symbol, m.start(), m.end(), "name"))
+    words = [m for m in WORD_RE.finditer(s) if m.group(1).upper() not in NOT_SYMBOLS]
+    if known:
+        found += [
+            (m.group(1).upper(), m.start(), m.end(), "known")
+            for m in words
+            if resolve_symbol(m.group(1), known) and not is_ticker_word(m.group(1))
+        ]
+    found += [(m.group(1).upper(), m.start(), m.end(), "ticker") for m in words if is_ticker_word(m.group(1))]
+    if found:
+        return sorted(found, key=lambda f: f[1])
+    return [
+        (m.group(1), m.start(), m.end(), "guess")
+        for m in words
+        if m.group(1).isupper() and any(c.isalpha() for c in m.group(1)) and len(m.group(1)) <= 6
+    ]
+
+
+def pick_symbol(t: Text, known: Collection[str] | None) -> SymbolPick:
+    """The first strongest mention; every mention of it is taken out of the text."""
+    found = _candidates(t, known)
+    pick = SymbolPick()
+    if not found:
+        return pick
+    symbol, _, first_end, how = found[0]
+    pick.first_end = first_end
+    for sym, start, end, _ in found:
+        if sym == symbol:
+            t.take(start, end)
+    pick.others = [s for s in dict.fromkeys(f[0] for f in found) if s != symbol]
+    pick.how = how
+    pick.raw = symbol
+    if known is not None:
+        resolved = resolve_symbol(symbol, known)
+        if resolved is None:
+            pick.unknown = True
+        else:
+            symbol = resolved
+    pick.symbol = symbol
+    return pick
