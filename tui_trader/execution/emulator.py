@@ -30,6 +30,7 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.execution.oms import OrderManager
 from tui_trader.execution.triggers import released_type, triggered, update_trail, watch_price
+from tui_trader.store.db import StoreWriteError
 from tui_trader.venues.base import VenueCapabilities
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,13 @@ class OrderEmulator:
             try:
                 await self._create_children(order, stop_loss, take_profit, new_id)
                 return await self._place(order)
+            except StoreWriteError:
+                # The entry (or a child) could not be stored: the children already stored wait
+                # for an entry that never comes (a restart cancels them); memory forgets them.
+                for cid in order.meta.get("children", []):
+                    self._watch.discard(cid)
+                    self.oms.orders.forget(cid)
+                raise
             finally:
                 self._placing.discard(order.client_order_id)
                 self._queue_sweep()

@@ -98,8 +98,9 @@ class OrderManager:
         return self.orders.open()
 
     async def record_rejection(self, order: Order) -> Order:
-        """Store an order refused before it reached a venue (risk, validation)."""
-        await self.store.save_order(order)
+        """Store an order refused before it reached a venue (risk, validation). Its id must be
+        new: a refusal never overwrites a stored order (DuplicateOrderId)."""
+        await self.store.insert_order(order)
         self.bus.publish(OrderEvent(order.copy()))
         return order
 
@@ -110,8 +111,10 @@ class OrderManager:
             existing = await self.store.get_order(order.client_order_id)  # a caller-chosen id may be old
         if existing is not None:  # an idempotent retry: never a second order
             return existing.copy()
+        # Written before it is sent, and known in memory only once written: a failed write
+        # (StoreWriteError) leaves no trace.
+        await self.store.insert_order(order)
         self.orders[order.client_order_id] = order
-        await self.store.save_order(order)  # written before it is sent
         self.bus.publish(OrderEvent(order.copy()))
         return await self._send(order, order.copy(), wait_ack)
 
@@ -120,8 +123,8 @@ class OrderManager:
         order.meta["held"] = True
         if order.status is OrderStatus.NEW:
             order.transition(OrderStatus.ACCEPTED, self.clock.now())
+        await self.store.insert_order(order)  # in memory only once stored, as `submit`
         self.orders[order.client_order_id] = order
-        await self.store.save_order(order)
         self.bus.publish(OrderEvent(order.copy()))
         return order.copy()
 

@@ -33,6 +33,12 @@ class OrderTable(dict[str, Order]):
             self._open.pop(client_order_id, None)
             self._retire(client_order_id)
 
+    def forget(self, client_order_id: str) -> None:
+        """Drop an order whose write failed (it never existed as far as anyone knows)."""
+        self._open.pop(client_order_id, None)
+        if client_order_id in self:
+            super().__delitem__(client_order_id)
+
     def open(self) -> list[Order]:
         """The open orders, oldest first."""
         out: list[Order] = []

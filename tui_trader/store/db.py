@@ -6,8 +6,10 @@ import asyncio
 import json
 import logging
 import sqlite3
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -39,6 +41,17 @@ class StoreError(UserError):
     """The database is unreadable, corrupt, or from a newer version."""
 
 
+class StoreWriteError(StoreError):
+    """A write failed (read-only, disk full, I/O error); nothing of that write was kept."""
+
+
+class DuplicateOrderId(UserError):
+    """A client order id that an order already has (ids are unique forever)."""
+
+
+Row = tuple[str, tuple[Any, ...]]  # (sql, params): a write staged for the next trip
+
+
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -51,6 +64,13 @@ _INSERT_FILL = f"INSERT OR IGNORE INTO fills ({','.join(FILL_COLUMNS)}) VALUES (
 _UPSERT_POSITION = (
     f"INSERT OR REPLACE INTO positions ({','.join(POSITION_COLUMNS)}) VALUES ({_placeholders(len(POSITION_COLUMNS))})"
 )
+_INSERT_ORDER = f"INSERT INTO orders ({','.join(ORDER_COLUMNS)}) VALUES ({_placeholders(len(ORDER_COLUMNS))})"
+_UPSERT_RISK = "INSERT OR REPLACE INTO risk_state (key, state, updated_at) VALUES (?,?,?)"
+_INSERT_TRADE = "INSERT OR IGNORE INTO closed_trades (key, exit_ns, trade) VALUES (?,?,?)"
+_UPSERT_LEDGER = (
+    "INSERT OR REPLACE INTO ledger (owner, venue, symbol, quantity, average_price, realized_pnl, fees, "
+    "updated_at) VALUES (?,?,?,?,?,?,?,?)"
+)
 
 
 class Store:
@@ -60,6 +80,8 @@ class Store:
         self._checkpointer: asyncio.Task[None] | None = None
         self._audit_rows: list[tuple[str, str, str, str]] = []
         self._audit_flush: asyncio.Task[None] | None = None
+        self._staged: list[Row] = []
+        self.fault: str | None = None  # why the last write failed; None once a write succeeds
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -106,7 +128,12 @@ class Store:
             )
 
     async def close(self) -> None:
-        await self.flush()
+        try:
+            await self.flush()
+        except StoreWriteError as exc:
+            log.error(
+                "closing with unwritten rows (%d audit, %d staged): %s", len(self._audit_rows), len(self._staged), exc
+            )
         if self._audit_flush is not None:
             self._audit_flush.cancel()
         if self._checkpointer is not None:
@@ -132,6 +159,16 @@ class Store:
 
     async def save_order(self, order: Order) -> None:
         await self._write(_UPSERT_ORDER, order_row(order))
+
+    async def insert_order(self, order: Order) -> None:
+        """Store a new order; an id any stored order already has raises DuplicateOrderId and
+        changes nothing (client order ids are unique forever)."""
+        try:
+            await self._write(_INSERT_ORDER, order_row(order))
+        except sqlite3.IntegrityError:
+            raise DuplicateOrderId(
+                f"client order id {order.client_order_id} is already used by another order; choose a new id"
+            ) from None
 
     async def load_orders(self, *, open_only: bool = False, limit: int | None = None) -> list[Order]:
         sql = "SELECT * FROM orders"
@@ -160,27 +197,80 @@ class Store:
             None if order is None else order_row(order),
             None if position is None else position_row(position, at or fill.ts),
         )
-        return await self._in_thread(_save_fill, *rows)
+        return await self._in_thread(_save_fill, *rows, staged_inside=True)
+
+    def stage(self, row: Row, *, key: int = 0) -> None:
+        """Queue a write for the next trip to the database. A fill's transaction carries the
+        rows staged while it was applied (risk state, sub-ledgers), so they commit with it.
+        `key`: the first `key` parameters identify the row; it supersedes a staged one with the
+        same statement and key (an upsert of the latest state)."""
+        if key:
+            self._staged = [r for r in self._staged if r[0] != row[0] or r[1][:key] != row[1][:key]]
+        self._staged.append(row)
+
+    @property
+    def has_staged(self) -> bool:
+        return bool(self._staged)
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         await self._in_thread(_execute, sql, params)
 
-    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on the database thread in one hop, after any queued audit rows.
+    async def _in_thread(self, fn: Callable[..., T], *args: Any, staged_inside: bool = False) -> T:
+        """Run `fn(conn, *args)` on the database thread in one hop, after any queued audit and
+        staged rows (those go inside `fn`'s own transaction when `staged_inside`).
 
         A write of several statements is then one trip, not one per statement: fewer
         hand-offs between the event loop and the thread (the round-trip tail) and nothing from
-        another task can slip in between its statements.
+        another task can slip in between its statements. A failed write raises StoreWriteError
+        and sets `fault` (cleared by the next write that succeeds); staged rows it did not keep
+        are queued again.
         """
         db = self._db
         audit, self._audit_rows = self._audit_rows, []
+        staged, self._staged = self._staged, []
+        kept = [False]
 
         def run() -> T:
-            if audit:
-                db._conn.executemany(_INSERT_AUDIT, audit)
-            return fn(db._conn, *args)
+            conn = db._conn
+            if audit or (staged and not staged_inside):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_INSERT_AUDIT, audit)
+                    if not staged_inside:
+                        _write_rows(conn, staged)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
+                kept[0] = True
+            return fn(conn, *args, staged) if staged_inside else fn(conn, *args)
 
-        return cast(T, await db._execute(run))
+        try:
+            result = cast(T, await db._execute(run))
+        except sqlite3.Error as exc:
+            self._requeue(audit, staged, kept[0], staged_inside)
+            if isinstance(exc, _NOT_A_FAULT):
+                raise  # our statement was wrong (or a duplicate), not the database
+            self.fault = _fault_text(exc)
+            raise StoreWriteError(f"the database cannot be written ({self.fault})") from None
+        self.fault = None
+        return result
+
+    def _requeue(
+        self, audit: list[tuple[str, str, str, str]], staged: list[Row], kept: bool, staged_inside: bool
+    ) -> None:
+        if not kept:
+            self._audit_rows[:0] = audit
+        if not kept or staged_inside:
+            self._staged[:0] = staged
+
+    async def probe(self) -> bool:
+        """Try a tiny write: True when the database takes writes again (clears `fault`)."""
+        try:
+            await self._write("INSERT OR REPLACE INTO store_probe (id, ts) VALUES (1, datetime('now'))", ())
+        except StoreWriteError:
+            return False
+        return True
 
     async def newest_fill_ts(self, venue: str) -> datetime | None:
         async with self._db.execute("SELECT MAX(ts) FROM fills WHERE venue=?", (venue,)) as cur:
@@ -228,6 +318,64 @@ class Store:
             sql, args = sql + " WHERE ts >= ?", (since.isoformat(),)
         async with self._db.execute(sql + " ORDER BY ts", args) as cur:
             return [(datetime.fromisoformat(r[0]), float(r[1])) for r in await cur.fetchall()]
+
+    # -- risk state, closed trades, sub-ledgers ----------------------------------------------
+
+    @staticmethod
+    def risk_state_row(state: dict[str, Any], at: datetime, key: str = "risk") -> Row:
+        return _UPSERT_RISK, (key, json.dumps(state, default=str), at.isoformat())
+
+    @staticmethod
+    def closed_trade_row(trade: dict[str, Any]) -> Row:
+        key = f"{trade['symbol']}|{trade['exit_ns']}|{uuid.uuid4().hex}"
+        return _INSERT_TRADE, (key, int(trade["exit_ns"]), json.dumps(trade, default=str))
+
+    @staticmethod
+    def ledger_row(owner: str, position: Position, at: datetime) -> Row:
+        return _UPSERT_LEDGER, (
+            owner,
+            position.venue,
+            position.symbol,
+            str(position.quantity),
+            str(position.average_price),
+            str(position.realized_pnl),
+            str(position.fees),
+            at.isoformat(),
+        )
+
+    async def write_rows(self, rows: list[Row]) -> None:
+        """Write rows now, in one transaction (with anything already staged)."""
+        self._staged.extend(rows)
+        await self._in_thread(_nothing)
+
+    async def load_risk_state(self, key: str = "risk") -> dict[str, Any]:
+        async with self._db.execute("SELECT state FROM risk_state WHERE key=?", (key,)) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else {}
+
+    async def load_closed_trades(self, limit: int) -> list[dict[str, Any]]:
+        sql = "SELECT trade FROM closed_trades ORDER BY exit_ns DESC, rowid DESC LIMIT ?"
+        async with self._db.execute(sql, (int(limit),)) as cur:
+            rows = await cur.fetchall()
+        return [json.loads(r[0]) for r in reversed(list(rows))]
+
+    async def load_ledger(self) -> list[tuple[str, Position]]:
+        async with self._db.execute("SELECT * FROM ledger") as cur:
+            rows = await cur.fetchall()
+        return [
+            (
+                r["owner"],
+                Position(
+                    r["venue"],
+                    r["symbol"],
+                    Decimal(r["quantity"]),
+                    Decimal(r["average_price"]),
+                    Decimal(r["realized_pnl"]),
+                    Decimal(r["fees"]),
+                ),
+            )
+            for r in rows
+        ]
 
     # -- strategy state, signals, audit -----------------------------------------------------
 
@@ -305,11 +453,44 @@ def _execute(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Non
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
-    """A trip that only writes the queued audit rows."""
+    """A trip that only writes the queued audit (and staged) rows."""
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is still open (SQLite already rolled back on a full disk or I/O error)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _write_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    for sql, params in rows:
+        conn.execute(sql, params)
+
+
+_NOT_A_FAULT = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
+
+
+def _fault_text(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "readonly" in text:
+        return "it is read-only"
+    if "disk is full" in text or "database or disk is full" in text:
+        return "the disk is full"
+    return text
 
 
 def _save_fill(
-    conn: sqlite3.Connection, fill: tuple[Any, ...], order: tuple[Any, ...] | None, position: tuple[Any, ...] | None
+    conn: sqlite3.Connection,
+    fill: tuple[Any, ...],
+    order: tuple[Any, ...] | None,
+    position: tuple[Any, ...] | None,
+    staged: list[Row],
 ) -> bool:
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -319,9 +500,10 @@ def _save_fill(
                 conn.execute(_UPSERT_ORDER, order)
             if position is not None:
                 conn.execute(_UPSERT_POSITION, position)
+        _write_rows(conn, staged)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     return inserted
 

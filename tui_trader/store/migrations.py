@@ -95,4 +95,30 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 2: risk state that survives restarts, closed round trips, per-strategy sub-ledgers
+    """
+    CREATE TABLE risk_state (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE closed_trades (
+        key TEXT PRIMARY KEY,
+        exit_ns INTEGER NOT NULL,
+        trade TEXT NOT NULL
+    );
+    CREATE INDEX closed_trades_exit ON closed_trades(exit_ns);
+    CREATE TABLE ledger (
+        owner TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        average_price TEXT NOT NULL,
+        realized_pnl TEXT NOT NULL,
+        fees TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (owner, venue, symbol)
+    );
+    CREATE TABLE store_probe (id INTEGER PRIMARY KEY, ts TEXT NOT NULL);
+    """,
 ]
