@@ -24,6 +24,7 @@ from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.engine.commands import command
+from tui_trader.engine.params import flag
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -301,7 +302,7 @@ async def _status(engine: EnginePort, params: dict[str, Any], actor: str) -> lis
 @command("strategies.enable")
 async def _enable(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     runner = _host(engine).runner(str(params.get("name", "")))
-    runner.enabled = bool(params.get("enabled", True))
+    runner.enabled = flag(params, "enabled", True)
     runner.error = None
     await engine.audit(actor, "strategy_enable" if runner.enabled else "strategy_disable", {"name": runner.name})
     return runner.status()

@@ -1,0 +1,167 @@
+"""Orders that cannot be walked around or lost: client order ids are unique forever, a modified
+bracket keeps its legs, a failed database write leaves no trace and halts new orders, and
+control booleans are strict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui_trader.config import Settings
+from tui_trader.core.clock import FrozenClock
+from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.errors import UsageError, UserError
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine import Engine
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.testing import manual_engine
+from tui_trader.home import Home
+
+from risk_helpers import SYMBOL, Market, d
+
+
+async def boot(home: Home, clock: FrozenClock | None = None) -> tuple[Engine, Market]:
+    engine = manual_engine(Settings(), home=home, clock=clock or FrozenClock())
+    await engine.start()
+    for task in engine._tasks:
+        task.cancel()
+    market = Market(engine)
+    await market.price(3000.0)
+    return engine, market
+
+
+async def test_a_reused_client_order_id_never_overwrites_the_stored_order(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    engine, _ = await boot(home)
+    try:
+        filled = await engine.place(OrderRequest(SYMBOL, Side.BUY, d(1), client_order_id="mine-1"))
+        assert filled.status is OrderStatus.FILLED
+        working = await engine.place(
+            OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950), client_order_id="mine-2")
+        )
+        assert working.status is OrderStatus.ACCEPTED
+        # Reuse each id in a request the risk checks would reject (far outside the price band).
+        for cid in ("mine-1", "mine-2"):
+            with pytest.raises(UserError, match=f"client order id {cid} is already used") as err:
+                await engine.place(
+                    OrderRequest(SYMBOL, Side.SELL, d(1), OrderType.LIMIT, price=d(99999), client_order_id=cid)
+                )
+            assert "\n" not in str(err.value)
+        stored = await engine.store.get_order("mine-1")  # type: ignore[union-attr]
+        assert stored is not None and stored.status is OrderStatus.FILLED and stored.side is Side.BUY
+    finally:
+        await engine.stop()
+
+    again, _ = await boot(home)  # the id is known only to the database now, not to memory
+    try:
+        again.oms.orders.forget("mine-2")  # type: ignore[union-attr]  # as if it aged out of memory
+        with pytest.raises(UserError, match="client order id mine-2 is already used"):
+            await again.place(OrderRequest(SYMBOL, Side.SELL, d(9), client_order_id="mine-2"))
+        stored = await again.store.get_order("mine-2")  # type: ignore[union-attr]
+        assert stored is not None and stored.status is OrderStatus.ACCEPTED and stored.price == d(2950)
+        again.oms.orders["mine-2"] = stored  # type: ignore[union-attr]
+        cancelled = await again.cancel("mine-2")
+        assert cancelled.client_order_id == "mine-2"
+    finally:
+        await again.stop()
+
+
+async def test_modifying_a_bracket_entry_carries_its_legs(tmp_path: Path) -> None:
+    engine, market = await boot(Home(tmp_path))
+    try:
+        entry = await engine.place(
+            OrderRequest(
+                SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950), stop_loss=d(2900), take_profit=d(3100)
+            )
+        )
+        old_legs = list(entry.meta["children"])
+        moved = await dispatch(engine, "order.modify", {"id": entry.client_order_id, "price": "2960"}, "tui")
+        assert moved.meta["replaces"] == entry.client_order_id and moved.price == d(2960)
+        assert moved.meta["stop_loss"] == "2900" and moved.meta["take_profit"] == "3100"
+        legs = [engine.oms.orders[c] for c in moved.meta["children"]]  # type: ignore[union-attr]
+        assert {leg.meta["role"] for leg in legs} == {"stop_loss", "take_profit"}
+        assert all(leg.is_open and leg.parent_id == moved.client_order_id for leg in legs)
+        olds = [engine.oms.orders[c] for c in old_legs]  # type: ignore[union-attr]
+        assert all(o.status is OrderStatus.CANCELLED and o.meta["moved_to"] == moved.client_order_id for o in olds)
+        # A price that puts the stop-loss on the wrong side is refused in one line; nothing changes.
+        with pytest.raises(UserError, match=r"change refused, .* is unchanged: stop-loss 2900 is on the wrong side"):
+            await engine.modify(moved.client_order_id, price=d(2890))
+        assert engine.oms.orders[moved.client_order_id].is_open  # type: ignore[union-attr]
+        # The replacement's legs protect it when it fills.
+        await market.price(2955.0)
+        await market.price(2890.0)
+        assert engine.portfolio.open_positions() == []
+    finally:
+        await engine.stop()
+
+
+async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(tmp_path: Path) -> None:
+    engine, market = await boot(Home(tmp_path))
+    db = engine.store._db  # type: ignore[union-attr]
+    try:
+        await engine.place(OrderRequest(SYMBOL, Side.BUY, d(1)))
+        before = [o.client_order_id for o in engine.oms.open_orders()]  # type: ignore[union-attr]
+        await db.execute("PRAGMA query_only = ON")  # every write now fails as on a read-only file
+        for req in (
+            OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950)),
+            OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950), stop_loss=d(2900)),
+        ):
+            with pytest.raises(UserError, match="the database cannot be written") as err:
+                await engine.place(req)
+            assert "\n" not in str(err.value)
+        assert [o.client_order_id for o in engine.oms.open_orders()] == before  # type: ignore[union-attr]
+        assert market.venue.matching.open_orders() == []
+        halt = engine.current_halt()
+        assert halt and "database cannot be written (it is read-only)" in halt
+        assert engine.snapshot().halted == halt  # the status bar shows the snapshot's halt
+        exit_ = pytest.raises(UserError, match="new orders are halted")
+        with exit_:
+            await engine.place(OrderRequest(SYMBOL, Side.SELL, d(1)))  # even an exit: it could not be recorded
+        await engine._store_watch()
+        assert engine.current_halt()  # still read-only: still halted
+        await db.execute("PRAGMA query_only = OFF")
+        await engine._store_watch()
+        assert engine.current_halt() is None
+        assert (await engine.place(OrderRequest(SYMBOL, Side.SELL, d(1)))).status is OrderStatus.FILLED
+    finally:
+        await engine.stop()
+
+
+async def test_a_full_disk_refuses_the_order_in_one_line(tmp_path: Path) -> None:
+    engine, _ = await boot(Home(tmp_path))
+    db = engine.store._db  # type: ignore[union-attr]
+    try:
+        async with db.execute("PRAGMA page_count") as cur:
+            pages = (await cur.fetchone())[0]  # type: ignore[index]
+        await db.execute(f"PRAGMA max_page_count = {pages}")  # the file cannot grow: "disk full"
+        refused = 0
+        for i in range(200):  # fill the last free pages, then every write fails
+            try:
+                await engine.place(OrderRequest(SYMBOL, Side.BUY, d("0.01"), OrderType.LIMIT, price=d(2900 - i)))
+            except UserError as exc:
+                assert "the disk is full" in str(exc)
+                refused += 1
+                break
+        assert refused == 1
+        known = {o.client_order_id for o in engine.oms.open_orders()}  # type: ignore[union-attr]
+        stored = {o.client_order_id for o in await engine.store.load_orders(open_only=True)}  # type: ignore[union-attr]
+        assert known == stored  # nothing in memory that the database does not have
+        await db.execute("PRAGMA max_page_count = 1073741823")
+        await engine._store_watch()
+        assert engine.current_halt() is None
+    finally:
+        await engine.stop()
+
+
+async def test_control_booleans_are_strict(tmp_path: Path) -> None:
+    engine, _ = await boot(Home(tmp_path))
+    try:
+        for bad in ("false", "true", 0, 1, "no"):
+            with pytest.raises(UsageError, match="armed must be true or false"):
+                await dispatch(engine, "arm_live", {"armed": bad}, "cli@unix")
+            assert engine.live_armed is False
+        assert (await dispatch(engine, "arm_live", {"armed": False}, "cli@unix"))["armed"] is False
+        assert engine.live_armed is False
+    finally:
+        await engine.stop()
