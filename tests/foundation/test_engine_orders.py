@@ -97,11 +97,14 @@ async def test_insufficient_balance_rejected_by_venue(engine) -> None:
     assert engine.portfolio.open_positions() == []
 
 
-async def test_idempotent_retry_by_client_order_id(engine) -> None:
+async def test_a_reused_client_order_id_is_refused_and_changes_nothing(engine) -> None:
+    from tui_trader.core.errors import UserError
+
     req = OrderRequest("ETH/USDT", Side.BUY, D("1"), client_order_id="my-id-1")
     first = await engine.place(req)
-    again = await engine.place(req)
-    assert first.client_order_id == again.client_order_id == "my-id-1"
+    with pytest.raises(UserError, match="client order id my-id-1 is already used by an order"):
+        await engine.place(req)
+    assert first.client_order_id == "my-id-1"
     fills = [f for f in engine.fills if f.client_order_id == "my-id-1"]
     assert sum(f.quantity for f in fills) == D(1)
 

@@ -20,7 +20,9 @@ def run_tui(args: argparse.Namespace) -> int:
     from tui_trader.engine.client import InProcessClient
     from tui_trader.ui.app import WorkstationApp
 
-    client = InProcessClient(Engine(ctx.settings, ctx.home))
+    engine = Engine(ctx.settings, ctx.home)
+    engine.config_file = ctx.config_file  # "Reload config" re-reads it
+    client = InProcessClient(engine)
     app = WorkstationApp(client, ctx.settings, ctx.home)
     app.run()
     return app.return_code or 0

@@ -101,6 +101,12 @@ class RiskLimits(BaseModel):
     max_open_positions: int | None = Field(
         None, ge=1, description="how many symbols may be held at once"
     )
+    max_open_orders: int | None = Field(
+        None, ge=1, description="how many orders may be working at once (every kind, legs included)"
+    )
+    max_open_orders_per_symbol: int | None = Field(
+        None, ge=1, description="how many orders may be working at once on one symbol"
+    )
     price_band_pct: float | None = Field(
         0.10, gt=0, le=1, description="fat-finger guard: max distance of a limit price from the mid"
     )

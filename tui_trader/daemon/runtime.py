@@ -103,6 +103,8 @@ class Daemon:
 
         engine = self._engine or Engine(self.settings, self.home)
         engine.live_armed = self.live
+        engine.config_file = self.config_file
+        engine.reloader = self.reload  # `config.reload` from an attached TUI does what SIGHUP does
         self.engine = engine
         await engine.start()
         try:
@@ -177,15 +179,13 @@ class Daemon:
             new = load_settings(self.config_file)
         except ConfigError as exc:
             log.error("reload refused: %s", exc)
-            engine.notify("error", f"config reload failed, keeping the running config: {exc}", "daemon")
+            await engine.audit("daemon", "config_reload_refused", {"error": str(exc)})
+            engine.notify("error", f"config reload refused, keeping the running config: {exc}", "daemon")
             return {"reloaded": False, "error": str(exc)}
         old = engine.settings
         applied: list[str] = []
         if new.risk != old.risk:
-            engine.checks.settings = new.risk
-            risk = getattr(engine, "risk", None)
-            if risk is not None and hasattr(risk, "reconfigure"):
-                risk.reconfigure(new.risk)
+            await engine.apply_risk_settings(new.risk, "daemon:reload")
             applied.append("risk")
         if new.notifications != old.notifications:
             if self.notifier is not None:
@@ -198,6 +198,7 @@ class Daemon:
         restart = [s for s in RESTART_SECTIONS if getattr(new, s) != getattr(old, s)]
         keep = {s: getattr(old, s) for s in RESTART_SECTIONS}
         engine.settings = new.model_copy(update=keep)
+        engine.checks.settings = engine.risk.settings = engine.settings.risk  # the very same object
         self.settings = engine.settings
         strategies: Any = "no strategy runner registered"
         if "reload_strategies" in available():

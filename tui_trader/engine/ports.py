@@ -7,18 +7,21 @@ without its parts reaching back into it (and the import graph stays acyclic).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings
+    from tui_trader.config.risk import RiskSettings
     from tui_trader.core.clock import Clock
     from tui_trader.core.instrument import Instrument
     from tui_trader.core.market import Candle
     from tui_trader.core.orders import Order, OrderRequest
     from tui_trader.core.signals import Signal
     from tui_trader.engine.bus import EventBus
+    from tui_trader.execution.ledger import SubLedgers
     from tui_trader.execution.oms import OrderManager
     from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
     from tui_trader.home import Home
@@ -38,6 +41,7 @@ class EnginePort(Protocol):
     oms: OrderManager | None
     portfolio: Portfolio
     risk: RiskManager
+    ledger: SubLedgers
     venues: dict[str, Venue]
     recent_orders: dict[str, Order]
     signals: list[Signal]
@@ -46,6 +50,8 @@ class EnginePort(Protocol):
     candles: Any  # marketdata.CandleFeed once started
     strategies: Any  # strategy_host.StrategyHost once started
     signal_service: Any  # signal_service.SignalService when enabled
+    config_file: Path | None
+    reloader: Callable[[], Awaitable[dict[str, Any]]] | None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -82,6 +88,10 @@ class EnginePort(Protocol):
     ) -> Order: ...
 
     async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]: ...
+
+    async def cancel(self, client_order_id: str, actor: str = "user") -> Order: ...
+
+    async def apply_risk_settings(self, new: RiskSettings, actor: str = "user") -> dict[str, Any]: ...
 
     async def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None: ...
 

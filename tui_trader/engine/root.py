@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.config import Settings
+from tui_trader.config.risk import RiskSettings
 from tui_trader.core.clock import Clock, SystemClock
 from tui_trader.core.events import (
     AccountEvent,
@@ -30,23 +32,26 @@ from tui_trader.core.fills import Fill
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, OrderBook, Ticker
 from tui_trader.core.orders import Order
+from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
-from tui_trader.engine import order_commands, signal_commands  # noqa: F401  (registers their commands)
+from tui_trader.engine import config_commands, order_commands, signal_commands  # noqa: F401  (registers commands)
 from tui_trader.engine.bus import EventBus
 from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.reconnect import reconcile_after_reconnect
+from tui_trader.engine.risk_journal import RiskJournal
 from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus
 from tui_trader.engine.strategy_host import StrategyHost
 from tui_trader.engine.trading import Trading
 from tui_trader.execution.emulator import OrderEmulator
 from tui_trader.execution.ids import ClientOrderIds
+from tui_trader.execution.ledger import SubLedgers
 from tui_trader.execution.oms import OrderManager
 from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
 from tui_trader.execution.reconcile import reconcile
 from tui_trader.risk.breakers import Trip
 from tui_trader.risk.checks import PreTradeChecks
 from tui_trader.risk.manager import RiskManager
-from tui_trader.store.db import Store
+from tui_trader.store.db import Store, StoreWriteError
 from tui_trader.venues.base import Venue
 
 if TYPE_CHECKING:
@@ -95,6 +100,8 @@ class Engine(Trading):
             locks=self.risk.lock_for,
         )
         self.emulator: OrderEmulator | None = None  # trailing stops, OCO, brackets the venue lacks
+        self.ledger = SubLedgers()  # positions and P&L per strategy (and manual) and symbol
+        self.risk_journal: RiskJournal | None = None
         self.new_id = ClientOrderIds(self.clock)
         self._tasks: list[asyncio.Task[Any]] = []
         self._venue_detail: dict[str, str] = {}
@@ -105,6 +112,8 @@ class Engine(Trading):
         self.snapshot_extras: list[Callable[[], dict[str, Any]]] = []  # add snapshot.extra entries
         self.candles: CandleFeed | None = None  # closed bars from trade prints
         self.strategies: StrategyHost | None = None  # configured strategies, live
+        self.config_file: Path | None = None  # what `config.reload` re-reads (set by the CLI)
+        self.reloader: Callable[[], Awaitable[dict[str, Any]]] | None = None  # the daemon's fuller reload
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -115,8 +124,13 @@ class Engine(Trading):
             self.home.ensure()
         self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
+        self.risk_journal = RiskJournal(self.risk, self.store, self.clock)
+        await self.risk_journal.restore()  # before anything observes equity
+        for owner, pos in await self.store.load_ledger():
+            self.ledger.positions[(owner, pos.venue, pos.symbol)] = pos
         self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio, self.new_id.minted)
         self.oms.fill_listeners.append(self.risk.on_fill)
+        self.oms.fill_listeners.append(self._book_fill)
         self.emulator = OrderEmulator(self.oms, self.clock, self.tickers)
         await self.oms.restore()
         for order in await self.store.load_orders(limit=self.RECENT):
@@ -132,6 +146,7 @@ class Engine(Trading):
             # Cash comes from the venue after reconciliation (it already includes missed fills).
             for ccy, bal in (await venue.fetch_balances()).items():
                 self.portfolio.set_cash(ccy, bal.total)
+        await self._seed_ledger()
         self.emulator.rearm([o for o in self.oms.open_orders() if o.meta.get("held")])
         self.emulator.start()
         self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))
@@ -174,7 +189,11 @@ class Engine(Trading):
                 await venue.close()
         assert self.oms is not None and self.store is not None
         await self.oms.stop()
-        await self.record_equity()
+        if self.risk_journal is not None:
+            with contextlib.suppress(StoreWriteError):
+                await self.risk_journal.close()
+        with contextlib.suppress(StoreWriteError):  # a store that cannot write must not block the stop
+            await self.record_equity()
         await self.audit("engine", "stop", {})
         await self.store.close()
 
@@ -290,12 +309,20 @@ class Engine(Trading):
             account=self.account(),
             signals=list(self.signals[-50:]),
             halted=self.current_halt(),
-            extra={"risk": self.risk_state(), "live_armed": self.live_armed}
+            extra={
+                "risk": self.risk_state(),
+                "live_armed": self.live_armed,
+                "ledger": self.ledger.rows(self.portfolio.marks),
+            }
             | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
 
     def current_halt(self) -> str | None:
-        """Why new entries are refused: a manual halt or a tripped circuit breaker."""
+        """Why new entries are refused: the database cannot be written, a manual halt, or a
+        tripped circuit breaker."""
+        fault = self.store.fault if self.store is not None else None
+        if fault:
+            return f"the database cannot be written ({fault}): every new order is refused until it can"
         return self.halt_reason or self.risk.halt_reason()
 
     def risk_state(self) -> dict[str, Any]:
@@ -326,6 +353,20 @@ class Engine(Trading):
         if self.store is not None:
             await self.store.audit(self.clock.now(), actor, action, detail)
 
+    async def apply_risk_settings(self, new: RiskSettings, actor: str = "user") -> dict[str, Any]:
+        """A reload: new limits for every check, breaker and protection at once, audited.
+        `new` is already validated (pydantic); trips and locks in force stay."""
+        before = self.risk.limits()
+        self.settings = self.settings.model_copy(update={"risk": new})
+        self.checks.settings = new
+        self.risk.reconfigure(new)
+        after = self.risk.limits()
+        changed = {k: {"from": before.get(k), "to": v} for k, v in after.items() if before.get(k) != v}
+        await self.audit(actor, "risk_reload", {"changed": changed, "limits": after})
+        summary = ", ".join(f"{k} {c['from']} -> {c['to']}" for k, c in changed.items()) or "limits unchanged"
+        self.bus.publish(RiskEvent(self.clock.now(), "risk_reload", f"risk settings reloaded by {actor}: {summary}"))
+        return changed
+
     def _on_trip(self, trip: Trip) -> None:
         """A circuit breaker tripped: tell everyone, audit it, and flatten if configured."""
         self.bus.publish(RiskEvent(trip.at, f"breaker:{trip.breaker}", trip.message))
@@ -346,7 +387,42 @@ class Engine(Trading):
                 await self.risk.refresh(self._daily_closes)
             except Exception:
                 log.exception("risk metrics failed")
+            await self._store_watch()
             await asyncio.sleep(1.0)
+
+    async def _store_watch(self) -> None:
+        """Keep the risk state written, and lift the store halt once a write succeeds again."""
+        assert self.store is not None
+        was = self.store.fault
+        if was and not await self.store.probe():
+            return
+        if was:
+            self.bus.publish(RiskEvent(self.clock.now(), "store_ok", "the database takes writes again: orders allowed"))
+            self.notify("info", "the database takes writes again: new orders are allowed", "store")
+        if self.risk_journal is not None:
+            try:
+                await self.risk_journal.tick()
+            except StoreWriteError as exc:
+                log.error("risk state not written: %s", exc)
+
+    # -- sub-ledgers ----------------------------------------------------------------------------
+
+    def _book_fill(self, order: Order, fill: Fill, position: Position, realized: object) -> None:
+        """OMS fill listener: the fill goes to its owner's sub-ledger, stored with the fill."""
+        for owner, pos in self.ledger.apply(order.strategy, fill):
+            if self.store is not None:
+                self.store.stage(Store.ledger_row(owner, pos, fill.ts), key=3)
+
+    async def _seed_ledger(self) -> None:
+        """Account positions the sub-ledgers do not explain (an older database, trades made
+        while the engine was down) are manual's."""
+        assert self.store is not None
+        rows = []
+        for extra in self.ledger.unaccounted(self.portfolio.positions):
+            self.ledger.seed("", extra)
+            rows.append(Store.ledger_row("", self.ledger.position("", extra.venue, extra.symbol), self.clock.now()))
+        if rows:
+            await self.store.write_rows(rows)
 
     async def _daily_closes(self, symbol: str) -> list[float]:
         venue = self.venue_for(symbol)

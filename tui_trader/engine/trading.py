@@ -15,8 +15,10 @@ from tui_trader.core.errors import UserError
 from tui_trader.core.events import RiskEvent
 from tui_trader.core.numbers import MAX_NUMBER
 from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.engine.identity import Origin, identify
 from tui_trader.risk.checks import CheckContext, RiskRejection
 from tui_trader.risk.sessions import market_open
+from tui_trader.store.db import DuplicateOrderId, StoreWriteError
 from tui_trader.venues.base import VenueError
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from tui_trader.execution.portfolio import Portfolio
     from tui_trader.risk.checks import PreTradeChecks
     from tui_trader.risk.manager import RiskManager
+    from tui_trader.store.db import Store
     from tui_trader.venues.base import Venue
 
 
@@ -39,6 +42,7 @@ class Trading:
     clock: Clock
     bus: EventBus
     oms: OrderManager | None
+    store: Store | None
     emulator: OrderEmulator | None
     venues: dict[str, Venue]
     books: dict[tuple[str, str], OrderBook]  # by (venue, symbol)
@@ -59,8 +63,20 @@ class Trading:
         raise NotImplementedError
 
     async def place(self, req: OrderRequest, actor: str = "user") -> Order:
-        """Every order from every source comes through here: checks, persistence, venue."""
+        """Every order from every source comes through here: identity, checks, persistence, venue.
+
+        Who the order belongs to comes from `actor` (engine/identity.py), never from the
+        request. A client order id any order already has is refused (UserError) and nothing
+        changes; so is any order while the database cannot be written."""
+        req, origin = identify(req, actor)
+        return await self._place(req, actor, origin)
+
+    async def _place(self, req: OrderRequest, actor: str, origin: Origin) -> Order:
+        """`place` once the identity is settled (OCO legs and replacements come in here)."""
         assert self.oms is not None
+        self._refuse_while_store_down()
+        if req.client_order_id:
+            await self._refuse_used_id(req.client_order_id, actor)
         venue_name = self.venue_for(req.symbol, req.venue)
         out_of_range = _out_of_range(req)
         if out_of_range:
@@ -80,22 +96,50 @@ class Trading:
                 ),
                 actor,
             )
+        legs = (req.stop_loss is not None) + (req.take_profit is not None)
         try:
-            checked = self._check(req, venue_name)
+            checked = self._check(req, venue_name, automated=origin.automated, new_orders=1 + legs)
         except RiskRejection as rej:
             return await self._reject(req, venue_name, rej, actor)
         cid = checked.client_order_id or self.new_id()
         order = Order.from_request(checked, cid, venue_name, self.clock.now())
         await self.audit(actor, "place", _describe(order))
         assert self.emulator is not None
-        placed = await self.emulator.place(
-            order, stop_loss=checked.stop_loss, take_profit=checked.take_profit, new_id=self.new_id
-        )
+        try:
+            placed = await self.emulator.place(
+                order, stop_loss=checked.stop_loss, take_profit=checked.take_profit, new_id=self.new_id
+            )
+        except StoreWriteError as exc:
+            raise self._store_refusal(exc) from None
         await self.emulator.settle()  # so the caller sees fills (and armed bracket children) that already happened
         current = self.oms.orders.get(placed.client_order_id)
         return current.copy() if current is not None else placed
 
-    def _check(self, req: OrderRequest, venue_name: str) -> OrderRequest:
+    def _refuse_while_store_down(self) -> None:
+        fault = self.store.fault if self.store is not None else None
+        if fault:
+            raise UserError(
+                f"order refused: the database cannot be written ({fault}); new orders are halted until it can"
+            )
+
+    def _store_refusal(self, exc: StoreWriteError) -> UserError:
+        self.bus.publish(RiskEvent(self.clock.now(), "store_fault", f"{exc}; new orders are halted"))
+        return UserError(f"order refused, nothing was sent: {exc}; new orders are halted until it can be written")
+
+    async def _refuse_used_id(self, cid: str, actor: str) -> None:
+        """Client order ids are unique forever: memory first, then the database (old orders)."""
+        assert self.oms is not None and self.store is not None
+        existing = self.oms.orders.get(cid) or await self.store.get_order(cid)
+        if existing is not None:
+            await self.audit(actor, "duplicate_id_refused", {"client_order_id": cid})
+            raise DuplicateOrderId(
+                f"client order id {cid} is already used by an order ({existing.status.value}); "
+                "nothing was changed: choose a new id"
+            )
+
+    def _check(
+        self, req: OrderRequest, venue_name: str, *, automated: bool = False, new_orders: int = 1
+    ) -> OrderRequest:
         """The pre-trade checks for `req` on `venue_name`; raises RiskRejection."""
         inst = self.instrument(venue_name, req.symbol)
         venue = self.venues[venue_name]
@@ -110,6 +154,8 @@ class Trading:
             is_open,
             shorting,
             self.books.get((venue_name, req.symbol)),
+            automated=automated,
+            new_orders=new_orders,
         )
         return self.checks.check(req, ctx)
 
@@ -127,7 +173,9 @@ class Trading:
         towards the limits, so a change never slips past them); a refused change leaves the
         order as it was. A venue that amends in place keeps the order and its id; elsewhere
         the order is cancelled and, once the venue confirms, a replacement is placed (a new
-        client id; its meta names the order it replaces). Returns the order as it now stands.
+        client id; its meta names the order it replaces). A bracket entry's stop-loss and
+        take-profit come along (checked against the new price first). Returns the order as it
+        now stands.
         """
         assert self.oms is not None
         cid = client_order_id
@@ -137,12 +185,15 @@ class Trading:
         if price is None and quantity is None:
             raise UserError("nothing to change: give a new price, a new quantity or both")
         if order.meta.get("held") or order.parent_id or order.oco_id:
-            raise UserError(f"{cid} is emulated or linked (trailing, bracket, OCO): cancel it and place a new one")
+            raise UserError(
+                f"{cid} is emulated or a linked leg (trailing, bracket leg, OCO): cancel it and place a new one"
+            )
         if order.type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             raise UserError(f"only limit orders can be modified; {cid} is a {order.type.value} order")
         new_qty = order.quantity if quantity is None else quantity
         if new_qty <= order.filled_quantity:
             raise UserError(f"the new quantity {new_qty} must be above the {order.filled_quantity} already filled")
+        legs = self._bracket_legs(order)
         req = OrderRequest(
             order.symbol,
             order.side,
@@ -152,6 +203,8 @@ class Trading:
             order.stop_price,
             order.time_in_force,
             order.venue,
+            stop_loss=legs.get("stop_loss"),
+            take_profit=legs.get("take_profit"),
             post_only=order.post_only,
             reduce_only=order.reduce_only,
             source=order.source,
@@ -159,17 +212,23 @@ class Trading:
             tag=order.tag,
         )
         try:
-            self._check(req, order.venue)
+            # The replacement takes the old order's place (and its legs'): no new orders counted.
+            self._check(req, order.venue, new_orders=0)
         except RiskRejection as rej:
             await self.audit(actor, "modify_refused", {"client_order_id": cid, "code": rej.code})
             raise UserError(f"change refused, {cid} is unchanged: {rej.message}") from None
         await self.audit(
             actor,
             "modify",
-            {"client_order_id": cid, "price": None if price is None else str(price), "quantity": str(new_qty)},
+            {
+                "client_order_id": cid,
+                "price": None if price is None else str(price),
+                "quantity": str(new_qty),
+                "legs": {k: str(v) for k, v in legs.items()},
+            },
         )
         venue = self.venues[order.venue]
-        if venue.capabilities.amend:
+        if venue.capabilities.amend:  # same order, same id: its legs stay linked to it
             try:
                 await venue.amend_order(order.copy(), quantity=new_qty, price=req.price)
             except VenueError as exc:
@@ -180,9 +239,30 @@ class Trading:
         if cancelled.status is not OrderStatus.CANCELLED:
             state = "still working" if cancelled.is_open else cancelled.status.value
             raise UserError(f"{cid} could not be cancelled ({state}); nothing was placed in its place")
-        replacement = await self.place(req, actor)
+        # The old legs go with the cancelled entry (sized to what it filled, if anything); the
+        # replacement carries the same stop-loss and take-profit.
+        if self.emulator is not None:
+            await self.emulator.settle()
+        owner = Origin(order.source, order.strategy, automated=False)
+        replacement = await self._place(req, actor, owner)
         await self.oms.annotate(replacement.client_order_id, replaces=cid)
+        for old in order.meta.get("children", []):
+            await self.oms.annotate(old, moved_to=replacement.client_order_id)
         return self.oms.orders[replacement.client_order_id].copy()
+
+    def _bracket_legs(self, order: Order) -> dict[str, Decimal]:
+        """A bracket entry's working stop-loss / take-profit levels, by role."""
+        assert self.oms is not None
+        out: dict[str, Decimal] = {}
+        for child_id in order.meta.get("children", []):
+            child = self.oms.orders.get(child_id)
+            if child is None or not child.is_open:
+                continue
+            role = child.meta.get("role")
+            level = child.stop_price if role == "stop_loss" else child.price
+            if role in ("stop_loss", "take_profit") and level is not None:
+                out[role] = level
+        return out
 
     async def _until_final(self, client_order_id: str, timeout: float = 5.0) -> Order:
         """The order once the venue has settled it (some confirm a cancel only on their stream),
@@ -204,7 +284,10 @@ class Trading:
         order.status = OrderStatus.REJECTED
         order.reason = rej.message
         order.meta["reject_code"] = rej.code
-        await self.oms.record_rejection(order)
+        try:
+            await self.oms.record_rejection(order)
+        except StoreWriteError as exc:
+            raise self._store_refusal(exc) from None
         self.bus.publish(RiskEvent(now, rej.code, rej.message, order.client_order_id))
         await self.audit(actor, "reject", {"code": rej.code, "reason": rej.message, **_describe(order)})
         return order
@@ -291,12 +374,19 @@ class Trading:
 
     async def place_oco(self, first: OrderRequest, second: OrderRequest, actor: str = "user") -> list[Order]:
         """Two orders linked one-cancels-other: when one fills, the other is cancelled; never both."""
+        first, origin = identify(first, actor)
+        second, _ = identify(second, actor)
         oco = f"oco-{self.new_id()}"
         a_id, b_id = first.client_order_id or self.new_id(), second.client_order_id or self.new_id()
+        if a_id == b_id:
+            raise UserError(f"both legs have client order id {a_id}; give each its own")
+        for cid in (first.client_order_id, second.client_order_id):
+            if cid:
+                await self._refuse_used_id(cid, actor)
         legs = [first.with_(oco_id=oco, client_order_id=a_id), second.with_(oco_id=oco, client_order_id=b_id)]
         placed = []
         for req in legs:
-            order = await self.place(req, actor)
+            order = await self._place(req, actor, origin)
             placed.append(order)
             if order.status.is_final and order.filled_quantity == 0:  # a refused leg takes the pair down
                 for other in placed[:-1]:

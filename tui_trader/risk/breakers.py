@@ -3,6 +3,8 @@
 Pure state over equity observations and closed trades, so the live engine and tests drive it
 the same way. Reset rules: the daily loss breaker clears at UTC midnight; the drawdown and
 losing-streak breakers stay tripped until an explicit `reset` (which the engine audits).
+`to_state` / `from_state` carry everything (trips and their reasons, the day's anchor, the
+peak, the streak) across a restart.
 """
 
 from __future__ import annotations
@@ -134,6 +136,31 @@ class Breakers:
         if DAILY_LOSS in names:
             self.day_start_equity = self.equity
         return cleared
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to resume after a restart (JSON-able)."""
+        return {
+            "day": None if self.day is None else self.day.isoformat(),
+            "day_start_equity": self.day_start_equity,
+            "peak_equity": self.peak_equity,
+            "equity": self.equity,
+            "consecutive_losses": self.consecutive_losses,
+            "tripped": {n: {"at": t.at.isoformat(), "message": t.message} for n, t in self.tripped.items()},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Resume from `to_state` (a new UTC day then clears the daily breaker as usual)."""
+        day = state.get("day")
+        self.day = date.fromisoformat(day) if day else None
+        self.day_start_equity = float(state.get("day_start_equity", 0.0))
+        self.peak_equity = float(state.get("peak_equity", 0.0))
+        self.equity = float(state.get("equity", 0.0))
+        self.consecutive_losses = int(state.get("consecutive_losses", 0))
+        self.tripped = {
+            name: Trip(name, datetime.fromisoformat(t["at"]), str(t["message"]))
+            for name, t in (state.get("tripped") or {}).items()
+            if name in ALL
+        }
 
     def state(self) -> dict[str, Any]:
         lim = self.limits

@@ -1,7 +1,10 @@
 """Pre-trade checks. A rejection carries a reason code and one sentence for the trader.
 
 Exposure limits are checked against the worst case: the current position plus every working
-order on the same side plus this order, so no set of accepted orders can breach a limit.
+order on the same side plus this order, so no set of accepted orders can breach a limit. Every
+working order counts, whatever its kind (reduce-only, bracket leg, emulated, linked); an OCO
+group counts its largest leg, since at most one leg fills. An order "reduces" only when it and
+every working order on its side together cannot take the position past flat.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class CheckContext:
     market_open: bool = True
     shorting: bool = True  # the venue allows selling what is not held
     book: OrderBook | None = None  # to estimate where a market order fills
+    automated: bool = False  # from a strategy, signal or copy service (set by the engine, never by a request)
+    new_orders: int = 1  # orders this request creates (a bracket adds its legs)
 
 
 Locks = Callable[[OrderRequest, CheckContext], str | None]
@@ -85,12 +90,13 @@ class PreTradeChecks:
         if req.reduce_only and not reduces:
             raise RiskRejection(
                 "reduce_only",
-                f"reduce-only {req.side} of {req.quantity} {req.symbol} would not reduce the position",
+                f"reduce-only {req.side} of {req.quantity} {req.symbol} would not reduce the position"
+                + self._working_note(req, ctx),
             )
         if not reduces:
             reason = self.halted()
             if reason:
-                raise RiskRejection("halted", f"trading is halted: {reason}")
+                raise RiskRejection("halted", f"trading is halted: {reason}" + self._working_note(req, ctx))
             if self.locks is not None:
                 lock = self.locks(req, ctx)
                 if lock:
@@ -103,7 +109,7 @@ class PreTradeChecks:
     def _validate_shape(self, req: OrderRequest, inst: Instrument, ctx: CheckContext) -> OrderRequest:
         if req.quantity <= 0:
             raise RiskRejection("bad_quantity", "quantity must be greater than zero")
-        computed = req.source.startswith(("strategy", "signal", "copy"))
+        computed = ctx.automated
         qty = inst.round_qty(req.quantity)
         if qty != req.quantity:
             if not computed:
@@ -217,29 +223,61 @@ class PreTradeChecks:
             filled += left
         return cost / filled if filled else ctx.mid
 
+    def _held(self, venue: str, symbol: str) -> float:
+        pos = self.portfolio.positions.get((venue, symbol))
+        return float(pos.quantity) if pos else 0.0
+
     def _reduces(self, req: OrderRequest, ctx: CheckContext) -> bool:
-        pos = self.portfolio.positions.get((ctx.venue, req.symbol))
-        if pos is None or pos.is_flat:
+        """True when this order and every working order on its side together cannot take the
+        position past flat (so it only ever reduces, whatever fills first)."""
+        held = self._held(ctx.venue, req.symbol)
+        if held == 0 or held * req.side.sign > 0:
             return False
-        return (pos.quantity > 0 and req.side is Side.SELL and req.quantity <= pos.quantity) or (
-            pos.quantity < 0 and req.side is Side.BUY and req.quantity <= -pos.quantity
-        )
+        return self._pending(ctx.venue, req.symbol, req.side) + float(req.quantity) <= abs(held) + 1e-12
+
+    def _working_note(self, req: OrderRequest, ctx: CheckContext) -> str:
+        """Why an order that looks like an exit is not one: working orders on its side."""
+        held = self._held(ctx.venue, req.symbol)
+        pending = self._pending(ctx.venue, req.symbol, req.side)
+        if held * req.side.sign < 0 and pending > 0 and float(req.quantity) <= abs(held):
+            return (
+                f" (with the working {req.side.value} orders on {req.symbol}, {pending:g} more, it could go "
+                "past flat: cancel them first, or use flatten)"
+            )
+        return ""
 
     # -- limits ------------------------------------------------------------------------------
 
-    def _working(self, venue: str, symbol: str | None = None) -> list[Order]:
-        return [
-            o
-            for o in self.open_orders()
-            if o.venue == venue and not o.reduce_only and o.parent_id is None and (symbol is None or o.symbol == symbol)
-        ]
+    def _pending(self, venue: str, symbol: str, side: Side) -> float:
+        """What the working orders on `side` add if all fill: every kind, legs and linked orders
+        included; an OCO group counts its largest leg (never both fill), a bracket leg waiting for
+        its entry what that entry has filled."""
+        total = 0.0
+        groups: dict[str, float] = {}
+        working = self.open_orders()
+        by_id = {o.client_order_id: o for o in working}
+        for o in working:
+            if o.venue != venue or o.symbol != symbol or o.side is not side:
+                continue
+            left = float(o.remaining)
+            waiting_for = by_id.get(o.meta.get("waiting_for") or "")
+            if waiting_for is not None:
+                # A bracket leg waiting for its entry can only sell what the entry bought: the
+                # rest would first have to fill the entry, which offsets it.
+                left = min(left, float(waiting_for.filled_quantity))
+            if o.oco_id:
+                groups[o.oco_id] = max(groups.get(o.oco_id, 0.0), left)
+            else:
+                total += left
+        return total + sum(groups.values())
 
     def _projected_qty(self, venue: str, symbol: str, side: Side, extra: float) -> float:
         """The position if every working order on `side` (and this one) filled."""
-        pos = self.portfolio.positions.get((venue, symbol))
-        qty = float(pos.quantity) if pos else 0.0
-        pending = sum(float(o.remaining) for o in self._working(venue, symbol) if o.side is side)
-        return qty + side.sign * (pending + extra)
+        return self._held(venue, symbol) + side.sign * (self._pending(venue, symbol, side) + extra)
+
+    def _worst_abs(self, venue: str, symbol: str) -> float:
+        """The largest |position| the symbol can reach with its working orders (either side)."""
+        return max(abs(self._projected_qty(venue, symbol, side, 0.0)) for side in (Side.BUY, Side.SELL))
 
     def _check_limits(self, req: OrderRequest, inst: Instrument, ctx: CheckContext, reduces: bool) -> None:
         limits = self.limits_for(req.strategy)
@@ -263,6 +301,7 @@ class PreTradeChecks:
                 "max_order_notional",
                 f"order value {notional:,.2f} exceeds max_order_notional {limits.max_order_notional:,.2f}",
             )
+        self._check_open_orders(req, ctx, limits)
         if reduces:
             return
         # Value the projected position conservatively: at the worst of the mark, where this
@@ -278,15 +317,11 @@ class PreTradeChecks:
             )
         if limits.max_gross_exposure:
             gross = abs(new_qty) * mark
-            for (venue, symbol), pos in self.portfolio.positions.items():
-                if (venue, symbol) != (ctx.venue, req.symbol):
-                    gross += abs(pos.market_value)
-            gross += sum(
-                float(o.remaining)
-                * float(o.price or o.stop_price or Decimal(self.portfolio.mark_of(o.venue, o.symbol)))
-                for o in self.open_orders()
-                if not o.reduce_only and o.parent_id is None and (o.venue, o.symbol) != (ctx.venue, req.symbol)
-            )
+            others = {k for k, p in self.portfolio.positions.items() if not p.is_flat}
+            others |= {(o.venue, o.symbol) for o in self.open_orders()}
+            others.discard((ctx.venue, req.symbol))
+            for venue, symbol in others:
+                gross += self._worst_abs(venue, symbol) * self._value_price(venue, symbol)
             if gross > limits.max_gross_exposure:
                 raise RiskRejection(
                     "max_gross_exposure",
@@ -295,7 +330,7 @@ class PreTradeChecks:
                 )
         if limits.max_open_positions:
             held = {(p.venue, p.symbol) for p in self.portfolio.positions.values() if not p.is_flat}
-            held |= {(o.venue, o.symbol) for o in self.open_orders() if not o.reduce_only and o.parent_id is None}
+            held |= {(o.venue, o.symbol) for o in self.open_orders()}
             if (ctx.venue, req.symbol) not in held and len(held) >= limits.max_open_positions:
                 raise RiskRejection(
                     "max_open_positions",
@@ -304,6 +339,39 @@ class PreTradeChecks:
                 )
         if self.settings.check_balance:
             self._check_balance(req, inst, ctx, ref)
+
+    def _value_price(self, venue: str, symbol: str) -> float:
+        """A price to value another symbol's worst case: the worst of its mark, its working
+        orders' prices and what its position cost."""
+        prices = [self.portfolio.mark_of(venue, symbol)]
+        pos = self.portfolio.positions.get((venue, symbol))
+        if pos is not None and not pos.is_flat:
+            prices.append(float(pos.average_price))
+        prices += [
+            float(o.price or o.stop_price or 0)
+            for o in self.open_orders()
+            if o.venue == venue and o.symbol == symbol
+        ]
+        return max(prices)
+
+    def _check_open_orders(self, req: OrderRequest, ctx: CheckContext, limits: RiskLimits) -> None:
+        if not (limits.max_open_orders or limits.max_open_orders_per_symbol):
+            return
+        working = self.open_orders()
+        total = len(working) + ctx.new_orders
+        if limits.max_open_orders and total > limits.max_open_orders:
+            raise RiskRejection(
+                "max_open_orders",
+                f"{len(working)} orders are working and this adds {ctx.new_orders}; the limit is "
+                f"max_open_orders = {limits.max_open_orders}: cancel some first",
+            )
+        here = sum(1 for o in working if o.venue == ctx.venue and o.symbol == req.symbol) + ctx.new_orders
+        if limits.max_open_orders_per_symbol and here > limits.max_open_orders_per_symbol:
+            raise RiskRejection(
+                "max_open_orders_per_symbol",
+                f"{here - ctx.new_orders} orders are working on {req.symbol} and this adds {ctx.new_orders}; "
+                f"the limit is max_open_orders_per_symbol = {limits.max_open_orders_per_symbol}: cancel some first",
+            )
 
     def _check_balance(self, req: OrderRequest, inst: Instrument, ctx: CheckContext, ref: float) -> None:
         """Estimate: the part of the order that adds exposure, with fees, against free cash."""
@@ -326,7 +394,6 @@ class PreTradeChecks:
             if (
                 o.venue == ctx.venue
                 and not o.reduce_only
-                and o.parent_id is None
                 and self.portfolio.quote_of.get(o.symbol, inst.quote) == inst.quote
             ):
                 committed += float(o.remaining) * float(

@@ -2,7 +2,9 @@
 
 Pre-trade checks (`checks.py`) ask it whether trading is halted and whether a protection
 locks a pair; fills feed its trade tracker; `state()` is what `EngineSnapshot.extra["risk"]`
-carries to the risk pane (documented in docs/risk.md).
+carries to the risk pane (documented in docs/risk.md). `export_state` / `restore_state` carry
+breakers, protection locks and open round trips across restarts (closed trades are reported one
+by one through `on_closed`); `reconfigure` swaps every limit at once.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from tui_trader.execution.portfolio import Portfolio
 from tui_trader.risk.breakers import BreakerLimits, Breakers, Trip
 from tui_trader.risk.checks import CheckContext
 from tui_trader.risk.metrics import heat, returns, value_at_risk
-from tui_trader.risk.protections import ProtectionSet, to_ns
+from tui_trader.risk.protections import ClosedTrade, Lock, ProtectionSet, to_ns
 from tui_trader.risk.sizing import CustomStake, Sizer, SizingInput, TrackRecord, sizing_for
 from tui_trader.risk.trades import TradeTracker
 
 log = logging.getLogger(__name__)
-AUTOMATED = ("strategy", "signal", "copy")
 Closes = Callable[[str], Awaitable[list[float]]]
 
 
@@ -44,11 +45,7 @@ class RiskManager:
         self.portfolio = portfolio
         self.clock = clock
         self.on_trip = on_trip
-        self.breakers = Breakers(
-            BreakerLimits(
-                settings.daily_loss_limit, settings.max_drawdown, settings.max_consecutive_losses
-            )
-        )
+        self.breakers = Breakers(_breaker_limits(settings))
         self.trades = TradeTracker()
         self.protections = ProtectionSet(settings.protections)
         self.strategy_protections = {
@@ -56,6 +53,10 @@ class RiskManager:
             for name, lim in settings.strategies.items()
             if lim.protections
         }
+        # Persistence hooks (the engine stores what they report): state changed that must
+        # survive a crash (a trip, a lock, a fill), and a round trip that closed.
+        self.on_change: Callable[[], None] = lambda: None
+        self.on_closed: Callable[[ClosedTrade], None] = lambda trade: None
         self.returns: dict[str, list[float]] = {}  # daily returns per symbol, for VaR
         self._returns_at: dict[str, float] = {}
         self._metrics: dict[str, Any] = {}
@@ -67,9 +68,12 @@ class RiskManager:
     def observe(self, now: datetime | None = None) -> list[Trip]:
         """Feed current equity to the breakers; trips are reported through `on_trip`."""
         now = now or self.clock.now()
+        day = self.breakers.day
         trips = self.breakers.observe_equity(self.portfolio.snapshot(now).equity, now)
         for trip in trips:
             self.on_trip(trip)
+        if trips or day != self.breakers.day:
+            self.on_change()
         return trips
 
     def halt_reason(self) -> str | None:
@@ -80,6 +84,7 @@ class RiskManager:
         """OMS fill listener: close round trips, count losses, re-run protections."""
         trade = self.trades.on_fill(order, fill, position, realized)
         if trade is not None:
+            self.on_closed(trade)
             for trip in self.breakers.observe_trade(trade.pnl, fill.ts):
                 self.on_trip(trip)
             now_ns = to_ns(fill.ts)
@@ -91,12 +96,62 @@ class RiskManager:
                 scoped.balance = equity
                 scoped.evaluate(self.trades.for_strategy(trade.strategy), now_ns, trade.symbol)
         self.observe(fill.ts)
+        self.on_change()
+
+    # -- persistence and reload --------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Breakers, protection locks and open round trips, JSON-able (closed trades go row by row)."""
+        locks = {"*": [lk.to_state() for lk in self.protections.locks]}
+        for name, scope in self.strategy_protections.items():
+            if scope.locks:
+                locks[name] = [lk.to_state() for lk in scope.locks]
+        return {
+            "breakers": self.breakers.to_state(),
+            "locks": locks,
+            "open_trades": self.trades.open_state(),
+        }
+
+    def restore_state(self, state: dict[str, Any], closed: list[ClosedTrade]) -> None:
+        """Resume where a previous run stopped (before any equity is observed)."""
+        if state.get("breakers"):
+            self.breakers.restore(state["breakers"])
+        for scope_name, rows in (state.get("locks") or {}).items():
+            locks = [Lock.from_state(r) for r in rows]
+            if scope_name == "*":
+                self.protections.locks = locks
+            else:  # a lock stays in force even if its strategy's protections left the config
+                scope = self.strategy_protections.get(scope_name)
+                if scope is None:
+                    scope = self.strategy_protections[scope_name] = ProtectionSet([])
+                scope.locks = locks
+        self.trades.restore(state.get("open_trades") or [], closed)
+
+    def reconfigure(self, settings: RiskSettings) -> None:
+        """New limits for every breaker and protection at once. Trips and locks already in force
+        stay (only `risk.reset` clears a halt); a lower limit trips at the next observation."""
+        self.settings = settings
+        self.breakers.limits = _breaker_limits(settings)
+        self.protections.reconfigure(settings.protections)
+        for name, lim in settings.strategies.items():
+            scope = self.strategy_protections.get(name)
+            if scope is None:
+                if lim.protections:
+                    self.strategy_protections[name] = ProtectionSet(lim.protections)
+            else:
+                scope.reconfigure(lim.protections or [])
+        for name, scope in self.strategy_protections.items():
+            if name not in settings.strategies:
+                scope.reconfigure([])
+        self._metrics_at = -1e18  # recompute with the new settings at the next refresh
+        self.observe()
+        self.on_change()
 
     # -- protections -------------------------------------------------------------------------
 
     def lock_for(self, req: OrderRequest, ctx: CheckContext) -> str | None:
         """Protections lock automated entries (strategies, signals, copy trading), not manual orders."""
-        if not req.source.startswith(AUTOMATED):
+        if not ctx.automated:
             return None
         now_ns = to_ns(self.clock.now())
         side = 1 if req.side.sign > 0 else -1
@@ -211,6 +266,25 @@ class RiskManager:
                 out[pos.symbol] = max(levels) if pos.quantity > 0 else min(levels)
         return out
 
+    def limits(self) -> dict[str, Any]:
+        """The limits in force (what the risk pane shows and reload audits)."""
+        s = self.settings
+        return {
+            k: getattr(s, k)
+            for k in (
+                "max_order_notional",
+                "max_position_notional",
+                "max_gross_exposure",
+                "max_open_positions",
+                "max_open_orders",
+                "max_open_orders_per_symbol",
+                "price_band_pct",
+                "daily_loss_limit",
+                "max_drawdown",
+                "max_consecutive_losses",
+            )
+        }
+
     def state(self, halted: str | None = None) -> dict[str, Any]:
         """The risk pane's data (`EngineSnapshot.extra["risk"]`); cheap, metrics are cached."""
         snap = self.portfolio.snapshot(self.clock.now())
@@ -233,16 +307,11 @@ class RiskManager:
             "breakers": b.state()["tripped"],
             "halted": halted,
             "locks": self.locks(),
-            "limits": {
-                k: getattr(s, k)
-                for k in (
-                    "max_order_notional",
-                    "max_position_notional",
-                    "max_gross_exposure",
-                    "max_open_positions",
-                    "price_band_pct",
-                )
-            },
+            "limits": self.limits(),
             "closed_trades": len(self.trades.closed),
             **self._metrics,
         }
+
+
+def _breaker_limits(settings: RiskSettings) -> BreakerLimits:
+    return BreakerLimits(settings.daily_loss_limit, settings.max_drawdown, settings.max_consecutive_losses)

@@ -75,6 +75,26 @@ class Lock:
             return False
         return self.side == "*" or self.side == _side_name(side)
 
+    def to_state(self) -> dict[str, Any]:
+        """Exact fields for persistence (`to_dict` is for display)."""
+        return {
+            "pair": self.pair,
+            "until_ns": self.until_ns,
+            "reason": self.reason,
+            "method": self.method,
+            "side": self.side,
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Lock:
+        return cls(
+            data.get("pair"),
+            int(data["until_ns"]),
+            str(data["reason"]),
+            str(data["method"]),
+            str(data.get("side", "*")),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "pair": self.pair or "*",
@@ -233,6 +253,7 @@ class ProtectionSet:
         candle_minutes: float = 5.0,
         balance: float = 0.0,
     ) -> None:
+        self.candle_minutes = candle_minutes
         self.rules = [RULES[c.method](c, candle_minutes) for c in configs]
         self.balance = balance  # for MaxDrawdown; the live engine keeps it at current equity
         self.locks: list[Lock] = []
@@ -240,6 +261,11 @@ class ProtectionSet:
 
     def __bool__(self) -> bool:
         return bool(self.rules)
+
+    def reconfigure(self, configs: Iterable[ProtectionSettings]) -> None:
+        """New rules from now on; locks already in force stay until they expire."""
+        self.rules = [RULES[c.method](c, self.candle_minutes) for c in configs]
+        self._seen = None
 
     def evaluate(
         self, trades: Sequence[TradeLike], now_ns: int, pair: str | None = None

@@ -3,8 +3,9 @@ returns to flat (or flips). Breakers, protections and Kelly sizing read these cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 from tui_trader.core.enums import OrderType
 from tui_trader.core.fills import Fill
@@ -121,3 +122,24 @@ class TradeTracker:
 
     def for_strategy(self, strategy: str | None) -> list[ClosedTrade]:
         return [t for t in self.closed if t.strategy == strategy]
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def open_state(self) -> list[dict[str, Any]]:
+        """The round trips still open (closed ones are stored one row each as they close)."""
+        return [{"venue": v, "symbol": s, **asdict(rec)} for (v, s), rec in self.open.items()]
+
+    def restore(self, open_state: list[dict[str, Any]], closed: list[ClosedTrade]) -> None:
+        self.open = {}
+        for row in open_state:
+            fields = {k: v for k, v in row.items() if k not in ("venue", "symbol")}
+            self.open[(str(row["venue"]), str(row["symbol"]))] = _Open(**fields)
+        self.closed = list(closed)[-self.keep :]
+
+
+def trade_state(trade: ClosedTrade) -> dict[str, Any]:
+    return asdict(trade)
+
+
+def trade_from_state(data: dict[str, Any]) -> ClosedTrade:
+    return ClosedTrade(**data)
