@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    os.umask(os.umask(0) | 0o077)  # everything tui-trader creates (home, logs, data) is private
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:

@@ -1,8 +1,14 @@
-"""`tui-trader` (no command): the workstation with an in-process engine."""
+"""`tui-trader` (no command): the workstation with an in-process engine.
+
+One engine per home folder: when a daemon already runs the engine here, the workstation
+attaches to it instead of starting a second one (a second paper exchange on the same journal
+would fill orders twice and lose fills).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tui_trader.cli.common import add_command, context
 
@@ -12,17 +18,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from tui_trader.home import HomeBusy, HomeLock
+
     ctx = context(args)
-    from tui_trader.logs import setup_logging
+    try:
+        lock = HomeLock(ctx.home.lock_path, "workstation").acquire()
+    except HomeBusy as busy:
+        if busy.role != "daemon" or not ctx.home.socket_path.exists():
+            raise
+        from tui_trader.cli.attach_cmd import run_attach
 
-    setup_logging(ctx.home.logs_dir, "tui")
-    from tui_trader.engine import Engine
-    from tui_trader.engine.client import InProcessClient
-    from tui_trader.ui.app import WorkstationApp
+        print(f"a daemon (pid {busy.pid}) runs the engine for {ctx.home.root}: attaching to it", file=sys.stderr)
+        args.port = None
+        return run_attach(args)
+    try:
+        from tui_trader.logs import setup_logging
 
-    engine = Engine(ctx.settings, ctx.home)
-    engine.config_file = ctx.config_file  # "Reload config" re-reads it
-    client = InProcessClient(engine)
-    app = WorkstationApp(client, ctx.settings, ctx.home)
-    app.run()
-    return app.return_code or 0
+        setup_logging(ctx.home.logs_dir, "tui")
+        from tui_trader.engine import Engine
+        from tui_trader.engine.client import InProcessClient
+        from tui_trader.ui.app import WorkstationApp
+
+        engine = Engine(ctx.settings, ctx.home)
+        engine.config_file = ctx.config_file  # "Reload config" re-reads it
+        client = InProcessClient(engine)
+        app = WorkstationApp(client, ctx.settings, ctx.home)
+        app.run()
+        return app.return_code or 0
+    finally:
+        lock.release()

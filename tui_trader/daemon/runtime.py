@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import ConfigError
 from tui_trader.daemon import auth
-from tui_trader.daemon.lock import DaemonLock, check_private_dir
+from tui_trader.daemon.lock import check_private_dir
+from tui_trader.home import HomeLock
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings
@@ -39,7 +40,7 @@ def run_daemon(home: Home, settings: Settings, config_file: Path, *, live: bool 
 
     check_private_dir(home.run_dir)  # before ensure(), which would quietly chmod it
     home.ensure()
-    with DaemonLock(home.lock_path):
+    with HomeLock(home.lock_path, "daemon"):
         setup_logging(home.logs_dir, "daemon", level=getattr(logging, settings.daemon.log_level.upper()))
         daemon = Daemon(home, settings, config_file, live=live)
         return asyncio.run(daemon.serve())
