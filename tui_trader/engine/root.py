@@ -48,6 +48,7 @@ from tui_trader.execution.ledger import SubLedgers
 from tui_trader.execution.oms import OrderManager
 from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
 from tui_trader.execution.reconcile import reconcile
+from tui_trader.home import HomeLock
 from tui_trader.risk.breakers import Trip
 from tui_trader.risk.checks import PreTradeChecks
 from tui_trader.risk.manager import RiskManager
@@ -114,6 +115,7 @@ class Engine(Trading):
         self.strategies: StrategyHost | None = None  # configured strategies, live
         self.config_file: Path | None = None  # what `config.reload` re-reads (set by the CLI)
         self.reloader: Callable[[], Awaitable[dict[str, Any]]] | None = None  # the daemon's fuller reload
+        self._home_lock: HomeLock | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -122,6 +124,8 @@ class Engine(Trading):
 
         if self.home is not None:
             self.home.ensure()
+        if self.home is not None and not self.in_memory:  # one engine per home (HomeBusy if not)
+            self._home_lock = HomeLock(self.home.lock_path, "engine").acquire()
         self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
         self.risk_journal = RiskJournal(self.risk, self.store, self.clock)
@@ -165,6 +169,14 @@ class Engine(Trading):
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
 
     async def stop(self) -> None:
+        try:
+            await self._stop()
+        finally:
+            if self._home_lock is not None:
+                self._home_lock.release()
+                self._home_lock = None
+
+    async def _stop(self) -> None:
         if not self.started:
             if self.store is not None:
                 await self.store.close()

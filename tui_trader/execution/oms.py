@@ -19,7 +19,7 @@ from tui_trader.core.orders import Order, can_transition
 from tui_trader.core.positions import Position
 from tui_trader.execution.order_table import OrderTable
 from tui_trader.execution.portfolio import Portfolio
-from tui_trader.store.db import Store
+from tui_trader.store.db import Store, StoreWriteError
 from tui_trader.venues.base import Venue
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,8 @@ class OrderManager:
                 )
                 try:
                     await self.apply(report, persist=not superseded)
+                except StoreWriteError as exc:  # said once by the store; restart reconciles it
+                    log.error("report for %s not stored: %s", report.client_order_id, exc)
                 except Exception:
                     log.exception("failed to apply report %s", report)
             if not self._reports:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
+from tui_trader.home import HomeLock
 from tui_trader.store.migrations import MIGRATIONS
 from tui_trader.store.records import (
     FILL_COLUMNS,
@@ -82,13 +85,31 @@ class Store:
         self._audit_flush: asyncio.Task[None] | None = None
         self._staged: list[Row] = []
         self.fault: str | None = None  # why the last write failed; None once a write succeeds
+        self._home_lock: HomeLock | None = None
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
         """Open (creating and migrating) the database. `None` keeps it in memory."""
         target = ":memory:" if path is None else str(path)
+        # Every writer of the home's database holds the home lock (HomeBusy if another
+        # process does): two engines on one database would each believe their own books.
+        lock = None if path is None else HomeLock.for_file(path, "engine").acquire()
+        try:
+            store = await cls._open(path, target)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        store._home_lock = lock
+        return store
+
+    @classmethod
+    async def _open(cls, path: Path | None, target: str) -> Store:
         if path is not None and path.exists():
             _check_header(path)
+        if path is not None:
+            _private(path)
+        conn: aiosqlite.Connection | None = None
         try:
             # Autocommit: each write is one statement and one trip to the database thread;
             # multi-statement writes use explicit BEGIN/COMMIT.
@@ -99,12 +120,21 @@ class Store:
             await conn.execute("PRAGMA synchronous=NORMAL")
             store = cls(conn, path)
             await store._migrate()
-        except sqlite3.DatabaseError as exc:
+            await _write_probe(conn)
+        except BaseException as exc:
+            if conn is not None:  # its thread would keep the process alive (a hang, not an exit)
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
+            why = _fault_text(exc)
+            if not isinstance(exc, _NOT_A_FAULT) and why != str(exc):  # read-only, disk full
+                raise StoreError(f"database {target} cannot be written ({why}); fix it or pass --home") from None
             raise StoreError(
                 f"database {target} cannot be used ({exc}); it was left untouched: move it away or pass --home"
             ) from None
         if path is not None:
-            path.chmod(0o600)
+            _private(path)
             # Writers never pay for checkpoints: a second connection copies the WAL into the
             # database on a timer (an automatic checkpoint would fsync inside a commit).
             await conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -147,7 +177,12 @@ class Store:
                 await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.DatabaseError:
                 pass
-        await self._db.close()
+        try:
+            await self._db.close()
+        finally:
+            if self._home_lock is not None:
+                self._home_lock.release()
+                self._home_lock = None
 
     async def schema_version(self) -> int:
         async with self._db.execute("SELECT MAX(version) FROM schema_version") as cur:
@@ -521,6 +556,30 @@ async def _checkpoint_loop(path: Path) -> None:
                 continue  # busy now: the next round catches up
     finally:
         await conn.close()
+
+
+async def _write_probe(conn: aiosqlite.Connection) -> None:
+    """A write that changes nothing: a read-only database is found at start, not at the first
+    order (in WAL mode BEGIN IMMEDIATE alone succeeds on a read-only file)."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute("UPDATE schema_version SET version = version WHERE 0")
+    finally:
+        await conn.execute("ROLLBACK")
+
+
+def _private(path: Path) -> None:
+    """The database, its WAL and its shared-memory file readable by the owner only. SQLite
+    gives the WAL and SHM files the database's mode, so the database is created 0600 first."""
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create database {path}: {exc.strerror}; pass --home") from None
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # not ours to change (read-only): the write probe says so
+            if file.exists():
+                file.chmod(0o600)
 
 
 def _check_header(path: Path) -> None:
