@@ -8,6 +8,7 @@ restart reconciliation meaningful for paper trading too.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +19,9 @@ from typing import IO, Any
 from tui_trader.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order
+from tui_trader.home import HomeLock
+
+log = logging.getLogger(__name__)
 
 
 def order_to_dict(o: Order) -> dict[str, Any]:
@@ -103,26 +107,39 @@ class PaperJournal:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._fh: IO[str] | None = None
+        self._home_lock: HomeLock | None = None
 
     def records(self) -> Iterator[dict[str, Any]]:
+        """Every intact record. A torn line (a crash mid-write) is dropped and logged, and
+        reading goes on: a record appended after it by an older version is recovered."""
         if self.path is None or not self.path.exists():
             return
-        with self.path.open(encoding="utf-8") as fh:
-            for line in fh:
+        with self.path.open(encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
                 line = line.strip()
                 if not line:
                     continue
                 try:
                     yield json.loads(line)
+                    continue
                 except json.JSONDecodeError:
-                    # A torn last line after a crash: everything before it is intact.
-                    return
+                    pass
+                tail = _after_tear(line)
+                log.warning(
+                    "paper journal %s: line %d was torn (a crash while writing); dropped %d bytes of it",
+                    self.path.name, number, len(line) - (len(tail[0]) if tail else 0),
+                )
+                if tail is not None:
+                    yield tail[1]
 
     def append(self, record: dict[str, Any]) -> None:
         if self.path is None:
             return
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The exchange's books have one writer: the process holding the home lock.
+            self._home_lock = HomeLock.for_file(self.path, "engine").acquire()
+            _cut_torn_tail(self.path)
             self._fh = self.path.open("a", encoding="utf-8")
             os.chmod(self.path, 0o600)
         self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -132,3 +149,41 @@ class PaperJournal:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if self._home_lock is not None:
+            self._home_lock.release()
+            self._home_lock = None
+
+
+def _after_tear(line: str) -> tuple[str, dict[str, Any]] | None:
+    """The last whole record inside a torn line (a new record written straight after the
+    tear), as (its text, the record), or None."""
+    at = line.rfind('{"t":')
+    while at > 0:
+        try:
+            record = json.loads(line[at:])
+        except json.JSONDecodeError:
+            at = line.rfind('{"t":', 0, at)
+            continue
+        return (line[at:], record) if isinstance(record, dict) else None
+    return None
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Before appending: drop a last line without its newline (torn by a crash), so the next
+    record starts on a line of its own instead of being glued to the wreck."""
+    try:
+        with path.open("rb+") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            if end == 0:
+                return
+            fh.seek(end - 1)
+            if fh.read(1) == b"\n":
+                return
+            back = min(end, 1 << 20)
+            fh.seek(end - back)
+            chunk = fh.read(back)
+            keep = end - back + chunk.rfind(b"\n") + 1 if b"\n" in chunk else (end - back if back < end else 0)
+            fh.truncate(keep)
+    except FileNotFoundError:
+        return
+    log.warning("paper journal %s: dropped a torn last line (%d bytes) left by a crash", path.name, end - keep)
