@@ -144,3 +144,33 @@ async def test_no_daemon_is_one_clear_line(tmp_path) -> None:  # type: ignore[no
     home = Home(tmp_path / "nothing")
     with pytest.raises(NotRunningError, match=r"no daemon running for .*nothing; start one with `tui-trader daemon`"):
         await RemoteClient.for_home(home).start()
+
+
+async def test_a_burst_from_the_daemon_does_not_starve_the_ui_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """readline() returns without yielding while lines are buffered: a burst of events (or a busy
+    machine decoding slowly) must still leave the attached workstation's loop time to draw."""
+    from datetime import UTC, datetime
+
+    from tui_trader.core.events import NoticeEvent
+    from tui_trader.daemon.protocol import encode_event
+
+    client = RemoteClient(tmp_path / "none.sock", mirror=False)
+    reader = asyncio.StreamReader()
+    event = encode_event(NoticeEvent(datetime(2026, 1, 5, tzinfo=UTC), "info", "tick", "test"))
+    burst = 5_000
+    reader.feed_data(dumps(event) * burst)
+    reader.feed_eof()
+    client._reader = reader
+    seen = client.subscribe("test", ["notice"])
+    progress_when_drawn: list[int] = []
+
+    async def draw() -> None:  # what the UI's refresh timer does between messages
+        progress_when_drawn.append(seen.pending())
+
+    reading = asyncio.create_task(client._read_loop())
+    await asyncio.sleep(0)  # the read loop starts on the buffered burst
+    await draw()
+    await reading
+    assert progress_when_drawn[0] < burst  # the UI drew while the burst was being read
+    ticks = [e for e in seen.drain() if isinstance(e, NoticeEvent) and e.message == "tick"]
+    assert len(ticks) == burst  # and nothing was dropped

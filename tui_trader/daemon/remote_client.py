@@ -197,6 +197,9 @@ class RemoteClient:
                 line = await self._reader.readline()
                 if not line:
                     break
+                # readline() does not yield while lines are buffered: without this, a burst from
+                # the daemon (or a busy machine decoding slowly) starves the UI's event loop.
+                await asyncio.sleep(0)
                 msg = loads(line)
                 if "event" in msg:
                     event = decode_event(msg)
