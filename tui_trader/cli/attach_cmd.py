@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from tui_trader.cli.common import add_command, context
+
+SESSION_ENV = "TUI_TRADER_SESSION"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,10 +26,13 @@ def run_attach(args: argparse.Namespace) -> int:
     from tui_trader.logs import setup_logging
 
     hz = ctx.settings.daemon.snapshot_hz
+    # Set by `tui-trader serve` for a browser or SSH user: this connection becomes that user, with
+    # that user's role, as the daemon registered it. Taken out of the environment at once.
+    session = os.environ.pop(SESSION_ENV, None) or None
     if args.port is not None:
-        client = RemoteClient.for_tcp(ctx.home, args.port, refresh_hz=hz)
+        client = RemoteClient.for_tcp(ctx.home, args.port, refresh_hz=hz, session_token=session)
     else:
-        client = RemoteClient.for_home(ctx.home, refresh_hz=hz)
+        client = RemoteClient.for_home(ctx.home, refresh_hz=hz, session_token=session)
 
     async def probe() -> None:  # fail in one line before the screen is taken over
         await client.connect()
@@ -40,6 +46,7 @@ def run_attach(args: argparse.Namespace) -> int:
         token=client.token,
         refresh_hz=hz,
         home_label=client.home_label,
+        session_token=session,
     )
     setup_logging(ctx.home.logs_dir, "attach")
     from tui_trader.ui.app import WorkstationApp

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
 
 # Env vars that are not settings (they pick the home folder or carry a password).
-_NOT_SETTINGS = {"TUI_TRADER_HOME", "TUI_TRADER_KEYRING_PASSWORD", "TUI_TRADER_TOKEN"}
+_NOT_SETTINGS = {"TUI_TRADER_HOME", "TUI_TRADER_KEYRING_PASSWORD", "TUI_TRADER_TOKEN", "TUI_TRADER_SESSION"}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui_trader.core.errors import UsageError, UserError
+from tui_trader.daemon.roles import OWNER, Identity
 from tui_trader.daemon.protocol import (
     AUTH,
     BAD_JSON,
@@ -156,6 +157,7 @@ class Connection:
         self.peer = peer
         self.budgets = budgets or Budgets()
         self.client = "remote"
+        self.identity: Identity = OWNER  # a `tui-trader serve` session narrows it with session.attach
         self.sub: Subscription | None = None
         self._pump: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -166,6 +168,8 @@ class Connection:
 
     @property
     def actor(self) -> str:
+        if not self.identity.owner:  # a serve session: who and with which role, in every audit row
+            return f"{self.identity.label}:{self.client}"
         return f"{self.client}@{self.transport}"
 
     # -- writing (never waits) -------------------------------------------------------------------

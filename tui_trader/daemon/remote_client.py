@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KEEP = 50  # orders / fills / signals kept in the mirror, as the engine's snapshot does
+SESSION_RETRIES = 20  # a restarted daemon learns the serve sessions again within a few seconds
 
 
 def not_running(home_label: str) -> NotRunningError:
@@ -77,6 +78,7 @@ class RemoteClient:
         refresh_hz: float = 2.0,
         timeout_s: float = 15.0,
         home_label: str | None = None,
+        session_token: str | None = None,
     ) -> None:
         if socket_path is None and port is None:
             raise ValueError("RemoteClient needs a socket path or a TCP port")
@@ -84,6 +86,7 @@ class RemoteClient:
         self.host = host
         self.port = port
         self.token = token
+        self.session_token = session_token  # a `tui-trader serve` session: this user, this role
         self.client = client
         self.mirror_enabled = mirror
         self.refresh_s = 1.0 / refresh_hz
@@ -101,6 +104,7 @@ class RemoteClient:
         self._ids = itertools.count(1)
         self._closing = False
         self._fatal: str | None = None
+        self._session_refusals = 0
 
     @classmethod
     def for_home(cls, home: Home, **kwargs: Any) -> RemoteClient:
@@ -114,6 +118,11 @@ class RemoteClient:
                 f"no token for TCP: set {auth.ENV_TOKEN} or copy {auth.token_path(home.run_dir)} from the daemon's host"
             )
         return cls(None, port=port, token=token, home_label=f"127.0.0.1:{port}", **kwargs)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """Who the daemon says this connection is: user, role ("viewer" / "trader"), via, owner."""
+        return dict(self.daemon_info.get("identity") or {"user": "owner", "role": "trader", "owner": True})
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -136,6 +145,15 @@ class RemoteClient:
         self._read_task = asyncio.create_task(self._read_loop(), name="remote-client-reader")
         if self.token is not None and self.port is not None:
             await self.request("auth", token=self.token)
+        if self.session_token is not None:
+            try:
+                await self.request("session.attach", token=self.session_token)
+                self._session_refusals = 0
+            except UserError:
+                self._session_refusals += 1
+                writer.close()  # fail closed: never carry on as the owner
+                self.connected = False
+                raise
         self.daemon_info = await self.request("hello", client=self.client)
 
     async def start(self) -> None:
@@ -240,6 +258,8 @@ class RemoteClient:
             await asyncio.sleep(self.refresh_s)
             try:
                 if not self.connected:
+                    if self._session_refusals >= SESSION_RETRIES:
+                        return  # the serve session ended: stay detached (the serve process ends us)
                     await self._reconnect()
                     continue
                 self._mirror = decode_snapshot(await self.request("snapshot"))

@@ -31,6 +31,7 @@ from tui_trader.daemon.protocol import (
     error,
     ok,
 )
+from tui_trader.daemon.sessions import SessionRegistry
 from tui_trader.engine import params as P
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class ControlServer:
         self._servers: list[asyncio.AbstractServer] = []
         self._seq = 0
         self._snapshot: tuple[float, str] | None = None
+        self.sessions = SessionRegistry(engine.audit)
         self.handlers: dict[str, Handler] = {
             "hello": self._hello,
             "status": self._status,
@@ -96,6 +98,7 @@ class ControlServer:
             "unsubscribe": self._unsubscribe,
             "call": self._call,
             "reload": self._reload,
+            **self.sessions.handlers(),
         }
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -183,6 +186,7 @@ class ControlServer:
         finally:
             conn.close()
             self.connections.discard(conn)
+            await self.sessions.connection_closed(conn)
             log.info("client %s (%s) disconnected", peer, conn.client)
 
     async def execute(self, conn: Connection, cmd: str, params: dict[str, Any]) -> Any:
@@ -190,6 +194,7 @@ class ControlServer:
         from tui_trader.engine.commands import available, dispatch
 
         P.require_object(params)
+        await self.sessions.guard(conn, cmd, params)  # roles: what a viewer may not do is refused here
         handler = self.handlers.get(cmd)
         if handler is not None:
             return await handler(conn, params)
@@ -215,7 +220,13 @@ class ControlServer:
         from tui_trader import __version__
 
         conn.client = P.text(p, "client", max_len=40) or "remote"
-        return {"protocol": PROTOCOL_VERSION, "version": __version__, "pid": os.getpid(), "mode": self.engine.mode}
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "version": __version__,
+            "pid": os.getpid(),
+            "mode": self.engine.mode,
+            "identity": conn.identity.as_dict(),
+        }
 
     async def _status(self, conn: Connection, p: dict[str, Any]) -> Any:
         from tui_trader import __version__
