@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from tui_trader.config.daemon import DaemonSettings, NotificationSettings
 from tui_trader.config.paper import PaperSettings
 from tui_trader.config.risk import RiskSettings
+from tui_trader.config.serve import ServeSettings
 from tui_trader.config.strategies import StrategySettings
 from tui_trader.config.ui import UISettings
 from tui_trader.config.venues import VenueSettings
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     signals: dict[str, Any] = Field(default_factory=dict)
     backtest: dict[str, Any] = Field(default_factory=dict)
 
@@ -148,6 +150,14 @@ theme = "tui-dark"
 refresh_hz = 20.0
 confirm_far_price_pct = 0.05
 bell = false
+
+# The workstation in a browser and over SSH (see docs/serve.md):
+# [serve.web]
+# enabled = true          # the daemon starts it
+# port = 8765
+# [serve.users.alice]
+# role = "viewer"         # or "trader"
+# password_hash = "..."   # from `tui-trader serve passwd alice`
 
 # A real venue (see docs/venues.md); credentials go in the keyring:
 #   tui-trader keys set binance
