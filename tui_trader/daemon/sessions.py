@@ -41,7 +41,7 @@ class Conn(Protocol):
     identity: Identity
     peer: str
 
-    def close(self) -> None: ...
+    def drop(self, reason: str) -> None: ...
 
 
 Handler = Callable[[Any, dict[str, Any]], Awaitable[Any]]
@@ -164,7 +164,7 @@ class SessionRegistry:
     async def _end(self, digest: str, reason: str) -> None:
         session = self.by_digest.pop(digest)
         for attached in list(session.attached):
-            attached.close()  # a session's workstation never outlives the session
+            attached.drop(f"the session ended: {reason}")  # its workstation never outlives it
         seconds = round(time.monotonic() - session.started, 1)
         detail = {**session.identity.as_dict(), "session": session.sid, "seconds": seconds, "reason": reason}
         await self.audit(session.identity.label, "session_end", detail)

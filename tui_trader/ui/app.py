@@ -138,7 +138,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             self.set_keymap(keymap)
         for note in self._startup_notes:
             self.notify(note, severity="warning", timeout=8)
-        if not self.is_headless:
+        if not self.is_headless and not self.is_web:  # in a browser, stdin is textual-serve's pipe
             self._install_watchdog()
         if os.environ.get(FIRST_PAINT_ENV):
             self.call_after_refresh(self._stamp_first_paint)
