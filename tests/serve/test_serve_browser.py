@@ -172,6 +172,7 @@ def test_trader_trades_and_viewer_is_refused_in_the_browser(stack: Stack, tmp_pa
         page, screen = log_in(browser, url, "vera", PASSWORDS["vera"])
         assert page.inner_text("#role") == "VIEWER"
         screen.wait_for(r"PAPER")
+        screen.wait_for(r" VIEWER  vera │")  # the workstation's status bar says it too
         bid(screen)
         placed = len(stack.orders())
         screen.type(":")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from serve_helpers import Stack, need, wait_until
 
 pytestmark = pytest.mark.slow
@@ -28,11 +29,29 @@ class SshScreen:
         self.pexpect = pexpect
         self.screen = pyte.Screen(COLS, ROWS)
         self.stream = pyte.ByteStream(self.screen)
-        args = ["-i", str(key), "-p", str(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", *extra, "-tt", "localhost"]
+        args = [
+            "-i",
+            str(key),
+            "-p",
+            str(port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "LogLevel=ERROR",
+            *extra,
+            "-tt",
+            "localhost",
+        ]
         env = {"TERM": "xterm-256color", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(key.parent)}
-        self.child = pexpect.spawn(need("ssh", "the SSH tests use the OpenSSH client"), args, dimensions=(ROWS, COLS),
-                                   env=env)
+        self.child = pexpect.spawn(
+            need("ssh", "the SSH tests use the OpenSSH client"), args, dimensions=(ROWS, COLS), env=env
+        )
         self.raw = b""
 
     def pump(self, seconds: float = 0.2) -> bool:
@@ -93,10 +112,26 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
     assert refused.close() == 255 and b"Permission denied" in refused.raw
 
     no_password = subprocess.run(
-        ["ssh", "-p", str(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "BatchMode=yes", "-o",
-         "PubkeyAuthentication=no", "localhost", "true"],
-        capture_output=True, timeout=30, env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        [
+            "ssh",
+            "-p",
+            str(port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "PreferredAuthentications=password,keyboard-interactive",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "PubkeyAuthentication=no",
+            "localhost",
+            "true",
+        ],
+        capture_output=True,
+        timeout=30,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
     )
     assert no_password.returncode == 255 and b"publickey" in no_password.stderr
 
@@ -104,6 +139,7 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
     tom.wait_for("PAPER")
     tom.wait_for("BTC/USDT")
     tom.wait_for("paper connected")
+    tom.wait_for(" TRADER  tom │")  # the role the daemon gave the session, in the status bar
     before = len(stack.orders())
     tom.send(":")
     tom.wait_for("try: buy 0.5")
@@ -116,6 +152,7 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
 
     vera = SshScreen(viewer, port)
     vera.wait_for("paper connected")
+    vera.wait_for(" VIEWER  vera │")
     placed = len(stack.orders())
     vera.send(":")
     vera.wait_for("try: buy 0.5")
@@ -129,8 +166,11 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
     rows = [(actor, action, json.loads(detail)) for actor, action, detail in stack.audit()]
     assert any(a == "tom/trader@ssh" and act == "command" and d["command"] == "place" for a, act, d in rows)
     assert any(a == "vera/viewer@ssh" and act == "refused" and d["command"] == "place" for a, act, d in rows)
-    wait_until(lambda: any(a == "vera/viewer@ssh" and act == "session_end" for a, act, _ in stack.audit()), 20,
-               "the viewer's session end")
+    wait_until(
+        lambda: any(a == "vera/viewer@ssh" and act == "session_end" for a, act, _ in stack.audit()),
+        20,
+        "the viewer's session end",
+    )
 
     stack.stop()
     stack.procs.clear()

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui_trader.core.errors import UsageError, UserError
-from tui_trader.daemon.roles import OWNER, Identity
 from tui_trader.daemon.protocol import (
     AUTH,
     BAD_JSON,
@@ -41,6 +40,7 @@ from tui_trader.daemon.protocol import (
     loads,
     ok,
 )
+from tui_trader.daemon.roles import OWNER, Identity
 
 if TYPE_CHECKING:
     from tui_trader.engine.bus import EventBus, Subscription

@@ -78,11 +78,10 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         self.command_history: list[str] = []
         self._panes: dict[str, Pane] = {}
         self._events: EventStream | None = None
-        self._mine: set[str] = (
-            set()
-        )  # orders placed from this screen (their rejects are shown once)
+        self._mine: set[str] = set()  # orders placed from this screen (their rejects are shown once)
         self._ticking = False
         self._closing = False
+        self.read_only = False  # a viewer's serve session: nothing is written under HOME from here
         self._first_paint_done = False
         self._palette: Palette | None = None
         self._palette_theme = ""
@@ -131,9 +130,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         keymap = {k: v for k, v in self.ui.keymap.items() if k in self.binding_ids()}
         unknown = sorted(set(self.ui.keymap) - set(keymap))
         if unknown:
-            self._startup_notes.append(
-                f"ui.keymap: unknown binding ids {', '.join(unknown)} (see ? for the ids)"
-            )
+            self._startup_notes.append(f"ui.keymap: unknown binding ids {', '.join(unknown)} (see ? for the ids)")
         if keymap:
             self.set_keymap(keymap)
         for note in self._startup_notes:
@@ -155,9 +152,18 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             log.exception("engine failed to start")
             self.exit(return_code=1, message=f"error: the engine failed to start: {exc}")
             return
+        self._show_identity()
         self._events = self.client.subscribe("tui", EVENT_KINDS)
         await self.refresh_snapshot()
         self.set_interval(1.0 / self.ui.refresh_hz, self.refresh_snapshot, name="refresh")
+
+    def _show_identity(self) -> None:
+        """A `tui-trader serve` session: its role and user in the status bar; a viewer saves nothing."""
+        identity = getattr(self.client, "identity", None)
+        if not identity or identity.get("owner", True):
+            return
+        self.query_one(StatusBar).role = (str(identity.get("role")), str(identity.get("user")))
+        self.read_only = identity.get("role") != "trader"
 
     async def on_unmount(self) -> None:
         self._closing = True
@@ -180,9 +186,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         try:
             import asyncio
 
-            asyncio.get_running_loop().add_signal_handler(
-                signal.SIGHUP, self._terminal_lost, "SIGHUP"
-            )
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_lost, "SIGHUP")
         except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
             pass
 
@@ -315,5 +319,6 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
 
     def binding_ids(self) -> set[str]:
         return binding_ids(APP_BINDINGS)
+
 
 __all__ = ["GRID_MIN", "WorkstationApp"]

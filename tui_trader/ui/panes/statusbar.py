@@ -67,16 +67,16 @@ class TopLine(Static):
         text.append(f"· {timeframe} · ", style=pal.muted)
         text.append(f"equity {fmt.money(acct.equity)} ")
         text.append(f"day {fmt.money(acct.day_pnl, True)}", style=pal.signed(acct.day_pnl))
-        self.update(
-            text, layout=False
-        )  # fixed size: a relayout per frame would cost the CPU budget
+        self.update(text, layout=False)  # fixed size: a relayout per frame would cost the CPU budget
 
 
 class StatusBar(Static):
-    """Venue connection states, mode, the engine clock and the last message."""
+    """Venue connection states, mode, the engine clock and the last message; on a `tui-trader serve`
+    session, first the role the daemon gave it and the user (VIEWER vera)."""
 
     def __init__(self) -> None:
         super().__init__("starting the engine…", id="statusbar")
+        self.role: tuple[str, str] | None = None  # (role, user) of a serve session
         self.message = ""
         self.message_style = ""
         self._shown: object = None
@@ -91,6 +91,7 @@ class StatusBar(Static):
             snap.ts.replace(microsecond=0),
             self.message,
             self.message_style,
+            self.role,
             pal,
         )
         if key == self._shown:
@@ -98,6 +99,11 @@ class StatusBar(Static):
         self._shown = key
         styles = {"up": pal.up, "warning": pal.warning, "error": pal.error}
         text = Text(no_wrap=True, overflow="ellipsis")
+        if self.role is not None:
+            role, user = self.role
+            style = pal.warning if role == "trader" else pal.accent
+            text.append(f" {role.upper()} ", style=f"bold reverse {style}")
+            text.append(f" {user} │ ", style=pal.muted)
         for v in snap.venues:
             text.append("● ", style=styles[_STATE_STYLE.get(v.state, "warning")])
             text.append(f"{v.name} {v.state.value}  ")

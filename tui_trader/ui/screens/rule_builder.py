@@ -260,6 +260,8 @@ class RuleBuilderScreen(Screen[None]):
         directory = self.strategies_dir
         if directory is None:
             raise UserError("no home folder: cannot save (start with --home DIR)")
+        if getattr(self.app, "read_only", False):  # the daemon hot-loads this folder
+            raise UserError("not saved: a viewer cannot add or change strategies; ask for a trader login")
         if self.validate():
             raise UserError(f"not saved: fix {len(self.errors)} error(s) first")
         name = rule_name(self.text) or ""

@@ -1,0 +1,110 @@
+"""The web login's defences with a plain HTTP client: CSRF, Origin, Host, cookies, exposure, rate limit."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+from serve_helpers import PASSWORDS, Stack, clean_env
+
+pytestmark = pytest.mark.slow
+
+
+def client() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # keep cookies for 127.0.0.1
+
+
+async def login_form(session: aiohttp.ClientSession, url: str) -> str:
+    async with session.get(f"{url}/login") as r:
+        assert r.status == 200
+        return re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)  # type: ignore[union-attr]
+
+
+async def test_login_needs_the_forms_token_and_our_origin_and_the_socket_needs_both(stack: Stack) -> None:
+    stack.daemon()
+    url = stack.web()
+    async with client() as s:
+        async with s.get(f"{url}/", allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/login"
+        csrf = await login_form(s, url)
+        good = {"user": "vera", "secret": PASSWORDS["vera"]}
+        async with s.post(f"{url}/login", data=good, allow_redirects=False) as r:
+            assert r.status == 403  # no CSRF token
+        async with s.post(
+            f"{url}/login",
+            data={**good, "csrf": csrf},
+            headers={"Origin": "http://evil.example"},
+            allow_redirects=False,
+        ) as r:
+            assert r.status == 403  # another site's form
+        async with s.post(
+            f"{url}/login", data={**good, "csrf": csrf}, headers={"Origin": url}, allow_redirects=False
+        ) as r:
+            assert r.status == 303, await r.text()
+            cookie = r.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        async with s.get(f"{url}/") as r:
+            page = await r.text()
+            assert r.status == 200 and 'id="role">VIEWER<' in page
+            assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await s.ws_connect(f"{url.replace('http', 'ws')}/ws", origin="http://evil.example")
+        assert refused.value.status == 403
+        async with s.get(f"{url}/", headers={"Host": "rebound.example"}) as r:
+            assert r.status == 421  # DNS rebinding: not our name
+    async with client() as anonymous:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await anonymous.ws_connect(f"{url.replace('http', 'ws')}/ws", origin=url)
+        assert refused.value.status == 403
+
+
+async def test_wrong_passwords_are_refused_then_rate_limited(stack: Stack) -> None:
+    stack.daemon()
+    url = stack.web()
+    async with client() as s:
+        statuses = []
+        for _ in range(6):
+            csrf = await login_form(s, url)
+            data = {"user": "alice", "secret": "guess", "csrf": csrf}
+            async with s.post(f"{url}/login", data=data, headers={"Origin": url}, allow_redirects=False) as r:
+                statuses.append(r.status)
+                assert "tt_session" not in r.cookies
+        assert statuses == [401] * 5 + [429]
+        csrf = await login_form(s, url)
+        data = {"user": "alice", "secret": PASSWORDS["alice"], "csrf": csrf}
+        async with s.post(f"{url}/login", data=data, headers={"Origin": url}, allow_redirects=False) as r:
+            assert r.status == 429  # even the right password waits out the window
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "0.0.0.0"], "without TLS"),
+        (["--tls-cert", "/nonexistent.pem"], "go together"),
+    ],
+)
+def test_serve_web_refuses_to_expose_itself_in_the_clear(stack: Stack, args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tui_trader.cli.main", "--home", str(stack.home), "serve", "web", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_serve_web_without_a_daemon_says_so(stack: Stack) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tui_trader.cli.main", "--home", str(stack.home), "serve", "web", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert done.returncode == 1 and "no daemon running" in done.stderr and "Traceback" not in done.stderr
