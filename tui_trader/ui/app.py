@@ -78,7 +78,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         self.command_history: list[str] = []
         self._panes: dict[str, Pane] = {}
         self._events: EventStream | None = None
-        self._mine: set[str] = set()  # orders placed from this screen (their rejects are shown once)
+        self._mine: set[str] = (
+            set()
+        )  # orders placed from this screen (their rejects are shown once)
         self._ticking = False
         self._closing = False
         self.read_only = False  # a viewer's serve session: nothing is written under HOME from here
@@ -130,7 +132,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         keymap = {k: v for k, v in self.ui.keymap.items() if k in self.binding_ids()}
         unknown = sorted(set(self.ui.keymap) - set(keymap))
         if unknown:
-            self._startup_notes.append(f"ui.keymap: unknown binding ids {', '.join(unknown)} (see ? for the ids)")
+            self._startup_notes.append(
+                f"ui.keymap: unknown binding ids {', '.join(unknown)} (see ? for the ids)"
+            )
         if keymap:
             self.set_keymap(keymap)
         for note in self._startup_notes:
@@ -186,7 +190,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         try:
             import asyncio
 
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_lost, "SIGHUP")
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, self._terminal_lost, "SIGHUP"
+            )
         except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
             pass
 
@@ -319,6 +325,5 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
 
     def binding_ids(self) -> set[str]:
         return binding_ids(APP_BINDINGS)
-
 
 __all__ = ["GRID_MIN", "WorkstationApp"]

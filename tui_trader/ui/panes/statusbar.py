@@ -67,7 +67,9 @@ class TopLine(Static):
         text.append(f"· {timeframe} · ", style=pal.muted)
         text.append(f"equity {fmt.money(acct.equity)} ")
         text.append(f"day {fmt.money(acct.day_pnl, True)}", style=pal.signed(acct.day_pnl))
-        self.update(text, layout=False)  # fixed size: a relayout per frame would cost the CPU budget
+        self.update(
+            text, layout=False
+        )  # fixed size: a relayout per frame would cost the CPU budget
 
 
 class StatusBar(Static):
