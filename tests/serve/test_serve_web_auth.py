@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import urllib.request
 
 import aiohttp
 import pytest
 
-from serve_helpers import PASSWORDS, Stack, clean_env
+from serve_helpers import PASSWORDS, Stack, clean_env, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -108,3 +110,22 @@ def test_serve_web_without_a_daemon_says_so(stack: Stack) -> None:
         env=clean_env(),
     )
     assert done.returncode == 1 and "no daemon running" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_daemon_starts_serve_web_from_config_and_stops_it(stack: Stack) -> None:
+    port = free_port()
+    with open(stack.home / "config.toml", "a") as fh:
+        fh.write(f"[serve.web]\nenabled = true\nport = {port}\n")
+    daemon = stack.daemon()
+
+    def login_page() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_until(login_page, 30, "the web workstation started by the daemon")
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(30) == 0
+    assert not login_page()  # stopped with the daemon

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.core.errors import ConfigError
 from tui_trader.daemon import auth
 from tui_trader.daemon.lock import check_private_dir
+from tui_trader.daemon.serve_children import ServeChildren
 from tui_trader.home import HomeLock
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class Daemon:
         self.server: ControlServer | None = None
         self.notifier: Notifier | None = None
         self.metrics: MetricsServer | None = None
+        self.serve_children: ServeChildren | None = None
         self.stopping = asyncio.Event()
 
     async def serve(self) -> int:
@@ -135,6 +137,8 @@ class Daemon:
                 self.metrics = MetricsServer(engine, token=token, port=cfg.metrics_port)
                 await self.metrics.start()
             self._write_info()
+            self.serve_children = ServeChildren(self.home, self.settings, self.config_file, engine.notify)
+            await self.serve_children.start()  # [serve.web] / [serve.ssh] enabled = true
             await engine.audit("daemon", "start", {"pid": os.getpid(), "live": self.live})
         except BaseException:
             await self.stop()
@@ -142,6 +146,8 @@ class Daemon:
 
     async def stop(self) -> None:
         """Stop accepting, tell attached clients, flush notifications, then stop the engine."""
+        if self.serve_children is not None:
+            await self.serve_children.stop()
         if self.server is not None:
             await self.server.stop()
         if self.notifier is not None:
