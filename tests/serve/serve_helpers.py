@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -107,6 +108,13 @@ class Stack:
     def audit(self) -> list[tuple[str, str, str]]:
         with sqlite3.connect(self.home / "tui_trader.db") as db:
             return list(db.execute("SELECT actor, action, detail FROM audit ORDER BY id"))
+
+    def audited(self, actor: str, action: str, command: str | None = None) -> bool:
+        """Whether the audit log has a row by `actor` for `action` (and that session command)."""
+        for who, what, detail in self.audit():
+            if who == actor and what == action and (command is None or json.loads(detail).get("command") == command):
+                return True
+        return False
 
     def orders(self) -> list[Any]:
         from tui_trader.daemon.remote_client import RemoteClient

@@ -7,7 +7,6 @@ terminal, and the screen it was sent is read back with pyte (the terminal draws 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,6 +135,16 @@ def log_in(browser: Any, url: str, user: str, secret: str) -> tuple[Any, Screen]
     return page, screen
 
 
+def send_order(screen: Screen) -> None:
+    """`:buy 0.01 BTC/USDT`, then y on the confirmation."""
+    screen.type(":")
+    screen.wait_for(r"try: buy 0\.5")  # the command line has the keyboard now
+    screen.type("buy 0.01 BTC/USDT")
+    screen.press("Enter")
+    screen.wait_for(r"Send BUY 0\.01 BTC/USDT")
+    screen.type("y")
+
+
 def bid(screen: Screen) -> str:
     return screen.wait_for(r"BTC/USDT\s+([\d,]+\.\d+)").group(1)
 
@@ -158,12 +167,7 @@ def test_trader_trades_and_viewer_is_refused_in_the_browser(stack: Stack, tmp_pa
         first = bid(screen)
         wait_until(lambda: bid(screen) != first, 30, "a new BTC/USDT price (live prices)")
         before = len(stack.orders())
-        screen.type(":")
-        screen.wait_for(r"try: buy 0\.5")  # the command line has the keyboard now
-        screen.type("buy 0.01 BTC/USDT")
-        screen.press("Enter")
-        screen.wait_for(r"Send BUY 0\.01 BTC/USDT")
-        screen.type("y")
+        send_order(screen)
         orders = wait_until(lambda: stack.orders()[before:], 20, "the trader's order at the daemon")
         assert orders[0]["symbol"] == "BTC/USDT" and orders[0]["quantity"] == "0.01"
         page.screenshot(path=str(tmp_path / "trader.png"))
@@ -175,23 +179,13 @@ def test_trader_trades_and_viewer_is_refused_in_the_browser(stack: Stack, tmp_pa
         screen.wait_for(r" VIEWER  vera │")  # the workstation's status bar says it too
         bid(screen)
         placed = len(stack.orders())
-        screen.type(":")
-        screen.wait_for(r"try: buy 0\.5")  # the command line has the keyboard now
-        screen.type("buy 0.01 BTC/USDT")
-        screen.press("Enter")
-        screen.wait_for(r"Send BUY 0\.01 BTC/USDT")
-        screen.type("y")
+        send_order(screen)
         screen.wait_for(r"refused by the daemon")
         page.screenshot(path=str(tmp_path / "viewer.png"))
         assert len(stack.orders()) == placed  # nothing reached the engine
         page.close()
 
-    rows = [(actor, action, json.loads(detail)) for actor, action, detail in stack.audit()]
-    assert any(a == "alice/trader@web" and act == "session_start" for a, act, _ in rows)
-    assert any(a == "alice/trader@web" and act == "command" and d["command"] == "place" for a, act, d in rows)
-    assert any(a == "vera/viewer@web" and act == "refused" and d["command"] == "place" for a, act, d in rows)
-    wait_until(
-        lambda: any(a == "vera/viewer@web" and act == "session_end" for a, act, _ in stack.audit()),
-        20,
-        "the viewer's session end in the audit log",
-    )
+    assert stack.audited("alice/trader@web", "session_start")
+    assert stack.audited("alice/trader@web", "command", "place")
+    assert stack.audited("vera/viewer@web", "refused", "place")
+    wait_until(lambda: stack.audited("vera/viewer@web", "session_end"), 20, "the viewer's session end")

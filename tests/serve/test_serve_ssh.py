@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -83,6 +82,14 @@ class SshScreen:
         self.child.send(keys)
         self.pump(0.3)
 
+    def send_order(self) -> None:
+        """`:buy 0.01 BTC/USDT`, then y on the confirmation."""
+        self.send(":")
+        self.wait_for("try: buy 0.5")
+        self.send("buy 0.01 BTC/USDT\r")
+        self.wait_for("Send BUY 0.01 BTC/USDT")
+        self.send("y")
+
     def close(self) -> int | None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and self.pump():
@@ -141,11 +148,7 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
     tom.wait_for("paper connected")
     tom.wait_for(" TRADER  tom │")  # the role the daemon gave the session, in the status bar
     before = len(stack.orders())
-    tom.send(":")
-    tom.wait_for("try: buy 0.5")
-    tom.send("buy 0.01 BTC/USDT\r")
-    tom.wait_for("Send BUY 0.01 BTC/USDT")
-    tom.send("y")
+    tom.send_order()
     wait_until(lambda: len(stack.orders()) > before, 20, "the trader's order at the daemon")
     tom.send("q")
     assert tom.close() == 0
@@ -154,23 +157,14 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
     vera.wait_for("paper connected")
     vera.wait_for(" VIEWER  vera │")
     placed = len(stack.orders())
-    vera.send(":")
-    vera.wait_for("try: buy 0.5")
-    vera.send("buy 0.01 BTC/USDT\r")
-    vera.wait_for("Send BUY 0.01 BTC/USDT")
-    vera.send("y")
+    vera.send_order()
     vera.wait_for("refused by the daemon")
     assert len(stack.orders()) == placed
     vera.child.terminate(force=True)  # the client vanishes: the session still ends
 
-    rows = [(actor, action, json.loads(detail)) for actor, action, detail in stack.audit()]
-    assert any(a == "tom/trader@ssh" and act == "command" and d["command"] == "place" for a, act, d in rows)
-    assert any(a == "vera/viewer@ssh" and act == "refused" and d["command"] == "place" for a, act, d in rows)
-    wait_until(
-        lambda: any(a == "vera/viewer@ssh" and act == "session_end" for a, act, _ in stack.audit()),
-        20,
-        "the viewer's session end",
-    )
+    assert stack.audited("tom/trader@ssh", "command", "place")
+    assert stack.audited("vera/viewer@ssh", "refused", "place")
+    wait_until(lambda: stack.audited("vera/viewer@ssh", "session_end"), 20, "the viewer's session end")
 
     stack.stop()
     stack.procs.clear()
