@@ -74,7 +74,7 @@ async def test_canary_secret_leaks_nowhere_after_a_rough_session(home, capsys, c
         await engine.start()
         venue = engine.venues["alpaca"]
         try:
-            await wait_for(lambda: engine.ticker("AAPL") is not None)
+            await wait_for(lambda: engine.ticker("AAPL", "alpaca") is not None)  # paper quotes AAPL too
             order = await engine.place(OrderRequest("AAPL", Side.BUY, Decimal("1.5"), venue="alpaca"))
             await wait_for(lambda: engine.oms.orders[order.client_order_id].status is OrderStatus.FILLED)  # type: ignore[union-attr]
             fake.fail_next(1, status=429)
