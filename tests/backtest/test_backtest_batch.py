@@ -1,5 +1,5 @@
-"""The batched exit search and the vectorized equity agree exactly with the per-trade kernel,
-the live runner's bar-by-bar `evaluate_exit`, and a plain loop over trades."""
+"""The batched exit search and the vectorized equity agree exactly with the search of one trade
+at a time, the bar-by-bar rules (`decide_exit`) and a plain loop over trades."""
 
 from __future__ import annotations
 
@@ -32,15 +32,13 @@ def batch_exits(sym, rules: ExitRules, prices: np.ndarray):
         signal = np.where(
             s > 0, signal_bars(sym.exit_long, e, sym.shift), signal_bars(sym.exit_short, e, sym.shift)
         )
-    blocked = (
-        (sym.enter_long_flag, sym.enter_short_flag) if rules.ignore_roi_if_entry_signal else None
-    )
+    blocked = (sym.roi_blocked(1), sym.roi_blocked(-1)) if rules.ignore_roi_if_entry_signal else None
     return find_exits(sym.market, e, s, prices, rules, signal, blocked)
 
 
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("latency", [0, 2])
-def test_batch_matches_kernel_and_live_rule(config: dict, latency: int) -> None:
+def test_batch_matches_one_trade_at_a_time_and_the_bar_by_bar_rules(config: dict, latency: int) -> None:
     rules = ExitRules.build(can_short=True, **config)
     strat = strategy_with(config)
     checked = 0
@@ -56,32 +54,17 @@ def test_batch_matches_kernel_and_live_rule(config: dict, latency: int) -> None:
             fast = find_exit(
                 sym.market, e, side, entry, rules,
                 signal_bar=first_signal_bar(sym, e, side, entry, rules),
-                roi_blocked=sym.enter_flag(side) if rules.ignore_roi_if_entry_signal else None,
+                roi_blocked=sym.roi_blocked(side) if rules.ignore_roi_if_entry_signal else None,
             )  # fmt: skip
             row = (int(got.bar[i]), float(got.price[i]), REASONS[got.reason[i]],
                    bool(got.at_open[i]))  # fmt: skip
             assert row == (fast.bar, fast.price, fast.reason, fast.at_open)  # bit-identical
             if i < 12:  # the live rule, bar by bar (slow): a sample
-                slow, _ = find_exit_reference(strat, sym, e, side, entry, 1.0, None)
+                slow = find_exit_reference(strat, sym, e, side, entry, 1.0, None).fill
                 assert (row[0], row[2], row[3]) == (slow.bar, slow.reason, slow.at_open)
                 assert row[1] == pytest.approx(slow.price, rel=1e-12)
             checked += 1
     assert checked > 100
-
-
-def test_batch_checks_the_close_when_candles_are_inconsistent() -> None:
-    # a bar whose close is below its low: only the close check can stop the trade there
-    df = random_candles(1, 300)
-    df.loc[150, "close"] = df.loc[150, "low"] * 0.5
-    rules = ExitRules.build(stoploss=-0.05, can_short=True)
-    sym = symbol_signals("X", df, rules, bar_seconds=300)
-    prices = sym.market.open[sym.entry_bars].copy()
-    got = batch_exits(sym, rules, prices)
-    for i, (e, side) in enumerate(zip(sym.entry_bars, sym.entry_sides, strict=True)):
-        fast = find_exit(sym.market, int(e), int(side), float(prices[i]), rules,
-                         signal_bar=first_signal_bar(sym, int(e), int(side), float(prices[i]), rules))  # fmt: skip
-        assert (int(got.bar[i]), float(got.price[i]), REASONS[got.reason[i]]) == (
-            fast.bar, fast.price, fast.reason)  # fmt: skip
 
 
 def test_vectorized_equity_matches_a_loop_over_trades() -> None:

@@ -54,7 +54,8 @@ def test_gap_through_stop_fills_at_the_worse_open() -> None:
 def test_stop_inside_bar_fills_at_stop() -> None:
     df = candles([FLAT, FLAT, (100, 100.2, 94, 99), FLAT], enter_long=[1])
     t = run(df, ExitRules.build(stoploss=-0.05)).iloc[0]
-    assert (t.exit_reason, t.exit_price, t.exit_time) == ("stop_loss", 95.0, df.date[3])
+    # Freqtrade stamps every exit at the open of its candle
+    assert (t.exit_reason, t.exit_price, t.exit_time) == ("stop_loss", 95.0, df.date[2])
 
 
 def test_stop_and_target_in_one_bar_stop_fills_first() -> None:
@@ -66,10 +67,12 @@ def test_stop_and_target_in_one_bar_stop_fills_first() -> None:
 def test_roi_target_fills_at_limit_with_maker_fee() -> None:
     df = candles([FLAT, FLAT, (100, 106, 99, 105), FLAT], enter_long=[1])
     t = run(df, ExitRules.build(minimal_roi={"0": 0.05}), fee=0.002, maker_fee=0.001).iloc[0]
-    qty = 1_000 / 1.002 / 100  # "unlimited" stake leaves room for the entry fee
-    assert t.exit_reason == "roi" and t.exit_price == pytest.approx(105.0)
-    assert t.fees == pytest.approx(qty * 100 * 0.002 + qty * 105 * 0.001)
-    assert t.pnl == pytest.approx(qty * 105 * (1 - 0.001) - qty * 100 * (1 + 0.002))
+    qty = 1_000 / 100  # "unlimited": the whole wallet; fees come out of the profit
+    # ROI is after fees, measured with the taker fee on both sides: 5 % net at 105.42...
+    target = 105.0 * 1.002 / 0.998
+    assert t.exit_reason == "roi" and t.exit_price == pytest.approx(round(target, 1))
+    assert t.fees == pytest.approx(qty * 100 * 0.002 + qty * t.exit_price * 0.001)
+    assert t.pnl == pytest.approx(qty * t.exit_price * (1 - 0.001) - qty * 100 * (1 + 0.002))
     assert t.pnl_pct == pytest.approx(t.pnl / (qty * 100 * 1.002))
 
 
@@ -85,15 +88,20 @@ def test_roi_table_steps_down_with_minutes_open() -> None:
         FLAT,
     ]
     t = run(candles(rows, enter_long=[1]), ExitRules.build(minimal_roi=roi)).iloc[0]
-    # entry at bar 1; bars 1 and 2 close 1 and 2 minutes in: need 104; bar 3 closes at 3: 101
+    # entry at bar 1's open; bars 1-3 open 0-2 minutes in: need 104; bar 4 opens 3 minutes in
     assert t.exit_reason == "roi" and t.exit_price == pytest.approx(101.0)
-    assert t.exit_time == candles(rows).date[3]  # bar 3 opened at the target: filled there
+    assert t.exit_time == candles(rows).date[4]
 
 
-def test_roi_gap_fills_at_the_better_open() -> None:
+def test_roi_gap_fills_inside_the_candle() -> None:
+    # Freqtrade clamps the target into the candle: a candle wholly above it fills at its low
     df = candles([FLAT, FLAT, (108, 109, 107, 108), FLAT], enter_long=[1])
     t = run(df, ExitRules.build(minimal_roi={"0": 0.05})).iloc[0]
-    assert t.exit_reason == "roi" and t.exit_price == 108.0 and t.exit_time == df.date[2]
+    assert t.exit_reason == "roi" and t.exit_price == 107.0 and t.exit_time == df.date[2]
+    # ... and at its open when a new ROI step begins at that open
+    df = candles([FLAT, FLAT, (100, 100.5, 99.5, 100), (108, 109, 107, 108), FLAT], enter_long=[1])
+    t = run(df, ExitRules.build(minimal_roi={"0": 0.5, "2": 0.05})).iloc[0]
+    assert t.exit_reason == "roi" and t.exit_price == 108.0 and t.exit_time == df.date[3]
 
 
 def test_fees_and_slippage_work_against_the_trader() -> None:
@@ -102,7 +110,7 @@ def test_fees_and_slippage_work_against_the_trader() -> None:
     )
     t = run(df, ExitRules.build(), fee=0.001, slippage_bps=10).iloc[0]
     entry, exit_ = 100 * 1.001, 110 * 0.999
-    qty = 1_000 / 1.001 / entry
+    qty = 1_000 / entry
     assert t.entry_price == pytest.approx(entry) and t.exit_price == pytest.approx(exit_)
     assert t.fees == pytest.approx(qty * entry * 0.001 + qty * exit_ * 0.001)
     assert t.pnl == pytest.approx(qty * (exit_ - entry) - t.fees)
@@ -135,16 +143,18 @@ def test_trailing_stop_positive_with_offset() -> None:
         trailing_only_offset_is_reached=True,
     )
     t = run(candles(rows, enter_long=[1]), rules).iloc[0]
-    # offset reached at 106 (6 %): stop 106 * 0.99 = 104.94; bar 4 opens 105, low 103
-    assert t.exit_reason == "trailing_stop_loss" and t.exit_price == pytest.approx(104.94)
+    # offset reached at bar 3's high 106 (6 %): stop 106 * 0.99 = 104.94, up to the candles'
+    # 0.1 tick: 105.0; bar 3's low (104) reaches it (Freqtrade takes the high first)
+    assert t.exit_reason == "trailing_stop_loss" and t.exit_price == pytest.approx(105.0)
+    assert t.exit_time == candles(rows).date[3]
 
 
-def test_trailing_stop_raised_by_own_bar_exits_at_close() -> None:
+def test_trailing_stop_raised_by_own_bar_is_hit_by_its_low() -> None:
     rows = [FLAT, FLAT, (100, 120, 100, 105), FLAT]
     rules = ExitRules.build(stoploss=-0.05, trailing_stop=True)
     t = run(candles(rows, enter_long=[1]), rules).iloc[0]
-    # the high of 120 lifts the stop to 114 during the bar; only the close (105) is checked
-    assert t.exit_reason == "trailing_stop_loss" and t.exit_price == 105.0
+    # the high of 120 lifts the stop to 114, the low of 100 goes through it: filled at 114
+    assert t.exit_reason == "trailing_stop_loss" and t.exit_price == 114.0
 
 
 def test_short_trade_stop_target_and_pnl() -> None:
@@ -179,9 +189,10 @@ def test_latency_bars_delay_entry_and_exit() -> None:
 
 
 def test_force_exit_at_the_end_of_data() -> None:
-    df = candles([FLAT, FLAT, (100, 101, 99, 100.7)], enter_long=[1])
+    df = candles([FLAT, FLAT, (100.2, 101, 99, 100.7)], enter_long=[1])
     t = run(df, ExitRules.build()).iloc[0]
-    assert t.exit_reason == "force_exit" and t.exit_price == 100.7
+    # at the last candle's open, as Freqtrade
+    assert t.exit_reason == "force_exit" and t.exit_price == 100.2 and t.exit_time == df.date[2]
 
 
 def test_entry_and_exit_on_the_same_candle_keeps_the_trade() -> None:

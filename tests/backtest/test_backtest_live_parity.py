@@ -32,25 +32,25 @@ def live_decisions(name: str, df, timeframe: str) -> list[tuple[str, object, str
             assert runner.confirm(d, 1.0)
             pending = d
     last_close = df.date.iloc[-1] + timedelta(minutes=5)
-    return [(d.action, d.ts, d.reason) for d in decisions if d.ts < last_close]
+    return [(d.action, d.ts, "exit_signal" if d.tag and d.reason == d.tag else d.reason)
+            for d in decisions if d.ts < last_close]  # fmt: skip
 
 
 def backtest_decisions(name: str, df, bar: timedelta) -> list[tuple[str, object, str]]:
     """The backtest's trades as the decisions behind them, stamped at the close of the bar
     that decided: an entry or exit signal fills at the next open (= that close); a stop or
-    ROI exit inside bar j is decided on j's close, also when it filled at j's open (a gap)."""
+    ROI exit inside bar j (stamped at j's open, as Freqtrade) is decided on j's close."""
     strategy = load_strategy(name)
     res = run_backtest(strategy, {SYMBOL: df}, timeframe="5m", fee=0.0, stake_amount=1_000.0)
-    opens = dict(zip(df.date, df.open, strict=True))
     out = []
     for t in res.trades.itertuples():
         out.append(("enter_long", t.entry_time.to_pydatetime(), "entry_signal"))
         if t.exit_reason == "force_exit":  # the end of the backtest, not a decision
             continue
-        decided = t.exit_time
-        if t.exit_reason != "exit_signal" and opens.get(t.exit_time) == t.exit_price:
-            decided = t.exit_time + bar  # filled at the open of the bar that decided it
-        out.append(("exit_long", decided.to_pydatetime(), t.exit_reason))
+        signal = t.exit_reason == "exit_signal" or t.exit_reason == t.exit_tag
+        decided = t.exit_time if signal else t.exit_time + bar
+        reason = "exit_signal" if signal else t.exit_reason
+        out.append(("exit_long", decided.to_pydatetime(), reason))
     return out
 
 

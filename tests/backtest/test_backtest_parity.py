@@ -1,4 +1,5 @@
-"""The vectorized kernel agrees with the live runner's bar-by-bar `evaluate_exit`."""
+"""The vectorized exit search agrees with the bar-by-bar rules (`strategy.exits.decide_exit`,
+which the live runner and the hook path use): same bar, reason, price and fill at the open."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tui_trader.backtest.kernel import find_exit, trailing_stops
+from tui_trader.backtest.kernel import find_exit
 from tui_trader.backtest.portfolio import first_signal_bar
 from tui_trader.backtest.reference import find_exit_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import symbol_signals
 from tui_trader.strategy import IStrategy
-from tui_trader.strategy.exits import roi_threshold, trailing_stop_price
+from tui_trader.strategy.exits import roi_threshold
 
 CONFIGS = [
     {"stoploss": -0.02, "minimal_roi": {"0": 0.03, "20": 0.01, "60": 0.0}},
@@ -53,48 +54,34 @@ def strategy_with(config: dict) -> IStrategy:
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-@pytest.mark.parametrize("latency", [0, 2])
-def test_kernel_matches_evaluate_exit(config: dict, latency: int) -> None:
+@pytest.mark.parametrize(("latency", "fee"), [(0, 0.0), (0, 0.001), (2, 0.001)])
+@pytest.mark.parametrize("decimals", [None, 2])
+def test_vectorized_search_matches_the_bar_by_bar_rules(
+    config: dict, latency: int, fee: float, decimals: int | None
+) -> None:
     rules = ExitRules.build(can_short=True, **config)
     strat = strategy_with(config)
     checked = 0
     for seed in range(6):
-        sym = symbol_signals(
-            "X", random_candles(seed), rules, bar_seconds=300, latency_bars=latency
-        )
+        df = random_candles(seed)
+        if decimals is not None:  # candles on a 0.01 tick: stops and exits rounded to it
+            cols = ["open", "high", "low", "close"]
+            df[cols] = df[cols].round(decimals)
+        sym = symbol_signals("X", df, rules, bar_seconds=300, latency_bars=latency)
         for e, side in zip(sym.entry_bars[:15], sym.entry_sides[:15], strict=True):
+            e, side = int(e), int(side)
             entry = float(sym.market.open[e]) * (1.0005 if side > 0 else 0.9995)
             fast = find_exit(
-                sym.market,
-                int(e),
-                int(side),
-                entry,
-                rules,
-                signal_bar=first_signal_bar(sym, int(e), int(side), entry, rules),
-                roi_blocked=sym.enter_flag(int(side)) if rules.ignore_roi_if_entry_signal else None,
-            )
-            slow, _ = find_exit_reference(strat, sym, int(e), int(side), entry, 1.0, None)
+                sym.market, e, side, entry, rules,
+                signal_bar=first_signal_bar(sym, e, side, entry, rules, fee),
+                roi_blocked=sym.roi_blocked(side) if rules.ignore_roi_if_entry_signal else None,
+                fee=fee,
+            )  # fmt: skip
+            slow = find_exit_reference(strat, sym, e, side, entry, 1.0, None, fee=fee).fill
             assert (fast.bar, fast.reason, fast.at_open) == (slow.bar, slow.reason, slow.at_open)
             assert fast.price == pytest.approx(slow.price, rel=1e-12)
             checked += 1
     assert checked > 50
-
-
-def test_vectorized_trailing_matches_scalar_rule() -> None:
-    rng = np.random.default_rng(3)
-    best_long = 100 * (1 + np.abs(rng.normal(0, 0.05, 200)))
-    best_short = 100 * (1 - np.abs(rng.normal(0, 0.05, 200)))
-    for config in CONFIGS[1:5]:
-        rules = ExitRules.build(**config)
-        args = (config["stoploss"], config.get("trailing_stop_positive"),
-                config.get("trailing_stop_positive_offset", 0.0),
-                config.get("trailing_only_offset_is_reached", False))  # fmt: skip
-        got = trailing_stops(100.0, True, best_long, rules)
-        want = [trailing_stop_price(100.0, "long", b, *args) for b in best_long]
-        np.testing.assert_allclose(got, want, rtol=1e-12)
-        got = trailing_stops(100.0, False, best_short, rules)
-        want = [trailing_stop_price(100.0, "short", b, *args) for b in best_short]
-        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_roi_steps_match_roi_threshold() -> None:

@@ -48,10 +48,12 @@ def test_cash_returns_after_exit_and_funds_the_next_trade() -> None:
 
 
 def test_one_trade_per_symbol_at_a_time() -> None:
-    res = run({"A": frame(n=8, enter=[1, 1, 1, 1, 0, 0, 1], exit_=[0, 0, 0, 0, 0, 1])})
+    res = run({"A": frame(n=9, enter=[1, 1, 1, 1, 0, 0, 1], exit_=[0, 0, 0, 0, 0, 1])})
     # signals on bars 1-3 arrive while the first trade (bars 1..6) is open: ignored
-    assert list(res.trades.entry_time) == [frame(8).date[1], frame(8).date[7]]
-    assert res.trades.exit_time[0] == frame(8).date[6]
+    assert list(res.trades.entry_time) == [frame(9).date[1], frame(9).date[7]]
+    assert res.trades.exit_time[0] == frame(9).date[6]
+    # no trade opens on the last candle, as in Freqtrade
+    assert len(run({"A": frame(n=3, enter=[0, 1])}).trades) == 0
 
 
 def test_custom_stake_amount_hook_is_honoured() -> None:

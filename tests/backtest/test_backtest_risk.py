@@ -162,12 +162,12 @@ def test_confirm_trade_exit_can_hold_through_a_stop() -> None:
     class Stubborn(Signals):
         def confirm_trade_exit(self, pair, trade, order_type, amount, rate, time_in_force,
                                exit_reason, current_time, **kwargs):  # fmt: skip
-            return current_time.hour >= 4  # the bar closing at 04:00 is bar 3
+            return current_time.hour >= 3  # asked at the candle's open: bar 3 opens at 03:00
 
     df = candles(8, sig=[0], dips=[1, 3])
     res = backtest(df, Stubborn(), stake_amount=1_000.0)
     assert res.trades.exit_reason[0] == "stop_loss"
-    assert res.trades.exit_time[0] == df.date[4]  # stopped inside bar 3, stamped at its close
+    assert res.trades.exit_time[0] == df.date[3]  # stopped inside bar 3, stamped at its open
 
 
 def test_cli_sizes_from_the_config_risk_table(tmp_path: Path, capsys) -> None:

@@ -1,16 +1,23 @@
-"""First exits of many candidate entries at once: `kernel.find_exit` over a 2-D window.
+"""First exits of many candidate entries at once, with Freqtrade's rules, in a few array passes.
 
-The per-trade kernel pays ~50 µs of Python and NumPy call overhead per trade; a year of
-1-minute bars gives thousands of trades per backtest and an optimizer runs a thousand
-backtests. Here every candidate entry of one symbol is a row, the bars after its entry are
-columns, and each window (doubling, as in the kernel) is searched for all still-open rows in
-a few array operations. The rules, their order inside a bar and the arithmetic are the
-kernel's, element for element, so results are bit-identical (tests/backtest/
-test_backtest_parity.py checks both against the live runner's bar-by-bar `evaluate_exit`).
+A year of 1-minute bars gives thousands of trades per backtest and an optimizer runs a thousand
+backtests, so exits are not found bar by bar in Python. Every candidate entry of one symbol is
+a row, the bars after its entry are columns, and doubling windows of bars are searched for all
+still-open rows at once. Per bar, in Freqtrade's order (`tui_trader.strategy.exits`):
 
-It needs the entry price before the stake is known, so the simulation uses it when slippage
-does not depend on the quantity (no volume-aware slippage) and no per-bar Python hook
-decides exits (see `reference.needs_reference`).
+1. an exit signal decided on an earlier candle fills at this bar's open (the search stops at
+   the bar before it);
+2. the stop, moved first by the trailing rule with this bar's high (low for shorts): a stop
+   that never moved ranks first, filled at the stop (at the open when the whole bar is past it);
+3. ROI: the profit at the high after both fees above the step for the whole minutes since the
+   entry, filled at the price that makes that profit (clamped into the bar; at the open when a
+   new step starts at an open already past it);
+4. a trailing stop that moved: after ROI.
+
+Stops are rounded to the month's price tick away from the position and every price to the
+nearest tick (`tui_trader.strategy.precision`), as Freqtrade does. The per-bar Python path
+(`reference.find_exit_reference`, the live rules themselves) gives the same exits: the tests
+compare both on every candidate of several configurations.
 """
 
 from __future__ import annotations
@@ -19,22 +26,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tui_trader.backtest.kernel import (
-    _FIRST_WINDOW,
-    _NS_PER_MINUTE,
-    EXIT_SIGNAL,
-    FORCE_EXIT,
-    ROI,
-    STOP_LOSS,
-    TRAILING_STOP_LOSS,
-    MarketArrays,
-    trailing_stops,
-)
+from tui_trader.backtest.kernel import MarketArrays
 from tui_trader.backtest.rules import ExitRules
+from tui_trader.strategy.exits import EXIT_SIGNAL, FORCE_EXIT, ROI, STOP_LOSS, TRAILING_STOP_LOSS
+from tui_trader.strategy.precision import round_down, round_nearest, round_up
 
 REASONS: tuple[str, ...] = (STOP_LOSS, TRAILING_STOP_LOSS, ROI, EXIT_SIGNAL, FORCE_EXIT)
 _STOP, _TRAIL, _ROI, _SIGNAL, _FORCE = range(len(REASONS))
 _MAX_CELLS = 1 << 20  # rows x window columns per step: bounds the temporary arrays (~8 MB each)
+_FIRST_WINDOW = 128
+_NS_PER_MINUTE = 60_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +68,18 @@ def find_exits(
     rules: ExitRules,
     signal: np.ndarray,
     roi_blocked: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    fee: float = 0.0,
 ) -> ExitArrays:
-    """`kernel.find_exit` for every (entry bar, side, entry price, signal bar or -1) row.
+    """The first exit of every (entry bar, side, entry price, signal fill bar or -1) row.
 
-    `roi_blocked` is (long flags, short flags) per bar when ignore_roi_if_entry_signal is on.
+    `roi_blocked` is (long, short) flags per bar whose ROI is ignored
+    (ignore_roi_if_entry_signal: the entry signal of the candle before). `fee` is the fee rate
+    per side that ROI and the trailing offset are measured after.
     """
     count = len(entries)
     out = ExitArrays(
-        bar=np.empty(count, dtype=np.int64),
+        bar=np.full(count, -1, dtype=np.int64),
         price=np.empty(count, dtype=np.float64),
         reason=np.empty(count, dtype=np.int8),
         at_open=np.zeros(count, dtype=bool),
@@ -83,59 +88,13 @@ def find_exits(
         rows = np.flatnonzero(sides > 0) if long else np.flatnonzero(sides < 0)
         if len(rows):
             blocked = None if roi_blocked is None else roi_blocked[0 if long else 1]
-            _search(m, entries[rows], prices[rows], signal[rows], long, rules, blocked, out, rows)
+            ctx = _Side(m, long, rules, blocked, entries[rows], prices[rows], fee, out, rows)
+            ctx.search(signal[rows])
     return out
 
 
-def _search(
-    m: MarketArrays,
-    e: np.ndarray,
-    entry: np.ndarray,
-    signal: np.ndarray,
-    long: bool,
-    rules: ExitRules,
-    blocked: np.ndarray | None,
-    out: ExitArrays,
-    rows: np.ndarray,
-) -> None:
-    """Fill `out[rows]` for candidates of one side, window by window."""
-    n = len(m.open)
-    has_signal = signal >= 0
-    # a signal fills at its bar's open, before anything inside that bar: search up to the bar
-    # before it (the kernel masks the signal bar, the same thing)
-    limit = np.where(has_signal, np.minimum(signal, n) - 1, n - 1)
-    dist = abs(rules.stoploss)
-    initial = entry * (1.0 - dist) if long else entry * (1.0 + dist)
-    ctx = _Context(m, long, rules, blocked, entry, initial, m.time[e] - m.bar_ns, out, rows)
-    ctx.stop_prev = initial.copy()
-    ctx.best_prev = entry.copy()
-    a = e.copy()
-    live = np.flatnonzero(a <= limit)  # positions (into this side's arrays) still searching
-    size = _FIRST_WINDOW
-    while len(live):
-        found = np.zeros(len(live), dtype=bool)
-        for part in np.array_split(
-            np.arange(len(live)), max(1, -(-len(live) * size // _MAX_CELLS))
-        ):
-            found[part] = ctx.window(live[part], a, limit, size)
-        live = live[~found]
-        a[live] += size
-        size *= 2
-        live = live[a[live] <= limit[live]]
-    # rows whose search passed `limit` without a hit: the signal fills, or the data ends
-    pending = np.flatnonzero(out.bar[rows] < 0)
-    if len(pending):
-        sig = signal[pending]
-        idx = rows[pending]
-        filled = sig >= 0
-        out.bar[idx] = np.where(filled, sig, n - 1)
-        out.price[idx] = np.where(filled, m.open[np.maximum(sig, 0)], m.close[n - 1])
-        out.reason[idx] = np.where(filled, _SIGNAL, _FORCE)
-        out.at_open[idx] = filled
-
-
-class _Context:
-    """What every window of one side's search shares (and the trailing state it carries)."""
+class _Side:
+    """The search for the candidates of one side, and the trailing state it carries."""
 
     def __init__(
         self,
@@ -143,76 +102,83 @@ class _Context:
         long: bool,
         rules: ExitRules,
         blocked: np.ndarray | None,
+        e: np.ndarray,
         entry: np.ndarray,
-        initial: np.ndarray,
-        roi_origin: np.ndarray,
+        fee: float,
         out: ExitArrays,
         rows: np.ndarray,
     ) -> None:
         self.m, self.long, self.rules, self.blocked = m, long, rules, blocked
-        self.entry, self.initial, self.roi_origin = entry, initial, roi_origin
-        self.out, self.rows = out, rows
-        self.stop_prev = initial
-        self.best_prev = entry
-        out.bar[rows] = -1
+        self.e, self.entry, self.out, self.rows = e, entry, out, rows
+        self.tick = m.tick[e]
+        # profit after both fees at price x: x * k - 1 (longs), 1 - x * k (shorts)
+        self.k = (1.0 - fee) / (entry * (1.0 + fee)) if long else (1.0 + fee) / (entry * (1.0 - fee))
+        self.roi_unit = entry * (1.0 + fee) / (1.0 - fee) if long else entry * (1.0 - fee) / (1.0 + fee)
+        dist = abs(rules.stoploss)
+        if long:
+            self.initial = round_up(entry * (1.0 - dist), self.tick)
+        else:
+            self.initial = round_down(entry * (1.0 + dist), self.tick)
+        self.stop_prev = self.initial.copy()
+        self.pct_prev = np.full(len(e), dist)  # |ratio| behind the current stop (stop_loss_pct)
         steps = rules.roi_minutes
-        # one ROI step from minute 0 (or none): the target does not depend on the bar's time
-        self.flat_roi = blocked is None and (len(steps) == 0 or (len(steps) == 1 and steps[0] <= 0))
         self.no_roi = len(steps) == 0
-        # with sane candles (low <= open, close <= high) a close beyond the fixed stop means the
-        # low (high) reached it first: the close check can only decide with a trailing stop
-        self.close_check = rules.trailing_stop or not _sane(m)
+        self.flat_roi = blocked is None and len(steps) == 1 and steps[0] <= 0
+        self.tf_minutes = m.bar_ns // _NS_PER_MINUTE
+
+    def profit(self, x: np.ndarray, part: np.ndarray) -> np.ndarray:
+        k = self.k[part, None]
+        return np.round(x * k - 1.0 if self.long else 1.0 - x * k, 8)
+
+    def search(self, signal: np.ndarray) -> None:
+        m = self.m
+        n = len(m.open)
+        has_signal = signal >= 0
+        # a signal fills at its bar's open, before anything inside that bar: search to the bar
+        # before it; the data's last bar is searched (its exits come before the forced one)
+        limit = np.where(has_signal, np.minimum(signal, n) - 1, n - 1)
+        a = self.e.copy()
+        live = np.flatnonzero(a <= limit)
+        size = _FIRST_WINDOW
+        while len(live):
+            found = np.zeros(len(live), dtype=bool)
+            pieces = max(1, -(-len(live) * size // _MAX_CELLS))
+            for piece in np.array_split(np.arange(len(live)), pieces):
+                found[piece] = self.window(live[piece], a, limit, size)
+            live = live[~found]
+            a[live] += size
+            size *= 2
+            live = live[a[live] <= limit[live]]
+        out = self.out
+        pending = np.flatnonzero(out.bar[self.rows] < 0)
+        if len(pending):  # no rule fired before the limit: the signal fills, or the data ends
+            sig = signal[pending]
+            idx = self.rows[pending]
+            filled = sig >= 0
+            bar = np.where(filled, sig, n - 1)
+            out.bar[idx] = bar
+            out.price[idx] = m.open[bar]
+            out.reason[idx] = np.where(filled, _SIGNAL, _FORCE)
+            out.at_open[idx] = True
 
     def window(self, part: np.ndarray, a: np.ndarray, limit: np.ndarray, size: int) -> np.ndarray:
-        """Search `size` bars from a[part]; records rows that exit there, returns which did."""
+        """Search `size` bars from a[part]; records the rows that exit there, returns which."""
         m, long, rules = self.m, self.long, self.rules
         cols = a[part, None] + np.arange(size)
         valid = cols <= limit[part, None]
         np.minimum(cols, len(m.open) - 1, out=cols)
         h, lo = m.high[cols], m.low[cols]
-        ent = self.entry[part, None]
-        if rules.trailing_stop:
-            # past `limit` the columns are masked; rows that reach it leave the search
-            if long:
-                best = np.maximum.accumulate(np.maximum(h, self.best_prev[part, None]), axis=1)
-            else:
-                best = np.minimum.accumulate(np.minimum(lo, self.best_prev[part, None]), axis=1)
-            after = trailing_stops(ent, long, best, rules)  # type: ignore[arg-type]
-            if long:
-                after = np.maximum.accumulate(np.maximum(after, self.stop_prev[part, None]), axis=1)
-            else:
-                after = np.minimum.accumulate(np.minimum(after, self.stop_prev[part, None]), axis=1)
-            before = np.empty_like(after)
-            before[:, 0] = self.stop_prev[part]
-            before[:, 1:] = after[:, :-1]
-            self.stop_prev[part] = after[:, -1]
-            self.best_prev[part] = best[:, -1]
-        else:
-            after = before = np.broadcast_to(self.initial[part, None], cols.shape)
-        if self.no_roi:
-            roi = np.full((len(part), 1), np.nan)
-        elif self.flat_roi:
-            roi = np.full((len(part), 1), float(rules.roi_values[0]))
-        else:
-            roi = rules.roi_at((m.time[cols] - self.roi_origin[part, None]) / _NS_PER_MINUTE)
-            if self.blocked is not None:
-                roi = np.where(self.blocked[cols], np.nan, roi)
-        c = m.close[cols] if self.close_check else None
+        tick = self.tick[part, None]
+        best = self.profit(h if long else lo, part)
+        before, after, pct = self._stops(part, h, lo, best, tick)
+        stop_hit = (after >= lo) if long else (after <= h)
+        first = (before >= lo) if long else (before <= h)  # hit by the stop known before the bar
+        moved = (before > self.initial[part, None]) if long else (before < self.initial[part, None])
+        plain = stop_hit & first & ~moved  # a stop that never moved: ranks before ROI
+        roi, step = (np.broadcast_to(x, cols.shape) for x in self._roi(part, cols))
         with np.errstate(invalid="ignore"):
-            if long:
-                target = ent * (1.0 + roi)
-                stop_hit = lo <= before
-                roi_hit = h >= target
-                close_hit = c <= after if c is not None else None
-            else:
-                target = ent * (1.0 - roi)
-                stop_hit = h >= before
-                roi_hit = lo <= target
-                close_hit = c >= after if c is not None else None
-        hit = stop_hit | roi_hit
-        if close_hit is not None:
-            hit |= close_hit
-        hit &= valid
+            roi_hit = best > roi
+        hit = (stop_hit | roi_hit) & valid
         k = hit.argmax(axis=1)
         r = np.arange(len(part))
         got = np.flatnonzero(hit[r, k])
@@ -221,30 +187,110 @@ class _Context:
             return found
         found[got] = True
         k, r = k[got], r[got]
-        bar = a[part[got]] + k
-        idx = self.rows[part[got]]
-        ok = m.open[bar]
-        s_hit, t_hit = stop_hit[r, k], roi_hit[r, k]
-        level = before[r, k]
-        tgt = np.broadcast_to(target, cols.shape)[r, k]
-        init = self.initial[part[got]]
-        stop_price = np.minimum(ok, level) if long else np.maximum(ok, level)
-        roi_price = np.maximum(ok, tgt) if long else np.minimum(ok, tgt)
-        close_price = m.close[bar]
-        close_level = after[r, k]
-        price = np.where(s_hit, stop_price, np.where(t_hit, roi_price, close_price))
-        stop_level = np.where(s_hit, level, close_level)
-        moved = np.abs(stop_level - init) > 1e-12 * np.maximum(1.0, np.abs(init))
+        rows = part[got]
+        bar = cols[r, k]
+        o, hi, low = m.open[bar], m.high[bar], m.low[bar]
+        is_plain, is_roi = plain[r, k], roi_hit[r, k] & ~plain[r, k]
+        # the stop's fill: the level, or the open when the whole bar is past it
+        level = np.where(first[r, k], before[r, k], after[r, k])
+        past = (level > hi) if long else (level < low)
+        stop_price = np.where(past, o, level)
+        entry_bar = bar == self.e[rows]
+        if rules.trailing_stop:  # a trailing stop hit in the entry candle: Freqtrade's worst case
+            worst = self._entry_candle_stop(o, hi, low, pct[r, k])
+            stop_price = np.where(entry_bar & ~is_plain & ~past, worst, stop_price)
+        roi_price = self._roi_price(rows, bar, roi[r, k], step[r, k], o, hi, low)
+        price = np.where(is_plain, stop_price, np.where(is_roi, roi_price, stop_price))
+        price = round_nearest(price, self.tick[rows])
+        idx = self.rows[rows]
         out = self.out
         out.bar[idx] = bar
         out.price[idx] = price
-        out.reason[idx] = np.where(
-            s_hit | ~t_hit, np.where(moved, _TRAIL, _STOP), _ROI
-        ).astype(np.int8)
-        out.at_open[idx] = np.where(s_hit | t_hit, price == ok, False)
+        out.reason[idx] = np.where(is_plain, _STOP, np.where(is_roi, _ROI, _TRAIL)).astype(np.int8)
+        out.at_open[idx] = price == o
         return found
 
+    def _stops(
+        self, part: np.ndarray, h: np.ndarray, lo: np.ndarray, best: np.ndarray, tick: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(stop before each bar, stop after the bar moved it, |ratio| behind the latter)."""
+        rules, long = self.rules, self.long
+        prev = self.stop_prev[part, None]
+        if not rules.trailing_stop:
+            stops = np.broadcast_to(prev, h.shape)
+            return stops, stops, np.broadcast_to(self.pct_prev[part, None], h.shape)
+        offset = rules.trailing_stop_positive_offset
+        dist = np.full(h.shape, abs(rules.stoploss))
+        if rules.trailing_stop_positive is not None:
+            dist = np.where(best > offset, abs(rules.trailing_stop_positive), dist)
+        if long:
+            wanted = round_up(h * (1.0 - dist), tick)
+            if rules.trailing_only_offset_is_reached:
+                wanted = np.where(best < offset, -np.inf, wanted)
+            after = np.maximum.accumulate(np.maximum(wanted, prev), axis=1)
+        else:
+            wanted = round_down(lo * (1.0 + dist), tick)
+            if rules.trailing_only_offset_is_reached:
+                wanted = np.where(best < offset, np.inf, wanted)
+            after = np.minimum.accumulate(np.minimum(wanted, prev), axis=1)
+        # the ratio behind the stop: that of the last bar that moved it
+        strictly = after != np.concatenate([prev, after[:, :-1]], axis=1)
+        pct = np.where(strictly, dist, np.nan)
+        pct[:, 0] = np.where(strictly[:, 0], dist[:, 0], self.pct_prev[part])
+        pct = _ffill(pct)
+        before = np.empty_like(after)
+        before[:, 0] = prev[:, 0]
+        before[:, 1:] = after[:, :-1]
+        self.stop_prev[part] = after[:, -1]
+        self.pct_prev[part] = pct[:, -1]
+        return before, after, pct
 
-def _sane(m: MarketArrays) -> bool:
-    """Every bar's low is at or below its close and its high at or above it."""
-    return bool((m.low <= m.close).all() and (m.high >= m.close).all())
+    def _entry_candle_stop(self, o: np.ndarray, hi: np.ndarray, low: np.ndarray, pct: np.ndarray) -> np.ndarray:
+        """Freqtrade's fill for a trailing stop hit in the candle the trade opened: the price
+        moved just enough to arm the stop, then fell to it (never beyond the candle)."""
+        rules = self.rules
+        side = 1.0 if self.long else -1.0
+        tsp, offset = rules.trailing_stop_positive, rules.trailing_stop_positive_offset
+        if rules.trailing_only_offset_is_reached and tsp:
+            level = o * (1.0 + side * abs(offset) - side * abs(tsp))
+        else:
+            level = o * (1.0 - side * pct)
+        return np.maximum(low, level) if self.long else np.minimum(hi, level)
+
+    def _roi(self, part: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ROI ratio, its step in minutes) per bar; NaN where none applies."""
+        rules = self.rules
+        if self.no_roi:
+            nan = np.full((len(part), 1), np.nan)
+            return nan, nan
+        if self.flat_roi:
+            return (np.full((len(part), 1), float(rules.roi_values[0])),
+                    np.full((len(part), 1), float(rules.roi_minutes[0])))  # fmt: skip
+        m = self.m
+        minutes = (m.time[cols] - m.time[self.e[part], None]) // _NS_PER_MINUTE
+        roi, step = rules.roi_step_at(minutes)
+        if self.blocked is not None:
+            roi = np.where(self.blocked[cols], np.nan, roi)
+        return roi, step
+
+    def _roi_price(
+        self, rows: np.ndarray, bar: np.ndarray, roi: np.ndarray, step: np.ndarray,
+        o: np.ndarray, hi: np.ndarray, low: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        m = self.m
+        minutes = (m.time[bar] - m.time[self.e[rows]]) // _NS_PER_MINUTE
+        with np.errstate(invalid="ignore"):
+            rate = (1.0 + roi) * self.roi_unit[rows] if self.long else (1.0 - roi) * self.roi_unit[rows]
+            gapped = (o > rate) if self.long else (o < rate)
+            new_step = (minutes > 0) & (minutes == step) & (step % self.tf_minutes == 0)
+            rate = np.where(new_step & gapped, o, rate)
+            rate = np.where((roi == -1) & (step % self.tf_minutes == 0), o, rate)
+        return np.minimum(np.maximum(rate, low), hi)
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN value of each row forward (the first column is never NaN)."""
+    cols = np.arange(values.shape[1])
+    have = np.where(np.isnan(values), 0, cols)
+    np.maximum.accumulate(have, axis=1, out=have)
+    return np.take_along_axis(values, have, axis=1)

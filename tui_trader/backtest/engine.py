@@ -38,6 +38,8 @@ def run_backtest(
     latency_bars: int = 0,
     max_open_trades: int | None = None,
     stake_amount: float | str | None = None,
+    tradable_balance_ratio: float = 0.99,
+    amount_step: float | None = None,
     start: TimeLike = None,
     end: TimeLike = None,
     symbol: str | None = None,
@@ -47,6 +49,7 @@ def run_backtest(
     lean: bool = False,
     benchmark: bool = True,
     validate: bool = True,
+    analyze_all: bool = False,
 ) -> BacktestResult:
     """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
 
@@ -61,7 +64,9 @@ def run_backtest(
     defaults when None): the strategy's `[risk.strategies.NAME.sizing]` or `[risk.sizing]`
     through `tui_trader.risk.sizing.BacktestSizer`, and the global plus the strategy's own
     `ProtectionSet`s. `sizer=` or a Freqtrade `stake_amount=` (a quote amount or "unlimited")
-    replaces the sizing; `protections=` (a list, maybe empty) replaces the protections.
+    replaces the sizing (with Freqtrade's `tradable_balance_ratio`, 0.99 by default);
+    `amount_step` truncates every order's amount to the market's step, as Freqtrade does;
+    `protections=` (a list, maybe empty) replaces the protections.
 
     For searches that only read the metrics (the optimizer): `lean=True` skips the trades
     table (an empty frame; the metrics still count and score every trade) and MFE/MAE;
@@ -76,13 +81,20 @@ def run_backtest(
     frames = _as_frames(data, symbol)
     analyzed: dict[str, pd.DataFrame] = {}
     startup = int(getattr(strategy, "startup_candle_count", 0) or 0)
+    warmup_s = startup * timeframe_to_seconds(timeframe)
     for name, df in frames.items():
         # a shallow copy (copy-on-write): the strategy's new columns never reach the caller's
         # frame, and no candle column is copied unless the strategy writes into it
-        candles = (checked_candles(df, timeframe, name) if validate else df).copy(deep=False)
+        checked = checked_candles(df, timeframe, name) if validate else df
+        if analyze_all:
+            candles = checked.copy(deep=False)
+        else:
+            candles = window(checked, start, end, warmup_s).copy(deep=False)
+        del checked
         out = analyze(strategy, candles, {"pair": name, "timeframe": timeframe})
         del candles
-        analyzed[name] = trim(out, start, end, skip=0 if start is not None else startup)
+        out = out.iloc[startup:].reset_index(drop=True) if startup else out
+        analyzed[name] = window(out, start, end) if analyze_all else out
         del out
     config = getattr(strategy, "config", None) or {}
     if max_open_trades is None:
@@ -91,7 +103,7 @@ def run_backtest(
         )
     risk = risk if risk is not None else RiskSettings()
     if sizer is None and stake_amount is not None:
-        sizer = StakeSizer(stake_amount, strategy)
+        sizer = StakeSizer(stake_amount, strategy, tradable_balance_ratio)
     elif sizer is None:
         sizer = risk_sizer(strategy, risk, analyzed)
     if protections is None:
@@ -115,6 +127,7 @@ def run_backtest(
         name=strategy_name(strategy),
         lean=lean,
         benchmark=benchmark,
+        amount_step=amount_step,
     )
 
 
@@ -136,6 +149,7 @@ def backtest_signals(
     name: str = "signals",
     lean: bool = False,
     benchmark: bool = True,
+    amount_step: float | None = None,
 ) -> BacktestResult:
     """Simulate frames that already hold enter_long/exit_long/... columns (no analyze step).
 
@@ -180,6 +194,7 @@ def backtest_signals(
         max_open_trades=max_open_trades,
         protections=protections,
         strategy=strategy,
+        amount_step=amount_step,
     )
     index, equity_values, bench_values = equity_curves(
         symbols, sim.trades, capital, benchmark=benchmark
@@ -203,7 +218,7 @@ def backtest_signals(
         index,
         TradeArrays(
             entry_ns=t.entry_ns,
-            exit_ns=t.exit_ns + np.where(t.exit_at_open, 0, bar_ns),
+            exit_ns=t.exit_ns,
             pnl=t.pnl,
             pnl_pct=t.pnl_pct,
         ),
@@ -267,14 +282,18 @@ def checked_candles(df: pd.DataFrame, timeframe: str, symbol: str) -> pd.DataFra
     return df
 
 
-def trim(df: pd.DataFrame, start: TimeLike, end: TimeLike, *, skip: int = 0) -> pd.DataFrame:
-    """Rows with start <= date < end, after dropping `skip` warm-up rows."""
-    out = df.iloc[skip:] if skip else df
+def window(df: pd.DataFrame, start: TimeLike, end: TimeLike, warmup_s: int = 0) -> pd.DataFrame:
+    """Rows from `start` less `warmup_s` seconds of warm-up up to `end` inclusive, as
+    Freqtrade loads a timerange (the frame itself when neither is given)."""
+    if start is None and end is None:
+        return df
+    dates = df["date"]
+    keep = np.ones(len(df), dtype=bool)
     if start is not None:
-        out = out[out["date"] >= to_utc(start)]
+        keep &= (dates >= to_utc(start) - pd.Timedelta(seconds=warmup_s)).to_numpy()
     if end is not None:
-        out = out[out["date"] < to_utc(end)]
-    return out.reset_index(drop=True)
+        keep &= (dates <= to_utc(end)).to_numpy()
+    return df[keep].reset_index(drop=True)
 
 
 def to_utc(value: str | datetime | pd.Timestamp) -> pd.Timestamp:

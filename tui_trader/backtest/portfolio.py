@@ -4,16 +4,19 @@ Each symbol holds at most one trade. A candidate entry is taken if a slot is fre
 (max_open_trades), the protections allow it and the sizer's stake is affordable; its exit
 depends only on that symbol's candles, so the exits of all candidates are found up front in
 one batch (`batch.find_exits`), or per trade by the kernel when slippage depends on the
-stake, or bar by bar when a Python hook decides exits. Cash comes back
-when the exit happens: an exit at a bar's open frees cash for entries at that same open, an
-exit inside a bar frees it from the next bar on.
+stake, or bar by bar when a Python hook decides exits.
+
+As in Freqtrade's backtester, within one candle the symbols with open trades are handled
+first: every exit in a candle (at its open or inside it) frees its slot and its stake for the
+other symbols' entries in that candle, and a symbol enters again from the next candle on. The
+wallet ties up the stakes; fees are paid out of each trade's profit when it closes.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ import pandas as pd
 from tui_trader.backtest.batch import REASONS, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
 from tui_trader.backtest.kernel import EXIT_SIGNAL, find_exit
-from tui_trader.backtest.reference import find_exit_reference, needs_reference
+from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals
 from tui_trader.backtest.sizing import (
@@ -35,6 +38,7 @@ from tui_trader.backtest.sizing import (
     StakeRequest,
 )
 from tui_trader.strategy.hooks import overridden_hook
+from tui_trader.strategy.precision import price_round, round_down, round_nearest
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +123,7 @@ class PlannedExits:
 
     prices: list[float]
     exits: list[tuple[int, float, str, bool]]
+    paid: list[float]  # the entry fill before rounding to the tick (the amount's price)
 
 
 def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> PlannedExits:
@@ -127,11 +132,17 @@ def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> Planne
     e = sym.entry_bars
     frac = fills.slippage_bps / 10_000.0
     raw = m.open[e]
-    prices = np.where(sym.entry_sides > 0, raw * (1.0 + frac), raw * (1.0 - frac))
+    paid = np.where(sym.entry_sides > 0, raw * (1.0 + frac), raw * (1.0 - frac))
+    # the trade's open rate is on the tick, as Freqtrade rounds it; the amount is bought at
+    # the price paid
+    prices = round_nearest(paid, m.tick[e])
     if rules.exit_profit_only:
         signal = np.array(
             [
-                -1 if (b := first_signal_bar(sym, int(i), int(s), float(p), rules)) is None else b
+                -1
+                if (b := first_signal_bar(sym, int(i), int(s), float(p), rules, fills.taker_fee))
+                is None
+                else b
                 for i, s, p in zip(e, sym.entry_sides, prices, strict=True)
             ],
             dtype=np.int64,
@@ -142,13 +153,11 @@ def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> Planne
             signal_bars(sym.exit_long, e, sym.shift),
             signal_bars(sym.exit_short, e, sym.shift),
         )
-    blocked = (
-        (sym.enter_long_flag, sym.enter_short_flag) if rules.ignore_roi_if_entry_signal else None
-    )
-    ex = find_exits(m, e, sym.entry_sides, prices, rules, signal, blocked)
+    blocked = (sym.roi_blocked(1), sym.roi_blocked(-1)) if rules.ignore_roi_if_entry_signal else None
+    ex = find_exits(m, e, sym.entry_sides, prices, rules, signal, blocked, fee=fills.taker_fee)
     reasons = [REASONS[r] for r in ex.reason.tolist()]
     exits = list(zip(ex.bar.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(), strict=True))
-    return PlannedExits(prices.tolist(), exits)
+    return PlannedExits(prices.tolist(), exits, paid.tolist())
 
 
 def simulate(
@@ -162,6 +171,7 @@ def simulate(
     protections: Sequence[Protection] = (),
     min_stake: float = 0.0,
     strategy: Any = None,
+    amount_step: float | None = None,
 ) -> SimulationOutput:
     """Run every symbol's candidates through one wallet; returns trades in entry order.
 
@@ -171,6 +181,7 @@ def simulate(
     log = TradeLog()
     out = SimulationOutput(trades=None)  # type: ignore[arg-type]
     confirm_entry = entry_confirmer(strategy)
+    price_entry = entry_pricer(strategy)
     reference = needs_reference(strategy)
     batched = not reference and not fills.volume_impact
     plans = [plan_exits(s, rules, fills) if batched else None for s in symbols]
@@ -181,18 +192,18 @@ def simulate(
     bars = [s.entry_bars.tolist() for s in symbols]
     sides = [s.entry_sides.tolist() for s in symbols]
     cand_lists = [ct.tolist() for ct in (s.market.time[s.entry_bars] for s in symbols)]
-    cash = capital
-    tied = 0.0
-    open_heap: list[tuple[int, int, int]] = []  # (exit_ns, 0 at open / 1 inside bar, trade idx)
+    cash = capital  # free: the capital plus closed profits, less the stakes of open trades
+    tied = 0.0  # stakes of open trades
+    ratio = float(getattr(sizer, "tradable_balance_ratio", 1.0))
+    open_heap: list[tuple[int, int, int]] = []  # (exit_ns, 0, trade idx)
     closed: list[ClosedTrade] = []
     todo: list[tuple[int, int, int]] = [(ct[0], i, 0) for i, ct in enumerate(cand_lists) if ct]
     heapq.heapify(todo)
 
     def release_until(t: int) -> None:
+        """Every trade that exits in a candle before or at `t` frees its slot and stake."""
         nonlocal cash, tied
-        while open_heap and (
-            open_heap[0][0] < t or (open_heap[0][0] == t and open_heap[0][1] == 0)
-        ):
+        while open_heap and open_heap[0][0] <= t:
             _, _, idx = heapq.heappop(open_heap)
             row = rows[idx]
             cash += row[reserved_at] + row[pnl_at]
@@ -208,8 +219,7 @@ def simulate(
         """Index of the symbol's first candidate at or after the next release of cash/slot."""
         if not open_heap:
             return len(cand_lists[si])
-        t, inside, _ = open_heap[0]
-        nxt = (bisect_right if inside else bisect_left)(cand_lists[si], t)
+        nxt = bisect_left(cand_lists[si], open_heap[0][0])
         return max(nxt, ptr + 1)
 
     while todo:
@@ -227,8 +237,14 @@ def simulate(
         elif protections and not _protections_allow(protections, sym.symbol, t, side, closed,
                                                     cash + tied):  # fmt: skip
             out.rejected["protection"] += 1
+        elif price_entry is not None and (
+            raw_in := price_entry(sym.symbol, t, (float(m.open[e]), float(m.high[e]),
+                                  float(m.low[e])), float(m.tick[e]), side, tag)
+        ) is None:  # fmt: skip
+            out.rejected["entry_not_filled"] += 1
         else:
-            raw = float(m.open[e])
+            raw = float(m.open[e]) if price_entry is None else float(raw_in)
+            available = min((cash + tied) * ratio - tied, cash)
             stake = sizer.stake(
                 StakeRequest(
                     sym.symbol,
@@ -236,7 +252,7 @@ def simulate(
                     raw,
                     side,
                     tag,
-                    cash,
+                    available,
                     tied,
                     len(open_heap),
                     max_open_trades,
@@ -244,23 +260,25 @@ def simulate(
                     closed,
                 )
             )
+            if amount_step and stake > 0:  # the amount on the market's step, as Freqtrade
+                stake = float(round_down(stake / raw, amount_step)) * raw
             if stake <= 0 or stake < min_stake:
                 out.rejected["stake"] += 1
-            elif stake * (1.0 + fills.taker_fee) > cash * (1.0 + 1e-12):
+            elif stake > available * (1.0 + 1e-12):
                 out.rejected["insufficient_capital"] += 1
                 nxt = after_next_release(si, ptr)
             elif confirm_entry is not None and not confirm_entry(sym.symbol, t, raw, side, tag,
                                                                  stake / raw):  # fmt: skip
                 out.rejected["confirm_trade_entry"] += 1
             else:
-                idx, reserved, exit_ns, at_open, exit_bar = _open_and_close(
-                    log, si, sym, ptr, e, side, tag, stake, rules, fills, strategy, plans[si]
+                idx, reserved, exit_ns, _, exit_bar = _open_and_close(
+                    log, si, sym, ptr, e, side, tag, stake, rules, fills, strategy, plans[si],
+                    raw=raw, available=available, amount_step=amount_step,
                 )
                 cash -= reserved
                 tied += reserved
-                heapq.heappush(open_heap, (exit_ns, 0 if at_open else 1, idx))
-                first_free = exit_bar if at_open else exit_bar + 1
-                nxt = max(bisect_left(bars[si], first_free), ptr + 1)
+                heapq.heappush(open_heap, (exit_ns, 0, idx))
+                nxt = max(bisect_left(bars[si], exit_bar + 1), ptr + 1)
         if nxt < len(cand_lists[si]):
             heapq.heappush(todo, (cand_lists[si][nxt], si, nxt))
     release_until(np.iinfo(np.int64).max)
@@ -317,19 +335,21 @@ def entry_confirmer(strategy: Any) -> Any:
 
 
 def first_signal_bar(
-    sym: SymbolSignals, e: int, side: int, entry: float, rules: ExitRules
+    sym: SymbolSignals, e: int, side: int, entry: float, rules: ExitRules, fee: float = 0.0
 ) -> int | None:
-    """Fill bar of the first exit signal from the entry candle on (exit_profit_only applied)."""
+    """Fill bar of the first exit signal from the entry candle on. With exit_profit_only, the
+    first whose profit at the fill bar's open, after both fees, is above exit_profit_offset."""
     fills = sym.exit_fills(side)
     k = int(np.searchsorted(fills, e + sym.shift, side="left"))
     if not rules.exit_profit_only:
         return int(fills[k]) if k < len(fills) else None
-    closes = sym.market.close
+    opens = sym.market.open
     while k < len(fills):
         chunk = fills[k : k + 256]
-        profit = closes[chunk - sym.shift] / entry - 1.0
-        if side < 0:
-            profit = -profit
+        if side > 0:
+            profit = np.round(opens[chunk] * (1.0 - fee) / (entry * (1.0 + fee)) - 1.0, 8)
+        else:
+            profit = np.round(1.0 - opens[chunk] * (1.0 + fee) / (entry * (1.0 - fee)), 8)
         ok = np.flatnonzero(profit > rules.exit_profit_offset)
         if len(ok):
             return int(chunk[ok[0]])
@@ -350,22 +370,32 @@ def _open_and_close(
     fills: FillModel,
     strategy: Any,
     plan: PlannedExits | None,
+    *,
+    raw: float,
+    available: float,
+    amount_step: float | None = None,
 ) -> tuple[int, float, int, bool, int]:
-    """Log the trade of candidate `ptr`; returns (index, cash reserved, exit ns, at open, bar)."""
+    """Log the trade of candidate `ptr`; returns (index, stake tied up, exit ns, at open, bar).
+    The exit is stamped at the open of its candle, as Freqtrade stamps it."""
     m = sym.market
     exit_tag = None
     if plan is not None:
-        entry = plan.prices[ptr]
-        qty = stake / entry
+        entry, paid = plan.prices[ptr], plan.paid[ptr]
+        qty = stake / paid
         bar, raw_exit, reason, at_open = plan.exits[ptr]
     else:
-        raw = float(m.open[e])
-        entry = fills.slipped(
+        paid = fills.slipped(
             raw, buying=side > 0, quantity=stake / raw, bar_volume=float(m.volume[e])
         )
-        qty = stake / entry
+        entry = price_round(paid, float(m.tick[e]))
+        qty = stake / paid
         if needs_reference(strategy):
-            fill, exit_tag = find_exit_reference(strategy, sym, e, side, entry, qty, tag)
+            ref = find_exit_reference(strategy, sym, e, side, entry, qty, tag,
+                                      fee=fills.taker_fee, available=available, stake=stake,
+                                      amount_step=amount_step)  # fmt: skip
+            if ref.entries > 1 or ref.amount < qty * (1 - 1e-12):
+                return _log_adjusted(log, si, sym, e, side, tag, ref)
+            fill, exit_tag = ref.fill, ref.exit_tag
         else:
             fill = find_exit(
                 m,
@@ -373,28 +403,47 @@ def _open_and_close(
                 side,
                 entry,
                 rules,
-                signal_bar=first_signal_bar(sym, e, side, entry, rules),
-                roi_blocked=sym.enter_flag(side) if rules.ignore_roi_if_entry_signal else None,
+                signal_bar=first_signal_bar(sym, e, side, entry, rules, fills.taker_fee),
+                roi_blocked=sym.roi_blocked(side) if rules.ignore_roi_if_entry_signal else None,
+                fee=fills.taker_fee,
             )
         bar, raw_exit, reason, at_open = fill.bar, fill.price, fill.reason, fill.at_open
     if reason == EXIT_SIGNAL:
         exit_tag = sym.exit_tag(bar - sym.shift)
+        reason = exit_tag or reason  # Freqtrade records the exit tag as the exit reason
     exit_price = fills.exit_price(raw_exit, reason, side, qty, float(m.volume[bar]))
-    fee_in = qty * entry * fills.taker_fee
+    # the profit is Freqtrade's: against the price paid (the open rate is that on the tick)
+    fee_in = qty * paid * fills.taker_fee
     fee_out = qty * exit_price * fills.exit_fee_rate(reason)
     if side > 0:
-        open_value = qty * entry + fee_in
+        open_value = qty * paid + fee_in
         pnl = qty * exit_price - fee_out - open_value
     else:
-        open_value = qty * entry - fee_in
+        open_value = qty * paid - fee_in
         pnl = open_value - (qty * exit_price + fee_out)
     exit_ns = int(m.time[bar])
-    reserved = stake + fee_in
+    reserved = stake
     idx = log.add((
         si, side, e, bar, int(m.time[e]), exit_ns, entry, exit_price, qty, fee_in, fee_out,
         pnl, pnl / open_value, reason, tag, exit_tag, reserved, at_open,
     ))  # fmt: skip
     return idx, reserved, exit_ns, at_open, bar
+
+
+def _log_adjusted(
+    log: TradeLog, si: int, sym: SymbolSignals, e: int, side: int, tag: str | None, ref: Any
+) -> tuple[int, float, int, bool, int]:
+    """Log a trade that adjust_trade_position added to or sold parts of (no slippage on
+    those orders): its average entry, its realized profit over all of them."""
+    m = sym.market
+    fill = ref.fill
+    exit_ns = int(m.time[fill.bar])
+    idx = log.add((
+        si, side, e, fill.bar, int(m.time[e]), exit_ns, ref.open_rate, fill.price, ref.amount,
+        0.0, ref.fees, ref.pnl, ref.pnl / ref.cost if ref.cost else 0.0, fill.reason, tag,
+        ref.exit_tag, ref.stake, fill.at_open,
+    ))  # fmt: skip
+    return idx, ref.stake, exit_ns, fill.at_open, fill.bar
 
 
 def excursions_of(symbols: Sequence[SymbolSignals], trades: Trades) -> tuple[np.ndarray, np.ndarray]:

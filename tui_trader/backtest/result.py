@@ -82,13 +82,14 @@ def _plain(value: Any) -> Any:
 def trades_frame(
     trades: Trades, bar_ns: int, symbols: Sequence[str], mfe: np.ndarray, mae: np.ndarray
 ) -> pd.DataFrame:
-    """Trades as a DataFrame; an exit inside or at the close of a bar is stamped at its close."""
+    """Trades as a DataFrame; every exit is stamped at the open of its candle, as Freqtrade
+    stamps it (`bar_ns` is kept for callers)."""
     if not len(trades):
         frame = pd.DataFrame({k: [] for k in (*TRADE_FIELDS, *EXTRA_FIELDS)})
         for k in ("entry_time", "exit_time"):
             frame[k] = pd.to_datetime(frame[k], utc=True)
         return frame
-    exit_ns = trades.exit_ns + np.where(trades.exit_at_open, 0, bar_ns)
+    exit_ns = trades.exit_ns
     names = np.asarray(symbols, dtype=object)
     cols: dict[str, Any] = {
         "entry_time": pd.to_datetime(trades.entry_ns, utc=True),

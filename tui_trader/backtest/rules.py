@@ -94,6 +94,17 @@ class ExitRules:
             ignore_roi_if_entry_signal=getattr(strategy, "ignore_roi_if_entry_signal", False),
         )
 
+    def roi_step_at(self, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ROI ratio, its step in minutes) after `minutes` open (NaN where none applies yet)."""
+        if self.roi_minutes.size == 0:
+            nan = np.full(np.shape(minutes), np.nan)
+            return nan, nan
+        idx = np.searchsorted(self.roi_minutes, minutes, side="right") - 1
+        have = idx >= 0
+        safe = np.maximum(idx, 0)
+        return (np.where(have, self.roi_values[safe], np.nan),
+                np.where(have, self.roi_minutes[safe], np.nan))  # fmt: skip
+
     def roi_at(self, minutes: np.ndarray) -> np.ndarray:
         """ROI ratio required after `minutes` open (NaN where no step applies yet)."""
         if self.roi_minutes.size == 0:

@@ -33,6 +33,14 @@ class SymbolSignals:
     def enter_flag(self, side: int) -> np.ndarray:
         return self.enter_long_flag if side > 0 else self.enter_short_flag
 
+    def roi_blocked(self, side: int) -> np.ndarray:
+        """Per bar: the candle whose signals this bar acts on carried an entry of `side`
+        (ignore_roi_if_entry_signal)."""
+        flags = self.enter_flag(side)
+        out = np.zeros(len(flags), dtype=bool)
+        out[self.shift :] = flags[: len(flags) - self.shift]
+        return out
+
     def exit_tag(self, bar: int) -> str | None:
         """The exit_tag of candle `bar` (None for NaN, "" or no tag)."""
         return _tag(self.exit_tags[bar])
@@ -71,16 +79,21 @@ def _tags_at(df: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
 
 
 def market_arrays(df: pd.DataFrame, bar_seconds: int) -> MarketArrays:
-    """Float64 columns and int64-ns open times from a validated candle frame."""
-    times = pd.DatetimeIndex(df["date"]).as_unit("ns").asi8
+    """Float64 columns, int64-ns open times and each month's price tick from a validated
+    candle frame."""
+    from tui_trader.strategy.precision import month_ticks
+
+    times = np.ascontiguousarray(pd.DatetimeIndex(df["date"]).as_unit("ns").asi8, dtype=np.int64)
+    o, h, lo, c = (df[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
     return MarketArrays(
-        time=np.ascontiguousarray(times, dtype=np.int64),
-        open=df["open"].to_numpy(dtype=np.float64),
-        high=df["high"].to_numpy(dtype=np.float64),
-        low=df["low"].to_numpy(dtype=np.float64),
-        close=df["close"].to_numpy(dtype=np.float64),
+        time=times,
+        open=o,
+        high=h,
+        low=lo,
+        close=c,
         volume=df["volume"].to_numpy(dtype=np.float64),
         bar_ns=int(bar_seconds) * 1_000_000_000,
+        tick=month_ticks(times, o, h, lo, c),
     )
 
 
@@ -89,24 +102,29 @@ def symbol_signals(
 ) -> SymbolSignals:
     """A signal on closed candle i fills at the open of candle i + 1 + latency.
 
-    Freqtrade's rules: long and short entries on one candle cancel; an exit signal on a candle
-    that also carries an entry in the same direction is ignored.
+    Freqtrade's rules: an entry needs no exit signal of its direction and no entry of the other
+    direction on its candle; an exit signal on a candle that also carries an entry in the same
+    direction is ignored; no trade opens on the last candle (the data ends there).
     """
     n = len(df)
     shift = 1 + int(latency_bars)
     enter_long = flag(df, "enter_long")
-    enter_short = flag(df, "enter_short") if rules.can_short else np.zeros(n, dtype=bool)
-    go_long = enter_long & ~enter_short
-    go_short = enter_short & ~enter_long
+    exit_long = flag(df, "exit_long")
+    if rules.can_short:
+        enter_short, exit_short = flag(df, "enter_short"), flag(df, "exit_short")
+    else:
+        enter_short = exit_short = np.zeros(n, dtype=bool)
+    go_long = enter_long & ~exit_long & ~enter_short
+    go_short = enter_short & ~exit_short & ~enter_long
     sig = np.flatnonzero(go_long | go_short)
     fill = sig + shift
-    keep = fill < n
+    keep = fill < n - 1
     sig, fill = sig[keep], fill[keep]
     sides = np.where(go_long[sig], 1, -1).astype(np.int8)
     tags = _tags_at(df, "enter_tag", sig)
     if rules.use_exit_signal:
-        xl = np.flatnonzero(flag(df, "exit_long") & ~enter_long) + shift
-        xs = np.flatnonzero(flag(df, "exit_short") & ~enter_short) + shift
+        xl = np.flatnonzero(exit_long & ~enter_long) + shift
+        xs = np.flatnonzero(exit_short & ~enter_short) + shift
     else:
         xl = xs = np.empty(0, dtype=np.int64)
     return SymbolSignals(

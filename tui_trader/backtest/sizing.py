@@ -26,8 +26,8 @@ class StakeRequest:
     price: float
     side: int
     entry_tag: str | None
-    available: float  # free cash
-    tied: float  # cash committed to open trades (stake + entry fee)
+    available: float  # what may still be staked (tradable share less open stakes, <= free cash)
+    tied: float  # stakes of open trades (fees are paid from each trade's profit)
     open_trades: int
     max_open_trades: int | None  # None = no limit
     fee: float
@@ -55,13 +55,26 @@ class Protection(Protocol):
 
 
 class StakeSizer:
-    """Freqtrade's `stake_amount`: a fixed quote amount or "unlimited" (equal split of equity).
+    """Freqtrade's `stake_amount`: a fixed quote amount or "unlimited" (the tradable balance,
+    open stakes included, split over max_open_trades).
 
-    A strategy's `custom_stake_amount` hook, when overridden, gets the proposed stake and may
-    return another amount (clamped to what the wallet can pay).
+    `tradable_balance_ratio` (Freqtrade's, 0.99 there by default) is the share of the balance
+    that may be staked; the simulation reads it to know what is available. A strategy's
+    `custom_stake_amount` hook, when overridden, gets the proposed stake and may return another
+    amount (clamped to what the wallet can pay).
     """
 
-    def __init__(self, stake_amount: float | str = UNLIMITED, strategy: Any = None) -> None:
+    def __init__(
+        self,
+        stake_amount: float | str = UNLIMITED,
+        strategy: Any = None,
+        tradable_balance_ratio: float = 1.0,
+    ) -> None:
+        if not 0.0 < tradable_balance_ratio <= 1.0:
+            raise ConfigError(
+                f"tradable_balance_ratio must be in (0, 1] (got {tradable_balance_ratio})"
+            )
+        self.tradable_balance_ratio = float(tradable_balance_ratio)
         if isinstance(stake_amount, str) and stake_amount != UNLIMITED:
             try:
                 stake_amount = float(stake_amount)
@@ -75,12 +88,14 @@ class StakeSizer:
         self._hook = overridden_hook(strategy, "custom_stake_amount")
 
     def stake(self, req: StakeRequest) -> float:
-        max_stake = req.available / (1.0 + req.fee)
+        """`req.available` is what may still be staked (the tradable share of the balance less
+        the open stakes, at most the free cash), as Freqtrade's wallet reports it."""
+        max_stake = req.available
         if self.stake_amount == UNLIMITED:
             slots = req.max_open_trades
             if slots is None:
                 raise ConfigError('stake_amount "unlimited" needs a finite max_open_trades')
-            proposed = min((req.available + req.tied) / slots / (1.0 + req.fee), max_stake)
+            proposed = min((req.available + req.tied) / slots, max_stake)
         else:
             proposed = float(self.stake_amount)
         if self._hook is not None:

@@ -146,7 +146,10 @@ class Evaluator:
     ) -> BacktestResult:
         """run_backtest with `params` applied, indicators served from the cache when on
         (`lean`: metrics and equity only, see `run_backtest`)."""
+        import pandas as pd
+
         from tui_trader.backtest import run_backtest
+        from tui_trader.backtest.engine import to_utc
 
         s = self.workload.settings
         values = {**self.base, **params}
@@ -170,7 +173,9 @@ class Evaluator:
                 fee=s.fee,
                 slippage_bps=s.slippage_bps,
                 start=start,
-                end=end,
+                # the optimizer's ranges are [start, end); the backtester's end is inclusive
+                end=None if end is None else to_utc(end) - pd.Timedelta(1, "ns"),
+                analyze_all=True,  # the indicator cache holds whole-history columns
                 risk=s.risk,
                 lean=lean,
                 benchmark=self.wants_benchmark if lean else True,

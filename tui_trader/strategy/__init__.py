@@ -5,8 +5,10 @@ from tui_trader.strategy import IStrategy, IntParameter, informative
 
 from tui_trader.strategy.dataprovider import DataProvider
 from tui_trader.strategy.errors import StrategyError
+from tui_trader.strategy.helpers import stoploss_from_absolute, stoploss_from_open
 from tui_trader.strategy.informative import informative, merge_informative_pair, resample_ohlcv
 from tui_trader.strategy.interface import IStrategy, Strategy
+from tui_trader.strategy.locks import PairLocks
 from tui_trader.strategy.parameters import (
     BaseParameter,
     BooleanParameter,
@@ -16,10 +18,17 @@ from tui_trader.strategy.parameters import (
     RealParameter,
     detect_parameters,
 )
-from tui_trader.strategy.timeframes import timeframe_to_minutes, timeframe_to_seconds
-from tui_trader.strategy.trade import StrategyTrade
+from tui_trader.strategy.timeframes import (
+    timeframe_to_minutes,
+    timeframe_to_msecs,
+    timeframe_to_next_date,
+    timeframe_to_prev_date,
+    timeframe_to_seconds,
+)
+from tui_trader.strategy.trade import StrategyTrade, TradeOrder
 
 Trade = StrategyTrade
+Order = TradeOrder
 
 
 def __getattr__(name: str) -> object:
@@ -39,6 +48,8 @@ __all__ = [
     "DecimalParameter",
     "IStrategy",
     "IntParameter",
+    "Order",
+    "PairLocks",
     "RealParameter",
     "Strategy",
     "StrategyError",
@@ -49,6 +60,11 @@ __all__ = [
     "merge_informative_pair",
     "qtpylib",
     "resample_ohlcv",
+    "stoploss_from_absolute",
+    "stoploss_from_open",
     "timeframe_to_minutes",
+    "timeframe_to_msecs",
+    "timeframe_to_next_date",
+    "timeframe_to_prev_date",
     "timeframe_to_seconds",
 ]

@@ -40,9 +40,19 @@ class IStrategy:
     ignore_roi_if_entry_signal: bool = False
     process_only_new_candles: bool = True
     position_adjustment_enable: bool = False
-    # Accepted for compatibility; the OMS decides order types and time in force.
-    order_types: ClassVar[dict[str, Any]] = {}
-    order_time_in_force: ClassVar[dict[str, Any]] = {}
+    max_entry_position_adjustment: int = -1
+    use_custom_roi: bool = False
+    ignore_buying_expired_candle_after: int = 0
+    disable_dataframe_checks: bool = False
+    # Freqtrade's defaults. The backtester reads "entry"/"exit": limit orders ask
+    # custom_entry_price / custom_exit_price; live, the OMS decides order types.
+    order_types: ClassVar[dict[str, Any]] = {
+        "entry": "limit",
+        "exit": "limit",
+        "stoploss": "limit",
+        "stoploss_on_exchange": False,
+    }
+    order_time_in_force: ClassVar[dict[str, Any]] = {"entry": "GTC", "exit": "GTC"}
     plot_config: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -169,6 +179,86 @@ class IStrategy:
         **kwargs: Any,
     ) -> bool:
         return True
+
+    def custom_entry_price(
+        self,
+        pair: str,
+        trade: StrategyTrade | None,
+        current_time: datetime,
+        proposed_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        """A limit entry's price (asked when order_types["entry"] is "limit")."""
+        return proposed_rate
+
+    def custom_exit_price(
+        self,
+        pair: str,
+        trade: StrategyTrade,
+        current_time: datetime,
+        proposed_rate: float,
+        current_profit: float,
+        exit_tag: str | None,
+        **kwargs: Any,
+    ) -> float:
+        """A limit exit's price for signal and custom exits (order_types["exit"] "limit")."""
+        return proposed_rate
+
+    def custom_roi(
+        self,
+        pair: str,
+        trade: StrategyTrade,
+        current_time: datetime,
+        trade_duration: int,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        """Only called when use_custom_roi is True; the lower of it and minimal_roi applies."""
+        return None
+
+    def adjust_trade_position(
+        self,
+        trade: StrategyTrade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        min_stake: float | None,
+        max_stake: float,
+        current_entry_rate: float,
+        current_exit_rate: float,
+        current_entry_profit: float,
+        current_exit_profit: float,
+        **kwargs: Any,
+    ) -> float | tuple[float | None, str | None] | None:
+        """Only called when position_adjustment_enable is True: a stake to add (> 0) or to
+        take off (< 0), optionally with an order tag."""
+        return None
+
+    def leverage(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_leverage: float,
+        max_leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        """Futures only (not supported here: spot trades at leverage 1)."""
+        return 1.0
+
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        """Called once per candle before the pairs are evaluated."""
+
+    def version(self) -> str | None:
+        return None
+
+    def get_strategy_name(self) -> str:
+        return self.name
 
     def order_filled(
         self,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader.core.errors import UserError
+from tui_trader.strategy import compat
 from tui_trader.strategy.errors import StrategyError, from_exception
 from tui_trader.strategy.interface import IStrategy
 from tui_trader.strategy.parameters import detect_parameters
@@ -61,6 +62,7 @@ def _module_name(path: Path) -> str:
 def load_file(path: str | Path) -> list[type[IStrategy]]:
     """Every strategy class a .py or .toml file defines, freshly imported (StrategyError if not)."""
     path = Path(path).resolve()
+    compat.install()  # Freqtrade's import paths resolve to ours
     if path.suffix == ".toml":
         from tui_trader.strategy.rules import compile_rules
 
@@ -225,6 +227,7 @@ def discover(
 
 
 def _entry_point_classes(ep: Any) -> list[type[IStrategy]]:
+    compat.install()
     try:
         obj = ep.load()
     except Exception as exc:

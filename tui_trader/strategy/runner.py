@@ -18,7 +18,7 @@ from tui_trader.core.market import Candle
 from tui_trader.strategy.analysis import analyze, strategy_file
 from tui_trader.strategy.dataprovider import DataProvider
 from tui_trader.strategy.errors import StrategyError, from_exception
-from tui_trader.strategy.exits import evaluate_exit, stoploss_price
+from tui_trader.strategy.exits import ROI, STOP_LOSS, TRAILING_STOP_LOSS, decide_exit
 from tui_trader.strategy.timeframes import timeframe_to_seconds
 from tui_trader.strategy.trade import StrategyTrade
 from tui_trader.strategy.window import BarWindow
@@ -229,19 +229,23 @@ class StrategyRunner:
             return None
         if trade is not None:
             long = not trade.is_short
+            bar: dict[str, Any] = {
+                "bar_open": candle.open, "bar_high": candle.high, "bar_low": candle.low,
+                "bar_close": candle.close, "timeframe_minutes": max(1, self._tf_seconds // 60),
+            }  # fmt: skip
             try:
-                hit = evaluate_exit(
-                    strategy,
-                    trade,
-                    bar_open=candle.open,
-                    bar_high=candle.high,
-                    bar_low=candle.low,
-                    bar_close=candle.close,
-                    bar_close_time=ts,
-                    enter_signal=bool(last["enter_long" if long else "enter_short"]),
-                    exit_signal=bool(last["exit_long" if long else "exit_short"]),
-                    exit_tag=last["exit_tag"],
-                )
+                # inside this bar: the stop and ROI as the backtester checks them (the bar's
+                # open time, its high and low); then the signal of this closed candle, judged
+                # at its close (the backtester judges it at the next open, the same instant)
+                hit = decide_exit(strategy, trade, bar_time=utc(candle.open_time),
+                                  signals=False, **bar)  # fmt: skip
+                if hit is None:
+                    hit = decide_exit(
+                        strategy, trade, bar_time=ts, prices=False, rate=candle.close,
+                        enter_signal=bool(last["enter_long" if long else "enter_short"]),
+                        exit_signal=bool(last["exit_long" if long else "exit_short"]),
+                        exit_tag=last["exit_tag"], **bar,
+                    )  # fmt: skip
             except Exception as exc:
                 self._fail(
                     from_exception(exc, strategy_file(strategy), f"{strategy.name} exit hooks")
@@ -256,7 +260,7 @@ class StrategyRunner:
                 hit.tag,
                 hit.price,
                 ts,
-                hit.reason,
+                hit.kind if hit.kind in (ROI, STOP_LOSS, TRAILING_STOP_LOSS) else hit.reason,
                 strategy.timeframe,
             )
         long_sig, short_sig = (
@@ -297,8 +301,10 @@ class StrategyRunner:
         is_buy = side == "buy"
         if trade is None:
             tag = pending[0].tag if pending and pending[0].is_entry else None
-            trade = StrategyTrade(symbol, not is_buy, price, qty, utc(ts), tag, price, price)
-            trade.stop_loss = stoploss_price(price, trade.side, self.strategy.stoploss)
+            fee = float(self.strategy.config.get("fee") or 0.0)
+            trade = StrategyTrade(symbol, not is_buy, price, qty, utc(ts), tag, price, price,
+                                  fee_open=fee, fee_close=fee)  # fmt: skip
+            trade.adjust_stop_loss(price, self.strategy.stoploss, initial=True)
             self._trades[symbol] = trade
         elif is_buy != trade.is_short:  # same direction: average in
             total = trade.amount + qty

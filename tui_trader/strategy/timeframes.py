@@ -46,3 +46,20 @@ def is_multiple(higher: str, base: str) -> bool:
     """True when bars of `higher` are made of whole bars of `base`."""
     h, b = timeframe_to_seconds(higher), timeframe_to_seconds(base)
     return h >= b and h % b == 0
+
+
+def timeframe_to_msecs(timeframe: str) -> int:
+    return timeframe_to_seconds(timeframe) * 1000
+
+
+def timeframe_to_prev_date(timeframe: str, date: datetime | None = None) -> datetime:
+    """The open of the candle that contains `date` (now, UTC, by default); a candle's own
+    open stays as it is."""
+    return bar_start(date or datetime.now(UTC), timeframe)
+
+
+def timeframe_to_next_date(timeframe: str, date: datetime | None = None) -> datetime:
+    """The open of the next candle after `date` (now by default); a candle's own open stays."""
+    date = date or datetime.now(UTC)
+    start = bar_start(date, timeframe)
+    return start if start == date else start + timeframe_to_timedelta(timeframe)
