@@ -95,7 +95,7 @@ SAMPLE_CLASSES = ("SampleStrategy", "SampleRoiSteps", "SampleTightStop", "Sample
                   "SampleTrailingOffset", "SampleTrailingOnlyOffset", "SampleCustomStop")  # fmt: skip
 TEST_CLASSES = ("RsiBands", "RsiBandsSignals", "RsiBandsRoiSteps", "RsiBandsTightStop",
                 "RsiBandsTrailing", "RsiBandsTrailingOffset", "RsiBandsTrailingOnlyOffset",
-                "RsiBandsCustomStop", "RsiBandsHooks", "RsiBandsDca")  # fmt: skip
+                "RsiBandsCustomStop", "RsiBandsHooks", "RsiBandsDca", "RsiBandsGuarded")  # fmt: skip
 
 
 @dataclass
@@ -108,6 +108,9 @@ class Case:
     max_open_trades: int = 1
     timerange: str | None = None
     fixture: bool = False
+    protections: bool = False
+    detail: dict[str, Path] = field(default_factory=dict)  # pair -> finer candles
+    detail_timeframe: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,6 +142,8 @@ def run_freqtrade(python: Path, case: Case, work: Path) -> dict[str, Any]:
     for pair, path in case.data.items():
         suffix = "".join(path.suffixes)
         shutil.copy(path, datadir / f"{pair.replace('/', '_')}-{case.timeframe}{suffix}")
+    for pair, path in case.detail.items():
+        shutil.copy(path, datadir / f"{pair.replace('/', '_')}-{case.detail_timeframe}{path.suffix}")
     strategies = work / "strategies"
     strategies.mkdir()
     shutil.copy(case.strategy_file, strategies / case.strategy_file.name)
@@ -149,6 +154,8 @@ def run_freqtrade(python: Path, case: Case, work: Path) -> dict[str, Any]:
         "strategy_path": str(strategies),
         "datadir": str(datadir),
         "timerange": case.timerange,
+        "enable_protections": case.protections,
+        "timeframe_detail": case.detail_timeframe,
         "config": {
             "max_open_trades": case.max_open_trades, "stake_currency": quote,
             "stake_amount": "unlimited", "tradable_balance_ratio": 0.99, "dry_run": True,
@@ -190,11 +197,13 @@ def run_ours(case: Case) -> dict[str, Any]:
         a, _, b = case.timerange.partition("-")
         start, end = (a or None), (b or None)
     frames = {pair: load_ohlcv(path, timeframe=case.timeframe) for pair, path in case.data.items()}
+    detail = {pair: load_ohlcv(path, timeframe=case.detail_timeframe) for pair, path in case.detail.items()}
     res = run_backtest(
         strategy, frames, timeframe=case.timeframe, capital=WALLET, fee=FEE,
         stake_amount="unlimited", tradable_balance_ratio=0.99,
         max_open_trades=case.max_open_trades, start=start, end=end, protections=[],
-        amount_step=AMOUNT_STEP,
+        amount_step=AMOUNT_STEP, enable_protections=case.protections,
+        detail=detail or None, detail_timeframe=case.detail_timeframe,
     )  # fmt: skip
     return {"trades": [
         {"pair": t.symbol, "open_date": t.entry_time.isoformat(), "close_date": t.exit_time.isoformat(),
@@ -248,8 +257,8 @@ def _row(t: dict[str, Any] | None) -> str:
             f"{t['close_rate']:.8f} {t['profit_abs']:+.6f}")  # fmt: skip
 
 
-def random_walk(path: Path, rows: int, seed: int, decimals: int, start: float) -> Path:
-    """A seeded 5-minute random walk with candles on a `decimals` tick, as Freqtrade feather."""
+def random_walk(path: Path, rows: int, seed: int, decimals: int, start: float, freq: str = "5min") -> Path:
+    """A seeded random walk with candles on a `decimals` tick, as Freqtrade feather."""
     import numpy as np
     import pandas as pd
 
@@ -259,7 +268,7 @@ def random_walk(path: Path, rows: int, seed: int, decimals: int, start: float) -
     high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.003, rows)))
     low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.003, rows)))
     frame = pd.DataFrame({
-        "date": pd.date_range("2024-03-01", periods=rows, freq="5min", tz="UTC"),
+        "date": pd.date_range("2024-03-01", periods=rows, freq=freq, tz="UTC"),
         "open": open_.round(decimals), "high": high.round(decimals), "low": low.round(decimals),
         "close": close.round(decimals), "volume": rng.integers(1, 1000, rows).astype(float),
     })  # fmt: skip
@@ -267,6 +276,13 @@ def random_walk(path: Path, rows: int, seed: int, decimals: int, start: float) -
     frame["low"] = frame[["open", "low", "close"]].min(axis=1)
     frame.to_feather(path, compression="zstd")
     return path
+
+
+def _resample(src: Path, dst: Path, timeframe: str) -> None:
+    from tui_trader.data import load_ohlcv
+    from tui_trader.strategy.informative import resample_ohlcv
+
+    resample_ohlcv(load_ohlcv(src), timeframe).to_feather(dst, compression="zstd")
 
 
 def cases(python: Path, scratch: Path) -> list[Case]:
@@ -286,6 +302,12 @@ def cases(python: Path, scratch: Path) -> list[Case]:
     for label, data in sets.items():
         for cls in SAMPLE_CLASSES:
             out.append(Case(f"{cls} {label}", sample, cls, data))
+    fine = random_walk(scratch / "FINE_USDT-1m.feather", 50_000, 5, 2, 100.0, "1min")
+    coarse = scratch / "FINE_USDT-5m.feather"
+    _resample(fine, coarse, "5m")
+    for cls in ("SampleStrategy", "SampleTrailingOffset"):
+        out.append(Case(f"{cls} FINE/USDT 5m --timeframe-detail 1m (kept aside)", sample, cls,
+                        {"FINE/USDT": coarse}, detail={"FINE/USDT": fine}, detail_timeframe="1m"))  # fmt: skip
     if all(p.exists() for p in full.values()):
         out.append(Case("SampleStrategy ETH+LTC, 2 slots", sample, "SampleStrategy", full, max_open_trades=2))
         xrp = SAMPLES / "XRP_ETH-1m.feather"
@@ -300,7 +322,8 @@ def cases(python: Path, scratch: Path) -> list[Case]:
         if data.exists():
             pair = data_name.split("-")[0].replace("_", "/")
             for cls in TEST_CLASSES:
-                out.append(Case(f"{cls} {data_name}", tests, cls, {pair: data}, fixture=True))
+                out.append(Case(f"{cls} {data_name}", tests, cls, {pair: data}, fixture=True,
+                                protections=cls == "RsiBandsGuarded"))  # fmt: skip
     return out
 
 
@@ -337,12 +360,14 @@ def main() -> int:
                        "data": {p: v.name for p, v in case.data.items()}, "timeframe": case.timeframe,
                        "fee": FEE, "wallet": WALLET, "stake_amount": "unlimited",
                        "tradable_balance_ratio": 0.99, "max_open_trades": case.max_open_trades,
+                       "amount_step": AMOUNT_STEP, "enable_protections": case.protections,
                        **ft}  # fmt: skip
                 (FIXTURES / name).write_text(json.dumps(doc, indent=1, default=str) + "\n")
         total = sum(c["ft"] for _, c, _, _ in rows)
         same = sum(c["same"] for _, c, _, _ in rows)
-        print(f"\n{len(rows)} cases, Freqtrade {FREQTRADE_VERSION}: {same} of {total} Freqtrade trades identical; "
-              f"worst total P&L difference {max((c['p_diff'] for _, c, _, _ in rows), default=0) * 100:.4f} %")  # fmt: skip
+        worst = max((c["p_diff"] for _, c, _, _ in rows), default=0) * 100
+        print(f"\n{len(rows)} cases, Freqtrade {FREQTRADE_VERSION}: {same} of {total} Freqtrade "
+              f"trades identical; worst total P&L difference {worst:.4f} %")  # fmt: skip
     return 0
 
 

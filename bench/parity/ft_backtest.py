@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-
 AMOUNT_STEP = 1e-8  # every pair trades in steps of 1e-8 (binance's precision mode is the tick)
 
 

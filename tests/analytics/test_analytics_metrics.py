@@ -185,3 +185,24 @@ def test_total_loss_and_bad_input() -> None:
         compute_metrics(pd.Series([100.0, float("nan")], index=IDX[:2]), NO_TRADES, timeframe="1d")
     with pytest.raises(DataError):
         compute_metrics(EQUITY, TRADES.drop(columns=["pnl"]), timeframe="1d")
+
+
+def test_annualised_by_the_calendar_the_data_spans() -> None:
+    """Stock sessions: 7 hourly bars on 252 weekdays is a year of calendar time, not 1,764
+    hours; CAGR and volatility are annualised by the time the bars really span."""
+    import numpy as np
+    import pandas as pd
+
+    from tui_trader.analytics.metrics import metrics_from_arrays, sample_warnings
+
+    days = pd.bdate_range("2024-01-02", periods=252, tz="UTC")
+    times = np.array([(d + pd.Timedelta(hours=14 + h)).value for d in days for h in range(7)])
+    values = np.linspace(100.0, 110.0, len(times))
+    m = metrics_from_arrays(values, times, None, timeframe="1h")
+    years = (times[-1] - times[0]) / (365 * 86_400e9)
+    assert m["cagr"] == pytest.approx(1.1 ** (1 / years) - 1)
+    assert 0.09 < m["cagr"] < 0.11  # 24/7 arithmetic made it several hundred percent
+    returns = values[1:] / values[:-1] - 1
+    per_year = (len(times) - 1) / years
+    assert m["volatility"] == pytest.approx(np.std(returns, ddof=1) * np.sqrt(per_year))
+    assert sample_warnings({"trades": 2}) and not sample_warnings({"trades": 30})

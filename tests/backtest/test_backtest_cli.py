@@ -14,7 +14,7 @@ METRICS = {"total_return", "cagr", "volatility", "sharpe", "sortino", "calmar", 
            "max_drawdown_duration", "var_95", "cvar_95", "profit_factor", "expectancy",
            "win_rate", "avg_trade_duration", "exposure", "alpha", "beta", "trades"}  # fmt: skip
 TRADE = {"entry_time", "exit_time", "side", "entry_price", "exit_price", "quantity", "pnl",
-         "pnl_pct", "fees", "exit_reason", "mfe", "mae"}  # fmt: skip
+         "pnl_pct", "fees", "exit_reason", "mfe", "mae", "symbol", "enter_tag", "exit_tag"}  # fmt: skip
 
 
 @pytest.fixture
@@ -31,7 +31,8 @@ def test_json_document_has_the_contract_keys(tmp_path: Path, candles_file: Path,
                  "--fee", "0.001", "--json", "--trades-out", str(out_csv)])  # fmt: skip
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
-    assert {"strategy", "symbol", "timeframe", "start", "end", "metrics", "trades"} == set(doc)
+    assert {"strategy", "symbol", "timeframe", "start", "end", "metrics", "trades",
+            "warnings"} == set(doc)  # fmt: skip
     assert doc["symbol"] == "BTC/USDT" and doc["timeframe"] == "15m"
     assert set(doc["metrics"]) >= METRICS and doc["metrics"]["trades"] == len(doc["trades"])
     assert doc["trades"], "the synthetic walk should produce trades"
@@ -60,3 +61,101 @@ def test_unknown_strategy_says_how_to_list(tmp_path: Path, candles_file: Path, c
                  "--data", str(candles_file), "--timeframe", "15m"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 1 and "strategies list" in err and len(err.strip().splitlines()) == 1
+
+
+PARITY = Path(__file__).resolve().parent / "parity"
+
+
+def _ft_config(tmp_path: Path, **extra: object) -> Path:
+    datadir = tmp_path / "data"
+    datadir.mkdir(exist_ok=True)
+    for name in ("ETH_BTC-5m.feather", "WALK_USDT-5m.feather"):
+        (datadir / name).write_bytes((PARITY / name).read_bytes())
+    config = {
+        "max_open_trades": 1, "stake_currency": "BTC", "stake_amount": "unlimited",
+        "tradable_balance_ratio": 0.99, "dry_run_wallet": 1000, "fee": 0.001,
+        "timeframe": "5m", "datadir": "data", "trading_mode": "spot",
+        # a comment, as Freqtrade's configs allow
+        "exchange": {"name": "binance", "pair_whitelist": ["ETH/BTC"]}, "telegram": {"enabled": False},
+        **extra,
+    }  # fmt: skip
+    path = tmp_path / "config.json"
+    text = json.dumps(config, indent=1).replace('"telegram"', '// ignored\n "telegram"')
+    path.write_text(text)
+    return path
+
+
+def test_freqtrade_config_and_options(tmp_path: Path, capsys) -> None:
+    """A Freqtrade user's command: config.json, --timerange, --export trades: the trades of
+    the Freqtrade fixture for that range (tests/backtest/parity)."""
+    config = _ft_config(tmp_path)
+    export = tmp_path / "result.json"
+    strategy = str(PARITY / "parity_strategies.py")
+    code = main(["--home", str(tmp_path / "home"), "backtest", "--config", str(config),
+                 "--strategy", strategy, "--export", "trades", "--export-filename", str(export),
+                 "--json"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads(capsys.readouterr().out)
+    # the file holds several strategies: the first, RsiBands, is the one loaded by path
+    want = json.loads((PARITY / "RsiBands-ETH_BTC-5m.json").read_text())
+    assert [t["entry_time"] for t in doc["trades"]] == [
+        t["open_date"].replace(" ", "T").replace("+00:00", "Z") for t in want["trades"]
+    ]
+    assert {t["symbol"] for t in doc["trades"]} == {"ETH/BTC"}
+    assert sum(t["pnl"] for t in doc["trades"]) == pytest.approx(want["profit_total_abs"], rel=1e-3)
+    ft = json.loads(export.read_text())
+    trades = ft["strategy"]["RsiBands"]["trades"]
+    assert [t["open_date"] for t in trades] == [t["open_date"] for t in want["trades"]]
+    assert [t["exit_reason"] for t in trades] == [t["exit_reason"] for t in want["trades"]]
+    assert trades[0]["pair"] == "ETH/BTC" and trades[0]["enter_tag"] == "rsi_up"
+
+
+def test_timerange_pairs_and_refusals(tmp_path: Path, capsys) -> None:
+    config = _ft_config(tmp_path)
+    strategy = str(PARITY / "parity_strategies.py")
+    base = ["--home", str(tmp_path / "home"), "backtest", "--config", str(config), "--strategy", strategy]
+    code = main([*base, "--pairs", "ETH/BTC", "WALK/USDT", "--max-open-trades", "2", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["symbol"] == ["ETH/BTC", "WALK/USDT"]
+    assert {t["symbol"] for t in doc["trades"]} == {"ETH/BTC", "WALK/USDT"}
+    assert main([*base, "--timerange", "20180111-20180115", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # warm-up before the start, the end candle included (Freqtrade's --timerange)
+    assert doc["start"] == "2018-01-11T00:00:00Z" and doc["end"] == "2018-01-15T00:00:00Z"
+    assert main([*base, "--timerange", "2018-01-11"]) == 2
+    assert "YYYYMMDD" in capsys.readouterr().err
+    futures = _ft_config(tmp_path, trading_mode="futures")
+    assert main(["--home", str(tmp_path / "home"), "backtest", "--config", str(futures),
+                 "--strategy", strategy]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "spot" in err and len(err.strip().splitlines()) == 1
+
+
+def test_spot_refuses_a_short_strategy(tmp_path: Path, candles_file: Path, capsys) -> None:
+    short = tmp_path / "short.py"
+    short.write_text(
+        "from freqtrade.strategy import IStrategy\n"
+        "class Shorty(IStrategy):\n    timeframe = '15m'\n    can_short = True\n"
+    )
+    code = main(["--home", str(tmp_path / "home"), "backtest", "--strategy", str(short),
+                 "--data", str(candles_file), "--timeframe", "15m"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "can_short" in err and len(err.strip().splitlines()) == 1
+
+
+def test_plot_markers_sit_on_their_bars_across_gaps() -> None:
+    import pandas as pd
+
+    from tui_trader.cli.backtest_cmd import marker_position
+
+    # 10 bars, then a gap of a day, then 10 more: a marker on bar 15 is point 15 (step 1) or 7
+    dates = pd.DatetimeIndex(
+        list(pd.date_range("2024-01-01", periods=10, freq="1min", tz="UTC"))
+        + list(pd.date_range("2024-01-02", periods=10, freq="1min", tz="UTC"))
+    )
+    arr = dates.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    assert marker_position(arr, dates[15], 1) == 15
+    assert marker_position(arr, dates[15], 2) == 7
+    assert marker_position(arr, dates[15] + pd.Timedelta(seconds=30), 1) == 15  # inside the bar
+    assert marker_position(arr, dates[0], 3) == 0 and marker_position(arr, dates[-1], 3) == 6

@@ -60,3 +60,25 @@ def test_sampling_is_seeded(strategy):
     a = [space.sample(np.random.default_rng(5)) for _ in range(3)]
     b = [space.sample(np.random.default_rng(5)) for _ in range(3)]
     assert a == b
+
+
+@pytest.mark.parametrize("method", ["tpe", "nsga2"])
+def test_samplers_reach_both_ends_of_a_decimal_parameter(method: str) -> None:
+    """[1.5, 3.0] in tenths: optuna's float step (1.6 - 1.5 = 0.10000000000000009) used to
+    trim the range to 2.9; the samplers now draw positions on the ladder."""
+    import optuna
+
+    from tui_trader.optimize.search import _distribution, _snap
+    from tui_trader.optimize.space import Dimension
+
+    dim = Dimension("x", "decimal", tuple(round(1.5 + i / 10, 1) for i in range(16)), decimals=1)
+    dist = _distribution(dim)
+    sampler = optuna.samplers.TPESampler(seed=1) if method == "tpe" else optuna.samplers.NSGAIISampler(seed=1)
+    study = optuna.create_study(sampler=sampler)
+    seen = set()
+    for _ in range(200):
+        trial = study.ask({"x": dist})
+        value = _snap(dim, trial.params["x"])
+        seen.add(value)
+        study.tell(trial, -abs(value - 3.0))
+    assert {1.5, 3.0} <= seen and seen <= set(dim.choices)

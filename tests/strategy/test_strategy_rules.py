@@ -148,3 +148,17 @@ def test_short_rules_need_can_short():
     text = text.replace('timeframe = "5m"', 'timeframe = "5m"\ncan_short = true')
     df = analyze(compile_rules(text)(), synthetic_ohlcv(300), {})
     assert df["enter_short"].sum() > 0
+
+
+def test_a_rule_on_a_column_that_reads_the_future_is_refused():
+    """ichimoku's chikou span is the close shifted back from later bars: a rule on it would
+    trade on prices not yet known (a random walk showed a Sharpe of 8)."""
+    from tui_trader.strategy.rules import validate_rules
+
+    text = (
+        '[strategy]\nname = "peek"\ntimeframe = "1h"\n[indicators]\nichi = { fn = "ichimoku" }\n'
+        '[entry]\nall = ["close > ichi.chikou"]\n[exit]\nall = ["close < ichi.kijun"]\n'
+    )
+    errors = validate_rules(text)
+    assert [e.line for e in errors] == [7] and "future" in errors[0].message
+    assert validate_rules(text.replace("ichi.chikou", "ichi.kijun")) == []

@@ -1,8 +1,10 @@
 """Performance metrics of an equity curve and its trades, as plain JSON-safe numbers.
 
 Conventions (docs/data.md has the formulas): fractions, not percents; per-bar simple
-returns r_t = E_t / E_{t-1} - 1; annualised with periods_per_year(timeframe) (365-day
-year); losses (max_drawdown, var_95, cvar_95) reported as positive fractions; a metric
+returns r_t = E_t / E_{t-1} - 1; annualised by the data's own calendar: bars per year =
+returns / years between the first and the last bar (a 365-day year), so stock sessions and
+gaps count as the time they really span (`periods_per_year(timeframe)` when the bar times are
+not known or span no time); losses (max_drawdown, var_95, cvar_95) reported as positive fractions; a metric
 that is undefined for the input (no trades, zero volatility, no benchmark) is None.
 """
 
@@ -27,6 +29,19 @@ METRIC_KEYS: tuple[str, ...] = (
 )  # fmt: skip
 TRADE_COLUMNS: tuple[str, ...] = ("entry_time", "exit_time", "pnl", "pnl_pct", "mfe", "mae")
 VAR_LEVEL = 0.95
+NS_PER_YEAR = 365 * 86_400 * 1_000_000_000
+SMALL_SAMPLE = 30  # fewer trades than this: the ratios say little (a warning, not an error)
+
+
+def sample_warnings(metrics: dict[str, float | int | None]) -> list[str]:
+    """Plain-words caveats for a result whose statistics rest on too few trades."""
+    trades = int(metrics.get("trades") or 0)
+    if 0 < trades < SMALL_SAMPLE:
+        return [
+            f"only {trades} trade(s): Sharpe, Sortino, win rate and profit factor from fewer "
+            f"than {SMALL_SAMPLE} trades are mostly chance; test on more data"
+        ]
+    return []
 
 
 def drawdown_series(equity: pd.Series) -> pd.Series:
@@ -103,6 +118,8 @@ def metrics_from_arrays(
 
     ppy = periods_per_year(timeframe)
     returns = values[1:] / values[:-1] - 1.0 if len(values) > 1 else np.empty(0)
+    if times is not None and len(returns) and len(times) == len(values) and times[-1] > times[0]:
+        ppy = len(returns) / (float(times[-1] - times[0]) / NS_PER_YEAR)
     rf_bar = risk_free / ppy
     out: dict[str, float | int | None] = dict.fromkeys(METRIC_KEYS)
 

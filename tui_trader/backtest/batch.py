@@ -70,12 +70,16 @@ def find_exits(
     roi_blocked: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     fee: float = 0.0,
+    timeframe_minutes: int | None = None,
+    end: tuple[int, float] | None = None,
 ) -> ExitArrays:
     """The first exit of every (entry bar, side, entry price, signal fill bar or -1) row.
 
     `roi_blocked` is (long, short) flags per bar whose ROI is ignored
     (ignore_roi_if_entry_signal: the entry signal of the candle before). `fee` is the fee rate
-    per side that ROI and the trailing offset are measured after.
+    per side that ROI and the trailing offset are measured after. With finer candles
+    (--timeframe-detail), `timeframe_minutes` is the strategy's timeframe (ROI steps start on
+    its candles) and `end` the (bar, price) of the end-of-data exit (the last main open).
     """
     count = len(entries)
     out = ExitArrays(
@@ -89,7 +93,9 @@ def find_exits(
         if len(rows):
             blocked = None if roi_blocked is None else roi_blocked[0 if long else 1]
             ctx = _Side(m, long, rules, blocked, entries[rows], prices[rows], fee, out, rows)
-            ctx.search(signal[rows])
+            if timeframe_minutes:
+                ctx.tf_minutes = timeframe_minutes
+            ctx.search(signal[rows], end)
     return out
 
 
@@ -130,7 +136,7 @@ class _Side:
         k = self.k[part, None]
         return np.round(x * k - 1.0 if self.long else 1.0 - x * k, 8)
 
-    def search(self, signal: np.ndarray) -> None:
+    def search(self, signal: np.ndarray, end: tuple[int, float] | None = None) -> None:
         m = self.m
         n = len(m.open)
         has_signal = signal >= 0
@@ -155,9 +161,9 @@ class _Side:
             sig = signal[pending]
             idx = self.rows[pending]
             filled = sig >= 0
-            bar = np.where(filled, sig, n - 1)
+            bar = np.where(filled, sig, n - 1 if end is None else end[0])
             out.bar[idx] = bar
-            out.price[idx] = m.open[bar]
+            out.price[idx] = m.open[bar] if end is None else np.where(filled, m.open[bar], end[1])
             out.reason[idx] = np.where(filled, _SIGNAL, _FORCE)
             out.at_open[idx] = True
 

@@ -50,6 +50,9 @@ def run_backtest(
     benchmark: bool = True,
     validate: bool = True,
     analyze_all: bool = False,
+    enable_protections: bool = False,
+    detail: Mapping[str, pd.DataFrame] | None = None,
+    detail_timeframe: str | None = None,
 ) -> BacktestResult:
     """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
 
@@ -66,6 +69,8 @@ def run_backtest(
     `ProtectionSet`s. `sizer=` or a Freqtrade `stake_amount=` (a quote amount or "unlimited")
     replaces the sizing (with Freqtrade's `tradable_balance_ratio`, 0.99 by default);
     `amount_step` truncates every order's amount to the market's step, as Freqtrade does;
+    `enable_protections` applies the strategy's own `protections` as Freqtrade's
+    `--enable-protections` does (`tui_trader.backtest.protections`);
     `protections=` (a list, maybe empty) replaces the protections.
 
     For searches that only read the metrics (the optimizer): `lean=True` skips the trades
@@ -79,20 +84,20 @@ def run_backtest(
     from tui_trader.strategy.analysis import analyze
 
     frames = _as_frames(data, symbol)
+    if validate:
+        frames = {name: checked_candles(df, timeframe, name) for name, df in frames.items()}
+    dp = attach_backtest_data(strategy, frames, timeframe, capital, stake_amount, tradable_balance_ratio)
     analyzed: dict[str, pd.DataFrame] = {}
     startup = int(getattr(strategy, "startup_candle_count", 0) or 0)
     warmup_s = startup * timeframe_to_seconds(timeframe)
     for name, df in frames.items():
         # a shallow copy (copy-on-write): the strategy's new columns never reach the caller's
         # frame, and no candle column is copied unless the strategy writes into it
-        checked = checked_candles(df, timeframe, name) if validate else df
-        if analyze_all:
-            candles = checked.copy(deep=False)
-        else:
-            candles = window(checked, start, end, warmup_s).copy(deep=False)
-        del checked
+        candles = (df if analyze_all else window(df, start, end, warmup_s)).copy(deep=False)
         out = analyze(strategy, candles, {"pair": name, "timeframe": timeframe})
         del candles
+        if dp is not None:
+            dp.set_analyzed(name, timeframe, out)
         out = out.iloc[startup:].reset_index(drop=True) if startup else out
         analyzed[name] = window(out, start, end) if analyze_all else out
         del out
@@ -110,6 +115,11 @@ def run_backtest(
         protections = risk_protections(
             strategy, risk, candle_minutes=timeframe_to_seconds(timeframe) / 60, capital=capital
         )
+    own = strategy_protections(strategy)
+    if own and enable_protections:
+        from tui_trader.backtest.protections import FreqtradeProtections
+
+        protections = [*protections, FreqtradeProtections(own, timeframe_to_seconds(timeframe))]
     return backtest_signals(
         analyzed,
         ExitRules.from_strategy(strategy),
@@ -128,7 +138,32 @@ def run_backtest(
         lean=lean,
         benchmark=benchmark,
         amount_step=amount_step,
+        detail=_checked_detail(detail, detail_timeframe, timeframe, frames),
+        detail_timeframe=detail_timeframe,
     )
+
+
+def _checked_detail(
+    detail: Mapping[str, pd.DataFrame] | None,
+    detail_timeframe: str | None,
+    timeframe: str,
+    frames: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.DataFrame] | None:
+    from tui_trader.data.timeframes import timeframe_to_seconds
+
+    if not detail:
+        return None
+    if not detail_timeframe:
+        raise UsageError("detail candles need their timeframe (detail_timeframe=)")
+    fine, main = timeframe_to_seconds(detail_timeframe), timeframe_to_seconds(timeframe)
+    if fine >= main or main % fine:
+        raise UsageError(
+            f"--timeframe-detail {detail_timeframe} must divide the timeframe {timeframe}"
+        )
+    missing = [s for s in frames if s not in detail]
+    if missing:
+        raise DataError(f"no {detail_timeframe} candles for {', '.join(missing)}")
+    return {s: checked_candles(detail[s], detail_timeframe, s) for s in frames}
 
 
 def backtest_signals(
@@ -150,6 +185,8 @@ def backtest_signals(
     lean: bool = False,
     benchmark: bool = True,
     amount_step: float | None = None,
+    detail: Mapping[str, pd.DataFrame] | None = None,
+    detail_timeframe: str | None = None,
 ) -> BacktestResult:
     """Simulate frames that already hold enter_long/exit_long/... columns (no analyze step).
 
@@ -183,7 +220,11 @@ def backtest_signals(
         if len(df) == 0:
             raise DataError(f"{sym}: no candles in the chosen range; widen --start/--end")
         symbols.append(
-            symbol_signals(sym, df, rules, bar_seconds=bar_seconds, latency_bars=latency_bars)
+            symbol_signals(
+                sym, df, rules, bar_seconds=bar_seconds, latency_bars=latency_bars,
+                detail=None if detail is None else detail[sym],
+                detail_seconds=timeframe_to_seconds(detail_timeframe) if detail_timeframe else 0,
+            )
         )
     sim = simulate(
         symbols,
@@ -280,6 +321,46 @@ def checked_candles(df: pd.DataFrame, timeframe: str, symbol: str) -> pd.DataFra
     if len(df) == 0:
         raise DataError(f"{symbol}: the candle data is empty")
     return df
+
+
+def attach_backtest_data(
+    strategy: Any,
+    frames: Mapping[str, pd.DataFrame],
+    timeframe: str,
+    capital: float,
+    stake_amount: float | str | None,
+    tradable_balance_ratio: float,
+) -> Any:
+    """Give an IStrategy Freqtrade's backtest view: `self.dp` over these candles (runmode
+    backtest), `self.wallets`, and fresh pair locks; returns the DataProvider (None for other
+    strategy objects)."""
+    from tui_trader.strategy.dataprovider import BacktestWallets, DataProvider
+    from tui_trader.strategy.enums import RunMode
+    from tui_trader.strategy.interface import IStrategy
+    from tui_trader.strategy.locks import PairLocks
+
+    if not isinstance(strategy, IStrategy):
+        return None
+    dp = DataProvider({(name, timeframe): df for name, df in frames.items()}, list(frames),
+                      RunMode.BACKTEST)  # fmt: skip
+    strategy.dp = dp
+    currency = strategy.config.get("stake_currency") or next(iter(frames), "/").partition("/")[2]
+    ratio = tradable_balance_ratio if stake_amount is not None else 1.0
+    strategy.wallets = BacktestWallets(currency or "QUOTE", capital, ratio)
+    PairLocks.reset_locks()
+    PairLocks.timeframe = timeframe
+    return dp
+
+
+def strategy_protections(strategy: Any) -> list[dict[str, Any]]:
+    """The strategy's own Freqtrade `protections` (an attribute or a property), as dicts."""
+    try:
+        found = getattr(strategy, "protections", None) or []
+    except Exception as exc:
+        raise UsageError(f"the strategy's protections could not be read: {exc}") from None
+    if not isinstance(found, list | tuple) or not all(isinstance(p, dict) for p in found):
+        raise UsageError("a strategy's protections must be a list of dicts with a 'method'")
+    return [dict(p) for p in found]
 
 
 def window(df: pd.DataFrame, start: TimeLike, end: TimeLike, warmup_s: int = 0) -> pd.DataFrame:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from tui_trader.backtest.batch import REASONS, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.kernel import EXIT_SIGNAL, find_exit
+from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, find_exit
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals
@@ -37,7 +37,10 @@ from tui_trader.backtest.sizing import (
     Sizer,
     StakeRequest,
 )
+from tui_trader.core.errors import UsageError
+from tui_trader.strategy.dataprovider import BacktestWallets, DataProvider
 from tui_trader.strategy.hooks import overridden_hook
+from tui_trader.strategy.locks import PairLocks
 from tui_trader.strategy.precision import price_round, round_down, round_nearest
 
 log = logging.getLogger(__name__)
@@ -122,7 +125,7 @@ class PlannedExits:
     lists: prices[i] and exits[i] = (bar, raw price, reason, at the open)."""
 
     prices: list[float]
-    exits: list[tuple[int, float, str, bool]]
+    exits: list[tuple[int, float, str, bool, int]]  # bar, price, reason, at open, exit time ns
     paid: list[float]  # the entry fill before rounding to the tick (the amount's price)
 
 
@@ -154,9 +157,27 @@ def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> Planne
             signal_bars(sym.exit_short, e, sym.shift),
         )
     blocked = (sym.roi_blocked(1), sym.roi_blocked(-1)) if rules.ignore_roi_if_entry_signal else None
-    ex = find_exits(m, e, sym.entry_sides, prices, rules, signal, blocked, fee=fills.taker_fee)
+    d = sym.detail
+    if d is None:
+        ex = find_exits(m, e, sym.entry_sides, prices, rules, signal, blocked, fee=fills.taker_fee)
+        bars, times = ex.bar, m.time[ex.bar]
+    else:  # exits on the finer candles: bars and signals moved onto them, then back
+        to_d = np.searchsorted(d.time, m.time)  # each main candle's first finer candle
+        owner = np.searchsorted(m.time, d.time, side="right") - 1
+        blocked_d = None if blocked is None else (blocked[0][owner], blocked[1][owner])
+        signal_d = np.where(signal >= 0, to_d[np.maximum(signal, 0)], -1)
+        last = len(m) - 1
+        ex = find_exits(
+            d, to_d[e], sym.entry_sides, prices, rules, signal_d, blocked_d, fee=fills.taker_fee,
+            timeframe_minutes=int(m.bar_ns // 60_000_000_000),
+            end=(len(d) - 1, float(m.open[last])),
+        )  # fmt: skip
+        forced = ex.reason == REASONS.index(FORCE_EXIT)
+        bars = np.where(forced, last, owner[ex.bar])
+        times = np.where(forced, m.time[last], d.time[ex.bar])
     reasons = [REASONS[r] for r in ex.reason.tolist()]
-    exits = list(zip(ex.bar.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(), strict=True))
+    exits = list(zip(bars.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(),
+                     times.tolist(), strict=True))  # fmt: skip
     return PlannedExits(prices.tolist(), exits, paid.tolist())
 
 
@@ -182,8 +203,17 @@ def simulate(
     out = SimulationOutput(trades=None)  # type: ignore[arg-type]
     confirm_entry = entry_confirmer(strategy)
     price_entry = entry_pricer(strategy)
+    dp = getattr(strategy, "dp", None)
+    dp = dp if isinstance(dp, DataProvider) and dp.backtesting else None
+    wallets = getattr(strategy, "wallets", None)
+    wallets = wallets if isinstance(wallets, BacktestWallets) else None
     reference = needs_reference(strategy)
     batched = not reference and not fills.volume_impact
+    if any(s.detail is not None for s in symbols) and not batched:
+        raise UsageError(
+            "--timeframe-detail works with strategies whose exits need no Python hook per "
+            "candle and without volume-aware slippage; run without it"
+        )
     plans = [plan_exits(s, rules, fills) if batched else None for s in symbols]
     track_closed = bool(protections) or getattr(sizer, "reads_closed_trades", True)
     rows = log.rows
@@ -208,6 +238,8 @@ def simulate(
             row = rows[idx]
             cash += row[reserved_at] + row[pnl_at]
             tied -= row[reserved_at]
+            if wallets is not None:
+                wallets.free, wallets.used = cash, tied
             if track_closed:
                 closed.append(
                     ClosedTrade(
@@ -231,12 +263,18 @@ def simulate(
         side = sides[si][ptr]
         tag = sym.entry_tags[ptr]
         nxt = ptr + 1
+        if dp is not None:
+            dp.set_current(sym.symbol, t)  # the entry hooks read self.dp at this candle
         if max_open_trades is not None and len(open_heap) >= max_open_trades:
             out.rejected["max_open_trades"] += 1
             nxt = after_next_release(si, ptr)
         elif protections and not _protections_allow(protections, sym.symbol, t, side, closed,
                                                     cash + tied):  # fmt: skip
             out.rejected["protection"] += 1
+        elif PairLocks.locks and PairLocks.is_pair_locked(
+            sym.symbol, pd.Timestamp(t, tz="UTC").to_pydatetime(), "long" if side > 0 else "short"
+        ):  # a lock the strategy set with lock_pair
+            out.rejected["pair_locked"] += 1
         elif price_entry is not None and (
             raw_in := price_entry(sym.symbol, t, (float(m.open[e]), float(m.high[e]),
                                   float(m.low[e])), float(m.tick[e]), side, tag)
@@ -277,6 +315,8 @@ def simulate(
                 )
                 cash -= reserved
                 tied += reserved
+                if wallets is not None:
+                    wallets.free, wallets.used = cash, tied
                 heapq.heappush(open_heap, (exit_ns, 0, idx))
                 nxt = max(bisect_left(bars[si], exit_bar + 1), ptr + 1)
         if nxt < len(cand_lists[si]):
@@ -382,7 +422,7 @@ def _open_and_close(
     if plan is not None:
         entry, paid = plan.prices[ptr], plan.paid[ptr]
         qty = stake / paid
-        bar, raw_exit, reason, at_open = plan.exits[ptr]
+        bar, raw_exit, reason, at_open, exit_ns = plan.exits[ptr]
     else:
         paid = fills.slipped(
             raw, buying=side > 0, quantity=stake / raw, bar_volume=float(m.volume[e])
@@ -408,6 +448,7 @@ def _open_and_close(
                 fee=fills.taker_fee,
             )
         bar, raw_exit, reason, at_open = fill.bar, fill.price, fill.reason, fill.at_open
+        exit_ns = int(m.time[bar])
     if reason == EXIT_SIGNAL:
         exit_tag = sym.exit_tag(bar - sym.shift)
         reason = exit_tag or reason  # Freqtrade records the exit tag as the exit reason
@@ -421,7 +462,6 @@ def _open_and_close(
     else:
         open_value = qty * paid - fee_in
         pnl = open_value - (qty * exit_price + fee_out)
-    exit_ns = int(m.time[bar])
     reserved = stake
     idx = log.add((
         si, side, e, bar, int(m.time[e]), exit_ns, entry, exit_price, qty, fee_in, fee_out,

@@ -24,6 +24,7 @@ import pandas as pd
 
 from tui_trader.backtest.kernel import ExitFill
 from tui_trader.backtest.signals import SymbolSignals
+from tui_trader.strategy.dataprovider import DataProvider
 from tui_trader.strategy.exits import (
     FORCE_EXIT,
     PARTIAL_EXIT,
@@ -141,8 +142,12 @@ def find_exit_reference(
     confirm = overridden_hook(strategy, "confirm_trade_exit")
     adjust = getattr(strategy, "position_adjustment_enable", False)
     tf_minutes = int(m.bar_ns // 60_000_000_000)
+    dp = getattr(strategy, "dp", None)
+    dp = dp if isinstance(dp, DataProvider) and dp.backtesting else None
     for j in range(e, n):
         when = _ts(m.time[j])
+        if dp is not None:
+            dp.set_current(sym.symbol, int(m.time[j]))
         row = (float(m.open[j]), float(m.high[j]), float(m.low[j]), float(m.close[j]))
         k = j - sym.shift  # the candle whose signals act on this bar
         if adjust:

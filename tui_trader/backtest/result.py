@@ -50,8 +50,11 @@ class BacktestResult:
     def to_dict(self) -> dict[str, Any]:
         """The `--json` document: fractions, ISO 8601 UTC times, NaN as null."""
         trades = [
-            {k: _plain(row[k]) for k in TRADE_FIELDS} for row in self.trades.to_dict("records")
+            {k: _plain(row[k]) for k in (*TRADE_FIELDS, *EXTRA_FIELDS)}
+            for row in self.trades.to_dict("records")
         ]
+        from tui_trader.analytics.metrics import sample_warnings
+
         return {
             "strategy": self.strategy,
             "symbol": self.symbols[0] if len(self.symbols) == 1 else list(self.symbols),
@@ -60,6 +63,7 @@ class BacktestResult:
             "end": _iso(self.end),
             "metrics": {k: _plain(v) for k, v in self.metrics.items()},
             "trades": trades,
+            "warnings": sample_warnings(self.metrics),
         }
 
 

@@ -26,6 +26,7 @@ class SymbolSignals:
     enter_long_flag: np.ndarray  # per bar, for ignore_roi_if_entry_signal and the reference path
     enter_short_flag: np.ndarray
     shift: int = 1  # bars from a signal candle to its fill: 1 + latency
+    detail: MarketArrays | None = None  # finer candles of the same symbol (--timeframe-detail)
 
     def exit_fills(self, side: int) -> np.ndarray:
         return self.exit_long if side > 0 else self.exit_short
@@ -97,8 +98,33 @@ def market_arrays(df: pd.DataFrame, bar_seconds: int) -> MarketArrays:
     )
 
 
+def detail_arrays(main: MarketArrays, df: pd.DataFrame, bar_seconds: int) -> MarketArrays:
+    """The finer candles inside the main candles' range, each priced on its main candle's tick
+    (Freqtrade takes the tick from the main timeframe)."""
+    times = np.ascontiguousarray(pd.DatetimeIndex(df["date"]).as_unit("ns").asi8, dtype=np.int64)
+    keep = (times >= main.time[0]) & (times < main.time[-1] + main.bar_ns)
+    owner = np.searchsorted(main.time, times[keep], side="right") - 1
+    return MarketArrays(
+        time=times[keep],
+        open=df["open"].to_numpy(dtype=np.float64)[keep],
+        high=df["high"].to_numpy(dtype=np.float64)[keep],
+        low=df["low"].to_numpy(dtype=np.float64)[keep],
+        close=df["close"].to_numpy(dtype=np.float64)[keep],
+        volume=df["volume"].to_numpy(dtype=np.float64)[keep],
+        bar_ns=int(bar_seconds) * 1_000_000_000,
+        tick=main.tick[owner],
+    )
+
+
 def symbol_signals(
-    symbol: str, df: pd.DataFrame, rules: ExitRules, *, bar_seconds: int, latency_bars: int = 0
+    symbol: str,
+    df: pd.DataFrame,
+    rules: ExitRules,
+    *,
+    bar_seconds: int,
+    latency_bars: int = 0,
+    detail: pd.DataFrame | None = None,
+    detail_seconds: int = 0,
 ) -> SymbolSignals:
     """A signal on closed candle i fills at the open of candle i + 1 + latency.
 
@@ -127,9 +153,10 @@ def symbol_signals(
         xs = np.flatnonzero(exit_short & ~enter_short) + shift
     else:
         xl = xs = np.empty(0, dtype=np.int64)
+    market = market_arrays(df, bar_seconds)
     return SymbolSignals(
         symbol=symbol,
-        market=market_arrays(df, bar_seconds),
+        market=market,
         entry_bars=fill.astype(np.int64),
         entry_sides=sides,
         entry_tags=tags,
@@ -139,4 +166,5 @@ def symbol_signals(
         enter_long_flag=enter_long,
         enter_short_flag=enter_short,
         shift=shift,
+        detail=None if detail is None else detail_arrays(market, detail, detail_seconds),
     )

@@ -20,54 +20,195 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p = add_command(
         sub, "backtest", "backtest a strategy on candle history", _backtest, json_flag=True
     )
-    p.add_argument("--strategy", required=True, help="strategy name or .py/.toml file")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument(
-        "--data", metavar="FILE", help="candle file (CSV, Parquet, Freqtrade json/feather)"
-    )
-    src.add_argument("--venue", help="stored candles of this venue (with --symbol)")
-    p.add_argument("--symbol", help="symbol, e.g. BTC/USDT (required with --venue)")
-    p.add_argument("--timeframe", required=True, help="bar length, e.g. 1m, 5m, 1h")
+    p.add_argument("--strategy", "-s", help="strategy name or .py/.toml file")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="FILE", action="append",
+                     help="candle file (CSV, Parquet, Freqtrade json/feather); repeat for several pairs")  # fmt: skip
+    src.add_argument("--datadir", metavar="DIR",
+                     help="a folder of Freqtrade candle files (PAIR-TF.feather/json), with --pairs")  # fmt: skip
+    src.add_argument("--venue", help="stored candles of this venue (with --symbol or --pairs)")
+    p.add_argument("--symbol", help="symbol, e.g. BTC/USDT (with --venue, or to name one --data file)")
+    p.add_argument("--pairs", "-p", nargs="+", metavar="PAIR", help="pairs to trade together (Freqtrade's -p)")
+    p.add_argument("--timeframe", "-i", help="bar length, e.g. 1m, 5m, 1h (default: the strategy's)")
+    p.add_argument("--timeframe-detail", metavar="TF",
+                   help="simulate exits on these finer candles inside each bar (Freqtrade's option)")  # fmt: skip
+    p.add_argument("--timerange", help="Freqtrade's START-END (YYYYMMDD or epoch seconds; end inclusive)")
     p.add_argument("--start", help="first bar to trade (ISO 8601, UTC), inclusive")
-    p.add_argument("--end", help="end of the range (ISO 8601, UTC), exclusive")
-    p.add_argument("--capital", type=float, default=10_000.0, help="starting quote balance")
-    p.add_argument("--fee", type=float, default=0.001, help="fee rate per fill (0.001 = 0.1 %%)")
+    p.add_argument("--end", help="last bar of the range (ISO 8601, UTC), inclusive, as Freqtrade")
+    p.add_argument("--capital", "--dry-run-wallet", dest="capital", type=float, default=None,
+                   help="starting quote balance (default 10000; a Freqtrade config's dry_run_wallet)")  # fmt: skip
+    p.add_argument("--stake-amount", help='stake per trade in quote, or "unlimited" (Freqtrade sizing)')
+    p.add_argument("--max-open-trades", type=int, help="most trades open at once (-1: no limit)")
+    p.add_argument("--enable-protections", action="store_true",
+                   help="apply the strategy's own `protections`, as Freqtrade's option")  # fmt: skip
+    p.add_argument("--fee", type=float, default=None, help="fee rate per fill (0.001 = 0.1 %%)")
     p.add_argument(
         "--slippage-bps", type=float, default=0.0, help="adverse slippage on market fills"
     )
+    p.add_argument("--export", choices=["none", "trades"], default="none",
+                   help="trades: also write them in Freqtrade's result format")  # fmt: skip
+    p.add_argument("--export-filename", metavar="FILE.json",
+                   help="where --export writes (default HOME/backtest_results/backtest-result-DATE.json)")  # fmt: skip
     p.add_argument("--trades-out", metavar="FILE.csv", help="also write the trades to this CSV")
     p.add_argument("--plot", action="store_true", help="also draw the price with entries and exits")
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    if args.venue and not args.symbol:
-        raise UsageError("--venue needs --symbol (e.g. --venue binance --symbol BTC/USDT)")
+    from tui_trader.backtest.ftconfig import BacktestConfig, apply_overrides, read_config
+
+    ft = BacktestConfig()
+    config_arg = getattr(args, "config", None)
+    if config_arg and str(config_arg).endswith(".json"):  # a Freqtrade config, not ours (TOML)
+        ft = read_config(config_arg)
+        del args.config
     ctx = context(args)
-    strategy = _load_strategy(args.strategy, ctx.home.strategies_dir)
-    candles, symbol = _load_candles(args, ctx.home.data_dir, strategy)
+    name = args.strategy or ft.strategy
+    if not name:
+        raise UsageError("--strategy is required (or \"strategy\" in the Freqtrade config)")
+    strategy = _load_strategy(name, ctx.home.strategies_dir)
+    apply_overrides(strategy, ft.overrides)
+    if ft.stake_currency:
+        strategy.config.setdefault("stake_currency", ft.stake_currency)
+    timeframe = args.timeframe or ft.timeframe or strategy.timeframe
+    trading_mode = ft.trading_mode
+    if trading_mode != "spot":
+        raise UsageError(
+            f"trading_mode {trading_mode!r}: the backtester simulates spot markets only "
+            "(no leverage, funding or liquidation); use trading_mode \"spot\""
+        )
+    if getattr(strategy, "can_short", False):
+        raise UsageError(
+            f"{strategy.name} sets can_short = True, but spot markets cannot be shorted; "
+            "set can_short = False (futures are not simulated)"
+        )
+    start, end = args.start, args.end
+    timerange = args.timerange or ft.timerange
+    if timerange:
+        if start or end:
+            raise UsageError("use --timerange or --start/--end, not both")
+        from tui_trader.backtest.ftconfig import parse_timerange
+
+        start, end = parse_timerange(timerange)
+    frames = _load_frames(args, ctx.home.data_dir, strategy, timeframe, ft, start)
+    detail = args.timeframe_detail or ft.timeframe_detail
+    detail_frames = (
+        _load_frames(args, ctx.home.data_dir, strategy, detail, ft, start) if detail else None
+    )
+    stake = args.stake_amount if args.stake_amount is not None else ft.stake_amount
+    max_open = args.max_open_trades if args.max_open_trades is not None else ft.max_open_trades
+    fee = args.fee if args.fee is not None else (ft.fee if ft.fee is not None else 0.001)
+    capital = args.capital if args.capital is not None else (ft.wallet or 10_000.0)
+    protections_on = args.enable_protections or ft.enable_protections
 
     from tui_trader.backtest import run_backtest
+    from tui_trader.backtest.engine import strategy_protections
 
+    if strategy_protections(strategy) and not protections_on and not args.json:
+        sys.stderr.write(
+            f"note: {strategy.name} defines protections; they apply with --enable-protections\n"
+        )
     result = run_backtest(
         strategy,
-        {symbol: candles},
-        timeframe=args.timeframe,
-        capital=args.capital,
-        fee=args.fee,
+        frames,
+        timeframe=timeframe,
+        capital=capital,
+        fee=fee,
         slippage_bps=args.slippage_bps,
-        start=args.start,
-        end=args.end,
+        stake_amount=_stake(stake),
+        tradable_balance_ratio=ft.tradable_balance_ratio or 0.99,
+        max_open_trades=max_open,
+        start=start,
+        end=end,
         risk=ctx.settings.risk,  # the live [risk] sizing and protections
+        enable_protections=protections_on,
+        detail=detail_frames,
+        detail_timeframe=detail,
     )
     if args.trades_out:
         _write_trades(result, Path(args.trades_out))
+    if args.export == "trades":
+        _export(args, ctx.home.root, result, fee, strategy, stake, max_open)
     if args.json:
         print_json(result.to_dict())
         return 0
     _print_summary(result)
+    from tui_trader.analytics.metrics import sample_warnings
+
+    for line in sample_warnings(result.metrics):
+        sys.stderr.write(f"note: {line}\n")
     if args.plot:
         _plot_trades(result)
     return 0
+
+
+def _stake(value: Any) -> float | str | None:
+    if value is None or value == "unlimited":
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f'--stake-amount must be a number or "unlimited" (got {value!r})') from None
+
+
+def _load_frames(args: argparse.Namespace, data_dir: Path, strategy: Any, timeframe: str,
+                 ft: Any, start: Any) -> dict[str, Any]:  # fmt: skip
+    """Candles per pair from --data files, --datadir + --pairs (Freqtrade's file names) or
+    the store (--venue with --symbol/--pairs)."""
+    pairs = list(args.pairs or ([args.symbol] if args.symbol else []) or ft.pairs)
+    datadir = args.datadir or (ft.datadir if not (args.data or args.venue) else None)
+    if args.data:
+        if args.timeframe_detail and timeframe == args.timeframe_detail:
+            raise UsageError("--timeframe-detail with --data: use --datadir with both timeframes")
+        frames = {}
+        for i, path in enumerate(args.data):
+            sub = argparse.Namespace(**{**vars(args), "data": path,
+                                        "symbol": pairs[i] if len(args.data) == 1 and pairs else None})  # fmt: skip
+            sub.timeframe = timeframe
+            df, symbol = _load_candles(sub, data_dir, strategy)
+            frames[symbol] = df
+        return frames
+    if datadir:
+        if not pairs:
+            raise UsageError("--datadir needs --pairs (or exchange.pair_whitelist in the config)")
+        return {pair: _from_datadir(Path(datadir), pair, timeframe) for pair in pairs}
+    if args.venue:
+        if not pairs:
+            raise UsageError("--venue needs --symbol or --pairs (e.g. --venue binance --symbol BTC/USDT)")
+        out = {}
+        for pair in pairs:
+            sub = argparse.Namespace(**{**vars(args), "symbol": pair, "timeframe": timeframe,
+                                        "start": start})  # fmt: skip
+            out[pair] = _load_candles(sub, data_dir, strategy)[0]
+        return out
+    raise UsageError("give candles: --data FILE, --datadir DIR --pairs P..., or --venue V --symbol S")
+
+
+def _from_datadir(folder: Path, pair: str, timeframe: str) -> Any:
+    from tui_trader.data import load_ohlcv
+
+    stem = f"{pair.replace('/', '_').replace(':', '_')}-{timeframe}"
+    for suffix in (".feather", ".json", ".json.gz", ".parquet", ".csv"):
+        path = folder / f"{stem}{suffix}"
+        if path.is_file():
+            return load_ohlcv(path, timeframe=timeframe, symbol=pair)
+    raise UsageError(f"no {timeframe} candles for {pair} in {folder} (looked for {stem}.feather/.json)")
+
+
+def _export(args: argparse.Namespace, home: Path, result: BacktestResult, fee: float,
+            strategy: Any, stake: Any, max_open: Any) -> None:  # fmt: skip
+    from datetime import UTC, datetime
+
+    from tui_trader.backtest.export import freqtrade_result, write_freqtrade_result
+
+    path = Path(args.export_filename) if args.export_filename else (
+        home / "backtest_results" / f"backtest-result-{datetime.now(UTC):%Y-%m-%d_%H-%M-%S}.json"
+    )  # fmt: skip
+    currency = strategy.config.get("stake_currency") or result.symbols[0].partition("/")[2]
+    doc = freqtrade_result(result, fee=fee, stake_currency=currency, stake_amount=stake,
+                           max_open_trades=max_open)  # fmt: skip
+    write_freqtrade_result(path, doc)
+    if not args.json:
+        sys.stdout.write(f"trades exported in Freqtrade's format to {path}\n")
 
 
 def _write_trades(result: BacktestResult, path: Path) -> None:
@@ -156,6 +297,20 @@ def _plot_equity(result: BacktestResult) -> None:
     sys.stdout.write("\n")
 
 
+def marker_position(dates: Any, ts: Any, step: int) -> int:
+    """The plotted point (every `step`-th bar is drawn) of the bar holding `ts`, found by
+    position among the bars: gaps in the data do not shift it."""
+    import numpy as np
+
+    stamp = np.datetime64(pd_naive(ts), "ns")
+    bar = int(np.searchsorted(dates, stamp, side="right")) - 1
+    return min(max(bar, 0) // step, (len(dates) - 1) // step)
+
+
+def pd_naive(ts: Any) -> Any:
+    return ts.tz_convert(None) if getattr(ts, "tzinfo", None) is not None else ts
+
+
 def _plot_trades(result: BacktestResult) -> None:
     """Close price with entries (▲) and exits (▼) of the first symbol."""
     import plotext as plt
@@ -164,12 +319,10 @@ def _plot_trades(result: BacktestResult) -> None:
     df = result.frames[symbol]
     step = max(1, len(df) // 400)
     closes = df["close"].iloc[::step]
-    positions = {ts.value: i for i, ts in enumerate(df["date"].iloc[::step])}
-    bar = step * (df["date"].iloc[1] - df["date"].iloc[0]).value if len(df) > 1 else 1
+    dates = df["date"].to_numpy(dtype="datetime64[ns]")
 
     def where(ts: Any) -> int:
-        first = df["date"].iloc[0].value
-        return min(int((ts.value - first) // bar), len(positions) - 1)
+        return marker_position(dates, ts, step)
 
     trades = result.trades[result.trades.symbol == symbol]
     plt.clear_figure()

@@ -95,7 +95,9 @@ def check_file(path: Path, bars: int = CHECK_BARS) -> list[dict[str, Any]]:
         strategy = cls()
         needed = max(bars, strategy.startup_candle_count * 2)
         candles = synthetic_ohlcv(needed, strategy.timeframe, seed=CHECK_SEED)
-        df = analyze(strategy, candles, {"pair": "SYN/USD", "timeframe": strategy.timeframe})
+        trades = _check_backtest(strategy, candles, path)
+        df = analyze(strategy, candles.copy(deep=False),
+                     {"pair": "SYN/USD", "timeframe": strategy.timeframe})  # fmt: skip
         results.append(
             {
                 "name": strategy.name,
@@ -105,10 +107,43 @@ def check_file(path: Path, bars: int = CHECK_BARS) -> list[dict[str, Any]]:
                 "bars": needed,
                 "startup_candle_count": strategy.startup_candle_count,
                 "signals": {c: int(df[c].sum()) for c in SIGNAL_COLUMNS},
+                "trades": trades,
                 "parameters": strategy.parameter_values(),
             }
         )
     return results
+
+
+def _check_backtest(strategy: Any, candles: Any, path: Path) -> int:
+    """Backtest the strategy on the synthetic candles, as `tui-trader backtest` would (self.dp,
+    self.wallets and every hook called): a hook that raises fails the check with its message."""
+    import logging
+
+    from tui_trader.backtest import run_backtest
+    from tui_trader.strategy.errors import StrategyError
+
+    raised: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "raised" in record.getMessage():
+                raised.append(record.getMessage())
+
+    handler = Catch(logging.WARNING)
+    loggers = [logging.getLogger(n) for n in ("tui_trader.strategy.exits", "tui_trader.backtest")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        spot = not getattr(strategy, "can_short", False)
+        res = run_backtest(strategy, {"SYN/USD": candles}, timeframe=strategy.timeframe,
+                           stake_amount="unlimited", max_open_trades=1, protections=[],
+                           enable_protections=True, lean=not spot)  # fmt: skip
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+    if raised:
+        raise StrategyError(f"{strategy.name}: a hook raised in a backtest: {raised[0]}", file=str(path))
+    return int(res.metrics.get("trades") or 0)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -318,20 +318,23 @@ def _distribution(dim: Dimension) -> Any:
     if dim.continuous:
         return FloatDistribution(float(dim.low), float(dim.high))  # type: ignore[arg-type]
     values = dim.choices
-    if dim.kind in ("int", "decimal") and len(values) > 1:
+    if dim.kind == "decimal" and len(values) > 1:
+        # the ladder's positions, not a float step: optuna trims a float range to whole
+        # steps, and 1.6 - 1.5 = 0.10000000000000009 made [1.5, 3.0] end at 2.9
+        return IntDistribution(0, len(values) - 1)
+    if dim.kind == "int" and len(values) > 1:
         step = values[1] - values[0]
-        ladder = all(math.isclose(b - a, step) for a, b in itertools.pairwise(values))
-        if ladder and dim.kind == "int":
+        if all(b - a == step for a, b in itertools.pairwise(values)):
             return IntDistribution(int(values[0]), int(values[-1]), step=int(step))
-        if ladder:
-            return FloatDistribution(float(values[0]), float(values[-1]), step=float(step))
     return CategoricalDistribution(list(values))
 
 
 def _snap(dim: Dimension, value: Any) -> Any:
-    """Optuna's float back onto the dimension's own value (no 0.30000000000000004)."""
+    """Optuna's value back onto the dimension's own (a decimal's position on its ladder)."""
     if dim.continuous or dim.kind not in ("int", "decimal"):
         return value
+    if dim.kind == "decimal" and len(dim.choices) > 1:
+        return dim.choices[int(value)]
     return min(dim.choices, key=lambda c: abs(c - value))
 
 

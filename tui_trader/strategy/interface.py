@@ -58,6 +58,7 @@ class IStrategy:
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = dict(config or {})
         self.dp: DataProvider | None = None
+        self.wallets: Any = None  # a backtest sets BacktestWallets (Freqtrade's self.wallets)
         # JSON-able values the strategy wants kept across restarts and hot reloads.
         self.custom_state: dict[str, Any] = {}
         self._parameters = copy_parameters(self)
@@ -259,6 +260,29 @@ class IStrategy:
 
     def get_strategy_name(self) -> str:
         return self.name
+
+    # ---- pair locks (Freqtrade's names; the backtester honours them on entries) -----------------
+    def lock_pair(self, pair: str, until: datetime, reason: str | None = None,
+                  side: str = "*") -> None:  # fmt: skip
+        from tui_trader.strategy.locks import PairLocks
+
+        PairLocks.lock_pair(pair, until, reason, side=side)
+
+    def unlock_pair(self, pair: str) -> None:
+        from tui_trader.strategy.locks import PairLocks
+
+        PairLocks.unlock_pair(pair)
+
+    def unlock_reason(self, reason: str) -> None:
+        from tui_trader.strategy.locks import PairLocks
+
+        PairLocks.unlock_reason(reason)
+
+    def is_pair_locked(self, pair: str, *, candle_date: datetime | None = None,
+                       side: str = "*") -> bool:  # fmt: skip
+        from tui_trader.strategy.locks import PairLocks
+
+        return PairLocks.is_pair_locked(pair, candle_date, side)
 
     def order_filled(
         self,

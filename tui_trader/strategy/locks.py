@@ -47,6 +47,10 @@ class PairLocks:
     @classmethod
     def lock_pair(cls, pair: str, until: datetime, reason: str | None = None, *,
                   now: datetime | None = None, side: str = "*") -> PairLock:  # fmt: skip
+        if cls.timeframe:  # Freqtrade ends a lock on a candle's open
+            from tui_trader.strategy.timeframes import timeframe_to_next_date
+
+            until = timeframe_to_next_date(cls.timeframe, until)
         lock = PairLock(pair, now or _now(), until, reason, side)
         cls.locks.append(lock)
         return lock
@@ -59,9 +63,9 @@ class PairLocks:
             lock
             for lock in cls.locks
             if lock.active
-            and lock.lock_end_time >= now
+            and lock.lock_end_time > now
             and (pair is None or lock.pair == pair)
-            and (side is None or side == "*" or lock.side in ("*", side))
+            and (side is None or lock.side == "*" or lock.side == side)
         ]
 
     @classmethod

@@ -458,6 +458,17 @@ def _parse_operand(token: str, spec: RuleSpec, line: int, err: Any) -> Operand |
         )
         err(line, f"unknown column {column!r}; {hint}")
         return None
+    ind = spec.indicators.get(match["name"])
+    if ind is not None and ind.output is None and match["output"]:
+        from tui_trader.indicators.catalog import info as catalog_info
+
+        if match["output"] in catalog_info(ind.fn).lookahead:
+            err(
+                line,
+                f"{column} looks into the future (it is shifted back from later bars): a rule "
+                "on it would trade on prices not yet known; use another output",
+            )
+            return None
     if tf and spec.timeframe:
         try:
             if not is_multiple(tf, spec.timeframe):

@@ -10,11 +10,10 @@ above it and falls); the subclasses change one exit rule or add one hook each.
 from datetime import datetime, timedelta
 
 import talib.abstract as ta
-from pandas import DataFrame
-from technical import qtpylib
-
 from freqtrade.persistence import Trade
 from freqtrade.strategy import IntParameter, IStrategy, stoploss_from_open
+from pandas import DataFrame
+from technical import qtpylib
 
 
 class RsiBands(IStrategy):
@@ -155,4 +154,36 @@ class RsiBandsDca(RsiBands):
             return trade.stake_amount / 2, "dca"
         if current_profit > 0.015 and trade.nr_of_successful_exits == 0:
             return -(trade.stake_amount / 3), "take_third"
+        return None
+
+
+class RsiBandsGuarded(RsiBandsDca):
+    """Protections (run with --enable-protections), self.dp in a callback, a stake hook, DCA."""
+
+    minimal_roi = {"0": 0.03}
+    stoploss = -0.015
+
+    @property
+    def protections(self):
+        return [
+            {"method": "CooldownPeriod", "stop_duration_candles": 12},
+            {"method": "StoplossGuard", "lookback_period": 720, "trade_limit": 2,
+             "stop_duration": 240, "only_per_pair": False},
+            {"method": "MaxDrawdown", "lookback_period": 1440, "trade_limit": 3,
+             "stop_duration": 360, "max_allowed_drawdown": 0.02},
+            {"method": "LowProfitPairs", "lookback_period": 360, "trade_limit": 2,
+             "stop_duration": 60, "required_profit": 0.0},
+        ]  # fmt: skip
+
+    def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
+                            proposed_stake: float, min_stake, max_stake: float, leverage: float,
+                            entry_tag, side: str, **kwargs) -> float:  # fmt: skip
+        return proposed_stake * 0.8
+
+    def custom_exit(self, pair: str, trade: Trade, current_time: datetime, current_rate: float,
+                    current_profit: float, **kwargs):  # fmt: skip
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        last = dataframe.iloc[-1]
+        if last["rsi"] > 68 and current_profit > 0.002:
+            return "rsi_hot"
         return None
