@@ -9,10 +9,9 @@ import pytest
 from test_backtest_parity import CONFIGS, random_candles, strategy_with
 
 from tui_trader.backtest import run_backtest
-from tui_trader.backtest.batch import REASONS, find_exits, signal_bars
+from tui_trader.backtest.batch import REASONS, find_exit, find_exits, signal_bars
 from tui_trader.backtest.equity import equity_curves
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.kernel import find_exit
 from tui_trader.backtest.portfolio import first_signal_bar, simulate
 from tui_trader.backtest.reference import find_exit_reference
 from tui_trader.backtest.rules import ExitRules

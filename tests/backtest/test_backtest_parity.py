@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tui_trader.backtest.kernel import find_exit
+from tui_trader.backtest.batch import find_exit
 from tui_trader.backtest.portfolio import first_signal_bar
 from tui_trader.backtest.reference import find_exit_reference
 from tui_trader.backtest.rules import ExitRules

@@ -382,7 +382,16 @@ def test_bollinger_and_typical_price(candles) -> None:
     assert out.iloc[:19].isna().all().all()
     from tui_trader.indicators import qtpylib
 
-    assert qtpylib.bollinger_bands is ta.bollinger_bands
+    # qtpylib's own convention (sample deviation, means from the first bar): Freqtrade
+    # strategies that import it get its numbers, not TA-Lib's
+    q = qtpylib.bollinger_bands(tp, window=20, stds=2)
+    for i in range(len(x)):
+        w = x[max(0, i - 19) : i + 1]
+        m = sum(w) / len(w)
+        assert q["mid"].iloc[i] == pytest.approx(m)
+        if len(w) > 1:
+            sd = math.sqrt(sum((v - m) ** 2 for v in w) / (len(w) - 1))
+            assert q["upper"].iloc[i] == pytest.approx(m + 2 * sd)
 
 
 def test_user_mistakes_are_one_line_errors(make_candles) -> None:

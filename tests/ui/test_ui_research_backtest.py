@@ -83,14 +83,16 @@ async def test_backtest_on_stored_dataset_with_range(rig_factory, tmp_path) -> N
         await run(rig, pilot, screen)
         result = screen.result
         assert result is not None, status(screen)
-        assert result.start == pd.Timestamp("2024-01-01T10:00", tz="UTC")
+        # the data starts at midnight, too late for ema_cross's 200 warm-up candles before
+        # 10:00: as Freqtrade's --timerange, trading starts 200 candles into the data
+        assert result.start == pd.Timestamp("2024-01-01T16:40", tz="UTC")
         assert result.metrics["trades"] == len(result.trades)
         # a trade row moves the candle chart to that trade
         screen.query_one("#views").active = "tab-trades"
         await pilot.pause()
         table = screen.query_one("#trades", DataTable)
         table.focus()
-        assert table.row_count > 2
+        assert table.row_count >= 2
         table.move_cursor(row=1)
         await pilot.pause()
         second_exit = sorted(i for i, _, entry in screen.marks if not entry)[1]

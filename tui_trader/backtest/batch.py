@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tui_trader.backtest.kernel import MarketArrays
+from tui_trader.backtest.kernel import ExitFill, MarketArrays
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.strategy.exits import EXIT_SIGNAL, FORCE_EXIT, ROI, STOP_LOSS, TRAILING_STOP_LOSS
 from tui_trader.strategy.precision import round_down, round_nearest, round_up
@@ -292,6 +292,36 @@ class _Side:
             rate = np.where(new_step & gapped, o, rate)
             rate = np.where((roi == -1) & (step % self.tf_minutes == 0), o, rate)
         return np.minimum(np.maximum(rate, low), hi)
+
+
+def find_exit(
+    m: MarketArrays,
+    e: int,
+    side: int,
+    entry: float,
+    rules: ExitRules,
+    *,
+    signal_bar: int | None = None,
+    roi_blocked: np.ndarray | None = None,
+    fee: float = 0.0,
+) -> ExitFill:
+    """First exit of a trade entered at the open of bar `e` at price `entry` (+1 long, -1 short).
+
+    `signal_bar` is the bar at whose open an exit signal fills (latency already applied);
+    `roi_blocked` marks bars whose ROI is ignored (ignore_roi_if_entry_signal).
+    """
+    blocked = None if roi_blocked is None else (roi_blocked, roi_blocked)
+    out = find_exits(
+        m,
+        np.array([e], dtype=np.int64),
+        np.array([side], dtype=np.int8),
+        np.array([entry], dtype=np.float64),
+        rules,
+        np.array([-1 if signal_bar is None else signal_bar], dtype=np.int64),
+        blocked,
+        fee=fee,
+    )
+    return ExitFill(int(out.bar[0]), float(out.price[0]), out.reason_name(0), bool(out.at_open[0]))
 
 
 def _ffill(values: np.ndarray) -> np.ndarray:

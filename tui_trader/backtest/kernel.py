@@ -1,7 +1,7 @@
-"""One symbol's candles as arrays, and the exit of a single trade (the batch search of one row).
+"""One symbol's candles as arrays, and where a trade left.
 
-The rules themselves live in `tui_trader.backtest.batch` (vectorized, Freqtrade's order) and
-`tui_trader.strategy.exits` (bar by bar, for hooks and the live runner).
+The exit rules live in `tui_trader.backtest.batch` (vectorized, Freqtrade's order; `find_exit`
+for one trade) and `tui_trader.strategy.exits` (bar by bar, for hooks and the live runner).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tui_trader.backtest.rules import ExitRules
 from tui_trader.strategy.exits import EXIT_SIGNAL, FORCE_EXIT, ROI, STOP_LOSS, TRAILING_STOP_LOSS
 
 __all__ = ["EXIT_SIGNAL", "FORCE_EXIT", "ROI", "STOP_LOSS", "TRAILING_STOP_LOSS"]
@@ -42,38 +41,6 @@ class ExitFill:
     price: float
     reason: str
     at_open: bool
-
-
-def find_exit(
-    m: MarketArrays,
-    e: int,
-    side: int,
-    entry: float,
-    rules: ExitRules,
-    *,
-    signal_bar: int | None = None,
-    roi_blocked: np.ndarray | None = None,
-    fee: float = 0.0,
-) -> ExitFill:
-    """First exit of a trade entered at the open of bar `e` at price `entry` (+1 long, -1 short).
-
-    `signal_bar` is the bar at whose open an exit signal fills (latency already applied);
-    `roi_blocked` marks bars whose ROI is ignored (ignore_roi_if_entry_signal).
-    """
-    from tui_trader.backtest.batch import find_exits
-
-    blocked = None if roi_blocked is None else (roi_blocked, roi_blocked)
-    out = find_exits(
-        m,
-        np.array([e], dtype=np.int64),
-        np.array([side], dtype=np.int8),
-        np.array([entry], dtype=np.float64),
-        rules,
-        np.array([-1 if signal_bar is None else signal_bar], dtype=np.int64),
-        blocked,
-        fee=fee,
-    )
-    return ExitFill(int(out.bar[0]), float(out.price[0]), out.reason_name(0), bool(out.at_open[0]))
 
 
 def excursions(

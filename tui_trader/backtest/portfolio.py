@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tui_trader.backtest.batch import REASONS, find_exits, signal_bars
+from tui_trader.backtest.batch import REASONS, find_exit, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, find_exit
+from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals
