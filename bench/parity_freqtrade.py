@@ -203,7 +203,7 @@ def run_ours(case: Case) -> dict[str, Any]:
         stake_amount="unlimited", tradable_balance_ratio=0.99,
         max_open_trades=case.max_open_trades, start=start, end=end, protections=[],
         amount_step=AMOUNT_STEP, enable_protections=case.protections,
-        detail=detail or None, detail_timeframe=case.detail_timeframe,
+        detail=detail or None, detail_timeframe=case.detail_timeframe, fill_gaps=True,
     )  # fmt: skip
     return {"trades": [
         {"pair": t.symbol, "open_date": t.entry_time.isoformat(), "close_date": t.exit_time.isoformat(),
@@ -327,6 +327,40 @@ def cases(python: Path, scratch: Path) -> list[Case]:
     return out
 
 
+def compare_qtpylib(python: Path, scratch: Path) -> None:
+    """Every qtpylib function: Freqtrade's (technical's) result against ours."""
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, str(REPO / "bench" / "parity"))
+    from parity_qtpylib_calls import CALLS
+
+    from tui_trader.indicators import qtpylib
+
+    data = FIXTURES / "ETH_BTC-5m.feather"
+    out = scratch / "qtpylib.npz"
+    subprocess.run([str(python), str(REPO / "bench" / "parity" / "ft_qtpylib.py"), str(data), str(out)],
+                   check=True)  # fmt: skip
+    theirs = np.load(out)
+    df = pd.read_feather(data)
+    same, differ = 0, []
+    for name, call in CALLS.items():
+        want = theirs[name]
+        try:
+            got = np.asarray(call(qtpylib, df), dtype=float)
+        except Exception as exc:
+            got = np.array([f"raised {type(exc).__name__}"])
+        if want.dtype.kind in "US" or got.dtype.kind in "US":
+            ok = want.dtype.kind in "US" and got.dtype.kind in "US"  # both refuse
+        else:
+            ok = want.shape == got.shape and np.allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+        same += ok
+        if not ok:
+            differ.append(name)
+    print(f"qtpylib: {same} of {len(CALLS)} calls equal to technical's qtpylib (1e-9 relative)"
+          + (f"; differ: {', '.join(differ)}" if differ else ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fixtures", action="store_true", help="rewrite tests/backtest/parity/*.json")
@@ -336,6 +370,8 @@ def main() -> int:
     python = ensure_venv()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
+        if not args.only:
+            compare_qtpylib(python, scratch)
         rows = []
         for i, case in enumerate(cases(python, scratch)):
             if args.only and args.only not in case.name:

@@ -159,3 +159,27 @@ def test_plot_markers_sit_on_their_bars_across_gaps() -> None:
     assert marker_position(arr, dates[15], 2) == 7
     assert marker_position(arr, dates[15] + pd.Timedelta(seconds=30), 1) == 15  # inside the bar
     assert marker_position(arr, dates[0], 3) == 0 and marker_position(arr, dates[-1], 3) == 6
+
+
+def test_timerange_and_config_parsing(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tui_trader.backtest.ftconfig import parse_timerange, read_config
+    from tui_trader.core.errors import ConfigError, UsageError
+
+    assert parse_timerange("20240101-20240301") == (datetime(2024, 1, 1, tzinfo=UTC),
+                                                    datetime(2024, 3, 1, tzinfo=UTC))  # fmt: skip
+    assert parse_timerange("20240101-") == (datetime(2024, 1, 1, tzinfo=UTC), None)
+    assert parse_timerange("-1704067200") == (None, datetime(2024, 1, 1, tzinfo=UTC))
+    for bad in ("20240101", "2024-01-01", "20240301-20240101"):
+        with pytest.raises(UsageError):
+            parse_timerange(bad)
+    path = tmp_path / "c.json"
+    path.write_text('{"stake_amount": 50, /* a note */ "minimal_roi": {"0": 0.02},\n'
+                    '// a line comment\n "exchange": {"pair_whitelist": ["A/B"]}, "fee": 0.002}')  # fmt: skip
+    cfg = read_config(path)
+    assert (cfg.stake_amount, cfg.fee, cfg.pairs, cfg.overrides) == (
+        50, 0.002, ["A/B"], {"minimal_roi": {"0": 0.02}})  # fmt: skip
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        read_config(path)

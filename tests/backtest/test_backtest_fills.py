@@ -221,3 +221,13 @@ def test_unsorted_candles_are_refused_with_one_line() -> None:
         checked_candles(candles([FLAT, FLAT, FLAT]), "5m", "X")
     with pytest.raises(DataError, match="close"):
         checked_candles(candles([FLAT]).drop(columns="close"), "1m", "X")
+
+
+def test_missing_candles_are_filled_flat_as_freqtrade_loads_them() -> None:
+    from tui_trader.backtest.gaps import fill_gaps
+
+    df = candles([FLAT, (101, 102, 100, 101.5), FLAT, FLAT]).drop(index=[1, 2]).reset_index(drop=True)
+    out = fill_gaps(df, 60)
+    assert list(out.date) == list(candles([FLAT] * 4).date)
+    assert out.loc[1, ["open", "high", "low", "close", "volume"]].tolist() == [100.0, 100.0, 100.0, 100.0, 0.0]
+    assert out.loc[3, "volume"] == 1_000.0 and fill_gaps(out, 60) is out

@@ -155,3 +155,42 @@ def test_hot_reload_swaps_class_and_keeps_state(tmp_path):
     assert runner.strategy.timeframe == "15m" and runner.strategy.buy_len.value == 8
     path.unlink()
     assert watcher.changed() == [path.resolve()]
+
+
+def test_freqtrade_import_paths_resolve_to_ours(tmp_path):
+    """Every import of Freqtrade's full strategy template loads, unchanged."""
+    path = tmp_path / "ported.py"
+    path.write_text(
+        "from datetime import datetime, timezone\n"
+        "from freqtrade.strategy import (IStrategy, Trade, Order, PairLocks, informative,\n"
+        "    BooleanParameter, CategoricalParameter, DecimalParameter, IntParameter, RealParameter,\n"
+        "    timeframe_to_minutes, timeframe_to_next_date, timeframe_to_prev_date,\n"
+        "    merge_informative_pair, stoploss_from_absolute, stoploss_from_open)\n"
+        "from freqtrade.persistence import Trade as T2, Order as O2, PairLocks as P2\n"
+        "from freqtrade.exchange import timeframe_to_seconds, timeframe_to_msecs\n"
+        "from freqtrade.enums import RunMode, ExitType\n"
+        "import freqtrade.vendor.qtpylib.indicators as qtpylib_old\n"
+        "from technical import qtpylib\n"
+        "import talib.abstract as ta\n"
+        "class Ported(IStrategy):\n"
+        "    timeframe = '5m'\n"
+        "    minimal_roi = {'0': 0.04}\n"
+        "NOW = datetime(2024, 1, 1, 10, 7, tzinfo=timezone.utc)\n"
+        "CHECKS = (timeframe_to_minutes('1h'), timeframe_to_prev_date('5m', NOW),\n"
+        "          timeframe_to_next_date('5m', NOW), timeframe_to_msecs('1m'),\n"
+        "          stoploss_from_open(0.05, 0.10), stoploss_from_absolute(95, 100),\n"
+        "          qtpylib.rsi is qtpylib_old.rsi, ExitType.ROI.value, RunMode.BACKTEST.value)\n"
+    )
+    from tui_trader.strategy import IStrategy
+    from tui_trader.strategy.loader import load_file
+
+    (cls,) = load_file(path)
+    assert issubclass(cls, IStrategy)
+    import sys
+
+    module = sys.modules[cls.__module__]
+    minutes, prev, nxt, ms, from_open, absolute, same, roi, mode = module.CHECKS
+    assert minutes == 60 and ms == 60_000 and same and roi == "roi" and mode == "backtest"
+    assert (prev.minute, nxt.minute) == (5, 10)
+    assert from_open == pytest.approx(1 - 1.05 / 1.10) and absolute == pytest.approx(0.05)
+    assert module.T2 is module.Trade and module.P2 is module.PairLocks

@@ -53,6 +53,7 @@ def run_backtest(
     enable_protections: bool = False,
     detail: Mapping[str, pd.DataFrame] | None = None,
     detail_timeframe: str | None = None,
+    fill_gaps: bool = False,
 ) -> BacktestResult:
     """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
 
@@ -69,6 +70,8 @@ def run_backtest(
     `ProtectionSet`s. `sizer=` or a Freqtrade `stake_amount=` (a quote amount or "unlimited")
     replaces the sizing (with Freqtrade's `tradable_balance_ratio`, 0.99 by default);
     `amount_step` truncates every order's amount to the market's step, as Freqtrade does;
+    `fill_gaps` fills missing candles as Freqtrade does when it loads data (flat at the
+    previous close, no volume);
     `enable_protections` applies the strategy's own `protections` as Freqtrade's
     `--enable-protections` does (`tui_trader.backtest.protections`);
     `protections=` (a list, maybe empty) replaces the protections.
@@ -86,6 +89,10 @@ def run_backtest(
     frames = _as_frames(data, symbol)
     if validate:
         frames = {name: checked_candles(df, timeframe, name) for name, df in frames.items()}
+    if fill_gaps:  # as Freqtrade loads data: missing candles become flat, volume 0
+        from tui_trader.backtest.gaps import fill_gaps as fill
+
+        frames = {name: fill(df, timeframe_to_seconds(timeframe)) for name, df in frames.items()}
     dp = attach_backtest_data(strategy, frames, timeframe, capital, stake_amount, tradable_balance_ratio)
     analyzed: dict[str, pd.DataFrame] = {}
     startup = int(getattr(strategy, "startup_candle_count", 0) or 0)

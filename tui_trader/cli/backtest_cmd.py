@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
                    help="trades: also write them in Freqtrade's result format")  # fmt: skip
     p.add_argument("--export-filename", metavar="FILE.json",
                    help="where --export writes (default HOME/backtest_results/backtest-result-DATE.json)")  # fmt: skip
+    p.add_argument("--keep-gaps", action="store_true",
+                   help="leave missing candles out (by default they are filled flat, as Freqtrade does)")  # fmt: skip
     p.add_argument("--trades-out", metavar="FILE.csv", help="also write the trades to this CSV")
     p.add_argument("--plot", action="store_true", help="also draw the price with entries and exits")
 
@@ -123,6 +125,7 @@ def _backtest(args: argparse.Namespace) -> int:
         enable_protections=protections_on,
         detail=detail_frames,
         detail_timeframe=detail,
+        fill_gaps=not args.keep_gaps,
     )
     if args.trades_out:
         _write_trades(result, Path(args.trades_out))

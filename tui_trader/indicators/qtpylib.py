@@ -21,7 +21,7 @@ __all__ = [
     "atr", "awesome_oscillator", "bollinger_bands", "cci", "chopiness", "crossed",
     "crossed_above", "crossed_below", "heikinashi", "hma", "hull_moving_average", "ibs",
     "implied_volatility", "keltner_channel", "log_returns", "macd", "mid_price", "nans",
-    "numpy_rolling_mean", "numpy_rolling_std", "pvt", "returns", "roc", "rolling_max",
+    "numpy_rolling_mean", "numpy_rolling_series", "numpy_rolling_std", "numpy_rolling_window", "pvt", "returns", "roc", "rolling_max",
     "rolling_mean", "rolling_min", "rolling_std", "rolling_vwap", "rolling_weighted_mean",
     "rsi", "session", "sma", "stoch", "tdi", "true_range", "typical_price", "vwap",
     "weighted_bollinger_bands", "wma", "zlema", "zlhma", "zlma", "zlsma", "zscore",
@@ -42,6 +42,26 @@ def _windowed(values: Any, window: int, ddof: int | None) -> np.ndarray:
         view = np.lib.stride_tricks.sliding_window_view(data, window)
         out[window - 1 :] = view.mean(axis=-1) if ddof is None else view.std(axis=-1, ddof=ddof)
     return out
+
+
+def numpy_rolling_window(data: np.ndarray, window: int) -> np.ndarray:
+    """Every full trailing window of `data` as rows of a read-only view."""
+    return np.lib.stride_tricks.sliding_window_view(np.asarray(data), window)
+
+
+def numpy_rolling_series(func: Any) -> Any:
+    """Decorator: `func(values, window)` over full windows, NaN-padded to the input's length
+    (a Series when `as_source=True` and the input is one)."""
+
+    def wrapped(data: Any, window: int, as_source: bool = False) -> Any:
+        values = data.values if isinstance(data, pd.Series) else np.asarray(data)
+        out = np.full(len(values), np.nan)
+        computed = func(values, window)
+        if len(computed):
+            out[-len(computed) :] = computed
+        return pd.Series(out, index=data.index) if as_source and isinstance(data, pd.Series) else out
+
+    return wrapped
 
 
 def numpy_rolling_mean(data: Any, window: int, as_source: bool = False) -> Any:

@@ -18,6 +18,19 @@ _SIG = 1e-13  # a price is read to ~14 significant digits: residues below this a
 _SAMPLE = 64  # bars per month read first to guess the month's decimals
 
 
+def _fits_columns(columns: tuple[np.ndarray, ...], p10: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """Per bar: every column's price has at most log10(p10) decimals, up to `tol` (the float
+    noise of 14 significant digits at the month's largest price). One column at a time, in
+    place: a year of 1-minute bars is 2 million prices."""
+    ok = np.ones(len(p10), dtype=bool)
+    for col in columns:
+        scaled = col * p10
+        scaled -= np.rint(scaled)
+        np.abs(scaled, out=scaled)
+        ok &= scaled <= tol
+    return ok
+
+
 def _fits(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
     """Per value: it has at most `decimals` decimals (read to 14 significant digits)."""
     scaled = values * np.power(10.0, decimals)
@@ -25,8 +38,12 @@ def _fits(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
 
 
 def _month_starts(time_ns: np.ndarray) -> np.ndarray:
-    months = time_ns.astype("datetime64[ns]").astype("datetime64[M]").view(np.int64)
-    return np.concatenate(([0], np.flatnonzero(np.diff(months)) + 1))
+    """Index of the first bar of each calendar month present (bars sorted by time)."""
+    first = np.datetime64(int(time_ns[0]), "ns").astype("datetime64[M]")
+    last = np.datetime64(int(time_ns[-1]), "ns").astype("datetime64[M]")
+    bounds = np.arange(first, last + 1).astype("datetime64[ns]").view(np.int64)
+    starts = np.searchsorted(time_ns, bounds, side="left")
+    return np.unique(starts[starts < len(time_ns)])
 
 
 def month_ticks(time_ns: np.ndarray, *columns: np.ndarray) -> np.ndarray:
@@ -36,14 +53,15 @@ def month_ticks(time_ns: np.ndarray, *columns: np.ndarray) -> np.ndarray:
         return np.empty(0)
     starts = _month_starts(time_ns)
     counts = np.diff(np.append(starts, n))
-    prices = np.column_stack(columns) if len(columns) > 1 else columns[0][:, None]
     # a guess per month from its first bars, then one pass over every bar to confirm it
     guess = np.zeros(len(starts), dtype=np.int64)
     for m, (s, c) in enumerate(zip(starts, counts, strict=True)):
-        sample = prices[s : s + min(c, _SAMPLE)].ravel()
-        guess[m] = max(_decimals(float(v)) for v in sample)
-    per_bar = np.repeat(guess, counts)[:, None]
-    ok = np.logical_and.reduceat(_fits(prices, per_bar).all(axis=1), starts)
+        sample = np.concatenate([col[s : s + min(c, _SAMPLE)] for col in columns])
+        guess[m] = max(_decimals(float(v)) for v in np.unique(sample))
+    p10 = np.power(10.0, guess.astype(np.float64))
+    top = np.maximum.reduce([np.maximum.reduceat(np.abs(col), starts) for col in columns])
+    tol = np.repeat(_SIG * top * p10 + 1e-300, counts)
+    ok = np.logical_and.reduceat(_fits_columns(columns, np.repeat(p10, counts), tol), starts)
     lo = guess.copy()
     hi = np.where(ok, guess, _MAX_DECIMALS)
     todo = np.flatnonzero(~ok)
@@ -51,7 +69,7 @@ def month_ticks(time_ns: np.ndarray, *columns: np.ndarray) -> np.ndarray:
     while len(todo):
         mid = (lo[todo] + hi[todo]) // 2
         for m, d in zip(todo.tolist(), mid.tolist(), strict=True):
-            block = prices[starts[m] : starts[m] + counts[m]]
+            block = np.column_stack([col[starts[m] : starts[m] + counts[m]] for col in columns])
             if _fits(block, np.asarray(d)).all():
                 hi[m] = d
             else:
