@@ -141,3 +141,37 @@ async def test_session_open_checks_its_input(served) -> None:  # type: ignore[no
         ):
             with pytest.raises(UserError, match=match):
                 await owner.request("session.open", **bad)
+
+
+async def test_after_a_daemon_restart_the_serve_link_registers_its_sessions_again(served) -> None:  # type: ignore[no-untyped-def]
+    from tui_trader.daemon.server import ControlServer
+    from tui_trader.serve.link import DaemonLink
+
+    engine, server, home = served
+    link = DaemonLink(home)
+    await link.start()
+    session = await link.open("vera", "viewer", "web", "127.0.0.1:9")
+    workstation = RemoteClient.for_home(home, refresh_hz=20, session_token=session.token)
+    await workstation.start()
+    assert workstation.identity["role"] == "viewer"
+    await server.stop()  # the daemon goes away ...
+    for _ in range(100):
+        if not workstation.connected:
+            break
+        await asyncio.sleep(0.02)
+    assert not workstation.connected
+    restarted = ControlServer(engine, home.socket_path)  # ... and comes back with no sessions
+    await restarted.start()
+    try:
+        for _ in range(300):
+            if workstation.connected and link.client.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert workstation.connected, "the workstation did not reattach"
+        assert (await workstation.request("session.whoami"))["role"] == "viewer"  # still the viewer
+        with pytest.raises(UserError, match="vera is a viewer"):
+            await workstation.request("flatten")
+    finally:
+        await workstation.close()
+        await link.stop()
+        await restarted.stop()

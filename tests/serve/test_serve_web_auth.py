@@ -129,3 +129,31 @@ def test_the_daemon_starts_serve_web_from_config_and_stops_it(stack: Stack) -> N
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(30) == 0
     assert not login_page()  # stopped with the daemon
+
+
+def test_serve_passwd_prints_a_hash_never_the_password(stack: Stack) -> None:
+    import tomllib
+
+    from argon2 import PasswordHasher
+
+    def passwd(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui_trader.cli.main", "--home", str(stack.home), "serve", "passwd", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+
+    done = passwd("carol", "--role", "trader", stdin="a long enough secret\n")
+    assert done.returncode == 0, done.stderr
+    table = tomllib.loads(done.stdout)["serve"]["users"]["carol"]
+    assert table["role"] == "trader" and "a long enough secret" not in done.stdout
+    assert PasswordHasher().verify(table["password_hash"], "a long enough secret")
+    short = passwd("carol", stdin="short\n")
+    assert short.returncode == 2 and "12 characters" in short.stderr and not short.stdout
+    bad = passwd("no spaces allowed", stdin="a long enough secret\n")
+    assert bad.returncode == 2 and "user name" in bad.stderr
+    token = passwd("dan", "--token")
+    assert token.returncode == 0 and "shown once" in token.stderr and "password_hash" in token.stdout

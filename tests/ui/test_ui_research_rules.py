@@ -92,3 +92,15 @@ async def test_indicator_list_inserts_a_line(rig_factory) -> None:  # type: igno
 def test_indicator_line_is_valid_toml() -> None:
     line = indicator_line("session_vwap", {"anchor": "day"})
     assert tomllib.loads(line) == {"session_vwap": {"fn": "session_vwap", "anchor": "day"}}
+
+
+async def test_a_viewers_session_saves_no_strategy(rig_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The daemon loads HOME/strategies by itself: a viewer's workstation must not write there."""
+    rig = rig_factory()
+    rig.app.home = Home(tmp_path).ensure()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        screen = await open_builder(rig, pilot, TEMPLATE)
+        rig.app.read_only = True  # what a `tui-trader serve` viewer session sets from the daemon's hello
+        await pilot.press("ctrl+s")
+        assert "a viewer cannot add or change strategies" in shown(screen, "#status")
+        assert not (tmp_path / "strategies" / "my_rules.toml").exists()

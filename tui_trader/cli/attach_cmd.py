@@ -8,8 +8,6 @@ import os
 
 from tui_trader.cli.common import add_command, context
 
-SESSION_ENV = "TUI_TRADER_SESSION"
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
@@ -23,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_attach(args: argparse.Namespace) -> int:
     ctx = context(args)
     from tui_trader.daemon.remote_client import RemoteClient
+    from tui_trader.daemon.sessions import SESSION_ENV
     from tui_trader.logs import setup_logging
 
     hz = ctx.settings.daemon.snapshot_hz

@@ -28,6 +28,7 @@ from tui_trader.daemon.roles import OWNER, Identity, Role, RoleRefused
 
 log = logging.getLogger(__name__)
 
+SESSION_ENV = "TUI_TRADER_SESSION"  # how `tui-trader serve` hands a session's token to its workstation
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 VIAS = ("web", "ssh")
 MIN_TOKEN = 32

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 from tui_trader.core.errors import UserError
 from tui_trader.daemon.remote_client import RemoteClient
+from tui_trader.daemon.sessions import SESSION_ENV
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
 
 log = logging.getLogger(__name__)
-SESSION_ENV = "TUI_TRADER_SESSION"
 # Secrets of the serve process's own environment that a user's workstation must not inherit.
 STRIPPED_ENV = ("TUI_TRADER_TOKEN", "TUI_TRADER_KEYRING_PASSWORD", SESSION_ENV)
 

@@ -20,6 +20,7 @@ from tui_trader.config.serve import ServeUser
 HASHER = PasswordHasher()
 FAILURES_ALLOWED = 5  # per client address ...
 FAILURE_WINDOW_S = 300.0  # ... in this many seconds
+MAX_TRACKED = 4096  # addresses remembered before the stale ones are dropped
 _DUMMY_HASH = HASHER.hash("not a password anyone has")
 
 
@@ -59,7 +60,11 @@ class Logins:
         if ok and user is not None and stored is not None:
             self.failures.pop(address, None)
             return WebUser(name, user.role)
-        self.failures.setdefault(address, deque()).append(time.monotonic())
+        now = time.monotonic()
+        if len(self.failures) > MAX_TRACKED:  # many addresses: forget the ones past their window
+            for stale in [a for a, times in self.failures.items() if not times or now - times[-1] > FAILURE_WINDOW_S]:
+                del self.failures[stale]
+        self.failures.setdefault(address, deque()).append(now)
         return None
 
 
