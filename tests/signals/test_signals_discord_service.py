@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from async_wait import until
 
 from tui_trader.cli.main import main
 from tui_trader.core.errors import ConfigError
@@ -118,12 +119,7 @@ def _notices(engine) -> list[NoticeEvent]:
 
 
 async def _until(predicate, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
+    await until(predicate, timeout)
 
 
 async def test_channel_messages_go_pending_or_auto_execute(stored_token, gateways):

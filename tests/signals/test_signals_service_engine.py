@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from async_wait import until
 
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.errors import UserError
@@ -29,12 +29,7 @@ def _settings(signals: dict | None = None):
 
 
 async def _until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
+    await until(predicate, timeout)
 
 
 @pytest.fixture
@@ -129,7 +124,7 @@ async def test_pasted_chat_signal_waits_for_confirmation(home):
         assert engine.oms.open_orders() == []  # the ticket places it, after the trader confirms
         with pytest.raises(UserError, match="already confirmed"):
             await dispatch(engine, "signals.confirm", {"id": pending["id"]}, "test")
-        with pytest.raises(UserError, match="not a trade entry"):
+        with pytest.raises(UserError, match="not a trade signal"):
             await dispatch(engine, "signals.parse_chat", {"text": "gm frens"}, "test")
 
 

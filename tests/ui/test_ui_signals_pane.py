@@ -114,4 +114,42 @@ async def test_paste_chat_signal_prefills_entry_stop_and_target() -> None:
         chats = rig.app.query_one(SignalsPane)._syncs["chat-table"].rows
         assert len(chats) == 1
         (row,) = chats.values()
-        assert row[2] == "ETH/USDT" and row[7][0] == "confirmed"
+        assert (row[2], row[3], row[9][0]) == ("entry", "ETH/USDT", "confirmed")
+
+
+async def test_pasted_exit_asks_then_closes_the_position_that_message_s_entry_opened() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("p")
+        await _until(pilot, lambda: isinstance(rig.app.screen, PasteSignalScreen))
+        px = rig.engine.ticker("ETH/USDT").mid
+        rig.app.screen.query_one(Input).value = (
+            f"ETH/USDT LONG now SL {round(px * 0.97, 2)} TP1 {round(px * 1.04, 2)}"
+        )
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(rig.app.screen, TicketScreen))
+        assert "read with confidence" in rig.app.screen.note
+        rig.app.screen.query_one("#f-quantity", Input).value = "0.1"
+        await pilot.pause()
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(rig.app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await _until(pilot, lambda: rig.engine.portfolio.position("paper", "ETH/USDT").quantity == Decimal("0.1"))
+        orders = [o for o in rig.engine.oms.orders.values() if o.source == "signal:manual"]
+        assert orders and all(o.tag == "chat-1" for o in orders)
+
+        await pilot.press("p")
+        await _until(pilot, lambda: isinstance(rig.app.screen, PasteSignalScreen))
+        rig.app.screen.query_one(Input).value = "Closing my ETH long here, +2% 💰"
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(rig.app.screen, ConfirmScreen))
+        assert "exit close 100%" in rig.app.screen.body_text and "chat-1" in rig.app.screen.body_text
+        await pilot.press("y")
+        await _until(pilot, lambda: rig.engine.portfolio.position("paper", "ETH/USDT").quantity == 0)
+        await _frame(rig, pilot)
+        await pilot.press("7")
+        await _frame(rig, pilot)
+        chats = rig.app.query_one(SignalsPane)._syncs["chat-table"].rows
+        assert chats["chat-2"][2] == "exit" and chats["chat-2"][5] == "close 100%"
+        assert chats["chat-2"][9][0] == "done"

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import UserError
-from tui_trader.core.events import CandleEvent, Event, FillEvent, SignalEvent
+from tui_trader.core.events import CandleEvent, Event, FillEvent, OrderEvent, SignalEvent
 from tui_trader.core.signals import Signal
 from tui_trader.engine.chat_desk import ChatDesk
 from tui_trader.signals.decision import DecisionEngine, Recommendation
@@ -115,7 +115,7 @@ class SignalService:
         eng.bus.on(self._on_signal_event, kinds={"signal"}, name="signals-decision")
         for sig in eng.signals:  # signals published before we started still count
             self.decision.add(sig)
-        self._sub = eng.bus.subscribe("signals-service", kinds={"candle", "fill"}, coalesce=False)
+        self._sub = eng.bus.subscribe("signals-service", kinds={"candle", "fill", "order"}, coalesce=False)
         self._task = asyncio.create_task(self._run(), name="signals-service")
         if self.settings.news.feeds:
             from tui_trader.signals.news import NewsPoller
@@ -236,6 +236,8 @@ class SignalService:
                     await self.on_candle(event.venue, event.candle)
                 elif isinstance(event, FillEvent):
                     await self.chat.on_fill(event)
+                elif isinstance(event, OrderEvent):
+                    await self.chat.on_order(event)
             except Exception:
                 log.exception("signal service failed on %s", event.kind)
 
@@ -365,6 +367,7 @@ class SignalService:
             "signals": {
                 "pending_chat": [p.as_dict() for p in self.chat.pending.values()],
                 "providers": list(self.chat.providers.all_stats()),
+                "chat_links": self.chat.link_rows(),
                 "news_errors": dict(self.poller.errors) if self.poller is not None else {},
                 "webhook": None if self.webhook is None else {"url": self.webhook.url},
                 "discord": self._discord_status(),
@@ -402,10 +405,22 @@ def _wanted(engine: EnginePort, settings: SignalsSettings) -> bool:
     return home is not None and any(home.models_dir.glob("*/*/*.json"))
 
 
+async def _open_chat_links(engine: EnginePort) -> bool:
+    """Positions or orders opened from chat messages are still being followed (saved state)."""
+    if engine.store is None:
+        return False
+    from tui_trader.engine.chat_desk import STATE_KEY
+    from tui_trader.signals.chat_links import ACTIVE
+
+    links = (await engine.store.load_strategy_state(STATE_KEY)).get("links") or {}
+    return any(d.get("status") in ACTIVE for d in links.get("links", []))
+
+
 async def maybe_start(engine: EnginePort) -> SignalService | None:
-    """Called by EnginePort.start: a running service, or None when nothing asks for one."""
+    """Called by EnginePort.start: a running service, or None when nothing asks for one (it
+    also starts while positions opened from chat messages are open, to follow them)."""
     settings = load_signals_settings(engine.settings.signals)
-    if not _wanted(engine, settings):
+    if not _wanted(engine, settings) and not (settings.enabled is None and await _open_chat_links(engine)):
         return None
     service = SignalService(engine, settings)
     await service.start()

@@ -1,6 +1,7 @@
 """Chat signals from Discord channels (discord.py, the optional `discord` extra).
 
-Each watched channel belongs to one provider. Messages that parse become ChatSignals
+Each watched channel belongs to one provider. Messages that ask for something (an entry,
+exit, update or cancel; see signals.chat) become ChatSignals
 handed to `on_signal`; the rest are counted and ignored (chat is mostly chatter).
 The bot token comes from a callable (the keyring lookup) at start and is never kept.
 Connection changes go to `on_state(state, message)` so the engine can tell the trader.
@@ -20,7 +21,7 @@ from typing import Any
 from tui_trader.core.clock import Clock, utc
 from tui_trader.core.errors import UserError
 from tui_trader.core.signals import Signal
-from tui_trader.signals.chat import ParsedSignal, ParseError, parse_signal
+from tui_trader.signals.chat import ParsedSignal, parse_message
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,8 @@ class DiscordSignalSource:
             return None
         if self.client is not None and message.author == getattr(self.client, "user", None):
             return None
-        try:
-            parsed = parse_signal(message.content, known_symbols=self._symbols())
-        except ParseError:
+        parsed = parse_message(message.content, known_symbols=self._symbols())
+        if not parsed.kind.actionable:  # chatter, commentary, options: counted and ignored
             self.unparsed += 1
             return None
         created = getattr(message, "created_at", None)

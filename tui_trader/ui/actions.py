@@ -16,7 +16,7 @@ from textual import work
 from tui_trader.core.errors import UserError
 from tui_trader.core.signals import Signal
 from tui_trader.ui.panes.risk import RiskPane
-from tui_trader.ui.panes.signals import SignalsPane
+from tui_trader.ui.panes.signals import SignalsPane, chat_what
 from tui_trader.ui.panes.statusbar import StatusBar, live_venues
 from tui_trader.ui.panes.strategies import StrategiesPane
 from tui_trader.ui.prefill import NoTrade, TicketPrefill, chat_note, from_recommendation, from_request, side_of
@@ -45,10 +45,13 @@ class FeatureActions(WorkstationState):
         reported = snap.extra.get("live_armed") if snap is not None else None
         return bool(reported) if reported is not None else self.live_armed
 
-    def open_prefilled_ticket(self, prefill: TicketPrefill, source: str = "manual") -> None:
+    def open_prefilled_ticket(self, prefill: TicketPrefill, source: str = "manual", tag: str | None = None) -> None:
+        """`source` and `tag` (a chat message's id) follow the order, so the engine links the
+        position to the provider's message."""
+
         def done(request: Any) -> None:
             if request is not None:
-                self.submit_order(request if source == "manual" else request.with_(source=source))
+                self.submit_order(request if source == "manual" else request.with_(source=source, tag=tag))
 
         self.push_screen(
             TicketScreen(
@@ -143,13 +146,41 @@ class FeatureActions(WorkstationState):
         if item.get("status") != "pending":
             self._say(f"chat signal {item.get('id')}: {item.get('status')} {item.get('note') or ''}".strip())
             return
+        if item.get("kind", "entry") != "entry":
+            await self._confirm_action(item)
+            return
         await self._confirm_into_ticket(item)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
     async def confirm_chat_signal(self, chat_id: str) -> None:
         pending = (self.snapshot.extra.get("signals") or {}).get("pending_chat", []) if self.snapshot else []
         item = next((p for p in pending if p.get("id") == chat_id), {"id": chat_id})
+        if item.get("kind", "entry") != "entry":
+            await self._confirm_action(item)
+            return
         await self._confirm_into_ticket(item)
+
+    async def _confirm_action(self, item: dict[str, Any]) -> None:
+        """An exit, update or cancel: say what was read and what it will touch, then act."""
+        sig = item.get("signal") or {}
+        body = Text.assemble(
+            (f"{item.get('provider')}: {sig.get('kind')} {chat_what(sig)} {sig.get('symbol') or ''}\n", "bold"),
+            f"{sig.get('text', '')}\n\n",
+            f"{item.get('note') or ''}\n",
+            *[f"note: {r}\n" for r in sig.get("reasons") or []],
+            "\nOnly positions and orders opened from this provider's messages are touched;"
+            " every order passes the risk checks.",
+        )
+        if not await self.push_screen_wait(ConfirmScreen(f"Act on {item.get('id')}?", body, yes="Act (y)")):
+            return
+        try:
+            result = await self.client.call("signals.confirm", id=item["id"])
+        except UserError as exc:
+            self._say(str(exc), error=True)
+            return
+        notes = "; ".join(result.get("notes") or []) or str(result.get("status"))
+        self._say(f"{item['id']}: {notes}", error=result.get("status") != "done")
+        await self.refresh_snapshot()
 
     async def _confirm_into_ticket(self, item: dict[str, Any]) -> None:
         """Confirm a pending chat signal; when the engine cannot size it, pre-fill the levels
@@ -177,10 +208,14 @@ class FeatureActions(WorkstationState):
                 fields=fields,
                 note=chat_note({"provider": item.get("provider"), "signal": sig}),
             )
-            self.open_prefilled_ticket(prefill, source=f"signal:{item.get('provider', CHAT_PROVIDER)}")
+            self.open_prefilled_ticket(
+                prefill, source=f"signal:{item.get('provider', CHAT_PROVIDER)}", tag=item.get("id")
+            )
             return
         prefill = from_request(confirmed["request"], note=chat_note(confirmed))
-        self.open_prefilled_ticket(prefill, source=f"signal:{confirmed.get('provider', CHAT_PROVIDER)}")
+        self.open_prefilled_ticket(
+            prefill, source=f"signal:{confirmed.get('provider', CHAT_PROVIDER)}", tag=confirmed.get("id")
+        )
         await self.refresh_snapshot()
 
     # -- risk --------------------------------------------------------------------------------

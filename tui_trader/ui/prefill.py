@@ -84,7 +84,8 @@ def from_request(request: OrderRequest | dict[str, Any], note: str = "") -> Tick
 
 
 def chat_note(confirmed: dict[str, Any]) -> str:
-    """One line for the ticket: provider, entry, stop and targets as the provider wrote them."""
+    """For the ticket: provider, entry, stop and targets as read, the confidence, and a line for
+    each doubt (what was not read or not sure)."""
     sig = confirmed.get("signal") or {}
     parts = [f"chat signal from {confirmed.get('provider', '?')}"]
     if sig.get("entry"):
@@ -94,4 +95,8 @@ def chat_note(confirmed: dict[str, Any]) -> str:
         parts.append(f"SL {sig['stop']}")
     if sig.get("targets"):
         parts.append("TP " + ", ".join(sig["targets"]))
-    return " · ".join(parts)
+    if sig.get("confidence") is not None:
+        parts.append(f"read with confidence {float(sig['confidence']):.2f}")
+    line = " · ".join(parts)
+    reasons = sig.get("reasons") or []
+    return line + "".join(f"\nnot sure: {r}" for r in reasons) if reasons else line

@@ -2,8 +2,10 @@
 
 Recommendations (`snapshot.extra["recommendations"]`, docs/signals.md) are ranked by |score|
 with their sources, age and top reason. Enter or `o` on a recommendation or a signal opens a
-pre-filled ticket; Enter on a pending chat signal confirms it into a ticket (entry, stop,
-target). `p` (app-wide) pastes a chat signal. Orders still go through confirmation and risk.
+pre-filled ticket; Enter on a pending chat entry confirms it into a ticket (entry, stop,
+target); on a pending exit, update or cancel it asks, then acts on that provider's position.
+`p` (app-wide) pastes a chat message. Orders still go through confirmation and risk. The
+providers table ranks chat providers by what following them earned (average R).
 """
 
 from __future__ import annotations
@@ -36,12 +38,23 @@ REC_COLUMNS = (
 CHAT_COLUMNS = (
     ("Id", 7, "left"),
     ("From", 10, "left"),
+    ("Kind", 6, "left"),
     ("Symbol", 9, "left"),
     ("Side", 4, "left"),
-    ("Entry", 15, "left"),
+    ("What", 16, "left"),
     ("SL", 9, "right"),
     ("TP", 16, "left"),
+    ("Conf", 4, "right"),
     ("Status", 9, "left"),
+)
+PROVIDER_COLUMNS = (
+    ("Provider", 12, "left"),
+    ("Trades", 6, "right"),
+    ("Win %", 5, "right"),
+    ("Avg R", 6, "right"),
+    ("Total R", 7, "right"),
+    ("Max DD R", 8, "right"),
+    ("Trust", 5, "right"),
 )
 SIG_COLUMNS = (
     ("Age", 4, "right"),
@@ -80,6 +93,23 @@ def _short_age(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{seconds / 3600:.0f}h"
     return f"{seconds / 86400:.0f}d"
+
+
+def chat_what(sig: dict[str, Any]) -> str:
+    """What a chat message asks, in a few words: the entry, 'close 50%', 'stop 3250', 'cancel'."""
+    kind = sig.get("kind", "entry")
+    if kind == "entry":
+        entry = sig.get("entry")
+        text = "-".join(entry) if isinstance(entry, list) and entry else str(entry or "mkt")
+        return text if sig.get("entry_type") in (None, "limit", "market") else f"{sig['entry_type']} {text}"
+    scope = " all" if sig.get("all_symbols") else ""
+    if kind == "exit":
+        fraction = sig.get("fraction")
+        return f"close{scope} {float(fraction) * 100:g}%" if fraction else f"close{scope} ?"
+    if kind == "update":
+        stop = "BE" if sig.get("breakeven") else sig.get("stop")
+        return f"move{scope} stop {stop}" if stop else f"move{scope} target"
+    return f"cancel{scope}"
 
 
 def rec_sources(rec: dict[str, Any]) -> str:
@@ -132,6 +162,8 @@ class SignalsPane(Pane):
         yield DataTable(id="recs-table", cursor_type="row")
         yield Static("Pending chat signals", id="chat-title", classes="subtitle")
         yield DataTable(id="chat-table", cursor_type="row")
+        yield Static("Chat providers", id="providers-title", classes="subtitle")
+        yield DataTable(id="providers-table", cursor_type="row")
         yield Static("Signals", id="sigs-title", classes="subtitle")
         yield DataTable(id="signals-table", cursor_type="row")
 
@@ -140,6 +172,7 @@ class SignalsPane(Pane):
         for table_id, columns in (
             ("recs-table", REC_COLUMNS),
             ("chat-table", CHAT_COLUMNS),
+            ("providers-table", PROVIDER_COLUMNS),
             ("signals-table", SIG_COLUMNS),
         ):
             table = self.query_one(f"#{table_id}", DataTable)
@@ -147,6 +180,7 @@ class SignalsPane(Pane):
                 table.add_column(label, key=label.lower(), width=width)
             self._syncs[table_id] = TableSync(table, [c[2] for c in columns])
         self._chat_visible: bool | None = None
+        self._providers_visible: bool | None = None
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -176,6 +210,7 @@ class SignalsPane(Pane):
             layout=False,
         )
         self._chat_rows(snap.extra.get("signals"), pal)
+        self._provider_rows(snap.extra.get("signals"), pal)
         self._signal_rows(view)
         self.set_title(f"Signals · {len(recs)} ideas" if recs else "Signals")
 
@@ -186,19 +221,20 @@ class SignalsPane(Pane):
         rows: dict[str, list[Cell]] = {}
         for p in reversed(items):  # newest first
             sig = p.get("signal") or {}
-            entry = sig.get("entry")
-            entry_text = "-".join(entry) if isinstance(entry, list) and entry else str(entry or "mkt")
             status = str(p.get("status", ""))
             status_style = f"bold {pal.accent}" if status == "pending" else pal.muted
-            side = str(sig.get("side", ""))
+            side = str(sig.get("side") or "")
+            conf = sig.get("confidence")
             rows[str(p.get("id"))] = [
                 str(p.get("id", "")),
                 str(p.get("provider", "")),
-                str(sig.get("symbol", "")),
-                (side, pal.up if side == "buy" else pal.down),
-                entry_text,
+                str(sig.get("kind", "entry")),
+                str(sig.get("symbol") or ("all" if sig.get("all_symbols") else "-")),
+                (side or "-", pal.up if side == "buy" else pal.down if side == "sell" else pal.muted),
+                chat_what(sig),
                 str(sig.get("stop") or "-"),
                 ", ".join(sig.get("targets") or []) or "-",
+                "-" if conf is None else f"{float(conf):.2f}",
                 (status, status_style),
             ]
         self._syncs["chat-table"].sync(rows)
@@ -207,6 +243,28 @@ class SignalsPane(Pane):
             self._chat_visible = visible
             self.query_one("#chat-title").display = visible
             self.query_one("#chat-table").display = visible
+
+    def _provider_rows(self, block: Any, pal: Palette) -> None:
+        stats = block.get("providers") if isinstance(block, dict) else None
+        rows: dict[str, list[Cell]] = {}
+        for s in stats or []:
+            get = s.get if isinstance(s, dict) else lambda k, _s=s: getattr(_s, k, None)
+            avg, win = get("average_r"), get("win_rate")
+            rows[str(get("provider"))] = [
+                str(get("provider")),
+                str(get("count") or 0),
+                "-" if win is None else f"{float(win) * 100:.0f}",
+                ("-", pal.muted) if avg is None else (f"{float(avg):+.2f}", pal.up if avg > 0 else pal.down),
+                f"{float(get('total_r') or 0):+.1f}",
+                f"{float(get('max_drawdown_r') or 0):.1f}",
+                f"{float(get('reliability') or 0.5):.2f}",
+            ]
+        self._syncs["providers-table"].sync(rows)
+        visible = bool(rows)
+        if visible != self._providers_visible:
+            self._providers_visible = visible
+            self.query_one("#providers-title").display = visible
+            self.query_one("#providers-table").display = visible
 
     def _signal_rows(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -258,6 +316,8 @@ class SignalsPane(Pane):
         elif table_id == "chat-table":
             item = self._chats.get(key, {})
             self.post_message(self.ChatConfirmRequested(key, str(item.get("status", ""))))
+        elif table_id == "providers-table":
+            return
         else:
             signal = self._signals.get(key)
             if signal is not None and signal.direction is Direction.FLAT:

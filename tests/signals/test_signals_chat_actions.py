@@ -1,0 +1,265 @@
+"""Chat messages acting on paper, end to end: an entry from a provider opens a position through
+the risk engine; that provider's exit, update or cancel acts on it; another provider's does
+not. Real engine, paper venue, frozen clock, a home in tmp_path."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from async_wait import until
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.errors import UserError
+from tui_trader.engine.chat_desk import STATE_KEY
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.testing import manual_engine, paper_settings, step
+from tui_trader.home import Home
+
+SYMBOL = "BTC/USDT"
+
+
+def _settings(**chat):
+    chat = {"auto_execute": ["alpha"], "min_trades": 0, **chat}
+    return paper_settings().model_copy(update={"signals": {"chat": chat}})
+
+
+@pytest.fixture
+def home(tmp_path) -> Home:
+    return Home(tmp_path / "home").ensure()
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:
+    await until(predicate, timeout)
+
+
+async def _say(engine, text: str, provider: str) -> dict:
+    return await dispatch(engine, "signals.parse_chat", {"text": text, "provider": provider}, "test")
+
+
+def _position(engine) -> Decimal:
+    return engine.portfolio.position("paper", SYMBOL).quantity
+
+
+def _tagged(engine, tag: str, *, open_only: bool = True) -> list:
+    return [o for o in engine.oms.orders.values() if o.tag == tag and (o.is_open or not open_only)]
+
+
+async def _entry(engine, provider: str = "alpha") -> dict:
+    mid = engine.mid(SYMBOL)
+    text = f"{SYMBOL} long now SL {mid * 0.97:.0f} TP {mid * 1.05:.0f}"
+    item = await _say(engine, text, provider)
+    assert item["status"] == "executed", item["note"]
+    await _until(lambda: _position(engine) > 0)
+    return item
+
+
+async def test_an_exit_closes_the_position_that_providers_entry_opened_and_no_other(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        order = engine.oms.orders[item["order_id"]]
+        assert (order.source, order.tag, order.status) == ("signal:alpha", item["id"], OrderStatus.FILLED)
+        opened = _position(engine)
+        protection = _tagged(engine, item["id"])
+        assert {o.type for o in protection} == {OrderType.STOP, OrderType.LIMIT}
+        assert all(o.reduce_only and o.side is Side.SELL for o in protection)
+        audit = await engine.store.audit_log(limit=50)
+        assert any(a["action"] == "place" and a["actor"] == "signal:alpha" for a in audit)
+
+        other = await _say(engine, "Closing my BTC long here, +12% 💰", "beta")
+        assert other["status"] == "ignored" and "nothing from beta" in other["note"]
+        assert _position(engine) == opened
+
+        mine = await _say(engine, "Closing my BTC long here, +12% 💰", "alpha")
+        assert mine["kind"] == "exit" and mine["status"] == "done", mine["note"]
+        await _until(lambda: _position(engine) == 0)
+        assert _tagged(engine, item["id"]) == []  # the stop and target went with it
+        closing = [
+            o for o in _tagged(engine, item["id"], open_only=False) if o.type is OrderType.MARKET and o.reduce_only
+        ]
+        assert len(closing) == 1 and closing[0].source == "signal:alpha"
+        service = engine.signal_service
+        await _until(lambda: service.chat.providers.stats("alpha").count == 1)
+        assert service.chat.links.get(item["id"]).status == "closed"
+        audit = await engine.store.audit_log(limit=50)
+        exit_rows = [a for a in audit if a["action"] == "chat_exit"]
+        assert exit_rows and "Closing my BTC long" in str(exit_rows[0]["detail"])
+
+
+async def test_a_partial_exit_keeps_the_rest_protected(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        opened = _position(engine)
+        done = await _say(engine, "Take half off BTC here", "alpha")
+        assert done["status"] == "done", done["note"]
+        inst = engine.instrument("paper", SYMBOL)
+        rest = opened - inst.round_qty(opened / 2)
+        await _until(lambda: _position(engine) == rest)
+        protection = _tagged(engine, item["id"])
+        assert {o.type for o in protection} == {OrderType.STOP, OrderType.LIMIT}
+        assert all(o.quantity == rest for o in protection)
+
+
+def _stops(engine, tag: str) -> list[Decimal]:
+    return [o.stop_price for o in _tagged(engine, tag) if o.type is OrderType.STOP]
+
+
+async def test_updates_move_the_stop_and_a_stop_past_the_market_is_refused(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        link = engine.signal_service.chat.links.get(item["id"])
+        inst = engine.instrument("paper", SYMBOL)
+        higher = f"{engine.mid(SYMBOL) * 0.985:.0f}"
+        done = await _say(engine, f"Raise the stop on BTC to {higher}", "alpha")
+        assert done["status"] == "done", done["note"]
+        assert _stops(engine, item["id"]) == [Decimal(higher)]
+        assert [o.price for o in _tagged(engine, item["id"]) if o.type is OrderType.LIMIT] == [link.take_profit]
+        # right after the entry the market is below its price (we paid the ask): breakeven
+        # would stop out at once, so it is refused and the stop stays where it was
+        refused = await _say(engine, "BTC: move SL to breakeven", "alpha")
+        assert "would close at once; not moved" in refused["note"]
+        assert _stops(engine, item["id"]) == [Decimal(higher)]
+        for _ in range(100):  # once the market is above the entry, breakeven is taken
+            if engine.mid(SYMBOL) > float(link.average_entry) * 1.001:
+                break
+            await step(engine, 20)
+        done = await _say(engine, "BTC: move SL to breakeven", "alpha")
+        assert done["status"] == "done", done["note"]
+        assert _stops(engine, item["id"]) == [inst.round_price(link.average_entry)]
+        assert _position(engine) > 0
+
+
+async def test_a_cancel_withdraws_the_pending_entry(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        mid = engine.mid(SYMBOL)
+        text = f"{SYMBOL} long entry {mid * 0.95:.0f} SL {mid * 0.93:.0f} TP {mid * 0.99:.0f}"
+        item = await _say(engine, text, "alpha")
+        assert item["status"] == "executed", item["note"]
+        assert engine.oms.orders[item["order_id"]].is_open
+        await _say(engine, "Cancel the BTC limit, not filling", "beta")  # not beta's order
+        assert engine.oms.orders[item["order_id"]].is_open
+        done = await _say(engine, "Cancel the BTC limit, not filling", "alpha")
+        assert done["status"] == "done", done["note"]
+        await _until(lambda: not engine.oms.orders[item["order_id"]].is_open)
+        await _until(lambda: _tagged(engine, item["id"]) == [])  # held bracket children too
+        await _until(lambda: engine.signal_service.chat.links.get(item["id"]).status == "cancelled")
+        assert _position(engine) == 0
+
+
+async def test_a_provider_not_trusted_to_act_alone_waits_for_confirmation(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        mid = engine.mid(SYMBOL)
+        pending = await _say(engine, f"{SYMBOL} long now SL {mid * 0.97:.0f} TP {mid * 1.05:.0f}", "gamma")
+        assert pending["status"] == "pending" and not _tagged(engine, pending["id"])
+        ticket = await dispatch(engine, "signals.confirm", {"id": pending["id"], "quantity": "0.01"}, "test")
+        req = ticket["request"]
+        assert (req.source, req.tag) == ("signal:gamma", pending["id"])
+        await engine.place(req, actor="user")  # what the ticket does once the trader submits
+        await _until(lambda: _position(engine) == Decimal("0.01"))
+        exit_item = await _say(engine, "gamma here: out of BTC", "gamma")
+        assert exit_item["status"] == "pending" and pending["id"] in exit_item["note"]
+        assert _position(engine) == Decimal("0.01")
+        result = await dispatch(engine, "signals.confirm", {"id": exit_item["id"]}, "test")
+        assert result["status"] == "done" and result["kind"] == "exit"
+        await _until(lambda: _position(engine) == 0)
+
+
+async def test_the_kill_switch_closes_the_link_and_scores_the_provider(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        await engine.flatten("test")
+        chat = engine.signal_service.chat
+        await _until(lambda: chat.links.get(item["id"]).status == "closed")
+        await _until(lambda: chat.providers.stats("alpha").count == 1)
+        assert abs(chat.providers.stats("alpha").total_r) < 0.5  # closed at once: little of the risk
+
+
+async def test_links_survive_a_restart_and_the_exit_still_closes(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        opened = _position(engine)
+    state = None
+    again = manual_engine(_settings(), home=home)
+    async with again:
+        state = await again.store.load_strategy_state(STATE_KEY)
+        assert again.signal_service is not None  # started to follow the open link
+        assert again.signal_service.chat.links.get(item["id"]).qty == opened
+        second = await _say(again, f"{SYMBOL} long now SL 1 TP 999999", "alpha")
+        assert second["id"] != item["id"]  # message ids stay unique across restarts
+        await _say(again, "Cancel all pending orders", "alpha")
+        done = await _say(again, "Closing my BTC long here", "alpha")
+        assert done["status"] == "done", done["note"]
+        await _until(lambda: _position(again) == 0)
+    assert any(d["id"] == item["id"] for d in state["links"]["links"])
+
+
+async def test_exit_of_some_without_a_size_never_acts_alone(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        await _entry(engine)
+        opened = _position(engine)
+        item = await _say(engine, "Take some profits on BTC", "alpha")
+        assert item["status"] == "pending" and "below 0.70" in item["note"]
+        await step(engine, 2)
+        assert _position(engine) == opened
+        with pytest.raises(UserError, match="not a trade signal"):
+            await _say(engine, "gm traders, big CPI day", "alpha")
+
+
+async def test_a_repeated_message_acts_once(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        await _entry(engine)
+        opened = _position(engine)
+        first = await _say(engine, "Take half off BTC here", "alpha")
+        again = await _say(engine, "Take half off BTC here", "alpha")  # a webhook retry
+        assert first["status"] == "done"
+        assert again["status"] == "ignored" and first["id"] in again["note"]
+        inst = engine.instrument("paper", SYMBOL)
+        await _until(lambda: _position(engine) == opened - inst.round_qty(opened / 2))
+
+
+async def test_two_providers_in_one_symbol_each_close_only_their_own(home):
+    engine = manual_engine(_settings(auto_execute=["alpha", "beta"]), home=home)
+    async with engine:
+        await _entry(engine, "alpha")
+        alpha_qty = _position(engine)
+        mid = engine.mid(SYMBOL)
+        beta = await _say(engine, f"BTC long here, SL {mid * 0.96:.0f} TP {mid * 1.06:.0f}", "beta")
+        assert beta["status"] == "executed", beta["note"]
+        await _until(lambda: _position(engine) > alpha_qty)
+        both = _position(engine)
+        done = await _say(engine, "out of BTC", "alpha")
+        assert done["status"] == "done", done["note"]
+        await _until(lambda: _position(engine) == both - alpha_qty)
+        assert _tagged(engine, beta["id"])  # beta's stop and target still work
+
+
+async def test_an_exit_before_the_entry_fills_cancels_the_entry(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        mid = engine.mid(SYMBOL)
+        item = await _say(
+            engine, f"{SYMBOL} long entry {mid * 0.95:.0f} SL {mid * 0.93:.0f} TP {mid * 0.99:.0f}", "alpha"
+        )
+        done = await _say(engine, "Closing the BTC long, changed my mind", "alpha")
+        assert done["status"] == "done" and "cancelled" in done["note"]
+        await _until(lambda: not engine.oms.orders[item["order_id"]].is_open)
+        assert _position(engine) == 0
+
+
+async def test_an_exit_after_the_stop_already_closed_finds_nothing(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        await engine.flatten("test")  # as if the stop had fired first
+        await _until(lambda: engine.signal_service.chat.links.get(item["id"]).status == "closed")
+        late = await _say(engine, "Closing my BTC long here", "alpha")
+        assert late["status"] == "ignored" and "nothing from alpha" in late["note"]
