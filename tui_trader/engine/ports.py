@@ -78,8 +78,6 @@ class EnginePort(Protocol):
 
     async def place_oco(self, first: OrderRequest, second: OrderRequest, actor: str = "user") -> list[Order]: ...
 
-    async def cancel(self, client_order_id: str, actor: str = "user") -> Order: ...
-
     async def modify(
         self,
         client_order_id: str,

@@ -233,7 +233,7 @@ class PreTradeChecks:
         held = self._held(ctx.venue, req.symbol)
         if held == 0 or held * req.side.sign > 0:
             return False
-        return self._pending(ctx.venue, req.symbol, req.side) + float(req.quantity) <= abs(held) + 1e-12
+        return self._pending(ctx.venue, req.symbol, req.side, joining=req) <= abs(held) + 1e-12
 
     def _working_note(self, req: OrderRequest, ctx: CheckContext) -> str:
         """Why an order that looks like an exit is not one: working orders on its side."""
@@ -248,12 +248,18 @@ class PreTradeChecks:
 
     # -- limits ------------------------------------------------------------------------------
 
-    def _pending(self, venue: str, symbol: str, side: Side) -> float:
+    def _pending(self, venue: str, symbol: str, side: Side, joining: OrderRequest | None = None) -> float:
         """What the working orders on `side` add if all fill: every kind, legs and linked orders
         included; an OCO group counts its largest leg (never both fill), a bracket leg waiting for
-        its entry what that entry has filled."""
+        its entry what that entry has filled. `joining`, a new order, counts as working (in its
+        OCO group when it has one: the second leg of a stop/target pair adds nothing)."""
         total = 0.0
         groups: dict[str, float] = {}
+        if joining is not None:
+            if joining.oco_id:
+                groups[joining.oco_id] = float(joining.quantity)
+            else:
+                total += float(joining.quantity)
         working = self.open_orders()
         by_id = {o.client_order_id: o for o in working}
         for o in working:
