@@ -41,7 +41,7 @@ async def test_a_long_session_keeps_memory_of_open_orders_only(tmp_path) -> None
     engine.oms.orders.keep_final = 20
     try:
         mid = engine.mid("BTC/USDT")
-        price = D(str(round(mid * 0.9, 2)))
+        price = D(str(round(mid * 0.95, 2)))  # far below the market, inside the 10 % price band
         resting = await engine.place(OrderRequest("BTC/USDT", Side.BUY, D("0.01"), OrderType.LIMIT, price=price))
         for i in range(60):
             await engine.place(OrderRequest("BTC/USDT", Side.BUY if i % 2 == 0 else Side.SELL, D("0.01")))

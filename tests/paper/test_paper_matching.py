@@ -104,16 +104,21 @@ def test_marketable_limit_takes_up_to_its_price_then_rests(env) -> None:
     assert [w.client_order_id for w in me.open_orders()] == [o.client_order_id]
 
 
-def test_resting_orders_fill_by_price_then_time_priority(env) -> None:
+def test_resting_orders_fill_by_price_then_time_priority_behind_the_queue(env) -> None:
     me, reports, _ = env
-    first = order(Side.BUY, "1", OrderType.LIMIT, "98")
-    better = order(Side.BUY, "1", OrderType.LIMIT, "98.5")
+    first = order(Side.BUY, "1", OrderType.LIMIT, "98")  # joins behind the 2.0 displayed at 98
+    better = order(Side.BUY, "1", OrderType.LIMIT, "98.5")  # alone at its price
     second = order(Side.BUY, "1", OrderType.LIMIT, "98")
     for o in (first, better, second):
         me.submit(o)
-    # A seller prints 2.5 at 98: the better price fills first, then the earlier of the two at 98.
+    # A seller prints 2.5 down to 98: the 99 bid (1.0) goes first, then the better price, and the
+    # last 0.5 only eats into the queue ahead at 98.
     me.on_trade(TradePrint("paper", "BTC/USDT", T0, 98.0, 2.5, Side.SELL))
     assert fills(reports, better.client_order_id) == [(D("1"), D("98.5"), "maker")]
+    assert fills(reports, first.client_order_id) == [] and fills(reports, second.client_order_id) == []
+    # Another 4.0: 1.0 at 99, the 1.5 still queued ahead at 98, then the earlier order, then 0.5 of
+    # the later one.
+    me.on_trade(TradePrint("paper", "BTC/USDT", T0, 98.0, 4.0, Side.SELL))
     assert fills(reports, first.client_order_id) == [(D("1"), D("98"), "maker")]
     assert fills(reports, second.client_order_id) == [(D("0.5"), D("98"), "maker")]
     assert second.status is OrderStatus.PARTIALLY_FILLED
@@ -123,7 +128,8 @@ def test_maker_fee_on_resting_fill(env) -> None:
     me, _reports, _ = env
     o = order(Side.SELL, "1", OrderType.LIMIT, "105")
     me.submit(o)
-    me.on_trade(TradePrint("paper", "BTC/USDT", T0, 105.5, 1.0, Side.BUY))
+    # A buyer sweeping to 105.5 takes the 6.0 offered below 105 first, then the order.
+    me.on_trade(TradePrint("paper", "BTC/USDT", T0, 105.5, 7.0, Side.BUY))
     assert o.fees == D("105") * D("0.0002")
 
 

@@ -45,6 +45,11 @@ def orders(rig) -> list:  # type: ignore[no-untyped-def]
     return [o for o in rig.engine.recent_orders.values() if o.status is not OrderStatus.REJECTED]
 
 
+def below_market(rig, fraction: float) -> str:  # type: ignore[no-untyped-def]
+    """A BTC price `fraction` of the way to the current mid (the paper market moves with time)."""
+    return str(int(rig.engine.mid("BTC/USDT") * fraction))
+
+
 def position(rig, symbol: str) -> Decimal:  # type: ignore[no-untyped-def]
     return sum(
         (p.quantity for p in rig.engine.portfolio.open_positions() if p.symbol == symbol),
@@ -69,13 +74,14 @@ async def test_limit_order_by_command_line_with_enter(rig_factory) -> None:  # t
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        await command(rig, pilot, "buy 0.01 BTC/USDT limit 64000")
+        price = below_market(rig, 0.985)  # near the market: one confirmation
+        await command(rig, pilot, f"buy 0.01 BTC/USDT limit {price}")
         await answer(rig, pilot, "enter")
         await settle(rig, pilot)
         [order] = orders(rig)
         assert (order.type, order.price, order.status) == (
             OrderType.LIMIT,
-            Decimal(64000),
+            Decimal(price),
             OrderStatus.ACCEPTED,
         )
 
@@ -95,17 +101,18 @@ async def test_far_price_needs_a_second_confirmation(rig_factory) -> None:  # ty
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        await command(rig, pilot, "buy 0.01 BTC/USDT limit 60000")
+        far = below_market(rig, 0.93)  # 7 % away: past the 5 % warning, inside the 10 % band
+        await command(rig, pilot, f"buy 0.01 BTC/USDT limit {far}")
         await answer(rig, pilot, "y")
         await answer(rig, pilot, "n", danger=True)  # refused at the second step
         await settle(rig, pilot)
         assert orders(rig) == []
-        await command(rig, pilot, "buy 0.01 BTC/USDT limit 60000")
+        await command(rig, pilot, f"buy 0.01 BTC/USDT limit {far}")
         await answer(rig, pilot, "y")
         await answer(rig, pilot, "y", danger=True)
         await settle(rig, pilot)
         [order] = orders(rig)
-        assert order.price == Decimal(60000)
+        assert order.price == Decimal(far)
 
 
 async def test_invalid_command_is_shown_inline(rig_factory) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +145,8 @@ async def test_limit_order_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         await pilot.pause()
         ticket = rig.app.screen
         assert isinstance(ticket, TicketScreen)
-        ticket.query_one("#f-price", Input).value = "64000"
+        price = below_market(rig, 0.985)
+        ticket.query_one("#f-price", Input).value = price
         ticket.query_one("#f-quantity", Input).value = "abc"
         await pilot.pause()
         error = ticket.query_one("#err-quantity")
@@ -154,7 +162,7 @@ async def test_limit_order_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         assert (order.side, order.quantity, order.price) == (
             Side.BUY,
             Decimal("0.02"),
-            Decimal(64000),
+            Decimal(price),
         )
 
 
@@ -175,9 +183,15 @@ async def test_market_sell_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         assert position(rig, "BTC/USDT") == Decimal("-0.5")
 
 
+def eth_bid(rig, points: int = 0) -> Decimal:  # type: ignore[no-untyped-def]
+    """A whole-number ETH/USDT price about 3 % under the market (the paper market moves with
+    time), plus `points`."""
+    return Decimal(int(rig.engine.mid("ETH/USDT") * 0.97) + points)
+
+
 async def _working_limit(rig):  # type: ignore[no-untyped-def]
-    """A resting ETH/USDT buy at 3,300."""
-    return await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300)))
+    """A resting ETH/USDT buy about 3 % under the market."""
+    return await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig)))
 
 
 async def _selected_in_blotter(rig, pilot):  # type: ignore[no-untyped-def]
@@ -206,10 +220,11 @@ async def test_modify_from_the_command_line_replaces_the_order(rig_factory) -> N
         await rig.ready(pilot)
         placed = await _working_limit(rig)
         await rig.app.refresh_snapshot()
-        await command(rig, pilot, f"modify {placed.client_order_id[-6:]} price 3310 qty 2")
+        new_price = placed.price + 10
+        await command(rig, pilot, f"modify {placed.client_order_id[-6:]} price {new_price} qty 2")
         await settle(rig, pilot)
         [working] = rig.engine.oms.open_orders()
-        assert (working.price, working.quantity) == (Decimal(3310), Decimal(2))
+        assert (working.price, working.quantity) == (new_price, Decimal(2))
         assert working.meta["replaces"] == placed.client_order_id
         await command(rig, pilot, f"modify {working.client_order_id} qty 1000000")  # far past the limits
         await settle(rig, pilot)
@@ -227,12 +242,12 @@ async def test_modify_from_the_blotter_opens_the_command_line_prefilled(rig_fact
         line = rig.app.screen
         assert isinstance(line, CommandLineScreen)
         field = line.query_one(Input)
-        assert field.value == f"modify {placed.client_order_id} price 3300 qty 1"
-        field.value = field.value.replace("price 3300", "price 3290")
+        assert field.value == f"modify {placed.client_order_id} price {placed.price} qty 1"
+        field.value = field.value.replace(f"price {placed.price}", f"price {placed.price - 10}")
         await pilot.press("enter")
         await settle(rig, pilot)
         [working] = rig.engine.oms.open_orders()
-        assert working.price == Decimal(3290) and working.meta["replaces"] == placed.client_order_id
+        assert working.price == placed.price - 10 and working.meta["replaces"] == placed.client_order_id
 
 
 async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignore[no-untyped-def]
@@ -241,7 +256,7 @@ async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignor
         await rig.ready(pilot)
         await rig.app.client.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.1")))
         await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig))
         )
         await rig.app.refresh_snapshot()
         await pilot.press("ctrl+k")
@@ -312,7 +327,7 @@ async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-un
             "Layout: grid",
         } <= set(titles)
         await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, Decimal(3300))
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig))
         )
         await rig.app.refresh_snapshot()
         await pilot.press("q")

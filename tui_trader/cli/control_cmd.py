@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tp", type=_decimal("--tp"), help="take-profit price for a bracket")
     p.add_argument("--venue", help="venue name (default: [engine] default_venue)")
     p.add_argument("--tif", default="gtc", choices=["gtc", "ioc", "fok", "day"], help="time in force")
+    p.add_argument(
+        "--ext-hours",
+        action="store_true",
+        help="stocks: a limit order that may trade pre-market and after-hours",
+    )
 
     p = add_command(sub, "cancel", "cancel an order (or all) on the running daemon", _cancel, json_flag=True)
     p.add_argument("order_id", metavar="ID|all")
@@ -110,10 +115,23 @@ def _status(args: argparse.Namespace) -> int:
             print(f"  {s}" if not isinstance(s, dict) else "  " + "  ".join(f"{k}={v}" for k, v in s.items()))
     else:
         print("strategies: none running")
+    ccy = st.get("currency", "")
     print(
-        f"equity {st['equity']:,.2f}  cash {st['cash']:,.2f}  day P&L {st['day_pnl']:+,.2f}  "
+        f"equity {st['equity']:,.2f} {ccy}  cash {st['cash']:,.2f}  day P&L {st['day_pnl']:+,.2f}  "
         f"open orders {st['open_orders']}  positions {st['positions']}"
     )
+    balances = st.get("balances") or []
+    if balances:
+        print(f"balances (in {ccy} at live rates):")
+        for b in balances:
+            rate = "" if b["currency"] == ccy else (
+                " x no quote (1:1)" if b.get("rate") is None else f" x {b['rate']:.6g}"
+            )
+            held = f"  positions {b['positions']:,.2f}" if b.get("positions") else ""
+            print(
+                f"  {b['currency']:<6} cash {b['cash']:,.2f}{held}  = {b['total']:,.2f} {b['currency']}"
+                f"{rate} = {b['value']:,.2f} {ccy}"
+            )
     return 0
 
 
@@ -223,6 +241,7 @@ def _order(args: argparse.Namespace) -> int:
         "take_profit": args.tp,
         "venue": args.venue,
         "time_in_force": args.tif,
+        "extended_hours": args.ext_hours or None,
         "source": "cli",
     }
     order = request(args, "place", **{k: v for k, v in params.items() if v is not None})

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tui_trader.config.daemon import DaemonSettings, NotificationSettings
@@ -24,7 +24,11 @@ class EngineSettings(BaseModel):
 
     default_venue: str = Field("paper", description="venue for orders that name none")
     equity_snapshot_s: float = Field(60.0, gt=0, description="how often equity is recorded")
-    base_currency: str = "USD"
+    reporting_currency: str = Field(
+        "USD",
+        validation_alias=AliasChoices("reporting_currency", "base_currency"),
+        description="equity, P&L and risk limits are reported in this currency; others convert at live rates",
+    )
 
 
 class Settings(BaseSettings):

@@ -57,6 +57,7 @@ _OPEN = frozenset({OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_
 class AssetClass(StrEnum):
     CRYPTO = "crypto"
     EQUITY = "equity"
+    FOREX = "forex"
 
 
 class Liquidity(StrEnum):

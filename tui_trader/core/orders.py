@@ -62,6 +62,7 @@ class OrderRequest:
     trail_percent: Decimal | None = None  # trailing stop: fraction, 0.02 = 2 %
     post_only: bool = False
     reduce_only: bool = False
+    extended_hours: bool = False  # may trade in pre-market and after-hours (stock limit orders)
     source: str = "manual"  # manual | cli | strategy:<name> | signal:<provider> ...
     strategy: str | None = None
     tag: str | None = None
@@ -133,6 +134,8 @@ class Order:
             meta["trail_amount"] = str(req.trail_amount)
         if req.trail_percent is not None:
             meta["trail_percent"] = str(req.trail_percent)
+        if req.extended_hours:
+            meta["extended_hours"] = True
         return cls(
             client_order_id=client_order_id,
             venue=venue,

@@ -249,6 +249,10 @@ class ControlServer:
             "equity": snap.account.equity,
             "cash": snap.account.cash,
             "day_pnl": snap.account.day_pnl,
+            "currency": snap.account.currency,
+            "balances": [
+                {**to_jsonable(b), "total": b.total, "value": b.value} for b in snap.account.balances
+            ],
             "commands": sorted({*self.handlers, *available()}),
         }
 

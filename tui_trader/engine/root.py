@@ -77,7 +77,7 @@ class Engine(Trading):
         self.home = home
         self.clock: Clock = clock or SystemClock()
         self.bus = EventBus()
-        self.portfolio = Portfolio()
+        self.portfolio = Portfolio(settings.engine.reporting_currency)
         self._venues_override = venues
         self.venues: dict[str, Venue] = {}
         self.instruments: dict[str, dict[str, Instrument]] = {}
@@ -151,6 +151,10 @@ class Engine(Trading):
             for ccy, bal in (await venue.fetch_balances()).items():
                 self.portfolio.set_cash(ccy, bal.total)
         await self._seed_ledger()
+        from tui_trader.engine.market_hours import SessionNotes, preload_calendars
+
+        await preload_calendars(self.instruments)
+        self.snapshot_extras.append(SessionNotes(self.clock, self.instruments, self.venues))
         self.emulator.rearm([o for o in self.oms.open_orders() if o.meta.get("held")])
         self.emulator.start()
         self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))

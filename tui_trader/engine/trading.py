@@ -207,6 +207,7 @@ class Trading:
             take_profit=legs.get("take_profit"),
             post_only=order.post_only,
             reduce_only=order.reduce_only,
+            extended_hours=bool(order.meta.get("extended_hours")),
             source=order.source,
             strategy=order.strategy,
             tag=order.tag,

@@ -13,7 +13,28 @@ ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
+class CurrencyBalance:
+    """One currency's cash and the value of the positions quoted in it, and what they are worth
+    in the reporting currency at the live rate (`rate` None: no quote yet, counted 1:1)."""
+
+    currency: str
+    cash: float
+    positions: float
+    rate: float | None
+
+    @property
+    def total(self) -> float:
+        return self.cash + self.positions
+
+    @property
+    def value(self) -> float:
+        return self.total * (1.0 if self.rate is None else self.rate)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSnapshot:
+    """Money figures are in `currency` (the reporting currency), converted at live rates."""
+
     ts: datetime
     equity: float
     cash: float
@@ -24,6 +45,8 @@ class AccountSnapshot:
     fees: float
     day_start_equity: float
     peak_equity: float
+    currency: str = "USD"
+    balances: tuple[CurrencyBalance, ...] = ()
 
     @property
     def day_pnl(self) -> float:
@@ -36,13 +59,16 @@ class AccountSnapshot:
 
 
 class Portfolio:
-    """Cash is kept per currency; stablecoins and USD are counted 1:1 in equity."""
+    """Cash is kept per currency; equity is reported in one currency, each converted at the live
+    rate of a quoted pair (USDT/USD, EUR/USD, or USD/JPY inverted). USDT is not USD."""
 
-    def __init__(self) -> None:
+    def __init__(self, reporting: str = "USD") -> None:
+        self.reporting = reporting
         self.positions: dict[tuple[str, str], Position] = {}
         self.cash: dict[str, Decimal] = {}
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
         self.quote_of: dict[str, str] = {}
+        self.rates: dict[str, float] = {}  # one unit in the reporting currency, from live quotes
         self.peak_equity = 0.0
         self.day_start_equity = 0.0
         self._day: object = None
@@ -75,26 +101,55 @@ class Portfolio:
         return pos
 
     def mark(self, venue: str, symbol: str, price: float) -> None:
-        """A venue's price for a symbol values that venue's position only."""
+        """A venue's price for a symbol values that venue's position only. A currency pair's
+        price (USDT/USD, EUR/USD, USD/JPY) is also the rate that converts that currency."""
         key = (venue, symbol)
         self.marks[key] = price
         pos = self.positions.get(key)
         if pos is not None:
             pos.mark = price
+        base, slash, quote = symbol.partition("/")
+        if slash and price > 0:
+            if quote == self.reporting:
+                self.rates[base] = price
+            elif base == self.reporting:
+                self.rates[quote] = 1.0 / price
 
     def mark_of(self, venue: str, symbol: str) -> float:
         return self.marks.get((venue, symbol), 0.0)
 
+    def rate(self, currency: str) -> float | None:
+        """One unit of `currency` in the reporting currency; None when no pair quotes it yet."""
+        if currency == self.reporting:
+            return 1.0
+        return self.rates.get(currency)
+
+    def balances(self) -> list[CurrencyBalance]:
+        """Per currency: cash, the value of positions quoted in it, and its rate."""
+        positions: dict[str, float] = {}
+        for pos in self.positions.values():
+            if not pos.is_flat:
+                quote = self.quote_of.get(pos.symbol, self.reporting)
+                positions[quote] = positions.get(quote, 0.0) + pos.market_value
+        currencies = list(dict.fromkeys([*self.cash, *positions]))
+        return [
+            CurrencyBalance(ccy, float(self.cash.get(ccy, ZERO)), positions.get(ccy, 0.0), self.rate(ccy))
+            for ccy in currencies
+        ]
+
     def snapshot(self, now: datetime) -> AccountSnapshot:
-        cash = float(sum(self.cash.values(), ZERO))
+        balances = self.balances()
+        cash = sum(b.cash * (1.0 if b.rate is None else b.rate) for b in balances)
         gross = net = unreal = realized = fees = 0.0
         for pos in self.positions.values():
-            value = pos.market_value
+            rate = self.rate(self.quote_of.get(pos.symbol, self.reporting))
+            rate = 1.0 if rate is None else rate
+            value = pos.market_value * rate
             gross += abs(value)
             net += value
-            unreal += pos.unrealized_pnl
-            realized += float(pos.realized_pnl)
-            fees += float(pos.fees)
+            unreal += pos.unrealized_pnl * rate
+            realized += float(pos.realized_pnl) * rate
+            fees += float(pos.fees) * rate
         equity = cash + net
         day = now.date()
         if day != self._day:
@@ -102,5 +157,16 @@ class Portfolio:
             self.day_start_equity = equity
         self.peak_equity = max(self.peak_equity, equity)
         return AccountSnapshot(
-            now, equity, cash, gross, net, unreal, realized, fees, self.day_start_equity, self.peak_equity
+            now,
+            equity,
+            cash,
+            gross,
+            net,
+            unreal,
+            realized,
+            fees,
+            self.day_start_equity,
+            self.peak_equity,
+            self.reporting,
+            tuple(balances),
         )

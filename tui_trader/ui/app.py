@@ -253,7 +253,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             self.query_one(ModeBadge).show(snap.mode, bool(snap.halted))
             self.query_one(LiveBanner).show(snap, self.is_live_armed())
             self.query_one(TopLine).show(snap, self.symbol, self.timeframe, view.palette, self.venue)
-            self.query_one(StatusBar).show(snap, view.palette)
+            self.query_one(StatusBar).show(snap, view.palette, self.symbol)
             for pane in self.visible_panes():
                 if pane.is_mounted:
                     pane.update_view(view)

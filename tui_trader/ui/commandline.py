@@ -213,6 +213,9 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None) -> Orde
         elif word in ("reduce", "reduce-only", "reduceonly"):
             fields["reduce_only"] = True
             i += 1
+        elif word in ("ext", "ext-hours", "extended"):
+            fields["extended_hours"] = True
+            i += 1
         else:
             raise ParseError(f"did not understand {rest[i]!r}; {USAGE}")
     has_price, has_stop = "price" in fields, "stop_price" in fields
@@ -230,7 +233,7 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None) -> Orde
     return OrderCommand(request)
 
 
-_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce"}
+_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext"}
 
 
 def _set_type(current: OrderType | None, new: OrderType) -> OrderType:

@@ -117,6 +117,26 @@ def heatmap(symbols: list[str], matrix: list[list[float]], pal: Palette) -> Tabl
     return grid
 
 
+def balances_table(balances: Any, currency: str, pal: Palette) -> Table:
+    """One row per currency: cash, positions quoted in it, the rate used, and the total value."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    for _ in range(4):
+        grid.add_column(no_wrap=True, justify="right")
+    grid.add_row("", Text("cash", style=pal.muted), Text("positions", style=pal.muted), Text("rate", style=pal.muted),
+                 Text(currency, style=pal.muted))
+    for b in balances:
+        if b.currency == currency:
+            rate = Text("1", style=pal.muted)
+        elif b.rate is None:
+            rate = Text("no quote: 1:1", style=pal.warning)
+        else:
+            rate = Text(f"{b.rate:.6g}")
+        positions = fmt.money(b.positions) if b.positions else ""
+        grid.add_row(b.currency, fmt.money(b.cash), positions, rate, fmt.money(b.value))
+    return grid
+
+
 def _section(title: str, pal: Palette) -> Text:
     return Text(title, style=f"bold {pal.accent}")
 
@@ -179,6 +199,7 @@ class RiskPane(Pane):
             acct.unrealized_pnl,
             acct.realized_pnl,
             acct.fees,
+            acct.balances,
             snap.halted,
             repr(extra),
             pal,
@@ -223,6 +244,10 @@ class RiskPane(Pane):
             rows.append((f"Beta {bench}", "-" if beta is None else f"{beta:.2f}"))
         parts.append(_pairs(rows, pairs))
         lines += (len(rows) + pairs - 1) // pairs
+        if acct.balances:
+            parts.append(_section(f"Balances, in {acct.currency} at live rates", pal))
+            parts.append(balances_table(acct.balances, acct.currency, pal))
+            lines += 2 + len(acct.balances)
 
         # Today's P&L against its limit, drawdown against its maximum.
         day_pnl = extra.get("day_pnl", acct.day_pnl)

@@ -86,8 +86,11 @@ class StatusBar(Static):
     def say(self, message: str, style: str = "") -> None:
         self.message, self.message_style = message, style
 
-    def show(self, snap: EngineSnapshot, pal: Palette) -> None:
+    def show(self, snap: EngineSnapshot, pal: Palette, symbol: str | None = None) -> None:
+        sessions = snap.extra.get("sessions")
+        market = sessions.get(symbol) if isinstance(sessions, dict) and symbol else None
         key = (
+            market,
             tuple((v.name, v.state, v.detail) for v in snap.venues),
             snap.mode,
             snap.ts.replace(microsecond=0),
@@ -110,6 +113,9 @@ class StatusBar(Static):
             text.append("● ", style=styles[_STATE_STYLE.get(v.state, "warning")])
             text.append(f"{v.name} {v.state.value}  ")
         text.append(f"│ {snap.mode.upper()} │ {snap.ts:%H:%M:%S} UTC │ ", style=pal.muted)
+        if market:  # the active symbol's exchange is not 24/7: open until, or opens in
+            text.append(f"{symbol}: {market} ", style=pal.up if market.split(",")[0].endswith(" open") else pal.warning)
+            text.append("│ ", style=pal.muted)
         text.append(self.message, style=self.message_style)
         self.update(text, layout=False)
 

@@ -38,6 +38,7 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         "ts": o.created_at.isoformat(),
         "post_only": o.post_only,
         "reduce_only": o.reduce_only,
+        "ext": bool(o.meta.get("extended_hours")),
     }
 
 
@@ -59,6 +60,7 @@ def order_from_dict(d: dict[str, Any], venue: str) -> Order:
         venue_order_id=d["vid"],
         post_only=d.get("post_only", False),
         reduce_only=d.get("reduce_only", False),
+        meta={"extended_hours": True} if d.get("ext") else {},
     )
 
 

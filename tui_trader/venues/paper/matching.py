@@ -3,12 +3,19 @@
 Feed it order books and trade prints from any source (the simulator, a replay, a real
 venue's stream). Rules:
 - market orders walk the opposite side of the book (real slippage); when depth runs out the
-  rest is cancelled ("book depth exhausted");
+  rest is cancelled ("book depth exhausted"); what they take stays taken and refills with
+  the symbol's resilience half-life (liquidity.py), so the next order meets a thinner book;
 - marketable limit orders take liquidity up to their price, the rest rests (GTC/DAY) or is
   cancelled (IOC); FOK fills completely or expires; post-only refuses to take liquidity;
-- resting limit orders fill (as maker, at their price) when a trade prints at or through
-  them or the book crosses them, best price first, then earliest (price-time priority);
-- stop and stop-limit orders trigger on trade prices, then behave as market / limit orders.
+- a resting limit order joins the queue behind the size displayed at its price. A trade print
+  that reaches its price first uses up the book's better levels, then the queue ahead, and
+  only then fills the order (as maker, at its price), up to the print's size; a market book
+  that crosses it fills it against the crossing size, which is then taken. Best price first,
+  then earliest (price-time priority) among our own orders;
+- stop and stop-limit orders trigger on trade prices, then behave as market / limit orders;
+- sessions (sessions.py): a stock trades in its exchange's session only. A market order while
+  it is shut is refused, or queued for the open as a day order; limit orders wait, and trade
+  in extended hours only if marked so; a day order ends when its session closes.
 """
 
 from __future__ import annotations
@@ -25,7 +32,12 @@ from tui_trader.core.fills import Fill
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, TradePrint
 from tui_trader.core.orders import Order
+from tui_trader.risk.sessions import Phase, SessionState
+from tui_trader.venues.paper import session_rules
 from tui_trader.venues.paper.account import PaperAccount
+from tui_trader.venues.paper.liquidity import BookLiquidity, Level, displayed
+
+ALWAYS = SessionState("24/7", Phase.OPEN)
 
 ZERO = Decimal(0)
 
@@ -35,6 +47,9 @@ class _Working:
     order: Order
     seq: int
     triggered: bool = False
+    ahead: float | None = None  # displayed size ahead of it in the queue at its price (None: not resting yet)
+    queued: bool = False  # waiting for its market to open
+    was_tradable: bool = False
 
     @property
     def limit(self) -> Decimal | None:
@@ -52,6 +67,8 @@ class MatchingEngine:
         taker_fee: float,
         emit: Callable[[Event], None],
         clock: Clock,
+        session: Callable[[str], SessionState] | None = None,
+        half_life_s: Callable[[str], float] | None = None,
     ) -> None:
         self.venue = venue
         self.instruments = instruments
@@ -60,7 +77,9 @@ class MatchingEngine:
         self.taker_fee = Decimal(str(taker_fee))
         self.emit = emit
         self.clock = clock
-        self._books: dict[str, list[list[list[float]]]] = {}  # symbol -> [bids, asks] as [price, size]
+        self.session = session or (lambda symbol: ALWAYS)
+        self.liquidity = BookLiquidity(half_life_s or (lambda symbol: 5.0), lambda: clock.now().timestamp())
+        self._books: dict[str, list[list[Level]]] = {}  # symbol -> [bids, asks] as [price, size, level]
         self._last: dict[str, float] = {}
         self._working: dict[str, _Working] = {}
         self._seq = itertools.count(1)
@@ -77,22 +96,31 @@ class MatchingEngine:
             return (book[0][0][0] + book[1][0][0]) / 2
         return 0.0
 
-    def on_book(self, book: OrderBook) -> None:
-        self._books[book.symbol] = [[list(level) for level in book.bids], [list(level) for level in book.asks]]
+    def on_book(self, book: OrderBook) -> OrderBook:
+        """Take in the market's book; returns it as displayed (less what our orders took)."""
+        levels = self.liquidity.levels(book)
+        self._books[book.symbol] = levels
         if book.symbol not in self._last and book.bids and book.asks:
             self._last[book.symbol] = (book.bids[0][0] + book.asks[0][0]) / 2
-        # A book that crosses a resting order means the market traded through it.
-        if book.bids:
-            self._fill_resting(book.symbol, Side.SELL, book.bids[0][0], None)
-        if book.asks:
-            self._fill_resting(book.symbol, Side.BUY, book.asks[0][0], None)
+        if any(w.order.symbol == book.symbol for w in self._working.values()):
+            self._on_session(book.symbol)
+            # A book that crosses a resting order: the market's sellers (buyers) meet it.
+            if levels[1]:
+                self._fill_resting(book.symbol, Side.BUY, levels[1][0][0], None)
+            if levels[0]:
+                self._fill_resting(book.symbol, Side.SELL, levels[0][0][0], None)
+        if self.liquidity.taken(book.symbol) is None:
+            return book
+        return displayed(book, levels)
 
     def on_trade(self, trade: TradePrint) -> None:
         self._last[trade.symbol] = trade.price
+        if not any(w.order.symbol == trade.symbol for w in self._working.values()):
+            return
         self._trigger_stops(trade.symbol, trade.price)
-        # A print at p by a seller fills resting buys priced >= p (and vice versa), up to its size.
+        # A print at p by a seller reaches resting buys priced >= p (and vice versa), up to its size.
         resting_side = Side.BUY if trade.aggressor is Side.SELL else Side.SELL
-        self._fill_resting(trade.symbol, resting_side, trade.price, Decimal(str(trade.size)))
+        self._fill_resting(trade.symbol, resting_side, trade.price, trade.size)
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -100,8 +128,10 @@ class MatchingEngine:
         return [w.order for w in self._working.values()]
 
     def restore_working(self, order: Order, triggered: bool = False) -> None:
-        """Put a working order back after a restart (from the venue's journal)."""
-        self._working[order.client_order_id] = _Working(order, next(self._seq), triggered)
+        """Put a working order back after a restart (from the venue's journal). It rejoins the
+        queue at its price behind what is displayed there then (its old place is not known)."""
+        queued = order.type is OrderType.MARKET  # only a day order waiting for the open is left working
+        self._working[order.client_order_id] = _Working(order, next(self._seq), triggered, queued=queued)
         inst = self.instruments.get(order.symbol)
         if inst is not None and order.type is not OrderType.MARKET:
             price = order.price or order.stop_price or Decimal(0)
@@ -124,6 +154,10 @@ class MatchingEngine:
         """Validate, accept or reject, then match what is marketable now."""
         inst = self.instruments.get(order.symbol)
         reason = self._validate(order, inst)
+        state = self.session(order.symbol) if inst is not None else ALWAYS
+        now = self.clock.now()
+        if reason is None:
+            reason = session_rules.refusal(order, state, now)
         if reason is None and inst is not None:
             reason = self._check_funds(order, inst)
         if reason is not None:
@@ -132,10 +166,17 @@ class MatchingEngine:
         assert inst is not None
         order.venue_order_id = f"P{next(self._seq)}"
         working = _Working(order, next(self._seq))
-        self._report(order, OrderStatus.ACCEPTED)
         if order.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            self._report(order, OrderStatus.ACCEPTED)
             self._working[order.client_order_id] = working
             return
+        if not session_rules.tradable(order, state.phase):
+            working.queued = True
+            self._report(order, OrderStatus.ACCEPTED, session_rules.waiting_note(order, state, now))
+            self._working[order.client_order_id] = working
+            return
+        self._report(order, OrderStatus.ACCEPTED)
+        working.was_tradable = True
         self._execute(working, inst)
 
     def cancel(self, client_order_id: str, reason: str = "cancelled by user") -> bool:
@@ -189,7 +230,7 @@ class MatchingEngine:
         # Market: what walking the book for this size would cost.
         levels = self._books.get(order.symbol, [[], []])[1 if order.side is Side.BUY else 0]
         remaining, cost = order.quantity, ZERO
-        for price, size in levels:
+        for price, size, _ in levels:
             take = min(remaining, Decimal(str(size)))
             cost += take * Decimal(str(price))
             remaining -= take
@@ -220,14 +261,15 @@ class MatchingEngine:
         order = working.order
         limit = None if order.type in (OrderType.MARKET, OrderType.STOP) else order.price
         book = self._books.get(order.symbol, [[], []])
-        levels = book[1] if order.side is Side.BUY else book[0]
+        side = 1 if order.side is Side.BUY else 0
+        levels = book[side]
 
         def crosses(price: float) -> bool:
             if limit is None:
                 return True
             return price <= float(limit) if order.side is Side.BUY else price >= float(limit)
 
-        available = sum((Decimal(str(s)) for p, s in levels if crosses(p)), ZERO)
+        available = sum((Decimal(str(s)) for p, s, _ in levels if crosses(p)), ZERO)
         if order.post_only and available > 0:
             self.account.release(order.client_order_id)
             self._report(order, OrderStatus.REJECTED, "post-only order would take liquidity")
@@ -239,11 +281,12 @@ class MatchingEngine:
         for level in levels:
             if order.remaining <= 0 or not crosses(level[0]):
                 break
-            size = Decimal(str(level[1]))
-            take = min(order.remaining, inst.round_qty(size)) if size < order.remaining else order.remaining
+            size = inst.round_qty(Decimal(str(level[1])))
+            take = min(order.remaining, size)
             if take <= 0:
                 continue
             level[1] = max(0.0, level[1] - float(take))
+            self.liquidity.take(order.symbol, side, int(level[2]), float(take))
             self._fill(working, inst, take, inst.round_price(Decimal(str(level[0]))), Liquidity.TAKER)
         if order.remaining <= 0:
             return
@@ -258,7 +301,19 @@ class MatchingEngine:
             self.account.release(order.client_order_id)
             self._report(order, OrderStatus.CANCELLED, "immediate-or-cancel remainder")
         else:
+            working.ahead = self._displayed_at(order.symbol, order.side, float(limit))
             self._working[order.client_order_id] = working
+
+    def _displayed_at(self, symbol: str, side: Side, price: float) -> float:
+        """Size the market displays at exactly `price` on `side` (the queue a new order joins)."""
+        levels = self._books.get(symbol, [[], []])[0 if side is Side.BUY else 1]
+        return next((s for p, s, _ in levels if abs(p - price) < 1e-9), 0.0)
+
+    def _better(self, symbol: str, side: Side, price: float) -> float:
+        """Size the market displays at better prices than `price` on `side` (traded first)."""
+        if side is Side.BUY:
+            return sum(s for p, s, _ in self._books.get(symbol, [[], []])[0] if p > price + 1e-9)
+        return sum(s for p, s, _ in self._books.get(symbol, [[], []])[1] if p < price - 1e-9)
 
     def _fill(self, working: _Working, inst: Instrument, qty: Decimal, price: Decimal, liq: Liquidity) -> None:
         order = working.order
@@ -300,7 +355,31 @@ class MatchingEngine:
             ExecutionReport(self.venue, order.client_order_id, status, self.clock.now(), order.venue_order_id, reason)
         )
 
+    def _on_session(self, symbol: str) -> None:
+        """Queued orders go at the open; day orders end when their session closes."""
+        state = self.session(symbol)
+        if state.market == "24/7":
+            return
+        inst = self.instruments[symbol]
+        for working in [w for w in self._working.values() if w.order.symbol == symbol]:
+            order = working.order
+            can = session_rules.tradable(order, state.phase, working.triggered)
+            if order.time_in_force is TimeInForce.DAY and working.was_tradable and not can:
+                self._working.pop(order.client_order_id, None)
+                self.account.release(order.client_order_id)
+                ended = f"day order ended: {symbol} {state.describe(self.clock.now())}"
+                self._report(order, OrderStatus.EXPIRED, ended)
+                continue
+            if can and working.queued:
+                working.queued = False
+                working.was_tradable = True
+                self._working.pop(order.client_order_id, None)
+                self._execute(working, inst)
+                continue
+            working.was_tradable = working.was_tradable or can
+
     def _trigger_stops(self, symbol: str, price: float) -> None:
+        phase = self.session(symbol).phase
         hit = [
             w
             for w in self._working.values()
@@ -308,6 +387,7 @@ class MatchingEngine:
             and not w.triggered
             and w.order.stop_price is not None
             and w.order.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+            and session_rules.tradable(w.order, phase, True)
             and (
                 (w.order.side is Side.BUY and price >= float(w.order.stop_price))
                 or (w.order.side is Side.SELL and price <= float(w.order.stop_price))
@@ -319,15 +399,23 @@ class MatchingEngine:
             working.order.meta["triggered_at"] = price
             self._execute(working, self.instruments[symbol])
 
-    def _fill_resting(self, symbol: str, side: Side, price: float, size: Decimal | None) -> None:
-        """Fill resting limit orders on `side` that `price` reaches; `size` None = unlimited."""
+    def _fill_resting(self, symbol: str, side: Side, price: float, size: float | None) -> None:
+        """Fill resting limit orders on `side` that the market reaches at `price`.
+
+        `size` is a trade print's size: it first uses up the displayed size at better prices and
+        the queue ahead of each order. `size` None is the market's book crossing the orders:
+        they meet the crossing side's size (at or through their price), which is then taken.
+        """
+        phase = self.session(symbol).phase
         candidates = [
             w
             for w in self._working.values()
             if w.order.symbol == symbol
             and w.order.side is side
             and w.limit is not None
+            and not w.queued
             and (w.order.type is OrderType.LIMIT or w.triggered)
+            and session_rules.tradable(w.order, phase, w.triggered)
             and (float(w.limit) >= price if side is Side.BUY else float(w.limit) <= price)
         ]
         if not candidates:
@@ -335,14 +423,46 @@ class MatchingEngine:
         # Price-time priority: best price first (highest bid, lowest offer), then earliest.
         candidates.sort(key=lambda w: ((-w.limit if side is Side.BUY else w.limit), w.seq))  # type: ignore[operator]
         inst = self.instruments[symbol]
+        if size is None:
+            self._fill_crossed(symbol, side, candidates, inst)
+            return
         left = size
+        consumed: dict[float, float] = {}  # queue used up per price by this print
         for working in candidates:
-            if left is not None and left <= 0:
-                break
-            qty = working.order.remaining if left is None else min(working.order.remaining, inst.round_qty(left))
-            if qty <= 0:
+            if left <= 0:
                 break
             assert working.limit is not None
-            self._fill(working, inst, qty, working.limit, Liquidity.MAKER)
-            if left is not None:
-                left -= qty
+            limit = float(working.limit)
+            if working.ahead is None:
+                working.ahead = self._displayed_at(symbol, side, limit)
+            prior = consumed.get(limit, 0.0)  # the queue at this price this print already used up
+            ahead = max(0.0, working.ahead - prior)
+            reach = max(0.0, left - self._better(symbol, side, limit) - prior)
+            eat = min(ahead, reach)
+            consumed[limit] = prior + eat
+            working.ahead = ahead - eat
+            qty = min(working.order.remaining, inst.round_qty(Decimal(str(max(0.0, reach - eat)))))
+            if qty > 0:
+                self._fill(working, inst, qty, working.limit, Liquidity.MAKER)
+                left -= float(qty)
+
+    def _fill_crossed(self, symbol: str, side: Side, candidates: list[_Working], inst: Instrument) -> None:
+        """The market's other side trades at or through resting orders: they meet its size."""
+        other = 1 if side is Side.BUY else 0
+        levels = self._books.get(symbol, [[], []])[other]
+        for working in candidates:
+            assert working.limit is not None
+            limit = float(working.limit)
+            working.ahead = 0.0  # the market traded through the price: nobody is left queued there
+            for level in levels:
+                if working.order.remaining <= 0:
+                    break
+                through = level[0] <= limit if side is Side.BUY else level[0] >= limit
+                if not through:
+                    break
+                qty = min(working.order.remaining, inst.round_qty(Decimal(str(level[1]))))
+                if qty <= 0:
+                    continue
+                level[1] = max(0.0, level[1] - float(qty))
+                self.liquidity.take(symbol, other, int(level[2]), float(qty))
+                self._fill(working, inst, qty, working.limit, Liquidity.MAKER)

@@ -1,7 +1,12 @@
-"""A seeded market simulator: GARCH(1,1) volatility clustering, Poisson jumps, an evolving
-L2 book (>= 20 levels a side) around the mid and random trade prints.
+"""The live paper market: quotes, an L2 book (25 levels a side) and trade prints around the
+price path at the clock's time.
 
-Deterministic for a seed: the same seed and step count give the same prices.
+The mid comes from `PricePath.price(now)`, a pure function of time, so the live quote carries
+on from the history's last bar and a restart finds the market where it is. Book sizes and
+trade prints are random per step (seeded, so the same seed, start and steps repeat exactly);
+prints add up to about the minute's volume in the history. A market that is shut (a stock
+exchange at night) keeps a quote but prints nothing; in extended hours it quotes wider and
+thinner and prints rarely.
 """
 
 from __future__ import annotations
@@ -16,47 +21,57 @@ import numpy as np
 from tui_trader.core.enums import Side
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
+from tui_trader.risk.sessions import MarketHours, Phase, hours_for
 from tui_trader.venues.paper.instruments import SimProfile
+from tui_trader.venues.paper.path import PricePath
 
-SECONDS_PER_YEAR = 365.0 * 24 * 3600
 BOOK_LEVELS = 25
+_PHASE_BOOK = {  # spread multiplier, depth multiplier, print rate multiplier
+    Phase.OPEN: (1.0, 1.0, 1.0),
+    Phase.PRE: (4.0, 0.2, 0.05),
+    Phase.POST: (4.0, 0.2, 0.05),
+    Phase.CLOSED: (6.0, 0.1, 0.0),
+}
 
 
 @dataclass(slots=True)
 class _SymbolState:
     instrument: Instrument
     profile: SimProfile
+    path: PricePath
+    hours: MarketHours
     rng: np.random.Generator
-    mid: float
-    open_24h: float
-    variance: float  # per-step variance of log returns (GARCH state)
-    base_variance: float
-    last_shock: float = 0.0
+    mid: float = 0.0
     last_price: float = 0.0
-    volume: float = 0.0
+    stats_minute: int = -1
+    open_24h: float = 0.0
+    volume_24h: float = 0.0
     bid_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ask_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class MarketSimulator:
-    """Steps every symbol's price, book and trade flow by `dt` seconds."""
+    """Steps every symbol's book, quote and trade flow to the clock's time."""
 
-    # GARCH(1,1): sigma2' = omega + alpha * eps^2 + beta * sigma2, omega set for the long-run level.
-    ALPHA = 0.08
-    BETA = 0.90
-    JUMP_PER_YEAR = 40.0  # expected jumps per symbol per year of simulated time
-    JUMP_STD = 0.015
+    PRINTS_PER_STEP = 1.2  # at a 250 ms step
 
     def __init__(
-        self, instruments: dict[str, Instrument], profiles: dict[str, SimProfile], seed: int, dt: float
+        self,
+        instruments: dict[str, Instrument],
+        profiles: dict[str, SimProfile],
+        seed: int,
+        dt: float,
+        hours: dict[str, MarketHours] | None = None,
     ) -> None:
         self.dt = dt
+        self.seed = seed
         self._states: dict[str, _SymbolState] = {}
         for symbol, inst in instruments.items():
             prof = profiles[symbol]
-            rng = np.random.default_rng([seed, zlib.crc32(symbol.encode())])
-            base_var = prof.annual_vol**2 * dt / SECONDS_PER_YEAR
-            state = _SymbolState(inst, prof, rng, prof.start, prof.start, base_var, base_var, last_price=prof.start)
+            market = (hours or {}).get(symbol) or hours_for(inst)
+            path = PricePath(seed, symbol, prof, market, inst.price_decimals)
+            rng = np.random.default_rng([seed, zlib.crc32(symbol.encode()), 99])
+            state = _SymbolState(inst, prof, path, market, rng)
             state.bid_sizes = self._fresh_sizes(state)
             state.ask_sizes = self._fresh_sizes(state)
             self._states[symbol] = state
@@ -64,6 +79,9 @@ class MarketSimulator:
     @property
     def symbols(self) -> list[str]:
         return list(self._states)
+
+    def path(self, symbol: str) -> PricePath:
+        return self._states[symbol].path
 
     def mid(self, symbol: str) -> float:
         return self._states[symbol].mid
@@ -73,19 +91,18 @@ class MarketSimulator:
         return s.profile.level_size * depth_shape * s.rng.lognormal(0.0, 0.35, BOOK_LEVELS)
 
     def step(self, symbol: str, now: datetime) -> tuple[OrderBook, list[TradePrint], Ticker]:
-        """Advance one symbol by one step: new mid, new book, the trades that printed."""
+        """The market at `now`: book, the trades that printed since the last step, quote."""
         s = self._states[symbol]
-        omega = s.base_variance * (1.0 - self.ALPHA - self.BETA)
-        s.variance = omega + self.ALPHA * s.last_shock**2 + self.BETA * s.variance
-        shock = math.sqrt(s.variance) * float(s.rng.standard_normal())
-        jump_p = self.JUMP_PER_YEAR * self.dt / SECONDS_PER_YEAR
-        if s.rng.random() < jump_p:
-            shock += float(s.rng.normal(0.0, self.JUMP_STD))
-        s.last_shock = shock
-        s.mid *= math.exp(shock - 0.5 * s.variance)
-
-        book = self._book(s, now)
-        trades = self._trades(s, book, now, shock)
+        ts = now.timestamp()
+        prev = s.mid
+        s.mid = s.path.price(ts)
+        if not s.last_price:
+            s.last_price = s.mid
+        phase = s.hours.state(now).phase if s.hours.name != "24/7" else Phase.OPEN
+        spread_x, depth_x, print_x = _PHASE_BOOK[phase]
+        self._update_stats(s, ts)
+        book = self._book(s, now, spread_x, depth_x)
+        trades = self._trades(s, book, now, ts, s.mid - prev if prev else 0.0, print_x)
         if trades:
             s.last_price = trades[-1].price
         ticker = Ticker(
@@ -98,13 +115,31 @@ class MarketSimulator:
             bid_size=book.bids[0][1],
             ask_size=book.asks[0][1],
             open_24h=s.open_24h,
-            volume_24h=s.volume,
+            volume_24h=s.volume_24h,
         )
         return book, trades, ticker
 
-    def _book(self, s: _SymbolState, now: datetime) -> OrderBook:
+    def _update_stats(self, s: _SymbolState, ts: float) -> None:
+        """24 h open and volume from the same path as the history (once a minute)."""
+        minute = math.floor(ts / 60.0)
+        if minute == s.stats_minute:
+            return
+        s.stats_minute = minute
+        s.open_24h = s.path.price(ts - 86_400)
+        total = 0.0
+        first = minute - 1440
+        blk, i = s.path.minute(first)
+        while first < minute:
+            take = min(len(blk.volume) - i, minute - first)
+            total += float(blk.volume[i : i + take].sum())
+            first += take
+            if first < minute:
+                blk, i = s.path.minute(first)
+        s.volume_24h = total
+
+    def _book(self, s: _SymbolState, now: datetime, spread_x: float, depth_x: float) -> OrderBook:
         tick = float(s.instrument.tick_size)
-        half_spread = max(tick, s.mid * s.profile.spread_bps / 2e4)
+        half_spread = max(tick, s.mid * s.profile.spread_bps * spread_x / 2e4)
         step = max(tick, s.mid * 0.5 / 1e4)  # level spacing: 0.5 bp
         # Sizes evolve: mean-revert toward fresh random depth.
         s.bid_sizes = 0.7 * s.bid_sizes + 0.3 * self._fresh_sizes(s)
@@ -117,26 +152,36 @@ class MarketSimulator:
         nd = s.instrument.price_decimals
         qd = s.instrument.qty_decimals
         bids = tuple(
-            (round(best_bid - i * step, nd), round(max(lot, float(s.bid_sizes[i])), qd)) for i in range(BOOK_LEVELS)
+            (round(best_bid - i * step, nd), round(max(lot, float(s.bid_sizes[i]) * depth_x), qd))
+            for i in range(BOOK_LEVELS)
         )
         asks = tuple(
-            (round(best_ask + i * step, nd), round(max(lot, float(s.ask_sizes[i])), qd)) for i in range(BOOK_LEVELS)
+            (round(best_ask + i * step, nd), round(max(lot, float(s.ask_sizes[i]) * depth_x), qd))
+            for i in range(BOOK_LEVELS)
         )
         return OrderBook(s.instrument.venue, s.instrument.symbol, now, bids, asks)
 
-    def _trades(self, s: _SymbolState, book: OrderBook, now: datetime, shock: float) -> list[TradePrint]:
-        n = int(s.rng.poisson(1.2))
+    def _trades(
+        self, s: _SymbolState, book: OrderBook, now: datetime, ts: float, moved: float, print_x: float
+    ) -> list[TradePrint]:
+        if print_x <= 0.0:
+            return []
+        rate = self.PRINTS_PER_STEP * self.dt / 0.25 * print_x
+        n = int(s.rng.poisson(rate))
+        if not n:
+            return []
+        # Each print's size: this minute's volume spread over its steps and prints.
+        per_print = s.path.minute_volume(ts) * self.dt / 60.0 / (self.PRINTS_PER_STEP * self.dt / 0.25)
+        sigma = s.path.minute_sigma(ts) * s.mid / math.sqrt(60.0 / self.dt) or 1e-12
+        up_bias = 0.5 + max(-0.3, min(0.3, moved / (3 * sigma) * 0.3))
         out: list[TradePrint] = []
-        up_bias = 0.5 + max(-0.3, min(0.3, shock / (3 * math.sqrt(s.base_variance) + 1e-12) * 0.1))
+        lot = float(s.instrument.lot_size)
         qd = s.instrument.qty_decimals
         for _ in range(n):
             side = Side.BUY if s.rng.random() < up_bias else Side.SELL
             # Aggressive flow occasionally sweeps a level or two.
             depth = int(s.rng.random() < 0.15) + int(s.rng.random() < 0.03)
             level = (book.asks if side is Side.BUY else book.bids)[depth]
-            size = round(
-                max(float(s.instrument.lot_size), float(s.rng.lognormal(-1.5, 1.0)) * s.profile.level_size), qd
-            )
-            s.volume += size
+            size = round(max(lot, per_print * float(s.rng.lognormal(-0.5, 1.0))), qd)
             out.append(TradePrint(s.instrument.venue, s.instrument.symbol, now, level[0], size, side))
         return out

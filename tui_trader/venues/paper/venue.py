@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,10 +20,11 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
+from tui_trader.risk.sessions import SessionState, hours_for
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.paper.account import PaperAccount
 from tui_trader.venues.paper.feeds import PriceSource, SimulatedSource
-from tui_trader.venues.paper.history import synthetic_history
+from tui_trader.venues.paper.history import history
 from tui_trader.venues.paper.instruments import paper_instrument, profile_for
 from tui_trader.venues.paper.journal import (
     PaperJournal,
@@ -31,7 +33,8 @@ from tui_trader.venues.paper.journal import (
     order_from_dict,
     order_to_dict,
 )
-from tui_trader.venues.paper.matching import MatchingEngine
+from tui_trader.venues.paper.matching import ALWAYS, MatchingEngine
+from tui_trader.venues.paper.path import PricePath
 from tui_trader.venues.paper.simulator import MarketSimulator
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,8 @@ class PaperVenue:
             taker_fee=settings.taker_fee,
             emit=self._on_execution,
             clock=clock,
+            session=lambda symbol: self.session_state(symbol, clock.now()),
+            half_life_s=lambda symbol: profile_for(symbol).resilience_s * settings.resilience_scale,
         )
         self.source: PriceSource = source or SimulatedSource(
             MarketSimulator(
@@ -97,6 +102,8 @@ class PaperVenue:
         self._state = ConnectionState.DISCONNECTED
         self._subscribed: set[str] = set(self.instruments)
         self._tickers: dict[str, Ticker] = {}
+        self._paths: dict[str, PricePath] = {}
+        self._books: dict[str, OrderBook] = {}
         self._pending: dict[str, Order] = {}  # the order being submitted (for the journal)
         self._restore()
 
@@ -154,6 +161,10 @@ class PaperVenue:
 
     async def connect(self, emit: Emit) -> None:
         self._emit = emit
+        from tui_trader.risk.sessions import NYSE
+
+        if any(hours_for(inst) is NYSE for inst in self.instruments.values()):
+            await asyncio.to_thread(NYSE.preload)  # the exchange calendar loads once, off the loop
         self._set_state(
             ConnectionState.CONNECTED, "embedded simulator" if isinstance(self.source, SimulatedSource) else "replay"
         )
@@ -198,7 +209,21 @@ class PaperVenue:
     async def fetch_candles(
         self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
     ) -> list[Candle]:
-        return synthetic_history(symbol, timeframe, self.clock.now(), limit, self.settings.seed)
+        try:
+            return history(self.path(symbol), timeframe, self.clock.now(), limit, since)
+        except ValueError as exc:
+            raise VenueError(str(exc)) from None
+
+    def path(self, symbol: str) -> PricePath:
+        """The paper market's price path for `symbol` (the one its quotes follow)."""
+        if isinstance(self.source, SimulatedSource) and symbol in self.source.sim.symbols:
+            return self.source.sim.path(symbol)
+        found = self._paths.get(symbol)
+        if found is None:
+            inst = self.instruments.get(symbol) or paper_instrument(symbol, self.name)
+            found = PricePath(self.settings.seed, symbol, profile_for(symbol), hours_for(inst), inst.price_decimals)
+            self._paths[symbol] = found
+        return found
 
     async def fetch_balances(self) -> dict[str, Balance]:
         out = {}
@@ -254,6 +279,19 @@ class PaperVenue:
     def position(self, symbol: str) -> Decimal:
         return self.account.position(symbol)
 
+    # -- hours -----------------------------------------------------------------------------------
+
+    def session_state(self, symbol: str, now: datetime) -> SessionState:
+        """Where `symbol`'s market stands: crypto 24/7, forex Sunday-Friday, stocks NYSE hours."""
+        inst = self.instruments.get(symbol)
+        return hours_for(inst).state(now) if inst is not None else ALWAYS
+
+    def market_open(self, symbol: str, now: datetime) -> bool:
+        """Engine pre-trade hook: always True, because this venue decides per order, as Alpaca's
+        server does (a day order is queued for the open, an extended-hours limit order trades
+        pre-market; other market orders are refused with the time the market opens)."""
+        return True
+
     def _venue_order(self, o: Order) -> VenueOrder:
         return VenueOrder(
             o.client_order_id,
@@ -271,7 +309,8 @@ class PaperVenue:
     # -- MarketSink: prices from the source --------------------------------------------------
 
     def on_book(self, book: OrderBook) -> None:
-        self.matching.on_book(book)
+        book = self.matching.on_book(book)  # less what our own orders took
+        self._books[book.symbol] = book
         if book.symbol in self._subscribed:
             self._emit(BookEvent(book))
 
@@ -281,6 +320,12 @@ class PaperVenue:
             self._emit(TradeEvent(trade))
 
     def on_ticker(self, ticker: Ticker) -> None:
+        book = self._books.get(ticker.symbol)
+        if book is not None and book.bids and book.asks and self.matching.liquidity.taken(ticker.symbol):
+            # The quote shows the book as our orders left it (impact), not the untouched one.
+            ticker = dataclasses.replace(
+                ticker, bid=book.bids[0][0], ask=book.asks[0][0], bid_size=book.bids[0][1], ask_size=book.asks[0][1]
+            )
         self._tickers[ticker.symbol] = ticker
         if ticker.symbol in self._subscribed:
             self._emit(TickerEvent(ticker))
