@@ -11,9 +11,9 @@ import pytest
 
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from tui_trader.core.hours import FOREX, NYSE, Phase
 from tui_trader.core.orders import OrderRequest
-from tui_trader.risk.sessions import FOREX, NYSE, Phase
-from tui_trader.testing import manual_engine, paper_venue, step
+from tui_trader.engine.testing import manual_engine, paper_venue, step
 
 SUNDAY = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
 MONDAY_OPEN = datetime(2026, 12, 7, 14, 30, tzinfo=UTC)  # 09:30 New York (EST)
@@ -83,7 +83,7 @@ async def test_extended_hours_limit_orders_trade_pre_market_others_wait() -> Non
     await eng.start()
     try:
         await step(eng)
-        ask = eng.tickers["AAPL"].ask
+        ask = eng.tickers[("paper", "AAPL")].ask
         price = D(str(round(ask * 1.001, 2)))  # marketable
         ext = await eng.place(
             OrderRequest("AAPL", Side.BUY, D("5"), OrderType.LIMIT, price=price, extended_hours=True)
@@ -109,7 +109,7 @@ async def test_a_day_limit_order_ends_when_its_session_closes(extended: bool) ->
     await eng.start()
     try:
         await step(eng)
-        low = D(str(round(eng.tickers["AAPL"].bid * 0.97, 2)))
+        low = D(str(round(eng.tickers[("paper", "AAPL")].bid * 0.97, 2)))
         order = await eng.place(
             OrderRequest(
                 "AAPL", Side.BUY, D("1"), OrderType.LIMIT, price=low, time_in_force=TimeInForce.DAY,

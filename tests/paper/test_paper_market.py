@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from tui_trader.core.clock import FrozenClock
+from tui_trader.core.hours import NYSE, hours_for
 from tui_trader.core.market import Candle
-from tui_trader.risk.sessions import NYSE, hours_for
-from tui_trader.testing import paper_settings
+from tui_trader.engine.testing import paper_settings
 from tui_trader.venues.paper import PaperVenue
 from tui_trader.venues.paper import path as path_module
 from tui_trader.venues.paper.history import bars_before

@@ -13,7 +13,7 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.events import BookEvent, ExecutionReport, TickerEvent
 from tui_trader.core.market import OrderBook, TradePrint
 from tui_trader.core.orders import Order, OrderRequest
-from tui_trader.testing import paper_settings
+from tui_trader.engine.testing import paper_settings
 from tui_trader.venues.paper import PaperVenue
 from tui_trader.venues.paper.account import PaperAccount
 from tui_trader.venues.paper.instruments import paper_instrument

@@ -10,8 +10,8 @@ from decimal import Decimal as D
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
+from tui_trader.engine.testing import manual_engine, paper_venue, step
 from tui_trader.home import Home
-from tui_trader.testing import manual_engine, paper_venue, step
 
 START = datetime(2026, 4, 14, 9, 15, 3, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ async def test_first_quote_after_a_restart_is_within_a_minutes_movement(tmp_path
     await step(eng, 40)  # ten seconds of market
     await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.5")))
     await step(eng, 4)
-    before = {s: eng.tickers[s].mid for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT")}
+    before = {s: eng.tickers[("paper", s)].mid for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT")}
     equity_before = eng.account().equity
     await eng.stop()
 
@@ -34,7 +34,7 @@ async def test_first_quote_after_a_restart_is_within_a_minutes_movement(tmp_path
     try:
         venue = paper_venue(again)
         for symbol, mid in before.items():
-            after = again.tickers[symbol].mid
+            after = again.tickers[("paper", symbol)].mid
             sigma = venue.path(symbol).minute_sigma(clock.now().timestamp())  # one minute's log move
             assert abs(math.log(after / mid)) < 5 * sigma + 3e-4, (symbol, mid, after)
         position = again.portfolio.position("paper", "BTC/USDT")

@@ -12,11 +12,11 @@ from tui_trader.config.risk import ProtectionSettings, RiskSettings, SizingSetti
 from tui_trader.config.settings import load_settings
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import ConfigError
+from tui_trader.core.hours import NYSE
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.risk.metrics import historical_var, parametric_var, value_at_risk
 from tui_trader.risk.protections import NS_PER_MINUTE, ClosedTrade, ProtectionSet
-from tui_trader.risk.sessions import us_equity_open
 from tui_trader.risk.sizing import Sizer, SizingInput, TrackRecord, kelly_fraction
 
 from risk_helpers import SYMBOL, Market, d, start_engine
@@ -140,8 +140,9 @@ def test_var_figures() -> None:
 
 
 def test_us_equity_hours() -> None:
-    assert us_equity_open(datetime(2026, 1, 5, 15, 0, tzinfo=UTC))  # Monday 10:00 New York
-    assert not us_equity_open(datetime(2026, 1, 4, 15, 0, tzinfo=UTC))  # Sunday
+    assert NYSE.state(datetime(2026, 1, 5, 15, 0, tzinfo=UTC)).is_open  # Monday 10:00 New York
+    assert not NYSE.state(datetime(2026, 1, 4, 15, 0, tzinfo=UTC)).is_open  # Sunday
+    assert not NYSE.state(datetime(2026, 1, 19, 15, 0, tzinfo=UTC)).is_open  # Martin Luther King Jr. Day
 
 
 def test_invalid_risk_config_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]

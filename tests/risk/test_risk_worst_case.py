@@ -135,6 +135,7 @@ async def test_max_open_orders_total_and_per_symbol() -> None:
             OrderRequest("BTC/USDT", Side.BUY, d("0.01"), OrderType.LIMIT, price=d(59000), stop_loss=d(58000))
         )
         assert bracket.status is OrderStatus.ACCEPTED  # entry + stop-loss: two
+        await market.price(145.0, "SOL/USDT")  # the paper market's own SOL price is wherever the clock puts it
         fifth = await engine.place(bid("SOL/USDT", 140, "1"))
         assert fifth.meta["reject_code"] == "max_open_orders"
         assert "max_open_orders = 4" in (fifth.reason or "")

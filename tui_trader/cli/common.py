@@ -65,6 +65,10 @@ def context(args: argparse.Namespace, *, ensure: bool = True) -> Context:
     explicit = getattr(args, "config", None)
     config_file = Path(explicit).expanduser() if explicit else home.config_file
     settings = load_settings(config_file, require_file=bool(explicit))
+    if getattr(args, "demo", False):
+        from tui_trader.config.demo import with_demo
+
+        settings = with_demo(settings)
     return Context(home, settings, config_file)
 
 

@@ -10,6 +10,12 @@ from tui_trader.cli.common import add_command, context
 def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(sub, "daemon", "run the engine headless until SIGTERM/SIGINT (SIGHUP reloads)", run_daemon)
     parser.add_argument("--live", action="store_true", help="arm live venues (real money)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="run two teaching strategies on the paper market's 1-minute bars (docs/paper.md)",
+    )
 
 
 def run_daemon(args: argparse.Namespace) -> int:

@@ -23,9 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=type(data))
 
     p = add_command(
-        actions, "download", "download candles through ccxt (resumes)", _download, json_flag=True
+        actions,
+        "download",
+        "download candles through ccxt (resumes), or the paper market's own (--venue paper)",
+        _download,
+        json_flag=True,
     )
-    p.add_argument("--venue", required=True, help="ccxt exchange id, e.g. binance")
+    p.add_argument("--venue", required=True, help="ccxt exchange id, e.g. binance, or paper")
     p.add_argument("--symbol", required=True, help="market symbol, e.g. BTC/USDT")
     p.add_argument("--timeframe", required=True, help="bar length, e.g. 1m, 5m, 1h, 1d")
     p.add_argument(
@@ -88,15 +92,18 @@ def _download(args: argparse.Namespace) -> int:
     until = parse_utc(args.until, "--until") if args.until else None
     if until is not None and until <= since:
         raise UsageError("--until must be after --since")
-    result = download_ohlcv(
-        _store(args),
-        args.venue,
-        args.symbol,
-        args.timeframe,
-        since,
-        until,
-        progress=sys.stderr.isatty(),
-    )
+    if args.venue.strip().lower() == "paper":
+        result = _download_paper(args, since, until)
+    else:
+        result = download_ohlcv(
+            _store(args),
+            args.venue,
+            args.symbol,
+            args.timeframe,
+            since,
+            until,
+            progress=sys.stderr.isatty(),
+        )
     if args.json:
         print_json(result)
         return 0
@@ -107,6 +114,41 @@ def _download(args: argparse.Namespace) -> int:
         f"{result.stored_rows} stored, up to {_iso(result.stored_end)}"
     )
     return 0
+
+
+def _download_paper(args: argparse.Namespace, since: datetime, until: datetime | None) -> Any:
+    """The paper market's bars for [since, until): the same the paper venue's charts, strategies
+    and backtests read (a function of `paper.seed` and time, so nothing to resume)."""
+    from tui_trader.core.clock import SystemClock
+    from tui_trader.core.errors import DataError
+    from tui_trader.data.download import DownloadResult
+    from tui_trader.venues.paper.export import history_frame
+
+    ctx = context(args)
+    now = SystemClock().now()
+    end = min(until, now) if until is not None else now
+    symbol = args.symbol.strip().upper()
+    try:
+        frame = history_frame(ctx.settings.paper, symbol, args.timeframe, since, end)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if frame.empty:
+        raise DataError(
+            f"the paper market has no {args.timeframe} bars for {symbol} between {_iso(since)} and {_iso(end)}"
+        )
+    info = _store(args).save("paper", symbol, args.timeframe, frame)
+    return DownloadResult(
+        venue="paper",
+        symbol=symbol,
+        timeframe=args.timeframe,
+        requested_from=since,
+        fetched_from=frame["date"].iloc[0].to_pydatetime(),
+        new_rows=len(frame),
+        requests=0,
+        retries=0,
+        stored_rows=info.rows,
+        stored_end=info.end,
+    )
 
 
 def _import(args: argparse.Namespace) -> int:

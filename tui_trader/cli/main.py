@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui_trader.cli.daemon_cmd",
     "tui_trader.cli.attach_cmd",
     "tui_trader.cli.control_cmd",
+    "tui_trader.cli.quote_cmd",
     "tui_trader.cli.config_cmd",
     "tui_trader.cli.data_cmd",
     "tui_trader.cli.signals_cmd",
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tui-trader", description="Terminal trading workstation.")
     parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
     add_common(parser)
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run two teaching strategies on the paper market's 1-minute bars (docs/paper.md)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -7,8 +7,9 @@ import asyncio
 from typing import Any
 
 from tui_trader.core.clock import Clock
+from tui_trader.core.hours import NYSE, hours_for
 from tui_trader.core.instrument import Instrument
-from tui_trader.risk.sessions import NYSE, hours_for, session_state
+from tui_trader.risk.sessions import session_state
 
 
 async def preload_calendars(instruments: dict[str, dict[str, Instrument]]) -> None:

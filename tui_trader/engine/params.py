@@ -109,8 +109,8 @@ TIFS = {t.value: t for t in TimeInForce}
 _CLIENT_FIELDS = frozenset(
     {
         "symbol", "side", "quantity", "type", "price", "stop_price", "time_in_force", "venue", "stop_loss",
-        "take_profit", "trail_amount", "trail_percent", "post_only", "reduce_only", "source", "tag",
-        "client_order_id",
+        "take_profit", "trail_amount", "trail_percent", "post_only", "reduce_only", "extended_hours", "source",
+        "tag", "client_order_id",
     }
 )
 _ENGINE_FIELDS = frozenset({"strategy", "parent_id", "oco_id"})
@@ -146,6 +146,7 @@ def order_request(value: object, source: str, what: str = "order") -> OrderReque
             trail_percent=trail_percent,
             post_only=flag(p, "post_only"),
             reduce_only=flag(p, "reduce_only"),
+            extended_hours=flag(p, "extended_hours"),
             source=text(p, "source", max_len=40) or source,
             tag=text(p, "tag", max_len=64),
             client_order_id=text(p, "client_order_id", max_len=64),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tui_trader.config.risk import RiskSettings
     from tui_trader.core.clock import Clock
     from tui_trader.core.instrument import Instrument
-    from tui_trader.core.market import Candle
+    from tui_trader.core.market import Candle, OrderBook, Ticker
     from tui_trader.core.orders import Order, OrderRequest
     from tui_trader.core.signals import Signal
     from tui_trader.engine.bus import EventBus
@@ -58,6 +58,10 @@ class EnginePort(Protocol):
     def instrument(self, venue: str, symbol: str) -> Instrument | None: ...
 
     def symbols(self) -> list[str]: ...
+
+    def ticker(self, symbol: str, venue: str | None = None) -> Ticker | None: ...
+
+    def book(self, symbol: str, venue: str | None = None) -> OrderBook | None: ...
 
     def mid(self, symbol: str, venue: str | None = None) -> float:
         """The mid of `symbol` on `venue` (default: the venue its orders go to); 0 if unquoted."""

@@ -34,7 +34,12 @@ from tui_trader.core.market import Candle, OrderBook, Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
-from tui_trader.engine import config_commands, order_commands, signal_commands  # noqa: F401  (registers commands)
+from tui_trader.engine import (  # noqa: F401  (registers commands)
+    config_commands,
+    market_commands,
+    order_commands,
+    signal_commands,
+)
 from tui_trader.engine.bus import EventBus
 from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.reconnect import reconcile_after_reconnect

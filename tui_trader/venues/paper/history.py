@@ -18,7 +18,7 @@ import numpy as np
 from tui_trader.core.market import Candle
 from tui_trader.venues.paper.path import MINUTES_PER_BLOCK, PricePath, _Lru
 
-_UNITS = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 MAX_BLOCKS = 52 * 40  # never look back further than 40 years for bars
 _PARTIALS = _Lru(1024)
 

@@ -29,10 +29,10 @@ from tui_trader.core.clock import Clock
 from tui_trader.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.events import Event, ExecutionReport
 from tui_trader.core.fills import Fill
+from tui_trader.core.hours import Phase, SessionState
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, TradePrint
 from tui_trader.core.orders import Order
-from tui_trader.risk.sessions import Phase, SessionState
 from tui_trader.venues.paper import session_rules
 from tui_trader.venues.paper.account import PaperAccount
 from tui_trader.venues.paper.liquidity import BookLiquidity, Level, displayed

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tui_trader.risk.sessions import MarketHours
+from tui_trader.core.hours import MarketHours
 from tui_trader.venues.paper.instruments import SimProfile
 
 MINUTES_PER_BLOCK = 7 * 1440  # a block is one week of minutes, aligned to the epoch

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from tui_trader.core.enums import OrderType, TimeInForce
+from tui_trader.core.hours import Phase, SessionState
 from tui_trader.core.orders import Order
-from tui_trader.risk.sessions import Phase, SessionState
 
 EXT_HOURS_NOTE = "pre-market from 04:00, after-hours until 20:00 New York"
 

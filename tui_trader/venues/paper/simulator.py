@@ -19,9 +19,9 @@ from datetime import datetime
 import numpy as np
 
 from tui_trader.core.enums import Side
+from tui_trader.core.hours import MarketHours, Phase, hours_for
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
-from tui_trader.risk.sessions import MarketHours, Phase, hours_for
 from tui_trader.venues.paper.instruments import SimProfile
 from tui_trader.venues.paper.path import PricePath
 

@@ -16,11 +16,11 @@ from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent, TradeEvent
 from tui_trader.core.fills import Fill
+from tui_trader.core.hours import SessionState, hours_for
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
-from tui_trader.risk.sessions import SessionState, hours_for
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.paper.account import PaperAccount
 from tui_trader.venues.paper.feeds import PriceSource, SimulatedSource
@@ -161,7 +161,7 @@ class PaperVenue:
 
     async def connect(self, emit: Emit) -> None:
         self._emit = emit
-        from tui_trader.risk.sessions import NYSE
+        from tui_trader.core.hours import NYSE
 
         if any(hours_for(inst) is NYSE for inst in self.instruments.values()):
             await asyncio.to_thread(NYSE.preload)  # the exchange calendar loads once, off the loop
