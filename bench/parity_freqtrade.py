@@ -229,6 +229,8 @@ def compare(ft: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
 
     theirs = {_key(t): t for t in ft["trades"]}
     mine = {_key(t): t for t in ours["trades"]}
+    if len(mine) != len(ours["trades"]) or len(theirs) != len(ft["trades"]):
+        raise AssertionError("two trades of one pair opened at one time")
     same = 0
     diffs = []
     for key in sorted(set(theirs) | set(mine)):
@@ -317,6 +319,11 @@ def cases(python: Path, scratch: Path) -> list[Case]:
         out.append(Case("SampleStrategy ETH/BTC --timerange 20180115-20180120", sample,
                         "SampleStrategy", {"ETH/BTC": full["ETH/BTC"]}, timerange="20180115-20180120"))  # fmt: skip
     tests = FIXTURES / "parity_strategies.py"
+    fine_1m, fine_5m = FIXTURES / "FINE_USDT-1m.feather", FIXTURES / "FINE_USDT-5m.feather"
+    if fine_1m.exists() and fine_5m.exists():
+        for cls in ("RsiBandsBusy", "RsiBandsTrailingOnlyOffset"):
+            out.append(Case(f"{cls} FINE_USDT-5m + 1m detail", tests, cls, {"FINE/USDT": fine_5m},
+                            fixture=True, detail={"FINE/USDT": fine_1m}, detail_timeframe="1m"))  # fmt: skip
     for data_name in ("ETH_BTC-5m.feather", "WALK_USDT-5m.feather"):
         data = FIXTURES / data_name
         if data.exists():
@@ -391,12 +398,15 @@ def main() -> int:
                 for key, a, b in c["diffs"]:
                     print(f"    {key[0]} {key[1][:16]}  freqtrade: {_row(a)}\n{'':>27}ours:      {_row(b)}")
             if args.fixtures and case.fixture:
-                name = f"{case.strategy}-{Path(next(iter(case.data.values()))).stem}.json"
+                stem = Path(next(iter(case.data.values()))).stem
+                name = f"{case.strategy}-{stem}{'-detail' + case.detail_timeframe if case.detail else ''}.json"
                 doc = {"freqtrade": FREQTRADE_VERSION, "strategy": case.strategy,
                        "data": {p: v.name for p, v in case.data.items()}, "timeframe": case.timeframe,
                        "fee": FEE, "wallet": WALLET, "stake_amount": "unlimited",
                        "tradable_balance_ratio": 0.99, "max_open_trades": case.max_open_trades,
                        "amount_step": AMOUNT_STEP, "enable_protections": case.protections,
+                       "detail": {p: v.name for p, v in case.detail.items()},
+                       "detail_timeframe": case.detail_timeframe,
                        **ft}  # fmt: skip
                 (FIXTURES / name).write_text(json.dumps(doc, indent=1, default=str) + "\n")
         total = sum(c["ft"] for _, c, _, _ in rows)

@@ -26,6 +26,7 @@ FIXTURES = sorted(HERE.glob("*.json"))
 
 def test_the_fixtures_are_there_and_cover_the_rules() -> None:
     names = {json.loads(p.read_text())["strategy"] for p in FIXTURES}
+    assert any(json.loads(p.read_text()).get("detail") for p in FIXTURES)  # --timeframe-detail
     assert len(FIXTURES) >= 20 and {"RsiBands", "RsiBandsTrailingOnlyOffset", "RsiBandsCustomStop",
                                     "RsiBandsHooks", "RsiBandsDca", "RsiBandsGuarded"} <= names  # fmt: skip
     reasons = {t["exit_reason"] for p in FIXTURES for t in json.loads(p.read_text())["trades"]}
@@ -45,6 +46,9 @@ def test_same_trades_as_freqtrade(fixture: Path) -> None:
         stake_amount=doc["stake_amount"], tradable_balance_ratio=doc["tradable_balance_ratio"],
         max_open_trades=doc["max_open_trades"], amount_step=doc["amount_step"], protections=[],
         enable_protections=doc["enable_protections"],
+        detail={pair: load_ohlcv(HERE / name, timeframe=doc["detail_timeframe"])
+                for pair, name in doc.get("detail", {}).items()} or None,
+        detail_timeframe=doc.get("detail_timeframe"),
     )  # fmt: skip
     ours = res.trades
     theirs = doc["trades"]

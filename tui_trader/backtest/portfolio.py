@@ -127,6 +127,7 @@ class PlannedExits:
     prices: list[float]
     exits: list[tuple[int, float, str, bool, int]]  # bar, price, reason, at open, exit time ns
     paid: list[float]  # the entry fill before rounding to the tick (the amount's price)
+    detail_signal: np.ndarray | None = None  # with finer candles: each one's exit-signal bar on them
 
 
 def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> PlannedExits:
@@ -178,7 +179,34 @@ def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> Planne
     reasons = [REASONS[r] for r in ex.reason.tolist()]
     exits = list(zip(bars.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(),
                      times.tolist(), strict=True))  # fmt: skip
-    return PlannedExits(prices.tolist(), exits, paid.tolist())
+    return PlannedExits(prices.tolist(), exits, paid.tolist(), None if d is None else signal_d)
+
+
+def detail_exit(sym: SymbolSignals, rules: ExitRules, fills: FillModel, k: int, side: int,
+                signal_d: int) -> tuple[float, float, tuple[int, float, str, bool, int]]:  # fmt: skip
+    """(open rate, price paid, planned exit) of an entry at the open of finer candle `k`."""
+    d, m = sym.detail, sym.market
+    assert d is not None
+    frac = fills.slippage_bps / 10_000.0
+    paid = float(d.open[k]) * (1.0 + frac if side > 0 else 1.0 - frac)
+    price = float(round_nearest(paid, d.tick[k]))
+    owner = np.searchsorted(m.time, d.time, side="right") - 1
+    blocked = None
+    if rules.ignore_roi_if_entry_signal:
+        blocked = (sym.roi_blocked(1)[owner], sym.roi_blocked(-1)[owner])
+    last = len(m) - 1
+    ex = find_exits(
+        d, np.array([k]), np.array([side]), np.array([price]), rules, np.array([signal_d]),
+        blocked, fee=fills.taker_fee, timeframe_minutes=int(m.bar_ns // 60_000_000_000),
+        end=(len(d) - 1, float(m.open[last])),
+    )  # fmt: skip
+    bar = int(ex.bar[0])
+    if REASONS[int(ex.reason[0])] == FORCE_EXIT:
+        row = (last, float(ex.price[0]), FORCE_EXIT, True, int(m.time[last]))
+    else:
+        row = (int(owner[bar]), float(ex.price[0]), REASONS[int(ex.reason[0])],
+               bool(ex.at_open[0]), int(d.time[bar]))  # fmt: skip
+    return price, paid, row
 
 
 def simulate(
@@ -254,11 +282,17 @@ def simulate(
         nxt = bisect_left(cand_lists[si], open_heap[0][0])
         return max(nxt, ptr + 1)
 
+    # Freqtrade with finer candles: a pair whose trade opened and closed inside one finer
+    # candle may enter again on the next finer candle of the same candle (id -> ptr, candle)
+    extras: dict[int, tuple[int, int]] = {}
     while todo:
         t, si, ptr = heapq.heappop(todo)
         release_until(t)
         sym = symbols[si]
         m = sym.market
+        k_detail = -1
+        if ptr < 0:
+            ptr, k_detail = extras.pop(ptr)
         e = bars[si][ptr]
         side = sides[si][ptr]
         tag = sym.entry_tags[ptr]
@@ -282,6 +316,8 @@ def simulate(
             out.rejected["entry_not_filled"] += 1
         else:
             raw = float(m.open[e]) if price_entry is None else float(raw_in)
+            if k_detail >= 0:
+                raw = float(sym.detail.open[k_detail])  # type: ignore[union-attr]
             available = min((cash + tied) * ratio - tied, cash)
             stake = sizer.stake(
                 StakeRequest(
@@ -309,17 +345,31 @@ def simulate(
                                                                  stake / raw):  # fmt: skip
                 out.rejected["confirm_trade_entry"] += 1
             else:
+                plan, at, entry_ns = plans[si], ptr, None
+                if k_detail >= 0 and plan is not None and plan.detail_signal is not None:
+                    price, paid, row = detail_exit(sym, rules, fills, k_detail, side,
+                                                   int(plan.detail_signal[ptr]))  # fmt: skip
+                    plan, at = PlannedExits([price], [row], [paid]), 0
+                    entry_ns = int(sym.detail.time[k_detail])  # type: ignore[union-attr]
                 idx, reserved, exit_ns, _, exit_bar = _open_and_close(
-                    log, si, sym, ptr, e, side, tag, stake, rules, fills, strategy, plans[si],
-                    raw=raw, available=available, amount_step=amount_step,
+                    log, si, sym, at, e, side, tag, stake, rules, fills, strategy, plan,
+                    raw=raw, available=available, amount_step=amount_step, entry_ns=entry_ns,
                 )
+                d = sym.detail
+                if d is not None and plans[si] is not None:
+                    start = entry_ns if entry_ns is not None else int(m.time[e])
+                    k = int(np.searchsorted(d.time, start))
+                    if exit_ns == start and k + 1 < len(d) and d.time[k + 1] < m.time[e] + m.bar_ns:
+                        key = -1 - len(log)
+                        extras[key] = (ptr, k + 1)
+                        heapq.heappush(todo, (int(d.time[k + 1]), si, key))
                 cash -= reserved
                 tied += reserved
                 if wallets is not None:
                     wallets.free, wallets.used = cash, tied
                 heapq.heappush(open_heap, (exit_ns, 0, idx))
                 nxt = max(bisect_left(bars[si], exit_bar + 1), ptr + 1)
-        if nxt < len(cand_lists[si]):
+        if k_detail < 0 and nxt < len(cand_lists[si]):  # (an extra entry never moves the list)
             heapq.heappush(todo, (cand_lists[si][nxt], si, nxt))
     release_until(np.iinfo(np.int64).max)
     out.final_cash = cash
@@ -414,6 +464,7 @@ def _open_and_close(
     raw: float,
     available: float,
     amount_step: float | None = None,
+    entry_ns: int | None = None,
 ) -> tuple[int, float, int, bool, int]:
     """Log the trade of candidate `ptr`; returns (index, stake tied up, exit ns, at open, bar).
     The exit is stamped at the open of its candle, as Freqtrade stamps it."""
@@ -464,7 +515,8 @@ def _open_and_close(
         pnl = open_value - (qty * exit_price + fee_out)
     reserved = stake
     idx = log.add((
-        si, side, e, bar, int(m.time[e]), exit_ns, entry, exit_price, qty, fee_in, fee_out,
+        si, side, e, bar, int(m.time[e]) if entry_ns is None else entry_ns, exit_ns, entry,
+        exit_price, qty, fee_in, fee_out,
         pnl, pnl / open_value, reason, tag, exit_tag, reserved, at_open,
     ))  # fmt: skip
     return idx, reserved, exit_ns, at_open, bar

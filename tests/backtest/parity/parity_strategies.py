@@ -187,3 +187,14 @@ class RsiBandsGuarded(RsiBandsDca):
         if last["rsi"] > 68 and current_profit > 0.002:
             return "rsi_hot"
         return None
+
+
+class RsiBandsBusy(RsiBandsTrailingOffset):
+    """Enters often (RSI crossing 45) with a tight trailing stop: exits inside candles, for
+    --timeframe-detail."""
+
+    buy_rsi = IntParameter(1, 50, default=45, space="buy")
+    minimal_roi = {"0": 0.02}
+    stoploss = -0.01
+    trailing_stop_positive = 0.002
+    trailing_stop_positive_offset = 0.004
