@@ -206,3 +206,29 @@ def test_a_bar_backfilled_after_newer_ones_takes_its_place_in_the_window_without
     frame = runner._windows[("BTC/USDT", "5m")].frame()
     assert list(frame["date"]) == [b.open_time for b in bars[6:14]]  # full (8), in order
     assert decisions == []
+
+
+def test_dataprovider_in_a_backtest_sees_only_closed_candles() -> None:
+    """As Freqtrade's backtester: get_analyzed_dataframe returns the candles before the one
+    being simulated; ticker is empty and orderbook refuses with a hint."""
+    import pandas as pd
+    import pytest as _pytest
+
+    from tui_trader.core.errors import UserError
+    from tui_trader.strategy.dataprovider import DataProvider
+    from tui_trader.strategy.enums import RunMode
+
+    df = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=5, freq="5min", tz="UTC"),
+                       "close": [1.0, 2, 3, 4, 5]})  # fmt: skip
+    dp = DataProvider({("X/Y", "5m"): df}, ["X/Y"], RunMode.BACKTEST)
+    dp.set_analyzed("X/Y", "5m", df)
+    assert dp.get_analyzed_dataframe("X/Y", "5m")[0].empty  # no candle simulated yet
+    dp.set_current("X/Y", df.date[3].value)
+    seen, _ = dp.get_analyzed_dataframe("X/Y", "5m")
+    assert seen["close"].tolist() == [1.0, 2, 3] and dp.runmode.value == "backtest"
+    assert dp.ticker("X/Y") == {} and dp.current_whitelist() == ["X/Y"]
+    with _pytest.raises(UserError, match="runmode"):
+        dp.orderbook("X/Y", 1)
+    live = DataProvider(whitelist=["X/Y"])
+    live.set_analyzed("X/Y", "5m", df)
+    assert len(live.get_analyzed_dataframe("X/Y", "5m")[0]) == 5 and live.runmode.value == "live"

@@ -129,10 +129,12 @@ class DataProvider:
     def orderbook(self, pair: str, maximum: int) -> dict[str, Any]:
         """The venue's order book top `maximum` levels (live only)."""
         if self._orderbook is None:
-            raise UserError(
-                "dp.orderbook is only available live (a backtest has no order book); "
-                "guard it with `if self.dp.runmode.value in ('live', 'dry_run')`"
-            )
+            if self.backtesting:
+                raise UserError(
+                    "dp.orderbook is only available live (a backtest has no order book); "
+                    "guard it with `if self.dp.runmode.value in ('live', 'dry_run')`"
+                )
+            raise UserError("dp.orderbook: this engine gives strategies no order book")
         return self._orderbook(pair, maximum)
 
 
