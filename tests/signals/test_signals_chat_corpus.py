@@ -3,10 +3,11 @@
 tests/signals/data/chat_corpus.toml is the development corpus (each message must parse
 exactly). tests/signals/data/chat_held_out.toml was written after the parser, in other
 phrasings, and is not tuned against: it is measured as a whole. The issue asks for 29 in 30
-exact on fresh messages; four fresh rounds measured 30/38, 28/36, 28/36 and 26/36 (each
-round's misses were then fixed and the round moved into the development corpus), so that
-bar is NOT met and this test only guards the current figure (26 of 36) against regressions.
-What it does require of every round: no exit, update, cancel or chatter read as an entry.
+exact on fresh messages; seven fresh rounds measured 30/38, 28/36, 28/36, 26/36, 34/36,
+32/36 and 33/36 (rounds 1-6 were then fixed and moved into the development corpus; round 7
+is the held-out file now), so that bar is NOT met and this test only guards the current
+figure (33 of 36) against regressions. What it does require of every round: no exit, update,
+cancel or chatter read as an entry.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_corpus_message_parses_exactly(case):
     assert differences(case) == {}
 
 
-HELD_OUT_EXACT = 26  # measured on the current held-out round (of 36); see the docstring
+HELD_OUT_EXACT = 33  # measured on the current held-out round (of 36); see the docstring
 
 
 def test_held_out_messages_never_read_a_non_entry_as_an_entry():

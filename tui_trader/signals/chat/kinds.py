@@ -52,6 +52,8 @@ _OPTIONS_RES = (
 
 def options_reason(raw: str) -> str | None:
     """Why the message is about options, or None. `raw` keeps case (tickers are upper-case)."""
+    if re.search(r"\b(?:shares|stock)\b", raw, re.I):
+        return None  # "puts are too expensive, shorting the shares": about the stock
     for rx in _OPTIONS_RES:
         m = rx.search(raw)
         if m:
@@ -80,16 +82,18 @@ EXIT_RE = re.compile(
     r"|\b(?:take|taking|took|tp'?d)\s+(?:some\s+|partial\s+|more\s+|the\s+|my\s+|half\s+|a\s+bit\s+"
     r"|\d+(?:\.\d+)?\s*%\s*(?:of\s+)?)?(?:profits?|partials?|gains|off|half|the\s+rest)\b"
     + _NUMBER_AHEAD
+    # "take profit moved to 0.140" is a level being changed (an update), not taking profit
+    + r"(?!\s+(?:\d\s+)?(?:moved|raised|lowered|changed|updated|adjusted|shifted|set|revised|is|now|to|at|@)\b)"
     + r"|\b(?:take|taking|took|book|booked|booking|secure|secured|securing|bank|banked|banking"
     r"|sell|selling|close|closing|trim|trimming|scale\s+out|scaling\s+out)\s+\d+(?:\.\d+)?\s*%"
     r"|\b(?:secur(?:e|ed|es|ing)|book(?:ed|ing|s)?|bank(?:ed|ing|s)?|lock(?:ed|ing)?\s+in)\s+"
     r"(?:some\s+|the\s+|more\s+|partial\s+|half\s+|\d+(?:\.\d+)?\s*%\s*)?"
     r"(?:profits?|gains|partials?|half|the\s+rest)\b"
-    r"|\bstopped\s+out\b|\b(?:sl|stop|stop\s*loss)\s+(?:was\s+|got\s+)?(?:hit|taken)\b"
+    r"|\bstopped(?:\s+out)?\b(?!\s+(?:at|in|by|on|near|right|just|exactly|there|here|trading))|\b(?:sl|stop|stop\s*loss)\s+(?:was\s+|got\s+)?(?:hit|taken)\b"
     r"|\bhit\s+(?:my|the|our)\s+(?:sl|stop)\b"
     r"|\b(?:fully|all|i'?m|we'?re|im|getting|got|get)\s+out\b"
     r"|\bout\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon))"
-    r"|\b(?:trim|trims|trimmed|trimming|reduce|reduced|reducing|cut|cuts|cutting|dump|dumped"
+    r"|\b(?:trim|trims|trimmed|trimming|reduce|reduced|reducing|cut|cuts|cutting|dump|dumped|dumping"
     r"|flatten|flattened|flattening)\b"
     r"|\bscal(?:e|ed|ing)\s+out\b|\b(?:go|going|went|now|stay|staying|i'?m|im|we'?re|am|are)\s+flat\b"
     r"|\bflat\s+(?:on|now)\b|\b(?:go|going|went|back)\s+to\s+cash\b|\bcash(?:ing)?\s+out\b"
@@ -112,7 +116,8 @@ UPDATE_RE = re.compile(
     rf"|set|setting)\b\s+(?:\S+\s+){{0,3}}?{_TARGET_WORD}"
     rf"|\bnew\s+(?:{_STOP_WORD}|{_TARGET_WORD})\b"
     rf"|\b(?:{_STOP_WORD}|{_TARGET_WORD})\s+(?:(?:on|for|of)\s+(?:the\s+|my\s+|our\s+|your\s+)?)?"
-    r"(?:now|moved|updated|changed|raised|lowered|trailed|adjusted|tightened|->|to)\b"
+    r"(?:now|moved|updated|changed|raised|lowered|trailed|adjusted|tightened|shifted|bumped|pushed"
+    r"|extended|revised|reduced|->|to)\b"
     r"|\bupdate\b",
     re.I,
 )
@@ -148,7 +153,7 @@ _NEGATION = re.compile(r"\b(?:not|no|don'?t|do\s+not|never|avoid|won'?t|wouldn'?
 HEDGE_RE = re.compile(
     r"\b(?:might|may|maybe|perhaps|could|considering|consider|thinking|watching|watch|eyeing"
     r"|waiting|wait\s+for|looking\s+for|looking\s+to|look\s+for|interested|potential|possible"
-    r"|possibly|soon|later|tomorrow|would|not\s+in\s+yet|on\s+watch|watchlist|idea"
+    r"|possibly|soon|later|tomorrow|would|not\s+in\s+yet|on\s+watch|watchlist"
     r"|if\s+(?:we|it|price|this|that)\s+(?!(?:loses|lose|losing|breaks?|breaking|closes?|reclaims?"
     r"|flips?|drops?|dips?|hits?|goes|taps?)\b)\w+)\b",
     re.I,

@@ -18,7 +18,8 @@ _LIST_SEP = re.compile(r"\s*(?:,|/|\||;|&|\band\b|\bthen\b|-|>|\s)\s*", re.I)
 _GAP_WORDS = (
     r"now|at|to|@|around|near|between|below|above|under|over|on|for|of|is|=|:|-|~|->|>|"
     r"moved to|set to|back to|level|price|zone|area|range|loss|in|within|up|down|"
-    r"raised|lowered|moved|trailed|changed|updated|adjusted|bumped|pushed|tightened|"
+    r"raised|lowered|moved|trailed|changed|updated|adjusted|bumped|pushed|tightened|shifted|revised|"
+    r"extended|reduced|"
     r"(?:a\s+)?(?:daily|weekly|4h|1h|h4|h1|hourly|15m|candle|body)?\s*(?:close|closes|closing)|"
     r"longs?|shorts?|positions?|trades?"
 )
@@ -36,11 +37,14 @@ LEVERAGE_RES = (
 )
 # "TP1 66000" and "Target 2: 150" carry an index; "TP 5" is a target of 5.
 TARGET_LABEL_RE = re.compile(
-    r"\b(?:take[\s-]*profits?|targets?|tgts?|tps?|pts?|price\s+targets?)(?:\d(?![\w.,])|\s\d(?=\s*[:)]|\s+-\s))?", re.I
+    r"\b(?:take[\s-]*profits?|targets?|tgts?|tps?|pts?|price\s+targets?)"
+    r"(?:\d(?![\w.,])|\s\d(?=\s*[:)]|\s+-\s|\s+to\s))?",
+    re.I,
 )
 # "and 48 target": the number before the label (and no number after it).
+_BEFORE_NUMBER = r"(?:\b(?:a|an|and|with|hard|tight|mental)|^|[|•;,/\n])\s*"  # "with a 68k stop", "| 6.05 SL"
 TARGET_AFTER_RE = re.compile(
-    r"\b(?:a|an|and|with)\s+(?<![\w.])" + NUMBER + r"\s+(?:price\s+)?(?:target|tp|pt)\b"
+    r"(?:\b(?:a|an|and|with)|^|[|•;,/\n])\s*(?<![\w.])" + NUMBER + r"\s+(?:price\s+)?(?:target|tp|pt)\b"
     r"(?!\s*[:=@]?\s*[-+]?\$?\d)",
     re.I,
 )
@@ -48,6 +52,12 @@ TARGET_AFTER_RE = re.compile(
 R_TARGETS_RE = re.compile(
     r"\b(?:tp\d?|tps|targets?|take[\s-]*profits?)\s*[:=]?\s*"
     r"((?:\d+(?:\.\d+)?\s?r\b(?:\s*(?:,|/|&|\band\b|\s)\s*)?)+)",
+    re.I,
+)
+# Levels in pips from the entry (forex): "SL 20 pips", "TP: 40 pips".
+PIPS_RE = re.compile(
+    r"\b(?:(sl|stop[\s-]*loss|stoploss|stop)|(?:tp\d?|targets?|take[\s-]*profits?))\s*[:=]?\s*"
+    r"(\d+(?:\.\d+)?)\s*pips?\b",
     re.I,
 )
 # Targets said in words: "looking for 3,400", "aiming for 70k" (only with a number after).
@@ -63,7 +73,7 @@ STOP_LABEL_RE = re.compile(
 )
 # "with a 68k stop": the number before the label (and no number after it).
 STOP_AFTER_RE = re.compile(
-    r"\b(?:a|with|hard|tight|mental)\s+(?<![\w.])" + NUMBER + r"\s+(?:hard\s+)?(?:stop[\s-]*loss|stop|sl)\b"
+    _BEFORE_NUMBER + r"(?<![\w.])" + NUMBER + r"\s+(?:hard\s+)?(?:stop[\s-]*loss|stop|sl)\b"
     r"(?!\s*[:=@]?\s*[-+]?\$?\d)",
     re.I,
 )
@@ -75,7 +85,8 @@ ORDER_ENTRY_RE = re.compile(
 )
 ENTRY_LABEL_RE = re.compile(
     r"\b(?:entry\s*(?:zone|price|range|area|point)?|entries|enter(?:\s+at)?|open(?:ing)?\s*(?:price)?"
-    r"|(?:buy|sell|long|short)\s*(?:zone|range|area)|zone|buy\s*:|sell\s*:)",
+    r"|(?:buy|sell|long|short)\s*(?:zone|range|area)|zone|buy\s*:|sell\s*:"
+    r"|accumulat(?:e|ing|ion)(?:\s+(?:zone|area|range))?|load(?:ing)?\s+(?:zone|area)|dca(?:\s+(?:zone|area))?)",
     re.I,
 )
 # A stop entry for a long ("above 3450", "on a break of"), for a short ("if it loses 62k").
@@ -98,7 +109,7 @@ DOWN_TRIGGER_RE = re.compile(
     re.I,
 )
 AT_RE = re.compile(
-    r"(?:@|\bat\b|\baround\b|\bnear\b|\bfrom\b|\bbetween\b|~|\bprice\b|\bfill\b"
+    r"(?:@|\bat\b|\baround\b|\bnear\b|\bfrom\b|\bbetween\b|~|\bprice\b|\bfill\b|\binto\b"
     r"|\b(?:pull\s*back|pullback|dips?|retrace(?:ment)?|retest|drop|bounce|flush|wick)"
     r"\s+(?:to|into|at|of|from|near|around)\b"
     r"|\bon\s+(?:the\s+|a\s+)?(?:dip|dips|pullback|pull\s*back|retest|retrace)\b"
@@ -130,6 +141,8 @@ class Levels:
     target_at: list[int] = field(default_factory=list)  # text position of each target
     target_pcts: list[tuple[str, Decimal]] = field(default_factory=list)
     target_rs: list[Decimal] = field(default_factory=list)  # multiples of the entry-stop risk
+    stop_pips: list[Decimal] = field(default_factory=list)
+    target_pips: list[Decimal] = field(default_factory=list)
     leverage: Decimal | None = None
     unreadable: list[str] = field(default_factory=list)  # labels with no level after them
 
@@ -171,6 +184,13 @@ def read_leverage(t: Text) -> Decimal | None:
     return None
 
 
+# Words after a label that say there is no new level, rather than one we could not read.
+_NOT_A_LEVEL = frozenset(
+    {"hit", "done", "reached", "smashed", "filled", "unchanged", "same", "stays", "stay", "remain", "remains"}
+    | {"untouched", "kept"}
+)
+
+
 def _unreadable_word(t: Text, pos: int) -> str | None:
     """The word after a label that has no number: 'tba', 'open', '???'."""
     m = re.match(r"[\w?][^\s,;|]{0,11}", t.low[pos:])
@@ -181,6 +201,12 @@ def read_r_targets(t: Text, lv: Levels) -> None:
     """Before the noise rules, which would take '2R' for a result."""
     for m in list(R_TARGETS_RE.finditer(t.low)):
         lv.target_rs += [Decimal(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s?r\b", m.group(1))]
+        t.take(m.start(), m.end())
+
+
+def read_pips(t: Text, lv: Levels) -> None:
+    for m in list(PIPS_RE.finditer(t.low)):
+        (lv.stop_pips if m.group(1) else lv.target_pips).append(Decimal(m.group(2)))
         t.take(m.start(), m.end())
 
 
@@ -207,7 +233,7 @@ def read_targets(t: Text, lv: Levels) -> None:
         pct = _percent_after(t, label.end(), pos) if got is None else None
         if got is None and pct is None:
             word = _unreadable_word(t, pos)
-            if word is not None and word not in ("hit", "done", "reached", "smashed", "filled"):
+            if word is not None and word not in _NOT_A_LEVEL:
                 lv.unreadable.append(f"{name} {word}")
             continue
         while got is not None or pct is not None:
@@ -260,7 +286,7 @@ def read_stops(t: Text, lv: Levels) -> None:
             continue
         word = _unreadable_word(t, pos)
         before = t.low[max(0, label.start() - 8) : label.start()]
-        if word is not None and not re.search(r"\b(no|without)\s*$", before):
+        if word is not None and word not in _NOT_A_LEVEL and not re.search(r"\b(no|without)\s*$", before):
             lv.unreadable.append(f"{label.group(0).strip()} {word}")
         t.take(label.start(), label.end())
 
@@ -335,14 +361,21 @@ def market_near_side(low: str) -> bool:
     return bool(re.search(r"\b(?:cmp|at market|market order|market price|current price)\b", low))
 
 
-def apply_percentages(lv: Levels, side: Side) -> list[str]:
-    """Percent levels become prices now that the entry is known: for a long, 'sl -5%' is 5 %
-    below the entry and 'tp +10%' 10 % above it. Returns notes for signs that disagree."""
+def apply_percentages(lv: Levels, side: Side, pip: Decimal | None = None) -> list[str]:
+    """Relative levels become prices now that the entry is known: for a long, 'sl -5%' is 5 %
+    below the entry and 'tp +10%' 10 % above it; 'SL 20 pips' is 20 x `pip` below it (when
+    the symbol has a known pip); 'TP 2R' twice the risk. Returns notes for signs that disagree."""
     notes: list[str] = []
-    if not (lv.stop_pcts or lv.target_pcts or lv.target_rs) or not lv.entry:
+    if not (lv.stop_pcts or lv.target_pcts or lv.target_rs or lv.stop_pips or lv.target_pips) or not lv.entry:
         return notes
     mid = sum(lv.entry, Decimal(0)) / len(lv.entry)
     sign = side.sign
+    if pip is not None:
+        lv.stops += [(mid - n * pip * sign).normalize() for n in lv.stop_pips]
+        for n in lv.target_pips:
+            lv.targets.append((mid + n * pip * sign).normalize())
+        lv.stop_pips.clear()
+        lv.target_pips.clear()
     away = {Side.BUY: "+", Side.SELL: "-"}[side]  # the sign a target has for this side
     for written, pct in lv.stop_pcts:
         if written == away:

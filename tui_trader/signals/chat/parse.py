@@ -32,6 +32,7 @@ from tui_trader.signals.chat.levels import (
     read_entry,
     read_leverage,
     read_order_entry,
+    read_pips,
     read_r_targets,
     read_soft_targets,
     read_stops,
@@ -40,6 +41,9 @@ from tui_trader.signals.chat.levels import (
 from tui_trader.signals.chat.message import EXAMPLE, ParsedSignal, ParseError
 from tui_trader.signals.chat.symbol import SymbolPick, pick_symbol
 from tui_trader.signals.chat.text import Text, fmt, shorten, words_only
+from tui_trader.signals.symbols import FX
+
+_METALS = ("XAU", "XAG", "XPT", "XPD")
 
 # Numbers that are not price levels.
 _NOISE = (
@@ -86,6 +90,7 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     doubts = Doubts()
     lv = Levels()
     read_r_targets(t, lv)
+    read_pips(t, lv)
     for rx in _NOISE:
         t.take_all(rx)
     for rx in _SIZING:
@@ -108,8 +113,9 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     read_order_entry(t, lv)
     read_targets(t, lv)
     read_stops(t, lv)
-    has_stop = bool(lv.stops or lv.stop_pcts)
-    has_levels = has_stop or bool(lv.targets or lv.target_pcts or lv.target_rs) or bool(t.leftover_numbers())
+    has_stop = bool(lv.stops or lv.stop_pcts or lv.stop_pips)
+    has_levels = has_stop or bool(lv.targets or lv.target_pcts or lv.target_rs or lv.target_pips)
+    has_levels = has_levels or bool(t.leftover_numbers())
     cls = classify(snapshot, has_levels=has_levels, has_stop=has_stop)
     if cls.kind is Kind.INFO:
         reason = cls.reason
@@ -172,8 +178,10 @@ def _entry(
         if side is None:
             return base.inactive(Kind.INFO, "no side: say LONG/BUY or SHORT/SELL, or give a stop and a target")
         doubts.add("side_inferred", f"side inferred from the levels ({side.value})")
-    for note in apply_percentages(lv, side):
+    for note in apply_percentages(lv, side, pip_size(base.pick.symbol)):
         doubts.add("percent_sign", note)
+    if lv.stop_pips or lv.target_pips:
+        doubts.add("relative_without_entry", f"levels in pips, and {base.pick.symbol} has no pip size we trust")
     if lv.stop_pcts or lv.target_pcts or lv.target_rs:
         doubts.add(
             "relative_without_entry",
@@ -211,6 +219,17 @@ def _entry(
         confidence=doubts.confidence,
         reasons=tuple(doubts.reasons),
     )
+
+
+def pip_size(symbol: str | None) -> Decimal | None:
+    """A forex pair's pip: 0.01 when quoted in yen, else 0.0001. None for anything else (metals
+    and indices have no single convention)."""
+    if symbol is None:
+        return None
+    parts = symbol.upper().replace("_", "/").split("/")
+    if len(parts) != 2 or parts[0] not in FX or parts[1] not in FX or parts[0] in _METALS:
+        return None
+    return Decimal("0.01") if parts[1] == "JPY" else Decimal("0.0001")
 
 
 def _infer_side(lv: Levels) -> Side | None:

@@ -13,6 +13,7 @@ from tui_trader.signals.symbols import (
     COMMODITIES,
     NAMES,
     PROPER_NOUN_ONLY,
+    base_of,
     is_ticker_word,
     resolve_symbol,
     split_glued_pair,
@@ -29,6 +30,10 @@ CASHTAG_RE = re.compile(r"\$([A-Za-z][A-Za-z0-9.]{0,9})(?![\w])")
 HASHTAG_RE = re.compile(r"#([A-Za-z][A-Za-z0-9]{1,11})(?![\w])")
 WORD_RE = re.compile(r"(?<![\w$#/.])([A-Za-z][A-Za-z0-9]{1,9})(?![\w/])")
 _STABLE = ("USD", "BUSD", "FDUSD", "TUSD")
+# "NEAR 64000" in a message written in capitals is the word, not the NEAR coin.
+_PREPOSITION_NEAR = re.compile(r"NEAR\s+\$?\d", re.I)
+# "COIN: #FET" is a label, not Coinbase.
+_LABEL_WORD = re.compile(r"COIN\s*:", re.I)
 
 # Upper-case words that are never a symbol: signal jargon, trading and chat abbreviations.
 NOT_SYMBOLS = frozenset(
@@ -37,7 +42,7 @@ NOT_SYMBOLS = frozenset(
     TGT LEVERAGE LEV CROSS ISOLATED ISO SPOT FUTURES FUTURE SIGNAL SIGNALS NOW CMP ZONE RR USD
     USDT USDC PERP NEW VIP ALERT UPDATE MARKET LIMIT TAKE PROFIT AT DCA HODL ATH ATL DYOR NFA
     BE BUYING SELLING BULLISH BEARISH RISK HIGH LOW MID AND OR THE FOR ON IN TO OF WITH BELOW
-    ABOVE TRADE SETUP SWING SCALP CALL PUT CALLS PUTS PRICE RANGE AREA NEAR AROUND FREE
+    ABOVE TRADE SETUP SWING SCALP CALL PUT CALLS PUTS PRICE RANGE AREA AROUND FREE
     PREMIUM PAIR SIDE DIRECTION CLOSE CLOSED EXIT CANCEL HIT DONE ALL HERE YOLO GM GN LFG
     FOMO IMO TA EMA SMA RSI MACD VWAP HTF LTF FVG OB PA CPI FOMC FED PPI NFP GDP EST UTC ET
     PNL ROI USA US EU UK OK NO YES ID BTFD DTE ODTE EXP STRIKE RESULTS WIN WINS LOSSES OUT
@@ -64,16 +69,19 @@ def _names_re() -> re.Pattern[str]:
 NAMES_RE = _names_re()
 
 
-def _candidates(t: Text, known: Collection[str] | None) -> list[tuple[str, int, int, str]]:
-    """(symbol, start, end, how) of the strongest kind of mention found, in text order."""
+Mention = tuple[str, int, int, str]  # (symbol, start, end, how)
+
+
+def _tiers(t: Text, known: Collection[str] | None) -> list[list[Mention]]:
+    """Every mention, strongest kind first: pairs, glued pairs, $cashtags, #hashtags, then
+    names, the venues' symbols and well-known tickers (together, in text order)."""
     s = t.raw
-    found = [
+    pairs = [
         (f"{m.group(1).upper()}/{m.group(2).upper()}", m.start(), m.end(), "pair")
         for m in PAIR_RE.finditer(s)
         if any(c.isalpha() for c in m.group(1)) and m.group(1).upper() not in NOT_SYMBOLS
     ]
-    if found:
-        return found
+    glued: list[Mention] = []
     for m in GLUED_RE.finditer(s):
         word = m.group(1)
         pair = split_glued_pair(word)
@@ -85,17 +93,13 @@ def _candidates(t: Text, known: Collection[str] | None) -> list[tuple[str, int, 
             or quote.startswith(_STABLE)
             or (len(word) == 6 and base in ("EUR", "GBP", "AUD", "NZD", "USD", "XAU", "XAG", "CAD", "CHF"))
         ):
-            found.append((pair, m.start(), m.end(), "pair"))
-    if found:
-        return found
-    found = [
+            glued.append((pair, m.start(), m.end(), "pair"))
+    cashtags = [
         (m.group(1).rstrip(".").upper(), m.start(), m.end(), "cashtag")
         for m in CASHTAG_RE.finditer(s)
         if not m.group(1)[0].isdigit()
     ]
-    if found:
-        return found
-    found = [
+    hashtags = [
         (m.group(1).upper(), m.start(), m.end(), "hashtag")
         for m in HASHTAG_RE.finditer(s)
         if m.group(1).upper() not in NOT_SYMBOLS
@@ -106,34 +110,43 @@ def _candidates(t: Text, known: Collection[str] | None) -> list[tuple[str, int, 
             or known is None
         )
     ]
-    if found:
-        return found
+    words: list[Mention] = []
     for m in NAMES_RE.finditer(s):
         name = m.group(1).lower()
         if name in PROPER_NOUN_ONLY and not m.group(1)[0].isupper():
             continue
-        symbol = COMMODITIES.get(name) or NAMES[name]
-        found.append((symbol, m.start(), m.end(), "name"))
-    words = [m for m in WORD_RE.finditer(s) if m.group(1).upper() not in NOT_SYMBOLS]
+        words.append((COMMODITIES.get(name) or NAMES[name], m.start(), m.end(), "name"))
+    plain = [
+        m for m in WORD_RE.finditer(s) if m.group(1).upper() not in NOT_SYMBOLS and not _LABEL_WORD.match(s, m.start())
+    ]
     if known:
-        found += [
+        words += [
             (m.group(1).upper(), m.start(), m.end(), "known")
-            for m in words
+            for m in plain
             if resolve_symbol(m.group(1), known) and not is_ticker_word(m.group(1))
         ]
-    found += [(m.group(1).upper(), m.start(), m.end(), "ticker") for m in words if is_ticker_word(m.group(1))]
-    if found:
-        return sorted(found, key=lambda f: f[1])
+    words += [(m.group(1).upper(), m.start(), m.end(), "ticker") for m in plain if is_ticker_word(m.group(1))]
+    tiers = [pairs, glued, cashtags, hashtags, sorted(words, key=lambda f: f[1])]
+    if sum(len(tier) for tier in tiers) > 1:  # with another market named, NEAR 64000 is the word
+        tiers = [[f for f in tier if not (f[0] == "NEAR" and _PREPOSITION_NEAR.match(s, f[1]))] for tier in tiers]
+    return tiers
+
+
+def _guesses(t: Text) -> list[Mention]:
     return [
         (m.group(1), m.start(), m.end(), "guess")
-        for m in words
-        if m.group(1).isupper() and any(c.isalpha() for c in m.group(1)) and len(m.group(1)) <= 6
+        for m in WORD_RE.finditer(t.raw)
+        if m.group(1).upper() not in NOT_SYMBOLS
+        and m.group(1).isupper()
+        and any(c.isalpha() for c in m.group(1))
+        and len(m.group(1)) <= 6
     ]
 
 
 def pick_symbol(t: Text, known: Collection[str] | None) -> SymbolPick:
     """The first strongest mention; every mention of it is taken out of the text."""
-    found = _candidates(t, known)
+    tiers = _tiers(t, known)
+    found = next((tier for tier in tiers if tier), None) or _guesses(t)
     pick = SymbolPick()
     if not found:
         return pick
@@ -142,7 +155,9 @@ def pick_symbol(t: Text, known: Collection[str] | None) -> SymbolPick:
     for sym, start, end, _ in found:
         if sym == symbol:
             t.take(start, end)
-    pick.others = [s for s in dict.fromkeys(f[0] for f in found) if s != symbol]
+    # another market named anywhere (a weaker kind of mention counts too: "SMCI and XAUUSD")
+    mentioned = [f[0] for tier in tiers for f in tier]
+    pick.others = [m for m in dict.fromkeys(mentioned) if base_of(m) != base_of(symbol)]
     pick.how = how
     pick.raw = symbol
     if known is not None:
