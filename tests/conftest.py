@@ -21,3 +21,5 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         if key.startswith("TUI_TRADER_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("TUI_TRADER_HOME", str(tmp_path_factory.mktemp("home")))
+    # Derived tables (the exchange calendar's sessions) are cached once per test session.
+    monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))

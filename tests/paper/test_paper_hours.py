@@ -124,3 +124,23 @@ async def test_a_day_limit_order_ends_when_its_session_closes(extended: bool) ->
         assert eng.oms.orders[order.client_order_id].status is OrderStatus.EXPIRED  # type: ignore[union-attr]
     finally:
         await eng.stop()
+
+
+def test_the_session_table_is_cached_so_pandas_stays_out_of_the_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from tui_trader.core.hours import compute_sessions
+
+    env = {**os.environ, "TUI_TRADER_CACHE_DIR": str(tmp_path)}
+    probe = "import sys; from tui_trader.core.hours import NYSE; NYSE.preload(); print('pandas' in sys.modules)"
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+        assert out.stdout.strip() == "False", out.stderr
+    [cached] = list(tmp_path.glob("sessions-XNYS-*.npy"))
+    opens, closes = compute_sessions("XNYS")  # straight from exchange_calendars
+    table = np.load(cached)
+    assert np.array_equal(table[0], opens) and np.array_equal(table[1], closes)

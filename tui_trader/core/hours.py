@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
@@ -242,7 +243,66 @@ class ExchangeHours:
 
 
 def _load_sessions(code: str) -> tuple[np.ndarray, np.ndarray]:
-    """The calendar's session opens and closes as epoch seconds."""
+    """The calendar's session opens and closes as epoch seconds.
+
+    exchange_calendars needs pandas (about 100 MB and a second), so the table is computed once
+    per library version in a child process and kept as a small .npy file in the cache folder
+    (`TUI_TRADER_CACHE_DIR`, else the platform's user cache); the workstation and the daemon
+    then only read it. If the cache cannot be written, the table is computed here.
+    """
+    import numpy as np
+
+    path = _cache_file(code)
+    if path is not None:
+        if not path.exists():
+            _compute_in_child(code, path)
+        if path.exists():
+            try:
+                table = np.load(path)
+                return table[0].copy(), table[1].copy()
+            except (OSError, ValueError):
+                pass
+    return compute_sessions(code)
+
+
+def _cache_file(code: str) -> Path | None:
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        lib = version("exchange-calendars")
+    except PackageNotFoundError:
+        return None
+    root = os.environ.get("TUI_TRADER_CACHE_DIR")
+    if not root:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("tui-trader")
+    return Path(root) / f"sessions-{code}-{lib}-{CALENDAR_YEARS[0][:4]}-{CALENDAR_YEARS[1][:4]}.npy"
+
+
+def _compute_in_child(code: str, path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from tui_trader.core.hours import compute_sessions\n"
+        "path = Path(sys.argv[2])\n"
+        "path.parent.mkdir(parents=True, exist_ok=True)\n"
+        "tmp = path.with_suffix('.tmp.npy')\n"
+        "np.save(tmp, np.stack(compute_sessions(sys.argv[1])))\n"
+        "tmp.replace(path)\n"
+    )
+    try:
+        subprocess.run([sys.executable, "-c", script, code, str(path)], check=False, timeout=120, capture_output=True)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+def compute_sessions(code: str) -> tuple[np.ndarray, np.ndarray]:
+    """Session opens and closes (epoch seconds) straight from exchange_calendars (imports pandas)."""
     import warnings
 
     import numpy as np

@@ -20,7 +20,7 @@ from tui_trader.venues.paper.path import MINUTES_PER_BLOCK, PricePath, _Lru
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 MAX_BLOCKS = 52 * 40  # never look back further than 40 years for bars
-_PARTIALS = _Lru(1024)
+_PARTIALS = _Lru(512)  # per-block bars of 15 minutes and longer: at most ~32 KB each
 
 
 def tf_seconds(timeframe: str) -> int:
@@ -101,7 +101,7 @@ def block_bars(path: PricePath, index: int, secs: int) -> Bars:
     """The bars of `secs` seconds that a block's trading minutes make (the first and last may be
     parts of bars that carry on into the neighbouring blocks)."""
     key = (*path._cache_key, index, secs)
-    if secs > 60:
+    if secs >= 900:
         hit = _PARTIALS.get(key)
         if hit is not None:
             return hit
@@ -123,7 +123,8 @@ def block_bars(path: PricePath, index: int, secs: int) -> Bars:
         blk.close[idx[ends]],
         np.add.reduceat(blk.volume[idx], starts),
     )
-    _PARTIALS.put(key, out)
+    if secs >= 900:
+        _PARTIALS.put(key, out)
     return out
 
 
