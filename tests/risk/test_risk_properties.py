@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tui_trader.config import Settings
@@ -225,3 +225,145 @@ async def test_kill_switch_leaves_no_order_and_no_position(
         assert result["still_open"] == []
     finally:
         await engine.stop()
+
+
+_step = st.one_of(
+    st.tuples(st.just("order"), st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 12), st.sampled_from(
+        ["market", "limit", "bracket", "reduce"])),
+    st.tuples(st.just("move"), st.floats(-0.03, 0.03)),
+    st.tuples(st.just("restart"), st.booleans()),
+    st.tuples(st.just("reload"), st.integers(1, 4), st.floats(5, 200)),
+    st.tuples(st.just("reset"),),
+)
+
+
+def _lasting(state: dict) -> dict:  # type: ignore[type-arg]
+    """What must survive a restart exactly (equity itself is re-observed from the venue)."""
+    b = state["breakers"]
+    return {
+        "tripped": b["tripped"],
+        "consecutive_losses": b["consecutive_losses"],
+        "day": b["day"],
+        "day_start_equity": round(b["day_start_equity"], 6),
+        "peak_equity": round(b["peak_equity"], 6),
+        "locks": state["locks"],
+        "open_trades": state["open_trades"],
+    }
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(_step, min_size=1, max_size=14))
+@example(
+    [
+        ("reload", 4, 200.0),
+        ("order", Side.BUY, 2, "bracket"),
+        ("move", -0.02),  # stop-out 1
+        ("order", Side.BUY, 2, "bracket"),
+        ("move", -0.02),  # stop-out 2: StoplossGuard locks
+        ("order", Side.BUY, 2, "market"),
+        ("move", -0.02),
+        ("order", Side.SELL, 2, "market"),  # a third loss in a row
+        ("restart", False),  # as after kill -9
+        ("reload", 1, 5.0),  # both breakers trip at the next observation
+        ("order", Side.SELL, 8, "limit"),
+        ("restart", True),
+        ("reset",),
+        ("order", Side.BUY, 12, "market"),
+    ]
+)
+async def test_no_limit_breach_and_no_lost_risk_state_across_restarts_and_reloads(
+    steps: list[tuple],  # type: ignore[type-arg]
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from tui_trader.config.risk import ProtectionSettings
+    from tui_trader.core.clock import FrozenClock
+    from tui_trader.engine.testing import manual_engine
+    from tui_trader.home import Home
+
+    limit = 9_000.0
+    guard = ProtectionSettings(method="StoplossGuard", lookback_period=600, stop_duration=600, trade_limit=2)
+
+    def risk_of(streak: int, daily: float) -> RiskSettings:
+        return RiskSettings(
+            max_position_notional=limit,
+            max_consecutive_losses=streak,
+            daily_loss_limit=daily,
+            protections=[guard],
+            check_balance=False,
+        )
+
+    clock = FrozenClock(T0)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Home(Path(tmp))
+        current = risk_of(2, 50.0)
+
+        async def boot(risk: RiskSettings):  # type: ignore[no-untyped-def]
+            eng = manual_engine(Settings(risk=risk), home=home, clock=clock)
+            await eng.start()
+            for task in eng._tasks:
+                task.cancel()
+            return eng, Market(eng)
+
+        engine, market = await boot(current)
+        price = 3000.0
+        lowest = price
+        await market.price(price)
+        try:
+            for step in steps:
+                kind = step[0]
+                if kind == "order":
+                    _, side, tenths, how = step
+                    qty = d(tenths / 4)
+                    away = -1 if side is Side.BUY else 1
+                    if how == "market":
+                        req = OrderRequest(SYMBOL, side, qty)
+                    elif how == "limit":
+                        at = d(round(price * (1 + 0.004 * away), 2))
+                        req = OrderRequest(SYMBOL, side, qty, OrderType.LIMIT, price=at)
+                    elif how == "bracket":
+                        req = OrderRequest(
+                            SYMBOL, side, qty,
+                            stop_loss=d(round(price * (1 + 0.01 * away), 2)),
+                            take_profit=d(round(price * (1 - 0.01 * away), 2)),
+                        )
+                    else:
+                        req = OrderRequest(SYMBOL, side, qty, reduce_only=True)
+                    await engine.place(req)
+                elif kind == "move":
+                    price = round(price * (1 + step[1]), 2)
+                    clock.advance(30)
+                    await market.price(price)
+                elif kind == "restart":
+                    before = _lasting(engine.risk.export_state())
+                    closed = list(engine.risk.trades.closed)
+                    if step[1]:
+                        await engine.stop()
+                    else:  # as after kill -9: what is in the database, nothing flushed on the way out
+                        await engine.risk_journal.flush()
+                        await engine.oms.stop()
+                        await engine.store.close()
+                    engine, market = await boot(current)
+                    assert _lasting(engine.risk.export_state()) == before
+                    assert engine.risk.trades.closed == closed
+                    await market.price(price)
+                elif kind == "reload":
+                    tripped = set(engine.risk.breakers.tripped)
+                    current = risk_of(step[1], step[2])
+                    await engine.apply_risk_settings(current, "test")
+                    assert tripped <= set(engine.risk.breakers.tripped)  # a reload never clears a halt
+                    assert engine.risk.breakers.limits.max_consecutive_losses == step[1]
+                else:
+                    await engine.reset_breakers(None, "test")
+                await market.settle()
+                lowest = min(lowest, price)
+                pos = engine.portfolio.positions.get(("paper", SYMBOL))
+                held = abs(float(pos.quantity)) if pos is not None else 0.0
+                assert held * lowest <= limit + 1e-6
+        finally:
+            await engine.stop()

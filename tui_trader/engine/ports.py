@@ -49,6 +49,7 @@ class EnginePort(Protocol):
     snapshot_extras: list[Callable[[], dict[str, Any]]]
     candles: Any  # marketdata.CandleFeed once started
     strategies: Any  # strategy_host.StrategyHost once started
+    stops: Any  # protective_stops.ProtectiveStops once started
     signal_service: Any  # signal_service.SignalService when enabled
     config_file: Path | None
     reloader: Callable[[], Awaitable[dict[str, Any]]] | None

@@ -42,6 +42,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
 )
 from tui_trader.engine.bus import EventBus
 from tui_trader.engine.marketdata import CandleFeed
+from tui_trader.engine.protective_stops import ProtectiveStops
 from tui_trader.engine.reconnect import reconcile_after_reconnect
 from tui_trader.engine.risk_journal import RiskJournal
 from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus
@@ -108,6 +109,7 @@ class Engine(Trading):
         self.emulator: OrderEmulator | None = None  # trailing stops, OCO, brackets the venue lacks
         self.ledger = SubLedgers()  # positions and P&L per strategy (and manual) and symbol
         self.risk_journal: RiskJournal | None = None
+        self.stops: ProtectiveStops | None = None  # strategy positions' protective stops
         self.new_id = ClientOrderIds(self.clock)
         self._tasks: list[asyncio.Task[Any]] = []
         self._venue_detail: dict[str, str] = {}
@@ -135,11 +137,15 @@ class Engine(Trading):
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
         self.risk_journal = RiskJournal(self.risk, self.store, self.clock)
         await self.risk_journal.restore()  # before anything observes equity
+        b = self.risk.breakers
+        self.portfolio.resume(b.day, b.day_start_equity, b.peak_equity)  # the account's day P&L too
         for owner, pos in await self.store.load_ledger():
             self.ledger.positions[(owner, pos.venue, pos.symbol)] = pos
         self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio, self.new_id.minted)
         self.oms.fill_listeners.append(self.risk.on_fill)
         self.oms.fill_listeners.append(self._book_fill)
+        self.stops = ProtectiveStops(self)
+        self.oms.fill_listeners.append(self.stops.on_fill)  # after the sub-ledgers booked the fill
         self.emulator = OrderEmulator(self.oms, self.clock, self.tickers)
         await self.oms.restore()
         for order in await self.store.load_orders(limit=self.RECENT):
@@ -169,6 +175,7 @@ class Engine(Trading):
         self.candles = CandleFeed(self)
         self.strategies = StrategyHost(self)
         await self.strategies.start()  # before the feed, so it can ask for its timeframes
+        self.stops.start()  # once the strategies declared their stoploss
         self.candles.start()
         self.snapshot_extras.append(lambda: {"strategies": self.strategies.status()} if self.strategies else {})
         from tui_trader.engine.signal_service import maybe_start
@@ -195,6 +202,8 @@ class Engine(Trading):
             await self.signal_service.stop()
         if self.strategies is not None:
             await self.strategies.stop()
+        if self.stops is not None:
+            await self.stops.stop()
         if self.candles is not None:
             await self.candles.stop()
         for task in self._tasks:
@@ -349,6 +358,8 @@ class Engine(Trading):
     def risk_state(self) -> dict[str, Any]:
         state = self.risk.state(self.current_halt())
         state["emulated"] = self.emulator.describe() if self.emulator is not None else []
+        state["store_fault"] = self.store.fault if self.store is not None else None
+        state["protective_stops"] = self.stops.describe() if self.stops is not None else []
         return state
 
     async def fetch_candles(

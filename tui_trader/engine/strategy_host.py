@@ -107,6 +107,9 @@ class StrategyHost:
         )
         runner.enabled = cfg.enabled
         self.runners[name] = runner
+        # The protective stop is the engine's: it reads the declared stoploss once, here.
+        if self.engine.stops is not None:
+            self.engine.stops.declare(name, getattr(strategy, "stoploss", None))
         self.broken.pop(name, None)
         if self.engine.candles is not None:
             self.engine.candles.want(tf for _, tf in runner.subscriptions())
@@ -134,12 +137,23 @@ class StrategyHost:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, CandleEvent) and event.candle.closed:
             c = event.candle
-            for runner in self.runners.values():
+            for name, runner in self.runners.items():
                 runner.on_candle(c.symbol, c.timeframe, c)
+                self._report_stop(name, runner, c.symbol)
         elif isinstance(event, PositionEvent) and event.position.is_flat:
             # After the fill listeners ran: a strategy's own exit fill has settled its trade by
             # then; what is left open was closed by someone else (manual close, kill switch).
             asyncio.get_running_loop().call_soon(self._position_closed, event.position)
+
+    def _report_stop(self, name: str, runner: StrategyRunner, symbol: str) -> None:
+        """Hand the stop level the strategy's trade state holds (trailing, custom_stoploss) to
+        the engine's protective stop, which only ever tightens."""
+        trade = runner.open_trades().get(symbol)
+        stops = self.engine.stops
+        if trade is None or stops is None or trade.stop_loss is None:
+            return
+        venue = self.engine.venue_for(symbol, self.configs[name].venue)
+        stops.report_level(name, venue, symbol, float(trade.stop_loss), not trade.is_short)
 
     def _position_closed(self, position: Position) -> None:
         for runner in self.runners.values():
@@ -222,20 +236,43 @@ class StrategyHost:
             return None
         if not runner.confirm(decision, float(qty)):
             return None
-        order = await engine.place(
-            OrderRequest(
-                decision.symbol,
-                side,
-                qty,
-                OrderType.MARKET,
-                venue=venue,
-                reduce_only=reduce_only,
-                source=f"strategy:{name}",
-                strategy=name,
-                tag=decision.tag,
-            ),
-            actor=f"strategy:{name}",
-        )
+        stops = engine.stops if not decision.is_entry else None
+        if stops is not None:  # the strategy exits itself: its protective stop steps aside
+            await stops.pause(name, venue, decision.symbol)
+        try:
+            return await self._place(name, runner, decision, side, qty, venue, reduce_only)
+        finally:
+            if stops is not None:
+                stops.resume(name, venue, decision.symbol)
+
+    async def _place(
+        self,
+        name: str,
+        runner: StrategyRunner,
+        decision: Decision,
+        side: Side,
+        qty: Decimal,
+        venue: str,
+        reduce_only: bool,
+    ) -> Order | None:
+        engine = self.engine
+        try:
+            order = await engine.place(
+                OrderRequest(
+                    decision.symbol,
+                    side,
+                    qty,
+                    OrderType.MARKET,
+                    venue=venue,
+                    reduce_only=reduce_only,
+                    tag=decision.tag,
+                ),
+                actor=f"strategy:{name}",  # the engine makes it the strategy's order
+            )
+        except UserError as exc:  # refused outright (the database cannot be written)
+            runner.on_order_failed(decision.symbol)
+            engine.notify("warning", f"strategy {name}: {decision.action} {decision.symbol} refused: {exc}", "strategy")
+            return None
         if order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED) or (
             order.status is OrderStatus.CANCELLED and order.filled_quantity == 0
         ):

@@ -73,6 +73,13 @@ class Portfolio:
         self.day_start_equity = 0.0
         self._day: object = None
 
+    def resume(self, day: object, day_start_equity: float, peak_equity: float) -> None:
+        """After a restart: today's anchor and the peak as they were (the risk engine stores them)."""
+        if day is not None:
+            self._day = day
+            self.day_start_equity = day_start_equity
+        self.peak_equity = max(self.peak_equity, peak_equity)
+
     def position(self, venue: str, symbol: str) -> Position:
         key = (venue, symbol)
         pos = self.positions.get(key)

@@ -276,6 +276,14 @@ class ProtectionSet:
             for scope in {pair, None}:
                 lock = rule.check(trades, now_ns, scope, self.balance)
                 if lock is not None and lock.until_ns > now_ns and lock not in self.locks:
+                    # A later lock of the same rule and scope supersedes the earlier one (it
+                    # covers everything the earlier one did): one line per lock, not a pile.
+                    self.locks = [
+                        lk
+                        for lk in self.locks
+                        if (lk.method, lk.pair, lk.side) != (lock.method, lock.pair, lock.side)
+                        or lk.until_ns > lock.until_ns
+                    ]
                     self.locks.append(lock)
                     new.append(lock)
         self.locks = [lk for lk in self.locks if lk.until_ns > now_ns]

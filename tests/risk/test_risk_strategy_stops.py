@@ -1,0 +1,186 @@
+"""Strategy positions get a real protective stop from the strategy's declared stoploss, kept by
+the engine when the strategy errors or is disabled; each strategy's part of a symbol is its own."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from tui_trader.config import Settings
+from tui_trader.core.clock import FrozenClock
+from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.events import CandleEvent
+from tui_trader.core.market import Candle
+from tui_trader.engine import Engine
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.protective_stops import ROLE
+from tui_trader.engine.testing import manual_engine, paper_settings
+from tui_trader.home import Home
+
+from risk_helpers import SYMBOL, Market
+
+STRATEGY = textwrap.dedent(
+    '''
+    """Up-bar follower with a 5 % stop (a test strategy)."""
+    from pandas import DataFrame
+    from tui_trader.strategy import IStrategy
+
+
+    class UpBar(IStrategy):
+        timeframe = "1m"
+        startup_candle_count = 0
+        minimal_roi = {"0": 10}
+        stoploss = -0.05
+
+        def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            return dataframe
+
+        def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            dataframe.loc[dataframe["close"] > dataframe["open"], "enter_long"] = 1
+            return dataframe
+
+        def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            dataframe.loc[dataframe["close"] < dataframe["open"] * 0.999, "exit_long"] = 1
+            return dataframe
+    '''
+)
+T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+
+
+def settings_for(*names: str) -> Settings:
+    strategies = {n: {"strategy": "UpBar", "symbols": [SYMBOL]} for n in names}
+    return Settings(**{**paper_settings().model_dump(), "strategies": strategies})
+
+
+async def boot(home: Home, *names: str, stop_native: bool = True) -> tuple[Engine, Market]:
+    home.ensure()
+    (home.strategies_dir / "upbar.py").write_text(STRATEGY)
+    engine = manual_engine(settings_for(*names), home=home, clock=FrozenClock(T0))
+    if not stop_native:
+        venue = engine._venues_override["paper"]  # type: ignore[index]
+        venue.capabilities = replace(venue.capabilities, stop=False)
+    await engine.start()
+    market = Market(engine)
+    await market.price(3400.0)
+    return engine, market
+
+
+def bar(i: int, o: float, c: float) -> CandleEvent:
+    return CandleEvent("paper", Candle(SYMBOL, "1m", T0 + timedelta(minutes=i), o, max(o, c), min(o, c), c, 10.0))
+
+
+async def settle(engine: Engine) -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+        await engine.strategies.drain()  # type: ignore[union-attr]
+        await engine.emulator.settle()  # type: ignore[union-attr]
+        await engine.stops.settle()  # type: ignore[union-attr]
+        await engine.emulator.settle()  # type: ignore[union-attr]
+
+
+def stops_of(engine: Engine, strategy: str) -> list:  # type: ignore[type-arg]
+    return [o for o in engine.oms.open_orders() if o.meta.get("role") == ROLE and o.strategy == strategy]  # type: ignore[union-attr]
+
+
+def part(engine: Engine, strategy: str) -> Decimal:
+    pos = engine.ledger.positions.get((strategy, "paper", SYMBOL))
+    return pos.quantity if pos is not None else Decimal(0)
+
+
+async def test_each_strategy_gets_its_own_stop_and_part_and_keeps_it_when_it_errors(tmp_path: Path) -> None:
+    engine, market = await boot(Home(tmp_path), "alpha", "beta")
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        total = engine.portfolio.positions[("paper", SYMBOL)].quantity
+        a, b = part(engine, "alpha"), part(engine, "beta")
+        assert a > 0 and b > 0 and a + b == total  # each its own part, never the whole
+        for name, qty in (("alpha", a), ("beta", b)):
+            (stop,) = stops_of(engine, name)
+            avg = engine.ledger.positions[(name, "paper", SYMBOL)].average_price
+            assert stop.type is OrderType.STOP and stop.side is Side.SELL and stop.remaining == qty
+            assert abs(float(stop.stop_price) - float(avg) * 0.95) <= 0.01  # the declared stoploss
+            assert not stop.meta.get("held")  # the paper venue holds native stops
+        rows = {r["owner"]: r for r in engine.snapshot().extra["ledger"]}
+        assert Decimal(rows["alpha"]["quantity"]) == a and Decimal(rows["beta"]["quantity"]) == b
+        assert engine.ledger.owners("paper", SYMBOL) == ["alpha", "beta"]
+
+        # alpha's strategy code breaks (disabled by the host), beta is switched off by hand:
+        # both stops stay where they are.
+        from tui_trader.strategy.errors import StrategyError
+
+        engine.strategies.runners["alpha"]._fail(StrategyError("boom"))  # type: ignore[union-attr]
+        await dispatch(engine, "strategies.disable", {"name": "beta"}, "tui")
+        await settle(engine)
+        assert len(stops_of(engine, "alpha")) == 1 and len(stops_of(engine, "beta")) == 1
+
+        await market.price(3200.0)  # through both stops
+        await settle(engine)
+        assert engine.portfolio.open_positions() == []
+        assert part(engine, "alpha") == 0 and part(engine, "beta") == 0
+        assert stops_of(engine, "alpha") == [] and stops_of(engine, "beta") == []
+        assert engine.risk.trades.closed[-1].exit_reason == "stop_loss"
+    finally:
+        await engine.stop()
+
+
+async def test_the_strategys_own_exit_takes_its_stop_away(tmp_path: Path) -> None:
+    engine, _ = await boot(Home(tmp_path), "alpha")
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        assert len(stops_of(engine, "alpha")) == 1
+        engine.bus.publish(bar(1, 3400, 3380))  # exit signal
+        await settle(engine)
+        assert engine.portfolio.open_positions() == [] and stops_of(engine, "alpha") == []
+        exits = [o for o in engine.recent_orders.values() if o.strategy == "alpha" and o.side is Side.SELL]
+        assert [o.status for o in exits if o.type is OrderType.MARKET] == [OrderStatus.FILLED]
+    finally:
+        await engine.stop()
+
+
+async def test_the_stop_is_emulated_where_the_venue_has_none_and_survives_a_restart(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    engine, _ = await boot(home, "alpha", stop_native=False)
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        (stop,) = stops_of(engine, "alpha")
+        assert stop.meta.get("held") and "emulated" in stop.meta["emulated"]
+        # A trailing level from the strategy's trade state tightens it; a looser one never loosens it.
+        engine.stops.report_level("alpha", "paper", SYMBOL, 3300.0, True)  # type: ignore[union-attr]
+        await settle(engine)
+        (tight,) = stops_of(engine, "alpha")
+        assert tight.stop_price == Decimal("3300") and tight.client_order_id != stop.client_order_id
+        engine.stops.report_level("alpha", "paper", SYMBOL, 3100.0, True)  # type: ignore[union-attr]
+        await settle(engine)
+        assert [s.client_order_id for s in stops_of(engine, "alpha")] == [tight.client_order_id]
+    finally:
+        await engine.stop()
+
+    again, market = await boot(home, "alpha", stop_native=False)
+    try:
+        await settle(again)
+        assert [s.client_order_id for s in stops_of(again, "alpha")] == [tight.client_order_id]
+        await market.price(3290.0)
+        await settle(again)
+        assert again.portfolio.open_positions() == [] and part(again, "alpha") == 0
+    finally:
+        await again.stop()
+
+
+async def test_a_manual_close_of_a_strategy_position_removes_its_stop(tmp_path: Path) -> None:
+    engine, _ = await boot(Home(tmp_path), "alpha")
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        result = await engine.flatten("tui")
+        await settle(engine)
+        assert result["still_open"] == [] and part(engine, "alpha") == 0
+        assert stops_of(engine, "alpha") == []
+    finally:
+        await engine.stop()
