@@ -16,11 +16,15 @@ from typing import Any
 from tui_trader.cli.common import add_command, print_json
 from tui_trader.core.errors import UsageError
 from tui_trader.core.numbers import NumberError, checked_decimal
+from tui_trader.core.orders import legs_note
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     add_command(sub, "status", "the running daemon: venues, connections, mode, strategies", _status, json_flag=True)
-    add_command(sub, "positions", "open positions held by the running daemon", _positions, json_flag=True)
+    p = add_command(sub, "positions", "open positions held by the running daemon", _positions, json_flag=True)
+    p.add_argument(
+        "--by-strategy", action="store_true", help="each strategy's part (and manual's) of each symbol, with its P&L"
+    )
     p = add_command(sub, "orders", "working orders of the running daemon", _orders, json_flag=True)
     p.add_argument("--all", action="store_true", help="recent orders too (filled, cancelled, rejected)")
     p = add_command(sub, "fills", "recent fills of the running daemon", _fills, json_flag=True)
@@ -136,6 +140,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _positions(args: argparse.Namespace) -> int:
+    if args.by_strategy:
+        return _by_strategy(args)
     rows = request(args, "positions")
     if args.json:
         print_json(rows)
@@ -144,7 +150,7 @@ def _positions(args: argparse.Namespace) -> int:
         print("no open positions")
         return 0
     _table(
-        ["venue", "symbol", "quantity", "avg price", "mark", "unrealized", "realized"],
+        ["venue", "symbol", "quantity", "avg price", "mark", "unrealized", "realized", "owner"],
         [
             [
                 p["venue"],
@@ -154,8 +160,37 @@ def _positions(args: argparse.Namespace) -> int:
                 f"{p['mark']:,.6g}",
                 f"{p['unrealized_pnl']:+,.2f}",
                 p["realized_pnl"],
+                ", ".join(p.get("owners") or []) or "-",
             ]
             for p in rows
+        ],
+    )
+    return 0
+
+
+def _by_strategy(args: argparse.Namespace) -> int:
+    rows = request(args, "positions", by_strategy=True)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no strategy or manual positions")
+        return 0
+    _table(
+        ["owner", "venue", "symbol", "quantity", "avg price", "unrealized", "realized", "fees", "P&L"],
+        [
+            [
+                r["owner"],
+                r["venue"],
+                r["symbol"],
+                r["quantity"],
+                r["average_price"],
+                f"{r['unrealized_pnl']:+,.2f}",
+                f"{r['realized_pnl']:+,.2f}",
+                f"{r['fees']:,.2f}",
+                f"{r['pnl']:+,.2f}",
+            ]
+            for r in rows
         ],
     )
     return 0
@@ -283,8 +318,9 @@ def _modify(args: argparse.Namespace) -> int:
     if args.json:
         print_json(order)
     else:
-        replaced = order.get("meta", {}).get("replaces")
-        print(_describe(order) + (f" (replaces {replaced})" if replaced else ""))
+        meta = order.get("meta", {})
+        replaced = meta.get("replaces")
+        print(_describe(order) + legs_note(meta) + (f" (replaces {replaced})" if replaced else ""))
     return 0
 
 

@@ -191,8 +191,9 @@ class Daemon:
             return {"reloaded": False, "error": str(exc)}
         old = engine.settings
         applied: list[str] = []
+        changed: dict[str, Any] = {}
         if new.risk != old.risk:
-            await engine.apply_risk_settings(new.risk, "daemon:reload")
+            changed = await engine.apply_risk_settings(new.risk, "daemon:reload")
             applied.append("risk")
         if new.notifications != old.notifications:
             if self.notifier is not None:
@@ -219,4 +220,10 @@ class Daemon:
         )
         log.info(summary)
         engine.notify("warning" if restart else "info", summary, "daemon")
-        return {"reloaded": True, "applied": applied, "needs_restart": restart, "strategies": strategies}
+        return {
+            "reloaded": True,
+            "applied": applied,
+            "changed": changed,
+            "needs_restart": restart,
+            "strategies": strategies,
+        }

@@ -240,6 +240,7 @@ class ControlServer:
             "mode": snap.mode,
             "live_armed": self.engine.live_armed,
             "halted": snap.halted,
+            "halt": _halt_detail(snap),
             "uptime_s": round(time.time() - self.started_at, 1),
             "venues": to_jsonable(snap.venues),
             "strategies": to_jsonable(snap.extra.get("strategies", [])),
@@ -257,11 +258,15 @@ class ControlServer:
         }
 
     async def _positions(self, conn: Connection, p: dict[str, Any]) -> Any:
+        snap = self.engine.snapshot()
+        if P.flag(p, "by_strategy"):  # each owner's part (strategy, or manual) and its P&L
+            return snap.extra.get("ledger", [])
         out = []
-        for pos in self.engine.snapshot().positions:
+        for pos in snap.positions:
             doc = to_jsonable(pos)
             doc["unrealized_pnl"] = pos.unrealized_pnl
             doc["market_value"] = pos.market_value
+            doc["owners"] = self.engine.ledger.owners(pos.venue, pos.symbol)
             out.append(doc)
         return out
 
@@ -336,3 +341,17 @@ async def _refuse(writer: asyncio.StreamWriter, message: str) -> None:
         writer.write(dumps(error(None, message, 1, BUSY)))
         await asyncio.wait_for(writer.drain(), 1.0)
     writer.close()
+
+
+def _halt_detail(snap: Any) -> dict[str, Any] | None:
+    """Why new orders are refused, broken down: tripped breakers (with their reasons and
+    times), protection locks, a database that cannot be written."""
+    risk = snap.extra.get("risk") or {}
+    if not snap.halted and not risk.get("locks"):
+        return None
+    return {
+        "reason": snap.halted,
+        "breakers": risk.get("breakers") or {},
+        "locks": risk.get("locks") or [],
+        "store_fault": risk.get("store_fault"),
+    }

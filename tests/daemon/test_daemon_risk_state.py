@@ -1,0 +1,149 @@
+"""The real daemon in a subprocess: tripped breakers and a StoplossGuard lock stay in force after
+kill -9 and after a clean restart, `status --json` says why; SIGHUP applies new limits to the
+next check and refuses an invalid file whole."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from tui_trader.cli.main import main
+from tui_trader.home import Home
+
+# A 1 % taker fee makes every immediate round trip a loss (about 6.8 on 0.1 ETH), whatever the
+# random walk does in the few milliseconds between the two orders: the second one reaches the
+# daily loss limit of 12.
+CONFIG = """
+[paper]
+taker_fee = 0.01
+
+[risk]
+daily_loss_limit = 12
+max_consecutive_losses = 2
+
+[[risk.protections]]
+method = "StoplossGuard"
+lookback_period = 600
+stop_duration = 600
+trade_limit = 1
+"""
+
+
+def send(home: Path, cmd: str, **params: Any) -> Any:
+    from tui_trader.daemon.remote_client import RemoteClient
+
+    async def go() -> Any:
+        client = RemoteClient.for_home(Home(home), client="test", mirror=False)
+        await client.connect()
+        try:
+            return await client.request(cmd, **params)
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def status(capsys, home: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    code, out, _ = cli(capsys, "status", "--json", "--home", str(home))
+    assert code == 0
+    return json.loads(out)
+
+
+def halt_of(st: dict[str, Any]) -> tuple[Any, ...]:
+    halt = st["halt"]
+    return (
+        st["halted"],
+        halt["breakers"],
+        [(lk["method"], lk["until"]) for lk in halt["locks"]],
+    )
+
+
+def test_breakers_and_a_lock_stay_in_force_after_kill_9_and_a_clean_restart(spawn_daemon, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG)
+    d = spawn_daemon(home)
+    for _ in range(2):  # two losing stop-outs
+        buy = send(home, "place", symbol="ETH/USDT", side="buy", quantity="0.1")
+        assert buy["status"] == "filled", (buy["reason"], buy["meta"])
+        sell = send(home, "place", symbol="ETH/USDT", side="sell", quantity="0.1", tag="stop_loss")
+        assert sell["status"] == "filled", (sell["reason"], sell["meta"])
+    st = status(capsys, home)
+    assert set(st["halt"]["breakers"]) == {"daily_loss", "consecutive_losses"}
+    assert "daily_loss breaker" in st["halted"] and "consecutive_losses breaker" in st["halted"]
+    assert [lk["method"] for lk in st["halt"]["locks"]] == ["StoplossGuard"]
+    before = halt_of(st)
+
+    d.proc.kill()  # kill -9: no clean shutdown, nothing flushed on the way out
+    d.proc.wait(10)
+    again = spawn_daemon(home)
+    st = status(capsys, home)
+    assert halt_of(st) == before
+    code, out, err = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
+    assert code == 1 and "trading is halted" in out + err
+    state = send(home, "call", command="risk.state", params={})
+    assert state["consecutive_losses"] == 2 and state["closed_trades"] == 2
+
+    assert again.stop(signal.SIGTERM) == 0  # a clean restart keeps it too
+    third = spawn_daemon(home)
+    st = status(capsys, home)
+    assert halt_of(st) == before
+    cleared = send(home, "call", command="risk.reset", params={})
+    assert sorted(cleared["cleared"]) == ["consecutive_losses", "daily_loss"]
+    st = status(capsys, home)
+    assert st["halted"] is None and st["halt"]["locks"]  # the lock runs out by itself, not by reset
+    code, out, _ = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--json", "--home", str(home))
+    assert code == 0 and json.loads(out)["status"] == "filled"
+    assert third.stop(signal.SIGTERM) == 0
+
+
+def wait_log(log: Path, text: str, after: int = 0) -> str:
+    for _ in range(300):
+        content = log.read_text()[after:]
+        if text in content:
+            return content
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not logged: {log.read_text()[after:][-2000:]}")
+
+
+def test_sighup_applies_new_limits_to_the_next_check_and_refuses_a_bad_file_whole(  # type: ignore[no-untyped-def]
+    spawn_daemon, capsys, tmp_path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    config = home / "config.toml"
+    config.write_text("[risk]\nmax_position_notional = 100000\n")
+    d = spawn_daemon(home)
+    log = home / "logs" / "daemon.log"
+    code, out, _ = cli(capsys, "order", "buy", "1", "ETH/USDT", "--json", "--home", str(home))
+    assert code == 0 and json.loads(out)["status"] == "filled"
+
+    config.write_text("[risk]\nmax_position_notional = 1000\nmax_consecutive_losses = 3\n")
+    mark = len(log.read_text())
+    d.proc.send_signal(signal.SIGHUP)
+    wait_log(log, "config reloaded", mark)
+    code, out, err = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
+    assert code == 1 and "max_position_notional" in out + err
+    limits = send(home, "call", command="risk.state", params={})["limits"]
+    assert limits["max_position_notional"] == 1000 and limits["max_consecutive_losses"] == 3
+
+    # A file with one good and one bad value: refused whole, in one line; the old limits stay.
+    config.write_text("[risk]\nmax_position_notional = 999999\nmax_drawdown = 7\n")
+    mark = len(log.read_text())
+    d.proc.send_signal(signal.SIGHUP)
+    wait_log(log, "reload refused", mark)
+    assert send(home, "call", command="risk.state", params={})["limits"]["max_position_notional"] == 1000
+    code, out, err = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
+    assert code == 1 and "max_position_notional" in out + err
+    assert d.stop() == 0
