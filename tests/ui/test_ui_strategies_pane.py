@@ -85,7 +85,7 @@ async def test_lists_strategies_and_broken_ones_with_their_error(tmp_path: Path)
         rows = pane._sync.rows
         assert rows["UpBar"][1][0] == "on"
         assert rows["Ghost"][1][0] == "ERROR"
-        error_cell = rows["Ghost"][7]
+        error_cell = rows["Ghost"][9]
         assert isinstance(error_cell, tuple) and error_cell[0]  # the load error, styled red
         assert "1 broken" in str(pane.border_title)
         assert pane.select("Ghost")
@@ -126,20 +126,27 @@ async def test_reload_reports_changed_files(tmp_path: Path) -> None:
         assert "no strategy file changed" in rig.app.query_one(StatusBar).message
 
 
-async def test_strategy_pnl_sums_positions_of_open_trades() -> None:
+async def test_strategy_pnl_and_holdings_are_the_strategys_own_part() -> None:
     from datetime import UTC, datetime
-    from decimal import Decimal
 
-    from tui_trader.core.positions import Position
-    from tui_trader.ui.panes.strategies import last_signal, strategy_pnl
+    from tui_trader.ui.panes.strategies import held, last_signal, stops, strategy_pnl
 
-    pos = Position("paper", "ETH/USDT", Decimal(1), Decimal(100))
-    pos.mark = 110.0
-    other = Position("paper", "BTC/USDT", Decimal(1), Decimal(100))
-    other.mark = 50.0
-    status = {"open_trades": ["ETH/USDT"], "venue": "paper"}
-    assert strategy_pnl(status, [pos, other]) == 10.0
-    assert strategy_pnl({"open_trades": []}, [pos]) is None
+    # Two strategies on ETH: each its own part and its own P&L, never the whole position.
+    ledger = [
+        {"owner": "UpBar", "symbol": "ETH/USDT", "quantity": "1", "pnl": 10.0},
+        {"owner": "Other", "symbol": "ETH/USDT", "quantity": "2", "pnl": -4.0},
+        {"owner": "UpBar", "symbol": "BTC/USDT", "quantity": "0", "pnl": 2.5},
+    ]
+    assert strategy_pnl("UpBar", ledger) == 12.5 and strategy_pnl("Other", ledger) == -4.0
+    assert strategy_pnl("Ghost", ledger) is None
+    assert held("UpBar", ledger) == "ETH/USDT 1" and held("Other", ledger) == "ETH/USDT 2"
+    protective = [
+        {"strategy": "UpBar", "stop": "3230", "emulated": False},
+        {"strategy": "Other", "stop": "3100", "emulated": True},
+        {"strategy": "Other", "stop": None, "emulated": False},
+    ]
+    assert stops("UpBar", protective) == "3230" and stops("Other", protective) == "~3100, none!"
+    assert stops("Ghost", protective) == "-"
     ts = datetime(2026, 1, 5, 14, 31, tzinfo=UTC).isoformat()
     text = last_signal(
         {

@@ -157,3 +157,10 @@ class Order:
             oco_id=req.oco_id,
             meta=meta,
         )
+
+
+def legs_note(meta: dict[str, Any]) -> str:
+    """" with stop-loss 2900 and take-profit 3100" for a bracket entry (from its meta), else ""."""
+    labels = (("stop_loss", "stop-loss"), ("take_profit", "take-profit"))
+    parts = [f"{label} {meta[key]}" for key, label in labels if meta.get(key)]
+    return f" with {' and '.join(parts)}" if parts else ""

@@ -246,6 +246,21 @@ class FeatureActions(WorkstationState):
         self._say(f"breakers reset: {', '.join(cleared) or 'none'}")
         await self.refresh_snapshot()
 
+    @work(exclusive=True, group="risk", exit_on_error=False)
+    async def action_reload_config(self) -> None:
+        """Re-read the config file; new risk limits apply to every check, breaker and protection
+        at once (an invalid file is refused whole and the running limits stay)."""
+        try:
+            result = await self.client.call("config.reload")
+        except UserError as exc:
+            self._say(str(exc), error=True)
+            return
+        changed = result.get("changed") or {}
+        applied = ", ".join(result.get("applied") or []) or "nothing new"
+        detail = "; ".join(f"{k} {c.get('from')} -> {c.get('to')}" for k, c in changed.items())
+        self._say(f"config reloaded: applied {applied}" + (f" ({detail})" if detail else ""))
+        await self.refresh_snapshot()
+
     # -- going live --------------------------------------------------------------------------
 
     @work(exclusive=True, group="arm", exit_on_error=False)
@@ -294,6 +309,7 @@ class FeatureActions(WorkstationState):
             ("Paste chat signal…", "parse a provider's message into a pre-filled ticket", self.action_paste_signal),
             ("Reload strategies", "reload strategy files that changed", self.action_reload_strategies),
             ("Reset breakers…", "clear tripped circuit breakers (asks first)", self.action_reset_breakers),
+            ("Reload config", "re-read config.toml and apply the new risk limits now", self.action_reload_config),
         ]
         snap = self.snapshot
         if snap is not None and live_venues(snap):

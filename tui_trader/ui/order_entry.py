@@ -10,7 +10,7 @@ from textual import work
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
-from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.core.orders import Order, OrderRequest, legs_note
 from tui_trader.ui import format as fmt
 from tui_trader.ui.order_preview import preview_order
 from tui_trader.ui.panes import BlotterPane
@@ -117,7 +117,12 @@ class OrderEntry(WorkstationState):
             status.say(str(exc), self.palette.error)
             return
         order_id = order.client_order_id if hasattr(order, "client_order_id") else order["client_order_id"]
-        msg = f"modified {client_order_id}" + (f" -> {order_id}" if order_id != client_order_id else "")
+        meta = order.meta if hasattr(order, "meta") else order.get("meta", {})
+        msg = (
+            f"modified {client_order_id}"
+            + (f" -> {order_id}" if order_id != client_order_id else "")
+            + legs_note(meta)  # a bracket's stop-loss and take-profit came along
+        )
         self.notify(msg, title="Modify")
         status.say(msg)
         await self.refresh_snapshot()

@@ -18,6 +18,7 @@ COLUMNS = (
     ("Unreal", 11, "right"),
     ("Real", 10, "right"),
     ("%Eq", 7, "right"),
+    ("Owner", 12, "left"),
 )
 
 
@@ -40,6 +41,10 @@ class PositionsPane(Pane):
         equity = snap.account.equity
         rows: dict[str, list[Cell]] = {}
         shared = {p.symbol for p in snap.positions if sum(q.symbol == p.symbol for q in snap.positions) > 1}
+        owners: dict[tuple[str, str], list[str]] = {}  # whose part each position is (the sub-ledgers)
+        for r in snap.extra.get("ledger") or []:
+            if float(r.get("quantity") or 0):
+                owners.setdefault((r["venue"], r["symbol"]), []).append(str(r["owner"]))
         for p in sorted(snap.positions, key=lambda p: (p.symbol, p.venue)):
             inst = snap.instrument(p.symbol, p.venue)
             nd = inst.price_decimals if inst else 2
@@ -55,6 +60,7 @@ class PositionsPane(Pane):
                 (fmt.money(unreal, True), pal.signed(unreal)),
                 (fmt.money(real, True), pal.signed(real)),
                 fmt.pct(share, signed=False, decimals=1),
+                ", ".join(owners.get((p.venue, p.symbol), [])) or "-",
             ]
         self._sync.sync(rows)
         self.set_title(f"Positions ({len(rows)})" if rows else "Positions · flat")

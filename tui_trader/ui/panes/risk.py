@@ -51,6 +51,8 @@ SHOWN_ABOVE = frozenset(
         "beta",
         "benchmark",
         "emulated",
+        "protective_stops",
+        "store_fault",
     }
 )
 FRACTIONS = ("used", "drawdown", "pct", "rate", "ratio")
@@ -359,6 +361,26 @@ class RiskPane(Pane):
             parts.append(_section("Correlation", pal))
             parts.append(heatmap(list(corr["symbols"]), corr["matrix"], pal))
             lines += 2 + len(corr["symbols"])
+
+        # A database that cannot be written halts every order.
+        fault = extra.get("store_fault")
+        if fault:
+            note = f"database not writable ({fault}): every new order is refused"
+            parts.append(Text(note, style=f"bold {pal.error}"))
+            lines += 1
+
+        # The engine's protective stops on strategy positions.
+        protective = extra.get("protective_stops") or []
+        if protective:
+            parts.append(_section("Protective stops", pal))
+            for ps in protective:
+                head = f"{ps.get('strategy')} {ps.get('symbol')} {ps.get('quantity')}"
+                if ps.get("stop"):
+                    how = " (emulated)" if ps.get("emulated") else ""
+                    parts.append(Text(f"{head} stop {ps['stop']}{how}"))
+                else:
+                    parts.append(Text(f"{head}: no stop", style=pal.error))
+            lines += 1 + len(protective)
 
         # Protection locks.
         locks = extra.get("locks") or []

@@ -89,9 +89,11 @@ class StatusBar(Static):
     def show(self, snap: EngineSnapshot, pal: Palette, symbol: str | None = None) -> None:
         sessions = snap.extra.get("sessions")
         market = sessions.get(symbol) if isinstance(sessions, dict) and symbol else None
+        fault = (snap.extra.get("risk") or {}).get("store_fault")
         key = (
             market,
             tuple((v.name, v.state, v.detail) for v in snap.venues),
+            fault,
             snap.mode,
             snap.ts.replace(microsecond=0),
             self.message,
@@ -112,6 +114,8 @@ class StatusBar(Static):
         for v in snap.venues:
             text.append("● ", style=styles[_STATE_STYLE.get(v.state, "warning")])
             text.append(f"{v.name} {v.state.value}  ")
+        if fault:  # every new order is refused until the database takes writes again
+            text.append(f"DATABASE NOT WRITABLE ({fault}): orders halted ", style=f"bold {pal.error}")
         text.append(f"│ {snap.mode.upper()} │ {snap.ts:%H:%M:%S} UTC │ ", style=pal.muted)
         if market:  # the active symbol's exchange is not 24/7: open until, or opens in
             text.append(f"{symbol}: {market} ", style=pal.up if market.split(",")[0].endswith(" open") else pal.warning)

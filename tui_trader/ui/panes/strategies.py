@@ -1,8 +1,11 @@
-"""Strategies: each configured strategy with its state, last decision, open trades and P&L.
+"""Strategies: each configured strategy with its state, last decision, its own positions,
+protective stops and P&L.
 
-Reads `snapshot.extra["strategies"]` (StrategyHost.status()); `e` enables or disables the one
-under the cursor and `r` reloads changed strategy files, both through the app's client.
-A strategy that failed to load or raised is listed with its error, in red.
+Reads `snapshot.extra["strategies"]` (StrategyHost.status()), `extra["ledger"]` (each owner's
+part of each symbol: two strategies on one symbol each show their own part) and the protective
+stops in `extra["risk"]`; `e` enables or disables the one under the cursor and `r` reloads
+changed strategy files, both through the app's client. A strategy that failed to load or raised
+is listed with its error, in red.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from tui_trader.core.positions import Position
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, TableSync
@@ -28,19 +30,37 @@ COLUMNS = (
     ("TF", 4, "left"),
     ("Symbols", 16, "left"),
     ("Trades", 6, "right"),
+    ("Held", 18, "left"),
+    ("Stop", 12, "right"),
     ("P&L", 10, "right"),
     ("Evals", 6, "right"),
     ("Last signal", 40, "left"),
 )
 
 
-def strategy_pnl(status: dict[str, Any], positions: list[Position]) -> float | None:
-    """Unrealized P&L of the positions behind the strategy's open trades (None: no trade)."""
-    trades = set(status.get("open_trades") or [])
-    if not trades:
+def strategy_pnl(name: str, ledger: list[dict[str, Any]]) -> float | None:
+    """The strategy's own P&L (realized − fees + unrealized) from its sub-ledger (None: never traded)."""
+    rows = [r for r in ledger if r.get("owner") == name]
+    if not rows:
         return None
-    venue = status.get("venue")
-    return sum(p.unrealized_pnl for p in positions if p.symbol in trades and (venue is None or p.venue == venue))
+    return sum(float(r.get("pnl") or 0.0) for r in rows)
+
+
+def held(name: str, ledger: list[dict[str, Any]]) -> str:
+    """`ETH/USDT 0.5` for each symbol the strategy itself holds (its part only)."""
+    parts = [f"{r['symbol']} {r['quantity']}" for r in ledger if r.get("owner") == name and float(r["quantity"])]
+    return ", ".join(parts) or "-"
+
+
+def stops(name: str, protective: list[dict[str, Any]]) -> str:
+    """The protective stop level the engine keeps for each of the strategy's positions (`~`:
+    emulated by the engine; `none!`: a position without one)."""
+    cells = [
+        ("~" if p.get("emulated") else "") + str(p["stop"]) if p.get("stop") else "none!"
+        for p in protective
+        if p.get("strategy") == name
+    ]
+    return ", ".join(cells) or "-"
 
 
 def last_signal(status: dict[str, Any]) -> str:
@@ -113,9 +133,11 @@ class StrategiesPane(Pane):
         raw = snap.extra.get("strategies")
         statuses: list[dict[str, Any]] = raw if isinstance(raw, list) else []
         self._status = {str(s.get("name")): s for s in statuses}
+        ledger = snap.extra.get("ledger") or []
+        protective = (snap.extra.get("risk") or {}).get("protective_stops") or []
         rows: dict[str, list[Cell]] = {}
         for s in statuses:
-            rows[str(s.get("name"))] = self._row(s, snap.positions, pal)
+            rows[str(s.get("name"))] = self._row(s, ledger, protective, pal)
         self._sync.sync(rows)
         self._show_error(self.selected_name(), pal)
         running = sum(1 for s in statuses if s.get("enabled") and not s.get("error"))
@@ -126,7 +148,9 @@ class StrategiesPane(Pane):
         self.set_title(title)
 
     @staticmethod
-    def _row(s: dict[str, Any], positions: list[Position], pal: Palette) -> list[Cell]:
+    def _row(
+        s: dict[str, Any], ledger: list[dict[str, Any]], protective: list[dict[str, Any]], pal: Palette
+    ) -> list[Cell]:
         error = s.get("error")
         if error:
             state: Cell = ("ERROR", f"bold {pal.error}")
@@ -134,7 +158,8 @@ class StrategiesPane(Pane):
             state = ("on", f"bold {pal.up}")
         else:
             state = ("off", pal.muted)
-        pnl = strategy_pnl(s, positions)
+        name = str(s.get("name", "?"))
+        pnl = strategy_pnl(name, ledger)
         trades = s.get("open_trades") or []
         last: Cell = (str(error).splitlines()[0], pal.error) if error else last_signal(s)
         return [
@@ -143,6 +168,8 @@ class StrategiesPane(Pane):
             str(s.get("timeframe") or "-"),
             ", ".join(s.get("symbols") or []) or "-",
             str(len(trades)),
+            held(name, ledger),
+            stops(name, protective),
             "-" if pnl is None else (fmt.money(pnl, True), pal.signed(pnl)),
             str(s.get("evaluations", "-")),
             last,
