@@ -238,21 +238,21 @@ _step = st.one_of(
 
 
 def _lasting(state: dict) -> dict:  # type: ignore[type-arg]
-    """What must survive a restart exactly (equity itself is re-observed from the venue)."""
+    """What must survive a restart exactly (equity itself is re-observed from the venue, so the
+    peak can only rise and a breaker can trip at the first look: the manual paper venue restarts
+    at its own price, not the test's; trips are compared as "none lost")."""
     b = state["breakers"]
     return {
-        "tripped": b["tripped"],
         "consecutive_losses": b["consecutive_losses"],
         "day": b["day"],
         "day_start_equity": round(b["day_start_equity"], 6),
-        "peak_equity": round(b["peak_equity"], 6),
         "locks": state["locks"],
         "open_trades": state["open_trades"],
     }
 
 
 @settings(
-    max_examples=10,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -341,7 +341,10 @@ async def test_no_limit_breach_and_no_lost_risk_state_across_restarts_and_reload
                     await market.price(price)
                 elif kind == "restart":
                     before = _lasting(engine.risk.export_state())
+                    tripped = dict(engine.risk.breakers.tripped)
+                    peak = engine.risk.breakers.peak_equity
                     closed = list(engine.risk.trades.closed)
+                    fills = len(await engine.store.load_fills())
                     if step[1]:
                         await engine.stop()
                     else:  # as after kill -9: what is in the database, nothing flushed on the way out
@@ -349,8 +352,13 @@ async def test_no_limit_breach_and_no_lost_risk_state_across_restarts_and_reload
                         await engine.oms.stop()
                         await engine.store.close()
                     engine, market = await boot(current)
-                    assert _lasting(engine.risk.export_state()) == before
-                    assert engine.risk.trades.closed == closed
+                    after = _lasting(engine.risk.export_state())
+                    assert engine.risk.breakers.peak_equity >= peak - 1e-6
+                    kept = engine.risk.breakers.tripped
+                    assert all(kept.get(n) == t for n, t in tripped.items())  # no trip lost, same reason
+                    if len(await engine.store.load_fills()) == fills:
+                        assert after == before  # nothing filled while down: exactly as it was
+                    assert engine.risk.trades.closed[: len(closed)] == closed
                     await market.price(price)
                 elif kind == "reload":
                     tripped = set(engine.risk.breakers.tripped)

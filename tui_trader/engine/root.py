@@ -137,6 +137,7 @@ class Engine(Trading):
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
         self.risk_journal = RiskJournal(self.risk, self.store, self.clock)
         await self.risk_journal.restore()  # before anything observes equity
+        self.risk.ready = False  # until the venues' balances are in (below)
         b = self.risk.breakers
         self.portfolio.resume(b.day, b.day_start_equity, b.peak_equity)  # the account's day P&L too
         for owner, pos in await self.store.load_ledger():
@@ -161,6 +162,8 @@ class Engine(Trading):
             # Cash comes from the venue after reconciliation (it already includes missed fills).
             for ccy, bal in (await venue.fetch_balances()).items():
                 self.portfolio.set_cash(ccy, bal.total)
+        self.risk.ready = True
+        self.risk.observe()
         await self._seed_ledger()
         from tui_trader.engine.market_hours import SessionNotes, preload_calendars
 

@@ -399,7 +399,7 @@ class Trading:
     async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]:
         """Clear tripped circuit breakers (all or one: daily_loss, max_drawdown, consecutive_losses)."""
         try:
-            cleared = self.risk.breakers.reset(which)
+            cleared = self.risk.reset(which)  # stored at once: a crash right after keeps the reset
         except ValueError as exc:
             raise UserError(str(exc)) from None
         await self.audit(actor, "risk_reset", {"breaker": which or "all", "cleared": cleared})

@@ -261,16 +261,20 @@ class PreTradeChecks:
             else:
                 total += float(joining.quantity)
         working = self.open_orders()
-        by_id = {o.client_order_id: o for o in working}
+        by_id: dict[str, Order] | None = None
         for o in working:
             if o.venue != venue or o.symbol != symbol or o.side is not side:
                 continue
             left = float(o.remaining)
-            waiting_for = by_id.get(o.meta.get("waiting_for") or "")
-            if waiting_for is not None:
+            parent_id = o.meta.get("waiting_for")
+            entry = None
+            if parent_id:
+                by_id = by_id if by_id is not None else {w.client_order_id: w for w in working}
+                entry = by_id.get(parent_id)
+            if entry is not None:
                 # A bracket leg waiting for its entry can only sell what the entry bought: the
                 # rest would first have to fill the entry, which offsets it.
-                left = min(left, float(waiting_for.filled_quantity))
+                left = min(left, float(entry.filled_quantity))
             if o.oco_id:
                 groups[o.oco_id] = max(groups.get(o.oco_id, 0.0), left)
             else:

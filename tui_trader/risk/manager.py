@@ -57,6 +57,9 @@ class RiskManager:
         # survive a crash (a trip, a lock, a fill), and a round trip that closed.
         self.on_change: Callable[[], None] = lambda: None
         self.on_closed: Callable[[ClosedTrade], None] = lambda trade: None
+        # Equity is observed only once the account is loaded (the engine says so after its
+        # venues' balances): fills reconciled at start must not look like a day's loss.
+        self.ready = True
         self.returns: dict[str, list[float]] = {}  # daily returns per symbol, for VaR
         self._returns_at: dict[str, float] = {}
         self._metrics: dict[str, Any] = {}
@@ -67,6 +70,8 @@ class RiskManager:
 
     def observe(self, now: datetime | None = None) -> list[Trip]:
         """Feed current equity to the breakers; trips are reported through `on_trip`."""
+        if not self.ready:
+            return []  # the account is not loaded yet: its equity would be a false loss
         now = now or self.clock.now()
         day = self.breakers.day
         trips = self.breakers.observe_equity(self.portfolio.snapshot(now).equity, now)
@@ -75,6 +80,12 @@ class RiskManager:
         if trips or day != self.breakers.day:
             self.on_change()
         return trips
+
+    def reset(self, which: str | None = None) -> list[str]:
+        """Clear breakers (all, or one by name; ValueError for an unknown one) and store it."""
+        cleared = self.breakers.reset(which)
+        self.on_change()
+        return cleared
 
     def halt_reason(self) -> str | None:
         self.observe()
