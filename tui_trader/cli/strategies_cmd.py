@@ -15,7 +15,7 @@ CHECK_SEED = 42
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    group = add_command(sub, "strategies", "strategy plugins: list, check", _usage)
+    group = add_command(sub, "strategies", "strategy plugins: list, check, pack, install", _usage)
     actions = group.add_subparsers(
         dest="strategies_command", metavar="ACTION", parser_class=type(group)
     )
@@ -35,11 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="a strategy .py file or a rule-based .toml file")
     p.add_argument("--bars", type=int, default=CHECK_BARS, help="synthetic bars to run on")
+    from tui_trader.cli.bundle_cmd import register_actions
+
+    register_actions(actions)
 
 
 def _usage(args: argparse.Namespace) -> int:
     raise UsageError(
-        "strategies needs an action: list or check FILE (see `tui-trader strategies --help`)"
+        "strategies needs an action: list, check FILE, pack NAME or install FILE (see `tui-trader strategies --help`)"
     )
 
 

@@ -263,9 +263,17 @@ def load_strategy_class(
     name: str, strategies_dirs: Iterable[str | Path] | None = None, *, include_bundled: bool = True
 ) -> type[IStrategy]:
     """The class for a strategy name (or a .py/.toml path); StrategyError/UserError if not found."""
+    return locate_strategy(name, strategies_dirs, include_bundled=include_bundled)[0]
+
+
+def locate_strategy(
+    name: str, strategies_dirs: Iterable[str | Path] | None = None, *, include_bundled: bool = True
+) -> tuple[type[IStrategy], Path | None]:
+    """The class for a strategy name (or a .py/.toml path) and the file it is defined in (None
+    for a package's entry point); StrategyError/UserError if not found."""
     as_path = Path(name).expanduser()
     if as_path.suffix in SUFFIXES and as_path.is_file():
-        return load_file(as_path)[0]
+        return load_file(as_path)[0], as_path.resolve()
     broken: StrategyError | None = None
     known: list[str] = []
     for directory, _ in _search_dirs(strategies_dirs, include_bundled):
@@ -279,10 +287,10 @@ def load_strategy_class(
             for cls in classes:
                 known.append(_strategy_name(cls))
                 if _matches(name, cls, path, len(classes) == 1):
-                    return cls
+                    return cls, path
     for ep in _entry_points():
         if ep.name.lower() == name.lower():
-            return _entry_point_classes(ep)[0]
+            return _entry_point_classes(ep)[0], None
         known.append(ep.name)
     if broken is not None:
         raise broken
