@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui_trader.cli.strategies_cmd",
     "tui_trader.cli.backtest_cmd",
     "tui_trader.cli.optimize_cmd",
+    "tui_trader.cli.league_cmd",
     "tui_trader.cli.serve_cmd",
 )
 

@@ -1,0 +1,89 @@
+"""Run a league: every strategy on the same bars over the same window, each with its own
+capital (its sub-account), then the leaderboard."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.core.errors import UserError
+from tui_trader.league.scoring import MIN_TRADES, Entry, coarsest, leaderboard
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# (symbols, timeframe, start, end, warm-up bars) -> candles per symbol
+CandleSource = Callable[[Sequence[str], str, datetime, datetime, int], dict[str, "pd.DataFrame"]]
+
+
+@dataclass(frozen=True)
+class LeagueSpec:
+    strategies: list[str]
+    symbols: list[str]
+    start: datetime
+    end: datetime
+    capital: float = 10_000.0
+    min_trades: int = MIN_TRADES
+    data: str = "paper"  # where the bars come from, for the record
+
+
+def run_league(
+    spec: LeagueSpec,
+    candles: CandleSource,
+    strategies_dir: Path,
+    *,
+    risk: Any = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The leaderboard document (what `league show --json` prints)."""
+    from tui_trader.backtest.paper_market import backtest_on
+    from tui_trader.data.timeframes import timeframe_to_pandas_freq
+    from tui_trader.strategy.loader import load_strategy
+
+    entries: list[Entry] = []
+    for name in spec.strategies:
+        if progress is not None:
+            progress(name)
+        try:
+            strategy = load_strategy(name, [strategies_dir])
+            frames = candles(spec.symbols, strategy.timeframe, spec.start, spec.end, strategy.startup_candle_count)
+            result = backtest_on(strategy, frames, spec.start, spec.end, capital=spec.capital, risk=risk)
+        except UserError as exc:
+            entries.append(Entry(name, "?", _empty(), 0, error=str(exc)))
+            continue
+        entries.append(
+            Entry(name, result.timeframe, result.equity, int(result.metrics.get("trades") or 0), result.metrics)
+        )
+    good = [e.timeframe for e in entries if e.error is None]
+    if not good:
+        raise UserError("no strategy in the league could run: " + "; ".join(e.error or "" for e in entries))
+    grid = coarsest(good)
+    rows = leaderboard(entries, timeframe_to_pandas_freq(grid), min_trades=spec.min_trades)
+    return {
+        "start": _iso(spec.start),
+        "end": _iso(spec.end),
+        "data": spec.data,
+        "symbols": spec.symbols,
+        "capital": spec.capital,
+        "grid": grid,
+        "min_trades": spec.min_trades,
+        "score": "annualised Sharpe of the equity sampled on the grid",
+        "run_at": _iso(datetime.now(UTC)),
+        "rows": [r.as_dict() for r in rows],
+    }
+
+
+def _empty() -> pd.Series:
+    import pandas as pd
+
+    return pd.Series([], dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
