@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -157,3 +158,57 @@ def test_serve_passwd_prints_a_hash_never_the_password(stack: Stack) -> None:
     assert bad.returncode == 2 and "user name" in bad.stderr
     token = passwd("dan", "--token")
     assert token.returncode == 0 and "shown once" in token.stderr and "password_hash" in token.stdout
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 made here (cryptography comes with asyncssh)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o644)
+    return cert_path, key_path
+
+
+async def test_tls_serves_https_with_secure_cookies_and_a_private_key(stack: Stack, tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    stack.daemon()
+    readable = stack.start("web", "serve", "web", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key))
+    assert readable.proc.wait(60) == 1 and "chmod 600" in readable.stderr  # a key others can read is refused
+    key.chmod(0o600)
+    w = stack.start("web", "serve", "web", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key))
+    url = w.wait_for(r"serve web on (https://127\.0\.0\.1:\d+)/").group(1)
+    trust = ssl.create_default_context(cafile=str(cert))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        async with s.get(f"{url}/login", ssl=trust) as r:
+            assert r.status == 200 and "Secure" in r.headers["Set-Cookie"]
+            assert "max-age" in r.headers["Strict-Transport-Security"]
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)  # type: ignore[union-attr]
+        data = {"user": "alice", "secret": PASSWORDS["alice"], "csrf": csrf}
+        async with s.post(f"{url}/login", data=data, headers={"Origin": url}, ssl=trust, allow_redirects=False) as r:
+            assert r.status == 303 and "Secure" in r.headers["Set-Cookie"]
