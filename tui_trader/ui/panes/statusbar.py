@@ -108,7 +108,7 @@ class StatusBar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         if self.role is not None:
             role, user = self.role
-            style = pal.warning if role == "trader" else pal.accent
+            style = pal.warning if role == "trader" else pal.muted  # a trader stands out; a viewer is calm
             text.append(f" {role.upper()} ", style=f"bold reverse {style}")
             text.append(f" {user} │ ", style=pal.muted)
         for v in snap.venues:
