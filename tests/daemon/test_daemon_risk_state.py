@@ -4,15 +4,15 @@ next check and refuses an invalid file whole."""
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 import json
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
+from tui_trader.cli.control_cmd import request
 from tui_trader.cli.main import main
-from tui_trader.home import Home
 
 # A 1 % taker fee makes every immediate round trip a loss (about 6.8 on 0.1 ETH), whatever the
 # random walk does in the few milliseconds between the two orders: the second one reaches the
@@ -34,17 +34,8 @@ trade_limit = 1
 
 
 def send(home: Path, cmd: str, **params: Any) -> Any:
-    from tui_trader.daemon.remote_client import RemoteClient
-
-    async def go() -> Any:
-        client = RemoteClient.for_home(Home(home), client="test", mirror=False)
-        await client.connect()
-        try:
-            return await client.request(cmd, **params)
-        finally:
-            await client.close()
-
-    return asyncio.run(go())
+    """One request over the daemon's socket, as the CLI sends it."""
+    return request(argparse.Namespace(home=str(home)), cmd, **params)
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]

@@ -136,3 +136,35 @@ async def test_no_socket_sequence_takes_a_position_past_max_position_notional(ac
             await client.close()
             await server.stop()
             await engine.stop()
+
+
+async def test_positions_by_strategy_show_each_owners_part(served, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two strategies and a person on one symbol: `positions` names the owners, `--by-strategy`
+    gives each its own part (they sum to the position), never the whole to each."""
+    import argparse
+    from decimal import Decimal
+
+    from tui_trader.cli import control_cmd
+    from tui_trader.core.enums import Side
+    from tui_trader.core.orders import OrderRequest
+
+    engine, _, home = served
+    for actor, qty in (("strategy:alpha", "0.3"), ("strategy:beta", "0.5"), ("tui", "0.2")):
+        placed = await engine.place(OrderRequest(SYMBOL, Side.BUY, Decimal(qty)), actor=actor)
+        assert placed.status.value == "filled"
+    client = RemoteClient(home.socket_path, client="cli", mirror=False)
+    await client.connect()
+    try:
+        (pos,) = [p for p in await client.request("positions") if p["symbol"] == SYMBOL]
+        assert pos["owners"] == ["alpha", "beta", "manual"] and Decimal(pos["quantity"]) == Decimal("1.0")
+        rows = await client.request("positions", by_strategy=True)
+    finally:
+        await client.close()
+    parts = {r["owner"]: Decimal(r["quantity"]) for r in rows if r["symbol"] == SYMBOL}
+    assert parts == {"alpha": Decimal("0.3"), "beta": Decimal("0.5"), "manual": Decimal("0.2")}
+    monkeypatch.setattr(control_cmd, "request", lambda args, cmd, **p: rows if p.get("by_strategy") else [])
+    capsys.readouterr()
+    assert control_cmd._positions(argparse.Namespace(by_strategy=True, json=False, home=None)) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["owner", "venue", "symbol", "quantity"]
+    assert any(line.split()[:4] == ["alpha", "paper", SYMBOL, "0.3"] for line in table)

@@ -56,9 +56,18 @@ def settings_for(*names: str) -> Settings:
     return Settings(**{**paper_settings().model_dump(), "strategies": strategies})
 
 
-async def boot(home: Home, *names: str, stop_native: bool = True) -> tuple[Engine, Market]:
+CUSTOM = STRATEGY.replace(
+    "    stoploss = -0.05\n",
+    "    stoploss = -0.05\n    use_custom_stoploss = True\n\n"
+    "    def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, **kwargs):\n"
+    "        return -0.01\n",
+)
+assert "use_custom_stoploss" in CUSTOM
+
+
+async def boot(home: Home, *names: str, stop_native: bool = True, source: str = STRATEGY) -> tuple[Engine, Market]:
     home.ensure()
-    (home.strategies_dir / "upbar.py").write_text(STRATEGY)
+    (home.strategies_dir / "upbar.py").write_text(source)
     engine = manual_engine(settings_for(*names), home=home, clock=FrozenClock(T0))
     if not stop_native:
         venue = engine._venues_override["paper"]  # type: ignore[index]
@@ -182,5 +191,28 @@ async def test_a_manual_close_of_a_strategy_position_removes_its_stop(tmp_path: 
         await settle(engine)
         assert result["still_open"] == [] and part(engine, "alpha") == 0
         assert stops_of(engine, "alpha") == []
+    finally:
+        await engine.stop()
+
+
+async def test_custom_stoploss_tightens_the_protective_stop_after_a_bar(tmp_path: Path) -> None:
+    engine, _ = await boot(Home(tmp_path), "alpha", source=CUSTOM)
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        (first,) = stops_of(engine, "alpha")
+        engine.bus.publish(bar(1, 3400, 3420))  # no exit; custom_stoploss puts the stop 1 % under 3420
+        await settle(engine)
+        (tight,) = stops_of(engine, "alpha")
+        assert tight.stop_price is not None and first.stop_price is not None
+        assert tight.stop_price > first.stop_price
+        assert abs(float(tight.stop_price) - 3420 * 0.99) <= 0.01
+        # The strategy then breaks: the tightened stop stays where the engine put it.
+        from tui_trader.strategy.errors import StrategyError
+
+        engine.strategies.runners["alpha"]._fail(StrategyError("boom"))  # type: ignore[union-attr]
+        engine.bus.publish(bar(2, 3420, 3430))
+        await settle(engine)
+        assert [s.client_order_id for s in stops_of(engine, "alpha")] == [tight.client_order_id]
     finally:
         await engine.stop()

@@ -25,6 +25,7 @@ from tui_trader.core.errors import UserError
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
+from tui_trader.strategy.exits import stoploss_price
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -33,12 +34,6 @@ log = logging.getLogger(__name__)
 ROLE = "protective_stop"
 Key = tuple[str, str, str]  # (strategy, venue, symbol), as the sub-ledgers key them
 CANCEL_WAIT_S = 5.0
-
-
-def stop_level(entry: float, long: bool, stoploss: float) -> float:
-    """Freqtrade's initial stop: entry × (1 − |stoploss|) for a long, × (1 + |stoploss|) for a short."""
-    distance = abs(stoploss)
-    return entry * (1.0 - distance) if long else entry * (1.0 + distance)
 
 
 class ProtectiveStops:
@@ -153,7 +148,7 @@ class ProtectiveStops:
         qty = inst.round_qty(abs(pos.quantity))
         if qty <= 0:
             return
-        level = stop_level(float(pos.average_price), long, stoploss)
+        level = stoploss_price(float(pos.average_price), "long" if long else "short", stoploss)
         candidates = [level, self.levels.get(key) or level] + [float(s.stop_price or 0) for s in stops if s.stop_price]
         level = max(candidates) if long else min(candidates)  # never loosens
         price = inst.round_price(Decimal(str(level)))

@@ -17,6 +17,7 @@ from tui_trader.core.positions import Position
 
 MANUAL = ""  # the owner of orders no strategy placed
 ZERO = Decimal(0)
+FEE_STEP = Decimal("1e-12")
 Key = tuple[str, str, str]  # (owner, venue, symbol)
 
 
@@ -70,7 +71,8 @@ class SubLedgers:
         fee_left = fill.fee
         items = list(merged.items())
         for i, (who, qty) in enumerate(items):
-            fee = fee_left if i == len(items) - 1 else fill.fee * qty / fill.quantity
+            # Parts on a fixed grid and the remainder to the last: the parts sum to the fee exactly.
+            fee = fee_left if i == len(items) - 1 else (fill.fee * qty / fill.quantity).quantize(FEE_STEP)
             fee_left -= fee
             out.append((who, replace(fill, quantity=qty, fee=fee)))
         return out
@@ -125,4 +127,5 @@ class SubLedgers:
         return out
 
     def owners(self, venue: str, symbol: str) -> list[str]:
-        return [o or "manual" for o in sorted(self.holders(venue, symbol))]
+        """Who holds a part of (venue, symbol): strategies by name, then manual."""
+        return [o or "manual" for o in sorted(self.holders(venue, symbol), key=lambda o: (o == MANUAL, o))]
