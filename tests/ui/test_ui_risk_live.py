@@ -162,3 +162,28 @@ async def test_held_bracket_children_and_order_details() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(rig.app.screen, OrderInfoScreen)
+
+
+async def test_reload_config_shows_the_new_limits_in_the_risk_pane(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tui_trader.ui.panes.statusbar import StatusBar
+
+    rig = build_rig()
+    rig.engine.config_file = tmp_path / "config.toml"
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("6")
+        await _frame(rig, pilot)
+        assert "max_order_notional=1,234.00" not in _body(rig)
+        rig.engine.config_file.write_text("[risk]\nmax_order_notional = 1234\nmax_consecutive_losses = 7\n")
+        rig.app.action_reload_config()
+        await _frame(rig, pilot)
+        message = rig.app.query_one(StatusBar).message  # the reload's own line, or its RiskEvent
+        assert "reloaded" in message and "max_order_notional" in message
+        text = _body(rig)
+        assert "max_order_notional=1,234.00" in text and "max_consecutive_losses=7" in text
+        assert rig.engine.risk.breakers.limits.max_consecutive_losses == 7
+        rig.engine.config_file.write_text("[risk]\nmax_order_notional = -5\n")  # invalid: refused whole
+        rig.app.action_reload_config()
+        await _frame(rig, pilot)
+        assert "config reload refused" in rig.app.query_one(StatusBar).message
+        assert "max_order_notional=1,234.00" in _body(rig)
