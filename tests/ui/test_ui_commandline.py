@@ -8,15 +8,20 @@ import pytest
 
 from tui_trader.core.enums import OrderType, Side, TimeInForce
 from tui_trader.ui.commandline import (
+    AlertCommand,
     CancelCommand,
+    CloseCommand,
     FlattenCommand,
+    IndicatorCommand,
     LayoutCommand,
     ModifyCommand,
     OrderCommand,
     ParseError,
+    SaveLayoutCommand,
     SymbolCommand,
     ThemeCommand,
     TimeframeCommand,
+    WatchCommand,
     parse_command,
 )
 
@@ -83,7 +88,14 @@ def test_other_commands() -> None:
         ("buy 1 BTC/USDT limit 5 limit 6", "given twice"),
         ("buy 1 BTC/USDT banana", "did not understand 'banana'"),
         ("tf 2m", "unknown timeframe"),
-        ("layout wide", "unknown layout"),
+        ("layout save", "layout save takes one name"),
+        ("layout save grid", "built-in layout"),
+        ("close a b", "close takes one symbol"),
+        ("close", "close which position"),
+        ("alert BTC/USDT above", "alert takes a price"),
+        ("alert rm x", "which alert"),
+        ("watch add", "watch takes add or rm"),
+        ("ind macd", "unknown indicator 'macd'"),
         ("cancel", "cancel what"),
         ("modify ab12", "modify takes"),
         ("modify ab12 price", "modify takes"),
@@ -98,3 +110,72 @@ def test_errors_are_one_line_messages(text: str, message: str) -> None:
     with pytest.raises(ParseError, match=message) as info:
         parse_command(text, None)
     assert "\n" not in str(info.value)
+
+
+# -- a symbol is always a symbol --------------------------------------------------------------
+
+MARKETS = ("BTC/USDT", "BTC/USD", "ETH/USDT", "SOL/USDT", "AAPL", "DAY", "POST", "LMT", "MKT")
+
+
+def on_venue(text: str, active: str | None = "AAPL"):  # type: ignore[no-untyped-def]
+    cmd = parse_command(text, active, MARKETS)
+    assert isinstance(cmd, OrderCommand)
+    return cmd.request
+
+
+def test_tickers_that_are_grammar_words_are_tickers() -> None:
+    r = on_venue("buy 10 DAY")
+    assert (r.symbol, r.type, r.time_in_force) == ("DAY", OrderType.MARKET, TimeInForce.GTC)
+    r = on_venue("buy 10 POST limit 95")
+    assert (r.symbol, r.type, r.price, r.post_only) == ("POST", OrderType.LIMIT, Decimal(95), False)
+    r = on_venue("buy 10 LMT 450")
+    assert (r.symbol, r.type, r.price) == ("LMT", OrderType.LIMIT, Decimal(450))
+    r = on_venue("sell 5 MKT mkt")
+    assert (r.symbol, r.type) == ("MKT", OrderType.MARKET)
+    # After the symbol, the same words are words again.
+    r = on_venue("buy 10 AAPL limit 150 day post")
+    assert (r.symbol, r.time_in_force, r.post_only) == ("AAPL", TimeInForce.DAY, True)
+
+
+def test_lower_case_words_that_are_also_tickers_are_ambiguous() -> None:
+    for text, ticker in (("buy 10 day", "DAY"), ("buy 10 post limit 95", "POST"), ("buy 10 lmt 450", "LMT")):
+        with pytest.raises(ParseError, match=f"both the ticker {ticker} and a word of the grammar") as info:
+            parse_command(text, "AAPL", MARKETS)
+        assert "\n" not in str(info.value)
+    # A word that is not a ticker on this venue is still a word: the active symbol trades.
+    r = parse_command("buy 10 limit 95 ioc", "AAPL", MARKETS)
+    assert isinstance(r, OrderCommand) and (r.request.symbol, r.request.price) == ("AAPL", Decimal(95))
+
+
+def test_symbols_resolve_against_the_markets() -> None:
+    assert on_venue("buy 1 eth").symbol == "ETH/USDT"  # the only ETH market
+    assert on_venue("buy 1 solusdt").symbol == "SOL/USDT"
+    assert on_venue("buy 1 btc-usd").symbol == "BTC/USD"
+    with pytest.raises(ParseError, match="'btc' is ambiguous: it could be BTC/USD, BTC/USDT"):
+        parse_command("buy 1 btc", None, MARKETS)
+    with pytest.raises(ParseError, match="unknown symbol 'DOGE'"):
+        parse_command("buy 1 DOGE", None, MARKETS)
+    with pytest.raises(ParseError, match="did you mean SOL/USDT"):
+        parse_command("buy 1 SOLU", None, MARKETS)
+    assert parse_command("symbol eth", None, MARKETS) == SymbolCommand("ETH/USDT")
+    assert parse_command("cancel all sol", None, MARKETS) == CancelCommand(None, "SOL/USDT")
+
+
+def test_close_alert_watch_indicator_and_layout_commands() -> None:
+    assert parse_command("close eth", None, MARKETS) == CloseCommand("ETH/USDT")
+    assert parse_command("close", "AAPL", MARKETS) == CloseCommand("AAPL")
+    assert parse_command("alert BTC/USDT above 70k", None, MARKETS) == AlertCommand(
+        "add", "BTC/USDT", True, Decimal(70000)
+    )
+    assert parse_command("alert 180", "AAPL", MARKETS) == AlertCommand("add", "AAPL", None, Decimal(180))
+    assert parse_command("alert < 150", "AAPL", MARKETS) == AlertCommand("add", "AAPL", False, Decimal(150))
+    assert parse_command("alerts") == AlertCommand("list")
+    assert parse_command("alert rm 2") == AlertCommand("remove", alert_id=2)
+    assert parse_command("alert clear") == AlertCommand("remove")
+    assert parse_command("watch add sol", None, MARKETS) == WatchCommand("add", "SOL/USDT")
+    assert parse_command("watch rm AAPL", None, MARKETS) == WatchCommand("remove", "AAPL")
+    assert parse_command("find bt") == WatchCommand("find", "bt")
+    assert parse_command("ind ema bb") == IndicatorCommand(("ema", "bb"))
+    assert parse_command("ind off") == IndicatorCommand(())
+    assert parse_command("layout save scalping") == SaveLayoutCommand("scalping")
+    assert parse_command("layout scalping") == LayoutCommand("scalping")

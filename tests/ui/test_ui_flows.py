@@ -10,7 +10,9 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.panes import BlotterPane, ChartPane, OrderBookPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen, TicketScreen
+from tui_trader.ui.screens import CommandLineScreen, TicketScreen
+
+from ui_helpers import answer, confirm_dialog
 
 SIZE = (100, 30)
 
@@ -27,17 +29,6 @@ async def command(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def
     assert isinstance(rig.app.screen, CommandLineScreen)
     rig.app.screen.query_one(Input).value = text
     await pilot.press("enter")
-    await pilot.pause()
-
-
-async def answer(rig, pilot, key: str, danger: bool = False) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(50):
-        if isinstance(rig.app.screen, ConfirmScreen):
-            break
-        await pilot.pause(0.01)
-    assert isinstance(rig.app.screen, ConfirmScreen)
-    assert rig.app.screen.has_class("danger") is danger
-    await pilot.press(key)
     await pilot.pause()
 
 
@@ -64,7 +55,7 @@ async def test_market_order_by_command_line(rig_factory) -> None:  # type: ignor
         await command(rig, pilot, "buy 0.01 BTC/USDT mkt")
         body = rig.app.screen.body_text
         assert "BTC/USDT" in body and "Notional" in body and "Est. fee" in body
-        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
         assert position(rig, "BTC/USDT") == Decimal("0.01")
         assert "filled" in rig.app.query_one(StatusBar).message
@@ -76,6 +67,8 @@ async def test_limit_order_by_command_line_with_enter(rig_factory) -> None:  # t
         await rig.ready(pilot)
         price = below_market(rig, 0.985)  # near the market: one confirmation
         await command(rig, pilot, f"buy 0.01 BTC/USDT limit {price}")
+        await confirm_dialog(rig, pilot)
+        await pilot.press("shift+tab")  # focus starts on No: Send is reached on purpose
         await answer(rig, pilot, "enter")
         await settle(rig, pilot)
         [order] = orders(rig)
@@ -103,13 +96,13 @@ async def test_far_price_needs_a_second_confirmation(rig_factory) -> None:  # ty
         await rig.ready(pilot)
         far = below_market(rig, 0.93)  # 7 % away: past the 5 % warning, inside the 10 % band
         await command(rig, pilot, f"buy 0.01 BTC/USDT limit {far}")
-        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "ctrl+y")
         await answer(rig, pilot, "n", danger=True)  # refused at the second step
         await settle(rig, pilot)
         assert orders(rig) == []
         await command(rig, pilot, f"buy 0.01 BTC/USDT limit {far}")
-        await answer(rig, pilot, "y")
-        await answer(rig, pilot, "y", danger=True)
+        await answer(rig, pilot, "ctrl+y")
+        await answer(rig, pilot, "ctrl+y", danger=True)
         await settle(rig, pilot)
         [order] = orders(rig)
         assert order.price == Decimal(far)
@@ -156,7 +149,7 @@ async def test_limit_order_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         assert not ticket.query_one("#err-quantity").display
         ticket.query_one("#f-quantity", Input).focus()
         await pilot.press("enter")
-        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
         [order] = orders(rig)
         assert (order.side, order.quantity, order.price) == (
@@ -178,7 +171,7 @@ async def test_market_sell_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         await pilot.pause()
         assert not ticket.query_one("#row-price").display
         await pilot.press("ctrl+s")
-        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
         assert position(rig, "BTC/USDT") == Decimal("-0.5")
 
@@ -222,11 +215,19 @@ async def test_modify_from_the_command_line_replaces_the_order(rig_factory) -> N
         await rig.app.refresh_snapshot()
         new_price = placed.price + 10
         await command(rig, pilot, f"modify {placed.client_order_id[-6:]} price {new_price} qty 2")
+        dialog = await confirm_dialog(rig, pilot)
+        assert f"{placed.price} → {new_price}" in dialog.body_text and "1 → 2" in dialog.body_text
+        assert "accepts the change" in dialog.body_text
+        assert rig.engine.oms.open_orders()[0].client_order_id == placed.client_order_id  # nothing changed yet
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
         [working] = rig.engine.oms.open_orders()
         assert (working.price, working.quantity) == (new_price, Decimal(2))
         assert working.meta["replaces"] == placed.client_order_id
         await command(rig, pilot, f"modify {working.client_order_id} qty 1000000")  # far past the limits
+        dialog = await confirm_dialog(rig, pilot, "refused")
+        assert "unchanged" in dialog.refusal and not dialog.query_one("#yes").display
+        await answer(rig, pilot, "escape")
         await settle(rig, pilot)
         assert [o.client_order_id for o in rig.engine.oms.open_orders()] == [working.client_order_id]
         assert "unchanged" in rig.app.query_one(StatusBar).message
@@ -245,6 +246,7 @@ async def test_modify_from_the_blotter_opens_the_command_line_prefilled(rig_fact
         assert field.value == f"modify {placed.client_order_id} price {placed.price} qty 1"
         field.value = field.value.replace(f"price {placed.price}", f"price {placed.price - 10}")
         await pilot.press("enter")
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
         [working] = rig.engine.oms.open_orders()
         assert working.price == placed.price - 10 and working.meta["replaces"] == placed.client_order_id
@@ -260,19 +262,21 @@ async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignor
         )
         await rig.app.refresh_snapshot()
         await pilot.press("ctrl+k")
-        await answer(rig, pilot, "y", danger=True)
+        await answer(rig, pilot, "ctrl+y", danger=True)
         await settle(rig, pilot)
         assert rig.engine.portfolio.open_positions() == []
         assert rig.engine.oms.open_orders() == []
 
 
-async def test_rejection_is_shown(rig_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rejection_at_placing_is_shown(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    """The engine checked the order, then its limits changed before it was sent: the reject shows."""
     rig = rig_factory()
-    rig.engine.settings.risk.max_order_notional = 100.0
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         await command(rig, pilot, "buy 1 BTC/USDT mkt")
-        await answer(rig, pilot, "y")
+        await confirm_dialog(rig, pilot)
+        rig.engine.settings.risk.max_order_notional = 100.0
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
         assert rig.app.last_order is not None and rig.app.last_order.status is OrderStatus.REJECTED
         assert "REJECTED" in rig.app.query_one(StatusBar).message
@@ -305,10 +309,10 @@ async def test_symbol_and_timeframe_switch(rig_factory) -> None:  # type: ignore
 
 
 async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-untyped-def]
-    rig = rig_factory(keymap={"buy": "B"})
+    rig = rig_factory(keymap={"buy": "N"})
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
-        await pilot.press("B")
+        await pilot.press("N")
         await pilot.pause()
         assert isinstance(rig.app.screen, TicketScreen)
         await pilot.press("escape")
@@ -334,6 +338,6 @@ async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-un
         await answer(rig, pilot, "n")
         assert rig.app.is_running
         await pilot.press("q")
-        await answer(rig, pilot, "y")
+        await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
     assert rig.app.return_code == 0

@@ -14,11 +14,11 @@ from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.panes import BlotterPane, RiskPane
 from tui_trader.ui.panes.risk import gauge, heat_colour
 from tui_trader.ui.panes.statusbar import LiveBanner, ModeBadge
-from tui_trader.ui.screens import ArmLiveScreen, ConfirmScreen, OrderInfoScreen
+from tui_trader.ui.screens import ArmLiveScreen, OrderInfoScreen
 from tui_trader.ui.screens.order_info import order_info
 from tui_trader.ui.theme import Palette
 
-from ui_helpers import build_rig
+from ui_helpers import answer, build_rig
 
 
 async def _frame(rig, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -76,13 +76,11 @@ async def test_breaker_trip_shows_and_resets_after_confirmation() -> None:
         assert "HALTED" in str(pane.border_title)
         assert pane.draws == draws + 1
         await pilot.press("R")
-        await _until(pilot, lambda: isinstance(rig.app.screen, ConfirmScreen))
-        await pilot.press("n")
+        await answer(rig, pilot, "n", danger=True)
         await _frame(rig, pilot)
         assert breakers.tripped  # refused: still tripped
         await pilot.press("R")
-        await _until(pilot, lambda: isinstance(rig.app.screen, ConfirmScreen))
-        await pilot.press("y")
+        await answer(rig, pilot, "ctrl+y", danger=True)
         await _frame(rig, pilot)
         assert not breakers.tripped
         assert "Trading enabled" in _body(rig)

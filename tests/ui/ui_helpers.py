@@ -57,9 +57,34 @@ class Rig:
         await pilot.pause()
 
 
+async def confirm_dialog(rig: Rig, pilot, *states: str):  # type: ignore[no-untyped-def]
+    """The confirmation on screen once it is in one of `states` (default "ready": checked by the
+    engine and armed, so ctrl+y answers it) and visible."""
+    from textual._time import get_time
+
+    from tui_trader.ui.screens import ConfirmScreen
+
+    states = states or ("ready",)
+    for _ in range(300):
+        screen = rig.app.screen
+        shown = isinstance(screen, ConfirmScreen) and screen.state in states and get_time() >= screen.shown_at
+        if shown and (screen.state != "ready" or get_time() >= screen.armed_at):
+            return screen
+        await pilot.pause(0.01)
+    raise AssertionError(f"no {'/'.join(states)} confirmation on screen (screen: {rig.app.screen!r})")
+
+
+async def answer(rig: Rig, pilot, key: str, danger: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Answer the confirmation on screen with `key` once it can be answered (ctrl+y confirms)."""
+    screen = await confirm_dialog(rig, pilot, *(("ready",) if key == "ctrl+y" else ("ready", "refused")))
+    assert screen.has_class("danger") is danger
+    await pilot.press(key)
+    await pilot.pause()
+
+
 def build_rig(**ui: object) -> Rig:
     settings = Settings(
-        ui={"flash_ms": 0, **ui},
+        ui={"flash_ms": 0, "confirm_arm_ms": 100, **ui},
         paper={"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"]},
     )
     clock = FrozenClock(START)

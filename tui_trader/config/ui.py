@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,15 @@ class UISettings(BaseModel):
         "auto", description="auto: grid at 160x48 and larger, tabs below"
     )
     timeframe: str = Field("1m", description="chart timeframe at start: 1m, 5m, 15m, 1h, 4h, 1d")
+    confirm_arm_ms: int = Field(
+        400, ge=100, le=5_000, description="a confirmation must be visible this long before it can be confirmed"
+    )
+    quick_notional: float = Field(
+        1000.0, gt=0, description="one-key orders (B/S): this much quote currency at the touch"
+    )
+    quick_size: dict[str, Decimal] = Field(
+        default_factory=dict, description="one-key order quantity per symbol, e.g. 'BTC/USDT' = '0.01'"
+    )
     flash_ms: int = Field(
         600, ge=0, le=5_000, description="how long a changed quote stays highlighted (0: off)"
     )

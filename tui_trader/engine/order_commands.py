@@ -1,5 +1,5 @@
 """Risk and order commands for the in-process client and the daemon: reset breakers, read risk
-state, place an OCO pair, modify a working order."""
+state, place an OCO pair, modify a working order, and the dry-run pre-trade check."""
 
 from __future__ import annotations
 
@@ -40,9 +40,20 @@ async def oco(engine: EnginePort, params: dict[str, Any], actor: str) -> list[Or
 
 @command("order.modify")
 async def modify(engine: EnginePort, params: dict[str, Any], actor: str) -> Order:
-    """Change a working limit order: params {"id", "price"?, "quantity"?} (numbers as strings)."""
+    """Change a working limit order: params {"id", "price"?, "quantity"?} (numbers as strings);
+    "dry_run": true checks the change (refused with the same message) without making it."""
     cid = P.text(params, "id", max_len=80)
     if not cid:
         raise UserError("which order? give its client order id")
     price, quantity = P.decimal(params, "price"), P.decimal(params, "quantity")
-    return await engine.modify(cid, price=price, quantity=quantity, actor=actor)
+    dry_run = P.flag(params, "dry_run")
+    return await engine.modify(cid, price=price, quantity=quantity, actor=actor, dry_run=dry_run)
+
+
+@command("order.check")
+async def check(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Dry run of placing params["request"] (an OrderRequest, or its JSON object from a client):
+    the same checks `place` runs, nothing recorded or sent. {"ok", "venue", "request"} or
+    {"ok": False, "venue", "code", "message"}."""
+    request = P.order_request(params.get("request"), actor.split("@", 1)[0], "request")
+    return engine.check(request, actor)

@@ -83,6 +83,8 @@ class EnginePort(Protocol):
 
     async def place_oco(self, first: OrderRequest, second: OrderRequest, actor: str = "user") -> list[Order]: ...
 
+    def check(self, req: OrderRequest, actor: str = "user") -> dict[str, Any]: ...
+
     async def modify(
         self,
         client_order_id: str,
@@ -90,6 +92,7 @@ class EnginePort(Protocol):
         price: Decimal | None = None,
         quantity: Decimal | None = None,
         actor: str = "user",
+        dry_run: bool = False,
     ) -> Order: ...
 
     async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]: ...

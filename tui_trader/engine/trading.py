@@ -78,27 +78,8 @@ class Trading:
         if req.client_order_id:
             await self._refuse_used_id(req.client_order_id, actor)
         venue_name = self.venue_for(req.symbol, req.venue)
-        out_of_range = _out_of_range(req)
-        if out_of_range:
-            return await self._reject(req, venue_name, RiskRejection("bad_number", out_of_range), actor)
-        if venue_name not in self.venues:
-            return await self._reject(
-                req, venue_name, RiskRejection("unknown_venue", f"unknown venue {venue_name!r}"), actor
-            )
-        if self.venues[venue_name].is_live and not self.live_armed:
-            return await self._reject(
-                req,
-                venue_name,
-                RiskRejection(
-                    "live_not_armed",
-                    f"{venue_name} trades real money and live trading is not armed: "
-                    "confirm arming in the TUI or start the daemon with --live",
-                ),
-                actor,
-            )
-        legs = (req.stop_loss is not None) + (req.take_profit is not None)
         try:
-            checked = self._check(req, venue_name, automated=origin.automated, new_orders=1 + legs)
+            checked = self._admit(req, venue_name, origin)
         except RiskRejection as rej:
             return await self._reject(req, venue_name, rej, actor)
         cid = checked.client_order_id or self.new_id()
@@ -114,6 +95,41 @@ class Trading:
         await self.emulator.settle()  # so the caller sees fills (and armed bracket children) that already happened
         current = self.oms.orders.get(placed.client_order_id)
         return current.copy() if current is not None else placed
+
+    def check(self, req: OrderRequest, actor: str = "user") -> dict[str, Any]:
+        """A dry run of `place`: the same identity, admission and pre-trade checks, nothing
+        recorded, audited or sent.
+
+        Returns {"ok": True, "venue", "request"} (the request as it would be placed, possibly
+        rounded) or {"ok": False, "venue", "code", "message"} with the refusal `place` would give.
+        """
+        req, origin = identify(req, actor)
+        venue_name = self.venue_for(req.symbol, req.venue)
+        try:
+            self._refuse_while_store_down()
+            checked = self._admit(req, venue_name, origin)
+        except RiskRejection as rej:
+            return {"ok": False, "venue": venue_name, "code": rej.code, "message": rej.message}
+        except UserError as exc:
+            return {"ok": False, "venue": venue_name, "code": "refused", "message": str(exc)}
+        return {"ok": True, "venue": venue_name, "request": checked}
+
+    def _admit(self, req: OrderRequest, venue_name: str, origin: Origin) -> OrderRequest:
+        """Numbers in range, a known venue, live trading armed where it must be, then the
+        pre-trade checks; raises RiskRejection. `place` and `check` share it."""
+        out_of_range = _out_of_range(req)
+        if out_of_range:
+            raise RiskRejection("bad_number", out_of_range)
+        if venue_name not in self.venues:
+            raise RiskRejection("unknown_venue", f"unknown venue {venue_name!r}")
+        if self.venues[venue_name].is_live and not self.live_armed:
+            raise RiskRejection(
+                "live_not_armed",
+                f"{venue_name} trades real money and live trading is not armed: "
+                "confirm arming in the TUI or start the daemon with --live",
+            )
+        legs = (req.stop_loss is not None) + (req.take_profit is not None)
+        return self._check(req, venue_name, automated=origin.automated, new_orders=1 + legs)
 
     def _refuse_while_store_down(self) -> None:
         fault = self.store.fault if self.store is not None else None
@@ -166,8 +182,12 @@ class Trading:
         price: Decimal | None = None,
         quantity: Decimal | None = None,
         actor: str = "user",
+        dry_run: bool = False,
     ) -> Order:
         """Change a working limit order's price and/or total quantity.
+
+        With dry_run the change is checked (and refused with the same message) but not made;
+        the order is returned as it stands.
 
         The change passes the same checks as a new order first (the old order still counts
         towards the limits, so a change never slips past them); a refused change leaves the
@@ -216,8 +236,11 @@ class Trading:
             # The replacement takes the old order's place (and its legs'): no new orders counted.
             self._check(req, order.venue, new_orders=0)
         except RiskRejection as rej:
-            await self.audit(actor, "modify_refused", {"client_order_id": cid, "code": rej.code})
+            if not dry_run:
+                await self.audit(actor, "modify_refused", {"client_order_id": cid, "code": rej.code})
             raise UserError(f"change refused, {cid} is unchanged: {rej.message}") from None
+        if dry_run:
+            return order.copy()
         await self.audit(
             actor,
             "modify",

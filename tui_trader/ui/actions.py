@@ -171,7 +171,7 @@ class FeatureActions(WorkstationState):
             "\nOnly positions and orders opened from this provider's messages are touched;"
             " every order passes the risk checks.",
         )
-        if not await self.push_screen_wait(ConfirmScreen(f"Act on {item.get('id')}?", body, yes="Act (y)")):
+        if not await self.confirm(ConfirmScreen(f"Act on {item.get('id')}?", body, yes="Act", arm_s=self.arm_s())):
             return
         try:
             result = await self.client.call("signals.confirm", id=item["id"])
@@ -235,7 +235,7 @@ class FeatureActions(WorkstationState):
             *[f"{name}: {info.get('message', '')}\n" for name, info in tripped.items()],
             "\nNew entries are allowed again right after the reset.",
         )
-        if not await self.push_screen_wait(ConfirmScreen("Reset breakers?", body, yes="Reset (y)", danger=True)):
+        if not await self.confirm(ConfirmScreen("Reset breakers?", body, yes="Reset", danger=True, arm_s=self.arm_s())):
             return
         try:
             result = await self.client.call("risk.reset")

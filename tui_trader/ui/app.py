@@ -18,11 +18,11 @@ import signal
 import time
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.widgets import Footer
+from textual.widgets import Footer, Input, TextArea
 
 from tui_trader.config.ui import UISettings
 from tui_trader.core.enums import OrderStatus, Side
@@ -35,8 +35,10 @@ from tui_trader.engine import EngineSnapshot
 from tui_trader.engine.client import EngineClient, EventStream
 from tui_trader.ui import format as fmt
 from tui_trader.ui.actions import FeatureActions
-from tui_trader.ui.bindings import APP_BINDINGS, binding_ids
+from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
 from tui_trader.ui.commandline import TIMEFRAMES
+from tui_trader.ui.desk import Desk
+from tui_trader.ui.desk_state import DeskState
 from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
@@ -50,11 +52,12 @@ from tui_trader.ui.wiring import ScreenWiring
 
 log = logging.getLogger(__name__)
 
+GUARDED_INPUT = (events.Key, events.Paste, events.MouseDown, events.MouseUp, events.Click)
 EVENT_KINDS = ("order", "fill", "risk", "notice", "connection")
 FIRST_PAINT_ENV = "TUI_TRADER_FIRST_PAINT_FILE"  # write the first-paint time here and exit
 
 
-class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[int]):
+class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-trader"
     COMMANDS = App.COMMANDS | {WorkstationCommands}
@@ -88,6 +91,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         self._palette: Palette | None = None
         self._palette_theme = ""
         self._startup_notes: list[str] = []
+        self.desk = DeskState.load(getattr(home, "root", None))
+        if self.desk.problem:
+            self._startup_notes.append(self.desk.problem)
         self._load_themes()
 
     # -- themes ------------------------------------------------------------------------------
@@ -112,6 +118,37 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             self._palette = Palette.from_theme(self.current_theme)
             self._palette_theme = self.theme
         return self._palette
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The priority keys that open a typing screen (:, b, s, /) work only on the main
+        screen and not while an input has the keyboard: there the key is typed as usual."""
+        on_main = len(self.screen_stack) == 1 and not isinstance(self.focused, Input | TextArea)
+        return on_main or action not in TYPING_ACTIONS
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """ctrl+q (Textual's quit) asks like q does when work is outstanding."""
+        self.action_request_quit()
+
+    # -- input ------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Drop input that arrived before a confirmation dialog was on screen (see ConfirmScreen):
+        a key typed for the next command must never answer this one. Hold keys typed into a
+        screen whose input does not have the keyboard yet (type_ahead.py)."""
+        if isinstance(event, GUARDED_INPUT) and not event.is_forwarded:
+            try:
+                screen: Any = self.screen
+            except Exception:  # no screen yet
+                screen = None
+            typed_before = getattr(screen, "typed_before", None)
+            if typed_before is not None and typed_before(event):
+                log.info("dropped %s typed before the dialog was shown", type(event).__name__)
+                return
+            held = getattr(screen, "held_keys", None)
+            if held is not None and isinstance(event, events.Key):
+                held.append(event)  # the screen's input gets it once it has the keyboard (type_ahead.py)
+                return
+        await super().on_event(event)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -241,6 +278,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             if not self.symbol or (self.symbol not in listed and listed):
                 self.symbol = next(iter(listed), self.symbol)
             self._handle_events()
+            self.check_alerts()
             self.render_frame(snap)
         except NoMatches:  # the screen is being torn down (quitting)
             return
@@ -248,7 +286,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
             self._ticking = False
 
     def render_frame(self, snap: EngineSnapshot) -> None:
-        view = View(snap, self.symbol, self.timeframe, self.palette, time.monotonic(), self.venue)
+        view = View(
+            snap, self.symbol, self.timeframe, self.palette, time.monotonic(), self.venue, self.indicators()
+        )
         with self.batch_update():
             self.query_one(ModeBadge).show(snap.mode, bool(snap.halted))
             self.query_one(LiveBanner).show(snap, self.is_live_armed())
@@ -318,10 +358,13 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, FeatureActions, App[
         venue = venue or (self.venue if symbol == self.symbol else None)
         return snap.instrument(symbol, venue), snap.ticker(symbol, venue)
 
-    def symbols(self) -> list[str]:
-        if self.ui.watchlist:
-            return [s.upper() for s in self.ui.watchlist]
+    def markets(self) -> list[str]:
+        """Every symbol the venues quote (the command line resolves words against these)."""
         return self.snapshot.symbols() if self.snapshot else []
+
+    def symbols(self) -> list[str]:
+        """The watchlist's symbols ([ and ] step through them)."""
+        return self.watchlist()
 
     def binding_ids(self) -> set[str]:
         return binding_ids(APP_BINDINGS)

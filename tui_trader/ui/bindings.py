@@ -18,15 +18,35 @@ def pane_bindings() -> list[Binding]:
 APP_BINDINGS: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
     Binding("q", "request_quit", "Quit", id="quit", tooltip="quit (asks when orders are working)"),
     Binding("question_mark", "help", "Keys", id="help", tooltip="show every key"),
+    # Keys that open a screen to type into are priority bindings (run the moment they are read,
+    # so the keys typed right after them reach the new screen) that only work on the main screen
+    # outside an input (WorkstationApp.check_action).
     Binding(
         "colon",
         "command_line",
         "Command",
         id="command_line",
+        priority=True,
         tooltip="quick orders and commands",
     ),
-    Binding("b", "ticket('buy')", "Buy", id="buy", tooltip="open a buy ticket"),
-    Binding("s", "ticket('sell')", "Sell", id="sell", tooltip="open a sell ticket"),
+    Binding("b", "ticket('buy')", "Buy", id="buy", priority=True, tooltip="open a buy ticket"),
+    Binding("s", "ticket('sell')", "Sell", id="sell", priority=True, tooltip="open a sell ticket"),
+    Binding(
+        "B",
+        "quick_order('buy')",
+        "Buy at ask",
+        id="quick_buy",
+        show=False,
+        tooltip="one key: the default size at the ask (IOC), confirmed",
+    ),
+    Binding(
+        "S",
+        "quick_order('sell')",
+        "Sell at bid",
+        id="quick_sell",
+        show=False,
+        tooltip="one key: the default size at the bid (IOC), confirmed",
+    ),
     Binding(
         "ctrl+k",
         "kill_switch",
@@ -40,6 +60,18 @@ APP_BINDINGS: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
     Binding("right_square_bracket", "step_symbol(1)", "Next symbol", id="next_symbol", show=False),
     Binding("left_square_bracket", "step_symbol(-1)", "Prev symbol", id="prev_symbol", show=False),
     Binding("L", "next_layout", "Layout", id="layout", show=False),
+    Binding("z", "maximize_pane", "Zoom pane", id="maximize", show=False, tooltip="show the focused pane alone"),
+    Binding(
+        "slash",
+        "find_symbol",
+        "Find symbol",
+        id="find_symbol",
+        show=False,
+        priority=True,
+        tooltip="search the venue's markets",
+    ),
+    Binding("a", "alerts", "Alerts", id="alerts", show=False, tooltip="price alerts: list, add, delete"),
+    Binding("i", "next_indicators", "Indicators", id="indicators", show=False, tooltip="next set of chart overlays"),
     Binding("f5", "push_screen('backtest')", "Backtest", id="backtest", show=False),
     Binding("f6", "push_screen('optimize')", "Optimize", id="optimize", show=False),
     Binding("f7", "push_screen('rule_builder')", "Rules", id="rule_builder", show=False),
@@ -69,3 +101,7 @@ def binding_ids(app_bindings: list[Binding | tuple[str, str] | tuple[str, str, s
     for cls in PANES:
         ids |= {b.id for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
     return ids
+
+# Actions of the priority bindings above: refused (the key goes on to the widget) outside the
+# main screen or while an input has the keyboard.
+TYPING_ACTIONS = frozenset({"command_line", "ticket", "find_symbol"})

@@ -4,19 +4,29 @@ Pure functions with no Textual import, so the grammar is unit tested on its own.
 
     buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000
     sell 10 AAPL mkt            buy 1 ETH/USDT stop 3500        buy 2 @ 150 (active symbol)
-    cancel all | cancel all ETH/USDT | cancel <id>      flatten
+    buy 10 AAPL 150 (a number right after the symbol is the limit price)
+    cancel all | cancel all ETH/USDT | cancel <id>      flatten      close ETH/USDT
     modify <id> price 64100 | modify <id> qty 0.8 | modify <id> price 64100 qty 0.8
-    symbol ETH/USDT | tf 5m | theme tui-light | layout tabs | help | quit
+    alert BTC/USDT above 70000 | alert 65000 | alert rm <n> | alerts
+    watch add SOL/USDT | watch rm SOL/USDT | find sol      ind ema sma | ind off
+    symbol ETH/USDT | tf 5m | theme tui-light | layout tabs | layout save NAME | help | quit
+
+A symbol is always a symbol: the word after the quantity is looked up in the venue's markets
+first (symbols.py), so `buy 10 DAY`, `buy 10 POST limit 95` and `buy 10 LMT 450` trade the
+tickers DAY, POST and LMT. A grammar word in lower case that is also a ticker (`buy 10 day`) is
+ambiguous and refused with a message saying how to write either meaning.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from tui_trader.core.enums import OrderType, Side, TimeInForce
 from tui_trader.core.numbers import NumberError, check_range
 from tui_trader.core.orders import OrderRequest
+from tui_trader.ui.symbols import ParseError, match_market, resolve_symbol
 
 TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
 LAYOUTS: tuple[str, ...] = ("auto", "tabs", "grid")
@@ -34,10 +44,6 @@ _LIMIT = {"limit", "lmt", "lim", "@"}
 _STOP = {"stop", "stp"}
 _TIFS = {t.value: t for t in TimeInForce}
 _PRICED = {"sl": "stop_loss", "tp": "take_profit"}
-
-
-class ParseError(ValueError):
-    """The command line could not be understood; the message is shown under the input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,36 @@ class LayoutCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class SaveLayoutCommand:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCommand:
+    symbol: str  # close this position at market
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCommand:
+    action: str  # "add", "remove", "list"
+    symbol: str | None = None
+    above: bool | None = None  # None: the side of the current price the level is on
+    price: Decimal | None = None
+    alert_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchCommand:
+    action: str  # "add", "remove", "find"
+    symbol: str = ""  # or the search text for "find"
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorCommand:
+    names: tuple[str, ...]  # () turns the overlays off
+
+
+@dataclass(frozen=True, slots=True)
 class HelpCommand:
     pass
 
@@ -102,9 +138,16 @@ Command = (
     | TimeframeCommand
     | ThemeCommand
     | LayoutCommand
+    | SaveLayoutCommand
+    | CloseCommand
+    | AlertCommand
+    | WatchCommand
+    | IndicatorCommand
     | HelpCommand
     | QuitCommand
 )
+
+INDICATORS: tuple[str, ...] = ("sma", "ema", "bb", "vwap")  # chart overlays
 
 USAGE = (
     "try: buy 0.5 BTC/USDT limit 64000 · sell 10 AAPL mkt · cancel all · modify <id> price 64100 · flatten"
@@ -112,23 +155,45 @@ USAGE = (
 )
 
 
-def parse_command(text: str, active_symbol: str | None = None) -> Command:
-    """Parse one command line. Symbols are upper-cased; a missing order symbol means the active one."""
+def parse_command(text: str, active_symbol: str | None = None, markets: Collection[str] = ()) -> Command:
+    """Parse one command line. `markets` are the venue's symbols: a symbol is looked up there
+    first (none given: any word is taken as a symbol, upper-cased). A missing order symbol means
+    the active one."""
     words = text.replace(",", " ").split()
     if not words:
         raise ParseError(f"empty command; {USAGE}")
     verb, args = words[0].lower(), words[1:]
     if verb in _SIDES:
-        return _parse_order(_SIDES[verb], args, active_symbol)
+        return _parse_order(_SIDES[verb], args, active_symbol, markets)
     if verb in ("cancel", "c", "x"):
-        return _parse_cancel(args)
+        return _parse_cancel(args, markets)
     if verb in ("modify", "mod", "amend", "m"):
         return _parse_modify(args)
     if verb in ("flatten", "flat", "kill"):
         _no_more(verb, args)
         return FlattenCommand()
+    if verb == "close":
+        if len(args) > 1:
+            raise ParseError("close takes one symbol: close ETH/USDT (or nothing for the active one)")
+        if not args and not active_symbol:
+            raise ParseError("close which position? close ETH/USDT")
+        return CloseCommand(resolve_symbol(args[0], markets) if args else str(active_symbol))
     if verb in ("symbol", "sym"):
-        return SymbolCommand(_one(verb, args, "a symbol, e.g. symbol ETH/USDT").upper())
+        return SymbolCommand(resolve_symbol(_one(verb, args, "a symbol, e.g. symbol ETH/USDT"), markets))
+    if verb in ("alert", "alerts"):
+        return _parse_alert(verb, args, active_symbol, markets)
+    if verb in ("watch", "wl"):
+        return _parse_watch(args, markets)
+    if verb in ("find", "search", "/"):
+        return WatchCommand("find", " ".join(args))
+    if verb in ("ind", "indicators", "overlay"):
+        names = tuple(a.lower() for a in args)
+        if names in ((), ("off",), ("none",)):
+            return IndicatorCommand(())
+        unknown = [n for n in names if n not in INDICATORS]
+        if unknown:
+            raise ParseError(f"unknown indicator {unknown[0]!r}; choose from {', '.join(INDICATORS)} or off")
+        return IndicatorCommand(names)
     if verb in ("tf", "timeframe"):
         tf = _one(verb, args, f"a timeframe ({', '.join(TIMEFRAMES)})").lower()
         if tf not in TIMEFRAMES:
@@ -137,15 +202,65 @@ def parse_command(text: str, active_symbol: str | None = None) -> Command:
     if verb == "theme":
         return ThemeCommand(_one(verb, args, "a theme name, e.g. theme tui-light"))
     if verb == "layout":
-        layout = _one(verb, args, f"a layout ({', '.join(LAYOUTS)})").lower()
-        if layout not in LAYOUTS:
-            raise ParseError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
-        return LayoutCommand(layout)
+        if args[:1] and args[0].lower() == "save":
+            return SaveLayoutCommand(_layout_name(args[1:]))
+        layout = _one(verb, args, f"a layout ({', '.join(LAYOUTS)}) or a saved one; layout save NAME saves")
+        return LayoutCommand(layout.lower() if layout.lower() in LAYOUTS else layout)
     if verb in ("help", "?", "keys"):
         return HelpCommand()
     if verb in ("quit", "q", "exit"):
         return QuitCommand()
     raise ParseError(f"unknown command {words[0]!r}; {USAGE}")
+
+
+def _layout_name(args: list[str]) -> str:
+    if len(args) != 1 or not args[0].replace("-", "").replace("_", "").isalnum():
+        raise ParseError("layout save takes one name of letters, digits, - or _: layout save scalping")
+    if args[0].lower() in LAYOUTS:
+        raise ParseError(f"{args[0]!r} is a built-in layout; pick another name")
+    return args[0]
+
+
+def _parse_alert(verb: str, args: list[str], active: str | None, markets: Collection[str]) -> AlertCommand:
+    usage = "alert BTC/USDT above 70000 · alert 65000 (active symbol) · alert rm 2 · alerts"
+    if verb == "alerts" or args in ([], ["list"]):
+        return AlertCommand("list")
+    if args[0].lower() in ("rm", "remove", "del", "delete", "clear"):
+        if args[0].lower() == "clear" or args[1:] == ["all"]:
+            return AlertCommand("remove")
+        if len(args) != 2 or not args[1].isdigit():
+            raise ParseError(f"which alert? {usage}")
+        return AlertCommand("remove", alert_id=int(args[1]))
+    symbol = active
+    rest = args
+    if not _looks_numeric(args[0]) and args[0].lower() not in _ALERT_SIDES:
+        symbol, rest = resolve_symbol(args[0], markets), args[1:]
+    if not symbol:
+        raise ParseError(f"alert on which symbol? {usage}")
+    above: bool | None = None
+    if rest and rest[0].lower() in _ALERT_SIDES:
+        above, rest = _ALERT_SIDES[rest[0].lower()], rest[1:]
+    if len(rest) != 1:
+        raise ParseError(f"alert takes a price: {usage}")
+    return AlertCommand("add", symbol, above, parse_decimal(rest[0], "alert price"))
+
+
+_ALERT_SIDES = {
+    **dict.fromkeys(("above", ">", ">=", "over"), True),
+    **dict.fromkeys(("below", "<", "<=", "under"), False),
+}
+
+
+def _parse_watch(args: list[str], markets: Collection[str]) -> WatchCommand:
+    usage = "watch add SOL/USDT · watch rm SOL/USDT · find sol"
+    if not args:
+        return WatchCommand("find", "")
+    action = {"add": "add", "+": "add", "rm": "remove", "remove": "remove", "del": "remove", "-": "remove"}.get(
+        args[0].lower()
+    )
+    if action is None or len(args) != 2:
+        raise ParseError(f"watch takes add or rm and one symbol: {usage}")
+    return WatchCommand(action, resolve_symbol(args[1], markets))
 
 
 def parse_decimal(word: str, what: str) -> Decimal:
@@ -169,21 +284,32 @@ def _looks_numeric(word: str) -> bool:
     return word[:1].isdigit() or word[:1] == "."
 
 
-def _parse_order(side: Side, args: list[str], active_symbol: str | None) -> OrderCommand:
+def _parse_order(side: Side, args: list[str], active_symbol: str | None, markets: Collection[str]) -> OrderCommand:
     if not args:
-        raise ParseError(
-            f"{side.value} needs a quantity, e.g. {side.value} 0.5 BTC/USDT limit 64000"
-        )
+        raise ParseError(f"{side.value} needs a quantity, e.g. {side.value} 0.5 BTC/USDT limit 64000")
     qty = parse_decimal(args[0], "quantity")
     rest = args[1:]
     symbol = active_symbol
-    if rest and not _looks_numeric(rest[0]) and rest[0].lower() not in _KEYWORDS:
-        symbol = rest[0].upper()
-        rest = rest[1:]
+    named = False  # the symbol was written out (a bare price may follow it)
+    if rest and not _looks_numeric(rest[0]) and rest[0] != "@":
+        word = rest[0]
+        market = match_market(word, markets)
+        keyword = word.lower() in _KEYWORDS
+        if market is not None and keyword and word != word.upper():
+            example = f"{side.value} {args[0]} {active_symbol or 'BTC/USDT'} {word} ..."
+            raise ParseError(
+                f"{word!r} is both the ticker {market} and a word of the grammar: write {market} (upper case) "
+                f"for the ticker, or name the symbol first ({example})"
+            )
+        if market is not None or not keyword:
+            symbol, rest, named = resolve_symbol(word, markets), rest[1:], True
     if not symbol:
         raise ParseError(f"{side.value} needs a symbol, e.g. {side.value} {args[0]} BTC/USDT")
     fields: dict[str, object] = {}
     order_type: OrderType | None = None
+    if named and rest and _looks_numeric(rest[0]):  # buy 10 AAPL 150: the limit price
+        fields["price"] = parse_decimal(rest[0], "limit price")
+        rest = rest[1:]
     i = 0
     while i < len(rest):
         word = rest[i].lower()
@@ -248,13 +374,13 @@ def _set_once(fields: dict[str, object], key: str, value: Decimal, word: str) ->
     fields[key] = value
 
 
-def _parse_cancel(args: list[str]) -> CancelCommand:
+def _parse_cancel(args: list[str], markets: Collection[str]) -> CancelCommand:
     if not args:
         raise ParseError("cancel what? `cancel all`, `cancel all BTC/USDT` or `cancel <order id>`")
     if args[0].lower() == "all":
         if len(args) > 2:
             raise ParseError("cancel all takes at most one symbol")
-        return CancelCommand(None, args[1].upper() if len(args) == 2 else None)
+        return CancelCommand(None, resolve_symbol(args[1], markets) if len(args) == 2 else None)
     _no_more("cancel", args[1:])
     return CancelCommand(args[0])
 

@@ -51,7 +51,9 @@ class LayoutMixin(WorkstationState):
         panes: dict[str, Pane] = {}
         for cls in PANES:
             if cls is WatchlistPane:
-                pane: Pane = WatchlistPane([s.upper() for s in self.ui.watchlist], self.ui.flash_ms)
+                edited = self.desk.watchlist if self.desk.watchlist is not None else self.ui.watchlist or None
+                shown = [s.upper() for s in edited] if edited is not None else None
+                pane: Pane = WatchlistPane(shown, self.ui.flash_ms)
             elif cls is ChartPane:
                 pane = ChartPane(self.client.candles, self.ui.chart_refresh_s)
             else:
@@ -95,6 +97,19 @@ class LayoutMixin(WorkstationState):
     def action_next_layout(self) -> None:
         following = LAYOUTS[(LAYOUTS.index(self.layout_choice) + 1) % len(LAYOUTS)]
         self.run_worker(self.set_layout(following), group="layout")
+
+    def action_maximize_pane(self) -> None:
+        """z: the focused pane alone on the screen (z or Esc again brings the others back)."""
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        focused = self.focused
+        pane = next((p for p in self._panes.values() if focused is not None and p in focused.ancestors_with_self), None)
+        if pane is None:
+            self.notify("focus a pane first (its number key)", severity="warning")
+            return
+        screen.maximize(pane, container=False)
 
     def action_show_pane(self, key: str) -> None:
         pane = self._panes.get(key)

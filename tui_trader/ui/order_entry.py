@@ -1,39 +1,79 @@
-"""Orders from the keyboard: the ticket, confirmation and sending, cancel, modify, cancel all and
-the kill switch. Every order ends in `submit_order`: a confirmation, then the engine."""
+"""Orders from the keyboard: the ticket, one-key orders at the touch, closing a position,
+modify, cancel, cancel all and the kill switch.
+
+Every path that sends or changes an order asks first (ConfirmScreen), and the dialog opens at
+once while the engine's own checks answer as a dry run (`order.check`, `order.modify` with
+dry_run): what the engine would refuse is shown with its reason and never offered.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import asyncio
+from collections.abc import Awaitable
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import work
 
-from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import Order, OrderRequest, legs_note
 from tui_trader.ui import format as fmt
 from tui_trader.ui.order_preview import preview_order
-from tui_trader.ui.panes import BlotterPane
+from tui_trader.ui.panes import BlotterPane, PositionsPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import ConfirmScreen, TicketScreen, order_details
-from tui_trader.ui.workstation_state import WorkstationState
+from tui_trader.ui.workstation_state import Verdict, WorkstationState
 
 
 class OrderEntry(WorkstationState):
     """Sending, changing and cancelling orders; every path asks first."""
 
+    # -- confirming --------------------------------------------------------------------------
+
+    async def confirm(self, screen: ConfirmScreen, check: Awaitable[Verdict] | None = None) -> bool:
+        """Show `screen` now; feed it the engine's answer when it comes. True when confirmed."""
+        answer = self.push_screen(screen, wait_for_dismiss=True)
+        if check is None:
+            return bool(await answer)
+        task = asyncio.ensure_future(check)
+
+        def answered(t: asyncio.Future[Verdict]) -> None:
+            if not t.cancelled() and t.exception() is None:
+                screen.checked(*t.result())
+
+        task.add_done_callback(answered)
+        try:
+            return bool(await answer)
+        finally:
+            task.cancel()
+
+    async def engine_check(self, request: OrderRequest) -> Verdict:
+        """The engine's pre-trade checks as a dry run; a check that cannot run is a refusal."""
+        try:
+            answer = await self.client.call("order.check", request=request)
+        except Exception as exc:  # unreachable daemon, old daemon without the command...
+            return False, f"could not check it with the engine ({exc}); nothing was sent"
+        if answer.get("ok"):
+            return True, Text(f"✓ passes the engine's risk checks ({answer.get('venue')})", style=self.palette.up)
+        return False, str(answer.get("message") or answer.get("code") or "refused")
+
+    def arm_s(self) -> float:
+        return self.ui.confirm_arm_ms / 1000
+
+    # -- sending -----------------------------------------------------------------------------
+
     @work(exclusive=True, group="order", exit_on_error=False)
-    async def submit_order(self, request: OrderRequest) -> Order | None:
-        """Confirm (twice when the price is far from the mid), then place and report."""
+    async def submit_order(self, request: OrderRequest, title: str = "") -> Order | None:
+        """Confirm (while the engine checks), confirm again when the price is far from the mid,
+        then place and report."""
         if request.venue is None and self.venue and request.symbol == self.symbol:
             request = request.with_(venue=self.venue)  # the active symbol trades where it is shown
         inst, ticker = self.lookup(request.symbol, request.venue)
         preview = preview_order(
-            request,
-            inst,
-            ticker,
-            fee_rate=self.ui.fee_estimate,
-            far_pct=self.ui.confirm_far_price_pct,
+            request, inst, ticker, fee_rate=self.ui.fee_estimate, far_pct=self.ui.confirm_far_price_pct
         )
         status = self.query_one(StatusBar)
         if preview.errors:
@@ -42,18 +82,26 @@ class OrderEntry(WorkstationState):
             status.say(f"order not sent: {message}", self.palette.error)
             return None
         nd = inst.price_decimals if inst else 2
-        ok = await self.push_screen_wait(
-            ConfirmScreen(f"Send {preview.describe}?", order_details(preview, nd), yes="Send (y/Enter)")
+        screen = ConfirmScreen(
+            title or f"Send {preview.describe}?",
+            order_details(preview, nd),
+            yes="Send",
+            checking="checking with the engine's risk checks",
+            arm_s=self.arm_s(),
         )
+        ok = await self.confirm(screen, self.engine_check(request))
+        if screen.state == "refused":
+            status.say(f"order not sent: {screen.refusal}", self.palette.error)
+            return None
         if ok and preview.far:
             warning = Text.assemble(
                 ("Price far from the market\n\n", "bold"),
                 f"{fmt.price(preview.price, nd)} is {fmt.pct(preview.distance, signed=False)} from the mid "
                 f"{fmt.price(preview.mid, nd)} (threshold {self.ui.confirm_far_price_pct * 100:g}%).\n",
-                "Press y again to send it anyway.",
+                "Confirm again to send it anyway.",
             )
-            ok = await self.push_screen_wait(
-                ConfirmScreen("Second confirmation", warning, yes="Send anyway (y)", danger=True)
+            ok = await self.confirm(
+                ConfirmScreen("Second confirmation", warning, yes="Send anyway", danger=True, arm_s=self.arm_s())
             )
         if not ok:
             status.say("order not sent")
@@ -92,6 +140,62 @@ class OrderEntry(WorkstationState):
 
         self.push_screen(TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type)), done)
 
+    def action_quick_order(self, side: str) -> None:
+        """One key: the default size at the touch (a buy at the ask, a sell at the bid) as an
+        immediate-or-cancel limit, so nothing is left resting; confirmed like any order."""
+        request = self.quick_order(Side(side))
+        if isinstance(request, str):
+            self.notify(request, severity="warning")
+            self.query_one(StatusBar).say(request, self.palette.warning)
+            return
+        self.submit_order(request, f"One-key {side}: {request.quantity.normalize():f} {request.symbol} at the touch?")
+
+    def quick_order(self, side: Side) -> OrderRequest | str:
+        """The one-key order for the active symbol, or why there is none."""
+        inst, ticker = self.lookup(self.symbol, self.venue)
+        if inst is None or ticker is None:
+            return f"no quote for {self.symbol or 'the active symbol'} yet"
+        touch = ticker.ask if side is Side.BUY else ticker.bid
+        if not touch:
+            return f"no {'ask' if side is Side.BUY else 'bid'} for {self.symbol}"
+        given = self.ui.quick_size.get(self.symbol)
+        if given is not None:
+            qty = given
+        else:
+            raw = Decimal(str(self.ui.quick_notional)) / Decimal(str(touch))
+            qty = (raw / inst.lot_size).to_integral_value(ROUND_DOWN) * inst.lot_size
+        if qty <= 0 or qty < inst.min_qty:
+            return f"the default size is below {self.symbol}'s minimum; set ui.quick_size"
+        return OrderRequest(
+            self.symbol,
+            side,
+            qty,
+            OrderType.LIMIT,
+            price=inst.round_price(Decimal(str(touch))),
+            time_in_force=TimeInForce.IOC,
+            source="manual",
+        )
+
+    def close_position(self, symbol: str) -> None:
+        """Close one position at market (reduce-only), after the usual confirmation."""
+        positions = [p for p in (self.snapshot.positions if self.snapshot else []) if p.symbol == symbol]
+        if not positions or all(p.is_flat for p in positions):
+            message = f"no open position in {symbol}"
+            self.notify(message, severity="warning")
+            self.query_one(StatusBar).say(message, self.palette.warning)
+            return
+        pos = next(p for p in positions if not p.is_flat)
+        side = Side.SELL if pos.quantity > 0 else Side.BUY
+        request = OrderRequest(
+            symbol, side, abs(pos.quantity), OrderType.MARKET, venue=pos.venue, reduce_only=True, source="manual"
+        )
+        self.submit_order(request, f"Close {symbol}: {side.value} {abs(pos.quantity).normalize():f} at market?")
+
+    def on_positions_pane_close_requested(self, event: PositionsPane.CloseRequested) -> None:
+        self.close_position(event.symbol)
+
+    # -- changing and cancelling -------------------------------------------------------------
+
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def cancel_order(self, client_order_id: str) -> None:
         status = self.query_one(StatusBar)
@@ -106,18 +210,41 @@ class OrderEntry(WorkstationState):
         status.say(msg)
         await self.refresh_snapshot()
 
+    async def _modify_check(self, params: dict[str, Any]) -> Verdict:
+        try:
+            await self.client.call("order.modify", dry_run=True, **params)
+        except Exception as exc:
+            return False, str(exc)
+        return True, Text("✓ the engine accepts the change", style=self.palette.up)
+
     @work(exclusive=True, group="modify", exit_on_error=False)
     async def modify_order(self, client_order_id: str, price: Decimal | None, quantity: Decimal | None) -> None:
         status = self.query_one(StatusBar)
         params = {"id": client_order_id, "price": price and str(price), "quantity": quantity and str(quantity)}
+        order = next(
+            (o for o in (self.snapshot.open_orders if self.snapshot else []) if o.client_order_id == client_order_id),
+            None,
+        )
+        body = _modify_body(client_order_id, order, price, quantity)
+        screen = ConfirmScreen(
+            f"Modify {fmt.short_id(client_order_id, 14)}?",
+            body,
+            yes="Modify",
+            checking="checking the change with the engine",
+            arm_s=self.arm_s(),
+        )
+        if not await self.confirm(screen, self._modify_check(params)):
+            refused = f": {screen.refusal}" if screen.refusal else ""
+            status.say(f"order not changed{refused}", self.palette.error if refused else "")
+            return
         try:
-            order = await self.client.call("order.modify", **params)
+            changed = await self.client.call("order.modify", **params)
         except UserError as exc:
             self.notify(str(exc), severity="error")
             status.say(str(exc), self.palette.error)
             return
-        order_id = order.client_order_id if hasattr(order, "client_order_id") else order["client_order_id"]
-        meta = order.meta if hasattr(order, "meta") else order.get("meta", {})
+        order_id = changed.client_order_id if hasattr(changed, "client_order_id") else changed["client_order_id"]
+        meta = changed.meta if hasattr(changed, "meta") else changed.get("meta", {})
         msg = (
             f"modified {client_order_id}"
             + (f" -> {order_id}" if order_id != client_order_id else "")
@@ -140,7 +267,8 @@ class OrderEntry(WorkstationState):
             self.notify("no working orders", severity="warning")
             return
         what = f"{len(working)} working order(s)" + (f" on {symbol}" if symbol else "")
-        if not await self.push_screen_wait(ConfirmScreen("Cancel all?", f"Cancel {what}?", yes="Cancel them (y)")):
+        screen = ConfirmScreen("Cancel all?", f"Cancel {what}?", yes="Cancel them", arm_s=self.arm_s())
+        if not await self.confirm(screen):
             return
         cancelled = await self.client.cancel_all(symbol)
         self.notify(f"cancel sent for {len(cancelled)} order(s)", title="Cancel all")
@@ -156,7 +284,8 @@ class OrderEntry(WorkstationState):
             ("KILL SWITCH\n\n", "bold"),
             f"Cancel {n_orders} working order(s) and close {n_pos} position(s) at market?",
         )
-        if not await self.push_screen_wait(ConfirmScreen("Flatten everything", body, yes="Flatten (y)", danger=True)):
+        screen = ConfirmScreen("Flatten everything", body, yes="Flatten", danger=True, arm_s=self.arm_s())
+        if not await self.confirm(screen):
             return
         result = await self.client.flatten()
         closing = len(result.get("closing_orders", []))
@@ -167,3 +296,23 @@ class OrderEntry(WorkstationState):
         self.notify(msg, title="Kill switch", severity="warning" if left else "information", timeout=8)
         self.query_one(StatusBar).say(msg, self.palette.warning)
         await self.refresh_snapshot()
+
+
+def _modify_body(cid: str, order: Order | None, price: Decimal | None, quantity: Decimal | None) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_row("Order", cid)
+    if order is not None:
+        grid.add_row("", f"{order.side.value} {order.symbol} {order.type.value}")
+    old_price = order.price if order is not None else None
+    old_qty = order.quantity if order is not None else None
+    if price is not None:
+        grid.add_row("Price", f"{_dec(old_price)} → {_dec(price)}")
+    if quantity is not None:
+        grid.add_row("Quantity", f"{_dec(old_qty)} → {_dec(quantity)}")
+    return grid
+
+
+def _dec(value: Decimal | None) -> str:
+    return "?" if value is None else f"{value.normalize():f}"

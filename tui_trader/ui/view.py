@@ -16,3 +16,4 @@ class View:
     palette: Palette
     now: float  # UI monotonic seconds (flashes, chart cadence); never shown
     venue: str | None = None  # the active symbol's venue; None: the one its orders go to
+    indicators: tuple[str, ...] = ("ema", "bb")  # chart overlays

@@ -12,17 +12,22 @@ from textual.binding import Binding
 from tui_trader.ui.commandline import (
     LAYOUTS,
     TIMEFRAMES,
+    AlertCommand,
     CancelCommand,
+    CloseCommand,
     Command,
     FlattenCommand,
     HelpCommand,
+    IndicatorCommand,
     LayoutCommand,
     ModifyCommand,
     OrderCommand,
     QuitCommand,
+    SaveLayoutCommand,
     SymbolCommand,
     ThemeCommand,
     TimeframeCommand,
+    WatchCommand,
 )
 from tui_trader.ui.order_preview import check_request
 from tui_trader.ui.palette import PaletteCommand
@@ -30,6 +35,8 @@ from tui_trader.ui.panes import PANES, BlotterPane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen, HelpScreen
 from tui_trader.ui.workstation_state import WorkstationState
+
+RESEARCH_GROUPS = frozenset({"backtest", "optimize"})  # workers whose result is lost on quit
 
 
 class ScreenWiring(WorkstationState):
@@ -43,7 +50,8 @@ class ScreenWiring(WorkstationState):
                 self.run_command(command)
 
         self.push_screen(
-            CommandLineScreen(self.symbol or None, self.check_command, self.command_history, text), done
+            CommandLineScreen(self.symbol or None, self.check_command, self.command_history, text, self.markets),
+            done,
         )
 
     def on_blotter_pane_modify_requested(self, event: BlotterPane.ModifyRequested) -> None:
@@ -67,6 +75,14 @@ class ScreenWiring(WorkstationState):
         elif isinstance(command, ThemeCommand):
             if command.theme not in self.available_themes:
                 return f"unknown theme {command.theme!r}; themes: {', '.join(self.theme_names())}"
+        elif isinstance(command, LayoutCommand):
+            if command.layout not in LAYOUTS and command.layout not in self.saved_layouts():
+                saved = ", ".join(self.saved_layouts()) or "none saved yet (layout save NAME)"
+                return f"unknown layout {command.layout!r}; built in: {', '.join(LAYOUTS)}; saved: {saved}"
+        elif isinstance(command, CloseCommand):
+            held = [p for p in (snap.positions if snap else []) if p.symbol == command.symbol and not p.is_flat]
+            if not held:
+                return f"no open position in {command.symbol}"
         elif (
             isinstance(command, CancelCommand | ModifyCommand)
             and command.client_order_id is not None
@@ -107,7 +123,20 @@ class ScreenWiring(WorkstationState):
         elif isinstance(command, ThemeCommand):
             self.set_theme(command.theme)
         elif isinstance(command, LayoutCommand):
-            self.run_worker(self.set_layout(command.layout), group="layout")
+            if command.layout in LAYOUTS:
+                self.run_worker(self.set_layout(command.layout), group="layout")
+            else:
+                self.load_layout(command.layout)
+        elif isinstance(command, SaveLayoutCommand):
+            self.save_layout(command.name)
+        elif isinstance(command, CloseCommand):
+            self.close_position(command.symbol)
+        elif isinstance(command, AlertCommand):
+            self.alert_command(command)
+        elif isinstance(command, WatchCommand):
+            self.watch_command(command)
+        elif isinstance(command, IndicatorCommand):
+            self.set_indicators(command.names)
         elif isinstance(command, HelpCommand):
             self.action_help()
         elif isinstance(command, QuitCommand):
@@ -171,14 +200,44 @@ class ScreenWiring(WorkstationState):
 
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_request_quit(self) -> None:
-        working = len(self.snapshot.open_orders) if self.snapshot else 0
-        if working:
-            body = f"{working} order(s) are working and stay on the venue. Quit anyway?"
-            if not await self.push_screen_wait(ConfirmScreen("Quit?", body, yes="Quit (y)")):
+        """q, ctrl+q and `quit`: ask first when leaving would leave work behind."""
+        outstanding = self.outstanding_work()
+        if outstanding:
+            body = "\n".join(outstanding) + "\n\nQuit anyway?"
+            screen = ConfirmScreen("Quit?", body, yes="Quit", arm_s=self.arm_s())
+            if not await self.confirm(screen):
+                self.query_one(StatusBar).say("still here")
                 return
         self.exit(0)
 
+    def outstanding_work(self) -> list[str]:
+        """What quitting would leave behind, one line each (empty: nothing)."""
+        snap = self.snapshot
+        lines: list[str] = []
+        open_orders = snap.open_orders if snap else []
+        held = [o for o in open_orders if o.meta.get("held")]
+        working = len(open_orders) - len(held)
+        if self.client.attached:
+            return lines  # the daemon keeps running: nothing stops with this screen
+        if working:
+            lines.append(f"{working} order(s) are working and stay on the venue.")
+        if held:
+            lines.append(
+                f"{len(held)} order(s) are held by this engine (bracket legs, OCO, trailing stops) "
+                "and stop being watched when it quits."
+            )
+        busy = [w.name or w.group for w in self.workers if w.group in RESEARCH_GROUPS and w.is_running]
+        if busy:
+            lines.append(f"running: {', '.join(busy)} (its result is lost).")
+        return lines
+
     # -- the palette -------------------------------------------------------------------------
+
+    def _quick_buy(self) -> None:
+        self.action_quick_order("buy")
+
+    def _quick_sell(self) -> None:
+        self.action_quick_order("sell")
 
     def palette_commands(self) -> list[PaletteCommand]:
         """Every action for the ctrl+p palette, built from the current state."""
@@ -190,6 +249,10 @@ class ScreenWiring(WorkstationState):
             ("Command line", "quick orders: buy 0.5 BTC/USDT limit 64000", self.action_command_line),
             ("Cancel all orders", "cancel every working order", lambda: self.action_cancel_all()),
             ("Flatten (kill switch)", "cancel everything, close every position", self.action_kill_switch),
+            ("Buy at the ask (one key)", f"default size of {self.symbol}, IOC, confirmed (B)", self._quick_buy),
+            ("Sell at the bid (one key)", f"default size of {self.symbol}, IOC, confirmed (S)", self._quick_sell),
+            ("Zoom pane", "show the focused pane alone, again to undo (z)", self.action_maximize_pane),
+            *self.desk_palette_commands(),
             *self.feature_palette_commands(),
             ("Backtest…", "run a strategy on history (F5)", lambda: self.push_screen("backtest")),
             ("Optimize…", "search parameters, walk forward (F6)", lambda: self.push_screen("optimize")),
@@ -206,6 +269,15 @@ class ScreenWiring(WorkstationState):
                     _bind(self.cancel_order, cid),
                 )
             )
+        for pos in self.snapshot.positions if self.snapshot else []:
+            if not pos.is_flat:
+                out.append(
+                    (
+                        f"Close position {pos.symbol}",
+                        f"{pos.quantity.normalize():f} at market, reduce-only, confirmed",
+                        _bind(self.close_position, pos.symbol),
+                    )
+                )
         for sym in self.symbols():
             out.append((f"Symbol: {sym}", "make it the active symbol", _bind(self.set_symbol, sym)))
         for tf in TIMEFRAMES:

@@ -1,8 +1,11 @@
-"""Positions: quantity, average price, mark, unrealized and realized P&L, share of equity."""
+"""Positions: quantity, average price, mark, unrealized and realized P&L, share of equity;
+`c` closes the selected one at market (after the usual confirmation)."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
 from tui_trader.ui import format as fmt
@@ -25,7 +28,29 @@ COLUMNS = (
 class PositionsPane(Pane):
     KEY = "positions"
     TITLE = "Positions"
-    TAB = "Positions"
+    TAB = "Pos"
+
+    BINDINGS = [
+        Binding(
+            "c,delete",
+            "close_selected",
+            "Close position",
+            id="close_position",
+            tooltip="close the position under the cursor at market (confirmed)",
+        ),
+    ]
+
+    class CloseRequested(Message):
+        def __init__(self, symbol: str) -> None:
+            super().__init__()
+            self.symbol = symbol
+
+    def action_close_selected(self) -> None:
+        key = self._sync.selected_key()
+        if key is None:
+            self.notify("no position selected", severity="warning")
+            return
+        self.post_message(self.CloseRequested(key.split(":", 1)[1]))
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="positions-table", cursor_type="row")

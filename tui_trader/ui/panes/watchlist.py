@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -30,6 +31,18 @@ class WatchlistPane(Pane):
     TITLE = "Watchlist"
     TAB = "Quotes"
 
+    BINDINGS = [
+        Binding("plus,insert", "app.find_symbol", "Add symbol", id="watch_add", tooltip="search the venue's markets"),
+        Binding(
+            "minus,delete", "remove_selected", "Remove symbol", id="watch_remove", tooltip="take it off the watchlist"
+        ),
+    ]
+
+    class RemoveRequested(Message):
+        def __init__(self, symbol: str) -> None:
+            super().__init__()
+            self.symbol = symbol
+
     class SymbolSelected(Message):
         """The trader picked a row: it becomes the active symbol (and venue) everywhere."""
 
@@ -40,7 +53,7 @@ class WatchlistPane(Pane):
 
     def __init__(self, symbols: list[str] | None = None, flash_ms: int = 600) -> None:
         super().__init__()
-        self.symbols = symbols or []
+        self.symbols = symbols  # None: every market the venues quote
         self.flash_s = flash_ms / 1000.0
         self._last: dict[str, float] = {}
         self._flash: dict[str, tuple[int, float]] = {}  # row key -> (direction, until)
@@ -57,6 +70,14 @@ class WatchlistPane(Pane):
             table.add_column(label, key=key, width=width)
         self._sync = TableSync(table, [c[3] for c in COLUMNS])
 
+    def set_symbols(self, symbols: list[str]) -> None:
+        self.symbols = list(symbols)
+
+    def action_remove_selected(self) -> None:
+        key = self._sync.selected_key() if self._sync is not None else None
+        if key is not None:
+            self.post_message(self.RemoveRequested(self._markets.get(key, ("", key))[1]))
+
     @property
     def flashing(self) -> int:
         return len(self._flash)
@@ -65,7 +86,7 @@ class WatchlistPane(Pane):
         """Row key -> (venue, symbol). A symbol quoted by more than one venue gets a row per
         venue, keyed and labelled `venue:symbol`; elsewhere the key is the symbol."""
         markets = snap.markets()
-        if self.symbols:
+        if self.symbols is not None:
             wanted = []
             for sym in self.symbols:
                 quoted = [m for m in markets if m[1] == sym]

@@ -1,21 +1,25 @@
 """Modal screens: order ticket, confirmations, key map, the `:` command line, order details,
-pasting a chat signal and arming live trading."""
+pasting a chat signal, arming live trading, symbol search and price alerts."""
 
+from tui_trader.ui.screens.alerts import AlertsScreen
 from tui_trader.ui.screens.arm_live import ArmLiveScreen
 from tui_trader.ui.screens.command_line import CommandLineScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen, order_details
 from tui_trader.ui.screens.help import HelpScreen
 from tui_trader.ui.screens.order_info import OrderInfoScreen, order_state
 from tui_trader.ui.screens.paste_signal import PasteSignalScreen
+from tui_trader.ui.screens.symbol_search import SymbolSearchScreen
 from tui_trader.ui.screens.ticket import TicketScreen
 
 __all__ = [
+    "AlertsScreen",
     "ArmLiveScreen",
     "CommandLineScreen",
     "ConfirmScreen",
     "HelpScreen",
     "OrderInfoScreen",
     "PasteSignalScreen",
+    "SymbolSearchScreen",
     "TicketScreen",
     "order_details",
     "order_state",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,13 +12,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tui_trader.ui.commandline import USAGE, Command, ParseError, parse_command
+from tui_trader.ui.screens.type_ahead import HoldsKeys, SubmitInput
 
 # Extra checks the app runs on a parsed command (unknown theme, order below the lot...):
 # return an error message, or None when the command may run.
 Check = Callable[[Command], str | None]
 
 
-class CommandLineScreen(ModalScreen[Command | None]):
+class CommandLineScreen(HoldsKeys, ModalScreen[Command | None]):
     BINDINGS = [Binding("escape", "close", "Close", id="command_close")]
 
     def __init__(
@@ -27,19 +28,22 @@ class CommandLineScreen(ModalScreen[Command | None]):
         check: Check | None = None,
         history: list[str] | None = None,
         text: str = "",
+        markets: Callable[[], Collection[str]] = tuple,
     ) -> None:
         super().__init__(id="command-line-screen")
         self.initial_text = text  # pre-filled (e.g. `modify <id> price 64000` from the blotter)
+        self.markets = markets  # the venue's symbols: words are looked up there first
         self.active_symbol = active_symbol
         self.check = check
         self.history = history if history is not None else []
         self._pos = len(self.history)
         self.error_text = ""  # the inline error shown now ("" when none)
+        self.hold_keys()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="command-box"):
             yield Static(f"[dim]{USAGE}[/]", id="command-error")
-            yield Input(
+            yield SubmitInput(
                 self.initial_text,
                 placeholder="buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000",
                 id="command-input",
@@ -48,16 +52,19 @@ class CommandLineScreen(ModalScreen[Command | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False
-        self.query_one(Input).focus()
+        self.release_keys_to(self.query_one(Input))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        text = event.value.strip()
+        self.submit(event.value)
+
+    def submit(self, value: str) -> None:
+        text = value.strip()
         if not text:
             self.dismiss(None)
             return
         try:
-            command = parse_command(text, self.active_symbol)
+            command = parse_command(text, self.active_symbol, self.markets())
         except ParseError as exc:
             self.show_error(str(exc))
             return

@@ -22,6 +22,7 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.commandline import ParseError, parse_decimal
 from tui_trader.ui.order_preview import NEEDS_PRICE, NEEDS_STOP, check_request, reference_price
+from tui_trader.ui.screens.type_ahead import HoldsKeys
 
 Lookup = Callable[[str], tuple[Instrument | None, Ticker | None]]
 PRICE_FIELDS = ("price", "stop_price", "stop_loss", "take_profit")
@@ -84,7 +85,7 @@ def ticket_request(
     return (None if errors else request), errors
 
 
-class TicketScreen(ModalScreen[OrderRequest | None]):
+class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="ticket_cancel"),
         Binding("ctrl+s", "submit", "Review", id="ticket_submit", priority=True),
@@ -110,6 +111,7 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
         self.note = note
         self.errors: dict[str, str] = {}
         self.request: OrderRequest | None = None
+        self.hold_keys()
 
     def compose(self) -> ComposeResult:
         inst, ticker = self.lookup(self.symbol)
@@ -200,7 +202,7 @@ class TicketScreen(ModalScreen[OrderRequest | None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False
-        self.query_one("#f-quantity", Input).focus()
+        self.release_keys_to(self.query_one("#f-quantity", Input))
         self.validate()
 
     def values(self) -> dict[str, str]:

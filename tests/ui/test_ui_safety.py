@@ -1,0 +1,232 @@
+"""No order sent by accident: the confirmation cannot be answered by keys typed before it was
+shown, it opens before the engine's dry run answers, it never offers what the engine would
+refuse, and every path that sends or changes an order (modify, close, one-key) or quits with
+work outstanding asks first."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from textual import events
+from textual._time import get_time
+from textual.widgets import Button, Input
+
+from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from tui_trader.core.orders import OrderRequest
+from tui_trader.ui.panes import PositionsPane
+from tui_trader.ui.panes.statusbar import StatusBar
+from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen
+
+from ui_helpers import answer, build_rig, confirm_dialog
+
+SIZE = (100, 30)
+
+
+def sent(rig) -> list:  # type: ignore[no-untyped-def]
+    return [o for o in rig.engine.recent_orders.values() if o.status is not OrderStatus.REJECTED]
+
+
+async def typed(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("colon")
+    await pilot.pause()
+    assert isinstance(rig.app.screen, CommandLineScreen)
+    rig.app.screen.query_one(Input).value = text
+
+
+async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await rig.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_keys_typed_before_the_dialog_was_shown_are_dropped() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await typed(rig, pilot, "buy 0.01 BTC/USDT mkt")
+        # The trader types Enter, then at once `y`, `ctrl+y` and Enter (for the next command):
+        # the terminal reads them all now, the busy app gets to them later.
+        burst = [events.Key(k, None) for k in ("y", "ctrl+y", "enter", "y")]
+        await pilot.press("enter")
+        dialog = await confirm_dialog(rig, pilot)  # shown, checked and armed
+        assert all(key.time < dialog.shown_at for key in burst)
+        for key in burst:
+            rig.app.post_message(key)
+        await pilot.pause(0.1)
+        assert rig.app.screen is dialog and sent(rig) == []
+        # Typed after it is shown, `y` still does nothing: it is a letter of the grammar.
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert rig.app.screen is dialog and sent(rig) == []
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        assert [o.symbol for o in sent(rig)] == ["BTC/USDT"]
+
+
+async def test_the_confirm_key_waits_for_the_arming_delay_and_enter_defaults_to_no() -> None:
+    rig = build_rig(confirm_arm_ms=1500)
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await typed(rig, pilot, "buy 0.01 BTC/USDT mkt")
+        await pilot.press("enter")
+        for _ in range(200):
+            screen = rig.app.screen
+            if isinstance(screen, ConfirmScreen) and screen.state == "ready" and screen.shown_at <= get_time():
+                break
+            await pilot.pause(0.01)
+        dialog = rig.app.screen
+        assert isinstance(dialog, ConfirmScreen) and get_time() < dialog.armed_at
+        assert dialog.query_one("#yes", Button).disabled  # cannot be clicked or tabbed to yet
+        await pilot.press("ctrl+y")  # too early: ignored
+        await pilot.pause()
+        assert rig.app.screen is dialog and sent(rig) == []
+        assert rig.app.focused is dialog.query_one("#no", Button)
+        await confirm_dialog(rig, pilot)  # armed now
+        await pilot.press("enter")  # Enter presses the focused button: No
+        await settle(rig, pilot)
+        assert not isinstance(rig.app.screen, ConfirmScreen) and sent(rig) == []
+        assert rig.app.query_one(StatusBar).message == "order not sent"
+
+
+class SlowCheck:
+    """A client whose dry run answers only when the test says so."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def call(self, command: str, **params: Any) -> Any:
+        if command == "order.check":
+            await self.release.wait()
+        return await self.inner.call(command, **params)
+
+
+async def test_the_dialog_opens_before_the_engine_answers() -> None:
+    rig = build_rig()
+    slow = SlowCheck(rig.app.client)
+    rig.app.client = slow  # type: ignore[assignment]
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await typed(rig, pilot, "buy 0.01 BTC/USDT mkt")
+        await pilot.press("enter")
+        dialog = await confirm_dialog(rig, pilot, "checking")
+        assert "checking with the engine" in dialog.body_text and "Notional" in dialog.body_text
+        await pilot.pause(0.3)  # longer than the arming delay: still not confirmable
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert rig.app.screen is dialog and dialog.state == "checking" and sent(rig) == []
+        slow.release.set()
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        assert len(sent(rig)) == 1
+
+
+async def test_what_the_engine_would_refuse_is_never_offered() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        mid = rig.engine.mid("BTC/USDT")
+        cases = {
+            "buy 100000 BTC/USDT": "free",  # 6.5 billion on a 200k account
+            f"buy 0.01 BTC/USDT stop {round(mid * 0.97)}": "must be above the market",
+            f"buy 0.01 BTC/USDT limit {round(mid * 0.85)}": "band",
+            f"sell 0.01 BTC/USDT stop {round(mid * 1.02)} limit {round(mid * 1.01)}": "must be below the market",
+        }
+        for text, reason in cases.items():
+            await typed(rig, pilot, text)
+            await pilot.press("enter")
+            dialog = await confirm_dialog(rig, pilot, "refused")
+            assert reason in dialog.refusal, (text, dialog.refusal)
+            assert not dialog.query_one("#yes", Button).display
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+y")  # nothing to confirm
+            await pilot.pause()
+            assert rig.app.screen is dialog
+            await pilot.press("escape")
+            await settle(rig, pilot)
+            assert reason in rig.app.query_one(StatusBar).message
+        assert rig.engine.recent_orders == {}  # not even a rejection was recorded: nothing was sent
+
+
+async def test_one_key_orders_are_confirmed_and_leave_nothing_resting() -> None:
+    rig = build_rig(quick_notional=1000)
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        ask = rig.engine.tickers[("paper", "BTC/USDT")].ask
+        await pilot.press("B")
+        dialog = await confirm_dialog(rig, pilot)
+        assert "One-key buy" in dialog.title_text and "0.01538" in dialog.title_text
+        await answer(rig, pilot, "n")
+        await settle(rig, pilot)
+        assert sent(rig) == []
+        await pilot.press("B")
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        [order] = sent(rig)
+        assert (order.side, order.type, order.time_in_force) == (Side.BUY, OrderType.LIMIT, TimeInForce.IOC)
+        assert float(order.price) == round(ask, 2) and order.quantity == Decimal("0.01538")
+        assert rig.engine.oms.open_orders() == []
+
+
+async def test_close_a_position_from_the_command_line_and_the_positions_pane() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal("0.5")))
+        await rig.app.client.place(OrderRequest("SOL/USDT", Side.SELL, Decimal("3")))
+        await rig.app.refresh_snapshot()
+        await typed(rig, pilot, "close eth")
+        await pilot.press("enter")
+        dialog = await confirm_dialog(rig, pilot)
+        assert "Close ETH/USDT: sell 0.5 at market" in dialog.title_text
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        assert [p.symbol for p in rig.engine.portfolio.open_positions()] == ["SOL/USDT"]
+        await rig.app.refresh_snapshot()
+        await pilot.press("4")
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        rig.app.query_one(PositionsPane).focus_main()
+        await pilot.press("c")
+        dialog = await confirm_dialog(rig, pilot)
+        assert "Close SOL/USDT: buy 3 at market" in dialog.title_text
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        assert rig.engine.portfolio.open_positions() == []
+        closing = [o for o in sent(rig) if o.reduce_only]
+        assert len(closing) == 2
+
+
+async def test_ctrl_q_asks_while_orders_are_working() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        below = Decimal(round(rig.engine.mid("ETH/USDT") * 0.97))
+        await rig.app.client.place(
+            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, below, take_profit=below * 2)
+        )
+        await rig.app.refresh_snapshot()
+        await pilot.press("ctrl+q")
+        dialog = await confirm_dialog(rig, pilot)
+        assert "1 order(s) are working" in dialog.body_text
+        await answer(rig, pilot, "escape")
+        await settle(rig, pilot)
+        assert rig.app.is_running
+        await pilot.press("ctrl+q")
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+    assert rig.app.return_code == 0
+
+
+async def test_quitting_with_nothing_outstanding_does_not_ask() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("ctrl+q")
+        await settle(rig, pilot)
+    assert rig.app.return_code == 0
