@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side
-from tui_trader.core.errors import UserError
+from tui_trader.core.errors import UsageError, UserError
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine.client import InProcessClient
 from tui_trader.engine.commands import dispatch
@@ -68,10 +68,12 @@ async def test_the_dry_run_sends_nothing_to_the_venue(engine) -> None:  # type: 
 
 
 async def test_a_malformed_request_is_a_one_line_error(engine) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(UserError, match="give the order as request"):
+    with pytest.raises(UsageError, match="request: side is required"):
         await dispatch(engine, "order.check", {"request": {"symbol": "BTC/USDT"}}, "test")
-    with pytest.raises(UserError, match="invalid order"):
+    with pytest.raises(UsageError, match="request: side must be one of"):
         await dispatch(engine, "order.check", {"request": {"symbol": "BTC/USDT", "side": "up", "quantity": "1"}}, "t")
+    with pytest.raises(UsageError, match="request must be a JSON object"):
+        await dispatch(engine, "order.check", {}, "t")
 
 
 async def test_modify_dry_run_refuses_like_modify_and_changes_nothing(engine) -> None:  # type: ignore[no-untyped-def]

@@ -158,9 +158,10 @@ async def test_one_key_orders_are_confirmed_and_leave_nothing_resting() -> None:
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         ask = rig.engine.tickers[("paper", "BTC/USDT")].ask
+        size = (Decimal(1000) / Decimal(str(ask))).quantize(Decimal("0.00001"), rounding="ROUND_DOWN")
         await pilot.press("B")
         dialog = await confirm_dialog(rig, pilot)
-        assert "One-key buy" in dialog.title_text and "0.01538" in dialog.title_text
+        assert f"One-key buy: {size} BTC/USDT" in dialog.title_text
         await answer(rig, pilot, "n")
         await settle(rig, pilot)
         assert sent(rig) == []
@@ -169,7 +170,7 @@ async def test_one_key_orders_are_confirmed_and_leave_nothing_resting() -> None:
         await settle(rig, pilot)
         [order] = sent(rig)
         assert (order.side, order.type, order.time_in_force) == (Side.BUY, OrderType.LIMIT, TimeInForce.IOC)
-        assert float(order.price) == round(ask, 2) and order.quantity == Decimal("0.01538")
+        assert float(order.price) == round(ask, 2) and order.quantity == size
         assert rig.engine.oms.open_orders() == []
 
 

@@ -13,7 +13,7 @@ from tui_trader.ui.panes import SignalsPane
 from tui_trader.ui.panes.signals import rank_recommendations
 from tui_trader.ui.screens import ConfirmScreen, PasteSignalScreen, TicketScreen
 
-from ui_helpers import build_rig
+from ui_helpers import answer, build_rig
 
 
 async def _frame(rig, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -133,8 +133,7 @@ async def test_pasted_exit_asks_then_closes_the_position_that_message_s_entry_op
         rig.app.screen.query_one("#f-quantity", Input).value = "0.1"
         await pilot.pause()
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(rig.app.screen, ConfirmScreen))
-        await pilot.press("y")
+        await answer(rig, pilot, "ctrl+y")
         await _until(pilot, lambda: rig.engine.portfolio.position("paper", "ETH/USDT").quantity == Decimal("0.1"))
         orders = [o for o in rig.engine.oms.orders.values() if o.source == "signal:manual"]
         assert orders and all(o.tag == "chat-1" for o in orders)
@@ -145,7 +144,7 @@ async def test_pasted_exit_asks_then_closes_the_position_that_message_s_entry_op
         await pilot.press("enter")
         await _until(pilot, lambda: isinstance(rig.app.screen, ConfirmScreen))
         assert "exit close 100%" in rig.app.screen.body_text and "chat-1" in rig.app.screen.body_text
-        await pilot.press("y")
+        await answer(rig, pilot, "ctrl+y")
         await _until(pilot, lambda: rig.engine.portfolio.position("paper", "ETH/USDT").quantity == 0)
         await _frame(rig, pilot)
         await pilot.press("7")

@@ -8,6 +8,7 @@ Skipped when tmux is not installed (.ci/run installs it where it can)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -112,9 +113,12 @@ def test_a_y_typed_right_after_enter_sends_nothing(tui: tuple[Tmux, Path]) -> No
 
 def test_ctrl_q_asks_with_an_order_working(tui: tuple[Tmux, Path]) -> None:
     tmux, home = tui
-    tmux.wait_for(lambda s: "PAPER" in s and "connected" in s, why="the workstation")
+    screen = tmux.wait_for(lambda s: "PAPER" in s and "connected" in s, why="the workstation")
     time.sleep(1.0)
-    tmux.keys(":buy 0.01 BTC/USDT limit 63000", "Enter")
+    quote = re.search(r"BTC/USDT\s+([\d,]+\.\d+) /", tmux.screen())
+    assert quote, screen
+    below = int(float(quote.group(1).replace(",", "")) * 0.98)  # resting, inside the price band
+    tmux.keys(f":buy 0.01 BTC/USDT limit {below}", "Enter")
     tmux.wait_for(lambda s: "Send BUY 0.01 BTC/USDT" in s and "passes the engine" in s, why="the confirmation")
     time.sleep(0.6)
     tmux.keys("C-y")

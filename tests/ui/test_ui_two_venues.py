@@ -17,7 +17,7 @@ from tui_trader.ui.app import WorkstationApp
 from tui_trader.ui.panes import OrderBookPane, WatchlistPane
 from tui_trader.venues.paper import PaperVenue
 
-from ui_helpers import START, HeldSource, Rig
+from ui_helpers import START, HeldSource, Rig, answer
 
 
 def two_venue_rig() -> Rig:
@@ -69,9 +69,8 @@ async def test_each_venue_shows_its_own_quote() -> None:
         assert ticker is not None and ticker.venue == "paper2" and inst is not None and inst.venue == "paper2"
         below = Decimal(str(round(ticker.mid * 0.999, 2)))
         worker = rig.app.submit_order(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.01"), OrderType.LIMIT, below))
+        await answer(rig, pilot, "ctrl+y")
         for _ in range(100):
-            if rig.app.screen is not rig.app.screen_stack[0]:
-                await pilot.press("y")  # confirm
             if worker.is_finished:
                 break
             await pilot.pause(0.01)

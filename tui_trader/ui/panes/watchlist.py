@@ -32,9 +32,21 @@ class WatchlistPane(Pane):
     TAB = "Quotes"
 
     BINDINGS = [
-        Binding("plus,insert", "app.find_symbol", "Add symbol", id="watch_add", tooltip="search the venue's markets"),
         Binding(
-            "minus,delete", "remove_selected", "Remove symbol", id="watch_remove", tooltip="take it off the watchlist"
+            "plus,insert",
+            "app.find_symbol",
+            "Add symbol",
+            id="watch_add",
+            show=False,
+            tooltip="search the venue's markets",
+        ),
+        Binding(
+            "minus,delete",
+            "remove_selected",
+            "Remove symbol",
+            id="watch_remove",
+            show=False,
+            tooltip="take it off the watchlist",
         ),
     ]
 
