@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,13 +137,15 @@ def log_in(browser: Any, url: str, user: str, secret: str) -> tuple[Any, Screen]
 
 
 def send_order(screen: Screen) -> None:
-    """`:buy 0.01 BTC/USDT`, then y on the confirmation."""
+    """`:buy 0.01 BTC/USDT`, then ctrl+y once the confirmation has checked and armed."""
     screen.type(":")
     screen.wait_for(r"try: buy 0\.5")  # the command line has the keyboard now
     screen.type("buy 0.01 BTC/USDT")
     screen.press("Enter")
     screen.wait_for(r"Send BUY 0\.01 BTC/USDT")
-    screen.type("y")
+    screen.wait_for(r"passes the engine's risk checks")
+    time.sleep(0.6)  # the dialog arms after ui.confirm_arm_ms
+    screen.press("Control+y")
 
 
 def bid(screen: Screen) -> str:

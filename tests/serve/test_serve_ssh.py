@@ -83,12 +83,16 @@ class SshScreen:
         self.pump(0.3)
 
     def send_order(self) -> None:
-        """`:buy 0.01 BTC/USDT`, then y on the confirmation."""
+        """`:buy 0.01 BTC/USDT`, then ctrl+y once the confirmation has checked and armed."""
         self.send(":")
         self.wait_for("try: buy 0.5")
         self.send("buy 0.01 BTC/USDT\r")
         self.wait_for("Send BUY 0.01 BTC/USDT")
-        self.send("y")
+        self.wait_for("passes the engine's risk checks")
+        armed = time.monotonic() + 0.6  # the dialog arms after ui.confirm_arm_ms
+        while time.monotonic() < armed:
+            self.pump(0.1)
+        self.send("\x19")  # ctrl+y
 
     def close(self) -> int | None:
         deadline = time.monotonic() + 15

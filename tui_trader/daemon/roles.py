@@ -59,6 +59,7 @@ READ_ONLY = frozenset(
         # engine commands that only read
         "strategies.status",
         "risk.state",
+        "order.check",  # the pre-trade checks as a dry run: nothing recorded or sent
         "signals.recommendations",
         "signals.pending",
     }
