@@ -53,8 +53,10 @@ class RiskJournal:
         self._schedule()
 
     async def tick(self) -> None:
-        """Write the state if it drifted since the last write (the risk loop calls this)."""
-        if self.risk.export_state() != self._last:
+        """Write the state if what a restart needs drifted since the last write (the risk loop
+        calls this every second). The current equity alone is not worth a write: it is
+        observed again at start; a new peak or a new day is."""
+        if _lasting(self.risk.export_state()) != _lasting(self._last):
             self.changed()
         await self.flush()
 
@@ -90,3 +92,10 @@ class RiskJournal:
                 self._flush.cancel()
                 self._flush = None
         await self.flush()
+
+
+def _lasting(state: dict[str, Any] | None) -> Any:
+    if state is None:
+        return None
+    breakers = {k: v for k, v in (state.get("breakers") or {}).items() if k != "equity"}
+    return {**state, "breakers": breakers}
