@@ -27,7 +27,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -290,11 +292,17 @@ class FakeAlpaca(FakeMarket):
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        self.requests.append((request.method, path))
-        if (status := self.take_http_fault()) is not None:
-            if status == 429:
-                return self._error(429, 42910000, "rate limit exceeded")
-            return web.Response(status=status, text="Service Unavailable")
+        self.log_request(request.method, path)
+        fault = self.take_fault(request.method, path)
+        if fault is not None and fault.status == 0:  # answered, but after the client gave up
+            await asyncio.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.status == 429:  # Alpaca's rate limit headers
+            reset = math.ceil(time.time() + (1 if fault.retry_after is None else fault.retry_after))
+            headers = {"X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
+            return web.json_response({"code": 42910000, "message": "rate limit exceeded"}, status=429, headers=headers)
+        if fault is not None:
+            return web.Response(status=fault.status, text="Service Unavailable")
         if (
             request.headers.get("APCA-API-KEY-ID") != self.api_key
             or request.headers.get("APCA-API-SECRET-KEY") != self.secret

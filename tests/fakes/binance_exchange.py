@@ -41,6 +41,7 @@ def _error(code: int, msg: str, status: int = 400) -> web.Response:
 
 
 class FakeBinanceExchange(FakeMarket):
+    client_id_unique_among_open_only = True  # Binance's newClientOrderId rule
     def __init__(
         self,
         symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT"),
@@ -96,16 +97,15 @@ class FakeBinanceExchange(FakeMarket):
         query = dict(request.query)
         if request.method in ("POST", "PUT"):
             query.update(dict(parse_qsl(await request.text())))
-        self.requests.append((request.method, path))
-        status = self.take_http_fault()
-        if status in (429, 418):
-            return web.json_response(
-                {"code": -1003, "msg": "Too many requests."},
-                status=status,
-                headers={"Retry-After": "1"},
-            )
-        if status is not None:
-            return web.Response(status=status, text="Service Unavailable")
+        self.log_request(request.method, path)
+        fault = self.take_fault(request.method, path)
+        if fault is not None and fault.status == 0:  # answered, but after the client gave up
+            await asyncio.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.status in (429, 418):
+            return self._limited(fault.status, fault.retry_after)
+        if fault is not None:
+            return web.Response(status=fault.status, text="Service Unavailable")
         if path == "/exchangeInfo":
             return web.json_response(self.rest._exchange_info())
         if path == "/klines":
@@ -114,7 +114,7 @@ class FakeBinanceExchange(FakeMarket):
         if path == "/ping":
             return web.json_response({})
         if path == "/time":
-            return web.json_response({"serverTime": self.now_ms})
+            return web.json_response({"serverTime": self.server_time_ms()})
         symbol = self.symbol_of(query.get("symbol"))
         if "symbol" in query and symbol is None:
             return _error(-1121, "Invalid symbol.")
@@ -130,6 +130,8 @@ class FakeBinanceExchange(FakeMarket):
         # private endpoints
         if request.headers.get("X-MBX-APIKEY") != self.api_key:
             return web.json_response(BAD_KEY, status=401)
+        if (late := self._timestamp_error(query)) is not None:
+            return _error(-1021, late)
         if path == "/account":
             return web.json_response(
                 {
@@ -188,6 +190,36 @@ class FakeBinanceExchange(FakeMarket):
         if delay:
             await asyncio.sleep(delay)
         return web.json_response(self._order_rest(order))
+
+    def _limited(self, status: int, retry_after: float | None) -> web.Response:
+        """Binance's rate limit answers: 429 (back off or be banned), 418 (banned), each with
+        the seconds to wait in Retry-After."""
+        wait = 1 if retry_after is None else retry_after
+        if status == 418:
+            until = self.server_time_ms() + int(wait * 1000)
+            msg = (
+                f"Way too much request weight used; IP banned until {until}. "
+                "Please use WebSocket Streams for live updates to avoid bans."
+            )
+        else:
+            msg = (
+                "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
+                "Please use WebSocket Streams for live updates to avoid polling the API."
+            )
+        return web.json_response({"code": -1003, "msg": msg}, status=status, headers={"Retry-After": f"{wait:g}"})
+
+    def _timestamp_error(self, params: dict[str, Any]) -> str | None:
+        """Binance's timing security for signed requests: refused when the timestamp is 1 s or
+        more ahead of the server's clock, or older than recvWindow (default 5000 ms)."""
+        if "timestamp" not in params:
+            return None
+        sent, server = int(params["timestamp"]), self.server_time_ms()
+        window = int(params.get("recvWindow") or 5000)
+        if sent >= server + 1000:
+            return "Timestamp for this request was 1000ms ahead of the server's time."
+        if server - sent > window:
+            return "Timestamp for this request is outside of the recvWindow."
+        return None
 
     def _find(self, q: dict[str, str]) -> FakeOrder | None:
         cid = q.get("origClientOrderId")
@@ -326,10 +358,13 @@ class FakeBinanceExchange(FakeMarket):
         try:
             async for data in self.json_frames(ws):
                 answer: dict[str, Any] = {"id": data.get("id")}
+                params = data.get("params") or {}
                 if data.get("method") != "userDataStream.subscribe.signature":
                     answer.update(status=400, error={"code": -1, "msg": "unsupported in fake"})
-                elif data.get("params", {}).get("apiKey") != self.api_key:
+                elif params.get("apiKey") != self.api_key:
                     answer.update(status=401, error=BAD_KEY)
+                elif (late := self._timestamp_error(params)) is not None:
+                    answer.update(status=400, error={"code": -1021, "msg": late})
                 else:
                     self._private.add(ws)
                     answer.update(status=200, result={"subscriptionId": 0})
@@ -411,6 +446,7 @@ class FakeBinanceExchange(FakeMarket):
                 "a": asks,
             },
         }
+        messages[f"{low}@depth@100ms"] = messages[f"{low}@depth"]  # the diff stream at 100 ms (ccxt's choice)
         for ws, streams in list(self._public.items()):
             for stream in list(streams):
                 payload = messages.get(stream)

@@ -143,9 +143,9 @@ class FakeBybitExchange(FakeMarket):
             "/market/orderbook": self._orderbook,
             "/market/recent-trade": self._recent_trades,
             "/market/kline": self._klines,
-            "/market/time": lambda q: {
-                "timeSecond": str(self.now_ms // 1000),
-                "timeNano": str(self.now_ms * 1_000_000),
+            "/market/time": lambda q: {  # the server's clock, not the simulated market's
+                "timeSecond": str(self.server_time_ms() // 1000),
+                "timeNano": str(self.server_time_ms() * 1_000_000),
             },
         }
         if path in public:

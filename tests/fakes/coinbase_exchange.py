@@ -211,10 +211,10 @@ class FakeCoinbaseExchange(FakeMarket):
         if path == "/v2/exchange-rates":
             rates = {s.split("/")[0]: str(1 / self.prices[s]) for s in self.symbols}
             return {"data": {"currency": "USD", "rates": {"USD": "1", **rates}}}
-        if path == "/v2/time":
-            return {"data": {"iso": iso(self.now_ms), "epoch": self.now_ms // 1000}}
+        if path == "/v2/time":  # the server's clock, not the simulated market's
+            return {"data": {"iso": iso(self.server_time_ms()), "epoch": self.server_time_ms() // 1000}}
         if path == BROKERAGE + "/time":
-            return {"iso": iso(self.now_ms), "epochSeconds": str(self.now_ms // 1000)}
+            return {"iso": iso(self.server_time_ms()), "epochSeconds": str(self.server_time_ms() // 1000)}
         if path == BROKERAGE + "/market/products":
             spot = q.get("product_type", "SPOT") == "SPOT"
             products = [self._product(s) for s in self.symbols] if spot else []

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from fakes.faults import FaultSwitches
+from fakes.faults import FaultSwitches, HttpFault
 from fakes.serve import serve_loopback
 
 FEE_RATE = Decimal("0.001")
@@ -90,6 +90,10 @@ class OrderRefused(Exception):
 class FakeMarket(FaultSwitches):
     """Prices that walk, a shallow book around them, orders that fill; no wire format."""
 
+    # Binance: "newClientOrderId: a unique id among open orders". Where true, a client id of a
+    # finished order is accepted again, as a second order: the fake counts it in `made_twice`.
+    client_id_unique_among_open_only = False
+
     def __init__(
         self,
         symbols: Iterable[str] = ("BTC/USDT", "ETH/USDT"),
@@ -113,8 +117,11 @@ class FakeMarket(FaultSwitches):
         self.orders: dict[str, FakeOrder] = {}  # by client order id
         self.trades: list[FakeTrade] = []
         self.public_trades: dict[str, list[dict[str, Any]]] = {s: [] for s in self.symbols}
-        self.duplicate_submissions = 0
+        self.duplicate_submissions = 0  # refused as duplicates (harmless)
+        self.made_twice: list[str] = []  # client ids accepted a second time: an order sent twice
+        self.replaced: list[FakeOrder] = []  # the first orders of those ids
         self.requests: list[tuple[str, str]] = []
+        self.request_times: list[tuple[float, str, str]] = []  # (monotonic, method, path)
         self.tick_interval_s = 0.05
         self.public_trade_ids = itertools.count(1)  # tests may renumber them
         self._order_ids = itertools.count(1000)
@@ -190,9 +197,25 @@ class FakeMarket(FaultSwitches):
             with contextlib.suppress(Exception):
                 await ws.close(code=1006)
 
-    def take_http_fault(self) -> int | None:
-        """The status of the next injected HTTP fault (429, 418, 5xx), or None."""
-        return self._http_faults.pop(0) if self._http_faults else None
+    def take_http_fault(self, method: str = "", path: str = "") -> int | None:
+        """The status of the next injected HTTP fault (429, 418, 5xx) for this request, or None."""
+        fault = self.take_fault(method, path)
+        return None if fault is None else fault.status
+
+    def take_fault(self, method: str = "", path: str = "") -> HttpFault | None:
+        """The next injected HTTP fault this request matches (it is used up), or None."""
+        for i, fault in enumerate(self._http_faults):
+            if fault.matches(method, path):
+                return self._http_faults.pop(i)
+        return None
+
+    def log_request(self, method: str, path: str) -> None:
+        self.requests.append((method, path))
+        self.request_times.append((time.monotonic(), method, path))
+
+    def server_time_ms(self) -> int:
+        """The exchange's clock (the true time plus any injected skew), for signed requests."""
+        return int(time.time() * 1000) + self.clock_skew_ms
 
     # -- trading --------------------------------------------------------------------------
 
@@ -209,9 +232,13 @@ class FakeMarket(FaultSwitches):
     ) -> FakeOrder:
         """Accept an order (market orders fill at once, in two halves); raises OrderRefused."""
         cid = client_order_id or f"fake-{next(self._order_ids)}"
-        if cid in self.orders:
+        earlier = self.orders.get(cid)
+        if earlier is not None and (earlier.is_open or not self.client_id_unique_among_open_only):
             self.duplicate_submissions += 1
             raise OrderRefused("duplicate", f"duplicate client order id {cid}")
+        if earlier is not None:  # accepted again: the exchange now has two orders for one id
+            self.made_twice.append(cid)
+            self.replaced.append(earlier)
         if self._reject_next:
             self._reject_next -= 1
             raise OrderRefused("insufficient", "insufficient balance for requested action")
@@ -354,7 +381,7 @@ class FakeMarket(FaultSwitches):
             messages = [*messages, messages[-1]]
         if self._reorder_fills:
             messages = list(reversed(messages))
-        if self._stalled:
+        if self._stalled or self._private_stalled:
             return  # lost on the wire: reconciliation must find these fills over REST
         for ws in list(sockets):
             for message in messages:

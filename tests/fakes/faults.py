@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HttpFault:
+    """The next request matching `method` / `path` (None: any) gets `status`."""
+
+    status: int
+    method: str | None = None
+    path: str | None = None  # a suffix of the request path, e.g. "/order"
+    retry_after: float | None = None  # seconds, sent as a Retry-After header with 429 / 418
+    delay: float = 0.0  # status 0: answer normally, but this many seconds late (a timeout)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (self.path is None or path.endswith(self.path))
+
 
 class FaultSwitches:
     """Mixed into a fake exchange; its handlers read the `_...` switches."""
 
     def _init_faults(self) -> None:
         self.faults_injected: list[str] = []
-        self._http_faults: list[int] = []
+        self._http_faults: list[HttpFault] = []
         self._reject_next = 0
         self._ack_delay_s = 0.0
         self._ack_delay_count = 0
         self._duplicate_fills = False
         self._reorder_fills = False
         self._stalled = False
+        self._private_stalled = False  # only the private (orders / fills) stream is silent
         self._malformed = 0
+        self.clock_skew_ms = 0  # the exchange's clock minus the true time (signed requests check it)
 
     def stall(self, on: bool = True) -> None:
         """Keep sockets open but send nothing (the silent failure)."""
@@ -23,13 +41,38 @@ class FaultSwitches:
             self.faults_injected.append("stall")
         self._stalled = on
 
+    def stall_private(self, on: bool = True) -> None:
+        """Only the private stream goes silent (user data / trade_updates); market data flows."""
+        if on:
+            self.faults_injected.append("private_stall")
+        self._private_stalled = on
+
+    def skew_clock(self, ms: int) -> None:
+        """The exchange's clock runs `ms` ahead of ours (negative: behind)."""
+        self.faults_injected.append("clock_skew")
+        self.clock_skew_ms = ms
+
     def send_malformed(self, count: int = 1) -> None:
         self.faults_injected.append("malformed")
         self._malformed += count
 
-    def fail_next(self, count: int = 1, status: int = 429) -> None:
+    def fail_next(
+        self,
+        count: int = 1,
+        status: int = 429,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """The next `count` requests (matching `method` and `path`, when given) get `status`."""
         self.faults_injected.append(f"http{status}")
-        self._http_faults.extend([status] * count)
+        self._http_faults.extend([HttpFault(status, method, path, retry_after)] * count)
+
+    def hang_next(self, seconds: float, *, method: str | None = None, path: str | None = None) -> None:
+        """The next matching request is answered `seconds` late (the client has timed out)."""
+        self.faults_injected.append("hang")
+        self._http_faults.append(HttpFault(0, method, path, delay=seconds))
 
     def reject_next(self, count: int = 1) -> None:
         self.faults_injected.append("reject")

@@ -160,8 +160,8 @@ class FakeKucoinExchange(FakeMarket):
             return ok([])  # spot only
         if path == "currencies":
             return ok([])
-        if path == "timestamp":
-            return ok(self.now_ms)
+        if path == "timestamp":  # the server's clock (signatures are checked against it)
+            return ok(self.server_time_ms())
         if path == "bullet-public" and method == "POST":
             return ok(self._bullet(self.token("public")))
         if not path.startswith("market/"):

@@ -35,8 +35,13 @@ API_KEY = "test-key"
 SECRET = "test-secret-value"
 
 
-def venue_settings(fake: FakeBinanceExchange, **extra: Any) -> VenueSettings:
-    return ccxt_settings("binance", fake.ccxt_options(), ["BTC/USDT"], **extra)
+def venue_settings(
+    fake: FakeBinanceExchange, *, ccxt_options: dict[str, Any] | None = None, **extra: Any
+) -> VenueSettings:
+    """`ccxt_options` add to ccxt's own options (e.g. a shorter recvWindow)."""
+    options = fake.ccxt_options()
+    options["options"] = {**options["options"], **(ccxt_options or {})}
+    return ccxt_settings("binance", options, ["BTC/USDT"], **extra)
 
 
 def ccxt_settings(
@@ -50,7 +55,7 @@ def ccxt_settings(
         sandbox=extra.pop("sandbox", True),
         symbols=symbols,
         options=options,
-        stall_after_s=0.6,
+        stall_after_s=extra.pop("stall_after_s", 0.6),
         backoff_base_s=0.05,
         backoff_cap_s=0.2,
         **extra,

@@ -22,9 +22,10 @@ from fakes.venue_harness import engine_settings, make_venue, wait_for
 
 
 async def _engine(fake: FakeBinanceExchange, home: Home | None = None) -> Engine:
-    engine = Engine(
-        engine_settings(), home, in_memory=home is None, venues={"binance": make_venue(fake)}
-    )
+    """The venue's own stream watchdog would notice the lost fills and reconcile by itself
+    (tests/venues/test_venues_faults.py); here the reconciles are the tests' own."""
+    venue = make_venue(fake, stall_after_s=30)
+    engine = Engine(engine_settings(), home, in_memory=home is None, venues={"binance": venue})
     await engine.start()
     return engine
 

@@ -14,6 +14,7 @@ from tui_trader.core.enums import ConnectionState
 from tui_trader.core.events import ConnectionEvent
 from tui_trader.engine.bus import EventBus
 from tui_trader.engine.reconnect import reconcile_after_reconnect
+from tui_trader.execution.reconcile import ReconcileReport
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
@@ -22,14 +23,16 @@ async def test_a_reconnect_during_a_reconcile_is_reconciled_again(monkeypatch: p
     calls: list[str] = []
     first_may_finish = asyncio.Event()
 
-    async def slow_reconcile(oms: Any, venue: Any, now: datetime) -> None:
+    async def slow_reconcile(oms: Any, venue: Any, now: datetime) -> ReconcileReport:
         calls.append(venue.name)
         if len(calls) == 1:  # the first pass reads the venue before the second drop's fills
             await first_may_finish.wait()
+        return ReconcileReport(venue.name)
 
     monkeypatch.setattr("tui_trader.engine.reconnect.reconcile", slow_reconcile)
     bus = EventBus()
-    engine = SimpleNamespace(venues={"x": SimpleNamespace(name="x")}, oms=object(), clock=FrozenClock(T0), bus=bus)
+    oms = SimpleNamespace(on_unknown=[], open_orders=list, in_flight=lambda cid: False)
+    engine = SimpleNamespace(venues={"x": SimpleNamespace(name="x")}, oms=oms, clock=FrozenClock(T0), bus=bus)
     reconcile_after_reconnect(engine)  # type: ignore[arg-type]
     back = ConnectionEvent("x", ConnectionState.CONNECTED, T0, attempt=1)
 

@@ -112,6 +112,16 @@ def _status(args: argparse.Namespace) -> int:
     for v in st["venues"]:
         age = "" if v.get("last_message_age") is None else f", last message {v['last_message_age']:.1f}s ago"
         print(f"  {v['name']:<12} {v['kind']:<8} {v['state']:<12} {v.get('detail') or ''}{age}")
+        if v.get("rate_limited"):
+            print(f"    rate limited: {v['rate_limited']}")
+        for s in v.get("streams") or []:
+            if s["state"] not in ("live", "quiet", "waiting"):
+                print(f"    stream {s['name']}: {s['state']}" + (f" ({s['detail']})" if s.get("detail") else ""))
+    if st.get("unknown_orders"):
+        print(
+            f"{st['unknown_orders']} order(s) with an unknown outcome are being looked up by client order id "
+            "(`tui-trader orders` lists them; `cancel ID` cancels one)"
+        )
     strategies = st.get("strategies") or []
     if strategies:
         print("strategies:")
@@ -281,6 +291,7 @@ def _order(args: argparse.Namespace) -> int:
     }
     order = request(args, "place", **{k: v for k, v in params.items() if v is not None})
     rejected = order["status"] == "rejected"
+    unknown = order["status"] in ("unknown", "new")  # sent, not confirmed: it may or may not exist
     if args.json:
         print_json(order)
     else:
@@ -288,6 +299,16 @@ def _order(args: argparse.Namespace) -> int:
     if rejected:
         if not args.json:
             print(f"error: order rejected: {order.get('reason') or 'no reason given'}", file=sys.stderr)
+        return 1
+    if unknown:
+        if not args.json:
+            print(
+                f"error: {order['venue']} has not confirmed order {order['client_order_id']} "
+                f"({order.get('reason') or 'no answer yet'}); it is looked up by its client order id and "
+                f"never sent again: `tui-trader orders` shows how it settles, "
+                f"`tui-trader cancel {order['client_order_id']}` cancels it",
+                file=sys.stderr,
+            )
         return 1
     return 0
 
@@ -351,7 +372,7 @@ def _describe(o: dict[str, Any]) -> str:
     filled = ""
     if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
         filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
-    reason = f" ({o['reason']})" if o.get("reason") and o["status"] != "rejected" else ""
+    reason = f" ({o['reason']})" if o.get("reason") and o["status"] not in ("rejected", "unknown") else ""
     return (
         f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} "
         f"{o['type']}{price}{stop} on {o['venue']}{filled}{reason}"

@@ -35,6 +35,9 @@ class TimeInForce(StrEnum):
 
 class OrderStatus(StrEnum):
     NEW = "new"  # persisted, not yet acknowledged by the venue
+    # sent, and the venue's answer was lost or ambiguous: it may exist there. Settled only by
+    # the venue's own answer (looked up by client order id); never sent again.
+    UNKNOWN = "unknown"
     ACCEPTED = "accepted"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -51,7 +54,7 @@ class OrderStatus(StrEnum):
         return not self.is_open
 
 
-_OPEN = frozenset({OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+_OPEN = frozenset({OrderStatus.NEW, OrderStatus.UNKNOWN, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
 class AssetClass(StrEnum):

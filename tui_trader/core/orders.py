@@ -13,12 +13,23 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset(
         {
+            OrderStatus.UNKNOWN,
             OrderStatus.ACCEPTED,
             OrderStatus.REJECTED,
             OrderStatus.PARTIALLY_FILLED,
             OrderStatus.FILLED,
             OrderStatus.CANCELLED,
             OrderStatus.EXPIRED,
+        }
+    ),
+    OrderStatus.UNKNOWN: frozenset(
+        {
+            OrderStatus.ACCEPTED,
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+            OrderStatus.REJECTED,
         }
     ),
     OrderStatus.ACCEPTED: frozenset(

@@ -246,6 +246,8 @@ class ControlServer:
             "strategies": to_jsonable(snap.extra.get("strategies", [])),
             "clients": len(self.connections),
             "open_orders": len(snap.open_orders),
+            # sent, outcome not yet known: being looked up by client order id (`orders` lists them)
+            "unknown_orders": sum(1 for o in snap.open_orders if o.status.value == "unknown"),
             "positions": len(snap.positions),
             "equity": snap.account.equity,
             "cash": snap.account.cash,

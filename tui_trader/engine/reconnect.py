@@ -1,50 +1,106 @@
-"""Reconcile a venue each time it comes back after a reconnect."""
+"""Reconciling a venue with our orders: after each reconnect, and again and again while an
+order's fate is unknown (a submission whose answer was lost, a venue answer that left an order
+unsettled), until the venue's own answers settle it."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING
 
-from tui_trader.core.enums import ConnectionState
+from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import ConnectionEvent, Event
-from tui_trader.execution.reconcile import reconcile
-from tui_trader.venues.resilience import in_background
+from tui_trader.execution.reconcile import ReconcileReport, reconcile
+from tui_trader.venues.resilience import Backoff, in_background
 
 if TYPE_CHECKING:
+    from tui_trader.core.orders import Order
     from tui_trader.engine.ports import EnginePort
 
-def reconcile_after_reconnect(engine: EnginePort) -> None:
-    """Engine hook: reconcile a venue each time it reports `connected` after a reconnect.
+log = logging.getLogger(__name__)
 
-    Adapters emit `ConnectionEvent(state=CONNECTED, attempt>0)` when they come back; this
-    subscribes to the bus and runs `execution.reconcile.reconcile` for that venue, so missed
-    fills are applied and orders the venue knows but we do not are imported and flagged.
-    """
-    running: set[str] = set()
-    again: set[str] = set()  # reconnected while a reconcile ran: it may have read too early
 
-    async def run(venue_name: str) -> None:
-        venue = engine.venues.get(venue_name)
-        if venue is None or engine.oms is None:
-            return
-        if venue_name in running:
-            again.add(venue_name)
-            return
-        running.add(venue_name)
+class Reconciler:
+    """One reconcile at a time per venue. A request while one runs makes one more run after it
+    (the running one may have read the venue too early)."""
+
+    def __init__(self, engine: EnginePort, *, base_s: float = 0.5, cap_s: float = 15.0) -> None:
+        self.engine = engine
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self._running: set[str] = set()
+        self._again: set[str] = set()
+        self._settling: set[str] = set()  # venues with a settle loop running
+        self.last: dict[str, ReconcileReport] = {}
+
+    def install(self) -> None:
+        """Reconcile each venue that reports `connected` after a reconnect, and settle every
+        order whose submission became unknown."""
+        self.engine.bus.on(self._on_event, name="reconcile-after-reconnect", kinds=frozenset({"connection"}))
+        assert self.engine.oms is not None
+        self.engine.oms.on_unknown.append(lambda order: self.settle(order.venue))
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ConnectionEvent) and event.state is ConnectionState.CONNECTED and event.attempt > 0:
+            in_background(self.run(event.venue), f"reconcile-{event.venue}")
+
+    async def run(self, venue_name: str) -> ReconcileReport | None:
+        """Reconcile `venue_name` now (or once more after the run in progress)."""
+        venue = self.engine.venues.get(venue_name)
+        if venue is None or self.engine.oms is None:
+            return None
+        if venue_name in self._running:
+            self._again.add(venue_name)
+            return None
+        self._running.add(venue_name)
         try:
             while True:
-                again.discard(venue_name)
-                await reconcile(engine.oms, venue, engine.clock.now())
-                if venue_name not in again:
-                    return
+                self._again.discard(venue_name)
+                report = await reconcile(self.engine.oms, venue, self.engine.clock.now())
+                self.last[venue_name] = report
+                if venue_name not in self._again:
+                    break
         finally:
-            running.discard(venue_name)
+            self._running.discard(venue_name)
+        if report.unsettled:
+            self.settle(venue_name)
+        return report
 
-    def on_event(event: Event) -> None:
-        if (
-            isinstance(event, ConnectionEvent)
-            and event.state is ConnectionState.CONNECTED
-            and event.attempt > 0
-        ):
-            in_background(run(event.venue), f"reconcile-{event.venue}")
+    def settle(self, venue_name: str) -> None:
+        """Keep reconciling `venue_name`, backing off, while any of our orders there is unsettled."""
+        if venue_name not in self._settling:
+            self._settling.add(venue_name)
+            in_background(self._settle(venue_name), f"settle-{venue_name}")
 
-    engine.bus.on(on_event, name="reconcile-after-reconnect", kinds=frozenset({"connection"}))
+    def _unsettled(self, venue_name: str) -> list[Order]:
+        oms = self.engine.oms
+        if oms is None:
+            return []
+        report = self.last.get(venue_name)
+        waiting = set(report.unsettled) if report else set()
+        return [
+            o
+            for o in oms.open_orders()
+            if o.venue == venue_name
+            and not oms.in_flight(o.client_order_id)
+            and (o.status in (OrderStatus.UNKNOWN, OrderStatus.NEW) or o.client_order_id in waiting)
+        ]
+
+    async def _settle(self, venue_name: str) -> None:
+        backoff = Backoff(self.base_s, self.cap_s)
+        try:
+            while self._unsettled(venue_name):
+                await asyncio.sleep(backoff.next_delay())
+                try:
+                    await self.run(venue_name)
+                except Exception as exc:  # the venue is down or answers nonsense: ask again later
+                    log.warning("%s: reconcile for unsettled orders failed: %s", venue_name, exc)
+        finally:
+            self._settling.discard(venue_name)
+
+
+def reconcile_after_reconnect(engine: EnginePort) -> Reconciler:
+    """Install a `Reconciler` on `engine` (kept for callers of the earlier hook)."""
+    reconciler = Reconciler(engine)
+    reconciler.install()
+    return reconciler

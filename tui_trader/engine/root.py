@@ -43,7 +43,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
 from tui_trader.engine.bus import EventBus
 from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.protective_stops import ProtectiveStops
-from tui_trader.engine.reconnect import reconcile_after_reconnect
+from tui_trader.engine.reconnect import Reconciler
 from tui_trader.engine.risk_journal import RiskJournal
 from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus
 from tui_trader.engine.strategy_host import StrategyHost
@@ -59,7 +59,7 @@ from tui_trader.risk.breakers import Trip
 from tui_trader.risk.checks import PreTradeChecks
 from tui_trader.risk.manager import RiskManager
 from tui_trader.store.db import Store, StoreWriteError
-from tui_trader.venues.base import Venue
+from tui_trader.venues.base import StreamStatus, Venue
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
@@ -123,6 +123,7 @@ class Engine(Trading):
         self.config_file: Path | None = None  # what `config.reload` re-reads (set by the CLI)
         self.reloader: Callable[[], Awaitable[dict[str, Any]]] | None = None  # the daemon's fuller reload
         self._home_lock: HomeLock | None = None
+        self.reconciler = Reconciler(self)  # after reconnects, and while an order's fate is unknown
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -157,8 +158,10 @@ class Engine(Trading):
             await venue.connect(self._ingest)
             self.instruments[name] = await venue.load_markets()
             await venue.subscribe(list(self.instruments[name]))
-            await reconcile(self.oms, venue, self.clock.now())
+            report = await reconcile(self.oms, venue, self.clock.now())
             await self.oms.flush()
+            if report.unsettled:  # `unknown` orders from before the restart: settled as the venue answers
+                self.reconciler.settle(name)
             # Cash comes from the venue after reconciliation (it already includes missed fills).
             for ccy, bal in (await venue.fetch_balances()).items():
                 self.portfolio.set_cash(ccy, bal.total)
@@ -173,7 +176,7 @@ class Engine(Trading):
         self.emulator.start()
         self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))
         self.bus.on(self._track, name="engine-state")
-        reconcile_after_reconnect(self)
+        self.reconciler.install()
         self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
         self.candles = CandleFeed(self)
         self.strategies = StrategyHost(self)
@@ -317,6 +320,8 @@ class Engine(Trading):
                 v.is_live,
                 self._venue_detail.get(name, ""),
                 (now_mono - self._last_msg[name]) if name in self._last_msg else None,
+                _streams(v),
+                _rate_limited(v),
             )
             for name, v in self.venues.items()
         ]
@@ -485,6 +490,17 @@ class Engine(Trading):
                 await self.record_equity()
             except Exception:
                 log.exception("equity snapshot failed")
+
+
+def _streams(venue: Venue) -> list[StreamStatus]:
+    """The venue's streams and their states, where the adapter watches each (ccxt, Alpaca)."""
+    board = getattr(venue, "streams", None)
+    return board.rows() if board is not None and hasattr(board, "rows") else []
+
+
+def _rate_limited(venue: Venue) -> str:
+    gate = getattr(venue, "rate_gate", None)
+    return gate.describe() if gate is not None and hasattr(gate, "describe") else ""
 
 
 __all__ = ["Engine"]

@@ -14,6 +14,7 @@ from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
 from tui_trader.execution.portfolio import AccountSnapshot
+from tui_trader.venues.base import StreamStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class VenueStatus:
     is_live: bool
     detail: str = ""
     last_message_age: float | None = None
+    streams: list[StreamStatus] = field(default_factory=list)  # each stream's own state
+    rate_limited: str = ""  # the venue asked us to wait: for how long, until when
 
 
 @dataclass(slots=True)

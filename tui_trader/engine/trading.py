@@ -328,12 +328,9 @@ class Trading:
         assert self.oms is not None
         await self.audit(actor, "cancel_all", {"symbol": symbol})
         out = []
-        for order in list(self.oms.open_orders()):
+        for order in list(self.oms.open_orders()):  # `unknown` ones too: they may be working
             if symbol is None or order.symbol == symbol:
-                if order.meta.get("held"):  # emulated: never reached the venue
-                    await self.oms.cancel_held(order, "cancelled by cancel all")
-                else:
-                    await self.venues[order.venue].cancel_order(order.copy())
+                await self.oms.cancel_at_venue(order, "cancelled by cancel all")
                 out.append(order)
         await self.oms.flush()
         return [o.copy() for o in out]
@@ -392,6 +389,8 @@ class Trading:
             "cancelled": len(cancelled),
             "closing_orders": [o.client_order_id for o in closing],
             "still_open": left,
+            # sent, outcome not known yet: cancelled if they are there, and settled as the venue says
+            "unknown_orders": [o.client_order_id for o in self.oms.open_orders() if o.status is OrderStatus.UNKNOWN],
         }
         await self.audit(actor, "flatten_done", result)
         return result

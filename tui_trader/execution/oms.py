@@ -53,6 +53,8 @@ class OrderManager:
         self._seen_fills: set[tuple[str, str]] = set()  # (venue, fill_id); the DB also refuses repeats
         # (order, fill, position after it, P&L the fill realized): the risk engine's trade tracking
         self.fill_listeners: list[Callable[[Order, Fill, Position, Decimal], None]] = []
+        # an order's submission outcome became unknown: the engine settles it with the venue
+        self.on_unknown: list[Callable[[Order], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -143,21 +145,12 @@ class OrderManager:
         ack: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._acks[order.client_order_id] = ack
         venue = self.venues[order.venue]
+        order.meta["sent_at"] = self.clock.now().isoformat()  # stored with its next change
         try:
             await venue.create_order(outgoing)
-        except Exception as exc:  # outcome unknown: reconciliation settles it by client order id
-            log.warning("submit of %s failed: %s", order.client_order_id, exc)
-            order.meta["submit_error"] = str(exc)
-            await self.store.save_order(order)
-            self.bus.publish(
-                NoticeEvent(
-                    self.clock.now(),
-                    "warning",
-                    f"order {order.client_order_id}: venue did not confirm ({exc}); will reconcile",
-                    "oms",
-                )
-            )
+        except Exception as exc:  # the venue may or may not have it: unknown, never resent
             self._acks.pop(order.client_order_id, None)
+            await self._unknown(order, exc)
             return order.copy()
         try:
             return await asyncio.wait_for(asyncio.shield(ack), wait_ack)
@@ -166,16 +159,57 @@ class OrderManager:
         finally:
             self._acks.pop(order.client_order_id, None)
 
+    async def _unknown(self, order: Order, exc: BaseException) -> None:
+        """The submission's outcome is unknown. The order is shown as `unknown` (the trader can
+        cancel it) and settled by asking the venue; it is never sent again."""
+        now = self.clock.now()
+        cid = order.client_order_id
+        log.warning("submit of %s: outcome unknown: %s", cid, exc)
+        order.meta["submit_error"] = str(exc)
+        if order.status is OrderStatus.NEW:  # a report may already have settled it
+            order.transition(
+                OrderStatus.UNKNOWN,
+                now,
+                f"{order.venue} did not confirm it ({exc}); looked up by client order id, never sent again",
+            )
+        await self.store.save_order(order)
+        self.bus.publish(OrderEvent(order.copy()))
+        if order.status is OrderStatus.UNKNOWN:
+            self.bus.publish(
+                NoticeEvent(
+                    now,
+                    "warning",
+                    f"order {cid}: outcome unknown ({exc}); it is being looked up by its client order id "
+                    f"and will not be sent again; `cancel {cid}` cancels it",
+                    "oms",
+                )
+            )
+            for hook in self.on_unknown:
+                try:
+                    hook(order.copy())
+                except Exception:
+                    log.exception("unknown-order hook failed")
+
     async def cancel(self, client_order_id: str) -> Order:
         order = self.orders.get(client_order_id)
         if order is None or not order.is_open:
             raise KeyError(client_order_id)
-        if order.meta.get("held"):  # never reached the venue: cancelled here
-            await self.cancel_held(order, "cancelled by user")
-            return order.copy()
-        await self.venues[order.venue].cancel_order(order.copy())
+        await self.cancel_at_venue(order, "cancelled by user")
         await self.flush()
         return order.copy()
+
+    async def cancel_at_venue(self, order: Order, reason: str) -> None:
+        """Ask the venue to cancel (or cancel here an order the engine holds). An order whose
+        submission is unknown is cancelled at the venue by client order id if it is there, and
+        remembered as cancelled if it turns out it never arrived."""
+        if order.meta.get("held"):  # never reached the venue: cancelled here
+            await self.cancel_held(order, reason)
+            return
+        if order.status is OrderStatus.UNKNOWN and not order.meta.get("cancel_requested"):
+            order.meta["cancel_requested"] = self.clock.now().isoformat()
+            await self.store.save_order(order)
+            self.bus.publish(OrderEvent(order.copy()))
+        await self.venues[order.venue].cancel_order(order.copy())
 
     async def amended(self, client_order_id: str, *, price: Decimal | None, quantity: Decimal) -> Order:
         """The venue changed the order in place: store and publish its new price and quantity."""
@@ -245,6 +279,8 @@ class OrderManager:
             if order.status == report.status or not can_transition(order.status, report.status):
                 self._resolve_ack(order)  # a released held order is acknowledged by a duplicate ACCEPTED
                 return  # stale or duplicate status (out-of-order delivery)
+            if order.status is OrderStatus.UNKNOWN:
+                order.reason = None  # the venue answered: "did not confirm" no longer applies
             order.transition(report.status, now, report.reason)
             # Publish first (state in memory is consistent); the write follows before the
             # next report is applied, so the database never lags by more than one report.
@@ -270,6 +306,8 @@ class OrderManager:
         ) / order.filled_quantity
         order.fees += fill.quote_fee
         new_status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
+        if order.status is OrderStatus.UNKNOWN:
+            order.reason = None  # a fill proves it reached the venue
         if can_transition(order.status, new_status):
             order.transition(new_status, fill.ts)
         realized_before = self.portfolio.position(fill.venue, fill.symbol).realized_pnl

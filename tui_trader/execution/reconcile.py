@@ -1,16 +1,26 @@
-"""Reconciliation with a venue by client order id, at start and after reconnects.
+"""Reconciliation with a venue by client order id: at start, after every reconnect, and while
+an order's fate is unknown. The venue is the truth; where its answer is ambiguous nothing is
+guessed and the order stays as it is until the next reconcile.
 
 - open orders the venue has that we do not know are imported (flagged `external`) first, so
   their fills, fetched next, apply to them;
+- orders we show as done (rejected, cancelled) that the venue shows working are mis-stated:
+  corrected to working (an earlier ambiguous answer, or a bug, must not hide a live order);
 - fills the venue has that we do not are applied (each fill id once), through the OMS's own
   report queue: one task writes fills, so reconciling never races a streamed fill;
-- our open orders the venue no longer has open are settled (filled, or closed with a reason);
-- orders we persisted but the venue never received are marked rejected.
+- our open orders the venue no longer lists as open are looked up by client order id and
+  settled as the venue says (filled, cancelled, expired, rejected); a lookup that fails leaves
+  them open;
+- an order whose submission is unknown (`unknown`, or `new` found at a restart) is settled
+  as never sent only when the venue says "not found" after a delay its semantics make final
+  (`not_found_final_after_s`: for Binance the request's recvWindow, after which it refuses
+  the request; 60 s elsewhere); until then it stays `unknown`. It is never sent again.
 
 Fills are fetched from a venue time that covers every fill we may lack: the newest fill the
 last complete fetch returned (minus `SAFETY`); at the first reconcile of a session, the newest
 stored fill for the venue (minus `RESTART_MARGIN`), or the whole history if our orders for
-the venue have no stored fill; never later than the creation of an order being imported.
+the venue have no stored fill; never later than the creation of an order being imported,
+corrected or settled from an unknown submission.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from decimal import Decimal
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.events import ExecutionReport, NoticeEvent, OrderEvent
-from tui_trader.core.orders import Order
+from tui_trader.core.orders import Order, can_transition
 from tui_trader.execution.oms import OrderManager
 from tui_trader.venues.base import Venue, VenueOrder
 
@@ -34,9 +44,23 @@ log = logging.getLogger(__name__)
 SAFETY = timedelta(seconds=60)
 # After a restart the newest stored fill proves nothing about older ones missed before it.
 RESTART_MARGIN = timedelta(hours=1)
+# Where a venue says nothing about it: how long after sending a "not found" is believed.
+DEFAULT_NOT_FOUND_FINAL_S = 60.0
 
 # Per OMS (one per engine session) and venue: the newest venue time a complete fetch reached.
 _horizons: weakref.WeakKeyDictionary[OrderManager, dict[str, datetime]] = weakref.WeakKeyDictionary()
+
+# A venue's order status word -> ours, for the ones that end an order. Anything else (open,
+# new, pending_*, held ...) means the order exists and is not done.
+FINAL_WORDS = {
+    "closed": OrderStatus.FILLED,
+    "filled": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELLED,
+    "cancelled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
+UNSENT = (OrderStatus.NEW, OrderStatus.UNKNOWN)
 
 
 @dataclass(slots=True)
@@ -45,11 +69,24 @@ class ReconcileReport:
     fills_applied: int = 0
     orders_settled: list[str] = field(default_factory=list)
     orders_imported: list[str] = field(default_factory=list)
+    orders_corrected: list[str] = field(default_factory=list)  # mis-stated: done here, working there
+    unsettled: list[str] = field(default_factory=list)  # the venue's answer left them open
     fills_since: datetime | None = None  # the venue time fills were fetched from (None: all)
 
     @property
     def changed(self) -> bool:
-        return bool(self.fills_applied or self.orders_settled or self.orders_imported)
+        return bool(self.fills_applied or self.orders_settled or self.orders_imported or self.orders_corrected)
+
+
+def not_found_final_after(venue: Venue) -> float:
+    """Seconds after sending from which the venue's "no such order" is final."""
+    value = getattr(venue, "not_found_final_after_s", None)
+    return DEFAULT_NOT_FOUND_FINAL_S if value is None else float(value)
+
+
+def sent_at(order: Order) -> datetime:
+    raw = order.meta.get("sent_at")
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else order.created_at
 
 
 async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> ReconcileReport:
@@ -64,18 +101,25 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
     # 1. The venue's open orders first: a fill made after this snapshot is still among the
     #    fills fetched below, so an order missing from it and filled is settled as filled.
     venue_open = {o.client_order_id: o for o in await venue.fetch_open_orders()}
-    # 2. Orders only the venue knows, before the fills, so their fills are applied too.
+    # 2. Orders only the venue knows, before the fills, so their fills are applied too; and
+    #    orders we show as done that the venue shows working.
     imported: dict[str, VenueOrder] = {}
+    corrected: list[Order] = []
     for cid, vo in venue_open.items():
-        if cid in oms.orders or await oms.store.get_order(cid) is not None:
-            continue
-        order = _imported(venue.name, vo, now)
-        oms.orders[cid] = order
-        await _save(oms, order)
-        imported[cid] = vo
-        report.orders_imported.append(cid)
+        ours = oms.orders.get(cid) or await oms.store.get_order(cid)
+        if ours is None:
+            order = _imported(venue.name, vo, now)
+            oms.orders[cid] = order
+            await _save(oms, order)
+            imported[cid] = vo
+            report.orders_imported.append(cid)
+        elif not ours.is_open and not ours.meta.get("held"):
+            await _correct(oms, ours, vo, now)
+            corrected.append(ours)
+            report.orders_corrected.append(cid)
     # 3. Missed fills, applied in venue time order through the OMS queue.
-    since, fetch = await _fills_since(oms, venue.name, imported.values())
+    settling = [o.created_at for o in candidates if o.status in UNSENT] + [o.created_at for o in corrected]
+    since, fetch = await _fills_since(oms, venue.name, imported.values(), settling)
     report.fills_since = since
     if fetch:
         fills = sorted(await venue.fetch_fills(since), key=lambda f: f.ts)
@@ -104,26 +148,16 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
     for order in candidates:
         if not order.is_open:
             continue  # a fill above completed it
-        if order.client_order_id in venue_open:
-            if order.status is OrderStatus.NEW:
-                order.transition(OrderStatus.ACCEPTED, now)
-                await _save(oms, order)
-            continue
-        if order.filled_quantity >= order.quantity:
-            order.transition(OrderStatus.FILLED, now)
-        elif order.status is OrderStatus.NEW and order.filled_quantity == 0:
-            order.transition(OrderStatus.REJECTED, now, "never reached the venue (found at restart)")
-        else:
-            order.transition(OrderStatus.CANCELLED, now, "no longer open at the venue (found at restart)")
-        await _save(oms, order)
-        report.orders_settled.append(order.client_order_id)
+        await _settle(oms, venue, order, venue_open.get(order.client_order_id), now, report)
     if report.changed:
         msg = (
             f"{venue.name}: reconciled {report.fills_applied} missed fills, settled {len(report.orders_settled)} "
             f"orders, imported {len(report.orders_imported)} unknown orders"
+            + (f", corrected {len(report.orders_corrected)} mis-stated orders" if report.orders_corrected else "")
         )
         log.info(msg)
-        oms.bus.publish(NoticeEvent(now, "warning" if report.orders_imported else "info", msg, "reconcile"))
+        level = "warning" if report.orders_imported or report.orders_corrected else "info"
+        oms.bus.publish(NoticeEvent(now, level, msg, "reconcile"))
         await oms.store.audit(
             now,
             "engine",
@@ -133,14 +167,86 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
                 "fills": report.fills_applied,
                 "settled": report.orders_settled,
                 "imported": report.orders_imported,
+                "corrected": report.orders_corrected,
+                "unsettled": report.unsettled,
             },
         )
     return report
 
 
-async def _fills_since(oms: OrderManager, venue: str, imported: Iterable[VenueOrder]) -> tuple[datetime | None, bool]:
+async def _settle(
+    oms: OrderManager, venue: Venue, order: Order, listed: VenueOrder | None, now: datetime, report: ReconcileReport
+) -> None:
+    """One of our open orders, as the venue sees it."""
+    cid = order.client_order_id
+    found = listed
+    if found is None and order.filled_quantity < order.quantity:
+        try:
+            found = await venue.fetch_order(cid, order.symbol)
+        except Exception as exc:  # ambiguous: leave it as it is, the next reconcile asks again
+            log.warning("%s: looking up %s failed (%s); left %s", venue.name, cid, exc, order.status.value)
+            report.unsettled.append(cid)
+            return
+    if found is not None:
+        final = FINAL_WORDS.get(found.status.lower())
+        if found.venue_order_id and not order.venue_order_id:
+            order.venue_order_id = found.venue_order_id
+        if final is None or Decimal(found.filled_quantity) > order.filled_quantity:
+            # working there (or done, but its fills are not in the venue's history yet)
+            if order.status in UNSENT:
+                order.transition(OrderStatus.ACCEPTED, now, f"found at {venue.name} by client order id")
+                await _save(oms, order)
+                report.orders_settled.append(cid)
+                if order.meta.get("cancel_requested") and final is None:
+                    await venue.cancel_order(order.copy())  # the trader cancelled it while unknown
+            if final is not None:
+                report.unsettled.append(cid)
+            return
+        if final is OrderStatus.FILLED and order.filled_quantity < order.quantity:
+            report.unsettled.append(cid)  # the venue says filled; the fills are still to come
+            return
+        if not can_transition(order.status, final):  # e.g. "rejected" after partial fills
+            final = OrderStatus.CANCELLED
+        order.transition(final, now, None if final is OrderStatus.FILLED else f"{final.value} at {venue.name}")
+    elif order.filled_quantity >= order.quantity:
+        order.transition(OrderStatus.FILLED, now)
+    elif order.status in UNSENT and order.filled_quantity == 0:
+        age = (now - sent_at(order)).total_seconds()
+        window = not_found_final_after(venue)
+        if age < window:
+            report.unsettled.append(cid)  # it may still arrive: stays unknown
+            return
+        cancelled = bool(order.meta.get("cancel_requested"))
+        order.transition(
+            OrderStatus.CANCELLED if cancelled else OrderStatus.REJECTED,
+            now,
+            f"never reached {venue.name}: not found by client order id {age:.0f}s after it was sent "
+            f"(final there after {window:g}s)" + ("; cancelled by you meanwhile" if cancelled else ""),
+        )
+    else:
+        order.transition(OrderStatus.CANCELLED, now, f"no longer at {venue.name} (not found by client order id)")
+    await _save(oms, order)
+    report.orders_settled.append(cid)
+
+
+async def _correct(oms: OrderManager, order: Order, vo: VenueOrder, now: datetime) -> None:
+    """We show it done; the venue shows it working: the venue is right."""
+    was = order.status.value
+    filled = Decimal(vo.filled_quantity)
+    order.status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
+    order.reason = f"corrected by reconcile: working at {order.venue}, not {was}"
+    order.updated_at = now
+    order.venue_order_id = order.venue_order_id or vo.venue_order_id
+    oms.orders[order.client_order_id] = order  # back among the open orders
+    log.warning("%s: order %s was %s here but is working there; corrected", order.venue, order.client_order_id, was)
+    await _save(oms, order)
+
+
+async def _fills_since(
+    oms: OrderManager, venue: str, imported: Iterable[VenueOrder], settling: Iterable[datetime] = ()
+) -> tuple[datetime | None, bool]:
     """(since, whether to fetch at all): a venue time no fill we lack can be older than."""
-    bounds = [vo.ts for vo in imported]
+    bounds = [vo.ts for vo in imported] + [ts - SAFETY for ts in settling]
     horizon = _horizons.get(oms, {}).get(venue)
     if horizon is not None:
         bounds.append(horizon - SAFETY)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from tui_trader.core.enums import OrderStatus
 from tui_trader.core.errors import UserError
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order
@@ -38,6 +39,8 @@ from tui_trader.store.records import (
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+# the statuses of orders still working or still to be settled (an `unknown` one included)
+OPEN_STATUSES = ",".join(f"'{s.value}'" for s in OrderStatus if s.is_open)
 
 
 class StoreError(UserError):
@@ -208,7 +211,7 @@ class Store:
     async def load_orders(self, *, open_only: bool = False, limit: int | None = None) -> list[Order]:
         sql = "SELECT * FROM orders"
         if open_only:
-            sql += " WHERE status IN ('new','accepted','partially_filled')"
+            sql += f" WHERE status IN ({OPEN_STATUSES})"
         sql += " ORDER BY created_at DESC, rowid DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"

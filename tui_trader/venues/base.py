@@ -23,6 +23,24 @@ class VenueError(Exception):
     """A venue refused or failed a request (network, auth, rate limit...)."""
 
 
+class OutcomeUnknown(VenueError):
+    """An order was sent and the answer was lost or ambiguous (timeout, 5xx, a lookup that
+    failed): it may or may not exist at the venue. The OMS marks it `unknown` and settles it by
+    asking the venue; it is never sent again."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """One stream of a venue as `status --json`, the status bar and the metrics show it."""
+
+    name: str  # "ticker:BTC/USDT", "orders", "trade_updates" ...
+    state: str  # live / waiting / quiet / silent / down / stopped (venues.streams)
+    private: bool = False
+    last_message_age: float | None = None  # seconds
+    detail: str = ""
+    restarts: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class VenueCapabilities:
     """What the venue does natively; the engine emulates the rest and says so on the order."""

@@ -182,7 +182,7 @@ class ConnectionMonitor:
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
-def in_background(awaitable: Awaitable[None], name: str) -> None:
+def in_background(awaitable: Awaitable[object], name: str) -> None:
     """Run `awaitable` as a task that is kept alive until done; a failure is logged, not raised."""
 
     async def guarded() -> None:

@@ -141,6 +141,7 @@ class BlotterPane(Pane):
             OrderStatus.FILLED: pal.up,
             OrderStatus.CANCELLED: pal.muted,
             OrderStatus.EXPIRED: pal.muted,
+            OrderStatus.UNKNOWN: f"bold reverse {pal.warning}",  # sent, not confirmed: looked up
         }.get(o.status, f"bold {pal.accent}")
         state = order_state(o)
         if state == "held":
@@ -155,7 +156,7 @@ class BlotterPane(Pane):
             fmt.qty(o.filled_quantity, qd),
             shown_px,
             (state, status_style),
-            (o.reason or "", pal.error if o.status is OrderStatus.REJECTED else ""),
+            (o.reason or "", {OrderStatus.REJECTED: pal.error, OrderStatus.UNKNOWN: pal.warning}.get(o.status, "")),
         ]
 
     def action_cancel_selected(self) -> None:

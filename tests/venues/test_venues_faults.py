@@ -1,0 +1,347 @@
+"""What the exchange can do to an order, against the fake Binance (real ccxt clients): each
+fault ends with the exchange's ledger and ours agreeing, and no order sent twice.
+
+Binance's rules the fake follows (its public spot API docs): a 5XX or a lost answer leaves
+the execution status UNKNOWN; newClientOrderId is unique among *open* orders only (so a
+second market order with the id of a filled one is accepted: sending again doubles it);
+-2010 "Duplicate order sent." means the id is on a working order; -2013 "Order does not exist.";
+-1021 for a timestamp 1 s ahead of its clock or older than recvWindow; 429 / 418 with
+Retry-After in seconds; the user data stream's executionReport for every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
+from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine import Engine
+from tui_trader.home import Home
+
+from fakes.binance_exchange import FakeBinanceExchange
+from fakes.fake_market import FakeOrder
+from fakes.venue_harness import (
+    engine_settings,
+    fills_match,
+    make_venue,
+    order_status,
+    wait_for,
+    wait_status,
+)
+
+FAST_FINAL = {"recvWindow": 1000}  # a "not found" is final 1 s (+ margin) after sending
+
+
+def market_buy(qty: str = "0.1", **kw: Any) -> OrderRequest:
+    return OrderRequest("BTC/USDT", Side.BUY, Decimal(qty), venue="binance", **kw)
+
+
+def resting_buy(qty: str = "0.2", **kw: Any) -> OrderRequest:
+    return OrderRequest("BTC/USDT", Side.BUY, Decimal(qty), OrderType.LIMIT, Decimal("92"), venue="binance", **kw)
+
+
+async def started(fake: FakeBinanceExchange, home: Home | None = None, **venue: Any) -> Engine:
+    engine = Engine(engine_settings(), home, in_memory=home is None, venues={"binance": make_venue(fake, **venue)})
+    await engine.start()
+    return engine
+
+
+def posts(fake: FakeBinanceExchange) -> int:
+    return sum(1 for m, p in fake.requests if m == "POST" and p == "/order")
+
+
+async def ledgers_agree(engine: Engine, fake: FakeBinanceExchange) -> None:
+    """The exchange's trades are our fills, its executed quantities our filled quantities, its
+    net position ours; and it never holds two orders for one of our ids."""
+    assert engine.oms is not None and engine.store is not None
+    await fills_match(engine, fake)
+    ours = {o.client_order_id: o for o in await engine.store.load_orders(limit=10_000)}
+    for cid, o in fake.orders.items():
+        assert cid in ours, f"{cid} at the exchange, unknown to us"
+        assert ours[cid].filled_quantity == o.executed, (cid, ours[cid].filled_quantity, o.executed)
+    held = sum((t.qty if t.order.side == "buy" else -t.qty for t in fake.trades), Decimal(0))
+    assert engine.portfolio.position("binance", "BTC/USDT").quantity == held
+    assert fake.made_twice == [], f"orders sent twice: {fake.made_twice}"
+
+
+# -- a lost answer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lookup_fault", ["503", "429", "timeout"])
+async def test_lost_answer_and_a_failing_lookup_never_send_the_order_twice(
+    fake: FakeBinanceExchange, lookup_fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer to a market order is lost; the lookup by client id then fails once. The old
+    adapter took the failed lookup for "not there" and sent the order again: two market orders
+    for one id (Binance accepts the id again once the first has filled)."""
+    caplog.set_level(logging.WARNING)
+    engine = await started(fake, timeout_ms=300)
+    try:
+        fake.stall_private()  # the user data stream's news is lost too: only REST can tell
+        fake.delay_next_ack(1.0)  # the order is made; its answer comes after our timeout
+        if lookup_fault == "timeout":
+            fake.hang_next(1.0, method="GET", path="/order")
+        else:
+            fake.fail_next(1, int(lookup_fault), method="GET", path="/order", retry_after=0.2)
+        placed = await engine.place(market_buy())
+        assert placed.status is OrderStatus.UNKNOWN, placed  # shown as unknown, never rejected
+        assert "looked up by client order id" in (placed.reason or "")
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)  # found, fills fetched
+        fake.stall_private(False)
+        await asyncio.sleep(0.3)
+        assert posts(fake) == 1 and len(fake.orders) == 1
+        assert engine.oms.orders[placed.client_order_id].filled_quantity == Decimal("0.1")  # type: ignore[union-attr]
+        await ledgers_agree(engine, fake)
+        assert any("outcome unknown" in r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    finally:
+        await engine.stop()
+
+
+async def test_an_unknown_order_is_settled_at_restart(fake: FakeBinanceExchange, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The engine stops while an order's outcome is unknown; the next start finds it."""
+    home = Home(tmp_path / "home")
+    engine = await started(fake, home, timeout_ms=300)
+    try:
+        fake.stall_private()
+        fake.delay_next_ack(1.0)
+        fake.fail_next(5, 503, method="GET", path="/order")  # every lookup fails for now
+        fake.fail_next(5, 503, method="GET", path="/openOrders")
+        placed = await engine.place(resting_buy())
+        assert placed.status is OrderStatus.UNKNOWN
+    finally:
+        await engine.stop()
+    fake._http_faults.clear()
+    fake.stall_private(False)
+    restarted = await started(fake, home)
+    try:
+        assert order_status(restarted, placed.client_order_id) is OrderStatus.ACCEPTED
+        assert posts(fake) == 1
+        fake.fill(placed.client_order_id)
+        await wait_status(restarted, placed.client_order_id, OrderStatus.FILLED)
+        await ledgers_agree(restarted, fake)
+    finally:
+        await restarted.stop()
+
+
+async def test_an_order_that_never_arrived_is_settled_only_when_not_found_is_final(fake: FakeBinanceExchange) -> None:
+    """A 503 before the exchange made anything: unknown to us. Lookups say "does not exist",
+    but only after the request's recvWindow is that final (Binance refuses a later arrival);
+    then the order is rejected as never sent. It was never sent again."""
+    engine = await started(fake, ccxt_options=FAST_FINAL)
+    try:
+        fake.fail_next(1, 503, method="POST", path="/order")
+        placed = await engine.place(resting_buy())
+        assert placed.status is OrderStatus.UNKNOWN
+        await asyncio.sleep(0.5)
+        assert order_status(engine, placed.client_order_id) is OrderStatus.UNKNOWN  # too early to tell
+        await wait_for(lambda: order_status(engine, placed.client_order_id) is OrderStatus.REJECTED, 20)
+        reason = engine.oms.orders[placed.client_order_id].reason or ""  # type: ignore[union-attr]
+        assert "never reached binance" in reason and "not found by client order id" in reason
+        assert posts(fake) == 1 and not fake.orders
+    finally:
+        await engine.stop()
+
+
+async def test_an_unknown_order_can_be_cancelled(fake: FakeBinanceExchange) -> None:
+    """The trader cancels an order whose outcome is unknown: cancelled at the exchange if it is
+    there; remembered as cancelled if it never arrived."""
+    engine = await started(fake, ccxt_options=FAST_FINAL, timeout_ms=300)
+    try:
+        fake.stall_private()
+        fake.delay_next_ack(1.0)
+        fake.fail_next(1, 503, method="GET", path="/order")
+        there = await engine.place(resting_buy())
+        fake.fail_next(1, 503, method="POST", path="/order")
+        never = await engine.place(resting_buy("0.3"))
+        assert there.status is OrderStatus.UNKNOWN and never.status is OrderStatus.UNKNOWN
+        fake.stall_private(False)
+        cancelled = await engine.cancel_all()
+        assert {o.client_order_id for o in cancelled} >= {there.client_order_id, never.client_order_id}
+        await wait_status(engine, there.client_order_id, OrderStatus.CANCELLED)
+        await wait_for(lambda: order_status(engine, never.client_order_id) is OrderStatus.CANCELLED, 20)
+        assert fake.orders[there.client_order_id].status == "canceled"
+        assert "cancelled by you" in (engine.oms.orders[never.client_order_id].reason or "")  # type: ignore[union-attr]
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
+# -- "Duplicate order sent" ----------------------------------------------------------------------
+
+
+async def test_duplicate_order_sent_with_a_failing_lookup_is_never_rejected(fake: FakeBinanceExchange) -> None:
+    """Binance answers -2010 "Duplicate order sent." (our id is on a working order) and the
+    lookup fails once. The old adapter marked the live order rejected; cancel all and flatten
+    then skipped it."""
+    engine = await started(fake)
+    try:
+        working = FakeOrder(7, "mine-1", "BTC/USDT", "buy", "limit", Decimal("0.2"), Decimal("92"), fake.now_ms)
+        fake.orders["mine-1"] = working
+        fake.fail_next(1, 503, method="GET", path="/order")
+        placed = await engine.place(resting_buy(client_order_id="mine-1"))
+        assert placed.status is not OrderStatus.REJECTED, placed.reason
+        await wait_status(engine, "mine-1", OrderStatus.ACCEPTED)  # found by client id
+        flattened = await engine.flatten()
+        assert flattened["cancelled"] >= 1
+        await wait_status(engine, "mine-1", OrderStatus.CANCELLED)
+        assert fake.orders["mine-1"].status == "canceled" and posts(fake) == 1
+    finally:
+        await engine.stop()
+
+
+async def test_a_live_order_we_show_as_rejected_is_corrected_at_start(fake: FakeBinanceExchange, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An order stored as rejected (an ambiguous answer taken as a refusal, before this fix)
+    while it works at the exchange: reconcile at start makes it working again, and cancel all
+    then reaches it."""
+    home = Home(tmp_path / "home")
+    engine = await started(fake, home)
+    try:
+        placed = await engine.place(resting_buy())
+        await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
+        order = engine.oms.orders[placed.client_order_id]  # type: ignore[union-attr]
+        order.status, order.reason = OrderStatus.REJECTED, "venue: Duplicate order sent."
+        await engine.store.save_order(order)  # type: ignore[union-attr]
+    finally:
+        await engine.stop()
+    restarted = await started(fake, home)
+    try:
+        fixed = restarted.oms.orders[placed.client_order_id]  # type: ignore[union-attr]
+        assert fixed.status is OrderStatus.ACCEPTED and "corrected by reconcile" in (fixed.reason or "")
+        assert placed.client_order_id in {o.client_order_id for o in restarted.snapshot().open_orders}
+        await restarted.cancel_all()
+        await wait_status(restarted, placed.client_order_id, OrderStatus.CANCELLED)
+        assert fake.orders[placed.client_order_id].status == "canceled"
+    finally:
+        await restarted.stop()
+
+
+# -- one stream silent -----------------------------------------------------------------------------
+
+
+async def test_a_silent_user_data_stream_is_noticed_resubscribed_and_its_fills_recovered(
+    fake: FakeBinanceExchange,
+) -> None:
+    """Only the user data stream goes silent; market data flows, so a venue-wide watchdog stays
+    green. The private stream's own watchdog notices (REST shows the order filled, the stream
+    said nothing), shows it, resubscribes, and the reconcile that follows finds the fill."""
+    engine = await started(fake)
+    events: list[Event] = []
+    engine.bus.on(events.append, kinds=["connection"])
+    seen: set[str] = set()
+
+    def orders_stream_state() -> str:
+        v = next(v for v in engine.snapshot().venues if v.name == "binance")
+        state = next((s.state for s in v.streams if s.name == "orders"), "")
+        seen.add(state)
+        return state
+
+    try:
+        placed = await engine.place(resting_buy())
+        await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
+        fake.stall_private()  # market data keeps flowing
+        fake.fill(placed.client_order_id)
+        await wait_for(lambda: orders_stream_state() == "silent" or "silent" in seen, 10)
+        assert any(
+            isinstance(e, ConnectionEvent) and e.state is ConnectionState.DEGRADED and "orders silent" in e.detail
+            for e in events
+        )
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)  # backfilled
+        fake.stall_private(False)
+        await wait_for(lambda: engine.venues["binance"].state is ConnectionState.CONNECTED, 10)
+        assert orders_stream_state() in ("waiting", "live", "quiet")
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
+# -- the clock -------------------------------------------------------------------------------------
+
+
+async def test_a_skewed_clock_is_measured_and_orders_go_through(fake: FakeBinanceExchange) -> None:
+    """The exchange's clock jumps 30 s ahead: the next signed request gets -1021; the clock is
+    measured again and the order is sent once more (it was refused, so nothing was made)."""
+    engine = await started(fake)
+    try:
+        fake.skew_clock(30_000)
+        placed = await engine.place(market_buy())
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
+        venue = engine.venues["binance"]
+        assert venue.clock_offset_ms is not None and abs(venue.clock_offset_ms + 30_000) < 2_000  # type: ignore[attr-defined]
+        assert len(fake.orders) == 1
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
+async def test_user_stream_resubscribe_refused_for_the_clock_is_retried(fake: FakeBinanceExchange) -> None:
+    """-1021 while the user data stream subscribes again after a drop (the clock could not be
+    read just then): the stream is retried with the measured clock instead of staying dead,
+    the venue is not `connected` meanwhile, and an order placed then is not lost."""
+    engine = await started(fake)
+    events: list[Event] = []
+    engine.bus.on(events.append, kinds=["connection", "notice"])
+    venue = engine.venues["binance"]
+    try:
+        fake.skew_clock(30_000)
+        fake.fail_next(1, 503, method="GET", path="/time")  # the reconnect cannot measure it
+        await fake.drop_connections()
+        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1, 10)  # type: ignore[attr-defined]
+        down = [e for e in events if isinstance(e, ConnectionEvent) and "clock" in e.detail]
+        assert down and all(e.state is not ConnectionState.CONNECTED for e in down)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED, 10)
+        placed = await engine.place(resting_buy())
+        await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
+        fake.fill(placed.client_order_id)  # streamed: the user data stream is alive again
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
+# -- rate limits -------------------------------------------------------------------------------------
+
+
+async def test_retry_after_is_honoured(fake: FakeBinanceExchange) -> None:
+    """A 429 with Retry-After 1.5 on the order: refused, so nothing was made; sent once more
+    no sooner than Retry-After says."""
+    engine = await started(fake)
+    try:
+        fake.fail_next(1, 429, method="POST", path="/order", retry_after=1.5)
+        placed = await engine.place(market_buy())
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
+        sent = [t for t, m, p in fake.request_times if m == "POST" and p == "/order"]
+        assert len(sent) == 2 and sent[1] - sent[0] >= 1.45
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
+async def test_a_ban_refuses_orders_and_says_for_how_long(fake: FakeBinanceExchange) -> None:
+    """A 418 (our IP banned) with Retry-After 60: the order is refused, not sent, with how long
+    and until when; nothing else goes to the exchange meanwhile; the status says so."""
+    engine = await started(fake)
+    notices: list[Event] = []
+    engine.bus.on(notices.append, kinds=["notice"])
+    try:
+        fake.fail_next(1, 418, method="POST", path="/order", retry_after=60)
+        refused = await engine.place(market_buy())
+        assert refused.status is OrderStatus.REJECTED
+        reason = refused.reason or ""
+        assert "banned" in reason and "60s" in reason and "until" in reason
+        again = await engine.place(market_buy())  # refused at once, not sent
+        assert again.status is OrderStatus.REJECTED and "not sent" in (again.reason or "")
+        before = len(fake.requests)
+        await asyncio.sleep(1.0)
+        assert posts(fake) == 1 and len(fake.requests) == before
+        status = next(v for v in engine.snapshot().venues if v.name == "binance")
+        assert "banned" in status.rate_limited and "until" in status.rate_limited
+        assert any(isinstance(n, NoticeEvent) and "banned" in n.message for n in notices)
+        assert not fake.orders
+    finally:
+        await engine.stop()

@@ -1,0 +1,86 @@
+"""What a ccxt exception means for an order we sent, decided once, deliberately.
+
+ccxt turns each exchange's answers into one exception hierarchy (ccxt/base/errors.py). For an
+order submission the question is not "what went wrong" but "could the order exist now?":
+
+ccxt raises -> what it means here -> the order:
+
+- `DuplicateOrderId`, or `InvalidOrder` "Duplicate order sent." (Binance -2010): our client id
+  is on a working order -> it exists: look it up.
+- `InvalidNonce` (-1021 "Timestamp ... outside of the recvWindow"): refused before matching
+  -> not made: correct the clock, send once more.
+- `DDoSProtection` / `RateLimitExceeded` (HTTP 418 / 429, -1003): refused by the limiter
+  -> not made: wait for Retry-After.
+- `AuthenticationError`, `PermissionDenied` (-2015, 401) -> not made.
+- `InvalidOrder`, `InsufficientFunds`, `BadRequest`, `BadSymbol`, `OperationRejected` ...: the
+  exchange refused it (-2010 insufficient balance, filter failures) -> not made.
+- `RequestTimeout` (a timeout, 504, -1007 "execution status unknown") -> **unknown**.
+- `ExchangeNotAvailable` (5xx, a reset connection, 400/403/404 without a JSON body). Binance:
+  "do NOT treat 5XX as a failure, the execution status is UNKNOWN" -> **unknown**.
+- `OperationFailed` / `BadResponse` (-1000, -1001, -1006 "execution status unknown")
+  -> **unknown**.
+- a plain `ExchangeError` (a code ccxt does not map, an aiohttp payload error) -> **unknown**.
+- anything that is not a ccxt error -> **unknown**.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from tui_trader.venues.ccxt import exchanges
+
+CLOCK_WARN_MS = 1000  # a clock this far from the venue's is worth saying (and correcting)
+
+
+class Outcome(Enum):
+    EXISTS = "exists"  # the venue has an order with our client id
+    CLOCK = "clock"  # refused for its timestamp: nothing was made
+    RATE_LIMITED = "rate_limited"  # refused by the rate limiter: nothing was made
+    AUTH = "auth"  # refused: bad keys or permissions
+    REFUSED = "refused"  # refused for the order itself: nothing was made
+    UNKNOWN = "unknown"  # it may or may not exist
+
+
+def submit_outcome(exc: BaseException) -> Outcome:
+    """What an exception from `create_order` says about the order."""
+    import ccxt
+
+    if is_duplicate(exc):
+        return Outcome.EXISTS
+    if is_clock_error(exc):
+        return Outcome.CLOCK
+    if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
+        return Outcome.RATE_LIMITED
+    if is_auth_error(exc):
+        return Outcome.AUTH
+    if isinstance(exc, ccxt.ExchangeError) and type(exc) is not ccxt.ExchangeError:
+        return Outcome.REFUSED  # a specific refusal ccxt mapped from the exchange's own code
+    return Outcome.UNKNOWN
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    import ccxt
+
+    return isinstance(exc, ccxt.DuplicateOrderId) or "duplicate order" in str(exc).lower()
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    import ccxt
+
+    return isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied) or any(
+        text in str(exc) for text in exchanges.AUTH_ERROR_TEXTS
+    )
+
+
+def is_network_error(exc: BaseException) -> bool:
+    import ccxt
+
+    return isinstance(exc, ccxt.NetworkError)
+
+
+def is_clock_error(exc: BaseException) -> bool:
+    import ccxt
+
+    if isinstance(exc, ccxt.ChecksumError):  # an order book checksum, not a clock
+        return False
+    return isinstance(exc, ccxt.InvalidNonce) or "recvWindow" in str(exc) or "-1021" in str(exc)

@@ -1,0 +1,437 @@
+"""The ccxt adapter's streams: one `watch_*` loop per stream, each watched on its own.
+
+- Market data per symbol (ticker, book, trades, candles) and the private streams (own orders,
+  own fills) each run a loop; a stream the exchange lacks is polled over REST instead.
+- A `StreamBoard` knows each stream's state. Market data silent for `stall_after_s` is silent;
+  the private stream is silent when something it owes (an order the venue acknowledged over
+  REST, an order REST shows filled or gone) has not come within `stall_after_s`.
+- Any stream error or silence makes one venue-wide reconnect: close the sockets, back off with
+  jitter, every loop watches again (ccxt resubscribes, the clock is measured again). The venue
+  counts as `connected` only while no stream is down or silent; getting there after a
+  reconnect makes the engine reconcile, which backfills the private stream's gap from the
+  fills history. Candles and public trades are backfilled over REST here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.config.venues import VenueSettings
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import ConnectionState, OrderStatus
+from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, TickerEvent, TradeEvent
+from tui_trader.venues.base import Emit, VenueOrder
+from tui_trader.venues.ccxt import convert, exchanges
+from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_clock_error, is_network_error
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background
+from tui_trader.venues.streams import StreamBoard
+
+log = logging.getLogger(__name__)
+
+PRIVATE = ("orders", "fills")
+
+
+class CcxtStreams:
+    """Mixed into CcxtVenue, whose client, monitor and REST helpers it uses."""
+
+    name: str
+    exchange_id: str
+    settings: VenueSettings
+    clock: Clock
+    monitor: ConnectionMonitor
+    streams: StreamBoard
+    _ex: Any
+    _emit: Emit
+    _closing: bool
+    _tasks: dict[str, asyncio.Task[None]]
+    _specs: dict[str, tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]]
+    _generation: int
+    _reconnect_lock: asyncio.Lock
+    _retried_at: float
+    _cid_by_vid: dict[str, str]
+    _fills_due: asyncio.Event
+    _last_candle: dict[tuple[str, str], int]
+    _last_trade: dict[str, int]
+    _trade_ids: dict[str, _RecentIds]
+    _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
+    _working: dict[str, Decimal]  # our orders the private stream says are working: filled so far
+    _probing: bool
+    _relearn: bool  # after a reconnect: learn the working orders from REST again
+    _probed_at: float
+    counters: dict[str, int]
+
+    if TYPE_CHECKING:  # provided by CcxtVenue and AccountHistory
+
+        async def _rest(
+            self, fn: Callable[..., Awaitable[Any]], *args: Any, what: str, attempts: int = 5, **kw: Any
+        ) -> Any: ...
+
+        def _safe(self, exc: BaseException) -> str: ...
+
+        async def _sync_clock(self) -> int | None: ...
+
+        async def fetch_open_orders(self) -> list[VenueOrder]: ...
+
+        async def _poll_fills(self) -> list[dict[str, Any]]: ...
+
+    # -- subscribing ----------------------------------------------------------------------------
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        has = self._ex.has
+        # binance's watchTicker defaults to the mini ticker, which has no bid/ask
+        ticker_params = {"name": "ticker"} if self.exchange_id.startswith("binance") else {}
+        for symbol in symbols:
+            if has.get("watchTicker"):
+                watch: Callable[[], Awaitable[Any]] = partial(self._ex.watch_ticker, symbol, ticker_params)
+            else:
+                watch = partial(self._poll, self._ex.fetch_ticker, symbol)
+            self._start(f"ticker:{symbol}", watch, self._on_ticker)
+            if has.get("watchOrderBook"):
+                book = partial(self._ex.watch_order_book, symbol)
+                self._start(f"book:{symbol}", book, partial(self._on_book, symbol))
+            if has.get("watchTrades"):
+                self._start(f"trades:{symbol}", partial(self._ex.watch_trades, symbol), self._on_trades)
+            for tf in self.settings.candles:
+                watch = (
+                    partial(self._ex.watch_ohlcv, symbol, tf)
+                    if has.get("watchOHLCV")
+                    else partial(self._poll, self._ex.fetch_ohlcv, symbol, tf, None, 2)
+                )
+                self._start(f"candles:{symbol}:{tf}", watch, partial(self._on_candles, symbol, tf))
+
+    def _start_private(self) -> None:
+        has = self._ex.has
+        if has.get("watchOrders"):
+            self._start("orders", self._ex.watch_orders, self._on_orders)
+        if has.get("watchMyTrades"):
+            self._start("fills", self._ex.watch_my_trades, self._on_fills)
+        else:  # coinbase: order updates stream, fills do not
+            self._start("fills", self._poll_fills, self._on_fills)
+
+    @property
+    def _owes(self) -> str:
+        """The private stream that reports order changes (orders where it exists, else fills)."""
+        return "orders" if "orders" in self._specs else "fills"
+
+    def _start(self, key: str, watch: Callable[[], Awaitable[Any]], handle: Callable[[Any], None]) -> None:
+        if key not in self._tasks:
+            self._specs[key] = (watch, handle)
+            # public trades may be quiet for minutes in a thin market: not a sign of a dead stream
+            self.streams.add(key, private=key in PRIVATE, steady=not key.startswith("trades:"))
+            self._tasks[key] = asyncio.create_task(self._stream(key, watch, handle), name=f"{self.name}-{key}")
+
+    @property
+    def _public_streams(self) -> bool:
+        return any(k.split(":")[0] in ("ticker", "book", "trades", "candles") for k in self._tasks)
+
+    async def _poll(self, fetch: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """REST polling where the exchange has no stream: the same loop, a slower cadence."""
+        await asyncio.sleep(self.settings.poll_interval_s)
+        return await fetch(*args)
+
+    # -- the loops ------------------------------------------------------------------------------
+
+    async def _stream(self, key: str, watch: Callable[[], Awaitable[Any]], handle: Callable[[Any], None]) -> None:
+        gen = self._generation
+        retry = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)  # this stream's own
+        while not self._closing:
+            try:
+                data = await self._watch_once(key, watch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._closing:
+                    return
+                if is_auth_error(exc):  # reconnecting cannot fix bad keys; public data carries on
+                    self.streams.stopped(key, "authentication failed; check `tui-trader keys list`")
+                    self.monitor.set(
+                        ConnectionState.DEGRADED,
+                        f"{key} stream stopped: authentication failed; check `tui-trader keys list`",
+                    )
+                    return
+                reason = self._safe(exc)
+                network = is_network_error(exc) and not is_clock_error(exc)
+                if key in PRIVATE and not network:
+                    # the subscribe was refused on a live socket (a signed subscribe, most often
+                    # for its timestamp): measure the clock, subscribe this stream again on its
+                    # own backoff; the venue is `reconnecting` until it is back, and the
+                    # reconcile that follows fills the gap
+                    offset = await self._sync_clock()
+                    if is_clock_error(exc) or (offset is not None and abs(offset) > CLOCK_WARN_MS):
+                        skew = "unknown" if offset is None else f"{-offset:+d} ms"
+                        reason = f"clock: {self.name}'s clock is {skew} from ours (corrected); {reason}"
+                    self.streams.down(key, reason[:200])
+                    self.counters["private_resubscribes"] += 1
+                    self.monitor.reconnecting(f"{key}: {reason}")
+                    log.warning("%s: %s stream failed (%s); subscribing again", self.name, key, reason)
+                    await asyncio.sleep(retry.next_delay())
+                    continue
+                self.streams.down(key, reason[:200])
+                await self._recover(gen, f"{key}: {reason}")
+                gen = self._generation
+                continue
+            gen = self._generation
+            retry.reset()
+            self._alive(key)
+            try:
+                handle(data)
+            except Exception as exc:  # a bad message must not kill the stream
+                log.warning("%s: %s message skipped: %s", self.name, key, self._safe(exc))
+
+    async def _watch_once(self, key: str, watch: Callable[[], Awaitable[Any]]) -> Any:
+        """One `watch_*` call. A private stream that was down counts as back (subscribed, with
+        nothing to say) once a subscribe has been pending a moment without an error."""
+        if key not in PRIVATE or self.streams.state(key) not in ("down", "silent"):
+            return await watch()
+        pending = asyncio.ensure_future(watch())
+        try:
+            done, _ = await asyncio.wait({pending}, timeout=min(1.0, self.monitor.stall_after_s / 2))
+            if not done:
+                self.streams.waiting(key)
+                self._alive(None)
+            return await pending
+        except asyncio.CancelledError:
+            pending.cancel()
+            raise
+
+    def _alive(self, key: str | None) -> None:
+        """A message on `key` (None: a stream came back without one). The venue is `connected`
+        only while no stream is down, silent or stopped: market data flowing must not hide a
+        dead private stream."""
+        if key is not None:
+            self.streams.message(key)
+        if not self.streams.unhealthy():
+            self.monitor.message()
+            return
+        self.monitor.last_message = time.monotonic()
+        if self.monitor.state is ConnectionState.CONNECTED:
+            self.monitor.degraded(self.streams.summary())
+
+    async def _recover(self, gen: int, reason: str) -> None:
+        """One reconnect for the whole venue, however many streams noticed the failure."""
+        async with self._reconnect_lock:
+            if gen != self._generation or self._closing:
+                return
+            self._generation += 1
+            self.counters["reconnects"] += 1
+            if self._gap_from is None:  # the first attempt of this outage: the gap starts here
+                self._gap_from = (dict(self._last_candle), dict(self._last_trade))
+            delay = self.monitor.reconnecting(reason)
+            log.info("%s: reconnecting (%s)", self.name, reason)
+            # A watch awaiting a socket we close may never return: restart every other stream.
+            me = asyncio.current_task()
+            restart = [k for k, t in self._tasks.items() if k in self._specs and t is not me]
+            self.streams.restarting(self._specs, "reconnecting")
+            self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
+            self._relearn = True
+            for key in restart:
+                self._tasks[key].cancel()
+            for key in restart:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._tasks[key]
+            with contextlib.suppress(Exception):
+                await self._ex.close_ws_clients()
+            await asyncio.sleep(delay)
+            await self._sync_clock()  # signed subscribes and orders carry the venue's time
+            for key in restart:
+                watch, handle = self._specs[key]
+                self._tasks[key] = asyncio.create_task(self._stream(key, watch, handle), name=f"{self.name}-{key}")
+            self._retried_at = asyncio.get_running_loop().time()
+            if not self._public_streams:
+                self.monitor.connected()
+
+    async def _watchdog(self) -> None:
+        period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))
+        while not self._closing:
+            await asyncio.sleep(period)
+            silent = self.streams.silent()
+            if self._public_streams and self.monitor.stalled():
+                age = self.monitor.message_age() or 0.0
+                self.monitor.degraded(f"stalled: no message for {age:.1f}s")
+                await self._recover(self._generation, f"stalled {age:.1f}s")
+            elif silent:
+                # one stream stopped delivering while others flow (the private stream going
+                # quiet while market data streams on loses fills if nobody notices)
+                summary = self.streams.summary()
+                self.monitor.degraded(summary)
+                log.warning("%s: %s; resubscribing", self.name, summary)
+                await self._recover(self._generation, summary)
+            elif self._public_streams and self._retry_silent():
+                # an attempt that neither errors nor delivers (kucoin: an expired ws token
+                # answered with an error message ccxt.pro raises inside its receive loop)
+                await self._recover(self._generation, "no message since reconnecting")
+            elif (self._working or self._relearn) and not self._probing and self._probe_due():
+                self._probing = True
+                in_background(self._probe_private(), f"{self.name}-probe")
+
+    def _probe_due(self) -> bool:
+        return time.monotonic() - self._probed_at > self.monitor.stall_after_s
+
+    def _retry_silent(self) -> bool:
+        return (
+            self.monitor.state is ConnectionState.RECONNECTING
+            and not self._reconnect_lock.locked()
+            and asyncio.get_running_loop().time() - self._retried_at > self.monitor.stall_after_s
+        )
+
+    async def _probe_private(self) -> None:
+        """While orders work, ask REST now and then whether any changed without the private
+        stream saying so: each such order becomes a debt the stream must pay in time."""
+        try:
+            rest = {vo.client_order_id: Decimal(vo.filled_quantity) for vo in await self.fetch_open_orders()}
+        except Exception as exc:  # the probe is a check, not a duty: the next one asks again
+            log.debug("%s: private stream probe failed: %s", self.name, exc)
+            return
+        finally:
+            self._probing = False
+            self._probed_at = time.monotonic()
+        self._relearn = False
+        for cid, filled in list(self._working.items()):
+            if cid not in rest or rest[cid] > filled:
+                self.streams.expect(self._owes, cid)
+        for cid, filled in rest.items():  # working orders the stream has not mentioned since a reconnect
+            self._working.setdefault(cid, filled)
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def _on_ticker(self, t: dict[str, Any]) -> None:
+        self._emit(TickerEvent(convert.ticker(self.name, t)))
+
+    def _on_book(self, symbol: str, raw: Any) -> None:
+        self._emit(BookEvent(convert.book(self.name, symbol, raw)))
+
+    def _on_trades(self, trades: list[dict[str, Any]]) -> None:
+        for t in trades:
+            self._remember_trade(t)
+            self._emit(TradeEvent(convert.trade_print(self.name, t)))
+
+    def _remember_trade(self, t: dict[str, Any]) -> None:
+        symbol = t["symbol"]
+        self._last_trade[symbol] = max(self._last_trade.get(symbol, 0), int(t.get("timestamp") or 0))
+        self._trade_ids.setdefault(symbol, _RecentIds()).add(str(t.get("id")))
+
+    def _on_candles(self, symbol: str, tf: str, rows: list[list[Any]]) -> None:
+        tf_ms = self._ex.parse_timeframe(tf) * 1000
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        for row in rows:
+            candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
+            if candle.closed:
+                self._last_candle[(symbol, tf)] = max(self._last_candle.get((symbol, tf), 0), int(row[0]))
+            self._emit(CandleEvent(self.name, candle))
+
+    def _on_orders(self, orders: list[dict[str, Any]]) -> None:
+        if orders:
+            self._fills_due.set()
+        for o in orders:
+            cid = o.get("clientOrderId")
+            if self.exchange_id in exchanges.WS_CLIENT_ID_IN_INFO_ONLY:  # kraken: order_userref
+                cid = (o.get("info") or {}).get(exchanges.client_id_params(self.exchange_id)[1])
+            if not cid:
+                continue
+            self.streams.arrived("orders", cid)
+            if o.get("id") is not None:
+                self._cid_by_vid[str(o["id"])] = cid
+            status = convert.STATUS.get(o.get("status") or "")
+            if o.get("status") == "open":
+                self._working[cid] = max(self._working.get(cid, Decimal(0)), convert.dec(o.get("filled")))
+            elif o.get("status"):
+                self._working.pop(cid, None)
+            if status is not None:
+                self._emit(
+                    ExecutionReport(
+                        self.name,
+                        cid,
+                        status,
+                        self.clock.now(),
+                        str(o.get("id")),
+                        None if status is OrderStatus.ACCEPTED else f"venue: {o.get('status')}",
+                    )
+                )
+
+    def _on_fills(self, trades: list[dict[str, Any]]) -> None:
+        for t in trades:
+            info = t.get("info") or {}
+            cid = (
+                info.get("c")
+                or info.get(exchanges.client_id_params(self.exchange_id)[1])  # okx: clOrdId
+                or t.get("clientOrderId")
+                or self._cid_by_vid.get(str(t.get("order")))
+            )
+            if not cid:
+                continue
+            self.streams.arrived("fills", cid)
+            self.streams.arrived("orders", cid)  # a fill is news of its order too
+            f = convert.fill(self.name, self._with_fee(t), cid, exchanges.WS_FILL_FEE_SIGN.get(self.exchange_id, 1))
+            if cid in self._working:
+                self._working[cid] += f.quantity
+            self._emit(ExecutionReport(self.name, cid, None, f.ts, f.venue_order_id, None, f))
+
+    def _with_fee(self, t: dict[str, Any]) -> dict[str, Any]:
+        """A streamed fill without its fee (kucoin's order feed has none): the market's maker or
+        taker rate times the notional, in the quote, rather than a fill that cost nothing."""
+        if (t.get("fee") or {}).get("cost") is not None:
+            return t
+        market = self._ex.markets.get(t["symbol"]) if self._ex.markets else None
+        rate = (market or {}).get("maker" if t.get("takerOrMaker") == "maker" else "taker")
+        if not rate or not market:
+            return t
+        cost = convert.dec(t["amount"]) * convert.dec(t["price"]) * convert.dec(rate)
+        return {**t, "fee": {"cost": str(cost), "currency": market["quote"]}}
+
+    async def _backfill(self) -> None:
+        """After a reconnect: closed candles and trades we missed, from REST. (Our own missed
+        fills come from the reconcile the reconnect triggers.)"""
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        candles_from, trades_from = self._gap_from or (dict(self._last_candle), dict(self._last_trade))
+        self._gap_from = None
+        for (symbol, tf), last in candles_from.items():
+            tf_ms = self._ex.parse_timeframe(tf) * 1000
+            rows = await self._rest(self._ex.fetch_ohlcv, symbol, tf, last + tf_ms, 500, what="backfill candles")
+            for row in rows:
+                if int(row[0]) > last:
+                    candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
+                    self._emit(CandleEvent(self.name, candle))
+                    if candle.closed:
+                        key = (symbol, tf)
+                        self._last_candle[key] = max(self._last_candle.get(key, 0), int(row[0]))
+        for symbol, ts in trades_from.items():
+            for t in await self._rest(
+                self._ex.fetch_trades,
+                symbol,
+                ts,
+                500,
+                {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
+                what="backfill trades",
+            ):
+                # ids have no common order (numbers, uuids): new = not among those seen
+                if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in self._trade_ids[symbol]:
+                    self._remember_trade(t)
+                    self._emit(TradeEvent(convert.trade_print(self.name, t)))
+
+
+class _RecentIds:
+    """The ids of the last `size` trade prints of a symbol, for "seen it already?"."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self._order: deque[str] = deque()
+        self._ids: set[str] = set()
+
+    def add(self, trade_id: str) -> None:
+        if trade_id in self._ids:
+            return
+        self._order.append(trade_id)
+        self._ids.add(trade_id)
+        if len(self._order) > self.size:
+            self._ids.discard(self._order.popleft())
+
+    def __contains__(self, trade_id: object) -> bool:
+        return trade_id in self._ids

@@ -1,0 +1,192 @@
+"""Each stream's own watchdog: market data per symbol, and the private order/fill stream.
+
+A venue-wide "any message lately?" check stays green while market data flows and the private
+stream is dead, and fills in that window are lost. So every stream is watched on its own:
+
+- market data (ticker, book, candles per symbol) should arrive steadily: silence longer than
+  `stall_after_s` makes that stream `silent`;
+- the private stream may be quiet for hours when nothing happens, so silence alone proves
+  nothing. It is `silent` when something it must report did not arrive: an order the venue
+  acknowledged over REST, or an order REST shows changed (filled, gone) that the stream has
+  not mentioned within `stall_after_s` (`expect` / `arrived` / `check_against`).
+
+The board gives each stream's state to `tui-trader status --json`, the status bar and the
+metrics; the adapter decides what to do about a silent stream (resubscribe, then reconcile).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from tui_trader.venues.base import StreamStatus
+
+LIVE = "live"  # delivering
+WAITING = "waiting"  # subscribed, nothing yet
+QUIET = "quiet"  # no message lately, and none is owed (a private stream with nothing to say)
+SILENT = "silent"  # something is owed and has not come: the stream is presumed dead
+DOWN = "down"  # failed; being restarted
+STOPPED = "stopped"  # given up on (bad keys); needs the trader
+
+FIRST_MESSAGE_S = 5.0  # the least a new subscription gets to deliver its first message
+
+
+@dataclass(slots=True)
+class _Stream:
+    name: str
+    private: bool
+    steady: bool  # messages are expected continuously (market data), not only on events
+    state: str = WAITING
+    last: float | None = None  # monotonic time of the last message
+    changed: float = 0.0  # monotonic time of the last change of state
+    detail: str = ""
+    restarts: int = 0
+    owed: dict[str, float] = field(default_factory=dict)  # key -> monotonic deadline
+    recent: dict[str, float] = field(default_factory=dict)  # key -> when news of it arrived
+
+
+class StreamBoard:
+    """The streams of one venue and whether each is delivering."""
+
+    def __init__(self, stall_after_s: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.stall_after_s = stall_after_s
+        self._mono = monotonic
+        self._streams: dict[str, _Stream] = {}
+
+    # -- what the adapter tells it ---------------------------------------------------------
+
+    def add(self, name: str, *, private: bool = False, steady: bool = True) -> None:
+        if name not in self._streams:
+            self._streams[name] = _Stream(name, private, steady and not private, changed=self._mono())
+
+    def _set(self, s: _Stream, state: str, detail: str = "") -> None:
+        if s.state != state:
+            s.changed = self._mono()
+        s.state, s.detail = state, detail
+
+    def message(self, name: str) -> None:
+        s = self._streams.get(name)
+        if s is not None:
+            s.last = self._mono()
+            if s.state != LIVE:
+                self._set(s, LIVE)
+
+    def waiting(self, name: str) -> None:
+        """Subscribed without an error, nothing to say yet (a private stream after a subscribe)."""
+        s = self._streams.get(name)
+        if s is not None and s.state in (DOWN, SILENT):
+            self._set(s, WAITING)
+
+    def down(self, name: str, detail: str) -> None:
+        s = self._streams.get(name)
+        if s is not None and s.state != STOPPED:
+            self._set(s, DOWN, detail)
+
+    def stopped(self, name: str, detail: str) -> None:
+        s = self._streams.get(name)
+        if s is not None:
+            self._set(s, STOPPED, detail)
+            s.owed.clear()
+
+    def restarting(self, names: Iterable[str], detail: str) -> None:
+        """These streams are being resubscribed (after a drop or a silence). A private stream's
+        debts go with it: the reconcile that follows the reconnect settles those orders."""
+        for name in names:
+            s = self._streams.get(name)
+            if s is None or s.state == STOPPED:
+                continue
+            s.restarts += 1
+            if s.private:  # silent or down stays so until a subscribe goes through (`waiting`)
+                s.owed.clear()
+                if s.state in (SILENT, DOWN):
+                    s.detail = f"{s.detail}; resubscribing" if "resubscribing" not in s.detail else s.detail
+                else:
+                    self._set(s, WAITING)
+            elif s.steady:
+                self._set(s, DOWN, detail)
+            else:
+                self._set(s, WAITING)
+
+    # -- the private stream's debts ----------------------------------------------------------
+
+    def expect(self, name: str, key: str, *, since: float | None = None, within_s: float | None = None) -> None:
+        """The stream owes us news of `key` (an order id) within `within_s` (default: the
+        stall threshold), unless news of it came after `since` (a monotonic time: when the
+        REST request that made the debt was sent). An earlier debt keeps its deadline."""
+        s = self._streams.get(name)
+        if s is None or s.state == STOPPED:
+            return
+        if since is not None and s.recent.get(key, -1.0) >= since:
+            return  # the stream was faster than the REST answer
+        s.owed.setdefault(key, self._mono() + (within_s or self.stall_after_s))
+
+    def arrived(self, name: str, key: str) -> None:
+        s = self._streams.get(name)
+        if s is not None:
+            s.owed.pop(key, None)
+            s.recent[key] = self._mono()
+            if len(s.recent) > 1000:  # only the last moments matter (a REST call in flight)
+                for old in list(s.recent)[:500]:
+                    del s.recent[old]
+
+    # -- the watchdog's questions -------------------------------------------------------------
+
+    def silent(self) -> list[str]:
+        """Streams that owe something past its deadline (private), or that stopped delivering
+        for `stall_after_s` (market data); each is marked `silent` with the reason."""
+        now = self._mono()
+        out = []
+        for s in self._streams.values():
+            if s.state in (STOPPED, DOWN, SILENT):
+                continue
+            if s.private:
+                late = sorted(k for k, due in s.owed.items() if due <= now)
+                if late:
+                    self._set(s, SILENT, f"owes news of {', '.join(late[:3])} for {self.stall_after_s:g}s")
+                    out.append(s.name)
+                elif s.state == LIVE and s.last is not None and now - s.last > self.stall_after_s:
+                    self._set(s, QUIET)  # nothing owed: an idle account, not a dead stream
+            elif s.steady and s.state in (LIVE, WAITING) and now - (s.last or s.changed) > self._grace(s):
+                self._set(s, SILENT, f"no message for {now - (s.last or s.changed):.0f}s")
+                out.append(s.name)
+        return out
+
+    def _grace(self, s: _Stream) -> float:
+        """How long a market-data stream may be silent: `stall_after_s`, and more for its first
+        message (an order book waits for its REST snapshot)."""
+        return self.stall_after_s if s.last is not None else max(2 * self.stall_after_s, FIRST_MESSAGE_S)
+
+    def unhealthy(self) -> list[str]:
+        """Streams that make the venue less than `connected`: silent, stopped, a private stream
+        that failed, a market-data stream still not back `stall_after_s` after a restart."""
+        now = self._mono()
+        return [
+            n
+            for n, s in self._streams.items()
+            if s.state in (SILENT, STOPPED)
+            or (s.state == DOWN and (s.private or now - s.changed > self.stall_after_s))
+        ]
+
+    def state(self, name: str) -> str:
+        s = self._streams.get(name)
+        return s.state if s is not None else ""
+
+    def summary(self) -> str:
+        """The streams that are not delivering, in a few words ("orders silent; ticker:BTC/USDT down")."""
+        bad = [s for s in self._streams.values() if s.state in (SILENT, DOWN, STOPPED)]
+        return "; ".join(f"{s.name} {s.state}" + (f" ({s.detail})" if s.detail else "") for s in bad[:4])
+
+    def rows(self) -> list[StreamStatus]:
+        now = self._mono()
+        return [
+            StreamStatus(
+                s.name,
+                s.state,
+                s.private,
+                None if s.last is None else round(now - s.last, 3),
+                s.detail,
+                s.restarts,
+            )
+            for s in self._streams.values()
+        ]
