@@ -1,11 +1,16 @@
 """Where credentials live: the OS keyring, or an encrypted file keyring under the home folder.
 
-A desktop (macOS Keychain, Windows Credential Locker, Secret Service/KWallet) keeps them in its
-keyring. A headless server has none (keyring's chainer finds no backend), so we fall back to
-keyrings.cryptfile: Argon2 + AES-GCM in HOME/keyring.cfg. Its master password comes from
-TUI_TRADER_KEYRING_PASSWORD, else a 0600 file named by TUI_TRADER_KEYRING_PASSWORD_FILE (or
-HOME/keyring.pass), else a no-echo prompt on a terminal.
-`TUI_TRADER_KEYRING=file` forces the file keyring even where a desktop keyring exists.
+A desktop (macOS Keychain, Windows Credential Locker, Secret Service / KWallet) keeps them in
+its keyring. We look for one of those by name among the backends keyring finds usable here;
+keyring's own default choice is never used, because on a machine with keyrings.cryptfile
+installed (every install of this project) its chain ranks cryptfile's CryptFileKeyring and the
+EncryptedKeyring / PlaintextKeyring beside it as "keyrings": they prompt on their own (dying
+with EOFError without a terminal), keep their file under ~/.local/share/python_keyring, or
+store in plain text. Without a desktop keyring we use keyrings.cryptfile ourselves: Argon2 +
+AES-GCM in HOME/keyring.cfg, with a master password from TUI_TRADER_KEYRING_PASSWORD, else a
+0600 file named by TUI_TRADER_KEYRING_PASSWORD_FILE (or HOME/keyring.pass), else a no-echo
+prompt on a terminal (asked twice for a new keyring). `TUI_TRADER_KEYRING=file` forces the
+file keyring even where a desktop keyring exists.
 """
 
 from __future__ import annotations
@@ -33,25 +38,47 @@ FILE_NAME = "keyring.cfg"
 PASSWORD_FILE_NAME = "keyring.pass"
 
 
+# keyring's backends for a desktop's own keyring (module of the backend class). Anything else
+# keyring may offer (cryptfile, keyrings.alt, its chainer) is not a desktop keyring.
+DESKTOP_BACKENDS = {
+    "keyring.backends.SecretService": "Secret Service",
+    "keyring.backends.libsecret": "Secret Service (libsecret)",
+    "keyring.backends.kwallet": "KWallet",
+    "keyring.backends.macOS": "macOS Keychain",
+    "keyring.backends.Windows": "Windows Credential Locker",
+}
+
+
+def desktop_name(backend: Any) -> str | None:
+    """The desktop keyring `backend` is, or None when it is not one."""
+    module = type(backend).__module__
+    return next((name for m, name in DESKTOP_BACKENDS.items() if module == m or module.startswith(m + ".")), None)
+
+
 def _desktop_keyring() -> Any | None:
-    """The platform keyring if one really works here, else None."""
-    import keyring
-    from keyring.backends import chainer, fail
+    """The best desktop keyring that works on this machine, else None. keyring lists only the
+    backends it finds viable here (a Secret Service needs a D-Bus session with the service on
+    it; KWallet its daemon), each with a priority."""
+    from keyring.backend import get_all_keyring
 
-    kr = keyring.get_keyring()
-    if isinstance(kr, fail.Keyring):
-        return None
-    if isinstance(kr, chainer.ChainerBackend) and not kr.backends:
-        return None
-    if type(kr).__module__.startswith("keyrings.alt") or "null" in type(kr).__module__:
-        return None
-    return kr
+    found: list[tuple[float, Any]] = []
+    for backend in get_all_keyring():
+        if desktop_name(backend) is None:
+            continue
+        try:
+            priority = float(backend.priority)
+        except Exception:  # the backend says it cannot work here after all
+            continue
+        if priority > 0:
+            found.append((priority, backend))
+    return max(found, key=lambda p: p[0])[1] if found else None
 
 
-def master_password(home_root: Path, *, prompt: bool = True) -> str:
-    """The file keyring's password: environment, then a 0600 password file, then a prompt."""
+def master_password(home_root: Path, *, prompt: bool = True) -> tuple[str, str]:
+    """The file keyring's password and where it came from: the environment, a 0600 password
+    file, or a prompt on a terminal (twice when the keyring is new)."""
     if os.environ.get(ENV_PASSWORD):
-        return os.environ[ENV_PASSWORD]
+        return os.environ[ENV_PASSWORD], ENV_PASSWORD
     path = Path(os.environ.get(ENV_PASSWORD_FILE) or home_root / PASSWORD_FILE_NAME)
     if path.exists():
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -59,21 +86,37 @@ def master_password(home_root: Path, *, prompt: bool = True) -> str:
             raise ConfigError(
                 f"{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`"
             )
-        return path.read_text(encoding="utf-8").strip()
+        return path.read_text(encoding="utf-8").strip(), str(path)
     if prompt and sys.stdin.isatty():
-        return getpass.getpass("keyring password: ")
+        keyring_file = home_root / FILE_NAME
+        if keyring_file.exists():
+            return getpass.getpass(f"password of the keyring {keyring_file}: "), "the password you typed"
+        first = getpass.getpass(f"new password for the keyring {keyring_file}: ")
+        if not first.strip():
+            raise UserError("an empty password cannot protect the keyring; nothing was stored")
+        if getpass.getpass("the same password again: ") != first:
+            raise UserError("the two passwords differ; nothing was stored")
+        return first, "the password you typed"
     raise UserError(
         f"the encrypted keyring needs its password: set {ENV_PASSWORD}, or put it in a 0600 file "
         f"{path}, or run on a terminal"
     )
 
 
-def file_keyring(home_root: Path, password: str) -> Any:
+def file_keyring(home_root: Path, password: str, source: str = "the password given") -> Any:
+    """HOME/keyring.cfg, unlocked (a new one is created with this password). A wrong password
+    is one line saying so, never cryptfile's "MAC check failed"."""
     from keyrings.cryptfile.cryptfile import CryptFileKeyring
 
     kr = CryptFileKeyring()
     kr.file_path = str(home_root / FILE_NAME)
-    kr.keyring_key = password
+    try:
+        kr.keyring_key = password  # unlocks (or creates) the file: checks the password
+    except ValueError:
+        raise UserError(
+            f"wrong password for the keyring {kr.file_path} (from {source}); "
+            "nothing was read or changed"
+        ) from None
     return kr
 
 
@@ -93,13 +136,16 @@ class CredentialStore:
                     "no system keyring and no home for the encrypted file keyring; pass --home"
                 )
             home.root.mkdir(parents=True, exist_ok=True)
-            backend = file_keyring(home.root, master_password(home.root, prompt=prompt))
+            password, source = master_password(home.root, prompt=prompt)
+            backend = file_keyring(home.root, password, source)
         return cls(backend)
 
     @property
     def description(self) -> str:
         path = getattr(self.backend, "file_path", None)
-        return f"encrypted file {path}" if isinstance(path, str) else type(self.backend).__name__
+        if isinstance(path, str):
+            return f"encrypted file {path}"
+        return desktop_name(self.backend) or type(self.backend).__name__
 
     def _get(self, user: str) -> str | None:
         try:
