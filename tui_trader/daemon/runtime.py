@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.core.errors import ConfigError
+from tui_trader.core.errors import ConfigError, UserError
 from tui_trader.daemon import auth
 from tui_trader.daemon.lock import check_private_dir
 from tui_trader.daemon.serve_children import ServeChildren
@@ -47,6 +47,12 @@ def run_daemon(home: Home, settings: Settings, config_file: Path, *, live: bool 
         return asyncio.run(daemon.serve())
 
 
+def _one_line(exc: BaseException) -> str:
+    """A start failure in one line: a venue's own message, else the exception's type and text."""
+    text = " ".join(str(exc).split())
+    return text if text and type(exc).__name__ == "VenueError" else f"{type(exc).__name__}: {text}"
+
+
 class Daemon:
     def __init__(
         self, home: Home, settings: Settings, config_file: Path, *, live: bool = False, engine: Engine | None = None
@@ -71,9 +77,15 @@ class Daemon:
             loop.add_signal_handler(sig, self.stopping.set)
         try:
             await self.start()
-        except BaseException:
+        except BaseException as exc:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            if isinstance(exc, UserError):
+                log.error("the daemon could not start: %s", exc)
+                raise
+            if isinstance(exc, Exception):  # a venue down, markets that will not load: one line, exit 1
+                log.exception("the daemon could not start")
+                raise UserError(f"the daemon could not start: {_one_line(exc)}") from None
             raise
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         assert self.engine is not None and self.server is not None

@@ -128,6 +128,38 @@ class Engine(Trading):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the store, connect every venue, reconcile, start the services. A start that
+        fails (keys, a venue that cannot load its markets) undoes what it began, so the caller
+        (the daemon, the TUI) can say why in one line and exit instead of hanging."""
+        try:
+            await self._start()
+        except BaseException:
+            await self._abort_start()
+            raise
+
+    async def _abort_start(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for part in (self.signal_service, self.strategies, self.candles, self.emulator):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(part.stop(), 5.0)
+        for venue in self.venues.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(venue.close(), 5.0)
+        if self.oms is not None:
+            with contextlib.suppress(Exception):
+                await self.oms.stop()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+            self.store = None
+
+    async def _start(self) -> None:
         from tui_trader.venues.registry import build_venues
 
         if self.home is not None:
