@@ -134,6 +134,27 @@ class MetricsCollector:
             f'tui_trader_venue_connected{{venue="{n}"}} {1 if v.state is ConnectionState.CONNECTED else 0}'
             for n, v in sorted(engine.venues.items())
         ]
+        streams = [(v.name, s) for v in engine.snapshot().venues for s in v.streams]
+        lines += [
+            "# HELP tui_trader_stream_up 1 while a venue stream delivers or owes nothing (live, waiting, quiet)",
+            "# TYPE tui_trader_stream_up gauge",
+        ]
+        lines += [
+            f'tui_trader_stream_up{{venue="{n}",stream="{s.name}",state="{s.state}"}} '
+            f"{1 if s.state in ('live', 'waiting', 'quiet') else 0}"
+            for n, s in streams
+        ]
+        lines += [
+            "# HELP tui_trader_stream_message_age_seconds seconds since the stream's last message",
+            "# TYPE tui_trader_stream_message_age_seconds gauge",
+        ]
+        lines += [
+            f'tui_trader_stream_message_age_seconds{{venue="{n}",stream="{s.name}"}} {s.last_message_age:.3f}'
+            for n, s in streams
+            if s.last_message_age is not None
+        ]
+        unknown = [o for o in engine.oms.open_orders() if o.status.value == "unknown"] if engine.oms else []
+        gauge("tui_trader_unknown_orders", "orders sent whose outcome the venue has not told yet", len(unknown))
         lines += [
             "# HELP tui_trader_order_ack_seconds time from placing an order to the venue's first answer",
             "# TYPE tui_trader_order_ack_seconds histogram",

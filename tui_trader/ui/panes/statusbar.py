@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from tui_trader.core.enums import ConnectionState
 from tui_trader.engine import EngineSnapshot
+from tui_trader.engine.snapshot import VenueStatus
 from tui_trader.ui import format as fmt
 from tui_trader.ui.theme import Palette
 
@@ -92,7 +93,7 @@ class StatusBar(Static):
         fault = (snap.extra.get("risk") or {}).get("store_fault")
         key = (
             market,
-            tuple((v.name, v.state, v.detail) for v in snap.venues),
+            tuple((v.name, v.state, v.detail, _troubled(v), bool(v.rate_limited)) for v in snap.venues),
             fault,
             snap.mode,
             snap.ts.replace(microsecond=0),
@@ -113,7 +114,13 @@ class StatusBar(Static):
             text.append(f" {user} │ ", style=pal.muted)
         for v in snap.venues:
             text.append("● ", style=styles[_STATE_STYLE.get(v.state, "warning")])
-            text.append(f"{v.name} {v.state.value}  ")
+            text.append(f"{v.name} {v.state.value}")
+            trouble = _troubled(v)
+            if trouble:  # a stream down or silent while others flow: say which
+                text.append(f" ({trouble})", style=pal.warning)
+            if v.rate_limited:
+                text.append(" rate limited", style=pal.warning)
+            text.append("  ")
         if fault:  # every new order is refused until the database takes writes again
             text.append(f"DATABASE NOT WRITABLE ({fault}): orders halted ", style=f"bold {pal.error}")
         text.append(f"│ {snap.mode.upper()} │ {snap.ts:%H:%M:%S} UTC │ ", style=pal.muted)
@@ -122,6 +129,12 @@ class StatusBar(Static):
             text.append("│ ", style=pal.muted)
         text.append(self.message, style=self.message_style)
         self.update(text, layout=False)
+
+
+def _troubled(v: VenueStatus) -> str:
+    """The venue's streams that are not delivering, in a few words ("orders silent")."""
+    bad = [f"{s.name} {s.state}" for s in v.streams if s.state in ("silent", "down", "stopped")]
+    return ", ".join(bad[:2]) + (f" +{len(bad) - 2}" if len(bad) > 2 else "")
 
 
 def live_venues(snap: EngineSnapshot) -> list[str]:
