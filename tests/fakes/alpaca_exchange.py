@@ -400,6 +400,8 @@ class FakeAlpaca(FakeMarket):
         elif self._crosses(order):
             updates.append(self._fill_order(order, qty, order.limit_price))  # type: ignore[arg-type]
         self._push_trading(updates)
+        if self.take_duplicate_answer():  # made, but the answer is the uniqueness refusal
+            return self._error(422, 40010001, "client_order_id must be unique")
         answer = order.to_json()
         answer["status"] = "new" if order.status != "accepted" else "accepted"
         if delay := self.take_ack_delay():

@@ -186,6 +186,8 @@ class FakeBinanceExchange(FakeMarket):
             if exc.kind == "duplicate":
                 return _error(-2010, "Duplicate order sent.")
             return _error(-2010, "Account has insufficient balance for requested action.")
+        if self.take_duplicate_answer():  # made, but the answer is the duplicate refusal
+            return _error(-2010, "Duplicate order sent.")
         delay = self.take_ack_delay()
         if delay:
             await asyncio.sleep(delay)

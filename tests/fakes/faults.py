@@ -33,6 +33,7 @@ class FaultSwitches:
         self._stalled = False
         self._private_stalled = False  # only the private (orders / fills) stream is silent
         self._malformed = 0
+        self._duplicate_answer = 0  # make the next order, then answer "duplicate client id"
         self.clock_skew_ms = 0  # the exchange's clock minus the true time (signed requests check it)
 
     def stall(self, on: bool = True) -> None:
@@ -73,6 +74,18 @@ class FaultSwitches:
         """The next matching request is answered `seconds` late (the client has timed out)."""
         self.faults_injected.append("hang")
         self._http_faults.append(HttpFault(0, method, path, delay=seconds))
+
+    def answer_duplicate_next(self, count: int = 1) -> None:
+        """The next order is made, but the answer says its client id is a duplicate (as when a
+        request reaches the exchange twice, e.g. retried by a proxy)."""
+        self.faults_injected.append("duplicate_answer")
+        self._duplicate_answer += count
+
+    def take_duplicate_answer(self) -> bool:
+        if not self._duplicate_answer:
+            return False
+        self._duplicate_answer -= 1
+        return True
 
     def reject_next(self, count: int = 1) -> None:
         self.faults_injected.append("reject")

@@ -164,8 +164,8 @@ class FakeKrakenExchange(FakeMarket):
         if fault is not None:
             return fault
         symbol = self.by_pair.get(q.get("pair", ""))
-        if name == "Time":
-            return self._ok({"unixtime": self.now_ms // 1000, "rfc1123": ""})
+        if name == "Time":  # the server's clock, not the simulated market's
+            return self._ok({"unixtime": self.server_time_ms() // 1000, "rfc1123": ""})
         if name == "SystemStatus":
             return self._ok({"status": "online", "timestamp": rfc3339(self.now_ms)})
         if name == "Assets":

@@ -117,7 +117,7 @@ async def test_an_order_alpaca_never_got_is_settled_when_not_found_is_final(alpa
         placed = await engine.place(resting())
         assert placed.status is OrderStatus.UNKNOWN
         await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.REJECTED, 20)
-        assert "never reached alpaca" in (engine.oms.orders[placed.client_order_id].reason or "")  # type: ignore[union-attr]
+        assert "never reached the venue (alpaca)" in (engine.oms.orders[placed.client_order_id].reason or "")  # type: ignore[union-attr]
         assert posts(alpaca) == 1 and not alpaca.orders
     finally:
         await engine.stop()

@@ -213,15 +213,18 @@ async def _settle(
     elif order.status in UNSENT and order.filled_quantity == 0:
         age = (now - sent_at(order)).total_seconds()
         window = not_found_final_after(venue)
-        if age < window:
+        if window > 0 and age < window:
             report.unsettled.append(cid)  # it may still arrive: stays unknown
             return
         cancelled = bool(order.meta.get("cancel_requested"))
+        reason = (
+            f"never reached the venue ({venue.name}): not found by client order id {age:.0f}s after it "
+            f"was sent (a not-found is final there after {window:g}s)"
+        )
         order.transition(
             OrderStatus.CANCELLED if cancelled else OrderStatus.REJECTED,
             now,
-            f"never reached {venue.name}: not found by client order id {age:.0f}s after it was sent "
-            f"(final there after {window:g}s)" + ("; cancelled by you meanwhile" if cancelled else ""),
+            reason + ("; cancelled by you meanwhile" if cancelled else ""),
         )
     else:
         order.transition(OrderStatus.CANCELLED, now, f"no longer at {venue.name} (not found by client order id)")

@@ -65,6 +65,8 @@ class CcxtOrders:
 
         async def _sync_clock(self) -> int | None: ...
 
+        def _rate_limited(self, status: int, headers: dict[str, str]) -> None: ...
+
         async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None: ...
 
         @property
@@ -120,8 +122,8 @@ class CcxtOrders:
                                 self.name, cid, offset)
                     continue
                 if outcome is Outcome.RATE_LIMITED:  # refused by the limiter: nothing was made
-                    if not self.rate_gate.closed:  # no 429/418 status seen: back off anyway
-                        self.rate_gate.hit(429)
+                    if not self.rate_gate.closed:  # no 429/418 status seen (an error body): back off anyway
+                        self._rate_limited(429, {})
                     if attempt < RATE_LIMIT_TRIES - 1 and not self.rate_gate.refusal():
                         continue  # a short wait (the gate holds the retry until Retry-After)
                     self._reject(cid, self.rate_gate.refusal() or f"not sent: {self._safe(exc)}")

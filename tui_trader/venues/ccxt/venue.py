@@ -252,7 +252,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
         self.monitor.emit = emit
         self.monitor.connecting()
         self._ex = self._make_exchange()
-        await self._rest(self._ex.load_markets, what="load markets")
+        # a venue that cannot list its markets stops the start soon (the daemon exits, says why)
+        await self._rest(self._ex.load_markets, what="load markets", attempts=3)
         await self._sync_clock()
         self.instruments = {
             s: convert.instrument(self.name, m, self._ex.precisionMode)
@@ -297,8 +298,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
             try:
                 result = await fn(*args, **kw)
             except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:  # 429 / 418: the gate waits
-                if not self.rate_gate.closed:
-                    self.rate_gate.hit(429)
+                if not self.rate_gate.closed:  # no 429/418 status seen (an error body): back off anyway
+                    self._rate_limited(429, {})
                 if attempt == attempts - 1:
                     raise VenueError(f"{self.name}: {what}: {self.rate_gate.describe() or self._safe(exc)}") from None
             except ccxt.InvalidNonce as exc:  # -1021: our clock against theirs

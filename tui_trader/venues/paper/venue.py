@@ -44,6 +44,10 @@ class PaperVenue:
     kind = "paper"
     is_live = False
 
+    # in process: an order it does not know never reached it (reconcile settles such an order
+    # at once instead of waiting, as for a remote venue, for a late arrival)
+    not_found_final_after_s = 0.0
+
     def __init__(
         self,
         settings: PaperSettings,
