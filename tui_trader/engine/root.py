@@ -45,7 +45,7 @@ from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.protective_stops import ProtectiveStops
 from tui_trader.engine.reconnect import Reconciler
 from tui_trader.engine.risk_journal import RiskJournal
-from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus
+from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus, venue_rate_limited, venue_streams
 from tui_trader.engine.strategy_host import StrategyHost
 from tui_trader.engine.trading import Trading
 from tui_trader.execution.emulator import OrderEmulator
@@ -59,7 +59,7 @@ from tui_trader.risk.breakers import Trip
 from tui_trader.risk.checks import PreTradeChecks
 from tui_trader.risk.manager import RiskManager
 from tui_trader.store.db import Store, StoreWriteError
-from tui_trader.venues.base import StreamStatus, Venue
+from tui_trader.venues.base import Venue
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
@@ -158,6 +158,9 @@ class Engine(Trading):
             with contextlib.suppress(Exception):
                 await self.store.close()
             self.store = None
+        if self._home_lock is not None:
+            self._home_lock.release()
+            self._home_lock = None
 
     async def _start(self) -> None:
         from tui_trader.venues.registry import build_venues
@@ -352,8 +355,8 @@ class Engine(Trading):
                 v.is_live,
                 self._venue_detail.get(name, ""),
                 (now_mono - self._last_msg[name]) if name in self._last_msg else None,
-                _streams(v),
-                _rate_limited(v),
+                venue_streams(v),
+                venue_rate_limited(v),
             )
             for name, v in self.venues.items()
         ]
@@ -522,17 +525,6 @@ class Engine(Trading):
                 await self.record_equity()
             except Exception:
                 log.exception("equity snapshot failed")
-
-
-def _streams(venue: Venue) -> list[StreamStatus]:
-    """The venue's streams and their states, where the adapter watches each (ccxt, Alpaca)."""
-    board = getattr(venue, "streams", None)
-    return board.rows() if board is not None and hasattr(board, "rows") else []
-
-
-def _rate_limited(venue: Venue) -> str:
-    gate = getattr(venue, "rate_gate", None)
-    return gate.describe() if gate is not None and hasattr(gate, "describe") else ""
 
 
 __all__ = ["Engine"]

@@ -14,7 +14,7 @@ from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
 from tui_trader.execution.portfolio import AccountSnapshot
-from tui_trader.venues.base import StreamStatus
+from tui_trader.venues.base import StreamStatus, Venue
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +87,15 @@ class EngineSnapshot:
         for _, symbol in self.markets():
             seen[symbol] = seen.get(symbol, 0) + 1
         return {s for s, n in seen.items() if n > 1}
+
+
+def venue_streams(venue: Venue) -> list[StreamStatus]:
+    """The venue's streams and their states, where the adapter watches each (ccxt, Alpaca)."""
+    board = getattr(venue, "streams", None)
+    return board.rows() if board is not None and hasattr(board, "rows") else []
+
+
+def venue_rate_limited(venue: Venue) -> str:
+    """Who asked us to wait and until when, while a venue's rate gate is closed."""
+    gate = getattr(venue, "rate_gate", None)
+    return gate.describe() if gate is not None and hasattr(gate, "describe") else ""
