@@ -16,9 +16,11 @@ Faults on demand: drop_connections, refuse_connections, stall, send_malformed, f
 (HTTP 429/5xx), reject_next, delay_next_ack, duplicate_fills, reorder_fills, set_market.
 Counters: `orders` (by client id), `fills` (every execution), `duplicate_submissions`.
 
-Server start/stop, socket tracking, drops and fault-aware private sends come from `FakeMarket`;
-its order model does not (Alpaca has uuid ids, wall-clock times, bid/ask crossing, market hours
-and one cash account), so the orders, fills and pump here are Alpaca's own.
+Everything but the wire format is `FakeMarket`'s: the server, sockets, faults, the order book of
+orders, matching and the price pump. Alpaca's rules are its hooks: uuid order and execution ids,
+wall-clock times, market orders at the ask / bid and limits crossed by the quote, market hours
+(a stock market order while closed waits `accepted`), one cash account, no commission, fills
+of a billionth of a share. `AlpacaOrder` / `AlpacaFill` add Alpaca's fields and JSON.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 import msgpack
 from aiohttp import WSMsgType, web
 
-from fakes.fake_market import FakeMarket
+from fakes.fake_market import FakeMarket, FakeOrder, FakeTrade, OrderRefused
 
 CENT = Decimal("0.01")
 FRACTION = Decimal("0.000000001")
@@ -77,52 +79,65 @@ class FakeAsset:
 
 
 @dataclass
-class FakeOrder:
-    id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    type: str
-    qty: Decimal
-    limit_price: Decimal | None
-    stop_price: Decimal | None
-    time_in_force: str
-    extended_hours: bool
-    crypto: bool
-    created_at: datetime
-    status: str = "new"
-    filled_qty: Decimal = Decimal(0)
-    filled_value: Decimal = Decimal(0)
-    updated_at: datetime | None = None
+class AlpacaOrder(FakeOrder):
+    """The core's order with Alpaca's own fields and names."""
+
+    stop_price: Decimal | None = None
+    extended_hours: bool = False
+    crypto: bool = False
 
     @property
-    def is_open(self) -> bool:
-        return self.status in ("new", "accepted", "partially_filled")
+    def id(self) -> str:
+        return str(self.order_id)
+
+    @property
+    def qty(self) -> Decimal:
+        return self.quantity
+
+    @property
+    def limit_price(self) -> Decimal | None:
+        return self.price
+
+    @property
+    def filled_qty(self) -> Decimal:
+        return self.executed
+
+    @property
+    def time_in_force(self) -> str:
+        return self.tif
+
+    @property
+    def created_at(self) -> datetime:
+        return _at(self.time_ms)
+
+    @property
+    def updated_at(self) -> datetime:
+        return _at(self.update_ms or self.time_ms)
 
     def to_json(self) -> dict[str, Any]:
         at = iso(self.created_at)
-        avg = None if not self.filled_qty else str((self.filled_value / self.filled_qty).quantize(CENT))
+        avg = None if not self.executed else str((self.quote / self.executed).quantize(CENT))
         return {
             "id": self.id,
             "client_order_id": self.client_order_id,
             "created_at": at,
-            "updated_at": iso(self.updated_at or self.created_at),
+            "updated_at": iso(self.updated_at),
             "submitted_at": at,
-            "filled_at": iso(self.updated_at or self.created_at) if self.status == "filled" else None,
-            "canceled_at": iso(self.updated_at or self.created_at) if self.status == "canceled" else None,
+            "filled_at": iso(self.updated_at) if self.status == "filled" else None,
+            "canceled_at": iso(self.updated_at) if self.status == "canceled" else None,
             "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpaca-asset:{self.symbol}")),
             "symbol": self.symbol,
             "asset_class": "crypto" if self.crypto else "us_equity",
             "notional": None,
-            "qty": str(self.qty),
-            "filled_qty": str(self.filled_qty),
+            "qty": str(self.quantity),
+            "filled_qty": str(self.executed),
             "filled_avg_price": avg,
             "order_class": "simple",
             "order_type": self.type,
             "type": self.type,
             "side": self.side,
-            "time_in_force": self.time_in_force,
-            "limit_price": None if self.limit_price is None else str(self.limit_price),
+            "time_in_force": self.tif,
+            "limit_price": None if self.price is None else str(self.price),
             "stop_price": None if self.stop_price is None else str(self.stop_price),
             "status": self.status,
             "extended_hours": self.extended_hours,
@@ -134,12 +149,30 @@ class FakeOrder:
 
 
 @dataclass
-class FakeFill:
-    execution_id: str
-    order: FakeOrder
-    qty: Decimal
-    price: Decimal
-    at: datetime
+class AlpacaFill(FakeTrade):
+    """The core's trade with Alpaca's names: its execution id and time."""
+
+    @property
+    def execution_id(self) -> str:
+        return str(self.trade_id)
+
+    @property
+    def at(self) -> datetime:
+        return _at(self.time_ms)
+
+
+def alpaca_order(
+    order_id: str, cid: str, symbol: str, side: str, type_: str, qty: Decimal, limit_price: Decimal | None,
+    stop_price: Decimal | None, tif: str, extended_hours: bool, crypto: bool, created_at: datetime,
+) -> AlpacaOrder:  # fmt: skip
+    """An order as Alpaca lists it, e.g. one placed on its website before we started."""
+    ms = int(created_at.timestamp() * 1000)
+    return AlpacaOrder(order_id, cid, symbol, side, type_, qty, limit_price, ms, tif=tif, update_ms=ms,
+                       stop_price=stop_price, extended_hours=extended_hours, crypto=crypto)
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 class FakeAlpaca(FakeMarket):
@@ -164,10 +197,9 @@ class FakeAlpaca(FakeMarket):
         self.assets = {a.symbol: a for a in listed}
         self.prices = {s: a.price for s, a in self.assets.items()}
         self.cash = Decimal("100000")
-        self.orders: dict[str, FakeOrder] = {}  # type: ignore[assignment]  # Alpaca's orders
-        self.fills: list[FakeFill] = []
         self.market_is_open = True
-        self.trade_ids = itertools.count(1)
+        self.trade_ids = itertools.count(1)  # public trade prints on the data sockets
+        self._ticks = 0
         self._refusing = False
         self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}  # data socket -> subscriptions
         self._trading: set[web.WebSocketResponse] = set()  # listening trade_updates sockets
@@ -215,39 +247,66 @@ class FakeAlpaca(FakeMarket):
     def set_market(self, is_open: bool) -> None:
         self.market_is_open = is_open
 
-    # -- trading -----------------------------------------------------------------------------
+    # -- Alpaca's rules (FakeMarket's hooks) --------------------------------------------------
+
+    @property
+    def fills(self) -> list[AlpacaFill]:
+        """Every execution, oldest first."""
+        return self.trades  # type: ignore[return-value]
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
+    def stamp(self) -> int:
+        return int(time.time() * 1000)  # Alpaca's times are the wall clock
+
+    def new_order_id(self) -> str:
+        return self._uuid()
+
+    def new_trade_id(self) -> str:
+        return self._uuid()
+
+    def make_order(
+        self, order_id: int | str, cid: str, symbol: str, side: str, type_: str, quantity: Decimal,
+        price: Decimal | None, time_ms: int, **fields: Any,
+    ) -> AlpacaOrder:  # fmt: skip
+        return AlpacaOrder(order_id, cid, symbol, side, type_, quantity, price, time_ms, **fields)
+
+    def make_trade(self, order: FakeOrder, qty: Decimal, price: Decimal, time_ms: int) -> AlpacaFill:
+        return AlpacaFill(self.new_trade_id(), order, qty, price, time_ms)  # no commission
+
     def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
         p = self.prices[symbol]
-        step = Decimal(1) if self.assets[symbol].crypto else CENT
+        step = self.price_step(symbol)
         return p - step, p + step
 
-    def fill(  # type: ignore[override]  # an Alpaca fill, not a FakeMarket trade
-        self, client_order_id: str, qty: Decimal | None = None, price: Decimal | None = None
-    ) -> FakeFill:
-        """Fill (part of) a working order now."""
-        order = self.orders[client_order_id]
-        qty = order.qty - order.filled_qty if qty is None else qty
-        update = self._fill_order(order, qty, price or order.limit_price or self.prices[order.symbol])
-        self._push_trading([update])
-        return self.fills[-1]
+    def price_step(self, symbol: str) -> Decimal:
+        return Decimal(1) if self.assets[symbol].crypto else CENT
 
-    def _fill_order(self, order: FakeOrder, qty: Decimal, price: Decimal) -> dict[str, Any]:
-        """Record one execution; returns its trade_updates event."""
-        now = datetime.now(UTC)
-        fill = FakeFill(self._uuid(), order, qty, price, now)
-        self.fills.append(fill)
-        order.filled_qty += qty
-        order.filled_value += qty * price
-        order.status = "filled" if order.filled_qty >= order.qty else "partially_filled"
-        order.updated_at = now
-        sign = 1 if order.side == "buy" else -1
-        self.cash -= sign * qty * price
-        event = "fill" if order.status == "filled" else "partial_fill"
-        return self._update(order, event, fill)
+    def half_step(self, order: FakeOrder) -> Decimal:
+        return FRACTION
+
+    def _trades_now(self, order: FakeOrder) -> bool:
+        return self.market_is_open or (isinstance(order, AlpacaOrder) and (order.crypto or order.extended_hours))
+
+    def execution_price(self, order: FakeOrder) -> Decimal | None:
+        """At the ask for a buy, the bid for a sell; stock market orders wait while closed."""
+        if not self._trades_now(order):
+            return None
+        bid, ask = self.quote(order.symbol)
+        return ask if order.side == "buy" else bid
+
+    def crosses(self, order: FakeOrder) -> bool:
+        """A limit order is reached by the quote (the ask for a buy), in session (or crypto, or
+        flagged extended hours)."""
+        if order.type != "limit" or order.price is None or not self._trades_now(order):
+            return False
+        bid, ask = self.quote(order.symbol)
+        return order.price >= ask if order.side == "buy" else order.price <= bid
+
+    def settle(self, trade: FakeTrade) -> None:
+        sign = 1 if trade.order.side == "buy" else -1
+        self.cash -= sign * trade.qty * trade.price
 
     def position(self, symbol: str) -> Decimal:
         return sum(
@@ -255,34 +314,33 @@ class FakeAlpaca(FakeMarket):
             Decimal(0),
         )
 
-    def _update(self, order: FakeOrder, event: str, fill: FakeFill | None = None) -> dict[str, Any]:
+    def publish_order(self, order: FakeOrder, trade: FakeTrade | None) -> None:
+        """A trade_updates event: new, canceled, or a (partial) fill."""
+        if trade is not None:
+            event = "fill" if order.status == "filled" else "partial_fill"
+        elif order.status == "canceled":
+            event = "canceled"
+        elif order.status in ("new", "accepted"):
+            event = "new"
+        else:
+            return
+        self.push_private(self._trading, [self._update(order, event, trade)])
+
+    def _update(self, order: FakeOrder, event: str, fill: FakeTrade | None = None) -> dict[str, Any]:
+        assert isinstance(order, AlpacaOrder)
         data: dict[str, Any] = {
             "event": event,
-            "timestamp": iso(fill.at if fill else datetime.now(UTC)),
+            "timestamp": iso(_at(fill.time_ms if fill else self.stamp())),
             "order": order.to_json(),
         }
         if fill is not None:
             data.update(
-                execution_id=fill.execution_id,
+                execution_id=str(fill.trade_id),
                 price=str(fill.price),
                 qty=str(fill.qty),
                 position_qty=str(self.position(order.symbol)),
             )
         return {"stream": "trade_updates", "data": data}
-
-    def _crosses(self, order: FakeOrder) -> bool:
-        if order.type != "limit" or not order.is_open or order.limit_price is None:
-            return False
-        if not (self.market_is_open or order.crypto or order.extended_hours):
-            return False
-        bid, ask = self.quote(order.symbol)
-        return order.limit_price >= ask if order.side == "buy" else order.limit_price <= bid
-
-    def _cross_all(self) -> None:
-        for order in list(self.orders.values()):
-            if self._crosses(order):
-                update = self._fill_order(order, order.qty - order.filled_qty, order.limit_price)  # type: ignore[arg-type]
-                self._push_trading([update])
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -331,24 +389,21 @@ class FakeAlpaca(FakeMarket):
             order = self.orders.get(q.get("client_order_id", ""))
             if order is None:
                 return self._error(404, 40410000, "order not found")
-            return web.json_response(order.to_json())
+            return web.json_response(order.to_json())  # type: ignore[attr-defined]
         if path == "/v2/orders" and request.method == "POST":
             return await self._create(await request.json())
         if path == "/v2/orders" and request.method == "GET":
             return web.json_response(self._list_orders(q))
         if path.startswith("/v2/orders/"):
             oid = path.removeprefix("/v2/orders/")
-            order = next((o for o in self.orders.values() if o.id == oid), None)
+            order = self.by_order_id(oid)
             if order is None:
                 return self._error(404, 40410000, "order not found")
             if request.method == "DELETE":
-                if not order.is_open:
+                if not self.cancel(order):
                     return self._error(422, 42210000, "order is not cancelable")
-                order.status = "canceled"
-                order.updated_at = datetime.now(UTC)
-                self._push_trading([self._update(order, "canceled")])
                 return web.Response(status=204)
-            return web.json_response(order.to_json())
+            return web.json_response(order.to_json())  # type: ignore[attr-defined]
         return self._error(404, 40400000, f"fake alpaca has no {request.method} {path}")
 
     def _slash(self, symbol: str) -> str:
@@ -358,13 +413,6 @@ class FakeAlpaca(FakeMarket):
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpaca-asset:{symbol}"))
 
     async def _create(self, body: dict[str, Any]) -> web.Response:
-        cid = body.get("client_order_id") or self._uuid()
-        if cid in self.orders:
-            self.duplicate_submissions += 1
-            return self._error(422, 40010001, "client_order_id must be unique")
-        if self._reject_next:
-            self._reject_next -= 1
-            return self._error(403, 40310000, "insufficient buying power")
         symbol = self._slash(body.get("symbol", ""))
         asset = self.assets.get(symbol)
         if asset is None:
@@ -380,29 +428,23 @@ class FakeAlpaca(FakeMarket):
             return self._error(422, 40010001, "extended hours order must be DAY limit orders")
         if asset.crypto and tif not in ("gtc", "ioc"):
             return self._error(422, 40010001, "invalid crypto time_in_force")
-        now = datetime.now(UTC)
-        order = FakeOrder(
-            self._uuid(), cid, symbol, body["side"], typ, qty,
-            None if body.get("limit_price") is None else Decimal(str(body["limit_price"])),
-            None if body.get("stop_price") is None else Decimal(str(body["stop_price"])),
-            tif, bool(body.get("extended_hours")), asset.crypto, now,
-        )
-        self.orders[cid] = order
-        updates = [self._update(order, "new")]
-        if typ == "market" and (self.market_is_open or asset.crypto):
-            bid, ask = self.quote(symbol)
-            price = ask if order.side == "buy" else bid
-            half = (qty / 2).quantize(FRACTION)
-            for part in [half, qty - half] if half > 0 else [qty]:
-                updates.append(self._fill_order(order, part, price))
-        elif typ == "market":
-            order.status = "accepted"  # queued for the open, as Alpaca does
-        elif self._crosses(order):
-            updates.append(self._fill_order(order, qty, order.limit_price))  # type: ignore[arg-type]
-        self._push_trading(updates)
+        try:
+            order = self.place(
+                symbol, body["side"], str(typ), qty,
+                None if body.get("limit_price") is None else Decimal(str(body["limit_price"])),
+                body.get("client_order_id") or self._uuid(),
+                tif=str(tif),
+                stop_price=None if body.get("stop_price") is None else Decimal(str(body["stop_price"])),
+                extended_hours=bool(body.get("extended_hours")),
+                crypto=asset.crypto,
+            )  # fmt: skip
+        except OrderRefused as exc:
+            if exc.kind == "duplicate":
+                return self._error(422, 40010001, "client_order_id must be unique")
+            return self._error(403, 40310000, "insufficient buying power")
         if self.take_duplicate_answer():  # made, but the answer is the uniqueness refusal
             return self._error(422, 40010001, "client_order_id must be unique")
-        answer = order.to_json()
+        answer = order.to_json()  # type: ignore[attr-defined]
         answer["status"] = "new" if order.status != "accepted" else "accepted"
         if delay := self.take_ack_delay():
             await asyncio.sleep(delay)
@@ -414,8 +456,8 @@ class FakeAlpaca(FakeMarket):
             o for o in self.orders.values()
             if status == "all" or (status == "open") == o.is_open
         ]
-        rows.sort(key=lambda o: o.created_at, reverse=True)
-        return [o.to_json() for o in rows[: int(q.get("limit") or 50)]]
+        rows.sort(key=lambda o: o.time_ms, reverse=True)
+        return [o.to_json() for o in rows[: int(q.get("limit") or 50)]]  # type: ignore[attr-defined]
 
     def _account(self) -> dict[str, Any]:
         return {
@@ -465,8 +507,9 @@ class FakeAlpaca(FakeMarket):
             })
         return out
 
-    def _activity(self, f: FakeFill) -> dict[str, Any]:
+    def _activity(self, f: AlpacaFill) -> dict[str, Any]:
         o = f.order
+        assert isinstance(o, AlpacaOrder)
         return {
             "id": f"{f.at.strftime('%Y%m%d%H%M%S%f')}::{f.execution_id}",
             "account_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "alpaca-account")),
@@ -572,10 +615,6 @@ class FakeAlpaca(FakeMarket):
             self.forget_socket(ws)
         return ws
 
-    def _push_trading(self, updates: list[dict[str, Any]]) -> None:
-        """To every listening trade_updates socket, with the duplicate / reorder / stall faults."""
-        self.push_private(self._trading, updates)
-
     def _spawn(self, coro: Any) -> None:
         """Send on a data socket (msgpack bytes) in the background, errors ignored."""
         async def guarded() -> None:
@@ -586,37 +625,31 @@ class FakeAlpaca(FakeMarket):
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _market_pump(self) -> None:
-        """Move prices, cross resting limits, push quotes / trades / bars every tick."""
-        for tick in itertools.count():
-            await asyncio.sleep(self.tick_interval_s)
-            for symbol, asset in self.assets.items():
-                step = Decimal(1) if asset.crypto else CENT
-                self.prices[symbol] = max(step, self.prices[symbol] + self.rng.choice((-2, -1, 0, 1, 2)) * step)
-            self._cross_all()
-            if self._stalled:
-                continue
-            if self._malformed:
-                for ws in list(self._data):
-                    self._spawn(ws.send_bytes(b"\xc1\xc1 not msgpack"))
-                for ws in list(self._trading):
-                    self._spawn(ws.send_str("{not json"))
-                self._malformed -= 1
-            now = msgpack.Timestamp.from_datetime(datetime.now(UTC))
-            for ws, subs in list(self._data.items()):
-                frame = []
-                for symbol in subs["quotes"]:
-                    bid, ask = self.quote(symbol)
-                    frame.append({"T": "q", "S": symbol, "bx": "V", "bp": float(bid), "bs": 3.0, "ax": "V",
-                                  "ap": float(ask), "as": 2.0, "c": ["R"], "z": "C", "t": now})
-                for symbol in subs["trades"]:
-                    frame.append({"T": "t", "S": symbol, "i": next(self.trade_ids), "x": "V",
-                                  "p": float(self.prices[symbol]), "s": 5.0, "c": ["@"], "z": "C", "t": now})
-                if tick % 10 == 0:
-                    minute = msgpack.Timestamp.from_datetime(datetime.now(UTC).replace(second=0, microsecond=0))
-                    for symbol in subs["bars"]:
-                        p = float(self.prices[symbol])
-                        frame.append({"T": "b", "S": symbol, "o": p, "h": p, "l": p, "c": p, "v": 10.0,
-                                      "t": minute, "n": 3, "vw": p})
-                if frame:
-                    self._spawn(ws.send_bytes(msgpack.packb(frame)))
+    async def publish_tick(self, prints: dict[str, dict[str, Any]]) -> None:
+        """FakeMarket moved every price and crossed the resting orders: one msgpack frame of
+        quotes and trades (and minute bars every tenth tick) to each data socket."""
+        self._ticks += 1
+        if self._malformed:
+            for ws in list(self._data):
+                self._spawn(ws.send_bytes(b"\xc1\xc1 not msgpack"))
+            for ws in list(self._trading):
+                self._spawn(ws.send_str("{not json"))
+            self._malformed -= 1
+        now = msgpack.Timestamp.from_datetime(datetime.now(UTC))
+        for ws, subs in list(self._data.items()):
+            frame = []
+            for symbol in subs["quotes"]:
+                bid, ask = self.quote(symbol)
+                frame.append({"T": "q", "S": symbol, "bx": "V", "bp": float(bid), "bs": 3.0, "ax": "V",
+                              "ap": float(ask), "as": 2.0, "c": ["R"], "z": "C", "t": now})
+            for symbol in subs["trades"]:
+                frame.append({"T": "t", "S": symbol, "i": next(self.trade_ids), "x": "V",
+                              "p": float(self.prices[symbol]), "s": 5.0, "c": ["@"], "z": "C", "t": now})
+            if self._ticks % 10 == 1:
+                minute = msgpack.Timestamp.from_datetime(datetime.now(UTC).replace(second=0, microsecond=0))
+                for symbol in subs["bars"]:
+                    p = float(self.prices[symbol])
+                    frame.append({"T": "b", "S": symbol, "o": p, "h": p, "l": p, "c": p, "v": 10.0,
+                                  "t": minute, "n": 3, "vw": p})
+            if frame:
+                self._spawn(ws.send_bytes(msgpack.packb(frame)))

@@ -10,7 +10,15 @@ exchange's own message formats:
 - `publish_market(symbol, trade)` one market tick: a public trade printed, prices moved.
 
 Symbols are unified ("BTC/USDT"); sides "buy" / "sell"; types "limit" / "market"; statuses
-"new", "partially_filled", "filled", "canceled". Every wire layer maps these to its own words.
+"new", "accepted" (queued, e.g. a market order while the market is closed), "partially_filled",
+"filled", "canceled". Every wire layer maps these to its own words.
+
+What differs between exchanges' rules is a hook with a spot-crypto default: `stamp` (event
+times: a simulated clock, or the wall clock), `new_order_id` / `new_trade_id` (counters, or
+uuids), `make_order` / `make_trade` (a subclass with the exchange's own fields), `fee`,
+`execution_price` (where a market order fills, or None while it cannot), `crosses` (whether a
+resting limit is reached), `settle` (balances per currency, or one cash account),
+`price_step`, `half_step`, and `publish_tick` (one tick's market data, all symbols at once).
 """
 
 from __future__ import annotations
@@ -32,12 +40,12 @@ from fakes.faults import FaultSwitches, HttpFault
 from fakes.serve import serve_loopback
 
 FEE_RATE = Decimal("0.001")
-OPEN = ("new", "partially_filled")
+OPEN = ("new", "accepted", "partially_filled")
 
 
 @dataclass
 class FakeOrder:
-    order_id: int
+    order_id: int | str
     client_order_id: str
     symbol: str  # unified, BTC/USDT
     side: str  # buy / sell
@@ -66,7 +74,7 @@ class FakeOrder:
 
 @dataclass
 class FakeTrade:
-    trade_id: int
+    trade_id: int | str
     order: FakeOrder
     qty: Decimal
     price: Decimal
@@ -229,8 +237,10 @@ class FakeMarket(FaultSwitches):
         client_order_id: str | None,
         *,
         tif: str = "GTC",
+        **extra: Any,
     ) -> FakeOrder:
-        """Accept an order (market orders fill at once, in two halves); raises OrderRefused."""
+        """Accept an order (market orders fill at once, in two halves); raises OrderRefused.
+        `extra` goes to `make_order` (an exchange's own order fields)."""
         cid = client_order_id or f"fake-{next(self._order_ids)}"
         earlier = self.orders.get(cid)
         if earlier is not None and (earlier.is_open or not self.client_id_unique_among_open_only):
@@ -242,17 +252,19 @@ class FakeMarket(FaultSwitches):
         if self._reject_next:
             self._reject_next -= 1
             raise OrderRefused("insufficient", "insufficient balance for requested action")
-        self.now_ms += 1
-        order = FakeOrder(
-            next(self._order_ids), cid, symbol, side, type_, quantity, price, self.now_ms, tif=tif
-        )
-        order.update_ms = self.now_ms
+        at = self.stamp()
+        order = self.make_order(self.new_order_id(), cid, symbol, side, type_, quantity, price, at, tif=tif, **extra)
+        order.update_ms = at
         self.orders[cid] = order
         self.publish_order(order, None)
         if type_ == "market":
-            half = (quantity / 2).quantize(Decimal("0.00001"))
+            fill_at = self.execution_price(order)
+            if fill_at is None:  # it cannot fill now (the market is closed): queued
+                order.status = "accepted"
+                return order
+            half = (quantity / 2).quantize(self.half_step(order))
             for qty in [half, quantity - half] if half > 0 else [quantity]:
-                self._execute(order, qty, self.prices[symbol])
+                self._execute(order, qty, fill_at)
         else:
             self._cross(symbol)
         return order
@@ -267,9 +279,8 @@ class FakeMarket(FaultSwitches):
     def cancel(self, order: FakeOrder) -> bool:
         if not order.is_open:
             return False
-        self.now_ms += 1
         order.status = "canceled"
-        order.update_ms = self.now_ms
+        order.update_ms = self.stamp()
         self.publish_order(order, None)
         return True
 
@@ -278,8 +289,7 @@ class FakeMarket(FaultSwitches):
             order.quantity = quantity
         if price is not None:
             order.price = price
-        self.now_ms += 1
-        order.update_ms = self.now_ms
+        order.update_ms = self.stamp()
         self.publish_order(order, None)
         self._cross(order.symbol)
 
@@ -302,38 +312,73 @@ class FakeMarket(FaultSwitches):
         return self._execute(order, qty, price or order.price or self.prices[order.symbol])
 
     def _execute(self, order: FakeOrder, qty: Decimal, price: Decimal) -> FakeTrade:
-        self.now_ms += 1
-        trade = FakeTrade(
-            next(self._trade_ids),
-            order,
-            qty,
-            price,
-            self.now_ms,
-            (qty * price * FEE_RATE).quantize(Decimal("0.00000001")),
-        )
+        trade = self.make_trade(order, qty, price, self.stamp())
         order.executed += qty
         order.quote += qty * price
         order.status = "filled" if order.executed >= order.quantity else "partially_filled"
-        order.update_ms = self.now_ms
+        order.update_ms = trade.time_ms
         self.trades.append(trade)
-        base, quote = order.symbol.split("/")
-        sign = 1 if order.side == "buy" else -1
-        self.balances[base] = self.balances.get(base, Decimal(0)) + sign * qty
-        self.balances[quote] = (
-            self.balances.get(quote, Decimal(0)) - sign * qty * price - trade.commission
-        )
+        self.settle(trade)
         self.publish_order(order, trade)
         return trade
 
     def _cross(self, symbol: str) -> None:
-        price = self.prices[symbol]
         for order in list(self.orders.values()):
-            if order.symbol != symbol or not order.is_open or order.price is None:
-                continue
-            if (order.side == "buy" and price <= order.price) or (
-                order.side == "sell" and price >= order.price
-            ):
+            if order.symbol == symbol and order.is_open and order.price is not None and self.crosses(order):
                 self._execute(order, order.remaining, order.price)
+
+    # -- an exchange's own rules (defaults: a spot crypto exchange) ---------------------------
+
+    def stamp(self) -> int:
+        """The exchange time of the next event, in ms: the simulated clock, one ms later."""
+        self.now_ms += 1
+        return self.now_ms
+
+    def new_order_id(self) -> int | str:
+        return next(self._order_ids)
+
+    def new_trade_id(self) -> int | str:
+        return next(self._trade_ids)
+
+    def make_order(
+        self, order_id: int | str, cid: str, symbol: str, side: str, type_: str, quantity: Decimal,
+        price: Decimal | None, time_ms: int, **fields: Any,
+    ) -> FakeOrder:  # fmt: skip
+        return FakeOrder(order_id, cid, symbol, side, type_, quantity, price, time_ms, **fields)
+
+    def make_trade(self, order: FakeOrder, qty: Decimal, price: Decimal, time_ms: int) -> FakeTrade:
+        return FakeTrade(self.new_trade_id(), order, qty, price, time_ms, self.fee(order, qty, price))
+
+    def fee(self, order: FakeOrder, qty: Decimal, price: Decimal) -> Decimal:
+        return (qty * price * FEE_RATE).quantize(Decimal("0.00000001"))
+
+    def execution_price(self, order: FakeOrder) -> Decimal | None:
+        """Where a market order fills now; None when it cannot (it waits, `accepted`)."""
+        return self.prices[order.symbol]
+
+    def crosses(self, order: FakeOrder) -> bool:
+        """Whether the market reaches a resting limit order now (the last price, by default)."""
+        price = self.prices[order.symbol]
+        assert order.price is not None
+        return (order.side == "buy" and price <= order.price) or (order.side == "sell" and price >= order.price)
+
+    def settle(self, trade: FakeTrade) -> None:
+        """Move the balances: the base currency one way, the quote and the fee the other."""
+        order = trade.order
+        base, quote = order.symbol.split("/")
+        sign = 1 if order.side == "buy" else -1
+        self.balances[base] = self.balances.get(base, Decimal(0)) + sign * trade.qty
+        self.balances[quote] = (
+            self.balances.get(quote, Decimal(0)) - sign * trade.qty * trade.price - trade.commission
+        )
+
+    def price_step(self, symbol: str) -> Decimal:
+        """How far a price moves at most a tick is twice this (and the lowest it may go)."""
+        return Decimal("0.01")
+
+    def half_step(self, order: FakeOrder) -> Decimal:
+        """The quantity step a market order is split in two halves at."""
+        return Decimal("0.00001")
 
     def trades_for(self, symbol: str | None = None) -> list[FakeTrade]:
         return [t for t in self.trades if symbol in (None, t.order.symbol)]
@@ -351,13 +396,15 @@ class FakeMarket(FaultSwitches):
         return self.now_ms - self.now_ms % step_ms
 
     async def _market_pump(self) -> None:
-        """Move prices, print trades and publish every tick."""
+        """Move prices, print trades, cross resting orders and publish every tick."""
         while True:
             await asyncio.sleep(self.tick_interval_s)
             self.now_ms += int(self.tick_interval_s * 1000)
+            prints: dict[str, dict[str, Any]] = {}
             for symbol in list(self.prices):
-                step = Decimal(self.rng.choice((-2, -1, 0, 1, 2))) * Decimal("0.01")
-                self.prices[symbol] = max(Decimal("0.01"), self.prices[symbol] + step)
+                tick = self.price_step(symbol)
+                step = Decimal(self.rng.choice((-2, -1, 0, 1, 2))) * tick
+                self.prices[symbol] = max(tick, self.prices[symbol] + step)
                 tid = next(self.public_trade_ids)
                 trade = {
                     "id": tid,
@@ -369,9 +416,14 @@ class FakeMarket(FaultSwitches):
                 self.public_trades[symbol].append(trade)
                 del self.public_trades[symbol][:-1000]
                 self._cross(symbol)
-                if self._stalled:
-                    continue
-                await self.publish_market(symbol, trade)
+                prints[symbol] = trade
+            if not self._stalled:
+                await self.publish_tick(prints)
+
+    async def publish_tick(self, prints: dict[str, dict[str, Any]]) -> None:
+        """One tick's market data, every symbol's print: by default one `publish_market` each."""
+        for symbol, trade in prints.items():
+            await self.publish_market(symbol, trade)
 
     # -- sending --------------------------------------------------------------------------
 

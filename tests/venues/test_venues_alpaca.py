@@ -22,7 +22,7 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.alpaca.venue import AlpacaVenue
 from tui_trader.venues.resilience import Backoff
 
-from fakes.alpaca_exchange import FakeAlpaca, FakeOrder
+from fakes.alpaca_exchange import FakeAlpaca, alpaca_order
 from fakes.venue_harness import wait_for
 
 KEY, SECRET = "test-key", "test-secret-value"
@@ -282,7 +282,7 @@ async def test_rate_limit_backs_off_and_a_reject_has_the_reason(alpaca) -> None:
 async def test_unknown_open_order_is_imported_and_flagged_at_start(alpaca) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    alpaca.orders["web-1"] = FakeOrder(
+    alpaca.orders["web-1"] = alpaca_order(
         "7b0c2f5e-0000-4000-8000-000000000001", "web-1", "MSFT", "sell", "limit", Decimal("3"),
         Decimal("500"), None, "gtc", False, False, datetime.now(UTC),
     )

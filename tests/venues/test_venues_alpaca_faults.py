@@ -28,7 +28,7 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.alpaca.venue import AlpacaVenue
 from tui_trader.venues.resilience import Backoff
 
-from fakes.alpaca_exchange import FakeAlpaca, FakeOrder
+from fakes.alpaca_exchange import FakeAlpaca, alpaca_order
 from fakes.venue_harness import wait_for
 
 KEY, SECRET = "test-key", "test-secret-value"
@@ -128,7 +128,7 @@ async def test_client_id_must_be_unique_with_a_failing_lookup_is_never_rejected(
     found later, never marked rejected, and cancel all reaches it."""
     engine = await started(alpaca)
     try:
-        alpaca.orders["mine-1"] = FakeOrder(
+        alpaca.orders["mine-1"] = alpaca_order(
             "7b0c2f5e-0000-4000-8000-0000000000aa", "mine-1", "AAPL", "buy", "limit", Decimal("2"),
             Decimal("180"), None, "gtc", False, False, datetime.now(UTC),
         )  # fmt: skip
