@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_trader.daemon.lock import running_pid
-from tui_trader.home import Home
+from tui_trader.home import Home, HomeLock
 from tui_trader.secrets import Credentials, CredentialStore
 
 from fakes.binance_rest import FakeBinance
@@ -61,7 +60,7 @@ def assert_one_line_and_unlocked(stderr: str, home: Path) -> None:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), stderr
     assert "Traceback" not in stderr
-    assert running_pid(Home(home).lock_path) is None  # the lock is free: another daemon may start
+    assert HomeLock.holder(Home(home).lock_path) is None  # the lock is free: another daemon may start
     assert not (Home(home).run_dir / "daemon.json").exists()
 
 

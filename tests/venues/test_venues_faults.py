@@ -297,27 +297,41 @@ async def test_a_skewed_clock_is_measured_and_orders_go_through(fake: FakeBinanc
 
 
 async def test_user_stream_resubscribe_refused_for_the_clock_is_retried(fake: FakeBinanceExchange) -> None:
-    """-1021 while the user data stream subscribes again after a drop (the clock could not be
-    read just then): the stream is retried with the measured clock instead of staying dead,
-    the venue is not `connected` meanwhile, and an order placed then is not lost."""
+    """-1021 while the user data stream subscribes again after a drop (the clock cannot be read
+    just then): the stream is retried, with the clock measured once it can be, instead of
+    staying dead; the venue is never `connected` while the stream is down; an order placed
+    after it is back streams its fill."""
     engine = await started(fake)
     events: list[Event] = []
     engine.bus.on(events.append, kinds=["connection", "notice"])
     venue = engine.venues["binance"]
+    said_connected_while_down: list[str] = []
+
+    async def watch() -> None:
+        while True:
+            if venue.streams.state("orders") == "down" and venue.state is ConnectionState.CONNECTED:  # type: ignore[attr-defined]
+                said_connected_while_down.append(venue.streams.summary())  # type: ignore[attr-defined]
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
     try:
         fake.skew_clock(30_000)
-        fake.fail_next(1, 503, method="GET", path="/time")  # the reconnect cannot measure it
+        fake.fail_next(1000, 503, method="GET", path="/time")  # the clock cannot be measured
         await fake.drop_connections()
-        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1, 10)  # type: ignore[attr-defined]
-        down = [e for e in events if isinstance(e, ConnectionEvent) and "clock" in e.detail]
-        assert down and all(e.state is not ConnectionState.CONNECTED for e in down)
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED, 10)
+        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1, 15)  # type: ignore[attr-defined]
+        fake._http_faults.clear()  # now it can
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED, 15)
+        assert any(isinstance(e, ConnectionEvent) and "clock" in e.detail for e in events), [
+            e.detail for e in events if isinstance(e, ConnectionEvent)
+        ]
+        assert not said_connected_while_down
         placed = await engine.place(resting_buy())
         await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
         fake.fill(placed.client_order_id)  # streamed: the user data stream is alive again
         await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
         await ledgers_agree(engine, fake)
     finally:
+        watcher.cancel()
         await engine.stop()
 
 

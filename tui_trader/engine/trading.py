@@ -204,6 +204,8 @@ class Trading:
             raise UserError(f"no open order {cid}; `orders` lists the open ones")
         if price is None and quantity is None:
             raise UserError("nothing to change: give a new price, a new quantity or both")
+        if order.status is OrderStatus.UNKNOWN:
+            raise UserError(f"{cid}'s outcome at {order.venue} is not known yet: cancel it, or wait until it settles")
         if order.meta.get("held") or order.parent_id or order.oco_id:
             raise UserError(
                 f"{cid} is emulated or a linked leg (trailing, bracket leg, OCO): cancel it and place a new one"

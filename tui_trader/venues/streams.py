@@ -153,19 +153,21 @@ class StreamBoard:
         return out
 
     def _grace(self, s: _Stream) -> float:
-        """How long a market-data stream may be silent: `stall_after_s`, and more for its first
-        message (an order book waits for its REST snapshot)."""
-        return self.stall_after_s if s.last is not None else max(2 * self.stall_after_s, FIRST_MESSAGE_S)
+        """How long one market-data stream may be silent while others flow: twice
+        `stall_after_s` (all of them silent that long is the venue-wide stall, noticed at
+        `stall_after_s`), and more for its first message (a book waits for its REST snapshot)."""
+        return 2 * self.stall_after_s if s.last is not None else max(2 * self.stall_after_s, FIRST_MESSAGE_S)
 
     def unhealthy(self) -> list[str]:
         """Streams that make the venue less than `connected`: silent, stopped, a private stream
-        that failed, a market-data stream still not back `stall_after_s` after a restart."""
+        whose subscribe failed, a market-data stream still not back a while after a restart."""
         now = self._mono()
+        back_within = max(2 * self.stall_after_s, FIRST_MESSAGE_S)  # a book waits for its snapshot
         return [
             n
             for n, s in self._streams.items()
             if s.state in (SILENT, STOPPED)
-            or (s.state == DOWN and (s.private or now - s.changed > self.stall_after_s))
+            or (s.state == DOWN and (s.private or now - s.changed > back_within))
         ]
 
     def state(self, name: str) -> str:

@@ -31,7 +31,7 @@ from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, Tick
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_clock_error, is_network_error
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background
+from tui_trader.venues.resilience import ConnectionMonitor, in_background
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,6 @@ class CcxtStreams:
 
     async def _stream(self, key: str, watch: Callable[[], Awaitable[Any]], handle: Callable[[Any], None]) -> None:
         gen = self._generation
-        retry = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)  # this stream's own
         while not self._closing:
             try:
                 data = await self._watch_once(key, watch)
@@ -158,28 +157,23 @@ class CcxtStreams:
                     )
                     return
                 reason = self._safe(exc)
-                network = is_network_error(exc) and not is_clock_error(exc)
-                if key in PRIVATE and not network:
-                    # the subscribe was refused on a live socket (a signed subscribe, most often
-                    # for its timestamp): measure the clock, subscribe this stream again on its
-                    # own backoff; the venue is `reconnecting` until it is back, and the
-                    # reconcile that follows fills the gap
-                    offset = await self._sync_clock()
-                    if is_clock_error(exc) or (offset is not None and abs(offset) > CLOCK_WARN_MS):
-                        skew = "unknown" if offset is None else f"{-offset:+d} ms"
-                        reason = f"clock: {self.name}'s clock is {skew} from ours (corrected); {reason}"
+                if key in PRIVATE and (is_clock_error(exc) or not is_network_error(exc)):
+                    # the subscribe was refused on a live socket (a signed subscribe: most often
+                    # for its timestamp). ccxt's binance then loses the venue's answer (a KeyError
+                    # instead of -1021) and keeps a future that never resolves, so the stream is
+                    # subscribed again through the venue-wide reconnect below: fresh clients, the
+                    # clock measured first. It stays `down` (the venue not `connected`) until a
+                    # subscribe goes through; the reconcile after it fills the gap.
+                    reason = self._refused(exc, reason, await self._sync_clock())
                     self.streams.down(key, reason[:200])
                     self.counters["private_resubscribes"] += 1
-                    self.monitor.reconnecting(f"{key}: {reason}")
                     log.warning("%s: %s stream failed (%s); subscribing again", self.name, key, reason)
-                    await asyncio.sleep(retry.next_delay())
-                    continue
-                self.streams.down(key, reason[:200])
+                elif key not in PRIVATE:  # a drop takes every stream down; the private one comes
+                    self.streams.down(key, reason[:200])  # back with the rest (it says nothing)
                 await self._recover(gen, f"{key}: {reason}")
                 gen = self._generation
                 continue
             gen = self._generation
-            retry.reset()
             self._alive(key)
             try:
                 handle(data)
@@ -201,6 +195,15 @@ class CcxtStreams:
         except asyncio.CancelledError:
             pending.cancel()
             raise
+
+    def _refused(self, exc: BaseException, reason: str, offset: int | None) -> str:
+        """Why a private subscribe was refused, saying "clock" where the clock may be why."""
+        if offset is None:
+            return (f"subscribe refused; clock: {self.name}'s time could not be read to check ours "
+                    f"(a refused signed subscribe is most often the clock): {reason}")
+        if is_clock_error(exc) or abs(offset) > CLOCK_WARN_MS:
+            return f"clock: {self.name}'s clock is {-offset:+d} ms from ours (corrected): {reason}"
+        return f"subscribe refused: {reason}"
 
     def _alive(self, key: str | None) -> None:
         """A message on `key` (None: a stream came back without one). The venue is `connected`
@@ -310,6 +313,8 @@ class CcxtStreams:
 
     def _on_trades(self, trades: list[dict[str, Any]]) -> None:
         for t in trades:
+            if str(t.get("id")) in self._trade_ids.get(t["symbol"], ()):
+                continue  # the backfill after a reconnect printed it already
             self._remember_trade(t)
             self._emit(TradeEvent(convert.trade_print(self.name, t)))
 

@@ -212,14 +212,15 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
 
     async def _sync_clock(self) -> int | None:
         """Measure the venue's clock against ours (ccxt's `load_time_difference`), where ccxt
-        signs requests with a corrected time; returns ours minus the venue's, in ms."""
+        signs requests with a corrected time; returns ours minus the venue's, in ms (None when
+        it cannot be read now, or the venue has no time to read)."""
         if self._ex is None or "timeDifference" not in self._ex.options or not self._ex.has.get("fetchTime"):
             return None
         try:
             offset = int(await self._ex.load_time_difference())
-        except Exception as exc:
+        except Exception as exc:  # None: not measured now (the last offset stays in use)
             log.warning("%s: clock: could not read the venue's time: %s", self.name, self._safe(exc))
-            return self.clock_offset_ms
+            return None
         if self.clock_offset_ms is not None and abs(offset - self.clock_offset_ms) > CLOCK_WARN_MS // 2:
             self.counters["clock_corrections"] += 1
         self.clock_offset_ms = offset
