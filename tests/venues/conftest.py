@@ -1,4 +1,4 @@
-"""Fixtures for venue tests: a fake Binance exchange on 127.0.0.1 (random port)."""
+"""Fixtures for venue tests: a fake Binance and a fake Alpaca on 127.0.0.1 (random ports)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
 
+from fakes.alpaca_exchange import FakeAlpaca
 from fakes.binance_exchange import FakeBinanceExchange
-from fakes.venue_harness import API_KEY
+from fakes.venue_harness import API_KEY, SECRET
 
 
 @pytest.fixture
@@ -19,3 +20,10 @@ async def fake() -> AsyncIterator[FakeBinanceExchange]:
     ex = await FakeBinanceExchange(api_key=API_KEY).start(tick_interval_s=0.02)
     yield ex
     await ex.stop()
+
+
+@pytest.fixture
+async def alpaca() -> AsyncIterator[FakeAlpaca]:
+    fake = await FakeAlpaca(api_key=API_KEY, secret=SECRET).start(tick_interval_s=0.02)
+    yield fake
+    await fake.stop()

@@ -6,11 +6,8 @@ import asyncio
 import random
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
-
-import pytest
 
 from tui_trader.config import Settings
 from tui_trader.core.clock import SystemClock
@@ -26,13 +23,6 @@ from fakes.alpaca_exchange import FakeAlpaca, alpaca_order
 from fakes.venue_harness import wait_for
 
 KEY, SECRET = "test-key", "test-secret-value"
-
-
-@pytest.fixture
-async def alpaca() -> AsyncIterator[FakeAlpaca]:
-    fake = await FakeAlpaca(api_key=KEY, secret=SECRET).start(tick_interval_s=0.02)
-    yield fake
-    await fake.stop()
 
 
 def make_venue(fake: FakeAlpaca, *, key: str = KEY, secret: str = SECRET, timeout: float = 2.0,

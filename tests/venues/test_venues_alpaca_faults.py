@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,13 +31,6 @@ from fakes.alpaca_exchange import FakeAlpaca, alpaca_order
 from fakes.venue_harness import wait_for
 
 KEY, SECRET = "test-key", "test-secret-value"
-
-
-@pytest.fixture
-async def alpaca() -> AsyncIterator[FakeAlpaca]:
-    fake = await FakeAlpaca(api_key=KEY, secret=SECRET).start(tick_interval_s=0.02)
-    yield fake
-    await fake.stop()
 
 
 async def started(fake: FakeAlpaca, *, timeout: float = 2.0, final_s: float = 60.0) -> Engine:

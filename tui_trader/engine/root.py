@@ -137,13 +137,16 @@ class Engine(Trading):
             await self._abort_start()
             raise
 
-    async def _abort_start(self) -> None:
+    async def _cancel_tasks(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+
+    async def _abort_start(self) -> None:
+        await self._cancel_tasks()
         for part in (self.signal_service, self.strategies, self.candles, self.emulator):
             if part is not None:
                 with contextlib.suppress(Exception):
@@ -247,12 +250,7 @@ class Engine(Trading):
             await self.stops.stop()
         if self.candles is not None:
             await self.candles.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self._cancel_tasks()
         if self.emulator is not None:
             await self.emulator.stop()
         for venue in self.venues.values():

@@ -13,6 +13,10 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui_trader.venues.resilience import TokenBucket
 
 # How long an order may wait for a closed gate before it is refused (not sent) instead.
 SUBMIT_MAX_WAIT_S = 3.0
@@ -119,6 +123,17 @@ class RateGate:
         """Sleep until the gate is open."""
         while (left := self.remaining()) > 0:
             await asyncio.sleep(min(left, 1.0))
+
+    async def admit(self, bucket: TokenBucket | None = None) -> str | None:
+        """Before an order: wait for the gate (and a token of the order bucket), or return why
+        the order is not sent when the gate stays closed longer than an order may wait."""
+        refusal = self.refusal()
+        if refusal:
+            return refusal
+        await self.wait()
+        if bucket is not None:
+            await bucket.take()
+        return None
 
     def refusal(self, max_wait_s: float = SUBMIT_MAX_WAIT_S) -> str | None:
         """Why an order is not sent now (the gate stays closed longer than `max_wait_s`), or None."""

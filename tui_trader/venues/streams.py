@@ -16,11 +16,17 @@ metrics; the adapter decides what to do about a silent stream (resubscribe, then
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from tui_trader.venues.base import StreamStatus
+from tui_trader.venues.base import StreamStatus, VenueOrder
+from tui_trader.venues.resilience import ConnectionMonitor
+
+log = logging.getLogger(__name__)
 
 LIVE = "live"  # delivering
 WAITING = "waiting"  # subscribed, nothing yet
@@ -192,3 +198,45 @@ class StreamBoard:
             )
             for s in self._streams.values()
         ]
+
+
+class PrivateProbe:
+    """Mixed into an adapter: what the private stream said about our working orders (their
+    filled quantity), checked now and then against REST's open orders. Each order REST shows
+    done or filled further, that the stream has not reported, becomes a debt the stream must
+    pay within `stall_after_s` (`StreamBoard.expect`); unpaid, the stream is silent."""
+
+    name: str
+    monitor: ConnectionMonitor
+    streams: StreamBoard
+    _working: dict[str, Decimal]
+    _probing: bool
+    _probed_at: float
+    _relearn: bool  # after a reconnect: learn the working orders from REST again
+
+    if TYPE_CHECKING:  # provided by the adapter
+
+        async def fetch_open_orders(self) -> list[VenueOrder]: ...
+
+    def _probe_due(self) -> bool:
+        return (
+            bool(self._working or self._relearn)
+            and not self._probing
+            and time.monotonic() - self._probed_at > self.monitor.stall_after_s
+        )
+
+    async def _probe_private(self, stream: str) -> None:
+        try:
+            rest = {vo.client_order_id: Decimal(vo.filled_quantity) for vo in await self.fetch_open_orders()}
+        except Exception as exc:  # a check, not a duty: the next one asks again
+            log.debug("%s: %s probe failed: %s", self.name, stream, exc)
+            return
+        finally:
+            self._probing = False
+            self._probed_at = time.monotonic()
+        self._relearn = False
+        for cid, filled in list(self._working.items()):
+            if cid not in rest or rest[cid] > filled:
+                self.streams.expect(stream, cid)
+        for cid, filled in rest.items():  # working orders the stream has not mentioned since a restart
+            self._working.setdefault(cid, filled)

@@ -148,12 +148,9 @@ class AlpacaOrders:
             self._reject(cid, f"alpaca refused the order shape: {exc}".splitlines()[0])
             return
         for attempt in range(RATE_LIMIT_TRIES):  # sent again only after a 429, which made nothing
-            refusal = self.rate_gate.refusal()
-            if refusal:
+            if refusal := await self.rate_gate.admit(self.order_bucket):
                 self._reject(cid, refusal)
                 return
-            await self.rate_gate.wait()
-            await self.order_bucket.take()
             sent = time.monotonic()
             try:
                 placed = await asyncio.to_thread(self._trading.submit_order, request)

@@ -19,7 +19,6 @@ import logging
 import time
 from collections import deque
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -33,7 +32,7 @@ from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.hours import MarketClock
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.resilience import ConnectionMonitor, in_background
-from tui_trader.venues.streams import StreamBoard
+from tui_trader.venues.streams import PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def _auth_refused(exc: ValueError) -> bool:
     return "authenticat" in text or "auth failed" in text or "insufficient subscription" in text
 
 
-class AlpacaStreams:
+class AlpacaStreams(PrivateProbe):
     """Mixed into AlpacaVenue, whose clients, monitor and REST helpers it uses."""
 
     name: str
@@ -79,10 +78,6 @@ class AlpacaStreams:
     _last_price: dict[str, float]
     _mid: dict[str, float]
     _last_bar: dict[str, datetime]
-    _working: dict[str, Decimal]  # our orders trade_updates says are working: filled so far
-    _probing: bool
-    _probed_at: float
-    _relearn: bool
 
     if TYPE_CHECKING:  # provided by AlpacaVenue and AlpacaHistory
 
@@ -253,9 +248,9 @@ class AlpacaStreams:
                 log.warning("%s: %s; reconnecting", self.name, summary)
                 await self._recover(self._generation, summary)
                 continue
-            if (self._working or self._relearn) and not self._probing and self._probe_due():
+            if self._probe_due():
                 self._probing = True
-                in_background(self._probe_private(), f"{self.name}-probe")
+                in_background(self._probe_private(STREAM_NAMES[PRIVATE]), f"{self.name}-probe")
             if not self._streaming_data(self.clock.now()):
                 continue
             age = self.monitor.message_age() or 0.0
@@ -264,27 +259,6 @@ class AlpacaStreams:
                 await self._recover(self._generation, f"stalled {age:.1f}s")
             elif self._silent_after_reconnect():
                 await self._recover(self._generation, f"still silent {age:.1f}s after reconnecting")
-
-    def _probe_due(self) -> bool:
-        return time.monotonic() - self._probed_at > self.monitor.stall_after_s
-
-    async def _probe_private(self) -> None:
-        """While orders work, ask REST now and then whether any changed without trade_updates
-        saying so: each such order becomes a debt the socket must pay in time."""
-        try:
-            rest = {vo.client_order_id: Decimal(vo.filled_quantity) for vo in await self.fetch_open_orders()}
-        except Exception as exc:  # a check, not a duty: the next one asks again
-            log.debug("%s: trade_updates probe failed: %s", self.name, exc)
-            return
-        finally:
-            self._probing = False
-            self._probed_at = time.monotonic()
-        self._relearn = False
-        for cid, filled in list(self._working.items()):
-            if cid not in rest or rest[cid] > filled:
-                self.streams.expect(STREAM_NAMES[PRIVATE], cid)
-        for cid, filled in rest.items():
-            self._working.setdefault(cid, filled)
 
     # -- messages -------------------------------------------------------------------------------
 

@@ -102,12 +102,9 @@ class CcxtOrders:
         self._symbol_by_cid[cid] = symbol
         clock_fixed = False
         for attempt in range(RATE_LIMIT_TRIES + 1):  # sent again only after a refusal that made nothing
-            refusal = self.rate_gate.refusal()
-            if refusal:
+            if refusal := await self.rate_gate.admit(self.order_bucket):
                 self._reject(cid, refusal)
                 return
-            await self.rate_gate.wait()
-            await self.order_bucket.take()
             sent = time.monotonic()
             try:
                 res = await self._ex.create_order(symbol, typ, side, qty, price, params)

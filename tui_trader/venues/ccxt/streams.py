@@ -32,14 +32,14 @@ from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_clock_error, is_network_error
 from tui_trader.venues.resilience import ConnectionMonitor, in_background
-from tui_trader.venues.streams import StreamBoard
+from tui_trader.venues.streams import PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
 
 PRIVATE = ("orders", "fills")
 
 
-class CcxtStreams:
+class CcxtStreams(PrivateProbe):
     """Mixed into CcxtVenue, whose client, monitor and REST helpers it uses."""
 
     name: str
@@ -62,10 +62,6 @@ class CcxtStreams:
     _last_trade: dict[str, int]
     _trade_ids: dict[str, _RecentIds]
     _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
-    _working: dict[str, Decimal]  # our orders the private stream says are working: filled so far
-    _probing: bool
-    _relearn: bool  # after a reconnect: learn the working orders from REST again
-    _probed_at: float
     counters: dict[str, int]
 
     if TYPE_CHECKING:  # provided by CcxtVenue and AccountHistory
@@ -271,12 +267,9 @@ class CcxtStreams:
                 # an attempt that neither errors nor delivers (kucoin: an expired ws token
                 # answered with an error message ccxt.pro raises inside its receive loop)
                 await self._recover(self._generation, "no message since reconnecting")
-            elif (self._working or self._relearn) and not self._probing and self._probe_due():
+            elif self._probe_due():
                 self._probing = True
-                in_background(self._probe_private(), f"{self.name}-probe")
-
-    def _probe_due(self) -> bool:
-        return time.monotonic() - self._probed_at > self.monitor.stall_after_s
+                in_background(self._probe_private(self._owes), f"{self.name}-probe")
 
     def _retry_silent(self) -> bool:
         return (
@@ -284,24 +277,6 @@ class CcxtStreams:
             and not self._reconnect_lock.locked()
             and asyncio.get_running_loop().time() - self._retried_at > self.monitor.stall_after_s
         )
-
-    async def _probe_private(self) -> None:
-        """While orders work, ask REST now and then whether any changed without the private
-        stream saying so: each such order becomes a debt the stream must pay in time."""
-        try:
-            rest = {vo.client_order_id: Decimal(vo.filled_quantity) for vo in await self.fetch_open_orders()}
-        except Exception as exc:  # the probe is a check, not a duty: the next one asks again
-            log.debug("%s: private stream probe failed: %s", self.name, exc)
-            return
-        finally:
-            self._probing = False
-            self._probed_at = time.monotonic()
-        self._relearn = False
-        for cid, filled in list(self._working.items()):
-            if cid not in rest or rest[cid] > filled:
-                self.streams.expect(self._owes, cid)
-        for cid, filled in rest.items():  # working orders the stream has not mentioned since a reconnect
-            self._working.setdefault(cid, filled)
 
     # -- messages -------------------------------------------------------------------------------
 
