@@ -29,6 +29,13 @@ class EngineSettings(BaseModel):
         validation_alias=AliasChoices("reporting_currency", "base_currency"),
         description="equity, P&L and risk limits are reported in this currency; others convert at live rates",
     )
+    strategy_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="a strategy evaluation running longer is stopped: live its worker is killed and the strategy "
+        "marked hung; in check, backtest and optimize an error (per 10,000 bars)",
+    )
 
 
 class Settings(BaseSettings):
@@ -64,8 +71,16 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
+# The strategy deadline as the CLI hands it to the processes it starts (optimizer workers).
+STRATEGY_TIMEOUT_ENV = "TUI_TRADER_STRATEGY_TIMEOUT_S"
 # Env vars that are not settings (they pick the home folder or carry a password).
-_NOT_SETTINGS = {"TUI_TRADER_HOME", "TUI_TRADER_KEYRING_PASSWORD", "TUI_TRADER_TOKEN", "TUI_TRADER_SESSION"}
+_NOT_SETTINGS = {
+    "TUI_TRADER_HOME",
+    "TUI_TRADER_KEYRING_PASSWORD",
+    "TUI_TRADER_TOKEN",
+    "TUI_TRADER_SESSION",
+    STRATEGY_TIMEOUT_ENV,
+}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -126,6 +141,7 @@ _DEFAULT_CONFIG = """\
 [engine]
 default_venue = "paper"
 equity_snapshot_s = 60.0
+strategy_timeout_s = 5.0      # a strategy evaluation longer than this: worker killed, strategy marked hung
 
 [paper]
 seed = 7
