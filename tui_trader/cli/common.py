@@ -69,6 +69,12 @@ def context(args: argparse.Namespace, *, ensure: bool = True) -> Context:
         from tui_trader.config.demo import with_demo
 
         settings = with_demo(settings)
+    import os
+
+    from tui_trader.config.settings import STRATEGY_TIMEOUT_ENV
+
+    # check, backtest, optimize (and their worker processes): no endless strategy (strategy/deadline.py)
+    os.environ[STRATEGY_TIMEOUT_ENV] = str(settings.engine.strategy_timeout_s)
     return Context(home, settings, config_file)
 
 

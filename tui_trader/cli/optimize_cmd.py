@@ -176,6 +176,9 @@ def _print_result(result: OptimizationResult, top: int) -> None:
         f"{counts['failed']} failed) · {result.workers} workers · {result.elapsed:.1f} s"
     )
     if result.best is None:
+        failed = [t.reason for t in result.trials if t.status == "failed" and t.reason]
+        if failed and len(failed) == counts["trials"]:  # one error (a hung strategy ...) said once
+            console.print(f"[red]every trial failed: {failed[0]}[/]", markup=True, highlight=False)
         console.print("[red]no trial passed (see --min-trades, or the failed trials in --json)[/]")
         return
     ranked = result.pareto if len(result.objectives) > 1 else sorted(

@@ -159,6 +159,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: a strategy is a .py or .toml file")
     if args.bars < 10:
         raise UsageError("--bars must be at least 10")
+    context(args, ensure=False)  # the settings: [engine] strategy_timeout_s bounds each evaluation
     try:
         results = check_file(path, args.bars)
     except StrategyError as exc:

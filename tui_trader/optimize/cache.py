@@ -61,9 +61,13 @@ def populate(
     strategy: Any, candles: pd.DataFrame, metadata: Mapping[str, Any], values: Mapping[str, Any]
 ) -> pd.DataFrame:
     """The class's populate_indicators on a copy, with `values` applied (bypasses any patch)."""
+    from tui_trader.strategy.analysis import bounded
+
     strategy.set_parameters(dict(values))
-    # a shallow copy: copy-on-write keeps the candles intact and costs nothing up front
-    return type(strategy).populate_indicators(strategy, candles.copy(deep=False), dict(metadata))
+    # a shallow copy: copy-on-write keeps the candles intact and costs nothing up front;
+    # bounded: an endless populate_indicators is an error naming it, not a hung search
+    fn, rows = type(strategy).populate_indicators, len(candles)
+    return bounded(strategy, "populate_indicators", rows, fn, strategy, candles.copy(deep=False), dict(metadata))
 
 
 def probe_dependencies(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tui_trader.strategy.errors import StrategyError, from_exception
+from tui_trader.strategy.deadline import BARS_PER_TIMEOUT, StrategyTimeout, deadline, timeout_for
+from tui_trader.strategy.errors import StrategyError, from_exception, locate
 from tui_trader.strategy.informative import (
     InformativeData,
     column_format,
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
     from tui_trader.strategy.interface import IStrategy
 
+T = TypeVar("T")
 SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 TAG_COLUMNS = ("enter_tag", "exit_tag")
 # Freqtrade v2 names, mapped onto v3 when a ported strategy still writes them.
@@ -168,24 +171,49 @@ def analyze(
     rows = len(dataframe)
     df = dataframe
     step = "populate_indicators"
+    limit = timeout_for(rows)
     try:
-        if _informative_methods(strategy):
-            step = "informative"
-            df = _merge_informative(strategy, df, metadata)
-        step = "populate_indicators"
-        df = strategy.populate_indicators(df, metadata)
-        _check(df, rows, step, where)
-        step = "populate_entry_trend"
-        df = strategy.populate_entry_trend(_prepare(df), metadata)
-        _check(df, rows, step, where)
-        step = "populate_exit_trend"
-        df = strategy.populate_exit_trend(df, metadata)
-        _check(df, rows, step, where)
+        with deadline(limit):
+            if _informative_methods(strategy):
+                step = "informative"
+                df = _merge_informative(strategy, df, metadata)
+            step = "populate_indicators"
+            df = strategy.populate_indicators(df, metadata)
+            _check(df, rows, step, where)
+            step = "populate_entry_trend"
+            df = strategy.populate_entry_trend(_prepare(df), metadata)
+            _check(df, rows, step, where)
+            step = "populate_exit_trend"
+            df = strategy.populate_exit_trend(df, metadata)
+            _check(df, rows, step, where)
     except StrategyError:
         raise
+    except StrategyTimeout as exc:
+        raise _overran(strategy, step, limit, rows, exc) from None
     except Exception as exc:
         raise from_exception(exc, where, f"{strategy.name}.{step}") from exc
     return _normalise(df, can_short=bool(strategy.can_short))
+
+
+def bounded(strategy: IStrategy, step: str, rows: int, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, one call of the strategy's own code outside `analyze` (the optimizer's
+    indicator probe), under the same deadline as an evaluation of `rows` bars."""
+    limit = timeout_for(rows)
+    try:
+        with deadline(limit):
+            return fn(*args)
+    except StrategyTimeout as exc:
+        raise _overran(strategy, step, limit, rows, exc) from None
+
+
+def _overran(strategy: IStrategy, step: str, limit: float | None, rows: int, exc: BaseException) -> StrategyError:
+    file, line = locate(exc.__traceback__, strategy_file(strategy))
+    return StrategyError(
+        f"{strategy.name}.{step} did not return within {limit or 0:g} s ({rows:,} bars): an endless loop? "
+        f"(the deadline is [engine] strategy_timeout_s per {BARS_PER_TIMEOUT:,} bars)",
+        file=file,
+        line=line,
+    )
 
 
 def _check(df: Any, rows: int, step: str, where: str | None) -> None:
