@@ -134,6 +134,23 @@ class StrategyRunner:
                         win.add(candle)
         self._call_hook("bot_start")
 
+    def warm_up(self) -> None:
+        """Evaluate once on the warm-up bars, deciding nothing: a broken or endless strategy is
+        found when it starts, not at its first live candle (the worker's deadline covers it)."""
+        self.start()
+        if not self.enabled:
+            return
+        tf = self.strategy.timeframe
+        for symbol in self.symbols:
+            win = self._windows.get((symbol, tf))
+            if win is None or len(win) < max(1, self.strategy.startup_candle_count):
+                continue
+            try:
+                analyze(self.strategy, win.frame(), {"pair": symbol, "timeframe": tf})
+            except StrategyError as exc:
+                self._fail(exc)
+                return
+
     def swap_strategy(self, strategy: IStrategy) -> None:
         """Hot reload: a fresh instance takes over; trades, windows and custom state stay."""
         strategy.custom_state = self.strategy.custom_state

@@ -1,0 +1,267 @@
+"""One strategy in a worker process: the StrategyRunner the engine used to run in-process,
+fed over a socket (see wire.py), inside the sandbox (see sandbox.py).
+
+engine -> worker   {"op": "init" | "start" | "bar" | "fill" | "closed" | "failed" | "enable" |
+                    "stake" | "confirm" | "reload" | "stop", "seq": n, ...}
+worker -> engine   {"op": "done", "seq": n, ...}: one answer per request, in order, carrying
+                   decisions, the trades and the state when they changed, errors;
+                   {"op": "where", ...}: where it is stuck (on SIGUSR1, before the engine kills it).
+
+`init` sandboxes the worker and imports the strategy (what it is, which bars it needs);
+`start` brings the warm-up bars and the saved state and runs one evaluation that decides
+nothing, so a broken or endless strategy is found when it starts.
+
+Only new bars travel (six numbers each): the worker keeps the strategy's windows itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from tui_trader.core.market import Candle
+from tui_trader.strategy import wire
+from tui_trader.strategy.errors import StrategyError
+from tui_trader.strategy.runner import Decision, StrategyRunner
+
+HOOKS = ("custom_stake_amount", "confirm_trade_entry", "confirm_trade_exit")
+
+
+def bar_row(candle: Candle) -> list[float]:
+    return [
+        candle.open_time.timestamp() * 1_000_000,
+        candle.open,
+        candle.high,
+        candle.low,
+        candle.close,
+        candle.volume,
+    ]
+
+
+def row_candle(symbol: str, timeframe: str, row: list[float]) -> Candle:
+    ts = datetime.fromtimestamp(row[0] / 1_000_000, UTC)
+    return Candle(symbol, timeframe, ts, row[1], row[2], row[3], row[4], row[5], True)
+
+
+def decision_dict(d: Decision, atr: float | None = None) -> dict[str, Any]:
+    return {
+        "strategy": d.strategy,
+        "symbol": d.symbol,
+        "action": d.action,
+        "tag": d.tag,
+        "price": d.price,
+        "ts": d.ts.isoformat(),
+        "reason": d.reason,
+        "timeframe": d.timeframe,
+        "atr": atr,
+    }
+
+
+def decision_from(doc: dict[str, Any]) -> Decision:
+    return Decision(
+        str(doc["strategy"]),
+        str(doc["symbol"]),
+        str(doc["action"]),
+        None if doc.get("tag") is None else str(doc["tag"]),
+        float(doc["price"]),
+        datetime.fromisoformat(str(doc["ts"])),
+        str(doc["reason"]),
+        str(doc.get("timeframe") or ""),
+    )
+
+
+class Worker:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.runner: StrategyRunner | None = None
+        self.atr_period = 14
+        self.file: str | None = None
+        self.decisions: list[Decision] = []
+        self.errors: list[str] = []
+        self._sent_state = ""
+        self._sent_trades = ""
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        signal.signal(signal.SIGUSR1, self._where)
+        while True:
+            msg = wire.receive(self.sock)
+            if msg is None or msg.get("op") == "stop":
+                if msg is not None:
+                    self._answer(msg, {})
+                return
+            handler = getattr(self, f"op_{msg.get('op')}", None)
+            try:
+                result = handler(msg) if handler is not None else {"err": f"unknown op {msg.get('op')!r}"}
+            except StrategyError as exc:
+                result = {"err": str(exc)}
+            except Exception as exc:  # the worker's own bug: said, and the worker carries on
+                result = {"err": f"strategy worker: {type(exc).__name__}: {exc}"}
+            self._answer(msg, result)
+
+    def _answer(self, msg: dict[str, Any], result: dict[str, Any]) -> None:
+        out = {"op": "done", "seq": msg.get("seq"), **result}
+        runner = self.runner
+        if runner is not None:
+            out["enabled"] = runner.enabled
+            out["error"] = str(runner.error) if runner.error else None
+            out["evals"] = runner.evaluations
+            state = json.dumps(runner.state, default=str, sort_keys=True)
+            if state != self._sent_state:
+                self._sent_state = state
+                out["state"] = json.loads(state)
+            trades = json.dumps({s: t.to_dict() for s, t in runner.open_trades().items()}, default=str)
+            if trades != self._sent_trades:
+                self._sent_trades = trades
+                out["trades"] = json.loads(trades)
+        if self.errors:
+            out["errors"], self.errors = self.errors, []
+        wire.send(self.sock, out)
+
+    def _where(self, signum: int, frame: FrameType | None) -> None:
+        """SIGUSR1 from the engine at the deadline: say which function is running, and where."""
+        where: dict[str, Any] = {"op": "where", "fn": None, "line": None, "file": None}
+        wanted = str(Path(self.file).resolve()) if self.file else None
+        innermost = None
+        while frame is not None:
+            if innermost is None:
+                innermost = frame
+            if wanted and frame.f_code.co_filename == wanted:
+                where.update(fn=frame.f_code.co_name, line=frame.f_lineno, file=frame.f_code.co_filename)
+                break
+            frame = frame.f_back
+        if where["fn"] is None and innermost is not None:
+            code = innermost.f_code
+            where.update(fn=code.co_name, line=innermost.f_lineno, file=code.co_filename)
+        try:
+            wire.send(self.sock, where)
+        except OSError:
+            pass
+
+    # -- requests -----------------------------------------------------------------------------------
+
+    def op_init(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Sandbox, then import the strategy: what it is and which bars it needs."""
+        from tui_trader.strategy import sandbox
+        from tui_trader.strategy.analysis import strategy_file
+        from tui_trader.strategy.hooks import overridden_hook
+        from tui_trader.strategy.loader import load_strategy
+        from tui_trader.strategy.runner import WINDOW_MARGIN
+
+        dirs = [Path(d) for d in msg.get("dirs") or []]
+        applied = sandbox.apply(dirs, msg.get("memory_mb"))
+        strategy = load_strategy(str(msg["strategy"]), dirs, msg.get("params") or None)
+        self.file = strategy_file(strategy)
+        self.atr_period = int(msg.get("atr_period") or 14)
+        runner = StrategyRunner(
+            strategy,
+            list(msg["symbols"]),
+            on_decision=self.decisions.append,
+            on_error=lambda err: self.errors.append(str(err)),
+        )
+        self.runner = runner
+        return {
+            "info": {
+                "name": strategy.name,
+                "timeframe": strategy.timeframe,
+                "stoploss": strategy.stoploss,
+                "startup_candle_count": strategy.startup_candle_count,
+                "history_bars": strategy.startup_candle_count + WINDOW_MARGIN,
+                "subscriptions": runner.subscriptions(),
+                "hooks": [h for h in HOOKS if overridden_hook(strategy, h) is not None],
+                "file": self.file,
+                "sandbox": applied,
+                "pid": os.getpid(),
+            }
+        }
+
+    def op_start(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Warm-up bars and saved state in, bot_start, then one evaluation deciding nothing."""
+        runner = self._runner()
+        history: dict[tuple[str, str], list[Candle]] = {}
+        for key, rows in (msg.get("history") or {}).items():
+            symbol, tf = key.split("\t", 1)
+            history[(symbol, tf)] = [row_candle(symbol, tf, r) for r in rows]
+        runner.history = lambda symbol, tf, limit: history.get((symbol, tf), [])[-limit:]
+        if msg.get("state"):
+            runner.restore(msg["state"])
+        runner.enabled = bool(msg.get("enabled", True))
+        runner.warm_up()  # the first evaluation, under the engine's deadline
+        runner.history = None
+        return {}
+
+    def op_bar(self, msg: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        runner = self._runner()
+        self.decisions.clear()
+        runner.on_candle(msg["s"], msg["tf"], row_candle(msg["s"], msg["tf"], msg["b"]))
+        out = []
+        for d in self.decisions:
+            atr = runner.atr(d.symbol, self.atr_period) if d.is_entry else None
+            out.append(decision_dict(d, atr))
+        self.decisions.clear()
+        took = round((time.perf_counter() - started) * 1e6)  # µs in the worker, for status and bench/
+        return {"d": out, "us": took} if out else {"us": took}
+
+    def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def op_fill(self, msg: dict[str, Any]) -> dict[str, Any]:
+        ts = datetime.fromisoformat(msg["ts"])
+        self._runner().on_fill(msg["s"], msg["side"], float(msg["qty"]), float(msg["price"]), ts)
+        return {}
+
+    def op_closed(self, msg: dict[str, Any]) -> dict[str, Any]:
+        ts = datetime.fromisoformat(msg["ts"]) if msg.get("ts") else None
+        self._runner().on_position_closed(msg["s"], msg.get("price"), ts)
+        return {}
+
+    def op_failed(self, msg: dict[str, Any]) -> dict[str, Any]:
+        self._runner().on_order_failed(msg["s"])
+        return {}
+
+    def op_enable(self, msg: dict[str, Any]) -> dict[str, Any]:
+        runner = self._runner()
+        runner.enabled = bool(msg["on"])
+        runner.error = None
+        return {}
+
+    def op_stake(self, msg: dict[str, Any]) -> dict[str, Any]:
+        d = decision_from(msg["decision"])
+        return {"v": self._runner().stake_amount(d, float(msg["proposed"]), msg.get("min"), float(msg["max"]))}
+
+    def op_confirm(self, msg: dict[str, Any]) -> dict[str, Any]:
+        d = decision_from(msg["decision"])
+        return {"v": self._runner().confirm(d, float(msg["amount"]))}
+
+    def op_reload(self, msg: dict[str, Any]) -> dict[str, Any]:
+        from tui_trader.strategy.reload import reload_runner
+
+        err = reload_runner(self._runner(), msg["path"])
+        return {"reload_error": str(err) if err else None}
+
+    def _runner(self) -> StrategyRunner:
+        if self.runner is None:
+            raise RuntimeError("not initialised")
+        return self.runner
+
+
+def run(fd: int) -> None:
+    """A forked worker's life: serve the engine on `fd` until it says stop or goes away."""
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(True)
+    try:
+        Worker(sock).serve()
+    except (OSError, wire.WireError) as exc:
+        print(f"strategy worker {os.getpid()}: {exc}", file=sys.stderr)
+    finally:
+        sock.close()
