@@ -1,19 +1,22 @@
 """Candle close -> order acknowledged by the paper venue, through the live engine.
 
-A closed candle is published on the engine's bus; the strategy host evaluates a strategy on
-its rolling window (the same `analyze` the backtester runs), sizes the decision, passes risk,
+A closed candle is published on the engine's bus; the strategy host sends the new bar to the
+strategy's worker process, which evaluates the strategy on its rolling window (the same
+`analyze` the backtester runs) and answers with its decision; the host sizes it, passes risk,
 persists the order and the paper venue acknowledges it. Prints p50/p99 of:
-  - candle -> decision   (the strategy's own evaluation: pandas + indicators)
+  - candle -> decision   (the worker: its evaluation, and the transport to and from it)
   - decision -> ack      (sizing, risk checks, persistence, venue)
   - candle -> ack        (the whole path)
+and the worker's cost: an empty round trip, and the memory of the worker factory and a worker.
 
-    .venv/bin/python bench/bench_candle_to_order.py [--candles 1000] [--strategy ema_cross]
+    .venv/bin/python bench/bench_candle_to_order.py [--candles 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -68,16 +71,25 @@ async def run(n: int) -> None:
         engine = manual_engine(Settings(**base), home=home, start=start)
         await engine.start()
         await step(engine, 3)
+        await engine.strategies.started()
         runner = engine.strategies.runners["Flip"]
+        assert runner.phase == "running", runner.status()
         decided: list[float] = []
         acked: dict[str, float] = {}
         original = runner.on_decision
 
-        def on_decision(decision):  # type: ignore[no-untyped-def]
+        def on_decision(decision, atr):  # type: ignore[no-untyped-def]
             decided.append(time.perf_counter())
-            original(decision)
+            original(decision, atr)
 
         runner.on_decision = on_decision
+        pings = []
+        for _ in range(500):
+            t0 = time.perf_counter()
+            await runner.ping()
+            pings.append(time.perf_counter() - t0)
+        memory = {"factory": pss(engine.strategies.zygote.pid), "worker": pss(runner.pid)}
+        in_worker: list[float] = []
 
         def on_event(event: Event) -> None:
             if isinstance(event, OrderEvent) and event.order.status.value in ("accepted", "rejected"):
@@ -101,17 +113,45 @@ async def run(n: int) -> None:
                 to_decision.append(decided[0] - t0)
                 to_ack.append(new[0] - decided[0])
                 total.append(new[0] - t0)
+                in_worker.append(runner.eval_us / 1e6)
         await engine.stop()
+    transport = [a - b for a, b in zip(to_decision, in_worker, strict=True)]
     print(
         f"candle close -> order acknowledged by the paper venue, {len(total):,} orders "
         "(strategy: RSI + EMA, 200+ bar window)"
     )
     print(
-        f"  candle -> decision (strategy evaluation): p50 {pct(to_decision, 50):.2f} "
+        f"  candle -> decision (the worker, all of it): p50 {pct(to_decision, 50):.2f} "
         f"ms  p99 {pct(to_decision, 99):.2f} ms"
+    )
+    print(
+        f"    of which the strategy's evaluation:     p50 {pct(in_worker, 50):.2f} ms  p99 {pct(in_worker, 99):.2f} ms"
+    )
+    print(
+        f"    of which the worker's transport:        p50 {pct(transport, 50):.3f} ms  p99 {pct(transport, 99):.3f} ms"
+        "  (bar out, decision back, one process hop each way)"
     )
     print(f"  decision -> ack (size, risk, persist, venue): p50 {pct(to_ack, 50):.2f} ms  p99 {pct(to_ack, 99):.2f} ms")
     print(f"  candle -> ack (whole path): p50 {pct(total, 50):.2f} ms  p99 {pct(total, 99):.2f} ms")
+    print(f"worker overhead: empty round trip p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
+    print(
+        f"worker memory (proportional set size): factory {memory['factory'] / 1024:.0f} MB, "
+        f"this worker {memory['worker'] / 1024:.0f} MB (the factory's libraries shared); "
+        f"a fresh interpreter per strategy would be ~100 MB each"
+    )
+    load = os.getloadavg()
+    print(f"load average while measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+
+
+def pss(pid: int | None) -> int:
+    """kB of proportional set size (shared pages split among the processes sharing them)."""
+    if pid is None:
+        return 0
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
 
 
 def main() -> int:

@@ -145,3 +145,60 @@ async def test_the_database_and_its_wal_are_private_whatever_the_umask(tmp_path:
     finally:
         os.umask(old)
     assert modes == {"t.db": "0o600", "t.db-wal": "0o600", "t.db-shm": "0o600"}
+
+
+HUNG_PLUGIN = '''
+from pandas import DataFrame
+from tui_trader.strategy import IStrategy
+
+
+class Spin(IStrategy):
+    timeframe = "1m"
+    stoploss = -0.5
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        while True:
+            pass
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+'''
+
+
+def write_hung_home(home: Path, timeout_s: float = 1.0) -> None:
+    (home / "strategies").mkdir(parents=True, exist_ok=True)
+    (home / "strategies" / "spin.py").write_text(HUNG_PLUGIN)
+    (home / "config.toml").write_text(
+        f'[engine]\nstrategy_timeout_s = {timeout_s}\n\n[strategies.Spin]\nsymbols = ["ETH/USDT"]\n'
+    )
+
+
+def test_a_hung_strategy_never_stops_the_daemon(tmp_path: Path, spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The issue's check: a plugin whose populate_indicators never returns, enabled. The daemon
+    starts; status answers and shows it hung; the kill switch works. (Timings: bench/bench_hung_strategy.py.)"""
+    import json
+    import time
+
+    home = tmp_path / "h"
+    write_hung_home(home)
+    d = spawn_daemon(home)
+    deadline = time.monotonic() + 60  # a hang guard, not a speed assertion
+    while True:
+        assert main(["status", "--json", "--home", str(home)]) == 0
+        (spin,) = json.loads(capsys.readouterr().out)["strategies"]
+        if spin["state"] == "hung" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert spin["state"] == "hung" and "Spin.populate_indicators" in spin["error"], spin
+    assert main(["order", "buy", "0.5", "ETH/USDT", "--home", str(home)]) == 0
+    capsys.readouterr()
+    assert main(["flatten", "--yes", "--json", "--home", str(home)]) == 0
+    assert json.loads(capsys.readouterr().out)["still_open"] == []
+    assert main(["positions", "--json", "--home", str(home)]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    log = (home / "logs" / "daemon.log").read_text()
+    assert "strategy Spin hung: Spin.populate_indicators" in log
+    assert d.stop() == 0 and "stopped cleanly" in d.stderr

@@ -176,7 +176,7 @@ async def test_volatility_sizing_uses_the_live_atr(tmp_path: Path) -> None:
         engine_bar = bar(0, 3400, 3410)
         eng.bus.publish(engine_bar)  # the runner's window now holds warm-up history plus this bar
         await settle(eng)
-        atr = runner.atr("ETH/USDT", 14)
+        atr = runner.atrs["ETH/USDT"]  # the worker's ATR of its window, sent with the entry
         assert atr and atr > 0
         expected = D(str(engine_equity * 0.001 / atr)).quantize(D("0.0001"), rounding="ROUND_DOWN")
         got = eng.portfolio.positions[("paper", "ETH/USDT")].quantity

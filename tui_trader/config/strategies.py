@@ -18,3 +18,7 @@ class StrategySettings(BaseModel):
     symbols: list[str] = Field(min_length=1, description="symbols it trades")
     venue: str | None = Field(None, description="venue for its orders (default: engine.default_venue)")
     params: dict[str, Any] = Field(default_factory=dict, description="parameter values, e.g. {buy_fast = 12}")
+    timeout_s: float | None = Field(
+        None, gt=0, le=3600, description="its evaluation deadline (default: [engine] strategy_timeout_s)"
+    )
+    memory_mb: int | None = Field(None, ge=64, description="address space its worker may use (default: no limit)")

@@ -1,9 +1,11 @@
-"""Runs strategies inside the engine: closed candles in, orders out through risk and the OMS.
+"""Runs strategies for the engine, each in its own supervised worker process (see
+strategy_worker.py): closed candles in, orders out through risk and the OMS.
 
-The same `analyze` path as the backtester decides; the host only sizes (the risk engine's
-sizer, or the strategy's `custom_stake_amount`), asks `confirm_trade_*`, places the order as
-`strategy:<name>`, feeds fills back and persists each strategy's state. Strategies never see
-the engine, a venue or a credential.
+The worker decides with the same `analyze` path as the backtester; the host only sizes (the
+risk engine's sizer, or the strategy's `custom_stake_amount` in the worker), asks
+`confirm_trade_*`, places the order as `strategy:<name>`, feeds fills back and persists each
+strategy's state. Strategies never see the engine, a venue or a credential, and a strategy
+that never returns cannot stop the engine: past its deadline its worker is killed.
 """
 
 from __future__ import annotations
@@ -24,30 +26,37 @@ from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.engine.commands import command
-from tui_trader.engine.params import flag
+from tui_trader.engine.params import flag, text
+from tui_trader.engine.strategy_worker import StrategyWorker, WorkerConfig, Zygote
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
-    from tui_trader.strategy.runner import Decision, StrategyRunner
+    from tui_trader.strategy.runner import Decision
 
 log = logging.getLogger(__name__)
 RELOAD_POLL_S = 2.0
+START_WAIT_S = 15.0  # engine start waits at most this (and its deadline) for its strategies to load
 
 
 def strategy_dirs(engine: EnginePort) -> list[Path]:
     """Where strategies are looked up: HOME/strategies (the bundled plugins/ come with it)."""
-    return [engine.home.strategies_dir] if engine.home is not None else []
+    from tui_trader.strategy.loader import bundled_dir
+
+    dirs = [engine.home.strategies_dir] if engine.home is not None else []
+    return [*dirs, bundled_dir()]
 
 
 class StrategyHost:
     def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
-        self.runners: dict[str, StrategyRunner] = {}
+        self.runners: dict[str, StrategyWorker] = {}
         self.configs: dict[str, StrategySettings] = {}
         self.broken: dict[str, str] = {}
-        self._decisions: asyncio.Queue[tuple[str, Decision]] = asyncio.Queue()
+        self.zygote = Zygote()
+        self._decisions: asyncio.Queue[tuple[str, Decision, float | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: Any = None
+        self._saving: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -57,12 +66,37 @@ class StrategyHost:
         self.engine.bus.on(self._on_event, kinds={"candle", "position"}, name="strategy-host")
         self.engine.oms.fill_listeners.append(self._on_fill)  # type: ignore[union-attr]
         self._tasks.append(asyncio.create_task(self._execute_loop(), name="strategy-decisions"))
-        if self.runners or self.broken:
-            from tui_trader.strategy.reload import StrategyWatcher
+        self._start_watching()
+        await self.loaded()
 
-            self._watcher = StrategyWatcher(self._watched_dirs())
-            self._watcher.changed()  # the baseline
-            self._tasks.append(asyncio.create_task(self._reload_loop(), name="strategy-reload"))
+    async def loaded(self, timeout: float | None = None) -> None:
+        """Until every strategy is imported in its worker (its bars are kept from then on), at
+        most its deadline: the engine starts without waiting for warm-up evaluations, and a
+        strategy that hangs on import does not hold it up for longer than that."""
+        if not self.runners:
+            return
+        limit = timeout or min(START_WAIT_S, max(r.config.timeout_s for r in self.runners.values()))
+        waits = [asyncio.create_task(r.loaded()) for r in self.runners.values()]
+        _, pending = await asyncio.wait(waits, timeout=limit)
+        for task in pending:
+            task.cancel()
+
+    async def started(self, timeout: float = START_WAIT_S) -> None:
+        """Until every strategy is running or has failed (tests, benchmarks)."""
+        if self.runners:
+            waits = [asyncio.create_task(r.started()) for r in self.runners.values()]
+            _, pending = await asyncio.wait(waits, timeout=timeout)
+            for task in pending:
+                task.cancel()
+
+    def _start_watching(self) -> None:
+        if self._watcher is not None or not (self.runners or self.broken):
+            return
+        from tui_trader.strategy.reload import StrategyWatcher
+
+        self._watcher = StrategyWatcher(strategy_dirs(self.engine))
+        self._watcher.changed()  # the baseline
+        self._tasks.append(asyncio.create_task(self._reload_loop(), name="strategy-reload"))
 
     async def stop(self) -> None:
         self.engine.bus.off(self._on_event)
@@ -73,61 +107,70 @@ class StrategyHost:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
         for name in self.runners:
             await self._save_state(name)
-
-    def _watched_dirs(self) -> list[Path]:
-        from tui_trader.strategy.loader import bundled_dir
-
-        return [bundled_dir(), *strategy_dirs(self.engine)]
+        await self.zygote.stop()
 
     async def add(self, name: str, cfg: StrategySettings) -> None:
-        """Load a configured strategy; a broken one is reported and skipped, the rest run."""
-        from tui_trader.strategy.errors import StrategyError
-        from tui_trader.strategy.loader import load_strategy
-        from tui_trader.strategy.runner import StrategyRunner
-
-        self.configs[name] = cfg
-        try:
-            strategy = load_strategy(cfg.strategy or name, strategy_dirs(self.engine), cfg.params or None)
-        except (StrategyError, UserError) as exc:
-            self.broken[name] = str(exc)
-            self.engine.notify("error", f"strategy {name} not started: {exc}", "strategy")
-            return
-        history = await self._prefetch(strategy, cfg)
+        """Start a configured strategy in a worker; one that fails to load is reported and
+        waits for a fix (reload) or `strategies enable`, the rest run."""
         assert self.engine.store is not None
         state = await self.engine.store.load_strategy_state(name)
-        runner = StrategyRunner(
-            strategy,
-            cfg.symbols,
-            on_decision=lambda d: self._decisions.put_nowait((name, d)),
-            history=lambda symbol, tf, limit: history.get((symbol, tf), [])[-limit:],
+        engine = self.engine
+        worker = StrategyWorker(
+            WorkerConfig(
+                name=name,
+                strategy=cfg.strategy or name,
+                symbols=list(cfg.symbols),
+                dirs=strategy_dirs(engine),
+                params=dict(cfg.params or {}),
+                timeout_s=cfg.timeout_s or engine.settings.engine.strategy_timeout_s,
+                atr_period=engine.risk.sizer_for(name).settings.atr_period,
+                memory_mb=cfg.memory_mb,
+            ),
+            self.zygote,
+            history=lambda subs, bars: self._prefetch(subs, bars, cfg),
             state=state or None,
-            on_error=lambda err: self.engine.notify("error", f"strategy {name}: {err}", "strategy"),
+            enabled=cfg.enabled,
+            on_decision=lambda d, atr: self._decisions.put_nowait((name, d, atr)),
+            on_state=lambda: self._state_changed(name),
+            notify=lambda level, message: engine.notify(level, message, "strategy"),
+            on_loaded=self._loaded,
+            on_trades=self._trades_changed,
         )
-        runner.enabled = cfg.enabled
-        self.runners[name] = runner
-        # The protective stop is the engine's: it reads the declared stoploss once, here.
-        if self.engine.stops is not None:
-            self.engine.stops.declare(name, getattr(strategy, "stoploss", None))
+        self.configs[name] = cfg
+        self.runners[name] = worker
         self.broken.pop(name, None)
+        worker.start()
+
+    def _loaded(self, worker: StrategyWorker) -> None:
         if self.engine.candles is not None:
-            self.engine.candles.want(tf for _, tf in runner.subscriptions())
+            self.engine.candles.want(tf for _, tf in worker.subscriptions())
+        # The protective stop is the engine's: it reads the declared stoploss once the worker
+        # has imported the strategy (the engine never imports it itself).
+        if self.engine.stops is not None:
+            self.engine.stops.declare(worker.name, worker.stoploss)
 
-    async def _prefetch(self, strategy: Any, cfg: StrategySettings) -> dict[tuple[str, str], list[Candle]]:
-        """Warm-up history for `startup_candle_count`, fetched once at start."""
+    def _trades_changed(self, worker: StrategyWorker) -> None:
+        """Hand the stop level each trade holds (trailing, custom_stoploss), as the worker
+        reports it, to the engine's protective stop, which only ever tightens."""
+        stops = self.engine.stops
+        if stops is None or worker.name not in self.configs:
+            return
+        for symbol, trade in worker.open_trades().items():
+            if trade.stop_loss is not None:
+                venue = self.engine.venue_for(symbol, self.configs[worker.name].venue)
+                stops.report_level(worker.name, venue, symbol, float(trade.stop_loss), not trade.is_short)
+
+    async def _prefetch(
+        self, subs: list[tuple[str, str]], bars: int, cfg: StrategySettings
+    ) -> dict[tuple[str, str], list[Candle]]:
+        """Warm-up history for `startup_candle_count`, fetched when a worker starts."""
         out: dict[tuple[str, str], list[Candle]] = {}
-        from tui_trader.strategy.runner import WINDOW_MARGIN
-
-        limit = strategy.startup_candle_count + WINDOW_MARGIN
-        pairs = [(s, strategy.timeframe) for s in cfg.symbols]
-        try:
-            pairs += [(p, tf) for p, tf in strategy.informative_pairs()]
-        except Exception:
-            pass
-        for symbol, tf in pairs:
+        for symbol, tf in subs:
             try:
-                out[(symbol, tf)] = await self.engine.fetch_candles(symbol, tf, limit, cfg.venue)
+                out[(symbol, tf)] = await self.engine.fetch_candles(symbol, tf, max(1, bars), cfg.venue)
             except Exception as exc:
                 log.warning("warm-up history for %s %s failed: %s", symbol, tf, exc)
         return out
@@ -137,23 +180,12 @@ class StrategyHost:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, CandleEvent) and event.candle.closed:
             c = event.candle
-            for name, runner in self.runners.items():
+            for runner in self.runners.values():
                 runner.on_candle(c.symbol, c.timeframe, c)
-                self._report_stop(name, runner, c.symbol)
         elif isinstance(event, PositionEvent) and event.position.is_flat:
             # After the fill listeners ran: a strategy's own exit fill has settled its trade by
             # then; what is left open was closed by someone else (manual close, kill switch).
             asyncio.get_running_loop().call_soon(self._position_closed, event.position)
-
-    def _report_stop(self, name: str, runner: StrategyRunner, symbol: str) -> None:
-        """Hand the stop level the strategy's trade state holds (trailing, custom_stoploss) to
-        the engine's protective stop, which only ever tightens."""
-        trade = runner.open_trades().get(symbol)
-        stops = self.engine.stops
-        if trade is None or stops is None or trade.stop_loss is None:
-            return
-        venue = self.engine.venue_for(symbol, self.configs[name].venue)
-        stops.report_level(name, venue, symbol, float(trade.stop_loss), not trade.is_short)
 
     def _position_closed(self, position: Position) -> None:
         for runner in self.runners.values():
@@ -165,30 +197,43 @@ class StrategyHost:
         if runner is None:
             return
         runner.on_fill(fill.symbol, fill.side.value, float(fill.quantity), float(fill.price), fill.ts)
-        asyncio.get_running_loop().create_task(self._save_state(order.strategy or ""))
+
+    def _state_changed(self, name: str) -> None:
+        if name in self._saving:
+            return
+        self._saving.add(name)
+        asyncio.get_running_loop().create_task(self._save_state(name))
 
     async def _save_state(self, name: str) -> None:
+        self._saving.discard(name)
         runner = self.runners.get(name)
-        if runner is not None and self.engine.store is not None:
+        if runner is not None and runner.state and self.engine.store is not None:
             await self.engine.store.save_strategy_state(name, runner.state, self.engine.clock.now())
 
     # -- decisions -> orders -------------------------------------------------------------------
 
     async def _execute_loop(self) -> None:
         while True:
-            name, decision = await self._decisions.get()
+            name, decision, atr = await self._decisions.get()
             try:
-                await self.execute(name, decision)
+                await self.execute(name, decision, atr)
             except Exception:
                 log.exception("strategy %s decision %s failed", name, decision)
             finally:
                 self._decisions.task_done()
 
     async def drain(self) -> None:
-        """Wait until every decision so far has been carried out (tests, shutdown)."""
-        await self._decisions.join()
+        """Wait until every bar and fill fed so far has been evaluated and every decision
+        carried out (tests, benchmarks, shutdown)."""
+        while True:
+            for runner in list(self.runners.values()):
+                await runner.idle()
+            await self._decisions.join()
+            await asyncio.sleep(0)
+            if self._decisions.empty() and all(r.is_idle() for r in self.runners.values()):
+                return
 
-    async def execute(self, name: str, decision: Decision) -> Order | None:
+    async def execute(self, name: str, decision: Decision, atr: float | None = None) -> Order | None:
         runner = self.runners[name]
         cfg = self.configs[name]
         engine = self.engine
@@ -201,25 +246,13 @@ class StrategyHost:
         side = Side(decision.side)
         if decision.is_entry:
             stop = None
-            sl = runner.strategy.stoploss
+            sl = runner.stoploss
             if sl:
                 stop = decision.price * (1 + sl) if side is Side.BUY else decision.price * (1 - sl)
-            sizer = engine.risk.sizer_for(
-                name, lambda proposed, max_stake: runner.stake_amount(decision, proposed, None, max_stake)
+            inp = engine.risk.sizing_input(
+                decision.symbol, side.sign, decision.price, strategy=name, stop_price=stop, atr=atr, quote=inst.quote
             )
-            atr = runner.atr(decision.symbol, sizer.settings.atr_period)
-            qty = sizer.order_quantity(
-                engine.risk.sizing_input(
-                    decision.symbol,
-                    side.sign,
-                    decision.price,
-                    strategy=name,
-                    stop_price=stop,
-                    atr=atr,
-                    quote=inst.quote,
-                ),
-                inst,
-            )
+            qty = await self._size(name, runner, decision, inp, inst)
             reduce_only = False
         else:
             trade = runner.open_trades().get(decision.symbol)
@@ -234,7 +267,7 @@ class StrategyHost:
             runner.on_order_failed(decision.symbol)
             engine.notify("info", f"strategy {name}: {decision.action} {decision.symbol} skipped (size 0)", "strategy")
             return None
-        if not runner.confirm(decision, float(qty)):
+        if _hook_for(decision) in runner.hooks() and not await runner.confirm(decision, float(qty)):
             return None
         stops = engine.stops if not decision.is_entry else None
         if stops is not None:  # the strategy exits itself: its protective stop steps aside
@@ -248,7 +281,7 @@ class StrategyHost:
     async def _place(
         self,
         name: str,
-        runner: StrategyRunner,
+        runner: StrategyWorker,
         decision: Decision,
         side: Side,
         qty: Decimal,
@@ -279,6 +312,25 @@ class StrategyHost:
             runner.on_order_failed(decision.symbol)
         return order
 
+    async def _size(self, name: str, runner: StrategyWorker, decision: Decision, inp: Any, inst: Any) -> Decimal:
+        """The risk engine's size; a strategy with its own custom_stake_amount is asked (in its
+        worker) with the stake and the maximum the sizer proposes, then sized again with its answer."""
+        engine = self.engine
+        if "custom_stake_amount" not in runner.hooks():
+            return engine.risk.sizer_for(name).order_quantity(inp, inst)
+        seen: list[tuple[float, float]] = []
+
+        def probe(stake: float, most: float) -> float:
+            seen.append((stake, most))
+            return stake
+
+        engine.risk.sizer_for(name, probe).order_quantity(inp, inst)
+        if not seen:
+            return Decimal(0)
+        proposed, most = seen[0]
+        answer = await runner.stake_amount(decision, proposed, most)
+        return engine.risk.sizer_for(name, lambda stake, most: answer).order_quantity(inp, inst)
+
     # -- hot reload and control ----------------------------------------------------------------
 
     async def _reload_loop(self) -> None:
@@ -287,35 +339,82 @@ class StrategyHost:
             self.reload_changed()
 
     def reload_changed(self) -> list[str]:
-        from tui_trader.strategy.analysis import strategy_file
-        from tui_trader.strategy.reload import reload_runner
-
+        """Strategies whose file changed are reloaded in their workers (in order with their
+        bars); the names, at once. Success or the error follows as a notification."""
         if self._watcher is None:
             return []
         changed = {p.resolve() for p in self._watcher.changed()}
         reloaded = []
         for name, runner in self.runners.items():
-            path = strategy_file(runner.strategy)
+            path = runner.info.get("file")
             if path and Path(path).resolve() in changed:
-                err = reload_runner(runner, path)
-                if err is None:
-                    reloaded.append(name)
-                    self.engine.notify("info", f"strategy {name} reloaded from {Path(path).name}", "strategy")
-                else:
-                    self.engine.notify(
-                        "error", f"strategy {name} reload failed, still running the old version: {err}", "strategy"
-                    )
+                reloaded.append(name)
+                asyncio.get_running_loop().create_task(self._reload(name, path))
+            elif runner.phase == "error" and changed:  # it never loaded: try the edited files
+                reloaded.append(name)
+                asyncio.get_running_loop().create_task(runner.set_enabled(True))
         return reloaded
 
+    async def _reload(self, name: str, path: str) -> str | None:
+        runner = self.runners[name]
+        err = await runner.reload(path)
+        if err is None:
+            self.engine.notify("info", f"strategy {name} reloaded from {Path(path).name}", "strategy")
+        else:
+            message = f"strategy {name} reload failed, still running the old version: {err}"
+            self.engine.notify("error", message, "strategy")
+        return err
+
+    async def reload(self, name: str | None = None) -> list[str]:
+        """`strategies reload [NAME]`: the named one (or all) re-read from their files now;
+        tables added to or removed from [strategies] are started or stopped by the caller."""
+        names = [name] if name else list(self.runners)
+        done = []
+        for n in names:
+            runner = self.runner(n)
+            path = runner.info.get("file")
+            if path and runner.phase == "running":
+                if await self._reload(n, path) is None:
+                    done.append(n)
+            else:
+                await runner.set_enabled(True)
+                done.append(n)
+        return done
+
+    async def apply_config(self, strategies: dict[str, StrategySettings]) -> dict[str, list[str]]:
+        """A config reload: new [strategies.X] tables start, removed ones stop, changed ones
+        restart with their new settings (their saved state and trades carry over)."""
+        started, stopped, restarted = [], [], []
+        for name in [n for n in self.runners if n not in strategies]:
+            await self._remove(name)
+            stopped.append(name)
+        for name, cfg in strategies.items():
+            if name not in self.runners:
+                await self.add(name, cfg)
+                started.append(name)
+            elif cfg != self.configs[name]:
+                await self._remove(name)
+                await self.add(name, cfg)
+                restarted.append(name)
+        self._start_watching()
+        return {"started": started, "stopped": stopped, "restarted": restarted}
+
+    async def _remove(self, name: str) -> None:
+        runner = self.runners.pop(name)
+        await runner.stop()
+        if runner.state and self.engine.store is not None:
+            await self.engine.store.save_strategy_state(name, runner.state, self.engine.clock.now())
+        self.configs.pop(name, None)
+
     def status(self) -> list[dict[str, Any]]:
-        out = [{**r.status(), "name": n, "venue": self.configs[n].venue} for n, r in self.runners.items()]
+        out = [{**r.status(), "venue": self.configs[n].venue} for n, r in self.runners.items()]
         out += [
-            {"name": n, "strategy": n, "enabled": False, "error": e, "symbols": self.configs[n].symbols}
+            {"name": n, "strategy": n, "enabled": False, "state": "error", "error": e, "symbols": []}
             for n, e in self.broken.items()
         ]
         return out
 
-    def runner(self, name: str) -> StrategyRunner:
+    def runner(self, name: str) -> StrategyWorker:
         runner = self.runners.get(name)
         if runner is None:
             known = ", ".join(self.runners) or "none configured"
@@ -323,6 +422,10 @@ class StrategyHost:
                 f"no running strategy {name!r} (running: {known}); add it under [strategies.{name}] in config.toml"
             )
         return runner
+
+
+def _hook_for(decision: Decision) -> str:
+    return "confirm_trade_entry" if decision.is_entry else "confirm_trade_exit"
 
 
 def _host(engine: EnginePort) -> StrategyHost:
@@ -338,10 +441,12 @@ async def _status(engine: EnginePort, params: dict[str, Any], actor: str) -> lis
 
 @command("strategies.enable")
 async def _enable(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
-    runner = _host(engine).runner(str(params.get("name", "")))
-    runner.enabled = flag(params, "enabled", True)
-    runner.error = None
-    await engine.audit(actor, "strategy_enable" if runner.enabled else "strategy_disable", {"name": runner.name})
+    """Enable (or, with enabled=false, disable) a strategy; a hung, crashed or broken one is
+    started again in a fresh worker."""
+    runner = _host(engine).runner(text(params, "name", required=True, max_len=80) or "")
+    on = flag(params, "enabled", True)
+    await runner.set_enabled(on)
+    await engine.audit(actor, "strategy_enable" if on else "strategy_disable", {"name": runner.name})
     return runner.status()
 
 
@@ -350,8 +455,18 @@ async def _disable(engine: EnginePort, params: dict[str, Any], actor: str) -> di
     return await _enable(engine, {**params, "enabled": False}, actor)
 
 
+@command("strategies.reload")
+async def _reload_one(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Re-read one strategy's file (params {"name"}), or every strategy's (no name)."""
+    host = _host(engine)
+    name = text(params, "name", max_len=80)
+    await engine.audit(actor, "strategy_reload", {"name": name})
+    return {"reloaded": await host.reload(name)}
+
+
 @command("reload_strategies")
 async def _reload(engine: EnginePort, params: dict[str, Any], actor: str) -> list[str]:
+    """The files that changed since the last look (the daemon's SIGHUP)."""
     host = _host(engine)
     await engine.audit(actor, "strategy_reload", {})
     return host.reload_changed()

@@ -1,0 +1,670 @@
+"""Strategies in worker processes, supervised by the engine.
+
+The engine talks to each strategy through a `StrategyWorker`: bars, fills and hook calls go
+over a socket, one request at a time, each with a deadline. A worker that overruns it is
+`hung`: the engine asks where it is stuck (SIGUSR1), kills it, says so in one line (log,
+notification, status) and starts it again after a pause (1 s, 5 s, 30 s), or, after that,
+leaves it disabled until `strategies enable NAME`. A worker that dies is `crashed`, handled
+the same way. The engine's event loop never waits on a strategy: its positions keep their
+protective stops, the kill switch and the control socket keep answering.
+
+Workers are forked by the zygote (strategy/zygote.py): one clean preloaded interpreter the
+engine starts with a sanitized environment, never a fork of the engine itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui_trader.core.market import Candle
+from tui_trader.strategy import wire
+from tui_trader.strategy.runner import Decision
+from tui_trader.strategy.trade import StrategyTrade
+from tui_trader.strategy.worker import bar_row, decision_dict, decision_from
+
+log = logging.getLogger(__name__)
+
+LOAD_TIMEOUT_S = 60.0  # importing a strategy (and its libraries) before its first evaluation
+ZYGOTE_TIMEOUT_S = 60.0
+RESTART_DELAYS_S = (1.0, 5.0, 30.0)  # then disabled until enabled again
+HEALTHY_AFTER_S = 600.0  # a worker that ran this long without trouble starts a new count
+WHERE_WAIT_S = 0.3
+LOG_LINES_PER_S = 50
+
+
+class ZygoteError(Exception):
+    """The worker factory could not be started or reached."""
+
+
+class Zygote:
+    """The engine's end of strategy/zygote.py: spawn and kill workers."""
+
+    def __init__(self) -> None:
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ctl: socket.socket | None = None
+        self.pid: int | None = None
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._exits: dict[int, int] = {}  # worker pid -> wait status, as reported
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ready: asyncio.Future[dict[str, Any]] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None and self.ctl is not None
+
+    async def start(self) -> None:
+        from tui_trader.strategy.sandbox import worker_env
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-P",  # not the working directory on sys.path (nor readable through it)
+                "-m",
+                "tui_trader.strategy.zygote",
+                str(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                env=worker_env(os.environ),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd="/",
+                start_new_session=True,  # a Ctrl-C in the TUI's terminal is the engine's to handle
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.ctl = ours
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if unawaited
+        self._tasks = [
+            asyncio.create_task(self._read(), name="zygote-control"),
+            asyncio.create_task(self._output(), name="zygote-output"),
+        ]
+        try:
+            ready = await asyncio.wait_for(asyncio.shield(self._ready), ZYGOTE_TIMEOUT_S)
+        except (TimeoutError, ZygoteError) as exc:
+            await self.stop()
+            raise ZygoteError(f"the strategy worker factory did not start: {exc or 'timed out'}") from None
+        self.pid = int(ready["pid"])
+
+    async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self.ctl is not None
+        try:
+            while True:
+                data = await loop.sock_recv(self.ctl, 65536)
+                if not data:
+                    break
+                msg = json.loads(data)
+                op = msg.get("op")
+                if op == "ready" and self._ready is not None and not self._ready.done():
+                    self._ready.set_result(msg)
+                elif op == "exited":
+                    self._exits[int(msg["pid"])] = int(msg["status"])
+                    del_old = list(self._exits)[:-256]
+                    for pid in del_old:
+                        self._exits.pop(pid, None)
+                else:
+                    fut = self._waiting.pop(int(msg.get("id") or 0), None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(msg)
+        except (OSError, ValueError) as exc:
+            log.warning("strategy worker factory connection broke: %s", exc)
+        finally:
+            self.ctl = None
+            for fut in self._waiting.values():
+                if not fut.done():
+                    fut.set_exception(ZygoteError("the strategy worker factory exited"))
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_exception(ZygoteError("it exited while starting"))
+
+    async def _output(self) -> None:
+        """Workers' stdout and stderr (a strategy's print, a traceback) into the engine's log,
+        at most LOG_LINES_PER_S lines a second."""
+        assert self.proc is not None and self.proc.stdout is not None
+        window, count, dropped = time.monotonic(), 0, 0
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                return
+            now = time.monotonic()
+            if now - window >= 1.0:
+                if dropped:
+                    log.info("strategy output: %d more lines dropped", dropped)
+                window, count, dropped = now, 0, 0
+            count += 1
+            if count > LOG_LINES_PER_S:
+                dropped += 1
+                continue
+            log.info("strategy output: %s", line.decode(errors="replace").rstrip()[:500])
+
+    async def _ask(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+        if not self.alive:
+            raise ZygoteError("the strategy worker factory is not running")
+        assert self.ctl is not None
+        req = next(self._ids)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[req] = fut
+        try:
+            socket.send_fds(self.ctl, [json.dumps({**message, "id": req}).encode()], fds)
+        except OSError as exc:
+            self._waiting.pop(req, None)
+            raise ZygoteError(f"cannot reach the strategy worker factory: {exc}") from None
+        return await asyncio.wait_for(fut, ZYGOTE_TIMEOUT_S)
+
+    async def spawn(self) -> tuple[int, socket.socket]:
+        """A new worker process and the engine's end of its socket."""
+        async with self._lock:
+            if not self.alive:
+                await self.start()
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                reply = await self._ask({"op": "spawn"}, [theirs.fileno()])
+            except BaseException:
+                ours.close()
+                raise
+            finally:
+                theirs.close()
+        return int(reply["pid"]), ours
+
+    async def kill(self, pid: int) -> None:
+        """SIGKILL a worker (through the factory, which knows it is still its live child)."""
+        if self.alive:
+            with contextlib.suppress(ZygoteError, TimeoutError):
+                await self._ask({"op": "kill", "pid": pid}, [])
+
+    def exit_status(self, pid: int) -> int | None:
+        return self._exits.get(pid)
+
+    async def stop(self) -> None:
+        if self.ctl is not None:
+            with contextlib.suppress(OSError):
+                self.ctl.shutdown(socket.SHUT_RDWR)
+            self.ctl.close()
+            self.ctl = None
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), 3.0)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+
+class _Hung(Exception):
+    pass
+
+
+class _Died(Exception):
+    pass
+
+
+class _Broken(Exception):
+    """The strategy cannot load (syntax error, unknown name): no point restarting it."""
+
+
+@dataclass
+class _Request:
+    message: dict[str, Any]
+    answer: asyncio.Future[dict[str, Any]] | None = None
+
+
+_STOP = _Request({"op": "stop"})
+# (subscriptions, bars wanted) -> warm-up bars per (symbol, timeframe)
+History = Callable[[list[tuple[str, str]], int], Awaitable[dict[tuple[str, str], list[Candle]]]]
+
+
+@dataclass
+class WorkerConfig:
+    name: str  # the [strategies.NAME] table
+    strategy: str  # what to load (a name or a path)
+    symbols: list[str]
+    dirs: list[Path]
+    params: dict[str, Any] = field(default_factory=dict)
+    timeout_s: float = 5.0
+    atr_period: int = 14
+    memory_mb: int | None = None
+
+
+class StrategyWorker:
+    """The engine's handle on one strategy in its worker process (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        zygote: Zygote,
+        *,
+        history: History,
+        state: dict[str, Any] | None,
+        enabled: bool,
+        on_decision: Callable[[Decision, float | None], None],
+        on_state: Callable[[], None],
+        notify: Callable[[str, str], None],
+        on_loaded: Callable[[StrategyWorker], None] = lambda worker: None,
+        on_trades: Callable[[StrategyWorker], None] = lambda worker: None,
+    ) -> None:
+        self.config = config
+        self.zygote = zygote
+        self.history = history
+        self.state: dict[str, Any] = dict(state or {})
+        self.enabled = enabled
+        self.on_decision = on_decision
+        self.on_state = on_state
+        self.notify = notify
+        self.on_loaded = on_loaded
+        self.on_trades = on_trades
+        self.phase = "starting"  # starting | running | hung | crashed | stopped
+        self.error: str | None = None
+        self.info: dict[str, Any] = {}
+        self.evaluations = 0
+        self.failures = 0
+        self.restarts = 0
+        self.pid: int | None = None
+        self.trades: dict[str, StrategyTrade] = {
+            s: StrategyTrade.from_dict(t) for s, t in (self.state.get("trades") or {}).items()
+        }
+        self._subs: set[tuple[str, str]] = set()
+        self.atrs: dict[str, float] = {}  # the ATR that came with the last entry, per symbol
+        self.eval_us = 0  # the last bar's evaluation, timed inside the worker
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._seq = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # enable() after the worker was given up on
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._ready = asyncio.Event()  # out of "starting": running, or failed
+        self._loaded = asyncio.Event()  # imported (its subscriptions known), or failed
+        self._started_at = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def stoploss(self) -> float | None:
+        value = self.info.get("stoploss")
+        return None if value is None else float(value)
+
+    def hooks(self) -> list[str]:
+        return list(self.info.get("hooks") or [])
+
+    # -- life ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._life(), name=f"strategy-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        if self.phase != "running":  # waiting to restart, or given up on: nothing to tell
+            self._task.cancel()
+        self._queue.put_nowait(_STOP)
+        done, _ = await asyncio.wait({self._task}, timeout=3.0)
+        if not done:
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=3.0)
+        if self.pid is not None:
+            await self.zygote.kill(self.pid)
+        self.phase = "stopped"
+
+    async def _life(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._serve()
+                return  # stopped
+            except _Hung as exc:
+                kind, why = "hung", str(exc)
+            except _Died as exc:
+                kind, why = "crashed", str(exc)
+            except _Broken as exc:
+                self._fail_waiting(str(exc))
+                self._ready.set()
+                self._loaded.set()
+                self.phase, self.error, self.enabled = "error", str(exc), False
+                line = f"strategy {self.name} not started: {exc}"
+                log.error(line)
+                self.notify("error", line)
+                await self._wake.wait()  # an edit of its file (reload) or `strategies enable`
+                continue
+            except (ZygoteError, OSError) as exc:
+                kind, why = "crashed", f"its worker could not be started: {exc}"
+            self._fail_waiting(why)
+            self._ready.set()
+            self._loaded.set()
+            if time.monotonic() - self._started_at > HEALTHY_AFTER_S:
+                self.failures = 0
+            self.failures += 1
+            self.phase, self.error = kind, why
+            if self.failures > len(RESTART_DELAYS_S):
+                self.enabled = False
+                line = (
+                    f"strategy {self.name} {why}; {kind} {self.failures} times: disabled "
+                    f"(`tui-trader strategies enable {self.name}` when fixed)"
+                )
+                log.error(line)
+                self.notify("error", line)
+                await self._wake.wait()
+                continue
+            delay = RESTART_DELAYS_S[self.failures - 1]
+            line = f"strategy {self.name} {why}; restarting in {delay:g} s (its positions keep their stops)"
+            log.error(line)
+            self.notify("error", line)
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+            self.restarts += 1
+
+    def _fail_waiting(self, why: str) -> None:
+        """Requests queued for a worker that is gone: hooks get an answer (no), bars are
+        dropped (the next worker warms up from fresh history)."""
+        while not self._queue.empty():
+            req = self._queue.get_nowait()
+            if req is _STOP:
+                self._queue.put_nowait(req)
+                break
+            if req.answer is not None and not req.answer.done():
+                req.answer.set_exception(RuntimeError(why))
+        self._idle.set()
+
+    async def _serve(self) -> None:
+        cfg = self.config
+        pid, sock = await self.zygote.spawn()
+        self.pid = pid
+        self._started_at = time.monotonic()
+        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=wire.MAX_FRAME)
+        try:
+            init = {
+                "op": "init",
+                "strategy": cfg.strategy,
+                "dirs": [str(d) for d in cfg.dirs],
+                "params": cfg.params,
+                "symbols": cfg.symbols,
+                "atr_period": cfg.atr_period,
+                "memory_mb": cfg.memory_mb,
+            }
+            loaded = await self._call(reader, writer, pid, init, "loading", LOAD_TIMEOUT_S)
+            if loaded.get("err") or not loaded.get("info"):
+                raise _Broken(str(loaded.get("err") or "it failed to load"))
+            self.info = loaded["info"]
+            self._subs = {(str(s), str(tf)) for s, tf in self.info.get("subscriptions") or []}
+            self.on_loaded(self)
+            self._loaded.set()
+            history = await self.history(self.subscriptions(), int(self.info.get("history_bars") or 0))
+            start = {
+                "op": "start",
+                "state": self.state,
+                "enabled": self.enabled,
+                "history": {f"{s}\t{tf}": [bar_row(c) for c in bars] for (s, tf), bars in history.items()},
+            }
+            self._apply(await self._call(reader, writer, pid, start, "its warm-up evaluation"))
+            self.phase = "running"
+            self._ready.set()
+            if self.failures:
+                self.notify("info", f"strategy {self.name} running again (pid {pid})")
+            await self._loop(reader, writer, pid)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _call(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pid: int,
+        message: dict[str, Any],
+        what: str,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        seq = next(self._seq)
+        writer.write(wire.encode({**message, "seq": seq}))
+        return await self._answer(reader, pid, seq, what, timeout)
+
+    async def _loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int) -> None:
+        while True:
+            if self._queue.empty():
+                self._idle.set()
+            req = await self._queue.get()
+            if req is _STOP:
+                writer.write(wire.encode({"op": "stop", "seq": 0}))
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(writer.drain(), 1.0)
+                return
+            try:
+                reply = await self._call(reader, writer, pid, req.message, _what(req.message))
+            except BaseException:
+                if req.answer is not None and not req.answer.done():
+                    req.answer.set_exception(RuntimeError(f"strategy {self.name} did not answer"))
+                raise
+            self._apply(reply)
+            if req.answer is not None and not req.answer.done():
+                req.answer.set_result(reply)
+
+    async def _frame(self, reader: asyncio.StreamReader, timeout: float, what: str) -> dict[str, Any]:
+        try:
+            header = await asyncio.wait_for(reader.readexactly(wire.HEADER.size), timeout)
+            body = await asyncio.wait_for(reader.readexactly(wire.size_of(header)), timeout)
+        except TimeoutError:
+            raise _Hung(f"did not finish {what} within {timeout:g} s") from None
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            raise _Died(await self._exit_text(what)) from None
+        except wire.WireError as exc:
+            raise _Died(f"sent a broken message while {what}: {exc}") from None
+        return wire.decode(body)
+
+    async def _answer(
+        self, reader: asyncio.StreamReader, pid: int, seq: int, what: str, timeout: float | None = None
+    ) -> dict[str, Any]:
+        deadline = timeout or self.config.timeout_s
+        started = time.monotonic()
+        while True:
+            try:
+                frame = await self._frame(reader, max(0.0, deadline - (time.monotonic() - started)), what)
+            except _Hung:
+                where = await self._where(reader, pid, what)
+                await self.zygote.kill(pid)
+                raise _Hung(f"hung: {where} did not return within {deadline:g} s") from None
+            if frame.get("op") == "done" and frame.get("seq") == seq:
+                return frame
+
+    async def _where(self, reader: asyncio.StreamReader, pid: int, what: str) -> str:
+        """Ask the stuck worker where it is (SIGUSR1); its answer, or what it was doing."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGUSR1)
+        try:
+            header = await asyncio.wait_for(reader.readexactly(wire.HEADER.size), WHERE_WAIT_S)
+            frame = wire.decode(await asyncio.wait_for(reader.readexactly(wire.size_of(header)), WHERE_WAIT_S))
+        except (TimeoutError, asyncio.IncompleteReadError, OSError, wire.WireError):
+            return what
+        if frame.get("op") != "where" or not frame.get("fn"):
+            return what
+        line = f" (line {frame['line']})" if frame.get("line") else ""
+        return f"{self.info.get('name') or self.name}.{frame['fn']}{line}"
+
+    async def _exit_text(self, what: str) -> str:
+        status = None
+        for _ in range(10):  # the factory reports the exit status once it has reaped it
+            status = self.zygote.exit_status(self.pid or -1)
+            if status is not None:
+                break
+            await asyncio.sleep(0.05)
+        if status is None:
+            how = "its worker exited"
+        elif os.WIFSIGNALED(status):
+            how = f"its worker was killed by signal {os.WTERMSIG(status)}"
+        else:
+            how = f"its worker exited with status {os.WEXITSTATUS(status)}"
+        return f"crashed: {how} while {what}"
+
+    def _apply(self, reply: dict[str, Any]) -> None:
+        self.evaluations = int(reply.get("evals") or self.evaluations)
+        if "us" in reply:
+            self.eval_us = int(reply["us"])
+        if "enabled" in reply:
+            self.enabled = bool(reply["enabled"])
+        self.error = reply.get("error") or reply.get("err") or None
+        for message in reply.get("errors") or []:
+            self.notify("error", f"strategy {self.name}: {message}")
+        if "trades" in reply:
+            self.trades = {s: StrategyTrade.from_dict(t) for s, t in reply["trades"].items()}
+            self.on_trades(self)
+        if "state" in reply:
+            self.state = reply["state"]
+            self.on_state()
+        for doc in reply.get("d") or []:
+            atr = None if doc.get("atr") is None else float(doc["atr"])
+            decision = decision_from(doc)
+            if atr is not None:
+                self.atrs[decision.symbol] = atr
+            self.on_decision(decision, atr)
+
+    # -- what the host feeds in --------------------------------------------------------------------
+
+    def _put(self, message: dict[str, Any], answer: bool = False) -> asyncio.Future[dict[str, Any]] | None:
+        fut = asyncio.get_running_loop().create_future() if answer else None
+        self._idle.clear()
+        self._queue.put_nowait(_Request(message, fut))
+        return fut
+
+    def wants(self, symbol: str, timeframe: str) -> bool:
+        return (symbol, timeframe) in self._subs
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        return sorted(self._subs)
+
+    async def started(self) -> None:
+        """Until it is running (or has failed to start)."""
+        await self._ready.wait()
+
+    async def loaded(self) -> None:
+        """Until its strategy is imported (bars fed from then on are kept), or it failed."""
+        await self._loaded.wait()
+
+    def is_idle(self) -> bool:
+        return self._idle.is_set()
+
+    def on_candle(self, symbol: str, timeframe: str, candle: Candle) -> None:
+        if self.phase in ("starting", "running") and (symbol, timeframe) in self._subs:
+            self._put({"op": "bar", "s": symbol, "tf": timeframe, "b": bar_row(candle)})
+
+    def on_fill(self, symbol: str, side: str, qty: float, price: float, ts: Any) -> None:
+        self._put({"op": "fill", "s": symbol, "side": side, "qty": qty, "price": price, "ts": ts.isoformat()})
+
+    def on_position_closed(self, symbol: str, price: float | None, ts: Any) -> None:
+        self.trades.pop(symbol, None)
+        self._put({"op": "closed", "s": symbol, "price": price, "ts": ts.isoformat() if ts else None})
+
+    def on_order_failed(self, symbol: str) -> None:
+        self._put({"op": "failed", "s": symbol})
+
+    async def stake_amount(self, decision: Decision, proposed: float, max_stake: float) -> float:
+        """custom_stake_amount in the worker (0, skipping the trade, if it does not answer)."""
+        message = {"op": "stake", "decision": decision_dict(decision), "proposed": proposed, "max": max_stake}
+        fut = self._put(message, True)
+        assert fut is not None
+        try:
+            return float((await fut).get("v") or 0.0)
+        except (RuntimeError, TypeError, ValueError):
+            return 0.0
+
+    async def confirm(self, decision: Decision, amount: float) -> bool:
+        """confirm_trade_entry / _exit in the worker (no, if it does not answer)."""
+        fut = self._put({"op": "confirm", "decision": decision_dict(decision), "amount": amount}, True)
+        assert fut is not None
+        try:
+            return bool((await fut).get("v"))
+        except RuntimeError:
+            return False
+
+    async def set_enabled(self, on: bool) -> None:
+        if on and self.phase in ("hung", "crashed", "error"):  # given up on, or waiting: start it now
+            self.failures = 0 if self.failures > len(RESTART_DELAYS_S) else self.failures
+            self.enabled = True
+            self._wake.set()
+            return
+        self.enabled = on
+        if self.phase in ("starting", "running"):  # queued: it applies before any later bar
+            fut = self._put({"op": "enable", "on": on}, True)
+            assert fut is not None
+            with contextlib.suppress(RuntimeError):
+                await fut
+
+    async def reload(self, path: str) -> str | None:
+        """Re-import the strategy's file in its worker; the error, or None."""
+        if self.phase != "running":
+            self._wake.set()  # a worker that is not running loads the new file when it starts
+            return None
+        fut = self._put({"op": "reload", "path": path}, True)
+        assert fut is not None
+        try:
+            reply = await fut
+        except RuntimeError as exc:
+            return str(exc)
+        return reply.get("reload_error") or reply.get("err")
+
+    async def ping(self) -> None:
+        """One round trip through the worker's queue and socket doing nothing (bench/)."""
+        fut = self._put({"op": "ping"}, True)
+        assert fut is not None
+        await fut
+
+    async def idle(self) -> None:
+        """Until everything fed so far has been answered (tests, benchmarks, shutdown)."""
+        await self._idle.wait()
+
+    def open_trades(self) -> dict[str, StrategyTrade]:
+        return dict(self.trades)
+
+    def status(self) -> dict[str, Any]:
+        last = self.state.get("last_decision")
+        return {
+            "name": self.name,
+            "strategy": self.info.get("name") or self.config.strategy,
+            "timeframe": self.info.get("timeframe"),
+            "symbols": self.config.symbols,
+            "enabled": self.enabled,
+            "state": self.phase,
+            "error": self.error,
+            "open_trades": sorted(self.trades),
+            "evaluations": self.evaluations,
+            "last_decision": last,
+            "pid": self.pid if self.phase == "running" else None,
+            "restarts": self.restarts,
+            "last_eval_ms": round(self.eval_us / 1000, 3),
+            "sandbox": self.info.get("sandbox"),
+        }
+
+
+def _what(message: dict[str, Any]) -> str:
+    op = message.get("op")
+    return {
+        "bar": f"evaluating {message.get('s')} {message.get('tf')}",
+        "fill": "order_filled",
+        "stake": "custom_stake_amount",
+        "confirm": "confirm_trade_entry/exit",
+        "reload": "reloading",
+    }.get(str(op), str(op))
