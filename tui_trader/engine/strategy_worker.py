@@ -232,6 +232,7 @@ class _Request:
 
 
 _STOP = _Request({"op": "stop"})
+_KEPT_WHILE_DOWN = ("fill", "closed", "failed")  # they change its trades: the next worker needs them
 # (subscriptions, bars wanted) -> warm-up bars per (symbol, timeframe)
 History = Callable[[list[tuple[str, str]], int], Awaitable[dict[tuple[str, str], list[Candle]]]]
 
@@ -380,14 +381,17 @@ class StrategyWorker:
 
     def _fail_waiting(self, why: str) -> None:
         """Requests queued for a worker that is gone: hooks get an answer (no), bars are
-        dropped (the next worker warms up from fresh history)."""
+        dropped (the next worker warms up from fresh history); fills and closed positions
+        stay queued for the next worker, so its trades stay true."""
+        kept = []
         while not self._queue.empty():
             req = self._queue.get_nowait()
-            if req is _STOP:
-                self._queue.put_nowait(req)
-                break
-            if req.answer is not None and not req.answer.done():
+            if req is _STOP or req.message.get("op") in _KEPT_WHILE_DOWN:
+                kept.append(req)
+            elif req.answer is not None and not req.answer.done():
                 req.answer.set_exception(RuntimeError(why))
+        for req in kept:
+            self._queue.put_nowait(req)
         self._idle.set()
 
     async def _serve(self) -> None:
@@ -445,6 +449,8 @@ class StrategyWorker:
         return await self._answer(reader, pid, seq, what, timeout)
 
     async def _loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int) -> None:
+        if not self._queue.empty():
+            self._idle.clear()  # what was kept while it was down
         while True:
             if self._queue.empty():
                 self._idle.set()
@@ -546,7 +552,15 @@ class StrategyWorker:
 
     def _put(self, message: dict[str, Any], answer: bool = False) -> asyncio.Future[dict[str, Any]] | None:
         fut = asyncio.get_running_loop().create_future() if answer else None
-        self._idle.clear()
+        if self.phase not in ("starting", "running"):
+            if fut is not None:  # nobody to ask: the caller's default (no trade), at once
+                fut.set_exception(RuntimeError(f"strategy {self.name} is {self.phase}"))
+                fut.exception()
+                return fut
+            if message.get("op") not in _KEPT_WHILE_DOWN:
+                return None
+        else:
+            self._idle.clear()
         self._queue.put_nowait(_Request(message, fut))
         return fut
 
