@@ -117,7 +117,7 @@ async def test_a_worker_that_dies_is_restarted(tmp_path: Path) -> None:
     try:
         worker = eng.strategies.runners["Dies"]
         await until(lambda: worker.phase == "crashed")
-        assert "crashed: its worker exited with status 3 while its warm-up evaluation" in worker.error
+        assert "crashed: its worker exited with status 3 (its warm-up evaluation)" in worker.error
         lines = [n.message for n in notices.drain() if isinstance(n, NoticeEvent)]
         assert any("strategy Dies crashed" in m for m in lines), lines
         await until(lambda: worker.restarts >= 1 and worker.phase in ("crashed", "starting"))

@@ -118,11 +118,18 @@ async def test_each_strategy_gets_its_own_stop_and_part_and_keeps_it_when_it_err
         assert Decimal(rows["alpha"]["quantity"]) == a and Decimal(rows["beta"]["quantity"]) == b
         assert engine.ledger.owners("paper", SYMBOL) == ["alpha", "beta"]
 
-        # alpha's strategy code breaks (disabled by the host), beta is switched off by hand:
-        # both stops stay where they are.
-        from tui_trader.strategy.errors import StrategyError
+        # alpha's worker dies (the strategy crashed it), beta is switched off by hand: both
+        # stops stay where they are.
+        import os
+        import signal
 
-        engine.strategies.runners["alpha"]._fail(StrategyError("boom"))  # type: ignore[union-attr]
+        alpha = engine.strategies.runners["alpha"]  # type: ignore[union-attr]
+        os.kill(alpha.pid, signal.SIGKILL)
+        for _ in range(600):
+            if alpha.phase == "crashed":
+                break
+            await asyncio.sleep(0.05)
+        assert alpha.phase == "crashed"
         await dispatch(engine, "strategies.disable", {"name": "beta"}, "tui")
         await settle(engine)
         assert len(stops_of(engine, "alpha")) == 1 and len(stops_of(engine, "beta")) == 1

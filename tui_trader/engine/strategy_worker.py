@@ -59,6 +59,7 @@ class Zygote:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._exits: dict[int, int] = {}  # worker pid -> wait status, as reported
+        self._watchers: dict[int, Callable[[int], None]] = {}  # told when that worker exits
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._ready: asyncio.Future[dict[str, Any]] | None = None
@@ -117,10 +118,13 @@ class Zygote:
                 if op == "ready" and self._ready is not None and not self._ready.done():
                     self._ready.set_result(msg)
                 elif op == "exited":
-                    self._exits[int(msg["pid"])] = int(msg["status"])
-                    del_old = list(self._exits)[:-256]
-                    for pid in del_old:
-                        self._exits.pop(pid, None)
+                    pid, status = int(msg["pid"]), int(msg["status"])
+                    self._exits[pid] = status
+                    for old in list(self._exits)[:-256]:
+                        self._exits.pop(old, None)
+                    watcher = self._watchers.pop(pid, None)
+                    if watcher is not None:
+                        watcher(status)
                 else:
                     fut = self._waiting.pop(int(msg.get("id") or 0), None)
                     if fut is not None and not fut.done():
@@ -193,6 +197,10 @@ class Zygote:
     def exit_status(self, pid: int) -> int | None:
         return self._exits.get(pid)
 
+    def watch(self, pid: int, on_exit: Callable[[int], None]) -> None:
+        """Call `on_exit(wait status)` when the factory reaps this worker (even while idle)."""
+        self._watchers[pid] = on_exit
+
     async def stop(self) -> None:
         if self.ctl is not None:
             with contextlib.suppress(OSError):
@@ -232,6 +240,7 @@ class _Request:
 
 
 _STOP = _Request({"op": "stop"})
+_DEAD = _Request({"op": "dead"})  # the factory reaped the worker while it had nothing to do
 _KEPT_WHILE_DOWN = ("fill", "closed", "failed")  # they change its trades: the next worker needs them
 # (subscriptions, bars wanted) -> warm-up bars per (symbol, timeframe)
 History = Callable[[list[tuple[str, str]], int], Awaitable[dict[tuple[str, str], list[Candle]]]]
@@ -379,6 +388,10 @@ class StrategyWorker:
                 pass
             self.restarts += 1
 
+    def _exited(self, pid: int) -> None:
+        if pid == self.pid and self.phase in ("starting", "running"):
+            self._queue.put_nowait(_DEAD)
+
     def _fail_waiting(self, why: str) -> None:
         """Requests queued for a worker that is gone: hooks get an answer (no), bars are
         dropped (the next worker warms up from fresh history); fills and closed positions
@@ -386,6 +399,8 @@ class StrategyWorker:
         kept = []
         while not self._queue.empty():
             req = self._queue.get_nowait()
+            if req is _DEAD:
+                continue
             if req is _STOP or req.message.get("op") in _KEPT_WHILE_DOWN:
                 kept.append(req)
             elif req.answer is not None and not req.answer.done():
@@ -398,6 +413,7 @@ class StrategyWorker:
         cfg = self.config
         pid, sock = await self.zygote.spawn()
         self.pid = pid
+        self.zygote.watch(pid, lambda status: self._exited(pid))
         self._started_at = time.monotonic()
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=wire.MAX_FRAME)
         try:
@@ -410,7 +426,7 @@ class StrategyWorker:
                 "atr_period": cfg.atr_period,
                 "memory_mb": cfg.memory_mb,
             }
-            loaded = await self._call(reader, writer, pid, init, "loading", LOAD_TIMEOUT_S)
+            loaded = await self._call(reader, writer, pid, init, "its import", LOAD_TIMEOUT_S)
             if loaded.get("err") or not loaded.get("info"):
                 raise _Broken(str(loaded.get("err") or "it failed to load"))
             self.info = loaded["info"]
@@ -455,6 +471,8 @@ class StrategyWorker:
             if self._queue.empty():
                 self._idle.set()
             req = await self._queue.get()
+            if req is _DEAD:
+                raise _Died(await self._exit_text("while idle"))
             if req is _STOP:
                 writer.write(wire.encode({"op": "stop", "seq": 0}))
                 with contextlib.suppress(Exception):
@@ -524,7 +542,7 @@ class StrategyWorker:
             how = f"its worker was killed by signal {os.WTERMSIG(status)}"
         else:
             how = f"its worker exited with status {os.WEXITSTATUS(status)}"
-        return f"crashed: {how} while {what}"
+        return f"crashed: {how} ({what})"
 
     def _apply(self, reply: dict[str, Any]) -> None:
         self.evaluations = int(reply.get("evals") or self.evaluations)
