@@ -91,6 +91,20 @@ async def settle(engine: Engine) -> None:
         await engine.emulator.settle()  # type: ignore[union-attr]
 
 
+async def crash(engine: Engine, strategy: str) -> None:
+    """The strategy's worker process dies (kill -9), as a strategy that crashes the interpreter would."""
+    import os
+    import signal
+
+    worker = engine.strategies.runners[strategy]  # type: ignore[union-attr]
+    os.kill(worker.pid, signal.SIGKILL)
+    for _ in range(600):
+        if worker.phase == "crashed":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{strategy}'s worker was not seen to die")
+
+
 def stops_of(engine: Engine, strategy: str) -> list:  # type: ignore[type-arg]
     return [o for o in engine.oms.open_orders() if o.meta.get("role") == ROLE and o.strategy == strategy]  # type: ignore[union-attr]
 
@@ -120,16 +134,7 @@ async def test_each_strategy_gets_its_own_stop_and_part_and_keeps_it_when_it_err
 
         # alpha's worker dies (the strategy crashed it), beta is switched off by hand: both
         # stops stay where they are.
-        import os
-        import signal
-
-        alpha = engine.strategies.runners["alpha"]  # type: ignore[union-attr]
-        os.kill(alpha.pid, signal.SIGKILL)
-        for _ in range(600):
-            if alpha.phase == "crashed":
-                break
-            await asyncio.sleep(0.05)
-        assert alpha.phase == "crashed"
+        await crash(engine, "alpha")
         await dispatch(engine, "strategies.disable", {"name": "beta"}, "tui")
         await settle(engine)
         assert len(stops_of(engine, "alpha")) == 1 and len(stops_of(engine, "beta")) == 1
@@ -214,10 +219,8 @@ async def test_custom_stoploss_tightens_the_protective_stop_after_a_bar(tmp_path
         assert tight.stop_price is not None and first.stop_price is not None
         assert tight.stop_price > first.stop_price
         assert abs(float(tight.stop_price) - 3420 * 0.99) <= 0.01
-        # The strategy then breaks: the tightened stop stays where the engine put it.
-        from tui_trader.strategy.errors import StrategyError
-
-        engine.strategies.runners["alpha"]._fail(StrategyError("boom"))  # type: ignore[union-attr]
+        # The strategy then breaks (its worker dies): the tightened stop stays where the engine put it.
+        await crash(engine, "alpha")
         engine.bus.publish(bar(2, 3420, 3430))
         await settle(engine)
         assert [s.client_order_id for s in stops_of(engine, "alpha")] == [tight.client_order_id]
