@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class VenueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["paper", "ccxt", "alpaca"] = "paper"
+    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "webull", "robinhood", "moomoo"] = "paper"
     exchange: str | None = Field(None, description="ccxt exchange id, e.g. binance")
     sandbox: bool = Field(True, description="ccxt: use the exchange's testnet")
-    paper: bool = Field(True, description="alpaca: use the paper account")
+    paper: bool = Field(True, description="alpaca, ib, moomoo: use (and expect) the paper account")
     symbols: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the ccxt constructor")
     url_override: str = ""
@@ -28,11 +28,23 @@ class VenueSettings(BaseModel):
     backoff_cap_s: float = Field(30.0, gt=0, description="longest reconnect delay")
     order_rate_per_s: float = Field(5.0, gt=0, description="token bucket for order endpoints")
     poll_interval_s: float = Field(2.0, gt=0, description="REST polling cadence where a stream is missing")
+    account: str = Field("", description="brokers: the account number to trade where the login has several")
+    callback_url: str = Field(
+        "https://127.0.0.1:8182", description="schwab: the callback URL registered with your Schwab app"
+    )
+    host: str = Field("127.0.0.1", description="ib: TWS / IB Gateway host; moomoo: OpenD host")
+    port: int = Field(0, ge=0, description="ib: API port (0: 7497 paper / 7496 live); moomoo: OpenD port (11111)")
+    ib_client_id: int = Field(17, ge=0, description="ib: the API client id this workstation connects as")
+    unofficial_ok: bool = Field(
+        False, description="robinhood: accept an unofficial, reverse-engineered equities API (see docs/venues.md)"
+    )
 
     @property
     def is_live(self) -> bool:
         if self.kind == "ccxt":
             return not self.sandbox
-        if self.kind == "alpaca":
+        if self.kind in ("schwab", "robinhood"):  # no paper account behind their APIs: every order is real
+            return True
+        if self.kind in ("alpaca", "ib", "moomoo", "webull"):
             return not self.paper
         return False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Fields each venue kind asks for; okx, kucoin, bitget and coinbaseexchange also want a passphrase.
-FIELDS = ("api_key", "secret", "passphrase")
+# `token` holds an OAuth token (JSON) a broker login produced; adapters refresh it in place.
+FIELDS = ("api_key", "secret", "passphrase", "token")
 PASSPHRASE_EXCHANGES = frozenset({"okx", "kucoin", "kucoinfutures", "coinbaseexchange", "bitget"})
 MASK = "***"
 
@@ -17,6 +18,7 @@ class Credentials:
     api_key: str = field(default="", repr=False)
     secret: str = field(default="", repr=False)
     passphrase: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
 
     def __repr__(self) -> str:
         return f"Credentials({', '.join(f'{k}={MASK}' for k in self.fields_set())})"
@@ -27,7 +29,20 @@ class Credentials:
         return [name for name in FIELDS if getattr(self, name)]
 
     def values(self) -> list[str]:
-        return [v for v in (self.api_key, self.secret, self.passphrase) if v]
+        return [v for v in (self.api_key, self.secret, self.passphrase, *self._token_secrets()) if v]
+
+    def _token_secrets(self) -> list[str]:
+        """The secret strings inside an OAuth token (access and refresh tokens), for `redact`."""
+        if not self.token:
+            return []
+        import json
+
+        try:
+            raw = json.loads(self.token)
+        except ValueError:
+            return [self.token]
+        inner = raw.get("token", raw) if isinstance(raw, dict) else {}
+        return [str(inner.get(k, "")) for k in ("access_token", "refresh_token", "id_token")] if isinstance(inner, dict) else []
 
     def redact(self, text: str) -> str:
         """Replace any credential value found in `text` (error bodies, URLs) with a mask."""
@@ -37,7 +52,27 @@ class Credentials:
         return text
 
 
+# What `keys set` asks for, per broker kind, and what each field is called there. Fields not
+# listed stay empty; "passphrase" entries may be left empty where the broker makes them optional.
+BROKER_FIELDS: dict[str, dict[str, str]] = {
+    "schwab": {"api_key": "app key", "secret": "app secret"},  # then the OAuth login (token)
+    "webull": {"api_key": "app key", "secret": "app secret"},
+    "robinhood": {"api_key": "username", "secret": "password", "passphrase": "MFA (TOTP) secret, or empty"},
+    "robinhood_crypto": {"api_key": "API key", "secret": "ed25519 private key (base64)"},
+    "moomoo": {"passphrase": "trade unlock password (empty for the paper account)"},
+    "ib": {},  # TWS / IB Gateway holds the login; nothing is stored here
+}
+OPTIONAL_FIELDS = frozenset({"passphrase"})
+
+
 def fields_for(kind: str, exchange: str | None = None) -> tuple[str, ...]:
+    if kind in BROKER_FIELDS:
+        return tuple(BROKER_FIELDS[kind])
     if kind == "ccxt" and exchange in PASSPHRASE_EXCHANGES:
-        return FIELDS
+        return ("api_key", "secret", "passphrase")
     return ("api_key", "secret")
+
+
+def labels_for(kind: str) -> dict[str, str]:
+    """How `keys set` names each field for this venue kind."""
+    return dict(BROKER_FIELDS.get(kind, {}))

@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import ConfigError, UserError
@@ -176,6 +177,13 @@ class CredentialStore:
         values = {name: self._get(f"{venue}:{name}") or "" for name in FIELDS}
         return Credentials(**values)
 
+    def set_token(self, venue: str, token: str) -> None:
+        """Replace only the OAuth token of a venue (a refresh), keeping its other fields."""
+        current = self.get(venue) or Credentials()
+        from dataclasses import replace
+
+        self.set(venue, replace(current, token=token))
+
     def delete(self, venue: str) -> bool:
         index = self.index()
         if venue not in index:
@@ -191,6 +199,17 @@ class CredentialStore:
             self.backend.delete_password(SERVICE, user)
         except Exception:  # PasswordDeleteError: nothing stored under that name
             pass
+
+
+def token_saver(venue: str, home: Home | None) -> Callable[[str], None]:
+    """Where an adapter puts a refreshed OAuth token: the same keyring, opened without a prompt
+    (a daemon has no terminal). Raises UserError when the keyring cannot be opened so; the
+    adapter keeps the token in memory and says so."""
+
+    def save(token: str) -> None:
+        CredentialStore.open(home, prompt=False).set_token(venue, token)
+
+    return save
 
 
 def load_credentials(venue: str, home: Home | None) -> Credentials | None:
