@@ -152,6 +152,7 @@ class FakeSchwab(FakeMarket):
         self.codes: set[str] = {"fake-code-1"}
         self.token_requests: list[str] = []  # grant types asked for
         self.login_denials = 0
+        self._deny_logins = 0
         self._tokens = itertools.count(1)
         self._order_ids = itertools.count(1_000_000_001)
         self._seq = itertools.count(1)
@@ -207,6 +208,12 @@ class FakeSchwab(FakeMarket):
         self.refresh_tokens.clear()
         self.access_tokens.clear()
 
+    def deny_next_login(self, count: int = 1) -> None:
+        """The streamer refuses the next LOGIN as expired (code 3) while REST still takes the
+        token: its own check ran at the moment the token ran out."""
+        self.faults_injected.append("login_denied")
+        self._deny_logins += count
+
     def set_market(self, is_open: bool, *, extended: bool = False) -> None:
         self.market_is_open = is_open
         self.extended_open = extended
@@ -257,7 +264,8 @@ class FakeSchwab(FakeMarket):
                     continue
                 if order.stop_price is None or order.triggered:
                     continue
-                if (order.side == "buy" and ask >= order.stop_price) or (order.side == "sell" and bid <= order.stop_price):
+                reached = ask >= order.stop_price if order.side == "buy" else bid <= order.stop_price
+                if reached:
                     order.triggered = True
                     if order.price is None:
                         self._execute(order, order.remaining, ask if order.side == "buy" else bid)
@@ -307,8 +315,9 @@ class FakeSchwab(FakeMarket):
             content = []
             for s in symbols:
                 bid, ask = self.quote(s)
-                content.append({"key": s, "delayed": False, "1": float(bid), "2": float(ask),
-                                "3": float(self.prices[s]), "4": 3, "5": 2, "9": 100, "34": now, "35": now})  # fmt: skip
+                last = float(self.prices[s])
+                content.append({"key": s, "delayed": False, "1": float(bid), "2": float(ask), "3": last,
+                                "4": 3, "5": 2, "9": 100, "34": now, "35": now})  # fmt: skip
             await self.send_public(ws, {"data": [{"service": "LEVELONE_EQUITIES", "timestamp": now,
                                                   "command": "SUBS", "content": content}]})  # fmt: skip
 
@@ -447,7 +456,7 @@ class FakeSchwab(FakeMarket):
             return self._error(400, "Market orders must be DAY orders")
         price = None if body.get("price") is None else Decimal(str(body["price"]))
         stop = None if body.get("stopPrice") is None else Decimal(str(body["stopPrice"]))
-        if kind in ("limit", "stop-limit") and price is None or kind in ("stop", "stop-limit") and stop is None:
+        if (kind in ("limit", "stop-limit") and price is None) or (kind in ("stop", "stop-limit") and stop is None):
             return self._error(400, "A price is required for this order type")
         try:
             order = self.place(symbol, side, kind, qty, price, None, tif=str(body.get("duration")),
@@ -485,14 +494,15 @@ class FakeSchwab(FakeMarket):
         now = datetime.now(UTC)
         day = now.date().isoformat()
 
-        def span(start: timedelta, end: timedelta) -> list[dict[str, str]]:
-            return [{"start": (now + start).isoformat(), "end": (now + end).isoformat()}]
+        def span(start_h: float, end_h: float) -> list[dict[str, str]]:
+            start, end = now + timedelta(hours=start_h), now + timedelta(hours=end_h)
+            return [{"start": start.isoformat(), "end": end.isoformat()}]
 
         if self.market_is_open:
-            regular, pre, post = span(-timedelta(hours=1), timedelta(hours=5)), span(-timedelta(hours=3), -timedelta(hours=1)), span(timedelta(hours=5), timedelta(hours=9))  # fmt: skip
+            regular, pre, post = span(-1, 5), span(-3, -1), span(5, 9)
         else:  # after the close: the regular session is over; the post-market may be open
-            regular, pre = span(-timedelta(hours=8), -timedelta(hours=2)), span(-timedelta(hours=10), -timedelta(hours=8))  # fmt: skip
-            post = span(-timedelta(hours=1), timedelta(hours=3)) if self.extended_open else span(-timedelta(hours=2), -timedelta(minutes=1))  # fmt: skip
+            regular, pre = span(-8, -2), span(-10, -8)
+            post = span(-1, 3) if self.extended_open else span(-2, -0.01)
         return {"equity": {"EQ": {"date": day, "marketType": "EQUITY", "product": "EQ", "productName": "equity",
                                   "isOpen": True, "sessionHours": {"preMarket": pre, "regularMarket": regular,
                                                                    "postMarket": post}}}}  # fmt: skip
@@ -520,9 +530,11 @@ class FakeSchwab(FakeMarket):
                     service, command = req.get("service"), req.get("command")
                     if service == "ADMIN" and command == "LOGIN":
                         token = (req.get("parameters") or {}).get("Authorization", "")
-                        if self.access_tokens.get(token, 0) <= time.monotonic():
+                        if self._deny_logins or self.access_tokens.get(token, 0) <= time.monotonic():
+                            self._deny_logins = max(0, self._deny_logins - 1)
                             self.login_denials += 1
-                            await self.send(ws, self._response(req, 3, "Login Denied.: token is invalid or has expired."))
+                            denied = "Login Denied.: token is invalid or has expired."
+                            await self.send(ws, self._response(req, 3, denied))
                             await ws.close()
                             return ws
                         logged_in = True
@@ -554,6 +566,8 @@ class FakeSchwab(FakeMarket):
         return ws
 
     def _response(self, req: dict[str, Any], code: int, msg: str) -> dict[str, Any]:
-        return {"response": [{"service": req.get("service"), "command": req.get("command"),
-                              "requestid": req.get("requestid"), "SchwabClientCorrelId": req.get("SchwabClientCorrelId"),
-                              "timestamp": self.stamp(), "content": {"code": code, "msg": msg}}]}  # fmt: skip
+        return {"response": [{
+            "service": req.get("service"), "command": req.get("command"), "requestid": req.get("requestid"),
+            "SchwabClientCorrelId": req.get("SchwabClientCorrelId"), "timestamp": self.stamp(),
+            "content": {"code": code, "msg": msg},
+        }]}  # fmt: skip

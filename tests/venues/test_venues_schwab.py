@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,6 @@ from fakes.schwab_exchange import FakeSchwab
 from fakes.venue_harness import wait_for
 
 KEY, SECRET = "fake-app-key", "fake-app-secret"
-
-
-@pytest.fixture
-async def schwab() -> AsyncIterator[FakeSchwab]:
-    fake = await FakeSchwab(app_key=KEY, app_secret=SECRET).start(tick_interval_s=0.05)
-    yield fake
-    await fake.stop()
 
 
 def make_venue(fake: FakeSchwab, tmp: Path | None = None, **kw: Any) -> SchwabVenue:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui_trader.cli.common import Context, add_command, context, print_json
 from tui_trader.core.errors import UsageError, UserError
@@ -47,35 +47,78 @@ def _store(args: argparse.Namespace) -> tuple[Context, CredentialStore]:
     return ctx, CredentialStore.open(ctx.home)
 
 
-def _set(args: argparse.Namespace) -> int:
-    from tui_trader.secrets import Credentials, fields_for
+def _ask(prompt: str, *, secret: bool = True) -> str:
+    """One answer: without echo on a terminal (secrets), else the next stdin line."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt) if secret else input(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
 
-    ctx, store = _store(args)
+
+def _set(args: argparse.Namespace) -> int:
+    from tui_trader.secrets import Credentials, fields_for, labels_for
+    from tui_trader.secrets.credentials import OPTIONAL_FIELDS
+
+    ctx = context(args)
     vs = ctx.settings.venues.get(args.venue)
-    names = fields_for(vs.kind if vs else "ccxt", vs.exchange if vs else None)
-    labels: dict[str, str] = {}
+    kind: str = vs.kind if vs else "ccxt"
+    if kind == "ib":
+        raise UserError(f"{args.venue}: Interactive Brokers needs nothing stored here: log in to TWS or IB Gateway "
+                        "and enable its API (docs/venues.md#interactive-brokers)")  # fmt: skip
+    from tui_trader.secrets import CredentialStore
+
+    store = CredentialStore.open(ctx.home)  # a wrong keyring password stops here, before any question
+    if kind == "robinhood" and vs is not None and vs.exchange == "crypto":
+        kind = "robinhood_crypto"
+    names = fields_for(kind, vs.exchange if vs else None)
+    labels = labels_for(kind)
     if vs is None and args.venue in _bot_token_names(ctx.settings.signals):
         names, labels = ("secret",), {"secret": "bot token"}  # one token, kept as the secret
-    tty = sys.stdin.isatty()
     values: dict[str, str] = {}
     for name in names:
         label = labels.get(name, name.replace("_", " "))
-        if tty:
-            value = getpass.getpass(f"{args.venue} {label}: ")
-        else:
-            line = sys.stdin.readline()
-            value = line.rstrip("\r\n")
-        if not value and name != "passphrase":
+        value = _ask(f"{args.venue} {label}: ")
+        if not value and name not in OPTIONAL_FIELDS:
             raise UserError(f"no {label} given for {args.venue}; nothing was stored")
         values[name] = value
+    if kind == "schwab" and vs is not None:
+        values["token"] = _schwab_login(args.venue, vs, values["api_key"], values["secret"])
     store.set(args.venue, Credentials(**values))
     note = "" if vs or labels else f" (no [venues.{args.venue}] in the config yet)"
+    labels.setdefault("token", "login (OAuth token)")
     print(
         f"stored {', '.join(labels.get(k, k) for k, v in values.items() if v)} for {args.venue} "
         f"in {store.description}{note}",
         file=sys.stderr,
     )
     return 0
+
+
+def _schwab_login(venue: str, vs: Any, app_key: str, app_secret: str) -> str:
+    """Schwab's OAuth without a browser here (works over SSH): print the address to open, read
+    back the address the browser lands on, trade its code for a token."""
+    try:
+        from tui_trader.venues.schwab import auth
+    except ImportError:  # pragma: no cover - the adapter ships; schwab-py is the extra
+        raise UserError("the Schwab login needs schwab-py: pip install 'tui-trader[brokers]'") from None
+    try:
+        url, state = auth.authorize_url(app_key, vs.callback_url)
+    except ImportError:
+        raise UserError("the Schwab login needs schwab-py: pip install 'tui-trader[brokers]'") from None
+    print(
+        "Log in to Schwab: open this address in any browser (this machine needs none),\n"
+        "log in, press Allow, then paste here the whole address the browser ends on\n"
+        f"(it starts with {vs.callback_url}; the page itself may fail to load, that is fine):\n\n"
+        f"  {url}\n",
+        file=sys.stderr,
+    )
+    received = _ask("redirect address: ", secret=False)
+    if not received.strip():
+        raise UserError(f"no redirect address given for {venue}; nothing was stored")
+    try:
+        return str(auth.exchange_code(app_key, app_secret, vs.callback_url, state, received,
+                                      url_override=vs.url_override))  # fmt: skip
+    except ValueError as exc:
+        raise UserError(f"{venue}: {exc}; nothing was stored") from None
 
 
 def _bot_token_names(signals: dict[str, object] | None) -> set[str]:

@@ -42,7 +42,9 @@ class Credentials:
         except ValueError:
             return [self.token]
         inner = raw.get("token", raw) if isinstance(raw, dict) else {}
-        return [str(inner.get(k, "")) for k in ("access_token", "refresh_token", "id_token")] if isinstance(inner, dict) else []
+        if not isinstance(inner, dict):
+            return []
+        return [str(inner.get(k, "")) for k in ("access_token", "refresh_token", "id_token")]
 
     def redact(self, text: str) -> str:
         """Replace any credential value found in `text` (error bodies, URLs) with a mask."""

@@ -20,8 +20,8 @@ import json
 import os
 import stat
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import ConfigError, UserError

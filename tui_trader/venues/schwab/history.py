@@ -77,7 +77,7 @@ class SchwabHistory:
             raise VenueError(f"{self.name}: get order {vid}: HTTP {resp.status_code}")
         o = resp.json()
         self._orders[vid] = o
-        return o  # type: ignore[no-any-return]
+        return o
 
     def _cid(self, vid: str) -> str:
         return self.ids.cid_for(vid, self.name)
@@ -121,7 +121,8 @@ class SchwabHistory:
         rows = await self._list(self.clock.now() - LIST_WINDOW)
         out: list[Fill] = []
         for o in rows:
-            out += [f for f in convert.fills(self.name, o, self._cid(convert.order_id(o))) if since is None or f.ts >= since]
+            cid = self._cid(convert.order_id(o))
+            out += [f for f in convert.fills(self.name, o, cid) if since is None or f.ts >= since]
         return out
 
     # -- applying what an order shows -------------------------------------------------------------

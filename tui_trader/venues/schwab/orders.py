@@ -79,11 +79,10 @@ class SchwabOrders:
         if self.hours.open_at(now):
             return None, False
         if not (self.settings.extended_hours and self.hours.extended_at(now)):
-            when = "the extended session" if self.settings.extended_hours else "regular hours"
-            return (f"market closed: Schwab is outside {when}; wait for the open"
-                    + ("" if self.settings.extended_hours else
-                       f" (or set extended_hours = true in [venues.{self.name}] for pre- and after-market limit orders)"),
-                    False)  # fmt: skip
+            if self.settings.extended_hours:
+                return "market closed: Schwab is outside the extended session; wait for the open", False
+            hint = f"set extended_hours = true in [venues.{self.name}] for pre- and after-market limit orders"
+            return f"market closed: Schwab is outside regular hours; wait for the open (or {hint})", False
         if order.type is not OrderType.LIMIT:
             return f"market closed: Schwab's extended sessions take limit orders only, not {order.type.value}", False
         return None, True

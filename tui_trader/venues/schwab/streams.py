@@ -119,7 +119,7 @@ class SchwabStreams(PrivateProbe):
 
         venue = self
 
-        class Watched(StreamClient):  # type: ignore[misc]
+        class Watched(StreamClient):
             async def _receive(self) -> Any:  # every frame, heartbeats included, proves the socket
                 msg = await super()._receive()
                 venue._heard = time.monotonic()
@@ -279,7 +279,8 @@ class SchwabStreams(PrivateProbe):
             q = self._quotes.setdefault(symbol, {})
             traded = "LAST_PRICE" in item or "TRADE_TIME_MILLIS" in item
             q.update({k: v for k, v in item.items() if k in QUOTE_FIELDS})  # "Change" delivery: merge
-            bid, ask, last = float(q.get("BID_PRICE") or 0), float(q.get("ASK_PRICE") or 0), float(q.get("LAST_PRICE") or 0)
+            bid, ask = float(q.get("BID_PRICE") or 0), float(q.get("ASK_PRICE") or 0)
+            last = float(q.get("LAST_PRICE") or 0)
             if not (bid or ask or last):
                 continue
             ts = _ms(q.get("QUOTE_TIME_MILLIS")) or default_ts

@@ -154,8 +154,10 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
             self._notice("warning", f"the Schwab login expires in {left / 3600:.0f} h; run "
                                     f"`tui-trader keys set {self.name}` before then")  # fmt: skip
         self.monitor.connecting()
-        self._client = auth.make_client(creds.api_key, creds.secret, creds.token, self._store_token,
-                                        url_override=self.settings.url_override, timeout_s=self.rest_timeout_s)  # fmt: skip
+        self._client = auth.make_client(
+            creds.api_key, creds.secret, creds.token, self._store_token,
+            url_override=self.settings.url_override, timeout_s=self.rest_timeout_s,
+        )  # fmt: skip
         await self._choose_account()
         await self._refresh_hours()
         self.instruments = {s: convert.instrument(self.name, s) for s in self.settings.symbols}
@@ -268,7 +270,9 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
             try:
                 await asyncio.wait_for(session.refresh_token(auth.TOKEN_URL), self.rest_timeout_s)
             except Exception as exc:
-                if "invalid_grant" in str(exc) or "invalid_client" in str(exc) or "401" in str(exc):
+                from authlib.common.errors import AuthlibBaseError
+
+                if isinstance(exc, AuthlibBaseError):  # Schwab answered: no (the login is over)
                     self._auth_failed = (f"{self.name}: Schwab refused to refresh the login (it lasts 7 days); "
                                          f"run `tui-trader keys set {self.name}` to log in again")  # fmt: skip
                     self.streams.stopped("account", "login expired")
@@ -351,7 +355,8 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
         if spec is None:
             raise VenueError(f"timeframe {timeframe!r} is not one Schwab serves; use {', '.join(convert.TIMEFRAMES)}")
         freq_type, freq, period_type = spec
-        length = {"minute": timedelta(minutes=freq), "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}[freq_type]
+        unit = {"minute": timedelta(minutes=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}[freq_type]
+        length = unit * freq
         now = self.clock.now()
         start = since or now - length * limit
         body = await self._json(self._price_history, symbol, period_type, freq_type, freq, start, now,
