@@ -94,3 +94,32 @@ async def test_fill_with_its_order_and_position_is_all_or_nothing(
         assert await store.save_fill(_fill("f3", "a"), order, None, T0)  # the connection still works
     finally:
         await store.close()
+
+
+async def test_a_status_then_its_duplicate_is_stored(tmp_path: Path) -> None:
+    """Our cancel's own "cancelled", then the venue's stream saying the same: the order manager
+    skipped writing the first (a later report of the order was queued) and the second, a
+    duplicate, wrote nothing: the database kept the order working (found by the Alpaca soak)."""
+    from tui_trader.core.clock import FrozenClock
+    from tui_trader.core.enums import OrderStatus
+    from tui_trader.core.events import ExecutionReport
+    from tui_trader.engine.bus import EventBus
+    from tui_trader.execution.oms import OrderManager
+    from tui_trader.execution.portfolio import Portfolio
+
+    store = await Store.open(tmp_path / "t.db")
+    oms = OrderManager(store, EventBus(), FrozenClock(T0), {}, Portfolio())
+    oms.start()
+    try:
+        order = _order("c1")
+        order.status = OrderStatus.ACCEPTED
+        oms.orders["c1"] = order
+        await store.save_order(order)
+        oms.on_report(ExecutionReport("paper", "c1", OrderStatus.CANCELLED, T0, None, "cancelled"))
+        oms.on_report(ExecutionReport("paper", "c1", OrderStatus.CANCELLED, T0, None, "venue: canceled"))
+        await oms.flush()
+        stored = await store.get_order("c1")
+        assert stored is not None and stored.status is OrderStatus.CANCELLED
+    finally:
+        await oms.stop()
+        await store.close()

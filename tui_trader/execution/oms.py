@@ -248,10 +248,12 @@ class OrderManager:
             self._wake.clear()
             while self._reports:
                 report = self._reports.popleft()
-                # A status the very next report supersedes for the same order (accepted, then
-                # filled) need not be written on its own: the fill's transaction stores the order.
+                # A status a queued fill of the same order supersedes (accepted, then filled) need
+                # not be written on its own: the fill's transaction stores the order. Only a fill:
+                # a second status (the venue's "canceled" after our own cancel's) is a duplicate
+                # that stores nothing, and the order would stay stored as it was (found by the soak).
                 superseded = report.fill is None and any(
-                    r.client_order_id == report.client_order_id for r in self._reports
+                    r.client_order_id == report.client_order_id and r.fill is not None for r in self._reports
                 )
                 try:
                     await self.apply(report, persist=not superseded)

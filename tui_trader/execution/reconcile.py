@@ -187,6 +187,8 @@ async def _settle(
             log.warning("%s: looking up %s failed (%s); left %s", venue.name, cid, exc, order.status.value)
             report.unsettled.append(cid)
             return
+        if not order.is_open:
+            return  # a report the order manager applied meanwhile settled it
     if found is not None:
         final = FINAL_WORDS.get(found.status.lower())
         if found.venue_order_id and not order.venue_order_id:
