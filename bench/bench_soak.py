@@ -4,10 +4,12 @@
     .venv/bin/python bench/bench_soak.py --venue alpaca --seconds 600   # alpaca-py vs the fake Alpaca
 
 Prints faults injected by kind, orders, fills at the fake vs fills stored by the engine, fills
-lost (must be 0), duplicate orders (must be 0), fills doubled (must be 0) and the longest time
-from a drop/stall to a connected venue again. Exits 1 if a fill was lost or doubled or an order
-doubled. One soak loop for every venue: what differs (the fake, the adapter, the fault menu,
-how to count at the fake) lives in a small `SoakVenue` per venue.
+lost (must be 0), duplicate orders (must be 0: an order the fake holds that we do not know, or
+a client id the fake accepted twice), fills doubled (must be 0), mis-stated orders (must be 0:
+at the end each order's state agrees with the fake's; none is left `unknown`) and the longest
+time from a drop/stall to a connected venue again. Exits 1 if any of those is not 0. One soak
+loop for every venue: what differs (the fake, the adapter, the fault menu, how to count at the
+fake) lives in a small `SoakVenue` per venue.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from tui_trader.core.enums import OrderType, Side  # noqa: E402
+from tui_trader.core.enums import OrderStatus, OrderType, Side  # noqa: E402
 from tui_trader.core.orders import OrderRequest  # noqa: E402
 from tui_trader.engine import Engine  # noqa: E402
 from tui_trader.execution.reconcile import reconcile  # noqa: E402
@@ -100,6 +102,44 @@ class SoakVenue:
         """Close every working order at the fake, so nothing fills after the final reconcile."""
         raise NotImplementedError
 
+    def states_at_fake(self) -> dict[str, str]:
+        """Client order id -> the fake's status word for it."""
+        return {cid: str(o.status) for cid, o in self.fake.orders.items()}
+
+    def made_twice(self) -> list[str]:
+        """Client ids the fake accepted a second time (Binance: unique among open orders only)."""
+        return list(getattr(self.fake, "made_twice", []))
+
+    async def inject_order_fault(self, fault: str, rng: random.Random) -> bool:
+        """The faults the issue's table lists, for either venue; False if `fault` is not one."""
+        fake = self.fake
+        lookup = self.lookup_path
+        if fault == "lost_answer":  # the answer to an order is lost, then its lookup fails too
+            fake.delay_next_ack(0.6)
+            status = rng.choice((503, 429, 0))
+            if status:
+                fake.fail_next(rng.randint(1, 3), status, method="GET", path=lookup, retry_after=0.2)
+            else:
+                fake.hang_next(0.6, method="GET", path=lookup)
+        elif fault == "duplicate_answer":  # made, answered "duplicate", the lookup fails once
+            fake.answer_duplicate_next()
+            fake.fail_next(1, 503, method="GET", path=lookup)
+        elif fault == "unsent_503":  # a 503 before the exchange made anything: unknown, then settled
+            fake.fail_next(1, 503, method="POST", path=self.order_path)
+        elif fault == "private_stall":  # only the private stream is silent; market data flows
+            fake.stall_private()
+            await asyncio.sleep(rng.uniform(1.0, 2.5))
+            fake.stall_private(False)
+        elif fault == "ban":  # rate limited with Retry-After: orders meanwhile are refused, not sent
+            fake.fail_next(1, self.ban_status, retry_after=rng.uniform(0.5, 2.0))
+        else:
+            return False
+        return True
+
+    lookup_path = ""
+    order_path = ""
+    ban_status = 429
+
     async def stop(self) -> None:
         await self.fake.stop()
 
@@ -111,7 +151,17 @@ class BinanceSoak(SoakVenue):
     faults = (
         "drop", "stall", "malformed", "http429", "http418", "reject", "delayed_ack",
         "duplicate_fills", "reorder_fills",
+        "lost_answer", "duplicate_answer", "unsent_503", "private_stall", "clock_skew", "ban",
     )  # fmt: skip
+    lookup_path = "/order"
+    order_path = "/order"
+    ban_status = 418
+
+    async def inject(self, fault: str, rng: random.Random) -> None:
+        if fault == "clock_skew":  # Binance's clock jumps: the next signed request gets -1021
+            self.fake.skew_clock(rng.choice((-1, 1)) * rng.randint(11_000, 40_000))
+        elif not await self.inject_order_fault(fault, rng):
+            await super().inject(fault, rng)
 
     async def start(self, seed: int) -> Any:
         from fakes.binance_exchange import FakeBinanceExchange
@@ -151,7 +201,11 @@ class AlpacaSoak(SoakVenue):
     faults = (
         "drop", "refuse", "stall", "malformed", "http429", "http503", "reject", "delayed_ack",
         "duplicate_fills", "reorder_fills",
+        "lost_answer", "duplicate_answer", "unsent_503", "private_stall", "ban",
     )  # fmt: skip
+    lookup_path = "/v2/orders:by_client_order_id"
+    order_path = "/v2/orders"
+    ban_status = 429
 
     async def start(self, seed: int) -> Any:
         from tui_trader.core.clock import SystemClock
@@ -165,6 +219,7 @@ class AlpacaSoak(SoakVenue):
         self.venue = AlpacaVenue(
             "alpaca", self.fake.venue_settings(), SystemClock(), credentials=Credentials(API_KEY, SECRET),
             backoff=Backoff(0.05, 0.2, rng=random.Random(seed)), order_rate=50, rest_timeout_s=0.4,
+            not_found_final_after_s=5.0,  # Alpaca names no window: the engine waits 60 s by default
         )  # fmt: skip
         return self.venue
 
@@ -174,6 +229,8 @@ class AlpacaSoak(SoakVenue):
         return "BTC/USD", Decimal("0.01"), Decimal("1")
 
     async def inject(self, fault: str, rng: random.Random) -> None:
+        if await self.inject_order_fault(fault, rng):
+            return
         if fault == "refuse":  # the stream host is down for a while: sockets dropped and refused
             self.fake.refuse_connections()
             await self.fake.drop_connections()
@@ -305,6 +362,14 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
     before = {f.fill_id for f in await engine.store.load_fills(limit=1_000_000)}
     late = await reconcile(engine.oms, venue, engine.clock.now())
     await engine.oms.flush()
+    settle_deadline = time.monotonic() + 90  # orders still unknown settle as the venue answers
+    while any(o.status in (OrderStatus.UNKNOWN, OrderStatus.NEW) for o in engine.oms.open_orders()):
+        if time.monotonic() > settle_deadline:
+            break
+        await asyncio.sleep(1.0)
+        more = await reconcile(engine.oms, venue, engine.clock.now())
+        late.fills_applied += more.fills_applied
+    await engine.oms.flush()
     reconciles = [r["detail"] for r in await engine.store.audit_log(limit=1_000_000) if r["action"] == "reconcile"]
     recovered = sum(int(d.get("fills", 0)) for d in reconciles) - late.fills_applied  # before the final one
     stored = {f.fill_id for f in await engine.store.load_fills(limit=1_000_000)}
@@ -317,6 +382,19 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
         await explain_lost("LATE", engine, made, (stored - before) & set(made), timeline, recorder, started)
     at_fake = soak_venue.orders_at_fake()
     orphans = [cid for cid in at_fake if cid not in ours]  # an order the venue has twice/unknown
+    twice = soak_venue.made_twice()  # a client id the venue accepted again: sent twice
+    misstated = mis_stated(ours, soak_venue.states_at_fake())
+    for cid in misstated[:20]:
+        o = ours[cid]
+        live = engine.oms.orders.get(cid)
+        print(f"  in memory: {None if live is None else (live.status.value, live.meta)}")
+        try:
+            print(f"  venue says: {await venue.fetch_order(cid, o.symbol)}")
+        except Exception as exc:
+            print(f"  venue lookup failed: {exc}")
+        print(f"MIS-STATED order {cid}: ours {o.status.value} filled {o.filled_quantity} ({o.reason}); "
+              f"fake {soak_venue.states_at_fake().get(cid, 'never received it')} {at_fake.get(cid, '')}")
+    were_unknown = sum(1 for o in ours.values() if o.meta.get("submit_error"))
     doubled = [
         cid for cid, qty in at_fake.items() if cid in ours and ours[cid].filled_quantity > qty
     ]  # a fill applied twice
@@ -336,13 +414,37 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
     print(f"fills the stream missed, applied by reconciliation during the run: {recovered}")
     print(f"found only at the end: {late.fills_applied} (fills the session lacked until the final reconcile)")
     print(f"fills doubled:        {len(doubled)}")
-    print(f"duplicate orders:     {len(orphans)}")
+    print(
+        f"duplicate orders:     {len(orphans) + len(twice)} (unknown to us {len(orphans)}, "
+        f"a client id accepted twice {len(twice)})"
+    )
+    print(f"mis-stated orders:    {len(misstated)} (each order's final state against the fake's; none left unknown)")
+    print(f"orders whose outcome was unknown, settled without sending again: {were_unknown}")
     print(
         f"reconnects:           {venue.monitor.reconnects}; submits found by client id "
         f"after timeout: {venue.counters['found_by_client_id']}"
     )
     print(f"longest recovery:     {recovery:.2f} s")
-    return 1 if lost or orphans or doubled else 0
+    return 1 if lost or orphans or twice or doubled or misstated else 0
+
+
+def mis_stated(ours: dict[str, Any], at_fake: dict[str, str]) -> list[str]:
+    """Orders whose final state disagrees with the fake's: one the fake filled or cancelled must
+    be filled or cancelled here; one it never received must be refused or cancelled here, with
+    nothing filled; none may be left `unknown` or `new`."""
+    out = []
+    for cid, o in ours.items():
+        fake = at_fake.get(cid)
+        if fake is None:
+            if o.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED) or o.filled_quantity:
+                out.append(cid)
+        elif (
+            (fake == "filled" and o.status is not OrderStatus.FILLED)
+            or (fake == "canceled" and o.status not in (OrderStatus.CANCELLED, OrderStatus.FILLED))
+            or fake not in ("filled", "canceled")  # still working at the fake: should not happen
+        ):
+            out.append(cid)
+    return out
 
 
 def _settings() -> Any:
