@@ -296,6 +296,28 @@ async def test_a_skewed_clock_is_measured_and_orders_go_through(fake: FakeBinanc
         await engine.stop()
 
 
+async def test_a_clock_that_cannot_be_corrected_rejects_the_order_saying_clock(fake: FakeBinanceExchange) -> None:
+    """-1021 on an order while the venue's time cannot be read: the order is sent once more
+    (a -1021 was refused before matching, nothing was made), refused again, then rejected with
+    a reason that starts with "clock" and says nothing was made; it never sits `new`."""
+    engine = await started(fake)
+    try:
+        fake.skew_clock(30_000)
+        fake.fail_next(1000, 503, method="GET", path="/time")  # the clock cannot be measured
+        placed = await engine.place(market_buy())
+        assert placed.status is OrderStatus.REJECTED, placed
+        reason = placed.reason or ""
+        assert reason.startswith("clock:") and "twice" in reason and "not made" in reason, reason
+        assert posts(fake) == 2 and not fake.orders  # sent once more, never made
+        fake._http_faults.clear()
+        fake.skew_clock(0)
+        again = await engine.place(market_buy())  # the clock readable again: it goes through
+        await wait_status(engine, again.client_order_id, OrderStatus.FILLED)
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
 async def test_user_stream_resubscribe_refused_for_the_clock_is_retried(fake: FakeBinanceExchange) -> None:
     """-1021 while the user data stream subscribes again after a drop (the clock cannot be read
     just then): the stream is retried, with the clock measured once it can be, instead of
