@@ -76,3 +76,39 @@ async def test_each_venue_shows_its_own_quote() -> None:
             await pilot.pause(0.01)
         placed = [o for o in rig.engine.recent_orders.values() if o.symbol == "BTC/USDT"]
         assert placed and placed[-1].venue == "paper2"
+
+
+async def test_the_status_bar_names_a_silent_private_stream_and_a_rate_limit() -> None:
+    """A venue whose private order stream owes news past its deadline (market data flowing) and
+    whose rate gate is closed by a ban: the status bar says which stream and that it is rate
+    limited (the venue-wide state alone would read "connected")."""
+    from tui_trader.ui.panes.statusbar import StatusBar
+    from tui_trader.venues.ratelimit import RateGate
+    from tui_trader.venues.streams import StreamBoard
+
+    rig = two_venue_rig()
+    mono = [0.0]
+    board = StreamBoard(1.0, monotonic=lambda: mono[0])
+    board.add("ticker:BTC/USDT")
+    board.add("orders", private=True)
+    gate = RateGate("paper2", monotonic=lambda: mono[0])
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot)
+        venue = rig.engine.venues["paper2"]
+        venue.streams = board  # type: ignore[attr-defined]
+        venue.rate_gate = gate  # type: ignore[attr-defined]
+        bar = rig.app.query_one(StatusBar)
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        assert "silent" not in str(bar.render()) and "rate limited" not in str(bar.render())
+
+        board.message("ticker:BTC/USDT")
+        board.expect("orders", "c1")  # an order the venue acknowledged: the stream owes its news
+        mono[0] = 1.5
+        board.message("ticker:BTC/USDT")  # market data flows on
+        assert board.silent() == ["orders"]
+        gate.hit(418, {"Retry-After": "120"})
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        shown = str(bar.render())
+        assert "paper2" in shown and "(orders silent)" in shown and "rate limited" in shown, shown
