@@ -161,3 +161,38 @@ async def test_strategy_pnl_and_holdings_are_the_strategys_own_part() -> None:
         }
     )
     assert text == "enter_long ETH/USDT @ 110.00 (up) 14:31:00 · close > open"
+
+
+async def test_a_hung_strategy_shows_hung_and_e_starts_it_again(tmp_path: Path) -> None:
+    import asyncio
+
+    home = Home.resolve(tmp_path / "home")
+    home.ensure()
+    source = STRATEGY.replace("class UpBar", "class Spin").replace(
+        "        return dataframe\n\n    def populate_entry_trend",
+        "        while True:\n            pass\n\n    def populate_entry_trend",
+        1,
+    )
+    assert "while True" in source
+    (home.strategies_dir / "spin.py").write_text(source)
+    rig = home_rig(tmp_path, strategies={"Spin": {"symbols": ["ETH/USDT"]}}, engine={"strategy_timeout_s": 1.0})
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        worker = rig.engine.strategies.runners["Spin"]
+        for _ in range(600):  # a hang guard, not a speed assertion
+            if worker.phase == "hung":
+                break
+            await asyncio.sleep(0.05)
+        status = {**worker.status(), "venue": None}  # now: it is starting again within a second
+        assert status["state"] == "hung"
+        await pilot.press("8")
+        await _frame(rig, pilot)
+        pane = rig.app.query_one(StrategiesPane)
+        assert pane._row(status, [], [], rig.app.palette)[1][0] == "HUNG"
+        assert pane.select("Spin")
+        await pilot.press("e")  # off
+        await _frame(rig, pilot)
+        assert worker.enabled is False
+        await pilot.press("e")  # on again: a hung one gets a fresh worker at once
+        await _frame(rig, pilot)
+        assert worker.enabled and worker.restarts >= 1

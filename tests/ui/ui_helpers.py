@@ -44,7 +44,7 @@ class Rig:
 
     async def ready(self, pilot, steps: int = 3) -> None:  # type: ignore[no-untyped-def]
         """Wait for the engine, move prices `steps` times, render a frame and settle."""
-        for _ in range(200):
+        for _ in range(1500):  # (engine start includes the strategy worker factory's, about a second)
             if self.engine.started and self.app.snapshot is not None:
                 break
             await pilot.pause(0.01)

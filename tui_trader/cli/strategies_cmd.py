@@ -1,4 +1,5 @@
-"""`tui-trader strategies list / check FILE`: the strategy plugins and a dry run of one file."""
+"""`tui-trader strategies list / check FILE`: the strategy plugins and a dry run of one file
+(enable / disable / reload NAME on the daemon: strategy_control.py; pack / install: bundle_cmd.py)."""
 
 from __future__ import annotations
 
@@ -38,11 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     from tui_trader.cli.bundle_cmd import register_actions
 
     register_actions(actions)
+    from tui_trader.cli import strategy_control
+
+    strategy_control.register_actions(actions)
 
 
 def _usage(args: argparse.Namespace) -> int:
     raise UsageError(
-        "strategies needs an action: list, check FILE, pack NAME or install FILE (see `tui-trader strategies --help`)"
+        "strategies needs an action: list, check FILE, pack NAME, install FILE, enable NAME, disable NAME or "
+        "reload [NAME] (see `tui-trader strategies --help`)"
     )
 
 

@@ -221,9 +221,15 @@ class Daemon:
         engine.checks.settings = engine.risk.settings = engine.settings.risk  # the very same object
         self.settings = engine.settings
         strategies: Any = "no strategy runner registered"
+        if engine.strategies is not None:
+            # [strategies.X] tables added start, removed stop, changed restart; edited files reload
+            strategies = await engine.strategies.apply_config(new.strategies)
+            if any(strategies.values()):
+                applied.append("strategies")
         if "reload_strategies" in available():
             try:
-                strategies = await dispatch(engine, "reload_strategies", {}, "daemon")
+                files = await dispatch(engine, "reload_strategies", {}, "daemon")
+                strategies = {**strategies, "reloaded": files} if isinstance(strategies, dict) else files
             except Exception as exc:
                 log.exception("strategy reload failed")
                 strategies = f"failed: {exc}"

@@ -32,7 +32,14 @@ async def reload(engine: EnginePort, params: dict[str, Any], actor: str) -> dict
     except ConfigError as exc:
         await engine.audit(actor, "config_reload_refused", {"error": str(exc)})
         raise UserError(f"config reload refused, the running config stays: {exc}") from None
-    if new.risk == engine.settings.risk:
-        return {"reloaded": True, "applied": [], "changed": {}}
-    changed = await engine.apply_risk_settings(new.risk, actor)
-    return {"reloaded": True, "applied": ["risk"], "changed": changed}
+    applied: list[str] = []
+    changed: dict[str, Any] = {}
+    if new.risk != engine.settings.risk:
+        changed = await engine.apply_risk_settings(new.risk, actor)
+        applied.append("risk")
+    strategies: dict[str, list[str]] = {}
+    if new.strategies != engine.settings.strategies and engine.strategies is not None:
+        engine.settings = engine.settings.model_copy(update={"strategies": new.strategies})
+        strategies = await engine.strategies.apply_config(new.strategies)  # added start, removed stop
+        applied.append("strategies")
+    return {"reloaded": True, "applied": applied, "changed": changed, "strategies": strategies}

@@ -358,6 +358,7 @@ class StrategyWorker:
                 log.error(line)
                 self.notify("error", line)
                 await self._wake.wait()  # an edit of its file (reload) or `strategies enable`
+                self.phase = "starting"
                 continue
             except (ZygoteError, OSError) as exc:
                 kind, why = "crashed", f"its worker could not be started: {exc}"
@@ -377,6 +378,8 @@ class StrategyWorker:
                 log.error(line)
                 self.notify("error", line)
                 await self._wake.wait()
+                self.restarts += 1
+                self.phase = "starting"
                 continue
             delay = RESTART_DELAYS_S[self.failures - 1]
             line = f"strategy {self.name} {why}; restarting in {delay:g} s (its positions keep their stops)"
@@ -387,6 +390,7 @@ class StrategyWorker:
             except TimeoutError:
                 pass
             self.restarts += 1
+            self.phase = "starting"
 
     def _exited(self, pid: int) -> None:
         if pid == self.pid and self.phase in ("starting", "running"):
@@ -637,6 +641,7 @@ class StrategyWorker:
             self.failures = 0 if self.failures > len(RESTART_DELAYS_S) else self.failures
             self.enabled = True
             self._wake.set()
+            await asyncio.sleep(0)  # let it leave its wait: status then says starting
             return
         self.enabled = on
         if self.phase in ("starting", "running"):  # queued: it applies before any later bar

@@ -152,8 +152,13 @@ class StrategiesPane(Pane):
         s: dict[str, Any], ledger: list[dict[str, Any]], protective: list[dict[str, Any]], pal: Palette
     ) -> list[Cell]:
         error = s.get("error")
-        if error:
-            state: Cell = ("ERROR", f"bold {pal.error}")
+        phase = str(s.get("state") or "")
+        if phase in ("hung", "crashed"):  # its worker was killed or died: restarting, or disabled
+            state: Cell = (phase.upper(), f"bold {pal.error}")
+        elif phase == "starting":
+            state = ("starting", pal.muted)
+        elif error:
+            state = ("ERROR", f"bold {pal.error}")
         elif s.get("enabled"):
             state = ("on", f"bold {pal.up}")
         else:
