@@ -179,3 +179,64 @@ def test_close_alert_watch_indicator_and_layout_commands() -> None:
     assert parse_command("ind off") == IndicatorCommand(())
     assert parse_command("layout save scalping") == SaveLayoutCommand("scalping")
     assert parse_command("layout scalping") == LayoutCommand("scalping")
+
+
+# -- every order kind: trailing stop, OCO, post-only, reduce-only, time in force ----------------
+
+
+def test_trailing_stop_by_percent_or_distance() -> None:
+    r = order("sell 1 BTC/USDT trail 2%")
+    assert (r.type, r.trail_percent, r.trail_amount, r.price, r.stop_price) == (
+        OrderType.TRAILING_STOP,
+        Decimal("0.02"),
+        None,
+        None,
+        None,
+    )
+    r = order("sell 1 BTC/USDT trail 500 reduce")
+    assert (r.type, r.trail_amount, r.trail_percent, r.reduce_only) == (
+        OrderType.TRAILING_STOP,
+        Decimal(500),
+        None,
+        True,
+    )
+
+
+def test_oco_pairs_a_limit_with_a_stop_on_the_same_side_and_quantity() -> None:
+    cmd = parse_command("sell 1 BTC/USDT limit 66000 oco 63000 reduce", None)
+    assert isinstance(cmd, OrderCommand) and cmd.oco is not None
+    first, other = cmd.request, cmd.oco
+    assert (first.type, first.price) == (OrderType.LIMIT, Decimal(66000))
+    assert (other.type, other.stop_price, other.price) == (OrderType.STOP, Decimal(63000), None)
+    assert (other.side, other.quantity, other.symbol, other.reduce_only) == (Side.SELL, Decimal(1), "BTC/USDT", True)
+    cmd = parse_command("buy 1 ETH/USDT stop 3600 oco 3300", None)
+    assert isinstance(cmd, OrderCommand) and cmd.oco is not None
+    assert (cmd.request.type, cmd.oco.type, cmd.oco.price) == (OrderType.STOP, OrderType.LIMIT, Decimal(3300))
+    assert parse_command("buy 1 ETH/USDT limit 3400", None) == OrderCommand(order("buy 1 ETH/USDT limit 3400"))
+
+
+def test_post_only_time_in_force_and_reduce_only_together() -> None:
+    r = order("buy 1 ETH/USDT limit 3400 post ioc reduce")
+    assert (r.type, r.post_only, r.time_in_force, r.reduce_only) == (OrderType.LIMIT, True, TimeInForce.IOC, True)
+    assert order("buy 1 ETH/USDT limit 3400 fok").time_in_force is TimeInForce.FOK
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sell 1 BTC/USDT trail", "'trail' needs a distance"),
+        ("sell 1 BTC/USDT trail 2% trail 3%", "'trail' given twice"),
+        ("sell 1 BTC/USDT trail 150%", "not below 100%"),
+        ("sell 1 BTC/USDT trail -5", "greater than zero"),
+        ("sell 1 BTC/USDT trail nan", "trail distance"),
+        ("sell 1 BTC/USDT mkt trail 2%", "market order takes no limit, stop or trail"),
+        ("sell 1 BTC/USDT limit 5 trail 2%", "trailing stop takes no limit or stop price"),
+        ("sell 1 BTC/USDT limit 66000 oco", "'oco' needs the other leg's price"),
+        ("sell 1 BTC/USDT mkt oco 63000", "oco pairs a limit with a stop"),
+        ("sell 1 BTC/USDT limit 66000 oco 1e23", "oco price"),
+    ],
+)
+def test_order_kind_errors_are_one_line_messages(text: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as info:
+        parse_command(text, None)
+    assert "\n" not in str(info.value)

@@ -49,9 +49,11 @@ class FeatureActions(WorkstationState):
         """`source` and `tag` (a chat message's id) follow the order, so the engine links the
         position to the provider's message."""
 
-        def done(request: Any) -> None:
+        def done(result: Any) -> None:
+            request, oco = result if isinstance(result, tuple) else (result, None)
             if request is not None:
-                self.submit_order(request if source == "manual" else request.with_(source=source, tag=tag))
+                request = request if source == "manual" else request.with_(source=source, tag=tag)
+                self.submit_order(request, oco=oco)
 
         self.push_screen(
             TicketScreen(

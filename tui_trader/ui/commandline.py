@@ -5,6 +5,8 @@ Pure functions with no Textual import, so the grammar is unit tested on its own.
     buy 0.5 BTC/USDT limit 64000 sl 63000 tp 66000
     sell 10 AAPL mkt            buy 1 ETH/USDT stop 3500        buy 2 @ 150 (active symbol)
     buy 10 AAPL 150 (a number right after the symbol is the limit price)
+    sell 1 BTC/USDT trail 2% | trail 500      sell 1 BTC/USDT limit 66000 oco 63000 (one cancels other)
+    buy 1 ETH/USDT limit 3400 post ioc reduce (post-only, time in force, reduce-only)
     cancel all | cancel all ETH/USDT | cancel <id>      flatten      close ETH/USDT
     modify <id> price 64100 | modify <id> qty 0.8 | modify <id> price 64100 qty 0.8
     alert BTC/USDT above 70000 | alert 65000 | alert rm <n> | alerts
@@ -49,6 +51,7 @@ _PRICED = {"sl": "stop_loss", "tp": "take_profit"}
 @dataclass(frozen=True, slots=True)
 class OrderCommand:
     request: OrderRequest
+    oco: OrderRequest | None = None  # the other leg of a one-cancels-other pair
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,24 +345,66 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None, markets
         elif word in ("ext", "ext-hours", "extended"):
             fields["extended_hours"] = True
             i += 1
+        elif word in ("trail", "trailing"):
+            if i + 1 >= len(rest):
+                raise ParseError("'trail' needs a distance after it: trail 2% or trail 500")
+            set_trail(fields, rest[i + 1])
+            i += 2
+        elif word == "oco":
+            if i + 1 >= len(rest):
+                raise ParseError("'oco' needs the other leg's price: limit 66000 oco 63000")
+            _set_once(fields, "oco", parse_decimal(rest[i + 1], "oco price"), word)
+            i += 2
         else:
             raise ParseError(f"did not understand {rest[i]!r}; {USAGE}")
+    oco = fields.pop("oco", None)
     has_price, has_stop = "price" in fields, "stop_price" in fields
-    if order_type is OrderType.MARKET and (has_price or has_stop):
-        raise ParseError("a market order takes no limit or stop price; drop 'mkt' or the price")
+    trailing = "trail_amount" in fields or "trail_percent" in fields
+    if order_type is OrderType.MARKET and (has_price or has_stop or trailing):
+        raise ParseError("a market order takes no limit, stop or trail; drop 'mkt' or the price")
+    if trailing and (has_price or has_stop):
+        raise ParseError("a trailing stop takes no limit or stop price: sell 1 BTC/USDT trail 2%")
     if has_price and has_stop:
         order_type = OrderType.STOP_LIMIT
     elif has_price:
         order_type = OrderType.LIMIT
     elif has_stop:
         order_type = OrderType.STOP
+    elif trailing:
+        order_type = OrderType.TRAILING_STOP
     else:
         order_type = OrderType.MARKET
     request = OrderRequest(symbol, side, qty, order_type, source="manual", **fields)  # type: ignore[arg-type]
-    return OrderCommand(request)
+    if oco is None:
+        return OrderCommand(request)
+    return OrderCommand(request, oco_leg(request, oco))  # type: ignore[arg-type]
 
 
-_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext"}
+def set_trail(fields: dict[str, object], word: str) -> None:
+    """`trail 2%`: a fraction of the price; `trail 500`: a distance in quote currency."""
+    if "trail_amount" in fields or "trail_percent" in fields:
+        raise ParseError("'trail' given twice")
+    if word.endswith("%"):
+        pct = parse_decimal(word[:-1], "trail percent")
+        if pct >= 100:
+            raise ParseError(f"trail {word} is not below 100%")
+        fields["trail_percent"] = pct / 100
+    else:
+        fields["trail_amount"] = parse_decimal(word, "trail distance")
+
+
+def oco_leg(first: OrderRequest, price: Decimal) -> OrderRequest:
+    """The other leg of `first limit P oco Q` (a stop at Q) or `first stop P oco Q` (a limit at
+    Q): same side and quantity; when one fills the engine cancels the other."""
+    same = {"time_in_force": first.time_in_force, "reduce_only": first.reduce_only, "source": first.source}
+    if first.type is OrderType.LIMIT:
+        return OrderRequest(first.symbol, first.side, first.quantity, OrderType.STOP, stop_price=price, **same)  # type: ignore[arg-type]
+    if first.type is OrderType.STOP:
+        return OrderRequest(first.symbol, first.side, first.quantity, OrderType.LIMIT, price=price, **same)  # type: ignore[arg-type]
+    raise ParseError("oco pairs a limit with a stop: sell 1 BTC/USDT limit 66000 oco 63000")
+
+
+_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext", "trail", "oco"}
 
 
 def _set_type(current: OrderType | None, new: OrderType) -> OrderType:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -66,30 +67,41 @@ class OrderEntry(WorkstationState):
     # -- sending -----------------------------------------------------------------------------
 
     @work(exclusive=True, group="order", exit_on_error=False)
-    async def submit_order(self, request: OrderRequest, title: str = "") -> Order | None:
+    async def submit_order(
+        self, request: OrderRequest, title: str = "", oco: OrderRequest | None = None
+    ) -> Order | None:
         """Confirm (while the engine checks), confirm again when the price is far from the mid,
-        then place and report."""
+        then place and report. With `oco`, the two legs go as one-cancels-other (order.oco)."""
         if request.venue is None and self.venue and request.symbol == self.symbol:
             request = request.with_(venue=self.venue)  # the active symbol trades where it is shown
+            oco = oco.with_(venue=self.venue) if oco is not None else None
         inst, ticker = self.lookup(request.symbol, request.venue)
         preview = preview_order(
             request, inst, ticker, fee_rate=self.ui.fee_estimate, far_pct=self.ui.confirm_far_price_pct
         )
+        other = None if oco is None else preview_order(oco, inst, ticker, fee_rate=self.ui.fee_estimate, far_pct=1e9)
         status = self.query_one(StatusBar)
-        if preview.errors:
-            message = "; ".join(preview.errors.values())
+        errors = {**(other.errors if other else {}), **preview.errors}
+        if errors:
+            message = "; ".join(errors.values())
             self.notify(message, title="Order not sent", severity="error")
             status.say(f"order not sent: {message}", self.palette.error)
             return None
         nd = inst.price_decimals if inst else 2
+        details: Any = order_details(preview, nd)
+        describe = preview.describe
+        if other is not None:
+            describe += f" OCO {other.describe}"
+            note = Text(f"\nOne cancels the other: {other.describe}; when one fills the engine cancels the other.")
+            details = Group(details, note)
         screen = ConfirmScreen(
-            title or f"Send {preview.describe}?",
-            order_details(preview, nd),
+            title or f"Send {describe}?",
+            details,
             yes="Send",
             checking="checking with the engine's risk checks",
             arm_s=self.arm_s(),
         )
-        ok = await self.confirm(screen, self.engine_check(request))
+        ok = await self.confirm(screen, self.engine_check(request) if oco is None else self._check_pair(request, oco))
         if screen.state == "refused":
             status.say(f"order not sent: {screen.refusal}", self.palette.error)
             return None
@@ -107,21 +119,37 @@ class OrderEntry(WorkstationState):
             status.say("order not sent")
             return None
         try:
-            order = await self.client.place(request)
+            if oco is None:
+                order = await self.client.place(request)
+                legs = [order]
+            else:  # in-process: Orders; attached to a daemon: their JSON
+                legs = [_as_order(o) for o in await self.client.call("order.oco", first=request, second=oco)]
+                order = legs[0]
         except UserError as exc:
             self.notify(str(exc), title="Order not sent", severity="error")
             status.say(str(exc), self.palette.error)
             return None
-        self._mine.add(order.client_order_id)
+        for leg in legs:
+            self._mine.add(leg.client_order_id)
         self.last_order = order
-        if order.status is OrderStatus.REJECTED:
-            self.show_reject(order)
+        rejected = [leg for leg in legs if leg.status is OrderStatus.REJECTED]
+        if rejected:
+            self.show_reject(rejected[0])
         else:
-            msg = f"{preview.describe} → {order.status.value} ({order.client_order_id})"
+            placed = ", ".join(f"{leg.status.value} ({leg.client_order_id})" for leg in legs)
+            msg = f"{describe} → {placed}"
             self.notify(msg, title="Order sent", timeout=4)
             status.say(msg)
         await self.refresh_snapshot()
         return order
+
+    async def _check_pair(self, first: OrderRequest, second: OrderRequest) -> Verdict:
+        """Both legs of an OCO through the engine's dry run; the first refusal is the answer."""
+        for leg in (first, second):
+            ok, said = await self.engine_check(leg)
+            if not ok:
+                return ok, said
+        return True, Text("✓ both legs pass the engine's risk checks", style=self.palette.up)
 
     def show_reject(self, order: Order) -> None:
         why = order.reason or "no reason given"
@@ -134,9 +162,11 @@ class OrderEntry(WorkstationState):
             self.notify("no symbol yet: the engine is still starting", severity="warning")
             return
 
-        def done(request: OrderRequest | None) -> None:
-            if request is not None:
-                self.submit_order(request)
+        def done(result: OrderRequest | tuple[OrderRequest, OrderRequest] | None) -> None:
+            if isinstance(result, tuple):  # with an OCO leg
+                self.submit_order(result[0], oco=result[1])
+            elif result is not None:
+                self.submit_order(result)
 
         self.push_screen(TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type)), done)
 
@@ -316,3 +346,11 @@ def _modify_body(cid: str, order: Order | None, price: Decimal | None, quantity:
 
 def _dec(value: Decimal | None) -> str:
     return "?" if value is None else f"{value.normalize():f}"
+
+
+def _as_order(value: Any) -> Order:
+    if isinstance(value, Order):
+        return value
+    from tui_trader.daemon.protocol import decode_dataclass
+
+    return decode_dataclass(Order, value)

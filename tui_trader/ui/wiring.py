@@ -67,6 +67,8 @@ class ScreenWiring(WorkstationState):
             if snap is None:
                 return "the engine is still starting"
             errors = check_request(command.request, inst, ticker)
+            if command.oco is not None:
+                errors = {**check_request(command.oco, inst, ticker), **errors}
             if errors:
                 return "; ".join(errors.values())
         elif isinstance(command, SymbolCommand):
@@ -102,7 +104,7 @@ class ScreenWiring(WorkstationState):
 
     def run_command(self, command: Command) -> None:
         if isinstance(command, OrderCommand):
-            self.submit_order(command.request)
+            self.submit_order(command.request, oco=command.oco)
         elif isinstance(command, CancelCommand):
             if command.client_order_id is None:
                 self.action_cancel_all(command.symbol)

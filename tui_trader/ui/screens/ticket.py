@@ -1,7 +1,9 @@
-"""The order ticket: side, symbol, type, quantity, price, stop, time in force, SL/TP.
+"""The order ticket: side, symbol, type (trailing stop too), quantity, price, stop, trail, time
+in force, SL/TP, an OCO leg, post-only and reduce-only.
 
 Validated as you type; each field's error shows right under it. Enter (or ctrl+s) on a valid
-ticket returns the OrderRequest; the app then asks for confirmation.
+ticket returns the OrderRequest (with an OCO leg: the pair, as a tuple); the app then asks for
+confirmation.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from tui_trader.core.enums import OrderType, Side, TimeInForce
 from tui_trader.core.instrument import Instrument
@@ -36,7 +38,30 @@ LABELS = {
     "time_in_force": "TIF",
     "stop_loss": "Stop-loss",
     "take_profit": "Take-profit",
+    "trail": "Trail",
+    "oco": "OCO leg",
+    "flags": "Flags",
 }
+Result = OrderRequest | tuple[OrderRequest, OrderRequest]  # a pair: one cancels the other
+
+
+def ticket_order(values: dict[str, str], lookup: Lookup) -> tuple[Result | None, dict[str, str]]:
+    """Fields as typed -> (the request, or the OCO pair; {}) when valid, else (None, errors)."""
+    request, errors = ticket_request(values, lookup)
+    raw = values.get("oco", "").strip()
+    if request is None or not raw:
+        return request, errors
+    from tui_trader.ui.commandline import oco_leg
+
+    try:
+        other = oco_leg(request, parse_decimal(raw, "oco price"))
+    except ParseError as exc:
+        return None, {**errors, "oco": str(exc)}
+    instrument, ticker = lookup(request.symbol)
+    problems = check_request(other, instrument, ticker)
+    if problems:
+        return None, {**errors, "oco": "; ".join(problems.values())}
+    return (request, other), errors
 
 
 def ticket_request(
@@ -65,7 +90,18 @@ def ticket_request(
         numbers["price"] = None
     if otype not in NEEDS_STOP:
         numbers["stop_price"] = None
-    if "symbol" in errors or numbers["quantity"] is None:
+    trail: dict[str, Decimal] = {}
+    if otype is OrderType.TRAILING_STOP:
+        raw = values.get("trail", "").strip()
+        try:
+            if not raw:
+                raise ParseError("a trailing stop needs a distance: 2% or 500")
+            from tui_trader.ui.commandline import set_trail
+
+            set_trail(trail, raw)  # type: ignore[arg-type]
+        except ParseError as exc:
+            errors["trail"] = str(exc)
+    if "symbol" in errors or numbers["quantity"] is None or "trail" in errors:
         return None, errors
     request = OrderRequest(
         symbol,
@@ -77,15 +113,20 @@ def ticket_request(
         time_in_force=TimeInForce(values.get("time_in_force") or "gtc"),
         stop_loss=numbers["stop_loss"],
         take_profit=numbers["take_profit"],
+        post_only=values.get("post_only") == "True",
+        reduce_only=values.get("reduce_only") == "True",
         source="manual",
+        **trail,  # type: ignore[arg-type]
     )
+    if request.post_only and otype is not OrderType.LIMIT:
+        errors["flags"] = "post-only applies to limit orders only"
     instrument, ticker = lookup(symbol)
     for name, message in check_request(request, instrument, ticker).items():
         errors.setdefault(name, message)
     return (None if errors else request), errors
 
 
-class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
+class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="ticket_cancel"),
         Binding("ctrl+s", "submit", "Review", id="ticket_submit", priority=True),
@@ -110,7 +151,7 @@ class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
         self.prefill = prefill or {}
         self.note = note
         self.errors: dict[str, str] = {}
-        self.request: OrderRequest | None = None
+        self.request: Result | None = None
         self.hold_keys()
 
     def compose(self) -> ComposeResult:
@@ -144,7 +185,7 @@ class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
             yield from self._row(
                 "type",
                 Select(
-                    [(t.value, t.value) for t in OrderType if t is not OrderType.TRAILING_STOP],
+                    [(t.value, t.value) for t in OrderType],
                     value=self.order_type.value,
                     allow_blank=False,
                     compact=True,
@@ -168,6 +209,10 @@ class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
                 ),
             )
             yield from self._row(
+                "trail",
+                Input(given.get("trail", ""), placeholder="2% or a distance, e.g. 500", id="f-trail", compact=True),
+            )
+            yield from self._row(
                 "time_in_force",
                 Select(
                     [(t.value.upper(), t.value) for t in TimeInForce],
@@ -189,6 +234,20 @@ class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
                     given.get("take_profit", ""), placeholder="optional", id="f-take_profit", compact=True
                 ),
             )
+            yield from self._row(
+                "oco",
+                Input(
+                    given.get("oco", ""),
+                    placeholder="optional: the other leg's price (one cancels the other)",
+                    id="f-oco",
+                    compact=True,
+                ),
+            )
+            with Horizontal(classes="ticket-row", id="row-flags"):
+                yield Static(LABELS["flags"], classes="ticket-label")
+                yield Checkbox("post-only", id="f-post_only", compact=True)
+                yield Checkbox("reduce-only", id="f-reduce_only", compact=True)
+            yield Static("", id="err-flags", classes="ticket-error")
             with Horizontal(id="ticket-buttons"):
                 yield Button("Review (Enter)", id="ticket-review", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="ticket-cancel", compact=True)
@@ -211,19 +270,24 @@ class TicketScreen(HoldsKeys, ModalScreen[OrderRequest | None]):
             out[str(field.id)[2:]] = field.value
         for select in self.query(Select):
             out[str(select.id)[2:]] = "" if select.value is Select.NULL else str(select.value)
+        for box in self.query(Checkbox):
+            out[str(box.id)[2:]] = str(box.value) if box.value else ""
         return out
 
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(Checkbox.Changed)
     def _changed(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         values = self.values()
-        self.request, self.errors = ticket_request(values, self.lookup)
+        self.request, self.errors = ticket_order(values, self.lookup)
         otype = OrderType(values.get("type") or "market")
         self.query_one("#row-price").display = otype in NEEDS_PRICE
         self.query_one("#row-stop_price").display = otype in NEEDS_STOP
+        self.query_one("#row-trail").display = otype is OrderType.TRAILING_STOP
+        self.query_one("#row-oco").display = otype in (OrderType.LIMIT, OrderType.STOP)
         typed = {k for k, v in values.items() if v.strip()}
         for name in LABELS:
             label = self.query_one(f"#err-{name}", Static)
