@@ -119,6 +119,9 @@ class RiskLimits(BaseModel):
     max_consecutive_losses: int | None = Field(
         None, ge=1, description="halt new entries after this many losing trades in a row"
     )
+    max_leverage: float | None = Field(
+        None, ge=1, le=1000, description="highest leverage an order on margin may use (perpetuals, FX)"
+    )
     sizing: SizingSettings | None = Field(
         None, description="per-strategy sizing (else [risk.sizing])"
     )
@@ -137,7 +140,28 @@ class RiskSettings(RiskLimits):
     flatten_on_breaker: bool = Field(
         False, description="close everything when a circuit breaker trips"
     )
-    check_balance: bool = Field(True, description="refuse orders the cash balance cannot pay for")
+    check_balance: bool = Field(
+        True, description="refuse orders the cash balance (spot) or the free margin (on margin) cannot pay for"
+    )
+    liquidation_buffer: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="the engine closes a position on margin when the mark price is within this fraction "
+        "of the entry-to-liquidation distance from its liquidation price (Freqtrade's liquidation_buffer)",
+    )
+    liquidation_action: Literal["close", "reduce"] = Field(
+        "close",
+        description="what the engine does at the liquidation buffer: close the position, or halve it "
+        "(cross margin; an isolated position's liquidation price does not move when it shrinks, so it is closed)",
+    )
+    min_liquidation_distance: float | None = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description="refuse an order on margin whose position would have its liquidation price closer than "
+        "this fraction of the mark price",
+    )
     fee_estimate: float = Field(
         0.001, ge=0, le=0.05, description="fee rate assumed by the balance check"
     )

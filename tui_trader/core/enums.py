@@ -63,6 +63,39 @@ class AssetClass(StrEnum):
     FOREX = "forex"
 
 
+class InstrumentKind(StrEnum):
+    """What a symbol is. Spot pays for what it buys; every other kind is traded on margin: the
+    position costs a margin, its profit or loss settles in the settle currency."""
+
+    SPOT = "spot"
+    LINEAR_PERP = "linear_perpetual"  # BTC/USDT:USDT, settles in the quote currency
+    INVERSE_PERP = "inverse_perpetual"  # BTC/USD:BTC, contracts worth a fixed amount of USD, settles in BTC
+    FUTURE = "future"  # a dated future: BTC/USDT:USDT-261225
+    FX = "fx"  # a currency pair (or a metal) at a forex broker, on margin
+    CFD = "cfd"  # a contract for difference (an index or commodity at a broker)
+
+    @property
+    def margined(self) -> bool:
+        return self is not InstrumentKind.SPOT
+
+    @property
+    def perpetual(self) -> bool:
+        return self in (InstrumentKind.LINEAR_PERP, InstrumentKind.INVERSE_PERP)
+
+
+class MarginMode(StrEnum):
+    ISOLATED = "isolated"  # each position has its own margin; a liquidation loses that margin only
+    CROSS = "cross"  # the account's whole balance backs every position
+
+
+class PositionSide(StrEnum):
+    """Hedge-mode venues hold a long and a short of one symbol apart; one-way venues hold BOTH."""
+
+    BOTH = "both"
+    LONG = "long"
+    SHORT = "short"
+
+
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"

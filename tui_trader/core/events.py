@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from tui_trader.core.cashflows import CashFlow
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.fills import Fill
 from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
@@ -98,6 +99,15 @@ class FillEvent(Event):
 class PositionEvent(Event):
     position: Position  # a copy
     kind: ClassVar[str] = "position"
+
+
+@dataclass(frozen=True, slots=True)
+class CashFlowEvent(Event):
+    """Funding or swap paid or received on a position. A venue emits it; the engine books it
+    (cash, the position's funding, the database) and publishes it again. Never dropped."""
+
+    flow: CashFlow
+    kind: ClassVar[str] = "cash_flow"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,18 @@ class Ticker:
     ask_size: float = 0.0
     open_24h: float = 0.0  # reference for change %
     volume_24h: float = 0.0
+    # Derivatives: the venue's mark price (what margin and unrealised P&L use, not the last
+    # trade), its index (the spot price it tracks), and the funding rate of the next funding
+    # time (perpetuals).
+    mark_price: float = 0.0
+    index_price: float = 0.0
+    funding_rate: float | None = None
+    next_funding: datetime | None = None
+
+    @property
+    def mark(self) -> float:
+        """The price positions are valued at: the venue's mark price when it has one, else the mid."""
+        return self.mark_price or self.mid
 
     @property
     def mid(self) -> float:

@@ -74,6 +74,12 @@ class OrderRequest:
     post_only: bool = False
     reduce_only: bool = False
     extended_hours: bool = False  # may trade in pre-market and after-hours (stock limit orders)
+    # Derivatives: the leverage to trade at (the symbol's setting changes to it first), and
+    # bracket legs as distances from the entry (`sl 20p`: 20 pips), resolved by the engine
+    # against the limit price, or the touch for a market order, before the checks.
+    leverage: Decimal | None = None
+    stop_loss_offset: Decimal | None = None
+    take_profit_offset: Decimal | None = None
     source: str = "manual"  # manual | cli | strategy:<name> | signal:<provider> ...
     strategy: str | None = None
     tag: str | None = None
@@ -147,6 +153,8 @@ class Order:
             meta["trail_percent"] = str(req.trail_percent)
         if req.extended_hours:
             meta["extended_hours"] = True
+        if req.leverage is not None:
+            meta["leverage"] = str(req.leverage)
         return cls(
             client_order_id=client_order_id,
             venue=venue,

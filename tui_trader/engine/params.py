@@ -110,7 +110,7 @@ _CLIENT_FIELDS = frozenset(
     {
         "symbol", "side", "quantity", "type", "price", "stop_price", "time_in_force", "venue", "stop_loss",
         "take_profit", "trail_amount", "trail_percent", "post_only", "reduce_only", "extended_hours", "source",
-        "tag", "client_order_id",
+        "tag", "client_order_id", "leverage", "stop_loss_offset", "take_profit_offset",
     }
 )
 _ENGINE_FIELDS = frozenset({"strategy", "parent_id", "oco_id"})
@@ -147,6 +147,9 @@ def order_request(value: object, source: str, what: str = "order") -> OrderReque
             post_only=flag(p, "post_only"),
             reduce_only=flag(p, "reduce_only"),
             extended_hours=flag(p, "extended_hours"),
+            leverage=decimal(p, "leverage"),
+            stop_loss_offset=decimal(p, "stop_loss_offset"),
+            take_profit_offset=decimal(p, "take_profit_offset"),
             source=text(p, "source", max_len=40) or source,
             tag=text(p, "tag", max_len=64),
             client_order_id=text(p, "client_order_id", max_len=64),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tui_trader.core.orders import Order, OrderRequest
     from tui_trader.core.signals import Signal
     from tui_trader.engine.bus import EventBus
+    from tui_trader.execution.ids import ClientOrderIds
     from tui_trader.execution.ledger import SubLedgers
     from tui_trader.execution.oms import OrderManager
     from tui_trader.execution.portfolio import AccountSnapshot, Portfolio
@@ -43,6 +44,7 @@ class EnginePort(Protocol):
     risk: RiskManager
     ledger: SubLedgers
     venues: dict[str, Venue]
+    new_id: ClientOrderIds
     recent_orders: dict[str, Order]
     signals: list[Signal]
     live_armed: bool

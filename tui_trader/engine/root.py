@@ -20,6 +20,7 @@ from tui_trader.core.clock import Clock, SystemClock
 from tui_trader.core.events import (
     AccountEvent,
     BookEvent,
+    CashFlowEvent,
     ConnectionEvent,
     Event,
     ExecutionReport,
@@ -41,6 +42,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     signal_commands,
 )
 from tui_trader.engine.bus import EventBus
+from tui_trader.engine.derivatives import Derivatives
 from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.protective_stops import ProtectiveStops
 from tui_trader.engine.reconnect import Reconciler
@@ -99,12 +101,14 @@ class Engine(Trading):
         self.oms: OrderManager | None = None
         self.risk = RiskManager(settings.risk, self.portfolio, self.clock, self._on_trip)
         self.risk.open_orders = lambda: self.oms.open_orders() if self.oms is not None else []
+        self.derivatives = Derivatives(self)  # leverage, margin, funding, the liquidation guard
         self.checks = PreTradeChecks(
             settings.risk,
             self.portfolio,
             self.current_halt,
             open_orders=self.risk.open_orders,
             locks=self.risk.lock_for,
+            margin=self.derivatives,
         )
         self.emulator: OrderEmulator | None = None  # trailing stops, OCO, brackets the venue lacks
         self.ledger = SubLedgers()  # positions and P&L per strategy (and manual) and symbol
@@ -181,6 +185,7 @@ class Engine(Trading):
         self.portfolio.resume(b.day, b.day_start_equity, b.peak_equity)  # the account's day P&L too
         for owner, pos in await self.store.load_ledger():
             self.ledger.positions[(owner, pos.venue, pos.symbol)] = pos
+        await self.derivatives.restore()
         self.oms = OrderManager(self.store, self.bus, self.clock, self.venues, self.portfolio, self.new_id.minted)
         self.oms.fill_listeners.append(self.risk.on_fill)
         self.oms.fill_listeners.append(self._book_fill)
@@ -195,11 +200,13 @@ class Engine(Trading):
         for name, venue in self.venues.items():
             await venue.connect(self._ingest)
             self.instruments[name] = await venue.load_markets()
+            self.derivatives.register(name, self.instruments[name])
             await venue.subscribe(list(self.instruments[name]))
             report = await reconcile(self.oms, venue, self.clock.now())
             await self.oms.flush()
             if report.unsettled:  # `unknown` orders from before the restart: settled as the venue answers
                 self.reconciler.settle(name)
+            await self._import_cash_flows(name, venue)
             # Cash comes from the venue after reconciliation (it already includes missed fills).
             for ccy, bal in (await venue.fetch_balances()).items():
                 self.portfolio.set_cash(ccy, bal.total)
@@ -222,6 +229,7 @@ class Engine(Trading):
         self.stops.start()  # once the strategies declared their stoploss
         self.candles.start()
         self.snapshot_extras.append(lambda: {"strategies": self.strategies.status()} if self.strategies else {})
+        self.snapshot_extras.append(self._margin_extra)
         from tui_trader.engine.signal_service import maybe_start
 
         self.signal_service = await maybe_start(self)  # None unless configured or a model exists
@@ -253,6 +261,7 @@ class Engine(Trading):
         await self._cancel_tasks()
         if self.emulator is not None:
             await self.emulator.stop()
+        await self.derivatives.stop()
         for venue in self.venues.values():
             with contextlib.suppress(Exception):
                 await venue.close()
@@ -309,14 +318,19 @@ class Engine(Trading):
         if isinstance(event, TickerEvent):
             t = event.ticker
             self.tickers[(t.venue, t.symbol)] = t
-            self.portfolio.mark(t.venue, t.symbol, t.mid)
+            self.portfolio.mark(t.venue, t.symbol, t.mark)
             if self.emulator is not None:
                 self.emulator.on_ticker(t)
+            if self.started or self.oms is not None:
+                self.derivatives.on_mark(t)
             self._last_msg[t.venue] = self.clock.monotonic()
         elif isinstance(event, BookEvent):
             self.books[(event.book.venue, event.book.symbol)] = event.book
         elif isinstance(event, ConnectionEvent):
             self._venue_detail[event.venue] = event.detail
+        elif isinstance(event, CashFlowEvent):
+            self.derivatives.on_cash_flow(event.flow)  # books and publishes it
+            return
         self.bus.publish(event)
 
     def _track(self, event: Event) -> None:
@@ -477,6 +491,25 @@ class Engine(Trading):
                 await self.risk_journal.tick()
             except StoreWriteError as exc:
                 log.error("risk state not written: %s", exc)
+
+    def _margin_extra(self) -> dict[str, Any]:
+        return {"margin": self.derivatives.rows(), "liquidation_guard": list(self.derivatives.actions)}
+
+    async def _import_cash_flows(self, name: str, venue: Venue) -> None:
+        """Funding and swap the venue paid while the engine was away (booked once each; cash is
+        then read from the venue, which already has them)."""
+        fetch = getattr(venue, "fetch_cash_flows", None)
+        if fetch is None or self.store is None:
+            return
+        since = await self.store.newest_cash_flow_ts(name)
+        try:
+            flows = await fetch(since)
+        except Exception as exc:
+            log.warning("%s: funding history not read (%s); payments since the last start are not itemised", name, exc)
+            return
+        for flow in flows:
+            self.derivatives.on_cash_flow(flow)
+        await self.derivatives.settle()
 
     # -- sub-ledgers ----------------------------------------------------------------------------
 

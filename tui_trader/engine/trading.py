@@ -24,8 +24,9 @@ from tui_trader.venues.base import VenueError
 if TYPE_CHECKING:
     from tui_trader.core.clock import Clock
     from tui_trader.core.instrument import Instrument
-    from tui_trader.core.market import OrderBook
+    from tui_trader.core.market import OrderBook, Ticker
     from tui_trader.engine.bus import EventBus
+    from tui_trader.engine.derivatives import Derivatives
     from tui_trader.execution.emulator import OrderEmulator
     from tui_trader.execution.ids import ClientOrderIds
     from tui_trader.execution.oms import OrderManager
@@ -51,6 +52,7 @@ class Trading:
     checks: PreTradeChecks
     new_id: ClientOrderIds
     live_armed: bool
+    derivatives: Derivatives
     audit: Callable[[str, str, dict[str, Any]], Any]
 
     def instrument(self, venue: str, symbol: str) -> Instrument | None:
@@ -60,6 +62,9 @@ class Trading:
         raise NotImplementedError
 
     def venue_for(self, symbol: str, requested: str | None = None) -> str:
+        raise NotImplementedError
+
+    def ticker(self, symbol: str, venue: str | None = None) -> Ticker | None:
         raise NotImplementedError
 
     async def place(self, req: OrderRequest, actor: str = "user") -> Order:
@@ -82,6 +87,8 @@ class Trading:
             checked = self._admit(req, venue_name, origin)
         except RiskRejection as rej:
             return await self._reject(req, venue_name, rej, actor)
+        if checked.leverage is not None:
+            await self.derivatives.set_leverage(venue_name, checked.symbol, checked.leverage, actor=actor)
         cid = checked.client_order_id or self.new_id()
         order = Order.from_request(checked, cid, venue_name, self.clock.now())
         await self.audit(actor, "place", _describe(order))
@@ -128,8 +135,48 @@ class Trading:
                 f"{venue_name} trades real money and live trading is not armed: "
                 "confirm arming in the TUI or start the daemon with --live",
             )
+        req = self._resolve_offsets(req, venue_name)
+        if req.leverage is not None:
+            inst = self.instrument(venue_name, req.symbol)
+            reason = None if inst is None else self.derivatives.check_leverage(inst, req.leverage)
+            if reason is not None:
+                raise RiskRejection("bad_leverage", reason)
         legs = (req.stop_loss is not None) + (req.take_profit is not None)
         return self._check(req, venue_name, automated=origin.automated, new_orders=1 + legs)
+
+    def _resolve_offsets(self, req: OrderRequest, venue_name: str) -> OrderRequest:
+        """Bracket legs given as distances (`sl 20p`) become prices: from the limit (or stop)
+        price, or for a market order from the touch it would take (the ask for a buy, the bid
+        for a sell), rounded to the tick."""
+        if req.stop_loss_offset is None and req.take_profit_offset is None:
+            return req
+        if (req.stop_loss_offset is not None and req.stop_loss is not None) or (
+            req.take_profit_offset is not None and req.take_profit is not None
+        ):
+            raise RiskRejection("bad_bracket", "give each bracket leg as a price or as a distance (pips), not both")
+        ref = req.price if req.price is not None else req.stop_price
+        if ref is None:
+            t = self.ticker(req.symbol, venue_name)
+            touch = (t.ask if req.side is Side.BUY else t.bid) if t is not None else 0.0
+            if not touch:
+                raise RiskRejection(
+                    "no_price", f"no quote for {req.symbol} yet: a stop-loss or take-profit in pips needs one"
+                )
+            ref = Decimal(repr(touch))
+        inst = self.instrument(venue_name, req.symbol)
+        sign = req.side.sign
+        changes: dict[str, Any] = {"stop_loss_offset": None, "take_profit_offset": None}
+        for offset, name, direction in (
+            (req.stop_loss_offset, "stop_loss", -sign),
+            (req.take_profit_offset, "take_profit", sign),
+        ):
+            if offset is None:
+                continue
+            level = ref + direction * offset
+            if level <= 0:
+                raise RiskRejection("bad_price", f"{name.replace('_', ' ')} {offset} away from {ref} is below zero")
+            changes[name] = inst.round_price(level) if inst is not None else level
+        return req.with_(**changes)
 
     def _refuse_while_store_down(self) -> None:
         fault = self.store.fault if self.store is not None else None
@@ -172,6 +219,7 @@ class Trading:
             self.books.get((venue_name, req.symbol)),
             automated=automated,
             new_orders=new_orders,
+            leverage=req.leverage,
         )
         return self.checks.check(req, ctx)
 
@@ -440,7 +488,10 @@ class Trading:
 def _out_of_range(req: OrderRequest) -> str | None:
     """Why a number of `req` is unusable (NaN, Infinity, above 1e15), whichever front end or
     strategy sent it; zero and negative numbers are the risk checks' (bad_quantity, bad_price)."""
-    for name in ("quantity", "price", "stop_price", "stop_loss", "take_profit", "trail_amount", "trail_percent"):
+    for name in (
+        "quantity", "price", "stop_price", "stop_loss", "take_profit", "trail_amount", "trail_percent", "leverage",
+        "stop_loss_offset", "take_profit_offset",
+    ):
         value = getattr(req, name)
         if value is not None and (not value.is_finite() or value > MAX_NUMBER):
             return f"{name.replace('_', ' ')} {value} is out of range (a finite number up to {MAX_NUMBER:,f})"

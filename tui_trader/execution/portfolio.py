@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
 from tui_trader.core.positions import Position
 
 ZERO = Decimal(0)
@@ -47,6 +48,7 @@ class AccountSnapshot:
     peak_equity: float
     currency: str = "USD"
     balances: tuple[CurrencyBalance, ...] = ()
+    funding: float = 0.0  # funding and swap received (+) or paid (-) by the open positions
 
     @property
     def day_pnl(self) -> float:
@@ -60,7 +62,12 @@ class AccountSnapshot:
 
 class Portfolio:
     """Cash is kept per currency; equity is reported in one currency, each converted at the live
-    rate of a quoted pair (USDT/USD, EUR/USD, or USD/JPY inverted). USDT is not USD."""
+    rate of a quoted pair (USDT/USD, EUR/USD, or USD/JPY inverted). USDT is not USD.
+
+    A spot fill moves its notional between cash and the position. A fill of an instrument on
+    margin (`set_instrument` says which) moves only the P&L it realises and its fee, in the
+    settle currency; the position adds its unrealised P&L on the mark price. Funding and swap
+    payments (`apply_cash_flow`) move cash and are kept on the position they belong to."""
 
     def __init__(self, reporting: str = "USD") -> None:
         self.reporting = reporting
@@ -69,6 +76,7 @@ class Portfolio:
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
         self.quote_of: dict[str, str] = {}
         self.rates: dict[str, float] = {}  # one unit in the reporting currency, from live quotes
+        self.specs: dict[tuple[str, str], Instrument] = {}  # instruments on margin, by (venue, symbol)
         self.peak_equity = 0.0
         self.day_start_equity = 0.0
         self._day: object = None
@@ -85,7 +93,35 @@ class Portfolio:
         pos = self.positions.get(key)
         if pos is None:
             pos = self.positions[key] = Position(venue, symbol, mark=self.marks.get(key, 0.0))
+            spec = self.specs.get(key)
+            if spec is not None:
+                pos.configure(spec)
         return pos
+
+    def set_instrument(
+        self, inst: Instrument, leverage: Decimal | None = None, margin_mode: str | None = None
+    ) -> None:
+        """An instrument traded on margin (and the leverage it trades at): its fills settle P&L,
+        not notional. Spot instruments need not be registered."""
+        if not inst.margined:
+            return
+        key = (inst.venue, inst.symbol)
+        self.specs[key] = inst
+        self.quote_of[inst.symbol] = inst.quote
+        pos = self.positions.get(key)
+        if pos is not None:
+            pos.configure(inst, leverage, margin_mode)
+        elif leverage is not None or margin_mode is not None:
+            self.position(inst.venue, inst.symbol).configure(inst, leverage, margin_mode)
+
+    def spec(self, venue: str, symbol: str) -> Instrument | None:
+        return self.specs.get((venue, symbol))
+
+    def value_currency(self, pos: Position) -> str:
+        """The currency a position's equity value is in: its settle currency on margin, else its quote."""
+        if pos.margined:
+            return pos.settle or self.quote_of.get(pos.symbol, self.reporting)
+        return self.quote_of.get(pos.symbol, self.reporting)
 
     def open_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if not p.is_flat]
@@ -95,6 +131,8 @@ class Portfolio:
 
     def apply_fill(self, fill: Fill) -> Position:
         pos = self.position(fill.venue, fill.symbol)
+        if pos.margined:
+            return self._apply_margined(pos, fill)
         pos.apply(fill)
         quote = fill.quote
         self.cash[quote] = self.cash.get(quote, ZERO) - fill.signed_quantity * fill.price
@@ -105,6 +143,27 @@ class Portfolio:
         if key not in self.marks:
             self.marks[key] = float(fill.price)
         pos.mark = self.marks[key]
+        return pos
+
+    def _apply_margined(self, pos: Position, fill: Fill) -> Position:
+        fee = pos.fee_of(fill)
+        realized = pos.apply(fill)
+        settle = pos.settle or fill.quote
+        self.cash[settle] = self.cash.get(settle, ZERO) + realized - fee
+        self.quote_of.setdefault(fill.symbol, fill.quote)
+        key = (fill.venue, fill.symbol)
+        if key not in self.marks:
+            self.marks[key] = float(fill.price)
+        pos.mark = self.marks[key]
+        return pos
+
+    def apply_cash_flow(self, venue: str, symbol: str, amount: Decimal, currency: str) -> Position | None:
+        """Funding or swap paid (< 0) or received (> 0) for a position: cash, and the position's
+        running total."""
+        self.cash[currency] = self.cash.get(currency, ZERO) + amount
+        pos = self.positions.get((venue, symbol))
+        if pos is not None and not pos.is_flat:
+            pos.funding += amount
         return pos
 
     def mark(self, venue: str, symbol: str, price: float) -> None:
@@ -136,8 +195,8 @@ class Portfolio:
         positions: dict[str, float] = {}
         for pos in self.positions.values():
             if not pos.is_flat:
-                quote = self.quote_of.get(pos.symbol, self.reporting)
-                positions[quote] = positions.get(quote, 0.0) + pos.market_value
+                ccy = self.value_currency(pos)
+                positions[ccy] = positions.get(ccy, 0.0) + pos.equity_value
         currencies = list(dict.fromkeys([*self.cash, *positions]))
         return [
             CurrencyBalance(ccy, float(self.cash.get(ccy, ZERO)), positions.get(ccy, 0.0), self.rate(ccy))
@@ -147,17 +206,19 @@ class Portfolio:
     def snapshot(self, now: datetime) -> AccountSnapshot:
         balances = self.balances()
         cash = sum(b.cash * (1.0 if b.rate is None else b.rate) for b in balances)
-        gross = net = unreal = realized = fees = 0.0
+        gross = net = unreal = realized = fees = funding = worth = 0.0
         for pos in self.positions.values():
-            rate = self.rate(self.quote_of.get(pos.symbol, self.reporting))
-            rate = 1.0 if rate is None else rate
-            value = pos.market_value * rate
-            gross += abs(value)
-            net += value
+            rate = self._rate_or_one(self.value_currency(pos))
+            exposure = pos.market_value * self._rate_or_one(self.quote_of.get(pos.symbol, self.reporting))
+            gross += abs(exposure)
+            net += exposure
+            worth += pos.equity_value * rate
             unreal += pos.unrealized_pnl * rate
             realized += float(pos.realized_pnl) * rate
             fees += float(pos.fees) * rate
-        equity = cash + net
+            if not pos.is_flat:
+                funding += float(pos.funding) * rate
+        equity = cash + worth
         day = now.date()
         if day != self._day:
             self._day = day
@@ -176,4 +237,9 @@ class Portfolio:
             self.peak_equity,
             self.reporting,
             tuple(balances),
+            funding,
         )
+
+    def _rate_or_one(self, currency: str) -> float:
+        rate = self.rate(currency)
+        return 1.0 if rate is None else rate

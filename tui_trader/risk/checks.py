@@ -19,6 +19,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.execution.portfolio import Portfolio
+from tui_trader.risk.margin import MarginBook, check_order
 
 _LIMIT_KEYS = tuple(RiskLimits.model_fields)
 
@@ -42,6 +43,7 @@ class CheckContext:
     book: OrderBook | None = None  # to estimate where a market order fills
     automated: bool = False  # from a strategy, signal or copy service (set by the engine, never by a request)
     new_orders: int = 1  # orders this request creates (a bracket adds its legs)
+    leverage: Decimal | None = None  # on margin: the leverage the order trades at (None: the symbol's setting)
 
 
 Locks = Callable[[OrderRequest, CheckContext], str | None]
@@ -58,12 +60,14 @@ class PreTradeChecks:
         *,
         open_orders: Callable[[], list[Order]] = list,
         locks: Locks | None = None,
+        margin: MarginBook | None = None,
     ) -> None:
         self.settings = settings
         self.portfolio = portfolio
         self.halted = halted
         self.open_orders = open_orders
         self.locks = locks
+        self.margin = margin  # instruments on margin and their leverage (the engine's Derivatives)
 
     def limits_for(self, strategy: str | None) -> RiskLimits:
         base = self.settings
@@ -297,7 +301,8 @@ class PreTradeChecks:
                 "no_price",
                 f"no market price for {req.symbol} yet; wait for a quote or give a limit price",
             )
-        notional = float(req.quantity) * ref
+        unit = _unit_value(inst, ref)
+        notional = float(req.quantity) * unit
         if limits.price_band_pct and ctx.mid and req.price is not None:
             away = abs(float(req.price) / ctx.mid - 1.0)
             if away > limits.price_band_pct:
@@ -319,6 +324,7 @@ class PreTradeChecks:
         pos = self.portfolio.positions.get((ctx.venue, req.symbol))
         mark = max(ctx.mid or ref, self._expected_fill(req, ctx), float(pos.average_price) if pos else 0.0)
         new_qty = self._projected_qty(ctx.venue, req.symbol, req.side, float(req.quantity))
+        mark = _unit_value(inst, mark)
         if limits.max_position_notional and abs(new_qty) * mark > limits.max_position_notional:
             raise RiskRejection(
                 "max_position_notional",
@@ -347,8 +353,47 @@ class PreTradeChecks:
                     f"{len(held)} positions are open or pending, the limit is "
                     f"max_open_positions = {limits.max_open_positions}",
                 )
-        if self.settings.check_balance:
+        if inst.margined:
+            self._check_margin(req, inst, ctx, limits)
+        elif self.settings.check_balance:
             self._check_balance(req, inst, ctx, ref)
+
+    def _check_margin(self, req: OrderRequest, inst: Instrument, ctx: CheckContext, limits: RiskLimits) -> None:
+        """An order on margin: leverage within the limits and the bracket, free margin, and the
+        liquidation price far enough from the mark (risk/margin.py)."""
+        if self.margin is None:
+            return
+        setting = self.margin.setting(ctx.venue, req.symbol, inst)
+        if ctx.leverage is not None:
+            setting = type(setting)(ctx.leverage, setting.margin_mode)
+        if limits.max_leverage is not None and setting.leverage > Decimal(str(limits.max_leverage)):
+            raise RiskRejection(
+                "max_leverage",
+                f"leverage {setting.leverage:g}x is above max_leverage = {limits.max_leverage:g} (risk settings)",
+            )
+        price = Decimal(repr(self._expected_fill(req, ctx)))
+        mark = Decimal(repr(ctx.mid)) if ctx.mid else price
+        refusal = check_order(
+            inst=inst,
+            venue=ctx.venue,
+            side=req.side,
+            quantity=req.quantity,
+            price=price,
+            mark=mark,
+            setting=setting,
+            portfolio=self.portfolio,
+            book=self.margin,
+            open_orders=self.open_orders(),
+            fee_rate=Decimal(str(self.settings.fee_estimate)),
+            buffer=Decimal(str(self.settings.liquidation_buffer)),
+            min_distance=(
+                None if self.settings.min_liquidation_distance is None
+                else Decimal(str(self.settings.min_liquidation_distance))
+            ),
+            check_funds=self.settings.check_balance,
+        )
+        if refusal is not None:
+            raise RiskRejection(refusal.code, refusal.message)
 
     def _value_price(self, venue: str, symbol: str) -> float:
         """A price to value another symbol's worst case: the worst of its mark, its working
@@ -423,3 +468,13 @@ class PreTradeChecks:
                 "insufficient_balance",
                 f"order needs about {need:,.2f} {inst.quote} but {max(free, 0.0):,.2f} is free",
             )
+
+
+def _unit_value(inst: Instrument, price: float) -> float:
+    """What one unit of quantity is worth in the quote currency: its price, times the contract
+    size on margin (an inverse contract is worth its size, whatever the price)."""
+    if not inst.margined:
+        return price
+    if inst.inverse:
+        return float(inst.contract_size)
+    return price * float(inst.contract_size)

@@ -24,6 +24,7 @@ from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
 from tui_trader.home import HomeLock
+from tui_trader.store.flows import CashFlowStore
 from tui_trader.store.migrations import MIGRATIONS
 from tui_trader.store.records import (
     FILL_COLUMNS,
@@ -79,7 +80,7 @@ _UPSERT_LEDGER = (
 )
 
 
-class Store:
+class Store(CashFlowStore):
     def __init__(self, conn: aiosqlite.Connection, path: Path | None) -> None:
         self._db = conn
         self.path = path

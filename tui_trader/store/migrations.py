@@ -121,4 +121,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE store_probe (id INTEGER PRIMARY KEY, ts TEXT NOT NULL);
     """,
+    # 3: positions on margin: funding / swap kept on the position; every funding or swap payment
+    """
+    ALTER TABLE positions ADD COLUMN funding TEXT NOT NULL DEFAULT '0';
+    CREATE TABLE cash_flows (
+        venue TEXT NOT NULL,
+        flow_id TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        rate TEXT,
+        ts TEXT NOT NULL,
+        PRIMARY KEY (venue, flow_id)
+    );
+    CREATE INDEX cash_flows_ts ON cash_flows(ts);
+    """,
 ]

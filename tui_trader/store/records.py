@@ -53,7 +53,7 @@ FILL_COLUMNS = (
     "liquidity",
     "ts",
 )
-POSITION_COLUMNS = ("venue", "symbol", "quantity", "average_price", "realized_pnl", "fees", "updated_at")
+POSITION_COLUMNS = ("venue", "symbol", "quantity", "average_price", "realized_pnl", "fees", "updated_at", "funding")
 
 
 def _s(v: Decimal | None) -> str | None:
@@ -159,7 +159,16 @@ def fill_from_row(r: Any) -> Fill:
 
 
 def position_row(p: Position, at: datetime) -> tuple[Any, ...]:
-    return (p.venue, p.symbol, str(p.quantity), str(p.average_price), str(p.realized_pnl), str(p.fees), at.isoformat())
+    return (
+        p.venue,
+        p.symbol,
+        str(p.quantity),
+        str(p.average_price),
+        str(p.realized_pnl),
+        str(p.fees),
+        at.isoformat(),
+        str(p.funding),
+    )
 
 
 def position_from_row(r: Any) -> Position:
@@ -170,4 +179,5 @@ def position_from_row(r: Any) -> Position:
         average_price=Decimal(r["average_price"]),
         realized_pnl=Decimal(r["realized_pnl"]),
         fees=Decimal(r["fees"]),
+        funding=Decimal(r["funding"]),
     )

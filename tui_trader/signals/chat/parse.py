@@ -13,6 +13,8 @@ from collections.abc import Collection
 from decimal import Decimal
 
 from tui_trader.core.enums import OrderType, Side
+from tui_trader.core.forex import is_metal
+from tui_trader.core.forex import pip_size as fx_pip_size
 from tui_trader.signals.chat.confidence import Doubts, check_entry
 from tui_trader.signals.chat.kinds import (
     BREAKEVEN_RE,
@@ -41,9 +43,6 @@ from tui_trader.signals.chat.levels import (
 from tui_trader.signals.chat.message import EXAMPLE, ParsedSignal, ParseError
 from tui_trader.signals.chat.symbol import SymbolPick, pick_symbol
 from tui_trader.signals.chat.text import Text, fmt, shorten, words_only
-from tui_trader.signals.symbols import FX
-
-_METALS = ("XAU", "XAG", "XPT", "XPD")
 
 # Numbers that are not price levels.
 _NOISE = (
@@ -222,14 +221,9 @@ def _entry(
 
 
 def pip_size(symbol: str | None) -> Decimal | None:
-    """A forex pair's pip: 0.01 when quoted in yen, else 0.0001. None for anything else (metals
-    and indices have no single convention)."""
-    if symbol is None:
-        return None
-    parts = symbol.upper().replace("_", "/").split("/")
-    if len(parts) != 2 or parts[0] not in FX or parts[1] not in FX or parts[0] in _METALS:
-        return None
-    return Decimal("0.01") if parts[1] == "JPY" else Decimal("0.0001")
+    """A forex pair's pip (core.forex: 0.01 when quoted in yen, else 0.0001). None for anything
+    else, metals included: a chat's "20 pips" on gold has no single meaning."""
+    return None if is_metal(symbol) else fx_pip_size(symbol)
 
 
 def _infer_side(lv: Levels) -> Side | None:

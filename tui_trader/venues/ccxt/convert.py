@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tui_trader.core.enums import AssetClass, Liquidity, OrderStatus, OrderType, Side
+from tui_trader.core.enums import AssetClass, InstrumentKind, Liquidity, MarginMode, OrderStatus, OrderType, Side
 from tui_trader.core.fills import Fill
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
@@ -44,8 +44,24 @@ def _step(precision: Any, mode: int) -> Decimal:
 
 
 def instrument(venue: str, market: dict[str, Any], precision_mode: int) -> Instrument:
+    """ccxt's market structure as an Instrument: spot, or a swap / future with its contract
+    size, settle currency and leverage bounds (ccxt's `type`, `linear`, `inverse`,
+    `contractSize`, `settle`, `expiry`, `limits.leverage`)."""
     limits = market.get("limits") or {}
     precision = market.get("precision") or {}
+    kind = _kind(market)
+    extra: dict[str, Any] = {}
+    if kind.margined:
+        leverage = limits.get("leverage") or {}
+        expiry = market.get("expiry")
+        extra = {
+            "contract_size": dec(market.get("contractSize"), "1"),
+            "settle": market.get("settle") or "",
+            "min_leverage": dec(leverage.get("min"), "1"),
+            "max_leverage": dec(leverage.get("max"), "1"),
+            "margin_modes": (MarginMode.ISOLATED, MarginMode.CROSS),
+            "expiry": ms_to_dt(expiry) if expiry else None,
+        }
     return Instrument(
         symbol=market["symbol"],
         venue=venue,
@@ -58,7 +74,18 @@ def instrument(venue: str, market: dict[str, Any], precision_mode: int) -> Instr
         min_notional=dec((limits.get("cost") or {}).get("min")),
         always_open=True,
         fractional=True,
+        kind=kind,
+        **extra,
     )
+
+
+def _kind(market: dict[str, Any]) -> InstrumentKind:
+    kind = market.get("type") or "spot"
+    if kind == "swap":
+        return InstrumentKind.INVERSE_PERP if market.get("inverse") else InstrumentKind.LINEAR_PERP
+    if kind == "future":
+        return InstrumentKind.FUTURE
+    return InstrumentKind.SPOT
 
 
 def ticker(venue: str, t: dict[str, Any]) -> Ticker:
