@@ -20,6 +20,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from tui_trader.core.contracts import MarginTier, tier_for
+from tui_trader.core.enums import InstrumentKind
 from tui_trader.core.instrument import Instrument, quantize
 
 ZERO = Decimal(0)
@@ -29,6 +30,18 @@ ONE = Decimal(1)
 INTEREST_PER_8H = Decimal("0.0001")
 PREMIUM_CLAMP = Decimal("0.0005")
 FUNDING_CAP_SHARE = Decimal("0.75")  # the rate is capped at 75 % of the first bracket's maintenance rate
+PERP_DEFAULT_LEVERAGE = Decimal(20)  # Binance's default for a symbol nobody has set
+
+
+def default_leverage(inst: Instrument) -> Decimal:
+    """The leverage a symbol trades at until someone sets it: a perpetual or future at 20x
+    (Binance's default, within its bounds), an FX pair or CFD at the broker's margin rate,
+    spot at 1x."""
+    if inst.kind in (InstrumentKind.FX, InstrumentKind.CFD):
+        return inst.max_leverage
+    if inst.margined:
+        return min(PERP_DEFAULT_LEVERAGE, inst.max_leverage) if inst.max_leverage >= 1 else ONE
+    return ONE
 
 
 def _sign(qty: Decimal) -> int:

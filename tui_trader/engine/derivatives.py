@@ -32,7 +32,7 @@ from tui_trader.core.errors import UserError
 from tui_trader.core.events import CashFlowEvent, RiskEvent
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
-from tui_trader.risk.margin import LeverageSetting, MarginFigures, default_leverage, figures, margin_rows
+from tui_trader.risk.margin import LeverageSetting, MarginFigures, figures, margin_rows
 from tui_trader.store.db import Store, StoreWriteError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class Derivatives:
         inst = inst or self.engine.instrument(venue, symbol)
         if inst is None or not inst.margined:
             return LeverageSetting(Decimal(1), MarginMode.CROSS)
-        return LeverageSetting(default_leverage(inst), inst.default_margin_mode or MarginMode.CROSS)
+        return LeverageSetting(M.default_leverage(inst), inst.default_margin_mode or MarginMode.CROSS)
 
     def check_leverage(self, inst: Instrument, leverage: Decimal, notional: Decimal = ZERO) -> str | None:
         """Why `leverage` cannot be used on `inst` for a position of `notional`, or None."""

@@ -46,13 +46,6 @@ class MarginBook(Protocol):
     def setting(self, venue: str, symbol: str, inst: Instrument | None = None) -> LeverageSetting: ...
 
 
-def default_leverage(inst: Instrument) -> Decimal:
-    """Until set: a perpetual at 20x (Binance's default), FX at the broker's margin rate."""
-    if inst.kind in (InstrumentKind.FX, InstrumentKind.CFD):
-        return inst.max_leverage
-    return min(Decimal(20), inst.max_leverage) if inst.max_leverage >= 1 else ONE
-
-
 def account_wide(inst: Instrument) -> bool:
     """A forex broker margins the whole account; a crypto venue one settle currency."""
     return inst.kind in (InstrumentKind.FX, InstrumentKind.CFD)

@@ -121,7 +121,6 @@ _OTHER_PERP_TIERS = tiers_from_rows(
 # maintenance rate is half the initial one.
 FX_MAX_LEVERAGE = Decimal(50)
 METAL_MAX_LEVERAGE = Decimal(20)
-PERP_DEFAULT_LEVERAGE = Decimal(20)  # Binance's default for a symbol nobody has set
 
 
 def asset_class_of(symbol: str) -> AssetClass:
@@ -164,16 +163,6 @@ def _perp_instrument(symbol: str, venue: str) -> Instrument:
         margin_modes=(MarginMode.ISOLATED, MarginMode.CROSS),
         tiers=tiers,
     )
-
-
-def default_leverage(inst: Instrument) -> Decimal:
-    """The leverage a symbol trades at until someone sets it: Binance's 20x for a perpetual, the
-    broker's margin rate for FX."""
-    if inst.kind is InstrumentKind.FX:
-        return inst.max_leverage
-    if inst.margined:
-        return min(PERP_DEFAULT_LEVERAGE, inst.max_leverage)
-    return Decimal(1)
 
 
 def paper_instrument(symbol: str, venue: str = "paper") -> Instrument:

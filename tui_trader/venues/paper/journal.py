@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from tui_trader.core.cashflows import CashFlow
 from tui_trader.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order
@@ -94,6 +95,24 @@ def fill_from_dict(d: dict[str, Any], venue: str) -> Fill:
         liquidity=Liquidity(d["liq"]),
         ts=datetime.fromisoformat(d["ts"]),
         venue_order_id=d.get("vid"),
+    )
+
+
+def flow_to_dict(f: CashFlow) -> dict[str, Any]:
+    return {
+        "id": f.flow_id, "symbol": f.symbol, "kind": f.kind, "amount": str(f.amount), "ccy": f.currency,
+        "ts": f.ts.isoformat(), "rate": None if f.rate is None else str(f.rate),
+        "qty": None if f.quantity is None else str(f.quantity), "price": None if f.price is None else str(f.price),
+    }
+
+
+def flow_from_dict(d: dict[str, Any], venue: str) -> CashFlow:
+    def dec(key: str) -> Decimal | None:
+        return None if d.get(key) is None else Decimal(d[key])
+
+    return CashFlow(
+        d["id"], venue, d["symbol"], d["kind"], Decimal(d["amount"]), d["ccy"], datetime.fromisoformat(d["ts"]),
+        dec("rate"), dec("qty"), dec("price"),
     )
 
 

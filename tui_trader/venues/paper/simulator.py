@@ -7,22 +7,29 @@ trade prints are random per step (seeded, so the same seed, start and steps repe
 prints add up to about the minute's volume in the history. A market that is shut (a stock
 exchange at night) keeps a quote but prints nothing; in extended hours it quotes wider and
 thinner and prints rarely.
+
+A perpetual follows its spot pair's path (its index) at a premium, and quotes its mark price,
+index and funding rate (carry.py). An FX pair's spread widens off-session and around the FX
+day's end (core.fx_sessions).
 """
 
 from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
 
-from tui_trader.core.enums import Side
+from tui_trader.core.contracts import parse_symbol
+from tui_trader.core.enums import InstrumentKind, Side
+from tui_trader.core.fx_sessions import spread_multiplier
 from tui_trader.core.hours import MarketHours, Phase, hours_for
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
-from tui_trader.venues.paper.instruments import SimProfile
+from tui_trader.venues.paper import carry
+from tui_trader.venues.paper.instruments import SimProfile, profile_for
 from tui_trader.venues.paper.path import PricePath
 
 BOOK_LEVELS = 25
@@ -69,7 +76,11 @@ class MarketSimulator:
         for symbol, inst in instruments.items():
             prof = profiles[symbol]
             market = (hours or {}).get(symbol) or hours_for(inst)
-            path = PricePath(seed, symbol, prof, market, inst.price_decimals)
+            parts = parse_symbol(symbol) if inst.kind.perpetual else None
+            if parts is not None:  # the index: the spot pair's own path
+                path = PricePath(seed, parts.spot, profile_for(parts.spot), market, inst.price_decimals)
+            else:
+                path = PricePath(seed, symbol, prof, market, inst.price_decimals)
             rng = np.random.default_rng([seed, zlib.crc32(symbol.encode()), 99])
             state = _SymbolState(inst, prof, path, market, rng)
             state.bid_sizes = self._fresh_sizes(state)
@@ -95,11 +106,15 @@ class MarketSimulator:
         s = self._states[symbol]
         ts = now.timestamp()
         prev = s.mid
-        s.mid = s.path.price(ts)
+        index = s.path.price(ts)
+        perpetual = s.instrument.kind.perpetual
+        s.mid = index * (1.0 + carry.premium(symbol, ts)) if perpetual else index
         if not s.last_price:
             s.last_price = s.mid
         phase = s.hours.state(now).phase if s.hours.name != "24/7" else Phase.OPEN
         spread_x, depth_x, print_x = _PHASE_BOOK[phase]
+        if s.instrument.kind is InstrumentKind.FX and phase is Phase.OPEN:
+            spread_x *= spread_multiplier(symbol, now)
         self._update_stats(s, ts)
         book = self._book(s, now, spread_x, depth_x)
         trades = self._trades(s, book, now, ts, s.mid - prev if prev else 0.0, print_x)
@@ -117,6 +132,15 @@ class MarketSimulator:
             open_24h=s.open_24h,
             volume_24h=s.volume_24h,
         )
+        if perpetual:
+            nd = s.instrument.price_decimals
+            ticker = replace(
+                ticker,
+                mark_price=round(index * (1.0 + carry.basis(symbol, ts)), nd),
+                index_price=round(index, nd),
+                funding_rate=float(carry.funding_rate(s.instrument, ts)),
+                next_funding=carry.next_funding(now),
+            )
         return book, trades, ticker
 
     def _update_stats(self, s: _SymbolState, ts: float) -> None:

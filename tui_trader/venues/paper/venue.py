@@ -7,22 +7,34 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from tui_trader.config.paper import PaperSettings
+from tui_trader.core.cashflows import FUNDING, SWAP, CashFlow
 from tui_trader.core.clock import Clock
-from tui_trader.core.enums import ConnectionState, OrderStatus
-from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent, TradeEvent
+from tui_trader.core.enums import ConnectionState, InstrumentKind, MarginMode, OrderStatus
+from tui_trader.core.events import (
+    BookEvent,
+    CashFlowEvent,
+    ConnectionEvent,
+    Event,
+    ExecutionReport,
+    TickerEvent,
+    TradeEvent,
+)
 from tui_trader.core.fills import Fill
+from tui_trader.core.fx_sessions import rollover_at
 from tui_trader.core.hours import SessionState, hours_for
 from tui_trader.core.instrument import Instrument
+from tui_trader.core.margin import default_leverage, funding_payment
 from tui_trader.core.market import Candle, OrderBook, Ticker, TradePrint
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError, VenueOrder
-from tui_trader.venues.paper.account import PaperAccount
+from tui_trader.venues.paper import carry
+from tui_trader.venues.paper.account import MarginTerms, PaperAccount
 from tui_trader.venues.paper.feeds import PriceSource, SimulatedSource
 from tui_trader.venues.paper.history import history
 from tui_trader.venues.paper.instruments import paper_instrument, profile_for
@@ -30,6 +42,8 @@ from tui_trader.venues.paper.journal import (
     PaperJournal,
     fill_from_dict,
     fill_to_dict,
+    flow_from_dict,
+    flow_to_dict,
     order_from_dict,
     order_to_dict,
 )
@@ -79,6 +93,11 @@ class PaperVenue:
         self.account = PaperAccount(
             {k: Decimal(str(v)) for k, v in settings.balances.items()}, allow_short=settings.allow_short
         )
+        for inst in self.instruments.values():
+            if inst.margined:
+                self.account.set_margin(inst.symbol, self._terms(inst, default_leverage(inst)))
+        self.flows: list[CashFlow] = []  # funding and swap paid, in order
+        self._next_carry: dict[str, datetime] = {}  # symbol -> its next funding time or rollover
         self._emit: Emit = lambda event: None
         self.matching = MatchingEngine(
             name,
@@ -134,6 +153,14 @@ class PaperVenue:
                         done.add(order.client_order_id)
             elif kind == "done":
                 done.add(rec["cid"])
+            elif kind == "lev" and rec["symbol"] in self.account.margin:
+                self.account.set_margin(
+                    rec["symbol"], dataclasses.replace(self.account.margin[rec["symbol"]], leverage=Decimal(rec["lev"]))
+                )
+            elif kind == "flow":
+                flow = flow_from_dict(rec, self.name)
+                self.flows.append(flow)
+                self.account.apply_cash_flow(flow.currency, flow.amount)
         self.matching.continue_sequences(len(orders) * 2 + 1, n_fills)
         for cid, order in orders.items():
             if cid not in done:
@@ -280,6 +307,73 @@ class PaperVenue:
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
         return [f for f in self.matching.fills if since is None or f.ts >= since]
 
+    # -- on margin: leverage, funding and swap -------------------------------------------------
+
+    def _terms(self, inst: Instrument, leverage: Decimal) -> MarginTerms:
+        """A perpetual's margin is held in its settle currency; an FX pair's in the account's
+        dollars (the paper broker's account currency) when there are any."""
+        fx = inst.kind is InstrumentKind.FX
+        margin_ccy = "USD" if fx and "USD" in self.account.cash else inst.settle_currency
+        return MarginTerms(inst.contract_size, leverage, inst.settle_currency, margin_ccy, inst.base)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal, margin_mode: MarginMode | None = None) -> None:
+        """The leverage `symbol`'s new orders use (Binance's POST /fapi/v1/leverage); remembered
+        in the journal. Refused for spot and beyond the instrument's bounds."""
+        inst = self.instruments.get(symbol)
+        if inst is None or not inst.margined:
+            raise VenueError(f"{symbol} is not traded on margin here")
+        if not inst.min_leverage <= leverage <= inst.max_leverage:
+            raise VenueError(f"leverage {leverage:g} is outside {inst.min_leverage:g}-{inst.max_leverage:g}")
+        if margin_mode is not None and inst.margin_modes and margin_mode not in inst.margin_modes:
+            raise VenueError(f"{symbol} has no {margin_mode.value} margin")
+        self.account.set_margin(symbol, self._terms(inst, leverage))
+        self.journal.append({"t": "lev", "symbol": symbol, "lev": str(leverage)})
+
+    async def fetch_cash_flows(self, since: datetime | None = None) -> list[CashFlow]:
+        """Funding and swap paid or received (Binance's /fapi/v1/income, OANDA's transactions)."""
+        return [f for f in self.flows if since is None or f.ts >= since]
+
+    def _carry(self, ticker: Ticker) -> None:
+        """At a perpetual's funding time or an FX pair's rollover, pay or charge the position."""
+        inst = self.instruments.get(ticker.symbol)
+        if inst is None or not (inst.kind.perpetual or inst.kind is InstrumentKind.FX):
+            return
+        due = self._next_carry.get(ticker.symbol)
+        if due is None:
+            self._next_carry[ticker.symbol] = self._carry_after(inst, ticker.ts)
+            return
+        if ticker.ts < due:
+            return
+        self._next_carry[ticker.symbol] = self._carry_after(inst, due)
+        qty = self.account.position(ticker.symbol)
+        if qty == 0:
+            return
+        if inst.kind.perpetual:
+            mark = Decimal(repr(ticker.mark))
+            rate = carry.funding_rate(inst, due.timestamp())
+            amount = funding_payment(inst, qty, mark, rate)
+            kind, price = FUNDING, mark
+        else:
+            price = Decimal(repr(ticker.mid))
+            amount, rate = carry.swap_amount(inst, qty, price, due)
+            kind = SWAP
+            if amount == 0:
+                return
+        flow = CashFlow(
+            f"{kind}-{ticker.symbol}-{int(due.timestamp())}", self.name, ticker.symbol, kind,
+            amount.quantize(Decimal("0.00000001")), inst.settle_currency, due, rate, qty, price,
+        )
+        self.flows.append(flow)
+        self.account.apply_cash_flow(flow.currency, flow.amount)
+        self.journal.append({"t": "flow", **flow_to_dict(flow)})
+        self._emit(CashFlowEvent(flow))
+
+    @staticmethod
+    def _carry_after(inst: Instrument, ts: datetime) -> datetime:
+        if inst.kind.perpetual:
+            return carry.next_funding(ts)
+        return rollover_at(ts + _EPSILON)
+
     def position(self, symbol: str) -> Decimal:
         return self.account.position(symbol)
 
@@ -333,3 +427,7 @@ class PaperVenue:
         self._tickers[ticker.symbol] = ticker
         if ticker.symbol in self._subscribed:
             self._emit(TickerEvent(ticker))
+        self._carry(ticker)
+
+
+_EPSILON = timedelta(microseconds=1)
