@@ -2,7 +2,9 @@
 
 Runs the engine headless (as the daemon does) on the paper venue with 20 symbols and ten
 strategy instances, samples RSS every `--sample` seconds and prints start, end, peak and the
-slope of the last half (MB per hour). Budget: < 200 MB and flat after an hour.
+slope of the last half (MB per hour). Budget: < 200 MB and flat after an hour. Strategies run
+in their own worker processes (forked from one zygote), so the engine's RSS and the total
+with its workers are printed and fitted separately.
 
     .venv/bin/python bench/bench_memory.py [--duration 3600] [--tick-ms 100]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 import tempfile
 import time
@@ -52,6 +55,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         if broken:
             print(f"strategies that failed to start: {broken}")
         samples: list[tuple[float, float]] = []
+        totals: list[tuple[float, float]] = []  # the engine and its strategy workers
         t0 = time.monotonic()
         next_sample = t0
         events = 0
@@ -59,12 +63,15 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
             events += len(ui.drain())
             if now >= next_sample:
                 gc.collect()
-                samples.append((now - t0, proc.memory_info().rss / 2**20))
+                rss = proc.memory_info().rss / 2**20
+                samples.append((now - t0, rss))
+                totals.append((now - t0, rss + _children_rss(proc)))
                 next_sample += sample
             await asyncio.sleep(0.1)
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
         await engine.stop()
     half = [s for s in samples if s[0] >= duration / 2] or samples
+    total_half = [s for s in totals if s[0] >= duration / 2] or totals
     print(
         f"{duration:.0f} s, {len(SYMBOLS)} symbols every {tick_ms:.0f} ms, {len(STRATEGIES)} strategies "
         f"({evaluations} evaluations), {events:,} events to a coalescing screen consumer"
@@ -73,6 +80,21 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
     every = max(1, len(samples) // 12)
     print("  RSS over time: " + ", ".join(f"{t / 60:.0f} min {r:.0f} MB" for t, r in samples[::every]))
     print(f"  slope over the last half (least squares): {slope(half):+.1f} MB/hour (budget: < 200 MB, flat)")
+    print(f"  with the strategy workers: start {totals[0][1]:.0f} MB, end {totals[-1][1]:.0f} MB, "
+          f"slope over the last half {slope(total_half):+.1f} MB/hour")  # fmt: skip
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def _children_rss(proc: psutil.Process) -> float:
+    """Private memory of the worker processes (USS: pages a fork shares with the zygote are
+    not counted again for every worker); MB."""
+    total = 0.0
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_full_info().uss / 2**20
+        except psutil.Error:
+            continue
+    return total
 
 
 def slope(samples: list[tuple[float, float]]) -> float:

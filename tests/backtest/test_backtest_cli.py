@@ -183,3 +183,28 @@ def test_timerange_and_config_parsing(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         read_config(path)
+
+
+def test_json_trades_are_the_result_trades(tmp_path: Path, candles_file: Path, capsys) -> None:
+    """The fast --json writer prints every trade as the in-process result holds it: times in
+    ISO 8601 UTC, numbers as numbers, the same count and order."""
+    from tui_trader.backtest import run_backtest
+    from tui_trader.data import load_ohlcv
+    from tui_trader.strategy.loader import load_strategy
+
+    code = main(["--home", str(tmp_path / "home"), "backtest", "--strategy", "rsi_mean_reversion",
+                 "--data", str(candles_file), "--timeframe", "15m", "--symbol", "BTC/USDT",
+                 "--fee", "0.001", "--json", "--keep-gaps"])  # fmt: skip
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)["trades"]
+    frame = load_ohlcv(candles_file, timeframe="15m", symbol="BTC/USDT")
+    result = run_backtest(load_strategy("rsi_mean_reversion"), {"BTC/USDT": frame}, timeframe="15m",
+                          fee=0.001)  # fmt: skip
+    expected = result.trades
+    assert len(printed) == len(expected) > 0
+    for row, (_, want) in zip(printed, expected.iterrows(), strict=True):
+        assert row["entry_time"] == want.entry_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert row["exit_time"] == want.exit_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert row["entry_price"] == pytest.approx(want.entry_price, rel=1e-12)
+        assert row["pnl_pct"] == pytest.approx(want.pnl_pct, rel=1e-9, abs=1e-12)
+        assert row["exit_reason"] == want.exit_reason and row["side"] == want.side

@@ -194,3 +194,18 @@ def test_freqtrade_import_paths_resolve_to_ours(tmp_path):
     assert (prev.minute, nxt.minute) == (5, 10)
     assert from_open == pytest.approx(1 - 1.05 / 1.10) and absolute == pytest.approx(0.05)
     assert module.T2 is module.Trade and module.P2 is module.PairLocks
+
+
+def test_a_named_strategy_loads_without_importing_the_others(tmp_path: Path) -> None:
+    """`backtest --strategy NAME` imports the file named NAME, not every plugin beside it (a
+    slow or broken neighbour neither delays nor blocks it)."""
+    marker = tmp_path / "imported"
+    _write(tmp_path / "mygood.py", GOOD.replace("VALUE", "3"))
+    _write(tmp_path / "neighbour.py", f"open({str(marker)!r}, 'a').write('x')\n" + GOOD.replace(
+        "MyGood", "Neighbour").replace("VALUE", "4"))  # fmt: skip
+    strategy = load_strategy("mygood", [tmp_path])
+    assert type(strategy).__name__ == "MyGood"
+    assert not marker.exists()
+    # a name no file is named for still finds its class, looking through the rest
+    assert type(load_strategy("Neighbour", [tmp_path])).__name__ == "Neighbour"
+    assert marker.exists()

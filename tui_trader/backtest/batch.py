@@ -33,7 +33,7 @@ from tui_trader.strategy.precision import round_down, round_nearest, round_up
 
 REASONS: tuple[str, ...] = (STOP_LOSS, TRAILING_STOP_LOSS, ROI, EXIT_SIGNAL, FORCE_EXIT)
 _STOP, _TRAIL, _ROI, _SIGNAL, _FORCE = range(len(REASONS))
-_MAX_CELLS = 1 << 20  # rows x window columns per step: bounds the temporary arrays (~8 MB each)
+_MAX_CELLS = 1 << 18  # rows x window columns per step: bounds the temporary arrays (~2 MB each)
 _FIRST_WINDOW = 128
 _NS_PER_MINUTE = 60_000_000_000
 

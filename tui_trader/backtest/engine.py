@@ -54,6 +54,7 @@ def run_backtest(
     detail: Mapping[str, pd.DataFrame] | None = None,
     detail_timeframe: str | None = None,
     fill_gaps: bool = False,
+    keep_indicators: bool = True,
 ) -> BacktestResult:
     """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
 
@@ -80,6 +81,9 @@ def run_backtest(
     table (an empty frame; the metrics still count and score every trade) and MFE/MAE;
     `benchmark=False` skips the buy-and-hold curve (alpha and beta are then None);
     `validate=False` trusts candles already passed through `checked_candles`.
+    `keep_indicators=False` (a command that prints only trades and metrics) drops the
+    indicator columns once every symbol is analyzed, when no Python hook could read them:
+    Freqtrade's SampleStrategy on a year of 1m candles holds ~100 MB of them.
     """
     from tui_trader.backtest.risk import risk_protections, risk_sizer
     from tui_trader.config.risk import RiskSettings
@@ -108,6 +112,11 @@ def run_backtest(
         out = out.iloc[startup:].reset_index(drop=True) if startup else out
         analyzed[name] = window(out, start, end) if analyze_all else out
         del out
+    if not keep_indicators and not _reads_frames(strategy):
+        for name, out in analyzed.items():
+            analyzed[name] = out[[c for c in out.columns if c in _SIMULATED]]
+            if dp is not None:
+                dp.set_analyzed(name, timeframe, analyzed[name])
     config = getattr(strategy, "config", None) or {}
     if max_open_trades is None:
         max_open_trades = getattr(strategy, "max_open_trades", None) or config.get(
@@ -148,6 +157,23 @@ def run_backtest(
         detail=_checked_detail(detail, detail_timeframe, timeframe, frames),
         detail_timeframe=detail_timeframe,
     )
+
+
+_SIMULATED = frozenset(
+    {"date", "open", "high", "low", "close", "volume", "enter_long", "exit_long",
+     "enter_short", "exit_short", "enter_tag", "exit_tag"}
+)  # fmt: skip
+
+
+def _reads_frames(strategy: Any) -> bool:
+    """Whether a Python hook (custom stop, custom exit, sizing, confirmations...) could read
+    the analyzed frame while the trades are simulated."""
+    from tui_trader.backtest.reference import needs_reference
+    from tui_trader.strategy.hooks import overridden_hook
+
+    hooks = ("custom_stake_amount", "confirm_trade_entry", "confirm_trade_exit",
+             "custom_entry_price", "order_filled")  # fmt: skip
+    return needs_reference(strategy) or any(overridden_hook(strategy, h) for h in hooks)
 
 
 def _checked_detail(

@@ -10,6 +10,9 @@ As in Freqtrade's backtester, within one candle the symbols with open trades are
 first: every exit in a candle (at its open or inside it) frees its slot and its stake for the
 other symbols' entries in that candle, and a symbol enters again from the next candle on. The
 wallet ties up the stakes; fees are paid out of each trade's profit when it closes.
+
+One module on purpose (about 560 lines): the candidate walk, the wallet and the slot rules
+are one algorithm whose order of operations is what Freqtrade parity depends on.
 """
 
 from __future__ import annotations

@@ -49,10 +49,6 @@ class BacktestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` document: fractions, ISO 8601 UTC times, NaN as null."""
-        trades = [
-            {k: _plain(row[k]) for k in (*TRADE_FIELDS, *EXTRA_FIELDS)}
-            for row in self.trades.to_dict("records")
-        ]
         from tui_trader.analytics.metrics import sample_warnings
 
         return {
@@ -62,9 +58,38 @@ class BacktestResult:
             "start": _iso(self.start),
             "end": _iso(self.end),
             "metrics": {k: _plain(v) for k, v in self.metrics.items()},
-            "trades": trades,
+            "trades": trade_rows(self.trades),
             "warnings": sample_warnings(self.metrics),
         }
+
+
+def trade_rows(trades: pd.DataFrame) -> list[dict[str, Any]]:
+    """The trades as JSON-ready rows, column by column (a year of 1m trades is ~10,000 rows):
+    times as ISO 8601 UTC, numpy values as Python ones, NaN and infinities as None."""
+    keys = (*TRADE_FIELDS, *EXTRA_FIELDS)
+    columns = [_plain_column(trades[k]) if k in trades else [None] * len(trades) for k in keys]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _plain_column(column: pd.Series) -> list[Any]:
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
+        times = column.dt.tz_convert("UTC") if isinstance(column.dtype, pd.DatetimeTZDtype) else column
+        ns = times.to_numpy(dtype="datetime64[ns]")
+        missing = np.isnat(ns)
+        text = np.datetime_as_string(ns, unit="s").astype(object) + "Z"
+        fraction = ~missing & (ns.astype("int64") % 1_000_000_000 != 0)
+        if fraction.any():  # as isoformat: microseconds only where there are some
+            text[fraction] = np.datetime_as_string(ns[fraction], unit="us").astype(object) + "Z"
+        text[missing] = None
+        return list(text.tolist())
+    values = column.to_numpy()
+    if values.dtype.kind == "f":
+        plain = values.astype(object)
+        plain[~np.isfinite(values)] = None
+        return list(plain.tolist())
+    if values.dtype.kind in "iub":
+        return list(values.tolist())
+    return [_plain(v) for v in values.tolist()]
 
 
 def _iso(ts: pd.Timestamp | None) -> str | None:
@@ -83,9 +108,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def trades_frame(
-    trades: Trades, bar_ns: int, symbols: Sequence[str], mfe: np.ndarray, mae: np.ndarray
-) -> pd.DataFrame:
+def trades_frame(trades: Trades, bar_ns: int, symbols: Sequence[str], mfe: np.ndarray, mae: np.ndarray) -> pd.DataFrame:
     """Trades as a DataFrame; every exit is stamped at the open of its candle, as Freqtrade
     stamps it (`bar_ns` is kept for callers)."""
     if not len(trades):

@@ -126,6 +126,7 @@ def _backtest(args: argparse.Namespace) -> int:
         detail=detail_frames,
         detail_timeframe=detail,
         fill_gaps=not args.keep_gaps,
+        keep_indicators=False,  # printed: trades and metrics; plotted: the close
     )
     if args.trades_out:
         _write_trades(result, Path(args.trades_out))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.home import Home
@@ -78,5 +79,17 @@ def context(args: argparse.Namespace, *, ensure: bool = True) -> Context:
     return Context(home, settings, config_file)
 
 
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=False, allow_nan=False) + "\n")
+    """`--json` output: to_jsonable's meaning (Decimals as strings, UTC as Z, NaN as null),
+    written by orjson (a backtest's ~10,000 trades in milliseconds, not seconds)."""
+    sys.stdout.write(orjson.dumps(obj, default=_jsonable, option=_JSON_OPTIONS).decode() + "\n")
+
+
+def _jsonable(obj: Any) -> Any:
+    plain = to_jsonable(obj)
+    if plain is obj:
+        raise TypeError(f"{type(obj).__name__} is not JSON")
+    return plain

@@ -3,6 +3,10 @@
 venue stream -> engine._ingest -> bus (market data, coalesced for slow consumers)
                                -> OMS (execution reports, never dropped)
 command (place/cancel/flatten) -> pre-trade checks -> OMS -> venue
+
+Slightly over 500 lines on purpose: this is where the parts are wired together (start, stop,
+ingest, reconnect); the trading commands are in engine/trading.py, the services in their own
+modules.
 """
 
 from __future__ import annotations

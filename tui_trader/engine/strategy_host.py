@@ -27,7 +27,8 @@ from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.engine.commands import command
 from tui_trader.engine.params import flag, text
-from tui_trader.engine.strategy_worker import StrategyWorker, WorkerConfig, Zygote
+from tui_trader.engine.strategy_worker import StrategyWorker, WorkerConfig
+from tui_trader.engine.worker_factory import Zygote
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort

@@ -1,4 +1,10 @@
-"""The trading database. Orders are written before they are sent; fills are idempotent."""
+"""The trading database. Orders are written before they are sent; fills are idempotent.
+
+One module on purpose (about 600 lines): every write goes through `Store`'s single writer
+thread and its one transaction discipline (order before send, fill + order + position in one
+trip, a failed write halts trading); splitting the writers apart would split that discipline.
+Row types are in store/records.py, the schema in store/migrations.py.
+"""
 
 from __future__ import annotations
 

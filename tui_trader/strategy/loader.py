@@ -276,18 +276,24 @@ def locate_strategy(
         return load_file(as_path)[0], as_path.resolve()
     broken: StrategyError | None = None
     known: list[str] = []
-    for directory, _ in _search_dirs(strategies_dirs, include_bundled):
-        for path in strategy_files(directory):
-            try:
-                classes = load_file(path)
-            except StrategyError as exc:
-                if path.stem.lower() == name.lower():
-                    broken = exc
-                continue
-            for cls in classes:
-                known.append(_strategy_name(cls))
-                if _matches(name, cls, path, len(classes) == 1):
-                    return cls, path
+    files = [
+        path
+        for directory, _ in _search_dirs(strategies_dirs, include_bundled)
+        for path in strategy_files(directory)
+    ]
+    # a file named for the strategy first: the usual case imports one plugin, not all of them
+    named = [path for path in files if path.stem.lower() == name.lower()]
+    for path in [*named, *(path for path in files if path not in named)]:
+        try:
+            classes = load_file(path)
+        except StrategyError as exc:
+            if path in named:
+                broken = broken or exc
+            continue
+        for cls in classes:
+            known.append(_strategy_name(cls))
+            if _matches(name, cls, path, len(classes) == 1):
+                return cls, path
     for ep in _entry_points():
         if ep.name.lower() == name.lower():
             return _entry_point_classes(ep)[0], None
