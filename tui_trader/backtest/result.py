@@ -89,7 +89,7 @@ def _plain_column(column: pd.Series) -> list[Any]:
         return list(plain.tolist())
     if values.dtype.kind in "iub":
         return list(values.tolist())
-    return [_plain(v) for v in values.tolist()]
+    return [v if type(v) is str or v is None else _plain(v) for v in values.tolist()]
 
 
 def _iso(ts: pd.Timestamp | None) -> str | None:
