@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from fakes.alpaca_exchange import FakeAlpaca
 from fakes.binance_exchange import FakeBinanceExchange
+from fakes.ib_gateway import FakeIBGateway
 from fakes.schwab_exchange import FakeSchwab
 from fakes.venue_harness import API_KEY, SECRET
 
@@ -33,5 +34,12 @@ async def alpaca() -> AsyncIterator[FakeAlpaca]:
 @pytest.fixture
 async def schwab() -> AsyncIterator[FakeSchwab]:
     fake = await FakeSchwab(app_key="fake-app-key", app_secret="fake-app-secret").start(tick_interval_s=0.05)
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def ibg() -> AsyncIterator[FakeIBGateway]:
+    fake = await FakeIBGateway().start(tick_interval_s=0.05)
     yield fake
     await fake.stop()

@@ -63,7 +63,7 @@ def _set(args: argparse.Namespace) -> int:
     kind: str = vs.kind if vs else "ccxt"
     if kind == "ib":
         raise UserError(f"{args.venue}: Interactive Brokers needs nothing stored here: log in to TWS or IB Gateway "
-                        "and enable its API (docs/venues.md#interactive-brokers)")  # fmt: skip
+                        "and enable its API (docs/brokers.md#interactive-brokers)")  # fmt: skip
     from tui_trader.secrets import CredentialStore
 
     store = CredentialStore.open(ctx.home)  # a wrong keyring password stops here, before any question

@@ -36,7 +36,7 @@ class VenueSettings(BaseModel):
     port: int = Field(0, ge=0, description="ib: API port (0: 7497 paper / 7496 live); moomoo: OpenD port (11111)")
     ib_client_id: int = Field(17, ge=0, description="ib: the API client id this workstation connects as")
     unofficial_ok: bool = Field(
-        False, description="robinhood: accept an unofficial, reverse-engineered equities API (see docs/venues.md)"
+        False, description="robinhood: accept an unofficial, reverse-engineered equities API (see docs/brokers.md)"
     )
 
     @property

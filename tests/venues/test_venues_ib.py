@@ -1,0 +1,230 @@
+"""The Interactive Brokers adapter against a loopback fake IB Gateway (real ib_async clients
+on the TWS API socket protocol): market, limit, stop, cancel, fills streamed, a reconnect with
+a fill in the gap, a hung Gateway, market hours from the contract details, and the ledgers
+agreeing (every execution at IB one fill here, once)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ib_async", reason="ib_async is an optional extra (tui-trader[brokers])")
+
+from tui_trader.config import Settings
+from tui_trader.core.clock import SystemClock
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
+from tui_trader.core.errors import ConfigError
+from tui_trader.core.events import ConnectionEvent, Event
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine import Engine
+from tui_trader.home import Home
+from tui_trader.venues.base import VenueError
+from tui_trader.venues.ib.venue import IBVenue
+from tui_trader.venues.resilience import Backoff
+
+from fakes.ib_gateway import FakeIBGateway
+from fakes.venue_harness import wait_for
+
+
+def make_venue(fake: FakeIBGateway, **kw: Any) -> IBVenue:
+    return IBVenue(
+        "ib", fake.venue_settings(**kw.pop("settings", {})), SystemClock(),
+        backoff=Backoff(0.05, 0.2, rng=random.Random(1)), order_rate=50,
+        request_timeout_s=kw.pop("timeout", 2.0), ack_timeout_s=kw.pop("ack_timeout_s", 1.0), **kw,
+    )  # fmt: skip
+
+
+async def started(fake: FakeIBGateway, events: list[Event] | None = None, home: Home | None = None,
+                  **kw: Any) -> Engine:  # fmt: skip
+    venue = make_venue(fake, **kw)
+    engine = Engine(Settings(), home, in_memory=home is None, venues={"ib": venue})
+    if events is not None:
+        engine.bus.on(events.append, name="test-events")
+    await engine.start()
+    await wait_for(lambda: engine.ticker("AAPL") is not None, 5)
+    return engine
+
+
+def buy(qty: str = "2", **kw: Any) -> OrderRequest:
+    return OrderRequest("AAPL", Side.BUY, Decimal(qty), venue="ib", **kw)
+
+
+def status(engine: Engine, cid: str) -> OrderStatus:
+    return engine.oms.orders[cid].status  # type: ignore[union-attr]
+
+
+def placed_orders(fake: FakeIBGateway) -> int:
+    """PLACE_ORDER messages the Gateway received: an order sent twice would count twice."""
+    return sum(1 for _, f in fake.messages if f[0] == "3")
+
+
+async def ledgers_agree(engine: Engine, fake: FakeIBGateway) -> None:
+    """Every execution at IB is one of our fills, once; quantities and positions match."""
+    assert engine.store is not None and engine.oms is not None
+    theirs = {str(t.trade_id) for t in fake.trades}
+    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs, 10)
+    await engine.oms.flush()
+    stored = await engine.store.load_fills(limit=10_000)
+    assert sorted(f.fill_id for f in stored) == sorted(theirs)
+    ours = {o.client_order_id: o for o in engine.oms.orders.values()}
+    for o in fake.orders.values():
+        mine = ours.get(o.client_order_id)
+        assert mine is not None and mine.filled_quantity == o.executed, (o.client_order_id, mine, o.executed)
+    for symbol in fake.symbols:
+        assert engine.portfolio.position("ib", symbol).quantity == fake.position(symbol)
+
+
+async def test_market_order_fills_streamed_and_ledgers_agree(ibg: FakeIBGateway) -> None:
+    engine = await started(ibg)
+    try:
+        placed = await engine.place(buy("2"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        made = next(iter(ibg.orders.values()))
+        assert made.client_order_id == placed.client_order_id  # IB keeps our id as orderRef
+        fills = [f for f in engine.fills if f.client_order_id == placed.client_order_id]
+        assert len(fills) == 2 and all(f.fee == Decimal("1.00") for f in fills)  # two executions, commissions
+        assert placed_orders(ibg) == 1
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_limit_rests_then_fills_and_a_cancel_ends_another(ibg: FakeIBGateway) -> None:
+    engine = await started(ibg)
+    try:
+        resting = await engine.place(buy("3", type=OrderType.LIMIT, price=Decimal("185")))
+        other = await engine.place(buy("1", type=OrderType.LIMIT, price=Decimal("175")))
+        assert other.status is not OrderStatus.REJECTED, other.reason
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        ibg.set_price("AAPL", "184.50")  # the ask reaches 185: the first fills
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 5)
+        assert status(engine, other.client_order_id) is OrderStatus.ACCEPTED
+        await engine.cancel(other.client_order_id)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 5)
+        assert ibg.orders[f"17:{engine.oms.orders[other.client_order_id].venue_order_id}"].status == "canceled"  # type: ignore[union-attr]
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_stop_order_triggers_and_fills(ibg: FakeIBGateway) -> None:
+    engine = await started(ibg)
+    try:
+        stop = await engine.place(buy("2", type=OrderType.STOP, stop_price=Decimal("195")))
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.ACCEPTED, 5)
+        made = next(iter(ibg.orders.values()))
+        assert made.ib_type == "STP" and made.stop_price == Decimal("195") and made.is_open  # type: ignore[attr-defined]
+        ibg.set_price("AAPL", "195.50")
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED, 5)
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_reconnect_with_a_fill_in_the_gap(ibg: FakeIBGateway) -> None:
+    """The Gateway restarts (it does, daily); a resting order fills while we are away: the
+    reconnect's reconciliation brings the fill, once."""
+    events: list[Event] = []
+    engine = await started(ibg, events=events)
+    try:
+        resting = await engine.place(buy("4", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await ibg.drop_connections()
+        key = next(iter(ibg.orders))
+        ibg.fill(key, Decimal(1))  # a partial fill nobody is connected to hear
+        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 1, 10)  # type: ignore[union-attr]
+        assert any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.RECONNECTING for e in events)
+        ibg.fill(key)  # the rest, streamed on the new socket
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        assert placed_orders(ibg) == 1
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_a_hung_gateway_is_noticed_and_the_fill_in_the_silence_reconciled(ibg: FakeIBGateway) -> None:
+    """The socket stays open and nothing comes (no quotes, no answer to reqCurrentTime): the
+    watchdog reconnects; the order that filled meanwhile is reconciled."""
+    events: list[Event] = []
+    engine = await started(ibg, events=events)
+    try:
+        resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        ibg.hang()
+        ibg.fill(next(iter(ibg.orders)))
+        await wait_for(lambda: any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.RECONNECTING
+                                   for e in events), 5)  # fmt: skip
+        ibg.hang(False)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_market_hours_come_from_ib_and_closed_refuses_without_sending(ibg: FakeIBGateway) -> None:
+    ibg.set_market(False)
+    engine = await started(ibg)
+    try:
+        refused = await engine.place(buy("1"))
+        assert refused.status is OrderStatus.REJECTED and "closed" in (refused.reason or ""), refused
+        assert placed_orders(ibg) == 0
+    finally:
+        await engine.stop()
+    ibg.set_market(False, extended=True)  # the after-market: limit orders with outsideRth
+    engine = await started(ibg, settings={"extended_hours": True})
+    try:
+        market = await engine.place(buy("1"))
+        assert market.status is OrderStatus.REJECTED and "limit orders only" in (market.reason or ""), market
+        limit = await engine.place(buy("1", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.ACCEPTED, 5)
+        assert next(iter(ibg.orders.values())).outside_rth  # type: ignore[attr-defined]
+        assert placed_orders(ibg) == 1
+    finally:
+        await engine.stop()
+
+
+async def test_paper_setting_must_match_the_logged_in_account(ibg: FakeIBGateway) -> None:
+    venue = make_venue(ibg, settings={"paper": False})
+    with pytest.raises(ConfigError, match="paper = false, but TWS / IB Gateway is logged in to a paper account"):
+        await venue.connect(lambda e: None)
+    await venue.close()
+
+
+async def test_crash_mid_send_the_next_start_finds_the_order_by_its_ref(ibg: FakeIBGateway, tmp_path: Any) -> None:
+    """The order reached IB; the socket died before any answer and we stopped. The next start
+    finds it by orderRef and never sends it again."""
+    home = Home(tmp_path).ensure()
+    engine = await started(ibg, home=home, ack_timeout_s=0.5)
+    ibg.swallow_next_order()
+    placed = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+    cid = placed.client_order_id
+    assert placed.status in (OrderStatus.UNKNOWN, OrderStatus.ACCEPTED), placed
+    await engine.stop()
+    assert len(ibg.orders) == 1
+    engine2 = await started(ibg, home=home)
+    try:
+        await wait_for(lambda: status(engine2, cid) is OrderStatus.ACCEPTED, 15)
+        ibg.set_price("AAPL", "184.50")
+        await wait_for(lambda: status(engine2, cid) is OrderStatus.FILLED, 10)
+        assert placed_orders(ibg) == 1
+        await ledgers_agree(engine2, ibg)
+    finally:
+        await engine2.stop()
+
+
+async def test_a_second_session_with_the_same_client_id_is_refused_in_one_line(ibg: FakeIBGateway) -> None:
+    first = make_venue(ibg)
+    await first.connect(lambda e: None)
+    try:
+        second = make_venue(ibg, timeout=1.0)
+        with pytest.raises(VenueError, match=r"refused client id 17: another session uses it \(IB 326\)") as caught:
+            await second.connect(lambda e: None)
+        await second.close()
+        assert "\n" not in str(caught.value)
+    finally:
+        await first.close()
+    await asyncio.sleep(0)

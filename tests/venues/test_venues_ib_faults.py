@@ -1,0 +1,154 @@
+"""What IB (or the Gateway between us) can do to an order, against the fake IB Gateway (real
+ib_async clients): each fault ends with IB's ledger and ours agreeing, and no order sent twice.
+
+IB's rules the fake follows (the TWS API's messages and codes): our client id travels as the
+order's orderRef and on every execution; 100 is "max rate of messages per second exceeded";
+201 "order rejected"; 399 "will not be placed until the market opens"; 1100 "connectivity
+between IB and TWS lost", 1101 / 1102 "restored (data lost / maintained)".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+pytest.importorskip("ib_async", reason="ib_async is an optional extra (tui-trader[brokers])")
+
+from test_venues_ib import buy, ledgers_agree, placed_orders, started, status
+
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType
+
+from fakes.ib_gateway import FakeIBGateway
+from fakes.venue_harness import wait_for
+
+
+async def test_lost_answer_is_found_by_its_ref_and_never_sent_again(ibg: FakeIBGateway) -> None:
+    """The order is made and the socket cut before any answer: unknown, then found by its
+    orderRef after the reconnect, and filled; one PLACE_ORDER in all."""
+    engine = await started(ibg, ack_timeout_s=0.5)
+    try:
+        ibg.swallow_next_order()
+        placed = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        assert placed.status in (OrderStatus.UNKNOWN, OrderStatus.ACCEPTED), placed
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 15)
+        ibg.set_price("AAPL", "184.50")
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        assert placed_orders(ibg) == 1 and len(ibg.orders) == 1
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_pacing_error_on_an_order_that_was_made_is_settled_by_lookup(ibg: FakeIBGateway) -> None:
+    """Error 100 (too many messages) does not say whether the order was taken: it was; the
+    lookup by orderRef finds it (and its fills); it is not sent again."""
+    engine = await started(ibg)
+    try:
+        ibg.pace_next(made=True)
+        placed = await engine.place(buy("2"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 15)
+        assert placed_orders(ibg) == 1 and engine.venues["ib"].counters["pacing"] == 1  # type: ignore[attr-defined]
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_pacing_error_on_an_order_never_made_settles_as_never_sent(ibg: FakeIBGateway) -> None:
+    engine = await started(ibg, not_found_final_after_s=1.0)
+    try:
+        ibg.pace_next()
+        placed = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        assert placed.status is OrderStatus.UNKNOWN, placed
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.REJECTED, 20)
+        assert "never reached the venue (ib)" in (engine.oms.orders[placed.client_order_id].reason or "")  # type: ignore[union-attr]
+        assert placed_orders(ibg) == 1 and not ibg.orders
+    finally:
+        await engine.stop()
+
+
+async def test_a_rejection_is_ibs_words_and_nothing_else_changes(ibg: FakeIBGateway) -> None:
+    engine = await started(ibg)
+    try:
+        ibg.reject_next()
+        placed = await engine.place(buy("2"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.REJECTED, 5)
+        reason = engine.oms.orders[placed.client_order_id].reason or ""  # type: ignore[union-attr]
+        assert reason.startswith("ib 201: Order rejected"), reason
+        assert not ibg.orders and engine.portfolio.position("ib", "AAPL").quantity == 0
+    finally:
+        await engine.stop()
+
+
+async def test_gateway_losing_ibs_servers_refuses_orders_then_reconciles(ibg: FakeIBGateway) -> None:
+    """1100: the Gateway is up but cut off from IB: new orders are refused (not sent) with one
+    line; a fill made meanwhile arrives by the reconcile when 1102 says it is back."""
+    engine = await started(ibg)
+    try:
+        resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        ibg.lose_connectivity()
+        venue = engine.venues["ib"]
+        await wait_for(lambda: venue.state is ConnectionState.DEGRADED, 5)
+        ibg.stall_private()
+        ibg.fill(next(iter(ibg.orders)))  # the news of it is lost with the link
+        refused = await engine.place(buy("1"))
+        assert refused.status is OrderStatus.REJECTED, refused
+        assert "lost its connection to IB's servers" in (refused.reason or "")
+        assert placed_orders(ibg) == 1
+        ibg.stall_private(False)
+        ibg.restore_connectivity()
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        assert venue.state is ConnectionState.CONNECTED
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_silent_order_stream_is_noticed_and_its_fills_reconciled(ibg: FakeIBGateway) -> None:
+    """Quotes flow, order and execution messages are lost: IB's open orders show the order
+    gone, the stream owes news of it and is silent; the reconnect's reconcile brings the fill."""
+    engine = await started(ibg)
+    try:
+        ibg.stall_private()
+        resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 10)
+        ibg.fill(next(iter(ibg.orders)))
+        venue = engine.venues["ib"]
+        await wait_for(lambda: venue.counters["reconnects"] >= 1, 10)  # type: ignore[attr-defined]
+        ibg.stall_private(False)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        assert placed_orders(ibg) == 1
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_duplicate_executions_count_each_fill_once(ibg: FakeIBGateway) -> None:
+    engine = await started(ibg)
+    try:
+        ibg.duplicate_fills()
+        placed = await engine.place(buy("4"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await asyncio.sleep(0.3)
+        assert len([f for f in engine.fills if f.client_order_id == placed.client_order_id]) == 2
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_an_order_ib_holds_until_the_open_is_accepted_with_a_notice(ibg: FakeIBGateway) -> None:
+    """IB's hours said open, IB holds the order all the same (399): it is accepted and works
+    when the market opens."""
+    engine = await started(ibg)
+    try:
+        ibg.market_is_open = False  # IB's own view changed since the hours were read
+        placed = await engine.place(buy("2"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+        ibg.set_market(True)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        assert placed_orders(ibg) == 1
+        await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()

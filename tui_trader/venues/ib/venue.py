@@ -1,0 +1,435 @@
+"""IBVenue: US stocks at Interactive Brokers through ib_async, behind the `Venue` protocol.
+
+ib_async talks the TWS API socket protocol to TWS or IB Gateway, which the trader runs and
+logs in to (the login, its two-factor check and its daily restart are theirs; nothing is
+stored here). One socket carries everything: order and execution messages, quotes, account
+values. This module holds the connection:
+
+- the socket is watched: a `reqCurrentTime` every third of `stall_after_s` must be answered
+  within `stall_after_s`, else the socket is presumed dead (a hung Gateway), closed and
+  opened again with backoff; every reconnect is followed by the engine's reconciliation;
+- quotes per symbol are their own streams (silent while the regular session is open is a
+  fault); the order stream is checked against IB's open orders (`PrivateProbe`): an order IB
+  shows filled or gone that the stream never mentioned makes the stream silent, and the
+  socket is opened again (which reconciles);
+- IB's system messages 1100 (the Gateway lost IB's servers), 1101 and 1102 (restored) make the
+  venue degraded, refuse new orders (nothing sent) and reconcile when it is back;
+- market hours come from each contract's details (`liquidHours`; `tradingHours` too with
+  `extended_hours`), refreshed every minute.
+
+`orders.py` sends, cancels and looks orders up (IB keeps our client id as `orderRef`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tui_trader.config.venues import VenueSettings
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import ConnectionState
+from tui_trader.core.errors import ConfigError
+from tui_trader.core.events import NoticeEvent, TickerEvent
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Candle, Ticker
+from tui_trader.core.positions import Balance
+from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
+from tui_trader.venues.ib import convert
+from tui_trader.venues.ib.orders import PRIVATE, IBOrders
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, in_background
+from tui_trader.venues.streams import PrivateProbe, StreamBoard
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_FINAL_S = 60.0  # IB documents no window after which an order not shown never will be
+LINK_LOST, LINK_BACK = 1100, (1101, 1102)
+
+
+class IBVenue(IBOrders, PrivateProbe):
+    kind = "ib"
+
+    def __init__(
+        self,
+        name: str,
+        settings: VenueSettings,
+        clock: Clock,
+        *,
+        backoff: Backoff | None = None,
+        order_rate: float | None = None,
+        request_timeout_s: float = 4.0,
+        ack_timeout_s: float = 5.0,
+        hours_refresh_s: float = 60.0,
+        not_found_final_after_s: float = NOT_FOUND_FINAL_S,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.clock = clock
+        self.is_live = settings.is_live
+        self.capabilities = VenueCapabilities(
+            stop=True, stop_limit=True, trailing_stop=False, post_only=False, ioc_fok=True, shorting=False
+        )
+        self.monitor = ConnectionMonitor(
+            name, clock, stall_after_s=settings.stall_after_s,
+            backoff=backoff or Backoff(settings.backoff_base_s, settings.backoff_cap_s),
+        )  # fmt: skip
+        self.streams = StreamBoard(self.monitor.stall_after_s)
+        rate = order_rate or settings.order_rate_per_s
+        self.order_bucket = TokenBucket(rate, max(1.0, rate * 2))
+        self.request_timeout_s = request_timeout_s
+        self.ack_timeout_s = ack_timeout_s
+        self.hours_refresh_s = hours_refresh_s
+        self.not_found_final_after_s = not_found_final_after_s
+        self.instruments: dict[str, Instrument] = {}
+        self.account = ""
+        self.ib: Any = None
+        self._emit: Emit = lambda event: None
+        self._contracts: dict[str, Any] = {}
+        self._sessions: dict[str, tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]] = {}
+        self._tickers: dict[str, Any] = {}
+        self._symbols: list[str] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self._link_lost = ""
+        self._reconnecting = False
+        self._hours_at = 0.0
+        self._heard = time.monotonic()
+        self._pinging = False
+        self._refused = ""
+        self._init_orders()
+        self._working: dict[str, Decimal] = {}
+        self._probing = False
+        self._probed_at = 0.0
+        self._relearn = False
+        self.counters = {"reconnects": 0, "found_by_lookup": 0, "duplicate_fills": 0, "pacing": 0}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.monitor.state
+
+    async def connect(self, emit: Emit) -> None:
+        self._emit = emit
+        self.monitor.emit = emit
+        self.monitor.connecting()
+        self.streams.add(PRIVATE, private=True)
+        await self._open()
+        mode = "PAPER" if self.account.startswith("D") else "LIVE"
+        self.monitor.connected(f"ib {mode} {self.account}")
+        self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
+
+    async def _open(self) -> None:
+        """Connect and sync (ib_async reads open and completed orders, executions, positions and
+        account values), check the account, qualify the symbols, ask for quotes and hours."""
+        from ib_async import IB
+
+        if self.ib is not None:
+            self._unhook(self.ib)
+        ib = IB()
+        ib.RequestTimeout = self.request_timeout_s
+        self.ib = ib
+        self._hook(ib)
+        self._refused = ""
+        port = self.settings.port or (7497 if self.settings.paper else 7496)
+        try:
+            await ib.connectAsync(self.settings.host, port, clientId=self.settings.ib_client_id,
+                                  timeout=self.request_timeout_s, account=self.settings.account)  # fmt: skip
+        except (ConnectionRefusedError, OSError, TimeoutError) as exc:
+            ib.disconnect()
+            if self._refused:
+                raise VenueError(f"{self.name}: {self._refused}") from None
+            raise VenueError(f"{self.name}: cannot reach TWS / IB Gateway at {self.settings.host}:{port} "
+                             f"({type(exc).__name__}); start it, log in, and enable its API "
+                             "(Configure > API > Settings)") from None  # fmt: skip
+        if self._closing:  # closed while connecting: leave nothing connected behind
+            ib.disconnect()
+            raise VenueError(f"{self.name}: closed")
+        self._heard = time.monotonic()
+        self._choose_account(ib.managedAccounts())
+        await self._qualify(self.settings.symbols)
+        await self._refresh_hours()
+        for symbol in self._symbols:
+            self._ask_quotes(symbol)
+
+    def _choose_account(self, accounts: list[str]) -> None:
+        want = self.settings.account
+        if want and want not in accounts:
+            self.ib.disconnect()
+            raise ConfigError(f"venues.{self.name}.account: this IB login has no account {want} "
+                              f"(it has {', '.join(accounts) or 'none'})")  # fmt: skip
+        if not want and len(accounts) != 1:
+            self.ib.disconnect()
+            raise ConfigError(f"venues.{self.name}.account: this IB login has {len(accounts)} accounts "
+                              f"({', '.join(accounts)}); set account = \"...\" in the venue table")  # fmt: skip
+        account = want or accounts[0]
+        paper_account = account.startswith("D")  # IB's paper accounts are DU... / DF...
+        if self.settings.paper != paper_account:
+            self.ib.disconnect()
+            said = "paper = true" if self.settings.paper else "paper = false"
+            really = "a paper" if paper_account else "a LIVE"
+            raise ConfigError(f"venues.{self.name}: {said}, but TWS / IB Gateway is logged in to {really} "
+                              f"account ({account}); log in to the other one or change the config")  # fmt: skip
+        self.account = account
+
+    async def close(self) -> None:
+        self._closing = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        self._tasks.clear()
+        if self.ib is not None:
+            self._unhook(self.ib)
+            self.ib.disconnect()
+        self.monitor.closed()
+
+    def _hook(self, ib: Any) -> None:
+        ib.disconnectedEvent += self._on_disconnected
+        ib.errorEvent += self._on_error
+        ib.orderStatusEvent += self._on_status
+        ib.execDetailsEvent += self._on_exec
+        ib.commissionReportEvent += self._on_commission
+        ib.pendingTickersEvent += self._on_tickers
+
+    def _unhook(self, ib: Any) -> None:
+        ib.disconnectedEvent -= self._on_disconnected
+        ib.errorEvent -= self._on_error
+        ib.orderStatusEvent -= self._on_status
+        ib.execDetailsEvent -= self._on_exec
+        ib.commissionReportEvent -= self._on_commission
+        ib.pendingTickersEvent -= self._on_tickers
+
+    def _connected(self) -> bool:
+        return self.ib is not None and self.ib.isConnected() and not self._reconnecting
+
+    # -- the connection: watchdog and reconnects ------------------------------------------------
+
+    async def _ping(self) -> None:
+        """One `reqCurrentTime`: an answer proves the socket and TWS are alive."""
+        try:
+            await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.monitor.stall_after_s)
+            self._heard = time.monotonic()
+        except (TimeoutError, ConnectionError):
+            pass  # unanswered: the watchdog sees how long nothing came
+        finally:
+            self._pinging = False
+
+    def _on_disconnected(self) -> None:
+        self._start_reconnect("the TWS API socket closed")
+
+    def _start_reconnect(self, why: str) -> None:
+        running = self._tasks.get("reconnect")
+        if self._closing or self._reconnecting or (running is not None and not running.done()):
+            return
+        self._tasks["reconnect"] = asyncio.create_task(self._reconnect(why), name=f"{self.name}-reconnect")
+
+    async def _reconnect(self, why: str) -> None:
+        if self._reconnecting or self._closing:
+            return
+        self._reconnecting = True
+        self.counters["reconnects"] += 1
+        self.streams.restarting([PRIVATE, *(f"quote:{s}" for s in self._symbols)], why)
+        log.warning("%s: %s; reconnecting", self.name, why)
+        self._fail_acks(why)
+        try:
+            if self.ib is not None:
+                self._unhook(self.ib)
+                self.ib.disconnect()
+            while not self._closing:
+                await asyncio.sleep(self.monitor.reconnecting(why))
+                try:
+                    await self._open()
+                except ConfigError as exc:
+                    self.monitor.set(ConnectionState.DISCONNECTED, str(exc))
+                    self._notice("error", str(exc))
+                    return
+                except Exception as exc:
+                    why = str(exc) if isinstance(exc, VenueError) else type(exc).__name__
+                    continue
+                self._relearn = True
+                self._reconnecting = False
+                self.streams.waiting(PRIVATE)
+                self.monitor.connected()  # the engine reconciles on this
+                return
+        finally:
+            self._reconnecting = False
+
+    async def _watchdog(self) -> None:
+        stall = self.monitor.stall_after_s
+        period = max(0.05, stall / 3)
+        while not self._closing:
+            await asyncio.sleep(period)
+            if self._reconnecting or self.ib is None:
+                continue
+            if self.ib.isConnected() and not self._pinging:
+                self._pinging = True
+                in_background(self._ping(), f"{self.name}-ping")
+            why = ""
+            silent = self.streams.silent()
+            if time.monotonic() - self._heard > stall:
+                why = f"TWS / IB Gateway answered nothing for {time.monotonic() - self._heard:.1f}s"
+            elif PRIVATE in silent or (silent and any(self.market_open(s, self.clock.now()) for s in self._symbols)):
+                why = self.streams.summary()
+            if why and not self._link_lost:
+                self.monitor.degraded(why)
+                self._start_reconnect(why)
+                continue
+            if time.monotonic() - self._hours_at > self.hours_refresh_s:
+                with contextlib.suppress(Exception):
+                    await self._refresh_hours()
+            if self._probe_due():
+                self._probing = True
+                in_background(self._probe_private(PRIVATE), f"{self.name}-probe")
+
+    def _on_error(self, req_id: int, code: int, text: str, contract: Any = None) -> None:
+        self._heard = time.monotonic()
+        if code == 326:  # "Unable to connect as the client id is already in use"
+            self._refused = (f"TWS / IB Gateway refused client id {self.settings.ib_client_id}: another session "
+                             "uses it (IB 326); stop it or set another ib_client_id")  # fmt: skip
+            return
+        if code == LINK_LOST:
+            self._link_lost = f"IB Gateway lost its connection to IB's servers (code {code})"
+            self.monitor.degraded(self._link_lost)
+            self._notice("warning", f"{self._link_lost}; new orders are refused until it is back")
+            if req_id < 0:
+                return
+        elif code in LINK_BACK:
+            was = self._link_lost
+            self._link_lost = ""
+            if was:
+                self._notice("info", f"IB Gateway is connected to IB's servers again (code {code}); reconciling")
+                if code == 1101:  # data lost: the quotes must be asked for again
+                    for symbol in self._symbols:
+                        self._ask_quotes(symbol, again=True)
+                self.monitor.reconnecting("IB's servers are back")
+                self.monitor.connected()  # the engine reconciles on this
+            return
+        if req_id >= 0:
+            self._order_error(req_id, code, text)
+        elif not 2100 <= code < 2200:
+            log.info("%s: IB message %s: %s", self.name, code, text)
+
+    # -- market data ----------------------------------------------------------------------------
+
+    async def _qualify(self, symbols: Sequence[str]) -> None:
+        from ib_async import Stock
+
+        for symbol in symbols:
+            if symbol not in self._symbols:
+                self._symbols.append(symbol)
+                self.streams.add(f"quote:{symbol}", steady=True)
+            details = await self.ib.reqContractDetailsAsync(Stock(symbol, "SMART", "USD"))
+            if not details:
+                raise ConfigError(f"venues.{self.name}.symbols: IB knows no US stock {symbol!r}")
+            cd = details[0]
+            self._contracts[symbol] = cd.contract
+            self.instruments[symbol] = convert.instrument(self.name, symbol, cd.minTick)
+            self._sessions[symbol] = (convert.sessions(cd.liquidHours, cd.timeZoneId),
+                                      convert.sessions(cd.tradingHours, cd.timeZoneId))  # fmt: skip
+        self._hours_at = time.monotonic()
+
+    async def _refresh_hours(self) -> None:
+        self._hours_at = time.monotonic()
+        for symbol in list(self._symbols):
+            await self._qualify([symbol])
+
+    def market_open(self, symbol: str, now: datetime) -> bool:
+        """Engine pre-trade hook: the regular session from IB's liquid hours (with extended
+        hours on, IB's trading hours, where `create_order` sends limit orders only)."""
+        regular, extended = self._sessions.get(symbol) or next(iter(self._sessions.values()), ([], []))
+        sessions = extended if self.settings.extended_hours else regular
+        return any(a <= now < b for a, b in sessions)
+
+    def _regular(self, symbol: str, now: datetime) -> bool:
+        regular = (self._sessions.get(symbol) or ([], []))[0]
+        return any(a <= now < b for a, b in regular)
+
+    def _ask_quotes(self, symbol: str, *, again: bool = False) -> None:
+        contract = self._contracts.get(symbol)
+        if contract is None or self.ib is None:
+            return
+        if again and symbol in self._tickers:
+            with contextlib.suppress(Exception):
+                self.ib.cancelMktData(contract)
+        self._tickers[symbol] = self.ib.reqMktData(contract, "", False, False)
+
+    def _on_tickers(self, tickers: Any) -> None:
+        self._heard = time.monotonic()
+        self.monitor.message()
+        for t in tickers:
+            symbol = t.contract.symbol
+            self.streams.message(f"quote:{symbol}")
+            bid, ask, last = (_num(t.bid), _num(t.ask), _num(t.last))
+            self._emit(TickerEvent(Ticker(self.name, symbol, self.clock.now(), bid, ask, last or (bid + ask) / 2,
+                                          _num(t.bidSize), _num(t.askSize))))  # fmt: skip
+
+    async def load_markets(self) -> dict[str, Instrument]:
+        return dict(self.instruments)
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        new = [s for s in symbols if s not in self._tickers]
+        if not new:
+            return
+        await self._qualify(new)
+        for symbol in new:
+            self._ask_quotes(symbol)
+
+    async def fetch_candles(
+        self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
+    ) -> list[Candle]:
+        spec = convert.BAR_SIZES.get(timeframe)
+        if spec is None:
+            raise VenueError(f"timeframe {timeframe!r} is not one IB serves here; use {', '.join(convert.BAR_SIZES)}")
+        if not self._connected():
+            raise VenueError(f"{self.name}: not connected to TWS / IB Gateway")
+        bar_size, step = spec
+        now = self.clock.now()
+        span = (now - since).total_seconds() if since else step * limit
+        duration = f"{max(1, int(span // 86400) + 1)} D" if span > 86400 else f"{max(60, int(span))} S"
+        contract = self._contracts.get(symbol)
+        if contract is None:
+            await self._qualify([symbol])
+            contract = self._contracts[symbol]
+        bars = await self.ib.reqHistoricalDataAsync(contract, "", duration, bar_size, "TRADES", False, 2,
+                                                    timeout=self.request_timeout_s)  # fmt: skip
+        out = []
+        for b in bars or []:
+            at = b.date if isinstance(b.date, datetime) else datetime(b.date.year, b.date.month, b.date.day, tzinfo=UTC)
+            at = at.astimezone(UTC)
+            if since is not None and at < since:
+                continue
+            out.append(Candle(symbol, timeframe, at, float(b.open), float(b.high), float(b.low), float(b.close),
+                              float(b.volume), closed=at + timedelta(seconds=step) <= now))  # fmt: skip
+        return out[-limit:]
+
+    async def fetch_balances(self) -> dict[str, Balance]:
+        values = {(v.tag, v.currency): v.value for v in (self.ib.accountValues(self.account) if self.ib else [])}
+        total = convert.dec(values.get(("NetLiquidation", "USD")) or values.get(("TotalCashValue", "USD")))
+        free = convert.dec(values.get(("AvailableFunds", "USD")) or values.get(("TotalCashValue", "USD")))
+        return {"USD": Balance("USD", total, free)}
+
+    async def fetch_positions(self) -> dict[str, Decimal]:
+        """Quantities IB holds per symbol (signed); a check on our fill-based positions."""
+        if not self._connected():
+            raise VenueError(f"{self.name}: not connected to TWS / IB Gateway")
+        rows = await asyncio.wait_for(self.ib.reqPositionsAsync(), self.request_timeout_s)
+        return {p.contract.symbol: convert.dec(p.position) for p in rows if p.account == self.account}
+
+    def _notice(self, level: str, text: str) -> None:
+        log.log(logging.WARNING if level != "info" else logging.INFO, "%s: %s", self.name, text)
+        self._emit(NoticeEvent(self.clock.now(), level, text, self.name))
+
+
+def _num(value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if v != v or v < 0 or v >= 1e300 else v  # nan, IB's -1 "no value", unset
