@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order
 from tui_trader.venues.base import OutcomeUnknown, VenueError, VenueOrder
 from tui_trader.venues.ib import convert
+from tui_trader.venues.seen import SeenIds
 
 if TYPE_CHECKING:
     from tui_trader.config.venues import VenueSettings
@@ -52,7 +52,6 @@ REJECTS = frozenset({103, 110, 200, 201, 203, 434})
 HELD = frozenset({399, 404})  # accepted, held (market closed, shares to locate)
 CANCEL_REFUSED = frozenset({161, 10147, 10148})
 COMMISSION_WAIT_S = 1.0
-SEEN_FILLS = 10_000
 
 
 class IBOrders:
@@ -89,8 +88,7 @@ class IBOrders:
         self._acks: dict[int, asyncio.Future[tuple[str, str]]] = {}  # orderId -> (outcome, words)
         self._cid_by_id: dict[int, str] = {}
         self._ended: set[str] = set()  # cids whose end (cancelled, rejected) was reported
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        self._seen = SeenIds()
         self._waiting_fee: dict[str, asyncio.TimerHandle] = {}
         self._req_lock = asyncio.Lock()
         self._looked_up_fills: dict[str, list[Fill]] = {}  # cid -> its executions, from the last lookup
@@ -329,14 +327,10 @@ class IBOrders:
         self._emit(ExecutionReport(self.name, fill.client_order_id, None, fill.ts, fill.venue_order_id, None, fill))
 
     def _first_sighting(self, fill_id: str) -> bool:
-        if fill_id in self._seen:
-            self.counters["duplicate_fills"] += 1
-            return False
-        self._seen.add(fill_id)
-        self._seen_order.append(fill_id)
-        if len(self._seen_order) > SEEN_FILLS:
-            self._seen.discard(self._seen_order.popleft())
-        return True
+        if self._seen.first(fill_id):
+            return True
+        self.counters["duplicate_fills"] += 1
+        return False
 
     # -- reconciliation: IB's answers to fresh requests -------------------------------------------
 

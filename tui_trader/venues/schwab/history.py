@@ -21,12 +21,12 @@ from tui_trader.core.fills import Fill
 from tui_trader.venues.base import Emit, VenueError, VenueOrder
 from tui_trader.venues.idmap import OrderIdMap
 from tui_trader.venues.schwab import convert
+from tui_trader.venues.seen import SeenIds
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
 
 LIST_WINDOW = timedelta(days=60)  # how far back Schwab lists orders
-SEEN_FILLS = 10_000
 END_STATUS = {"filled": None, "canceled": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
               "expired": OrderStatus.EXPIRED}  # fmt: skip
 
@@ -44,8 +44,7 @@ class SchwabHistory:
     _emit: Emit
     _orders: dict[str, dict[str, Any]]
     _working: dict[str, Decimal]
-    _seen: set[str]
-    _seen_order: Any
+    _seen: SeenIds
 
     if TYPE_CHECKING:  # provided by SchwabVenue
 
@@ -150,11 +149,7 @@ class SchwabHistory:
             self._emit(ExecutionReport(self.name, cid, status, self.clock.now(), vid, reason))
 
     def _first_sighting(self, fill_id: str) -> bool:
-        if fill_id in self._seen:
-            self.counters["duplicate_fills"] += 1
-            return False
-        self._seen.add(fill_id)
-        self._seen_order.append(fill_id)
-        if len(self._seen_order) > SEEN_FILLS:
-            self._seen.discard(self._seen_order.popleft())
-        return True
+        if self._seen.first(fill_id):
+            return True
+        self.counters["duplicate_fills"] += 1
+        return False

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -47,6 +46,7 @@ from tui_trader.venues.schwab.history import SchwabHistory
 from tui_trader.venues.schwab.hours import MarketHours
 from tui_trader.venues.schwab.orders import SchwabOrders
 from tui_trader.venues.schwab.streams import SchwabStreams
+from tui_trader.venues.seen import SeenIds
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
         self._symbols: list[str] = []
         self._orders: dict[str, dict[str, Any]] = {}  # Schwab order id -> last JSON seen
         self._working: dict[str, Decimal] = {}  # our cid -> filled quantity (working orders)
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        self._seen = SeenIds()
         self._quotes: dict[str, dict[str, Any]] = {}
         self._probing = False
         self._probed_at = 0.0
