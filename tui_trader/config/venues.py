@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Keys only a paper venue takes (its own exchange: seed, basis, balances, latency).
+PAPER_ONLY = ("seed", "balances", "ack_latency_ms", "basis_bps", "basis_noise_bps")
 
 
 class VenueSettings(BaseModel):
@@ -38,6 +41,26 @@ class VenueSettings(BaseModel):
     unofficial_ok: bool = Field(
         False, description="robinhood: accept an unofficial, reverse-engineered equities API (see docs/brokers.md)"
     )
+    # Fees: a paper instance charges these; elsewhere they replace the exchange's published rates
+    # in routing and the spread scanner (a VIP tier, a discount).
+    maker_fee: float | None = Field(None, ge=0, le=0.05, description="maker fee rate (default: [paper] / the venue's)")
+    taker_fee: float | None = Field(None, ge=0, le=0.05, description="taker fee rate (default: [paper] / the venue's)")
+    # A named paper instance: its own exchange on the shared paper market (docs/paper.md).
+    seed: int | None = Field(None, description="paper only: this instance's own seed (book, prints, basis noise)")
+    balances: dict[str, float] | None = Field(None, description="paper only: starting cash per currency")
+    ack_latency_ms: float | None = Field(None, ge=0, le=10_000, description="paper only: acknowledgement latency")
+    basis_bps: float = Field(0.0, ge=-500, le=500, description="paper only: fixed premium over the shared market")
+    basis_noise_bps: float | None = Field(
+        None, ge=0, le=500, description="paper only: std of the wandering premium (default 4 with its own seed, else 0)"
+    )
+
+    @model_validator(mode="after")
+    def _paper_keys_on_paper(self) -> VenueSettings:
+        if self.kind != "paper":
+            given = [k for k in PAPER_ONLY if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to kind = \"paper\" venues")
+        return self
 
     @property
     def is_live(self) -> bool:

@@ -18,6 +18,11 @@ needs the path from the epoch:
    drawn from the exact distribution of a Brownian bridge's maximum and minimum.
 3. *Ticks* inside a minute (for live quotes): a 240-step (250 ms) path from the minute's
    open to its close through its high and low.
+
+A named paper venue other than the reference market quotes the same path times its own
+*basis* (`Basis`): a fixed premium plus noise that wanders over minutes to hours, constant
+within each minute, so its bars and quotes stay consistent and two venues trade the same
+market at slightly different prices, as real venues do.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ TICKS_PER_MINUTE = 240  # the live path inside a minute: 250 ms steps
 WEEKS_PER_YEAR = 365.25 / 7
 
 # Layers of random numbers (part of the key, with seed, symbol and block index).
-_ANCHOR, _PINS, _REGIME, _MINUTES, _TICKS = 1, 2, 3, 4, 5
+_ANCHOR, _PINS, _REGIME, _MINUTES, _TICKS, _BASIS = 1, 2, 3, 4, 5, 6
 _INDEX_OFFSET = 1 << 40  # keys must be non-negative
 
 # Regimes: normal, trend up, trend down, range, high volatility.
@@ -60,6 +65,50 @@ def _rng(seed: int, symbol_key: int, layer: int, index: int) -> np.random.Genera
     """A counter-based generator keyed on what is being generated, never on what came before."""
     entropy = [seed & 0xFFFFFFFF, symbol_key, layer, index + _INDEX_OFFSET]
     return np.random.Generator(np.random.Philox(np.random.SeedSequence(entropy)))
+
+
+BASIS_PERIODS_MIN = (20.0, 2_000.0)  # the basis noise wanders on periods in this range (minutes)
+_BASIS_WAVES = 4
+_BASIS_WHITE = 0.2  # share of the noise variance that is independent from minute to minute
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """A venue's premium over the shared market: `bps` fixed, plus noise with a standard
+    deviation of `noise_bps`, a pure function of (seed, symbol, minute). Most of the noise is a
+    few slow waves with periods of 20 minutes to 33 hours (seeded phases and periods), so the
+    gap between two venues persists for a while and mean-reverts, the rest is per minute."""
+
+    seed: int
+    bps: float = 0.0
+    noise_bps: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.bps or self.noise_bps)
+
+    def log_offsets(self, symbol_key: int, first_minute: int, n: int) -> np.ndarray:
+        """The log premium of each of `n` minutes from `first_minute` on."""
+        out = np.full(n, math.log1p(self.bps / 1e4))
+        if not self.noise_bps:
+            return out
+        sigma = self.noise_bps / 1e4
+        rng = _rng(self.seed, symbol_key, _BASIS, -1)  # the waves: one draw per (seed, symbol)
+        lo, hi = BASIS_PERIODS_MIN
+        periods = np.exp(rng.uniform(math.log(lo), math.log(hi), _BASIS_WAVES))
+        phases = rng.uniform(0.0, 2 * math.pi, _BASIS_WAVES)
+        amp = sigma * math.sqrt((1 - _BASIS_WHITE) * 2 / _BASIS_WAVES)
+        t = (first_minute + np.arange(n, dtype=np.float64))[:, None]
+        out += amp * np.sin(2 * math.pi * t / periods + phases).sum(axis=1)
+        # minute noise, keyed per block so any window gives the same values
+        first_block, last_block = first_minute // MINUTES_PER_BLOCK, (first_minute + n - 1) // MINUTES_PER_BLOCK
+        white_sd = sigma * math.sqrt(_BASIS_WHITE)
+        for b in range(first_block, last_block + 1):
+            z = _rng(self.seed, symbol_key, _BASIS, b).standard_normal(MINUTES_PER_BLOCK)
+            start = b * MINUTES_PER_BLOCK
+            a, e = max(first_minute, start), min(first_minute + n, start + MINUTES_PER_BLOCK)
+            out[a - first_minute : e - first_minute] += white_sd * z[a - start : e - start]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +160,15 @@ _ANCHORS = _Lru(512)
 class PricePath:
     """The price of one symbol as a function of time (epoch seconds or minutes)."""
 
-    def __init__(self, seed: int, symbol: str, profile: SimProfile, hours: MarketHours, price_decimals: int) -> None:
+    def __init__(
+        self,
+        seed: int,
+        symbol: str,
+        profile: SimProfile,
+        hours: MarketHours,
+        price_decimals: int,
+        basis: Basis | None = None,
+    ) -> None:
         self.seed = seed
         self.symbol = symbol
         self.profile = profile
@@ -119,10 +176,13 @@ class PricePath:
         self.decimals = price_decimals
         self._key = zlib.crc32(symbol.encode())
         self._cache_key = (seed, symbol, profile, hours.name, price_decimals)
+        self.basis = basis if basis is not None and basis.active else None
+        self._block_key = (*self._cache_key, self.basis)  # pins are shared, bars carry the basis
         self._week_var = profile.annual_vol**2 / WEEKS_PER_YEAR / _VAR_NORM
         # Two independent anchors differ by as much as a random walk moves between them.
         self._anchor_sd = profile.annual_vol * math.sqrt(WEEKS_PER_ANCHOR / WEEKS_PER_YEAR / 2)
         self._last: Block | None = None
+        self._before: Block | None = None  # the block before: the 24 h statistics read back into it
         self._ticks: tuple[int, np.ndarray] | None = None
 
     # -- queries --------------------------------------------------------------------------------
@@ -131,13 +191,35 @@ class PricePath:
         last = self._last
         if last is not None and last.index == index:
             return last
-        key = (*self._cache_key, index)
+        before = self._before
+        if before is not None and before.index == index:
+            self._last, self._before = before, last
+            return before
+        key = (*self._block_key, index)
         blk = _BLOCKS.get(key)
         if blk is None:
-            blk = self._make_block(index)
+            if self.basis is None:
+                blk = self._make_block(index)
+            else:  # the shared market's bars times this venue's premium
+                base_key = (*self._cache_key, None, index)
+                base = _BLOCKS.get(base_key)
+                if base is None:
+                    base = self._make_block(index)
+                    _BLOCKS.put(base_key, base)
+                blk = self._with_basis(base, self.basis)
             _BLOCKS.put(key, blk)
-        self._last = blk
+        self._last, self._before = blk, last
         return blk
+
+    def _with_basis(self, blk: Block, basis: Basis) -> Block:
+        """`blk` at this venue: every price times its premium, constant within each minute, so a
+        bar's high and low keep their places; volumes and the tick path's shape are the market's."""
+        factor = np.exp(basis.log_offsets(self._key, blk.first_minute, MINUTES_PER_BLOCK))
+        nd = self.decimals
+        o, c = np.round(blk.open * factor, nd), np.round(blk.close * factor, nd)
+        hi = np.maximum(np.round(blk.high * factor, nd), np.maximum(o, c))
+        lo = np.minimum(np.round(blk.low * factor, nd), np.minimum(o, c))
+        return Block(blk.index, o, hi, lo, c, blk.volume, blk.sigma, blk.trades, blk.regime)
 
     def minute(self, minute: int) -> tuple[Block, int]:
         b, i = divmod(minute, MINUTES_PER_BLOCK)

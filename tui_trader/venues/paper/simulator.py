@@ -30,7 +30,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
 from tui_trader.venues.paper import carry
 from tui_trader.venues.paper.instruments import SimProfile, profile_for
-from tui_trader.venues.paper.path import PricePath
+from tui_trader.venues.paper.path import Basis, PricePath
 
 BOOK_LEVELS = 25
 _PHASE_BOOK = {  # spread multiplier, depth multiplier, print rate multiplier
@@ -69,18 +69,26 @@ class MarketSimulator:
         seed: int,
         dt: float,
         hours: dict[str, MarketHours] | None = None,
+        *,
+        market_seed: int | None = None,
+        basis: Basis | None = None,
     ) -> None:
+        """`seed` drives this venue's own book sizes and prints; the price path is the market's
+        (`market_seed`, default `seed`) times this venue's `basis`."""
         self.dt = dt
         self.seed = seed
+        self.market_seed = seed if market_seed is None else market_seed
+        self.basis = basis
         self._states: dict[str, _SymbolState] = {}
         for symbol, inst in instruments.items():
             prof = profiles[symbol]
             market = (hours or {}).get(symbol) or hours_for(inst)
             parts = parse_symbol(symbol) if inst.kind.perpetual else None
             if parts is not None:  # the index: the spot pair's own path
-                path = PricePath(seed, parts.spot, profile_for(parts.spot), market, inst.price_decimals)
+                spot = parts.spot
+                path = PricePath(self.market_seed, spot, profile_for(spot), market, inst.price_decimals, basis)
             else:
-                path = PricePath(seed, symbol, prof, market, inst.price_decimals)
+                path = PricePath(self.market_seed, symbol, prof, market, inst.price_decimals, basis)
             rng = np.random.default_rng([seed, zlib.crc32(symbol.encode()), 99])
             state = _SymbolState(inst, prof, path, market, rng)
             state.bid_sizes = self._fresh_sizes(state)

@@ -48,7 +48,7 @@ from tui_trader.venues.paper.journal import (
     order_to_dict,
 )
 from tui_trader.venues.paper.matching import ALWAYS, MatchingEngine
-from tui_trader.venues.paper.path import PricePath
+from tui_trader.venues.paper.path import Basis, PricePath
 from tui_trader.venues.paper.simulator import MarketSimulator
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,14 @@ class PaperVenue:
         source: PriceSource | None = None,
         instruments: dict[str, Instrument] | None = None,
         run_feed: bool = True,
+        market_seed: int | None = None,
+        basis: Basis | None = None,
     ) -> None:
+        """`market_seed` names the shared market (default: this venue's own `settings.seed`);
+        `basis` is this venue's premium over it (named instances, docs/paper.md)."""
         self.name = name
+        self.market_seed = settings.seed if market_seed is None else market_seed
+        self.basis = basis
         self.settings = settings
         self.run_feed = run_feed  # False: tests and benchmarks step the source by hand
         self.clock = clock
@@ -116,6 +122,8 @@ class PaperVenue:
                 {s: profile_for(s) for s in self.instruments},
                 settings.seed,
                 settings.tick_interval_ms / 1000.0,
+                market_seed=self.market_seed,
+                basis=basis,
             ),
             clock,
             settings.tick_interval_ms / 1000.0,
@@ -252,7 +260,9 @@ class PaperVenue:
         found = self._paths.get(symbol)
         if found is None:
             inst = self.instruments.get(symbol) or paper_instrument(symbol, self.name)
-            found = PricePath(self.settings.seed, symbol, profile_for(symbol), hours_for(inst), inst.price_decimals)
+            found = PricePath(
+                self.market_seed, symbol, profile_for(symbol), hours_for(inst), inst.price_decimals, self.basis
+            )
             self._paths[symbol] = found
         return found
 
@@ -265,6 +275,11 @@ class PaperVenue:
     async def create_order(self, order: Order) -> None:
         if self.settings.ack_latency_ms:
             await asyncio.sleep(self.settings.ack_latency_ms / 1000.0)
+        if self._state is not ConnectionState.CONNECTED:  # stopped (`tui-trader venue stop`): a clear no
+            reason = f"{self.name} is not running (stopped): it takes no orders"
+            self._emit(ExecutionReport(self.name, order.client_order_id, OrderStatus.REJECTED, self.clock.now(),
+                                       None, reason))
+            return
         mine = order.copy()  # the venue's own record, independent of the OMS's
         mine.status = OrderStatus.NEW
         mine.filled_quantity = Decimal(0)
