@@ -113,3 +113,14 @@ def test_paper_keys_on_a_ccxt_venue_are_refused(tmp_path: Path) -> None:
     path.write_text('[venues.binance]\nkind = "ccxt"\nexchange = "binance"\nseed = 3\n')
     with pytest.raises(ConfigError, match="only apply to kind"):
         load_settings(path)
+
+
+async def test_an_instance_never_lends_its_bars_to_the_market() -> None:
+    """Bars are cached by what they depend on: the basis is part of the key (a cached hour of
+    a venue with a premium once came back for the plain market)."""
+    venues, _ = build({"rich": {"kind": "paper", "basis_bps": 25, "basis_noise_bps": 0}})
+    rich = await venues["rich"].fetch_candles("BTC/USDT", "1h", limit=3)
+    plain = await venues["paper"].fetch_candles("BTC/USDT", "1h", limit=3)
+    assert all(r.close != p.close for r, p in zip(rich, plain, strict=True))
+    path = venues["paper"].path("BTC/USDT")
+    assert plain[-1].close == path.price(plain[-1].open_time.timestamp() + 3600)

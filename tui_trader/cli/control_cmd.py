@@ -39,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stop", type=_decimal("--stop"), help="stop (trigger) price")
     p.add_argument("--sl", type=_decimal("--sl"), help="stop-loss price for a bracket")
     p.add_argument("--tp", type=_decimal("--tp"), help="take-profit price for a bracket")
-    p.add_argument("--venue", help="venue name (default: [engine] default_venue)")
+    p.add_argument(
+        "--venue",
+        help="venue name (default: [engine] default_venue), or auto: the best price after fees across venues",
+    )
     p.add_argument("--tif", default="gtc", choices=["gtc", "ioc", "fok", "day"], help="time in force")
     p.add_argument(
         "--ext-hours",
@@ -214,11 +217,12 @@ def _orders(args: argparse.Namespace) -> int:
     if not rows:
         print("no working orders" if not args.all else "no recent orders")
         return 0
+    rows, shown = _routed_first(rows)
     _table(
         ["id", "venue", "symbol", "side", "type", "quantity", "filled", "price", "stop", "status"],
         [
             [
-                o["client_order_id"],
+                ("  └ " if (o.get("meta") or {}).get("route_parent") in shown else "") + o["client_order_id"],
                 o["venue"],
                 o["symbol"],
                 o["side"],
@@ -233,6 +237,23 @@ def _orders(args: argparse.Namespace) -> int:
         ],
     )
     return 0
+
+
+def _routed_first(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
+    """A routed order's children right under it (the parent says "auto")."""
+    parents = {o["client_order_id"] for o in rows if isinstance((o.get("meta") or {}).get("route"), dict)}
+    kids: dict[str, list[dict[str, Any]]] = {}
+    out: list[dict[str, Any]] = []
+    for o in rows:
+        parent = str((o.get("meta") or {}).get("route_parent") or "")
+        if parent in parents:
+            kids.setdefault(parent, []).append(o)
+    for o in rows:
+        if (o.get("meta") or {}).get("route_parent") in parents:
+            continue
+        out.append(o)
+        out.extend(kids.get(o["client_order_id"], []))
+    return out, parents
 
 
 def _fills(args: argparse.Namespace) -> int:
@@ -367,6 +388,9 @@ def _flatten(args: argparse.Namespace) -> int:
 
 
 def _describe(o: dict[str, Any]) -> str:
+    route = (o.get("meta") or {}).get("route")
+    if isinstance(route, dict):
+        return _describe_routed(o, route)
     price = f" @ {o['price']}" if o.get("price") else ""
     stop = f" stop {o['stop_price']}" if o.get("stop_price") else ""
     filled = ""
@@ -377,6 +401,22 @@ def _describe(o: dict[str, Any]) -> str:
         f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} "
         f"{o['type']}{price}{stop} on {o['venue']}{filled}{reason}"
     )
+
+
+def _describe_routed(o: dict[str, Any], route: dict[str, Any]) -> str:
+    """A routed order (`--venue auto`): the parent, then what the route did and why."""
+    price = f" @ {o['price']}" if o.get("price") else ""
+    venues = ", ".join((o.get("meta") or {}).get("venues") or []) or "no venue yet"
+    filled = ""
+    if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
+        filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
+    lines = [
+        f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} {o['type']}{price} "
+        f"routed (filled on {venues}){filled}"
+    ]
+    lines += [f"  {note}" for note in route.get("notes", [])]
+    lines.append(f"  children: {', '.join(route.get('children', [])) or 'none'}")
+    return "\n".join(lines)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui_trader.cli.attach_cmd",
     "tui_trader.cli.control_cmd",
     "tui_trader.cli.quote_cmd",
+    "tui_trader.cli.scan_cmd",
+    "tui_trader.cli.venue_cmd",
     "tui_trader.cli.config_cmd",
     "tui_trader.cli.data_cmd",
     "tui_trader.cli.signals_cmd",

@@ -10,19 +10,26 @@ import argparse
 from typing import Any
 
 from tui_trader.cli.common import add_command, context, print_json
-from tui_trader.core.errors import NotRunningError, UserError
+from tui_trader.core.errors import NotRunningError, UsageError, UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = add_command(sub, "quote", "bid, ask, last and the top of the book for a symbol", _quote, json_flag=True)
     p.add_argument("symbol", metavar="SYMBOL")
     p.add_argument("--venue", help="venue name (default: where orders for the symbol go)")
+    p.add_argument(
+        "--all-venues",
+        action="store_true",
+        help="every venue that lists the symbol: each one's bid and offer, fees and state, and one merged book",
+    )
 
 
 def _quote(args: argparse.Namespace) -> int:
     from tui_trader.cli.control_cmd import request
 
     symbol = args.symbol.strip().upper()
+    if args.all_venues:
+        return _all_venues(args, symbol)
     params = {"symbol": symbol, "venue": args.venue}
     try:
         doc = request(args, "call", command="market.quote", params=params)
@@ -70,6 +77,74 @@ def _paper_quote(args: argparse.Namespace, symbol: str) -> dict[str, Any]:
     doc = asyncio.run(quote())
     doc["source"] = "paper market (no daemon running)"
     return doc
+
+
+def _all_venues(args: argparse.Namespace, symbol: str) -> int:
+    from tui_trader.cli.control_cmd import request
+
+    if args.venue:
+        raise UsageError("--all-venues shows every venue: leave out --venue")
+    try:
+        doc = request(args, "call", command="market.consolidated", params={"symbol": symbol})
+        doc["source"] = "daemon"
+    except NotRunningError:
+        doc = _paper_consolidated(args, symbol)
+    if args.json:
+        print_json(doc)
+    else:
+        print(describe_all(doc))
+    return 0
+
+
+def _paper_consolidated(args: argparse.Namespace, symbol: str) -> dict[str, Any]:
+    from tui_trader.cli.paper_markets import SOURCE, paper_markets
+    from tui_trader.routing.consolidated import consolidate
+
+    if "/" not in symbol and not symbol.isalnum():
+        raise UserError(f"{symbol!r} is not a symbol: use e.g. BTC/USDT or AAPL")
+    ctx = context(args, ensure=False)
+    markets = [m for m in paper_markets(ctx.settings) if m.instrument is not None and m.instrument.symbol == symbol]
+    if not markets:
+        raise UserError(f"no paper venue lists {symbol}; quotes from other venues need a daemon (`tui-trader daemon`)")
+    doc = consolidate(symbol, markets).document()
+    doc["source"] = SOURCE
+    return doc
+
+
+def describe_all(doc: dict[str, Any]) -> str:
+    """The consolidated view as text: one line per venue, then the merged book."""
+    rows = doc["venues"]
+    prices = [r[k] for r in rows for k in ("bid", "ask") if r.get(k)]
+    nd = max([_decimals(p) for p in prices] + [2])
+    best_bid, best_ask = doc.get("best_bid") or {}, doc.get("best_ask") or {}
+    lines = [f"{doc['symbol']} on {len(rows)} venue(s)  [{doc.get('source', '')}]"]
+    lines.append(
+        f"  {'venue':<12} {'bid':>14} {'size':>10} {'ask':>14} {'size':>10} {'maker':>7} {'taker':>7}  state"
+    )
+    for r in rows:
+        bid = "-" if r["bid"] is None else f"{r['bid']:,.{nd}f}" + ("*" if r["venue"] == best_bid.get("venue") else " ")
+        ask = "-" if r["ask"] is None else f"{r['ask']:,.{nd}f}" + ("*" if r["venue"] == best_ask.get("venue") else " ")
+        state = r["state"] if r["usable"] else f"{r['state']}: {r['problem']}"
+        lines.append(
+            f"  {r['venue']:<12} {bid:>14} {_size(r['bid_size']):>10} {ask:>14} {_size(r['ask_size']):>10} "
+            f"{r['maker_fee'] * 100:>6.3f}% {r['taker_fee'] * 100:>6.3f}%  {state}"
+        )
+    lines.append("  * best after the taker fee" + ("; the venues are CROSSED (one bids above another's offer)"
+                                                   if doc.get("crossed") else ""))
+    bids, asks = doc["book"]["bids"], doc["book"]["asks"]
+    if bids or asks:
+        lines.append(f"  {'venue':>10} {'size':>10} {'bid':>14}   {'ask':<14} {'size':<10} {'venue':<10}")
+        for i in range(max(len(bids), len(asks))):
+            b = bids[i] if i < len(bids) else None
+            a = asks[i] if i < len(asks) else None
+            left = f"{b[2]:>10} {b[1]:>10g} {b[0]:>14,.{nd}f}" if b else " " * 36
+            right = f"{a[0]:<14,.{nd}f} {a[1]:<10g} {a[2]:<10}" if a else ""
+            lines.append(f"  {left}   {right}".rstrip())
+    return "\n".join(lines)
+
+
+def _size(x: float | None) -> str:
+    return "-" if x is None else f"{x:g}"
 
 
 def describe(doc: dict[str, Any]) -> str:

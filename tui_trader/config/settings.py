@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from tui_trader.config.daemon import DaemonSettings, NotificationSettings
 from tui_trader.config.paper import PaperSettings
 from tui_trader.config.risk import RiskSettings
+from tui_trader.config.routing import RoutingSettings
 from tui_trader.config.serve import ServeSettings
 from tui_trader.config.strategies import StrategySettings
 from tui_trader.config.ui import UISettings
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     ui: UISettings = Field(default_factory=UISettings)
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     # Sections owned by later features are free-form tables validated by their owners.
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)

@@ -62,6 +62,8 @@ READ_ONLY = frozenset(
         "order.check",  # the pre-trade checks as a dry run: nothing recorded or sent
         "signals.recommendations",
         "signals.pending",
+        "market.consolidated",
+        "scan.spreads",
     }
 )
 # Commands only the owner may call (a session, even a trader's, may not).

@@ -53,6 +53,8 @@ class EnginePort(Protocol):
     strategies: Any  # strategy_host.StrategyHost once started
     stops: Any  # protective_stops.ProtectiveStops once started
     signal_service: Any  # signal_service.SignalService when enabled
+    router: Any  # router.Router: `--venue auto`
+    scanner: Any  # scanner.SpreadScanner: spreads, the consolidated view
     config_file: Path | None
     reloader: Callable[[], Awaitable[dict[str, Any]]] | None
 
@@ -96,6 +98,9 @@ class EnginePort(Protocol):
         actor: str = "user",
         dry_run: bool = False,
     ) -> Order: ...
+
+    async def reconnect_venue(self, name: str) -> None:
+        """Connect a venue again (a stopped paper venue), subscribe it and reconcile it."""
 
     async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]: ...
 

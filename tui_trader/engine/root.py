@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     config_commands,
     market_commands,
     order_commands,
+    routing_commands,
     signal_commands,
 )
 from tui_trader.engine.bus import EventBus
@@ -51,6 +53,9 @@ from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.protective_stops import ProtectiveStops
 from tui_trader.engine.reconnect import Reconciler
 from tui_trader.engine.risk_journal import RiskJournal
+from tui_trader.engine.route_state import is_parent
+from tui_trader.engine.router import Router
+from tui_trader.engine.scanner import SpreadScanner
 from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus, venue_rate_limited, venue_streams
 from tui_trader.engine.strategy_host import StrategyHost
 from tui_trader.engine.trading import Trading
@@ -96,6 +101,7 @@ class Engine(Trading):
         # market state by (venue, symbol): two venues quoting one symbol keep their own prices
         self.tickers: dict[tuple[str, str], Ticker] = {}
         self.books: dict[tuple[str, str], OrderBook] = {}
+        self.market_seen: dict[tuple[str, str], float] = {}  # monotonic time of the last quote or book
         self.fills: list[Fill] = []
         self.signals: list[Signal] = []
         self.recent_orders: dict[str, Order] = {}
@@ -104,7 +110,10 @@ class Engine(Trading):
         self.store: Store | None = None
         self.oms: OrderManager | None = None
         self.risk = RiskManager(settings.risk, self.portfolio, self.clock, self._on_trip)
-        self.risk.open_orders = lambda: self.oms.open_orders() if self.oms is not None else []
+        # a routed order's parent is never at a venue: its children are what count
+        self.risk.open_orders = lambda: (
+            [o for o in self.oms.open_orders() if not is_parent(o)] if self.oms is not None else []
+        )
         self.derivatives = Derivatives(self)  # leverage, margin, funding, the liquidation guard
         self.checks = PreTradeChecks(
             settings.risk,
@@ -132,6 +141,8 @@ class Engine(Trading):
         self.reloader: Callable[[], Awaitable[dict[str, Any]]] | None = None  # the daemon's fuller reload
         self._home_lock: HomeLock | None = None
         self.reconciler = Reconciler(self)  # after reconnects, and while an order's fate is unknown
+        self.router = Router(self)  # `--venue auto` (engine/router.py)
+        self.scanner = SpreadScanner(self)  # cross-venue and triangular spreads, live
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -201,6 +212,7 @@ class Engine(Trading):
             self.recent_orders[order.client_order_id] = order
         self.fills = list(reversed(await self.store.load_fills(limit=self.RECENT)))
         self.oms.start()
+        cash: dict[str, Decimal] = {}
         for name, venue in self.venues.items():
             await venue.connect(self._ingest)
             self.instruments[name] = await venue.load_markets()
@@ -211,9 +223,12 @@ class Engine(Trading):
             if report.unsettled:  # `unknown` orders from before the restart: settled as the venue answers
                 self.reconciler.settle(name)
             await self._import_cash_flows(name, venue)
-            # Cash comes from the venue after reconciliation (it already includes missed fills).
+            # Cash comes from the venues after reconciliation (it already includes missed fills),
+            # summed over venues: two venues holding USDT hold both amounts.
             for ccy, bal in (await venue.fetch_balances()).items():
-                self.portfolio.set_cash(ccy, bal.total)
+                cash[ccy] = cash.get(ccy, Decimal(0)) + bal.total
+        for ccy, total in cash.items():
+            self.portfolio.set_cash(ccy, total)
         self.risk.ready = True
         self.risk.observe()
         await self._seed_ledger()
@@ -237,8 +252,19 @@ class Engine(Trading):
         from tui_trader.engine.signal_service import maybe_start
 
         self.signal_service = await maybe_start(self)  # None unless configured or a model exists
+        self.router.start()  # after reconciliation: parents a restart interrupted carry on
+        self.scanner.start()
+        self.snapshot_extras.append(self._routing_extra)
         self.started = True
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
+
+    async def reconnect_venue(self, name: str) -> None:
+        venue = self.venues[name]
+        await venue.connect(self._ingest)
+        await venue.subscribe(list(self.instruments.get(name) or await venue.load_markets()))
+        assert self.oms is not None
+        await reconcile(self.oms, venue, self.clock.now())
+        await self.oms.flush()
 
     async def stop(self) -> None:
         try:
@@ -254,6 +280,8 @@ class Engine(Trading):
                 await self.store.close()
             return
         self.started = False
+        await self.scanner.stop()
+        await self.router.stop()
         if self.signal_service is not None:
             await self.signal_service.stop()
         if self.strategies is not None:
@@ -322,6 +350,7 @@ class Engine(Trading):
         if isinstance(event, TickerEvent):
             t = event.ticker
             self.tickers[(t.venue, t.symbol)] = t
+            self.market_seen[(t.venue, t.symbol)] = self.clock.monotonic()
             self.portfolio.mark(t.venue, t.symbol, t.mark)
             if self.emulator is not None:
                 self.emulator.on_ticker(t)
@@ -330,6 +359,7 @@ class Engine(Trading):
             self._last_msg[t.venue] = self.clock.monotonic()
         elif isinstance(event, BookEvent):
             self.books[(event.book.venue, event.book.symbol)] = event.book
+            self.market_seen[(event.book.venue, event.book.symbol)] = self.clock.monotonic()
         elif isinstance(event, ConnectionEvent):
             self._venue_detail[event.venue] = event.detail
         elif isinstance(event, CashFlowEvent):
@@ -405,6 +435,10 @@ class Engine(Trading):
             }
             | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
+
+    def _routing_extra(self) -> dict[str, Any]:
+        """The scanner's latest spreads, fees and venue problems (the Venues and Spreads panes)."""
+        return {"routing": self.scanner.latest()}
 
     def current_halt(self) -> str | None:
         """Why new entries are refused: the database cannot be written, a manual halt, or a

@@ -37,6 +37,25 @@ def manual_engine(
     return Engine(settings, home, clock=clock, venues={"paper": venue}, in_memory=home is None)
 
 
+def paper_engine(
+    settings: Settings,
+    *,
+    home: Home | None = None,
+    clock: FrozenClock | None = None,
+    start: datetime | None = None,
+) -> Engine:
+    """An Engine on every paper venue `settings` configures (`paper` and each
+    `[venues.NAME] kind = "paper"` instance), all hand-stepped by `step`."""
+    from tui_trader.venues.registry import build_venues
+
+    clock = clock or FrozenClock(start)
+    venues = build_venues(settings, clock, home)
+    for venue in venues.values():
+        if isinstance(venue, PaperVenue):
+            venue.run_feed = False
+    return Engine(settings, home, clock=clock, venues=venues, in_memory=home is None)
+
+
 def paper_venue(engine: Engine) -> PaperVenue:
     venue = engine.venues["paper"]
     assert isinstance(venue, PaperVenue)
@@ -44,12 +63,17 @@ def paper_venue(engine: Engine) -> PaperVenue:
 
 
 async def step(engine: Engine, n: int = 1, seconds: float = 0.25) -> None:
-    """Move prices n steps (advancing the frozen clock) and let the OMS catch up."""
-    venue = paper_venue(engine)
+    """Move prices n steps (advancing the frozen clock) on every paper venue that is running,
+    and let the OMS catch up."""
+    from tui_trader.core.enums import ConnectionState
+
+    venues = [v for v in engine.venues.values() if isinstance(v, PaperVenue)]
     clock = engine.clock
     for _ in range(n):
         if isinstance(clock, FrozenClock):
             clock.advance(seconds)
-        venue.step()
+        for venue in venues:
+            if venue.state is ConnectionState.CONNECTED or not engine.started:  # a stopped venue is silent
+                venue.step()
     if engine.oms is not None:
         await engine.oms.flush()

@@ -16,6 +16,7 @@ from tui_trader.core.events import RiskEvent
 from tui_trader.core.numbers import MAX_NUMBER
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.engine.identity import Origin, identify
+from tui_trader.engine.route_state import AUTO, is_child, is_parent
 from tui_trader.risk.checks import CheckContext, RiskRejection
 from tui_trader.risk.sessions import market_open
 from tui_trader.store.db import DuplicateOrderId, StoreWriteError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from tui_trader.core.market import OrderBook, Ticker
     from tui_trader.engine.bus import EventBus
     from tui_trader.engine.derivatives import Derivatives
+    from tui_trader.engine.router import Router
     from tui_trader.execution.emulator import OrderEmulator
     from tui_trader.execution.ids import ClientOrderIds
     from tui_trader.execution.oms import OrderManager
@@ -51,6 +53,7 @@ class Trading:
     risk: RiskManager
     checks: PreTradeChecks
     new_id: ClientOrderIds
+    router: Router
     live_armed: bool
     derivatives: Derivatives
     audit: Callable[[str, str, dict[str, Any]], Any]
@@ -82,6 +85,11 @@ class Trading:
         self._refuse_while_store_down()
         if req.client_order_id:
             await self._refuse_used_id(req.client_order_id, actor)
+        if req.venue is not None and req.venue.lower() == AUTO:  # best price across venues
+            out_of_range = _out_of_range(req)
+            if out_of_range:
+                return await self._reject(req, AUTO, RiskRejection("bad_number", out_of_range), actor)
+            return await self.router.place(req.with_(venue=AUTO), actor, origin)
         venue_name = self.venue_for(req.symbol, req.venue)
         try:
             checked = self._admit(req, venue_name, origin)
@@ -111,6 +119,11 @@ class Trading:
         rounded) or {"ok": False, "venue", "code", "message"} with the refusal `place` would give.
         """
         req, origin = identify(req, actor)
+        if req.venue is not None and req.venue.lower() == AUTO:
+            out_of_range = _out_of_range(req)
+            if out_of_range:
+                return {"ok": False, "venue": AUTO, "code": "bad_number", "message": out_of_range}
+            return self.router.check(req.with_(venue=AUTO), origin)
         venue_name = self.venue_for(req.symbol, req.venue)
         try:
             self._refuse_while_store_down()
@@ -254,6 +267,8 @@ class Trading:
             raise UserError("nothing to change: give a new price, a new quantity or both")
         if order.status is OrderStatus.UNKNOWN:
             raise UserError(f"{cid}'s outcome at {order.venue} is not known yet: cancel it, or wait until it settles")
+        if is_parent(order) or is_child(order):
+            raise UserError(f"{cid} is a routed order (or part of one): cancel it and place a new one")
         if order.meta.get("held") or order.parent_id or order.oco_id:
             raise UserError(
                 f"{cid} is emulated or a linked leg (trailing, bracket leg, OCO): cancel it and place a new one"
@@ -351,12 +366,15 @@ class Trading:
                 return order.copy()
             await asyncio.sleep(0.02)
 
-    async def _reject(self, req: OrderRequest, venue: str, rej: RiskRejection, actor: str) -> Order:
+    async def _reject(
+        self, req: OrderRequest, venue: str, rej: RiskRejection, actor: str, meta: dict[str, Any] | None = None
+    ) -> Order:
         assert self.oms is not None
         now = self.clock.now()
         order = Order.from_request(req, req.client_order_id or self.new_id(), venue, now)
         order.status = OrderStatus.REJECTED
         order.reason = rej.message
+        order.meta.update(meta or {})
         order.meta["reject_code"] = rej.code
         try:
             await self.oms.record_rejection(order)
@@ -369,6 +387,11 @@ class Trading:
     async def cancel(self, client_order_id: str, actor: str = "user") -> Order:
         assert self.oms is not None
         await self.audit(actor, "cancel", {"client_order_id": client_order_id})
+        order = self.oms.orders.get(client_order_id)
+        if order is not None and order.is_open and is_parent(order):  # a routed order: all of it
+            return await self.router.cancel(order)
+        if order is not None and order.is_open and is_child(order):  # the route sends no more for it
+            await self.oms.annotate(client_order_id, cancelled_by_user=actor)
         try:
             return await self.oms.cancel(client_order_id)
         except KeyError:
@@ -378,8 +401,12 @@ class Trading:
         assert self.oms is not None
         await self.audit(actor, "cancel_all", {"symbol": symbol})
         out = []
-        for order in list(self.oms.open_orders()):  # `unknown` ones too: they may be working
-            if symbol is None or order.symbol == symbol:
+        chosen = [o for o in self.oms.open_orders() if symbol is None or o.symbol == symbol]
+        for order in [o for o in chosen if is_parent(o)]:  # first, so no child's end is taken for a failure
+            await self.router.cancel(order, children=False)
+            out.append(order)
+        for order in chosen:  # `unknown` ones too: they may be working
+            if not is_parent(order):
                 await self.oms.cancel_at_venue(order, "cancelled by cancel all")
                 out.append(order)
         await self.oms.flush()

@@ -130,6 +130,19 @@ class OrderManager:
         self.bus.publish(OrderEvent(order.copy()))
         return order.copy()
 
+    async def track(self, order: Order) -> Order:
+        """Store and follow an order the engine works itself and never sends (a routed order's
+        parent: its children are sent instead). Known in memory only once stored, as `submit`."""
+        await self.store.insert_order(order)
+        self.orders[order.client_order_id] = order
+        self.bus.publish(OrderEvent(order.copy()))
+        return order.copy()
+
+    async def save_tracked(self, order: Order) -> None:
+        """Store and publish a tracked order's new state."""
+        await self.store.save_order(order)
+        self.bus.publish(OrderEvent(order.copy()))
+
     async def release(self, client_order_id: str, *, wait_ack: float = 5.0, **outgoing: Any) -> Order:
         """Send a held order to its venue, as `outgoing` changes say (e.g. type=MARKET for a fired stop)."""
         order = self.orders[client_order_id]

@@ -296,8 +296,10 @@ def _to_lot(qty: Decimal, lot: Decimal) -> Decimal:
         return qty
     near = (qty / lot).to_integral_value()
     if abs(qty / lot - near) < Decimal("1e-6"):
-        return near * lot
-    return _round_down(qty, lot)
+        snapped = near * lot
+        return qty if snapped == qty else snapped  # 0.1, not 0.10000
+    down = _round_down(qty, lot)
+    return qty if down == qty else down
 
 
 def _round_down(qty: Decimal, lot: Decimal) -> Decimal:

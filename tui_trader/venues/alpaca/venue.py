@@ -269,6 +269,12 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         inst = self.instruments.get(symbol)
         return inst.asset_class is AssetClass.CRYPTO if inst else symbol in self.settings.crypto_symbols
 
+    def fee_rates(self, symbol: str) -> tuple[float, float]:
+        """(maker, taker): stocks trade commission-free; crypto at Alpaca's first volume tier
+        (0.15 % maker, 0.25 % taker: alpaca.markets/support/crypto-maker-taker-gmt-faq); a
+        higher tier is set with [venues.NAME] maker_fee / taker_fee."""
+        return (0.0015, 0.0025) if self._is_crypto(symbol) else (0.0, 0.0)
+
     def market_open(self, symbol: str, now: datetime) -> bool:
         """Engine pre-trade hook. With extended hours on, orders pass and `create_order` keeps
         them to limit orders flagged `extended_hours`."""

@@ -286,6 +286,13 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
             raise ConfigError(f"venues.{self.name}.symbols: {', '.join(missing)} not listed by {self.exchange_id}")
         return {s: self.instruments[s] for s in wanted}
 
+    def fee_rates(self, symbol: str) -> tuple[float, float] | None:
+        """(maker, taker) as ccxt's market lists them (the exchange's base tier), if it does."""
+        market = (self._ex.markets or {}).get(symbol) if self._ex is not None else None
+        if not market or market.get("taker") is None:
+            return None
+        return float(market.get("maker") or market["taker"]), float(market["taker"])
+
     # -- REST with rate-limit backoff ---------------------------------------------------------
 
     async def _rest(

@@ -100,7 +100,7 @@ def _concat(parts: list[Bars]) -> Bars:
 def block_bars(path: PricePath, index: int, secs: int) -> Bars:
     """The bars of `secs` seconds that a block's trading minutes make (the first and last may be
     parts of bars that carry on into the neighbouring blocks)."""
-    key = (*path._cache_key, index, secs)
+    key = (*path.bars_key, index, secs)
     if secs >= 900:
         hit = _PARTIALS.get(key)
         if hit is not None:

@@ -185,6 +185,11 @@ class PricePath:
         self._before: Block | None = None  # the block before: the 24 h statistics read back into it
         self._ticks: tuple[int, np.ndarray] | None = None
 
+    @property
+    def bars_key(self) -> tuple[Any, ...]:
+        """What this path's bars depend on (a cache key): the market and this venue's basis."""
+        return self._block_key
+
     # -- queries --------------------------------------------------------------------------------
 
     def block(self, index: int) -> Block:

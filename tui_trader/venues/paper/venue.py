@@ -237,7 +237,8 @@ class PaperVenue:
                 await self._task
             self._task = None
         self.journal.close()
-        self._state = ConnectionState.DISCONNECTED
+        if self._state is not ConnectionState.DISCONNECTED:
+            self._set_state(ConnectionState.DISCONNECTED, "stopped")
 
     async def load_markets(self) -> dict[str, Instrument]:
         return dict(self.instruments)
@@ -265,6 +266,10 @@ class PaperVenue:
             )
             self._paths[symbol] = found
         return found
+
+    def fee_rates(self, symbol: str) -> tuple[float, float]:
+        """(maker, taker) this instance charges."""
+        return self.settings.maker_fee, self.settings.taker_fee
 
     async def fetch_balances(self) -> dict[str, Balance]:
         out = {}

@@ -1,0 +1,245 @@
+"""`--venue auto` in the engine, on two (or more) paper instances of one market: the best venue
+after fees for the size, splits, failover, a venue stopped, a stale venue, cancelling, and every
+child through the risk checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+
+from tui_trader.config import Settings
+from tui_trader.core import OrderRequest, OrderType, Side
+from tui_trader.core.enums import ConnectionState, OrderStatus
+from tui_trader.core.events import NoticeEvent
+from tui_trader.core.orders import Order
+from tui_trader.engine import Engine
+from tui_trader.engine.testing import paper_engine, step
+from tui_trader.venues.paper import PaperVenue
+
+pytestmark = pytest.mark.asyncio
+
+
+def settings(venues: dict[str, dict[str, Any]], paper: dict[str, Any] | None = None, **routing: Any) -> Settings:
+    return Settings(venues=venues, routing=routing, paper=paper or {})  # type: ignore[arg-type]
+
+
+# `rich` quotes the market 20 bp above `paper` (no noise): `paper` is the cheaper place to buy.
+TWO = {"rich": {"kind": "paper", "seed": 11, "basis_bps": 20, "basis_noise_bps": 0}}
+
+
+@pytest.fixture
+async def eng() -> AsyncIterator[Engine]:
+    engine = paper_engine(settings(TWO))
+    await engine.start()
+    await step(engine, 4)
+    yield engine
+    await engine.stop()
+
+
+def auto(side: Side, qty: str, symbol: str = "BTC/USDT", **kw: Any) -> OrderRequest:
+    return OrderRequest(symbol, side, D(qty), venue="auto", source="cli", **kw)
+
+
+async def children(engine: Engine, parent: Order) -> list[Order]:
+    assert engine.store is not None
+    out = []
+    for cid in parent.meta["route"]["children"]:
+        child = await engine.store.get_order(cid)
+        assert child is not None
+        out.append(child)
+    return out
+
+
+async def test_a_buy_fills_at_the_cheaper_venue_and_a_sell_at_the_richer(eng: Engine) -> None:
+    cheap_ask = eng.tickers[("paper", "BTC/USDT")].ask
+    parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
+    assert parent.status is OrderStatus.FILLED and parent.venue == "auto"
+    assert parent.filled_quantity == D("0.1")
+    [child] = await children(eng, parent)
+    assert child.venue == "paper" and child.meta["route_parent"] == parent.client_order_id
+    assert float(parent.average_price or 0) == pytest.approx(cheap_ask, rel=1e-9)
+    assert "routed 0.1 on paper" in (parent.reason or "")
+    sold = await eng.place(auto(Side.SELL, "0.1"), "cli")
+    assert [c.venue for c in await children(eng, sold)] == ["rich"]
+
+
+async def test_fees_decide_when_prices_are_close() -> None:
+    # `cheapfee` quotes 3 bp higher but charges 0.01 % instead of paper's 0.05 %: it is cheaper
+    engine = paper_engine(
+        settings({"cheapfee": {"kind": "paper", "seed": 12, "basis_bps": 3, "basis_noise_bps": 0,
+                               "taker_fee": 0.0001}})
+    )
+    await engine.start()
+    try:
+        await step(engine, 4)
+        parent = await engine.place(auto(Side.BUY, "0.1"), "cli")
+        assert [c.venue for c in await children(engine, parent)] == ["cheapfee"]
+    finally:
+        await engine.stop()
+
+
+async def test_a_large_order_is_split_and_shows_one_average() -> None:
+    # 2 bp apart: paper's book (levels 0.5 bp apart) is cheaper only for its first few levels
+    near = {"near": {"kind": "paper", "seed": 11, "basis_bps": 2, "basis_noise_bps": 0}}
+    engine = paper_engine(settings(near, paper={"balances": {"USDT": 1_000_000, "USD": 100_000}}))
+    await engine.start()
+    try:
+        await _split(engine)
+    finally:
+        await engine.stop()
+
+
+async def _split(eng: Engine) -> None:
+    await step(eng, 4)
+    top = eng.tickers[("near", "BTC/USDT")].ask
+    depth = sum(size for price, size in eng.books[("paper", "BTC/USDT")].asks if price <= top)
+    qty = D(str(round(depth + 0.5, 3)))  # more than paper offers at or under near's best offer
+    parent = await eng.place(auto(Side.BUY, str(qty)), "cli")
+    assert parent.status is OrderStatus.FILLED, parent.reason
+    kids = await children(eng, parent)
+    assert {c.venue for c in kids} == {"paper", "near"}
+    assert sum(c.filled_quantity for c in kids) == qty == parent.filled_quantity
+    value = sum(c.filled_quantity * (c.average_price or D(0)) for c in kids)
+    assert parent.average_price == pytest.approx(value / qty)
+    assert parent.fees == sum(c.fees for c in kids)
+    # the blotter shows the parent; every child is in the recent orders too, linked to it
+    snap = eng.snapshot()
+    recent = {o.client_order_id: o for o in snap.recent_orders}
+    assert parent.client_order_id in recent
+    assert all(recent[c.client_order_id].meta["route_parent"] == parent.client_order_id for c in kids)
+
+
+async def test_with_the_cheaper_venue_stopped_the_order_goes_to_the_other_and_says_so(eng: Engine) -> None:
+    notices = eng.bus.subscribe("t", ["notice"])
+    await eng.venues["paper"].close()
+    await step(eng, 2)
+    parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
+    assert parent.status is OrderStatus.FILLED
+    assert [c.venue for c in await children(eng, parent)] == ["rich"]
+    assert "not used: paper (disconnected)" in (parent.reason or "")
+    said = [e.message for e in notices.drain() if isinstance(e, NoticeEvent) and e.source == "router"]
+    assert any("paper (disconnected) not used" in m for m in said)
+
+
+async def test_a_venue_that_goes_down_mid_route_hands_the_child_to_the_next(eng: Engine) -> None:
+    """The planner picked `paper`; it stops as the child arrives and refuses it: the rest goes
+    to `rich`, and the parent and a notice say why."""
+    venue = eng.venues["paper"]
+    assert isinstance(venue, PaperVenue)
+    real = venue.create_order
+
+    async def dies(order: Order) -> None:
+        venue._state = ConnectionState.DISCONNECTED
+        await real(order)
+
+    venue.create_order = dies  # type: ignore[method-assign]
+    notices = eng.bus.subscribe("t", ["notice"])
+    parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
+    assert parent.status is OrderStatus.FILLED, parent.reason
+    first, second = await children(eng, parent)
+    assert (first.venue, first.status) == ("paper", OrderStatus.REJECTED)
+    assert (second.venue, second.status, second.quantity) == ("rich", OrderStatus.FILLED, D("0.1"))
+    assert "paper rejected" in (parent.reason or "") and "0.1 on rich" in (parent.reason or "")
+    assert any("paper rejected" in e.message for e in notices.drain() if isinstance(e, NoticeEvent))
+
+
+async def test_failover_off_stops_with_the_reason() -> None:
+    engine = paper_engine(settings(TWO, failover="off"))
+    await engine.start()
+    try:
+        await step(engine, 4)
+        venue = engine.venues["paper"]
+        assert isinstance(venue, PaperVenue)
+        real = venue.create_order
+
+        async def dies(order: Order) -> None:
+            venue._state = ConnectionState.DISCONNECTED
+            await real(order)
+
+        venue.create_order = dies  # type: ignore[method-assign]
+        parent = await engine.place(auto(Side.BUY, "0.1"), "cli")
+        assert parent.status is OrderStatus.REJECTED
+        assert "failover is off" in (parent.reason or "")
+        assert len(await children(engine, parent)) == 1
+    finally:
+        await engine.stop()
+
+
+async def test_a_stale_venue_is_not_routed_to(eng: Engine) -> None:
+    """`paper` stops quoting (its feed stalls while connected): after stale_after_s its last
+    book is not trusted, and the order goes to `rich`."""
+    paper = eng.venues["paper"]
+    rich = eng.venues["rich"]
+    assert isinstance(rich, PaperVenue) and isinstance(paper, PaperVenue)
+    for _ in range(30):  # 7.5 s of only `rich` quoting
+        eng.clock.advance(0.25)  # type: ignore[attr-defined]
+        rich.step()
+    parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
+    assert [c.venue for c in await children(eng, parent)] == ["rich"]
+    assert "paper (stale" in (parent.reason or "")
+
+
+async def test_every_child_passes_the_risk_checks_and_the_order_as_a_whole_too() -> None:
+    engine = paper_engine(settings(TWO))
+    engine.settings.risk.max_order_notional = 10_000  # about 0.15 BTC
+    await engine.start()
+    try:
+        await step(engine, 4)
+        whole = await engine.place(auto(Side.BUY, "0.5"), "cli")
+        assert whole.status is OrderStatus.REJECTED and whole.meta["reject_code"] == "max_order_notional"
+        assert whole.meta.get("route") is None  # refused before any child existed
+    finally:
+        await engine.stop()
+
+
+async def test_a_limit_order_rests_and_cancelling_the_parent_cancels_its_children(eng: Engine) -> None:
+    bid = eng.tickers[("paper", "BTC/USDT")].bid
+    price = D(str(round(bid * 0.98, 2)))
+    parent = await eng.place(auto(Side.BUY, "0.1", type=OrderType.LIMIT, price=price), "cli")
+    assert parent.status is OrderStatus.ACCEPTED
+    [child] = await children(eng, parent)
+    assert child.status is OrderStatus.ACCEPTED and child.price == price
+    # the parent is not counted by the risk checks (its child is)
+    assert [o.client_order_id for o in eng.risk.open_orders()] == [child.client_order_id]
+    cancelled = await eng.cancel(parent.client_order_id)
+    assert cancelled.client_order_id == parent.client_order_id
+    await eng.oms.flush()  # type: ignore[union-attr]
+    await eng.router._refresh(parent.client_order_id, False)
+    final = eng.oms.orders[parent.client_order_id]  # type: ignore[union-attr]
+    assert final.status is OrderStatus.CANCELLED and "cancelled" in (final.reason or "")
+    assert (await children(eng, final))[0].status is OrderStatus.CANCELLED
+    assert not [o for o in eng.snapshot().open_orders if o.symbol == "BTC/USDT"]
+
+
+async def test_cancel_all_stops_routed_orders_without_failing_them_over(eng: Engine) -> None:
+    bid = eng.tickers[("paper", "BTC/USDT")].bid
+    parent = await eng.place(auto(Side.BUY, "0.1", type=OrderType.LIMIT, price=D(str(round(bid * 0.98, 2)))), "cli")
+    await eng.cancel_all("cli")
+    await eng.oms.flush()  # type: ignore[union-attr]
+    await eng.router._refresh(parent.client_order_id, False)
+    final = eng.oms.orders[parent.client_order_id]  # type: ignore[union-attr]
+    assert final.status is OrderStatus.CANCELLED
+    assert len(final.meta["route"]["children"]) == 1  # nothing was sent elsewhere
+
+
+async def test_stop_orders_and_brackets_need_a_venue(eng: Engine) -> None:
+    stop = await eng.place(auto(Side.BUY, "0.1", type=OrderType.STOP, stop_price=D("99999")), "cli")
+    assert stop.status is OrderStatus.REJECTED and "needs a venue" in (stop.reason or "")
+    bracket = await eng.place(auto(Side.BUY, "0.1", stop_loss=D("1000")), "cli")
+    assert bracket.status is OrderStatus.REJECTED and "brackets" in (bracket.reason or "")
+
+
+async def test_modify_refuses_a_routed_order(eng: Engine) -> None:
+    from tui_trader.core.errors import UserError
+
+    bid = eng.tickers[("paper", "BTC/USDT")].bid
+    parent = await eng.place(auto(Side.BUY, "0.1", type=OrderType.LIMIT, price=D(str(round(bid * 0.98, 2)))), "cli")
+    with pytest.raises(UserError, match="routed order"):
+        await eng.modify(parent.client_order_id, price=D(str(round(bid * 0.97, 2))))
+
+
+async def test_cash_of_two_venues_adds_up(eng: Engine) -> None:
+    assert eng.portfolio.cash["USDT"] == D("200000")
