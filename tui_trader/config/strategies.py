@@ -16,7 +16,9 @@ class StrategySettings(BaseModel):
     )
     enabled: bool = Field(True, description="evaluate it on every closed candle")
     symbols: list[str] = Field(min_length=1, description="symbols it trades")
-    venue: str | None = Field(None, description="venue for its orders (default: engine.default_venue)")
+    venue: str | None = Field(
+        None, description="venue for its orders (default: engine.default_venue); auto: best price across venues"
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="parameter values, e.g. {buy_fast = 12}")
     timeout_s: float | None = Field(
         None, gt=0, le=3600, description="its evaluation deadline (default: [engine] strategy_timeout_s)"

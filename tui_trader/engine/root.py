@@ -254,7 +254,8 @@ class Engine(Trading):
         self.signal_service = await maybe_start(self)  # None unless configured or a model exists
         self.router.start()  # after reconciliation: parents a restart interrupted carry on
         self.scanner.start()
-        self.snapshot_extras.append(self._routing_extra)
+        # the scanner's latest spreads, fees and venue problems (the Venues and Spreads panes)
+        self.snapshot_extras.append(lambda: {"routing": self.scanner.latest()})
         self.started = True
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
 
@@ -435,10 +436,6 @@ class Engine(Trading):
             }
             | {k: v for extra in self.snapshot_extras for k, v in extra().items()},
         )
-
-    def _routing_extra(self) -> dict[str, Any]:
-        """The scanner's latest spreads, fees and venue problems (the Venues and Spreads panes)."""
-        return {"routing": self.scanner.latest()}
 
     def current_halt(self) -> str | None:
         """Why new entries are refused: the database cannot be written, a manual halt, or a

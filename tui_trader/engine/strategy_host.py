@@ -27,6 +27,7 @@ from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.engine.commands import command
 from tui_trader.engine.params import flag, text
+from tui_trader.engine.route_state import AUTO
 from tui_trader.engine.strategy_worker import StrategyWorker, WorkerConfig
 from tui_trader.engine.worker_factory import Zygote
 
@@ -161,8 +162,15 @@ class StrategyHost:
             return
         for symbol, trade in worker.open_trades().items():
             if trade.stop_loss is not None:
-                venue = self.engine.venue_for(symbol, self.configs[worker.name].venue)
-                stops.report_level(worker.name, venue, symbol, float(trade.stop_loss), not trade.is_short)
+                for venue in self._stop_venues(worker.name, symbol):
+                    stops.report_level(worker.name, venue, symbol, float(trade.stop_loss), not trade.is_short)
+
+    def _stop_venues(self, name: str, symbol: str) -> list[str]:
+        """Where the strategy's protective stops for `symbol` may sit: its venue, or with `venue =
+        "auto"` every venue listing the symbol (its fills may be on any of them)."""
+        if self.configs[name].venue == AUTO:
+            return [v for v in self.engine.venues if self.engine.instrument(v, symbol) is not None]
+        return [self.engine.venue_for(symbol, self.configs[name].venue)]
 
     async def _prefetch(
         self, subs: list[tuple[str, str]], bars: int, cfg: StrategySettings
@@ -171,7 +179,8 @@ class StrategyHost:
         out: dict[tuple[str, str], list[Candle]] = {}
         for symbol, tf in subs:
             try:
-                out[(symbol, tf)] = await self.engine.fetch_candles(symbol, tf, max(1, bars), cfg.venue)
+                venue = None if cfg.venue == AUTO else cfg.venue  # auto: the default venue's bars
+                out[(symbol, tf)] = await self.engine.fetch_candles(symbol, tf, max(1, bars), venue)
             except Exception as exc:
                 log.warning("warm-up history for %s %s failed: %s", symbol, tf, exc)
         return out
@@ -181,12 +190,19 @@ class StrategyHost:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, CandleEvent) and event.candle.closed:
             c = event.candle
-            for runner in self.runners.values():
+            for name, runner in self.runners.items():
+                if event.venue != self._data_venue(name, c.symbol):
+                    continue  # another venue's bars of the same symbol: one series per strategy
                 runner.on_candle(c.symbol, c.timeframe, c)
         elif isinstance(event, PositionEvent) and event.position.is_flat:
             # After the fill listeners ran: a strategy's own exit fill has settled its trade by
             # then; what is left open was closed by someone else (manual close, kill switch).
             asyncio.get_running_loop().call_soon(self._position_closed, event.position)
+
+    def _data_venue(self, name: str, symbol: str) -> str:
+        """The venue whose bars a strategy reads: its own, or for `venue = "auto"` the default."""
+        wanted = self.configs[name].venue
+        return self.engine.venue_for(symbol, None if wanted == AUTO else wanted)
 
     def _position_closed(self, position: Position) -> None:
         for runner in self.runners.values():
@@ -239,6 +255,9 @@ class StrategyHost:
         cfg = self.configs[name]
         engine = self.engine
         venue = engine.venue_for(decision.symbol, cfg.venue)
+        routed = venue == AUTO  # `venue = "auto"`: the router picks; prices and sizes from the default venue
+        if routed:
+            venue = engine.venue_for(decision.symbol)
         inst = engine.instrument(venue, decision.symbol)
         if inst is None:
             runner.on_order_failed(decision.symbol)
@@ -257,8 +276,7 @@ class StrategyHost:
             reduce_only = False
         else:
             trade = runner.open_trades().get(decision.symbol)
-            pos = engine.portfolio.positions.get((venue, decision.symbol))
-            held = abs(pos.quantity) if pos is not None else Decimal(0)
+            held = _held(engine, decision.symbol, None if routed else venue)
             # The runner keeps amounts as floats: round to the nearest lot, not down, so float
             # drift never leaves a lot of dust that could not be sold.
             want = quantize(Decimal(str(trade.amount)), inst.lot_size) if trade is not None else held
@@ -271,13 +289,16 @@ class StrategyHost:
         if _hook_for(decision) in runner.hooks() and not await runner.confirm(decision, float(qty)):
             return None
         stops = engine.stops if not decision.is_entry else None
-        if stops is not None:  # the strategy exits itself: its protective stop steps aside
-            await stops.pause(name, venue, decision.symbol)
+        where = self._stop_venues(name, decision.symbol) if routed else [venue]
+        if stops is not None:  # the strategy exits itself: its protective stops step aside
+            for v in where:
+                await stops.pause(name, v, decision.symbol)
         try:
-            return await self._place(name, runner, decision, side, qty, venue, reduce_only)
+            return await self._place(name, runner, decision, side, qty, AUTO if routed else venue, reduce_only)
         finally:
             if stops is not None:
-                stops.resume(name, venue, decision.symbol)
+                for v in where:
+                    stops.resume(name, v, decision.symbol)
 
     async def _place(
         self,
@@ -471,3 +492,11 @@ async def _reload(engine: EnginePort, params: dict[str, Any], actor: str) -> lis
     host = _host(engine)
     await engine.audit(actor, "strategy_reload", {})
     return host.reload_changed()
+
+
+def _held(engine: EnginePort, symbol: str, venue: str | None) -> Decimal:
+    """What is held of `symbol` on `venue`, or on every venue (a routed exit closes them all)."""
+    return sum(
+        (abs(p.quantity) for (v, s), p in engine.portfolio.positions.items() if s == symbol and venue in (None, v)),
+        Decimal(0),
+    )
