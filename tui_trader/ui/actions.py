@@ -63,6 +63,7 @@ class FeatureActions(WorkstationState):
                 prefill.order_type,
                 prefill=prefill.fields,
                 note=prefill.note,
+                venues=[v.name for v in self.snapshot.venues] if self.snapshot is not None else [],
             ),
             done,
         )

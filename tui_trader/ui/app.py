@@ -274,6 +274,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             if self._closing:
                 return
             self.snapshot = snap
+            await self.follow_venues()
             listed = snap.symbols()
             if not self.symbol or (self.symbol not in listed and listed):
                 self.symbol = next(iter(listed), self.symbol)
@@ -356,6 +357,8 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         if snap is None:
             return None, None
         venue = venue or (self.venue if symbol == self.symbol else None)
+        if venue == "auto":  # routed: the default venue's market describes it before the router picks
+            venue = None
         return snap.instrument(symbol, venue), snap.ticker(symbol, venue)
 
     def markets(self) -> list[str]:

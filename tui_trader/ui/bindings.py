@@ -10,8 +10,8 @@ from tui_trader.ui.panes import PANES
 
 def pane_bindings() -> list[Binding]:
     return [
-        Binding(str(i), f"show_pane('{cls.KEY}')", cls.TITLE, id=f"pane_{cls.KEY}", show=False)
-        for i, cls in enumerate(PANES, start=1)
+        Binding(str(i % 10), f"show_pane('{cls.KEY}')", cls.TITLE, id=f"pane_{cls.KEY}", show=False)
+        for i, cls in enumerate(PANES[:10], start=1)
     ]
 
 

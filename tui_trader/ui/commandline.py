@@ -7,6 +7,7 @@ Pure functions with no Textual import, so the grammar is unit tested on its own.
     buy 10 AAPL 150 (a number right after the symbol is the limit price)
     sell 1 BTC/USDT trail 2% | trail 500      sell 1 BTC/USDT limit 66000 oco 63000 (one cancels other)
     buy 1 ETH/USDT limit 3400 post ioc reduce (post-only, time in force, reduce-only)
+    buy 0.1 BTC/USDT on auto    (best price after fees across venues; or on <venue>)
     cancel all | cancel all ETH/USDT | cancel <id>      flatten      close ETH/USDT
     modify <id> price 64100 | modify <id> qty 0.8 | modify <id> price 64100 qty 0.8
     alert BTC/USDT above 70000 | alert 65000 | alert rm <n> | alerts
@@ -355,6 +356,13 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None, markets
                 raise ParseError("'oco' needs the other leg's price: limit 66000 oco 63000")
             _set_once(fields, "oco", parse_decimal(rest[i + 1], "oco price"), word)
             i += 2
+        elif word in ("on", "via"):  # a venue, or auto: the best price after fees across venues
+            if i + 1 >= len(rest):
+                raise ParseError(f"{word!r} needs a venue after it, e.g. on auto")
+            if "venue" in fields:
+                raise ParseError(f"{word!r} given twice")
+            fields["venue"] = rest[i + 1].lower()
+            i += 2
         else:
             raise ParseError(f"did not understand {rest[i]!r}; {USAGE}")
     oco = fields.pop("oco", None)
@@ -404,7 +412,7 @@ def oco_leg(first: OrderRequest, price: Decimal) -> OrderRequest:
     raise ParseError("oco pairs a limit with a stop: sell 1 BTC/USDT limit 66000 oco 63000")
 
 
-_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext", "trail", "oco"}
+_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext", "trail", "oco", "on", "via"}
 
 
 def _set_type(current: OrderType | None, new: OrderType) -> OrderType:

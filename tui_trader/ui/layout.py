@@ -9,7 +9,7 @@ from textual.events import Resize
 from textual.widgets import TabbedContent, TabPane
 
 from tui_trader.ui.commandline import LAYOUTS
-from tui_trader.ui.panes import PANES, ChartPane, Pane, WatchlistPane
+from tui_trader.ui.panes import MULTI_VENUE, PANES, ChartPane, Pane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.workstation_state import WorkstationState
 
@@ -25,11 +25,17 @@ class Workspace(Container):
 
     def compose(self) -> ComposeResult:
         panes = self.workstation.make_panes()
+        multi = self.workstation.multi_venue
         if self.workstation.layout_mode == "grid":
             with Grid(id="grid"):
                 yield panes["watchlist"]
                 yield panes["chart"]
-                yield panes["book"]
+                if multi:
+                    with Vertical(id="grid-book"):
+                        yield panes["book"]
+                        yield panes["venues"]
+                else:
+                    yield panes["book"]
                 with Vertical(id="grid-left"):
                     yield panes["positions"]
                     yield panes["strategies"]
@@ -37,10 +43,14 @@ class Workspace(Container):
                 with Vertical(id="grid-side"):
                     yield panes["risk"]
                     yield panes["signals"]
+                    if multi:
+                        yield panes["spreads"]
         else:
             with TabbedContent(id="tabs"):
                 for i, cls in enumerate(PANES, start=1):
-                    with TabPane(f"{i} {cls.TAB}", id=f"tab-{cls.KEY}"):
+                    if cls.KEY in MULTI_VENUE and not multi:
+                        continue
+                    with TabPane(f"{i % 10} {cls.TAB}", id=f"tab-{cls.KEY}"):
                         yield panes[cls.KEY]
 
 
@@ -48,6 +58,7 @@ class LayoutMixin(WorkstationState):
     """Builds the panes, picks grid or tabs, and reports which panes are visible."""
 
     def make_panes(self) -> dict[str, Pane]:
+        self._built_multi = self.multi_venue
         panes: dict[str, Pane] = {}
         for cls in PANES:
             if cls is WatchlistPane:
@@ -78,6 +89,20 @@ class LayoutMixin(WorkstationState):
 
     async def on_resize(self, event: Resize) -> None:
         await self._apply_layout()
+
+    @property
+    def multi_venue(self) -> bool:
+        """Two or more venues run: the Venues and Spreads panes have something to show. Before
+        the first snapshot, the configuration says."""
+        if self.snapshot is not None:
+            return len(self.snapshot.venues) > 1
+        return bool(getattr(getattr(self, "settings", None), "venues", None))
+
+    async def follow_venues(self) -> None:
+        """Recompose when the venues running differ from what the panes were built for."""
+        if self.multi_venue != getattr(self, "_built_multi", self.multi_venue):
+            await self.query_one(Workspace).recompose()
+            self.refresh_now()
 
     def visible_panes(self) -> list[Pane]:
         if self.layout_mode == "grid":
@@ -114,6 +139,9 @@ class LayoutMixin(WorkstationState):
     def action_show_pane(self, key: str) -> None:
         pane = self._panes.get(key)
         if pane is None:
+            return
+        if not pane.is_mounted:  # the Venues and Spreads panes with one venue
+            self.notify(f"{pane.TITLE}: only with two or more venues ([venues.NAME] in config.toml)")
             return
         if self.layout_mode == "tabs":
             self.query_one("#tabs", TabbedContent).active = f"tab-{key}"

@@ -168,7 +168,10 @@ class OrderEntry(WorkstationState):
             elif result is not None:
                 self.submit_order(result)
 
-        self.push_screen(TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type)), done)
+        venues = [v.name for v in self.snapshot.venues] if self.snapshot is not None else []
+        self.push_screen(
+            TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type), venues=venues), done
+        )
 
     def action_quick_order(self, side: str) -> None:
         """One key: the default size at the touch (a buy at the ask, a sell at the bid) as an

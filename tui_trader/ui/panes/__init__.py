@@ -7,10 +7,12 @@ from tui_trader.ui.panes.orderbook import OrderBookPane
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.risk import RiskPane
 from tui_trader.ui.panes.signals import SignalsPane
+from tui_trader.ui.panes.spreads import SpreadsPane
 from tui_trader.ui.panes.strategies import StrategiesPane
+from tui_trader.ui.panes.venues import VenuesPane
 from tui_trader.ui.panes.watchlist import WatchlistPane
 
-# Display order: tab order in the compact layout, number keys 1..8.
+# Display order: tab order in the compact layout, number keys 1..9 then 0.
 PANES: tuple[type[Pane], ...] = (
     WatchlistPane,
     OrderBookPane,
@@ -20,9 +22,14 @@ PANES: tuple[type[Pane], ...] = (
     RiskPane,
     SignalsPane,
     StrategiesPane,
+    VenuesPane,
+    SpreadsPane,
 )
+# Shown only when two or more venues run: one venue has nothing to compare.
+MULTI_VENUE: frozenset[str] = frozenset({VenuesPane.KEY, SpreadsPane.KEY})
 
 __all__ = [
+    "MULTI_VENUE",
     "PANES",
     "BlotterPane",
     "ChartPane",
@@ -31,6 +38,8 @@ __all__ = [
     "PositionsPane",
     "RiskPane",
     "SignalsPane",
+    "SpreadsPane",
     "StrategiesPane",
+    "VenuesPane",
     "WatchlistPane",
 ]

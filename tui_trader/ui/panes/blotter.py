@@ -2,7 +2,9 @@
 its details), then the latest finished ones with their status and reason, and the recent fills.
 
 Orders the engine holds back (bracket children waiting for their entry, the held leg of an
-OCO pair) show as `held`, not `working`: they are not at the venue yet."""
+OCO pair) show as `held`, not `working`: they are not at the venue yet. A routed order
+(`--venue auto`) is one row (its id in the accent colour) with its average fill; its children,
+one per venue, are behind it."""
 
 from __future__ import annotations
 
@@ -108,6 +110,9 @@ class BlotterPane(Pane):
         finished = [o for o in snap.recent_orders if not o.is_open]
         finished.sort(key=lambda o: o.updated_at, reverse=True)
         rows: dict[str, list[Cell]] = {}
+        # a routed order (`--venue auto`) is one row: its children stay behind it (Enter shows them)
+        open_orders = [o for o in open_orders if not o.meta.get("route_parent")]
+        finished = [o for o in finished if not o.meta.get("route_parent")]
         shown = [*open_orders, *finished[:FINISHED_SHOWN]]
         self._orders_by_id = {o.client_order_id: o for o in shown}
         for order in shown:
@@ -136,6 +141,9 @@ class BlotterPane(Pane):
         nd, qd = (inst.price_decimals, inst.qty_decimals) if inst else (2, 4)
         px = o.price if o.price is not None else o.stop_price
         shown_px = "mkt" if o.type is OrderType.MARKET and px is None else fmt.price(px, nd)
+        routed = isinstance(o.meta.get("route"), dict)
+        if routed and o.average_price is not None:  # one row for the route: its average fill
+            shown_px = "~" + fmt.price(o.average_price, nd)
         status_style = {
             OrderStatus.REJECTED: f"bold {pal.error}",
             OrderStatus.FILLED: pal.up,
@@ -147,7 +155,7 @@ class BlotterPane(Pane):
         if state == "held":
             status_style = f"italic {pal.warning}"
         return [
-            fmt.short_id(o.client_order_id, 11),
+            fmt.short_id(o.client_order_id, 11) if not routed else (fmt.short_id(o.client_order_id, 11), pal.accent),
             fmt.clock(o.created_at),
             (o.side.value, pal.up if o.side.value == "buy" else pal.down),
             o.symbol,

@@ -8,7 +8,7 @@ confirmation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from textual import on
@@ -41,7 +41,9 @@ LABELS = {
     "trail": "Trail",
     "oco": "OCO leg",
     "flags": "Flags",
+    "venue": "Venue",
 }
+AUTO_CHOICE = ("auto: best price after fees", "auto")
 Result = OrderRequest | tuple[OrderRequest, OrderRequest]  # a pair: one cancels the other
 
 
@@ -115,6 +117,7 @@ def ticket_request(
         take_profit=numbers["take_profit"],
         post_only=values.get("post_only") == "True",
         reduce_only=values.get("reduce_only") == "True",
+        venue=values.get("venue") or None,
         source="manual",
         **trail,  # type: ignore[arg-type]
     )
@@ -140,8 +143,12 @@ class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
         order_type: OrderType = OrderType.LIMIT,
         prefill: dict[str, str] | None = None,
         note: str = "",
+        venues: Sequence[str] = (),
     ) -> None:
+        """With two or more `venues` the ticket has a Venue field: the one shown (default), any
+        venue by name, or auto (the router's best price after fees, docs/routing.md)."""
         super().__init__()
+        self.venues = list(venues)
         self.side = side
         self.symbol = symbol
         self.lookup = lookup
@@ -248,6 +255,17 @@ class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
                 yield Checkbox("post-only", id="f-post_only", compact=True)
                 yield Checkbox("reduce-only", id="f-reduce_only", compact=True)
             yield Static("", id="err-flags", classes="ticket-error")
+            if len(self.venues) > 1:
+                yield from self._row(
+                    "venue",
+                    Select(
+                        [("as shown", ""), AUTO_CHOICE, *((v, v) for v in self.venues)],
+                        value=given.get("venue", ""),
+                        allow_blank=False,
+                        compact=True,
+                        id="f-venue",
+                    ),
+                )
             with Horizontal(id="ticket-buttons"):
                 yield Button("Review (Enter)", id="ticket-review", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="ticket-cancel", compact=True)
@@ -289,7 +307,7 @@ class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
         self.query_one("#row-trail").display = otype is OrderType.TRAILING_STOP
         self.query_one("#row-oco").display = otype in (OrderType.LIMIT, OrderType.STOP)
         typed = {k for k, v in values.items() if v.strip()}
-        for name in LABELS:
+        for name in self._fields():
             label = self.query_one(f"#err-{name}", Static)
             # Only complain about fields the trader has touched (or that a valid order needs now).
             message = (
@@ -321,12 +339,15 @@ class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
         if self.request is not None:
             self.dismiss(self.request)
             return
-        for name in LABELS:  # show every problem, including untouched required fields
+        for name in self._fields():  # show every problem, including untouched required fields
             message = self.errors.get(name, "")
             label = self.query_one(f"#err-{name}", Static)
             label.update(f"✗ {message}" if message else "")
             label.display = bool(message)
         self.notify("fix the highlighted fields first", severity="warning")
+
+    def _fields(self) -> list[str]:
+        return [name for name in LABELS if name != "venue" or len(self.venues) > 1]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
