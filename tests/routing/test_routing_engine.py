@@ -243,3 +243,53 @@ async def test_modify_refuses_a_routed_order(eng: Engine) -> None:
 
 async def test_cash_of_two_venues_adds_up(eng: Engine) -> None:
     assert eng.portfolio.cash["USDT"] == D("200000")
+
+
+async def test_an_unacknowledged_market_child_is_cancelled_after_the_timeout_and_its_rest_moves(eng: Engine) -> None:
+    """`paper` takes the child and never answers (a stalled venue): after child_timeout_s the
+    router cancels it; the venue confirms the cancel, and only then does the order go to `rich`."""
+    from tui_trader.core.events import ExecutionReport
+
+    venue = eng.venues["paper"]
+    assert isinstance(venue, PaperVenue)
+    swallowed: list[Order] = []
+
+    async def silent(order: Order) -> None:
+        swallowed.append(order)  # received, no answer
+
+    async def confirm_cancel(order: Order) -> None:
+        venue._emit(ExecutionReport("paper", order.client_order_id, OrderStatus.CANCELLED, eng.clock.now(), None,
+                                    "cancelled"))
+
+    venue.create_order = silent  # type: ignore[method-assign]
+    venue.cancel_order = confirm_cancel  # type: ignore[method-assign]
+    parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
+    assert parent.status is OrderStatus.ACCEPTED and len(swallowed) == 1
+    await eng.router._time_out_children()
+    assert len(parent.meta["route"]["children"]) == 1  # not before the timeout
+    eng.clock.advance(eng.settings.routing.child_timeout_s + 1)  # type: ignore[attr-defined]
+    await step(eng, 1)
+    await eng.router._time_out_children()
+    await eng.oms.flush()  # type: ignore[union-attr]
+    await eng.router._refresh(parent.client_order_id, False)
+    final = eng.oms.orders[parent.client_order_id]  # type: ignore[union-attr]
+    assert final.status is OrderStatus.FILLED, final.reason
+    first, second = await children(eng, final)
+    assert first.status is OrderStatus.CANCELLED and "no fill after" in (final.reason or "")
+    assert second.venue == "rich" and second.filled_quantity == D("0.1")
+
+
+async def test_failover_any_looks_at_the_same_base_in_another_quote() -> None:
+    engine = paper_engine(settings({"usd": {"kind": "paper", "seed": 12, "symbols": ["BTC/USD", "USDT/USD"]}}))
+    await engine.start()
+    try:
+        await step(engine, 4)
+        req = auto(Side.BUY, "0.1")
+        same, _ = engine.router.chooser.candidates(req)
+        every, _ = engine.router.chooser.candidates(req, other_quotes=True)
+        assert {c.venue for c in same} == {"paper"}
+        [other] = [c for c in every if c.symbol == "BTC/USD"]
+        usdt = engine.portfolio.rate("USDT")
+        assert other.venue == "usd" and usdt and other.rate == pytest.approx(1.0 / usdt)
+    finally:
+        await engine.stop()

@@ -376,13 +376,16 @@ class Router:
         await self._oms.save_tracked(parent)
 
     async def _time_out_children(self) -> None:
-        """A market child still working after `child_timeout_s` is cancelled (its venue is slow or
-        stalled): once the venue confirms, the rest goes to the next venue. Never resent before."""
+        """A market child its venue has not acknowledged after `child_timeout_s` is cancelled (the
+        venue is slow or stalled): once the venue confirms, the rest goes to the next venue; never
+        before. An acknowledged child is the venue's to fill (a stock order queued for the open)."""
         e = self.engine
         timeout = e.settings.routing.child_timeout_s
         now = e.clock.now()
         for child in list(self._oms.open_orders()):
             if not is_child(child) or child.type is not OrderType.MARKET or child.meta.get("route_timeout"):
+                continue
+            if child.status.value not in ("new", "unknown"):
                 continue
             if (now - child.created_at).total_seconds() < timeout:
                 continue
