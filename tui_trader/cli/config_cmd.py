@@ -37,13 +37,19 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _toml(value: object) -> str:
+def _toml(value: object, *, nested: bool = False) -> str:
+    """A TOML value: tables inline (`{ key = value }`), lists of any of these."""
     import json
 
     if value is None:
-        return '"" # unset'
+        return '""' if nested else '"" # unset'
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):
+        pairs = ", ".join(f"{json.dumps(str(k))} = {_toml(v, nested=True)}" for k, v in value.items())
+        return "{ " + pairs + " }" if pairs else "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v, nested=True) for v in value) + "]"
     return json.dumps(value)
 
 
