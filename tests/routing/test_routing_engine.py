@@ -43,6 +43,19 @@ def auto(side: Side, qty: str, symbol: str = "BTC/USDT", **kw: Any) -> OrderRequ
     return OrderRequest(symbol, side, D(qty), venue="auto", source="cli", **kw)
 
 
+def dies_on_the_next_order(engine: Engine, name: str = "paper") -> None:
+    """The venue goes down as the next order reaches it (and so refuses it)."""
+    venue = engine.venues[name]
+    assert isinstance(venue, PaperVenue)
+    real = venue.create_order
+
+    async def dies(order: Order) -> None:
+        venue._state = ConnectionState.DISCONNECTED
+        await real(order)
+
+    venue.create_order = dies  # type: ignore[method-assign]
+
+
 async def children(engine: Engine, parent: Order) -> list[Order]:
     assert engine.store is not None
     out = []
@@ -127,15 +140,7 @@ async def test_with_the_cheaper_venue_stopped_the_order_goes_to_the_other_and_sa
 async def test_a_venue_that_goes_down_mid_route_hands_the_child_to_the_next(eng: Engine) -> None:
     """The planner picked `paper`; it stops as the child arrives and refuses it: the rest goes
     to `rich`, and the parent and a notice say why."""
-    venue = eng.venues["paper"]
-    assert isinstance(venue, PaperVenue)
-    real = venue.create_order
-
-    async def dies(order: Order) -> None:
-        venue._state = ConnectionState.DISCONNECTED
-        await real(order)
-
-    venue.create_order = dies  # type: ignore[method-assign]
+    dies_on_the_next_order(eng)
     notices = eng.bus.subscribe("t", ["notice"])
     parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
     assert parent.status is OrderStatus.FILLED, parent.reason
@@ -151,15 +156,7 @@ async def test_failover_off_stops_with_the_reason() -> None:
     await engine.start()
     try:
         await step(engine, 4)
-        venue = engine.venues["paper"]
-        assert isinstance(venue, PaperVenue)
-        real = venue.create_order
-
-        async def dies(order: Order) -> None:
-            venue._state = ConnectionState.DISCONNECTED
-            await real(order)
-
-        venue.create_order = dies  # type: ignore[method-assign]
+        dies_on_the_next_order(engine)
         parent = await engine.place(auto(Side.BUY, "0.1"), "cli")
         assert parent.status is OrderStatus.REJECTED
         assert "failover is off" in (parent.reason or "")
@@ -293,3 +290,24 @@ async def test_failover_any_looks_at_the_same_base_in_another_quote() -> None:
         assert other.venue == "usd" and usdt and other.rate == pytest.approx(1.0 / usdt)
     finally:
         await engine.stop()
+
+
+async def test_the_scanner_alerts_once_per_spread_per_cooldown(eng: Engine) -> None:
+    eng.settings.routing.scanner.alert_bps = 5.0  # `rich` sits 20 bp over `paper`: about 10 bp net
+    notices = eng.bus.subscribe("t", ["notice"])
+
+    def alerts() -> list[str]:
+        return [e.message for e in notices.drain() if isinstance(e, NoticeEvent) and e.source == "scanner"]
+
+    eng.scanner.scan()
+    first = [m for m in alerts() if m.startswith("spread BTC/USDT")]
+    assert len(first) == 1 and "buy on paper" in first[0] and "sell on rich" in first[0]
+    eng.scanner.scan()
+    assert not alerts()  # still above, within the cooldown: quiet
+    eng.clock.advance(eng.settings.routing.scanner.alert_cooldown_s + 1)  # type: ignore[attr-defined]
+    await step(eng, 1)
+    eng.scanner.scan()
+    assert any(m.startswith("spread BTC/USDT") for m in alerts())
+    eng.settings.routing.scanner.alert_bps = 500.0
+    eng.scanner.scan()
+    assert not alerts()  # nothing reaches 500 bp

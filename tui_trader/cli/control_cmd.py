@@ -96,6 +96,30 @@ def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
     return asyncio.run(go())
 
 
+def daemon_or(
+    args: argparse.Namespace, command: str, params: dict[str, Any], offline: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The running daemon's answer to engine command `command` (`source` "daemon"), else what
+    `offline()` works out without one (commands that can: quote, scan)."""
+    from tui_trader.core.errors import NotRunningError
+
+    try:
+        doc = request(args, "call", command=command, params=params)
+    except NotRunningError:
+        return offline()
+    doc["source"] = "daemon"
+    return dict(doc)
+
+
+def show(args: argparse.Namespace, doc: Any, describe: Callable[[Any], str]) -> int:
+    """`--json`: the document; else its description."""
+    if args.json:
+        print_json(doc)
+    else:
+        print(describe(doc))
+    return 0
+
+
 # -- read ------------------------------------------------------------------------------------------
 
 

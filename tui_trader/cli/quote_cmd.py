@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui_trader.cli.common import add_command, context, print_json
+from tui_trader.cli.common import add_command, context
 from tui_trader.core.errors import NotRunningError, UsageError, UserError
 
 
@@ -25,22 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def _quote(args: argparse.Namespace) -> int:
-    from tui_trader.cli.control_cmd import request
+    from tui_trader.cli.control_cmd import daemon_or, show
 
     symbol = args.symbol.strip().upper()
     if args.all_venues:
         return _all_venues(args, symbol)
     params = {"symbol": symbol, "venue": args.venue}
-    try:
-        doc = request(args, "call", command="market.quote", params=params)
-        doc["source"] = "daemon"
-    except NotRunningError:
-        doc = _paper_quote(args, symbol)
-    if args.json:
-        print_json(doc)
-    else:
-        print(describe(doc))
-    return 0
+    doc = daemon_or(args, "market.quote", params, lambda: _paper_quote(args, symbol))
+    return show(args, doc, describe)
 
 
 def _paper_quote(args: argparse.Namespace, symbol: str) -> dict[str, Any]:
@@ -80,20 +72,12 @@ def _paper_quote(args: argparse.Namespace, symbol: str) -> dict[str, Any]:
 
 
 def _all_venues(args: argparse.Namespace, symbol: str) -> int:
-    from tui_trader.cli.control_cmd import request
+    from tui_trader.cli.control_cmd import daemon_or, show
 
     if args.venue:
         raise UsageError("--all-venues shows every venue: leave out --venue")
-    try:
-        doc = request(args, "call", command="market.consolidated", params={"symbol": symbol})
-        doc["source"] = "daemon"
-    except NotRunningError:
-        doc = _paper_consolidated(args, symbol)
-    if args.json:
-        print_json(doc)
-    else:
-        print(describe_all(doc))
-    return 0
+    doc = daemon_or(args, "market.consolidated", {"symbol": symbol}, lambda: _paper_consolidated(args, symbol))
+    return show(args, doc, describe_all)
 
 
 def _paper_consolidated(args: argparse.Namespace, symbol: str) -> dict[str, Any]:

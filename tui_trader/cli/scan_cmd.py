@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui_trader.cli.common import add_command, context, print_json
-from tui_trader.core.errors import NotRunningError, UsageError
+from tui_trader.cli.common import add_command, context
+from tui_trader.core.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -24,23 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def _spreads(args: argparse.Namespace) -> int:
-    from tui_trader.cli.control_cmd import request
+    from tui_trader.cli.control_cmd import daemon_or, show
 
     params: dict[str, Any] = {"triangular": args.triangular}
     if args.min_bps is not None:
         if args.min_bps != args.min_bps or abs(args.min_bps) > 1e6:
             raise UsageError("--min-bps must be a number of basis points, e.g. 5")
         params["min_bps"] = str(args.min_bps)
-    try:
-        doc = request(args, "call", command="scan.spreads", params=params)
-        doc["source"] = "daemon"
-    except NotRunningError:
-        doc = _offline(args)
-    if args.json:
-        print_json(doc)
-    else:
-        print(describe(doc))
-    return 0
+    return show(args, daemon_or(args, "scan.spreads", params, lambda: _offline(args)), describe)
 
 
 def _offline(args: argparse.Namespace) -> dict[str, Any]:

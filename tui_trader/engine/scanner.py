@@ -82,31 +82,25 @@ class SpreadScanner:
         self, spreads: Sequence[Spread], triangles: Sequence[Triangle], threshold: float, cooldown: float
     ) -> None:
         now = self.engine.clock.monotonic()
-        above: set[str] = set()
-        for s in spreads:
-            if s.stale or s.net_bps < threshold:
-                continue
-            above.add(s.key)
-            if now - self._above.get(s.key, -1e18) >= cooldown:
-                self._above[s.key] = now
-                self.engine.notify(
-                    "warning",
-                    f"spread {s.symbol}: buy on {s.buy_venue} at {s.ask:,.8g}, sell on {s.sell_venue} at {s.bid:,.8g}: "
-                    f"net {s.net_bps:+.1f} bp after fees and transfer (alert at {threshold:g} bp)",
-                    "scanner",
-                )
-        for t in triangles:
-            if t.stale or t.net_bps < threshold:
-                continue
-            above.add(t.key)
-            if now - self._above.get(t.key, -1e18) >= cooldown:
-                self._above[t.key] = now
-                self.engine.notify(
-                    "warning",
-                    f"triangle on {t.venue} {' > '.join((*t.path, t.path[0]))}: net {t.net_bps:+.1f} bp after fees "
-                    f"(alert at {threshold:g} bp)",
-                    "scanner",
-                )
+        found: list[tuple[str, str]] = [
+            (
+                s.key,
+                f"spread {s.symbol}: buy on {s.buy_venue} at {s.ask:,.8g}, sell on {s.sell_venue} at {s.bid:,.8g}: "
+                f"net {s.net_bps:+.1f} bp after fees and transfer",
+            )
+            for s in spreads
+            if not s.stale and s.net_bps >= threshold
+        ]
+        found += [
+            (t.key, f"triangle on {t.venue} {' > '.join((*t.path, t.path[0]))}: net {t.net_bps:+.1f} bp after fees")
+            for t in triangles
+            if not t.stale and t.net_bps >= threshold
+        ]
+        for key, text in found:
+            if now - self._above.get(key, -1e18) >= cooldown:
+                self._above[key] = now
+                self.engine.notify("warning", f"{text} (alert at {threshold:g} bp)", "scanner")
+        above = {key for key, _ in found}
         for key in [k for k in self._above if k not in above]:
             if now - self._above[key] >= cooldown:
                 del self._above[key]  # below the threshold and quiet: the next crossing alerts again
