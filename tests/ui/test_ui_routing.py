@@ -16,12 +16,12 @@ from tui_trader.ui.commandline import OrderCommand, ParseError, parse_command
 from tui_trader.ui.panes import BlotterPane, SpreadsPane, VenuesPane
 from tui_trader.venues.registry import build_venues
 
-from ui_helpers import START, HeldSource, Rig
+from ui_helpers import START, HeldSource, Rig, answer, confirm_dialog
 
 
 def routed_rig() -> Rig:
     settings = Settings(
-        ui={"flash_ms": 0},
+        ui={"flash_ms": 0, "confirm_arm_ms": 100},
         paper={"symbols": ["BTC/USDT", "ETH/USDT"]},
         venues={"dear": {"kind": "paper", "seed": 11, "basis_bps": 25, "basis_noise_bps": 0}},  # type: ignore[dict-item]
     )
@@ -63,9 +63,10 @@ async def test_venues_and_spreads_panes_and_a_routed_order() -> None:
         await pilot.press("colon")
         await pilot.pause()
         await pilot.press(*"buy 0.1 BTC/USDT on auto", "enter")
+        screen = await confirm_dialog(rig, pilot)  # the engine's dry run routed it: ready
+        assert "routed 0.1 on paper" in str(screen.query_one("#confirm-check", Static).render())
+        await answer(rig, pilot, "ctrl+y")
         for _ in range(100):
-            if rig.app.screen is not rig.app.screen_stack[0]:
-                await pilot.press("y")
             parents = [o for o in rig.engine.recent_orders.values() if o.venue == "auto"]
             if parents and not parents[0].is_open:
                 break

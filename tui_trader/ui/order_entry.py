@@ -58,7 +58,9 @@ class OrderEntry(WorkstationState):
         except Exception as exc:  # unreachable daemon, old daemon without the command...
             return False, f"could not check it with the engine ({exc}); nothing was sent"
         if answer.get("ok"):
-            return True, Text(f"✓ passes the engine's risk checks ({answer.get('venue')})", style=self.palette.up)
+            route = f"\n{answer['route']}" if answer.get("route") else ""  # `auto`: where it would go now
+            passes = f"✓ passes the engine's risk checks ({answer.get('venue')}){route}"
+            return True, Text(passes, style=self.palette.up)
         return False, str(answer.get("message") or answer.get("code") or "refused")
 
     def arm_s(self) -> float:
