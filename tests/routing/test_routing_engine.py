@@ -311,3 +311,17 @@ async def test_the_scanner_alerts_once_per_spread_per_cooldown(eng: Engine) -> N
     eng.settings.routing.scanner.alert_bps = 500.0
     eng.scanner.scan()
     assert not alerts()  # nothing reaches 500 bp
+
+
+async def test_what_each_venue_holds_is_valued_at_that_venues_own_price(eng: Engine) -> None:
+    """`rich` quotes 20 bp over `paper`: a position on each is marked at its own venue's mid,
+    never at the other's (market state is per venue and symbol)."""
+    for venue in ("paper", "rich"):
+        placed = await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.1"), venue=venue, source="cli"), "cli")
+        assert placed.status is OrderStatus.FILLED, placed.reason
+    await step(eng, 4)
+    cheap, dear = (eng.tickers[(v, "BTC/USDT")].mid for v in ("paper", "rich"))
+    assert dear / cheap == pytest.approx(1.002, abs=2e-4)
+    assert eng.portfolio.position("paper", "BTC/USDT").mark == cheap
+    assert eng.portfolio.position("rich", "BTC/USDT").mark == dear
+    assert eng.portfolio.position("rich", "BTC/USDT").market_value == pytest.approx(0.1 * dear)

@@ -102,3 +102,45 @@ def test_command_line_on_a_venue() -> None:
     assert isinstance(cmd, OrderCommand) and cmd.request.venue == "paper2" and cmd.request.price is not None
     with pytest.raises(ParseError, match="needs a venue"):
         parse_command("buy 1 BTC/USDT on")
+
+
+async def test_the_ticket_on_auto_with_the_cheaper_venue_down_goes_elsewhere_and_says_why() -> None:
+    """The ticket's Venue field on auto; `paper` (the cheaper) is down: the confirmation says
+    where the order will go and what is not used; it fills on `dear`, and a toast says why."""
+    from textual.widgets import Input, Select
+
+    from tui_trader.ui.screens import TicketScreen
+
+    rig = routed_rig()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot)
+        step_all(rig, 4)
+        await rig.engine.venues["paper"].close()
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        ticket = rig.app.screen
+        assert isinstance(ticket, TicketScreen)
+        ticket.query_one("#f-venue", Select).value = "auto"
+        ticket.query_one("#f-type", Select).value = "market"
+        ticket.query_one("#f-quantity", Input).value = "0.1"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        screen = await confirm_dialog(rig, pilot)
+        check = str(screen.query_one("#confirm-check", Static).render())
+        assert "routed 0.1 on dear" in check and "not used: paper (disconnected)" in check, check
+        await answer(rig, pilot, "ctrl+y")
+        for _ in range(100):
+            parents = [o for o in rig.engine.recent_orders.values() if o.venue == "auto"]
+            if parents and not parents[0].is_open:
+                break
+            await pilot.pause(0.02)
+        [parent] = [o for o in rig.engine.recent_orders.values() if o.venue == "auto"]
+        assert parent.filled_quantity == parent.quantity and parent.meta["venues"] == ["dear"]
+        for _ in range(50):
+            toasts = [n.message for n in rig.app._notifications]
+            if any("paper (disconnected) not used" in m for m in toasts):
+                break
+            await pilot.pause(0.02)
+        assert any("paper (disconnected) not used" in m for m in toasts), toasts
