@@ -18,11 +18,11 @@ SOURCE = "paper market (no daemon running)"
 def paper_markets(settings: Settings, extra_symbols: list[str] | None = None) -> list[VenueMarket]:
     """Every market of every paper instance (not those that paper-trade a live feed), now."""
     from tui_trader.config.venues import VenueSettings
-    from tui_trader.core.clock import SystemClock
+    from tui_trader.core.clock import FrozenClock, SystemClock
     from tui_trader.venues.paper import PaperVenue
     from tui_trader.venues.registry import paper_instance
 
-    clock = SystemClock()
+    clock = FrozenClock(SystemClock().now())  # one instant for every venue: a snapshot, not a smear
     tables = {"paper": VenueSettings(kind="paper"), **settings.venues}
     venues: list[PaperVenue] = []
     for name, vs in tables.items():
