@@ -144,3 +144,9 @@ async def test_the_ticket_on_auto_with_the_cheaper_venue_down_goes_elsewhere_and
                 break
             await pilot.pause(0.02)
         assert any("paper (disconnected) not used" in m for m in toasts), toasts
+
+
+def test_an_oco_pair_on_a_venue_keeps_both_legs_there() -> None:
+    cmd = parse_command("sell 1 BTC/USDT limit 66000 oco 63000 on dear")
+    assert isinstance(cmd, OrderCommand) and cmd.oco is not None
+    assert (cmd.request.venue, cmd.oco.venue) == ("dear", "dear")

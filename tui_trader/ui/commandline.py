@@ -404,7 +404,8 @@ def set_trail(fields: dict[str, object], word: str) -> None:
 def oco_leg(first: OrderRequest, price: Decimal) -> OrderRequest:
     """The other leg of `first limit P oco Q` (a stop at Q) or `first stop P oco Q` (a limit at
     Q): same side and quantity; when one fills the engine cancels the other."""
-    same = {"time_in_force": first.time_in_force, "reduce_only": first.reduce_only, "source": first.source}
+    same = {"time_in_force": first.time_in_force, "reduce_only": first.reduce_only, "source": first.source,
+            "venue": first.venue}  # both legs on one venue (`on auto` is refused for pairs by the router)
     if first.type is OrderType.LIMIT:
         return OrderRequest(first.symbol, first.side, first.quantity, OrderType.STOP, stop_price=price, **same)  # type: ignore[arg-type]
     if first.type is OrderType.STOP:
@@ -412,7 +413,9 @@ def oco_leg(first: OrderRequest, price: Decimal) -> OrderRequest:
     raise ParseError("oco pairs a limit with a stop: sell 1 BTC/USDT limit 66000 oco 63000")
 
 
-_KEYWORDS = _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext", "trail", "oco", "on", "via"}
+_KEYWORDS = (
+    _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext", "trail", "oco", "on", "via"}
+)
 
 
 def _set_type(current: OrderType | None, new: OrderType) -> OrderType:
