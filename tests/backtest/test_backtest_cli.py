@@ -46,6 +46,15 @@ def test_summary_prints_metrics_and_chart(tmp_path: Path, candles_file: Path, ca
                  "--data", str(candles_file), "--timeframe", "15m"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and "sharpe" in out and "drawdown %" in out
+    assert "\x1b[" not in out  # captured output is not a terminal: no colour codes in a pipe
+
+
+def test_a_missing_data_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "nope.csv"
+    code = main(["--home", str(tmp_path / "home"), "backtest", "--strategy", "rsi_mean_reversion",
+                 "--data", str(missing), "--timeframe", "15m"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == f"error: no such data file: {missing}"
 
 
 def test_bad_data_is_one_line_exit_1(tmp_path: Path, candles_file: Path, capsys) -> None:

@@ -147,3 +147,22 @@ def test_commands_without_a_daemon_say_so(argv, capsys, tmp_path) -> None:  # ty
 def test_bad_input_is_one_line_exit_2(argv, message, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     code, out, err = cli(capsys, *argv, "--home", str(tmp_path / "h"))
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_orders_calls_bracket_legs_held_like_the_workstation(spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A resting bracket entry: `orders` lists it `accepted` and its stop-loss and take-profit
+    `held` (the engine keeps them back until the entry fills), the word the TUI shows."""
+    d = spawn_daemon()
+    home = str(d.home)
+    mark = float(json.loads(cli(capsys, "quote", "BTC/USDT", "--json", "--home", home)[1])["last"])
+    entry, sl, tp = int(mark * 0.95), int(mark * 0.93), int(mark * 1.02)
+    code, out, err = cli(capsys, "order", "buy", "0.1", "BTC/USDT", "--type", "limit", "--price", str(entry),
+                         "--sl", str(sl), "--tp", str(tp), "--home", home)  # fmt: skip
+    assert code == 0, err
+    code, out, _ = cli(capsys, "orders", "--home", home)
+    rows = [line.split() for line in out.strip().splitlines()[1:]]
+    states = sorted(row[-1] for row in rows)
+    assert code == 0 and states == ["accepted", "held", "held"], out
+    by_json = json.loads(cli(capsys, "orders", "--json", "--home", home)[1])
+    assert sorted(o["status"] for o in by_json) == ["accepted", "accepted", "accepted"]  # --json: the raw status
+    assert sum(bool(o["meta"].get("held")) for o in by_json) == 2

@@ -279,6 +279,12 @@ def _print_summary(result: BacktestResult) -> None:
     _plot_equity(result)
 
 
+def _show(plt: Any) -> None:
+    """Print the figure: in colour on a terminal, plain text into a pipe or a file."""
+    text = plt.build()
+    sys.stdout.write((text if sys.stdout.isatty() else plt.uncolorize(text)) + "\n")
+
+
 def _plot_equity(result: BacktestResult) -> None:
     """Equity against buy and hold, then the drawdown, sampled down to the terminal's width."""
     import plotext as plt
@@ -291,13 +297,13 @@ def _plot_equity(result: BacktestResult) -> None:
     plt.plot(x, result.benchmark.iloc[::step].tolist(), label="buy and hold")
     plt.title("equity")
     plt.plot_size(None, 16)
-    plt.show()
+    _show(plt)
     plt.clear_figure()
     plt.theme("clear")
     plt.plot(x, (result.drawdown.iloc[::step] * 100).tolist(), label="drawdown %", color="red")
     plt.title("drawdown %")
     plt.plot_size(None, 10)
-    plt.show()
+    _show(plt)
     sys.stdout.write("\n")
 
 
@@ -339,5 +345,5 @@ def _plot_trades(result: BacktestResult) -> None:
                     marker="▼", color="red", label="exit")  # fmt: skip
     plt.title(f"{symbol} with trades")
     plt.plot_size(None, 20)
-    plt.show()
+    _show(plt)
     sys.stdout.write("\n")

@@ -49,6 +49,16 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
+def existing_file(name: str | Path, what: str = "file") -> Path:
+    """A file named on the command line: missing is a usage error (exit 2) in every command."""
+    from tui_trader.core.errors import UsageError
+
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise UsageError(f"no such {what}: {path}")
+    return path
+
+
 @dataclass(frozen=True)
 class Context:
     home: Home
@@ -64,7 +74,7 @@ def context(args: argparse.Namespace, *, ensure: bool = True) -> Context:
     if ensure:
         home.ensure()
     explicit = getattr(args, "config", None)
-    config_file = Path(explicit).expanduser() if explicit else home.config_file
+    config_file = existing_file(explicit, "config file") if explicit else home.config_file
     settings = load_settings(config_file, require_file=bool(explicit))
     if getattr(args, "demo", False):
         from tui_trader.config.demo import with_demo

@@ -26,31 +26,10 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    import tomllib  # noqa: F401  (the output below is TOML-shaped)
+    from tui_trader.config.toml_text import dumps
 
-    for section, values in data.items():
-        if isinstance(values, dict):
-            print(f"[{section}]")
-            for key, value in values.items():
-                print(f"{key} = {_toml(value)}")
-            print()
+    sys.stdout.write(dumps(data))
     return 0
-
-
-def _toml(value: object, *, nested: bool = False) -> str:
-    """A TOML value: tables inline (`{ key = value }`), lists of any of these."""
-    import json
-
-    if value is None:
-        return '""' if nested else '"" # unset'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        pairs = ", ".join(f"{json.dumps(str(k))} = {_toml(v, nested=True)}" for k, v in value.items())
-        return "{ " + pairs + " }" if pairs else "{}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v, nested=True) for v in value) + "]"
-    return json.dumps(value)
 
 
 def _path(args: argparse.Namespace) -> int:

@@ -14,9 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from tui_trader.cli.common import add_command, print_json
+from tui_trader.core.enums import OrderStatus
 from tui_trader.core.errors import UsageError
 from tui_trader.core.numbers import NumberError, checked_decimal
-from tui_trader.core.orders import legs_note
+from tui_trader.core.orders import legs_note, shown_state
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -255,7 +256,7 @@ def _orders(args: argparse.Namespace) -> int:
                 o["filled_quantity"],
                 o["price"] or "",
                 o["stop_price"] or "",
-                o["status"],
+                shown_state(OrderStatus(o["status"]), o.get("meta")),  # `held` as in the TUI
             ]
             for o in rows
         ],

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.cli.common import add_command, context, print_json
+from tui_trader.cli.common import add_command, context, existing_file, print_json
 from tui_trader.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def _import(args: argparse.Namespace) -> int:
     from tui_trader.data.timeframes import seconds_to_timeframe
     from tui_trader.data.validate import check_candles
 
-    path = Path(args.file).expanduser()
+    path = existing_file(args.file, "data file")
     df, report = load_ohlcv_with_report(
         path, timeframe=args.timeframe, symbol=args.symbol, clean=args.clean
     )

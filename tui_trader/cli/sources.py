@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tui_trader.cli.common import existing_file
+
 
 def load_strategy_arg(name: str, strategies_dir: Path) -> Any:
     """The strategy instance for `--strategy NAME|FILE`, with a hint on where to look."""
@@ -29,7 +31,7 @@ def load_candles_arg(args: argparse.Namespace, data_dir: Path, strategy: Any) ->
     if args.data:
         from tui_trader.data import load_ohlcv
 
-        path = Path(args.data).expanduser()
+        path = existing_file(args.data, "data file")
         df = load_ohlcv(path, timeframe=args.timeframe, symbol=args.symbol)
         return df, args.symbol or df.attrs.get("symbol") or path.stem
     from tui_trader.data.store import CandleStore

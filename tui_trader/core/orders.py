@@ -9,6 +9,14 @@ from typing import Any
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 
+
+def shown_state(status: OrderStatus, meta: dict[str, Any] | None) -> str:
+    """`held` for an open order the engine keeps back (bracket children waiting for their
+    entry, the held leg of an OCO: not at the venue yet), else the status. The workstation and
+    the CLI show this same word."""
+    return "held" if status.is_open and (meta or {}).get("held") else status.value
+
+
 # Legal state transitions (the OMS refuses anything else).
 _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset(
@@ -128,6 +136,11 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+    @property
+    def state(self) -> str:
+        """What a trader is shown: the status, or `held` for an order the engine keeps back."""
+        return shown_state(self.status, self.meta)
 
     def transition(self, new: OrderStatus, at: datetime, reason: str | None = None) -> None:
         if not can_transition(self.status, new):

@@ -19,9 +19,7 @@ HIDDEN_META = frozenset({"emulated", "held"})
 
 def order_state(order: Order) -> str:
     """`held` for orders the engine keeps back (bracket children, OCO legs), else the status."""
-    if order.is_open and order.meta.get("held"):
-        return "held"
-    return order.status.value
+    return order.state
 
 
 def order_info(order: Order) -> RenderableType:
