@@ -37,3 +37,53 @@ async def test_two_workstations_attach_and_detach(served) -> None:  # type: igno
         await p1.pause()
     assert engine.started and engine.oms is not None
     assert [o.client_order_id for o in engine.oms.open_orders()] == [order.client_order_id]
+
+
+async def test_attached_workstation_shows_the_daemon_badge_the_tape_and_the_dry_run(served) -> None:  # type: ignore[no-untyped-def]
+    """Attached: the ⇄ DAEMON badge with the daemon's pid; the tape and the performance pane
+    read through `call` like in-process; the order dialog's dry run answers from the daemon."""
+    import os
+
+    from textual.widgets import DataTable
+
+    from tui_trader.ui.panes.statusbar import AttachBadge
+    from tui_trader.ui.panes.tape import TapePane
+    from tui_trader.ui.screens import ConfirmScreen
+
+    engine, _server, home = served
+    app = WorkstationApp(RemoteClient.for_home(home, refresh_hz=20), engine.settings, None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(300):
+            if app.snapshot is not None:
+                break
+            await pilot.pause(0.01)
+        await step(engine, 3)
+        await app.refresh_snapshot()
+        await pilot.pause()
+        badge = app.query_one(AttachBadge)
+        assert badge.display and f"DAEMON pid {os.getpid()}" in str(badge.render())
+        await pilot.press("9")
+        for _ in range(200):
+            await app.refresh_snapshot()
+            if app.query_one(TapePane).prints:
+                break
+            await pilot.pause(0.02)
+        assert app.query_one(TapePane).prints, "no prints reached the tape"
+        await pilot.press("0")
+        for _ in range(100):
+            await app.refresh_snapshot()
+            if app.query_one("#pane-performance").report is not None:  # type: ignore[attr-defined]
+                break
+            await pilot.pause(0.02)
+        assert app.query_one("#perf-table", DataTable) is not None
+        app.submit_order(OrderRequest("BTC/USDT", Side.BUY, Decimal("100000")))
+        for _ in range(300):
+            screen = app.screen
+            if isinstance(screen, ConfirmScreen) and screen.state == "refused":
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.state == "refused"
+        assert "free" in app.screen.refusal
+        await pilot.press("escape")
+        await pilot.pause()
+    assert engine.oms is not None and list(engine.oms.open_orders()) == []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from tui_trader.data.store import CandleStore
 from tui_trader.home import Home
+from tui_trader.ui.research.charts import CellPlot
 from tui_trader.ui.screens.backtest import BacktestScreen
 
 SIZE = (120, 40)
@@ -68,6 +71,15 @@ async def test_backtest_on_venue_history(rig_factory) -> None:  # type: ignore[n
         assert len(screen.marks) == 2 * trades.row_count
         assert not screen.query_one(ProgressBar).display
         assert "trades" in status(screen)
+        # Issue 21: the plots were clipped on the right and had no date axis.
+        for plot_id in ("equity", "drawdown", "candles"):
+            plot = screen.query_one(f"#{plot_id}", CellPlot)
+            if not plot.region.width:
+                continue  # a tab not shown
+            assert plot.lines and all(line.cell_len <= plot.size.width for line in plot.lines), plot_id
+        equity = screen.query_one("#equity", CellPlot)
+        axis = equity.lines[-1].plain
+        assert re.search(r"\d\d-\d\d", axis), axis  # dates under the curve
 
 
 async def test_backtest_on_stored_dataset_with_range(rig_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]

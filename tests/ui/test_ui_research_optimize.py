@@ -37,6 +37,8 @@ async def test_tiny_grid_fills_the_results_table(rig_factory, tmp_path) -> None:
     async with rig.app.run_test(size=SIZE) as pilot:
         screen = await open_screen(rig, pilot, tmp_path)
         assert "fast" in text(screen, "#space-hint")
+        screen.query_one("#method", Select).value = "grid"
+        screen.query_one("#trials", Input).value = ""
         screen.query_one("#space", Input).value = "fast=8:10 slow=30:40:10"
         await pilot.press("ctrl+r")
         await pilot.pause()
@@ -53,6 +55,17 @@ async def test_tiny_grid_fills_the_results_table(rig_factory, tmp_path) -> None:
         assert table.get_row_at(0)[0] == str(best.number)
         assert f"#{best.number}" in text(screen, "#best")
         assert "6 trials" in text(screen, "#status")
+
+
+async def test_the_default_search_is_bounded_and_the_hint_sizes_the_grid(rig_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: the screen used to default to a full grid of 2,652 trials."""
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(rig, pilot, tmp_path)
+        request = screen.request()
+        assert (request.method, request.trials) == ("tpe", 100)
+        hint = text(screen, "#space-hint")
+        assert "a full grid is" in hint and "trials" in hint
 
 
 async def test_walk_forward_shows_windows_and_oos_chart(rig_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Screens at 80x24 (tabs) and 160x48 (grid): seeded paper venue, frozen clock, no flashes."""
+"""Screens at 80x24 and 100x30 (tabs) and 160x48 (grid): seeded paper venue, frozen clock, no flashes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def _shot(snap_compare, size: tuple[int, int]) -> bool:  # type: ignore[no-untyp
 
 def test_main_screen_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert _shot(snap_compare, (80, 24))
+
+
+def test_main_screen_100x30(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert _shot(snap_compare, (100, 30))
 
 
 def test_main_screen_160x48(snap_compare) -> None:  # type: ignore[no-untyped-def]

@@ -104,6 +104,7 @@ def test_a_y_typed_right_after_enter_sends_nothing(tui: tuple[Tmux, Path]) -> No
     still = tmux.screen()
     assert "Send BUY 0.01 BTC/USDT" in still, still
     assert orders(home) == [], "an order was sent before the dialog was answered"
+    tmux.wait_for(lambda s: "Tab to Send" in s, why="the armed confirmation")
     tmux.keys("C-y")
     tmux.wait_for(lambda s: "filled" in s, timeout=20, why="the fill")
     assert orders(home) == [("BTC/USDT", "buy", "filled")]
@@ -119,8 +120,8 @@ def test_ctrl_q_asks_with_an_order_working(tui: tuple[Tmux, Path]) -> None:
     assert quote, screen
     below = int(float(quote.group(1).replace(",", "")) * 0.98)  # resting, inside the price band
     tmux.keys(f":buy 0.01 BTC/USDT limit {below}", "Enter")
-    tmux.wait_for(lambda s: "Send BUY 0.01 BTC/USDT" in s and "passes the engine" in s, why="the confirmation")
-    time.sleep(0.6)
+    armed = "Tab to Send"  # the hint once the arming delay is over (ctrl+y before it is ignored)
+    tmux.wait_for(lambda s: "Send BUY 0.01 BTC/USDT" in s and armed in s, why="the armed confirmation")
     tmux.keys("C-y")
     tmux.wait_for(lambda s: "accepted" in s, timeout=20, why="the order accepted")
     tmux.keys("C-q")

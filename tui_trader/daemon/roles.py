@@ -60,6 +60,9 @@ READ_ONLY = frozenset(
         "strategies.status",
         "risk.state",
         "order.check",  # the pre-trade checks as a dry run: nothing recorded or sent
+        "market.quote",
+        "market.trades",
+        "performance.report",
         "signals.recommendations",
         "signals.pending",
         "market.consolidated",

@@ -44,6 +44,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     config_commands,
     market_commands,
     order_commands,
+    performance_commands,
     routing_commands,
     signal_commands,
 )
@@ -58,6 +59,7 @@ from tui_trader.engine.router import Router
 from tui_trader.engine.scanner import SpreadScanner
 from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus, venue_rate_limited, venue_streams
 from tui_trader.engine.strategy_host import StrategyHost
+from tui_trader.engine.tape import TradeTape
 from tui_trader.engine.trading import Trading
 from tui_trader.execution.emulator import OrderEmulator
 from tui_trader.execution.ids import ClientOrderIds
@@ -136,6 +138,7 @@ class Engine(Trading):
         self.signal_service: Any = None  # signals.service.SignalService when enabled (lazy)
         self.snapshot_extras: list[Callable[[], dict[str, Any]]] = []  # add snapshot.extra entries
         self.candles: CandleFeed | None = None  # closed bars from trade prints
+        self.tape = TradeTape()  # time and sales per market
         self.strategies: StrategyHost | None = None  # configured strategies, live
         self.config_file: Path | None = None  # what `config.reload` re-reads (set by the CLI)
         self.reloader: Callable[[], Awaitable[dict[str, Any]]] | None = None  # the daemon's fuller reload
@@ -241,6 +244,7 @@ class Engine(Trading):
         self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))
         self.bus.on(self._track, name="engine-state")
         self.reconciler.install()
+        self.bus.on(self.tape.on_event, kinds={"trade"}, name="tape")
         self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
         self.candles = CandleFeed(self)
         self.strategies = StrategyHost(self)

@@ -43,7 +43,7 @@ from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
 from tui_trader.ui.panes import Pane
-from tui_trader.ui.panes.statusbar import LiveBanner, ModeBadge, StatusBar, TopLine
+from tui_trader.ui.panes.statusbar import AttachBadge, LiveBanner, ModeBadge, StatusBar, TopLine
 from tui_trader.ui.research import RESEARCH_SCREENS
 from tui_trader.ui.theme import BUILTIN_DIR, DEFAULT_THEME, Palette, discover_themes
 from tui_trader.ui.view import View
@@ -156,6 +156,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         self.layout_mode = self._pick_layout(self.size.width, self.size.height)
         with Horizontal(id="top"):
             yield ModeBadge()
+            yield AttachBadge()
             yield TopLine()
         yield LiveBanner()
         yield Workspace(self)
@@ -292,6 +293,11 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         )
         with self.batch_update():
             self.query_one(ModeBadge).show(snap.mode, bool(snap.halted))
+            self.query_one(AttachBadge).show(
+                bool(self.client.attached),
+                getattr(self.client, "daemon_info", None),
+                bool(getattr(self.client, "connected", True)),
+            )
             self.query_one(LiveBanner).show(snap, self.is_live_armed())
             self.query_one(TopLine).show(snap, self.symbol, self.timeframe, view.palette, self.venue)
             self.query_one(StatusBar).show(snap, view.palette, self.symbol)

@@ -12,6 +12,9 @@ def pane_bindings() -> list[Binding]:
     return [
         Binding(str(i % 10), f"show_pane('{cls.KEY}')", cls.TITLE, id=f"pane_{cls.KEY}", show=False)
         for i, cls in enumerate(PANES[:10], start=1)
+    ] + [
+        Binding(key, f"show_pane('{pane}')", title, id=f"pane_{pane}", show=False)
+        for key, pane, title in (("v", "venues", "Venues"), ("V", "spreads", "Spreads"))  # layout.PANE_LETTERS
     ]
 
 

@@ -33,6 +33,24 @@ def ema(values: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
+def sma(values: np.ndarray, period: int) -> np.ndarray:
+    """Simple moving average (NaN before `period` bars)."""
+    out = np.full(values.shape, np.nan)
+    if len(values) >= period:
+        out[period - 1 :] = np.lib.stride_tricks.sliding_window_view(values, period).mean(axis=1)
+    return out
+
+
+def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """Volume-weighted average of the typical price from the first bar given (NaN until volume)."""
+    typical = (high + low + close) / 3.0
+    cum_vol = np.cumsum(volume)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.cumsum(typical * volume) / cum_vol
+    out[cum_vol == 0] = np.nan
+    return out
+
+
 def bollinger(
     values: np.ndarray, period: int = 20, stds: float = 2.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

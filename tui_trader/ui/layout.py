@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Container, Grid, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.widgets import TabbedContent, TabPane
 
@@ -14,10 +14,25 @@ from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.workstation_state import WorkstationState
 
 GRID_MIN = (160, 48)  # width, height for the rich grid in the "auto" layout
+GRID_FORCED_MIN = (140, 40)  # below this even `layout grid` shows tabs (and says why)
+
+
+# In the grid, panes that share a slot as tabs (their number key brings them to the front).
+SLOTS: dict[str, tuple[str, ...]] = {
+    "slot-mid": ("blotter", "performance"),
+    "slot-right": ("risk", "signals", "tape", "spreads"),  # spreads with two or more venues
+}
 
 
 class Workspace(Container):
-    """Holds the panes: a grid on big terminals, tabs on small ones. Recomposed on switch."""
+    """Holds the panes: a grid on big terminals, tabs on small ones. Recomposed on switch.
+
+    The grid (160x48 and up): watchlist | chart | book on top; positions over strategies |
+    orders & fills (tabbed with performance) | risk, signals and the tape (tabbed) below. The
+    middle column takes the width left, so the orders show quantity, price, status and reason.
+    With two or more venues the Venues pane sits under the book and Spreads is a tab beside
+    the tape; with one they are not built (nothing to compare).
+    """
 
     def __init__(self, workstation: LayoutMixin) -> None:
         super().__init__(id="workspace")
@@ -26,32 +41,52 @@ class Workspace(Container):
     def compose(self) -> ComposeResult:
         panes = self.workstation.make_panes()
         multi = self.workstation.multi_venue
+        if not multi:
+            panes = {k: p for k, p in panes.items() if k not in MULTI_VENUE}
         if self.workstation.layout_mode == "grid":
-            with Grid(id="grid"):
-                yield panes["watchlist"]
-                yield panes["chart"]
-                if multi:
-                    with Vertical(id="grid-book"):
+            with Vertical(id="grid"):
+                with Horizontal(id="grid-top"):
+                    with Vertical(classes="col-left"):
+                        yield panes["watchlist"]
+                    with Vertical(classes="col-mid"):
+                        yield panes["chart"]
+                    with Vertical(id="grid-book", classes="col-right"):
                         yield panes["book"]
-                        yield panes["venues"]
-                else:
-                    yield panes["book"]
-                with Vertical(id="grid-left"):
-                    yield panes["positions"]
-                    yield panes["strategies"]
-                yield panes["blotter"]
-                with Vertical(id="grid-side"):
-                    yield panes["risk"]
-                    yield panes["signals"]
-                    if multi:
-                        yield panes["spreads"]
+                        if multi:
+                            yield panes["venues"]
+                with Horizontal(id="grid-bottom"):
+                    with Vertical(id="grid-left", classes="col-left"):
+                        yield panes["positions"]
+                        yield panes["strategies"]
+                    yield from _slot("slot-mid", "col-mid", panes)
+                    yield from _slot("slot-right", "col-right", panes)
         else:
             with TabbedContent(id="tabs"):
-                for i, cls in enumerate(PANES, start=1):
-                    if cls.KEY in MULTI_VENUE and not multi:
+                for cls in PANES:
+                    if cls.KEY not in panes:
                         continue
-                    with TabPane(f"{i % 10} {cls.TAB}", id=f"tab-{cls.KEY}"):
+                    with TabPane(f"{_number(cls.KEY)} {cls.TAB}".strip(), id=f"tab-{cls.KEY}"):
                         yield panes[cls.KEY]
+
+
+def _slot(slot: str, column: str, panes: dict[str, Pane]) -> ComposeResult:
+    with TabbedContent(id=slot, classes=f"{column} slot"):
+        for key in SLOTS[slot]:
+            if key not in panes:
+                continue
+            with TabPane(f"{_number(key)} {type(panes[key]).TAB}", id=f"{slot}-{key}"):
+                yield panes[key]
+
+
+def _number(key: str) -> str:
+    """The key that shows a pane: 1..9, then 0, then the letter keys of the multi-venue panes."""
+    for i, cls in enumerate(PANES[:10], start=1):
+        if key == cls.KEY:
+            return str(i % 10)
+    return PANE_LETTERS.get(key, "")
+
+
+PANE_LETTERS = {"venues": "v", "spreads": "V"}  # the panes after the tenth
 
 
 class LayoutMixin(WorkstationState):
@@ -73,13 +108,22 @@ class LayoutMixin(WorkstationState):
         self._panes = panes
         return panes
 
+    layout_note = ""  # why the layout shown is not the one chosen ("" when it is)
+
     def _pick_layout(self, width: int, height: int) -> str:
+        self.layout_note = ""
+        if self.layout_choice == "grid" and width and (width < GRID_FORCED_MIN[0] or height < GRID_FORCED_MIN[1]):
+            w, h = GRID_FORCED_MIN
+            self.layout_note = f"the grid needs at least {w}x{h} and this terminal is {width}x{height}: showing tabs"
+            return "tabs"
         if self.layout_choice != "auto":
             return self.layout_choice
         return "grid" if width >= GRID_MIN[0] and height >= GRID_MIN[1] else "tabs"
 
     async def _apply_layout(self) -> None:
         mode = self._pick_layout(self.size.width, self.size.height)
+        if self.layout_note:
+            self.query_one(StatusBar).say(self.layout_note, self.palette.warning)
         if mode == self.layout_mode:
             return
         self.layout_mode = mode
@@ -106,7 +150,14 @@ class LayoutMixin(WorkstationState):
 
     def visible_panes(self) -> list[Pane]:
         if self.layout_mode == "grid":
-            return list(self._panes.values())
+            hidden: set[str] = set()
+            for slot, keys in SLOTS.items():
+                try:
+                    front = self.query_one(f"#{slot}", TabbedContent).active.removeprefix(f"{slot}-")
+                except Exception:
+                    front = keys[0]
+                hidden |= {k for k in keys if k != front}
+            return [p for k, p in self._panes.items() if k not in hidden and p.is_mounted]
         try:
             active = self.query_one("#tabs", TabbedContent).active
         except Exception:
@@ -117,7 +168,10 @@ class LayoutMixin(WorkstationState):
     async def set_layout(self, layout: str) -> None:
         self.layout_choice = layout
         await self._apply_layout()
-        self.query_one(StatusBar).say(f"layout {layout} ({self.layout_mode})")
+        if self.layout_note:
+            self.notify(self.layout_note, severity="warning")
+        else:
+            self.query_one(StatusBar).say(f"layout {layout} ({self.layout_mode})")
 
     def action_next_layout(self) -> None:
         following = LAYOUTS[(LAYOUTS.index(self.layout_choice) + 1) % len(LAYOUTS)]
@@ -146,4 +200,9 @@ class LayoutMixin(WorkstationState):
         if self.layout_mode == "tabs":
             self.query_one("#tabs", TabbedContent).active = f"tab-{key}"
             self.refresh_now()
+        else:
+            for slot, keys in SLOTS.items():
+                if key in keys:
+                    self.query_one(f"#{slot}", TabbedContent).active = f"{slot}-{key}"
+                    self.refresh_now()
         pane.focus_main()

@@ -28,8 +28,12 @@ class TableSync:
     def __init__(self, table: DataTable[Text], justify: Sequence[str]) -> None:
         self.table = table
         self.justify = list(justify)
-        self.rows: dict[str, tuple[Cell, ...]] = {}
+        self.rows: dict[str, tuple[Cell, ...]] = {}  # every column's cell, shown or not
+        self.shown: list[int] = list(range(len(self.justify)))  # the columns on screen, in order
         self.cell_writes = 0  # for the benchmark and tests
+
+    def _cells(self, cells: tuple[Cell, ...]) -> list[Text]:
+        return [_render(cells[i], self.justify[i]) for i in self.shown]
 
     def sync(self, rows: Mapping[str, Row]) -> bool:
         """Apply `rows` (in display order). True when anything changed."""
@@ -52,17 +56,15 @@ class TableSync:
             old = self.rows[key]
             if new == old:
                 continue
-            for col, (a, b) in enumerate(zip(old, new, strict=True)):
-                if a != b:
-                    table.update_cell(
-                        key, columns[col], _render(b, self.justify[col]), update_width=False
-                    )
+            for pos, col in enumerate(self.shown):
+                if old[col] != new[col]:
+                    table.update_cell(key, columns[pos], _render(new[col], self.justify[col]), update_width=False)
                     self.cell_writes += 1
             self.rows[key] = new
             changed = True
         for key in added:
             new = tuple(rows[key])
-            table.add_row(*(_render(c, j) for c, j in zip(new, self.justify, strict=True)), key=key)
+            table.add_row(*self._cells(new), key=key)
             self.rows[key] = new
         return changed
 
@@ -74,7 +76,7 @@ class TableSync:
         self.rows = {}
         for key, cells in rows.items():
             new = tuple(cells)
-            table.add_row(*(_render(c, j) for c, j in zip(new, self.justify, strict=True)), key=key)
+            table.add_row(*self._cells(new), key=key)
             self.rows[key] = new
         if selected in self.rows:
             table.move_cursor(row=list(self.rows).index(selected), animate=False)
@@ -86,3 +88,80 @@ class TableSync:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return key
+
+
+ColumnSpec: TypeAlias = tuple[str, int, str]  # label, width, justify: as the panes declare them
+FLEX_MIN = 8
+
+
+class FittedTable(TableSync):
+    """A TableSync whose columns fit the table's width (no horizontal scrollbar, ever).
+
+    Columns named in `drop` go first, in that order, then others from the right (the first
+    column always stays); the `flex` column takes whatever width is left, so a reason or a
+    message is as long as the pane allows. Rows are given with every column's cell; the ones
+    not shown are skipped. Call `fit` before `sync` (cheap when the width has not changed)."""
+
+    def __init__(
+        self,
+        table: DataTable[Text],
+        columns: Sequence[ColumnSpec],
+        *,
+        drop: Sequence[str] = (),
+        flex: str | None = None,
+    ) -> None:
+        super().__init__(table, [c[2] for c in columns])
+        self.columns = list(columns)
+        self.drop = list(drop)
+        self.flex = flex
+        self.width = -1
+        self._layout: tuple[tuple[int, int], ...] = ()
+        for label, width, _ in columns:
+            table.add_column(label, key=label.lower(), width=width)
+        self._layout = tuple((i, w) for i, (_, w, _) in enumerate(columns))
+
+    def fit(self, width: int | None = None) -> bool:
+        """Choose the columns for `width` (default: the table's); True when they changed."""
+        width = (self.table.size.width - 1) if width is None else width  # one cell for a scrollbar
+        if width <= 0 or width == self.width:
+            return False
+        self.width = width
+        pad = 2 * self.table.cell_padding
+        chosen = list(range(len(self.columns)))
+        by_label = {label: i for i, (label, _, _) in enumerate(self.columns)}
+
+        def need(cols: list[int]) -> int:
+            return sum((FLEX_MIN if self.columns[i][0] == self.flex else self.columns[i][1]) + pad for i in cols)
+
+        for label in self.drop:
+            if need(chosen) <= width:
+                break
+            if by_label.get(label) in chosen:
+                chosen.remove(by_label[label])
+        while need(chosen) > width and len(chosen) > 1:
+            victims = [i for i in chosen[1:] if self.columns[i][0] != self.flex] or chosen[1:]
+            chosen.remove(victims[-1])
+        widths = []
+        rest = width - need([i for i in chosen if self.columns[i][0] != self.flex])
+        for i in chosen:
+            label, w, _ = self.columns[i]
+            widths.append((i, max(FLEX_MIN, rest - pad) if label == self.flex else w))
+        layout = tuple(widths)
+        if layout == self._layout:
+            return False
+        self._layout = layout
+        self.shown = chosen
+        table = self.table
+        selected = self.selected_key()
+        table.clear(columns=True)
+        for i, w in layout:
+            label = self.columns[i][0]
+            table.add_column(label, key=label.lower(), width=w)
+        rows = self.rows
+        self.rows = {}
+        for key, cells in rows.items():  # the same rows, with the new columns
+            table.add_row(*self._cells(cells), key=key)
+            self.rows[key] = cells
+        if selected in self.rows:
+            table.move_cursor(row=list(self.rows).index(selected), animate=False)
+        return True

@@ -9,6 +9,7 @@ from typing import Any
 from textual import work
 from textual.binding import Binding
 
+from tui_trader.ui.bindings import APP_BINDINGS
 from tui_trader.ui.commandline import (
     LAYOUTS,
     TIMEFRAMES,
@@ -36,6 +37,15 @@ from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen, HelpScreen
 from tui_trader.ui.workstation_state import WorkstationState
 
+# Sections of the key map, by binding id (others: "Panes and view").
+KEY_SECTIONS = {
+    **dict.fromkeys(
+        ("buy", "sell", "quick_buy", "quick_sell", "cancel_all", "flatten", "command_line", "paste_signal", "arm_live"),
+        "Orders",
+    ),
+    **dict.fromkeys(("backtest", "optimize", "rule_builder"), "Research"),
+    **dict.fromkeys(("help", "quit"), "Workstation"),
+}
 RESEARCH_GROUPS = frozenset({"backtest", "optimize"})  # workers whose result is lost on quit
 
 
@@ -182,23 +192,39 @@ class ScreenWiring(WorkstationState):
     # -- key map and quit --------------------------------------------------------------------
 
     def action_help(self) -> None:
-        rows: list[tuple[str, str, str]] = []
-        seen: set[str] = set()
-        for key, active in self.screen.active_bindings.items():
-            b = active.binding
-            label = b.description or b.action
-            if (b.id or b.action) in seen:
-                continue
-            seen.add(b.id or b.action)
-            rows.append((self.get_key_display(b) or key, label, b.id or ""))
+        self.push_screen(HelpScreen(self.key_rows()))
+
+    def key_rows(self) -> list[tuple[str, str, str, str]]:
+        """(section, keys, action, binding id) for every key of ours, as remapped now."""
+        keymap = getattr(self, "_keymap", {}) or {}
+
+        def keys_of(b: Binding) -> str:
+            raw = keymap.get(b.id, b.key) if b.id else b.key
+            return " / ".join(self.get_key_display(Binding(k.strip(), "")) for k in raw.split(","))
+
+        rows: list[tuple[str, str, str, str]] = []
+        for b in APP_BINDINGS:
+            if isinstance(b, Binding) and b.id:
+                rows.append((KEY_SECTIONS.get(b.id, "Panes and view"), keys_of(b), _what(b), b.id))
+        rows.append(("Panes and view", "ctrl+p", "Command palette: every action by name", ""))
+        order = [*dict.fromkeys(KEY_SECTIONS.values()), "Panes and view"]
+        rows.sort(key=lambda r: order.index(r[0]))
         for cls in PANES:  # pane keys work while that pane has the keyboard
             for pb in cls.BINDINGS:
-                if isinstance(pb, Binding) and pb.id and pb.id not in seen:
-                    seen.add(pb.id)
-                    keys = pb.key.replace(",", " / ")
-                    rows.append((keys, f"{pb.description} ({cls.TITLE.lower()})", pb.id))
-        rows.append(("Enter", "Order details (blotter) · ticket from a signal (signals)", ""))
-        self.push_screen(HelpScreen(rows))
+                if isinstance(pb, Binding) and pb.id:
+                    rows.append((f"{cls.TITLE} pane", keys_of(pb), _what(pb), pb.id))
+        rows += [
+            ("Orders & fills pane", "Enter", "Order details", ""),
+            ("Signals pane", "Enter", "Ticket from the recommendation or signal", ""),
+            ("Watchlist pane", "Enter", "Make the symbol active", ""),
+            ("Performance pane", "Enter", "Show the trade's symbol", ""),
+            ("Confirmation", "ctrl+y", "Send / confirm (after it has been visible a moment)", "confirm_yes"),
+            ("Confirmation", "Tab, Enter", "Move to a button and press it (focus starts on No)", ""),
+            ("Confirmation", "n / Esc", "No: nothing is sent", "confirm_no"),
+            ("Ticket", "Enter / ctrl+s", "Review the order", "ticket_submit"),
+            ("Ticket", "Esc", "Close the ticket", "ticket_cancel"),
+        ]
+        return rows
 
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_request_quit(self) -> None:
@@ -295,6 +321,11 @@ class ScreenWiring(WorkstationState):
                 )
             )
         return out
+
+
+def _what(b: Binding) -> str:
+    """A binding in words: its description, and its tooltip when it says more."""
+    return f"{b.description}: {b.tooltip}" if b.tooltip else b.description
 
 
 def _bind(fn: Callable[[Any], object], value: Any) -> Callable[[], object]:

@@ -4,15 +4,18 @@ from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.panes.blotter import BlotterPane
 from tui_trader.ui.panes.chart import ChartPane
 from tui_trader.ui.panes.orderbook import OrderBookPane
+from tui_trader.ui.panes.performance import PerformancePane
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.risk import RiskPane
 from tui_trader.ui.panes.signals import SignalsPane
 from tui_trader.ui.panes.spreads import SpreadsPane
 from tui_trader.ui.panes.strategies import StrategiesPane
+from tui_trader.ui.panes.tape import TapePane
 from tui_trader.ui.panes.venues import VenuesPane
 from tui_trader.ui.panes.watchlist import WatchlistPane
 
-# Display order: tab order in the compact layout, number keys 1..9 then 0.
+# Display order: tab order in the compact layout, number keys 1..9 then 0; the panes after the
+# tenth have letter keys (layout.PANE_LETTERS: v Venues, V Spreads).
 PANES: tuple[type[Pane], ...] = (
     WatchlistPane,
     OrderBookPane,
@@ -22,6 +25,8 @@ PANES: tuple[type[Pane], ...] = (
     RiskPane,
     SignalsPane,
     StrategiesPane,
+    TapePane,
+    PerformancePane,
     VenuesPane,
     SpreadsPane,
 )
@@ -35,11 +40,13 @@ __all__ = [
     "ChartPane",
     "OrderBookPane",
     "Pane",
+    "PerformancePane",
     "PositionsPane",
     "RiskPane",
     "SignalsPane",
     "SpreadsPane",
     "StrategiesPane",
+    "TapePane",
     "VenuesPane",
     "WatchlistPane",
 ]

@@ -15,6 +15,7 @@ class Pane(Vertical):
     KEY: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     TAB: ClassVar[str] = ""  # short label for the compact layout's tabs
+    ALLOW_MAXIMIZE = True  # `z` shows the focused pane alone
 
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.KEY}", classes="pane")

@@ -20,7 +20,7 @@ from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.screens.order_info import OrderInfoScreen, order_state
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, FittedTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -95,13 +95,10 @@ class BlotterPane(Pane):
 
     def on_mount(self) -> None:
         orders = self.query_one("#orders-table", DataTable)
-        for label, width, _ in ORDER_COLUMNS:
-            orders.add_column(label, key=label.lower(), width=width)
         fills = self.query_one("#fills-table", DataTable)
-        for label, width, _ in FILL_COLUMNS:
-            fills.add_column(label, key=label.lower(), width=width)
-        self._orders = TableSync(orders, [c[2] for c in ORDER_COLUMNS])
-        self._fills = TableSync(fills, [c[2] for c in FILL_COLUMNS])
+        # Narrow panes keep id, side, symbol, quantity, price and status; the reason takes the rest.
+        self._orders = FittedTable(orders, ORDER_COLUMNS, drop=("Time", "Filled", "Type", "Id"), flex="Reason")
+        self._fills = FittedTable(fills, FILL_COLUMNS, drop=("Liq", "Order", "Fee", "Time"))
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -117,6 +114,7 @@ class BlotterPane(Pane):
         self._orders_by_id = {o.client_order_id: o for o in shown}
         for order in shown:
             rows[order.client_order_id] = self._order_row(order, snap.instrument(order.symbol, order.venue), pal)
+        self._orders.fit()
         self._orders.sync(rows)
         fill_rows: dict[str, list[Cell]] = {}
         for f in reversed(snap.fills[-FILLS_SHOWN:]):
@@ -132,6 +130,7 @@ class BlotterPane(Pane):
                 f.liquidity.value,
                 fmt.short_id(f.client_order_id, 11),
             ]
+        self._fills.fit()
         self._fills.sync(fill_rows)
         held = sum(1 for o in open_orders if o.meta.get("held"))
         title = f"Orders & fills · {len(open_orders) - held} working"

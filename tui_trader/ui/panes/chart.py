@@ -1,74 +1,71 @@
-"""Chart: candles for the active symbol (plotext), volume, EMA and Bollinger overlays.
+"""Chart: candles for the active symbol with volume, a choice of overlays (SMA, EMA, Bollinger,
+VWAP), your fills (▲ ▼) and working orders (dashed lines), zoom and scroll, and a crosshair
+that reads one bar out.
 
 Candles come from the client when the symbol or timeframe changes; in between, the live price
-is folded into the forming bar. It redraws at a slow cadence (settings.ui.chart_refresh_s),
-because a plotext build costs milliseconds, not microseconds.
+is folded into the forming bar. It redraws at a slow cadence (settings.ui.chart_refresh_s) or
+at once after a key; drawing is chart_render.py, straight into cells and clipped to the pane.
+
+Keys (with the chart focused, `3`): ← → move the crosshair (and scroll at the edges), + / -
+zoom, Home / End oldest / live, c crosshair on or off. The mouse moves the crosshair and its
+wheel zooms.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Awaitable, Callable
 
 import numpy as np
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
-from textual.color import Color
-from textual.containers import Vertical
+from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
+from tui_trader.core.enums import OrderType
 from tui_trader.core.market import Candle
-from tui_trader.ui.chart_data import bollinger, ema, fold_price
+from tui_trader.engine import EngineSnapshot
+from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, vwap
+from tui_trader.ui.chart_render import ChartModel, Level, Marker, readout, render, span_text
 from tui_trader.ui.commandline import TIMEFRAMES
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
 FetchCandles = Callable[[str, str, int], Awaitable[list[Candle]]]
-EMA_PERIOD = 20
-BB_PERIOD = 20
-HISTORY = 300
+PERIOD = 20  # SMA, EMA and Bollinger length
+HISTORY = 500
+ZOOMS = (8, 6, 4, 3, 2, 1)  # columns per candle (+ zooms in, - zooms out)
+AXIS = 11  # about the width of the price axis
 
 
-class Plot(PlotextPlot):
-    """A PlotextPlot whose output has its same-style runs merged.
+class ChartCanvas(Widget, can_focus=True):
+    """The drawing surface: lines handed over by the pane, cropped to the widget."""
 
-    plotext's ANSI output can style blank cells differently from one process to the next
-    (set ordering); normalising them makes the rendering, and so the screenshots, stable.
-    """
+    def __init__(self) -> None:
+        super().__init__(id="chart-canvas")
+        self.lines: list[Text] = []
 
     def render(self) -> Text:
-        text = super().render()
-        assert isinstance(text, Text)
-        # Blank cells keep only their background: plotext gives spaces arbitrary foregrounds.
-        cleaned = (
-            Segment(
-                seg.text,
-                Style(bgcolor=seg.style.bgcolor) if seg.style and seg.text.isspace() else seg.style,
-            )
-            for seg in text.render(self.app.console)
-        )
-        merged = Text(end="", no_wrap=True)
-        for segment in Segment.simplify(cleaned):
-            merged.append(segment.text, segment.style)
-        return merged
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return Color.parse(colour).rgb
-
-
-def _labels(candles: list[Candle], timeframe: str) -> list[str]:
-    fmt = "%m-%d" if timeframe.endswith("d") else "%H:%M"
-    return [c.open_time.strftime(fmt) for c in candles]
+        return Text("\n").join(self.lines) if self.lines else Text("")
 
 
 class ChartPane(Pane):
     KEY = "chart"
     TITLE = "Chart"
     TAB = "Chart"
+
+    BINDINGS = [
+        Binding("left", "cursor(-1)", "Bar back", id="chart_left", show=False),
+        Binding("right", "cursor(1)", "Bar forward", id="chart_right", show=False),
+        Binding("plus,equals_sign", "zoom(-1)", "Zoom in", id="chart_zoom_in", show=False),
+        Binding("minus", "zoom(1)", "Zoom out", id="chart_zoom_out", show=False),
+        Binding("home", "jump(True)", "Oldest", id="chart_oldest", show=False),
+        Binding("end", "jump(False)", "Live", id="chart_live", show=False),
+        Binding("c", "crosshair", "Crosshair", id="chart_crosshair", show=False),
+    ]
 
     def __init__(self, fetch: FetchCandles, refresh_s: float = 1.0) -> None:
         super().__init__()
@@ -79,37 +76,53 @@ class ChartPane(Pane):
         self.error = ""
         self.draws = 0
         self.span = ""  # time range of the candles shown
+        self.zoom = ZOOMS.index(2)
+        self.end: int | None = None  # the last bar shown (exclusive); None: follow the live bar
+        self.cursor: int | None = None  # crosshair bar (index into self.candles)
+        self.model: ChartModel | None = None
         self._wanted: tuple[str, str] | None = None
         self._next_draw = 0.0
         self._dirty = False
+        self._view: View | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
-        with Vertical(id="chart-plots"):
-            yield Plot(id="chart-price")
-            yield Plot(id="chart-volume")
+        yield ChartCanvas()
+
+    def focus_main(self) -> None:
+        self.query_one(ChartCanvas).focus()
+
+    # -- the refresh tick --------------------------------------------------------------------
 
     def update_view(self, view: View) -> None:
+        self._view = view
         wanted = (view.symbol, view.timeframe)
         if wanted != self._wanted:
             self._wanted = wanted
             self.error = ""
+            self.end, self.cursor = None, None
             self.run_worker(self._load(*wanted), exclusive=True, group="chart-load")
             self._title(view)
         if self.loaded != wanted or (not self._dirty and view.now < self._next_draw):
             return
-        if not self.query_one("#chart-price", PlotextPlot).size.width:
+        if not self.query_one(ChartCanvas).size.width:
             return  # not laid out yet: draw on a later tick, at the real size
         self._next_draw = view.now + self.refresh_s
         self._dirty = False
         ticker = view.snapshot.ticker(view.symbol, view.venue)
         if ticker is not None:
             self.candles = fold_price(self.candles, ticker.last, ticker.ts, view.timeframe)
-        self._draw(view.palette, view.timeframe)
+        self._draw(view)
         self._title(view)
 
+    def redraw(self) -> None:
+        """Draw now (after a key), from the last view."""
+        if self._view is not None and self.loaded == self._wanted:
+            self._draw(self._view)
+            self._title(self._view)
+
     def on_resize(self) -> None:
-        self._dirty = True  # the number of candles shown depends on the width
+        self._dirty = True
 
     async def _load(self, symbol: str, timeframe: str) -> None:
         try:
@@ -123,63 +136,151 @@ class ChartPane(Pane):
         self.loaded = (symbol, timeframe)
         self._dirty = True
 
+    # -- drawing -----------------------------------------------------------------------------
+
+    def window(self) -> tuple[int, int]:
+        """(first, last+1) indices of the candles on screen."""
+        n = len(self.candles)
+        end = n if self.end is None else max(1, min(self.end, n))
+        width = self.query_one(ChartCanvas).size.width or 80
+        count = max(5, (width - AXIS) // ZOOMS[self.zoom])
+        return max(0, end - count), end
+
+    def _draw(self, view: View) -> None:
+        canvas = self.query_one(ChartCanvas)
+        first, end = self.window()
+        shown = self.candles[first:end]
+        snap = view.snapshot
+        inst = snap.instrument(view.symbol, view.venue)
+        self.model = ChartModel(
+            shown,
+            overlays=_overlays(self.candles, view.indicators, first, end),
+            markers=_markers(snap, view.symbol, shown),
+            levels=_levels(snap, view.symbol),
+            cursor=None if self.cursor is None else self.cursor - first,
+            decimals=inst.price_decimals if inst else 2,
+            timeframe=view.timeframe,
+        )
+        size = canvas.size
+        canvas.lines = render(self.model, size.width, size.height, view.palette, _styles(view.palette))
+        canvas.refresh()
+        self.span = span_text(shown, view.timeframe)
+        self.draws += 1
+
     def _title(self, view: View) -> None:
         tfs = " ".join(f"[b reverse] {tf} [/]" if tf == view.timeframe else tf for tf in TIMEFRAMES)
         note = f"  [{view.palette.error}]{self.error}[/]" if self.error else ""
         if self.loaded != (view.symbol, view.timeframe) and not self.error:
             note = "  loading…"
+        overlays = " ".join(name.upper() for name in view.indicators) or "no overlays"
+        where = "" if self.end is None else f" · {len(self.candles) - self.end} bars back (End: live)"
+        detail = self.span + where
+        if self.cursor is not None and 0 <= self.cursor < len(self.candles):
+            inst = view.snapshot.instrument(view.symbol, view.venue)
+            detail = readout(self.candles[self.cursor], inst.price_decimals if inst else 2)
         self.set_title(f"Chart · {view.symbol}")
-        self.query_one("#chart-title", Static).update(
-            f"{tfs}  [dim]EMA{EMA_PERIOD} BB{BB_PERIOD} {self.span}[/]{note}", layout=False
-        )
+        self.query_one("#chart-title", Static).update(f"{tfs}  [dim]{overlays} · {detail}[/]{note}", layout=False)
 
-    def _draw(self, pal: Palette, timeframe: str) -> None:
-        price_plot = self.query_one("#chart-price", PlotextPlot)
-        volume_plot = self.query_one("#chart-volume", PlotextPlot)
-        width = max(20, price_plot.size.width)
-        shown = self.candles[-max(10, (width - 12) // 2) :]
-        plt, vplt = price_plot.plt, volume_plot.plt
-        plt.clear_figure()
-        vplt.clear_figure()
-        if not shown:
-            price_plot.refresh()
-            volume_plot.refresh()
+    # -- keys and mouse ----------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        n = len(self.candles)
+        if not n:
             return
-        # Overlays use the full history so the first visible values are already warmed up.
-        closes = np.array([c.close for c in self.candles], dtype=float)
-        offset = len(self.candles) - len(shown)
-        xs = list(range(len(shown)))
-        data = {
-            "Open": [c.open for c in shown],
-            "Close": [c.close for c in shown],
-            "High": [c.high for c in shown],
-            "Low": [c.low for c in shown],
-        }
-        # textual-plotext's stub says date strings; plotext also takes numeric x positions.
-        plt.candlestick(xs, data, colors=[_rgb(pal.up), _rgb(pal.down)])  # type: ignore[arg-type]
-        _mid, upper, lower = bollinger(closes, BB_PERIOD)
-        for series, colour in (
-            (ema(closes, EMA_PERIOD), pal.accent),
-            (upper, pal.muted),
-            (lower, pal.muted),
-        ):
-            part = series[offset:]
-            ok = ~np.isnan(part)
-            if ok.any():
-                plt.plot(
-                    [x for x, keep in zip(xs, ok, strict=True) if keep],
-                    part[ok].tolist(),
-                    color=_rgb(colour),
-                    marker="braille",
-                )
-        # Time labels go in the title line: plotext's own tick placement is not stable run to run.
-        plt.xticks([], [])
-        labels = _labels(shown, timeframe)
-        self.span = f"{labels[0]} → {labels[-1]}"
-        vols = [c.volume for c in shown]
-        vplt.bar(xs, vols, color=_rgb(pal.muted), marker="sd")
-        vplt.xticks([], [])
-        vplt.yfrequency(2)
-        price_plot.refresh()
-        volume_plot.refresh()
-        self.draws += 1
+        first, end = self.window()
+        cursor = (end - 1 if self.cursor is None else self.cursor) + (step if self.cursor is not None else 0)
+        cursor = max(0, min(n - 1, cursor))
+        if cursor < first:  # scroll back with the crosshair
+            self.end = max(1, end - (first - cursor))
+        elif cursor >= end:
+            self.end = None if cursor >= n - 1 else cursor + 1
+        self.cursor = cursor
+        self.redraw()
+
+    def action_zoom(self, step: int) -> None:
+        """step -1 zooms in (wider candles, fewer of them), +1 out."""
+        self.zoom = max(0, min(len(ZOOMS) - 1, self.zoom + step))
+        self.redraw()
+
+    def action_jump(self, oldest: bool) -> None:
+        if oldest:
+            self.end = min(len(self.candles), self.window()[1] - self.window()[0])
+        else:
+            self.end, self.cursor = None, None
+        self.redraw()
+
+    def action_crosshair(self) -> None:
+        if self.cursor is None:
+            self.action_cursor(0)
+        else:
+            self.cursor = None
+            self.redraw()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        canvas = self.query_one(ChartCanvas)
+        if self.model is None or event.widget is not canvas or not self.model.candles:
+            return
+        first, end = self.window()
+        shown = end - first
+        step = ZOOMS[self.zoom]
+        index = first + min(shown - 1, max(0, event.x // step))
+        if index != self.cursor:
+            self.cursor = index
+            self.redraw()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.action_zoom(-1)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.action_zoom(1)
+
+
+def _styles(pal: Palette) -> dict[str, str]:
+    return {"sma": pal.warning, "ema": pal.accent, "bb_upper": pal.muted, "bb_lower": pal.muted, "vwap": pal.error}
+
+
+def _overlays(candles: list[Candle], names: tuple[str, ...], first: int, end: int) -> dict[str, list[float]]:
+    """Each chosen overlay over the whole history (so the first bars shown are warmed up),
+    cut to the window. VWAP starts at the first bar shown."""
+    if not candles or not names:
+        return {}
+    closes = np.array([c.close for c in candles], dtype=float)
+    out: dict[str, np.ndarray] = {}
+    if "sma" in names:
+        out["sma"] = sma(closes, PERIOD)
+    if "ema" in names:
+        out["ema"] = ema(closes, PERIOD)
+    if "bb" in names:
+        _mid, out["bb_upper"], out["bb_lower"] = bollinger(closes, PERIOD)
+    if "vwap" in names:
+        part = candles[first:end]
+        arrays = [np.array([getattr(c, k) for c in part], dtype=float) for k in ("high", "low", "close", "volume")]
+        window = np.full(len(candles), np.nan)
+        window[first:end] = vwap(*arrays)
+        out["vwap"] = window
+    return {name: series[first:end].tolist() for name, series in out.items()}
+
+
+def _markers(snap: EngineSnapshot, symbol: str, shown: list[Candle]) -> list[Marker]:
+    """Your fills of `symbol` on the bars they happened in."""
+    if not shown:
+        return []
+    starts = [c.open_time for c in shown]
+    out = []
+    for f in snap.fills:
+        if f.symbol != symbol or f.ts < starts[0]:
+            continue
+        i = bisect.bisect_right(starts, f.ts) - 1
+        out.append(Marker(i, float(f.price), f.side.value == "buy"))
+    return out
+
+
+def _levels(snap: EngineSnapshot, symbol: str) -> list[Level]:
+    """Working orders of `symbol`: their limit (or stop) price."""
+    out = []
+    for o in snap.open_orders:
+        price = o.price if o.type is not OrderType.STOP and o.price is not None else o.stop_price
+        if o.symbol == symbol and price is not None:
+            label = f" {o.side.value} {o.quantity.normalize():f} {o.type.value}"
+            out.append(Level(float(price), o.side.value == "buy", label))
+    return out

@@ -1,7 +1,10 @@
-"""Order book ladder for the active symbol: >= 10 levels a side, cumulative depth bars, spread, mid.
+"""Order book ladder for the active symbol: up to 25 levels a side (as many as fit), cumulative
+depth bars, spread, mid, and your own working orders marked on their level (`◀ 0.5` in the
+"mine" column; orders priced between or beyond the levels shown are listed underneath).
 
-Drawn as one Rich Text (no DataTable): stacked asks over bids when the pane is tall enough,
-bids beside asks when it is not (the compact 80x24 layout).
+Drawn as one Rich Text (no DataTable): stacked asks over bids when the pane is tall enough or
+narrow, bids beside asks when it is wide and short (the compact 80x24 layout). Sizes have a
+fixed number of decimals, so their points line up.
 """
 
 from __future__ import annotations
@@ -36,12 +39,20 @@ class Ladder(Widget, can_focus=True):
         self.palette: Palette | None = None
         self.price_decimals = 2
         self.qty_decimals = 4
+        self.mine: list[tuple[float, bool, float]] = []
 
     def show(
-        self, book: OrderBook | None, palette: Palette, price_decimals: int, qty_decimals: int
+        self,
+        book: OrderBook | None,
+        palette: Palette,
+        price_decimals: int,
+        qty_decimals: int,
+        mine: list[tuple[float, bool, float]] | None = None,
     ) -> None:
+        """`mine`: your working orders as (price, is_buy, remaining quantity)."""
         self.book, self.palette = book, palette
         self.price_decimals, self.qty_decimals = min(price_decimals, 6), min(qty_decimals, 5)
+        self.mine = mine or []
         self.refresh()
 
     def render(self) -> Text:
@@ -49,9 +60,33 @@ class Ladder(Widget, can_focus=True):
         if book is None or pal is None or not (book.bids or book.asks):
             return Text("waiting for the book…", style="dim")
         width, height = self.size.width, self.size.height
-        if height >= 2 * LEVELS + 3:
-            return self._stacked(book, pal, width, min((height - 3) // 2, 25))
-        return self._side_by_side(book, pal, width, max(LEVELS, height - 2))
+        listed = self._unmatched(book, 25)
+        if height >= 2 * LEVELS + 3 or width < 60:
+            room = height - 3 - min(len(listed), 3)
+            text = self._stacked(book, pal, width, max(3, min(room // 2, 25)))
+        else:
+            text = self._side_by_side(book, pal, width, max(LEVELS, height - 2))
+        top_price = max([p for p, _ in book.asks[:25]] + [p for p, _ in book.bids[:25]], default=0.0)
+        for price, buy, qty in listed[:3]:
+            side = "buy" if buy else "sell"
+            text.append("\n")
+            where = "above" if price > top_price else "below" if price < top_price else "between levels"
+            line = f"yours {where}: {side} {self._q(qty)} @ {fmt.price(price, self.price_decimals)}"
+            text.append(line[:width], style=pal.up if buy else pal.down)
+        return text
+
+    def _q(self, value: float) -> str:
+        return f"{value:,.{self.qty_decimals}f}"
+
+    def _mine_at(self, price: float, buy: bool) -> float:
+        tol = 10.0**-self.price_decimals / 2
+        return sum(q for p, b, q in self.mine if b == buy and abs(p - price) <= tol)
+
+    def _unmatched(self, book: OrderBook, n: int) -> list[tuple[float, bool, float]]:
+        """Own orders not on a level the ladder shows."""
+        tol = 10.0**-self.price_decimals / 2
+        shown = [p for p, _ in book.bids[:n]] + [p for p, _ in book.asks[:n]]
+        return [(p, b, q) for p, b, q in self.mine if not any(abs(p - s) <= tol for s in shown)]
 
     def _cum(
         self, levels: tuple[tuple[float, float], ...], n: int
@@ -73,25 +108,28 @@ class Ladder(Widget, can_focus=True):
     def _stacked(self, book: OrderBook, pal: Palette, width: int, n: int) -> Text:
         bids, asks = self._cum(book.bids, n), self._cum(book.asks, n)
         top = max([c for *_, c in bids] + [c for *_, c in asks] + [1e-12])
-        pw, sw = 12, 11
-        bar_w = max(4, width - pw - 2 * sw - 3)
+        pw, sw, mw = 12, 11, 10
+        wide = width >= pw + 3 * sw + mw
+        bar_w = max(0, width - pw - sw - mw - 3 - (sw + 1 if wide else 0))
         text = Text(no_wrap=True, overflow="crop")
-        text.append(f"{'price':>{pw}} {'size':>{sw}} {'total':>{sw}} depth\n", style="bold")
+        total = f" {'total':>{sw}}" if wide else ""
+        header = f"{'price':>{pw}} {'size':>{sw}}{total} {'mine':<{mw}} depth"
+        text.append(header[:width] + "\n", style="bold")
+
+        def row(price: float, size: float, cum: float, buy: bool, last: bool) -> None:
+            text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.up if buy else pal.down)
+            text.append(f" {self._q(size):>{sw}}" + (f" {self._q(cum):>{sw}}" if wide else "") + " ")
+            own = self._mine_at(price, buy)
+            mark = f"◀ {self._q(own)}" if own else ""
+            text.append(f"{mark:<{mw}}", style=f"bold reverse {pal.accent}" if own else "")
+            depth = pal.depth_bid if buy else pal.depth_ask
+            text.append(" " + _bar(cum / top, bar_w) + ("" if last else "\n"), style=depth)
+
         for price, size, cum in reversed(asks):
-            text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.down)
-            text.append(
-                f" {fmt.qty(size, self.qty_decimals):>{sw}} {fmt.qty(cum, self.qty_decimals):>{sw}} "
-            )
-            text.append(_bar(cum / top, bar_w) + "\n", style=pal.depth_ask)
+            row(price, size, cum, False, False)
         text.append(f"{self._summary(book):^{width}}\n", style=f"bold {pal.accent}")
         for i, (price, size, cum) in enumerate(bids):
-            text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.up)
-            text.append(
-                f" {fmt.qty(size, self.qty_decimals):>{sw}} {fmt.qty(cum, self.qty_decimals):>{sw}} "
-            )
-            text.append(
-                _bar(cum / top, bar_w) + ("\n" if i < len(bids) - 1 else ""), style=pal.depth_bid
-            )
+            row(price, size, cum, True, i == len(bids) - 1)
         return text
 
     def _side_by_side(self, book: OrderBook, pal: Palette, width: int, n: int) -> Text:
@@ -110,15 +148,19 @@ class Ladder(Widget, can_focus=True):
             if i < len(bids):
                 price, size, cum = bids[i]
                 text.append(f"{_bar(cum / top, bar_w):>{bar_w}}", style=pal.depth_bid)
-                text.append(f" {fmt.qty(size, self.qty_decimals):>{sw}} ")
-                text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.up)
+                text.append(f" {self._q(size):>{sw}} ")
+                own = "◀" if self._mine_at(price, True) else " "
+                text.append(f"{fmt.price(price, self.price_decimals):>{pw - 1}}", style=pal.up)
+                text.append(own, style=f"bold {pal.accent}")
             else:
                 text.append(" " * (bar_w + sw + pw + 2))
             text.append("│")
             if i < len(asks):
                 price, size, cum = asks[i]
-                text.append(f"{fmt.price(price, self.price_decimals):<{pw}}", style=pal.down)
-                text.append(f" {fmt.qty(size, self.qty_decimals):<{sw}} ")
+                own = "▶" if self._mine_at(price, False) else " "
+                text.append(own, style=f"bold {pal.accent}")
+                text.append(f"{fmt.price(price, self.price_decimals):<{pw - 1}}", style=pal.down)
+                text.append(f" {self._q(size):<{sw}} ")
                 text.append(_bar(cum / top, bar_w), style=pal.depth_ask)
             if i < n - 1:
                 text.append("\n")
@@ -139,7 +181,12 @@ class OrderBookPane(Pane):
 
     def update_view(self, view: View) -> None:
         book = view.snapshot.book(view.symbol, view.venue)
-        key = (id(book), book.ts if book else None, view.palette, view.symbol, view.venue)
+        mine = [
+            (float(o.price), o.side.value == "buy", float(o.remaining))
+            for o in view.snapshot.open_orders
+            if o.symbol == view.symbol and o.price is not None and not o.meta.get("held")
+        ]
+        key = (id(book), book.ts if book else None, view.palette, view.symbol, view.venue, tuple(mine))
         if key == self._shown:
             return
         self._shown = key
@@ -148,5 +195,5 @@ class OrderBookPane(Pane):
         inst = view.snapshot.instrument(view.symbol, view.venue)
         ladder = self.query_one(Ladder)
         ladder.show(
-            book, view.palette, inst.price_decimals if inst else 2, inst.qty_decimals if inst else 4
+            book, view.palette, inst.price_decimals if inst else 2, inst.qty_decimals if inst else 4, mine
         )

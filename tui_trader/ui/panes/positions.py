@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, FittedTable
 from tui_trader.ui.view import View
 
 COLUMNS = (
@@ -57,9 +57,7 @@ class PositionsPane(Pane):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width, _ in COLUMNS:
-            table.add_column(label, key=label.lower(), width=width)
-        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+        self._sync = FittedTable(table, COLUMNS, drop=("%Eq", "Real", "Avg", "Owner", "Mark"))
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -87,5 +85,6 @@ class PositionsPane(Pane):
                 fmt.pct(share, signed=False, decimals=1),
                 ", ".join(owners.get((p.venue, p.symbol), [])) or "-",
             ]
+        self._sync.fit()
         self._sync.sync(rows)
         self.set_title(f"Positions ({len(rows)})" if rows else "Positions · flat")

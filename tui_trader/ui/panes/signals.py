@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,7 +23,7 @@ from tui_trader.core.enums import Direction
 from tui_trader.core.signals import Signal
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, FittedTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -168,17 +169,16 @@ class SignalsPane(Pane):
         yield DataTable(id="signals-table", cursor_type="row")
 
     def on_mount(self) -> None:
-        self._syncs: dict[str, TableSync] = {}
-        for table_id, columns in (
-            ("recs-table", REC_COLUMNS),
-            ("chat-table", CHAT_COLUMNS),
-            ("providers-table", PROVIDER_COLUMNS),
-            ("signals-table", SIG_COLUMNS),
+        self._syncs: dict[str, FittedTable] = {}
+        # Narrow panes drop the least needed columns; a reason column takes the width left.
+        for table_id, columns, drop, flex in (
+            ("recs-table", REC_COLUMNS, ("Sources", "Age", "Conf"), "Why"),
+            ("chat-table", CHAT_COLUMNS, ("TP", "SL", "What", "Conf", "From"), None),
+            ("providers-table", PROVIDER_COLUMNS, ("Max DD R", "Total R", "Trust"), None),
+            ("signals-table", SIG_COLUMNS, ("Source", "Conf", "Str", "Age"), "Reason"),
         ):
             table = self.query_one(f"#{table_id}", DataTable)
-            for label, width, _ in columns:
-                table.add_column(label, key=label.lower(), width=width)
-            self._syncs[table_id] = TableSync(table, [c[2] for c in columns])
+            self._syncs[table_id] = FittedTable(table, columns, drop=drop, flex=flex)
         self._chat_visible: bool | None = None
         self._providers_visible: bool | None = None
 
@@ -202,12 +202,12 @@ class SignalsPane(Pane):
                 rec_sources(r),
                 str(reasons[0]).splitlines()[0] if reasons else "",
             ]
+        self._syncs["recs-table"].fit()
         self._syncs["recs-table"].sync(rows)
+        title = f"Recommendations ({len(recs)})" if recs else "Recommendations · none"
+        hint = "Enter/o: ticket · p: paste chat signal" if recs else "p: paste a chat signal"
         self.query_one("#recs-title", Static).update(
-            f"Recommendations ({len(recs)})  [dim]Enter/o: ticket · p: paste chat signal[/]"
-            if recs
-            else "Recommendations · none  [dim]p: paste a chat signal[/]",
-            layout=False,
+            Text.assemble((title, "bold"), (" · ", "dim"), (hint, "dim")), layout=False
         )
         self._chat_rows(snap.extra.get("signals"), pal)
         self._provider_rows(snap.extra.get("signals"), pal)
@@ -237,6 +237,7 @@ class SignalsPane(Pane):
                 "-" if conf is None else f"{float(conf):.2f}",
                 (status, status_style),
             ]
+        self._syncs["chat-table"].fit()
         self._syncs["chat-table"].sync(rows)
         visible = bool(rows)
         if visible != self._chat_visible:
@@ -259,6 +260,7 @@ class SignalsPane(Pane):
                 f"{float(get('max_drawdown_r') or 0):.1f}",
                 f"{float(get('reliability') or 0.5):.2f}",
             ]
+        self._syncs["providers-table"].fit()
         self._syncs["providers-table"].sync(rows)
         visible = bool(rows)
         if visible != self._providers_visible:
@@ -285,6 +287,7 @@ class SignalsPane(Pane):
                 "-" if s.confidence is None else f"{s.confidence:.2f}",
                 s.reason.splitlines()[0] if s.reason else "",
             ]
+        self._syncs["signals-table"].fit()
         self._syncs["signals-table"].sync(rows)
         self.query_one("#sigs-title", Static).update(
             f"Signals ({len(snap.signals)})" if snap.signals else "Signals · none yet",

@@ -40,6 +40,28 @@ class ModeBadge(Static):
             self.update(label)
 
 
+class AttachBadge(Static):
+    """`⇄ DAEMON pid 4321` while the workstation is attached to a daemon (hidden in-process):
+    quitting here leaves the engine, its orders and strategies running there."""
+
+    def __init__(self) -> None:
+        super().__init__("", id="attach-badge")
+        self.display = False
+        self._shown: object = None
+
+    def show(self, attached: bool, info: dict[str, object] | None, connected: bool = True) -> None:
+        key = (attached, connected, tuple(sorted((info or {}).items())) if info else None)
+        if key == self._shown:
+            return
+        self._shown = key
+        self.display = attached
+        if attached:
+            pid = (info or {}).get("pid")
+            label = f" ⇄ DAEMON{f' pid {pid}' if pid else ''} " if connected else " ⇄ DAEMON LOST "
+            self.set_class(not connected, "lost")
+            self.update(label)
+
+
 class TopLine(Static):
     """Active symbol and its quote, timeframe, equity and today's P&L."""
 
@@ -52,25 +74,31 @@ class TopLine(Static):
     ) -> None:
         t = snap.ticker(symbol, venue)
         acct = snap.account
-        key = (symbol, venue, timeframe, t, acct.equity, acct.day_pnl, pal)
+        width = self.size.width
+        key = (symbol, venue, timeframe, t, acct.equity, acct.day_pnl, pal, width)
         if key == self._shown:
             return
         self._shown = key
         inst = snap.instrument(symbol, venue)
         nd = inst.price_decimals if inst else 2
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {symbol} ", style=f"bold {pal.accent}")
-        if symbol in snap.shared():
-            text.append(f"@{snap.venue_of(symbol, venue)} ", style=pal.muted)
-        if t is not None:
-            text.append(f"{fmt.price(t.bid, nd)} / {fmt.price(t.ask, nd)} ")
-            text.append(f"{fmt.pct(t.change_pct)} ", style=pal.signed(t.change_pct))
-        text.append(f"· {timeframe} · ", style=pal.muted)
-        text.append(f"equity {fmt.money(acct.equity)} ")
-        text.append(f"day {fmt.money(acct.day_pnl, True)}", style=pal.signed(acct.day_pnl))
-        self.update(
-            text, layout=False
-        )  # fixed size: a relayout per frame would cost the CPU budget
+        # Parts in the order they are dropped when the line is too narrow (day P&L stays).
+        where = f"@{snap.venue_of(symbol, venue)} " if symbol in snap.shared() else ""
+        quote = f"{fmt.price(t.bid, nd)} / {fmt.price(t.ask, nd)} " if t is not None else ""
+        change = f"{fmt.pct(t.change_pct)} " if t is not None else ""
+        for level in range(4):
+            text = Text(no_wrap=True, overflow="ellipsis")
+            text.append(f" {symbol} ", style=f"bold {pal.accent}")
+            if level < 3:
+                text.append(where, style=pal.muted)
+            text.append(quote if level < 2 else "")
+            text.append(change if level < 3 else "", style=pal.signed(t.change_pct) if t is not None else "")
+            if level < 1:
+                text.append(f"· {timeframe} · ", style=pal.muted)
+            text.append(f"{'equity ' if level < 1 else 'eq '}{fmt.money(acct.equity)} ")
+            text.append(f"day {fmt.money(acct.day_pnl, True)}", style=pal.signed(acct.day_pnl))
+            if not width or text.cell_len <= width:
+                break
+        self.update(text, layout=False)  # fixed size: a relayout per frame would cost the CPU budget
 
 
 class StatusBar(Static):

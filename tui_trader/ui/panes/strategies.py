@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, FittedTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -123,9 +123,9 @@ class StrategiesPane(Pane):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width, _ in COLUMNS:
-            table.add_column(label, key=label.lower(), width=width)
-        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+        self._sync = FittedTable(
+            table, COLUMNS, drop=("Evals", "Stop", "Held", "Symbols", "TF", "Trades"), flex="Last signal"
+        )
         self._error_shown = ""
 
     def update_view(self, view: View) -> None:
@@ -138,6 +138,7 @@ class StrategiesPane(Pane):
         rows: dict[str, list[Cell]] = {}
         for s in statuses:
             rows[str(s.get("name"))] = self._row(s, ledger, protective, pal)
+        self._sync.fit()
         self._sync.sync(rows)
         self._show_error(self.selected_name(), pal)
         running = sum(1 for s in statuses if s.get("enabled") and not s.get("error"))

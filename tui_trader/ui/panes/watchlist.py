@@ -7,22 +7,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
 
 from tui_trader.core.market import Ticker
 from tui_trader.engine import EngineSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, FittedTable
 from tui_trader.ui.view import View
 
 COLUMNS = (
-    ("Symbol", "symbol", 9, "left"),
-    ("Bid", "bid", 10, "right"),
-    ("Ask", "ask", 10, "right"),
-    ("Last", "last", 10, "right"),
-    ("Chg%", "chg", 7, "right"),
-    ("Vol", "vol", 6, "right"),
+    ("Symbol", 9, "left"),
+    ("Bid", 10, "right"),
+    ("Ask", 10, "right"),
+    ("Last", 10, "right"),
+    ("Chg%", 7, "right"),
+    ("Vol", 6, "right"),
 )
 
 
@@ -69,7 +68,7 @@ class WatchlistPane(Pane):
         self.flash_s = flash_ms / 1000.0
         self._last: dict[str, float] = {}
         self._flash: dict[str, tuple[int, float]] = {}  # row key -> (direction, until)
-        self._sync: TableSync | None = None
+        self._sync: FittedTable | None = None
         self._active = ""
         self._markets: dict[str, tuple[str, str]] = {}  # row key -> (venue, symbol)
 
@@ -78,9 +77,7 @@ class WatchlistPane(Pane):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, key, width, _ in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        self._sync = TableSync(table, [c[3] for c in COLUMNS])
+        self._sync = FittedTable(table, COLUMNS, drop=("Vol", "Bid", "Ask"))
 
     def set_symbols(self, symbols: list[str]) -> None:
         self.symbols = list(symbols)
@@ -114,12 +111,10 @@ class WatchlistPane(Pane):
         pal = view.palette
         active = self._key_of(snap, view.symbol, view.venue)
         width = max((len(k) for k in self._markets), default=0)
-        table = self.query_one(DataTable)
-        column = table.columns.get(ColumnKey("symbol"))
-        if column is not None and width > column.width:  # a venue prefix needs the room
-            column.width = width
-            table.clear()  # re-added below at the new width
-            self._sync.rows.clear()
+        if width > self._sync.columns[0][1]:  # a venue prefix needs the room
+            self._sync.columns[0] = ("Symbol", width, "left")
+            self._sync.width = -1  # fit again below
+        self._sync.fit()
         rows: dict[str, list[Cell]] = {}
         for key, (venue, sym) in self._markets.items():
             t = snap.ticker(sym, venue)

@@ -29,7 +29,7 @@ from tui_trader.core.errors import UserError
 from tui_trader.ui import format as fmt
 from tui_trader.ui.research.base import ResearchScreen
 from tui_trader.ui.research.cells import METRICS, cell
-from tui_trader.ui.research.charts import Mark, Plot, draw_candles, draw_equity
+from tui_trader.ui.research.charts import CellPlot, Mark, draw_candles, draw_equity
 from tui_trader.ui.research.sources import DataSource, parse_day
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class BacktestScreen(ResearchScreen):
     BacktestScreen #drawdown { height: 1fr; min-height: 5; }
     BacktestScreen #candles { height: 1fr; }
     BacktestScreen #trades { height: 1fr; }
-    BacktestScreen TabbedContent, BacktestScreen TabPane { height: 1fr; padding: 0; }
+    BacktestScreen TabbedContent, BacktestScreen TabPane { width: 1fr; height: 1fr; padding: 0; }
     """
 
     def __init__(self) -> None:
@@ -122,12 +122,12 @@ class BacktestScreen(ResearchScreen):
             yield DataTable(id="metrics", cursor_type="none", zebra_stripes=True)
             with TabbedContent(id="views"):
                 with TabPane("Equity", id="tab-equity"), Vertical():
-                    yield Plot(id="equity")
-                    yield Plot(id="drawdown")
+                    yield CellPlot(id="equity")
+                    yield CellPlot(id="drawdown")
                 with TabPane("Trades", id="tab-trades"):
                     yield DataTable(id="trades", cursor_type="row", zebra_stripes=True)
                 with TabPane("Chart", id="tab-chart"):
-                    yield Plot(id="candles")
+                    yield CellPlot(id="candles")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -234,8 +234,8 @@ class BacktestScreen(ResearchScreen):
             return
         pal = self.app.palette  # type: ignore[attr-defined]
         draw_equity(
-            self.query_one("#equity", Plot),
-            self.query_one("#drawdown", Plot),
+            self.query_one("#equity", CellPlot),
+            self.query_one("#drawdown", CellPlot),
             result.equity,
             result.drawdown,
             pal,
@@ -247,7 +247,7 @@ class BacktestScreen(ResearchScreen):
             if focus is None and self.marks:
                 focus = max(i for i, _, _ in self.marks)
             self.chart_range = draw_candles(
-                self.query_one("#candles", Plot), frame, self.marks, pal, focus
+                self.query_one("#candles", CellPlot), frame, self.marks, pal, focus
             )
 
     @on(DataTable.RowHighlighted, "#trades")

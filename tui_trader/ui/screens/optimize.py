@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 from tui_trader.core.errors import UserError
 from tui_trader.ui.research.base import ResearchScreen
 from tui_trader.ui.research.cells import cell, params_text
-from tui_trader.ui.research.charts import Plot, draw_curve
+from tui_trader.ui.research.charts import CellPlot, draw_curve
 from tui_trader.ui.research.progress import Throttle
 from tui_trader.ui.research.sources import DataSource
 
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from tui_trader.optimize import OptimizationResult, Progress, WalkForwardResult
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "profit_factor", "max_drawdown")
-METHODS = ("grid", "random", "tpe")
+METHODS = ("tpe", "random", "grid")
+DEFAULT_METHOD = "tpe"  # Optuna's sampler: a good result in a bounded number of trials
+DEFAULT_TRIALS = 100
 TOP = 50  # rows in the results table
 
 
@@ -60,7 +62,8 @@ def describe_space(strategy: Any) -> str:
     """`fast 5..30 · slow 20..100`: what the strategy lets the optimizer search."""
     from tui_trader.optimize import build_space
 
-    dims = build_space(strategy).describe()["dimensions"]
+    space = build_space(strategy)
+    dims = space.describe()["dimensions"]
     if not dims:
         return "no optimizable parameters"
     parts = []
@@ -71,7 +74,11 @@ def describe_space(strategy: Any) -> str:
             parts.append(f"{d['name']} {shown}")
         else:
             parts.append(f"{d['name']} {d['low']:g}..{d['high']:g}")
-    return " · ".join(parts)
+    try:
+        grid = f" · a full grid is {space.grid_size():,} trials"
+    except Exception:  # continuous ranges have no grid
+        grid = ""
+    return " · ".join(parts) + grid
 
 
 class OptimizeScreen(ResearchScreen):
@@ -106,8 +113,9 @@ class OptimizeScreen(ResearchScreen):
             yield Select([], prompt="strategy", id="strategy", compact=True)
             yield Select([], prompt="data", id="source", compact=True)
         with Horizontal(classes="row"):
-            yield Select([(m, m) for m in METHODS], value="grid", allow_blank=False, id="method", compact=True)
-            yield Input(placeholder="trials", id="trials", compact=True)
+            # A bounded search by default: a full grid can be thousands of trials (the hint says how many).
+            yield Select([(m, m) for m in METHODS], value=DEFAULT_METHOD, allow_blank=False, id="method", compact=True)
+            yield Input(str(DEFAULT_TRIALS), placeholder="trials", id="trials", compact=True)
             yield Select([(o, o) for o in OBJECTIVES], value="sharpe", allow_blank=False, id="objective", compact=True)
             yield Input("1", placeholder="jobs (blank: all cores)", id="jobs", compact=True)
             yield Button("Run", id="run", compact=True, variant="primary")
@@ -122,7 +130,7 @@ class OptimizeScreen(ResearchScreen):
         yield Static("", id="best")
         with Vertical(id="output"):
             yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-            yield Plot(id="oos")
+            yield CellPlot(id="oos")
 
     # -- ranges -----------------------------------------------------------------------------
 
@@ -153,7 +161,7 @@ class OptimizeScreen(ResearchScreen):
         return OptimizeRequest(
             strategy=strategy,
             source=source,
-            method=self.choice("#method") or "grid",
+            method=self.choice("#method") or DEFAULT_METHOD,
             trials=_int(self.query_one("#trials", Input).value, "trials"),
             objective=self.choice("#objective") or "sharpe",
             space=tuple(self.query_one("#space", Input).value.split()),
@@ -287,7 +295,7 @@ class OptimizeScreen(ResearchScreen):
                 key=str(w.index),
             )
         self.call_after_refresh(
-            lambda: draw_curve(self.query_one("#oos", Plot), walk.oos_equity, self.app.palette)  # type: ignore[attr-defined]
+            lambda: draw_curve(self.query_one("#oos", CellPlot), walk.oos_equity, self.app.palette)  # type: ignore[attr-defined]
         )
 
 

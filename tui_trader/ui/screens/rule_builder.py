@@ -23,7 +23,7 @@ from textual.widgets import Button, DataTable, Select, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from tui_trader.core.errors import UserError
-from tui_trader.ui.research.charts import Mark, Plot, draw_candles
+from tui_trader.ui.research.charts import CellPlot, Mark, draw_candles
 from tui_trader.ui.research.sources import candles_frame
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class RuleBuilderScreen(Screen[None]):
         Binding("escape", "close", "Close", id="rule_builder_close"),
         Binding("ctrl+s", "save", "Save", id="rule_builder_save", priority=True),
         Binding("ctrl+r", "preview", "Preview", id="rule_builder_preview", priority=True),
+        Binding("ctrl+e", "add_to_config", "Add to config", id="rule_builder_config", priority=True),
     ]
     DEFAULT_CSS = """
     RuleBuilderScreen { layout: vertical; }
@@ -121,7 +122,9 @@ class RuleBuilderScreen(Screen[None]):
         return Path(home.strategies_dir) if home is not None else None
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]Strategy builder[/]  ctrl+r preview · ctrl+s save · Esc close", id="title")
+        yield Static(
+            "[b]Strategy builder[/]  ctrl+r preview · ctrl+s save · ctrl+e add to config.toml · Esc close", id="title"
+        )
         with Horizontal(id="main"):
             yield TextArea(self.initial, language="toml", id="editor", show_line_numbers=True)
             with Vertical(id="side"):
@@ -136,7 +139,7 @@ class RuleBuilderScreen(Screen[None]):
             yield Button("Preview", id="preview-button", compact=True)
             yield Button("Save", id="save-button", compact=True, variant="primary")
         yield Static("", id="status")
-        yield Plot(id="preview")
+        yield CellPlot(id="preview")
 
     def on_mount(self) -> None:
         from tui_trader.indicators import list_indicators
@@ -230,7 +233,7 @@ class RuleBuilderScreen(Screen[None]):
         exits = len(self.marks) - entries
         self.say(f"{symbol} {timeframe}, last {len(frame)} bars: {entries} entry and {exits} exit signal(s)")
         self.call_after_refresh(
-            lambda: draw_candles(self.query_one("#preview", Plot), frame, self.marks, self.app.palette)  # type: ignore[attr-defined]
+            lambda: draw_candles(self.query_one("#preview", CellPlot), frame, self.marks, self.app.palette)  # type: ignore[attr-defined]
         )
 
     @on(Worker.StateChanged)
@@ -252,8 +255,56 @@ class RuleBuilderScreen(Screen[None]):
         except UserError as exc:
             self.say(str(exc), error=True)
             return
-        self.say(f"saved {path}")
+        name = path.stem
+        if self.configured(name):
+            self.say(f"saved {path}; [strategies.{name}] is in config.toml: it runs after a restart or reload")
+        else:
+            self.say(
+                f"saved {path}. It does not run yet: a strategy runs once config.toml has a "
+                f"[strategies.{name}] table with its symbols. ctrl+e adds one (disabled) for you."
+            )
         self.app.notify(f"saved {path.name}", title="Strategy builder")
+
+    def config_file(self) -> Path | None:
+        home = getattr(self.app, "home", None)
+        return Path(home.config_file) if home is not None else None
+
+    def configured(self, name: str) -> bool:
+        """Whether config.toml already has [strategies.NAME]."""
+        import tomllib
+
+        path = self.config_file()
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8")) if path is not None and path.exists() else {}
+        except (OSError, tomllib.TOMLDecodeError):
+            return False
+        return name in (doc.get("strategies") or {})
+
+    def action_add_to_config(self) -> None:
+        """Append [strategies.NAME] (disabled, on the active symbol) to config.toml."""
+        name = self.saved.stem if self.saved is not None else None
+        path = self.config_file()
+        if name is None or path is None:
+            self.say("save the strategy first (ctrl+s)", error=True)
+            return
+        if getattr(self.app, "read_only", False):
+            self.say("not added: a viewer cannot change the configuration", error=True)
+            return
+        if self.configured(name):
+            self.say(f"config.toml already has [strategies.{name}]")
+            return
+        symbol = str(getattr(self.app, "symbol", "") or "BTC/USDT")
+        block = f'\n[strategies.{name}]\nenabled = false\nsymbols = ["{symbol}"]\n'
+        try:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(block)
+        except OSError as exc:
+            self.say(f"cannot write {path}: {exc.strerror}", error=True)
+            return
+        self.say(
+            f"added [strategies.{name}] (disabled, {symbol}) to {path}: restart the workstation (or "
+            "reload the daemon) to load it, then enable it in the Strategies pane (e)"
+        )
 
     def save(self) -> Path:
         """Write the text to HOME/strategies/<name>.toml; UserError when it cannot."""
