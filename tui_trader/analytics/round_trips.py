@@ -36,14 +36,27 @@ def round_trip_prices(fills: Sequence[Fill], symbol: str, side: int, entry_ns: i
     return Prices(vwap(opening), vwap(closing), sum(float(f.quantity) for f in opening))
 
 
-def excursions(side: int, entry: float, candles: Sequence[Candle], entry_ns: int, exit_ns: int) -> tuple[float, float]:
+def excursions(
+    side: int,
+    entry: float,
+    candles: Sequence[Candle],
+    entry_ns: int,
+    exit_ns: int,
+    exit: float | None = None,
+) -> tuple[float, float]:
     """(MFE, MAE) as fractions of the entry price: how far the price went in the trade's favour
-    and against it while it was open (from the highs and lows of the bars it overlapped)."""
-    live = [c for c in candles if ns(c.open_time) <= exit_ns and entry_ns < ns(c.open_time) + _bar_ns(c)]
-    if not live or not entry:
+    and against it while it was open, from the highs and lows of the bars it overlapped and its
+    exit price (a point the price surely reached). A trade shorter than a minute with no bar
+    yet (the forming one) is measured from its entry and exit; a longer one without bars is
+    unknown (NaN), never guessed."""
+    if not entry:
         return math.nan, math.nan
-    high = max(c.high for c in live)
-    low = min(c.low for c in live)
+    live = [c for c in candles if ns(c.open_time) <= exit_ns and entry_ns < ns(c.open_time) + _bar_ns(c)]
+    seen = [entry, *([exit] if exit else [])]
+    if not live and (exit is None or exit_ns - entry_ns >= 60_000_000_000):
+        return math.nan, math.nan
+    high = max([c.high for c in live] + seen)
+    low = min([c.low for c in live] + seen)
     if side > 0:
         return max(0.0, high / entry - 1), min(0.0, low / entry - 1)
     return max(0.0, 1 - low / entry), min(0.0, 1 - high / entry)

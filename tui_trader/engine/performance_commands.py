@@ -34,7 +34,9 @@ async def report(engine: EnginePort, params: dict[str, Any], actor: str) -> dict
         mfe = mae = math.nan
         if n < EXCURSIONS_FOR and prices.entry:
             candles = await _candles(engine, t["symbol"], int(t["entry_ns"]))
-            mfe, mae = excursions(int(t["side"]), prices.entry, candles, int(t["entry_ns"]), int(t["exit_ns"]))
+            mfe, mae = excursions(
+                int(t["side"]), prices.entry, candles, int(t["entry_ns"]), int(t["exit_ns"]), prices.exit
+            )
         trades.append(
             {
                 **t,

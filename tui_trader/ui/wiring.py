@@ -267,6 +267,20 @@ class ScreenWiring(WorkstationState):
     def _quick_sell(self) -> None:
         self.action_quick_order("sell")
 
+    def _pane_palette_commands(self) -> list[PaletteCommand]:
+        """Each pane by name (what its number key does) and the chart's own keys."""
+        out: list[PaletteCommand] = [
+            (f"Show {cls.TITLE} ({i % 10})", f"the {cls.TITLE.lower()} pane", _bind(self.action_show_pane, cls.KEY))
+            for i, cls in enumerate(PANES, start=1)
+        ]
+        out += [
+            ("Chart: zoom in", "wider candles, fewer of them (+ on the chart)", _chart(self, "zoom", -1)),
+            ("Chart: zoom out", "more candles (- on the chart)", _chart(self, "zoom", 1)),
+            ("Chart: crosshair on/off", "read one bar out; ← → move it (c on the chart)", _chart(self, "crosshair")),
+            ("Chart: back to live", "scroll to the forming bar (End on the chart)", _chart(self, "jump", False)),
+        ]
+        return out
+
     def palette_commands(self) -> list[PaletteCommand]:
         """Every action for the ctrl+p palette, built from the current state."""
         out: list[PaletteCommand] = [
@@ -288,6 +302,7 @@ class ScreenWiring(WorkstationState):
             ("Key map", "every key and its binding id", self.action_help),
             ("Quit", "leave the workstation", self.action_request_quit),
         ]
+        out.extend(self._pane_palette_commands())
         for order in self.snapshot.open_orders if self.snapshot else []:
             cid = order.client_order_id
             out.append(
@@ -321,6 +336,16 @@ class ScreenWiring(WorkstationState):
                 )
             )
         return out
+
+
+def _chart(app: Any, action: str, *args: object) -> Callable[[], None]:
+    """Show the chart, then run one of its keys' actions (zoom, crosshair, live)."""
+
+    def run() -> None:
+        app.action_show_pane("chart")
+        getattr(app._panes["chart"], f"action_{action}")(*args)
+
+    return run
 
 
 def _what(b: Binding) -> str:

@@ -64,7 +64,7 @@ class PerformancePane(Pane):
         self._sync = FittedTable(
             self.query_one(DataTable),
             COLUMNS,
-            drop=("Strategy", "Held", "Reason", "Qty", "Closed", "MAE", "Exit"),
+            drop=("Strategy", "Held", "Reason", "Qty", "Closed", "Exit", "%", "Entry"),  # MFE and MAE stay
         )
 
     def update_view(self, view: View) -> None:
