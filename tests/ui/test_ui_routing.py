@@ -56,6 +56,9 @@ async def test_venues_and_spreads_panes_and_a_routed_order() -> None:
         assert "bold" in str(rows["dear"][1][1])  # and dear the best bid
         ladder = str(venues.query_one("#venues-ladder", Static).render())
         assert "paper" in ladder and "dear" in ladder
+        await pilot.press("V")  # Spreads shares the grid's right slot with risk, signals and the tape
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
         spreads = rig.app.query_one(SpreadsPane)
         rows = spreads._spreads.rows
         assert "BTC/USDT paper>dear" in rows, list(rows)
@@ -89,7 +92,7 @@ async def test_with_one_venue_the_panes_stay_away() -> None:
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await rig.ready(pilot)
         assert not rig.app.query(VenuesPane) and not rig.app.query(SpreadsPane)
-        await pilot.press("9")  # the Venues pane's key says why there is none
+        await pilot.press("v")  # the Venues pane's key says why there is none
         await pilot.pause()
         assert not rig.app.query(VenuesPane) and not rig.app.query("#tab-spreads")
         assert rig.app.query(DataTable)  # the workstation is whole

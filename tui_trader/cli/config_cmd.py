@@ -27,7 +27,13 @@ def _show(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     from tui_trader.config.toml_text import dumps
+    from tui_trader.config.venues import PAPER_ONLY
 
+    for name, venue in ctx.settings.venues.items():  # paper-only keys a live venue refuses when given
+        if venue.kind != "paper":
+            for key in PAPER_ONLY:
+                if key not in venue.model_fields_set:
+                    data["venues"][name][key] = None  # printed as `# key = (unset)`
     sys.stdout.write(dumps(data))
     return 0
 
