@@ -14,6 +14,14 @@ settings.register_profile(
 settings.load_profile("ci")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Test modules `importorskip("schwab")` themselves: authlib, imported then, would switch its
+    # deprecation warnings on for the whole run. Import it once the way the product does.
+    from tui_trader.venues.schwab.imports import quiet_authlib
+
+    quiet_authlib()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's real home folder or settings."""

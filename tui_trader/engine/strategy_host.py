@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ class StrategyHost:
         self.zygote = Zygote()
         self._decisions: asyncio.Queue[tuple[str, Decision, float | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._chores: set[asyncio.Task[Any]] = set()  # state saves and reloads: awaited at stop
         self._watcher: Any = None
         self._saving: set[str] = set()
 
@@ -109,6 +111,7 @@ class StrategyHost:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        await asyncio.gather(*self._chores, return_exceptions=True)  # a save mid-write finishes
         await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
         for name in self.runners:
             await self._save_state(name)
@@ -219,7 +222,18 @@ class StrategyHost:
         if name in self._saving:
             return
         self._saving.add(name)
-        asyncio.get_running_loop().create_task(self._save_state(name))
+        self._chore(self._save_state(name), f"strategy-save-{name}")
+
+    def _chore(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Work started from a callback: kept until done, its failure logged, awaited at stop."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._chores.add(task)
+        task.add_done_callback(self._chore_done)
+
+    def _chore_done(self, task: asyncio.Task[Any]) -> None:
+        self._chores.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s failed: %s", task.get_name(), task.exception())
 
     async def _save_state(self, name: str) -> None:
         self._saving.discard(name)
@@ -371,10 +385,10 @@ class StrategyHost:
             path = runner.info.get("file")
             if path and Path(path).resolve() in changed:
                 reloaded.append(name)
-                asyncio.get_running_loop().create_task(self._reload(name, path))
+                self._chore(self._reload(name, path), f"strategy-reload-{name}")
             elif runner.phase == "error" and changed:  # it never loaded: try the edited files
                 reloaded.append(name)
-                asyncio.get_running_loop().create_task(runner.set_enabled(True))
+                self._chore(runner.set_enabled(True), f"strategy-enable-{name}")
         return reloaded
 
     async def _reload(self, name: str, path: str) -> str | None:

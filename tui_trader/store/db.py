@@ -554,16 +554,27 @@ def _save_fill(
 
 
 async def _checkpoint_loop(path: Path) -> None:
-    """PASSIVE checkpoints from a connection of their own: they never block the writer."""
-    conn = await aiosqlite.connect(str(path))
+    """PASSIVE checkpoints from a connection of their own: they never block the writer.
+
+    The connection opens after the first interval (a store opened and closed at once never
+    makes one), shielded: cancelled mid-open, it is still closed, so its thread never calls
+    back into a loop that has gone."""
+    await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+    opening = asyncio.ensure_future(aiosqlite.connect(str(path)))
+    try:
+        conn = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await (await opening).close()
+        raise
     try:
         await conn.execute("PRAGMA busy_timeout=1000")
         while True:
-            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
             try:
                 await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.DatabaseError:
-                continue  # busy now: the next round catches up
+                pass  # busy now: the next round catches up
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
     finally:
         await conn.close()
 

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: Home | None) -> Venue:
     from tui_trader.core.errors import ConfigError
     from tui_trader.secrets import load_credentials, token_saver
+    from tui_trader.venues.schwab.imports import quiet_authlib
 
+    quiet_authlib()
     try:
         import schwab  # noqa: F401
     except ImportError:

@@ -19,6 +19,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui_trader.venues.schwab.imports import quiet_authlib
+
+quiet_authlib()  # before schwab-py (and authlib) are imported below
+
 AUTHORIZE_URL = "https://api.schwabapi.com/v1/oauth/authorize"
 TOKEN_URL = "https://api.schwabapi.com/v1/oauth/token"
 SCHWAB_HOST = "api.schwabapi.com"

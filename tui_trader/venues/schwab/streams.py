@@ -37,7 +37,10 @@ from tui_trader.venues.base import Emit, VenueError
 from tui_trader.venues.idmap import OrderIdMap
 from tui_trader.venues.resilience import ConnectionMonitor, in_background
 from tui_trader.venues.schwab.hours import MarketHours
+from tui_trader.venues.schwab.imports import quiet_authlib
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
+
+quiet_authlib()  # before schwab-py (and authlib) are imported below
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ def quote_fields() -> list[Any]:
     from schwab.streaming import StreamClient
 
     return [StreamClient.LevelOneEquityFields[name] for name in ["SYMBOL", *QUOTE_FIELDS]]
+
+
 ORDER_ID_KEYS = ("SchwabOrderID", "schwabOrderID", "OrderID", "orderId")
 
 
