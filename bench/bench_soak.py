@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import collections
 import logging
+import os
 import random
 import sys
 import time
@@ -345,8 +346,11 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
     trading = asyncio.create_task(trader(engine, soak_venue, rng, stop))
     faults: collections.Counter[str] = collections.Counter()
     started = time.monotonic()
+    loads = [os.getloadavg()[0]]  # the machine is shared: the load is part of the figures
     while time.monotonic() - started < duration:
         await asyncio.sleep(rng.uniform(0.5, 1.5) * fault_every)
+        if time.monotonic() - started > 30 * len(loads):
+            loads.append(os.getloadavg()[0])
         at = time.monotonic()
         fault = rng.choice(soak_venue.faults)
         await soak_venue.inject(fault, rng)
@@ -392,8 +396,10 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
             print(f"  venue says: {await venue.fetch_order(cid, o.symbol)}")
         except Exception as exc:
             print(f"  venue lookup failed: {exc}")
-        print(f"MIS-STATED order {cid}: ours {o.status.value} filled {o.filled_quantity} ({o.reason}); "
-              f"fake {soak_venue.states_at_fake().get(cid, 'never received it')} {at_fake.get(cid, '')}")
+        print(
+            f"MIS-STATED order {cid}: ours {o.status.value} filled {o.filled_quantity} ({o.reason}); "
+            f"fake {soak_venue.states_at_fake().get(cid, 'never received it')} {at_fake.get(cid, '')}"
+        )
     were_unknown = sum(1 for o in ours.values() if o.meta.get("submit_error"))
     doubled = [
         cid for cid, qty in at_fake.items() if cid in ours and ours[cid].filled_quantity > qty
@@ -425,6 +431,10 @@ async def soak(venue_name: str, duration: float, seed: int, fault_every: float =
         f"after timeout: {venue.counters['found_by_client_id']}"
     )
     print(f"longest recovery:     {recovery:.2f} s")
+    print(
+        f"load average (1 min): {loads[0]:.1f} at start, {sum(loads) / len(loads):.1f} mean, {max(loads):.1f} max "
+        f"(sampled every 30 s) on {os.cpu_count()} cores"
+    )
     return 1 if lost or orphans or twice or doubled or misstated else 0
 
 
