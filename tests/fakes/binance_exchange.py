@@ -42,6 +42,7 @@ def _error(code: int, msg: str, status: int = 400) -> web.Response:
 
 class FakeBinanceExchange(FakeMarket):
     client_id_unique_among_open_only = True  # Binance's newClientOrderId rule
+
     def __init__(
         self,
         symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT"),
@@ -141,10 +142,7 @@ class FakeBinanceExchange(FakeMarket):
                     "accountType": "SPOT",
                     "updateTime": self.now_ms,
                     "permissions": ["SPOT"],
-                    "balances": [
-                        {"asset": a, "free": str(v), "locked": "0"}
-                        for a, v in self.balances.items()
-                    ],
+                    "balances": [{"asset": a, "free": str(v), "locked": "0"} for a, v in self.balances.items()],
                 }
             )
         if path == "/order":
@@ -156,9 +154,7 @@ class FakeBinanceExchange(FakeMarket):
             return web.json_response(self._my_trades(symbol, query))
         return _error(-1, f"fake binance has no {path}", status=404)
 
-    async def _order_endpoint(
-        self, method: str, q: dict[str, str], symbol: str | None
-    ) -> web.Response:
+    async def _order_endpoint(self, method: str, q: dict[str, str], symbol: str | None) -> web.Response:
         if method == "GET":
             order = self._find(q)
             if order is None:
@@ -451,6 +447,8 @@ class FakeBinanceExchange(FakeMarket):
         messages[f"{low}@depth@100ms"] = messages[f"{low}@depth"]  # the diff stream at 100 ms (ccxt's choice)
         for ws, streams in list(self._public.items()):
             for stream in list(streams):
+                if stream in self._muted:
+                    continue
                 payload = messages.get(stream)
                 if payload is None and stream.startswith(f"{low}@kline_"):
                     payload = self._kline(symbol, stream.split("@kline_")[1])

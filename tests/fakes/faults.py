@@ -32,6 +32,7 @@ class FaultSwitches:
         self._reorder_fills = False
         self._stalled = False
         self._private_stalled = False  # only the private (orders / fills) stream is silent
+        self._muted: set[str] = set()  # public streams (the exchange's names) that send nothing
         self._malformed = 0
         self._duplicate_answer = 0  # make the next order, then answer "duplicate client id"
         self.clock_skew_ms = 0  # the exchange's clock minus the true time (signed requests check it)
@@ -47,6 +48,15 @@ class FaultSwitches:
         if on:
             self.faults_injected.append("private_stall")
         self._private_stalled = on
+
+    def mute_stream(self, name: str, on: bool = True) -> None:
+        """One public stream (the exchange's own name, e.g. "btcusdt@ticker") sends nothing
+        while the others flow, as one feed of a thin or halted market does."""
+        if on:
+            self.faults_injected.append("muted_stream")
+            self._muted.add(name)
+        else:
+            self._muted.discard(name)
 
     def skew_clock(self, ms: int) -> None:
         """The exchange's clock runs `ms` ahead of ours (negative: behind)."""

@@ -277,6 +277,36 @@ async def test_a_silent_user_data_stream_is_noticed_resubscribed_and_its_fills_r
         await engine.stop()
 
 
+async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down(fake: FakeBinanceExchange) -> None:
+    """Binance's ticker stream for BTC/USDT goes silent while its book and trades flow: that
+    stream alone is judged (twice stall_after_s), the venue reconnects once; still silent after
+    it, the stream is shown `down` (a thin market, not a dead socket: no reconnect loop) and the
+    venue `degraded`; it is live again, and the venue connected, once the exchange speaks."""
+    engine = await started(fake)
+    venue = engine.venues["binance"]
+    streams = venue.streams  # type: ignore[attr-defined]
+    counters = venue.counters  # type: ignore[attr-defined]
+
+    def shown() -> str:
+        v = next(v for v in engine.snapshot().venues if v.name == "binance")
+        return next((s.state for s in v.streams if s.name == "ticker:BTC/USDT"), "")
+
+    try:
+        await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
+        before = counters["reconnects"]
+        fake.mute_stream("btcusdt@ticker")
+        await wait_for(lambda: counters["reconnects"] == before + 1, 10)
+        await wait_for(lambda: shown() == "down" and venue.state is ConnectionState.DEGRADED, 10)
+        await asyncio.sleep(8 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
+        assert counters["reconnects"] == before + 1 and shown() == "down"
+        assert streams.state("book:BTC/USDT") == "live"  # the others flowed on
+        fake.mute_stream("btcusdt@ticker", False)
+        await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
+        assert counters["reconnects"] == before + 1
+    finally:
+        await engine.stop()
+
+
 # -- the clock -------------------------------------------------------------------------------------
 
 
