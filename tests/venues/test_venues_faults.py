@@ -105,6 +105,28 @@ async def test_lost_answer_and_a_failing_lookup_never_send_the_order_twice(
         await engine.stop()
 
 
+async def test_a_caller_that_gives_up_mid_send_leaves_no_order_unsettled(fake: FakeBinanceExchange) -> None:
+    """The caller of `place` stops waiting (a timeout, a client gone) while the order is on the
+    wire and the user data stream is silent. The send goes on: its answer is taken, the order
+    settles as the venue says (filled), sent once. It used to stay `new` forever: counted as
+    "being submitted", so no reconcile looked at it (found by the soak)."""
+    engine = await started(fake)
+    try:
+        fake.stall_private()
+        fake.delay_next_ack(1.0)  # made at once, answered late (within ccxt's timeout)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(engine.place(market_buy()), 0.3)
+        assert engine.oms is not None
+        (cid,) = list(engine.oms.orders)
+        await wait_for(lambda: not engine.oms.in_flight(cid), 5)  # type: ignore[union-attr]
+        fake.stall_private(False)
+        await wait_status(engine, cid, OrderStatus.FILLED)
+        assert posts(fake) == 1
+        await ledgers_agree(engine, fake)
+    finally:
+        await engine.stop()
+
+
 async def test_an_unknown_order_is_settled_at_restart(fake: FakeBinanceExchange, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The engine stops while an order's outcome is unknown; the next start finds it."""
     home = Home(tmp_path / "home")

@@ -24,6 +24,7 @@ from tui_trader.venues.base import Venue
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
+SEND_DRAIN_S = 5.0  # at stop, how long sends on the wire get to finish (the rest: the next start reconciles)
 
 
 class OrderManager:
@@ -48,6 +49,7 @@ class OrderManager:
         self._idle = asyncio.Event()
         self._idle.set()
         self._acks: dict[str, asyncio.Future[Order]] = {}
+        self._sending: set[asyncio.Task[bool]] = set()  # sends whose caller may have stopped waiting
         self._task: asyncio.Task[None] | None = None
         self.on_fill_hooks: list[Callable[[Order, Decimal], None]] = []
         self._seen_fills: set[tuple[str, str]] = set()  # (venue, fill_id); the DB also refuses repeats
@@ -70,6 +72,10 @@ class OrderManager:
         self._task = asyncio.create_task(self._process(), name="oms-reports")
 
     async def stop(self) -> None:
+        if self._sending:  # sends on the wire finish first (their answers are stored)
+            _done, pending = await asyncio.wait(set(self._sending), timeout=SEND_DRAIN_S)
+            for task in pending:  # left `new`: the next start's reconcile settles them
+                task.cancel()
         await self.flush()
         if self._task is not None:
             self._task.cancel()
@@ -155,22 +161,39 @@ class OrderManager:
         return await self._send(order, replace(order.copy(), **outgoing), wait_ack)
 
     async def _send(self, order: Order, outgoing: Order, wait_ack: float) -> Order:
+        cid = order.client_order_id
         ack: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
-        self._acks[order.client_order_id] = ack
-        venue = self.venues[order.venue]
+        self._acks[cid] = ack
         order.meta["sent_at"] = self.clock.now().isoformat()  # stored with its next change
+        # The send is its own task: a caller that stops waiting (a timeout, a client gone) does
+        # not cut it off halfway, which left the order `new` and "in flight" for ever, where no
+        # reconcile looks. It finishes, and the order settles as the venue's answer says.
+        sending = asyncio.create_task(self._deliver(order, outgoing), name=f"send-{cid}")
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
         try:
-            await venue.create_order(outgoing)
-        except Exception as exc:  # the venue may or may not have it: unknown, never resent
-            self._acks.pop(order.client_order_id, None)
-            await self._unknown(order, exc)
+            delivered = await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            sending.add_done_callback(lambda _t: self._acks.pop(cid, None))
+            raise
+        if not delivered:
             return order.copy()
         try:
             return await asyncio.wait_for(asyncio.shield(ack), wait_ack)
         except TimeoutError:
             return order.copy()
         finally:
+            self._acks.pop(cid, None)
+
+    async def _deliver(self, order: Order, outgoing: Order) -> bool:
+        """Hand the order to its venue; False if the outcome is unknown (then it is `unknown`)."""
+        try:
+            await self.venues[order.venue].create_order(outgoing)
+        except Exception as exc:  # the venue may or may not have it: unknown, never resent
             self._acks.pop(order.client_order_id, None)
+            await self._unknown(order, exc)
+            return False
+        return True
 
     async def _unknown(self, order: Order, exc: BaseException) -> None:
         """The submission's outcome is unknown. The order is shown as `unknown` (the trader can
