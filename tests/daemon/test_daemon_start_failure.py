@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tui_trader.home import Home, HomeLock
-from tui_trader.secrets import Credentials, CredentialStore
 
+from daemon_homes import home_with_keys, write_binance_config
 from fakes.binance_rest import FakeBinance
 
 START_BUDGET_S = 45.0  # generous: a loaded 2-core machine; the point is "exits", not "hangs"
@@ -25,15 +25,9 @@ def closed_port() -> int:
 
 def binance_config(home: Path, base: str) -> None:
     """A binance venue pointed at `base`, kept local as docs/venues.md shows."""
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text(
+    write_binance_config(
+        home,
         f"""
-[venues.binance]
-kind = "ccxt"
-exchange = "binance"
-sandbox = true
-symbols = ["BTC/USDT"]
-
 [venues.binance.options]
 timeout = 2000
 
@@ -45,7 +39,6 @@ private = "{base}/api/v3"
 fetchMarkets = {{ types = ["spot"] }}
 fetchCurrencies = false
 """,
-        encoding="utf-8",
     )
 
 
@@ -77,12 +70,7 @@ def test_markets_that_do_not_load_stop_the_start(spawn_daemon, tmp_path) -> None
 def keyring_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose encrypted keyring (real Argon2 cost) holds binance keys under "right-pass"."""
     home = tmp_path_factory.mktemp("keyring") / "home"
-    home.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TUI_TRADER_KEYRING", "file")
-        mp.setenv("TUI_TRADER_KEYRING_PASSWORD", "right-pass")
-        CredentialStore.open(Home(home)).set("binance", Credentials("key-1234", "secret-5678"))
-    return home
+    return home_with_keys(home, "right-pass", "binance", "key-1234", "secret-5678")
 
 
 def test_a_wrong_keyring_password_stops_the_start(spawn_daemon, keyring_home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -17,9 +17,8 @@ from typing import Any, TypeVar
 import pytest
 
 from tui_trader.cli.main import main
-from tui_trader.home import Home
-from tui_trader.secrets import Credentials, CredentialStore
 
+from daemon_homes import home_with_keys, write_binance_config
 from fakes.binance_exchange import FakeBinanceExchange
 from fakes.venue_harness import API_KEY, SECRET
 
@@ -77,31 +76,15 @@ def exchange() -> Iterator[FakeInThread]:
 @pytest.fixture(scope="module")
 def keyring_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose encrypted keyring (real Argon2 cost) holds the fake's binance keys."""
-    home = tmp_path_factory.mktemp("venue-faults") / "home"
-    home.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TUI_TRADER_KEYRING", "file")
-        mp.setenv("TUI_TRADER_KEYRING_PASSWORD", PASSWORD)
-        CredentialStore.open(Home(home)).set("binance", Credentials(API_KEY, SECRET))
-    return home
+    return home_with_keys(tmp_path_factory.mktemp("venue-faults") / "home", PASSWORD, "binance", API_KEY, SECRET)
 
 
 def configure(home: Path, fake: FakeBinanceExchange) -> None:
     options = fake.ccxt_options()
     options["timeout"] = 400  # ms: the delayed answers below come after it
-    (home / "config.toml").write_text(
-        f"""
-[venues.binance]
-kind = "ccxt"
-exchange = "binance"
-sandbox = true
-symbols = ["BTC/USDT"]
-stall_after_s = 1.0
-backoff_base_s = 0.05
-backoff_cap_s = 0.3
-options = {toml(options)}
-""",
-        encoding="utf-8",
+    write_binance_config(
+        home,
+        f"stall_after_s = 1.0\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.3\noptions = {toml(options)}\n",
     )
 
 
