@@ -1,8 +1,9 @@
 """Chat parser accuracy on the message corpora: how many parse exactly, and the misses.
 
-Prints, for the development corpus and the held-out set, the exact count, the non-entry
-messages read as entries, and each miss with the fields that differ. Run with
-`.venv/bin/python bench/bench_chat_corpus.py` (it reads tests/signals/data/).
+Prints, for the development corpus and the held-out set (or the TOML files named on the
+command line), the exact count, the non-entry messages read as entries, and each miss with
+the fields that differ. Run with `.venv/bin/python bench/bench_chat_corpus.py [FILE ...]`
+(by default it reads tests/signals/data/).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def report(path: Path) -> None:
 
 
 def main() -> None:
-    for path in (CORPUS, HELD_OUT):
+    paths = [Path(a) for a in sys.argv[1:]] or [CORPUS, HELD_OUT]
+    for path in paths:
         report(path)
 
 
