@@ -4,6 +4,12 @@ Messages are generated from templates with random symbols (every spelling the pa
 knows), prices (plain, thousands, k), percentages, R results, emojis, case and noise.
 Each kind's template set is checked separately so a failure names the kind; entries from
 templates are checked the other way (they do read as entries, with the right side).
+
+Besides exits, updates, cancels and chatter, the generators cover what reads most like an
+entry without being one: a reply quoting an earlier call (Discord's `> ` lines), status
+reports (filled, triggered, running, still holding; some repeating the full levels),
+questions and plans with levels, P&L brags, jokes with side words and options alerts. And
+market commentary ("Fed cuts rates", "BTC dumping") is never read as an exit either.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ def pieces(draw: st.DrawFn) -> dict[str, str]:
         "tp": draw(st.sampled_from(["TP", "target", "tp2", "take profit", "TP1", "targets"])),
         "be": draw(st.sampled_from(["BE", "breakeven", "entry", "break even", "b/e"])),
         "res": draw(st.sampled_from(["", " +{n}%", " +{r}R", " -1R", " for a small loss", " +{n}% 💰"])),
+        "stock": draw(st.sampled_from(["$NVDA", "AAPL", "SPY", "$TSLA", "QQQ", "AMD", "$META"])),
     }
 
 
@@ -144,14 +151,81 @@ ENTRIES = [
     "{sym} {side} {p} sl {p2} tp {p}",
     "{side} {sym} now, stop {p}, target {p2}{e}",
 ]
+# An earlier call, quoted (Discord's "> " line), then the reply: the reply decides the kind.
+QUOTED_CALLS = [
+    "> {sym} {side} {p} sl {p2} tp {p}",
+    "> {side} {sym} @ {p}\n> {sl} {p2}\n> {tp} {p}",
+]
+REPLIES = [
+    "closing this here{res}{e}",
+    "TP{i} hit ✅{res}",
+    "cancel this, not filling{e}",
+    "move {sl} to {be}{e}",
+    "still holding, patience{tail}",
+    "stopped out{res}{e}",
+    "is this still valid?",
+    "filled ✅{e}",
+    "running nicely{res}{e}",
+    "nice one{e}",
+]
+STATUS = [
+    "{sym} {side} filled @ {p}{e}",
+    "{side} order filled on {sym} {p}{e}",
+    "{sym} {pos} triggered at {p}{e}",
+    "Entry hit on {sym}{e}",
+    "{sym} {pos} from {p} running nicely{res}{e}",
+    "Still holding the {sym} {pos}{tail}",
+    "{sym} {pos} +{n}% and counting{e}",
+    "Our {sym} {pos} hit TP{i}{res}",
+    "{sym} {side} {p} filled ✅ {sl} {p2} {tp} {p}",
+    "{sym} {pos} printed {r}R{e}",
+    "{sym} {pos} +{n}%{e}",
+    "+{r}R on the {sym} {pos}{e}",
+    "{sym} {pos} {r}R{e}{tail}",
+    "{sym} paid +${n},{i}00 today{e}",
+    "We're still {pos} {sym} from {p}{tail}",
+]
+QUESTIONS_AND_PLANS = [
+    "Is {sym} {side} at {p} with {sl} {p2} a good idea?",
+    "Should I {side} {sym} at {p}? {sl} {p2}",
+    "Anyone {side} {sym} {p} {sl} {p2} {tp} {p}?",
+    "Going to {side} {sym} if it reclaims {p}, will post levels{e}",
+    "Gonna {side} {sym} later{tail}",
+    "Might {side} {sym} at {p}{e}",
+    "Should've {side}ed {sym} at {p}{e}",
+    "{side}ing my sleep schedule lol{e}",
+    "{side} my portfolio lol 💀",
+    "Longs getting wrecked on {sym}{e}",
+    "{sym} shorts got squeezed{e}{tail}",
+]
+OPTIONS = [
+    "BTO {stock} {n}0C {i}/{n} @ {r}",
+    "STC {i} {stock} {n}5P @ {r}{e}",
+    "{stock} {n}0c for {i}/{n} looking juicy{e}",
+    "Long {stock} calls{e}",
+    "{side} {stock} puts @ {r}{tail}",
+    "Selling premium on {stock} this week{e}",
+]
+# What the market does, not what the provider does: never an exit (nor an entry).
+COMMENTARY = [
+    "Fed cuts rates{tail}",
+    "{sym} dumping hard{e}",
+    "{sym} might dump to {p}{e}",
+    "Rate cut odds rising, {sym} to {p}?",
+    "{sym} dumped {n}% overnight{e}",
+    "Whales unloading {sym} again{e}",
+]
 
 
 HEADERS = ["", "", "", "@everyone ", "📢 ", "UPDATE: ", "Heads up: ", "[VIP] ", "⚡ "]
-NOISE = [" 🚀", " 🔥", "...", " !", " 👀", " —", " 🙏", ","]
+# (no "!" between words: it ends a sentence, and "Is BTC long ! at 64k ...?" is not a question any more)
+NOISE = [" 🚀", " 🔥", "...", " 👀", " —", " 🙏", ",", " ⚡"]
 
 
 def _check(template_set: list[str], data: st.DataObject, headers: list[str] = HEADERS) -> tuple[str, object]:
     template = data.draw(st.sampled_from(template_set))
+    if template == "{quoted}":  # a quoted call and a reply
+        template = data.draw(st.sampled_from(QUOTED_CALLS)) + "\n" + data.draw(st.sampled_from(REPLIES))
     values = data.draw(pieces())
     text = template.format(**values)
     text = text.format(**values)  # results hold {n}/{r} themselves
@@ -194,6 +268,62 @@ def test_cancel_messages_never_read_as_entries(data):
 def test_chatter_never_reads_as_an_entry(data):
     text, parsed = _check(CHATTER, data)
     assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_a_reply_to_a_quoted_call_is_never_an_entry(data):
+    # no header: "@everyone > BTC long ..." is not a quote any more, only a call
+    text, parsed = _check(["{quoted}"], data, headers=[""])
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_status_reports_and_results_never_read_as_entries(data):
+    text, parsed = _check(STATUS, data)
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_questions_plans_and_jokes_never_read_as_entries(data):
+    text, parsed = _check(QUESTIONS_AND_PLANS, data)
+    assert parsed.kind is not Kind.ENTRY, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_options_alerts_are_unsupported(data):
+    text, parsed = _check(OPTIONS, data)
+    assert parsed.kind is Kind.UNSUPPORTED, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_market_commentary_is_neither_an_exit_nor_an_entry(data):
+    text, parsed = _check(COMMENTARY, data)
+    assert parsed.kind not in (Kind.ENTRY, Kind.EXIT), (text, parsed.as_dict())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_reply_acts_on_the_quoted_symbol(data):
+    """The other direction for quotes: the reply's kind, the quoted call's symbol."""
+    values = data.draw(pieces())
+    quote = data.draw(st.sampled_from(QUOTED_CALLS)).format(**values)
+    reply, kind = data.draw(
+        st.sampled_from(
+            [
+                ("closing this here", Kind.EXIT),
+                ("cancel this, not filling", Kind.CANCEL),
+                ("move SL to BE", Kind.UPDATE),
+            ]
+        )
+    )
+    parsed = parse_message(f"{quote}\n{reply}")
+    assert parsed.kind is kind, (quote, reply, parsed.as_dict())
+    assert parsed.symbol is not None, (quote, reply, parsed.as_dict())
 
 
 @settings(max_examples=200, deadline=None)

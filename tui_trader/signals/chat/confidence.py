@@ -28,6 +28,7 @@ PENALTY = {
     "both_sides": BLOCK,
     "several_stops": BLOCK,
     "hedged": BLOCK,
+    "repost": BLOCK,
     "odd_leverage": BLOCK,
     "relative_without_entry": BLOCK,
     "no_symbol": BLOCK,

@@ -1,20 +1,51 @@
 """What a message asks for: open (entry), close (exit), move levels (update), withdraw a
 pending order (cancel), nothing (info), or something we cannot trade (unsupported).
 
-The rules are phrase lists over the lower-cased text with the symbol blanked out. They
-err towards *not* reading an entry: a message that closes, moves, cancels, asks, hedges,
-denies or looks back is never an entry, and a plan inside an entry post ("move SL to BE
-after TP1") is noted rather than acted on.
+The cue lexicons are in cues.py; this module combines them by a fixed precedence: cancel,
+exit, update, a status report, and only then an entry. It errs towards *not* reading an
+entry: a message that closes, moves, cancels, reports, asks, hedges, plans, denies or looks
+back is never an entry, and a plan inside an entry post ("move SL to BE after TP1") is
+noted rather than acted on.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from tui_trader.core.enums import Side
+from tui_trader.signals.chat.cues import (
+    AGENT_BEFORE_RE,
+    AGENT_EXIT_RE,
+    ALL_RE,
+    ASKS_ABOUT_CALL_RE,
+    BREAKEVEN_RE,
+    CANCEL_PRONOUN_RE,
+    CANCEL_RE,
+    DETERMINER_RE,
+    EXIT_RE,
+    FUTURE_RE,
+    HEDGE_RE,
+    MODAL_RE,
+    NEGATION_RE,
+    NOT_POSITION_RE,
+    OPTIONS_RES,
+    PAST_RE,
+    PAST_VERB_RE,
+    PENDING_RE,
+    PLAN_AFTER_RE,
+    PLAN_BEFORE_RE,
+    POSITION_AFTER_RE,
+    REPOST_RE,
+    SENTENCE_START_RE,
+    SIDE_RE,
+    SOFT_EXIT_RE,
+    STATUS_RE,
+    UPDATE_RE,
+)
+from tui_trader.signals.chat.segments import is_question, sentence_at
 
 
 class Kind(StrEnum):
@@ -30,144 +61,15 @@ class Kind(StrEnum):
         return self in (Kind.ENTRY, Kind.EXIT, Kind.UPDATE, Kind.CANCEL)
 
 
-# -- options and other things we cannot trade ------------------------------------------------
-
-_OPTIONS_RES = (
-    re.compile(r"(?:\$[a-z][\w.]*|\b[A-Z]{1,5})\s+(?:\$?\d+(?:\.\d+)?\s*)?(?:calls|puts)\b"),
-    re.compile(
-        r"\b(?:buy|buying|bought|sell|selling|sold|grab|grabbing|load|loading|adding|long|short)"
-        r"\s+(?:\S+\s+){0,4}(?:calls|puts)\b",
-        re.I,
-    ),
-    re.compile(r"\b(?:calls|puts)\s+(?:on|for|at|@|\$?\d)", re.I),
-    re.compile(r"(?<![\w.])\d+(?:\.\d+)?[cp]\b"),  # 560c, 190C, 450p
-    re.compile(
-        r"\b(?:call|put|credit|debit|calendar|vertical)\s+spreads?\b|\biron\s+condors?\b"
-        r"|\bstraddles?\b|\bstrangles?\b|\b\d*dte\b|\bstrike\b|\bexpir(?:y|ation|es|ing)\b"
-        r"|\bleaps\b|\boptions?\s+(?:play|trade|flow|chain|contract)s?\b|\bcontracts?\b",
-        re.I,
-    ),
-)
-
-
 def options_reason(raw: str) -> str | None:
     """Why the message is about options, or None. `raw` keeps case (tickers are upper-case)."""
     if re.search(r"\b(?:shares|stock)\b", raw, re.I):
         return None  # "puts are too expensive, shorting the shares": about the stock
-    for rx in _OPTIONS_RES:
+    for rx in OPTIONS_RES:
         m = rx.search(raw)
         if m:
             return f"options ({' '.join(m.group(0).split())}) are not traded here"
     return None
-
-
-# -- phrases ---------------------------------------------------------------------------------
-
-_NUMBER_AHEAD = r"(?!\s*[:=]?\s*[\d$+\-.])"
-CANCEL_RE = re.compile(
-    r"\bcancel(?:l?ed|l?ing|s)?\b(?!\s+(?:if|unless|when|on\s+a|in\s+case|should))"
-    r"|\b(?:scrap|scrapped|scrapping|void|voided|delete|deleted|remove|removed|removing|pull"
-    r"|pulled|pulling|withdraw|withdrawn|kill|killed|scratch|scratched|scrub|scrubbed|drop|dropped"
-    r"|dropping|forget|abort|aborted|abandon|abandoned)\s+(?:\S+\s+){0,4}?"
-    r"(?:orders?|entry|entries|limits?|bids?|asks?|setup|idea|call|signal|trade)\b"
-    r"|\b(?:ignore|disregard)\s+(?:\S+\s+){0,4}?(?:call|signal|setup|trade|entry|post|message)\b"
-    r"|\b(?:setup|idea|signal|call|trade|entry|order)\s+(?:is\s+|now\s+)?"
-    r"(?:invalid|invalidated|off|void|voided|dead|scrapped)\b"
-    r"|\bno\s+longer\s+valid\b|\bnot\s+valid\s+anymore\b",
-    re.I,
-)
-EXIT_RE = re.compile(
-    r"\b(?:close|closes|closed|closing)\b(?!\s+(?:above|below|under|over|of\s+the|candle))"
-    rf"|\b(?:exit|exits|exited|exiting)\b{_NUMBER_AHEAD}"
-    r"|\b(?:take|taking|took|tp'?d)\s+(?:some\s+|partial\s+|more\s+|the\s+|my\s+|half\s+|a\s+bit\s+"
-    r"|\d+(?:\.\d+)?\s*%\s*(?:of\s+)?)?(?:profits?|partials?|gains|off|half|the\s+rest)\b"
-    + _NUMBER_AHEAD
-    # "take profit moved to 0.140" is a level being changed (an update), not taking profit
-    + r"(?!\s+(?:\d\s+)?(?:moved|raised|lowered|changed|updated|adjusted|shifted|set|revised|is|now|to|at|@)\b)"
-    + r"|\b(?:take|taking|took|book|booked|booking|secure|secured|securing|bank|banked|banking"
-    r"|sell|selling|close|closing|trim|trimming|scale\s+out|scaling\s+out)\s+\d+(?:\.\d+)?\s*%"
-    r"|\b(?:secur(?:e|ed|es|ing)|book(?:ed|ing|s)?|bank(?:ed|ing|s)?|lock(?:ed|ing)?\s+in)\s+"
-    r"(?:some\s+|the\s+|more\s+|partial\s+|half\s+|\d+(?:\.\d+)?\s*%\s*)?"
-    r"(?:profits?|gains|partials?|half|the\s+rest)\b"
-    r"|\bstopped(?:\s+out)?\b(?!\s+(?:at|in|by|on|near|right|just|exactly|there|here|trading))|\b(?:sl|stop|stop\s*loss)\s+(?:was\s+|got\s+)?(?:hit|taken)\b"
-    r"|\bhit\s+(?:my|the|our)\s+(?:sl|stop)\b"
-    r"|\b(?:fully|all|i'?m|we'?re|im|getting|got|get)\s+out\b"
-    r"|\bout\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon))"
-    r"|\b(?:trim|trims|trimmed|trimming|reduce|reduced|reducing|cut|cuts|cutting|dump|dumped|dumping"
-    r"|flatten|flattened|flattening)\b"
-    r"|\bscal(?:e|ed|ing)\s+out\b|\b(?:go|going|went|now|stay|staying|i'?m|im|we'?re|am|are)\s+flat\b"
-    r"|\bflat\s+(?:on|now)\b|\b(?:go|going|went|back)\s+to\s+cash\b|\bcash(?:ing)?\s+out\b"
-    r"|\boff\s+the\s+table\b|\btak(?:e|ing)\s+(?:it|this|that|them)\s+off\b"
-    r"|\b(?:half|\d+(?:\.\d+)?\s*%|a\s+third|a\s+quarter)\s+off\b"
-    r"|\bout\s+(?:at|@|here|now|for|with)\b"
-    r"|\bsold\b|\bsell(?:ing)?\s+(?:all|everything|it\s+all|half|some|the\s+rest|remaining|my|our"
-    r"|\d+(?:\.\d+)?\s*%)"
-    r"|\bcover(?:ed|ing|s)?\b",
-    re.I,
-)
-_STOP_WORD = r"(?:sl|stop|stops|stop\s*loss|stoploss|stop-loss)"
-_TARGET_WORD = r"(?:tp|tps|tp\d|target|targets|take\s*profit)"
-UPDATE_RE = re.compile(
-    r"\b(?:move|moving|moved|raise|raising|raised|lower|lowering|lowered|trail|trailing|trailed"
-    r"|adjust|adjusting|adjusted|tighten|tightening|tightened|bump|bumping|bumped|update|updated"
-    r"|change|changing|changed|shift|shifting|push|pushing|pushed|set|setting)\b\s+"
-    rf"(?:\S+\s+){{0,3}}?{_STOP_WORD}|\b(?:move|moving|moved|raise|raising|raised|lower|lowering"
-    r"|lowered|adjust|adjusting|adjusted|extend|extending|update|updated|change|changing|changed"
-    rf"|set|setting)\b\s+(?:\S+\s+){{0,3}}?{_TARGET_WORD}"
-    rf"|\bnew\s+(?:{_STOP_WORD}|{_TARGET_WORD})\b"
-    rf"|\b(?:{_STOP_WORD}|{_TARGET_WORD})\s+(?:(?:on|for|of)\s+(?:the\s+|my\s+|our\s+|your\s+)?)?"
-    r"(?:now|moved|updated|changed|raised|lowered|trailed|adjusted|tightened|shifted|bumped|pushed"
-    r"|extended|revised|reduced|->|to)\b"
-    r"|\bupdate\b",
-    re.I,
-)
-BREAKEVEN_RE = re.compile(
-    rf"\b{_STOP_WORD}\s+(?:(?:moved|move|now|to|at|on|@|->|=|:|is|back)\s+)*"
-    r"(?:be|b/e|b\.e\.?|breakeven|break-even|break\s+even|entry|entries|cost|(?:our|my|the)\s+entry"
-    r"|entry\s+price)\b(?:\s*\(\s*\$?\d[\d,.]*k?\s*\))?"
-    r"|\brisk[\s-]?free\b"
-    r"|\b(?:move|moving|moved)\s+(?:it|them|everything|all)?\s*to\s+(?:be|breakeven|break\s+even)\b"
-    r"|\bbreak[\s-]?even\s+(?:stops?|sl)\b|\b(?:be|breakeven)\s+(?:stops?|sl)\b",
-    re.I,
-)
-# A management plan inside an entry post: "move SL to BE after TP1", "will close half".
-PLAN_AFTER_RE = re.compile(
-    r"^\W{0,3}(?:\S+\s+){0,3}?(?:after|once|when|if|at)\s+(?:the\s+)?(?:first\s+|1st\s+|2nd\s+)?"
-    r"(?:tp|target|tp\d|\d+(?:\.\d+)?\s*r\b|profit)",
-    re.I,
-)
-PLAN_BEFORE_RE = re.compile(r"\b(?:will|gonna|going\s+to|plan\s+to|then|later|i'?ll|we'?ll)\s*(?:\S+\s*)?$", re.I)
-TP_HIT_RE = re.compile(
-    r"\b(?:tp|target|take\s*profit)\s*\d?\s*(?:was\s+|got\s+|has\s+been\s+)?"
-    r"(?:hit|done|reached|smashed|filled|achieved|secured|tagged|touched)\b"
-    r"|\bhit\s+(?:tp|target)\s*\d?\b",
-    re.I,
-)
-SIDE_RE = re.compile(
-    r"\b(long|longs|longing|buy|buying|short|shorts|shorting|sell|selling|bullish|bearish)\b"
-    r"(?![\s-]term)",
-    re.I,
-)
-_DETERMINER = re.compile(r"\b(?:the|my|our|this|that|your|his|her|their|in|on|those|these)\s*$")
-_NEGATION = re.compile(r"\b(?:not|no|don'?t|do\s+not|never|avoid|won'?t|wouldn'?t|isn'?t|careful)\s+(?:\S+\s+)?$")
-HEDGE_RE = re.compile(
-    r"\b(?:might|may|maybe|perhaps|could|considering|consider|thinking|watching|watch|eyeing"
-    r"|waiting|wait\s+for|looking\s+for|looking\s+to|look\s+for|interested|potential|possible"
-    r"|possibly|soon|later|tomorrow|would|not\s+in\s+yet|on\s+watch|watchlist"
-    r"|if\s+(?:we|it|price|this|that)\s+(?!(?:loses|lose|losing|breaks?|breaking|closes?|reclaims?"
-    r"|flips?|drops?|dips?|hits?|goes|taps?)\b)\w+)\b",
-    re.I,
-)
-PAST_RE = re.compile(
-    r"\b(?:yesterday|last\s+(?:week|night|time|month)|earlier\s+today|recap|great\s+call"
-    r"|nice\s+call|called\s+it|played\s+out|worked\s+out|results?)\b",
-    re.I,
-)
-ALL_RE = re.compile(
-    r"\b(?:all|every|everything)\b(?:\s+(?:my|our|the|open|pending|current|active|running))*"
-    r"(?:\s+(?:positions?|trades?|orders?|longs?|shorts?|entries|bags?|setups?))?",
-    re.I,
-)
 
 
 @dataclass
@@ -178,13 +80,72 @@ class Classified:
     hedged: str | None = None
     side_ref: Side | None = None  # the position a non-entry refers to ("my BTC long")
     command_side: Side | None = None  # the side an entry asks for
+    repost: str | None = None  # an entry that repeats an earlier call
+
+
+@dataclass
+class SideWords:
+    """Every side word, by mood: asked for now, about a position, negated, asked, reported,
+    planned or hedged."""
+
+    commands: list[Side] = field(default_factory=list)
+    plural: list[Side] = field(default_factory=list)  # "longs": a command only with levels
+    past: list[Side] = field(default_factory=list)  # "shorted": a call only with a stop
+    refs: list[Side] = field(default_factory=list)
+    negated: bool = False
+    asked: bool = False
+    reported: bool = False  # in a sentence that reports a fill or a running trade
+    future: str | None = None  # "going to long": a plan unless it comes with a stop
+    modal: str | None = None  # "might long", "should short": a hedge
 
 
 def _side_of(word: str) -> Side:
-    return Side.BUY if word.startswith(("long", "buy", "bull")) else Side.SELL
+    return Side.BUY if word.startswith(("long", "buy", "bull", "bto")) else Side.SELL
+
+
+def side_words(low: str) -> SideWords:
+    """Each side word read in its context: 'not shorting' (negated), 'the ETH long' (a
+    position), 'Anyone long?' (asked), 'ETH long filled' (reported), 'going to long' (a
+    plan), 'might long' (hedged), else a command."""
+    out = SideWords()
+    reported: dict[tuple[int, int], bool] = {}  # sentence -> holds a status report
+    for m in SIDE_RE.finditer(low):
+        word = m.group(1)
+        sentence = sentence_at(low, m.start())
+        before = low[max(0, m.start() - 30) : m.start()]
+        if NEGATION_RE.search(before):
+            out.negated = True
+        elif DETERMINER_RE.search(before):
+            out.refs.append(_side_of(word))
+        elif is_question(low, m.start()):
+            out.asked = True
+        elif reported.setdefault(sentence, _status(low[slice(*sentence)]) is not None):
+            out.reported = True
+            out.refs.append(_side_of(word))
+        elif word in ("longs", "shorts"):
+            out.plural.append(_side_of(word))  # "longs getting wrecked": people, not an order
+        elif word in ("longed", "shorted") and not MODAL_RE.search(before):
+            out.past.append(_side_of(word))  # "shorted the top lol": a report, unless with a stop
+        else:
+            future = FUTURE_RE.search(before)
+            modal = MODAL_RE.search(before)
+            if future and out.future is None:
+                out.future = " ".join(future.group(0).split())
+            if modal and out.modal is None:
+                out.modal = " ".join(modal.group(0).split())
+            out.commands.append(_side_of(word))
+    return out
+
+
+def side_commands(low: str) -> tuple[list[Side], list[Side], bool]:
+    """(sides asked for, sides referred to such as 'the ETH long', any side word negated)."""
+    words = side_words(low)
+    return words.commands, words.refs, words.negated
 
 
 def _is_plan(low: str, m: re.Match[str]) -> bool:
+    if PAST_VERB_RE.match(m.group(0)):
+        return False  # "closed 50% at TP1" reports what was done
     return bool(PLAN_AFTER_RE.match(low[m.end() : m.end() + 40])) or bool(
         PLAN_BEFORE_RE.search(low[max(0, m.start() - 24) : m.start()])
     )
@@ -194,19 +155,25 @@ def _is_plan(low: str, m: re.Match[str]) -> bool:
 _NOUN_BEFORE = re.compile(
     r"\b(?:the|new|your|my|our|a|first|second|final|lower|raise|move|adjust|set|update|change)\s*$"
 )
-
-
 _CANDLE_BEFORE = re.compile(
     r"(?:\d[\d,.]*k?|\b(?:daily|weekly|monthly|hourly|\d+[mhdw]|h\d|candle|body|until|before|above|below"
-    r"|over|under)|\bon\s+(?:a|the))\s*$"
+    r"|over|under)|\bon\s+(?:a|the))[ \t]*\Z"  # same line: a number ending the line above is not a candle's
 )
+_CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|before|till)\s+(?:\S+\s+)?$")
 
 
-def _live(rx: re.Pattern[str], low: str) -> tuple[list[str], list[str]]:
-    """(phrases that act now, phrases that are plans)."""
+_AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
+
+
+def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list[str], list[str]]:
+    """(phrases that act now, phrases that are plans). In an entry post, an exit at a price
+    ("Short NFLX at 710, covering at 690, stop 722") is the plan for the target."""
     now: list[str] = []
     plans: list[str] = []
     for m in rx.finditer(low):
+        if entry_post and _AT_PRICE.match(low, m.end()):
+            plans.append(" ".join(m.group(0).split()))
+            continue
         if rx is EXIT_RE and m.group(0).startswith("take") and _NOUN_BEFORE.search(low[: m.start()]):
             continue
         if rx is EXIT_RE and m.group(0).startswith("clos") and _CANDLE_BEFORE.search(low[: m.start()]):
@@ -215,44 +182,84 @@ def _live(rx: re.Pattern[str], low: str) -> tuple[list[str], list[str]]:
     return now, plans
 
 
-def side_commands(low: str) -> tuple[list[Side], list[Side], bool]:
-    """(sides asked for, sides referred to such as 'the ETH long', any side word negated)."""
-    commands: list[Side] = []
-    refs: list[Side] = []
-    negated = False
-    for m in SIDE_RE.finditer(low):
-        word = m.group(1)
+def _agent_exits(low: str) -> list[str]:
+    """'Cut SOL here', 'dumping my bag': the provider does it. 'Fed cuts rates', 'gold might
+    dump': the market does, and nothing is closed."""
+    found = []
+    for m in AGENT_EXIT_RE.finditer(low):
         before = low[max(0, m.start() - 30) : m.start()]
-        if _NEGATION.search(before):
-            negated = True
-            continue
-        if _DETERMINER.search(before):
-            refs.append(_side_of(word))
-            continue
-        commands.append(_side_of(word))
-    return commands, refs, negated
+        imperative = m.group(1) is not None and (SENTENCE_START_RE.search(before) or not before.strip())
+        agent = imperative or AGENT_BEFORE_RE.search(before) or POSITION_AFTER_RE.match(low, m.end())
+        if agent and not MODAL_RE.search(before) and not NOT_POSITION_RE.match(low, m.end()) and not _is_plan(low, m):
+            found.append(m.group(0))
+    return found
 
 
-def classify(low: str, *, has_levels: bool, has_stop: bool) -> Classified:
-    """`low`: the lower-cased message with the symbol blanked; `has_levels`: an entry, stop or
-    target number was found; `has_stop`: a stop number was found."""
-    commands, refs, negated = side_commands(low)
-    side_ref = next(iter(refs or commands), None)
-    cancels, _ = _live(CANCEL_RE, low)
-    if cancels:
+def _status(low: str) -> str | None:
+    """A report on an earlier order or trade ('filled', 'still holding'), not 'once filled'."""
+    for m in STATUS_RE.finditer(low):
+        if not _CONDITIONAL_BEFORE.search(low[max(0, m.start() - 20) : m.start()]):
+            return " ".join(m.group(0).split())
+    return None
+
+
+def _cancels(low: str) -> list[str]:
+    found, _ = _live(CANCEL_RE, low)
+    if not found and PENDING_RE.search(low):
+        found = [m.group(0) for m in CANCEL_PRONOUN_RE.finditer(low)]  # "never filled, deleting it"
+    return found
+
+
+def classify(
+    low: str,
+    *,
+    has_levels: bool,
+    has_stop: bool,
+    result: bool = False,
+    new_level: bool = False,
+    target_hit: bool = False,
+) -> Classified:
+    """The kind, by fixed precedence: cancel, exit, update, a status report, then an entry
+    only from a side word asked for now (or firm levels with a stop).
+
+    `low`: the lower-cased message with the symbol blanked; `has_levels`: an entry, stop or
+    target number was found; `has_stop`: a stop number was found; `result`: a result figure
+    ("+12%", "+3R"); `new_level`: a stop number or breakeven was read (for "lock in profits");
+    `target_hit`: "TP1 hit" was read (a call with its target hit is a report on that call)."""
+    words = side_words(low)
+    commands = words.commands + (words.plural if has_levels else []) + (words.past if has_stop else [])
+    refs, negated = words.refs, words.negated
+    side_ref = next(iter(refs or commands or words.plural), None)
+    if _cancels(low):
         return Classified(Kind.CANCEL, side_ref=side_ref)
-    exits, exit_plans = _live(EXIT_RE, low)
+    entry_post = bool(commands) and has_stop and _entry_price_stated(low)
+    exits, exit_plans = _live(EXIT_RE, low, entry_post)
+    exits += _agent_exits(low)
     updates, update_plans = _live(UPDATE_RE, low)
     be_now, be_plans = _live(BREAKEVEN_RE, low)
     hedge = HEDGE_RE.search(low)
-    entry_like = bool(commands) and has_levels and not exits
-    if exits and not entry_like:
-        return Classified(Kind.EXIT, side_ref=_position_side(low, side_ref), hedged=_g(hedge))
-    if (updates or be_now) and not (commands and has_stop and _entry_price_stated(low)):
-        return Classified(Kind.UPDATE, side_ref=side_ref, hedged=_g(hedge))
-    plans = tuple(exit_plans + update_plans + be_plans + (exits if entry_like else []))
+    hedged = _g(hedge) or words.modal or (words.future if not has_stop else None)
+    if exits:
+        return Classified(Kind.EXIT, side_ref=_position_side(low, refs, side_ref), hedged=hedged)
+    soft = SOFT_EXIT_RE.search(low)
+    # In a complete call (side, entry price, stop), a stop move is its management plan.
+    if (updates or be_now or (soft and new_level)) and not entry_post:
+        return Classified(Kind.UPDATE, side_ref=side_ref, hedged=hedged)
+    if soft:
+        return Classified(Kind.EXIT, side_ref=_position_side(low, refs, side_ref), hedged=hedged)
+    # A report ("filled", "still holding", "TP1 hit") is about a call already made, even when
+    # it repeats that call's levels: reading it as a new call would open the trade twice.
+    status = _status(low) or ("target hit" if target_hit else None)
+    if status:
+        return Classified(Kind.INFO, f"reports on an earlier order or trade ('{status}'), not a new call")
+    if ASKS_ABOUT_CALL_RE.search(low):
+        return Classified(Kind.INFO, "asks about a call, does not make one")
+    plans = tuple(exit_plans + update_plans + be_plans + (updates + be_now if entry_post else []))
     question = "?" in low
-    bullish = [c for c in commands if c]  # bullish/bearish only count with levels
+    if commands and (words.modal or words.future) and not has_stop:
+        return Classified(Kind.INFO, f"a plan ('{words.modal or words.future}'), not a call")
+    if commands and result and not has_stop:
+        return Classified(Kind.INFO, "reports a result, not a call")
     strong = [_side_of(m.group(1)) for m in SIDE_RE.finditer(low) if not m.group(1).startswith(("bull", "bear"))]
     if commands and (strong or has_levels):
         if negated and not has_levels:
@@ -263,9 +270,14 @@ def classify(low: str, *, has_levels: bool, has_stop: bool) -> Classified:
             return Classified(Kind.INFO, f"hedged ('{hedge.group(0)}'), not a call")
         if PAST_RE.search(low) and not has_levels:
             return Classified(Kind.INFO, "looks back at a trade, not a call")
-        return Classified(Kind.ENTRY, plans=plans, hedged=_g(hedge), command_side=bullish[0] if bullish else None)
+        repost = REPOST_RE.search(low)
+        return Classified(Kind.ENTRY, plans=plans, hedged=hedged, command_side=commands[0], repost=_g(repost))
+    if words.asked:
+        return Classified(Kind.INFO, "a question, not a call")
+    if words.reported:
+        return Classified(Kind.INFO, "reports on an earlier order or trade, not a new call")
     if has_levels and has_stop and not negated and not question:
-        return Classified(Kind.ENTRY, plans=plans, hedged=_g(hedge))  # side from the levels
+        return Classified(Kind.ENTRY, plans=plans, hedged=hedged, repost=_g(REPOST_RE.search(low)))
     if exit_plans or update_plans or be_plans:
         return Classified(Kind.INFO, "a plan for later, not an order now")
     if negated:
@@ -291,8 +303,11 @@ def _entry_price_stated(low: str) -> bool:
     return _ENTRY_PRICE.search(low) is not None
 
 
-def _position_side(low: str, side_ref: Side | None) -> Side | None:
-    """The side of the position an exit closes: 'my BTC long', 'short', 'covering' (a short)."""
+def _position_side(low: str, refs: list[Side], side_ref: Side | None) -> Side | None:
+    """The side of the position an exit closes: 'my BTC long', 'the gold sell', 'short',
+    'covering' (a short)."""
+    if refs:
+        return refs[0]
     m = re.search(r"\b(long|longs|short|shorts)\b", low)
     if m:
         return _side_of(m.group(1))

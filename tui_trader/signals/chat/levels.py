@@ -23,7 +23,8 @@ _GAP_WORDS = (
     r"(?:a\s+)?(?:daily|weekly|4h|1h|h4|h1|hourly|15m|candle|body)?\s*(?:close|closes|closing)|"
     r"longs?|shorts?|positions?|trades?"
 )
-_LABEL_GAP = re.compile(rf"(?:\s*(?:{_GAP_WORDS})(?![\w]))*\s*", re.I)
+# A symbol in the gap may touch the number ("SL@2352", "TP:66k"); a word may not ("at3").
+_LABEL_GAP = re.compile(rf"(?:\s*(?:[@:=~>-]+|(?:{_GAP_WORDS})(?![\w])))*\s*", re.I)
 
 LEVERAGE_RES = (
     re.compile(
@@ -37,21 +38,23 @@ LEVERAGE_RES = (
 )
 # "TP1 66000" and "Target 2: 150" carry an index; "TP 5" is a target of 5.
 TARGET_LABEL_RE = re.compile(
-    r"\b(?:take[\s-]*profits?|targets?|tgts?|tps?|pts?|price\s+targets?)"
-    r"(?:\d(?![\w.,])|\s\d(?=\s*[:)]|\s+-\s|\s+to\s))?",
+    r"\b(?:take[\s-]*profits?|targets?|tgts?|trgts?|tps?|pts?|price\s+targets?|objectives?)"
+    r"(?:\d(?![\w.]|,\d)|\s\d(?=\s*[:)]|\s+-\s|\s+to\s))?",
     re.I,
 )
 # "and 48 target": the number before the label (and no number after it).
 _BEFORE_NUMBER = r"(?:\b(?:a|an|and|with|hard|tight|mental)|^|[|•;,/\n])\s*"  # "with a 68k stop", "| 6.05 SL"
 TARGET_AFTER_RE = re.compile(
-    r"(?:\b(?:a|an|and|with)|^|[|•;,/\n])\s*(?<![\w.])" + NUMBER + r"\s+(?:price\s+)?(?:target|tp|pt)\b"
+    r"(?:\b(?:a|an|and|with)|^|[|•;,/\n])\s*(?<![\w.])"
+    + NUMBER
+    + r"[ \t]+(?:as\s+(?:the\s+|a\s+|my\s+)?)?(?:price\s+)?(?:target|tp|pt)\b"
     r"(?!\s*[:=@]?\s*[-+]?\$?\d)",
     re.I,
 )
 # Targets in multiples of the risk: "TP 2R", "targets: 1.5R, 3R".
 R_TARGETS_RE = re.compile(
     r"\b(?:tp\d?|tps|targets?|take[\s-]*profits?)\s*[:=]?\s*"
-    r"((?:\d+(?:\.\d+)?\s?r\b(?:\s*(?:,|/|&|\band\b|\s)\s*)?)+)",
+    r"((?:\d+(?:\.\d+)?\s?r\b(?![:/]r)(?:\s*(?:,|/|&|\band\b|\s)\s*)?)+)",
     re.I,
 )
 # Levels in pips from the entry (forex): "SL 20 pips", "TP: 40 pips".
@@ -68,12 +71,15 @@ SOFT_TARGET_RE = re.compile(
     re.I,
 )
 STOP_LABEL_RE = re.compile(
-    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|invalidation|invalid|inv|risk(?=\s+(?:to|at|down\s+to)\s+\$?\d))\b(?!\s*(?:hunt|order))",
+    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|stp|invalidation|invalid|inv|risk(?=\s+(?:to|at|down\s+to)\s+\$?\d))\b(?!\s*(?:hunt|order))",
     re.I,
 )
 # "with a 68k stop": the number before the label (and no number after it).
 STOP_AFTER_RE = re.compile(
-    _BEFORE_NUMBER + r"(?<![\w.])" + NUMBER + r"\s+(?:hard\s+)?(?:stop[\s-]*loss|stop|sl)\b"
+    _BEFORE_NUMBER
+    + r"(?<![\w.])"
+    + NUMBER
+    + r"[ \t]+(?:as\s+(?:the\s+|an?\s+|my\s+)?)?(?:hard\s+)?(?:stop[\s-]*loss|stop|sl|invalidation)\b"
     r"(?!\s*[:=@]?\s*[-+]?\$?\d)",
     re.I,
 )
@@ -86,7 +92,8 @@ ORDER_ENTRY_RE = re.compile(
 ENTRY_LABEL_RE = re.compile(
     r"\b(?:entry\s*(?:zone|price|range|area|point)?|entries|enter(?:\s+at)?|open(?:ing)?\s*(?:price)?"
     r"|(?:buy|sell|long|short)\s*(?:zone|range|area)|zone|buy\s*:|sell\s*:"
-    r"|accumulat(?:e|ing|ion)(?:\s+(?:zone|area|range))?|load(?:ing)?\s+(?:zone|area)|dca(?:\s+(?:zone|area))?)",
+    r"|accumulat(?:e|ing|ion)(?:\s+(?:zone|area|range))?|load(?:ing)?\s+(?:zone|area)|dca(?:\s+(?:zone|area|levels?))?"
+    r"|starter(?:\s+(?:position|entry|buy))?)",
     re.I,
 )
 # A stop entry for a long ("above 3450", "on a break of"), for a short ("if it loses 62k").
@@ -112,15 +119,37 @@ AT_RE = re.compile(
     r"(?:@|\bat\b|\baround\b|\bnear\b|\bfrom\b|\bbetween\b|~|\bprice\b|\bfill\b|\binto\b"
     r"|\b(?:pull\s*back|pullback|dips?|retrace(?:ment)?|retest|drop|bounce|flush|wick)"
     r"\s+(?:to|into|at|of|from|near|around)\b"
-    r"|\bon\s+(?:the\s+|a\s+)?(?:dip|dips|pullback|pull\s*back|retest|retrace)\b"
+    r"|\bon\s+(?:the\s+|a\s+|this\s+)?(?:dip|dips|pullback|pull\s*back|retest|retrace)\b"
     r"(?:\s+(?:to|into|at|of|from|near|around)\b)?)\s*",
     re.I,
 )
 SIDE_ENTRY_RE = re.compile(
     r"\b(?:long|short|buy|sell|buying|selling|longing|shorting)\b\s*"
-    r"(?:(?:the\s+)?(?:dip|dips|retest|pullback|bounce|spot|limit|it|this|here|now|entry)\s*)*[:@]?\s*",
+    r"(?:(?:the\s+)?(?:dip|dips|retest|pullback|bounce|spot|limit|it|this|here|now|entry|scalp|swing|perp"
+    r"|position|trade)\s*)*[:@]?\s*",
     re.I,
 )
+# "short on SOL here 155", "long now @ 64k": the market price quoted as a reference.
+HERE_PRICE_RE = re.compile(r"\b(?:here|now|cmp)\s*(?:at|@|around|~|:)?\s*(?=\$?\.?\d)", re.I)
+# "buying the 500 retest": the price before the word that says what it is.
+LEVEL_NOUN_RE = re.compile(
+    r"\b(?:the|a)\s+(?=\$?\.?\d[\d,.]*k?\s+(?:retest|level|support|bounce|reclaim|flip|area|zone|test)\b)",
+    re.I,
+)
+_LEVEL_NOUN_TAIL = re.compile(r"\s+(?:retest|level|support|bounce|reclaim|flip|area|zone|test)\b", re.I)
+# "if 3,300 reclaimed", "once 62k is lost": a stop entry at that price.
+COND_LEVEL_RE = re.compile(
+    r"\b(?:if|once|when|on)\s+(?=\$?\.?\d[\d,.]*k?\s+(?:is\s+|gets\s+)?(?:reclaimed|reclaims|flipped|flips"
+    r"|broken|breaks|cleared|clears|lost|breaks\s+down|taken\s+out)\b)",
+    re.I,
+)
+_COND_TAIL = re.compile(
+    r"\s+(?:is\s+|gets\s+)?(?:reclaimed|reclaims|flipped|flips|broken|breaks(?:\s+down)?|cleared|clears|lost"
+    r"|taken\s+out)\b",
+    re.I,
+)
+# "Entry: 0.4820 (market)", "Entry: CMP (~148)": the entry line itself says market.
+MARKET_ENTRY_RE = re.compile(r"\b(?:entry|entries|enter)\b[^\n]{0,24}?\b(?:market|cmp)\b", re.I)
 MARKET_RE = re.compile(
     r"\b(?:cmp|at market|market order|market price|market|now|here|current price|asap|instant)\b",
     re.I,
@@ -187,12 +216,17 @@ def read_leverage(t: Text) -> Decimal | None:
 # Words after a label that say there is no new level, rather than one we could not read.
 _NOT_A_LEVEL = frozenset(
     {"hit", "done", "reached", "smashed", "filled", "unchanged", "same", "stays", "stay", "remain", "remains"}
-    | {"untouched", "kept"}
+    | {"untouched", "kept", "open"}  # "TP3: open": no fixed target, the rest runs
+    | {"take", "close", "move", "sell", "book", "secure", "trim", "exit", "then", "and"}  # "TP1 take 50%"
 )
+# A label right after a label ("Targets moved on NVDA: TP1 126") is a list, not a missing level.
+_NEXT_LABEL = re.compile(r"(?:tp\d?|tps|targets?|sl|stop|stops|entry|entries|pt\d?)\b")
 
 
 def _unreadable_word(t: Text, pos: int) -> str | None:
-    """The word after a label that has no number: 'tba', 'open', '???'."""
+    """The word after a label that has no number: 'tba', '???'."""
+    if _NEXT_LABEL.match(t.low, pos):
+        return None
     m = re.match(r"[\w?][^\s,;|]{0,11}", t.low[pos:])
     return m.group(0) if m else None
 
@@ -310,7 +344,16 @@ def read_entry(t: Text, lv: Levels, side: Side | None, symbol_end: int | None) -
     others = sorted(
         (
             (m, rx)
-            for rx in (BREAK_TRIGGER_RE, UP_TRIGGER_RE, DOWN_TRIGGER_RE, AT_RE, SIDE_ENTRY_RE)
+            for rx in (
+                BREAK_TRIGGER_RE,
+                UP_TRIGGER_RE,
+                DOWN_TRIGGER_RE,
+                COND_LEVEL_RE,
+                LEVEL_NOUN_RE,
+                HERE_PRICE_RE,
+                AT_RE,
+                SIDE_ENTRY_RE,
+            )
             for m in rx.finditer(t.low)
         ),
         key=lambda pair: pair[0].start(),
@@ -324,7 +367,7 @@ def read_entry(t: Text, lv: Levels, side: Side | None, symbol_end: int | None) -
             words = t.low[start : gap.end()] if gap else ""
             start = gap.end() if gap else start
             kind = _trigger_type(words, side)
-        elif rx is BREAK_TRIGGER_RE:
+        elif rx is BREAK_TRIGGER_RE or rx is COND_LEVEL_RE:
             kind = OrderType.STOP
         elif rx is UP_TRIGGER_RE:
             kind = OrderType.STOP if side is Side.BUY else OrderType.LIMIT
@@ -332,17 +375,44 @@ def read_entry(t: Text, lv: Levels, side: Side | None, symbol_end: int | None) -
             kind = OrderType.STOP if side is Side.SELL else OrderType.LIMIT
         else:
             kind = OrderType.LIMIT
+        gap = _COMMA_GAP.match(t.low, start)  # "on this dip, 23.80"
+        start = gap.end() if gap else start
         got = range_at(t, start)
         if got is None:
             continue
-        lv.entry, lv.entry_type = got[0], kind
-        t.take(label.start(), got[1])
+        entry, end = got
+        if rx is ENTRY_LABEL_RE:
+            entry, end = _more_entries(t, entry, end)
+        tail = {LEVEL_NOUN_RE: _LEVEL_NOUN_TAIL, COND_LEVEL_RE: _COND_TAIL}.get(rx)
+        if tail is not None:
+            m = tail.match(t.low, end)
+            end = m.end() if m else end
+        lv.entry, lv.entry_type = entry, kind
+        t.take(label.start(), end)
         return
     if symbol_end is not None:  # "LINK 13.25 - 13.60 buy zone"
         got = range_at(t, after_label(t, symbol_end))
         if got is not None:
             lv.entry, lv.entry_type = got[0], OrderType.LIMIT
             t.take(symbol_end, got[1])
+
+
+_COMMA_GAP = re.compile(r"\s*,?\s*")
+_ENTRY_LIST_SEP = re.compile(r"\s*(?:/|\||,|;|&|\band\b|-)\s*", re.I)
+
+
+def _more_entries(t: Text, entry: Entry, end: int) -> tuple[Entry, int]:
+    """'Entries: 5.10 | 4.90', 'DCA 13.80 / 13.20 / 12.60': several entry prices are a zone
+    from the lowest to the highest."""
+    prices = list(entry)
+    while True:
+        sep = _ENTRY_LIST_SEP.match(t.low, end)
+        got = number_at(t, sep.end()) if sep else None
+        if sep is None or got is None:
+            break
+        prices.append(got[0])
+        end = got[1]
+    return (min(prices), max(prices)) if len(prices) > 1 else entry, end
 
 
 def _trigger_type(words: str, side: Side | None) -> OrderType:

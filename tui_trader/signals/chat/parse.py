@@ -16,9 +16,8 @@ from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.forex import is_metal
 from tui_trader.core.forex import pip_size as fx_pip_size
 from tui_trader.signals.chat.confidence import Doubts, check_entry
+from tui_trader.signals.chat.cues import BREAKEVEN_RE, RESULT_RE, TP_HIT_RE
 from tui_trader.signals.chat.kinds import (
-    BREAKEVEN_RE,
-    TP_HIT_RE,
     Classified,
     Kind,
     classify,
@@ -26,8 +25,10 @@ from tui_trader.signals.chat.kinds import (
     mentions_all,
     options_reason,
     side_commands,
+    side_words,
 )
 from tui_trader.signals.chat.levels import (
+    MARKET_ENTRY_RE,
     Levels,
     apply_percentages,
     market_near_side,
@@ -41,11 +42,14 @@ from tui_trader.signals.chat.levels import (
     read_targets,
 )
 from tui_trader.signals.chat.message import EXAMPLE, ParsedSignal, ParseError
+from tui_trader.signals.chat.segments import split_quote
 from tui_trader.signals.chat.symbol import SymbolPick, pick_symbol
 from tui_trader.signals.chat.text import Text, fmt, shorten, words_only
 
 # Numbers that are not price levels.
 _NOISE = (
+    # what a level is worth, written beside it: "SL: 1.0805 (30 pips)", "TP1 (+3%): 66,200"
+    re.compile(r"\(\s*[+-]?\d+(?:\.\d+)?\s*(?:pips?|%|points?|pts|r)\s*\)", re.I),
     re.compile(r"#\d+\b|\b(?:signal|trade|setup|id)\s*(?:no\.?|#|:)?\s*\d+\b(?!\s*[.,]\d)", re.I),
     re.compile(r"(?<![\w.:])\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|utc|est|et|gmt|cet)?(?!\d)", re.I),
     re.compile(
@@ -54,7 +58,7 @@ _NOISE = (
         re.I,
     ),
     re.compile(r"(?<![\w.:])1:\d(?:\.\d+)?(?![\d.])"),  # a 1:3 risk-reward, written tight
-    re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?\s?r\b", re.I),  # results in R: +2.3R, -1R
+    re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?\s?r\b(?![:/]r)", re.I),  # results in R: +2.3R, -1R
     # the value a level had before: "stop now 141 (was 139)"
     re.compile(r"\(?\b(?:was|previously|prev|old|from)\s*:?\s*\$?\d[\d,.]*k?\)", re.I),
     re.compile(r"\b(?:was|previously)\s+\$?\d[\d,.]*k?\b", re.I),
@@ -82,14 +86,20 @@ _SPOT_SELL = re.compile(r"\bsell\s*:", re.I)
 
 
 def parse_message(text: str, *, known_symbols: Collection[str] | None = None) -> ParsedSignal:
-    """Read a message of any kind. Raises ParseError only for an empty message."""
+    """Read a message of any kind. Raises ParseError only for an empty message.
+
+    A quoted earlier message (Discord's `> ` lines) is context: the kind and levels come from
+    the reply alone; the quote names the symbol (and the position's side) when the reply
+    does not ("> ETH short 3,300 ...\nclosing this here")."""
     if not text or not text.strip():
         raise ParseError(f"empty message; paste a signal such as '{EXAMPLE}'")
-    t = Text(text)
+    parts = split_quote(text)
+    t = Text(parts.body)
     doubts = Doubts()
     lv = Levels()
     read_r_targets(t, lv)
     read_pips(t, lv)
+    result = bool(_R_RESULT.search(t.low))
     for rx in _NOISE:
         t.take_all(rx)
     for rx in _SIZING:
@@ -97,6 +107,10 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
             doubts.note(f"sizing hint '{' '.join(m.group(0).split())}' not used: [risk.sizing] sizes orders")
     options = options_reason(t.raw)
     pick = pick_symbol(t, known_symbols)
+    quoted = Text(parts.quote) if parts.quote else None
+    if pick.symbol is None and quoted is not None:
+        pick = pick_symbol(quoted, known_symbols)
+        pick.first_end = None  # its position is in the quote, not in this text
     first_mention = pick.first_end
     base = _Base(text.strip(), pick)
     if options is not None:
@@ -115,7 +129,11 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     has_stop = bool(lv.stops or lv.stop_pcts or lv.stop_pips)
     has_levels = has_stop or bool(lv.targets or lv.target_pcts or lv.target_rs or lv.target_pips)
     has_levels = has_levels or bool(t.leftover_numbers())
-    cls = classify(snapshot, has_levels=has_levels, has_stop=has_stop)
+    result = result or bool(RESULT_RE.search(t.low))
+    new_level = bool(lv.stops) or be_found
+    cls = classify(
+        snapshot, has_levels=has_levels, has_stop=has_stop, result=result, new_level=new_level, target_hit=bool(tp_hits)
+    )
     if cls.kind is Kind.INFO:
         reason = cls.reason
         if tp_hits and reason == "no trade call found":
@@ -128,7 +146,14 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
         )
     if cls.kind is Kind.ENTRY:
         return _entry(base, t, lv, cls, snapshot, doubts, first_mention)
+    if cls.side_ref is None and quoted is not None:  # the position the quoted call opened
+        quoted_sides = side_words(words_only(quoted.low))
+        cls.side_ref = next(iter(quoted_sides.commands or quoted_sides.refs), None)
     return _manage(base, t, lv, cls, snapshot, doubts, be_found)
+
+
+# A result in R ("+2.1R", "-1R") before the noise rules blank it: a report, not a level.
+_R_RESULT = re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?\s?r\b(?![:/]r)", re.I)
 
 
 class _Base:
@@ -187,7 +212,7 @@ def _entry(
             "levels given in % or R of an entry price (or stop) the message does not give",
         )
     entry_type = lv.entry_type or OrderType.LIMIT
-    if not lv.entry or market_near_side(snapshot):
+    if not lv.entry or market_near_side(snapshot) or MARKET_ENTRY_RE.search(snapshot):
         entry_type = OrderType.MARKET
     stop = lv.stops[0] if lv.stops else None
     if len(set(lv.stops)) > 1:
@@ -200,6 +225,8 @@ def _entry(
         doubts.add("unreadable_level", f"could not read a level after '{label}'")
     if cls.hedged:
         doubts.add("hedged", f"hedged wording ('{cls.hedged}'): not a firm call")
+    if cls.repost:
+        doubts.add("repost", f"repeats an earlier call ('{cls.repost}'): you may already hold it")
     for plan in cls.plans:
         doubts.add("plan", f"management plan '{plan}' is not automated; manage it yourself")
     leftovers = t.leftover_numbers()

@@ -51,6 +51,16 @@ NOT_SYMBOLS = frozenset(
 )
 
 
+# Index CFDs and futures forex channels call by name (upper case only: "ES", "NQ").
+INDICES = frozenset(
+    "NAS100 US30 SPX500 US500 US100 USTEC GER40 GER30 DE40 DE30 UK100 JP225 SPX NDX NQ ES YM RTY".split()  # noqa: SIM905
+)
+
+
+def _is_ticker(word: str) -> bool:
+    return is_ticker_word(word) or (word.isupper() and word in INDICES)
+
+
 @dataclass
 class SymbolPick:
     symbol: str | None = None
@@ -123,24 +133,44 @@ def _tiers(t: Text, known: Collection[str] | None) -> list[list[Mention]]:
         words += [
             (m.group(1).upper(), m.start(), m.end(), "known")
             for m in plain
-            if resolve_symbol(m.group(1), known) and not is_ticker_word(m.group(1))
+            if resolve_symbol(m.group(1), known) and not _is_ticker(m.group(1))
         ]
-    words += [(m.group(1).upper(), m.start(), m.end(), "ticker") for m in plain if is_ticker_word(m.group(1))]
+    words += [(m.group(1).upper(), m.start(), m.end(), "ticker") for m in plain if _is_ticker(m.group(1))]
     tiers = [pairs, glued, cashtags, hashtags, sorted(words, key=lambda f: f[1])]
     if sum(len(tier) for tier in tiers) > 1:  # with another market named, NEAR 64000 is the word
         tiers = [[f for f in tier if not (f[0] == "NEAR" and _PREPOSITION_NEAR.match(s, f[1]))] for tier in tiers]
     return tiers
 
 
+_SIDE_WORD = re.compile(r"^(?:long|short|buy|sell|longs|shorts|longing|shorting|buying|selling)$", re.I)
+
+
 def _guesses(t: Text) -> list[Mention]:
-    return [
-        (m.group(1), m.start(), m.end(), "guess")
+    """Upper-case words that may be a ticker. In a message written in capitals, case says
+    nothing: only a word that starts a line or stands next to a side word is a guess."""
+    found = [
+        m
         for m in WORD_RE.finditer(t.raw)
         if m.group(1).upper() not in NOT_SYMBOLS
         and m.group(1).isupper()
         and any(c.isalpha() for c in m.group(1))
         and len(m.group(1)) <= 6
     ]
+    letters = [c for c in t.raw if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.7 * len(letters):
+        words = list(re.finditer(r"\S+", t.raw))
+        starts = {m.start() for m in re.finditer(r"(?:^|\n)\s*(\S)", t.raw)}
+        near = set()
+        for i, w in enumerate(words):
+            if _SIDE_WORD.match(w.group(0)):
+                near |= {words[j].start() for j in (i - 1, i + 1) if 0 <= j < len(words)}
+        found = [m for m in found if m.start() in near or t.raw[: m.start()].strip() == "" or m.start() in starts]
+    return [(m.group(1), m.start(), m.end(), "guess") for m in found]
+
+
+def _base(symbol: str) -> str:
+    """'#ETHUSDT' and 'ETH/USDT' are one market: the base of a glued pair too."""
+    return base_of(split_glued_pair(symbol) or symbol)
 
 
 def pick_symbol(t: Text, known: Collection[str] | None) -> SymbolPick:
@@ -157,7 +187,7 @@ def pick_symbol(t: Text, known: Collection[str] | None) -> SymbolPick:
             t.take(start, end)
     # another market named anywhere (a weaker kind of mention counts too: "SMCI and XAUUSD")
     mentioned = [f[0] for tier in tiers for f in tier]
-    pick.others = [m for m in dict.fromkeys(mentioned) if base_of(m) != base_of(symbol)]
+    pick.others = [m for m in dict.fromkeys(mentioned) if _base(m) != _base(symbol)]
     pick.how = how
     pick.raw = symbol
     if known is not None:

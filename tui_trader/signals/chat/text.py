@@ -33,7 +33,8 @@ PERCENT_RE = re.compile(r"(?<![\w.])([+-])?\s?(\d+(?:\.\d+)?)\s?%", re.I)
 
 def normalise(text: str) -> str:
     """Label emojis become words, other emojis and symbols spaces; dashes, colons, quotes and
-    spaces become ASCII. The length may change; everything after works on the result."""
+    spaces become ASCII; shorthands become words (see `_spell`). The length may change;
+    everything after works on the result."""
     out: list[str] = []
     for ch in text:
         if ch in EMOJI_WORDS:
@@ -55,7 +56,53 @@ def normalise(text: str) -> str:
                 out.append(ch if len(low) == 1 else " ")
             else:
                 out.append(" ")
-    return "".join(out)
+    return _spell("".join(out))
+
+
+# Shorthands channels write, as the words the rules know: "SL -> 3,280", "S/L", "T/P",
+# "buy > 232.50" (above), "< 0.60" (below).
+_SHORTHANDS = (
+    (re.compile(r"\s*(?:-+>|=+>)\s*"), " to "),
+    (re.compile(r"\b[sS]\s?/\s?[lL]\b"), "SL"),
+    (re.compile(r"\b[tT]\s?/\s?[pP](?=\d?\b)"), "TP"),
+    (re.compile(r"(?<![-=<>\w])>\s*=?\s*(?=\$?\.?\d)"), " above "),
+    (re.compile(r"(?<![-=<>\w])<\s*=?\s*(?=\$?\.?\d)"), " below "),
+)
+# Label words misspelt by one letter ("ENTERY", "tagret", "stoplos") are read as the label.
+_LABELS = ("entry", "entries", "target", "targets", "stoploss")
+_NOT_TYPOS = frozenset({"sentry", "gentry", "entre", "entree", "enters", "entered", "tarot"})
+_WORD = re.compile(r"[A-Za-z]{5,9}")
+
+
+def _spell(text: str) -> str:
+    for rx, word in _SHORTHANDS:
+        text = rx.sub(word, text)
+    return _WORD.sub(_label_typo, text)
+
+
+def _label_typo(m: re.Match[str]) -> str:
+    word = m.group(0)
+    low = word.lower()
+    if low[0] not in "est" or low in _LABELS or low in _NOT_TYPOS:
+        return word  # (a slip of the first letter is too rare to pay for)
+    for label in _LABELS:
+        if _one_edit(low, label):
+            return label.upper() if word.isupper() else label
+    return word
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one insertion, deletion, substitution or swap of neighbours."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1 :]
 
 
 # An emoji label right before the same written label ("🎯 TP: 66k", "⛔️ SL: 63k") is one label.
@@ -96,11 +143,14 @@ class Text:
 
 
 _PUNCT = re.compile(r"(?<!\d)[.,](?!\d)|[!;|()\[\]\"*_~<>]|(?<![\w%])-(?![\d.])|\.{2,}")
+_FULL_STOP = re.compile(r"(?<=[a-z'])[.!]+(?=\s|$)|(?<=\d)\.(?=\s+[a-z])|!+")
 
 
 def words_only(low: str) -> str:
     """For the phrase rules: punctuation between words becomes space ('Exit... BTC long'),
-    while decimals, thousands, signs, '%', ':', '/' and '?' stay. Same length."""
+    while decimals, thousands, signs, '%', ':', '/' and '?' stay, and the end of a sentence
+    ('. ', '!') becomes a line break. Same length."""
+    low = _FULL_STOP.sub(lambda m: "\n" * len(m.group(0)), low)
     return _PUNCT.sub(lambda m: " " * len(m.group(0)), low)
 
 
