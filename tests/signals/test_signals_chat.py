@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from tui_trader.core.enums import Direction, OrderType, Side
 from tui_trader.core.errors import UserError
 from tui_trader.signals.chat import Kind, ParseError, parse_message, parse_signal
+from tui_trader.signals.chat.segments import is_question, split_quote
+from tui_trader.signals.chat.text import normalise
 
 AUTO = 0.7  # the default [signals.chat] min_confidence
 
@@ -56,6 +58,7 @@ FLAGS = [
     ("BTC/USDT long entry 64000 SL 63000 TP 68000 66000", "targets are out of order", False),
     ("BTC/USDT long entry 64000 SL 63000 TP 64500", "first target pays 0.50 R", False),
     ("BTC/USDT long entry 50000-60000 SL 45000 TP 70000", "wider than 10 %", False),
+    ("Reposting: BTC long 63,400 sl 62,600 tp 65,000", "repeats an earlier call ('reposting')", True),
     ("BTC/USDT entry 64000 SL 63000 TP 66000", "side inferred from the levels (buy)", False),
     ("ETH/USDT entry 3200 SL 3300 TP 3000", "side inferred from the levels (sell)", False),
     ("BTC/USDT long now SL 63000 TP 66000", "market order", False),
@@ -203,3 +206,81 @@ def test_any_text_parses_without_raising(text):
         assert sig.entry[0] <= sig.entry[1]
     if not sig.kind.actionable:
         assert sig.confidence == 0.0 and sig.reasons
+
+
+# -- the structure around the levels: quotes, sentences, spelling ------------------------------
+
+
+def test_a_quote_is_context_and_the_reply_is_the_message():
+    parts = split_quote("> ETH short 3,300 sl 3,380\n> tp 3,150\nclosing this here +1.2R")
+    assert parts.quote == "ETH short 3,300 sl 3,380\ntp 3,150"
+    assert parts.body == "closing this here +1.2R"
+    # nothing but a quote, or a line that starts with a price ("> 232.50" is "above 232.50"): as written
+    assert split_quote("> BTC long 64000 sl 63000").body == "> BTC long 64000 sl 63000"
+    assert split_quote("AAPL breakout buy\n> 232.50").quote == ""
+    # ">>> " quotes the rest of the message
+    assert split_quote("nice\n>>> BTC long\nsl 63000").quote == "BTC long\nsl 63000"
+
+
+def test_a_reply_takes_the_symbol_and_side_of_the_quoted_call_and_nothing_else():
+    parsed = parse_message("> ETH short 3,300 sl 3,380 tp 3,150\ncut it here")
+    assert (parsed.kind, parsed.symbol, parsed.side, parsed.stop, parsed.targets) == (
+        Kind.EXIT, "ETH", Side.SELL, None, ()
+    )  # fmt: skip
+    own = parse_message("> ETH short 3,300 sl 3,380\nSOL: move stop to 141")
+    assert (own.kind, own.symbol, own.stop) == (Kind.UPDATE, "SOL", D("141"))
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "asked"),
+    [
+        ("Is BTC long at 64k with SL 63k a good idea?", "long", True),
+        ("BTC long 64000 sl 63000 tp 66000. Who's in?", "long", False),
+        ("Should I long ETH here or wait?", "long", True),
+        ("@everyone is SOL long still valid ? 145", "long", True),
+    ],
+)
+def test_a_side_word_is_asked_only_inside_a_question(text, word, asked):
+    low = text.lower()
+    assert is_question(low, low.index(word)) is asked
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("BNB LONG ENTERY 590", "BNB LONG ENTRY 590"),
+        ("tagret 5, stoplos 4", "target 5, stoploss 4"),
+        ("S/L 1.0870 T/P2 1.08", "SL 1.0870 TP2 1.08"),
+        ("ETH SL -> 3,280", "ETH SL to 3,280"),
+        ("buy > 232.50", "buy  above 232.50"),
+        ("sentry entered shop", "sentry entered shop"),  # real words stay
+    ],
+)
+def test_shorthands_and_one_letter_typos_of_labels_are_read_as_the_label(written, read):
+    assert normalise(written) == read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fed cuts rates, BTC pumping",
+        "BTC dumping hard, longs getting wrecked",
+        "gold might dump below 2300",
+        "Reduce risk today, markets are choppy",
+    ],
+)
+def test_what_the_market_does_is_not_an_exit(text):
+    assert parse_message(text).kind is Kind.INFO
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Cut SOL here, not working", Kind.EXIT),
+        ("cut my losses on ADA", Kind.EXIT),
+        ("We cut the SOL position in half", Kind.EXIT),
+        ("Dumping my LINK bag here", Kind.EXIT),
+    ],
+)
+def test_the_same_verbs_close_a_position_when_the_provider_does_it(text, kind):
+    assert parse_message(text).kind is kind
