@@ -206,6 +206,16 @@ OPTIONS = [
     "{side} {stock} puts @ {r}{tail}",
     "Selling premium on {stock} this week{e}",
 ]
+# Asked, not done: never an exit, update, cancel or entry.
+ASKED = [
+    "Should I close my {sym} {pos}?{e}",
+    "Anyone else get stopped on {sym}?{e}",
+    "Do we cancel the {sym} limit?",
+    "Is it time to move {sl} to {be} on {sym}?",
+    "Are you taking profits on {sym} here?{e}",
+    "Who's still holding {sym}?{tail}",
+    "Would you trim {sym} at {p}?",
+]
 # What the market does, not what the provider does: never an exit (nor an entry).
 COMMENTARY = [
     "Fed cuts rates{tail}",
@@ -297,6 +307,13 @@ def test_questions_plans_and_jokes_never_read_as_entries(data):
 def test_options_alerts_are_unsupported(data):
     text, parsed = _check(OPTIONS, data)
     assert parsed.kind is Kind.UNSUPPORTED, (text, parsed.as_dict())
+
+
+@COMMON
+@given(st.data())
+def test_a_question_never_acts(data):
+    text, parsed = _check(ASKED, data, headers=[h for h in HEADERS if "UPDATE" not in h])
+    assert parsed.kind is Kind.INFO, (text, parsed.as_dict())
 
 
 @COMMON

@@ -27,6 +27,8 @@ OPTIONS_RES = (
     ),
     re.compile(r"\b(?:calls|puts)\s+(?:on|for|at|@|\$?\d)", re.I),
     re.compile(r"(?<![\w.])\d+(?:\.\d+)?[cp]\b", re.I),  # 560c, 190C, 450p (a strike)
+    re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s+(?:call|put)s?\b(?!\s+(?:it|this|that))", re.I),  # "150 call"
+    re.compile(r"\b(?:bto|sto|stc|btc)\b[^\n]{0,30}?(?<![\d/])\d{1,2}/\d{1,2}(?:/\d{2,4})?(?![\d/])", re.I),
     re.compile(
         r"\b(?:call|put|credit|debit|calendar|vertical)\s+spreads?\b|\biron\s+(?:condors?|fl(?:y|ies)"
         r"|butterfl(?:y|ies))\b|\bbutterfl(?:y|ies)\b|\bstraddles?\b|\bstrangles?\b|\b\d*dte\b|\bstrike\b"
@@ -51,7 +53,8 @@ CANCEL_RE = re.compile(
     r"|\bno\s+longer\s+valid\b|\bnot\s+valid\s+anymore\b"
     # the passive: "XRP order removed", "limit got pulled"
     r"|\b(?:orders?|entry|entries|limits?|bids?|asks?)\s+(?:is\s+|was\s+|got\s+|has\s+been\s+|now\s+)?"
-    r"(?:removed|deleted|pulled|killed|scrapped|withdrawn|dropped|scratched)\b"
+    r"(?:removed|deleted|pulled|killed|scrapped|withdrawn|dropped|scratched|void|voided|invalid|invalidated"
+    r"|dead|cancel{1,2}ed)\b"
     # "close pending orders", "exit the unfilled limit": closing what has not filled is a cancel
     r"|\b(?:close|closing|exit|clear|clearing)\s+(?:\S+\s+){0,2}?(?:pending|unfilled|resting)\b"
     r"|\b(?:nvm|never\s*mind|scratch\s+that)\b\s+(?:on\s+|about\s+)?(?:\S+\s+){0,3}?"
@@ -88,7 +91,7 @@ EXIT_RE = re.compile(
     r"|\b(?:secur(?:e|ed|es|ing)|book(?:ed|ing|s)?|bank(?:ed|ing|s)?)\s+"
     r"(?:some\s+|the\s+|more\s+|partial\s+|half\s+|\d+(?:\.\d+)?\s*%\s*)?"
     r"(?:profits?|gains|partials?|half|the\s+rest)\b"
-    r"|\bstopped(?:\s+out)?\b(?!\s+(?:at|in|by|on|near|right|just|exactly|there|here|trading))"
+    r"|\bstopped(?:\s+out)?\b(?!\s+(?:at|by|near|right|just|exactly|there|here|trading))"
     r"|\bstopped\s+(?:out\s+)?at\s+(?:be|b/e|breakeven|break\s*even|entry|cost|\$?\d)"
     r"|\b(?:sl|stop|stop\s*loss)\s+(?:was\s+|got\s+)?(?:hit|taken)\b"
     r"|\bhit\s+(?:my|the|our)\s+(?:sl|stop)\b"
@@ -174,6 +177,18 @@ PLAN_BEFORE_RE = re.compile(
     re.I,
 )
 # A verb in the past tense reports what was done: never a plan ("closed 50% at TP1").
+# A condition on a target or profit covers the rest of its sentence: "at TP1 close 50% and
+# move your stop to entry" is one plan.
+CONDITION_RE = re.compile(
+    r"\b(?:at|after|once|when|if|on)\s{1,2}(?:the\s+)?(?:first\s+|1st\s+|2nd\s+|second\s+)?(?:tp\s?\d?|target"
+    r"\s?\d?|\d+(?:\.\d+)?\s?r)\b|\b(?:once|when|if)\s+(?:we'?re\s+|it'?s\s+)?(?:in\s+)?profit\b",
+    re.I,
+)
+# "markets closed Monday", "the exchange closes early": the market closes, not a position.
+MARKET_SUBJECT_RE = re.compile(
+    r"\b(?:markets?|exchanges?|session|nyse|nasdaq|cme|banks?|wall\s+street)\s+(?:is\s+|are\s+|was\s+|were\s+"
+    r"|will\s+be\s+|'?s\s+)?\Z"
+)
 PAST_VERB_RE = re.compile(r"^(?:\w+ed|took|sold|cut|got|went|tp'?d|hit)\b", re.I)
 TP_HIT_RE = re.compile(
     r"\b(?:tp|target|take\s*profit)\s*\d?\s*(?:was\s+|got\s+|has\s+been\s+)?"
@@ -222,7 +237,8 @@ REPOST_RE = re.compile(
 SIDE_RE = re.compile(
     r"\b(long|longs|longing|longed|buy|buying|short|shorts|shorting|shorted|sell|selling|bullish|bearish|bto"
     r"|sto)\b"
-    r"(?![\s-]term)",
+    # "long-term", "long weekend", "short story": not a side
+    r"(?![\s-](?:term|weekend|week|time|way|story|day|night|run|haul|while|ago|list|squeeze|interest))",
     re.I,
 )
 DETERMINER_RE = re.compile(r"\b(?:the|my|our|this|that|your|his|her|their|in|on|those|these)\s*$")

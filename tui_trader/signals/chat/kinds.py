@@ -24,10 +24,12 @@ from tui_trader.signals.chat.cues import (
     BREAKEVEN_RE,
     CANCEL_PRONOUN_RE,
     CANCEL_RE,
+    CONDITION_RE,
     DETERMINER_RE,
     EXIT_RE,
     FUTURE_RE,
     HEDGE_RE,
+    MARKET_SUBJECT_RE,
     MODAL_RE,
     NEGATION_RE,
     NOT_POSITION_RE,
@@ -45,7 +47,7 @@ from tui_trader.signals.chat.cues import (
     STATUS_RE,
     UPDATE_RE,
 )
-from tui_trader.signals.chat.segments import is_question, sentence_at
+from tui_trader.signals.chat.segments import is_question, opens_question, sentence_at
 
 
 class Kind(StrEnum):
@@ -146,8 +148,11 @@ def side_commands(low: str) -> tuple[list[Side], list[Side], bool]:
 def _is_plan(low: str, m: re.Match[str]) -> bool:
     if PAST_VERB_RE.match(m.group(0)):
         return False  # "closed 50% at TP1" reports what was done
-    return bool(PLAN_AFTER_RE.match(low[m.end() : m.end() + 40])) or bool(
-        PLAN_BEFORE_RE.search(low[max(0, m.start() - 24) : m.start()])
+    start, _ = sentence_at(low, m.start())
+    return (
+        bool(PLAN_AFTER_RE.match(low[m.end() : m.end() + 40]))
+        or bool(PLAN_BEFORE_RE.search(low[max(0, m.start() - 24) : m.start()]))
+        or bool(CONDITION_RE.search(low, start, m.start()))
     )
 
 
@@ -171,6 +176,8 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
     now: list[str] = []
     plans: list[str] = []
     for m in rx.finditer(low):
+        if opens_question(low, m.start()):
+            continue  # "Should I close my BTC?", "Anyone else get stopped on SOL?": asked, not done
         if entry_post and _AT_PRICE.match(low, m.end()):
             plans.append(" ".join(m.group(0).split()))
             continue
@@ -178,6 +185,8 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
             continue
         if rx is EXIT_RE and m.group(0).startswith("clos") and _CANDLE_BEFORE.search(low[: m.start()]):
             continue  # "above 25.80 close", "daily close": a candle close, not closing a trade
+        if rx is EXIT_RE and MARKET_SUBJECT_RE.search(low[max(0, m.start() - 30) : m.start()]):
+            continue  # "markets closed Monday"
         (plans if _is_plan(low, m) else now).append(" ".join(m.group(0).split()))
     return now, plans
 
@@ -187,6 +196,8 @@ def _agent_exits(low: str) -> list[str]:
     dump': the market does, and nothing is closed."""
     found = []
     for m in AGENT_EXIT_RE.finditer(low):
+        if opens_question(low, m.start()):
+            continue
         before = low[max(0, m.start() - 30) : m.start()]
         imperative = m.group(1) is not None and (SENTENCE_START_RE.search(before) or not before.strip())
         agent = imperative or AGENT_BEFORE_RE.search(before) or POSITION_AFTER_RE.match(low, m.end())
@@ -319,7 +330,7 @@ def _position_side(low: str, refs: list[Side], side_ref: Side | None) -> Side | 
 # -- exit size -------------------------------------------------------------------------------
 
 _FRACTION_WORDS = (
-    (r"\bhalf\b|\b50\s*/\s*50\b", Decimal("0.5")),
+    (r"\bhalf\b|\b50\s*/\s*50\b|(?<![\d/])1/2\b", Decimal("0.5")),
     (r"\b(?:a|one)\s+third\b|\b1/3\b", Decimal("0.3333")),
     (r"\btwo\s+thirds\b|\b2/3\b", Decimal("0.6667")),
     (r"\bthree\s+quarters\b|\b3/4\b", Decimal("0.75")),

@@ -71,7 +71,7 @@ SOFT_TARGET_RE = re.compile(
     re.I,
 )
 STOP_LABEL_RE = re.compile(
-    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|stp|invalidation|invalid|inv|risk(?=\s+(?:to|at|down\s+to)\s+\$?\d))\b(?!\s*(?:hunt|order))",
+    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|stp|invalidation|invalid|inv|risk(?=\s*[:=]?\s*(?:(?:to|at|down\s+to)\s+)?\$?\.?\d))\b(?!\s*(?:hunt|order))",
     re.I,
 )
 # "with a 68k stop": the number before the label (and no number after it).

@@ -83,6 +83,10 @@ _SIZING = (
 )
 _SPOT_BUY = re.compile(r"\bbuy\s*:", re.I)
 _SPOT_SELL = re.compile(r"\bsell\s*:", re.I)
+# Spot calls: "buy 0.0123-0.0130, sell 0.0145/0.0160": after a buy at a price, "sell <price>"
+# is where to take profit.
+_BUY_AT = re.compile(r"\bbuy(?:ing)?\b[^\n]{0,24}?\d", re.I)
+_SELL_AT = re.compile(r"\bsell(?=\s*(?:at|@|:)?\s*\$?\.?\d)", re.I)
 
 
 def parse_message(text: str, *, known_symbols: Collection[str] | None = None) -> ParsedSignal:
@@ -118,6 +122,10 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     if _SPOT_BUY.search(t.low) and _SPOT_SELL.search(t.low):
         for m in list(_SPOT_SELL.finditer(t.low)):  # spot format: "Buy: 0.34  Sell: 0.36 - 0.40"
             t.replace(m.start(), m.end(), "tp:")
+    buy = _BUY_AT.search(t.low)
+    if buy is not None and not re.search(r"\bshort", t.low):
+        for m in list(_SELL_AT.finditer(t.low, buy.end())):
+            t.replace(m.start(), m.end(), "tp")
     tp_hits = t.take_all(TP_HIT_RE)
     read_soft_targets(t, lv)
     snapshot = words_only(t.low)

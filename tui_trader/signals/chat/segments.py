@@ -56,8 +56,16 @@ def sentence_at(low: str, pos: int) -> tuple[int, int]:
 
 
 _ASKING = re.compile(
-    r"\s*(?:@\S+\s+|\w+:\s+)*(?:is|are|should|would|could|can|do|does|did|anyone|any|who|what|why|how|where|when)\b"
+    # after a mention, a "Heads up:" label or one tag word ("[VIP] Should I ...")
+    r"\s*(?:@\S+\s+|\w+(?:\s\w+){0,2}:\s+)*(?:\w+\s+)?(?:is|are|should|would|could|can|do|does|did|anyone|any|who|what|why|how|where|when)\b"
 )
+
+
+def opens_question(low: str, pos: int) -> bool:
+    """The sentence holding `pos` opens with a question word and ends with '?' ("Anyone else
+    get stopped on SOL?", "Should I close my BTC?"); "Closing ETH here, who's with me?" does not."""
+    start, _ = sentence_at(low, pos)
+    return bool(_ASKING.match(low, start)) and "?" in low[start:]
 
 
 def is_question(low: str, pos: int) -> bool:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tui_trader.signals.chat.names import CAPITALS_ONLY, CFD_NAMES, INDICES, TICKERS
 from tui_trader.signals.chat.text import Text
 from tui_trader.signals.symbols import (
     COMMODITIES,
@@ -51,14 +52,13 @@ NOT_SYMBOLS = frozenset(
 )
 
 
-# Index CFDs and futures forex channels call by name (upper case only: "ES", "NQ").
-INDICES = frozenset(
-    "NAS100 US30 SPX500 US500 US100 USTEC GER40 GER30 DE40 DE30 UK100 JP225 SPX NDX NQ ES YM RTY".split()  # noqa: SIM905
-)
-
-
 def _is_ticker(word: str) -> bool:
-    return is_ticker_word(word) or (word.isupper() and word in INDICES)
+    if is_ticker_word(word):
+        return True
+    upper = word.upper()
+    if upper in INDICES or upper in CAPITALS_ONLY:
+        return word.isupper()
+    return upper in TICKERS
 
 
 @dataclass
@@ -72,7 +72,7 @@ class SymbolPick:
 
 
 def _names_re() -> re.Pattern[str]:
-    names = sorted({**NAMES, **COMMODITIES}, key=len, reverse=True)
+    names = sorted({**NAMES, **COMMODITIES, **CFD_NAMES}, key=len, reverse=True)
     return re.compile(r"(?<![\w$#])(" + "|".join(re.escape(n) for n in names) + r")(?![\w])", re.I)
 
 
@@ -125,7 +125,7 @@ def _tiers(t: Text, known: Collection[str] | None) -> list[list[Mention]]:
         name = m.group(1).lower()
         if name in PROPER_NOUN_ONLY and not m.group(1)[0].isupper():
             continue
-        words.append((COMMODITIES.get(name) or NAMES[name], m.start(), m.end(), "name"))
+        words.append((COMMODITIES.get(name) or CFD_NAMES.get(name) or NAMES[name], m.start(), m.end(), "name"))
     plain = [
         m for m in WORD_RE.finditer(s) if m.group(1).upper() not in NOT_SYMBOLS and not _LABEL_WORD.match(s, m.start())
     ]
