@@ -80,7 +80,7 @@ PENDING_RE = re.compile(
 _NUMBER_AHEAD = r"(?!\s*[:=]?\s*[\d$+\-.])"
 EXIT_RE = re.compile(
     r"\b(?:close|closes|closed|closing)\b(?!\s+(?:above|below|under|over|of\s+the|candle))"
-    rf"|\b(?:exit|exits|exited|exiting)\b{_NUMBER_AHEAD}"
+    rf"|\b(?:exit|exits|exited|exiting)\b(?:{_NUMBER_AHEAD}|(?=\s*\d\s*/\s*\d\b))"  # "exit 1/3", not "exit 3200"
     r"|\b(?:take|taking|took|tp'?d)\s+(?:some\s+|partial\s+|more\s+|the\s+|my\s+|half\s+|a\s+bit\s+"
     r"|\d+(?:\.\d+)?\s*%\s*(?:of\s+)?)?(?:profits?|partials?|gains|off|half|the\s+rest)\b"
     + _NUMBER_AHEAD
@@ -147,6 +147,7 @@ UPDATE_RE = re.compile(
     r"|lowering|lowered|adjust|adjusting|adjusted|extend|extending|update|updated|change|changing"
     rf"|changed|set|setting)\b\s+(?:\S+\s+){{0,3}}?{TARGET_WORD}"
     rf"|\bnew\s+(?:{STOP_WORD}|{TARGET_WORD})\b"
+    rf"|\b(?:{STOP_WORD}|{TARGET_WORD})\s+(?:at\s+)?\$?\.?\d[\d,.]*k?\s+now\b"  # "SL 3,350 now"
     rf"|\b(?:{STOP_WORD}|{TARGET_WORD})\s+(?:(?:on|for|of)\s+(?:the\s+|my\s+|our\s+|your\s+)?)?"
     r"(?:now|moved|updated|changed|raised|lowered|trailed|adjusted|tightened|shifted|bumped|pushed"
     r"|extended|revised|reduced|->|to)\b"
@@ -267,7 +268,8 @@ PAST_RE = re.compile(
     re.I,
 )
 ALL_RE = re.compile(
-    r"\b(?:all|every|everything)\b(?:\s+(?:my|our|the|open|pending|current|active|running))*"
+    r"\b(?:everywhere|across\s+the\s+board)\b"
+    r"|\b(?:all|every|everything)\b(?:\s+(?:my|our|the|open|pending|current|active|running))*"
     r"(?:\s+(?:positions?|trades?|orders?|longs?|shorts?|entries|bags?|setups?|runners?))?",
     re.I,
 )

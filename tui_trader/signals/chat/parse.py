@@ -17,6 +17,7 @@ from tui_trader.core.forex import is_metal
 from tui_trader.core.forex import pip_size as fx_pip_size
 from tui_trader.signals.chat.confidence import Doubts, check_entry
 from tui_trader.signals.chat.cues import BREAKEVEN_RE, RESULT_RE, TP_HIT_RE
+from tui_trader.signals.chat.entries import MARKET_ENTRY_RE, market_near_side, read_entry, read_order_entry
 from tui_trader.signals.chat.kinds import (
     Classified,
     Kind,
@@ -28,16 +29,13 @@ from tui_trader.signals.chat.kinds import (
     side_words,
 )
 from tui_trader.signals.chat.levels import (
-    MARKET_ENTRY_RE,
     Levels,
     apply_percentages,
-    market_near_side,
-    read_entry,
     read_leverage,
-    read_order_entry,
     read_pips,
     read_r_targets,
     read_soft_targets,
+    read_stop_references,
     read_stops,
     read_targets,
 )
@@ -132,6 +130,7 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     lv.leverage = read_leverage(t)
     be_found = bool(t.take_all(BREAKEVEN_RE))
     read_order_entry(t, lv)
+    read_stop_references(t, lv)
     read_targets(t, lv)
     read_stops(t, lv)
     has_stop = bool(lv.stops or lv.stop_pcts or lv.stop_pips)
