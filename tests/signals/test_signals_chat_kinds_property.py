@@ -184,6 +184,8 @@ STATUS = [
     "{sym} {pos} {r}R{e}{tail}",
     "{sym} paid +${n},{i}00 today{e}",
     "We're still {pos} {sym} from {p}{tail}",
+    "{side} order on {sym} triggered at {p}{e}",
+    "Our {sym} entry at {p} got filled overnight{e}",
 ]
 QUESTIONS_AND_PLANS = [
     "Is {sym} {side} at {p} with {sl} {p2} a good idea?",
@@ -224,6 +226,11 @@ COMMENTARY = [
     "Rate cut odds rising, {sym} to {p}?",
     "{sym} dumped {n}% overnight{e}",
     "Whales unloading {sym} again{e}",
+    "{sym} broke out of the range{e}",
+    "{sym} breaking out of the wedge{e}{tail}",
+    "I'm out for the day{tail}",
+    "Markets closed Monday{e}",
+    "Happy Friday, markets close early{e}",
 ]
 
 

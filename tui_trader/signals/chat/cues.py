@@ -41,7 +41,7 @@ OPTIONS_RES = (
 
 # -- cancel ----------------------------------------------------------------------------------
 
-_PENDING = r"(?:orders?|entry|entries|limits?|bids?|asks?|setup|idea|call|signal|trade)"
+_PENDING = r"(?:pending|unfilled|orders?|entry|entries|limits?|bids?|asks?|setup|idea|call|signal|trade)"
 CANCEL_RE = re.compile(
     r"\bcancel(?:l?ed|l?ing|s)?\b(?!\s+(?:if|unless|when|on\s+a|in\s+case|should))"
     r"|\b(?:scrap|scrapped|scrapping|void|voided|delete|deleted|deleting|remove|removed|removing|pull"
@@ -68,7 +68,9 @@ CANCEL_RE = re.compile(
 # "deleting it", "pulled it" cancel only in a message about a pending order.
 CANCEL_PRONOUN_RE = re.compile(
     r"\b(?:delete|deleted|deleting|remove|removed|removing|pull|pulled|pulling|kill|killed|scrap"
-    r"|scrapped|drop|dropped|dropping|scratch|scratched)\s+(?:it|this|that|them)\b",
+    r"|scrapped|drop|dropped|dropping|scratch|scratched)\s+(?:it|this|that|them)\b"
+    # "Order on AVAX is stale, removing": the verb ends the message
+    r"|\b(?:deleting|removing|pulling|scrapping|dropping|killing|withdrawing)\s*(?:$|\n)",
     re.I,
 )
 PENDING_RE = re.compile(
@@ -95,14 +97,20 @@ EXIT_RE = re.compile(
     r"|\bstopped\s+(?:out\s+)?at\s+(?:be|b/e|breakeven|break\s*even|entry|cost|\$?\d)"
     r"|\b(?:sl|stop|stop\s*loss)\s+(?:was\s+|got\s+)?(?:hit|taken)\b"
     r"|\bhit\s+(?:my|the|our)\s+(?:sl|stop)\b"
-    r"|\b(?:fully|all|i'?m|we'?re|im|getting|got|get)\s+out\b"
-    r"|\bout\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon))"
+    r"|\b(?:fully|all|i'?m|we'?re|im|getting|got|get)\s+out\b(?!\s+for\s+(?:the\s+(?:day|night|weekend|week)|today"
+    r"|tonight|lunch|a\s+(?:bit|while)))"
+    # "out of SOL", not "broke out of the range" (price action)
+    r"|(?<!broke\s)(?<!breaks\s)(?<!break\s)(?<!broken\s)(?<!breaking\s)(?<!popped\s)(?<!bounced\s)"
+    r"(?<!jumped\s)(?<!came\s)(?<!coming\s)\bout\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon"
+    r"|the\s+(?:range|channel|wedge|triangle|pattern|box|trend)))"
+    r"|(?:^|:)\s*out\b(?!\s+(?:of|for)\b)"  # "ETH: out, thesis invalidated"
     r"|\b(?:trim|trims|trimmed|trimming|flatten|flattened|flattening)\b"
     r"|\bscal(?:e|ed|ing)\s+out\b|\b(?:go|going|went|now|stay|staying|i'?m|im|we'?re|am|are)\s+flat\b"
     r"|\bflat\s+(?:on|now)\b|\b(?:go|going|went|back)\s+to\s+cash\b|\bcash(?:ing)?\s+out\b"
     r"|\boff\s+the\s+table\b|\btak(?:e|ing)\s+(?:it|this|that|them)\s+off\b"
     r"|\b(?:half|\d+(?:\.\d+)?\s*%|a\s+third|a\s+quarter)\s+off\b"
-    r"|\bout\s+(?:at|@|here|now|for|with)\b"
+    r"|\bout\s+(?:at|@|here|now|with|for(?!\s+(?:the\s+(?:day|night|weekend|week)|today|tonight|lunch|a\s+(?:bit"
+    r"|while))))\b"  # "out for +3R", not "I'm out for the day"
     r"|\bsold\b|\bsell(?:ing)?\s+(?:all|everything|it\s+all|half|some|the\s+rest|remaining|my|our"
     r"|\d+(?:\.\d+)?\s*%)"
     r"|\bcover(?:ed|ing|s)?\b"
@@ -114,8 +122,8 @@ EXIT_RE = re.compile(
 # an exit only with an agent (I, we, let's; or the sentence starts with the verb) or an
 # object that is a position (my, the, half, it, losses...).
 AGENT_EXIT_RE = re.compile(
-    r"\b(?:(cut|dump|reduce|unload)|cuts|cutting|dumps|dumped|dumping|reduces|reduced|reducing|unloaded"
-    r"|unloading)\b",
+    r"\b(?:(cut|dump|reduce|unload|kill)|cuts|cutting|dumps|dumped|dumping|reduces|reduced|reducing|unloaded"
+    r"|unloading|killing|killed)\b",
     re.I,
 )
 AGENT_BEFORE_RE = re.compile(
@@ -155,7 +163,9 @@ UPDATE_RE = re.compile(
     re.I,
 )
 BREAKEVEN_RE = re.compile(
-    rf"\b{STOP_WORD}\s+(?:(?:moved|move|now|to|at|on|@|->|=|:|is|back)\s+)*"
+    # "stops on all longs to breakeven": which positions, between the stop and where it goes
+    rf"\b{STOP_WORD}\s+(?:(?:moved|move|now|to|at|on|@|->|=|:|is|back|for|of|all|my|our|the|your|open|longs?"
+    r"|shorts?|positions?|trades?|runners?|everything|remaining|rest)\s+)*"
     r"(?:be|b/e|b\.e\.?|breakeven|break-even|break\s+even|entry|entries|cost|(?:our|my|the)\s+entry"
     r"|entry\s+price)\b(?:\s*\(\s*\$?\d[\d,.]*k?\s*\))?"
     r"|\brisk[\s-]?free\b"

@@ -14,7 +14,7 @@ from tui_trader.signals.chat.text import Text
 # "buy stop 452" / "sell limit 3450": the entry order's own type.
 ORDER_ENTRY_RE = re.compile(
     r"\b(?:(buy|sell)[\s-](stop|limit)|(?:entry\s+)?(trigger)(?:\s+(?:at|@|price))?"
-    r"|(stop)\s+entry(?:\s+(?:at|@))?)\b\s*[:@]?\s*",
+    r"|(stop)\s+entry(?:\s+(?:at|@))?)\b(?:\s*(?:on|for|at|@|:)\b)*\s*[:@]?\s*(?:(?:on|for|at)\b\s*)?[:@]?\s*",
     re.I,
 )
 ENTRY_LABEL_RE = re.compile(
@@ -140,9 +140,7 @@ def read_entry(t: Text, lv: Levels, side: Side | None, symbol_end: int | None) -
         got = range_at(t, start)
         if got is None:
             continue
-        entry, end = got
-        if rx is ENTRY_LABEL_RE:
-            entry, end = _more_entries(t, entry, end)
+        entry, end = _more_entries(t, *got)
         tail = {LEVEL_NOUN_RE: _LEVEL_NOUN_TAIL, COND_LEVEL_RE: _COND_TAIL}.get(rx)
         if tail is not None:
             m = tail.match(t.low, end)

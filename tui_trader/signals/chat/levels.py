@@ -14,9 +14,12 @@ from tui_trader.signals.chat.text import NUM_RE, NUMBER, PERCENT_RE, Text, to_de
 Entry = tuple[Decimal, ...]  # () market, (price,) or (low, high)
 
 _RANGE_TAIL = re.compile(r"\s*(?:-|to|~|/|and)\s*(?<![\w.])" + NUMBER, re.I)
-_LIST_SEP = re.compile(r"\s*(?:,|/|\||;|&|\band\b|\bthen\b|-|>|\s)\s*", re.I)
+_LIST_SEP = re.compile(r"\s*(?:,\s*(?:then|and)\b|,|/|\||;|&|\band\b|\bthen\b|-|>|\s)\s*", re.I)
 # Between a label and its number: "SL: 63000", "stop at 3,640", "TP on LINK to 15.2".
 _GAP_WORDS = (
+    # "trailed under the 4h low, 3,210": where the level sits, then the level (first: it is longer)
+    r"(?:under|below|above|beneath|over)\s+(?:the\s+|yesterday'?s\s+|today'?s\s+|this\s+)?(?:\d+[mhdw]\s+|daily\s+"
+    r"|weekly\s+|hourly\s+)?(?:low|high|candle|wick|swing\s+low|swing\s+high|range|support|resistance)\s*,?|"
     r"now|at|to|@|around|near|between|below|above|under|over|on|for|of|is|=|:|-|~|->|>|"
     r"moved to|set to|back to|level|price|zone|area|range|loss|in|within|up|down|"
     r"raised|lowered|moved|trailed|changed|updated|adjusted|bumped|pushed|tightened|shifted|revised|"
@@ -25,7 +28,7 @@ _GAP_WORDS = (
     r"longs?|shorts?|positions?|trades?"
 )
 # A symbol in the gap may touch the number ("SL@2352", "TP:66k"); a word may not ("at3").
-LABEL_GAP = re.compile(rf"(?:\s*(?:[@:=~>-]+|(?:{_GAP_WORDS})(?![\w])))*\s*", re.I)
+LABEL_GAP = re.compile(rf"(?:\s*(?:[@:=~>|-]+|(?:{_GAP_WORDS})(?![\w])))*\s*", re.I)
 
 LEVERAGE_RES = (
     re.compile(
@@ -68,11 +71,11 @@ PIPS_RE = re.compile(
 SOFT_TARGET_RE = re.compile(
     r"\b(?:looking\s+for|aiming\s+(?:for|at)|targeting|upside\s+to|downside\s+to|eyeing"
     r"|(?:second|third|fourth|final|last|2nd|3rd|4th)(?:\s+(?:target|tp|one))?"
-    r"|reward\s+(?:to|at|up\s+to|down\s+to))\s*[:=]?\s+(?=\$?\d)",
+    r"|reward(?:\s+(?:to|at|up\s+to|down\s+to))?)\s*[:=]?\s+(?=\$?\d)",
     re.I,
 )
 STOP_LABEL_RE = re.compile(
-    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|stp|invalidation|invalid|inv|risk(?=\s*[:=]?\s*(?:(?:to|at|down\s+to)\s+)?\$?\.?\d))\b(?!\s*(?:hunt|order))",
+    r"\b(?:stop[\s-]*loss|stoploss|sl|stops?|stp|invalidation|invalid|inv|(?:i'?ll\s+be\s+|i'?m\s+)?wrong|risk(?=\s*[:=]?\s*(?:(?:to|at|down\s+to)\s+)?\$?\.?\d))\b(?!\s*(?:hunt|order))",
     re.I,
 )
 # "with a 68k stop": the number before the label (and no number after it).

@@ -47,7 +47,7 @@ from tui_trader.signals.chat.text import Text, fmt, shorten, words_only
 # Numbers that are not price levels.
 _NOISE = (
     # what a level is worth, written beside it: "SL: 1.0805 (30 pips)", "TP1 (+3%): 66,200"
-    re.compile(r"\(\s*[+-]?\d+(?:\.\d+)?\s*(?:pips?|%|points?|pts|r)\s*\)", re.I),
+    re.compile(r"\(\s*[+-]?\d+(?:\.\d+)?\s*(?:pips?|%|points?|pts|r)\b[^()\n]{0,24}\)", re.I),
     re.compile(r"#\d+\b|\b(?:signal|trade|setup|id)\s*(?:no\.?|#|:)?\s*\d+\b(?!\s*[.,]\d)", re.I),
     re.compile(r"(?<![\w.:])\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|utc|est|et|gmt|cet)?(?!\d)", re.I),
     re.compile(
@@ -104,6 +104,8 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     result = bool(_R_RESULT.search(t.low))
     for rx in _NOISE:
         t.take_all(rx)
+    for m in list(_OLD_LEVEL.finditer(t.low)):
+        t.take(m.start(1), m.end(1))
     for rx in _SIZING:
         for m in t.take_all(rx):
             doubts.note(f"sizing hint '{' '.join(m.group(0).split())}' not used: [risk.sizing] sizes orders")
@@ -159,6 +161,10 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
     return _manage(base, t, lv, cls, snapshot, doubts, be_found)
 
 
+# The old level of a move: "target on SOL from 170 to 175".
+_OLD_LEVEL = re.compile(
+    r"\b(?:sl|tp|stop|stops|target|targets)\b[^\n]{0,20}?\b(from\s+\$?\d[\d,.]*k?)(?=\s+to\s+\$?\.?\d)", re.I
+)
 # A result in R ("+2.1R", "-1R") before the noise rules blank it: a report, not a level.
 _R_RESULT = re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?\s?r\b(?![:/]r)", re.I)
 

@@ -67,6 +67,11 @@ _SHORTHANDS = (
     (re.compile(r"\b[tT]\s?/\s?[pP](?=\d?\b)"), "TP"),
     (re.compile(r"(?<![-=<>\w])>\s*=?\s*(?=\$?\.?\d)"), " above "),
     (re.compile(r"(?<![-=<>\w])<\s*=?\s*(?=\$?\.?\d)"), " below "),
+    # bot formats: "Entry Targets: 63000", "Stop Targets: 61800", "Take-Profit Targets:"
+    (re.compile(r"\b(entry|stop|stop[\s-]?loss)\s+targets?\b", re.I), r"\1"),
+    (re.compile(r"\b(take[\s-]?profit)\s+targets?\b", re.I), "targets"),
+    # numbered lists: "1) 63500", "2. 64000" at the start of a line
+    (re.compile(r"(?m)^(\s*)\d{1,2}[).]\s+(?=\$?\.?\d)"), r"\1"),
 )
 # Label words misspelt by one letter ("ENTERY", "tagret", "stoplos") are read as the label.
 _LABELS = ("entry", "entries", "target", "targets", "stoploss")
