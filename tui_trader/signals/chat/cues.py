@@ -100,8 +100,8 @@ EXIT_RE = re.compile(
     r"|\b(?:fully|all|i'?m|we'?re|im|getting|got|get)\s+out\b(?!\s+for\s+(?:the\s+(?:day|night|weekend|week)|today"
     r"|tonight|lunch|a\s+(?:bit|while)))"
     # "out of SOL", not "broke out of the range" (price action)
-    r"|(?<!broke\s)(?<!breaks\s)(?<!break\s)(?<!broken\s)(?<!breaking\s)(?<!popped\s)(?<!bounced\s)"
-    r"(?<!jumped\s)(?<!came\s)(?<!coming\s)\bout\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon"
+    r"|\b(?=out\s)(?<!broke\s)(?<!breaks\s)(?<!break\s)(?<!broken\s)(?<!breaking\s)(?<!popped\s)(?<!bounced\s)"
+    r"(?<!jumped\s)(?<!came\s)(?<!coming\s)out\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon"
     r"|the\s+(?:range|channel|wedge|triangle|pattern|box|trend)))"
     r"|(?:^|:)\s*out\b(?!\s+(?:of|for)\b)"  # "ETH: out, thesis invalidated"
     r"|\b(?:trim|trims|trimmed|trimming|flatten|flattened|flattening)\b"
