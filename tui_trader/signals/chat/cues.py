@@ -79,7 +79,8 @@ PENDING_RE = re.compile(
 
 # -- exit ------------------------------------------------------------------------------------
 
-_NUMBER_AHEAD = r"(?!\s*[:=]?\s*[\d$+\-.])"
+# "exit 3200" names a price (a level, not the act); "exited +9%" reports a result
+_NUMBER_AHEAD = r"(?!\s*[:=@]?\s*\$?\.?\d)"
 EXIT_RE = re.compile(
     r"\b(?:close|closes|closed|closing)\b(?!\s+(?:above|below|under|over|of\s+the|candle))"
     rf"|\b(?:exit|exits|exited|exiting)\b(?:{_NUMBER_AHEAD}|(?=\s*\d\s*/\s*\d\b))"  # "exit 1/3", not "exit 3200"
@@ -87,7 +88,8 @@ EXIT_RE = re.compile(
     r"|\d+(?:\.\d+)?\s*%\s*(?:of\s+)?)?(?:profits?|partials?|gains|off|half|the\s+rest)\b"
     + _NUMBER_AHEAD
     # "take profit moved to 0.140" is a level being changed (an update), not taking profit
-    + r"(?!\s+(?:\d\s+)?(?:moved|raised|lowered|changed|updated|adjusted|shifted|set|revised|is|now|to|at|@)\b)"
+    + r"(?!\s+(?:\d\s+)?(?:moved|raised|lowered|changed|updated|adjusted|shifted|set|revised|is|to|at|@)\b"
+    + r"|\s+(?:\d\s+)?now\s*[:=]?\s*(?:at\s+)?\$?\.?\d)"  # "take profit now" acts; "take profit now 1.0850" moves it
     + r"|\b(?:take|taking|took|book|booked|booking|secure|secured|securing|bank|banked|banking|exit"
     r"|exiting|exited|sell|selling|close|closing|trim|trimming|scale\s+out|scaling\s+out)\s+\d+(?:\.\d+)?\s*%"
     r"|\b(?:secur(?:e|ed|es|ing)|book(?:ed|ing|s)?|bank(?:ed|ing|s)?)\s+"
@@ -122,8 +124,8 @@ EXIT_RE = re.compile(
 # an exit only with an agent (I, we, let's; or the sentence starts with the verb) or an
 # object that is a position (my, the, half, it, losses...).
 AGENT_EXIT_RE = re.compile(
-    r"\b(?:(cut|dump|reduce|unload|kill)|cuts|cutting|dumps|dumped|dumping|reduces|reduced|reducing|unloaded"
-    r"|unloading|killing|killed)\b",
+    r"\b(?:(cut|dump|reduce|unload|kill|scratch)|cuts|cutting|dumps|dumped|dumping|reduces|reduced|reducing|unloaded"
+    r"|unloading|killing|killed|scratching|scratched)\b",
     re.I,
 )
 AGENT_BEFORE_RE = re.compile(
@@ -157,7 +159,7 @@ UPDATE_RE = re.compile(
     rf"|\bnew\s+(?:{STOP_WORD}|{TARGET_WORD})\b"
     rf"|\b(?:{STOP_WORD}|{TARGET_WORD})\s+(?:at\s+)?\$?\.?\d[\d,.]*k?\s+now\b"  # "SL 3,350 now"
     rf"|\b(?:{STOP_WORD}|{TARGET_WORD})\s+(?:(?:on|for|of)\s+(?:the\s+|my\s+|our\s+|your\s+)?)?"
-    r"(?:now|moved|updated|changed|raised|lowered|trailed|adjusted|tightened|shifted|bumped|pushed"
+    r"(?:now(?!\s*(?:,|$|\n|\+))|moved|updated|changed|raised|lowered|trailed|adjusted|tightened|shifted|bumped|pushed"
     r"|extended|revised|reduced|->|to)\b"
     r"|\bupdate\b",
     re.I,

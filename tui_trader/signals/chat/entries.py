@@ -151,8 +151,9 @@ def read_entry(t: Text, lv: Levels, side: Side | None, symbol_end: int | None) -
     if symbol_end is not None:  # "LINK 13.25 - 13.60 buy zone"
         got = range_at(t, after_label(t, symbol_end))
         if got is not None:
-            lv.entry, lv.entry_type = got[0], OrderType.LIMIT
-            t.take(symbol_end, got[1])
+            entry, end = _more_entries(t, *got)
+            lv.entry, lv.entry_type = entry, OrderType.LIMIT
+            t.take(symbol_end, end)
 
 
 _COMMA_GAP = re.compile(r"\s*,?\s*")

@@ -148,12 +148,17 @@ def side_commands(low: str) -> tuple[list[Side], list[Side], bool]:
 def _is_plan(low: str, m: re.Match[str]) -> bool:
     if PAST_VERB_RE.match(m.group(0)):
         return False  # "closed 50% at TP1" reports what was done
-    start, _ = sentence_at(low, m.start())
+    start, end = sentence_at(low, m.start())
+    # "Half off at TP1 on DOGE ✅": the mark of a done action makes "at TP1" a report of it
+    done = _DONE.search(low, m.end(), end) is not None
     return (
-        bool(PLAN_AFTER_RE.match(low[m.end() : m.end() + 40]))
+        (bool(PLAN_AFTER_RE.match(low[m.end() : m.end() + 40])) and not done)
         or bool(PLAN_BEFORE_RE.search(low[max(0, m.start() - 24) : m.start()]))
         or bool(CONDITION_RE.search(low, start, m.start()))
     )
+
+
+_DONE = re.compile(r"\bdone\b")  # also what text.normalise makes of ✅
 
 
 # "the take profit", "new take profit": a noun (a level), not the act of taking profit.
