@@ -267,6 +267,10 @@ def test_shorthands_and_one_letter_typos_of_labels_are_read_as_the_label(written
         "BTC dumping hard, longs getting wrecked",
         "gold might dump below 2300",
         "Reduce risk today, markets are choppy",
+        "Markets close early today",
+        "Market closes early Friday",
+        "$NVDA earnings after close, no position",
+        "ETH ran into the close",
     ],
 )
 def test_what_the_market_does_is_not_an_exit(text):
@@ -280,6 +284,8 @@ def test_what_the_market_does_is_not_an_exit(text):
         ("cut my losses on ADA", Kind.EXIT),
         ("We cut the SOL position in half", Kind.EXIT),
         ("Dumping my LINK bag here", Kind.EXIT),
+        ("Market close all BTC", Kind.EXIT),  # the order type, not the market closing
+        ("market close my ETH long", Kind.EXIT),
     ],
 )
 def test_the_same_verbs_close_a_position_when_the_provider_does_it(text, kind):

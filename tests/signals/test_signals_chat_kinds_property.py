@@ -93,6 +93,7 @@ EXITS = [
     "Cut the {sym} {pos}, not working{e}",
     "I'm out of {sym}{res}",
     "Closing here{res}{e}",
+    "Market close {my}{sym} {pos}{e}",
 ]
 UPDATES = [
     "{sym}: move {sl} to {be}{e}",
@@ -231,6 +232,9 @@ COMMENTARY = [
     "I'm out for the day{tail}",
     "Markets closed Monday{e}",
     "Happy Friday, markets close early{e}",
+    "{sym} earnings after close, no position{tail}",
+    "The close was weak on {sym}{e}",
+    "{sym} ran into the close{e}",
 ]
 
 

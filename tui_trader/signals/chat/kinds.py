@@ -165,11 +165,18 @@ _DONE = re.compile(r"\bdone\b")  # also what text.normalise makes of ✅
 _NOUN_BEFORE = re.compile(
     r"\b(?:the|new|your|my|our|a|first|second|final|lower|raise|move|adjust|set|update|change)\s*$"
 )
+# "above 25.80 close", "daily close", "earnings after close", "into the close": the close of a
+# candle or of the market (a noun), not closing a trade.
 _CANDLE_BEFORE = re.compile(
-    r"(?:\d[\d,.]*k?|\b(?:daily|weekly|monthly|hourly|\d+[mhdw]|h\d|candle|body|until|before|above|below"
-    r"|over|under)|\bon\s+(?:a|the))[ \t]*\Z"  # same line: a number ending the line above is not a candle's
+    r"(?:\d[\d,.]*k?|\b(?:daily|weekly|monthly|hourly|\d+[mhdw]|h\d|candle|body|until|till|before|after|above"
+    r"|below|over|under|into|by|near|session|the)|\b(?:on|at)\s+(?:a|the))[ \t]*\Z"  # same line: a number ending the line above is not a candle's
 )
 _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|before|till)\s+(?:\S+\s+)?$")
+
+
+# "Market close all BTC", "market sell the rest": the order type before the bare verb at a
+# sentence start (not "markets close early", "market closes early", "market closed").
+_MARKET_ORDER = re.compile(r"(?:^|[\n:;,.!-])\s*market\s+(?:close|exit|sell|buy\s+back)\Z")
 
 
 _AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
@@ -190,8 +197,12 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
             continue
         if rx is EXIT_RE and m.group(0).startswith("clos") and _CANDLE_BEFORE.search(low[: m.start()]):
             continue  # "above 25.80 close", "daily close": a candle close, not closing a trade
-        if rx is EXIT_RE and MARKET_SUBJECT_RE.search(low[max(0, m.start() - 30) : m.start()]):
-            continue  # "markets closed Monday"
+        if (
+            rx is EXIT_RE
+            and MARKET_SUBJECT_RE.search(low[max(0, m.start() - 30) : m.start()])
+            and not _MARKET_ORDER.search(low, 0, m.end())
+        ):
+            continue  # "markets closed Monday"; not "Market close all BTC" (the order type)
         (plans if _is_plan(low, m) else now).append(" ".join(m.group(0).split()))
     return now, plans
 
