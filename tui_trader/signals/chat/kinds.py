@@ -166,10 +166,11 @@ _NOUN_BEFORE = re.compile(
     r"\b(?:the|new|your|my|our|a|first|second|final|lower|raise|move|adjust|set|update|change)\s*$"
 )
 # "above 25.80 close", "daily close", "earnings after close", "into the close": the close of a
-# candle or of the market (a noun), not closing a trade.
+# candle or of the market (a noun), not closing a trade. On the same line only: a number ending
+# the line above is not a candle's.
 _CANDLE_BEFORE = re.compile(
     r"(?:\d[\d,.]*k?|\b(?:daily|weekly|monthly|hourly|\d+[mhdw]|h\d|candle|body|until|till|before|after|above"
-    r"|below|over|under|into|by|near|session|the)|\b(?:on|at)\s+(?:a|the))[ \t]*\Z"  # same line: a number ending the line above is not a candle's
+    r"|below|over|under|into|by|near|session|the)|\b(?:on|at)\s+(?:a|the))[ \t]*\Z"
 )
 _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|before|till)\s+(?:\S+\s+)?$")
 
