@@ -325,3 +325,17 @@ async def test_what_each_venue_holds_is_valued_at_that_venues_own_price(eng: Eng
     assert eng.portfolio.position("paper", "BTC/USDT").mark == cheap
     assert eng.portfolio.position("rich", "BTC/USDT").mark == dear
     assert eng.portfolio.position("rich", "BTC/USDT").market_value == pytest.approx(0.1 * dear)
+
+
+async def test_currencies_convert_at_the_default_venues_rate_whichever_venue_ticked_last(eng: Engine) -> None:
+    """Both venues quote USDT/USD, `rich` 20 bp dearer: the USDT held is converted at the default
+    venue's rate, so the equity does not jump by 20 bp of the USDT held each time `rich` ticks."""
+    rich = eng.venues["rich"]
+    assert isinstance(rich, PaperVenue)
+    paper_rate = eng.tickers[("paper", "USDT/USD")].mark
+    assert eng.tickers[("rich", "USDT/USD")].mark / paper_rate == pytest.approx(1.002, abs=2e-4)
+    assert eng.portfolio.rate("USDT") == paper_rate
+    for _ in range(4):  # only `rich` ticks
+        eng.clock.advance(0.25)  # type: ignore[attr-defined]
+        rich.step()
+    assert eng.portfolio.rate("USDT") == paper_rate

@@ -147,3 +147,31 @@ async def test_a_routed_order_older_than_resume_within_s_stops_after_a_restart(t
         assert json.dumps(parent.meta)  # stored as plain JSON
     finally:
         await eng.stop()
+
+
+async def test_after_a_restart_each_venues_position_is_valued_at_its_own_price_in_its_quote(tmp_path: Path) -> None:
+    """Positions come back from the database before any fill: each is still valued at its own
+    venue's price, in its quote currency (USDT), not counted as the reporting currency (USD)."""
+    from tui_trader.core import OrderRequest, Side
+
+    home = Home.resolve(tmp_path / "home")
+    eng = paper_engine(make_settings(), home=home)
+    await eng.start()
+    await step(eng, 4)
+    for venue in ("paper", "rich"):
+        placed = await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.01"), venue=venue, source="cli"), "cli")
+        assert placed.status is OrderStatus.FILLED, placed.reason
+    await eng.stop()
+
+    eng = paper_engine(make_settings(), home=home)
+    await eng.start()
+    try:
+        await step(eng, 4)
+        for venue in ("paper", "rich"):
+            pos = eng.portfolio.position(venue, "BTC/USDT")
+            assert pos.quantity == D("0.01") and pos.mark == eng.tickers[(venue, "BTC/USDT")].mid
+        by_ccy = {b.currency: b.positions for b in eng.portfolio.balances()}
+        expected = sum(0.01 * eng.tickers[(v, "BTC/USDT")].mid for v in ("paper", "rich"))
+        assert by_ccy.get("USDT") == pytest.approx(expected) and not by_ccy.get("USD")
+    finally:
+        await eng.stop()

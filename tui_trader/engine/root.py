@@ -96,7 +96,7 @@ class Engine(Trading):
         self.home = home
         self.clock: Clock = clock or SystemClock()
         self.bus = EventBus()
-        self.portfolio = Portfolio(settings.engine.reporting_currency)
+        self.portfolio = Portfolio(settings.engine.reporting_currency, settings.engine.default_venue)
         self._venues_override = venues
         self.venues: dict[str, Venue] = {}
         self.instruments: dict[str, dict[str, Instrument]] = {}
@@ -220,6 +220,7 @@ class Engine(Trading):
             await venue.connect(self._ingest)
             self.instruments[name] = await venue.load_markets()
             self.derivatives.register(name, self.instruments[name])
+            self.portfolio.know_quotes(self.instruments[name].values())
             await venue.subscribe(list(self.instruments[name]))
             report = await reconcile(self.oms, venue, self.clock.now())
             await self.oms.flush()

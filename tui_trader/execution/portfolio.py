@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -69,8 +70,13 @@ class Portfolio:
     settle currency; the position adds its unrealised P&L on the mark price. Funding and swap
     payments (`apply_cash_flow`) move cash and are kept on the position they belong to."""
 
-    def __init__(self, reporting: str = "USD") -> None:
+    def __init__(self, reporting: str = "USD", rate_venue: str | None = None) -> None:
         self.reporting = reporting
+        # Whose currency pairs convert currencies when several venues quote one (two venues'
+        # USDT/USD a few bp apart must not move the equity as each ticks): this venue's, else
+        # the first venue's that quoted the pair.
+        self.rate_venue = rate_venue
+        self._rates_by: dict[str, dict[str, float]] = {}  # currency -> venue -> rate
         self.positions: dict[tuple[str, str], Position] = {}
         self.cash: dict[str, Decimal] = {}
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
@@ -126,6 +132,12 @@ class Portfolio:
     def open_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if not p.is_flat]
 
+    def know_quotes(self, instruments: Iterable[Instrument]) -> None:
+        """The quote currency of each listed symbol, so a position reloaded from the database
+        (before any fill of it this session) is valued in its quote, not the reporting currency."""
+        for inst in instruments:
+            self.quote_of.setdefault(inst.symbol, inst.quote)
+
     def set_cash(self, currency: str, amount: Decimal) -> None:
         self.cash[currency] = amount
 
@@ -175,11 +187,11 @@ class Portfolio:
         if pos is not None:
             pos.mark = price
         base, slash, quote = symbol.partition("/")
-        if slash and price > 0:
-            if quote == self.reporting:
-                self.rates[base] = price
-            elif base == self.reporting:
-                self.rates[quote] = 1.0 / price
+        if slash and price > 0 and self.reporting in (base, quote):
+            currency, rate = (base, price) if quote == self.reporting else (quote, 1.0 / price)
+            by_venue = self._rates_by.setdefault(currency, {})
+            by_venue[venue] = rate
+            self.rates[currency] = by_venue.get(self.rate_venue or "", next(iter(by_venue.values())))
 
     def mark_of(self, venue: str, symbol: str) -> float:
         return self.marks.get((venue, symbol), 0.0)
