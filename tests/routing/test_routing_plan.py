@@ -78,6 +78,7 @@ def test_past_the_shown_book_the_best_last_level_takes_the_rest() -> None:
     assert plan.routed == D("3") and plan.unrouted == 0
     past = [leg for leg in plan.legs if leg.past_book]
     assert [leg.venue for leg in past] == ["a"]
+    assert "(partly past the book)" in plan.describe()
 
 
 def test_a_limit_order_walks_only_to_its_price_and_rests_the_rest() -> None:
@@ -88,6 +89,7 @@ def test_a_limit_order_walks_only_to_its_price_and_rests_the_rest() -> None:
     # 1 from a and 0.5 from b are marketable; 1.5 rests on a (the best touch)
     assert got["a"].quantity == D("2.5") and got["a"].past_book
     assert got["b"].quantity == D("0.5")
+    assert "2.5 on a ~100.6 (part rests at the limit)" in plan.describe()
 
 
 def test_a_share_below_a_venue_minimum_is_moved_to_the_other_venue() -> None:

@@ -431,13 +431,14 @@ def _describe(o: dict[str, Any]) -> str:
 def _describe_routed(o: dict[str, Any], route: dict[str, Any]) -> str:
     """A routed order (`--venue auto`): the parent, then what the route did and why."""
     price = f" @ {o['price']}" if o.get("price") else ""
-    venues = ", ".join((o.get("meta") or {}).get("venues") or []) or "no venue yet"
+    venues = ", ".join((o.get("meta") or {}).get("venues") or [])
+    where = f"filled on {venues}" if venues else "nothing filled yet"
     filled = ""
     if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
         filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
     lines = [
         f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} {o['type']}{price} "
-        f"routed (filled on {venues}){filled}"
+        f"routed ({where}){filled}"
     ]
     lines += [f"  {note}" for note in route.get("notes", [])]
     lines.append(f"  children: {', '.join(route.get('children', [])) or 'none'}")

@@ -108,7 +108,8 @@ def describe_all(doc: dict[str, Any]) -> str:
     for r in rows:
         bid = "-" if r["bid"] is None else f"{r['bid']:,.{nd}f}" + ("*" if r["venue"] == best_bid.get("venue") else " ")
         ask = "-" if r["ask"] is None else f"{r['ask']:,.{nd}f}" + ("*" if r["venue"] == best_ask.get("venue") else " ")
-        state = r["state"] if r["usable"] else f"{r['state']}: {r['problem']}"
+        problem = r["problem"] if r["problem"] != r["state"] else ""  # "disconnected", not "disconnected: disconnected"
+        state = f"{r['state']}: {problem}" if problem and not r["usable"] else r["state"]
         lines.append(
             f"  {r['venue']:<12} {bid:>14} {_size(r['bid_size']):>10} {ask:>14} {_size(r['ask_size']):>10} "
             f"{r['maker_fee'] * 100:>6.3f}% {r['taker_fee'] * 100:>6.3f}%  {state}"

@@ -60,6 +60,7 @@ class RoutePlan:
     legs: list[Leg] = field(default_factory=list)
     unrouted: Decimal = Decimal(0)  # what no venue can take (balances, minimums, no book)
     excluded: dict[str, str] = field(default_factory=dict)  # venue -> why it gets nothing
+    limit: float | None = None  # a limit order's price: the part past the book rests there
 
     @property
     def routed(self) -> Decimal:
@@ -76,8 +77,9 @@ class RoutePlan:
         return sum(leg.notional * (1 + sign * leg.fee) for leg in self.legs)
 
     def describe(self) -> str:
+        past = "part rests at the limit" if self.limit is not None else "partly past the book"
         parts = [
-            f"{leg.quantity} on {leg.venue} ~{leg.price:,.6g}" + (" (partly past the book)" if leg.past_book else "")
+            f"{leg.quantity} on {leg.venue} ~{leg.price:,.6g}" + (f" ({past})" if leg.past_book else "")
             for leg in self.legs
         ]
         text = " + ".join(parts) or "nothing routed"
@@ -102,7 +104,7 @@ def plan_route(
     the part no book offers within it rests on the venue with the best price after fees.
     Without `split` the whole order goes to the one venue with the best expected price for the
     full size (or, when none can take all of it, the one that can take the most)."""
-    out = RoutePlan(side, quantity)
+    out = RoutePlan(side, quantity, limit=limit)
     legs: list[Leg] = []
     pool = [c for c in candidates if c.levels]
     for c in candidates:

@@ -48,7 +48,7 @@ class Spread:
             "transfer_bps": round(self.transfer_bps, 3),
             "net_bps": round(self.net_bps, 3),
             "size": self.size,
-            "max_qty": self.max_qty,
+            "max_qty": round(self.max_qty, 10),  # a sum of book sizes: no float noise (871.6555000000001)
             "profit": round(self.profit, 8),
             "stale": self.stale,
         }
