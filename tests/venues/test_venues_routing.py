@@ -71,3 +71,42 @@ async def test_auto_buys_on_the_cheaper_exchange_then_the_other_when_it_is_gone(
         assert API_KEY  # the fake Binance was signed into with the harness key
     finally:
         await engine.stop()
+
+
+async def test_alpaca_stocks_beside_paper_one_view_and_a_routed_buy(alpaca) -> None:  # type: ignore[no-untyped-def]
+    """The real alpaca-py clients against the fake Alpaca, beside paper: AAPL on both in one
+    view (Alpaca's stock fee 0), the spread listed, and `auto` buys where it is cheaper."""
+    import random
+
+    from tui_trader.venues.alpaca.venue import AlpacaVenue
+    from tui_trader.venues.resilience import Backoff
+
+    alpaca.prices["AAPL"] = Decimal("150.00")  # far under the paper market's AAPL
+    settings = Settings(routing={"stale_after_s": 2.0, "scanner": {"alert_bps": None}})  # type: ignore[arg-type]
+    paper = PaperVenue(settings.paper.model_copy(update={"symbols": ["AAPL"]}), SystemClock())
+    venue = AlpacaVenue(
+        "alpaca", alpaca.venue_settings(symbols=["AAPL"]), SystemClock(), credentials=Credentials("test-key",
+        "test-secret-value"), backoff=Backoff(0.05, 0.2, rng=random.Random(1)), order_rate=50, rest_timeout_s=2.0,
+    )
+    engine = Engine(settings, None, in_memory=True, venues={"paper": paper, "alpaca": venue})
+    await engine.start()
+    try:
+        await wait_for(lambda: all(engine.tickers.get((v, "AAPL")) for v in ("paper", "alpaca")), 10)
+        view = engine.scanner.consolidated("AAPL", 5)
+        rows = {r["venue"]: r for r in view["venues"]}
+        assert set(rows) == {"paper", "alpaca"} and rows["alpaca"]["taker_fee"] == 0.0
+        assert rows["alpaca"]["ask"] < 151 < rows["paper"]["ask"] and view["best_ask"]["venue"] == "alpaca"
+        engine.scanner.scan()
+        [pair] = [s for s in engine.scanner.spreads if s.symbol == "AAPL"]
+        assert (pair.buy_venue, pair.sell_venue) == ("alpaca", "paper")
+
+        parent = await engine.place(OrderRequest("AAPL", Side.BUY, Decimal("2"), venue="auto"), "cli")
+        assert parent.status is not OrderStatus.REJECTED, parent.reason
+        assert engine.oms is not None
+        await wait_for(lambda: engine.oms.orders[parent.client_order_id].status is OrderStatus.FILLED, 10)
+        [child] = parent.meta["route"]["children"]
+        assert engine.oms.orders[child].venue == "alpaca"
+        assert {f.order.client_order_id for f in alpaca.fills} == {child}  # nothing sent twice
+        assert sum(f.qty for f in alpaca.fills) == Decimal("2")
+    finally:
+        await engine.stop()
