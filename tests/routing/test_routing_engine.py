@@ -339,3 +339,28 @@ async def test_currencies_convert_at_the_default_venues_rate_whichever_venue_tic
         eng.clock.advance(0.25)  # type: ignore[attr-defined]
         rich.step()
     assert eng.portfolio.rate("USDT") == paper_rate
+
+
+async def test_a_child_refused_by_the_risk_checks_stops_the_route(eng: Engine) -> None:
+    """`paper` goes down as the first child arrives, and a breaker trips meanwhile: the child for
+    the rest is refused by the risk checks (trading halted), so nothing reaches `rich`."""
+    from tui_trader.risk.breakers import Trip
+
+    paper = eng.venues["paper"]
+    rich = eng.venues["rich"]
+    assert isinstance(paper, PaperVenue) and isinstance(rich, PaperVenue)
+    real = paper.create_order
+
+    async def dies_and_trips(order: Order) -> None:
+        paper._state = ConnectionState.DISCONNECTED
+        eng.risk.breakers.tripped["max_drawdown"] = Trip("max_drawdown", eng.clock.now(), "down 20 %")
+        await real(order)
+
+    paper.create_order = dies_and_trips  # type: ignore[method-assign]
+    parent = await eng.place(auto(Side.BUY, "0.1"), "cli")
+    assert parent.status is OrderStatus.REJECTED and parent.filled_quantity == 0
+    first, second = await children(eng, parent)
+    assert (first.venue, first.status) == ("paper", OrderStatus.REJECTED)
+    assert (second.venue, second.status) == ("rich", OrderStatus.REJECTED) and second.meta.get("reject_code")
+    assert "refused by the risk checks" in (parent.reason or "") and "the rest is not sent" in (parent.reason or "")
+    assert rich.matching.open_orders() == [] and not rich.matching.fills  # never reached the venue
