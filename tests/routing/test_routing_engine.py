@@ -364,3 +364,26 @@ async def test_a_child_refused_by_the_risk_checks_stops_the_route(eng: Engine) -
     assert (second.venue, second.status) == ("rich", OrderStatus.REJECTED) and second.meta.get("reject_code")
     assert "refused by the risk checks" in (parent.reason or "") and "the rest is not sent" in (parent.reason or "")
     assert rich.matching.open_orders() == [] and not rich.matching.fills  # never reached the venue
+
+
+async def test_a_simulated_paper_cross_pair_makes_no_triangle() -> None:
+    """A paper instance given ETH/BTC: on the simulated market that pair walks on its own (about
+    113, not ETH/USDT over BTC/USDT), so no triangle is scanned through it and none alerts."""
+    from tui_trader.engine.routing_commands import _spreads
+
+    cross = {"tri": {"kind": "paper", "seed": 5, "symbols": ["BTC/USDT", "ETH/USDT", "ETH/BTC"]}}
+    engine = paper_engine(settings(cross))
+    engine.settings.routing.scanner.alert_bps = 5.0
+    await engine.start()
+    try:
+        await step(engine, 4)
+        notices = engine.bus.subscribe("t", ["notice"])
+        eth, btc = (engine.tickers[("tri", s)].mid for s in ("ETH/USDT", "BTC/USDT"))
+        assert abs(engine.tickers[("tri", "ETH/BTC")].mid / (eth / btc) - 1) > 0.5  # not the ratio
+        engine.scanner.scan()
+        assert engine.scanner.triangles == []
+        doc = await _spreads(engine, {"triangular": True}, "cli")
+        assert doc["rows"] == [] and "not scanned for triangles" in doc["note"]
+        assert not [e for e in notices.drain() if isinstance(e, NoticeEvent) and "triangle" in e.message]
+    finally:
+        await engine.stop()

@@ -38,14 +38,17 @@ def _offline(args: argparse.Namespace) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from tui_trader.cli.paper_markets import SOURCE, paper_markets
+    from tui_trader.engine.scanner import SIMULATED_NOTE
     from tui_trader.routing.market import VenueMarket
     from tui_trader.routing.spreads import cross_venue, triangular
 
     settings = context(args, ensure=False).settings
     cfg = settings.routing.scanner
     markets = paper_markets(settings)
-    if args.triangular:
-        rows = [t.document() for t in triangular(markets)]
+    note = ""
+    if args.triangular:  # without a daemon every market here is the simulated paper market's
+        rows = [t.document() for t in triangular(m for m in markets if m.kind != "paper")]
+        note = SIMULATED_NOTE
     else:
         by_symbol: dict[str, list[VenueMarket]] = {}
         for m in markets:
@@ -65,6 +68,7 @@ def _offline(args: argparse.Namespace) -> dict[str, Any]:
         "transfer_cost_bps": cfg.transfer_cost_bps,
         "rows": rows,
         "source": SOURCE,
+        **({"note": note} if note else {}),
     }
 
 
@@ -72,6 +76,8 @@ def describe(doc: dict[str, Any]) -> str:
     rows = doc["rows"]
     when = (doc["scanned_at"] or "")[:19].replace("T", " ")
     lines = [f"{'triangles' if doc['mode'] == 'triangular' else 'spreads'} at {when} UTC  [{doc.get('source', '')}]"]
+    if doc.get("note"):
+        lines.append(f"  ({doc['note']})")
     if not rows:
         if doc["mode"] == "triangular":
             lines.append("  no venue quotes three markets that make a triangle")

@@ -10,6 +10,7 @@ from tui_trader.core.enums import ConnectionState
 from tui_trader.core.errors import UsageError, UserError
 from tui_trader.engine import params as P
 from tui_trader.engine.commands import command
+from tui_trader.engine.scanner import SIMULATED_NOTE, simulated
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -36,13 +37,16 @@ async def _spreads(engine: EnginePort, params: dict[str, Any], actor: str) -> di
     rows = doc["triangles"] if triangular else doc["spreads"]
     if min_bps is not None:
         rows = [r for r in rows if r["net_bps"] >= float(min_bps)]
-    return {
+    out = {
         "mode": "triangular" if triangular else "cross_venue",
         "scanned_at": doc["scanned_at"],
         "alert_bps": doc["alert_bps"],
         "transfer_cost_bps": engine.settings.routing.scanner.transfer_cost_bps,
         "rows": rows,
     }
+    if triangular and any(simulated(engine, name) for name in engine.venues):
+        out["note"] = SIMULATED_NOTE
+    return out
 
 
 @command("venue.stop")

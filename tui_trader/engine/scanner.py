@@ -61,7 +61,8 @@ class SpreadScanner:
         cfg = e.settings.routing.scanner
         shared = mv.shared_symbols(e)
         self.spreads = cross_venue(shared, lambda symbol: self.transfer_bps(symbol))
-        self.triangles = triangular(mv.all_markets(e))
+        # a simulated paper market prices each pair on its own walk: no triangle through it is real
+        self.triangles = triangular(m for m in mv.all_markets(e) if not simulated(e, m.venue))
         self.fees = {}
         self.problems = {}
         for name, insts in e.instruments.items():
@@ -119,3 +120,15 @@ class SpreadScanner:
             "problems": self.problems,
             "alert_bps": self.engine.settings.routing.scanner.alert_bps,
         }
+
+
+SIMULATED_NOTE = (
+    "paper venues on the simulated market are not scanned for triangles: each of their pairs walks on its "
+    "own path, so a cross pair (ETH/BTC) is not the ratio of the others"
+)
+
+
+def simulated(engine: Any, venue: str) -> bool:
+    """A paper venue whose prices come from the simulator (not a replay or a live feed)."""
+    return bool(getattr(engine.venues.get(venue), "simulated", False))
+

@@ -267,6 +267,12 @@ class PaperVenue:
             self._paths[symbol] = found
         return found
 
+    @property
+    def simulated(self) -> bool:
+        """Its prices come from the simulator, where every pair walks on its own path: a cross pair
+        (ETH/BTC) is not ETH/USDT over BTC/USDT there, so a triangle through it means nothing."""
+        return isinstance(self.source, SimulatedSource)
+
     def fee_rates(self, symbol: str) -> tuple[float, float]:
         """(maker, taker) this instance charges."""
         return self.settings.maker_fee, self.settings.taker_fee
