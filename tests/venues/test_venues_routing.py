@@ -32,6 +32,17 @@ async def okx() -> AsyncIterator[FakeOkxExchange]:
     await ex.stop()
 
 
+async def routed_buy(engine: Engine, symbol: str, qty: str, venue: str) -> str:
+    """Buy `qty` on auto; it fills as one child at `venue`: that child's id."""
+    parent = await engine.place(OrderRequest(symbol, Side.BUY, Decimal(qty), venue="auto"), "cli")
+    assert parent.status is not OrderStatus.REJECTED, parent.reason
+    assert engine.oms is not None
+    await wait_for(lambda: engine.oms.orders[parent.client_order_id].status is OrderStatus.FILLED, 10)
+    [child] = parent.meta["route"]["children"]
+    assert engine.oms.orders[child].venue == venue
+    return str(child)
+
+
 async def test_auto_buys_on_the_cheaper_exchange_then_the_other_when_it_is_gone(fake, okx) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(routing={"stale_after_s": 2.0, "scanner": {"alert_bps": None}})  # type: ignore[arg-type]
     paper = PaperVenue(settings.paper.model_copy(update={"symbols": ["SOL/USDT"]}), SystemClock())
@@ -53,12 +64,7 @@ async def test_auto_buys_on_the_cheaper_exchange_then_the_other_when_it_is_gone(
         expected = (pair.bid * (1 - fb) - pair.ask * (1 + taker)) / pair.ask * 1e4
         assert pair.net_bps == pytest.approx(expected) and pair.net_bps > 200
 
-        parent = await engine.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.5"), venue="auto"), "cli")
-        assert parent.status is not OrderStatus.REJECTED, parent.reason
-        assert engine.oms is not None
-        await wait_for(lambda: engine.oms.orders[parent.client_order_id].status is OrderStatus.FILLED, 10)
-        [child] = parent.meta["route"]["children"]
-        assert engine.oms.orders[child].venue == "binance"
+        child = await routed_buy(engine, "BTC/USDT", "0.5", "binance")
         assert {t.order.client_order_id for t in fake.trades} == {child} and not okx.trades
 
         await fake.stop()  # Binance goes away
@@ -100,12 +106,7 @@ async def test_alpaca_stocks_beside_paper_one_view_and_a_routed_buy(alpaca) -> N
         [pair] = [s for s in engine.scanner.spreads if s.symbol == "AAPL"]
         assert (pair.buy_venue, pair.sell_venue) == ("alpaca", "paper")
 
-        parent = await engine.place(OrderRequest("AAPL", Side.BUY, Decimal("2"), venue="auto"), "cli")
-        assert parent.status is not OrderStatus.REJECTED, parent.reason
-        assert engine.oms is not None
-        await wait_for(lambda: engine.oms.orders[parent.client_order_id].status is OrderStatus.FILLED, 10)
-        [child] = parent.meta["route"]["children"]
-        assert engine.oms.orders[child].venue == "alpaca"
+        child = await routed_buy(engine, "AAPL", "2", "alpaca")
         assert {f.order.client_order_id for f in alpaca.fills} == {child}  # nothing sent twice
         assert sum(f.qty for f in alpaca.fills) == Decimal("2")
     finally:
