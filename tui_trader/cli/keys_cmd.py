@@ -67,8 +67,6 @@ def _set(args: argparse.Namespace) -> int:
     from tui_trader.secrets import CredentialStore
 
     store = CredentialStore.open(ctx.home)  # a wrong keyring password stops here, before any question
-    if kind == "robinhood" and vs is not None and vs.exchange == "crypto":
-        kind = "robinhood_crypto"
     names = fields_for(kind, vs.exchange if vs else None)
     labels = labels_for(kind)
     if vs is None and args.venue in _bot_token_names(ctx.settings.signals):

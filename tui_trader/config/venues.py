@@ -13,10 +13,11 @@ PAPER_ONLY = ("seed", "balances", "ack_latency_ms", "basis_bps", "basis_noise_bp
 class VenueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "webull", "robinhood", "moomoo"] = "paper"
+    # Webull, Robinhood and Moomoo are not built (docs/brokers.md says why): not accepted here.
+    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib"] = "paper"
     exchange: str | None = Field(None, description="ccxt exchange id, e.g. binance")
     sandbox: bool = Field(True, description="ccxt: use the exchange's testnet")
-    paper: bool = Field(True, description="alpaca, ib, moomoo: use (and expect) the paper account")
+    paper: bool = Field(True, description="alpaca, ib: use (and expect) the paper account")
     symbols: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the ccxt constructor")
     url_override: str = ""
@@ -35,12 +36,9 @@ class VenueSettings(BaseModel):
     callback_url: str = Field(
         "https://127.0.0.1:8182", description="schwab: the callback URL registered with your Schwab app"
     )
-    host: str = Field("127.0.0.1", description="ib: TWS / IB Gateway host; moomoo: OpenD host")
-    port: int = Field(0, ge=0, description="ib: API port (0: 7497 paper / 7496 live); moomoo: OpenD port (11111)")
+    host: str = Field("127.0.0.1", description="ib: TWS / IB Gateway host")
+    port: int = Field(0, ge=0, description="ib: API port (0: 7497 paper / 7496 live)")
     ib_client_id: int = Field(17, ge=0, description="ib: the API client id this workstation connects as")
-    unofficial_ok: bool = Field(
-        False, description="robinhood: accept an unofficial, reverse-engineered equities API (see docs/brokers.md)"
-    )
     # Fees: a paper instance charges these; elsewhere they replace the exchange's published rates
     # in routing and the spread scanner (a VIP tier, a discount).
     maker_fee: float | None = Field(None, ge=0, le=0.05, description="maker fee rate (default: [paper] / the venue's)")
@@ -66,8 +64,8 @@ class VenueSettings(BaseModel):
     def is_live(self) -> bool:
         if self.kind == "ccxt":
             return not self.sandbox
-        if self.kind in ("schwab", "robinhood"):  # no paper account behind their APIs: every order is real
+        if self.kind == "schwab":  # no paper account behind its API: every order is real
             return True
-        if self.kind in ("alpaca", "ib", "moomoo", "webull"):
+        if self.kind in ("alpaca", "ib"):
             return not self.paper
         return False

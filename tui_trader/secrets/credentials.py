@@ -58,10 +58,6 @@ class Credentials:
 # listed stay empty; "passphrase" entries may be left empty where the broker makes them optional.
 BROKER_FIELDS: dict[str, dict[str, str]] = {
     "schwab": {"api_key": "app key", "secret": "app secret"},  # then the OAuth login (token)
-    "webull": {"api_key": "app key", "secret": "app secret"},
-    "robinhood": {"api_key": "username", "secret": "password", "passphrase": "MFA (TOTP) secret, or empty"},
-    "robinhood_crypto": {"api_key": "API key", "secret": "ed25519 private key (base64)"},
-    "moomoo": {"passphrase": "trade unlock password (empty for the paper account)"},
     "ib": {},  # TWS / IB Gateway holds the login; nothing is stored here
 }
 OPTIONAL_FIELDS = frozenset({"passphrase"})
