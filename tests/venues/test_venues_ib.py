@@ -228,3 +228,22 @@ async def test_a_second_session_with_the_same_client_id_is_refused_in_one_line(i
     finally:
         await first.close()
     await asyncio.sleep(0)
+
+
+async def test_a_market_order_filled_at_once_owes_nothing_and_the_next_order_goes(ibg: FakeIBGateway) -> None:
+    """IB fills a market order before its acknowledgement is read: nothing is left working, so
+    the order stream owes nothing, stays connected, and the next order is sent (found by a
+    daemon run: a stale working entry made the stream 'silent' and refused the next order)."""
+    engine = await started(ibg)
+    try:
+        first = await engine.place(buy("3"))
+        await wait_for(lambda: status(engine, first.client_order_id) is OrderStatus.FILLED, 5)
+        venue = engine.venues["ib"]
+        assert not venue._working  # type: ignore[attr-defined]
+        await asyncio.sleep(3 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
+        assert venue.counters["reconnects"] == 0  # type: ignore[attr-defined]
+        second = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        assert second.status is OrderStatus.ACCEPTED, second.reason
+        assert placed_orders(ibg) == 2
+    finally:
+        await engine.stop()

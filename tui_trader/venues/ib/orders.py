@@ -134,6 +134,7 @@ class IBOrders:
             return
         oid = int(trade.order.orderId)
         self._cid_by_id[oid] = cid
+        self._working[cid] = Decimal(0)  # before any message about it can be read: fills count from here
         ack: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
         self._acks[oid] = ack
         sent = time.monotonic()
@@ -144,13 +145,13 @@ class IBOrders:
         finally:
             self._acks.pop(oid, None)
         if outcome == "ack":
-            self._working.setdefault(cid, Decimal(0))
             self.streams.arrived(PRIVATE, cid)
             self._emit(ExecutionReport(self.name, cid, OrderStatus.ACCEPTED, self.clock.now(), str(oid)))
             if words:
                 self._notice("warning", f"{cid}: {words}")
         elif outcome == "reject":
             self._ended.add(cid)
+            self._working.pop(cid, None)
             self._reject(cid, words)
         elif outcome == "cancelled":
             self._emit(ExecutionReport(self.name, cid, OrderStatus.ACCEPTED, self.clock.now(), str(oid)))
@@ -175,13 +176,14 @@ class IBOrders:
         except Exception as exc:  # a failed look is not a "not found"
             log.info("%s: looking for %s failed: %s", self.name, cid, exc)
             found = None
+        self._working.pop(cid, None)
         if found is not None:
             self.counters["found_by_lookup"] += 1
-            if found.status == "open":
-                self._working.setdefault(cid, Decimal(found.filled_quantity))
             self._emit(ExecutionReport(self.name, cid, OrderStatus.ACCEPTED, self.clock.now(), found.venue_order_id))
             for fill in self._looked_up_fills.pop(cid, []):  # what it did while we could not hear
                 self._apply_fill(fill)
+            if found.status == "open":  # what IB says it has filled, all of it reported now
+                self._working[cid] = Decimal(found.filled_quantity)
             if found.status == "canceled":
                 self._end(cid, int(found.venue_order_id or 0), OrderStatus.CANCELLED, "ib: Cancelled")
             return
