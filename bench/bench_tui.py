@@ -109,7 +109,11 @@ def first_paint(launches: int) -> list[tuple[float, float]]:
                     os.read(master, 65536)  # drain the screen so the child never blocks on output
                 except OSError:
                     break
-            child.wait(timeout=20)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # never leave a workstation behind (a loaded machine)
+                child.kill()
+                child.wait(timeout=20)
             os.close(master)
             if stamp.exists():
                 paint, data = (float(x) for x in stamp.read_text().split())
