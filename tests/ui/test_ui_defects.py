@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
 
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.orders import OrderRequest
@@ -16,24 +16,9 @@ from tui_trader.ui.panes import PANES, ChartPane, OrderBookPane
 from tui_trader.ui.panes.chart import ChartCanvas
 from tui_trader.ui.panes.orderbook import Ladder
 from tui_trader.ui.panes.statusbar import StatusBar, TopLine
-from tui_trader.ui.screens import CommandLineScreen, HelpScreen
+from tui_trader.ui.screens import HelpScreen
 
-from ui_helpers import build_rig
-
-
-async def frame(rig, pilot) -> None:  # type: ignore[no-untyped-def]
-    await rig.app.workers.wait_for_complete()
-    await rig.app.refresh_snapshot()
-    await pilot.pause()
-
-
-async def command(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
-    await pilot.pause()
+from ui_helpers import build_rig, command, frame
 
 
 async def test_the_key_map_lists_every_key_of_ours_and_scrolls() -> None:

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.orders import OrderRequest
@@ -19,26 +19,18 @@ from tui_trader.ui.panes.performance import PerformancePane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.panes.tape import TapePane
 from tui_trader.ui.panes.watchlist import WatchlistPane
-from tui_trader.ui.screens import AlertsScreen, CommandLineScreen, SymbolSearchScreen
+from tui_trader.ui.screens import AlertsScreen, SymbolSearchScreen
 
-from ui_helpers import build_rig
+from ui_helpers import build_rig, frame
+from ui_helpers import command as typed
 
 SIZE = (100, 30)
 
 
-async def frame(rig, pilot) -> None:  # type: ignore[no-untyped-def]
-    await rig.app.workers.wait_for_complete()
-    await rig.app.refresh_snapshot()
-    await pilot.pause()
 
 
 async def command(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
-    await pilot.pause()
+    await typed(rig, pilot, text)
     await rig.app.workers.wait_for_complete()
     await pilot.pause()
 

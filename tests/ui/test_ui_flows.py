@@ -12,7 +12,7 @@ from tui_trader.ui.panes import BlotterPane, ChartPane, OrderBookPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import CommandLineScreen, TicketScreen
 
-from ui_helpers import answer, confirm_dialog
+from ui_helpers import answer, command, confirm_dialog
 
 SIZE = (100, 30)
 
@@ -22,14 +22,6 @@ async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
     await rig.app.workers.wait_for_complete()
     await pilot.pause()
 
-
-async def command(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 def orders(rig) -> list:  # type: ignore[no-untyped-def]

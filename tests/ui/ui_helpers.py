@@ -101,3 +101,24 @@ def build_rig(**ui: object) -> Rig:
 @pytest.fixture
 def rig_factory() -> Callable[..., Rig]:
     return build_rig
+
+
+async def frame(rig: Rig, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let workers finish, take a snapshot and draw it."""
+    await rig.app.workers.wait_for_complete()
+    await rig.app.refresh_snapshot()
+    await pilot.pause()
+
+
+async def command(rig: Rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type `text` on the `:` command line and press Enter."""
+    from textual.widgets import Input
+
+    from tui_trader.ui.screens import CommandLineScreen
+
+    await pilot.press("colon")
+    await pilot.pause()
+    assert isinstance(rig.app.screen, CommandLineScreen)
+    rig.app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
