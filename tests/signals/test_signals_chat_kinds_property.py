@@ -123,6 +123,7 @@ CANCELS = [
     "Pull your {sym} bids{e}",
     "Cancelling the {sym} {pos} at {p}{tail}",
     "{sym} signal is void{e}",
+    "Scrap the {sym} buy stop{e}",
 ]
 CHATTER = [
     "gm traders{e}{tail}",
@@ -235,6 +236,8 @@ COMMENTARY = [
     "{sym} earnings after close, no position{tail}",
     "The close was weak on {sym}{e}",
     "{sym} ran into the close{e}",
+    "{sym} closed the week at the highs{e}",
+    "{sym} closes the day green{tail}",
 ]
 
 

@@ -41,7 +41,12 @@ OPTIONS_RES = (
 
 # -- cancel ----------------------------------------------------------------------------------
 
-_PENDING = r"(?:pending|unfilled|orders?|entry|entries|limits?|bids?|asks?|setup|idea|call|signal|trade)"
+# "the buy stop", "sell-stop": an order named by its type is a pending order (a bare "stop" is the
+# protective stop, never this)
+_PENDING = (
+    r"(?:pending|unfilled|orders?|entry|entries|limits?|bids?|asks?|setup|idea|call|signal|trade"
+    r"|(?:buy|sell)[\s-]?stops?)"
+)
 CANCEL_RE = re.compile(
     r"\bcancel(?:l?ed|l?ing|s)?\b(?!\s+(?:if|unless|when|on\s+a|in\s+case|should))"
     r"|\b(?:scrap|scrapped|scrapping|void|voided|delete|deleted|deleting|remove|removed|removing|pull"
@@ -249,7 +254,7 @@ REPOST_RE = re.compile(
 # -- side words and their mood ---------------------------------------------------------------
 
 SIDE_RE = re.compile(
-    r"\b(long|longs|longing|longed|buy|buying|short|shorts|shorting|shorted|sell|selling|bullish|bearish|bto"
+    r"\b(long|longs|longing|longed|buy|buys|buying|short|shorts|shorting|shorted|sell|sells|selling|bullish|bearish|bto"
     r"|sto)\b"
     # "long-term", "long weekend", "short story": not a side
     r"(?![\s-](?:term|weekend|week|time|way|story|day|night|run|haul|while|ago|list|squeeze|interest))",

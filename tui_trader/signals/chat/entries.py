@@ -52,7 +52,7 @@ AT_RE = re.compile(
     re.I,
 )
 SIDE_ENTRY_RE = re.compile(
-    r"\b(?:long|short|buy|sell|buying|selling|longing|shorting)\b\s*"
+    r"\b(?:long|short|buy|sell|buying|selling|longing|shorting|longs|shorts|buys|sells)\b\s*"
     r"(?:(?:the\s+)?(?:dip|dips|retest|pullback|bounce|spot|limit|it|this|here|now|entry|scalp|swing|perp"
     r"|position|trade)\s*)*[:@]?\s*",
     re.I,

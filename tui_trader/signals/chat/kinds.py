@@ -92,7 +92,7 @@ class SideWords:
 
     commands: list[Side] = field(default_factory=list)
     plural: list[Side] = field(default_factory=list)  # "longs": a command only with levels
-    past: list[Side] = field(default_factory=list)  # "shorted": a call only with a stop
+    past: list[Side] = field(default_factory=list)  # "shorted", "gold sells": a call only with a stop
     refs: list[Side] = field(default_factory=list)
     negated: bool = False
     asked: bool = False
@@ -124,6 +124,8 @@ def side_words(low: str) -> SideWords:
         elif reported.setdefault(sentence, _status(low[slice(*sentence)]) is not None):
             out.reported = True
             out.refs.append(_side_of(word))
+        elif word in ("buys", "sells"):
+            out.past.append(_side_of(word))  # "gold sells 2,412-2,418, invalidation 2,426": with a stop
         elif word in ("longs", "shorts"):
             out.plural.append(_side_of(word))  # "longs getting wrecked": people, not an order
         elif word in ("longed", "shorted") and not MODAL_RE.search(before):
@@ -172,6 +174,12 @@ _CANDLE_BEFORE = re.compile(
     r"(?:\d[\d,.]*k?|\b(?:daily|weekly|monthly|hourly|\d+[mhdw]|h\d|candle|body|until|till|before|after|above"
     r"|below|over|under|into|by|near|session|the)|\b(?:on|at)\s+(?:a|the))[ \t]*\Z"
 )
+# "closed the week", "closes the day green", "closing this candle": what closes is a period of
+# the market, not a trade.
+_PERIOD_AFTER = re.compile(
+    r"\s*(?:the|this|last|its|a|today'?s|yesterday'?s)?\s*(?:day|week|month|year|quarter|session|candle|bar"
+    r"|daily|weekly|monthly|hourly|\d+[mhdw])\b"
+)
 _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|before|till)\s+(?:\S+\s+)?$")
 
 
@@ -198,6 +206,8 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
             continue
         if rx is EXIT_RE and m.group(0).startswith("clos") and _CANDLE_BEFORE.search(low[: m.start()]):
             continue  # "above 25.80 close", "daily close": a candle close, not closing a trade
+        if rx is EXIT_RE and m.group(0).startswith("clos") and _PERIOD_AFTER.match(low, m.end()):
+            continue  # "gold closed the week at the highs": the market closing a period
         if (
             rx is EXIT_RE
             and MARKET_SUBJECT_RE.search(low[max(0, m.start() - 30) : m.start()])
@@ -348,10 +358,10 @@ def _position_side(low: str, refs: list[Side], side_ref: Side | None) -> Side | 
 
 _FRACTION_WORDS = (
     (r"\bhalf\b|\b50\s*/\s*50\b|(?<![\d/])1/2\b", Decimal("0.5")),
-    (r"\b(?:a|one)\s+third\b|\b1/3\b", Decimal("0.3333")),
+    (r"\b(?:a|one|another)\s+third\b|\b1/3\b", Decimal("0.3333")),
     (r"\btwo\s+thirds\b|\b2/3\b", Decimal("0.6667")),
     (r"\bthree\s+quarters\b|\b3/4\b", Decimal("0.75")),
-    (r"\b(?:a|one)\s+quarter\b|\b1/4\b", Decimal("0.25")),
+    (r"\b(?:a|one|another)\s+quarter\b|\b1/4\b", Decimal("0.25")),
 )
 _ALL_WORDS = re.compile(r"\b(?:rest|remaining|remainder|everything|fully|full|entire|whole|completely|all)\b", re.I)
 _SOME_WORDS = re.compile(r"\b(?:some|partial|partials|a\s+bit|a\s+little|a\s+chunk|a\s+piece|part|more)\b", re.I)

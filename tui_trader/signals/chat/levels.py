@@ -155,12 +155,15 @@ _NOT_A_LEVEL = frozenset(
 _NEXT_LABEL = re.compile(r"(?:tp\d?|tps|targets?|sl|stop|stops|entry|entries|pt\d?)\b")
 
 
-def _unreadable_word(t: Text, pos: int) -> str | None:
-    """The word after a label that has no number: 'tba', '???'."""
-    if _NEXT_LABEL.match(t.low, pos):
+def _unreadable_word(t: Text, pos: int, label_start: int) -> str | None:
+    """The word after a label that has no number ('tba', '???'): a level we could not read.
+    None when there is nothing to read: a label denied ("no target yet", "without a stop"),
+    a word that says there is no new level, or another label."""
+    denied = re.search(r"\b(?:no|without)\s*$", t.low[max(0, label_start - 8) : label_start])
+    if denied or _NEXT_LABEL.match(t.low, pos):
         return None
     m = re.match(r"[\w?][^\s,;|]{0,11}", t.low[pos:])
-    return m.group(0) if m else None
+    return m.group(0) if m and m.group(0) not in _NOT_A_LEVEL else None
 
 
 def read_r_targets(t: Text, lv: Levels) -> None:
@@ -198,8 +201,8 @@ def read_targets(t: Text, lv: Levels) -> None:
         got = number_at(t, pos)
         pct = _percent_after(t, label.end(), pos) if got is None else None
         if got is None and pct is None:
-            word = _unreadable_word(t, pos)
-            if word is not None and word not in _NOT_A_LEVEL:
+            word = _unreadable_word(t, pos, label.start())
+            if word is not None:
                 lv.unreadable.append(f"{name} {word}")
             continue
         while got is not None or pct is not None:
@@ -265,9 +268,8 @@ def read_stops(t: Text, lv: Levels) -> None:
             lv.stop_pcts.append(_signed(pct))
             t.take(label.start(), pct.end())
             continue
-        word = _unreadable_word(t, pos)
-        before = t.low[max(0, label.start() - 8) : label.start()]
-        if word is not None and word not in _NOT_A_LEVEL and not re.search(r"\b(no|without)\s*$", before):
+        word = _unreadable_word(t, pos, label.start())
+        if word is not None:
             lv.unreadable.append(f"{label.group(0).strip()} {word}")
         t.take(label.start(), label.end())
 
