@@ -4,6 +4,7 @@ not. Real engine, paper venue, frozen clock, a home in tmp_path."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -263,3 +264,54 @@ async def test_an_exit_after_the_stop_already_closed_finds_nothing(home):
         await _until(lambda: engine.signal_service.chat.links.get(item["id"]).status == "closed")
         late = await _say(engine, "Closing my BTC long here", "alpha")
         assert late["status"] == "ignored" and "nothing from alpha" in late["note"]
+
+
+
+async def test_a_close_the_market_refuses_leaves_the_position_with_its_stop_and_target(home):
+    # AAPL bought in the session; the provider's exit comes after the close: the market order
+    # is refused, and the stop and target the close had to cancel are placed again
+    in_session = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)  # a Wednesday, 15:00 in New York
+    engine = manual_engine(_settings(), home=home, start=in_session)
+    async with engine:
+        mid = engine.mid("AAPL")
+        item = await _say(engine, f"AAPL long now SL {mid * 0.97:.2f} TP {mid * 1.05:.2f}", "alpha")
+        assert item["status"] == "executed", item["note"]
+        await _until(lambda: engine.portfolio.position("paper", "AAPL").quantity > 0)
+        opened = engine.portfolio.position("paper", "AAPL").quantity
+
+        def protection() -> set:
+            return {(o.type, o.price, o.stop_price, o.quantity) for o in _tagged(engine, item["id"])}
+
+        before = protection()
+        assert len(before) == 2
+        await step(engine, 1, seconds=2 * 3600)  # 17:00 in New York: the exchange is shut
+        refused = await _say(engine, "Closing my AAPL here, +3% 💰", "alpha")
+        assert "refused by the risk checks" in refused["note"] and "market closed" in refused["note"]
+        assert "the stop and take-profit placed again" in refused["note"]
+        assert engine.portfolio.position("paper", "AAPL").quantity == opened
+        assert protection() == before  # the same stop and target, for the whole position
+        audit = await engine.store.audit_log(limit=50)
+        assert any(a["action"] == "chat_exit" and "refused by the risk checks" in str(a["detail"]) for a in audit)
+
+
+async def test_a_close_refused_after_the_stop_was_cancelled_says_loudly_that_nothing_protects_it(home):
+    # a limit lowered below what the position is worth after it opened: the close passes the
+    # dry run's early checks, is refused when sent, and placing the stop again is refused too
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        opened = _position(engine)
+        notices: list[tuple] = []
+        notify = engine.notify
+        engine.notify = lambda *a, **k: (notices.append(a), notify(*a, **k))  # type: ignore[method-assign]
+        await engine.apply_risk_settings(engine.settings.risk.model_copy(update={"max_order_notional": 1.0}), "test")
+        refused = await _say(engine, "Closing my BTC long here, +12% 💰", "alpha")
+        assert "refused by the risk checks" in refused["note"] and "max_order_notional" in refused["note"]
+        assert "has no stop now" in refused["note"] and "protect it yourself" in refused["note"]
+        assert any(level == "error" and "has no stop now" in message for level, message, *_ in notices)
+        assert _position(engine) == opened
+        # with the limit back, placing the stop again works and says so
+        await engine.apply_risk_settings(engine.settings.risk.model_copy(update={"max_order_notional": None}), "test")
+        moved = await _say(engine, f"BTC SL now {engine.mid(SYMBOL) * 0.96:.0f}", "alpha")
+        assert moved["status"] == "done" and "protection refused" not in moved["note"], moved["note"]
+        assert len(_tagged(engine, item["id"])) == 2

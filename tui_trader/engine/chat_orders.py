@@ -5,9 +5,13 @@ that provider's own messages opened (the links), and only through `engine.place`
 - exit: close the link's open quantity (or `fraction` of it, rounded down to the lot) with a
   reduce-only market order; its protective orders are cancelled first and, after a partial
   exit, placed again for what is left. A link whose entry has not filled is cancelled instead.
+  The close is checked by a dry run first; if it is refused only when sent, the stop and
+  take-profit are placed again, and if those are refused too the trader is told at once that
+  nothing protects the position.
 - update: move the stop (a price, or breakeven = the average entry) and/or the take-profit:
-  the protective orders are cancelled and placed again (a one-cancels-other pair). A stop that
-  would trigger at once (on the wrong side of the market) is refused, not sent.
+  the protective orders are cancelled and placed again (a one-cancels-other pair); if the new
+  ones are refused, the old ones are placed again. A stop that would trigger at once (on the
+  wrong side of the market) is refused, not sent.
 - cancel: cancel a link's entry order while nothing has filled.
 """
 
@@ -29,6 +33,10 @@ if TYPE_CHECKING:
     from tui_trader.signals.chat_links import ChatLink, LinkBook
 
 log = logging.getLogger(__name__)
+
+# What the dry run of a close may answer only because the link's own stop and take-profit are
+# still working (they are cancelled before the close is sent).
+_OWN_PROTECTION_CODES = frozenset({"reduce_only", "max_open_orders", "max_open_orders_per_symbol"})
 
 
 def targets(links: LinkBook, provider: str, parsed: ParsedSignal) -> list[ChatLink]:
@@ -91,25 +99,33 @@ class ChatOrders:
         qty = inst.round_qty(qty) if inst is not None else qty
         if qty <= 0:
             raise UserError(f"{parsed.fraction} of {open_qty} is below one lot; nothing closed")
-        await self._cancel_protection(link)
-        order = await self._send(
-            link,
-            OrderRequest(
-                link.symbol,
-                link.side.opposite,
-                qty,
-                OrderType.MARKET,
-                venue=link.venue,
-                reduce_only=True,
-                source=f"signal:{link.provider}",
-                tag=link.id,
-            ),
+        close = OrderRequest(
+            link.symbol,
+            link.side.opposite,
+            qty,
+            OrderType.MARKET,
+            venue=link.venue,
+            reduce_only=True,
+            source=f"signal:{link.provider}",
+            tag=link.id,
         )
+        # A dry run first, so a close the checks refuse (the market is shut, live trading is not
+        # armed, the database cannot be written, the size is below the minimum) never takes the
+        # stop away. Refusals caused by the link's own stop and target still working are not
+        # refusals of the close: they are cancelled next.
+        dry = self.engine.check(close, actor=f"signal:{link.provider}")
+        if not dry["ok"] and dry["code"] not in _OWN_PROTECTION_CODES:
+            raise UserError(f"refused by the risk checks: {dry['message']}; the stop and take-profit stay")
+        await self._cancel_protection(link)
+        try:
+            order = await self._send(link, close)
+        except UserError as exc:
+            return f"{exc}{await self._restore(link, link.stop, link.take_profit)}"
         rest = open_qty - qty
         stop = self._new_stop(link, parsed)
         if rest > 0:
             extra = await self._protect(link, rest, stop, link.take_profit)
-            return f"closing {qty} of {open_qty} ({order.client_order_id}){extra}"
+            return f"closing {qty} of {open_qty} ({order.client_order_id}){self._unprotected(link, extra) or extra}"
         return f"closing all {qty} ({order.client_order_id})"
 
     async def _update(self, link: ChatLink, parsed: ParsedSignal) -> str:
@@ -123,8 +139,11 @@ class ChatOrders:
             raise UserError(f"stop {stop} is {where} the market {mid:f}: it would close at once; not moved")
         if take_profit is not None and mid > 0 and (take_profit - mid) * link.side.sign <= 0:
             raise UserError(f"take-profit {take_profit} is past the market {mid:f}: it would fill at once; not moved")
+        old_stop, old_take_profit = link.stop, link.take_profit
         await self._cancel_protection(link)
         placed = await self._protect(link, link.qty, stop, take_profit)
+        if placed.startswith("; protection refused"):
+            return f"not moved{placed}{await self._restore(link, old_stop, old_take_profit)}"
         return f"stop {stop if stop is not None else '-'}, take-profit {take_profit or '-'}{placed}"
 
     async def _cancel(self, link: ChatLink) -> str:
@@ -187,17 +206,36 @@ class ChatOrders:
         if take_profit is not None:
             legs.append(OrderRequest(link.symbol, side, qty, OrderType.LIMIT, price=take_profit, **common))
         actor = f"signal:{link.provider}"
-        if len(legs) == 2:
-            orders = await self.engine.place_oco(legs[0], legs[1], actor=actor)
-        elif legs:
-            orders = [await self.engine.place(legs[0], actor=actor)]
-        else:
-            return "; no stop or take-profit to protect it"
+        try:
+            if len(legs) == 2:
+                orders = await self.engine.place_oco(legs[0], legs[1], actor=actor)
+            elif legs:
+                orders = [await self.engine.place(legs[0], actor=actor)]
+            else:
+                return "; no stop or take-profit to protect it"
+        except UserError as exc:
+            return f"; protection refused: {exc}"
         link.stop, link.take_profit = stop, take_profit
         refused = [o for o in orders if o.status.value == "rejected"]
         if refused:
             return f"; protection refused: {refused[0].reason}"
         return ""
+
+    async def _restore(self, link: ChatLink, stop: Decimal | None, take_profit: Decimal | None) -> str:
+        """Place the link's earlier stop and take-profit again after a refusal."""
+        if stop is None and take_profit is None:
+            return ""
+        placed = await self._protect(link, link.qty, stop, take_profit)
+        return self._unprotected(link, placed) or "; the stop and take-profit placed again"
+
+    def _unprotected(self, link: ChatLink, placed: str) -> str:
+        """When the checks refused the protective orders, the position has none: say so loudly
+        (in the note and as a notification), never quietly."""
+        if not placed.startswith("; protection refused"):
+            return ""
+        message = f"{link.symbol} from {link.id} has no stop now ({placed[2:]}): protect it yourself"
+        self.engine.notify("error", message, source=f"signal:{link.provider}")
+        return f"; {message}"
 
     async def _send(self, link: ChatLink, req: OrderRequest) -> Order:
         order = await self.engine.place(req, actor=f"signal:{link.provider}")
