@@ -17,7 +17,7 @@ from tui_trader.cli.common import add_command, print_json
 from tui_trader.core.enums import OrderStatus
 from tui_trader.core.errors import UsageError
 from tui_trader.core.numbers import NumberError, checked_decimal
-from tui_trader.core.orders import legs_note, shown_state
+from tui_trader.core.orders import legs_note, shown_state, trail_fields
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("side", choices=["buy", "sell"])
     p.add_argument("quantity", type=_decimal("QTY"), metavar="QTY")
     p.add_argument("symbol", metavar="SYMBOL")
-    p.add_argument("--type", dest="order_type", default="market", choices=["market", "limit", "stop", "stop-limit"])
+    p.add_argument(
+        "--type", dest="order_type", choices=["market", "limit", "stop", "stop-limit", "trailing-stop"],
+        help="default: market (trailing-stop with --trail)",
+    )  # fmt: skip
     p.add_argument("--price", type=_decimal("--price"), help="limit price")
     p.add_argument("--stop", type=_decimal("--stop"), help="stop (trigger) price")
     p.add_argument("--sl", type=_decimal("--sl"), help="stop-loss price for a bracket")
@@ -45,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="venue name (default: [engine] default_venue), or auto: the best price after fees across venues",
     )
     p.add_argument("--tif", default="gtc", choices=["gtc", "ioc", "fok", "day"], help="time in force")
+    p.add_argument("--trail", type=_trail, metavar="DISTANCE",
+                   help="a trailing stop: 2%% of the price, or a distance such as 500 in quote currency")  # fmt: skip
+    p.add_argument("--oco", type=_decimal("--oco"), metavar="PRICE",
+                   help="one cancels the other: with --type limit a stop at PRICE, with --type stop a limit at "
+                        "PRICE (same side and quantity); when one fills the other is cancelled")  # fmt: skip
+    p.add_argument("--post-only", action="store_true", help="a limit order that only rests (refused if it would take)")
+    p.add_argument("--reduce-only", action="store_true", help="may only shrink the position, never open or flip it")
     p.add_argument(
         "--ext-hours",
         action="store_true",
@@ -77,6 +87,13 @@ def _decimal(label: str) -> Callable[[str], Decimal]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+def _trail(text: str) -> dict[str, Decimal]:
+    try:
+        return trail_fields(text.strip(), checked_decimal)
+    except ValueError as exc:  # (a NumberError too)
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
@@ -314,13 +331,21 @@ def _fills(args: argparse.Namespace) -> int:
 
 
 def _order(args: argparse.Namespace) -> int:
-    kind = args.order_type
+    kind = args.order_type or ("trailing-stop" if args.trail else "market")
     if kind in ("limit", "stop-limit") and args.price is None:
         raise UsageError(f"a {kind} order needs --price")
     if kind in ("stop", "stop-limit") and args.stop is None:
         raise UsageError(f"a {kind} order needs --stop")
-    if kind in ("market", "stop") and args.price is not None:
+    if kind in ("market", "stop", "trailing-stop") and args.price is not None:
         raise UsageError(f"--price does not apply to a {kind} order; use --type limit or stop-limit")
+    if kind == "trailing-stop" and args.trail is None:
+        raise UsageError("a trailing-stop order needs --trail: 2% of the price or a distance such as 500")
+    if args.trail is not None and kind != "trailing-stop":
+        raise UsageError(f"--trail does not apply to a {kind} order; drop --type or use --type trailing-stop")
+    if args.post_only and kind != "limit":
+        raise UsageError(f"--post-only applies to limit orders only, not to a {kind} order")
+    if args.oco is not None and kind not in ("limit", "stop"):
+        raise UsageError("--oco pairs a limit with a stop: --type limit --price P --oco Q (a stop at Q)")
     params = {
         "symbol": args.symbol.upper(),
         "side": args.side,
@@ -333,30 +358,54 @@ def _order(args: argparse.Namespace) -> int:
         "venue": args.venue,
         "time_in_force": args.tif,
         "extended_hours": args.ext_hours or None,
+        "post_only": args.post_only or None,
+        "reduce_only": args.reduce_only or None,
         "source": "cli",
+        **(args.trail or {}),
     }
-    order = request(args, "place", **{k: v for k, v in params.items() if v is not None})
-    rejected = order["status"] == "rejected"
-    unknown = order["status"] in ("unknown", "new")  # sent, not confirmed: it may or may not exist
+    first = {k: v for k, v in params.items() if v is not None}
+    if args.oco is None:
+        orders = [request(args, "place", **first)]
+    else:  # the engine's order.oco: both legs placed as a pair, or neither
+        pair = {"first": first, "second": _oco_leg(first, args.oco)}
+        orders = request(args, "call", command="order.oco", params=pair)
     if args.json:
-        print_json(order)
+        print_json(orders[0] if args.oco is None else orders)
     else:
-        print(_describe(order))
-    if rejected:
-        if not args.json:
-            print(f"error: order rejected: {order.get('reason') or 'no reason given'}", file=sys.stderr)
-        return 1
-    if unknown:
-        if not args.json:
-            print(
-                f"error: {order['venue']} has not confirmed order {order['client_order_id']} "
-                f"({order.get('reason') or 'no answer yet'}); it is looked up by its client order id and "
-                f"never sent again: `tui-trader orders` shows how it settles, "
-                f"`tui-trader cancel {order['client_order_id']}` cancels it",
-                file=sys.stderr,
-            )
-        return 1
-    return 0
+        for order in orders:
+            print(_describe(order))
+    code = 0
+    for order in orders:
+        if order["status"] == "rejected":
+            if not args.json:
+                print(f"error: order rejected: {order.get('reason') or 'no reason given'}", file=sys.stderr)
+            code = 1
+        elif order["status"] in ("unknown", "new"):  # sent, not confirmed: it may or may not exist
+            if not args.json:
+                print(
+                    f"error: {order['venue']} has not confirmed order {order['client_order_id']} "
+                    f"({order.get('reason') or 'no answer yet'}); it is looked up by its client order id and "
+                    f"never sent again: `tui-trader orders` shows how it settles, "
+                    f"`tui-trader cancel {order['client_order_id']}` cancels it",
+                    file=sys.stderr,
+                )
+            code = 1
+    return code
+
+
+def _oco_leg(first: dict[str, Any], price: Decimal) -> dict[str, Any]:
+    """The other leg (a stop for a limit, a limit for a stop) as the socket takes it."""
+    from tui_trader.core.encoding import to_jsonable
+    from tui_trader.core.enums import OrderType, Side, TimeInForce
+    from tui_trader.core.orders import OrderRequest, oco_partner
+
+    leg = OrderRequest(
+        first["symbol"], Side(first["side"]), first["quantity"], OrderType(first["type"]),
+        venue=first.get("venue"), time_in_force=TimeInForce(first["time_in_force"]),
+        reduce_only=bool(first.get("reduce_only")), source=first["source"],
+    )  # fmt: skip
+    other: dict[str, Any] = to_jsonable(oco_partner(leg, price))
+    return {k: v for k, v in other.items() if v is not None}
 
 
 def _cancel(args: argparse.Namespace) -> int:

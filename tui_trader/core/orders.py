@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -196,3 +197,30 @@ def legs_note(meta: dict[str, Any]) -> str:
     labels = (("stop_loss", "stop-loss"), ("take_profit", "take-profit"))
     parts = [f"{label} {meta[key]}" for key, label in labels if meta.get(key)]
     return f" with {' and '.join(parts)}" if parts else ""
+
+
+def trail_fields(distance: str, parse: Callable[[str, str], Decimal]) -> dict[str, Decimal]:
+    """A trailing stop's distance as typed: `2%` -> {"trail_percent": 0.02} (a fraction of the
+    price), `500` -> {"trail_amount": 500} (quote currency). `parse` is the front end's checked
+    number parser; ValueError (one line) for 100 % or more."""
+    if distance.endswith("%"):
+        pct = parse(distance[:-1], "trail percent")
+        if pct >= 100:
+            raise ValueError(f"trail {distance} is not below 100%")
+        return {"trail_percent": pct / 100}
+    return {"trail_amount": parse(distance, "trail distance")}
+
+
+def oco_partner(first: OrderRequest, price: Decimal) -> OrderRequest:
+    """The other leg of a one-cancels-other pair with `first`: a limit pairs with a stop at
+    `price`, a stop with a limit at `price`; same symbol, side, quantity, venue, time in force,
+    reduce-only and source (when one fills the engine cancels the other). ValueError otherwise."""
+    same = {
+        "venue": first.venue, "time_in_force": first.time_in_force, "reduce_only": first.reduce_only,
+        "source": first.source, "strategy": first.strategy, "tag": first.tag,
+    }  # fmt: skip
+    if first.type is OrderType.LIMIT:
+        return OrderRequest(first.symbol, first.side, first.quantity, OrderType.STOP, stop_price=price, **same)  # type: ignore[arg-type]
+    if first.type is OrderType.STOP:
+        return OrderRequest(first.symbol, first.side, first.quantity, OrderType.LIMIT, price=price, **same)  # type: ignore[arg-type]
+    raise ValueError(f"oco pairs a limit with a stop, not a {first.type.value} order")

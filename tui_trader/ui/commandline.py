@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 from tui_trader.core.enums import OrderType, Side, TimeInForce
 from tui_trader.core.numbers import NumberError, check_range
-from tui_trader.core.orders import OrderRequest
+from tui_trader.core.orders import OrderRequest, oco_partner, trail_fields
 from tui_trader.ui.symbols import ParseError, match_market, resolve_symbol
 
 TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
@@ -392,25 +392,19 @@ def set_trail(fields: dict[str, object], word: str) -> None:
     """`trail 2%`: a fraction of the price; `trail 500`: a distance in quote currency."""
     if "trail_amount" in fields or "trail_percent" in fields:
         raise ParseError("'trail' given twice")
-    if word.endswith("%"):
-        pct = parse_decimal(word[:-1], "trail percent")
-        if pct >= 100:
-            raise ParseError(f"trail {word} is not below 100%")
-        fields["trail_percent"] = pct / 100
-    else:
-        fields["trail_amount"] = parse_decimal(word, "trail distance")
+    try:
+        fields.update(trail_fields(word, parse_decimal))
+    except ValueError as exc:  # (a ParseError too: it is one)
+        raise ParseError(str(exc)) from None
 
 
 def oco_leg(first: OrderRequest, price: Decimal) -> OrderRequest:
     """The other leg of `first limit P oco Q` (a stop at Q) or `first stop P oco Q` (a limit at
     Q): same side and quantity; when one fills the engine cancels the other."""
-    same = {"time_in_force": first.time_in_force, "reduce_only": first.reduce_only, "source": first.source,
-            "venue": first.venue}  # both legs on one venue (`on auto` is refused for pairs by the router)
-    if first.type is OrderType.LIMIT:
-        return OrderRequest(first.symbol, first.side, first.quantity, OrderType.STOP, stop_price=price, **same)  # type: ignore[arg-type]
-    if first.type is OrderType.STOP:
-        return OrderRequest(first.symbol, first.side, first.quantity, OrderType.LIMIT, price=price, **same)  # type: ignore[arg-type]
-    raise ParseError("oco pairs a limit with a stop: sell 1 BTC/USDT limit 66000 oco 63000")
+    try:
+        return oco_partner(first, price)
+    except ValueError:
+        raise ParseError("oco pairs a limit with a stop: sell 1 BTC/USDT limit 66000 oco 63000") from None
 
 
 _KEYWORDS = (
