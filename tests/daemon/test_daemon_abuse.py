@@ -313,3 +313,34 @@ async def test_oco_and_every_order_kind_over_the_socket(tight) -> None:  # type:
         assert order["reduce_only"] == extra.get("reduce_only", False)
         assert order["time_in_force"] == extra.get("time_in_force", "gtc")
     client.close()
+
+
+def test_100_idle_half_open_tcp_connections_and_tui_trader_status_on_a_real_daemon(spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The issue's check as a user runs it: a daemon with TCP on, 100 connections that never
+    authenticate (half of them sent half a line), then `tui-trader status` over the Unix socket."""
+    import re
+    import socket
+
+    from tui_trader.cli.main import main
+
+    d = spawn_daemon(TUI_TRADER_DAEMON__TCP_PORT="0")
+    found = re.search(r"tcp 127\.0\.0\.1:(\d+)", d.stderr)
+    assert found, d.stderr
+    port = int(found[1])
+    idle: list[socket.socket] = []
+    try:
+        for i in range(100):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if i % 2:
+                conn.sendall(b'{"id": 1, "cmd": "au')  # half a line, never finished
+            idle.append(conn)
+        for _ in range(3):
+            assert main(["status", "--home", str(d.home)]) == 0
+            out, err = capsys.readouterr()
+            assert out.startswith(f"daemon pid {d.proc.pid}, PAPER") and err == "", err
+        assert main(["flatten", "--yes", "--home", str(d.home)]) == 0
+        assert "flatten: cancelled 0 order(s)" in capsys.readouterr().out
+    finally:
+        for conn in idle:
+            conn.close()
+    assert d.stop() == 0

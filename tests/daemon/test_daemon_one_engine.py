@@ -178,7 +178,8 @@ def write_hung_home(home: Path, timeout_s: float = 1.0) -> None:
 
 def test_a_hung_strategy_never_stops_the_daemon(tmp_path: Path, spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]
     """The issue's check: a plugin whose populate_indicators never returns, enabled. The daemon
-    starts; status answers and shows it hung; the kill switch works. (Timings: bench/bench_hung_strategy.py.)"""
+    starts; status answers in under 1 s and shows it hung; the kill switch completes in under
+    2 s. (Whole commands, Python's start-up included: bench/bench_hung_strategy.py.)"""
     import json
     import time
 
@@ -193,12 +194,73 @@ def test_a_hung_strategy_never_stops_the_daemon(tmp_path: Path, spawn_daemon, ca
             break
         time.sleep(0.2)
     assert spin["state"] == "hung" and "Spin.populate_indicators" in spin["error"], spin
+    # The issue states these bounds as behaviour: the daemon's answer, timed around the command
+    # (Python's own start-up, which the machine's load dominates, is in the bench's figures).
+    for _ in range(5):
+        t0 = time.perf_counter()
+        assert main(["status", "--home", str(home)]) == 0
+        took = time.perf_counter() - t0
+        assert took < 1.0, f"status took {took:.2f} s with a hung strategy"
+    assert "Spin" in capsys.readouterr().out
     assert main(["order", "buy", "0.5", "ETH/USDT", "--home", str(home)]) == 0
     capsys.readouterr()
+    t0 = time.perf_counter()
     assert main(["flatten", "--yes", "--json", "--home", str(home)]) == 0
+    took = time.perf_counter() - t0
+    assert took < 2.0, f"flatten took {took:.2f} s with a hung strategy"
     assert json.loads(capsys.readouterr().out)["still_open"] == []
     assert main(["positions", "--json", "--home", str(home)]) == 0
     assert json.loads(capsys.readouterr().out) == []
     log = (home / "logs" / "daemon.log").read_text()
     assert "strategy Spin hung: Spin.populate_indicators" in log
     assert d.stop() == 0 and "stopped cleanly" in d.stderr
+
+
+@pytest.mark.slow
+def test_tui_trader_in_its_own_process_attaches_and_opens_none_of_the_engines_files(spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The issue's check with two real processes: a daemon, then `tui-trader` on its home in a
+    terminal. The workstation draws, is one of the daemon's clients, and holds neither the home
+    lock nor the database nor the paper journal: there is one engine."""
+    import json
+    import pty
+    import time
+
+    d = spawn_daemon()
+    assert main(["order", "buy", "0.1", "BTC/USDT", "--home", str(d.home)]) == 0
+    master, slave = pty.openpty()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}, "TERM": "xterm-256color"}
+    tui = subprocess.Popen(
+        [sys.executable, "-m", "tui_trader.cli.main", "--home", str(d.home)],
+        stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60  # a hang guard: the machine is shared
+    try:
+        while b"PAPER" not in seen and time.monotonic() < deadline and tui.poll() is None:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                break
+        assert b"PAPER" in seen, f"no workstation drawn (exit {tui.poll()}): {seen[-400:]!r}"
+        assert f"a daemon (pid {d.proc.pid}) runs the engine for {d.home}: attaching to it".encode() in seen
+        capsys.readouterr()
+        assert main(["status", "--json", "--home", str(d.home)]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert status["pid"] == d.proc.pid and status["clients"] >= 2  # the workstation and this status
+        opened = {os.path.basename(os.readlink(f"/proc/{tui.pid}/fd/{fd}")) for fd in os.listdir(f"/proc/{tui.pid}/fd")}
+        assert not opened & {"tui_trader.db", "tui_trader.db-wal", "paper_venue.jsonl", "daemon.lock"}, opened
+        assert HomeLock.holder(d.home / "run" / "daemon.lock") == (d.proc.pid, "daemon")
+        assert main(["positions", "--json", "--home", str(d.home)]) == 0
+        [position] = json.loads(capsys.readouterr().out)
+        assert position["quantity"] == "0.1"  # the daemon's one paper exchange, not a second one
+    finally:
+        os.close(master)  # hang up: the workstation exits (129), the daemon stays
+        try:
+            tui.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            tui.kill()
+            tui.wait(10)
+    assert tui.returncode == 129, tui.returncode
+    assert main(["status", "--home", str(d.home)]) == 0
+    assert d.stop() == 0
