@@ -196,3 +196,30 @@ async def test_a_hung_strategy_shows_hung_and_e_starts_it_again(tmp_path: Path) 
         await pilot.press("e")  # on again: a hung one gets a fresh worker at once
         await _frame(rig, pilot)
         assert worker.enabled and worker.restarts >= 1
+
+
+async def test_reload_config_starts_an_added_strategy_table_and_stops_a_removed_one(tmp_path: Path) -> None:
+    import asyncio
+
+    from tui_trader.ui.panes.statusbar import StatusBar
+
+    rig = home_rig(tmp_path, strategies={"UpBar": {"symbols": ["ETH/USDT"]}})
+    config = tmp_path / "config.toml"
+    rig.engine.config_file = config
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.ready(pilot)
+        assert set(rig.engine.strategies.runners) == {"UpBar"}
+        config.write_text('[strategies.up_sol]\nstrategy = "UpBar"\nsymbols = ["SOL/USDT"]\n')
+        rig.app.action_reload_config()  # the palette's "Reload config"
+        await _frame(rig, pilot)
+        assert "config reloaded: applied strategies" in rig.app.query_one(StatusBar).message
+        assert set(rig.engine.strategies.runners) == {"up_sol"}
+        worker = rig.engine.strategies.runners["up_sol"]
+        for _ in range(600):  # a hang guard: its worker process starts
+            if worker.phase == "running":
+                break
+            await asyncio.sleep(0.05)
+        assert worker.phase == "running" and worker.enabled
+        await pilot.press("8")
+        await _frame(rig, pilot)
+        assert rig.app.query_one(StrategiesPane).select("up_sol")
