@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 from textual.widgets import Input
 
-from tui_trader.cli.main import main
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.remote_client import RemoteClient
@@ -20,15 +19,10 @@ from tui_trader.engine.testing import step
 from tui_trader.ui.app import WorkstationApp
 from tui_trader.ui.screens import CommandLineScreen
 
+from daemon_helpers import cli
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ui"))
 from ui_helpers import answer
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_every_order_kind_from_tui_trader_order(spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]

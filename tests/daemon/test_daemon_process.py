@@ -9,14 +9,7 @@ import time
 
 import pytest
 
-from tui_trader.cli.main import main
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from daemon_helpers import cli
 
 
 def test_daemon_serves_the_cli_and_survives_kill_9(spawn_daemon, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader.cli.control_cmd import request
-from tui_trader.cli.main import main
+
+from daemon_helpers import cli
 
 # A 1 % taker fee makes every immediate round trip a loss (about 6.8 on 0.1 ETH), whatever the
 # random walk does in the few milliseconds between the two orders: the second one reaches the
@@ -36,13 +37,6 @@ trade_limit = 1
 def send(home: Path, cmd: str, **params: Any) -> Any:
     """One request over the daemon's socket, as the CLI sends it."""
     return request(argparse.Namespace(home=str(home)), cmd, **params)
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def status(capsys, home: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]

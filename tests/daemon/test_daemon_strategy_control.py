@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from tui_trader.cli.main import main
+from daemon_helpers import cli
 
 PLUGIN = '''
 from pandas import DataFrame
@@ -29,13 +29,6 @@ class UpBar(IStrategy):
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
 '''
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def strategies(capsys, home: Path) -> dict[str, dict]:  # type: ignore[no-untyped-def,type-arg]

@@ -252,7 +252,8 @@ class FeatureActions(WorkstationState):
     @work(exclusive=True, group="risk", exit_on_error=False)
     async def action_reload_config(self) -> None:
         """Re-read the config file; new risk limits apply to every check, breaker and protection
-        at once (an invalid file is refused whole and the running limits stay)."""
+        at once, added [strategies.X] tables start and removed ones stop (an invalid file is
+        refused whole and the running limits stay)."""
         try:
             result = await self.client.call("config.reload")
         except UserError as exc:
@@ -312,7 +313,11 @@ class FeatureActions(WorkstationState):
             ("Paste chat signal…", "parse a provider's message into a pre-filled ticket", self.action_paste_signal),
             ("Reload strategies", "reload strategy files that changed", self.action_reload_strategies),
             ("Reset breakers…", "clear tripped circuit breakers (asks first)", self.action_reset_breakers),
-            ("Reload config", "re-read config.toml and apply the new risk limits now", self.action_reload_config),
+            (
+                "Reload config",
+                "re-read config.toml: new risk limits now; added [strategies.X] tables start, removed ones stop",
+                self.action_reload_config,
+            ),
         ]
         snap = self.snapshot
         if snap is not None and live_venues(snap):

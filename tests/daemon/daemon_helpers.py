@@ -1,0 +1,14 @@
+"""Helpers for tests/daemon (a unique module name, so test files import them without clashing
+with other folders' modules)."""
+
+from __future__ import annotations
+
+from tui_trader.cli.main import main
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """`tui-trader ARGV` in this process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
