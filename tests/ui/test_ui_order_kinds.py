@@ -11,9 +11,9 @@ from textual.widgets import Checkbox, Input, Select
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import CommandLineScreen, TicketScreen
+from tui_trader.ui.screens import TicketScreen
 
-from ui_helpers import answer
+from ui_helpers import answer, command
 
 SIZE = (100, 40)
 
@@ -21,15 +21,6 @@ SIZE = (100, 40)
 async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     await rig.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def command(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
     await pilot.pause()
 
 
