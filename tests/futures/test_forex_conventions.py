@@ -63,3 +63,20 @@ def test_rollover_and_spreads() -> None:
     assert fx_sessions.spread_multiplier("USD/JPY", quiet) == 1.0  # the yen is at home in Tokyo
     assert fx_sessions.spread_multiplier("EUR/USD", near_roll) == 5.0
     assert fx_sessions.describe(overlap) == "London + New York overlap"
+
+
+def test_sessions_as_strategy_columns() -> None:
+    import pandas as pd
+
+    from tui_trader.strategy import add_fx_sessions
+
+    dates = pd.date_range("2026-01-07 00:00", "2026-01-07 23:59", freq="1min", tz="UTC")
+    df = add_fx_sessions(pd.DataFrame({"date": dates, "close": 1.0}))
+    at = df.set_index("date")
+    assert bool(at.loc["2026-01-07 14:00", "session_overlap"]) and bool(at.loc["2026-01-07 14:00", "session_london"])
+    assert at.loc["2026-01-07 06:00", "sessions_open"] == 1 and bool(at.loc["2026-01-07 06:00", "session_tokyo"])
+    for minute in (0, 333, 800, 1439):  # every row agrees with the session clock
+        row = df.iloc[minute]
+        assert tuple(n for n in fx_sessions.SESSIONS if row[f"session_{n}"]) == fx_sessions.active(
+            row["date"].to_pydatetime()
+        )

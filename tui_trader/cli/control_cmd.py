@@ -41,8 +41,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--price", type=_decimal("--price"), help="limit price")
     p.add_argument("--stop", type=_decimal("--stop"), help="stop (trigger) price")
-    p.add_argument("--sl", type=_decimal("--sl"), help="stop-loss price for a bracket")
-    p.add_argument("--tp", type=_decimal("--tp"), help="take-profit price for a bracket")
+    p.add_argument("--sl", type=_level("--sl"), help="stop-loss for a bracket: a price, or pips (20p) for FX")
+    p.add_argument("--tp", type=_level("--tp"), help="take-profit for a bracket: a price, or pips (40p) for FX")
+    p.add_argument(
+        "--leverage", type=_decimal("--leverage"),
+        help="perpetuals, futures, FX: trade the symbol at this leverage (set first, kept for the symbol)",
+    )
+    p.add_argument(
+        "--lot", choices=["lot", "mini", "micro", "nano"],
+        help="FX: QTY counts lots of this kind (lot 100,000 units, mini 10,000, micro 1,000, nano 100)",
+    )
     p.add_argument(
         "--venue",
         help="venue name (default: [engine] default_venue), or auto: the best price after fees across venues",
@@ -94,6 +102,34 @@ def _trail(text: str) -> dict[str, Decimal]:
         return trail_fields(text.strip(), checked_decimal)
     except ValueError as exc:  # (a NumberError too)
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _level(label: str) -> Callable[[str], Decimal | tuple[str, Decimal]]:
+    """A price, or a distance in pips (`20p`, `20pips`) as ("pips", 20)."""
+    price = _decimal(label)
+
+    def parse(text: str) -> Decimal | tuple[str, Decimal]:
+        raw = text.lower()
+        for suffix in ("pips", "pip", "p"):
+            if raw.endswith(suffix) and raw[: -len(suffix)][:1].isdigit():
+                return ("pips", price(raw[: -len(suffix)]))
+        return price(text)
+
+    return parse
+
+
+def _pip_legs(symbol: str, params: dict[str, Any]) -> None:
+    """Bracket legs given in pips become distances from the entry (the engine resolves them)."""
+    from tui_trader.core.forex import pips_to_price
+
+    for name in ("stop_loss", "take_profit"):
+        value = params.get(name)
+        if isinstance(value, tuple):
+            try:
+                params[f"{name}_offset"] = pips_to_price(symbol, value[1])
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            params[name] = None
 
 
 def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
@@ -220,6 +256,29 @@ def _positions(args: argparse.Namespace) -> int:
             for p in rows
         ],
     )
+    margined = [p for p in rows if p.get("margin")]
+    if margined:
+        print("on margin:")
+        _table(
+            ["symbol", "leverage", "mode", "mark", "liquidation", "guard", "margin", "maint.", "funding", "next"],
+            [
+                [
+                    p["symbol"],
+                    f"{float(m['leverage']):g}x",
+                    m["margin_mode"],
+                    f"{float(m['mark']):,.6g}",
+                    "-" if m["liquidation_price"] is None else m["liquidation_price"],
+                    "-" if m["guard_price"] is None else m["guard_price"],
+                    f"{float(m['initial_margin']):,.2f} {m['settle']}",
+                    f"{float(m['maintenance_margin']):,.2f}",
+                    f"{float(m['funding']):+,.4f}",
+                    "-" if not m.get("next_funding") else
+                    f"{m['next_funding'][11:16]} UTC at {float(m['funding_rate'] or 0):.4%}",
+                ]
+                for p in margined
+                for m in [p["margin"]]
+            ],
+        )
     return 0
 
 
@@ -346,10 +405,18 @@ def _order(args: argparse.Namespace) -> int:
         raise UsageError(f"--post-only applies to limit orders only, not to a {kind} order")
     if args.oco is not None and kind not in ("limit", "stop"):
         raise UsageError("--oco pairs a limit with a stop: --type limit --price P --oco Q (a stop at Q)")
+    symbol = args.symbol.upper()
+    quantity = args.quantity
+    if args.lot is not None:
+        from tui_trader.core.forex import is_fx_pair, units_for_lots
+
+        if not is_fx_pair(symbol):
+            raise UsageError(f"--lot applies to FX pairs and metals, not {symbol}: give QTY in units")
+        quantity = units_for_lots(symbol, quantity, args.lot)
     params = {
-        "symbol": args.symbol.upper(),
+        "symbol": symbol,
         "side": args.side,
-        "quantity": args.quantity,
+        "quantity": quantity,
         "type": kind,
         "price": args.price,
         "stop_price": args.stop,
@@ -360,20 +427,28 @@ def _order(args: argparse.Namespace) -> int:
         "extended_hours": args.ext_hours or None,
         "post_only": args.post_only or None,
         "reduce_only": args.reduce_only or None,
+        "leverage": args.leverage,
         "source": "cli",
         **(args.trail or {}),
     }
+    _pip_legs(symbol, params)
     first = {k: v for k, v in params.items() if v is not None}
     if args.oco is None:
         orders = [request(args, "place", **first)]
     else:  # the engine's order.oco: both legs placed as a pair, or neither
         pair = {"first": first, "second": _oco_leg(first, args.oco)}
         orders = request(args, "call", command="order.oco", params=pair)
+    for order in orders:
+        pip = _pip_value(order)
+        if pip is not None:
+            order["pip_value"] = pip
     if args.json:
         print_json(orders[0] if args.oco is None else orders)
     else:
         for order in orders:
             print(_describe(order))
+            if order.get("pip_value"):
+                print(f"pip value {order['pip_value']['amount']} {order['pip_value']['currency']} per pip")
     code = 0
     for order in orders:
         if order["status"] == "rejected":
@@ -406,6 +481,17 @@ def _oco_leg(first: dict[str, Any], price: Decimal) -> dict[str, Any]:
     )  # fmt: skip
     other: dict[str, Any] = to_jsonable(oco_partner(leg, price))
     return {k: v for k, v in other.items() if v is not None}
+
+
+def _pip_value(order: dict[str, Any]) -> dict[str, str] | None:
+    """An FX order's pip value (at its fill price, else its limit price), or None."""
+    from tui_trader.core.forex import is_fx_pair, pip_value_at
+
+    price = order.get("average_price") or order.get("price") or order.get("stop_price")
+    if not is_fx_pair(order.get("symbol")) or not price or order["status"] == "rejected":
+        return None
+    amount, ccy = pip_value_at(order["symbol"], Decimal(order["quantity"]), Decimal(str(price)))
+    return {"amount": f"{amount:.2f}", "currency": ccy}
 
 
 def _cancel(args: argparse.Namespace) -> int:

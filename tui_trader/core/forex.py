@@ -77,7 +77,8 @@ def units_for_lots(symbol: str, lots: Decimal, kind: str = "lot") -> Decimal:
     scale = LOTS.get(kind.lower())
     if scale is None:
         raise ValueError(f"unknown lot kind {kind!r}; use lot, mini, micro or nano")
-    return lots * scale * lot_units(symbol)
+    units = lots * scale * lot_units(symbol)
+    return units.quantize(Decimal(1)) if units == units.to_integral_value() else units.normalize()
 
 
 def pips_to_price(symbol: str, pips: Decimal) -> Decimal:
@@ -96,3 +97,18 @@ def pip_value(symbol: str, units: Decimal, quote_rate: Decimal) -> Decimal:
     if pip is None:
         raise ValueError(f"{symbol} has no pip")
     return abs(units) * pip * quote_rate
+
+
+def pip_value_at(symbol: str, units: Decimal, price: Decimal, account: str = "USD") -> tuple[Decimal, str]:
+    """(what one pip on `units` is worth, its currency) at `price`: in `account` when the pair
+    quotes it (EUR/USD) or is based on it (USD/JPY: a pip in yen / the price), else in the
+    quote currency (a cross: converting needs another rate)."""
+    pair = _pair(symbol)
+    if pair is None:
+        raise ValueError(f"{symbol} is not a currency pair")
+    base, quote = pair
+    if quote == account:
+        return pip_value(symbol, units, Decimal(1)), account
+    if base == account and price > 0:
+        return pip_value(symbol, units, Decimal(1) / price), account
+    return pip_value(symbol, units, Decimal(1)), quote

@@ -264,11 +264,14 @@ class ControlServer:
         if P.flag(p, "by_strategy"):  # each owner's part (strategy, or manual) and its P&L
             return snap.extra.get("ledger", [])
         out = []
+        margin = {(m["venue"], m["symbol"]): m for m in snap.extra.get("margin", [])}
         for pos in snap.positions:
             doc = to_jsonable(pos)
             doc["unrealized_pnl"] = pos.unrealized_pnl
             doc["market_value"] = pos.market_value
             doc["owners"] = self.engine.ledger.owners(pos.venue, pos.symbol)
+            if (pos.venue, pos.symbol) in margin:  # on margin: leverage, margin, liquidation, funding
+                doc["margin"] = margin[(pos.venue, pos.symbol)]
             out.append(doc)
         return out
 

@@ -1,5 +1,6 @@
 """When each listed market opens and closes, for the status bar: "NYSE closed, opens Mon
-14:30 UTC (in 23h 30m)". Crypto (24/7) is left out."""
+14:30 UTC (in 23h 30m)"; for an FX pair, the forex sessions open now ("London + New York
+overlap"). Crypto (24/7) is left out."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 from typing import Any
 
 from tui_trader.core.clock import Clock
+from tui_trader.core.enums import AssetClass
+from tui_trader.core.fx_sessions import describe as fx_sessions
 from tui_trader.core.hours import NYSE, hours_for
 from tui_trader.core.instrument import Instrument
 from tui_trader.risk.sessions import session_state
@@ -36,6 +39,9 @@ class SessionNotes:
                 venue = self.venues.get(venue_name)
                 for symbol, inst in insts.items():
                     if not inst.always_open and symbol not in notes:
-                        notes[symbol] = session_state(inst, now, venue).describe(now)
+                        state = session_state(inst, now, venue)
+                        notes[symbol] = state.describe(now)
+                        if inst.asset_class is AssetClass.FOREX and state.is_open:
+                            notes[symbol] += f" · {fx_sessions(now)}"
             self._cache = (second, notes)
         return {"sessions": self._cache[1]} if self._cache[1] else {}

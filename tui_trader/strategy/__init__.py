@@ -5,6 +5,7 @@ from tui_trader.strategy import IStrategy, IntParameter, informative
 
 from tui_trader.strategy.dataprovider import DataProvider
 from tui_trader.strategy.errors import StrategyError
+from tui_trader.strategy.fx_columns import add_fx_sessions
 from tui_trader.strategy.helpers import stoploss_from_absolute, stoploss_from_open
 from tui_trader.strategy.informative import informative, merge_informative_pair, resample_ohlcv
 from tui_trader.strategy.interface import IStrategy, Strategy
@@ -55,6 +56,7 @@ __all__ = [
     "StrategyError",
     "StrategyTrade",
     "Trade",
+    "add_fx_sessions",
     "detect_parameters",
     "informative",
     "merge_informative_pair",

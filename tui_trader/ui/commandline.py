@@ -8,6 +8,7 @@ Pure functions with no Textual import, so the grammar is unit tested on its own.
     sell 1 BTC/USDT trail 2% | trail 500      sell 1 BTC/USDT limit 66000 oco 63000 (one cancels other)
     buy 1 ETH/USDT limit 3400 post ioc reduce (post-only, time in force, reduce-only)
     buy 0.1 BTC/USDT on auto    (best price after fees across venues; or on <venue>)
+    buy 0.1 lot EUR/USD sl 20p tp 40p (lots and pips)      buy 0.5 BTC/USDT:USDT lev 5
     cancel all | cancel all ETH/USDT | cancel <id>      flatten      close ETH/USDT
     modify <id> price 64100 | modify <id> qty 0.8 | modify <id> price 64100 qty 0.8
     alert BTC/USDT above 70000 | alert 65000 | alert rm <n> | alerts
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from tui_trader.core.enums import OrderType, Side, TimeInForce
+from tui_trader.core.forex import LOTS, is_fx_pair, pips_to_price, units_for_lots
 from tui_trader.core.numbers import NumberError, check_range
 from tui_trader.core.orders import OrderRequest, oco_partner, trail_fields
 from tui_trader.ui.symbols import ParseError, match_market, resolve_symbol
@@ -293,6 +295,9 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None, markets
         raise ParseError(f"{side.value} needs a quantity, e.g. {side.value} 0.5 BTC/USDT limit 64000")
     qty = parse_decimal(args[0], "quantity")
     rest = args[1:]
+    lot_kind = None  # buy 0.1 lot EUR/USD: the quantity counts lots
+    if len(rest) > 0 and rest[0].lower() in LOTS:
+        lot_kind, rest = rest[0].lower(), rest[1:]
     symbol = active_symbol
     named = False  # the symbol was written out (a bare price may follow it)
     if rest and not _looks_numeric(rest[0]) and rest[0] != "@":
@@ -320,6 +325,18 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None, markets
         if word in _MARKET:
             order_type = _set_type(order_type, OrderType.MARKET)
             i += 1
+        elif word in _PRICED and i + 1 < len(rest) and _pips(rest[i + 1]) is not None:  # sl 20p
+            try:
+                offset = pips_to_price(symbol, _pips(rest[i + 1]) or Decimal(0))
+            except ValueError as exc:
+                raise ParseError(str(exc)) from None
+            _set_once(fields, f"{_PRICED[word]}_offset", offset, word)
+            i += 2
+        elif word in _LEVERAGE:
+            if i + 1 >= len(rest):
+                raise ParseError(f"{word!r} needs a leverage after it, e.g. {word} 5")
+            _set_once(fields, "leverage", parse_decimal(rest[i + 1].lower().removesuffix("x"), "leverage"), word)
+            i += 2
         elif word in _LIMIT or word in _STOP or word in _PRICED:
             if i + 1 >= len(rest):
                 raise ParseError(f"{word!r} needs a price after it")
@@ -382,6 +399,10 @@ def _parse_order(side: Side, args: list[str], active_symbol: str | None, markets
         order_type = OrderType.TRAILING_STOP
     else:
         order_type = OrderType.MARKET
+    if lot_kind is not None:
+        if not is_fx_pair(symbol):
+            raise ParseError(f"lots apply to FX pairs and metals, not {symbol}: give the quantity in units")
+        qty = units_for_lots(symbol, qty, lot_kind)
     request = OrderRequest(symbol, side, qty, order_type, source="manual", **fields)  # type: ignore[arg-type]
     if oco is None:
         return OrderCommand(request)
@@ -407,8 +428,19 @@ def oco_leg(first: OrderRequest, price: Decimal) -> OrderRequest:
         raise ParseError("oco pairs a limit with a stop: sell 1 BTC/USDT limit 66000 oco 63000") from None
 
 
+def _pips(word: str) -> Decimal | None:
+    """`20p`, `20pip`, `20pips` as a number of pips; None for anything else."""
+    raw = word.lower()
+    for suffix in ("pips", "pip", "p"):
+        if raw.endswith(suffix) and raw[: -len(suffix)][:1].isdigit():
+            return parse_decimal(raw[: -len(suffix)], "pips")
+    return None
+
+
+_LEVERAGE = {"lev", "leverage"}
 _KEYWORDS = (
-    _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | {"tif", "post", "reduce", "ext", "trail", "oco", "on", "via"}
+    _MARKET | _LIMIT | _STOP | set(_PRICED) | set(_TIFS) | _LEVERAGE | set(LOTS)
+    | {"tif", "post", "reduce", "ext", "trail", "oco", "on", "via"}
 )
 
 
