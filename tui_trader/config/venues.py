@@ -14,10 +14,10 @@ class VenueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Webull, Robinhood and Moomoo are not built (docs/brokers.md says why): not accepted here.
-    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib"] = "paper"
+    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda"] = "paper"
     exchange: str | None = Field(None, description="ccxt exchange id, e.g. binance")
     sandbox: bool = Field(True, description="ccxt: use the exchange's testnet")
-    paper: bool = Field(True, description="alpaca, ib: use (and expect) the paper account")
+    paper: bool = Field(True, description="alpaca, ib: use (and expect) the paper account; oanda: the practice account")
     symbols: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the ccxt constructor")
     url_override: str = ""
@@ -66,6 +66,6 @@ class VenueSettings(BaseModel):
             return not self.sandbox
         if self.kind == "schwab":  # no paper account behind its API: every order is real
             return True
-        if self.kind in ("alpaca", "ib"):
+        if self.kind in ("alpaca", "ib", "oanda"):
             return not self.paper
         return False

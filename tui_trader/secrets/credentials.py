@@ -59,6 +59,7 @@ class Credentials:
 BROKER_FIELDS: dict[str, dict[str, str]] = {
     "schwab": {"api_key": "app key", "secret": "app secret"},  # then the OAuth login (token)
     "ib": {},  # TWS / IB Gateway holds the login; nothing is stored here
+    "oanda": {"api_key": "API token"},  # OANDA's personal access token (Manage API Access)
 }
 OPTIONAL_FIELDS = frozenset({"passphrase"})
 
