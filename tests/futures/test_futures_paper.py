@@ -155,48 +155,44 @@ async def test_spot_leverage_is_refused(engine: Engine) -> None:
     assert order.status is OrderStatus.REJECTED and "is spot" in (order.reason or "")
 
 
-
-
-async def test_the_status_bar_note_names_the_fx_sessions() -> None:
+@pytest.fixture
+async def fx_engine() -> AsyncIterator[Engine]:
     settings = perp_settings()
     settings.paper.symbols = [*settings.paper.symbols, "EUR/USD"]
-    eng = manual_engine(settings, clock=FrozenClock())  # Monday 14:30 UTC
+    eng = manual_engine(settings, clock=FrozenClock())  # Monday 14:30 UTC: London + New York
     await eng.start()
     try:
         await step(eng, 2)
-        note = eng.snapshot().extra["sessions"]["EUR/USD"]
-        assert note.startswith("FX open") and note.endswith("· London + New York overlap")
+        yield eng
     finally:
         await eng.stop()
 
 
-async def test_an_fx_position_pays_swap_at_the_rollover() -> None:
+async def test_the_status_bar_note_names_the_fx_sessions(fx_engine: Engine) -> None:
+    note = fx_engine.snapshot().extra["sessions"]["EUR/USD"]
+    assert note.startswith("FX open") and note.endswith("· London + New York overlap")
+
+
+async def test_an_fx_position_pays_swap_at_the_rollover(fx_engine: Engine) -> None:
     from tui_trader.venues.paper.carry import RATES, SWAP_MARKUP
 
-    settings = perp_settings()
-    settings.paper.symbols = [*settings.paper.symbols, "EUR/USD"]
-    eng = manual_engine(settings, clock=FrozenClock())  # Monday 14:30 UTC
-    await eng.start()
-    try:
-        await step(eng, 2)
-        order = await eng.place(OrderRequest("EUR/USD", Side.BUY, D(100_000), OrderType.MARKET))
-        assert order.status is OrderStatus.FILLED
-        venue: Any = eng.venues["paper"]
-        usd = venue.account.cash["USD"]
-        assert usd == eng.portfolio.cash["USD"] == D(100_000) - order.fees  # on margin: not paid for
-        await step(eng, 1, seconds=7 * 3600)  # 21:30 UTC: before 17:00 New York
-        assert venue.flows == []
-        await step(eng, 1, seconds=40 * 60)  # 22:10 UTC: rolled over
-        await eng.derivatives.settle()
-        (flow,) = venue.flows
-        assert flow.kind == "swap" and flow.currency == "USD" and flow.ts.hour == 22 and flow.price is not None
-        rate = RATES["EUR"] - RATES["USD"] - SWAP_MARKUP  # a long earns EUR's rate and pays USD's
-        assert flow.rate == rate and flow.amount == (100_000 * flow.price * rate / 365).quantize(D("0.00000001"))
-        assert flow.amount < 0
-        assert eng.portfolio.cash["USD"] == venue.account.cash["USD"] == usd + flow.amount
-        assert eng.portfolio.positions[("paper", "EUR/USD")].funding == flow.amount
-    finally:
-        await eng.stop()
+    eng = fx_engine
+    order = await eng.place(OrderRequest("EUR/USD", Side.BUY, D(100_000), OrderType.MARKET))
+    assert order.status is OrderStatus.FILLED
+    venue: Any = eng.venues["paper"]
+    usd = venue.account.cash["USD"]
+    assert usd == eng.portfolio.cash["USD"] == D(100_000) - order.fees  # on margin: not paid for
+    await step(eng, 1, seconds=7 * 3600)  # 21:30 UTC: before 17:00 New York
+    assert venue.flows == []
+    await step(eng, 1, seconds=40 * 60)  # 22:10 UTC: rolled over
+    await eng.derivatives.settle()
+    (flow,) = venue.flows
+    assert flow.kind == "swap" and flow.currency == "USD" and flow.ts.hour == 22 and flow.price is not None
+    rate = RATES["EUR"] - RATES["USD"] - SWAP_MARKUP  # a long earns EUR's rate and pays USD's
+    assert flow.rate == rate and flow.amount == (100_000 * flow.price * rate / 365).quantize(D("0.00000001"))
+    assert flow.amount < 0
+    assert eng.portfolio.cash["USD"] == venue.account.cash["USD"] == usd + flow.amount
+    assert eng.portfolio.positions[("paper", "EUR/USD")].funding == flow.amount
 
 
 async def test_leverage_and_funding_survive_a_restart(tmp_path: Any) -> None:
