@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     ctx = context(args, ensure=False)
-    data = ctx.settings.model_dump(mode="json")
+    data = ctx.settings.model_dump(mode="json", by_alias=True)
     if args.json:
         print_json(data)
         return 0

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "store a venue's API key and secret (asked without echo; stdin lines without a terminal)",
         _set,
     )
-    p.add_argument("venue", help="the [venues.NAME] this key is for")
+    p.add_argument("venue", help="the [venues.NAME] this key is for (copy.NAME: a [copy.NAME] leader's token or key)")
     add_command(
         ksub,
         "list",
@@ -71,6 +71,11 @@ def _set(args: argparse.Namespace) -> int:
     labels = labels_for(kind)
     if vs is None and args.venue in _bot_token_names(ctx.settings.signals):
         names, labels = ("secret",), {"secret": "bot token"}  # one token, kept as the secret
+    copy = ctx.settings.copy_trading.get(args.venue.removeprefix("copy.")) if args.venue.startswith("copy.") else None
+    if copy is not None and copy.leader == "daemon":
+        names, labels = ("secret",), {"secret": "login token"}  # the viewer login the leader made for you
+    elif copy is not None and copy.exchange is not None:
+        names = fields_for("ccxt", copy.exchange.exchange)  # the leader account's read-only key
     values: dict[str, str] = {}
     for name in names:
         label = labels.get(name, name.replace("_", " "))
@@ -81,7 +86,7 @@ def _set(args: argparse.Namespace) -> int:
     if kind == "schwab" and vs is not None:
         values["token"] = _schwab_login(args.venue, vs, values["api_key"], values["secret"])
     store.set(args.venue, Credentials(**values))
-    note = "" if vs or labels else f" (no [venues.{args.venue}] in the config yet)"
+    note = "" if vs or labels or copy else f" (no [venues.{args.venue}] in the config yet)"
     labels.setdefault("token", "login (OAuth token)")
     print(
         f"stored {', '.join(labels.get(k, k) for k, v in values.items() if v)} for {args.venue} "

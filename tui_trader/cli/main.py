@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui_trader.cli.backtest_cmd",
     "tui_trader.cli.optimize_cmd",
     "tui_trader.cli.league_cmd",
+    "tui_trader.cli.copy_cmd",
     "tui_trader.cli.serve_cmd",
 )
 

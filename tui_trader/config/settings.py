@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tui_trader.config.copy import CopySettings
 from tui_trader.config.daemon import DaemonSettings, NotificationSettings
 from tui_trader.config.paper import PaperSettings
 from tui_trader.config.risk import RiskSettings
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     signals: dict[str, Any] = Field(default_factory=dict)
+    # `[copy.NAME]` (a field named `copy` would shadow BaseModel.copy)
+    copy_trading: dict[str, CopySettings] = Field(
+        default_factory=dict, validation_alias=AliasChoices("copy", "copy_trading"), serialization_alias="copy"
+    )
     backtest: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod

@@ -61,6 +61,10 @@ class Host(Protocol):
 
     def check_token(self, given: object) -> bool: ...
 
+    async def login(self, peer: str, user: object, token: object) -> Identity | str:
+        """A `[serve.users]` login over TCP: its identity, or why it was refused."""
+        ...
+
     async def execute_encoded(self, conn: Connection, req_id: Any, cmd: str, params: dict[str, Any]) -> bytes: ...
 
 
@@ -213,7 +217,9 @@ class Connection:
             cap = b.max_request if self.authenticated else MAX_AUTH_REQUEST
             idle = b.idle_s if self.sub is None else 10 * 365 * 86400.0  # a subscriber may only listen
             try:
-                line = await self.lines.line(cap, idle, b.read_s, auth_until)
+                # the authentication deadline ends with authentication: a TCP client that logged
+                # in and then listens quietly must not time out (or, subscribed, spin) after it
+                line = await self.lines.line(cap, idle, b.read_s, None if self.authenticated else auth_until)
             except LineTooLong:
                 self.reply_error(None, f"request longer than {cap:,} bytes; it was skipped", 2, TOO_LONG)
                 if not self.authenticated:
@@ -247,22 +253,34 @@ class Connection:
                 self.reply_error(None, "id must be a number or a string", 2, BAD_REQUEST)
                 continue
             if not self.authenticated:
-                self._authenticate(req_id, msg)
+                await self._authenticate(req_id, msg)
                 continue
             await self._slots.acquire()
             task = asyncio.create_task(self._run(req_id, msg))
             self._tasks.add(task)
             task.add_done_callback(self._done)
 
-    def _authenticate(self, req_id: Any, msg: dict[str, Any]) -> None:
+    async def _authenticate(self, req_id: Any, msg: dict[str, Any]) -> None:
+        """The daemon's token (the owner), or a user and token of a `[serve.users]` login (that
+        user with that role, for good: a copy-trading follower's viewer login)."""
         params = msg.get("params")
         token = params.get("token") if isinstance(params, dict) else None
-        if msg.get("cmd") == "auth" and self.server.check_token(token):
+        user = params.get("user") if isinstance(params, dict) else None
+        why = "authentication failed: wrong or missing token"
+        if msg.get("cmd") == "auth" and user is None and self.server.check_token(token):
             self.authenticated = True
             self.send(dumps(ok(req_id, {"authenticated": True})))
             return
-        log.warning("refused %s client %s: missing or wrong token", self.transport, self.peer)
-        self.send(dumps(error(req_id, "authentication failed: wrong or missing token", 1, AUTH)))
+        if msg.get("cmd") == "auth" and user is not None:
+            found = await self.server.login(self.peer, user, token)
+            if isinstance(found, Identity):
+                self.identity = found
+                self.authenticated = True
+                self.send(dumps(ok(req_id, {"authenticated": True, "identity": found.as_dict()})))
+                return
+            why = found
+        log.warning("refused %s client %s: %s", self.transport, self.peer, why)
+        self.send(dumps(error(req_id, why, 1, AUTH)))
         self.close()
 
     def _done(self, task: asyncio.Task[None]) -> None:

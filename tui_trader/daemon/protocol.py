@@ -11,21 +11,14 @@ Decimals travel as strings, datetimes as ISO 8601 UTC, enums as their values (`t
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
-from datetime import datetime
-from decimal import Decimal
-from enum import Enum
-from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from tui_trader.core import events as ev
-from tui_trader.core.encoding import to_jsonable
+from tui_trader.core.encoding import WireError, decode, decode_dataclass, to_jsonable
 from tui_trader.core.errors import UsageError, UserError
 
-T = TypeVar("T")
+__all__ = ["decode", "decode_dataclass"]  # re-exported: the wire's decoders live in core.encoding
 PROTOCOL_VERSION = 1
 MAX_LINE = 16 * 1024 * 1024  # an answer (a snapshot with books for many symbols) fits comfortably
 MAX_REQUEST = 1024 * 1024  # a request is small; a longer line is refused and skipped
@@ -60,7 +53,7 @@ EVENT_TYPES: dict[str, type[ev.Event]] = {
 }
 
 
-class ProtocolError(UserError):
+class ProtocolError(WireError):
     """The peer sent something that is not our wire format."""
 
 
@@ -129,61 +122,6 @@ def raise_for(response: dict[str, Any]) -> Any:
 
 
 # -- decoding ------------------------------------------------------------------------------------
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def decode(tp: Any, value: Any) -> Any:
-    """Rebuild `value` (plain JSON) as type `tp`: dataclasses, Decimal, datetime, enums, containers."""
-    if value is None:
-        return None
-    if tp is Any or tp is object:
-        return value
-    origin = typing.get_origin(tp)
-    if origin is typing.Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return decode(args[0], value) if len(args) == 1 else value
-    if origin is typing.ClassVar:
-        return value
-    if origin in (list, set, frozenset):
-        (arg,) = typing.get_args(tp) or (Any,)
-        return origin(decode(arg, v) for v in value)
-    if origin is tuple:
-        items = typing.get_args(tp)
-        if len(items) == 2 and items[1] is Ellipsis:
-            return tuple(decode(items[0], v) for v in value)
-        return tuple(decode(a, v) for a, v in zip(items, value, strict=False))
-    if origin is dict:
-        _, val_tp = typing.get_args(tp) or (str, Any)
-        return {k: decode(val_tp, v) for k, v in value.items()}
-    if isinstance(tp, type):
-        if dataclasses.is_dataclass(tp):
-            return decode_dataclass(tp, value)
-        if issubclass(tp, Enum):
-            return tp(value)
-        if tp is Decimal:
-            return Decimal(str(value))
-        if tp is datetime:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-        if tp is float:
-            return float(value)
-        if tp is int and not isinstance(value, bool):
-            return int(value)
-    return value
-
-
-def decode_dataclass(cls: type[T], data: dict[str, Any]) -> T:
-    if not isinstance(data, dict):
-        raise ProtocolError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-    hints = _hints(cls)  # type: ignore[arg-type]
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data and f.init:
-            kwargs[f.name] = decode(hints[f.name], data[f.name])
-    return cls(**kwargs)
 
 
 def decode_event(message: dict[str, Any]) -> ev.Event | None:

@@ -5,6 +5,9 @@
 - A session opened by `tui-trader serve` (a browser or SSH user) has the role the serve
   process registered with the session's token. The daemon looks the role up from the token;
   nothing the client says later can change it.
+- A TCP client may also log in as a `[serve.users.NAME]` user with its token (`auth` with
+  `user` and `token`): it is that user with that role for the connection's life (a
+  copy-trading follower reading the leader's fills with a viewer login).
 - A viewer sees everything and changes nothing: it may call only the commands in `READ_ONLY`.
   Everything else is refused, including commands added later (deny by default).
 - Only the owner may open or close sessions, so a session can never mint a stronger one.
@@ -30,7 +33,7 @@ class Identity:
 
     user: str
     role: Role
-    via: str  # "local" for the owner; "web" or "ssh" for sessions
+    via: str  # "local" for the owner; "web" or "ssh" for sessions; "tcp" for a login on the TCP port
     owner: bool = False
 
     @property
@@ -67,6 +70,7 @@ READ_ONLY = frozenset(
         "signals.pending",
         "market.consolidated",
         "scan.spreads",
+        "copy.status",
     }
 )
 # Commands only the owner may call (a session, even a trader's, may not).

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +32,12 @@ from tui_trader.daemon.protocol import (
     error,
     ok,
 )
+from tui_trader.daemon.roles import Identity, Role
 from tui_trader.daemon.sessions import SessionRegistry
 from tui_trader.engine import params as P
 
 if TYPE_CHECKING:
+    from tui_trader.daemon.logins import Logins
     from tui_trader.engine import Engine
     from tui_trader.engine.bus import EventBus
 
@@ -82,6 +85,7 @@ class ControlServer:
         self._seq = 0
         self._snapshot: tuple[float, str] | None = None
         self.sessions = SessionRegistry(engine.audit)
+        self._logins: Logins | None = None  # [serve.users] logins on the TCP port (made on first use)
         self.handlers: dict[str, Handler] = {
             "hello": self._hello,
             "status": self._status,
@@ -146,6 +150,29 @@ class ControlServer:
 
     def check_token(self, given: object) -> bool:
         return self.token is not None and auth.token_matches(self.token, given)
+
+    async def login(self, peer: str, user: object, token: object) -> Identity | str:
+        """A `[serve.users.NAME]` login on the TCP port (argon2, rate-limited per address): that
+        user with that role for the connection's life, audited; else why not (one line)."""
+        from tui_trader.daemon.logins import Logins
+
+        address = peer.rsplit(":", 1)[0]
+        if self._logins is None:
+            self._logins = Logins({})
+        self._logins.users = self.engine.settings.serve.users  # a reload adds or removes logins
+        wait = self._logins.retry_after(address)
+        if wait:
+            return f"authentication refused: too many failed logins from {address}; try again in {wait:.0f} s"
+        if not isinstance(user, str) or not isinstance(token, str) or not 0 < len(user) <= 64 or len(token) > 1024:
+            return "authentication failed: a login needs a user name and its token"
+        found = await self._logins.check(address, user, token)
+        if found is None:
+            await self.engine.audit("daemon", "login_refused", {"user": user[:64], "peer": peer, "via": "tcp"})
+            return "authentication failed: wrong user or token"
+        identity = Identity(found.name, Role(found.role), "tcp")
+        await self.engine.audit(identity.label, "login", {**identity.as_dict(), "peer": peer})
+        log.info("tcp login %s from %s", identity.label, peer)
+        return identity
 
     def count(self, transport: str, *, authenticated: bool | None = None) -> int:
         return sum(
@@ -280,7 +307,19 @@ class ControlServer:
         return to_jsonable(snap.recent_orders if P.flag(p, "all") else snap.open_orders)
 
     async def _fills(self, conn: Connection, p: dict[str, Any]) -> Any:
+        """The latest fills; with `since` (ISO 8601) every stored fill from then on, oldest first
+        (a copy-trading follower catching up after a reconnect)."""
         limit = P.integer(p, "limit", 50, high=10_000)
+        since = P.text(p, "since", max_len=40)
+        if since is not None:
+            try:
+                start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            except ValueError:
+                raise UsageError(f"since {since!r} is not an ISO 8601 time") from None
+            if start.tzinfo is None:
+                raise UsageError("since needs a time zone (UTC: end it with Z)")
+            assert self.engine.store is not None
+            return to_jsonable(await self.engine.store.fills_since(start, limit))
         return to_jsonable(self.engine.fills[-limit:] if limit > 0 else [])
 
     async def _place(self, conn: Connection, p: dict[str, Any]) -> Any:

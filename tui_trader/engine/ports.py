@@ -55,6 +55,7 @@ class EnginePort(Protocol):
     signal_service: Any  # signal_service.SignalService when enabled
     router: Any  # router.Router: `--venue auto`
     scanner: Any  # scanner.SpreadScanner: spreads, the consolidated view
+    copy: Any  # copy.desk.CopyDesk when [copy.*] tables follow a leader
     config_file: Path | None
     reloader: Callable[[], Awaitable[dict[str, Any]]] | None
 

@@ -49,6 +49,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     signal_commands,
 )
 from tui_trader.engine.bus import EventBus
+from tui_trader.engine.copy import commands as copy_commands  # noqa: F401  (registers commands)
 from tui_trader.engine.derivatives import Derivatives
 from tui_trader.engine.marketdata import CandleFeed
 from tui_trader.engine.protective_stops import ProtectiveStops
@@ -136,6 +137,7 @@ class Engine(Trading):
         self.started = False
         self.live_armed = False  # orders to a live venue need arming (--live, or the arm_live command)
         self.signal_service: Any = None  # signals.service.SignalService when enabled (lazy)
+        self.copy: Any = None  # engine.copy.desk.CopyDesk when [copy.*] tables follow a leader
         self.snapshot_extras: list[Callable[[], dict[str, Any]]] = []  # add snapshot.extra entries
         self.candles: CandleFeed | None = None  # closed bars from trade prints
         self.tape = TradeTape()  # time and sales per market
@@ -261,6 +263,9 @@ class Engine(Trading):
         self.scanner.start()
         # the scanner's latest spreads, fees and venue problems (the Venues and Spreads panes)
         self.snapshot_extras.append(lambda: {"routing": self.scanner.latest()})
+        from tui_trader.engine.copy.desk import maybe_start as start_copy
+
+        self.copy = await start_copy(self)  # None unless [copy.*] follows a daemon or an exchange
         self.started = True
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
 
@@ -288,6 +293,8 @@ class Engine(Trading):
         self.started = False
         await self.scanner.stop()
         await self.router.stop()
+        if self.copy is not None:
+            await self.copy.stop()
         if self.signal_service is not None:
             await self.signal_service.stop()
         if self.strategies is not None:

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -335,6 +335,12 @@ class Store(CashFlowStore):
         if limit:
             sql += f" LIMIT {int(limit)}"
         async with self._db.execute(sql) as cur:
+            return [fill_from_row(r) for r in await cur.fetchall()]
+
+    async def fills_since(self, since: datetime, limit: int = 10_000) -> list[Fill]:
+        """Stored fills at or after `since`, oldest first (at most `limit`)."""
+        sql = "SELECT * FROM fills WHERE ts >= ? ORDER BY ts, rowid LIMIT ?"
+        async with self._db.execute(sql, (since.astimezone(UTC).isoformat(), int(limit))) as cur:
             return [fill_from_row(r) for r in await cur.fetchall()]
 
     async def has_fill(self, venue: str, fill_id: str) -> bool:

@@ -137,4 +137,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cash_flows_ts ON cash_flows(ts);
     """,
+    # 4: copy trading: every leader fill seen, written before its mirrored order is sent
+    """
+    CREATE TABLE copy_mirrors (
+        leader TEXT NOT NULL,
+        fill_key TEXT NOT NULL,
+        leader_ts TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        price TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        client_order_id TEXT,
+        detail TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (leader, fill_key)
+    );
+    CREATE INDEX copy_mirrors_order ON copy_mirrors(client_order_id);
+    """,
 ]

@@ -48,6 +48,23 @@ class AccountHistory:
     def _safe(self, exc: BaseException) -> str:
         raise NotImplementedError
 
+    def _make_exchange(self) -> Any:
+        raise NotImplementedError
+
+    # -- another account's trades (a copy-trading leader, read-only) --------------------------------
+
+    async def open_account(self) -> None:
+        """Load the exchange and its markets to read the account only: no streams, no orders."""
+        self._ex = self._make_exchange()
+        await self._rest(self._ex.load_markets, what="load markets")
+
+    async def fetch_account_trades(self, symbol: str, since: datetime) -> list[Fill]:
+        """Every trade of the account in `symbol` from `since`, whoever placed it (a leader's
+        account read with a read-only key): the fills name the venue's order id, not ours."""
+        trades = await self._my_trades(symbol, int(since.timestamp() * 1000))
+        out = [convert.fill(self.name, t, str(t.get("order") or t["id"])) for t in trades.values()]
+        return sorted(out, key=lambda f: f.ts)
+
     async def _poll_fills(self) -> list[dict[str, Any]]:
         """Our new trades over REST, for exchanges with an order stream but no fills stream:
         at once after an order update, else every poll interval. Returns only when there are
