@@ -164,6 +164,7 @@ class ControlServer:
         if wait:
             return f"authentication refused: too many failed logins from {address}; try again in {wait:.0f} s"
         if not isinstance(user, str) or not isinstance(token, str) or not 0 < len(user) <= 64 or len(token) > 1024:
+            await self._logins.check(address, "", "")  # counts as a failure, at the same cost
             return "authentication failed: a login needs a user name and its token"
         found = await self._logins.check(address, user, token)
         if found is None:

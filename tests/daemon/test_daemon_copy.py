@@ -1,0 +1,148 @@
+"""Copy trading between two real daemons on loopback, configured as docs/social.md says: the
+leader makes a viewer login (`serve passwd --token`) and listens on TCP; the follower stores
+the token with `keys set copy.lead` and follows with `[copy.lead]`. Timings here are hang
+guards; the delay is measured by bench/bench_copy.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui_trader.cli.main import main
+
+KEYRING = {"TUI_TRADER_KEYRING": "file", "TUI_TRADER_KEYRING_PASSWORD": "correct horse battery staple"}
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def doc(capsys: pytest.CaptureFixture[str], home: Path, *argv: str) -> Any:
+    code, out, err = cli(capsys, *argv, "--home", str(home), "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def wait(cond: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = cond()
+        except Exception:  # a daemon still starting
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def setup_homes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    leader, follower = tmp_path / "leader", tmp_path / "follower"
+    leader.mkdir()
+    follower.mkdir()
+    port = free_port()
+    code, table, err = cli(capsys, "serve", "passwd", "bob", "--role", "viewer", "--token", "--home", str(leader))
+    assert code == 0 and table.startswith("[serve.users.bob]"), err
+    token = err.strip().rsplit(": ", 1)[1]
+    (leader / "config.toml").write_text(f"[daemon]\ntcp_port = {port}\n\n{table}")
+    (follower / "config.toml").write_text(
+        f'[copy.lead]\nleader = "daemon"\nport = {port}\nuser = "bob"\nscale = 0.5\n\n'
+        "[risk]\nmax_order_notional = 20000\n"
+    )
+    for key, value in KEYRING.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(token + "\n"))
+    code, _, err = cli(capsys, "keys", "set", "copy.lead", "--home", str(follower))
+    assert code == 0 and "login token" in err
+    for key in KEYRING:
+        monkeypatch.delenv(key)
+    return leader, follower
+
+
+def fills(capsys: pytest.CaptureFixture[str], home: Path, symbol: str) -> list[dict[str, Any]]:
+    return [f for f in doc(capsys, home, "fills", "--limit", "100") if f["symbol"] == symbol]
+
+
+def test_a_leader_daemon_fill_is_mirrored_by_a_follower_daemon_once(
+    tmp_path: Path,
+    spawn_daemon: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    L, F = setup_homes(tmp_path, capsys, monkeypatch)
+    leader = spawn_daemon(L)
+    follower = spawn_daemon(F, ready=False, **KEYRING).wait_ready(90)
+
+    def connected() -> bool:
+        return doc(capsys, F, "copy", "status", "lead")["state"] == "connected"
+
+    wait(connected, "the follower to log in to the leader")
+
+    # 1. a leader fill of 0.1 BTC/USDT appears at the follower as 0.05, through its risk checks
+    placed = doc(capsys, L, "order", "buy", "0.1", "BTC/USDT")
+    assert placed["status"] == "filled"
+    mirrored = wait(lambda: fills(capsys, F, "BTC/USDT"), "the mirrored fill", 30)
+    assert sum(float(f["quantity"]) for f in mirrored) == pytest.approx(0.05)
+    orders = {o["client_order_id"]: o for o in doc(capsys, F, "orders", "--all")}
+    order = orders[mirrored[0]["client_order_id"]]
+    assert order["source"] == "copy:lead" and order["side"] == "buy" and order["status"] == "filled"
+    st = doc(capsys, F, "copy", "status", "lead")
+    assert st["mirrored"] == 1 and st["positions"] == {"BTC/USDT": "0.05000"}
+    with capsys.disabled():
+        print(f"\nmeasured delay leader fill -> follower fill: {st['delay_s']['max']:.3f} s (under test load)")
+
+    # 2. a leader order of 1 BTC (one fill per level of the book it takes): each mirrored fill
+    # above the follower's max_order_notional (20000) is refused by its risk checks and recorded
+    doc(capsys, L, "order", "buy", "1", "BTC/USDT")
+    st = wait(lambda: (s := doc(capsys, F, "copy", "status", "lead"))["rejected"] >= 1 and s, "the risk rejection", 30)
+    refused = [r for r in st["recent"] if r["status"] == "rejected"]
+    assert refused and all("notional" in r["reason"] for r in refused)
+    time.sleep(1.0)  # the rest of that order's fills settle
+    st = doc(capsys, F, "copy", "status", "lead")
+    btc_fills = fills(capsys, F, "BTC/USDT")
+    assert len(btc_fills) == st["mirrored"]  # one fill per mirrored order (limit IOC at the book's top)
+
+    # 3. the follower restarts; a fill made while it was down is caught up, none is repeated
+    assert follower.stop() == 0
+    doc(capsys, L, "order", "buy", "0.2", "ETH/USDT")
+    follower = spawn_daemon(F, ready=False, **KEYRING).wait_ready(90)
+    eth = wait(lambda: fills(capsys, F, "ETH/USDT"), "the caught-up ETH fill", 60)
+    assert sum(float(f["quantity"]) for f in eth) == pytest.approx(0.1)
+    assert fills(capsys, F, "BTC/USDT") == btc_fills  # nothing mirrored twice
+    after = doc(capsys, F, "copy", "status", "lead")
+    assert after["seen"] == st["seen"] + len(eth) and after["rejected"] == st["rejected"]
+    held = float(after["positions"]["BTC/USDT"])
+
+    # 4. the leader restarts: the follower reconnects; the leader's exit is mirrored (reduce-only)
+    assert leader.stop() == 0
+    wait(lambda: not connected(), "the follower to notice the leader went")
+    leader = spawn_daemon(L)
+    wait(connected, "the follower to reconnect", 90)
+    doc(capsys, L, "order", "sell", "0.1", "BTC/USDT")
+    sold = wait(lambda: [f for f in fills(capsys, F, "BTC/USDT") if f["side"] == "sell"], "the mirrored exit", 30)
+    assert sum(float(f["quantity"]) for f in sold) == pytest.approx(0.05)
+    orders = {o["client_order_id"]: o for o in doc(capsys, F, "orders", "--all")}
+    assert orders[sold[0]["client_order_id"]]["reduce_only"] is True
+    st = doc(capsys, F, "copy", "status", "lead")
+    assert float(st["positions"].get("BTC/USDT", 0)) == pytest.approx(held - 0.05)
+    assert len(fills(capsys, F, "ETH/USDT")) == len(eth)  # the leader's history after its restart: no repeats
