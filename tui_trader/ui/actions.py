@@ -15,6 +15,7 @@ from textual import work
 
 from tui_trader.core.errors import UserError
 from tui_trader.core.signals import Signal
+from tui_trader.ui.panes.copy import CopyPane
 from tui_trader.ui.panes.risk import RiskPane
 from tui_trader.ui.panes.signals import SignalsPane, chat_what
 from tui_trader.ui.panes.statusbar import StatusBar, live_venues
@@ -96,6 +97,21 @@ class FeatureActions(WorkstationState):
             self._say(str(exc), error=True)
             return
         self._say(f"reloaded: {', '.join(reloaded)}" if reloaded else "no strategy file changed since the last load")
+        await self.refresh_snapshot()
+
+    # -- copy trading ------------------------------------------------------------------------
+
+    def on_copy_pane_toggle_requested(self, event: CopyPane.ToggleRequested) -> None:
+        self.toggle_copy(event.name, event.enable)
+
+    @work(exclusive=True, group="copy", exit_on_error=False)
+    async def toggle_copy(self, name: str, enable: bool) -> None:
+        try:
+            status = await self.client.call("copy.start" if enable else "copy.stop", name=name)
+        except UserError as exc:
+            self._say(str(exc), error=True)
+            return
+        self._say(f"copy {name}: {'following' if status.get('enabled') else 'stopped'}")
         await self.refresh_snapshot()
 
     # -- signals -----------------------------------------------------------------------------

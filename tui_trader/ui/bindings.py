@@ -14,7 +14,11 @@ def pane_bindings() -> list[Binding]:
         for i, cls in enumerate(PANES[:10], start=1)
     ] + [
         Binding(key, f"show_pane('{pane}')", title, id=f"pane_{pane}", show=False)
-        for key, pane, title in (("v", "venues", "Venues"), ("V", "spreads", "Spreads"))  # layout.PANE_LETTERS
+        for key, pane, title in (
+            ("v", "venues", "Venues"),
+            ("V", "spreads", "Spreads"),
+            ("f8", "copy", "Copy trading"),
+        )  # layout.PANE_LETTERS
     ]
 
 

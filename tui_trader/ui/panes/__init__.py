@@ -3,6 +3,7 @@
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.panes.blotter import BlotterPane
 from tui_trader.ui.panes.chart import ChartPane
+from tui_trader.ui.panes.copy import CopyPane
 from tui_trader.ui.panes.orderbook import OrderBookPane
 from tui_trader.ui.panes.performance import PerformancePane
 from tui_trader.ui.panes.positions import PositionsPane
@@ -29,15 +30,18 @@ PANES: tuple[type[Pane], ...] = (
     PerformancePane,
     VenuesPane,
     SpreadsPane,
+    CopyPane,
 )
 # Shown only when two or more venues run: one venue has nothing to compare.
 MULTI_VENUE: frozenset[str] = frozenset({VenuesPane.KEY, SpreadsPane.KEY})
+
 
 __all__ = [
     "MULTI_VENUE",
     "PANES",
     "BlotterPane",
     "ChartPane",
+    "CopyPane",
     "OrderBookPane",
     "Pane",
     "PerformancePane",
