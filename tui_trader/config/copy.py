@@ -1,10 +1,9 @@
 """`[copy.NAME]` tables: mirror a leader's fills (docs/social.md).
 
 The leader is another tui-trader daemon (`leader = "daemon"`: its TCP control port and a
-viewer login it gave you), an exchange account read through a read-only API key
-(`leader = "exchange"`, with `[copy.NAME.exchange]` saying which), or a chat signal provider
-(`leader = "chat"`, `provider = NAME`). Secrets (the login's token, the API key) live in the
-keyring under `copy.NAME` (`tui-trader keys set copy.NAME`), never here.
+viewer login it gave you) or an exchange account read through a read-only API key
+(`leader = "exchange"`, with `[copy.NAME.exchange]` saying which). Secrets (the login's token,
+the API key) live in the keyring under `copy.NAME` (`tui-trader keys set copy.NAME`), never here.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from tui_trader.config.venues import VenueSettings
 class CopySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    leader: Literal["daemon", "exchange", "chat"] = Field(
-        ..., description="daemon: another tui-trader; exchange: an account by read-only key; chat: a signal provider"
+    leader: Literal["daemon", "exchange"] = Field(
+        ..., description="daemon: another tui-trader; exchange: an account by read-only key"
     )
     enabled: bool = Field(True, description="follow from start-up (copy start / stop change it while running)")
     # -- daemon leaders
@@ -30,8 +29,6 @@ class CopySettings(BaseModel):
     # -- exchange leaders
     exchange: VenueSettings | None = Field(None, description="exchange: the leader account's venue (kind ccxt)")
     poll_s: float = Field(1.0, ge=0.1, le=60, description="exchange: how often its fills are polled")
-    # -- chat leaders
-    provider: str | None = Field(None, description="chat: the provider whose signals are mirrored")
     # -- mirroring
     scale: float = Field(
         1.0, gt=0, le=1000, description="leader quantity times this (times the equity ratio with scale_by)"
@@ -59,8 +56,6 @@ class CopySettings(BaseModel):
         exchange = self.exchange
         if self.leader == "exchange" and (exchange is None or exchange.kind != "ccxt" or not exchange.exchange):
             raise ValueError('an exchange leader needs [copy.NAME.exchange] with kind = "ccxt" and exchange = ID')
-        if self.leader == "chat" and not self.provider:
-            raise ValueError("a chat leader needs `provider`, the signal provider to mirror")
         if self.symbols and self.deny and set(self.symbols) & set(self.deny):
             raise ValueError("a symbol cannot be in both `symbols` and `deny`")
         return self

@@ -63,9 +63,7 @@ class Follow:
         c = self.cfg
         if c.leader == "daemon":
             return f"daemon {c.host}:{c.port} as {c.user}"
-        if c.leader == "exchange" and c.exchange is not None:
-            return f"{c.exchange.exchange} account"
-        return f"chat provider {c.provider}"
+        return f"{c.exchange.exchange if c.exchange else '?'} account"
 
 
 class CopyDesk:
@@ -89,8 +87,6 @@ class CopyDesk:
         saved = (await eng.store.load_strategy_state(STATE_KEY)).get("leaders") or {}
         now = eng.clock.now()
         for name, cfg in eng.settings.copy_trading.items():
-            if cfg.leader == "chat":
-                continue  # mirrored by the chat desk (signals), not a fill stream
             state = saved.get(name) or {}
             enabled = bool(state.get("enabled", cfg.enabled))
             since = datetime.fromisoformat(state["since"]) if state.get("since") else now
@@ -345,7 +341,7 @@ def _plan_detail(p: Plan) -> dict[str, Any]:
 
 async def maybe_start(engine: EnginePort) -> CopyDesk | None:
     """The engine's copy desk when `[copy.*]` tables follow a daemon or an exchange; else None."""
-    if not any(c.leader != "chat" for c in engine.settings.copy_trading.values()):
+    if not engine.settings.copy_trading:
         return None
     desk = CopyDesk(engine)
     await desk.start()

@@ -298,4 +298,4 @@ def make_leader(name: str, cfg: CopySettings, credentials: Credentials | None, c
         return DaemonLeader(name, cfg, credentials)
     if cfg.leader == "exchange":
         return ExchangeLeader(name, cfg, credentials, clock)
-    raise UserError(f"copy.{name}: a {cfg.leader} leader has no fill stream")
+    raise UserError(f"copy.{name}: unknown leader kind {cfg.leader!r}")
