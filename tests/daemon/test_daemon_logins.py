@@ -77,7 +77,8 @@ async def test_a_viewer_login_reads_fills_and_cannot_trade(leader: tuple[Engine,
     await engine.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.1")))
     c = await Client.open(server.tcp_port)
     answer = await c.ask("auth", user="bob", token=TOKEN)
-    assert answer["ok"] and answer["result"]["identity"] == {"user": "bob", "role": "viewer", "via": "tcp", "owner": False}
+    identity = {"user": "bob", "role": "viewer", "via": "tcp", "owner": False}
+    assert answer["ok"] and answer["result"]["identity"] == identity
     fills = await c.ask("fills", since=start.isoformat())
     assert fills["ok"] and [f["quantity"] for f in fills["result"]] == ["0.1"]
     assert (await c.ask("fills", since="2999-01-01T00:00:00Z"))["result"] == []
