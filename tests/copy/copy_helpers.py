@@ -52,11 +52,15 @@ class Pair:
         await step(self.leader, n)
         await step(self.follower, 1, seconds=0)
 
-    async def restart_follower(self, **copy: Any) -> None:
+    async def restart_follower(
+        self, home: Home | None = None, settings: dict[str, Any] | None = None, **copy: Any
+    ) -> None:
+        """Stop the follower and start it again (in `home` and with other `settings` if given)."""
         await self.follower.stop()
         if copy:
             self.copy = self.copy.model_copy(update=copy)
-        self.follower = follower_engine(self.follower_home, self.clock, self.copy)
+        self.follower_home = home or self.follower_home
+        self.follower = follower_engine(self.follower_home, self.clock, self.copy, **(settings or {}))
         await self.follower.start()
         await step(self.follower, 1, seconds=0)
 

@@ -4,6 +4,9 @@ restarts (the row is written before the order is sent), reconnects and start / s
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from tui_trader.core.enums import OrderStatus, Side
 from tui_trader.core.orders import OrderRequest
@@ -11,6 +14,8 @@ from tui_trader.daemon.server import ControlServer
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.copy.desk import order_id
 from tui_trader.engine.copy.leaders import LeaderFill
+from tui_trader.engine.testing import step
+from tui_trader.home import Home
 from tui_trader.store.mirrors import SENDING, Mirror, MirrorRecords
 
 from copy_helpers import Pair, until
@@ -155,3 +160,25 @@ async def test_stop_and_start_per_leader_is_kept_and_fills_while_stopped_are_not
     assert not own_fills(p, "BTC/USDT")  # made while stopped: not ours
     audit = await p.follower.store.audit_log(100)
     assert {"copy_stop", "copy_start"} <= {r["action"] for r in audit if r["actor"] == "cli@unix"}
+
+
+async def test_scale_by_equity_sizes_by_the_two_accounts(pair: Pair, tmp_path: Path) -> None:
+    p = pair
+    half = p.follower.settings.paper.model_copy(update={"balances": {"USDT": 50_000.0, "USD": 50_000.0}})
+    await p.restart_follower(Home(tmp_path / "smaller").ensure(), {"paper": half}, scale_by="equity", scale=1.0)
+    await step(p.follower, 1, seconds=0)
+    await until(lambda: p.status()["state"] == "connected", what="reconnect")
+    ours, theirs = p.follower.account().equity, p.leader.account().equity
+    assert ours / theirs == pytest.approx(0.5, rel=1e-3)
+    await p.leader.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("1")))
+    await until(lambda: p.status()["seen"] >= 1, what="the leader's fills")
+    await until(lambda: p.status()["pending"] == 0, what="the mirrors to settle")
+    rows = [r for r in p.status()["recent"] if r["status"] == "sent"]
+    # each fill is sized by the two equities when it arrives (the leader's fee has moved its own)
+    assert rows and all(r["ratio"] == pytest.approx(0.5, rel=1e-3) for r in rows)
+    assert sum(Decimal(r["quantity"]) for r in rows) == Decimal("1")
+    for r in rows:
+        leader_qty = Decimal(r["quantity"])
+        assert Decimal(r["order_quantity"]) == (leader_qty * Decimal(str(r["ratio"]))).quantize(
+            Decimal("0.00001"), rounding="ROUND_DOWN"
+        )
