@@ -121,6 +121,8 @@ async def test_a_row_written_before_a_crash_is_sent_once_at_restart(pair: Pair) 
     assert [f.client_order_id for f in own_fills(p)] == [cid]
     rows = {m.fill_key: m for m in await MirrorRecords(p.follower.store).load("lead")}
     assert rows[lf.key].status == "sent"
+    await until(lambda: p.status()["mirrored"] == 1, what="the fill of the order sent at start in the record")
+    assert p.status()["positions"] == {"BTC/USDT": "0.05000"}
     await p.restart_follower()  # and again: the order exists now, nothing is sent
     assert len(await p.follower.store.load_fills()) == 1
     assert (await MirrorRecords(p.follower.store).load("lead"))[0].status == "sent"

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -146,3 +149,53 @@ def test_a_leader_daemon_fill_is_mirrored_by_a_follower_daemon_once(
     st = doc(capsys, F, "copy", "status", "lead")
     assert float(st["positions"].get("BTC/USDT", 0)) == pytest.approx(held - 0.05)
     assert len(fills(capsys, F, "ETH/USDT")) == len(eth)  # the leader's history after its restart: no repeats
+
+
+# Loaded by the follower daemon's interpreter (PYTHONPATH): the process kills itself with
+# SIGKILL right after the copy desk committed a leader fill's row, before the order is placed.
+KILL_AFTER_ROW = '''
+import os, signal
+from tui_trader.store import mirrors
+
+_insert = mirrors.MirrorRecords.insert
+
+async def insert(self, mirror):
+    await _insert(self, mirror)
+    if mirror.status == mirrors.SENDING:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+mirrors.MirrorRecords.insert = insert
+'''
+
+
+def test_a_follower_killed_between_the_row_and_the_order_sends_it_once_after_restart(
+    tmp_path: Path,
+    spawn_daemon: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    L, F = setup_homes(tmp_path, capsys, monkeypatch)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILL_AFTER_ROW)
+    path = os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH", "")) if p)
+    spawn_daemon(L)
+    follower = spawn_daemon(F, ready=False, PYTHONPATH=path, **KEYRING).wait_ready(90)
+    wait(lambda: doc(capsys, F, "copy", "status", "lead")["state"] == "connected", "the follower to log in")
+
+    assert doc(capsys, L, "order", "buy", "0.1", "BTC/USDT")["status"] == "filled"
+    assert follower.proc.wait(30) == -signal.SIGKILL  # killed with the row written, nothing sent
+    with sqlite3.connect(F / "tui_trader.db") as db:
+        rows = db.execute("SELECT status, client_order_id FROM copy_mirrors").fetchall()
+        assert len(rows) == 1 and rows[0][0] == "sending"
+        assert db.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+
+    spawn_daemon(F, ready=False, **KEYRING).wait_ready(90)  # the row is settled: sent now, once
+    mirrored = wait(lambda: fills(capsys, F, "BTC/USDT"), "the mirrored fill after the restart", 30)
+    assert sum(float(f["quantity"]) for f in mirrored) == pytest.approx(0.05)
+    wait(lambda: doc(capsys, F, "copy", "status", "lead")["state"] == "connected", "the follower to log in again")
+    time.sleep(1.0)  # the leader's history (which repeats the fill) has been answered
+    orders = [o for o in doc(capsys, F, "orders", "--all") if o["source"] == "copy:lead"]
+    assert [o["client_order_id"] for o in orders] == [rows[0][1]]
+    st = doc(capsys, F, "copy", "status", "lead")
+    assert st["seen"] == 1 and st["mirrored"] == 1 and st["positions"] == {"BTC/USDT": "0.05000"}

@@ -86,6 +86,8 @@ class CopyDesk:
         self.records = MirrorRecords(eng.store)
         saved = (await eng.store.load_strategy_state(STATE_KEY)).get("leaders") or {}
         now = eng.clock.now()
+        # before settling rows a crash left `sending`: the fills of the orders sent then count
+        self._sub = eng.bus.subscribe("copy-desk", kinds={"fill"}, coalesce=False)
         for name, cfg in eng.settings.copy_trading.items():
             state = saved.get(name) or {}
             enabled = bool(state.get("enabled", cfg.enabled))
@@ -99,7 +101,6 @@ class CopyDesk:
                 follow.record.on_fill(fill)
             await self._settle_pending(follow)
         await self._save_state()
-        self._sub = eng.bus.subscribe("copy-desk", kinds={"fill"}, coalesce=False)
         self._task = asyncio.create_task(self._own_fills(), name="copy-fills")
         for follow in self.follows.values():
             if follow.enabled:
