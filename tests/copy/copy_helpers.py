@@ -75,6 +75,6 @@ class Pair:
 def follower_engine(home: Home, clock: FrozenClock, copy: CopySettings, **settings: Any) -> Engine:
     base = paper_settings()
     s = base.model_copy(update={"copy_trading": {"lead": copy}, **settings})
-    return manual_engine(Settings.model_validate(s.model_dump()), home=home, clock=clock)
+    return manual_engine(Settings.model_validate(s.model_dump(exclude_defaults=True)), home=home, clock=clock)
 
 
