@@ -105,6 +105,28 @@ async def test_no_fill_is_mirrored_twice_across_a_follower_restart_and_fills_mad
     assert st["mirrored"] == 2 and st["seen"] == 2
 
 
+async def test_fills_missed_beyond_max_delay_while_the_follower_was_down_are_recorded_late(pair: Pair) -> None:
+    p = pair
+    await p.leader.place(BUY_01)
+    await until(lambda: own_fills(p), what="the mirrored fill")
+    await p.follower.stop()
+    await p.step()
+    await p.leader.place(OrderRequest("ETH/USDT", Side.BUY, Decimal("1")))  # while the follower is down
+    missed = [f for f in p.leader.fills if f.symbol == "ETH/USDT"]
+    p.clock.advance(45)  # the follower is back after max_delay_s (30)
+    await p.restart_follower()
+    await until(lambda: p.status()["seen"] == len(p.leader.fills), what="the missed fills to be recorded")
+    st = p.status()
+    late = [r for r in st["recent"] if r["symbol"] == "ETH/USDT"]
+    assert len(late) == len(missed) and all(r["status"] == "skipped" and r["code"] == "late" for r in late)
+    assert all("beyond max_delay_s 30" in r["reason"] for r in late)
+    assert not own_fills(p, "ETH/USDT") and len(own_fills(p)) == 1  # nothing sent, the BTC fill not repeated
+    assert st["skipped_by"] == {"late": len(missed)} and st["duplicates"] >= 1
+    audit = await p.follower.store.audit_log(100)
+    skips = [r for r in audit if r["actor"] == "copy:lead" and r["action"] == "copy_skip"]
+    assert len(skips) == len(missed)
+
+
 async def test_a_row_written_before_a_crash_is_sent_once_at_restart(pair: Pair) -> None:
     """The follower died after writing the row and before placing the order: at restart the order
     is not in the database, so it was never sent; it is sent now (still fresh), once."""

@@ -12,8 +12,9 @@ not mirror a fill twice (the engine refuses a used id). At start, a row left `se
 crash is settled from the orders table: the order exists (it was persisted before it was
 sent: reconciliation follows it) or it was never sent, and is then sent now if still within
 max_delay_s, else recorded as skipped. A leader (re)connection first asks for the fills since
-max(when you started following it, now - max_delay_s), so fills made while the follower or the
-link was down are mirrored if they are still fresh enough, and recorded as late if not.
+max(when you started following it, the newest leader fill on record, at most a day back), so
+fills made while the follower or the link was down are mirrored if they are still fresh enough
+(max_delay_s), and recorded as skipped (late) if not.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATE_KEY = "__copy__"  # strategy_state row: which leaders are followed, since when
+CATCH_UP_LOOKBACK = timedelta(days=1)  # how far back a reconnection looks for fills it missed
 
 
 def order_id(name: str, fill_key: str) -> str:
@@ -124,8 +126,13 @@ class CopyDesk:
             await self.on_leader_fill(follow, fill)
 
         def since() -> datetime:
-            fresh = self.engine.clock.now() - timedelta(seconds=follow.cfg.max_delay_s)
-            return max(follow.since, fresh)
+            # from the newest leader fill on record (at most a day back): fills missed beyond
+            # max_delay_s while the follower or the link was down are seen, and recorded as late
+            now = self.engine.clock.now()
+            fresh = now - timedelta(seconds=follow.cfg.max_delay_s)
+            newest = follow.record.newest_leader_ts()
+            start = fresh if newest is None else max(min(fresh, newest), now - CATCH_UP_LOOKBACK)
+            return max(follow.since, start)
 
         follow.task = asyncio.create_task(follow.leader.run(on_fill, since), name=f"copy-{follow.name}")
 
@@ -204,6 +211,8 @@ class CopyDesk:
             log.info("copy %s: skipped %s %s %s: %s", follow.name, fill.side.value, fill.quantity, fill.symbol,
                      result.reason)  # fmt: skip
             await eng.audit(f"copy:{follow.name}", "copy_skip", mirror.as_dict())
+            if result.code == "late":  # missed while the follower or the link was down
+                eng.notify("warning", f"copy {follow.name}: {fill.symbol} not mirrored: {result.reason}", "copy")
             return mirror
         await self._send(follow, mirror, result)
         return mirror

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from statistics import median
 from typing import Any
@@ -58,6 +59,10 @@ class TrackRecord:
             self.theirs.setdefault(fill.symbol, Position(fill.venue, fill.symbol)).apply(leader_part)
         self.ours.setdefault(fill.symbol, Position(fill.venue, fill.symbol)).apply(fill)
         return mirror
+
+    def newest_leader_ts(self) -> datetime | None:
+        """When the newest leader fill on record happened (None: none yet)."""
+        return max((m.leader_ts for m in self.mirrors.values()), default=None)
 
     def held(self, symbol: str) -> Decimal:
         pos = self.ours.get(symbol)
