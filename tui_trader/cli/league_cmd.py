@@ -84,8 +84,11 @@ def _run(args: argparse.Namespace) -> int:
         store.add_season(name, start, end)
     spec = LeagueSpec(strategies, symbols, start, end, args.capital, min_trades, args.venue or "paper")
     progress = None if args.json else (lambda s: print(f"running {s} ...", file=sys.stderr))
+    def publish(board: dict[str, Any]) -> None:  # the League pane follows the run as it fills in
+        store.save_result(name, {"season": name, **board})
+
     doc = run_league(spec, _candles(ctx, args.venue), ctx.home.strategies_dir, risk=ctx.settings.risk,
-                     progress=progress)  # fmt: skip
+                     progress=progress, on_board=publish)  # fmt: skip
     doc = {"season": name, **doc}
     store.save_result(name, doc)
     if args.json:
@@ -194,6 +197,9 @@ def render(doc: dict[str, Any]) -> str:
             f"{num(r['total_return'] and r['total_return'] * 100, '+7.2f')}% {r['trades']:>6} "
             f"{num(r['win_rate'] and r['win_rate'] * 100, '4.0f')}%  {r['note']}"
         )
+    progress = doc.get("progress") or {}
+    if progress.get("running"):
+        lines.append(f"(in progress: {progress['done']} of {progress['of']} run, {progress['running']} running)")
     lines.append(
         f"Sharpe: annualised, on {doc['grid']} bars; DSR: deflated Sharpe (chance the true Sharpe is above 0 "
         f"after picking the best of {sum(1 for r in doc['rows'] if r['deflated_sharpe'] is not None)}); "

@@ -266,6 +266,10 @@ class Engine(Trading):
         from tui_trader.engine.copy.desk import maybe_start as start_copy
 
         self.copy = await start_copy(self)  # None unless [copy.*] follows a daemon or an exchange
+        if self.home is not None:  # the League pane: the latest `league run` leaderboard
+            from tui_trader.league.board import LatestBoard
+
+            self.snapshot_extras.append(LatestBoard(self.home.root))
         self.started = True
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
 

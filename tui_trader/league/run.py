@@ -40,16 +40,20 @@ def run_league(
     *,
     risk: Any = None,
     progress: Callable[[str], None] | None = None,
+    on_board: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """The leaderboard document (what `league show --json` prints)."""
+    """The leaderboard document (what `league show --json` prints). `on_board` gets the board of
+    the strategies run so far after each one but the last (`progress`: done, of, running)."""
     from tui_trader.backtest.paper_market import backtest_on
-    from tui_trader.data.timeframes import timeframe_to_pandas_freq
     from tui_trader.strategy.loader import load_strategy
 
     entries: list[Entry] = []
-    for name in spec.strategies:
+    run_at = _iso(datetime.now(UTC))
+    for i, name in enumerate(spec.strategies):
         if progress is not None:
             progress(name)
+        if on_board is not None and any(e.error is None for e in entries):
+            on_board(_board(spec, entries, run_at, {"done": i, "of": len(spec.strategies), "running": name}))
         try:
             strategy = load_strategy(name, [strategies_dir])
             frames = candles(spec.symbols, strategy.timeframe, spec.start, spec.end, strategy.startup_candle_count)
@@ -60,10 +64,16 @@ def run_league(
         entries.append(
             Entry(name, result.timeframe, result.equity, int(result.metrics.get("trades") or 0), result.metrics)
         )
-    good = [e.timeframe for e in entries if e.error is None]
-    if not good:
+    if not any(e.error is None for e in entries):
         raise UserError("no strategy in the league could run: " + "; ".join(e.error or "" for e in entries))
-    grid = coarsest(good)
+    n = len(spec.strategies)
+    return _board(spec, entries, run_at, {"done": n, "of": n, "running": None})
+
+
+def _board(spec: LeagueSpec, entries: list[Entry], run_at: str, progress: dict[str, Any]) -> dict[str, Any]:
+    from tui_trader.data.timeframes import timeframe_to_pandas_freq
+
+    grid = coarsest([e.timeframe for e in entries if e.error is None])
     rows = leaderboard(entries, timeframe_to_pandas_freq(grid), min_trades=spec.min_trades)
     return {
         "start": _iso(spec.start),
@@ -74,7 +84,8 @@ def run_league(
         "grid": grid,
         "min_trades": spec.min_trades,
         "score": "annualised Sharpe of the equity sampled on the grid",
-        "run_at": _iso(datetime.now(UTC)),
+        "run_at": run_at,
+        "progress": progress,
         "rows": [r.as_dict() for r in rows],
     }
 

@@ -18,6 +18,7 @@ def pane_bindings() -> list[Binding]:
             ("v", "venues", "Venues"),
             ("V", "spreads", "Spreads"),
             ("f8", "copy", "Copy trading"),
+            ("f9", "league", "League"),
         )  # layout.PANE_LETTERS
     ]
 

@@ -19,7 +19,7 @@ GRID_FORCED_MIN = (140, 40)  # below this even `layout grid` shows tabs (and say
 
 # In the grid, panes that share a slot as tabs (their number key brings them to the front).
 SLOTS: dict[str, tuple[str, ...]] = {
-    "slot-mid": ("blotter", "performance"),
+    "slot-mid": ("blotter", "performance", "league"),
     "slot-right": ("risk", "signals", "tape", "spreads", "copy"),  # spreads with two or more venues
 }
 
@@ -86,7 +86,7 @@ def _number(key: str) -> str:
     return PANE_LETTERS.get(key, "")
 
 
-PANE_LETTERS = {"venues": "v", "spreads": "V", "copy": "F8"}  # the panes after the tenth
+PANE_LETTERS = {"venues": "v", "spreads": "V", "copy": "F8", "league": "F9"}  # the panes after the tenth
 
 
 class LayoutMixin(WorkstationState):

@@ -4,6 +4,7 @@ from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.panes.blotter import BlotterPane
 from tui_trader.ui.panes.chart import ChartPane
 from tui_trader.ui.panes.copy import CopyPane
+from tui_trader.ui.panes.league import LeaguePane
 from tui_trader.ui.panes.orderbook import OrderBookPane
 from tui_trader.ui.panes.performance import PerformancePane
 from tui_trader.ui.panes.positions import PositionsPane
@@ -31,6 +32,7 @@ PANES: tuple[type[Pane], ...] = (
     VenuesPane,
     SpreadsPane,
     CopyPane,
+    LeaguePane,
 )
 # Shown only when two or more venues run: one venue has nothing to compare.
 MULTI_VENUE: frozenset[str] = frozenset({VenuesPane.KEY, SpreadsPane.KEY})
@@ -42,6 +44,7 @@ __all__ = [
     "BlotterPane",
     "ChartPane",
     "CopyPane",
+    "LeaguePane",
     "OrderBookPane",
     "Pane",
     "PerformancePane",
