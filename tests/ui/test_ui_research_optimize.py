@@ -117,8 +117,9 @@ async def test_escape_stops_a_running_search(rig_factory, tmp_path) -> None:  # 
     rig = rig_factory()
     async with rig.app.run_test(size=SIZE) as pilot:
         screen = await open_screen(rig, pilot, tmp_path)
-        await pilot.press("ctrl+r")  # the full declared grid: far more than this test waits for
-        assert screen.running
+        screen.query_one("#trials", Input).value = "100000"  # far more than this test waits for
+        await pilot.press("ctrl+r")
+        assert screen.running, text(screen, "#status")
         await pilot.press("escape")
         assert screen.stop.is_set()
         await rig.app.workers.wait_for_complete()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import numpy as np
 from rich.text import Text
@@ -101,7 +102,12 @@ class ChartPane(Pane):
             self._wanted = wanted
             self.error = ""
             self.end, self.cursor = None, None
-            self.run_worker(self._load(*wanted), exclusive=True, group="chart-load")
+            # the function, not a coroutine: a load replaced before it starts is never created
+            self.run_worker(
+                partial(self._load, *wanted),  # type: ignore[arg-type]  # Textual runs a partial of a coroutine function
+                exclusive=True,
+                group="chart-load",
+            )
             self._title(view)
         if self.loaded != wanted or (not self._dirty and view.now < self._next_draw):
             return
