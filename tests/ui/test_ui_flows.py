@@ -12,16 +12,9 @@ from tui_trader.ui.panes import BlotterPane, ChartPane, OrderBookPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import CommandLineScreen, TicketScreen
 
-from ui_helpers import answer, command, confirm_dialog
+from ui_helpers import answer, command, confirm_dialog, settle
 
 SIZE = (100, 30)
-
-
-async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await rig.app.workers.wait_for_complete()
-    await pilot.pause()
-
 
 
 def orders(rig) -> list:  # type: ignore[no-untyped-def]
@@ -249,9 +242,7 @@ async def test_flatten_with_the_kill_switch(rig_factory) -> None:  # type: ignor
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         await rig.app.client.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.1")))
-        await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig))
-        )
+        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig)))
         await rig.app.refresh_snapshot()
         await pilot.press("ctrl+k")
         await answer(rig, pilot, "ctrl+y", danger=True)
@@ -322,9 +313,7 @@ async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-un
             "Timeframe: 4h",
             "Layout: grid",
         } <= set(titles)
-        await rig.app.client.place(
-            OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig))
-        )
+        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal(1), OrderType.LIMIT, eth_bid(rig)))
         await rig.app.refresh_snapshot()
         await pilot.press("q")
         await answer(rig, pilot, "n")

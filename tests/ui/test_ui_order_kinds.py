@@ -13,15 +13,9 @@ from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import TicketScreen
 
-from ui_helpers import answer, command
+from ui_helpers import answer, command, settle
 
 SIZE = (100, 40)
-
-
-async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await rig.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def working(rig) -> list:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from tui_trader.ui.panes import PositionsPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen
 
-from ui_helpers import answer, build_rig, confirm_dialog
+from ui_helpers import answer, build_rig, confirm_dialog, settle
 
 SIZE = (100, 30)
 
@@ -33,12 +33,6 @@ async def typed(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     assert isinstance(rig.app.screen, CommandLineScreen)
     rig.app.screen.query_one(Input).value = text
-
-
-async def settle(rig, pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await rig.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_keys_typed_before_the_dialog_was_shown_are_dropped() -> None:

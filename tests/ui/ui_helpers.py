@@ -103,6 +103,13 @@ def rig_factory() -> Callable[..., Rig]:
     return build_rig
 
 
+async def settle(rig: Rig, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let the screen and the app's workers (an order on its way) finish."""
+    await pilot.pause()
+    await rig.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def frame(rig: Rig, pilot) -> None:  # type: ignore[no-untyped-def]
     """Let workers finish, take a snapshot and draw it."""
     await rig.app.workers.wait_for_complete()
