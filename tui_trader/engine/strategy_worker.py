@@ -355,7 +355,7 @@ class StrategyWorker:
 
     async def _exit_text(self, what: str) -> str:
         status = None
-        for _ in range(10):  # the factory reports the exit status once it has reaped it
+        for _ in range(40):  # the factory reports the exit status once it has reaped it (2 s at most)
             status = self.zygote.exit_status(self.pid or -1)
             if status is not None:
                 break
