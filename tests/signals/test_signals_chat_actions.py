@@ -315,3 +315,45 @@ async def test_a_close_refused_after_the_stop_was_cancelled_says_loudly_that_not
         moved = await _say(engine, f"BTC SL now {engine.mid(SYMBOL) * 0.96:.0f}", "alpha")
         assert moved["status"] == "done" and "protection refused" not in moved["note"], moved["note"]
         assert len(_tagged(engine, item["id"])) == 2
+
+
+async def test_an_update_the_venue_refuses_leaves_the_old_stop_working_and_says_so(home):
+    # Our check keeps a new stop below the mid; the paper venue (like an exchange) refuses a sell
+    # stop at or above the LAST trade, which after a sale at the bid is below the mid. So a stop
+    # at the last price passes our check and the venue refuses it: the old stop and target must
+    # work again, the audit must say what happened, and the trader must be told.
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        link = engine.signal_service.chat.links.get(item["id"])
+        old = {(o.type, o.price, o.stop_price, o.quantity) for o in _tagged(engine, item["id"])}
+        assert len(old) == 2 and link.stop is not None
+        venue = engine.venues["paper"]
+        for _ in range(200):  # until the last trade was at the bid, a dollar or more under the mid
+            if engine.mid(SYMBOL) - venue.matching.last_price(SYMBOL) >= 1:
+                break
+            await step(engine, 1)
+        last = Decimal(str(venue.matching.last_price(SYMBOL)))
+        assert Decimal(str(engine.mid(SYMBOL))) - last >= 1 and last > link.stop
+        notices: list[tuple] = []
+        notify = engine.notify
+        engine.notify = lambda *a, **k: (notices.append(a), notify(*a, **k))  # type: ignore[method-assign]
+
+        moved = await _say(engine, f"Raise the stop on BTC to {last}", "alpha")
+
+        assert moved["status"] == "done", moved["note"]
+        assert "not moved; protection refused" in moved["note"] and "would trigger at once" in moved["note"]
+        assert "the stop and take-profit placed again" in moved["note"]
+        refused = [o for o in _tagged(engine, item["id"], open_only=False) if o.stop_price == last]
+        assert [o.status for o in refused] == [OrderStatus.REJECTED]
+        assert {(o.type, o.price, o.stop_price, o.quantity) for o in _tagged(engine, item["id"])} == old
+        assert link.stop == min(o.stop_price for o in _tagged(engine, item["id"]) if o.stop_price)
+        stops = [o.client_order_id for o in _tagged(engine, item["id"]) if o.type is OrderType.STOP]
+        assert stops and {o.client_order_id for o in venue.matching.open_orders()} >= set(stops)  # at the venue
+        warnings = [message for level, message, *_ in notices if level == "warning"]
+        assert len(warnings) == 1 and "refused" in warnings[0] and f"old stop {link.stop}" in warnings[0]
+        audit = await engine.store.audit_log(limit=50)
+        rows = [a for a in audit if a["action"] == "chat_update"]
+        assert len(rows) == 1 and "protection refused" in str(rows[0]["detail"])
+        assert "Raise the stop on BTC" in str(rows[0]["detail"])
+        assert _position(engine) > 0

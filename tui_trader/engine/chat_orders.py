@@ -10,8 +10,9 @@ that provider's own messages opened (the links), and only through `engine.place`
   nothing protects the position.
 - update: move the stop (a price, or breakeven = the average entry) and/or the take-profit:
   the protective orders are cancelled and placed again (a one-cancels-other pair); if the new
-  ones are refused, the old ones are placed again. A stop that would trigger at once (on the
-  wrong side of the market) is refused, not sent.
+  ones are refused (by the checks or the venue), the old ones are placed again and a warning
+  says so. A stop that would trigger at once (on the wrong side of the market) is refused, not
+  sent.
 - cancel: cancel a link's entry order while nothing has filled.
 """
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 # What the dry run of a close may answer only because the link's own stop and take-profit are
 # still working (they are cancelled before the close is sent).
 _OWN_PROTECTION_CODES = frozenset({"reduce_only", "max_open_orders", "max_open_orders_per_symbol"})
+_PLACED_AGAIN = "; the stop and take-profit placed again"
 
 
 def targets(links: LinkBook, provider: str, parsed: ParsedSignal) -> list[ChatLink]:
@@ -143,7 +145,16 @@ class ChatOrders:
         await self._cancel_protection(link)
         placed = await self._protect(link, link.qty, stop, take_profit)
         if placed.startswith("; protection refused"):
-            return f"not moved{placed}{await self._restore(link, old_stop, old_take_profit)}"
+            restored = await self._restore(link, old_stop, old_take_profit)
+            if restored == _PLACED_AGAIN:  # (when nothing protects it, _restore already said so loudly)
+                self.engine.notify(
+                    "warning",
+                    f"{link.symbol} from {link.id}: the provider's new stop or take-profit was refused "
+                    f"({placed[2:]}); the old stop {old_stop or '-'} and take-profit "
+                    f"{old_take_profit or '-'} work again",
+                    source=f"signal:{link.provider}",
+                )
+            return f"not moved{placed}{restored}"
         return f"stop {stop if stop is not None else '-'}, take-profit {take_profit or '-'}{placed}"
 
     async def _cancel(self, link: ChatLink) -> str:
@@ -226,7 +237,7 @@ class ChatOrders:
         if stop is None and take_profit is None:
             return ""
         placed = await self._protect(link, link.qty, stop, take_profit)
-        return self._unprotected(link, placed) or "; the stop and take-profit placed again"
+        return self._unprotected(link, placed) or _PLACED_AGAIN
 
     def _unprotected(self, link: ChatLink, placed: str) -> str:
         """When the checks refused the protective orders, the position has none: say so loudly
