@@ -85,6 +85,13 @@ def _set(args: argparse.Namespace) -> int:
         values[name] = value
     if kind == "schwab" and vs is not None:
         values["token"] = _schwab_login(args.venue, vs, values["api_key"], values["secret"])
+    if kind == "robinhood":
+        from tui_trader.venues.robinhood.venue import signing_key
+
+        try:
+            signing_key(values["secret"])
+        except ValueError as exc:
+            raise UserError(f"{args.venue}: {exc}; nothing was stored") from None
     store.set(args.venue, Credentials(**values))
     note = "" if vs or labels or copy else f" (no [venues.{args.venue}] in the config yet)"
     labels.setdefault("token", "login (OAuth token)")

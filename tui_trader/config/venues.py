@@ -13,8 +13,8 @@ PAPER_ONLY = ("seed", "balances", "ack_latency_ms", "basis_bps", "basis_noise_bp
 class VenueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Webull, Robinhood and Moomoo are not built (docs/brokers.md says why): not accepted here.
-    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda"] = "paper"
+    # Robinhood is its crypto API only; Webull and Moomoo are not built (docs/brokers.md says why).
+    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda", "robinhood"] = "paper"
     exchange: str | None = Field(None, description="ccxt exchange id, e.g. binance")
     sandbox: bool = Field(True, description="ccxt: use the exchange's testnet")
     paper: bool = Field(True, description="alpaca, ib: use (and expect) the paper account; oanda: the practice account")
@@ -64,7 +64,7 @@ class VenueSettings(BaseModel):
     def is_live(self) -> bool:
         if self.kind == "ccxt":
             return not self.sandbox
-        if self.kind == "schwab":  # no paper account behind its API: every order is real
+        if self.kind in ("schwab", "robinhood"):  # no paper account behind their APIs: every order is real
             return True
         if self.kind in ("alpaca", "ib", "oanda"):
             return not self.paper

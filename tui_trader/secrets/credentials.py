@@ -60,6 +60,9 @@ BROKER_FIELDS: dict[str, dict[str, str]] = {
     "schwab": {"api_key": "app key", "secret": "app secret"},  # then the OAuth login (token)
     "ib": {},  # TWS / IB Gateway holds the login; nothing is stored here
     "oanda": {"api_key": "API token"},  # OANDA's personal access token (Manage API Access)
+    # Robinhood Crypto: the API key its crypto account settings show, and the base64 Ed25519
+    # private key (seed) its key-pair script printed (the public half was given to Robinhood).
+    "robinhood": {"api_key": "API key", "secret": "private key (base64)"},
 }
 OPTIONAL_FIELDS = frozenset({"passphrase"})
 

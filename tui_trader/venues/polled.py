@@ -1,0 +1,591 @@
+"""A broker reached over signed REST only, whose orders are polled: the shared half of the
+Robinhood Crypto and Webull adapters (`venues.robinhood`, `venues.webull`).
+
+What the broker adds is its wire: how a request is signed, what an order looks like in JSON,
+which endpoints list orders. Everything that makes an order safe is here, once:
+
+- **send once**: before an order leaves, its intent (and the broker-side client id, where the
+  broker needs its own form of ours) is written to `HOME/<venue>_ids.jsonl` (`venues.idmap`,
+  fsynced). The answer decides: accepted (the broker's order id), refused (4xx: the broker's
+  words; nothing was made), rate limited (429: nothing was made; sent again after the gate's
+  wait, as `ratelimit` allows), refused signature (401: nothing was made; one line naming the
+  keys and the clock). A lost answer (timeout, connection cut, 5xx, an answer without an order
+  id) may mean the order exists: it is looked for **by its client order id** among the
+  broker's orders, once now and then by the engine's reconciliation; it is never sent again.
+- **polling** instead of a stream: every `poll_interval_s` the working orders are read (each
+  fill once: `venues.seen`) and the subscribed symbols' quotes. A failed poll makes the venue
+  `reconnecting` with backoff; the first poll that works again makes it `connected` after a
+  reconnect, which the engine answers with a reconciliation. A poll loop that stops reporting
+  for `stall_after_s` (hung) is restarted by the watchdog.
+- **fills** are the broker's executions, each with an id stable across reads (the subclass
+  says how), so the poll and a reconciliation count each once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from yarl import URL
+
+from tui_trader.config.venues import VenueSettings
+from tui_trader.core.clock import Clock
+from tui_trader.core.enums import ConnectionState, Liquidity, OrderStatus, Side
+from tui_trader.core.errors import UserError
+from tui_trader.core.events import ExecutionReport, NoticeEvent, TickerEvent
+from tui_trader.core.fills import Fill
+from tui_trader.core.instrument import Instrument
+from tui_trader.core.market import Candle, Ticker
+from tui_trader.core.orders import Order
+from tui_trader.secrets.credentials import Credentials
+from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
+from tui_trader.venues.idmap import Fingerprint, OrderIdMap
+from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
+from tui_trader.venues.seen import SeenIds
+from tui_trader.venues.streams import StreamBoard
+
+log = logging.getLogger(__name__)
+
+ORDERS = "orders"  # the polled order "stream" on the stream board
+END_STATUS = {"filled": None, "canceled": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
+              "expired": OrderStatus.EXPIRED}  # fmt: skip
+# Each poll asks for orders changed since the last poll began, minus this: the broker's clock
+# may differ from ours (a signed request more than ~30 s off is refused anyway), and an order
+# read twice counts once (fills by id, ends by state).
+POLL_OVERLAP = timedelta(seconds=35)
+LOOKUP_BEFORE = timedelta(minutes=2)  # an order is looked for among those made from this before it was sent
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    fill_id: str  # stable across reads of the order
+    quantity: Decimal
+    price: Decimal
+    ts: datetime
+    fee: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrder:
+    """One order as the broker shows it, in our words."""
+
+    venue_order_id: str
+    broker_client_id: str  # the client order id the broker holds ("" when none)
+    symbol: str  # ours
+    side: Side
+    type: str  # our order type word
+    quantity: Decimal
+    filled: Decimal
+    price: Decimal | None
+    status: str  # open / filled / canceled / rejected / expired
+    created: datetime
+    executions: tuple[Execution, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    data: Any
+    headers: dict[str, str]
+    text: str
+
+
+class PolledVenue:
+    """Subclasses set `kind`, `broker` and `fee_currency` and implement the wire hooks below."""
+
+    kind = "polled"
+    broker = "the broker"
+    fee_currency = "USD"
+    not_found_final_after_s = 60.0  # a broker answers an order in its request; a minute later "not found" is final
+
+    def __init__(
+        self,
+        name: str,
+        settings: VenueSettings,
+        clock: Clock,
+        *,
+        credentials: Credentials | None = None,
+        ids_path: Path | None = None,
+        backoff: Backoff | None = None,
+        order_rate: float | None = None,
+        rest_timeout_s: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.clock = clock
+        self.is_live = settings.is_live
+        self._credentials = credentials or Credentials()
+        self.capabilities = VenueCapabilities(
+            stop=True, stop_limit=True, trailing_stop=False, post_only=False, ioc_fok=False, shorting=False
+        )
+        self.monitor = ConnectionMonitor(
+            name, clock, stall_after_s=settings.stall_after_s,
+            backoff=backoff or Backoff(settings.backoff_base_s, settings.backoff_cap_s),
+        )  # fmt: skip
+        self.streams = StreamBoard(self.monitor.stall_after_s)
+        self.rate_gate = RateGate(name, base_s=settings.backoff_base_s, cap_s=max(120.0, settings.backoff_cap_s))
+        rate = order_rate or settings.order_rate_per_s
+        self.order_bucket = TokenBucket(rate, max(1.0, rate * 2))
+        self.rest_timeout_s = rest_timeout_s
+        self.ids = OrderIdMap(ids_path)
+        self.instruments: dict[str, Instrument] = {}
+        self.counters = {"polls": 0, "poll_failures": 0, "rate_limited": 0, "found_by_client_id": 0,
+                         "duplicate_fills": 0, "restarts": 0}  # fmt: skip
+        self._emit: Emit = lambda event: None
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self._symbols: list[str] = []
+        self._working: dict[str, Decimal] = {}  # our cid -> filled quantity, orders still working
+        self._vids: dict[str, str] = {}  # our cid -> the broker's order id
+        self._seen = SeenIds()
+        self._polled_at: datetime | None = None
+        self._poll_ok = time.monotonic()
+
+    # -- the wire: each broker implements these -------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        raise NotImplementedError
+
+    def _sign(self, method: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
+        """The headers that authenticate this request: `path` without the query, `query` as
+        given, `qs` the query string exactly as sent ("" for none), `body` the body as sent."""
+        raise NotImplementedError
+
+    async def _setup(self) -> None:
+        """After the credentials are checked: the account, and `self.instruments`."""
+        raise NotImplementedError
+
+    async def _quotes(self, symbols: Sequence[str]) -> list[Ticker]:
+        raise NotImplementedError
+
+    def _order_request(self, order: Order, inst: Instrument | None, broker_cid: str) -> tuple[str, str, dict[str, Any]]:
+        """(method, path, body) that places `order`; a UserError refuses it before sending."""
+        raise NotImplementedError
+
+    def _placed_id(self, data: Any) -> str | None:
+        """The broker's order id in its answer to a placed order."""
+        raise NotImplementedError
+
+    def _cancel_request(self, vid: str, order: Order) -> tuple[str, str, dict[str, Any] | None]:
+        raise NotImplementedError
+
+    def _parse(self, raw: dict[str, Any]) -> BrokerOrder:
+        raise NotImplementedError
+
+    async def _list_open(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def _list_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Orders changed (or made) since `since`."""
+        raise NotImplementedError
+
+    async def _get(self, vid: str, order_cid: str) -> dict[str, Any] | None:
+        """One order by the broker's id; None when the broker says there is none."""
+        raise NotImplementedError
+
+    async def _find(self, broker_cid: str, since: datetime) -> dict[str, Any] | None:
+        """Our order by the client id the broker holds, made after `since`; None: not there."""
+        raise NotImplementedError
+
+    def _broker_cid(self, cid: str) -> str:
+        """The client order id the broker is given for ours (ours, unless its rules differ)."""
+        return cid
+
+    def _refused_text(self, ans: Answer) -> str:
+        return ans.text[:200]
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def _safe(self, text: str) -> str:
+        return self._credentials.redact(text.replace("\n", " "))[:300]
+
+    async def _http(self, method: str, path: str, *, query: dict[str, Any] | None = None,
+                    body: dict[str, Any] | None = None) -> Answer:  # fmt: skip
+        """One signed request, no retry; transport failures raise (aiohttp / TimeoutError)."""
+        if self._session is None:
+            raise VenueError(f"{self.name}: not connected")
+        text_body = json.dumps(body, separators=(",", ":")) if body is not None else ""
+        query = query or {}
+        qs = urlencode([(k, str(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])])
+        headers = {"Content-Type": "application/json; charset=utf-8", **self._sign(method, path, query, qs, text_body)}
+        url = URL(self.base_url + path + (f"?{qs}" if qs else ""), encoded=True)
+        async with self._session.request(
+            method,
+            url,
+            data=text_body.encode() if text_body else None,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=self.rest_timeout_s),
+        ) as resp:
+            text = await resp.text()
+            try:
+                data = json.loads(text) if text else None
+            except ValueError:
+                data = None
+            return Answer(resp.status, data, dict(resp.headers), text)
+
+    def _rate_limited(self, ans: Answer) -> None:
+        self.counters["rate_limited"] += 1
+        was_closed = self.rate_gate.closed
+        self.rate_gate.hit(429, ans.headers)
+        if not was_closed:
+            self._notice("warning", self.rate_gate.describe())
+
+    def _auth_refused(self, ans: Answer) -> str:
+        return (f"{self.name}: {self.broker} refused our signature (HTTP {ans.status}: "
+                f"{self._safe(self._refused_text(ans)) or 'unauthorized'}); check the keys with "
+                f"`tui-trader keys set {self.name}` and that this machine's clock is right")  # fmt: skip
+
+    async def _call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
+                    body: dict[str, Any] | None = None, what: str, attempts: int = 3,
+                    ok_404: bool = False) -> Any:  # fmt: skip
+        """A read (or a cancel): 429 waits on the gate and asks again; a 5xx or a lost answer
+        is asked again with backoff; 401 and other 4xx raise VenueError with the broker's words."""
+        backoff = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)
+        for attempt in range(attempts):
+            await self.rate_gate.wait()
+            try:
+                ans = await self._http(method, path, query=query, body=body)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                if attempt == attempts - 1:
+                    raise VenueError(f"{self.name}: {what}: no answer ({type(exc).__name__})") from None
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if ans.status == 429:
+                self._rate_limited(ans)
+                if attempt < attempts - 1:
+                    continue
+                raise VenueError(f"{self.name}: {what}: {self.rate_gate.describe() or 'HTTP 429'}")
+            self.rate_gate.ok()
+            if ans.status == 401:
+                raise VenueError(self._auth_refused(ans))
+            if ans.status >= 500 and attempt < attempts - 1:
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if ans.status == 404 and ok_404:
+                return None
+            if ans.status >= 400:
+                raise VenueError(f"{self.name}: {what}: {self._safe(self._refused_text(ans)) or f'HTTP {ans.status}'}")
+            return ans.data
+        raise VenueError(f"{self.name}: {what} failed")  # pragma: no cover
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.monitor.state
+
+    def _check_credentials(self) -> None:
+        """Raise ConfigError (one line) when the keyring lacks what the broker needs."""
+        raise NotImplementedError
+
+    async def connect(self, emit: Emit) -> None:
+        self._emit = emit
+        self.monitor.emit = emit
+        self._check_credentials()
+        self.monitor.connecting()
+        self._session = aiohttp.ClientSession()
+        try:
+            await self._setup()
+        except BaseException:
+            await self._session.close()
+            self._session = None
+            raise
+        self.streams.add(ORDERS, private=True)
+        self.monitor.connected(f"{self.kind} {'LIVE' if self.is_live else 'paper'}, polled every "
+                               f"{self.settings.poll_interval_s:g}s")  # fmt: skip
+        self.monitor.message()
+        self._polled_at = self.clock.now()
+        self._start_polling()
+        self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
+
+    async def close(self) -> None:
+        self._closing = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self.monitor.closed()
+
+    async def load_markets(self) -> dict[str, Instrument]:
+        return dict(self.instruments)
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        for s in symbols:
+            if s not in self._symbols and s in self.instruments:
+                self._symbols.append(s)
+                self.streams.add(f"quote:{s}", steady=True)
+
+    def market_open(self, symbol: str, now: datetime) -> bool:
+        inst = self.instruments.get(symbol)
+        return inst is None or inst.always_open
+
+    async def fetch_candles(
+        self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
+    ) -> list[Candle]:
+        raise VenueError(f"{self.broker}'s API serves no candles; chart {symbol} from another venue's data")
+
+    def _notice(self, level: str, text: str) -> None:
+        log.log(logging.WARNING if level != "info" else logging.INFO, "%s: %s", self.name, text)
+        self._emit(NoticeEvent(self.clock.now(), level, text, self.name))
+
+    # -- polling ----------------------------------------------------------------------------------
+
+    def _start_polling(self) -> None:
+        self._tasks["poll"] = asyncio.create_task(self._poll_loop(), name=f"{self.name}-poll")
+
+    async def _poll_loop(self) -> None:
+        while not self._closing:
+            try:
+                await self._poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.counters["poll_failures"] += 1
+                why = self._safe(str(exc) or type(exc).__name__)
+                self.streams.down(ORDERS, why)
+                delay = self.monitor.reconnecting(f"polling {self.broker} failed: {why}")
+                await asyncio.sleep(delay)
+                continue
+            self.counters["polls"] += 1
+            self._poll_ok = time.monotonic()
+            self.monitor.message()  # after failures: connected again, and the engine reconciles
+            await asyncio.sleep(self.settings.poll_interval_s)
+
+    async def _poll_once(self) -> None:
+        if self._symbols:
+            for ticker in await self._quotes(list(self._symbols)):
+                self.streams.message(f"quote:{ticker.symbol}")
+                self._emit(TickerEvent(ticker))
+        started = self.clock.now()
+        if self._working or self._polled_at is None:
+            since = (self._polled_at or started) - POLL_OVERLAP
+            for raw in await self._list_since(since):
+                self._apply(self._parse(raw))
+        self._polled_at = started
+        self.streams.message(ORDERS)
+
+    async def _watchdog(self) -> None:
+        """A poll loop that has not completed a poll for `stall_after_s` is restarted."""
+        while not self._closing:
+            await asyncio.sleep(min(1.0, self.monitor.stall_after_s / 4))
+            self.streams.silent()
+            stuck = time.monotonic() - self._poll_ok > self.monitor.stall_after_s
+            if stuck and self.monitor.state is ConnectionState.CONNECTED:
+                self.counters["restarts"] += 1
+                self.monitor.degraded(f"no poll completed for {self.monitor.stall_after_s:g}s; restarting it")
+                task = self._tasks.pop("poll", None)
+                if task is not None:
+                    task.cancel()
+                self._poll_ok = time.monotonic()
+                if not self._closing:
+                    self._start_polling()
+
+    # -- applying what an order shows -----------------------------------------------------------
+
+    def _cid(self, o: BrokerOrder) -> str:
+        bcid = o.broker_client_id
+        if bcid and self.ids.is_ours(bcid):
+            return self.ids.cid_for(bcid, self.name)
+        if bcid and self._broker_cid(bcid) == bcid and self.ids.intent(bcid) is not None:
+            return bcid
+        return f"ext-{self.name}-{o.venue_order_id}"
+
+    def _fills(self, o: BrokerOrder, cid: str) -> list[Fill]:
+        liquidity = Liquidity.MAKER if o.type == "limit" else Liquidity.TAKER
+        return [
+            Fill(
+                x.fill_id,
+                cid,
+                self.name,
+                o.symbol,
+                o.side,
+                x.quantity,
+                x.price,
+                x.fee,
+                self.fee_currency,
+                liquidity,
+                x.ts,
+                o.venue_order_id,
+            )
+            for x in o.executions
+        ]
+
+    def _apply(self, o: BrokerOrder) -> None:
+        """Report what is new about this order: fills never seen, and its end."""
+        cid = self._cid(o)
+        self._vids.setdefault(cid, o.venue_order_id)
+        for fill in self._fills(o, cid):
+            if not self._seen.first(fill.fill_id):
+                self.counters["duplicate_fills"] += 1
+                continue
+            if cid in self._working:
+                self._working[cid] += fill.quantity
+            self._emit(ExecutionReport(self.name, cid, None, fill.ts, o.venue_order_id, None, fill))
+        if o.status == "open":
+            if not cid.startswith("ext-"):
+                self._working.setdefault(cid, o.filled)
+            return
+        self._working.pop(cid, None)
+        status = END_STATUS.get(o.status)
+        if status is not None:
+            self._emit(ExecutionReport(self.name, cid, status, self.clock.now(), o.venue_order_id,
+                                       o.reason or f"{self.kind}: {o.status}"))  # fmt: skip
+
+    def _venue_order(self, o: BrokerOrder) -> VenueOrder:
+        return VenueOrder(self._cid(o), o.venue_order_id, o.symbol, o.side.value, o.type, str(o.quantity),
+                          str(o.filled), None if o.price is None else str(o.price), o.status, o.created)  # fmt: skip
+
+    # -- orders -----------------------------------------------------------------------------------
+
+    def _reject(self, cid: str, reason: str) -> None:
+        self._emit(ExecutionReport(self.name, cid, OrderStatus.REJECTED, self.clock.now(), None, reason))
+
+    async def create_order(self, order: Order) -> None:
+        cid = order.client_order_id
+        inst = self.instruments.get(order.symbol)
+        bcid = self._broker_cid(cid)
+        try:
+            method, path, body = self._order_request(order, inst, bcid)
+        except UserError as exc:
+            self._reject(cid, str(exc))
+            return
+        fp = Fingerprint.of(order.symbol, order.side.value, order.quantity, order.type.value, order.price,
+                            order.stop_price)  # fmt: skip
+        for attempt in range(RATE_LIMIT_TRIES):  # sent again only after a 429 (which made nothing)
+            if refusal := await self.rate_gate.admit(self.order_bucket):
+                self._reject(cid, refusal)
+                return
+            sent = self.clock.now()
+            self.ids.intend(cid, fp, sent)  # on disk before the order leaves
+            if bcid != cid:
+                self.ids.bind(cid, bcid)
+            try:
+                ans = await self._http(method, path, body=body)
+            except (TimeoutError, aiohttp.ClientError) as exc:  # the answer is lost: it may exist
+                await self._lost(order, sent, f"no answer ({type(exc).__name__})")
+                return
+            if ans.status == 429:
+                self._rate_limited(ans)
+                if attempt < RATE_LIMIT_TRIES - 1 and not self.rate_gate.refusal():
+                    continue
+                self._reject(cid, self.rate_gate.refusal() or f"not sent: {self.broker} is rate limiting us (HTTP 429)")
+                return
+            if ans.status >= 500:
+                await self._lost(order, sent, f"HTTP {ans.status}")
+                return
+            if ans.status == 401:  # an unauthenticated request makes nothing
+                self._reject(cid, self._auth_refused(ans))
+                return
+            if ans.status >= 400:
+                self._reject(cid, f"{self.kind}: {self._safe(self._refused_text(ans)) or f'HTTP {ans.status}'}")
+                return
+            self.rate_gate.ok()
+            vid = self._placed_id(ans.data)
+            if not vid:
+                await self._lost(order, sent, f"{self.broker}'s answer did not name the order")
+                return
+            self._vids[cid] = vid
+            self._working.setdefault(cid, Decimal(0))
+            self._emit(ExecutionReport(self.name, cid, OrderStatus.ACCEPTED, self.clock.now(), vid))
+            if isinstance(ans.data, dict):
+                with contextlib.suppress(Exception):  # the answer may already show fills
+                    parsed = self._parse(ans.data)
+                    if parsed.venue_order_id == vid and parsed.executions:
+                        self._apply(parsed)
+            return
+
+    async def _lost(self, order: Order, sent: datetime, why: str) -> None:
+        """The order may exist: one look for it by its client id now; if that does not settle
+        it, the engine keeps asking (`OutcomeUnknown`). Never sent again."""
+        cid = order.client_order_id
+        log.warning("%s: submit %s: %s; looking for it by its client order id", self.name, cid, why)
+        try:
+            raw = await self._find(self._broker_cid(cid), sent - LOOKUP_BEFORE)
+        except Exception as exc:  # a failed look is not a "not found"
+            log.info("%s: looking for %s failed: %s", self.name, cid, exc)
+            raw = None
+        if raw is None:
+            raise OutcomeUnknown(f"{self.name}: {why}; the order is looked for by its client order id "
+                                 "until the broker's answer settles it")  # fmt: skip
+        self.counters["found_by_client_id"] += 1
+        found = self._parse(raw)
+        self._vids[cid] = found.venue_order_id
+        if found.status == "open":
+            self._working.setdefault(cid, found.filled)
+        self._emit(ExecutionReport(self.name, cid, OrderStatus.ACCEPTED, self.clock.now(), found.venue_order_id))
+        self._apply(found)
+
+    async def amend_order(self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None) -> None:
+        raise VenueError(f"{self.broker} orders are not amended here; the engine cancels and replaces")
+
+    async def cancel_order(self, order: Order) -> None:
+        cid = order.client_order_id
+        vid = order.venue_order_id or self._vids.get(cid)
+        if vid is None and cid.startswith(f"ext-{self.name}-"):
+            vid = cid[len(f"ext-{self.name}-") :]
+        if vid is None:
+            found = await self.fetch_order(cid, order.symbol)
+            vid = found.venue_order_id if found else None
+        if vid is None:
+            self._cancel_refused(order, f"{self.broker} does not know this order (yet)")
+            return
+        await self.order_bucket.take()
+        method, path, body = self._cancel_request(vid, order)
+        try:
+            await self._call(method, path, body=body, what="cancel order")
+        except VenueError as exc:
+            self._cancel_refused(order, str(exc))  # it may have filled or ended meanwhile: read it
+        raw = await self._get(vid, cid)
+        if raw is not None:
+            self._apply(self._parse(raw))
+
+    def _cancel_refused(self, order: Order, why: str) -> None:
+        self._emit(ExecutionReport(self.name, order.client_order_id, None, self.clock.now(),
+                                   order.venue_order_id, f"cancel refused: {why}"))  # fmt: skip
+
+    # -- reconciliation ---------------------------------------------------------------------------
+
+    async def fetch_open_orders(self) -> list[VenueOrder]:
+        return [self._venue_order(o) for o in map(self._parse, await self._list_open()) if o.status == "open"]
+
+    async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None:
+        vid = self._vids.get(client_order_id)
+        if vid is not None:
+            raw = await self._get(vid, client_order_id)
+        else:
+            intent = self.ids.intent(client_order_id)
+            if intent is None:
+                return None  # never sent from here
+            raw = await self._find(self._broker_cid(client_order_id), intent.sent_at - LOOKUP_BEFORE)
+        if raw is None:
+            return None
+        o = self._parse(raw)
+        self._vids[client_order_id] = o.venue_order_id
+        return self._venue_order(o)
+
+    async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
+        start = since or (self.clock.now() - timedelta(days=30))
+        out: list[Fill] = []
+        for o in map(self._parse, await self._list_since(start)):
+            out += [f for f in self._fills(o, self._cid(o)) if since is None or f.ts >= since]
+        return out
