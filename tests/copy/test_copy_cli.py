@@ -16,6 +16,7 @@ from tui_trader.cli.main import main
         ('leader = "daemon"\nuser = "bob"\n', "needs `port`"),
         ('leader = "daemon"\nport = 7011\n', "needs `port` (its [daemon] tcp_port) and `user`"),
         ('leader = "chat"\n', "copy.lead.leader"),
+        ('leader = "chat:a b"\n', "the provider is 1-40 letters"),
         ('leader = "exchange"\n', "[copy.NAME.exchange]"),
         ('leader = "daemon"\nport = 7011\nuser = "bob"\nscale = 0\n', "copy.lead.scale"),
         ('leader = "daemon"\nport = 7011\nuser = "bob"\nsymbols = ["A/B"]\ndeny = ["A/B"]\n', "both"),

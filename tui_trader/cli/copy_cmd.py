@@ -71,6 +71,8 @@ def render(d: dict[str, Any], recent: int = 5) -> str:
         f"  P&L: mirrored {pnl['mirrored']:+,.2f}, leader at your size {pnl['leader_at_your_size']:+,.2f}, "
         f"difference {pnl['difference']:+,.2f}",
     ]
+    if d.get("calls"):  # a chat provider: its calls by kind
+        lines.append("  calls: " + ", ".join(f"{k} {v}" for k, v in d["calls"].items()))
     if d.get("positions"):
         lines.append("  copied positions: " + ", ".join(f"{s} {q}" for s, q in d["positions"].items()))
     for m in (d.get("recent") or [])[-recent:]:

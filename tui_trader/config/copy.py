@@ -2,24 +2,32 @@
 
 The leader is another tui-trader daemon (`leader = "daemon"`: its TCP control port and a
 viewer login it gave you) or an exchange account read through a read-only API key
-(`leader = "exchange"`, with `[copy.NAME.exchange]` saying which). Secrets (the login's token,
-the API key) live in the keyring under `copy.NAME` (`tui-trader keys set copy.NAME`), never here.
+(`leader = "exchange"`, with `[copy.NAME.exchange]` saying which), or a chat signal provider
+(`leader = "chat:PROVIDER"`: its calls, pasted, posted to the webhook or read from Discord, are
+the leader's trades). Secrets (the login's token, the API key) live in the keyring under
+`copy.NAME` (`tui-trader keys set copy.NAME`), never here; a chat leader needs none.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tui_trader.config.venues import VenueSettings
+
+CHAT_PREFIX = "chat:"
+_PROVIDER = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")  # as a webhook or [signals.chat] provider name
 
 
 class CopySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    leader: Literal["daemon", "exchange"] = Field(
-        ..., description="daemon: another tui-trader; exchange: an account by read-only key"
+    leader: str = Field(
+        ...,
+        description='daemon: another tui-trader; exchange: an account by read-only key; "chat:PROVIDER": '
+        "a chat signal provider's calls",
     )
     enabled: bool = Field(True, description="follow from start-up (copy start / stop change it while running)")
     # -- daemon leaders
@@ -49,8 +57,26 @@ class CopySettings(BaseModel):
         None, gt=0, description="skip a mirrored order worth more than this (on top of [risk])"
     )
 
+    @field_validator("leader")
+    @classmethod
+    def _leader(cls, v: str) -> str:
+        if v in ("daemon", "exchange"):
+            return v
+        if not v.startswith(CHAT_PREFIX):
+            raise ValueError(f'leader must be "daemon", "exchange" or "chat:PROVIDER", not {v!r}')
+        if not _PROVIDER.match(v.removeprefix(CHAT_PREFIX)):
+            raise ValueError(f"{v!r}: the provider is 1-40 letters, digits, '.', '_' or '-' (as in chat:alpha)")
+        return v
+
+    @property
+    def provider(self) -> str | None:
+        """The chat provider followed (`leader = "chat:PROVIDER"`), else None."""
+        return self.leader.removeprefix(CHAT_PREFIX) if self.leader.startswith(CHAT_PREFIX) else None
+
     @model_validator(mode="after")
     def _complete(self) -> CopySettings:
+        if self.provider is not None and self.scale_by == "equity":
+            raise ValueError('a chat provider has no equity: scale_by = "equity" needs a daemon leader')
         if self.leader == "daemon" and (self.port is None or not self.user):
             raise ValueError("a daemon leader needs `port` (its [daemon] tcp_port) and `user` (its serve login)")
         exchange = self.exchange

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -79,6 +79,8 @@ class ChatDesk:
         self.pending: dict[str, PendingChat] = {}
         self._changed = on_change
         self._acting = asyncio.Lock()  # one message acts at a time: no double close
+        # told of every actionable message once (not its re-deliveries): the copy desk's chat leaders
+        self.listeners: list[Callable[[PendingChat], Awaitable[None]]] = []
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -167,6 +169,7 @@ class ChatDesk:
         if parsed.kind is Kind.ENTRY:
             reliability = self.providers.stats(provider).reliability
             self.engine.publish_signal(parsed.to_signal(provider, now, reliability=reliability))
+        await self._tell(item)
         found = [] if parsed.kind is Kind.ENTRY else targets(self.links, provider, parsed)
         waits = self._waits(provider, parsed)
         if parsed.kind is not Kind.ENTRY and not found:
@@ -183,6 +186,13 @@ class ChatDesk:
         await self.save_state()
         self._changed()
         return item
+
+    async def _tell(self, item: PendingChat) -> None:
+        for listener in list(self.listeners):
+            try:
+                await listener(item)
+            except Exception:  # a listener's bug must not stop the message
+                log.exception("chat listener failed on %s", item.id)
 
     def _duplicate_of(self, provider: str, text: str, now: datetime) -> PendingChat | None:
         same = " ".join(text.split()).lower()

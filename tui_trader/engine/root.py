@@ -265,7 +265,7 @@ class Engine(Trading):
         self.snapshot_extras.append(lambda: {"routing": self.scanner.latest()})
         from tui_trader.engine.copy.desk import maybe_start as start_copy
 
-        self.copy = await start_copy(self)  # None unless [copy.*] follows a daemon or an exchange
+        self.copy = await start_copy(self)  # None unless a [copy.*] table follows a leader
         if self.home is not None:  # the League pane: the latest `league run` leaderboard
             from tui_trader.league.board import LatestBoard
 

@@ -86,8 +86,14 @@ class MirrorRecords:
     async def update(self, mirror: Mirror) -> None:
         await self.store._write(
             "UPDATE copy_mirrors SET status=?, reason=?, client_order_id=?, detail=? WHERE leader=? AND fill_key=?",
-            (mirror.status, mirror.reason, mirror.client_order_id, json.dumps(mirror.detail, default=str),
-             mirror.leader, mirror.fill_key),
+            (
+                mirror.status,
+                mirror.reason,
+                mirror.client_order_id,
+                json.dumps(mirror.detail, default=str),
+                mirror.leader,
+                mirror.fill_key,
+            ),
         )
 
     async def load(self, leader: str) -> list[Mirror]:
@@ -96,18 +102,35 @@ class MirrorRecords:
             rows = await cur.fetchall()
         return [
             Mirror(
-                r["leader"], r["fill_key"], datetime.fromisoformat(r["leader_ts"]), r["symbol"], Side(r["side"]),
-                Decimal(r["quantity"]), Decimal(r["price"]), datetime.fromisoformat(r["seen_at"]), r["status"],
-                r["reason"], r["client_order_id"], json.loads(r["detail"] or "{}"),
+                r["leader"],
+                r["fill_key"],
+                datetime.fromisoformat(r["leader_ts"]),
+                r["symbol"],
+                Side(r["side"]),
+                Decimal(r["quantity"]),
+                Decimal(r["price"]),
+                datetime.fromisoformat(r["seen_at"]),
+                r["status"],
+                r["reason"],
+                r["client_order_id"],
+                json.loads(r["detail"] or "{}"),
             )
             for r in rows
         ]
 
-    async def fills(self, leader: str) -> list[Fill]:
-        """The follower's own fills of the orders mirrored from `leader`, oldest first."""
+    async def fills(self, leader: str) -> list[tuple[Fill, Decimal | None]]:
+        """The follower's own fills of the orders mirrored from `leader`, and of the copy's own
+        stops and targets (orders tagged `copy:<leader>`), oldest first, each with the level of
+        a stop or target (None for a mirrored order)."""
         sql = (
-            "SELECT f.* FROM fills f JOIN copy_mirrors m ON m.client_order_id = f.client_order_id "
-            "WHERE m.leader=? ORDER BY f.ts, f.rowid"
+            "SELECT f.*, o.stop_price AS o_stop, o.price AS o_price, o.reduce_only AS o_reduce, "
+            "m.fill_key AS m_key FROM fills f LEFT JOIN orders o ON o.client_order_id = f.client_order_id "
+            "LEFT JOIN copy_mirrors m ON m.client_order_id = f.client_order_id AND m.leader = ? "
+            "WHERE m.fill_key IS NOT NULL OR (o.tag = ? AND o.reduce_only = 1) ORDER BY f.ts, f.rowid"
         )
-        async with self.store._db.execute(sql, (leader,)) as cur:
-            return [fill_from_row(r) for r in await cur.fetchall()]
+        out: list[tuple[Fill, Decimal | None]] = []
+        async with self.store._db.execute(sql, (leader, f"copy:{leader}")) as cur:
+            for r in await cur.fetchall():
+                level = None if r["m_key"] is not None else (r["o_stop"] or r["o_price"])
+                out.append((fill_from_row(r), None if level is None else Decimal(level)))
+        return out

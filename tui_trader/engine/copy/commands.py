@@ -28,7 +28,7 @@ async def _status(engine: EnginePort, params: dict[str, Any], actor: str) -> dic
     name = P.text(params, "name", max_len=64)
     if desk is None:
         if name:
-            raise UserError(f"no copy leader {name!r}: no [copy.*] table follows a daemon or an exchange")
+            raise UserError(f"no copy leader {name!r}: no [copy.*] table: add one (docs/social.md)")
         return {"leaders": []}
     return desk.status(name) if name else desk.status()
 

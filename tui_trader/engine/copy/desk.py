@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,41 +29,19 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.core.enums import OrderStatus
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import FillEvent
+from tui_trader.engine.copy.chat import ChatCalls, ChatLeader
+from tui_trader.engine.copy.follow import Follow
 from tui_trader.engine.copy.leaders import Leader, LeaderFill, make_leader
-from tui_trader.engine.copy.plan import Plan, Situation, Skip, plan
-from tui_trader.engine.copy.record import TrackRecord
+from tui_trader.engine.copy.plan import Plan, Situation, Skip, order_id, plan, plan_detail
 from tui_trader.store.mirrors import SENDING, DuplicateMirror, Mirror, MirrorRecords
 
 if TYPE_CHECKING:
-    from tui_trader.config.copy import CopySettings
+    from tui_trader.engine.chat_desk import PendingChat
     from tui_trader.engine.ports import EnginePort
 
 log = logging.getLogger(__name__)
 STATE_KEY = "__copy__"  # strategy_state row: which leaders are followed, since when
 CATCH_UP_LOOKBACK = timedelta(days=1)  # how far back a reconnection looks for fills it missed
-
-
-def order_id(name: str, fill_key: str) -> str:
-    """The follower's client order id for a leader fill: the same fill always gives the same id."""
-    return "cp" + hashlib.sha256(f"{name}\x00{fill_key}".encode()).hexdigest()[:22]
-
-
-@dataclass
-class Follow:
-    name: str
-    cfg: CopySettings
-    leader: Leader
-    enabled: bool
-    since: datetime  # when following (re)started: fills before it are not ours to mirror
-    record: TrackRecord = field(default_factory=TrackRecord)
-    task: asyncio.Task[None] | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def describe(self) -> str:
-        c = self.cfg
-        if c.leader == "daemon":
-            return f"daemon {c.host}:{c.port} as {c.user}"
-        return f"{c.exchange.exchange if c.exchange else '?'} account"
 
 
 class CopyDesk:
@@ -77,6 +53,8 @@ class CopyDesk:
         self.records: MirrorRecords | None = None
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
+        self.chat = ChatCalls(self)
+        self._chat_desk: Any = None  # the signal service's chat desk, when a provider is followed
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -94,14 +72,23 @@ class CopyDesk:
             state = saved.get(name) or {}
             enabled = bool(state.get("enabled", cfg.enabled))
             since = datetime.fromisoformat(state["since"]) if state.get("since") else now
-            creds = load_credentials(f"copy.{name}", eng.home)
-            follow = Follow(name, cfg, make_leader(name, cfg, creds, eng.clock), enabled, since)
+            if cfg.provider is not None:
+                leader: Leader = ChatLeader(name, cfg, lambda p=cfg.provider: self._chat_refusal(p))
+            else:
+                leader = make_leader(name, cfg, load_credentials(f"copy.{name}", eng.home), eng.clock)
+            follow = Follow(name, cfg, leader, enabled, since)
             self.follows[name] = follow
             for mirror in await self.records.load(name):
                 follow.record.add(mirror)
-            for fill in await self.records.fills(name):
-                follow.record.on_fill(fill)
+            for fill, level in await self.records.fills(name):
+                if follow.record.on_fill(fill) is None and level is not None:
+                    follow.record.on_protective_fill(fill, level)
             await self._settle_pending(follow)
+        if any(f.cfg.provider is not None for f in self.follows.values()):
+            from tui_trader.engine.signal_service import ensure_service
+
+            self._chat_desk = (await ensure_service(eng)).chat
+            self._chat_desk.listeners.append(self.on_chat)
         await self._save_state()
         self._task = asyncio.create_task(self._own_fills(), name="copy-fills")
         for follow in self.follows.values():
@@ -110,6 +97,9 @@ class CopyDesk:
         eng.snapshot_extras.append(self.snapshot_extra)
 
     async def stop(self) -> None:
+        if self._chat_desk is not None:
+            with contextlib.suppress(ValueError):
+                self._chat_desk.listeners.remove(self.on_chat)
         for follow in self.follows.values():
             await self._halt(follow)
         if self._sub is not None:
@@ -177,6 +167,19 @@ class CopyDesk:
 
     # -- mirroring -----------------------------------------------------------------------------
 
+    def _chat_refusal(self, provider: str) -> str | None:
+        service = getattr(self.engine, "signal_service", None)
+        if service is not None and provider in service.settings.chat.auto_execute:
+            return (f"{provider} is also in [signals.chat] auto_execute: each call would be traded twice; "
+                    "remove it there or remove this copy")  # fmt: skip
+        return None
+
+    async def on_chat(self, item: PendingChat) -> None:
+        """A chat provider's call (from the chat desk): mirrored by each copy following it."""
+        for follow in self.follows.values():
+            if follow.cfg.provider == item.provider and follow.enabled and follow.leader.state == "connected":
+                await self.chat.on_call(follow, item)
+
     async def on_leader_fill(self, follow: Follow, fill: LeaderFill) -> Mirror | None:
         """Mirror one leader fill (or record why not); None for a duplicate or a fill from
         before following started."""
@@ -200,7 +203,7 @@ class CopyDesk:
             mirror.status, mirror.reason, mirror.client_order_id = "skipped", result.reason, None
             mirror.detail = {"code": result.code}
         else:
-            mirror.detail = _plan_detail(result) | {"leader_fee": str(fill.fee)}
+            mirror.detail = plan_detail(result) | {"leader_fee": str(fill.fee)}
         try:
             await self.records.insert(mirror)  # committed before anything is sent
         except DuplicateMirror:
@@ -269,7 +272,13 @@ class CopyDesk:
         eng = self.engine
         assert self.records is not None and eng.store is not None
         for mirror in list(follow.record.mirrors.values()):
-            if mirror.status != SENDING or mirror.client_order_id is None:
+            if mirror.status != SENDING:
+                continue
+            if mirror.client_order_id is None:  # a chat update stopped between its cancels and places
+                mirror.status, mirror.reason = "skipped", "the follower stopped while moving the copy's stop and target"
+                mirror.detail["code"] = "restart"
+                await self.records.update(mirror)
+                eng.notify("warning", f"copy {follow.name}: check the stop of {mirror.symbol}: {mirror.reason}", "copy")
                 continue
             order = await eng.store.get_order(mirror.client_order_id)
             if order is not None:
@@ -283,6 +292,9 @@ class CopyDesk:
                 mirror.detail["code"] = "late"
                 await self.records.update(mirror)
                 continue
+            if follow.cfg.provider is not None:  # a chat call: send what was planned (the call is not kept)
+                await self.chat.send(follow, mirror, ChatCalls.request_of(mirror, follow.name))
+                continue
             fill = LeaderFill(mirror.fill_key, mirror.symbol, mirror.side, mirror.quantity, mirror.price,
                               mirror.leader_ts)  # fmt: skip
             result = plan(fill, follow.cfg, await self._situation(follow, fill), follow.name)
@@ -290,7 +302,7 @@ class CopyDesk:
                 mirror.status, mirror.reason, mirror.detail = "skipped", result.reason, {"code": result.code}
                 await self.records.update(mirror)
                 continue
-            mirror.detail = _plan_detail(result) | {"leader_fee": mirror.detail.get("leader_fee", "0")}
+            mirror.detail = plan_detail(result) | {"leader_fee": mirror.detail.get("leader_fee", "0")}
             await self._send(follow, mirror, result)
 
     async def _own_fills(self) -> None:
@@ -299,8 +311,15 @@ class CopyDesk:
         async for event in self._sub:
             if not isinstance(event, FillEvent):
                 continue
+            fill = event.fill
+            oms = self.engine.oms
+            order = oms.orders.get(fill.client_order_id) if oms is not None else None
+            order = order or self.engine.recent_orders.get(fill.client_order_id)
             for follow in self.follows.values():
-                if follow.record.on_fill(event.fill) is not None:
+                if follow.record.on_fill(fill) is not None:
+                    break
+                if order is not None and order.tag == f"copy:{follow.name}" and order.reduce_only:
+                    follow.record.on_protective_fill(fill, order.stop_price or order.price)
                     break
 
     # -- views ---------------------------------------------------------------------------------
@@ -336,21 +355,8 @@ class CopyDesk:
         return {"copy": self.status(recent=False)["leaders"]} if self.follows else {}
 
 
-def _plan_detail(p: Plan) -> dict[str, Any]:
-    r = p.request
-    return {
-        "order_quantity": str(r.quantity),
-        "limit": str(r.price),
-        "exit": p.exit,
-        "ratio": p.ratio,
-        "reference": p.reference,
-        "planned_slippage_bps": round(p.slippage_bps, 2),
-        "venue": r.venue,
-    }
-
-
 async def maybe_start(engine: EnginePort) -> CopyDesk | None:
-    """The engine's copy desk when `[copy.*]` tables follow a daemon or an exchange; else None."""
+    """The engine's copy desk when `[copy.*]` tables follow a daemon, an exchange or a chat provider."""
     if not engine.settings.copy_trading:
         return None
     desk = CopyDesk(engine)

@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Any
 
 from tui_trader.config.copy import CopySettings
 from tui_trader.core.enums import OrderType, Side, TimeInForce
@@ -111,3 +113,21 @@ def plan(fill: LeaderFill, cfg: CopySettings, at: Situation, name: str) -> Plan 
         tag=f"copy:{name}",
     )
     return Plan(request, exit_, at.ratio, reference, slip)
+
+
+def order_id(name: str, fill_key: str) -> str:
+    """The follower's client order id for a leader fill: the same fill always gives the same id."""
+    return "cp" + hashlib.sha256(f"{name}\x00{fill_key}".encode()).hexdigest()[:22]
+
+
+def plan_detail(p: Plan) -> dict[str, Any]:
+    r = p.request
+    return {
+        "order_quantity": str(r.quantity),
+        "limit": str(r.price),
+        "exit": p.exit,
+        "ratio": p.ratio,
+        "reference": p.reference,
+        "planned_slippage_bps": round(p.slippage_bps, 2),
+        "venue": r.venue,
+    }

@@ -60,6 +60,19 @@ class TrackRecord:
         self.ours.setdefault(fill.symbol, Position(fill.venue, fill.symbol)).apply(fill)
         return mirror
 
+    def on_protective_fill(self, fill: Fill, level: Decimal | None) -> None:
+        """A fill of the copy's own stop or target (a chat leader's call's levels): the call is
+        taken to have closed there too, at the level, for the leader's P&L at your size."""
+        key = f"{fill.venue}:{fill.fill_id}"
+        if key in self.seen_ids:
+            return
+        self.seen_ids.add(key)
+        price = level if level is not None and level > 0 else fill.price
+        theirs = Fill(key, "", fill.venue, fill.symbol, fill.side, fill.quantity, price, ZERO, "",
+                      Liquidity.TAKER, fill.ts)  # fmt: skip
+        self.theirs.setdefault(fill.symbol, Position(fill.venue, fill.symbol)).apply(theirs)
+        self.ours.setdefault(fill.symbol, Position(fill.venue, fill.symbol)).apply(fill)
+
     def newest_leader_ts(self) -> datetime | None:
         """When the newest leader fill on record happened (None: none yet)."""
         return max((m.leader_ts for m in self.mirrors.values()), default=None)
@@ -74,6 +87,7 @@ class TrackRecord:
         slips = [self.slippage_bps(cid) for cid in self.filled]
         delays = [self.first_fill_s[cid] for cid in self.filled]
         ours, theirs = self._pnl(self.ours, marks), self._pnl(self.theirs, marks)
+        calls = Counter(str(m.detail["kind"]) for m in self.mirrors.values() if m.detail.get("kind"))
         return {
             "seen": len(self.mirrors),
             "mirrored": len(self.filled),
@@ -87,6 +101,7 @@ class TrackRecord:
             "delay_s": _stats(delays),
             "pnl": {"mirrored": ours, "leader_at_your_size": theirs, "difference": ours - theirs},
             "positions": {s: str(p.quantity) for s, p in sorted(self.ours.items()) if not p.is_flat},
+            **({"calls": dict(sorted(calls.items()))} if calls else {}),  # a chat leader's calls by kind
         }
 
     def slippage_bps(self, cid: str) -> float:

@@ -129,6 +129,9 @@ class CopyPane(Pane):
         if d is not None:
             skipped = ", ".join(f"{k} {v}" for k, v in (d.get("skipped_by") or {}).items())
             parts = [f"{d.get('name')}: {d.get('leader')}", str(d.get("detail") or "")]
+            calls = ", ".join(f"{k} {v}" for k, v in (d.get("calls") or {}).items())
+            if calls:  # a chat provider's calls by kind
+                parts.append(f"calls: {calls}")
             if skipped:
                 parts.append(f"skipped: {skipped}")
             if d.get("duplicates"):
