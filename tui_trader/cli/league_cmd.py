@@ -26,6 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--venue", help="stored candles of this venue (`data download`); default: the paper market")
     p.add_argument("--capital", type=float, default=10_000.0, help="each strategy's own starting capital")
     p.add_argument("--min-trades", type=int, default=None, help="trades before a strategy gets a rank (default 10)")
+    p.add_argument("--live", action="store_true",
+                   help="a live contest on the running paper market over the season (--season, or from now for "
+                        "--days); the daemon or workstation keeps its board up to date")  # fmt: skip
+    p = add_command(actions, "update", "bring a live league's board up to now (the daemon does it on its own)",
+                    _update, json_flag=True)  # fmt: skip
+    p.add_argument("--season", required=True, help="the live league's season")
+    p = add_command(actions, "stop", "stop a live league (its board stays)", _stop, json_flag=True)
+    p.add_argument("season", help="the live league's season")
     p = add_command(actions, "show", "the latest leaderboard (of a season)", _show, json_flag=True)
     p.add_argument("--season", help="this season's latest leaderboard")
     season = add_command(actions, "season", "seasons: add NAME --start --end, list", _season_usage)
@@ -66,6 +74,8 @@ def _run(args: argparse.Namespace) -> int:
     min_trades = MIN_TRADES if args.min_trades is None else args.min_trades
     if min_trades < 0 or args.capital <= 0:
         raise UsageError("--min-trades must be 0 or more and --capital above 0")
+    if args.live:
+        return _run_live(args, ctx, strategies, symbols, min_trades)
     store = LeagueStore(ctx.home.root)
     if args.season and args.days is not None:
         raise UsageError("--season sets the window; leave out --days")
@@ -84,6 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         store.add_season(name, start, end)
     spec = LeagueSpec(strategies, symbols, start, end, args.capital, min_trades, args.venue or "paper")
     progress = None if args.json else (lambda s: print(f"running {s} ...", file=sys.stderr))
+
     def publish(board: dict[str, Any]) -> None:  # the League pane follows the run as it fills in
         store.save_result(name, {"season": name, **board})
 
@@ -95,6 +106,70 @@ def _run(args: argparse.Namespace) -> int:
         print_json(doc)
     else:
         print(render(doc))
+    return 0
+
+
+def _run_live(
+    args: argparse.Namespace, ctx: Context, strategies: list[str], symbols: list[str], min_trades: int
+) -> int:
+    from datetime import UTC, timedelta
+
+    from tui_trader.league.live import Contest, ContestStore
+    from tui_trader.strategy.loader import load_strategy
+
+    if args.venue not in (None, "paper"):
+        raise UsageError("a live league runs on the paper market: leave out --venue")
+    store = ContestStore(ctx.home.root)
+    now = datetime.now(UTC)
+    if args.season and args.days is not None:
+        raise UsageError("--season sets the window; leave out --days")
+    if args.season:
+        season = store.season(args.season)
+        if season.end <= now:
+            raise UsageError(f"season {season.name} ended {season.end:%Y-%m-%d %H:%M}; a live league needs one to come")
+    else:
+        days = 7 if args.days is None else args.days
+        if not 1 <= days <= 366:
+            raise UsageError("--days must be between 1 and 366 for a live league")
+        start = now.replace(second=0, microsecond=0)
+        season = store.add_season(f"live-{start:%Y-%m-%d_%H%M}", start, start + timedelta(days=days))
+    for name in strategies:  # a typo is said now, not at the first bar close
+        load_strategy(name, [ctx.home.strategies_dir])
+    contest = store.register(Contest(season.name, strategies, symbols, args.capital, min_trades, now))
+    return _print_update(args, ctx, contest.season, now)
+
+
+def _print_update(args: argparse.Namespace, ctx: Context, season: str, now: datetime) -> int:
+    from tui_trader.league.live import update_contest
+
+    doc = update_contest(ctx.home.root, season, ctx.settings.paper, ctx.settings.risk, now)
+    if args.json:
+        print_json(doc)
+    else:
+        print(render(doc))
+        print(f"the daemon or the workstation updates this board at each bar close until "
+              f"{doc['live']['season_end'][:16]}; `tui-trader league show --season {season}`")  # fmt: skip
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    ctx = context(args)
+    return _print_update(args, ctx, args.season, datetime.now(UTC))
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from tui_trader.core.errors import UserError
+    from tui_trader.league.live import ContestStore
+
+    ctx = context(args)
+    if not ContestStore(ctx.home.root).unregister(args.season):
+        raise UserError(f"season {args.season} has no live league")
+    if args.json:
+        print_json({"season": args.season, "live": False})
+    else:
+        print(f"live league {args.season} stopped; its last board stays (`league show --season {args.season}`)")
     return 0
 
 
@@ -200,6 +275,17 @@ def render(doc: dict[str, Any]) -> str:
     progress = doc.get("progress") or {}
     if progress.get("running"):
         lines.append(f"(in progress: {progress['done']} of {progress['of']} run, {progress['running']} running)")
+    if doc.get("waiting"):
+        lines.append(f"(nothing traded yet: {doc['waiting']})")
+    live = doc.get("live")
+    if live:
+        held = [f"{n} {len(a['open_positions'])} open" for n, a in (doc.get("accounts") or {}).items()
+                if a.get("open_positions")]  # fmt: skip
+        lines.append(
+            f"live on the paper market: {live['status']}, as of {live['as_of'][:16]}, season "
+            f"{live['season_start'][:16]} to {live['season_end'][:16]}, update {live['updates']}"
+            + (f"; {', '.join(held)}" if held else "")
+        )
     lines.append(
         f"Sharpe: annualised, on {doc['grid']} bars; DSR: deflated Sharpe (chance the true Sharpe is above 0 "
         f"after picking the best of {sum(1 for r in doc['rows'] if r['deflated_sharpe'] is not None)}); "

@@ -138,6 +138,7 @@ class Engine(Trading):
         self.live_armed = False  # orders to a live venue need arming (--live, or the arm_live command)
         self.signal_service: Any = None  # signals.service.SignalService when enabled (lazy)
         self.copy: Any = None  # engine.copy.desk.CopyDesk when [copy.*] tables follow a leader
+        self.leagues: Any = None  # engine.league_live.LiveLeagues: live league boards (with a home)
         self.snapshot_extras: list[Callable[[], dict[str, Any]]] = []  # add snapshot.extra entries
         self.candles: CandleFeed | None = None  # closed bars from trade prints
         self.tape = TradeTape()  # time and sales per market
@@ -270,6 +271,10 @@ class Engine(Trading):
             from tui_trader.league.board import LatestBoard
 
             self.snapshot_extras.append(LatestBoard(self.home.root))
+            from tui_trader.engine.league_live import LiveLeagues
+
+            self.leagues = LiveLeagues(self)
+            self.leagues.start()
         self.started = True
         await self.audit("engine", "start", {"mode": self.mode, "venues": list(self.venues)})
 
@@ -297,6 +302,8 @@ class Engine(Trading):
         self.started = False
         await self.scanner.stop()
         await self.router.stop()
+        if self.leagues is not None:
+            await self.leagues.stop()
         if self.copy is not None:
             await self.copy.stop()
         if self.signal_service is not None:

@@ -41,9 +41,13 @@ def run_league(
     risk: Any = None,
     progress: Callable[[str], None] | None = None,
     on_board: Callable[[dict[str, Any]], None] | None = None,
+    ends: Callable[[str], datetime] | None = None,
+    on_result: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """The leaderboard document (what `league show --json` prints). `on_board` gets the board of
-    the strategies run so far after each one but the last (`progress`: done, of, running)."""
+    the strategies run so far after each one but the last (`progress`: done, of, running).
+    `ends(timeframe)`: where a strategy on that timeframe stops (default spec.end; the live
+    league stops each at its last closed bar); `on_result(name, BacktestResult)` sees each run."""
     from tui_trader.backtest.paper_market import backtest_on
     from tui_trader.strategy.loader import load_strategy
 
@@ -56,14 +60,20 @@ def run_league(
             on_board(_board(spec, entries, run_at, {"done": i, "of": len(spec.strategies), "running": name}))
         try:
             strategy = load_strategy(name, [strategies_dir])
-            frames = candles(spec.symbols, strategy.timeframe, spec.start, spec.end, strategy.startup_candle_count)
-            result = backtest_on(strategy, frames, spec.start, spec.end, capital=spec.capital, risk=risk)
+            end = spec.end if ends is None else ends(strategy.timeframe)
+            if end <= spec.start:
+                entries.append(Entry(name, strategy.timeframe, _empty(), 0, error="no closed bar yet"))
+                continue
+            frames = candles(spec.symbols, strategy.timeframe, spec.start, end, strategy.startup_candle_count)
+            result = backtest_on(strategy, frames, spec.start, end, capital=spec.capital, risk=risk)
         except UserError as exc:
             entries.append(Entry(name, "?", _empty(), 0, error=str(exc)))
             continue
         entries.append(
             Entry(name, result.timeframe, result.equity, int(result.metrics.get("trades") or 0), result.metrics)
         )
+        if on_result is not None:
+            on_result(name, result)
     if not any(e.error is None for e in entries):
         raise UserError("no strategy in the league could run: " + "; ".join(e.error or "" for e in entries))
     n = len(spec.strategies)
@@ -73,7 +83,7 @@ def run_league(
 def _board(spec: LeagueSpec, entries: list[Entry], run_at: str, progress: dict[str, Any]) -> dict[str, Any]:
     from tui_trader.data.timeframes import timeframe_to_pandas_freq
 
-    grid = coarsest([e.timeframe for e in entries if e.error is None])
+    grid = coarsest([e.timeframe for e in entries if e.error is None] or [e.timeframe for e in entries])
     rows = leaderboard(entries, timeframe_to_pandas_freq(grid), min_trades=spec.min_trades)
     return {
         "start": _iso(spec.start),

@@ -69,6 +69,14 @@ def describe(doc: dict[str, Any]) -> str:
     progress = doc.get("progress") or {}
     if progress.get("running"):
         line += f" · running {progress['running']}"
+    live = doc.get("live") or {}
+    if live:  # a live league: the season, and what the sub-accounts hold now
+        held = [f"{n} {len(a.get('open_positions') or [])} open" for n, a in (doc.get("accounts") or {}).items()
+                if a.get("open_positions")]  # fmt: skip
+        line += f" · season to {str(live.get('season_end', ''))[:16].replace('T', ' ')}"
+        line += f" · {', '.join(held)}" if held else ""
+    if doc.get("waiting"):
+        line += f" · nothing traded yet: {doc['waiting']}"
     return line
 
 
@@ -103,7 +111,10 @@ class LeaguePane(Pane):
             title = "League · unreadable"
         else:
             title = f"League · {doc.get('season', '')}"
-            if progress and progress.get("done") != progress.get("of"):
+            live = doc.get("live") or {}
+            if live:
+                title += f" · live, {live.get('status')} · as of {str(live.get('as_of', ''))[11:16]} UTC"
+            elif progress and progress.get("done") != progress.get("of"):
                 title += f" · {progress.get('done')}/{progress.get('of')} run"
         self.set_title(title)
         note = describe(doc) if doc else ""
