@@ -24,20 +24,16 @@ What it does as documented:
 Matching is the fake's own: a market order fills at once in two executions at the ask (buy) or
 bid (sell); a limit rests until `set_price` crosses it; a stop triggers at its price.
 
-Faults: `lose_next_answer()` (the order is made, the answer is cut), `fail_next(status,
-path=..., method=..., retry_after=...)` (429 / 503 before anything is made), `skew_clock(s)`
-(the fake's clock runs ahead: our timestamps look old), `hang(True)` (requests are held
-unanswered), `stall_fills()` (orders stop filling until turned off).
+Faults: those of every polled broker fake (`fakes.polled_broker`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +41,7 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fakes.serve import serve_loopback
+from fakes.polled_broker import PolledBrokerFake
 
 API = "/api/v1/crypto"
 VALID_FOR_S = 30
@@ -91,16 +87,9 @@ class FakeOrder:
         return self.state in ("open", "partially_filled")
 
 
-@dataclass
-class FaultRule:
-    status: int
-    method: str | None
-    path: str | None
-    retry_after: float | None
-
-
-class FakeRobinhood:
+class FakeRobinhood(PolledBrokerFake):
     def __init__(self, api_key: str = "rh-api-6148effc-c0b1-486c-8940-a1d099456be6", page_size: int = 5) -> None:
+        super().__init__()
         self.api_key = api_key
         self.private_b64, self.public_key = keypair()
         self.page_size = page_size
@@ -118,19 +107,8 @@ class FakeRobinhood:
         self.orders: dict[str, FakeOrder] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every authenticated request
         self.unauthorized = 0
-        self.port = 0
-        self._skew_s = 0.0
-        self._lose_next = 0
-        self._faults: list[FaultRule] = []
-        self._hang = False
-        self._stall_fills = False
-        self._runner: web.AppRunner | None = None
 
     # -- the test's side --------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> FakeRobinhood:
         app = web.Application(middlewares=[self._auth])
@@ -143,38 +121,12 @@ class FakeRobinhood:
         r.add_get(f"{API}/trading/orders/", self._list)
         r.add_get(f"{API}/trading/orders/{{id}}/", self._one)
         r.add_post(f"{API}/trading/orders/{{id}}/cancel/", self._cancel)
-        self._runner, self.port = await serve_loopback(app)
+        await self._serve(app)
         return self
 
-    async def stop(self) -> None:
-        self._hang = False
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self._skew_s)
-
-    def skew_clock(self, seconds: float) -> None:
-        self._skew_s = seconds
-
-    def lose_next_answer(self) -> None:
-        self._lose_next += 1
-
-    def fail_next(self, status: int, *, method: str | None = None, path: str | None = None,
-                  retry_after: float | None = None) -> None:  # fmt: skip
-        self._faults.append(FaultRule(status, method, path, retry_after))
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
-
-    def hang(self, on: bool = True) -> None:
-        self._hang = on
-
-    def stall_fills(self, on: bool = True) -> None:
-        self._stall_fills = on
-        if not on:
-            for sym, (bid, ask) in self.prices.items():
-                self.set_price(sym, str(bid), str(ask))
+    def _rematch(self) -> None:
+        for sym, (bid, ask) in self.prices.items():
+            self.set_price(sym, str(bid), str(ask))
 
     def posts(self) -> int:
         return sum(1 for m, p in self.requests if m == "POST" and p.endswith("/trading/orders/"))
@@ -197,8 +149,7 @@ class FakeRobinhood:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        while self._hang:
-            await asyncio.sleep(0.05)
+        await self._held()
         body = await request.text()
         key = request.headers.get("x-api-key", "")
         stamp = request.headers.get("x-timestamp", "")
@@ -216,13 +167,12 @@ class FakeRobinhood:
             self.unauthorized += 1
             return _error(401, "Invalid signature.")
         self.requests.append((request.method, request.path))
-        for rule in list(self._faults):
-            if (rule.method in (None, request.method)) and (rule.path is None or request.path.endswith(rule.path)):
-                self._faults.remove(rule)
-                headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-                resp = _error(rule.status, "Too many requests." if rule.status == 429 else "Service unavailable.")
-                resp.headers.update(headers)
-                return resp
+        rule = self._fault(request)
+        if rule is not None:
+            resp = _error(rule.status, "Too many requests." if rule.status == 429 else "Service unavailable.")
+            if rule.retry_after is not None:
+                resp.headers["Retry-After"] = str(rule.retry_after)
+            return resp
         response: web.StreamResponse = await handler(request)
         return response
 
@@ -285,11 +235,7 @@ class FakeRobinhood:
         )  # fmt: skip
         self.orders[order.id] = order
         self._match(order)
-        if self._lose_next:  # made, and the answer never arrives: the connection is cut
-            self._lose_next -= 1
-            assert request.transport is not None
-            request.transport.close()
-            await asyncio.sleep(0.05)
+        await self._cut_if_lost(request)
         return web.json_response(self._json(order), status=201)
 
     async def _list(self, request: web.Request) -> web.Response:

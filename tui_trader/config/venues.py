@@ -13,11 +13,15 @@ PAPER_ONLY = ("seed", "balances", "ack_latency_ms", "basis_bps", "basis_noise_bp
 class VenueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Robinhood is its crypto API only; Webull and Moomoo are not built (docs/brokers.md says why).
-    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda", "robinhood"] = "paper"
+    # Robinhood is its crypto API only; Moomoo is not built (docs/brokers.md says why).
+    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda", "robinhood", "webull"] = "paper"
     exchange: str | None = Field(None, description="ccxt exchange id, e.g. binance")
     sandbox: bool = Field(True, description="ccxt: use the exchange's testnet")
-    paper: bool = Field(True, description="alpaca, ib: use (and expect) the paper account; oanda: the practice account")
+    paper: bool = Field(
+        True,
+        description="alpaca, ib: use (and expect) the paper account; oanda: the practice account; "
+        "webull: Webull's test environment",
+    )
     symbols: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the ccxt constructor")
     url_override: str = ""
@@ -66,6 +70,6 @@ class VenueSettings(BaseModel):
             return not self.sandbox
         if self.kind in ("schwab", "robinhood"):  # no paper account behind their APIs: every order is real
             return True
-        if self.kind in ("alpaca", "ib", "oanda"):
+        if self.kind in ("alpaca", "ib", "oanda", "webull"):
             return not self.paper
         return False

@@ -121,6 +121,10 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
     settling = [o.created_at for o in candidates if o.status in UNSENT] + [o.created_at for o in corrected]
     since, fetch = await _fills_since(oms, venue.name, imported.values(), settling)
     report.fills_since = since
+    recorded = getattr(venue, "recorded_fills", None)
+    if callable(recorded):  # a venue that reports only cumulative fills counts on from what we hold
+        recorded({o.client_order_id: (o.filled_quantity, o.average_price)
+                  for o in oms.open_orders() if o.venue == venue.name})  # fmt: skip
     if fetch:
         fills = sorted(await venue.fetch_fills(since), key=lambda f: f.ts)
         for fill in fills:

@@ -63,6 +63,7 @@ BROKER_FIELDS: dict[str, dict[str, str]] = {
     # Robinhood Crypto: the API key its crypto account settings show, and the base64 Ed25519
     # private key (seed) its key-pair script printed (the public half was given to Robinhood).
     "robinhood": {"api_key": "API key", "secret": "private key (base64)"},
+    "webull": {"api_key": "app key", "secret": "app secret"},  # developer.webull.com, after approval
 }
 OPTIONAL_FIELDS = frozenset({"passphrase"})
 

@@ -18,7 +18,11 @@ which endpoints list orders. Everything that makes an order safe is here, once:
   reconnect, which the engine answers with a reconciliation. A poll loop that stops reporting
   for `stall_after_s` (hung) is restarted by the watchdog.
 - **fills** are the broker's executions, each with an id stable across reads (the subclass
-  says how), so the poll and a reconciliation count each once.
+  says how), so the poll and a reconciliation count each once. A broker that shows only an
+  order's cumulative filled quantity and average price (Webull) gets a fill per increase:
+  id `<order id>:<cumulative quantity>`, the quantity and price of the increase over the last
+  cumulative this session saw, or, after a restart, over what the engine has recorded for the
+  order (`recorded_fills`, called by the reconciliation before it asks for fills).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from tui_trader.core.enums import ConnectionState, Liquidity, OrderStatus, Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import ExecutionReport, NoticeEvent, TickerEvent
 from tui_trader.core.fills import Fill
+from tui_trader.core.hours import MarketHours, SessionState
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, Ticker
 from tui_trader.core.orders import Order
@@ -93,6 +98,8 @@ class BrokerOrder:
     created: datetime
     executions: tuple[Execution, ...] = ()
     reason: str = ""
+    average: Decimal | None = None  # brokers without executions: the average fill price
+    last_fill: datetime | None = None  # and when the last fill was
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class PolledVenue:
     kind = "polled"
     broker = "the broker"
     fee_currency = "USD"
+    min_poll_s = 0.0  # the broker's rate limits allow no faster order polling than this
     not_found_final_after_s = 60.0  # a broker answers an order in its request; a minute later "not found" is final
 
     def __init__(
@@ -122,6 +130,7 @@ class PolledVenue:
         backoff: Backoff | None = None,
         order_rate: float | None = None,
         rest_timeout_s: float = 10.0,
+        hours: MarketHours | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -141,6 +150,7 @@ class PolledVenue:
         self.order_bucket = TokenBucket(rate, max(1.0, rate * 2))
         self.rest_timeout_s = rest_timeout_s
         self.ids = OrderIdMap(ids_path)
+        self.hours = hours  # stocks: None is the NYSE calendar (core.hours)
         self.instruments: dict[str, Instrument] = {}
         self.counters = {"polls": 0, "poll_failures": 0, "rate_limited": 0, "found_by_client_id": 0,
                          "duplicate_fills": 0, "restarts": 0}  # fmt: skip
@@ -154,6 +164,7 @@ class PolledVenue:
         self._seen = SeenIds()
         self._polled_at: datetime | None = None
         self._poll_ok = time.monotonic()
+        self._marks: dict[str, tuple[Decimal, Decimal]] = {}  # our cid -> (cumulative, average) reported
 
     # -- the wire: each broker implements these -------------------------------------------------
 
@@ -161,9 +172,10 @@ class PolledVenue:
     def base_url(self) -> str:
         raise NotImplementedError
 
-    def _sign(self, method: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
-        """The headers that authenticate this request: `path` without the query, `query` as
-        given, `qs` the query string exactly as sent ("" for none), `body` the body as sent."""
+    def _sign(self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
+        """The headers that authenticate this request to `base` (scheme and host): `path`
+        without the query, `query` as given, `qs` the query string exactly as sent ("" for
+        none), `body` the body as sent."""
         raise NotImplementedError
 
     async def _setup(self) -> None:
@@ -215,15 +227,17 @@ class PolledVenue:
         return self._credentials.redact(text.replace("\n", " "))[:300]
 
     async def _http(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-                    body: dict[str, Any] | None = None) -> Answer:  # fmt: skip
+                    body: dict[str, Any] | None = None, base: str | None = None) -> Answer:  # fmt: skip
         """One signed request, no retry; transport failures raise (aiohttp / TimeoutError)."""
         if self._session is None:
             raise VenueError(f"{self.name}: not connected")
         text_body = json.dumps(body, separators=(",", ":")) if body is not None else ""
         query = query or {}
         qs = urlencode([(k, str(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])])
-        headers = {"Content-Type": "application/json; charset=utf-8", **self._sign(method, path, query, qs, text_body)}
-        url = URL(self.base_url + path + (f"?{qs}" if qs else ""), encoded=True)
+        base = base or self.base_url
+        signed = self._sign(method, base, path, query, qs, text_body)
+        headers = {"Content-Type": "application/json; charset=utf-8", **signed}
+        url = URL(base + path + (f"?{qs}" if qs else ""), encoded=True)
         async with self._session.request(
             method,
             url,
@@ -252,14 +266,14 @@ class PolledVenue:
 
     async def _call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
                     body: dict[str, Any] | None = None, what: str, attempts: int = 3,
-                    ok_404: bool = False) -> Any:  # fmt: skip
+                    ok_404: bool = False, base: str | None = None) -> Any:  # fmt: skip
         """A read (or a cancel): 429 waits on the gate and asks again; a 5xx or a lost answer
         is asked again with backoff; 401 and other 4xx raise VenueError with the broker's words."""
         backoff = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)
         for attempt in range(attempts):
             await self.rate_gate.wait()
             try:
-                ans = await self._http(method, path, query=query, body=body)
+                ans = await self._http(method, path, query=query, body=body, base=base)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 if attempt == attempts - 1:
                     raise VenueError(f"{self.name}: {what}: no answer ({type(exc).__name__})") from None
@@ -336,8 +350,18 @@ class PolledVenue:
                 self.streams.add(f"quote:{s}", steady=True)
 
     def market_open(self, symbol: str, now: datetime) -> bool:
+        """Crypto always; stocks in the NYSE's regular session (its calendar, `core.hours`), or
+        its pre- and after-market with `extended_hours` (where only limit orders go)."""
         inst = self.instruments.get(symbol)
-        return inst is None or inst.always_open
+        if inst is None or inst.always_open:
+            return True
+        state = self.session(inst, now)
+        return state.is_open or (self.settings.extended_hours and state.extended)
+
+    def session(self, inst: Instrument, now: datetime) -> SessionState:
+        from tui_trader.core.hours import hours_for
+
+        return (self.hours or hours_for(inst)).state(now)
 
     async def fetch_candles(
         self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
@@ -369,7 +393,7 @@ class PolledVenue:
             self.counters["polls"] += 1
             self._poll_ok = time.monotonic()
             self.monitor.message()  # after failures: connected again, and the engine reconciles
-            await asyncio.sleep(self.settings.poll_interval_s)
+            await asyncio.sleep(max(self.settings.poll_interval_s, self.min_poll_s))
 
     async def _poll_once(self) -> None:
         if self._symbols:
@@ -427,8 +451,33 @@ class PolledVenue:
                 x.ts,
                 o.venue_order_id,
             )
-            for x in o.executions
+            for x in (o.executions or self._increase(o, cid))
         ]
+
+    def _increase(self, o: BrokerOrder, cid: str) -> tuple[Execution, ...]:
+        """A broker without executions: the rise of the cumulative filled quantity over the last
+        one reported (or recorded by the engine) is one fill, at the price that moves the average
+        from the old to the new (rounded to the instrument's price step: the broker rounds its
+        average)."""
+        if o.average is None or o.filled <= 0:
+            return ()
+        done, avg = self._marks.get(cid, (Decimal(0), Decimal(0)))
+        if o.filled <= done:
+            return ()
+        qty = o.filled - done
+        price = (o.average * o.filled - avg * done) / qty if done else o.average
+        inst = self.instruments.get(o.symbol)
+        if inst is not None:  # the broker's average is rounded: the increase's price is on the price step
+            price = inst.round_price(price)
+        return (Execution(f"{o.venue_order_id}:{o.filled.normalize():f}", qty, price, o.last_fill or o.created),)
+
+    def recorded_fills(self, recorded: dict[str, tuple[Decimal, Decimal | None]]) -> None:
+        """What the engine has recorded of each of our open orders here (filled quantity,
+        average price): where this session has reported nothing for an order yet (a restart),
+        a broker without executions counts new fills from there."""
+        for cid, (filled, avg) in recorded.items():
+            if cid not in self._marks and filled > 0:
+                self._marks[cid] = (filled, avg or Decimal(0))
 
     def _apply(self, o: BrokerOrder) -> None:
         """Report what is new about this order: fills never seen, and its end."""
@@ -441,6 +490,8 @@ class PolledVenue:
             if cid in self._working:
                 self._working[cid] += fill.quantity
             self._emit(ExecutionReport(self.name, cid, None, fill.ts, o.venue_order_id, None, fill))
+        if not o.executions and o.average is not None and o.filled > self._marks.get(cid, (Decimal(0),))[0]:
+            self._marks[cid] = (o.filled, o.average)
         if o.status == "open":
             if not cid.startswith("ext-"):
                 self._working.setdefault(cid, o.filled)

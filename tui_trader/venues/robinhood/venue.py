@@ -118,7 +118,7 @@ class RobinhoodVenue(PolledVenue):
         except ValueError as exc:
             raise ConfigError(f"venues.{self.name}: {exc}; run `tui-trader keys set {self.name}` again") from None
 
-    def _sign(self, method: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
+    def _sign(self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
         timestamp = str(int(self.clock.now().timestamp()))
         message = f"{self._credentials.api_key}{timestamp}{path}{'?' + qs if qs else ''}{method}{body}"
         signature = base64.b64encode(self._key.sign(message.encode())).decode()

@@ -1,6 +1,7 @@
-"""`tui-trader keys set` for Robinhood Crypto: it asks for the API key and the base64 private
-key, refuses a key that is not one (nothing stored), and the registry builds a venue that
-signs with what the keyring holds."""
+"""`tui-trader keys set` for the polled brokers: Robinhood Crypto asks for the API key and the
+base64 private key and refuses a key that is not one (nothing stored); Webull asks for the app
+key and app secret. The registry then builds a venue that signs with what the keyring holds,
+and the fake accepts its signatures."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tui_trader.core.clock import SystemClock
 from tui_trader.home import Home
 
 from fakes.robinhood_exchange import FakeRobinhood
+from fakes.webull_exchange import FakeWebull
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +31,12 @@ def cheap_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUI_TRADER_KEYRING_PASSWORD", "correct horse battery staple")
 
 
-async def _keys_set(home: Home, lines: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+async def _keys_set(home: Home, lines: list[str], capsys: pytest.CaptureFixture[str],
+                    venue: str = "crypto") -> tuple[int, str]:  # fmt: skip
     old = sys.stdin
     sys.stdin = io.StringIO("".join(f"{line}\n" for line in lines))
     try:
-        code = await asyncio.to_thread(main, ["--home", str(home.root), "keys", "set", "crypto"])
+        code = await asyncio.to_thread(main, ["--home", str(home.root), "keys", "set", venue])
     finally:
         sys.stdin = old
     return code, capsys.readouterr().err
@@ -74,3 +77,28 @@ async def test_keys_set_asks_for_the_key_and_private_key_and_the_venue_signs_wit
     finally:
         await fake.stop()
 
+
+async def test_keys_set_webull_asks_for_the_app_key_and_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = await FakeWebull().start()
+    home = Home(tmp_path).ensure()
+    home.config_file.write_text(f'[venues.wb]\nkind = "webull"\nsymbols = ["AAPL"]\nurl_override = "{fake.url}"\n')
+    try:
+        code, err = await _keys_set(home, [fake.app_key, ""], capsys, "wb")
+        assert code == 1 and "no app secret given" in err and "nothing was stored" in err
+        code, err = await _keys_set(home, [fake.app_key, fake.app_secret], capsys, "wb")
+        assert code == 0 and "app key, app secret" in err, err
+        from tui_trader.venues.registry import build_venues
+
+        venue = build_venues(load_settings(home.config_file), SystemClock(), home)["wb"]
+        assert not venue.is_live and venue.kind == "webull"  # paper = true: Webull's test environment
+        await venue.connect(lambda e: None)
+        try:
+            assert venue.account_id == fake.account_id  # type: ignore[attr-defined]
+            assert "AAPL" in await venue.load_markets()
+        finally:
+            await venue.close()
+        assert fake.unauthorized == []
+    finally:
+        await fake.stop()
