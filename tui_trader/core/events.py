@@ -162,6 +162,9 @@ class ExecutionReport(Event):
     venue_order_id: str | None = None
     reason: str | None = None
     fill: Fill | None = None
+    # An order the venue made itself (a liquidation, an auto-deleverage): the OMS takes it in
+    # when it does not know it, so this report and the order's fills apply to it.
+    order: Order | None = None
     kind: ClassVar[str] = "execution"
 
 

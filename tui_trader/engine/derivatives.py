@@ -183,7 +183,12 @@ class Derivatives:
     def rows(self) -> list[dict[str, Any]]:
         """Every open position on margin (the positions pane, `positions --json`)."""
         rows = margin_rows(self.engine.portfolio, self, self.buffer, lambda v, s: self.engine.ticker(s, v))
-        return [fig.as_dict() for fig in rows]
+        out = [fig.as_dict() for fig in rows]
+        for row in out:  # the venue's own figures beside ours, where it reports them
+            theirs = getattr(self.engine.venues.get(str(row["venue"])), "venue_positions", {}).get(row["symbol"])
+            if theirs is not None:
+                row["at_venue"] = theirs.as_dict()
+        return out
 
     # -- funding and swap -----------------------------------------------------------------------
 

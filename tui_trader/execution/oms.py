@@ -304,6 +304,11 @@ class OrderManager:
         order = self.orders.get(report.client_order_id)
         if order is None:
             order = await self.store.get_order(report.client_order_id)
+            if order is None and report.order is not None:  # the venue's own (liquidation, ADL)
+                order = report.order.copy()
+                self.orders[order.client_order_id] = order
+                self.bus.publish(OrderEvent(order.copy()))
+                await self.store.save_order(order)
             if order is None:
                 log.warning("report for unknown order %s ignored (reconciliation imports it)", report.client_order_id)
                 return

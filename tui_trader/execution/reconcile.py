@@ -131,10 +131,13 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
             if oms.has_seen_fill(fill.venue, fill.fill_id):
                 continue
             known = fill.client_order_id in oms.orders or await oms.store.get_order(fill.client_order_id)
-            if not known:
+            made = None if known else _venue_made(venue, fill.client_order_id)
+            if not known and made is None:
                 continue  # another client's order the venue no longer lists as open
             oms.on_report(
-                ExecutionReport(venue.name, fill.client_order_id, None, fill.ts, fill.venue_order_id, None, fill)
+                ExecutionReport(
+                    venue.name, fill.client_order_id, None, fill.ts, fill.venue_order_id, None, fill, order=made
+                )
             )
             report.fills_applied += 1
         await oms.flush()
@@ -276,6 +279,13 @@ async def _newest_stored_fill(oms: OrderManager, venue: str) -> datetime | None:
 
 async def _has_orders(oms: OrderManager, venue: str) -> bool:
     return any(o.venue == venue for o in oms.orders.values()) or await oms.store.has_orders(venue)
+
+
+def _venue_made(venue: Venue, client_order_id: str) -> Order | None:
+    """An order the venue made itself (a liquidation, an ADL) that the venue adapter recognised:
+    taken in with its fills, as the stream would have."""
+    made = getattr(venue, "venue_made_order", None)
+    return None if made is None else made(client_order_id)
 
 
 def _imported(venue: str, vo: VenueOrder, now: datetime) -> Order:

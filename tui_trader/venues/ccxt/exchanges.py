@@ -17,6 +17,7 @@ CLIENT_ID_PARAMS: dict[str, tuple[str, str]] = {
     "coinbase": ("client_order_id", ""),
     "binance": ("newClientOrderId", "origClientOrderId"),
     "binanceus": ("newClientOrderId", "origClientOrderId"),
+    "binanceusdm": ("newClientOrderId", "origClientOrderId"),
     "okx": ("clOrdId", "clOrdId"),
     "bybit": ("orderLinkId", "orderLinkId"),
     "kucoin": ("clientOid", "clientOid"),

@@ -51,6 +51,9 @@ class AccountHistory:
     def _make_exchange(self) -> Any:
         raise NotImplementedError
 
+    def _remember_forced(self, raw: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     # -- another account's trades (a copy-trading leader, read-only) --------------------------------
 
     async def open_account(self) -> None:
@@ -236,6 +239,7 @@ class AccountHistory:
         )
         if cid is None:
             raw = await self._rest(self._ex.fetch_order, vid, symbol, what="fetch order")
+            self._remember_forced(raw)  # a liquidation or ADL the stream did not deliver
             cid = raw.get("clientOrderId") or None
             if cid:
                 self._cid_by_vid[vid] = cid

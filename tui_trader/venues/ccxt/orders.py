@@ -88,6 +88,8 @@ class CcxtOrders:
             params.update(in_base(str(qty)))
         if order.post_only:
             params["postOnly"] = True
+        if order.reduce_only:
+            params["reduceOnly"] = True
         if order.type is OrderType.LIMIT and order.time_in_force.value in ("ioc", "fok"):
             params["timeInForce"] = order.time_in_force.value.upper()
         return order.symbol, typ, order.side.value, float(qty), None if price is None else float(price), params

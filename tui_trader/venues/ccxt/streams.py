@@ -28,6 +28,7 @@ from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, TickerEvent, TradeEvent
+from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_clock_error, is_network_error
@@ -77,6 +78,8 @@ class CcxtStreams(PrivateProbe):
         async def fetch_open_orders(self) -> list[VenueOrder]: ...
 
         async def _poll_fills(self) -> list[dict[str, Any]]: ...
+
+        def _with_mark(self, t: Ticker) -> Ticker: ...
 
     # -- subscribing ----------------------------------------------------------------------------
 
@@ -281,7 +284,7 @@ class CcxtStreams(PrivateProbe):
     # -- messages -------------------------------------------------------------------------------
 
     def _on_ticker(self, t: dict[str, Any]) -> None:
-        self._emit(TickerEvent(convert.ticker(self.name, t)))
+        self._emit(TickerEvent(self._with_mark(convert.ticker(self.name, t))))
 
     def _on_book(self, symbol: str, raw: Any) -> None:
         self._emit(BookEvent(convert.book(self.name, symbol, raw)))

@@ -34,6 +34,7 @@ from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges
+from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
@@ -58,7 +59,7 @@ def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return target
 
 
-class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
+class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
     kind = "ccxt"
 
     def __init__(
@@ -126,6 +127,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
             "private_resubscribes": 0,
             "clock_corrections": 0,
         }
+        self._init_derivatives()
 
     # -- the ccxt client -----------------------------------------------------------------------
 
@@ -168,6 +170,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
         if urls:  # after the sandbox switch, which replaces urls["api"] with the testnet's
             deep_merge(ex.urls, urls)
         self._gate_requests(ex)
+        if self.exchange_id.startswith("binance"):
+            self._watch_raw(ex)  # liquidations, ADL and margin calls on the user stream
         has = ex.has
         self.capabilities = VenueCapabilities(
             stop=bool(has.get("createStopOrder")),
@@ -259,11 +263,15 @@ class CcxtVenue(CcxtStreams, CcxtOrders, AccountHistory):
         self.instruments = {
             s: convert.instrument(self.name, m, self._ex.precisionMode)
             for s, m in self._ex.markets.items()
-            if m.get("spot", True) and m.get("active", True) is not False
+            if (m.get("spot", True) or m.get("swap") or m.get("future")) and m.get("active", True) is not False
         }
+        if self._credentials.api_key and self._margined:
+            await self._load_tiers()
         self.monitor.connected(f"{self.exchange_id}{' testnet' if self.settings.sandbox else ''}")
         if self._credentials.api_key:
             self._start_private()
+            if self._margined:
+                self._tasks["funding"] = asyncio.create_task(self._poll_funding(), name=f"{self.name}-funding")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
 
     async def close(self) -> None:
