@@ -320,8 +320,8 @@ class PolledVenue:
             self._session = None
             raise
         self.streams.add(ORDERS, private=True)
-        self.monitor.connected(f"{self.kind} {'LIVE' if self.is_live else 'paper'}, polled every "
-                               f"{self.settings.poll_interval_s:g}s")  # fmt: skip
+        every = max(self.settings.poll_interval_s, self.min_poll_s)
+        self.monitor.connected(f"{self.kind} {'LIVE' if self.is_live else 'paper'}, polled every {every:g}s")
         self.monitor.message()
         self._polled_at = self.clock.now()
         self._start_polling()
