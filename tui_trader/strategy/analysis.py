@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_trader.strategy.deadline import BARS_PER_TIMEOUT, StrategyTimeout, deadline, timeout_for
 from tui_trader.strategy.errors import StrategyError, from_exception, locate
+from tui_trader.strategy.frames import SIGNAL_COLUMNS, TAG_COLUMNS, no_tags, signal_frame
 from tui_trader.strategy.informative import (
     InformativeData,
     column_format,
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from tui_trader.strategy.interface import IStrategy
 
 T = TypeVar("T")
-SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
-TAG_COLUMNS = ("enter_tag", "exit_tag")
 # Freqtrade v2 names, mapped onto v3 when a ported strategy still writes them.
 _LEGACY = {"buy": "enter_long", "sell": "exit_long", "buy_tag": "enter_tag", "exit_tag": "exit_tag"}
 
@@ -76,33 +75,18 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Create the signal columns up front: `df.loc[mask, "enter_long"] = 1` then never has to
     enlarge the frame (slow in pandas) and unset rows are already 0 / None. The missing
     columns are added in one step (one insert per column costs ~0.1 ms each, per candle live),
-    each as a Series of its final dtype: a dict of raw object arrays would make pandas scan
-    every cell to infer a type (~15 ms for a year of 1-minute bars)."""
-    import numpy as np
+    each of its final dtype: a dict of raw object arrays would make pandas scan every cell to
+    infer a type (~15 ms for a year of 1-minute bars)."""
     import pandas as pd
 
-    rows = len(df)
-    new: dict[str, Any] = {}
-    for col in SIGNAL_COLUMNS:
-        if col not in df.columns:
-            new[col] = pd.Series(np.zeros(rows, dtype="int8"), index=df.index, copy=False)
-    for col in TAG_COLUMNS:
-        if col not in df.columns:
-            new[col] = _no_tags(df.index)
-    if not new:
+    missing = tuple(c for c in SIGNAL_COLUMNS + TAG_COLUMNS if c not in df.columns)
+    if not missing:
         return df
-    if len(new) == 1:
-        ((col, values),) = new.items()
-        df[col] = values
+    new = signal_frame(df.index, missing)
+    if len(missing) == 1:
+        df[missing[0]] = new[missing[0]]
         return df
-    return pd.concat([df, pd.DataFrame(new, copy=False)], axis=1)
-
-
-def _no_tags(index: pd.Index) -> pd.Series:
-    import numpy as np
-    import pandas as pd
-
-    return pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object, copy=False)
+    return pd.concat([df, new], axis=1)
 
 
 def _all_none(nulls_only: Any) -> bool:
@@ -126,24 +110,25 @@ def _normalise(df: pd.DataFrame, can_short: bool = True) -> pd.DataFrame:
     for old, new in _LEGACY.items():
         if old in df.columns and old != new and not df[new].any():
             df[new] = df[old]
+    dtypes = dict(zip(df.columns, df.dtypes, strict=True))  # one look, not a column lookup each
     for col in SIGNAL_COLUMNS:
-        values = df[col].to_numpy()
         if not can_short and col in ("enter_short", "exit_short"):
-            if values.dtype != np.int8 or values.any():
-                df[col] = np.zeros(len(values), dtype="int8")
+            if dtypes[col] != np.int8 or df[col].to_numpy().any():
+                df[col] = np.zeros(len(df), dtype="int8")
             continue
-        if values.dtype != np.int8:
-            values = np.nan_to_num(values.astype("float64"), nan=0.0).astype("int8")
+        if dtypes[col] != np.int8:
+            values = np.nan_to_num(df[col].to_numpy().astype("float64"), nan=0.0).astype("int8")
             df[col] = values
     for col in TAG_COLUMNS:
+        is_object = dtypes[col] == np.dtype(object)
         values = df[col].to_numpy(dtype=object)
         nulls = pd.isna(values)
         if nulls.all():
-            if len(values) and not (df[col].dtype == object and _all_none(values)):
-                df[col] = _no_tags(df.index)  # NaN / NA / NaT -> None
+            if len(values) and not (is_object and _all_none(values)):
+                df[col] = no_tags(df.index)  # NaN / NA / NaT -> None
             continue
         blank = nulls | (values == "")
-        if df[col].dtype == object and not (blank & (values != None)).any():  # noqa: E711
+        if is_object and not (blank & (values != None)).any():  # noqa: E711
             continue  # already object, with None (not NaN or "") for "no tag"
         values = np.array(values, dtype=object, copy=True)
         values[blank] = None

@@ -83,9 +83,7 @@ class BarWindow:
         return self._buf[self._start : self._end].copy()
 
     def frame(self) -> pd.DataFrame:
-        import pandas as pd
+        """The bars as a strategy's frame (date, open, high, low, close, volume): a copy."""
+        from tui_trader.strategy.frames import candle_frame
 
-        arr = self.array()
-        # the same frame as pd.to_datetime(..., unit="us", utc=True) would give, 60 µs sooner
-        dates = pd.DatetimeIndex(arr[:, 0].astype("int64").astype("datetime64[us]")).tz_localize("UTC")
-        return pd.DataFrame({"date": dates, **{c: arr[:, i + 1] for i, c in enumerate(COLUMNS)}}, copy=False)
+        return candle_frame(self._buf[self._start : self._end])
