@@ -314,8 +314,9 @@ class StrategyWorker:
 
     async def _frame(self, reader: asyncio.StreamReader, timeout: float, what: str) -> dict[str, Any]:
         try:
-            header = await asyncio.wait_for(reader.readexactly(wire.HEADER.size), timeout)
-            body = await asyncio.wait_for(reader.readexactly(wire.size_of(header)), timeout)
+            async with asyncio.timeout(timeout):  # one timer for the frame, no task per read
+                header = await reader.readexactly(wire.HEADER.size)
+                body = await reader.readexactly(wire.size_of(header))
         except TimeoutError:
             raise _Hung(f"did not finish {what} within {timeout:g} s") from None
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
