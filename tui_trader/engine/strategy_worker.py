@@ -380,16 +380,19 @@ class StrategyWorker:
             self.notify("error", f"strategy {self.name}: {message}")
         if "trades" in reply:
             self.trades = {s: StrategyTrade.from_dict(t) for s, t in reply["trades"].items()}
-            self.on_trades(self)
         if "state" in reply:
             self.state = reply["state"]
-            self.on_state()
         for doc in reply.get("d") or []:
             atr = None if doc.get("atr") is None else float(doc["atr"])
             decision = decision_from(doc)
             if atr is not None:
                 self.atrs[decision.symbol] = atr
             self.on_decision(decision, atr)
+        # after the decisions: the order's own database write goes first, the state's after it
+        if "trades" in reply:
+            self.on_trades(self)
+        if "state" in reply:
+            self.on_state()
 
     # -- what the host feeds in --------------------------------------------------------------------
 
