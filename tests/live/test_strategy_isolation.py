@@ -16,7 +16,8 @@ import pytest
 
 from tui_trader.config import Settings
 from tui_trader.core.enums import Side
-from tui_trader.core.events import NoticeEvent
+from tui_trader.core.events import CandleEvent, NoticeEvent
+from tui_trader.core.market import Candle
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine.testing import manual_engine, paper_settings, step
 from tui_trader.home import Home
@@ -122,6 +123,38 @@ async def test_a_worker_that_dies_is_restarted(tmp_path: Path) -> None:
         assert any("strategy Dies crashed" in m for m in lines), lines
         await until(lambda: worker.restarts >= 1 and worker.phase in ("crashed", "starting"))
         assert eng.started and (await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.1")))).status.value == "filled"
+    finally:
+        await eng.stop()
+
+
+async def test_a_decision_made_before_the_worker_dies_is_carried_out(tmp_path: Path) -> None:
+    """A bar's decisions leave the worker ahead of the rest of its answer (trades, state): a
+    worker that dies in between has decided, and the order goes out; the worker is restarted."""
+    eng, _notices = await engine_with(
+        tmp_path,
+        "Decides",
+        """
+        class Boom:
+            def __str__(self) -> str:  # serialising the state, after the decision went out
+                os._exit(4)
+
+        def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            if dataframe["volume"].iat[-1] == 777.0:
+                dataframe.loc[dataframe.index[-1], "enter_long"] = 1
+                self.custom_state["boom"] = self.Boom()
+            return dataframe
+        """,
+    )
+    try:
+        worker = eng.strategies.runners["Decides"]
+        assert worker.phase == "running", worker.status()
+        eng.bus.publish(CandleEvent("paper", Candle("ETH/USDT", "1m", T0, 3400, 3410, 3400, 3410, 777.0)))
+        await until(lambda: worker.phase == "crashed")
+        assert "exited with status 4" in str(worker.error)
+        await until(lambda: any(o.strategy == "Decides" for o in eng.recent_orders.values()))
+        order = next(o for o in eng.recent_orders.values() if o.strategy == "Decides")
+        assert order.side is Side.BUY and order.source == "strategy:Decides"
+        await until(lambda: worker.restarts >= 1 and worker.phase == "running")
     finally:
         await eng.stop()
 

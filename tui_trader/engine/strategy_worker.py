@@ -337,8 +337,11 @@ class StrategyWorker:
                 where = await self._where(reader, pid, what)
                 await self.zygote.kill(pid)
                 raise _Hung(f"hung: {where} did not return within {deadline:g} s") from None
-            if frame.get("op") == "done" and frame.get("seq") == seq:
-                return frame
+            if frame.get("seq") == seq:
+                if frame.get("op") == "done":
+                    return frame
+                if frame.get("op") == "decided":  # a bar's decisions, ahead of its answer
+                    self._decided(frame)
 
     async def _where(self, reader: asyncio.StreamReader, pid: int, what: str) -> str:
         """Ask the stuck worker where it is (SIGUSR1); its answer, or what it was doing."""
@@ -371,8 +374,6 @@ class StrategyWorker:
 
     def _apply(self, reply: dict[str, Any]) -> None:
         self.evaluations = int(reply.get("evals") or self.evaluations)
-        if "us" in reply:
-            self.eval_us = int(reply["us"])
         if "enabled" in reply:
             self.enabled = bool(reply["enabled"])
         self.error = reply.get("error") or reply.get("err") or None
@@ -382,17 +383,25 @@ class StrategyWorker:
             self.trades = {s: StrategyTrade.from_dict(t) for s, t in reply["trades"].items()}
         if "state" in reply:
             self.state = reply["state"]
-        for doc in reply.get("d") or []:
-            atr = None if doc.get("atr") is None else float(doc["atr"])
-            decision = decision_from(doc)
-            if atr is not None:
-                self.atrs[decision.symbol] = atr
-            self.on_decision(decision, atr)
+        self._decided(reply)
         # after the decisions: the order's own database write goes first, the state's after it
         if "trades" in reply:
             self.on_trades(self)
         if "state" in reply:
             self.on_state()
+
+    def _decided(self, frame: dict[str, Any]) -> None:
+        """Hand a bar's decisions to the host. They come in a frame of their own ahead of the
+        bar's answer: the trades they act on are the ones the worker last sent (a bar moves a
+        trade's stop levels, never its amount; fills come in their own requests, in order)."""
+        if "us" in frame:
+            self.eval_us = int(frame["us"])
+        for doc in frame.get("d") or []:
+            atr = None if doc.get("atr") is None else float(doc["atr"])
+            decision = decision_from(doc)
+            if atr is not None:
+                self.atrs[decision.symbol] = atr
+            self.on_decision(decision, atr)
 
     # -- what the host feeds in --------------------------------------------------------------------
 

@@ -4,7 +4,10 @@ fed over a socket (see wire.py), inside the sandbox (see sandbox.py).
 engine -> worker   {"op": "init" | "start" | "bar" | "fill" | "closed" | "failed" | "enable" |
                     "stake" | "confirm" | "reload" | "stop", "seq": n, ...}
 worker -> engine   {"op": "done", "seq": n, ...}: one answer per request, in order, carrying
-                   decisions, the trades and the state when they changed, errors;
+                   the trades and the state when they changed, errors;
+                   {"op": "decided", "seq": n, "d": [...]}: a bar's decisions, sent as soon as
+                   they are made, before its "done" (which then follows with the trades and
+                   state: the order is on its way while they are serialised);
                    {"op": "where", ...}: where it is stuck (on SIGUSR1, before the engine kills it).
 
 `init` sandboxes the worker and imports the strategy (what it is, which bars it needs);
@@ -210,7 +213,9 @@ class Worker:
             out.append(decision_dict(d, atr))
         self.decisions.clear()
         took = round((time.perf_counter() - started) * 1e6)  # µs in the worker, for status and bench/
-        return {"d": out, "us": took} if out else {"us": took}
+        if out:
+            wire.send(self.sock, {"op": "decided", "seq": msg.get("seq"), "d": out, "us": took})
+        return {"us": took}
 
     def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {}
