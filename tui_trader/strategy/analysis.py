@@ -99,7 +99,10 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     if len(missing) == 1:
         df[missing[0]] = new[missing[0]]
         return df
-    return pd.concat([df, new], axis=1)
+    out = pd.concat([df, new], axis=1)
+    if df.columns.dtype == object:  # concat infers Arrow strings: every later column lookup slower
+        out.columns = pd.Index([*df.columns, *new.columns], dtype=object)
+    return out
 
 
 def _all_none(nulls_only: Any) -> bool:
