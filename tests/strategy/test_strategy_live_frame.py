@@ -67,7 +67,8 @@ def test_the_live_frame_analyses_like_a_plain_pandas_frame(name: str, cls: type[
         if not evaluate:
             continue
         assert runner.error is None, runner.error
-        got, _ = runner.dp.get_analyzed_dataframe(SYMBOL, tf)
+        got, when = runner.dp.get_analyzed_dataframe(SYMBOL, tf)
+        assert when == candle.open_time == got["date"].iloc[-1].to_pydatetime()
         plain = candles.iloc[max(0, i + 1 - window) : i + 1].reset_index(drop=True)
         want = analyze(reference, plain, {"pair": SYMBOL, "timeframe": tf})
         pd.testing.assert_frame_equal(got, want, check_column_type=False, check_exact=True)

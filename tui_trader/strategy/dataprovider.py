@@ -55,9 +55,15 @@ class DataProvider:
     def set(self, pair: str, timeframe: str, dataframe: pd.DataFrame) -> None:
         self._frames[(pair, timeframe)] = dataframe
 
-    def set_analyzed(self, pair: str, timeframe: str, dataframe: pd.DataFrame) -> None:
+    def set_analyzed(
+        self, pair: str, timeframe: str, dataframe: pd.DataFrame, at: datetime | None = None
+    ) -> None:
+        """`at`: the newest bar's open time when the caller knows it (the live runner, every
+        candle: reading it back from the frame costs more than the rest of this)."""
         self._analyzed[(pair, timeframe)] = dataframe
-        if len(dataframe):
+        if at is not None:
+            self._analyzed_at[(pair, timeframe)] = at
+        elif len(dataframe):
             self._analyzed_at[(pair, timeframe)] = dataframe["date"].iloc[-1].to_pydatetime()
 
     def set_current(self, pair: str, time_ns: int) -> None:

@@ -216,7 +216,7 @@ class StrategyRunner:
             self._fail(exc)
             return []
         self.evaluations += 1
-        self.dp.set_analyzed(symbol, strategy.timeframe, df)
+        self.dp.set_analyzed(symbol, strategy.timeframe, df, utc(candle.open_time))
         close_ts = utc(candle.open_time) + timedelta(seconds=self._tf_seconds)
         columns = df.columns  # the last row's signals: a frame-level iat each (a Series each costs 10 µs)
         last = {c: df.iat[-1, columns.get_loc(c)] for c in _LAST_ROW}
