@@ -203,8 +203,12 @@ class RiskManager:
         """What the live engine knows for a sizing decision: equity, free cash, the strategy's record."""
         snap = self.portfolio.snapshot(self.clock.now())
         cash = float(self.portfolio.cash.get(quote, Decimal(0))) if quote else snap.cash
-        closed = self.trades.for_strategy(strategy)
-        track = TrackRecord.from_returns([t.pnl_pct for t in closed]) if closed else None
+        track = None
+        if sizing_for(strategy, self.settings.sizing, self.settings.strategies).mode == "kelly":
+            # only Kelly reads the record: scanning up to 1,000 closed trades on every entry
+            # was most of the sizing's time on the candle -> order path
+            closed = self.trades.for_strategy(strategy)
+            track = TrackRecord.from_returns([t.pnl_pct for t in closed]) if closed else None
         return SizingInput(symbol, price, side, snap.equity, max(0.0, cash), stop_price, atr, track)
 
     # -- metrics -----------------------------------------------------------------------------
