@@ -2,9 +2,10 @@
 
 Runs inside Freqtrade's virtual environment (bench/parity_freqtrade.py creates it); not part of
 tui_trader. Freqtrade loads the exchange's market list from the network at start-up; there is
-no network here, so the list is given: every pair of the case as an active spot market with an
-amount step of 1e-8, no price precision and no limits (Freqtrade then takes the price tick from
-the candles, as it always does in a backtest). Everything else is Freqtrade's code, unchanged.
+no network here, so the list is given: every pair of the case as an active spot market (a linear
+perpetual for "BASE/QUOTE:SETTLE") with an amount step of 1e-8, no price precision and no limits
+(Freqtrade then takes the price tick from the candles, as it always does in a backtest).
+Everything else is Freqtrade's code, unchanged.
 
     python ft_backtest.py CASE.json OUT.json
 
@@ -27,6 +28,9 @@ AMOUNT_STEP = 1e-8  # every pair trades in steps of 1e-8 (binance's precision mo
 def _markets(pairs: list[str]) -> list[dict[str, Any]]:
     out = []
     for pair in pairs:
+        if ":" in pair:
+            out.append(_swap(pair))
+            continue
         base, quote = pair.split("/")
         out.append({
             "id": base + quote, "symbol": pair, "base": base, "quote": quote,
@@ -39,6 +43,24 @@ def _markets(pairs: list[str]) -> list[dict[str, Any]]:
             "info": {},
         })  # fmt: skip
     return out
+
+
+def _swap(pair: str) -> dict[str, Any]:
+    """A linear perpetual ("ETH/USDT:USDT") as ccxt lists Binance USDⓈ-M's: contract size 1,
+    settled in the quote; amount step and limits as the spot markets above. Its leverage tiers
+    are the ones Freqtrade ships for Binance (binance_leverage_tiers.json)."""
+    symbol, settle = pair.split(":")
+    base, quote = symbol.split("/")
+    return {
+        "id": base + quote, "symbol": pair, "base": base, "quote": quote, "settle": settle,
+        "baseId": base, "quoteId": quote, "settleId": settle, "active": True, "type": "swap",
+        "spot": False, "margin": False, "swap": True, "future": False, "option": False, "contract": True,
+        "linear": True, "inverse": False, "contractSize": 1.0, "taker": 0.0005, "maker": 0.0002,
+        "precision": {"amount": AMOUNT_STEP, "price": None},
+        "limits": {"amount": {"min": None, "max": None}, "price": {"min": None, "max": None},
+                   "cost": {"min": None, "max": None}, "leverage": {"min": 1, "max": 125}},
+        "info": {},
+    }  # fmt: skip
 
 
 def run(case: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +95,8 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
     stats = bt.results["strategy"][case["strategy"]]
     keep = ("pair", "open_date", "close_date", "open_rate", "close_rate", "amount", "stake_amount",
             "profit_abs", "profit_ratio", "exit_reason", "enter_tag", "is_short", "fee_open",
-            "fee_close", "trade_duration", "max_rate", "min_rate", "orders")  # fmt: skip
+            "fee_close", "trade_duration", "max_rate", "min_rate", "orders", "leverage",
+            "funding_fees", "liquidation_price")  # fmt: skip
     trades = [{k: t.get(k) for k in keep} for t in stats["trades"]]
     return {
         "trades": trades,

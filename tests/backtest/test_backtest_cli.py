@@ -137,8 +137,32 @@ def test_timerange_pairs_and_refusals(tmp_path: Path, capsys) -> None:
     futures = _ft_config(tmp_path, trading_mode="futures")
     assert main(["--home", str(tmp_path / "home"), "backtest", "--config", str(futures),
                  "--strategy", strategy]) == 2  # fmt: skip
+    err = capsys.readouterr().err  # spot candles only in the datadir: the futures file is named
+    assert "ETH_BTC-5m-futures" in err and len(err.strip().splitlines()) == 1
+    cross = _ft_config(tmp_path, trading_mode="futures", margin_mode="cross")
+    assert main(["--home", str(tmp_path / "home"), "backtest", "--config", str(cross), "--strategy", strategy]) == 2
     err = capsys.readouterr().err
-    assert "spot" in err and len(err.strip().splitlines()) == 1
+    assert "isolated" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_futures_backtest_from_freqtrades_files(tmp_path: Path, capsys) -> None:
+    """A Freqtrade user's futures command: its config, its data layout (futures/ with the
+    candles, mark prices and funding rates): Freqtrade's trades (tests/backtest/parity/futures)."""
+    here = PARITY / "futures"
+    doc = json.loads((here / "RsiBandsFutures-ETH_USDT_USDT-5m.json").read_text())
+    (tmp_path / "data" / "futures").mkdir(parents=True)
+    for key, name in doc["data"].items():  # Freqtrade's file names in DATADIR/futures
+        (tmp_path / "data" / "futures" / name).write_bytes((here / doc["files"][key]).read_bytes())
+    config = _ft_config(tmp_path, trading_mode="futures", margin_mode="isolated", stake_currency="USDT",
+                        fee=doc["fee"], exchange={"name": "binance", "pair_whitelist": [doc["pair"]]})  # fmt: skip
+    code = main(["--home", str(tmp_path / "home"), "backtest", "--config", str(config),
+                 "--strategy", str(here / "futures_strategies.py"), "--json"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    trades = json.loads(capsys.readouterr().out)["trades"]
+    assert [(t["side"], t["exit_reason"]) for t in trades] == [
+        ("short" if t["is_short"] else "long", t["exit_reason"]) for t in doc["trades"]
+    ]
+    assert sum(t["pnl"] for t in trades) == pytest.approx(doc["profit_total_abs"], rel=1e-6)
 
 
 def test_spot_refuses_a_short_strategy(tmp_path: Path, candles_file: Path, capsys) -> None:

@@ -20,6 +20,7 @@ from tui_trader.backtest.sizing import UNLIMITED, Protection, Sizer, StakeSizer
 from tui_trader.core.errors import DataError, UsageError
 
 if TYPE_CHECKING:
+    from tui_trader.backtest.futures import Futures
     from tui_trader.config.risk import RiskSettings
 
 TimeLike: TypeAlias = str | datetime | pd.Timestamp | None
@@ -55,6 +56,9 @@ def run_backtest(
     detail_timeframe: str | None = None,
     fill_gaps: bool = False,
     keep_indicators: bool = True,
+    trading_mode: str = "spot",
+    funding: Mapping[str, Any] | None = None,
+    max_leverage: float = 125.0,
 ) -> BacktestResult:
     """Backtest a Freqtrade-style strategy on one or several symbols sharing `capital`.
 
@@ -84,6 +88,11 @@ def run_backtest(
     `keep_indicators=False` (a command that prints only trades and metrics) drops the
     indicator columns once every symbol is analyzed, when no Python hook could read them:
     Freqtrade's SampleStrategy on a year of 1m candles holds ~100 MB of them.
+
+    `trading_mode="futures"` trades perpetuals on isolated margin at the strategy's
+    `leverage()` (at most `max_leverage`), both sides, with `funding` per symbol: a
+    `futures.FundingTable` or (funding-rate candles, mark-price candles) as Freqtrade stores
+    them (`tui_trader.backtest.futures`).
     """
     from tui_trader.backtest.risk import risk_protections, risk_sizer
     from tui_trader.config.risk import RiskSettings
@@ -136,9 +145,18 @@ def run_backtest(
         from tui_trader.backtest.protections import FreqtradeProtections
 
         protections = [*protections, FreqtradeProtections(own, timeframe_to_seconds(timeframe))]
+    rules = ExitRules.from_strategy(strategy)
+    futures = None
+    if trading_mode == "futures":
+        from tui_trader.backtest.futures import futures_mode
+
+        futures = futures_mode(strategy, frames, funding, rules, max_leverage)
+        rules = futures.rules(rules)
+    elif trading_mode != "spot":
+        raise UsageError(f'trading_mode {trading_mode!r}: use "spot" or "futures"')
     return backtest_signals(
         analyzed,
-        ExitRules.from_strategy(strategy),
+        rules,
         timeframe=timeframe,
         capital=capital,
         fee=fee,
@@ -156,6 +174,7 @@ def run_backtest(
         amount_step=amount_step,
         detail=_checked_detail(detail, detail_timeframe, timeframe, frames),
         detail_timeframe=detail_timeframe,
+        futures=futures,
     )
 
 
@@ -220,6 +239,7 @@ def backtest_signals(
     amount_step: float | None = None,
     detail: Mapping[str, pd.DataFrame] | None = None,
     detail_timeframe: str | None = None,
+    futures: Futures | None = None,
 ) -> BacktestResult:
     """Simulate frames that already hold enter_long/exit_long/... columns (no analyze step).
 
@@ -269,6 +289,7 @@ def backtest_signals(
         protections=protections,
         strategy=strategy,
         amount_step=amount_step,
+        futures=futures,
     )
     index, equity_values, bench_values = equity_curves(
         symbols, sim.trades, capital, benchmark=benchmark

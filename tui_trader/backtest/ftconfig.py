@@ -3,7 +3,7 @@
 `read_config(path)` returns a `BacktestConfig`; the command line's own options override it, as
 Freqtrade's do. Fields read: strategy, timeframe, stake_currency, stake_amount, max_open_trades,
 tradable_balance_ratio, dry_run_wallet (or available_capital), fee, timerange, datadir,
-exchange.name, exchange.pair_whitelist, trading_mode, timeframe_detail, enable_protections,
+exchange.name, exchange.pair_whitelist, trading_mode, margin_mode, timeframe_detail, enable_protections,
 and the strategy overrides Freqtrade applies from a config (minimal_roi, stoploss,
 trailing_stop, trailing_stop_positive, trailing_stop_positive_offset,
 trailing_only_offset_is_reached, use_exit_signal, exit_profit_only, exit_profit_offset,
@@ -45,6 +45,7 @@ class BacktestConfig:
     exchange: str | None = None
     pairs: list[str] = field(default_factory=list)
     trading_mode: str = "spot"
+    margin_mode: str | None = None
     timeframe_detail: str | None = None
     enable_protections: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -86,6 +87,7 @@ def read_config(path: str | Path) -> BacktestConfig:
         exchange=exchange.get("name"),
         pairs=list(exchange.get("pair_whitelist") or []),
         trading_mode=str(raw.get("trading_mode") or "spot"),
+        margin_mode=raw.get("margin_mode") or None,
         timeframe_detail=raw.get("timeframe_detail"),
         enable_protections=bool(raw.get("enable_protections", False)),
         overrides={k: raw[k] for k in STRATEGY_OVERRIDES if k in raw},

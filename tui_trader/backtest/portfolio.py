@@ -30,6 +30,7 @@ import pandas as pd
 
 from tui_trader.backtest.batch import REASONS, find_exit, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
+from tui_trader.backtest.futures import Futures
 from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
@@ -224,6 +225,7 @@ def simulate(
     min_stake: float = 0.0,
     strategy: Any = None,
     amount_step: float | None = None,
+    futures: Futures | None = None,
 ) -> SimulationOutput:
     """Run every symbol's candidates through one wallet; returns trades in entry order.
 
@@ -322,6 +324,9 @@ def simulate(
             if k_detail >= 0:
                 raw = float(sym.detail.open[k_detail])  # type: ignore[union-attr]
             available = min((cash + tied) * ratio - tied, cash)
+            if futures is not None:
+                futures.check_leverage(strategy, sym.symbol, t, raw, side, tag)
+            lev = 1.0 if futures is None else futures.leverage  # the stake is the margin
             stake = sizer.stake(
                 StakeRequest(
                     sym.symbol,
@@ -338,14 +343,14 @@ def simulate(
                 )
             )
             if amount_step and stake > 0:  # the amount on the market's step, as Freqtrade
-                stake = float(round_down(stake / raw, amount_step)) * raw
+                stake = float(round_down(stake * lev / raw, amount_step)) * raw / lev
             if stake <= 0 or stake < min_stake:
                 out.rejected["stake"] += 1
             elif stake > available * (1.0 + 1e-12):
                 out.rejected["insufficient_capital"] += 1
                 nxt = after_next_release(si, ptr)
             elif confirm_entry is not None and not confirm_entry(sym.symbol, t, raw, side, tag,
-                                                                 stake / raw):  # fmt: skip
+                                                                 stake * lev / raw):  # fmt: skip
                 out.rejected["confirm_trade_entry"] += 1
             else:
                 plan, at, entry_ns = plans[si], ptr, None
@@ -357,6 +362,7 @@ def simulate(
                 idx, reserved, exit_ns, _, exit_bar = _open_and_close(
                     log, si, sym, at, e, side, tag, stake, rules, fills, strategy, plan,
                     raw=raw, available=available, amount_step=amount_step, entry_ns=entry_ns,
+                    futures=futures,
                 )
                 d = sym.detail
                 if d is not None and plans[si] is not None:
@@ -468,21 +474,23 @@ def _open_and_close(
     available: float,
     amount_step: float | None = None,
     entry_ns: int | None = None,
+    futures: Futures | None = None,
 ) -> tuple[int, float, int, bool, int]:
     """Log the trade of candidate `ptr`; returns (index, stake tied up, exit ns, at open, bar).
     The exit is stamped at the open of its candle, as Freqtrade stamps it."""
     m = sym.market
     exit_tag = None
+    lev = 1.0 if futures is None else futures.leverage
     if plan is not None:
         entry, paid = plan.prices[ptr], plan.paid[ptr]
-        qty = stake / paid
+        qty = stake * lev / paid
         bar, raw_exit, reason, at_open, exit_ns = plan.exits[ptr]
     else:
         paid = fills.slipped(
             raw, buying=side > 0, quantity=stake / raw, bar_volume=float(m.volume[e])
         )
         entry = price_round(paid, float(m.tick[e]))
-        qty = stake / paid
+        qty = stake * lev / paid
         if needs_reference(strategy):
             ref = find_exit_reference(strategy, sym, e, side, entry, qty, tag,
                                       fee=fills.taker_fee, available=available, stake=stake,
@@ -517,10 +525,13 @@ def _open_and_close(
         open_value = qty * paid - fee_in
         pnl = open_value - (qty * exit_price + fee_out)
     reserved = stake
+    open_ns = int(m.time[e]) if entry_ns is None else entry_ns
+    if futures is not None:  # funding paid or received while open; the ratio is of the margin
+        pnl += futures.funding_of(sym.symbol, side, qty, open_ns, exit_ns)
     idx = log.add((
-        si, side, e, bar, int(m.time[e]) if entry_ns is None else entry_ns, exit_ns, entry,
+        si, side, e, bar, open_ns, exit_ns, entry,
         exit_price, qty, fee_in, fee_out,
-        pnl, pnl / open_value, reason, tag, exit_tag, reserved, at_open,
+        pnl, pnl / open_value * lev, reason, tag, exit_tag, reserved, at_open,
     ))  # fmt: skip
     return idx, reserved, exit_ns, at_open, bar
 

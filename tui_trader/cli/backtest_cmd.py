@@ -73,15 +73,17 @@ def _backtest(args: argparse.Namespace) -> int:
         strategy.config.setdefault("stake_currency", ft.stake_currency)
     timeframe = args.timeframe or ft.timeframe or strategy.timeframe
     trading_mode = ft.trading_mode
-    if trading_mode != "spot":
+    if trading_mode not in ("spot", "futures"):
+        raise UsageError(f'trading_mode {trading_mode!r}: the backtester simulates "spot" and "futures"')
+    if trading_mode == "futures" and (ft.margin_mode or "isolated") != "isolated":
         raise UsageError(
-            f"trading_mode {trading_mode!r}: the backtester simulates spot markets only "
-            "(no leverage, funding or liquidation); use trading_mode \"spot\""
+            f"margin_mode {ft.margin_mode!r}: futures backtests simulate isolated margin; "
+            'set "margin_mode": "isolated"'
         )
-    if getattr(strategy, "can_short", False):
+    if trading_mode == "spot" and getattr(strategy, "can_short", False):
         raise UsageError(
             f"{strategy.name} sets can_short = True, but spot markets cannot be shorted; "
-            "set can_short = False (futures are not simulated)"
+            'set can_short = False, or backtest perpetuals with "trading_mode": "futures"'
         )
     start, end = args.start, args.end
     timerange = args.timerange or ft.timerange
@@ -91,10 +93,11 @@ def _backtest(args: argparse.Namespace) -> int:
         from tui_trader.backtest.ftconfig import parse_timerange
 
         start, end = parse_timerange(timerange)
-    frames = _load_frames(args, ctx.home.data_dir, strategy, timeframe, ft, start)
+    frames = _load_frames(args, ctx.home.data_dir, strategy, timeframe, ft, start, trading_mode)
+    funding = _funding(args, ft, frames) if trading_mode == "futures" else None
     detail = args.timeframe_detail or ft.timeframe_detail
     detail_frames = (
-        _load_frames(args, ctx.home.data_dir, strategy, detail, ft, start) if detail else None
+        _load_frames(args, ctx.home.data_dir, strategy, detail, ft, start, trading_mode) if detail else None
     )
     stake = args.stake_amount if args.stake_amount is not None else ft.stake_amount
     max_open = args.max_open_trades if args.max_open_trades is not None else ft.max_open_trades
@@ -127,6 +130,8 @@ def _backtest(args: argparse.Namespace) -> int:
         detail_timeframe=detail,
         fill_gaps=not args.keep_gaps,
         keep_indicators=False,  # printed: trades and metrics; plotted: the close
+        trading_mode=trading_mode,
+        funding=funding,
     )
     if args.trades_out:
         _write_trades(result, Path(args.trades_out))
@@ -155,11 +160,18 @@ def _stake(value: Any) -> float | str | None:
 
 
 def _load_frames(args: argparse.Namespace, data_dir: Path, strategy: Any, timeframe: str,
-                 ft: Any, start: Any) -> dict[str, Any]:  # fmt: skip
+                 ft: Any, start: Any, trading_mode: str = "spot") -> dict[str, Any]:  # fmt: skip
     """Candles per pair from --data files, --datadir + --pairs (Freqtrade's file names) or
     the store (--venue with --symbol/--pairs)."""
     pairs = list(args.pairs or ([args.symbol] if args.symbol else []) or ft.pairs)
     datadir = args.datadir or (ft.datadir if not (args.data or args.venue) else None)
+    if trading_mode == "futures":
+        if not datadir or not pairs:
+            raise UsageError(
+                "futures backtests read Freqtrade's futures data: give --datadir (or \"datadir\" in the "
+                "config) and --pairs such as BTC/USDT:USDT"
+            )
+        return {pair: _from_datadir(Path(datadir), pair, timeframe, "futures") for pair in pairs}
     if args.data:
         if args.timeframe_detail and timeframe == args.timeframe_detail:
             raise UsageError("--timeframe-detail with --data: use --datadir with both timeframes")
@@ -187,15 +199,39 @@ def _load_frames(args: argparse.Namespace, data_dir: Path, strategy: Any, timefr
     raise UsageError("give candles: --data FILE, --datadir DIR --pairs P..., or --venue V --symbol S")
 
 
-def _from_datadir(folder: Path, pair: str, timeframe: str) -> Any:
+def _from_datadir(folder: Path, pair: str, timeframe: str, kind: str = "") -> Any:
+    """Candles in Freqtrade's file names: PAIR-TF.feather (spot); futures, mark and funding
+    rates as PAIR-TF-futures / -mark / -funding_rate, in DIR/futures or DIR."""
     from tui_trader.data import load_ohlcv
 
-    stem = f"{pair.replace('/', '_').replace(':', '_')}-{timeframe}"
-    for suffix in (".feather", ".json", ".json.gz", ".parquet", ".csv"):
-        path = folder / f"{stem}{suffix}"
-        if path.is_file():
-            return load_ohlcv(path, timeframe=timeframe, symbol=pair)
-    raise UsageError(f"no {timeframe} candles for {pair} in {folder} (looked for {stem}.feather/.json)")
+    stem = f"{pair.replace('/', '_').replace(':', '_')}-{timeframe}" + (f"-{kind}" if kind else "")
+    folders = [folder / "futures", folder] if kind else [folder]
+    for where in folders:
+        for suffix in (".feather", ".json", ".json.gz", ".parquet", ".csv"):
+            path = where / f"{stem}{suffix}"
+            if path.is_file():
+                if kind in ("mark", "funding_rate"):  # a value per time: spacing not checked
+                    from tui_trader.data.loaders import load_values
+
+                    return load_values(path)
+                return load_ohlcv(path, timeframe=timeframe, symbol=pair)
+    raise UsageError(f"no {timeframe} {kind or 'candles'} for {pair} in {folders[0]} (looked for {stem}.feather/.json)")
+
+
+def _funding(args: argparse.Namespace, ft: Any, frames: dict[str, Any]) -> dict[str, Any]:
+    """Each perpetual's funding rates and mark prices (1h, as Freqtrade downloads them for
+    Binance; 8h files are read where there are no 1h ones)."""
+    datadir = Path(args.datadir or ft.datadir)
+    out = {}
+    for pair in frames:
+        for tf in ("1h", "8h"):
+            try:
+                out[pair] = (_from_datadir(datadir, pair, tf, "funding_rate"), _from_datadir(datadir, pair, tf, "mark"))
+                break
+            except UsageError:
+                if tf == "8h":
+                    raise
+    return out
 
 
 def _export(args: argparse.Namespace, home: Path, result: BacktestResult, fee: float,

@@ -82,6 +82,14 @@ def load_ohlcv_with_report(
     return df, report
 
 
+def load_values(path: str | Path) -> pd.DataFrame:
+    """Values per time in a candle file (Freqtrade's mark prices and funding rates: funding
+    every 8 h in a file named 1h): read and normalized as candles, their spacing not checked."""
+    path = Path(path)
+    raw = _read_any(path, timeframe=None, trades_by_name=False)
+    return normalize_ohlcv(raw, source=path.name)
+
+
 def _fmt(report: CandleReport) -> str:
     from tui_trader.data.validate import _fmt_seconds
 
