@@ -314,3 +314,49 @@ async def test_a_silent_user_stream_is_noticed_and_its_fills_backfilled(usdm: Fa
         assert engine.portfolio.positions[(VENUE, BTC)].quantity == usdm.positions[BTC].amount == 2
     finally:
         await engine.stop()
+
+
+async def test_a_leveraged_order_from_the_command_line_sets_binances_leverage_first(
+    usdm: FakeBinanceFutures, tmp_path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    """`tui-trader order buy 1 BTC/USDT:USDT --leverage 5` against the daemon trading the fake:
+    Binance is told the leverage before the order; `positions --json` shows Binance's own
+    figures beside ours; a leverage Binance refuses is one line, exit 1, and no order."""
+    import json
+
+    from tui_trader.cli.main import main
+    from tui_trader.daemon.server import ControlServer
+
+    home = Home(tmp_path / "h").ensure()
+    engine = await started(usdm)
+    server = ControlServer(engine, home.socket_path, token="t0ken-for-tests", tcp_port=0)
+    await server.start()
+
+    async def cli(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, [*argv, "--home", str(home.root)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    try:
+        await wait_for(lambda: engine.ticker(BTC, VENUE) is not None)
+        code, out, err = await cli("order", "buy", "1", BTC, "--venue", VENUE, "--leverage", "5", "--json")
+        assert code == 0 and json.loads(out)["status"] in ("accepted", "filled"), err
+        await wait_for(lambda: engine.portfolio.position(VENUE, BTC).quantity == 1)  # the fill streams in
+        assert usdm.positions[BTC].leverage == 5 and usdm.positions[BTC].amount == 1
+        assert [p for m, p in usdm.requests if m == "POST"].index("/leverage") < [
+            p for m, p in usdm.requests if m == "POST"
+        ].index("/order")
+        await wait_for(lambda: "at_venue" in engine.derivatives.rows()[0], 5)
+        code, out, _ = await cli("positions", "--json")
+        (pos,) = json.loads(out)
+        assert pos["margin"]["leverage"] == "5"
+        assert Decimal(pos["margin"]["at_venue"]["liquidation_price"]) == usdm.liquidation_price(BTC)
+        usdm.refuse_leverage = "Leverage 7 is not valid"
+        orders = len(usdm.orders)
+        code, _, err = await cli("order", "buy", "1", BTC, "--venue", VENUE, "--leverage", "7")
+        assert code == 1 and "Leverage 7 is not valid" in err and len(err.strip().splitlines()) == 1
+        assert len(usdm.orders) == orders and usdm.positions[BTC].leverage == 5
+    finally:
+        await server.stop()
+        await engine.stop()

@@ -264,6 +264,8 @@ class CcxtDerivatives:
             self._flows_due.clear()
 
     async def _read_premium(self) -> None:
+        if not self._ex.has.get("fetchFundingRate"):
+            return  # the tickers' own mark (where ccxt gives one) stands
         for symbol in self._margined:
             rate = await self._rest(self._ex.fetch_funding_rate, symbol, what="fetch funding rate")
             self._funding[symbol] = rate
