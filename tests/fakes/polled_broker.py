@@ -6,10 +6,29 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
+from tui_trader.core.hours import Phase, SessionState
+
 from fakes.serve import serve_loopback
+
+
+class FixedHours:
+    """The NYSE's session as a test sets it (the real calendar would make a test depend on the
+    day it runs)."""
+
+    name = "NYSE"
+
+    def __init__(self, phase: Phase = Phase.OPEN) -> None:
+        self.phase = phase
+
+    def state(self, now: datetime) -> SessionState:
+        return SessionState("NYSE", self.phase)
+
+    def minute_table(self, first_minute: int, n: int) -> Any:  # pragma: no cover - venues do not ask
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,16 @@ async def test_keys_set_webull_asks_for_the_app_key_and_secret(
         assert fake.unauthorized == []
     finally:
         await fake.stop()
+
+
+async def test_keys_set_moomoo_asks_for_the_trade_password_empty_for_paper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = Home(tmp_path).ensure()
+    home.config_file.write_text('[venues.mm]\nkind = "moomoo"\nsymbols = ["AAPL"]\npaper = false\n')
+    code, err = await _keys_set(home, ["135790"], capsys, "mm")
+    assert code == 0 and "trade password" in err, err
+    from tui_trader.secrets import load_credentials
+
+    creds = load_credentials("mm", home)
+    assert creds is not None and creds.passphrase == "135790" and "135790" not in repr(creds)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import SystemClock
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.events import ConnectionEvent, Event
-from tui_trader.core.hours import Phase, SessionState
+from tui_trader.core.hours import Phase
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.home import Home
@@ -30,23 +29,9 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.resilience import Backoff
 from tui_trader.venues.webull.venue import WebullVenue
 
+from fakes.polled_broker import FixedHours
 from fakes.venue_harness import wait_for
 from fakes.webull_exchange import FakeWebull
-
-
-class FixedHours:
-    """The NYSE's session as a test sets it (the real calendar would make tests depend on the day)."""
-
-    name = "NYSE"
-
-    def __init__(self, phase: Phase = Phase.OPEN) -> None:
-        self.phase = phase
-
-    def state(self, now: datetime) -> SessionState:
-        return SessionState("NYSE", self.phase)
-
-    def minute_table(self, first_minute: int, n: int) -> Any:  # pragma: no cover - not used by venues
-        raise NotImplementedError
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ PAPER_ONLY = ("seed", "balances", "ack_latency_ms", "basis_bps", "basis_noise_bp
 class VenueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Robinhood is its crypto API only; Moomoo is not built (docs/brokers.md says why).
-    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda", "robinhood", "webull"] = "paper"
+    # Robinhood is its crypto API only (docs/brokers.md says why).
+    kind: Literal["paper", "ccxt", "alpaca", "schwab", "ib", "oanda", "robinhood", "webull", "moomoo"] = "paper"
     exchange: str | None = Field(None, description="ccxt exchange id, e.g. binance")
     sandbox: bool = Field(True, description="ccxt: use the exchange's testnet")
     paper: bool = Field(
         True,
         description="alpaca, ib: use (and expect) the paper account; oanda: the practice account; "
-        "webull: Webull's test environment",
+        "webull: Webull's test environment; moomoo: the paper (SIMULATE) account",
     )
     symbols: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the ccxt constructor")
@@ -40,8 +40,8 @@ class VenueSettings(BaseModel):
     callback_url: str = Field(
         "https://127.0.0.1:8182", description="schwab: the callback URL registered with your Schwab app"
     )
-    host: str = Field("127.0.0.1", description="ib: TWS / IB Gateway host")
-    port: int = Field(0, ge=0, description="ib: API port (0: 7497 paper / 7496 live)")
+    host: str = Field("127.0.0.1", description="ib: TWS / IB Gateway host; moomoo: OpenD's host")
+    port: int = Field(0, ge=0, description="ib: API port (0: 7497 paper / 7496 live); moomoo: OpenD's (0: 11111)")
     ib_client_id: int = Field(17, ge=0, description="ib: the API client id this workstation connects as")
     # Fees: a paper instance charges these; elsewhere they replace the exchange's published rates
     # in routing and the spread scanner (a VIP tier, a discount).
@@ -70,6 +70,6 @@ class VenueSettings(BaseModel):
             return not self.sandbox
         if self.kind in ("schwab", "robinhood"):  # no paper account behind their APIs: every order is real
             return True
-        if self.kind in ("alpaca", "ib", "oanda", "webull"):
+        if self.kind in ("alpaca", "ib", "oanda", "webull", "moomoo"):
             return not self.paper
         return False

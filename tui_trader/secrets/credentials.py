@@ -64,6 +64,9 @@ BROKER_FIELDS: dict[str, dict[str, str]] = {
     # private key (seed) its key-pair script printed (the public half was given to Robinhood).
     "robinhood": {"api_key": "API key", "secret": "private key (base64)"},
     "webull": {"api_key": "app key", "secret": "app secret"},  # developer.webull.com, after approval
+    # moomoo: OpenD holds the login; a live account's trades are unlocked with the trade password
+    # (kept as the passphrase, so it may be left empty for a paper account).
+    "moomoo": {"passphrase": "trade password (empty for a paper account)"},
 }
 OPTIONAL_FIELDS = frozenset({"passphrase"})
 

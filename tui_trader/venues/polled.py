@@ -601,14 +601,17 @@ class PolledVenue:
             self._cancel_refused(order, f"{self.broker} does not know this order (yet)")
             return
         await self.order_bucket.take()
-        method, path, body = self._cancel_request(vid, order)
         try:
-            await self._call(method, path, body=body, what="cancel order")
+            await self._send_cancel(vid, order)
         except VenueError as exc:
             self._cancel_refused(order, str(exc))  # it may have filled or ended meanwhile: read it
         raw = await self._get(vid, cid)
         if raw is not None:
             self._apply(self._parse(raw))
+
+    async def _send_cancel(self, vid: str, order: Order) -> None:
+        method, path, body = self._cancel_request(vid, order)
+        await self._call(method, path, body=body, what="cancel order")
 
     def _cancel_refused(self, order: Order, why: str) -> None:
         self._emit(ExecutionReport(self.name, order.client_order_id, None, self.clock.now(),
