@@ -1,8 +1,10 @@
 """A broker reached over signed REST only, whose orders are polled: the shared half of the
 Robinhood Crypto and Webull adapters (`venues.robinhood`, `venues.webull`).
 
-What the broker adds is its wire: how a request is signed, what an order looks like in JSON,
-which endpoints list orders. Everything that makes an order safe is here, once:
+What the broker adds is its wire: how a request is signed (`venues.signed_http`), what an
+order looks like (`venues.broker_order`), which endpoints list orders. moomoo's adapter uses
+these rules over moomoo's own client instead of HTTP. Everything that makes an order safe is
+here, once:
 
 - **send once**: before an order leaves, its intent (and the broker-side client id, where the
   broker needs its own form of ours) is written to `HOME/<venue>_ids.jsonl` (`venues.idmap`,
@@ -29,23 +31,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
-from yarl import URL
 
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
-from tui_trader.core.enums import ConnectionState, Liquidity, OrderStatus, Side
+from tui_trader.core.enums import ConnectionState, Liquidity, OrderStatus
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import ExecutionReport, NoticeEvent, TickerEvent
 from tui_trader.core.fills import Fill
@@ -55,10 +53,12 @@ from tui_trader.core.market import Candle, Ticker
 from tui_trader.core.orders import Order
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
+from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.idmap import Fingerprint, OrderIdMap
 from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
 from tui_trader.venues.seen import SeenIds
+from tui_trader.venues.signed_http import SignedHttp
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -73,44 +73,7 @@ POLL_OVERLAP = timedelta(seconds=35)
 LOOKUP_BEFORE = timedelta(minutes=2)  # an order is looked for among those made from this before it was sent
 
 
-@dataclass(frozen=True, slots=True)
-class Execution:
-    fill_id: str  # stable across reads of the order
-    quantity: Decimal
-    price: Decimal
-    ts: datetime
-    fee: Decimal = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerOrder:
-    """One order as the broker shows it, in our words."""
-
-    venue_order_id: str
-    broker_client_id: str  # the client order id the broker holds ("" when none)
-    symbol: str  # ours
-    side: Side
-    type: str  # our order type word
-    quantity: Decimal
-    filled: Decimal
-    price: Decimal | None
-    status: str  # open / filled / canceled / rejected / expired
-    created: datetime
-    executions: tuple[Execution, ...] = ()
-    reason: str = ""
-    average: Decimal | None = None  # brokers without executions: the average fill price
-    last_fill: datetime | None = None  # and when the last fill was
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    data: Any
-    headers: dict[str, str]
-    text: str
-
-
-class PolledVenue:
+class PolledVenue(SignedHttp):
     """Subclasses set `kind`, `broker` and `fee_currency` and implement the wire hooks below."""
 
     kind = "polled"
@@ -168,16 +131,6 @@ class PolledVenue:
 
     # -- the wire: each broker implements these -------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        raise NotImplementedError
-
-    def _sign(self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
-        """The headers that authenticate this request to `base` (scheme and host): `path`
-        without the query, `query` as given, `qs` the query string exactly as sent ("" for
-        none), `body` the body as sent."""
-        raise NotImplementedError
-
     async def _setup(self) -> None:
         """After the credentials are checked: the account, and `self.instruments`."""
         raise NotImplementedError
@@ -217,85 +170,6 @@ class PolledVenue:
     def _broker_cid(self, cid: str) -> str:
         """The client order id the broker is given for ours (ours, unless its rules differ)."""
         return cid
-
-    def _refused_text(self, ans: Answer) -> str:
-        return ans.text[:200]
-
-    # -- HTTP -----------------------------------------------------------------------------------
-
-    def _safe(self, text: str) -> str:
-        return self._credentials.redact(text.replace("\n", " "))[:300]
-
-    async def _http(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-                    body: dict[str, Any] | None = None, base: str | None = None) -> Answer:  # fmt: skip
-        """One signed request, no retry; transport failures raise (aiohttp / TimeoutError)."""
-        if self._session is None:
-            raise VenueError(f"{self.name}: not connected")
-        text_body = json.dumps(body, separators=(",", ":")) if body is not None else ""
-        query = query or {}
-        qs = urlencode([(k, str(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])])
-        base = base or self.base_url
-        signed = self._sign(method, base, path, query, qs, text_body)
-        headers = {"Content-Type": "application/json; charset=utf-8", **signed}
-        url = URL(base + path + (f"?{qs}" if qs else ""), encoded=True)
-        async with self._session.request(
-            method,
-            url,
-            data=text_body.encode() if text_body else None,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=self.rest_timeout_s),
-        ) as resp:
-            text = await resp.text()
-            try:
-                data = json.loads(text) if text else None
-            except ValueError:
-                data = None
-            return Answer(resp.status, data, dict(resp.headers), text)
-
-    def _rate_limited(self, ans: Answer) -> None:
-        self.counters["rate_limited"] += 1
-        was_closed = self.rate_gate.closed
-        self.rate_gate.hit(429, ans.headers)
-        if not was_closed:
-            self._notice("warning", self.rate_gate.describe())
-
-    def _auth_refused(self, ans: Answer) -> str:
-        return (f"{self.name}: {self.broker} refused our signature (HTTP {ans.status}: "
-                f"{self._safe(self._refused_text(ans)) or 'unauthorized'}); check the keys with "
-                f"`tui-trader keys set {self.name}` and that this machine's clock is right")  # fmt: skip
-
-    async def _call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-                    body: dict[str, Any] | None = None, what: str, attempts: int = 3,
-                    ok_404: bool = False, base: str | None = None) -> Any:  # fmt: skip
-        """A read (or a cancel): 429 waits on the gate and asks again; a 5xx or a lost answer
-        is asked again with backoff; 401 and other 4xx raise VenueError with the broker's words."""
-        backoff = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)
-        for attempt in range(attempts):
-            await self.rate_gate.wait()
-            try:
-                ans = await self._http(method, path, query=query, body=body, base=base)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                if attempt == attempts - 1:
-                    raise VenueError(f"{self.name}: {what}: no answer ({type(exc).__name__})") from None
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if ans.status == 429:
-                self._rate_limited(ans)
-                if attempt < attempts - 1:
-                    continue
-                raise VenueError(f"{self.name}: {what}: {self.rate_gate.describe() or 'HTTP 429'}")
-            self.rate_gate.ok()
-            if ans.status == 401:
-                raise VenueError(self._auth_refused(ans))
-            if ans.status >= 500 and attempt < attempts - 1:
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if ans.status == 404 and ok_404:
-                return None
-            if ans.status >= 400:
-                raise VenueError(f"{self.name}: {what}: {self._safe(self._refused_text(ans)) or f'HTTP {ans.status}'}")
-            return ans.data
-        raise VenueError(f"{self.name}: {what} failed")  # pragma: no cover
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -35,8 +35,9 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.venues.base import Emit, VenueError
+from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.idmap import Fingerprint
-from tui_trader.venues.polled import ORDERS, BrokerOrder, Execution, PolledVenue
+from tui_trader.venues.polled import ORDERS, PolledVenue
 
 log = logging.getLogger(__name__)
 

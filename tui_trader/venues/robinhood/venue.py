@@ -42,7 +42,9 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.venues.base import VenueError
-from tui_trader.venues.polled import Answer, BrokerOrder, Execution, PolledVenue
+from tui_trader.venues.broker_order import BrokerOrder, Execution
+from tui_trader.venues.polled import PolledVenue
+from tui_trader.venues.signed_http import Answer
 
 HOST = "https://trading.robinhood.com"
 API = "/api/v1/crypto"

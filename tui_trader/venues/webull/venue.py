@@ -47,8 +47,10 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.venues.base import VenueError
-from tui_trader.venues.polled import Answer, BrokerOrder, PolledVenue
+from tui_trader.venues.broker_order import BrokerOrder
+from tui_trader.venues.polled import PolledVenue
 from tui_trader.venues.resilience import TokenBucket
+from tui_trader.venues.signed_http import Answer
 
 HOSTS = {False: "https://api.webull.com", True: "http://us-openapi-alb.uat.webullbroker.com"}  # live, test
 QUOTES_HOST = "https://data-api.webull.com"
