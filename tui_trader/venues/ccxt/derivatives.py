@@ -40,7 +40,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.venues.base import Emit, VenueError
-from tui_trader.venues.ccxt import convert
+from tui_trader.venues.ccxt import convert, exchanges
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class CcxtDerivatives:
 
     name: str
     exchange_id: str
+    is_live: bool
     settings: VenueSettings
     clock: Clock
     instruments: dict[str, Instrument]
@@ -134,6 +135,19 @@ class CcxtDerivatives:
 
     def _safe(self, exc: BaseException) -> str:
         raise NotImplementedError
+
+    def _check_derivatives(self) -> None:
+        """A live venue trades perpetuals only where this adapter was verified on them."""
+        if self.exchange_id in exchanges.DERIVATIVES_VERIFIED or not self.is_live or not self._margined:
+            return
+        raise ConfigError(
+            f"venues.{self.name}: perpetuals on {self.exchange_id} ({', '.join(self._margined)}) are not verified "
+            f"in this version (docs/futures.md); trade them on its testnet (sandbox = true) or use binanceusdm"
+        )
+
+    @property
+    def _funding_verified(self) -> bool:
+        return self.exchange_id in exchanges.DERIVATIVES_VERIFIED
 
     @property
     def _margined(self) -> list[str]:
@@ -217,6 +231,9 @@ class CcxtDerivatives:
         """Funding paid and received from `since` (venue time; None: what the venue keeps),
         oldest first, page by page."""
         if not self._margined:
+            return []
+        if not self._funding_verified:  # a wrong sign would book payments as receipts
+            log.warning("%s: funding history of %s is not verified here: not itemised", self.name, self.exchange_id)
             return []
         cursor = None if since is None else int(since.timestamp() * 1000)
         flows: dict[str, CashFlow] = {}

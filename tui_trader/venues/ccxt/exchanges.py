@@ -91,3 +91,11 @@ def fills_paging(exchange_id: str) -> tuple[int, tuple[str, str] | None]:
 # verified against their fakes. Elsewhere edit_order is a cancel-and-replace under new ids (or
 # unverified), so the engine cancels and replaces itself, where it can see every step.
 AMEND_IN_PLACE = frozenset({"okx", "bybit"})
+
+
+# Exchanges whose perpetuals (leverage, margin mode, funding history, the venue's own
+# liquidations) were verified against a loopback fake of their futures API. Elsewhere a live
+# venue refuses perpetual symbols at start, and funding history is not booked: ccxt's unified
+# funding amounts differ in sign between exchanges (bybit passes Bybit's execFee, a fee paid,
+# where binanceusdm passes Binance's income, an amount received; ccxt issue #26404).
+DERIVATIVES_VERIFIED = frozenset({"binanceusdm"})

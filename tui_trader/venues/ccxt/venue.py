@@ -265,6 +265,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             for s, m in self._ex.markets.items()
             if (m.get("spot", True) or m.get("swap") or m.get("future")) and m.get("active", True) is not False
         }
+        self._check_derivatives()
         if self._credentials.api_key and self._margined:
             await self._load_tiers()
         self.monitor.connected(f"{self.exchange_id}{' testnet' if self.settings.sandbox else ''}")
