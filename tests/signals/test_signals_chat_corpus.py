@@ -1,12 +1,12 @@
 """The chat-message corpus: every message parses to exactly the fields expected for it.
 
 tests/signals/data/chat_corpus.toml is the development corpus (each message must parse
-exactly). tests/signals/data/chat_held_out.toml holds the latest fresh round, written after
-the parser, in other phrasings, and measured once as a whole before any fix (the figures of
-every round are in docs/signals.md). The issue asks for 29 in 30 exact on fresh messages:
-this test guards the held-out file's figure against regressions (it is a floor, not the
-measurement), and requires of every round that no exit, update, cancel or chatter is read
-as an entry.
+exactly). tests/signals/data/chat_held_out.toml holds the latest fresh rounds (15, 16, 17),
+written blind by a writer who never saw the parser and each measured once as a whole before
+any fix (the figures of every round are in docs/signals.md and the file's header). The issue
+asks for 29 in 30 exact on fresh messages: this test guards the held-out file against
+regressions (a floor, not the measurement: the measured misses were fixed since), and
+requires of every round that no exit, update, cancel or chatter is read as an entry.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def test_corpus_message_parses_exactly(case):
     assert differences(case) == {}
 
 
-HELD_OUT_EXACT = 70  # measured on the current held-out round (70 of 75, round 14); see the docstring
+# Rounds 15-17 measured 30, 29 and 28 of 30 (87 of 90); their misses were fixed by cause, so
+# all 90 must stay exact. See the docstring.
+HELD_OUT_EXACT = 90
 
 
 def test_held_out_messages_never_read_a_non_entry_as_an_entry():

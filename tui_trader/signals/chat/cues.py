@@ -27,7 +27,6 @@ OPTIONS_RES = (
     ),
     re.compile(r"\b(?:calls|puts)\s+(?:on|for|at|@|\$?\d)", re.I),
     re.compile(r"(?<![\w.])\d+(?:\.\d+)?[cp]\b", re.I),  # 560c, 190C, 450p (a strike)
-    re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s+(?:call|put)s?\b(?!\s+(?:it|this|that))", re.I),  # "150 call"
     re.compile(r"\b(?:bto|sto|stc|btc)\b[^\n]{0,30}?(?<![\d/])\d{1,2}/\d{1,2}(?:/\d{2,4})?(?![\d/])", re.I),
     re.compile(
         r"\b(?:call|put|credit|debit|calendar|vertical)\s+spreads?\b|\biron\s+(?:condors?|fl(?:y|ies)"
@@ -39,13 +38,17 @@ OPTIONS_RES = (
     ),
 )
 
+# "150 call", "AAPL weekly 190 puts": a strike, but only on a named underlying; without one a
+# count of calls is the channel counting its trade calls ("Monthly stats: 41 calls, 68% win rate")
+OPTIONS_COUNT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s+(?:call|put)s?\b(?!\s+(?:it|this|that))", re.I)
+
 # -- cancel ----------------------------------------------------------------------------------
 
 # "the buy stop", "sell-stop": an order named by its type is a pending order (a bare "stop" is the
 # protective stop, never this)
 _PENDING = (
     r"(?:pending|unfilled|orders?|entry|entries|limits?|bids?|asks?|setup|idea|call|signal|trade"
-    r"|(?:buy|sell)[\s-]?stops?)"
+    r"|(?:buy|sell)[\s-]*stops?)"
 )
 CANCEL_RE = re.compile(
     r"\bcancel(?:l?ed|l?ing|s)?\b(?!\s+(?:if|unless|when|on\s+a|in\s+case|should))"
@@ -90,7 +93,7 @@ EXIT_RE = re.compile(
     r"\b(?:close|closes|closed|closing)\b(?!\s+(?:above|below|under|over|of\s+the|candle))"
     rf"|\b(?:exit|exits|exited|exiting)\b(?:{_NUMBER_AHEAD}|(?=\s*\d\s*/\s*\d\b))"  # "exit 1/3", not "exit 3200"
     r"|\b(?:take|taking|took|tp'?d)\s+(?:some\s+|partial\s+|more\s+|the\s+|my\s+|half\s+|a\s+bit\s+"
-    r"|\d+(?:\.\d+)?\s*%\s*(?:of\s+)?)?(?:profits?|partials?|gains|off|half|the\s+rest)\b"
+    r"|\d\s*/\s*\d\s+|\d+(?:\.\d+)?\s*%\s*(?:of\s+)?)?(?:profits?|partials?|gains|off|half|the\s+rest)\b"
     + _NUMBER_AHEAD
     # "take profit moved to 0.140" is a level being changed (an update), not taking profit
     + r"(?!\s+(?:\d\s+)?(?:moved|raised|lowered|changed|updated|adjusted|shifted|set|revised|is|to|at|@)\b"
@@ -100,7 +103,8 @@ EXIT_RE = re.compile(
     r"|\b(?:secur(?:e|ed|es|ing)|book(?:ed|ing|s)?|bank(?:ed|ing|s)?)\s+"
     r"(?:some\s+|the\s+|more\s+|partial\s+|half\s+|\d+(?:\.\d+)?\s*%\s*)?"
     r"(?:profits?|gains|partials?|half|the\s+rest)\b"
-    r"|\bstopped(?:\s+out)?\b(?!\s+(?:at|by|near|right|just|exactly|there|here|trading))"
+    # "3 stopped out" counts trades (a tally), it does not close one
+    r"|(?<!\d\s)\bstopped(?:\s+out)?\b(?!\s+(?:at|by|near|right|just|exactly|there|here|trading))"
     r"|\bstopped\s+(?:out\s+)?at\s+(?:be|b/e|breakeven|break\s*even|entry|cost|\$?\d)"
     r"|\b(?:sl|stop|stop\s*loss)\s+(?:was\s+|got\s+)?(?:hit|taken)\b"
     r"|\bhit\s+(?:my|the|our)\s+(?:sl|stop)\b"
@@ -115,7 +119,7 @@ EXIT_RE = re.compile(
     r"|\bscal(?:e|ed|ing)\s+out\b|\b(?:go|going|went|now|stay|staying|i'?m|im|we'?re|am|are)\s+flat\b"
     r"|\bflat\s+(?:on|now)\b|\b(?:go|going|went|back)\s+to\s+cash\b|\bcash(?:ing)?\s+out\b"
     r"|\boff\s+the\s+table\b|\btak(?:e|ing)\s+(?:it|this|that|them)\s+off\b"
-    r"|\b(?:half|\d+(?:\.\d+)?\s*%|a\s+third|a\s+quarter)\s+off\b"
+    r"|\b(?:half|\d+(?:\.\d+)?\s*%|a\s+third|a\s+quarter)\s+off\b|(?<![\w.])\d\s*/\s*\d\s+off\b"
     r"|\bout\s+(?:at|@|here|now|with|for(?!\s+(?:the\s+(?:day|night|weekend|week)|today|tonight|lunch|a\s+(?:bit"
     r"|while))))\b"  # "out for +3R", not "I'm out for the day"
     r"|\bsold\b|\bsell(?:ing)?\s+(?:all|everything|it\s+all|half|some|the\s+rest|remaining|my|our"

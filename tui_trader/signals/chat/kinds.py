@@ -33,6 +33,7 @@ from tui_trader.signals.chat.cues import (
     MODAL_RE,
     NEGATION_RE,
     NOT_POSITION_RE,
+    OPTIONS_COUNT_RE,
     OPTIONS_RES,
     PAST_RE,
     PAST_VERB_RE,
@@ -63,11 +64,13 @@ class Kind(StrEnum):
         return self in (Kind.ENTRY, Kind.EXIT, Kind.UPDATE, Kind.CANCEL)
 
 
-def options_reason(raw: str) -> str | None:
-    """Why the message is about options, or None. `raw` keeps case (tickers are upper-case)."""
+def options_reason(raw: str, *, counted: bool = False) -> str | None:
+    """Why the message is about options, or None. `raw` keeps case (tickers are upper-case).
+    With `counted`, only the strike-like count ("150 call"), which means options only when the
+    message names an underlying (the caller knows)."""
     if re.search(r"\b(?:shares|stock)\b", raw, re.I):
         return None  # "puts are too expensive, shorting the shares": about the stock
-    for rx in OPTIONS_RES:
+    for rx in (OPTIONS_COUNT_RE,) if counted else OPTIONS_RES:
         m = rx.search(raw)
         if m:
             return f"options ({' '.join(m.group(0).split())}) are not traded here"

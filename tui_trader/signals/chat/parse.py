@@ -57,6 +57,8 @@ _NOISE = (
     ),
     re.compile(r"(?<![\w.:])1:\d(?:\.\d+)?(?![\d.])"),  # a 1:3 risk-reward, written tight
     re.compile(r"(?<![\w.])[+-]?\d+(?:\.\d+)?\s?r\b(?![:/]r)", re.I),  # results in R: +2.3R, -1R
+    # results in pips: "TP1 ✅ +36 pips" (levels in pips, "SL 20 pips", were read before)
+    re.compile(r"(?<![\w.])\+\s?\d+(?:\.\d+)?\s?pips?\b", re.I),
     # the value a level had before: "stop now 141 (was 139)"
     re.compile(r"\(?\b(?:was|previously|prev|old|from)\s*:?\s*\$?\d[\d,.]*k?\)", re.I),
     re.compile(r"\b(?:was|previously)\s+\$?\d[\d,.]*k?\b", re.I),
@@ -110,7 +112,10 @@ def parse_message(text: str, *, known_symbols: Collection[str] | None = None) ->
         for m in t.take_all(rx):
             doubts.note(f"sizing hint '{' '.join(m.group(0).split())}' not used: [risk.sizing] sizes orders")
     options = options_reason(t.raw)
+    counted_options = options_reason(t.raw, counted=True)
     pick = pick_symbol(t, known_symbols)
+    if options is None and pick.symbol is not None:
+        options = counted_options  # "AAPL weekly 190 puts"; "41 calls, 68% win rate" counts trade calls
     quoted = Text(parts.quote) if parts.quote else None
     if pick.symbol is None and quoted is not None:
         pick = pick_symbol(quoted, known_symbols)
