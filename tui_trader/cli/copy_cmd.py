@@ -64,7 +64,8 @@ def render(d: dict[str, Any], recent: int = 5) -> str:
         f"{d['name']}: {d['leader']} - {d['state'].upper()}{': ' + d['detail'] if d['detail'] else ''}",
         f"  scale {scale}, max slippage {d['max_slippage_bps']:g} bps, max delay {d['max_delay_s']:g} s, "
         f"exits {'mirrored' if d['mirror_exits'] else 'not mirrored'}",
-        f"  leader fills {d['seen']}: mirrored {d['mirrored']}, rejected by risk {d['rejected']}, "
+        f"  {'calls' if str(d.get('kind', '')).startswith('chat:') else 'leader fills'} {d['seen']}: "
+        f"mirrored {d['mirrored']}, rejected by risk {d['rejected']}, "
         f"skipped {d['skipped']} ({skipped}), duplicates ignored {d['duplicates']}",
         f"  slippage: {stat(d['slippage_bps'], ' bps', '.1f')}",
         f"  delay: {stat(d['delay_s'], ' s', '.3f')}",
@@ -72,7 +73,7 @@ def render(d: dict[str, Any], recent: int = 5) -> str:
         f"difference {pnl['difference']:+,.2f}",
     ]
     if d.get("calls"):  # a chat provider: its calls by kind
-        lines.append("  calls: " + ", ".join(f"{k} {v}" for k, v in d["calls"].items()))
+        lines.append("  calls by kind: " + ", ".join(f"{k} {v}" for k, v in d["calls"].items()))
     if d.get("positions"):
         lines.append("  copied positions: " + ", ".join(f"{s} {q}" for s, q in d["positions"].items()))
     for m in (d.get("recent") or [])[-recent:]:

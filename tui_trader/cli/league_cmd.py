@@ -286,6 +286,8 @@ def render(doc: dict[str, Any]) -> str:
             f"{live['season_start'][:16]} to {live['season_end'][:16]}, update {live['updates']}"
             + (f"; {', '.join(held)}" if held else "")
         )
+    if not doc["rows"]:
+        return "\n".join(lines)
     lines.append(
         f"Sharpe: annualised, on {doc['grid']} bars; DSR: deflated Sharpe (chance the true Sharpe is above 0 "
         f"after picking the best of {sum(1 for r in doc['rows'] if r['deflated_sharpe'] is not None)}); "

@@ -164,7 +164,10 @@ def update_contest(
             on_result=results.__setitem__,
         )
     except UserError as exc:  # before the first bar closes, nothing has traded yet
-        board = _empty_board(spec, contest, str(exc))
+        why = str(exc)
+        if why.endswith("no closed bar yet") and set(why.split(": ", 1)[-1].split("; ")) == {"no closed bar yet"}:
+            why = "no bar has closed since the season started" if status != "upcoming" else "the season has not started"
+        board = _empty_board(spec, contest, why)
     accounts = {name: _account(res, contest.capital) for name, res in results.items()}
     changed = _changed(previous, accounts)
     for row in board["rows"]:
