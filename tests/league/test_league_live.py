@@ -229,3 +229,18 @@ async def test_the_league_pane_shows_a_live_board(tmp_path: Path) -> None:
             assert "season to 2026-11-09 00:00" in note
     finally:
         await engine.stop()
+
+
+def test_a_season_starting_inside_a_bar_waits_for_the_first_whole_bar_of_each_timeframe(tmp_path: Path) -> None:
+    store = ContestStore(tmp_path)
+    start = START + timedelta(minutes=55)  # 00:55
+    store.add_season("s1", start, END)
+    store.register(Contest("s1", THREE, ["BTC/USDT"], 10_000.0, 1, start))
+    doc = update(tmp_path, start + timedelta(minutes=6))  # 01:01: one 5-minute bar closed
+    rows = {r["strategy"]: r for r in doc["rows"]}
+    assert rows["ema_cross"]["note"] in ("no trades", "") and rows["ema_cross"]["timeframe"] == "5m"
+    assert rows["rsi_mean_reversion"]["note"] == rows["macd_trend"]["note"] == "no closed bar yet"
+    doc = update(tmp_path, start + timedelta(minutes=20))  # 01:15: the first whole 15-minute bar closed
+    rows = {r["strategy"]: r for r in doc["rows"]}
+    assert rows["rsi_mean_reversion"]["note"] != "no closed bar yet"
+    assert rows["macd_trend"]["note"] == "no closed bar yet"  # its first whole bar closes at 02:00

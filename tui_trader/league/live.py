@@ -160,14 +160,14 @@ def update_contest(
             candles or PaperHistory(paper).frames,
             Home(home_root).strategies_dir,
             risk=risk,
-            ends=lambda tf: min(last_close(now, tf), season.end),
+            ends=lambda tf: _end(season.start, min(now, season.end), tf),
             on_result=results.__setitem__,
         )
     except UserError as exc:  # before the first bar closes, nothing has traded yet
         why = str(exc)
         if why.endswith("no closed bar yet") and set(why.split(": ", 1)[-1].split("; ")) == {"no closed bar yet"}:
             why = "no bar has closed since the season started" if status != "upcoming" else "the season has not started"
-        board = _empty_board(spec, contest, why)
+        board = _empty_board(spec, why)
     accounts = {name: _account(res, contest.capital) for name, res in results.items()}
     changed = _changed(previous, accounts)
     for row in board["rows"]:
@@ -176,6 +176,17 @@ def update_contest(
     doc = {"season": season.name, **board, "live": live, "accounts": accounts}
     store.save_result(season.name, doc)
     return doc
+
+
+def _end(start: datetime, now: datetime, timeframe: str) -> datetime:
+    """Where a strategy on `timeframe` stops: its last closed bar, or `start` (nothing to trade)
+    while no bar that opened in the season has closed."""
+    from tui_trader.data.timeframes import timeframe_to_seconds
+
+    step = timeframe_to_seconds(timeframe)
+    first_open = -(-int(start.timestamp()) // step) * step
+    end = last_close(now, timeframe)
+    return end if first_open + step <= end.timestamp() else start
 
 
 def next_update(doc: dict[str, Any], now: datetime) -> datetime | None:
@@ -252,23 +263,11 @@ def _changed(previous: dict[str, Any] | None, accounts: dict[str, dict[str, Any]
     return out
 
 
-def _empty_board(spec: Any, contest: Contest, why: str) -> dict[str, Any]:
-    from tui_trader.league.scoring import MIN_TRADES
+def _empty_board(spec: Any, why: str) -> dict[str, Any]:
+    from tui_trader.league.run import board
 
-    return {
-        "start": _iso(spec.start),
-        "end": _iso(spec.end),
-        "data": spec.data,
-        "symbols": spec.symbols,
-        "capital": spec.capital,
-        "grid": "-",
-        "min_trades": contest.min_trades if contest.min_trades is not None else MIN_TRADES,
-        "score": "annualised Sharpe of the equity sampled on the grid",
-        "run_at": _iso(datetime.now(UTC)),
-        "progress": {"done": 0, "of": len(spec.strategies), "running": None},
-        "rows": [],
-        "waiting": why,
-    }
+    progress = {"done": 0, "of": len(spec.strategies), "running": None}
+    return {**board(spec, [], _iso(datetime.now(UTC)), progress), "waiting": why}
 
 
 def _iso(ts: datetime) -> str:

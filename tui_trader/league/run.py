@@ -57,7 +57,7 @@ def run_league(
         if progress is not None:
             progress(name)
         if on_board is not None and any(e.error is None for e in entries):
-            on_board(_board(spec, entries, run_at, {"done": i, "of": len(spec.strategies), "running": name}))
+            on_board(board(spec, entries, run_at, {"done": i, "of": len(spec.strategies), "running": name}))
         try:
             strategy = load_strategy(name, [strategies_dir])
             end = spec.end if ends is None else ends(strategy.timeframe)
@@ -77,14 +77,15 @@ def run_league(
     if not any(e.error is None for e in entries):
         raise UserError("no strategy in the league could run: " + "; ".join(e.error or "" for e in entries))
     n = len(spec.strategies)
-    return _board(spec, entries, run_at, {"done": n, "of": n, "running": None})
+    return board(spec, entries, run_at, {"done": n, "of": n, "running": None})
 
 
-def _board(spec: LeagueSpec, entries: list[Entry], run_at: str, progress: dict[str, Any]) -> dict[str, Any]:
+def board(spec: LeagueSpec, entries: list[Entry], run_at: str, progress: dict[str, Any]) -> dict[str, Any]:
     from tui_trader.data.timeframes import timeframe_to_pandas_freq
 
-    grid = coarsest([e.timeframe for e in entries if e.error is None] or [e.timeframe for e in entries])
-    rows = leaderboard(entries, timeframe_to_pandas_freq(grid), min_trades=spec.min_trades)
+    ran = [e.timeframe for e in entries if e.error is None]
+    grid = coarsest(ran) if ran else "-"
+    rows = leaderboard(entries, timeframe_to_pandas_freq(grid), min_trades=spec.min_trades) if ran else []
     return {
         "start": _iso(spec.start),
         "end": _iso(spec.end),
