@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_daemon_copy import doc, free_port, wait
 
 pytestmark = pytest.mark.slow
