@@ -147,6 +147,11 @@ async def test_calls_that_cannot_be_mirrored_are_skipped_with_their_reason(chat:
     assert st["mirrored"] == 0 and not c.fills()
     reasons = {m["kind"]: m["reason"] for m in c.engine.copy.status("sig")["recent"]}
     assert "nothing copied from alpha is open in BTC/USDT" in reasons["exit"]
+    from tui_trader.cli.copy_cmd import render
+
+    text = render(c.engine.copy.status("sig"), recent=4)
+    assert "calls 4: mirrored 0" in text and "calls by kind: cancel 1, entry 2, exit 1" in text
+    assert "exit call, BTC/USDT -> skipped: nothing copied from alpha is open in BTC/USDT" in text
     audit = await c.engine.store.audit_log(100)
     assert sum(1 for r in audit if r["actor"] == "copy:sig" and r["action"] == "copy_skip") == 4
 

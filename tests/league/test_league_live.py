@@ -161,8 +161,12 @@ def test_league_run_live_registers_prints_and_shows(tmp_path: Path, capsys: pyte
     assert "update 2" in capsys.readouterr().out
     assert main(["league", "update", "--season", "s1", "--json", "--home", home]) == 0
     assert json.loads(capsys.readouterr().out)["live"]["updates"] == 3
+    assert main(["league", "season", "list", "--json", "--home", home]) == 0
+    assert [r["live"] for r in json.loads(capsys.readouterr().out)["seasons"]] == [True]
     assert main(["league", "stop", "s1", "--home", home]) == 0
     capsys.readouterr()
+    assert main(["league", "season", "list", "--home", home]) == 0
+    assert "live league" not in capsys.readouterr().out
     assert main(["league", "show", "--season", "s1", "--json", "--home", home]) == 0  # the board stays
     capsys.readouterr()
 

@@ -78,6 +78,8 @@ def render(d: dict[str, Any], recent: int = 5) -> str:
         lines.append("  copied positions: " + ", ".join(f"{s} {q}" for s, q in d["positions"].items()))
     for m in (d.get("recent") or [])[-recent:]:
         what = f"{m['side']} {m['quantity']} {m['symbol']} @ {m['price']}"
+        if m.get("kind") and (m["status"] == "skipped" or m["kind"] in ("update", "cancel")):
+            what = f"{m['kind']} call, {m['symbol']}"  # a chat call that sent no order of its own
         if m["status"] == "sent" and m.get("filled"):
             outcome = f"-> {m['filled']} @ {m['fill_price']} ({m['slippage_bps']:+.1f} bps, {m['delay_s']:.3f} s)"
         else:

@@ -232,22 +232,25 @@ def _season_add(args: argparse.Namespace) -> int:
 def _season_list(args: argparse.Namespace) -> int:
     from datetime import UTC
 
+    from tui_trader.league.live import ContestStore
     from tui_trader.league.seasons import LeagueStore
 
     ctx = context(args)
     store = LeagueStore(ctx.home.root)
     now = datetime.now(UTC)
+    live = ContestStore(ctx.home.root).contests()
     rows = [
-        {**s.as_dict(), "status": s.status(now), "leaderboard": (store.results_dir / f"{s.name}.json").exists()}
+        {**s.as_dict(), "status": s.status(now), "leaderboard": (store.results_dir / f"{s.name}.json").exists(),
+         "live": s.name in live}
         for s in store.seasons().values()
-    ]
+    ]  # fmt: skip
     if args.json:
         print_json({"seasons": rows})
         return 0
     if not rows:
         print("no seasons yet; `tui-trader league season add NAME --start --end` or `league run` makes one")
     for r in rows:
-        board = "leaderboard" if r["leaderboard"] else "no run yet"
+        board = ("live league, " if r["live"] else "") + ("leaderboard" if r["leaderboard"] else "no run yet")
         print(f"{r['name']:<28} {r['start'][:16]} to {r['end'][:16]}  {r['status']:<8} {board}")
     return 0
 
