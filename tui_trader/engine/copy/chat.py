@@ -376,6 +376,10 @@ class ChatCalls:
         if old is None or not (old.stop or old.take_profit):
             return
         rest = held if mirror.status == "rejected" else held - request.quantity
+        oms = self.engine.oms
+        order = oms.orders.get(mirror.client_order_id or "") if oms is not None else None
+        if order is not None and not order.is_open:  # the IOC is done: what it did not fill stays held
+            rest = held - order.filled_quantity
         if rest > 0:
             side = Side.BUY if request.side is Side.SELL else Side.SELL
             refused = await self.protect(follow, mirror.symbol, request.venue or "", side, rest, old.stop,
