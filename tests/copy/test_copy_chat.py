@@ -301,3 +301,15 @@ async def test_calls_posted_to_the_chat_webhook_are_mirrored_and_a_retry_is_not(
         assert len([f for f in eng.fills if f.symbol == SYMBOL]) == 2
     finally:
         await eng.stop()
+
+
+async def test_a_cancel_of_an_entry_the_copy_already_filled_is_said_not_guessed(chat: Chat) -> None:
+    c = chat
+    await c.say(entry(c.mid()))
+    await until(lambda: c.status()["positions"] == {SYMBOL: "0.05000"}, what="the entry")
+    notices = c.engine.bus.subscribe("t", ["notice"])
+    await c.say("Cancel BTC/USDT entry")
+    said = [e.message for e in notices.drain()]
+    assert any("alpha cancelled an entry your copy already filled (BTC/USDT 0.05000)" in m for m in said), said
+    assert c.status()["positions"] == {SYMBOL: "0.05000"} and c.status()["skipped_by"] == {"cancel": 1}
+    assert len(c.protection()) == 2  # its stop and target stay

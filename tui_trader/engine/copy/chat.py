@@ -128,8 +128,20 @@ class ChatCalls:
                 why = (
                     "nothing waits to be cancelled: copied entries are immediate-or-cancel; an exit call closes a copy"
                 )
+                self._cancelled_but_held(follow, item)
                 return [await self._skip(follow, item, key, base, Skip("cancel", why), parsed.symbol)]
             return await self._manage(follow, item, key, base)
+
+    def _cancelled_but_held(self, follow: Follow, item: PendingChat) -> None:
+        """The provider withdrew an entry your copy already filled: said, never guessed at."""
+        parsed = item.parsed
+        held = {s: p.quantity for s, p in follow.record.ours.items() if not p.is_flat}
+        match = resolve_symbol(parsed.symbol, sorted(held)) if parsed.symbol and held else None
+        what = ", ".join(f"{s} {q}" for s, q in held.items() if parsed.all_symbols or s == match)
+        if what:
+            message = (f"copy {follow.name}: {item.provider} cancelled an entry your copy already filled ({what}); "
+                       "it stays until an exit call or you close it")  # fmt: skip
+            self.engine.notify("warning", message, "copy")
 
     # -- entries -------------------------------------------------------------------------------
 
