@@ -253,3 +253,28 @@ async def test_a_stock_symbol_is_refused_at_start_with_the_reason(rh: FakeRobinh
     assert "AAPL not a crypto pair Robinhood trades" in str(info.value)
     assert "no API for stocks" in str(info.value)
     await venue.close()
+
+
+async def test_an_order_working_across_a_restart_is_polled_and_its_fill_arrives(
+    rh: FakeRobinhood, tmp_path: Path
+) -> None:
+    """The next start learns the working orders from Robinhood (its reconciliation) and polls
+    them: a fill after the restart arrives without waiting for a reconnect."""
+    from tui_trader.home import Home
+
+    home = Home(tmp_path).ensure()
+    engine = Engine(Settings(), home, venues={"rh": make_venue(rh, tmp_path)})
+    await engine.start()
+    engine.live_armed = True
+    placed = await engine.place(buy("0.01", type=OrderType.LIMIT, price=Decimal("59000")))
+    await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+    await engine.stop()
+    engine = Engine(Settings(), home, venues={"rh": make_venue(rh, tmp_path)})
+    await engine.start()
+    try:
+        assert status(engine, placed.client_order_id) is OrderStatus.ACCEPTED
+        rh.set_price("BTC-USD", "58990", "58999")
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        assert rh.posts() == 1
+    finally:
+        await engine.stop()

@@ -367,8 +367,7 @@ class PolledVenue(SignedHttp):
         if not o.executions and o.average is not None and o.filled > self._marks.get(cid, (Decimal(0),))[0]:
             self._marks[cid] = (o.filled, o.average)
         if o.status == "open":
-            if not cid.startswith("ext-"):
-                self._working.setdefault(cid, o.filled)
+            self._working.setdefault(cid, o.filled)  # followed by the poll until it ends
             return
         self._working.pop(cid, None)
         status = END_STATUS.get(o.status)
@@ -494,7 +493,16 @@ class PolledVenue(SignedHttp):
     # -- reconciliation ---------------------------------------------------------------------------
 
     async def fetch_open_orders(self) -> list[VenueOrder]:
-        return [self._venue_order(o) for o in map(self._parse, await self._list_open()) if o.status == "open"]
+        """The broker's working orders; each is followed by the poll from now on (after a
+        restart the reconciliation is where this session learns them)."""
+        out = []
+        for o in map(self._parse, await self._list_open()):
+            if o.status == "open":
+                vo = self._venue_order(o)
+                self._working.setdefault(vo.client_order_id, o.filled)
+                self._vids.setdefault(vo.client_order_id, o.venue_order_id)
+                out.append(vo)
+        return out
 
     async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None:
         vid = self._vids.get(client_order_id)
