@@ -89,3 +89,24 @@ def test_the_frame_is_a_copy_a_strategy_cannot_write_the_window_through() -> Non
     assert str(frame["date"].dtype) == "datetime64[us, UTC]" and list(frame.index) == list(range(5))
     assert frame["date"].iloc[-1] == t0["date"].iloc[-1]
     assert timeframe_to_seconds("1m") == (frame["date"].iloc[1] - frame["date"].iloc[0]) / timedelta(seconds=1)
+
+
+def test_without_pandas_block_constructor_the_frames_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas before 3.0 has no public block constructor: the dict constructor builds the same."""
+    from tui_trader.strategy import frames
+
+    rows = synthetic_ohlcv(30, "5m", seed=2)
+    win = BarWindow(30)
+    for c in _candles(rows, "5m"):
+        win.add(c)
+    fast = win.frame()
+    fast_signals = frames.signal_frame(fast.index, frames.SIGNAL_COLUMNS + frames.TAG_COLUMNS)
+    monkeypatch.setattr(frames._get(), "build", None)
+    slow = win.frame()
+    pd.testing.assert_frame_equal(fast, slow, check_column_type=False, check_exact=True)
+    pd.testing.assert_frame_equal(
+        fast_signals,
+        frames.signal_frame(slow.index, frames.SIGNAL_COLUMNS + frames.TAG_COLUMNS),
+        check_column_type=False,
+    )
+    pd.testing.assert_frame_equal(slow, rows, check_column_type=False, check_exact=True)
