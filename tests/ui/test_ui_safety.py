@@ -59,6 +59,61 @@ async def test_keys_typed_before_the_dialog_was_shown_are_dropped() -> None:
         assert [o.symbol for o in sent(rig)] == ["BTC/USDT"]
 
 
+async def test_the_dialog_takes_the_command_lines_place_and_a_second_enter_sends_nothing() -> None:
+    """The workstation is never the top screen between Enter and the dialog (its hotkeys cannot
+    catch the next keys, and it is not redrawn first: that kept the dialog 100-300 ms away), and
+    Enter pressed twice on the command line asks once."""
+    rig = build_rig()
+    slow = SlowCheck(rig.app.client)
+    rig.app.client = slow  # type: ignore[assignment]
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        main = rig.app.screen
+        await typed(rig, pilot, "buy 0.01 BTC/USDT mkt")
+        line = rig.app.screen
+        tops: list[object] = []
+        rig.app.screen_change_signal.subscribe(rig.app, tops.append)
+        line.query_one(Input).post_message(Input.Submitted(line.query_one(Input), "buy 0.01 BTC/USDT mkt"))
+        await pilot.press("enter")  # the second Enter, before the dialog
+        dialog = await confirm_dialog(rig, pilot, "checking")
+        assert main not in tops and rig.app.screen_stack == [main, dialog]
+        slow.release.set()
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        assert len(sent(rig)) == 1 and rig.app.screen is main
+
+
+async def test_the_ticket_hands_its_order_to_the_dialog_in_place() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        main = rig.app.screen
+        rig.app.action_ticket("buy", "market")
+        await pilot.pause()
+        ticket = rig.app.screen
+        ticket.query_one("#f-quantity", Input).value = "0.01"
+        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # twice: asked once
+        dialog = await confirm_dialog(rig, pilot)
+        assert rig.app.screen_stack == [main, dialog]
+        await answer(rig, pilot, "ctrl+y")
+        await settle(rig, pilot)
+        assert len(sent(rig)) == 1 and rig.app.screen is main
+
+
+async def test_an_order_refused_before_asking_closes_the_command_line_it_came_from() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        main = rig.app.screen
+        rig.app.check_command = lambda command: None  # type: ignore[method-assign]  # skip the inline check
+        await typed(rig, pilot, "buy 0.0000001 BTC/USDT mkt")  # below the lot: the preview refuses
+        await pilot.press("enter")
+        await settle(rig, pilot)
+        assert rig.app.screen is main and sent(rig) == []
+        assert "order not sent" in rig.app.query_one(StatusBar).message
+
+
 async def test_the_confirm_key_waits_for_the_arming_delay_and_enter_defaults_to_no() -> None:
     rig = build_rig(confirm_arm_ms=1500)
     async with rig.app.run_test(size=SIZE) as pilot:

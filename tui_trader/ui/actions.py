@@ -50,11 +50,12 @@ class FeatureActions(WorkstationState):
         """`source` and `tag` (a chat message's id) follow the order, so the engine links the
         position to the provider's message."""
 
-        def done(result: Any) -> None:
+        def done(result: Any) -> bool:
             request, oco = result if isinstance(result, tuple) else (result, None)
             if request is not None:
                 request = request if source == "manual" else request.with_(source=source, tag=tag)
                 self.submit_order(request, oco=oco)
+            return request is not None
 
         self.push_screen(
             TicketScreen(
@@ -65,8 +66,8 @@ class FeatureActions(WorkstationState):
                 prefill=prefill.fields,
                 note=prefill.note,
                 venues=[v.name for v in self.snapshot.venues] if self.snapshot is not None else [],
-            ),
-            done,
+                run_in_place=done,  # the reviewed order is handed over in place (hand_off.py)
+            )
         )
 
     # -- strategies --------------------------------------------------------------------------

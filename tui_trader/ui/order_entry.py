@@ -35,8 +35,15 @@ class OrderEntry(WorkstationState):
     # -- confirming --------------------------------------------------------------------------
 
     async def confirm(self, screen: ConfirmScreen, check: Awaitable[Verdict] | None = None) -> bool:
-        """Show `screen` now; feed it the engine's answer when it comes. True when confirmed."""
-        answer = self.push_screen(screen, wait_for_dismiss=True)
+        """Show `screen` now; feed it the engine's answer when it comes. True when confirmed.
+
+        From the command line or a ticket the dialog takes that screen's place
+        (screens/hand_off.py) rather than opening over the workstation after it."""
+        answer = screen.answered()
+        if getattr(self.screen, "handed_off", False):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
         if check is None:
             return bool(await answer)
         task = asyncio.ensure_future(check)
@@ -74,6 +81,18 @@ class OrderEntry(WorkstationState):
     ) -> Order | None:
         """Confirm (while the engine checks), confirm again when the price is far from the mid,
         then place and report. With `oco`, the two legs go as one-cancels-other (order.oco)."""
+        try:
+            return await self._submit_order(request, title, oco)
+        finally:
+            self.release_command_line()
+
+    def release_command_line(self) -> None:
+        """Close a command line or ticket that handed its order over but saw no confirmation
+        open (the order was not valid, or the worker was cancelled): screens/hand_off.py."""
+        if getattr(self.screen, "handed_off", False):
+            self.screen.dismiss(None)
+
+    async def _submit_order(self, request: OrderRequest, title: str, oco: OrderRequest | None) -> Order | None:
         if request.venue is None and self.venue and request.symbol == self.symbol:
             request = request.with_(venue=self.venue)  # the active symbol trades where it is shown
             oco = oco.with_(venue=self.venue) if oco is not None else None
@@ -164,15 +183,17 @@ class OrderEntry(WorkstationState):
             self.notify("no symbol yet: the engine is still starting", severity="warning")
             return
 
-        def done(result: OrderRequest | tuple[OrderRequest, OrderRequest] | None) -> None:
+        def done(result: OrderRequest | tuple[OrderRequest, OrderRequest] | None) -> bool:
             if isinstance(result, tuple):  # with an OCO leg
                 self.submit_order(result[0], oco=result[1])
             elif result is not None:
                 self.submit_order(result)
+            return result is not None
 
         venues = [v.name for v in self.snapshot.venues] if self.snapshot is not None else []
+        # A reviewed order is handed over in place (hand_off.py): no dismiss callback needed.
         self.push_screen(
-            TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type), venues=venues), done
+            TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type), venues=venues, run_in_place=done)
         )
 
     def action_quick_order(self, side: str) -> None:

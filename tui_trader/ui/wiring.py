@@ -60,7 +60,14 @@ class ScreenWiring(WorkstationState):
                 self.run_command(command)
 
         self.push_screen(
-            CommandLineScreen(self.symbol or None, self.check_command, self.command_history, text, self.markets),
+            CommandLineScreen(
+                self.symbol or None,
+                self.check_command,
+                self.command_history,
+                text,
+                self.markets,
+                run_in_place=self.run_in_place,
+            ),
             done,
         )
 
@@ -111,6 +118,13 @@ class ScreenWiring(WorkstationState):
             return text
         matches = [i for i in ids if i.endswith(text)]
         return matches[0] if len(matches) == 1 else None
+
+    def run_in_place(self, command: Command) -> bool:
+        """Orders start while the command line is up; their confirmation replaces it."""
+        if isinstance(command, OrderCommand):
+            self.submit_order(command.request, oco=command.oco)
+            return True
+        return False
 
     def run_command(self, command: Command) -> None:
         if isinstance(command, OrderCommand):

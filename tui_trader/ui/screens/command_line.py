@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tui_trader.ui.commandline import USAGE, Command, ParseError, parse_command
+from tui_trader.ui.screens.hand_off import HandsOff, RunInPlace
 from tui_trader.ui.screens.type_ahead import HoldsKeys, SubmitInput
 
 # Extra checks the app runs on a parsed command (unknown theme, order below the lot...):
@@ -19,7 +20,7 @@ from tui_trader.ui.screens.type_ahead import HoldsKeys, SubmitInput
 Check = Callable[[Command], str | None]
 
 
-class CommandLineScreen(HoldsKeys, ModalScreen[Command | None]):
+class CommandLineScreen(HandsOff, HoldsKeys, ModalScreen[Command | None]):
     BINDINGS = [Binding("escape", "close", "Close", id="command_close")]
 
     def __init__(
@@ -29,6 +30,7 @@ class CommandLineScreen(HoldsKeys, ModalScreen[Command | None]):
         history: list[str] | None = None,
         text: str = "",
         markets: Callable[[], Collection[str]] = tuple,
+        run_in_place: RunInPlace | None = None,
     ) -> None:
         super().__init__(id="command-line-screen")
         self.initial_text = text  # pre-filled (e.g. `modify <id> price 64000` from the blotter)
@@ -38,6 +40,7 @@ class CommandLineScreen(HoldsKeys, ModalScreen[Command | None]):
         self.history = history if history is not None else []
         self._pos = len(self.history)
         self.error_text = ""  # the inline error shown now ("" when none)
+        self.run_in_place = run_in_place  # orders: their confirmation takes this screen's place
         self.hold_keys()
 
     def compose(self) -> ComposeResult:
@@ -59,6 +62,8 @@ class CommandLineScreen(HoldsKeys, ModalScreen[Command | None]):
         self.submit(event.value)
 
     def submit(self, value: str) -> None:
+        if self.handed_off:
+            return
         text = value.strip()
         if not text:
             self.dismiss(None)
@@ -74,7 +79,8 @@ class CommandLineScreen(HoldsKeys, ModalScreen[Command | None]):
             return
         if not self.history or self.history[-1] != text:
             self.history.append(text)
-        self.dismiss(command)
+        if not self.hand_off(command):
+            self.dismiss(command)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         error = self.query_one("#command-error", Static)

@@ -13,6 +13,7 @@ n or Esc answers no at any time after it is shown.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 
@@ -21,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from textual._time import get_time  # the clock Textual stamps input events with
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Event
@@ -63,6 +65,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.shown_at = math.inf  # input events older than this are dropped
         self.armed_at = math.inf  # the confirm key works from this time on
         self.refusal = ""
+        self._answered: asyncio.Future[bool] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -119,6 +122,18 @@ class ConfirmScreen(ModalScreen[bool]):
             self.query_one("#yes", Button).display = False
             self.query_one("#no", Button).label = "Close (Esc)"
         self._hint()
+
+    def answered(self) -> asyncio.Future[bool]:
+        """The answer (False for any way out but the confirm key), however the dialog was shown:
+        App.switch_screen keeps no result callback."""
+        if self._answered is None:
+            self._answered = asyncio.get_running_loop().create_future()
+        return self._answered
+
+    def dismiss(self, result: bool | None = None) -> AwaitComplete:
+        if self._answered is not None and not self._answered.done():
+            self._answered.set_result(bool(result))
+        return super().dismiss(result)
 
     def typed_before(self, event: Event) -> bool:
         """True for input that arrived before the dialog was on screen: the app drops it."""

@@ -24,6 +24,7 @@ from tui_trader.core.market import Ticker
 from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.commandline import ParseError, parse_decimal
 from tui_trader.ui.order_preview import NEEDS_PRICE, NEEDS_STOP, check_request, reference_price
+from tui_trader.ui.screens.hand_off import HandsOff, RunInPlace
 from tui_trader.ui.screens.type_ahead import HoldsKeys
 
 Lookup = Callable[[str], tuple[Instrument | None, Ticker | None]]
@@ -129,7 +130,7 @@ def ticket_request(
     return (None if errors else request), errors
 
 
-class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
+class TicketScreen(HandsOff, HoldsKeys, ModalScreen[Result | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="ticket_cancel"),
         Binding("ctrl+s", "submit", "Review", id="ticket_submit", priority=True),
@@ -144,10 +145,13 @@ class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
         prefill: dict[str, str] | None = None,
         note: str = "",
         venues: Sequence[str] = (),
+        run_in_place: RunInPlace | None = None,
     ) -> None:
         """With two or more `venues` the ticket has a Venue field: the one shown (default), any
-        venue by name, or auto (the router's best price after fees, docs/routing.md)."""
+        venue by name, or auto (the router's best price after fees, docs/routing.md).
+        `run_in_place` sends the reviewed order while the ticket is up (hand_off.py)."""
         super().__init__()
+        self.run_in_place = run_in_place
         self.venues = list(venues)
         self.side = side
         self.symbol = symbol
@@ -335,9 +339,12 @@ class TicketScreen(HoldsKeys, ModalScreen[Result | None]):
             self.dismiss(None)
 
     def action_submit(self) -> None:
+        if self.handed_off:
+            return
         self.validate()
         if self.request is not None:
-            self.dismiss(self.request)
+            if not self.hand_off(self.request):
+                self.dismiss(self.request)
             return
         for name in self._fields():  # show every problem, including untouched required fields
             message = self.errors.get(name, "")
