@@ -195,8 +195,11 @@ async def test_scale_by_equity_sizes_by_the_two_accounts(pair: Pair, tmp_path: P
     ours, theirs = p.follower.account().equity, p.leader.account().equity
     assert ours / theirs == pytest.approx(0.5, rel=1e-3)
     await p.leader.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("1")))
-    await until(lambda: p.status()["seen"] >= 1, what="the leader's fills")
-    await until(lambda: p.status()["pending"] == 0, what="the mirrors to settle")
+    def settled() -> bool:  # all of the leader's 1 BTC seen (one fill per book level, maybe one at a time)
+        st = p.status()
+        return st["pending"] == 0 and sum(Decimal(r["quantity"]) for r in st["recent"]) == Decimal("1")
+
+    await until(settled, what="every leader fill seen and its mirror settled")
     rows = [r for r in p.status()["recent"] if r["status"] == "sent"]
     # each fill is sized by the two equities when it arrives (the leader's fee has moved its own)
     assert rows and all(r["ratio"] == pytest.approx(0.5, rel=1e-3) for r in rows)
