@@ -136,6 +136,26 @@ async def test_restart_recovers_a_fill_missed_before_shutdown(fake, tmp_path) ->
         await restarted.stop()
 
 
+async def test_a_fill_made_while_the_engine_was_down_is_shown_after_restart(fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Start-up reconciliation stores the fill; `fills` and `orders --all` (the engine's recent
+    lists, what the CLI and the workstation show) must show it too, not only the database."""
+    home = Home(tmp_path / "home")
+    engine = await _engine(fake, home)
+    try:
+        cid = await _resting_buy(engine)
+    finally:
+        await engine.stop()
+    made = fake.fill(cid, Decimal("1"))  # the whole order, while nobody listens
+    restarted = await _engine(fake, home)
+    try:
+        snap = restarted.snapshot()
+        assert str(made.trade_id) in [f.fill_id for f in snap.fills]
+        assert restarted.recent_orders[cid].status is OrderStatus.FILLED
+        assert cid not in [o.client_order_id for o in snap.open_orders]
+    finally:
+        await restarted.stop()
+
+
 async def test_imported_order_gets_its_earlier_fills_once(fake) -> None:  # type: ignore[no-untyped-def]
     """Fills of an order placed elsewhere were skipped (order unknown), then counted on top of
     the imported filled quantity at the next reconcile."""

@@ -217,6 +217,9 @@ class Engine(Trading):
         for order in await self.store.load_orders(limit=self.RECENT):
             self.recent_orders[order.client_order_id] = order
         self.fills = list(reversed(await self.store.load_fills(limit=self.RECENT)))
+        # Before reconciliation: the fills and order changes it finds (made while the engine was
+        # down) belong in the recent lists `fills` and `orders --all` show, not only the database.
+        self.bus.on(self._track, name="engine-state")
         self.oms.start()
         cash: dict[str, Decimal] = {}
         for name, venue in self.venues.items():
@@ -246,7 +249,6 @@ class Engine(Trading):
         self.emulator.rearm([o for o in self.oms.open_orders() if o.meta.get("held")])
         self.emulator.start()
         self._tasks.append(asyncio.create_task(self._risk_loop(), name="risk-metrics"))
-        self.bus.on(self._track, name="engine-state")
         self.reconciler.install()
         self.bus.on(self.tape.on_event, kinds={"trade"}, name="tape")
         self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
@@ -403,7 +405,8 @@ class Engine(Trading):
         elif isinstance(event, FillEvent):
             self.fills.append(event.fill)
             del self.fills[: -self.RECENT]
-            self.bus.publish(AccountEvent(self.clock.now(), *self._equity_cash()))
+            if self.risk.ready:  # not during start-up reconciliation: cash is not in yet
+                self.bus.publish(AccountEvent(self.clock.now(), *self._equity_cash()))
         elif isinstance(event, SignalEvent):
             self.signals.append(event.signal)
             del self.signals[: -self.RECENT]
