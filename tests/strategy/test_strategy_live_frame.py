@@ -110,3 +110,25 @@ def test_without_pandas_block_constructor_the_frames_are_the_same(monkeypatch: p
         check_column_type=False,
     )
     pd.testing.assert_frame_equal(slow, rows, check_column_type=False, check_exact=True)
+
+
+def test_frame_of_builds_what_the_dict_constructor_builds() -> None:
+    from tui_trader.strategy.frames import frame_of
+
+    index = pd.RangeIndex(4)
+    dates = pd.date_range("2026-01-01", periods=4, freq="h", tz="UTC").array
+    columns = {
+        "a": np.array([1.0, np.nan, 3.0, 4.0]),
+        "when": dates,
+        "flag": np.array([True, False, True, False]),
+        "n": np.array([1, 2, 3, 4], dtype="int8"),
+        "b": pd.Series([5.0, 6.0, 7.0, 8.0], index=index),
+    }
+    got = frame_of(columns, index)
+    pd.testing.assert_frame_equal(got, pd.DataFrame(columns, index=index), check_column_type=False)
+    assert got.columns.dtype == object
+    got.loc[0, "a"] = -1.0  # a copy: the caller's arrays are untouched
+    assert columns["a"][0] == 1.0
+    # what pandas would align or infer goes through pandas: a Series on another index, strings
+    for odd in ({"a": pd.Series([1.0, 2.0], index=[1, 2])}, {"tag": np.array(["x", None, "y", None], dtype=object)}):
+        pd.testing.assert_frame_equal(frame_of(odd, index), pd.DataFrame(odd, index=index))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_trader.strategy.deadline import BARS_PER_TIMEOUT, StrategyTimeout, deadline, timeout_for
 from tui_trader.strategy.errors import StrategyError, from_exception, locate
-from tui_trader.strategy.frames import SIGNAL_COLUMNS, TAG_COLUMNS, no_tags, signal_frame
+from tui_trader.strategy.frames import SIGNAL_COLUMNS, TAG_COLUMNS, no_tags, signal_frame, with_columns
 from tui_trader.strategy.informative import (
     InformativeData,
     column_format,
@@ -90,8 +90,6 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     columns are added in one step (one insert per column costs ~0.1 ms each, per candle live),
     each of its final dtype: a dict of raw object arrays would make pandas scan every cell to
     infer a type (~15 ms for a year of 1-minute bars)."""
-    import pandas as pd
-
     missing = tuple(c for c in SIGNAL_COLUMNS + TAG_COLUMNS if c not in df.columns)
     if not missing:
         return df
@@ -99,10 +97,7 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     if len(missing) == 1:
         df[missing[0]] = new[missing[0]]
         return df
-    out = pd.concat([df, new], axis=1)
-    if df.columns.dtype == object:  # concat infers Arrow strings: every later column lookup slower
-        out.columns = pd.Index([*df.columns, *new.columns], dtype=object)
-    return out
+    return with_columns(df, new)
 
 
 def _all_none(nulls_only: Any) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tui_trader.strategy.errors import StrategyError
+from tui_trader.strategy.frames import frame_of, with_columns
 from tui_trader.strategy.interface import IStrategy
 from tui_trader.strategy.rule_spec import (
     OHLCV,
@@ -189,7 +190,6 @@ class RuleStrategy(IStrategy):
         (the same result as `resample_ohlcv` + `merge_closed`, in NumPy: the live runner
         evaluates this on every candle, inside the 5 ms budget)."""
         import numpy as np
-        import pandas as pd
 
         columns = self._compute(dataframe)
         timeframes = sorted(self.rules.timeframes(), key=timeframe_to_seconds)
@@ -208,7 +208,7 @@ class RuleStrategy(IStrategy):
                 take = np.maximum(pos, 0)
                 for name, values in higher_cols.items():
                     columns[f"{name}@{tf}"] = _take(values, take, seen)
-        return pd.concat([dataframe, pd.DataFrame(columns, index=dataframe.index)], axis=1)
+        return with_columns(dataframe, frame_of(columns, dataframe.index))
 
     def _operand(self, df: pd.DataFrame, operand: Ref | Number | Param) -> Any:
         import numpy as np
@@ -286,15 +286,16 @@ def resample_bars(dataframe: pd.DataFrame, times: Any, timeframe: str) -> pd.Dat
     ends = np.append(starts[1:], len(times)) - 1
     cols = {c: dataframe[c].to_numpy(dtype=np.float64) for c in OHLCV}
     dates = (bucket[starts] * step + origin).astype("datetime64[ns]")
-    return pd.DataFrame(
+    return frame_of(
         {
-            "date": pd.DatetimeIndex(dates).tz_localize("UTC").as_unit(_unit(dataframe["date"])),
+            "date": pd.DatetimeIndex(dates).tz_localize("UTC").as_unit(_unit(dataframe["date"])).array,
             "open": cols["open"][starts],
             "high": np.maximum.reduceat(cols["high"], starts) if len(starts) else starts,
             "low": np.minimum.reduceat(cols["low"], starts) if len(starts) else starts,
             "close": cols["close"][ends],
             "volume": np.add.reduceat(cols["volume"], starts) if len(starts) else starts,
-        }
+        },
+        pd.RangeIndex(len(starts)),
     )
 
 
