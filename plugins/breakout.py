@@ -41,10 +41,12 @@ class Breakout(IStrategy):
         mode = self.buy_mode.value
         level = dataframe["dc_upper"] if mode == "donchian" else dataframe["bb_upper"]
         breakout = (dataframe["close"] > level) & (dataframe["volume"] > dataframe["volume_mean"])
-        dataframe.loc[breakout, ["enter_long", "enter_tag"]] = (1, f"{mode}_breakout")
+        dataframe.loc[breakout, "enter_long"] = 1
+        dataframe.loc[breakout, "enter_tag"] = f"{mode}_breakout"
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         below = dataframe["close"] < dataframe["dc_lower"]
-        dataframe.loc[below, ["exit_long", "exit_tag"]] = (1, "channel_low")
+        dataframe.loc[below, "exit_long"] = 1
+        dataframe.loc[below, "exit_tag"] = "channel_low"
         return dataframe

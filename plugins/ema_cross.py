@@ -31,10 +31,13 @@ class EmaCross(IStrategy):
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         cross = qtpylib.crossed_above(dataframe["ema_fast"], dataframe["ema_slow"])
         traded = dataframe["volume"] > 0
-        dataframe.loc[cross & traded, ["enter_long", "enter_tag"]] = (1, "ema_cross_up")
+        enter = cross & traded
+        dataframe.loc[enter, "enter_long"] = 1
+        dataframe.loc[enter, "enter_tag"] = "ema_cross_up"
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         cross = qtpylib.crossed_below(dataframe["ema_fast"], dataframe["ema_slow"])
-        dataframe.loc[cross, ["exit_long", "exit_tag"]] = (1, "ema_cross_down")
+        dataframe.loc[cross, "exit_long"] = 1
+        dataframe.loc[cross, "exit_tag"] = "ema_cross_down"
         return dataframe

@@ -38,8 +38,11 @@ class MacdTrend(IStrategy):
         up = qtpylib.crossed_above(dataframe["macd"], dataframe["macdsignal"])
         down = qtpylib.crossed_below(dataframe["macd"], dataframe["macdsignal"])
         uptrend = dataframe["close"] > dataframe["trend_ema"]
-        dataframe.loc[up & uptrend, ["enter_long", "enter_tag"]] = (1, "macd_up_trend")
-        dataframe.loc[down & ~uptrend, ["enter_short", "enter_tag"]] = (1, "macd_down_trend")
+        long, short = up & uptrend, down & ~uptrend
+        dataframe.loc[long, "enter_long"] = 1
+        dataframe.loc[long, "enter_tag"] = "macd_up_trend"
+        dataframe.loc[short, "enter_short"] = 1
+        dataframe.loc[short, "enter_tag"] = "macd_down_trend"
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:

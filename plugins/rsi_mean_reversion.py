@@ -39,11 +39,13 @@ class RsiMeanReversion(IStrategy):
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         below_band = dataframe["close"] < dataframe["bb_lower"]
         oversold = (dataframe["rsi"] < self.buy_rsi.value) & below_band
-        dataframe.loc[oversold, ["enter_long", "enter_tag"]] = (1, "rsi_oversold")
+        dataframe.loc[oversold, "enter_long"] = 1
+        dataframe.loc[oversold, "enter_tag"] = "rsi_oversold"
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         above_mid = dataframe["close"] > dataframe["bb_mid"]
         recovered = (dataframe["rsi"] > self.sell_rsi.value) | above_mid
-        dataframe.loc[recovered, ["exit_long", "exit_tag"]] = (1, "rsi_recovered")
+        dataframe.loc[recovered, "exit_long"] = 1
+        dataframe.loc[recovered, "exit_tag"] = "rsi_recovered"
         return dataframe

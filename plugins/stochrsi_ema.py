@@ -35,7 +35,9 @@ class StochRsiEma(IStrategy):
         turn = qtpylib.crossed_above(dataframe["k"], dataframe["d"])
         low = (dataframe["k"] < self.buy_level.value) & (dataframe["d"] < self.buy_level.value)
         uptrend = dataframe["close"] > dataframe["ema"]
-        dataframe.loc[turn & low & uptrend, ["enter_long", "enter_tag"]] = (1, "stochrsi_turn")
+        enter = turn & low & uptrend
+        dataframe.loc[enter, "enter_long"] = 1
+        dataframe.loc[enter, "enter_tag"] = "stochrsi_turn"
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
