@@ -357,3 +357,50 @@ async def test_an_update_the_venue_refuses_leaves_the_old_stop_working_and_says_
         assert len(rows) == 1 and "protection refused" in str(rows[0]["detail"])
         assert "Raise the stop on BTC" in str(rows[0]["detail"])
         assert _position(engine) > 0
+
+
+class _Killed(BaseException):
+    """The process dying between two steps (nothing after it runs, no handler catches it)."""
+
+
+def _protection(engine, tag: str) -> set:
+    return {(o.type, o.price, o.stop_price, o.quantity) for o in _tagged(engine, tag)}
+
+
+async def test_an_engine_stopped_between_cancelling_the_stop_and_placing_the_new_one_protects_it_at_start(home):
+    engine = manual_engine(_settings(), home=home)
+    async with engine:
+        item = await _entry(engine)
+        before = _protection(engine, item["id"])
+        assert len(before) == 2
+        chat = engine.signal_service.chat
+
+        async def killed(*args, **kwargs):
+            raise _Killed
+
+        chat.orders._protect = killed  # type: ignore[method-assign]
+        with pytest.raises(_Killed):
+            await _say(engine, f"Raise the stop on BTC to {engine.mid(SYMBOL) * 0.985:.0f}", "alpha")
+        assert _tagged(engine, item["id"]) == []  # cancelled, and nothing placed: unprotected
+        stored = await engine.store.load_strategy_state(STATE_KEY)  # what a killed process leaves
+        [saved] = [d for d in stored["links"]["links"] if d["id"] == item["id"]]
+        assert saved["moving"] is not None and saved["moving"].startswith("the update chat-")
+    notices: list[tuple] = []
+    again = manual_engine(_settings(), home=home)
+    notify = again.notify
+    again.notify = lambda *a, **k: (notices.append(a), notify(*a, **k))  # type: ignore[method-assign]
+    async with again:
+        assert again.signal_service is not None  # started by itself for the open link
+        assert _protection(again, item["id"]) == before  # the stop and target it had, again
+        stops = [o.client_order_id for o in _tagged(again, item["id"]) if o.type is OrderType.STOP]
+        assert set(stops) <= {o.client_order_id for o in again.venues["paper"].matching.open_orders()}
+        assert again.signal_service.chat.links.get(item["id"]).moving is None
+        warnings = [m for level, m, *_ in notices if level == "warning" and item["id"] in m]
+        assert len(warnings) == 1 and "engine stopped while acting on the update" in warnings[0]
+        audit = await again.store.audit_log(limit=50)
+        assert [a["detail"]["id"] for a in audit if a["action"] == "chat_protect"] == [item["id"]]
+    # a further start finds nothing to do: placed once, not twice
+    third = manual_engine(_settings(), home=home)
+    async with third:
+        assert _protection(third, item["id"]) == before
+        assert len(_tagged(third, item["id"])) == 2

@@ -75,7 +75,7 @@ class ChatDesk:
         self.settings = settings
         self.providers = ProviderBook()
         self.links = LinkBook()
-        self.orders = ChatOrders(engine, self.links)
+        self.orders = ChatOrders(engine, self.links, self.save_state)
         self.pending: dict[str, PendingChat] = {}
         self._changed = on_change
         self._acting = asyncio.Lock()  # one message acts at a time: no double close
@@ -100,6 +100,7 @@ class ChatDesk:
             except UserError as exc:
                 log.warning("%s; starting without chat links", exc)
         await self._resync()
+        await self._protect_interrupted()
 
     async def save_state(self) -> None:
         store = self.engine.store
@@ -111,6 +112,18 @@ class ChatDesk:
                 {"providers": self.providers.to_dict(), "links": self.links.to_dict()},
                 self.engine.clock.now(),
             )
+
+    async def _protect_interrupted(self) -> None:
+        """Links the engine stopped on between cancelling their stop and placing what follows
+        (see ChatOrders.protect_again): protected again, audited, said."""
+        for link in [lk for lk in self.links.links.values() if lk.moving]:
+            note = await self.orders.protect_again(link)
+            if note is not None:
+                link.actions.append({"message": None, "kind": "restart", "note": note})
+                await self.engine.audit(
+                    f"signal:{link.provider}", "chat_protect", {"id": link.id, "symbol": link.symbol, "note": note}
+                )
+            await self.save_state()
 
     async def _resync(self) -> None:
         """Bring active links up to date from the stored orders and fills (the service may

@@ -29,6 +29,8 @@ from tui_trader.signals.chat import Kind
 from tui_trader.signals.symbols import resolve_symbol
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from tui_trader.engine.ports import EnginePort
     from tui_trader.signals.chat import ParsedSignal
     from tui_trader.signals.chat_links import ChatLink, LinkBook
@@ -59,9 +61,10 @@ def targets(links: LinkBook, provider: str, parsed: ParsedSignal) -> list[ChatLi
 class ChatOrders:
     """Owned by the chat desk; `act` runs one exit, update or cancel message."""
 
-    def __init__(self, engine: EnginePort, links: LinkBook) -> None:
+    def __init__(self, engine: EnginePort, links: LinkBook, save: Callable[[], Awaitable[None]]) -> None:
         self.engine = engine
         self.links = links
+        self._save = save  # persists the links (a link's `moving` mark must be stored first)
 
     async def act(self, provider: str, parsed: ParsedSignal, message_id: str) -> list[str]:
         """Apply the message to every link it is about; returns one note per thing done (or
@@ -74,22 +77,23 @@ class ChatOrders:
         for link in found:
             try:
                 if parsed.kind is Kind.EXIT:
-                    note = await self._exit(link, parsed)
+                    note = await self._exit(link, parsed, message_id)
                 elif parsed.kind is Kind.UPDATE:
-                    note = await self._update(link, parsed)
+                    note = await self._update(link, parsed, message_id)
                 elif parsed.kind is Kind.CANCEL:
                     note = await self._cancel(link)
                 else:
                     raise UserError(f"a {parsed.kind.value} message does not act on orders")
             except UserError as exc:
                 note = str(exc)
+            link.moving = None  # done: what protects it now is what the note says
             link.actions.append({"message": message_id, "kind": parsed.kind.value, "note": note})
             notes.append(f"{link.id} {link.symbol}: {note}")
         return notes
 
     # -- kinds -------------------------------------------------------------------------------
 
-    async def _exit(self, link: ChatLink, parsed: ParsedSignal) -> str:
+    async def _exit(self, link: ChatLink, parsed: ParsedSignal, message_id: str) -> str:
         if link.status == "placed" and link.qty == 0:
             return await self._cancel(link)
         if parsed.fraction is None:
@@ -118,7 +122,7 @@ class ChatOrders:
         dry = self.engine.check(close, actor=f"signal:{link.provider}")
         if not dry["ok"] and dry["code"] not in _OWN_PROTECTION_CODES:
             raise UserError(f"refused by the risk checks: {dry['message']}; the stop and take-profit stay")
-        await self._cancel_protection(link)
+        await self._cancel_protection(link, f"the exit {message_id}")
         try:
             order = await self._send(link, close)
         except UserError as exc:
@@ -130,7 +134,7 @@ class ChatOrders:
             return f"closing {qty} of {open_qty} ({order.client_order_id}){self._unprotected(link, extra) or extra}"
         return f"closing all {qty} ({order.client_order_id})"
 
-    async def _update(self, link: ChatLink, parsed: ParsedSignal) -> str:
+    async def _update(self, link: ChatLink, parsed: ParsedSignal, message_id: str) -> str:
         if link.status == "placed" and link.qty == 0:
             raise UserError("the entry has not filled; its levels were not changed (cancel and re-enter)")
         stop = self._new_stop(link, parsed)
@@ -142,7 +146,7 @@ class ChatOrders:
         if take_profit is not None and mid > 0 and (take_profit - mid) * link.side.sign <= 0:
             raise UserError(f"take-profit {take_profit} is past the market {mid:f}: it would fill at once; not moved")
         old_stop, old_take_profit = link.stop, link.take_profit
-        await self._cancel_protection(link)
+        await self._cancel_protection(link, f"the update {message_id}")
         placed = await self._protect(link, link.qty, stop, take_profit)
         if placed.startswith("; protection refused"):
             restored = await self._restore(link, old_stop, old_take_profit)
@@ -168,6 +172,31 @@ class ChatOrders:
             return f"cancelled the unfilled rest of {entry.client_order_id}; {link.qty} stays open"
         return f"cancelled {entry.client_order_id}"
 
+    async def protect_again(self, link: ChatLink) -> str | None:
+        """At start, for a link still marked `moving`: the engine stopped between cancelling its
+        stop and take-profit and placing what follows. If it is still open and nothing of its
+        own protects it (no working reduce-only order tagged with it, a close included), its
+        stop and take-profit are placed again. Returns what was done, None when nothing was
+        needed."""
+        why, link.moving = link.moving, None
+        oms = self.engine.oms
+        if why is None or oms is None or link.status != "open" or link.qty == 0:
+            return None
+        if link.stop is None and link.take_profit is None:
+            return None  # it had nothing to put back
+        if any(o.tag == link.id and o.reduce_only for o in oms.open_orders()):
+            return None
+        placed = await self._restore(link, link.stop, link.take_profit)  # (a refusal is said loudly there)
+        if placed == _PLACED_AGAIN:
+            self.engine.notify(
+                "warning",
+                f"{link.symbol} from {link.id}: the engine stopped while acting on {why}, with its stop and "
+                f"take-profit cancelled; stop {link.stop or '-'} and take-profit {link.take_profit or '-'} "
+                "placed again",
+                source=f"signal:{link.provider}",
+            )
+        return f"the engine stopped while acting on {why}{placed}"
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _new_stop(self, link: ChatLink, parsed: ParsedSignal) -> Decimal | None:
@@ -190,11 +219,14 @@ class ChatOrders:
         if entry is not None and entry.is_open:
             await self.engine.cancel(entry.client_order_id, actor=f"signal:{link.provider}")
 
-    async def _cancel_protection(self, link: ChatLink) -> None:
-        """Cancel the link's working reduce-only orders (bracket children, earlier stops)."""
+    async def _cancel_protection(self, link: ChatLink, why: str) -> None:
+        """Cancel the link's working reduce-only orders (bracket children, earlier stops), once
+        the link is stored as `moving` (so a start after a crash in between finds it)."""
         oms = self.engine.oms
         if oms is None:
             return
+        link.moving = why
+        await self._save()
         for order in list(oms.open_orders()):
             if order.tag == link.id and order.reduce_only:
                 try:

@@ -50,6 +50,10 @@ class ChatLink:
     fills: set[str] = field(default_factory=set)  # fill ids applied (a fill is never counted twice)
     r: float | None = None  # once closed, when it had a stop
     actions: list[dict[str, Any]] = field(default_factory=list)  # what exits/updates/cancels did
+    # set (and saved) before its stop and take-profit are cancelled to be moved or to make room
+    # for a close, cleared once the step is done: still set at start means the engine stopped
+    # in between, and the position may have nothing protecting it
+    moving: str | None = None
 
     @property
     def qty(self) -> Decimal:
@@ -139,6 +143,7 @@ class ChatLink:
             "fills": sorted(self.fills),
             "r": self.r,
             "actions": self.actions,
+            "moving": self.moving,
         }
 
     @classmethod
@@ -166,6 +171,7 @@ class ChatLink:
             fills=set(d.get("fills", [])),
             r=None if d.get("r") is None else float(d["r"]),
             actions=list(d.get("actions", [])),
+            moving=None if d.get("moving") is None else str(d["moving"]),
         )
 
 
