@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,6 +35,7 @@ from aiohttp import web
 
 from fakes.binance_exchange import BAD_KEY, STATUS, FakeBinanceExchange, _error
 from fakes.fake_market import FakeOrder, FakeTrade, OrderRefused
+from fakes.perpetuals import OneWayPositions
 
 ZERO = Decimal(0)
 FEE_RATE = Decimal("0.0004")  # taker, USDⓈ-M's base tier (0.02 % maker)
@@ -90,19 +90,7 @@ def linear_error_table() -> dict[str, Any]:
     }
 
 
-@dataclass
-class FakePosition:
-    """One symbol's one-way position (positionSide BOTH)."""
-
-    amount: Decimal = ZERO  # signed: > 0 long
-    entry: Decimal = ZERO
-    leverage: int = 20
-    margin_type: str = "cross"  # "isolated" / "cross", as positionRisk v2 words it
-    isolated_wallet: Decimal = ZERO
-    update_ms: int = 0
-
-
-class FakeBinanceFutures(FakeBinanceExchange):
+class FakeBinanceFutures(OneWayPositions, FakeBinanceExchange):
     """Binance USDⓈ-M on loopback: symbols are unified perpetuals ("BTC/USDT:USDT")."""
 
     def __init__(
@@ -121,9 +109,7 @@ class FakeBinanceFutures(FakeBinanceExchange):
         self.public_trades = {s: [] for s in self.symbols}
         self.ids = {s: s.split(":")[0].replace("/", "") for s in self.symbols}
         self.depth_update = {s: 1 for s in self.symbols}
-        self.wallet = Decimal("100000")  # USDT
-        self.positions: dict[str, FakePosition] = {s: FakePosition() for s in self.symbols}
-        self.mark_premium: dict[str, Decimal] = {s: ZERO for s in self.symbols}
+        self._init_positions(self.symbols)
         self.funding_rate: dict[str, Decimal] = {s: Decimal("0.0001") for s in self.symbols}
         self.income: list[dict[str, Any]] = []  # /fapi/v1/income rows
         self.listen_keys: set[str] = set()
@@ -169,9 +155,6 @@ class FakeBinanceFutures(FakeBinanceExchange):
             app.router.add_get(f"/{category}/ws/{{n}}", self._ws_public)
 
     # -- prices ---------------------------------------------------------------------------------
-
-    def mark(self, symbol: str) -> Decimal:
-        return self.prices[symbol] + self.mark_premium[symbol]
 
     def next_funding_ms(self) -> int:
         step = 8 * 3_600_000
@@ -296,7 +279,7 @@ class FakeBinanceFutures(FakeBinanceExchange):
             return _error(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
         side, qty = q["side"].lower(), Decimal(q["quantity"])
         reduce_only = q.get("reduceOnly", "false").lower() == "true"
-        if reduce_only and not self._reduces(symbol, side, qty):
+        if reduce_only and not self.reduces(symbol, side, qty):
             return _error(-2022, "ReduceOnly Order is rejected.")
         cid = q.get("newClientOrderId") or None
         try:
@@ -321,10 +304,6 @@ class FakeBinanceFutures(FakeBinanceExchange):
         if delay:
             await asyncio.sleep(delay)
         return web.json_response(self._order_rest(order))
-
-    def _reduces(self, symbol: str, side: str, qty: Decimal) -> bool:
-        amount = self.positions[symbol].amount
-        return (amount > 0 and side == "sell" and qty <= amount) or (amount < 0 and side == "buy" and qty <= -amount)
 
     def _set_leverage(self, symbol: str, q: dict[str, str]) -> web.Response:
         self.leverage_requests.append(q)
@@ -422,10 +401,6 @@ class FakeBinanceFutures(FakeBinanceExchange):
 
     # -- positions ------------------------------------------------------------------------------
 
-    def _upnl(self, symbol: str) -> Decimal:
-        pos = self.positions[symbol]
-        return pos.amount * (self.mark(symbol) - pos.entry) if pos.amount else ZERO
-
     @staticmethod
     def bracket(notional: Decimal) -> dict[str, Any]:
         for b in reversed(BRACKETS):
@@ -479,33 +454,6 @@ class FakeBinanceFutures(FakeBinanceExchange):
             "askNotional": "0",
             "updateTime": pos.update_ms,
         }
-
-    def settle(self, trade: FakeTrade) -> None:
-        """A fill moves the position (one-way): realised P&L and the fee go to the wallet; an
-        isolated position's wallet takes the margin of what it opens, gives back what it closes."""
-        order = trade.order
-        pos = self.positions[order.symbol]
-        signed = trade.qty if order.side == "buy" else -trade.qty
-        before, after = pos.amount, pos.amount + signed
-        realized = ZERO
-        if before and (before > 0) != (signed > 0):  # reduces, closes or flips
-            closed = min(abs(signed), abs(before))
-            realized = closed * (trade.price - pos.entry) * (1 if before > 0 else -1)
-            pos.isolated_wallet -= pos.isolated_wallet * closed / abs(before)
-        if after == 0:
-            pos.entry = ZERO
-        elif not before or (before > 0) != (after > 0):  # opened, or flipped
-            pos.entry = trade.price
-            pos.isolated_wallet = abs(after) * trade.price / pos.leverage
-        elif abs(after) > abs(before):  # added to
-            pos.entry = (abs(before) * pos.entry + abs(signed) * trade.price) / abs(after)
-            pos.isolated_wallet += abs(signed) * trade.price / pos.leverage
-        if pos.margin_type != "isolated":
-            pos.isolated_wallet = ZERO
-        pos.amount = after
-        pos.update_ms = trade.time_ms
-        self.wallet += realized - trade.commission
-        trade.realized = realized  # type: ignore[attr-defined]
 
     def fee(self, order: FakeOrder, qty: Decimal, price: Decimal) -> Decimal:
         return (qty * price * FEE_RATE).quantize(Decimal("0.00000001"))

@@ -363,18 +363,18 @@ async def test_a_leveraged_order_from_the_command_line_sets_binances_leverage_fi
 
 
 async def test_perpetuals_on_an_unverified_exchange_are_refused_live_and_its_funding_not_booked() -> None:
-    """Bybit's perpetuals are not verified (docs/futures.md): a live venue refuses them at start
-    in one line; on its testnet they trade, but ccxt's funding amounts (Bybit's execFee, a fee
-    paid, where Binance's is an amount received) are not booked with a guessed sign."""
+    """Perpetuals on an exchange not verified here (OKX swaps, docs/futures.md): a live venue
+    refuses them at start in one line; on its testnet they trade, but ccxt's funding amounts
+    (whose sign differs between exchanges) are not booked with a guessed sign."""
     from tui_trader.core.enums import AssetClass
     from tui_trader.core.errors import ConfigError
     from tui_trader.core.instrument import Instrument
 
-    perp = Instrument(symbol=BTC, venue="bybit", base="BTC", quote="USDT", asset_class=AssetClass.CRYPTO,
+    perp = Instrument(symbol=BTC, venue="okx", base="BTC", quote="USDT", asset_class=AssetClass.CRYPTO,
                       tick_size=Decimal("0.1"), lot_size=Decimal("0.001"), kind=InstrumentKind.LINEAR_PERP,
                       settle="USDT", max_leverage=Decimal(100))  # fmt: skip
     for sandbox in (False, True):
-        settings = ccxt_settings("bybit", {}, [BTC], sandbox=sandbox)
+        settings = ccxt_settings("okx", {}, [BTC], sandbox=sandbox)
         venue = ccxt_venue(settings, Credentials(API_KEY, SECRET))
         venue.instruments = {BTC: perp}
         if not sandbox:

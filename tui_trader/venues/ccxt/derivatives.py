@@ -49,11 +49,23 @@ FORCED_PREFIXES = (("adl_autoclose", "adl"), ("autoclose-", "liquidation"), ("se
 FUNDING_PAGE = 1000  # /fapi/v1/income: at most 1000 rows a call
 
 
-def forced_kind(client_order_id: str | None, order_type: str | None = None) -> str | None:
+# Bybit's createType of the orders it makes itself (v5 enums: createType).
+FORCED_CREATE_TYPES = {
+    "CreateByLiq": "liquidation",
+    "CreateByAdl_PassThroughTrade": "adl",
+    "CreateByTakeOver_PassThroughTrade": "liquidation",
+}
+
+
+def forced_kind(
+    client_order_id: str | None, order_type: str | None = None, create_type: str | None = None
+) -> str | None:
     """ "liquidation", "adl" or "settlement" for an order the venue made itself, else None."""
     for prefix, kind in FORCED_PREFIXES:
         if client_order_id and client_order_id.startswith(prefix):
             return kind
+    if create_type in FORCED_CREATE_TYPES:
+        return FORCED_CREATE_TYPES[create_type]
     return "liquidation" if (order_type or "").upper() == "LIQUIDATION" else None
 
 
@@ -188,7 +200,16 @@ class CcxtDerivatives:
             raise VenueError(f"{self.exchange_id} takes whole leverages only, not {leverage:g}")
         if margin_mode is not None:
             await self._rest(self._set_margin_mode, margin_mode.value, symbol, what="set margin mode", attempts=2)
-        await self._rest(self._ex.set_leverage, int(leverage), symbol, what="set leverage", attempts=2)
+        await self._rest(self._set_venue_leverage, int(leverage), symbol, what="set leverage", attempts=2)
+
+    async def _set_venue_leverage(self, leverage: int, symbol: str) -> None:
+        import ccxt
+
+        try:
+            await self._ex.set_leverage(leverage, symbol)
+        except ccxt.BaseError as exc:  # Bybit 110043 "Set leverage not modified": it is set
+            if not any(code in str(exc) for code in exchanges.LEVERAGE_UNCHANGED):
+                raise
 
     async def _set_margin_mode(self, mode: str, symbol: str) -> None:
         import ccxt
@@ -259,7 +280,7 @@ class CcxtDerivatives:
             self.name,
             row["symbol"],
             FUNDING,
-            convert.dec(row["amount"]),
+            convert.dec(row["amount"]) * exchanges.FUNDING_SIGN.get(self.exchange_id, 1),
             row.get("code") or "",
             convert.ms_to_dt(row.get("timestamp")),
         )
@@ -328,7 +349,7 @@ class CcxtDerivatives:
         handle = ex.handle_message
 
         def seen(client: Any, message: Any) -> Any:
-            if isinstance(message, dict) and isinstance(message.get("e"), str):
+            if isinstance(message, dict) and (isinstance(message.get("e"), str) or message.get("topic") == "order"):
                 try:
                     self._on_raw(message)
                 except Exception as exc:  # never lose the stream over our reading of it
@@ -338,12 +359,24 @@ class CcxtDerivatives:
         ex.handle_message = seen
 
     def _on_raw(self, message: dict[str, Any]) -> None:
+        if message.get("topic") == "order":  # Bybit: orders it made carry a createType
+            for o in message.get("data") or []:
+                kind = forced_kind(o.get("orderLinkId"), None, o.get("createType"))
+                vid = str(o.get("orderId") or "")
+                if kind is not None and vid and vid not in self._cid_by_vid:
+                    side = Side.BUY if o.get("side") == "Buy" else Side.SELL
+                    self._forced_order(kind, f"{kind}-{vid}", self._symbol(o.get("symbol")), side,
+                                       convert.dec(o.get("qty")), vid, int(o.get("createdTime") or 0))  # fmt: skip
+            return
         event = message["e"]
         if event == "ORDER_TRADE_UPDATE":
             o = message.get("o") or {}
             kind = forced_kind(o.get("c"), o.get("o"))
             if kind is not None and o.get("x") in ("NEW", "TRADE") and o.get("c") not in self._forced:
-                self._forced_order(kind, o, int(message.get("E") or 0))
+                side = Side.BUY if o.get("S") == "BUY" else Side.SELL
+                order_id = None if o.get("i") is None else str(o["i"])
+                self._forced_order(kind, str(o["c"]), self._symbol(o.get("s")), side, convert.dec(o.get("q")),
+                                   order_id, int(message.get("E") or 0))  # fmt: skip
         elif event == "ACCOUNT_UPDATE" and (message.get("a") or {}).get("m") == "FUNDING_FEE":
             self._flows_due.set()
         elif event == "MARGIN_CALL":
@@ -359,24 +392,25 @@ class CcxtDerivatives:
                     {"symbol": symbol, **{k: p.get(k) for k in ("pa", "mp", "mm", "up", "mt")}},
                 )
 
-    def _forced_order(self, kind: str, o: dict[str, Any], at_ms: int) -> None:
-        symbol = self._symbol(o.get("s"))
-        cid = str(o["c"])
+    def _forced_order(
+        self, kind: str, cid: str, symbol: str, side: Side, quantity: Decimal, vid: str | None, at_ms: int
+    ) -> None:
+        """An order the venue made (Bybit's carry no client id: ours is KIND-ORDERID)."""
         now = self.clock.now()
         order = Order(
             client_order_id=cid,
             venue=self.name,
             symbol=symbol,
-            side=Side.BUY if o.get("S") == "BUY" else Side.SELL,
+            side=side,
             type=OrderType.MARKET,
-            quantity=convert.dec(o.get("q")),
+            quantity=quantity,
             price=None,
             stop_price=None,
             time_in_force=TimeInForce.IOC,
             created_at=convert.ms_to_dt(at_ms) if at_ms else now,
             updated_at=now,
             status=OrderStatus.ACCEPTED,
-            venue_order_id=None if o.get("i") is None else str(o["i"]),
+            venue_order_id=vid,
             source="venue",
             reduce_only=True,
             meta={"external": True, "forced": kind},
@@ -414,12 +448,14 @@ class CcxtDerivatives:
     def _remember_forced(self, raw: dict[str, Any]) -> None:
         """An order looked up by id (the reconcile's fills): keep it if the venue made it."""
         info = raw.get("info") or {}
-        cid = raw.get("clientOrderId") or info.get("clientOrderId")
-        kind = forced_kind(cid, info.get("type") or info.get("origType"))
-        if kind is None or not cid or cid in self._forced:
+        cid = raw.get("clientOrderId") or info.get("clientOrderId") or info.get("orderLinkId")
+        kind = forced_kind(cid, info.get("type") or info.get("origType"), info.get("createType"))
+        vid = None if raw.get("id") is None else str(raw["id"])
+        if kind is None or (vid and vid in self._cid_by_vid) or (cid and cid in self._forced):
             return
-        o = {"c": cid, "s": info.get("symbol"), "S": info.get("side"), "q": info.get("origQty"), "i": raw.get("id")}
-        self._forced_order(kind, o, int(raw.get("timestamp") or 0))
+        side = Side.BUY if raw.get("side") == "buy" else Side.SELL
+        self._forced_order(kind, cid or f"{kind}-{vid}", raw["symbol"], side, convert.dec(raw.get("amount")), vid,
+                           int(raw.get("timestamp") or 0))  # fmt: skip
 
     def _risk(self, code: str, text: str, data: dict[str, Any]) -> None:
         now = self.clock.now()

@@ -6,8 +6,8 @@ order submission the question is not "what went wrong" but "could the order exis
 ccxt raises -> what it means here -> the order:
 
 - `DuplicateOrderId`, or `InvalidOrder` "Duplicate order sent." (Binance -2010) or
-  "ClientOrderId is duplicated." (USDⓈ-M -4116): our client id is on a working order -> it
-  exists: look it up.
+  "ClientOrderId is duplicated." (USDⓈ-M -4116) or "OrderLinkedID is duplicate" (Bybit 110072):
+  our client id is on an order there -> it exists: look it up.
 - `InvalidNonce` (-1021 "Timestamp ... outside of the recvWindow"): refused before matching
   -> not made: correct the clock, send once more.
 - `DDoSProtection` / `RateLimitExceeded` (HTTP 418 / 429, -1003): refused by the limiter
@@ -65,7 +65,10 @@ def is_duplicate(exc: BaseException) -> bool:
     text = str(exc).lower()
     # Binance spot -2010 "Duplicate order sent."; USDⓈ-M -4116 "ClientOrderId is duplicated."
     # (ccxt maps the latter to a plain InvalidOrder: it is not a refusal of a new order)
-    return isinstance(exc, ccxt.DuplicateOrderId) or "duplicate order" in text or "clientorderid is duplicated" in text
+    # Bybit 110072 "OrderLinkedID is duplicate" (ccxt: InvalidOrder), spot and linear alike
+    return isinstance(exc, ccxt.DuplicateOrderId) or any(
+        words in text for words in ("duplicate order", "clientorderid is duplicated", "orderlinkedid is duplicate")
+    )
 
 
 def is_auth_error(exc: BaseException) -> bool:

@@ -87,6 +87,7 @@ WS_FILL_FEE_SIGN: dict[str, int] = {
 def fills_paging(exchange_id: str) -> tuple[int, tuple[str, str] | None]:
     return FILLS_PAGING.get(exchange_id, (1000, None))
 
+
 # Exchanges whose ccxt edit_order changes the order in place (same order id, same client id),
 # verified against their fakes. Elsewhere edit_order is a cancel-and-replace under new ids (or
 # unverified), so the engine cancels and replaces itself, where it can see every step.
@@ -96,6 +97,16 @@ AMEND_IN_PLACE = frozenset({"okx", "bybit"})
 # Exchanges whose perpetuals (leverage, margin mode, funding history, the venue's own
 # liquidations) were verified against a loopback fake of their futures API. Elsewhere a live
 # venue refuses perpetual symbols at start, and funding history is not booked: ccxt's unified
-# funding amounts differ in sign between exchanges (bybit passes Bybit's execFee, a fee paid,
-# where binanceusdm passes Binance's income, an amount received; ccxt issue #26404).
-DERIVATIVES_VERIFIED = frozenset({"binanceusdm"})
+# funding amounts differ in sign between exchanges (ccxt issue #26404), see FUNDING_SIGN.
+DERIVATIVES_VERIFIED = frozenset({"binanceusdm", "bybit"})
+
+# ccxt's unified funding amount times this is what the account received (> 0) or paid (< 0):
+# bybit passes the `execFee` of Bybit's Funding executions, which is what the account paid.
+FUNDING_SIGN: dict[str, int] = {"bybit": -1}
+
+# Fills the venue makes itself that ccxt's fetch_my_trades leaves out (bybit asks execType=Trade
+# only): asked for too when the reconcile reads the fill history.
+FORCED_EXEC_TYPES: dict[str, tuple[str, ...]] = {"bybit": ("BustTrade", "AdlTrade")}
+
+# Answers to "set the leverage" that mean it is set already (not a refusal).
+LEVERAGE_UNCHANGED = ("110043",)  # Bybit: "Set leverage not modified"

@@ -160,9 +160,11 @@ class AccountHistory:
         symbols = dict.fromkeys([*self.settings.symbols, *self._symbol_by_cid.values()])
         out: list[Fill] = []
         for symbol in symbols:
-            trades = await self._my_trades(
-                symbol, 0 if since is None else int(since.timestamp() * 1000)
-            )
+            since_ms = 0 if since is None else int(since.timestamp() * 1000)
+            trades = await self._my_trades(symbol, since_ms)
+            for exec_type in exchanges.FORCED_EXEC_TYPES.get(self.exchange_id, ()):
+                # the venue's own fills (liquidation, ADL) that ccxt's trade history leaves out
+                trades.update(await self._my_trades(symbol, since_ms, {"execType": exec_type}))
             if since is None:
                 newest = await self._rest(
                     self._ex.fetch_my_trades,
@@ -178,11 +180,14 @@ class AccountHistory:
                     out.append(convert.fill(self.name, t, cid))
         return sorted(out, key=lambda f: f.ts)
 
-    async def _my_trades(self, symbol: str, since_ms: int) -> dict[str, dict[str, Any]]:
-        """Our trades in `symbol` from `since_ms` on, by trade id, paginating forward."""
+    async def _my_trades(
+        self, symbol: str, since_ms: int, extra: dict[str, Any] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Our trades in `symbol` from `since_ms` on, by trade id, paginating forward (`extra`:
+        the venue's own request parameters)."""
         page_size, older = exchanges.fills_paging(self.exchange_id)
         if older is not None:
-            return await self._my_trades_newest_first(symbol, since_ms, page_size, *older)
+            return await self._my_trades_newest_first(symbol, since_ms, page_size, *older, extra=extra)
         trades: dict[str, dict[str, Any]] = {}
         cursor = since_ms
         while True:
@@ -203,12 +208,12 @@ class AccountHistory:
             cursor = last  # the same millisecond again: ids dedupe what we already have
 
     async def _my_trades_newest_first(
-        self, symbol: str, since_ms: int, page_size: int, param: str, key: str
+        self, symbol: str, since_ms: int, page_size: int, param: str, key: str, extra: dict[str, Any] | None = None
     ) -> dict[str, dict[str, Any]]:
         """Exchanges that answer the newest page from `since` (okx): walk to older trades with
         their cursor (`param` = the smallest `info[key]` of the page) until a short page."""
         trades: dict[str, dict[str, Any]] = {}
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = dict(extra or {})
         offset = 0
         while True:
             page = await self._rest(
@@ -226,7 +231,7 @@ class AccountHistory:
                 cursors = [str(offset)]
             if len(page) < page_size or not fresh or not cursors:
                 return trades
-            params = {param: min(cursors, key=lambda c: (len(c), c))}  # numeric strings
+            params = {**(extra or {}), param: min(cursors, key=lambda c: (len(c), c))}  # numeric strings
 
     async def _client_id_of(self, trade: dict[str, Any], symbol: str) -> str | None:
         """Trades name the venue order id only; an unknown one is looked up (errors propagate:
@@ -237,10 +242,10 @@ class AccountHistory:
         cid = self._cid_by_vid.get(vid) or (trade.get("info") or {}).get(
             exchanges.client_id_params(self.exchange_id)[1]  # okx trades carry clOrdId
         )
-        if cid is None:
+        if not cid:  # bybit's trades say orderLinkId "" for orders without one
             raw = await self._rest(self._ex.fetch_order, vid, symbol, what="fetch order")
             self._remember_forced(raw)  # a liquidation or ADL the stream did not deliver
-            cid = raw.get("clientOrderId") or None
+            cid = raw.get("clientOrderId") or self._cid_by_vid.get(vid) or None
             if cid:
                 self._cid_by_vid[vid] = cid
         return cid

@@ -170,7 +170,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         if urls:  # after the sandbox switch, which replaces urls["api"] with the testnet's
             deep_merge(ex.urls, urls)
         self._gate_requests(ex)
-        if self.exchange_id.startswith("binance"):
+        if self.exchange_id.startswith("binance") or self.exchange_id == "bybit":
             self._watch_raw(ex)  # liquidations, ADL and margin calls on the user stream
         has = ex.has
         self.capabilities = VenueCapabilities(
