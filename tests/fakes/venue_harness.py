@@ -18,6 +18,7 @@ from tui_trader.core.events import (
     CandleEvent,
     ConnectionEvent,
     Event,
+    RiskEvent,
     TickerEvent,
     TradeEvent,
 )
@@ -297,3 +298,26 @@ async def live_orders_wait_for_arming(
     assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == [venue]
     placed = await engine.place(request)
     assert placed.status is not OrderStatus.REJECTED and len(fake.orders) == 1
+
+
+# -- perpetuals --------------------------------------------------------------------------------
+
+
+def risk_events(engine: Engine) -> list[RiskEvent]:
+    """The risk events the engine publishes from now on (a venue's liquidation, ADL, margin call)."""
+    seen: list[RiskEvent] = []
+
+    def keep(e: Event) -> None:
+        if isinstance(e, RiskEvent):
+            seen.append(e)
+
+    engine.bus.on(keep, kinds=["risk"])
+    return seen
+
+
+async def position_opened(engine: Engine, request: OrderRequest) -> None:
+    """Once the venue quotes the symbol: a market order that fills (a position to work on)."""
+    await wait_for(lambda: engine.ticker(request.symbol, request.venue) is not None)
+    order = await engine.place(request)
+    assert order.status is not OrderStatus.REJECTED, order.reason
+    await wait_status(engine, order.client_order_id, OrderStatus.FILLED)

@@ -14,7 +14,7 @@ import pytest
 
 from tui_trader.core.enums import InstrumentKind, MarginMode, OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
-from tui_trader.core.events import Event, RiskEvent
+from tui_trader.core.events import Event
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.home import Home
@@ -22,7 +22,16 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.binance_futures import FakeBinanceFutures
-from fakes.venue_harness import API_KEY, SECRET, ccxt_settings, ccxt_venue, wait_for, wait_status
+from fakes.venue_harness import (
+    API_KEY,
+    SECRET,
+    ccxt_settings,
+    ccxt_venue,
+    position_opened,
+    risk_events,
+    wait_for,
+    wait_status,
+)
 
 BTC = "BTC/USDT:USDT"
 VENUE = "binanceusdm"
@@ -53,17 +62,6 @@ async def started(fake: FakeBinanceFutures, home: Home | None = None, **venue: A
 
 def perp(side: Side, qty: str = "1", **kw: Any) -> OrderRequest:
     return OrderRequest(BTC, side, Decimal(qty), venue=VENUE, **kw)
-
-
-def risk_events(engine: Engine) -> list[RiskEvent]:
-    seen: list[RiskEvent] = []
-
-    def keep(e: Event) -> None:
-        if isinstance(e, RiskEvent):
-            seen.append(e)
-
-    engine.bus.on(keep, kinds=["risk"])
-    return seen
 
 
 async def test_perpetuals_load_with_the_venues_leverage_brackets(usdm: FakeBinanceFutures) -> None:
@@ -138,10 +136,7 @@ async def test_a_position_shows_the_venues_mark_liquidation_price_and_margin(usd
 
 
 async def opened(engine: Engine, fake: FakeBinanceFutures, qty: str = "1", side: Side = Side.BUY) -> None:
-    await wait_for(lambda: engine.ticker(BTC, VENUE) is not None)
-    order = await engine.place(perp(side, qty))
-    assert order.status is not OrderStatus.REJECTED, order.reason
-    await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
+    await position_opened(engine, perp(side, qty))
 
 
 async def test_funding_is_polled_into_the_ledger_once(usdm: FakeBinanceFutures) -> None:

@@ -15,7 +15,6 @@ import pytest
 
 from tui_trader.core.enums import InstrumentKind, MarginMode, OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
-from tui_trader.core.events import Event, RiskEvent
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.home import Home
@@ -23,7 +22,17 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.bybit_linear import FakeBybitLinear
-from fakes.venue_harness import API_KEY, SECRET, ccxt_settings, ccxt_venue, engine_settings, wait_for, wait_status
+from fakes.venue_harness import (
+    API_KEY,
+    SECRET,
+    ccxt_settings,
+    ccxt_venue,
+    engine_settings,
+    position_opened,
+    risk_events,
+    wait_for,
+    wait_status,
+)
 
 BTC = "BTC/USDT:USDT"
 VENUE = "bybit"
@@ -53,21 +62,7 @@ def perp(side: Side, qty: str = "1", **kw: Any) -> OrderRequest:
 
 
 async def opened(engine: Engine, qty: str = "1", side: Side = Side.BUY) -> None:
-    await wait_for(lambda: engine.ticker(BTC, VENUE) is not None)
-    order = await engine.place(perp(side, qty))
-    assert order.status is not OrderStatus.REJECTED, order.reason
-    await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
-
-
-def risk_events(engine: Engine) -> list[RiskEvent]:
-    seen: list[RiskEvent] = []
-
-    def keep(e: Event) -> None:
-        if isinstance(e, RiskEvent):
-            seen.append(e)
-
-    engine.bus.on(keep, kinds=["risk"])
-    return seen
+    await position_opened(engine, perp(side, qty))
 
 
 async def test_linear_perpetuals_load_with_bybits_risk_limits(linear: FakeBybitLinear) -> None:
