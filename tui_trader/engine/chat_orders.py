@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import Order, OrderRequest
+from tui_trader.engine.protection_orders import place_protection, rejection
 from tui_trader.signals.chat import Kind
 from tui_trader.signals.symbols import resolve_symbol
 
@@ -236,33 +237,18 @@ class ChatOrders:
 
     async def _protect(self, link: ChatLink, qty: Decimal, stop: Decimal | None, take_profit: Decimal | None) -> str:
         """Place the stop and take-profit for `qty` (one-cancels-other when both)."""
-        common: dict[str, Any] = {
-            "venue": link.venue,
-            "reduce_only": True,
-            "source": f"signal:{link.provider}",
-            "tag": link.id,
-        }
-        side = link.side.opposite
-        legs = []
-        if stop is not None:
-            legs.append(OrderRequest(link.symbol, side, qty, OrderType.STOP, stop_price=stop, **common))
-        if take_profit is not None:
-            legs.append(OrderRequest(link.symbol, side, qty, OrderType.LIMIT, price=take_profit, **common))
-        actor = f"signal:{link.provider}"
         try:
-            if len(legs) == 2:
-                orders = await self.engine.place_oco(legs[0], legs[1], actor=actor)
-            elif legs:
-                orders = [await self.engine.place(legs[0], actor=actor)]
-            else:
-                return "; no stop or take-profit to protect it"
+            orders = await place_protection(
+                self.engine, link.symbol, link.venue, link.side, qty, stop, take_profit,
+                source=f"signal:{link.provider}", tag=link.id,
+            )  # fmt: skip
         except UserError as exc:
             return f"; protection refused: {exc}"
+        if not orders:
+            return "; no stop or take-profit to protect it"
         link.stop, link.take_profit = stop, take_profit
-        refused = [o for o in orders if o.status.value == "rejected"]
-        if refused:
-            return f"; protection refused: {refused[0].reason}"
-        return ""
+        why = rejection(orders)
+        return f"; protection refused: {why}" if why is not None else ""
 
     async def _restore(self, link: ChatLink, stop: Decimal | None, take_profit: Decimal | None) -> str:
         """Place the link's earlier stop and take-profit again after a refusal."""

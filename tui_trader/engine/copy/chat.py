@@ -38,6 +38,7 @@ from tui_trader.core.errors import UserError
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.engine.copy.leaders import Leader, LeaderFill
 from tui_trader.engine.copy.plan import Plan, Skip, order_id, plan, plan_detail
+from tui_trader.engine.protection_orders import place_protection, rejection
 from tui_trader.signals.chat import Kind
 from tui_trader.signals.symbols import resolve_symbol
 from tui_trader.store.mirrors import SENDING, DuplicateMirror, Mirror
@@ -305,25 +306,15 @@ class ChatCalls:
     async def protect(self, follow: Follow, symbol: str, venue: str, side: Side, qty: Decimal,
                       stop: Decimal | None, take_profit: Decimal | None) -> str:  # fmt: skip
         """Place the copy's stop and target for `qty` (one-cancels-other); '' or why refused."""
-        common: dict[str, Any] = {"venue": venue, "reduce_only": True, "source": f"copy:{follow.name}",
-                                  "tag": f"copy:{follow.name}"}  # fmt: skip
-        legs = []
-        if stop is not None:
-            legs.append(OrderRequest(symbol, side.opposite, qty, OrderType.STOP, stop_price=stop, **common))
-        if take_profit is not None:
-            legs.append(OrderRequest(symbol, side.opposite, qty, OrderType.LIMIT, price=take_profit, **common))
-        actor = f"copy:{follow.name}"
+        name = f"copy:{follow.name}"
         try:
-            if len(legs) == 2:
-                orders = await self.engine.place_oco(legs[0], legs[1], actor=actor)
-            elif legs:
-                orders = [await self.engine.place(legs[0], actor=actor)]
-            else:
-                return ""
+            orders = await place_protection(
+                self.engine, symbol, venue, side, qty, stop, take_profit, source=name, tag=name
+            )
         except UserError as exc:
             return f"protection refused: {exc}"
-        refused = [o for o in orders if o.status.value == "rejected"]
-        return f"protection refused: {refused[0].reason}" if refused else ""
+        why = rejection(orders)
+        return f"protection refused: {why}" if why is not None else ""
 
     def _warn_unprotected(self, follow: Follow, symbol: str, refused: str) -> None:
         if refused:
