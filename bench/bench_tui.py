@@ -1,5 +1,6 @@
 """Benchmark the workstation: frames/s, event-loop lag, CPU and RSS under ~1,000 market-data
-messages a second over 20 symbols, plus `tui-trader` launch to first paint.
+messages a second over 20 symbols, plus `tui-trader` launch to first paint. It prints the rate
+the paper feed delivered, and says so when it fell short of 1,000.
 
     .venv/bin/python bench/bench_tui.py              # 30 s load run + 3 launches
     .venv/bin/python bench/bench_tui.py --seconds 10 --launches 1
@@ -30,6 +31,11 @@ from pathlib import Path
 import psutil
 
 REFRESH_HZ = 20.0  # the default (settings.ui.refresh_hz)
+# Each paper tick publishes a book and a ticker for every symbol, plus that tick's trades:
+# ~45 messages over these 20 symbols (some are closed equities: no trades), so a 40 ms tick
+# delivers ~1,100 msg/s. (At 60 ms it was ~750 msg/s, short of the budget's 1,000.)
+TICK_MS = 40.0
+TARGET_MSG_S = 1_000
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "AAPL", "MSFT", "SPY"] + [f"SYM{i:02d}/USDT" for i in range(14)]
 
 
@@ -124,7 +130,12 @@ def first_paint(launches: int) -> list[tuple[float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--tick-ms", type=float, default=60.0, help="paper tick interval (60 ms ~ 1,000 msg/s)")
+    parser.add_argument(
+        "--tick-ms",
+        type=float,
+        default=TICK_MS,
+        help="paper tick interval (each tick publishes ~45 messages over the 20 symbols: 40 ms ~ 1,100 msg/s)",
+    )
     parser.add_argument("--launches", type=int, default=3)
     parser.add_argument(
         "--front", default="tape,performance", help="panes in front of the grid's slots (risk,blotter: the others)"
@@ -142,7 +153,15 @@ def main() -> None:
             spinner.wait()
     print(f"meanwhile {args.busy} other process(es) kept a core busy")
     print(f"panes in front: {args.front} (and watchlist, chart, book, positions, strategies)")
-    print(f"load: {r['messages_per_s']:,.0f} market-data msg/s over {len(SYMBOLS)} symbols for {r['seconds']:.0f} s")
+    short = (
+        f"   ** short of the {TARGET_MSG_S:,} the budget names: the figures below are for a lighter load **"
+        if r["messages_per_s"] < TARGET_MSG_S
+        else f"   (budget load >= {TARGET_MSG_S:,})"
+    )
+    print(
+        f"load: {r['messages_per_s']:,.0f} market-data msg/s over {len(SYMBOLS)} symbols for {r['seconds']:.0f} s"
+        f" at a {args.tick_ms:g} ms tick{short}"
+    )
     print(f"frames rendered: {r['fps']:.1f} /s            (budget >= 15)")
     print(
         f"event-loop lag: p50 {r['lag_p50_ms']:.1f} ms, p99 {r['lag_p99_ms']:.1f} ms, max {r['lag_max_ms']:.1f} ms"

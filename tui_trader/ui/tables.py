@@ -1,4 +1,5 @@
-"""Diffed DataTable updates (Dolphie's pattern): only changed cells are written.
+"""Diffed DataTable updates (Dolphie's pattern): only changed cells are written, and only
+changed cells are drawn again.
 
 Each cell is given as plain text or (text, style). The last rows are cached, so an unchanged
 cell costs one tuple comparison and nothing is laid out again. Call inside `app.batch_update()`.
@@ -7,13 +8,137 @@ cell costs one tuple comparison and nothing is laid out again. Call inside `app.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias, cast
 
+from rich.style import Style
 from rich.text import Text
+from textual._types import SegmentLines
+from textual.cache import LRUCache
+from textual.css.styles import RenderStyles
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets._data_table import ColumnKey, RowKey
 
 Cell: TypeAlias = str | tuple[str, str]
 Row: TypeAlias = Sequence[Cell]
+
+
+class LiveTable(DataTable[Text]):
+    """A DataTable that draws again only the cells that changed.
+
+    Textual's DataTable keys its rendered cells on a counter that every `update_cell` bumps, so
+    one new price re-rendered every visible cell of the table (~13 ms a frame for a 20-row
+    watchlist at 1,000 messages/s, the largest cost of a frame). Here a cell's rendering is
+    keyed on its own version instead, bumped by `update_cell` for that cell alone; anything
+    else that changes the table (rows added, removed, sorted, columns, widths, a resize, the
+    theme) still clears every cell, as before. What is drawn is the same.
+
+    While one `render_lines` call draws the table, the table's style and its header's (which
+    Textual works out from every ancestor's CSS, twice a line) are worked out once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cell_updates = 0  # the part of _update_count that update_cell alone added
+        self._cell_versions: dict[tuple[RowKey | None, ColumnKey | None], int] = {}
+        self._live_cells: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(10_000)
+        self._live_generation = 0
+        self._styles_this_pass: dict[str, _FixedStyles] | None = None  # only inside render_lines
+        self._style_this_pass: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._styles_this_pass = {}
+        self._style_this_pass = None
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._styles_this_pass = None
+            self._style_this_pass = None
+
+    @property
+    def rich_style(self) -> Style:
+        if self._styles_this_pass is None:
+            return super().rich_style
+        if self._style_this_pass is None:
+            self._style_this_pass = super().rich_style
+        return self._style_this_pass
+
+    def get_component_styles(self, *names: str) -> RenderStyles:
+        if self._styles_this_pass is None:
+            return super().get_component_styles(*names)
+        key = " ".join(names)
+        styles = self._styles_this_pass.get(key)
+        if styles is None:
+            styles = self._styles_this_pass[key] = _FixedStyles(super().get_component_styles(*names))
+        return cast(RenderStyles, styles)
+
+    def update_cell(
+        self, row_key: RowKey | str, column_key: ColumnKey | str, value: Text, *, update_width: bool = False
+    ) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        if update_width:  # widths may change: a change of the whole table, not of one cell
+            return
+        self._cell_updates += 1
+        cell = (
+            RowKey(row_key) if isinstance(row_key, str) else row_key,
+            ColumnKey(column_key) if isinstance(column_key, str) else column_key,
+        )
+        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._live_cells.clear()
+
+    def notify_style_update(self) -> None:
+        self._live_cells.clear()
+        super().notify_style_update()
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        if row_index < 0 or column_index < 0:  # the header and row labels: as Textual does
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        generation = self._update_count - self._cell_updates  # moves with every other change
+        if generation != self._live_generation:
+            self._live_generation = generation
+            self._live_cells.clear()
+            self._cell_versions.clear()
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        key = (
+            row_index,
+            column_index,
+            self._cell_versions.get((row_key, column_key), 0),
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self.show_cursor,
+            self._pseudo_class_state,
+        )
+        lines = self._live_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._live_cells[key] = lines
+        return lines
+
+
+class _FixedStyles:
+    """A component's styles whose rich_style is worked out once (one render pass)."""
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self._styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
 
 
 def _render(cell: Cell, justify: str) -> Text:

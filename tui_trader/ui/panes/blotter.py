@@ -20,7 +20,7 @@ from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.screens.order_info import OrderInfoScreen, order_state
-from tui_trader.ui.tables import Cell, FittedTable
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -89,9 +89,9 @@ class BlotterPane(Pane):
         self._orders_by_id: dict[str, Order] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="orders-table", cursor_type="row")
+        yield LiveTable(id="orders-table", cursor_type="row")
         yield Static("Fills", id="fills-title", classes="subtitle")
-        yield DataTable(id="fills-table", cursor_type="row")
+        yield LiveTable(id="fills-table", cursor_type="row")
 
     def on_mount(self) -> None:
         orders = self.query_one("#orders-table", DataTable)

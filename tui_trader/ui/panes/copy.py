@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, LiveTable, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -82,7 +82,7 @@ class CopyPane(Pane):
         self._note = ""
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="copy-table", cursor_type="row")
+        yield LiveTable(id="copy-table", cursor_type="row")
         yield Static("", id="copy-note")
 
     def on_mount(self) -> None:

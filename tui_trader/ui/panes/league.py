@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, LiveTable, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -90,7 +90,7 @@ class LeaguePane(Pane):
         self._note = ""
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="league-table", cursor_type="row")
+        yield LiveTable(id="league-table", cursor_type="row")
         yield Static("", id="league-note")
 
     def on_mount(self) -> None:

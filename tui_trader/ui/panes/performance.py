@@ -13,13 +13,14 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.chart_render import area_chart
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.panes.watchlist import WatchlistPane
-from tui_trader.ui.tables import Cell, FittedTable
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -58,7 +59,7 @@ class PerformancePane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("", id="perf-summary")
         yield Static("", id="perf-equity")
-        yield DataTable(id="perf-table", cursor_type="row")
+        yield LiveTable(id="perf-table", cursor_type="row")
 
     def on_mount(self) -> None:
         self._sync = FittedTable(
@@ -85,7 +86,10 @@ class PerformancePane(Pane):
             self.error = f"no report: {exc}"
         finally:
             self._busy = False
-        self._show(pal)
+        try:
+            self._show(pal)
+        except NoMatches:  # the workstation closed while the engine answered
+            return
 
     def _show(self, pal: Palette) -> None:
         report = self.report or {}
@@ -109,14 +113,15 @@ class PerformancePane(Pane):
         dd = s.get("max_drawdown")
         if dd is not None:
             line.append(f"  max DD {fmt.pct(dd, signed=False)}", style=pal.down if dd < 0 else "")
-        self.query_one("#perf-summary", Static).update(line)
+        # both panels have fixed heights (app.tcss): new text repaints them, no relayout
+        self.query_one("#perf-summary", Static).update(line, layout=False)
         equity = [float(v) for _, v in report.get("equity") or []]
         panel = self.query_one("#perf-equity", Static)
         width, height = max(panel.size.width, 20), max(panel.size.height, 1)
         if equity:
-            panel.update(Text("\n").join(area_chart(equity, width, height, pal.accent, pal.muted)))
+            panel.update(Text("\n").join(area_chart(equity, width, height, pal.accent, pal.muted)), layout=False)
         else:
-            panel.update(Text("equity history: recorded while the engine runs", style="dim"))
+            panel.update(Text("equity history: recorded while the engine runs", style="dim"), layout=False)
         rows: dict[str, list[Cell]] = {}
         self._trade_symbols = {}
         for i, t in enumerate(trades):

@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, FittedTable
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.view import View
 
 COLUMNS = (
@@ -53,7 +53,7 @@ class PositionsPane(Pane):
         self.post_message(self.CloseRequested(key.split(":", 1)[1]))
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="positions-table", cursor_type="row")
+        yield LiveTable(id="positions-table", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -23,7 +23,7 @@ from tui_trader.core.enums import Direction
 from tui_trader.core.signals import Signal
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, FittedTable
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -160,13 +160,13 @@ class SignalsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static("Recommendations", id="recs-title", classes="subtitle")
-        yield DataTable(id="recs-table", cursor_type="row")
+        yield LiveTable(id="recs-table", cursor_type="row")
         yield Static("Pending chat signals", id="chat-title", classes="subtitle")
-        yield DataTable(id="chat-table", cursor_type="row")
+        yield LiveTable(id="chat-table", cursor_type="row")
         yield Static("Chat providers", id="providers-title", classes="subtitle")
-        yield DataTable(id="providers-table", cursor_type="row")
+        yield LiveTable(id="providers-table", cursor_type="row")
         yield Static("Signals", id="sigs-title", classes="subtitle")
-        yield DataTable(id="signals-table", cursor_type="row")
+        yield LiveTable(id="signals-table", cursor_type="row")
 
     def on_mount(self) -> None:
         self._syncs: dict[str, FittedTable] = {}

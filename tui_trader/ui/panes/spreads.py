@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, LiveTable, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -33,9 +33,9 @@ class SpreadsPane(Pane):
     TAB = "Spreads"
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="spreads-table", cursor_type="row")
+        yield LiveTable(id="spreads-table", cursor_type="row")
         yield Static("Triangles", id="triangles-title", classes="subtitle")
-        yield DataTable(id="triangles-table", cursor_type="row")
+        yield LiveTable(id="triangles-table", cursor_type="row")
 
     def on_mount(self) -> None:
         spreads = self.query_one("#spreads-table", DataTable)

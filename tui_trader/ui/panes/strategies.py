@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, FittedTable
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -118,7 +118,7 @@ class StrategiesPane(Pane):
         self._status: dict[str, dict[str, Any]] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="strategies-table", cursor_type="row")
+        yield LiveTable(id="strategies-table", cursor_type="row")
         yield Static("", id="strategies-error")
 
     def on_mount(self) -> None:

@@ -13,7 +13,7 @@ from tui_trader.routing.consolidated import Consolidated, consolidate
 from tui_trader.routing.market import FeeRates, VenueMarket
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, TableSync
+from tui_trader.ui.tables import Cell, LiveTable, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -60,7 +60,7 @@ class VenuesPane(Pane):
     TAB = "Venues"
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="venues-table", cursor_type="row")
+        yield LiveTable(id="venues-table", cursor_type="row")
         yield Static(id="venues-ladder")
 
     def on_mount(self) -> None:

@@ -12,7 +12,7 @@ from tui_trader.core.market import Ticker
 from tui_trader.engine import EngineSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, FittedTable
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.view import View
 
 COLUMNS = (
@@ -73,7 +73,7 @@ class WatchlistPane(Pane):
         self._markets: dict[str, tuple[str, str]] = {}  # row key -> (venue, symbol)
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="watchlist-table", cursor_type="row")
+        yield LiveTable(id="watchlist-table", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
