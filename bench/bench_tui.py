@@ -59,7 +59,10 @@ async def load_run(seconds: float, tick_ms: float, front: list[str]) -> dict[str
             lags.append(time.perf_counter() - t0 - period)
 
     async with app.run_test(size=(160, 48)) as pilot:
-        while app.snapshot is None:
+        deadline = time.monotonic() + 60
+        while app.snapshot is None:  # the engine starting
+            if app.return_code is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the workstation did not start (exit {app.return_code}): run tui-trader to see why")
             await pilot.pause(0.05)
         for key in front:  # the pane shown in its slot of the grid
             app.action_show_pane(key)
