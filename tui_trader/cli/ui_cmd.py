@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from tui_trader.cli.common import add_command, context
+
+if TYPE_CHECKING:
+    from tui_trader.engine import Engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,13 +39,17 @@ def run_tui(args: argparse.Namespace) -> int:
         from tui_trader.logs import setup_logging
 
         setup_logging(ctx.home.logs_dir, "tui")
-        from tui_trader.engine import Engine
         from tui_trader.engine.client import InProcessClient
         from tui_trader.ui.app import WorkstationApp
 
-        engine = Engine(ctx.settings, ctx.home)
-        engine.config_file = ctx.config_file  # "Reload config" re-reads it
-        client = InProcessClient(engine)
+        def build() -> Engine:  # when the workstation starts the engine, after its first paint
+            from tui_trader.engine import Engine
+
+            engine = Engine(ctx.settings, ctx.home)
+            engine.config_file = ctx.config_file  # "Reload config" re-reads it
+            return engine
+
+        client = InProcessClient(build)
         app = WorkstationApp(client, ctx.settings, ctx.home)
         app.run()
         return app.return_code or 0

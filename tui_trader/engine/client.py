@@ -6,7 +6,7 @@ methods that speaks to the daemon over its socket. No widget ever touches a venu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tui_trader.core.events import Event
@@ -56,23 +56,39 @@ class EngineClient(Protocol):
 
 
 class InProcessClient:
-    """The engine runs inside this process (the default `tui-trader`)."""
+    """The engine runs inside this process (the default `tui-trader`).
+
+    Given a function instead of an engine, the client builds the engine when it is started:
+    `tui-trader` draws its first screen while the engine's modules load (~0.2 s)."""
 
     attached = False
 
-    def __init__(self, engine: Engine, actor: str = "tui") -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine | Callable[[], Engine], actor: str = "tui") -> None:
+        self._engine: Engine | None = None
+        self._build: Callable[[], Engine] | None = None
+        if callable(engine):
+            self._build = engine
+        else:
+            self._engine = engine
         self.actor = actor
-        self._owns = not engine.started
+        self._owns = self._engine is None or not self._engine.started
         self.commands: dict[str, Any] = {}
 
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the engine is not started yet")
+        return self._engine
+
     async def start(self) -> None:
+        if self._engine is None and self._build is not None:
+            self._engine = self._build()
         if not self.engine.started:
             await self.engine.start()
 
     async def close(self) -> None:
-        if self._owns and self.engine.started:
-            await self.engine.stop()
+        if self._owns and self._engine is not None and self._engine.started:
+            await self._engine.stop()
 
     async def snapshot(self) -> EngineSnapshot:
         return self.engine.snapshot()

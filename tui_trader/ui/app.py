@@ -181,7 +181,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             self._install_watchdog()
         if os.environ.get(FIRST_PAINT_ENV):
             self.call_after_refresh(self._stamp_first_paint)
-        self._start_engine()
+        # the screen first, then the engine (its modules, venues, history): the trader sees
+        # the workstation while the engine starts, not a blank terminal
+        self.call_after_refresh(self._start_engine)
 
     @work(exclusive=True, group="start", exit_on_error=False)
     async def _start_engine(self) -> None:
