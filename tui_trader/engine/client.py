@@ -70,6 +70,7 @@ class InProcessClient:
             self._build = engine
         else:
             self._engine = engine
+        self.builds_engine = self._build is not None  # the workstation starts it after its first paint
         self.actor = actor
         self._owns = self._engine is None or not self._engine.started
         self.commands: dict[str, Any] = {}

@@ -181,9 +181,12 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             self._install_watchdog()
         if os.environ.get(FIRST_PAINT_ENV):
             self.call_after_refresh(self._stamp_first_paint)
-        # the screen first, then the engine (its modules, venues, history): the trader sees
-        # the workstation while the engine starts, not a blank terminal
-        self.call_after_refresh(self._start_engine)
+        if getattr(self.client, "builds_engine", False):
+            # the screen first, then the engine (its modules, venues, history): the trader
+            # sees the workstation while the engine is imported and starts
+            self.call_after_refresh(self._start_engine)
+        else:  # an engine given ready, or a daemon's: start (connect) at once, as before
+            self._start_engine()
 
     @work(exclusive=True, group="start", exit_on_error=False)
     async def _start_engine(self) -> None:
