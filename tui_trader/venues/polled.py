@@ -56,7 +56,7 @@ from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, Venu
 from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.idmap import Fingerprint, OrderIdMap
 from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
 from tui_trader.venues.seen import SeenIds
 from tui_trader.venues.signed_http import SignedHttp
 from tui_trader.venues.streams import StreamBoard
@@ -203,11 +203,7 @@ class PolledVenue(SignedHttp):
 
     async def close(self) -> None:
         self._closing = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
+        await cancel_tasks(self._tasks)
         self._tasks.clear()
         if self._session is not None:
             await self._session.close()

@@ -196,3 +196,14 @@ def in_background(awaitable: Awaitable[object], name: str) -> None:
     task = asyncio.get_running_loop().create_task(guarded(), name=name)
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
+
+
+async def cancel_tasks(tasks: dict[str, asyncio.Task[Any]], timeout: float = 2.0) -> list[asyncio.Task[Any]]:
+    """Cancel a venue's background tasks and wait at most `timeout` for them to end (a client
+    library's loop can swallow a cancel); returns them, for a second wait after closing sockets."""
+    pending = list(tasks.values())
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+    return pending

@@ -41,7 +41,7 @@ from tui_trader.venues.alpaca.orders import AlpacaOrders
 from tui_trader.venues.alpaca.streams import AlpacaStreams, _host
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -208,11 +208,7 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
 
     async def close(self) -> None:
         self._closing = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:  # bounded: alpaca-py's receive loop can swallow a cancel (asyncio.wait_for, 3.11)
-            await asyncio.wait(tasks, timeout=2.0)
+        tasks = await cancel_tasks(self._tasks)  # alpaca-py's receive loop can swallow a cancel (3.11)
         for stream in self._streams.values():
             await self._close_stream(stream)  # a closed socket ends any loop that kept running
         if tasks:

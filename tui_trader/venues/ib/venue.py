@@ -42,7 +42,7 @@ from tui_trader.core.positions import Balance
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ib import convert
 from tui_trader.venues.ib.orders import PRIVATE, IBOrders
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, in_background
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, in_background
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
@@ -179,11 +179,7 @@ class IBVenue(IBOrders, PrivateProbe):
 
     async def close(self) -> None:
         self._closing = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
+        await cancel_tasks(self._tasks)
         self._tasks.clear()
         if self.ib is not None:
             self._unhook(self.ib)

@@ -40,7 +40,7 @@ from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.idmap import OrderIdMap
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
 from tui_trader.venues.schwab import auth, convert
 from tui_trader.venues.schwab.history import SchwabHistory
 from tui_trader.venues.schwab.hours import MarketHours
@@ -169,11 +169,7 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
 
     async def close(self) -> None:
         self._closing = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
+        await cancel_tasks(self._tasks)
         await self._close_socket()
         if self._client is not None:
             with contextlib.suppress(Exception):
