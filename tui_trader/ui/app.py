@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 GUARDED_INPUT = (events.Key, events.Paste, events.MouseDown, events.MouseUp, events.Click)
 EVENT_KINDS = ("order", "fill", "risk", "notice", "connection")
 FIRST_PAINT_ENV = "TUI_TRADER_FIRST_PAINT_FILE"  # write the first-paint time here and exit
+COVERED_EVERY = 4  # panes behind another screen redraw on one refresh tick in this many (5 a second)
 
 
 class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions, App[int]):
@@ -85,6 +86,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             set()
         )  # orders placed from this screen (their rejects are shown once)
         self._ticking = False
+        self._covered_ticks = 0  # refresh ticks while another screen is on top (see refresh_snapshot)
         self._closing = False
         self.read_only = False  # a viewer's serve session: nothing is written under HOME from here
         self._first_paint_done = False
@@ -286,11 +288,25 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
                 self.symbol = next(iter(listed), self.symbol)
             self._handle_events()
             self.check_alerts()
+            if self._covered():
+                return
             self.render_frame(snap)
         except NoMatches:  # the screen is being torn down (quitting)
             return
         finally:
             self._ticking = False
+
+    def _covered(self) -> bool:
+        """True on the ticks the panes skip while a screen is over them (the `:` line, a
+        ticket, a dialog): they redraw at a quarter of the rate then. Each of their frames is
+        also drawn again through the see-through screen on top (the whole workstation, ~70 ms
+        on a full grid), which doubled the CPU and kept the event loop busy 100 ms at a time,
+        so a keystroke or an Enter waited for it."""
+        if len(self.screen_stack) <= 1:
+            self._covered_ticks = 0
+            return False
+        self._covered_ticks += 1
+        return self._covered_ticks % COVERED_EVERY != 1
 
     def render_frame(self, snap: EngineSnapshot) -> None:
         view = View(
