@@ -445,6 +445,11 @@ class FakeBinanceExchange(FakeMarket):
             },
         }
         messages[f"{low}@depth@100ms"] = messages[f"{low}@depth"]  # the diff stream at 100 ms (ccxt's choice)
+        await self.fan_out(symbol, messages)
+
+    async def fan_out(self, symbol: str, messages: dict[str, Any]) -> None:
+        """Send each subscriber of `symbol`'s streams its message (klines built on demand)."""
+        low = self.ids[symbol].lower()
         for ws, streams in list(self._public.items()):
             for stream in list(streams):
                 if stream in self._muted:

@@ -796,12 +796,4 @@ class FakeBinanceFutures(OneWayPositions, FakeBinanceExchange):
                 "T": self.next_funding_ms(),
             },
         }
-        for ws, streams in list(self._public.items()):
-            for stream in list(streams):
-                if stream in self._muted:
-                    continue
-                payload = messages.get(stream)
-                if payload is None and stream.startswith(f"{low}@kline_"):
-                    payload = self._kline(symbol, stream.split("@kline_")[1])
-                if payload is not None:
-                    await self.send_public(ws, payload)
+        await self.fan_out(symbol, messages)
