@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -33,6 +34,11 @@ def test_daemon_serves_the_cli_and_survives_kill_9(spawn_daemon, capsys) -> None
     code, out, _ = cli(capsys, "positions", "--json", "--home", home)
     (pos,) = json.loads(out)
     assert pos["symbol"] == "BTC/USDT" and pos["quantity"] == "0.25"
+    code, out, _ = cli(capsys, "positions", "--home", home)
+    shown = out.splitlines()[1].split()[3]  # the table's average price: rounded for reading, JSON keeps all
+    digits = shown.replace(",", "").replace(".", "").lstrip("0")
+    assert code == 0 and len(digits) <= 8
+    assert abs(Decimal(shown.replace(",", "")) - Decimal(pos["average_price"])) < Decimal("0.001")
     below = int(float(pos["mark"]) * 0.95)  # resting, inside the price band
     code, out, _ = cli(
         capsys, "order", "buy", "0.1", "BTC/USDT", "--type", "limit", "--price", str(below), "--home", home
@@ -159,3 +165,19 @@ def test_cli_orders_calls_bracket_legs_held_like_the_workstation(spawn_daemon, c
     by_json = json.loads(cli(capsys, "orders", "--json", "--home", home)[1])
     assert sorted(o["status"] for o in by_json) == ["accepted", "accepted", "accepted"]  # --json: the raw status
     assert sum(bool(o["meta"].get("held")) for o in by_json) == 2
+
+
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("43125.123456789012345", "43,125.123"),  # a volume-weighted average: ~8 significant digits
+        ("0.000012345678", "0.00001235"),  # under 1: eight decimals
+        ("2500.5", "2,500.50"),  # cents kept
+        ("-3.1000000", "-3.10"),
+        (None, "-"),
+    ],
+)
+def test_average_prices_are_rounded_for_reading(raw, shown) -> None:  # type: ignore[no-untyped-def]
+    from tui_trader.cli.control_cmd import _px
+
+    assert _px(raw) == shown

@@ -75,3 +75,14 @@ def test_auto_routes_to_the_cheaper_then_to_the_other_when_it_is_stopped(
 
     rc, _, err = cli(home, capsys, "venue", "stop", "nowhere")
     assert rc == 2 and err.count("\n") == 1 and "no venue 'nowhere'" in err
+
+    # A resting routed order is one working order for the trader, however many children it has.
+    below = str(int(paper["bid"] * 0.95))
+    rc, out, err = cli(home, capsys, "order", "buy", "0.1", "BTC/USDT", "--venue", "auto", "--type", "limit",
+                       "--price", below, "--json")  # fmt: skip
+    assert rc == 0, err
+    routed = json.loads(out)["client_order_id"]
+    working = json.loads(cli(home, capsys, "orders", "--json")[1])
+    assert len(working) >= 2 and {o["meta"].get("route_parent") for o in working} >= {routed}
+    status = json.loads(cli(home, capsys, "status", "--json")[1])
+    assert status["open_orders"] == 1

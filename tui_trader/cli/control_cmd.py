@@ -247,10 +247,10 @@ def _positions(args: argparse.Namespace) -> int:
                 p["venue"],
                 p["symbol"],
                 p["quantity"],
-                p["average_price"],
+                _px(p["average_price"]),
                 f"{p['mark']:,.6g}",
                 f"{p['unrealized_pnl']:+,.2f}",
-                p["realized_pnl"],
+                f"{float(p['realized_pnl']):+,.2f}",
                 ", ".join(p.get("owners") or []) or "-",
             ]
             for p in rows
@@ -298,7 +298,7 @@ def _by_strategy(args: argparse.Namespace) -> int:
                 r["venue"],
                 r["symbol"],
                 r["quantity"],
-                r["average_price"],
+                _px(r["average_price"]),
                 f"{r['unrealized_pnl']:+,.2f}",
                 f"{r['realized_pnl']:+,.2f}",
                 f"{r['fees']:,.2f}",
@@ -547,15 +547,19 @@ def _flatten(args: argparse.Namespace) -> int:
 # -- formatting ------------------------------------------------------------------------------------
 
 
+def _filled(o: dict[str, Any]) -> str:
+    if not (o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0):
+        return ""
+    return f", filled {o['filled_quantity']}" + (f" @ {_px(o['average_price'])}" if o.get("average_price") else "")
+
+
 def _describe(o: dict[str, Any]) -> str:
     route = (o.get("meta") or {}).get("route")
     if isinstance(route, dict):
         return _describe_routed(o, route)
     price = f" @ {o['price']}" if o.get("price") else ""
     stop = f" stop {o['stop_price']}" if o.get("stop_price") else ""
-    filled = ""
-    if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
-        filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
+    filled = _filled(o)
     reason = f" ({o['reason']})" if o.get("reason") and o["status"] not in ("rejected", "unknown") else ""
     return (
         f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} "
@@ -568,9 +572,7 @@ def _describe_routed(o: dict[str, Any], route: dict[str, Any]) -> str:
     price = f" @ {o['price']}" if o.get("price") else ""
     venues = ", ".join((o.get("meta") or {}).get("venues") or [])
     where = f"filled on {venues}" if venues else "nothing filled yet"
-    filled = ""
-    if o.get("filled_quantity") and Decimal(o["filled_quantity"]) > 0:
-        filled = f", filled {o['filled_quantity']}" + (f" @ {o['average_price']}" if o.get("average_price") else "")
+    filled = _filled(o)
     lines = [
         f"{o['client_order_id']} {o['status']}: {o['side']} {o['quantity']} {o['symbol']} {o['type']}{price} "
         f"routed ({where}){filled}"
@@ -578,6 +580,21 @@ def _describe_routed(o: dict[str, Any], route: dict[str, Any]) -> str:
     lines += [f"  {note}" for note in route.get("notes", [])]
     lines.append(f"  children: {', '.join(route.get('children', [])) or 'none'}")
     return "\n".join(lines)
+
+
+def _px(value: Any) -> str:
+    """An average price for reading: about 8 significant digits (8 decimals under 1), no
+    trailing zeros past the cents. A volume-weighted average has as many digits as the
+    division gave it; `--json` keeps them all."""
+    if value in (None, ""):
+        return "-"
+    d = Decimal(str(value))
+    whole = len(str(abs(int(d)))) if abs(d) >= 1 else 0
+    text = f"{d:,.{max(2, 8 - whole)}f}"
+    if "." in text:
+        head, tail = text.split(".")
+        text = f"{head}.{tail[:2]}{tail[2:].rstrip('0')}"
+    return text
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -192,6 +192,13 @@ class Order:
         )
 
 
+def as_placed(orders: list[Order]) -> list[Order]:
+    """The orders as the trader placed them: a routed order's children (`--venue auto`) are left
+    out while their parent is in the list, so a route counts once."""
+    ids = {o.client_order_id for o in orders}
+    return [o for o in orders if o.meta.get("route_parent") not in ids]
+
+
 def legs_note(meta: dict[str, Any]) -> str:
     """" with stop-loss 2900 and take-profit 3100" for a bracket entry (from its meta), else ""."""
     labels = (("stop_loss", "stop-loss"), ("take_profit", "take-profit"))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import UsageError, UserError
+from tui_trader.core.orders import as_placed
 from tui_trader.daemon import auth
 from tui_trader.daemon.connection import STREAM_LIMIT, Budgets, Connection, tune_socket
 from tui_trader.daemon.protocol import (
@@ -273,7 +274,7 @@ class ControlServer:
             "venues": to_jsonable(snap.venues),
             "strategies": to_jsonable(snap.extra.get("strategies", [])),
             "clients": len(self.connections),
-            "open_orders": len(snap.open_orders),
+            "open_orders": len(as_placed(snap.open_orders)),
             # sent, outcome not yet known: being looked up by client order id (`orders` lists them)
             "unknown_orders": sum(1 for o in snap.open_orders if o.status.value == "unknown"),
             "positions": len(snap.positions),

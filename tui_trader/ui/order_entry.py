@@ -20,7 +20,7 @@ from textual import work
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
-from tui_trader.core.orders import Order, OrderRequest, legs_note
+from tui_trader.core.orders import Order, OrderRequest, as_placed, legs_note
 from tui_trader.ui import format as fmt
 from tui_trader.ui.order_preview import preview_order
 from tui_trader.ui.panes import BlotterPane, PositionsPane
@@ -334,7 +334,7 @@ class OrderEntry(WorkstationState):
     @work(exclusive=True, group="flatten", exit_on_error=False)
     async def action_kill_switch(self) -> None:
         snap = self.snapshot
-        n_orders = len(snap.open_orders) if snap else 0
+        n_orders = len(as_placed(snap.open_orders)) if snap else 0
         n_pos = len(snap.positions) if snap else 0
         body = Text.assemble(
             ("KILL SWITCH\n\n", "bold"),

@@ -9,6 +9,7 @@ from typing import Any
 from textual import work
 from textual.binding import Binding
 
+from tui_trader.core.orders import as_placed
 from tui_trader.ui.bindings import APP_BINDINGS
 from tui_trader.ui.commandline import (
     LAYOUTS,
@@ -256,7 +257,7 @@ class ScreenWiring(WorkstationState):
         """What quitting would leave behind, one line each (empty: nothing)."""
         snap = self.snapshot
         lines: list[str] = []
-        open_orders = snap.open_orders if snap else []
+        open_orders = as_placed(snap.open_orders) if snap else []
         held = [o for o in open_orders if o.meta.get("held")]
         working = len(open_orders) - len(held)
         if self.client.attached:
