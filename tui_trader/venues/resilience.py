@@ -206,4 +206,13 @@ async def cancel_tasks(tasks: dict[str, asyncio.Task[Any]], timeout: float = 2.0
         task.cancel()
     if pending:
         await asyncio.wait(pending, timeout=timeout)
+    for task in pending:
+        task.add_done_callback(_retrieved)  # now, or when a late one ends
     return pending
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """A task that ended with an error while it was being closed: the error is the closing's
+    (a socket torn down under it), said at debug level, never "Task exception was never retrieved"."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("task %s ended with %s while closing", task.get_name(), type(task.exception()).__name__)

@@ -40,7 +40,7 @@ from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
 from tui_trader.venues.ccxt.streams import CcxtStreams, _RecentIds
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -277,15 +277,13 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
 
     async def close(self) -> None:
         self._closing = True
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        tasks = await cancel_tasks(self._tasks)  # at most 2 s: a stuck watch loop cannot hold a stop
         if self._ex is not None:
             with contextlib.suppress(Exception):
-                await self._ex.close()
+                await self._ex.close()  # closed sockets end any loop that kept running
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        self._tasks.clear()
         self.monitor.closed()
 
     async def load_markets(self) -> dict[str, Instrument]:

@@ -45,7 +45,7 @@ from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.oanda import convert
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, cancel_tasks
 
 log = logging.getLogger(__name__)
 
@@ -214,14 +214,12 @@ class OandaVenue:
 
     async def close(self) -> None:
         self._closing = True
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        tasks = await cancel_tasks(self._tasks)  # at most 2 s: a stuck stream cannot hold a stop
         if self._session is not None:
-            await self._session.close()
+            await self._session.close()  # a closed session ends any loop that kept running
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        self._tasks.clear()
         self.monitor.closed()
 
     async def load_markets(self) -> dict[str, Instrument]:
