@@ -313,3 +313,36 @@ async def test_a_cancel_of_an_entry_the_copy_already_filled_is_said_not_guessed(
     assert any("alpha cancelled an entry your copy already filled (BTC/USDT 0.05000)" in m for m in said), said
     assert c.status()["positions"] == {SYMBOL: "0.05000"} and c.status()["skipped_by"] == {"cancel": 1}
     assert len(c.protection()) == 2  # its stop and target stay
+
+
+async def test_an_exit_the_book_fills_only_in_part_leaves_the_rest_protected(tmp_path: Path) -> None:
+    """The close is an IOC a slippage away from the mid: when the book under it is thinner than
+    the copy, part fills and the rest stays held, so its stop and target are placed again for
+    exactly what is left (the paper book shows ~1 BTC a level, ~0.5 bp apart)."""
+    clock = FrozenClock()
+    copy = CopySettings(leader="chat:alpha", scale=0.5, max_slippage_bps=1)
+    home = Home(tmp_path).ensure()
+    engine = make_engine(home, clock, copy, paper={"balances": {"USDT": 10_000_000.0}},
+                         risk={"sizing": {"mode": "fixed_quantity", "quantity": 10}})  # fmt: skip
+    c = Chat(engine, home, clock, copy)
+    await c.engine.start()
+    try:
+        await step(c.engine, 1, seconds=0)
+        await until(lambda: c.status()["state"] == "connected", what="the chat leader to be followed")
+        await c.say(entry(c.mid()))
+        await until(lambda: c.status()["mirrored"] == 1, what="the entry")
+        held = Decimal(c.status()["positions"][SYMBOL])
+        assert held > 0 and {o.quantity for o in c.protection()} == {held}
+        bids = c.engine.book(SYMBOL).bids
+        await c.say("Close BTC/USDT")
+        await until(lambda: c.status()["mirrored"] == 2, what="the exit")
+        close = c.engine.oms.orders[c.fills()[-1].client_order_id]
+        assert close.reduce_only and close.side is Side.SELL and not close.is_open
+        assert 0 < close.filled_quantity < held, (close.filled_quantity, held, bids[:3])
+        rest = held - close.filled_quantity
+        assert Decimal(c.status()["positions"][SYMBOL]) == rest
+        assert c.engine.portfolio.positions[("paper", SYMBOL)].quantity == rest
+        assert sorted(o.type for o in c.protection()) == [OrderType.LIMIT, OrderType.STOP]
+        assert {o.quantity for o in c.protection()} == {rest}  # placed again for what is left
+    finally:
+        await c.engine.stop()
