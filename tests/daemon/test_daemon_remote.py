@@ -174,3 +174,26 @@ async def test_a_burst_from_the_daemon_does_not_starve_the_ui_loop(tmp_path) -> 
     assert progress_when_drawn[0] < burst  # the UI drew while the burst was being read
     ticks = [e for e in seen.drain() if isinstance(e, NoticeEvent) and e.message == "tick"]
     assert len(ticks) == burst  # and nothing was dropped
+
+
+async def test_detaching_from_a_daemon_that_stopped_reading_is_bounded(served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bytes the daemon never reads keep the socket from closing: detaching waits CLOSE_WAIT_S,
+    then drops them, instead of hanging the workstation's quit."""
+    import time
+
+    from tui_trader.daemon import remote_client
+
+    _, _, home = served
+    monkeypatch.setattr(remote_client, "CLOSE_WAIT_S", 0.2)
+    client = RemoteClient.for_home(home, refresh_hz=20)
+    await client.start()
+    never = asyncio.Event()
+
+    async def stuck() -> None:
+        await never.wait()
+
+    monkeypatch.setattr(client._writer, "wait_closed", stuck)
+    started = time.monotonic()
+    await client.close()
+    assert time.monotonic() - started < 2.0 and not client.connected
+    assert client._writer.transport.is_closing()

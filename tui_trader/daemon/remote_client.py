@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KEEP = 50  # orders / fills / signals kept in the mirror, as the engine's snapshot does
 SESSION_RETRIES = 20  # a restarted daemon learns the serve sessions again within a few seconds
+CLOSE_WAIT_S = 2.0  # detaching waits this long for the socket to close, then drops what is unsent
 
 
 def not_running(home_label: str) -> NotRunningError:
@@ -178,8 +179,12 @@ class RemoteClient:
         self._refresh_task = self._read_task = None
         if self._writer is not None:
             self._writer.close()
-            with contextlib.suppress(Exception):
-                await self._writer.wait_closed()
+            try:  # unsent bytes to a daemon that stopped reading would hold the close forever
+                await asyncio.wait_for(self._writer.wait_closed(), CLOSE_WAIT_S)
+            except TimeoutError:
+                self._writer.transport.abort()
+            except Exception:  # the connection is going away either way
+                pass
         self.connected = False
 
     async def __aenter__(self) -> RemoteClient:
@@ -198,7 +203,7 @@ class RemoteClient:
         self._pending[req_id] = fut
         try:
             self._writer.write(dumps(request(req_id, cmd, to_jsonable(params))))
-            await self._writer.drain()
+            await asyncio.wait_for(self._writer.drain(), self.timeout_s)  # a daemon that stopped reading
             response = await asyncio.wait_for(fut, self.timeout_s)
         except (ConnectionError, OSError):
             raise UserError(self._fatal or f"lost connection to the daemon at {self.home_label}") from None
