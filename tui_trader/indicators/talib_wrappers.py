@@ -129,22 +129,15 @@ def _make(name: str) -> Callable[..., Any]:
     def call_frame(df: Any, args: tuple, kwargs: dict) -> Any:
         import pandas as pd
 
-        overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in s.input_keys}
-        if len(args) > len(param_names):
-            raise UserError(f"{name}: too many positional parameters; it takes {param_names}")
-        params = dict(zip(param_names, args, strict=False)) if args else {}
-        params.update(kwargs)
-        _check_params(s, params)
-        cols = _frame_columns(s, overrides) if overrides else s.columns
-        arrays = []
-        for col in cols:
+        def column(col: str, cols: tuple[str, ...] | list[str]) -> np.ndarray:
             try:
                 series = df[col]
             except KeyError:
                 missing = ", ".join(c for c in cols if c not in df.columns)
                 raise DataError(f"{name}: the DataFrame lacks column(s) {missing}") from None
-            arrays.append(series_values(series, name))
-        out = _call(raw, s, arrays, params)
+            return series_values(series, name)
+
+        out = call_columns(name, column, args, kwargs)
         if len(s.outputs) == 1:
             return pd.Series(out, index=df.index)
         # one 2-D block builds faster than a dict of columns (about 15 us on 200 bars)
@@ -201,6 +194,37 @@ def _make(name: str) -> Callable[..., Any]:
     )
     indicator.spec = s  # type: ignore[attr-defined]
     return indicator
+
+
+def call_columns(
+    name: str,
+    column: Callable[[str, tuple[str, ...] | list[str]], np.ndarray],
+    args: tuple = (),
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """TA-Lib `name` called as on a candle frame (parameters by position or name, inputs
+    overridden with `price="open"`...), its inputs read by `column(col, all_cols)` as float64
+    arrays: TA-Lib's raw output, an array or a tuple of them. The frame call goes through
+    here, and so does the live evaluation of a rule strategy on a window's arrays."""
+    s = spec(name)
+    kwargs = dict(kwargs or {})
+    param_names = list(s.parameters)
+    overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in s.input_keys}
+    if len(args) > len(param_names):
+        raise UserError(f"{name}: too many positional parameters; it takes {param_names}")
+    params = dict(zip(param_names, args, strict=False)) if args else {}
+    params.update(kwargs)
+    _check_params(s, params)
+    cols = _frame_columns(s, overrides) if overrides else s.columns
+    arrays = [column(col, cols) for col in cols]
+    return _call(_raw(name), s, arrays, params)
+
+
+@cache
+def _raw(name: str) -> Callable[..., Any]:
+    import talib
+
+    return getattr(talib, name)
 
 
 @cache

@@ -42,6 +42,7 @@ class DataProvider:
         self._frames: dict[tuple[str, str], pd.DataFrame] = dict(frames or {})
         self._analyzed: dict[tuple[str, str], pd.DataFrame] = {}
         self._analyzed_at: dict[tuple[str, str], datetime] = {}
+        self._later: dict[tuple[str, str], Callable[[], pd.DataFrame]] = {}
         self._whitelist = list(whitelist)
         self.runmode = RunMode(runmode)
         self._now: dict[str, int] = {}  # backtest: the candle being simulated, per pair (ns)
@@ -61,10 +62,20 @@ class DataProvider:
         """`at`: the newest bar's open time when the caller knows it (the live runner, every
         candle: reading it back from the frame costs more than the rest of this)."""
         self._analyzed[(pair, timeframe)] = dataframe
+        self._later.pop((pair, timeframe), None)
         if at is not None:
             self._analyzed_at[(pair, timeframe)] = at
         elif len(dataframe):
             self._analyzed_at[(pair, timeframe)] = dataframe["date"].iloc[-1].to_pydatetime()
+
+    def set_analyzed_later(
+        self, pair: str, timeframe: str, build: Callable[[], pd.DataFrame], at: datetime
+    ) -> None:
+        """The analysed frame as `build()` makes it, built only if something asks for it:
+        the live runner decides a rule strategy from its newest row alone (rule_live.py),
+        and nothing in a rule strategy reads the frame back."""
+        self._later[(pair, timeframe)] = build
+        self._analyzed_at[(pair, timeframe)] = at
 
     def set_current(self, pair: str, time_ns: int) -> None:
         """Backtest: the open of the candle being simulated for `pair`."""
@@ -110,6 +121,9 @@ class DataProvider:
         import numpy as np
         import pandas as pd
 
+        build = self._later.pop((pair, timeframe), None)
+        if build is not None:
+            self._analyzed[(pair, timeframe)] = build()
         df = self._analyzed.get((pair, timeframe))
         if df is None or df.empty:
             return pd.DataFrame(), _EPOCH

@@ -278,25 +278,40 @@ def resample_bars(dataframe: pd.DataFrame, times: Any, timeframe: str) -> pd.Dat
     import numpy as np
     import pandas as pd
 
+    opens, cols = resample_arrays(
+        times, {c: dataframe[c].to_numpy(dtype=np.float64) for c in OHLCV}, timeframe
+    )
+    dates = opens.astype("datetime64[ns]")
+    return frame_of(
+        {
+            "date": pd.DatetimeIndex(dates).tz_localize("UTC").as_unit(_unit(dataframe["date"])).array,
+            **cols,
+        },
+        pd.RangeIndex(len(opens)),
+    )
+
+
+def resample_arrays(
+    times: Any, cols: dict[str, Any], timeframe: str
+) -> tuple[Any, dict[str, Any]]:
+    """The arrays of `resample_bars`: (bucket opens in epoch ns, the OHLCV float64 columns
+    of the higher bars) from candle open times in epoch ns and their OHLCV columns. The live
+    evaluation of a rule strategy builds its higher bars here too, from the window's arrays."""
+    import numpy as np
+
     seconds = timeframe_to_seconds(timeframe)
     step = seconds * 1_000_000_000
     origin = 0 if seconds % 604_800 else 4 * 86_400 * 1_000_000_000  # 1970-01-05, a Monday
     bucket = (times - origin) // step
     starts = np.flatnonzero(np.diff(bucket, prepend=bucket[:1] - 1)) if len(times) else times
     ends = np.append(starts[1:], len(times)) - 1
-    cols = {c: dataframe[c].to_numpy(dtype=np.float64) for c in OHLCV}
-    dates = (bucket[starts] * step + origin).astype("datetime64[ns]")
-    return frame_of(
-        {
-            "date": pd.DatetimeIndex(dates).tz_localize("UTC").as_unit(_unit(dataframe["date"])).array,
-            "open": cols["open"][starts],
-            "high": np.maximum.reduceat(cols["high"], starts) if len(starts) else starts,
-            "low": np.minimum.reduceat(cols["low"], starts) if len(starts) else starts,
-            "close": cols["close"][ends],
-            "volume": np.add.reduceat(cols["volume"], starts) if len(starts) else starts,
-        },
-        pd.RangeIndex(len(starts)),
-    )
+    return bucket[starts] * step + origin, {
+        "open": cols["open"][starts],
+        "high": np.maximum.reduceat(cols["high"], starts) if len(starts) else starts,
+        "low": np.minimum.reduceat(cols["low"], starts) if len(starts) else starts,
+        "close": cols["close"][ends],
+        "volume": np.add.reduceat(cols["volume"], starts) if len(starts) else starts,
+    }
 
 
 def _take(values: Any, index: Any, valid: Any) -> Any:

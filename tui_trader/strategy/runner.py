@@ -19,6 +19,7 @@ from tui_trader.strategy.analysis import analyze, strategy_file
 from tui_trader.strategy.dataprovider import DataProvider
 from tui_trader.strategy.errors import StrategyError, from_exception
 from tui_trader.strategy.exits import ROI, STOP_LOSS, TRAILING_STOP_LOSS, decide_exit
+from tui_trader.strategy.frames import candle_frame
 from tui_trader.strategy.timeframes import timeframe_to_seconds
 from tui_trader.strategy.trade import StrategyTrade
 from tui_trader.strategy.window import BarWindow
@@ -26,6 +27,7 @@ from tui_trader.strategy.window import BarWindow
 if TYPE_CHECKING:
 
     from tui_trader.strategy.interface import IStrategy
+    from tui_trader.strategy.rule_live import LiveRules
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,10 @@ class StrategyRunner:
         window: int | None = None,
         on_error: Callable[[StrategyError], None] | None = None,
         pending_bars: int = 3,
+        live_rules: bool = True,
     ) -> None:
         self.strategy = strategy
+        self.live_rules = live_rules  # False: every strategy gets the full evaluation
         self.symbols = list(symbols)
         self.on_decision = on_decision
         self.on_error = on_error
@@ -100,6 +104,7 @@ class StrategyRunner:
         self._trades: dict[str, StrategyTrade] = {}
         self._pending: dict[str, tuple[Decision, int]] = {}
         self._started = False
+        self._live: LiveRules | None = None
         self._attach(strategy)
         if state:
             self.restore(state)
@@ -147,10 +152,29 @@ class StrategyRunner:
             if win is None or len(win) < max(1, self.strategy.startup_candle_count):
                 continue
             try:
-                analyze(self.strategy, win.frame(), {"pair": symbol, "timeframe": tf})
+                df = analyze(self.strategy, win.frame(), {"pair": symbol, "timeframe": tf})
             except StrategyError as exc:
                 self._fail(exc)
                 return
+            self._check_live(df, win)
+
+    def _check_live(self, df: Any, win: BarWindow) -> None:
+        """The warm-up's full evaluation against the rule strategy's live one, on the same
+        bars: should they ever differ, the full evaluation decides from then on."""
+        if self._live is None or not len(df):
+            return
+        try:
+            live = self._live.last_row(win.rows())
+        except Exception:
+            live = None
+        full = {c: df.iat[-1, df.columns.get_loc(c)] for c in _LAST_ROW}
+        if live is None or any(
+            bool(live[c]) != bool(full[c]) if c not in ("enter_tag", "exit_tag") else live[c] != full[c]
+            for c in _LAST_ROW
+        ):
+            log.warning("%s: the live rule evaluation differs from the full one (%s, %s): "
+                        "evaluated with pandas", self.strategy.name, live, full)  # fmt: skip
+            self._live = None
 
     def swap_strategy(self, strategy: IStrategy) -> None:
         """Hot reload: a fresh instance takes over; trades, windows and custom state stay."""
@@ -170,6 +194,11 @@ class StrategyRunner:
     def _attach(self, strategy: IStrategy) -> None:
         strategy.dp = self.dp
         self._tf_seconds = timeframe_to_seconds(strategy.timeframe)
+        self._live = None
+        if self.live_rules:
+            from tui_trader.strategy.rule_live import live_rules
+
+            self._live = live_rules(strategy)
 
     def _informative(self) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = []
@@ -208,18 +237,13 @@ class StrategyRunner:
         return self._evaluate(symbol, candle, win)
 
     def _evaluate(self, symbol: str, candle: Candle, win: BarWindow) -> list[Decision]:
-        strategy = self.strategy
-        frame = win.frame()
-        try:
-            df = analyze(strategy, frame, {"pair": symbol, "timeframe": strategy.timeframe})
-        except StrategyError as exc:
-            self._fail(exc)
-            return []
+        last = self._live_row(symbol, candle, win) if self._live is not None else None
+        if last is None:
+            last = self._analyse(symbol, candle, win)
+            if last is None:
+                return []
         self.evaluations += 1
-        self.dp.set_analyzed(symbol, strategy.timeframe, df, utc(candle.open_time))
         close_ts = utc(candle.open_time) + timedelta(seconds=self._tf_seconds)
-        columns = df.columns  # the last row's signals: a frame-level iat each (a Series each costs 10 µs)
-        last = {c: df.iat[-1, columns.get_loc(c)] for c in _LAST_ROW}
         self._age_pending(symbol)
         decision = self._decide(symbol, candle, close_ts, last)
         if decision is None:
@@ -228,6 +252,37 @@ class StrategyRunner:
         self.last_decision = decision
         self.on_decision(decision)
         return [decision]
+
+    def _analyse(self, symbol: str, candle: Candle, win: BarWindow) -> dict[str, Any] | None:
+        """The full evaluation (the backtester's `analyze`): the analysed frame's last row."""
+        strategy = self.strategy
+        try:
+            df = analyze(strategy, win.frame(), {"pair": symbol, "timeframe": strategy.timeframe})
+        except StrategyError as exc:
+            self._fail(exc)
+            return None
+        self.dp.set_analyzed(symbol, strategy.timeframe, df, utc(candle.open_time))
+        columns = df.columns  # the last row's signals: a frame-level iat each (a Series each costs 10 µs)
+        return {c: df.iat[-1, columns.get_loc(c)] for c in _LAST_ROW}
+
+    def _live_row(self, symbol: str, candle: Candle, win: BarWindow) -> dict[str, Any] | None:
+        """A rule strategy's last row from the window's arrays (rule_live.py); None hands
+        the candle to the full evaluation (which raises what a strategy is disabled with)."""
+        assert self._live is not None
+        try:
+            last = self._live.last_row(win.rows())
+        except Exception as exc:
+            log.info("%s: evaluated with pandas from now on (%s: %s)",
+                     self.strategy.name, type(exc).__name__, exc)  # fmt: skip
+            self._live = None
+            return None
+        strategy, rows = self.strategy, win.array()
+        meta = {"pair": symbol, "timeframe": strategy.timeframe}
+        self.dp.set_analyzed_later(
+            symbol, strategy.timeframe, lambda: analyze(strategy, candle_frame(rows), meta),
+            utc(candle.open_time),
+        )  # fmt: skip
+        return last
 
     def _decide(
         self, symbol: str, candle: Candle, ts: datetime, last: dict[str, Any]

@@ -82,6 +82,10 @@ class BarWindow:
         """A copy of the bars: rows of (open time in µs, open, high, low, close, volume)."""
         return self._buf[self._start : self._end].copy()
 
+    def rows(self) -> np.ndarray:
+        """The bars as they are kept, not a copy: read them before the next bar is added."""
+        return self._buf[self._start : self._end]
+
     def frame(self) -> pd.DataFrame:
         """The bars as a strategy's frame (date, open, high, low, close, volume): a copy."""
         from tui_trader.strategy.frames import candle_frame

@@ -1,0 +1,211 @@
+"""A rule strategy's signals at the newest bar, from the window's arrays: no DataFrame.
+
+The live runner evaluates a strategy on every closed candle. For a compiled TOML rule file it
+does not need the whole analysed frame, only its newest row: `LiveRules.last_row` computes
+every indicator with TA-Lib on the window's float64 arrays (the same call, inputs and
+parameters as the frame path: `talib_wrappers.call_columns`), builds each `@TF`'s bars from
+the window with `rules.resample_arrays` (the function the full evaluation uses) and their
+indicators, finds the last higher bar CLOSED by each of the newest two candles (the
+full evaluation's alignment), then judges the entry and exit rules at the newest bar (the
+bar before it too, for crosses). Same numbers in, same float64 out, same comparisons: the
+result is the full evaluation's last row (`analyze(...).iloc[-1]`'s signal and tag cells),
+which `tests/strategy/test_strategy_rule_live.py` checks bar by bar on every bundled rule
+file and on generated ones covering every operator and rule form.
+
+What it will not take (`unsupported`), and leaves to the full pandas evaluation:
+custom indicators (session_vwap, pivot_points, supertrend ... : pandas code of their own),
+an indicator whose name the frame path treats specially (date, buy, sell, buy_tag, a signal
+column), and a class whose populate functions are not RuleStrategy's own. Any exception
+here (a missing input column, a bad parameter) also hands the candle to the full path, which
+raises the error a strategy is disabled with.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tui_trader.strategy.frames import SIGNAL_COLUMNS, TAG_COLUMNS
+from tui_trader.strategy.rule_spec import OHLCV, Compare, Group, Number, Param, Ref
+from tui_trader.strategy.rules import RuleStrategy, resample_arrays
+from tui_trader.strategy.timeframes import timeframe_to_seconds
+
+if TYPE_CHECKING:
+    from tui_trader.strategy.interface import IStrategy
+    from tui_trader.strategy.rule_spec import Indicator, RuleSpec
+
+# columns the full evaluation gives a meaning of its own (analysis._LEGACY, the signals)
+_RESERVED = frozenset({"date", "buy", "sell", "buy_tag", *SIGNAL_COLUMNS, *TAG_COLUMNS})
+_COMPARE = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
+_SECTIONS = (
+    ("entry", "enter_long", "enter_tag"),
+    ("entry_short", "enter_short", "enter_tag"),
+    ("exit", "exit_long", "exit_tag"),
+    ("exit_short", "exit_short", "exit_tag"),
+)
+_NAN = float("nan")
+Columns = dict[str, np.ndarray]
+Frames = dict[str | None, tuple[Columns, list[int]]]
+
+
+def unsupported(strategy: IStrategy) -> str | None:
+    """Why this strategy gets the full evaluation live, or None when LiveRules takes it."""
+    cls = type(strategy)
+    if not isinstance(strategy, RuleStrategy):
+        return "not a rule strategy"
+    for method in ("populate_indicators", "populate_entry_trend", "populate_exit_trend",
+                   "_compute", "_value", "_operand", "_evaluate", "_apply"):  # fmt: skip
+        if getattr(cls, method) is not getattr(RuleStrategy, method):
+            return f"{method} is overridden"
+    from tui_trader.strategy.analysis import _informative_marks
+
+    if _informative_marks(cls):
+        return "it has @informative methods"
+    spec: RuleSpec = strategy.rules
+    for ind in spec.indicators.values():
+        if ind.source != "talib":
+            return f"indicator {ind.name} ({ind.fn}) is not a TA-Lib function"
+        names = [ind.name] if ind.output or len(ind.outputs) == 1 else [
+            f"{ind.name}.{o}" for o in ind.outputs
+        ]
+        if ind.name in _RESERVED or _RESERVED.intersection(names):
+            return f"indicator name {ind.name} is a column the evaluation treats specially"
+    return None
+
+
+def live_rules(strategy: IStrategy) -> LiveRules | None:
+    """A LiveRules for this strategy, or None when it needs the full evaluation."""
+    if isinstance(strategy, RuleStrategy) and unsupported(strategy) is None:
+        return LiveRules(strategy)
+    return None
+
+
+class LiveRules:
+    """The newest row's signals of one rule strategy instance (its parameters read live)."""
+
+    def __init__(self, strategy: RuleStrategy) -> None:
+        self.strategy = strategy
+        spec = type(strategy).rules
+        self.spec = spec
+        self.inputs = type(strategy)._inputs()
+        self.base_ns = timeframe_to_seconds(spec.timeframe) * 1_000_000_000
+        self.timeframes = sorted(spec.timeframes(), key=timeframe_to_seconds)
+        self.tf_ns = {tf: timeframe_to_seconds(tf) * 1_000_000_000 for tf in self.timeframes}
+        self.sections = [
+            (spec.rules[section][0], spec.rules[section][1], signal, tag_col)
+            for section, signal, tag_col in _SECTIONS
+            if section in spec.rules
+        ]
+        self.can_short = bool(strategy.can_short)
+
+    # -- indicators -----------------------------------------------------------------------
+
+    def _compute(self, bars: Columns) -> Columns:
+        """RuleStrategy._compute on arrays: each indicator's output columns, in order, an
+        indicator seeing the candles and the earlier indicators it names as an input."""
+        from tui_trader.indicators.talib_wrappers import call_columns
+
+        out: Columns = {}
+        strategy = self.strategy
+        for ind in self.spec.indicators.values():
+            wanted = self.inputs.get(ind.name) or ()
+            visible = {k: v for k, v in out.items() if k in wanted}
+
+            def column(col: str, cols: Any, visible: Columns = visible) -> np.ndarray:
+                values = bars.get(col) if col in OHLCV else visible.get(col)
+                if values is None:  # the frame path raises here: let it say so
+                    raise KeyError(col)
+                return values
+
+            params = {k: strategy._value(v) for k, v in ind.params.items()}
+            result = call_columns(ind.fn.upper(), column, (), params)
+            _store(out, ind, result)
+        return out
+
+    def _higher(self, tf: str, times: np.ndarray, bars: Columns) -> tuple[Columns, list[int]]:
+        """The `tf` bars of the window and their indicators, and for the newest candle and
+        the one before, the higher bar each has seen closed (-1: none yet)."""
+        opens, higher = resample_arrays(times, bars, tf)
+        higher.update(self._compute(higher))
+        shifted = opens + (self.tf_ns[tf] - self.base_ns)
+        last = times[-2:][::-1]  # newest first
+        pos = (np.searchsorted(shifted, last, side="right") - 1).tolist()
+        return higher, pos
+
+    # -- the newest row -------------------------------------------------------------------
+
+    def last_row(self, rows: np.ndarray) -> dict[str, Any]:
+        """rows of (open time in µs, open, high, low, close, volume), oldest first (the
+        window's own buffer: only read) -> the analysed frame's newest enter_long, exit_long,
+        enter_short, exit_short (0/1) and enter_tag, exit_tag (a str or None)."""
+        frames = self.columns(rows)
+        row: dict[str, Any] = dict.fromkeys(SIGNAL_COLUMNS, 0)
+        row.update(dict.fromkeys(TAG_COLUMNS))
+        for group, tag, signal, tag_col in self.sections:
+            hit = self._judge(group, frames)
+            row[signal] = int(hit)
+            if hit and tag:
+                row[tag_col] = tag
+        if not self.can_short:
+            row["enter_short"] = row["exit_short"] = 0
+        return row
+
+    def columns(self, rows: np.ndarray) -> Frames:
+        """Every column a rule can name, per timeframe suffix (None: the strategy's own), with
+        the positions of the newest row and the one before in each."""
+        n = len(rows)
+        prices = np.array(rows[:, 1:6].T, order="C", copy=True)  # as candle_frame lays them out
+        bars: Columns = dict(zip(OHLCV, prices, strict=True))
+        base = {**bars, **self._compute(bars)}
+        frames: Frames = {None: (base, [n - 1, n - 2])}
+        if self.timeframes:
+            times = rows[:, 0].astype(np.int64) * 1000  # µs -> ns, as the frame's date column
+            for tf in self.timeframes:
+                frames[tf] = self._higher(tf, times, bars)
+        return frames
+
+    def judge(self, node: Compare | Group, frames: Frames) -> bool:
+        """A condition (or group) at the newest row, as the frame path's mask has it there."""
+        return self._judge(node, frames)
+
+    def _judge(self, node: Compare | Group, frames: Frames) -> bool:
+        if isinstance(node, Group):
+            parts = [self._judge(item, frames) for item in node.items]
+            return all(parts) if node.kind == "all" else any(parts)
+        left = self._value(node.left, frames, 0)
+        right = self._value(node.right, frames, 0)
+        if node.op in _COMPARE:
+            return bool(_COMPARE[node.op](left, right))  # NaN compares False, as in the frame
+        prev_left = self._value(node.left, frames, 1)
+        prev_right = self._value(node.right, frames, 1)
+        if node.op == "crosses_above":
+            return bool(left > right and prev_left <= prev_right)
+        return bool(left < right and prev_left >= prev_right)
+
+    def _value(
+        self, operand: Ref | Number | Param, frames: Frames, back: int
+    ) -> float:
+        """An operand at the newest row (back=0) or the one before (back=1)."""
+        if isinstance(operand, Number):
+            return float(operand.value)
+        if isinstance(operand, Param):
+            return float(getattr(self.strategy, operand.name).value)
+        columns, positions = frames[operand.timeframe]
+        at = positions[back] if back < len(positions) else -1
+        if at < 0:
+            return _NAN
+        return float(columns[operand.column][at])
+
+
+def _store(out: Columns, ind: Indicator, result: Any) -> None:
+    """TA-Lib's output under the frame path's column names."""
+    if isinstance(result, tuple):
+        outputs = dict(zip(ind.outputs, result, strict=True))
+        if ind.output:
+            out[ind.name] = outputs[ind.output]
+        else:
+            out.update({f"{ind.name}.{o}": v for o, v in outputs.items()})
+    else:
+        out[ind.name] = result
