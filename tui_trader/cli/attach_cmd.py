@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 
 from tui_trader.cli.common import add_command, context
@@ -19,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_attach(args: argparse.Namespace) -> int:
+    import asyncio
+
     ctx = context(args)
     from tui_trader.daemon.remote_client import RemoteClient
     from tui_trader.daemon.sessions import SESSION_ENV

@@ -63,7 +63,7 @@ def _backtest(args: argparse.Namespace) -> int:
     if config_arg and str(config_arg).endswith(".json"):  # a Freqtrade config, not ours (TOML)
         ft = read_config(config_arg)
         del args.config
-    ctx = context(args)
+    ctx = context(args, sections=("risk",))
     name = args.strategy or ft.strategy
     if not name:
         raise UsageError("--strategy is required (or \"strategy\" in the Freqtrade config)")
@@ -124,7 +124,7 @@ def _backtest(args: argparse.Namespace) -> int:
         max_open_trades=max_open,
         start=start,
         end=end,
-        risk=ctx.settings.risk,  # the live [risk] sizing and protections
+        risk=ctx.section("risk"),  # the live [risk] sizing and protections
         enable_protections=protections_on,
         detail=detail_frames,
         detail_timeframe=detail,

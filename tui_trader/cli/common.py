@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,34 +58,68 @@ def existing_file(name: str | Path, what: str = "file") -> Path:
     return path
 
 
-@dataclass(frozen=True)
 class Context:
-    home: Home
-    settings: Settings
-    config_file: Path
+    """The home folder and the settings: every section (`settings`, loaded when `context`
+    was not given `sections`, else on first use), or one that `context(sections=...)` loaded
+    alone (`section`)."""
+
+    def __init__(self, home: Home, config_file: Path, settings: Settings | None = None,
+                 sections: dict[str, Any] | None = None, require_file: bool = False) -> None:  # fmt: skip
+        self.home = home
+        self.config_file = config_file
+        self._settings = settings
+        self._sections = sections or {}
+        self._require_file = require_file
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from tui_trader.config import load_settings
+
+            self._settings = load_settings(self.config_file, require_file=self._require_file)
+        return self._settings
+
+    def section(self, name: str) -> Any:
+        found = self._sections.get(name)
+        return found if found is not None else getattr(self.settings, name)
 
 
-def context(args: argparse.Namespace, *, ensure: bool = True) -> Context:
-    """Resolve the home folder and load settings (ConfigError -> one clean line)."""
-    from tui_trader.config import load_settings
+def context(
+    args: argparse.Namespace, *, ensure: bool = True, sections: tuple[str, ...] = ()
+) -> Context:
+    """Resolve the home folder and load settings (ConfigError -> one clean line).
+
+    With `sections` (names of `config.sections.SECTION_MODELS`; `engine` is always read),
+    only those are loaded and validated, without pydantic-settings: a command's start is
+    ~0.1 s shorter (a backtest reads `[engine]` and `[risk]`)."""
+    import os
+
+    from tui_trader.config.sections import STRATEGY_TIMEOUT_ENV
 
     home = Home.resolve(getattr(args, "home", None))
     if ensure:
         home.ensure()
     explicit = getattr(args, "config", None)
     config_file = existing_file(explicit, "config file") if explicit else home.config_file
-    settings = load_settings(config_file, require_file=bool(explicit))
-    if getattr(args, "demo", False):
-        from tui_trader.config.demo import with_demo
+    found = None
+    if sections and not getattr(args, "demo", False):
+        from tui_trader.config.sections import load_sections
 
-        settings = with_demo(settings)
-    import os
+        found = load_sections(config_file, ("engine", *sections), require_file=bool(explicit))
+    if found is not None:
+        ctx = Context(home, config_file, sections=found, require_file=bool(explicit))
+    else:
+        from tui_trader.config import load_settings
 
-    from tui_trader.config.settings import STRATEGY_TIMEOUT_ENV
+        settings = load_settings(config_file, require_file=bool(explicit))
+        if getattr(args, "demo", False):
+            from tui_trader.config.demo import with_demo
 
+            settings = with_demo(settings)
+        ctx = Context(home, config_file, settings=settings)
     # check, backtest, optimize (and their worker processes): no endless strategy (strategy/deadline.py)
-    os.environ[STRATEGY_TIMEOUT_ENV] = str(settings.engine.strategy_timeout_s)
-    return Context(home, settings, config_file)
+    os.environ[STRATEGY_TIMEOUT_ENV] = str(ctx.section("engine").strategy_timeout_s)
+    return ctx
 
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS

@@ -7,7 +7,6 @@ one line and exits 1; `--json` prints exactly one JSON document.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -134,6 +133,8 @@ def _pip_legs(symbol: str, params: dict[str, Any]) -> None:
 
 def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
     """One request to the daemon of this home folder (NotRunningError when there is none)."""
+    import asyncio
+
     from tui_trader.daemon.remote_client import RemoteClient
     from tui_trader.home import Home
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import secrets
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ from tui_trader.cli.common import add_command, context
 from tui_trader.core.errors import UsageError
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Awaitable, Callable
 
 
@@ -53,6 +52,8 @@ def _port(value: int | None, default: int) -> int:
 
 
 def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    import asyncio
+
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -111,6 +112,8 @@ def run_passwd(args: argparse.Namespace) -> int:
     if not USER_NAME.match(args.name):
         raise UsageError(f"user name {args.name!r}: use letters, digits and . _ @ + - (at most 64)")
     if args.token:
+        import secrets
+
         secret = secrets.token_urlsafe(24)
         print(f"token for {args.name} (shown once; it is their password): {secret}", file=sys.stderr)
     elif sys.stdin.isatty():

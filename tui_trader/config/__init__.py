@@ -1,8 +1,23 @@
 """Settings: `config.toml` under the home folder, `TUI_TRADER_*` env vars, `--config FILE`.
 
-Each section lives in its own module; `Settings` composes them.
+Each section lives in its own module; `Settings` composes them. The names below resolve on
+first use, so importing one section's module (`tui_trader.config.risk`) does not build every
+section's model nor load pydantic-settings.
 """
 
-from tui_trader.config.settings import Settings, default_config_text, load_settings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui_trader.config.settings import Settings, default_config_text, load_settings
 
 __all__ = ["Settings", "default_config_text", "load_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from tui_trader.config import settings
+
+    return getattr(settings, name)

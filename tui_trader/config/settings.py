@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tui_trader.config.copy import CopySettings
 from tui_trader.config.daemon import DaemonSettings, NotificationSettings
+from tui_trader.config.engine import EngineSettings
 from tui_trader.config.paper import PaperSettings
 from tui_trader.config.risk import RiskSettings
 from tui_trader.config.routing import RoutingSettings
+from tui_trader.config.sections import NOT_SETTINGS, STRATEGY_TIMEOUT_ENV, describe, read_toml
 from tui_trader.config.serve import ServeSettings
 from tui_trader.config.strategies import StrategySettings
 from tui_trader.config.ui import UISettings
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.errors import ConfigError
-
-
-class EngineSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    default_venue: str = Field("paper", description="venue for orders that name none")
-    equity_snapshot_s: float = Field(60.0, gt=0, description="how often equity is recorded")
-    reporting_currency: str = Field(
-        "USD",
-        validation_alias=AliasChoices("reporting_currency", "base_currency"),
-        description="equity, P&L and risk limits are reported in this currency; others convert at live rates",
-    )
-    strategy_timeout_s: float = Field(
-        5.0,
-        gt=0,
-        le=3600,
-        description="a strategy evaluation running longer is stopped: live its worker is killed and the strategy "
-        "marked hung; in check, backtest and optimize an error (per 10,000 bars)",
-    )
 
 
 class Settings(BaseSettings):
@@ -78,40 +60,7 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-# The strategy deadline as the CLI hands it to the processes it starts (optimizer workers).
-STRATEGY_TIMEOUT_ENV = "TUI_TRADER_STRATEGY_TIMEOUT_S"
-# Env vars that are not settings (they pick the home folder or carry a password).
-_NOT_SETTINGS = {
-    "TUI_TRADER_HOME",
-    "TUI_TRADER_KEYRING_PASSWORD",
-    "TUI_TRADER_TOKEN",
-    "TUI_TRADER_SESSION",
-    STRATEGY_TIMEOUT_ENV,
-}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or move it away") from None
-
-
-def _describe(error: ValidationError, source: str) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown setting; check the spelling (`tui-trader config show` lists every key)"
-    got = first.get("input")
-    shown = "" if first["type"] in ("extra_forbidden", "missing") or isinstance(got, dict) else f" (got {got!r})"
-    return f"{source}: {key}: {msg}{shown}"
+__all__ = ["STRATEGY_TIMEOUT_ENV", "EngineSettings", "Settings", "default_config_text", "load_settings"]
 
 
 def load_settings(config_file: Path | None, *, require_file: bool = False) -> Settings:
@@ -122,8 +71,8 @@ def load_settings(config_file: Path | None, *, require_file: bool = False) -> Se
     if config_file is not None:
         if require_file and not config_file.exists():
             raise ConfigError(f"config file {config_file} does not exist")
-        data = _read_toml(config_file)
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k in _NOT_SETTINGS}
+        data = read_toml(config_file)
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k in NOT_SETTINGS}
     try:
         return Settings(**data)
     except ValidationError as exc:
@@ -131,7 +80,7 @@ def load_settings(config_file: Path | None, *, require_file: bool = False) -> Se
         source = str(config_file) if config_file else "settings"
         if env_keys and not data:
             source = "environment"
-        raise ConfigError(_describe(exc, source)) from None
+        raise ConfigError(describe(exc, source)) from None
     finally:
         os.environ.update(saved)
 

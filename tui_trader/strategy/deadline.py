@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from tui_trader.config.settings import STRATEGY_TIMEOUT_ENV as ENV  # inherited by optimizer workers
+from tui_trader.config.sections import STRATEGY_TIMEOUT_ENV as ENV  # inherited by optimizer workers
 
 DEFAULT_TIMEOUT_S = 5.0
 BARS_PER_TIMEOUT = 10_000  # research calls run over whole histories: the deadline scales
