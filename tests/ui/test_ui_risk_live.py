@@ -185,3 +185,29 @@ async def test_reload_config_shows_the_new_limits_in_the_risk_pane(tmp_path) -> 
         await _frame(rig, pilot)
         assert "config reload refused" in rig.app.query_one(StatusBar).message
         assert "max_order_notional=1,234.00" in _body(rig)
+
+
+async def test_balances_fit_the_grid_layouts_narrow_risk_pane_without_cutting_a_number() -> None:
+    """At 160x48 the risk pane is ~44 cells wide: the balances table had cut "USDT" to "US…" and
+    every amount to "100,000.…". A narrow pane now gets compact amounts, then loses the rate."""
+    from tui_trader.ui.panes.risk import balances_table
+
+    rig = build_rig()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot)
+        await _frame(rig, pilot)
+        pane = rig.app.query_one(RiskPane)
+        console = Console(width=pane.content_size.width, file=io.StringIO(), record=True)
+        console.print(pane.body)
+        text = console.export_text()
+        assert "Balances" in text and "…" not in text, text
+        balances = rig.app.snapshot.account.balances
+        pal = rig.app.palette
+        usdt = next(b for b in balances if b.currency == "USDT")
+        for width, wanted, rate in ((60, f"{usdt.cash:,.2f}", True), (34, "100.0K", True), (22, "100.0K", False)):
+            narrow = Console(width=width, file=io.StringIO(), record=True)
+            narrow.print(balances_table(balances, "USD", pal, width))
+            shown = narrow.export_text()
+            assert "…" not in shown and wanted in shown and "USDT" in shown, (width, shown)
+            assert max(len(line) for line in shown.splitlines()) <= width
+            assert ("rate" in shown) is rate, (width, shown)

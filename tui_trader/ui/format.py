@@ -25,6 +25,17 @@ def money(value: float | Decimal | None, signed: bool = False) -> str:
     return f"{float(value):+,.2f}" if signed else f"{float(value):,.2f}"
 
 
+def compact_money(value: float | Decimal | None) -> str:
+    """Money in few cells, for narrow panes: 950.25, 12.3K, 1.25M, -4.5B."""
+    if value is None:
+        return "-"
+    v = float(value)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= div:
+            return f"{v / div:,.{2 if abs(v) < 10 * div else 1}f}{suffix}"
+    return f"{v:,.2f}"
+
+
 def pct(value: float | None, signed: bool = True, decimals: int = 2) -> str:
     """A fraction as a percentage: 0.0123 -> +1.23%."""
     if value is None:

@@ -119,23 +119,44 @@ def heatmap(symbols: list[str], matrix: list[list[float]], pal: Palette) -> Tabl
     return grid
 
 
-def balances_table(balances: Any, currency: str, pal: Palette) -> Table:
-    """One row per currency: cash, positions quoted in it, the rate used, and the total value."""
+def balances_table(balances: Any, currency: str, pal: Palette, width: int | None = None) -> Table:
+    """One row per currency: cash, positions quoted in it, the rate used, and the total value.
+    In a narrow pane, amounts go compact (100.1K) and then the rate column goes, rather than
+    cutting a number or a currency's name."""
+    has_positions = any(b.positions for b in balances)
+
+    def rows(money: Any, rates: bool) -> list[list[Text]]:
+        out = [[Text(""), Text("cash", style=pal.muted)]]
+        out[0] += [Text("positions", style=pal.muted)] if has_positions else []
+        out[0] += ([Text("rate", style=pal.muted)] if rates else []) + [Text(currency, style=pal.muted)]
+        for b in balances:
+            row = [Text(b.currency, style="bold"), Text(money(b.cash))]
+            row += [Text(money(b.positions) if b.positions else "")] if has_positions else []
+            if rates:
+                if b.currency == currency:
+                    row.append(Text("1", style=pal.muted))
+                elif b.rate is None:
+                    row.append(Text("no quote: 1:1", style=pal.warning))
+                else:
+                    row.append(Text(f"{b.rate:.6g}"))
+            out.append([*row, Text(money(b.value))])
+        return out
+
+    def fits(table: list[list[Text]]) -> bool:
+        widths = [max(r[i].cell_len for r in table) for i in range(len(table[0]))]
+        return width is None or sum(widths) + len(widths) - 1 <= width
+
+    chosen = rows(fmt.money, True)
+    for money, rates in ((fmt.compact_money, True), (fmt.compact_money, False)):
+        if fits(chosen):
+            break
+        chosen = rows(money, rates)
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
-    for _ in range(4):
+    grid.add_column(no_wrap=True)
+    for _ in chosen[0][1:]:
         grid.add_column(no_wrap=True, justify="right")
-    grid.add_row("", Text("cash", style=pal.muted), Text("positions", style=pal.muted), Text("rate", style=pal.muted),
-                 Text(currency, style=pal.muted))
-    for b in balances:
-        if b.currency == currency:
-            rate = Text("1", style=pal.muted)
-        elif b.rate is None:
-            rate = Text("no quote: 1:1", style=pal.warning)
-        else:
-            rate = Text(f"{b.rate:.6g}")
-        positions = fmt.money(b.positions) if b.positions else ""
-        grid.add_row(b.currency, fmt.money(b.cash), positions, rate, fmt.money(b.value))
+    for row in chosen:
+        grid.add_row(*row)
     return grid
 
 
@@ -210,14 +231,16 @@ class RiskPane(Pane):
         if key == self._shown:
             return
         self._shown = key
-        self.body, lines = self.render_body(snap, extra, pal, pairs=2 if self.size.width >= 60 else 1)
+        self.body, lines = self.render_body(snap, extra, pal, pairs=2 if self.size.width >= 60 else 1,
+                                            width=self.content_size.width - 1)  # fmt: skip
         # Relayout only when the number of lines changed; values alone keep the size.
         self.query_one("#risk-body", Static).update(self.body, layout=lines != self._lines)
         self._lines = lines
         self.draws += 1
         self.set_title("Risk · HALTED" if snap.halted else "Risk")
 
-    def render_body(self, snap: Any, extra: dict[str, Any], pal: Palette, pairs: int) -> tuple[RenderableType, int]:
+    def render_body(self, snap: Any, extra: dict[str, Any], pal: Palette, pairs: int,
+                    width: int | None = None) -> tuple[RenderableType, int]:  # fmt: skip
         """(renderable, approximate line count) for the whole pane."""
         acct = snap.account
         parts: list[RenderableType] = []
@@ -248,7 +271,7 @@ class RiskPane(Pane):
         lines += (len(rows) + pairs - 1) // pairs
         if acct.balances:
             parts.append(_section(f"Balances, in {acct.currency} at live rates", pal))
-            parts.append(balances_table(acct.balances, acct.currency, pal))
+            parts.append(balances_table(acct.balances, acct.currency, pal, width))
             lines += 2 + len(acct.balances)
 
         # Today's P&L against its limit, drawdown against its maximum.
