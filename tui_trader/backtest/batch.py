@@ -34,7 +34,8 @@ from tui_trader.strategy.precision import round_down, round_nearest, round_up
 REASONS: tuple[str, ...] = (STOP_LOSS, TRAILING_STOP_LOSS, ROI, EXIT_SIGNAL, FORCE_EXIT)
 _STOP, _TRAIL, _ROI, _SIGNAL, _FORCE = range(len(REASONS))
 _MAX_CELLS = 1 << 18  # rows x window columns per step: bounds the temporary arrays (~2 MB each)
-_FIRST_WINDOW = 128
+_FIRST_WINDOW = 128  # at most
+_MIN_WINDOW = 8
 _NS_PER_MINUTE = 60_000_000_000
 
 
@@ -145,7 +146,10 @@ class _Side:
         limit = np.where(has_signal, np.minimum(signal, n) - 1, n - 1)
         a = self.e.copy()
         live = np.flatnonzero(a <= limit)
-        size = _FIRST_WINDOW
+        # the first window about as long as half the trades need (most wait for a signal a few
+        # bars on): the windows only bound the work, the exits found are the same
+        span = float(np.median(limit[live] - a[live])) + 1.0 if len(live) else 1.0
+        size = min(_FIRST_WINDOW, max(_MIN_WINDOW, 1 << (int(span) - 1).bit_length()))
         while len(live):
             found = np.zeros(len(live), dtype=bool)
             pieces = max(1, -(-len(live) * size // _MAX_CELLS))

@@ -31,7 +31,7 @@ import pandas as pd
 from tui_trader.backtest.batch import REASONS, find_exit, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
 from tui_trader.backtest.futures import Futures
-from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT
+from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, ROI
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals
@@ -126,12 +126,35 @@ class SimulationOutput:
 @dataclass(frozen=True, slots=True)
 class PlannedExits:
     """One symbol's candidates with their entry price and exit found in one batch, as Python
-    lists: prices[i] and exits[i] = (bar, raw price, reason, at the open)."""
+    lists: prices[i] and exits[i] = (bar, raw price, reason, at the open, exit time), and
+    settled[i] = (reason as recorded, exit tag, exit fill after slippage, exit fee rate):
+    none of it depends on the stake, so the per-trade loop only sizes and books."""
 
     prices: list[float]
     exits: list[tuple[int, float, str, bool, int]]  # bar, price, reason, at open, exit time ns
     paid: list[float]  # the entry fill before rounding to the tick (the amount's price)
+    settled: list[tuple[str, str | None, float, float]]
     detail_signal: np.ndarray | None = None  # with finer candles: each one's exit-signal bar on them
+
+
+def settle_exits(sym: SymbolSignals, fills: FillModel, sides: np.ndarray, bars: np.ndarray,
+                 raw: np.ndarray, reasons: list[str]) -> list[tuple[str, str | None, float, float]]:  # fmt: skip
+    """(reason as recorded, exit tag, exit fill, fee rate) of planned exits: an exit signal is
+    recorded under its candle's exit_tag (as Freqtrade does), ROI limits fill at their price
+    with the maker fee, every other exit is a market order (fixed slippage only: the batch
+    runs without volume-aware slippage)."""
+    count = len(reasons)
+    tags = np.full(count, None, dtype=object)
+    signal = np.fromiter((r == EXIT_SIGNAL for r in reasons), dtype=bool, count=count)
+    if signal.any():
+        found = sym.exit_tags[bars[signal] - sym.shift]
+        tags[signal] = np.where(pd.isna(found), None, found)
+    recorded = [t or r for t, r in zip(tags.tolist(), reasons, strict=True)]
+    roi = np.fromiter((r == ROI for r in recorded), dtype=bool, count=count)
+    frac = fills.slippage_bps / 10_000.0
+    price = np.where(roi, raw, np.where(sides < 0, raw * (1.0 + frac), raw * (1.0 - frac)))
+    rate = np.where(roi, fills.maker_fee, fills.taker_fee)
+    return list(zip(recorded, tags.tolist(), price.tolist(), rate.tolist(), strict=True))
 
 
 def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> PlannedExits:
@@ -183,7 +206,8 @@ def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> Planne
     reasons = [REASONS[r] for r in ex.reason.tolist()]
     exits = list(zip(bars.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(),
                      times.tolist(), strict=True))  # fmt: skip
-    return PlannedExits(prices.tolist(), exits, paid.tolist(), None if d is None else signal_d)
+    settled = settle_exits(sym, fills, sym.entry_sides, bars, ex.price, reasons)
+    return PlannedExits(prices.tolist(), exits, paid.tolist(), settled, None if d is None else signal_d)
 
 
 def detail_exit(sym: SymbolSignals, rules: ExitRules, fills: FillModel, k: int, side: int,
@@ -211,6 +235,14 @@ def detail_exit(sym: SymbolSignals, rules: ExitRules, fills: FillModel, k: int, 
         row = (int(owner[bar]), float(ex.price[0]), REASONS[int(ex.reason[0])],
                bool(ex.at_open[0]), int(d.time[bar]))  # fmt: skip
     return price, paid, row
+
+
+def detail_plan(sym: SymbolSignals, rules: ExitRules, fills: FillModel, k: int, side: int,
+                signal_d: int) -> PlannedExits:  # fmt: skip
+    """The one-candidate plan of an entry at the open of finer candle `k` (`detail_exit`)."""
+    price, paid, row = detail_exit(sym, rules, fills, k, side, signal_d)
+    settled = settle_exits(sym, fills, np.array([side]), np.array([row[0]]), np.array([row[1]]), [row[2]])
+    return PlannedExits([price], [row], [paid], settled)
 
 
 def simulate(
@@ -254,7 +286,10 @@ def simulate(
     # Python lists: indexing them per candidate is ~10x cheaper than NumPy scalars
     bars = [s.entry_bars.tolist() for s in symbols]
     sides = [s.entry_sides.tolist() for s in symbols]
+    tags = [s.entry_tags.tolist() for s in symbols]
+    opens = [s.market.open[s.entry_bars].tolist() for s in symbols]  # each candidate's raw entry
     cand_lists = [ct.tolist() for ct in (s.market.time[s.entry_bars] for s in symbols)]
+    heappop, heappush = heapq.heappop, heapq.heappush
     cash = capital  # free: the capital plus closed profits, less the stakes of open trades
     tied = 0.0  # stakes of open trades
     ratio = float(getattr(sizer, "tradable_balance_ratio", 1.0))
@@ -291,8 +326,9 @@ def simulate(
     # candle may enter again on the next finer candle of the same candle (id -> ptr, candle)
     extras: dict[int, tuple[int, int]] = {}
     while todo:
-        t, si, ptr = heapq.heappop(todo)
-        release_until(t)
+        t, si, ptr = heappop(todo)
+        if open_heap and open_heap[0][0] <= t:
+            release_until(t)
         sym = symbols[si]
         m = sym.market
         k_detail = -1
@@ -300,7 +336,7 @@ def simulate(
             ptr, k_detail = extras.pop(ptr)
         e = bars[si][ptr]
         side = sides[si][ptr]
-        tag = sym.entry_tags[ptr]
+        tag = tags[si][ptr]
         nxt = ptr + 1
         if dp is not None:
             dp.set_current(sym.symbol, t)  # the entry hooks read self.dp at this candle
@@ -320,7 +356,7 @@ def simulate(
         ) is None:  # fmt: skip
             out.rejected["entry_not_filled"] += 1
         else:
-            raw = float(m.open[e]) if price_entry is None else float(raw_in)
+            raw = opens[si][ptr] if price_entry is None else float(raw_in)
             if k_detail >= 0:
                 raw = float(sym.detail.open[k_detail])  # type: ignore[union-attr]
             available = min((cash + tied) * ratio - tied, cash)
@@ -355,9 +391,8 @@ def simulate(
             else:
                 plan, at, entry_ns = plans[si], ptr, None
                 if k_detail >= 0 and plan is not None and plan.detail_signal is not None:
-                    price, paid, row = detail_exit(sym, rules, fills, k_detail, side,
-                                                   int(plan.detail_signal[ptr]))  # fmt: skip
-                    plan, at = PlannedExits([price], [row], [paid]), 0
+                    plan = detail_plan(sym, rules, fills, k_detail, side, int(plan.detail_signal[ptr]))
+                    at = 0
                     entry_ns = int(sym.detail.time[k_detail])  # type: ignore[union-attr]
                 idx, reserved, exit_ns, _, exit_bar = _open_and_close(
                     log, si, sym, at, e, side, tag, stake, rules, fills, strategy, plan,
@@ -376,10 +411,10 @@ def simulate(
                 tied += reserved
                 if wallets is not None:
                     wallets.free, wallets.used = cash, tied
-                heapq.heappush(open_heap, (exit_ns, 0, idx))
+                heappush(open_heap, (exit_ns, 0, idx))
                 nxt = max(bisect_left(bars[si], exit_bar + 1), ptr + 1)
         if k_detail < 0 and nxt < len(cand_lists[si]):  # (an extra entry never moves the list)
-            heapq.heappush(todo, (cand_lists[si][nxt], si, nxt))
+            heappush(todo, (cand_lists[si][nxt], si, nxt))
     release_until(np.iinfo(np.int64).max)
     out.final_cash = cash
     out.trades = log.arrays()
@@ -481,10 +516,11 @@ def _open_and_close(
     m = sym.market
     exit_tag = None
     lev = 1.0 if futures is None else futures.leverage
-    if plan is not None:
+    if plan is not None:  # the exit found and settled in the batch (`settle_exits`)
         entry, paid = plan.prices[ptr], plan.paid[ptr]
         qty = stake * lev / paid
-        bar, raw_exit, reason, at_open, exit_ns = plan.exits[ptr]
+        bar, _, _, at_open, exit_ns = plan.exits[ptr]
+        reason, exit_tag, exit_price, fee_rate = plan.settled[ptr]
     else:
         paid = fills.slipped(
             raw, buying=side > 0, quantity=stake / raw, bar_volume=float(m.volume[e])
@@ -511,13 +547,14 @@ def _open_and_close(
             )
         bar, raw_exit, reason, at_open = fill.bar, fill.price, fill.reason, fill.at_open
         exit_ns = int(m.time[bar])
-    if reason == EXIT_SIGNAL:
-        exit_tag = sym.exit_tag(bar - sym.shift)
-        reason = exit_tag or reason  # Freqtrade records the exit tag as the exit reason
-    exit_price = fills.exit_price(raw_exit, reason, side, qty, float(m.volume[bar]))
+        if reason == EXIT_SIGNAL:
+            exit_tag = sym.exit_tag(bar - sym.shift)
+            reason = exit_tag or reason  # Freqtrade records the exit tag as the exit reason
+        exit_price = fills.exit_price(raw_exit, reason, side, qty, float(m.volume[bar]))
+        fee_rate = fills.exit_fee_rate(reason)
     # the profit is Freqtrade's: against the price paid (the open rate is that on the tick)
     fee_in = qty * paid * fills.taker_fee
-    fee_out = qty * exit_price * fills.exit_fee_rate(reason)
+    fee_out = qty * exit_price * fee_rate
     if side > 0:
         open_value = qty * paid + fee_in
         pnl = qty * exit_price - fee_out - open_value

@@ -88,7 +88,7 @@ class TrackRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per entry, a backtest's ~10,000 (frozen costs ~8x to build)
 class SizingInput:
     """What a sizer knows about one intended entry (amounts in quote currency)."""
 
