@@ -143,3 +143,23 @@ async def test_keys_and_palette_open_the_research_screens(rig_factory) -> None: 
             assert not isinstance(rig.app.screen, cls)
         titles = [title for title, _, _ in rig.app.palette_commands()]
         assert {"Backtest…", "Optimize…", "Strategy builder…"} <= set(titles)
+
+
+async def test_backtest_screen_reads_at_100x30(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    """At 100x30 the data choice wrapped over seven lines and pushed the results down; the
+    metrics could come out cut to their headers' widths; shares read as gains (+45.83%)."""
+    rig = rig_factory()
+    async with rig.app.run_test(size=(100, 30)) as pilot:
+        screen = await open_screen(rig, pilot)
+        screen.query_one("#strategy", Select).value = "ema_cross"
+        screen.query_one("#source", Select).value = "@venue|BTC/USDT|"
+        await run(rig, pilot, screen)
+        await pilot.pause()
+        assert screen.result is not None, status(screen)
+        assert screen.query_one("#form").size.height == 1
+        metrics = screen.query_one("#metrics", DataTable)
+        text = {metrics.get_row(key)[0]: metrics.get_row(key)[1] for key in metrics.rows}
+        widths = [c.get_render_width(metrics) - 2 * metrics.cell_padding for c in metrics.columns.values()]
+        assert widths[0] >= max(len(k) for k in text) and widths[1] >= max(len(v) for v in text.values())
+        assert not text["win rate"].startswith("+") and not text["max drawdown"].startswith("+")
+        assert text["total return"][0] in "+-"  # a gain keeps its sign

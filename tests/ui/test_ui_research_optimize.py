@@ -66,6 +66,15 @@ async def test_the_default_search_is_bounded_and_the_hint_sizes_the_grid(rig_fac
         assert (request.method, request.trials) == ("tpe", 100)
         hint = text(screen, "#space-hint")
         assert "a full grid is" in hint and "trials" in hint
+        # the ranges field's example is in the chosen strategy's own names, and it parses
+        placeholder = screen.query_one("#space", Input).placeholder
+        assert placeholder == "ranges, e.g. buy_fast=5:20 buy_slow=20:80 (blank: declared)", placeholder
+        screen.query_one("#space", Input).value = placeholder.split("e.g. ")[1].split(" (")[0]
+        from tui_trader.optimize import build_space
+        from tui_trader.strategy.loader import load_strategy
+
+        space = build_space(load_strategy("ema_cross", screen.strategies_dirs), screen.request().space)
+        assert [d["name"] for d in space.describe()["dimensions"]] == ["buy_fast", "buy_slow"]
 
 
 async def test_walk_forward_shows_windows_and_oos_chart(rig_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 class ResearchScreen(Screen[None]):
     """Base for screens that run research jobs in a cancellable thread worker."""
 
+    DEFAULT_CSS = """
+    /* A long choice ("BTC/USDT · venue history (last 2000 bars, strategy timeframe)") stays on
+       one line, cut with an ellipsis; the open list shows it whole. */
+    ResearchScreen Select SelectCurrent { height: 1; }
+    ResearchScreen Select SelectCurrent Static#label { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
     BINDINGS = [
         Binding("escape", "cancel_or_close", "Cancel / close", id="research_close"),
         Binding("ctrl+r", "run", "Run", id="research_run", priority=True),

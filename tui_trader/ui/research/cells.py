@@ -17,6 +17,8 @@ PERCENT = {
     "total_return", "cagr", "volatility", "max_drawdown", "var_95", "cvar_95", "expectancy",
     "win_rate", "avg_win", "avg_loss", "exposure", "alpha", "pnl_pct", "mfe", "mae",
 }  # fmt: skip
+# Sizes and shares, not gains: no sign (a win rate of "+45.83%" reads as a change).
+UNSIGNED = {"volatility", "max_drawdown", "var_95", "cvar_95", "win_rate", "exposure", "mfe", "mae"}
 DURATION = {"max_drawdown_duration", "avg_trade_duration"}
 
 
@@ -31,7 +33,7 @@ def cell(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if key in PERCENT:
-        return fmt.pct(float(value))
+        return fmt.pct(float(value), signed=key not in UNSIGNED)
     if key in DURATION:
         return duration(float(value))
     if isinstance(value, float):

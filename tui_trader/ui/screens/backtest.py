@@ -131,7 +131,9 @@ class BacktestScreen(ResearchScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#metrics", DataTable).add_columns("Metric", "Value")
+        metrics = self.query_one("#metrics", DataTable)  # fixed widths: "max drawdown duration", "62d 1h 0m"
+        metrics.add_column("Metric", width=21)
+        metrics.add_column("Value", width=9)
         self.query_one("#trades", DataTable).add_columns(
             "#", "Entry", "Exit", "Side", "Entry px", "Exit px", "P&L", "P&L %", "Reason"
         )

@@ -58,14 +58,16 @@ def _int(text: str, what: str) -> int | None:
     return int(text)
 
 
-def describe_space(strategy: Any) -> str:
-    """`fast 5..30 · slow 20..100`: what the strategy lets the optimizer search."""
+def describe_space(strategy: Any) -> tuple[str, str]:
+    """(`fast 5..30 · slow 20..100`, `fast=5:30 slow=20:100`): what the strategy lets the
+    optimizer search, and an example of narrowing it in the ranges field, in its own names."""
     from tui_trader.optimize import build_space
 
     space = build_space(strategy)
     dims = space.describe()["dimensions"]
     if not dims:
-        return "no optimizable parameters"
+        return "no optimizable parameters", ""
+    example = " ".join(_narrowing(d) for d in dims[:2])
     parts = []
     for d in dims:
         if "values" in d:
@@ -78,7 +80,17 @@ def describe_space(strategy: Any) -> str:
         grid = f" · a full grid is {space.grid_size():,} trials"
     except Exception:  # continuous ranges have no grid
         grid = ""
-    return " · ".join(parts) + grid
+    return " · ".join(parts) + grid, example
+
+
+def _narrowing(dim: dict[str, Any]) -> str:
+    """One dimension as the ranges field writes it: `name=low:high`, or `name=a,b` for choices."""
+    values = dim.get("values")
+    if values is None:
+        return f"{dim['name']}={dim['low']:g}:{dim['high']:g}"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return f"{dim['name']}={values[0]}:{values[-1]}"
+    return f"{dim['name']}={','.join(map(str, values[:2]))}"
 
 
 class OptimizeScreen(ResearchScreen):
@@ -120,7 +132,7 @@ class OptimizeScreen(ResearchScreen):
             yield Input("1", placeholder="jobs (blank: all cores)", id="jobs", compact=True)
             yield Button("Run", id="run", compact=True, variant="primary")
         with Horizontal(classes="row"):
-            yield Input(placeholder="ranges: fast=5:15 slow=20:80:5 (blank: declared)", id="space", compact=True)
+            yield Input(placeholder="ranges (blank: declared)", id="space", compact=True)
             yield Checkbox("walk-forward", id="walk", compact=True)
             yield Input("90d", placeholder="train", id="train", compact=True)
             yield Input("30d", placeholder="test", id="test", compact=True)
@@ -144,11 +156,14 @@ class OptimizeScreen(ResearchScreen):
     def load_space(self, name: str) -> None:
         from tui_trader.strategy.loader import load_strategy
 
+        example = ""
         try:
-            text = describe_space(load_strategy(name, self.strategies_dirs))
+            text, example = describe_space(load_strategy(name, self.strategies_dirs))
         except UserError as exc:
             text = str(exc)
         self.app.call_from_thread(self.query_one("#space-hint", Static).update, f"{name}: {text}")
+        hint = f"ranges, e.g. {example} (blank: declared)" if example else "ranges (blank: declared)"
+        self.app.call_from_thread(setattr, self.query_one("#space", Input), "placeholder", hint)
 
     @on(Checkbox.Changed, "#walk")
     def _walk_changed(self, event: Checkbox.Changed) -> None:
