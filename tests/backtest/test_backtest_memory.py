@@ -3,6 +3,9 @@ trades are exactly those of a run that keeps them."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pandas as pd
 import pytest
 
@@ -68,3 +71,42 @@ def test_a_hook_that_reads_the_frame_keeps_it(candles: pd.DataFrame) -> None:
     lean = run_backtest(WithHook(), {"X/USDT": candles}, timeframe="5m", stake_amount="unlimited",
                         keep_indicators=False)  # fmt: skip
     assert len(lean.trades) > 10 and "rsi" in lean.frames["X/USDT"].columns
+
+
+class AbstractTalib(ManyColumns):
+    """Indicators the way Freqtrade strategies call TA-Lib: `talib.abstract` on the frame."""
+
+    frames: list[weakref.ref[pd.DataFrame]] = []
+
+    def populate_indicators(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        import talib.abstract as abstract
+
+        self.frames.append(weakref.ref(dataframe))
+        dataframe = super().populate_indicators(dataframe, metadata)
+        dataframe["adx"] = abstract.ADX(dataframe)
+        macd = abstract.MACD(dataframe)
+        dataframe["macd"], dataframe["macdsignal"] = macd["macd"], macd["macdsignal"]
+        return dataframe
+
+
+def test_no_indicator_frame_is_alive_while_trades_are_simulated(candles: pd.DataFrame, monkeypatch) -> None:
+    """Neither a leftover reference in run_backtest nor TA-Lib's abstract functions (which keep
+    the last frame each was called on) hold the analyzed frame once only the signals are kept."""
+    import tui_trader.backtest.engine as engine
+
+    seen: list[object] = []
+    simulate = engine.backtest_signals
+
+    def checking(*args, **kwargs):  # type: ignore[no-untyped-def]
+        gc.collect()
+        seen.append(AbstractTalib.frames[-1]())
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "backtest_signals", checking)
+    lean = run_backtest(AbstractTalib(), {"X/USDT": candles}, timeframe="5m", stake_amount="unlimited",
+                        keep_indicators=False)  # fmt: skip
+    assert seen == [None]
+    monkeypatch.setattr(engine, "backtest_signals", simulate)
+    kept = run_backtest(AbstractTalib(), {"X/USDT": candles}, timeframe="5m", stake_amount="unlimited")
+    pd.testing.assert_frame_equal(kept.trades, lean.trades)
+    assert len(kept.trades) > 10 and "macd" in kept.frames["X/USDT"].columns

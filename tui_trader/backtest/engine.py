@@ -97,6 +97,7 @@ def run_backtest(
     from tui_trader.backtest.risk import risk_protections, risk_sizer
     from tui_trader.config.risk import RiskSettings
     from tui_trader.data.timeframes import timeframe_to_seconds
+    from tui_trader.indicators.talib_cache import released_talib_outputs
     from tui_trader.strategy.analysis import analyze
 
     frames = _as_frames(data, symbol)
@@ -110,22 +111,23 @@ def run_backtest(
     analyzed: dict[str, pd.DataFrame] = {}
     startup = int(getattr(strategy, "startup_candle_count", 0) or 0)
     warmup_s = startup * timeframe_to_seconds(timeframe)
-    for name, df in frames.items():
-        # a shallow copy (copy-on-write): the strategy's new columns never reach the caller's
-        # frame, and no candle column is copied unless the strategy writes into it
-        candles = (df if analyze_all else window(df, start, end, warmup_s)).copy(deep=False)
-        out = analyze(strategy, candles, {"pair": name, "timeframe": timeframe})
-        del candles
-        if dp is not None:
-            dp.set_analyzed(name, timeframe, out)
-        out = out.iloc[startup:].reset_index(drop=True) if startup else out
-        analyzed[name] = window(out, start, end) if analyze_all else out
-        del out
-    if not keep_indicators and not _reads_frames(strategy):
-        for name, out in analyzed.items():
-            analyzed[name] = out[[c for c in out.columns if c in _SIMULATED]]
+    with released_talib_outputs():  # TA-Lib's abstract API would keep each call's in- and outputs
+        for name, df in frames.items():
+            # a shallow copy (copy-on-write): the strategy's new columns never reach the caller's
+            # frame, and no candle column is copied unless the strategy writes into it
+            candles = (df if analyze_all else window(df, start, end, warmup_s)).copy(deep=False)
+            out = analyze(strategy, candles, {"pair": name, "timeframe": timeframe})
+            del candles
             if dp is not None:
-                dp.set_analyzed(name, timeframe, analyzed[name])
+                dp.set_analyzed(name, timeframe, out)
+            out = out.iloc[startup:].reset_index(drop=True) if startup else out
+            analyzed[name] = window(out, start, end) if analyze_all else out
+            del out
+    if not keep_indicators and not _reads_frames(strategy):
+        analyzed = {name: out[[c for c in out.columns if c in _SIMULATED]] for name, out in analyzed.items()}
+        if dp is not None:
+            for name, lean_frame in analyzed.items():
+                dp.set_analyzed(name, timeframe, lean_frame)
     config = getattr(strategy, "config", None) or {}
     if max_open_trades is None:
         max_open_trades = getattr(strategy, "max_open_trades", None) or config.get(

@@ -1,0 +1,85 @@
+"""Let go of what TA-Lib's abstract API keeps between calls, while a strategy runs over a
+whole history.
+
+`talib.abstract.RSI(dataframe)` (the way Freqtrade strategies call TA-Lib) is one module-level
+`Function` object per indicator, and each keeps, per thread, the inputs of its last call (the
+strategy's own DataFrame, which the strategy keeps adding columns to) and its last outputs (the
+raw arrays, which the DataFrame's new column copies). On a year of 1-minute candles that is
+~50 MB of outputs held twice for Freqtrade's SampleStrategy while it computes, and every
+indicator column kept alive after the backtest has let go of them: the last frame each
+function saw is still referenced.
+
+`released_talib_outputs()` is for the span of a backtest's analysis: after each call the
+function's cached outputs are dropped (its `outputs` property computes them again from the
+kept inputs if anyone asks: nothing a strategy sees changes), and at the end of the span the
+inputs are dropped too, in this thread. Functions made with `talib.abstract.Function(name)`
+are the caller's own objects and keep theirs after the span.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+_lock = threading.Lock()
+_depth = 0
+
+
+def _forget_outputs(function: Any) -> None:
+    local: Any = getattr(function, "_Function__localdata", None)  # talib's threading.local state
+    outputs = getattr(local, "outputs", None)
+    if outputs is None:
+        return
+    for name in outputs:
+        outputs[name] = None
+    local.outputs_valid = False
+
+
+def _forgetting(original: Any) -> Any:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        _forget_outputs(self)
+        return result
+
+    call.original = original  # type: ignore[attr-defined]
+    return call
+
+
+def forget_inputs() -> None:
+    """Drop, in this thread, the last inputs and outputs every `talib.abstract.NAME` holds."""
+    abstract = sys.modules.get("talib.abstract")
+    if abstract is None:
+        return
+    for name in getattr(abstract, "__TA_FUNCTION_NAMES__", ()):
+        function = getattr(abstract, name, None)
+        local: Any = getattr(function, "_Function__localdata", None)
+        if getattr(local, "info", None) is None:  # never called in this thread
+            continue
+        local.input_arrays = {}
+        _forget_outputs(function)
+
+
+@contextlib.contextmanager
+def released_talib_outputs() -> Iterator[None]:
+    """TA-Lib abstract functions keep no outputs during the block and no inputs after it.
+    A no-op when talib.abstract was never imported (no strategy uses it)."""
+    global _depth
+    cls = getattr(sys.modules.get("talib._ta_lib"), "Function", None)
+    if cls is None or "talib.abstract" not in sys.modules:
+        yield
+        return
+    with _lock:
+        if _depth == 0:
+            cls.__call__ = _forgetting(cls.__call__)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                cls.__call__ = cls.__call__.original
+        forget_inputs()
