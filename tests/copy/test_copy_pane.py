@@ -46,3 +46,4 @@ async def test_the_pane_shows_the_leader_and_starts_and_stops_it(pair: Pair) -> 
         await app.refresh_snapshot()
         await pilot.pause()
         assert cells(app)[1] == "following"
+

@@ -206,3 +206,16 @@ async def test_a_saved_strategy_says_it_needs_config_and_ctrl_e_adds_it(tmp_path
         await pilot.press("ctrl+e")  # once only
         await pilot.pause()
         assert home.config_file.read_text().count(f"[strategies.{name}]") == 1
+
+
+async def test_an_empty_copy_pane_says_how_to_follow_a_leader() -> None:
+    from tui_trader.ui.panes.copy import NO_LEADERS
+
+    rig = build_rig()
+    async with rig.app.run_test(size=(100, 30)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("f8")
+        await frame(rig, pilot)
+        note = rig.app.query_one("#copy-note", Static)
+        assert note.display and str(note.render()) == NO_LEADERS
+        assert "[copy.NAME]" in NO_LEADERS and "docs/social.md" in NO_LEADERS

@@ -38,6 +38,13 @@ COLUMNS = (
 )
 
 
+NO_LEADERS = (
+    "No leader followed. Add one to config.toml: [copy.NAME] with leader = \"daemon\" (another "
+    "tui_trader), \"exchange\" (an account you can read) or \"chat:PROVIDER\" (a signal provider's "
+    "calls); docs/social.md says how."
+)
+
+
 def state_cell(d: dict[str, Any], pal: Palette) -> Cell:
     state = str(d.get("state") or "?")
     if not d.get("enabled"):
@@ -137,6 +144,8 @@ class CopyPane(Pane):
             if d.get("duplicates"):
                 parts.append(f"{d['duplicates']} repeated fill(s) ignored")
             note = " · ".join(p for p in parts if p)
+        elif not self._leaders:
+            note = NO_LEADERS
         if note == self._note:
             return
         self._note = note
