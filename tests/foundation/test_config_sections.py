@@ -7,10 +7,13 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from pydantic import BaseModel
 
 from tui_trader.cli.common import context
+from tui_trader.config.defaults import PLAIN, plain_default
 from tui_trader.config.sections import SECTION_MODELS, TOP_LEVEL_KEYS, load_sections
 from tui_trader.config.settings import Settings, load_settings
 from tui_trader.core.errors import ConfigError
@@ -50,9 +53,9 @@ def test_sections_equal_the_whole_settings(tmp_path: Path, text: str) -> None:
     alone = load_sections(path, tuple(SECTION_MODELS))
     assert alone is not None
     for name, value in alone.items():
-        assert value == getattr(whole, name), name
+        assert _plain(value) == getattr(whole, name).model_dump(), name
     missing = load_sections(tmp_path / "missing.toml", ("risk",))
-    assert missing is not None and missing["risk"] == load_settings(None).risk
+    assert missing is not None and _plain(missing["risk"]) == load_settings(None).risk.model_dump()
 
 
 def test_an_environment_override_is_read_as_the_whole_settings_read_it(
@@ -91,17 +94,52 @@ def test_bad_input_is_the_same_one_line(tmp_path: Path, text: str, expected: str
     assert expected in str(alone.value) and str(alone.value) == str(whole.value)
 
 
-def test_backtest_command_loads_neither_pydantic_settings_nor_the_order_path() -> None:
+def _plain(value: object) -> object:
+    """A section as plain values, whichever form it was loaded in."""
+    if isinstance(value, SimpleNamespace):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def test_the_plain_defaults_are_the_models_defaults() -> None:
+    from tui_trader.config.engine import EngineSettings
+    from tui_trader.config.risk import RiskSettings
+
+    assert _plain(plain_default("engine")) == EngineSettings().model_dump()
+    assert _plain(plain_default("risk")) == RiskSettings().model_dump()
+    assert set(PLAIN) <= set(SECTION_MODELS)
+    first, again = plain_default("risk"), plain_default("risk")
+    assert first.protections is not again.protections and first.sizing is not again.sizing
+
+
+def test_a_section_the_file_sets_is_the_model_one_it_leaves_out_the_plain_defaults(tmp_path: Path) -> None:
+    from tui_trader.config.risk import RiskSettings
+
+    path = tmp_path / "config.toml"
+    path.write_text("[risk]\nmax_drawdown = 0.2\n")
+    found = load_sections(path, ("engine", "risk"))
+    assert found is not None
+    assert isinstance(found["risk"], RiskSettings) and found["risk"].max_drawdown == 0.2
+    assert isinstance(found["engine"], SimpleNamespace) and found["engine"].strategy_timeout_s == 5.0
+
+
+def test_backtest_command_loads_no_settings_machinery_it_does_not_use(tmp_path: Path) -> None:
+    """Without [engine]/[risk] in the config: neither pydantic nor the order path's checks,
+    nor asyncio, are imported by a whole `tui-trader backtest --json`."""
+    from tui_trader.strategy.synthetic import synthetic_ohlcv
+
+    data = tmp_path / "btc.csv"
+    synthetic_ohlcv(3_000, "5m", seed=3).to_csv(data, index=False)
     code = (
-        "import sys\n"
-        "from tui_trader.cli.common import context\n"
-        "import argparse, tempfile\n"
-        "ctx = context(argparse.Namespace(home=tempfile.mkdtemp()), sections=('risk',))\n"
-        "import tui_trader.backtest, tui_trader.backtest.engine\n"
-        "assert ctx.section('risk').sizing.mode == 'percent_equity'\n"
-        "heavy = [m for m in ('pydantic_settings', 'tui_trader.config.settings', 'tui_trader.risk.checks',"
-        " 'tui_trader.core.events', 'asyncio') if m in sys.modules]\n"
-        "print(heavy)\n"
+        "import io, sys\n"
+        "from tui_trader.cli.main import main\n"
+        "sys.stdout = io.StringIO()\n"
+        f"code = main(['--home', {str(tmp_path / 'home')!r}, 'backtest', '--strategy', 'ema_cross',"
+        f" '--data', {str(data)!r}, '--timeframe', '5m', '--json'])\n"
+        "sys.stdout = sys.__stdout__\n"
+        "heavy = [m for m in ('pydantic', 'pydantic_settings', 'tui_trader.config.settings',"
+        " 'tui_trader.risk.checks', 'tui_trader.core.events', 'asyncio') if m in sys.modules]\n"
+        "print(code, heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert out.stdout.strip() == "0 []", out.stdout + out.stderr

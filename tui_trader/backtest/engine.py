@@ -95,7 +95,6 @@ def run_backtest(
     them (`tui_trader.backtest.futures`).
     """
     from tui_trader.backtest.risk import risk_protections, risk_sizer
-    from tui_trader.config.risk import RiskSettings
     from tui_trader.data.timeframes import timeframe_to_seconds
     from tui_trader.indicators.talib_cache import released_talib_outputs
     from tui_trader.strategy.analysis import analyze
@@ -133,7 +132,10 @@ def run_backtest(
         max_open_trades = getattr(strategy, "max_open_trades", None) or config.get(
             "max_open_trades"
         )
-    risk = risk if risk is not None else RiskSettings()
+    if risk is None:
+        from tui_trader.config.risk import RiskSettings
+
+        risk = RiskSettings()
     if sizer is None and stake_amount is not None:
         sizer = StakeSizer(stake_amount, strategy, tradable_balance_ratio)
     elif sizer is None:

@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.config.defaults import PLAIN, plain_default
 from tui_trader.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -86,13 +87,13 @@ def env_overrides() -> bool:
 
 def load_sections(
     config_file: Path | None, names: tuple[str, ...], *, require_file: bool = False
-) -> dict[str, BaseModel] | None:
+) -> dict[str, Any] | None:
     """The named sections (keys of SECTION_MODELS) with the values `load_settings` would give
     them, raising ConfigError on bad input as it does; None when an environment variable may
-    override a setting (then only the whole `Settings` reads them right)."""
+    override a setting (then only the whole `Settings` reads them right). A section the file
+    does not set is its defaults as plain attributes where `config.defaults` has them (no
+    pydantic), else the model with its defaults."""
     import importlib
-
-    from pydantic import ValidationError
 
     if env_overrides():
         return None
@@ -107,8 +108,13 @@ def load_sections(
         raise ConfigError(
             f"{source}: {unknown[0]}: unknown setting; check the spelling (`tui-trader config show` lists every key)"
         )
-    out: dict[str, BaseModel] = {}
+    out: dict[str, Any] = {}
     for name in names:
+        if name not in data and name in PLAIN:  # nothing to validate (`config.defaults`)
+            out[name] = plain_default(name)
+            continue
+        from pydantic import ValidationError
+
         module, cls = SECTION_MODELS[name]
         model: type[BaseModel] = getattr(importlib.import_module(module), cls)
         try:

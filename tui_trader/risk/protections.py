@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tui_trader.config.risk import ProtectionSettings
+if TYPE_CHECKING:
+    from tui_trader.config.risk import ProtectionSettings
 
 NS_PER_MINUTE = 60_000_000_000
 STOP_REASONS = frozenset({"stop_loss", "trailing_stop_loss", "stoploss_on_exchange", "liquidation"})

@@ -12,10 +12,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui_trader.config.risk import SizingSettings
-from tui_trader.core.instrument import Instrument
+if TYPE_CHECKING:
+    from tui_trader.config.risk import SizingSettings
+    from tui_trader.core.instrument import Instrument
 
 # -- pure rules: each returns a quantity in base units (0 = do not trade) -------------------
 
