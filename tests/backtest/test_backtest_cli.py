@@ -37,6 +37,9 @@ def test_json_document_has_the_contract_keys(tmp_path: Path, candles_file: Path,
     assert set(doc["metrics"]) >= METRICS and doc["metrics"]["trades"] == len(doc["trades"])
     assert doc["trades"], "the synthetic walk should produce trades"
     assert all(set(t) == TRADE for t in doc["trades"])
+    from tui_trader.backtest.result import EXTRA_FIELDS, TRADE_FIELDS
+
+    assert list(doc["trades"][0]) == [*TRADE_FIELDS, *EXTRA_FIELDS]  # the row builder's order
     assert doc["trades"][0]["entry_time"].endswith("Z") and doc["start"].endswith("Z")
     assert out_csv.read_text().startswith("entry_time,exit_time,side")
 

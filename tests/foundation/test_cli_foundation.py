@@ -117,3 +117,24 @@ def test_daemon_runs_until_sigterm_then_shuts_down_cleanly(tmp_path: Path) -> No
 
     rows = sqlite3.connect(db).execute("SELECT action FROM audit ORDER BY id").fetchall()
     assert [r[0] for r in rows][:1] == ["start"] and rows[-1][0] == "stop"
+
+
+def test_each_command_registers_from_the_module_the_table_names() -> None:
+    """`cli.main.COMMANDS` (a command line builds only its command's module) is what the
+    modules register, and a parser built for one command parses as the whole one does."""
+    import argparse
+    import importlib
+
+    from tui_trader.cli import main as cli_main
+
+    found = {}
+    for module in cli_main.COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        found.update(dict.fromkeys(sub.choices, module))
+    assert found == cli_main.COMMANDS
+    argv = ["--home", "/tmp/x", "--debug", "backtest", "--strategy", "s", "--data", "f.csv", "--json"]
+    assert cli_main.command_of(argv) == "backtest"
+    assert vars(cli_main.build_parser(argv).parse_args(argv)) == vars(cli_main.build_parser().parse_args(argv))
+    for top in (["--help"], ["--home", "h"], ["--version", "backtest"], []):
+        assert cli_main.command_of(top) is None

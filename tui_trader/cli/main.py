@@ -33,6 +33,49 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui_trader.cli.serve_cmd",
 )
 
+# The module that registers each command: a command line naming one registers only its module
+# (importing and building all of them is ~20 ms of every command's start); `--help`, a bare
+# `tui-trader` and an unknown command register every module. tests/foundation checks the table.
+COMMANDS: dict[str, str] = {
+    "ui": "tui_trader.cli.ui_cmd",
+    "daemon": "tui_trader.cli.daemon_cmd",
+    "attach": "tui_trader.cli.attach_cmd",
+    **dict.fromkeys(
+        ("status", "positions", "orders", "fills", "order", "modify", "cancel", "flatten"),
+        "tui_trader.cli.control_cmd",
+    ),
+    "quote": "tui_trader.cli.quote_cmd",
+    "scan": "tui_trader.cli.scan_cmd",
+    "venue": "tui_trader.cli.venue_cmd",
+    "config": "tui_trader.cli.config_cmd",
+    "data": "tui_trader.cli.data_cmd",
+    "signals": "tui_trader.cli.signals_cmd",
+    "keys": "tui_trader.cli.keys_cmd",
+    "strategies": "tui_trader.cli.strategies_cmd",
+    "backtest": "tui_trader.cli.backtest_cmd",
+    "optimize": "tui_trader.cli.optimize_cmd",
+    "league": "tui_trader.cli.league_cmd",
+    "copy": "tui_trader.cli.copy_cmd",
+    "serve": "tui_trader.cli.serve_cmd",
+}
+_TAKES_VALUE = ("--home", "--config")
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command a command line names (its first word that is not an option or an
+    option's value), None for top-level help or version."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in _TAKES_VALUE:
+            skip = True
+        elif token in ("-h", "--help", "--version", "--"):
+            return None
+        elif not token.startswith("-"):
+            return token
+    return None
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so usage errors become one clean line."""
@@ -41,7 +84,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: every command's, or only the module of the command it names."""
+    modules = COMMAND_MODULES
+    only = COMMANDS.get(command_of(argv) or "") if argv is not None else None
+    if only in COMMAND_MODULES:
+        modules = (only,)
     parser = _Parser(prog="tui-trader", description="Terminal trading workstation.")
     parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
     add_common(parser)
@@ -51,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run two teaching strategies on the paper market's 1-minute bars (docs/paper.md)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -63,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         for name, default in (("home", None), ("config", None), ("debug", False)):
             if not hasattr(args, name):
