@@ -410,3 +410,25 @@ def test_user_mistakes_are_one_line_errors(make_candles) -> None:
         ta.pivot_points(df, method="woodie")
     with pytest.raises(UserError, match="unknown session"):
         ta.session_ranges(df, sessions=["sydney"])
+
+
+def test_crossings_match_qtpylibs_definition_with_gaps_and_scalars() -> None:
+    """qtpylib's own definition, (a > b) & (a.shift(1) <= b.shift(1)), on values with NaNs,
+    ties and a scalar, without the shifted copies."""
+    rng = np.random.default_rng(5)
+    a = pd.Series(np.round(rng.normal(0, 1, 400), 1))
+    b = pd.Series(np.round(rng.normal(0, 1, 400), 1))
+    a[[0, 7, 8, 100]] = np.nan
+    b[[3, 8, 250]] = np.nan
+    for other in (b, 0.0, b.to_numpy()):
+        ref = other if not isinstance(other, np.ndarray) else pd.Series(other)
+        prev = ref.shift(1) if isinstance(ref, pd.Series) else ref
+        above = (a > ref) & (a.shift(1) <= prev)
+        below = (a < ref) & (a.shift(1) >= prev)
+        if not isinstance(ref, pd.Series):  # a scalar has no bar before the first either
+            above.iloc[0] = below.iloc[0] = False
+        assert ta.crossed_above(a, other).tolist() == above.tolist()
+        assert ta.crossed_below(a, other).tolist() == below.tolist()
+        assert ta.crossed(a, other).tolist() == (above | below).tolist()
+    with pytest.raises(UserError, match="400 values against 3"):
+        ta.crossed_above(a, np.array([1.0, 2.0, 3.0]))
