@@ -90,10 +90,11 @@ async def test_the_pane_shows_the_leaderboard_and_a_run_in_progress(tmp_path: Pa
             await app.refresh_snapshot()
             await pilot.pause()
             table = app.query_one("#league-table", DataTable)
-            shown = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-            assert [r[1] for r in shown] == [r["strategy"] for r in doc["rows"]]
+            labels = [str(c.label) for c in table.columns.values()]  # the columns that fit
+            shown = [dict(zip(labels, map(str, table.get_row_at(i)), strict=True)) for i in range(table.row_count)]
+            assert [r["Strategy"] for r in shown] == [r["strategy"] for r in doc["rows"]]
             ranked = [r for r in doc["rows"] if r["rank"] is not None]
-            assert ranked and shown[0][0] == "1" and shown[0][3] == f"{ranked[0]['score']:.2f}"
+            assert ranked and shown[0]["#"] == "1" and shown[0]["Sharpe"] == f"{ranked[0]['score']:.2f}"
             assert str(pane.border_title) == f"League · {doc['season']}"
             # a run in progress (its board after the first of three strategies)
             partial = {**doc, "season": "later", "rows": doc["rows"][:1], "run_at": "9999-01-01T00:00:00Z",

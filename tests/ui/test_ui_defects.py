@@ -90,7 +90,7 @@ async def test_no_table_scrolls_sideways_at_any_size_and_empty_ones_show_no_scro
         rig = build_rig()
         async with rig.app.run_test(size=size) as pilot:
             await rig.ready(pilot)
-            for key in ("1", "4", "5", "6", "7", "8", "0"):
+            for key in ("1", "4", "5", "6", "7", "8", "9", "0", "f8", "f9"):
                 await pilot.press(key)
                 await frame(rig, pilot)
                 await pilot.pause()
@@ -219,3 +219,16 @@ async def test_an_empty_copy_pane_says_how_to_follow_a_leader() -> None:
         note = rig.app.query_one("#copy-note", Static)
         assert note.display and str(note.render()) == NO_LEADERS
         assert "[copy.NAME]" in NO_LEADERS and "docs/social.md" in NO_LEADERS
+
+
+async def test_an_empty_strategies_pane_says_how_to_run_one() -> None:
+    from tui_trader.ui.panes.strategies import NO_STRATEGIES
+
+    rig = build_rig()
+    async with rig.app.run_test(size=(100, 30)) as pilot:
+        await rig.ready(pilot)
+        await pilot.press("8")
+        await frame(rig, pilot)
+        note = rig.app.query_one("#strategies-error", Static)
+        assert note.display and str(note.render()) == NO_STRATEGIES
+        assert "[strategies.ema_cross]" in NO_STRATEGIES and "config.toml" in NO_STRATEGIES

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, LiveTable, TableSync
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -33,15 +33,14 @@ COLUMNS = (
     ("Slip bp", 7, "right"),
     ("Delay s", 7, "right"),
     ("P&L", 10, "right"),
-    ("Leader", 10, "right"),
+    ("Their P&L", 10, "right"),  # the leader's own, on the same trades at your size
     ("Held", 22, "left"),
 )
 
 
 NO_LEADERS = (
-    "No leader followed. Add one to config.toml: [copy.NAME] with leader = \"daemon\" (another "
-    "tui_trader), \"exchange\" (an account you can read) or \"chat:PROVIDER\" (a signal provider's "
-    "calls); docs/social.md says how."
+    'No leader followed: add [copy.NAME] with leader = "daemon", "exchange" or "chat:PROVIDER" '
+    "to config.toml (docs/social.md)."
 )
 
 
@@ -93,15 +92,16 @@ class CopyPane(Pane):
         yield Static("", id="copy-note")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width, _ in COLUMNS:
-            table.add_column(label, key=f"{label.lower()}-{len(table.columns)}", width=width)
-        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+        self._sync = FittedTable(
+            self.query_one(DataTable), COLUMNS,
+            drop=("Delay s", "Seen", "Refused", "Slip bp", "Skipped", "Scale", "Copied", "Their P&L", "Held"),
+        )  # fmt: skip
 
     def update_view(self, view: View) -> None:
         raw = view.snapshot.extra.get("copy")
         leaders: list[dict[str, Any]] = raw if isinstance(raw, list) else []
         self._leaders = {str(d.get("name")): d for d in leaders}
+        self._sync.fit()
         self._sync.sync({str(d.get("name")): self._row(d, view.palette) for d in leaders})
         self._show_note(view.palette)
         following = sum(1 for d in leaders if d.get("enabled") and d.get("state") == "connected")
@@ -141,6 +141,9 @@ class CopyPane(Pane):
                 parts.append(f"calls: {calls}")
             if skipped:
                 parts.append(f"skipped: {skipped}")
+            held = ", ".join(f"{s} {q}" for s, q in (d.get("positions") or {}).items())
+            if held:
+                parts.append(f"held: {held}")
             if d.get("duplicates"):
                 parts.append(f"{d['duplicates']} repeated fill(s) ignored")
             note = " · ".join(p for p in parts if p)

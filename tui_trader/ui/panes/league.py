@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from tui_trader.ui.panes.base import Pane
-from tui_trader.ui.tables import Cell, LiveTable, TableSync
+from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
 
@@ -94,15 +94,15 @@ class LeaguePane(Pane):
         yield Static("", id="league-note")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width, _ in COLUMNS:
-            table.add_column(label, key=f"league-{len(table.columns)}", width=width)
-        self._sync = TableSync(table, [c[2] for c in COLUMNS])
+        self._sync = FittedTable(
+            self.query_one(DataTable), COLUMNS, drop=("TF", "DSR", "Win", "Trades", "Max DD"), flex="Note"
+        )
 
     def update_view(self, view: View) -> None:
         raw = view.snapshot.extra.get("league")
         doc: dict[str, Any] = raw if isinstance(raw, dict) else {}
         rows = [r for r in doc.get("rows") or [] if isinstance(r, dict)]
+        self._sync.fit()
         self._sync.sync({str(r.get("strategy")): row_cells(r, view.palette) for r in rows})
         progress = doc.get("progress") or {}
         if not doc:

@@ -80,6 +80,9 @@ def last_signal(status: dict[str, Any]) -> str:
     return text
 
 
+NO_STRATEGIES = 'No strategy running: add [strategies.ema_cross] with symbols = ["BTC/USDT"] to config.toml.'
+
+
 class StrategiesPane(Pane):
     KEY = "strategies"
     TITLE = "Strategies"
@@ -182,14 +185,16 @@ class StrategiesPane(Pane):
         ]
 
     def _show_error(self, name: str | None, pal: Palette) -> None:
-        """The selected strategy's full error under the table (a table cell cuts it)."""
+        """The selected strategy's full error under the table (a table cell cuts it); with no
+        strategy at all, how to run one."""
         error = str((self._status.get(name or "") or {}).get("error") or "")
-        if error == self._error_shown:
+        shown = error or ("" if self._status else NO_STRATEGIES)
+        if shown == self._error_shown:
             return
-        self._error_shown = error
+        self._error_shown = shown
         label = self.query_one("#strategies-error", Static)
-        label.update(Text(f"✗ {name}: {error}", style=pal.error) if error else "")
-        label.display = bool(error)
+        label.update(Text(f"✗ {name}: {error}", style=pal.error) if error else Text(shown, style=pal.muted))
+        label.display = bool(shown)
 
     def selected_name(self) -> str | None:
         return self._sync.selected_key()
