@@ -93,3 +93,48 @@ async def test_clean_round_trip_restores_fills_and_equity(tmp_path: Path) -> Non
         assert abs(again.account().equity - equity_before) < 1.0  # marks identical after same steps
     finally:
         await again.stop()
+
+
+SEND_KILLED = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from decimal import Decimal as D
+    from tui_trader.core import OrderRequest, Side
+    from tui_trader.home import Home
+    from tui_trader.engine.testing import manual_engine, paper_venue, step
+
+    async def main(home):
+        eng = manual_engine(home=Home.resolve(home))
+        await eng.start()
+        await step(eng, 5)
+        assert eng.store._now is not None  # the order is written on the loop's own connection
+
+        async def killed(order):  # the process dies the moment the order would go out
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        paper_venue(eng).create_order = killed
+        await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.25"), client_order_id="at-send-1"))
+
+    asyncio.run(main(sys.argv[1]))
+    """
+)
+
+
+async def test_kill_minus_nine_as_the_order_is_sent_keeps_it_and_restart_settles_it(tmp_path: Path) -> None:
+    """The order is written (with the audit row of its placing) before the send: a process
+    killed at the send leaves it on disk, and the restart settles it with the venue (which never
+    got it) instead of forgetting or resending it."""
+    proc = subprocess.run([sys.executable, "-c", SEND_KILLED, str(tmp_path / "home")], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+
+    eng = manual_engine(home=Home.resolve(tmp_path / "home"))
+    await eng.start()
+    try:
+        order = await eng.store.get_order("at-send-1")  # type: ignore[union-attr]
+        assert order is not None and order.status is OrderStatus.REJECTED
+        assert "never reached the venue" in (order.reason or "")
+        assert paper_venue(eng).matching.fills == [] and eng.portfolio.open_positions() == []
+        placed = [r for r in await eng.store.audit_log() if r["action"] == "place"]  # type: ignore[union-attr]
+        assert [r["detail"]["client_order_id"] for r in placed] == ["at-send-1"]
+    finally:
+        await eng.stop()

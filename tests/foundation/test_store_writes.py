@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -16,7 +17,7 @@ from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.store import db as db_module
-from tui_trader.store.db import Store
+from tui_trader.store.db import DuplicateOrderId, Store
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
@@ -122,4 +123,58 @@ async def test_a_status_then_its_duplicate_is_stored(tmp_path: Path) -> None:
         assert stored is not None and stored.status is OrderStatus.CANCELLED
     finally:
         await oms.stop()
+        await store.close()
+
+
+async def test_a_write_made_on_the_loop_commits_before_it_returns(tmp_path: Path) -> None:
+    """The order written before its send: on the loop's own connection, committed (another
+    process sees it) by the time the call returns, with the audit row of its placing."""
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        assert store._now is not None
+        await store.audit(T0, "user", "place", {"cid": "a"})
+        await store.insert_order(_order("a"))
+        with closing(_other_connection(path)) as reader:
+            assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
+            assert reader.execute("SELECT action FROM audit").fetchall() == [("place",)]
+        with pytest.raises(DuplicateOrderId):
+            await store.insert_order(_order("a"))
+        assert not store.fault
+    finally:
+        await store.close()
+
+
+async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keeps_its_order(
+    tmp_path: Path,
+) -> None:
+    """Another connection holds the write lock: the write goes to the database thread (which
+    waits for the lock, up to its busy timeout) while the event loop runs on; a write made
+    after it follows it there, so both commit in the order they were made."""
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # the second writer
+        await store.audit(T0, "user", "place", {"cid": "a"})
+        first = asyncio.create_task(store.insert_order(_order("a")))
+        await asyncio.sleep(0)  # it has tried, found the lock taken and gone to the thread
+        await store.audit(T0, "user", "place", {"cid": "b"})
+        second = asyncio.create_task(store.insert_order(_order("b")))
+        ticks = 0
+        for _ in range(20):  # the loop is free while both wait
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert ticks == 20 and not first.done() and not second.done()
+        holder.execute("COMMIT")
+        await asyncio.wait_for(asyncio.gather(first, second), 10)
+        with closing(_other_connection(path)) as reader:
+            orders = reader.execute("SELECT client_order_id FROM orders ORDER BY rowid").fetchall()
+            audit = reader.execute("SELECT detail FROM audit ORDER BY id").fetchall()
+        assert orders == [("a",), ("b",)]
+        assert audit == [('{"cid": "a"}',), ('{"cid": "b"}',)]
+        assert store._queued_writes == 0 and not store.fault
+        await store.insert_order(_order("c"))  # the lock is free: on the loop's connection again
+    finally:
+        holder.close()
         await store.close()

@@ -4,6 +4,8 @@ control booleans are strict."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from tui_trader.engine import Engine
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.testing import manual_engine
 from tui_trader.home import Home
+from tui_trader.store.db import OPEN_STATUSES
 
 from risk_helpers import SYMBOL, Market, d
 
@@ -29,6 +32,16 @@ async def boot(home: Home, clock: FrozenClock | None = None) -> tuple[Engine, Ma
     market = Market(engine)
     await market.price(3000.0)
     return engine, market
+
+
+async def on_every_writer(engine: Engine, pragma: str) -> None:
+    """A read-only file or a full disk fails the writes of every connection to it: the database
+    thread's and the event loop's own (store/db.py), each set here as the fault would."""
+    store = engine.store
+    assert store is not None
+    await store._db.execute(pragma)
+    if store._now is not None:
+        store._now.execute(pragma)
 
 
 async def test_a_reused_client_order_id_never_overwrites_the_stored_order(tmp_path: Path) -> None:
@@ -98,11 +111,10 @@ async def test_modifying_a_bracket_entry_carries_its_legs(tmp_path: Path) -> Non
 
 async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(tmp_path: Path) -> None:
     engine, market = await boot(Home(tmp_path))
-    db = engine.store._db  # type: ignore[union-attr]
     try:
         await engine.place(OrderRequest(SYMBOL, Side.BUY, d(1)))
         before = [o.client_order_id for o in engine.oms.open_orders()]  # type: ignore[union-attr]
-        await db.execute("PRAGMA query_only = ON")  # every write now fails as on a read-only file
+        await on_every_writer(engine, "PRAGMA query_only = ON")  # every write now fails as on a read-only file
         for req in (
             OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950)),
             OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950), stop_loss=d(2900)),
@@ -120,7 +132,7 @@ async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(tmp_path
             await engine.place(OrderRequest(SYMBOL, Side.SELL, d(1)))  # even an exit: it could not be recorded
         await engine._store_watch()
         assert engine.current_halt()  # still read-only: still halted
-        await db.execute("PRAGMA query_only = OFF")
+        await on_every_writer(engine, "PRAGMA query_only = OFF")
         await engine._store_watch()
         assert engine.current_halt() is None
         assert (await engine.place(OrderRequest(SYMBOL, Side.SELL, d(1)))).status is OrderStatus.FILLED
@@ -134,7 +146,7 @@ async def test_a_full_disk_refuses_the_order_in_one_line(tmp_path: Path) -> None
     try:
         async with db.execute("PRAGMA page_count") as cur:
             pages = (await cur.fetchone())[0]  # type: ignore[index]
-        await db.execute(f"PRAGMA max_page_count = {pages}")  # the file cannot grow: "disk full"
+        await on_every_writer(engine, f"PRAGMA max_page_count = {pages}")  # the file cannot grow: "disk full"
         refused = 0
         for i in range(200):  # fill the last free pages, then every write fails
             try:
@@ -145,9 +157,13 @@ async def test_a_full_disk_refuses_the_order_in_one_line(tmp_path: Path) -> None
                 break
         assert refused == 1
         known = {o.client_order_id for o in engine.oms.open_orders()}  # type: ignore[union-attr]
-        stored = {o.client_order_id for o in await engine.store.load_orders(open_only=True)}  # type: ignore[union-attr]
-        assert known == stored  # nothing in memory that the database does not have
-        await db.execute("PRAGMA max_page_count = 1073741823")
+        # read as another process would (a connection capped at the page count sees no rows
+        # written by another connection past it; a real full disk does not hide rows)
+        with closing(sqlite3.connect(engine.home.db_file)) as reader:
+            rows = reader.execute(f"SELECT client_order_id FROM orders WHERE status IN ({OPEN_STATUSES})")
+            stored = {r[0] for r in rows}
+        assert known == stored and len(known) > 1  # nothing in memory that the database does not have
+        await on_every_writer(engine, "PRAGMA max_page_count = 1073741823")
         await engine._store_watch()
         assert engine.current_halt() is None
     finally:

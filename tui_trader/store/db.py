@@ -1,9 +1,19 @@
 """The trading database. Orders are written before they are sent; fills are idempotent.
 
-One module on purpose (about 600 lines): every write goes through `Store`'s single writer
-thread and its one transaction discipline (order before send, fill + order + position in one
-trip, a failed write halts trading); splitting the writers apart would split that discipline.
+One module on purpose (about 700 lines): every write goes through `Store._in_thread` and its
+one transaction discipline (order before send, fill + order + position in one trip, a failed
+write halts trading); splitting the writers apart would split that discipline.
 Row types are in store/records.py, the schema in store/migrations.py.
+
+Where a write runs: a file database has a second connection owned by the event loop's thread,
+and a write is made there, synchronously, when it can start at once (no lock to wait for, no
+earlier write still queued for the database thread): no hand-off to another thread, whose
+wake-up waits for a core on a busy machine. It commits exactly as the thread's connection
+does (WAL, synchronous=NORMAL: in the operating system's hands when it returns, so it
+survives a killed process) and never waits for a lock on the loop (busy_timeout 0): a write
+that would wait goes to the database thread instead, and writes after it follow it there
+until it is done, so writes still commit in the order they were made. Reads stay on the
+database thread.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -96,6 +107,10 @@ class Store(CashFlowStore):
         self._staged: list[Row] = []
         self.fault: str | None = None  # why the last write failed; None once a write succeeds
         self._home_lock: HomeLock | None = None
+        # the loop thread's own connection (file databases; module docstring) and its thread
+        self._now: sqlite3.Connection | None = None
+        self._now_thread = 0
+        self._queued_writes = 0  # writes handed to the database thread and not yet done
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -131,6 +146,8 @@ class Store(CashFlowStore):
             store = cls(conn, path)
             await store._migrate()
             await _write_probe(conn)
+            if path is not None:
+                store._now, store._now_thread = _loop_connection(path), threading.get_ident()
         except BaseException as exc:
             if conn is not None:  # its thread would keep the process alive (a hang, not an exit)
                 with contextlib.suppress(Exception):
@@ -176,6 +193,9 @@ class Store(CashFlowStore):
             )
         if self._audit_flush is not None:
             self._audit_flush.cancel()
+        if self._now is not None:
+            self._now.close()
+            self._now = None
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             try:
@@ -261,45 +281,65 @@ class Store(CashFlowStore):
         await self._in_thread(_execute, sql, params)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any, staged_inside: bool = False) -> T:
-        """Run `fn(conn, *args)` on the database thread in one hop, after any queued audit and
-        staged rows (those go inside `fn`'s own transaction when `staged_inside`).
+        """Run `fn(conn, *args)` in one trip, after any queued audit and staged rows (those go
+        inside `fn`'s own transaction when `staged_inside`): on the loop's own connection when
+        the write can start at once, else on the database thread (module docstring).
 
-        A write of several statements is then one trip, not one per statement: fewer
-        hand-offs between the event loop and the thread (the round-trip tail) and nothing from
-        another task can slip in between its statements. A failed write raises StoreWriteError
-        and sets `fault` (cleared by the next write that succeeds); staged rows it did not keep
-        are queued again.
+        A write of several statements is then one trip, not one per statement, and nothing
+        from another task can slip in between its statements. A failed write raises
+        StoreWriteError and sets `fault` (cleared by the next write that succeeds); staged rows
+        it did not keep are queued again.
         """
+        if self._now is not None and not self._queued_writes and threading.get_ident() == self._now_thread:
+            done, result = self._write_now(self._now, fn, args, staged_inside)
+            if done:
+                return cast(T, result)
         db = self._db
         audit, self._audit_rows = self._audit_rows, []
         staged, self._staged = self._staged, []
         kept = [False]
 
         def run() -> T:
-            conn = db._conn
-            if audit or (staged and not staged_inside):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(_INSERT_AUDIT, audit)
-                    if not staged_inside:
-                        _write_rows(conn, staged)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    _rollback(conn)
-                    raise
-                kept[0] = True
-            return fn(conn, *args, staged) if staged_inside else fn(conn, *args)
+            return cast(T, _trip(db._conn, fn, args, audit, staged, staged_inside, kept))
 
+        self._queued_writes += 1
         try:
             result = cast(T, await db._execute(run))
         except sqlite3.Error as exc:
-            self._requeue(audit, staged, kept[0], staged_inside)
-            if isinstance(exc, _NOT_A_FAULT):
-                raise  # our statement was wrong (or a duplicate), not the database
-            self.fault = _fault_text(exc)
-            raise StoreWriteError(f"the database cannot be written ({self.fault})") from None
+            raise self._failed(exc, audit, staged, kept[0], staged_inside) from None
+        finally:
+            self._queued_writes -= 1
         self.fault = None
         return result
+
+    def _write_now(
+        self, conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any, ...], staged_inside: bool
+    ) -> tuple[bool, Any]:
+        """The write on the loop's connection: (True, its result), or (False, None) when it
+        would have had to wait for a lock (nothing of it kept: it goes to the database thread)."""
+        audit, self._audit_rows = self._audit_rows, []
+        staged, self._staged = self._staged, []
+        kept = [False]
+        try:
+            result = _trip(conn, fn, args, audit, staged, staged_inside, kept)
+        except sqlite3.Error as exc:
+            if _is_busy(exc):
+                self._requeue(audit, staged, kept[0], staged_inside)
+                return False, None
+            raise self._failed(exc, audit, staged, kept[0], staged_inside) from None
+        self.fault = None
+        return True, result
+
+    def _failed(
+        self, exc: sqlite3.Error, audit: list[tuple[str, str, str, str]], staged: list[Row], kept: bool,
+        staged_inside: bool,
+    ) -> Exception:
+        """What a failed write raises: our own mistake as it is, a database fault as StoreWriteError."""
+        self._requeue(audit, staged, kept, staged_inside)
+        if isinstance(exc, _NOT_A_FAULT):
+            return exc  # our statement was wrong (or a duplicate), not the database
+        self.fault = _fault_text(exc)
+        return StoreWriteError(f"the database cannot be written ({self.fault})")
 
     def _requeue(
         self, audit: list[tuple[str, str, str, str]], staged: list[Row], kept: bool, staged_inside: bool
@@ -505,6 +545,67 @@ def _execute(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Non
 
 def _nothing(conn: sqlite3.Connection) -> None:
     """A trip that only writes the queued audit (and staged) rows."""
+
+
+def _trip(
+    conn: sqlite3.Connection,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    audit: list[tuple[str, str, str, str]],
+    staged: list[Row],
+    staged_inside: bool,
+    kept: list[bool],
+) -> Any:
+    """One write: the queued audit and staged rows, then `fn(conn, *args)`. A single statement
+    (`_execute`: an order written before it is sent, with the audit row of its placing) commits
+    with the rows in one transaction; a write with a transaction of its own follows the rows'
+    (or takes the staged rows inside it, `staged_inside`). `kept[0]`: the rows were committed."""
+    rows = [] if staged_inside else staged
+    if fn is _execute and (audit or rows):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT_AUDIT, audit)
+            _write_rows(conn, rows)
+            conn.execute(*args)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+        kept[0] = True
+        return None
+    kept[0] = _write_queued(conn, audit, rows)
+    return fn(conn, *args, staged) if staged_inside else fn(conn, *args)
+
+
+def _write_queued(conn: sqlite3.Connection, audit: list[tuple[str, str, str, str]], staged: list[Row]) -> bool:
+    """Queued audit rows and staged rows in one transaction before a write; True if any."""
+    if not audit and not staged:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(_INSERT_AUDIT, audit)
+        _write_rows(conn, staged)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+    return True
+
+
+def _loop_connection(path: Path) -> sqlite3.Connection:
+    """The loop thread's connection: the same durability as the database thread's, never a
+    wait for a lock (busy: the write goes to the database thread), never a checkpoint inside
+    a commit (the checkpointer does them)."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    for pragma in ("busy_timeout=0", "synchronous=NORMAL", "wal_autocheckpoint=0"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED and their extended codes)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
