@@ -104,6 +104,7 @@ class Store(CashFlowStore):
         self._checkpointer: asyncio.Task[None] | None = None
         self._audit_rows: list[tuple[str, str, str, str]] = []
         self._audit_flush: asyncio.Task[None] | None = None
+        self._audit_due: asyncio.Handle | None = None
         self._staged: list[Row] = []
         self.fault: str | None = None  # why the last write failed; None once a write succeeds
         self._home_lock: HomeLock | None = None
@@ -191,6 +192,8 @@ class Store(CashFlowStore):
             log.error(
                 "closing with unwritten rows (%d audit, %d staged): %s", len(self._audit_rows), len(self._staged), exc
             )
+        if self._audit_due is not None:
+            self._audit_due.cancel()
         if self._audit_flush is not None:
             self._audit_flush.cancel()
         if self._now is not None:
@@ -501,12 +504,22 @@ class Store(CashFlowStore):
         """Queue an audit row. It is written, in order, in the same trip as the next write
         (the order that the decision placed, usually), or on its own a moment later."""
         self._audit_rows.append((ts.isoformat(), actor, action, json.dumps(detail or {}, default=str)))
-        if self._audit_flush is None:
-            self._audit_flush = asyncio.get_running_loop().create_task(self._flush_audit(), name="db-audit")
+        if self._audit_due is None and self._audit_flush is None:
+            loop = asyncio.get_running_loop()
+            self._audit_due = loop.call_soon(self._audit_next_turn, loop)
+
+    def _audit_next_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Two turns of the loop, then a task only if no write carried the rows meanwhile (the
+        # order that the decision placed usually does): a task per audit row cost every order.
+        self._audit_due = loop.call_soon(self._audit_left, loop)
+
+    def _audit_left(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._audit_due = None
+        if self._audit_rows and self._audit_flush is None:
+            self._audit_flush = loop.create_task(self._flush_audit(), name="db-audit")
 
     async def _flush_audit(self) -> None:
         try:
-            await asyncio.sleep(0)  # a write queued in this same turn carries the rows instead
             if self._audit_rows:
                 await self._in_thread(_nothing)
         except Exception:

@@ -269,15 +269,16 @@ class MatchingEngine:
                 return True
             return price <= float(limit) if order.side is Side.BUY else price >= float(limit)
 
-        available = sum((Decimal(str(s)) for p, s, _ in levels if crosses(p)), ZERO)
-        if order.post_only and available > 0:
-            self.account.release(order.client_order_id)
-            self._report(order, OrderStatus.REJECTED, "post-only order would take liquidity")
-            return
-        if order.time_in_force is TimeInForce.FOK and available < order.remaining:
-            self.account.release(order.client_order_id)
-            self._report(order, OrderStatus.EXPIRED, f"fill-or-kill: only {available} available at the limit")
-            return
+        if order.post_only or order.time_in_force is TimeInForce.FOK:  # what the book has for it
+            available = sum((Decimal(str(s)) for p, s, _ in levels if crosses(p)), ZERO)
+            if order.post_only and available > 0:
+                self.account.release(order.client_order_id)
+                self._report(order, OrderStatus.REJECTED, "post-only order would take liquidity")
+                return
+            if order.time_in_force is TimeInForce.FOK and available < order.remaining:
+                self.account.release(order.client_order_id)
+                self._report(order, OrderStatus.EXPIRED, f"fill-or-kill: only {available} available at the limit")
+                return
         for level in levels:
             if order.remaining <= 0 or not crosses(level[0]):
                 break

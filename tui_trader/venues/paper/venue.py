@@ -181,11 +181,11 @@ class PaperVenue:
             if report.fill is not None:
                 self.journal.append({"t": "fill", **fill_to_dict(report.fill)})
             elif report.status is OrderStatus.ACCEPTED:
-                order = next(
+                # the order being submitted (the same object the matching engine works), without
+                # a scan of every working order
+                order = self._pending.get(report.client_order_id) or next(
                     (o for o in self.matching.open_orders() if o.client_order_id == report.client_order_id), None
                 )
-                if order is None:
-                    order = self._pending.get(report.client_order_id)
                 if order is not None:
                     self.journal.append({"t": "order", **order_to_dict(order)})
             elif report.status is not None and report.status.is_final:
