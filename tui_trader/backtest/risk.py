@@ -9,7 +9,7 @@ its `Sizer` / `Protection` seams, so a strategy sizes and locks in a backtest as
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -36,9 +36,10 @@ class RiskSizer:
 
     inner: BacktestSizer
     reads_closed_trades: bool
+    stake: Callable[[Any], float] = field(init=False)  # the inner sizer's (one call per trade)
 
-    def stake(self, req: Any) -> float:
-        return self.inner.stake(req)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stake", self.inner.stake)
 
 
 def risk_sizer(

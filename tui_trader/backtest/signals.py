@@ -75,7 +75,8 @@ def _tags_at(df: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
     out = np.full(len(rows), None, dtype=object)
     if name in df.columns and len(rows):
         values = df[name].to_numpy(dtype=object)[rows]
-        out[:] = [_tag(v) for v in values]
+        tagged = ~pd.isna(values)  # as _tag, for all of them at once
+        out[tagged] = values[tagged]
     return out
 
 
