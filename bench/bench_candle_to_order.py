@@ -1,22 +1,41 @@
 """Candle close -> order acknowledged by the paper venue, through the live engine.
 
 A closed candle is published on the engine's bus; the strategy host sends the new bar to the
-strategy's worker process, which evaluates the strategy on its rolling window (the same
-`analyze` the backtester runs) and answers with its decision; the host sizes it, passes risk,
-persists the order and the paper venue acknowledges it. Prints p50/p99 of:
+strategy's worker process, which evaluates the strategy on its rolling window and answers with
+its decision; the host sizes it, passes risk, persists the order and the paper venue
+acknowledges it. Prints p50/p99 of:
   - candle -> decision   (the worker: its evaluation, and the transport to and from it)
   - decision -> ack      (sizing, risk checks, persistence, venue)
   - candle -> ack        (the whole path)
 and the worker's cost: an empty round trip, and the memory of the worker factory and a worker.
 
-    .venv/bin/python bench/bench_candle_to_order.py [--candles 1000]
+Two strategies:
+  --strategy rsi_trend (the default): the bundled RSI + EMA rule strategy,
+    plugins/rsi_trend.toml, on 5-minute candles with its 1,400-bar window (RSI(14) crossing
+    $buy_rsi, the last closed 1h bar's close over its EMA(50)). Evaluated live from the
+    window's arrays (strategy/rule_live.py). To make it trade often enough (>= 300 orders) it
+    runs with buy_rsi = 40 and sell_rsi = 60 (the ends of its ranges) on a seeded synthetic
+    path that starts where the paper market's warm-up history ends: a gentle climb for 300
+    bars (the 1h close above its 50-hour EMA), then dips and rallies steered by the RSI
+    (falling bars until the next one would take the RSI under 40, rising ones, 1.3x larger,
+    until it would pass 60), so the RSI crosses 40 and 60 about every 12 bars. 2,800 candles
+    give ~330 orders (entries, and exits by RSI, ROI or trailing stop).
+  --strategy flip: a pandas Python strategy (RSI(14) + EMA(20) on 1-minute bars, 500-bar
+    window) that enters on an up bar and exits on a down bar, so every candle makes an order.
+
+    .venv/bin/python bench/bench_candle_to_order.py [--strategy rsi_trend|flip] [--candles N]
+
+The code before a change: the same bench with PYTHONPATH set to a checkout of the old tree
+(it prints the package it ran).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -61,19 +80,88 @@ def pct(xs: list[float], q: int) -> float:
     return statistics.quantiles(xs, n=100)[q - 1] * 1000
 
 
-async def run(n: int) -> None:
+def flip_closes(n: int, price: float) -> list[tuple[float, float]]:
+    """(open, close) of alternating up and down bars: Flip enters and exits on each."""
+    bars = []
+    for i in range(n):
+        o, c = (price, price * 1.001) if i % 2 == 0 else (price * 1.001, price)
+        bars.append((o, c))
+    return bars
+
+
+def _wilder(closes: list[float], period: int = 14) -> tuple[float, float]:
+    """Wilder's average gain and loss at the end of `closes` (RSI's own smoothing)."""
+    moves = [b - a for a, b in itertools.pairwise(closes)]
+    gain = sum(max(m, 0.0) for m in moves[:period]) / period
+    loss = sum(max(-m, 0.0) for m in moves[:period]) / period
+    for m in moves[period:]:
+        gain = (gain * (period - 1) + max(m, 0.0)) / period
+        loss = (loss * (period - 1) + max(-m, 0.0)) / period
+    return gain, loss
+
+
+def rsi_swings(n: int, history: list[float], *, low: float = 40.0, high: float = 60.0,
+               step: float = 0.004, rally: float = 1.3, climb: int = 300, seed: int = 7) -> list[tuple[float, float]]:
+    """(open, close) of `n` bars after `history`'s closes: a climb, then dips and rallies
+    steered by the RSI so it crosses `low` and `high` about every 12 bars (see the docstring)."""
+    rng = random.Random(seed)
+    gain, loss = _wilder(history)
+    price, phase, bars = history[-1], "dip", []
+
+    def rsi(g: float, lo: float) -> float:
+        return 100.0 * g / (g + lo) if g + lo else 50.0
+
+    for i in range(n):
+        size = price * step * (1 + 0.3 * rng.random())
+        if i < climb:
+            move = size * 0.5 if i % 3 else -size * 0.3
+        elif phase == "dip":
+            move = -size
+            if rsi(13 * gain / 14, (13 * loss + size) / 14) < low:
+                phase = "rally"
+        else:
+            move = size * rally
+            if rsi((13 * gain + move) / 14, 13 * loss / 14) > high:
+                phase = "dip"
+        gain, loss = (13 * gain + max(move, 0.0)) / 14, (13 * loss + max(-move, 0.0)) / 14
+        bars.append((price, price + move))
+        price += move
+    return bars
+
+
+STRATEGIES = {
+    # name in settings, timeframe, candles by default, params, what the summary calls it
+    "rsi_trend": ("rsi_trend", "5m", 2800, {"buy_rsi": 40, "sell_rsi": 60},
+                  "bundled rsi_trend: TOML rules, RSI(14) 5m + EMA(50) 1h, 1,400-bar window"),
+    "flip": ("Flip", "1m", 1000, {},
+             "Flip: pandas Python strategy, RSI(14) + EMA(20) 1m, 500-bar window, full evaluation"),
+}
+
+
+async def run(which: str, n: int | None) -> None:
+    name, tf, default_n, params, label = STRATEGIES[which]
+    n = n or default_n
+    minutes = int(tf[:-1])
     with tempfile.TemporaryDirectory() as tmp:
         home = Home.resolve(tmp).ensure()
-        (home.strategies_dir / "flip.py").write_text(FLIP)
+        if which == "flip":
+            (home.strategies_dir / "flip.py").write_text(FLIP)
         base = paper_settings().model_dump()
-        base["strategies"] = {"Flip": {"symbols": ["ETH/USDT"]}}
+        base["strategies"] = {name: {"symbols": ["ETH/USDT"], "params": params}}
         start = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
         engine = manual_engine(Settings(**base), home=home, start=start)
         await engine.start()
         await step(engine, 3)
         await engine.strategies.started()
-        runner = engine.strategies.runners["Flip"]
-        assert runner.phase == "running", runner.status()
+        runner = engine.strategies.runners[name]
+        if runner.phase != "running":
+            await engine.stop()
+            raise SystemExit(f"the strategy did not start: {runner.status().get('error')}")
+        if which == "flip":
+            bars = flip_closes(n, 3400.0)
+        else:
+            history = await engine.fetch_candles("ETH/USDT", tf, 1400)
+            bars = rsi_swings(n, [c.close for c in history])
         decided: list[float] = []
         acked: dict[str, float] = {}
         original = runner.on_decision
@@ -97,12 +185,9 @@ async def run(n: int) -> None:
 
         engine.bus.on(on_event, kinds={"order"})
         to_decision, to_ack, total = [], [], []
-        price = 3400.0
-        for i in range(n):
-            up = i % 2 == 0
-            o, c = (price, price * 1.001) if up else (price * 1.001, price)
-            candle = Candle("ETH/USDT", "1m", start + timedelta(minutes=i), o, max(o, c), min(o, c), c, 5.0)
-            engine.clock.set(candle.open_time + timedelta(minutes=1))  # the bar just closed
+        for i, (o, c) in enumerate(bars):
+            candle = Candle("ETH/USDT", tf, start + timedelta(minutes=minutes * i), o, max(o, c), min(o, c), c, 5.0)
+            engine.clock.set(candle.open_time + timedelta(minutes=minutes))  # the bar just closed
             decided.clear()
             before = set(acked)
             t0 = time.perf_counter()
@@ -116,10 +201,10 @@ async def run(n: int) -> None:
                 in_worker.append(runner.eval_us / 1e6)
         await engine.stop()
     transport = [a - b for a, b in zip(to_decision, in_worker, strict=True)]
-    print(
-        f"candle close -> order acknowledged by the paper venue, {len(total):,} orders "
-        "(strategy: RSI + EMA, 200+ bar window)"
-    )
+    import tui_trader
+
+    print(f"candle close -> order acknowledged by the paper venue, {len(total):,} orders of {n:,} candles")
+    print(f"  strategy: {label}; package {os.path.dirname(tui_trader.__file__)}")
     print(
         f"  candle -> decision (the worker, all of it): p50 {pct(to_decision, 50):.2f} "
         f"ms  p99 {pct(to_decision, 99):.2f} ms"
@@ -156,9 +241,10 @@ def pss(pid: int | None) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--candles", type=int, default=1000)
+    ap.add_argument("--strategy", choices=sorted(STRATEGIES), default="rsi_trend")
+    ap.add_argument("--candles", type=int, default=None, help="default: 2,800 for rsi_trend, 1,000 for flip")
     args = ap.parse_args()
-    asyncio.run(run(args.candles))
+    asyncio.run(run(args.strategy, args.candles))
     return 0
 
 
