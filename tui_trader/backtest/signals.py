@@ -54,6 +54,8 @@ def flag(df: pd.DataFrame, name: str) -> np.ndarray:
     col = df[name]
     if col.dtype == bool:
         return col.to_numpy()
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":  # analyze's int8 0/1
+        return col.to_numpy() != 0
     return pd.to_numeric(col, errors="coerce").fillna(0).to_numpy(dtype=np.float64) != 0
 
 
