@@ -227,3 +227,19 @@ def test_bad_rows_are_refused_unless_clean(tmp_path: Path) -> None:
 def test_timeframe_mismatch_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="5m apart but the timeframe is 1m"):
         load_ohlcv(FREQTRADE / "ETH_BTC-5m.feather", timeframe="1m")
+
+
+def test_the_modal_spacing_is_the_most_common_one_whatever_the_shortcut() -> None:
+    """check_candles' spacing: the expected (or median) spacing when more than half hold it,
+    else the most common one, the smallest of a tie, as np.unique + argmax finds it."""
+    import numpy as np
+
+    from tui_trader.data.validate import _modal_step
+
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        steps = rng.choice([60, 120, 180, 300], size=int(rng.integers(1, 40)),
+                           p=rng.dirichlet(np.ones(4))).astype(np.int64)  # fmt: skip
+        values, counts = np.unique(steps, return_counts=True)
+        for expected in (0, 60, 120, 300, 900):
+            assert _modal_step(steps, expected) == int(values[np.argmax(counts)])

@@ -10,6 +10,7 @@ from tui_trader.core.errors import DataError
 from tui_trader.data.timeframes import seconds_to_timeframe, timeframe_to_seconds
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 OHLCV_COLUMNS: tuple[str, ...] = ("date", "open", "high", "low", "close", "volume")
@@ -152,12 +153,11 @@ def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
     if len(uniq) < 2:
         return report
     steps = np.diff(uniq)
-    values, counts = np.unique(steps, return_counts=True)
-    modal = int(values[np.argmax(counts)])
+    step = timeframe_to_seconds(timeframe) * 1_000_000_000 if timeframe is not None else 0
+    modal = _modal_step(steps, step)
     report.detected_timeframe_seconds = modal // 1_000_000_000
     if timeframe is None:
         return report
-    step = timeframe_to_seconds(timeframe) * 1_000_000_000
     report.timeframe_mismatch = modal != step
     if report.timeframe_mismatch:
         return report  # gaps measured in the wrong unit would only mislead
@@ -169,6 +169,19 @@ def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
         last = pd.Timestamp(uniq[i] + missing * step, tz="UTC").to_pydatetime()
         report.gaps.append((first, last, missing))
     return report
+
+
+def _modal_step(steps: np.ndarray, expected: int) -> int:
+    """The most common spacing (the smallest of equally common ones). A spacing held by more
+    than half of them is it: the expected one (or the median) is checked first, so a year of
+    1m bars is not sorted (np.unique sorts 525,600 values, ~15 ms)."""
+    import numpy as np
+
+    candidate = expected or int(np.partition(steps, len(steps) // 2)[len(steps) // 2])
+    if 2 * int(np.count_nonzero(steps == candidate)) > len(steps):
+        return candidate
+    values, counts = np.unique(steps, return_counts=True)
+    return int(values[np.argmax(counts)])
 
 
 def clean_candles(df: pd.DataFrame, report: CandleReport) -> pd.DataFrame:
