@@ -3,7 +3,8 @@
 Why: `pd.read_parquet` decodes the whole table into Arrow's memory pool, converts it to
 pandas and leaves the pool holding the freed pages, about 5x the frame's size at peak.
 Reading column by column and copying each into a NumPy array keeps the peak near the
-frame's own size plus one column, and lets the pool give its memory back.
+frame's own size plus one column (the pool reuses one column's pages for the next), and
+the pool gives its memory back once all are read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 # Accepted spellings of each column (lower-case), first match wins.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -63,8 +65,9 @@ def read_parquet_ohlcv(
     if not pa.types.is_timestamp(date_type):
         return None
     columns: dict[str, Any] = {}
+    file = None if filters else pq.ParquetFile(path)  # its footer read once, not per column
     for target, source in chosen.items():
-        arr = _read_column(path, source, filters)
+        arr = _read_column(path, source, filters, file)
         if target == "date":
             if arr.null_count:
                 return None
@@ -78,20 +81,21 @@ def read_parquet_ohlcv(
             values = np.empty(len(arr), dtype=np.float64)
             _fill(values, arr.cast(pa.float64()))
             columns[target] = values
-        del arr
-        pa.default_memory_pool().release_unused()
+        del arr  # its buffers are reused for the next column's
+    pa.default_memory_pool().release_unused()  # once: after each column, every read faulted them in again
     return pd.DataFrame(columns, copy=False)
 
 
 def _read_column(
-    path: Path, name: str, filters: Sequence[tuple[str, str, object]] | None
-) -> pa.ChunkedArray:
+    path: Path, name: str, filters: Sequence[tuple[str, str, object]] | None,
+    file: pq.ParquetFile | None = None,
+) -> pa.ChunkedArray:  # fmt: skip
     import pyarrow.parquet as pq
 
     if filters:
         table = pq.read_table(path, columns=[name], filters=list(filters), use_threads=False)
     else:
-        table = pq.ParquetFile(path).read(columns=[name], use_threads=False)
+        table = (file or pq.ParquetFile(path)).read(columns=[name], use_threads=False)
     return table.column(0)
 
 
