@@ -3,8 +3,7 @@
 Why: `pd.read_parquet` decodes the whole table into Arrow's memory pool, converts it to
 pandas and leaves the pool holding the freed pages, about 5x the frame's size at peak.
 Reading column by column and copying each into a NumPy array keeps the peak near the
-frame's own size plus one column (the pool reuses one column's pages for the next), and
-the pool gives its memory back once all are read.
+frame's own size plus one column, and lets the pool give its memory back.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
 # Accepted spellings of each column (lower-case), first match wins.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -65,9 +63,8 @@ def read_parquet_ohlcv(
     if not pa.types.is_timestamp(date_type):
         return None
     columns: dict[str, Any] = {}
-    file = None if filters else pq.ParquetFile(path)  # its footer read once, not per column
     for target, source in chosen.items():
-        arr = _read_column(path, source, filters, file)
+        arr = _read_column(path, source, filters)
         if target == "date":
             if arr.null_count:
                 return None
@@ -81,21 +78,20 @@ def read_parquet_ohlcv(
             values = np.empty(len(arr), dtype=np.float64)
             _fill(values, arr.cast(pa.float64()))
             columns[target] = values
-        del arr  # its buffers are reused for the next column's
-    pa.default_memory_pool().release_unused()  # once: after each column, every read faulted them in again
+        del arr
+        pa.default_memory_pool().release_unused()
     return pd.DataFrame(columns, copy=False)
 
 
 def _read_column(
-    path: Path, name: str, filters: Sequence[tuple[str, str, object]] | None,
-    file: pq.ParquetFile | None = None,
-) -> pa.ChunkedArray:  # fmt: skip
+    path: Path, name: str, filters: Sequence[tuple[str, str, object]] | None
+) -> pa.ChunkedArray:
     import pyarrow.parquet as pq
 
     if filters:
         table = pq.read_table(path, columns=[name], filters=list(filters), use_threads=False)
     else:
-        table = (file or pq.ParquetFile(path)).read(columns=[name], use_threads=False)
+        table = pq.ParquetFile(path).read(columns=[name], use_threads=False)
     return table.column(0)
 
 
