@@ -10,14 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
-from textual.widgets import Input
-
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.remote_client import RemoteClient
 from tui_trader.engine.testing import step
 from tui_trader.ui.app import WorkstationApp
-from tui_trader.ui.screens import CommandLineScreen
 
 from daemon_helpers import cli
 
@@ -109,8 +106,8 @@ async def test_oco_from_an_attached_workstations_command_line(served) -> None:  
         assert app.client.attached
         await pilot.press("colon")
         await pilot.pause()
-        assert isinstance(app.screen, CommandLineScreen)
-        app.screen.query_one(Input).value = f"sell 1 ETH/USDT limit {take} oco {stop} reduce"
+        assert app.command_line.is_open
+        app.command_line.field.value = f"sell 1 ETH/USDT limit {take} oco {stop} reduce"
         await pilot.press("enter")
         await answer(SimpleNamespace(app=app), pilot, "ctrl+y")
         await app.workers.wait_for_complete()

@@ -10,7 +10,7 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.panes import BlotterPane, ChartPane, OrderBookPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import CommandLineScreen, TicketScreen
+from tui_trader.ui.screens import TicketScreen
 
 from ui_helpers import answer, command, confirm_dialog, settle
 
@@ -98,20 +98,20 @@ async def test_invalid_command_is_shown_inline(rig_factory) -> None:  # type: ig
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         await command(rig, pilot, "buy abc BTC/USDT")
-        screen = rig.app.screen
-        assert isinstance(screen, CommandLineScreen)
+        screen = rig.app.command_line
+        assert screen.is_open and rig.app.focused is screen.field
         assert "quantity must be a number" in screen.error_text
-        screen.query_one(Input).value = "sell 10 FOO/BAR mkt"
+        screen.field.value = "sell 10 FOO/BAR mkt"
         await pilot.press("enter")
         await pilot.pause()
         assert "unknown symbol 'FOO/BAR'" in screen.error_text
-        screen.query_one(Input).value = "buy 0.000001 BTC/USDT mkt"
+        screen.field.value = "buy 0.000001 BTC/USDT mkt"
         await pilot.press("enter")
         await pilot.pause()
         assert "multiple of 0.00001" in screen.error_text
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(rig.app.screen, CommandLineScreen)
+        assert not screen.is_open and screen.field.value == "" and not screen.error_text
         assert orders(rig) == []
 
 
@@ -225,9 +225,9 @@ async def test_modify_from_the_blotter_opens_the_command_line_prefilled(rig_fact
         placed = await _selected_in_blotter(rig, pilot)
         await pilot.press("m")
         await pilot.pause()
-        line = rig.app.screen
-        assert isinstance(line, CommandLineScreen)
-        field = line.query_one(Input)
+        line = rig.app.command_line
+        assert line.is_open
+        field = line.field
         assert field.value == f"modify {placed.client_order_id} price {placed.price} qty 1"
         field.value = field.value.replace(f"price {placed.price}", f"price {placed.price - 10}")
         await pilot.press("enter")
@@ -300,8 +300,8 @@ async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-un
         assert isinstance(rig.app.screen, TicketScreen)
         await pilot.press("escape")
         await command(rig, pilot, "theme nope")
-        assert "unknown theme 'nope'" in rig.app.screen.error_text
-        rig.app.screen.query_one(Input).value = "theme tui-colorblind"
+        assert "unknown theme 'nope'" in rig.app.command_line.error_text
+        rig.app.command_line.field.value = "theme tui-colorblind"
         await pilot.press("enter")
         await pilot.pause()
         assert rig.app.theme == "tui-colorblind" and rig.app.palette.up == "#56B4E9"

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from textual.widgets import Input
-
 from tui_trader.config import Settings
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.engine import Engine
 from tui_trader.engine.client import InProcessClient
 from tui_trader.ui.app import WorkstationApp
-from tui_trader.ui.screens import CommandLineScreen
 
-from ui_helpers import START, HeldSource, Rig, answer
+from ui_helpers import START, HeldSource, Rig, answer, open_line
 
 SIZE = (100, 40)
 
@@ -35,10 +32,8 @@ def fx_rig() -> Rig:
 
 
 async def command(rig: Rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
+    line = await open_line(rig, pilot)
+    line.field.value = text
     await pilot.press("enter")
     await pilot.pause()
     await answer(rig, pilot, "ctrl+y")

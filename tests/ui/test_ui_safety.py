@@ -6,6 +6,7 @@ work outstanding asks first."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +18,9 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.orders import OrderRequest
 from tui_trader.ui.panes import PositionsPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen
+from tui_trader.ui.screens import ConfirmScreen, TicketScreen
 
-from ui_helpers import answer, build_rig, confirm_dialog, settle
+from ui_helpers import answer, build_rig, confirm_dialog, open_line, settle
 
 SIZE = (100, 30)
 
@@ -29,10 +30,8 @@ def sent(rig) -> list:  # type: ignore[no-untyped-def]
 
 
 async def typed(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
+    line = await open_line(rig, pilot)
+    line.field.value = text
 
 
 async def test_keys_typed_before_the_dialog_was_shown_are_dropped() -> None:
@@ -59,28 +58,87 @@ async def test_keys_typed_before_the_dialog_was_shown_are_dropped() -> None:
         assert [o.symbol for o in sent(rig)] == ["BTC/USDT"]
 
 
-async def test_the_dialog_takes_the_command_lines_place_and_a_second_enter_sends_nothing() -> None:
-    """The workstation is never the top screen between Enter and the dialog (its hotkeys cannot
-    catch the next keys, and it is not redrawn first: that kept the dialog 100-300 ms away), and
-    Enter pressed twice on the command line asks once."""
+async def test_the_command_line_keeps_the_keyboard_until_the_dialog_and_a_second_enter_sends_nothing() -> None:
+    """Between Enter and the dialog the keys go to the command line (the workstation's hotkeys
+    cannot catch them: `b` would open a ticket), the line closes under the dialog once it is
+    shown, and Enter pressed twice on the command line asks once."""
     rig = build_rig()
     slow = SlowCheck(rig.app.client)
     rig.app.client = slow  # type: ignore[assignment]
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         main = rig.app.screen
+        before = rig.app.focused
         await typed(rig, pilot, "buy 0.01 BTC/USDT mkt")
-        line = rig.app.screen
+        line = rig.app.command_line
         tops: list[object] = []
         rig.app.screen_change_signal.subscribe(rig.app, tops.append)
-        line.query_one(Input).post_message(Input.Submitted(line.query_one(Input), "buy 0.01 BTC/USDT mkt"))
-        await pilot.press("enter")  # the second Enter, before the dialog
+        line.field.post_message(Input.Submitted(line.field, "buy 0.01 BTC/USDT mkt"))
+        for key in ("enter", "b", "x"):  # a second Enter, then hotkeys (buy ticket, cancel all)
+            rig.app.post_message(events.Key(key, None if key == "enter" else key))
         dialog = await confirm_dialog(rig, pilot, "checking")
-        assert main not in tops and rig.app.screen_stack == [main, dialog]
+        assert tops == [dialog] and rig.app.screen_stack == [main, dialog]
+        await pilot.pause()
+        assert not line.is_open and line.field.value == "" and main.focused is before
+        assert gc.isenabled()  # held off from Enter to the dialog's first frame only
         slow.release.set()
         await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
-        assert len(sent(rig)) == 1 and rig.app.screen is main
+        assert len(sent(rig)) == 1 and rig.app.screen is main and tops[-1] is main
+
+
+async def test_keys_typed_in_one_burst_after_the_colon_are_typed_into_the_line() -> None:
+    """`:buy 0.01 BTC/USDT mkt` Enter `y`, all read before the app gets to the first of them
+    (a fast typist, tmux, a macro): the line has the keyboard from the `:` on, so `b`, `u`, `y`
+    are typed, not run as hotkeys, and the `y` after Enter answers nothing."""
+    from textual.keys import _character_to_key
+
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        main = rig.app.screen
+        for char in ":buy 0.01 BTC/USDT mkt":
+            rig.app.post_message(events.Key(_character_to_key(char), char))
+        rig.app.post_message(events.Key("enter", None))
+        rig.app.post_message(events.Key("y", "y"))
+        dialog = await confirm_dialog(rig, pilot)
+        assert rig.app.screen_stack == [main, dialog] and "Send BUY 0.01 BTC/USDT" in dialog.title_text
+        assert rig.app.command_line.history[-1] == "buy 0.01 BTC/USDT mkt"
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert rig.app.screen is dialog and sent(rig) == []
+        await answer(rig, pilot, "escape")
+        await settle(rig, pilot)
+        assert sent(rig) == [] and not any(isinstance(s, TicketScreen) for s in rig.app.screen_stack)
+
+
+async def test_history_and_escape_over_a_zoomed_pane() -> None:
+    """↑/↓ recall what ran; Esc closes the line even over a zoomed pane (Textual would unzoom)."""
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        for text in ("tf 5m", "symbol eth/usdt"):
+            line = await open_line(rig, pilot)
+            line.field.value = text
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not line.is_open
+        await pilot.press("3")  # the chart, focused
+        await pilot.press("z")
+        await pilot.pause()
+        zoomed = rig.app.screen.maximized
+        assert zoomed is not None
+        line = await open_line(rig, pilot)
+        await pilot.press("up")
+        assert line.field.value == "symbol eth/usdt"
+        await pilot.press("up", "up")
+        assert line.field.value == "tf 5m"
+        await pilot.press("down", "down")
+        assert line.field.value == ""
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not line.is_open and rig.app.screen.maximized is zoomed
+        assert rig.app.focused is not None and zoomed in rig.app.focused.ancestors_with_self
 
 
 async def test_the_ticket_hands_its_order_to_the_dialog_in_place() -> None:
@@ -106,11 +164,12 @@ async def test_an_order_refused_before_asking_closes_the_command_line_it_came_fr
     async with rig.app.run_test(size=SIZE) as pilot:
         await rig.ready(pilot)
         main = rig.app.screen
-        rig.app.check_command = lambda command: None  # type: ignore[method-assign]  # skip the inline check
+        rig.app.command_line.check = None  # skip the inline check
         await typed(rig, pilot, "buy 0.0000001 BTC/USDT mkt")  # below the lot: the preview refuses
         await pilot.press("enter")
         await settle(rig, pilot)
-        assert rig.app.screen is main and sent(rig) == []
+        assert rig.app.screen is main and sent(rig) == [] and not rig.app.command_line.is_open
+        assert gc.isenabled()
         assert "order not sent" in rig.app.query_one(StatusBar).message
 
 

@@ -119,13 +119,16 @@ async def frame(rig: Rig, pilot) -> None:  # type: ignore[no-untyped-def]
 
 async def command(rig: Rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
     """Type `text` on the `:` command line and press Enter."""
-    from textual.widgets import Input
-
-    from tui_trader.ui.screens import CommandLineScreen
-
-    await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(rig.app.screen, CommandLineScreen)
-    rig.app.screen.query_one(Input).value = text
+    line = await open_line(rig, pilot)
+    line.field.value = text
     await pilot.press("enter")
     await pilot.pause()
+
+
+async def open_line(rig: Rig, pilot):  # type: ignore[no-untyped-def]
+    """Press `:`: the command line docked in the main screen, open, with the keyboard."""
+    await pilot.press("colon")
+    await pilot.pause()
+    line = rig.app.command_line
+    assert line.is_open and rig.app.focused is line.field and len(rig.app.screen_stack) == 1
+    return line

@@ -22,7 +22,8 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Input, TextArea
+from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from tui_trader.config.ui import UISettings
 from tui_trader.core.enums import OrderStatus, Side
@@ -43,7 +44,7 @@ from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
 from tui_trader.ui.panes import Pane
-from tui_trader.ui.panes.statusbar import AttachBadge, LiveBanner, ModeBadge, StatusBar, TopLine
+from tui_trader.ui.panes.statusbar import AttachBadge, KeyFooter, LiveBanner, ModeBadge, StatusBar, TopLine
 from tui_trader.ui.research import RESEARCH_SCREENS
 from tui_trader.ui.theme import BUILTIN_DIR, DEFAULT_THEME, Palette, discover_themes
 from tui_trader.ui.view import View
@@ -64,6 +65,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     COMMANDS = App.COMMANDS | {WorkstationCommands}
     SCREENS = RESEARCH_SCREENS  # backtest, optimize, rule_builder
     BINDINGS = APP_BINDINGS
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, CommandLine"  # the `:` line works over a zoomed pane
 
     def __init__(self, client: EngineClient, settings: Any = None, home: Any = None) -> None:
         super().__init__()
@@ -127,6 +129,26 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         on_main = len(self.screen_stack) == 1 and not isinstance(self.focused, Input | TextArea)
         return on_main or action not in TYPING_ACTIONS
 
+    @property
+    def escape_to_minimize(self) -> bool:
+        """Esc closes the `:` line (not the zoomed pane under it) while the line is typed in."""
+        line = getattr(self, "command_line", None)
+        if line is not None and line.is_open and line.has_focus_within:
+            return False
+        return super().escape_to_minimize
+
+    @property
+    def _background_screens(self) -> list[Screen[Any]]:
+        """The screens Textual keeps drawing under the top one. It always counts the one right
+        under it, even under an opaque screen (a confirmation), so each pane update behind a
+        dialog re-laid out the hidden workstation and repainted the dialog over it, in the
+        dialog's first frames too. Nothing shows through an opaque screen: nothing is under it
+        (the workstation is laid out and drawn again when it is back on top)."""
+        stack = self.screen_stack
+        if len(stack) > 1 and stack[-1].styles.background.a == 1:
+            return []
+        return super()._background_screens
+
     def action_quit(self) -> None:  # type: ignore[override]
         """ctrl+q (Textual's quit) asks like q does when work is outstanding."""
         self.action_request_quit()
@@ -163,7 +185,8 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         yield LiveBanner()
         yield Workspace(self)
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
+        yield self.make_command_line()
 
     # -- start / stop ------------------------------------------------------------------------
 

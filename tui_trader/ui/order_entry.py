@@ -9,6 +9,7 @@ dry_run): what the engine would refuse is shown with its reason and never offere
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import work
+from textual.worker import Worker
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
@@ -28,17 +30,22 @@ from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import ConfirmScreen, TicketScreen, order_details
 from tui_trader.ui.workstation_state import Verdict, WorkstationState
 
+GC_HOLD_S = 2.0  # the garbage collector is held off at most this long for a confirmation
+
 
 class OrderEntry(WorkstationState):
     """Sending, changing and cancelling orders; every path asks first."""
+
+    _gc_held = False  # hold_gc disabled the garbage collector; release_gc enables it again
 
     # -- confirming --------------------------------------------------------------------------
 
     async def confirm(self, screen: ConfirmScreen, check: Awaitable[Verdict] | None = None) -> bool:
         """Show `screen` now; feed it the engine's answer when it comes. True when confirmed.
 
-        From the command line or a ticket the dialog takes that screen's place
-        (screens/hand_off.py) rather than opening over the workstation after it."""
+        From a ticket the dialog takes that screen's place; from the docked command line it
+        opens over the workstation while the line still has the keyboard, and the line closes
+        once the dialog is on screen (screens/hand_off.py)."""
         answer = screen.answered()
         if getattr(self.screen, "handed_off", False):
             self.switch_screen(screen)
@@ -75,22 +82,54 @@ class OrderEntry(WorkstationState):
 
     # -- sending -----------------------------------------------------------------------------
 
-    @work(exclusive=True, group="order", exit_on_error=False)
-    async def submit_order(
+    def submit_order(
         self, request: OrderRequest, title: str = "", oco: OrderRequest | None = None
-    ) -> Order | None:
+    ) -> Worker[Order | None]:
         """Confirm (while the engine checks), confirm again when the price is far from the mid,
-        then place and report. With `oco`, the two legs go as one-cancels-other (order.oco)."""
+        then place and report. With `oco`, the two legs go as one-cancels-other (order.oco).
+
+        Python's cyclic garbage collector waits until the confirmation is on screen: a full
+        collection of the workstation's heap takes 60-240 ms, and one landing between Enter
+        and the dialog's first frame was the worst of the tail. The dialog cannot be confirmed
+        for its first 400 ms anyway, so the collection runs then instead."""
+        self.hold_gc()
+        return self._order_worker(request, title, oco)
+
+    @work(exclusive=True, group="order", exit_on_error=False)
+    async def _order_worker(self, request: OrderRequest, title: str, oco: OrderRequest | None) -> Order | None:
         try:
             return await self._submit_order(request, title, oco)
         finally:
             self.release_command_line()
+            self.release_gc()
+
+    def hold_gc(self) -> None:
+        """Hold the garbage collector off until release_gc (at the latest GC_HOLD_S from now)."""
+        if gc.isenabled():
+            gc.disable()
+            self._gc_held = True
+            self.set_timer(GC_HOLD_S, self.release_gc)
+
+    def release_gc(self) -> None:
+        if self._gc_held:
+            self._gc_held = False
+            gc.enable()
 
     def release_command_line(self) -> None:
         """Close a command line or ticket that handed its order over but saw no confirmation
         open (the order was not valid, or the worker was cancelled): screens/hand_off.py."""
         if getattr(self.screen, "handed_off", False):
             self.screen.dismiss(None)
+        if self.command_line.handed_off:
+            self.command_line.close()
+
+    def on_confirm_screen_shown(self, event: ConfirmScreen.Shown) -> None:
+        """The dialog is on screen: the command line that handed it its order closes under it
+        (after the dialog's first frame, so closing it costs the dialog nothing), and the
+        garbage collector may run again."""
+        self.release_gc()
+        if self.command_line.handed_off:
+            self.command_line.close()
 
     async def _submit_order(self, request: OrderRequest, title: str, oco: OrderRequest | None) -> Order | None:
         if request.venue is None and self.venue and request.symbol == self.symbol:

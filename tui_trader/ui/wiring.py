@@ -35,7 +35,7 @@ from tui_trader.ui.order_preview import check_request
 from tui_trader.ui.palette import PaletteCommand
 from tui_trader.ui.panes import PANES, BlotterPane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import CommandLineScreen, ConfirmScreen, HelpScreen
+from tui_trader.ui.screens import CommandLine, ConfirmScreen, HelpScreen
 from tui_trader.ui.workstation_state import WorkstationState
 
 # Sections of the key map, by binding id (others: "Panes and view").
@@ -55,22 +55,15 @@ class ScreenWiring(WorkstationState):
 
     # -- the command line --------------------------------------------------------------------
 
-    def action_command_line(self, text: str = "") -> None:
-        def done(command: Command | None) -> None:
-            if command is not None:
-                self.run_command(command)
-
-        self.push_screen(
-            CommandLineScreen(
-                self.symbol or None,
-                self.check_command,
-                self.command_history,
-                text,
-                self.markets,
-                run_in_place=self.run_in_place,
-            ),
-            done,
+    def make_command_line(self) -> CommandLine:
+        """The `:` line, docked in the main screen (composed once, hidden until opened)."""
+        self.command_line = CommandLine(
+            self.run_command, self.check_command, self.command_history, self.markets, self.run_in_place
         )
+        return self.command_line
+
+    def action_command_line(self, text: str = "") -> None:
+        self.command_line.open(text, self.symbol or None)
 
     def on_blotter_pane_modify_requested(self, event: BlotterPane.ModifyRequested) -> None:
         order = event.order
@@ -121,7 +114,7 @@ class ScreenWiring(WorkstationState):
         return matches[0] if len(matches) == 1 else None
 
     def run_in_place(self, command: Command) -> bool:
-        """Orders start while the command line is up; their confirmation replaces it."""
+        """Orders start while the command line is up; it closes once their confirmation shows."""
         if isinstance(command, OrderCommand):
             self.submit_order(command.request, oco=command.oco)
             return True

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from tui_trader.ui.desk_state import DeskState
     from tui_trader.ui.palette import PaletteCommand
     from tui_trader.ui.panes import Pane
-    from tui_trader.ui.screens import ConfirmScreen
+    from tui_trader.ui.screens import CommandLine, ConfirmScreen
     from tui_trader.ui.theme import Palette
 
     _AppBase = App[int]  # the type checker sees the App the mixins are mixed into
@@ -50,6 +50,7 @@ class WorkstationState(_AppBase):
     snapshot: EngineSnapshot | None
     last_order: Order | None
     command_history: list[str]
+    command_line: CommandLine  # the `:` line docked in the main screen (composed with it)
     _panes: dict[str, Pane]
     _mine: set[str]
     desk: DeskState

@@ -1,9 +1,13 @@
-"""The always-visible chrome: the PAPER/LIVE badge, the top line and the status bar."""
+"""The always-visible chrome: the PAPER/LIVE badge, the top line, the status bar and the keys
+footer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
-from textual.widgets import Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
 from tui_trader.core.enums import ConnectionState
 from tui_trader.engine import EngineSnapshot
@@ -197,3 +201,35 @@ class LiveBanner(Static):
                     " (you type the venue name).",
                 )
             )
+
+
+class KeyFooter(Footer):
+    """Textual's footer, rebuilt only when the keys it shows change, and only on top.
+
+    Textual's own rebuilds every key in it (tens of widgets: 10-70 ms with the full grid on
+    this machine) each time its screen's bindings might have changed: every focus change, and
+    every time a screen is pushed over the workstation or taken off it. Pushed under a
+    confirmation, that rebuild ran before the dialog's first frame counted as shown, for a footer
+    nobody could see. This one skips it while its screen is covered (the screen coming back on
+    top asks again) and when the keys are the same as shown."""
+
+    _shown: tuple[Any, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and screen.is_active:
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        if not self.is_attached or not self.screen.is_active:
+            return
+        keys = tuple(
+            (b.key, b.action, b.description, enabled, tooltip)
+            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
+            if b.show
+        )
+        if keys != self._shown:
+            self._shown = keys
+            await self.recompose()

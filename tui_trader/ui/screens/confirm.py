@@ -26,6 +26,7 @@ from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Event
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -38,6 +39,9 @@ CONFIRM_KEY = "ctrl+y"
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    class Shown(Message):
+        """Posted after the dialog's first frame (the app closes the command line it came from)."""
+
     BINDINGS = [
         Binding(CONFIRM_KEY, "answer(True)", "Confirm", id="confirm_yes", priority=True),
         Binding("n,escape", "answer(False)", "No", id="confirm_no", priority=True),
@@ -92,6 +96,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.shown_at = get_time()
         if self.state == "ready":
             self._arm()
+        self.post_message(self.Shown())
 
     def _arm(self) -> None:
         self.armed_at = get_time() + self.arm_s

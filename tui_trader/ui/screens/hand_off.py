@@ -1,12 +1,13 @@
-"""Screens that hand their result over in place: the command line and the order ticket.
+"""The command line and the order ticket hand their result (an order) over in place.
 
-Their result (an order) opens a confirmation. Dismissed first, the workstation behind would
-resume, be restyled and redrawn, and only then see the dialog pushed over it: 100-300 ms on a
-full grid, during which keys typed next reach the workstation's one-letter hotkeys. Handed
-over instead, the screen stays up while the order is prepared and the confirmation takes its
-place (App.switch_screen, see OrderEntry.confirm); keys typed meanwhile land in its own input.
-Once handed over, the screen ignores a second submit; OrderEntry closes it when no
-confirmation opened (the order was refused before asking).
+Their result opens a confirmation. Closed first, the workstation's keys would have the
+keyboard again while the order is prepared (keys typed next reach its one-letter hotkeys) and
+the workstation would be restyled and redrawn before the dialog. Handed over instead, the
+line or ticket keeps the keyboard while the order is prepared, and keys typed meanwhile land
+in its own input; once handed over it ignores a second submit. The ticket (a screen) is
+replaced by the confirmation (App.switch_screen, see OrderEntry.confirm); the docked command
+line closes once the confirmation is on screen. OrderEntry closes either when no confirmation
+opened (the order was refused before asking).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ RunInPlace = Callable[[Any], bool]
 
 
 class HandsOff:
-    """Mixed into a Screen that takes `run_in_place`."""
+    """Mixed into a screen or widget that takes `run_in_place`."""
 
     run_in_place: RunInPlace | None = None
     handed_off = False
 
     def hand_off(self, result: Any) -> bool:
-        """Give `result` to `run_in_place`; True when taken (the screen then stays up)."""
+        """Give `result` to `run_in_place`; True when taken (the screen or line then stays up)."""
         if self.run_in_place is not None and self.run_in_place(result):
             self.handed_off = True
         return self.handed_off
