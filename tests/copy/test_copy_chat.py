@@ -260,13 +260,17 @@ async def test_the_copy_pane_shows_the_provider_and_its_calls(chat: Chat) -> Non
     await c.say("Cancel BTC/USDT entry")
     await until(lambda: c.status()["mirrored"] == 1, what="the entry")
     app = WorkstationApp(InProcessClient(c.engine), c.engine.settings, c.home)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:  # the pane full width: the counts fit
         await pilot.press("f8")
         await app.refresh_snapshot()
         await pilot.pause()
-        row = [str(x) for x in app.query_one("#copy-table", DataTable).get_row_at(0)]
-        assert row[0] == "sig" and row[1] == "following" and row[3:6] == ["2", "1", "1"]
-        assert row[-1] == "BTC/USDT 0.05000"
+        table = app.query_one("#copy-table", DataTable)
+        labels = [str(col.label) for col in table.columns.values()]
+        row = dict(zip(labels, map(str, table.get_row_at(0)), strict=True))
+        assert (row["Leader"], row["State"], row["Seen"], row["Copied"], row["Skipped"]) == (
+            "sig", "following", "2", "1", "1"
+        ), row
+        assert row["Held"] == "BTC/USDT 0.05000"
         note = str(app.query_one("#copy-note", Static).render())
         assert "chat provider alpha" in note and "calls: cancel 1, entry 1" in note and "skipped: cancel 1" in note
 

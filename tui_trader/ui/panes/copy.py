@@ -94,7 +94,7 @@ class CopyPane(Pane):
     def on_mount(self) -> None:
         self._sync = FittedTable(
             self.query_one(DataTable), COLUMNS,
-            drop=("Delay s", "Seen", "Refused", "Slip bp", "Skipped", "Scale", "Copied", "Their P&L", "Held"),
+            drop=("Delay s", "Slip bp", "Refused", "Their P&L", "Scale", "Seen", "Skipped", "Copied", "Held"),
         )  # fmt: skip
 
     def update_view(self, view: View) -> None:
