@@ -7,17 +7,13 @@ section's model nor load pydantic-settings.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tui_trader.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from tui_trader.config.settings import Settings, default_config_text, load_settings
 
 __all__ = ["Settings", "default_config_text", "load_settings"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from tui_trader.config import settings
-
-    return getattr(settings, name)
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "tui_trader.config.settings"))

@@ -6,7 +6,9 @@ Names resolve on first use (module ``__getattr__``): importing one module of the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tui_trader.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from tui_trader.core.clock import Clock, FrozenClock, SystemClock, utc
@@ -135,13 +137,4 @@ _LAZY = {
     "utc": "tui_trader.core.clock",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tui_trader.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from tui_trader.data.loaders import load_ohlcv, load_ohlcv_with_report
@@ -20,11 +22,4 @@ _LAZY = {
     "check_candles": "tui_trader.data.validate",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tui_trader.data' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

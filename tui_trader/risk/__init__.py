@@ -6,17 +6,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tui_trader.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from tui_trader.risk.checks import PreTradeChecks, RiskRejection
 
 __all__ = ["PreTradeChecks", "RiskRejection"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from tui_trader.risk import checks
-
-    return getattr(checks, name)
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "tui_trader.risk.checks"))
