@@ -14,7 +14,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests" / "ui"), str(ROOT)]
 
-from textual.widgets import Input  # noqa: E402
 
 from tui_trader.core.enums import OrderType, Side  # noqa: E402
 from tui_trader.core.orders import OrderRequest  # noqa: E402
@@ -59,7 +58,7 @@ async def shot(name: str, size: tuple[int, int], keys: tuple[str, ...] = (), com
         if command:
             await pilot.press("colon")
             await pilot.pause()
-            rig.app.screen.query_one(Input).value = command
+            rig.app.command_line.field.value = command
             await pilot.press("enter")
             await settle(rig, pilot)
         for key in keys:
@@ -82,6 +81,7 @@ async def main() -> None:
     await shot("tui-alerts", (100, 30), ("a",), command="alert BTC/USDT above 70k")
     await shot("tui-keys", (100, 30), ("question_mark",))
     await shot("tui-confirm", (100, 30), ("colon", "b", "u", "y", "space", "0", ".", "1", "space", "E", "T", "H", "enter"))
+    await shot("tui-command-line", (100, 30), ("colon", "b", "u", "y", "space", "a", "b", "c", "enter"))
 
 
 if __name__ == "__main__":
