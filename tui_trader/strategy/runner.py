@@ -406,7 +406,7 @@ class StrategyRunner:
         import numpy as np
         import talib
 
-        rows = win.array()[-(period * 10 + 1) :]
+        rows = win.rows()[-(period * 10 + 1) :]  # read, not kept: no copy of the window
         value = talib.ATR(rows[:, 2], rows[:, 3], rows[:, 4], timeperiod=period)[-1]
         return float(value) if np.isfinite(value) and value > 0 else None
 
