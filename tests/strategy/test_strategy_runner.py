@@ -232,3 +232,17 @@ def test_dataprovider_in_a_backtest_sees_only_closed_candles() -> None:
     live = DataProvider(whitelist=["X/Y"])
     live.set_analyzed("X/Y", "5m", df)
     assert len(live.get_analyzed_dataframe("X/Y", "5m")[0]) == 5 and live.runmode.value == "live"
+
+
+def test_atr_for_volatility_sizing_is_wilders_atr_of_the_windows_last_bars() -> None:
+    import numpy as np
+    import talib
+
+    df = synthetic_ohlcv(400, "5m", seed=3)
+    runner = StrategyRunner(EveryTenth(), ["BTC/USDT"], on_decision=lambda d: None, window=300)
+    assert runner.atr("BTC/USDT") is None  # no bars yet
+    for c in _candles(df):
+        runner.on_candle("BTC/USDT", "5m", c)
+    tail = df.iloc[-141:]
+    want = talib.ATR(tail["high"].to_numpy(), tail["low"].to_numpy(), tail["close"].to_numpy(), timeperiod=14)[-1]
+    assert runner.atr("BTC/USDT") == want and np.isfinite(want) and want > 0
