@@ -231,6 +231,8 @@ class MatchingEngine:
         levels = self._books.get(order.symbol, [[], []])[1 if order.side is Side.BUY else 0]
         remaining, cost = order.quantity, ZERO
         for price, size, _ in levels:
+            if not size:  # a level this market's orders have taken (it refills with time)
+                continue
             take = min(remaining, Decimal(str(size)))
             cost += take * Decimal(str(price))
             remaining -= take
@@ -282,6 +284,8 @@ class MatchingEngine:
         for level in levels:
             if order.remaining <= 0 or not crosses(level[0]):
                 break
+            if level[1] <= 0:  # taken already: nothing to convert and round
+                continue
             size = inst.round_qty(Decimal(str(level[1])))
             take = min(order.remaining, size)
             if take <= 0:
