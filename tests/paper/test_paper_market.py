@@ -99,6 +99,20 @@ async def test_history_is_a_function_of_time_not_of_who_asked() -> None:
     assert [c.close for c in other_seed] != [c.close for c in a]
 
 
+async def test_a_year_of_history_is_made_off_the_event_loop() -> None:
+    """A year of daily bars the path has not computed costs 70-500 ms; the loop keeps running
+    meanwhile (quotes, orders, the screen), and what comes back is the same history."""
+    import asyncio
+
+    venue = venue_at(NOW)
+    path_module._BLOCKS._data.clear()
+    fetch = asyncio.get_running_loop().create_task(venue.fetch_candles("AAPL", "1d", limit=365))
+    await asyncio.sleep(0)  # the fetch has started: computed inline, it would be done by now
+    assert not fetch.done()
+    bars = await fetch
+    assert len(bars) == 365 and bars == await venue_at(NOW).fetch_candles("AAPL", "1d", limit=365)
+
+
 def test_price_is_continuous_across_minutes_and_inside_the_bar() -> None:
     path = new_path("SOL/USDT")
     start = math.floor(NOW.timestamp() / 60) * 60

@@ -249,8 +249,12 @@ class PaperVenue:
     async def fetch_candles(
         self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
     ) -> list[Candle]:
+        path, end = self.path(symbol), self.clock.now()
         try:
-            return history(self.path(symbol), timeframe, self.clock.now(), limit, since)
+            # Off the event loop: history the path has not computed yet costs a block of minutes
+            # per week it spans (a year of daily bars: 70-100 ms, up to ~0.5 s for stocks), which
+            # would hold quotes, orders and the screen (the risk loop's VaR reads a year of them).
+            return await asyncio.to_thread(history, path, timeframe, end, limit, since)
         except ValueError as exc:
             raise VenueError(str(exc)) from None
 
