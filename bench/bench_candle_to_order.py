@@ -23,7 +23,12 @@ Two strategies:
   --strategy flip: a pandas Python strategy (RSI(14) + EMA(20) on 1-minute bars, 500-bar
     window) that enters on an up bar and exits on a down bar, so every candle makes an order.
 
-    .venv/bin/python bench/bench_candle_to_order.py [--strategy rsi_trend|flip] [--candles N]
+    .venv/bin/python bench/bench_candle_to_order.py [--strategy rsi_trend|flip] [--candles N] [--gap-ms MS]
+
+Candles go back to back by default, which keeps the engine, the worker and the cores awake.
+Live candles are minutes apart: `--gap-ms` lets the engine settle (its reports applied, the
+protective stop placed) and then idle that long before the next candle, so each one wakes
+idle processes, as a live candle close does.
 
 The code before a change: the same bench with PYTHONPATH set to a checkout of the old tree
 (it prints the package it ran).
@@ -138,7 +143,7 @@ STRATEGIES = {
 }
 
 
-async def run(which: str, n: int | None) -> None:
+async def run(which: str, n: int | None, gap_s: float = 0.0) -> None:
     name, tf, default_n, params, label = STRATEGIES[which]
     n = n or default_n
     minutes = int(tf[:-1])
@@ -193,6 +198,10 @@ async def run(which: str, n: int | None) -> None:
             t0 = time.perf_counter()
             engine.bus.publish(CandleEvent("paper", candle))
             await engine.strategies.drain()
+            if gap_s:  # the engine settles, then idles as it would between live candles
+                await engine.oms.flush()
+                await engine.strategies.drain()
+                await asyncio.sleep(gap_s)
             new = [acked[k] for k in acked if k not in before]
             if decided and new:
                 to_decision.append(decided[0] - t0)
@@ -203,7 +212,8 @@ async def run(which: str, n: int | None) -> None:
     transport = [a - b for a, b in zip(to_decision, in_worker, strict=True)]
     import tui_trader
 
-    print(f"candle close -> order acknowledged by the paper venue, {len(total):,} orders of {n:,} candles")
+    gap = f", {gap_s * 1000:g} ms idle between candles" if gap_s else ", candles back to back"
+    print(f"candle close -> order acknowledged by the paper venue, {len(total):,} orders of {n:,} candles{gap}")
     print(f"  strategy: {label}; package {os.path.dirname(tui_trader.__file__)}")
     print(
         f"  candle -> decision (the worker, all of it): p50 {pct(to_decision, 50):.2f} "
@@ -243,8 +253,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strategy", choices=sorted(STRATEGIES), default="rsi_trend")
     ap.add_argument("--candles", type=int, default=None, help="default: 2,800 for rsi_trend, 1,000 for flip")
+    ap.add_argument("--gap-ms", type=float, default=0.0,
+                    help="idle time between candles, after the engine has settled (default 0: back to back)")
     args = ap.parse_args()
-    asyncio.run(run(args.strategy, args.candles))
+    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000))
     return 0
 
 
