@@ -195,16 +195,18 @@ async def test_balances_fit_the_grid_layouts_narrow_risk_pane_without_cutting_a_
     rig = build_rig()
     async with rig.app.run_test(size=(160, 48)) as pilot:
         await rig.ready(pilot)
+        await rig.app.client.place(OrderRequest("ETH/USDT", Side.BUY, Decimal("1")))  # a positions column too
+        await _frame(rig, pilot)
         await _frame(rig, pilot)
         pane = rig.app.query_one(RiskPane)
-        console = Console(width=pane.content_size.width, file=io.StringIO(), record=True)
+        console = Console(width=pane.query_one("#risk-body").content_size.width, file=io.StringIO(), record=True)
         console.print(pane.body)
         text = console.export_text()
         assert "Balances" in text and "…" not in text, text
         balances = rig.app.snapshot.account.balances
         pal = rig.app.palette
         usdt = next(b for b in balances if b.currency == "USDT")
-        for width, wanted, rate in ((60, f"{usdt.cash:,.2f}", True), (34, "100.0K", True), (22, "100.0K", False)):
+        for width, wanted, rate in ((60, f"{usdt.cash:,.2f}", True), (44, "K ", True), (34, "K ", False)):
             narrow = Console(width=width, file=io.StringIO(), record=True)
             narrow.print(balances_table(balances, "USD", pal, width))
             shown = narrow.export_text()

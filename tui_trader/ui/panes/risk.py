@@ -227,17 +227,23 @@ class RiskPane(Pane):
             repr(extra),
             pal,
             self.size.width,
+            self._body_width(),
         )
         if key == self._shown:
             return
         self._shown = key
         self.body, lines = self.render_body(snap, extra, pal, pairs=2 if self.size.width >= 60 else 1,
-                                            width=self.content_size.width - 1)  # fmt: skip
+                                            width=self._body_width())  # fmt: skip
         # Relayout only when the number of lines changed; values alone keep the size.
         self.query_one("#risk-body", Static).update(self.body, layout=lines != self._lines)
         self._lines = lines
         self.draws += 1
         self.set_title("Risk · HALTED" if snap.halted else "Risk")
+
+    def _body_width(self) -> int | None:
+        """The cells the body has (inside the scroll view and its scrollbar), once laid out."""
+        width = self.query_one("#risk-body", Static).content_size.width
+        return width if width > 0 else None
 
     def render_body(self, snap: Any, extra: dict[str, Any], pal: Palette, pairs: int,
                     width: int | None = None) -> tuple[RenderableType, int]:  # fmt: skip
@@ -299,7 +305,7 @@ class RiskPane(Pane):
             gauge(dd_used, pal),
             f"{fmt.pct(dd, False)}"
             + (f" / {fmt.pct(max_dd, False, 0)}" if max_dd else "")
-            + (f" of {fmt.money(peak)}" if peak else ""),
+            + (f" of {(fmt.compact_money if width and width < 60 else fmt.money)(peak)}" if peak else ""),
         )
         parts.append(gauges)
         lines += 2
