@@ -123,12 +123,18 @@ async def test_limit_order_by_ticket(rig_factory) -> None:  # type: ignore[no-un
         await pilot.pause()
         ticket = rig.app.screen
         assert isinstance(ticket, TicketScreen)
+
+        def title() -> str:
+            return str(ticket.query_one("#ticket-title").render())
+
+        assert "enter a quantity" in title() and "problem" not in title()  # a fresh ticket is not wrong
         price = below_market(rig, 0.985)
         ticket.query_one("#f-price", Input).value = price
         ticket.query_one("#f-quantity", Input).value = "abc"
         await pilot.pause()
         error = ticket.query_one("#err-quantity")
         assert error.display and "must be a number" in ticket.errors["quantity"]
+        assert "1 problem(s)" in title()
         ticket.query_one("#f-quantity", Input).value = "0.02"
         await pilot.pause()
         assert not ticket.query_one("#err-quantity").display

@@ -311,6 +311,7 @@ class TicketScreen(HandsOff, HoldsKeys, ModalScreen[Result | None]):
         self.query_one("#row-trail").display = otype is OrderType.TRAILING_STOP
         self.query_one("#row-oco").display = otype in (OrderType.LIMIT, OrderType.STOP)
         typed = {k for k, v in values.items() if v.strip()}
+        shown = 0
         for name in self._fields():
             label = self.query_one(f"#err-{name}", Static)
             # Only complain about fields the trader has touched (or that a valid order needs now).
@@ -319,11 +320,17 @@ class TicketScreen(HandsOff, HoldsKeys, ModalScreen[Result | None]):
             )
             label.update(f"✗ {message}" if message else "")
             label.display = bool(message)
+            shown += bool(message)
         side = values.get("side") or "buy"
         box = self.query_one("#ticket-box")
         box.set_class(side == "buy", "buy")
         box.set_class(side == "sell", "sell")
-        status = "ready: Enter to review" if self.request else f"{len(self.errors)} problem(s)"
+        if self.request:
+            status = "ready: Enter to review"
+        elif shown:
+            status = f"{shown} problem(s)"
+        else:  # nothing wrong yet: a fresh ticket waits for its quantity
+            status = "enter a quantity"
         self.query_one("#ticket-title", Static).update(
             f"[b]{side.upper()} ticket[/]  [dim]{status}[/]"
         )
