@@ -37,6 +37,14 @@ def test_quote_without_a_daemon_reads_the_paper_market(tmp_path: Path, capsys: p
     assert text.startswith("AAPL on paper") and "market: NYSE" in text and "bid size" in text
 
 
+def test_a_symbol_the_paper_market_does_not_list_is_refused_as_the_daemon_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "quote", "NOPE/USDT") == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.count("\n") == 1 and "paper does not list NOPE/USDT" in out.err
+
+
 def test_quote_of_another_venue_needs_a_daemon(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(tmp_path, "quote", "BTC/USDT", "--venue", "binance") == 1
     err = capsys.readouterr().err

@@ -50,10 +50,13 @@ def _paper_quote(args: argparse.Namespace, symbol: str) -> dict[str, Any]:
             "without it only the paper market can be quoted"
         )
     paper = ctx.settings.paper
-    symbols = paper.symbols if symbol in paper.symbols else [*paper.symbols, symbol]
     if "/" not in symbol and not symbol.isalnum():
         raise UserError(f"{symbol!r} is not a symbol: use e.g. BTC/USDT or AAPL")
-    venue = PaperVenue(paper.model_copy(update={"symbols": symbols}), SystemClock(), run_feed=False)
+    if symbol not in paper.symbols:  # as the daemon answers: no made-up market for it
+        raise UsageError(
+            f"paper does not list {symbol}; it quotes {', '.join(paper.symbols)} ([paper] symbols in config.toml)"
+        )
+    venue = PaperVenue(paper, SystemClock(), run_feed=False)
 
     async def quote() -> dict[str, Any]:
         await venue.connect(lambda event: None)
