@@ -26,7 +26,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -575,15 +575,10 @@ def _trip(
     (or takes the staged rows inside it, `staged_inside`). `kept[0]`: the rows were committed."""
     rows = [] if staged_inside else staged
     if fn is _execute and (audit or rows):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(conn):
             conn.executemany(_INSERT_AUDIT, audit)
             _write_rows(conn, rows)
             conn.execute(*args)
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
         kept[0] = True
         return None
     kept[0] = _write_queued(conn, audit, rows)
@@ -594,14 +589,9 @@ def _write_queued(conn: sqlite3.Connection, audit: list[tuple[str, str, str, str
     """Queued audit rows and staged rows in one transaction before a write; True if any."""
     if not audit and not staged:
         return False
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         conn.executemany(_INSERT_AUDIT, audit)
         _write_rows(conn, staged)
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
     return True
 
 
@@ -619,6 +609,18 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     """Another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED and their extended codes)."""
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the error goes on)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -657,8 +659,7 @@ def _save_fill(
     position: tuple[Any, ...] | None,
     staged: list[Row],
 ) -> bool:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         inserted = conn.execute(_INSERT_FILL, fill).rowcount == 1
         if inserted:
             if order is not None:
@@ -666,10 +667,6 @@ def _save_fill(
             if position is not None:
                 conn.execute(_UPSERT_POSITION, position)
         _write_rows(conn, staged)
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
     return inserted
 
 
