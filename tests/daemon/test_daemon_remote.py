@@ -197,3 +197,36 @@ async def test_detaching_from_a_daemon_that_stopped_reading_is_bounded(served, m
     await client.close()
     assert time.monotonic() - started < 2.0 and not client.connected
     assert client._writer.transport.is_closing()
+
+
+async def test_detaching_ends_a_refresh_whose_cancel_was_swallowed(served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On Python 3.11 `asyncio.wait_for` returns the answer instead of raising when the cancel
+    and the answer land together, and the refresh loop ran on: detaching then waited for it
+    forever (the suite's intermittent hangs in the two-client tests). Simulated here: a snapshot
+    request that swallows the cancel and answers."""
+    import time
+
+    from tui_trader.daemon import remote_client
+
+    _, _, home = served
+    monkeypatch.setattr(remote_client, "CLOSE_WAIT_S", 0.5)
+    client = RemoteClient.for_home(home, refresh_hz=50)
+    await client.start()
+    real = client.request
+    in_request = asyncio.Event()
+
+    async def swallowing(cmd, **params):  # type: ignore[no-untyped-def]
+        if cmd != "snapshot":
+            return await real(cmd, **params)
+        in_request.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # what 3.11's wait_for does when the answer arrives with the cancel
+        return await real(cmd, **params)
+
+    monkeypatch.setattr(client, "request", swallowing)
+    await asyncio.wait_for(in_request.wait(), 5)
+    started = time.monotonic()
+    await client.close()
+    assert time.monotonic() - started < 3.0 and not client.connected

@@ -9,7 +9,6 @@ on a local EventBus, so `subscribe()` behaves exactly like the in-process client
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -173,9 +172,7 @@ class RemoteClient:
         self._closing = True
         for task in (self._refresh_task, self._read_task):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await _end(task)
         self._refresh_task = self._read_task = None
         if self._writer is not None:
             self._writer.close()
@@ -259,8 +256,10 @@ class RemoteClient:
         self.bus.publish(NoticeEvent(now, "error", message, "daemon"))
 
     async def _refresh_loop(self) -> None:
-        while True:
+        while not self._closing:  # a cancel Python 3.11's wait_for swallowed still ends it
             await asyncio.sleep(self.refresh_s)
+            if self._closing:
+                return
             try:
                 if not self.connected:
                     if self._session_refusals >= SESSION_RETRIES:
@@ -369,3 +368,16 @@ class RemoteClient:
 
     async def call(self, command: str, **params: Any) -> Any:
         return await self.request("call", command=command, params=params)
+
+
+async def _end(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait for it, a bounded time: on Python 3.11 `asyncio.wait_for` can
+    swallow a cancel that lands as its answer arrives, and the task then runs on."""
+    for _ in range(3):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=CLOSE_WAIT_S)
+        if done:
+            if not task.cancelled():
+                task.exception()  # read: an error while detaching is not news
+            return
+    log.warning("%s did not stop when cancelled; left behind", task.get_name())
