@@ -12,13 +12,13 @@ League pane (F9) and `league show` read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.errors import UserError
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -60,10 +60,7 @@ class LiveLeagues:
         self._task = asyncio.create_task(self._loop(), name="live-leagues")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_tasks(self._task)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tui_trader.core.events import CandleEvent, Event, TradeEvent
 from tui_trader.strategy.candles import CandleBuilder
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.core.market import Candle
@@ -46,12 +47,7 @@ class CandleFeed:
 
     async def stop(self) -> None:
         self.engine.bus.off(self._on_event)
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_tasks(self._task)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, TradeEvent):

@@ -74,6 +74,7 @@ from tui_trader.risk.checks import PreTradeChecks
 from tui_trader.risk.manager import RiskManager
 from tui_trader.store.db import Store, StoreWriteError
 from tui_trader.venues.base import Venue
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
@@ -163,11 +164,7 @@ class Engine(Trading):
             raise
 
     async def _cancel_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(*self._tasks)
         self._tasks.clear()
 
     async def _abort_start(self) -> None:

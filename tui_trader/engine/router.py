@@ -30,6 +30,7 @@ from tui_trader.engine.route_state import AUTO, Route, is_child, is_parent
 from tui_trader.risk.checks import RiskRejection
 from tui_trader.routing.plan import Leg, RoutePlan
 from tui_trader.store.db import StoreWriteError
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.core.events import Event
@@ -91,11 +92,8 @@ class Router:
 
     async def stop(self) -> None:
         self.engine.bus.off(self._on_event)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     @property
     def _oms(self) -> OrderManager:

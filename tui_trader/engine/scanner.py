@@ -6,13 +6,13 @@ notice when a spread's net edge reaches `alert_bps` (once per spread per cooldow
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui_trader.engine import market_view as mv
 from tui_trader.routing.consolidated import consolidate
 from tui_trader.routing.spreads import Spread, Triangle, cross_venue, triangular
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,11 +41,8 @@ class SpreadScanner:
             self._task = asyncio.create_task(self._run(), name="spread-scanner")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -29,6 +29,7 @@ from tui_trader.engine.chat_desk import ChatDesk
 from tui_trader.signals.decision import DecisionEngine, Recommendation
 from tui_trader.signals.settings import SignalsSettings, load_signals_settings
 from tui_trader.strategy.window import BarWindow
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,10 +204,7 @@ class SignalService:
             eng.snapshot_extras.remove(self.snapshot_extra)
         if self._sub is not None:
             self._sub.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_tasks(self._task)
         if self.poller is not None:
             await self.poller.stop()
         if self.webhook is not None:
@@ -214,10 +212,7 @@ class SignalService:
         if self.discord is not None:
             with contextlib.suppress(Exception):
                 await self.discord.close()
-        if self._discord_task is not None:
-            self._discord_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._discord_task
+        await stop_tasks(self._discord_task)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

@@ -195,7 +195,9 @@ class Zygote:
                 await self.proc.wait()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:  # bounded: a loop that swallowed its cancel cannot hold the stop
+            await asyncio.wait(self._tasks, timeout=2.0)
+        for task in self._tasks:  # an error while stopping is the stop's, not "never retrieved"
+            if task.done() and not task.cancelled():
+                task.exception()
         self._tasks.clear()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from tui_trader.core.errors import UserError
 from tui_trader.daemon.remote_client import RemoteClient
 from tui_trader.daemon.sessions import SESSION_ENV
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.home import Home
@@ -55,10 +56,7 @@ class DaemonLink:
         self._watch = asyncio.create_task(self._keep_attached(), name="serve-daemon-link")
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        await stop_tasks(self._watch)
         for session in list(self.sessions.values()):
             await self.close(session, "the serve process stopped")
         await self.client.close()

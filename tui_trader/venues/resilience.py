@@ -211,6 +211,34 @@ async def cancel_tasks(tasks: dict[str, asyncio.Task[Any]], timeout: float = 2.0
     return pending
 
 
+async def stop_tasks(*tasks: asyncio.Task[Any] | None, timeout: float = 2.0) -> bool:
+    """Cancel background tasks and wait for them to end, at most `timeout` (plus a last 0.1 s);
+    True if they all did. A stop can never hang on one of them.
+
+    On Python 3.11 `asyncio.wait_for` returns the answer instead of raising when a cancel and
+    the answer land together, so a task's loop can run on after its cancel (the daemon client's
+    refresh loop did, and detaching waited for ever). A task still running at `timeout` has had
+    its time to clean up: it is cancelled once more, then left (logged), never waited for. The
+    caller's own cancellation is not swallowed (`await task` under `suppress(CancelledError)`
+    swallowed it). A task that failed while stopping is said at debug level."""
+    pending = {task for task in tasks if task is not None and not task.done()}
+    for task in pending:
+        task.cancel()
+    if pending:
+        _done, pending = await asyncio.wait(pending, timeout=timeout)
+    if pending:  # a swallowed cancel: ask once more, briefly
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=0.1)
+    for each in tasks:
+        if each is not None:
+            each.add_done_callback(_retrieved)  # now, or when a late one ends
+    if pending:
+        names = ", ".join(sorted(task.get_name() for task in pending))
+        log.warning("%d task(s) did not stop within %.1f s and were left: %s", len(pending), timeout, names)
+    return not pending
+
+
 def _retrieved(task: asyncio.Task[Any]) -> None:
     """A task that ended with an error while it was being closed: the error is the closing's
     (a socket torn down under it), said at debug level, never "Task exception was never retrieved"."""

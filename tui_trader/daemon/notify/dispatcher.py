@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.config.daemon import NotificationSettings
 from tui_trader.daemon.notify.alerts import KINDS, Alert, classify, summarize
 from tui_trader.daemon.notify.sinks import EmailSink, SecretFn, Sink, SinkError, WebhookSink, keyring_secret
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.engine.bus import EventBus, Subscription
@@ -74,15 +75,9 @@ class Notifier:
             for alert in filter(None, map(classify, self._sub.drain())):
                 self._queue(alert)
             self._sub.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks(self._task)
         for box in self.outboxes:
-            if box.task is not None:
-                box.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await box.task
+            await stop_tasks(box.task)
             if box.pending:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._send(box), 10.0)

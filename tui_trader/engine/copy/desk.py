@@ -34,6 +34,7 @@ from tui_trader.engine.copy.follow import Follow
 from tui_trader.engine.copy.leaders import Leader, LeaderFill, make_leader
 from tui_trader.engine.copy.plan import Plan, Situation, Skip, order_id, plan, plan_detail
 from tui_trader.store.mirrors import SENDING, DuplicateMirror, Mirror, MirrorRecords
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.engine.chat_desk import PendingChat
@@ -104,10 +105,7 @@ class CopyDesk:
             await self._halt(follow)
         if self._sub is not None:
             self._sub.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_tasks(self._task)
         with contextlib.suppress(ValueError):
             self.engine.snapshot_extras.remove(self.snapshot_extra)
 
@@ -127,11 +125,8 @@ class CopyDesk:
         follow.task = asyncio.create_task(follow.leader.run(on_fill, since), name=f"copy-{follow.name}")
 
     async def _halt(self, follow: Follow) -> None:
-        if follow.task is not None:
-            follow.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await follow.task
-            follow.task = None
+        await stop_tasks(follow.task)
+        follow.task = None
         await follow.leader.close()
         follow.leader.state = "stopped"
 

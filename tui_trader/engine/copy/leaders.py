@@ -30,7 +30,7 @@ from tui_trader.core.encoding import WireError, decode_dataclass, to_jsonable
 from tui_trader.core.enums import Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.fills import Fill
-from tui_trader.venues.resilience import Backoff
+from tui_trader.venues.resilience import Backoff, stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.config.copy import CopySettings
@@ -182,9 +182,7 @@ class LineClient:
             self.events.put_nowait(None)
 
     async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._task
+        await stop_tasks(self._task)
         with contextlib.suppress(Exception):
             self.writer.close()
 

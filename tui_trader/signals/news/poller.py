@@ -165,12 +165,11 @@ class NewsPoller:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None:  # bounded: a fetch that swallowed its cancel cannot hold the stop
             task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait({task}, timeout=2.0)
+            if task.done() and not task.cancelled():
+                task.exception()  # an error while stopping is the stop's, not "never retrieved"
 
 
 def _parse_and_analyse(data: bytes, url: str, fetched_at: Any) -> list[NewsEvent]:
