@@ -285,7 +285,10 @@ class StrategyWorker:
         timeout: float | None = None,
     ) -> dict[str, Any]:
         seq = next(self._seq)
-        writer.write(wire.encode({**message, "seq": seq}))
+        if message.get("op") == "bar":  # the frame sent most: a binary record
+            writer.write(wire.encode_bar(seq, message["s"], message["tf"], message["b"]))
+        else:
+            writer.write(wire.encode({**message, "seq": seq}))
         return await self._answer(reader, pid, seq, what, timeout)
 
     async def _loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int) -> None:

@@ -36,6 +36,8 @@ from tui_trader.strategy.errors import StrategyError
 from tui_trader.strategy.runner import Decision, StrategyRunner
 
 HOOKS = ("custom_stake_amount", "confirm_trade_entry", "confirm_trade_exit")
+# requests whose answer holds only the worker's own plain values (a hook's answer may not)
+_PLAIN_ANSWERS = frozenset({"bar", "ping", "fill", "closed", "failed", "enable"})
 
 
 def bar_row(candle: Candle) -> list[float]:
@@ -55,16 +57,18 @@ def row_candle(symbol: str, timeframe: str, row: list[float]) -> Candle:
 
 
 def decision_dict(d: Decision, atr: float | None = None) -> dict[str, Any]:
+    """Plain values only (str, float, None: wire.encode_plain's promise), as decision_from
+    reads them back (a strategy's tag or reason may be any object: its str)."""
     return {
-        "strategy": d.strategy,
-        "symbol": d.symbol,
-        "action": d.action,
-        "tag": d.tag,
-        "price": d.price,
+        "strategy": str(d.strategy),
+        "symbol": str(d.symbol),
+        "action": str(d.action),
+        "tag": None if d.tag is None else str(d.tag),
+        "price": float(d.price),
         "ts": d.ts.isoformat(),
-        "reason": d.reason,
-        "timeframe": d.timeframe,
-        "atr": atr,
+        "reason": str(d.reason),
+        "timeframe": str(d.timeframe or ""),
+        "atr": None if atr is None else float(atr),
     }
 
 
@@ -96,8 +100,9 @@ class Worker:
 
     def serve(self) -> None:
         signal.signal(signal.SIGUSR1, self._where)
+        receiver = wire.Receiver(self.sock)
         while True:
-            msg = wire.receive(self.sock)
+            msg = receiver.receive()
             if msg is None or msg.get("op") == "stop":
                 if msg is not None:
                     self._answer(msg, {})
@@ -113,22 +118,27 @@ class Worker:
 
     def _answer(self, msg: dict[str, Any], result: dict[str, Any]) -> None:
         out = {"op": "done", "seq": msg.get("seq"), **result}
+        changed: dict[str, bytes] = {}  # JSON text, spliced into the frame as it is
         runner = self.runner
         if runner is not None:
             out["enabled"] = runner.enabled
             out["error"] = str(runner.error) if runner.error else None
             out["evals"] = runner.evaluations
-            state = json.dumps(runner.state, default=str, sort_keys=True)
+            whole = runner.state  # its "trades" are the open trades' dicts: made once
+            state = json.dumps(whole, default=str, sort_keys=True)
             if state != self._sent_state:
                 self._sent_state = state
-                out["state"] = json.loads(state)
-            trades = json.dumps({s: t.to_dict() for s, t in runner.open_trades().items()}, default=str)
+                changed["state"] = state.encode()
+            trades = json.dumps(whole["trades"], default=str)
             if trades != self._sent_trades:
                 self._sent_trades = trades
-                out["trades"] = json.loads(trades)
+                changed["trades"] = trades.encode()
         if self.errors:
-            out["errors"], self.errors = self.errors, []
-        wire.send(self.sock, out)
+            out["errors"], self.errors = [str(e) for e in self.errors], []
+        if msg.get("op") in _PLAIN_ANSWERS:  # nothing but our own str, int, bool, None in `out`
+            self.sock.sendall(wire.encode_plain(out, changed))
+        else:  # a hook's answer may be any object
+            wire.send(self.sock, {**out, **{k: json.loads(v) for k, v in changed.items()}})
 
     def _where(self, signum: int, frame: FrameType | None) -> None:
         """SIGUSR1 from the engine at the deadline: say which function is running, and where."""
@@ -214,7 +224,7 @@ class Worker:
         self.decisions.clear()
         took = round((time.perf_counter() - started) * 1e6)  # µs in the worker, for status and bench/
         if out:
-            wire.send(self.sock, {"op": "decided", "seq": msg.get("seq"), "d": out, "us": took})
+            self.sock.sendall(wire.encode_plain({"op": "decided", "seq": msg.get("seq"), "d": out, "us": took}))
         return {"us": took}
 
     def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
