@@ -17,6 +17,7 @@ from tui_trader.core.events import EventSink, ExecutionReport, FillEvent, Notice
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order, can_transition
 from tui_trader.core.positions import Position
+from tui_trader.execution.eager import start_now
 from tui_trader.execution.order_table import OrderTable
 from tui_trader.execution.portfolio import Portfolio
 from tui_trader.store.db import Store, StoreWriteError
@@ -49,8 +50,12 @@ class OrderManager:
         self._idle = asyncio.Event()
         self._idle.set()
         self._acks: dict[str, asyncio.Future[Order]] = {}
-        self._sending: set[asyncio.Task[bool]] = set()  # sends whose caller may have stopped waiting
+        self._sending: set[asyncio.Future[bool]] = set()  # sends whose caller may have stopped waiting
         self._task: asyncio.Task[None] | None = None
+        # One drain of the queued reports at a time, in arrival order (`_drain_now`): `_busy`
+        # while one runs, `_draining` its task once it waits for something (a write).
+        self._busy = False
+        self._draining: asyncio.Future[None] | None = None
         self.on_fill_hooks: list[Callable[[Order, Decimal], None]] = []
         self._seen_fills: set[tuple[str, str]] = set()  # (venue, fill_id); the DB also refuses repeats
         # (order, fill, position after it, P&L the fill realized): the risk engine's trade tracking
@@ -91,6 +96,7 @@ class OrderManager:
             while self._reports:  # not started (tests, shutdown): apply inline
                 await self.apply(self._reports.popleft())
             return
+        self._drain_now()
         await self._idle.wait()
 
     # -- commands --------------------------------------------------------------------------
@@ -165,19 +171,28 @@ class OrderManager:
         ack: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._acks[cid] = ack
         order.meta["sent_at"] = self.clock.now().isoformat()  # stored with its next change
-        # The send is its own task: a caller that stops waiting (a timeout, a client gone) does
-        # not cut it off halfway, which left the order `new` and "in flight" for ever, where no
-        # reconcile looks. It finishes, and the order settles as the venue's answer says.
-        sending = asyncio.create_task(self._deliver(order, outgoing), name=f"send-{cid}")
-        self._sending.add(sending)
-        sending.add_done_callback(self._sending.discard)
-        try:
-            delivered = await asyncio.shield(sending)
-        except asyncio.CancelledError:
-            sending.add_done_callback(lambda _t: self._acks.pop(cid, None))
-            raise
+        # The send starts at once, in this stack, and runs to its first wait where nothing can
+        # cancel it (an in-process venue answers there); from a wait on, it is a task of its
+        # own: a caller that stops waiting (a timeout, a client gone) does not cut it off
+        # halfway, which left the order `new` and "in flight" for ever, where no reconcile
+        # looks. It finishes, and the order settles as the venue's answer says.
+        sending = start_now(self._deliver(order, outgoing), name=f"send-{cid}")
+        if sending.done():
+            delivered = sending.result()
+        else:
+            self._sending.add(sending)
+            sending.add_done_callback(self._sending.discard)
+            try:
+                delivered = await asyncio.shield(sending)
+            except asyncio.CancelledError:
+                sending.add_done_callback(lambda _t: self._acks.pop(cid, None))
+                raise
         if not delivered:
             return order.copy()
+        self._drain_now()  # the venue's answer, if it came with the call, applied without a turn
+        if ack.done():
+            self._acks.pop(cid, None)
+            return ack.result()
         try:
             return await asyncio.wait_for(asyncio.shield(ack), wait_ack)
         except TimeoutError:
@@ -282,6 +297,31 @@ class OrderManager:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            while self._reports or self._draining is not None:
+                pending = self._draining or self._drain_now()
+                if pending is not None and not pending.done():
+                    await asyncio.wait({pending})  # never cancels the drain (a stop cancels this task)
+
+    def _drain_now(self) -> asyncio.Future[None] | None:
+        """Apply the queued reports now, in this stack, up to the first write that must wait for
+        the database thread; the rest as a task of its own (`start_now`). One drain at a time:
+        a second caller gets the running one (None while it runs without waiting). Not before
+        `start` (then `flush` applies them)."""
+        if self._busy:
+            return self._draining
+        if self._task is None or not self._reports:
+            return None
+        self._busy = True
+        drain = start_now(self._drain(), name="oms-reports-drain")
+        if drain.done():
+            if not drain.cancelled() and drain.exception() is not None:
+                log.error("applying reports failed", exc_info=drain.exception())
+        else:
+            self._draining = drain
+        return drain
+
+    async def _drain(self) -> None:
+        try:
             while self._reports:
                 report = self._reports.popleft()
                 # A status a queued fill of the same order supersedes (accepted, then filled) need
@@ -297,8 +337,10 @@ class OrderManager:
                     log.error("report for %s not stored: %s", report.client_order_id, exc)
                 except Exception:
                     log.exception("failed to apply report %s", report)
-            if not self._reports:
-                self._idle.set()
+            self._idle.set()
+        finally:
+            self._busy = False
+            self._draining = None
 
     async def apply(self, report: ExecutionReport, *, persist: bool = True) -> None:
         order = self.orders.get(report.client_order_id)
