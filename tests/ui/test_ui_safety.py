@@ -112,6 +112,65 @@ async def test_keys_typed_in_one_burst_after_the_colon_are_typed_into_the_line()
         assert sent(rig) == [] and not any(isinstance(s, TicketScreen) for s in rig.app.screen_stack)
 
 
+async def _burst_after_enter(rig, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    """`text` Enter, then at once `b` (buy ticket), `x` (cancel all) and `s`, all read before the
+    app gets to the first of them."""
+    line = rig.app.command_line
+    await typed(rig, pilot, text)
+    after_enter: list[tuple[bool, bool]] = []
+    submit = line.submit
+
+    def submitted(value: str) -> None:  # where the keyboard is once Enter has been handled
+        submit(value)
+        after_enter.append((line.is_open, rig.app.focused is line.field))
+
+    line.submit = submitted  # type: ignore[method-assign]
+    line.field.post_message(Input.Submitted(line.field, text))
+    for key in ("b", "x", "s"):
+        rig.app.post_message(events.Key(key, key))
+    await confirm_dialog(rig, pilot)
+    line.submit = submit  # type: ignore[method-assign]
+    assert after_enter == [(True, True)]  # the line kept it until the dialog
+
+
+async def test_keys_after_flatten_or_cancel_all_reach_no_hotkey_before_their_dialog() -> None:
+    """`:flatten` and `:cancel all` ask first, like orders: the line keeps the keyboard until
+    their dialog is up, so keys typed after Enter open no ticket and run no second command."""
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        main = rig.app.screen
+        below = Decimal(round(rig.engine.mid("BTC/USDT") * 0.99))
+        await rig.app.client.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.01"), OrderType.LIMIT, below))
+        await rig.app.refresh_snapshot()
+        for text, title in (("flatten", "Flatten everything"), ("cancel all", "Cancel all?")):
+            await _burst_after_enter(rig, pilot, text)
+            dialog = await confirm_dialog(rig, pilot)
+            assert dialog.title_text == title and rig.app.screen_stack == [main, dialog]
+            assert not rig.app.command_line.is_open
+            await answer(rig, pilot, "escape", danger=text == "flatten")
+            await settle(rig, pilot)
+            assert rig.app.screen_stack == [main]
+        assert [o.status for o in sent(rig)] == [OrderStatus.ACCEPTED]  # nothing cancelled or sent
+
+
+async def test_a_command_that_has_nothing_to_ask_closes_the_line_or_says_why_inline() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        main = rig.app.screen
+        line = rig.app.command_line
+        await typed(rig, pilot, "cancel all")  # nothing working: said, and the line closes
+        await pilot.press("enter")
+        await settle(rig, pilot)
+        assert rig.app.screen_stack == [main] and not line.is_open and not line.handed_off
+        await typed(rig, pilot, "close eth")  # nothing held: said inline, the line stays to fix it
+        await pilot.press("enter")
+        await settle(rig, pilot)
+        assert line.is_open and not line.handed_off and line.error_text == "no open position in ETH/USDT"
+        assert rig.app.screen_stack == [main] and sent(rig) == []
+
+
 async def test_history_and_escape_over_a_zoomed_pane() -> None:
     """↑/↓ recall what ran; Esc closes the line even over a zoomed pane (Textual would unzoom)."""
     rig = build_rig()

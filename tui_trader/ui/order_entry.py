@@ -23,6 +23,7 @@ from textual.worker import Worker
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import Order, OrderRequest, as_placed, legs_note
+from tui_trader.core.positions import Position
 from tui_trader.ui import format as fmt
 from tui_trader.ui.order_preview import preview_order
 from tui_trader.ui.panes import BlotterPane, PositionsPane
@@ -271,15 +272,22 @@ class OrderEntry(WorkstationState):
             source="manual",
         )
 
+    def open_position(self, symbol: str) -> Position | None:
+        positions = self.snapshot.positions if self.snapshot else []
+        return next((p for p in positions if p.symbol == symbol and not p.is_flat), None)
+
+    def working(self, symbol: str | None = None) -> list[Order]:
+        """Working orders (of `symbol`, or all)."""
+        return [o for o in (self.snapshot.open_orders if self.snapshot else []) if symbol in (None, o.symbol)]
+
     def close_position(self, symbol: str) -> None:
         """Close one position at market (reduce-only), after the usual confirmation."""
-        positions = [p for p in (self.snapshot.positions if self.snapshot else []) if p.symbol == symbol]
-        if not positions or all(p.is_flat for p in positions):
+        pos = self.open_position(symbol)
+        if pos is None:
             message = f"no open position in {symbol}"
             self.notify(message, severity="warning")
             self.query_one(StatusBar).say(message, self.palette.warning)
             return
-        pos = next(p for p in positions if not p.is_flat)
         side = Side.SELL if pos.quantity > 0 else Side.BUY
         request = OrderRequest(
             symbol, side, abs(pos.quantity), OrderType.MARKET, venue=pos.venue, reduce_only=True, source="manual"
@@ -357,14 +365,17 @@ class OrderEntry(WorkstationState):
 
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel_all(self, symbol: str | None = None) -> None:
-        working = [o for o in (self.snapshot.open_orders if self.snapshot else []) if symbol in (None, o.symbol)]
+        working = self.working(symbol)
         if not working:
             self.notify("no working orders", severity="warning")
             return
         what = f"{len(working)} working order(s)" + (f" on {symbol}" if symbol else "")
         screen = ConfirmScreen("Cancel all?", f"Cancel {what}?", yes="Cancel them", arm_s=self.arm_s())
-        if not await self.confirm(screen):
-            return
+        try:
+            if not await self.confirm(screen):
+                return
+        finally:
+            self.release_command_line()  # `:cancel` handed over: closed under the dialog, or now
         cancelled = await self.client.cancel_all(symbol)
         self.notify(f"cancel sent for {len(cancelled)} order(s)", title="Cancel all")
         self.query_one(StatusBar).say(f"cancel all: {len(cancelled)} order(s)")
@@ -380,8 +391,11 @@ class OrderEntry(WorkstationState):
             f"Cancel {n_orders} working order(s) and close {n_pos} position(s) at market?",
         )
         screen = ConfirmScreen("Flatten everything", body, yes="Flatten", danger=True, arm_s=self.arm_s())
-        if not await self.confirm(screen):
-            return
+        try:
+            if not await self.confirm(screen):
+                return
+        finally:
+            self.release_command_line()  # `:flatten` handed over: closed under the dialog, or now
         result = await self.client.flatten()
         closing = len(result.get("closing_orders", []))
         msg = f"flatten: {result.get('cancelled', 0)} cancelled, {closing} closing order(s)"

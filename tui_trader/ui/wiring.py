@@ -93,8 +93,7 @@ class ScreenWiring(WorkstationState):
                 saved = ", ".join(self.saved_layouts()) or "none saved yet (layout save NAME)"
                 return f"unknown layout {command.layout!r}; built in: {', '.join(LAYOUTS)}; saved: {saved}"
         elif isinstance(command, CloseCommand):
-            held = [p for p in (snap.positions if snap else []) if p.symbol == command.symbol and not p.is_flat]
-            if not held:
+            if self.open_position(command.symbol) is None:
                 return f"no open position in {command.symbol}"
         elif (
             isinstance(command, CancelCommand | ModifyCommand)
@@ -114,11 +113,20 @@ class ScreenWiring(WorkstationState):
         return matches[0] if len(matches) == 1 else None
 
     def run_in_place(self, command: Command) -> bool:
-        """Orders start while the command line is up; it closes once their confirmation shows."""
+        """Commands that ask first (orders, close, cancel all, flatten) start while the command
+        line is up; it closes once their confirmation shows, or at once when none opens. Closed
+        first, keys typed between Enter and the dialog would reach the workstation's hotkeys."""
         if isinstance(command, OrderCommand):
             self.submit_order(command.request, oco=command.oco)
-            return True
-        return False
+        elif isinstance(command, FlattenCommand):
+            self.action_kill_switch()
+        elif isinstance(command, CancelCommand) and command.client_order_id is None and self.working(command.symbol):
+            self.action_cancel_all(command.symbol)
+        elif isinstance(command, CloseCommand) and self.open_position(command.symbol) is not None:
+            self.close_position(command.symbol)
+        else:
+            return False
+        return True
 
     def run_command(self, command: Command) -> None:
         if isinstance(command, OrderCommand):
