@@ -304,3 +304,33 @@ async def test_an_accepted_limit_order_is_stored_as_accepted_before_the_next_rep
     finally:
         await oms.stop()
         await store.close()
+
+
+class _TimerVenue(_AnswersAtOnce):
+    """A network client whose create_order starts a timer before its first wait, as aiohttp's
+    request does (its TimerContext captures asyncio.current_task() and cancels it on timeout)."""
+
+    def __init__(self, oms_reports: list[ExecutionReport]) -> None:
+        super().__init__(oms_reports)
+        self.timer_task: asyncio.Task[Any] | None = None
+
+    async def create_order(self, order: Order) -> None:
+        self.timer_task = asyncio.current_task()
+        await asyncio.sleep(0)
+        await super().create_order(order)
+
+
+async def test_a_network_venues_timer_belongs_to_the_send_not_to_the_caller(tmp_path: Path) -> None:
+    """Only a venue that answers in the call (`answers_in_call`, the paper venue) is sent to in
+    the caller's stack. Another venue's timer, started before its first wait, would otherwise
+    belong to the caller's task: its timeout would cancel the caller and leave the send waiting."""
+    venue = _TimerVenue([ExecutionReport("v", "c1", OrderStatus.ACCEPTED, T0, "V1")])
+    oms, store, _bus = await _oms(tmp_path, venue)
+    try:
+        caller = asyncio.current_task()
+        placed = await oms.submit(_order("c1"))
+        assert placed.status is OrderStatus.ACCEPTED and venue.sent == ["c1"]
+        assert venue.timer_task is not None and venue.timer_task is not caller
+    finally:
+        await oms.stop()
+        await store.close()

@@ -171,12 +171,18 @@ class OrderManager:
         ack: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._acks[cid] = ack
         order.meta["sent_at"] = self.clock.now().isoformat()  # stored with its next change
-        # The send starts at once, in this stack, and runs to its first wait where nothing can
-        # cancel it (an in-process venue answers there); from a wait on, it is a task of its
-        # own: a caller that stops waiting (a timeout, a client gone) does not cut it off
-        # halfway, which left the order `new` and "in flight" for ever, where no reconcile
-        # looks. It finishes, and the order settles as the venue's answer says.
-        sending = start_now(self._deliver(order, outgoing), name=f"send-{cid}")
+        # The send is a task of its own: a caller that stops waiting (a timeout, a client gone)
+        # does not cut it off halfway, which left the order `new` and "in flight" for ever,
+        # where no reconcile looks. It finishes, and the order settles as the venue's answer
+        # says. An in-process venue (`answers_in_call`) is sent to at once, in this stack, up
+        # to its first wait, where nothing can cancel it. Only such a venue: a network client
+        # can start a timer in that stretch that captures the current task (aiohttp's does),
+        # which would then be the caller's, and its timeout would cancel the caller, not the send.
+        deliver = self._deliver(order, outgoing)
+        if getattr(self.venues.get(order.venue), "answers_in_call", False):
+            sending: asyncio.Future[bool] = start_now(deliver, name=f"send-{cid}")
+        else:
+            sending = asyncio.create_task(deliver, name=f"send-{cid}")
         if sending.done():
             delivered = sending.result()
         else:

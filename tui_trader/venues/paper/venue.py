@@ -61,6 +61,9 @@ class PaperVenue:
     # in process: an order it does not know never reached it (reconcile settles such an order
     # at once instead of waiting, as for a remote venue, for a late arrival)
     not_found_final_after_s = 0.0
+    # in process, and it answers inside create_order: the OMS sends to it without a turn of
+    # the event loop (execution/oms.py `_send`)
+    answers_in_call = True
 
     def __init__(
         self,
