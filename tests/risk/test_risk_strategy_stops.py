@@ -226,3 +226,78 @@ async def test_custom_stoploss_tightens_the_protective_stop_after_a_bar(tmp_path
         assert [s.client_order_id for s in stops_of(engine, "alpha")] == [tight.client_order_id]
     finally:
         await engine.stop()
+
+
+async def test_pausing_a_stop_does_not_wait_for_another_positions_sync(tmp_path: Path) -> None:
+    """The exit of one strategy's position pauses its stop at once, while a sync of another
+    strategy's stop is still under way (it never touches this position's stop)."""
+    engine, _ = await boot(Home(tmp_path), "alpha", "beta")
+    stops = engine.stops
+    assert stops is not None
+    gate = asyncio.Event()
+    original = stops.sync
+
+    async def slow_for_beta(key):  # type: ignore[no-untyped-def]
+        if key[0] == "beta":
+            await gate.wait()
+        await original(key)
+
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        (alpha_stop,) = stops_of(engine, "alpha")
+        stops.sync = slow_for_beta  # type: ignore[method-assign]
+        stops.request(("beta", "paper", SYMBOL))
+        await asyncio.sleep(0.01)  # beta's sync is under way, waiting
+        await asyncio.wait_for(stops.pause("alpha", "paper", SYMBOL), 2)
+        assert stops_of(engine, "alpha") == []
+        assert engine.oms.orders[alpha_stop.client_order_id].status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+        gate.set()
+        stops.resume("alpha", "paper", SYMBOL)  # the exit did not happen: the stop comes back
+        await settle(engine)
+        assert len(stops_of(engine, "alpha")) == 1 and len(stops_of(engine, "beta")) == 1
+    finally:
+        gate.set()
+        await engine.stop()
+
+
+async def test_pausing_waits_for_a_sync_of_the_same_position_and_cancels_the_stop_it_placed(tmp_path: Path) -> None:
+    """A sync of the position is under way (it has just replaced the stop at a tighter level):
+    the pause waits for it, then cancels the stop it placed. No stop is left working while the
+    strategy exits; resuming puts one back."""
+    engine, _ = await boot(Home(tmp_path), "alpha")
+    stops = engine.stops
+    assert stops is not None
+    gate = asyncio.Event()
+    original = stops.sync
+
+    async def sync_then_linger(key):  # type: ignore[no-untyped-def]
+        await original(key)
+        await gate.wait()
+
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        (first,) = stops_of(engine, "alpha")
+        stops.sync = sync_then_linger  # type: ignore[method-assign]
+        stops.report_level("alpha", "paper", SYMBOL, float(first.stop_price) + 5, True)  # tighter: replaced
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if [s.client_order_id for s in stops_of(engine, "alpha")] not in ([first.client_order_id], []):
+                break
+        (second,) = stops_of(engine, "alpha")
+        assert second.client_order_id != first.client_order_id
+        pausing = asyncio.create_task(stops.pause("alpha", "paper", SYMBOL))
+        await asyncio.sleep(0.02)
+        assert not pausing.done()  # waits for the sync under way
+        gate.set()
+        await asyncio.wait_for(pausing, 2)
+        assert stops_of(engine, "alpha") == []
+        assert engine.oms.orders[second.client_order_id].status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+        stops.sync = original  # type: ignore[method-assign]
+        stops.resume("alpha", "paper", SYMBOL)
+        await settle(engine)
+        assert len(stops_of(engine, "alpha")) == 1
+    finally:
+        gate.set()
+        await engine.stop()

@@ -45,6 +45,7 @@ class ProtectiveStops:
         self._queued: set[Key] = set()
         self._jobs: asyncio.Queue[Key] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._running: tuple[Key, asyncio.Future[None]] | None = None  # the sync under way, and its end
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -84,10 +85,16 @@ class ProtectiveStops:
             self.request(key)
 
     async def pause(self, strategy: str, venue: str, symbol: str) -> None:
-        """The strategy exits on its own: take its stop away first, so the exit is a pure exit."""
+        """The strategy exits on its own: take its stop away first, so the exit is a pure exit.
+
+        Paused, the position's queued syncs do nothing when they run; one under way (it may be
+        placing a stop) is waited for, so the stop it places is cancelled here too. Syncs of
+        other positions are not waited for: they never touch this position's stop."""
         key = (strategy, venue, symbol)
         self._paused.add(key)
-        await self.settle()
+        running = self._running
+        if running is not None and running[0] == key:
+            await asyncio.wait({running[1]})
         for stop in self._stops(key):
             await self._cancel(stop)
 
@@ -120,11 +127,15 @@ class ProtectiveStops:
         while True:
             key = await self._jobs.get()
             self._queued.discard(key)
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._running = (key, done)
             try:
                 await self.sync(key)
             except Exception:
                 log.exception("protective stop for %s failed", key)
             finally:
+                self._running = None
+                done.set_result(None)
                 self._jobs.task_done()
 
     async def sync(self, key: Key) -> None:
