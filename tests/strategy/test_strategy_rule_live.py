@@ -86,11 +86,12 @@ def _bar_by_bar(strategy: Any, df: pd.DataFrame, window: int, every: int = 1) ->
         if len(win) < max(1, strategy.startup_candle_count) or i % every:
             continue
         rows = win.rows()
-        got = live.last_row(rows)
+        got = live.last_row(rows, win)  # the higher bars kept from the window's last evaluation
         analysed = analyze(strategy, candle_frame(rows), {"pair": SYMBOL, "timeframe": strategy.timeframe})
         want = {c: analysed.iat[-1, analysed.columns.get_loc(c)] for c in ROW}
         assert _same(got, want), (i, got, want)
-        frames = live.columns(rows)
+        assert _same(live.last_row(rows), want), i  # and built from the rows alone
+        frames = live.columns(rows, win)
         for k, node in enumerate(nodes):
             verdict = live.judge(node, frames)
             assert verdict == bool(strategy._evaluate(analysed, node)[-1]), (i, node)

@@ -206,6 +206,16 @@ def call_columns(
     overridden with `price="open"`...), its inputs read by `column(col, all_cols)` as float64
     arrays: TA-Lib's raw output, an array or a tuple of them. The frame call goes through
     here, and so does the live evaluation of a rule strategy on a window's arrays."""
+    s, cols, params = prepare(name, args, kwargs)
+    arrays = [column(col, cols) for col in cols]
+    return _call(_raw(name), s, arrays, params)
+
+
+def prepare(
+    name: str, args: tuple = (), kwargs: dict[str, Any] | None = None
+) -> tuple[TalibSpec, tuple[str, ...] | list[str], dict[str, Any]]:
+    """What call_columns works out before it calls TA-Lib: the function's spec, the columns
+    it reads, in order, and its parameters (checked). Raises what call_columns raises."""
     s = spec(name)
     kwargs = dict(kwargs or {})
     param_names = list(s.parameters)
@@ -216,8 +226,14 @@ def call_columns(
     params.update(kwargs)
     _check_params(s, params)
     cols = _frame_columns(s, overrides) if overrides else s.columns
-    arrays = [column(col, cols) for col in cols]
-    return _call(_raw(name), s, arrays, params)
+    return s, cols, params
+
+
+def call_prepared(s: TalibSpec, arrays: list[np.ndarray], params: dict[str, Any]) -> Any:
+    """call_columns' TA-Lib call on arrays already read (contiguous float64, as it reads
+    them): the same C function, without TA-Lib's own check for pandas and polars inputs."""
+    raw = _raw(s.name)
+    return _call(getattr(raw, "__wrapped__", raw), s, arrays, params)
 
 
 @cache

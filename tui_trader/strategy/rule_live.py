@@ -4,8 +4,9 @@ The live runner evaluates a strategy on every closed candle. For a compiled TOML
 does not need the whole analysed frame, only its newest row: `LiveRules.last_row` computes
 every indicator with TA-Lib on the window's float64 arrays (the same call, inputs and
 parameters as the frame path: `talib_wrappers.call_columns`), builds each `@TF`'s bars from
-the window with `rules.resample_arrays` (the function the full evaluation uses) and their
-indicators, finds the last higher bar CLOSED by each of the newest two candles (the
+the window with `rules.resample_arrays` (the function the full evaluation uses; given the
+window, they are kept between candles and only their newest and oldest bar are computed again:
+higher_bars.py) and their indicators, finds the last higher bar CLOSED by each of the newest two candles (the
 full evaluation's alignment), then judges the entry and exit rules at the newest bar (the
 bar before it too, for crosses). Same numbers in, same float64 out, same comparisons: the
 result is the full evaluation's last row (`analyze(...).iloc[-1]`'s signal and tag cells),
@@ -27,14 +28,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tui_trader.indicators.talib_wrappers import call_prepared, prepare
 from tui_trader.strategy.frames import SIGNAL_COLUMNS, TAG_COLUMNS
+from tui_trader.strategy.higher_bars import HigherBars
 from tui_trader.strategy.rule_spec import OHLCV, Compare, Group, Number, Param, Ref
-from tui_trader.strategy.rules import RuleStrategy, resample_arrays
+from tui_trader.strategy.rules import RuleStrategy
 from tui_trader.strategy.timeframes import timeframe_to_seconds
 
 if TYPE_CHECKING:
     from tui_trader.strategy.interface import IStrategy
     from tui_trader.strategy.rule_spec import Indicator, RuleSpec
+    from tui_trader.strategy.window import BarWindow
 
 # columns the full evaluation gives a meaning of its own (analysis._LEGACY, the signals)
 _RESERVED = frozenset({"date", "buy", "sell", "buy_tag", *SIGNAL_COLUMNS, *TAG_COLUMNS})
@@ -99,48 +103,86 @@ class LiveRules:
             if section in spec.rules
         ]
         self.can_short = bool(strategy.can_short)
+        self._kept: dict[int, _Kept] = {}  # per window (one a symbol): its higher bars
+        self._plans: dict[tuple[Any, ...], Any] = {}  # (indicator, its parameters) -> prepare()
 
     # -- indicators -----------------------------------------------------------------------
 
     def _compute(self, bars: Columns) -> Columns:
         """RuleStrategy._compute on arrays: each indicator's output columns, in order, an
         indicator seeing the candles and the earlier indicators it names as an input."""
-        from tui_trader.indicators.talib_wrappers import call_columns
-
         out: Columns = {}
-        strategy = self.strategy
+        value = self.strategy._value
         for ind in self.spec.indicators.values():
+            params = {k: value(v) for k, v in ind.params.items()}
+            spec, cols, call_params = self._prepared(ind, params)
             wanted = self.inputs.get(ind.name) or ()
-            visible = {k: v for k, v in out.items() if k in wanted}
-
-            def column(col: str, cols: Any, visible: Columns = visible) -> np.ndarray:
-                values = bars.get(col) if col in OHLCV else visible.get(col)
+            arrays = []
+            for col in cols:
+                values = bars[col] if col in OHLCV else (out.get(col) if col in wanted else None)
                 if values is None:  # the frame path raises here: let it say so
                     raise KeyError(col)
-                return values
-
-            params = {k: strategy._value(v) for k, v in ind.params.items()}
-            result = call_columns(ind.fn.upper(), column, (), params)
-            _store(out, ind, result)
+                arrays.append(values)
+            _store(out, ind, call_prepared(spec, arrays, call_params))
         return out
 
-    def _higher(self, tf: str, times: np.ndarray, bars: Columns) -> tuple[Columns, list[int]]:
+    def _prepared(self, ind: Indicator, params: dict[str, Any]) -> Any:
+        """talib_wrappers.prepare for these parameters, worked out once per set of values
+        (they are read at every bar: an optimizer or the saved state may change them)."""
+        try:
+            key = (ind.name, *params.items())
+            return self._plans[key]
+        except KeyError:
+            pass
+        except TypeError:  # a value that cannot be a key (a list): no cache
+            return prepare(ind.fn.upper(), (), params)
+        if len(self._plans) > 256:
+            self._plans.clear()
+        plan = self._plans[key] = prepare(ind.fn.upper(), (), params)
+        return plan
+
+    def _higher(self, bars: HigherBars, rows: np.ndarray) -> tuple[Columns, list[int]]:
         """The `tf` bars of the window and their indicators, and for the newest candle and
         the one before, the higher bar each has seen closed (-1: none yet)."""
-        opens, higher = resample_arrays(times, bars, tf)
+        higher = bars.columns()
         higher.update(self._compute(higher))
-        shifted = opens + (self.tf_ns[tf] - self.base_ns)
-        last = times[-2:][::-1]  # newest first
+        shifted = bars.opens() + (self.tf_ns[bars.timeframe] - self.base_ns)
+        last = rows[-2:, 0][::-1].astype(np.int64) * 1000  # newest first, µs -> ns
         pos = (np.searchsorted(shifted, last, side="right") - 1).tolist()
         return higher, pos
 
+    def _higher_bars(self, rows: np.ndarray, window: BarWindow | None) -> list[HigherBars]:
+        """Each `@TF`'s bars of these rows: kept from the window's last evaluation and moved
+        on by the candles added since, or built from all of them (no window given, or the
+        window changed otherwise: see HigherBars)."""
+        if window is None:
+            fresh = [HigherBars(tf) for tf in self.timeframes]
+            for bars in fresh:
+                bars.rebuild(rows)
+            return fresh
+        kept = self._kept.get(id(window))
+        if kept is None or kept.window is not window:
+            kept = self._kept[id(window)] = _Kept(window, [HigherBars(tf) for tf in self.timeframes])
+        new = window.added - kept.added
+        same = kept.valid and window.edits == kept.edits
+        kept.valid = False  # until this update has gone through
+        if same and 0 < new <= len(rows):
+            for bars in kept.bars:
+                bars.advance(rows, new)
+        elif not (same and new == 0):
+            for bars in kept.bars:
+                bars.rebuild(rows)
+        kept.added, kept.edits, kept.valid = window.added, window.edits, True
+        return kept.bars
+
     # -- the newest row -------------------------------------------------------------------
 
-    def last_row(self, rows: np.ndarray) -> dict[str, Any]:
+    def last_row(self, rows: np.ndarray, window: BarWindow | None = None) -> dict[str, Any]:
         """rows of (open time in µs, open, high, low, close, volume), oldest first (the
         window's own buffer: only read) -> the analysed frame's newest enter_long, exit_long,
-        enter_short, exit_short (0/1) and enter_tag, exit_tag (a str or None)."""
-        frames = self.columns(rows)
+        enter_short, exit_short (0/1) and enter_tag, exit_tag (a str or None). With the
+        window they are from, its higher timeframes' bars are kept between candles."""
+        frames = self.columns(rows, window)
         row: dict[str, Any] = dict.fromkeys(SIGNAL_COLUMNS, 0)
         row.update(dict.fromkeys(TAG_COLUMNS))
         for group, tag, signal, tag_col in self.sections:
@@ -152,18 +194,21 @@ class LiveRules:
             row["enter_short"] = row["exit_short"] = 0
         return row
 
-    def columns(self, rows: np.ndarray) -> Frames:
+    def columns(self, rows: np.ndarray, window: BarWindow | None = None) -> Frames:
         """Every column a rule can name, per timeframe suffix (None: the strategy's own), with
         the positions of the newest row and the one before in each."""
         n = len(rows)
-        prices = np.array(rows[:, 1:6].T, order="C", copy=True)  # as candle_frame lays them out
-        bars: Columns = dict(zip(OHLCV, prices, strict=True))
-        base = {**bars, **self._compute(bars)}
+        base = _Prices(rows)  # each price column copied out of the rows when first read
+        base.update(self._compute(base))
         frames: Frames = {None: (base, [n - 1, n - 2])}
         if self.timeframes:
-            times = rows[:, 0].astype(np.int64) * 1000  # µs -> ns, as the frame's date column
-            for tf in self.timeframes:
-                frames[tf] = self._higher(tf, times, bars)
+            try:
+                kept = self._higher_bars(rows, window)
+            except Exception:
+                self._kept.pop(id(window), None)
+                raise
+            for bars in kept:
+                frames[bars.timeframe] = self._higher(bars, rows)
         return frames
 
     def judge(self, node: Compare | Group, frames: Frames) -> bool:
@@ -197,6 +242,37 @@ class LiveRules:
         if at < 0:
             return _NAN
         return float(columns[operand.column][at])
+
+
+class _Kept:
+    """A window's higher timeframes' bars, and how far into the window they are."""
+
+    __slots__ = ("added", "bars", "edits", "valid", "window")
+
+    def __init__(self, window: BarWindow, bars: list[HigherBars]) -> None:
+        self.window = window
+        self.bars = bars
+        self.added = self.edits = 0
+        self.valid = False
+
+
+_PRICE_AT = {name: i + 1 for i, name in enumerate(OHLCV)}
+
+
+class _Prices(dict[str, np.ndarray]):
+    """The base timeframe's columns: a price column is copied out of the rows (contiguous,
+    as candle_frame lays it out) the first time an indicator or a rule reads it."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def __missing__(self, col: str) -> np.ndarray:
+        at = _PRICE_AT.get(col)
+        if at is None:
+            raise KeyError(col)
+        values = self[col] = np.ascontiguousarray(self.rows[:, at])
+        return values
 
 
 def _store(out: Columns, ind: Indicator, result: Any) -> None:

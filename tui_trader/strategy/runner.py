@@ -270,7 +270,7 @@ class StrategyRunner:
         the candle to the full evaluation (which raises what a strategy is disabled with)."""
         assert self._live is not None
         try:
-            last = self._live.last_row(win.rows())
+            last = self._live.last_row(win.rows(), win)
         except Exception as exc:
             log.info("%s: evaluated with pandas from now on (%s: %s)",
                      self.strategy.name, type(exc).__name__, exc)  # fmt: skip

@@ -20,9 +20,13 @@ class BarWindow:
     One float64 array (48 bytes a bar, a sixth of a tuple of Python numbers) with room for
     `size` more: appending is a row write, and once the end is reached the newest bars are
     moved to the front. Timestamps are microseconds, exact in a float64 for millennia.
+
+    `added` counts new newest bars, `edits` every other change (a corrected newest bar, an
+    older one put in its place): state kept from the rows (rule_live.py's higher bars) is
+    extended while only `added` moved, and built again when `edits` did.
     """
 
-    __slots__ = ("_buf", "_end", "_start", "size")
+    __slots__ = ("_buf", "_end", "_start", "added", "edits", "size")
 
     def __init__(self, size: int) -> None:
         import numpy as np
@@ -30,6 +34,7 @@ class BarWindow:
         self.size = max(1, size)
         self._buf: np.ndarray = np.empty((2 * self.size, 6), dtype="float64")
         self._start = self._end = 0
+        self.added = self.edits = 0
 
     def __len__(self) -> int:
         return self._end - self._start
@@ -41,6 +46,7 @@ class BarWindow:
         ts = int(utc(candle.open_time).timestamp() * 1_000_000)
         row = (ts, candle.open, candle.high, candle.low, candle.close, candle.volume)
         if len(self) and ts <= self._buf[self._end - 1, 0]:
+            self.edits += 1
             if ts == self._buf[self._end - 1, 0]:
                 self._buf[self._end - 1] = row
             else:
@@ -49,6 +55,7 @@ class BarWindow:
         self._room()
         self._buf[self._end] = row
         self._end += 1
+        self.added += 1
         if len(self) > self.size:
             self._start += 1
         return True
