@@ -70,3 +70,37 @@ def test_a_record_glued_to_a_torn_line_is_recovered(tmp_path: Path, caplog) -> N
     caplog.set_level(logging.WARNING, logger="tui_trader.venues.paper")
     assert list(PaperJournal(path).records()) == [good, glued]
     assert len([r for r in caplog.records if "torn" in r.getMessage()]) == 2
+
+
+async def test_an_orders_acceptance_and_fill_are_on_disk_in_one_write_when_the_venue_answers(tmp_path: Path) -> None:
+    """A market order's two journal lines (accepted, filled) go out in one write and one flush,
+    inside `create_order`: another reader sees both by the time the venue has answered."""
+    home = Home.resolve(tmp_path / "h")
+    eng = manual_engine(home=home)
+    await eng.start()
+    try:
+        await step(eng, 3)
+        venue = paper_venue(eng)
+        writes: list[str] = []
+        seen_at_answer: list[list[str]] = []
+        original = venue.create_order
+
+        async def watched(order):  # type: ignore[no-untyped-def]
+            fh = venue.journal._fh
+            if fh is not None and not writes:
+                raw = fh.write
+                fh.write = lambda text: writes.append(text) or raw(text)  # type: ignore[method-assign]
+            await original(order)
+            seen_at_answer.append(
+                [json.loads(line)["t"] for line in (home.root / "paper_venue.jsonl").read_text().splitlines()
+                 if order.client_order_id in line]
+            )
+
+        venue.create_order = watched  # type: ignore[method-assign]
+        await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.1")))  # opens the journal
+        placed = await eng.place(OrderRequest("ETH/USDT", Side.BUY, D("1")))
+        assert placed.status.value == "filled"
+        assert seen_at_answer[-1] == ["order", "fill"]
+        assert len(writes) == 1 and writes[0].count("\n") == 2
+    finally:
+        await eng.stop()

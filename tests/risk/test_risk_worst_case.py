@@ -141,3 +141,28 @@ async def test_max_open_orders_total_and_per_symbol() -> None:
         assert "max_open_orders = 4" in (fifth.reason or "")
     finally:
         await engine.stop()
+
+
+async def test_two_strategy_orders_that_together_break_a_limit_are_refused_and_limits_apply_at_once() -> None:
+    """A strategy without limits of its own is checked against the settings themselves (not a
+    copy made per order): two orders each within max_position_notional that together pass it,
+    the second is refused; a limit changed in place (the config reloaded) binds the next order."""
+    engine, _ = await engine_with(max_position_notional=LIMIT, strategies={"other": RiskLimits(max_order_notional=1e9)})
+    try:
+        first = await engine.place(OrderRequest(SYMBOL, Side.BUY, d(2)), actor="strategy:bot")  # 6,000
+        assert first.status is OrderStatus.FILLED and first.strategy == "bot"
+        second = await engine.place(OrderRequest(SYMBOL, Side.BUY, d(2)), actor="strategy:bot")  # 12,000 together
+        assert second.meta["reject_code"] == "max_position_notional"
+        resting = await engine.place(
+            OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2900)), actor="strategy:bot"
+        )
+        assert resting.status is OrderStatus.ACCEPTED  # 9,000 if it fills: within
+        third = await engine.place(
+            OrderRequest(SYMBOL, Side.BUY, d("0.5"), OrderType.LIMIT, price=d(2900)), actor="strategy:bot"
+        )
+        assert third.meta["reject_code"] == "max_position_notional"  # with the resting one: 10,500
+        engine.settings.risk.max_order_notional = 100.0
+        small = await engine.place(OrderRequest(SYMBOL, Side.SELL, d("0.1")), actor="strategy:bot")
+        assert small.meta["reject_code"] == "max_order_notional"
+    finally:
+        await engine.stop()

@@ -72,9 +72,10 @@ class PreTradeChecks:
     def limits_for(self, strategy: str | None) -> RiskLimits:
         base = self.settings
         override = self.settings.strategies.get(strategy or "")
+        if override is None:  # the settings are the limits (RiskSettings extends RiskLimits): no copy per order
+            return base
         merged = {k: getattr(base, k) for k in _LIMIT_KEYS}
-        if override is not None:
-            merged.update({k: v for k, v in override.model_dump(include=set(_LIMIT_KEYS)).items() if v is not None})
+        merged.update({k: v for k, v in override.model_dump(include=set(_LIMIT_KEYS)).items() if v is not None})
         return RiskLimits.model_construct(**merged)
 
     def check(self, req: OrderRequest, ctx: CheckContext) -> OrderRequest:

@@ -303,7 +303,8 @@ class PaperVenue:
         mine.filled_quantity = Decimal(0)
         self._pending = {mine.client_order_id: mine}
         try:
-            self.matching.submit(mine)
+            with self.journal.one_write():  # its acceptance and fills: one write, before the answer
+                self.matching.submit(mine)
         finally:
             self._pending = {}
 
