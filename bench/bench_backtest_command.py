@@ -6,8 +6,10 @@ whole command, beside what no code of ours can go under (budget: < 0.5 s wall).
 Each run is a new interpreter running the console script's `main()` with this checkout's
 package (or `--against`'s, a checkout of another commit: the runs alternate, so both see the
 same load). Printed: wall and CPU seconds (user + system of the process), peak RSS, the trade
-count, and the floor: an interpreter that only imports pandas, pyarrow.parquet, TA-Lib and
-orjson (the strategy file imports pandas; pandas imports pyarrow). The load average is printed
+count, and two floors: an interpreter that only imports pandas, pyarrow.parquet, TA-Lib and
+orjson (what a pandas strategy's run cannot go under), and one that imports TA-Lib with pandas
+hidden, NumPy, pyarrow.parquet and orjson (the floor of the pandas-free path a rule strategy
+such as `ema_cross` takes, `cli/backtest_arrays.py`). The load average is printed
 before and after: on a shared machine compare CPU seconds and ratios, not wall seconds.
 
 Bytecode is written first in each tree, as installing the package does (with
@@ -35,6 +37,10 @@ PEAK = ("import atexit, sys; atexit.register(lambda: print('peak_rss_kb', next(l
         "open('/proc/self/status') if line.startswith('VmHWM')).split()[1], file=sys.stderr)); ")  # fmt: skip
 MAIN = PEAK + "from tui_trader.cli.main import main; sys.exit(main())"
 FLOOR = PEAK + "import pandas, pyarrow.parquet, talib.abstract, orjson"
+# what the pandas-free path of a rule strategy imports (TA-Lib with pandas hidden, as it does)
+FLOOR_ARRAYS = PEAK + ("import sys; sys.modules['pandas'] = sys.modules['polars'] = None; "
+                       "import talib.abstract; del sys.modules['pandas'], sys.modules['polars']; "
+                       "import numpy, pyarrow.parquet, orjson")  # fmt: skip
 
 
 def measure(code: str, args: list[str], tree: Path, cwd: Path) -> tuple[float, float, float, bytes]:
@@ -92,6 +98,8 @@ def main() -> int:
                 outputs[name] = out
             wall, cpu, rss, _ = measure(FLOOR, [], HERE, root)
             results.setdefault("floor: interpreter + imports", []).append((wall, cpu, rss))
+            wall, cpu, rss, _ = measure(FLOOR_ARRAYS, [], HERE, root)
+            results.setdefault("floor without pandas", []).append((wall, cpu, rss))
         load_after = os.getloadavg()
     trades = len(json.loads(outputs["this checkout"])["trades"])
     print(f"tui-trader backtest --strategy ema_cross --timeframe 1m --json, {trades:,} trades, "

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from tui_trader.backtest.equity import equity_curves
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.portfolio import TradeLog, excursions_of, simulate
+from tui_trader.backtest.outcome import empty_trades, open_trade_limit, simulate_signals
+from tui_trader.backtest.protections import attach_wallets, strategy_protections
 from tui_trader.backtest.result import BacktestResult, trades_frame
 from tui_trader.backtest.risk import strategy_name
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import symbol_signals
-from tui_trader.backtest.sizing import UNLIMITED, Protection, Sizer, StakeSizer
+from tui_trader.backtest.sizing import Protection, Sizer, StakeSizer
 from tui_trader.core.errors import DataError, UsageError
 
 if TYPE_CHECKING:
@@ -250,7 +250,6 @@ def backtest_signals(
     The optimizer and the tests use this directly; `run_backtest` calls it after analyze
     (`lean` and `benchmark` as there).
     """
-    from tui_trader.analytics.metrics import TradeArrays, checked_equity, metrics_from_arrays
     from tui_trader.data.timeframes import timeframe_to_seconds
 
     if not frames:
@@ -259,12 +258,7 @@ def backtest_signals(
         raise UsageError(f"capital must be positive (got {capital})")
     if latency_bars < 0:
         raise UsageError(f"latency must be 0 or more bars (got {latency_bars})")
-    if max_open_trades is not None and max_open_trades < 0:
-        max_open_trades = None  # Freqtrade's -1: no limit
-    elif max_open_trades is None:
-        max_open_trades = len(frames)
-    if max_open_trades == 0:
-        raise UsageError("max_open_trades is 0: no trade could ever open")
+    max_open_trades = open_trade_limit(max_open_trades, len(frames))
     bar_seconds = timeframe_to_seconds(timeframe)
     fills = FillModel(
         taker_fee=fee,
@@ -283,47 +277,33 @@ def backtest_signals(
                 detail_seconds=timeframe_to_seconds(detail_timeframe) if detail_timeframe else 0,
             )
         )
-    sim = simulate(
+    run = simulate_signals(
         symbols,
         rules,
         fills,
-        sizer or StakeSizer(UNLIMITED, strategy),
+        timeframe=timeframe,
         capital=capital,
         max_open_trades=max_open_trades,
+        sizer=sizer,
         protections=protections,
         strategy=strategy,
+        lean=lean,
+        benchmark=benchmark,
         amount_step=amount_step,
         futures=futures,
     )
-    index, equity_values, bench_values = equity_curves(
-        symbols, sim.trades, capital, benchmark=benchmark
-    )
-    dates = pd.DatetimeIndex(index.view("M8[ns]")).tz_localize("UTC")
-    equity = pd.Series(equity_values, index=dates, name="equity", copy=False)
+    dates = pd.DatetimeIndex(run.index.view("M8[ns]")).tz_localize("UTC")
+    equity = pd.Series(run.equity, index=dates, name="equity", copy=False)
     bench = (
-        pd.Series(bench_values, index=dates, name="benchmark", copy=False)
-        if bench_values is not None
+        pd.Series(run.benchmark, index=dates, name="benchmark", copy=False)
+        if run.benchmark is not None
         else pd.Series(dtype="float64", name="benchmark")
     )
-    t = sim.trades
     bar_ns = bar_seconds * 1_000_000_000
     if lean:
         trades = trades_frame(empty_trades(), bar_ns, [], np.empty(0), np.empty(0))
     else:
-        mfe, mae = excursions_of(symbols, t)
-        trades = trades_frame(t, bar_ns, list(frames), mfe, mae)
-    metrics = metrics_from_arrays(
-        checked_equity(equity_values),
-        index,
-        TradeArrays(
-            entry_ns=t.entry_ns,
-            exit_ns=t.exit_ns,
-            pnl=t.pnl,
-            pnl_pct=t.pnl_pct,
-        ),
-        timeframe=timeframe,
-        benchmark=bench_values,
-    )
+        trades = trades_frame(run.trades, bar_ns, list(frames), run.mfe, run.mae)
     return BacktestResult(
         strategy=name,
         symbols=list(frames),
@@ -332,14 +312,10 @@ def backtest_signals(
         trades=trades,
         equity=equity,
         benchmark=bench,
-        metrics=metrics,
-        rejected=dict(sim.rejected),
+        metrics=run.metrics,
+        rejected=dict(run.sim.rejected),
         frames=dict(frames),
     )
-
-
-def empty_trades() -> Any:
-    return TradeLog().arrays()
 
 
 def _as_frames(
@@ -392,33 +368,17 @@ def attach_backtest_data(
     """Give an IStrategy Freqtrade's backtest view: `self.dp` over these candles (runmode
     backtest), `self.wallets`, and fresh pair locks; returns the DataProvider (None for other
     strategy objects)."""
-    from tui_trader.strategy.dataprovider import BacktestWallets, DataProvider
+    from tui_trader.strategy.dataprovider import DataProvider
     from tui_trader.strategy.enums import RunMode
     from tui_trader.strategy.interface import IStrategy
-    from tui_trader.strategy.locks import PairLocks
 
     if not isinstance(strategy, IStrategy):
         return None
     dp = DataProvider({(name, timeframe): df for name, df in frames.items()}, list(frames),
                       RunMode.BACKTEST)  # fmt: skip
     strategy.dp = dp
-    currency = strategy.config.get("stake_currency") or next(iter(frames), "/").partition("/")[2]
-    ratio = tradable_balance_ratio if stake_amount is not None else 1.0
-    strategy.wallets = BacktestWallets(currency or "QUOTE", capital, ratio)
-    PairLocks.reset_locks()
-    PairLocks.timeframe = timeframe
+    attach_wallets(strategy, list(frames), timeframe, capital, stake_amount, tradable_balance_ratio)
     return dp
-
-
-def strategy_protections(strategy: Any) -> list[dict[str, Any]]:
-    """The strategy's own Freqtrade `protections` (an attribute or a property), as dicts."""
-    try:
-        found = getattr(strategy, "protections", None) or []
-    except Exception as exc:
-        raise UsageError(f"the strategy's protections could not be read: {exc}") from None
-    if not isinstance(found, list | tuple) or not all(isinstance(p, dict) for p in found):
-        raise UsageError("a strategy's protections must be a list of dicts with a 'method'")
-    return [dict(p) for p in found]
 
 
 def window(df: pd.DataFrame, start: TimeLike, end: TimeLike, warmup_s: int = 0) -> pd.DataFrame:

@@ -126,6 +126,16 @@ def parse_timerange(text: str) -> tuple[datetime | None, datetime | None]:
     return first, last
 
 
+def parse_stake(value: Any) -> float | str | None:
+    """--stake-amount (or the config's stake_amount): a quote amount, "unlimited" or None."""
+    if value is None or value == "unlimited":
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f'--stake-amount must be a number or "unlimited" (got {value!r})') from None
+
+
 def apply_overrides(strategy: Any, overrides: dict[str, Any]) -> None:
     """Set the strategy attributes a Freqtrade config overrides, as Freqtrade does."""
     for key, value in overrides.items():

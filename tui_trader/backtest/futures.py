@@ -22,13 +22,16 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tui_trader.backtest.rules import ExitRules
+from tui_trader.core.clock import utc_datetime
 from tui_trader.core.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ class Futures:
         if lev != self.leverage:
             raise UsageError(
                 f"{symbol}: the strategy's leverage() gave {lev:g} for the entry at "
-                f"{pd.Timestamp(time_ns, tz='UTC')} and {self.leverage:g} before; futures backtests "
+                f"{_pd().Timestamp(time_ns, tz='UTC')} and {self.leverage:g} before; futures backtests "
                 "trade one leverage per run: return the same value for every trade"
             )
 
@@ -87,7 +90,7 @@ def strategy_leverage(
     hook = getattr(strategy, "leverage", None)
     if hook is None:
         return 1.0
-    when: datetime = pd.Timestamp(time_ns, tz="UTC").to_pydatetime()
+    when: datetime = utc_datetime(time_ns)
     value = hook(
         pair=symbol, current_time=when, current_rate=rate, proposed_leverage=1.0, max_leverage=max_leverage,
         entry_tag=tag, side="long" if side > 0 else "short",
@@ -105,7 +108,7 @@ def funding_table(funding_rates: pd.DataFrame, mark: pd.DataFrame) -> FundingTab
     rates = funding_rates.loc[:, ["date", col]].rename(columns={col: "open_fund"})
     marks = mark.loc[:, ["date", "open"]].rename(columns={"open": "open_mark"})
     joined = marks.merge(rates, on="date", how="inner").sort_values("date")
-    times = pd.to_datetime(joined["date"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
+    times = _pd().to_datetime(joined["date"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
     return FundingTable(times, (joined["open_fund"] * joined["open_mark"]).to_numpy(dtype="float64"))
 
 
@@ -127,7 +130,7 @@ def futures_mode(
         )
     first = next(iter(frames))
     df = frames[first]
-    t0 = int(pd.Timestamp(df["date"].iloc[0]).value)
+    t0 = int(_pd().Timestamp(df["date"].iloc[0]).value)
     lev = strategy_leverage(strategy, first, t0, float(df["open"].iloc[0]), 1, None, max_leverage)
     if rules.stoploss <= -1.0 / lev + 1e-12 and lev > 1:
         raise UsageError(
@@ -138,3 +141,9 @@ def futures_mode(
         s: f if isinstance(f, FundingTable) else funding_table(*f) for s, f in (funding or {}).items() if s in frames
     }
     return Futures(lev, tables, max_leverage)
+
+
+def _pd() -> Any:
+    import pandas as pd
+
+    return pd

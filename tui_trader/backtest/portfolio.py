@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tui_trader.backtest.batch import REASONS, find_exit, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
@@ -34,13 +33,14 @@ from tui_trader.backtest.futures import Futures
 from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, ROI
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
-from tui_trader.backtest.signals import SymbolSignals
+from tui_trader.backtest.signals import SymbolSignals, untagged
 from tui_trader.backtest.sizing import (
     ClosedTrade,
     Protection,
     Sizer,
     StakeRequest,
 )
+from tui_trader.core.clock import utc_datetime
 from tui_trader.core.errors import UsageError
 from tui_trader.strategy.dataprovider import BacktestWallets, DataProvider
 from tui_trader.strategy.hooks import overridden_hook
@@ -148,7 +148,7 @@ def settle_exits(sym: SymbolSignals, fills: FillModel, sides: np.ndarray, bars: 
     signal = np.fromiter((r == EXIT_SIGNAL for r in reasons), dtype=bool, count=count)
     if signal.any():
         found = sym.exit_tags[bars[signal] - sym.shift]
-        tags[signal] = np.where(pd.isna(found), None, found)
+        tags[signal] = np.where(untagged(found), None, found)
     recorded = [t or r for t, r in zip(tags.tolist(), reasons, strict=True)]
     roi = np.fromiter((r == ROI for r in recorded), dtype=bool, count=count)
     frac = fills.slippage_bps / 10_000.0
@@ -347,7 +347,7 @@ def simulate(
                                                     cash + tied):  # fmt: skip
             out.rejected["protection"] += 1
         elif PairLocks.locks and PairLocks.is_pair_locked(
-            sym.symbol, pd.Timestamp(t, tz="UTC").to_pydatetime(), "long" if side > 0 else "short"
+            sym.symbol, utc_datetime(t), "long" if side > 0 else "short"
         ):  # a lock the strategy set with lock_pair
             out.rejected["pair_locked"] += 1
         elif price_entry is not None and (
@@ -456,7 +456,7 @@ def entry_confirmer(strategy: Any) -> Any:
                     amount=amount,
                     rate=rate,
                     time_in_force="gtc",
-                    current_time=pd.Timestamp(time_ns, tz="UTC").to_pydatetime(),
+                    current_time=utc_datetime(time_ns),
                     entry_tag=tag,
                     side="long" if side > 0 else "short",
                 )

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui_trader.core.errors import ConfigError
+from tui_trader.core.errors import ConfigError, UsageError
 from tui_trader.risk.protections import STOP_REASONS, ClosedTrade
 
 _NS_MIN = 60_000_000_000
@@ -173,3 +173,28 @@ class FreqtradeProtections:
             self.on_close(closed[: self._seen + 1], closed[self._seen])
             self._seen += 1
         return not self._locked(symbol, time_ns, _side(side))
+
+
+def strategy_protections(strategy: Any) -> list[dict[str, Any]]:
+    """The strategy's own Freqtrade `protections` (an attribute or a property), as dicts."""
+    try:
+        found = getattr(strategy, "protections", None) or []
+    except Exception as exc:
+        raise UsageError(f"the strategy's protections could not be read: {exc}") from None
+    if not isinstance(found, list | tuple) or not all(isinstance(p, dict) for p in found):
+        raise UsageError("a strategy's protections must be a list of dicts with a 'method'")
+    return [dict(p) for p in found]
+
+
+def attach_wallets(strategy: Any, symbols: Sequence[str], timeframe: str, capital: float,
+                   stake_amount: float | str | None, tradable_balance_ratio: float) -> None:  # fmt: skip
+    """An IStrategy's `self.wallets` for a backtest and fresh pair locks (Freqtrade's
+    backtest view, without the DataProvider, which `engine.attach_backtest_data` adds)."""
+    from tui_trader.strategy.dataprovider import BacktestWallets
+    from tui_trader.strategy.locks import PairLocks
+
+    currency = strategy.config.get("stake_currency") or next(iter(symbols), "/").partition("/")[2]
+    ratio = tradable_balance_ratio if stake_amount is not None else 1.0
+    strategy.wallets = BacktestWallets(currency or "QUOTE", capital, ratio)
+    PairLocks.reset_locks()
+    PairLocks.timeframe = timeframe

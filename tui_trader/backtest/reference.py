@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tui_trader.backtest.kernel import ExitFill
 from tui_trader.backtest.signals import SymbolSignals
+from tui_trader.core.clock import utc_datetime
 from tui_trader.strategy.dataprovider import DataProvider
 from tui_trader.strategy.exits import (
     FORCE_EXIT,
@@ -103,7 +103,7 @@ class ReferenceTrade:
 
 
 def _ts(ns: int) -> datetime:
-    return pd.Timestamp(int(ns), tz="UTC").to_pydatetime()
+    return utc_datetime(int(ns))
 
 
 def find_exit_reference(

@@ -43,10 +43,11 @@ class RiskSizer:
 
 
 def risk_sizer(
-    strategy: Any, risk: RiskSettings, frames: Mapping[str, pd.DataFrame]
+    strategy: Any, risk: RiskSettings, frames: Mapping[str, pd.DataFrame] | Mapping[str, dict[str, Any]]
 ) -> RiskSizer:
     """The strategy's live sizing rule (its override or `[risk.sizing]`), custom_stake_amount
-    included; the stop comes from its `stoploss`, the ATR from the last closed bar."""
+    included; the stop comes from its `stoploss`, the ATR from the last closed bar (of each
+    symbol's frame, or of its dict of arrays: date in int64 ns, high, low, close)."""
     from tui_trader.risk.sizing import BacktestSizer, Sizer, sizing_for
 
     settings = sizing_for(strategy_name(strategy), risk.sizing, risk.strategies)
@@ -81,7 +82,7 @@ def risk_protections(
 
 
 def _atr_lookup(
-    frames: Mapping[str, pd.DataFrame], period: int
+    frames: Mapping[str, pd.DataFrame] | Mapping[str, dict[str, Any]], period: int
 ) -> Callable[[str, int], float | None]:
     """atr_of(symbol, entry_time_ns): Wilder's ATR of the bar closed before the entry's open,
     computed once per symbol on first use (only the ATR-based sizing modes ask)."""
@@ -96,13 +97,12 @@ def _atr_lookup(
             import talib
 
             df = frames[symbol]
-            times = df["date"].to_numpy(dtype="datetime64[ns]").view("int64")
-            atr = talib.ATR(
-                df["high"].to_numpy(np.float64),
-                df["low"].to_numpy(np.float64),
-                df["close"].to_numpy(np.float64),
-                timeperiod=period,
-            )
+            if isinstance(df, dict):  # the pandas-free backtest's arrays (date in int64 ns)
+                times, high, low, close = (df[k] for k in ("date", "high", "low", "close"))
+            else:
+                times = df["date"].to_numpy(dtype="datetime64[ns]").view("int64")
+                high, low, close = (df[k].to_numpy(np.float64) for k in ("high", "low", "close"))
+            atr = talib.ATR(high, low, close, timeperiod=period)
             cache[symbol] = (times, atr)
         times, atr = cache[symbol]
         i = int(np.searchsorted(times, time_ns, side="left")) - 1

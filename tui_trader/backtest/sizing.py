@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-import pandas as pd
-
+from tui_trader.core.clock import utc_datetime
 from tui_trader.core.errors import ConfigError
 from tui_trader.risk.protections import ClosedTrade  # one type for live and backtest
 from tui_trader.strategy.hooks import overridden_hook
@@ -35,7 +34,7 @@ class StakeRequest:
 
     @property
     def time(self) -> datetime:
-        return pd.Timestamp(self.time_ns, tz="UTC").to_pydatetime()
+        return utc_datetime(self.time_ns)
 
 
 @runtime_checkable

@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from tui_trader.backtest.ftconfig import BacktestConfig, apply_overrides, read_config
+    from tui_trader.backtest.ftconfig import BacktestConfig, apply_overrides, parse_stake, read_config
 
     ft = BacktestConfig()
     config_arg = getattr(args, "config", None)
@@ -67,6 +67,12 @@ def _backtest(args: argparse.Namespace) -> int:
     name = args.strategy or ft.strategy
     if not name:
         raise UsageError("--strategy is required (or \"strategy\" in the Freqtrade config)")
+    if not (config_arg and str(config_arg).endswith(".json")):
+        from tui_trader.cli.backtest_arrays import backtest_arrays_cmd
+
+        code = backtest_arrays_cmd(args, ctx)  # a rule strategy without pandas, when it can
+        if code is not None:
+            return code
     strategy = _load_strategy(name, ctx.home.strategies_dir)
     apply_overrides(strategy, ft.overrides)
     if ft.stake_currency:
@@ -119,7 +125,7 @@ def _backtest(args: argparse.Namespace) -> int:
         capital=capital,
         fee=fee,
         slippage_bps=args.slippage_bps,
-        stake_amount=_stake(stake),
+        stake_amount=parse_stake(stake),
         tradable_balance_ratio=ft.tradable_balance_ratio or 0.99,
         max_open_trades=max_open,
         start=start,
@@ -148,15 +154,6 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.plot:
         _plot_trades(result)
     return 0
-
-
-def _stake(value: Any) -> float | str | None:
-    if value is None or value == "unlimited":
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f'--stake-amount must be a number or "unlimited" (got {value!r})') from None
 
 
 def _load_frames(args: argparse.Namespace, data_dir: Path, strategy: Any, timeframe: str,

@@ -47,3 +47,12 @@ class FrozenClock:
 def utc(ts: datetime) -> datetime:
     """Make sure a datetime is timezone-aware UTC."""
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_datetime(ns: int) -> datetime:
+    """Epoch nanoseconds as a UTC datetime, the nanoseconds dropped: pandas'
+    `Timestamp(ns, tz="UTC").to_pydatetime()`, for code that runs without pandas."""
+    return _EPOCH + timedelta(microseconds=int(ns) // 1000)

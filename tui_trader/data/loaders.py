@@ -66,20 +66,27 @@ def load_ohlcv_with_report(
         df = normalize_ohlcv(raw, source=path.name)
         del raw
     report = check_candles(df, timeframe)
+    refuse_unusable(path, report, timeframe, clean=clean)
+    if not report.ok:
+        df = clean_candles(df, report)
+    df.attrs = {"symbol": symbol, "timeframe": timeframe, "source": str(path)}
+    return df, report
+
+
+def refuse_unusable(path: Path, report: CandleReport, timeframe: str | None, *, clean: bool = False) -> None:
+    """The one DataError of a file whose candles cannot be used as they are: bars at another
+    spacing than the timeframe, or (unless they are to be cleaned) unsorted, duplicate or NaN
+    rows. The pandas-free backtest checks its arrays with the same words."""
     if report.timeframe_mismatch:
         raise DataError(
             f"{path.name}: bars are {_fmt(report)} apart but the timeframe is {timeframe}: "
             "pass the right --timeframe (candles are not resampled)"
         )
-    if not report.ok:
-        if not clean:
-            raise DataError(
-                f"{path.name}: {'; '.join(report.problems())}: "
-                "pass --clean (clean=True) to sort, drop duplicates (keep last) and drop NaN rows"
-            )
-        df = clean_candles(df, report)
-    df.attrs = {"symbol": symbol, "timeframe": timeframe, "source": str(path)}
-    return df, report
+    if not report.ok and not clean:
+        raise DataError(
+            f"{path.name}: {'; '.join(report.problems())}: "
+            "pass --clean (clean=True) to sort, drop duplicates (keep last) and drop NaN rows"
+        )
 
 
 def load_values(path: str | Path) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -50,37 +51,65 @@ def read_parquet_ohlcv(
 
     `filters` are pyarrow row filters (e.g. [("date", ">=", ts)]) applied to every column.
     """
-    import numpy as np
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
+    found = read_ohlcv_arrays(path, filters)
+    if found is None:
+        return None
+    ns, columns = found
+    dates = pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
+    return pd.DataFrame({"date": dates, **columns}, copy=False)
+
+
+def read_ohlcv_arrays(
+    path: Path, filters: Sequence[tuple[str, str, object]] | None = None, *, feather: bool = False
+) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """(open times in int64 ns, float64 open/high/low/close/volume) from a Parquet file (an
+    Arrow IPC / Feather file with `feather`), or None as `read_parquet_ohlcv`: without pandas,
+    for the pandas-free backtest of a rule strategy."""
+    import numpy as np
+    import pyarrow as pa
+
+    if feather:
+        import pyarrow.ipc as ipc
+
+        with pa.memory_map(str(path)) as source:
+            schema = ipc.open_file(source).schema
+    else:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
     chosen = pick_columns(schema.names)
     if len(chosen) < len(ALIASES):
         return None
     date_type = schema.field(chosen["date"]).type
     if not pa.types.is_timestamp(date_type):
         return None
+    ns = np.empty(0, dtype=np.int64)
     columns: dict[str, Any] = {}
-    for target, source in chosen.items():
-        arr = _read_column(path, source, filters)
+    for target, source_name in chosen.items():
+        arr = _read_feather_column(path, source_name) if feather else _read_column(path, source_name, filters)
         if target == "date":
             if arr.null_count:
                 return None
             ns = np.empty(len(arr), dtype=np.int64)
-            _fill(ns, arr.cast(pa.int64()))
+            _fill(ns, arr)  # a timestamp's values are int64
             ns *= _NS_PER_UNIT[date_type.unit]
-            columns[target] = pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
         else:
             if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
                 return None
             values = np.empty(len(arr), dtype=np.float64)
-            _fill(values, arr.cast(pa.float64()))
+            _fill(values, arr if arr.type == pa.float64() else arr.cast(pa.float64()))
             columns[target] = values
         del arr
         pa.default_memory_pool().release_unused()
-    return pd.DataFrame(columns, copy=False)
+    return ns, columns
+
+
+def _read_feather_column(path: Path, name: str) -> pa.ChunkedArray:
+    import pyarrow.feather as feather
+
+    return feather.read_table(path, columns=[name], use_threads=False, memory_map=False).column(0)
 
 
 def _read_column(
@@ -96,9 +125,17 @@ def _read_column(
 
 
 def _fill(out: Any, arr: pa.ChunkedArray) -> None:
-    """Copy a chunked Arrow array into a preallocated NumPy array (nulls become NaN)."""
+    """Copy a chunked Arrow array of float64, or of timestamps without nulls, into a
+    preallocated float64 or int64 NumPy array (nulls become NaN). Each chunk's values are
+    read from its buffer: Arrow's own conversion (`to_numpy`) imports pandas, which the
+    pandas-free backtest never does."""
+    import numpy as np
+
     offset = 0
     for chunk in arr.chunks:
         n = len(chunk)
-        out[offset : offset + n] = chunk.to_numpy(zero_copy_only=False)
+        if chunk.null_count:  # only in prices (dates with nulls take the general reader)
+            chunk = chunk.fill_null(float("nan"))
+        values = np.frombuffer(chunk.buffers()[1], dtype=out.dtype, count=n, offset=chunk.offset * out.dtype.itemsize)
+        out[offset : offset + n] = values
         offset += n

@@ -121,7 +121,6 @@ def require_columns(df: pd.DataFrame) -> None:
 
 def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
     """Inspect candles without changing them. Needs the columns of OHLCV_COLUMNS."""
-    import numpy as np
     import pandas as pd
 
     require_columns(df)
@@ -137,15 +136,25 @@ def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
         nan_mask |= df[col].isna().to_numpy()
     nan_rows = int(nan_mask.sum())
     del nan_mask
+    return check_candle_times(ns, timeframe, rows=len(df), nan_rows=nan_rows)
+
+
+def check_candle_times(ns: np.ndarray, timeframe: str | None, *, rows: int, nan_rows: int) -> CandleReport:
+    """`check_candles` on the candles' open times (int64 ns, missing ones left out) and the
+    count of rows with a missing value: what the pandas-free backtest checks its arrays with."""
+    import numpy as np
+
+    from tui_trader.core.clock import utc_datetime
+
     unsorted = bool(len(ns) > 1 and (np.diff(ns) < 0).any())
     ordered = np.sort(ns, kind="stable") if unsorted else ns  # np.unique is slow on 500k rows
     uniq = ordered[np.concatenate(([True], np.diff(ordered) != 0))] if len(ordered) else ordered
     duplicates = int(len(ns) - len(uniq))
     report = CandleReport(
         timeframe=timeframe,
-        rows=len(df),
-        start=pd.Timestamp(uniq[0], tz="UTC").to_pydatetime() if len(uniq) else None,
-        end=pd.Timestamp(uniq[-1], tz="UTC").to_pydatetime() if len(uniq) else None,
+        rows=rows,
+        start=utc_datetime(uniq[0]) if len(uniq) else None,
+        end=utc_datetime(uniq[-1]) if len(uniq) else None,
         duplicates=duplicates,
         unsorted=unsorted,
         nan_rows=nan_rows,
@@ -165,8 +174,8 @@ def check_candles(df: pd.DataFrame, timeframe: str | None) -> CandleReport:
         missing = int(steps[i] // step) - (1 if steps[i] % step == 0 else 0)
         if missing <= 0:
             continue
-        first = pd.Timestamp(uniq[i] + step, tz="UTC").to_pydatetime()
-        last = pd.Timestamp(uniq[i] + missing * step, tz="UTC").to_pydatetime()
+        first = utc_datetime(uniq[i] + step)
+        last = utc_datetime(uniq[i] + missing * step)
         report.gaps.append((first, last, missing))
     return report
 

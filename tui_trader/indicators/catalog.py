@@ -156,6 +156,10 @@ def indicator_groups() -> dict[str, list[str]]:
     return groups
 
 
+CUSTOM_NAMES = frozenset(row[0] for row in _CUSTOM)
+"""Our own indicators' names (pandas code); every other name is TA-Lib's."""
+
+
 def get_indicator(name: str) -> Callable[..., Any]:
     """The function for an indicator name (TA-Lib names case-insensitive); UserError if unknown."""
     for row in _CUSTOM:

@@ -43,6 +43,13 @@ def crossed(a: Any, b: Any, direction: str | None = None) -> pd.Series:
     if isinstance(b, pd.Series) and not (b.index is s1.index or b.index.equals(s1.index)):
         b = b.reindex(s1.index)  # align by label, as pandas arithmetic would
     v1 = series_values(s1, "crossed")
+    v2 = b if np.ndim(b) == 0 else series_values(b, "crossed") if isinstance(b, pd.Series) else _as_float(b)
+    return pd.Series(cross_flags(v1, v2, direction), index=s1.index)
+
+
+def cross_flags(v1: np.ndarray, b: Any, direction: str | None = None) -> np.ndarray:
+    """`crossed` on float64 arrays (`b` an array or a number): a bool array, True on the bar
+    where `v1` crosses `b`; the rule strategies' pandas-free evaluation calls it too."""
     flags = np.zeros(len(v1), dtype=bool)  # the first bar has no bar before it: never a crossing
     # this bar against the one before, as views (a year of 1m bars: no shifted copies, ~13 MB)
     now1, was1 = v1[1:], v1[:-1]
@@ -51,16 +58,15 @@ def crossed(a: Any, b: Any, direction: str | None = None) -> pd.Series:
     if np.ndim(b) == 0:
         now2 = was2 = float(b)
     else:
-        v2 = series_values(b, "crossed") if isinstance(b, pd.Series) else _as_float(b)
-        if len(v2) != len(v1):
-            raise UserError(f"crossed: {len(v1)} values against {len(v2)}")
-        now2, was2 = v2[1:], v2[:-1]
+        if len(b) != len(v1):
+            raise UserError(f"crossed: {len(v1)} values against {len(b)}")
+        now2, was2 = b[1:], b[:-1]
     after = flags[1:]
     if direction in (None, "above"):
         after |= (now1 > now2) & (was1 <= was2)
     if direction in (None, "below"):
         after |= (now1 < now2) & (was1 >= was2)
-    return pd.Series(flags, index=s1.index)
+    return flags
 
 
 def _as_float(values: Any) -> np.ndarray:

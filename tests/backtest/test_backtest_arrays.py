@@ -1,0 +1,264 @@
+"""`tui-trader backtest --json` of a rule strategy without pandas (cli/backtest_arrays.py,
+backtest/arrays.py) prints the DataFrame path's document to the byte, never imports pandas,
+and leaves every run it does not take, and every user error, as they were.
+
+In process (pandas already imported) the arrays path runs without hiding anything; the
+DataFrame path is forced with the `_TUI_TRADER_BACKTEST_PANDAS` variable, as the command's own
+rerun sets it. The subprocess tests run the command as a user does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tui_trader.cli import backtest_arrays
+from tui_trader.cli.main import main
+from tui_trader.strategy.loader import bundled_dir, strategy_files
+from tui_trader.strategy.synthetic import synthetic_ohlcv
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON_EMA = ROOT / "tests" / "strategy" / "fixtures" / "ema_cross_python.py"
+RULE_FILES = sorted(p.stem for p in strategy_files(bundled_dir()) if p.suffix == ".toml")
+CONFIG = {
+    "volatility": '[risk.sizing]\nmode = "volatility"\ntarget_volatility = 0.02\n',
+    "protections": '[[risk.protections]]\nmethod = "CooldownPeriod"\nstop_duration_candles = 7\n',
+    "kelly": '[risk.sizing]\nmode = "kelly"\n',
+}
+
+
+def candles(bars: int = 40_000, seed: int = 5, gaps: int = 0, minutes: int = 1) -> pd.DataFrame:
+    """A seeded walk of 1m candles starting mid-month, ending mid-day (not on any boundary),
+    some without volume; with `gaps`, that many candles are missing."""
+    df = synthetic_ohlcv(bars, f"{minutes}m", seed=seed)
+    df["date"] = df["date"] + pd.Timedelta(days=13, minutes=17 * minutes)
+    df.loc[df.index % 97 == 0, "volume"] = 0.0
+    if gaps:
+        rng = np.random.default_rng(seed)
+        drop = rng.choice(np.arange(1, len(df) - 1), size=gaps, replace=False)
+        df = df.drop(index=df.index[drop]).reset_index(drop=True)
+    return df
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("arrays")
+    out = {}
+    plain, gappy = candles(), candles(gaps=300, seed=6)
+    for name, df in (("plain", plain), ("gaps", gappy)):
+        out[name] = root / f"{name}.parquet"
+        df.to_parquet(out[name])
+    out["feather"] = root / "BTC_USDT-1m.feather"  # a Freqtrade name: the symbol from it
+    gappy.to_feather(out["feather"])
+    ms = plain.assign(date=plain["date"].astype("datetime64[ms, UTC]"))
+    out["ms"] = root / "ms.parquet"  # millisecond timestamps
+    ms.to_parquet(out["ms"])
+    out["epoch"] = root / "epoch.parquet"  # dates as epoch ms numbers: the general reader's
+    plain.assign(date=plain["date"].astype("int64") // 1_000_000).to_parquet(out["epoch"])
+    out["5m"] = root / "fivemin.parquet"
+    candles(12_000, seed=8, gaps=50, minutes=5).to_parquet(out["5m"])
+    return out
+
+
+def run(argv: list[str], home: Path, *, pandas_path: bool, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str, bool]:  # fmt: skip
+    """(exit code, stdout, stderr, whether the arrays path answered) of one command in process."""
+    taken: list[bool] = []
+    real = backtest_arrays.backtest_arrays_cmd
+
+    def spy(*args: Any) -> int | None:
+        try:
+            code = real(*args)
+        except BaseException:
+            taken.append(True)  # the arrays path answered with this error
+            raise
+        taken.append(code is not None)
+        return code
+
+    monkeypatch.setattr(backtest_arrays, "backtest_arrays_cmd", spy)
+    if pandas_path:
+        monkeypatch.setenv(backtest_arrays.PANDAS_ONLY, "1")
+    else:
+        monkeypatch.delenv(backtest_arrays.PANDAS_ONLY, raising=False)
+    capsys.readouterr()
+    code = main(["--home", str(home), "backtest", *argv])
+    out, err = capsys.readouterr()
+    monkeypatch.delenv(backtest_arrays.PANDAS_ONLY, raising=False)
+    return code, out, err, any(taken)
+
+
+def both(argv: list[str], home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+         *, taken: bool = True) -> tuple[int, str, str]:  # fmt: skip
+    fast = run(argv, home, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)
+    slow = run(argv, home, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
+    assert fast[3] is taken, "the arrays path was not taken" if taken else "the arrays path was taken"
+    assert not slow[3]
+    assert fast[:3] == slow[:3]
+    return fast[:3]
+
+
+@pytest.mark.parametrize("name", RULE_FILES)
+def test_every_bundled_rule_strategy_prints_the_same_document(name: str, files: dict[str, Path], tmp_path: Path,
+                                                              monkeypatch, capsys) -> None:  # fmt: skip
+    code, out, _ = both(["--strategy", name, "--data", str(files["gaps"]), "--timeframe", "1m", "--json"],
+                        tmp_path, monkeypatch, capsys)  # fmt: skip
+    assert code == 0 and out.count('"entry_time"') > 20
+
+
+OPTIONS = [
+    ["--fee", "0.0025", "--capital", "2500"],
+    ["--stake-amount", "150", "--max-open-trades", "1"],
+    ["--stake-amount", "unlimited", "--max-open-trades", "2", "--slippage-bps", "3"],
+    ["--max-open-trades", "-1"],
+    ["--start", "2025-01-20", "--end", "2025-01-30T12:00:00"],
+    ["--start", "2025-01-20T05:30:00+02:00"],
+    ["--end", "2025-01-25 10:00"],
+    ["--timerange", "20250118-20250126"],
+    ["--keep-gaps"],
+    ["--symbol", "ETH/USDT", "--enable-protections"],
+    ["--pairs", "SOL/USDT"],
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: " ".join(o))
+@pytest.mark.parametrize("data", ["plain", "gaps"])
+def test_options_print_the_same_document(options: list[str], data: str, files: dict[str, Path], tmp_path: Path,
+                                         monkeypatch, capsys) -> None:  # fmt: skip
+    code, out, _ = both(["--strategy", "ema_cross", "--data", str(files[data]), "--timeframe", "1m", "--json",
+                         *options], tmp_path, monkeypatch, capsys)  # fmt: skip
+    assert code == 0 and '"trades": [' in out
+
+
+@pytest.mark.parametrize("data", ["feather", "ms", "5m"])
+def test_other_files_print_the_same_document(data: str, files: dict[str, Path], tmp_path: Path, monkeypatch,
+                                             capsys) -> None:  # fmt: skip
+    argv = ["--strategy", "rsi_trend", "--data", str(files[data]), "--json"]
+    argv += [] if data == "5m" else ["--timeframe", "1m"]
+    code, out, _ = both(argv, tmp_path, monkeypatch, capsys)
+    assert code == 0 and ('"BTC/USDT"' in out) is (data == "feather")
+
+
+@pytest.mark.parametrize("config", sorted(CONFIG))
+def test_the_risk_config_sizes_and_protects_the_same(config: str, files: dict[str, Path], tmp_path: Path,
+                                                     monkeypatch, capsys) -> None:  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG[config])
+    code, out, _ = both(["--strategy", "ema_cross", "--data", str(files["gaps"]), "--timeframe", "1m", "--json"],
+                        home, monkeypatch, capsys)  # fmt: skip
+    assert code == 0 and out.count('"entry_time"') > 20
+
+
+def test_the_python_ema_cross_takes_the_dataframe_path_to_the_same_document(files: dict[str, Path], tmp_path: Path,
+                                                                            monkeypatch, capsys) -> None:  # fmt: skip
+    argv = ["--data", str(files["plain"]), "--timeframe", "1m", "--json"]
+    rules = run(["--strategy", "ema_cross", *argv], tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)
+    python = run(["--strategy", str(PYTHON_EMA), *argv], tmp_path, pandas_path=False, monkeypatch=monkeypatch,
+                 capsys=capsys)  # fmt: skip
+    assert rules[3] and not python[3]
+    assert rules[:3] == python[:3] and rules[0] == 0
+
+
+@pytest.mark.parametrize("extra", [["--plot"], ["--trades-out", "{tmp}/t.csv"], ["--export", "trades"], []])
+def test_runs_it_does_not_take_still_work(extra: list[str], files: dict[str, Path], tmp_path: Path, monkeypatch,
+                                          capsys) -> None:  # fmt: skip
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    json_flag = [] if extra == ["--plot"] or not extra else ["--json"]
+    data = files["epoch"] if not extra else files["plain"]  # epoch dates: the general reader
+    argv = ["--strategy", "ema_cross", "--data", str(data), "--timeframe", "1m", *json_flag, *extra]
+    code, out, err, taken = run(argv, tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and not taken, err
+    assert ("with trades" in out) if extra == ["--plot"] else out
+
+
+# errors the arrays path finds itself (the others: before it decides, or the DataFrame path's)
+ARRAYS_ANSWER = {"empty", "capital", "max open", "unlimited", "range", "unsorted", "duplicates", "nan",
+                 "mismatch", "stake"}  # fmt: skip
+
+
+def _bad_files(root: Path, plain: pd.DataFrame) -> dict[str, Path]:
+    out = {}
+    for name, df in {
+        "unsorted": plain.iloc[::-1].reset_index(drop=True),
+        "duplicates": pd.concat([plain.iloc[:50], plain.iloc[40:60]]).reset_index(drop=True),
+        "nan": plain.assign(close=plain["close"].where(plain.index % 500 != 3)),
+        "empty": plain.iloc[:0],
+    }.items():
+        out[name] = root / f"{name}.parquet"
+        df.to_parquet(out[name])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "argv", "code", "words"),
+    [
+        ("missing", ["--data", "{tmp}/nope.parquet"], 2, "no such data file"),
+        ("mismatch", ["--data", "{plain}", "--timeframe", "5m"], 1, "apart but the timeframe is 5m"),
+        ("unsorted", ["--data", "{unsorted}"], 1, "not sorted"),
+        ("duplicates", ["--data", "{duplicates}"], 1, "duplicate timestamp"),
+        ("nan", ["--data", "{nan}"], 1, "missing values"),
+        ("empty", ["--data", "{empty}"], 1, "the candle data is empty"),
+        ("capital", ["--data", "{plain}", "--capital", "0"], 2, "capital must be positive"),
+        ("stake", ["--data", "{plain}", "--stake-amount", "lots"], 2, "--stake-amount must be"),
+        ("max open", ["--data", "{plain}", "--max-open-trades", "0"], 2, "max_open_trades is 0"),
+        ("unlimited", ["--data", "{plain}", "--stake-amount", "unlimited", "--max-open-trades", "-1"], 1,
+         "needs a finite max_open_trades"),
+        ("range", ["--data", "{plain}", "--start", "2030-01-01"], 1, "no candles in the chosen range"),
+        ("bad start", ["--data", "{plain}", "--start", "yesterday"], 2, "cannot read 'yesterday'"),
+        ("both ranges", ["--data", "{plain}", "--start", "2025-01-20", "--timerange", "20250101-"], 2,
+         "not both"),
+        ("bad timerange", ["--data", "{plain}", "--timerange", "2024"], 2, "needs a '-'"),
+        ("strategy", ["--data", "{plain}", "--strategy", "no_such_thing"], 1, "unknown strategy"),
+    ],
+)
+def test_user_errors_keep_their_one_line_and_exit_code(case: str, argv: list[str], code: int, words: str,
+                                                       files: dict[str, Path], tmp_path: Path, monkeypatch,
+                                                       capsys) -> None:  # fmt: skip
+    bad = _bad_files(tmp_path, pd.read_parquet(files["plain"]).iloc[:3000])
+    names = {"tmp": str(tmp_path), "plain": str(files["plain"]), **{k: str(v) for k, v in bad.items()}}
+    argv = [a.format(**names) for a in argv]
+    if "--strategy" not in argv:
+        argv = ["--strategy", "ema_cross", *argv]
+    if "--timeframe" not in argv:
+        argv += ["--timeframe", "1m"]
+    got, out, err = both([*argv, "--json"], tmp_path, monkeypatch, capsys, taken=case in ARRAYS_ANSWER)
+    assert got == code and out == "" and words in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def _subprocess(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
+    code = ("import atexit, sys; atexit.register(lambda: sys.stderr.write("
+            "'pandas imported: %s\\n' % ('pandas' in sys.modules))); "
+            "from tui_trader.cli.main import main; sys.exit(main())")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ.update(PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-c", code, "--home", str(home), "backtest", *argv],
+                          capture_output=True, env=environ, timeout=120, check=False)  # fmt: skip
+
+
+def test_the_command_never_imports_pandas(files: dict[str, Path], tmp_path: Path, monkeypatch, capsys) -> None:
+    argv = ["--strategy", "ema_cross", "--data", str(files["gaps"]), "--timeframe", "1m", "--json"]
+    done = _subprocess(argv, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode() == "pandas imported: False\n"
+    _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.stdout.decode() == out
+
+
+def test_a_run_found_ineligible_after_talib_runs_again_with_pandas(files: dict[str, Path], tmp_path: Path,
+                                                                   monkeypatch, capsys) -> None:  # fmt: skip
+    """Epoch-number dates are only seen once the file is opened, after TA-Lib was imported
+    without pandas: the command runs itself again on the DataFrame path, same document."""
+    argv = ["--strategy", "ema_cross", "--data", str(files["epoch"]), "--timeframe", "1m", "--json"]
+    done = _subprocess(argv, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode() == "pandas imported: True\n"
+    _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.stdout.decode() == out and out.count('"entry_time"') > 20

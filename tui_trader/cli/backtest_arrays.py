@@ -1,0 +1,219 @@
+"""`tui-trader backtest --json` without pandas, when the run allows it (`backtest.arrays`).
+
+Importing pandas costs ~0.3 s, more than half the command's 0.5 s budget; TA-Lib imports it
+too unless it is absent (TA-Lib then only loses its pandas wrappers). So the command decides
+BEFORE anything imports TA-Lib whether this run can go without pandas, from its arguments and
+a look at the rule file (`_rule_file`), imports TA-Lib with pandas hidden, and only then loads
+the strategy. Taken when every one of these holds, else the DataFrame path runs the command:
+
+- `--json`; no `--plot`, `--trades-out`, `--export`, `--timeframe-detail`, no Freqtrade config;
+- one `--data` file of Parquet or Feather candles with Arrow timestamps (`arrays.readable`);
+- `--start`/`--end` as ISO 8601 dates or times, or a `--timerange`;
+- the strategy a TOML rule file (by path, or the file a name finds first, as the loader looks)
+  with TA-Lib indicators only and no short side, which `strategy.rule_arrays` takes.
+
+A check that only the loaded strategy or the file's columns can answer may still say no
+after TA-Lib was imported without pandas: the command then runs itself again in a new
+process on the DataFrame path (`_rerun`), before it has written anything. Where pandas is
+already imported (the tests, in process) TA-Lib is imported as usual and the DataFrame path
+simply runs in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, NoReturn
+
+PANDAS_ONLY = "_TUI_TRADER_BACKTEST_PANDAS"  # set: always the DataFrame path (and on a rerun)
+_HIDDEN = ("pandas", "polars")
+
+
+def backtest_arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
+    """Run the command on arrays and return its exit code, or None: the DataFrame path runs
+    it (nothing was printed)."""
+    if os.environ.get(PANDAS_ONLY) or not _arguments_allow(args):
+        return None
+    collecting = gc.isenabled()
+    gc.disable()  # ~10 % of the run; a rule strategy's run makes no cycles worth collecting
+    try:
+        return _arrays_cmd(args, ctx)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
+    from tui_trader.backtest.arrays import to_ns
+
+    start_end = _range(args, to_ns)
+    path = _rule_file(args.strategy, ctx.home.strategies_dir)
+    if start_end is None or path is None:
+        return None
+    hidden = _import_talib_without_pandas()
+    found = _arrays_run(args, ctx, path, *start_end)
+    if found is None:
+        if hidden:
+            _rerun()
+        return None
+    strategy, symbol, candles, timeframe = found
+    return _run(args, ctx, strategy, symbol, candles, timeframe, *start_end)
+
+
+def _arguments_allow(args: argparse.Namespace) -> bool:
+    config = getattr(args, "config", None)
+    return bool(
+        args.json
+        and not args.plot
+        and not args.trades_out
+        and args.export == "none"
+        and not args.timeframe_detail
+        and not (config and str(config).endswith(".json"))
+        and args.data
+        and len(args.data) == 1
+        and not args.datadir
+        and not args.venue
+        and args.strategy
+    )
+
+
+def _range(args: argparse.Namespace, to_ns: Any) -> tuple[int | None, int | None] | None:
+    """(start, end) in epoch ns, or None when the DataFrame path must read them (anything
+    it would refuse, or read in its own way)."""
+    from tui_trader.backtest.ftconfig import parse_timerange
+    from tui_trader.core.errors import UserError
+
+    start, end = args.start, args.end
+    if args.timerange:
+        if start or end:
+            return None
+        try:
+            start, end = parse_timerange(args.timerange)
+        except UserError:
+            return None
+    out = [None if value is None else to_ns(value) for value in (start, end)]
+    if any(ns is None for ns, value in zip(out, (start, end), strict=True) if value is not None):
+        return None
+    return out[0], out[1]
+
+
+def _rule_file(name: str, strategies_dir: Path) -> Path | None:
+    """The TOML rule file `--strategy NAME|FILE` loads, when the loader finds one first and
+    it declares only TA-Lib indicators and no short side; None otherwise."""
+    from tui_trader.indicators.catalog import CUSTOM_NAMES
+    from tui_trader.strategy.loader import SUFFIXES, _search_dirs, strategy_files
+
+    as_path = Path(name).expanduser()
+    if as_path.suffix in SUFFIXES and as_path.is_file():
+        path = as_path
+    else:
+        files = [p for directory, _ in _search_dirs([strategies_dir], True) for p in strategy_files(directory)]
+        named = [p for p in files if p.stem.lower() == name.lower()]
+        if not named:
+            return None
+        path = named[0]  # the loader imports the file named for the strategy first
+    if path.suffix != ".toml":
+        return None
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    indicators = doc.get("indicators", {})
+    strategy = doc.get("strategy", {})
+    if not isinstance(indicators, dict) or not isinstance(strategy, dict) or strategy.get("can_short"):
+        return None
+    if any(not isinstance(body, dict) or str(body.get("fn")) in CUSTOM_NAMES for body in indicators.values()):
+        return None
+    return path
+
+
+def _import_talib_without_pandas() -> bool:
+    """Import TA-Lib with pandas (and polars) hidden, so it does not import them; True when
+    they were hidden (False: pandas was already imported, TA-Lib is imported as usual)."""
+    if "pandas" in sys.modules or "talib" in sys.modules:
+        return False
+    saved = {name: sys.modules.get(name) for name in _HIDDEN}
+    for name in _HIDDEN:
+        sys.modules[name] = None  # type: ignore[assignment]  # an import of it fails
+    try:
+        import talib.abstract  # noqa: F401  # imports talib
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = module
+    return True
+
+
+def _rerun() -> NoReturn:
+    """Run this command again in a new process on the DataFrame path (TA-Lib was imported
+    without its pandas wrappers, which a pandas strategy may need)."""
+    os.environ[PANDAS_ONLY] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def _arrays_run(args: argparse.Namespace, ctx: Any, path: Path, start: int | None,
+                end: int | None) -> tuple[Any, str, Any, str] | None:  # fmt: skip
+    """(strategy, symbol, candles, timeframe), loaded as the DataFrame path loads them, or
+    None when the loaded strategy or the file's columns need the DataFrame path."""
+    from tui_trader.backtest.arrays import read_candles, readable
+    from tui_trader.cli.common import existing_file
+    from tui_trader.core.errors import UserError
+    from tui_trader.data.filenames import parse_file_name
+    from tui_trader.strategy.loader import load_file
+    from tui_trader.strategy.rule_arrays import unsupported
+    from tui_trader.strategy.rules import RuleStrategy
+
+    try:
+        cls = load_file(path)[0]
+        strategy = cls(None)
+    except (UserError, Exception):  # the DataFrame path reports it, with its hint
+        return None
+    if not isinstance(strategy, RuleStrategy) or unsupported(strategy) is not None or strategy.can_short:
+        return None
+    data = Path(args.data[0]).expanduser()
+    if not data.is_file() or not readable(data):
+        return None
+    timeframe = args.timeframe or strategy.timeframe
+    data = existing_file(str(data), "data file")
+    candles = read_candles(data, timeframe)
+    if candles is None:
+        return None
+    pairs = list(args.pairs or ([args.symbol] if args.symbol else []))
+    symbol = (pairs[0] if pairs else None) or parse_file_name(data).symbol or data.stem
+    return strategy, symbol, candles, timeframe
+
+
+def _run(args: argparse.Namespace, ctx: Any, strategy: Any, symbol: str, candles: Any, timeframe: str,
+         start: int | None, end: int | None) -> int:  # fmt: skip
+    """`_backtest`'s run and `--json` output, on arrays."""
+    from tui_trader.backtest.arrays import backtest_arrays
+    from tui_trader.backtest.ftconfig import parse_stake
+    from tui_trader.cli.common import print_json
+
+    doc = backtest_arrays(
+        strategy,
+        symbol,
+        candles,
+        timeframe=timeframe,
+        capital=args.capital if args.capital is not None else 10_000.0,
+        fee=args.fee if args.fee is not None else 0.001,
+        slippage_bps=args.slippage_bps,
+        stake_amount=parse_stake(args.stake_amount),
+        tradable_balance_ratio=0.99,
+        max_open_trades=args.max_open_trades,
+        start=start,
+        end=end,
+        risk=ctx.section("risk"),
+        enable_protections=args.enable_protections,
+        fill_gaps=not args.keep_gaps,
+    )
+    print_json(doc)
+    return 0
