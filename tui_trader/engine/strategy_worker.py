@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 from tui_trader.core.market import Candle
 from tui_trader.engine.worker_factory import Zygote, ZygoteError
+from tui_trader.engine.worker_link import WorkerLink
 from tui_trader.strategy import wire
 from tui_trader.strategy.runner import Decision
 from tui_trader.strategy.trade import StrategyTrade
@@ -51,6 +53,25 @@ class _Died(Exception):
 
 class _Broken(Exception):
     """The strategy cannot load (syntax error, unknown name): no point restarting it."""
+
+
+class _Trouble(Exception):
+    """What the link saw: the request overdue (hung), the worker gone (died), or a frame
+    that is not one of ours (broken); turned into _Hung or _Died by the task waiting."""
+
+    def __init__(self, kind: str, what: str, detail: str, timeout_s: float) -> None:
+        super().__init__(f"{kind} while {what}")
+        self.kind, self.what, self.detail, self.timeout_s = kind, what, detail, timeout_s
+
+
+@dataclass(slots=True)
+class _InFlight:
+    seq: int
+    req: _Request | None  # None: a request from outside the queue (import, warm-up)
+    fut: asyncio.Future[dict[str, Any]] | None  # its answer, for those
+    what: str
+    timeout_s: float
+    deadline: float  # on the event loop's clock
 
 
 @dataclass
@@ -118,7 +139,15 @@ class StrategyWorker:
         self._subs: set[tuple[str, str]] = set()
         self.atrs: dict[str, float] = {}  # the ATR that came with the last entry, per symbol
         self.eval_us = 0  # the last bar's evaluation, timed inside the worker
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._queue: deque[_Request] = deque()
+        self._link: WorkerLink | None = None
+        self._inflight: _InFlight | None = None  # the request waiting for its answer
+        self._trouble: _Trouble | None = None  # what went wrong with the current worker
+        self._pumping = False  # requests go out (running), or wait in the queue
+        self._ended: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._where_fut: asyncio.Future[dict[str, Any]] | None = None
+        self._closing = False
         self._seq = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()  # enable() after the worker was given up on
@@ -150,7 +179,7 @@ class StrategyWorker:
             return
         if self.phase != "running":  # waiting to restart, or given up on: nothing to tell
             self._task.cancel()
-        self._queue.put_nowait(_STOP)
+        self._enqueue(_STOP)
         done, _ = await asyncio.wait({self._task}, timeout=3.0)
         if not done:
             self._task.cancel()
@@ -214,23 +243,22 @@ class StrategyWorker:
 
     def _exited(self, pid: int) -> None:
         if pid == self.pid and self.phase in ("starting", "running"):
-            self._queue.put_nowait(_DEAD)
+            self._enqueue(_DEAD)
 
     def _fail_waiting(self, why: str) -> None:
         """Requests queued for a worker that is gone: hooks get an answer (no), bars are
         dropped (the next worker warms up from fresh history); fills and closed positions
         stay queued for the next worker, so its trades stay true."""
-        kept = []
-        while not self._queue.empty():
-            req = self._queue.get_nowait()
+        kept: deque[_Request] = deque()
+        while self._queue:
+            req = self._queue.popleft()
             if req is _DEAD:
                 continue
             if req is _STOP or req.message.get("op") in _KEPT_WHILE_DOWN:
                 kept.append(req)
             elif req.answer is not None and not req.answer.done():
                 req.answer.set_exception(RuntimeError(why))
-        for req in kept:
-            self._queue.put_nowait(req)
+        self._queue = kept
         self._idle.set()
 
     async def _serve(self) -> None:
@@ -239,7 +267,14 @@ class StrategyWorker:
         self.pid = pid
         self.zygote.watch(pid, lambda status: self._exited(pid))
         self._started_at = time.monotonic()
-        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=wire.MAX_FRAME)
+        self._trouble, self._inflight, self._closing = None, None, False
+        link = WorkerLink(self._on_frame, self._on_broken, self._on_lost)
+        try:
+            await asyncio.get_running_loop().create_unix_connection(lambda: link, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        self._link = link
         try:
             init = {
                 "op": "init",
@@ -250,7 +285,7 @@ class StrategyWorker:
                 "atr_period": cfg.atr_period,
                 "memory_mb": cfg.memory_mb,
             }
-            loaded = await self._call(reader, writer, pid, init, "its import", LOAD_TIMEOUT_S)
+            loaded = await self._request(init, "its import", LOAD_TIMEOUT_S)
             if loaded.get("err") or not loaded.get("info"):
                 raise _Broken(str(loaded.get("err") or "it failed to load"))
             self.info = loaded["info"]
@@ -264,98 +299,196 @@ class StrategyWorker:
                 "enabled": self.enabled,
                 "history": {f"{s}\t{tf}": [bar_row(c) for c in bars] for (s, tf), bars in history.items()},
             }
-            self._apply(await self._call(reader, writer, pid, start, "its warm-up evaluation"))
+            self._apply(await self._request(start, "its warm-up evaluation"))
             self.phase = "running"
             self._ready.set()
             if self.failures:
                 self.notify("info", f"strategy {self.name} running again (pid {pid})")
-            await self._loop(reader, writer, pid)
+            await self._loop(pid)
         finally:
-            writer.close()
+            self._closing = True
+            self._disarm()
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                await link.close()
+            self._link = None
 
-    async def _call(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        pid: int,
-        message: dict[str, Any],
-        what: str,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
-        seq = next(self._seq)
-        if message.get("op") == "bar":  # the frame sent most: a binary record
-            writer.write(wire.encode_bar(seq, message["s"], message["tf"], message["b"]))
-        else:
-            writer.write(wire.encode({**message, "seq": seq}))
-        return await self._answer(reader, pid, seq, what, timeout)
+    # -- the link: requests out, frames in, one request at a time ---------------------------------
 
-    async def _loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int) -> None:
-        if not self._queue.empty():
-            self._idle.clear()  # what was kept while it was down
-        while True:
-            if self._queue.empty():
-                self._idle.set()
-            req = await self._queue.get()
-            if req is _DEAD:
-                raise _Died(await self._exit_text("while idle"))
-            if req is _STOP:
-                writer.write(wire.encode({"op": "stop", "seq": 0}))
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(writer.drain(), 1.0)
-                return
-            try:
-                reply = await self._call(reader, writer, pid, req.message, _what(req.message))
-            except BaseException:
-                if req.answer is not None and not req.answer.done():
-                    req.answer.set_exception(RuntimeError(f"strategy {self.name} did not answer"))
-                raise
-            self._apply(reply)
-            if req.answer is not None and not req.answer.done():
-                req.answer.set_result(reply)
-
-    async def _frame(self, reader: asyncio.StreamReader, timeout: float, what: str) -> dict[str, Any]:
+    async def _request(self, message: dict[str, Any], what: str, timeout: float | None = None) -> dict[str, Any]:
+        """One request outside the queue (the import, the warm-up): its answer."""
+        fut = self._send(message, None, what, timeout)
+        assert fut is not None
         try:
-            async with asyncio.timeout(timeout):  # one timer for the frame, no task per read
-                header = await reader.readexactly(wire.HEADER.size)
-                body = await reader.readexactly(wire.size_of(header))
-        except TimeoutError:
-            raise _Hung(f"did not finish {what} within {timeout:g} s") from None
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            raise _Died(await self._exit_text(what)) from None
-        except wire.WireError as exc:
-            raise _Died(f"sent a broken message while {what}: {exc}") from None
-        return wire.decode(body)
+            return await fut
+        except _Trouble as trouble:
+            await self._raise_for(trouble, self.pid or -1)
+            raise  # not reached: _raise_for raises
 
-    async def _answer(
-        self, reader: asyncio.StreamReader, pid: int, seq: int, what: str, timeout: float | None = None
-    ) -> dict[str, Any]:
-        deadline = timeout or self.config.timeout_s
-        started = time.monotonic()
-        while True:
-            try:
-                frame = await self._frame(reader, max(0.0, deadline - (time.monotonic() - started)), what)
-            except _Hung:
-                where = await self._where(reader, pid, what)
-                await self.zygote.kill(pid)
-                raise _Hung(f"hung: {where} did not return within {deadline:g} s") from None
-            if frame.get("seq") == seq:
-                if frame.get("op") == "done":
-                    return frame
-                if frame.get("op") == "decided":  # a bar's decisions, ahead of its answer
-                    self._decided(frame)
+    async def _loop(self, pid: int) -> None:
+        """Requests go out as they are queued (see _pump) and answers are applied as they
+        arrive (see _on_frame), from the event loop's callbacks: no task wakes between a bar
+        and its worker, or between a decision and the host. This waits for the end."""
+        ended = self._ended = asyncio.get_running_loop().create_future()
+        self._pumping = True
+        try:
+            self._pump()
+            await ended  # None: stopped
+        except _Trouble as trouble:
+            flight = self._inflight
+            if flight is not None and flight.req is not None:
+                answer = flight.req.answer
+                if answer is not None and not answer.done():
+                    answer.set_exception(RuntimeError(f"strategy {self.name} did not answer"))
+            await self._raise_for(trouble, pid)
+        finally:
+            self._pumping = False
+            self._ended = None
 
-    async def _where(self, reader: asyncio.StreamReader, pid: int, what: str) -> str:
+    def _pump(self) -> None:
+        """Send the next queued request, when none is waiting for its answer."""
+        if not self._pumping or self._inflight is not None or self._trouble is not None:
+            return
+        while self._queue:
+            req = self._queue.popleft()
+            if req is _DEAD:
+                self._fail("died", "while idle")
+                return
+            if req is _STOP:
+                if self._link is not None:
+                    self._link.send(wire.encode({"op": "stop", "seq": 0}))
+                if self._ended is not None and not self._ended.done():
+                    self._ended.set_result(None)
+                return
+            self._idle.clear()
+            self._send(req.message, req, _what(req.message))
+            if self._inflight is not None:  # sent (or it failed: then _fail has said so)
+                return
+        self._idle.set()
+
+    def _send(
+        self, message: dict[str, Any], req: _Request | None, what: str, timeout: float | None = None
+    ) -> asyncio.Future[dict[str, Any]] | None:
+        """Write a request and wait for its answer (a future for a request from outside the
+        queue). A request that cannot be encoded is answered with an error at once."""
+        seq = next(self._seq)
+        try:
+            if message.get("op") == "bar":  # the frame sent most: a binary record
+                frame = wire.encode_bar(seq, message["s"], message["tf"], message["b"])
+            else:
+                frame = wire.encode({**message, "seq": seq})
+        except (wire.WireError, ValueError, TypeError, KeyError) as exc:
+            if req is None:
+                raise
+            if req.answer is not None and not req.answer.done():
+                req.answer.set_exception(RuntimeError(f"strategy {self.name}: {exc}"))
+            return None
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future() if req is None else None
+        timeout_s = timeout or self.config.timeout_s
+        self._inflight = _InFlight(seq, req, fut, what, timeout_s, loop.time() + timeout_s)
+        if self._link is None or not self._link.send(frame):
+            self._fail("died", what)
+        else:
+            self._arm()
+        return fut
+
+    def _on_frame(self, frame: dict[str, Any]) -> None:
+        op = frame.get("op")
+        if op == "where":  # its answer to SIGUSR1, once it is overdue
+            if self._where_fut is not None and not self._where_fut.done():
+                self._where_fut.set_result(frame)
+            return
+        flight = self._inflight
+        if self._trouble is not None or flight is None or frame.get("seq") != flight.seq:
+            return
+        if op == "decided":  # a bar's decisions, ahead of its answer
+            self._decided(frame)
+            return
+        if op != "done":
+            return
+        self._inflight = None
+        if flight.req is None:
+            if flight.fut is not None and not flight.fut.done():
+                flight.fut.set_result(frame)
+            return
+        try:
+            self._apply(frame)
+        finally:
+            answer = flight.req.answer
+            if answer is not None and not answer.done():
+                answer.set_result(frame)
+            self._pump()
+
+    def _on_broken(self, why: str) -> None:
+        self._fail("broken", self._doing(), why)
+
+    def _on_lost(self) -> None:
+        if not self._closing:
+            self._fail("died", self._doing())
+
+    def _doing(self) -> str:
+        return self._inflight.what if self._inflight is not None else "while idle"
+
+    def _fail(self, kind: str, what: str, detail: str = "") -> None:
+        """The worker is overdue, gone or talking nonsense: whoever waits on it hears so."""
+        if self._trouble is not None:
+            return
+        flight = self._inflight
+        trouble = self._trouble = _Trouble(kind, what, detail, flight.timeout_s if flight else 0.0)
+        self._disarm()
+        for fut in (flight.fut if flight is not None else None, self._ended):
+            if fut is not None and not fut.done():
+                fut.set_exception(trouble)
+
+    def _arm(self) -> None:
+        """One timer for the deadline of the request waiting for its answer: it is moved on
+        when it fires early (the request it was set for has been answered), not per request."""
+        flight = self._inflight
+        if flight is None:
+            return
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= flight.deadline:
+                return
+            timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(flight.deadline, self._watch)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _watch(self) -> None:
+        self._timer = None
+        flight = self._inflight
+        if flight is None or self._trouble is not None:
+            return
+        if asyncio.get_running_loop().time() >= flight.deadline:
+            self._fail("hung", flight.what)
+        else:
+            self._arm()
+
+    async def _raise_for(self, trouble: _Trouble, pid: int) -> None:
+        if trouble.kind == "hung":
+            where = await self._where(pid, trouble.what)
+            await self.zygote.kill(pid)
+            raise _Hung(f"hung: {where} did not return within {trouble.timeout_s:g} s")
+        if trouble.kind == "broken":
+            raise _Died(f"sent a broken message while {trouble.what}: {trouble.detail}")
+        raise _Died(await self._exit_text(trouble.what))
+
+    async def _where(self, pid: int, what: str) -> str:
         """Ask the stuck worker where it is (SIGUSR1); its answer, or what it was doing."""
+        fut = self._where_fut = asyncio.get_running_loop().create_future()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGUSR1)
         try:
-            header = await asyncio.wait_for(reader.readexactly(wire.HEADER.size), WHERE_WAIT_S)
-            frame = wire.decode(await asyncio.wait_for(reader.readexactly(wire.size_of(header)), WHERE_WAIT_S))
-        except (TimeoutError, asyncio.IncompleteReadError, OSError, wire.WireError):
+            frame = await asyncio.wait_for(fut, WHERE_WAIT_S)
+        except TimeoutError:
             return what
-        if frame.get("op") != "where" or not frame.get("fn"):
+        finally:
+            self._where_fut = None
+        if not frame.get("fn"):
             return what
         line = f" (line {frame['line']})" if frame.get("line") else ""
         return f"{self.info.get('name') or self.name}.{frame['fn']}{line}"
@@ -419,8 +552,14 @@ class StrategyWorker:
                 return None
         else:
             self._idle.clear()
-        self._queue.put_nowait(_Request(message, fut))
+        self._enqueue(_Request(message, fut))
         return fut
+
+    def _enqueue(self, req: _Request) -> None:
+        """Queue a request; it goes out at once when the worker is free (bars are written
+        from the bus's own call: the worker starts on them before this returns)."""
+        self._queue.append(req)
+        self._pump()
 
     def wants(self, symbol: str, timeframe: str) -> bool:
         return (symbol, timeframe) in self._subs
