@@ -252,13 +252,42 @@ def test_the_command_never_imports_pandas(files: dict[str, Path], tmp_path: Path
     assert done.stdout.decode() == out
 
 
-def test_a_run_found_ineligible_after_talib_runs_again_with_pandas(files: dict[str, Path], tmp_path: Path,
-                                                                   monkeypatch, capsys) -> None:  # fmt: skip
+def test_a_run_found_ineligible_after_talib_takes_the_dataframe_path(files: dict[str, Path], tmp_path: Path,
+                                                                    monkeypatch, capsys) -> None:  # fmt: skip
     """Epoch-number dates are only seen once the file is opened, after TA-Lib was imported
-    without pandas: the command runs itself again on the DataFrame path, same document."""
+    without pandas: TA-Lib gets pandas back and the DataFrame path prints the same document."""
     argv = ["--strategy", "ema_cross", "--data", str(files["epoch"]), "--timeframe", "1m", "--json"]
     done = _subprocess(argv, tmp_path)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stderr.decode() == "pandas imported: True\n"
     _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
     assert done.stdout.decode() == out and out.count('"entry_time"') > 20
+
+
+def test_talib_given_pandas_back_works_as_if_imported_with_it() -> None:
+    """What a pandas strategy calls after the arrays path gave up: the abstract API on a
+    DataFrame, the function API on a Series, with the results of a plain import."""
+    code = """
+import sys
+from tui_trader.cli import backtest_arrays
+assert backtest_arrays._import_talib_without_pandas()
+import talib, talib.abstract
+assert not hasattr(talib.RSI, "__wrapped__")  # no Series wrapper: pandas was hidden
+backtest_arrays._give_talib_pandas()
+assert hasattr(talib.RSI, "__wrapped__")
+import numpy as np, pandas as pd
+rng = np.random.default_rng(3)
+close = rng.random(300) + 10
+df = pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": close})
+rsi = talib.abstract.RSI(df, timeperiod=9)
+bands = talib.abstract.BBANDS(df)
+series = talib.EMA(df["close"], timeperiod=5)
+print(type(rsi).__name__, type(bands).__name__, list(bands.columns), type(series).__name__)
+print(np.allclose(rsi.to_numpy(), talib.RSI(close, timeperiod=9), equal_nan=True))
+"""
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env={**environ, "PYTHONPATH": str(ROOT)},
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split("\n")[:2] == [
+        "Series DataFrame ['upperband', 'middleband', 'lowerband'] Series", "True"]

@@ -67,7 +67,7 @@ def read_candles(path: Path, timeframe: str | None) -> Candles | None:
     from tui_trader.data.validate import check_candle_times
 
     timeframe = timeframe or parse_file_name(path).timeframe
-    found = _guarded(path, read_ohlcv_arrays, path, feather=file_suffix(path) == ".feather")
+    found = _guarded(path, read_ohlcv_arrays, path, feather=file_suffix(path) == ".feather", at_once=True)
     if found is None:
         return None
     ns, prices = found

@@ -13,10 +13,10 @@ the strategy. Taken when every one of these holds, else the DataFrame path runs 
   with TA-Lib indicators only and no short side, which `strategy.rule_arrays` takes.
 
 A check that only the loaded strategy or the file's columns can answer may still say no
-after TA-Lib was imported without pandas: the command then runs itself again in a new
-process on the DataFrame path (`_rerun`), before it has written anything. Where pandas is
-already imported (the tests, in process) TA-Lib is imported as usual and the DataFrame path
-simply runs in the same process.
+after TA-Lib was imported without pandas: TA-Lib is then given pandas back as its own import
+would have (`_give_talib_pandas`) and the DataFrame path runs, in the same process, before
+anything was written. Where pandas is already imported (the tests, in process) TA-Lib is
+imported as usual.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
     found = _arrays_run(args, ctx, path, *start_end)
     if found is None:
         if hidden:
-            _rerun()
+            _give_talib_pandas()
         return None
     strategy, symbol, candles, timeframe = found
     return _run(args, ctx, strategy, symbol, candles, timeframe, *start_end)
@@ -150,9 +150,38 @@ def _import_talib_without_pandas() -> bool:
     return True
 
 
+_TALIB_PANDAS = ("_PANDAS_DATAFRAME", "_PANDAS_SERIES", "_INPUT_ARRAYS_TYPES", "_ARRAY_TYPES")
+
+
+def _give_talib_pandas() -> None:
+    """TA-Lib imported with pandas hidden, as if it had seen pandas: what its import sets when
+    pandas is there (TA-Lib 0.8: the abstract API's DataFrame and Series types in its C
+    module's globals, read at each call; the Series wrappers of `talib.RSI` ... made by its
+    `__init__`, run again). The DataFrame path then runs in this process, for a strategy
+    that calls `talib.abstract.RSI(dataframe)` as for any other. With a TA-Lib built
+    otherwise, the command runs again in a new process on the DataFrame path (`_rerun`)."""
+    import importlib
+
+    import pandas as pd
+    import talib
+
+    lib: Any = sys.modules.get("talib._ta_lib")
+    if lib is None or not all(hasattr(lib, name) for name in _TALIB_PANDAS):
+        _rerun()
+    lib._PANDAS_DATAFRAME = pd.DataFrame
+    lib._PANDAS_SERIES = pd.Series
+    lib._INPUT_ARRAYS_TYPES = (*lib._INPUT_ARRAYS_TYPES, pd.DataFrame)
+    lib._ARRAY_TYPES = (*lib._ARRAY_TYPES, pd.Series)
+    importlib.reload(talib)
+
+
 def _rerun() -> NoReturn:
-    """Run this command again in a new process on the DataFrame path (TA-Lib was imported
-    without its pandas wrappers, which a pandas strategy may need)."""
+    """Run this command again in a new process on the DataFrame path: only a console run of
+    `tui-trader backtest` (anything else calling `main()` would be started again whole)."""
+    from tui_trader.core.errors import UserError
+
+    if "backtest" not in sys.argv[1:]:
+        raise UserError(f"this TA-Lib cannot take pandas back in process: set {PANDAS_ONLY}=1 and run again")
     os.environ[PANDAS_ONLY] = "1"
     sys.stdout.flush()
     sys.stderr.flush()

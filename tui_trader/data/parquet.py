@@ -62,11 +62,17 @@ def read_parquet_ohlcv(
 
 
 def read_ohlcv_arrays(
-    path: Path, filters: Sequence[tuple[str, str, object]] | None = None, *, feather: bool = False
+    path: Path,
+    filters: Sequence[tuple[str, str, object]] | None = None,
+    *,
+    feather: bool = False,
+    at_once: bool = False,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
     """(open times in int64 ns, float64 open/high/low/close/volume) from a Parquet file (an
     Arrow IPC / Feather file with `feather`), or None as `read_parquet_ohlcv`: without pandas,
-    for the pandas-free backtest of a rule strategy."""
+    for the pandas-free backtest of a rule strategy. `at_once` reads the six Parquet columns
+    in one call on Arrow's threads (quicker; the peak holds them twice, ~50 MB a year of 1m
+    bars: the DataFrame path reads column by column to keep its peak low)."""
     import numpy as np
     import pyarrow as pa
 
@@ -87,8 +93,18 @@ def read_ohlcv_arrays(
         return None
     ns = np.empty(0, dtype=np.int64)
     columns: dict[str, Any] = {}
+    table = None
+    if at_once and not feather and not filters:
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(path).read(columns=list(chosen.values()), use_threads=True)
     for target, source_name in chosen.items():
-        arr = _read_feather_column(path, source_name) if feather else _read_column(path, source_name, filters)
+        if table is not None:
+            arr = table.column(source_name)
+        elif feather:
+            arr = _read_feather_column(path, source_name)
+        else:
+            arr = _read_column(path, source_name, filters)
         if target == "date":
             if arr.null_count:
                 return None
@@ -102,7 +118,10 @@ def read_ohlcv_arrays(
             _fill(values, arr if arr.type == pa.float64() else arr.cast(pa.float64()))
             columns[target] = values
         del arr
-        pa.default_memory_pool().release_unused()
+        if table is None:
+            pa.default_memory_pool().release_unused()
+    del table
+    pa.default_memory_pool().release_unused()
     return ns, columns
 
 
