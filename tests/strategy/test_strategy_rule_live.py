@@ -80,6 +80,7 @@ def _bar_by_bar(strategy: Any, df: pd.DataFrame, window: int, every: int = 1) ->
     fired = dict.fromkeys(ROW[:4], 0)
     nodes = [n for group, _ in type(strategy).rules.rules.values() for n in _conditions(group)]
     true = [0] * len(nodes)
+    compiled = [live._compiled(node) for node in nodes]  # what last_row runs
     compared = 0
     for i, candle in enumerate(_candles(df, strategy.timeframe)):
         win.add(candle)
@@ -95,6 +96,7 @@ def _bar_by_bar(strategy: Any, df: pd.DataFrame, window: int, every: int = 1) ->
         for k, node in enumerate(nodes):
             verdict = live.judge(node, frames)
             assert verdict == bool(strategy._evaluate(analysed, node)[-1]), (i, node)
+            assert compiled[k](frames) is verdict, (i, node)
             true[k] += verdict
         for c in fired:
             fired[c] += int(got[c])

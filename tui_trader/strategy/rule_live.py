@@ -24,6 +24,7 @@ raises the error a strategy is disabled with.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -102,6 +103,8 @@ class LiveRules:
             for section, signal, tag_col in _SECTIONS
             if section in spec.rules
         ]
+        # each section's rule as one function of the frames (the same steps as _judge)
+        self._rules = [(self._compiled(group), tag, signal, tag_col) for group, tag, signal, tag_col in self.sections]
         self.can_short = bool(strategy.can_short)
         self._kept: dict[int, _Kept] = {}  # per window (one a symbol): its higher bars
         self._plans: dict[tuple[Any, ...], Any] = {}  # (indicator, its parameters) -> prepare()
@@ -185,8 +188,8 @@ class LiveRules:
         frames = self.columns(rows, window)
         row: dict[str, Any] = dict.fromkeys(SIGNAL_COLUMNS, 0)
         row.update(dict.fromkeys(TAG_COLUMNS))
-        for group, tag, signal, tag_col in self.sections:
-            hit = self._judge(group, frames)
+        for rule, tag, signal, tag_col in self._rules:
+            hit = rule(frames)
             row[signal] = int(hit)
             if hit and tag:
                 row[tag_col] = tag
@@ -228,6 +231,48 @@ class LiveRules:
         if node.op == "crosses_above":
             return bool(left > right and prev_left <= prev_right)
         return bool(left < right and prev_left >= prev_right)
+
+    def _compiled(self, node: Compare | Group) -> Callable[[Frames], bool]:
+        """_judge for one node, as a function: every part evaluated (no short cut: a part that
+        raises raises), in the same order, with the same comparisons."""
+        if isinstance(node, Group):
+            parts = [self._compiled(item) for item in node.items]
+            if node.kind == "all":
+                return lambda frames: all([part(frames) for part in parts])
+            return lambda frames: any([part(frames) for part in parts])
+        left, right = self._operand(node.left), self._operand(node.right)
+        if node.op in _COMPARE:
+            compare = _COMPARE[node.op]
+            return lambda frames: bool(compare(left(frames, 0), right(frames, 0)))
+        above = node.op == "crosses_above"
+
+        def cross(frames: Frames) -> bool:
+            now_left, now_right = left(frames, 0), right(frames, 0)
+            prev_left, prev_right = left(frames, 1), right(frames, 1)
+            if above:
+                return bool(now_left > now_right and prev_left <= prev_right)
+            return bool(now_left < now_right and prev_left >= prev_right)
+
+        return cross
+
+    def _operand(self, operand: Ref | Number | Param) -> Callable[[Frames, int], float]:
+        """_value for one operand, as a function of (frames, back)."""
+        if isinstance(operand, Number):
+            number = float(operand.value)
+            return lambda frames, back: number
+        if isinstance(operand, Param):
+            strategy, name = self.strategy, operand.name
+            return lambda frames, back: float(getattr(strategy, name).value)
+        timeframe, column = operand.timeframe, operand.column
+
+        def ref(frames: Frames, back: int) -> float:
+            columns, positions = frames[timeframe]
+            at = positions[back] if back < len(positions) else -1
+            if at < 0:
+                return _NAN
+            return float(columns[column][at])
+
+        return ref
 
     def _value(
         self, operand: Ref | Number | Param, frames: Frames, back: int
