@@ -57,3 +57,25 @@ def test_only_a_new_newest_bar_asks_for_an_evaluation() -> None:
     assert win.add(_bar(3, 3.0))
     assert list(win.frame()["close"]) == [1.5, 2.5, 3.0]
     assert str(win.frame()["date"].dtype) == "datetime64[us, UTC]"
+
+
+@given(
+    size=st.integers(1, 6),
+    before=st.lists(st.tuples(st.integers(0, 40), st.integers(1, 1000).map(float)), max_size=30),
+    after=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 1000).map(float)), max_size=30),
+)
+def test_a_later_copy_holds_the_bars_of_its_time_whatever_comes_after(
+    size: int, before: list[tuple[int, float]], after: list[tuple[int, float]]
+) -> None:
+    """New bars, the buffer moving its rows to the front, corrections and late bars after
+    `later()` never show in it; the window's own rows are columns, each contiguous."""
+    win = BarWindow(size)
+    for minute, close in before:
+        win.add(_bar(minute, close))
+    then = win.array()
+    later = win.later()
+    for minute, close in after:
+        win.add(_bar(minute, close))
+    assert later().tobytes() == then.tobytes() and later().shape == then.shape
+    assert all(win.rows()[:, k].flags.c_contiguous for k in range(6))
+    assert win.array().flags.c_contiguous and win.array().tobytes() == win.rows().copy(order="C").tobytes()

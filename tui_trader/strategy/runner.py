@@ -276,10 +276,10 @@ class StrategyRunner:
                      self.strategy.name, type(exc).__name__, exc)  # fmt: skip
             self._live = None
             return None
-        strategy, rows = self.strategy, win.array()
+        strategy, rows = self.strategy, win.later()  # copied only if a callback asks
         meta = {"pair": symbol, "timeframe": strategy.timeframe}
         self.dp.set_analyzed_later(
-            symbol, strategy.timeframe, lambda: analyze(strategy, candle_frame(rows), meta),
+            symbol, strategy.timeframe, lambda: analyze(strategy, candle_frame(rows()), meta),
             utc(candle.open_time),
         )  # fmt: skip
         return last
