@@ -57,17 +57,53 @@ def readable(path: Path) -> bool:
     return file_suffix(path) in (".parquet", ".feather") and not parse_file_name(path).trades
 
 
-def read_candles(path: Path, timeframe: str | None) -> Candles | None:
+class PendingRead:
+    """A candle file's columns read on a thread (pyarrow decodes without the GIL), while the
+    command imports TA-Lib and loads the strategy; `result()` waits, then hands over the
+    columns or raises the read's DataError, where the command would have read the file."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.path = path
+        self._found: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="candles", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        from tui_trader.data.filenames import file_suffix
+        from tui_trader.data.loaders import _guarded
+        from tui_trader.data.parquet import read_ohlcv_arrays
+
+        feather = file_suffix(self.path) == ".feather"
+        try:
+            self._found = _guarded(self.path, read_ohlcv_arrays, self.path, feather=feather, at_once=True)
+        except BaseException as exc:  # raised again by result(), in the command's order
+            self._error = exc
+
+    def wait(self) -> None:
+        """Let the read end, its result and error dropped."""
+        self._thread.join()
+
+    def result(self) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+
+def read_candles(path: Path, timeframe: str | None, pending: PendingRead | None = None) -> Candles | None:
     """`load_ohlcv(path, timeframe=...)`'s candles as arrays, with its checks and their
     DataErrors; None when the file needs the general reader (dates that are not Arrow
-    timestamps, text prices, missing dates or columns: the DataFrame path reads those)."""
-    from tui_trader.data.filenames import file_suffix, parse_file_name
-    from tui_trader.data.loaders import _guarded, refuse_unusable
-    from tui_trader.data.parquet import read_ohlcv_arrays
+    timestamps, text prices, missing dates or columns: the DataFrame path reads those).
+    `pending`: the file's read already under way."""
+    from tui_trader.data.filenames import parse_file_name
+    from tui_trader.data.loaders import refuse_unusable
     from tui_trader.data.validate import check_candle_times
 
     timeframe = timeframe or parse_file_name(path).timeframe
-    found = _guarded(path, read_ohlcv_arrays, path, feather=file_suffix(path) == ".feather", at_once=True)
+    found = (pending or PendingRead(path)).result()
     if found is None:
         return None
     ns, prices = found

@@ -48,15 +48,18 @@ def backtest_arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
 
 
 def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
-    from tui_trader.backtest.arrays import to_ns
+    from tui_trader.backtest.arrays import PendingRead, readable, to_ns
 
     start_end = _range(args, to_ns)
     path = _rule_file(args.strategy, ctx.home.strategies_dir)
-    if start_end is None or path is None:
+    data = Path(args.data[0]).expanduser()
+    if start_end is None or path is None or not data.is_file() or not readable(data):
         return None
+    pending = PendingRead(data)  # on a thread, while TA-Lib is imported and the rules compiled
     hidden = _import_talib_without_pandas()
-    found = _arrays_run(args, ctx, path, *start_end)
+    found = _arrays_run(args, ctx, path, data, pending)
     if found is None:
+        pending.wait()  # the DataFrame path reads the file again, its own way
         if hidden:
             _give_talib_pandas()
         return None
@@ -188,11 +191,11 @@ def _rerun() -> NoReturn:
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
-def _arrays_run(args: argparse.Namespace, ctx: Any, path: Path, start: int | None,
-                end: int | None) -> tuple[Any, str, Any, str] | None:  # fmt: skip
+def _arrays_run(args: argparse.Namespace, ctx: Any, path: Path, data: Path,
+                pending: Any) -> tuple[Any, str, Any, str] | None:  # fmt: skip
     """(strategy, symbol, candles, timeframe), loaded as the DataFrame path loads them, or
     None when the loaded strategy or the file's columns need the DataFrame path."""
-    from tui_trader.backtest.arrays import read_candles, readable
+    from tui_trader.backtest.arrays import read_candles
     from tui_trader.cli.common import existing_file
     from tui_trader.core.errors import UserError
     from tui_trader.data.filenames import parse_file_name
@@ -207,12 +210,9 @@ def _arrays_run(args: argparse.Namespace, ctx: Any, path: Path, start: int | Non
         return None
     if not isinstance(strategy, RuleStrategy) or unsupported(strategy) is not None or strategy.can_short:
         return None
-    data = Path(args.data[0]).expanduser()
-    if not data.is_file() or not readable(data):
-        return None
     timeframe = args.timeframe or strategy.timeframe
     data = existing_file(str(data), "data file")
-    candles = read_candles(data, timeframe)
+    candles = read_candles(data, timeframe, pending)
     if candles is None:
         return None
     pairs = list(args.pairs or ([args.symbol] if args.symbol else []))
