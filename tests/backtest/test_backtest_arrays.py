@@ -179,7 +179,7 @@ def test_runs_it_does_not_take_still_work(extra: list[str], files: dict[str, Pat
 
 
 # errors the arrays path finds itself (the others: before it decides, or the DataFrame path's)
-ARRAYS_ANSWER = {"empty", "capital", "max open", "unlimited", "range", "unsorted", "duplicates", "nan",
+ARRAYS_ANSWER = {"empty", "corrupt", "capital", "max open", "unlimited", "range", "unsorted", "duplicates", "nan",
                  "mismatch", "stake"}  # fmt: skip
 
 
@@ -193,6 +193,8 @@ def _bad_files(root: Path, plain: pd.DataFrame) -> dict[str, Path]:
     }.items():
         out[name] = root / f"{name}.parquet"
         df.to_parquet(out[name])
+    out["corrupt"] = root / "corrupt.parquet"
+    out["corrupt"].write_bytes(b"PAR1" + bytes(range(256)) * 8)
     return out
 
 
@@ -205,6 +207,7 @@ def _bad_files(root: Path, plain: pd.DataFrame) -> dict[str, Path]:
         ("duplicates", ["--data", "{duplicates}"], 1, "duplicate timestamp"),
         ("nan", ["--data", "{nan}"], 1, "missing values"),
         ("empty", ["--data", "{empty}"], 1, "the candle data is empty"),
+        ("corrupt", ["--data", "{corrupt}"], 1, "cannot read corrupt.parquet"),
         ("capital", ["--data", "{plain}", "--capital", "0"], 2, "capital must be positive"),
         ("stake", ["--data", "{plain}", "--stake-amount", "lots"], 2, "--stake-amount must be"),
         ("max open", ["--data", "{plain}", "--max-open-trades", "0"], 2, "max_open_trades is 0"),
