@@ -8,8 +8,8 @@ package (or `--against`'s, a checkout of another commit: the runs alternate, so 
 same load). Printed: wall and CPU seconds (user + system of the process), peak RSS, the trade
 count, and two floors: an interpreter that only imports pandas, pyarrow.parquet, TA-Lib and
 orjson (what a pandas strategy's run cannot go under), and one that imports TA-Lib with pandas
-hidden, NumPy, pyarrow.parquet and orjson (the floor of the pandas-free path a rule strategy
-such as `ema_cross` takes, `cli/backtest_arrays.py`). The load average is printed
+hidden, NumPy, pyarrow's Parquet reader and orjson (the floor of the pandas-free path a rule
+strategy such as `ema_cross` takes, `cli/backtest_arrays.py`). The load average is printed
 before and after: on a shared machine compare CPU seconds and ratios, not wall seconds.
 
 Bytecode is written first in each tree, as installing the package does (with
@@ -40,7 +40,7 @@ FLOOR = PEAK + "import pandas, pyarrow.parquet, talib.abstract, orjson"
 # what the pandas-free path of a rule strategy imports (TA-Lib with pandas hidden, as it does)
 FLOOR_ARRAYS = PEAK + ("import sys; sys.modules['pandas'] = sys.modules['polars'] = None; "
                        "import talib.abstract; del sys.modules['pandas'], sys.modules['polars']; "
-                       "import numpy, pyarrow.parquet, orjson")  # fmt: skip
+                       "import numpy, pyarrow._parquet, orjson")  # fmt: skip
 
 
 def measure(code: str, args: list[str], tree: Path, cwd: Path) -> tuple[float, float, float, bytes]:

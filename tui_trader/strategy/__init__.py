@@ -1,44 +1,90 @@
 """Strategies: Freqtrade's interface, analysis, exits, loading, hot reload and the live runner.
 
 from tui_trader.strategy import IStrategy, IntParameter, informative
+
+The names below are imported when first used: importing one module of this package (the
+loader, the rule compiler) does not load all the others (FX sessions and their time zones,
+informative pairs, the data provider...), which a backtest command pays for at each start.
 """
 
-from tui_trader.strategy.dataprovider import DataProvider
-from tui_trader.strategy.errors import StrategyError
-from tui_trader.strategy.fx_columns import add_fx_sessions
-from tui_trader.strategy.helpers import stoploss_from_absolute, stoploss_from_open
-from tui_trader.strategy.informative import informative, merge_informative_pair, resample_ohlcv
-from tui_trader.strategy.interface import IStrategy, Strategy
-from tui_trader.strategy.locks import PairLocks
-from tui_trader.strategy.parameters import (
-    BaseParameter,
-    BooleanParameter,
-    CategoricalParameter,
-    DecimalParameter,
-    IntParameter,
-    RealParameter,
-    detect_parameters,
-)
-from tui_trader.strategy.timeframes import (
-    timeframe_to_minutes,
-    timeframe_to_msecs,
-    timeframe_to_next_date,
-    timeframe_to_prev_date,
-    timeframe_to_seconds,
-)
-from tui_trader.strategy.trade import StrategyTrade, TradeOrder
+from __future__ import annotations
 
-Trade = StrategyTrade
-Order = TradeOrder
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# imported now: the name is also a submodule's, which would shadow a lazily imported function
+from tui_trader.strategy.informative import informative
+
+if TYPE_CHECKING:
+    from tui_trader.indicators import qtpylib
+    from tui_trader.strategy.dataprovider import DataProvider
+    from tui_trader.strategy.errors import StrategyError
+    from tui_trader.strategy.fx_columns import add_fx_sessions
+    from tui_trader.strategy.helpers import stoploss_from_absolute, stoploss_from_open
+    from tui_trader.strategy.informative import merge_informative_pair, resample_ohlcv
+    from tui_trader.strategy.interface import IStrategy, Strategy
+    from tui_trader.strategy.locks import PairLocks
+    from tui_trader.strategy.parameters import (
+        BaseParameter,
+        BooleanParameter,
+        CategoricalParameter,
+        DecimalParameter,
+        IntParameter,
+        RealParameter,
+        detect_parameters,
+    )
+    from tui_trader.strategy.timeframes import (
+        timeframe_to_minutes,
+        timeframe_to_msecs,
+        timeframe_to_next_date,
+        timeframe_to_prev_date,
+        timeframe_to_seconds,
+    )
+    from tui_trader.strategy.trade import StrategyTrade, TradeOrder
+
+    Trade = StrategyTrade
+    Order = TradeOrder
+
+_WHERE = {
+    "DataProvider": "tui_trader.strategy.dataprovider",
+    "StrategyError": "tui_trader.strategy.errors",
+    "add_fx_sessions": "tui_trader.strategy.fx_columns",
+    "stoploss_from_absolute": "tui_trader.strategy.helpers",
+    "stoploss_from_open": "tui_trader.strategy.helpers",
+    "merge_informative_pair": "tui_trader.strategy.informative",
+    "resample_ohlcv": "tui_trader.strategy.informative",
+    "IStrategy": "tui_trader.strategy.interface",
+    "Strategy": "tui_trader.strategy.interface",
+    "PairLocks": "tui_trader.strategy.locks",
+    "BaseParameter": "tui_trader.strategy.parameters",
+    "BooleanParameter": "tui_trader.strategy.parameters",
+    "CategoricalParameter": "tui_trader.strategy.parameters",
+    "DecimalParameter": "tui_trader.strategy.parameters",
+    "IntParameter": "tui_trader.strategy.parameters",
+    "RealParameter": "tui_trader.strategy.parameters",
+    "detect_parameters": "tui_trader.strategy.parameters",
+    "timeframe_to_minutes": "tui_trader.strategy.timeframes",
+    "timeframe_to_msecs": "tui_trader.strategy.timeframes",
+    "timeframe_to_next_date": "tui_trader.strategy.timeframes",
+    "timeframe_to_prev_date": "tui_trader.strategy.timeframes",
+    "timeframe_to_seconds": "tui_trader.strategy.timeframes",
+    "StrategyTrade": "tui_trader.strategy.trade",
+    "TradeOrder": "tui_trader.strategy.trade",
+}
+_ALIASES = {"Trade": "StrategyTrade", "Order": "TradeOrder"}
 
 
-def __getattr__(name: str) -> object:
-    # `from tui_trader.strategy import qtpylib` without loading numpy for every importer.
-    if name == "qtpylib":
-        from tui_trader.indicators import qtpylib
-
-        return qtpylib
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    if name == "qtpylib":  # without loading numpy for every importer
+        value: Any = import_module("tui_trader.indicators.qtpylib")
+    else:
+        real = _ALIASES.get(name, name)
+        module = _WHERE.get(real)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module), real)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
