@@ -294,3 +294,50 @@ print(np.allclose(rsi.to_numpy(), talib.RSI(close, timeperiod=9), equal_nan=True
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split("\n")[:2] == [
         "Series DataFrame ['upperband', 'middleband', 'lowerband'] Series", "True"]
+
+
+def _one_symbol() -> tuple[Any, Any, Any]:
+    from tui_trader.backtest.fills import FillModel
+    from tui_trader.backtest.rules import ExitRules
+    from tui_trader.backtest.signals import market_from_arrays, signals_from_arrays
+
+    n = 60
+    close = 100 + np.sin(np.arange(n) / 3)
+    times = np.arange(n, dtype=np.int64) * 60_000_000_000 + 1_700_000_000_000_000_000
+    market = market_from_arrays(times, close, close + 0.5, close - 0.5, close, np.ones(n), 60)
+    enter = np.zeros(n, dtype=bool)
+    enter[[5, 25]] = True
+    exits = np.zeros(n, dtype=bool)
+    exits[[15, 40]] = True
+    rules = ExitRules.build(stoploss=-0.5, minimal_roi={"0": 10.0})
+    tags = np.full(n, None, dtype=object)
+    sym = signals_from_arrays("X/USDT", market, rules, enter_long=enter, exit_long=exits,
+                              enter_short=np.zeros(n, dtype=bool), exit_short=np.zeros(n, dtype=bool),
+                              enter_tags=tags, exit_tags=tags)  # fmt: skip
+    return sym, rules, FillModel(taker_fee=0.001, maker_fee=0.001)
+
+
+def test_rows_built_alongside_the_metrics_equal_the_sequential_outcome(monkeypatch) -> None:
+    from tui_trader.backtest import outcome
+    from tui_trader.core.errors import DataError
+
+    sym, rules, fills = _one_symbol()
+    kw: dict[str, Any] = {"timeframe": "1m", "capital": 1000.0, "max_open_trades": 1}
+    plain = outcome.simulate_signals([sym], rules, fills, **kw)
+    beside = outcome.simulate_signals([sym], rules, fills, alongside=lambda t, mfe, mae: len(t), **kw)
+    assert beside.extra == len(plain.trades) == 2 and beside.metrics == plain.metrics
+    assert np.array_equal(beside.equity, plain.equity)
+
+    def broken(*_: Any) -> Any:
+        raise ValueError("rows")
+
+    with pytest.raises(ValueError, match="rows"):  # the rows' own error
+        outcome.simulate_signals([sym], rules, fills, alongside=broken, **kw)
+
+    def no_metrics(*_: Any) -> Any:
+        raise DataError("equity curve holds NaN or infinite values")
+
+    monkeypatch.setattr(outcome, "_measure", no_metrics)
+    for rows in (broken, lambda *_: None):  # the metrics' error first, as without alongside
+        with pytest.raises(DataError, match="NaN"):
+            outcome.simulate_signals([sym], rules, fills, alongside=rows, **kw)

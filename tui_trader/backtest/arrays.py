@@ -57,43 +57,50 @@ def readable(path: Path) -> bool:
     return file_suffix(path) in (".parquet", ".feather") and not parse_file_name(path).trades
 
 
-class PendingRead:
-    """A candle file's columns read on a thread (pyarrow decodes without the GIL), while the
-    command imports TA-Lib and loads the strategy; `result()` waits, then hands over the
-    columns or raises the read's DataError, where the command would have read the file."""
+class Background:
+    """`fn(*args)` on a thread (NumPy and pyarrow let go of the GIL in their loops: on two
+    cores it runs beside the command's own work); `result()` waits and returns its value or
+    raises its error, where the command would have called it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, fn: Any, *args: Any, name: str = "arrays") -> None:
         import threading
 
-        self.path = path
-        self._found: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
+        self._value: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, name="candles", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name=name, daemon=True)
         self._thread.start()
 
-    def _read(self) -> None:
-        from tui_trader.data.filenames import file_suffix
-        from tui_trader.data.loaders import _guarded
-        from tui_trader.data.parquet import read_ohlcv_arrays
-
-        feather = file_suffix(self.path) == ".feather"
+    def _run(self, fn: Any, args: tuple[Any, ...]) -> None:
         try:
-            self._found = _guarded(self.path, read_ohlcv_arrays, self.path, feather=feather, at_once=True)
+            self._value = fn(*args)
         except BaseException as exc:  # raised again by result(), in the command's order
             self._error = exc
 
     def wait(self) -> None:
-        """Let the read end, its result and error dropped."""
+        """Let it end, its value and error dropped."""
         self._thread.join()
 
-    def result(self) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    def result(self) -> Any:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._found
+        return self._value
 
 
-def read_candles(path: Path, timeframe: str | None, pending: PendingRead | None = None) -> Candles | None:
+def pending_read(path: Path) -> Background:
+    """The candle file's columns (`read_ohlcv_arrays`, its errors as one DataError) read on a
+    thread while the command imports TA-Lib and loads the strategy."""
+    from functools import partial
+
+    from tui_trader.data.filenames import file_suffix
+    from tui_trader.data.loaders import _guarded
+    from tui_trader.data.parquet import read_ohlcv_arrays
+
+    read = partial(read_ohlcv_arrays, feather=file_suffix(path) == ".feather", at_once=True)
+    return Background(_guarded, path, read, path, name="candles")
+
+
+def read_candles(path: Path, timeframe: str | None, pending: Background | None = None) -> Candles | None:
     """`load_ohlcv(path, timeframe=...)`'s candles as arrays, with its checks and their
     DataErrors; None when the file needs the general reader (dates that are not Arrow
     timestamps, text prices, missing dates or columns: the DataFrame path reads those).
@@ -103,7 +110,7 @@ def read_candles(path: Path, timeframe: str | None, pending: PendingRead | None 
     from tui_trader.data.validate import check_candle_times
 
     timeframe = timeframe or parse_file_name(path).timeframe
-    found = (pending or PendingRead(path)).result()
+    found = (pending or pending_read(path)).result()
     if found is None:
         return None
     ns, prices = found
@@ -188,38 +195,45 @@ def backtest_arrays(
     startup = int(getattr(strategy, "startup_candle_count", 0) or 0)
     warmup_ns = startup * bar_seconds * 1_000_000_000
     candles = _window(candles, start, end, warmup_ns)
-    signals = _signals(strategy, candles)
-    if startup:
-        candles = candles.take(slice(startup, None))
-        signals = {k: v[startup:] for k, v in signals.items()}
-    analyzed = {symbol: {"date": candles.time, **candles.prices}}
-    config = getattr(strategy, "config", None) or {}
-    if max_open_trades is None:
-        max_open_trades = getattr(strategy, "max_open_trades", None) or config.get("max_open_trades")
-    if risk is None:
-        from tui_trader.config.risk import RiskSettings
+    simulated = candles.take(slice(startup, None)) if startup else candles
+    p = simulated.prices  # the market (its month ticks) beside the rules' evaluation
+    market_job = Background(market_from_arrays, simulated.time, p["open"], p["high"], p["low"], p["close"],
+                            p["volume"], bar_seconds, name="market")  # fmt: skip
+    try:
+        signals = _signals(strategy, candles)
+        if startup:
+            signals = {k: v[startup:] for k, v in signals.items()}
+        candles = simulated
+        analyzed = {symbol: {"date": candles.time, **candles.prices}}
+        config = getattr(strategy, "config", None) or {}
+        if max_open_trades is None:
+            max_open_trades = getattr(strategy, "max_open_trades", None) or config.get("max_open_trades")
+        if risk is None:
+            from tui_trader.config.risk import RiskSettings
 
-        risk = RiskSettings()
-    if stake_amount is not None:
-        sizer: Any = StakeSizer(stake_amount, strategy, tradable_balance_ratio)
-    else:
-        sizer = risk_sizer(strategy, risk, analyzed)
-    protections = risk_protections(strategy, risk, candle_minutes=bar_seconds / 60, capital=capital)
-    own = strategy_protections(strategy)
-    if own and enable_protections:
-        from tui_trader.backtest.protections import FreqtradeProtections
+            risk = RiskSettings()
+        if stake_amount is not None:
+            sizer: Any = StakeSizer(stake_amount, strategy, tradable_balance_ratio)
+        else:
+            sizer = risk_sizer(strategy, risk, analyzed)
+        protections = risk_protections(strategy, risk, candle_minutes=bar_seconds / 60, capital=capital)
+        own = strategy_protections(strategy)
+        if own and enable_protections:
+            from tui_trader.backtest.protections import FreqtradeProtections
 
-        protections = [*protections, FreqtradeProtections(own, bar_seconds)]
-    rules = ExitRules.from_strategy(strategy)
-    # backtest_signals' checks, in its order
-    if capital <= 0:
-        raise UsageError(f"capital must be positive (got {capital})")
-    max_open_trades = open_trade_limit(max_open_trades, 1)
-    fills = FillModel(taker_fee=fee, maker_fee=fee, slippage_bps=slippage_bps, volume_impact=0.0)
+            protections = [*protections, FreqtradeProtections(own, bar_seconds)]
+        rules = ExitRules.from_strategy(strategy)
+        # backtest_signals' checks, in its order
+        if capital <= 0:
+            raise UsageError(f"capital must be positive (got {capital})")
+        max_open_trades = open_trade_limit(max_open_trades, 1)
+        fills = FillModel(taker_fee=fee, maker_fee=fee, slippage_bps=slippage_bps, volume_impact=0.0)
+    except BaseException:
+        market_job.wait()
+        raise
+    market = market_job.result()
     if len(candles) == 0:
         raise DataError(f"{symbol}: no candles in the chosen range; widen --start/--end")
-    p = candles.prices
-    market = market_from_arrays(candles.time, p["open"], p["high"], p["low"], p["close"], p["volume"], bar_seconds)
     sym = signals_from_arrays(
         symbol,
         market,
@@ -241,9 +255,9 @@ def backtest_arrays(
         sizer=sizer,
         protections=protections,
         strategy=strategy,
+        alongside=lambda trades, mfe, mae: trade_rows_of(trades, [symbol], mfe, mae),
     )
-    rows = trade_rows_of(run.trades, [symbol], run.mfe, run.mae)
-    return document(strategy_name(strategy), [symbol], timeframe, run.index, run.metrics, rows)
+    return document(strategy_name(strategy), [symbol], timeframe, run.index, run.metrics, run.extra)
 
 
 def _signals(strategy: Any, candles: Candles) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ two ways of handing it out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ class Outcome:
     mfe: np.ndarray
     mae: np.ndarray
     metrics: dict[str, Any]
+    extra: Any = None  # what `alongside` returned
 
     @property
     def trades(self) -> Trades:
@@ -68,11 +69,15 @@ def simulate_signals(
     benchmark: bool = True,
     amount_step: float | None = None,
     futures: Futures | None = None,
+    alongside: Callable[[Trades, np.ndarray, np.ndarray], Any] | None = None,
 ) -> Outcome:
     """Simulate the symbols' signals in one wallet (`max_open_trades` as `open_trade_limit`
-    gives it), then the equity curves, MFE/MAE (not with `lean`) and the metrics."""
-    from tui_trader.analytics.metrics import TradeArrays, checked_equity, metrics_from_arrays
+    gives it), then the MFE/MAE (not with `lean`), the equity curves and the metrics.
 
+    `alongside(trades, mfe, mae)` runs on this thread while the equity curves and metrics
+    are computed on another (NumPy lets go of the GIL in its loops: the pandas-free command
+    writes its JSON rows meanwhile); its result is the outcome's `extra`. An error of the
+    metrics is raised first, as without it."""
     sim = simulate(
         symbols,
         rules,
@@ -85,27 +90,52 @@ def simulate_signals(
         amount_step=amount_step,
         futures=futures,
     )
-    index, equity_values, bench_values = equity_curves(
-        symbols, sim.trades, capital, benchmark=benchmark
-    )
     t = sim.trades
     if lean:
         mfe = mae = np.empty(0)
     else:
         mfe, mae = excursions_of(symbols, t)
+    if alongside is None:
+        index, equity, bench, metrics = _measure(symbols, t, capital, timeframe, benchmark)
+        return Outcome(sim, index, equity, bench, mfe, mae, metrics)
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def measure() -> None:
+        try:
+            box["measured"] = _measure(symbols, t, capital, timeframe, benchmark)
+        except BaseException as exc:  # raised on the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=measure, name="metrics")
+    worker.start()
+    try:
+        extra = alongside(t, mfe, mae)
+    except BaseException as exc:
+        worker.join()
+        raise box.get("error", exc) from None
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    index, equity, bench, metrics = box["measured"]
+    return Outcome(sim, index, equity, bench, mfe, mae, metrics, extra)
+
+
+def _measure(symbols: Sequence[SymbolSignals], t: Trades, capital: float, timeframe: str,
+             benchmark: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, Any]]:  # fmt: skip
+    """(bar times, equity, benchmark, metrics) of the simulated trades."""
+    from tui_trader.analytics.metrics import TradeArrays, checked_equity, metrics_from_arrays
+
+    index, equity_values, bench_values = equity_curves(symbols, t, capital, benchmark=benchmark)
     metrics = metrics_from_arrays(
         checked_equity(equity_values),
         index,
-        TradeArrays(
-            entry_ns=t.entry_ns,
-            exit_ns=t.exit_ns,
-            pnl=t.pnl,
-            pnl_pct=t.pnl_pct,
-        ),
+        TradeArrays(entry_ns=t.entry_ns, exit_ns=t.exit_ns, pnl=t.pnl, pnl_pct=t.pnl_pct),
         timeframe=timeframe,
         benchmark=bench_values,
     )
-    return Outcome(sim, index, equity_values, bench_values, mfe, mae, metrics)
+    return index, equity_values, bench_values, metrics
 
 
 def empty_trades() -> Trades:

@@ -48,14 +48,14 @@ def backtest_arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
 
 
 def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
-    from tui_trader.backtest.arrays import PendingRead, readable, to_ns
+    from tui_trader.backtest.arrays import pending_read, readable, to_ns
 
     start_end = _range(args, to_ns)
     path = _rule_file(args.strategy, ctx.home.strategies_dir)
     data = Path(args.data[0]).expanduser()
     if start_end is None or path is None or not data.is_file() or not readable(data):
         return None
-    pending = PendingRead(data)  # on a thread, while TA-Lib is imported and the rules compiled
+    pending = pending_read(data)  # on a thread, while TA-Lib is imported and the rules compiled
     hidden = _import_talib_without_pandas()
     found = _arrays_run(args, ctx, path, data, pending)
     if found is None:
