@@ -22,6 +22,7 @@ imported as usual.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
 import sys
@@ -245,4 +246,7 @@ def _run(args: argparse.Namespace, ctx: Any, strategy: Any, symbol: str, candles
         fill_gaps=not args.keep_gaps,
     )
     print_json(doc)
+    # at exit, the heap frozen: the interpreter's collections while it shuts down then skip
+    # it (the exit took ~35 ms, ~20 ms with this); nothing is left that a collection must free
+    atexit.register(gc.freeze)
     return 0
