@@ -301,3 +301,93 @@ async def test_pausing_waits_for_a_sync_of_the_same_position_and_cancels_the_sto
     finally:
         gate.set()
         await engine.stop()
+
+
+def _accepted_in(engine: Engine, strategy: str) -> list[str | None]:
+    """Which task published each acceptance of the strategy's own (non-stop) orders."""
+    seen: list[str | None] = []
+
+    def on_order(event) -> None:  # type: ignore[no-untyped-def]
+        order = event.order
+        if order.strategy == strategy and order.tag != "stop_loss" and order.status is OrderStatus.ACCEPTED:
+            task = asyncio.current_task()
+            seen.append(None if task is None else task.get_name())
+
+    engine.bus.on(on_order, kinds={"order"})
+    return seen
+
+
+async def test_a_decision_is_carried_out_where_its_frame_is_read(tmp_path: Path) -> None:
+    """On the paper venue, with no callback to ask the strategy, the decision is sized, checked,
+    written, sent and acknowledged in the turn that read it, not by the decisions' task."""
+    engine, _ = await boot(Home(tmp_path), "alpha")
+    try:
+        seen = _accepted_in(engine, "alpha")
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        assert part(engine, "alpha") > 0 and len(stops_of(engine, "alpha")) == 1
+        engine.bus.publish(bar(1, 3400, 3380))  # the exit, its stop paused first
+        await settle(engine)
+        assert engine.portfolio.open_positions() == [] and stops_of(engine, "alpha") == []
+        assert len(seen) == 2 and "strategy-decisions" not in seen
+    finally:
+        await engine.stop()
+
+
+async def test_a_strategy_that_must_be_asked_first_queues_its_decisions(tmp_path: Path) -> None:
+    """`confirm_trade_entry` is a question to the worker (with a timeout): such a decision is
+    carried out by the decisions' task, never in the stack that read the frame."""
+    source = STRATEGY.replace(
+        "    stoploss = -0.05\n",
+        "    stoploss = -0.05\n\n"
+        "    def confirm_trade_entry(self, pair, order_type, amount, rate, time_in_force, current_time,\n"
+        "                            entry_tag, side, **kwargs):\n"
+        "        return True\n",
+    )
+    engine, _ = await boot(Home(tmp_path), "alpha", source=source)
+    try:
+        seen = _accepted_in(engine, "alpha")
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        assert part(engine, "alpha") > 0
+        assert seen == ["strategy-decisions"]
+    finally:
+        await engine.stop()
+
+
+async def test_decisions_behind_one_that_waits_are_carried_out_after_it_in_order(tmp_path: Path) -> None:
+    """The entry's write must wait for the database (another writer holds the lock), so it
+    becomes a task of its own; the exit decided meanwhile waits behind it, and goes after."""
+    import sqlite3
+
+    from tui_trader.strategy.runner import Decision
+
+    home = Home(tmp_path)
+    engine, _ = await boot(home, "alpha")
+    host = engine.strategies
+    assert host is not None
+    holder = sqlite3.connect(home.db_file, isolation_level=None)
+    try:
+        created: list[str] = []
+        engine.bus.on(
+            lambda e: created.append(e.order.side.value)  # type: ignore[attr-defined]
+            if e.order.strategy == "alpha" and e.order.status is OrderStatus.NEW and e.order.tag != "stop_loss"  # type: ignore[attr-defined]
+            else None,
+            kinds={"order"},
+        )
+        now = engine.clock.now()
+        holder.execute("BEGIN IMMEDIATE")
+        host._on_decision("alpha", Decision("alpha", SYMBOL, "enter_long", None, 3400.0, now, "entry_signal"), None)
+        assert host._eager is not None and not host._eager.done()  # waiting for the database
+        host._on_decision("alpha", Decision("alpha", SYMBOL, "exit_long", None, 3400.0, now, "exit_signal"), None)
+        assert host._decisions.qsize() == 1  # queued behind it
+        await asyncio.sleep(0.05)
+        assert created == []  # nothing written, nothing sent, while the lock is held
+        holder.execute("COMMIT")
+        await asyncio.wait_for(host.drain(), 10)
+        await settle(engine)
+        assert created == ["buy", "sell"]
+        assert engine.portfolio.open_positions() == [] and stops_of(engine, "alpha") == []
+    finally:
+        holder.close()
+        await engine.stop()

@@ -31,6 +31,7 @@ from tui_trader.engine.params import flag, text
 from tui_trader.engine.route_state import AUTO
 from tui_trader.engine.strategy_worker import StrategyWorker, WorkerConfig
 from tui_trader.engine.worker_factory import Zygote
+from tui_trader.execution.eager import start_now
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -58,6 +59,12 @@ class StrategyHost:
         self.zygote = Zygote()
         self._decisions: asyncio.Queue[tuple[str, Decision, float | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        # A decision carried out where it was read (`_on_decision`): `_eager` once it waits for
+        # something; `_looping` while the queue's task carries one out.
+        self._eager: asyncio.Future[None] | None = None
+        self._eager_now = False
+        self._looping = False
+        self._stopping = False
         self._chores: set[asyncio.Task[Any]] = set()  # state saves and reloads: awaited at stop
         self._watcher: Any = None
         self._saving: set[str] = set()
@@ -104,6 +111,10 @@ class StrategyHost:
 
     async def stop(self) -> None:
         self.engine.bus.off(self._on_event)
+        self._stopping = True
+        if self._eager is not None and not self._eager.done():
+            self._eager.cancel()  # as the queue's task is (a send on the wire finishes on its own)
+            await asyncio.wait({self._eager})
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -138,7 +149,7 @@ class StrategyHost:
             history=lambda subs, bars: self._prefetch(subs, bars, cfg),
             state=state or None,
             enabled=cfg.enabled,
-            on_decision=lambda d, atr: self._decisions.put_nowait((name, d, atr)),
+            on_decision=lambda d, atr: self._on_decision(name, d, atr),
             on_state=lambda: self._state_changed(name),
             notify=lambda level, message: engine.notify(level, message, "strategy"),
             on_loaded=self._loaded,
@@ -243,14 +254,50 @@ class StrategyHost:
 
     # -- decisions -> orders -------------------------------------------------------------------
 
+    def _on_decision(self, name: str, decision: Decision, atr: float | None) -> None:
+        """A decision as the worker's frame is read: carried out there and then when nothing is
+        ahead of it and every step up to its first wait is in this process (an in-process venue,
+        no routing, no strategy callback to ask), so the order is sent and acknowledged without
+        a turn of the event loop; from its first wait on it is a task of its own. Otherwise (a
+        network venue may start a timer that would capture the reader's task) it queues for the
+        decisions' task. Either way one at a time, in the order they came."""
+        busy = self._looping or self._eager_now or (self._eager is not None and not self._eager.done())
+        if busy or self._stopping or not self._decisions.empty() or not self._in_process(name, decision):
+            self._decisions.put_nowait((name, decision, atr))
+            return
+        self._eager_now = True
+        try:
+            carried = start_now(self._carry_out(name, decision, atr), name=f"strategy-order-{name}")
+        finally:
+            self._eager_now = False
+        self._eager = None if carried.done() else carried
+
+    def _in_process(self, name: str, decision: Decision) -> bool:
+        cfg, runner = self.configs.get(name), self.runners.get(name)
+        if cfg is None or runner is None or cfg.venue == AUTO:
+            return False
+        hooks = runner.hooks()
+        if "custom_stake_amount" in hooks or _hook_for(decision) in hooks:
+            return False
+        venue = self.engine.venues.get(self.engine.venue_for(decision.symbol, cfg.venue))
+        return bool(getattr(venue, "answers_in_call", False))
+
+    async def _carry_out(self, name: str, decision: Decision, atr: float | None) -> None:
+        try:
+            await self.execute(name, decision, atr)
+        except Exception:
+            log.exception("strategy %s decision %s failed", name, decision)
+
     async def _execute_loop(self) -> None:
         while True:
             name, decision, atr = await self._decisions.get()
+            self._looping = True
             try:
-                await self.execute(name, decision, atr)
-            except Exception:
-                log.exception("strategy %s decision %s failed", name, decision)
+                if self._eager is not None and not self._eager.done():
+                    await asyncio.wait({self._eager})  # the one carried out where it was read goes first
+                await self._carry_out(name, decision, atr)
             finally:
+                self._looping = False
                 self._decisions.task_done()
 
     async def drain(self) -> None:
@@ -260,8 +307,11 @@ class StrategyHost:
             for runner in list(self.runners.values()):
                 await runner.idle()
             await self._decisions.join()
+            if self._eager is not None and not self._eager.done():
+                await asyncio.wait({self._eager})
             await asyncio.sleep(0)
-            if self._decisions.empty() and all(r.is_idle() for r in self.runners.values()):
+            eager_done = self._eager is None or self._eager.done()
+            if eager_done and self._decisions.empty() and all(r.is_idle() for r in self.runners.values()):
                 return
 
     async def execute(self, name: str, decision: Decision, atr: float | None = None) -> Order | None:

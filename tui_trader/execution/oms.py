@@ -200,9 +200,10 @@ class OrderManager:
             self._acks.pop(cid, None)
             return ack.result()
         try:
-            return await asyncio.wait_for(asyncio.shield(ack), wait_ack)
-        except TimeoutError:
-            return order.copy()
+            # asyncio.wait, not wait_for: no timer bound to the current task (there may be none:
+            # a strategy's decision is carried out where its frame is read) and the ack is left be
+            done, _ = await asyncio.wait({ack}, timeout=wait_ack)
+            return ack.result() if done else order.copy()
         finally:
             self._acks.pop(cid, None)
 
