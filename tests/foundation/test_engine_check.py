@@ -14,16 +14,6 @@ from tui_trader.core.errors import UsageError, UserError
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine.client import InProcessClient
 from tui_trader.engine.commands import dispatch
-from tui_trader.engine.testing import manual_engine, step
-
-
-@pytest.fixture
-async def engine():  # type: ignore[no-untyped-def]
-    eng = manual_engine()
-    await eng.start()
-    await step(eng, 3)
-    yield eng
-    await eng.stop()
 
 
 def _cases(engine) -> list[tuple[OrderRequest, str | None]]:  # type: ignore[no-untyped-def]

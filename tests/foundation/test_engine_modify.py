@@ -10,16 +10,6 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine.commands import dispatch
-from tui_trader.engine.testing import manual_engine, step
-
-
-@pytest.fixture
-async def engine():  # type: ignore[no-untyped-def]
-    eng = manual_engine()
-    await eng.start()
-    await step(eng, 3)
-    yield eng
-    await eng.stop()
 
 
 def _bid(engine, fraction: float = 0.95) -> D:  # type: ignore[no-untyped-def]

@@ -9,16 +9,7 @@ import pytest
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.events import FillEvent, OrderEvent, RiskEvent
 from tui_trader.core.orders import InvalidTransition, Order, OrderRequest
-from tui_trader.engine.testing import manual_engine, paper_venue, step
-
-
-@pytest.fixture
-async def engine():
-    eng = manual_engine()
-    await eng.start()
-    await step(eng, 3)
-    yield eng
-    await eng.stop()
+from tui_trader.engine.testing import paper_venue
 
 
 async def test_market_order_goes_new_accepted_filled_and_updates_position(engine) -> None:

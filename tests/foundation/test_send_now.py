@@ -112,15 +112,6 @@ async def test_cancelling_the_rest_reaches_the_coroutine() -> None:
 # -- the order manager, through the engine and the paper venue ---------------------------------
 
 
-@pytest.fixture
-async def engine():  # type: ignore[no-untyped-def]
-    eng = manual_engine()
-    await eng.start()
-    await step(eng, 3)
-    yield eng
-    await eng.stop()
-
-
 async def test_the_venues_acceptance_is_applied_in_the_senders_own_stack(engine) -> None:  # type: ignore[no-untyped-def]
     """The paper venue answers inside `create_order`: the send and the acceptance happen in the
     caller's task, with no task (and no turn of the loop) between them; the order was in the
