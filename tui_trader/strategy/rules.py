@@ -242,6 +242,7 @@ class RuleStrategy(IStrategy):
 
     def _apply(self, df: pd.DataFrame, section: str, signal: str, tag_col: str) -> pd.DataFrame:
         import numpy as np
+        import pandas as pd
 
         rule = self.rules.rules.get(section)
         if rule is None:
@@ -255,7 +256,8 @@ class RuleStrategy(IStrategy):
             else:
                 values = np.full(len(df), None, dtype=object)
             values[mask] = tag
-            df[tag_col] = values
+            # object, as analyze leaves tags: not inferred as pandas' "str" (~30 ms a year of 1m bars)
+            df[tag_col] = pd.Series(values, index=df.index, dtype=object)
         return df
 
     def populate_entry_trend(
