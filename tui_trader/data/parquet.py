@@ -117,6 +117,10 @@ def read_ohlcv_arrays(
         else:
             if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
                 return None
+            view = _view(arr) if table is not None else None
+            if view is not None:  # the table's own buffer, read-only: no copy
+                columns[target] = view
+                continue
             values = np.empty(len(arr), dtype=np.float64)
             _fill(values, arr if arr.type == pa.float64() else arr.cast(pa.float64()))
             columns[target] = values
@@ -155,6 +159,18 @@ def _read_column(
     else:
         table = pq.ParquetFile(path).read(columns=[name], use_threads=False)
     return table.column(0)
+
+
+def _view(arr: pa.ChunkedArray) -> np.ndarray | None:
+    """A float64 column of one chunk without nulls as a read-only NumPy view of its buffer
+    (it keeps the buffer alive), else None."""
+    import numpy as np
+    import pyarrow as pa
+
+    if arr.num_chunks != 1 or arr.null_count or arr.type != pa.float64():
+        return None
+    chunk = arr.chunk(0)
+    return np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=len(chunk), offset=chunk.offset * 8)
 
 
 def _fill(out: Any, arr: pa.ChunkedArray) -> None:
