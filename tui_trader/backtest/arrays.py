@@ -100,6 +100,19 @@ def pending_read(path: Path) -> Background:
     return Background(_guarded, path, read, path, name="candles")
 
 
+def import_run_modules() -> None:
+    """Import what `backtest_arrays` uses: the command calls it while the candle file is being
+    read on its thread (pyarrow decodes without the GIL), so ~30 ms of imports are not waited
+    for after it."""
+    import tui_trader.analytics.metrics
+    import tui_trader.backtest.document
+    import tui_trader.backtest.gaps
+    import tui_trader.backtest.outcome
+    import tui_trader.backtest.protections
+    import tui_trader.backtest.risk
+    import tui_trader.risk.sizing  # noqa: F401
+
+
 def read_candles(path: Path, timeframe: str | None, pending: Background | None = None) -> Candles | None:
     """`load_ohlcv(path, timeframe=...)`'s candles as arrays, with its checks and their
     DataErrors; None when the file needs the general reader (dates that are not Arrow

@@ -196,7 +196,7 @@ def _arrays_run(args: argparse.Namespace, ctx: Any, path: Path, data: Path,
                 pending: Any) -> tuple[Any, str, Any, str] | None:  # fmt: skip
     """(strategy, symbol, candles, timeframe), loaded as the DataFrame path loads them, or
     None when the loaded strategy or the file's columns need the DataFrame path."""
-    from tui_trader.backtest.arrays import read_candles
+    from tui_trader.backtest.arrays import import_run_modules, read_candles
     from tui_trader.cli.common import existing_file
     from tui_trader.core.errors import UserError
     from tui_trader.data.filenames import parse_file_name
@@ -213,6 +213,7 @@ def _arrays_run(args: argparse.Namespace, ctx: Any, path: Path, data: Path,
         return None
     timeframe = args.timeframe or strategy.timeframe
     data = existing_file(str(data), "data file")
+    import_run_modules()  # while the file is read
     candles = read_candles(data, timeframe, pending)
     if candles is None:
         return None
