@@ -26,6 +26,7 @@ from tui_trader.core.fills import Fill
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.strategy.exits import stoploss_price
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -55,11 +56,8 @@ class ProtectiveStops:
             self.request(key)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     async def settle(self) -> None:
         """Wait until every requested sync ran (tests, shutdown)."""

@@ -32,6 +32,7 @@ from tui_trader.engine.route_state import AUTO
 from tui_trader.engine.strategy_worker import StrategyWorker, WorkerConfig
 from tui_trader.engine.worker_factory import Zygote
 from tui_trader.execution.eager import start_now
+from tui_trader.venues.resilience import stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -115,13 +116,7 @@ class StrategyHost:
         if self._eager is not None and not self._eager.done():
             self._eager.cancel()  # as the queue's task is (a send on the wire finishes on its own)
             await asyncio.wait({self._eager})
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await stop_tasks(*self._tasks)
         await asyncio.gather(*self._chores, return_exceptions=True)  # a save mid-write finishes
         await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
         for name in self.runners:

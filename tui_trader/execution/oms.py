@@ -22,6 +22,7 @@ from tui_trader.execution.order_table import OrderTable
 from tui_trader.execution.portfolio import Portfolio
 from tui_trader.store.db import Store, StoreWriteError
 from tui_trader.venues.base import Venue
+from tui_trader.venues.resilience import stop_tasks
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -82,13 +83,8 @@ class OrderManager:
             for task in pending:  # left `new`: the next start's reconcile settles them
                 task.cancel()
         await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     async def flush(self) -> None:
         """Wait until every report received so far is applied and stored."""
