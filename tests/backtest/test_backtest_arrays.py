@@ -218,7 +218,7 @@ def _bad_files(root: Path, plain: pd.DataFrame) -> dict[str, Path]:
         ("both ranges", ["--data", "{plain}", "--start", "2025-01-20", "--timerange", "20250101-"], 2,
          "not both"),
         ("bad timerange", ["--data", "{plain}", "--timerange", "2024"], 2, "needs a '-'"),
-        ("strategy", ["--data", "{plain}", "--strategy", "no_such_thing"], 1, "unknown strategy"),
+        ("strategy", ["--data", "{plain}", "--strategy", "no_such_thing"], 2, "unknown strategy"),
     ],
 )
 def test_user_errors_keep_their_one_line_and_exit_code(case: str, argv: list[str], code: int, words: str,

@@ -68,11 +68,23 @@ def test_bad_data_is_one_line_exit_1(tmp_path: Path, candles_file: Path, capsys)
     assert len(err.err.strip().splitlines()) == 1 and "15m" in err.err
 
 
-def test_unknown_strategy_says_how_to_list(tmp_path: Path, candles_file: Path, capsys) -> None:
+def test_unknown_strategy_is_a_usage_error_that_says_how_to_list(tmp_path: Path, candles_file: Path, capsys) -> None:
     code = main(["--home", str(tmp_path / "home"), "backtest", "--strategy", "nope",
                  "--data", str(candles_file), "--timeframe", "15m"])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 1 and "strategies list" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "strategies list" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [("backtest", "--timeframe"), ("backtest", "--timeframe-detail"), ("optimize", "--timeframe")]
+)
+def test_a_timeframe_that_is_not_one_is_a_usage_error(command: str, flag: str, tmp_path: Path,
+                                                       candles_file: Path, capsys) -> None:  # fmt: skip
+    argv = ["--home", str(tmp_path / "home"), command, "--strategy", "rsi_mean_reversion",
+            "--data", str(candles_file), "--timeframe", "15m", flag, "7q"]  # fmt: skip
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown timeframe '7q'" in err and len(err.strip().splitlines()) == 1
 
 
 PARITY = Path(__file__).resolve().parent / "parity"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.cli.common import add_command, context, print_json
+from tui_trader.cli.common import add_command, context, print_json, timeframe_arg
 from tui_trader.cli.sources import load_candles_arg as _load_candles
 from tui_trader.cli.sources import load_strategy_arg as _load_strategy
 from tui_trader.core.errors import UsageError
@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     src.add_argument("--venue", help="stored candles of this venue (with --symbol or --pairs)")
     p.add_argument("--symbol", help="symbol, e.g. BTC/USDT (with --venue, or to name one --data file)")
     p.add_argument("--pairs", "-p", nargs="+", metavar="PAIR", help="pairs to trade together (Freqtrade's -p)")
-    p.add_argument("--timeframe", "-i", help="bar length, e.g. 1m, 5m, 1h (default: the strategy's)")
-    p.add_argument("--timeframe-detail", metavar="TF",
+    p.add_argument("--timeframe", "-i", type=timeframe_arg,
+                   help="bar length, e.g. 1m, 5m, 1h (default: the strategy's)")  # fmt: skip
+    p.add_argument("--timeframe-detail", metavar="TF", type=timeframe_arg,
                    help="simulate exits on these finer candles inside each bar (Freqtrade's option)")  # fmt: skip
     p.add_argument("--timerange", help="Freqtrade's START-END (YYYYMMDD or epoch seconds; end inclusive)")
     p.add_argument("--start", help="first bar to trade (ISO 8601, UTC), inclusive")

@@ -48,6 +48,18 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
+def timeframe_arg(text: str) -> str:
+    """argparse type for a bar length such as 1m, 5m, 4h: anything else is a usage error."""
+    from tui_trader.core.errors import DataError
+    from tui_trader.data.timeframes import timeframe_to_seconds
+
+    try:
+        timeframe_to_seconds(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def existing_file(name: str | Path, what: str = "file") -> Path:
     """A file named on the command line: missing is a usage error (exit 2) in every command."""
     from tui_trader.core.errors import UsageError

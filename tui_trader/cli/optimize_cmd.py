@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.cli.common import add_command, context, print_json
+from tui_trader.cli.common import add_command, context, print_json, timeframe_arg
 from tui_trader.cli.sources import load_candles_arg, load_strategy_arg
 from tui_trader.core.errors import UsageError
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     src.add_argument("--data", metavar="FILE", help="candle file (CSV, Parquet, Freqtrade json)")
     src.add_argument("--venue", help="stored candles of this venue (with --symbol)")
     p.add_argument("--symbol", help="symbol, e.g. BTC/USDT (required with --venue)")
-    p.add_argument("--timeframe", required=True, help="bar length, e.g. 1m, 5m, 1h")
+    p.add_argument("--timeframe", required=True, type=timeframe_arg, help="bar length, e.g. 1m, 5m, 1h")
     p.add_argument("--start", help="first bar used (ISO 8601, UTC), inclusive")
     p.add_argument("--end", help="end of the range (ISO 8601, UTC), exclusive")
     p.add_argument("--capital", type=float, default=10_000.0, help="starting quote balance")

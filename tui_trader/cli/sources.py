@@ -11,11 +11,14 @@ from tui_trader.cli.common import existing_file
 
 def load_strategy_arg(name: str, strategies_dir: Path) -> Any:
     """The strategy instance for `--strategy NAME|FILE`, with a hint on where to look."""
-    from tui_trader.core.errors import UserError
+    from tui_trader.core.errors import UsageError, UserError
+    from tui_trader.strategy.errors import UnknownStrategy
     from tui_trader.strategy.loader import load_strategy
 
     try:
         return load_strategy(name, [strategies_dir])
+    except UnknownStrategy as exc:  # the command line named it: a usage error (exit 2)
+        raise UsageError(str(exc)) from None
     except UserError as exc:
         text = str(exc)
         if "strategies list" not in text:

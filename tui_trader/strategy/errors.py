@@ -20,6 +20,10 @@ class StrategyError(UserError):
         super().__init__(f"{where}{message}")
 
 
+class UnknownStrategy(UserError):
+    """No strategy file, class or installed plugin has the name asked for."""
+
+
 def locate(
     tb: TracebackType | None, prefer: str | Path | None = None
 ) -> tuple[str | None, int | None]:

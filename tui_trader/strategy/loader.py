@@ -17,7 +17,7 @@ from typing import Any
 
 from tui_trader.core.errors import UserError
 from tui_trader.strategy import compat
-from tui_trader.strategy.errors import StrategyError, from_exception
+from tui_trader.strategy.errors import StrategyError, UnknownStrategy, from_exception
 from tui_trader.strategy.interface import IStrategy
 from tui_trader.strategy.parameters import detect_parameters
 from tui_trader.strategy.timeframes import timeframe_to_seconds
@@ -300,7 +300,7 @@ def locate_strategy(
         known.append(ep.name)
     if broken is not None:
         raise broken
-    raise UserError(
+    raise UnknownStrategy(
         f"unknown strategy {name!r}; known: {', '.join(sorted(known)) or 'none'} "
         "(see `tui-trader strategies list`)"
     )
