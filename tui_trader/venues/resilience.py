@@ -201,14 +201,8 @@ def in_background(awaitable: Awaitable[object], name: str) -> None:
 async def cancel_tasks(tasks: dict[str, asyncio.Task[Any]], timeout: float = 2.0) -> list[asyncio.Task[Any]]:
     """Cancel a venue's background tasks and wait at most `timeout` for them to end (a client
     library's loop can swallow a cancel); returns them, for a second wait after closing sockets."""
-    pending = list(tasks.values())
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending, timeout=timeout)
-    for task in pending:
-        task.add_done_callback(_retrieved)  # now, or when a late one ends
-    return pending
+    await _cancel_and_wait(list(tasks.values()), timeout)
+    return list(tasks.values())
 
 
 async def stop_tasks(*tasks: asyncio.Task[Any] | None, timeout: float = 2.0) -> bool:
@@ -221,22 +215,29 @@ async def stop_tasks(*tasks: asyncio.Task[Any] | None, timeout: float = 2.0) -> 
     its time to clean up: it is cancelled once more, then left (logged), never waited for. The
     caller's own cancellation is not swallowed (`await task` under `suppress(CancelledError)`
     swallowed it). A task that failed while stopping is said at debug level."""
-    pending = {task for task in tasks if task is not None and not task.done()}
-    for task in pending:
-        task.cancel()
-    if pending:
-        _done, pending = await asyncio.wait(pending, timeout=timeout)
+    pending = await _cancel_and_wait([task for task in tasks if task is not None], timeout)
     if pending:  # a swallowed cancel: ask once more, briefly
-        for task in pending:
-            task.cancel()
-        _done, pending = await asyncio.wait(pending, timeout=0.1)
-    for each in tasks:
-        if each is not None:
-            each.add_done_callback(_retrieved)  # now, or when a late one ends
+        pending = await _cancel_and_wait(list(pending), 0.1, read_errors=False)
     if pending:
         names = ", ".join(sorted(task.get_name() for task in pending))
         log.warning("%d task(s) did not stop within %.1f s and were left: %s", len(pending), timeout, names)
     return not pending
+
+
+async def _cancel_and_wait(
+    tasks: list[asyncio.Task[Any]], timeout: float, *, read_errors: bool = True
+) -> set[asyncio.Task[Any]]:
+    """Cancel `tasks` and wait at most `timeout` for them; those still running. With
+    `read_errors`, an error one ends with (now or later) is read, not reported as never retrieved."""
+    running = {task for task in tasks if not task.done()}
+    for task in running:
+        task.cancel()
+    if running:
+        _done, running = await asyncio.wait(running, timeout=timeout)
+    if read_errors:
+        for task in tasks:
+            task.add_done_callback(_retrieved)  # now, or when a late one ends
+    return running
 
 
 def _retrieved(task: asyncio.Task[Any]) -> None:
