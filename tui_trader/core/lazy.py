@@ -4,18 +4,24 @@ of a package (`tui_trader.core.errors`) does not load the package's others."""
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 
 def lazy_exports(package: str, where: Mapping[str, str]) -> Callable[[str], Any]:
     """A `__getattr__` for `package` that imports each name from its module (`where`) when
-    it is first asked for."""
+    it is first asked for, and keeps it in the package. A value "module:attr" gives the name
+    another attribute of the module (an alias); "module:" gives the module itself."""
 
     def __getattr__(name: str) -> Any:
-        module = where.get(name)
-        if module is None:
+        target = where.get(name)
+        if target is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module), name)
+        module_name, colon, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        value = getattr(module, attr or name) if not colon or attr else module
+        setattr(sys.modules[package], name, value)  # asked once
+        return value
 
     return __getattr__

@@ -9,8 +9,9 @@ informative pairs, the data provider...), which a backtest command pays for at e
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tui_trader.core.lazy import lazy_exports
 
 # imported now: the name is also a submodule's, which would shadow a lazily imported function
 from tui_trader.strategy.informative import informative
@@ -70,21 +71,12 @@ _WHERE = {
     "timeframe_to_seconds": "tui_trader.strategy.timeframes",
     "StrategyTrade": "tui_trader.strategy.trade",
     "TradeOrder": "tui_trader.strategy.trade",
+    "Trade": "tui_trader.strategy.trade:StrategyTrade",
+    "Order": "tui_trader.strategy.trade:TradeOrder",
+    "qtpylib": "tui_trader.indicators.qtpylib:",  # the module, without loading numpy for every importer
 }
-_ALIASES = {"Trade": "StrategyTrade", "Order": "TradeOrder"}
 
-
-def __getattr__(name: str) -> Any:
-    if name == "qtpylib":  # without loading numpy for every importer
-        value: Any = import_module("tui_trader.indicators.qtpylib")
-    else:
-        real = _ALIASES.get(name, name)
-        module = _WHERE.get(real)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(module), real)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [
