@@ -39,7 +39,7 @@ MAIN = PEAK + "from tui_trader.cli.main import main; sys.exit(main())"
 FLOOR = PEAK + "import pandas, pyarrow.parquet, talib.abstract, orjson"
 # what the pandas-free path of a rule strategy imports (TA-Lib with pandas hidden, as it does)
 FLOOR_ARRAYS = PEAK + ("import sys; sys.modules['pandas'] = sys.modules['polars'] = None; "
-                       "import talib.abstract; del sys.modules['pandas'], sys.modules['polars']; "
+                       "import talib; del sys.modules['pandas'], sys.modules['polars']; "
                        "import numpy, pyarrow._parquet, orjson")  # fmt: skip
 
 

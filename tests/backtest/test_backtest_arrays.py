@@ -296,6 +296,29 @@ print(np.allclose(rsi.to_numpy(), talib.RSI(close, timeperiod=9), equal_nan=True
         "Series DataFrame ['upperband', 'middleband', 'lowerband'] Series", "True"]
 
 
+def test_talib_abstract_imported_only_after_pandas_is_given_back_works() -> None:
+    """The pandas-free path imports talib, not its abstract API (~200 function objects): a
+    strategy that imports `talib.abstract` after `_give_talib_pandas` gets DataFrames out."""
+    code = """
+import sys
+from tui_trader.cli import backtest_arrays
+assert backtest_arrays._import_talib_without_pandas()
+assert "talib.abstract" not in sys.modules and "pandas" not in sys.modules
+backtest_arrays._give_talib_pandas()
+import numpy as np, pandas as pd
+import talib.abstract
+close = np.random.default_rng(4).random(200) + 10
+df = pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": close})
+macd = talib.abstract.MACD(df)
+print(type(macd).__name__, list(macd.columns), type(talib.abstract.SMA(df)).__name__)
+"""
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env={**environ, "PYTHONPATH": str(ROOT)},
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode() == "DataFrame ['macd', 'macdsignal', 'macdhist'] Series\n"
+
+
 def _one_symbol() -> tuple[Any, Any, Any]:
     from tui_trader.backtest.fills import FillModel
     from tui_trader.backtest.rules import ExitRules

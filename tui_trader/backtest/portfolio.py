@@ -11,7 +11,10 @@ first: every exit in a candle (at its open or inside it) frees its slot and its 
 other symbols' entries in that candle, and a symbol enters again from the next candle on. The
 wallet ties up the stakes; fees are paid out of each trade's profit when it closes.
 
-One module on purpose (about 560 lines): the candidate walk, the wallet and the slot rules
+One symbol whose entries run no Python of the strategy's takes a plain loop instead
+(`backtest.single`), with the same numbers.
+
+One module on purpose (about 640 lines): the candidate walk, the wallet and the slot rules
 are one algorithm whose order of operations is what Freqtrade parity depends on.
 """
 
@@ -34,11 +37,13 @@ from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, ROI
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals, untagged
+from tui_trader.backtest.single import walk_single
 from tui_trader.backtest.sizing import (
     ClosedTrade,
     Protection,
     Sizer,
     StakeRequest,
+    stake_function,
 )
 from tui_trader.core.clock import utc_datetime
 from tui_trader.core.errors import UsageError
@@ -281,6 +286,26 @@ def simulate(
         )
     plans = [plan_exits(s, rules, fills) if batched else None for s in symbols]
     track_closed = bool(protections) or getattr(sizer, "reads_closed_trades", True)
+    ratio = float(getattr(sizer, "tradable_balance_ratio", 1.0))
+    plan = plans[0] if len(symbols) == 1 else None
+    if (
+        plan is not None and symbols[0].detail is None and not protections and not PairLocks.locks
+        and price_entry is None and confirm_entry is None and futures is None and not amount_step
+        and (max_open_trades is None or max_open_trades >= 1)
+        and (stake_of := stake_function(sizer, fills.taker_fee, max_open_trades)) is not None
+    ):  # fmt: skip
+        walked = walk_single(
+            symbols[0], plan.prices, plan.paid, plan.exits, plan.settled, stake_of,
+            taker_fee=fills.taker_fee, capital=capital, ratio=ratio, min_stake=min_stake,
+        )  # fmt: skip
+        if walked is not None:  # the general walk's final state, as it leaves it
+            columns, out.rejected, out.final_cash, last = walked
+            if dp is not None and last is not None:
+                dp.set_current(symbols[0].symbol, last)
+            if wallets is not None and len(columns["pnl"]):
+                wallets.free, wallets.used = out.final_cash, 0.0
+            out.trades = Trades(**columns)
+            return out
     rows = log.rows
     reserved_at, pnl_at = TradeLog.RESERVED, TradeLog.PNL
     # Python lists: indexing them per candidate is ~10x cheaper than NumPy scalars
@@ -292,7 +317,6 @@ def simulate(
     heappop, heappush = heapq.heappop, heapq.heappush
     cash = capital  # free: the capital plus closed profits, less the stakes of open trades
     tied = 0.0  # stakes of open trades
-    ratio = float(getattr(sizer, "tradable_balance_ratio", 1.0))
     open_heap: list[tuple[int, int, int]] = []  # (exit_ns, 0, trade idx)
     closed: list[ClosedTrade] = []
     todo: list[tuple[int, int, int]] = [(ct[0], i, 0) for i, ct in enumerate(cand_lists) if ct]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from tui_trader.backtest.sizing import Protection
     from tui_trader.config.risk import RiskSettings
-    from tui_trader.risk.sizing import BacktestSizer
+    from tui_trader.risk.sizing import BacktestSizer, StakeFunction
 
 
 def strategy_name(strategy: Any) -> str:
@@ -40,6 +40,10 @@ class RiskSizer:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stake", self.inner.stake)
+
+    def stake_function(self, fee: float, max_open_trades: int | None) -> StakeFunction | None:
+        """The inner sizer's stake as a plain function (`BacktestSizer.stake_function`)."""
+        return self.inner.stake_function(fee, max_open_trades)
 
 
 def risk_sizer(

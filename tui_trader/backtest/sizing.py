@@ -6,12 +6,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tui_trader.core.clock import utc_datetime
 from tui_trader.core.errors import ConfigError
 from tui_trader.risk.protections import ClosedTrade  # one type for live and backtest
 from tui_trader.strategy.hooks import overridden_hook
+
+if TYPE_CHECKING:
+    from tui_trader.risk.sizing import StakeFunction
 
 UNLIMITED = "unlimited"
 
@@ -42,6 +45,13 @@ class Sizer(Protocol):
     """Returns the stake in quote currency; 0 or less skips the trade."""
 
     def stake(self, req: StakeRequest) -> float: ...
+
+
+def stake_function(sizer: Sizer, fee: float, max_open_trades: int | None) -> StakeFunction | None:
+    """The sizer's stake as a function of (price, side, available, tied), when it offers one
+    (`stake_function(fee, max_open_trades)`) and the stake reads nothing else; else None."""
+    make = getattr(sizer, "stake_function", None)
+    return make(fee, max_open_trades) if callable(make) else None
 
 
 @runtime_checkable
@@ -85,6 +95,20 @@ class StakeSizer:
             raise ConfigError(f"stake_amount must be positive (got {stake_amount})")
         self.stake_amount = stake_amount
         self._hook = overridden_hook(strategy, "custom_stake_amount")
+
+    def stake_function(self, fee: float, max_open_trades: int | None) -> StakeFunction | None:
+        """`stake` as a function of (price, side, available, tied), without a request per
+        entry (`backtest.single`); None with a custom_stake_amount hook, or "unlimited" without a
+        slot count (`stake` then says what is wrong)."""
+        if self._hook is not None:
+            return None
+        if self.stake_amount != UNLIMITED:
+            amount = float(self.stake_amount)
+            return lambda price, side, available, tied: amount
+        if max_open_trades is None:
+            return None
+        slots = max_open_trades
+        return lambda price, side, available, tied: min((available + tied) / slots, available)
 
     def stake(self, req: StakeRequest) -> float:
         """`req.available` is what may still be staked (the tradable share of the balance less

@@ -144,7 +144,9 @@ def _import_talib_without_pandas() -> bool:
     for name in _HIDDEN:
         sys.modules[name] = None  # type: ignore[assignment]  # an import of it fails
     try:
-        import talib.abstract  # noqa: F401  # imports talib
+        # talib alone: its abstract API (not used on this path; it builds ~200 function
+        # objects) is imported when asked, with the types `_give_talib_pandas` sets
+        import talib  # noqa: F401
     finally:
         for name, module in saved.items():
             if module is None:

@@ -104,6 +104,7 @@ class SizingInput:
 
 
 CustomStake = Callable[[float, float], float | None]  # (proposed stake, max stake) -> stake
+StakeFunction = Callable[[float, int, float, float], float]  # (price, side, available, tied) -> stake
 
 
 class Sizer:
@@ -146,14 +147,18 @@ class Sizer:
             qty = (
                 0.0 if not inp.atr else volatility_target(inp.equity, s.target_volatility, inp.atr)
             )
-        stake = qty * inp.price
-        max_stake = max(0.0, min(inp.available, inp.equity * s.max_percent))
+        return self.capped(qty * inp.price, inp.equity, inp.available) / inp.price
+
+    def capped(self, stake: float, equity: float, available: float) -> float:
+        """A rule's stake at most `max_percent` of the equity and what the wallet can pay,
+        then as `custom_stake` changes it."""
+        max_stake = max(0.0, min(available, equity * self.settings.max_percent))
         stake = min(stake, max_stake)
         if self.custom_stake is not None:
             value = self.custom_stake(stake, max_stake)
             stake = float(value) if value is not None and math.isfinite(float(value)) else 0.0
             stake = max(0.0, min(stake, max_stake))
-        return stake / inp.price
+        return stake
 
     def order_quantity(self, inp: SizingInput, instrument: Instrument) -> Decimal:
         """`quantity` rounded down to the lot; 0 when below the instrument's minimums."""
@@ -229,6 +234,45 @@ class BacktestSizer:
             stake = float(value) if value is not None and math.isfinite(float(value)) else 0.0
             stake = max(0.0, min(stake, inp.available))
         return stake
+
+    def stake_function(self, fee: float, max_open_trades: int | None = None) -> StakeFunction | None:
+        """`stake` as a function of (price, side, available, tied) with this fee, the same
+        numbers without a request per entry (`backtest.single`), when that is all it reads: no
+        custom_stake_amount, ATR or track record. None otherwise."""
+        sizer = self.sizer
+        rule = _plain_rule(sizer.settings, self.stoploss)
+        if rule is None or self._hook is not None or self.atr_of is not None or sizer.custom_stake is not None:
+            return None
+        grow = 1.0 + fee
+        capped = sizer.capped
+
+        def stake(price: float, side: int, available: float, tied: float) -> float:
+            if price <= 0:
+                return 0.0 * price
+            equity = available + tied
+            qty = rule(price, 1 if side > 0 else -1, equity)
+            return capped(qty * price, equity, available / grow) / price * price
+
+        return stake
+
+
+def _plain_rule(settings: SizingSettings, stoploss: float | None) -> Callable[[float, int, float], float] | None:
+    """`Sizer.quantity`'s rule as (price, side +1/-1, equity) -> quantity, for the modes that
+    read nothing else (no ATR, no track record; risk_per_trade with a stoploss); else None."""
+    s = settings
+    if s.mode == "fixed_quantity":
+        quantity = fixed_quantity(s.quantity or 0.0)
+        return lambda price, side, equity: quantity
+    if s.mode == "fixed_notional":
+        notional = s.notional or 0.0
+        return lambda price, side, equity: fixed_notional(notional, price)
+    if s.mode == "percent_equity":
+        percent = s.percent
+        return lambda price, side, equity: percent_of_equity(equity, percent, price)
+    if s.mode == "risk_per_trade" and stoploss:
+        fraction, loss = s.risk_per_trade, abs(stoploss)
+        return lambda price, side, equity: risk_to_stop(equity, fraction, price, price * (1.0 - side * loss))
+    return None
 
 
 def sizing_for(
