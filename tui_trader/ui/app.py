@@ -178,6 +178,8 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
 
     def compose(self) -> ComposeResult:
         self.layout_mode = self._pick_layout(self.size.width, self.size.height)
+        # before the panes are mounted: set in on_mount, it styled every widget a second time
+        self.screen.set_class(self.layout_mode == "grid", "-grid")
         with Horizontal(id="top"):
             yield ModeBadge()
             yield AttachBadge()
@@ -191,7 +193,6 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     # -- start / stop ------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        self.screen.set_class(self.layout_mode == "grid", "-grid")
         keymap = {k: v for k, v in self.ui.keymap.items() if k in self.binding_ids()}
         unknown = sorted(set(self.ui.keymap) - set(keymap))
         if unknown:

@@ -1,13 +1,18 @@
-"""Chart arithmetic with NumPy: overlays and folding live prices into the last candle."""
+"""Chart arithmetic with NumPy: overlays and folding live prices into the last candle.
+
+NumPy is imported by the functions that use it, not with the module: the workstation paints
+its first screen before any chart overlay is drawn (~60 ms of its start)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tui_trader.core.market import Candle
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _UNIT = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -21,6 +26,8 @@ def timeframe_seconds(timeframe: str) -> int:
 
 def ema(values: np.ndarray, period: int) -> np.ndarray:
     """Exponential moving average seeded with the first value (NaN before `period` bars)."""
+    import numpy as np
+
     out = np.full(values.shape, np.nan)
     if len(values) == 0:
         return out
@@ -35,6 +42,8 @@ def ema(values: np.ndarray, period: int) -> np.ndarray:
 
 def sma(values: np.ndarray, period: int) -> np.ndarray:
     """Simple moving average (NaN before `period` bars)."""
+    import numpy as np
+
     out = np.full(values.shape, np.nan)
     if len(values) >= period:
         out[period - 1 :] = np.lib.stride_tricks.sliding_window_view(values, period).mean(axis=1)
@@ -43,6 +52,8 @@ def sma(values: np.ndarray, period: int) -> np.ndarray:
 
 def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> np.ndarray:
     """Volume-weighted average of the typical price from the first bar given (NaN until volume)."""
+    import numpy as np
+
     typical = (high + low + close) / 3.0
     cum_vol = np.cumsum(volume)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -55,6 +66,8 @@ def bollinger(
     values: np.ndarray, period: int = 20, stds: float = 2.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Middle, upper and lower bands of a simple moving average +- `stds` standard deviations."""
+    import numpy as np
+
     n = len(values)
     mid = np.full(n, np.nan)
     dev = np.full(n, np.nan)

@@ -17,7 +17,6 @@ import bisect
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-import numpy as np
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -250,6 +249,8 @@ def _overlays(candles: list[Candle], names: tuple[str, ...], first: int, end: in
     cut to the window. VWAP starts at the first bar shown."""
     if not candles or not names:
         return {}
+    import numpy as np  # not before the first paint (the workstation's start)
+
     closes = np.array([c.close for c in candles], dtype=float)
     out: dict[str, np.ndarray] = {}
     if "sma" in names:
