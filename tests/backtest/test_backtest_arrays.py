@@ -364,3 +364,40 @@ def test_rows_built_alongside_the_metrics_equal_the_sequential_outcome(monkeypat
     for rows in (broken, lambda *_: None):  # the metrics' error first, as without alongside
         with pytest.raises(DataError, match="NaN"):
             outcome.simulate_signals([sym], rules, fills, alongside=rows, **kw)
+
+
+def test_iso_times_are_what_isoformat_writes() -> None:
+    """The document's trade times: pandas' `isoformat()` with "Z", microseconds only where
+    there are some, None where missing."""
+    from tui_trader.backtest.document import iso_times
+
+    ns = np.array([0, 1_500_000_000, 1_700_000_000_123_456_000, -1_000_000_000, 1_704_067_200_000_000_000,
+                   1_704_067_260_000_001_000], dtype=np.int64)  # fmt: skip
+    want = [pd.Timestamp(int(v), tz="UTC").isoformat().replace("+00:00", "Z") for v in ns]
+    assert iso_times(ns) == want
+    assert iso_times(ns[[0, 4]]) == ["1970-01-01T00:00:00Z", "2024-01-01T00:00:00Z"]
+    missing = np.array([False, True, False, False, True, False])
+    assert iso_times(ns, missing) == [None if gone else w for w, gone in zip(want, missing, strict=True)]
+
+
+@pytest.mark.parametrize("data", ["plain", "epoch"])  # taken; given up after TA-Lib (DataFrame path)
+def test_the_gil_switch_interval_is_short_during_the_run_only(data: str, files: dict[str, Path], tmp_path: Path,
+                                                              monkeypatch, capsys) -> None:  # fmt: skip
+    """The arrays path's threads switch every 0.5 ms while it runs; the interval it found is
+    back afterwards, whichever way the run went."""
+    from tui_trader.backtest import outcome
+
+    seen: list[float] = []
+    real = outcome.simulate_signals
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outcome, "simulate_signals", spy)
+    before = sys.getswitchinterval()
+    argv = ["--strategy", "ema_cross", "--data", str(files[data]), "--timeframe", "1m", "--json"]
+    code, _, _, taken = run(argv, tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and sys.getswitchinterval() == before and taken is (data == "plain")
+    if taken:  # (the DataFrame path may hold simulate_signals from an earlier import)
+        assert seen == [backtest_arrays.SWITCH_INTERVAL_S] != [before]

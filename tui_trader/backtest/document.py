@@ -24,12 +24,14 @@ def iso_times(ns: np.ndarray, missing: np.ndarray | None = None) -> list[str | N
     """Epoch-ns times as ISO 8601 UTC ("...Z"), microseconds only where there are some, None
     where `missing`."""
     ns = np.asarray(ns, dtype="datetime64[ns]")
-    text = np.datetime_as_string(ns, unit="s").astype(object) + "Z"
+    text = np.datetime_as_string(ns, unit="s", timezone="UTC")  # "...Z"
     fraction = ns.astype("int64") % 1_000_000_000 != 0
     if missing is not None:
         fraction &= ~missing
+    if fraction.any() or missing is not None:
+        text = text.astype(object)
     if fraction.any():  # as isoformat: microseconds only where there are some
-        text[fraction] = np.datetime_as_string(ns[fraction], unit="us").astype(object) + "Z"
+        text[fraction] = np.datetime_as_string(ns[fraction], unit="us", timezone="UTC")
     if missing is not None:
         text[missing] = None
     return list(text.tolist())

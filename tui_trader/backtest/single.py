@@ -17,7 +17,6 @@ request objects and row tuples are left out (about half of a year of 1m trades' 
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +44,13 @@ def walk_single(
     `paid`, `exits`, `settled`: `portfolio.PlannedExits`); None when a candidate comes before
     the open trade's exit (the general walk then runs)."""
     m = sym.market
-    bars: list[int] = sym.entry_bars.tolist()
     sides: list[int] = sym.entry_sides.tolist()
     times: list[int] = m.time[sym.entry_bars].tolist()
     opens: list[float] = m.open[sym.entry_bars].tolist()
-    count = len(bars)
+    count = len(sym.entry_bars)
+    # each candidate's next one after its trade's exit candle (the general walk's bisect)
+    exit_bars = np.fromiter((e[0] for e in exits), dtype=np.int64, count=count)
+    after: list[int] = np.maximum(np.searchsorted(sym.entry_bars, exit_bars + 1), np.arange(1, count + 1)).tolist()
     rejected: Counter[str] = Counter()
     taken: list[int] = []
     quantities: list[float] = []
@@ -84,7 +85,7 @@ def walk_single(
         else:  # _open_and_close with a planned exit, leverage 1
             price_paid = paid[ptr]
             qty = stake / price_paid
-            bar, _, _, _, held_exit = exits[ptr]
+            held_exit = exits[ptr][4]
             _, _, exit_price, fee_rate = settled[ptr]
             fee_in = qty * price_paid * taker_fee
             fee_out = qty * exit_price * fee_rate
@@ -103,7 +104,7 @@ def walk_single(
             cash -= stake
             tied += stake
             held, held_stake, held_pnl = ptr, stake, pnl
-            nxt = max(bisect_left(bars, bar + 1), ptr + 1)
+            nxt = after[ptr]
         ptr = nxt
     if held >= 0:
         cash += held_stake + held_pnl

@@ -6,7 +6,6 @@ Python files are compiled from source on every load (no stale bytecode on hot re
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import sys
 import types
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader.core.errors import UserError
-from tui_trader.strategy import compat
 from tui_trader.strategy.errors import StrategyError, UnknownStrategy, from_exception
 from tui_trader.strategy.interface import IStrategy
 from tui_trader.strategy.parameters import detect_parameters
@@ -54,6 +52,8 @@ class StrategyInfo:
 
 
 def _module_name(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     stem = "".join(c if c.isalnum() else "_" for c in path.stem)
     return f"tui_trader_strategies.{stem}_{digest}"
@@ -62,11 +62,11 @@ def _module_name(path: Path) -> str:
 def load_file(path: str | Path) -> list[type[IStrategy]]:
     """Every strategy class a .py or .toml file defines, freshly imported (StrategyError if not)."""
     path = Path(path).resolve()
-    compat.install()  # Freqtrade's import paths resolve to ours
-    if path.suffix == ".toml":
+    if path.suffix == ".toml":  # rules import nothing: no Freqtrade import paths to serve
         from tui_trader.strategy.rules import compile_rules
 
         return [compile_rules(path)]
+    _install_compat()  # Freqtrade's import paths resolve to ours
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -226,8 +226,16 @@ def discover(
     return found
 
 
-def _entry_point_classes(ep: Any) -> list[type[IStrategy]]:
+def _install_compat() -> None:
+    """Serve Freqtrade's import paths (`strategy.compat`: imported only when a Python strategy
+    is loaded, ~5 ms a rule file's backtest does without)."""
+    from tui_trader.strategy import compat
+
     compat.install()
+
+
+def _entry_point_classes(ep: Any) -> list[type[IStrategy]]:
+    _install_compat()
     try:
         obj = ep.load()
     except Exception as exc:
