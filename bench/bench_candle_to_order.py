@@ -1,10 +1,12 @@
 """Candle close -> order acknowledged by the paper venue, through the live engine.
 
 A closed candle is published on the engine's bus; the strategy host sends the new bar to the
-strategy's worker process, which evaluates the strategy on its rolling window and answers with
-its decision; the host sizes it, passes risk, persists the order and the paper venue
-acknowledges it. Prints p50/p99 of:
-  - candle -> decision   (the worker: its evaluation, and the transport to and from it)
+strategy (a rule strategy is evaluated in the engine's own process on the loop's next turn, a
+Python strategy in its worker process), which evaluates it on its rolling window and answers
+with its decision; the host sizes it, passes risk, persists the order and the paper venue
+acknowledges it. `--isolation process` puts the rule strategy in a worker process too (the
+code before rule strategies ran in the engine). Prints p50/p99 of:
+  - candle -> decision   (its evaluation, and the transport to and from it)
   - decision -> ack      (sizing, risk checks, persistence, venue)
   - candle -> ack        (the whole path)
 and the worker's cost: an empty round trip, and the memory of the worker factory and a worker.
@@ -24,6 +26,7 @@ Two strategies:
     window) that enters on an up bar and exits on a down bar, so every candle makes an order.
 
     .venv/bin/python bench/bench_candle_to_order.py [--strategy rsi_trend|flip] [--candles N] [--gap-ms MS]
+        [--isolation auto|process]
 
 Candles go back to back by default, which keeps the engine, the worker and the cores awake.
 Live candles are minutes apart: `--gap-ms` lets the engine settle (its reports applied, the
@@ -143,7 +146,7 @@ STRATEGIES = {
 }
 
 
-async def run(which: str, n: int | None, gap_s: float = 0.0) -> None:
+async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "auto") -> None:
     name, tf, default_n, params, label = STRATEGIES[which]
     n = n or default_n
     minutes = int(tf[:-1])
@@ -152,7 +155,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0) -> None:
         if which == "flip":
             (home.strategies_dir / "flip.py").write_text(FLIP)
         base = paper_settings().model_dump()
-        base["strategies"] = {name: {"symbols": ["ETH/USDT"], "params": params}}
+        base["strategies"] = {name: {"symbols": ["ETH/USDT"], "params": params, "isolation": isolation}}
         start = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
         engine = manual_engine(Settings(**base), home=home, start=start)
         await engine.start()
@@ -214,26 +217,25 @@ async def run(which: str, n: int | None, gap_s: float = 0.0) -> None:
 
     gap = f", {gap_s * 1000:g} ms idle between candles" if gap_s else ", candles back to back"
     print(f"candle close -> order acknowledged by the paper venue, {len(total):,} orders of {n:,} candles{gap}")
-    print(f"  strategy: {label}; package {os.path.dirname(tui_trader.__file__)}")
-    print(
-        f"  candle -> decision (the worker, all of it): p50 {pct(to_decision, 50):.2f} "
-        f"ms  p99 {pct(to_decision, 99):.2f} ms"
-    )
-    print(
-        f"    of which the strategy's evaluation:     p50 {pct(in_worker, 50):.2f} ms  p99 {pct(in_worker, 99):.2f} ms"
-    )
-    print(
-        f"    of which the worker's transport:        p50 {pct(transport, 50):.3f} ms  p99 {pct(transport, 99):.3f} ms"
-        "  (bar out, decision back, one process hop each way)"
-    )
-    print(f"  decision -> ack (size, risk, persist, venue): p50 {pct(to_ack, 50):.2f} ms  p99 {pct(to_ack, 99):.2f} ms")
-    print(f"  candle -> ack (whole path): p50 {pct(total, 50):.2f} ms  p99 {pct(total, 99):.2f} ms")
-    print(f"worker overhead: empty round trip p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
-    print(
-        f"worker memory (proportional set size): factory {memory['factory'] / 1024:.0f} MB, "
-        f"this worker {memory['worker'] / 1024:.0f} MB (the factory's libraries shared); "
-        f"a fresh interpreter per strategy would be ~100 MB each"
-    )
+    where = "in the engine's process" if runner.in_engine else "in a worker process"
+    print(f"  strategy: {label}, evaluated {where}; package {os.path.dirname(tui_trader.__file__)}")
+    hop = "the next turn of the engine's loop" if runner.in_engine else "one process hop each way"
+
+    def row(label: str, xs: list[float], digits: int = 2, note: str = "") -> None:
+        print(f"{label:<48}p50 {pct(xs, 50):.{digits}f} ms  p99 {pct(xs, 99):.{digits}f} ms{note}")
+
+    row("  candle -> decision (all of it):", to_decision)
+    row("    of which the strategy's evaluation:", in_worker)
+    row("    of which the transport:", transport, 3, f"  (bar out, decision back: {hop})")
+    row("  decision -> ack (size, risk, persist, venue):", to_ack)
+    row("  candle -> ack (whole path):", total)
+    print(f"empty round trip through its link: p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
+    if not runner.in_engine:
+        print(
+            f"worker memory (proportional set size): factory {memory['factory'] / 1024:.0f} MB, "
+            f"this worker {memory['worker'] / 1024:.0f} MB (the factory's libraries shared); "
+            f"a fresh interpreter per strategy would be ~100 MB each"
+        )
     load = os.getloadavg()
     print(f"load average while measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
 
@@ -255,8 +257,10 @@ def main() -> int:
     ap.add_argument("--candles", type=int, default=None, help="default: 2,800 for rsi_trend, 1,000 for flip")
     ap.add_argument("--gap-ms", type=float, default=0.0,
                     help="idle time between candles, after the engine has settled (default 0: back to back)")
+    ap.add_argument("--isolation", choices=("auto", "process"), default="auto",
+                    help="the strategy's [strategies] isolation (auto: a rule strategy in the engine's process)")
     args = ap.parse_args()
-    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000))
+    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000, args.isolation))
     return 0
 
 

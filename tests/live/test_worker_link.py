@@ -62,7 +62,7 @@ async def test_a_frame_that_is_not_ours_is_reported_once_and_nothing_after_it_is
 async def test_a_bar_is_written_to_the_worker_before_publish_returns(tmp_path: Path) -> None:
     home = Home.resolve(tmp_path / "home").ensure()
     base = paper_settings().model_dump()
-    base["strategies"] = {"rsi_trend": {"symbols": ["ETH/USDT"]}}
+    base["strategies"] = {"rsi_trend": {"symbols": ["ETH/USDT"], "isolation": "process"}}
     engine = manual_engine(Settings(**base), home=home)
     await engine.start()
     try:

@@ -393,3 +393,39 @@ def test_the_window_rows_are_the_bars_without_a_copy() -> None:
     np.testing.assert_array_equal(win.rows(), win.array())
     assert win.rows().base is not None and len(win.rows()) == 4
     assert win.rows()[0, 0] == (df["date"].iloc[2] - pd.Timestamp(0, tz="UTC")) / timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("name", ["demo_trend.toml", "rsi_trend.toml", "ema_cross.toml"])
+def test_the_warm_up_on_arrays_agrees_without_pandas_and_falls_back_when_it_cannot(
+    name: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the engine's process (`check_on_arrays`) the warm-up checks the live row against the
+    rules on arrays, not `analyze`; a disagreement there runs the check with pandas, as ever."""
+    from tui_trader.strategy import runner as runner_mod
+
+    cls = compile_rules(bundled_dir() / name)
+    tf = cls.timeframe
+    candles = _candles(_history(1500, tf, seed=8), tf)
+    analysed: list[str] = []
+    real_analyze = runner_mod.analyze
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        analysed.append(name)
+        return real_analyze(*args, **kwargs)
+
+    monkeypatch.setattr(runner_mod, "analyze", counting)
+    runner = StrategyRunner(cls(), [SYMBOL], on_decision=lambda d: None, history=lambda s, t, n: candles[-n:])
+    runner.check_on_arrays = True
+    runner.warm_up()
+    assert runner._live is not None and not analysed  # agreed on arrays: no DataFrame made
+
+    wrong_runner = StrategyRunner(cls(), [SYMBOL], on_decision=lambda d: None, history=lambda s, t, n: candles[-n:])
+    wrong_runner.check_on_arrays = True
+    assert wrong_runner._live is not None
+
+    def wrong(rows: np.ndarray, window: Any = None) -> dict[str, Any]:
+        return {**_full_row(wrong_runner.strategy, rows), "enter_long": 1, "exit_long": 1}
+
+    wrong_runner._live.last_row = wrong  # type: ignore[method-assign]
+    wrong_runner.warm_up()
+    assert analysed and wrong_runner._live is None and "differs from the full one" in caplog.text

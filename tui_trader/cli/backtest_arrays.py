@@ -118,18 +118,10 @@ def _rule_file(name: str, strategies_dir: Path) -> Path | None:
     """The TOML rule file `--strategy NAME|FILE` loads, when the loader finds one first and
     it declares only TA-Lib indicators and no short side; None otherwise."""
     from tui_trader.indicators.catalog import CUSTOM_NAMES
-    from tui_trader.strategy.loader import SUFFIXES, _search_dirs, strategy_files
+    from tui_trader.strategy.loader import first_file
 
-    as_path = Path(name).expanduser()
-    if as_path.suffix in SUFFIXES and as_path.is_file():
-        path = as_path
-    else:
-        files = [p for directory, _ in _search_dirs([strategies_dir], True) for p in strategy_files(directory)]
-        named = [p for p in files if p.stem.lower() == name.lower()]
-        if not named:
-            return None
-        path = named[0]  # the loader imports the file named for the strategy first
-    if path.suffix != ".toml":
+    path = first_file(name, [strategies_dir])
+    if path is None or path.suffix != ".toml":
         return None
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))

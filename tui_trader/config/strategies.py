@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,4 +23,14 @@ class StrategySettings(BaseModel):
     timeout_s: float | None = Field(
         None, gt=0, le=3600, description="its evaluation deadline (default: [engine] strategy_timeout_s)"
     )
-    memory_mb: int | None = Field(None, ge=64, description="address space its worker may use (default: no limit)")
+    memory_mb: int | None = Field(
+        None, ge=64, description="address space its worker may use (default: no limit; it then runs in a worker)"
+    )
+    isolation: Literal["auto", "process"] = Field(
+        "auto",
+        description=(
+            "auto: a TOML rule strategy is evaluated in the engine's process (rules are data, not code; "
+            "its orders go out sooner), a Python strategy in a worker process of its own; "
+            "process: always a worker process"
+        ),
+    )

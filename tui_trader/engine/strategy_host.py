@@ -139,6 +139,7 @@ class StrategyHost:
                 timeout_s=cfg.timeout_s or engine.settings.engine.strategy_timeout_s,
                 atr_period=engine.risk.sizer_for(name).settings.atr_period,
                 memory_mb=cfg.memory_mb,
+                isolation=cfg.isolation,
             ),
             self.zygote,
             history=lambda subs, bars: self._prefetch(subs, bars, cfg),

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader.core.market import Candle
+from tui_trader.engine.inline_worker import SLOW_EVAL_US, SLOW_STRIKES, InlineLink, inline_rule_file
 from tui_trader.engine.worker_factory import Zygote, ZygoteError
 from tui_trader.engine.worker_link import WorkerLink
 from tui_trader.strategy import wire
@@ -97,6 +98,7 @@ class WorkerConfig:
     timeout_s: float = 5.0
     atr_period: int = 14
     memory_mb: int | None = None
+    isolation: str = "auto"  # auto: a rule strategy in the engine's process (inline_worker.py); process
 
 
 class StrategyWorker:
@@ -133,6 +135,7 @@ class StrategyWorker:
         self.failures = 0
         self.restarts = 0
         self.pid: int | None = None
+        self.in_engine = False  # a rule strategy evaluated in the engine's process (no pid)
         self.trades: dict[str, StrategyTrade] = {
             s: StrategyTrade.from_dict(t) for s, t in (self.state.get("trades") or {}).items()
         }
@@ -140,7 +143,10 @@ class StrategyWorker:
         self.atrs: dict[str, float] = {}  # the ATR that came with the last entry, per symbol
         self.eval_us = 0  # the last bar's evaluation, timed inside the worker
         self._queue: deque[_Request] = deque()
-        self._link: WorkerLink | None = None
+        self._link: WorkerLink | InlineLink | None = None
+        self._slow = 0  # bars in a row that took SLOW_EVAL_US or more in the engine
+        self._moving = False  # to a worker process: the engine's evaluations were too slow
+        self._moved = False
         self._inflight: _InFlight | None = None  # the request waiting for its answer
         self._trouble: _Trouble | None = None  # what went wrong with the current worker
         self._pumping = False  # requests go out (running), or wait in the queue
@@ -193,7 +199,12 @@ class StrategyWorker:
             self._wake.clear()
             try:
                 await self._serve()
-                return  # stopped
+                if not self._moving:
+                    return  # stopped
+                self._moving, self._moved = False, True
+                self._fail_waiting("it is moving to a worker process")
+                self.phase = "starting"
+                continue
             except _Hung as exc:
                 kind, why = "hung", str(exc)
             except _Died as exc:
@@ -261,24 +272,38 @@ class StrategyWorker:
         self._queue = kept
         self._idle.set()
 
+    def _rule_file(self) -> Path | None:
+        """The rule file to evaluate in the engine's process, or None: a worker process."""
+        cfg = self.config
+        if cfg.isolation != "auto" or cfg.memory_mb is not None or self._moved:
+            return None
+        return inline_rule_file(cfg.strategy, cfg.dirs)
+
     async def _serve(self) -> None:
         cfg = self.config
-        pid, sock = await self.zygote.spawn()
-        self.pid = pid
-        self.zygote.watch(pid, lambda status: self._exited(pid))
+        rule_file = self._rule_file()
+        self._trouble, self._inflight, self._closing, self._slow = None, None, False, 0
+        link: WorkerLink | InlineLink
+        if rule_file is None:
+            pid, sock = await self.zygote.spawn()
+            self.pid = pid
+            self.zygote.watch(pid, lambda status: self._exited(pid))
+            link = socket_link = WorkerLink(self._on_frame, self._on_broken, self._on_lost)
+            try:
+                await asyncio.get_running_loop().create_unix_connection(lambda: socket_link, sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            pid, self.pid = -1, None
+            link = InlineLink(self._on_frame, self._on_broken, self._on_lost)
+        self.in_engine = rule_file is not None
         self._started_at = time.monotonic()
-        self._trouble, self._inflight, self._closing = None, None, False
-        link = WorkerLink(self._on_frame, self._on_broken, self._on_lost)
-        try:
-            await asyncio.get_running_loop().create_unix_connection(lambda: link, sock=sock)
-        except BaseException:
-            sock.close()
-            raise
         self._link = link
         try:
             init = {
                 "op": "init",
-                "strategy": cfg.strategy,
+                "strategy": str(rule_file) if rule_file is not None else cfg.strategy,  # that file only
                 "dirs": [str(d) for d in cfg.dirs],
                 "params": cfg.params,
                 "symbols": cfg.symbols,
@@ -303,7 +328,8 @@ class StrategyWorker:
             self.phase = "running"
             self._ready.set()
             if self.failures:
-                self.notify("info", f"strategy {self.name} running again (pid {pid})")
+                where = "in the engine" if self.in_engine else f"pid {pid}"
+                self.notify("info", f"strategy {self.name} running again ({where})")
             await self._loop(pid)
         finally:
             self._closing = True
@@ -346,7 +372,7 @@ class StrategyWorker:
 
     def _pump(self) -> None:
         """Send the next queued request, when none is waiting for its answer."""
-        if not self._pumping or self._inflight is not None or self._trouble is not None:
+        if not self._pumping or self._inflight is not None or self._trouble is not None or self._moving:
             return
         while self._queue:
             req = self._queue.popleft()
@@ -470,8 +496,10 @@ class StrategyWorker:
 
     async def _raise_for(self, trouble: _Trouble, pid: int) -> None:
         if trouble.kind == "hung":
-            where = await self._where(pid, trouble.what)
-            await self.zygote.kill(pid)
+            where = trouble.what
+            if pid > 0:  # never -1 (every process) or 0 (this group): a worker process's own
+                where = await self._where(pid, trouble.what)
+                await self.zygote.kill(pid)
             raise _Hung(f"hung: {where} did not return within {trouble.timeout_s:g} s")
         if trouble.kind == "broken":
             raise _Died(f"sent a broken message while {trouble.what}: {trouble.detail}")
@@ -510,6 +538,8 @@ class StrategyWorker:
 
     def _apply(self, reply: dict[str, Any]) -> None:
         self.evaluations = int(reply.get("evals") or self.evaluations)
+        if self.in_engine and "us" in reply:
+            self._watch_time(int(reply["us"]))
         if "enabled" in reply:
             self.enabled = bool(reply["enabled"])
         self.error = reply.get("error") or reply.get("err") or None
@@ -525,6 +555,22 @@ class StrategyWorker:
             self.on_trades(self)
         if "state" in reply:
             self.on_state()
+
+    def _watch_time(self, us: int) -> None:
+        """A rule strategy whose bars take long in the engine's event loop moves to a worker
+        process of its own (see inline_worker.py): the engine's loop is everyone's."""
+        self._slow = self._slow + 1 if us >= SLOW_EVAL_US else 0
+        if self._slow < SLOW_STRIKES or self._moving:
+            return
+        self._moving = True
+        line = (
+            f"strategy {self.name}: its rules took {us / 1000:.1f} ms a bar in the engine ({SLOW_STRIKES} bars "
+            f"in a row over {SLOW_EVAL_US / 1000:g} ms): moved to a worker process of its own"
+        )
+        log.warning(line)
+        self.notify("warning", line)
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
 
     def _decided(self, frame: dict[str, Any]) -> None:
         """Hand a bar's decisions to the host. They come in a frame of their own ahead of the
@@ -665,6 +711,7 @@ class StrategyWorker:
             "evaluations": self.evaluations,
             "last_decision": last,
             "pid": self.pid if self.phase == "running" else None,
+            "in_engine": self.in_engine,
             "restarts": self.restarts,
             "last_eval_ms": round(self.eval_us / 1000, 3),
             "sandbox": self.info.get("sandbox"),

@@ -28,6 +28,10 @@ _LEGACY = {"buy": "enter_long", "sell": "exit_long", "buy_tag": "enter_tag", "ex
 
 
 def strategy_file(strategy: object) -> str | None:
+    """The file a strategy comes from: a rule strategy's TOML file, a Python one's module."""
+    rules_path = getattr(type(strategy), "rules_path", None)
+    if isinstance(rules_path, str) and rules_path:
+        return rules_path
     try:
         return inspect.getfile(type(strategy))
     except (TypeError, OSError):

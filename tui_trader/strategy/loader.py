@@ -170,6 +170,22 @@ def _search_dirs(
     return dirs
 
 
+def first_file(
+    name: str, strategies_dirs: Iterable[str | Path] | None, *, include_bundled: bool = True
+) -> Path | None:
+    """The file `locate_strategy(name)` imports first: NAME itself when it is a strategy file,
+    else the first file named for it in the search order; None when no file is named for it
+    (the loader then imports every file to find the class)."""
+    as_path = Path(name).expanduser()
+    if as_path.suffix in SUFFIXES and as_path.is_file():
+        return as_path.resolve()
+    for directory, _ in _search_dirs(strategies_dirs, include_bundled):
+        for path in strategy_files(directory):
+            if path.stem.lower() == name.lower():
+                return path
+    return None
+
+
 def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 

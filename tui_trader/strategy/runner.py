@@ -85,6 +85,9 @@ class StrategyRunner:
     ) -> None:
         self.strategy = strategy
         self.live_rules = live_rules  # False: every strategy gets the full evaluation
+        # True in the engine's own process (engine/inline_worker.py): the warm-up checks the
+        # live rule evaluation against the one on arrays first, so pandas is not imported
+        self.check_on_arrays = False
         self.symbols = list(symbols)
         self.on_decision = on_decision
         self.on_error = on_error
@@ -151,6 +154,8 @@ class StrategyRunner:
             win = self._windows.get((symbol, tf))
             if win is None or len(win) < max(1, self.strategy.startup_candle_count):
                 continue
+            if self.check_on_arrays and self._live_agrees_on_arrays(win):
+                continue
             try:
                 df = analyze(self.strategy, win.frame(), {"pair": symbol, "timeframe": tf})
             except StrategyError as exc:
@@ -175,6 +180,27 @@ class StrategyRunner:
             log.warning("%s: the live rule evaluation differs from the full one (%s, %s): "
                         "evaluated with pandas", self.strategy.name, live, full)  # fmt: skip
             self._live = None
+
+    def _live_agrees_on_arrays(self, win: BarWindow) -> bool:
+        """`_check_live` without pandas: the live row against `rule_signals`, the rules on the
+        window's whole arrays (itself checked column by column against `analyze` in the tests).
+        False when it cannot tell or they differ: the check with pandas runs then, as ever."""
+        if self._live is None:
+            return False
+        from tui_trader.strategy.rule_arrays import rule_signals
+
+        rows = win.rows()
+        try:
+            live = self._live.last_row(rows)
+            names = ("open", "high", "low", "close", "volume")
+            times = rows[:, 0].astype("int64") * 1000  # µs -> ns, exactly
+            full = rule_signals(self.strategy, times, {c: rows[:, i + 1] for i, c in enumerate(names)})
+        except Exception:  # the full evaluation says what is wrong, in its own words
+            return False
+        return all(
+            bool(live[c]) == bool(full[c][-1]) if c not in ("enter_tag", "exit_tag") else live[c] == full[c][-1]
+            for c in _LAST_ROW
+        )
 
     def swap_strategy(self, strategy: IStrategy) -> None:
         """Hot reload: a fresh instance takes over; trades, windows and custom state stay."""

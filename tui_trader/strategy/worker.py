@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from tui_trader.core.market import Candle
 from tui_trader.strategy import wire
@@ -38,6 +38,12 @@ from tui_trader.strategy.runner import Decision, StrategyRunner
 HOOKS = ("custom_stake_amount", "confirm_trade_entry", "confirm_trade_exit")
 # requests whose answer holds only the worker's own plain values (a hook's answer may not)
 _PLAIN_ANSWERS = frozenset({"bar", "ping", "fill", "closed", "failed", "enable"})
+
+
+class Outbox(Protocol):
+    """Where an in-process worker's frames go (a socket's `sendall`, in the engine)."""
+
+    def sendall(self, data: bytes, /) -> None: ...
 
 
 def bar_row(candle: Candle) -> list[float]:
@@ -86,8 +92,12 @@ def decision_from(doc: dict[str, Any]) -> Decision:
 
 
 class Worker:
-    def __init__(self, sock: socket.socket) -> None:
+    """`sandboxed=False`: a rule strategy evaluated in the engine's own process (see
+    engine/inline_worker.py): its init loads the rule file and leaves the process as it is."""
+
+    def __init__(self, sock: socket.socket | Outbox, *, sandboxed: bool = True) -> None:
         self.sock = sock
+        self.sandboxed = sandboxed
         self.runner: StrategyRunner | None = None
         self.atr_period = 14
         self.file: str | None = None
@@ -100,21 +110,27 @@ class Worker:
 
     def serve(self) -> None:
         signal.signal(signal.SIGUSR1, self._where)
+        assert isinstance(self.sock, socket.socket)
         receiver = wire.Receiver(self.sock)
         while True:
             msg = receiver.receive()
-            if msg is None or msg.get("op") == "stop":
-                if msg is not None:
-                    self._answer(msg, {})
+            if msg is None or not self.handle(msg):
                 return
-            handler = getattr(self, f"op_{msg.get('op')}", None)
-            try:
-                result = handler(msg) if handler is not None else {"err": f"unknown op {msg.get('op')!r}"}
-            except StrategyError as exc:
-                result = {"err": str(exc)}
-            except Exception as exc:  # the worker's own bug: said, and the worker carries on
-                result = {"err": f"strategy worker: {type(exc).__name__}: {exc}"}
-            self._answer(msg, result)
+
+    def handle(self, msg: dict[str, Any]) -> bool:
+        """Carry out one request and send its answer; False after `stop` (answered)."""
+        if msg.get("op") == "stop":
+            self._answer(msg, {})
+            return False
+        handler = getattr(self, f"op_{msg.get('op')}", None)
+        try:
+            result = handler(msg) if handler is not None else {"err": f"unknown op {msg.get('op')!r}"}
+        except StrategyError as exc:
+            result = {"err": str(exc)}
+        except Exception as exc:  # the worker's own bug: said, and the worker carries on
+            result = {"err": f"strategy worker: {type(exc).__name__}: {exc}"}
+        self._answer(msg, result)
+        return True
 
     def _answer(self, msg: dict[str, Any], result: dict[str, Any]) -> None:
         out = {"op": "done", "seq": msg.get("seq"), **result}
@@ -138,7 +154,7 @@ class Worker:
         if msg.get("op") in _PLAIN_ANSWERS:  # nothing but our own str, int, bool, None in `out`
             self.sock.sendall(wire.encode_plain(out, changed))
         else:  # a hook's answer may be any object
-            wire.send(self.sock, {**out, **{k: json.loads(v) for k, v in changed.items()}})
+            self.sock.sendall(wire.encode({**out, **{k: json.loads(v) for k, v in changed.items()}}))
 
     def _where(self, signum: int, frame: FrameType | None) -> None:
         """SIGUSR1 from the engine at the deadline: say which function is running, and where."""
@@ -156,7 +172,7 @@ class Worker:
             code = innermost.f_code
             where.update(fn=code.co_name, line=innermost.f_lineno, file=code.co_filename)
         try:
-            wire.send(self.sock, where)
+            self.sock.sendall(wire.encode(where))
         except OSError:
             pass
 
@@ -171,7 +187,7 @@ class Worker:
         from tui_trader.strategy.runner import WINDOW_MARGIN
 
         dirs = [Path(d) for d in msg.get("dirs") or []]
-        applied = sandbox.apply(dirs, msg.get("memory_mb"))
+        applied = sandbox.apply(dirs, msg.get("memory_mb")) if self.sandboxed else None
         strategy = load_strategy(str(msg["strategy"]), dirs, msg.get("params") or None)
         self.file = strategy_file(strategy)
         self.atr_period = int(msg.get("atr_period") or 14)
@@ -181,6 +197,7 @@ class Worker:
             on_decision=self.decisions.append,
             on_error=lambda err: self.errors.append(str(err)),
         )
+        runner.check_on_arrays = not self.sandboxed  # in the engine: no pandas for the warm-up
         self.runner = runner
         return {
             "info": {
