@@ -401,3 +401,24 @@ def test_the_gil_switch_interval_is_short_during_the_run_only(data: str, files: 
     assert code == 0 and sys.getswitchinterval() == before and taken is (data == "plain")
     if taken:  # (the DataFrame path may hold simulate_signals from an earlier import)
         assert seen == [backtest_arrays.SWITCH_INTERVAL_S] != [before]
+
+
+def test_numpy_is_loaded_with_one_blas_thread_and_the_variable_is_not_left(files: dict[str, Path],
+                                                                           tmp_path: Path) -> None:  # fmt: skip
+    """OpenBLAS's spinning thread pool is not started for the run; a count the user set is
+    kept; the variable the command set is gone afterwards (children do not inherit it)."""
+    pytest.importorskip("threadpoolctl")
+    code = ("import atexit, os, sys; atexit.register(lambda: sys.stderr.write('%s %s\\n' % ("
+            "os.environ.get('OPENBLAS_NUM_THREADS'), [p['num_threads'] for p in "
+            "__import__('threadpoolctl').threadpool_info() if p['internal_api'] == 'openblas']))); "
+            "from tui_trader.cli.main import main; sys.exit(main())")  # fmt: skip
+    argv = ["--home", str(tmp_path), "backtest", "--strategy", "ema_cross", "--data", str(files["plain"]),
+            "--timeframe", "1m", "--json"]  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ.pop("OPENBLAS_NUM_THREADS", None)
+    for given, want in ((None, "None [1]"), ("2", "2 [2]")):
+        env = {**environ, "PYTHONPATH": str(ROOT), **({"OPENBLAS_NUM_THREADS": given} if given else {})}
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, env=env, timeout=120,
+                              check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stderr.decode().strip() == want

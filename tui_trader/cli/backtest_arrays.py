@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 PANDAS_ONLY = "_TUI_TRADER_BACKTEST_PANDAS"  # set: always the DataFrame path (and on a rerun)
 _HIDDEN = ("pandas", "polars")
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
 # The run's threads (the candle file read while TA-Lib and the rules load; the market beside
 # the signals; the metrics beside the JSON rows) let go of the GIL in NumPy and Arrow, then
 # wait for it while the other thread runs Python: by default up to 5 ms each time, dozens of
@@ -58,6 +59,7 @@ def backtest_arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
 
 
 def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
+    _import_numpy_with_one_blas_thread()
     from tui_trader.backtest.arrays import pending_read, readable, to_ns
 
     start_end = _range(args, to_ns)
@@ -75,6 +77,22 @@ def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
         return None
     strategy, symbol, candles, timeframe = found
     return _run(args, ctx, strategy, symbol, candles, timeframe, *start_end)
+
+
+def _import_numpy_with_one_blas_thread() -> None:
+    """Import NumPy with OpenBLAS limited to one thread (unless the user set a count). At load
+    OpenBLAS starts a thread per core that spins waiting for work: ~50 ms of CPU taken from
+    this run's own two threads on a 2-core machine. The run's one BLAS call (`np.cov` of two
+    columns in the metrics, a 2x2 product) gives the same bits on any thread count (the
+    subprocess tests compare its document with the DataFrame path's in a process with the
+    default). The variable is removed again: nothing this process starts inherits it."""
+    if "numpy" in sys.modules or BLAS_THREADS in os.environ:
+        return
+    os.environ[BLAS_THREADS] = "1"
+    try:
+        import numpy  # noqa: F401
+    finally:
+        del os.environ[BLAS_THREADS]
 
 
 def _arguments_allow(args: argparse.Namespace) -> bool:
