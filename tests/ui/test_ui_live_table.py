@@ -44,9 +44,9 @@ class Counting(LiveTable):
     drawn = 0
 
     def _render_cell(self, row_index, column_index, base_style, width, cursor=False, hover=False):  # type: ignore[no-untyped-def]
-        before = len(self._live_cells)
+        before = self._live_cells.get((row_index, column_index))
         lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        if row_index >= 0 and column_index >= 0 and len(self._live_cells) > before:
+        if row_index >= 0 and column_index >= 0 and self._live_cells.get((row_index, column_index)) is not before:
             Counting.drawn += 1
         return lines
 
@@ -63,6 +63,8 @@ async def _draw(table_class: type[DataTable[Text]]) -> list[list[list[tuple[str,
             _rows(12),
             _rows(12, bump=1),  # one cell changes
             _rows(12, bump=2),
+            _rows(12, bump=3),  # the cursor's row (below) changes
+            _rows(12, bump=4),  # and again, the cursor moved off it
             {k: v for k, v in _rows(12, bump=2).items() if k != "S05"},  # a row goes
             dict(reversed(list(_rows(12).items()))),  # the order changes: rebuilt
         ]
@@ -71,6 +73,10 @@ async def _draw(table_class: type[DataTable[Text]]) -> list[list[list[tuple[str,
             sync.sync(rows)
             if step == 2:
                 table.move_cursor(row=4)
+            if step == 3:
+                table.move_cursor(row=3)
+            if step == 4:
+                table.move_cursor(row=5)
             await pilot.pause()
             frames.append(_lines(table))
         assert sync.fit(30)  # narrower: columns dropped
@@ -84,10 +90,11 @@ async def _draw(table_class: type[DataTable[Text]]) -> list[list[list[tuple[str,
 
 async def test_live_table_draws_what_datatable_draws() -> None:
     plain, live = await _draw(DataTable), await _draw(LiveTable)
-    assert len(live) == len(plain) == 7
+    assert len(live) == len(plain) == 9
     for step, (a, b) in enumerate(zip(live, plain, strict=True)):
         assert a == b, f"step {step}"
-    assert plain[0] != plain[1] and plain[5] != plain[4] and plain[6] != plain[5]  # the steps show change
+    for step in range(1, 9):  # every step shows a change
+        assert plain[step] != plain[step - 1], step
 
 
 class One(App[None]):
@@ -107,6 +114,8 @@ async def test_live_table_draws_only_the_changed_cell_again() -> None:
         Counting.drawn = 0
         sync.sync(_rows(10, bump=1))  # S03's bid only
         assert sync.cell_writes == 1
+        dirty = list(table._repaint_regions)  # only S03's line is drawn again, not the table
+        assert len(dirty) == 1 and dirty[0].height == 1 and dirty[0].y == table.header_height + 3, dirty
         await pilot.pause()
         _lines(table)
         assert Counting.drawn == 1

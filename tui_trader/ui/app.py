@@ -40,6 +40,7 @@ from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
 from tui_trader.ui.commandline import TIMEFRAMES
 from tui_trader.ui.desk import Desk
 from tui_trader.ui.desk_state import DeskState
+from tui_trader.ui.heap import SETTLE_EVERY_S, release, settle
 from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
@@ -229,6 +230,14 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         self._events = self.client.subscribe("tui", EVENT_KINDS)
         await self.refresh_snapshot()
         self.set_interval(1.0 / self.ui.refresh_hz, self.refresh_snapshot, name="refresh")
+        self.call_after_refresh(self.settle_heap)  # started and drawn: what lives on is frozen
+        self.set_interval(SETTLE_EVERY_S, self.settle_heap, name="heap")
+
+    def settle_heap(self) -> None:
+        """Freeze what lives on out of the garbage collector's passes (heap.py). Not while a
+        confirmation holds the collector off (its dialog is opening)."""
+        if not self._gc_held and not self._closing:
+            settle()
 
     def _show_identity(self) -> None:
         """A `tui-trader serve` session: its role and user in the status bar; a viewer saves nothing."""
@@ -240,6 +249,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
 
     async def on_unmount(self) -> None:
         self._closing = True
+        release()
         if self._events is not None:
             self._events.close()
         try:

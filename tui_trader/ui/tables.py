@@ -1,5 +1,5 @@
 """Diffed DataTable updates (Dolphie's pattern): only changed cells are written, and only
-changed cells are drawn again.
+changed cells (and the lines of their rows) are drawn again.
 
 Each cell is given as plain text or (text, style). The last rows are cached, so an unchanged
 cell costs one tuple comparison and nothing is laid out again. Call inside `app.batch_update()`.
@@ -13,7 +13,7 @@ from typing import Any, TypeAlias, cast
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
-from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.css.styles import RenderStyles
 from textual.geometry import Region
 from textual.strip import Strip
@@ -25,23 +25,32 @@ Row: TypeAlias = Sequence[Cell]
 
 
 class LiveTable(DataTable[Text]):
-    """A DataTable that draws again only the cells that changed.
+    """A DataTable that draws again only the cells, and the rows, that changed.
 
-    Textual's DataTable keys its rendered cells on a counter that every `update_cell` bumps, so
-    one new price re-rendered every visible cell of the table (~13 ms a frame for a 20-row
-    watchlist at 1,000 messages/s, the largest cost of a frame). Here a cell's rendering is
-    keyed on its own version instead, bumped by `update_cell` for that cell alone; anything
-    else that changes the table (rows added, removed, sorted, columns, widths, a resize, the
-    theme) still clears every cell, as before. What is drawn is the same.
+    Textual's DataTable keys every cache on a counter that each `update_cell` bumps, so one new
+    price made it draw every visible line again, re-format every row's cells and rebuild its
+    line offsets (~5 ms a frame for a 20-row watchlist at 1,000 messages/s, the largest cost of
+    a frame). Here `update_cell` leaves that counter alone: it bumps a version of its cell and
+    of its row, and marks only that row's line for drawing. A cell's rendering, a row's
+    rendering and a line are keyed on those versions too (the DataTable's own caches are
+    consulted only for an entry made at the row's current version). Anything else that
+    changes the table (rows added, removed, sorted, columns, widths, a resize, the theme)
+    still bumps the counter and clears everything, as before. What is drawn is the same
+    (tests/ui/test_ui_live_table.py compares it with a DataTable's).
 
     While one `render_lines` call draws the table, the table's style and its header's (which
     Textual works out from every ancestor's CSS, twice a line) are worked out once."""
 
+    DRAWN_MAX = 4_000  # entries remembered per cache before all are forgotten (cursor moves, hovers)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cell_updates = 0  # the part of _update_count that update_cell alone added
-        self._cell_versions: dict[tuple[RowKey | None, ColumnKey | None], int] = {}
-        self._live_cells: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(10_000)
+        self._cell_versions: dict[tuple[RowKey, ColumnKey], int] = {}
+        self._row_versions: dict[RowKey, int] = {}
+        # (row index, column index) -> (what it was drawn for, its lines): the latest only
+        self._live_cells: dict[tuple[int, int], tuple[tuple[object, ...], SegmentLines]] = {}
+        self._drawn_rows: dict[tuple[object, ...], int] = {}  # row cache key -> row version it holds
+        self._drawn_lines: dict[tuple[object, ...], int] = {}  # line cache key -> row version
         self._live_generation = 0
         self._styles_this_pass: dict[str, _FixedStyles] | None = None  # only inside render_lines
         self._style_this_pass: Style | None = None
@@ -75,23 +84,88 @@ class LiveTable(DataTable[Text]):
     def update_cell(
         self, row_key: RowKey | str, column_key: ColumnKey | str, value: Text, *, update_width: bool = False
     ) -> None:
-        super().update_cell(row_key, column_key, value, update_width=update_width)
-        if update_width:  # widths may change: a change of the whole table, not of one cell
+        row = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        if update_width or row not in self._row_locations or column not in self._column_locations:
+            # widths may change (a change of the whole table), or no such cell (Textual raises)
+            super().update_cell(row_key, column_key, value, update_width=update_width)
             return
-        self._cell_updates += 1
-        cell = (
-            RowKey(row_key) if isinstance(row_key, str) else row_key,
-            ColumnKey(column_key) if isinstance(column_key, str) else column_key,
-        )
-        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
+        if self.rows[row].auto_height:  # its height may change with its text: the whole table
+            super().update_cell(row, column, value)
+            return
+        self._data[row][column] = value
+        self._cell_versions[row, column] = self._cell_versions.get((row, column), 0) + 1
+        self._row_versions[row] = self._row_versions.get(row, 0) + 1
+        row_index = self._row_locations.get(row)
+        assert row_index is not None  # checked above
+        self._row_renderable_cache.discard((self._update_count, row_index))
+        self.refresh_row(row_index)
+
+    def _same_generation(self) -> None:
+        """Forget the versions when the table changed as a whole (its counter moved)."""
+        if self._update_count != self._live_generation:
+            self._live_generation = self._update_count
+            self._cell_versions.clear()
+            self._row_versions.clear()
+            self._live_cells.clear()
+            self._drawn_rows.clear()
+            self._drawn_lines.clear()
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
         self._live_cells.clear()
+        self._drawn_rows.clear()
+        self._drawn_lines.clear()
 
     def notify_style_update(self) -> None:
         self._live_cells.clear()
         super().notify_style_update()
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        self._same_generation()
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        key = (
+            y,
+            x1,
+            x2,
+            self.size.width,
+            self.cursor_coordinate,
+            self.hover_coordinate,
+            base_style,
+            self.cursor_type,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )  # as DataTable._render_line keys its line cache
+        _forget_stale(self._drawn_lines, self._line_cache, key, self._row_versions.get(row_key, 0))
+        return super()._render_line(y, x1, x2, base_style)
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        self._same_generation()
+        key = (
+            row_key,
+            line_no,
+            base_style,
+            cursor_location,
+            hover_location,
+            self.cursor_type,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )  # as DataTable._render_line_in_row keys its row cache
+        _forget_stale(self._drawn_rows, self._row_render_cache, key, self._row_versions.get(row_key, 0))
+        return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
 
     def _render_cell(
         self,
@@ -104,16 +178,11 @@ class LiveTable(DataTable[Text]):
     ) -> SegmentLines:
         if row_index < 0 or column_index < 0:  # the header and row labels: as Textual does
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        generation = self._update_count - self._cell_updates  # moves with every other change
-        if generation != self._live_generation:
-            self._live_generation = generation
-            self._live_cells.clear()
-            self._cell_versions.clear()
+        self._same_generation()
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        assert row_key is not None and column_key is not None  # a cell on screen
         key = (
-            row_index,
-            column_index,
             self._cell_versions.get((row_key, column_key), 0),
             base_style,
             width,
@@ -123,11 +192,36 @@ class LiveTable(DataTable[Text]):
             self.show_cursor,
             self._pseudo_class_state,
         )
-        lines = self._live_cells.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._live_cells[key] = lines
+        cell = (row_index, column_index)
+        drawn = self._live_cells.get(cell)
+        if drawn is not None and drawn[0] == key:
+            return drawn[1]
+        # DataTable's own cell cache is keyed without the cell's version: drop its entry first
+        self._cell_render_cache.discard(
+            (
+                row_key,
+                column_key,
+                base_style,
+                cursor,
+                hover,
+                self._show_hover_cursor,
+                self._update_count,
+                self._pseudo_class_state,
+            )
+        )
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._live_cells[cell] = (key, lines)
         return lines
+
+
+def _forget_stale(drawn: dict[tuple[object, ...], int], cache: Any, key: tuple[object, ...], version: int) -> None:
+    """Drop `cache`'s entry for `key` unless it was made for the row's current `version`."""
+    if drawn.get(key, 0) != version:
+        cache.discard(key)
+    if len(drawn) >= LiveTable.DRAWN_MAX and key not in drawn:
+        drawn.clear()
+        cache.clear()
+    drawn[key] = version
 
 
 class _FixedStyles:

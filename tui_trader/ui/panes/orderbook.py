@@ -2,19 +2,19 @@
 depth bars, spread, mid, and your own working orders marked on their level (`◀ 0.5` in the
 "mine" column; orders priced between or beyond the levels shown are listed underneath).
 
-Drawn as one Rich Text (no DataTable): stacked asks over bids when the pane is tall enough or
-narrow, bids beside asks when it is wide and short (the compact 80x24 layout). Sizes have a
-fixed number of decimals, so their points line up.
+Drawn as lines of styled pieces (lines.py; no DataTable), only the lines that changed drawn
+again: stacked asks over bids when the pane is tall enough or narrow, bids beside asks when it
+is wide and short (the compact 80x24 layout). Sizes have a fixed number of decimals, so their
+points line up.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.widget import Widget
 
 from tui_trader.core.market import OrderBook
 from tui_trader.ui import format as fmt
+from tui_trader.ui.lines import Line, LinesWidget, Piece
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
@@ -28,8 +28,9 @@ def _bar(fraction: float, width: int) -> str:
     return _BAR * cells
 
 
-class Ladder(Widget, can_focus=True):
-    """Renders the book; `show` is called by the pane only when the book or palette changed."""
+class Ladder(LinesWidget, can_focus=True):
+    """Draws the book; `show` is called by the pane only when the book or palette changed.
+    Only the lines that changed are drawn again (lines.py)."""
 
     DEFAULT_CSS = "Ladder { height: 1fr; }"
 
@@ -53,27 +54,30 @@ class Ladder(Widget, can_focus=True):
         self.book, self.palette = book, palette
         self.price_decimals, self.qty_decimals = min(price_decimals, 6), min(qty_decimals, 5)
         self.mine = mine or []
-        self.refresh()
+        self.show_lines(self.ladder_lines())
 
-    def render(self) -> Text:
+    def on_resize(self) -> None:
+        self.show_lines(self.ladder_lines())
+
+    def ladder_lines(self) -> list[Line]:
+        """The ladder's lines for the widget's size."""
         book, pal = self.book, self.palette
         if book is None or pal is None or not (book.bids or book.asks):
-            return Text("waiting for the book…", style="dim")
+            return [(("waiting for the book…", "dim"),)]
         width, height = self.size.width, self.size.height
         listed = self._unmatched(book, 25)
         if height >= 2 * LEVELS + 3 or width < 60:
             room = height - 3 - min(len(listed), 3)
-            text = self._stacked(book, pal, width, max(3, min(room // 2, 25)))
+            lines = self._stacked(book, pal, width, max(3, min(room // 2, 25)))
         else:
-            text = self._side_by_side(book, pal, width, max(LEVELS, height - 2))
+            lines = self._side_by_side(book, pal, width, max(LEVELS, height - 2))
         top_price = max([p for p, _ in book.asks[:25]] + [p for p, _ in book.bids[:25]], default=0.0)
         for price, buy, qty in listed[:3]:
             side = "buy" if buy else "sell"
-            text.append("\n")
             where = "above" if price > top_price else "below" if price < top_price else "between levels"
             line = f"yours {where}: {side} {self._q(qty)} @ {fmt.price(price, self.price_decimals)}"
-            text.append(line[:width], style=pal.up if buy else pal.down)
-        return text
+            lines.append(((line[:width], pal.up if buy else pal.down),))
+        return lines
 
     def _q(self, value: float) -> str:
         return f"{value:,.{self.qty_decimals}f}"
@@ -105,66 +109,67 @@ class Ladder(Widget, can_focus=True):
         nd = self.price_decimals
         return f"spread {fmt.price(spread, nd)} ({bps:.1f} bp) · mid {fmt.price(mid, nd)}"
 
-    def _stacked(self, book: OrderBook, pal: Palette, width: int, n: int) -> Text:
+    def _stacked(self, book: OrderBook, pal: Palette, width: int, n: int) -> list[Line]:
         bids, asks = self._cum(book.bids, n), self._cum(book.asks, n)
         top = max([c for *_, c in bids] + [c for *_, c in asks] + [1e-12])
         pw, sw, mw = 12, 11, 10
         wide = width >= pw + 3 * sw + mw
         bar_w = max(0, width - pw - sw - mw - 3 - (sw + 1 if wide else 0))
-        text = Text(no_wrap=True, overflow="crop")
         total = f" {'total':>{sw}}" if wide else ""
         header = f"{'price':>{pw}} {'size':>{sw}}{total} {'mine':<{mw}} depth"
-        text.append(header[:width] + "\n", style="bold")
+        lines: list[Line] = [((header[:width], "bold"),)]
+        mine_style = f"bold reverse {pal.accent}"
 
-        def row(price: float, size: float, cum: float, buy: bool, last: bool) -> None:
-            text.append(f"{fmt.price(price, self.price_decimals):>{pw}}", style=pal.up if buy else pal.down)
-            text.append(f" {self._q(size):>{sw}}" + (f" {self._q(cum):>{sw}}" if wide else "") + " ")
+        def row(price: float, size: float, cum: float, buy: bool) -> Line:
             own = self._mine_at(price, buy)
             mark = f"◀ {self._q(own)}" if own else ""
-            text.append(f"{mark:<{mw}}", style=f"bold reverse {pal.accent}" if own else "")
-            depth = pal.depth_bid if buy else pal.depth_ask
-            text.append(" " + _bar(cum / top, bar_w) + ("" if last else "\n"), style=depth)
+            return (
+                (f"{fmt.price(price, self.price_decimals):>{pw}}", pal.up if buy else pal.down),
+                (f" {self._q(size):>{sw}}" + (f" {self._q(cum):>{sw}}" if wide else "") + " ", ""),
+                (f"{mark:<{mw}}", mine_style if own else ""),
+                (" " + _bar(cum / top, bar_w), pal.depth_bid if buy else pal.depth_ask),
+            )
 
-        for price, size, cum in reversed(asks):
-            row(price, size, cum, False, False)
-        text.append(f"{self._summary(book):^{width}}\n", style=f"bold {pal.accent}")
-        for i, (price, size, cum) in enumerate(bids):
-            row(price, size, cum, True, i == len(bids) - 1)
-        return text
+        lines += [row(price, size, cum, False) for price, size, cum in reversed(asks)]
+        lines.append(((f"{self._summary(book):^{width}}", f"bold {pal.accent}"),))
+        lines += [row(price, size, cum, True) for price, size, cum in bids]
+        return lines
 
-    def _side_by_side(self, book: OrderBook, pal: Palette, width: int, n: int) -> Text:
+    def _side_by_side(self, book: OrderBook, pal: Palette, width: int, n: int) -> list[Line]:
         bids, asks = self._cum(book.bids, n), self._cum(book.asks, n)
         top = max([c for *_, c in bids] + [c for *_, c in asks] + [1e-12])
         half = (width - 1) // 2
         pw, sw = 11, 9
         bar_w = max(0, half - pw - sw - 2)
-        text = Text(no_wrap=True, overflow="crop")
-        text.append(f"{self._summary(book):^{width}}\n", style=f"bold {pal.accent}")
-        text.append(
-            f"{'':>{bar_w}} {'bid size':>{sw}} {'bid':>{pw}}│{'ask':<{pw}} {'ask size':<{sw}}\n",
-            style="bold",
-        )
+        lines: list[Line] = [
+            ((f"{self._summary(book):^{width}}", f"bold {pal.accent}"),),
+            ((f"{'':>{bar_w}} {'bid size':>{sw}} {'bid':>{pw}}│{'ask':<{pw}} {'ask size':<{sw}}", "bold"),),
+        ]
         for i in range(n):
+            line: list[Piece] = []
             if i < len(bids):
                 price, size, cum = bids[i]
-                text.append(f"{_bar(cum / top, bar_w):>{bar_w}}", style=pal.depth_bid)
-                text.append(f" {self._q(size):>{sw}} ")
                 own = "◀" if self._mine_at(price, True) else " "
-                text.append(f"{fmt.price(price, self.price_decimals):>{pw - 1}}", style=pal.up)
-                text.append(own, style=f"bold {pal.accent}")
+                line += [
+                    (f"{_bar(cum / top, bar_w):>{bar_w}}", pal.depth_bid),
+                    (f" {self._q(size):>{sw}} ", ""),
+                    (f"{fmt.price(price, self.price_decimals):>{pw - 1}}", pal.up),
+                    (own, f"bold {pal.accent}"),
+                ]
             else:
-                text.append(" " * (bar_w + sw + pw + 2))
-            text.append("│")
+                line.append((" " * (bar_w + sw + pw + 2), ""))
+            line.append(("│", ""))
             if i < len(asks):
                 price, size, cum = asks[i]
                 own = "▶" if self._mine_at(price, False) else " "
-                text.append(own, style=f"bold {pal.accent}")
-                text.append(f"{fmt.price(price, self.price_decimals):<{pw - 1}}", style=pal.down)
-                text.append(f" {self._q(size):<{sw}} ")
-                text.append(_bar(cum / top, bar_w), style=pal.depth_ask)
-            if i < n - 1:
-                text.append("\n")
-        return text
+                line += [
+                    (own, f"bold {pal.accent}"),
+                    (f"{fmt.price(price, self.price_decimals):<{pw - 1}}", pal.down),
+                    (f" {self._q(size):<{sw}} ", ""),
+                    (_bar(cum / top, bar_w), pal.depth_ask),
+                ]
+            lines.append(tuple(line))
+        return lines
 
 
 class OrderBookPane(Pane):
