@@ -422,3 +422,27 @@ def test_numpy_is_loaded_with_one_blas_thread_and_the_variable_is_not_left(files
                               check=False)  # fmt: skip
         assert done.returncode == 0, done.stderr.decode()
         assert done.stderr.decode().strip() == want
+
+
+def test_malloc_keeps_freed_memory_in_the_command_s_own_process_only(files: dict[str, Path], tmp_path: Path,
+                                                                     monkeypatch, capsys) -> None:  # fmt: skip
+    """glibc takes the settings; the command's own process (no pandas) sets them, a process
+    that already imported pandas (a test, an app calling main()) is left as it is."""
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt settings are glibc's")
+    code = ("import sys; from tui_trader.cli import backtest_arrays as b; real = b._malloc_keeps_freed_memory; "
+            "b._malloc_keeps_freed_memory = lambda: sys.stderr.write('set %s\\n' % real()) and True; "
+            "from tui_trader.cli.main import main; sys.exit(main())")  # fmt: skip
+    argv = ["--home", str(tmp_path), "backtest", "--strategy", "ema_cross", "--data", str(files["plain"]),
+            "--timeframe", "1m", "--json"]  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                          env={**environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0 and done.stderr.decode() == "set True\n", done.stderr.decode()
+    called: list[bool] = []
+    monkeypatch.setattr(backtest_arrays, "_malloc_keeps_freed_memory", lambda: called.append(True))
+    argv = ["--strategy", "ema_cross", "--data", str(files["plain"]), "--timeframe", "1m", "--json"]
+    assert run(argv, tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)[3]
+    assert called == []
