@@ -174,12 +174,7 @@ async def test_a_slow_rule_strategy_moves_to_a_worker_process_and_trades_on(
         runner = eng.strategies.runners["quick"]
         assert runner.in_engine
         await feed(eng, strategy_worker.SLOW_STRIKES)
-        await eng.strategies.started()
-        for _ in range(600):  # the move: a hang guard, not a speed assertion
-            if runner.phase == "running" and runner.pid is not None:
-                break
-            await step(eng, 1)
-            await eng.strategies.started()
+        await until(lambda: runner.phase == "running" and runner.pid is not None, timeout=60.0)
         assert runner.phase == "running" and not runner.in_engine and runner.pid is not None
         lines = [e.message for e in notices.drain() if isinstance(e, NoticeEvent)]
         assert any("moved to a worker process of its own" in line for line in lines), lines

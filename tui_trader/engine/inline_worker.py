@@ -34,7 +34,7 @@ from typing import Any
 from tui_trader.engine.worker_link import WorkerLink
 from tui_trader.strategy import wire
 
-SLOW_EVAL_US = 5_000  # a bar's evaluation taking this long, in the engine's event loop ...
+SLOW_EVAL_US = 5_000  # a bar's evaluation taking this much CPU time in the engine's event loop ...
 SLOW_STRIKES = 3  # ... this many times in a row: the strategy moves to a worker process
 
 

@@ -538,8 +538,8 @@ class StrategyWorker:
 
     def _apply(self, reply: dict[str, Any]) -> None:
         self.evaluations = int(reply.get("evals") or self.evaluations)
-        if self.in_engine and "us" in reply:
-            self._watch_time(int(reply["us"]))
+        if self.in_engine and "cpu_us" in reply:
+            self._watch_time(int(reply["cpu_us"]))
         if "enabled" in reply:
             self.enabled = bool(reply["enabled"])
         self.error = reply.get("error") or reply.get("err") or None
@@ -557,14 +557,15 @@ class StrategyWorker:
             self.on_state()
 
     def _watch_time(self, us: int) -> None:
-        """A rule strategy whose bars take long in the engine's event loop moves to a worker
-        process of its own (see inline_worker.py): the engine's loop is everyone's."""
+        """A rule strategy whose bars take long in the engine's event loop (CPU time: a busy
+        machine does not move it) moves to a worker process of its own (see inline_worker.py):
+        the engine's loop is everyone's."""
         self._slow = self._slow + 1 if us >= SLOW_EVAL_US else 0
         if self._slow < SLOW_STRIKES or self._moving:
             return
         self._moving = True
         line = (
-            f"strategy {self.name}: its rules took {us / 1000:.1f} ms a bar in the engine ({SLOW_STRIKES} bars "
+            f"strategy {self.name}: its rules took {us / 1000:.1f} ms of CPU a bar in the engine ({SLOW_STRIKES} bars "
             f"in a row over {SLOW_EVAL_US / 1000:g} ms): moved to a worker process of its own"
         )
         log.warning(line)
