@@ -141,7 +141,7 @@ def first_paint(launches: int) -> list[tuple[float, float]]:
                 child.wait(timeout=20)
             os.close(master)
             if stamp.exists():
-                paint, data = (float(x) for x in stamp.read_text().split())
+                paint, data = (float(x) for x in stamp.read_text().splitlines()[0].split())
                 times.append((paint - t0, data - t0))
     return times
 

@@ -138,3 +138,25 @@ def test_each_command_registers_from_the_module_the_table_names() -> None:
     assert vars(cli_main.build_parser(argv).parse_args(argv)) == vars(cli_main.build_parser().parse_args(argv))
     for top in (["--help"], ["--home", "h"], ["--version", "backtest"], []):
         assert cli_main.command_of(top) is None
+
+
+def test_a_bare_command_line_builds_no_command_and_parses_as_the_whole_parser() -> None:
+    """`tui-trader [options]` (the workstation) registers no command module, for a short start;
+    what it parses, and each usage error's line, are the whole parser's."""
+    from tui_trader.cli import main as cli_main
+    from tui_trader.core.errors import UsageError
+
+    def outcome(parser, argv):
+        try:
+            return vars(parser.parse_args(argv))
+        except UsageError as exc:
+            return ("usage", str(exc))
+
+    for argv in ([], ["--demo"], ["--home", "/tmp/x", "--debug"], ["--config", "c.toml"], ["--home"],
+                 ["--bogus"], ["--de"], ["--demo=1"], ["-x", "--home", "h"]):
+        bare = cli_main.build_parser(argv)
+        assert not bare._subparsers._group_actions[0].choices, argv  # type: ignore[union-attr]
+        assert outcome(bare, argv) == outcome(cli_main.build_parser(), argv), argv
+    for asks in (["--help"], ["-h"], ["--home", "h", "--version"], ["--", "ui"]):
+        full = cli_main.build_parser(asks)._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+        assert set(full) == set(cli_main.COMMANDS), asks  # help lists every command

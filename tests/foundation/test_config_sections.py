@@ -107,6 +107,9 @@ def test_the_plain_defaults_are_the_models_defaults() -> None:
 
     assert _plain(plain_default("engine")) == EngineSettings().model_dump()
     assert _plain(plain_default("risk")) == RiskSettings().model_dump()
+    from tui_trader.config.ui import UISettings
+
+    assert _plain(plain_default("ui")) == UISettings().model_dump()
     assert set(PLAIN) <= set(SECTION_MODELS)
     first, again = plain_default("risk"), plain_default("risk")
     assert first.protections is not again.protections and first.sizing is not again.sizing

@@ -72,23 +72,23 @@ def existing_file(name: str | Path, what: str = "file") -> Path:
 
 class Context:
     """The home folder and the settings: every section (`settings`, loaded when `context`
-    was not given `sections`, else on first use), or one that `context(sections=...)` loaded
-    alone (`section`)."""
+    was not given `sections` nor `defer`, else on first use), or one that
+    `context(sections=...)` loaded alone (`section`)."""
 
     def __init__(self, home: Home, config_file: Path, settings: Settings | None = None,
-                 sections: dict[str, Any] | None = None, require_file: bool = False) -> None:  # fmt: skip
+                 sections: dict[str, Any] | None = None, require_file: bool = False,
+                 demo: bool = False) -> None:  # fmt: skip
         self.home = home
         self.config_file = config_file
         self._settings = settings
         self._sections = sections or {}
-        self._require_file = require_file
+        self.require_file = require_file
+        self.demo = demo  # loaded on first use: with the demo preset (--demo)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from tui_trader.config import load_settings
-
-            self._settings = load_settings(self.config_file, require_file=self._require_file)
+            self._settings = _load(self.config_file, self.require_file, self.demo)
         return self._settings
 
     def section(self, name: str) -> Any:
@@ -97,22 +97,27 @@ class Context:
 
 
 def context(
-    args: argparse.Namespace, *, ensure: bool = True, sections: tuple[str, ...] = ()
+    args: argparse.Namespace, *, ensure: bool = True, sections: tuple[str, ...] = (), defer: bool = False
 ) -> Context:
     """Resolve the home folder and load settings (ConfigError -> one clean line).
 
     With `sections` (names of `config.sections.SECTION_MODELS`; `engine` is always read),
     only those are loaded and validated, without pydantic-settings: a command's start is
-    ~0.1 s shorter (a backtest reads `[engine]` and `[risk]`)."""
+    ~0.1 s shorter (a backtest reads `[engine]` and `[risk]`). With `defer`, none: they load
+    on first use of `settings`, and the caller sets the strategy deadline's variable (the
+    workstation: cli/settings_check.py)."""
     import os
-
-    from tui_trader.config.sections import STRATEGY_TIMEOUT_ENV
 
     home = Home.resolve(getattr(args, "home", None))
     if ensure:
         home.ensure()
     explicit = getattr(args, "config", None)
     config_file = existing_file(explicit, "config file") if explicit else home.config_file
+    demo = bool(getattr(args, "demo", False))
+    if defer:
+        return Context(home, config_file, require_file=bool(explicit), demo=demo)
+    from tui_trader.config.sections import STRATEGY_TIMEOUT_ENV
+
     found = None
     if sections and not getattr(args, "demo", False):
         from tui_trader.config.sections import load_sections
@@ -121,17 +126,21 @@ def context(
     if found is not None:
         ctx = Context(home, config_file, sections=found, require_file=bool(explicit))
     else:
-        from tui_trader.config import load_settings
-
-        settings = load_settings(config_file, require_file=bool(explicit))
-        if getattr(args, "demo", False):
-            from tui_trader.config.demo import with_demo
-
-            settings = with_demo(settings)
-        ctx = Context(home, config_file, settings=settings)
+        ctx = Context(home, config_file, settings=_load(config_file, bool(explicit), demo))
     # check, backtest, optimize (and their worker processes): no endless strategy (strategy/deadline.py)
     os.environ[STRATEGY_TIMEOUT_ENV] = str(ctx.section("engine").strategy_timeout_s)
     return ctx
+
+
+def _load(config_file: Path, require_file: bool, demo: bool) -> Settings:
+    from tui_trader.config import load_settings
+
+    settings = load_settings(config_file, require_file=require_file)
+    if demo:
+        from tui_trader.config.demo import with_demo
+
+        settings = with_demo(settings)
+    return settings
 
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS

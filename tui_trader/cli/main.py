@@ -34,8 +34,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 # The module that registers each command: a command line naming one registers only its module
-# (importing and building all of them is ~20 ms of every command's start); `--help`, a bare
-# `tui-trader` and an unknown command register every module. tests/foundation checks the table.
+# (importing and building all of them is ~20 ms of every command's start); a bare `tui-trader`
+# (options only: the workstation) registers none; `--help`, `--version` and an unknown command
+# register every module. tests/foundation checks the table.
 COMMANDS: dict[str, str] = {
     "ui": "tui_trader.cli.ui_cmd",
     "daemon": "tui_trader.cli.daemon_cmd",
@@ -85,11 +86,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The parser for `argv`: every command's, or only the module of the command it names."""
+    """The parser for `argv`: every command's, only the module of the command it names, or
+    none when it names no command and asks for no help (`tui-trader [--home H] [--demo]...`:
+    the workstation, whose start this keeps short; its options are all top-level ones)."""
     modules = COMMAND_MODULES
-    only = COMMANDS.get(command_of(argv) or "") if argv is not None else None
-    if only in COMMAND_MODULES:
-        modules = (only,)
+    if argv is not None:
+        command = command_of(argv)
+        if command is None and not any(t in ("-h", "--help", "--version", "--") for t in argv):
+            modules = ()
+        elif command in COMMANDS:
+            modules = (COMMANDS[command],)
     parser = _Parser(prog="tui-trader", description="Terminal trading workstation.")
     parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
     add_common(parser)

@@ -22,9 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from tui_trader.cli.settings_check import SettingsCheck
     from tui_trader.home import HomeBusy, HomeLock
 
-    ctx = context(args)
+    ctx = context(args, defer=True)
+    # the first screen's settings without pydantic: the defaults when nothing is set, else
+    # checked by a child while the screen's modules load (cli/settings_check.py); known (or
+    # refused) before the lock, the log or any paint, as when they were loaded here first
+    check = SettingsCheck.start(ctx, fork=not args.debug)
+    from tui_trader.engine.client import InProcessClient
+    from tui_trader.ui.app import WorkstationApp
+
+    settings = check.settings(ctx)
     try:
         lock = HomeLock(ctx.home.lock_path, "workstation").acquire()
     except HomeBusy as busy:
@@ -39,8 +48,6 @@ def run_tui(args: argparse.Namespace) -> int:
         from tui_trader.logs import setup_logging
 
         setup_logging(ctx.home.logs_dir, "tui")
-        from tui_trader.engine.client import InProcessClient
-        from tui_trader.ui.app import WorkstationApp
 
         def build() -> Engine:  # when the workstation starts the engine, after its first paint
             from tui_trader.engine import Engine
@@ -50,7 +57,7 @@ def run_tui(args: argparse.Namespace) -> int:
             return engine
 
         client = InProcessClient(build)
-        app = WorkstationApp(client, ctx.settings, ctx.home)
+        app = WorkstationApp(client, settings, ctx.home)
         app.run()
         return app.return_code or 0
     finally:

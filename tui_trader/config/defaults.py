@@ -1,11 +1,12 @@
-"""The defaults of `[engine]` and `[risk]` as plain objects, for a command that reads only
-those sections (a backtest) when the config sets neither and no `TUI_TRADER_*` variable is
-set: nothing is left to validate, so the command runs without importing pydantic (0.1-0.2 s
-of CPU at its start on the 2-core machine).
+"""The defaults of `[engine]`, `[risk]` and `[ui]` as plain objects, for a command that reads
+only those sections (a backtest) when the config sets neither and no `TUI_TRADER_*` variable
+is set, and for the workstation's first screen when there is no config to check: nothing is
+left to validate, so the command runs (or the screen is drawn) without importing pydantic
+(0.1-0.2 s of CPU at its start on the 2-core machine).
 
 The values are the models' own defaults (`config.engine.EngineSettings`,
-`config.risk.RiskSettings`); `tests/foundation/test_config_sections.py` checks every one of
-them against the models, so the two cannot drift apart.
+`config.risk.RiskSettings`, `config.ui.UISettings`); `tests/foundation/test_config_sections.py`
+checks every one of them against the models, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -58,7 +59,23 @@ RISK: dict[str, Any] = {
     "benchmark": None,
     "strategies": {},
 }
-PLAIN = {"engine": ENGINE, "risk": RISK}
+UI: dict[str, Any] = {
+    "theme": "tui-dark",
+    "refresh_hz": 20.0,
+    "chart_refresh_s": 1.0,
+    "confirm_far_price_pct": 0.05,
+    "fee_estimate": 0.0005,
+    "watchlist": [],
+    "keymap": {},
+    "bell": False,
+    "layout": "auto",
+    "timeframe": "1m",
+    "confirm_arm_ms": 400,
+    "quick_notional": 1000.0,
+    "quick_size": {},
+    "flash_ms": 600,
+}
+PLAIN = {"engine": ENGINE, "risk": RISK, "ui": UI}
 
 
 def plain_default(name: str) -> SimpleNamespace:

@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -25,7 +25,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from tui_trader.config.ui import UISettings
 from tui_trader.core.enums import OrderStatus, Side
 from tui_trader.core.errors import UserError
 from tui_trader.core.events import ConnectionEvent, FillEvent, NoticeEvent, OrderEvent, RiskEvent
@@ -52,6 +51,9 @@ from tui_trader.ui.view import View
 from tui_trader.ui.watchdog import TerminalWatchdog
 from tui_trader.ui.wiring import ScreenWiring
 
+if TYPE_CHECKING:
+    from tui_trader.config.ui import UISettings
+
 log = logging.getLogger(__name__)
 
 GUARDED_INPUT = (events.Key, events.Paste, events.MouseDown, events.MouseUp, events.Click)
@@ -72,7 +74,12 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         super().__init__()
         self.client = client
         self.settings = settings
-        self.ui: UISettings = getattr(settings, "ui", None) or UISettings()
+        ui = getattr(settings, "ui", None)  # the settings' [ui], or its values (cli/settings_check.py)
+        if ui is None:
+            from tui_trader.config.ui import UISettings  # pydantic: not before the first paint
+
+            ui = UISettings()
+        self.ui: UISettings = ui
         self.home = home
         self.symbol = self.ui.watchlist[0].upper() if self.ui.watchlist else ""
         self.venue: str | None = None  # the active symbol's venue; None: where its orders go
@@ -366,14 +373,20 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
                 self.call_after_refresh(self._report_first_paint)
 
     def _stamp_first_paint(self) -> None:
-        """Bench hook: the screen's first paint (layout drawn, engine still starting)."""
+        """Bench hook: the screen's first paint (layout drawn, engine still starting) and the
+        modules imported by then (a test checks that no heavy library is among them)."""
+        import sys
+
         self._paint_stamps = [time.time()]
+        self._painted_with = sorted(sys.modules)
 
     def _report_first_paint(self) -> None:
-        """Bench hook: the first frame with engine data; writes both times and exits."""
+        """Bench hook: the first frame with engine data; writes both times (first line) and
+        the modules imported at the first paint (second line), and exits."""
         stamps = [*getattr(self, "_paint_stamps", []), time.time()]
         with open(os.environ[FIRST_PAINT_ENV], "w", encoding="utf-8") as fh:
             fh.write(" ".join(f"{t:.6f}" for t in stamps) + "\n")
+            fh.write(" ".join(getattr(self, "_painted_with", [])) + "\n")
         self.exit(0)
 
     def refresh_now(self) -> None:

@@ -1,0 +1,68 @@
+"""`tui-trader` draws its first screen before it imports the heavy libraries and the engine
+(DESIGN.md: start to first paint < 0.5 s, heavy libraries imported lazily). The time itself is
+measured by bench/bench_tui.py, never here; this checks what had been imported at the moment
+of the first paint, through the app's first-paint hook (TUI_TRADER_FIRST_PAINT_FILE), and that
+the workstation then started its engine and drew market data as before."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# Not before the first paint: the engine (built after it), the settings' machinery (the first
+# screen is drawn from the [ui] values: cli/settings_check.py) and the numeric libraries.
+NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas")
+
+
+def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:
+    stamp = home / "first_paint"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}
+    env.update({"TUI_TRADER_HOME": str(home), "TUI_TRADER_FIRST_PAINT_FILE": str(stamp),
+                "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"})  # fmt: skip
+    master, slave = pty.openpty()
+    exe = Path(sys.executable).with_name("tui-trader")
+    child = subprocess.Popen([str(exe), *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                             start_new_session=True)  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60  # generous: CI machines are shared
+    while child.poll() is None and time.monotonic() < deadline:
+        try:
+            seen += os.read(master, 65536)  # drain the screen so the child never blocks on output
+        except OSError:
+            break
+    try:
+        code = child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait(timeout=10)
+        pytest.fail(f"tui-trader did not exit after its first frame with data: {seen[-300:]!r}")
+    finally:
+        os.close(master)
+    assert code == 0 and stamp.exists(), f"exit {code}, no first-paint file: {seen[-300:]!r}"
+    times, modules = stamp.read_text().splitlines()
+    return [float(t) for t in times.split()], set(modules.split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config",
+    [
+        None,  # nothing to check: the [ui] defaults
+        '[ui]\ntheme = "tui-light"\nwatchlist = ["ETH/USDT", "BTC/USDT"]\n[paper]\nseed = 3\n',  # a child checks it
+    ],
+    ids=["no-config", "config"],
+)
+def test_the_first_paint_comes_before_the_engine_and_the_heavy_libraries(tmp_path: Path, config: str | None) -> None:
+    if config is not None:
+        (tmp_path / "config.toml").write_text(config)
+    (paint, data), modules = _launch(tmp_path)
+    assert "textual" in modules and "tui_trader.ui.app" in modules  # the list is the app's
+    assert sorted(modules.intersection(NOT_BEFORE_PAINT)) == []
+    assert data >= paint  # then the engine started and a frame with its data was drawn
