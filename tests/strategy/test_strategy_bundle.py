@@ -212,4 +212,4 @@ def test_a_readable_author_key_is_refused(tmp_path: Path) -> None:
 
 def test_pack_refuses_unknown_strategy_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "strategies", "pack", "no_such_strategy", "--home", str(tmp_path / "h"))
-    assert code == 1 and out == "" and err.startswith("error: unknown strategy") and err.count("\n") == 1
+    assert code == 2 and out == "" and err.startswith("error: unknown strategy") and err.count("\n") == 1

@@ -84,9 +84,13 @@ def _pack(args: argparse.Namespace) -> int:
 def _payload(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     from tui_trader import __version__
     from tui_trader.backtest.paper_market import PaperHistory, backtest_on, summary, window_for_days
+    from tui_trader.strategy.errors import UnknownStrategy
     from tui_trader.strategy.loader import locate_strategy
 
-    cls, path = locate_strategy(args.name, [ctx.home.strategies_dir])
+    try:
+        cls, path = locate_strategy(args.name, [ctx.home.strategies_dir])
+    except UnknownStrategy as exc:  # the command line named it: a usage error (exit 2), as backtest
+        raise UsageError(str(exc)) from None
     if path is None or path.suffix not in (".py", ".toml"):
         raise UserError(
             f"{args.name} comes from an installed package; only a strategy in one .py or .toml file can be packed"
