@@ -273,7 +273,8 @@ def test_talib_given_pandas_back_works_as_if_imported_with_it() -> None:
     code = """
 import sys
 from tui_trader.cli import backtest_arrays
-assert backtest_arrays._import_talib_without_pandas()
+from tui_trader.indicators.talib_lean import import_talib
+assert import_talib(hook=False)
 import talib, talib.abstract
 assert not hasattr(talib.RSI, "__wrapped__")  # no Series wrapper: pandas was hidden
 backtest_arrays._give_talib_pandas()
@@ -302,7 +303,8 @@ def test_talib_abstract_imported_only_after_pandas_is_given_back_works() -> None
     code = """
 import sys
 from tui_trader.cli import backtest_arrays
-assert backtest_arrays._import_talib_without_pandas()
+from tui_trader.indicators.talib_lean import import_talib
+assert import_talib(hook=False)
 assert "talib.abstract" not in sys.modules and "pandas" not in sys.modules
 backtest_arrays._give_talib_pandas()
 import numpy as np, pandas as pd

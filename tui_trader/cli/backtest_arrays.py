@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 PANDAS_ONLY = "_TUI_TRADER_BACKTEST_PANDAS"  # set: always the DataFrame path (and on a rerun)
-_HIDDEN = ("pandas", "polars")
 BLAS_THREADS = "OPENBLAS_NUM_THREADS"
 # glibc mallopt(3): M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD
 _MALLOPT = ((-1, 1 << 30), (-2, 64 << 20), (-3, 32 << 20))
@@ -70,6 +69,7 @@ def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
         _malloc_keeps_freed_memory()
     _import_numpy_with_one_blas_thread()
     from tui_trader.backtest.arrays import pending_read, readable, to_ns
+    from tui_trader.indicators.talib_lean import import_talib
 
     start_end = _range(args, to_ns)
     path = _rule_file(args.strategy, ctx.home.strategies_dir)
@@ -77,7 +77,7 @@ def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
     if start_end is None or path is None or not data.is_file() or not readable(data):
         return None
     pending = pending_read(data)  # on a thread, while TA-Lib is imported and the rules compiled
-    hidden = _import_talib_without_pandas()
+    hidden = import_talib(hook=False)  # pandas comes back only if this run needs it (below)
     found = _arrays_run(args, ctx, path, data, pending)
     if found is None:
         pending.wait()  # the DataFrame path reads the file again, its own way
@@ -179,50 +179,15 @@ def _rule_file(name: str, strategies_dir: Path) -> Path | None:
     return path
 
 
-def _import_talib_without_pandas() -> bool:
-    """Import TA-Lib with pandas (and polars) hidden, so it does not import them; True when
-    they were hidden (False: pandas was already imported, TA-Lib is imported as usual)."""
-    if "pandas" in sys.modules or "talib" in sys.modules:
-        return False
-    saved = {name: sys.modules.get(name) for name in _HIDDEN}
-    for name in _HIDDEN:
-        sys.modules[name] = None  # type: ignore[assignment]  # an import of it fails
-    try:
-        # talib alone: its abstract API (not used on this path; it builds ~200 function
-        # objects) is imported when asked, with the types `_give_talib_pandas` sets
-        import talib  # noqa: F401
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                del sys.modules[name]
-            else:
-                sys.modules[name] = module
-    return True
-
-
-_TALIB_PANDAS = ("_PANDAS_DATAFRAME", "_PANDAS_SERIES", "_INPUT_ARRAYS_TYPES", "_ARRAY_TYPES")
-
-
 def _give_talib_pandas() -> None:
-    """TA-Lib imported with pandas hidden, as if it had seen pandas: what its import sets when
-    pandas is there (TA-Lib 0.8: the abstract API's DataFrame and Series types in its C
-    module's globals, read at each call; the Series wrappers of `talib.RSI` ... made by its
-    `__init__`, run again). The DataFrame path then runs in this process, for a strategy
-    that calls `talib.abstract.RSI(dataframe)` as for any other. With a TA-Lib built
-    otherwise, the command runs again in a new process on the DataFrame path (`_rerun`)."""
-    import importlib
+    """TA-Lib imported with pandas hidden, as if it had seen pandas (`talib_lean.give_pandas`):
+    the DataFrame path then runs in this process, for a strategy that calls
+    `talib.abstract.RSI(dataframe)` as for any other. With a TA-Lib built otherwise, the
+    command runs again in a new process on the DataFrame path (`_rerun`)."""
+    from tui_trader.indicators.talib_lean import give_pandas
 
-    import pandas as pd
-    import talib
-
-    lib: Any = sys.modules.get("talib._ta_lib")
-    if lib is None or not all(hasattr(lib, name) for name in _TALIB_PANDAS):
+    if not give_pandas():
         _rerun()
-    lib._PANDAS_DATAFRAME = pd.DataFrame
-    lib._PANDAS_SERIES = pd.Series
-    lib._INPUT_ARRAYS_TYPES = (*lib._INPUT_ARRAYS_TYPES, pd.DataFrame)
-    lib._ARRAY_TYPES = (*lib._ARRAY_TYPES, pd.Series)
-    importlib.reload(talib)
 
 
 def _rerun() -> NoReturn:
