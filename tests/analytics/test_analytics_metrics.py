@@ -206,3 +206,20 @@ def test_annualised_by_the_calendar_the_data_spans() -> None:
     per_year = (len(times) - 1) / years
     assert m["volatility"] == pytest.approx(np.std(returns, ddof=1) * np.sqrt(per_year))
     assert sample_warnings({"trades": 2}) and not sample_warnings({"trades": 30})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_var_tail_is_the_full_partition_s_values(seed: int) -> None:
+    """VaR's tail taken among the negative returns when enough are negative: the same values,
+    sorted, as partitioning every return (flat bars, ties, few losses, a tail of every bar)."""
+    from tui_trader.analytics.metrics import _smallest
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 5000))
+    values = np.round(rng.normal(0, 1e-3, n), int(rng.integers(3, 9))) * (rng.random(n) < rng.random())
+    if seed == 5:
+        values = np.abs(values)  # no loss at all
+    for count in {1, 2, max(1, n // 20), int((values < 0).sum()), n - 1, n}:
+        count = max(1, min(count, n))
+        want = np.sort(np.partition(values, count - 1)[:count]) if count < n else np.sort(values)
+        assert np.array_equal(np.sort(_smallest(values, count)), want)

@@ -147,7 +147,7 @@ def metrics_from_arrays(
 
     if n:
         tail_bars = max(1, math.ceil(round((1.0 - VAR_LEVEL) * n, 9)))  # 0.05 * 40 is 2, not 3
-        tail = np.partition(returns, tail_bars - 1)[:tail_bars] if tail_bars < n else returns
+        tail = _smallest(returns, tail_bars)
         tail = np.sort(tail)
         out["var_95"] = float(-tail[-1])
         out["cvar_95"] = float(-tail.mean())
@@ -157,6 +157,19 @@ def metrics_from_arrays(
     if benchmark is not None and n > 1:
         out["alpha"], out["beta"] = _alpha_beta(returns, benchmark, rf_bar, ppy)
     return {k: _json_safe(v) for k, v in out.items()}
+
+
+def _smallest(values: np.ndarray, count: int) -> np.ndarray:
+    """The `count` smallest values, in no order. A flat bar's return is 0 (half of a backtest's
+    bars hold no trade): when enough are negative the partition runs on those alone, ~3x less
+    work for the same values."""
+    import numpy as np
+
+    if count >= len(values):
+        return values
+    below = values[values < 0.0]
+    pool = below if len(below) >= count else values
+    return np.partition(pool, count - 1)[:count] if count < len(pool) else pool
 
 
 def _ns(stamps: pd.Series) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,8 +146,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig") as fh:
+    with _open_text(path, "utf-8-sig") as fh:
         first = fh.readline()
     fields = [f.strip().strip('"') for f in first.split(",")]
     if len(fields) < 6:
@@ -163,6 +161,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame.rename(columns=dict(enumerate(OHLCV_COLUMNS)))
 
 
+def _open_text(path: Path, encoding: str) -> Any:
+    """The file as text, gunzipped when its name ends in .gz (gzip imported only then)."""
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rt", encoding=encoding)
+    return open(path, encoding=encoding)
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -174,8 +181,7 @@ def _is_number(text: str) -> bool:
 def _read_json(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
+    with _open_text(path, "utf-8") as fh:
         data = json.load(fh)
     if isinstance(data, dict):  # column-oriented (pandas to_json default)
         return pd.DataFrame(data)

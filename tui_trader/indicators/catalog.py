@@ -6,7 +6,6 @@ rule files; `get_indicator` turns a name from such a file into the function to c
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from collections.abc import Callable
@@ -175,6 +174,8 @@ def get_indicator(name: str) -> Callable[..., Any]:
     if name.upper() in talib_names():
         return wrapper(name.upper())
     known = [row[0] for row in _CUSTOM] + sorted(talib_names())
+    import difflib
+
     close = difflib.get_close_matches(name, known, n=1) or difflib.get_close_matches(
         name.upper(), known, n=1
     )
