@@ -77,3 +77,23 @@ def test_without_the_hook_pandas_is_given_back_by_the_caller() -> None:
         print(type(talib.RSI(pd.Series(np.arange(30.0)))).__name__)
         """
     ) == ["True", "refused", "True", "True", "Series"]
+
+
+def test_the_version_read_from_the_dist_info_folder_is_importlib_metadata_s() -> None:
+    """TA-Lib's version read from its dist-info folder's name (no importlib.metadata on a
+    command's start) is the one importlib.metadata reads; without the folder, that lookup."""
+    from importlib.metadata import version
+
+    from tui_trader.indicators import talib_lean
+
+    assert talib_lean._installed_version() == version("TA-Lib")
+    assert run(
+        """
+        import sys
+        from tui_trader.indicators import talib_lean
+        talib_lean._installed_version = lambda: None
+        print(talib_lean.known_talib(), "importlib.metadata" in sys.modules)
+        talib_lean._installed_version = lambda: "0.6.4"
+        print(talib_lean.known_talib())
+        """
+    ) == ["True", "True", "False"]

@@ -15,9 +15,7 @@ is made the usual way (pandas and all), so nothing can be left half-wrapped.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
 
@@ -28,10 +26,35 @@ _KNOWN_SERIES = ("0.8.",)  # the TA-Lib versions whose internals `give_pandas` i
 
 def known_talib() -> bool:
     """Whether the installed TA-Lib is one whose pandas support `give_pandas` can restore."""
+    found = _installed_version()
+    if found is None:  # not installed from a wheel beside its package: the general lookup
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("TA-Lib")
+        except PackageNotFoundError:
+            return False
+    return found.startswith(_KNOWN_SERIES)
+
+
+def _installed_version() -> str | None:
+    """TA-Lib's version from the name of its `dist-info` folder beside the `talib` package,
+    where pip installs it; None when there is none. `importlib.metadata` reads the same
+    but costs ~10-45 ms of a command's start (its import, then every path entry listed)."""
+    import importlib.util
+    import os
+    import re
+
+    spec = importlib.util.find_spec("talib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = os.path.dirname(next(iter(spec.submodule_search_locations)))
     try:
-        return version("TA-Lib").startswith(_KNOWN_SERIES)
-    except PackageNotFoundError:
-        return False
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    found = [m.group(1) for n in names if (m := re.fullmatch(r"ta[-_]lib-([^-]+)\.dist-info", n, re.IGNORECASE))]
+    return found[0] if len(found) == 1 else None
 
 
 def import_talib(*, hook: bool = True) -> bool:
@@ -80,7 +103,7 @@ def give_pandas() -> bool:
     return True
 
 
-class _PandasWatch(importlib.abc.MetaPathFinder):
+class _PandasWatch:  # an importlib.abc.MetaPathFinder (importlib.abc costs ~5 ms to import)
     """Finds nothing itself: when pandas is imported, wraps its loader so that TA-Lib is given
     pandas as soon as pandas has finished importing, before the importer gets it back."""
 
@@ -113,7 +136,7 @@ class _PandasWatch(importlib.abc.MetaPathFinder):
         return None
 
 
-class _ThenGivePandas(importlib.abc.Loader):
+class _ThenGivePandas:  # an importlib.abc.Loader
     """pandas' own loader, which gives TA-Lib pandas once pandas has run."""
 
     def __init__(self, loader: Any) -> None:
