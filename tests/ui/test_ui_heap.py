@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from tui_trader.ui.heap import release, settle
+from tui_trader.ui.heap import YOUNG_THRESHOLD, release, settle
 
 from ui_helpers import build_rig
 
@@ -18,12 +18,14 @@ class Node:
 
 
 def test_settle_freezes_survivors_and_frees_their_garbage_at_the_next_settle() -> None:
+    before = gc.get_threshold()
     try:
         a, b = Node(), Node()
         a.other, b.other = b, a  # a cycle: only the collector frees it
         gone = weakref.ref(a)
         assert settle() > 0
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
         del a, b  # garbage now, but frozen: no collection sees it
         gc.collect()
         assert gone() is not None
@@ -32,6 +34,7 @@ def test_settle_freezes_survivors_and_frees_their_garbage_at_the_next_settle() -
     finally:
         release()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 async def test_the_workstation_settles_after_its_first_frame_and_releases_on_close() -> None:
