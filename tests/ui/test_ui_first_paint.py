@@ -66,3 +66,36 @@ def test_the_first_paint_comes_before_the_engine_and_the_heavy_libraries(tmp_pat
     assert "textual" in modules and "tui_trader.ui.app" in modules  # the list is the app's
     assert sorted(modules.intersection(NOT_BEFORE_PAINT)) == []
     assert data >= paint  # then the engine started and a frame with its data was drawn
+
+
+async def test_the_panes_behind_the_front_tabs_mount_after_the_first_paint() -> None:
+    """The grid's slots draw their front pane first; the panes behind (performance, league,
+    signals, the tape, copy) are mounted once the screen is drawn, and their number key shows
+    them, even when pressed before they were mounted."""
+    from textual.widgets import TabbedContent
+
+    from tui_trader.ui.layout import SLOTS
+
+    from ui_helpers import build_rig
+
+    rig = build_rig()
+    app = rig.app
+    composed: list[dict[str, str]] = []
+    mount = app.mount_deferred_panes
+
+    async def first_seen() -> None:
+        composed.append(dict(app.deferred_panes))
+        app.mount_deferred_panes = mount  # type: ignore[method-assign]
+        app.action_show_pane("tape")  # pressed before the panes behind were mounted
+        await mount()
+
+    app.mount_deferred_panes = first_seen  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        behind = {key for keys in SLOTS.values() for key in keys[1:] if key != "spreads"}  # one venue
+        assert set(composed[0]) == behind  # not mounted at the first paint
+        assert app.deferred_panes == {} and all(app._panes[key].is_mounted for key in behind)
+        assert app.query_one("#slot-right", TabbedContent).active == "slot-right-tape"
+        assert app._panes["tape"] in app.visible_panes()

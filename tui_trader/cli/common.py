@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.home import Home
 
@@ -143,14 +141,14 @@ def _load(config_file: Path, require_file: bool, demo: bool) -> Settings:
     return settings
 
 
-_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-
-
 def print_json(obj: Any) -> None:
     """`--json` output: to_jsonable's meaning (Decimals as strings, UTC as Z, NaN as null),
     written by orjson (a backtest's ~10,000 trades in milliseconds, not seconds) as the UTF-8
     bytes it makes, without decoding them into a str and encoding them again (~7 MB)."""
-    data = orjson.dumps(obj, default=_jsonable, option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+    import orjson  # here: not in the workstation's start (it brings uuid, platform...)
+
+    options = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    data = orjson.dumps(obj, default=_jsonable, option=options | orjson.OPT_APPEND_NEWLINE)
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None or (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
         sys.stdout.write(data.decode())

@@ -12,7 +12,6 @@ show` checks the whole file).
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +63,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
+    import tomllib  # only with a file to read (the workstation's start without one: cli/settings_check.py)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

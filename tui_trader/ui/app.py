@@ -215,6 +215,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             self._install_watchdog()
         if os.environ.get(FIRST_PAINT_ENV):
             self.call_after_refresh(self._stamp_first_paint)
+        self.call_after_refresh(self.mount_deferred_panes)  # the hidden tabs' panes, after the paint
         if getattr(self.client, "builds_engine", False):
             # the screen first, then the engine (its modules, venues, history): the trader
             # sees the workstation while the engine is imported and starts

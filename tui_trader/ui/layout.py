@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widgets import TabbedContent, TabPane
 
@@ -40,6 +43,10 @@ class Workspace(Container):
 
     def compose(self) -> ComposeResult:
         panes = self.workstation.make_panes()
+        # the first screen: a slot's panes behind its front tab are mounted after the first
+        # paint (mount_deferred_panes): they are not seen until their number key is pressed
+        deferred = self.workstation.deferred_panes = {}
+        defer = not self.workstation.painted
         multi = self.workstation.multi_venue
         if not multi:
             panes = {k: p for k, p in panes.items() if k not in MULTI_VENUE}
@@ -58,8 +65,8 @@ class Workspace(Container):
                     with Vertical(id="grid-left", classes="col-left"):
                         yield panes["positions"]
                         yield panes["strategies"]
-                    yield from _slot("slot-mid", "col-mid", panes)
-                    yield from _slot("slot-right", "col-right", panes)
+                    yield from _slot("slot-mid", "col-mid", panes, deferred if defer else None)
+                    yield from _slot("slot-right", "col-right", panes, deferred if defer else None)
         else:
             with TabbedContent(id="tabs"):
                 for cls in PANES:
@@ -69,13 +76,19 @@ class Workspace(Container):
                         yield panes[cls.KEY]
 
 
-def _slot(slot: str, column: str, panes: dict[str, Pane]) -> ComposeResult:
+def _slot(slot: str, column: str, panes: dict[str, Pane], deferred: dict[str, str] | None) -> ComposeResult:
+    """The slot's panes as tabs; with `deferred`, only the front one's pane (the others' tabs
+    empty, each recorded as pane key -> tab id)."""
+    front = next((key for key in SLOTS[slot] if key in panes), None)
     with TabbedContent(id=slot, classes=f"{column} slot"):
         for key in SLOTS[slot]:
             if key not in panes:
                 continue
             with TabPane(f"{_number(key)} {type(panes[key]).TAB}", id=f"{slot}-{key}"):
-                yield panes[key]
+                if deferred is None or key == front:
+                    yield panes[key]
+                else:
+                    deferred[key] = f"{slot}-{key}"
 
 
 def _number(key: str) -> str:
@@ -91,6 +104,22 @@ PANE_LETTERS = {"venues": "v", "spreads": "V", "copy": "F8", "league": "F9"}  # 
 
 class LayoutMixin(WorkstationState):
     """Builds the panes, picks grid or tabs, and reports which panes are visible."""
+
+    painted = False  # the first screen was drawn (panes composed later are mounted at once)
+    deferred_panes: dict[str, str]  # pane key -> the id of the empty tab it goes in
+
+    async def mount_deferred_panes(self) -> None:
+        """After the first paint: the panes behind the grid's front tabs (Workspace.compose)."""
+        self.painted = True
+        deferred, self.deferred_panes = getattr(self, "deferred_panes", {}), {}
+        for key, tab in deferred.items():
+            pane = self._panes.get(key)
+            try:
+                holder = self.query_one(f"#{tab}", TabPane)
+            except NoMatches:  # recomposed meanwhile: its panes were mounted with it
+                continue
+            if pane is not None and not pane.is_mounted:
+                await holder.mount(pane)
 
     def make_panes(self) -> dict[str, Pane]:
         self._built_multi = self.multi_venue
@@ -165,6 +194,15 @@ class LayoutMixin(WorkstationState):
         pane = self._panes.get(active.removeprefix("tab-"))
         return [pane] if pane is not None else []
 
+    async def _show_deferred(self, key: str) -> None:
+        await self.mount_deferred_panes()  # or, under way already, it returns at once: wait (~ms)
+        for _ in range(100):
+            pane = self._panes.get(key)
+            if pane is None or pane.is_mounted:
+                break
+            await asyncio.sleep(0.01)
+        self.action_show_pane(key)
+
     async def set_layout(self, layout: str) -> None:
         self.layout_choice = layout
         await self._apply_layout()
@@ -193,6 +231,9 @@ class LayoutMixin(WorkstationState):
     def action_show_pane(self, key: str) -> None:
         pane = self._panes.get(key)
         if pane is None:
+            return
+        if key in getattr(self, "deferred_panes", {}):  # asked for in the first moments
+            self.run_worker(self._show_deferred(key), group="layout")
             return
         if not pane.is_mounted:  # the Venues and Spreads panes with one venue
             self.notify(f"{pane.TITLE}: only with two or more venues ([venues.NAME] in config.toml)")
