@@ -223,3 +223,13 @@ def test_the_var_tail_is_the_full_partition_s_values(seed: int) -> None:
         count = max(1, min(count, n))
         want = np.sort(np.partition(values, count - 1)[:count]) if count < n else np.sort(values)
         assert np.array_equal(np.sort(_smallest(values, count)), want)
+
+
+def test_returns_less_a_zero_rate_are_the_returns_to_the_bit() -> None:
+    """Sharpe, Sortino and alpha subtract the risk-free rate per bar; at 0 the returns are used
+    as they are (a pass over every bar saved), the same bits as subtracting 0.0."""
+    from tui_trader.analytics.metrics import _less
+
+    values = np.array([-0.0, 0.0, 1e-300, -2.5, np.inf, 3.0])
+    assert _less(values, 0.0).tobytes() == (values - 0.0).tobytes()
+    assert _less(values, 0.01).tobytes() == (values - 0.01).tobytes()

@@ -130,12 +130,13 @@ def metrics_from_arrays(
     std = float(np.std(returns, ddof=1)) if n > 1 else 0.0
     if n > 1:
         out["volatility"] = std * math.sqrt(ppy)
-        excess = returns - rf_bar
+        excess = _less(returns, rf_bar)
+        mean_excess = excess.mean()
         if std > 0:
-            out["sharpe"] = float(excess.mean() / std * math.sqrt(ppy))
+            out["sharpe"] = float(mean_excess / std * math.sqrt(ppy))
         downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
         if downside > 0:
-            out["sortino"] = float(excess.mean() / downside * math.sqrt(ppy))
+            out["sortino"] = float(mean_excess / downside * math.sqrt(ppy))
 
     peaks = np.maximum.accumulate(values) if len(values) else np.empty(0)
     dd = values / peaks - 1.0 if len(values) else np.empty(0)
@@ -157,6 +158,12 @@ def metrics_from_arrays(
     if benchmark is not None and n > 1:
         out["alpha"], out["beta"] = _alpha_beta(returns, benchmark, rf_bar, ppy)
     return {k: _json_safe(v) for k, v in out.items()}
+
+
+def _less(values: np.ndarray, rate: float) -> np.ndarray:
+    """values - rate; the values themselves when the rate is 0 (x - 0.0 is x, -0.0 included:
+    a pass over every bar saved)."""
+    return values - rate if rate else values
 
 
 def _smallest(values: np.ndarray, count: int) -> np.ndarray:
@@ -282,7 +289,7 @@ def _alpha_beta(
     if var_b == 0:
         return None, None
     beta = float(np.cov(returns, b, ddof=1)[0, 1] / var_b)
-    alpha = float(((returns - rf_bar).mean() - beta * (b - rf_bar).mean()) * ppy)
+    alpha = float((_less(returns, rf_bar).mean() - beta * _less(b, rf_bar).mean()) * ppy)
     return alpha, beta
 
 

@@ -244,14 +244,15 @@ class BacktestSizer:
         if rule is None or self._hook is not None or self.atr_of is not None or sizer.custom_stake is not None:
             return None
         grow = 1.0 + fee
-        capped = sizer.capped
+        most = sizer.settings.max_percent
 
         def stake(price: float, side: int, available: float, tied: float) -> float:
             if price <= 0:
                 return 0.0 * price
             equity = available + tied
             qty = rule(price, 1 if side > 0 else -1, equity)
-            return capped(qty * price, equity, available / grow) / price * price
+            # `Sizer.capped` without a custom stake, then `quantity`'s / price, `stake`'s * price
+            return min(qty * price, max(0.0, min(available / grow, equity * most))) / price * price
 
         return stake
 
