@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tui_trader.backtest.equity import equity_curves
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.futures import Futures
 from tui_trader.backtest.portfolio import SimulationOutput, TradeLog, Trades, excursions_of, simulate
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals
 from tui_trader.backtest.sizing import UNLIMITED, Protection, Sizer, StakeSizer
 from tui_trader.core.errors import UsageError
+
+if TYPE_CHECKING:  # only its type: a spot backtest does not import it
+    from tui_trader.backtest.futures import Futures
 
 
 @dataclass(slots=True)

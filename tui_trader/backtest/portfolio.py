@@ -26,13 +26,12 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tui_trader.backtest.batch import REASONS, find_exit, find_exits, signal_bars
 from tui_trader.backtest.fills import FillModel
-from tui_trader.backtest.futures import Futures
 from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, ROI
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
@@ -51,6 +50,9 @@ from tui_trader.strategy.dataprovider import BacktestWallets, DataProvider
 from tui_trader.strategy.hooks import overridden_hook
 from tui_trader.strategy.locks import PairLocks
 from tui_trader.strategy.precision import price_round, round_down, round_nearest
+
+if TYPE_CHECKING:  # only its type: a spot backtest does not import it
+    from tui_trader.backtest.futures import Futures
 
 log = logging.getLogger(__name__)
 
