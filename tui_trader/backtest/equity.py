@@ -64,13 +64,12 @@ def equity_curves(
             gx = np.searchsorted(index, times[trades.exit_bar[rows]])
         np.add.at(realized, gx, trades.pnl[rows])
         lengths = gx - ge
-        owner = np.repeat(np.arange(len(rows)), lengths)
-        bars = np.arange(len(owner)) + np.repeat(ge - (np.cumsum(lengths) - lengths), lengths)
-        r = rows[owner]
+        bars = np.arange(int(lengths.sum())) + np.repeat(ge - (np.cumsum(lengths) - lengths), lengths)
         unit = trades.side[rows] * trades.quantity[rows]
-        unrealized[bars] += unit[owner] * (closes[si][bars] - trades.entry_price[r]) - (
-            trades.entry_fee[r]
-        )
+        # each trade's values repeated over its bars (what indexing by the bar's owner gives)
+        unrealized[bars] += np.repeat(unit, lengths) * (
+            closes[si][bars] - np.repeat(trades.entry_price[rows], lengths)
+        ) - np.repeat(trades.entry_fee[rows], lengths)
     equity = capital + np.cumsum(realized) + unrealized
     if not benchmark:
         return index, equity, None
