@@ -36,7 +36,7 @@ from tui_trader.backtest.kernel import EXIT_SIGNAL, FORCE_EXIT, ROI
 from tui_trader.backtest.reference import entry_pricer, find_exit_reference, needs_reference
 from tui_trader.backtest.rules import ExitRules
 from tui_trader.backtest.signals import SymbolSignals, untagged
-from tui_trader.backtest.single import walk_single
+from tui_trader.backtest.single import round_trip, walk_single
 from tui_trader.backtest.sizing import (
     ClosedTrade,
     Protection,
@@ -579,14 +579,7 @@ def _open_and_close(
         exit_price = fills.exit_price(raw_exit, reason, side, qty, float(m.volume[bar]))
         fee_rate = fills.exit_fee_rate(reason)
     # the profit is Freqtrade's: against the price paid (the open rate is that on the tick)
-    fee_in = qty * paid * fills.taker_fee
-    fee_out = qty * exit_price * fee_rate
-    if side > 0:
-        open_value = qty * paid + fee_in
-        pnl = qty * exit_price - fee_out - open_value
-    else:
-        open_value = qty * paid - fee_in
-        pnl = open_value - (qty * exit_price + fee_out)
+    fee_in, fee_out, open_value, pnl = round_trip(side, qty, paid, exit_price, fills.taker_fee, fee_rate)
     reserved = stake
     open_ns = int(m.time[e]) if entry_ns is None else entry_ns
     if futures is not None:  # funding paid or received while open; the ratio is of the margin

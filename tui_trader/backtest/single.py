@@ -26,6 +26,19 @@ if TYPE_CHECKING:
     from tui_trader.risk.sizing import StakeFunction
 
 
+def round_trip(side: int, qty: float, paid: float, exit_price: float, entry_fee: float,
+               exit_fee: float) -> tuple[float, float, float, float]:  # fmt: skip
+    """(entry fee, exit fee, open value, profit) of `qty` bought (sold, side < 0) at `paid` and
+    closed at `exit_price`, with these fee rates: Freqtrade's profit, against the price paid."""
+    fee_in = qty * paid * entry_fee
+    fee_out = qty * exit_price * exit_fee
+    if side > 0:
+        open_value = qty * paid + fee_in
+        return fee_in, fee_out, open_value, qty * exit_price - fee_out - open_value
+    open_value = qty * paid - fee_in
+    return fee_in, fee_out, open_value, open_value - (qty * exit_price + fee_out)
+
+
 def walk_single(
     sym: Any,
     prices: list[float],
@@ -87,14 +100,7 @@ def walk_single(
             qty = stake / price_paid
             held_exit = exits[ptr][4]
             _, _, exit_price, fee_rate = settled[ptr]
-            fee_in = qty * price_paid * taker_fee
-            fee_out = qty * exit_price * fee_rate
-            if side > 0:
-                open_value = qty * price_paid + fee_in
-                pnl = qty * exit_price - fee_out - open_value
-            else:
-                open_value = qty * price_paid - fee_in
-                pnl = open_value - (qty * exit_price + fee_out)
+            fee_in, fee_out, open_value, pnl = round_trip(side, qty, price_paid, exit_price, taker_fee, fee_rate)
             taken.append(ptr)
             quantities.append(qty)
             fees_in.append(fee_in)
