@@ -114,3 +114,66 @@ async def test_the_ladder_draws_what_its_text_draws_in_both_layouts() -> None:
             rig.app.set_theme("tui-light" if "tui-light" in rig.app.available_themes else "textual-light")
             await frame(rig, pilot)
             assert _drawn(ladder) == _as_text_draws(ladder)
+
+
+def _screen_text(app) -> str:  # type: ignore[no-untyped-def]
+    """What the terminal shows (the compositor's lines, cached ones included)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_panes_not_on_screen_catch_up_when_shown() -> None:
+    """In the tabs layout only the tab in front is drawn; the watchlist and the book, left
+    behind while prices moved, show the latest quote as soon as they are in front again."""
+    rig = build_rig()
+    async with rig.app.run_test(size=(100, 30)) as pilot:
+        await rig.ready(pilot, steps=3)
+        for key, other in (("watchlist", "positions"), ("book", "chart")):
+            rig.app.action_show_pane(key)
+            await frame(rig, pilot)
+            rig.app.action_show_pane(other)
+            await frame(rig, pilot)
+            before = rig.app.snapshot.ticker("BTC/USDT")  # type: ignore[union-attr]
+            for _ in range(8):  # prices move while the pane is behind another
+                rig.clock.advance(5)
+                rig.step()
+                await frame(rig, pilot)
+            after = rig.app.snapshot.ticker("BTC/USDT")  # type: ignore[union-attr]
+            assert before is not None and after is not None and after.bid != before.bid
+            rig.app.action_show_pane(key)
+            await frame(rig, pilot)
+            await pilot.pause()
+            shown = _screen_text(rig.app)
+            assert f"{after.bid:,.2f}" in shown, (key, after.bid, shown)
+
+
+def _drawn_in(app, widget) -> list[str]:  # type: ignore[no-untyped-def]
+    """The screen's lines where `widget` is."""
+    r = widget.region
+    lines = [strip.text for strip in app.screen._compositor.render_strips()]
+    return [line[r.x : r.right] for line in lines[r.y : r.bottom]]
+
+
+async def test_a_frame_shows_the_latest_of_the_ticks_since_the_last_one() -> None:
+    """Several ticks between two frames: the watchlist and the book (both on screen in the grid)
+    draw the latest quote."""
+    rig = build_rig()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot, steps=3)
+        await frame(rig, pilot)
+        ladder, watchlist = rig.app.query_one(Ladder), rig.app.query_one("#watchlist-table")
+        bids = set()
+        for _ in range(3):
+            for _ in range(4):  # four ticks, one frame
+                rig.clock.advance(2)
+                rig.step()
+            await frame(rig, pilot)
+            latest = rig.app.snapshot.ticker("BTC/USDT")  # type: ignore[union-attr]
+            assert latest is not None and latest == rig.engine.snapshot().ticker("BTC/USDT")
+            bid, last = f"{latest.bid:,.2f}", f"{latest.last:,.2f}"
+            bids.add(bid)
+            row = next(line for line in _drawn_in(rig.app, watchlist) if "BTC/USDT" in line)
+            assert last in row.split(), (last, row)  # the grid's watchlist shows last and change
+            book = _drawn_in(rig.app, ladder)
+            summary = next(i for i, line in enumerate(book) if "spread" in line)
+            assert book[summary + 1].split()[0] == bid, (bid, book[summary + 1])  # the best bid
+        assert len(bids) > 1  # the quote moved from frame to frame
