@@ -17,7 +17,8 @@ import pytest
 
 # Not before the first paint: the engine (built after it), the settings' machinery (the first
 # screen is drawn from the [ui] values: cli/settings_check.py) and the numeric libraries.
-NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas")
+NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
+                    "textual.widgets._text_area")
 
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from tui_trader.core.enums import OrderStatus, Side
 from tui_trader.core.errors import UserError
@@ -60,6 +61,13 @@ GUARDED_INPUT = (events.Key, events.Paste, events.MouseDown, events.MouseUp, eve
 EVENT_KINDS = ("order", "fill", "risk", "notice", "connection")
 FIRST_PAINT_ENV = "TUI_TRADER_FIRST_PAINT_FILE"  # write the first-paint time here and exit
 COVERED_EVERY = 4  # panes behind another screen redraw on one refresh tick in this many (5 a second)
+
+
+def _typing_in(widget: object) -> bool:
+    """An input has the keyboard: an Input or a TextArea (Textual's TextArea is imported by the
+    screens that have one, not before the first paint: none exists before one of them is)."""
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return isinstance(widget, Input) or (text_area is not None and isinstance(widget, text_area.TextArea))
 
 
 class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions, App[int]):
@@ -134,7 +142,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The priority keys that open a typing screen (:, b, s, /) work only on the main
         screen and not while an input has the keyboard: there the key is typed as usual."""
-        on_main = len(self.screen_stack) == 1 and not isinstance(self.focused, Input | TextArea)
+        on_main = len(self.screen_stack) == 1 and not _typing_in(self.focused)
         return on_main or action not in TYPING_ACTIONS
 
     @property
@@ -376,8 +384,6 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     def _stamp_first_paint(self) -> None:
         """Bench hook: the screen's first paint (layout drawn, engine still starting) and the
         modules imported by then (a test checks that no heavy library is among them)."""
-        import sys
-
         self._paint_stamps = [time.time()]
         self._painted_with = sorted(sys.modules)
 
