@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -108,9 +109,9 @@ def compile_package() -> int:
     return max(0, sum(1 for _ in root.rglob("*.pyc")) - before)
 
 
-def first_paint(launches: int) -> list[tuple[float, float]]:
-    """Launch `tui-trader` in a pseudo-terminal; the app writes when it first painted and when
-    its first frame with engine data was drawn, then exits."""
+def first_paint(launches: int, args: Sequence[str] = ()) -> list[tuple[float, float]]:
+    """Launch `tui-trader` (with `args`) in a pseudo-terminal; the app writes when it first
+    painted and when its first frame with engine data was drawn, then exits."""
     exe = Path(sys.executable).with_name("tui-trader")
     times = []
     for _ in range(launches):
@@ -126,7 +127,7 @@ def first_paint(launches: int) -> list[tuple[float, float]]:
             }
             master, slave = pty.openpty()
             t0 = time.time()
-            child = subprocess.Popen([str(exe)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+            child = subprocess.Popen([str(exe), *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
             os.close(slave)
             deadline = time.time() + 20
             while child.poll() is None and time.time() < deadline:
@@ -156,6 +157,10 @@ def main() -> None:
         help="paper tick interval (each tick publishes ~45 messages over the 20 symbols: 40 ms ~ 1,100 msg/s)",
     )
     parser.add_argument("--launches", type=int, default=3)
+    parser.add_argument(
+        "--config",
+        help="launch `tui-trader --config FILE` (by default none: nothing to check at start; with one a child checks it)",
+    )
     parser.add_argument(
         "--front", default="tape,performance", help="panes in front of the grid's slots (risk,blotter: the others)"
     )
@@ -191,7 +196,8 @@ def main() -> None:
     if args.launches:
         compiled = compile_package()
         print(f"bytecode written first, as an install does ({compiled} module(s) had none or a stale one)")
-        times = first_paint(args.launches)
+        times = first_paint(args.launches, ["--config", args.config] if args.config else [])
+        print(f"launched as: tui-trader{' --config ' + args.config if args.config else ''}")
         if times:
             paint = [p for p, _ in times]
             data = [d for _, d in times]
