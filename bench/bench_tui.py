@@ -127,7 +127,9 @@ def first_paint(launches: int, args: Sequence[str] = ()) -> list[tuple[float, fl
             }
             master, slave = pty.openpty()
             t0 = time.time()
-            child = subprocess.Popen([str(exe), *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+            child = subprocess.Popen(
+                [str(exe), *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            )
             os.close(slave)
             deadline = time.time() + 20
             while child.poll() is None and time.time() < deadline:
@@ -159,7 +161,7 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=3)
     parser.add_argument(
         "--config",
-        help="launch `tui-trader --config FILE` (by default none: nothing to check at start; with one a child checks it)",
+        help="launch `tui-trader --config FILE` (default none: nothing to check at start; a config: a child checks it)",
     )
     parser.add_argument(
         "--front", default="tape,performance", help="panes in front of the grid's slots (risk,blotter: the others)"
