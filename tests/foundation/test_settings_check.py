@@ -129,3 +129,28 @@ def test_a_bare_workstation_refuses_a_bad_config_before_drawing(tmp_path: Path) 
         f"error: {tmp_path / 'config.toml'}: ui.refresh_hz: Input should be less than or equal to 60 (got 500)"
     ]
     assert not (tmp_path / "logs" / "tui.log").exists() or (tmp_path / "logs" / "tui.log").stat().st_size == 0
+
+
+def test_the_collector_is_held_until_the_first_paint_and_given_back_whatever_happens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tui-trader` runs no garbage-collection passes while it starts (ui/heap.py); the app
+    ends the hold after its first paint, and the command ends it even if no paint came."""
+    import gc
+
+    from tui_trader.cli.main import main
+    from tui_trader.ui import heap
+    from tui_trader.ui.app import WorkstationApp
+
+    during: list[bool] = []
+    monkeypatch.setattr(WorkstationApp, "run", lambda self, *a, **k: during.append(gc.isenabled()))
+    assert gc.isenabled()
+    assert main(["--home", str(tmp_path)]) == 0
+    assert during == [False] and gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        heap.hold_for_start()
+        heap.end_start_hold()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

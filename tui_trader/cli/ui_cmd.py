@@ -22,6 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from tui_trader.ui.heap import end_start_hold, hold_for_start
+
+    hold_for_start()  # no garbage collection passes until the first paint (ui/heap.py)
+    try:
+        return _run_tui(args)
+    finally:
+        end_start_hold()
+
+
+def _run_tui(args: argparse.Namespace) -> int:
     from tui_trader.cli.settings_check import SettingsCheck
     from tui_trader.home import HomeBusy, HomeLock
 

@@ -40,7 +40,7 @@ from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
 from tui_trader.ui.commandline import TIMEFRAMES
 from tui_trader.ui.desk import Desk
 from tui_trader.ui.desk_state import DeskState
-from tui_trader.ui.heap import SETTLE_EVERY_S, release, settle
+from tui_trader.ui.heap import SETTLE_EVERY_S, end_start_hold, release, settle
 from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
@@ -223,6 +223,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             self._install_watchdog()
         if os.environ.get(FIRST_PAINT_ENV):
             self.call_after_refresh(self._stamp_first_paint)
+        self.call_after_refresh(end_start_hold)  # drawn: the garbage collector runs again (heap.py)
         self.call_after_refresh(self.mount_deferred_panes)  # the hidden tabs' panes, after the paint
         if getattr(self.client, "builds_engine", False):
             # the screen first, then the engine (its modules, venues, history): the trader

@@ -51,3 +51,24 @@ def release() -> None:
 
 
 _default_threshold: tuple[int, ...] | None = None  # the thresholds before the first settle
+
+
+def hold_for_start() -> None:
+    """No collection passes while the workstation starts (`tui-trader`: cli/ui_cmd.py): nearly
+    everything it makes until its first paint (modules, classes, widgets, styles) lives on, and
+    the passes that walked it cost ~60 ms of CPU before the screen was drawn. The app ends the
+    hold after its first paint (`end_start_hold`); the command ends it in any case."""
+    global _start_hold
+    if gc.isenabled():
+        gc.disable()
+        _start_hold = True
+
+
+def end_start_hold() -> None:
+    global _start_hold
+    if _start_hold:
+        _start_hold = False
+        gc.enable()
+
+
+_start_hold = False  # hold_for_start disabled the collector
