@@ -168,8 +168,8 @@ def _less(values: np.ndarray, rate: float) -> np.ndarray:
 
 def _smallest(values: np.ndarray, count: int) -> np.ndarray:
     """The `count` smallest values, in no order. A flat bar's return is 0 (half of a backtest's
-    bars hold no trade): when enough are negative the partition runs on those alone, ~3x less
-    work for the same values."""
+    bars hold no trade): when enough are negative the partition runs on those alone (a quarter
+    of a year of 1m bars with ema_cross; ~0.6 ms less with the filter paid), the same values."""
     import numpy as np
 
     if count >= len(values):
