@@ -448,3 +448,26 @@ def test_malloc_keeps_freed_memory_in_the_command_s_own_process_only(files: dict
     argv = ["--strategy", "ema_cross", "--data", str(files["plain"]), "--timeframe", "1m", "--json"]
     assert run(argv, tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)[3]
     assert called == []
+
+
+def test_a_python_strategy_s_process_is_left_as_it_was(files: dict[str, Path], tmp_path: Path) -> None:
+    """A Python strategy takes the DataFrame path before anything process-wide is set: NumPy
+    with OpenBLAS's own thread count (its numbers could depend on it), malloc untouched."""
+    pytest.importorskip("threadpoolctl")
+    probe = ("[p['num_threads'] for p in __import__('threadpoolctl').threadpool_info() "
+             "if p['internal_api'] == 'openblas']")  # fmt: skip
+    code = ("import atexit, sys; from tui_trader.cli import backtest_arrays as b; "
+            "b._malloc_keeps_freed_memory = lambda: sys.stderr.write('malloc set\\n') and True; "
+            f"atexit.register(lambda: sys.stderr.write('%s\\n' % {probe})); "
+            "from tui_trader.cli.main import main; sys.exit(main())")  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ.pop("OPENBLAS_NUM_THREADS", None)
+    env = {**environ, "PYTHONPATH": str(ROOT)}
+    plain = subprocess.run([sys.executable, "-c", f"import numpy; print({probe})"], capture_output=True, env=env,
+                           timeout=120, check=False)  # fmt: skip
+    argv = ["--home", str(tmp_path), "backtest", "--strategy", str(PYTHON_EMA), "--data", str(files["plain"]),
+            "--timeframe", "1m", "--json"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, env=env, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode() == plain.stdout.decode() and '"entry_time"' in done.stdout.decode()

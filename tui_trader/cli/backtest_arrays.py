@@ -65,6 +65,11 @@ def backtest_arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
 
 
 def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
+    path = _rule_file(args.strategy, ctx.home.strategies_dir)  # (imports no NumPy)
+    if path is None:  # a Python strategy: the DataFrame path, in a process left as it was
+        return None
+    # a rule file: its numbers are the same on any BLAS thread count and malloc setting, on
+    # this path or, should a later check say no, the DataFrame path's
     if "pandas" not in sys.modules:  # the command's own process (not a test's, nor an app's)
         _malloc_keeps_freed_memory()
     _import_numpy_with_one_blas_thread()
@@ -72,9 +77,8 @@ def _arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
     from tui_trader.indicators.talib_lean import import_talib
 
     start_end = _range(args, to_ns)
-    path = _rule_file(args.strategy, ctx.home.strategies_dir)
     data = Path(args.data[0]).expanduser()
-    if start_end is None or path is None or not data.is_file() or not readable(data):
+    if start_end is None or not data.is_file() or not readable(data):
         return None
     pending = pending_read(data)  # on a thread, while TA-Lib is imported and the rules compiled
     hidden = import_talib(hook=False)  # pandas comes back only if this run needs it (below)

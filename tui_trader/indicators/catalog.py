@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from tui_trader.core.errors import UserError
-from tui_trader.indicators.fibonacci import LEVELS, level_name
+from tui_trader.indicators.fib_levels import LEVELS, level_name
 
 
 @dataclass(frozen=True, slots=True)

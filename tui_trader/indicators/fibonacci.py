@@ -8,18 +8,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tui_trader.core.errors import UserError
+from tui_trader.indicators.fib_levels import LEVELS, level_name
 from tui_trader.indicators.inputs import column, positive_int, require_frame, to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
-
-LEVELS = (0.0, 0.236, 0.382, 0.5, 0.618, 0.786, 1.0)
-
-
-def level_name(level: float) -> str:
-    """Column name of a level: 0.618 -> 'fib_618', 1.0 -> 'fib_1000'."""
-    return f"fib_{round(level * 1000)}"
-
 
 def _latest_extreme(values: np.ndarray, lookback: int, highest: bool) -> tuple[np.ndarray, ...]:
     """Per full window ending at each bar: the extreme and how many bars ago it was (latest)."""
