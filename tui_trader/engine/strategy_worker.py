@@ -215,8 +215,7 @@ class StrategyWorker:
                 self._loaded.set()
                 self.phase, self.error, self.enabled = "error", str(exc), False
                 line = f"strategy {self.name} not started: {exc}"
-                log.error(line)
-                self.notify("error", line)
+                self._say("error", line)
                 await self._wake.wait()  # an edit of its file (reload) or `strategies enable`
                 self.phase = "starting"
                 continue
@@ -235,22 +234,25 @@ class StrategyWorker:
                     f"strategy {self.name} {why}; {kind} {self.failures} times: disabled "
                     f"(`tui-trader strategies enable {self.name}` when fixed)"
                 )
-                log.error(line)
-                self.notify("error", line)
+                self._say("error", line)
                 await self._wake.wait()
                 self.restarts += 1
                 self.phase = "starting"
                 continue
             delay = RESTART_DELAYS_S[self.failures - 1]
             line = f"strategy {self.name} {why}; restarting in {delay:g} s (its positions keep their stops)"
-            log.error(line)
-            self.notify("error", line)
+            self._say("error", line)
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
             except TimeoutError:
                 pass
             self.restarts += 1
             self.phase = "starting"
+
+    def _say(self, level: str, line: str) -> None:
+        """One line in the log and as a notification (the TUI, webhooks, mail, status)."""
+        log.log(logging.getLevelName(level.upper()), line)
+        self.notify(level, line)
 
     def _exited(self, pid: int) -> None:
         if pid == self.pid and self.phase in ("starting", "running"):
@@ -568,8 +570,7 @@ class StrategyWorker:
             f"strategy {self.name}: its rules took {us / 1000:.1f} ms of CPU a bar in the engine ({SLOW_STRIKES} bars "
             f"in a row over {SLOW_EVAL_US / 1000:g} ms): moved to a worker process of its own"
         )
-        log.warning(line)
-        self.notify("warning", line)
+        self._say("warning", line)
         if self._ended is not None and not self._ended.done():
             self._ended.set_result(None)
 
