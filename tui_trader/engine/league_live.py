@@ -126,12 +126,9 @@ class LiveLeagues:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
+            from tui_trader.processes import process_pool
 
-            methods = mp.get_all_start_methods()
-            self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("forkserver" if "forkserver" in methods
-                                                                          else "spawn"))  # fmt: skip
+            self._pool = process_pool(1)  # its worker leaves with the engine, even after kill -9
         return self._pool
 
     def _error(self, season: str, message: str) -> None:

@@ -67,23 +67,16 @@ def _run_local(task: TrialTask) -> Trial:
 
 
 class ProcessRunner(Runner):
-    """A ProcessPoolExecutor; forkserver on POSIX so a threaded caller (the TUI) is safe."""
+    """A ProcessPoolExecutor (`processes.process_pool`: forkserver on POSIX so a threaded caller,
+    the TUI, is safe; its workers leave with this process)."""
 
     kind = "processes"
 
     def __init__(self, workload: Workload, jobs: int, start_method: str | None = None) -> None:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        from tui_trader.processes import process_pool
 
-        methods = mp.get_all_start_methods()
-        method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
         self.workers = jobs
-        self.pool = ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=mp.get_context(method),
-            initializer=_init_worker,
-            initargs=(workload,),
-        )
+        self.pool = process_pool(jobs, start_method=start_method, initializer=_init_worker, initargs=(workload,))
 
     def run(
         self, tasks: Sequence[TrialTask], stop: threading.Event | None = None
