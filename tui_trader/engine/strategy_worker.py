@@ -9,7 +9,10 @@ the same way. The engine's event loop never waits on a strategy: its positions k
 protective stops, the kill switch and the control socket keep answering.
 
 Workers are forked by the zygote (strategy/zygote.py): one clean preloaded interpreter the
-engine starts with a sanitized environment, never a fork of the engine itself.
+engine starts with a sanitized environment, never a fork of the engine itself. A TOML rule
+strategy (data, not code) is by default served by the same worker code in the engine's own
+process instead (inline_worker.py): the same requests, answers and supervision, without the
+process hop; too slow there, it is moved to a worker process.
 """
 
 from __future__ import annotations
