@@ -6,6 +6,7 @@ the workstation then started its engine and drew market data as before."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pty
 import subprocess
@@ -18,7 +19,8 @@ import pytest
 # Not before the first paint: the engine (built after it), the settings' machinery (the first
 # screen is drawn from the [ui] values: cli/settings_check.py) and the numeric libraries.
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
-                    "textual.widgets._text_area")
+                    "textual.widgets._text_area",
+                    "tui_trader.engine.snapshot", "tui_trader.routing")  # the panes' types only, and two venues'  # fmt: skip
 
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:
@@ -100,3 +102,57 @@ async def test_the_panes_behind_the_front_tabs_mount_after_the_first_paint() -> 
         assert app.deferred_panes == {} and all(app._panes[key].is_mounted for key in behind)
         assert app.query_one("#slot-right", TabbedContent).active == "slot-right-tape"
         assert app._panes["tape"] in app.visible_panes()
+
+
+class _Starting:
+    """An engine client that is still starting: the workstation as it is first drawn."""
+
+    attached = False
+
+    async def start(self) -> None:
+        await asyncio.Event().wait()
+
+    async def candles(self, *args: object, **kwargs: object) -> list[object]:
+        return []
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("size", [(160, 48), (100, 30)], ids=["grid", "tabs"])
+async def test_the_first_screen_is_styled_once_and_styling_it_again_changes_nothing(size: tuple[int, int]) -> None:
+    """Textual styles every widget of a screen again when the screen resumes; the workstation's
+    screen skips that on its first resume (app.WorkstationScreen), since each widget was styled
+    when it was mounted. Styling the whole screen again must change no widget's styles."""
+    from tui_trader.ui.app import WorkstationApp
+
+    app = WorkstationApp(_Starting())  # type: ignore[arg-type]
+
+    def styles() -> dict[object, tuple[str, ...]]:
+        return {
+            node: (node.styles.css, *(node.get_component_styles(name).css for name in sorted(node.COMPONENT_CLASSES)))
+            for node in app.screen.walk_children(with_self=True)
+        }
+
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        before = styles()
+        assert len(before) > 40 and app.query("LiveTable")  # the workstation's panes, drawn
+        app.screen.update_node_styles(animate=False)
+        await pilot.pause()
+        assert styles() == before
+
+
+async def test_the_first_screen_shows_no_horizontal_scrollbar() -> None:
+    """The panes' tables fit their columns to their width (tables.FittedTable). Before the first
+    data (the first fit) they showed a horizontal scrollbar each, which Textual built, laid out,
+    drew and then took away: none on the first screen now."""
+    from tui_trader.ui.app import WorkstationApp
+    from tui_trader.ui.tables import LiveTable
+
+    app = WorkstationApp(_Starting())  # type: ignore[arg-type]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        tables = list(app.query(LiveTable))
+        assert len(tables) >= 5
+        assert [t.id for t in tables if t.show_horizontal_scrollbar] == []

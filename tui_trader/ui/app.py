@@ -32,8 +32,6 @@ from tui_trader.core.events import ConnectionEvent, FillEvent, NoticeEvent, Orde
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
-from tui_trader.engine import EngineSnapshot
-from tui_trader.engine.client import EngineClient, EventStream
 from tui_trader.ui import format as fmt
 from tui_trader.ui.actions import FeatureActions
 from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
@@ -54,6 +52,8 @@ from tui_trader.ui.wiring import ScreenWiring
 
 if TYPE_CHECKING:
     from tui_trader.config.ui import UISettings
+    from tui_trader.engine import EngineSnapshot
+    from tui_trader.engine.client import EngineClient, EventStream
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ def _typing_in(widget: object) -> bool:
     screens that have one, not before the first paint: none exists before one of them is)."""
     text_area = sys.modules.get("textual.widgets._text_area")
     return isinstance(widget, Input) or (text_area is not None and isinstance(widget, text_area.TextArea))
+
+
+class WorkstationScreen(Screen[Any]):
+    """The workstation's screen (the first on the stack)."""
+
+    _resumed = False
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
 
 class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions, App[int]):
@@ -189,6 +200,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
                 held.append(event)  # the screen's input gets it once it has the keyboard (type_ahead.py)
                 return
         await super().on_event(event)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return WorkstationScreen(id="_default")
 
     # -- layout ------------------------------------------------------------------------------
 

@@ -330,6 +330,9 @@ class FittedTable(TableSync):
         flex: str | None = None,
     ) -> None:
         super().__init__(table, [c[2] for c in columns])
+        # Its columns fit: a horizontal scrollbar would only show before the first fit (the
+        # first screen's), and Textual would build, lay out and draw it, then take it away.
+        table.styles.overflow_x = "hidden"
         self.columns = list(columns)
         self.drop = list(drop)
         self.flex = flex

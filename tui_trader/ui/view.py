@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tui_trader.engine import EngineSnapshot
 from tui_trader.ui.theme import Palette
+
+if TYPE_CHECKING:
+    from tui_trader.engine import EngineSnapshot
 
 
 @dataclass(frozen=True, slots=True)

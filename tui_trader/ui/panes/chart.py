@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -26,13 +27,15 @@ from textual.widgets import Static
 
 from tui_trader.core.enums import OrderType
 from tui_trader.core.market import Candle
-from tui_trader.engine import EngineSnapshot
 from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, vwap
 from tui_trader.ui.chart_render import ChartModel, Level, Marker, readout, render, span_text
 from tui_trader.ui.commandline import TIMEFRAMES
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
+
+if TYPE_CHECKING:
+    from tui_trader.engine import EngineSnapshot
 
 FetchCandles = Callable[[str, str, int], Awaitable[list[Candle]]]
 PERIOD = 20  # SMA, EMA and Bollinger length

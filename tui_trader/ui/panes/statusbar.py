@@ -3,17 +3,19 @@ footer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_trader.core.enums import ConnectionState
-from tui_trader.engine import EngineSnapshot
-from tui_trader.engine.snapshot import VenueStatus
 from tui_trader.ui import format as fmt
 from tui_trader.ui.theme import Palette
+
+if TYPE_CHECKING:  # the engine's snapshot module (and the venues', the portfolio's): not before the first paint
+    from tui_trader.engine import EngineSnapshot
+    from tui_trader.engine.snapshot import VenueStatus
 
 _STATE_STYLE = {
     ConnectionState.CONNECTED: "up",

@@ -4,18 +4,22 @@ venue's book with the venue on each level (docs/routing.md). Shown when two or m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from tui_trader.engine import EngineSnapshot
-from tui_trader.routing.consolidated import Consolidated, consolidate
-from tui_trader.routing.market import FeeRates, VenueMarket
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, LiveTable, TableSync
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
+
+if TYPE_CHECKING:
+    from tui_trader.engine import EngineSnapshot
+    from tui_trader.routing.consolidated import Consolidated
+    from tui_trader.routing.market import VenueMarket
 
 COLUMNS = (
     ("Venue", 9, "left"),
@@ -31,6 +35,8 @@ LADDER_LEVELS = 6
 def venue_markets(snap: EngineSnapshot, symbol: str) -> list[VenueMarket]:
     """The snapshot's view of `symbol` on each venue, with the fees and problems the engine's
     scanner last found (the engine's own routing decides with fresher ones)."""
+    from tui_trader.routing.market import FeeRates, VenueMarket  # with two venues: not before the first paint
+
     routing = snap.extra.get("routing") or {}
     fees = routing.get("fees") or {}
     problems = routing.get("problems") or {}
@@ -77,6 +83,8 @@ class VenuesPane(Pane):
         if key == self._shown:
             return
         self._shown = key
+        from tui_trader.routing.consolidated import consolidate  # as venue_markets
+
         view_ = consolidate(view.symbol, markets, LADDER_LEVELS)
         inst = next((m.instrument for m in markets if m.instrument is not None), None)
         nd = inst.price_decimals if inst else 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,11 +11,13 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from tui_trader.core.market import Ticker
-from tui_trader.engine import EngineSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.view import View
+
+if TYPE_CHECKING:
+    from tui_trader.engine import EngineSnapshot
 
 COLUMNS = (
     ("Symbol", 9, "left"),
