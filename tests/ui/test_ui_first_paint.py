@@ -18,9 +18,11 @@ import pytest
 
 # Not before the first paint: the engine (built after it), the settings' machinery (the first
 # screen is drawn from the [ui] values: cli/settings_check.py) and the numeric libraries.
+# Nor what the first screen needs only as types or later: the engine's snapshot module, the
+# two-venue routing, the `:` line's grammar (loaded with the first command).
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
-                    "textual.widgets._text_area",
-                    "tui_trader.engine.snapshot", "tui_trader.routing")  # the panes' types only, and two venues'  # fmt: skip
+                    "textual.widgets._text_area", "tui_trader.engine.snapshot", "tui_trader.routing",
+                    "tui_trader.ui.commandline")  # fmt: skip
 
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:

@@ -35,7 +35,6 @@ from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.actions import FeatureActions
 from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
-from tui_trader.ui.commandline import TIMEFRAMES
 from tui_trader.ui.desk import Desk
 from tui_trader.ui.desk_state import DeskState
 from tui_trader.ui.heap import SETTLE_EVERY_S, end_start_hold, release, settle
@@ -47,6 +46,7 @@ from tui_trader.ui.panes.statusbar import AttachBadge, KeyFooter, LiveBanner, Mo
 from tui_trader.ui.research import RESEARCH_SCREENS
 from tui_trader.ui.theme import BUILTIN_DIR, DEFAULT_THEME, Palette, discover_themes
 from tui_trader.ui.view import View
+from tui_trader.ui.vocabulary import TIMEFRAMES
 from tui_trader.ui.watchdog import TerminalWatchdog
 from tui_trader.ui.wiring import ScreenWiring
 

@@ -32,9 +32,7 @@ from tui_trader.core.forex import LOTS, is_fx_pair, pips_to_price, units_for_lot
 from tui_trader.core.numbers import NumberError, check_range
 from tui_trader.core.orders import OrderRequest, oco_partner, trail_fields
 from tui_trader.ui.symbols import ParseError, match_market, resolve_symbol
-
-TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
-LAYOUTS: tuple[str, ...] = ("auto", "tabs", "grid")
+from tui_trader.ui.vocabulary import INDICATORS, LAYOUTS, TIMEFRAMES, USAGE
 
 _SIDES = {
     "buy": Side.BUY,
@@ -151,13 +149,6 @@ Command = (
     | IndicatorCommand
     | HelpCommand
     | QuitCommand
-)
-
-INDICATORS: tuple[str, ...] = ("sma", "ema", "bb", "vwap")  # chart overlays
-
-USAGE = (
-    "try: buy 0.5 BTC/USDT limit 64000 · sell 10 AAPL mkt · cancel all · modify <id> price 64100 · flatten"
-    " · symbol ETH/USDT · tf 5m"
 )
 
 

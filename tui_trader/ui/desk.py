@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 
-from tui_trader.ui.commandline import INDICATORS, LAYOUTS, AlertCommand, WatchCommand
 from tui_trader.ui.desk_state import DeskState, SavedLayout
 from tui_trader.ui.palette import PaletteCommand
 from tui_trader.ui.panes import WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import AlertsScreen, SymbolSearchScreen
+from tui_trader.ui.vocabulary import INDICATORS, LAYOUTS
 from tui_trader.ui.workstation_state import WorkstationState
+
+if TYPE_CHECKING:
+    from tui_trader.ui.commandline import AlertCommand, WatchCommand
 
 DEFAULT_INDICATORS: tuple[str, ...] = ("ema", "bb")
 INDICATOR_PRESETS: tuple[tuple[str, ...], ...] = (("ema", "bb"), ("sma", "ema"), ("vwap",), ("bb",), ())

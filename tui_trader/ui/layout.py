@@ -11,9 +11,9 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widgets import TabbedContent, TabPane
 
-from tui_trader.ui.commandline import LAYOUTS
 from tui_trader.ui.panes import MULTI_VENUE, PANES, ChartPane, Pane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
+from tui_trader.ui.vocabulary import LAYOUTS
 from tui_trader.ui.workstation_state import WorkstationState
 
 GRID_MIN = (160, 48)  # width, height for the rich grid in the "auto" layout

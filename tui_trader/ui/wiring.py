@@ -4,39 +4,23 @@ ctrl+p palette; switching symbol, timeframe and theme."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.binding import Binding
 
 from tui_trader.core.orders import as_placed
 from tui_trader.ui.bindings import APP_BINDINGS
-from tui_trader.ui.commandline import (
-    LAYOUTS,
-    TIMEFRAMES,
-    AlertCommand,
-    CancelCommand,
-    CloseCommand,
-    Command,
-    FlattenCommand,
-    HelpCommand,
-    IndicatorCommand,
-    LayoutCommand,
-    ModifyCommand,
-    OrderCommand,
-    QuitCommand,
-    SaveLayoutCommand,
-    SymbolCommand,
-    ThemeCommand,
-    TimeframeCommand,
-    WatchCommand,
-)
 from tui_trader.ui.order_preview import check_request
 from tui_trader.ui.palette import PaletteCommand
 from tui_trader.ui.panes import PANES, BlotterPane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.screens import CommandLine, ConfirmScreen, HelpScreen
+from tui_trader.ui.vocabulary import LAYOUTS, TIMEFRAMES
 from tui_trader.ui.workstation_state import WorkstationState
+
+if TYPE_CHECKING:
+    from tui_trader.ui.commandline import Command
 
 # Sections of the key map, by binding id (others: "Panes and view").
 KEY_SECTIONS = {
@@ -72,8 +56,10 @@ class ScreenWiring(WorkstationState):
 
     def check_command(self, command: Command) -> str | None:
         """What the command line says inline before running a parsed command."""
+        from tui_trader.ui import commandline as cl  # loaded with the first command, after the first paint
+
         snap = self.snapshot
-        if isinstance(command, OrderCommand):
+        if isinstance(command, cl.OrderCommand):
             inst, ticker = self.lookup(command.request.symbol, command.request.venue)
             if snap is None:
                 return "the engine is still starting"
@@ -82,21 +68,21 @@ class ScreenWiring(WorkstationState):
                 errors = {**check_request(command.oco, inst, ticker), **errors}
             if errors:
                 return "; ".join(errors.values())
-        elif isinstance(command, SymbolCommand):
+        elif isinstance(command, cl.SymbolCommand):
             if snap is not None and command.symbol not in snap.symbols():
                 return f"unknown symbol {command.symbol!r}; known: {', '.join(snap.symbols())}"
-        elif isinstance(command, ThemeCommand):
+        elif isinstance(command, cl.ThemeCommand):
             if command.theme not in self.available_themes:
                 return f"unknown theme {command.theme!r}; themes: {', '.join(self.theme_names())}"
-        elif isinstance(command, LayoutCommand):
+        elif isinstance(command, cl.LayoutCommand):
             if command.layout not in LAYOUTS and command.layout not in self.saved_layouts():
                 saved = ", ".join(self.saved_layouts()) or "none saved yet (layout save NAME)"
                 return f"unknown layout {command.layout!r}; built in: {', '.join(LAYOUTS)}; saved: {saved}"
-        elif isinstance(command, CloseCommand):
+        elif isinstance(command, cl.CloseCommand):
             if self.open_position(command.symbol) is None:
                 return f"no open position in {command.symbol}"
         elif (
-            isinstance(command, CancelCommand | ModifyCommand)
+            isinstance(command, cl.CancelCommand | cl.ModifyCommand)
             and command.client_order_id is not None
             and self.resolve_order_id(command.client_order_id) is None
         ):
@@ -116,58 +102,62 @@ class ScreenWiring(WorkstationState):
         """Commands that ask first (orders, close, cancel all, flatten) start while the command
         line is up; it closes once their confirmation shows, or at once when none opens. Closed
         first, keys typed between Enter and the dialog would reach the workstation's hotkeys."""
-        if isinstance(command, OrderCommand):
+        from tui_trader.ui import commandline as cl  # loaded with the first command, after the first paint
+
+        if isinstance(command, cl.OrderCommand):
             self.submit_order(command.request, oco=command.oco)
-        elif isinstance(command, FlattenCommand):
+        elif isinstance(command, cl.FlattenCommand):
             self.action_kill_switch()
-        elif isinstance(command, CancelCommand) and command.client_order_id is None and self.working(command.symbol):
+        elif isinstance(command, cl.CancelCommand) and command.client_order_id is None and self.working(command.symbol):
             self.action_cancel_all(command.symbol)
-        elif isinstance(command, CloseCommand) and self.open_position(command.symbol) is not None:
+        elif isinstance(command, cl.CloseCommand) and self.open_position(command.symbol) is not None:
             self.close_position(command.symbol)
         else:
             return False
         return True
 
     def run_command(self, command: Command) -> None:
-        if isinstance(command, OrderCommand):
+        from tui_trader.ui import commandline as cl  # loaded with the first command, after the first paint
+
+        if isinstance(command, cl.OrderCommand):
             self.submit_order(command.request, oco=command.oco)
-        elif isinstance(command, CancelCommand):
+        elif isinstance(command, cl.CancelCommand):
             if command.client_order_id is None:
                 self.action_cancel_all(command.symbol)
             else:
                 cid = self.resolve_order_id(command.client_order_id)
                 if cid is not None:
                     self.cancel_order(cid)
-        elif isinstance(command, ModifyCommand):
+        elif isinstance(command, cl.ModifyCommand):
             cid = self.resolve_order_id(command.client_order_id)
             if cid is not None:
                 self.modify_order(cid, command.price, command.quantity)
-        elif isinstance(command, FlattenCommand):
+        elif isinstance(command, cl.FlattenCommand):
             self.action_kill_switch()
-        elif isinstance(command, SymbolCommand):
+        elif isinstance(command, cl.SymbolCommand):
             self.set_symbol(command.symbol)
-        elif isinstance(command, TimeframeCommand):
+        elif isinstance(command, cl.TimeframeCommand):
             self.set_timeframe(command.timeframe)
-        elif isinstance(command, ThemeCommand):
+        elif isinstance(command, cl.ThemeCommand):
             self.set_theme(command.theme)
-        elif isinstance(command, LayoutCommand):
+        elif isinstance(command, cl.LayoutCommand):
             if command.layout in LAYOUTS:
                 self.run_worker(self.set_layout(command.layout), group="layout")
             else:
                 self.load_layout(command.layout)
-        elif isinstance(command, SaveLayoutCommand):
+        elif isinstance(command, cl.SaveLayoutCommand):
             self.save_layout(command.name)
-        elif isinstance(command, CloseCommand):
+        elif isinstance(command, cl.CloseCommand):
             self.close_position(command.symbol)
-        elif isinstance(command, AlertCommand):
+        elif isinstance(command, cl.AlertCommand):
             self.alert_command(command)
-        elif isinstance(command, WatchCommand):
+        elif isinstance(command, cl.WatchCommand):
             self.watch_command(command)
-        elif isinstance(command, IndicatorCommand):
+        elif isinstance(command, cl.IndicatorCommand):
             self.set_indicators(command.names)
-        elif isinstance(command, HelpCommand):
+        elif isinstance(command, cl.HelpCommand):
             self.action_help()
-        elif isinstance(command, QuitCommand):
+        elif isinstance(command, cl.QuitCommand):
             self.action_request_quit()
 
     # -- view switches -----------------------------------------------------------------------

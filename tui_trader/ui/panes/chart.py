@@ -29,10 +29,10 @@ from tui_trader.core.enums import OrderType
 from tui_trader.core.market import Candle
 from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, vwap
 from tui_trader.ui.chart_render import ChartModel, Level, Marker, readout, render, span_text
-from tui_trader.ui.commandline import TIMEFRAMES
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
+from tui_trader.ui.vocabulary import TIMEFRAMES
 
 if TYPE_CHECKING:
     from tui_trader.engine import EngineSnapshot

@@ -8,7 +8,6 @@ fit, so a hidden tape costs nothing and a busy market never floods the screen.""
 from __future__ import annotations
 
 import contextlib
-import statistics
 from typing import Any
 
 from rich.text import Text
@@ -76,6 +75,8 @@ class TapePane(Pane):
 def render_tape(prints: list[dict[str, Any]], pal: Palette, nd: int, qd: int) -> Text:
     if not prints:
         return Text("no prints yet", style="dim")
+    import statistics  # with the first prints: not before the first paint
+
     sizes = [float(p.get("size") or 0) for p in prints]
     median = statistics.median(sizes) or 0.0
     text = Text(no_wrap=True, overflow="crop")

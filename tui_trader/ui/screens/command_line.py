@@ -17,6 +17,7 @@ is on screen (WorkstationApp.on_confirm_screen_shown) or no confirmation opens.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,14 +26,18 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui_trader.ui.commandline import USAGE, Command, ParseError, parse_command
 from tui_trader.ui.screens.hand_off import HandsOff, RunInPlace
 from tui_trader.ui.screens.type_ahead import SubmitInput
+from tui_trader.ui.symbols import ParseError
+from tui_trader.ui.vocabulary import USAGE
 
-# Extra checks the app runs on a parsed command (unknown theme, order below the lot...):
-# return an error message, or None when the command may run.
-Check = Callable[[Command], str | None]
-Run = Callable[[Command], None]
+if TYPE_CHECKING:  # the grammar is imported with the first command, not before the first paint
+    from tui_trader.ui.commandline import Command
+
+    # Extra checks the app runs on a parsed command (unknown theme, order below the lot...):
+    # return an error message, or None when the command may run.
+    Check = Callable[[Command], str | None]
+    Run = Callable[[Command], None]
 
 
 class CommandLine(HandsOff, Vertical):
@@ -122,6 +127,8 @@ class CommandLine(HandsOff, Vertical):
         if not text:
             self.close()
             return
+        from tui_trader.ui.commandline import parse_command  # the first command loads the grammar
+
         try:
             command = parse_command(text, self.active_symbol, self.markets())
         except ParseError as exc:

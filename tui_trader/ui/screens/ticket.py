@@ -22,10 +22,10 @@ from tui_trader.core.enums import OrderType, Side, TimeInForce
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import OrderRequest
-from tui_trader.ui.commandline import ParseError, parse_decimal
 from tui_trader.ui.order_preview import NEEDS_PRICE, NEEDS_STOP, check_request, reference_price
 from tui_trader.ui.screens.hand_off import HandsOff, RunInPlace
 from tui_trader.ui.screens.type_ahead import HoldsKeys
+from tui_trader.ui.symbols import ParseError
 
 Lookup = Callable[[str], tuple[Instrument | None, Ticker | None]]
 PRICE_FIELDS = ("price", "stop_price", "stop_loss", "take_profit")
@@ -54,7 +54,7 @@ def ticket_order(values: dict[str, str], lookup: Lookup) -> tuple[Result | None,
     raw = values.get("oco", "").strip()
     if request is None or not raw:
         return request, errors
-    from tui_trader.ui.commandline import oco_leg
+    from tui_trader.ui.commandline import oco_leg, parse_decimal
 
     try:
         other = oco_leg(request, parse_decimal(raw, "oco price"))
@@ -71,6 +71,8 @@ def ticket_request(
     values: dict[str, str], lookup: Lookup
 ) -> tuple[OrderRequest | None, dict[str, str]]:
     """Fields as typed -> (request, {}) when valid, else (None or partial, errors per field)."""
+    from tui_trader.ui.commandline import parse_decimal  # the grammar: not before the first paint
+
     errors: dict[str, str] = {}
     symbol = values.get("symbol", "").strip().upper()
     if not symbol:
