@@ -51,10 +51,23 @@ class Rig:
         assert self.engine.started, "engine did not start"
         self.step(steps)
         await self.app.refresh_snapshot()
-        await self.app.workers.wait_for_complete()
+        await settle_workers(self.app)
         await pilot.pause()
         await self.app.refresh_snapshot()
         await pilot.pause()
+
+
+async def settle_workers(app) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the app's workers; one replaced by a newer one of its group (a chart load for
+    a symbol the screen moved away from) is cancelled, which is not a failure."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
 
 
 async def confirm_dialog(rig: Rig, pilot, *states: str):  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ actions.py (strategies, signals, risk, arming) and bindings.py (the keys).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -115,6 +116,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             set()
         )  # orders placed from this screen (their rejects are shown once)
         self._ticking = False
+        self._tick_over: asyncio.Event | None = None  # set when a frame in the making is done
         self._covered_ticks = 0  # refresh ticks while another screen is on top (see refresh_snapshot)
         self._closing = False
         self.read_only = False  # a viewer's serve session: nothing is written under HOME from here
@@ -260,7 +262,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         self._show_identity()
         self._events = self.client.subscribe("tui", EVENT_KINDS)
         await self.refresh_snapshot()
-        self.set_interval(1.0 / self.ui.refresh_hz, self.refresh_snapshot, name="refresh")
+        self.set_interval(1.0 / self.ui.refresh_hz, self._timer_tick, name="refresh")
         self.call_after_refresh(self.settle_heap)  # started and drawn: what lives on is frozen
         self.set_interval(SETTLE_EVERY_S, self.settle_heap, name="heap")
 
@@ -334,8 +336,24 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     # -- the refresh tick ---------------------------------------------------------------------
 
     async def refresh_snapshot(self) -> None:
-        """One frame: latest snapshot -> visible panes. Never overlaps itself."""
-        if self._ticking or self._closing:
+        """One frame: latest snapshot -> visible panes. Never overlaps itself: called while a
+        frame is in the making (the timer's, with a snapshot taken before the caller changed
+        something), it waits for that one and then makes its own, so what an action did is on
+        the screen when this returns."""
+        while self._ticking:
+            if self._closing:
+                return
+            over = self._tick_over = self._tick_over or asyncio.Event()
+            await over.wait()
+        await self._tick()
+
+    async def _timer_tick(self) -> None:
+        """The refresh timer's frame: skipped while another is in the making."""
+        if not self._ticking:
+            await self._tick()
+
+    async def _tick(self) -> None:
+        if self._closing:
             return
         self._ticking = True
         try:
@@ -360,6 +378,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             return
         finally:
             self._ticking = False
+            over, self._tick_over = self._tick_over, None
+            if over is not None:
+                over.set()
 
     def _covered(self) -> bool:
         """True on the ticks the panes skip while a screen is over them (the `:` line, a
