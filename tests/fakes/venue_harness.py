@@ -83,7 +83,10 @@ def ccxt_venue(settings: VenueSettings, credentials: Credentials) -> CcxtVenue:
     )
 
 
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Until `cond()` holds; it normally does within a poll or two. The bound is generous on
+    purpose: on a loaded machine (the suite on two workers) a venue's poll loop can take
+    seconds to come round, and a wait that gives up early fails a correct engine."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():

@@ -122,10 +122,10 @@ async def test_a_position_shows_the_venues_mark_liquidation_price_and_margin(usd
         assert theirs.liquidation_price == usdm.liquidation_price(BTC)
         assert theirs.maintenance_margin > 0 and theirs.initial_margin > 0
         # the engine values the position at the venue's mark (premiumIndex), not the last trade
-        await wait_for(lambda: (t := engine.ticker(BTC, VENUE)) is not None and t.mark_price > 0, 5)
+        await wait_for(lambda: (t := engine.ticker(BTC, VENUE)) is not None and t.mark_price > 0)
         ticker = engine.ticker(BTC, VENUE)
         assert ticker is not None and abs(Decimal(str(ticker.mark_price)) - usdm.mark(BTC)) < 5
-        await wait_for(lambda: "at_venue" in {r["symbol"]: r for r in engine.derivatives.rows()}[BTC], 5)
+        await wait_for(lambda: "at_venue" in {r["symbol"]: r for r in engine.derivatives.rows()}[BTC])
         rows = {r["symbol"]: r for r in engine.derivatives.rows()}
         assert Decimal(rows[BTC]["at_venue"]["liquidation_price"]) == usdm.liquidation_price(BTC)
         ours = Decimal(str(rows[BTC]["liquidation_price"]))
@@ -145,7 +145,7 @@ async def test_funding_is_polled_into_the_ledger_once(usdm: FakeBinanceFutures) 
         await opened(engine, usdm, "2")
         paid = usdm.pay_funding(BTC, Decimal("0.0005"))  # a long pays when the rate is positive
         assert engine.store is not None
-        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].funding != 0, 5)
+        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].funding != 0)
         pos = engine.portfolio.positions[(VENUE, BTC)]
         assert pos.funding == Decimal(paid["income"]) < 0
         await engine.derivatives.settle()
@@ -216,7 +216,7 @@ async def test_a_liquidation_or_adl_on_the_stream_is_recorded_and_books_its_fill
         usdm.margin_call(BTC)
         await wait_for(lambda: any(e.code == "venue:margin_call" for e in seen))
         forced = usdm.liquidate(BTC, adl=adl)
-        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0, 5)
+        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0)
         assert engine.oms is not None and engine.store is not None
         await wait_status(engine, forced.client_order_id, OrderStatus.FILLED)
         ours = await engine.store.get_order(forced.client_order_id)
@@ -342,7 +342,7 @@ async def test_a_leveraged_order_from_the_command_line_sets_binances_leverage_fi
         assert [p for m, p in usdm.requests if m == "POST"].index("/leverage") < [
             p for m, p in usdm.requests if m == "POST"
         ].index("/order")
-        await wait_for(lambda: "at_venue" in engine.derivatives.rows()[0], 5)
+        await wait_for(lambda: "at_venue" in engine.derivatives.rows()[0])
         code, out, _ = await cli("positions", "--json")
         (pos,) = json.loads(out)
         assert pos["margin"]["leverage"] == "5"

@@ -45,7 +45,7 @@ async def started(fake: FakeIBGateway, events: list[Event] | None = None, home: 
     if events is not None:
         engine.bus.on(events.append, name="test-events")
     await engine.start()
-    await wait_for(lambda: engine.ticker("AAPL") is not None, 5)
+    await wait_for(lambda: engine.ticker("AAPL") is not None, 20)
     return engine
 
 
@@ -66,7 +66,7 @@ async def ledgers_agree(engine: Engine, fake: FakeIBGateway) -> None:
     """Every execution at IB is one of our fills, once; quantities and positions match."""
     assert engine.store is not None and engine.oms is not None
     theirs = {str(t.trade_id) for t in fake.trades}
-    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs, 10)
+    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs, 20)
     await engine.oms.flush()
     stored = await engine.store.load_fills(limit=10_000)
     assert sorted(f.fill_id for f in stored) == sorted(theirs)
@@ -82,7 +82,7 @@ async def test_market_order_fills_streamed_and_ledgers_agree(ibg: FakeIBGateway)
     engine = await started(ibg)
     try:
         placed = await engine.place(buy("2"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 20)
         made = next(iter(ibg.orders.values()))
         assert made.client_order_id == placed.client_order_id  # IB keeps our id as orderRef
         fills = [f for f in engine.fills if f.client_order_id == placed.client_order_id]
@@ -99,12 +99,12 @@ async def test_limit_rests_then_fills_and_a_cancel_ends_another(ibg: FakeIBGatew
         resting = await engine.place(buy("3", type=OrderType.LIMIT, price=Decimal("185")))
         other = await engine.place(buy("1", type=OrderType.LIMIT, price=Decimal("175")))
         assert other.status is not OrderStatus.REJECTED, other.reason
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 20)
         ibg.set_price("AAPL", "184.50")  # the ask reaches 185: the first fills
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 20)
         assert status(engine, other.client_order_id) is OrderStatus.ACCEPTED
         await engine.cancel(other.client_order_id)
-        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 5)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 20)
         assert ibg.orders[f"17:{engine.oms.orders[other.client_order_id].venue_order_id}"].status == "canceled"  # type: ignore[union-attr]
         await ledgers_agree(engine, ibg)
     finally:
@@ -115,11 +115,11 @@ async def test_stop_order_triggers_and_fills(ibg: FakeIBGateway) -> None:
     engine = await started(ibg)
     try:
         stop = await engine.place(buy("2", type=OrderType.STOP, stop_price=Decimal("195")))
-        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.ACCEPTED, 20)
         made = next(iter(ibg.orders.values()))
         assert made.ib_type == "STP" and made.stop_price == Decimal("195") and made.is_open  # type: ignore[attr-defined]
         ibg.set_price("AAPL", "195.50")
-        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED, 20)
         await ledgers_agree(engine, ibg)
     finally:
         await engine.stop()
@@ -132,14 +132,14 @@ async def test_reconnect_with_a_fill_in_the_gap(ibg: FakeIBGateway) -> None:
     engine = await started(ibg, events=events)
     try:
         resting = await engine.place(buy("4", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 20)
         await ibg.drop_connections()
         key = next(iter(ibg.orders))
         ibg.fill(key, Decimal(1))  # a partial fill nobody is connected to hear
-        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 1, 10)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 1, 20)  # type: ignore[union-attr]
         assert any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.RECONNECTING for e in events)
         ibg.fill(key)  # the rest, streamed on the new socket
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 20)
         assert placed_orders(ibg) == 1
         await ledgers_agree(engine, ibg)
     finally:
@@ -153,13 +153,13 @@ async def test_a_hung_gateway_is_noticed_and_the_fill_in_the_silence_reconciled(
     engine = await started(ibg, events=events)
     try:
         resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 20)
         ibg.hang()
         ibg.fill(next(iter(ibg.orders)))
         await wait_for(lambda: any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.RECONNECTING
                                    for e in events), 5)  # fmt: skip
         ibg.hang(False)
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 20)
         await ledgers_agree(engine, ibg)
     finally:
         await engine.stop()
@@ -180,7 +180,7 @@ async def test_market_hours_come_from_ib_and_closed_refuses_without_sending(ibg:
         market = await engine.place(buy("1"))
         assert market.status is OrderStatus.REJECTED and "limit orders only" in (market.reason or ""), market
         limit = await engine.place(buy("1", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.ACCEPTED, 20)
         assert next(iter(ibg.orders.values())).outside_rth  # type: ignore[attr-defined]
         assert placed_orders(ibg) == 1
     finally:
@@ -207,9 +207,9 @@ async def test_crash_mid_send_the_next_start_finds_the_order_by_its_ref(ibg: Fak
     assert len(ibg.orders) == 1
     engine2 = await started(ibg, home=home)
     try:
-        await wait_for(lambda: status(engine2, cid) is OrderStatus.ACCEPTED, 15)
+        await wait_for(lambda: status(engine2, cid) is OrderStatus.ACCEPTED, 20)
         ibg.set_price("AAPL", "184.50")
-        await wait_for(lambda: status(engine2, cid) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine2, cid) is OrderStatus.FILLED, 20)
         assert placed_orders(ibg) == 1
         await ledgers_agree(engine2, ibg)
     finally:
@@ -237,7 +237,7 @@ async def test_a_market_order_filled_at_once_owes_nothing_and_the_next_order_goe
     engine = await started(ibg)
     try:
         first = await engine.place(buy("3"))
-        await wait_for(lambda: status(engine, first.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, first.client_order_id) is OrderStatus.FILLED, 20)
         venue = engine.venues["ib"]
         assert not venue._working  # type: ignore[attr-defined]
         await asyncio.sleep(3 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
