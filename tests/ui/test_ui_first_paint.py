@@ -158,3 +158,23 @@ async def test_the_first_screen_shows_no_horizontal_scrollbar() -> None:
         tables = list(app.query(LiveTable))
         assert len(tables) >= 5
         assert [t.id for t in tables if t.show_horizontal_scrollbar] == []
+
+
+async def test_the_keys_footer_shows_its_keys_in_the_first_paint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The footer's keys are part of the first screen (statusbar.KeyFooter.compose). Textual's
+    footer composed them only after the screen's first bindings update, after the first paint;
+    with the engine importing meanwhile, they showed ~0.4 s after the rest."""
+    from textual.widgets._footer import FooterKey
+
+    from tui_trader.ui.app import FIRST_PAINT_ENV, WorkstationApp
+
+    monkeypatch.setenv(FIRST_PAINT_ENV, str(tmp_path / "first_paint"))
+    app = WorkstationApp(_Starting())  # type: ignore[arg-type]
+    at_paint: list[list[str]] = []
+    app._stamp_first_paint = lambda: at_paint.append([k.key for k in app.query(FooterKey)])  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert at_paint and "colon" in at_paint[0] and len(at_paint[0]) >= 5
+        assert [k.key for k in app.query(FooterKey)] == at_paint[0]  # the same keys once focus settled

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -217,6 +218,21 @@ class KeyFooter(Footer):
 
     _shown: tuple[Any, ...] | None = None
 
+    def compose(self) -> ComposeResult:
+        """The keys the screen has now, in the first frame. Textual's footer shows none until the
+        screen's first bindings update, which came after the first paint: its keys were drawn
+        ~0.4 s after the rest, once the engine had been imported."""
+        self._bindings_ready = True
+        self._shown = self._keys()
+        yield from super().compose()
+
+    def _keys(self) -> tuple[Any, ...]:
+        return tuple(
+            (b.key, b.action, b.description, enabled, tooltip)
+            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
+            if b.show
+        )
+
     def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus:
@@ -227,11 +243,5 @@ class KeyFooter(Footer):
     async def _rebuild(self) -> None:
         if not self.is_attached or not self.screen.is_active:
             return
-        keys = tuple(
-            (b.key, b.action, b.description, enabled, tooltip)
-            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
-            if b.show
-        )
-        if keys != self._shown:
-            self._shown = keys
-            await self.recompose()
+        if self._keys() != self._shown:
+            await self.recompose()  # compose() notes the keys shown
