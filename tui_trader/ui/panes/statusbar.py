@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -224,7 +225,14 @@ class KeyFooter(Footer):
         ~0.4 s after the rest, once the engine had been imported."""
         self._bindings_ready = True
         self._shown = self._keys()
-        yield from super().compose()
+        for widget in super().compose():
+            # Each key starts compact and is then bound to the footer's (not compact): two
+            # restylings of each key as it mounts. Given the footer's at once, it has none.
+            # (The palette's key is not bound: it stays compact.)
+            compact = getattr(type(widget), "compact", None)
+            if isinstance(compact, Reactive) and not widget.has_class("-command-palette"):
+                widget.set_reactive(compact, self.compact)
+            yield widget
 
     def _keys(self) -> tuple[Any, ...]:
         return tuple(
