@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import os
 import sys
@@ -56,6 +57,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
             print(f"strategies that failed to start: {broken}")
         samples: list[tuple[float, float]] = []
         totals: list[tuple[float, float]] = []  # the engine and its strategy workers
+        heap: list[tuple[float, float]] = []  # C heap: in use, free but held (glibc only)
         t0 = time.monotonic()
         next_sample = t0
         events = 0
@@ -66,6 +68,8 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
                 rss = proc.memory_info().rss / 2**20
                 samples.append((now - t0, rss))
                 totals.append((now - t0, rss + _children_rss(proc)))
+                if (info := _malloc_info()) is not None:
+                    heap.append(info)
                 next_sample += sample
             await asyncio.sleep(0.1)
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
@@ -79,10 +83,33 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
     print(f"  RSS start {samples[0][1]:.0f} MB, end {samples[-1][1]:.0f} MB, peak {max(r for _, r in samples):.0f} MB")
     every = max(1, len(samples) // 12)
     print("  RSS over time: " + ", ".join(f"{t / 60:.0f} min {r:.0f} MB" for t, r in samples[::every]))
+    if heap:
+        points = zip(samples[::every], heap[::every], strict=False)
+        shown = ", ".join(f"{t / 60:.0f} min {u:.0f}/{f:.0f} MB" for (t, _), (u, f) in points)
+        print(f"  C heap in use / free but held: {shown}")
     print(f"  slope over the last half (least squares): {slope(half):+.1f} MB/hour (budget: < 200 MB, flat)")
     print(f"  with the strategy workers: start {totals[0][1]:.0f} MB, end {totals[-1][1]:.0f} MB, "
           f"slope over the last half {slope(total_half):+.1f} MB/hour")  # fmt: skip
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+_MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
+
+
+def _malloc_info() -> tuple[float, float] | None:
+    """glibc's own count over all its arenas: MB in use (small and mmapped blocks) and MB freed
+    but still held. Growth in the second with the first flat is the allocator, not live data."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    m = mallinfo2()
+    return (m.uordblks + m.hblkhd) / 2**20, m.fordblks / 2**20
 
 
 def _children_rss(proc: psutil.Process) -> float:

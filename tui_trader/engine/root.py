@@ -35,6 +35,7 @@ from tui_trader.core.events import (
     TickerEvent,
 )
 from tui_trader.core.fills import Fill
+from tui_trader.core.heap import seconds_to_next_trim, trim
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, OrderBook, Ticker
 from tui_trader.core.orders import Order
@@ -249,6 +250,7 @@ class Engine(Trading):
         self.reconciler.install()
         self.bus.on(self.tape.on_event, kinds={"trade"}, name="tape")
         self._tasks.append(asyncio.create_task(self._equity_loop(), name="equity"))
+        self._tasks.append(asyncio.create_task(_heap_loop(), name="heap-trim"))
         self.candles = CandleFeed(self)
         self.strategies = StrategyHost(self)
         await self.strategies.start()  # before the feed, so it can ask for its timeframes
@@ -614,6 +616,14 @@ class Engine(Trading):
                 await self.record_equity()
             except Exception:
                 log.exception("equity snapshot failed")
+
+
+async def _heap_loop() -> None:
+    """Freed C-heap memory back to the system once a minute, at half past (core/heap.py): a
+    backlog the engine caught up on no longer raises its RSS for good."""
+    while True:
+        await asyncio.sleep(seconds_to_next_trim())
+        trim()
 
 
 __all__ = ["Engine"]
