@@ -29,7 +29,9 @@ from tui_trader.core.events import (
     ConnectionEvent,
     Event,
     ExecutionReport,
+    FillEvent,
     NoticeEvent,
+    OrderEvent,
     RiskEvent,
     SignalEvent,
     TickerEvent,
@@ -393,8 +395,6 @@ class Engine(Trading):
         self.bus.publish(event)
 
     def _track(self, event: Event) -> None:
-        from tui_trader.core.events import FillEvent, OrderEvent
-
         if isinstance(event, OrderEvent):
             self.recent_orders[event.order.client_order_id] = event.order
             if len(self.recent_orders) > self.RECENT * 2:
