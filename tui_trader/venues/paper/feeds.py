@@ -50,16 +50,18 @@ class SimulatedSource:
         return True
 
     async def run(self, sink: MarketSink) -> None:
+        """A step every `interval_s`, never two closer than half of that. Late by more than
+        half an interval (a busy machine, a suspended laptop), the step is taken at once and the
+        next ones follow from then: steps made to catch up would all read the same clock, so
+        they would only send the same market again, in a burst. Later by less, the schedule
+        holds (a timer's usual lateness does not slow the feed down)."""
         loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        due = loop.time()
         while True:
+            due = max(due, loop.time() - self.interval_s / 2)
             self.step(sink)
-            next_at += self.interval_s
-            delay = next_at - loop.time()
-            if delay < -1.0:  # fell far behind (suspended laptop): do not try to catch up
-                next_at = loop.time()
-                delay = 0
-            await asyncio.sleep(max(0.0, delay))
+            due += self.interval_s
+            await asyncio.sleep(due - loop.time())
 
 
 class ReplaySource:
