@@ -56,8 +56,13 @@ def test_the_trim_falls_at_half_past_the_minute_never_on_a_candle_close(now: flo
 
 async def test_a_running_engine_trims_its_heap_until_it_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
+
+    def trim() -> bool:
+        calls.append(1)
+        return True
+
     monkeypatch.setattr("tui_trader.engine.root.seconds_to_next_trim", lambda: 0.01)
-    monkeypatch.setattr("tui_trader.engine.root.trim", lambda: calls.append(1) or True)
+    monkeypatch.setattr("tui_trader.engine.root.trim", trim)
     engine = manual_engine()
     await engine.start()
     try:
@@ -71,3 +76,13 @@ async def test_a_running_engine_trims_its_heap_until_it_stops(monkeypatch: pytes
     stopped_at = len(calls)
     await asyncio.sleep(0.05)
     assert len(calls) == stopped_at
+
+
+def test_where_the_c_library_has_no_trim_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS, Windows (and musl, which has no malloc_trim): a trim is a no-op, never an error."""
+    heap._malloc_trim.cache_clear()
+    monkeypatch.setattr(heap.sys, "platform", "darwin")
+    try:
+        assert heap.trim() is False
+    finally:
+        heap._malloc_trim.cache_clear()
