@@ -4,7 +4,9 @@ Runs the engine headless (as the daemon does) on the paper venue with 20 symbols
 strategy instances, samples RSS every `--sample` seconds and prints start, end, peak and the
 slope of the last half (MB per hour). Budget: < 200 MB and flat after an hour. Strategies run
 in their own worker processes (forked from one zygote), so the engine's RSS and the total
-with its workers are printed and fitted separately.
+with its workers are printed and fitted separately; then each worker on its own, sampled at
+the same times: its RSS, its private memory (USS, from /proc/PID/smaps_rollup) and its C
+heap as glibc counts it (in use / freed but held, asked through the worker's own queue).
 
     .venv/bin/python bench/bench_memory.py [--duration 3600] [--tick-ms 100]
 """
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import gc
 import os
 import sys
@@ -23,6 +24,7 @@ import time
 import psutil
 
 from tui_trader.config import Settings
+from tui_trader.core import heap as c_heap
 from tui_trader.engine import Engine
 from tui_trader.home import Home
 
@@ -58,6 +60,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         samples: list[tuple[float, float]] = []
         totals: list[tuple[float, float]] = []  # the engine and its strategy workers
         heap: list[tuple[float, float]] = []  # C heap: in use, free but held (glibc only)
+        workers: dict[str, list[WorkerSample]] = {}  # each strategy worker process on its own
         t0 = time.monotonic()
         next_sample = t0
         events = 0
@@ -70,6 +73,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
                 totals.append((now - t0, rss + _children_rss(proc)))
                 if (info := _malloc_info()) is not None:
                     heap.append(info)
+                await _sample_workers(engine, now - t0, workers)
                 next_sample += sample
             await asyncio.sleep(0.1)
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
@@ -90,26 +94,84 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
     print(f"  slope over the last half (least squares): {slope(half):+.1f} MB/hour (budget: < 200 MB, flat)")
     print(f"  with the strategy workers: start {totals[0][1]:.0f} MB, end {totals[-1][1]:.0f} MB, "
           f"slope over the last half {slope(total_half):+.1f} MB/hour")  # fmt: skip
+    for line in worker_lines(workers, duration):
+        print(line)
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-_MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+# (seconds, pid, RSS MB, USS MB, C heap in use MB or None, held free MB or None, trims or None)
+WorkerSample = tuple[float, int, float, float, float | None, float | None, int | None]
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
+async def _sample_workers(engine: Engine, at: float, out: dict[str, list[WorkerSample]]) -> None:
+    """Every strategy running in a worker process of its own (not those in the engine)."""
+    assert engine.strategies is not None
+    zygote = engine.strategies.zygote.pid
+    if zygote is not None:  # what the workers were forked from: its pages, until they copy them
+        try:
+            rss = psutil.Process(zygote).memory_info().rss / 2**20
+            out.setdefault("(zygote)", []).append((at, zygote, rss, private_mb(zygote), None, None, None))
+        except (psutil.Error, OSError):
+            pass
+    for name, worker in engine.strategies.runners.items():
+        pid = worker.pid
+        if worker.in_engine or pid is None or worker.phase != "running":
+            continue
+        try:
+            rss = psutil.Process(pid).memory_info().rss / 2**20
+            uss = private_mb(pid)
+        except (psutil.Error, OSError):
+            continue
+        used = free = trims = None
+        try:
+            answer = await asyncio.wait_for(worker.heap(), 5.0)
+        except (RuntimeError, TimeoutError):
+            answer = {}
+        if answer.get("heap"):
+            used, free = (b / 2**20 for b in answer["heap"])
+        if answer.get("trims") is not None:
+            trims = int(answer["trims"])
+        out.setdefault(name, []).append((at, pid, rss, uss, used, free, trims))
+
+
+def private_mb(pid: int) -> float:
+    """A process's private memory (USS: Private_Clean + Private_Dirty), MB."""
+    kb = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                kb += int(line.split()[1])
+    return kb / 1024
+
+
+def worker_lines(workers: dict[str, list[WorkerSample]], duration: float) -> list[str]:
+    lines = []
+    if workers:
+        lines.append("  each strategy worker, and the zygote they are forked from (USS = private memory; "
+                     "C heap in use / free but held):")
+    for name, got in workers.items():
+        pids = sorted({p for _, p, *_ in got})
+        half = [(t, u) for t, _, _, u, *_ in got if t >= duration / 2] or [(t, u) for t, _, _, u, *_ in got]
+        first, last = got[0], got[-1]
+        heap_text = ""
+        if first[4] is not None and last[4] is not None:
+            heap_text = f", C heap {first[4]:.0f}/{first[5]:.0f} -> {last[4]:.0f}/{last[5]:.0f} MB"
+        trims = f", {last[6]} trims" if last[6] is not None else ""
+        every = max(1, len(got) // 12)
+        over = " ".join(f"{u:.1f}" for _, _, _, u, *_ in got[::every])
+        lines.append(
+            f"    {name} (pid {', '.join(map(str, pids))}): RSS {first[2]:.0f} -> {last[2]:.0f} MB, "
+            f"USS {first[3]:.1f} -> {last[3]:.1f} MB, slope over the last half {slope(half):+.1f} MB/hour"
+            f"{heap_text}{trims}; USS over time: {over}"
+        )
+    return lines
 
 
 def _malloc_info() -> tuple[float, float] | None:
     """glibc's own count over all its arenas: MB in use (small and mmapped blocks) and MB freed
     but still held. Growth in the second with the first flat is the allocator, not live data."""
-    try:
-        mallinfo2 = ctypes.CDLL(None).mallinfo2
-    except (OSError, AttributeError):
-        return None
-    mallinfo2.restype = _MallInfo2
-    m = mallinfo2()
-    return (m.uordblks + m.hblkhd) / 2**20, m.fordblks / 2**20
+    used = c_heap.usage()
+    return None if used is None else (used[0] / 2**20, used[1] / 2**20)
 
 
 def _children_rss(proc: psutil.Process) -> float:

@@ -44,6 +44,36 @@ def trim() -> bool:
     return bool(fn(0)) if fn is not None else False
 
 
+_MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
+
+
+@cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None).mallinfo2  # glibc 2.33+
+    except (OSError, AttributeError):
+        return None
+    fn.restype = _MallInfo2
+    return fn
+
+
+def usage() -> tuple[int, int] | None:
+    """glibc's own count over all its arenas, in bytes: in use (small and mmapped blocks) and
+    freed but still held. Growth in the second with the first flat is the allocator, not live
+    data (bench/bench_memory.py prints both). None elsewhere than glibc."""
+    fn = _mallinfo2()
+    if fn is None:
+        return None
+    m = fn()
+    return m.uordblks + m.hblkhd, m.fordblks
+
+
 def seconds_to_next_trim(now: float | None = None, *, every: float = TRIM_EVERY_S) -> float:
     """Seconds until the next half-minute mark of the wall clock (hh:mm:30): candles close on
     the minute, so a trim then never falls on a candle's path."""

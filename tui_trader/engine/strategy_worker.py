@@ -695,6 +695,14 @@ class StrategyWorker:
         assert fut is not None
         await fut
 
+    async def heap(self) -> dict[str, Any]:
+        """The worker's C heap (glibc's count: bytes in use and held free; None elsewhere) and
+        its idle trims so far, through its queue like a bar (bench/bench_memory.py)."""
+        fut = self._put({"op": "heap"}, True)
+        assert fut is not None
+        reply = await fut
+        return {"heap": reply.get("heap"), "trims": reply.get("trims")}
+
     async def idle(self) -> None:
         """Until everything fed so far has been answered (tests, benchmarks, shutdown)."""
         await self._idle.wait()

@@ -123,6 +123,11 @@ class Receiver:
         self.sock = sock
         self._buf = bytearray()
 
+    def pending(self) -> bool:
+        """True when a whole message has already arrived (receive will not wait for it)."""
+        buf = self._buf
+        return len(buf) >= HEADER.size and len(buf) >= HEADER.size + size_of(bytes(buf[: HEADER.size]))
+
     def receive(self) -> dict[str, Any] | None:
         """The next message, None when the engine has gone (end of stream)."""
         buf = self._buf

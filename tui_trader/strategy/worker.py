@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from tui_trader.core import heap
 from tui_trader.core.market import Candle
 from tui_trader.strategy import wire
 from tui_trader.strategy.errors import StrategyError
@@ -37,7 +40,7 @@ from tui_trader.strategy.runner import Decision, StrategyRunner
 
 HOOKS = ("custom_stake_amount", "confirm_trade_entry", "confirm_trade_exit")
 # requests whose answer holds only the worker's own plain values (a hook's answer may not)
-_PLAIN_ANSWERS = frozenset({"bar", "ping", "fill", "closed", "failed", "enable"})
+_PLAIN_ANSWERS = frozenset({"bar", "ping", "fill", "closed", "failed", "enable", "heap"})
 
 
 class Outbox(Protocol):
@@ -105,6 +108,10 @@ class Worker:
         self.errors: list[str] = []
         self._sent_state = ""
         self._sent_trades = ""
+        # freed C-heap memory given back while idle (see serve); replaced in tests
+        self.trim: Callable[[], bool] = heap.trim
+        self.seconds_to_trim: Callable[[], float] = heap.seconds_to_next_trim
+        self.trims = 0
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -113,9 +120,24 @@ class Worker:
         assert isinstance(self.sock, socket.socket)
         receiver = wire.Receiver(self.sock)
         while True:
+            if not receiver.pending():
+                self._trim_while_idle()
             msg = receiver.receive()
             if msg is None or not self.handle(msg):
                 return
+
+    def _trim_while_idle(self) -> None:
+        """Wait for the next request; each time the wall clock passes half past a minute
+        (hh:mm:30, away from any candle close) with nothing asked, hand the heap's freed pages
+        back to the system. A worker's evaluations free what they build, and glibc keeps it
+        in the worker's RSS otherwise, as it did in the engine (core/heap.py)."""
+        assert isinstance(self.sock, socket.socket)
+        while True:
+            ready, _, _ = select.select([self.sock], [], [], self.seconds_to_trim())
+            if ready:
+                return
+            self.trim()
+            self.trims += 1
 
     def handle(self, msg: dict[str, Any]) -> bool:
         """Carry out one request and send its answer; False after `stop` (answered)."""
@@ -187,6 +209,7 @@ class Worker:
         from tui_trader.strategy.runner import WINDOW_MARGIN
 
         dirs = [Path(d) for d in msg.get("dirs") or []]
+        heap.trim(), heap.usage()  # glibc's functions looked up before the sandbox closes in
         applied = sandbox.apply(dirs, msg.get("memory_mb")) if self.sandboxed else None
         strategy = load_strategy(str(msg["strategy"]), dirs, msg.get("params") or None)
         self.file = strategy_file(strategy)
@@ -249,6 +272,11 @@ class Worker:
 
     def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {}
+
+    def op_heap(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """The C heap's bytes in use and held free (glibc's count), and the trims so far."""
+        used = heap.usage()
+        return {"heap": None if used is None else list(used), "trims": self.trims}
 
     def op_fill(self, msg: dict[str, Any]) -> dict[str, Any]:
         ts = datetime.fromisoformat(msg["ts"])
