@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
+import sys
 import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -252,3 +254,20 @@ def test_worker_environment_keeps_only_what_python_needs() -> None:
     assert "AWS_SECRET_ACCESS_KEY" not in env and "TUI_TRADER_KEYRING_PASSWORD_FILE" not in env
     assert env["PATH"] == "/bin" and env["OPENBLAS_NUM_THREADS"] == "1"
     assert env["TUI_TRADER_STRATEGY_TIMEOUT_S"] == "0"  # in the worker the engine keeps the time
+
+
+async def test_a_worker_in_its_own_process_says_what_its_heap_holds(tmp_path: Path) -> None:
+    """What bench/bench_memory.py asks each worker: glibc's count of its C heap, from inside
+    the sandbox (the functions are looked up before it closes in), and its idle trims."""
+    eng, _notices = await engine_with(tmp_path, "Quiet", "")
+    try:
+        worker = eng.strategies.runners["Quiet"]
+        await until(lambda: worker.phase == "running")
+        assert worker.pid is not None and worker.pid != os.getpid()
+        answer = await worker.heap()
+        assert isinstance(answer["trims"], int)
+        if sys.platform == "linux" and platform.libc_ver()[0] == "glibc":
+            used, free = answer["heap"]
+            assert used > 1_000_000 and free >= 0
+    finally:
+        await eng.stop()
