@@ -59,6 +59,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
             print(f"strategies that failed to start: {broken}")
         samples: list[tuple[float, float]] = []
         totals: list[tuple[float, float]] = []  # the engine and its strategy workers
+        shares: list[tuple[float, float]] = []  # the same, shared pages counted once (PSS)
         heap: list[tuple[float, float]] = []  # C heap: in use, free but held (glibc only)
         workers: dict[str, list[WorkerSample]] = {}  # each strategy worker process on its own
         t0 = time.monotonic()
@@ -71,6 +72,8 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
                 rss = proc.memory_info().rss / 2**20
                 samples.append((now - t0, rss))
                 totals.append((now - t0, rss + _children_rss(proc)))
+                if (pss := _tree_pss(proc)) is not None:
+                    shares.append((now - t0, pss))
                 if (info := _malloc_info()) is not None:
                     heap.append(info)
                 await _sample_workers(engine, now - t0, workers)
@@ -94,6 +97,10 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
     print(f"  slope over the last half (least squares): {slope(half):+.1f} MB/hour (budget: < 200 MB, flat)")
     print(f"  with the strategy workers: start {totals[0][1]:.0f} MB, end {totals[-1][1]:.0f} MB, "
           f"slope over the last half {slope(total_half):+.1f} MB/hour")  # fmt: skip
+    if shares:
+        share_half = [s for s in shares if s[0] >= duration / 2] or shares
+        print(f"  the same, each shared page counted once (PSS, all processes): start {shares[0][1]:.0f} MB, "
+              f"end {shares[-1][1]:.0f} MB, slope over the last half {slope(share_half):+.1f} MB/hour")  # fmt: skip
     for line in worker_lines(workers, duration):
         print(line)
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -110,7 +117,7 @@ async def _sample_workers(engine: Engine, at: float, out: dict[str, list[WorkerS
     if zygote is not None:  # what the workers were forked from: its pages, until they copy them
         try:
             rss = psutil.Process(zygote).memory_info().rss / 2**20
-            out.setdefault("(zygote)", []).append((at, zygote, rss, private_mb(zygote), None, None, None))
+            out.setdefault("zygote", []).append((at, zygote, rss, private_mb(zygote), None, None, None))
         except (psutil.Error, OSError):
             pass
     for name, worker in engine.strategies.runners.items():
@@ -136,12 +143,30 @@ async def _sample_workers(engine: Engine, at: float, out: dict[str, list[WorkerS
 
 def private_mb(pid: int) -> float:
     """A process's private memory (USS: Private_Clean + Private_Dirty), MB."""
-    kb = 0
+    rollup = _rollup(pid)
+    return (rollup["Private_Clean"] + rollup["Private_Dirty"]) / 1024
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup's kB figures (Linux 4.14+)."""
+    out: dict[str, int] = {}
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                kb += int(line.split()[1])
-    return kb / 1024
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
+def _tree_pss(proc: psutil.Process) -> float | None:
+    """The engine's, the zygote's and the workers' proportional set size, MB: a page shared by
+    n of them counts 1/n in each, so the sum is what they use between them. The USS sum above
+    misses pages still shared and counts a page the zygote shares with no worker any more
+    (after the workers copied or freed theirs) as the zygote's own."""
+    try:
+        return sum(_rollup(p.pid)["Pss"] for p in [proc, *proc.children(recursive=True)]) / 1024
+    except (psutil.Error, OSError, KeyError):
+        return None
 
 
 def worker_lines(workers: dict[str, list[WorkerSample]], duration: float) -> list[str]:
