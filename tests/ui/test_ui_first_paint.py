@@ -178,3 +178,92 @@ async def test_the_keys_footer_shows_its_keys_in_the_first_paint(
         await pilot.pause()
         assert at_paint and "colon" in at_paint[0] and len(at_paint[0]) >= 5
         assert [k.key for k in app.query(FooterKey)] == at_paint[0]  # the same keys once focus settled
+
+
+def _styles(app: object) -> dict[object, tuple[str, ...]]:
+    return {
+        node: (node.styles.css, *(node.get_component_styles(name).css for name in sorted(node.COMPONENT_CLASSES)))
+        for node in app.screen.walk_children(with_self=True)  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.parametrize("theme", ["tui-dark", "tui-light"])
+async def test_the_stylesheet_is_parsed_once_at_start_and_styled_as_textual_would(
+    theme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting `App.theme` made Textual re-parse app.tcss and its own CSS in a fresh stylesheet
+    whose parse it then dropped, so both were parsed again with the first widget's CSS. The
+    workstation gives the stylesheet its theme before the app runs (app._start_theme): each
+    source is parsed once. Textual's own refresh of the CSS afterwards changes no style."""
+    import textual.css.stylesheet as stylesheet_module
+
+    from tui_trader.ui.app import WorkstationApp
+
+    parsed: list[tuple[str, str]] = []
+    parse = stylesheet_module.parse  # raising=True below: fails loudly if Textual renames it
+
+    def counting(scope: str, css: str, read_from: tuple[str, str], *args: object, **kwargs: object) -> object:
+        parsed.append(read_from)
+        return parse(scope, css, read_from, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stylesheet_module, "parse", counting)
+    app = WorkstationApp(_Starting(), _UI(theme))  # type: ignore[arg-type]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.theme == theme and f"-theme-{theme}" in app.classes
+        assert ("-light-mode" in app.classes) == (theme == "tui-light") != ("-dark-mode" in app.classes)
+        app_css = [source for source in parsed if source[0].endswith("app.tcss")]
+        textual_css = [source for source in parsed if source[1] == "App.DEFAULT_CSS"]
+        if theme == "tui-dark":  # a light theme changes the terminal's ANSI colours: set as Textual sets it
+            assert len(app_css) == 1 and len(textual_css) == 1, parsed
+        before = _styles(app)
+        assert len(before) > 40
+        app.refresh_css(animate=False)  # Textual's own: the theme's variables, every source parsed, restyled
+        await pilot.pause()
+        assert _styles(app) == before
+
+
+class _UI:
+    """Settings whose [ui] asks for a theme (the rest: the defaults)."""
+
+    def __init__(self, theme: str) -> None:
+        from tui_trader.config.ui import UISettings
+
+        self.ui = UISettings(theme=theme)
+
+
+async def test_the_screen_is_laid_out_once_after_its_first_frame_before_the_first_paint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual lays the screen out again after its first frame for the sizes the first layout
+    gave the widgets; it also laid it out again for each of the two resize events of the
+    terminal's unchanged size it sends at start (app.WorkstationScreen.on_resize skips those).
+    A resize to another size still lays the screen out."""
+    from tui_trader.ui.app import FIRST_PAINT_ENV, WorkstationApp, WorkstationScreen
+
+    layouts: list[str] = []
+
+    class Counting(WorkstationScreen):
+        def on_mount(self) -> None:  # the first layout publishes no signal: the ones after it
+            self.screen_layout_refresh_signal.subscribe(self, lambda _: layouts.append("layout"), immediate=True)
+
+    monkeypatch.setenv(FIRST_PAINT_ENV, str(tmp_path / "first_paint"))
+    app = WorkstationApp(_Starting())  # type: ignore[arg-type]
+    app.get_default_screen = lambda: Counting(id="_default")  # type: ignore[method-assign]
+    at_paint: list[int] = []
+    app._stamp_first_paint = lambda: at_paint.append(len(layouts))  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert at_paint == [1], layouts  # 4 before under the headless runner: the resize events
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert app.screen.outer_size == (100, 30) and len(layouts) > 1
+
+
+def test_the_order_book_shows_its_placeholder_from_the_first_frame() -> None:
+    """The ladder's "waiting for the book…" was drawn on its first resize, after the first
+    frame: the screen changed after it (a layout pass more before the first paint settled)."""
+    from tui_trader.ui.lines import as_text
+    from tui_trader.ui.panes.orderbook import Ladder
+
+    assert as_text(Ladder().lines).plain == "waiting for the book…"

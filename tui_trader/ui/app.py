@@ -81,6 +81,20 @@ class WorkstationScreen(Screen[Any]):
             self._resumed = True
             event.refresh_styles = False
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Textual lays the whole screen out again on every resize event, even one of the size
+        it is laid out at. It sends two at start, both after the screen's first layout (the
+        terminal's size as the app starts, and the driver's report of the same size): each a
+        layout pass and a repaint of every widget the first layout had marked, ~12 ms before
+        the first paint settled. One of the screen's own size, with no screen under it and no
+        breakpoints, changes nothing: Textual's handler is skipped (`prevent_default`). Any
+        other size is laid out as before."""
+        app = self.app
+        breakpoints = (self.HORIZONTAL_BREAKPOINTS or app.HORIZONTAL_BREAKPOINTS
+                       or self.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS)  # fmt: skip
+        if event.size == self.outer_size and len(app.screen_stack) == 1 and not breakpoints:
+            event.prevent_default()
+
 
 class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions, App[int]):
     CSS_PATH = "app.tcss"
@@ -139,11 +153,31 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         self._startup_notes.extend(errors)
         wanted = self.ui.theme
         if wanted in self.available_themes:
-            self.theme = wanted
+            self._start_theme(wanted)
         else:
             self._startup_notes.append(f"unknown theme {wanted!r}; using {DEFAULT_THEME}")
             if DEFAULT_THEME in self.available_themes:
-                self.theme = DEFAULT_THEME
+                self._start_theme(DEFAULT_THEME)
+
+    def _start_theme(self, name: str) -> None:
+        """The theme before the app runs, its stylesheet parsed once.
+
+        Setting `App.theme` schedules Textual's CSS refresh, which parses app.tcss and Textual's
+        own CSS in a fresh stylesheet and keeps no cache of it, so they were parsed a second
+        time when the first widget's CSS was added (~8 ms before the first paint). Before the
+        app runs nothing is parsed or styled yet: the refresh would only give the stylesheet
+        the theme's variables and set the app's theme classes, done here through Textual's
+        public methods. A theme that changes the terminal's ANSI colours (light against
+        Textual's dark default) is set as Textual sets it."""
+        theme = self.get_theme(name)
+        if theme is None or self.is_running or theme.dark != self.current_theme.dark:
+            self.theme = name
+            return
+        self.set_reactive(App.theme, name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes |= {f"-theme-{name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark}
+        self.update_classes(classes, update=False)
 
     @property
     def palette(self) -> Palette:

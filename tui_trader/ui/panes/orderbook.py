@@ -41,6 +41,9 @@ class Ladder(LinesWidget, can_focus=True):
         self.price_decimals = 2
         self.qty_decimals = 4
         self.mine: list[tuple[float, bool, float]] = []
+        # the placeholder in the first frame: drawn on the first resize, it changed the screen
+        # after it (a layout pass before the first paint settled)
+        self.show_lines(self.ladder_lines())
 
     def show(
         self,
