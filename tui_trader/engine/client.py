@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from tui_trader.core.events import Event
-from tui_trader.core.market import Candle
-from tui_trader.core.orders import Order, OrderRequest
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the workstation imports this before its first paint
+    from tui_trader.core.events import Event
+    from tui_trader.core.market import Candle
+    from tui_trader.core.orders import Order, OrderRequest
     from tui_trader.engine import Engine, EngineSnapshot
     from tui_trader.engine.bus import Subscription
 

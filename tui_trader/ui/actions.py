@@ -8,21 +8,23 @@ the app module stays about layout and the refresh tick. Every order still ends i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
 
 from tui_trader.core.errors import UserError
-from tui_trader.core.signals import Signal
+from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.panes.copy import CopyPane
 from tui_trader.ui.panes.risk import RiskPane
 from tui_trader.ui.panes.signals import SignalsPane, chat_what
 from tui_trader.ui.panes.statusbar import StatusBar, live_venues
 from tui_trader.ui.panes.strategies import StrategiesPane
 from tui_trader.ui.prefill import NoTrade, TicketPrefill, chat_note, from_recommendation, from_request, side_of
-from tui_trader.ui.screens import ArmLiveScreen, ConfirmScreen, PasteSignalScreen, TicketScreen
 from tui_trader.ui.workstation_state import WorkstationState
+
+if TYPE_CHECKING:
+    from tui_trader.core.signals import Signal
 
 PaletteCommand = tuple[str, str, Any]
 CHAT_PROVIDER = "manual"  # provider name for signals pasted into the TUI
@@ -58,7 +60,7 @@ class FeatureActions(WorkstationState):
             return request is not None
 
         self.push_screen(
-            TicketScreen(
+            screens.TicketScreen(
                 prefill.side,
                 prefill.symbol,
                 self.lookup,
@@ -154,7 +156,7 @@ class FeatureActions(WorkstationState):
     async def paste_chat_signal(self, text: str = "", error: str = "") -> None:
         """Paste -> signals.parse_chat -> signals.confirm -> a pre-filled ticket."""
         while True:
-            pasted = await self.push_screen_wait(PasteSignalScreen(text, error))
+            pasted = await self.push_screen_wait(screens.PasteSignalScreen(text, error))
             if not pasted:
                 return
             try:
@@ -191,7 +193,8 @@ class FeatureActions(WorkstationState):
             "\nOnly positions and orders opened from this provider's messages are touched;"
             " every order passes the risk checks.",
         )
-        if not await self.confirm(ConfirmScreen(f"Act on {item.get('id')}?", body, yes="Act", arm_s=self.arm_s())):
+        screen = screens.ConfirmScreen(f"Act on {item.get('id')}?", body, yes="Act", arm_s=self.arm_s())
+        if not await self.confirm(screen):
             return
         try:
             result = await self.client.call("signals.confirm", id=item["id"])
@@ -255,7 +258,8 @@ class FeatureActions(WorkstationState):
             *[f"{name}: {info.get('message', '')}\n" for name, info in tripped.items()],
             "\nNew entries are allowed again right after the reset.",
         )
-        if not await self.confirm(ConfirmScreen("Reset breakers?", body, yes="Reset", danger=True, arm_s=self.arm_s())):
+        screen = screens.ConfirmScreen("Reset breakers?", body, yes="Reset", danger=True, arm_s=self.arm_s())
+        if not await self.confirm(screen):
             return
         try:
             result = await self.client.call("risk.reset")
@@ -293,7 +297,7 @@ class FeatureActions(WorkstationState):
         if self.is_live_armed():
             self._say(f"live trading is already armed ({', '.join(venues)})")
             return
-        typed = await self.push_screen_wait(ArmLiveScreen(venues))
+        typed = await self.push_screen_wait(screens.ArmLiveScreen(venues))
         if typed is None:
             self._say("live trading NOT armed: live orders stay blocked")
             return

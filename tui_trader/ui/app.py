@@ -29,10 +29,6 @@ from textual.widgets import Input
 
 from tui_trader.core.enums import OrderStatus, Side
 from tui_trader.core.errors import UserError
-from tui_trader.core.events import ConnectionEvent, FillEvent, NoticeEvent, OrderEvent, RiskEvent
-from tui_trader.core.instrument import Instrument
-from tui_trader.core.market import Ticker
-from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.actions import FeatureActions
 from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
@@ -53,6 +49,9 @@ from tui_trader.ui.wiring import ScreenWiring
 
 if TYPE_CHECKING:
     from tui_trader.config.ui import UISettings
+    from tui_trader.core.instrument import Instrument
+    from tui_trader.core.market import Ticker
+    from tui_trader.core.orders import Order
     from tui_trader.engine import EngineSnapshot
     from tui_trader.engine.client import EngineClient, EventStream
 
@@ -474,6 +473,9 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     def _handle_events(self) -> None:
         if self._events is None:
             return
+        # the engine's event types: not imported before the first paint (~15 ms: their dataclasses)
+        from tui_trader.core.events import ConnectionEvent, FillEvent, NoticeEvent, OrderEvent, RiskEvent
+
         pal = self.palette
         status = self.query_one(StatusBar)
         for ev in self._events.drain():

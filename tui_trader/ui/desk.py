@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import work
 
+from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.desk_state import DeskState, SavedLayout
 from tui_trader.ui.palette import PaletteCommand
 from tui_trader.ui.panes import WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import AlertsScreen, SymbolSearchScreen
 from tui_trader.ui.vocabulary import INDICATORS, LAYOUTS
 from tui_trader.ui.workstation_state import WorkstationState
 
@@ -82,7 +82,7 @@ class Desk(WorkstationState):
             if symbol:
                 self.set_symbol(symbol)
 
-        self.push_screen(SymbolSearchScreen(markets, self.watchlist, self.edit_watchlist, query), chosen)
+        self.push_screen(screens.SymbolSearchScreen(markets, self.watchlist, self.edit_watchlist, query), chosen)
 
     def on_watchlist_pane_remove_requested(self, event: WatchlistPane.RemoveRequested) -> None:
         self.edit_watchlist(event.symbol, False)
@@ -118,7 +118,7 @@ class Desk(WorkstationState):
 
     @work(exclusive=True, group="alerts", exit_on_error=False)
     async def action_alerts(self) -> None:
-        answer = await self.push_screen_wait(AlertsScreen(lambda: list(self.desk.alerts), self.remove_alert))
+        answer = await self.push_screen_wait(screens.AlertsScreen(lambda: list(self.desk.alerts), self.remove_alert))
         if answer == "add":
             self.action_command_line(f"alert {self.symbol} above ")
 

@@ -12,7 +12,7 @@ import asyncio
 import gc
 from collections.abc import Awaitable
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -23,13 +23,15 @@ from textual.worker import Worker
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
 from tui_trader.core.orders import Order, OrderRequest, as_placed, legs_note
-from tui_trader.core.positions import Position
 from tui_trader.ui import format as fmt
+from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.order_preview import preview_order
 from tui_trader.ui.panes import BlotterPane, PositionsPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import ConfirmScreen, TicketScreen, order_details
 from tui_trader.ui.workstation_state import Verdict, WorkstationState
+
+if TYPE_CHECKING:
+    from tui_trader.core.positions import Position
 
 GC_HOLD_S = 2.0  # the garbage collector is held off at most this long for a confirmation
 
@@ -41,7 +43,7 @@ class OrderEntry(WorkstationState):
 
     # -- confirming --------------------------------------------------------------------------
 
-    async def confirm(self, screen: ConfirmScreen, check: Awaitable[Verdict] | None = None) -> bool:
+    async def confirm(self, screen: screens.ConfirmScreen, check: Awaitable[Verdict] | None = None) -> bool:
         """Show `screen` now; feed it the engine's answer when it comes. True when confirmed.
 
         From a ticket the dialog takes that screen's place; from the docked command line it
@@ -124,7 +126,7 @@ class OrderEntry(WorkstationState):
         if self.command_line.handed_off:
             self.command_line.close()
 
-    def on_confirm_screen_shown(self, event: ConfirmScreen.Shown) -> None:
+    def on_confirm_screen_shown(self, event: screens.ConfirmScreen.Shown) -> None:
         """The dialog is on screen: the command line that handed it its order closes under it
         (after the dialog's first frame, so closing it costs the dialog nothing), and the
         garbage collector may run again."""
@@ -149,13 +151,13 @@ class OrderEntry(WorkstationState):
             status.say(f"order not sent: {message}", self.palette.error)
             return None
         nd = inst.price_decimals if inst else 2
-        details: Any = order_details(preview, nd)
+        details: Any = screens.order_details(preview, nd)
         describe = preview.describe
         if other is not None:
             describe += f" OCO {other.describe}"
             note = Text(f"\nOne cancels the other: {other.describe}; when one fills the engine cancels the other.")
             details = Group(details, note)
-        screen = ConfirmScreen(
+        screen = screens.ConfirmScreen(
             title or f"Send {describe}?",
             details,
             yes="Send",
@@ -173,9 +175,10 @@ class OrderEntry(WorkstationState):
                 f"{fmt.price(preview.mid, nd)} (threshold {self.ui.confirm_far_price_pct * 100:g}%).\n",
                 "Confirm again to send it anyway.",
             )
-            ok = await self.confirm(
-                ConfirmScreen("Second confirmation", warning, yes="Send anyway", danger=True, arm_s=self.arm_s())
+            again = screens.ConfirmScreen(
+                "Second confirmation", warning, yes="Send anyway", danger=True, arm_s=self.arm_s()
             )
+            ok = await self.confirm(again)
         if not ok:
             status.say("order not sent")
             return None
@@ -232,9 +235,10 @@ class OrderEntry(WorkstationState):
 
         venues = [v.name for v in self.snapshot.venues] if self.snapshot is not None else []
         # A reviewed order is handed over in place (hand_off.py): no dismiss callback needed.
-        self.push_screen(
-            TicketScreen(Side(side), self.symbol, self.lookup, OrderType(order_type), venues=venues, run_in_place=done)
+        ticket = screens.TicketScreen(
+            Side(side), self.symbol, self.lookup, OrderType(order_type), venues=venues, run_in_place=done
         )
+        self.push_screen(ticket)
 
     def action_quick_order(self, side: str) -> None:
         """One key: the default size at the touch (a buy at the ask, a sell at the bid) as an
@@ -329,7 +333,7 @@ class OrderEntry(WorkstationState):
             None,
         )
         body = _modify_body(client_order_id, order, price, quantity)
-        screen = ConfirmScreen(
+        screen = screens.ConfirmScreen(
             f"Modify {fmt.short_id(client_order_id, 14)}?",
             body,
             yes="Modify",
@@ -370,7 +374,7 @@ class OrderEntry(WorkstationState):
             self.notify("no working orders", severity="warning")
             return
         what = f"{len(working)} working order(s)" + (f" on {symbol}" if symbol else "")
-        screen = ConfirmScreen("Cancel all?", f"Cancel {what}?", yes="Cancel them", arm_s=self.arm_s())
+        screen = screens.ConfirmScreen("Cancel all?", f"Cancel {what}?", yes="Cancel them", arm_s=self.arm_s())
         try:
             if not await self.confirm(screen):
                 return
@@ -390,7 +394,7 @@ class OrderEntry(WorkstationState):
             ("KILL SWITCH\n\n", "bold"),
             f"Cancel {n_orders} working order(s) and close {n_pos} position(s) at market?",
         )
-        screen = ConfirmScreen("Flatten everything", body, yes="Flatten", danger=True, arm_s=self.arm_s())
+        screen = screens.ConfirmScreen("Flatten everything", body, yes="Flatten", danger=True, arm_s=self.arm_s())
         try:
             if not await self.confirm(screen):
                 return

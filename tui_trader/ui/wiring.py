@@ -10,12 +10,13 @@ from textual import work
 from textual.binding import Binding
 
 from tui_trader.core.orders import as_placed
+from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.bindings import APP_BINDINGS
 from tui_trader.ui.order_preview import check_request
 from tui_trader.ui.palette import PaletteCommand
 from tui_trader.ui.panes import PANES, BlotterPane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
-from tui_trader.ui.screens import CommandLine, ConfirmScreen, HelpScreen
+from tui_trader.ui.screens.command_line import CommandLine
 from tui_trader.ui.vocabulary import LAYOUTS, TIMEFRAMES
 from tui_trader.ui.workstation_state import WorkstationState
 
@@ -198,7 +199,7 @@ class ScreenWiring(WorkstationState):
     # -- key map and quit --------------------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.key_rows()))
+        self.push_screen(screens.HelpScreen(self.key_rows()))
 
     def key_rows(self) -> list[tuple[str, str, str, str]]:
         """(section, keys, action, binding id) for every key of ours, as remapped now."""
@@ -238,7 +239,7 @@ class ScreenWiring(WorkstationState):
         outstanding = self.outstanding_work()
         if outstanding:
             body = "\n".join(outstanding) + "\n\nQuit anyway?"
-            screen = ConfirmScreen("Quit?", body, yes="Quit", arm_s=self.arm_s())
+            screen = screens.ConfirmScreen("Quit?", body, yes="Quit", arm_s=self.arm_s())
             if not await self.confirm(screen):
                 self.query_one(StatusBar).say("still here")
                 return

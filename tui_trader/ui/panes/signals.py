@@ -10,7 +10,7 @@ providers table ranks chat providers by what following them earned (average R).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -20,12 +20,14 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tui_trader.core.enums import Direction
-from tui_trader.core.signals import Signal
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
+
+if TYPE_CHECKING:
+    from tui_trader.core.signals import Signal
 
 REC_COLUMNS = (
     ("Score", 6, "right"),
