@@ -73,10 +73,10 @@ def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:
 def test_the_first_paint_comes_before_the_engine_and_the_heavy_libraries(tmp_path: Path, config: str | None) -> None:
     if config is not None:
         (tmp_path / "config.toml").write_text(config)
-    (paint, data), modules = _launch(tmp_path)
+    (paint, data, settled), modules = _launch(tmp_path)
     assert "textual" in modules and "tui_trader.ui.app" in modules  # the list is the app's
     assert sorted(modules.intersection(NOT_BEFORE_PAINT)) == []
-    assert data >= paint  # then the engine started and a frame with its data was drawn
+    assert data >= settled >= paint  # then the engine started and a frame with its data was drawn
 
 
 async def test_the_panes_behind_the_front_tabs_mount_after_the_first_paint() -> None:
@@ -238,7 +238,7 @@ class _UI:
         self.ui = UISettings(theme=theme)
 
 
-async def test_the_screen_is_laid_out_once_after_its_first_frame_before_the_first_paint(
+async def test_the_screen_is_laid_out_once_after_its_first_frame_before_it_settles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Textual lays the screen out again after its first frame for the sizes the first layout
@@ -256,11 +256,11 @@ async def test_the_screen_is_laid_out_once_after_its_first_frame_before_the_firs
     monkeypatch.setenv(FIRST_PAINT_ENV, str(tmp_path / "first_paint"))
     app = WorkstationApp(_Starting())  # type: ignore[arg-type]
     app.get_default_screen = lambda: Counting(id="_default")  # type: ignore[method-assign]
-    at_paint: list[int] = []
-    app._stamp_first_paint = lambda: at_paint.append(len(layouts))  # type: ignore[method-assign]
+    settled: list[int] = []
+    app._stamp_settled = lambda: settled.append(len(layouts))  # type: ignore[method-assign]
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        assert at_paint == [1], layouts  # 4 before under the headless runner: the resize events
+        assert settled == [1], layouts  # 4 before under the headless runner: the resize events
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         assert app.screen.outer_size == (100, 30) and len(layouts) > 1
@@ -273,3 +273,61 @@ def test_the_order_book_shows_its_placeholder_from_the_first_frame() -> None:
     from tui_trader.ui.panes.orderbook import Ladder
 
     assert as_text(Ladder().lines).plain == "waiting for the book…"
+
+
+def _cells(screen: object) -> list[list[tuple[str, str]]]:
+    """The whole screen as Textual's compositor draws it now: each line's runs of text with one
+    style (a full render; right after a frame was drawn, it holds what that frame drew)."""
+    lines = []
+    for line in screen._compositor.render_full_update().strips:  # type: ignore[attr-defined]
+        runs: list[tuple[str, str]] = []
+        for strip in line:
+            for segment in strip:
+                style = str(segment.style)
+                if runs and runs[-1][1] == style:
+                    runs[-1] = (runs[-1][0] + segment.text, style)
+                elif segment.text:
+                    runs.append((segment.text, style))
+        lines.append(runs)
+    return lines
+
+
+@pytest.mark.parametrize("size", [(160, 48), (100, 30)], ids=["grid", "tabs"])
+async def test_the_first_paint_is_the_first_frame_and_it_is_the_whole_first_screen(
+    size: tuple[int, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first paint is stamped at Textual's Ready (app.on_ready: the first frame is on the
+    terminal), not once the screen settled: Textual lays the screen out again after its first
+    frame and draws what that changed. It must change nothing: every frame drawn until the
+    screen settled (no layout or drawing left, the engine still starting) is the first frame,
+    cell for cell and style for style. (The tab bars' underline moves under the active tab
+    after the screen settled, as before this stamp moved: Textual's Tabs wait for it.) Reads
+    Textual's compositor: fails loudly if Textual renames it."""
+    import textual.screen as screen_module
+
+    from tui_trader.ui.app import FIRST_PAINT_ENV, WorkstationApp
+
+    frames: list[list[list[tuple[str, str]]]] = []
+    refresh = screen_module.Screen._compositor_refresh
+
+    def drawn(screen: screen_module.Screen[object]) -> None:
+        refresh(screen)
+        if screen is screen.app.screen:
+            frames.append(_cells(screen))
+
+    monkeypatch.setattr(screen_module.Screen, "_compositor_refresh", drawn)
+    monkeypatch.setenv(FIRST_PAINT_ENV, str(tmp_path / "first_paint"))
+    app = WorkstationApp(_Starting())  # type: ignore[arg-type]
+    painted: list[int] = []
+    settled: list[int] = []
+    app._stamp_first_paint = lambda: painted.append(len(frames))  # type: ignore[method-assign]
+    app._stamp_settled = lambda: settled.append(len(frames))  # type: ignore[method-assign]
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert painted == [1]  # stamped once, after the first frame
+        assert len(settled) == 1 and settled[0] > 1  # Textual drew again before it settled
+        first = frames[0]
+        assert sum(len(text) for runs in first for text, _ in runs) >= size[0] * size[1]
+        for frame in frames[1 : settled[0]]:
+            changed = [y for y, runs in enumerate(frame) if runs != first[y]]
+            assert changed == [], [("".join(t for t, _ in first[y]), "".join(t for t, _ in frame[y])) for y in changed]
