@@ -62,6 +62,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         shares: list[tuple[float, float]] = []  # the same, shared pages counted once (PSS)
         heap: list[tuple[float, float]] = []  # C heap: in use, free but held (glibc only)
         workers: dict[str, list[WorkerSample]] = {}  # each strategy worker process on its own
+        processes: list[int] = []  # how many processes run under the engine (zygote, workers)
         t0 = time.monotonic()
         next_sample = t0
         events = 0
@@ -77,6 +78,7 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
                 if (info := _malloc_info()) is not None:
                     heap.append(info)
                 await _sample_workers(engine, now - t0, workers)
+                processes.append(len(proc.children(recursive=True)))
                 next_sample += sample
             await asyncio.sleep(0.1)
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
@@ -103,6 +105,9 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
               f"end {shares[-1][1]:.0f} MB, slope over the last half {slope(share_half):+.1f} MB/hour")  # fmt: skip
     for line in worker_lines(workers, duration):
         print(line)
+    if processes:
+        print(f"  processes under the engine: {processes[0]} at the start, {processes[-1]} at the end, "
+              f"{max(processes)} at most")  # fmt: skip
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
