@@ -20,12 +20,14 @@ import pytest
 # screen is drawn from the [ui] values: cli/settings_check.py) and the numeric libraries.
 # Nor what the first screen needs only as types or later: the engine's snapshot module, the
 # two-venue routing, the `:` line's grammar (loaded with the first command), the engine's event
-# types and the positions, fills and signals they bring (the engine client and the panes use
-# them as types), and the dialogs' modules (loaded when one is first opened: screens/__init__.py).
+# types and the positions, fills and signals they bring, the market, order and instrument types
+# (the engine client and the panes use them as types; orders are built after the first paint),
+# and the dialogs' modules (loaded when one is first opened: screens/__init__.py).
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
                     "textual.widgets._text_area", "tui_trader.engine.snapshot", "tui_trader.routing",
                     "tui_trader.ui.commandline", "tui_trader.core.events", "tui_trader.core.positions",
                     "tui_trader.core.fills", "tui_trader.core.signals", "tui_trader.core.cashflows",
+                    "tui_trader.core.market", "tui_trader.core.orders", "tui_trader.core.instrument",
                     "tui_trader.ui.screens.ticket", "tui_trader.ui.screens.confirm", "tui_trader.ui.screens.alerts",
                     "tui_trader.ui.screens.help", "tui_trader.ui.screens.arm_live",
                     "tui_trader.ui.screens.paste_signal", "tui_trader.ui.screens.symbol_search")  # fmt: skip

@@ -9,10 +9,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tui_trader.core.market import Candle
-
 if TYPE_CHECKING:
     import numpy as np
+
+    from tui_trader.core.market import Candle
 
 _UNIT = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -97,6 +97,8 @@ def fold_price(candles: list[Candle], price: float, ts: datetime, timeframe: str
             last, close=price, high=max(last.high, price), low=min(last.low, price), closed=False
         )
         return [*candles[:-1], updated]
+    from tui_trader.core.market import Candle  # the market types load after the first paint
+
     forming = Candle(
         last.symbol,
         timeframe,

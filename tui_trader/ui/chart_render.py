@@ -13,11 +13,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from tui_trader.core.market import Candle
 from tui_trader.ui.theme import Palette
+
+if TYPE_CHECKING:
+    from tui_trader.core.market import Candle
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 

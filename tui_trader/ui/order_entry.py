@@ -22,7 +22,6 @@ from textual.worker import Worker
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
-from tui_trader.core.orders import Order, OrderRequest, as_placed, legs_note
 from tui_trader.ui import format as fmt
 from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.order_preview import preview_order
@@ -31,6 +30,7 @@ from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.workstation_state import Verdict, WorkstationState
 
 if TYPE_CHECKING:
+    from tui_trader.core.orders import Order, OrderRequest
     from tui_trader.core.positions import Position
 
 GC_HOLD_S = 2.0  # the garbage collector is held off at most this long for a confirmation
@@ -266,6 +266,8 @@ class OrderEntry(WorkstationState):
             qty = (raw / inst.lot_size).to_integral_value(ROUND_DOWN) * inst.lot_size
         if qty <= 0 or qty < inst.min_qty:
             return f"the default size is below {self.symbol}'s minimum; set ui.quick_size"
+        from tui_trader.core.orders import OrderRequest  # the order types load after the first paint
+
         return OrderRequest(
             self.symbol,
             side,
@@ -293,6 +295,8 @@ class OrderEntry(WorkstationState):
             self.query_one(StatusBar).say(message, self.palette.warning)
             return
         side = Side.SELL if pos.quantity > 0 else Side.BUY
+        from tui_trader.core.orders import OrderRequest  # the order types load after the first paint
+
         request = OrderRequest(
             symbol, side, abs(pos.quantity), OrderType.MARKET, venue=pos.venue, reduce_only=True, source="manual"
         )
@@ -352,6 +356,8 @@ class OrderEntry(WorkstationState):
             return
         order_id = changed.client_order_id if hasattr(changed, "client_order_id") else changed["client_order_id"]
         meta = changed.meta if hasattr(changed, "meta") else changed.get("meta", {})
+        from tui_trader.core.orders import legs_note  # the order types load after the first paint
+
         msg = (
             f"modified {client_order_id}"
             + (f" -> {order_id}" if order_id != client_order_id else "")
@@ -387,6 +393,8 @@ class OrderEntry(WorkstationState):
 
     @work(exclusive=True, group="flatten", exit_on_error=False)
     async def action_kill_switch(self) -> None:
+        from tui_trader.core.orders import as_placed  # the order types load after the first paint
+
         snap = self.snapshot
         n_orders = len(as_placed(snap.open_orders)) if snap else 0
         n_pos = len(snap.positions) if snap else 0
@@ -432,6 +440,8 @@ def _dec(value: Decimal | None) -> str:
 
 
 def _as_order(value: Any) -> Order:
+    from tui_trader.core.orders import Order  # the order types load after the first paint
+
     if isinstance(value, Order):
         return value
     from tui_trader.daemon.protocol import decode_dataclass

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tui_trader.core.enums import OrderType, Side
-from tui_trader.core.instrument import Instrument
-from tui_trader.core.market import Ticker
-from tui_trader.core.orders import OrderRequest
+
+if TYPE_CHECKING:
+    from tui_trader.core.instrument import Instrument
+    from tui_trader.core.market import Ticker
+    from tui_trader.core.orders import OrderRequest
 
 NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
 NEEDS_STOP = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.enums import OrderType, Side
-from tui_trader.core.instrument import Instrument
-from tui_trader.core.market import Ticker
-from tui_trader.core.orders import OrderRequest
+
+if TYPE_CHECKING:
+    from tui_trader.core.instrument import Instrument
+    from tui_trader.core.market import Ticker
+    from tui_trader.core.orders import OrderRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ def from_recommendation(rec: dict[str, Any], inst: Instrument | None, ticker: Ti
 
 def from_request(request: OrderRequest | dict[str, Any], note: str = "") -> TicketPrefill:
     """A request the engine proposed (chat signal confirm); a dict when it came over the daemon."""
+    from tui_trader.core.orders import OrderRequest  # the order types load after the first paint
+
     if isinstance(request, OrderRequest):
         data: dict[str, Any] = {
             "side": request.side.value,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.binding import Binding
 
-from tui_trader.core.orders import as_placed
 from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.bindings import APP_BINDINGS
 from tui_trader.ui.order_preview import check_request
@@ -247,6 +246,8 @@ class ScreenWiring(WorkstationState):
 
     def outstanding_work(self) -> list[str]:
         """What quitting would leave behind, one line each (empty: nothing)."""
+        from tui_trader.core.orders import as_placed  # the order types load after the first paint
+
         snap = self.snapshot
         lines: list[str] = []
         open_orders = as_placed(snap.open_orders) if snap else []

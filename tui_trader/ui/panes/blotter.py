@@ -8,6 +8,8 @@ one per venue, are behind it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,14 +17,16 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tui_trader.core.enums import OrderStatus, OrderType
-from tui_trader.core.instrument import Instrument
-from tui_trader.core.orders import Order
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.screens.order_info import OrderInfoScreen, order_state
 from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
+
+if TYPE_CHECKING:
+    from tui_trader.core.instrument import Instrument
+    from tui_trader.core.orders import Order
 
 ORDER_COLUMNS = (
     ("Id", 11, "left"),

@@ -26,7 +26,6 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui_trader.core.enums import OrderType
-from tui_trader.core.market import Candle
 from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, vwap
 from tui_trader.ui.chart_render import ChartModel, Level, Marker, readout, render, span_text
 from tui_trader.ui.panes.base import Pane
@@ -35,9 +34,10 @@ from tui_trader.ui.view import View
 from tui_trader.ui.vocabulary import TIMEFRAMES
 
 if TYPE_CHECKING:
+    from tui_trader.core.market import Candle
     from tui_trader.engine import EngineSnapshot
 
-FetchCandles = Callable[[str, str, int], Awaitable[list[Candle]]]
+FetchCandles = Callable[[str, str, int], Awaitable[list["Candle"]]]
 PERIOD = 20  # SMA, EMA and Bollinger length
 HISTORY = 500
 ZOOMS = (8, 6, 4, 3, 2, 1)  # columns per candle (+ zooms in, - zooms out)

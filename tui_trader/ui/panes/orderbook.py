@@ -10,14 +10,18 @@ points line up.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 
-from tui_trader.core.market import OrderBook
 from tui_trader.ui import format as fmt
 from tui_trader.ui.lines import Line, LinesWidget, Piece
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
+
+if TYPE_CHECKING:
+    from tui_trader.core.market import OrderBook
 
 LEVELS = 10
 _BAR = "█"

@@ -10,13 +10,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui_trader.core.market import Ticker
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, FittedTable, LiveTable
 from tui_trader.ui.view import View
 
 if TYPE_CHECKING:
+    from tui_trader.core.market import Ticker
     from tui_trader.engine import EngineSnapshot
 
 COLUMNS = (

@@ -3,6 +3,8 @@ OCO), and how the engine handles it when the venue cannot (`meta["emulated"]`, h
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +14,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui_trader.core.orders import Order
+if TYPE_CHECKING:
+    from tui_trader.core.orders import Order
+
 
 HIDDEN_META = frozenset({"emulated", "held"})
 
