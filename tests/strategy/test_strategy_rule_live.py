@@ -260,6 +260,34 @@ def test_every_talib_indicator_computes_the_frame_path_columns_exactly() -> None
     assert checked > 150
 
 
+def test_the_newest_row_computes_only_the_indicators_its_rules_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rsi_trend reads rsi_14 on its 5m bars and ema_50 on the 1h bars: an evaluation makes
+    those two TA-Lib calls, not all four of the frame path; an indicator read by another as
+    its input (rsi_ema on rsi) is computed with it, and the row is still the full one."""
+    from tui_trader.strategy import rule_live
+
+    calls: list[str] = []
+    real = rule_live.call_prepared
+    monkeypatch.setattr(rule_live, "call_prepared", lambda spec, arrays, params: calls.append(str(spec)) or real(
+        spec, arrays, params))
+    strategy = compile_rules(bundled_dir() / "rsi_trend.toml")()
+    live = LiveRules(strategy)
+    assert live.read == {None: {"rsi_14"}, "1h": {"ema_50"}}
+    df = _history(1500, strategy.timeframe, seed=5, gaps=False)
+    rows = np.column_stack([df["date"].array.as_unit("us").asi8.astype(float),
+                            df[["open", "high", "low", "close", "volume"]].to_numpy()])  # fmt: skip
+    assert _same(live.last_row(rows), _full_row(strategy, rows))
+    assert len(calls) == 2, calls
+
+    text = (f'[strategy]\nname = "t"\ntimeframe = "5m"\n{PARAMS}{INDICATORS}\n'
+            '[entry]\nall = ["rsi_ema > 50", "close@1h > bb.upperband@1h", "stoch.slowk < 80"]\n')  # fmt: skip
+    strategy = compile_rules(text)()
+    live = LiveRules(strategy)
+    assert live.read == {None: {"rsi_ema", "rsi", "stoch"}, "1h": {"bb"}}
+    for at in range(300, 420, 7):
+        assert _same(live.last_row(rows[:at]), _full_row(strategy, rows[:at])), at
+
+
 # -- the runner: decisions, exits, state, the frame for callbacks, fallbacks -------------------
 
 

@@ -108,15 +108,41 @@ class LiveRules:
         self.can_short = bool(strategy.can_short)
         self._kept: dict[int, _Kept] = {}  # per window (one a symbol): its higher bars
         self._plans: dict[tuple[Any, ...], Any] = {}  # (indicator, its parameters) -> prepare()
+        # per timeframe suffix, the indicators the rules read there (None: the strategy's own)
+        self.read = {tf: self._read_on(tf) for tf in (None, *self.timeframes)}
+
+    def _read_on(self, timeframe: str | None) -> frozenset[str]:
+        """The indicators whose columns a rule reads on `timeframe`, and the earlier ones they
+        take as inputs. The frame path computes every indicator on every timeframe; the newest
+        row's signals need only these (an indicator that fails on its parameters still fails
+        the warm-up's full evaluation, which computes them all)."""
+        owner = {
+            column: ind.name
+            for ind in self.spec.indicators.values()
+            for column in (
+                [ind.name] if ind.output or len(ind.outputs) <= 1 else [f"{ind.name}.{o}" for o in ind.outputs]
+            )
+        }
+        todo = [owner[ref.column] for ref in self.spec.refs() if ref.timeframe == timeframe and ref.column in owner]
+        read: set[str] = set()
+        while todo:
+            name = todo.pop()
+            if name not in read:
+                read.add(name)
+                todo.extend(self.inputs.get(name) or ())
+        return frozenset(read)
 
     # -- indicators -----------------------------------------------------------------------
 
-    def _compute(self, bars: Columns) -> Columns:
+    def _compute(self, bars: Columns, only: frozenset[str] | None = None) -> Columns:
         """RuleStrategy._compute on arrays: each indicator's output columns, in order, an
-        indicator seeing the candles and the earlier indicators it names as an input."""
+        indicator seeing the candles and the earlier indicators it names as an input. With
+        `only`, those indicators alone (`read`: their inputs are among them)."""
         out: Columns = {}
         value = self.strategy._value
         for ind in self.spec.indicators.values():
+            if only is not None and ind.name not in only:
+                continue
             params = {k: value(v) for k, v in ind.params.items()}
             spec, cols, call_params = self._prepared(ind, params)
             wanted = self.inputs.get(ind.name) or ()
@@ -148,7 +174,7 @@ class LiveRules:
         """The `tf` bars of the window and their indicators, and for the newest candle and
         the one before, the higher bar each has seen closed (-1: none yet)."""
         higher = bars.columns()
-        higher.update(self._compute(higher))
+        higher.update(self._compute(higher, self.read[bars.timeframe]))
         shifted = bars.opens() + (self.tf_ns[bars.timeframe] - self.base_ns)
         last = rows[-2:, 0][::-1].astype(np.int64) * 1000  # newest first, µs -> ns
         pos = (np.searchsorted(shifted, last, side="right") - 1).tolist()
@@ -198,11 +224,11 @@ class LiveRules:
         return row
 
     def columns(self, rows: np.ndarray, window: BarWindow | None = None) -> Frames:
-        """Every column a rule can name, per timeframe suffix (None: the strategy's own), with
+        """Every column a rule names, per timeframe suffix (None: the strategy's own), with
         the positions of the newest row and the one before in each."""
         n = len(rows)
         base = _Prices(rows)  # each price column copied out of the rows when first read
-        base.update(self._compute(base))
+        base.update(self._compute(base, self.read[None]))
         frames: Frames = {None: (base, [n - 1, n - 2])}
         if self.timeframes:
             try:

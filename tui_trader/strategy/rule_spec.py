@@ -134,16 +134,18 @@ class RuleSpec:
         return cols
 
     def timeframes(self) -> set[str]:
-        found: set[str] = set()
+        return {ref.timeframe for ref in self.refs() if ref.timeframe}
+
+    def refs(self) -> set[Ref]:
+        """Every column a rule reads (with its `@TF`)."""
+        found: set[Ref] = set()
 
         def walk(node: Compare | Group) -> None:
             if isinstance(node, Group):
                 for item in node.items:
                     walk(item)
             else:
-                for side in (node.left, node.right):
-                    if isinstance(side, Ref) and side.timeframe:
-                        found.add(side.timeframe)
+                found.update(side for side in (node.left, node.right) if isinstance(side, Ref))
 
         for group, _ in self.rules.values():
             walk(group)
