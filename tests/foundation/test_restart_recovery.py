@@ -138,3 +138,57 @@ async def test_kill_minus_nine_as_the_order_is_sent_keeps_it_and_restart_settles
         assert [r["detail"]["client_order_id"] for r in placed] == ["at-send-1"]
     finally:
         await eng.stop()
+
+
+DEFERRED_KILLED = textwrap.dedent(
+    """
+    import asyncio, json, os, signal, sqlite3, sys
+    from decimal import Decimal as D
+    from tui_trader.core import OrderRequest, OrderType, Side
+    from tui_trader.home import Home
+    from tui_trader.engine.testing import manual_engine, step
+
+    async def main(home, out):
+        eng = manual_engine(home=Home.resolve(home))
+        await eng.start()
+        await step(eng, 5)
+        await eng.place(OrderRequest("BTC/USDT", Side.BUY, D("0.25")))
+        below = D(str(round(eng.mid("BTC/USDT") * 0.95, 2)))
+        stop = await eng.place(OrderRequest("BTC/USDT", Side.SELL, D("0.25"), OrderType.STOP, stop_price=below,
+                                            client_order_id="stop-1"))
+        # a protective stop's cancel: its final state waits for the next order's transaction
+        eng.oms.defer_final("stop-1")
+        cancelled = await eng.cancel("stop-1")
+        with sqlite3.connect(eng.store.path) as reader:
+            stored = reader.execute("SELECT status FROM orders WHERE client_order_id='stop-1'").fetchone()[0]
+        with open(out, "w") as fh:
+            json.dump({"placed": stop.status.value, "in_memory": cancelled.status.value, "stored": stored}, fh)
+        os.kill(os.getpid(), signal.SIGKILL)  # before anything wrote it
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    """
+)
+
+
+async def test_kill_minus_nine_before_a_deferred_cancel_is_written_and_restart_settles_it(tmp_path: Path) -> None:
+    """A stop's cancel waits to be stored with the next order (Store.defer_order). Killed
+    before that, the database still says the stop works; the restart asks the venue, which
+    cancelled it, and settles it: not working, not sent again, no second cancel needed."""
+    out = tmp_path / "seen.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", DEFERRED_KILLED, str(tmp_path / "home"), str(out)], capture_output=True, text=True
+    )
+    assert proc.returncode == -9, proc.stderr
+    seen = json.loads(out.read_text())
+    assert seen == {"placed": "accepted", "in_memory": "cancelled", "stored": "accepted"}
+
+    eng = manual_engine(home=Home.resolve(tmp_path / "home"))
+    await eng.start()
+    try:
+        assert [o.client_order_id for o in eng.snapshot().open_orders] == []
+        stop = await eng.store.get_order("stop-1")  # type: ignore[union-attr]
+        assert stop is not None and stop.status is OrderStatus.CANCELLED
+        assert paper_venue(eng).matching.open_orders() == []
+        assert {p.symbol: p.quantity for p in eng.portfolio.open_positions()} == {"BTC/USDT": D("0.25")}
+    finally:
+        await eng.stop()

@@ -178,3 +178,112 @@ async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keep
     finally:
         holder.close()
         await store.close()
+
+
+# -- an order's state stored with the next order (a protective stop's cancel before the exit) --
+
+
+def _commits(store: Store) -> list[list[str]]:
+    """Each transaction the loop's connection makes from now on: its statements' first words."""
+    assert store._now is not None
+    trips: list[list[str]] = [[]]
+
+    def trace(sql: str) -> None:
+        word = sql.split()[0].upper()
+        if word == "BEGIN":
+            trips.append([])
+        elif word == "COMMIT":
+            trips[-1].append("COMMIT")
+            trips.append([])
+        else:
+            trips[-1].append(f"{word} {sql.split()[2] if word == 'INSERT' else ''}".strip())
+
+    store._now.set_trace_callback(trace)
+    return trips
+
+
+def _stored_status(path: Path, cid: str) -> str | None:
+    with closing(_other_connection(path)) as reader:
+        row = reader.execute("SELECT status FROM orders WHERE client_order_id=?", (cid,)).fetchone()
+    return row[0] if row else None
+
+
+async def test_a_deferred_order_state_commits_with_the_next_order_in_one_transaction(tmp_path: Path) -> None:
+    """The stop's cancel is not committed on its own: the exit order's insert carries it, in
+    its transaction (one commit for both, and nothing of either before it)."""
+    from tui_trader.core.enums import OrderStatus
+
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        stop = _order("stop")
+        stop.status = OrderStatus.ACCEPTED
+        await store.insert_order(stop)
+        trips = _commits(store)
+        stop.status = OrderStatus.CANCELLED
+        store.defer_order(stop)
+        assert _stored_status(path, "stop") == "accepted"  # not yet: no commit of its own
+        await store.insert_order(_order("exit"))
+        assert _stored_status(path, "stop") == "cancelled" and _stored_status(path, "exit") == "new"
+        done = [t for t in trips if t]
+        assert done == [["INSERT orders", "INSERT orders", "COMMIT"]], done  # the upsert, then the exit
+    finally:
+        await store.close()
+
+
+async def test_a_deferred_order_state_with_no_order_after_it_is_written_a_moment_later(tmp_path: Path) -> None:
+    from tui_trader.core.enums import OrderStatus
+
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        stop = _order("stop")
+        await store.insert_order(stop)
+        stop.status = OrderStatus.CANCELLED
+        store.defer_order(stop)
+        for _ in range(100):
+            if _stored_status(path, "stop") == "cancelled":
+                break
+            await asyncio.sleep(0.01)
+        assert _stored_status(path, "stop") == "cancelled"
+    finally:
+        await store.close()
+
+
+async def test_a_later_write_of_the_same_order_wins_over_its_deferred_state(tmp_path: Path) -> None:
+    """Deferred, then written again (annotated): the next order's transaction must not put the
+    older deferred row back over it."""
+    from tui_trader.core.enums import OrderStatus
+
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        stop = _order("stop")
+        await store.insert_order(stop)
+        stop.status = OrderStatus.CANCELLED
+        store.defer_order(stop)
+        later = stop.copy()
+        later.meta["role"] = "protective_stop"
+        await store.save_order(later)
+        await store.insert_order(_order("exit"))
+        [stored] = [o for o in await store.load_orders() if o.client_order_id == "stop"]
+        assert stored.status is OrderStatus.CANCELLED and stored.meta == {"role": "protective_stop"}
+    finally:
+        await store.close()
+
+
+async def test_reads_and_close_see_a_deferred_order_state(tmp_path: Path) -> None:
+    from tui_trader.core.enums import OrderStatus
+
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    stop = _order("stop")
+    await store.insert_order(stop)
+    stop.status = OrderStatus.CANCELLED
+    store.defer_order(stop)
+    got = await store.get_order("stop")
+    assert got is not None and got.status is OrderStatus.CANCELLED
+    stop.status = OrderStatus.EXPIRED  # (any later state) deferred again, then the store closes
+    store.defer_order(stop)
+    await store.close()
+    assert _stored_status(path, "stop") == "expired"

@@ -164,6 +164,38 @@ async def test_the_strategys_own_exit_takes_its_stop_away(tmp_path: Path) -> Non
         await engine.stop()
 
 
+async def test_the_stops_cancel_is_committed_with_the_exit_order_not_before_it(tmp_path: Path) -> None:
+    """The exit waits for its stop's cancel (never both working at once), but not for a
+    commit of the cancel on its own: the stop's final state goes into the exit order's
+    transaction, written before the exit is sent. Both are in the database after the exit."""
+    engine, _ = await boot(Home(tmp_path), "alpha")
+    try:
+        engine.bus.publish(bar(0, 3390, 3400))
+        await settle(engine)
+        (stop,) = stops_of(engine, "alpha")
+        trips: list[list[str]] = [[]]
+
+        def trace(sql: str) -> None:
+            if sql.startswith(("BEGIN", "COMMIT")):
+                trips.append([])
+            elif sql.startswith("INSERT INTO orders"):
+                kind = "upsert" if "ON CONFLICT" in sql else "insert"
+                trips[-1].append(f"{kind} {'stop' if stop.client_order_id in sql else 'other'} "
+                                 f"{'cancelled' if chr(39) + 'cancelled' + chr(39) in sql else ''}".strip())
+
+        engine.store._now.set_trace_callback(trace)  # type: ignore[union-attr]
+        engine.bus.publish(bar(1, 3400, 3380))  # exit signal
+        await settle(engine)
+        engine.store._now.set_trace_callback(None)  # type: ignore[union-attr]
+        assert stops_of(engine, "alpha") == [] and engine.portfolio.open_positions() == []
+        cancels = [t for t in trips if "upsert stop cancelled" in t]
+        assert cancels == [["upsert stop cancelled", "insert other"]], trips  # with the exit, in one transaction
+        stored = {o.client_order_id: o for o in await engine.store.load_orders()}  # type: ignore[union-attr]
+        assert stored[stop.client_order_id].status is OrderStatus.CANCELLED
+    finally:
+        await engine.stop()
+
+
 async def test_the_stop_is_emulated_where_the_venue_has_none_and_survives_a_restart(tmp_path: Path) -> None:
     home = Home(tmp_path)
     engine, _ = await boot(home, "alpha", stop_native=False)

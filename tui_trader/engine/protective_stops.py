@@ -196,21 +196,28 @@ class ProtectiveStops:
         await engine.oms.annotate(order.client_order_id, role=ROLE)
 
     async def _cancel(self, stop: Order) -> bool:
-        """Cancel a stop and wait (briefly) until it is final; True when it is."""
+        """Cancel a stop and wait (briefly) until it is final; True when it is. Its final
+        status is stored with the order that follows (the exit, or the new stop), in one
+        transaction, not with a commit of its own first (OrderManager.defer_final)."""
         engine = self.engine
-        assert engine.oms is not None
-        with contextlib.suppress(UserError, KeyError):
-            await engine.cancel(stop.client_order_id, actor=f"strategy:{stop.strategy}")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CANCEL_WAIT_S
-        while True:
-            await engine.oms.flush()
-            current = engine.oms.orders.get(stop.client_order_id)
-            if current is None or not current.is_open:
-                return True
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.02)
+        oms = engine.oms
+        assert oms is not None
+        oms.defer_final(stop.client_order_id)
+        try:
+            with contextlib.suppress(UserError, KeyError):
+                await engine.cancel(stop.client_order_id, actor=f"strategy:{stop.strategy}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + CANCEL_WAIT_S
+            while True:
+                await oms.flush()
+                current = oms.orders.get(stop.client_order_id)
+                if current is None or not current.is_open:
+                    return True
+                if loop.time() >= deadline:
+                    return False
+                await asyncio.sleep(0.02)
+        finally:
+            oms.defer_final(stop.client_order_id, on=False)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ class OrderManager:
         self.fill_listeners: list[Callable[[Order, Fill, Position, Decimal], None]] = []
         # an order's submission outcome became unknown: the engine settles it with the venue
         self.on_unknown: list[Callable[[Order], None]] = []
+        self._defer_final: set[str] = set()  # their final status stored with the next order (defer_final)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -99,6 +100,16 @@ class OrderManager:
 
     def has_seen_fill(self, venue: str, fill_id: str) -> bool:
         return (venue, fill_id) in self._seen_fills
+
+    def defer_final(self, client_order_id: str, on: bool = True) -> None:
+        """The order's final status (its cancel, usually), once the venue reports it, stored
+        in the transaction of the next order written rather than on its own
+        (`Store.defer_order`): a protective stop's cancel, which an exit or a new stop follows
+        at once. In memory and on the bus it is final at once, as ever. `on=False` takes it back."""
+        if on:
+            self._defer_final.add(client_order_id)
+        else:
+            self._defer_final.discard(client_order_id)
 
     def in_flight(self, client_order_id: str) -> bool:
         """Being submitted right now: a venue not listing it yet does not mean it never arrives."""
@@ -374,7 +385,10 @@ class OrderManager:
             # next report is applied, so the database never lags by more than one report.
             self.bus.publish(OrderEvent(order.copy()))
             self._resolve_ack(order)
-            if persist:
+            if persist and order.status.is_final and order.client_order_id in self._defer_final:
+                self._defer_final.discard(order.client_order_id)
+                self.store.defer_order(order)
+            elif persist:
                 await self.store.save_order(order)
         elif report.reason:
             self.bus.publish(NoticeEvent(now, "warning", f"order {order.client_order_id}: {report.reason}", "oms"))

@@ -106,6 +106,8 @@ class Store(CashFlowStore):
         self._audit_flush: asyncio.Task[None] | None = None
         self._audit_due: asyncio.Handle | None = None
         self._staged: list[Row] = []
+        # orders' new states stored with the next order written, or a moment later (defer_order)
+        self._deferred: dict[str, tuple[Any, ...]] = {}
         self.fault: str | None = None  # why the last write failed; None once a write succeeds
         self._home_lock: HomeLock | None = None
         # the loop thread's own connection (file databases; module docstring) and its thread
@@ -190,8 +192,9 @@ class Store(CashFlowStore):
             await self.flush()
         except StoreWriteError as exc:
             log.error(
-                "closing with unwritten rows (%d audit, %d staged): %s", len(self._audit_rows), len(self._staged), exc
-            )
+                "closing with unwritten rows (%d audit, %d staged, %d orders): %s",
+                len(self._audit_rows), len(self._staged), len(self._deferred), exc,
+            )  # fmt: skip
         if self._audit_due is not None:
             self._audit_due.cancel()
         if self._audit_flush is not None:
@@ -226,11 +229,29 @@ class Store(CashFlowStore):
     # -- orders and fills ------------------------------------------------------------------
 
     async def save_order(self, order: Order) -> None:
+        self._deferred.pop(order.client_order_id, None)  # this state is newer
         await self._write(_UPSERT_ORDER, order_row(order))
+
+    def defer_order(self, order: Order) -> None:
+        """Store this order's new state in the transaction of the next order written
+        (`insert_order`), or on its own a moment later if none comes (two turns of the loop,
+        as audit rows): a protective stop's cancel need not commit on its own just before the
+        exit order it makes way for. A later write of the same order replaces it, and reads
+        of orders write it first. Killed before either, the order is stored as it was before
+        and a restart's reconciliation settles it with the venue."""
+        self._deferred[order.client_order_id] = order_row(order)
+        self._soon()
+
+    def _carry_deferred(self) -> None:
+        """The deferred orders' rows into the next trip's transaction."""
+        if self._deferred:
+            self._staged.extend((_UPSERT_ORDER, row) for row in self._deferred.values())
+            self._deferred.clear()
 
     async def insert_order(self, order: Order) -> None:
         """Store a new order; an id any stored order already has raises DuplicateOrderId and
         changes nothing (client order ids are unique forever)."""
+        self._carry_deferred()
         try:
             await self._write(_INSERT_ORDER, order_row(order))
         except sqlite3.IntegrityError:
@@ -239,6 +260,7 @@ class Store(CashFlowStore):
             ) from None
 
     async def load_orders(self, *, open_only: bool = False, limit: int | None = None) -> list[Order]:
+        await self._write_deferred()
         sql = "SELECT * FROM orders"
         if open_only:
             sql += f" WHERE status IN ({OPEN_STATUSES})"
@@ -249,6 +271,7 @@ class Store(CashFlowStore):
             return [order_from_row(r) for r in await cur.fetchall()]
 
     async def get_order(self, client_order_id: str) -> Order | None:
+        await self._write_deferred()
         async with self._db.execute("SELECT * FROM orders WHERE client_order_id=?", (client_order_id,)) as cur:
             row = await cur.fetchone()
         return order_from_row(row) if row else None
@@ -265,6 +288,8 @@ class Store(CashFlowStore):
             None if order is None else order_row(order),
             None if position is None else position_row(position, at or fill.ts),
         )
+        if order is not None:
+            self._deferred.pop(order.client_order_id, None)  # this state is newer
         return await self._in_thread(_save_fill, *rows, staged_inside=True)
 
     def stage(self, row: Row, *, key: int = 0) -> None:
@@ -504,6 +529,11 @@ class Store(CashFlowStore):
         """Queue an audit row. It is written, in order, in the same trip as the next write
         (the order that the decision placed, usually), or on its own a moment later."""
         self._audit_rows.append((ts.isoformat(), actor, action, json.dumps(detail or {}, default=str)))
+        self._soon()
+
+    def _soon(self) -> None:
+        """Queued audit rows and deferred orders: written on their own a moment later, unless
+        a write carries them first."""
         if self._audit_due is None and self._audit_flush is None:
             loop = asyncio.get_running_loop()
             self._audit_due = loop.call_soon(self._audit_next_turn, loop)
@@ -515,22 +545,30 @@ class Store(CashFlowStore):
 
     def _audit_left(self, loop: asyncio.AbstractEventLoop) -> None:
         self._audit_due = None
-        if self._audit_rows and self._audit_flush is None:
+        if (self._audit_rows or self._deferred) and self._audit_flush is None:
             self._audit_flush = loop.create_task(self._flush_audit(), name="db-audit")
 
     async def _flush_audit(self) -> None:
         try:
-            if self._audit_rows:
-                await self._in_thread(_nothing)
+            await self.flush()
         except Exception:
             log.exception("audit rows could not be written")
         finally:
             self._audit_flush = None
 
     async def flush(self) -> None:
-        """Write queued audit rows now."""
-        if self._audit_rows:
+        """Write queued audit rows and deferred orders now."""
+        if self._audit_rows or self._deferred:
+            self._carry_deferred()
             await self._in_thread(_nothing)
+
+    async def _write_deferred(self) -> None:
+        """Before a read of orders: the deferred ones written (a failed write leaves them
+        queued, and the read shows what is stored)."""
+        if self._deferred:
+            with contextlib.suppress(StoreWriteError):
+                self._carry_deferred()
+                await self._in_thread(_nothing)
 
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         await self.flush()
