@@ -215,6 +215,27 @@ class Portfolio:
             for ccy in currencies
         ]
 
+    def equity(self, now: datetime) -> float:
+        """`snapshot(now).equity` alone, the same number, without the rest of the snapshot
+        (the breakers and the sizer read it on every new order); the day's first equity and
+        the peak are kept as `snapshot` keeps them."""
+        worth = 0.0
+        for pos in self.positions.values():
+            worth += pos.equity_value * self._rate_or_one(self.value_currency(pos))
+        return self._seen(now, self.cash_value() + worth)
+
+    def cash_value(self) -> float:
+        """Cash in every currency, in the reporting currency (`snapshot(now).cash`)."""
+        return sum(float(amount) * self._rate_or_one(ccy) for ccy, amount in self.cash.items())
+
+    def _seen(self, now: datetime, equity: float) -> float:
+        day = now.date()
+        if day != self._day:
+            self._day = day
+            self.day_start_equity = equity
+        self.peak_equity = max(self.peak_equity, equity)
+        return equity
+
     def snapshot(self, now: datetime) -> AccountSnapshot:
         balances = self.balances()
         cash = sum(b.cash * (1.0 if b.rate is None else b.rate) for b in balances)
@@ -230,12 +251,7 @@ class Portfolio:
             fees += float(pos.fees) * rate
             if not pos.is_flat:
                 funding += float(pos.funding) * rate
-        equity = cash + worth
-        day = now.date()
-        if day != self._day:
-            self._day = day
-            self.day_start_equity = equity
-        self.peak_equity = max(self.peak_equity, equity)
+        equity = self._seen(now, cash + worth)
         return AccountSnapshot(
             now,
             equity,

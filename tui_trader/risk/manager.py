@@ -74,7 +74,7 @@ class RiskManager:
             return []  # the account is not loaded yet: its equity would be a false loss
         now = now or self.clock.now()
         day = self.breakers.day
-        trips = self.breakers.observe_equity(self.portfolio.snapshot(now).equity, now)
+        trips = self.breakers.observe_equity(self.portfolio.equity(now), now)
         for trip in trips:
             self.on_trip(trip)
         if trips or day != self.breakers.day:
@@ -99,7 +99,7 @@ class RiskManager:
             for trip in self.breakers.observe_trade(trade.pnl, fill.ts):
                 self.on_trip(trip)
             now_ns = to_ns(fill.ts)
-            equity = self.portfolio.snapshot(fill.ts).equity
+            equity = self.portfolio.equity(fill.ts)
             self.protections.balance = equity
             self.protections.evaluate(self.trades.closed, now_ns, trade.symbol)
             scoped = self.strategy_protections.get(trade.strategy or "")
@@ -201,15 +201,15 @@ class RiskManager:
         quote: str | None = None,
     ) -> SizingInput:
         """What the live engine knows for a sizing decision: equity, free cash, the strategy's record."""
-        snap = self.portfolio.snapshot(self.clock.now())
-        cash = float(self.portfolio.cash.get(quote, Decimal(0))) if quote else snap.cash
+        equity = self.portfolio.equity(self.clock.now())
+        cash = float(self.portfolio.cash.get(quote, Decimal(0))) if quote else self.portfolio.cash_value()
         track = None
         if sizing_for(strategy, self.settings.sizing, self.settings.strategies).mode == "kelly":
             # only Kelly reads the record: scanning up to 1,000 closed trades on every entry
             # was most of the sizing's time on the candle -> order path
             closed = self.trades.for_strategy(strategy)
             track = TrackRecord.from_returns([t.pnl_pct for t in closed]) if closed else None
-        return SizingInput(symbol, price, side, snap.equity, max(0.0, cash), stop_price, atr, track)
+        return SizingInput(symbol, price, side, equity, max(0.0, cash), stop_price, atr, track)
 
     # -- metrics -----------------------------------------------------------------------------
 
