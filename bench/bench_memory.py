@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 
 import psutil
 
@@ -54,12 +55,14 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         engine = Engine(settings, Home.resolve(tmp))
         await engine.start()
         ui = engine.bus.subscribe("screen")  # a coalescing consumer, like an attached TUI
+        assert engine.strategies is not None
         broken = [s["name"] for s in engine.strategies.status() if s.get("error")]
         if broken:
             print(f"strategies that failed to start: {broken}")
         samples: list[tuple[float, float]] = []
         totals: list[tuple[float, float]] = []  # the engine and its strategy workers
         shares: list[tuple[float, float]] = []  # the same, shared pages counted once (PSS)
+        written: list[tuple[float, float]] = []  # the zygote's and workers' Private_Dirty
         heap: list[tuple[float, float]] = []  # C heap: in use, free but held (glibc only)
         workers: dict[str, list[WorkerSample]] = {}  # each strategy worker process on its own
         processes: list[int] = []  # how many processes run under the engine (zygote, workers)
@@ -79,6 +82,8 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
                     heap.append(info)
                 await _sample_workers(engine, now - t0, workers)
                 processes.append(len(proc.children(recursive=True)))
+                if now_written := [got[-1].written for got in workers.values() if got[-1].at == now - t0]:
+                    written.append((now - t0, sum(now_written)))
                 next_sample += sample
             await asyncio.sleep(0.1)
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
@@ -103,6 +108,10 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         share_half = [s for s in shares if s[0] >= duration / 2] or shares
         print(f"  the same, each shared page counted once (PSS, all processes): start {shares[0][1]:.0f} MB, "
               f"end {shares[-1][1]:.0f} MB, slope over the last half {slope(share_half):+.1f} MB/hour")  # fmt: skip
+    if written:
+        written_half = [s for s in written if s[0] >= duration / 2] or written
+        print(f"  the zygote and workers, pages they wrote (Private_Dirty): start {written[0][1]:.0f} MB, "
+              f"end {written[-1][1]:.0f} MB, slope over the last half {slope(written_half):+.1f} MB/hour")  # fmt: skip
     for line in worker_lines(workers, duration):
         print(line)
     if processes:
@@ -111,8 +120,22 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-# (seconds, pid, RSS MB, USS MB, C heap in use MB or None, held free MB or None, trims or None)
-WorkerSample = tuple[float, int, float, float, float | None, float | None, int | None]
+@dataclass(frozen=True, slots=True)
+class WorkerSample:
+    at: float  # seconds into the run
+    pid: int
+    rss: float  # MB
+    uss: float  # MB, private: Private_Clean + Private_Dirty
+    written: float  # MB, Private_Dirty: pages this process wrote (its own data, copied pages)
+    used: float | None = None  # MB, C heap in use (glibc; a worker's own count)
+    free: float | None = None  # MB, C heap freed but held
+    trims: int | None = None  # the worker's idle trims so far
+
+
+def _sample(at: float, pid: int) -> WorkerSample:
+    rollup = _rollup(pid)
+    private = rollup["Private_Clean"] + rollup["Private_Dirty"]
+    return WorkerSample(at, pid, rollup["Rss"] / 1024, private / 1024, rollup["Private_Dirty"] / 1024)
 
 
 async def _sample_workers(engine: Engine, at: float, out: dict[str, list[WorkerSample]]) -> None:
@@ -121,35 +144,27 @@ async def _sample_workers(engine: Engine, at: float, out: dict[str, list[WorkerS
     zygote = engine.strategies.zygote.pid
     if zygote is not None:  # what the workers were forked from: its pages, until they copy them
         try:
-            rss = psutil.Process(zygote).memory_info().rss / 2**20
-            out.setdefault("zygote", []).append((at, zygote, rss, private_mb(zygote), None, None, None))
-        except (psutil.Error, OSError):
+            out.setdefault("zygote", []).append(_sample(at, zygote))
+        except (OSError, KeyError):
             pass
     for name, worker in engine.strategies.runners.items():
         pid = worker.pid
         if worker.in_engine or pid is None or worker.phase != "running":
             continue
         try:
-            rss = psutil.Process(pid).memory_info().rss / 2**20
-            uss = private_mb(pid)
-        except (psutil.Error, OSError):
+            got = _sample(at, pid)
+        except (OSError, KeyError):
             continue
-        used = free = trims = None
         try:
             answer = await asyncio.wait_for(worker.heap(), 5.0)
         except (RuntimeError, TimeoutError):
             answer = {}
         if answer.get("heap"):
             used, free = (b / 2**20 for b in answer["heap"])
+            got = replace(got, used=used, free=free)
         if answer.get("trims") is not None:
-            trims = int(answer["trims"])
-        out.setdefault(name, []).append((at, pid, rss, uss, used, free, trims))
-
-
-def private_mb(pid: int) -> float:
-    """A process's private memory (USS: Private_Clean + Private_Dirty), MB."""
-    rollup = _rollup(pid)
-    return (rollup["Private_Clean"] + rollup["Private_Dirty"]) / 1024
+            got = replace(got, trims=int(answer["trims"]))
+        out.setdefault(name, []).append(got)
 
 
 def _rollup(pid: int) -> dict[str, int]:
@@ -175,24 +190,28 @@ def _tree_pss(proc: psutil.Process) -> float | None:
 
 
 def worker_lines(workers: dict[str, list[WorkerSample]], duration: float) -> list[str]:
+    """One line a process. `written` (Private_Dirty) is what the process itself wrote: its data
+    and the pages it copied from the zygote. USS adds the libraries' code pages that no other
+    process maps at that moment, which come and go with other processes (another copy of the
+    engine started from the same virtual environment shares them while it runs)."""
     lines = []
     if workers:
-        lines.append("  each strategy worker, and the zygote they are forked from (USS = private memory; "
-                     "C heap in use / free but held):")
+        lines.append("  each strategy worker, and the zygote they are forked from (written = Private_Dirty; "
+                     "USS = all private pages; C heap in use / free but held):")
     for name, got in workers.items():
-        pids = sorted({p for _, p, *_ in got})
-        half = [(t, u) for t, _, _, u, *_ in got if t >= duration / 2] or [(t, u) for t, _, _, u, *_ in got]
+        pids = sorted({g.pid for g in got})
+        half = [(g.at, g.written) for g in got if g.at >= duration / 2] or [(g.at, g.written) for g in got]
         first, last = got[0], got[-1]
         heap_text = ""
-        if first[4] is not None and last[4] is not None:
-            heap_text = f", C heap {first[4]:.0f}/{first[5]:.0f} -> {last[4]:.0f}/{last[5]:.0f} MB"
-        trims = f", {last[6]} trims" if last[6] is not None else ""
+        if first.used is not None and last.used is not None:
+            heap_text = f", C heap {first.used:.0f}/{first.free:.0f} -> {last.used:.0f}/{last.free:.0f} MB"
+        trims = f", {last.trims} trims" if last.trims is not None else ""
         every = max(1, len(got) // 12)
-        over = " ".join(f"{u:.1f}" for _, _, _, u, *_ in got[::every])
+        over = " ".join(f"{g.written:.1f}" for g in got[::every])
         lines.append(
-            f"    {name} (pid {', '.join(map(str, pids))}): RSS {first[2]:.0f} -> {last[2]:.0f} MB, "
-            f"USS {first[3]:.1f} -> {last[3]:.1f} MB, slope over the last half {slope(half):+.1f} MB/hour"
-            f"{heap_text}{trims}; USS over time: {over}"
+            f"    {name} (pid {', '.join(map(str, pids))}): written {first.written:.1f} -> {last.written:.1f} MB, "
+            f"slope over the last half {slope(half):+.1f} MB/hour; USS {first.uss:.1f} -> {last.uss:.1f} MB, "
+            f"RSS {first.rss:.0f} -> {last.rss:.0f} MB{heap_text}{trims}; written over time: {over}"
         )
     return lines
 
