@@ -193,11 +193,13 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
             history = await engine.fetch_candles("ETH/USDT", tf, 1400)
             bars = rsi_swings(n, [c.close for c in history])
         decided: list[float] = []
+        entries: list[bool] = []  # per decision: an entry (sized, all the checks) or an exit (stop cancelled first)
         acked: dict[str, float] = {}
         original = runner.on_decision
 
         def on_decision(decision, atr):  # type: ignore[no-untyped-def]
             decided.append(time.perf_counter())
+            entries.append(decision.is_entry)
             original(decision, atr)
 
         runner.on_decision = on_decision
@@ -215,11 +217,13 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
 
         engine.bus.on(on_event, kinds={"order"})
         to_decision, to_ack, total = [], [], []
+        kinds: list[bool] = []
         stalls_before = stalls()
         for i, (o, c) in enumerate(bars):
             candle = Candle("ETH/USDT", tf, start + timedelta(minutes=minutes * i), o, max(o, c), min(o, c), c, 5.0)
             engine.clock.set(candle.open_time + timedelta(minutes=minutes))  # the bar just closed
             decided.clear()
+            entries.clear()
             before = set(acked)
             t0 = time.perf_counter()
             engine.bus.publish(CandleEvent("paper", candle))
@@ -233,6 +237,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
                 to_decision.append(decided[0] - t0)
                 to_ack.append(new[0] - decided[0])
                 total.append(new[0] - t0)
+                kinds.append(entries[0])
                 in_worker.append(runner.eval_us / 1e6)
         stalls_after = stalls()
         await engine.stop()
@@ -253,6 +258,10 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
     row("    of which the transport:", transport, 3, f"  (bar out, decision back: {hop})")
     row("  decision -> ack (size, risk, persist, venue):", to_ack)
     row("  candle -> ack (whole path):", total)
+    for label, entry in (("entries (sized, all the checks)", True), ("exits (the stop cancelled first)", False)):
+        part = [t for t, k in zip(total, kinds, strict=True) if k is entry]
+        if len(part) > 1:
+            row(f"    {label}, {len(part)}:", part)
     print(f"empty round trip through its link: p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
     if not runner.in_engine:
         print(
