@@ -287,3 +287,37 @@ async def test_reads_and_close_see_a_deferred_order_state(tmp_path: Path) -> Non
     store.defer_order(stop)
     await store.close()
     assert _stored_status(path, "stop") == "expired"
+
+
+async def test_a_deferred_state_a_failed_write_kept_never_lands_over_a_later_fill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write that was to carry a deferred state fails (a full disk): the row stays queued.
+    A fill of the same order then stores the order's newer state; the queued row must not be
+    written after it in the fill's transaction and put the older state back."""
+    from tui_trader.core.enums import OrderStatus
+    from tui_trader.store.db import StoreWriteError
+
+    path = tmp_path / "t.db"
+    store = await Store.open(path)
+    try:
+        order = _order("o1")
+        await store.insert_order(order)
+        order.status = OrderStatus.CANCELLED
+        store.defer_order(order)
+        real = db_module._trip
+
+        def full(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(db_module, "_trip", full)
+        with pytest.raises(StoreWriteError):
+            await store.flush()
+        monkeypatch.setattr(db_module, "_trip", real)
+        later = _order("o1")
+        later.status, later.filled_quantity = OrderStatus.FILLED, D("1")
+        await store.save_fill(_fill("f1", "o1"), later)
+        await store.flush()
+        assert _stored_status(path, "o1") == "filled"
+    finally:
+        await store.close()

@@ -288,8 +288,11 @@ class Store(CashFlowStore):
             None if order is None else order_row(order),
             None if position is None else position_row(position, at or fill.ts),
         )
-        if order is not None:
-            self._deferred.pop(order.client_order_id, None)  # this state is newer
+        if order is not None:  # this state is newer than one deferred (or carried, not yet written)
+            cid = order.client_order_id
+            self._deferred.pop(cid, None)
+            if self._staged:  # staged rows go after the fill's own in its transaction
+                self._staged = [r for r in self._staged if r[0] != _UPSERT_ORDER or r[1][0] != cid]
         return await self._in_thread(_save_fill, *rows, staged_inside=True)
 
     def stage(self, row: Row, *, key: int = 0) -> None:
