@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -208,46 +210,45 @@ def _stored_status(path: Path, cid: str) -> str | None:
     return row[0] if row else None
 
 
-async def test_a_deferred_order_state_commits_with_the_next_order_in_one_transaction(tmp_path: Path) -> None:
-    """The stop's cancel is not committed on its own: the exit order's insert carries it, in
-    its transaction (one commit for both, and nothing of either before it)."""
+@contextlib.asynccontextmanager
+async def _deferred_cancel(tmp_path: Path, *, traced: bool = False) -> AsyncIterator[tuple[Store, Path, Order, list]]:
+    """A store with an order stored as accepted, then cancelled with its state deferred
+    (`Store.defer_order`): the store, its file, the order and (traced) its transactions from
+    the deferral on. Closed at the end."""
     from tui_trader.core.enums import OrderStatus
 
     path = tmp_path / "t.db"
     store = await Store.open(path)
     try:
-        stop = _order("stop")
-        stop.status = OrderStatus.ACCEPTED
-        await store.insert_order(stop)
-        trips = _commits(store)
-        stop.status = OrderStatus.CANCELLED
-        store.defer_order(stop)
+        order = _order("stop")
+        order.status = OrderStatus.ACCEPTED
+        await store.insert_order(order)
+        trips = _commits(store) if traced else []
+        order.status = OrderStatus.CANCELLED
+        store.defer_order(order)
+        yield store, path, order, trips
+    finally:
+        await store.close()
+
+
+async def test_a_deferred_order_state_commits_with_the_next_order_in_one_transaction(tmp_path: Path) -> None:
+    """The stop's cancel is not committed on its own: the exit order's insert carries it, in
+    its transaction (one commit for both, and nothing of either before it)."""
+    async with _deferred_cancel(tmp_path, traced=True) as (store, path, _, trips):
         assert _stored_status(path, "stop") == "accepted"  # not yet: no commit of its own
         await store.insert_order(_order("exit"))
         assert _stored_status(path, "stop") == "cancelled" and _stored_status(path, "exit") == "new"
         done = [t for t in trips if t]
         assert done == [["INSERT orders", "INSERT orders", "COMMIT"]], done  # the upsert, then the exit
-    finally:
-        await store.close()
 
 
 async def test_a_deferred_order_state_with_no_order_after_it_is_written_a_moment_later(tmp_path: Path) -> None:
-    from tui_trader.core.enums import OrderStatus
-
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        stop = _order("stop")
-        await store.insert_order(stop)
-        stop.status = OrderStatus.CANCELLED
-        store.defer_order(stop)
+    async with _deferred_cancel(tmp_path) as (_, path, _, _):
         for _ in range(100):
             if _stored_status(path, "stop") == "cancelled":
                 break
             await asyncio.sleep(0.01)
         assert _stored_status(path, "stop") == "cancelled"
-    finally:
-        await store.close()
 
 
 async def test_a_later_write_of_the_same_order_wins_over_its_deferred_state(tmp_path: Path) -> None:
@@ -255,37 +256,23 @@ async def test_a_later_write_of_the_same_order_wins_over_its_deferred_state(tmp_
     older deferred row back over it."""
     from tui_trader.core.enums import OrderStatus
 
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        stop = _order("stop")
-        await store.insert_order(stop)
-        stop.status = OrderStatus.CANCELLED
-        store.defer_order(stop)
+    async with _deferred_cancel(tmp_path) as (store, _, stop, _):
         later = stop.copy()
         later.meta["role"] = "protective_stop"
         await store.save_order(later)
         await store.insert_order(_order("exit"))
         [stored] = [o for o in await store.load_orders() if o.client_order_id == "stop"]
         assert stored.status is OrderStatus.CANCELLED and stored.meta == {"role": "protective_stop"}
-    finally:
-        await store.close()
 
 
 async def test_reads_and_close_see_a_deferred_order_state(tmp_path: Path) -> None:
     from tui_trader.core.enums import OrderStatus
 
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    stop = _order("stop")
-    await store.insert_order(stop)
-    stop.status = OrderStatus.CANCELLED
-    store.defer_order(stop)
-    got = await store.get_order("stop")
-    assert got is not None and got.status is OrderStatus.CANCELLED
-    stop.status = OrderStatus.EXPIRED  # (any later state) deferred again, then the store closes
-    store.defer_order(stop)
-    await store.close()
+    async with _deferred_cancel(tmp_path) as (store, path, stop, _):
+        got = await store.get_order("stop")
+        assert got is not None and got.status is OrderStatus.CANCELLED
+        stop.status = OrderStatus.EXPIRED  # (any later state) deferred again, then the store closes
+        store.defer_order(stop)
     assert _stored_status(path, "stop") == "expired"
 
 
@@ -298,13 +285,7 @@ async def test_a_deferred_state_a_failed_write_kept_never_lands_over_a_later_fil
     from tui_trader.core.enums import OrderStatus
     from tui_trader.store.db import StoreWriteError
 
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        order = _order("o1")
-        await store.insert_order(order)
-        order.status = OrderStatus.CANCELLED
-        store.defer_order(order)
+    async with _deferred_cancel(tmp_path) as (store, path, _, _):
         real = db_module._trip
 
         def full(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -314,10 +295,8 @@ async def test_a_deferred_state_a_failed_write_kept_never_lands_over_a_later_fil
         with pytest.raises(StoreWriteError):
             await store.flush()
         monkeypatch.setattr(db_module, "_trip", real)
-        later = _order("o1")
+        later = _order("stop")
         later.status, later.filled_quantity = OrderStatus.FILLED, D("1")
-        await store.save_fill(_fill("f1", "o1"), later)
+        await store.save_fill(_fill("f1", "stop"), later)
         await store.flush()
-        assert _stored_status(path, "o1") == "filled"
-    finally:
-        await store.close()
+        assert _stored_status(path, "stop") == "filled"
