@@ -261,7 +261,7 @@ async def test_the_screen_is_laid_out_once_after_its_first_frame_before_it_settl
     settled: list[int] = []
     app._stamp_settled = lambda: settled.append(len(layouts))  # type: ignore[method-assign]
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await _until_settled(pilot, settled)
         assert settled == [1], layouts  # 4 before under the headless runner: the resize events
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
@@ -275,6 +275,15 @@ def test_the_order_book_shows_its_placeholder_from_the_first_frame() -> None:
     from tui_trader.ui.panes.orderbook import Ladder
 
     assert as_text(Ladder().lines).plain == "waiting for the book…"
+
+
+async def _until_settled(pilot: object, settled: list[object]) -> None:
+    """Pause until the app's settled stamp ran (a loaded machine may need more than one pause)."""
+    for _ in range(200):
+        await pilot.pause()  # type: ignore[attr-defined]
+        if settled:
+            return
+        await pilot.pause(0.01)  # type: ignore[attr-defined]
 
 
 def _cells(screen: object) -> list[list[tuple[str, str]]]:
@@ -325,7 +334,7 @@ async def test_the_first_paint_is_the_first_frame_and_it_is_the_whole_first_scre
     app._stamp_first_paint = lambda: painted.append(len(frames))  # type: ignore[method-assign]
     app._stamp_settled = lambda: settled.append(len(frames))  # type: ignore[method-assign]
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+        await _until_settled(pilot, settled)
         assert painted == [1]  # stamped once, after the first frame
         assert len(settled) == 1 and settled[0] > 1  # Textual drew again before it settled
         first = frames[0]
