@@ -12,7 +12,10 @@ code before rule strategies ran in the engine). Prints p50/p99 of:
 and the worker's cost: an empty round trip, and the memory of the worker factory and a worker.
 Then how quiet the machine was: a 1 s spin before and after the candles counts the times this
 process was kept off the CPU for over 1 ms (a p99 of a ~1 ms path is the path's own only when
-that is rare) and the load average.
+that is rare) and the load average. The candles are timed once the engine's start-up work in
+other threads is done (on the paper venue, a year of daily history for the value at risk,
+which otherwise shares the first candles' core and GIL: `settled`); `--no-settle` times them
+at once, as every round before the eighth did.
 
 Two strategies:
   --strategy rsi_trend (the default): the bundled RSI + EMA rule strategy,
@@ -50,6 +53,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -104,6 +108,39 @@ def stalls(seconds: float = 1.0) -> tuple[int, int, float]:
             longest = max(longest, gap)
         last = now
     return over1, over2, longest * 1000
+
+
+def others_cpu_ticks() -> int:
+    """CPU time (clock ticks) used so far by this process's threads other than this one."""
+    me, total = threading.get_native_id(), 0
+    for task in os.listdir("/proc/self/task"):
+        if int(task) == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{task}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+async def settled(quiet_s: float = 0.5, limit_s: float = 20.0) -> float:
+    """Wait until the engine's start-up work in other threads is done: no CPU used by them
+    for `quiet_s`. On the paper venue that is a year of daily history for the value at risk,
+    computed from the minute path in a thread once per symbol (~0.1 s of CPU, stretched to
+    over a second beside a busy event loop): timed meanwhile, the first candles share the
+    core and the GIL with it. Returns the seconds waited."""
+    if not os.path.isdir("/proc/self/task"):
+        return 0.0
+    start = last_change = time.perf_counter()
+    seen = others_cpu_ticks()
+    while time.perf_counter() - last_change < quiet_s and time.perf_counter() - start < limit_s:
+        await asyncio.sleep(0.05)
+        now = others_cpu_ticks()
+        if now != seen:
+            seen, last_change = now, time.perf_counter()
+    return time.perf_counter() - start
 
 
 def pct(xs: list[float], q: int) -> float:
@@ -168,7 +205,7 @@ STRATEGIES = {
 }
 
 
-async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "auto") -> None:
+async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "auto", settle: bool = True) -> None:
     name, tf, default_n, params, label = STRATEGIES[which]
     n = n or default_n
     minutes = int(tf[:-1])
@@ -218,6 +255,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         engine.bus.on(on_event, kinds={"order"})
         to_decision, to_ack, total = [], [], []
         kinds: list[bool] = []
+        waited = await settled() if settle else 0.0
         stalls_before = stalls()
         for i, (o, c) in enumerate(bars):
             candle = Candle("ETH/USDT", tf, start + timedelta(minutes=minutes * i), o, max(o, c), min(o, c), c, 5.0)
@@ -262,6 +300,8 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         part = [t for t, k in zip(total, kinds, strict=True) if k is entry]
         if len(part) > 1:
             row(f"    {label}, {len(part)}:", part)
+    if settle:
+        print(f"timed once the engine's start-up work in other threads was done (waited {waited:.1f} s)")
     print(f"empty round trip through its link: p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
     if not runner.in_engine:
         print(
@@ -297,8 +337,10 @@ def main() -> int:
                     help="idle time between candles, after the engine has settled (default 0: back to back)")
     ap.add_argument("--isolation", choices=("auto", "process"), default="auto",
                     help="the strategy's [strategies] isolation (auto: a rule strategy in the engine's process)")
+    ap.add_argument("--no-settle", action="store_true",
+                    help="time the candles at once, while the engine's start-up work in other threads may still run")
     args = ap.parse_args()
-    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000, args.isolation))
+    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000, args.isolation, not args.no_settle))
     return 0
 
 
