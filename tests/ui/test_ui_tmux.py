@@ -30,6 +30,8 @@ pytestmark = [
 class Tmux:
     """One detached tmux server of our own (-L), so nothing else's sessions are touched."""
 
+    pid = 0  # the workstation's process (the pane's)
+
     def __init__(self, socket: str) -> None:
         self.socket = socket
 
@@ -63,7 +65,7 @@ def tui(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
     tmux = Tmux(f"tui-test-{uuid.uuid4().hex[:8]}")
     env = f"-u COLUMNS -u LINES TUI_TRADER_HOME={home} TERM=xterm-256color"
     tmux.run("new-session", "-d", "-s", "tui", "-x", "120", "-y", "40", f"exec env {env} {exe}")
-    pid = int(tmux.run("display-message", "-p", "-t", "tui", "#{pane_pid}").strip())
+    pid = tmux.pid = int(tmux.run("display-message", "-p", "-t", "tui", "#{pane_pid}").strip())
     try:
         yield tmux, home
     finally:
@@ -71,16 +73,18 @@ def tui(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
         _reap(pid)
 
 
-def _reap(pid: int) -> None:
-    """The workstation exits on the hang-up; make sure of it (never leave one running)."""
-    deadline = time.monotonic() + 15
+def _reap(pid: int, within: float = 15.0) -> bool:
+    """The workstation exits on the hang-up; make sure of it (never leave one running).
+    True when it ended by itself within `within` seconds."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return
+            return True
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
+    return False
 
 
 def orders(home: Path) -> list[tuple[str, str, str]]:
@@ -131,3 +135,23 @@ def test_ctrl_q_asks_with_an_order_working(tui: tuple[Tmux, Path]) -> None:
     time.sleep(0.5)
     assert "PAPER" in tmux.screen()
     assert [status for *_, status in orders(home)] == ["accepted"]
+
+
+def test_the_workstation_ends_when_its_terminal_goes_while_it_quits(tui: tuple[Tmux, Path]) -> None:
+    """ctrl+q, and the terminal goes at once (an SSH session dropped, the tmux server killed):
+    the process ends by itself within seconds, with its order stored and the home folder free.
+    Before, Textual's input thread, left waiting on the dead terminal, kept it alive for ever."""
+    from tui_trader.home import Home, HomeLock
+
+    tmux, home = tui
+    tmux.wait_for(lambda s: "PAPER" in s and "connected" in s and "BTC/USDT" in s, why="the workstation")
+    tmux.keys(":buy 0.01 BTC/USDT mkt", "Enter")
+    tmux.wait_for(lambda s: "Tab to Send" in s, why="the armed confirmation")
+    tmux.keys("C-y")
+    tmux.wait_for(lambda s: "filled" in s, timeout=20, why="the fill")
+    tmux.keys("C-q")
+    tmux.wait_for(lambda s: "PAPER" not in s, timeout=20, why="the workstation to quit")
+    subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True, timeout=20)
+    assert _reap(tmux.pid, within=10.0), "the workstation was still running 10 s after its terminal went"
+    assert orders(home) == [("BTC/USDT", "buy", "filled")]
+    assert HomeLock.holder(Home.resolve(home).lock_path) is None

@@ -53,4 +53,6 @@ def run_attach(args: argparse.Namespace) -> int:
 
     app = WorkstationApp(client, ctx.settings, ctx.home)
     app.run()
-    return app.return_code or 0
+    from tui_trader.cli.process_end import end_process_if_held
+
+    return end_process_if_held(app.return_code or 0)  # a dead terminal's threads never keep it

@@ -26,9 +26,12 @@ def run_tui(args: argparse.Namespace) -> int:
 
     hold_for_start()  # no garbage collection passes until the first paint (ui/heap.py)
     try:
-        return _run_tui(args)
+        code = _run_tui(args)
     finally:
         end_start_hold()
+    from tui_trader.cli.process_end import end_process_if_held
+
+    return end_process_if_held(code)  # closed, the lock let go: nothing may keep the process
 
 
 def _run_tui(args: argparse.Namespace) -> int:
