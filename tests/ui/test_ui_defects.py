@@ -86,20 +86,20 @@ async def test_orders_show_quantity_price_status_and_reason_in_the_grid() -> Non
         assert "band" in text  # the whole reason, not its first 30 characters
 
 
-async def test_no_table_scrolls_sideways_at_any_size_and_empty_ones_show_no_scrollbar() -> None:
-    for size in ((160, 48), (100, 30), (80, 24)):
-        rig = build_rig()
-        async with rig.app.run_test(size=size) as pilot:
-            await rig.ready(pilot)
-            for key in ("1", "4", "5", "6", "7", "8", "9", "0", "f8", "f9"):
-                await pilot.press(key)
-                await frame(rig, pilot)
-                await pilot.pause()
-                for table in rig.app.query(DataTable):
-                    if table.region.width and table.display:
-                        assert not table.show_horizontal_scrollbar, (size, key, table.id)
-                        if table.row_count == 0:  # an empty table shows no scrollbar at all
-                            assert not table.show_vertical_scrollbar, (size, key, table.id)
+@pytest.mark.parametrize("size", [(160, 48), (100, 30), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_no_table_scrolls_sideways_at_any_size_and_empty_ones_show_no_scrollbar(size: tuple[int, int]) -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=size) as pilot:
+        await rig.ready(pilot)
+        for key in ("1", "4", "5", "6", "7", "8", "9", "0", "f8", "f9"):
+            await pilot.press(key)
+            await frame(rig, pilot)
+            await pilot.pause()
+            for table in rig.app.query(DataTable):
+                if table.region.width and table.display:
+                    assert not table.show_horizontal_scrollbar, (size, key, table.id)
+                    if table.row_count == 0:  # an empty table shows no scrollbar at all
+                        assert not table.show_vertical_scrollbar, (size, key, table.id)
 
 
 async def test_the_chart_stays_inside_its_pane() -> None:
