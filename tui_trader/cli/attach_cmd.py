@@ -49,10 +49,11 @@ def run_attach(args: argparse.Namespace) -> int:
         session_token=session,
     )
     setup_logging(ctx.home.logs_dir, "attach")
+    from tui_trader.cli.process_end import end_process_if_held, on_a_terminal
     from tui_trader.ui.app import WorkstationApp
 
     app = WorkstationApp(client, ctx.settings, ctx.home)
+    terminal = on_a_terminal()
     app.run()
-    from tui_trader.cli.process_end import end_process_if_held
-
-    return end_process_if_held(app.return_code or 0)  # a dead terminal's threads never keep it
+    # a terminal gone meanwhile must not keep the process
+    return end_process_if_held(app.return_code or 0, started_on_terminal=terminal)

@@ -1,12 +1,13 @@
-"""The workstation's process ends when the workstation has closed, whatever its terminal did.
+"""The workstation's process ends when the workstation has closed, even with its terminal gone.
 
 A terminal that goes away while the workstation is quitting (an SSH session dropped, a tmux
 server killed, right after ctrl+q) leaves threads behind that no one stops: Textual's input
-and output threads wait on a terminal that is gone, and Python's exit waits for every such
-thread for ever, a process with nothing left to do (found by tests/ui/test_ui_tmux.py, whose
-teardown had to kill it). By the time the app returns, the engine has been closed (orders,
-journal, database written) and the home folder's lock is let go; the threads left then get a
-moment to finish, and a process still held by them ends at once, saying which they were.
+thread reads the gone terminal in a loop (a core busy) and Python's exit waits for it for ever
+(found by tests/ui/test_ui_tmux.py, whose teardown had to kill it). By the time the app returns,
+the engine has been closed (orders, journal, database written) and, after the command, the
+home folder's lock is let go; if the terminal the workstation started on is gone by then, the
+threads left get a moment to finish, and a process still held by them ends at once, saying
+which they were. On a terminal still there (or none at all: tests, pipes), nothing changes.
 """
 
 from __future__ import annotations
@@ -22,10 +23,27 @@ GRACE_S = 2.0
 log = logging.getLogger(__name__)
 
 
-def end_process_if_held(code: int, grace_s: float = GRACE_S) -> int:
-    """`code`, once every other non-daemon thread has ended; if some are still running after
-    `grace_s`, the process exits with `code` right here (os._exit: Python's exit would wait
-    for them for ever)."""
+def on_a_terminal() -> bool:
+    """Whether stdin and stdout are a terminal now."""
+    try:
+        return os.isatty(0) and os.isatty(1)
+    except OSError:
+        return False
+
+
+def terminal_gone() -> bool:
+    """The terminal's file descriptors fail (a hang-up leaves them failing with EIO)."""
+    from tui_trader.ui.watchdog import TerminalWatchdog
+
+    return TerminalWatchdog(parent_pid=1).problem() is not None
+
+
+def end_process_if_held(code: int, *, started_on_terminal: bool, grace_s: float = GRACE_S) -> int:
+    """`code`, unless the workstation started on a terminal that is gone now and other
+    non-daemon threads still run `grace_s` after this call: then the process exits with
+    `code` right here (os._exit: Python's exit would wait for them for ever)."""
+    if not started_on_terminal or not terminal_gone():
+        return code
     deadline = time.monotonic() + grace_s
     left = []
     for thread in threading.enumerate():
@@ -36,7 +54,8 @@ def end_process_if_held(code: int, grace_s: float = GRACE_S) -> int:
             left.append(thread.name)
     if not left:
         return code
-    log.warning("the workstation has closed but %s still ran: the process ends here", ", ".join(left))
+    log.warning("the terminal is gone and %s still ran after the workstation closed: the process ends here",
+                ", ".join(left))  # fmt: skip
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -22,16 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from tui_trader.cli.process_end import end_process_if_held, on_a_terminal
     from tui_trader.ui.heap import end_start_hold, hold_for_start
 
     hold_for_start()  # no garbage collection passes until the first paint (ui/heap.py)
+    terminal = on_a_terminal()
     try:
         code = _run_tui(args)
     finally:
         end_start_hold()
-    from tui_trader.cli.process_end import end_process_if_held
-
-    return end_process_if_held(code)  # closed, the lock let go: nothing may keep the process
+    # closed, the lock let go: a terminal gone meanwhile must not keep the process
+    return end_process_if_held(code, started_on_terminal=terminal)
 
 
 def _run_tui(args: argparse.Namespace) -> int:
