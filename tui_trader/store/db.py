@@ -570,8 +570,7 @@ class Store(CashFlowStore):
         queued, and the read shows what is stored)."""
         if self._deferred:
             with contextlib.suppress(StoreWriteError):
-                self._carry_deferred()
-                await self._in_thread(_nothing)
+                await self.flush()
 
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         await self.flush()
