@@ -238,7 +238,7 @@ class Portfolio:
 
     def snapshot(self, now: datetime) -> AccountSnapshot:
         balances = self.balances()
-        cash = sum(b.cash * (1.0 if b.rate is None else b.rate) for b in balances)
+        cash = self.cash_value()
         gross = net = unreal = realized = fees = funding = worth = 0.0
         for pos in self.positions.values():
             rate = self._rate_or_one(self.value_currency(pos))
