@@ -113,6 +113,32 @@ async def test_a_year_of_history_is_made_off_the_event_loop() -> None:
     assert len(bars) == 365 and bars == await venue_at(NOW).fetch_candles("AAPL", "1d", limit=365)
 
 
+def test_a_year_of_daily_bars_leaves_the_live_weeks_where_they_were() -> None:
+    """The value at risk reads a year of daily closes when a position opens in a new symbol:
+    those 53 weeks of minutes are computed once and dropped (their daily bars are kept), so
+    the weeks the live quotes read stay cached and the engine does not hold 20+ MB more."""
+    path_module._BLOCKS._data.clear()
+    live = new_path("SOL/USDT")
+    live.price(NOW.timestamp())  # the live week: computed and kept
+    kept = dict(path_module._BLOCKS._data)
+    current = live.block(int(NOW.timestamp() // 60 // path_module.MINUTES_PER_BLOCK))
+
+    year = bars_before(live, 86_400, NOW.timestamp(), 365)
+    other = bars_before(new_path("BTC/USDT"), 86_400, NOW.timestamp(), 365)
+
+    assert dict(path_module._BLOCKS._data) == kept  # nothing evicted, nothing added
+    assert live._last is current  # the live quotes' own week is still the one at hand
+    # The same bars as from weeks computed and kept, to the bit.
+    for symbol, bars in (("SOL/USDT", year), ("BTC/USDT", other)):
+        fresh = new_path(symbol)
+        for i, ts in enumerate(bars.ts[:: 40].tolist()):
+            day = bars_before(fresh, 60, ts + 86_400, 1440)
+            day = day.slice(int(np.searchsorted(day.ts, ts)), len(day))
+            row = i * 40
+            assert bars.open[row] == day.open[0] and bars.close[row] == day.close[-1]
+            assert bars.high[row] == day.high.max() and bars.low[row] == day.low.min()
+
+
 def test_price_is_continuous_across_minutes_and_inside_the_bar() -> None:
     path = new_path("SOL/USDT")
     start = math.floor(NOW.timestamp() / 60) * 60

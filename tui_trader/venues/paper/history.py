@@ -105,7 +105,7 @@ def block_bars(path: PricePath, index: int, secs: int) -> Bars:
         hit = _PARTIALS.get(key)
         if hit is not None:
             return hit
-    blk = path.block(index)
+    blk = path.block(index, keep=secs < 900)  # bars of 15m and longer are cached above instead
     idx = np.flatnonzero(blk.trades)
     if len(idx) == 0:
         return _empty()

@@ -192,13 +192,18 @@ class PricePath:
 
     # -- queries --------------------------------------------------------------------------------
 
-    def block(self, index: int) -> Block:
+    def block(self, index: int, *, keep: bool = True) -> Block:
+        """Week `index` of minutes. `keep=False` is for history that reaches far back (a year of
+        daily bars for the value at risk): a week not computed yet is computed and dropped, so
+        it neither evicts the weeks the live quotes read from the shared cache nor holds
+        ~0.5 MB a week in it (the caller keeps the bars it aggregates)."""
         last = self._last
         if last is not None and last.index == index:
             return last
         before = self._before
         if before is not None and before.index == index:
-            self._last, self._before = before, last
+            if keep:
+                self._last, self._before = before, last
             return before
         key = (*self._block_key, index)
         blk = _BLOCKS.get(key)
@@ -210,10 +215,14 @@ class PricePath:
                 base = _BLOCKS.get(base_key)
                 if base is None:
                     base = self._make_block(index)
-                    _BLOCKS.put(base_key, base)
+                    if keep:
+                        _BLOCKS.put(base_key, base)
                 blk = self._with_basis(base, self.basis)
+            if not keep:
+                return blk
             _BLOCKS.put(key, blk)
-        self._last, self._before = blk, last
+        if keep:
+            self._last, self._before = blk, last
         return blk
 
     def _with_basis(self, blk: Block, basis: Basis) -> Block:
