@@ -12,10 +12,11 @@ code before rule strategies ran in the engine). Prints p50/p99 of:
 and the worker's cost: an empty round trip, and the memory of the worker factory and a worker.
 Then how quiet the machine was: a 1 s spin before and after the candles counts the times this
 process was kept off the CPU for over 1 ms (a p99 of a ~1 ms path is the path's own only when
-that is rare) and the load average. The candles are timed once the engine's start-up work in
-other threads is done (on the paper venue, a year of daily history for the value at risk,
-which otherwise shares the first candles' core and GIL: `settled`); `--no-settle` times them
-at once, as every round before the eighth did.
+that is rare), a fixed reference workload's time before and after (the machine's speed at
+that moment: the same code's p50 moves with it) and the load average. The candles are timed
+once the engine's start-up work in other threads is done (on the paper venue, a year of
+daily history for the value at risk, which otherwise shares the first candles' core and GIL:
+`settled`); `--no-settle` times them at once, as every round before the eighth did.
 
 Two strategies:
   --strategy rsi_trend (the default): the bundled RSI + EMA rule strategy,
@@ -108,6 +109,22 @@ def stalls(seconds: float = 1.0) -> tuple[int, int, float]:
             longest = max(longest, gap)
         last = now
     return over1, over2, longest * 1000
+
+
+def reference_ms(runs: int = 5) -> float:
+    """How fast the machine runs Python right now: the best of `runs` passes of a fixed
+    workload of the path's kind (small dicts, floats, attribute reads; ~1.5 ms on this
+    machine at its usual speed). The same code's p50 moves with it, so a run's figures can be
+    told apart from the machine's drift (its speed halves within minutes here)."""
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        acc: dict[int, float] = {}
+        for i in range(5_000):
+            row = {"price": i * 0.5, "qty": 1.0 + i % 7}
+            acc[i % 97] = acc.get(i % 97, 0.0) + row["price"] * row["qty"]
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
 
 
 def others_cpu_ticks() -> int:
@@ -257,6 +274,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         kinds: list[bool] = []
         waited = await settled() if settle else 0.0
         stalls_before = stalls()
+        ref_before = reference_ms()
         for i, (o, c) in enumerate(bars):
             candle = Candle("ETH/USDT", tf, start + timedelta(minutes=minutes * i), o, max(o, c), min(o, c), c, 5.0)
             engine.clock.set(candle.open_time + timedelta(minutes=minutes))  # the bar just closed
@@ -277,6 +295,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
                 total.append(new[0] - t0)
                 kinds.append(entries[0])
                 in_worker.append(runner.eval_us / 1e6)
+        ref_after = reference_ms()
         stalls_after = stalls()
         await engine.stop()
     transport = [a - b for a, b in zip(to_decision, in_worker, strict=True)]
@@ -313,6 +332,10 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
     print(
         f"the machine: a 1 s spin of this process was held off the CPU > 1 ms {b1} times before the "
         f"candles ({b2} > 2 ms, longest {bmax:.1f} ms) and {a1} after ({a2} > 2 ms, longest {amax:.1f} ms)"
+    )
+    print(
+        f"the machine's speed: a fixed reference workload took {ref_before:.2f} ms before the candles and "
+        f"{ref_after:.2f} ms after (best of 5; larger is slower)"
     )
     load = os.getloadavg()
     print(f"load average while measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
