@@ -45,3 +45,32 @@ def test_blocks_nest_and_restore_talib() -> None:
             pass
         assert type(abstract.RSI).__call__ is not call  # the outer block still releases
     assert type(abstract.RSI).__call__ is call
+
+
+def test_results_take_talibs_arrays_over_without_copies() -> None:
+    import tracemalloc
+
+    frame = synthetic_ohlcv(50_000, "1m", seed=5)
+    outputs = 2 * 8 * len(frame)  # HT_SINE's two float64 arrays
+    with released_talib_outputs():
+        tracemalloc.start()
+        try:
+            hilbert = abstract.HT_SINE(frame)
+            grown = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        rsi = abstract.RSI(frame, timeperiod=14)
+        again = abstract.HT_SINE.outputs  # computed again, and handed over too
+    # TA-Lib's own result stacks the arrays and pandas copies that: three copies at its peak
+    assert grown < 1.5 * outputs + 8 * len(frame)  # + TA-Lib's copy of its input column
+    sine, leadsine = talib.HT_SINE(frame["close"].to_numpy())
+    assert list(hilbert.columns) == ["sine", "leadsine"] and hilbert.index.equals(frame.index)
+    assert (hilbert.dtypes == np.float64).all()
+    np.testing.assert_array_equal(hilbert["sine"].to_numpy(), sine)
+    np.testing.assert_array_equal(again["leadsine"].to_numpy(), leadsine)
+    assert isinstance(rsi, pd.Series) and rsi.index.equals(frame.index) and rsi.name is None
+    assert not np.shares_memory(hilbert["sine"].to_numpy(), again["sine"].to_numpy())
+    assert all(v is None for v in _state(abstract.HT_SINE).outputs.values())  # nothing kept to write to
+    # outside the block TA-Lib builds its results as ever
+    assert type(type(abstract.RSI).__dict__["outputs"]) is property  # TA-Lib's own, put back
+    pd.testing.assert_frame_equal(abstract.HT_SINE(frame), hilbert)

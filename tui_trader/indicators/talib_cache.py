@@ -14,6 +14,12 @@ function's cached outputs are dropped (its `outputs` property computes them agai
 kept inputs if anyone asks: nothing a strategy sees changes), and at the end of the span the
 inputs are dropped too, in this thread. Functions made with `talib.abstract.Function(name)`
 are the caller's own objects and keep theirs after the span.
+
+During the span a call on a DataFrame also returns its Series or DataFrame without copying
+TA-Lib's raw arrays (`_owning`): TA-Lib stacks a multi-output function's arrays into one
+matrix and pandas copies that again, so Freqtrade's SampleStrategy's last indicator (HT_SINE,
+two outputs) held three copies of its 8 MB at its peak. The values, dtypes, index and column
+names are TA-Lib's own; only a multi-output frame's layout differs (one block per column).
 """
 
 from __future__ import annotations
@@ -48,6 +54,42 @@ def _forgetting(original: Any) -> Any:
     return call
 
 
+def _owning(original: property) -> property:
+    """TA-Lib's `outputs` property, except that for a DataFrame input the result takes the raw
+    arrays over instead of copying them (a Series, or a DataFrame of one column per output
+    when they share a dtype), and the function then forgets them: it computes them again if
+    anyone asks, so nothing else ever writes to what the caller holds."""
+
+    def outputs(self: Any) -> Any:
+        import pandas as pd
+
+        local: Any = self._Function__localdata  # (not in a class: no name mangling)
+        frame = local.input_arrays
+        if not isinstance(frame, pd.DataFrame):
+            return original.fget(self)  # type: ignore[misc]
+        if not local.outputs_valid:
+            self._Function__call_function()
+        arrays = list(local.outputs.values())
+        if len({a.dtype for a in arrays}) != 1:  # TA-Lib's column_stack would cast them to one
+            return original.fget(self)  # type: ignore[misc]
+        if len(arrays) == 1:
+            result: Any = pd.Series(arrays[0], index=frame.index, copy=False)
+        else:
+            result = pd.DataFrame(dict(zip(self.output_names, arrays, strict=True)), index=frame.index, copy=False)
+        _forget_outputs(self)
+        return result
+
+    return _Owning(outputs, original)
+
+
+class _Owning(property):
+    """The `outputs` property `_owning` makes, holding TA-Lib's own to put back."""
+
+    def __init__(self, fget: Any, original: property) -> None:
+        super().__init__(fget)
+        self.original = original
+
+
 def forget_inputs() -> None:
     """Drop, in this thread, the last inputs and outputs every `talib.abstract.NAME` holds."""
     abstract = sys.modules.get("talib.abstract")
@@ -74,6 +116,7 @@ def released_talib_outputs() -> Iterator[None]:
     with _lock:
         if _depth == 0:
             cls.__call__ = _forgetting(cls.__call__)
+            cls.outputs = _owning(cls.outputs)
         _depth += 1
     try:
         yield
@@ -82,4 +125,5 @@ def released_talib_outputs() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 cls.__call__ = cls.__call__.original
+                cls.outputs = cls.outputs.original
         forget_inputs()
