@@ -9,6 +9,7 @@ rerun sets it. The subprocess tests run the command as a user does.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -237,8 +238,8 @@ def test_user_errors_keep_their_one_line_and_exit_code(case: str, argv: list[str
 
 
 def _subprocess(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
-    code = ("import atexit, sys; atexit.register(lambda: sys.stderr.write("
-            "'pandas imported: %s\\n' % ('pandas' in sys.modules))); "
+    code = ("import atexit, gc, sys; atexit.register(lambda: sys.stderr.write("
+            "'pandas imported: %s\\ncollector on: %s\\n' % ('pandas' in sys.modules, gc.isenabled()))); "
             "from tui_trader.cli.main import main; sys.exit(main())")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
     environ.update(PYTHONPATH=str(ROOT), **env)
@@ -250,9 +251,13 @@ def test_the_command_never_imports_pandas(files: dict[str, Path], tmp_path: Path
     argv = ["--strategy", "ema_cross", "--data", str(files["gaps"]), "--timeframe", "1m", "--json"]
     done = _subprocess(argv, tmp_path)
     assert done.returncode == 0, done.stderr.decode()
-    assert done.stderr.decode() == "pandas imported: False\n"
+    # the collector stays off once the command's own process has written the document (on
+    # again, it would collect everything the run made before the process ends)
+    assert done.stderr.decode() == "pandas imported: False\ncollector on: False\n"
     _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
     assert done.stdout.decode() == out
+    _, out, _, taken = run(argv, tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)
+    assert taken and done.stdout.decode() == out and gc.isenabled()  # in a process that goes on: on again
 
 
 def test_a_run_found_ineligible_after_talib_takes_the_dataframe_path(files: dict[str, Path], tmp_path: Path,
@@ -262,7 +267,7 @@ def test_a_run_found_ineligible_after_talib_takes_the_dataframe_path(files: dict
     argv = ["--strategy", "ema_cross", "--data", str(files["epoch"]), "--timeframe", "1m", "--json"]
     done = _subprocess(argv, tmp_path)
     assert done.returncode == 0, done.stderr.decode()
-    assert done.stderr.decode() == "pandas imported: True\n"
+    assert done.stderr.decode() == "pandas imported: True\ncollector on: True\n"  # the DataFrame path collects
     _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
     assert done.stdout.decode() == out and out.count('"entry_time"') > 20
 

@@ -52,15 +52,21 @@ def backtest_arrays_cmd(args: argparse.Namespace, ctx: Any) -> int | None:
     it (nothing was printed)."""
     if os.environ.get(PANDAS_ONLY) or not _arguments_allow(args):
         return None
+    own_process = "pandas" not in sys.modules  # the command's own (not a test's, nor an app's)
     collecting = gc.isenabled()
     gc.disable()  # ~10 % of the run; a rule strategy's run makes no cycles worth collecting
     interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    code = None
     try:
-        return _arrays_cmd(args, ctx)
+        code = _arrays_cmd(args, ctx)
+        return code
     finally:
         sys.setswitchinterval(interval)
-        if collecting:
+        if collecting and not (own_process and code is not None):
+            # Not once the command's own process has written its document: it ends now, and
+            # the collector, on again, would start at once on everything the run made (it
+            # counted the allocations while off): a full collection, 30-60 ms of the command.
             gc.enable()
 
 
