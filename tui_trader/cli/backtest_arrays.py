@@ -37,8 +37,8 @@ from typing import Any, NoReturn
 
 PANDAS_ONLY = "_TUI_TRADER_BACKTEST_PANDAS"  # set: always the DataFrame path (and on a rerun)
 BLAS_THREADS = "OPENBLAS_NUM_THREADS"
-# glibc mallopt(3): M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD
-_MALLOPT = ((-1, 1 << 30), (-2, 64 << 20), (-3, 32 << 20))
+# glibc mallopt(3): M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_ARENA_MAX
+_MALLOPT = ((-1, 1 << 30), (-2, 64 << 20), (-3, 32 << 20), (-8, 1))
 # The run's threads (the candle file read while TA-Lib and the rules load; the market beside
 # the signals; the metrics beside the JSON rows) let go of the GIL in NumPy and Arrow, then
 # wait for it while the other thread runs Python: by default up to 5 ms each time, dozens of
@@ -103,8 +103,11 @@ def _malloc_keeps_freed_memory() -> bool:
     to the kernel and faulting fresh zeroed pages in again: a year of 1m candles makes dozens
     of 4 MB temporaries (~6,000 page faults, ~20 ms of CPU). Arrays up to 32 MB come from
     the heap (`M_MMAP_THRESHOLD`, glibc's largest), the heap's top is not trimmed and grows
-    64 MB at a time. Only in the command's own process (it ends with the run); a no-op
-    without glibc's `mallopt`. True when malloc took every setting."""
+    64 MB at a time. The run's threads (the candle file's read, the month ticks, the metrics)
+    share the one heap (`M_ARENA_MAX`): each had its own, and what one freed the others
+    could not reuse (~3,500 page faults and ~15 MB more at the peak). Only in the command's
+    own process (it ends with the run); a no-op without glibc's `mallopt`. True when malloc
+    took every setting."""
     import ctypes
 
     try:
