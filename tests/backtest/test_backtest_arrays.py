@@ -239,7 +239,8 @@ def test_user_errors_keep_their_one_line_and_exit_code(case: str, argv: list[str
 
 def _subprocess(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
     code = ("import atexit, gc, sys; atexit.register(lambda: sys.stderr.write("
-            "'pandas imported: %s\\ncollector on: %s\\n' % ('pandas' in sys.modules, gc.isenabled()))); "
+            "'pandas imported: %s\\ncollector on: %s\\ncloudpickle imported: %s\\n' % ("
+            "'pandas' in sys.modules, gc.isenabled(), 'cloudpickle' in sys.modules))); "
             "from tui_trader.cli.main import main; sys.exit(main())")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
     environ.update(PYTHONPATH=str(ROOT), **env)
@@ -253,7 +254,8 @@ def test_the_command_never_imports_pandas(files: dict[str, Path], tmp_path: Path
     assert done.returncode == 0, done.stderr.decode()
     # the collector stays off once the command's own process has written the document (on
     # again, it would collect everything the run made before the process ends)
-    assert done.stderr.decode() == "pandas imported: False\ncollector on: False\n"
+    # nor cloudpickle, which pyarrow imports when it can (~7 ms)
+    assert done.stderr.decode() == "pandas imported: False\ncollector on: False\ncloudpickle imported: False\n"
     _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
     assert done.stdout.decode() == out
     _, out, _, taken = run(argv, tmp_path, pandas_path=False, monkeypatch=monkeypatch, capsys=capsys)
@@ -267,7 +269,8 @@ def test_a_run_found_ineligible_after_talib_takes_the_dataframe_path(files: dict
     argv = ["--strategy", "ema_cross", "--data", str(files["epoch"]), "--timeframe", "1m", "--json"]
     done = _subprocess(argv, tmp_path)
     assert done.returncode == 0, done.stderr.decode()
-    assert done.stderr.decode() == "pandas imported: True\ncollector on: True\n"  # the DataFrame path collects
+    # the DataFrame path collects; pyarrow had been imported on the reading thread
+    assert done.stderr.decode() == "pandas imported: True\ncollector on: True\ncloudpickle imported: False\n"
     _, out, _, _ = run(argv, tmp_path, pandas_path=True, monkeypatch=monkeypatch, capsys=capsys)
     assert done.stdout.decode() == out and out.count('"entry_time"') > 20
 
@@ -476,3 +479,14 @@ def test_a_python_strategy_s_process_is_left_as_it_was(files: dict[str, Path], t
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
     assert done.stderr.decode() == plain.stdout.decode() and '"entry_time"' in done.stdout.decode()
+
+
+def test_pyarrow_imported_without_cloudpickle_still_pickles_and_lets_it_be_imported() -> None:
+    code = ("import pickle, sys; from tui_trader.backtest.arrays import import_pyarrow_without_cloudpickle; "
+            "import_pyarrow_without_cloudpickle(); import pyarrow as pa; assert 'cloudpickle' not in sys.modules; "
+            "a = pa.table({'x': [1.0, 2.0]}); assert pickle.loads(pickle.dumps(a)).equals(a); "
+            "import cloudpickle; print(cloudpickle.loads(cloudpickle.dumps(lambda: 3))())")  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env={**environ, "PYTHONPATH": str(ROOT)},
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0 and done.stdout == b"3\n", done.stderr.decode()

@@ -93,11 +93,34 @@ def pending_read(path: Path) -> Background:
     from functools import partial
 
     from tui_trader.data.filenames import file_suffix
-    from tui_trader.data.loaders import _guarded
     from tui_trader.data.parquet import read_ohlcv_arrays
 
     read = partial(read_ohlcv_arrays, feather=file_suffix(path) == ".feather", at_once=True)
-    return Background(_guarded, path, read, path, name="candles")
+    return Background(_read_after_pyarrow, path, read, name="candles")
+
+
+def _read_after_pyarrow(path: Path, read: Any) -> Any:
+    from tui_trader.data.loaders import _guarded
+
+    import_pyarrow_without_cloudpickle()
+    return _guarded(path, read, path)
+
+
+def import_pyarrow_without_cloudpickle() -> None:
+    """Import pyarrow, when nothing has yet, with cloudpickle hidden from it: `pyarrow.lib`
+    takes cloudpickle for its `pickle` when it can, ~7 ms of imports (on the reading thread,
+    holding the GIL the command's own imports wait for), and otherwise the standard library's
+    pickle, which pickles every Arrow object a backtest could (it pickles none). cloudpickle
+    can be imported as usual afterwards."""
+    import sys
+
+    if "pyarrow" in sys.modules or "cloudpickle" in sys.modules:
+        return
+    sys.modules["cloudpickle"] = None  # type: ignore[assignment]  # its import raises ImportError
+    try:
+        import pyarrow  # noqa: F401
+    finally:
+        del sys.modules["cloudpickle"]
 
 
 def import_run_modules() -> None:
