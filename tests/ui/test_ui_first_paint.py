@@ -35,7 +35,7 @@ NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:
     stamp = home / "first_paint"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") or k == "TUI_TRADER_CACHE_DIR"}
     env.update({"TUI_TRADER_HOME": str(home), "TUI_TRADER_FIRST_PAINT_FILE": str(stamp),
                 "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"})  # fmt: skip
     master, slave = pty.openpty()
@@ -188,24 +188,9 @@ async def test_the_keys_footer_shows_its_keys_in_the_first_paint(
         assert [k.key for k in app.query(FooterKey)] == at_paint[0]  # the same keys once focus settled
 
 
-def _styles(app: object) -> dict[object, tuple[str, ...]]:
-    return {
-        node: (node.styles.css, *(node.get_component_styles(name).css for name in sorted(node.COMPONENT_CLASSES)))
-        for node in app.screen.walk_children(with_self=True)  # type: ignore[attr-defined]
-    }
-
-
-@pytest.mark.parametrize("theme", ["tui-dark", "tui-light"])
-async def test_the_stylesheet_is_parsed_once_at_start_and_styled_as_textual_would(
-    theme: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Setting `App.theme` made Textual re-parse app.tcss and its own CSS in a fresh stylesheet
-    whose parse it then dropped, so both were parsed again with the first widget's CSS. The
-    workstation gives the stylesheet its theme before the app runs (app._start_theme): each
-    source is parsed once. Textual's own refresh of the CSS afterwards changes no style."""
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Where each source Textual's stylesheet parses from now on was read from."""
     import textual.css.stylesheet as stylesheet_module
-
-    from tui_trader.ui.app import WorkstationApp
 
     parsed: list[tuple[str, str]] = []
     parse = stylesheet_module.parse  # raising=True below: fails loudly if Textual renames it
@@ -215,6 +200,28 @@ async def test_the_stylesheet_is_parsed_once_at_start_and_styled_as_textual_woul
         return parse(scope, css, read_from, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(stylesheet_module, "parse", counting)
+    return parsed
+
+
+def _styles(app: object) -> dict[object, tuple[str, ...]]:
+    return {
+        node: (node.styles.css, *(node.get_component_styles(name).css for name in sorted(node.COMPONENT_CLASSES)))
+        for node in app.screen.walk_children(with_self=True)  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.parametrize("theme", ["tui-dark", "tui-light"])
+async def test_the_stylesheet_is_parsed_once_at_start_and_styled_as_textual_would(
+    theme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting `App.theme` made Textual re-parse app.tcss and its own CSS in a fresh stylesheet
+    whose parse it then dropped, so both were parsed again with the first widget's CSS. The
+    workstation gives the stylesheet its theme before the app runs (app._start_theme): each
+    source is parsed once. Textual's own refresh of the CSS afterwards changes no style."""
+    from tui_trader.ui.app import WorkstationApp
+
+    parsed = _count_parses(monkeypatch)
+    monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path))  # no rules kept from an earlier start
     app = WorkstationApp(_Starting(), _UI(theme))  # type: ignore[arg-type]
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -342,3 +349,84 @@ async def test_the_first_paint_is_the_first_frame_and_it_is_the_whole_first_scre
         for frame in frames[1 : settled[0]]:
             changed = [y for y, runs in enumerate(frame) if runs != first[y]]
             assert changed == [], [("".join(t for t, _ in first[y]), "".join(t for t, _ in frame[y])) for y in changed]
+
+
+def _styles_by_path(app: object) -> dict[tuple[str, int], tuple[str, ...]]:
+    """Each widget's styles (and its component classes'), by its CSS identifier and how many
+    widgets before it had the same one."""
+    out: dict[tuple[str, int], tuple[str, ...]] = {}
+    for node, css in _styles(app).items():
+        name = node.css_identifier_styled.plain  # type: ignore[attr-defined]
+        out[name, sum(1 for other, _ in out if other == name)] = css
+    return out
+
+
+async def _started_and_settled(app: object, pilot: object) -> None:
+    """Until the panes behind the front tabs are mounted (the engine still starting)."""
+    for _ in range(200):
+        await pilot.pause()  # type: ignore[attr-defined]
+        if not app.deferred_panes:  # type: ignore[attr-defined]
+            break
+        await pilot.pause(0.01)  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def test_the_next_start_takes_the_parsed_stylesheet_from_the_first_and_styles_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the first start parsed (app.tcss, every widget's default CSS) is kept in the cache
+    folder once the screen is drawn (ui/css_cache.py); the next start parses none of it before
+    its first paint and every widget's styles come out the same. Textual's refresh of the CSS
+    (a fresh parse of every source) changes no style of the screen styled from the kept rules."""
+    from tui_trader.ui.app import FIRST_PAINT_ENV, WorkstationApp
+
+    parsed = _count_parses(monkeypatch)
+    monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(FIRST_PAINT_ENV, str(tmp_path / "first_paint"))
+    first = WorkstationApp(_Starting())  # type: ignore[arg-type]
+    async with first.run_test(size=(160, 48)) as pilot:
+        await _started_and_settled(first, pilot)
+        styled = _styles_by_path(first)
+    assert any(source[0].endswith("app.tcss") for source in parsed)
+    assert [path.name for path in tmp_path.glob("css-*.pickle")] != []
+
+    parsed.clear()
+    app = WorkstationApp(_Starting())  # type: ignore[arg-type]
+    at_paint: list[list[tuple[str, str]]] = []
+    app._stamp_first_paint = lambda: at_paint.append(list(parsed))  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _started_and_settled(app, pilot)
+        assert at_paint == [[]]  # nothing parsed before the first paint
+        assert len(styled) > 60 and _styles_by_path(app) == styled
+        app.refresh_css(animate=False)  # Textual's own: every source parsed afresh, restyled
+        await pilot.pause()
+        assert parsed != [] and _styles_by_path(app) == styled
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle", None], ids=["empty", "damaged", "another-key"])
+def test_a_damaged_or_foreign_stylesheet_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            content: bytes | None) -> None:  # fmt: skip
+    """A cache file that cannot be read, or that was kept for other theme variables, gives the
+    stylesheet nothing (it parses as before); the next save writes a good one."""
+    import pickle
+
+    from textual.css.stylesheet import Stylesheet
+
+    from tui_trader.ui.css_cache import CssCache
+
+    monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path))
+    cache = CssCache.for_variables({"primary": "#123456"})
+    other = CssCache.for_variables({"primary": "#654321"})
+    assert cache.path != other.path and cache.path.parent == tmp_path
+    if content is None:  # the right name, another key inside
+        content = pickle.dumps({"key": other.key, "rules": {("x",): []}})
+    cache.path.write_bytes(content)
+    stylesheet = Stylesheet(variables={"primary": "#123456"})
+    assert cache.load(stylesheet) == 0 and list(stylesheet._parse_cache.keys()) == []
+    stylesheet.add_source("Screen { layers: base overlay; }", read_from=("test.tcss", ""))
+    rules = stylesheet.rules  # parsed as before
+    assert cache.save(stylesheet) and not cache.save(stylesheet)  # written once
+    again = Stylesheet(variables={"primary": "#123456"})
+    assert CssCache.for_variables({"primary": "#123456"}).load(again) == 1
+    again.add_source("Screen { layers: base overlay; }", read_from=("test.tcss", ""))
+    assert [rule.css for rule in again.rules] == [rule.css for rule in rules]

@@ -32,6 +32,7 @@ from tui_trader.core.errors import UserError
 from tui_trader.ui import format as fmt
 from tui_trader.ui.actions import FeatureActions
 from tui_trader.ui.bindings import APP_BINDINGS, TYPING_ACTIONS, binding_ids
+from tui_trader.ui.css_cache import CssCache
 from tui_trader.ui.desk import Desk
 from tui_trader.ui.desk_state import DeskState
 from tui_trader.ui.heap import SETTLE_EVERY_S, end_start_hold, release, settle
@@ -137,6 +138,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         self._palette: Palette | None = None
         self._palette_theme = ""
         self._startup_notes: list[str] = []
+        self._css_cache: CssCache | None = None  # the stylesheet's rules from the last start
         self.desk = DeskState.load(getattr(home, "root", None))
         if self.desk.problem:
             self._startup_notes.append(self.desk.problem)
@@ -167,13 +169,19 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         app runs nothing is parsed or styled yet: the refresh would only give the stylesheet
         the theme's variables and set the app's theme classes, done here through Textual's
         public methods. A theme that changes the terminal's ANSI colours (light against
-        Textual's dark default) is set as Textual sets it."""
+        Textual's dark default) is set as Textual sets it.
+
+        The stylesheet then gets the rules parsed at the last start with this theme
+        (css_cache.py): Textual parses only what changed since."""
         theme = self.get_theme(name)
         if theme is None or self.is_running or theme.dark != self.current_theme.dark:
             self.theme = name
             return
         self.set_reactive(App.theme, name)
-        self.stylesheet.set_variables(self.get_css_variables())
+        variables = self.get_css_variables()
+        self.stylesheet.set_variables(variables)
+        self._css_cache = CssCache.for_variables(variables)
+        self._css_cache.load(self.stylesheet)
         classes = {c: False for c in self.classes if c.startswith("-theme-")}
         classes |= {f"-theme-{name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark}
         self.update_classes(classes, update=False)
@@ -456,6 +464,8 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         redraws the same cells (a test compares the two frames)."""
         if os.environ.get(FIRST_PAINT_ENV):
             self._stamp_first_paint()
+        if self._css_cache is not None:  # what was parsed for the first screen, for the next start
+            self.call_after_refresh(self._css_cache.save, self.stylesheet)
 
     def _stamp_first_paint(self) -> None:
         """Bench hook: the screen's first paint (engine still starting) and the modules
