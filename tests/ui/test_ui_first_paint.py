@@ -22,7 +22,8 @@ import pytest
 # two-venue routing, the `:` line's grammar (loaded with the first command), the engine's event
 # types and the positions, fills and signals they bring, the market, order and instrument types
 # (the engine client and the panes use them as types; orders are built after the first paint),
-# and the dialogs' modules (loaded when one is first opened: screens/__init__.py).
+# the dialogs' modules (loaded when one is first opened: screens/__init__.py), the chart's drawing
+# (loaded with the first candles) and the order preview (with the first order).
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
                     "textual.widgets._text_area", "tui_trader.engine.snapshot", "tui_trader.routing",
                     "tui_trader.ui.commandline", "tui_trader.core.events", "tui_trader.core.positions",
@@ -30,7 +31,8 @@ NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "
                     "tui_trader.core.market", "tui_trader.core.orders", "tui_trader.core.instrument",
                     "tui_trader.ui.screens.ticket", "tui_trader.ui.screens.confirm", "tui_trader.ui.screens.alerts",
                     "tui_trader.ui.screens.help", "tui_trader.ui.screens.arm_live",
-                    "tui_trader.ui.screens.paste_signal", "tui_trader.ui.screens.symbol_search")  # fmt: skip
+                    "tui_trader.ui.screens.paste_signal", "tui_trader.ui.screens.symbol_search",
+                    "tui_trader.ui.chart_render", "tui_trader.ui.order_preview")  # fmt: skip
 
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:

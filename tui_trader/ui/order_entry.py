@@ -24,7 +24,6 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.errors import UserError
 from tui_trader.ui import format as fmt
 from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
-from tui_trader.ui.order_preview import preview_order
 from tui_trader.ui.panes import BlotterPane, PositionsPane
 from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.ui.workstation_state import Verdict, WorkstationState
@@ -138,6 +137,8 @@ class OrderEntry(WorkstationState):
         if request.venue is None and self.venue and request.symbol == self.symbol:
             request = request.with_(venue=self.venue)  # the active symbol trades where it is shown
             oco = oco.with_(venue=self.venue) if oco is not None else None
+        from tui_trader.ui.order_preview import preview_order  # with the first order, after the first paint
+
         inst, ticker = self.lookup(request.symbol, request.venue)
         preview = preview_order(
             request, inst, ticker, fee_rate=self.ui.fee_estimate, far_pct=self.ui.confirm_far_price_pct

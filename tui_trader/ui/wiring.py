@@ -11,7 +11,6 @@ from textual.binding import Binding
 
 from tui_trader.ui import screens  # the dialogs load when first opened (screens/__init__.py)
 from tui_trader.ui.bindings import APP_BINDINGS
-from tui_trader.ui.order_preview import check_request
 from tui_trader.ui.palette import PaletteCommand
 from tui_trader.ui.panes import PANES, BlotterPane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
@@ -57,6 +56,7 @@ class ScreenWiring(WorkstationState):
     def check_command(self, command: Command) -> str | None:
         """What the command line says inline before running a parsed command."""
         from tui_trader.ui import commandline as cl  # loaded with the first command, after the first paint
+        from tui_trader.ui.order_preview import check_request
 
         snap = self.snapshot
         if isinstance(command, cl.OrderCommand):

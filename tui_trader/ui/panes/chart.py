@@ -27,7 +27,6 @@ from textual.widgets import Static
 
 from tui_trader.core.enums import OrderType
 from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, vwap
-from tui_trader.ui.chart_render import ChartModel, Level, Marker, readout, render, span_text
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
@@ -36,6 +35,7 @@ from tui_trader.ui.vocabulary import TIMEFRAMES
 if TYPE_CHECKING:
     from tui_trader.core.market import Candle
     from tui_trader.engine import EngineSnapshot
+    from tui_trader.ui.chart_render import ChartModel, Level, Marker
 
 FetchCandles = Callable[[str, str, int], Awaitable[list["Candle"]]]
 PERIOD = 20  # SMA, EMA and Bollinger length
@@ -155,6 +155,9 @@ class ChartPane(Pane):
         return max(0, end - count), end
 
     def _draw(self, view: View) -> None:
+        # the drawing (its dataclasses ~2 ms to make) loads with the first candles, after the first paint
+        from tui_trader.ui.chart_render import ChartModel, render, span_text
+
         canvas = self.query_one(ChartCanvas)
         first, end = self.window()
         shown = self.candles[first:end]
@@ -184,6 +187,8 @@ class ChartPane(Pane):
         where = "" if self.end is None else f" · {len(self.candles) - self.end} bars back (End: live)"
         detail = self.span + where
         if self.cursor is not None and 0 <= self.cursor < len(self.candles):
+            from tui_trader.ui.chart_render import readout
+
             inst = view.snapshot.instrument(view.symbol, view.venue)
             detail = readout(self.candles[self.cursor], inst.price_decimals if inst else 2)
         self.set_title(f"Chart · {view.symbol}")
@@ -273,6 +278,8 @@ def _overlays(candles: list[Candle], names: tuple[str, ...], first: int, end: in
 
 def _markers(snap: EngineSnapshot, symbol: str, shown: list[Candle]) -> list[Marker]:
     """Your fills of `symbol` on the bars they happened in."""
+    from tui_trader.ui.chart_render import Marker
+
     if not shown:
         return []
     starts = [c.open_time for c in shown]
@@ -287,6 +294,8 @@ def _markers(snap: EngineSnapshot, symbol: str, shown: list[Candle]) -> list[Mar
 
 def _levels(snap: EngineSnapshot, symbol: str) -> list[Level]:
     """Working orders of `symbol`: their limit (or stop) price."""
+    from tui_trader.ui.chart_render import Level
+
     out = []
     for o in snap.open_orders:
         price = o.price if o.type is not OrderType.STOP and o.price is not None else o.stop_price

@@ -17,7 +17,6 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
 from tui_trader.ui import format as fmt
-from tui_trader.ui.chart_render import area_chart
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.panes.watchlist import WatchlistPane
 from tui_trader.ui.tables import Cell, FittedTable, LiveTable
@@ -119,6 +118,8 @@ class PerformancePane(Pane):
         panel = self.query_one("#perf-equity", Static)
         width, height = max(panel.size.width, 20), max(panel.size.height, 1)
         if equity:
+            from tui_trader.ui.chart_render import area_chart  # not before the first paint
+
             panel.update(Text("\n").join(area_chart(equity, width, height, pal.accent, pal.muted)), layout=False)
         else:
             panel.update(Text("equity history: recorded while the engine runs", style="dim"), layout=False)
