@@ -23,7 +23,8 @@ import pytest
 # types and the positions, fills and signals they bring, the market, order and instrument types
 # (the engine client and the panes use them as types; orders are built after the first paint),
 # the dialogs' modules (loaded when one is first opened: screens/__init__.py), the chart's drawing
-# (loaded with the first candles) and the order preview (with the first order).
+# (loaded with the first candles) and the order preview (with the first order). Nor the packages'
+# metadata (~15 ms: `textual.__version__` reads it; the stylesheet's cache is keyed without it).
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
                     "textual.widgets._text_area", "tui_trader.engine.snapshot", "tui_trader.routing",
                     "tui_trader.ui.commandline", "tui_trader.core.events", "tui_trader.core.positions",
@@ -32,7 +33,8 @@ NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "
                     "tui_trader.ui.screens.ticket", "tui_trader.ui.screens.confirm", "tui_trader.ui.screens.alerts",
                     "tui_trader.ui.screens.help", "tui_trader.ui.screens.arm_live",
                     "tui_trader.ui.screens.paste_signal", "tui_trader.ui.screens.symbol_search",
-                    "tui_trader.ui.chart_render", "tui_trader.ui.order_preview")  # fmt: skip
+                    "tui_trader.ui.chart_render", "tui_trader.ui.order_preview",
+                    "importlib.metadata")  # fmt: skip
 
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str]]:

@@ -7,11 +7,12 @@ written to the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's user ca
 exchange calendar's sessions); the next start gives it to the stylesheet before anything is
 parsed (~3 ms to read), and Textual takes each source's rules from it instead of parsing.
 
-A file per Textual version, Python version and theme variables; inside, each source's rules
-are keyed by Textual's own key (the CSS text itself, where it was read from, its scope), so CSS
-that changed is parsed as before. A missing, unreadable or foreign file changes nothing but the
-time. Textual keeps the parsed rules in `Stylesheet._parse_cache` (private; a test checks it is
-used and that the styles come out the same, so a Textual that renames it fails there).
+A file per Textual install (where its files are and when they were written), Python version and
+theme variables; inside, each source's rules are keyed by Textual's own key (the CSS text
+itself, where it was read from, its scope), so CSS that changed is parsed as before. A missing,
+unreadable or foreign file changes nothing but the time. Textual keeps the parsed rules in
+`Stylesheet._parse_cache` (private; a test checks it is used and that the styles come out the
+same, so a Textual that renames it fails there).
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ class CssCache:
             import platformdirs  # Textual has imported it: no cost here
 
             root = platformdirs.user_cache_dir("tui-trader")
-        key = repr((getattr(textual, "__version__", ""), sys.version_info[:3], sorted(variables.items())))
+        # which Textual: its files' place and time (`textual.__version__` reads the package's
+        # metadata, ~15 ms); a new install of it writes them anew
+        installed = os.stat(textual.__file__).st_mtime_ns if textual.__file__ else 0
+        key = repr((textual.__file__, installed, sys.version_info[:3], sorted(variables.items())))
         return cls(Path(root) / f"css-{zlib.crc32(key.encode()):08x}.pickle", key)
 
     def load(self, stylesheet: Stylesheet) -> int:
