@@ -25,6 +25,7 @@ from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.metrics import MetricsCollector
 from tui_trader.engine import Engine
 from tui_trader.home import Home
+from tui_trader.venues import streams as streams_module
 
 from fakes.binance_exchange import FakeBinanceExchange
 from fakes.fake_market import FakeOrder
@@ -299,11 +300,15 @@ async def test_a_silent_user_data_stream_is_noticed_resubscribed_and_its_fills_r
         await engine.stop()
 
 
-async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down(fake: FakeBinanceExchange) -> None:
+async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down(
+    fake: FakeBinanceExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Binance's ticker stream for BTC/USDT goes silent while its book and trades flow: that
     stream alone is judged (twice stall_after_s), the venue reconnects once; still silent after
     it, the stream is shown `down` (a thin market, not a dead socket: no reconnect loop) and the
-    venue `degraded`; it is live again, and the venue connected, once the exchange speaks."""
+    venue `degraded`; it is live again, and the venue connected, once the exchange speaks.
+    A restarted stream's first message is awaited 2 s here, not 5 (the fake answers at once)."""
+    monkeypatch.setattr(streams_module, "FIRST_MESSAGE_S", 2.0)
     engine = await started(fake)
     venue = engine.venues["binance"]
     streams = venue.streams  # type: ignore[attr-defined]
@@ -319,7 +324,9 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
         fake.mute_stream("btcusdt@ticker")
         await wait_for(lambda: counters["reconnects"] == before + 1, 10)
         await wait_for(lambda: shown() == "down" and venue.state is ConnectionState.DEGRADED, 10)
-        await asyncio.sleep(8 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
+        # shown down once the restarted stream's grace ran out: a reconnect loop would reconnect
+        # again within a watchdog period (stall_after_s / 4) from here
+        await asyncio.sleep(4 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
         assert counters["reconnects"] == before + 1 and shown() == "down"
         assert streams.state("book:BTC/USDT") == "live"  # the others flowed on
         fake.mute_stream("btcusdt@ticker", False)
