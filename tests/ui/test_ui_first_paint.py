@@ -23,8 +23,9 @@ import pytest
 # types and the positions, fills and signals they bring, the market, order and instrument types
 # (the engine client and the panes use them as types; orders are built after the first paint),
 # the dialogs' modules (loaded when one is first opened: screens/__init__.py), the chart's drawing
-# (loaded with the first candles) and the order preview (with the first order). Nor the packages'
-# metadata (~15 ms: `textual.__version__` reads it; the stylesheet's cache is keyed without it).
+# (loaded with the first candles), the order preview (with the first order) and the tickets'
+# pre-fills (with the first one). Nor the packages' metadata (~15 ms: `textual.__version__`
+# reads it; the stylesheet's cache is keyed without it).
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
                     "textual.widgets._text_area", "tui_trader.engine.snapshot", "tui_trader.routing",
                     "tui_trader.ui.commandline", "tui_trader.core.events", "tui_trader.core.positions",
@@ -33,7 +34,7 @@ NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "
                     "tui_trader.ui.screens.ticket", "tui_trader.ui.screens.confirm", "tui_trader.ui.screens.alerts",
                     "tui_trader.ui.screens.help", "tui_trader.ui.screens.arm_live",
                     "tui_trader.ui.screens.paste_signal", "tui_trader.ui.screens.symbol_search",
-                    "tui_trader.ui.chart_render", "tui_trader.ui.order_preview",
+                    "tui_trader.ui.chart_render", "tui_trader.ui.order_preview", "tui_trader.ui.prefill",
                     "importlib.metadata")  # fmt: skip
 
 

@@ -20,11 +20,11 @@ from tui_trader.ui.panes.risk import RiskPane
 from tui_trader.ui.panes.signals import SignalsPane, chat_what
 from tui_trader.ui.panes.statusbar import StatusBar, live_venues
 from tui_trader.ui.panes.strategies import StrategiesPane
-from tui_trader.ui.prefill import NoTrade, TicketPrefill, chat_note, from_recommendation, from_request, side_of
 from tui_trader.ui.workstation_state import WorkstationState
 
 if TYPE_CHECKING:
     from tui_trader.core.signals import Signal
+    from tui_trader.ui.prefill import TicketPrefill
 
 PaletteCommand = tuple[str, str, Any]
 CHAT_PROVIDER = "manual"  # provider name for signals pasted into the TUI
@@ -132,6 +132,8 @@ class FeatureActions(WorkstationState):
         self.confirm_chat_signal(event.chat_id)
 
     def ticket_from_recommendation(self, rec: dict[str, Any]) -> None:
+        from tui_trader.ui.prefill import NoTrade, from_recommendation  # not before the first paint
+
         symbol = str(rec.get("symbol", ""))
         try:
             prefill = from_recommendation(rec, *self.lookup(symbol))
@@ -208,6 +210,8 @@ class FeatureActions(WorkstationState):
     async def _confirm_into_ticket(self, item: dict[str, Any]) -> None:
         """Confirm a pending chat signal; when the engine cannot size it, pre-fill the levels
         the provider gave and let the trader type the quantity."""
+        from tui_trader.ui.prefill import TicketPrefill, chat_note, from_request, side_of  # not before the first paint
+
         try:
             confirmed = await self.client.call("signals.confirm", id=item["id"])
         except UserError as exc:
