@@ -35,7 +35,7 @@ async def amending(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, A
     else:
         fake = await FakeBybitExchange(api_key=API_KEY, secret=SECRET).start(tick_interval_s=0.02)
         credentials = Credentials(API_KEY, SECRET)
-    venue = ccxt_venue(ccxt_settings(name, fake.ccxt_options(), ["BTC/USDT"]), credentials)
+    venue = ccxt_venue(ccxt_settings(name, fake.ccxt_options(), ["BTC/USDT"], rate_limit_ms=1), credentials)
     engine = Engine(engine_settings(), None, in_memory=True, venues={name: venue})
     await engine.start()
     yield name, fake, engine

@@ -50,7 +50,7 @@ async def fake() -> AsyncIterator[FakeBybitExchange]:
 
 
 def _venue(fake: FakeBybitExchange, *, key: str = API_KEY, secret: str = SECRET, **extra: Any) -> CcxtVenue:
-    settings = ccxt_settings(VENUE, fake.ccxt_options(), ["BTC/USDT"], **extra)
+    settings = ccxt_settings(VENUE, fake.ccxt_options(), ["BTC/USDT"], **{"rate_limit_ms": 1, **extra})
     return ccxt_venue(settings, Credentials(key, secret))
 
 

@@ -49,7 +49,7 @@ def make_venue(fake: FakeCoinbaseExchange, *, secret: str | None = None, **extra
     """The CDP key as a trader stores it: key name, PEM on one line (as in Coinbase's file)."""
     extra.setdefault("sandbox", False)  # ccxt has no Coinbase sandbox
     extra.setdefault("poll_interval_s", 0.2)
-    settings = ccxt_settings("coinbase", fake.ccxt_options(), [SYMBOL], **extra)
+    settings = ccxt_settings("coinbase", fake.ccxt_options(), [SYMBOL], **{"rate_limit_ms": 1, **extra})
     return ccxt_venue(settings, Credentials(fake.key.name, secret or fake.key.pem_one_line))
 
 
