@@ -82,6 +82,7 @@ def keyring_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def configure(home: Path, fake: FakeBinanceExchange) -> None:
     options = fake.ccxt_options()
     options["timeout"] = 400  # ms: the delayed answers below come after it
+    options["rateLimit"] = 1  # ms a unit of a request's cost (Binance's 50 would wait seconds on a loopback fake)
     write_binance_config(
         home,
         f"stall_after_s = 1.0\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.3\noptions = {toml(options)}\n",
