@@ -57,9 +57,34 @@ def wait(cond: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         time.sleep(0.1)
 
 
+# The file keyring's Argon2 at a test's cost (the same code path; its real cost, ~1 s an open on
+# a quiet machine and several on a busy one, made each follower start ~3 s longer): set here for
+# `keys set`, and in the follower daemons by this sitecustomize on their PYTHONPATH.
+CHEAP_ARGON2 = """
+from keyrings.cryptfile.cryptfile import ArgonAESEncryption
+
+ArgonAESEncryption.time_cost = 1
+ArgonAESEncryption.memory_cost = 1024
+"""
+
+
+def follower_env(tmp_path: Path, name: str, hook: str = "") -> dict[str, str]:
+    """The follower daemon's environment: the keyring, and CHEAP_ARGON2 (then `hook`) loaded
+    at its start from a sitecustomize.py in tmp_path/name."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(CHEAP_ARGON2 + hook)
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, **KEYRING}
+
+
 def setup_homes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, Path]:
+    from keyrings.cryptfile.cryptfile import ArgonAESEncryption
+
+    monkeypatch.setattr(ArgonAESEncryption, "time_cost", 1)
+    monkeypatch.setattr(ArgonAESEncryption, "memory_cost", 1024)
     leader, follower = tmp_path / "leader", tmp_path / "follower"
     leader.mkdir()
     follower.mkdir()
@@ -94,7 +119,8 @@ def test_a_leader_daemon_fill_is_mirrored_by_a_follower_daemon_once(
 ) -> None:
     L, F = setup_homes(tmp_path, capsys, monkeypatch)
     leader = spawn_daemon(L)
-    follower = spawn_daemon(F, ready=False, **KEYRING).wait_ready(90)
+    env = follower_env(tmp_path, "hook")
+    follower = spawn_daemon(F, ready=False, **env).wait_ready(90)
 
     def connected() -> bool:
         return doc(capsys, F, "copy", "status", "lead")["state"] == "connected"
@@ -128,7 +154,7 @@ def test_a_leader_daemon_fill_is_mirrored_by_a_follower_daemon_once(
     # 3. the follower restarts; a fill made while it was down is caught up, none is repeated
     assert follower.stop() == 0
     doc(capsys, L, "order", "buy", "0.2", "ETH/USDT")
-    follower = spawn_daemon(F, ready=False, **KEYRING).wait_ready(90)
+    follower = spawn_daemon(F, ready=False, **env).wait_ready(90)
     eth = wait(lambda: fills(capsys, F, "ETH/USDT"), "the caught-up ETH fill", 60)
     assert sum(float(f["quantity"]) for f in eth) == pytest.approx(0.1)
     assert fills(capsys, F, "BTC/USDT") == btc_fills  # nothing mirrored twice
@@ -151,7 +177,7 @@ def test_a_leader_daemon_fill_is_mirrored_by_a_follower_daemon_once(
     assert len(fills(capsys, F, "ETH/USDT")) == len(eth)  # the leader's history after its restart: no repeats
 
 
-# Loaded by the follower daemon's interpreter (PYTHONPATH): the process kills itself with
+# Loaded by the follower daemon's interpreter (follower_env): the process kills itself with
 # SIGKILL right after the copy desk committed a leader fill's row, before the order is placed.
 KILL_AFTER_ROW = '''
 import os, signal
@@ -175,12 +201,8 @@ def test_a_follower_killed_between_the_row_and_the_order_sends_it_once_after_res
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     L, F = setup_homes(tmp_path, capsys, monkeypatch)
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(KILL_AFTER_ROW)
-    path = os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH", "")) if p)
     spawn_daemon(L)
-    follower = spawn_daemon(F, ready=False, PYTHONPATH=path, **KEYRING).wait_ready(90)
+    follower = spawn_daemon(F, ready=False, **follower_env(tmp_path, "kill", KILL_AFTER_ROW)).wait_ready(90)
     wait(lambda: doc(capsys, F, "copy", "status", "lead")["state"] == "connected", "the follower to log in")
 
     assert doc(capsys, L, "order", "buy", "0.1", "BTC/USDT")["status"] == "filled"
@@ -190,7 +212,7 @@ def test_a_follower_killed_between_the_row_and_the_order_sends_it_once_after_res
         assert len(rows) == 1 and rows[0][0] == "sending"
         assert db.execute("SELECT count(*) FROM orders").fetchone() == (0,)
 
-    spawn_daemon(F, ready=False, **KEYRING).wait_ready(90)  # the row is settled: sent now, once
+    spawn_daemon(F, ready=False, **follower_env(tmp_path, "hook")).wait_ready(90)  # the row is settled: sent now, once
     mirrored = wait(lambda: fills(capsys, F, "BTC/USDT"), "the mirrored fill after the restart", 30)
     assert sum(float(f["quantity"]) for f in mirrored) == pytest.approx(0.05)
     wait(lambda: doc(capsys, F, "copy", "status", "lead")["state"] == "connected", "the follower to log in again")
