@@ -109,12 +109,19 @@ def engine_settings() -> Settings:
 
 
 async def engine_with(venue: CcxtVenue, *, armed: bool = False) -> Engine:
-    """A started in-memory engine trading `venue`; `armed` arms it for live orders, as a trader
-    must for a live venue (KuCoin, Kraken, Coinbase have no sandbox)."""
+    """A started in-memory engine trading `venue`, quoting each of its symbols; `armed` arms it
+    for live orders, as a trader must for a live venue (KuCoin, Kraken, Coinbase have no sandbox).
+    It waits for the first quotes: with ccxt's fast test spacing the start is done before they
+    arrive, and the engine rightly refuses a market order with no price to check it against."""
     from tui_trader.engine.commands import dispatch
 
     engine = Engine(engine_settings(), None, in_memory=True, venues={venue.name: venue})
     await engine.start()
+    try:
+        await wait_for(lambda: all(engine.ticker(s, venue.name) is not None for s in venue.settings.symbols))
+    except BaseException:
+        await engine.stop()
+        raise
     if armed:
         assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == [venue.name]
     return engine

@@ -55,7 +55,7 @@ async def okx() -> AsyncIterator[FakeOkxExchange]:
 
 
 def _venue(fake: FakeOkxExchange, *, secret: str = SECRET, passphrase: str = PASSPHRASE, **extra: Any) -> CcxtVenue:
-    settings = ccxt_settings("okx", fake.ccxt_options(), ["BTC/USDT"], **extra)
+    settings = ccxt_settings("okx", fake.ccxt_options(), ["BTC/USDT"], **{"rate_limit_ms": 1, **extra})
     return ccxt_venue(settings, Credentials(KEY, secret, passphrase))
 
 
