@@ -90,9 +90,8 @@ async def test_the_panes_behind_the_front_tabs_mount_after_the_first_paint() -> 
     """The grid's slots draw their front pane first; the panes behind (performance, league,
     signals, the tape, copy) are mounted once the screen is drawn, and their number key shows
     them, even when pressed before they were mounted."""
-    from textual.widgets import TabbedContent
-
     from tui_trader.ui.layout import SLOTS
+    from tui_trader.ui.slot import Slot
 
     from ui_helpers import build_rig
 
@@ -115,7 +114,7 @@ async def test_the_panes_behind_the_front_tabs_mount_after_the_first_paint() -> 
         behind = {key for keys in SLOTS.values() for key in keys[1:] if key != "spreads"}  # one venue
         assert set(composed[0]) == behind  # not mounted at the first paint
         assert app.deferred_panes == {} and all(app._panes[key].is_mounted for key in behind)
-        assert app.query_one("#slot-right", TabbedContent).active == "slot-right-tape"
+        assert app.query_one("#slot-right", Slot).active == "tape"
         assert app._panes["tape"] in app.visible_panes()
 
 
@@ -323,8 +322,8 @@ async def test_the_first_paint_is_the_first_frame_and_it_is_the_whole_first_scre
     terminal), not once the screen settled: Textual lays the screen out again after its first
     frame and draws what that changed. It must change nothing: every frame drawn until the
     screen settled (no layout or drawing left, the engine still starting) is the first frame,
-    cell for cell and style for style. (The tab bars' underline moves under the active tab
-    after the screen settled, as before this stamp moved: Textual's Tabs wait for it.) Reads
+    cell for cell and style for style. (In the tabs layout, Textual's tab bar moves its underline
+    under the active tab after the screen settled; the grid's slots draw it in the first frame.) Reads
     Textual's compositor: fails loudly if Textual renames it."""
     import textual.screen as screen_module
 

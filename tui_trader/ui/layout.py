@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
-from textual.widgets import TabbedContent, TabPane
 
 from tui_trader.ui.panes import MULTI_VENUE, PANES, ChartPane, Pane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
+from tui_trader.ui.slot import Slot
 from tui_trader.ui.vocabulary import LAYOUTS
 from tui_trader.ui.workstation_state import WorkstationState
+
+if TYPE_CHECKING:
+    from textual.widgets import TabbedContent
 
 GRID_MIN = (160, 48)  # width, height for the rich grid in the "auto" layout
 GRID_FORCED_MIN = (140, 40)  # below this even `layout grid` shows tabs (and says why)
@@ -68,6 +72,8 @@ class Workspace(Container):
                     yield from _slot("slot-mid", "col-mid", panes, deferred if defer else None)
                     yield from _slot("slot-right", "col-right", panes, deferred if defer else None)
         else:
+            from textual.widgets import TabbedContent, TabPane  # the grid's slots are not Textual's
+
             with TabbedContent(id="tabs"):
                 for cls in PANES:
                     if cls.KEY not in panes:
@@ -77,18 +83,15 @@ class Workspace(Container):
 
 
 def _slot(slot: str, column: str, panes: dict[str, Pane], deferred: dict[str, str] | None) -> ComposeResult:
-    """The slot's panes as tabs; with `deferred`, only the front one's pane (the others' tabs
-    empty, each recorded as pane key -> tab id)."""
-    front = next((key for key in SLOTS[slot] if key in panes), None)
-    with TabbedContent(id=slot, classes=f"{column} slot"):
-        for key in SLOTS[slot]:
-            if key not in panes:
-                continue
-            with TabPane(f"{_number(key)} {type(panes[key]).TAB}", id=f"{slot}-{key}"):
-                if deferred is None or key == front:
-                    yield panes[key]
-                else:
-                    deferred[key] = f"{slot}-{key}"
+    """The slot's panes behind their tabs; with `deferred`, only the front one's pane (the others
+    recorded as pane key -> slot id, mounted after the first paint)."""
+    keys = [key for key in SLOTS[slot] if key in panes]
+    labels = {key: f"{_number(key)} {type(panes[key]).TAB}" for key in keys}
+    front, behind = keys[0], keys[1:]
+    if deferred is not None:
+        deferred.update(dict.fromkeys(behind, slot))
+        behind = []
+    yield Slot(labels, panes[front], *(panes[key] for key in behind), id=slot, classes=f"{column} slot")
 
 
 def _number(key: str) -> str:
@@ -106,20 +109,20 @@ class LayoutMixin(WorkstationState):
     """Builds the panes, picks grid or tabs, and reports which panes are visible."""
 
     painted = False  # the first screen was drawn (panes composed later are mounted at once)
-    deferred_panes: dict[str, str]  # pane key -> the id of the empty tab it goes in
+    deferred_panes: dict[str, str]  # pane key -> the id of the slot it goes in
 
     async def mount_deferred_panes(self) -> None:
         """After the first paint: the panes behind the grid's front tabs (Workspace.compose)."""
         self.painted = True
         deferred, self.deferred_panes = getattr(self, "deferred_panes", {}), {}
-        for key, tab in deferred.items():
+        for key, slot_id in deferred.items():
             pane = self._panes.get(key)
             try:
-                holder = self.query_one(f"#{tab}", TabPane)
+                slot = self.query_one(f"#{slot_id}", Slot)
             except NoMatches:  # recomposed meanwhile: its panes were mounted with it
                 continue
             if pane is not None and not pane.is_mounted:
-                await holder.mount(pane)
+                await slot.add(pane)
 
     def make_panes(self) -> dict[str, Pane]:
         self._built_multi = self.multi_venue
@@ -182,17 +185,23 @@ class LayoutMixin(WorkstationState):
             hidden: set[str] = set()
             for slot, keys in SLOTS.items():
                 try:
-                    front = self.query_one(f"#{slot}", TabbedContent).active.removeprefix(f"{slot}-")
+                    front = self.query_one(f"#{slot}", Slot).active
                 except Exception:
                     front = keys[0]
                 hidden |= {k for k in keys if k != front}
             return [p for k, p in self._panes.items() if k not in hidden and p.is_mounted]
         try:
-            active = self.query_one("#tabs", TabbedContent).active
+            active = self._tabs().active
         except Exception:
             return []
         pane = self._panes.get(active.removeprefix("tab-"))
         return [pane] if pane is not None else []
+
+    def _tabs(self) -> TabbedContent:
+        """The tabs of the small terminals' layout."""
+        from textual.widgets import TabbedContent
+
+        return self.query_one("#tabs", TabbedContent)
 
     async def _show_deferred(self, key: str) -> None:
         await self.mount_deferred_panes()  # or, under way already, it returns at once: wait (~ms)
@@ -239,11 +248,11 @@ class LayoutMixin(WorkstationState):
             self.notify(f"{pane.TITLE}: only with two or more venues ([venues.NAME] in config.toml)")
             return
         if self.layout_mode == "tabs":
-            self.query_one("#tabs", TabbedContent).active = f"tab-{key}"
+            self._tabs().active = f"tab-{key}"
             self.refresh_now()
         else:
             for slot, keys in SLOTS.items():
                 if key in keys:
-                    self.query_one(f"#{slot}", TabbedContent).active = f"{slot}-{key}"
+                    self.query_one(f"#{slot}", Slot).active = key
                     self.refresh_now()
         pane.focus_main()
