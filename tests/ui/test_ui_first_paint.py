@@ -149,7 +149,7 @@ async def test_the_first_screen_is_styled_once_and_styling_it_again_changes_noth
         }
 
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+        await _started_and_settled(app, pilot)  # the panes behind the front tabs mounted too
         before = styles()
         assert len(before) > 40 and app.query("LiveTable")  # the workstation's panes, drawn
         app.screen.update_node_styles(animate=False)
