@@ -116,18 +116,35 @@ def test_past_the_limit_the_file_keeps_only_this_runs_code(tmp_path: Path, monke
 
 def test_the_backtest_command_keeps_its_dataclasses_code(tmp_path: Path) -> None:
     """A `tui-trader backtest` process installs it before its modules are imported and writes
-    the file; the next one compiles none of them."""
+    the file in the platform's cache folder (on Linux without importing platformdirs); the
+    next one compiles none of them."""
     script = (
         "import sys, atexit, dataclasses\n"
         "from tui_trader.cli.main import main\n"
         "code = main(['--home', sys.argv[1], 'backtest', '--strategy', 'nope'])\n"
         "kept = dataclasses.exec.__self__\n"
-        "atexit.register(lambda: print(kept.read, kept.compiled))\n"  # before the save (LIFO)
+        # atexit runs this before the save (last in, first out)
+        "atexit.register(lambda: print(kept.read, kept.compiled, 'platformdirs' in sys.modules))\n"
     )
-    env = {"TUI_TRADER_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
     runs = [subprocess.run([sys.executable, "-c", script, str(tmp_path / "home")], env=env, capture_output=True,
                            text=True, check=True, timeout=60).stdout.split() for _ in range(2)]  # fmt: skip
-    (read1, compiled1), (read2, compiled2) = ([int(v) for v in run] for run in runs)
-    assert read1 == 0 and compiled1 > 0
-    assert read2 >= compiled1 and compiled2 == 0
-    assert len(list((tmp_path / "cache").glob("dataclass-code-*.marshal"))) == 1
+    (read1, compiled1, _), (read2, compiled2, platformdirs) = runs
+    assert int(read1) == 0 and int(compiled1) > 0
+    assert int(read2) >= int(compiled1) and int(compiled2) == 0
+    assert len(list((tmp_path / "cache" / "tui-trader").glob("dataclass-code-*.marshal"))) == 1
+    assert platformdirs == str(not sys.platform.startswith("linux"))
+
+
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/somewhere/cache"])
+def test_the_cache_folder_is_the_platforms(xdg: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder platformdirs gives the other caches, found without importing it on Linux."""
+    import platformdirs
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert dataclass_code.user_cache_dir() == platformdirs.user_cache_dir("tui-trader")
+    monkeypatch.delenv("TUI_TRADER_CACHE_DIR", raising=False)
+    assert dataclass_code.cache_file().parent == Path(platformdirs.user_cache_dir("tui-trader"))
