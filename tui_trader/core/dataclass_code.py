@@ -121,12 +121,17 @@ def keep_dataclass_code() -> DataclassCode:
     same)."""
     import dataclasses
 
-    found = getattr(dataclasses, "exec", None)
-    owner = getattr(found, "__self__", None)
-    if isinstance(owner, DataclassCode):
+    owner = installed()
+    if owner is not None:
         return owner
     kept = DataclassCode(cache_file())
     kept.load()
     dataclasses.exec = kept.exec  # type: ignore[attr-defined]
     atexit.register(kept.save)
     return kept
+
+
+def installed() -> DataclassCode | None:
+    """The kept code `dataclasses` takes its methods' code from in this process, if any."""
+    owner = getattr(getattr(sys.modules.get("dataclasses"), "exec", None), "__self__", None)
+    return owner if isinstance(owner, DataclassCode) else None

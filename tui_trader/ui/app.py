@@ -468,10 +468,15 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
             self.call_after_refresh(self._css_cache.save, self.stylesheet)
 
     def _stamp_first_paint(self) -> None:
-        """Bench hook: the screen's first paint (engine still starting) and the modules
-        imported by then (a test checks that no heavy library is among them)."""
+        """Bench hook: the screen's first paint (engine still starting), the modules imported
+        by then (a test checks that no heavy library is among them) and how many dataclasses'
+        methods were compiled by then (-1: their code is not kept between starts)."""
+        from tui_trader.core.dataclass_code import installed
+
         self._paint_stamps = [time.time()]
         self._painted_with = sorted(sys.modules)
+        kept = installed()
+        self._compiled_by_paint = -1 if kept is None else kept.compiled
 
     def _stamp_settled(self) -> None:
         """Bench hook: the screen settled after its first paint (Textual's layout pass after
@@ -480,12 +485,13 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
 
     def _report_first_paint(self) -> None:
         """Bench hook: the first frame with engine data. Writes the first paint's time, this
-        frame's and the settled screen's (first line) and the modules imported at the first
-        paint (second line), and exits."""
+        frame's and the settled screen's (first line), the modules imported at the first paint
+        (second line) and the dataclass methods compiled by then (third), and exits."""
         stamps = [*getattr(self, "_paint_stamps", [0.0]), time.time(), getattr(self, "_settled_at", 0.0)]
         with open(os.environ[FIRST_PAINT_ENV], "w", encoding="utf-8") as fh:
             fh.write(" ".join(f"{t:.6f}" for t in stamps) + "\n")
             fh.write(" ".join(getattr(self, "_painted_with", [])) + "\n")
+            fh.write(f"{getattr(self, '_compiled_by_paint', -1)}\n")
         self.exit(0)
 
     def refresh_now(self) -> None:
