@@ -121,6 +121,7 @@ class Engine(Trading):
         self.risk.open_orders = lambda: (
             [o for o in self.oms.open_orders() if not is_parent(o)] if self.oms is not None else []
         )
+        self.risk.expected = self._strategy_symbols
         self.derivatives = Derivatives(self)  # leverage, margin, funding, the liquidation guard
         self.checks = PreTradeChecks(
             settings.risk,
@@ -590,10 +591,17 @@ class Engine(Trading):
         if rows:
             await self.store.write_rows(rows)
 
-    async def _daily_closes(self, symbol: str) -> list[float]:
+    def _strategy_symbols(self) -> list[str]:
+        """The symbols the strategies trade, configured or started since: the value at risk
+        reads their daily history before their first position, not at its first fill."""
+        configs = dict(self.settings.strategies)
+        if self.strategies is not None:
+            configs.update(self.strategies.configs)
+        return [symbol for cfg in configs.values() for symbol in cfg.symbols]
+
+    async def _daily_closes(self, symbol: str) -> list[Candle]:
         venue = self.venue_for(symbol)
-        candles = await self.venues[venue].fetch_candles(symbol, "1d", None, self.settings.risk.var_lookback_days + 1)
-        return [c.close for c in candles]
+        return await self.venues[venue].fetch_candles(symbol, "1d", None, self.settings.risk.var_lookback_days + 1)
 
     def publish_signal(self, signal: Signal) -> None:
         self.bus.publish(SignalEvent(signal))

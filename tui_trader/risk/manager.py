@@ -10,8 +10,8 @@ by one through `on_closed`); `reconfigure` swaps every limit at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from tui_trader.config.risk import RiskSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import OrderType
 from tui_trader.core.fills import Fill
+from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.execution.portfolio import Portfolio
@@ -30,7 +31,10 @@ from tui_trader.risk.sizing import CustomStake, Sizer, SizingInput, TrackRecord,
 from tui_trader.risk.trades import TradeTracker
 
 log = logging.getLogger(__name__)
-Closes = Callable[[str], Awaitable[list[float]]]
+Closes = Callable[[str], Awaitable[Sequence[Candle]]]  # a symbol's daily candles, oldest first
+# A daily history is read again at most this often: after a failed read, while its last bar is
+# still forming, and while a bar that should have closed is not there (a weekend, a holiday).
+RETRY = timedelta(hours=1)
 
 
 class RiskManager:
@@ -61,7 +65,10 @@ class RiskManager:
         # venues' balances): fills reconciled at start must not look like a day's loss.
         self.ready = True
         self.returns: dict[str, list[float]] = {}  # daily returns per symbol, for VaR
-        self._returns_at: dict[str, float] = {}
+        self._returns_due: dict[str, datetime] = {}  # when each symbol's daily history can have changed
+        # Symbols whose daily history is read before a position opens in them (the engine's
+        # strategies' symbols): reading a year of it then costs nothing at the first fill.
+        self.expected: Callable[[], Iterable[str]] = tuple
         self._metrics: dict[str, Any] = {}
         self._metrics_at = -1e18
         self.open_orders: Callable[[], list[Order]] = list
@@ -225,17 +232,7 @@ class RiskManager:
         for p in positions:
             exposures[p.symbol] = exposures.get(p.symbol, 0.0) + p.market_value
         if closes is not None:
-            wanted = list(exposures)
-            if self.benchmark and self.benchmark not in wanted:
-                wanted.append(self.benchmark)
-            for symbol in wanted:
-                if mono - self._returns_at.get(symbol, -1e18) >= 3600:
-                    try:
-                        self.returns[symbol] = returns(await closes(symbol))
-                    except Exception as exc:  # a missing history only blanks the figure
-                        log.info("no daily history for %s: %s", symbol, exc)
-                        self.returns[symbol] = []
-                    self._returns_at[symbol] = mono
+            await self._read_returns(closes, [*exposures, self.benchmark or "", *self.expected()])
         bench = self.returns.get(self.benchmark or "") or None
         var = value_at_risk(exposures, self.returns, self.settings.var_lookback_days, bench)
         stops = self._stops()
@@ -256,6 +253,25 @@ class RiskManager:
             "benchmark": self.benchmark,
         }
         return self._metrics
+
+    async def _read_returns(self, closes: Closes, symbols: Iterable[str]) -> None:
+        """Daily returns of `symbols`, each read again only once a new daily bar can have
+        closed (a read costs a request to the venue, or on the paper venue a year of its
+        minute path: once a day, not at every refresh)."""
+        now = self.clock.now()
+        for symbol in dict.fromkeys(s for s in symbols if s):
+            due = self._returns_due.get(symbol)
+            if due is not None and now < due:
+                continue
+            try:
+                candles = await closes(symbol)
+            except Exception as exc:  # a missing history only blanks the figure
+                log.info("no daily history for %s: %s", symbol, exc)
+                self.returns[symbol] = []
+                self._returns_due[symbol] = now + RETRY
+                continue
+            self.returns[symbol] = returns([c.close for c in candles])
+            self._returns_due[symbol] = _next_read(candles, now)
 
     @property
     def benchmark(self) -> str | None:
@@ -330,3 +346,12 @@ class RiskManager:
 
 def _breaker_limits(settings: RiskSettings) -> BreakerLimits:
     return BreakerLimits(settings.daily_loss_limit, settings.max_drawdown, settings.max_consecutive_losses)
+
+
+def _next_read(candles: Sequence[Candle], now: datetime) -> datetime:
+    """When daily history ending in `candles` can next be different: once the bar after its
+    last closed bar has closed too (whatever hour the venue's days start), and not within
+    the hour."""
+    if not candles or not candles[-1].closed:
+        return now + RETRY
+    return max(candles[-1].open_time + timedelta(days=2), now + RETRY)
