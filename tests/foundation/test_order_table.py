@@ -31,6 +31,9 @@ def test_orders_closing_in_place_leave_the_open_list_and_old_final_ones_are_forg
     assert list(table) == ["o2", "o3", "o4", "o5"]  # the three newest final ones and the open one
     table["o4"] = orders[4]  # stored again (a duplicate report): still counted once
     assert "o4" in table and "o5" in table
+    for _ in range(5):  # reports of one final order, again and again, evict no other
+        table["o3"] = orders[3]
+    assert list(table) == ["o2", "o3", "o4", "o5"]
 
 
 async def test_a_long_session_keeps_memory_of_open_orders_only(tmp_path) -> None:  # type: ignore[no-untyped-def]

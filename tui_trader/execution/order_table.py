@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 from tui_trader.core.orders import Order
 
 KEEP_FINAL = 1000
@@ -23,7 +21,9 @@ class OrderTable(dict[str, Order]):
         super().__init__()
         self.keep_final = keep_final
         self._open: dict[str, Order] = {}
-        self._final: deque[str] = deque()
+        # final orders by when they were last stored final, oldest first (a dict: an order
+        # stored again moves to the end, and nothing here is a scan)
+        self._final: dict[str, None] = {}
 
     def __setitem__(self, client_order_id: str, order: Order) -> None:
         super().__setitem__(client_order_id, order)
@@ -51,9 +51,11 @@ class OrderTable(dict[str, Order]):
         return out
 
     def _retire(self, client_order_id: str) -> None:
-        self._final.append(client_order_id)
+        self._final.pop(client_order_id, None)
+        self._final[client_order_id] = None
         while len(self._final) > self.keep_final:
-            old = self._final.popleft()
+            old = next(iter(self._final))
+            del self._final[old]
             order = self.get(old)
-            if order is not None and not order.is_open and old not in self._final:
+            if order is not None and not order.is_open:
                 super().__delitem__(old)
