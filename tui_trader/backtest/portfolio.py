@@ -151,17 +151,21 @@ def settle_exits(sym: SymbolSignals, fills: FillModel, sides: np.ndarray, bars: 
     with the maker fee, every other exit is a market order (fixed slippage only: the batch
     runs without volume-aware slippage)."""
     count = len(reasons)
+    # object arrays compared and tested cell by cell in NumPy's loops (each cell's == and
+    # truth as Python's), not in generator expressions: ~12,000 exits a year of 1m bars
+    names = np.empty(count, dtype=object)
+    names[:] = reasons
     tags = np.full(count, None, dtype=object)
-    signal = np.fromiter((r == EXIT_SIGNAL for r in reasons), dtype=bool, count=count)
+    signal = names == EXIT_SIGNAL
     if signal.any():
         found = sym.exit_tags[bars[signal] - sym.shift]
         tags[signal] = np.where(untagged(found), None, found)
-    recorded = [t or r for t, r in zip(tags.tolist(), reasons, strict=True)]
-    roi = np.fromiter((r == ROI for r in recorded), dtype=bool, count=count)
+    recorded = np.where(tags.astype(bool), tags, names)  # `tag or reason`
+    roi = np.asarray(recorded == ROI, dtype=bool)
     frac = fills.slippage_bps / 10_000.0
     price = np.where(roi, raw, np.where(sides < 0, raw * (1.0 + frac), raw * (1.0 - frac)))
     rate = np.where(roi, fills.maker_fee, fills.taker_fee)
-    return list(zip(recorded, tags.tolist(), price.tolist(), rate.tolist(), strict=True))
+    return list(zip(recorded.tolist(), tags.tolist(), price.tolist(), rate.tolist(), strict=True))
 
 
 def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> PlannedExits:
