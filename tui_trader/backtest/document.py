@@ -18,6 +18,7 @@ TRADE_FIELDS: tuple[str, ...] = (
     "pnl", "pnl_pct", "fees", "exit_reason", "mfe", "mae",
 )  # fmt: skip
 EXTRA_FIELDS: tuple[str, ...] = ("symbol", "enter_tag", "exit_tag")
+_SIDES = np.array(["short", "long"], dtype=object)  # by side > 0
 
 
 def iso_times(ns: np.ndarray, missing: np.ndarray | None = None) -> list[str | None]:
@@ -49,8 +50,11 @@ def iso_time(ns: int) -> str:
 
 def plain_floats(values: np.ndarray) -> list[Any]:
     """Float64 values as Python floats, NaN and infinities as None."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return list(values.tolist())
     plain = values.astype(object)
-    plain[~np.isfinite(values)] = None
+    plain[~finite] = None
     return list(plain.tolist())
 
 
@@ -90,7 +94,7 @@ def trade_rows_of(trades: Trades, symbols: Sequence[str], mfe: np.ndarray, mae: 
     columns = [
         iso_times(trades.entry_ns),
         iso_times(trades.exit_ns),
-        np.where(trades.side > 0, "long", "short").astype(object).tolist(),
+        _SIDES[(trades.side > 0).view(np.int8)].tolist(),
         plain_floats(trades.entry_price),
         plain_floats(trades.exit_price),
         plain_floats(trades.quantity),
