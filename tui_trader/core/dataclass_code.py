@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import atexit
 import builtins
-import logging
-import marshal
-import os
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from tui_trader.core.kept_code import ENV_CACHE_DIR, KeptCode, user_cache_dir
+from tui_trader.core.kept_code import cache_file as kept_file
 
-ENV_CACHE_DIR = "TUI_TRADER_CACHE_DIR"
+__all__ = ["ENV_CACHE_DIR", "DataclassCode", "cache_file", "installed", "keep_dataclass_code", "user_cache_dir"]
+
 # what the code objects depend on: the interpreter's build and its -O level
 _KEY = repr((sys.version, sys.implementation.cache_tag, sys.flags.optimize))
 # past this many sources the file keeps only those of the run writing it (classes that changed
@@ -40,31 +38,15 @@ _KEY = repr((sys.version, sys.implementation.cache_tag, sys.flags.optimize))
 LIMIT = 2000
 
 
-class DataclassCode:
-    """The kept code objects by source text, read from `path`; `exec` is what `dataclasses`
-    calls in place of the builtin."""
+class DataclassCode(KeptCode):
+    """The kept code objects by source text, read from `path` (kept_code.py); `exec` is what
+    `dataclasses` calls in place of the builtin."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.codes: dict[str, Any] = {}
-        self.used: set[str] = set()
-        self.read = 0  # the code objects the file gave
-        self.compiled = 0  # the sources compiled in this process (written at exit)
+    KEY = _KEY
+    WHAT = "dataclass code cache"
 
-    def load(self) -> int:
-        """The file's code objects (none when it is missing, damaged or foreign)."""
-        try:
-            # read whole, then unmarshalled: marshal.load(file) reads it piece by piece through
-            # the file object (~10 times as long for a file of ~850 classes' code)
-            kept = marshal.loads(self.path.read_bytes())
-            if isinstance(kept, dict) and kept.get("key") == _KEY and isinstance(kept.get("codes"), dict):
-                self.codes = kept["codes"]
-        except FileNotFoundError:
-            pass
-        except Exception as exc:  # a damaged or foreign file: compile as before
-            log.info("the dataclass code cache %s was not used: %r", self.path, exc)
-        self.read = len(self.codes)
-        return self.read
+    def limit(self) -> int:
+        return LIMIT
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /) -> None:
         """The builtin `exec`, with `source` text compiled once across runs."""
@@ -77,42 +59,10 @@ class DataclassCode:
             source = code
         builtins.exec(source, globals, locals)
 
-    def save(self) -> bool:
-        """Write the file when this process compiled anything new; whether it did."""
-        if not self.compiled:
-            return False
-        codes = self.codes if len(self.codes) <= LIMIT else {s: self.codes[s] for s in self.used}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                marshal.dump({"key": _KEY, "codes": codes}, fh)
-            tmp.replace(self.path)
-        except Exception as exc:  # a read-only or full disk: the next run compiles, as before
-            log.info("the dataclass code cache %s was not written: %r", self.path, exc)
-            return False
-        self.compiled = 0
-        return True
-
 
 def cache_file() -> Path:
     """This Python's file in the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's)."""
-    root = os.environ.get(ENV_CACHE_DIR) or user_cache_dir()
-    return Path(root) / f"dataclass-code-{zlib.crc32(_KEY.encode()):08x}.marshal"
-
-
-def user_cache_dir() -> str:
-    """`platformdirs.user_cache_dir("tui-trader")`, the other caches' folder; on Linux by
-    platformdirs' own rule (XDG_CACHE_HOME, else ~/.cache) without importing it: its import
-    brings tempfile and random, ~9 ms, more than half of what the kept code saves."""
-    if sys.platform.startswith("linux"):
-        root = os.environ.get("XDG_CACHE_HOME", "")
-        if not root.strip():
-            root = os.path.expanduser("~/.cache")
-        return os.path.join(root, "tui-trader")
-    import platformdirs
-
-    return platformdirs.user_cache_dir("tui-trader")
+    return kept_file("dataclass-code", _KEY)
 
 
 def keep_dataclass_code() -> DataclassCode:
