@@ -24,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_tui(args: argparse.Namespace) -> int:
     from tui_trader.cli.process_end import end_process_if_held, on_a_terminal
     from tui_trader.core.dataclass_code import keep_dataclass_code
+    from tui_trader.core.regex_code import keep_regex_code
     from tui_trader.ui.heap import end_start_hold, hold_for_start
 
     keep_dataclass_code()  # Textual's and our dataclasses: their methods compiled once, not each start
+    keep_regex_code()  # and the regular expressions of Textual, Rich, tomllib and the rest
     hold_for_start()  # no garbage collection passes until the first paint (ui/heap.py)
     terminal = on_a_terminal()
     try:

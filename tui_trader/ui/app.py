@@ -470,13 +470,13 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     def _stamp_first_paint(self) -> None:
         """Bench hook: the screen's first paint (engine still starting), the modules imported
         by then (a test checks that no heavy library is among them) and how many dataclasses'
-        methods were compiled by then (-1: their code is not kept between starts)."""
-        from tui_trader.core.dataclass_code import installed
+        methods and regular expressions were compiled by then (-1: not kept between starts)."""
+        from tui_trader.core import dataclass_code, regex_code
 
         self._paint_stamps = [time.time()]
         self._painted_with = sorted(sys.modules)
-        kept = installed()
-        self._compiled_by_paint = -1 if kept is None else kept.compiled
+        kept = (dataclass_code.installed(), regex_code.installed())
+        self._compiled_by_paint = [-1 if k is None else k.compiled for k in kept]
 
     def _stamp_settled(self) -> None:
         """Bench hook: the screen settled after its first paint (Textual's layout pass after
@@ -486,12 +486,13 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     def _report_first_paint(self) -> None:
         """Bench hook: the first frame with engine data. Writes the first paint's time, this
         frame's and the settled screen's (first line), the modules imported at the first paint
-        (second line) and the dataclass methods compiled by then (third), and exits."""
+        (second line) and the dataclass methods and regular expressions compiled by then (third),
+        and exits."""
         stamps = [*getattr(self, "_paint_stamps", [0.0]), time.time(), getattr(self, "_settled_at", 0.0)]
         with open(os.environ[FIRST_PAINT_ENV], "w", encoding="utf-8") as fh:
             fh.write(" ".join(f"{t:.6f}" for t in stamps) + "\n")
             fh.write(" ".join(getattr(self, "_painted_with", [])) + "\n")
-            fh.write(f"{getattr(self, '_compiled_by_paint', -1)}\n")
+            fh.write(" ".join(str(n) for n in getattr(self, "_compiled_by_paint", [-1, -1])) + "\n")
         self.exit(0)
 
     def refresh_now(self) -> None:
