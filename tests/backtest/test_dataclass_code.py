@@ -132,7 +132,8 @@ def test_the_backtest_command_keeps_its_dataclasses_code(tmp_path: Path) -> None
     (read1, compiled1, _), (read2, compiled2, platformdirs) = runs
     assert int(read1) == 0 and int(compiled1) > 0
     assert int(read2) >= int(compiled1) and int(compiled2) == 0
-    assert len(list((tmp_path / "cache" / "tui-trader").glob("dataclass-code-*.marshal"))) == 1
+    assert len(list((tmp_path / "cache" / "tui-trader").glob("dataclass-code-backtest-*.marshal"))) == 1
+    assert len(list((tmp_path / "cache" / "tui-trader").glob("dataclass-code-*.marshal"))) == 1  # its own file
     assert platformdirs == str(not sys.platform.startswith("linux"))
 
 

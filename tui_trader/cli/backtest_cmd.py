@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 def _backtest(args: argparse.Namespace) -> int:
     from tui_trader.core.dataclass_code import keep_dataclass_code
 
-    keep_dataclass_code()  # the ~40 dataclasses a backtest imports: their methods compiled once
+    keep_dataclass_code("backtest")  # the ~40 dataclasses a backtest imports: their methods compiled once
     from tui_trader.backtest.ftconfig import BacktestConfig, apply_overrides, parse_stake, read_config
 
     ft = BacktestConfig()

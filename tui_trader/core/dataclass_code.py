@@ -60,21 +60,23 @@ class DataclassCode(KeptCode):
         builtins.exec(source, globals, locals)
 
 
-def cache_file() -> Path:
-    """This Python's file in the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's)."""
-    return kept_file("dataclass-code", _KEY)
+def cache_file(command: str | None = None) -> Path:
+    """This Python's file in the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's),
+    one per `command` that names itself: each reads only its own classes' code (the
+    workstation keeps ~850 classes', ~8 ms to read; a backtest ~40, under 1 ms)."""
+    return kept_file(f"dataclass-code-{command}" if command else "dataclass-code", _KEY)
 
 
-def keep_dataclass_code() -> DataclassCode:
+def keep_dataclass_code(command: str | None = None) -> DataclassCode:
     """Have the dataclasses made from now on in this process take their code from the cache
-    file, and add what they compiled to it at exit (once per process: later calls return the
-    same)."""
+    file (`command`'s own, `cache_file`), and add what they compiled to it at exit (once per
+    process: later calls return the same)."""
     import dataclasses
 
     owner = installed()
     if owner is not None:
         return owner
-    kept = DataclassCode(cache_file())
+    kept = DataclassCode(cache_file(command))
     kept.load()
     dataclasses.exec = kept.exec  # type: ignore[attr-defined]
     atexit.register(kept.save)
