@@ -53,4 +53,6 @@ def identify(req: OrderRequest, actor: str) -> tuple[OrderRequest, Origin]:
         source = "manual"  # a label only, and never one of the engine's own
     else:
         source = req.source or "manual"
+    if req.source == source and req.strategy == origin.strategy:
+        return req, origin  # already as the engine would set it (a strategy's own orders)
     return req.with_(source=source, strategy=origin.strategy), origin

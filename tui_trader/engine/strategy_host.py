@@ -380,6 +380,8 @@ class StrategyHost:
                     OrderType.MARKET,
                     venue=venue,
                     reduce_only=reduce_only,
+                    source=f"strategy:{name}",  # what the engine sets from the actor (no copy to make)
+                    strategy=name,
                     tag=decision.tag,
                 ),
                 actor=f"strategy:{name}",  # the engine makes it the strategy's order

@@ -88,7 +88,7 @@ def order_row(o: Order) -> tuple[Any, ...]:
         int(o.reduce_only),
         o.parent_id,
         o.oco_id,
-        json.dumps(o.meta, default=str),
+        json.dumps(o.meta, default=str) if o.meta else "{}",  # most orders have none (7 us a dump)
         o.created_at.isoformat(),
         o.updated_at.isoformat(),
     )
