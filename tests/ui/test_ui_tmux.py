@@ -87,6 +87,9 @@ def _reap(pid: int, within: float = 15.0) -> bool:
     return False
 
 
+QUOTE = re.compile(r"BTC/USDT\s+([\d,]+\.\d+) /")  # the watchlist's row once prices flow
+
+
 def orders(home: Path) -> list[tuple[str, str, str]]:
     db = home / "tui_trader.db"
     if not db.exists():
@@ -97,8 +100,7 @@ def orders(home: Path) -> list[tuple[str, str, str]]:
 
 def test_a_y_typed_right_after_enter_sends_nothing(tui: tuple[Tmux, Path]) -> None:
     tmux, home = tui
-    tmux.wait_for(lambda s: "PAPER" in s and "connected" in s and "BTC/USDT" in s, why="the workstation")
-    time.sleep(1.0)  # prices flowing
+    tmux.wait_for(lambda s: "PAPER" in s and "connected" in s and QUOTE.search(s) is not None, why="a price")
     sent_at = time.monotonic()
     tmux.keys(":buy 0.01 BTC/USDT mkt", "Enter", "y")  # one burst, as typed
     shown = tmux.wait_for(lambda s: "Send BUY 0.01 BTC/USDT" in s, timeout=20, why="the confirmation")
@@ -118,9 +120,8 @@ def test_a_y_typed_right_after_enter_sends_nothing(tui: tuple[Tmux, Path]) -> No
 
 def test_ctrl_q_asks_with_an_order_working(tui: tuple[Tmux, Path]) -> None:
     tmux, home = tui
-    screen = tmux.wait_for(lambda s: "PAPER" in s and "connected" in s, why="the workstation")
-    time.sleep(1.0)
-    quote = re.search(r"BTC/USDT\s+([\d,]+\.\d+) /", tmux.screen())
+    screen = tmux.wait_for(lambda s: "PAPER" in s and "connected" in s and QUOTE.search(s) is not None, why="a price")
+    quote = QUOTE.search(screen)
     assert quote, screen
     below = int(float(quote.group(1).replace(",", "")) * 0.98)  # resting, inside the price band
     tmux.keys(f":buy 0.01 BTC/USDT limit {below}", "Enter")
