@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -20,6 +19,8 @@ from typing import Any
 import pytest
 
 from tui_trader.cli.main import main
+
+from daemon_homes import cheap_argon2, cheap_argon2_env
 
 KEYRING = {"TUI_TRADER_KEYRING": "file", "TUI_TRADER_KEYRING_PASSWORD": "correct horse battery staple"}
 pytestmark = pytest.mark.slow
@@ -57,34 +58,16 @@ def wait(cond: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         time.sleep(0.1)
 
 
-# The file keyring's Argon2 at a test's cost (the same code path; its real cost, ~1 s an open on
-# a quiet machine and several on a busy one, made each follower start ~3 s longer): set here for
-# `keys set`, and in the follower daemons by this sitecustomize on their PYTHONPATH.
-CHEAP_ARGON2 = """
-from keyrings.cryptfile.cryptfile import ArgonAESEncryption
-
-ArgonAESEncryption.time_cost = 1
-ArgonAESEncryption.memory_cost = 1024
-"""
-
-
 def follower_env(tmp_path: Path, name: str, hook: str = "") -> dict[str, str]:
     """The follower daemon's environment: the keyring, and CHEAP_ARGON2 (then `hook`) loaded
     at its start from a sitecustomize.py in tmp_path/name."""
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / "sitecustomize.py").write_text(CHEAP_ARGON2 + hook)
-    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, **KEYRING}
+    return {**cheap_argon2_env(tmp_path / name, hook), **KEYRING}
 
 
 def setup_homes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, Path]:
-    from keyrings.cryptfile.cryptfile import ArgonAESEncryption
-
-    monkeypatch.setattr(ArgonAESEncryption, "time_cost", 1)
-    monkeypatch.setattr(ArgonAESEncryption, "memory_cost", 1024)
+    cheap_argon2(monkeypatch)
     leader, follower = tmp_path / "leader", tmp_path / "follower"
     leader.mkdir()
     follower.mkdir()

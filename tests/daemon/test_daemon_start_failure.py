@@ -11,7 +11,7 @@ import pytest
 
 from tui_trader.home import Home, HomeLock
 
-from daemon_homes import home_with_keys, write_binance_config
+from daemon_homes import cheap_argon2_env, home_with_keys, write_binance_config
 from fakes.binance_rest import FakeBinance
 
 START_BUDGET_S = 45.0  # generous: a loaded 2-core machine; the point is "exits", not "hangs"
@@ -68,26 +68,29 @@ def test_markets_that_do_not_load_stop_the_start(spawn_daemon, tmp_path) -> None
 
 @pytest.fixture(scope="module")
 def keyring_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home whose encrypted keyring (real Argon2 cost) holds binance keys under "right-pass"."""
+    """A home whose encrypted keyring (at CHEAP_ARGON2's cost) holds binance keys under "right-pass"."""
     home = tmp_path_factory.mktemp("keyring") / "home"
     return home_with_keys(home, "right-pass", "binance", "key-1234", "secret-5678")
 
 
-def test_a_wrong_keyring_password_stops_the_start(spawn_daemon, keyring_home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_keyring_password_stops_the_start(spawn_daemon, keyring_home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with FakeBinance(["BTC/USDT"]) as fake:  # markets load; the keys never come out of the keyring
         binance_config(keyring_home, fake.url)
         code, err, took = run_failing(
-            spawn_daemon, keyring_home, TUI_TRADER_KEYRING="file", TUI_TRADER_KEYRING_PASSWORD="wrong-pass"
+            spawn_daemon, keyring_home, TUI_TRADER_KEYRING="file", TUI_TRADER_KEYRING_PASSWORD="wrong-pass",
+            **cheap_argon2_env(tmp_path / "site"),
         )
     assert code == 1 and took < START_BUDGET_S
     assert "wrong password for the keyring" in err and "MAC check" not in err
     assert_one_line_and_unlocked(err, keyring_home)
 
 
-def test_a_keyring_prompt_without_a_terminal_stops_the_start(spawn_daemon, keyring_home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_keyring_prompt_without_a_terminal_stops_the_start(spawn_daemon, keyring_home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with FakeBinance(["BTC/USDT"]) as fake:
         binance_config(keyring_home, fake.url)
-        code, err, took = run_failing(spawn_daemon, keyring_home, TUI_TRADER_KEYRING="file")  # no password
+        code, err, took = run_failing(
+            spawn_daemon, keyring_home, TUI_TRADER_KEYRING="file", **cheap_argon2_env(tmp_path / "site")
+        )  # no password
     assert code == 1 and took < START_BUDGET_S
     assert "needs its password" in err and "EOFError" not in err
     assert_one_line_and_unlocked(err, keyring_home)

@@ -18,7 +18,7 @@ import pytest
 
 from tui_trader.cli.main import main
 
-from daemon_homes import home_with_keys, write_binance_config
+from daemon_homes import cheap_argon2_env, home_with_keys, write_binance_config
 from fakes.binance_exchange import FakeBinanceExchange
 from fakes.venue_harness import API_KEY, SECRET
 
@@ -75,7 +75,7 @@ def exchange() -> Iterator[FakeInThread]:
 
 @pytest.fixture(scope="module")
 def keyring_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home whose encrypted keyring (real Argon2 cost) holds the fake's binance keys."""
+    """A home whose encrypted keyring (at CHEAP_ARGON2's cost) holds the fake's binance keys."""
     return home_with_keys(tmp_path_factory.mktemp("venue-faults") / "home", PASSWORD, "binance", API_KEY, SECRET)
 
 
@@ -135,13 +135,14 @@ def ledgers_agree(capsys: pytest.CaptureFixture[str], home: Path, ex: FakeInThre
 
 
 def test_order_faults_end_with_the_cli_and_the_exchange_agreeing(
-    spawn_daemon, exchange: FakeInThread, keyring_home: Path, capsys: pytest.CaptureFixture[str]
+    spawn_daemon, exchange: FakeInThread, keyring_home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     home = keyring_home
     fake = exchange.fake
     configure(home, fake)
-    d = spawn_daemon(home, ready=False, TUI_TRADER_KEYRING="file", TUI_TRADER_KEYRING_PASSWORD=PASSWORD)
-    d.wait_ready(90)  # the keyring's Argon2 and ccxt's import, on a loaded machine
+    env = cheap_argon2_env(tmp_path / "site")
+    d = spawn_daemon(home, ready=False, TUI_TRADER_KEYRING="file", TUI_TRADER_KEYRING_PASSWORD=PASSWORD, **env)
+    d.wait_ready(90)  # ccxt's import, on a loaded machine
     try:
         wait_until(lambda: any(v["name"] == "binance" and v["state"] == "connected"
                                for v in cli_json(capsys, home, "status")["venues"]))  # fmt: skip
