@@ -114,26 +114,40 @@ def test_past_the_limit_the_file_keeps_only_this_runs_code(tmp_path: Path, monke
     assert again.load() == len(kept.used) and not any(s.startswith("# stale") for s in again.codes)
 
 
-def test_the_backtest_command_keeps_its_dataclasses_code(tmp_path: Path) -> None:
-    """A `tui-trader backtest` process installs it before its modules are imported and writes
-    the file in the platform's cache folder (on Linux without importing platformdirs); the
-    next one compiles none of them."""
+def test_the_backtest_command_keeps_its_dataclasses_and_patterns_code(tmp_path: Path) -> None:
+    """A `tui-trader backtest --json` process installs both before its modules are imported
+    and writes its own two files in the platform's cache folder (on Linux without importing
+    platformdirs); the next one compiles none of them."""
+    import numpy as np
+    import pandas as pd
+
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.003, 3000)))
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3000, freq="1min", tz="UTC"), "open": close,
+                  "high": close * 1.001, "low": close * 0.999, "close": close, "volume": 1.0},
+                 ).to_parquet(tmp_path / "BTC_USDT-1m.parquet")  # fmt: skip
     script = (
-        "import sys, atexit, dataclasses\n"
+        "import sys, atexit\n"
         "from tui_trader.cli.main import main\n"
-        "code = main(['--home', sys.argv[1], 'backtest', '--strategy', 'nope'])\n"
-        "kept = dataclasses.exec.__self__\n"
-        # atexit runs this before the save (last in, first out)
-        "atexit.register(lambda: print(kept.read, kept.compiled, 'platformdirs' in sys.modules))\n"
+        "from tui_trader.core import dataclass_code, regex_code\n"
+        "code = main(['--home', sys.argv[1], 'backtest', '--strategy', 'ema_cross', '--data', sys.argv[2],\n"
+        "             '--timeframe', '1m', '--json'])\n"
+        "kept, patterns = dataclass_code.installed(), regex_code.installed()\n"
+        "# atexit runs this before the saves (last in, first out)\n"
+        "atexit.register(lambda: print(kept.read, kept.compiled, patterns.read, patterns.compiled,\n"
+        "                              'platformdirs' in sys.modules, file=sys.stderr))\n"
     )
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
-    runs = [subprocess.run([sys.executable, "-c", script, str(tmp_path / "home")], env=env, capture_output=True,
-                           text=True, check=True, timeout=60).stdout.split() for _ in range(2)]  # fmt: skip
-    (read1, compiled1, _), (read2, compiled2, platformdirs) = runs
-    assert int(read1) == 0 and int(compiled1) > 0
+    argv = [sys.executable, "-c", script, str(tmp_path / "home"), str(tmp_path / "BTC_USDT-1m.parquet")]
+    runs = [subprocess.run(argv, env=env, capture_output=True, text=True, check=True, timeout=60) for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout and '"trades"' in runs[0].stdout
+    (read1, compiled1, rx_read1, rx_compiled1, _), (read2, compiled2, rx_read2, rx_compiled2, platformdirs) = (
+        run.stderr.split()[-5:] for run in runs
+    )
+    assert int(read1) == 0 and int(compiled1) > 0 and int(rx_read1) == 0 and int(rx_compiled1) > 0
     assert int(read2) >= int(compiled1) and int(compiled2) == 0
-    assert len(list((tmp_path / "cache" / "tui-trader").glob("dataclass-code-backtest-*.marshal"))) == 1
-    assert len(list((tmp_path / "cache" / "tui-trader").glob("dataclass-code-*.marshal"))) == 1  # its own file
+    assert int(rx_read2) >= int(rx_compiled1) and int(rx_compiled2) == 0
+    files = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "cache" / "tui-trader").glob("*.marshal"))
+    assert files == ["dataclass-code-backtest", "regex-code-backtest"]  # its own files
     assert platformdirs == str(not sys.platform.startswith("linux"))
 
 

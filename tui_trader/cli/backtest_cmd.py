@@ -58,8 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 def _backtest(args: argparse.Namespace) -> int:
     from tui_trader.core.dataclass_code import keep_dataclass_code
+    from tui_trader.core.regex_code import keep_regex_code
 
     keep_dataclass_code("backtest")  # the ~40 dataclasses a backtest imports: their methods compiled once
+    keep_regex_code("backtest")  # and the ~40 regular expressions NumPy, pyarrow and ours compile
     from tui_trader.backtest.ftconfig import BacktestConfig, apply_overrides, parse_stake, read_config
 
     ft = BacktestConfig()

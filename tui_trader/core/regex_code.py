@@ -79,18 +79,20 @@ def _compile(pattern: str | bytes, flags: int) -> Kept:
     return flags, [int(c) for c in code], parsed.state.groups - 1, groupindex, tuple(indexgroup)
 
 
-def cache_file() -> Path:
-    """This Python's file in the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's)."""
-    return kept_file("regex-code", _KEY)
+def cache_file(command: str | None = None) -> Path:
+    """This Python's file in the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's),
+    one per `command` that names itself (each reads only its own patterns)."""
+    return kept_file(f"regex-code-{command}" if command else "regex-code", _KEY)
 
 
-def keep_regex_code() -> RegexCode:
-    """Have the patterns `re` compiles from now on in this process come from the cache file,
-    and add what it compiled to it at exit (once per process: later calls return the same)."""
+def keep_regex_code(command: str | None = None) -> RegexCode:
+    """Have the patterns `re` compiles from now on in this process come from the cache file
+    (`command`'s own, `cache_file`), and add what it compiled to it at exit (once per process:
+    later calls return the same)."""
     owner = installed()
     if owner is not None:
         return owner
-    kept = RegexCode(cache_file())
+    kept = RegexCode(cache_file(command))
     kept.load()
     _compiler.compile = kept.compile
     atexit.register(kept.save)
