@@ -194,21 +194,24 @@ async def test_the_first_screen_shows_no_horizontal_scrollbar() -> None:
 async def test_the_keys_footer_shows_its_keys_in_the_first_paint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The footer's keys are part of the first screen (statusbar.KeyFooter.compose). Textual's
+    """The footer's keys are part of the first screen (key_footer.KeyFooter). Textual's
     footer composed them only after the screen's first bindings update, after the first paint;
     with the engine importing meanwhile, they showed ~0.4 s after the rest."""
-    from textual.widgets._footer import FooterKey
-
     from tui_trader.ui.app import FIRST_PAINT_ENV, WorkstationApp
 
     monkeypatch.setenv(FIRST_PAINT_ENV, str(tmp_path / "first_paint"))
     app = WorkstationApp(_Starting())  # type: ignore[arg-type]
-    at_paint: list[list[str]] = []
-    app._stamp_first_paint = lambda: at_paint.append([k.key for k in app.query(FooterKey)])  # type: ignore[method-assign]
+    at_paint: list[str] = []
+
+    def footer() -> str:  # the screen's last line as drawn
+        return list(app.screen._compositor.render_strips())[-1].text  # type: ignore[no-any-return]
+
+    app._stamp_first_paint = lambda: at_paint.append(footer())  # type: ignore[method-assign]
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        assert at_paint and "colon" in at_paint[0] and len(at_paint[0]) >= 5
-        assert [k.key for k in app.query(FooterKey)] == at_paint[0]  # the same keys once focus settled
+        assert at_paint and at_paint[0].startswith(" q Quit  ? Keys  : Command  b Buy  s Sell  ^k Flatten")
+        assert at_paint[0].endswith("▏^p palette ")  # the palette's key on the right
+        assert footer() == at_paint[0]  # the same keys once focus settled
 
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:

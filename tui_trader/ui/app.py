@@ -40,7 +40,8 @@ from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
 from tui_trader.ui.panes import Pane
-from tui_trader.ui.panes.statusbar import AttachBadge, KeyFooter, LiveBanner, ModeBadge, StatusBar, TopLine
+from tui_trader.ui.panes.key_footer import KeyFooter
+from tui_trader.ui.panes.statusbar import AttachBadge, LiveBanner, ModeBadge, StatusBar, TopLine
 from tui_trader.ui.research import RESEARCH_SCREENS
 from tui_trader.ui.theme import BUILTIN_DIR, DEFAULT_THEME, Palette, discover_themes
 from tui_trader.ui.view import View
@@ -102,7 +103,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
     COMMANDS = App.COMMANDS | {WorkstationCommands}
     SCREENS = RESEARCH_SCREENS  # backtest, optimize, rule_builder
     BINDINGS = APP_BINDINGS
-    ALLOW_IN_MAXIMIZED_VIEW = "Footer, CommandLine"  # the `:` line works over a zoomed pane
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyFooter, CommandLine"  # the `:` line works over a zoomed pane
 
     def __init__(self, client: EngineClient, settings: Any = None, home: Any = None) -> None:
         super().__init__()

@@ -1,15 +1,12 @@
-"""The always-visible chrome: the PAPER/LIVE badge, the top line, the status bar and the keys
-footer."""
+"""The always-visible chrome: the PAPER/LIVE badge, the top line and the status bar (the keys
+footer: key_footer.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.reactive import Reactive
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui_trader.core.enums import ConnectionState
 from tui_trader.ui import format as fmt
@@ -205,51 +202,3 @@ class LiveBanner(Static):
                     " (you type the venue name).",
                 )
             )
-
-
-class KeyFooter(Footer):
-    """Textual's footer, rebuilt only when the keys it shows change, and only on top.
-
-    Textual's own rebuilds every key in it (tens of widgets: 10-70 ms with the full grid on
-    this machine) each time its screen's bindings might have changed: every focus change, and
-    every time a screen is pushed over the workstation or taken off it. Pushed under a
-    confirmation, that rebuild ran before the dialog's first frame counted as shown, for a footer
-    nobody could see. This one skips it while its screen is covered (the screen coming back on
-    top asks again) and when the keys are the same as shown."""
-
-    _shown: tuple[Any, ...] | None = None
-
-    def compose(self) -> ComposeResult:
-        """The keys the screen has now, in the first frame. Textual's footer shows none until the
-        screen's first bindings update, which came after the first paint: its keys were drawn
-        ~0.4 s after the rest, once the engine had been imported."""
-        self._bindings_ready = True
-        self._shown = self._keys()
-        for widget in super().compose():
-            # Each key starts compact and is then bound to the footer's (not compact): two
-            # restylings of each key as it mounts. Given the footer's at once, it has none.
-            # (The palette's key is not bound: it stays compact.)
-            compact = getattr(type(widget), "compact", None)
-            if isinstance(compact, Reactive) and not widget.has_class("-command-palette"):
-                widget.set_reactive(compact, self.compact)
-            yield widget
-
-    def _keys(self) -> tuple[Any, ...]:
-        return tuple(
-            (b.key, b.action, b.description, enabled, tooltip)
-            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
-            if b.show
-        )
-
-    def bindings_changed(self, screen: Screen[Any]) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen and screen.is_active:
-            self.call_after_refresh(self._rebuild)
-
-    async def _rebuild(self) -> None:
-        if not self.is_attached or not self.screen.is_active:
-            return
-        if self._keys() != self._shown:
-            await self.recompose()  # compose() notes the keys shown
