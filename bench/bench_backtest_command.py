@@ -14,6 +14,9 @@ before and after: on a shared machine compare CPU seconds and ratios, not wall s
 
 Bytecode is written first in each tree, as installing the package does (with
 PYTHONDONTWRITEBYTECODE set, a source checkout would compile its modules at every launch).
+The command keeps its dataclasses' and regular expressions' compiled code in the cache folder
+(`core/dataclass_code.py`, `core/regex_code.py`): the runs read it as a user's second and later
+runs do (the first run after a change of those classes writes it).
 Without `--data`, a seeded random walk of 525,600 1m candles is written to a temporary file.
 """
 
