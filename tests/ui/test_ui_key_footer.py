@@ -15,27 +15,21 @@ def _footer(app: Any) -> str:
     return list(app.screen._compositor.render_strips())[-1].text  # type: ignore[no-any-return]
 
 
-async def test_the_footer_shows_the_keys_of_the_focused_pane() -> None:
-    rig = build_rig()
-    async with rig.app.run_test(size=(160, 48)) as pilot:
-        await rig.ready(pilot)
-        await pilot.press("5")  # the orders: their own keys
-        await frame(rig, pilot)
-        shown = _footer(rig.app)
-        assert shown.startswith(" c Cancel order  m Modify order  q Quit  ? Keys ")  # its keys first
-        await pilot.press("1")  # the watchlist
-        await frame(rig, pilot)
-        assert "Cancel order" not in _footer(rig.app)
-
-
-async def test_a_click_on_a_footer_key_presses_it_and_the_mouse_over_it_says_what_it_does() -> None:
+async def test_the_footer_follows_the_focus_and_a_click_on_a_key_presses_it() -> None:
     rig = build_rig()
     app = rig.app
     async with app.run_test(size=(160, 48)) as pilot:
         await rig.ready(pilot)
+        await pilot.press("5")  # the orders: their own keys
+        await frame(rig, pilot)
+        assert _footer(app).startswith(" c Cancel order  m Modify order  q Quit  ? Keys ")  # its keys first
+        await pilot.press("1")  # the watchlist
+        await frame(rig, pilot)
+        assert "Cancel order" not in _footer(app)
+
         x = _footer(app).index(" t Timeframe")
         await pilot.hover(KeyFooter, offset=(x + 2, 0))
-        assert app.query_one(KeyFooter).tooltip == "next chart timeframe"
+        assert app.query_one(KeyFooter).tooltip == "next chart timeframe"  # the mouse over a key
         before = app.timeframe
         await pilot.click(KeyFooter, offset=(x + 2, 0))
         await frame(rig, pilot)

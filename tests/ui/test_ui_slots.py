@@ -53,7 +53,7 @@ async def test_the_tab_bars_and_the_front_tabs_underline_are_in_the_first_frame(
     ]
 
 
-async def test_a_click_and_the_arrow_keys_on_a_tab_bar_bring_a_pane_forward() -> None:
+async def test_a_click_the_arrow_keys_and_a_number_key_bring_a_pane_forward() -> None:
     rig = build_rig()
     app = rig.app
     async with app.run_test(size=(160, 48)) as pilot:
@@ -75,14 +75,7 @@ async def test_a_click_and_the_arrow_keys_on_a_tab_bar_bring_a_pane_forward() ->
         await pilot.press("left")
         assert slot.active == "league" and app._panes["league"] in app.visible_panes()
 
-
-async def test_a_number_key_brings_a_pane_forward_and_gives_it_the_keyboard() -> None:
-    rig = build_rig()
-    app = rig.app
-    async with app.run_test(size=(160, 48)) as pilot:
-        await rig.ready(pilot)
-        await app.workers.wait_for_complete()
-        await pilot.press("7")  # the signals, behind the risk pane
+        await pilot.press("7")  # the signals, behind the risk pane: forward, with the keyboard
         await frame(rig, pilot)
         assert app.query_one("#slot-right", Slot).active == "signals"
         signals, risk = app._panes["signals"], app._panes["risk"]
