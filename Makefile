@@ -18,8 +18,11 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/tui-trader $(ARGS)
 
+# Three workers on CI's two cores: about a third of the suite's time is tests waiting on
+# subprocesses, sockets and timers (daemons, venues' reconnects, the browser), and a third
+# worker runs tests while another waits (docs/development.md).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 3 -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: check
 
