@@ -6,6 +6,8 @@ methods that speaks to the daemon over its socket. No widget ever touches a venu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -72,6 +74,7 @@ class InProcessClient:
         self.builds_engine = self._build is not None  # the workstation starts it after its first paint
         self.actor = actor
         self._owns = self._engine is None or not self._engine.started
+        self._starting: asyncio.Task[None] | None = None
         self.commands: dict[str, Any] = {}
 
     @property
@@ -84,9 +87,18 @@ class InProcessClient:
         if self._engine is None and self._build is not None:
             self._engine = self._build()
         if not self.engine.started:
-            await self.engine.start()
+            # A task of its own that the caller's cancellation does not reach: a quit while the
+            # engine starts is `close`'s to handle, which stops the start and waits while it
+            # undoes what it began (the database's thread left open kept the process from exiting).
+            self._starting = asyncio.ensure_future(self.engine.start())
+            await asyncio.shield(self._starting)
 
     async def close(self) -> None:
+        starting, self._starting = self._starting, None
+        if starting is not None and not starting.done():
+            starting.cancel()
+            with contextlib.suppress(BaseException):
+                await starting
         if self._owns and self._engine is not None and self._engine.started:
             await self._engine.stop()
 
