@@ -266,19 +266,15 @@ def _load_sessions(code: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cache_file(code: str) -> Path | None:
-    import os
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         lib = version("exchange-calendars")
     except PackageNotFoundError:
         return None
-    root = os.environ.get("TUI_TRADER_CACHE_DIR")
-    if not root:
-        import platformdirs
+    from tui_trader.core.kept_code import cache_root
 
-        root = platformdirs.user_cache_dir("tui-trader")
-    return Path(root) / f"sessions-{code}-{lib}-{CALENDAR_YEARS[0][:4]}-{CALENDAR_YEARS[1][:4]}.npy"
+    return cache_root() / f"sessions-{code}-{lib}-{CALENDAR_YEARS[0][:4]}-{CALENDAR_YEARS[1][:4]}.npy"
 
 
 def _compute_in_child(code: str, path: Path) -> None:

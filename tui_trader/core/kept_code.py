@@ -72,9 +72,13 @@ class KeptCode:
 
 
 def cache_file(prefix: str, key: str) -> Path:
-    """The file of `key` in the cache folder (`TUI_TRADER_CACHE_DIR`, else the platform's)."""
-    root = os.environ.get(ENV_CACHE_DIR) or user_cache_dir()
-    return Path(root) / f"{prefix}-{zlib.crc32(key.encode()):08x}.marshal"
+    """The file of `key` in the cache folder (`cache_root`)."""
+    return cache_root() / f"{prefix}-{zlib.crc32(key.encode()):08x}.marshal"
+
+
+def cache_root() -> Path:
+    """The folder every cache of ours goes in: `TUI_TRADER_CACHE_DIR`, else the platform's."""
+    return Path(os.environ.get(ENV_CACHE_DIR) or user_cache_dir())
 
 
 def user_cache_dir() -> str:

@@ -25,12 +25,13 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.core.kept_code import cache_root
+
 if TYPE_CHECKING:
     from textual.css.stylesheet import Stylesheet
 
 log = logging.getLogger(__name__)
 
-ENV_CACHE_DIR = "TUI_TRADER_CACHE_DIR"
 
 
 class CssCache:
@@ -46,16 +47,12 @@ class CssCache:
     def for_variables(cls, variables: dict[str, str]) -> CssCache:
         import textual
 
-        root = os.environ.get(ENV_CACHE_DIR)
-        if not root:
-            import platformdirs  # Textual has imported it: no cost here
-
-            root = platformdirs.user_cache_dir("tui-trader")
+        root = cache_root()
         # which Textual: its files' place and time (`textual.__version__` reads the package's
         # metadata, ~15 ms); a new install of it writes them anew
         installed = os.stat(textual.__file__).st_mtime_ns if textual.__file__ else 0
         key = repr((textual.__file__, installed, sys.version_info[:3], sorted(variables.items())))
-        return cls(Path(root) / f"css-{zlib.crc32(key.encode()):08x}.pickle", key)
+        return cls(root / f"css-{zlib.crc32(key.encode()):08x}.pickle", key)
 
     def load(self, stylesheet: Stylesheet) -> int:
         """Give `stylesheet` the rules kept in the file (once the stylesheet has these theme
