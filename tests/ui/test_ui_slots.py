@@ -83,3 +83,33 @@ async def test_a_click_the_arrow_keys_and_a_number_key_bring_a_pane_forward() ->
         assert signals.display and not risk.display and signals.has_focus_within
         bar = app.query_one("#slot-right", Slot).query_one(SlotTabs)
         assert _bar(app, bar) == ("6 Risk 7 Signals 9 Tape F8 Copy", " " * len("6 Risk ") + "━" * len("7 Signals"))
+
+
+async def test_panes_removed_before_they_composed_do_not_crash_the_workstation() -> None:
+    """The race seen once at load 5-6 (`NoMatches: DataTable` in CopyPane.on_mount): a pane of a
+    slot is mounted after the first paint, and before it composed, the first snapshot's venues
+    (two, where the configuration named none) recompose the workspace. Textual then composes the
+    removed pane without mounting its children, and any pane that looked them up in on_mount
+    raised, which ends a trader's session. Here every pane is mounted and its place removed
+    before it composed (mount requested, then the recompose: no await between them)."""
+    from textual.containers import Vertical
+
+    from tui_trader.ui.layout import Workspace
+    from tui_trader.ui.panes import PANES
+
+    rig = build_rig()
+    app = rig.app
+    async with app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot)
+        workspace = app.query_one(Workspace)
+        box = Vertical(id="doomed")
+        await workspace.query_one("#grid").mount(box)
+        made = app.make_panes()  # as a recompose makes them (fresh, never mounted)
+        box.mount(*(made[cls.KEY] for cls in PANES))  # the deferred panes' mount, requested...
+        await workspace.recompose()  # ...and the recompose lands before any of them composed
+        await frame(rig, pilot)
+        assert not app.query("#doomed")
+        for key, slot in (("copy", "slot-right"), ("league", "slot-mid")):  # the new screen has them
+            app.query_one(f"#{slot}", Slot).active = key
+            await frame(rig, pilot)
+            assert app._panes[key] in app.visible_panes() and app._panes[key].is_mounted

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.events import Resize
 
 from tui_trader.ui.panes import MULTI_VENUE, PANES, ChartPane, Pane, WatchlistPane
@@ -82,16 +81,19 @@ class Workspace(Container):
                         yield panes[cls.KEY]
 
 
-def _slot(slot: str, column: str, panes: dict[str, Pane], deferred: dict[str, str] | None) -> ComposeResult:
+def _slot(
+    slot_id: str, column: str, panes: dict[str, Pane], deferred: dict[str, tuple[Pane, Slot]] | None
+) -> ComposeResult:
     """The slot's panes behind their tabs; with `deferred`, only the front one's pane (the others
-    recorded as pane key -> slot id, mounted after the first paint)."""
-    keys = [key for key in SLOTS[slot] if key in panes]
+    recorded as pane key -> (the pane, this slot), mounted after the first paint)."""
+    keys = [key for key in SLOTS[slot_id] if key in panes]
     labels = {key: f"{_number(key)} {type(panes[key]).TAB}" for key in keys}
-    front, behind = keys[0], keys[1:]
+    later = keys[1:] if deferred is not None else []
+    shown = [panes[key] for key in keys if key not in later]
+    slot = Slot(labels, *shown, id=slot_id, classes=f"{column} slot")
     if deferred is not None:
-        deferred.update(dict.fromkeys(behind, slot))
-        behind = []
-    yield Slot(labels, panes[front], *(panes[key] for key in behind), id=slot, classes=f"{column} slot")
+        deferred.update({key: (panes[key], slot) for key in later})
+    yield slot
 
 
 def _number(key: str) -> str:
@@ -109,19 +111,19 @@ class LayoutMixin(WorkstationState):
     """Builds the panes, picks grid or tabs, and reports which panes are visible."""
 
     painted = False  # the first screen was drawn (panes composed later are mounted at once)
-    deferred_panes: dict[str, str]  # pane key -> the id of the slot it goes in
+    deferred_panes: dict[str, tuple[Pane, Slot]]  # pane key -> the pane and the slot it goes in
 
     async def mount_deferred_panes(self) -> None:
-        """After the first paint: the panes behind the grid's front tabs (Workspace.compose)."""
+        """After the first paint: the panes behind the grid's front tabs (Workspace.compose).
+
+        The panes and slots are the ones composed together: the workspace recomposed meanwhile
+        (the first snapshot's venues differ from the configuration's), its new slots hold all
+        their panes and the old ones are removed, so nothing is mounted (a pane looked up by its
+        key then was the new screen's, mounted a second time while it was mounting)."""
         self.painted = True
         deferred, self.deferred_panes = getattr(self, "deferred_panes", {}), {}
-        for key, slot_id in deferred.items():
-            pane = self._panes.get(key)
-            try:
-                slot = self.query_one(f"#{slot_id}", Slot)
-            except NoMatches:  # recomposed meanwhile: its panes were mounted with it
-                continue
-            if pane is not None and not pane.is_mounted:
+        for pane, slot in deferred.values():
+            if slot.is_attached and pane.parent is None:
                 await slot.add(pane)
 
     def make_panes(self) -> dict[str, Pane]:

@@ -93,16 +93,16 @@ class BlotterPane(Pane):
         self._orders_by_id: dict[str, Order] = {}
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(id="orders-table", cursor_type="row")
-        yield Static("Fills", id="fills-title", classes="subtitle")
-        yield LiveTable(id="fills-table", cursor_type="row")
-
-    def on_mount(self) -> None:
-        orders = self.query_one("#orders-table", DataTable)
-        fills = self.query_one("#fills-table", DataTable)
+        self._orders_table = LiveTable(id="orders-table", cursor_type="row")
+        fills = LiveTable(id="fills-table", cursor_type="row")
         # Narrow panes keep id, side, symbol, quantity, price and status; the reason takes the rest.
-        self._orders = FittedTable(orders, ORDER_COLUMNS, drop=("Time", "Filled", "Type", "Id"), flex="Reason")
+        self._orders = FittedTable(
+            self._orders_table, ORDER_COLUMNS, drop=("Time", "Filled", "Type", "Id"), flex="Reason"
+        )
         self._fills = FittedTable(fills, FILL_COLUMNS, drop=("Liq", "Order", "Fee", "Time"))
+        yield self._orders_table
+        yield Static("Fills", id="fills-title", classes="subtitle")
+        yield fills
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -197,7 +197,7 @@ class BlotterPane(Pane):
         keys = list(self._orders.rows)
         if client_order_id not in keys:
             return False
-        table = self.query_one("#orders-table", DataTable)
+        table = self._orders_table
         table.move_cursor(row=keys.index(client_order_id), animate=False)
         table.focus()
         return True

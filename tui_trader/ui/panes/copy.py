@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
@@ -88,14 +88,14 @@ class CopyPane(Pane):
         self._note = ""
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(id="copy-table", cursor_type="row")
-        yield Static("", id="copy-note")
-
-    def on_mount(self) -> None:
+        table = LiveTable(id="copy-table", cursor_type="row")
         self._sync = FittedTable(
-            self.query_one(DataTable), COLUMNS,
+            table, COLUMNS,
             drop=("Delay s", "Slip bp", "Refused", "Their P&L", "Scale", "Seen", "Skipped", "Copied", "Held"),
         )  # fmt: skip
+        self._note_label = Static("", id="copy-note")
+        yield table
+        yield self._note_label
 
     def update_view(self, view: View) -> None:
         raw = view.snapshot.extra.get("copy")
@@ -152,7 +152,7 @@ class CopyPane(Pane):
         if note == self._note:
             return
         self._note = note
-        label = self.query_one("#copy-note", Static)
+        label = self._note_label
         style = pal.error if d is not None and d.get("state") == "disconnected" else pal.muted
         label.update(Text(note, style=style))
         label.display = bool(note)

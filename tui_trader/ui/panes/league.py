@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, FittedTable, LiveTable
@@ -90,13 +90,11 @@ class LeaguePane(Pane):
         self._note = ""
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(id="league-table", cursor_type="row")
-        yield Static("", id="league-note")
-
-    def on_mount(self) -> None:
-        self._sync = FittedTable(
-            self.query_one(DataTable), COLUMNS, drop=("TF", "DSR", "Win", "Trades", "Max DD"), flex="Note"
-        )
+        table = LiveTable(id="league-table", cursor_type="row")
+        self._sync = FittedTable(table, COLUMNS, drop=("TF", "DSR", "Win", "Trades", "Max DD"), flex="Note")
+        self._note_label = Static("", id="league-note")
+        yield table
+        yield self._note_label
 
     def update_view(self, view: View) -> None:
         raw = view.snapshot.extra.get("league")
@@ -120,7 +118,7 @@ class LeaguePane(Pane):
         note = describe(doc) if doc else ""
         if note != self._note:
             self._note = note
-            label = self.query_one("#league-note", Static)
+            label = self._note_label
             style = view.palette.error if doc.get("error") else view.palette.muted
             label.update(Text(note, style=style))
             label.display = bool(note)

@@ -56,16 +56,17 @@ class PerformancePane(Pane):
         self._trade_symbols: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="perf-summary")
-        yield Static("", id="perf-equity")
-        yield LiveTable(id="perf-table", cursor_type="row")
-
-    def on_mount(self) -> None:
+        self._summary = Static("", id="perf-summary")
+        self._equity = Static("", id="perf-equity")
+        table = LiveTable(id="perf-table", cursor_type="row")
         self._sync = FittedTable(
-            self.query_one(DataTable),
+            table,
             COLUMNS,
             drop=("Strategy", "Held", "Reason", "Qty", "Closed", "Exit", "%", "Entry"),  # MFE and MAE stay
         )
+        yield self._summary
+        yield self._equity
+        yield table
 
     def update_view(self, view: View) -> None:
         fills = len(view.snapshot.fills)
@@ -113,9 +114,9 @@ class PerformancePane(Pane):
         if dd is not None:
             line.append(f"  max DD {fmt.pct(dd, signed=False)}", style=pal.down if dd < 0 else "")
         # both panels have fixed heights (app.tcss): new text repaints them, no relayout
-        self.query_one("#perf-summary", Static).update(line, layout=False)
+        self._summary.update(line, layout=False)
         equity = [float(v) for _, v in report.get("equity") or []]
-        panel = self.query_one("#perf-equity", Static)
+        panel = self._equity
         width, height = max(panel.size.width, 20), max(panel.size.height, 1)
         if equity:
             from tui_trader.ui.chart_render import area_chart  # not before the first paint

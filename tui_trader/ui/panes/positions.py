@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
@@ -53,11 +52,9 @@ class PositionsPane(Pane):
         self.post_message(self.CloseRequested(key.split(":", 1)[1]))
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(id="positions-table", cursor_type="row")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = LiveTable(id="positions-table", cursor_type="row")
         self._sync = FittedTable(table, COLUMNS, drop=("%Eq", "Real", "Avg", "Owner", "Mark"))
+        yield table
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette

@@ -69,6 +69,12 @@ SIG_COLUMNS = (
     ("Reason", 40, "left"),
 )
 SHOWN = 40
+TITLES = {  # the title over each table: its id and its text, by the table's id
+    "recs-table": ("recs-title", "Recommendations"),
+    "chat-table": ("chat-title", "Pending chat signals"),
+    "providers-table": ("providers-title", "Chat providers"),
+    "signals-table": ("sigs-title", "Signals"),
+}
 
 
 def _dir_style(direction: str, pal: Palette) -> str:
@@ -159,19 +165,12 @@ class SignalsPane(Pane):
         self._signals: dict[str, Signal] = {}
         self._chats: dict[str, dict[str, Any]] = {}
         self._last_table = "recs-table"
+        self._chat_visible: bool | None = None
+        self._providers_visible: bool | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Recommendations", id="recs-title", classes="subtitle")
-        yield LiveTable(id="recs-table", cursor_type="row")
-        yield Static("Pending chat signals", id="chat-title", classes="subtitle")
-        yield LiveTable(id="chat-table", cursor_type="row")
-        yield Static("Chat providers", id="providers-title", classes="subtitle")
-        yield LiveTable(id="providers-table", cursor_type="row")
-        yield Static("Signals", id="sigs-title", classes="subtitle")
-        yield LiveTable(id="signals-table", cursor_type="row")
-
-    def on_mount(self) -> None:
         self._syncs: dict[str, FittedTable] = {}
+        self._titles: dict[str, Static] = {}  # each table's title, by the table's id
         # Narrow panes drop the least needed columns; a reason column takes the width left.
         for table_id, columns, drop, flex in (
             ("recs-table", REC_COLUMNS, ("Sources", "Age", "Conf"), "Why"),
@@ -179,10 +178,12 @@ class SignalsPane(Pane):
             ("providers-table", PROVIDER_COLUMNS, ("Max DD R", "Total R", "Trust"), None),
             ("signals-table", SIG_COLUMNS, ("Source", "Conf", "Str", "Age"), "Reason"),
         ):
-            table = self.query_one(f"#{table_id}", DataTable)
+            table = LiveTable(id=table_id, cursor_type="row")
             self._syncs[table_id] = FittedTable(table, columns, drop=drop, flex=flex)
-        self._chat_visible: bool | None = None
-        self._providers_visible: bool | None = None
+            title_id, title = TITLES[table_id]
+            self._titles[table_id] = Static(title, id=title_id, classes="subtitle")
+            yield self._titles[table_id]
+            yield table
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -208,7 +209,7 @@ class SignalsPane(Pane):
         self._syncs["recs-table"].sync(rows)
         title = f"Recommendations ({len(recs)})" if recs else "Recommendations · none"
         hint = "Enter/o: ticket · p: paste chat signal" if recs else "p: paste a chat signal"
-        self.query_one("#recs-title", Static).update(
+        self._titles["recs-table"].update(
             Text.assemble((title, "bold"), (" · ", "dim"), (hint, "dim")), layout=False
         )
         self._chat_rows(snap.extra.get("signals"), pal)
@@ -244,8 +245,8 @@ class SignalsPane(Pane):
         visible = bool(rows)
         if visible != self._chat_visible:
             self._chat_visible = visible
-            self.query_one("#chat-title").display = visible
-            self.query_one("#chat-table").display = visible
+            self._titles["chat-table"].display = visible
+            self._syncs["chat-table"].table.display = visible
 
     def _provider_rows(self, block: Any, pal: Palette) -> None:
         stats = block.get("providers") if isinstance(block, dict) else None
@@ -267,8 +268,8 @@ class SignalsPane(Pane):
         visible = bool(rows)
         if visible != self._providers_visible:
             self._providers_visible = visible
-            self.query_one("#providers-title").display = visible
-            self.query_one("#providers-table").display = visible
+            self._titles["providers-table"].display = visible
+            self._syncs["providers-table"].table.display = visible
 
     def _signal_rows(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -291,7 +292,7 @@ class SignalsPane(Pane):
             ]
         self._syncs["signals-table"].fit()
         self._syncs["signals-table"].sync(rows)
-        self.query_one("#sigs-title", Static).update(
+        self._titles["signals-table"].update(
             f"Signals ({len(snap.signals)})" if snap.signals else "Signals · none yet",
             layout=False,
         )
@@ -335,7 +336,7 @@ class SignalsPane(Pane):
         keys = list(self._syncs[table_id].rows)
         if key not in keys:
             return False
-        table = self.query_one(f"#{table_id}", DataTable)
+        table = self._syncs[table_id].table
         table.move_cursor(row=keys.index(key), animate=False)
         table.focus()
         self._last_table = table_id

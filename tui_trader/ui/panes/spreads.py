@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.tables import Cell, LiveTable, TableSync
@@ -32,21 +32,22 @@ class SpreadsPane(Pane):
     TITLE = "Spreads"
     TAB = "Spreads"
 
-    def compose(self) -> ComposeResult:
-        yield LiveTable(id="spreads-table", cursor_type="row")
-        yield Static("Triangles", id="triangles-title", classes="subtitle")
-        yield LiveTable(id="triangles-table", cursor_type="row")
+    def __init__(self) -> None:
+        super().__init__()
+        self._scanned: object = None
 
-    def on_mount(self) -> None:
-        spreads = self.query_one("#spreads-table", DataTable)
+    def compose(self) -> ComposeResult:
+        spreads = LiveTable(id="spreads-table", cursor_type="row")
         for label, width, _ in SPREAD_COLUMNS:
             spreads.add_column(label, key=label.lower(), width=width)
-        triangles = self.query_one("#triangles-table", DataTable)
+        triangles = LiveTable(id="triangles-table", cursor_type="row")
         for label, width, _ in TRIANGLE_COLUMNS:
             triangles.add_column(label, key=label.lower(), width=width)
         self._spreads = TableSync(spreads, [c[2] for c in SPREAD_COLUMNS])
         self._triangles = TableSync(triangles, [c[2] for c in TRIANGLE_COLUMNS])
-        self._scanned: object = None
+        yield spreads
+        yield Static("Triangles", id="triangles-title", classes="subtitle")
+        yield triangles
 
     def update_view(self, view: View) -> None:
         routing: dict[str, Any] = view.snapshot.extra.get("routing") or {}

@@ -119,17 +119,16 @@ class StrategiesPane(Pane):
     def __init__(self) -> None:
         super().__init__()
         self._status: dict[str, dict[str, Any]] = {}
+        self._error_shown = ""
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(id="strategies-table", cursor_type="row")
-        yield Static("", id="strategies-error")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        self._table = LiveTable(id="strategies-table", cursor_type="row")
         self._sync = FittedTable(
-            table, COLUMNS, drop=("Evals", "Stop", "Held", "Symbols", "TF", "Trades"), flex="Last signal"
+            self._table, COLUMNS, drop=("Evals", "Stop", "Held", "Symbols", "TF", "Trades"), flex="Last signal"
         )
-        self._error_shown = ""
+        self._error_label = Static("", id="strategies-error")
+        yield self._table
+        yield self._error_label
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -192,7 +191,7 @@ class StrategiesPane(Pane):
         if shown == self._error_shown:
             return
         self._error_shown = shown
-        label = self.query_one("#strategies-error", Static)
+        label = self._error_label
         label.update(Text(f"✗ {name}: {error}", style=pal.error) if error else Text(shown, style=pal.muted))
         label.display = bool(shown)
 
@@ -204,7 +203,7 @@ class StrategiesPane(Pane):
         keys = list(self._sync.rows)
         if name not in keys:
             return False
-        table = self.query_one(DataTable)
+        table = self._table
         table.move_cursor(row=keys.index(name), animate=False)
         table.focus()
         return True

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui_trader.ui import format as fmt
 from tui_trader.ui.panes.base import Pane
@@ -65,16 +65,18 @@ class VenuesPane(Pane):
     TITLE = "Venues"
     TAB = "Venues"
 
-    def compose(self) -> ComposeResult:
-        yield LiveTable(id="venues-table", cursor_type="row")
-        yield Static(id="venues-ladder")
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: tuple[object, ...] = ()
 
-    def on_mount(self) -> None:
-        table = self.query_one("#venues-table", DataTable)
+    def compose(self) -> ComposeResult:
+        table = LiveTable(id="venues-table", cursor_type="row")
         for label, width, _ in COLUMNS:
             table.add_column(label, key=label.lower(), width=width)
         self._sync = TableSync(table, [c[2] for c in COLUMNS])
-        self._shown: tuple[object, ...] = ()
+        self._ladder_label = Static(id="venues-ladder")
+        yield table
+        yield self._ladder_label
 
     def update_view(self, view: View) -> None:
         snap, pal = view.snapshot, view.palette
@@ -100,7 +102,7 @@ class VenuesPane(Pane):
                 state,
             ]
         self._sync.sync(rows)
-        self.query_one("#venues-ladder", Static).update(self._ladder(view_, pal, nd, inst.qty_decimals if inst else 4))
+        self._ladder_label.update(self._ladder(view_, pal, nd, inst.qty_decimals if inst else 4))
         crossed = " · CROSSED" if view_.crossed else ""
         self.set_title(f"Venues · {view.symbol} · {len(view_.rows)} listing it{crossed}")
 

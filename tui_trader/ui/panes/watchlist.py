@@ -77,11 +77,9 @@ class WatchlistPane(Pane):
         self._markets: dict[str, tuple[str, str]] = {}  # row key -> (venue, symbol)
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(id="watchlist-table", cursor_type="row")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        self._sync = FittedTable(table, COLUMNS, drop=("Vol", "Bid", "Ask"))
+        self._table = LiveTable(id="watchlist-table", cursor_type="row")
+        self._sync = FittedTable(self._table, COLUMNS, drop=("Vol", "Bid", "Ask"))
+        yield self._table
 
     def set_symbols(self, symbols: list[str]) -> None:
         self.symbols = list(symbols)
@@ -170,7 +168,7 @@ class WatchlistPane(Pane):
         assert self._sync is not None
         keys = list(self._sync.rows)
         if key in keys:
-            table = self.query_one(DataTable)
+            table = self._table
             if table.cursor_row != keys.index(key):
                 table.move_cursor(row=keys.index(key), animate=False)
 
