@@ -37,3 +37,32 @@ async def test_the_footer_follows_the_focus_and_a_click_on_a_key_presses_it() ->
         await pilot.click(KeyFooter, offset=(_footer(app).index("?"), 0))  # ? Keys: the keys' help
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def test_a_narrow_terminal_keeps_the_kill_switch_and_the_key_map_and_counts_what_it_leaves_out() -> None:
+    """Below the width of all the keys the footer cut them at the right edge (at 80 columns with
+    the orders focused: `^k Fl`, the kill switch's name cut and Timeframe gone). Now the least
+    important keys give way whole, and `?` (the key map, which lists them all) says how many."""
+    rig = build_rig()
+    app = rig.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rig.ready(pilot)
+        await frame(rig, pilot)
+        shown = _footer(app)  # the watchlist focused: every key fits at 80, as before
+        assert " t Timeframe " in shown and "^p palette" in shown and "+" not in shown, shown
+
+        await pilot.press("5")  # the orders: their two keys do not fit beside all the others
+        await frame(rig, pilot)
+        shown = _footer(app)
+        assert shown.rstrip() == " c Cancel order  m Modify order  q Quit  ? Keys +2  b Buy  s Sell  ^k Flatten", shown
+        x = shown.index("? Keys")
+        await pilot.hover(KeyFooter, offset=(x + 1, 0))
+        assert app.query_one(KeyFooter).tooltip == "show every key (not shown here: Command, Timeframe)"
+
+        await pilot.resize_terminal(60, 24)
+        await frame(rig, pilot)
+        shown = _footer(app)
+        assert shown.rstrip() == " c Cancel order  ? Keys +4  b Buy  s Sell  ^k Flatten", shown
+        await pilot.click(KeyFooter, offset=(shown.index("?") + 1, 0))  # the key map lists them all
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"

@@ -8,11 +8,17 @@ FooterKey draws it (the key, then its description, in the footer's colours), the
 palette's key on the right behind a thin bar, a key under the mouse highlighted with its
 tooltip shown; a press on a key presses it (a disabled one rings the bell). It redraws only
 when the keys differ from those shown, and not while another screen covers it.
+
+When the keys do not fit (the workstation's take 80 columns, 111 with the orders' two), they
+give way in an order of importance instead of being cut at the right edge: the palette's key first,
+then the timeframe, command line and quit keys, then the focused pane's own keys from the right,
+then sell and buy. `?` (the key map, which lists every key) and the kill switch never give way,
+and `?` then says how many keys are not shown (`? Keys +3`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.style import Style
@@ -24,11 +30,19 @@ from textual.widget import Widget
 
 PALETTE_BAR = "▏"  # Textual draws the palette key's left border ("vkey") with it
 
+# By binding id: the keys that give way first on a narrow terminal (in this order), the ones that
+# give way last (after the focused pane's own keys, the rightmost first) and those that never do.
+GIVE_WAY_FIRST = ("timeframe", "command_line", "quit")
+GIVE_WAY_LAST = ("sell", "buy")
+KEEP = ("help", "flatten")
+HELP = "help"  # the key map's binding: it lists every key, so it says how many are not shown
+
 
 @dataclass(frozen=True, slots=True)
 class FooterItem:
     """One key as the footer shows it."""
 
+    id: str | None  # the binding's id
     key: str  # what pressing it simulates
     display: str  # how the key is written (^k for ctrl+k)
     description: str
@@ -92,7 +106,9 @@ class KeyFooter(Widget, can_focus=False):
         return tuple(items.values()), palette
 
     def _item(self, binding: Binding, enabled: bool, tooltip: str) -> FooterItem:
-        return FooterItem(binding.key, self.app.get_key_display(binding), binding.description, enabled, tooltip)
+        return FooterItem(
+            binding.id, binding.key, self.app.get_key_display(binding), binding.description, enabled, tooltip
+        )
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         """The screen's bindings may have changed: redraw if the keys did, while it is on top."""
@@ -122,15 +138,60 @@ class KeyFooter(Widget, can_focus=False):
             (description if item.description else "", self._style("key-footer--description", item)),
         )
 
+    def _fitted(self, width: int) -> tuple[tuple[FooterItem, ...], bool]:
+        """The keys shown in `width` cells, in their order, and whether the palette's key is:
+        all of them when they fit; else the palette's key goes and then the least important
+        keys (_give_way) until the rest fit, `?` counting the keys not shown."""
+        items = self.items
+        widths = [self._draw(item, compact=False).cell_len for item in items]
+        palette = 0 if self.palette is None else len(PALETTE_BAR) + self._draw(self.palette, True).cell_len + 1
+        if sum(widths) + palette <= width:
+            return items, self.palette is not None
+        shown = set(range(len(items)))
+        for i in self._give_way():
+            hint = len(f" +{len(items) - len(shown)}") if len(shown) < len(items) else 0
+            if sum(widths[j] for j in shown) + hint <= width:
+                break
+            shown.discard(i)
+        if len(shown) == len(items):
+            return items, False
+        hidden = [item.description for i, item in enumerate(items) if i not in shown]
+
+        def hinted(item: FooterItem) -> FooterItem:
+            if item.id != HELP:
+                return item
+            return replace(
+                item,
+                description=f"{item.description} +{len(hidden)}",
+                tooltip=f"{item.tooltip} (not shown here: {', '.join(hidden)})",
+            )
+
+        return tuple(hinted(item) for i, item in enumerate(items) if i in shown), False
+
+    def _give_way(self) -> list[int]:
+        """The keys (their indices) in the order they give way on a narrow terminal."""
+        items = self.items
+
+        def turn(i: int) -> tuple[int, int]:
+            name = items[i].id or ""
+            if name in GIVE_WAY_FIRST:
+                return 0, GIVE_WAY_FIRST.index(name)
+            if name in GIVE_WAY_LAST:
+                return 2, GIVE_WAY_LAST.index(name)
+            return 1, -i  # the focused pane's own keys, the rightmost first
+
+        return sorted((i for i, item in enumerate(items) if item.id not in KEEP), key=turn)
+
     def render(self) -> Text:
         width = self.size.width
         line = Text(no_wrap=True, overflow="crop", end="")
         self._spans = []
-        for item in self.items:
+        items, with_palette = self._fitted(width)
+        for item in items:
             drawn = self._draw(item, compact=False)
             self._spans.append((line.cell_len, line.cell_len + drawn.cell_len, item))
             line.append_text(drawn)
-        if self.palette is not None:
+        if self.palette is not None and with_palette:
             right = Text.assemble((PALETTE_BAR, self.get_component_rich_style("key-footer--bar")))
             right.append_text(self._draw(self.palette, compact=True))
             right.append(" ")  # the palette key's right padding
