@@ -57,6 +57,7 @@ class FakeBinanceExchange(FakeMarket):
         self.depth_update = {s: 1 for s in self.symbols}
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: set[web.WebSocketResponse] = set()
+        self.ws_api_requests: list[str] = []  # each /ws-api/v3 request's method, in order
 
     def ccxt_options(self) -> dict[str, Any]:
         """The `options` table a `[venues.X]` config uses to point ccxt's binance here."""
@@ -355,11 +356,12 @@ class FakeBinanceExchange(FakeMarket):
         ws = await self.open_socket(request)
         try:
             async for data in self.json_frames(ws):
+                self.ws_api_requests.append(str(data.get("method")))
                 answer: dict[str, Any] = {"id": data.get("id")}
                 params = data.get("params") or {}
                 if data.get("method") != "userDataStream.subscribe.signature":
                     answer.update(status=400, error={"code": -1, "msg": "unsupported in fake"})
-                elif params.get("apiKey") != self.api_key:
+                elif params.get("apiKey") != self.api_key:  # a key Binance refuses: its docs' 401 / -2015
                     answer.update(status=401, error=BAD_KEY)
                 elif (late := self._timestamp_error(params)) is not None:
                     answer.update(status=400, error={"code": -1021, "msg": late})

@@ -20,7 +20,7 @@ import pytest
 
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
-from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent
+from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent, TickerEvent
 from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon.metrics import MetricsCollector
 from tui_trader.engine import Engine
@@ -34,6 +34,7 @@ from fakes.venue_harness import (
     fills_match,
     make_venue,
     order_status,
+    streaming,
     wait_for,
     wait_status,
 )
@@ -415,6 +416,35 @@ async def test_user_stream_resubscribe_refused_for_the_clock_is_retried(fake: Fa
         watcher.cancel()
         await engine.stop()
 
+
+
+async def test_keys_the_venue_refuses_stop_the_private_streams_once_saying_keys_set(
+    fake: FakeBinanceExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Binance answers the user data stream's signed subscribe with 401 / -2015 (a wrong or
+    revoked key), with ccxt's fast request spacing. ccxt's binance loses that answer to a
+    `KeyError: 'spot'` of its own and leaves the other private stream waiting for ever; the
+    venue still reads it as bad keys: both private streams stop at the first refusal, it is
+    `degraded` naming `keys set binance` (no KeyError anywhere), public data flows on, and the
+    subscribe is not tried again (it looped on "subscribe refused: KeyError" before)."""
+    caplog.set_level(logging.INFO)
+    venue = make_venue(fake, key="revoked-key")  # rateLimit 1: ccxt's fast spacing
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: {venue.streams.state("orders"), venue.streams.state("fills")} == {"stopped"})
+        await asyncio.sleep(0.8)  # a loop subscribes again every 0.05-0.2 s
+        refused = len(fake.ws_api_requests)
+        assert 1 <= refused <= 2, fake.ws_api_requests
+        assert venue.state is ConnectionState.DEGRADED
+        await fake.drop_connections()  # a reconnect does not subscribe them again either
+        await wait_for(lambda: venue.counters["reconnects"] >= 1)
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 5)
+        await asyncio.sleep(0.8)
+        assert len(fake.ws_api_requests) == refused and venue.counters["reconnects"] == 1
+        assert venue.state is ConnectionState.DEGRADED and "keys set binance" in venue.streams.summary()
+    said = [e.detail for e in events if isinstance(e, ConnectionEvent)]
+    assert any("authentication failed" in d and "`tui-trader keys set binance`" in d for d in said), said
+    assert "KeyError" not in " ".join(said) + caplog.text
 
 # -- rate limits -------------------------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ ccxt raises -> what it means here -> the order:
   -> **unknown**.
 - a plain `ExchangeError` (a code ccxt does not map, an aiohttp payload error) -> **unknown**.
 - anything that is not a ccxt error -> **unknown**.
+
+Streams are classified the same way, on the venue's own answer (`venue_answer`): ccxt.pro can
+lose it to an error of its own raised while handling it.
 """
 
 from __future__ import annotations
@@ -91,3 +94,24 @@ def is_clock_error(exc: BaseException) -> bool:
     if isinstance(exc, ccxt.ChecksumError):  # an order book checksum, not a clock
         return False
     return isinstance(exc, ccxt.InvalidNonce) or "recvWindow" in str(exc) or "-1021" in str(exc)
+
+
+def venue_answer(exc: BaseException) -> BaseException:
+    """The venue's answer behind an error ccxt raised while handling it; else `exc` itself.
+
+    ccxt.pro's binance (4.5.90) loses its answer to a refused user-data subscribe
+    (`userDataStream.subscribe.signature`): `handle_ws_error` deletes
+    `client.subscriptions['spot']` (ccxt/pro/binance.py:5271), then the subscribe's own
+    clean-up deletes it again (`ensure_user_data_stream_ws_subscribe_signature`, :2679) and
+    raises `KeyError: 'spot'`, the venue's refusal (-2015 bad keys, -1021 clock) only its
+    `__context__`. Only a ccxt error in that chain counts: anything else stays what it was."""
+    import ccxt
+
+    seen: BaseException | None = exc
+    for _ in range(4):  # a chain is short; a cycle must not loop
+        if seen is None:
+            break
+        if isinstance(seen, ccxt.BaseError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc

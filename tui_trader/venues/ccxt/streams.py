@@ -10,6 +10,8 @@
   counts as `connected` only while no stream is down or silent; getting there after a
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
   fills history. Candles and public trades are backfilled over REST here.
+- Keys the venue refuses stop every private stream for good (`stopped`, naming `keys set`):
+  no reconnect can fix them. Errors are judged on the venue's own answer (`venue_answer`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, Tick
 from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
-from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_clock_error, is_network_error
+from tui_trader.venues.ccxt.errors import (
+    CLOCK_WARN_MS,
+    is_auth_error,
+    is_clock_error,
+    is_network_error,
+    venue_answer,
+)
 from tui_trader.venues.resilience import ConnectionMonitor, in_background
-from tui_trader.venues.streams import PrivateProbe, StreamBoard
+from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
 
@@ -145,24 +153,21 @@ class CcxtStreams(PrivateProbe):
                 data = await self._watch_once(key, watch)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as raised:
                 if self._closing:
                     return
+                exc = venue_answer(raised)
                 if is_auth_error(exc):  # reconnecting cannot fix bad keys; public data carries on
-                    self.streams.stopped(key, "authentication failed; check `tui-trader keys list`")
-                    self.monitor.set(
-                        ConnectionState.DEGRADED,
-                        f"{key} stream stopped: authentication failed; check `tui-trader keys list`",
-                    )
+                    self._keys_refused(key)
                     return
                 reason = self._safe(exc)
                 if key in PRIVATE and (is_clock_error(exc) or not is_network_error(exc)):
                     # the subscribe was refused on a live socket (a signed subscribe: most often
-                    # for its timestamp). ccxt's binance then loses the venue's answer (a KeyError
-                    # instead of -1021) and keeps a future that never resolves, so the stream is
-                    # subscribed again through the venue-wide reconnect below: fresh clients, the
-                    # clock measured first. It stays `down` (the venue not `connected`) until a
-                    # subscribe goes through; the reconcile after it fills the gap.
+                    # for its timestamp). ccxt's binance then keeps a future that never resolves
+                    # (see `venue_answer`), so the stream is subscribed again through the
+                    # venue-wide reconnect below: fresh clients, the clock measured first. It
+                    # stays `down` (the venue not `connected`) until a subscribe goes through;
+                    # the reconcile after it fills the gap.
                     reason = self._refused(exc, reason, await self._sync_clock())
                     self.streams.down(key, reason[:200])
                     self.counters["private_resubscribes"] += 1
@@ -195,6 +200,21 @@ class CcxtStreams(PrivateProbe):
             pending.cancel()
             raise
 
+    def _keys_refused(self, key: str) -> None:
+        """The venue refused our keys on `key` (Binance -2015): every private stream stops for
+        good, they share the keys (and ccxt's binance leaves the other one waiting for ever on
+        the refused subscribe). Public data carries on; the venue stays `degraded` saying so."""
+        reason = f"authentication failed; run `tui-trader keys set {self.name}`"
+        names = [k for k in (PRIVATE if key in PRIVATE else (key,)) if k in self._tasks]
+        me = asyncio.current_task()
+        for name in names:
+            self.streams.stopped(name, reason)
+            if self._tasks[name] is not me:
+                self._tasks[name].cancel()
+        what = f"{' and '.join(names)} stream{'s' if len(names) > 1 else ''} stopped: {reason}"
+        log.warning("%s: %s", self.name, what)
+        self.monitor.set(ConnectionState.DEGRADED, what)
+
     def _refused(self, exc: BaseException, reason: str, offset: int | None) -> str:
         """Why a private subscribe was refused, saying "clock" where the clock may be why."""
         if offset is None:
@@ -207,14 +227,16 @@ class CcxtStreams(PrivateProbe):
     def _alive(self, key: str | None) -> None:
         """A message on `key` (None: a stream came back without one). The venue is `connected`
         only while no stream is down, silent or stopped: market data flowing must not hide a
-        dead private stream."""
+        dead private stream. Back after a reconnect with such a stream, it is `degraded`, not
+        left `reconnecting` (where the watchdog reconnects again: for ever, for a stream
+        stopped for bad keys)."""
         if key is not None:
             self.streams.message(key)
         if not self.streams.unhealthy():
             self.monitor.message()
             return
         self.monitor.last_message = time.monotonic()
-        if self.monitor.state is ConnectionState.CONNECTED:
+        if self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.RECONNECTING):
             self.monitor.degraded(self.streams.summary())
 
     async def _recover(self, gen: int, reason: str) -> None:
@@ -228,9 +250,13 @@ class CcxtStreams(PrivateProbe):
                 self._gap_from = (dict(self._last_candle), dict(self._last_trade))
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
-            # A watch awaiting a socket we close may never return: restart every other stream.
+            # A watch awaiting a socket we close may never return: restart every other stream
+            # (not one stopped for refused keys: it needs the trader, not another subscribe).
             me = asyncio.current_task()
-            restart = [k for k, t in self._tasks.items() if k in self._specs and t is not me]
+            restart = [
+                k for k, t in self._tasks.items()
+                if k in self._specs and t is not me and self.streams.state(k) != STOPPED
+            ]
             self.streams.restarting(self._specs, "reconnecting")
             self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
             self._relearn = True
@@ -270,7 +296,7 @@ class CcxtStreams(PrivateProbe):
                 # an attempt that neither errors nor delivers (kucoin: an expired ws token
                 # answered with an error message ccxt.pro raises inside its receive loop)
                 await self._recover(self._generation, "no message since reconnecting")
-            elif self._probe_due():
+            elif self._probe_due() and self.streams.state(self._owes) != STOPPED:
                 self._probing = True
                 in_background(self._probe_private(self._owes), f"{self.name}-probe")
 
