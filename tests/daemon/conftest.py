@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from tui_trader.daemon.server import ControlServer
 from tui_trader.engine import Engine
 from tui_trader.engine.testing import manual_engine, step
 from tui_trader.home import Home
+
+from daemon_helpers import daemon_env
 
 
 class DaemonProc:
@@ -42,15 +43,12 @@ class DaemonProc:
         return self.proc.wait(timeout)
 
 
-def daemon_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
 def spawn_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProc]]:
+    """Daemons on `tmp_path`; afterwards, none of them wrote the user's cache folder (their
+    XDG_CACHE_HOME is `tmp_path/user-cache`, where ~/.cache/tui-trader would be)."""
     procs: list[DaemonProc] = []
+    user_cache = tmp_path / "user-cache"
 
     def spawn(home: Path | None = None, *args: str, ready: bool = True, **env: str) -> DaemonProc:
         home = home or tmp_path / "home"
@@ -61,7 +59,7 @@ def spawn_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProc]]:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
-                env=daemon_env(**env),
+                env=daemon_env(XDG_CACHE_HOME=str(user_cache), **env),
             )
         d = DaemonProc(home, proc, log)
         procs.append(d)
@@ -72,6 +70,8 @@ def spawn_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProc]]:
         if d.proc.poll() is None:
             d.proc.kill()
         d.proc.wait(10)
+    written = sorted(p.name for p in (user_cache / "tui-trader").rglob("*") if p.is_file())
+    assert not written, f"a daemon wrote the user's cache folder (~/.cache/tui-trader): {written}"
 
 
 @pytest.fixture

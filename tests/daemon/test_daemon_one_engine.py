@@ -15,6 +15,8 @@ import pytest
 from tui_trader.cli.main import main
 from tui_trader.home import Home, HomeBusy, HomeLock
 
+from daemon_helpers import daemon_env
+
 HOLDER = textwrap.dedent(
     """
     import asyncio, sys
@@ -51,7 +53,7 @@ def holder(tmp_path: Path):  # type: ignore[no-untyped-def]
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")},
+            env=daemon_env(),
         )
         procs.append(proc)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -229,7 +231,7 @@ def test_tui_trader_in_its_own_process_attaches_and_opens_none_of_the_engines_fi
     d = spawn_daemon()
     assert main(["order", "buy", "0.1", "BTC/USDT", "--home", str(d.home)]) == 0
     master, slave = pty.openpty()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}, "TERM": "xterm-256color"}
+    env = daemon_env(TERM="xterm-256color")
     tui = subprocess.Popen(
         [sys.executable, "-m", "tui_trader.cli.main", "--home", str(d.home)],
         stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True, start_new_session=True,
