@@ -30,6 +30,7 @@ from tui_trader.venues import streams as streams_module
 from fakes.binance_exchange import FakeBinanceExchange
 from fakes.fake_market import FakeOrder
 from fakes.venue_harness import (
+    API_KEY,
     engine_settings,
     fills_match,
     make_venue,
@@ -72,6 +73,16 @@ async def ledgers_agree(engine: Engine, fake: FakeBinanceExchange) -> None:
     held = sum((t.qty if t.order.side == "buy" else -t.qty for t in fake.trades), Decimal(0))
     assert engine.portfolio.position("binance", "BTC/USDT").quantity == held
     assert fake.made_twice == [], f"orders sent twice: {fake.made_twice}"
+
+
+async def fill_streams_in(engine: Engine, fake: FakeBinanceExchange) -> None:
+    """An order placed now rests, the exchange fills it and the fill streams in: the user data
+    stream is alive. Then the ledgers agree."""
+    placed = await engine.place(resting_buy())
+    await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
+    fake.fill(placed.client_order_id)
+    await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
+    await ledgers_agree(engine, fake)
 
 
 # -- a lost answer -----------------------------------------------------------------------------
@@ -407,11 +418,7 @@ async def test_user_stream_resubscribe_refused_for_the_clock_is_retried(fake: Fa
             e.detail for e in events if isinstance(e, ConnectionEvent)
         ]
         assert not said_connected_while_down
-        placed = await engine.place(resting_buy())
-        await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
-        fake.fill(placed.client_order_id)  # streamed: the user data stream is alive again
-        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
-        await ledgers_agree(engine, fake)
+        await fill_streams_in(engine, fake)
     finally:
         watcher.cancel()
         await engine.stop()
@@ -445,6 +452,37 @@ async def test_keys_the_venue_refuses_stop_the_private_streams_once_saying_keys_
     said = [e.detail for e in events if isinstance(e, ConnectionEvent)]
     assert any("authentication failed" in d and "`tui-trader keys set binance`" in d for d in said), said
     assert "KeyError" not in " ".join(said) + caplog.text
+
+
+async def test_keys_refused_after_they_worked_are_a_state_retried_not_a_rate_limit(fake: FakeBinanceExchange) -> None:
+    """Keys that worked are refused (-2015: revoked, an IP the key does not allow, or a
+    temporary ban: ccxt raises it as a DDoSProtection then). Ambiguous, so a state: the user
+    data stream is `down` saying so and naming `keys set binance`, subscribed again on its
+    backoff, the venue never `connected` meanwhile; an order is rejected as not made, saying
+    the same; nothing calls it a rate limit (it said "rate limiting us (HTTP 429)" before).
+    When Binance takes the keys again, the stream is back and fills stream in."""
+    engine = await started(fake)
+    venue = engine.venues["binance"]
+    events: list[Event] = []
+    engine.bus.on(events.append, kinds=["connection", "notice"])
+    try:
+        fake.api_key = "another-key"  # ours revoked, or banned for a while
+        await fake.drop_connections()
+        await wait_for(lambda: "keys set binance`" in venue.streams.summary())  # type: ignore[attr-defined]
+        assert venue.state is not ConnectionState.CONNECTED
+        refused = await engine.place(resting_buy())
+        assert refused.status is OrderStatus.REJECTED and not fake.orders
+        assert "not made: binance refused our keys" in (refused.reason or "")
+        assert "`tui-trader keys set binance`" in (refused.reason or "")
+        said = " ".join(e.detail if isinstance(e, ConnectionEvent) else str(e) for e in events)
+        assert "refused our keys" in said and "rate limit" not in said and "429" not in said
+        assert venue.counters["rate_limited"] == 0  # type: ignore[attr-defined]
+        fake.api_key = API_KEY
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        await fill_streams_in(engine, fake)
+    finally:
+        await engine.stop()
+
 
 # -- rate limits -------------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ ccxt raises -> what it means here -> the order:
 - `DDoSProtection` / `RateLimitExceeded` (HTTP 418 / 429, -1003): refused by the limiter
   -> not made: wait for Retry-After.
 - `AuthenticationError`, `PermissionDenied` (-2015, 401) -> not made.
+- -2015 after the keys worked (ccxt: a `DDoSProtection`, "a temporary ban"): revoked keys or a
+  ban, we cannot tell -> not made (`KEYS_REFUSED`), saying both.
 - `InvalidOrder`, `InsufficientFunds`, `BadRequest`, `BadSymbol`, `OperationRejected` ...: the
   exchange refused it (-2010 insufficient balance, filter failures) -> not made.
 - `RequestTimeout` (a timeout, 504, -1007 "execution status unknown") -> **unknown**.
@@ -29,6 +31,7 @@ lose it to an error of its own raised while handling it.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from tui_trader.venues.ccxt import exchanges
@@ -41,6 +44,7 @@ class Outcome(Enum):
     CLOCK = "clock"  # refused for its timestamp: nothing was made
     RATE_LIMITED = "rate_limited"  # refused by the rate limiter: nothing was made
     AUTH = "auth"  # refused: bad keys or permissions
+    KEYS_REFUSED = "keys_refused"  # refused for keys that worked before (revoked, or a ban)
     REFUSED = "refused"  # refused for the order itself: nothing was made
     UNKNOWN = "unknown"  # it may or may not exist
 
@@ -53,6 +57,8 @@ def submit_outcome(exc: BaseException) -> Outcome:
         return Outcome.EXISTS
     if is_clock_error(exc):
         return Outcome.CLOCK
+    if is_keys_refused(exc):
+        return Outcome.KEYS_REFUSED
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
         return Outcome.RATE_LIMITED
     if is_auth_error(exc):
@@ -79,6 +85,23 @@ def is_auth_error(exc: BaseException) -> bool:
 
     return isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied) or any(
         text in str(exc) for text in exchanges.AUTH_ERROR_TEXTS
+    )
+
+
+def is_keys_refused(exc: BaseException) -> bool:
+    """The venue refused keys that had worked (`exchanges.KEYS_REFUSED_CODES`): revoked, or
+    a temporary ban as ccxt reads it. Not `is_auth_error`: nothing says they are wrong for good."""
+    text = str(exc)
+    return not is_auth_error(exc) and any(
+        re.search(rf'"code":\s*{code}\b', text) for code in exchanges.KEYS_REFUSED_CODES
+    )
+
+
+def keys_refused(venue: str) -> str:
+    """What a trader is told when `is_keys_refused` (short enough for a stream's state)."""
+    return (
+        f"{venue} refused our keys (-2015) after they had worked: revoked, an IP not allowed, "
+        f"or a temporary ban; if it lasts, run `tui-trader keys set {venue}`"
     )
 
 

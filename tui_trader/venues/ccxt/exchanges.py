@@ -39,6 +39,11 @@ WS_CLIENT_ID_IN_INFO_ONLY = frozenset({"kraken"})
 # Error texts ccxt leaves as a plain ExchangeError that mean the key or secret is wrong.
 AUTH_ERROR_TEXTS = ("EAPI:Invalid signature",)  # kraken: the secret does not sign
 
+# Keys refused once they had worked: Binance's -2015 "Invalid API-key, IP, or permissions for
+# action.", which ccxt raises as a DDoSProtection after a signed request went through (it reads
+# it as a temporary ban; ccxt/binance.py:12640). A revoked key looks the same: ambiguous.
+KEYS_REFUSED_CODES = ("-2015",)  # the error body's "code"
+
 
 def client_id_params(exchange_id: str) -> tuple[str, str]:
     return CLIENT_ID_PARAMS.get(exchange_id, ("clientOrderId", "clientOrderId"))

@@ -37,7 +37,9 @@ from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
     is_auth_error,
     is_clock_error,
+    is_keys_refused,
     is_network_error,
+    keys_refused,
     venue_answer,
 )
 from tui_trader.venues.resilience import ConnectionMonitor, in_background
@@ -161,7 +163,7 @@ class CcxtStreams(PrivateProbe):
                     self._keys_refused(key)
                     return
                 reason = self._safe(exc)
-                if key in PRIVATE and (is_clock_error(exc) or not is_network_error(exc)):
+                if key in PRIVATE and (is_clock_error(exc) or is_keys_refused(exc) or not is_network_error(exc)):
                     # the subscribe was refused on a live socket (a signed subscribe: most often
                     # for its timestamp). ccxt's binance then keeps a future that never resolves
                     # (see `venue_answer`), so the stream is subscribed again through the
@@ -217,6 +219,8 @@ class CcxtStreams(PrivateProbe):
 
     def _refused(self, exc: BaseException, reason: str, offset: int | None) -> str:
         """Why a private subscribe was refused, saying "clock" where the clock may be why."""
+        if is_keys_refused(exc):  # ambiguous: subscribed again on the backoff, never `stopped`
+            return f"subscribe refused: {keys_refused(self.name)}"
         if offset is None:
             return (f"subscribe refused; clock: {self.name}'s time could not be read to check ours "
                     f"(a refused signed subscribe is most often the clock): {reason}")

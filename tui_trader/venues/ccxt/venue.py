@@ -35,7 +35,7 @@ from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
-from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error
+from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
 from tui_trader.venues.ccxt.streams import CcxtStreams, _RecentIds
@@ -313,6 +313,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             try:
                 result = await fn(*args, **kw)
             except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:  # 429 / 418: the gate waits
+                if is_keys_refused(exc):  # not a rate limit, whatever ccxt calls it
+                    raise VenueError(f"{self.name}: {what}: {keys_refused(self.name)}") from None
                 if not self.rate_gate.closed:  # no 429/418 status seen (an error body): back off anyway
                     self._rate_limited(429, {})
                 if attempt == attempts - 1:
