@@ -16,6 +16,7 @@ from tui_trader.core.clock import FrozenClock
 from tui_trader.core.market import Candle
 from tui_trader.execution.portfolio import Portfolio
 from tui_trader.risk.manager import RiskManager
+from tui_trader.risk.metrics import returns
 
 from risk_helpers import start_engine
 
@@ -24,27 +25,38 @@ DAY = timedelta(days=1)
 
 class DailyVenue:
     """Daily bars opening at 00:00 UTC, closed ones only (as ccxt's adapter and the paper
-    venue give them); `fail` makes the next reads raise, `shut` ends the bars at that day
-    (a weekend or holiday: no new bar)."""
+    venue give them), at most 30; from `since` on when asked so (that bar included, as ccxt
+    and the paper venue answer). `fail` makes the next reads raise, `shut` ends the bars at
+    that day (a weekend or holiday: no new bar), `revised` moves every close (the venue's
+    history changed), `exclusive` leaves the `since` bar out (a venue that reads it so)."""
 
     def __init__(self, clock: FrozenClock) -> None:
         self.clock = clock
         self.reads: list[str] = []
+        self.since: list[datetime | None] = []
         self.read_at: list[datetime] = []
         self.fail = False
         self.shut: datetime | None = None
+        self.revised = 0.0
+        self.exclusive = False
 
-    async def __call__(self, symbol: str) -> list[Candle]:
+    async def __call__(self, symbol: str, since: datetime | None = None) -> list[Candle]:
         self.reads.append(symbol)
+        self.since.append(since)
         self.read_at.append(self.clock.now())
         if self.fail:
             raise ConnectionError("venue down")
         today = self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
         last = min(today, self.shut) if self.shut else today
-        return [
-            Candle(symbol, "1d", last - DAY * (i + 1), 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 1.0)
-            for i in reversed(range(30))
-        ]
+        days = [last - DAY * (i + 1) for i in reversed(range(400))]
+        if since is not None:
+            days = [d for d in days if d > since or (d == since and not self.exclusive)]
+            return [self.bar(symbol, d) for d in days[:30]]
+        return [self.bar(symbol, d) for d in days[-30:]]
+
+    def bar(self, symbol: str, day: datetime) -> Candle:
+        x = 100.0 + day.toordinal() * 7919 % 101 / 10 + self.revised
+        return Candle(symbol, "1d", day, x, x + 1.0, x - 1.0, x + 0.5, 1.0)
 
 
 async def refresh_over(risk: RiskManager, venue: DailyVenue, hours: float, step_min: float = 5.0) -> None:
@@ -72,6 +84,46 @@ async def test_a_daily_history_is_read_once_a_day_not_at_every_refresh() -> None
 
     await refresh_over(risk, venue, hours=24 * 3)  # three more days: three more reads each
     assert venue.reads.count("ETH/USDT") == 5
+
+
+async def test_after_the_first_read_only_the_new_bars_are_asked_for_and_the_figure_is_a_full_reads() -> None:
+    clock = FrozenClock(datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
+    risk = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+    risk.expected = lambda: ["ETH/USDT"]
+    venue = DailyVenue(clock)
+    await risk.refresh(venue, force=True)
+    await refresh_over(risk, venue, hours=24 * 3)
+    assert venue.since[0] is None  # the first read: the whole lookback
+    # then from the last bar read (Jan 4th's, then each new one): one day's bar again, one new
+    assert venue.since[1:] == [datetime(2026, 1, d, tzinfo=UTC) for d in (4, 5, 6)]
+
+    fresh = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+    fresh.expected = lambda: ["ETH/USDT"]
+    await fresh.refresh(DailyVenue(clock), force=True)
+    assert risk.returns["ETH/USDT"][-29:] == fresh.returns["ETH/USDT"]  # the same figures, 3 more days
+    assert len(risk.returns["ETH/USDT"]) == 32
+
+
+async def test_new_bars_that_do_not_carry_on_from_what_was_read_read_the_whole_history_again() -> None:
+    for change in ("revised", "exclusive"):
+        clock = FrozenClock(datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
+        risk = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+        risk.expected = lambda: ["ETH/USDT"]
+        venue = DailyVenue(clock)
+        await risk.refresh(venue, force=True)
+        if change == "revised":
+            venue.revised = 2.5  # every close moved: the bar read before is not the same
+        else:
+            venue.exclusive = True  # the answer leaves out the bar it was asked from
+        await refresh_over(risk, venue, hours=10)  # past midnight: one due read
+        assert venue.since == [None, datetime(2026, 1, 4, tzinfo=UTC), None], change
+
+        fresh = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+        fresh.expected = lambda: ["ETH/USDT"]
+        full = DailyVenue(clock)
+        full.revised = venue.revised
+        await fresh.refresh(full, force=True)
+        assert risk.returns["ETH/USDT"] == fresh.returns["ETH/USDT"], change
 
 
 async def test_a_missing_bar_or_a_failed_read_is_asked_for_again_hourly_not_at_every_refresh() -> None:
@@ -102,5 +154,20 @@ async def test_a_strategys_symbol_has_its_history_before_its_first_position() ->
         await engine.risk.refresh(engine._daily_closes, force=True)
         assert not engine.portfolio.open_positions()
         assert len(engine.risk.returns["ETH/USDT"]) > 200  # a year of daily returns, read already
+
+        # Two days on, the paper venue's bars from the last one read carry on from it: the
+        # figure is the one a whole new read gives.
+        assert isinstance(engine.clock, FrozenClock)
+        engine.clock.advance(2 * 86_400)
+        asked: list[datetime | None] = []
+
+        async def closes(symbol: str, since: datetime | None = None) -> list[Candle]:
+            asked.append(since)
+            return await engine._daily_closes(symbol, since)
+
+        await engine.risk.refresh(closes, force=True)
+        assert asked and None not in asked  # only the new bars were read, and they fitted
+        full = await engine._daily_closes("ETH/USDT")
+        assert engine.risk.returns["ETH/USDT"] == returns([c.close for c in full])
     finally:
         await engine.stop()

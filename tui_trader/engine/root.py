@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -599,9 +600,9 @@ class Engine(Trading):
             configs.update(self.strategies.configs)
         return [symbol for cfg in configs.values() for symbol in cfg.symbols]
 
-    async def _daily_closes(self, symbol: str) -> list[Candle]:
+    async def _daily_closes(self, symbol: str, since: datetime | None = None) -> list[Candle]:
         venue = self.venue_for(symbol)
-        return await self.venues[venue].fetch_candles(symbol, "1d", None, self.settings.risk.var_lookback_days + 1)
+        return await self.venues[venue].fetch_candles(symbol, "1d", since, self.settings.risk.var_lookback_days + 1)
 
     def publish_signal(self, signal: Signal) -> None:
         self.bus.publish(SignalEvent(signal))

@@ -31,7 +31,9 @@ from tui_trader.risk.sizing import CustomStake, Sizer, SizingInput, TrackRecord,
 from tui_trader.risk.trades import TradeTracker
 
 log = logging.getLogger(__name__)
-Closes = Callable[[str], Awaitable[Sequence[Candle]]]  # a symbol's daily candles, oldest first
+# A symbol's closed daily candles, oldest first: the last `var_lookback_days + 1` (since None),
+# or those opening at or after `since` (the bars after what was read before, with its last one).
+Closes = Callable[[str, datetime | None], Awaitable[Sequence[Candle]]]
 # A daily history is read again at most this often: after a failed read, while its last bar is
 # still forming, and while a bar that should have closed is not there (a weekend, a holiday).
 RETRY = timedelta(hours=1)
@@ -66,6 +68,7 @@ class RiskManager:
         self.ready = True
         self.returns: dict[str, list[float]] = {}  # daily returns per symbol, for VaR
         self._returns_due: dict[str, datetime] = {}  # when each symbol's daily history can have changed
+        self._daily: dict[str, list[Candle]] = {}  # the daily bars read so far (closed ones), per symbol
         # Symbols whose daily history is read before a position opens in them (the engine's
         # strategies' symbols): reading a year of it then costs nothing at the first fill.
         self.expected: Callable[[], Iterable[str]] = tuple
@@ -256,15 +259,16 @@ class RiskManager:
 
     async def _read_returns(self, closes: Closes, symbols: Iterable[str]) -> None:
         """Daily returns of `symbols`, each read again only once a new daily bar can have
-        closed (a read costs a request to the venue, or on the paper venue a year of its
-        minute path: once a day, not at every refresh)."""
+        closed (a read costs a request to the venue, or on the paper venue its minute path:
+        once a day, not at every refresh). After the first read only the new bars are asked
+        for (`_daily_bars`)."""
         now = self.clock.now()
         for symbol in dict.fromkeys(s for s in symbols if s):
             due = self._returns_due.get(symbol)
             if due is not None and now < due:
                 continue
             try:
-                candles = await closes(symbol)
+                candles = await self._daily_bars(closes, symbol, now)
             except Exception as exc:  # a missing history only blanks the figure
                 log.info("no daily history for %s: %s", symbol, exc)
                 self.returns[symbol] = []
@@ -272,6 +276,23 @@ class RiskManager:
                 continue
             self.returns[symbol] = returns([c.close for c in candles])
             self._returns_due[symbol] = _next_read(candles, now)
+
+    async def _daily_bars(self, closes: Closes, symbol: str, now: datetime) -> list[Candle]:
+        """The symbol's last `var_lookback_days + 1` closed daily bars. Once read, only the bars
+        from the last one read on are asked for (one or two, not a year: a request of a few
+        bytes, or on the paper venue a day of its path), and they are added on when they carry
+        on from it: its bar again, unchanged. Anything else (the venue's history changed, a gap
+        too long for the answer to reach today, an answer that is not what was asked) reads
+        the whole lookback again: never a guess at how the two fit."""
+        keep = self.settings.var_lookback_days + 1
+        known = self._daily.get(symbol)
+        bars: list[Candle] | None = None
+        if known and known[-1].closed and now - known[-1].open_time < timedelta(days=keep):
+            bars = _carried_on(known, await closes(symbol, known[-1].open_time))
+        if bars is None:
+            bars = [c for c in await closes(symbol, None) if c.closed]
+        self._daily[symbol] = bars = bars[-keep:]
+        return bars
 
     @property
     def benchmark(self) -> str | None:
@@ -346,6 +367,19 @@ class RiskManager:
 
 def _breaker_limits(settings: RiskSettings) -> BreakerLimits:
     return BreakerLimits(settings.daily_loss_limit, settings.max_drawdown, settings.max_consecutive_losses)
+
+
+def _carried_on(known: list[Candle], new: Sequence[Candle]) -> list[Candle] | None:
+    """`known` with the bars of `new` after its last one, when `new` starts with that bar as
+    it was read (the same open time and close) and goes on in time order; None otherwise."""
+    last = known[-1]
+    if not new or new[0].open_time != last.open_time or new[0].close != last.close:
+        return None
+    added = [c for c in new[1:] if c.closed]
+    for before, after in zip([last, *added], added, strict=False):
+        if after.open_time <= before.open_time:
+            return None
+    return known + added
 
 
 def _next_read(candles: Sequence[Candle], now: datetime) -> datetime:
