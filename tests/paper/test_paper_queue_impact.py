@@ -118,3 +118,32 @@ async def test_the_venue_shows_its_impact_in_the_book_and_quote() -> None:
     ticker = [e.ticker for e in events if isinstance(e, TickerEvent) and e.ticker.symbol == "BTC/USDT"][-1]
     path_mid = venue.path("BTC/USDT").price(clock.now().timestamp())
     assert abs(ticker.ask - path_mid) / path_mid < 5e-4
+
+
+def test_what_was_taken_refills_with_time_even_before_the_market_sends_a_new_book(env) -> None:  # type: ignore[no-untyped-def]
+    me, reports, clock, _book = env
+    place(me, "m1", Side.BUY, "2.5")
+    assert filled(reports, "m1") == [(D("1"), D("101")), (D("1.5"), D("102"))]
+    clock.advance(60.0)  # twelve half-lives, and no new book from the market (a quiet feed)
+    place(me, "m2", Side.BUY, "0.5")
+    assert filled(reports, "m2") == [(D("0.5"), D("101"))]
+
+
+def test_a_level_taken_in_parts_is_taken_whole_with_no_float_dust_left_shown_or_walked() -> None:
+    clock = FrozenClock(T0)
+    reports: list[ExecutionReport] = []
+    me = MatchingEngine(
+        "paper",
+        {"BTC/USDT": paper_instrument("BTC/USDT")},
+        PaperAccount({"USDT": D(10_000_000)}, allow_short=True),
+        maker_fee=0.0,
+        taker_fee=0.0,
+        emit=reports.append,
+        clock=clock,
+    )
+    book = OrderBook("paper", "BTC/USDT", T0, BIDS, ((101.0, 0.3), (102.0, 1.0)))
+    me.on_book(book)
+    place(me, "a", Side.BUY, "0.1")
+    place(me, "b", Side.BUY, "0.2")  # 0.3 - 0.1 is 0.19999999999999998 in floats: still 0.2 to take
+    assert filled(reports, "b") == [(D("0.2"), D("101"))]
+    assert me.on_book(book).asks == ((102.0, 1.0),)  # nothing is left at 101, not 3e-17

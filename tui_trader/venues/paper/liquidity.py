@@ -12,10 +12,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal
 
 from tui_trader.core.market import OrderBook
 
 Level = list[float]  # [price, displayed size, level index in the market's book]
+# What is left of a level after a take is a float difference: 16.065 - 16.065 can leave 2e-15,
+# a level of nothing that would still be shown and walked. Less than this is nothing.
+DUST = 1e-9
+
+
+def less(size: float, amount: float) -> float:
+    """`size` less `amount` (never below zero; float dust is zero)."""
+    left = size - amount
+    return left if left > DUST else 0.0
+
+
+def exact(size: float) -> Decimal:
+    """A displayed size as the decimal it stands for: 9.99999999882e-05 (0.0001 less float
+    error) is 0.0001, which rounds down to a whole lot, not to nothing."""
+    return Decimal(repr(round(size, 12)))
 
 
 class BookLiquidity:
@@ -38,7 +54,7 @@ class BookLiquidity:
             for levels, gone in ((bids, taken[0]), (asks, taken[1])):
                 for level, amount in zip(levels, gone, strict=False):
                     if amount:
-                        level[1] = max(0.0, level[1] - amount)
+                        level[1] = less(level[1], amount)
         return [bids, asks]
 
     def take(self, symbol: str, side: int, index: int, qty: float) -> None:

@@ -35,7 +35,7 @@ from tui_trader.core.market import OrderBook, TradePrint
 from tui_trader.core.orders import Order
 from tui_trader.venues.paper import session_rules
 from tui_trader.venues.paper.account import PaperAccount
-from tui_trader.venues.paper.liquidity import BookLiquidity, Level, displayed
+from tui_trader.venues.paper.liquidity import BookLiquidity, Level, displayed, exact, less
 
 ALWAYS = SessionState("24/7", Phase.OPEN)
 
@@ -80,6 +80,7 @@ class MatchingEngine:
         self.session = session or (lambda symbol: ALWAYS)
         self.liquidity = BookLiquidity(half_life_s or (lambda symbol: 5.0), lambda: clock.now().timestamp())
         self._books: dict[str, list[list[Level]]] = {}  # symbol -> [bids, asks] as [price, size, level]
+        self._market: dict[str, tuple[OrderBook, float]] = {}  # the market's last book, and when _books was made
         self._last: dict[str, float] = {}
         self._working: dict[str, _Working] = {}
         self._seq = itertools.count(1)
@@ -100,6 +101,7 @@ class MatchingEngine:
         """Take in the market's book; returns it as displayed (less what our orders took)."""
         levels = self.liquidity.levels(book)
         self._books[book.symbol] = levels
+        self._market[book.symbol] = (book, self.liquidity.now())
         if book.symbol not in self._last and book.bids and book.asks:
             self._last[book.symbol] = (book.bids[0][0] + book.asks[0][0]) / 2
         if any(w.order.symbol == book.symbol for w in self._working.values()):
@@ -228,12 +230,12 @@ class MatchingEngine:
         if order.type is OrderType.STOP and order.stop_price is not None:
             return order.stop_price * Decimal("1.01") if order.side is Side.BUY else order.stop_price
         # Market: what walking the book for this size would cost.
-        levels = self._books.get(order.symbol, [[], []])[1 if order.side is Side.BUY else 0]
+        levels = self._levels(order.symbol)[1 if order.side is Side.BUY else 0]
         remaining, cost = order.quantity, ZERO
         for price, size, _ in levels:
             if not size:  # a level this market's orders have taken (it refills with time)
                 continue
-            take = min(remaining, Decimal(str(size)))
+            take = min(remaining, exact(size))
             cost += take * Decimal(str(price))
             remaining -= take
             if remaining <= 0:
@@ -262,9 +264,8 @@ class MatchingEngine:
         """Take liquidity for a market / marketable limit order; rest or cancel the remainder."""
         order = working.order
         limit = None if order.type in (OrderType.MARKET, OrderType.STOP) else order.price
-        book = self._books.get(order.symbol, [[], []])
         side = 1 if order.side is Side.BUY else 0
-        levels = book[side]
+        levels = self._levels(order.symbol)[side]
 
         def crosses(price: float) -> bool:
             if limit is None:
@@ -272,7 +273,7 @@ class MatchingEngine:
             return price <= float(limit) if order.side is Side.BUY else price >= float(limit)
 
         if order.post_only or order.time_in_force is TimeInForce.FOK:  # what the book has for it
-            available = sum((Decimal(str(s)) for p, s, _ in levels if crosses(p)), ZERO)
+            available = sum((exact(s) for p, s, _ in levels if crosses(p)), ZERO)
             if order.post_only and available > 0:
                 self.account.release(order.client_order_id)
                 self._report(order, OrderStatus.REJECTED, "post-only order would take liquidity")
@@ -286,11 +287,11 @@ class MatchingEngine:
                 break
             if level[1] <= 0:  # taken already: nothing to convert and round
                 continue
-            size = inst.round_qty(Decimal(str(level[1])))
+            size = inst.round_qty(exact(level[1]))
             take = min(order.remaining, size)
             if take <= 0:
                 continue
-            level[1] = max(0.0, level[1] - float(take))
+            level[1] = less(level[1], float(take))
             self.liquidity.take(order.symbol, side, int(level[2]), float(take))
             self._fill(working, inst, take, inst.round_price(Decimal(str(level[0]))), Liquidity.TAKER)
         if order.remaining <= 0:
@@ -308,6 +309,21 @@ class MatchingEngine:
         else:
             working.ahead = self._displayed_at(order.symbol, order.side, float(limit))
             self._working[order.client_order_id] = working
+
+    def _levels(self, symbol: str) -> list[list[Level]]:
+        """[bids, asks] as a market order meets them now: the market's last book less what our
+        orders took, of which what has refilled since is back (with the symbol's half-life),
+        whether or not the market has sent a new book meanwhile."""
+        levels = self._books.get(symbol)
+        if levels is None:
+            return [[], []]
+        if self.liquidity.taken(symbol) is not None:
+            book, made = self._market[symbol]
+            now = self.liquidity.now()
+            if now > made:
+                levels = self._books[symbol] = self.liquidity.levels(book)
+                self._market[symbol] = (book, now)
+        return levels
 
     def _displayed_at(self, symbol: str, side: Side, price: float) -> float:
         """Size the market displays at exactly `price` on `side` (the queue a new order joins)."""
@@ -446,7 +462,7 @@ class MatchingEngine:
             eat = min(ahead, reach)
             consumed[limit] = prior + eat
             working.ahead = ahead - eat
-            qty = min(working.order.remaining, inst.round_qty(Decimal(str(max(0.0, reach - eat)))))
+            qty = min(working.order.remaining, inst.round_qty(exact(max(0.0, reach - eat))))
             if qty > 0:
                 self._fill(working, inst, qty, working.limit, Liquidity.MAKER)
                 left -= float(qty)
@@ -465,9 +481,9 @@ class MatchingEngine:
                 through = level[0] <= limit if side is Side.BUY else level[0] >= limit
                 if not through:
                     break
-                qty = min(working.order.remaining, inst.round_qty(Decimal(str(level[1]))))
+                qty = min(working.order.remaining, inst.round_qty(exact(level[1])))
                 if qty <= 0:
                     continue
-                level[1] = max(0.0, level[1] - float(qty))
+                level[1] = less(level[1], float(qty))
                 self.liquidity.take(symbol, other, int(level[2]), float(qty))
                 self._fill(working, inst, qty, working.limit, Liquidity.MAKER)
