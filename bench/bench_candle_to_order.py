@@ -16,7 +16,9 @@ that is rare), a fixed reference workload's time before and after (the machine's
 that moment: the same code's p50 moves with it) and the load average. The candles are timed
 once the engine's start-up work in other threads is done (on the paper venue, a year of
 daily history for the value at risk, which otherwise shares the first candles' core and GIL:
-`settled`); `--no-settle` times them at once, as every round before the eighth did.
+`settled`); `--no-settle` times them at once, as every round before the eighth did. The
+paper market's weeks the candles span are computed before them too (`weeks_ahead`): live, its
+quotes compute each week once as it starts, where this clock crosses a week in a second.
 
 Two strategies:
   --strategy rsi_trend (the default): the bundled RSI + EMA rule strategy,
@@ -57,12 +59,14 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tui_trader.config import Settings
 from tui_trader.core.events import CandleEvent, Event, OrderEvent
 from tui_trader.core.market import Candle
 from tui_trader.engine.testing import manual_engine, paper_settings, step
 from tui_trader.home import Home
+from tui_trader.venues.paper.path import BLOCK_SECONDS
 
 # Always trades: enters on an up bar, exits on a down bar, so most candles make an order.
 FLIP = """
@@ -158,6 +162,24 @@ async def settled(quiet_s: float = 0.5, limit_s: float = 20.0) -> float:
         if now != seen:
             seen, last_change = now, time.perf_counter()
     return time.perf_counter() - start
+
+
+def weeks_ahead(engine: Any, until: datetime) -> int:
+    """Compute now the paper market's weeks up to `until` for the symbols whose daily history
+    the value at risk reads; returns how many. Live, the quotes compute each week of the path
+    once as it starts, and a due daily read then finds it; here the clock crosses a week in
+    about a second with no quotes running, so each of those reads would compute its week
+    (~5-10 ms in a thread, sharing the GIL with the candles) twice a run instead of once a week."""
+    venue = engine.venues["paper"]
+    first = int(engine.clock.now().timestamp() // BLOCK_SECONDS)
+    last = int(until.timestamp() // BLOCK_SECONDS)
+    weeks = 0
+    for symbol in list(engine.risk.returns):
+        path = venue.path(symbol)
+        for index in range(first, last + 1):
+            path.block(index)
+            weeks += 1
+    return weeks
 
 
 def pct(xs: list[float], q: int) -> float:
@@ -273,6 +295,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         to_decision, to_ack, total = [], [], []
         kinds: list[bool] = []
         waited = await settled() if settle else 0.0
+        weeks = weeks_ahead(engine, start + timedelta(minutes=minutes * (n + 1)))
         stalls_before = stalls()
         ref_before = reference_ms()
         for i, (o, c) in enumerate(bars):
@@ -321,6 +344,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
             row(f"    {label}, {len(part)}:", part)
     if settle:
         print(f"timed once the engine's start-up work in other threads was done (waited {waited:.1f} s)")
+    print(f"the paper market's weeks the candles span, computed before them (as live quotes do): {weeks}")
     print(f"empty round trip through its link: p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
     if not runner.in_engine:
         print(
