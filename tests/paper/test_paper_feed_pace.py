@@ -22,6 +22,9 @@ class _OneSymbol:
     def step(self, symbol: str, now: Any) -> tuple[object, list[object], object]:
         return object(), [], object()
 
+    def path(self, symbol: str) -> Any:  # the week ahead, computed near a week's end: nothing here
+        return type("Path", (), {"warm": lambda self, week: None})()
+
 
 class _Sink:
     def __init__(self, stall_at: int, stall_s: float) -> None:

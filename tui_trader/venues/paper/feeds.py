@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -11,10 +13,17 @@ from tui_trader.core.clock import Clock, FrozenClock
 from tui_trader.core.enums import Side
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
+from tui_trader.venues.paper.path import BLOCK_SECONDS, PricePath
 from tui_trader.venues.paper.simulator import MarketSimulator
 
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger(__name__)
+# The path is computed a week at a time (~5 ms a symbol). The next week is computed in a thread
+# this long before it starts, so crossing into it (always at a candle close: 00:00 UTC) holds
+# neither the quotes nor the candle's orders on the event loop.
+WARM_AHEAD_S = 600.0
 
 
 class MarketSink(Protocol):
@@ -38,6 +47,8 @@ class SimulatedSource:
         self.sim = sim
         self.clock = clock
         self.interval_s = interval_s
+        self._warmed = -1  # the week last computed ahead
+        self._warming: asyncio.Future[None] | None = None
 
     def step(self, sink: MarketSink) -> bool:
         now = self.clock.now()
@@ -57,11 +68,39 @@ class SimulatedSource:
         holds (a timer's usual lateness does not slow the feed down)."""
         loop = asyncio.get_running_loop()
         due = loop.time()
-        while True:
-            due = max(due, loop.time() - self.interval_s / 2)
-            self.step(sink)
-            due += self.interval_s
-            await asyncio.sleep(due - loop.time())
+        try:
+            while True:
+                due = max(due, loop.time() - self.interval_s / 2)
+                self.warm_ahead()
+                self.step(sink)
+                due += self.interval_s
+                await asyncio.sleep(due - loop.time())
+        finally:
+            if self._warming is not None:
+                self._warming.cancel()  # the thread finishes its week; nothing waits for it
+
+    def warm_ahead(self) -> asyncio.Future[None] | None:
+        """Within WARM_AHEAD_S of the next week of the path, compute it for every symbol in a
+        thread (once); returns that work while it runs."""
+        ts = self.clock.now().timestamp()
+        week = int(ts // BLOCK_SECONDS) + 1
+        if week != self._warmed and week * BLOCK_SECONDS - ts <= WARM_AHEAD_S:
+            self._warmed = week
+            paths = [self.sim.path(symbol) for symbol in self.sim.symbols]
+            self._warming = asyncio.ensure_future(asyncio.to_thread(_warm, paths, week))
+            self._warming.add_done_callback(_said)
+        return self._warming if self._warming is not None and not self._warming.done() else None
+
+
+def _warm(paths: Sequence[PricePath], week: int) -> None:
+    for path in paths:
+        path.warm(week)
+
+
+def _said(done: asyncio.Future[None]) -> None:
+    """A week that could not be computed ahead is computed when first quoted, as before."""
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("the paper market's next week could not be computed ahead: %s", done.exception())
 
 
 class ReplaySource:

@@ -205,6 +205,17 @@ class PricePath:
             if keep:
                 self._last, self._before = before, last
             return before
+        blk = self._shared(index, keep)
+        if keep:
+            self._last, self._before = blk, last
+        return blk
+
+    def warm(self, index: int) -> None:
+        """Compute week `index` into the shared cache before its first quote needs it. Safe
+        in a thread: the cache is thread-safe, and a week's numbers depend on the seed alone."""
+        self._shared(index, keep=True)
+
+    def _shared(self, index: int, keep: bool) -> Block:
         key = (*self._block_key, index)
         blk = _BLOCKS.get(key)
         if blk is None:
@@ -218,11 +229,8 @@ class PricePath:
                     if keep:
                         _BLOCKS.put(base_key, base)
                 blk = self._with_basis(base, self.basis)
-            if not keep:
-                return blk
-            _BLOCKS.put(key, blk)
-        if keep:
-            self._last, self._before = blk, last
+            if keep:
+                _BLOCKS.put(key, blk)
         return blk
 
     def _with_basis(self, blk: Block, basis: Basis) -> Block:
