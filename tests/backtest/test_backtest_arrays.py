@@ -25,6 +25,8 @@ from tui_trader.cli.main import main
 from tui_trader.strategy.loader import bundled_dir, strategy_files
 from tui_trader.strategy.synthetic import synthetic_ohlcv
 
+from process_env import child_env
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_EMA = ROOT / "tests" / "strategy" / "fixtures" / "ema_cross_python.py"
 RULE_FILES = sorted(p.stem for p in strategy_files(bundled_dir()) if p.suffix == ".toml")
@@ -242,7 +244,7 @@ def _subprocess(argv: list[str], home: Path, **env: str) -> subprocess.Completed
             "'pandas imported: %s\\ncollector on: %s\\ncloudpickle imported: %s\\n' % ("
             "'pandas' in sys.modules, gc.isenabled(), 'cloudpickle' in sys.modules))); "
             "from tui_trader.cli.main import main; sys.exit(main())")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ = child_env(drop=("PYTHONPATH",))
     environ.update(PYTHONPATH=str(ROOT), **env)
     return subprocess.run([sys.executable, "-c", code, "--home", str(home), "backtest", *argv],
                           capture_output=True, env=environ, timeout=120, check=False)  # fmt: skip
@@ -424,7 +426,7 @@ def test_numpy_is_loaded_with_one_blas_thread_and_the_variable_is_not_left(files
             "from tui_trader.cli.main import main; sys.exit(main())")  # fmt: skip
     argv = ["--home", str(tmp_path), "backtest", "--strategy", "ema_cross", "--data", str(files["plain"]),
             "--timeframe", "1m", "--json"]  # fmt: skip
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ = child_env(drop=("PYTHONPATH",))
     environ.pop("OPENBLAS_NUM_THREADS", None)
     for given, want in ((None, "None [1]"), ("2", "2 [2]")):
         env = {**environ, "PYTHONPATH": str(ROOT), **({"OPENBLAS_NUM_THREADS": given} if given else {})}
@@ -447,7 +449,7 @@ def test_malloc_keeps_freed_memory_in_the_command_s_own_process_only(files: dict
             "from tui_trader.cli.main import main; sys.exit(main())")  # fmt: skip
     argv = ["--home", str(tmp_path), "backtest", "--strategy", "ema_cross", "--data", str(files["plain"]),
             "--timeframe", "1m", "--json"]  # fmt: skip
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ = child_env(drop=("PYTHONPATH",))
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
                           env={**environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0 and done.stderr.decode() == "set True\n", done.stderr.decode()
@@ -468,7 +470,7 @@ def test_a_python_strategy_s_process_is_left_as_it_was(files: dict[str, Path], t
             "b._malloc_keeps_freed_memory = lambda: sys.stderr.write('malloc set\\n') and True; "
             f"atexit.register(lambda: sys.stderr.write('%s\\n' % {probe})); "
             "from tui_trader.cli.main import main; sys.exit(main())")  # fmt: skip
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_") and k != "PYTHONPATH"}
+    environ = child_env(drop=("PYTHONPATH",))
     environ.pop("OPENBLAS_NUM_THREADS", None)
     env = {**environ, "PYTHONPATH": str(ROOT)}
     plain = subprocess.run([sys.executable, "-c", f"import numpy; print({probe})"], capture_output=True, env=env,

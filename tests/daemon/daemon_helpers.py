@@ -3,10 +3,9 @@ with other folders' modules)."""
 
 from __future__ import annotations
 
-import os
-
 from tui_trader.cli.main import main
-from tui_trader.core.kept_code import ENV_CACHE_DIR
+
+from process_env import child_env
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
@@ -18,13 +17,5 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 
 
 def daemon_env(**extra: str) -> dict[str, str]:
-    """The environment of a process the tests start (a daemon, the workstation): none of our
-    variables but the suite's cache folder (tests/conftest.py: TUI_TRADER_CACHE_DIR, in the
-    session's tmp dir), so its exchange calendars, stylesheet and kept code are not written to
-    the user's ~/.cache/tui-trader (kept_code.cache_root), then `extra`."""
-    cache = os.environ.get(ENV_CACHE_DIR)
-    assert cache, f"{ENV_CACHE_DIR} is not set: a process started now would write the user's cache"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}
-    env[ENV_CACHE_DIR] = cache
-    env.update(extra)
-    return env
+    """The environment of a daemon or workstation the tests start (process_env.child_env)."""
+    return child_env(**extra)

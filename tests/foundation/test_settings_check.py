@@ -18,6 +18,9 @@ from tui_trader.cli.settings_check import FirstScreenSettings, SettingsCheck
 from tui_trader.config.sections import STRATEGY_TIMEOUT_ENV
 from tui_trader.config.settings import load_settings
 from tui_trader.core.errors import ConfigError
+from tui_trader.core.kept_code import ENV_CACHE_DIR
+
+from process_env import child_env
 
 GOOD = (
     '[ui]\ntheme = "tui-light"\nwatchlist = ["ETH/USDT"]\nquick_size = { "BTC/USDT" = "0.01" }\nrefresh_hz = 10\n'
@@ -32,7 +35,7 @@ BAD = {
 
 @pytest.fixture(autouse=True)
 def _no_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in [k for k in os.environ if k.upper().startswith("TUI_TRADER_")]:
+    for key in [k for k in os.environ if k.upper().startswith("TUI_TRADER_") and k != ENV_CACHE_DIR]:
         monkeypatch.delenv(key)
 
 
@@ -119,7 +122,7 @@ def test_the_demo_preset_reaches_the_engine_settings(tmp_path: Path) -> None:
 def test_a_bare_workstation_refuses_a_bad_config_before_drawing(tmp_path: Path) -> None:
     """The whole command: one line, exit 1, nothing drawn (no terminal needed to refuse)."""
     (tmp_path / "config.toml").write_text("[ui]\nrefresh_hz = 500\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TUI_TRADER_")}
+    env = child_env()
     done = subprocess.run(
         [sys.executable, "-m", "tui_trader.cli.main", "--home", str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
