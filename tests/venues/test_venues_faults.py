@@ -460,11 +460,14 @@ async def test_keys_refused_after_they_worked_are_a_state_retried_not_a_rate_lim
     data stream is `down` saying so and naming `keys set binance`, subscribed again on its
     backoff, the venue never `connected` meanwhile; an order is rejected as not made, saying
     the same; nothing calls it a rate limit (it said "rate limiting us (HTTP 429)" before).
+    Market data flows on meanwhile (each retry was a venue-wide reconnect that paused it).
     When Binance takes the keys again, the stream is back and fills stream in."""
     engine = await started(fake)
     venue = engine.venues["binance"]
     events: list[Event] = []
     engine.bus.on(events.append, kinds=["connection", "notice"])
+    quotes: list[Event] = []
+    engine.bus.on(quotes.append, kinds=["ticker"])
     try:
         fake.api_key = "another-key"  # ours revoked, or banned for a while
         await fake.drop_connections()
@@ -477,6 +480,11 @@ async def test_keys_refused_after_they_worked_are_a_state_retried_not_a_rate_lim
         said = " ".join(e.detail if isinstance(e, ConnectionEvent) else str(e) for e in events)
         assert "refused our keys" in said and "rate limit" not in said and "429" not in said
         assert venue.counters["rate_limited"] == 0  # type: ignore[attr-defined]
+        # market data flows on while the stream is retried: no venue-wide reconnect for it
+        reconnects, tickers = venue.counters["reconnects"], len(quotes)  # type: ignore[attr-defined]
+        await asyncio.sleep(1.5)
+        assert venue.counters["private_resubscribes"] >= 2  # type: ignore[attr-defined]
+        assert venue.counters["reconnects"] == reconnects and len(quotes) > tickers + 20  # type: ignore[attr-defined]
         fake.api_key = API_KEY
         await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
         await fill_streams_in(engine, fake)

@@ -44,6 +44,20 @@ AUTH_ERROR_TEXTS = ("EAPI:Invalid signature",)  # kraken: the secret does not si
 # it as a temporary ban; ccxt/binance.py:12640). A revoked key looks the same: ambiguous.
 KEYS_REFUSED_CODES = ("-2015",)  # the error body's "code"
 
+# Where ccxt keeps the url of an exchange's private (user data) socket, as a path into its
+# `urls`: a refused private subscribe renews that socket alone, market data untouched.
+# Elsewhere the venue reconnects as a whole.
+PRIVATE_WS_URL: dict[str, tuple[str, ...]] = {"binance": ("api", "ws", "ws-api", "spot")}
+
+
+def private_ws_url(exchange_id: str, urls: dict[str, Any]) -> str | None:
+    """The url of ccxt's private socket for this exchange (`PRIVATE_WS_URL`), if known."""
+    path = PRIVATE_WS_URL.get(exchange_id)
+    node: Any = urls
+    for part in path or ():
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if path and isinstance(node, str) else None
+
 
 def client_id_params(exchange_id: str) -> tuple[str, str]:
     return CLIENT_ID_PARAMS.get(exchange_id, ("clientOrderId", "clientOrderId"))

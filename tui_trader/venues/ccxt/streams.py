@@ -6,7 +6,9 @@
   the private stream is silent when something it owes (an order the venue acknowledged over
   REST, an order REST shows filled or gone) has not come within `stall_after_s`.
 - Any stream error or silence makes one venue-wide reconnect: close the sockets, back off with
-  jitter, every loop watches again (ccxt resubscribes, the clock is measured again). The venue
+  jitter, every loop watches again (ccxt resubscribes, the clock is measured again). A private
+  subscribe refused on a live socket renews the private socket alone where ccxt's is known
+  (`exchanges.PRIVATE_WS_URL`): market data flows on while the refusal lasts. The venue
   counts as `connected` only while no stream is down or silent; getting there after a
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
   fills history. Candles and public trades are backfilled over REST here.
@@ -42,7 +44,7 @@ from tui_trader.venues.ccxt.errors import (
     keys_refused,
     venue_answer,
 )
-from tui_trader.venues.resilience import ConnectionMonitor, in_background
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background
 from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class CcxtStreams(PrivateProbe):
     _specs: dict[str, tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]]
     _generation: int
     _reconnect_lock: asyncio.Lock
+    _private_lock: asyncio.Lock
+    _private_backoff: Backoff
     _retried_at: float
     _cid_by_vid: dict[str, str]
     _fills_due: asyncio.Event
@@ -166,20 +170,24 @@ class CcxtStreams(PrivateProbe):
                 if key in PRIVATE and (is_clock_error(exc) or is_keys_refused(exc) or not is_network_error(exc)):
                     # the subscribe was refused on a live socket (a signed subscribe: most often
                     # for its timestamp). ccxt's binance then keeps a future that never resolves
-                    # (see `venue_answer`), so the stream is subscribed again through the
-                    # venue-wide reconnect below: fresh clients, the clock measured first. It
-                    # stays `down` (the venue not `connected`) until a subscribe goes through;
-                    # the reconcile after it fills the gap.
+                    # (see `venue_answer`), so the stream is subscribed again on a fresh private
+                    # socket (or through the venue-wide reconnect below), the clock measured
+                    # first. It stays `down` (the venue not `connected`) until a subscribe goes
+                    # through; the reconcile after it fills the gap.
                     reason = self._refused(exc, reason, await self._sync_clock())
                     self.streams.down(key, reason[:200])
                     self.counters["private_resubscribes"] += 1
                     log.warning("%s: %s stream failed (%s); subscribing again", self.name, key, reason)
+                    if await self._resubscribe_private(key, reason):
+                        continue
                 elif key not in PRIVATE:  # a drop takes every stream down; the private one comes
                     self.streams.down(key, reason[:200])  # back with the rest (it says nothing)
                 await self._recover(gen, f"{key}: {reason}")
                 gen = self._generation
                 continue
             gen = self._generation
+            if key in PRIVATE:
+                self._private_backoff.reset()
             self._alive(key)
             try:
                 handle(data)
@@ -196,11 +204,44 @@ class CcxtStreams(PrivateProbe):
             done, _ = await asyncio.wait({pending}, timeout=min(1.0, self.monitor.stall_after_s / 2))
             if not done:
                 self.streams.waiting(key)
+                self._private_backoff.reset()
                 self._alive(None)
             return await pending
         except asyncio.CancelledError:
             pending.cancel()
             raise
+
+    async def _resubscribe_private(self, key: str, reason: str) -> bool:
+        """After a refused private subscribe: the private streams subscribe again on a fresh
+        private socket after their own backoff, market data untouched (a venue-wide reconnect
+        pauses it for each backoff, for as long as the refusal lasts). False where ccxt's
+        private socket is not known: the caller reconnects the venue instead."""
+        url = exchanges.private_ws_url(self.exchange_id, self._ex.urls)
+        if url is None:
+            return False
+        async with self._private_lock:
+            delay = self._private_backoff.next_delay()
+            if self.monitor.state is ConnectionState.CONNECTED:
+                self.monitor.degraded(f"{key}: {reason}; subscribing again in {delay:.1f}s")
+            me = asyncio.current_task()
+            others = [
+                k for k in PRIVATE
+                if k in self._tasks and self._tasks[k] is not me and self.streams.state(k) != STOPPED
+            ]
+            for k in others:  # waiting on the refused subscribe's future, for ever
+                self._tasks[k].cancel()
+            for k in others:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._tasks[k]
+            if (client := self._ex.clients.pop(url, None)) is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            await asyncio.sleep(delay)
+            await self._sync_clock()
+            for k in others:
+                watch, handle = self._specs[k]
+                self._tasks[k] = asyncio.create_task(self._stream(k, watch, handle), name=f"{self.name}-{k}")
+        return True
 
     def _keys_refused(self, key: str) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for

@@ -103,6 +103,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._specs: dict[str, tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]] = {}
         self._generation = 0
         self._reconnect_lock = asyncio.Lock()
+        self._private_lock = asyncio.Lock()  # one private resubscribe at a time
+        self._private_backoff = Backoff(settings.backoff_base_s, settings.backoff_cap_s)
         self._retried_at = 0.0  # loop time the last reconnect attempt restarted the streams
         self._closing = False
         self._cid_by_vid: dict[str, str] = {}
