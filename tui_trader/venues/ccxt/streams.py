@@ -164,7 +164,7 @@ class CcxtStreams(PrivateProbe):
                     return
                 exc = venue_answer(raised)
                 if is_auth_error(exc):  # reconnecting cannot fix bad keys; public data carries on
-                    self._keys_refused(key)
+                    self._auth_failed(key)
                     return
                 reason = self._safe(exc)
                 if key in PRIVATE and (is_clock_error(exc) or is_keys_refused(exc) or not is_network_error(exc)):
@@ -243,7 +243,7 @@ class CcxtStreams(PrivateProbe):
                 self._tasks[k] = asyncio.create_task(self._stream(k, watch, handle), name=f"{self.name}-{k}")
         return True
 
-    def _keys_refused(self, key: str) -> None:
+    def _auth_failed(self, key: str) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for
         good, they share the keys (and ccxt's binance leaves the other one waiting for ever on
         the refused subscribe). Public data carries on; the venue stays `degraded` saying so."""
