@@ -72,6 +72,8 @@ class FakeOkxExchange(FakeMarket):
         self._books: dict[str, tuple[int, list[list[str]], list[list[str]]]] = {}
         self._seq = 1000
         self.ws_queries: list[str] = []  # query strings of websocket connections (brokerId in demo)
+        self.logins = 0  # private websocket logins asked for
+        self.login_refusals: list[tuple[str, str]] = []  # the next logins' (code, msg), refused
 
     def ccxt_options(self) -> dict[str, Any]:
         """The `options` table of a `[venues.X]` config that points ccxt's okx here."""
@@ -418,8 +420,11 @@ class FakeOkxExchange(FakeMarket):
     async def _login(self, ws: web.WebSocketResponse, kind: str, args: list[dict[str, str]]) -> bool:
         arg = args[0] if args else {}
         ts = str(arg.get("timestamp", ""))
+        self.logins += kind == "private"
         if kind == "public":
             code, msg = "60008", "Login is not supported for public channels"
+        elif self.login_refusals:  # e.g. OKX's 63999 "Login failed due to internal error..."
+            code, msg = self.login_refusals.pop(0)
         elif arg.get("apiKey") != self.api_key:
             code, msg = "60005", "Invalid OK-ACCESS-KEY"
         elif arg.get("passphrase") != self.passphrase:

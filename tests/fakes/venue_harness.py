@@ -212,6 +212,50 @@ async def wait_reconnected(events: Sequence[Event]) -> None:
 # -- scenarios every exchange passes alike ----------------------------------------------------
 
 
+async def revoked_keys_stop_the_private_streams_once(
+    venue: CcxtVenue, fake: FakeMarket, logins: Callable[[], int]
+) -> None:
+    """The keys worked; the trader revokes them (the fake takes another key) and every socket
+    drops. The venue refuses the private login (`logins()` counts those it was asked for): both
+    private streams stop at once saying `keys set <venue>`, the login is not tried again, no
+    reconnect loop, and market data flows on."""
+    async with streaming(venue, venue.settings.symbols) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and logins() >= 1)
+        worked = logins()
+        fake.api_key = "revoked-key"
+        await fake.drop_connections()
+        await wait_for(lambda: {venue.streams.state("orders"), venue.streams.state("fills")} == {"stopped"})
+        refused = logins() - worked
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 10)
+        await asyncio.sleep(0.5)  # a loop would log in again every 0.05-0.2 s
+        assert 1 <= refused <= 2 and logins() - worked == refused, (refused, logins() - worked)
+        assert venue.counters["reconnects"] <= 1, venue.counters  # the drop's at most
+        assert venue.state is ConnectionState.DEGRADED and f"keys set {venue.name}`" in venue.streams.summary()
+    said = [e.detail for e in events if isinstance(e, ConnectionEvent)]
+    assert any("authentication failed" in d and f"`tui-trader keys set {venue.name}`" in d for d in said), said
+
+
+async def private_refusals_spare_market_data(venue: CcxtVenue, fake: FakeMarket, refuse: Callable[[], None]) -> None:
+    """The keys worked; every socket drops, and the venue refuses the private login (or
+    subscribe) a few times for a fault of its own (`refuse()` arms the fake). The private
+    socket alone is renewed on its own backoff: market data flows on, no venue-wide reconnect
+    but the drop's, the venue `degraded` saying why; `connected` once the venue takes it."""
+    async with streaming(venue, venue.settings.symbols) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        refuse()
+        await fake.drop_connections()
+        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1)
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 5)
+        assert venue.counters["reconnects"] <= 1, venue.counters  # the drop's at most, none for the refusals
+        assert 2 <= venue.counters["private_resubscribes"] <= 8, venue.counters  # backed off, bounded
+    said = [e.detail for e in events if isinstance(e, ConnectionEvent) and e.state is ConnectionState.DEGRADED]
+    assert any("subscribe refused" in d and "subscribing again in" in d for d in said), said
+
+
+
 async def fills_lost_in_a_drop_are_reconciled(
     engine: Engine,
     fake: FakeMarket,

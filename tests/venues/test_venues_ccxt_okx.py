@@ -33,7 +33,9 @@ from fakes.venue_harness import (
     fills_match,
     limit_buy,
     order_status,
+    private_refusals_spare_market_data,
     rate_limit_backs_off_then_reject,
+    revoked_keys_stop_the_private_streams_once,
     streaming,
     timed_out_submit_is_found_by_client_id,
     trading,
@@ -194,6 +196,21 @@ async def test_wrong_secret_or_passphrase_is_an_authentication_failure(okx, secr
         assert {"60007", "60024"} & set(okx.auth_failures)
         degraded = [e for e in events if isinstance(e, ConnectionEvent) and e.state is ConnectionState.DEGRADED]
         assert "authentication failed" in degraded[-1].detail
+
+
+async def test_a_login_okx_refuses_for_its_own_fault_renews_the_private_socket_alone(okx) -> None:  # type: ignore[no-untyped-def]
+    """OKX answers the private login 63999 "Login failed due to internal error. Please try
+    again later." (its websocket error codes): not our keys. Each retry was a venue-wide
+    reconnect that paused market data for its backoff; now the private socket alone."""
+    refusal = ("63999", "Login failed due to internal error. Please try again later.")
+    await private_refusals_spare_market_data(_venue(okx), okx, lambda: okx.login_refusals.extend([refusal] * 3))
+    assert not okx.login_refusals and okx.logins >= 4  # three refused, then one taken
+
+
+async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_keys_set(okx) -> None:  # type: ignore[no-untyped-def]
+    """OKX refuses the login of a revoked key: 60005 "Invalid OK-ACCESS-KEY" (ccxt: an
+    AuthenticationError)."""
+    await revoked_keys_stop_the_private_streams_once(_venue(okx), okx, lambda: okx.logins)
 
 
 async def test_live_okx_sends_no_demo_header_and_needs_arming(okx) -> None:  # type: ignore[no-untyped-def]

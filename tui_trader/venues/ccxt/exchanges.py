@@ -44,19 +44,34 @@ AUTH_ERROR_TEXTS = ("EAPI:Invalid signature",)  # kraken: the secret does not si
 # it as a temporary ban; ccxt/binance.py:12640). A revoked key looks the same: ambiguous.
 KEYS_REFUSED_CODES = ("-2015",)  # the error body's "code"
 
-# Where ccxt keeps the url of an exchange's private (user data) socket, as a path into its
-# `urls`: a refused private subscribe renews that socket alone, market data untouched.
-# Elsewhere the venue reconnects as a whole.
-PRIVATE_WS_URL: dict[str, tuple[str, ...]] = {"binance": ("api", "ws", "ws-api", "spot")}
+def _under(*path: str, tail: str = "") -> Callable[[str, dict[str, Any]], bool]:
+    """A ccxt client url that starts with the url at `path` in ccxt's `urls`, plus `tail`."""
+
+    def match(url: str, urls: dict[str, Any]) -> bool:
+        node: Any = urls
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        return isinstance(node, str) and url.startswith(node + tail)
+
+    return match
 
 
-def private_ws_url(exchange_id: str, urls: dict[str, Any]) -> str | None:
-    """The url of ccxt's private socket for this exchange (`PRIVATE_WS_URL`), if known."""
-    path = PRIVATE_WS_URL.get(exchange_id)
-    node: Any = urls
-    for part in path or ():
-        node = node.get(part) if isinstance(node, dict) else None
-    return node if path and isinstance(node, str) else None
+# Which of ccxt's sockets are an exchange's private (user data) ones, told by their url: a
+# refused private subscribe renews those alone, market data untouched. Where public and private
+# share a socket (coinbase: one for all) or it is not known, the venue reconnects as a whole.
+PRIVATE_WS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
+    "binance": _under("api", "ws", "ws-api", "spot"),  # the signed user data subscribe
+    "okx": _under("api", "ws", tail="/private"),  # login, orders (ccxt adds ?brokerId on demo)
+    "bybit": _under("api", "ws", "private", "contract"),  # /v5/private, spot and contracts alike
+    "kraken": _under("api", "ws", "private"),  # ws-auth: v1 and v2 (executions)
+}
+
+
+def private_ws_urls(exchange_id: str, urls: dict[str, Any], clients: dict[str, Any]) -> list[str] | None:
+    """The urls of ccxt's open private sockets for this exchange (`PRIVATE_WS`); None where
+    they are not known to be sockets of their own."""
+    private = PRIVATE_WS.get(exchange_id)
+    return None if private is None else [url for url in clients if private(url, urls)]
 
 
 def client_id_params(exchange_id: str) -> tuple[str, str]:

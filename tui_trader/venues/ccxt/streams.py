@@ -8,7 +8,7 @@
 - Any stream error or silence makes one venue-wide reconnect: close the sockets, back off with
   jitter, every loop watches again (ccxt resubscribes, the clock is measured again). A private
   subscribe refused on a live socket renews the private socket alone where ccxt's is known
-  (`exchanges.PRIVATE_WS_URL`): market data flows on while the refusal lasts. The venue
+  (`exchanges.PRIVATE_WS`): market data flows on while the refusal lasts. The venue
   counts as `connected` only while no stream is down or silent; getting there after a
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
   fills history. Candles and public trades are backfilled over REST here.
@@ -216,8 +216,8 @@ class CcxtStreams(PrivateProbe):
         private socket after their own backoff, market data untouched (a venue-wide reconnect
         pauses it for each backoff, for as long as the refusal lasts). False where ccxt's
         private socket is not known: the caller reconnects the venue instead."""
-        url = exchanges.private_ws_url(self.exchange_id, self._ex.urls)
-        if url is None:
+        urls = exchanges.private_ws_urls(self.exchange_id, self._ex.urls, self._ex.clients)
+        if urls is None:
             return False
         async with self._private_lock:
             delay = self._private_backoff.next_delay()
@@ -233,9 +233,9 @@ class CcxtStreams(PrivateProbe):
             for k in others:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._tasks[k]
-            if (client := self._ex.clients.pop(url, None)) is not None:
+            for url in urls:  # a refused login can leave ccxt's socket waiting for ever too
                 with contextlib.suppress(Exception):
-                    await client.close()
+                    await self._ex.clients.pop(url).close()
             await asyncio.sleep(delay)
             await self._sync_clock()
             for k in others:
