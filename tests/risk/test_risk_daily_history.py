@@ -9,14 +9,20 @@ refresh, or first at the first fill, took the loop's time just when orders were 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from tui_trader.config import Settings
 from tui_trader.config.risk import RiskSettings
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.market import Candle
+from tui_trader.engine.testing import manual_engine
 from tui_trader.execution.portfolio import Portfolio
+from tui_trader.home import Home
 from tui_trader.risk.manager import RiskManager
 from tui_trader.risk.metrics import returns
+from tui_trader.venues.paper import PaperVenue
 
 from risk_helpers import start_engine
 
@@ -171,3 +177,38 @@ async def test_a_strategys_symbol_has_its_history_before_its_first_position() ->
         assert engine.risk.returns["ETH/USDT"] == returns([c.close for c in full])
     finally:
         await engine.stop()
+
+
+async def test_a_restart_asks_the_venue_only_for_the_daily_bars_since_the_run_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = Settings().model_dump()
+    base["strategies"] = {"ema_cross": {"symbols": ["ETH/USDT"]}}
+    settings = Settings(**base)
+    home = Home.resolve(tmp_path).ensure()
+    engine = manual_engine(settings, home=home, start=datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
+    await engine.start()
+    await engine.risk.refresh(engine._daily_closes, force=True)
+    assert len(engine.risk.returns["ETH/USDT"]) > 200
+    await engine.stop()
+
+    asked: list[tuple[str, datetime | None]] = []
+    fetch = PaperVenue.fetch_candles
+
+    async def recorded(self: PaperVenue, symbol: str, timeframe: str, since: datetime | None = None,
+                       limit: int = 500) -> list[Candle]:  # fmt: skip
+        if timeframe == "1d":
+            asked.append((symbol, since))
+        return await fetch(self, symbol, timeframe, since, limit)
+
+    monkeypatch.setattr(PaperVenue, "fetch_candles", recorded)
+    later = manual_engine(settings, home=home, start=datetime(2026, 1, 8, 9, 0, tzinfo=UTC))  # three days on
+    await later.start()
+    try:
+        await later.risk.refresh(later._daily_closes, force=True)
+        assert ("ETH/USDT", datetime(2026, 1, 4, tzinfo=UTC)) in asked  # the last bar the run before read
+        assert asked and all(since is not None for _, since in asked), asked  # never a whole year again
+        full = await fetch(later.venues["paper"], "ETH/USDT", "1d", None, settings.risk.var_lookback_days + 1)
+        assert later.risk.returns["ETH/USDT"] == returns([c.close for c in full])
+    finally:
+        await later.stop()

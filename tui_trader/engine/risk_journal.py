@@ -4,7 +4,9 @@ Restored at start before anything observes equity. Changes that must survive a c
 lock, a reset, a reload, each fill's effect on breakers and round trips) are staged on the store:
 a fill's own transaction carries them, so a fill and the risk state it produced commit together.
 Anything else staged is written a moment later. Slower drifts (peak equity, today's equity) are
-compared every second and written when they changed.
+compared every second and written when they changed. The daily bars the value at risk read are
+kept too (their own row, written when a read changed them, never carried by an order's write),
+so a restart asks the venues only for the bars since.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from tui_trader.risk.manager import RiskManager
 
 log = logging.getLogger(__name__)
+DAILY_KEY = "daily"  # the risk_state row of the value at risk's daily bars
 
 
 class RiskJournal:
@@ -37,6 +40,8 @@ class RiskJournal:
         state = await self.store.load_risk_state()
         closed = [trade_from_state(t) for t in await self.store.load_closed_trades(self.risk.trades.keep)]
         self.risk.restore_state(state, closed)
+        self.risk.restore_daily(await self.store.load_risk_state(DAILY_KEY))
+        self.risk.on_daily = self.daily
         self.risk.on_change = self.changed
         self.risk.on_closed = self.closed
         self._last = self.risk.export_state() if state else None
@@ -47,6 +52,14 @@ class RiskJournal:
         self._last = state
         self.store.stage(Store.risk_state_row(state, self.clock.now()), key=1)
         self._schedule()
+
+    async def daily(self, bars: dict[str, Any]) -> None:
+        """The daily bars, written now (from the risk loop, not staged: ~6 KB a symbol, which a
+        staged row would add to the next order's write)."""
+        try:
+            await self.store.write_rows([Store.risk_state_row(bars, self.clock.now(), DAILY_KEY)])
+        except StoreWriteError as exc:
+            log.error("the daily bars were not written: %s (a restart reads them again)", exc)
 
     def closed(self, trade: ClosedTrade) -> None:
         self.store.stage(Store.closed_trade_row(trade_state(trade)))
