@@ -24,8 +24,8 @@ BIDS = ((99.0, 1.0), (98.0, 1.0), (97.0, 1.0), (96.0, 1.0), (95.0, 1.0))
 ASKS = ((101.0, 1.0), (102.0, 2.0), (103.0, 3.0), (104.0, 4.0))
 
 
-@pytest.fixture
-def env():  # type: ignore[no-untyped-def]
+def matching(asks: tuple[tuple[float, float], ...] = ASKS):  # type: ignore[no-untyped-def]
+    """A matching engine on BIDS and `asks`, half-life 5 s: (engine, its reports, clock, book)."""
     clock = FrozenClock(T0)
     reports: list[ExecutionReport] = []
     me = MatchingEngine(
@@ -38,9 +38,14 @@ def env():  # type: ignore[no-untyped-def]
         clock=clock,
         half_life_s=lambda symbol: 5.0,
     )
-    book = OrderBook("paper", "BTC/USDT", T0, BIDS, ASKS)
+    book = OrderBook("paper", "BTC/USDT", T0, BIDS, asks)
     me.on_book(book)
     return me, reports, clock, book
+
+
+@pytest.fixture
+def env():  # type: ignore[no-untyped-def]
+    return matching()
 
 
 def place(me: MatchingEngine, cid: str, side: Side, qty: str, price: str | None = None) -> Order:
@@ -130,19 +135,7 @@ def test_what_was_taken_refills_with_time_even_before_the_market_sends_a_new_boo
 
 
 def test_a_level_taken_in_parts_is_taken_whole_with_no_float_dust_left_shown_or_walked() -> None:
-    clock = FrozenClock(T0)
-    reports: list[ExecutionReport] = []
-    me = MatchingEngine(
-        "paper",
-        {"BTC/USDT": paper_instrument("BTC/USDT")},
-        PaperAccount({"USDT": D(10_000_000)}, allow_short=True),
-        maker_fee=0.0,
-        taker_fee=0.0,
-        emit=reports.append,
-        clock=clock,
-    )
-    book = OrderBook("paper", "BTC/USDT", T0, BIDS, ((101.0, 0.3), (102.0, 1.0)))
-    me.on_book(book)
+    me, reports, _clock, book = matching(asks=((101.0, 0.3), (102.0, 1.0)))
     place(me, "a", Side.BUY, "0.1")
     place(me, "b", Side.BUY, "0.2")  # 0.3 - 0.1 is 0.19999999999999998 in floats: still 0.2 to take
     assert filled(reports, "b") == [(D("0.2"), D("101"))]
