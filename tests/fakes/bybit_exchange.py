@@ -63,6 +63,7 @@ class FakeBybitExchange(FakeMarket):
         self.ids = {s: s.replace("/", "") for s in self.symbols}
         self.by_id = {i: s for s, i in self.ids.items()}
         self.auth_failures: list[str] = []  # retMsg of every refused private call
+        self.logins = 0  # private websocket auths asked for
         self.market_unit: dict[str, str] = {}  # client id -> marketUnit the order was sent with
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: dict[web.WebSocketResponse, set[str]] = {}
@@ -524,6 +525,7 @@ class FakeBybitExchange(FakeMarket):
                 if await self._common_op(ws, data):
                     continue
                 if data.get("op") == "auth":
+                    self.logins += 1
                     key, expires, signature = [*(data.get("args") or []), "", "", ""][:3]
                     authed = (
                         key == self.api_key

@@ -29,6 +29,7 @@ from fakes.venue_harness import (
     live_orders_wait_for_arming,
     order_status,
     rate_limit_backs_off_then_reject,
+    revoked_keys_stop_the_private_streams_once,
     streaming,
     timed_out_submit_is_found_by_client_id,
     trading,
@@ -154,6 +155,12 @@ async def test_wrong_secret_is_refused_as_authentication_failed(fake) -> None:  
         await wrong_key.connect(lambda e: None)
     await wrong_key.close()
     assert fake.auth_failures[-1] == "API key is invalid."
+
+
+async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_keys_set(fake) -> None:  # type: ignore[no-untyped-def]
+    """Bybit refuses the private socket's auth of a revoked key (`"success": false`, op auth:
+    ccxt's AuthenticationError)."""
+    await revoked_keys_stop_the_private_streams_once(_venue(fake), fake, lambda: fake.logins)
 
 
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(fake) -> None:  # type: ignore[no-untyped-def]

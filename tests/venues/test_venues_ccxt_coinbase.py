@@ -27,6 +27,7 @@ from fakes.venue_harness import (
     fills_match,
     live_orders_wait_for_arming,
     rate_limit_backs_off_then_reject,
+    revoked_keys_stop_the_private_streams_once,
     streaming,
     timed_out_submit_is_found_by_client_id,
     trading,
@@ -156,6 +157,15 @@ async def test_revoked_key_rejects_orders_with_authentication_failed(coinbase) -
         assert refused.status is OrderStatus.REJECTED
         assert "authentication failed" in (refused.reason or "")
         assert not coinbase.orders
+
+
+async def test_keys_revoked_mid_session_stop_the_private_streams_once_market_data_flowing(coinbase) -> None:  # type: ignore[no-untyped-def]
+    """Coinbase answers the user channel's subscribe of a revoked key {"type": "error",
+    "message": "authentication failure"} on the socket it shares with market data. ccxt's
+    coinbase raised that out of its receive loop: the socket went deaf, every stream silent,
+    and the venue reconnected for ever with no market data and no word of the keys."""
+    venue = make_venue(coinbase)
+    await revoked_keys_stop_the_private_streams_once(venue, coinbase, lambda: coinbase.subscriptions.count("user"))
 
 
 async def test_live_venue_refuses_orders_until_armed(coinbase) -> None:  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ from fakes.venue_harness import (
     limit_buy,
     order_status,
     rate_limit_backs_off_then_reject,
+    revoked_keys_stop_the_private_streams_once,
     streaming,
     timed_out_submit_is_found_by_client_id,
     trading,
@@ -192,6 +193,13 @@ async def test_signature_is_checked_and_a_wrong_secret_is_an_auth_failure(kraken
         await wait_for(lambda: venue.state is ConnectionState.DEGRADED)  # executions refused
     finally:
         await venue.close()
+
+
+async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_keys_set(kraken) -> None:  # type: ignore[no-untyped-def]
+    """Kraken refuses a revoked key's GetWebSocketsToken, the private socket's token:
+    "EAPI:Invalid key" (ccxt's AuthenticationError)."""
+    tokens = ("POST", "GetWebSocketsToken")
+    await revoked_keys_stop_the_private_streams_once(_venue(kraken), kraken, lambda: kraken.requests.count(tokens))
 
 
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(kraken) -> None:  # type: ignore[no-untyped-def]

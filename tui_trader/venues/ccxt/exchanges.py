@@ -37,7 +37,10 @@ FIND_BY_CLIENT_ID: dict[str, tuple[str, ...]] = {
 WS_CLIENT_ID_IN_INFO_ONLY = frozenset({"kraken"})
 
 # Error texts ccxt leaves as a plain ExchangeError that mean the key or secret is wrong.
-AUTH_ERROR_TEXTS = ("EAPI:Invalid signature",)  # kraken: the secret does not sign
+AUTH_ERROR_TEXTS = (
+    "EAPI:Invalid signature",  # kraken: the secret does not sign
+    "authentication failure",  # coinbase's websocket: the user channel's JWT refused
+)
 
 # Keys refused once they had worked: Binance's -2015 "Invalid API-key, IP, or permissions for
 # action.", which ccxt raises as a DDoSProtection after a signed request went through (it reads
@@ -64,6 +67,14 @@ PRIVATE_WS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
     "okx": _under("api", "ws", tail="/private"),  # login, orders (ccxt adds ?brokerId on demo)
     "bybit": _under("api", "ws", "private", "contract"),  # /v5/private, spot and contracts alike
     "kraken": _under("api", "ws", "private"),  # ws-auth: v1 and v2 (executions)
+}
+
+
+# Exchanges whose ccxt.pro raises the venue's answer to a refused private subscribe out of its
+# receive loop, where no stream hears it and the socket (shared with market data) goes deaf:
+# the message hashes of the private streams, whose futures get an auth refusal instead.
+WS_REFUSAL_RAISED: dict[str, tuple[str, ...]] = {
+    "coinbase": ("user",),  # {"type": "error", "message": "authentication failure"}
 }
 
 

@@ -243,12 +243,36 @@ class CcxtStreams(PrivateProbe):
                 self._tasks[k] = asyncio.create_task(self._stream(k, watch, handle), name=f"{self.name}-{k}")
         return True
 
+    def _hear_ws_refusals(self, ex: Any) -> None:
+        """Where ccxt.pro raises a refused private subscribe out of its receive loop
+        (`exchanges.WS_REFUSAL_RAISED`: coinbase's "authentication failure" on the socket it
+        shares with market data), the private streams get the refusal instead: the socket
+        went deaf, every stream silent, reconnecting for ever with no market data."""
+        handle = ex.handle_message
+        hashes = exchanges.WS_REFUSAL_RAISED.get(self.exchange_id, ())
+
+        def heard(client: Any, message: Any) -> Any:
+            try:
+                return handle(client, message)
+            except Exception as exc:
+                if not is_auth_error(exc):
+                    raise
+                for message_hash in [h for h in client.futures if h.split("::")[0] in hashes]:
+                    client.reject(exc, message_hash)
+                return None
+
+        ex.handle_message = heard
+
     def _auth_failed(self, key: str) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for
         good, they share the keys (and ccxt's binance leaves the other one waiting for ever on
         the refused subscribe). Public data carries on; the venue stays `degraded` saying so."""
         reason = f"authentication failed; run `tui-trader keys set {self.name}`"
-        names = [k for k in (PRIVATE if key in PRIVATE else (key,)) if k in self._tasks]
+        names = [
+            k for k in (PRIVATE if key in PRIVATE else (key,)) if k in self._tasks and self.streams.state(k) != STOPPED
+        ]
+        if not names:  # both private streams were refused at once: stopped by the other one
+            return
         me = asyncio.current_task()
         for name in names:
             self.streams.stopped(name, reason)

@@ -174,6 +174,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._gate_requests(ex)
         if self.exchange_id.startswith("binance") or self.exchange_id == "bybit":
             self._watch_raw(ex)  # liquidations, ADL and margin calls on the user stream
+        if self.exchange_id in exchanges.WS_REFUSAL_RAISED:
+            self._hear_ws_refusals(ex)
         has = ex.has
         self.capabilities = VenueCapabilities(
             stop=bool(has.get("createStopOrder")),
