@@ -25,6 +25,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -114,6 +115,7 @@ class Store(CashFlowStore):
         self._now: sqlite3.Connection | None = None
         self._now_thread = 0
         self._queued_writes = 0  # writes handed to the database thread and not yet done
+        self.last_write = 0.0  # time.monotonic() of the last write begun (the checkpointer waits for a lull)
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -166,9 +168,9 @@ class Store(CashFlowStore):
         if path is not None:
             _private(path)
             # Writers never pay for checkpoints: a second connection copies the WAL into the
-            # database on a timer (an automatic checkpoint would fsync inside a commit).
+            # database in a lull of the writes (an automatic checkpoint would fsync inside a commit).
             await conn.execute("PRAGMA wal_autocheckpoint=0")
-            store._checkpointer = asyncio.create_task(_checkpoint_loop(path), name="db-checkpoint")
+            store._checkpointer = asyncio.create_task(_checkpoint_loop(path, store), name="db-checkpoint")
         return store
 
     async def _migrate(self) -> None:
@@ -321,6 +323,7 @@ class Store(CashFlowStore):
         StoreWriteError and sets `fault` (cleared by the next write that succeeds); staged rows
         it did not keep are queued again.
         """
+        self.last_write = time.monotonic()
         if self._now is not None and not self._queued_writes and threading.get_ident() == self._now_thread:
             done, result = self._write_now(self._now, fn, args, staged_inside)
             if done:
@@ -588,7 +591,11 @@ class Store(CashFlowStore):
         ]
 
 
-CHECKPOINT_INTERVAL_S = 2.0
+CHECKPOINT_INTERVAL_S = 2.0  # at most this often while writes come and go
+CHECKPOINT_QUIET_S = 0.5  # ... once they have paused this long
+CHECKPOINT_MAX_S = 15.0  # through writes that never pause, this often anyway
+CHECKPOINT_WAL_BYTES = 32 << 20  # ... or once the WAL has grown this big
+CHECKPOINT_POLL_S = 0.25
 _INSERT_AUDIT = "INSERT INTO audit (ts, actor, action, detail) VALUES (?,?,?,?)"
 
 
@@ -710,8 +717,10 @@ def _save_fill(
     return inserted
 
 
-async def _checkpoint_loop(path: Path) -> None:
-    """PASSIVE checkpoints from a connection of their own: they never block the writer.
+async def _checkpoint_loop(path: Path, store: Store) -> None:
+    """PASSIVE checkpoints from a connection of their own: they never block the writer, and
+    they wait for a lull in its writes (`checkpoint_due`), so copying the WAL into the database
+    does not share the cores with a burst of orders (a candle close).
 
     The connection opens after the first interval (a store opened and closed at once never
     makes one), shielded: cancelled mid-open, it is still closed, so its thread never calls
@@ -724,16 +733,41 @@ async def _checkpoint_loop(path: Path) -> None:
         with contextlib.suppress(Exception):
             await (await opening).close()
         raise
+    wal = path.with_name(path.name + "-wal")
+    last = time.monotonic() - CHECKPOINT_INTERVAL_S  # when the last checkpoint began (as if one had)
     try:
         await conn.execute("PRAGMA busy_timeout=1000")
         while True:
-            try:
-                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.DatabaseError:
-                pass  # busy now: the next round catches up
-            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            now = time.monotonic()
+            if checkpoint_due(now, last, store.last_write, _size(wal)):
+                last = now
+                try:
+                    await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.DatabaseError:
+                    pass  # busy now: the next round catches up
+            await asyncio.sleep(CHECKPOINT_POLL_S)
     finally:
         await conn.close()
+
+
+def checkpoint_due(now: float, last: float, last_write: float, wal_bytes: int) -> bool:
+    """A checkpoint is due when something was written since the last one and the writes have
+    paused for CHECKPOINT_QUIET_S (at most every CHECKPOINT_INTERVAL_S), or, through writes that
+    do not pause, once CHECKPOINT_MAX_S have passed or the WAL has reached CHECKPOINT_WAL_BYTES
+    (it stays bounded: a restart after a kill -9 replays it)."""
+    if last_write < last or wal_bytes == 0:
+        return False  # nothing new to copy
+    since = now - last
+    if since >= CHECKPOINT_MAX_S or wal_bytes >= CHECKPOINT_WAL_BYTES:
+        return True
+    return since >= CHECKPOINT_INTERVAL_S and now - last_write >= CHECKPOINT_QUIET_S
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 async def _write_probe(conn: aiosqlite.Connection) -> None:
