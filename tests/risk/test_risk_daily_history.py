@@ -27,6 +27,7 @@ from tui_trader.venues.paper import PaperVenue
 from risk_helpers import start_engine
 
 DAY = timedelta(days=1)
+LOOKBACK = 29  # daily returns: the 30 bars DailyVenue gives at most
 
 
 class DailyVenue:
@@ -74,7 +75,7 @@ async def refresh_over(risk: RiskManager, venue: DailyVenue, hours: float, step_
 
 async def test_a_daily_history_is_read_once_a_day_not_at_every_refresh() -> None:
     clock = FrozenClock(datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
-    risk = RiskManager(RiskSettings(benchmark="SPY"), Portfolio(), clock)
+    risk = RiskManager(RiskSettings(benchmark="SPY", var_lookback_days=LOOKBACK), Portfolio(), clock)
     risk.expected = lambda: ["ETH/USDT", "SPY"]  # the benchmark too: read once, not twice
     venue = DailyVenue(clock)
 
@@ -94,7 +95,7 @@ async def test_a_daily_history_is_read_once_a_day_not_at_every_refresh() -> None
 
 async def test_after_the_first_read_only_the_new_bars_are_asked_for_and_the_figure_is_a_full_reads() -> None:
     clock = FrozenClock(datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
-    risk = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+    risk = RiskManager(RiskSettings(benchmark=None, var_lookback_days=LOOKBACK), Portfolio(), clock)
     risk.expected = lambda: ["ETH/USDT"]
     venue = DailyVenue(clock)
     await risk.refresh(venue, force=True)
@@ -103,17 +104,22 @@ async def test_after_the_first_read_only_the_new_bars_are_asked_for_and_the_figu
     # then from the last bar read (Jan 4th's, then each new one): one day's bar again, one new
     assert venue.since[1:] == [datetime(2026, 1, d, tzinfo=UTC) for d in (4, 5, 6)]
 
-    fresh = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+    fresh = RiskManager(RiskSettings(benchmark=None, var_lookback_days=LOOKBACK), Portfolio(), clock)
     fresh.expected = lambda: ["ETH/USDT"]
     await fresh.refresh(DailyVenue(clock), force=True)
-    assert risk.returns["ETH/USDT"][-29:] == fresh.returns["ETH/USDT"]  # the same figures, 3 more days
-    assert len(risk.returns["ETH/USDT"]) == 32
+    assert risk.returns["ETH/USDT"] == fresh.returns["ETH/USDT"]  # the figures a whole read gives
+
+    # a longer lookback than the bars held: the new bars alone would not fill it, read it whole
+    risk.reconfigure(RiskSettings(benchmark=None, var_lookback_days=40))
+    clock.advance(86_400)
+    await risk.refresh(venue, force=True)
+    assert venue.since[-1] is None
 
 
 async def test_new_bars_that_do_not_carry_on_from_what_was_read_read_the_whole_history_again() -> None:
     for change in ("revised", "exclusive"):
         clock = FrozenClock(datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
-        risk = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+        risk = RiskManager(RiskSettings(benchmark=None, var_lookback_days=LOOKBACK), Portfolio(), clock)
         risk.expected = lambda: ["ETH/USDT"]
         venue = DailyVenue(clock)
         await risk.refresh(venue, force=True)
@@ -124,7 +130,7 @@ async def test_new_bars_that_do_not_carry_on_from_what_was_read_read_the_whole_h
         await refresh_over(risk, venue, hours=10)  # past midnight: one due read
         assert venue.since == [None, datetime(2026, 1, 4, tzinfo=UTC), None], change
 
-        fresh = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+        fresh = RiskManager(RiskSettings(benchmark=None, var_lookback_days=LOOKBACK), Portfolio(), clock)
         fresh.expected = lambda: ["ETH/USDT"]
         full = DailyVenue(clock)
         full.revised = venue.revised
@@ -134,7 +140,7 @@ async def test_new_bars_that_do_not_carry_on_from_what_was_read_read_the_whole_h
 
 async def test_a_missing_bar_or_a_failed_read_is_asked_for_again_hourly_not_at_every_refresh() -> None:
     clock = FrozenClock(datetime(2026, 1, 9, 22, 0, tzinfo=UTC))  # a Friday evening
-    risk = RiskManager(RiskSettings(benchmark=None), Portfolio(), clock)
+    risk = RiskManager(RiskSettings(benchmark=None, var_lookback_days=LOOKBACK), Portfolio(), clock)
     risk.expected = lambda: ["SPY"]
     venue = DailyVenue(clock)
     venue.shut = datetime(2026, 1, 10, tzinfo=UTC)  # Friday's bar is the last until Monday's

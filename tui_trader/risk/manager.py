@@ -295,11 +295,12 @@ class RiskManager:
         path), and they are added on when they carry on from it: its bar again, unchanged.
         Anything else (the venue's history changed, a gap too long for the answer to reach
         today, an answer that is not what was asked) reads the whole lookback again: never a
-        guess at how the two fit."""
+        guess at how the two fit. So is a history shorter than the lookback (a longer
+        `var_lookback_days`, a symbol listed lately): the new bars alone would not fill it."""
         keep = self.settings.var_lookback_days + 1
         known = self._daily.get(symbol)
         bars: list[Bar] | None = None
-        if known and now - known[-1][0] < timedelta(days=keep):
+        if known and len(known) >= keep and now - known[-1][0] < timedelta(days=keep):
             bars = _carried_on(known, await closes(symbol, known[-1][0]))
         if bars is None:
             bars = [(c.open_time, c.close) for c in await closes(symbol, None) if c.closed]
