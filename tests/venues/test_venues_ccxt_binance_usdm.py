@@ -28,6 +28,8 @@ from fakes.venue_harness import (
     ccxt_settings,
     ccxt_venue,
     position_opened,
+    private_refusals_spare_market_data,
+    revoked_keys_stop_the_private_streams_once,
     risk_events,
     wait_for,
     wait_status,
@@ -293,6 +295,24 @@ async def test_a_duplicate_client_id_answer_is_looked_up_not_taken_as_a_refusal(
         assert engine.portfolio.positions[(VENUE, BTC)].quantity == usdm.positions[BTC].amount == 1
     finally:
         await engine.stop()
+
+
+async def test_a_refused_listen_key_is_asked_for_again_on_the_private_socket_alone(usdm: FakeBinanceFutures) -> None:
+    """The user data socket's listenKey expired (the socket dropped; its handshake is refused:
+    HTTP 400, -1125 "This listenKey does not exist."). ccxt kept it for its 20 minutes: each
+    retry was a venue-wide reconnect with the same key, market data paused every time, the venue
+    shown `connected` between them. Now a new key is asked for, on the private socket alone."""
+    await private_refusals_spare_market_data(usdm_venue(usdm), usdm, usdm.listen_keys.clear)
+    assert usdm.listen_keys == {"fake-listen-key-2"}
+
+
+async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_keys_set(usdm: FakeBinanceFutures) -> None:
+    """A revoked key's listenKey goes with it; asking for a new one is refused 401 / -2015
+    (ccxt's binanceusdm: an AuthenticationError). Before, the venue reconnected with the old
+    listenKey for ccxt's 20 minutes, never saying a word of the keys."""
+    await revoked_keys_stop_the_private_streams_once(
+        usdm_venue(usdm), usdm, lambda: usdm.requests.count(("POST", "/listenKey")), usdm.listen_keys.clear
+    )
 
 
 async def test_a_silent_user_stream_is_noticed_and_its_fills_backfilled(usdm: FakeBinanceFutures) -> None:

@@ -67,7 +67,25 @@ PRIVATE_WS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
     "okx": _under("api", "ws", tail="/private"),  # login, orders (ccxt adds ?brokerId on demo)
     "bybit": _under("api", "ws", "private", "contract"),  # /v5/private, spot and contracts alike
     "kraken": _under("api", "ws", "private"),  # ws-auth: v1 and v2 (executions)
+    "binanceusdm": lambda url, urls: "listenKey=" in url,  # /private/ws?listenKey=...
 }
+
+# Where ccxt keeps an exchange's user data listenKey (`options[...]`), reused for 20 minutes
+# after it was asked for: forgotten when the venue refuses the user data socket's handshake
+# (the key expired, or the API key behind it was revoked), so the next subscribe asks again
+# (POST /listenKey: the live key, or a new one; revoked keys: -2015) instead of reconnecting
+# with the refused one until ccxt's 20 minutes are up.
+LISTEN_KEY_OPTIONS = {"binanceusdm": "linear"}
+
+
+def forget_refused_listen_key(exchange_id: str, options: dict[str, Any], error: str) -> bool:
+    """After a private stream's `error`: a handshake refused (HTTP 400) on the listenKey's
+    socket makes ccxt ask for the listenKey again (`LISTEN_KEY_OPTIONS`); True if it was that."""
+    bucket = options.get(LISTEN_KEY_OPTIONS.get(exchange_id, ""))
+    if not (isinstance(bucket, dict) and error.startswith("400") and "listenKey=" in error):
+        return False
+    bucket["lastAuthenticatedTime"] = 0
+    return True
 
 
 # Exchanges whose ccxt.pro raises the venue's answer to a refused private subscribe out of its

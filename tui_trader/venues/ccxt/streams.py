@@ -167,13 +167,19 @@ class CcxtStreams(PrivateProbe):
                     self._auth_failed(key)
                     return
                 reason = self._safe(exc)
-                if key in PRIVATE and (is_clock_error(exc) or is_keys_refused(exc) or not is_network_error(exc)):
+                refused_key = key in PRIVATE and exchanges.forget_refused_listen_key(
+                    self.exchange_id, self._ex.options, str(exc)
+                )
+                if key in PRIVATE and (
+                    refused_key or is_clock_error(exc) or is_keys_refused(exc) or not is_network_error(exc)
+                ):
                     # the subscribe was refused on a live socket (a signed subscribe: most often
-                    # for its timestamp). ccxt's binance then keeps a future that never resolves
-                    # (see `venue_answer`), so the stream is subscribed again on a fresh private
-                    # socket (or through the venue-wide reconnect below), the clock measured
-                    # first. It stays `down` (the venue not `connected`) until a subscribe goes
-                    # through; the reconcile after it fills the gap.
+                    # for its timestamp), or its listenKey refused. ccxt's binance then keeps a
+                    # future that never resolves (see `venue_answer`), so the stream is
+                    # subscribed again on a fresh private socket (or through the venue-wide
+                    # reconnect below), the clock measured first. It stays `down` (the venue
+                    # not `connected`) until a subscribe goes through; the reconcile after it
+                    # fills the gap.
                     reason = self._refused(exc, reason, await self._sync_clock())
                     self.streams.down(key, reason[:200])
                     self.counters["private_resubscribes"] += 1
