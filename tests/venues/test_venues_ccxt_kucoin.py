@@ -36,6 +36,7 @@ from fakes.venue_harness import (
     limit_buy,
     live_orders_wait_for_arming,
     rate_limit_backs_off_then_reject,
+    revoked_keys_stop_the_private_streams_once,
     streaming,
     timed_out_submit_is_found_by_client_id,
     trading,
@@ -176,6 +177,21 @@ async def test_wrong_secret_or_passphrase_fails_authentication_clearly(fake: Fak
     # KuCoin v2 keys send the passphrase HMAC'd with the secret: a wrong secret fails there too
     assert fake.auth_failures and set(fake.auth_failures) == {"passphrase"}
     assert not fake.orders
+
+
+async def test_keys_revoked_mid_session_stop_the_private_streams_and_the_book_once(fake: FakeKucoinExchange) -> None:
+    """A revoked key's websocket tokens stop working (after the drop) and asking for a private
+    one is refused 400003 "KC-API-KEY not exists" (ccxt: an AuthenticationError). The order
+    book stops too, saying the same: with keys set, ccxt's kucoin loads its snapshot from
+    KuCoin's signed full-depth endpoint. Ticker, trades and candles flow on."""
+    await revoked_keys_stop_the_private_streams_once(
+        make_venue(fake),
+        fake,
+        lambda: fake.requests.count(("POST", "/bullet-private")),
+        fake.expire_tokens,
+        stopped=("orders", "fills", "book:BTC/USDT"),
+        reconnects=4,  # the drop's, then one or two for the public token expired with it
+    )
 
 
 async def test_reconcile_pages_kucoins_newest_first_fills(fake: FakeKucoinExchange) -> None:
