@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -109,15 +108,14 @@ class FakeBybitExchange(FakeMarket):
 
     # -- REST -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _ok(result: Any) -> web.Response:
+    def _ok(self, result: Any) -> web.Response:
         return web.json_response(
             {
                 "retCode": 0,
                 "retMsg": "OK",
                 "result": result,
                 "retExtInfo": {},
-                "time": int(time.time() * 1000),
+                "time": self.server_time_ms(),  # Bybit's clock (ccxt's fetch_time reads it)
             }
         )
 
@@ -186,7 +184,7 @@ class FakeBybitExchange(FakeMarket):
         if h["X-BAPI-API-KEY"] != self.api_key:
             return 10003, "API key is invalid."
         ts, window = h.get("X-BAPI-TIMESTAMP", ""), h.get("X-BAPI-RECV-WINDOW", str(RECV_WINDOW_MS))
-        now = int(time.time() * 1000)
+        now = self.server_time_ms()
         if not ts.isdigit() or not (now - int(window) <= int(ts) < now + 1000):
             return 10002, "invalid request, please check your server timestamp or recv_window param"
         payload = body if request.method == "POST" else request.rel_url.raw_query_string
@@ -530,7 +528,7 @@ class FakeBybitExchange(FakeMarket):
                     authed = (
                         key == self.api_key
                         and str(expires).isdigit()
-                        and int(expires) > time.time() * 1000
+                        and int(expires) > self.server_time_ms()  # "greater than your current timestamp"
                         and hmac.compare_digest(str(signature), _sign(self.secret, f"GET/realtime{expires}"))
                     )
                     if not authed:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tui_trader.core.enums import OrderStatus, Side
-from tui_trader.core.events import BookEvent, TickerEvent
+from tui_trader.core.enums import ConnectionState, OrderStatus, Side
+from tui_trader.core.events import BookEvent, ConnectionEvent, TickerEvent
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
@@ -161,6 +161,31 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_key
     """Bybit refuses the private socket's auth of a revoked key (`"success": false`, op auth:
     ccxt's AuthenticationError)."""
     await revoked_keys_stop_the_private_streams_once(_venue(fake), fake, lambda: fake.logins)
+
+
+async def test_an_auth_refused_for_our_clock_is_retried_saying_clock_not_keys(fake) -> None:  # type: ignore[no-untyped-def]
+    """Bybit's clock runs 15 s ahead of ours. ccxt's bybit corrects its REST timestamps by the
+    clock measured at connect, but signs the private socket's auth with an `expires` 10 s
+    ahead of its own uncorrected clock: Bybit refuses it (`expires` must be later than its
+    time) and ccxt reads that as bad keys. The private streams stopped for good saying
+    "authentication failed; run `tui-trader keys set bybit`"; now they are `down` saying
+    clock, retried on the private socket alone, market data flowing on, back once the clocks
+    agree."""
+    venue = _venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and fake.logins >= 1)
+        fake.skew_clock(15_000)
+        await fake.drop_connections()  # the clock is measured again at the reconnect
+        await wait_for(lambda: venue.counters["private_resubscribes"] >= 2)
+        assert "bybit's clock is +15" in venue.streams.summary(), venue.streams.summary()
+        assert venue.counters["reconnects"] <= 1 and venue.state is not ConnectionState.CONNECTED
+        reconnects, ticks = venue.counters["reconnects"], sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 10)
+        fake.skew_clock(0)  # NTP set right (ours, or theirs)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        assert venue.counters["reconnects"] == reconnects  # the private socket alone, each time
+    said = " ".join(e.detail for e in events if isinstance(e, ConnectionEvent))
+    assert "keys set" not in said and "authentication failed" not in said, said
 
 
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(fake) -> None:  # type: ignore[no-untyped-def]

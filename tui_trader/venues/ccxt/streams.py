@@ -163,8 +163,8 @@ class CcxtStreams(PrivateProbe):
                 if self._closing:
                     return
                 exc = venue_answer(raised)
-                if is_auth_error(exc):  # reconnecting cannot fix bad keys; public data carries on
-                    self._auth_failed(key)
+                if is_auth_error(exc) and not await self._clock_off(key):  # no reconnect fixes bad keys
+                    self._auth_failed(key)  # public data carries on
                     return
                 reason = self._safe(exc)
                 refused_key = key in PRIVATE and exchanges.forget_refused_listen_key(
@@ -287,6 +287,16 @@ class CcxtStreams(PrivateProbe):
         what = f"{' and '.join(names)} stream{'s' if len(names) > 1 else ''} stopped: {reason}"
         log.warning("%s: %s", self.name, what)
         self.monitor.set(ConnectionState.DEGRADED, what)
+
+    async def _clock_off(self, key: str) -> bool:
+        """Our clock is off the venue's (measured now), so a refused private login may be the
+        clock's doing, not the keys': ccxt signs some logins with its own uncorrected clock
+        (Bybit's `expires`, 10 s ahead) and reads their refusal as bad keys. Retried, saying
+        "clock"."""
+        if key not in PRIVATE:
+            return False
+        offset = await self._sync_clock()
+        return offset is not None and abs(offset) > CLOCK_WARN_MS
 
     def _refused(self, exc: BaseException, reason: str, offset: int | None) -> str:
         """Why a private subscribe was refused, saying "clock" where the clock may be why."""
