@@ -13,7 +13,9 @@
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
   fills history. Candles and public trades are backfilled over REST here.
 - Keys the venue refuses stop every private stream for good (`stopped`, naming `keys set`):
-  no reconnect can fix them. Errors are judged on the venue's own answer (`venue_answer`).
+  no reconnect can fix them. Not while our clock is off the venue's (`_clock_off`): then the
+  refusal may be the clock's, and is retried saying so. Errors are judged on the venue's own
+  answer (`venue_answer`).
 """
 
 from __future__ import annotations
