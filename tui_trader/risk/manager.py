@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 # or those opening at or after `since` (the bars after what was read before, with its last one).
 Closes = Callable[[str, datetime | None], Awaitable[Sequence[Candle]]]
 Bar = tuple[datetime, float]  # a closed daily bar: its open time and close
-# A daily history is read again at most this often: after a failed read, while its last bar is
-# still forming, and while a bar that should have closed is not there (a weekend, a holiday).
+# A daily history is read again at most this often: after a failed read, and while a bar that
+# should have closed is not there (a weekend, a holiday).
 RETRY = timedelta(hours=1)
 
 

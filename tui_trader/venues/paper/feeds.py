@@ -88,7 +88,7 @@ class SimulatedSource:
             self._warmed = week
             paths = [self.sim.path(symbol) for symbol in self.sim.symbols]
             self._warming = asyncio.ensure_future(asyncio.to_thread(_warm, paths, week))
-            self._warming.add_done_callback(_said)
+            self._warming.add_done_callback(_log_failure)
         return self._warming if self._warming is not None and not self._warming.done() else None
 
 
@@ -97,7 +97,7 @@ def _warm(paths: Sequence[PricePath], week: int) -> None:
         path.warm(week)
 
 
-def _said(done: asyncio.Future[None]) -> None:
+def _log_failure(done: asyncio.Future[None]) -> None:
     """A week that could not be computed ahead is computed when first quoted, as before."""
     if not done.cancelled() and done.exception() is not None:
         log.warning("the paper market's next week could not be computed ahead: %s", done.exception())
