@@ -269,3 +269,63 @@ async def test_order_being_submitted_is_not_settled_by_a_reconcile(fake, monkeyp
         assert fake.orders[order.client_order_id].status == "new"
     finally:
         await engine.stop()
+
+
+async def _listing_taken_before(engine: Engine, monkeypatch, meanwhile) -> None:  # type: ignore[no-untyped-def]
+    """The venue's open orders as they were just before `meanwhile` settled an order here: a
+    listing answered late, after the order's fill or cancel came in on the stream."""
+    venue = engine.venues["binance"]
+    listed = venue.fetch_open_orders
+
+    async def late():  # type: ignore[no-untyped-def]
+        snapshot = await listed()
+        await meanwhile()
+        return snapshot
+
+    monkeypatch.setattr(venue, "fetch_open_orders", late)
+
+
+async def test_a_fill_that_arrives_while_the_open_orders_are_asked_for_is_not_undone(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The listing says working, but the order's fill came in while it was on its way: the
+    listing predates the fill, so the order stays filled (it used to be reopened as working)."""
+    engine = await _engine(fake)
+    assert engine.oms is not None
+    try:
+        cid = await _resting_buy(engine)
+
+        async def filled() -> None:
+            fake.fill(cid, Decimal("1"))
+            await wait_for(lambda: engine.oms.orders[cid].status is OrderStatus.FILLED)  # type: ignore[union-attr]
+
+        await _listing_taken_before(engine, monkeypatch, filled)
+        report = await reconcile(engine.oms, engine.venues["binance"], engine.clock.now())
+        assert report.orders_corrected == [] and cid in report.unsettled
+        order = engine.oms.orders[cid]
+        assert order.status is OrderStatus.FILLED and order.filled_quantity == Decimal("1")
+        monkeypatch.undo()
+        again = await reconcile(engine.oms, engine.venues["binance"], engine.clock.now())
+        assert not again.changed and engine.oms.orders[cid].status is OrderStatus.FILLED
+        assert engine.portfolio.positions[("binance", "BTC/USDT")].quantity == Decimal("1")
+    finally:
+        await engine.stop()
+
+
+async def test_a_cancel_confirmed_while_the_open_orders_are_asked_for_is_not_undone(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Likewise a cancel the venue confirmed while its older listing was on its way."""
+    engine = await _engine(fake)
+    assert engine.oms is not None
+    try:
+        cid = await _resting_buy(engine)
+
+        async def cancelled() -> None:
+            await engine.oms.cancel(cid)  # type: ignore[union-attr]
+            await wait_for(lambda: engine.oms.orders[cid].status is OrderStatus.CANCELLED)  # type: ignore[union-attr]
+
+        await _listing_taken_before(engine, monkeypatch, cancelled)
+        report = await reconcile(engine.oms, engine.venues["binance"], engine.clock.now())
+        assert report.orders_corrected == [] and engine.oms.orders[cid].status is OrderStatus.CANCELLED
+        monkeypatch.undo()
+        again = await reconcile(engine.oms, engine.venues["binance"], engine.clock.now())
+        assert again.orders_corrected == [] and engine.oms.orders[cid].status is OrderStatus.CANCELLED
+    finally:
+        await engine.stop()

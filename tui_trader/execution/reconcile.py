@@ -100,6 +100,7 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
     ]
     # 1. The venue's open orders first: a fill made after this snapshot is still among the
     #    fills fetched below, so an order missing from it and filled is settled as filled.
+    open_before = {o.client_order_id for o in oms.open_orders() if o.venue == venue.name}
     venue_open = {o.client_order_id: o for o in await venue.fetch_open_orders()}
     # 2. Orders only the venue knows, before the fills, so their fills are applied too; and
     #    orders we show as done that the venue shows working.
@@ -114,6 +115,11 @@ async def reconcile(oms: OrderManager, venue: Venue, now: datetime) -> Reconcile
             imported[cid] = vo
             report.orders_imported.append(cid)
         elif not ours.is_open and not ours.meta.get("held"):
+            if cid in open_before or _filled_by_its_fills(ours, vo):
+                # The listing is older than what settled it here (a fill or a cancel that came
+                # in while it was asked for): not an answer about it. The next reconcile asks again.
+                report.unsettled.append(cid)
+                continue
             await _correct(oms, ours, vo, now)
             corrected.append(ours)
             report.orders_corrected.append(cid)
@@ -239,6 +245,11 @@ async def _settle(
         order.transition(OrderStatus.CANCELLED, now, f"no longer at {venue.name} (not found by client order id)")
     await _save(oms, order)
     report.orders_settled.append(cid)
+
+
+def _filled_by_its_fills(order: Order, listed: VenueOrder) -> bool:
+    """Filled here by fills the venue sent, more than its listing counts: the listing is stale."""
+    return order.status is OrderStatus.FILLED and order.filled_quantity > Decimal(listed.filled_quantity)
 
 
 async def _correct(oms: OrderManager, order: Order, vo: VenueOrder, now: datetime) -> None:
