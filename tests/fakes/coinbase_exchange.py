@@ -8,7 +8,11 @@ REST  /v2/currencies, /v2/currencies/crypto, /v2/exchange-rates, /v2/accounts (c
       orders (POST), orders/batch_cancel, orders/historical/batch, orders/historical/fills,
       orders/historical/{order_id}
 WS    /ws   subscribe to ticker, market_trades, level2 (answers on l2_data) and user (private:
-      needs a `jwt`), as Coinbase's advanced-trade-ws
+      needs a `jwt`), as Coinbase's advanced-trade-ws. Each subscribe is answered in turn, on
+      its socket: a "subscriptions" message, or an error message (`refuse_subscriptions`).
+      Coinbase documents an error's shape, {"type": "error", "message": ...}, with no channel
+      and no product in it; its text for a refused product is not documented for Advanced
+      Trade: "Failed to subscribe" is the text of Coinbase Exchange's feed
 
 Authentication is a CDP API key, as Coinbase issues them today: the key's name
 (organizations/{org}/apiKeys/{id}) and an EC P-256 private key PEM. Every private REST request
@@ -95,6 +99,7 @@ class FakeCoinbaseExchange(FakeMarket):
         self.balances.pop("USDT", None)
         self.auth_failures = 0
         self.subscriptions: list[str] = []  # every channel subscribed, in order (resubscribes too)
+        self.refused_products: set[str] = set()  # listed, but their subscriptions are refused
         self._public: dict[web.WebSocketResponse, set[tuple[str, str]]] = {}
         self._private: set[web.WebSocketResponse] = set()
         self._sequence = 0
@@ -118,6 +123,11 @@ class FakeCoinbaseExchange(FakeMarket):
 
     def fill_id(self, trade: FakeTrade) -> str:
         return as_uuid(trade.trade_id)
+
+    def refuse_subscriptions(self, *product_ids: str) -> None:
+        """Refuse every subscribe naming one of these products (a product delisted since the
+        markets were read), until called again without them."""
+        self.refused_products = set(product_ids)
 
     def rotate_key(self) -> None:
         """Revoke the key in use (a trader deleted it on the website): requests now fail."""
@@ -620,6 +630,9 @@ class FakeCoinbaseExchange(FakeMarket):
             await self.send(ws, self._envelope("subscriptions", [{"subscriptions": {"user": []}}]))
             snapshot = [self._ws_order(o) for o in self.open_orders()]
             await self.send(ws, self._envelope("user", [{"type": "snapshot", "orders": snapshot}]))
+            return
+        if self.refused_products.intersection(products):
+            await self.send(ws, {"type": "error", "message": "Failed to subscribe"})
             return
         self._public[ws].update((channel, p) for p in products)
         await self.send(ws, self._envelope("subscriptions", [{"subscriptions": {channel: products}}]))

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tui_trader.core.enums import OrderStatus, OrderType, Side
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import BookEvent, Event, TickerEvent
-from tui_trader.core.orders import OrderRequest
+from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent
+from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
@@ -166,6 +167,38 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_once_market_dat
     and the venue reconnected for ever with no market data and no word of the keys."""
     venue = make_venue(coinbase)
     await revoked_keys_stop_the_private_streams_once(venue, coinbase, lambda: coinbase.subscriptions.count("user"))
+
+
+async def test_a_refused_subscription_is_retried_alone_the_rest_of_the_socket_flowing(coinbase) -> None:  # type: ignore[no-untyped-def]
+    """ETH-USD is still listed but Coinbase refuses its subscriptions ({"type": "error",
+    "message": ...}: no channel, no product). ccxt's coinbase raised that out of its receive
+    loop: the socket it shares between every channel went deaf, BTC/USD and the user channel
+    with it, until the whole venue reconnected (into the same refusal)."""
+    venue = make_venue(coinbase)
+    coinbase.refuse_subscriptions("ETH-USD")
+    async with streaming(venue, [SYMBOL, "ETH/USD"]) as events:
+        eth = ("ticker:ETH/USD", "book:ETH/USD", "trades:ETH/USD")
+        await wait_for(lambda: all(venue.streams.state(k) == "down" for k in eth))
+        await wait_for(lambda: venue.state is ConnectionState.DEGRADED)
+        btc = sum(isinstance(e, TickerEvent) and e.ticker.symbol == SYMBOL for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) and e.ticker.symbol == SYMBOL for e in events) > btc + 5)
+        # the user channel on the same socket hears of an order: ACCEPTED from the REST answer
+        # and again from the user channel
+        order = Order.from_request(_req(Side.BUY, "0.2", "97"), "ttcbrefused000001", "coinbase", datetime.now(UTC))
+        await venue.create_order(order)
+        await wait_for(
+            lambda: sum(isinstance(e, ExecutionReport) and e.status is OrderStatus.ACCEPTED for e in events) >= 2
+        )
+        said = venue.streams.summary()
+        assert "coinbase refused" in said and "ETH/USD" in said, said
+        assert venue.counters["reconnects"] == 0, venue.counters
+        assert not any(isinstance(e, TickerEvent) and e.ticker.symbol == "ETH/USD" for e in events)
+        coinbase.refuse_subscriptions()  # the refusal ends: subscribed again alone, on its backoff
+        await wait_for(lambda: any(isinstance(e, TickerEvent) and e.ticker.symbol == "ETH/USD" for e in events))
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        assert venue.counters["reconnects"] == 0, venue.counters
+    notices = [e.detail for e in events if isinstance(e, ConnectionEvent)]
+    assert any("coinbase refused the ticker subscription for ETH/USD" in d for d in notices), notices
 
 
 async def test_live_venue_refuses_orders_until_armed(coinbase) -> None:  # type: ignore[no-untyped-def]

@@ -88,9 +88,10 @@ def forget_refused_listen_key(exchange_id: str, options: dict[str, Any], error: 
     return True
 
 
-# Exchanges whose ccxt.pro raises the venue's answer to a refused private subscribe out of its
-# receive loop, where no stream hears it and the socket (shared with market data) goes deaf:
-# the message hashes of the private streams, whose futures get an auth refusal instead.
+# Exchanges whose ccxt.pro raises the venue's answer to a refused subscribe out of its receive
+# loop, where no stream hears it and the socket (shared by market data and the user channel)
+# goes deaf (`shared_socket` gives it to the subscription refused): the message hashes of the
+# private streams, whose futures get an auth refusal.
 WS_REFUSAL_RAISED: dict[str, tuple[str, ...]] = {
     "coinbase": ("user",),  # {"type": "error", "message": "authentication failure"}
 }

@@ -8,7 +8,9 @@
 - Any stream error or silence makes one venue-wide reconnect: close the sockets, back off with
   jitter, every loop watches again (ccxt resubscribes, the clock is measured again). A private
   subscribe refused on a live socket renews the private socket alone where ccxt's is known
-  (`exchanges.PRIVATE_WS`): market data flows on while the refusal lasts. The venue
+  (`exchanges.PRIVATE_WS`): market data flows on while the refusal lasts. One subscription
+  refused on a socket shared with others (Coinbase's: `shared_socket`) is subscribed again
+  alone, on its own backoff, the rest of the socket flowing on. The venue
   counts as `connected` only while no stream is down or silent; getting there after a
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
   fills history. Candles and public trades are backfilled over REST here.
@@ -46,6 +48,7 @@ from tui_trader.venues.ccxt.errors import (
     keys_refused,
     venue_answer,
 )
+from tui_trader.venues.ccxt.shared_socket import SubscriptionRefused
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background
 from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 
@@ -72,6 +75,7 @@ class CcxtStreams(PrivateProbe):
     _reconnect_lock: asyncio.Lock
     _private_lock: asyncio.Lock
     _private_backoff: Backoff
+    _refusals: dict[str, Backoff]  # per stream refused alone on a shared socket (`_refused_alone`)
     _retried_at: float
     _cid_by_vid: dict[str, str]
     _fills_due: asyncio.Event
@@ -164,6 +168,9 @@ class CcxtStreams(PrivateProbe):
             except Exception as raised:
                 if self._closing:
                     return
+                if isinstance(raised, SubscriptionRefused):  # on a socket that carries on
+                    await self._refused_alone(key, raised)
+                    continue
                 exc = venue_answer(raised)
                 if is_auth_error(exc) and not await self._clock_off(key):  # no reconnect fixes bad keys
                     self._auth_failed(key)  # public data carries on
@@ -196,6 +203,8 @@ class CcxtStreams(PrivateProbe):
             gen = self._generation
             if key in PRIVATE:
                 self._private_backoff.reset()
+            if self._refusals:
+                self._refusals.pop(key, None)
             self._alive(key)
             try:
                 handle(data)
@@ -251,25 +260,21 @@ class CcxtStreams(PrivateProbe):
                 self._tasks[k] = asyncio.create_task(self._stream(k, watch, handle), name=f"{self.name}-{k}")
         return True
 
-    def _hear_ws_refusals(self, ex: Any) -> None:
-        """Where ccxt.pro raises a refused private subscribe out of its receive loop
-        (`exchanges.WS_REFUSAL_RAISED`: coinbase's "authentication failure" on the socket it
-        shares with market data), the private streams get the refusal instead: the socket
-        went deaf, every stream silent, reconnecting for ever with no market data."""
-        handle = ex.handle_message
-        hashes = exchanges.WS_REFUSAL_RAISED.get(self.exchange_id, ())
-
-        def heard(client: Any, message: Any) -> Any:
-            try:
-                return handle(client, message)
-            except Exception as exc:
-                if not is_auth_error(exc):
-                    raise
-                for message_hash in [h for h in client.futures if h.split("::")[0] in hashes]:
-                    client.reject(exc, message_hash)
-                return None
-
-        ex.handle_message = heard
+    async def _refused_alone(self, key: str, refused: SubscriptionRefused) -> None:
+        """The venue refused this one subscription on a socket it shares with others
+        (`shared_socket`): this stream is `down` saying so and subscribes again on its own
+        backoff; the other streams, and the venue's connection, are left alone."""
+        backoff = self._refusals.setdefault(key, Backoff(self.settings.backoff_base_s, self.settings.backoff_cap_s))
+        delay = backoff.next_delay()
+        reason = f"{self.name} refused {refused.what}: {refused.answer}"
+        self.streams.down(key, reason[:200])
+        self.counters["subscriptions_refused"] += 1
+        (log.warning if backoff.attempt == 1 else log.info)(
+            "%s; subscribing to it again in %.1fs, the other streams flowing on", reason, delay
+        )
+        if self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.DEGRADED):
+            self.monitor.degraded(f"{reason}; subscribing again in {delay:.1f}s")
+        await asyncio.sleep(delay)
 
     def _auth_failed(self, key: str) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for

@@ -33,7 +33,7 @@ from tui_trader.core.market import Candle
 from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
-from tui_trader.venues.ccxt import convert, exchanges
+from tui_trader.venues.ccxt import convert, exchanges, shared_socket
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
@@ -105,6 +105,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._reconnect_lock = asyncio.Lock()
         self._private_lock = asyncio.Lock()  # one private resubscribe at a time
         self._private_backoff = Backoff(settings.backoff_base_s, settings.backoff_cap_s)
+        self._refusals: dict[str, Backoff] = {}
         self._retried_at = 0.0  # loop time the last reconnect attempt restarted the streams
         self._closing = False
         self._cid_by_vid: dict[str, str] = {}
@@ -128,6 +129,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             "found_by_client_id": 0,
             "private_resubscribes": 0,
             "clock_corrections": 0,
+            "subscriptions_refused": 0,
         }
         self._init_derivatives()
 
@@ -175,7 +177,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         if self.exchange_id.startswith("binance") or self.exchange_id == "bybit":
             self._watch_raw(ex)  # liquidations, ADL and margin calls on the user stream
         if self.exchange_id in exchanges.WS_REFUSAL_RAISED:
-            self._hear_ws_refusals(ex)
+            shared_socket.hear_refusals(ex, self.name)
         has = ex.has
         self.capabilities = VenueCapabilities(
             stop=bool(has.get("createStopOrder")),

@@ -1,0 +1,93 @@
+"""Error answers on a websocket shared by many subscriptions, heard by the subscription they refuse.
+
+ccxt.pro's coinbase (4.5.90) raises every {"type": "error", "message": ...} Coinbase sends out of
+its receive loop (`coinbase.handle_message`), where no stream hears it and the socket stops
+reading: its one socket carries every channel (market data of every symbol and the user
+channel), so one refused subscription made the whole venue deaf, until our watchdog reconnected
+it whole, into the same refusal. Coinbase documents the error's shape, not its words, and it
+names neither channel nor product; it answers a socket's subscribes in the order they came (a
+"subscriptions" message for each one taken, an error for one refused). So an error belongs to
+the oldest subscribe still unanswered on its socket (or to the one whose product the error
+names), and is given to that subscription alone, as a `SubscriptionRefused`: the stream is
+subscribed again on its own backoff, the rest of the socket flowing on.
+"Authentication failure" on the user channel stays the keys' (every private stream refused).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any
+
+from tui_trader.venues.ccxt import exchanges
+from tui_trader.venues.ccxt.errors import is_auth_error
+
+log = logging.getLogger(__name__)
+
+
+class SubscriptionRefused(Exception):
+    """The venue refused one subscription (`what`: "the ticker subscription for ETH/USD") on a
+    socket it shares with others, saying `answer`."""
+
+    def __init__(self, what: str, answer: str) -> None:
+        super().__init__(f"{what}: {answer}")
+        self.what = what
+        self.answer = answer
+
+
+def _what(message_hash: str) -> str:
+    channel, _, symbol = message_hash.partition("::")
+    return f"the {channel} subscription" + (f" for {symbol}" if symbol else "")
+
+
+def hear_refusals(ex: Any, venue: str) -> None:
+    """Hook ccxt's `watch` (to note each subscribe sent, in order, per socket) and its
+    `handle_message` (to give an error answer to the subscription it refuses)."""
+    watch = ex.watch
+    handle = ex.handle_message
+    private = exchanges.WS_REFUSAL_RAISED.get(ex.id, ())
+
+    def unanswered(client: Any) -> deque[tuple[str, tuple[str, ...]]]:
+        if not hasattr(client, "tt_unanswered"):
+            client.tt_unanswered = deque()
+        queue: deque[tuple[str, tuple[str, ...]]] = client.tt_unanswered
+        return queue
+
+    def watching(url: str, message_hash: Any, message: Any = None, subscribe_hash: Any = None, *rest: Any) -> Any:
+        client = ex.client(url)
+        subscribing = isinstance(message, dict) and message.get("type") == "subscribe"
+        if subscribing and not client.subscriptions.get(subscribe_hash):
+            unanswered(client).append((subscribe_hash, tuple(message.get("product_ids") or ())))
+        return watch(url, message_hash, message, subscribe_hash, *rest)
+
+    def heard(client: Any, message: Any) -> Any:
+        if isinstance(message, dict) and message.get("type") == "error":
+            refused(client, message)
+            return None
+        if isinstance(message, dict) and message.get("channel") == "subscriptions" and unanswered(client):
+            unanswered(client).popleft()
+        return handle(client, message)
+
+    def refused(client: Any, message: dict[str, Any]) -> None:
+        import ccxt
+
+        answer = " ".join(str(message[k]) for k in ("message", "reason") if message.get(k)) or "unknown error"
+        queue = unanswered(client)
+        exc = ccxt.ExchangeError(answer)  # what ccxt raises, for ccxt's reading of the words
+        if is_auth_error(exc):  # the user channel's keys: every private stream hears it
+            for entry in [e for e in queue if e[0].split("::")[0] in private]:
+                queue.remove(entry)
+            for message_hash in [h for h in client.futures if h.split("::")[0] in private]:
+                client.reject(exc, message_hash)
+            return
+        named = [e for e in queue if any(p and p in answer for p in e[1])]
+        if not (named or queue):
+            log.warning("%s said %r on its socket, answering none of our subscriptions: carrying on", venue, answer)
+            return
+        subscribe_hash, _ = (named or queue)[0]
+        queue.remove((named or queue)[0])
+        client.subscriptions.pop(subscribe_hash, None)  # so that watching it again subscribes again
+        client.reject(SubscriptionRefused(_what(subscribe_hash), answer), subscribe_hash)
+
+    ex.watch = watching
+    ex.handle_message = heard
