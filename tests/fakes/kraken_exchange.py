@@ -100,7 +100,9 @@ class FakeKrakenExchange(FakeMarket):
         self.tokens: set[str] = set()
         self.nonces: set[int] = set()
         self.auth_failures: list[str] = []
-        self._private: set[web.WebSocketResponse] = set()
+        self._private: set[web.WebSocketResponse] = set()  # subscribed to executions
+        self._auth_sockets: set[web.WebSocketResponse] = set()  # every ws-auth socket open
+        self.public_sockets_opened = 0
         self._subs: dict[web.WebSocketResponse, set[tuple[str, str, int]]] = {}
         self._books: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self._seq = itertools.count(1)
@@ -527,8 +529,17 @@ class FakeKrakenExchange(FakeMarket):
 
     # -- websockets ----------------------------------------------------------------------------
 
+    async def drop_private(self) -> None:
+        """Close the ws-auth sockets alone (ws-auth.kraken.com restarting), the public
+        socket (ws.kraken.com) untouched."""
+        self.faults_injected.append("drop_private")
+        for ws in list(self._auth_sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1006)
+
     async def _ws_public(self, request: web.Request) -> web.WebSocketResponse:
         ws = await self.open_socket(request)
+        self.public_sockets_opened += 1
         self._subs[ws] = set()
         await self.send(ws, self._status())
         try:
@@ -756,6 +767,7 @@ class FakeKrakenExchange(FakeMarket):
 
     async def _ws_private(self, request: web.Request) -> web.WebSocketResponse:
         ws = await self.open_socket(request)
+        self._auth_sockets.add(ws)
         await self.send(ws, self._status())
         try:
             async for msg in ws:
@@ -784,6 +796,7 @@ class FakeKrakenExchange(FakeMarket):
                         await self.send(ws, self._executions_snapshot(params))
         finally:
             self._private.discard(ws)
+            self._auth_sockets.discard(ws)
             self.forget_socket(ws)
         return ws
 

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, Side
-from tui_trader.core.events import BookEvent, Event, ExecutionReport
+from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent
 from tui_trader.core.orders import Order
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
@@ -200,6 +200,36 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_key
     "EAPI:Invalid key" (ccxt's AuthenticationError)."""
     tokens = ("POST", "GetWebSocketsToken")
     await revoked_keys_stop_the_private_streams_once(_venue(kraken), kraken, lambda: kraken.requests.count(tokens))
+
+
+async def test_the_private_socket_dropping_alone_is_renewed_alone_and_its_fills_reconciled(kraken) -> None:  # type: ignore[no-untyped-def]
+    """ws-auth.kraken.com drops our private socket (ws.kraken.com carries on); a fill made
+    meanwhile never comes on it. The private socket alone is renewed, with a new token from
+    GetWebSocketsToken: the public socket is never reopened, tickers flow throughout, no
+    venue-wide reconnect; the fill comes from the reconcile once the private stream is back."""
+    venue = _venue(kraken)
+    async with trading(venue, armed=True) as engine:
+        seen: list[Event] = []
+        engine.bus.on(seen.append, kinds=["ticker", "connection"])
+        order = await engine.place(limit_buy("kraken", "97"))
+        await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        tokens = kraken.requests.count(("POST", "GetWebSocketsToken"))
+        kraken.stall_private()  # the fill below is lost on the wire
+        kraken.fill(order.client_order_id, Decimal("0.05"))
+        await kraken.drop_private()
+        kraken.stall_private(False)
+        ticks = sum(isinstance(e, TickerEvent) for e in seen)
+        await fills_match(engine, kraken, kraken.trade_txid)  # found by the reconcile
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in seen) > ticks + 5)
+        assert kraken.requests.count(("POST", "GetWebSocketsToken")) > tokens  # a new token
+        assert kraken.public_sockets_opened == 1 and venue.counters["reconnects"] == 0, venue.counters
+        assert venue.counters["private_resubscribes"] >= 1, venue.counters
+        assert not any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.RECONNECTING for e in seen)
+        second = await engine.place(buy("kraken", "0.1"))  # the renewed socket streams fills
+        await wait_status(engine, second.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, kraken, kraken.trade_txid)
 
 
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(kraken) -> None:  # type: ignore[no-untyped-def]

@@ -151,6 +151,13 @@ class ConnectionMonitor:
             self._down_since = time.monotonic()
         self.set(ConnectionState.DEGRADED, detail)
 
+    def renewing(self, detail: str) -> None:
+        """One of the venue's connections (its private socket) is renewed while the others flow
+        on: `degraded`, counted as an attempt, so that `connected` once it is back reads as a
+        recovery (the engine reconciles what that connection missed)."""
+        self.attempt += 1
+        self.degraded(detail)
+
     def reconnecting(self, detail: str) -> float:
         """Enter `reconnecting`; returns how long to wait before the next attempt."""
         if self._down_since is None:

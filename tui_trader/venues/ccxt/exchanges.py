@@ -104,6 +104,15 @@ def private_ws_urls(exchange_id: str, urls: dict[str, Any], clients: dict[str, A
     return None if private is None else [url for url in clients if private(url, urls)]
 
 
+def public_ws_open(exchange_id: str, urls: dict[str, Any], clients: dict[str, Any]) -> bool:
+    """One of ccxt's sockets other than the private ones (`PRIVATE_WS`) is open: a private
+    socket lost while it reads on was lost alone. False where the private ones are not known."""
+    private = PRIVATE_WS.get(exchange_id)
+    return private is not None and any(
+        not private(url, urls) and not client.closed() for url, client in list(clients.items())
+    )
+
+
 def client_id_params(exchange_id: str) -> tuple[str, str]:
     return CLIENT_ID_PARAMS.get(exchange_id, ("clientOrderId", "clientOrderId"))
 

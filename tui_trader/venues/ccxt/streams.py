@@ -179,17 +179,23 @@ class CcxtStreams(PrivateProbe):
                 refused_key = key in PRIVATE and exchanges.forget_refused_listen_key(
                     self.exchange_id, self._ex.options, str(exc)
                 )
-                if key in PRIVATE and (
+                refused = key in PRIVATE and (
                     refused_key or is_clock_error(exc) or is_keys_refused(exc) or not is_network_error(exc)
-                ):
+                )
+                # the private socket alone dropped (Kraken's ws-auth), the public one reading on
+                dropped_alone = key in PRIVATE and not refused and exchanges.public_ws_open(
+                    self.exchange_id, self._ex.urls, self._ex.clients
+                )
+                if refused or dropped_alone:
                     # the subscribe was refused on a live socket (a signed subscribe: most often
-                    # for its timestamp), or its listenKey refused. ccxt's binance then keeps a
-                    # future that never resolves (see `venue_answer`), so the stream is
-                    # subscribed again on a fresh private socket (or through the venue-wide
-                    # reconnect below), the clock measured first. It stays `down` (the venue
-                    # not `connected`) until a subscribe goes through; the reconcile after it
-                    # fills the gap.
-                    reason = self._refused(exc, reason, await self._sync_clock())
+                    # for its timestamp), or its listenKey refused, or the private socket alone
+                    # was lost. ccxt's binance then keeps a future that never resolves (see
+                    # `venue_answer`), so the stream is subscribed again on a fresh private
+                    # socket (or through the venue-wide reconnect below), the clock measured
+                    # first. It stays `down` (the venue not `connected`) until a subscribe goes
+                    # through; the reconcile after it fills the gap.
+                    offset = await self._sync_clock()
+                    reason = self._refused(exc, reason, offset) if refused else f"private socket lost: {reason}"
                     self.streams.down(key, reason[:200])
                     self.counters["private_resubscribes"] += 1
                     log.warning("%s: %s stream failed (%s); subscribing again", self.name, key, reason)
@@ -238,13 +244,20 @@ class CcxtStreams(PrivateProbe):
             return False
         async with self._private_lock:
             delay = self._private_backoff.next_delay()
-            if self.monitor.state is ConnectionState.CONNECTED:
-                self.monitor.degraded(f"{key}: {reason}; subscribing again in {delay:.1f}s")
+            if self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.DEGRADED):
+                self.monitor.renewing(f"{key}: {reason}; subscribing again in {delay:.1f}s")
             me = asyncio.current_task()
             others = [
                 k for k in PRIVATE
                 if k in self._tasks and self._tasks[k] is not me and self.streams.state(k) != STOPPED
             ]
+            # their debts go with them: the reconcile once they are back settles those orders,
+            # and the probe learns the working orders again (as after a reconnect)
+            self.streams.restarting([key, *others], "resubscribing")
+            for k in others:  # down with it, not owing anything until it is back
+                self.streams.down(k, f"renewing the private socket ({key}: {reason})"[:200])
+            self._working.clear()
+            self._relearn = True
             for k in others:  # waiting on the refused subscribe's future, for ever
                 self._tasks[k].cancel()
             for k in others:
@@ -273,7 +286,10 @@ class CcxtStreams(PrivateProbe):
             "%s; subscribing to it again in %.1fs, the other streams flowing on", reason, delay
         )
         if self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.DEGRADED):
-            self.monitor.degraded(f"{reason}; subscribing again in {delay:.1f}s")
+            # a private stream back reconciles what it missed meanwhile
+            (self.monitor.renewing if key in PRIVATE else self.monitor.degraded)(
+                f"{reason}; subscribing again in {delay:.1f}s"
+            )
         await asyncio.sleep(delay)
 
     def _auth_failed(self, key: str) -> None:
