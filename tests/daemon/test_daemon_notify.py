@@ -18,6 +18,8 @@ from tui_trader.core.market import Ticker
 from tui_trader.daemon.notify import Notifier
 from tui_trader.engine.bus import EventBus
 
+from fakes.venue_harness import wait_for
+
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
 
@@ -77,7 +79,8 @@ async def test_a_fill_storm_is_one_message_per_sink_in_each_format(hooks) -> Non
         bus.publish(fill(i))
     bus.publish(TickerEvent(Ticker("paper", "BTC/USDT", T0, 1, 2, 1.5)))  # never an alert
     bus.publish(RiskEvent(T0, "breaker:daily_loss", "daily loss limit 2000 reached"))
-    await asyncio.sleep(0.15)
+    await wait_for(lambda: len(received) >= 3)
+    first_sent = [box.last_sent for box in notifier.outboxes]
     paths = sorted(p for p, _ in received)
     assert paths == ["/botBOTTOKEN/sendMessage", "/discord", "/slack"]
     by_path = dict(received)
@@ -85,15 +88,19 @@ async def test_a_fill_storm_is_one_message_per_sink_in_each_format(hooks) -> Non
     assert discord.startswith("tui-trader: 30 fills, 1 breaker\n") and "... and 26 more" in discord
     assert by_path["/slack"]["text"].startswith("tui-trader: 1 breaker\n")  # fills filtered out
     assert by_path["/botBOTTOKEN/sendMessage"]["chat_id"] == "42"
-    # Rate limit: more alerts inside min_interval_s wait and go out together.
+    # Rate limit: more alerts inside min_interval_s wait and go out together, one message a
+    # sink, sent no sooner than min_interval_s after the sink's last (measured on the notifier's
+    # own clock: a loaded machine delays a send, never hurries one).
     bus.publish(ConnectionEvent("paper", ConnectionState.RECONNECTING, T0, "socket closed", 1))
     bus.publish(NoticeEvent(T0, "error", "strategy ema_cross raised ZeroDivisionError", "strategy:ema_cross"))
-    await asyncio.sleep(0.05)
-    assert len(received) == 3
-    await asyncio.sleep(0.4)
+    await wait_for(lambda: len(received) >= 6)
+    await notifier.stop()
     later = [body for p, body in received[3:] if p == "/slack"]
     assert later == [{"text": "tui-trader: 1 disconnect\n14:30:00 paper reconnecting: socket closed"}]
-    await notifier.stop()
+    gaps = [box.last_sent - first for box, first in zip(notifier.outboxes, first_sent, strict=True)]
+    assert min(gaps) >= settings.min_interval_s - 1e-3, gaps  # (the event loop's clock resolution)
+    (together,) = [body["content"] for p, body in received[3:] if p == "/discord"]
+    assert together.startswith("tui-trader: 1 disconnect, 1 strategy error\n") and len(received) == 6
 
 
 async def test_stop_flushes_what_is_waiting(hooks) -> None:  # type: ignore[no-untyped-def]
@@ -159,10 +166,7 @@ async def test_email_over_smtp() -> None:
     notifier = Notifier.from_settings(bus, settings, secret=lambda name: None)
     notifier.start()
     bus.publish(fill(1))
-    for _ in range(200):
-        if smtp.messages:
-            break
-        await asyncio.sleep(0.01)
+    await wait_for(lambda: bool(smtp.messages))
     await notifier.stop()
     server.close()
     (raw,) = smtp.messages
