@@ -103,6 +103,7 @@ class FakeKrakenExchange(FakeMarket):
         self._private: set[web.WebSocketResponse] = set()  # subscribed to executions
         self._auth_sockets: set[web.WebSocketResponse] = set()  # every ws-auth socket open
         self.public_sockets_opened = 0
+        self._void_tokens = 0
         self._subs: dict[web.WebSocketResponse, set[tuple[str, str, int]]] = {}
         self._books: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self._seq = itertools.count(1)
@@ -353,7 +354,10 @@ class FakeKrakenExchange(FakeMarket):
             )
         if name == "GetWebSocketsToken":
             token = secrets.token_urlsafe(24)
-            self.tokens.add(token)
+            if self._void_tokens:  # voided at once: its subscribe says "ESession:Invalid session"
+                self._void_tokens -= 1
+            else:
+                self.tokens.add(token)
             return self._ok({"token": token, "expires": 900})
         if name == "AddOrder":
             return await self._add_order(q)
@@ -528,6 +532,12 @@ class FakeKrakenExchange(FakeMarket):
         }
 
     # -- websockets ----------------------------------------------------------------------------
+
+    def void_next_tokens(self, n: int) -> None:
+        """The next `n` tokens GetWebSocketsToken gives are no longer taken when used (Kraken
+        voided live tokens during its upgrades): their subscribes are answered
+        "ESession:Invalid session"."""
+        self._void_tokens = n
 
     async def drop_private(self) -> None:
         """Close the ws-auth sockets alone (ws-auth.kraken.com restarting), the public

@@ -232,6 +232,30 @@ async def test_the_private_socket_dropping_alone_is_renewed_alone_and_its_fills_
         await fills_match(engine, kraken, kraken.trade_txid)
 
 
+async def test_a_websocket_token_kraken_no_longer_takes_is_renewed_not_read_as_bad_keys(kraken) -> None:  # type: ignore[no-untyped-def]
+    """Kraken answers the private subscribe of a token it no longer takes "ESession:Invalid
+    session" (ccxt: an AuthenticationError). Kraken's advice: a new token from
+    GetWebSocketsToken. The private socket is renewed with one, on its backoff, saying so;
+    never "authentication failed", market data flowing on."""
+    venue = _venue(kraken)
+    tokens = ("POST", "GetWebSocketsToken")
+    async with streaming(venue, [SYMBOL]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and kraken.requests.count(tokens) >= 1)
+        asked = kraken.requests.count(tokens)
+        kraken.void_next_tokens(2)
+        await kraken.drop_private()
+        await wait_for(lambda: kraken.requests.count(tokens) >= asked + 3)  # two refused, one taken
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        kraken.place(SYMBOL, "buy", "limit", Decimal("0.1"), Decimal("90"), None)  # from Kraken's website
+        await wait_for(lambda: venue.streams.state("orders") == "live")  # heard on the renewed socket
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 5)
+        assert venue.counters["reconnects"] == 0 and kraken.public_sockets_opened == 1, venue.counters
+    said = [e.detail for e in events if isinstance(e, ConnectionEvent)]
+    assert not any("authentication failed" in d or "keys set" in d for d in said), said
+    assert any("token refused" in d and "ESession:Invalid session" in d for d in said), said
+
+
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(kraken) -> None:  # type: ignore[no-untyped-def]
     # an order placed from Kraken's website (no cl_ord_id) before we started
     for n in (1, 2):  # two of them: Kraken says userref 0 for both; each keeps its own id

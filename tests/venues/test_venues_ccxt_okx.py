@@ -213,6 +213,18 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_key
     await revoked_keys_stop_the_private_streams_once(_venue(okx), okx, lambda: okx.logins)
 
 
+async def test_a_login_refused_without_a_reason_stops_once_saying_what_to_check(okx) -> None:  # type: ignore[no-untyped-def]
+    """OKX's 60009 "Login failure" (ccxt: an AuthenticationError) has no cause in OKX's docs,
+    which have codes of their own for a wrong key, sign or passphrase, a timestamp, an internal
+    error: it cannot be told from refused keys. The private streams stop once, as for them,
+    saying what to check."""
+    venue = _venue(okx)
+    refuse = lambda: okx.login_refusals.extend([("60009", "Login failure")] * 3)  # noqa: E731
+    await revoked_keys_stop_the_private_streams_once(venue, okx, lambda: okx.logins, refuse)
+    said = venue.streams.summary()
+    assert '"Login failure" (60009)' in said and "IP whitelist" in said and "keys set okx" in said, said
+
+
 async def test_live_okx_sends_no_demo_header_and_needs_arming(okx) -> None:  # type: ignore[no-untyped-def]
     from tui_trader.engine.commands import dispatch
 

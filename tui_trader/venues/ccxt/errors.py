@@ -83,9 +83,24 @@ def is_duplicate(exc: BaseException) -> bool:
 def is_auth_error(exc: BaseException) -> bool:
     import ccxt
 
+    if is_session_refused(exc):
+        return False
     return isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied) or any(
         text in str(exc) for text in exchanges.AUTH_ERROR_TEXTS
     )
+
+
+def is_session_refused(exc: BaseException) -> bool:
+    """The venue refused the websocket token it gave us (`exchanges.SESSION_REFUSED_TEXTS`):
+    not the keys (ccxt reads it as bad keys); a new token is asked for."""
+    return any(text in str(exc) for text in exchanges.SESSION_REFUSED_TEXTS)
+
+
+def auth_refusal_hint(exchange_id: str, exc: BaseException) -> str | None:
+    """What to check, where the venue refused a login without saying why
+    (`exchanges.AUTH_REFUSAL_HINTS`)."""
+    pattern, hint = exchanges.AUTH_REFUSAL_HINTS.get(exchange_id, ("", ""))
+    return hint if pattern and re.search(pattern, str(exc)) else None
 
 
 def is_keys_refused(exc: BaseException) -> bool:

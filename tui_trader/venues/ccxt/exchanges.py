@@ -42,6 +42,25 @@ AUTH_ERROR_TEXTS = (
     "authentication failure",  # coinbase's websocket: the user channel's JWT refused
 )
 
+# Answers ccxt reads as bad keys (an AuthenticationError) that refuse a websocket token, not
+# the keys: Kraken's "ESession:Invalid session" for a token it no longer takes (a token must be
+# used within 15 minutes of GetWebSocketsToken, and Kraken's upgrades have voided live ones;
+# Kraken's advice: ask GetWebSocketsToken for a new one). Keys it refuses are refused there.
+SESSION_REFUSED_TEXTS = ("ESession:Invalid session",)
+
+# Where a venue refuses a login without saying why (ccxt: an AuthenticationError, so the private
+# streams stop): the answer's pattern and what the trader is told to check. OKX's 60009 "Login
+# failure" has no cause in its docs, beside its own codes for a wrong key (60005), sign (60007),
+# passphrase (60024), timestamp (60004, 60006) or an internal error (63999).
+AUTH_REFUSAL_HINTS: dict[str, tuple[str, str]] = {
+    "okx": (
+        r'"code":\s*"60009"',
+        'okx refused the login saying only "Login failure" (60009): check that the API key still '
+        "exists at okx.com, that its IP whitelist has this machine's address, and that it is a demo "
+        "key for sandbox = true (a live key otherwise)",
+    ),
+}
+
 # Keys refused once they had worked: Binance's -2015 "Invalid API-key, IP, or permissions for
 # action.", which ccxt raises as a DDoSProtection after a signed request went through (it reads
 # it as a temporary ban; ccxt/binance.py:12640). A revoked key looks the same: ambiguous.
@@ -90,11 +109,17 @@ def forget_refused_listen_key(exchange_id: str, options: dict[str, Any], error: 
 
 # Exchanges whose ccxt.pro raises the venue's answer to a refused subscribe out of its receive
 # loop, where no stream hears it and the socket (shared by market data and the user channel)
-# goes deaf (`shared_socket` gives it to the subscription refused): the message hashes of the
+# goes deaf (`ws_refusals` gives it to the subscription refused): the message hashes of the
 # private streams, whose futures get an auth refusal.
 WS_REFUSAL_RAISED: dict[str, tuple[str, ...]] = {
     "coinbase": ("user",),  # {"type": "error", "message": "authentication failure"}
 }
+
+
+# Exchanges whose ccxt.pro rejects a refused subscribe by its request id, a future nobody
+# awaits (ccxt/pro/kraken.py `handle_error_message`): the watches on that subscription wait for
+# ever. On the private sockets (`PRIVATE_WS`) their futures get the refusal instead.
+WS_REFUSAL_BY_REQUEST_ID = frozenset({"kraken"})  # "ESession:Invalid session" and the like
 
 
 def private_ws_urls(exchange_id: str, urls: dict[str, Any], clients: dict[str, Any]) -> list[str] | None:

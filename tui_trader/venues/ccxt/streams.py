@@ -9,7 +9,7 @@
   jitter, every loop watches again (ccxt resubscribes, the clock is measured again). A private
   subscribe refused on a live socket renews the private socket alone where ccxt's is known
   (`exchanges.PRIVATE_WS`): market data flows on while the refusal lasts. One subscription
-  refused on a socket shared with others (Coinbase's: `shared_socket`) is subscribed again
+  refused on a socket shared with others (Coinbase's: `ws_refusals`) is subscribed again
   alone, on its own backoff, the rest of the socket flowing on. The venue
   counts as `connected` only while no stream is down or silent; getting there after a
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
@@ -41,14 +41,16 @@ from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
+    auth_refusal_hint,
     is_auth_error,
     is_clock_error,
     is_keys_refused,
     is_network_error,
+    is_session_refused,
     keys_refused,
     venue_answer,
 )
-from tui_trader.venues.ccxt.shared_socket import SubscriptionRefused
+from tui_trader.venues.ccxt.ws_refusals import SubscriptionRefused
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background
 from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 
@@ -173,7 +175,7 @@ class CcxtStreams(PrivateProbe):
                     continue
                 exc = venue_answer(raised)
                 if is_auth_error(exc) and not await self._clock_off(key):  # no reconnect fixes bad keys
-                    self._auth_failed(key)  # public data carries on
+                    self._auth_failed(key, auth_refusal_hint(self.exchange_id, exc))  # public data carries on
                     return
                 reason = self._safe(exc)
                 refused_key = key in PRIVATE and exchanges.forget_refused_listen_key(
@@ -275,7 +277,7 @@ class CcxtStreams(PrivateProbe):
 
     async def _refused_alone(self, key: str, refused: SubscriptionRefused) -> None:
         """The venue refused this one subscription on a socket it shares with others
-        (`shared_socket`): this stream is `down` saying so and subscribes again on its own
+        (`ws_refusals`): this stream is `down` saying so and subscribes again on its own
         backoff; the other streams, and the venue's connection, are left alone."""
         backoff = self._refusals.setdefault(key, Backoff(self.settings.backoff_base_s, self.settings.backoff_cap_s))
         delay = backoff.next_delay()
@@ -292,11 +294,12 @@ class CcxtStreams(PrivateProbe):
             )
         await asyncio.sleep(delay)
 
-    def _auth_failed(self, key: str) -> None:
+    def _auth_failed(self, key: str, hint: str | None = None) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for
         good, they share the keys (and ccxt's binance leaves the other one waiting for ever on
-        the refused subscribe). Public data carries on; the venue stays `degraded` saying so."""
-        reason = f"authentication failed; run `tui-trader keys set {self.name}`"
+        the refused subscribe). Public data carries on; the venue stays `degraded` saying so,
+        with what to check (`hint`) where the venue did not say why."""
+        reason = f"authentication failed; {hint + '; then ' if hint else ''}run `tui-trader keys set {self.name}`"
         names = [
             k for k in (PRIVATE if key in PRIVATE else (key,)) if k in self._tasks and self.streams.state(k) != STOPPED
         ]
@@ -323,6 +326,8 @@ class CcxtStreams(PrivateProbe):
 
     def _refused(self, exc: BaseException, reason: str, offset: int | None) -> str:
         """Why a private subscribe was refused, saying "clock" where the clock may be why."""
+        if is_session_refused(exc):  # the token, not the keys: the private socket is renewed
+            return f"token refused: {self.name} no longer takes our websocket token ({reason}); asking for a new one"
         if is_keys_refused(exc):  # ambiguous: subscribed again on the backoff, never `stopped`
             return f"subscribe refused: {keys_refused(self.name)}"
         if offset is None:

@@ -33,7 +33,7 @@ from tui_trader.core.market import Candle
 from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
-from tui_trader.venues.ccxt import convert, exchanges, shared_socket
+from tui_trader.venues.ccxt import convert, exchanges, ws_refusals
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
@@ -177,7 +177,9 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         if self.exchange_id.startswith("binance") or self.exchange_id == "bybit":
             self._watch_raw(ex)  # liquidations, ADL and margin calls on the user stream
         if self.exchange_id in exchanges.WS_REFUSAL_RAISED:
-            shared_socket.hear_refusals(ex, self.name)
+            ws_refusals.hear_shared_socket_refusals(ex, self.name)
+        if self.exchange_id in exchanges.WS_REFUSAL_BY_REQUEST_ID:
+            ws_refusals.hear_private_subscribe_refusals(ex)
         has = ex.has
         self.capabilities = VenueCapabilities(
             stop=bool(has.get("createStopOrder")),

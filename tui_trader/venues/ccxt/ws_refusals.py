@@ -1,16 +1,25 @@
-"""Error answers on a websocket shared by many subscriptions, heard by the subscription they refuse.
+"""A venue's refusal of a websocket subscription, heard by the subscription it refuses, where
+ccxt.pro loses it.
 
-ccxt.pro's coinbase (4.5.90) raises every {"type": "error", "message": ...} Coinbase sends out of
-its receive loop (`coinbase.handle_message`), where no stream hears it and the socket stops
-reading: its one socket carries every channel (market data of every symbol and the user
-channel), so one refused subscription made the whole venue deaf, until our watchdog reconnected
-it whole, into the same refusal. Coinbase documents the error's shape, not its words, and it
-names neither channel nor product; it answers a socket's subscribes in the order they came (a
-"subscriptions" message for each one taken, an error for one refused). So an error belongs to
-the oldest subscribe still unanswered on its socket (or to the one whose product the error
-names), and is given to that subscription alone, as a `SubscriptionRefused`: the stream is
-subscribed again on its own backoff, the rest of the socket flowing on.
+Coinbase (`hear_shared_socket_refusals`): ccxt.pro's coinbase (4.5.90) raises every
+{"type": "error", "message": ...} Coinbase sends out of its receive loop
+(`coinbase.handle_message`), where no stream hears it and the socket stops reading: its one
+socket carries every channel (market data of every symbol and the user channel), so one refused
+subscription made the whole venue deaf, until our watchdog reconnected it whole, into the same
+refusal. Coinbase documents the error's shape, not its words, and it names neither channel nor
+product. We take it that Coinbase answers a socket's subscribes in the order they came (a
+"subscriptions" message for each one taken, an error for one refused: not documented, reported
+by others who watched its socket). So an error belongs to the oldest subscribe still unanswered
+on its socket (or to the one whose product the error names), and is given to that subscription
+alone, as a `SubscriptionRefused`: the stream is subscribed again on its own backoff, the rest
+of the socket flowing on.
 "Authentication failure" on the user channel stays the keys' (every private stream refused).
+
+Kraken (`hear_private_subscribe_refusals`): ccxt.pro's kraken (4.5.90) rejects a refused
+subscribe by its `req_id`, a future nobody awaits; the watches on the subscription wait for ever
+(on the private socket: "ESession:Invalid session" for a token Kraken no longer takes, and our
+orders and fills looked subscribed while nothing would ever come). Every watch on that private
+socket gets the refusal instead (they wait on its one `executions` subscription).
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ def _what(message_hash: str) -> str:
     return f"the {channel} subscription" + (f" for {symbol}" if symbol else "")
 
 
-def hear_refusals(ex: Any, venue: str) -> None:
+def hear_shared_socket_refusals(ex: Any, venue: str) -> None:
     """Hook ccxt's `watch` (to note each subscribe sent, in order, per socket) and its
     `handle_message` (to give an error answer to the subscription it refuses)."""
     watch = ex.watch
@@ -91,3 +100,21 @@ def hear_refusals(ex: Any, venue: str) -> None:
 
     ex.watch = watching
     ex.handle_message = heard
+
+
+def hear_private_subscribe_refusals(ex: Any) -> None:
+    """Hook ccxt's `handle_error_message` so that a subscribe refused on a private socket
+    (`exchanges.PRIVATE_WS`) is heard by every watch on that socket."""
+    handle_error = ex.handle_error_message
+    private = exchanges.PRIVATE_WS[ex.id]
+
+    def heard(client: Any, message: Any) -> Any:
+        result = handle_error(client, message)
+        request_id = message.get("req_id", message.get("reqid")) if isinstance(message, dict) else None
+        refusal = None if request_id is None else client.rejections.get(str(request_id))
+        if refusal is not None and private(client.url, ex.urls):
+            del client.rejections[str(request_id)]
+            client.reject(refusal)  # every future on this socket
+        return result
+
+    ex.handle_error_message = heard
