@@ -246,14 +246,23 @@ async def revoked_keys_stop_the_private_streams_once(
     assert any("authentication failed" in d and f"`tui-trader keys set {venue.name}`" in d for d in said), said
 
 
+def private_sockets_open(venue: CcxtVenue) -> bool:
+    """ccxt's private sockets are listed and open (their handshake answered)."""
+    ex = venue._ex
+    urls = private_ws_urls(venue.exchange_id, ex.urls, ex.clients)
+    return bool(urls) and not any(ex.clients[url].closed() for url in urls)
+
+
 async def private_refusals_spare_market_data(venue: CcxtVenue, fake: FakeMarket, refuse: Callable[[], None]) -> None:
     """The keys worked; every socket drops, and the venue refuses the private login (or
     subscribe) a few times for a fault of its own (`refuse()` arms the fake). The private
     socket alone is renewed on its own backoff: market data flows on, no venue-wide reconnect
     but the drop's, the venue `degraded` saying why; `connected` once the venue takes it."""
     async with streaming(venue, venue.settings.symbols) as events:
-        ex = venue._ex  # once ccxt has opened its private socket (login or listenKey asked for)
-        await wait_for(lambda: bool(private_ws_urls(venue.exchange_id, ex.urls, ex.clients)))
+        # once ccxt's private socket is open (a listenKey in its url was taken). Its client is
+        # listed as soon as it dials: refused while its handshake was still on the way (a
+        # loaded machine), the refusal came with the drop's reconnect, which took it over.
+        await wait_for(lambda: private_sockets_open(venue))
         await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
         refuse()
         await fake.drop_connections()
