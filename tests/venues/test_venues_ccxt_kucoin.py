@@ -194,6 +194,27 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_and_the_book_on
     )
 
 
+async def test_a_token_negotiation_cancelled_by_a_reconnect_does_not_stop_market_data(
+    fake: FakeKucoinExchange,
+) -> None:
+    """ccxt.pro's kucoin keeps each socket's token negotiation (bullet-public) as a future that
+    every subscribe awaits; a reconnect that cancels a stream awaiting it cancels that future
+    too. Kept, every later subscribe was cancelled at once: a reconnect loop with no market
+    data. Each reconnect negotiates fresh tokens: the data is back after the drop's reconnect."""
+    venue = make_venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: any(isinstance(e, TickerEvent) for e in events))  # the socket is open
+        cancelled = asyncio.get_running_loop().create_future()
+        cancelled.cancel()
+        venue._ex.options["urls"]["public"] = cancelled  # what such a reconnect left behind
+        bullets = fake.requests.count(("POST", "/bullet-public"))
+        await fake.drop_connections()
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 10)
+        assert fake.requests.count(("POST", "/bullet-public")) > bullets
+        assert venue.counters["reconnects"] <= 2, venue.counters
+
+
 async def test_reconcile_pages_kucoins_newest_first_fills(fake: FakeKucoinExchange) -> None:
     venue = make_venue(fake)
     async with streaming(venue):

@@ -107,6 +107,24 @@ def forget_refused_listen_key(exchange_id: str, options: dict[str, Any], error: 
     return True
 
 
+# Where ccxt.pro keeps an exchange's websocket token negotiation (`options[...]`: per socket
+# kind, a future of its url with the token in it), forgotten at each venue-wide reconnect so
+# that the new sockets open with fresh tokens. kucoin: a kept token may have expired (the socket
+# answers "token is expired", which ccxt.pro raises in its receive loop where no stream hears
+# it), and a kept future may be cancelled: the reconnect cancelled the stream awaiting the
+# negotiation, and asyncio cancels the awaited future with it; every later watch then raised
+# CancelledError at once, the venue reconnecting for ever without market data (found on the
+# fake by the keys-revoked test: 1 run in 3 on two workers).
+WS_TOKEN_CACHE = {"kucoin": "urls"}
+
+
+def forget_ws_tokens(exchange_id: str, options: dict[str, Any]) -> None:
+    """Before new sockets are opened: ccxt negotiates their tokens again (`WS_TOKEN_CACHE`)."""
+    name = WS_TOKEN_CACHE.get(exchange_id)
+    if name is not None and isinstance(options.get(name), dict):
+        options[name] = {}
+
+
 # Exchanges whose ccxt.pro raises the venue's answer to a refused subscribe out of its receive
 # loop, where no stream hears it and the socket (shared by market data and the user channel)
 # goes deaf (`ws_refusals` gives it to the subscription refused): the message hashes of the

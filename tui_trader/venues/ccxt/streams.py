@@ -380,6 +380,7 @@ class CcxtStreams(PrivateProbe):
                     await self._tasks[key]
             with contextlib.suppress(Exception):
                 await self._ex.close_ws_clients()
+            exchanges.forget_ws_tokens(self.exchange_id, self._ex.options)  # fresh ones for the new sockets
             await asyncio.sleep(delay)
             await self._sync_clock()  # signed subscribes and orders carry the venue's time
             for key in restart:
