@@ -18,7 +18,10 @@ base64(HMAC-SHA256(secret, passphrase)), KC-API-SIGN = base64(HMAC-SHA256(secret
 timestamp + method + path?query + body)), timestamp within 5 s.
 
 Faults: FakeMarket's switches, plus `expire_tokens` (websocket tokens stop working, as KuCoin's
-do after 24 h: a socket opened with one gets an error message and is closed).
+do after 24 h: a socket opened with one gets an error message and is closed), `refuse_ip` (every
+signed call refused 400006, our IP not on the key's list) and `book_depth` (a book deeper than
+the public level2_100 snapshot shows). Refusals are KuCoin's gateway codes: 400003 "KC-API-KEY
+not exists", 400004 passphrase, 400002 timestamp, 400005 signature, 400006 IP.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class FakeKucoinExchange(FakeMarket):
         self.auth_failures: list[str] = []
         self.token_generation = 1  # KuCoin's websocket tokens expire (after 24 h)
         self.fill_limits: list[int] = []  # `limit` of every hf/fills request, as asked
+        self.book_depth = 5  # price levels a side of the (whole) book
+        self.refuse_ip = False  # our IP is not on the key's list (any more): signed calls refused
         self._subs: dict[web.WebSocketResponse, set[str]] = {}  # socket -> topics
         self._private: set[web.WebSocketResponse] = set()
         self._book_seq = dict.fromkeys(self.symbols, 1000)
@@ -114,11 +119,14 @@ class FakeKucoinExchange(FakeMarket):
             path = "ua/" + path
         body = await request.text()
         self.requests.append((request.method, "/" + path))
-        status = self.take_http_fault()
-        if status in (429, 418):
+        fault = self.take_fault(request.method, "/" + path)
+        if fault is not None and fault.status == 0:  # answered, but after the client gave up
+            await asyncio.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.status in (429, 418):
             return fail("429000", "Too many requests. System-level rate limit exceeded.", 429)
-        if status is not None:
-            return fail("500000", "Internal Server Error", status)
+        if fault is not None:
+            return fail("500000", "Internal Server Error", fault.status)
         q = dict(request.query)
         if body:
             q.update(json.loads(body))
@@ -135,6 +143,9 @@ class FakeKucoinExchange(FakeMarket):
         if h.get("KC-API-KEY") != self.api_key:
             self.auth_failures.append("key")
             return fail("400003", "KC-API-KEY not exists", 401)
+        if self.refuse_ip:
+            self.auth_failures.append("ip")
+            return fail("400006", "The requested ip address is not in the api whitelist", 401)
         expected_pass = sign(self.secret, self.passphrase) if h.get("KC-API-KEY-VERSION") == "2" else self.passphrase
         if h.get("KC-API-PASSPHRASE") != expected_pass:
             self.auth_failures.append("passphrase")
@@ -171,8 +182,11 @@ class FakeKucoinExchange(FakeMarket):
             return fail("400100", "Unsupported trading pair.")
         if path == "market/stats":
             return ok(self._ticker(symbol))
-        if path.startswith("market/orderbook/level2_"):
-            return ok(self._book_snapshot(symbol))
+        if path.startswith("market/orderbook/level2_"):  # the public snapshot: 20 or 100 levels
+            depth = path.removeprefix("market/orderbook/level2_")
+            if depth not in ("20", "100"):
+                return fail("404000", f"fake kucoin has no {method} {path}", 404)
+            return ok(self._book_snapshot(symbol, int(depth)))
         if path == "market/histories":
             return ok([self._public_trade(symbol, t) for t in self.public_trades[symbol][-100:]])
         if path == "market/candles":
@@ -259,20 +273,27 @@ class FakeKucoinExchange(FakeMarket):
             bar[5] += v * p
         return [[str(s), *(str(x) for x in b)] for s, b in sorted(bars.items())]
 
-    def _book_snapshot(self, symbol: str) -> dict[str, Any]:
+    def _book_snapshot(self, symbol: str, depth: int | None = None) -> dict[str, Any]:
+        """The book at its sequence: whole (the signed v3 level2), or its best `depth` levels a
+        side (the public level2_20 / level2_100, aggregated by price as KuCoin's are)."""
         book = self._book[symbol]
         if not book["bids"]:
             self._book_changes(symbol)
         return {
             "time": self.now_ms,
             "sequence": str(self._book_seq[symbol]),
-            "bids": sorted(([p, s] for p, s in book["bids"].items()), key=lambda x: -Decimal(x[0])),
-            "asks": sorted(([p, s] for p, s in book["asks"].items()), key=lambda x: Decimal(x[0])),
+            "bids": sorted(([p, s] for p, s in book["bids"].items()), key=lambda x: -Decimal(x[0]))[:depth],
+            "asks": sorted(([p, s] for p, s in book["asks"].items()), key=lambda x: Decimal(x[0]))[:depth],
         }
+
+    def book(self, symbol: str) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """The whole book as it stands (best first), as floats: what a shown book must match."""
+        snap = self._book_snapshot(symbol)
+        return ([(float(p), float(q)) for p, q in snap["bids"]], [(float(p), float(q)) for p, q in snap["asks"]])
 
     def _book_changes(self, symbol: str) -> dict[str, Any]:
         """Move the stored book to the current levels; the changes, each with its sequence."""
-        bids, asks = self.levels(symbol)
+        bids, asks = self.levels(symbol, self.book_depth)
         start = self._book_seq[symbol] + 1
         changes: dict[str, list[list[str]]] = {"asks": [], "bids": []}
         for side, new in (("bids", dict(bids)), ("asks", dict(asks))):

@@ -7,6 +7,7 @@ would; websockets are reached through the bullet-public / bullet-private token e
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import BookEvent, TickerEvent
+from tui_trader.core.events import BookEvent, NoticeEvent, TickerEvent
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
@@ -57,10 +58,15 @@ async def fake() -> AsyncIterator[FakeKucoinExchange]:
 
 
 def make_venue(
-    fake: FakeKucoinExchange, *, secret: str = SECRET, passphrase: str = PASSPHRASE, **extra: Any
+    fake: FakeKucoinExchange,
+    *,
+    secret: str = SECRET,
+    passphrase: str = PASSPHRASE,
+    symbols: tuple[str, ...] = ("BTC/USDT",),
+    **extra: Any,
 ) -> CcxtVenue:
     extra.setdefault("sandbox", False)  # ccxt has no KuCoin sandbox
-    settings = ccxt_settings("kucoin", fake.ccxt_options(), ["BTC/USDT"], **{"rate_limit_ms": 1, **extra})
+    settings = ccxt_settings("kucoin", fake.ccxt_options(), list(symbols), **{"rate_limit_ms": 1, **extra})
     return ccxt_venue(settings, Credentials(KEY, secret, passphrase))
 
 
@@ -179,19 +185,130 @@ async def test_wrong_secret_or_passphrase_fails_authentication_clearly(fake: Fak
     assert not fake.orders
 
 
-async def test_keys_revoked_mid_session_stop_the_private_streams_and_the_book_once(fake: FakeKucoinExchange) -> None:
+async def test_keys_revoked_mid_session_stop_the_private_streams_once(fake: FakeKucoinExchange) -> None:
     """A revoked key's websocket tokens stop working (after the drop) and asking for a private
-    one is refused 400003 "KC-API-KEY not exists" (ccxt: an AuthenticationError). The order
-    book stops too, saying the same: with keys set, ccxt's kucoin loads its snapshot from
-    KuCoin's signed full-depth endpoint. Ticker, trades and candles flow on."""
+    one is refused 400003 "KC-API-KEY not exists" (ccxt: an AuthenticationError). Ticker,
+    trades and candles flow on, and so does the book (from KuCoin's public snapshot: below)."""
     await revoked_keys_stop_the_private_streams_once(
         make_venue(fake),
         fake,
         lambda: fake.requests.count(("POST", "/bullet-private")),
         fake.expire_tokens,
-        stopped=("orders", "fills", "book:BTC/USDT"),
         reconnects=4,  # the drop's, then one or two for the public token expired with it
     )
+
+
+SIGNED_BOOK, PUBLIC_BOOK = ("GET", "/market/orderbook/level2"), ("GET", "/market/orderbook/level2_100")
+BOOK_NOTICE = "kucoin: keys refused; the order book is the public 100-level snapshot (run `tui-trader keys set kucoin`)"
+
+
+def shown(events: list[Any], symbol: str) -> tuple[tuple[tuple[float, float], ...], tuple[tuple[float, float], ...]]:
+    """The last book of `symbol` the venue sent: (bids, asks)."""
+    book = next(e for e in reversed(events) if isinstance(e, BookEvent) and e.book.symbol == symbol).book
+    return book.bids, book.asks
+
+
+def shown_is_the_book(events: list[Any], fake: FakeKucoinExchange, symbol: str, levels: int) -> bool:
+    """The venue's last book is the fake's best `levels` a side, level for level."""
+    bids, asks = fake.book(symbol)
+    return shown(events, symbol) == (tuple(bids[:levels]), tuple(asks[:levels]))
+
+
+def books(events: list[Any], symbol: str) -> int:
+    return sum(isinstance(e, BookEvent) and e.book.symbol == symbol for e in events)
+
+
+@pytest.mark.parametrize("refusal", ["revoked", "ip"])
+async def test_keys_refused_keep_the_book_flowing_from_kucoins_public_snapshot(
+    fake: FakeKucoinExchange, refusal: str
+) -> None:
+    """With keys set ccxt's kucoin loads the book's snapshot from the signed full-depth
+    endpoint. Keys KuCoin refuses there (revoked: 400003; an IP not on the key's list: 400006)
+    stopped the book with the private streams; now the book comes from the public 100-level
+    snapshot plus the stream's deltas, said once, every symbol's, the book exact to its levels
+    (the fake's book is 120 deep), no reconnect loop, market data on; the full snapshot again
+    once good keys are back and the venue starts again."""
+    fake.book_depth = 120
+    symbols = ("BTC/USDT", "ETH/USDT")
+    venue = make_venue(fake, symbols=symbols)
+    async with streaming(venue, symbols) as events:
+        await wait_for(lambda: all(books(events, s) > 0 for s in symbols) and venue.state is ConnectionState.CONNECTED)
+        assert SIGNED_BOOK in fake.requests and PUBLIC_BOOK not in fake.requests  # the keys work: full depth
+        if refusal == "revoked":
+            fake.api_key = "revoked-key"
+        else:
+            fake.refuse_ip = True
+        fake.expire_tokens()  # a revoked key's go with it; either way new ones are asked for
+        await fake.drop_connections()  # a new subscribe, a new snapshot
+        seen = {s: books(events, s) for s in symbols}
+        await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
+        await wait_for(lambda: all(books(events, s) > seen[s] + 20 for s in symbols))
+        assert fake.requests.count(PUBLIC_BOOK) >= 2  # one a symbol
+        assert {venue.streams.state(f"book:{s}") for s in symbols} == {"live"}
+        reconnects, public = venue.counters["reconnects"], fake.requests.count(PUBLIC_BOOK)
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 20)
+        assert venue.counters["reconnects"] == reconnects <= 4, venue.counters  # no loop
+        assert fake.requests.count(PUBLIC_BOOK) == public  # a snapshot a subscribe, no more
+        fake.stall()  # the book stands still: what the venue shows is checked against it
+        for s in symbols:
+            await wait_for(lambda s=s: shown_is_the_book(events, fake, s, 25))
+        fake.stall(False)
+    notices = [e.message for e in events if isinstance(e, NoticeEvent)]
+    assert notices.count(BOOK_NOTICE) == 1, notices
+    fake.api_key, fake.refuse_ip = KEY, False  # good keys again: a restart takes the full snapshot
+    signed, public = fake.requests.count(SIGNED_BOOK), fake.requests.count(PUBLIC_BOOK)
+    async with streaming(make_venue(fake, symbols=symbols), symbols) as again:
+        await wait_for(lambda: all(books(again, s) > 0 for s in symbols))
+    assert fake.requests.count(SIGNED_BOOK) >= signed + 2 and fake.requests.count(PUBLIC_BOOK) == public
+    assert not [e for e in again if isinstance(e, NoticeEvent)]
+
+
+async def test_a_move_beyond_the_public_snapshot_shows_no_holes_and_takes_a_new_one(fake: FakeKucoinExchange) -> None:
+    """The public snapshot has the best 100 levels; the deltas cover the whole book, so past
+    the snapshot's last level a level is known only if it changed. The price falls 90 levels:
+    the book is shown down to the last level known (never with a level missing between two
+    shown), then a new snapshot is taken and 25 levels a side are shown again."""
+    fake.book_depth = 120
+    venue = make_venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: books(events, "BTC/USDT") > 0)
+        fake.api_key = "revoked-key"  # the snapshot after the drop is the public one
+        await fake.drop_connections()
+        await wait_for(lambda: PUBLIC_BOOK in fake.requests and books(events, "BTC/USDT") > 5)
+        public = fake.requests.count(PUBLIC_BOOK)
+        fake.set_price("BTC/USDT", fake.prices["BTC/USDT"] - Decimal("0.90"))
+        await wait_for(lambda: fake.requests.count(PUBLIC_BOOK) > public)  # the new snapshot
+        fake.stall()
+        await wait_for(lambda: shown_is_the_book(events, fake, "BTC/USDT", 25))
+    best_bids = [bids[0][0] for bids, _ in (
+        (e.book.bids, e.book.asks) for e in events if isinstance(e, BookEvent)
+    )]
+    assert min(best_bids) < max(best_bids) - 0.8  # the fall was shown
+    for e in events:  # every book shown is whole to its last level: one cent a level, no gap
+        if isinstance(e, BookEvent):
+            for side in (e.book.bids, e.book.asks):
+                steps = {round(abs(a[0] - b[0]), 6) for a, b in itertools.pairwise(side)}
+                assert steps <= {0.01}, (side, steps)
+
+
+@pytest.mark.parametrize("fault", ["timeout", "503"])
+async def test_a_signed_snapshot_that_fails_for_no_keys_reason_is_retried_not_public(
+    fake: FakeKucoinExchange, fault: str
+) -> None:
+    """A timeout or a 5xx on the signed snapshot says nothing of the keys: retried (ccxt's
+    three tries, then a reconnect) until the full snapshot loads; never the public one."""
+    for _ in range(4):  # more than ccxt's three tries: the reconnect's snapshot too
+        if fault == "timeout":
+            fake.hang_next(0.5, method="GET", path=SIGNED_BOOK[1])
+        else:
+            fake.fail_next(status=503, method="GET", path=SIGNED_BOOK[1])
+    venue = make_venue(fake, timeout_ms=300)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: fake.requests.count(SIGNED_BOOK) >= 5 and books(events, "BTC/USDT") > 5)
+        assert venue.streams.state("book:BTC/USDT") == "live" and venue.counters["reconnects"] >= 1
+    assert PUBLIC_BOOK not in fake.requests
+    assert not [e for e in events if isinstance(e, NoticeEvent)]
 
 
 async def test_a_token_negotiation_cancelled_by_a_reconnect_does_not_stop_market_data(

@@ -104,7 +104,10 @@ def ticker(venue: str, t: dict[str, Any]) -> Ticker:
     )
 
 
-def book(venue: str, symbol: str, b: dict[str, Any], depth: int = 25) -> OrderBook:
+BOOK_DEPTH = 25  # levels a side a book is shown with
+
+
+def book(venue: str, symbol: str, b: dict[str, Any], depth: int = BOOK_DEPTH) -> OrderBook:
     bids = tuple((float(p), float(q)) for p, q, *_ in b.get("bids", [])[:depth])
     asks = tuple((float(p), float(q)) for p, q, *_ in b.get("asks", [])[:depth])
     return OrderBook(venue, symbol, ms_to_dt(b.get("timestamp")), bids, asks)

@@ -140,6 +140,14 @@ WS_REFUSAL_RAISED: dict[str, tuple[str, ...]] = {
 WS_REFUSAL_BY_REQUEST_ID = frozenset({"kraken"})  # "ESession:Invalid session" and the like
 
 
+# Exchanges whose ccxt.pro loads the order book's REST snapshot from a signed endpoint when keys
+# are set (kucoin: the full depth, GET /api/v3/market/orderbook/level2), and the depth of their
+# public one, which ccxt asks for when given it as the limit (kucoin: GET
+# /api/v1/market/orderbook/level2_100): the book falls back to it when the keys are refused
+# (`book_snapshot.PublicSnapshot`), rather than stopping with the private streams.
+PUBLIC_BOOK_DEPTH: dict[str, int] = {"kucoin": 100}
+
+
 def private_ws_urls(exchange_id: str, urls: dict[str, Any], clients: dict[str, Any]) -> list[str] | None:
     """The urls of ccxt's open private sockets for this exchange (`PRIVATE_WS`); None where
     they are not known to be sockets of their own."""

@@ -39,6 +39,7 @@ from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, Tick
 from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
+from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
     auth_refusal_hint,
@@ -85,6 +86,7 @@ class CcxtStreams(PrivateProbe):
     _last_trade: dict[str, int]
     _trade_ids: dict[str, _RecentIds]
     _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
+    _books: PublicSnapshot | None
     counters: dict[str, int]
 
     if TYPE_CHECKING:  # provided by CcxtVenue and AccountHistory
@@ -427,6 +429,8 @@ class CcxtStreams(PrivateProbe):
         self._emit(TickerEvent(self._with_mark(convert.ticker(self.name, t))))
 
     def _on_book(self, symbol: str, raw: Any) -> None:
+        if self._books is not None:  # down to the levels the public snapshot makes known
+            raw = self._books.known(symbol, raw)
         self._emit(BookEvent(convert.book(self.name, symbol, raw)))
 
     def _on_trades(self, trades: list[dict[str, Any]]) -> None:

@@ -34,6 +34,7 @@ from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges, ws_refusals
+from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
@@ -131,6 +132,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             "clock_corrections": 0,
             "subscriptions_refused": 0,
         }
+        self._books: PublicSnapshot | None = None  # the book's snapshot where ccxt signs it
         self._init_derivatives()
 
     # -- the ccxt client -----------------------------------------------------------------------
@@ -180,6 +182,9 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             ws_refusals.hear_shared_socket_refusals(ex, self.name)
         if self.exchange_id in exchanges.WS_REFUSAL_BY_REQUEST_ID:
             ws_refusals.hear_private_subscribe_refusals(ex)
+        depth = exchanges.PUBLIC_BOOK_DEPTH.get(self.exchange_id)
+        if depth and self._credentials.api_key:
+            self._books = PublicSnapshot(ex, depth, self._book_keys_refused)
         has = ex.has
         self.capabilities = VenueCapabilities(
             stop=bool(has.get("createStopOrder")),
@@ -216,6 +221,16 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         if not was_closed:
             log.warning("%s: %s", self.name, text)
             self._emit(NoticeEvent(self.clock.now(), "warning", text, self.name))
+
+    def _book_keys_refused(self, exc: BaseException) -> None:
+        """The book's signed snapshot was refused for the keys: said once; public from now on."""
+        depth = self._books.depth if self._books else 0
+        text = (
+            f"{self.name}: keys refused; the order book is the public {depth}-level snapshot "
+            f"(run `tui-trader keys set {self.name}`)"
+        )
+        log.warning("%s (%s)", text, self._safe(exc))
+        self._emit(NoticeEvent(self.clock.now(), "warning", text, self.name))
 
     def _safe(self, exc: BaseException) -> str:
         """An exception as one line with credentials scrubbed (error bodies echo requests)."""
