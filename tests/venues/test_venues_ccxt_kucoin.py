@@ -249,7 +249,9 @@ async def test_keys_refused_keep_the_book_flowing_from_kucoins_public_snapshot(
         ticks = sum(isinstance(e, TickerEvent) for e in events)
         await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 20)
         assert venue.counters["reconnects"] == reconnects <= 4, venue.counters  # no loop
-        assert fake.requests.count(PUBLIC_BOOK) == public  # a snapshot a subscribe, no more
+        # a snapshot a subscribe, no loop (one more a symbol if the random walk took the price
+        # 75 levels past its snapshot meanwhile: not seen, but the walk is timing's)
+        assert fake.requests.count(PUBLIC_BOOK) <= public + len(symbols)
         fake.stall()  # the book stands still: what the venue shows is checked against it
         for s in symbols:
             await wait_for(lambda s=s: shown_is_the_book(events, fake, s, 25))
