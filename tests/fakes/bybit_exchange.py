@@ -62,6 +62,7 @@ class FakeBybitExchange(FakeMarket):
         self.ids = {s: s.replace("/", "") for s in self.symbols}
         self.by_id = {i: s for s, i in self.ids.items()}
         self.auth_failures: list[str] = []  # retMsg of every refused private call
+        self._right_at_next_auth = False
         self.logins = 0  # private websocket auths asked for
         self.market_unit: dict[str, str] = {}  # client id -> marketUnit the order was sent with
         self._public: dict[web.WebSocketResponse, set[str]] = {}
@@ -512,6 +513,11 @@ class FakeBybitExchange(FakeMarket):
             self.forget_socket(ws)
         return ws
 
+    def clock_set_right_at_next_auth(self) -> None:
+        """The clocks are set right (the skew back to 0) just as the next private login
+        arrives: it is judged by the skewed clock, every request after it by the right one."""
+        self._right_at_next_auth = True
+
     async def _ws_private(self, request: web.Request) -> web.WebSocketResponse:
         ws = await self.open_socket(request)
         authed = False
@@ -533,6 +539,9 @@ class FakeBybitExchange(FakeMarket):
                     )
                     if not authed:
                         self.auth_failures.append("ws auth")
+                    if self._right_at_next_auth:  # set right just after judging this login
+                        self._right_at_next_auth = False
+                        self.clock_skew_ms = 0
                     await self.send(
                         ws,
                         {

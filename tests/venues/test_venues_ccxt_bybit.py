@@ -190,6 +190,27 @@ async def test_an_auth_refused_for_our_clock_is_retried_saying_clock_not_keys(fa
     assert "keys set" not in said and "authentication failed" not in said, said
 
 
+async def test_a_clock_set_right_while_a_login_is_on_its_way_is_not_read_as_bad_keys(fake) -> None:  # type: ignore[no-untyped-def]
+    """Bybit's clock runs 15 s ahead; it is set right just as a login signed while it was off
+    arrives: Bybit refuses that login, and our clock, measured at the refusal, agrees with
+    Bybit's again. The refusal was the clock's (measured off before the login was signed): it
+    is retried, not read as bad keys. It stopped the private streams for good, naming
+    `keys set bybit` (seen under load in the clock test above)."""
+    venue = _venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and fake.logins >= 1)
+        fake.skew_clock(15_000)
+        await fake.drop_connections()
+        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1)  # refused, said clock
+        fake.clock_set_right_at_next_auth()
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        assert {venue.streams.state(k) for k in ("orders", "fills")}.isdisjoint({"stopped"})
+    said = [e.detail for e in events if isinstance(e, ConnectionEvent)]
+    assert not any("keys set" in d or "authentication failed" in d for d in said), said
+    # each refusal, the last one too, said it was the clock's
+    assert all("bybit's clock is +1" in d for d in said if "Request not authorized" in d), said
+
+
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(fake) -> None:  # type: ignore[no-untyped-def]
     fake.place("BTC/USDT", "sell", "limit", Decimal("0.5"), Decimal("500"), "web1")
     async with trading(_venue(fake)) as engine:

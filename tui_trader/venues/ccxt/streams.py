@@ -67,6 +67,7 @@ class CcxtStreams(PrivateProbe):
     exchange_id: str
     settings: VenueSettings
     clock: Clock
+    clock_offset_ms: int | None
     monitor: ConnectionMonitor
     streams: StreamBoard
     _ex: Any
@@ -176,6 +177,7 @@ class CcxtStreams(PrivateProbe):
                     await self._refused_alone(key, raised)
                     continue
                 exc = venue_answer(raised)
+                signed_off = self.clock_offset_ms  # the offset the refused request was signed with
                 if is_auth_error(exc) and not await self._clock_off(key):  # no reconnect fixes bad keys
                     self._auth_failed(key, auth_refusal_hint(self.exchange_id, exc))  # public data carries on
                     return
@@ -199,6 +201,8 @@ class CcxtStreams(PrivateProbe):
                     # first. It stays `down` (the venue not `connected`) until a subscribe goes
                     # through; the reconcile after it fills the gap.
                     offset = await self._sync_clock()
+                    if offset is not None and signed_off is not None and abs(signed_off) > abs(offset):
+                        offset = signed_off  # set right since: the refusal was still the clock's
                     reason = self._refused(exc, reason, offset) if refused else f"private socket lost: {reason}"
                     self.streams.down(key, reason[:200])
                     self.counters["private_resubscribes"] += 1
@@ -317,14 +321,17 @@ class CcxtStreams(PrivateProbe):
         self.monitor.set(ConnectionState.DEGRADED, what)
 
     async def _clock_off(self, key: str) -> bool:
-        """Our clock is off the venue's (measured now), so a refused private login may be the
-        clock's doing, not the keys': ccxt signs some logins with its own uncorrected clock
-        (Bybit's `expires`, 10 s ahead) and reads their refusal as bad keys. Retried, saying
-        "clock"."""
+        """Our clock is off the venue's (measured now, or when the refused login was signed:
+        the last measurement before it), so a refused private login may be the clock's doing,
+        not the keys': ccxt signs some logins with its own uncorrected clock (Bybit's
+        `expires`, 10 s ahead) and reads their refusal as bad keys. Retried, saying "clock".
+        A clock set right while such a login was on its way is retried once more, not read as
+        bad keys; keys refused with the clocks agreeing stop at the next refusal."""
         if key not in PRIVATE:
             return False
+        before = self.clock_offset_ms
         offset = await self._sync_clock()
-        return offset is not None and abs(offset) > CLOCK_WARN_MS
+        return any(o is not None and abs(o) > CLOCK_WARN_MS for o in (before, offset))
 
     def _refused(self, exc: BaseException, reason: str, offset: int | None) -> str:
         """Why a private subscribe was refused, saying "clock" where the clock may be why."""
