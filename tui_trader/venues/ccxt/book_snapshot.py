@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from itertools import takewhile
+from itertools import islice, takewhile
 from typing import Any
 
 from tui_trader.venues.ccxt.convert import BOOK_DEPTH
@@ -78,8 +78,8 @@ class PublicSnapshot:
         low, high = self._edges.get(symbol, (None, None))
         if low is None and high is None:
             return raw
-        bids = list(takewhile(lambda level: low is None or level[0] >= low, raw.get("bids") or []))
-        asks = list(takewhile(lambda level: high is None or level[0] <= high, raw.get("asks") or []))
+        bids = _shown(raw.get("bids"), lambda price: low is None or price >= low)
+        asks = _shown(raw.get("asks"), lambda price: high is None or price <= high)
         thin = (low is not None and len(bids) < BOOK_DEPTH) or (high is not None and len(asks) < BOOK_DEPTH)
         if thin and hasattr(raw, "cache"):
             # ccxt's resync (as at a resubscribe): deltas are cached again, the snapshot loaded
@@ -89,3 +89,9 @@ class PublicSnapshot:
             raw["nonce"] = None
             raw.cache = []
         return {"bids": bids, "asks": asks, "timestamp": raw.get("timestamp")}
+
+
+def _shown(levels: Any, known: Callable[[float], bool]) -> list[Any]:
+    """A side's best levels while their price is `known`, as many as a book shows at most (not
+    all 100 or more of them, on every update)."""
+    return list(islice(takewhile(lambda level: known(level[0]), levels or []), BOOK_DEPTH))
