@@ -104,6 +104,7 @@ class FakeKrakenExchange(FakeMarket):
         self._auth_sockets: set[web.WebSocketResponse] = set()  # every ws-auth socket open
         self.public_sockets_opened = 0
         self._void_tokens = 0
+        self.refused_pairs: set[str] = set()  # still in AssetPairs, refused on ws (delisted since)
         self._subs: dict[web.WebSocketResponse, set[tuple[str, str, int]]] = {}
         self._books: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self._seq = itertools.count(1)
@@ -603,7 +604,7 @@ class FakeKrakenExchange(FakeMarket):
         channel = params.get("channel", "")
         interval = int(params.get("interval", 0) or 0)
         for symbol in params.get("symbol") or []:
-            if symbol not in self.prices:
+            if symbol not in self.prices or symbol in self.refused_pairs:
                 await self.send(
                     ws,
                     {
@@ -611,6 +612,7 @@ class FakeKrakenExchange(FakeMarket):
                         "req_id": req.get("req_id"),
                         "error": f"Currency pair not supported {symbol}",
                         "success": False,
+                        "symbol": symbol,
                     },
                 )
                 continue

@@ -256,6 +256,27 @@ async def test_a_websocket_token_kraken_no_longer_takes_is_renewed_not_read_as_b
     assert any("token refused" in d and "ESession:Invalid session" in d for d in said), said
 
 
+async def test_a_pair_kraken_refuses_is_subscribed_again_alone_the_rest_flowing(kraken) -> None:  # type: ignore[no-untyped-def]
+    """ETH/USDT is still in AssetPairs, but Kraken refuses its subscriptions ("Currency pair
+    not supported ETH/USDT"). ccxt's kraken rejected that to the request id, which nobody
+    awaits: the ETH/USDT streams waited for ever, fell silent, and the watchdog reconnected the
+    whole venue, into the same refusal, again and again."""
+    venue = _venue(kraken)
+    kraken.refused_pairs = {"ETH/USDT"}
+    async with streaming(venue, [SYMBOL, "ETH/USDT"]) as events:
+        eth = ("ticker:ETH/USDT", "book:ETH/USDT", "trades:ETH/USDT")
+        await wait_for(lambda: all(venue.streams.state(k) == "down" for k in eth))
+        btc = sum(isinstance(e, TickerEvent) and e.ticker.symbol == SYMBOL for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) and e.ticker.symbol == SYMBOL for e in events) > btc + 5)
+        said = venue.streams.summary()
+        assert "kraken refused the ticker subscription for ETH/USDT: Currency pair not supported" in said, said
+        assert venue.counters["reconnects"] == 0 and kraken.public_sockets_opened == 1, venue.counters
+        kraken.refused_pairs = set()  # the refusal ends: each stream subscribed again alone
+        await wait_for(lambda: any(isinstance(e, TickerEvent) and e.ticker.symbol == "ETH/USDT" for e in events))
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        assert venue.counters["reconnects"] == 0 and kraken.public_sockets_opened == 1, venue.counters
+
+
 async def test_unknown_venue_order_is_imported_and_flagged_at_start(kraken) -> None:  # type: ignore[no-untyped-def]
     # an order placed from Kraken's website (no cl_ord_id) before we started
     for n in (1, 2):  # two of them: Kraken says userref 0 for both; each keeps its own id

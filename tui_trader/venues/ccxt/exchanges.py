@@ -136,8 +136,9 @@ WS_REFUSAL_RAISED: dict[str, tuple[str, ...]] = {
 
 # Exchanges whose ccxt.pro rejects a refused subscribe by its request id, a future nobody
 # awaits (ccxt/pro/kraken.py `handle_error_message`): the watches on that subscription wait for
-# ever. On the private sockets (`PRIVATE_WS`) their futures get the refusal instead.
-WS_REFUSAL_BY_REQUEST_ID = frozenset({"kraken"})  # "ESession:Invalid session" and the like
+# ever. They get the refusal instead (`ws_refusals`); their private sockets must be known
+# (`PRIVATE_WS`).
+WS_REFUSAL_BY_REQUEST_ID = frozenset({"kraken"})  # "ESession:Invalid session", "Currency pair not supported"
 
 
 # Exchanges whose ccxt.pro loads the order book's REST snapshot from a signed endpoint when keys

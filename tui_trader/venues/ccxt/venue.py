@@ -181,7 +181,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         if self.exchange_id in exchanges.WS_REFUSAL_RAISED:
             ws_refusals.hear_shared_socket_refusals(ex, self.name)
         if self.exchange_id in exchanges.WS_REFUSAL_BY_REQUEST_ID:
-            ws_refusals.hear_private_subscribe_refusals(ex)
+            ws_refusals.hear_refusals_by_request_id(ex)
         depth = exchanges.PUBLIC_BOOK_DEPTH.get(self.exchange_id)
         if depth and self._credentials.api_key:
             self._books = PublicSnapshot(ex, depth, self._book_keys_refused)

@@ -15,11 +15,14 @@ alone, as a `SubscriptionRefused`: the stream is subscribed again on its own bac
 of the socket flowing on.
 "Authentication failure" on the user channel stays the keys' (every private stream refused).
 
-Kraken (`hear_private_subscribe_refusals`): ccxt.pro's kraken (4.5.90) rejects a refused
-subscribe by its `req_id`, a future nobody awaits; the watches on the subscription wait for ever
-(on the private socket: "ESession:Invalid session" for a token Kraken no longer takes, and our
-orders and fills looked subscribed while nothing would ever come). Every watch on that private
-socket gets the refusal instead (they wait on its one `executions` subscription).
+Kraken (`hear_refusals_by_request_id`): ccxt.pro's kraken (4.5.90) rejects a refused
+subscribe by its `req_id`, a future nobody awaits; the watches on the subscription wait for ever.
+On the private socket ("ESession:Invalid session" for a token Kraken no longer takes) our orders
+and fills looked subscribed while nothing would ever come: every watch on that socket gets the
+refusal (they wait on its one `executions` subscription). On the public socket ("Currency pair
+not supported ETH/USDT" for a pair delisted since the markets were read) that stream went
+silent, and the watchdog reconnected the venue for ever into the same refusal: the watch that
+sent the request gets a `SubscriptionRefused`, and is subscribed again alone, as on Coinbase.
 """
 
 from __future__ import annotations
@@ -45,8 +48,12 @@ class SubscriptionRefused(Exception):
 
 
 def _what(message_hash: str) -> str:
-    channel, _, symbol = message_hash.partition("::")
-    return f"the {channel} subscription" + (f" for {symbol}" if symbol else "")
+    """ "ticker::ETH/USD" (coinbase), "ticker@ETH/USDT" (kraken): the ticker subscription for ..."""
+    for separator in ("::", "@"):
+        channel, found, symbol = message_hash.partition(separator)
+        if found:
+            return f"the {channel} subscription for {symbol}"
+    return f"the {message_hash} subscription"
 
 
 def hear_shared_socket_refusals(ex: Any, venue: str) -> None:
@@ -102,19 +109,45 @@ def hear_shared_socket_refusals(ex: Any, venue: str) -> None:
     ex.handle_message = heard
 
 
-def hear_private_subscribe_refusals(ex: Any) -> None:
-    """Hook ccxt's `handle_error_message` so that a subscribe refused on a private socket
-    (`exchanges.PRIVATE_WS`) is heard by every watch on that socket."""
-    handle_error = ex.handle_error_message
+def hear_refusals_by_request_id(ex: Any) -> None:
+    """Hook ccxt's `watch` and `watch_multiple` (to note which watches each request id
+    subscribes) and its `handle_error_message` (to give a refusal to them)."""
+    watch, watch_multiple, handle_error = ex.watch, ex.watch_multiple, ex.handle_error_message
     private = exchanges.PRIVATE_WS[ex.id]
+
+    def requests(client: Any) -> dict[str, list[str]]:
+        if not hasattr(client, "tt_requests"):
+            client.tt_requests = {}
+        sent: dict[str, list[str]] = client.tt_requests
+        return sent
+
+    def note(url: str, message_hashes: list[str], message: Any) -> None:
+        if isinstance(message, dict) and message.get("req_id") is not None:
+            requests(ex.client(url))[str(message["req_id"])] = message_hashes
+
+    def watching(url: str, message_hash: Any, message: Any = None, *rest: Any) -> Any:
+        note(url, [message_hash], message)
+        return watch(url, message_hash, message, *rest)
+
+    def watching_multiple(url: str, message_hashes: Any, message: Any = None, *rest: Any) -> Any:
+        note(url, list(message_hashes), message)
+        return watch_multiple(url, message_hashes, message, *rest)
 
     def heard(client: Any, message: Any) -> Any:
         result = handle_error(client, message)
         request_id = message.get("req_id", message.get("reqid")) if isinstance(message, dict) else None
-        refusal = None if request_id is None else client.rejections.get(str(request_id))
-        if refusal is not None and private(client.url, ex.urls):
-            del client.rejections[str(request_id)]
-            client.reject(refusal)  # every future on this socket
+        refusal = None if request_id is None else client.rejections.pop(str(request_id), None)
+        hashes = requests(client).pop(str(request_id), [])
+        if refusal is None:
+            return result
+        if private(client.url, ex.urls):
+            client.reject(refusal)  # every future on this socket: they wait on its one subscription
+            return result
+        for message_hash in hashes:
+            client.subscriptions.pop(message_hash, None)  # so that watching it again subscribes again
+            client.reject(SubscriptionRefused(_what(message_hash), str(refusal)), message_hash)
         return result
 
+    ex.watch = watching
+    ex.watch_multiple = watching_multiple
     ex.handle_error_message = heard
