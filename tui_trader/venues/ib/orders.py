@@ -84,6 +84,8 @@ class IBOrders:
 
         def _notice(self, level: str, text: str) -> None: ...
 
+        def _alive(self) -> None: ...
+
     def _init_orders(self) -> None:
         self._acks: dict[int, asyncio.Future[tuple[str, str]]] = {}  # orderId -> (outcome, words)
         self._cid_by_id: dict[int, str] = {}
@@ -297,7 +299,7 @@ class IBOrders:
             log.info("%s: IB message %s for id %s: %s", self.name, code, oid, text)
 
     def _on_exec(self, trade: Any, fill: Any) -> None:
-        self.monitor.message()
+        self._alive()
         cid = self._cid_of_trade(trade) if trade is not None else ""
         self.streams.message(PRIVATE)
         if cid:

@@ -358,7 +358,7 @@ class IBVenue(IBOrders, PrivateProbe):
 
     def _on_tickers(self, tickers: Any) -> None:
         self._heard = time.monotonic()
-        self.monitor.message()
+        self._alive()
         for t in tickers:
             symbol = t.contract.symbol
             self.streams.message(f"quote:{symbol}")
@@ -417,6 +417,15 @@ class IBVenue(IBOrders, PrivateProbe):
             raise VenueError(f"{self.name}: not connected to TWS / IB Gateway")
         rows = await asyncio.wait_for(self.ib.reqPositionsAsync(), self.request_timeout_s)
         return {p.contract.symbol: convert.dec(p.position) for p in rows if p.account == self.account}
+
+    def _alive(self) -> None:
+        """A message (quotes, an execution): the socket is alive. While the Gateway has lost
+        IB's servers (1100) the venue stays `degraded`, however much the socket still carries:
+        a quote used to show it `connected` again while new orders were refused."""
+        if self._link_lost:
+            self.monitor.last_message = time.monotonic()
+        else:
+            self.monitor.message()
 
     def _notice(self, level: str, text: str) -> None:
         log.log(logging.WARNING if level != "info" else logging.INFO, "%s: %s", self.name, text)
