@@ -146,7 +146,7 @@ async def test_the_database_and_its_wal_are_private_whatever_the_umask(tmp_path:
         await store.close()
     finally:
         os.umask(old)
-    assert modes == {"t.db": "0o600", "t.db-wal": "0o600", "t.db-shm": "0o600"}
+    assert modes == {"t.db": "0o600", "t.db-wal": "0o600", "t.db-shm": "0o600", "t.db-orders": "0o600"}
 
 
 HUNG_PLUGIN = '''

@@ -39,6 +39,35 @@ async def test_order_is_persisted_before_the_venue_sees_it(engine) -> None:
     assert seen == [OrderStatus.NEW]
 
 
+async def test_with_a_home_the_order_is_written_ahead_before_the_venue_sees_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A file database: the order is in the file of orders written ahead (one append, which a
+    killed process keeps; store/order_journal.py) when the venue is handed it, and in the
+    database after."""
+    from tui_trader.engine.testing import manual_engine, step
+    from tui_trader.home import Home
+    from tui_trader.store.order_journal import journal_path, read_entries
+
+    engine = manual_engine(home=Home(tmp_path))
+    await engine.start()
+    try:
+        await step(engine, 3)
+        venue = paper_venue(engine)
+        seen: list[list[str]] = []
+        original = venue.create_order
+
+        async def spy(order: Order) -> None:
+            seen.append([row[0] for row, _ in read_entries(journal_path(engine.home.db_file))])
+            await original(order)
+
+        venue.create_order = spy  # type: ignore[method-assign]
+        placed = await engine.place(OrderRequest("ETH/USDT", Side.BUY, D("1")))
+        assert seen == [[placed.client_order_id]]
+        stored = await engine.store.get_order(placed.client_order_id)  # type: ignore[union-attr]
+        assert stored is not None and stored.status is OrderStatus.FILLED
+    finally:
+        await engine.stop()
+
+
 async def test_limit_order_rests_then_cancel(engine) -> None:
     mid = engine.mid("BTC/USDT")
     price = D(str(round(mid * 0.97, 2)))

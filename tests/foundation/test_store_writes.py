@@ -129,17 +129,17 @@ async def test_a_status_then_its_duplicate_is_stored(tmp_path: Path) -> None:
 
 
 async def test_a_write_made_on_the_loop_commits_before_it_returns(tmp_path: Path) -> None:
-    """The order written before its send: on the loop's own connection, committed (another
-    process sees it) by the time the call returns, with the audit row of its placing."""
+    """An order's new state: on the loop's own connection, committed (another process sees
+    it) by the time the call returns, with the audit rows queued before it."""
     path = tmp_path / "t.db"
     store = await Store.open(path)
     try:
         assert store._now is not None
-        await store.audit(T0, "user", "place", {"cid": "a"})
-        await store.insert_order(_order("a"))
+        await store.audit(T0, "user", "cancel", {"cid": "a"})
+        await store.save_order(_order("a"))
         with closing(_other_connection(path)) as reader:
             assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
-            assert reader.execute("SELECT action FROM audit").fetchall() == [("place",)]
+            assert reader.execute("SELECT action FROM audit").fetchall() == [("cancel",)]
         with pytest.raises(DuplicateOrderId):
             await store.insert_order(_order("a"))
         assert not store.fault
@@ -159,10 +159,10 @@ async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keep
     try:
         holder.execute("BEGIN IMMEDIATE")  # the second writer
         await store.audit(T0, "user", "place", {"cid": "a"})
-        first = asyncio.create_task(store.insert_order(_order("a")))
+        first = asyncio.create_task(store.save_order(_order("a")))
         await asyncio.sleep(0)  # it has tried, found the lock taken and gone to the thread
         await store.audit(T0, "user", "place", {"cid": "b"})
-        second = asyncio.create_task(store.insert_order(_order("b")))
+        second = asyncio.create_task(store.save_order(_order("b")))
         ticks = 0
         for _ in range(20):  # the loop is free while both wait
             await asyncio.sleep(0.005)
@@ -176,7 +176,7 @@ async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keep
         assert orders == [("a",), ("b",)]
         assert audit == [('{"cid": "a"}',), ('{"cid": "b"}',)]
         assert store._queued_writes == 0 and not store.fault
-        await store.insert_order(_order("c"))  # the lock is free: on the loop's connection again
+        await store.save_order(_order("c"))  # the lock is free: on the loop's connection again
     finally:
         holder.close()
         await store.close()
@@ -192,6 +192,8 @@ def _commits(store: Store) -> list[list[str]]:
 
     def trace(sql: str) -> None:
         word = sql.split()[0].upper()
+        if word == "SELECT":
+            return  # a read (an order id looked up before it is written ahead)
         if word == "BEGIN":
             trips.append([])
         elif word == "COMMIT":
@@ -223,6 +225,7 @@ async def _deferred_cancel(tmp_path: Path, *, traced: bool = False) -> AsyncIter
         order = _order("stop")
         order.status = OrderStatus.ACCEPTED
         await store.insert_order(order)
+        await store.flush()  # written ahead, then here
         trips = _commits(store) if traced else []
         order.status = OrderStatus.CANCELLED
         store.defer_order(order)
@@ -232,11 +235,16 @@ async def _deferred_cancel(tmp_path: Path, *, traced: bool = False) -> AsyncIter
 
 
 async def test_a_deferred_order_state_commits_with_the_next_order_in_one_transaction(tmp_path: Path) -> None:
-    """The stop's cancel is not committed on its own: the exit order's insert carries it, in
-    its transaction (one commit for both, and nothing of either before it)."""
+    """The stop's cancel is not committed on its own: it goes with the exit order, written
+    ahead, in one transaction a moment later (one commit for both, nothing of either before)."""
     async with _deferred_cancel(tmp_path, traced=True) as (store, path, _, trips):
         assert _stored_status(path, "stop") == "accepted"  # not yet: no commit of its own
         await store.insert_order(_order("exit"))
+        assert _stored_status(path, "stop") == "accepted" and _stored_status(path, "exit") is None
+        for _ in range(10):  # two turns of the loop, then the write of what is queued
+            if _stored_status(path, "exit"):
+                break
+            await asyncio.sleep(0)
         assert _stored_status(path, "stop") == "cancelled" and _stored_status(path, "exit") == "new"
         done = [t for t in trips if t]
         assert done == [["INSERT orders", "INSERT orders", "COMMIT"]], done  # the upsert, then the exit

@@ -4,6 +4,8 @@ control booleans are strict."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -42,6 +44,21 @@ async def on_every_writer(engine: Engine, pragma: str) -> None:
     await store._db.execute(pragma)
     if store._now is not None:
         store._now.execute(pragma)
+
+
+def orders_ahead_fail(engine: Engine, monkeypatch: pytest.MonkeyPatch, code: int | None) -> None:
+    """The file of orders written ahead (store/order_journal.py), beside the database on the
+    same file system, fails its appends with `code` as the database does (None: works again)."""
+    ahead = engine.store._ahead  # type: ignore[union-attr]
+    assert ahead is not None
+
+    def refused(row: object, audit: object) -> None:
+        raise OSError(code, os.strerror(code or 0))
+
+    if code is None:
+        monkeypatch.undo()
+    else:
+        monkeypatch.setattr(ahead, "append", refused)
 
 
 async def test_a_reused_client_order_id_never_overwrites_the_stored_order(tmp_path: Path) -> None:
@@ -109,12 +126,15 @@ async def test_modifying_a_bracket_entry_carries_its_legs(tmp_path: Path) -> Non
         await engine.stop()
 
 
-async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(tmp_path: Path) -> None:
+async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine, market = await boot(Home(tmp_path))
     try:
         await engine.place(OrderRequest(SYMBOL, Side.BUY, d(1)))
         before = [o.client_order_id for o in engine.oms.open_orders()]  # type: ignore[union-attr]
         await on_every_writer(engine, "PRAGMA query_only = ON")  # every write now fails as on a read-only file
+        orders_ahead_fail(engine, monkeypatch, errno.EROFS)
         for req in (
             OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950)),
             OrderRequest(SYMBOL, Side.BUY, d(1), OrderType.LIMIT, price=d(2950), stop_loss=d(2900)),
@@ -133,6 +153,7 @@ async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(tmp_path
         await engine._store_watch()
         assert engine.current_halt()  # still read-only: still halted
         await on_every_writer(engine, "PRAGMA query_only = OFF")
+        orders_ahead_fail(engine, monkeypatch, None)
         await engine._store_watch()
         assert engine.current_halt() is None
         assert (await engine.place(OrderRequest(SYMBOL, Side.SELL, d(1)))).status is OrderStatus.FILLED
@@ -140,32 +161,52 @@ async def test_a_failed_database_write_leaves_no_trace_and_halts_orders(tmp_path
         await engine.stop()
 
 
-async def test_a_full_disk_refuses_the_order_in_one_line(tmp_path: Path) -> None:
+def _stored_open_orders(engine: Engine) -> set[str]:
+    """Read as another process would (a connection capped at the page count sees no rows
+    written by another connection past it; a real full disk does not hide rows)."""
+    with closing(sqlite3.connect(engine.home.db_file)) as reader:
+        rows = reader.execute(f"SELECT client_order_id FROM orders WHERE status IN ({OPEN_STATUSES})")
+        return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("ahead_too", [True, False], ids=["disk-full", "database-only"])
+async def test_a_full_disk_refuses_the_order_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ahead_too: bool
+) -> None:
+    """The disk fills: orders are refused in one line and halted, and nothing the engine knows
+    is lost. On a full disk the orders written ahead fail with the database (`disk-full`):
+    the order is refused, nothing sent. Where only the database fails (`database-only`: a
+    size limit of its own), an order written ahead before its row failed here is kept in the
+    file and written here once the database takes writes again."""
     engine, _ = await boot(Home(tmp_path))
     db = engine.store._db  # type: ignore[union-attr]
     try:
         async with db.execute("PRAGMA page_count") as cur:
             pages = (await cur.fetchone())[0]  # type: ignore[index]
+        for i in range(3):
+            await engine.place(OrderRequest(SYMBOL, Side.BUY, d("0.01"), OrderType.LIMIT, price=d(2800 - i)))
         await on_every_writer(engine, f"PRAGMA max_page_count = {pages}")  # the file cannot grow: "disk full"
+        if ahead_too:
+            orders_ahead_fail(engine, monkeypatch, errno.ENOSPC)
         refused = 0
         for i in range(200):  # fill the last free pages, then every write fails
             try:
                 await engine.place(OrderRequest(SYMBOL, Side.BUY, d("0.01"), OrderType.LIMIT, price=d(2900 - i)))
             except UserError as exc:
-                assert "the disk is full" in str(exc)
+                assert "the disk is full" in str(exc) and "\n" not in str(exc)
                 refused += 1
                 break
         assert refused == 1
         known = {o.client_order_id for o in engine.oms.open_orders()}  # type: ignore[union-attr]
-        # read as another process would (a connection capped at the page count sees no rows
-        # written by another connection past it; a real full disk does not hide rows)
-        with closing(sqlite3.connect(engine.home.db_file)) as reader:
-            rows = reader.execute(f"SELECT client_order_id FROM orders WHERE status IN ({OPEN_STATUSES})")
-            stored = {r[0] for r in rows}
-        assert known == stored and len(known) > 1  # nothing in memory that the database does not have
+        stored = _stored_open_orders(engine)
+        assert stored <= known and len(known) > 1
+        if ahead_too:
+            assert known == stored  # nothing in memory that the database does not have
         await on_every_writer(engine, "PRAGMA max_page_count = 1073741823")
+        orders_ahead_fail(engine, monkeypatch, None)
         await engine._store_watch()
         assert engine.current_halt() is None
+        assert _stored_open_orders(engine) == known  # every order the engine knows is stored
     finally:
         await engine.stop()
 

@@ -15,6 +15,7 @@ from tui_trader.core.clock import FrozenClock
 from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.events import CandleEvent
 from tui_trader.core.market import Candle
+from tui_trader.core.orders import Order
 from tui_trader.engine import Engine
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.protective_stops import ROLE
@@ -166,8 +167,9 @@ async def test_the_strategys_own_exit_takes_its_stop_away(tmp_path: Path) -> Non
 
 async def test_the_stops_cancel_is_committed_with_the_exit_order_not_before_it(tmp_path: Path) -> None:
     """The exit waits for its stop's cancel (never both working at once), but not for a
-    commit of the cancel on its own: the stop's final state goes into the exit order's
-    transaction, written before the exit is sent. Both are in the database after the exit."""
+    commit of the cancel on its own: the stop's final state goes into the transaction that
+    writes the exit order's row (written ahead before the exit is sent). Both are in the
+    database after the exit."""
     engine, _ = await boot(Home(tmp_path), "alpha")
     try:
         engine.bus.publish(bar(0, 3390, 3400))
@@ -179,7 +181,7 @@ async def test_the_stops_cancel_is_committed_with_the_exit_order_not_before_it(t
             if sql.startswith(("BEGIN", "COMMIT")):
                 trips.append([])
             elif sql.startswith("INSERT INTO orders"):
-                kind = "upsert" if "ON CONFLICT" in sql else "insert"
+                kind = "upsert" if "DO UPDATE" in sql else "insert"
                 trips[-1].append(f"{kind} {'stop' if stop.client_order_id in sql else 'other'} "
                                  f"{'cancelled' if chr(39) + 'cancelled' + chr(39) in sql else ''}".strip())
 
@@ -188,8 +190,8 @@ async def test_the_stops_cancel_is_committed_with_the_exit_order_not_before_it(t
         await settle(engine)
         engine.store._now.set_trace_callback(None)  # type: ignore[union-attr]
         assert stops_of(engine, "alpha") == [] and engine.portfolio.open_positions() == []
-        cancels = [t for t in trips if "upsert stop cancelled" in t]
-        assert cancels == [["upsert stop cancelled", "insert other"]], trips  # with the exit, in one transaction
+        [with_exit] = [t for t in trips if "upsert stop cancelled" in t]  # one transaction ...
+        assert with_exit.index("upsert stop cancelled") < with_exit.index("insert other"), trips  # ... with the exit
         stored = {o.client_order_id: o for o in await engine.store.load_orders()}  # type: ignore[union-attr]
         assert stored[stop.client_order_id].status is OrderStatus.CANCELLED
     finally:
@@ -388,17 +390,23 @@ async def test_a_strategy_that_must_be_asked_first_queues_its_decisions(tmp_path
 
 
 async def test_decisions_behind_one_that_waits_are_carried_out_after_it_in_order(tmp_path: Path) -> None:
-    """The entry's write must wait for the database (another writer holds the lock), so it
-    becomes a task of its own; the exit decided meanwhile waits behind it, and goes after."""
-    import sqlite3
-
+    """The entry must wait (here its order's write, for a database that is slow to answer),
+    so it becomes a task of its own; the exit decided meanwhile waits behind it, and goes after."""
     from tui_trader.strategy.runner import Decision
 
     home = Home(tmp_path)
     engine, _ = await boot(home, "alpha")
     host = engine.strategies
-    assert host is not None
-    holder = sqlite3.connect(home.db_file, isolation_level=None)
+    assert host is not None and engine.store is not None
+    answered = asyncio.Event()
+    write = engine.store.insert_order
+
+    async def slow(order: Order) -> None:
+        if order.strategy == "alpha":
+            await answered.wait()
+        await write(order)
+
+    engine.store.insert_order = slow  # type: ignore[method-assign]
     try:
         created: list[str] = []
         engine.bus.on(
@@ -408,18 +416,16 @@ async def test_decisions_behind_one_that_waits_are_carried_out_after_it_in_order
             kinds={"order"},
         )
         now = engine.clock.now()
-        holder.execute("BEGIN IMMEDIATE")
         host._on_decision("alpha", Decision("alpha", SYMBOL, "enter_long", None, 3400.0, now, "entry_signal"), None)
         assert host._eager is not None and not host._eager.done()  # waiting for the database
         host._on_decision("alpha", Decision("alpha", SYMBOL, "exit_long", None, 3400.0, now, "exit_signal"), None)
         assert host._decisions.qsize() == 1  # queued behind it
         await asyncio.sleep(0.05)
-        assert created == []  # nothing written, nothing sent, while the lock is held
-        holder.execute("COMMIT")
+        assert created == []  # nothing written, nothing sent, while the write waits
+        answered.set()
         await asyncio.wait_for(host.drain(), 10)
         await settle(engine)
         assert created == ["buy", "sell"]
         assert engine.portfolio.open_positions() == [] and stops_of(engine, "alpha") == []
     finally:
-        holder.close()
         await engine.stop()

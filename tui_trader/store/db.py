@@ -14,12 +14,17 @@ survives a killed process) and never waits for a lock on the loop (busy_timeout 
 that would wait goes to the database thread instead, and writes after it follow it there
 until it is done, so writes still commit in the order they were made. Reads stay on the
 database thread.
+
+A new order is written ahead of the database (store/order_journal.py): one append to a file
+before it is sent, its row then written here with the next write, a moment later. Reads of
+orders write it first; opening the database writes in whatever a killed process left there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -44,6 +49,7 @@ from tui_trader.core.signals import Signal
 from tui_trader.home import HomeLock
 from tui_trader.store.flows import CashFlowStore
 from tui_trader.store.migrations import MIGRATIONS
+from tui_trader.store.order_journal import Entry, OrderJournal, journal_path, read_entries
 from tui_trader.store.records import (
     FILL_COLUMNS,
     ORDER_COLUMNS,
@@ -90,6 +96,9 @@ _UPSERT_POSITION = (
     f"INSERT OR REPLACE INTO positions ({','.join(POSITION_COLUMNS)}) VALUES ({_placeholders(len(POSITION_COLUMNS))})"
 )
 _INSERT_ORDER = f"INSERT INTO orders ({','.join(ORDER_COLUMNS)}) VALUES ({_placeholders(len(ORDER_COLUMNS))})"
+# a new order written ahead (its id checked then): never over a later state of it already written
+_INSERT_AHEAD = _INSERT_ORDER + " ON CONFLICT(client_order_id) DO NOTHING"
+_ORDER_THERE = "SELECT 1 FROM orders WHERE client_order_id=?"
 _UPSERT_RISK = "INSERT OR REPLACE INTO risk_state (key, state, updated_at) VALUES (?,?,?)"
 _INSERT_TRADE = "INSERT OR IGNORE INTO closed_trades (key, exit_ns, trade) VALUES (?,?,?)"
 _UPSERT_LEDGER = (
@@ -116,6 +125,8 @@ class Store(CashFlowStore):
         self._now_thread = 0
         self._queued_writes = 0  # writes handed to the database thread and not yet done
         self.last_write = 0.0  # time.monotonic() of the last write begun (the checkpointer waits for a lull)
+        self._ahead: OrderJournal | None = None  # new orders written ahead (file databases)
+        self._ahead_ids: set[str] = set()  # ... whose rows are still to be written here
 
     @classmethod
     async def open(cls, path: Path | None) -> Store:
@@ -153,6 +164,7 @@ class Store(CashFlowStore):
             await _write_probe(conn)
             if path is not None:
                 store._now, store._now_thread = _loop_connection(path), threading.get_ident()
+                await store._open_ahead(path)
         except BaseException as exc:
             if conn is not None:  # its thread would keep the process alive (a hang, not an exit)
                 with contextlib.suppress(Exception):
@@ -172,6 +184,20 @@ class Store(CashFlowStore):
             await conn.execute("PRAGMA wal_autocheckpoint=0")
             store._checkpointer = asyncio.create_task(_checkpoint_loop(path, store), name="db-checkpoint")
         return store
+
+    async def _open_ahead(self, path: Path) -> None:
+        """Write in the orders a killed process left written ahead, then take new ones."""
+        ahead = journal_path(path)
+        entries = read_entries(ahead)
+        if entries:
+            stored = await self._in_thread(_replay_ahead, entries)
+            if stored:
+                log.warning("%d orders written ahead of the database before the last stop are stored now", stored)
+        try:
+            self._ahead = OrderJournal(ahead)
+        except OSError as exc:
+            raise StoreError(f"{ahead} cannot be written ({exc.strerror}); fix it or pass --home") from None
+        self._ahead.empty(always=True)
 
     async def _migrate(self) -> None:
         await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -197,6 +223,11 @@ class Store(CashFlowStore):
                 "closing with unwritten rows (%d audit, %d staged, %d orders): %s",
                 len(self._audit_rows), len(self._staged), len(self._deferred), exc,
             )  # fmt: skip
+        if self._ahead is not None:
+            if not self._ahead_ids:  # kept whole while rows of it are unwritten
+                self._ahead.empty(always=True)
+            self._ahead.close()
+            self._ahead = None
         if self._audit_due is not None:
             self._audit_due.cancel()
         if self._audit_flush is not None:
@@ -235,10 +266,10 @@ class Store(CashFlowStore):
         await self._write(_UPSERT_ORDER, order_row(order))
 
     def defer_order(self, order: Order) -> None:
-        """Store this order's new state in the transaction of the next order written
-        (`insert_order`), or on its own a moment later if none comes (two turns of the loop,
-        as audit rows): a protective stop's cancel need not commit on its own just before the
-        exit order it makes way for. A later write of the same order replaces it, and reads
+        """Store this order's new state with the next order written (in its transaction, or
+        with its row written ahead), or on its own a moment later if none comes (two turns of
+        the loop, as audit rows): a protective stop's cancel need not commit on its own just
+        before the exit order it makes way for. A later write of the same order replaces it, and reads
         of orders write it first. Killed before either, the order is stored as it was before
         and a restart's reconciliation settles it with the venue."""
         self._deferred[order.client_order_id] = order_row(order)
@@ -252,14 +283,45 @@ class Store(CashFlowStore):
 
     async def insert_order(self, order: Order) -> None:
         """Store a new order; an id any stored order already has raises DuplicateOrderId and
-        changes nothing (client order ids are unique forever)."""
+        changes nothing (client order ids are unique forever). A file database takes it
+        ahead, in one append (module docstring); a failed append raises StoreWriteError."""
         self._carry_deferred()
+        row = order_row(order)
+        if self._ahead is not None and threading.get_ident() == self._now_thread:
+            self._write_ahead(row)
+            return
         try:
-            await self._write(_INSERT_ORDER, order_row(order))
+            await self._write(_INSERT_ORDER, row)
         except sqlite3.IntegrityError:
-            raise DuplicateOrderId(
-                f"client order id {order.client_order_id} is already used by another order; choose a new id"
-            ) from None
+            raise _duplicate(order.client_order_id) from None
+
+    def _write_ahead(self, row: tuple[Any, ...]) -> None:
+        """The order's row appended to the journal with the audit rows queued so far (they are
+        still written here as queued: the journal gives them back only if a crash lost them);
+        its row here goes with the next write."""
+        assert self._ahead is not None and self._now is not None
+        cid = row[0]
+        try:
+            taken = cid in self._ahead_ids or bool(self._now.execute(_ORDER_THERE, (cid,)).fetchall())
+        except sqlite3.Error as exc:
+            raise self._failed(exc, [], [], False, False) from None
+        if taken:
+            raise _duplicate(cid)
+        try:
+            self._ahead.append(row, self._audit_rows)
+        except OSError as exc:
+            self.fault = _os_fault_text(exc)
+            raise StoreWriteError(f"the database cannot be written ({self.fault})") from None
+        self._ahead_ids.add(cid)
+        self._staged.append((_INSERT_AHEAD, row))
+        self._soon()
+
+    def _written(self, staged: list[Row]) -> None:
+        """A write committed these staged rows: orders written ahead among them are here now."""
+        if self._ahead_ids:
+            self._ahead_ids.difference_update(params[0] for sql, params in staged if sql == _INSERT_AHEAD)
+            if not self._ahead_ids and self._ahead is not None:
+                self._ahead.empty()
 
     async def load_orders(self, *, open_only: bool = False, limit: int | None = None) -> list[Order]:
         await self._write_deferred()
@@ -344,6 +406,7 @@ class Store(CashFlowStore):
         finally:
             self._queued_writes -= 1
         self.fault = None
+        self._written(staged)
         return result
 
     def _write_now(
@@ -362,6 +425,7 @@ class Store(CashFlowStore):
                 return False, None
             raise self._failed(exc, audit, staged, kept[0], staged_inside) from None
         self.fault = None
+        self._written(staged)
         return True, result
 
     def _failed(
@@ -397,6 +461,7 @@ class Store(CashFlowStore):
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     async def has_orders(self, venue: str) -> bool:
+        await self._write_deferred()
         async with self._db.execute("SELECT 1 FROM orders WHERE venue=? LIMIT 1", (venue,)) as cur:
             return await cur.fetchone() is not None
 
@@ -551,7 +616,7 @@ class Store(CashFlowStore):
 
     def _audit_left(self, loop: asyncio.AbstractEventLoop) -> None:
         self._audit_due = None
-        if (self._audit_rows or self._deferred) and self._audit_flush is None:
+        if (self._audit_rows or self._deferred or self._ahead_ids) and self._audit_flush is None:
             self._audit_flush = loop.create_task(self._flush_audit(), name="db-audit")
 
     async def _flush_audit(self) -> None:
@@ -564,14 +629,14 @@ class Store(CashFlowStore):
 
     async def flush(self) -> None:
         """Write queued audit rows and deferred orders now."""
-        if self._audit_rows or self._deferred:
+        if self._audit_rows or self._deferred or self._ahead_ids:
             self._carry_deferred()
             await self._in_thread(_nothing)
 
     async def _write_deferred(self) -> None:
-        """Before a read of orders: the deferred ones written (a failed write leaves them
-        queued, and the read shows what is stored)."""
-        if self._deferred:
+        """Before a read of orders: the deferred ones and those written ahead written here (a
+        failed write leaves them queued, and the read shows what is stored)."""
+        if self._deferred or self._ahead_ids:
             with contextlib.suppress(StoreWriteError):
                 await self.flush()
 
@@ -597,10 +662,31 @@ CHECKPOINT_MAX_S = 15.0  # through writes that never pause, this often anyway
 CHECKPOINT_WAL_BYTES = 32 << 20  # ... or once the WAL has grown this big
 CHECKPOINT_POLL_S = 0.25
 _INSERT_AUDIT = "INSERT INTO audit (ts, actor, action, detail) VALUES (?,?,?,?)"
+_AUDIT_THERE = "SELECT 1 FROM audit WHERE ts=? AND actor=? AND action=? AND detail=? LIMIT 1"
 
 
 def _execute(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> None:
     conn.execute(sql, params)
+
+
+def _duplicate(client_order_id: str) -> DuplicateOrderId:
+    return DuplicateOrderId(f"client order id {client_order_id} is already used by another order; choose a new id")
+
+
+def _replay_ahead(conn: sqlite3.Connection, entries: list[Entry]) -> int:
+    """Orders written ahead and not here yet, with the audit rows appended with them that
+    are not here either (order_journal.py); how many orders were missing."""
+    stored = 0
+    with _transaction(conn):
+        for row, audit in entries:
+            if conn.execute(_ORDER_THERE, (row[0],)).fetchall():
+                continue  # written: it and its audit rows (they commit with it or before it)
+            for entry in audit:
+                if not conn.execute(_AUDIT_THERE, entry).fetchall():
+                    conn.execute(_INSERT_AUDIT, entry)
+            conn.execute(_INSERT_AHEAD, row)
+            stored += 1
+    return stored
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
@@ -617,7 +703,7 @@ def _trip(
     kept: list[bool],
 ) -> Any:
     """One write: the queued audit and staged rows, then `fn(conn, *args)`. A single statement
-    (`_execute`: an order written before it is sent, with the audit row of its placing) commits
+    (`_execute`: an order's new state, with the audit rows and an order written ahead) commits
     with the rows in one transaction; a write with a transaction of its own follows the rows'
     (or takes the staged rows inside it, `staged_inside`). `kept[0]`: the rows were committed."""
     rows = [] if staged_inside else staged
@@ -679,6 +765,15 @@ def _rollback(conn: sqlite3.Connection) -> None:
 def _write_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
     for sql, params in rows:
         conn.execute(sql, params)
+
+
+def _os_fault_text(exc: OSError) -> str:
+    """A failed append to the orders written ahead, in the words of the database's faults."""
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "it is read-only"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    return exc.strerror or str(exc)
 
 
 _NOT_A_FAULT = (
