@@ -131,14 +131,23 @@ class ConnectionMonitor:
             self.connected("streaming")
 
     def connected(self, detail: str = "") -> None:
+        self._back(ConnectionState.CONNECTED, detail)
+
+    def back_degraded(self, detail: str) -> None:
+        """Back after a drop, but `degraded` for what no reconnect fixes (streams stopped for
+        keys the venue refused): a recovery all the same (the hooks backfill the gap, the
+        backoff starts over), saying what is still wrong."""
+        self._back(ConnectionState.DEGRADED, detail)
+
+    def _back(self, state: ConnectionState, detail: str) -> None:
         was_reconnecting = self.state in (ConnectionState.RECONNECTING, ConnectionState.DEGRADED)
         if was_reconnecting and self._down_since is not None:
             self.recovery_times.append(time.monotonic() - self._down_since)
         self._down_since = None
-        self.set(
-            ConnectionState.CONNECTED,
-            f"reconnected after {self.attempt} attempt(s)" if was_reconnecting else detail,
-        )
+        if was_reconnecting:
+            back = f"reconnected after {self.attempt} attempt(s)"
+            detail = back if state is ConnectionState.CONNECTED else f"{back}; {detail}"
+        self.set(state, detail)
         self.backoff.reset()
         if was_reconnecting:
             self.reconnects += 1
@@ -175,11 +184,13 @@ class ConnectionMonitor:
     def message_age(self) -> float | None:
         return None if self.last_message is None else time.monotonic() - self.last_message
 
-    def stalled(self) -> bool:
+    def stalled(self, *, lasting: bool = False) -> bool:
+        """No message for `stall_after_s` while `connected`, or while `degraded` for a `lasting`
+        fault the caller knows no reconnect fixes (keys refused): the data that flows on then
+        is watched as a connected venue's."""
         age = self.message_age()
-        return (
-            self.state is ConnectionState.CONNECTED and age is not None and age > self.stall_after_s
-        )
+        watched = self.state is ConnectionState.CONNECTED or (lasting and self.state is ConnectionState.DEGRADED)
+        return watched and age is not None and age > self.stall_after_s
 
     def on_recovered(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` (backfill, reconciliation) each time the venue comes back after a drop."""

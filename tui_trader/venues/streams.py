@@ -176,13 +176,20 @@ class StreamBoard:
             or (s.state == DOWN and (s.private or now - s.changed > back_within))
         ]
 
+    def stopped_only(self, names: list[str]) -> bool:
+        """`names` (the unhealthy streams) are some, all stopped for good: nothing a reconnect
+        fixes (keys refused), whatever else the venue's connection does."""
+        return bool(names) and all(self.state(n) == STOPPED for n in names)
+
     def state(self, name: str) -> str:
         s = self._streams.get(name)
         return s.state if s is not None else ""
 
-    def summary(self) -> str:
-        """The streams that are not delivering, in a few words ("orders silent; ticker:BTC/USDT down")."""
-        bad = [s for s in self._streams.values() if s.state in (SILENT, DOWN, STOPPED)]
+    def summary(self, names: Iterable[str] | None = None) -> str:
+        """The streams that are not delivering (of `names`, if given), in a few words
+        ("orders silent; ticker:BTC/USDT down")."""
+        among = self._streams.values() if names is None else [self._streams[n] for n in names if n in self._streams]
+        bad = [s for s in among if s.state in (SILENT, DOWN, STOPPED)]
         return "; ".join(f"{s.name} {s.state}" + (f" ({s.detail})" if s.detail else "") for s in bad[:4])
 
     def rows(self) -> list[StreamStatus]:

@@ -15,7 +15,9 @@
   reconnect makes the engine reconcile, which backfills the private stream's gap from the
   fills history. Candles and public trades are backfilled over REST here.
 - Keys the venue refuses stop every private stream for good (`stopped`, naming `keys set`):
-  no reconnect can fix them. Not while our clock is off the venue's (`_clock_off`): then the
+  no reconnect can fix them. The venue stays `degraded`, its market data watched for stalls
+  as a connected venue's; back after a reconnect, it is a recovery all the same (backfilled),
+  naming the keys. Not while our clock is off the venue's (`_clock_off`): then the
   refusal may be the clock's, and is retried saying so. Errors are judged on the venue's own
   answer (`venue_answer`).
 """
@@ -351,14 +353,18 @@ class CcxtStreams(PrivateProbe):
         only while no stream is down, silent or stopped: market data flowing must not hide a
         dead private stream. Back after a reconnect with such a stream, it is `degraded`, not
         left `reconnecting` (where the watchdog reconnects again: for ever, for a stream
-        stopped for bad keys)."""
+        stopped for bad keys). Back with only streams stopped for refused keys unhealthy, it is
+        a recovery all the same (the gap backfilled), `degraded` naming the keys alone."""
         if key is not None:
             self.streams.message(key)
-        if not self.streams.unhealthy():
+        bad = self.streams.unhealthy()
+        if not bad:
             self.monitor.message()
             return
         self.monitor.last_message = time.monotonic()
-        if self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.RECONNECTING):
+        if self.monitor.state is ConnectionState.RECONNECTING and self.streams.stopped_only(bad):
+            self.monitor.back_degraded(self.streams.summary(bad))
+        elif self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.RECONNECTING):
             self.monitor.degraded(self.streams.summary())
 
     async def _recover(self, gen: int, reason: str) -> None:
@@ -404,7 +410,10 @@ class CcxtStreams(PrivateProbe):
         while not self._closing:
             await asyncio.sleep(period)
             silent = self.streams.silent()
-            if self._public_streams and self.monitor.stalled():
+            # degraded only for streams stopped for refused keys, the market data flowing on
+            # is watched as a connected venue's (frozen quotes behind "keys refused" otherwise)
+            lasting = self.streams.stopped_only(self.streams.unhealthy())
+            if self._public_streams and self.monitor.stalled(lasting=lasting):
                 age = self.monitor.message_age() or 0.0
                 self.monitor.degraded(f"stalled: no message for {age:.1f}s")
                 await self._recover(self._generation, f"stalled {age:.1f}s")

@@ -1,0 +1,102 @@
+"""A venue already `degraded` because it refused our keys (its private streams stopped for
+good) whose market data then freezes, against the fake Binance (real ccxt clients).
+
+The venue-wide stall check ran only while `connected`, which such a venue never is again: its
+quotes frozen behind "keys refused" must still be noticed, reconnected on the backoff and
+backfilled, and the venue must say what is wrong once they flow again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tui_trader.core.enums import ConnectionState
+from tui_trader.core.events import ConnectionEvent, Event, TickerEvent, TradeEvent
+from tui_trader.secrets import Credentials
+from tui_trader.venues.ccxt.venue import CcxtVenue
+
+from fakes.binance_exchange import FakeBinanceExchange
+from fakes.venue_harness import SECRET, ccxt_settings, ccxt_venue, streaming, wait_for
+
+KEYS = "keys set binance`"
+
+
+def refused_venue(fake: FakeBinanceExchange, streams: str) -> CcxtVenue:
+    """A Binance venue whose key the fake refuses, streaming tickers only ("tickers": ccxt told
+    the exchange has no book or trades stream), or tickers, books, trades and 1m candles."""
+    options = {**fake.ccxt_options(), "rateLimit": 1}
+    if streams == "tickers":
+        options["has"] = {"watchOrderBook": False, "watchTrades": False}
+    settings = ccxt_settings("binance", options, ["BTC/USDT"], candles=["1m"] if streams == "all" else [])
+    return ccxt_venue(settings, Credentials("revoked-key", SECRET))
+
+
+def tickers(events: list[Event]) -> int:
+    return sum(isinstance(e, TickerEvent) for e in events)
+
+
+async def frozen_then_back(venue: CcxtVenue, fake: FakeBinanceExchange, events: list[Event], drop: bool) -> None:
+    """The fake's market data freezes (the sockets open and silent; with `drop`, dropped first
+    and the new ones silent) through several reconnect attempts, then flows again. The venue
+    notices (a stall, as when connected), reconnects, again each stall_after_s while nothing
+    comes (not on its 0.05-0.2 s backoff: a loop), the quotes resume, it is `degraded` naming
+    the keys alone, no longer reconnecting, and never logs in with the refused keys again."""
+    stall_s = venue.monitor.stall_after_s
+    logins, reconnects, said = len(fake.ws_api_requests), venue.counters["reconnects"], len(events)
+    loop = asyncio.get_running_loop()
+    fake.stall()
+    frozen_at = loop.time()
+    if drop:
+        await fake.drop_connections()
+    await wait_for(lambda: venue.counters["reconnects"] > reconnects, 4 * stall_s + 4)
+    await wait_for(lambda: venue.counters["reconnects"] >= reconnects + 3, 6 * stall_s + 6)
+    tried, frozen_s = venue.counters["reconnects"] - reconnects, loop.time() - frozen_at
+    assert tried <= frozen_s / stall_s + 1, (tried, frozen_s)
+    details = [(e.state, e.detail) for e in events[said:] if isinstance(e, ConnectionEvent)]
+    first = next(d for s, d in details if s is ConnectionState.RECONNECTING)
+    assert ("Connection closed" if drop else "stalled") in first, details  # the stall check: as connected
+    # retried: nothing since the reconnect, or a stall after the book's snapshot came over REST
+    retries = [d for s, d in details if s is ConnectionState.RECONNECTING][1:]
+    assert retries and all("no message since reconnecting" in d or "stalled" in d for d in retries), details
+    assert not any(s is ConnectionState.CONNECTED for s, _ in details), details
+    frozen_quotes = tickers(events)
+    fake.stall(False)
+    await wait_for(lambda: tickers(events) > frozen_quotes + 5, 10)
+    await wait_for(lambda: venue.state is ConnectionState.DEGRADED, 5)
+    settled = venue.counters["reconnects"]
+    await asyncio.sleep(3 * stall_s)
+    assert venue.counters["reconnects"] == settled
+    assert venue.state is ConnectionState.DEGRADED and KEYS in venue.streams.summary()
+    last = [e for e in events if isinstance(e, ConnectionEvent)][-1]
+    assert last.state is ConnectionState.DEGRADED and "reconnected after" in last.detail, last.detail
+    assert KEYS in last.detail and "down" not in last.detail and "silent" not in last.detail, last.detail
+    assert {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"}
+    assert len(fake.ws_api_requests) == logins, fake.ws_api_requests
+
+
+@pytest.mark.parametrize("streams", ["tickers", "all"])
+async def test_market_data_frozen_while_degraded_for_refused_keys_is_reconnected_and_backfilled(
+    fake: FakeBinanceExchange, streams: str
+) -> None:
+    """Binance refuses our keys: the private streams stop, the venue is `degraded` saying
+    `keys set binance`, market data flows. Then market data freezes, first as a stall, then as
+    a drop whose new sockets stay silent (`frozen_then_back`). With books and trades, the
+    prints missed while frozen are backfilled once the venue is back."""
+    venue = refused_venue(fake, streams)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
+        await wait_for(lambda: tickers(events) > 10)
+        assert venue.state is ConnectionState.DEGRADED
+        assert (venue.streams.state("book:BTC/USDT") == "") is (streams == "tickers")
+        frozen_from = fake.now_ms
+        await frozen_then_back(venue, fake, events, drop=False)
+        await frozen_then_back(venue, fake, events, drop=True)
+        if streams == "all":
+            missed = {t["time"] for t in fake.public_trades["BTC/USDT"] if t["time"] > frozen_from}
+
+            def printed() -> set[int]:
+                return {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}
+
+            await wait_for(lambda: missed <= printed(), 5)
