@@ -25,11 +25,11 @@ KEYS = "keys set binance`"
 
 def refused_venue(fake: FakeBinanceExchange, streams: str, key: str = "revoked-key") -> CcxtVenue:
     """A Binance venue with `key` (by default one the fake refuses), streaming tickers only
-    ("tickers": ccxt told the exchange has no book or trades stream), or tickers, books,
-    trades and 1m candles."""
+    ("tickers": ccxt told the exchange has no book or trades stream), tickers and trades
+    ("trades"), or tickers, books, trades and 1m candles ("all")."""
     options = {**fake.ccxt_options(), "rateLimit": 1}
-    if streams == "tickers":
-        options["has"] = {"watchOrderBook": False, "watchTrades": False}
+    if streams in ("tickers", "trades"):
+        options["has"] = {"watchOrderBook": False, **({"watchTrades": False} if streams == "tickers" else {})}
     settings = ccxt_settings("binance", options, ["BTC/USDT"], candles=["1m"] if streams == "all" else [])
     return ccxt_venue(settings, Credentials(key, SECRET))
 
@@ -128,3 +128,31 @@ async def test_keys_refused_at_a_reconnect_whose_market_data_never_comes_back_re
         await wait_for(lambda: tickers(events) > frozen_quotes + 5, 10)
         await wait_for(lambda: venue.state is ConnectionState.DEGRADED and KEYS in venue.streams.summary(), 5)
         assert len(fake.ws_api_requests) - logins <= 2, fake.ws_api_requests
+
+
+async def test_keys_refused_at_a_reconnect_then_market_data_back_is_a_recovery_backfilled(
+    fake: FakeBinanceExchange,
+) -> None:
+    """The keys worked; Binance revokes them and drops every socket, and refuses the
+    reconnect's private login before its market data is back (held back until then). When it
+    flows, the venue is back after that reconnect, `degraded` naming the keys, and the prints
+    missed since the drop are backfilled (before, the refusal made it `degraded` while still
+    reconnecting, and market data flowing again was no recovery: the gap stayed a gap)."""
+    venue = refused_venue(fake, "trades", API_KEY)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and tickers(events) > 10)
+        dropped_at = fake.now_ms
+        fake.api_key = "revoked-key"
+        fake.stall()
+        await fake.drop_connections()
+        await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
+        fake.stall(False)
+        missed = {t["time"] for t in fake.public_trades["BTC/USDT"] if t["time"] > dropped_at}
+
+        def printed() -> set[int]:
+            return {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}
+
+        await wait_for(lambda: missed <= printed(), 5)
+        last = [e for e in events if isinstance(e, ConnectionEvent)][-1]
+        assert last.state is ConnectionState.DEGRADED and "reconnected after" in last.detail, last.detail
+        assert KEYS in last.detail

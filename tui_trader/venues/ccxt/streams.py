@@ -305,8 +305,9 @@ class CcxtStreams(PrivateProbe):
     def _auth_failed(self, key: str, hint: str | None = None) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for
         good, they share the keys (and ccxt's binance leaves the other one waiting for ever on
-        the refused subscribe). Public data carries on; the venue stays `degraded` saying so,
-        with what to check (`hint`) where the venue did not say why."""
+        the refused subscribe). Public data carries on; the venue stays `degraded` saying so
+        (once its market data is back, refused at a reconnect), with what to check (`hint`)
+        where the venue did not say why."""
         reason = f"authentication failed; {hint + '; then ' if hint else ''}run `tui-trader keys set {self.name}`"
         names = [
             k for k in (PRIVATE if key in PRIVATE else (key,)) if k in self._tasks and self.streams.state(k) != STOPPED
@@ -320,7 +321,10 @@ class CcxtStreams(PrivateProbe):
                 self._tasks[name].cancel()
         what = f"{' and '.join(names)} stream{'s' if len(names) > 1 else ''} stopped: {reason}"
         log.warning("%s: %s", self.name, what)
-        self.monitor.set(ConnectionState.DEGRADED, what)
+        # refused at a reconnect whose market data is not back yet: still reconnecting, so that
+        # its return is a recovery (the gap backfilled) and its absence is retried
+        reconnecting = self.monitor.state is ConnectionState.RECONNECTING
+        self.monitor.set(ConnectionState.RECONNECTING if reconnecting else ConnectionState.DEGRADED, what)
 
     async def _clock_off(self, key: str) -> bool:
         """Our clock is off the venue's (measured now, or when the refused login was signed:
