@@ -54,7 +54,7 @@ from tui_trader.venues.ccxt.errors import (
     venue_answer,
 )
 from tui_trader.venues.ccxt.ws_refusals import SubscriptionRefused
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background, stop_tasks
 from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
@@ -268,11 +268,9 @@ class CcxtStreams(PrivateProbe):
                 self.streams.down(k, f"renewing the private socket ({key}: {reason})"[:200])
             self._working.clear()
             self._relearn = True
-            for k in others:  # waiting on the refused subscribe's future, for ever
-                self._tasks[k].cancel()
-            for k in others:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._tasks[k]
+            # waiting on the refused subscribe's future, for ever. A venue-wide reconnect that
+            # cancels this task meanwhile must not be swallowed here (it waited on us for ever)
+            await stop_tasks(*(self._tasks[k] for k in others))
             for url in urls:  # a refused login can leave ccxt's socket waiting for ever too
                 with contextlib.suppress(Exception):
                     await self._ex.clients.pop(url).close()
@@ -392,11 +390,7 @@ class CcxtStreams(PrivateProbe):
             self.streams.restarting(self._specs, "reconnecting")
             self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
             self._relearn = True
-            for key in restart:
-                self._tasks[key].cancel()
-            for key in restart:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._tasks[key]
+            await stop_tasks(*(self._tasks[key] for key in restart))  # our own cancel not swallowed
             with contextlib.suppress(Exception):
                 await self._ex.close_ws_clients()
             exchanges.forget_ws_tokens(self.exchange_id, self._ex.options)  # fresh ones for the new sockets
