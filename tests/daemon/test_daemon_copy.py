@@ -129,10 +129,18 @@ def test_a_leader_daemon_fill_is_mirrored_by_a_follower_daemon_once(
     st = wait(lambda: (s := doc(capsys, F, "copy", "status", "lead"))["rejected"] >= 1 and s, "the risk rejection", 30)
     refused = [r for r in st["recent"] if r["status"] == "rejected"]
     assert refused and all("notional" in r["reason"] for r in refused)
-    time.sleep(1.0)  # the rest of that order's fills settle
-    st = doc(capsys, F, "copy", "status", "lead")
+    made = len(fills(capsys, L, "BTC/USDT"))  # the leader's fills of both orders
+
+    def settled() -> dict[str, Any] | None:
+        """Every leader fill seen by the follower and each mirrored order's fill in (a fixed
+        sleep here failed on a slow machine only as a race, never as a wrong count)."""
+        s = doc(capsys, F, "copy", "status", "lead")
+        return s if s["seen"] >= made and len(fills(capsys, F, "BTC/USDT")) == s["mirrored"] else None
+
+    st = wait(settled, "the rest of that order's fills to settle", 30)
     btc_fills = fills(capsys, F, "BTC/USDT")
-    assert len(btc_fills) == st["mirrored"]  # one fill per mirrored order (limit IOC at the book's top)
+    # one fill per mirrored order (limit IOC at the book's top)
+    assert st["seen"] == made and len(btc_fills) == st["mirrored"]
 
     # 3. the follower restarts; a fill made while it was down is caught up, none is repeated
     assert follower.stop() == 0
