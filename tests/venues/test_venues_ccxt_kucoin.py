@@ -245,6 +245,8 @@ async def test_keys_refused_keep_the_book_flowing_from_kucoins_public_snapshot(
         await wait_for(lambda: all(books(events, s) > seen[s] + 20 for s in symbols))
         assert fake.requests.count(PUBLIC_BOOK) >= 2  # one a symbol
         assert {venue.streams.state(f"book:{s}") for s in symbols} == {"live"}
+        rows = [r for r in venue.streams.rows() if r.name.startswith("book:")]  # status --json, the TUI
+        assert len(rows) == len(symbols) and all("public 100-level snapshot: keys refused" in r.detail for r in rows)
         reconnects, public = venue.counters["reconnects"], fake.requests.count(PUBLIC_BOOK)
         ticks = sum(isinstance(e, TickerEvent) for e in events)
         await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 20)

@@ -48,6 +48,7 @@ class _Stream:
     changed: float = 0.0  # monotonic time of the last change of state
     detail: str = ""
     restarts: int = 0
+    note: str = ""  # how it is fed, kept whatever its state (KuCoin's public book: keys refused)
     owed: dict[str, float] = field(default_factory=dict)  # key -> monotonic deadline
     recent: dict[str, float] = field(default_factory=dict)  # key -> when news of it arrived
 
@@ -192,6 +193,13 @@ class StreamBoard:
         bad = [s for s in among if s.state in (SILENT, DOWN, STOPPED)]
         return "; ".join(f"{s.name} {s.state}" + (f" ({s.detail})" if s.detail else "") for s in bad[:4])
 
+    def note(self, prefix: str, text: str) -> None:
+        """A lasting remark on the streams whose names start with `prefix`, shown with their
+        state's detail (`rows`): how they are fed now, not whether they deliver."""
+        for s in self._streams.values():
+            if s.name.startswith(prefix):
+                s.note = text
+
     def rows(self) -> list[StreamStatus]:
         now = self._mono()
         return [
@@ -200,7 +208,7 @@ class StreamBoard:
                 s.state,
                 s.private,
                 None if s.last is None else round(now - s.last, 3),
-                s.detail,
+                "; ".join(x for x in (s.detail, s.note) if x),
                 s.restarts,
             )
             for s in self._streams.values()

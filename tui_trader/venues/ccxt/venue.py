@@ -231,6 +231,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         )
         log.warning("%s (%s)", text, self._safe(exc))
         self._emit(NoticeEvent(self.clock.now(), "warning", text, self.name))
+        self.streams.note("book:", f"the public {depth}-level snapshot: keys refused")
 
     def _safe(self, exc: BaseException) -> str:
         """An exception as one line with credentials scrubbed (error bodies echo requests)."""
