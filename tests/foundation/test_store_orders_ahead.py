@@ -43,10 +43,14 @@ def _stored(path: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
 
 
 async def _written_here(store: Store, path: Path, cid: str) -> None:
-    for _ in range(20):  # written with the next write: two turns of the loop when none comes
+    """Written with the next write, or two turns of the loop later when none comes (then on the
+    database's thread, which a loaded machine can keep waiting: the bound is generous)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while loop.time() < deadline:
         if _stored(path, f"SELECT 1 FROM orders WHERE client_order_id='{cid}'"):
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.005)
     raise AssertionError(f"{cid} not written to the database")
 
 
@@ -245,10 +249,12 @@ async def test_closing_while_the_database_refuses_keeps_the_orders_for_the_next_
     monkeypatch.setattr(order_journal, "EMPTY_AFTER_BYTES", 1)  # never emptied because it is large
     path = tmp_path / "t.db"
     store = await Store.open(path)
-    await store.insert_order(_order("a"))
-    await store._db.execute("PRAGMA query_only = ON")  # the database refuses every write now
+    # The database refuses every write from before the order (its row is written a turn of
+    # the loop after the append, which a slow machine can let in before a later refusal).
+    await store._db.execute("PRAGMA query_only = ON")
     assert store._now is not None
     store._now.execute("PRAGMA query_only = ON")
+    await store.insert_order(_order("a"))  # the append and the duplicate look-up only read
     await store.close()  # its row could not be written: the file keeps it
     assert _stored(path, "SELECT client_order_id FROM orders") == []
     assert [e[0][0] for e in read_entries(journal_path(path))] == ["a"]
