@@ -22,7 +22,8 @@ are accepted and held (PreSubmitted, warning 399) until the market opens. Faults
 switches (stall: no ticks; stall_private: order and execution messages lost on the wire;
 duplicate_fills: each execution sent twice; reject_next) plus `drop_connections`, `hang`
 (the socket stays open and answers nothing), `lose_connectivity` / `restore_connectivity`
-(errors 1100 / 1101 / 1102: the Gateway lost IB's servers), `pace_next` (error 100 for the
+(errors 1100 / 1101 / 1102: the Gateway lost IB's servers; a client connecting meanwhile is
+told nothing of it, not even its farm's 2104), `pace_next` (error 100 for the
 next order, made or not), and `swallow_next_order` (made, but no answer at all: the socket
 is cut right after the order arrives).
 """
@@ -242,7 +243,8 @@ class FakeIBGateway(FakeMarket):
             self.connected_ids.append(cid)
             self._write(conn, [9, 1, self._next_id])
             self._write(conn, [15, 1, ACCOUNT])
-            self._write(conn, self._error(-1, 2104, "Market data farm connection is OK:usfarm"))
+            if self.connectivity:  # IB documents no message to a new client while IB is lost: none
+                self._write(conn, self._error(-1, 2104, "Market data farm connection is OK:usfarm"))
         elif msg == 8:  # REQ_IDS
             self._write(conn, [9, 1, self._next_id])
         elif msg == 49:  # REQ_CURRENT_TIME

@@ -13,7 +13,10 @@ values. This module holds the connection:
   shows filled or gone that the stream never mentioned makes the stream silent, and the
   socket is opened again (which reconciles);
 - IB's system messages 1100 (the Gateway lost IB's servers), 1101 and 1102 (restored) make the
-  venue degraded, refuse new orders (nothing sent) and reconcile when it is back;
+  venue degraded, refuse new orders (nothing sent) and reconcile when it is back. Only 1101 /
+  1102 end the loss: not quotes, not our socket to the Gateway reconnecting (IB documents no
+  message telling a new API client that the loss is still on, or is over), not a farm's "OK"
+  (2104, 2106, 2158: data farms, not the server that takes orders);
 - market hours come from each contract's details (`liquidHours`; `tradingHours` too with
   `extended_hours`), refreshed every minute.
 
@@ -121,7 +124,10 @@ class IBVenue(IBOrders, PrivateProbe):
         self.streams.add(PRIVATE, private=True)
         await self._open()
         mode = "PAPER" if self.account.startswith("D") else "LIVE"
-        self.monitor.connected(f"ib {mode} {self.account}")
+        if self._link_lost:  # said while connecting
+            self.monitor.degraded(f"ib {mode} {self.account}; {self._link_lost}")
+        else:
+            self.monitor.connected(f"ib {mode} {self.account}")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
 
     async def _open(self) -> None:
@@ -252,7 +258,10 @@ class IBVenue(IBOrders, PrivateProbe):
                 self._relearn = True
                 self._reconnecting = False
                 self.streams.waiting(PRIVATE)
-                self.monitor.connected()  # the engine reconciles on this
+                if self._link_lost:  # the socket is back, IB's servers are not: only 1101 / 1102 say so
+                    self.monitor.back_degraded(f"{self._link_lost}; new orders are refused until it is back")
+                else:
+                    self.monitor.connected()  # the engine reconciles on this
                 return
         finally:
             self._reconnecting = False
