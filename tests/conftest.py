@@ -31,3 +31,6 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("TUI_TRADER_HOME", str(tmp_path_factory.mktemp("home")))
     # Derived tables (the exchange calendar's sessions) are cached once per test session.
     monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    # Candle files read afresh every time: which read a test takes never depends on how old its
+    # file is (data/kept_columns.py; its own tests turn it on).
+    monkeypatch.setenv("TUI_TRADER_KEEP_COLUMNS", "0")

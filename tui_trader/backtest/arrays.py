@@ -100,10 +100,20 @@ def pending_read(path: Path) -> Background:
 
 
 def _read_after_pyarrow(path: Path, read: Any) -> Any:
+    """The file's columns as the last run of it kept them (data/kept_columns.py: no pyarrow to
+    import, nothing to decode), else read with pyarrow and kept for the next run."""
+    from tui_trader.data import kept_columns
     from tui_trader.data.loaders import _guarded
 
+    found = kept_columns.load(path)
+    if found is not None:
+        return found
+    before = kept_columns.identity(path)
     import_pyarrow_without_cloudpickle()
-    return _guarded(path, read, path)
+    found = _guarded(path, read, path)
+    if found is not None:
+        kept_columns.keep(path, before, found)
+    return found
 
 
 def import_pyarrow_without_cloudpickle() -> None:
