@@ -1,7 +1,8 @@
 """The environment of a process a test starts (a daemon, the workstation, a command): none of
 our variables but the suite's cache folder (tests/conftest.py sets TUI_TRADER_CACHE_DIR in the
-session's tmp dir) and its switch for candle files' kept columns (TUI_TRADER_KEEP_COLUMNS), so its exchange calendars, stylesheet and kept code are not written to the
-user's ~/.cache/tui-trader (kept_code.cache_root). Importable from every test folder (pytest
+session's tmp dir) and its switch for candle files' kept columns (TUI_TRADER_KEEP_COLUMNS), so
+its exchange calendars, stylesheet and kept code are not written to the user's
+~/.cache/tui-trader (kept_code.cache_root). Importable from every test folder (pytest
 puts the folder of tests/conftest.py on the path)."""
 
 from __future__ import annotations
