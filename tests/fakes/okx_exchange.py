@@ -498,8 +498,8 @@ class FakeOkxExchange(FakeMarket):
         d_bids, d_asks = _delta(old_bids, bids), _delta(old_asks, asks)
         for ws, subs in list(self._public.items()):
             for arg in subs:
-                if arg.get("instId") != inst:
-                    continue
+                if arg.get("instId") != inst or f"{arg['channel']}:{inst}" in self._muted:
+                    continue  # muted: mute_stream("tickers:BTC-USDT"), that channel of that pair
                 channel = arg["channel"]
                 if channel == "tickers":
                     payload: Any = {"arg": arg, "data": [self._ticker(symbol)]}

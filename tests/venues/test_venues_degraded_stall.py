@@ -9,18 +9,25 @@ backfilled, and the venue must say what is wrong once they flow again.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tui_trader.core.enums import ConnectionState
 from tui_trader.core.events import ConnectionEvent, Event, TickerEvent, TradeEvent
+from tui_trader.engine import Engine
+from tui_trader.engine.snapshot import VenueStatus
 from tui_trader.secrets import Credentials
+from tui_trader.venues import streams as streams_module
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.binance_exchange import FakeBinanceExchange
-from fakes.venue_harness import API_KEY, SECRET, ccxt_settings, ccxt_venue, streaming, wait_for
+from fakes.okx_exchange import FakeOkxExchange
+from fakes.venue_harness import API_KEY, SECRET, ccxt_settings, ccxt_venue, streaming, trading, wait_for
 
 KEYS = "keys set binance`"
+OKX_KEY, PASSPHRASE = "okx-key", "okx-pass-phrase"
+OKX_KEYS = "keys set okx`"
 
 
 def refused_venue(fake: FakeBinanceExchange, streams: str, key: str = "revoked-key") -> CcxtVenue:
@@ -156,3 +163,64 @@ async def test_keys_refused_at_a_reconnect_then_market_data_back_is_a_recovery_b
         last = [e for e in events if isinstance(e, ConnectionEvent)][-1]
         assert last.state is ConnectionState.DEGRADED and "reconnected after" in last.detail, last.detail
         assert KEYS in last.detail
+
+
+def shown(engine: Engine, name: str) -> VenueStatus:
+    """The venue as `status --json` and the TUI show it (the engine's snapshot)."""
+    return next(v for v in engine.snapshot().venues if v.name == name)
+
+
+def row(status: VenueStatus, stream: str) -> str:
+    return next((s.state for s in status.streams if s.name == stream), "")
+
+
+@pytest.fixture
+async def okx() -> AsyncIterator[FakeOkxExchange]:
+    ex = await FakeOkxExchange(api_key=OKX_KEY, secret=SECRET, passphrase=PASSPHRASE).start(tick_interval_s=0.02)
+    yield ex
+    await ex.stop()
+
+
+def okx_venue(fake: FakeOkxExchange) -> CcxtVenue:
+    """An OKX venue (tickers, books and trades of BTC/USDT) with the keys the fake takes."""
+    settings = ccxt_settings("okx", fake.ccxt_options(), ["BTC/USDT"], rate_limit_ms=1)
+    return ccxt_venue(settings, Credentials(OKX_KEY, SECRET, PASSPHRASE))
+
+
+async def test_a_stream_still_down_on_a_venue_degraded_for_its_keys_is_named_on_its_status_line(
+    okx: FakeOkxExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OKX refuses our revoked keys at a reconnect (60005: the venue `degraded` saying so),
+    then its ticker channel for BTC-USDT goes silent while the book and trades flow: reconnected
+    once, the ticker stays `down` (no reconnect loop: a thin market). The venue's status line
+    (`status --json`, the TUI: the engine's snapshot) says the ticker is down beside the keys
+    (it said only "reconnected after 1 attempt(s); orders stopped (authentication failed ...)",
+    the ticker's own row alone saying `down`); once the ticker flows again it no longer names
+    it. A restarted stream's first message is awaited 2 s here, not 5."""
+    monkeypatch.setattr(streams_module, "FIRST_MESSAGE_S", 2.0)
+    venue = okx_venue(okx)
+    async with trading(venue) as engine:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED, 10)
+        okx.api_key = "revoked-key"
+        await okx.drop_connections()
+        await wait_for(lambda: venue.streams.state("orders") == "stopped", 10)
+        # every market data stream back after the drop
+        await wait_for(lambda: {s.state for s in shown(engine, "okx").streams if not s.private} == {"live"}, 10)
+        status = shown(engine, "okx")
+        assert status.state is ConnectionState.DEGRADED and OKX_KEYS in status.detail, status.detail
+        assert "down" not in status.detail, status.detail
+        reconnects = venue.counters["reconnects"]
+        okx.mute_stream("tickers:BTC-USDT")
+        await wait_for(lambda: venue.counters["reconnects"] > reconnects, 10)
+        await wait_for(lambda: "reconnected after" in shown(engine, "okx").detail, 10)
+        await asyncio.sleep(3 * venue.monitor.stall_after_s)  # a reconnect loop would show here
+        status = shown(engine, "okx")
+        assert venue.counters["reconnects"] == reconnects + 1, venue.counters
+        assert status.state is ConnectionState.DEGRADED and row(status, "ticker:BTC/USDT") == "down"
+        assert OKX_KEYS in status.detail and status.detail.endswith("; ticker:BTC/USDT down"), status.detail
+        assert row(status, "book:BTC/USDT") == "live" and "book:" not in status.detail, status.detail
+        okx.mute_stream("tickers:BTC-USDT", False)
+        await wait_for(lambda: row(shown(engine, "okx"), "ticker:BTC/USDT") == "live", 10)
+        status = shown(engine, "okx")
+        assert status.state is ConnectionState.DEGRADED and OKX_KEYS in status.detail, status.detail
+        assert "ticker:" not in status.detail and "down" not in status.detail, status.detail

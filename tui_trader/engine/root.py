@@ -62,7 +62,7 @@ from tui_trader.engine.risk_journal import RiskJournal
 from tui_trader.engine.route_state import is_parent
 from tui_trader.engine.router import Router
 from tui_trader.engine.scanner import SpreadScanner
-from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus, venue_rate_limited, venue_streams
+from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus, venue_detail, venue_rate_limited, venue_streams
 from tui_trader.engine.strategy_host import StrategyHost
 from tui_trader.engine.tape import TradeTape
 from tui_trader.engine.trading import Trading
@@ -427,12 +427,13 @@ class Engine(Trading):
                 v.kind,
                 v.state,
                 v.is_live,
-                self._venue_detail.get(name, ""),
+                venue_detail(self._venue_detail.get(name, ""), streams),
                 (now_mono - self._last_msg[name]) if name in self._last_msg else None,
-                venue_streams(v),
+                streams,
                 venue_rate_limited(v),
             )
             for name, v in self.venues.items()
+            for streams in (venue_streams(v),)
         ]
         assert self.oms is not None
         tickers: dict[str, dict[str, Ticker]] = {name: {} for name in self.instruments}

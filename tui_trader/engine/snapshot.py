@@ -95,6 +95,25 @@ def venue_streams(venue: Venue) -> list[StreamStatus]:
     return board.rows() if board is not None and hasattr(board, "rows") else []
 
 
+NOT_DELIVERING = ("down", "silent", "stopped")  # a stream's states that make a venue less than connected
+
+
+def venue_detail(said: str, streams: list[StreamStatus]) -> str:
+    """The venue's status line: what its adapter last said (`said`), then each stream not
+    delivering that it does not name ("...; book:BTC/USDT down"), whatever the venue's state.
+    The adapter speaks when its connection changes, a stream may go down later or stay down
+    after a reconnect (a book never back on a venue degraded for its keys): the line says so
+    as its row does, from the same rows."""
+    names: dict[str, list[str]] = {}
+    for s in streams:
+        if s.state in NOT_DELIVERING and s.name not in said:
+            names.setdefault(s.state, []).append(s.name)
+    unsaid = [
+        ", ".join(n[:3]) + (f" +{len(n) - 3}" if len(n) > 3 else "") + f" {state}" for state, n in names.items()
+    ]
+    return "; ".join([said, *unsaid] if said else unsaid)
+
+
 def venue_rate_limited(venue: Venue) -> str:
     """Who asked us to wait and until when, while a venue's rate gate is closed."""
     gate = getattr(venue, "rate_gate", None)
