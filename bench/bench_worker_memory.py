@@ -6,7 +6,7 @@ function of the clock, so `--start` replays the prices and trades of any stretch
 Every `--every` simulated minutes it prints, for the zygote and each worker process, what the
 process wrote (Private_Dirty, MB), its USS, its C heap in use / held free (glibc's count, asked
 through the worker's queue) and its evaluations; `--kill` SIGKILLs two workers at a third and
-two thirds of the run (the engine restarts them). docs/performance.md, "Memory after an hour",
+two thirds of the run (the engine restarts them). docs/performance-history.md, "Memory after an hour",
 round eight.
 
     .venv/bin/python bench/bench_worker_memory.py [--hours 96] [--step 60]

@@ -1,4 +1,4 @@
-"""A strategy worker's memory over hours (docs/performance.md, "Memory after an hour").
+"""A strategy worker's memory over hours (docs/performance-history.md, "Memory after an hour").
 
 A worker hands the C heap's freed pages back to the system while it waits, at half past a
 minute (never on a candle close, never with a request waiting); it says what its heap holds

@@ -43,7 +43,7 @@ _MALLOPT = ((-1, 1 << 30), (-2, 64 << 20), (-3, 32 << 20), (-8, 1))
 # the signals; the metrics beside the JSON rows) let go of the GIL in NumPy and Arrow, then
 # wait for it while the other thread runs Python: by default up to 5 ms each time, dozens of
 # times a run. At 0.5 ms the waits are short (a switch costs microseconds): on a loaded
-# machine the command's median fell from 0.81 to 0.69 s (docs/performance.md).
+# machine the command's median fell from 0.81 to 0.69 s (docs/performance-history.md).
 SWITCH_INTERVAL_S = 0.0005
 
 

@@ -6,7 +6,7 @@ evaluate. Once caught up it frees all of it, but glibc keeps freed memory for re
 sits at the very top of the heap, and it still counts in the process's RSS. Each such stretch
 raised the engine's RSS by a step of about 10 MB that never came back: the C heap's memory in
 use stayed at 44 MB while the memory it held free went from 26 to 36 MB
-(`bench/bench_memory.py` prints both; docs/performance.md, "Memory after an hour").
+(`bench/bench_memory.py` prints both; docs/performance-history.md, "Memory after an hour").
 
 `malloc_trim(0)` hands every whole free page of every arena back to the system. It takes a
 few milliseconds after such a burst and a fraction of one when there is nothing to give back,
