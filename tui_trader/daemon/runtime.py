@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.core import collector
 from tui_trader.core.errors import ConfigError, UserError
+from tui_trader.core.heap import seconds_to_next_trim
 from tui_trader.daemon import auth
 from tui_trader.daemon.lock import check_private_dir
 from tui_trader.daemon.serve_children import ServeChildren
@@ -68,6 +70,7 @@ class Daemon:
         self.metrics: MetricsServer | None = None
         self.serve_children: ServeChildren | None = None
         self.stopping = asyncio.Event()
+        self._settling: asyncio.Task[None] | None = None  # the collector's settles (core/collector.py)
 
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
@@ -152,12 +155,20 @@ class Daemon:
             self.serve_children = ServeChildren(self.home, self.settings, self.config_file, engine.notify)
             await self.serve_children.start()  # [serve.web] / [serve.ssh] enabled = true
             await engine.audit("daemon", "start", {"pid": os.getpid(), "live": self.live})
+            collector.settle()  # started: what lives on is frozen out of the collector's passes
+            self._settling = asyncio.create_task(_settle_loop(), name="collector-settle")
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
         """Stop accepting, tell attached clients, flush notifications, then stop the engine."""
+        if self._settling is not None:
+            self._settling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._settling
+            self._settling = None
+            collector.release()
         if self.serve_children is not None:
             await self.serve_children.stop()
         if self.server is not None:
@@ -245,3 +256,12 @@ class Daemon:
             "needs_restart": restart,
             "strategies": strategies,
         }
+
+
+async def _settle_loop() -> None:
+    """Settled again every SETTLE_EVERY_S, half a minute away from the candle close, as it was
+    once started (core/collector.py): a full collection (~30 ms with an engine of 20 symbols and
+    10 strategies) no longer falls at any moment, on a candle's path to its order included."""
+    while True:
+        await asyncio.sleep(seconds_to_next_trim(every=collector.SETTLE_EVERY_S))
+        collector.settle()

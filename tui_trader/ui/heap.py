@@ -1,4 +1,4 @@
-"""Short garbage-collector pauses while the workstation runs.
+"""Short garbage-collector pauses while the workstation runs (core/collector.py).
 
 Once started, the workstation (with an in-process engine) holds ~200,000 objects that live as
 long as it does: modules, widgets, styles, the engine's state. Python's full collection walks
@@ -6,12 +6,12 @@ every one of them, ~100 ms of CPU on the development machine, and under 1,000 ma
 messages a second it ran every 1-2 s (each frame's rendered lines refill caches, so objects
 keep reaching the oldest generation): those passes were the event loop's longest stalls.
 
-`settle()` collects once and freezes what is left (`gc.freeze`), so later collections walk only
-what was made since (a full pass then takes ~15 ms), and lets the youngest generation grow to
-YOUNG_THRESHOLD objects before a pass (Python's default is 700: a frame's objects still in
-use were collected mid-frame and promoted, and as they became garbage a few frames later
-they set off passes of the older generations; with 3,000 the collector's CPU under the bench's
-load halved, 750 -> 400 ms in 20 s, and the full passes all but stopped).
+`settle()` collects once and freezes what is left (`gc.freeze`, core/collector.py), so later
+collections walk only what was made since (a full pass then takes ~15 ms), and lets the
+youngest generation grow to YOUNG_THRESHOLD objects before a pass (Python's default is 700: a
+frame's objects still in use were collected mid-frame and promoted, and as they became garbage
+a few frames later they set off passes of the older generations; with 3,000 the collector's
+CPU under the bench's load halved, 750 -> 400 ms in 20 s, and the full passes all but stopped).
 
 Every SETTLE_EVERY_S the app settles again: unfreeze, collect, freeze. Cycles among frozen
 objects that became garbage meanwhile (a recomposed layout's old panes, a closed screen) are
@@ -23,34 +23,18 @@ from __future__ import annotations
 
 import gc
 
-SETTLE_EVERY_S = 300.0
+from tui_trader.core import collector
+from tui_trader.core.collector import SETTLE_EVERY_S, release
+
+__all__ = ["SETTLE_EVERY_S", "YOUNG_THRESHOLD", "end_start_hold", "hold_for_start", "release", "settle"]
+
 YOUNG_THRESHOLD = 3_000
 
 
 def settle() -> int:
-    """Collect everything, then freeze the survivors out of later collections. Returns how
-    many objects are frozen."""
-    global _default_threshold
-    if _default_threshold is None:
-        _default_threshold = gc.get_threshold()
-        gc.set_threshold(max(YOUNG_THRESHOLD, _default_threshold[0]), *_default_threshold[1:])
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
-
-
-def release() -> None:
-    """Hand the frozen objects back to the collector and its thresholds back to what they were
-    (the workstation is closing)."""
-    global _default_threshold
-    gc.unfreeze()
-    if _default_threshold is not None:
-        gc.set_threshold(*_default_threshold)
-        _default_threshold = None
-
-
-_default_threshold: tuple[int, ...] | None = None  # the thresholds before the first settle
+    """Collect everything, then freeze the survivors out of later collections, the youngest
+    generation let grow to YOUNG_THRESHOLD. Returns how many objects are frozen."""
+    return collector.settle(YOUNG_THRESHOLD)
 
 
 def hold_for_start() -> None:
