@@ -19,6 +19,7 @@ from tui_trader.engine import Engine
 from tui_trader.engine.snapshot import VenueStatus
 from tui_trader.secrets import Credentials
 from tui_trader.venues import streams as streams_module
+from tui_trader.venues.base import StreamStatus
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.binance_exchange import FakeBinanceExchange
@@ -224,3 +225,54 @@ async def test_a_stream_still_down_on_a_venue_degraded_for_its_keys_is_named_on_
         status = shown(engine, "okx")
         assert status.state is ConnectionState.DEGRADED and OKX_KEYS in status.detail, status.detail
         assert "ticker:" not in status.detail and "down" not in status.detail, status.detail
+
+
+def reconnects_begun(events: list[Event]) -> int:
+    """Entries into `reconnecting` (what the metrics' `tui_trader_reconnects_total` counts)."""
+    states = [e.state for e in events if isinstance(e, ConnectionEvent)]
+    return sum(
+        s is ConnectionState.RECONNECTING and (i == 0 or states[i - 1] is not ConnectionState.RECONNECTING)
+        for i, s in enumerate(states)
+    )
+
+
+def depth_snapshots(fake: FakeBinanceExchange) -> int:
+    return sum(path == "/depth" for _, path in fake.requests)
+
+
+@pytest.mark.parametrize("keys", ["good", "refused"])
+async def test_one_outage_is_one_reconnect_whatever_book_snapshots_came_over_rest(
+    fake: FakeBinanceExchange, keys: str
+) -> None:
+    """Binance's market data freezes for several reconnect attempts; at each, ccxt's binance
+    loads the book's REST snapshot and hands it on as the book stream's answer, its socket
+    still silent. A reconnect is a stream's live data flowing again after it was down: one
+    outage is one. The venue says "reconnected after N attempt(s)" once (N: every attempt),
+    enters `reconnecting` once (the metrics' count), counts one recovery, and each market data
+    stream's row (`status --json`) counts one reconnect. Before, each snapshot made the book,
+    and so the venue, back: "reconnected after 1 attempt(s)" at each attempt, as many
+    recoveries and metric reconnects, a backfill each time, the backoff started over. With the
+    keys refused (the venue `degraded`) the same."""
+    venue = refused_venue(fake, "all", API_KEY if keys == "good" else "revoked-key")
+    settled = ConnectionState.CONNECTED if keys == "good" else ConnectionState.DEGRADED
+
+    def public_rows() -> dict[str, StreamStatus]:
+        return {s.name: s for s in venue.streams.rows() if not s.private}
+
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: {s.state for s in public_rows().values()} == {"live"} and venue.state is settled, 10)
+        said, attempts, recovered = len(events), venue.counters["reconnects"], venue.monitor.reconnects
+        snapshots = depth_snapshots(fake)
+        fake.stall()
+        await wait_for(lambda: venue.counters["reconnects"] >= attempts + 3, 6 * venue.monitor.stall_after_s + 6)
+        assert depth_snapshots(fake) >= snapshots + 2  # the book resynced from REST in between
+        fake.stall(False)
+        await wait_for(lambda: {s.state for s in public_rows().values()} == {"live"} and venue.state is settled, 10)
+        tried = venue.counters["reconnects"] - attempts
+        outage = [e for e in events[said:] if isinstance(e, ConnectionEvent)]
+        back = [e.detail for e in outage if "reconnected after" in e.detail]
+        assert len(back) == 1 and f"reconnected after {tried} attempt(s)" in back[0], (tried, back)
+        assert reconnects_begun(outage) == 1, [(e.state, e.detail) for e in outage]
+        assert venue.monitor.reconnects == recovered + 1
+        assert {name: s.reconnects for name, s in public_rows().items()} == dict.fromkeys(public_rows(), 1)
+        assert all(s.restarts == tried for s in public_rows().values()), public_rows()

@@ -38,7 +38,8 @@ class StreamStatus:
     private: bool = False
     last_message_age: float | None = None  # seconds
     detail: str = ""
-    restarts: int = 0
+    restarts: int = 0  # resubscribes (each reconnect attempt)
+    reconnects: int = 0  # times its live data flowed again after it was down (venues.streams)
 
 
 @dataclass(frozen=True, slots=True)

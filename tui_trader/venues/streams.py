@@ -12,6 +12,11 @@ stream is dead, and fills in that window are lost. So every stream is watched on
 
 The board gives each stream's state to `tui-trader status --json`, the status bar and the
 metrics; the adapter decides what to do about a silent stream (resubscribe, then reconcile).
+
+A stream's `reconnects` count the outages it came back from: its live data flowing again
+after it was down, silent or restarted (having delivered before), once however many attempts
+that took. A book's REST
+snapshot is not live data (`snapshot`): the book is known, its stream is not back.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ SILENT = "silent"  # something is owed and has not come: the stream is presumed 
 DOWN = "down"  # failed; being restarted
 STOPPED = "stopped"  # given up on (bad keys); needs the trader
 
+SNAPSHOT_ONLY = "REST snapshot in, no live update since"
 FIRST_MESSAGE_S = 5.0  # the least a new subscription gets to deliver its first message
 
 
@@ -48,6 +54,8 @@ class _Stream:
     changed: float = 0.0  # monotonic time of the last change of state
     detail: str = ""
     restarts: int = 0
+    reconnects: int = 0
+    out: bool = False  # down, silent or restarted since its last live message (having had one)
     note: str = ""  # how it is fed, kept whatever its state (KuCoin's public book: keys refused)
     owed: dict[str, float] = field(default_factory=dict)  # key -> monotonic deadline
     recent: dict[str, float] = field(default_factory=dict)  # key -> when news of it arrived
@@ -71,13 +79,25 @@ class StreamBoard:
         if s.state != state:
             s.changed = self._mono()
         s.state, s.detail = state, detail
+        s.out = s.out or (state in (DOWN, SILENT) and s.last is not None)
 
     def message(self, name: str) -> None:
+        """Live data on `name`: back, if it was out (one reconnect, however many attempts)."""
         s = self._streams.get(name)
         if s is not None:
             s.last = self._mono()
+            if s.out:
+                s.reconnects += 1
+                s.out = False
             if s.state != LIVE:
                 self._set(s, LIVE)
+
+    def snapshot(self, name: str) -> None:
+        """A book loaded from the venue's REST snapshot, nothing live on it: the stream stays as
+        it is (down after a restart, waiting at first), saying so."""
+        s = self._streams.get(name)
+        if s is not None and s.state != LIVE and SNAPSHOT_ONLY not in s.detail:
+            s.detail = f"{s.detail}; {SNAPSHOT_ONLY}" if s.detail else SNAPSHOT_ONLY
 
     def waiting(self, name: str) -> None:
         """Subscribed without an error, nothing to say yet (a private stream after a subscribe)."""
@@ -104,6 +124,7 @@ class StreamBoard:
             if s is None or s.state == STOPPED:
                 continue
             s.restarts += 1
+            s.out = s.out or s.last is not None
             if s.private:  # silent or down stays so until a subscribe goes through (`waiting`)
                 s.owed.clear()
                 if s.state in (SILENT, DOWN):
@@ -210,6 +231,7 @@ class StreamBoard:
                 None if s.last is None else round(now - s.last, 3),
                 "; ".join(x for x in (s.detail, s.note) if x),
                 s.restarts,
+                s.reconnects,
             )
             for s in self._streams.values()
         ]

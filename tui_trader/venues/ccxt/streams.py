@@ -41,7 +41,7 @@ from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, Tick
 from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
-from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
+from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot, RestSnapshots
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
     auth_refusal_hint,
@@ -90,6 +90,7 @@ class CcxtStreams(PrivateProbe):
     _trade_ids: dict[str, _RecentIds]
     _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
     _books: PublicSnapshot | None
+    _rest_books: RestSnapshots | None
     counters: dict[str, int]
 
     if TYPE_CHECKING:  # provided by CcxtVenue and AccountHistory
@@ -221,11 +222,18 @@ class CcxtStreams(PrivateProbe):
                 self._private_backoff.reset()
             if self._refusals:
                 self._refusals.pop(key, None)
-            self._alive(key)
+            if self._snapshot_only(key, data):  # the book, not its stream back: no recovery
+                self.streams.snapshot(key)
+            else:
+                self._alive(key)
             try:
                 handle(data)
             except Exception as exc:  # a bad message must not kill the stream
                 log.warning("%s: %s message skipped: %s", self.name, key, self._safe(exc))
+
+    def _snapshot_only(self, key: str, data: Any) -> bool:
+        """`data` is a book loaded from REST with nothing live on it (`RestSnapshots`)."""
+        return key.startswith("book:") and self._rest_books is not None and self._rest_books.only(key[5:], data)
 
     async def _watch_once(self, key: str, watch: Callable[[], Awaitable[Any]]) -> Any:
         """One `watch_*` call. A private stream that was down counts as back (subscribed, with
