@@ -62,6 +62,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tui_trader.config import Settings
+from tui_trader.core import collector
 from tui_trader.core.events import CandleEvent, Event, OrderEvent
 from tui_trader.core.market import Candle
 from tui_trader.engine.testing import manual_engine, paper_settings, step
@@ -244,7 +245,8 @@ STRATEGIES = {
 }
 
 
-async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "auto", settle: bool = True) -> None:
+async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "auto", settle: bool = True,
+              freeze: bool = True) -> None:  # fmt: skip
     name, tf, default_n, params, label = STRATEGIES[which]
     n = n or default_n
     minutes = int(tf[:-1])
@@ -295,6 +297,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         to_decision, to_ack, total = [], [], []
         kinds: list[bool] = []
         waited = await settled() if settle else 0.0
+        frozen = collector.settle() if freeze else 0  # as the daemon and the workstation do once started
         weeks = weeks_ahead(engine, start + timedelta(minutes=minutes * (n + 1)))
         stalls_before = stalls()
         ref_before = reference_ms()
@@ -321,6 +324,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         ref_after = reference_ms()
         stalls_after = stalls()
         await engine.stop()
+        collector.release()
     transport = [a - b for a, b in zip(to_decision, in_worker, strict=True)]
     import tui_trader
 
@@ -344,6 +348,8 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
             row(f"    {label}, {len(part)}:", part)
     if settle:
         print(f"timed once the engine's start-up work in other threads was done (waited {waited:.1f} s)")
+    if freeze:
+        print(f"the garbage collector settled first, as the daemon and the workstation do: {frozen:,} objects frozen")
     print(f"the paper market's weeks the candles span, computed before them (as live quotes do): {weeks}")
     print(f"empty round trip through its link: p50 {pct(pings, 50):.3f} ms  p99 {pct(pings, 99):.3f} ms")
     if not runner.in_engine:
@@ -386,8 +392,11 @@ def main() -> int:
                     help="the strategy's [strategies] isolation (auto: a rule strategy in the engine's process)")
     ap.add_argument("--no-settle", action="store_true",
                     help="time the candles at once, while the engine's start-up work in other threads may still run")
+    ap.add_argument("--no-freeze", action="store_true",
+                    help="leave the garbage collector as Python starts it (no gc.freeze of what lives on)")
     args = ap.parse_args()
-    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000, args.isolation, not args.no_settle))
+    asyncio.run(run(args.strategy, args.candles, args.gap_ms / 1000, args.isolation, not args.no_settle,
+                    not args.no_freeze))  # fmt: skip
     return 0
 
 
