@@ -12,7 +12,12 @@ WS    /ws   subscribe to ticker, market_trades, level2 (answers on l2_data) and 
       its socket: a "subscriptions" message, or an error message (`refuse_subscriptions`).
       Coinbase documents an error's shape, {"type": "error", "message": ...}, with no channel
       and no product in it; its text for a refused product is not documented for Advanced
-      Trade: "Failed to subscribe" is the text of Coinbase Exchange's feed
+      Trade: "Failed to subscribe" is the text of Coinbase Exchange's feed.
+      Rate limit ("Advanced Trade WebSocket Rate Limits"): unauthenticated messages (a subscribe
+      or unsubscribe without a `jwt`) at 8 per second per IP address: every socket of this fake
+      counts as one IP, over any 1 s. What Coinbase does past it is not documented: the fake
+      either answers the message {"type": "error", "message": "rate limit exceeded"} and takes
+      nothing from it (`over_limit = "error"`), or closes the socket (`"close"`, code 1008)
 
 Authentication is a CDP API key, as Coinbase issues them today: the key's name
 (organizations/{org}/apiKeys/{id}) and an EC P-256 private key PEM. Every private REST request
@@ -46,8 +51,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from fakes.fake_market import FakeMarket, FakeOrder, FakeTrade, OrderRefused
 
 BROKERAGE = "/api/v3/brokerage"
-# product id -> (base_increment, quote_increment, quote_min_size)
+# product id -> (base_increment, quote_increment, quote_min_size); other bases: ETH's
 INCREMENTS = {"BTC": ("0.00000001", "0.01", "1"), "ETH": ("0.00001", "0.01", "1")}
+WS_MESSAGES_PER_S = 8  # unauthenticated websocket messages per second per IP
 STATUS = {"new": "OPEN", "partially_filled": "OPEN", "filled": "FILLED", "canceled": "CANCELLED"}
 GRANULARITY_S = {"ONE_MINUTE": 60, "FIVE_MINUTE": 300, "FIFTEEN_MINUTE": 900, "ONE_HOUR": 3600}
 
@@ -63,6 +69,10 @@ def parse_iso(text: str) -> int:
 
 def b64url_decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def increments(base: str) -> tuple[str, str, str]:
+    return INCREMENTS.get(base, INCREMENTS["ETH"])
 
 
 def as_uuid(n: int) -> str:
@@ -100,6 +110,9 @@ class FakeCoinbaseExchange(FakeMarket):
         self.auth_failures = 0
         self.subscriptions: list[str] = []  # every channel subscribed, in order (resubscribes too)
         self.refused_products: set[str] = set()  # listed, but their subscriptions are refused
+        self.over_limit = "error"  # past the message rate limit: an error answer, or "close"
+        self.ws_rate_limited = 0  # messages refused for the rate limit
+        self.unauthenticated: list[float] = []  # when each one taken arrived (monotonic)
         self._public: dict[web.WebSocketResponse, set[tuple[str, str]]] = {}
         self._private: set[web.WebSocketResponse] = set()
         self._sequence = 0
@@ -294,7 +307,7 @@ class FakeCoinbaseExchange(FakeMarket):
         if "base_size" in spec:
             qty = Decimal(spec["base_size"])
         else:  # a market buy sized in quote currency
-            step = Decimal(INCREMENTS[symbol.split("/")[0]][0])
+            step = Decimal(increments(symbol.split("/")[0])[0])
             qty = (Decimal(spec["quote_size"]) / self.prices[symbol]).quantize(step)
         tif = {"sor_limit_ioc": "IOC", "limit_limit_fok": "FOK"}.get(kind, "GTC")
         try:
@@ -501,7 +514,7 @@ class FakeCoinbaseExchange(FakeMarket):
 
     def _product(self, symbol: str) -> dict[str, Any]:
         base, quote = symbol.split("/")
-        base_inc, quote_inc, quote_min = INCREMENTS[base]
+        base_inc, quote_inc, quote_min = increments(base)
         return {
             "product_id": self.product_id(symbol),
             "price": str(self.prices[symbol]),
@@ -611,8 +624,30 @@ class FakeCoinbaseExchange(FakeMarket):
             self.forget_socket(ws)
         return ws
 
+    def busiest_second(self) -> int:
+        """The most unauthenticated messages taken in any 1 s."""
+        times = self.unauthenticated
+        return max((sum(1 for u in times[i:] if u - t < 1.0) for i, t in enumerate(times)), default=0)
+
+    def _over_limit(self, data: dict[str, Any]) -> bool:
+        """One more unauthenticated message would pass 8 in the last second (per IP)."""
+        if data.get("jwt") or data.get("type") not in ("subscribe", "unsubscribe"):
+            return False
+        now = time.monotonic()
+        if sum(1 for t in self.unauthenticated if now - t < 1.0) >= WS_MESSAGES_PER_S:
+            self.ws_rate_limited += 1
+            return True
+        self.unauthenticated.append(now)
+        return False
+
     async def _on_ws_message(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         channel, products = data.get("channel", ""), data.get("product_ids") or []
+        if self._over_limit(data):
+            if self.over_limit == "close":
+                await ws.close(code=1008, message=b"rate limit exceeded")
+            else:
+                await self.send(ws, {"type": "error", "message": "rate limit exceeded"})
+            return
         if data.get("type") == "unsubscribe":
             self._public[ws].difference_update((channel, p) for p in products)
             await self.send(ws, self._envelope("subscriptions", [{"subscriptions": {}}]))

@@ -13,7 +13,7 @@ import pytest
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent
+from tui_trader.core.events import BookEvent, ConnectionEvent, Event, ExecutionReport, TickerEvent, TradeEvent
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
@@ -216,3 +216,39 @@ async def test_duplicate_client_id_at_coinbase_returns_the_existing_order(coinba
         assert first["id"] == again["id"] and len(coinbase.orders) == 1
         assert coinbase.duplicate_submissions == 1
     await asyncio.sleep(0)
+
+
+MANY = tuple(f"{base}/USD" for base in ("BTC", "ETH", "SOL", "ADA", "XRP", "DOT", "LTC", "LINK", "AVAX", "ATOM"))
+
+
+def _flowing(events: list[Event], since: int = 0) -> bool:
+    """A ticker, a book and a trade print of every one of MANY since `events[since]`."""
+    seen = {(TickerEvent, e.ticker.symbol) for e in events[since:] if isinstance(e, TickerEvent)}
+    seen |= {(BookEvent, e.book.symbol) for e in events[since:] if isinstance(e, BookEvent)}
+    seen |= {(TradeEvent, e.trade.symbol) for e in events[since:] if isinstance(e, TradeEvent)}
+    return all((kind, s) in seen for s in MANY for kind in (TickerEvent, BookEvent, TradeEvent))
+
+
+@pytest.mark.parametrize("over_limit", ["error", "close"])
+async def test_many_products_subscribe_under_the_message_rate_limit_at_start_and_after_a_drop(over_limit: str) -> None:
+    """Coinbase takes 8 unauthenticated websocket messages a second per IP (documented; what
+    it does past that is not: the fake answers an error, or closes the socket). One subscribe
+    per symbol and channel, as ccxt.pro's coinbase sends them, was 30 messages at once for 10
+    symbols, at the start and again at every reconnect: 22 refused (streams down, retried into
+    the same limit) or the socket closed (a reconnect loop, no market data at all)."""
+    fake = await FakeCoinbaseExchange(MANY, seed=11).start(tick_interval_s=0.05)
+    fake.over_limit = over_limit
+    try:
+        venue = make_venue(fake)
+        async with streaming(venue, MANY) as events:
+            await wait_for(lambda: _flowing(events))
+            assert venue.counters["reconnects"] == 0, venue.counters
+            await fake.drop_connections()  # every stream subscribes again, at once
+            await wait_for(lambda: venue.counters["reconnects"] >= 1)
+            mark = len(events)
+            await wait_for(lambda: _flowing(events, mark) and venue.state is ConnectionState.CONNECTED)
+            assert fake.ws_rate_limited == 0 and venue.counters["subscriptions_refused"] == 0
+            assert venue.counters["reconnects"] == 1, venue.counters
+            assert fake.busiest_second() <= 8
+    finally:
+        await fake.stop()

@@ -1,7 +1,8 @@
 """A venue's refusal of a websocket subscription, heard by the subscription it refuses, where
 ccxt.pro loses it.
 
-Coinbase (`hear_shared_socket_refusals`): ccxt.pro's coinbase (4.5.90) raises every
+Coinbase (`hear_shared_socket_refusals`; its subscribes are sent by `ws_subscribes`, one
+message per channel, under its message rate limit): ccxt.pro's coinbase (4.5.90) raises every
 {"type": "error", "message": ...} Coinbase sends out of its receive loop
 (`coinbase.handle_message`), where no stream hears it and the socket stops reading: its one
 socket carries every channel (market data of every symbol and the user channel), so one refused
@@ -12,7 +13,8 @@ product. We take it that Coinbase answers a socket's subscribes in the order the
 by others who watched its socket). So an error belongs to the oldest subscribe still unanswered
 on its socket (or to the one whose product the error names), and is given to that subscription
 alone, as a `SubscriptionRefused`: the stream is subscribed again on its own backoff, the rest
-of the socket flowing on.
+of the socket flowing on. A refused message of several products is sent again one product a
+message first: only a refused product's own subscribe is its refusal.
 "Authentication failure" on the user channel stays the keys' (every private stream refused).
 
 Kraken (`hear_refusals_by_request_id`): ccxt.pro's kraken (4.5.90) rejects a refused
@@ -28,11 +30,11 @@ sent the request gets a `SubscriptionRefused`, and is subscribed again alone, as
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import Any
 
 from tui_trader.venues.ccxt import exchanges
 from tui_trader.venues.ccxt.errors import is_auth_error
+from tui_trader.venues.ccxt.ws_subscribes import SubscribeSender, unanswered
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +59,24 @@ def _what(message_hash: str) -> str:
 
 
 def hear_shared_socket_refusals(ex: Any, venue: str) -> None:
-    """Hook ccxt's `watch` (to note each subscribe sent, in order, per socket) and its
-    `handle_message` (to give an error answer to the subscription it refuses)."""
+    """Hook ccxt's `watch` (to send each subscribe through a `SubscribeSender`, which notes
+    them, in order, per socket) and its `handle_message` (to give an error answer to the
+    subscription it refuses)."""
     watch = ex.watch
     handle = ex.handle_message
     private = exchanges.WS_REFUSAL_RAISED.get(ex.id, ())
-
-    def unanswered(client: Any) -> deque[tuple[str, tuple[str, ...]]]:
-        if not hasattr(client, "tt_unanswered"):
-            client.tt_unanswered = deque()
-        queue: deque[tuple[str, tuple[str, ...]]] = client.tt_unanswered
-        return queue
+    sender = SubscribeSender()
 
     def watching(url: str, message_hash: Any, message: Any = None, subscribe_hash: Any = None, *rest: Any) -> Any:
         client = ex.client(url)
         subscribing = isinstance(message, dict) and message.get("type") == "subscribe"
-        if subscribing and not client.subscriptions.get(subscribe_hash):
-            unanswered(client).append((subscribe_hash, tuple(message.get("product_ids") or ())))
-        return watch(url, message_hash, message, subscribe_hash, *rest)
+        if not subscribing or client.subscriptions.get(subscribe_hash):
+            return watch(url, message_hash, message, subscribe_hash, *rest)
+        future = watch(url, message_hash, None, subscribe_hash, *rest)  # subscribed, nothing sent
+        products = tuple(message.get("product_ids") or ())
+        signed = message if "jwt" in message else None
+        sender.add(client, str(message.get("channel")), subscribe_hash, products, signed)
+        return future
 
     def heard(client: Any, message: Any) -> Any:
         if isinstance(message, dict) and message.get("type") == "error":
@@ -91,17 +93,22 @@ def hear_shared_socket_refusals(ex: Any, venue: str) -> None:
         queue = unanswered(client)
         exc = ccxt.ExchangeError(answer)  # what ccxt raises, for ccxt's reading of the words
         if is_auth_error(exc):  # the user channel's keys: every private stream hears it
-            for entry in [e for e in queue if e[0].split("::")[0] in private]:
-                queue.remove(entry)
+            for sent in [s for s in queue if s.channel in private]:
+                queue.remove(sent)
             for message_hash in [h for h in client.futures if h.split("::")[0] in private]:
                 client.reject(exc, message_hash)
             return
-        named = [e for e in queue if any(p and p in answer for p in e[1])]
+        named = [s for s in queue if any(p and p in answer for p in s.products)]
         if not (named or queue):
             log.warning("%s said %r on its socket, answering none of our subscriptions: carrying on", venue, answer)
             return
-        subscribe_hash, _ = (named or queue)[0]
-        queue.remove((named or queue)[0])
+        sent = (named or queue)[0]
+        queue.remove(sent)
+        if len(sent.parts) > 1:  # one product of several may be why: each is asked for alone
+            log.info("%s refused a subscribe of %d products (%s): each alone now", venue, len(sent.parts), answer)
+            sender.resend_alone(client, sent)
+            return
+        subscribe_hash, _ = sent.parts[0]
         client.subscriptions.pop(subscribe_hash, None)  # so that watching it again subscribes again
         client.reject(SubscriptionRefused(_what(subscribe_hash), answer), subscribe_hash)
 
