@@ -1,5 +1,6 @@
 """A venue already `degraded` because it refused our keys (its private streams stopped for
-good) whose market data then freezes, against the fake Binance (real ccxt clients).
+good) whose market data then freezes, against the fake Binance and the fake OKX (real ccxt
+clients); what its status line and its streams' reconnect counts say meanwhile.
 
 The venue-wide stall check ran only while `connected`, which such a venue never is again: its
 quotes frozen behind "keys refused" must still be noticed, reconnected on the backoff and
@@ -9,7 +10,7 @@ backfilled, and the venue must say what is wrong once they flow again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -23,6 +24,7 @@ from tui_trader.venues.base import StreamStatus
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.binance_exchange import FakeBinanceExchange
+from fakes.fake_market import FakeMarket
 from fakes.okx_exchange import FakeOkxExchange
 from fakes.venue_harness import API_KEY, SECRET, ccxt_settings, ccxt_venue, streaming, trading, wait_for
 
@@ -46,14 +48,18 @@ def tickers(events: list[Event]) -> int:
     return sum(isinstance(e, TickerEvent) for e in events)
 
 
-async def frozen_then_back(venue: CcxtVenue, fake: FakeBinanceExchange, events: list[Event], drop: bool) -> None:
+async def frozen_then_back(
+    venue: CcxtVenue, fake: FakeMarket, events: list[Event], drop: bool, logins: Callable[[], int], keys: str = KEYS
+) -> None:
     """The fake's market data freezes (the sockets open and silent; with `drop`, dropped first
     and the new ones silent) through several reconnect attempts, then flows again. The venue
     notices (a stall, as when connected), reconnects, again each stall_after_s while nothing
-    comes (not on its 0.05-0.2 s backoff: a loop), the quotes resume, it is `degraded` naming
-    the keys alone, no longer reconnecting, and never logs in with the refused keys again."""
+    comes (not on its 0.05-0.2 s backoff: a loop), never counted back meanwhile (a book's
+    snapshot is not its stream back), the quotes resume, it is back once, `degraded` naming
+    the `keys` alone, no longer reconnecting, and never logs in with the refused keys again
+    (`logins()`: the private logins the fake was asked for)."""
     stall_s = venue.monitor.stall_after_s
-    logins, reconnects, said = len(fake.ws_api_requests), venue.counters["reconnects"], len(events)
+    logged_in, reconnects, said = logins(), venue.counters["reconnects"], len(events)
     loop = asyncio.get_running_loop()
     fake.stall()
     frozen_at = loop.time()
@@ -66,10 +72,11 @@ async def frozen_then_back(venue: CcxtVenue, fake: FakeBinanceExchange, events: 
     details = [(e.state, e.detail) for e in events[said:] if isinstance(e, ConnectionEvent)]
     first = next(d for s, d in details if s is ConnectionState.RECONNECTING)
     assert ("Connection closed" if drop else "stalled") in first, details  # the stall check: as connected
-    # retried: nothing since the reconnect, or a stall after the book's snapshot came over REST
+    # retried: nothing since the reconnect, never back in between (no stall of a venue back)
     retries = [d for s, d in details if s is ConnectionState.RECONNECTING][1:]
-    assert retries and all("no message since reconnecting" in d or "stalled" in d for d in retries), details
-    assert not any(s is ConnectionState.CONNECTED for s, _ in details), details
+    said_then = "\n".join(f"{s.value}: {d}" for s, d in details)
+    assert retries and all("no message since reconnecting" in d for d in retries), said_then
+    assert not any(s is ConnectionState.CONNECTED or "reconnected after" in d for s, d in details), said_then
     frozen_quotes = tickers(events)
     fake.stall(False)
     await wait_for(lambda: tickers(events) > frozen_quotes + 5, 10)
@@ -77,12 +84,23 @@ async def frozen_then_back(venue: CcxtVenue, fake: FakeBinanceExchange, events: 
     settled = venue.counters["reconnects"]
     await asyncio.sleep(2 * stall_s)  # a loop reconnects within a watchdog period (stall_s / 4)
     assert venue.counters["reconnects"] == settled
-    assert venue.state is ConnectionState.DEGRADED and KEYS in venue.streams.summary()
-    last = [e for e in events if isinstance(e, ConnectionEvent)][-1]
-    assert last.state is ConnectionState.DEGRADED and "reconnected after" in last.detail, last.detail
-    assert KEYS in last.detail and "down" not in last.detail and "silent" not in last.detail, last.detail
+    assert venue.state is ConnectionState.DEGRADED and keys in venue.streams.summary()
+    back = [e for e in events[said:] if isinstance(e, ConnectionEvent) and "reconnected after" in e.detail]
+    assert len(back) == 1 and back[0] is [e for e in events if isinstance(e, ConnectionEvent)][-1], back
+    assert back[0].state is ConnectionState.DEGRADED and keys in back[0].detail, back[0].detail
+    assert "down" not in back[0].detail and "silent" not in back[0].detail, back[0].detail
     assert {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"}
-    assert len(fake.ws_api_requests) == logins, fake.ws_api_requests
+    assert logins() == logged_in, (logins(), logged_in)
+
+
+def trades_backfilled(fake: FakeMarket, events: list[Event], symbol: str, since_ms: int) -> Callable[[], bool]:
+    """Every print the fake made for `symbol` after `since_ms` has been printed here."""
+    missed = {t["time"] for t in fake.public_trades[symbol] if t["time"] > since_ms}
+
+    def printed() -> set[int]:
+        return {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}
+
+    return lambda: missed <= printed()
 
 
 @pytest.mark.parametrize("streams", ["tickers", "all"])
@@ -100,15 +118,10 @@ async def test_market_data_frozen_while_degraded_for_refused_keys_is_reconnected
         assert venue.state is ConnectionState.DEGRADED
         assert (venue.streams.state("book:BTC/USDT") == "") is (streams == "tickers")
         frozen_from = fake.now_ms
-        await frozen_then_back(venue, fake, events, drop=False)
-        await frozen_then_back(venue, fake, events, drop=True)
+        await frozen_then_back(venue, fake, events, drop=False, logins=lambda: len(fake.ws_api_requests))
+        await frozen_then_back(venue, fake, events, drop=True, logins=lambda: len(fake.ws_api_requests))
         if streams == "all":
-            missed = {t["time"] for t in fake.public_trades["BTC/USDT"] if t["time"] > frozen_from}
-
-            def printed() -> set[int]:
-                return {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}
-
-            await wait_for(lambda: missed <= printed(), 5)
+            await wait_for(trades_backfilled(fake, events, "BTC/USDT", frozen_from), 5)
 
 
 async def test_keys_refused_at_a_reconnect_whose_market_data_never_comes_back_reconnect_again(
@@ -155,12 +168,7 @@ async def test_keys_refused_at_a_reconnect_then_market_data_back_is_a_recovery_b
         await fake.drop_connections()
         await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
         fake.stall(False)
-        missed = {t["time"] for t in fake.public_trades["BTC/USDT"] if t["time"] > dropped_at}
-
-        def printed() -> set[int]:
-            return {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}
-
-        await wait_for(lambda: missed <= printed(), 5)
+        await wait_for(trades_backfilled(fake, events, "BTC/USDT", dropped_at), 5)
         last = [e for e in events if isinstance(e, ConnectionEvent)][-1]
         assert last.state is ConnectionState.DEGRADED and "reconnected after" in last.detail, last.detail
         assert KEYS in last.detail
@@ -276,3 +284,25 @@ async def test_one_outage_is_one_reconnect_whatever_book_snapshots_came_over_res
         assert venue.monitor.reconnects == recovered + 1
         assert {name: s.reconnects for name, s in public_rows().items()} == dict.fromkeys(public_rows(), 1)
         assert all(s.restarts == tried for s in public_rows().values()), public_rows()
+
+
+async def test_okx_market_data_frozen_while_degraded_for_refused_keys_is_reconnected_and_backfilled(
+    okx: FakeOkxExchange,
+) -> None:
+    """OKX refuses our keys at the private login (60005 "Invalid OK-ACCESS-KEY"): the private
+    streams stop, the venue is `degraded` saying `keys set okx`, market data flows. Then it
+    freezes, as a stall, then as a drop whose new sockets stay silent (`frozen_then_back`): as
+    OKX documents its sockets, each subscribe is still answered (`"event": "subscribe"`) and a
+    `books` subscription still gets its first push, the full snapshot (`"action": "snapshot"`),
+    the pushes after it frozen; a `ping` still gets its `pong`. The prints missed meanwhile are
+    backfilled once the venue is back."""
+    settings = ccxt_settings("okx", okx.ccxt_options(), ["BTC/USDT"], candles=["1m"], rate_limit_ms=1)
+    venue = ccxt_venue(settings, Credentials("revoked-key", SECRET, PASSPHRASE))
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
+        await wait_for(lambda: {s.state for s in venue.streams.rows() if not s.private} == {"live"})
+        assert venue.state is ConnectionState.DEGRADED and okx.auth_failures == ["60005"]
+        frozen_from = okx.now_ms
+        await frozen_then_back(venue, okx, events, drop=False, logins=lambda: okx.logins, keys=OKX_KEYS)
+        await frozen_then_back(venue, okx, events, drop=True, logins=lambda: okx.logins, keys=OKX_KEYS)
+        await wait_for(trades_backfilled(okx, events, "BTC/USDT", frozen_from), 5)

@@ -15,8 +15,8 @@ metrics; the adapter decides what to do about a silent stream (resubscribe, then
 
 A stream's `reconnects` count the outages it came back from: its live data flowing again
 after it was down, silent or restarted (having delivered before), once however many attempts
-that took. A book's REST
-snapshot is not live data (`snapshot`): the book is known, its stream is not back.
+that took. A book's snapshot (over REST or the socket's first push) is not live data
+(`snapshot`): the book is known, its stream is not back.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ SILENT = "silent"  # something is owed and has not come: the stream is presumed 
 DOWN = "down"  # failed; being restarted
 STOPPED = "stopped"  # given up on (bad keys); needs the trader
 
-SNAPSHOT_ONLY = "REST snapshot in, no live update since"
+SNAPSHOT_ONLY = "its snapshot in, no live update since"
 FIRST_MESSAGE_S = 5.0  # the least a new subscription gets to deliver its first message
 
 
@@ -93,8 +93,8 @@ class StreamBoard:
                 self._set(s, LIVE)
 
     def snapshot(self, name: str) -> None:
-        """A book loaded from the venue's REST snapshot, nothing live on it: the stream stays as
-        it is (down after a restart, waiting at first), saying so."""
+        """A book's snapshot (over REST, or the socket's first push), nothing live on it: the
+        stream stays as it is (down after a restart, waiting at first), saying so."""
         s = self._streams.get(name)
         if s is not None and s.state != LIVE and SNAPSHOT_ONLY not in s.detail:
             s.detail = f"{s.detail}; {SNAPSHOT_ONLY}" if s.detail else SNAPSHOT_ONLY

@@ -1,11 +1,4 @@
-"""The order book's REST snapshots: told apart from live data, and public where ccxt.pro
-signs them (KuCoin with keys set).
-
-`RestSnapshots` remembers each book loaded from REST: ccxt.pro's binance loads one at each
-subscribe and hands it on as the book stream's answer before any update came over the
-socket. That answer is the book, not its stream back: at each reconnect attempt while the
-socket stays silent the book is resynced from REST, and taking each for the stream back
-counted one outage as several recoveries (`streams.StreamBoard.snapshot`).
+"""The order book's REST snapshot where ccxt.pro signs it: KuCoin with keys set.
 
 ccxt.pro's kucoin caches the level2 stream's first deltas, then loads a REST snapshot and
 applies the deltas that follow it (`load_order_book`, through `fetch_rest_order_book_safe`).
@@ -40,33 +33,6 @@ from tui_trader.venues.ccxt.errors import is_auth_error, venue_answer
 log = logging.getLogger(__name__)
 
 Edges = tuple[float | None, float | None]  # (last bid, last ask) of a public snapshot; None: whole side
-
-
-class RestSnapshots:
-    """Wraps `ex.fetch_rest_order_book_safe` (every exchange; ccxt calls it where a book is
-    loaded from REST): which book stream answers are a REST snapshot with no live update on it."""
-
-    def __init__(self, ex: Any) -> None:
-        self._loaded: dict[str, Any] = {}  # symbol -> its last REST snapshot's nonce, until an update
-        self._fetch = ex.fetch_rest_order_book_safe
-        ex.fetch_rest_order_book_safe = self.snapshot
-
-    async def snapshot(self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None) -> Any:
-        book = await self._fetch(symbol, limit, params or {})
-        self._loaded[symbol] = (book or {}).get("nonce")
-        return book
-
-    def only(self, symbol: str, raw: Any) -> bool:
-        """`raw` (the book stream's answer) is the REST snapshot alone: its nonce (the
-        snapshot's update id) not moved by an update from the socket since. Without a nonce
-        to tell, the first answer after the snapshot is taken for it."""
-        if symbol not in self._loaded:
-            return False
-        nonce = self._loaded[symbol]
-        if nonce is not None and raw.get("nonce") == nonce:
-            return True
-        del self._loaded[symbol]
-        return nonce is None
 
 
 class PublicSnapshot:

@@ -41,7 +41,7 @@ from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, Tick
 from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
-from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot, RestSnapshots
+from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
     auth_refusal_hint,
@@ -90,7 +90,6 @@ class CcxtStreams(PrivateProbe):
     _trade_ids: dict[str, _RecentIds]
     _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
     _books: PublicSnapshot | None
-    _rest_books: RestSnapshots | None
     counters: dict[str, int]
 
     if TYPE_CHECKING:  # provided by CcxtVenue and AccountHistory
@@ -168,6 +167,7 @@ class CcxtStreams(PrivateProbe):
 
     async def _stream(self, key: str, watch: Callable[[], Awaitable[Any]], handle: Callable[[Any], None]) -> None:
         gen = self._generation
+        first = FirstBook() if key.startswith("book:") else None  # a task a (re)subscribe
         while not self._closing:
             try:
                 data = await self._watch_once(key, watch)
@@ -222,7 +222,7 @@ class CcxtStreams(PrivateProbe):
                 self._private_backoff.reset()
             if self._refusals:
                 self._refusals.pop(key, None)
-            if self._snapshot_only(key, data):  # the book, not its stream back: no recovery
+            if first is not None and first.snapshot(data):  # the book, not its stream back
                 self.streams.snapshot(key)
             else:
                 self._alive(key)
@@ -230,10 +230,6 @@ class CcxtStreams(PrivateProbe):
                 handle(data)
             except Exception as exc:  # a bad message must not kill the stream
                 log.warning("%s: %s message skipped: %s", self.name, key, self._safe(exc))
-
-    def _snapshot_only(self, key: str, data: Any) -> bool:
-        """`data` is a book loaded from REST with nothing live on it (`RestSnapshots`)."""
-        return key.startswith("book:") and self._rest_books is not None and self._rest_books.only(key[5:], data)
 
     async def _watch_once(self, key: str, watch: Callable[[], Awaitable[Any]]) -> Any:
         """One `watch_*` call. A private stream that was down counts as back (subscribed, with
@@ -564,6 +560,31 @@ class CcxtStreams(PrivateProbe):
                 if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in self._trade_ids[symbol]:
                     self._remember_trade(t)
                     self._emit(TradeEvent(convert.trade_print(self.name, t)))
+
+
+class FirstBook:
+    """A book stream's answers since its (re)subscribe. The first is the book's snapshot: ccxt's
+    binance loads it from REST and hands it on before any update came over the socket, OKX
+    pushes it first on the socket (`"action": "snapshot"`), at each subscribe, its market data
+    frozen or not. It is the book, not its stream back: taken for that, each reconnect attempt
+    of a freeze was a recovery. The stream is back once an update moves the book on (its
+    `nonce`, the snapshot's update or sequence id); a book with no nonce, at its first answer."""
+
+    __slots__ = ("_moved", "_nonce")
+
+    def __init__(self) -> None:
+        self._nonce: Any = None
+        self._moved = False
+
+    def snapshot(self, raw: Any) -> bool:
+        """`raw` (ccxt's book) is the snapshot alone, no update on it yet."""
+        if self._moved:
+            return False
+        nonce = raw.get("nonce") if isinstance(raw, dict) else None
+        if self._nonce is None:
+            self._nonce = nonce
+        self._moved = nonce is None or nonce != self._nonce
+        return not self._moved
 
 
 class _RecentIds:

@@ -34,7 +34,7 @@ from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges, ws_refusals
-from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot, RestSnapshots
+from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
@@ -133,7 +133,6 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             "subscriptions_refused": 0,
         }
         self._books: PublicSnapshot | None = None  # the book's snapshot where ccxt signs it
-        self._rest_books: RestSnapshots | None = None  # which book answers are a REST snapshot alone
         self._init_derivatives()
 
     # -- the ccxt client -----------------------------------------------------------------------
@@ -186,7 +185,6 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         depth = exchanges.PUBLIC_BOOK_DEPTH.get(self.exchange_id)
         if depth and self._credentials.api_key:
             self._books = PublicSnapshot(ex, depth, self._book_keys_refused)
-        self._rest_books = RestSnapshots(ex)  # the book it made, public or not
         has = ex.has
         self.capabilities = VenueCapabilities(
             stop=bool(has.get("createStopOrder")),
