@@ -19,7 +19,8 @@ timestamp + method + path?query + body)), timestamp within 5 s.
 
 Faults: FakeMarket's switches, plus `expire_tokens` (websocket tokens stop working, as KuCoin's
 do after 24 h: a socket opened with one gets an error message and is closed), `refuse_ip` (every
-signed call refused 400006, our IP not on the key's list) and `book_depth` (a book deeper than
+signed call refused 400006, our IP not on the key's list), `refuse_signed` (every signed call
+answered with one of KuCoin's codes: `SIGNED_REFUSALS`) and `book_depth` (a book deeper than
 the public level2_100 snapshot shows). Refusals are KuCoin's gateway codes: 400003 "KC-API-KEY
 not exists", 400004 passphrase, 400002 timestamp, 400005 signature, 400006 IP.
 """
@@ -39,6 +40,20 @@ from aiohttp import WSMsgType, web
 
 from fakes.fake_market import FEE_RATE, FakeMarket, FakeOrder, FakeTrade, OrderRefused
 
+# KuCoin's answers to a signed call, as its error code pages give them (the words of its older
+# spot page, which ccxt quotes; HTTP statuses: 401 for the gateway's 4000xx, as the fake's
+# checks answer them, otherwise the page's)
+SIGNED_REFUSALS = {
+    "400002": ("KC-API-TIMESTAMP Invalid -- Time differs from server time.", 401),
+    "400003": ("KC-API-KEY not exists", 401),
+    "400004": ("Invalid KC-API-PASSPHRASE", 401),
+    "400005": ("Invalid KC-API-SIGN", 401),
+    "400006": ("The requested ip address is not in the api whitelist", 401),
+    "400007": ("Access Denied", 401),
+    "411100": ("User are frozen", 400),
+    "429000": ("Too many requests. System-level rate limit exceeded.", 429),
+    "500000": ("Internal Server Error", 500),
+}
 TIMEFRAMES = {"1min": 60, "3min": 180, "5min": 300, "15min": 900, "30min": 1800, "1hour": 3600}
 FILLS_MAX = 200  # KuCoin's hf/fills page limit (default 100)
 
@@ -74,6 +89,7 @@ class FakeKucoinExchange(FakeMarket):
         self.fill_limits: list[int] = []  # `limit` of every hf/fills request, as asked
         self.book_depth = 5  # price levels a side of the (whole) book
         self.refuse_ip = False  # our IP is not on the key's list (any more): signed calls refused
+        self.refuse_signed: str | None = None  # a code of SIGNED_REFUSALS: every signed call's answer
         self._subs: dict[web.WebSocketResponse, set[str]] = {}  # socket -> topics
         self._private: set[web.WebSocketResponse] = set()
         self._book_seq = dict.fromkeys(self.symbols, 1000)
@@ -140,6 +156,10 @@ class FakeKucoinExchange(FakeMarket):
 
     def _check_auth(self, request: web.Request, body: str) -> web.Response | None:
         h = request.headers
+        if self.refuse_signed is not None:
+            self.auth_failures.append(self.refuse_signed)
+            msg, status = SIGNED_REFUSALS[self.refuse_signed]
+            return fail(self.refuse_signed, msg, status)
         if h.get("KC-API-KEY") != self.api_key:
             self.auth_failures.append("key")
             return fail("400003", "KC-API-KEY not exists", 401)

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import BookEvent, NoticeEvent, TickerEvent
+from tui_trader.core.events import BookEvent, ConnectionEvent, ExecutionReport, NoticeEvent, TickerEvent
+from tui_trader.core.orders import Order
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
@@ -196,6 +198,82 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_once(fake: Fake
         fake.expire_tokens,
         reconnects=4,  # the drop's, then one or two for the public token expired with it
     )
+
+
+PRIVATE_TOKEN = ("POST", "/bullet-private")
+KEYS_SET = "authentication failed; run `tui-trader keys set kucoin`"
+# what a trader is told of each refusal that stops the private streams (and refuses orders)
+STOPS = {
+    **dict.fromkeys(("400003", "400004", "400005", "400006"), KEYS_SET),  # the keys: wrong, gone
+    "400007": "a permission (400007",  # the key lacks one: kucoin.com, not `keys set`, fixes it
+    "411100": "frozen the account (411100",  # the account: KuCoin's support, not the keys
+}
+
+
+def private_states(venue: CcxtVenue) -> set[str]:
+    return {venue.streams.state(k) for k in ("orders", "fills")}
+
+
+async def refused_after_a_drop(fake: FakeKucoinExchange, code: str) -> None:
+    """KuCoin answers every signed call `code` from now on; the sockets drop, so the private
+    socket's token (bullet-private, signed) is asked for again."""
+    fake.refuse_signed = code
+    fake.expire_tokens()
+    await fake.drop_connections()
+
+
+@pytest.mark.parametrize("code", list(STOPS))
+async def test_keys_or_account_refused_mid_session_stop_the_private_streams_saying_which(
+    fake: FakeKucoinExchange, code: str
+) -> None:
+    """The keys worked; then KuCoin refuses every signed call with `code` (its error code
+    pages: 400003 key gone, 400004 passphrase, 400005 signature, 400006 IP not on the key's
+    list, 400007 a permission missing, 411100 the user frozen; ccxt: an AuthenticationError,
+    411100 an AccountSuspended). The private streams stop at once, not retried, the venue
+    `degraded` saying why in words that fit the code, an order refused unsent with the same
+    words; market data flows on."""
+    venue = make_venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and PRIVATE_TOKEN in fake.requests)
+        tokens = fake.requests.count(PRIVATE_TOKEN)
+        await refused_after_a_drop(fake, code)
+        await wait_for(lambda: private_states(venue) == {"stopped"})
+        cid = f"ttkc{code}00000001"
+        await venue.create_order(Order.from_request(limit_buy("kucoin", "95"), cid, "kucoin", datetime.now(UTC)))
+        rejected = next(e for e in events if isinstance(e, ExecutionReport) and e.client_order_id == cid)
+        ticks = sum(isinstance(e, TickerEvent) for e in events)
+        await wait_for(lambda: sum(isinstance(e, TickerEvent) for e in events) > ticks + 10)
+        asked = fake.requests.count(PRIVATE_TOKEN) - tokens
+        await asyncio.sleep(0.5)  # a loop would ask for a private token every 0.05-0.2 s
+        assert fake.requests.count(PRIVATE_TOKEN) - tokens == asked <= 2
+        assert venue.state is ConnectionState.DEGRADED
+        detail = [e.detail for e in events if isinstance(e, ConnectionEvent)][-1]  # status --json's line
+        for said in (detail, venue.streams.summary(), rejected.reason or ""):
+            assert STOPS[code] in said, (said, code)
+            assert ("keys set" in said) is (code in ("400003", "400004", "400005", "400006", "400007")), said
+        assert rejected.status is OrderStatus.REJECTED and not fake.orders
+
+
+@pytest.mark.parametrize("code", ["400002", "429000", "500000"])
+async def test_a_passing_refusal_mid_session_is_retried_never_read_as_bad_keys(
+    fake: FakeKucoinExchange, code: str
+) -> None:
+    """KuCoin refuses the signed calls for a while for a cause that passes: 400002 our
+    timestamp (ccxt: InvalidNonce), 429000 its rate limit, 500000 its own error (ccxt: network
+    errors). The private streams are retried, never `stopped` nor said to be the keys; back
+    and `connected` once KuCoin takes them again."""
+    venue = make_venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and PRIVATE_TOKEN in fake.requests)
+        tokens = fake.requests.count(PRIVATE_TOKEN)
+        await refused_after_a_drop(fake, code)
+        await wait_for(lambda: fake.requests.count(PRIVATE_TOKEN) >= tokens + 2)  # asked again: retried
+        assert "stopped" not in private_states(venue)
+        fake.refuse_signed = None
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        assert private_states(venue) <= {"live", "waiting"}
+    said = " ".join(e.detail for e in events if isinstance(e, ConnectionEvent))
+    assert "authentication failed" not in said and "keys set" not in said, said
 
 
 SIGNED_BOOK, PUBLIC_BOOK = ("GET", "/market/orderbook/level2"), ("GET", "/market/orderbook/level2_100")

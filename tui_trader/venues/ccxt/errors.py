@@ -12,7 +12,8 @@ ccxt raises -> what it means here -> the order:
   -> not made: correct the clock, send once more.
 - `DDoSProtection` / `RateLimitExceeded` (HTTP 418 / 429, -1003): refused by the limiter
   -> not made: wait for Retry-After.
-- `AuthenticationError`, `PermissionDenied` (-2015, 401) -> not made.
+- `AuthenticationError`, `PermissionDenied` (-2015, 401) -> not made (`auth_refusal`: what
+  the trader is told).
 - -2015 after the keys worked (ccxt: a `DDoSProtection`, "a temporary ban"): revoked keys or a
   ban, we cannot tell -> not made (`KEYS_REFUSED`), saying both.
 - `InvalidOrder`, `InsufficientFunds`, `BadRequest`, `BadSymbol`, `OperationRejected` ...: the
@@ -96,11 +97,13 @@ def is_session_refused(exc: BaseException) -> bool:
     return any(text in str(exc) for text in exchanges.SESSION_REFUSED_TEXTS)
 
 
-def auth_refusal_hint(exchange_id: str, exc: BaseException) -> str | None:
-    """What to check, where the venue refused a login without saying why
-    (`exchanges.AUTH_REFUSAL_HINTS`)."""
-    pattern, hint = exchanges.AUTH_REFUSAL_HINTS.get(exchange_id, ("", ""))
-    return hint if pattern and re.search(pattern, str(exc)) else None
+def auth_refusal(venue: str, exchange_id: str, exc: BaseException) -> str:
+    """What a trader is told of a refusal `is_auth_error` reads as the keys': the venue's own
+    line where its answer says more (`exchanges.AUTH_REFUSALS`), else `keys set`."""
+    for pattern, line in exchanges.AUTH_REFUSALS.get(exchange_id, ()):
+        if re.search(pattern, str(exc)):
+            return line.format(venue=venue)
+    return f"authentication failed; run `tui-trader keys set {venue}`"
 
 
 def is_keys_refused(exc: BaseException) -> bool:

@@ -48,16 +48,35 @@ AUTH_ERROR_TEXTS = (
 # Kraken's advice: ask GetWebSocketsToken for a new one). Keys it refuses are refused there.
 SESSION_REFUSED_TEXTS = ("ESession:Invalid session",)
 
-# Where a venue refuses a login without saying why (ccxt: an AuthenticationError, so the private
-# streams stop): the answer's pattern and what the trader is told to check. OKX's 60009 "Login
-# failure" has no cause in its docs, beside its own codes for a wrong key (60005), sign (60007),
-# passphrase (60024), timestamp (60004, 60006) or an internal error (63999).
-AUTH_REFUSAL_HINTS: dict[str, tuple[str, str]] = {
+# What a trader is told where a venue's refusal says more than "wrong keys" (ccxt: an
+# AuthenticationError, so the private streams stop and orders are refused unsent): the
+# answer's pattern and the line (`{venue}`: the venue's name). Elsewhere: "authentication
+# failed; run `tui-trader keys set {venue}`". OKX's 60009 "Login failure" has no cause in its
+# docs, beside its own codes for a wrong key (60005), sign (60007), passphrase (60024),
+# timestamp (60004, 60006) or an internal error (63999). KuCoin's error code pages: 400007
+# "Access Denied" (the key lacks the permission the request needs; ccxt: AuthenticationError),
+# 411100 "User are frozen" (the account, not the keys; ccxt: AccountSuspended).
+AUTH_REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
     "okx": (
-        r'"code":\s*"60009"',
-        'okx refused the login saying only "Login failure" (60009): check that the API key still '
-        "exists at okx.com, that its IP whitelist has this machine's address, and that it is a demo "
-        "key for sandbox = true (a live key otherwise)",
+        (
+            r'"code":\s*"60009"',
+            'authentication failed; okx refused the login saying only "Login failure" (60009): check that the '
+            "API key still exists at okx.com, that its IP whitelist has this machine's address, and that it is "
+            "a demo key for sandbox = true (a live key otherwise); then run `tui-trader keys set {venue}`",
+        ),
+    ),
+    "kucoin": (
+        (
+            r'"code":\s*"400007"',
+            "kucoin refused the key for want of a permission (400007 Access Denied): give it the General and "
+            "Spot Trading permissions at kucoin.com (API Management) and restart tui-trader, or run "
+            "`tui-trader keys set {venue}` with a key that has them",
+        ),
+        (
+            r'"code":\s*"411100"',
+            "kucoin has frozen the account (411100 User are frozen): nothing can be traded until KuCoin's "
+            "support lifts it (the keys are not the cause); restart tui-trader then",
+        ),
     ),
 }
 

@@ -26,7 +26,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.orders import Order
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.ccxt import convert, exchanges
-from tui_trader.venues.ccxt.errors import Outcome, keys_refused, submit_outcome
+from tui_trader.venues.ccxt.errors import Outcome, auth_refusal, keys_refused, submit_outcome
 from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
 from tui_trader.venues.resilience import ConnectionMonitor, TokenBucket
 from tui_trader.venues.streams import StreamBoard
@@ -156,7 +156,7 @@ class CcxtOrders:
     async def _settle_refusal(self, order: Order, outcome: Outcome, exc: BaseException) -> None:
         cid = order.client_order_id
         if outcome is Outcome.AUTH:
-            self._reject(cid, f"authentication failed; run `tui-trader keys set {self.name}`")
+            self._reject(cid, auth_refusal(self.name, self.exchange_id, exc))
             return
         if outcome is Outcome.KEYS_REFUSED:
             self._reject(cid, f"not made: {keys_refused(self.name)}")

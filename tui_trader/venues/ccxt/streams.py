@@ -44,7 +44,7 @@ from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
-    auth_refusal_hint,
+    auth_refusal,
     is_auth_error,
     is_clock_error,
     is_keys_refused,
@@ -182,7 +182,7 @@ class CcxtStreams(PrivateProbe):
                 exc = venue_answer(raised)
                 signed_off = self.clock_offset_ms  # the offset the refused request was signed with
                 if is_auth_error(exc) and not await self._clock_off(key):  # no reconnect fixes bad keys
-                    self._auth_failed(key, auth_refusal_hint(self.exchange_id, exc))  # public data carries on
+                    self._auth_failed(key, auth_refusal(self.name, self.exchange_id, exc))  # public data carries on
                     return
                 reason = self._safe(exc)
                 refused_key = key in PRIVATE and exchanges.forget_refused_listen_key(
@@ -304,13 +304,12 @@ class CcxtStreams(PrivateProbe):
             )
         await asyncio.sleep(delay)
 
-    def _auth_failed(self, key: str, hint: str | None = None) -> None:
+    def _auth_failed(self, key: str, reason: str) -> None:
         """The venue refused our keys on `key` (Binance -2015): every private stream stops for
         good, they share the keys (and ccxt's binance leaves the other one waiting for ever on
         the refused subscribe). Public data carries on; the venue stays `degraded` saying so
-        (once its market data is back, refused at a reconnect), with what to check (`hint`)
-        where the venue did not say why."""
-        reason = f"authentication failed; {hint + '; then ' if hint else ''}run `tui-trader keys set {self.name}`"
+        (once its market data is back, refused at a reconnect), in the words of `auth_refusal`
+        (what to check where the venue did not say why; KuCoin's frozen account, not the keys)."""
         names = [
             k for k in (PRIVATE if key in PRIVATE else (key,)) if k in self._tasks and self.streams.state(k) != STOPPED
         ]

@@ -36,7 +36,7 @@ from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges, ws_refusals
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
-from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, is_auth_error, is_keys_refused, keys_refused
+from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, auth_refusal, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
 from tui_trader.venues.ccxt.streams import CcxtStreams, _RecentIds
@@ -356,9 +356,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
                 await asyncio.sleep(backoff.next_delay())
             except ccxt.BaseError as exc:
                 if is_auth_error(exc):  # kraken's EAPI:Invalid signature is an ExchangeError
-                    raise VenueError(
-                        f"{self.name}: {what}: authentication failed; run `tui-trader keys set {self.name}`"
-                    ) from None
+                    raise VenueError(f"{self.name}: {what}: {auth_refusal(self.name, self.exchange_id, exc)}") from None
                 raise VenueError(f"{self.name}: {what}: {self._safe(exc)}") from None
             else:
                 self.rate_gate.ok()
