@@ -8,7 +8,11 @@ with its workers are printed and fitted separately; then each worker on its own,
 the same times: its RSS, its private memory (USS, from /proc/PID/smaps_rollup) and its C
 heap as glibc counts it (in use / freed but held, asked through the worker's own queue).
 
-    .venv/bin/python bench/bench_memory.py [--duration 3600] [--tick-ms 100]
+The garbage collector is settled as the daemon settles it once started (core/collector.py:
+what lives on frozen, settled again every 5 minutes); `--no-freeze` leaves it as Python starts
+it (the code before that policy).
+
+    .venv/bin/python bench/bench_memory.py [--duration 3600] [--tick-ms 100] [--no-freeze]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, replace
 import psutil
 
 from tui_trader.config import Settings
+from tui_trader.core import collector
 from tui_trader.core import heap as c_heap
 from tui_trader.engine import Engine
 from tui_trader.home import Home
@@ -44,7 +49,7 @@ STRATEGIES = {
 }
 
 
-async def run(duration: float, tick_ms: float, sample: float) -> None:
+async def run(duration: float, tick_ms: float, sample: float, freeze: bool = True) -> None:
     proc = psutil.Process()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -55,6 +60,10 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
         engine = Engine(settings, Home.resolve(tmp))
         await engine.start()
         ui = engine.bus.subscribe("screen")  # a coalescing consumer, like an attached TUI
+        settling = None
+        if freeze:  # as the daemon once started
+            collector.settle()
+            settling = asyncio.create_task(collector.settle_on_schedule())
         assert engine.strategies is not None
         broken = [s["name"] for s in engine.strategies.status() if s.get("error")]
         if broken:
@@ -87,6 +96,9 @@ async def run(duration: float, tick_ms: float, sample: float) -> None:
                 next_sample += sample
             await asyncio.sleep(0.1)
         evaluations = sum(s.get("evaluations", 0) for s in engine.strategies.status())
+        if settling is not None:
+            settling.cancel()
+            collector.release()
         await engine.stop()
     half = [s for s in samples if s[0] >= duration / 2] or samples
     total_half = [s for s in totals if s[0] >= duration / 2] or totals
@@ -251,8 +263,9 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=3600)
     ap.add_argument("--tick-ms", type=float, default=100)
     ap.add_argument("--sample", type=float, default=30)
+    ap.add_argument("--no-freeze", action="store_true", help="the garbage collector as Python starts it")
     args = ap.parse_args()
-    asyncio.run(run(args.duration, args.tick_ms, args.sample))
+    asyncio.run(run(args.duration, args.tick_ms, args.sample, not args.no_freeze))
     return 0
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from tui_trader.config import Settings
 from tui_trader.core import collector
-from tui_trader.daemon import runtime
 from tui_trader.daemon.runtime import Daemon
 from tui_trader.home import Home
 
@@ -46,7 +45,7 @@ async def test_the_daemon_freezes_what_lives_on_settles_on_schedule_and_releases
         return real(*args)
 
     monkeypatch.setattr(collector, "settle", counted)
-    monkeypatch.setattr(runtime, "seconds_to_next_trim", lambda every: 0.2)  # the schedule, shortened
+    monkeypatch.setattr(collector, "seconds_to_next_trim", lambda every: 0.2)  # the schedule, shortened
     home = Home.resolve(tmp_path / "home")
     daemon = Daemon(home, Settings(), tmp_path / "config.toml")
     try:

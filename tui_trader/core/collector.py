@@ -18,7 +18,10 @@ objects back to the collector and its thresholds back as they were.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+
+from tui_trader.core.heap import seconds_to_next_trim
 
 SETTLE_EVERY_S = 300.0
 
@@ -48,3 +51,11 @@ def release() -> None:
     if _default_threshold is not None:
         gc.set_threshold(*_default_threshold)
         _default_threshold = None
+
+
+async def settle_on_schedule(every_s: float = SETTLE_EVERY_S) -> None:
+    """Settle every `every_s`, half a minute away from the candle close (hh:mm:30), for as long
+    as it runs (the daemon's task once it has started and settled)."""
+    while True:
+        await asyncio.sleep(seconds_to_next_trim(every=every_s))
+        settle()

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from tui_trader.core import collector
 from tui_trader.core.errors import ConfigError, UserError
-from tui_trader.core.heap import seconds_to_next_trim
 from tui_trader.daemon import auth
 from tui_trader.daemon.lock import check_private_dir
 from tui_trader.daemon.serve_children import ServeChildren
@@ -156,7 +155,7 @@ class Daemon:
             await self.serve_children.start()  # [serve.web] / [serve.ssh] enabled = true
             await engine.audit("daemon", "start", {"pid": os.getpid(), "live": self.live})
             collector.settle()  # started: what lives on is frozen out of the collector's passes
-            self._settling = asyncio.create_task(_settle_loop(), name="collector-settle")
+            self._settling = asyncio.create_task(collector.settle_on_schedule(), name="collector-settle")
         except BaseException:
             await self.stop()
             raise
@@ -256,12 +255,3 @@ class Daemon:
             "needs_restart": restart,
             "strategies": strategies,
         }
-
-
-async def _settle_loop() -> None:
-    """Settled again every SETTLE_EVERY_S, half a minute away from the candle close, as it was
-    once started (core/collector.py): a full collection (~30 ms with an engine of 20 symbols and
-    10 strategies) no longer falls at any moment, on a candle's path to its order included."""
-    while True:
-        await asyncio.sleep(seconds_to_next_trim(every=collector.SETTLE_EVERY_S))
-        collector.settle()
