@@ -24,6 +24,7 @@ from tui_trader.venues.base import StreamStatus
 from tui_trader.venues.ccxt.venue import CcxtVenue
 
 from fakes.binance_exchange import FakeBinanceExchange
+from fakes.bybit_exchange import FakeBybitExchange
 from fakes.fake_market import FakeMarket
 from fakes.okx_exchange import FakeOkxExchange
 from fakes.venue_harness import API_KEY, SECRET, ccxt_settings, ccxt_venue, streaming, trading, wait_for
@@ -306,3 +307,40 @@ async def test_okx_market_data_frozen_while_degraded_for_refused_keys_is_reconne
         await frozen_then_back(venue, okx, events, drop=False, logins=lambda: okx.logins, keys=OKX_KEYS)
         await frozen_then_back(venue, okx, events, drop=True, logins=lambda: okx.logins, keys=OKX_KEYS)
         await wait_for(trades_backfilled(okx, events, "BTC/USDT", frozen_from), 5)
+
+
+@pytest.fixture
+async def bybit() -> AsyncIterator[FakeBybitExchange]:
+    ex = FakeBybitExchange(api_key=API_KEY, secret=SECRET)
+    await ex.start(tick_interval_s=0.05)  # a print every 50 ms: see the test
+    yield ex
+    await ex.stop()
+
+
+async def test_bybit_market_data_frozen_while_degraded_for_revoked_keys_is_reconnected_and_backfilled(
+    bybit: FakeBybitExchange,
+) -> None:
+    """Bybit's keys are revoked (its markets are read with them: a venue with bad keys does not
+    start) and every socket drops: the private socket's auth is refused (`"success": false`),
+    the private streams stop, the venue is `degraded` saying `keys set bybit`, market data
+    flows. Then it freezes, as a stall, then as a drop whose new sockets stay silent
+    (`frozen_then_back`): as Bybit documents its public socket, a subscribe is still answered
+    (`"op": "subscribe"`) and an `orderbook.50` topic still gets its first push at once, a
+    `snapshot`, the `delta`s after it frozen; `{"op": "ping"}` gets its pong. The prints
+    missed meanwhile are backfilled once the venue is back: the fake prints every 50 ms here,
+    so that a freeze's gap fits in the 60 prints Bybit's spot recent-trade answers at most
+    (its docs' limit, and there is no older public history to ask: a longer gap stays a
+    hole in the tape)."""
+    settings = ccxt_settings("bybit", bybit.ccxt_options(), ["BTC/USDT"], candles=["1m"], rate_limit_ms=1)
+    venue = ccxt_venue(settings, Credentials(API_KEY, SECRET))
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        bybit.api_key = "revoked-key"
+        await bybit.drop_connections()
+        await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
+        await wait_for(lambda: {s.state for s in venue.streams.rows() if not s.private} == {"live"})
+        await wait_for(lambda: venue.state is ConnectionState.DEGRADED)
+        frozen_from = bybit.now_ms
+        await frozen_then_back(venue, bybit, events, drop=False, logins=lambda: bybit.logins, keys="keys set bybit`")
+        await frozen_then_back(venue, bybit, events, drop=True, logins=lambda: bybit.logins, keys="keys set bybit`")
+        await wait_for(trades_backfilled(bybit, events, "BTC/USDT", frozen_from), 5)

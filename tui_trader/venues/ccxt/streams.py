@@ -10,10 +10,14 @@
   subscribe refused on a live socket renews the private socket alone where ccxt's is known
   (`exchanges.PRIVATE_WS`): market data flows on while the refusal lasts. One subscription
   refused on a socket shared with others (Coinbase's: `ws_refusals`) is subscribed again
-  alone, on its own backoff, the rest of the socket flowing on. The venue
-  counts as `connected` only while no stream is down or silent; getting there after a
-  reconnect makes the engine reconcile, which backfills the private stream's gap from the
-  fills history. Candles and public trades are backfilled over REST here.
+  alone, on its own backoff, the rest of the socket flowing on. The venue counts as
+  `connected` only while no stream is down or silent; getting there after a reconnect makes
+  the engine reconcile, which backfills the private stream's gap from the fills history.
+  Candles and public trades are backfilled over REST here.
+- A book's first answer after a subscribe is its snapshot (ccxt's binance loads it over REST,
+  OKX and Bybit push it first on the socket, at each subscribe, market data frozen or not):
+  the book shown, not its stream back, which is the next answer, an update on it. Taken for
+  the stream back, each reconnect attempt of a freeze was a recovery.
 - Keys the venue refuses stop every private stream for good (`stopped`, naming `keys set`):
   no reconnect can fix them. The venue stays `degraded`, its market data watched for stalls
   as a connected venue's; back after a reconnect, it is a recovery all the same (backfilled),
@@ -167,7 +171,7 @@ class CcxtStreams(PrivateProbe):
 
     async def _stream(self, key: str, watch: Callable[[], Awaitable[Any]], handle: Callable[[Any], None]) -> None:
         gen = self._generation
-        first = FirstBook() if key.startswith("book:") else None  # a task a (re)subscribe
+        snapshot = key.startswith("book:")  # a book's first answer after a subscribe: its snapshot
         while not self._closing:
             try:
                 data = await self._watch_once(key, watch)
@@ -176,6 +180,7 @@ class CcxtStreams(PrivateProbe):
             except Exception as raised:
                 if self._closing:
                     return
+                snapshot = key.startswith("book:")  # subscribed again, whatever follows: a snapshot first
                 if isinstance(raised, SubscriptionRefused):  # on a socket that carries on
                     await self._refused_alone(key, raised)
                     continue
@@ -222,7 +227,8 @@ class CcxtStreams(PrivateProbe):
                 self._private_backoff.reset()
             if self._refusals:
                 self._refusals.pop(key, None)
-            if first is not None and first.snapshot(data):  # the book, not its stream back
+            if snapshot:  # the book, not its stream back
+                snapshot = False
                 self.streams.snapshot(key)
             else:
                 self._alive(key)
@@ -559,31 +565,6 @@ class CcxtStreams(PrivateProbe):
                 if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in self._trade_ids[symbol]:
                     self._remember_trade(t)
                     self._emit(TradeEvent(convert.trade_print(self.name, t)))
-
-
-class FirstBook:
-    """A book stream's answers since its (re)subscribe. The first is the book's snapshot: ccxt's
-    binance loads it from REST and hands it on before any update came over the socket, OKX
-    pushes it first on the socket (`"action": "snapshot"`), at each subscribe, its market data
-    frozen or not. It is the book, not its stream back: taken for that, each reconnect attempt
-    of a freeze was a recovery. The stream is back once an update moves the book on (its
-    `nonce`, the snapshot's update or sequence id); a book with no nonce, at its first answer."""
-
-    __slots__ = ("_moved", "_nonce")
-
-    def __init__(self) -> None:
-        self._nonce: Any = None
-        self._moved = False
-
-    def snapshot(self, raw: Any) -> bool:
-        """`raw` (ccxt's book) is the snapshot alone, no update on it yet."""
-        if self._moved:
-            return False
-        nonce = raw.get("nonce") if isinstance(raw, dict) else None
-        if self._nonce is None:
-            self._nonce = nonce
-        self._moved = nonce is None or nonce != self._nonce
-        return not self._moved
 
 
 class _RecentIds:
