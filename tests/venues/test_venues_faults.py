@@ -328,8 +328,9 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
     reconnect loop) and the venue `degraded`; it is live again, and the venue connected, once
     the exchange speaks. The book's REST snapshot, loaded at each subscribe, is not its stream
     back (it was: live, silent again, reconnected, every 2 x stall_after_s for as long as the
-    diff stream said nothing). A restarted stream's first message is awaited 2 s here, not 5
-    (the fake answers at once)."""
+    diff stream said nothing). The stream's row and the venue's line say it was resubscribed
+    and nothing came since (they said "reconnecting", which nothing was). A restarted stream's
+    first message is awaited 2 s here, not 5 (the fake answers at once)."""
     monkeypatch.setattr(streams_module, "FIRST_MESSAGE_S", 2.0)
     engine = await started(fake)
     venue = engine.venues["binance"]
@@ -351,6 +352,11 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
         await asyncio.sleep(4 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
         assert counters["reconnects"] == before + 1 and shown() == "down"
         assert streams.state(other) == "live"  # the others flowed on
+        # what a trader reads: not "reconnecting" (nothing is), but what is true since
+        status = next(v for v in engine.snapshot().venues if v.name == "binance")
+        said = next(s.detail for s in status.streams if s.name == stream)
+        assert "resubscribed at the reconnect, no live update since" in said and "reconnecting" not in said, said
+        assert f"{stream} down" in status.detail and "reconnecting" not in status.detail, status.detail
         fake.mute_stream(muted, False)
         await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
         # the book's diff stream speaks again with a gap in its update ids: resynced, once

@@ -96,8 +96,8 @@ class StreamBoard:
         """A book's snapshot (over REST, or the socket's first push), nothing live on it: the
         stream stays as it is (down after a restart, waiting at first), saying so."""
         s = self._streams.get(name)
-        if s is not None and s.state != LIVE and SNAPSHOT_ONLY not in s.detail:
-            s.detail = f"{s.detail}; {SNAPSHOT_ONLY}" if s.detail else SNAPSHOT_ONLY
+        if s is not None and s.state != LIVE and "its snapshot in" not in s.detail:
+            s.detail = f"{s.detail}; its snapshot in" if s.detail else SNAPSHOT_ONLY
 
     def waiting(self, name: str) -> None:
         """Subscribed without an error, nothing to say yet (a private stream after a subscribe)."""

@@ -64,6 +64,7 @@ from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 log = logging.getLogger(__name__)
 
 PRIVATE = ("orders", "fills")
+RESUBSCRIBED = "resubscribed at the reconnect, no live update since"  # a market data stream not back yet
 
 
 class CcxtStreams(PrivateProbe):
@@ -396,7 +397,9 @@ class CcxtStreams(PrivateProbe):
                 k for k, t in self._tasks.items()
                 if k in self._specs and t is not me and self.streams.state(k) != STOPPED
             ]
-            self.streams.restarting(self._specs, "reconnecting")
+            # true while the venue reconnects and after it is back (no more reconnects for a
+            # stream that stays silent: a thin market): "reconnecting" was not, then
+            self.streams.restarting(self._specs, RESUBSCRIBED)
             self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
             self._relearn = True
             await stop_tasks(*(self._tasks[key] for key in restart))  # our own cancel not swallowed
