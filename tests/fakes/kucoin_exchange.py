@@ -23,6 +23,23 @@ signed call refused 400006, our IP not on the key's list), `refuse_signed` (ever
 answered with one of KuCoin's codes: `SIGNED_REFUSALS`) and `book_depth` (a book deeper than
 the public level2_100 snapshot shows). Refusals are KuCoin's gateway codes: 400003 "KC-API-KEY
 not exists", 400004 passphrase, 400002 timestamp, 400005 signature, 400006 IP.
+
+Websocket limits, per connection, from KuCoin's "Rate Limit" page (Websocket Rate Limit) and its
+websocket error codes page (answers: {"id": <the message's id>, "type": "error", "code": 509,
+"data": ...}, the shape ccxt.pro's kucoin quotes):
+- messages sent to the server: 100 per 10 seconds (`WS_MESSAGES`, `ws_window_s`). Every message
+  counts here (subscribe, unsubscribe, ping: the page says "message limit", not which). Past it
+  the fake answers 509 "exceed max permits per second" (the error page lists it, under "other
+  error codes", without saying which limit it answers: assumed to be this one) and takes nothing
+  from the message. Whether KuCoin also closes the socket is not documented: not modelled;
+- topics in one subscribe (`/market/ticker:BTC-USDT,ETH-USDT` is two): at most 100
+  (`WS_TOPICS_PER_MESSAGE`); more: 509 "exceed max subscription count limitation of 100 per
+  time", nothing subscribed;
+- topics on one connection: at most 400 for spot (`WS_TOPICS_PER_SOCKET`; older versions of the
+  page, and the error page's text, say 300); a subscribe that would pass it: 509 "exceed max
+  subscription count limitation of 400 per session", nothing of it subscribed (all or nothing:
+  assumed, not documented).
+`ws_refused` lists each refusal's text; `ws_sent` every message each socket took, with its time.
 """
 
 from __future__ import annotations
@@ -56,6 +73,9 @@ SIGNED_REFUSALS = {
 }
 TIMEFRAMES = {"1min": 60, "3min": 180, "5min": 300, "15min": 900, "30min": 1800, "1hour": 3600}
 FILLS_MAX = 200  # KuCoin's hf/fills page limit (default 100)
+WS_MESSAGES = 100  # messages a connection may send per `ws_window_s` (10 s)
+WS_TOPICS_PER_MESSAGE = 100  # topics in one subscribe
+WS_TOPICS_PER_SOCKET = 400  # topics subscribed on one (spot) connection
 
 
 def ok(data: Any) -> web.Response:
@@ -90,7 +110,11 @@ class FakeKucoinExchange(FakeMarket):
         self.book_depth = 5  # price levels a side of the (whole) book
         self.refuse_ip = False  # our IP is not on the key's list (any more): signed calls refused
         self.refuse_signed: str | None = None  # a code of SIGNED_REFUSALS: every signed call's answer
+        self.ws_window_s = 10.0  # KuCoin's: 100 messages per 10 s (tests may shorten it)
+        self.ws_refused: list[str] = []  # the text of each 509 answered
+        self.ws_sent: dict[int, list[float]] = {}  # socket number -> when each message taken
         self._subs: dict[web.WebSocketResponse, set[str]] = {}  # socket -> topics
+        self._arrivals: dict[web.WebSocketResponse, list[float]] = {}
         self._private: set[web.WebSocketResponse] = set()
         self._book_seq = dict.fromkeys(self.symbols, 1000)
         self._book: dict[str, dict[str, dict[str, str]]] = {s: {"bids": {}, "asks": {}} for s in self.symbols}
@@ -540,24 +564,58 @@ class FakeKucoinExchange(FakeMarket):
                 await self._on_ws_message(ws, json.loads(msg.data))
         finally:
             self._subs.pop(ws, None)
+            self._arrivals.pop(ws, None)
             self._private.discard(ws)
             self.forget_socket(ws)
         return ws
 
+    def busiest_window(self) -> int:
+        """The most messages one socket sent within any `ws_window_s`."""
+        return max(
+            (sum(1 for u in times[i:] if u - t < self.ws_window_s) for times in self.ws_sent.values()
+             for i, t in enumerate(times)),
+            default=0,
+        )  # fmt: skip
+
+    async def _refuse(self, ws: web.WebSocketResponse, m: dict[str, Any], text: str) -> None:
+        self.ws_refused.append(text)
+        await self.send(ws, {"id": m.get("id"), "type": "error", "code": 509, "data": text})
+
+    async def _over_limits(self, ws: web.WebSocketResponse, m: dict[str, Any], topics: list[str]) -> bool:
+        """KuCoin's websocket limits (see the module's doc): True if `m` was refused for one."""
+        now = time.monotonic()
+        arrived = self._arrivals.setdefault(ws, [])
+        if sum(1 for t in arrived if now - t < self.ws_window_s) >= WS_MESSAGES:
+            await self._refuse(ws, m, "exceed max permits per second")
+            return True
+        arrived.append(now)
+        self.ws_sent.setdefault(id(ws), []).append(now)
+        if m.get("type") != "subscribe":
+            return False
+        if len(topics) > WS_TOPICS_PER_MESSAGE:
+            await self._refuse(ws, m, f"exceed max subscription count limitation of {WS_TOPICS_PER_MESSAGE} per time")
+            return True
+        if len(self._subs[ws] | set(topics)) > WS_TOPICS_PER_SOCKET:
+            await self._refuse(ws, m, f"exceed max subscription count limitation of {WS_TOPICS_PER_SOCKET} per session")
+            return True
+        return False
+
     async def _on_ws_message(self, ws: web.WebSocketResponse, m: dict[str, Any]) -> None:
         kind = m.get("type")
+        channel, _, ids = str(m.get("topic", "")).partition(":")
+        private = channel.startswith("/spotMarket/")
+        topics = [channel] if private else [f"{channel}:{i}" for i in ids.split(",") if i]
+        if await self._over_limits(ws, m, topics):
+            return
         if kind == "ping":
             await self.send(ws, {"id": m.get("id"), "type": "pong", "timestamp": self.now_ms * 1000})
             return
         if kind not in ("subscribe", "unsubscribe"):
             return
-        channel, _, ids = str(m.get("topic", "")).partition(":")
-        private = channel.startswith("/spotMarket/")
         if private and (ws not in self._private or not m.get("privateChannel")):
             await self.send(ws, {"id": m.get("id"), "type": "error", "code": 401,
                                  "data": "private channel needs a private token"})  # fmt: skip
             return
-        topics = [channel] if private else [f"{channel}:{i}" for i in ids.split(",") if i]
         if kind == "subscribe":
             self._subs[ws].update(topics)
         else:

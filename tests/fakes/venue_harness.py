@@ -152,6 +152,38 @@ async def streaming(venue: CcxtVenue, symbols: Sequence[str] = ()) -> AsyncItera
         await venue.close()
 
 
+MarketEvent = TickerEvent | BookEvent | TradeEvent | CandleEvent
+
+
+def _symbol(e: MarketEvent) -> str:
+    if isinstance(e, TickerEvent):
+        return e.ticker.symbol
+    if isinstance(e, BookEvent):
+        return e.book.symbol
+    return e.trade.symbol if isinstance(e, TradeEvent) else e.candle.symbol
+
+
+def every_stream(events: list[Event], symbols: Sequence[str], kinds: tuple[type[MarketEvent], ...], since: int) -> bool:
+    """An event of each of `kinds` for every one of `symbols` since `events[since]`."""
+    seen = {(type(e), _symbol(e)) for e in events[since:] if isinstance(e, kinds)}
+    return all((kind, s) in seen for s in symbols for kind in kinds)
+
+
+async def flowing_at_start_and_after_a_drop(
+    venue: CcxtVenue, fake: FakeMarket, symbols: Sequence[str], kinds: tuple[type[MarketEvent], ...]
+) -> None:
+    """Streaming `symbols`: every stream of `kinds` flows at the start, and again after a drop
+    (every stream subscribes again at once) in one reconnect, no subscription refused."""
+    async with streaming(venue, symbols) as events:
+        await wait_for(lambda: every_stream(events, symbols, kinds, 0))
+        assert venue.counters["reconnects"] == 0, venue.counters
+        await fake.drop_connections()
+        await wait_for(lambda: venue.counters["reconnects"] >= 1)
+        mark = len(events)
+        await wait_for(lambda: every_stream(events, symbols, kinds, mark) and venue.state is ConnectionState.CONNECTED)
+        assert venue.counters["reconnects"] == 1 and venue.counters["subscriptions_refused"] == 0, venue.counters
+
+
 def buy(venue: str, qty: str = "0.2", symbol: str = "BTC/USDT", **kw: Any) -> OrderRequest:
     """A buy request on `venue` (a market order unless `type` and `price` say otherwise)."""
     return OrderRequest(symbol, Side.BUY, Decimal(qty), venue=venue, **kw)

@@ -26,6 +26,7 @@ from fakes.venue_harness import (
     ccxt_venue,
     fills_lost_in_a_drop_are_reconciled,
     fills_match,
+    flowing_at_start_and_after_a_drop,
     live_orders_wait_for_arming,
     rate_limit_backs_off_then_reject,
     revoked_keys_stop_the_private_streams_once,
@@ -221,14 +222,6 @@ async def test_duplicate_client_id_at_coinbase_returns_the_existing_order(coinba
 MANY = tuple(f"{base}/USD" for base in ("BTC", "ETH", "SOL", "ADA", "XRP", "DOT", "LTC", "LINK", "AVAX", "ATOM"))
 
 
-def _flowing(events: list[Event], since: int = 0) -> bool:
-    """A ticker, a book and a trade print of every one of MANY since `events[since]`."""
-    seen = {(TickerEvent, e.ticker.symbol) for e in events[since:] if isinstance(e, TickerEvent)}
-    seen |= {(BookEvent, e.book.symbol) for e in events[since:] if isinstance(e, BookEvent)}
-    seen |= {(TradeEvent, e.trade.symbol) for e in events[since:] if isinstance(e, TradeEvent)}
-    return all((kind, s) in seen for s in MANY for kind in (TickerEvent, BookEvent, TradeEvent))
-
-
 @pytest.mark.parametrize("over_limit", ["error", "close"])
 async def test_many_products_subscribe_under_the_message_rate_limit_at_start_and_after_a_drop(over_limit: str) -> None:
     """Coinbase takes 8 unauthenticated websocket messages a second per IP (documented; what
@@ -239,16 +232,8 @@ async def test_many_products_subscribe_under_the_message_rate_limit_at_start_and
     fake = await FakeCoinbaseExchange(MANY, seed=11).start(tick_interval_s=0.05)
     fake.over_limit = over_limit
     try:
-        venue = make_venue(fake)
-        async with streaming(venue, MANY) as events:
-            await wait_for(lambda: _flowing(events))
-            assert venue.counters["reconnects"] == 0, venue.counters
-            await fake.drop_connections()  # every stream subscribes again, at once
-            await wait_for(lambda: venue.counters["reconnects"] >= 1)
-            mark = len(events)
-            await wait_for(lambda: _flowing(events, mark) and venue.state is ConnectionState.CONNECTED)
-            assert fake.ws_rate_limited == 0 and venue.counters["subscriptions_refused"] == 0
-            assert venue.counters["reconnects"] == 1, venue.counters
-            assert fake.busiest_second() <= 8
+        await flowing_at_start_and_after_a_drop(make_venue(fake), fake, MANY, (TickerEvent, BookEvent, TradeEvent))
+        assert fake.ws_rate_limited == 0
+        assert fake.busiest_second() <= 8
     finally:
         await fake.stop()

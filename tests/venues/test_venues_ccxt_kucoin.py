@@ -21,7 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import BookEvent, ConnectionEvent, ExecutionReport, NoticeEvent, TickerEvent
+from tui_trader.core.events import (
+    BookEvent,
+    CandleEvent,
+    ConnectionEvent,
+    ExecutionReport,
+    NoticeEvent,
+    TickerEvent,
+    TradeEvent,
+)
 from tui_trader.core.orders import Order
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
@@ -36,6 +44,7 @@ from fakes.venue_harness import (
     duplicate_and_reordered_fills_count_once,
     fills_lost_in_a_drop_are_reconciled,
     fills_match,
+    flowing_at_start_and_after_a_drop,
     limit_buy,
     live_orders_wait_for_arming,
     rate_limit_backs_off_then_reject,
@@ -477,3 +486,45 @@ async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinE
         order = await engine.place(buy("kucoin", "0.1"))  # the private stream came back too
         await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
         await fills_match(engine, fake)
+
+
+MANY = tuple(f"K{i:02d}/USDT" for i in range(26))  # ticker, book, trades, 1m candles: 104 topics
+
+
+async def test_many_symbols_subscribe_under_kucoins_limits_at_start_and_after_a_drop() -> None:
+    """KuCoin takes 100 messages per 10 s from a connection (documented; its answer past it, a
+    509 error, is assumed). ccxt.pro's kucoin sends one subscribe per symbol and stream: 104
+    messages at once for 26 symbols with candles, at the start and again after every drop: 4
+    refused with errors ccxt raised in its receive loop, the socket deaf, a reconnect loop with
+    no market data at all. Batched: 4 messages, and 4 again after the drop."""
+    fake = await FakeKucoinExchange(MANY, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE, seed=5).start(
+        tick_interval_s=0.2
+    )
+    try:  # 416 messages a second to parse: a stall is 2 s here, not the harness's 0.6 s
+        venue = make_venue(fake, symbols=MANY, candles=["1m"], stall_after_s=2.0)
+        await flowing_at_start_and_after_a_drop(venue, fake, MANY, (TickerEvent, BookEvent, TradeEvent, CandleEvent))
+        assert fake.ws_refused == []
+        assert fake.busiest_window() <= 6  # 4 subscribes, pings
+    finally:
+        await fake.stop()
+
+
+async def test_more_than_100_symbols_of_a_stream_go_in_subscribes_of_at_most_100_topics() -> None:
+    """KuCoin takes at most 100 topics in one subscribe (509 "exceed max subscription count
+    limitation of 100 per time" past it): 101 symbols' books go in two messages (their tickers
+    and trades likewise)."""
+    symbols = tuple(f"M{i:03d}/USDT" for i in range(101))  # ticker, book, trades: 303 topics
+    fake = await FakeKucoinExchange(symbols, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE).start(
+        tick_interval_s=0.5
+    )
+    try:  # 606 messages a second to parse: a stall is 5 s here
+        venue = make_venue(fake, symbols=symbols, stall_after_s=5.0)
+        async with streaming(venue, symbols) as events:
+            assert len(await venue.load_markets()) == 101  # 303 topics fit on one socket
+            books = lambda: {e.book.symbol for e in events if isinstance(e, BookEvent)}  # noqa: E731
+            await wait_for(lambda: books() == set(symbols) and venue.state is ConnectionState.CONNECTED)
+            assert fake.ws_refused == [] and venue.counters["reconnects"] == 0, (fake.ws_refused, venue.counters)
+            assert max(len(fake.ws_sent[n]) for n in fake.ws_sent) <= 8  # 3 streams x 2 messages, pings
+    finally:
+        await fake.stop()
+

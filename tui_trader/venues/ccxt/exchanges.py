@@ -159,6 +159,11 @@ WS_REFUSAL_RAISED: dict[str, tuple[str, ...]] = {
 # (`PRIVATE_WS`).
 WS_REFUSAL_BY_REQUEST_ID = frozenset({"kraken"})  # "ESession:Invalid session", "Currency pair not supported"
 
+# Exchanges whose ccxt.pro sends one subscribe per symbol and stream, past the venue's websocket
+# limits for a trader watching many symbols (kucoin: 100 messages per 10 s, 100 topics a
+# subscribe, 400 a connection): their public subscribes are batched and paced (`kucoin_ws`).
+WS_SUBSCRIBES_BATCHED = frozenset({"kucoin"})
+
 
 # Exchanges whose ccxt.pro loads the order book's REST snapshot from a signed endpoint when keys
 # are set (kucoin: the full depth, GET /api/v3/market/orderbook/level2), and the depth of their

@@ -33,7 +33,7 @@ from tui_trader.core.market import Candle
 from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
-from tui_trader.venues.ccxt import convert, exchanges, ws_refusals
+from tui_trader.venues.ccxt import convert, exchanges, kucoin_ws, ws_refusals
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, auth_refusal, is_auth_error, is_keys_refused, keys_refused
@@ -182,6 +182,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             ws_refusals.hear_shared_socket_refusals(ex, self.name)
         if self.exchange_id in exchanges.WS_REFUSAL_BY_REQUEST_ID:
             ws_refusals.hear_refusals_by_request_id(ex)
+        if self.exchange_id in exchanges.WS_SUBSCRIBES_BATCHED:
+            kucoin_ws.batch_public_subscribes(ex, self.name)
         depth = exchanges.PUBLIC_BOOK_DEPTH.get(self.exchange_id)
         if depth and self._credentials.api_key:
             self._books = PublicSnapshot(ex, depth, self._book_keys_refused)

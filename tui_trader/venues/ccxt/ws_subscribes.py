@@ -1,4 +1,4 @@
-"""Websocket subscribes sent one message per channel, under the venue's message rate limit.
+"""Websocket subscribes sent in batches, under the venue's limits on the messages a client sends.
 
 Coinbase Advanced Trade limits the websocket messages a client sends without a JWT (subscribe,
 unsubscribe: market data) to 8 a second per IP address ("Advanced Trade WebSocket Rate
@@ -7,12 +7,21 @@ Overview"). What Coinbase does past the limit is not documented (an error answer
 socket). ccxt.pro's coinbase (4.5.90) sends one subscribe per watch, one per symbol and
 channel: 30 at once for 10 symbols, at the start and at every reconnect.
 
+KuCoin (its "Rate Limit" page, Websocket Rate Limit) takes 100 messages per 10 seconds from a
+connection, at most 100 topics in one subscribe (`/market/snapshot:BTC-USDT,ETH-USDT` is two)
+and 400 topics on a (spot) connection; past them it answers 509 errors (its websocket error
+codes page). ccxt.pro's kucoin (4.5.90) sends one subscribe per watch, one per symbol and
+stream: 120 at once for 30 symbols with candles, at the start and at every reconnect
+(`kucoin_ws` sends them through here).
+
 `SubscribeSender` sends them instead: the public subscribes asked for within `WINDOW_S` of each
-other go as one message per channel naming every product, and no more than `PER_SECOND`
-messages leave in any second (the user channel's, signed, go through it too, to keep the
-socket's order of answers). A batch the venue refuses is sent again one product a message
-(paced likewise), so that one refused product (a delisting) does not take the others down;
-only a subscribe of one product is given its refusal (`ws_refusals`).
+other go as one message per channel naming every product (at most `Limits.topics_per_message`
+a message), and no more than `Limits.messages` leave in any `Limits.window_s` (per client, one
+IP, or per socket where the venue counts per connection). Coinbase's user channel's, signed, go
+through it too, to keep the socket's order of answers. A batch the venue refuses is sent again
+one product a message (paced likewise), so that one refused product (a delisting) does not
+take the others down; only a subscribe of one product is given its refusal (`ws_refusals`,
+`kucoin_ws`).
 """
 
 from __future__ import annotations
@@ -20,11 +29,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 WINDOW_S = 0.05  # the streams started together ask for their subscribes within this
-PER_SECOND = 6  # under Coinbase's 8: its second is measured on arrival, ours on sending
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a venue takes: `messages` in any `window_s`, counted per client (one IP) or per
+    socket; at most `topics_per_message` products in one subscribe (0: no such limit)."""
+
+    messages: int
+    window_s: float
+    per_socket: bool = False
+    topics_per_message: int = 0
+
+
+COINBASE = Limits(6, 1.0)  # under Coinbase's 8 a second: its second is measured on arrival, ours on sending
+KUCOIN = Limits(90, 10.0, per_socket=True, topics_per_message=100)  # 100 per 10 s: room for pings
 
 
 @dataclass(frozen=True)
@@ -40,15 +64,23 @@ class Sent:
     def products(self) -> tuple[str, ...]:
         return tuple(p for _, products in self.parts for p in products)
 
-    def message(self) -> dict[str, Any]:
-        return self.signed or {"type": "subscribe", "product_ids": list(self.products), "channel": self.channel}
+
+def coinbase_message(client: Any, sent: Sent) -> dict[str, Any]:
+    return sent.signed or {"type": "subscribe", "product_ids": list(sent.products), "channel": sent.channel}
 
 
 class SubscribeSender:
-    """Per exchange client (one IP): the pace is shared by its sockets, old and new."""
+    """Per exchange client: the pace is shared by its sockets, old and new (`Limits.per_socket`:
+    each socket has its own). `compose` writes a batch's message in the venue's words."""
 
-    def __init__(self, per_second: int = PER_SECOND, window_s: float = WINDOW_S) -> None:
-        self.per_second = per_second
+    def __init__(
+        self,
+        limits: Limits = COINBASE,
+        compose: Callable[[Any, Sent], dict[str, Any]] = coinbase_message,
+        window_s: float = WINDOW_S,
+    ) -> None:
+        self.limits = limits
+        self.compose = compose
         self.window_s = window_s
         self._sent_at: deque[float] = deque()
 
@@ -56,10 +88,22 @@ class SubscribeSender:
         """A subscribe to send on `client`'s socket: with the others of its channel (public),
         or alone (`signed`: the user channel's)."""
         pending = _pending(client)
-        key = f"{channel}|{subscribe_hash}" if signed else channel
+        key = f"{channel}|{subscribe_hash}" if signed else self._batch(pending, channel, len(products))
         entry = pending.get(key)
         parts = ((subscribe_hash, products),)
         pending[key] = Sent(channel, (entry.parts if entry else ()) + parts, signed or None)
+        self._flush_soon(client)
+
+    def _batch(self, pending: dict[str, Sent], channel: str, more: int) -> str:
+        """The key of the batch of `channel` with room for `more` products."""
+        n, cap = 0, self.limits.topics_per_message
+        while cap and (entry := pending.get(f"{channel}#{n}")) and len(entry.products) + more > cap:
+            n += 1
+        return f"{channel}#{n}"
+
+    def resend(self, client: Any, sent: Sent) -> None:
+        """A batch refused for the pace (not for what it asks): again, whole."""
+        _pending(client)[f"{sent.channel}|{sent.parts[0][0]}"] = sent
         self._flush_soon(client)
 
     def resend_alone(self, client: Any, refused: Sent) -> None:
@@ -80,28 +124,30 @@ class SubscribeSender:
             await asyncio.sleep(self.window_s)  # the other streams' subscribes of this moment join
             pending = _pending(client)
             while pending:
-                await self._slot()
+                await self._slot(client)
                 if not pending or client.closed():
                     return
                 sent = pending.pop(next(iter(pending)))
                 unanswered(client).append(sent)
                 try:
-                    await client.send(sent.message())
+                    await client.send(self.compose(client, sent))
                 except Exception as exc:  # as ccxt's own send: the socket's error, every watch hears it
                     client.on_error(exc)
                     return
 
-    async def _slot(self) -> None:
-        """Wait until one more message keeps every second at `per_second` or fewer."""
+    async def _slot(self, client: Any) -> None:
+        """Wait until one more message keeps every window at `limits.messages` or fewer."""
         loop = asyncio.get_running_loop()
+        limits = self.limits
+        sent_at = _deque(client, "tt_sent_at") if limits.per_socket else self._sent_at
         while True:
             now = loop.time()
-            while self._sent_at and now - self._sent_at[0] >= 1.0:
-                self._sent_at.popleft()
-            if len(self._sent_at) < self.per_second:
-                self._sent_at.append(now)
+            while sent_at and now - sent_at[0] >= limits.window_s:
+                sent_at.popleft()
+            if len(sent_at) < limits.messages:
+                sent_at.append(now)
                 return
-            await asyncio.sleep(1.0 - (now - self._sent_at[0]) + 0.01)
+            await asyncio.sleep(limits.window_s - (now - sent_at[0]) + 0.01)
 
 
 def _pending(client: Any) -> dict[str, Sent]:
@@ -111,9 +157,13 @@ def _pending(client: Any) -> dict[str, Sent]:
     return pending
 
 
+def _deque(client: Any, name: str) -> deque[Any]:
+    if not hasattr(client, name):
+        setattr(client, name, deque())
+    queue: deque[Any] = getattr(client, name)
+    return queue
+
+
 def unanswered(client: Any) -> deque[Sent]:
     """The subscribes sent on `client`'s socket not answered yet, oldest first."""
-    if not hasattr(client, "tt_unanswered"):
-        client.tt_unanswered = deque()
-    queue: deque[Sent] = client.tt_unanswered
-    return queue
+    return _deque(client, "tt_unanswered")
