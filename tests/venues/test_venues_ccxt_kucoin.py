@@ -286,7 +286,10 @@ async def test_a_passing_refusal_mid_session_is_retried_never_read_as_bad_keys(
 
 
 SIGNED_BOOK, PUBLIC_BOOK = ("GET", "/market/orderbook/level2"), ("GET", "/market/orderbook/level2_100")
-BOOK_NOTICE = "kucoin: keys refused; the order book is the public 100-level snapshot (run `tui-trader keys set kucoin`)"
+BOOK_NOTICE = (
+    "kucoin: keys refused; the order book is the public 100-level snapshot "
+    "(run `tui-trader keys set kucoin`, then `tui-trader venue reconnect kucoin`)"
+)
 
 
 def shown(events: list[Any], symbol: str) -> tuple[tuple[tuple[float, float], ...], tuple[tuple[float, float], ...]]:

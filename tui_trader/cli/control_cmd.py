@@ -131,8 +131,9 @@ def _pip_legs(symbol: str, params: dict[str, Any]) -> None:
             params[name] = None
 
 
-def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
-    """One request to the daemon of this home folder (NotRunningError when there is none)."""
+def request(args: argparse.Namespace, cmd: str, *, timeout_s: float = 15.0, **params: Any) -> Any:
+    """One request to the daemon of this home folder (NotRunningError when there is none),
+    answered within `timeout_s`."""
     import asyncio
 
     from tui_trader.daemon.remote_client import RemoteClient
@@ -141,7 +142,7 @@ def request(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
     home = Home.resolve(getattr(args, "home", None))
 
     async def go() -> Any:
-        client = RemoteClient.for_home(home, client="cli", mirror=False)
+        client = RemoteClient.for_home(home, client="cli", mirror=False, timeout_s=timeout_s)
         await client.connect()
         try:
             return await client.request(cmd, **params)

@@ -100,7 +100,26 @@ def _set(args: argparse.Namespace) -> int:
         f"in {store.description}{note}",
         file=sys.stderr,
     )
+    running = _running_note(ctx, args.venue, kind if vs else None)
+    if running:
+        print(running, file=sys.stderr)
     return 0
+
+
+def _running_note(ctx: Context, venue: str, kind: str | None) -> str:
+    """What makes an engine running on this home use the keys just stored ("" if none runs,
+    or the keys are not a venue's)."""
+    from tui_trader.home import HomeLock
+
+    holder = HomeLock.holder(ctx.home.lock_path)
+    if holder is None or kind is None:
+        return ""
+    pid, role = holder
+    who = f" (pid {pid})" if pid else ""
+    if role == "daemon" and kind == "ccxt":  # the adapters that take keys while running (KeyedVenue)
+        return f"a daemon is running on this home{who}: `tui-trader venue reconnect {venue}` makes it use them"
+    what = "a daemon" if role == "daemon" else "the tui-trader workstation" if role == "workstation" else "an engine"
+    return f"{what} is running on this home{who}: it uses them once restarted"
 
 
 def _schwab_login(venue: str, vs: Any, app_key: str, app_secret: str) -> str:

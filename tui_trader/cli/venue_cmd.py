@@ -1,5 +1,7 @@
 """`tui-trader venue stop|start NAME`: take a paper venue down and bring it back on the running
-daemon, to rehearse an outage (routing goes elsewhere and says so; docs/routing.md)."""
+daemon, to rehearse an outage (routing goes elsewhere and says so; docs/routing.md).
+`tui-trader venue reconnect NAME`: a live venue reconnected with its keys read again from the
+keyring by the daemon (after `keys set NAME`), the daemon and its other venues running on."""
 
 from __future__ import annotations
 
@@ -7,13 +9,22 @@ import argparse
 
 from tui_trader.cli.common import add_command, print_json
 
+ANSWER_MARGIN_S = 45.0  # beyond `--wait`: the new client lists the markets, then the reconcile
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    p = add_command(sub, "venue", "stop or start a paper venue on the running daemon (an outage rehearsal)")
-    verbs = p.add_subparsers(dest="verb", metavar="stop|start", required=True, parser_class=type(p))
+    p = add_command(sub, "venue", "a venue of the running daemon: stop / start a paper one, reconnect a live one")
+    verbs = p.add_subparsers(dest="verb", metavar="stop|start|reconnect", required=True, parser_class=type(p))
     for verb, what in (("stop", "stop a paper venue: no quotes, orders refused"), ("start", "start it again")):
         s = add_command(verbs, verb, what, _run, json_flag=True)
         s.add_argument("name", metavar="NAME")
+    s = add_command(
+        verbs, "reconnect", "reconnect a live venue with its keys read again from the keyring (after keys set)",
+        _reconnect, json_flag=True,
+    )  # fmt: skip
+    s.add_argument("name", metavar="NAME")
+    s.add_argument("--wait", type=int, default=15, metavar="SECONDS",
+                   help="how long to wait for the venue to be back (default 15)")  # fmt: skip
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -25,3 +36,16 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"{doc['venue']}: {doc['state']}")
     return 0
+
+
+def _reconnect(args: argparse.Namespace) -> int:
+    """One line: "kucoin: connected", or "kucoin: degraded: WHY" and exit 1."""
+    from tui_trader.cli.control_cmd import request
+
+    params = {"name": args.name, "wait_s": args.wait}
+    doc = request(args, "call", command="venue.reconnect", params=params, timeout_s=args.wait + ANSWER_MARGIN_S)
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"{doc['venue']}: {doc['state']}" + (f": {doc['detail']}" if doc["detail"] else ""))
+    return 0 if doc["state"] == "connected" else 1

@@ -56,6 +56,7 @@ class EnginePort(Protocol):
     router: Any  # router.Router: `--venue auto`
     scanner: Any  # scanner.SpreadScanner: spreads, the consolidated view
     copy: Any  # copy.desk.CopyDesk when [copy.*] tables follow a leader
+    reconciler: Any  # reconnect.Reconciler: after reconnects, while an order's fate is unknown
     config_file: Path | None
     reloader: Callable[[], Awaitable[dict[str, Any]]] | None
 

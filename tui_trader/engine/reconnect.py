@@ -32,6 +32,7 @@ class Reconciler:
         self._again: set[str] = set()
         self._settling: set[str] = set()  # venues with a settle loop running
         self.last: dict[str, ReconcileReport] = {}
+        self.fills_applied: dict[str, int] = {}  # per venue, since the start
 
     def install(self) -> None:
         """Reconcile each venue that reports `connected` after a reconnect, and settle every
@@ -58,6 +59,7 @@ class Reconciler:
                 self._again.discard(venue_name)
                 report = await reconcile(self.engine.oms, venue, self.engine.clock.now())
                 self.last[venue_name] = report
+                self.fills_applied[venue_name] = self.fills_applied.get(venue_name, 0) + report.fills_applied
                 if venue_name not in self._again:
                     break
         finally:
@@ -65,6 +67,14 @@ class Reconciler:
         if report.unsettled:
             self.settle(venue_name)
         return report
+
+    async def reconcile_now(self, venue_name: str) -> ReconcileReport | None:
+        """Reconcile `venue_name` and wait until no run is left (the one a reconnect started,
+        then ours): its last report."""
+        await self.run(venue_name)
+        while venue_name in self._running:
+            await asyncio.sleep(0.05)
+        return self.last.get(venue_name)
 
     def settle(self, venue_name: str) -> None:
         """Keep reconciling `venue_name`, backing off, while any of our orders there is unsettled."""

@@ -51,6 +51,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     performance_commands,
     routing_commands,
     signal_commands,
+    venue_commands,
 )
 from tui_trader.engine.bus import EventBus
 from tui_trader.engine.copy import commands as copy_commands  # noqa: F401  (registers commands)

@@ -1,6 +1,6 @@
 """Commands for many venues as one: the consolidated quote (`quote SYMBOL --all-venues`), the
 spread scanner (`scan spreads`), and stopping / starting a paper venue to rehearse an outage
-(`venue stop|start NAME`)."""
+(`venue stop|start NAME`; a live venue's `venue reconnect NAME` is in venue_commands.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tui_trader.core.errors import UsageError, UserError
 from tui_trader.engine import params as P
 from tui_trader.engine.commands import command
 from tui_trader.engine.scanner import SIMULATED_NOTE, simulated
+from tui_trader.engine.venue_commands import venue_named
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
@@ -71,13 +72,11 @@ async def _start(engine: EnginePort, params: dict[str, Any], actor: str) -> dict
 
 
 def _paper(engine: EnginePort, params: dict[str, Any]) -> Any:
-    name = P.text(params, "name", required=True, max_len=64) or ""
-    venue = engine.venues.get(name)
-    if venue is None:
-        raise UsageError(f"no venue {name!r}; configured: {', '.join(engine.venues)}")
+    venue = venue_named(engine, params)
     if venue.kind != "paper":
         raise UsageError(
-            f"{name} is a {venue.kind} venue: only paper venues are stopped and started from here "
-            "(to rehearse an outage); a real exchange's connection is the adapter's"
+            f"{venue.name} is a {venue.kind} venue: only paper venues are stopped and started from here "
+            f"(to rehearse an outage); `tui-trader venue reconnect {venue.name}` reconnects it with its keys "
+            "read again"
         )
     return venue

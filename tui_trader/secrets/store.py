@@ -212,13 +212,14 @@ def token_saver(venue: str, home: Home | None) -> Callable[[str], None]:
     return save
 
 
-def load_credentials(venue: str, home: Home | None) -> Credentials | None:
-    """Credentials for an adapter (None: public data only); prompts only on a terminal."""
+def load_credentials(venue: str, home: Home | None, *, prompt: bool | None = None) -> Credentials | None:
+    """Credentials for an adapter (None: public data only); prompts only on a terminal, and
+    never with `prompt=False` (a running daemon reading them again)."""
     file_only = os.environ.get(ENV_BACKEND, "").lower() == "file" or _desktop_keyring() is None
     if file_only and (home is None or not (home.root / FILE_NAME).exists()):
         return None  # nothing was ever stored: the venue runs on public data
     try:
-        return CredentialStore.open(home, prompt=sys.stdin.isatty()).get(venue)
+        return CredentialStore.open(home, prompt=sys.stdin.isatty() if prompt is None else prompt).get(venue)
     except UserError:
         raise
     except Exception as exc:

@@ -15,6 +15,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
+from tui_trader.secrets.credentials import Credentials
 
 Emit = Callable[[Event], None]
 
@@ -119,3 +120,14 @@ class Venue(Protocol):
     async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder | None: ...
 
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]: ...
+
+
+@runtime_checkable
+class KeyedVenue(Protocol):
+    """A venue that can be reconnected with its keys read again while the engine runs
+    (`tui-trader venue reconnect NAME`)."""
+
+    async def reconnect_with(self, credentials: Credentials | None) -> None:
+        """Reconnect the whole venue with `credentials`, every stream subscribed again (those
+        stopped for refused keys too). Raises VenueError, nothing changed, if the venue cannot
+        be reached with them; a refusal of the keys shows as the private streams stopped again."""

@@ -167,13 +167,14 @@ class ConnectionMonitor:
         self.attempt += 1
         self.degraded(detail)
 
-    def reconnecting(self, detail: str) -> float:
-        """Enter `reconnecting`; returns how long to wait before the next attempt."""
+    def reconnecting(self, detail: str, *, now: bool = False) -> float:
+        """Enter `reconnecting`; returns how long to wait before the next attempt (`now`: none,
+        a reconnect the trader asked for)."""
         if self._down_since is None:
             self._down_since = time.monotonic()
         self.attempt += 1
-        delay = self.backoff.next_delay()
-        self.set(ConnectionState.RECONNECTING, f"{detail}; retry in {delay:.1f}s")
+        delay = 0.0 if now else self.backoff.next_delay()
+        self.set(ConnectionState.RECONNECTING, detail if now else f"{detail}; retry in {delay:.1f}s")
         return delay
 
     def closed(self) -> None:

@@ -116,6 +116,14 @@ class StreamBoard:
             self._set(s, STOPPED, detail)
             s.owed.clear()
 
+    def resume(self, names: Iterable[str], detail: str) -> None:
+        """These streams, stopped for refused keys, are subscribed again (the keys read again:
+        `tui-trader venue reconnect`): `down` saying `detail` until a subscribe goes through."""
+        for name in names:
+            s = self._streams.get(name)
+            if s is not None and s.state == STOPPED:
+                self._set(s, DOWN, detail)
+
     def restarting(self, names: Iterable[str], detail: str) -> None:
         """These streams are being resubscribed (after a drop or a silence). A private stream's
         debts go with it: the reconcile that follows the reconnect settles those orders."""

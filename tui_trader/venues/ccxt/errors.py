@@ -97,13 +97,17 @@ def is_session_refused(exc: BaseException) -> bool:
     return any(text in str(exc) for text in exchanges.SESSION_REFUSED_TEXTS)
 
 
-def auth_refusal(venue: str, exchange_id: str, exc: BaseException) -> str:
+def auth_refusal(venue: str, exchange_id: str, exc: BaseException, *, running: bool = False) -> str:
     """What a trader is told of a refusal `is_auth_error` reads as the keys': the venue's own
-    line where its answer says more (`exchanges.AUTH_REFUSALS`), else `keys set`."""
+    line where its answer says more (`exchanges.AUTH_REFUSALS`), else `keys set`. On a
+    `running` venue (a stream, an order), how it takes the fix: `venue reconnect`; else (the
+    start failed) by starting again."""
+    again = f"run `tui-trader venue reconnect {venue}`" if running else "start tui-trader again"
     for pattern, line in exchanges.AUTH_REFUSALS.get(exchange_id, ()):
         if re.search(pattern, str(exc)):
-            return line.format(venue=venue)
-    return f"authentication failed; run `tui-trader keys set {venue}`"
+            return line.format(venue=venue, again=again)
+    then = f", then `tui-trader venue reconnect {venue}`" if running else ""
+    return f"authentication failed; run `tui-trader keys set {venue}`{then}"
 
 
 def is_keys_refused(exc: BaseException) -> bool:
@@ -118,8 +122,8 @@ def is_keys_refused(exc: BaseException) -> bool:
 def keys_refused(venue: str) -> str:
     """What a trader is told when `is_keys_refused` (short enough for a stream's state)."""
     return (
-        f"{venue} refused our keys (-2015) after they had worked: revoked, an IP not allowed, "
-        f"or a temporary ban; if it lasts, run `tui-trader keys set {venue}`"
+        f"{venue} refused our keys (-2015) after they had worked: revoked, an IP not allowed, or "
+        f"a ban; if it lasts: `tui-trader keys set {venue}`, `tui-trader venue reconnect {venue}`"
     )
 
 

@@ -50,8 +50,10 @@ SESSION_REFUSED_TEXTS = ("ESession:Invalid session",)
 
 # What a trader is told where a venue's refusal says more than "wrong keys" (ccxt: an
 # AuthenticationError, so the private streams stop and orders are refused unsent): the
-# answer's pattern and the line (`{venue}`: the venue's name). Elsewhere: "authentication
-# failed; run `tui-trader keys set {venue}`". OKX's 60009 "Login failure" has no cause in its
+# answer's pattern and the line (`{venue}`: the venue's name; `{again}`: how the running
+# venue takes the fix, `venue reconnect`, or at a start that failed, starting again). Elsewhere:
+# "authentication failed; run `tui-trader keys set {venue}`" (running: "..., then
+# `tui-trader venue reconnect {venue}`"). OKX's 60009 "Login failure" has no cause in its
 # docs, beside its own codes for a wrong key (60005), sign (60007), passphrase (60024),
 # timestamp (60004, 60006) or an internal error (63999). KuCoin's error code pages: 400007
 # "Access Denied" (the key lacks the permission the request needs; ccxt: AuthenticationError),
@@ -62,20 +64,20 @@ AUTH_REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
             r'"code":\s*"60009"',
             'authentication failed; okx refused the login saying only "Login failure" (60009): check that the '
             "API key still exists at okx.com, that its IP whitelist has this machine's address, and that it is "
-            "a demo key for sandbox = true (a live key otherwise); then run `tui-trader keys set {venue}`",
+            "a demo key for sandbox = true (a live key otherwise); then run `tui-trader keys set {venue}` and {again}",
         ),
     ),
     "kucoin": (
         (
             r'"code":\s*"400007"',
             "kucoin refused the key for want of a permission (400007 Access Denied): give it the General and "
-            "Spot Trading permissions at kucoin.com (API Management) and restart tui-trader, or run "
-            "`tui-trader keys set {venue}` with a key that has them",
+            "Spot Trading permissions at kucoin.com (API Management), or run `tui-trader keys set {venue}` "
+            "with a key that has them; then {again}",
         ),
         (
             r'"code":\s*"411100"',
             "kucoin has frozen the account (411100 User are frozen): nothing can be traded until KuCoin's "
-            "support lifts it (the keys are not the cause); restart tui-trader then",
+            "support lifts it (the keys are not the cause); then {again}",
         ),
     ),
 }

@@ -156,7 +156,7 @@ class CcxtOrders:
     async def _settle_refusal(self, order: Order, outcome: Outcome, exc: BaseException) -> None:
         cid = order.client_order_id
         if outcome is Outcome.AUTH:
-            self._reject(cid, auth_refusal(self.name, self.exchange_id, exc))
+            self._reject(cid, auth_refusal(self.name, self.exchange_id, exc, running=True))
             return
         if outcome is Outcome.KEYS_REFUSED:
             self._reject(cid, f"not made: {keys_refused(self.name)}")

@@ -188,7 +188,8 @@ class CcxtStreams(PrivateProbe):
                 exc = venue_answer(raised)
                 signed_off = self.clock_offset_ms  # the offset the refused request was signed with
                 if is_auth_error(exc) and not await self._clock_off(key):  # no reconnect fixes bad keys
-                    self._auth_failed(key, auth_refusal(self.name, self.exchange_id, exc))  # public data carries on
+                    # public data carries on; new keys come with `tui-trader venue reconnect`
+                    self._auth_failed(key, auth_refusal(self.name, self.exchange_id, exc, running=True))
                     return
                 reason = self._safe(exc)
                 refused_key = key in PRIVATE and exchanges.forget_refused_listen_key(

@@ -39,9 +39,9 @@ from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, auth_refusal, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
-from tui_trader.venues.ccxt.streams import CcxtStreams, _RecentIds
+from tui_trader.venues.ccxt.streams import PRIVATE, CcxtStreams, _RecentIds
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         depth = self._books.depth if self._books else 0
         text = (
             f"{self.name}: keys refused; the order book is the public {depth}-level snapshot "
-            f"(run `tui-trader keys set {self.name}`)"
+            f"(run `tui-trader keys set {self.name}`, then `tui-trader venue reconnect {self.name}`)"
         )
         log.warning("%s (%s)", text, self._safe(exc))
         self._emit(NoticeEvent(self.clock.now(), "warning", text, self.name))
@@ -286,20 +286,77 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         # a venue that cannot list its markets stops the start soon (the daemon exits, says why)
         await self._rest(self._ex.load_markets, what="load markets", attempts=3)
         await self._sync_clock()
+        self._read_markets()
+        self._check_derivatives()
+        if self._credentials.api_key and self._margined:
+            await self._load_tiers()
+        self.monitor.connected(f"{self.exchange_id}{' testnet' if self.settings.sandbox else ''}")
+        self._start_tasks()
+
+    def _read_markets(self) -> None:
         self.instruments = {
             s: convert.instrument(self.name, m, self._ex.precisionMode)
             for s, m in self._ex.markets.items()
             if (m.get("spot", True) or m.get("swap") or m.get("future")) and m.get("active", True) is not False
         }
-        self._check_derivatives()
-        if self._credentials.api_key and self._margined:
-            await self._load_tiers()
-        self.monitor.connected(f"{self.exchange_id}{' testnet' if self.settings.sandbox else ''}")
+
+    def _start_tasks(self) -> None:
         if self._credentials.api_key:
             self._start_private()
             if self._margined:
                 self._tasks["funding"] = asyncio.create_task(self._poll_funding(), name=f"{self.name}-funding")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
+
+    async def reconnect_with(self, credentials: Credentials | None) -> None:
+        """`tui-trader venue reconnect NAME`: the venue reconnected with `credentials` (the keys
+        read again from the keyring) on a new ccxt client, nothing of the old keys kept (ccxt's
+        websocket tokens and logins, the book's public snapshot taken for refused keys). The new
+        client lists the markets first: if it cannot, this raises and the old one streams on,
+        nothing changed. Then it is a venue-wide reconnect like any other: every stream
+        subscribed again, those stopped for refused keys among them; back, the gap is
+        backfilled and the engine reconciles. Keys refused again stop the private streams once."""
+        async with self._reconnect_lock:
+            old_ex, old_credentials, old_books = self._ex, self._credentials, self._books
+            self._credentials, self._books = credentials or Credentials(), None
+            ex = None
+            try:
+                ex = self._make_exchange()
+                await self._rest(ex.load_markets, what="load markets", attempts=3)
+            except BaseException:
+                if ex is not None:
+                    with contextlib.suppress(Exception):
+                        await ex.close()
+                self._credentials, self._books = old_credentials, old_books
+                raise
+            books, self._books = self._books, old_books  # the old client's until it is closed
+            self._generation += 1
+            self.counters["reconnects"] += 1
+            if self._gap_from is None:
+                self._gap_from = (dict(self._last_candle), dict(self._last_trade))
+            self.monitor.reconnecting("reconnecting with the keys read again", now=True)
+            symbols = [key.split(":", 1)[1] for key in self._specs if key.startswith("ticker:")]
+            self.streams.resume(PRIVATE, "keys read again; subscribing")
+            self.streams.note("book:", "")  # no longer the public snapshot taken for refused keys
+            self.streams.restarting(self._specs, "reconnecting with the keys read again")
+            await stop_tasks(*self._tasks.values())
+            self._tasks.clear()
+            self._specs.clear()  # their watches are the old client's
+            with contextlib.suppress(Exception):
+                await old_ex.close()
+            self._ex, self._books = ex, books
+            self._private_backoff.reset()
+            self._refusals.clear()
+            self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
+            self._relearn = True
+            try:
+                await self._sync_clock()
+                self._read_markets()
+                if self._credentials.api_key and self._margined:
+                    await self._load_tiers()
+            finally:
+                self._start_tasks()
+                await self.subscribe(symbols)
+                self._retried_at = asyncio.get_running_loop().time()
 
     async def close(self) -> None:
         self._closing = True

@@ -1,0 +1,274 @@
+"""`tui-trader venue reconnect NAME`: a live venue whose keys were refused takes new keys from
+the keyring while the engine runs, against the fake KuCoin (loopback, real ccxt clients): the
+private streams stopped for refused keys are back, what they missed is reconciled once, an
+order trades; keys still refused say so in one line and stay stopped (no loop); the keys are in
+no answer, log line, audit row or snapshot. The CLI's bad input is one line, nothing changed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_daemon_venue_faults import (
+    PASSWORD,
+    FakeInThread,
+    cli,
+    cli_json,
+    configure,
+    exchange,  # noqa: F401  (the fake Binance in a thread: a fixture)
+    ledgers_agree,
+    posts,
+    wait_until,
+)
+
+from tui_trader.core.encoding import to_jsonable
+from tui_trader.core.enums import ConnectionState, OrderStatus
+from tui_trader.core.errors import UsageError, UserError
+from tui_trader.engine import Engine
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.testing import manual_engine
+from tui_trader.home import Home
+from tui_trader.secrets import Credentials, CredentialStore
+from tui_trader.venues.ccxt.venue import CcxtVenue
+
+from daemon_homes import cheap_argon2, cheap_argon2_env, home_with_keys
+from fakes.kucoin_exchange import FakeKucoinExchange
+from fakes.venue_harness import (
+    API_KEY,
+    ccxt_settings,
+    ccxt_venue,
+    engine_settings,
+    fills_match,
+    limit_buy,
+    wait_for,
+    wait_status,
+)
+from fakes.venue_harness import SECRET as BINANCE_SECRET
+
+KEY, SECRET, PASSPHRASE = "kc-old-key", "kc-old-secret-value", "kc-passphrase"
+NEW_KEY, NEW_SECRET = "kc-new-key", "kc-new-secret-value"
+PRIVATE_TOKEN = ("POST", "/bullet-private")
+NO_KEYS = "no keys for kucoin in the keyring: run `tui-trader keys set kucoin` first; nothing changed"
+STILL_REFUSED = (
+    "kucoin: load markets: authentication failed; run `tui-trader keys set kucoin`; "
+    "nothing changed: kucoin runs on as it was (degraded)"
+)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKucoinExchange]:
+    ex = await FakeKucoinExchange(api_key=KEY, secret=SECRET, passphrase=PASSPHRASE).start(tick_interval_s=0.02)
+    yield ex
+    await ex.stop()
+
+
+@pytest.fixture
+def keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CredentialStore:
+    """The home's encrypted file keyring (at a test's Argon2 cost), holding the old keys."""
+    cheap_argon2(monkeypatch)
+    monkeypatch.setenv("TUI_TRADER_KEYRING", "file")
+    monkeypatch.setenv("TUI_TRADER_KEYRING_PASSWORD", "keyring-pass")
+    store = CredentialStore.open(Home(tmp_path / "home"))
+    store.set("kucoin", Credentials(KEY, SECRET, PASSPHRASE))
+    return store
+
+
+async def started(fake: FakeKucoinExchange, home: Path) -> Engine:
+    settings = ccxt_settings("kucoin", fake.ccxt_options(), ["BTC/USDT"], rate_limit_ms=1, sandbox=False)
+    venue = ccxt_venue(settings, Credentials(KEY, SECRET, PASSPHRASE))
+    engine = Engine(engine_settings(), Home(home), in_memory=True, venues={"kucoin": venue})
+    await engine.start()
+    assert (await dispatch(engine, "arm_live", {}, "test"))["live_venues"] == ["kucoin"]
+    return engine
+
+
+def private_states(venue: CcxtVenue) -> set[str]:
+    return {venue.streams.state(k) for k in ("orders", "fills")}
+
+
+async def test_new_keys_bring_the_stopped_private_streams_back_reconciled_without_a_restart(
+    fake: FakeKucoinExchange, keyring: CredentialStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The keys worked; an order rests. The trader revokes them at KuCoin and makes new ones:
+    the private streams stop (400003), the order fills meanwhile (nobody hears of it).
+    `venue reconnect` with the old keys still stored says so in one line, nothing changed (the
+    new client cannot list KuCoin's markets, a signed call there), no private token asked
+    for, no reconnect; with the new keys stored it is
+    `connected`, the missed fill is reconciled once, a new order trades, and the keys are in
+    no answer, log line, audit row or snapshot."""
+    caplog.set_level(logging.DEBUG)
+    engine = await started(fake, tmp_path / "home")
+    venue = engine.venues["kucoin"]
+    assert isinstance(venue, CcxtVenue)
+    try:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and PRIVATE_TOKEN in fake.requests)
+        resting = await engine.place(limit_buy("kucoin", "95"))
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+
+        fake.api_key, fake.secret = NEW_KEY, NEW_SECRET  # ours revoked, new ones made
+        fake.expire_tokens()
+        await fake.drop_connections()
+        await wait_for(lambda: private_states(venue) == {"stopped"})
+        fake.fill(resting.client_order_id)  # while the private streams are stopped
+
+        tokens = fake.requests.count(PRIVATE_TOKEN)
+        with pytest.raises(UserError, match=re.escape(STILL_REFUSED)):  # listing KuCoin's markets is signed
+            await dispatch(engine, "venue.reconnect", {"name": "kucoin", "wait_s": 20}, "test")
+        await asyncio.sleep(0.5)  # a loop would ask for a private token every 0.05-0.2 s
+        assert fake.requests.count(PRIVATE_TOKEN) == tokens and venue.counters["reconnects"] == 1
+        assert private_states(venue) == {"stopped"} and venue.state is ConnectionState.DEGRADED
+
+        keyring.set("kucoin", Credentials(NEW_KEY, NEW_SECRET, PASSPHRASE))
+        answer = await dispatch(engine, "venue.reconnect", {"name": "kucoin"}, "test")
+        assert answer["state"] == "connected" and answer["detail"] == "", answer
+        assert answer["reconciled"]["fills_applied"] == 1, answer
+        assert private_states(venue) <= {"live", "waiting", "quiet"}
+        await wait_status(engine, resting.client_order_id, OrderStatus.FILLED)
+
+        placed = await engine.place(limit_buy("kucoin", "94", qty="0.1"))
+        await wait_status(engine, placed.client_order_id, OrderStatus.ACCEPTED)
+        fake.fill(placed.client_order_id)
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)  # streamed in
+        await fills_match(engine, fake)  # each fill once: the reconciled one, the streamed one
+        assert engine.portfolio.position("kucoin", "BTC/USDT").quantity == Decimal("0.3")
+        assert fake.made_twice == []
+
+        assert engine.store is not None
+        audit = [r for r in await engine.store.audit_log() if r["action"] == "venue_reconnect"]
+        assert [r["detail"]["state"] for r in audit] == ["connected", "failed"], audit  # newest first
+        shown = json.dumps(to_jsonable(engine.snapshot())) + json.dumps(audit, default=str) + caplog.text
+        for secret in (KEY, SECRET, NEW_KEY, NEW_SECRET, PASSPHRASE):
+            assert secret not in shown + json.dumps(answer)
+    finally:
+        await engine.stop()
+
+
+async def test_a_venue_that_cannot_be_reached_with_the_new_keys_runs_on_as_it_was(
+    fake: FakeKucoinExchange, keyring: CredentialStore, tmp_path: Path
+) -> None:
+    """No keys in the keyring, or the new client cannot list KuCoin's markets: one line saying
+    so and that nothing changed; the venue streams on, `connected`, with its keys."""
+    engine = await started(fake, tmp_path / "home")
+    venue = engine.venues["kucoin"]
+    try:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        keyring.delete("kucoin")
+        with pytest.raises(UserError, match=re.escape(NO_KEYS)):
+            await dispatch(engine, "venue.reconnect", {"name": "kucoin"}, "test")
+        keyring.set("kucoin", Credentials(NEW_KEY, NEW_SECRET, PASSPHRASE))
+        fake.fail_next(10, 503, path="/symbols")
+        with pytest.raises(UserError, match=r"kucoin: load markets: .*nothing changed: kucoin runs on as it was"):
+            await dispatch(engine, "venue.reconnect", {"name": "kucoin"}, "test")
+        assert venue.state is ConnectionState.CONNECTED and venue.counters["reconnects"] == 0  # type: ignore[attr-defined]
+        assert venue._credentials.api_key == KEY  # type: ignore[attr-defined]
+    finally:
+        await engine.stop()
+
+
+async def test_reconnect_refuses_paper_and_unknown_venues_changing_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = manual_engine()
+    await engine.start()
+    try:
+        with pytest.raises(UsageError, match=r"paper is a paper venue.*`tui-trader venue stop\|start paper`"):
+            await dispatch(engine, "venue.reconnect", {"name": "paper"}, "test")
+        with pytest.raises(UsageError, match=r"no venue 'krakn'; configured: paper"):
+            await dispatch(engine, "venue.reconnect", {"name": "krakn"}, "test")
+        assert engine.venues["paper"].state is ConnectionState.CONNECTED
+    finally:
+        await engine.stop()
+
+
+def test_reconnect_without_a_daemon_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = cli(capsys, tmp_path / "home", "venue", "reconnect", "kucoin")
+    assert code == 1 and out == "" and err.count("\n") == 1 and "no daemon running" in err, err
+
+
+# -- a real daemon, the CLI ----------------------------------------------------------------------
+
+NEW_BINANCE_KEY, NEW_BINANCE_SECRET = "binance-new-key", "binance-new-secret-value"
+STILL_BAD = (
+    "binance: degraded: authentication failed; run `tui-trader keys set binance`, "
+    "then `tui-trader venue reconnect binance`\n"
+)
+
+
+def one_line_error(result: tuple[int, str, str], code: int, text: str) -> None:
+    got, out, err = result
+    assert got == code and out == "" and err.count("\n") == 1 and text in err, result
+
+
+def test_a_running_daemon_takes_new_keys_with_venue_reconnect(
+    spawn_daemon: Any,
+    exchange: FakeInThread,  # noqa: F811  (the fixture imported above)
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A real daemon trading the fake Binance, its keys in the home's encrypted keyring. Bad
+    input is one line, exit 2, nothing changed. The keys are revoked at Binance and new ones
+    made: `venue reconnect` with the old ones still stored says in one line that they are
+    refused (exit 1, `degraded`); `keys set` says `venue reconnect` makes the running daemon
+    use the new ones; `venue reconnect` is `connected`, an order fills and the ledgers agree;
+    the keys are in no answer, daemon log line, status or audit row."""
+    home = home_with_keys(tmp_path / "home", PASSWORD, "binance", API_KEY, BINANCE_SECRET)
+    fake = exchange.fake
+    configure(home, fake)
+    env = cheap_argon2_env(tmp_path / "site")
+    d = spawn_daemon(home, ready=False, TUI_TRADER_KEYRING="file", TUI_TRADER_KEYRING_PASSWORD=PASSWORD, **env)
+    d.wait_ready(90)  # ccxt's import, on a loaded machine
+    said = ""
+    try:
+        wait_until(lambda: venue_state(capsys, home) == "connected")
+        unknown = cli(capsys, home, "venue", "reconnect", "binanse")
+        one_line_error(unknown, 2, "no venue 'binanse'; configured: paper, binance")
+        one_line_error(cli(capsys, home, "venue", "reconnect", "paper"), 2, "`tui-trader venue stop|start paper`")
+
+        exchange.call(lambda: setattr(fake, "api_key", NEW_BINANCE_KEY))  # ours revoked, a new one made
+        exchange.run(fake.drop_connections())
+        wait_until(lambda: venue_state(capsys, home) != "connected")
+        code, out, err = cli(capsys, home, "venue", "reconnect", "binance")
+        assert (code, out) == (1, STILL_BAD), (code, out, err)
+        said += out + err
+
+        cheap_argon2(monkeypatch)
+        monkeypatch.setenv("TUI_TRADER_KEYRING", "file")
+        monkeypatch.setenv("TUI_TRADER_KEYRING_PASSWORD", PASSWORD)
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{NEW_BINANCE_KEY}\n{NEW_BINANCE_SECRET}\n"))
+        code, out, err = cli(capsys, home, "keys", "set", "binance")
+        assert code == 0 and err.splitlines()[-1].startswith("a daemon is running on this home (pid "), err
+        assert err.splitlines()[-1].endswith("`tui-trader venue reconnect binance` makes it use them"), err
+
+        code, out, err = cli(capsys, home, "venue", "reconnect", "binance")
+        assert (code, out) == (0, "binance: connected\n"), (code, out, err)
+        answer = cli_json(capsys, home, "venue", "reconnect", "binance")  # once more: nothing lost, nothing doubled
+        assert answer["state"] == "connected" and answer["reconciled"] == {"fills_applied": 0, "unsettled": 0}
+        code, out, err = cli(capsys, home, "order", "buy", "0.1", "BTC/USDT", "--venue", "binance")
+        assert code == 0, (out, err)
+        ledgers_agree(capsys, home, exchange)
+        assert exchange.call(lambda: posts(fake)) == 1
+        said += json.dumps(cli_json(capsys, home, "status")) + json.dumps(answer)
+    finally:
+        assert d.stop() == 0, d.stderr
+    with sqlite3.connect(home / "tui_trader.db") as db:
+        audit = [json.loads(row[0]) for row in db.execute(
+            "SELECT detail FROM audit WHERE action = 'venue_reconnect' ORDER BY id")]  # fmt: skip
+    assert [row["state"] for row in audit] == ["degraded", "connected", "connected"], audit
+    said += d.stderr + json.dumps(audit)
+    for secret in (API_KEY, BINANCE_SECRET, NEW_BINANCE_KEY, NEW_BINANCE_SECRET, PASSWORD):
+        assert secret not in said, secret
+
+
+def venue_state(capsys: pytest.CaptureFixture[str], home: Path) -> str:
+    venues = cli_json(capsys, home, "status")["venues"]
+    return str(next(v["state"] for v in venues if v["name"] == "binance"))
