@@ -39,7 +39,7 @@ from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, auth_refusal, is_auth_error, is_keys_refused, keys_refused
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
-from tui_trader.venues.ccxt.streams import PRIVATE, CcxtStreams, _RecentIds
+from tui_trader.venues.ccxt.streams import PRIVATE, RESUBSCRIBED, CcxtStreams, _RecentIds
 from tui_trader.venues.ratelimit import RateGate
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
 from tui_trader.venues.streams import StreamBoard
@@ -337,7 +337,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             symbols = [key.split(":", 1)[1] for key in self._specs if key.startswith("ticker:")]
             self.streams.resume(PRIVATE, "keys read again; subscribing")
             self.streams.note("book:", "")  # no longer the public snapshot taken for refused keys
-            self.streams.restarting(self._specs, "reconnecting with the keys read again")
+            self.streams.restarting(self._specs, RESUBSCRIBED)
             await stop_tasks(*self._tasks.values())
             self._tasks.clear()
             self._specs.clear()  # their watches are the old client's
