@@ -531,3 +531,23 @@ async def test_more_than_100_symbols_of_a_stream_go_in_subscribes_of_at_most_100
     finally:
         await fake.stop()
 
+
+async def test_more_topics_than_a_kucoin_connection_holds_are_refused_at_start_saying_what_to_do() -> None:
+    """KuCoin holds at most 400 topics on a spot connection (509 "exceed max subscription count
+    limitation of 400 per session" past it), and ccxt.pro's kucoin opens one public socket: 101
+    symbols with 1m candles (404 topics) are refused at the start, in one line saying how many
+    fit, rather than 400 streaming and the rest refused by KuCoin, retried for ever."""
+    symbols = tuple(f"M{i:03d}/USDT" for i in range(101))
+    fake = await FakeKucoinExchange(symbols, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE).start()
+    try:
+        venue = make_venue(fake, symbols=symbols, candles=["1m"])
+        async with streaming(venue):
+            with pytest.raises(ConfigError) as refused:
+                await venue.load_markets()
+        line = str(refused.value)
+        assert "\n" not in line and "404 websocket topics" in line and "list at most 100 symbols" in line, line
+        venue = make_venue(fake, symbols=symbols[:100], candles=["1m"])
+        async with streaming(venue):
+            assert len(await venue.load_markets()) == 100  # 400 topics: KuCoin's limit, not past it
+    finally:
+        await fake.stop()

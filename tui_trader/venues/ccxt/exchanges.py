@@ -163,7 +163,8 @@ WS_REFUSAL_BY_REQUEST_ID = frozenset({"kraken"})  # "ESession:Invalid session", 
 
 # Exchanges whose ccxt.pro sends one subscribe per symbol and stream, past the venue's websocket
 # limits for a trader watching many symbols (kucoin: 100 messages per 10 s, 100 topics a
-# subscribe, 400 a connection): their public subscribes are batched and paced (`kucoin_ws`).
+# subscribe, 400 a connection): their public subscribes are batched and paced, and a start that
+# would pass the topics a socket holds is refused (`kucoin_ws`).
 WS_SUBSCRIBES_BATCHED = frozenset({"kucoin"})
 
 

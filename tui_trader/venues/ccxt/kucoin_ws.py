@@ -17,7 +17,9 @@ its id: the batch's ack is handed to ccxt as an ack of each subscribe it carried
 each order book at its ack). A batch KuCoin refuses for the pace is sent again whole; for what
 it asks (a topic refused), each symbol again alone; a subscribe of one symbol refused is that
 stream's `SubscriptionRefused` (it subscribes again on its own backoff), the socket reading on.
-The private channel (own orders, on its own socket) is left to ccxt.
+The private channel (own orders, on its own socket) is left to ccxt. The 400 topics a socket
+holds are checked at the start (`too_many_topics`): ccxt.pro's kucoin opens one public socket
+for all (its token, negotiated once), and spreading them over more is not something it does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,23 @@ from tui_trader.venues.ccxt.ws_subscribes import KUCOIN, Sent, SubscribeSender, 
 
 log = logging.getLogger(__name__)
 
+TOPICS_PER_SOCKET = 400  # KuCoin's limit for a spot connection (its "Rate Limit" page)
 PACE_REFUSED = "exceed max permits"  # KuCoin's 509 for messages sent too fast (its error codes page)
+
+
+def too_many_topics(venue: str, symbols: int, per_symbol: int, listed: bool) -> str | None:
+    """The line refusing a start that would subscribe more topics than KuCoin's public socket
+    holds (`per_symbol`: the streams watched for each symbol; `listed`: the symbols are the
+    venue's `symbols`, not every market); None if they fit."""
+    if symbols * per_symbol <= TOPICS_PER_SOCKET:
+        return None
+    which = "" if listed else " (none listed: every market kucoin lists)"
+    return (
+        f"venues.{venue}.symbols: {symbols} symbols{which} are {symbols * per_symbol} websocket topics "
+        f"({per_symbol} a symbol: ticker, book, trades and each candle timeframe); KuCoin takes at most "
+        f"{TOPICS_PER_SOCKET} on a connection: list at most {TOPICS_PER_SOCKET // per_symbol} symbols "
+        "(or fewer candle timeframes)"
+    )
 
 
 def _by_id(client: Any) -> dict[str, Sent]:

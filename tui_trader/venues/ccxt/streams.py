@@ -138,6 +138,13 @@ class CcxtStreams(PrivateProbe):
                 )
                 self._start(f"candles:{symbol}:{tf}", watch, partial(self._on_candles, symbol, tf))
 
+    @property
+    def _topics_per_symbol(self) -> int:
+        """The websocket subscriptions `subscribe` makes for each symbol (polled ones: none)."""
+        has = self._ex.has
+        watched = sum(bool(has.get(w)) for w in ("watchTicker", "watchOrderBook", "watchTrades"))
+        return watched + (len(self.settings.candles) if has.get("watchOHLCV") else 0)
+
     def _start_private(self) -> None:
         has = self._ex.has
         if has.get("watchOrders"):

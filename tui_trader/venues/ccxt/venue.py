@@ -374,6 +374,11 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         missing = [s for s in wanted if s not in self.instruments]
         if missing:
             raise ConfigError(f"venues.{self.name}.symbols: {', '.join(missing)} not listed by {self.exchange_id}")
+        if self.exchange_id in exchanges.WS_SUBSCRIBES_BATCHED:
+            listed = bool(self.settings.symbols)
+            too_many = kucoin_ws.too_many_topics(self.name, len(wanted), self._topics_per_symbol, listed)
+            if too_many:
+                raise ConfigError(too_many)
         return {s: self.instruments[s] for s in wanted}
 
     def fee_rates(self, symbol: str) -> tuple[float, float] | None:
