@@ -329,8 +329,9 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
     the exchange speaks. The book's REST snapshot, loaded at each subscribe, is not its stream
     back (it was: live, silent again, reconnected, every 2 x stall_after_s for as long as the
     diff stream said nothing). The stream's row and the venue's line say it was resubscribed
-    and nothing came since (they said "reconnecting", which nothing was). A restarted stream's
-    first message is awaited 2 s here, not 5 (the fake answers at once)."""
+    and nothing came since (they said "reconnecting", which nothing was). The stream back on
+    its own is not a reconnect of the venue (it was one, "reconnected after 0 attempt(s)").
+    A restarted stream's first message is awaited 2 s here, not 5 (the fake answers at once)."""
     monkeypatch.setattr(streams_module, "FIRST_MESSAGE_S", 2.0)
     engine = await started(fake)
     venue = engine.venues["binance"]
@@ -341,9 +342,11 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
         v = next(v for v in engine.snapshot().venues if v.name == "binance")
         return next((s.state for s in v.streams if s.name == stream), "")
 
+    said: list[Event] = []
+    engine.bus.on(said.append, kinds=["connection"])
     try:
         await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
-        before = counters["reconnects"]
+        before, recovered = counters["reconnects"], venue.monitor.reconnects  # type: ignore[attr-defined]
         fake.mute_stream(muted)
         await wait_for(lambda: counters["reconnects"] == before + 1, 10)
         await wait_for(lambda: shown() == "down" and venue.state is ConnectionState.DEGRADED, 10)
@@ -361,6 +364,10 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
         await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
         # the book's diff stream speaks again with a gap in its update ids: resynced, once
         assert before + 1 <= counters["reconnects"] <= before + (2 if stream.startswith("book:") else 1)
+        # the stream back on its own is no reconnect of the venue: as many as attempts were made
+        assert venue.monitor.reconnects - recovered == counters["reconnects"] - before  # type: ignore[attr-defined]
+        lines = [e.detail for e in said if isinstance(e, ConnectionEvent)]
+        assert not any("after 0 attempt" in line for line in lines), lines
     finally:
         await engine.stop()
 

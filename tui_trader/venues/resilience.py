@@ -140,17 +140,24 @@ class ConnectionMonitor:
         self._back(ConnectionState.DEGRADED, detail)
 
     def _back(self, state: ConnectionState, detail: str) -> None:
-        was_reconnecting = self.state in (ConnectionState.RECONNECTING, ConnectionState.DEGRADED)
-        if was_reconnecting and self._down_since is not None:
+        """Back from `reconnecting` or `degraded`. A reconnect (counted, timed, "reconnected after
+        N attempt(s)") only after attempts were made: a venue `degraded` while one stream was
+        down that comes back on its own reconnected nothing (it said "reconnected after 0
+        attempt(s)" and counted one). The hooks run either way (what a stream missed while down
+        is backfilled)."""
+        was_down = self.state in (ConnectionState.RECONNECTING, ConnectionState.DEGRADED)
+        reconnected = self.state is ConnectionState.RECONNECTING or (was_down and self.attempt > 0)
+        if reconnected and self._down_since is not None:
             self.recovery_times.append(time.monotonic() - self._down_since)
         self._down_since = None
-        if was_reconnecting:
+        if reconnected:
             back = f"reconnected after {self.attempt} attempt(s)"
             detail = back if state is ConnectionState.CONNECTED else f"{back}; {detail}"
         self.set(state, detail)
         self.backoff.reset()
-        if was_reconnecting:
+        if reconnected:
             self.reconnects += 1
+        if was_down:
             for hook in list(self._recovered):
                 in_background(hook(), f"{self.venue}-recovered")
         self.attempt = 0
