@@ -39,6 +39,10 @@ websocket error codes page (answers: {"id": <the message's id>, "type": "error",
   page, and the error page's text, say 300); a subscribe that would pass it: 509 "exceed max
   subscription count limitation of 400 per session", nothing of it subscribed (all or nothing:
   assumed, not documented).
+- a topic KuCoin does not stream (a symbol delisted since the markets were read:
+  `refuse_topics`): 404 "topic does not exist" (the error page's code for a subscribe), the
+  whole message refused, its other symbols too (assumed: not documented for a subscribe of
+  several symbols).
 `ws_refused` lists each refusal's text; `ws_sent` every message each socket took, with its time.
 """
 
@@ -111,7 +115,8 @@ class FakeKucoinExchange(FakeMarket):
         self.refuse_ip = False  # our IP is not on the key's list (any more): signed calls refused
         self.refuse_signed: str | None = None  # a code of SIGNED_REFUSALS: every signed call's answer
         self.ws_window_s = 10.0  # KuCoin's: 100 messages per 10 s (tests may shorten it)
-        self.ws_refused: list[str] = []  # the text of each 509 answered
+        self.ws_refused: list[str] = []  # the text of each refusal answered
+        self.refused_symbols: set[str] = set()  # listed, but their topics refused (`refuse_topics`)
         self.ws_sent: dict[int, list[float]] = {}  # socket number -> when each message taken
         self._subs: dict[web.WebSocketResponse, set[str]] = {}  # socket -> topics
         self._arrivals: dict[web.WebSocketResponse, list[float]] = {}
@@ -577,9 +582,13 @@ class FakeKucoinExchange(FakeMarket):
             default=0,
         )  # fmt: skip
 
-    async def _refuse(self, ws: web.WebSocketResponse, m: dict[str, Any], text: str) -> None:
+    def refuse_topics(self, *symbols: str) -> None:
+        """Subscribes naming these symbols refused (none: every one taken again)."""
+        self.refused_symbols = set(symbols)
+
+    async def _refuse(self, ws: web.WebSocketResponse, m: dict[str, Any], text: str, code: int = 509) -> None:
         self.ws_refused.append(text)
-        await self.send(ws, {"id": m.get("id"), "type": "error", "code": 509, "data": text})
+        await self.send(ws, {"id": m.get("id"), "type": "error", "code": code, "data": text})
 
     async def _over_limits(self, ws: web.WebSocketResponse, m: dict[str, Any], topics: list[str]) -> bool:
         """KuCoin's websocket limits (see the module's doc): True if `m` was refused for one."""
@@ -592,6 +601,9 @@ class FakeKucoinExchange(FakeMarket):
         self.ws_sent.setdefault(id(ws), []).append(now)
         if m.get("type") != "subscribe":
             return False
+        if any(t.partition(":")[2].split("_")[0] in self.refused_symbols for t in topics):
+            await self._refuse(ws, m, "topic does not exist", 404)
+            return True
         if len(topics) > WS_TOPICS_PER_MESSAGE:
             await self._refuse(ws, m, f"exceed max subscription count limitation of {WS_TOPICS_PER_MESSAGE} per time")
             return True

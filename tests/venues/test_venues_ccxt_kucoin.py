@@ -551,3 +551,32 @@ async def test_more_topics_than_a_kucoin_connection_holds_are_refused_at_start_s
             assert len(await venue.load_markets()) == 100  # 400 topics: KuCoin's limit, not past it
     finally:
         await fake.stop()
+
+
+async def test_a_refused_symbol_in_a_batch_is_retried_alone_the_others_flowing() -> None:
+    """KuCoin answers a subscribe naming a symbol it no longer streams (delisted since the
+    markets were read) with an error, 404 "topic does not exist" (its error codes page; that the
+    whole message is refused, the other symbols in it too, is assumed). Subscribes batched by
+    channel, the batch is sent again one symbol a message: only ETH's streams are `down`, named,
+    retried on their backoff, BTC's and SOL's flow, no reconnect. (ccxt raised such an answer in
+    its receive loop: the socket deaf for every symbol, a reconnect loop.)"""
+    symbols = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    fake = await FakeKucoinExchange(symbols, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE).start(
+        tick_interval_s=0.02
+    )
+    fake.refuse_topics("ETH-USDT")
+    try:
+        venue = make_venue(fake, symbols=symbols)
+        async with streaming(venue, symbols) as events:
+            eth = ("ticker:ETH/USDT", "book:ETH/USDT", "trades:ETH/USDT")
+            await wait_for(lambda: all(venue.streams.state(k) == "down" for k in eth))
+            others = lambda: {e.ticker.symbol for e in events if isinstance(e, TickerEvent)}  # noqa: E731
+            await wait_for(lambda: others() == {"BTC/USDT", "SOL/USDT"} and venue.state is ConnectionState.DEGRADED)
+            said = venue.streams.summary()
+            assert "kucoin refused the ticker subscription for ETH/USDT: 404 topic does not exist" in said, said
+            assert venue.counters["reconnects"] == 0, venue.counters
+            fake.refuse_topics()  # KuCoin takes it again: subscribed alone, on its backoff
+            await wait_for(lambda: "ETH/USDT" in others() and venue.state is ConnectionState.CONNECTED)
+            assert venue.counters["reconnects"] == 0 and venue.counters["subscriptions_refused"] >= 3, venue.counters
+    finally:
+        await fake.stop()
