@@ -20,6 +20,8 @@ from test_venues_ib import buy, ledgers_agree, placed_orders, started, status
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType
 from tui_trader.core.events import ConnectionEvent, Event, TickerEvent
+from tui_trader.engine import Engine
+from tui_trader.engine.commands import dispatch
 
 from fakes.ib_gateway import FakeIBGateway
 from fakes.venue_harness import wait_for
@@ -140,12 +142,18 @@ async def test_a_socket_reconnect_while_ibs_servers_are_lost_keeps_the_venue_deg
         assert placed_orders(ibg) == 0
         ibg.restore_connectivity()
         await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
-        placed = await engine.place(buy("1"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
-        assert placed_orders(ibg) == 1
-        await ledgers_agree(engine, ibg)
+        await a_buy_fills(engine, ibg)
     finally:
         await engine.stop()
+
+
+async def a_buy_fills(engine: Engine, ibg: FakeIBGateway) -> None:
+    """A market buy placed now is sent once and fills; then IB's ledger and ours agree."""
+    sent = placed_orders(ibg)
+    placed = await engine.place(buy("1"))
+    await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+    assert placed_orders(ibg) == sent + 1
+    await ledgers_agree(engine, ibg)
 
 
 def _quotes_since(seen: list[Event], said: str) -> int:
@@ -198,5 +206,37 @@ async def test_an_order_ib_holds_until_the_open_is_accepted_with_a_notice(ibg: F
         await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
         assert placed_orders(ibg) == 1
         await ledgers_agree(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_a_gateway_restarted_during_a_loss_is_taken_back_with_venue_reconnect(ibg: FakeIBGateway) -> None:
+    """1100; then IB Gateway is restarted and logged in again during the loss: our socket
+    drops and opens again, and no 1101 / 1102 ever comes (nobody was connected when IB's
+    servers came back), so the venue stays `degraded`, orders refused. `tui-trader venue
+    reconnect ib`, the trader's word that the Gateway is logged in, forgets the loss and opens
+    the socket again: `connected`, reconciled (a fill made meanwhile counted once), orders trade."""
+    engine = await started(ibg)
+    try:
+        venue = engine.venues["ib"]
+        resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
+        seen: list[Event] = []
+        engine.bus.on(seen.append, kinds=["connection"])
+        ibg.lose_connectivity()
+        await wait_for(lambda: venue.state is ConnectionState.DEGRADED)
+        ibg.stall_private()
+        ibg.fill(next(iter(ibg.orders)))  # the news of it is lost with the link
+        ibg.connectivity = True  # the Gateway restarted and logged in again: nobody is told
+        ibg.stall_private(False)
+        await ibg.drop_connections()
+        await wait_for(lambda: any(isinstance(e, ConnectionEvent) and "reconnected after" in e.detail for e in seen))
+        assert venue.state is ConnectionState.DEGRADED
+        assert (await engine.place(buy("1"))).status is OrderStatus.REJECTED and placed_orders(ibg) == 1
+
+        answer = await dispatch(engine, "venue.reconnect", {"name": "ib"}, "test")
+        assert answer["state"] == "connected" and answer["reconciled"] is not None, answer
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
+        await a_buy_fills(engine, ibg)
     finally:
         await engine.stop()

@@ -24,6 +24,7 @@ from tui_trader.venues.base import KeyedVenue, Venue, VenueError
 
 if TYPE_CHECKING:
     from tui_trader.engine.ports import EnginePort
+    from tui_trader.secrets import Credentials
 
 SETTLE_S = 15  # how long the answer waits for the venue to be back (`wait_s`)
 
@@ -53,14 +54,7 @@ async def _reconnect(engine: EnginePort, params: dict[str, Any], actor: str) -> 
             f"{venue.name} is a {venue.kind} venue: it cannot take new keys while running; "
             "restart the daemon to use them"
         )
-    from tui_trader.secrets import load_credentials
-
-    # in a thread: the file keyring's Argon2 takes a moment; never a prompt (a daemon has no terminal)
-    credentials = await asyncio.to_thread(load_credentials, venue.name, engine.home, prompt=False)
-    if credentials is None or not credentials.api_key:
-        raise UserError(
-            f"no keys for {venue.name} in the keyring: run `tui-trader keys set {venue.name}` first; nothing changed"
-        )
+    credentials = await _keys(engine, venue) if venue.takes_keys else None
     applied = engine.reconciler.fills_applied.get(venue.name, 0)
     try:
         await venue.reconnect_with(credentials)
@@ -81,6 +75,19 @@ async def _reconnect(engine: EnginePort, params: dict[str, Any], actor: str) -> 
     detail = "" if state is ConnectionState.CONNECTED else _why(venue, state, wait_s)
     await engine.audit(actor, "venue_reconnect", {"venue": venue.name, "state": state.value, "detail": detail})
     return {"venue": venue.name, "state": state.value, "detail": detail, "reconciled": reconciled}
+
+
+async def _keys(engine: EnginePort, venue: Venue) -> Credentials:
+    """The venue's keys, read from the keyring here: in a thread (the file keyring's Argon2
+    takes a moment), never with a prompt (a daemon has no terminal)."""
+    from tui_trader.secrets import load_credentials
+
+    credentials = await asyncio.to_thread(load_credentials, venue.name, engine.home, prompt=False)
+    if credentials is None or not credentials.api_key:
+        raise UserError(
+            f"no keys for {venue.name} in the keyring: run `tui-trader keys set {venue.name}` first; nothing changed"
+        )
+    return credentials
 
 
 async def _settled(venue: Venue, wait_s: float) -> ConnectionState:

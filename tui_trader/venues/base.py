@@ -125,7 +125,10 @@ class Venue(Protocol):
 @runtime_checkable
 class KeyedVenue(Protocol):
     """A venue that can be reconnected with its keys read again while the engine runs
-    (`tui-trader venue reconnect NAME`)."""
+    (`tui-trader venue reconnect NAME`). `takes_keys` False: the venue's login is not ours
+    (IB's: TWS / IB Gateway), it is reconnected without reading any."""
+
+    takes_keys: bool
 
     async def reconnect_with(self, credentials: Credentials | None) -> None:
         """Reconnect the whole venue with `credentials`, every stream subscribed again (those

@@ -62,6 +62,7 @@ def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
     kind = "ccxt"
+    takes_keys = True  # `venue reconnect` reads them again (`reconnect_with`)
 
     def __init__(
         self,

@@ -56,6 +56,7 @@ LINK_LOST, LINK_BACK = 1100, (1101, 1102)
 
 class IBVenue(IBOrders, PrivateProbe):
     kind = "ib"
+    takes_keys = False  # the login is TWS's / IB Gateway's: `venue reconnect` reads none
 
     def __init__(
         self,
@@ -225,6 +226,18 @@ class IBVenue(IBOrders, PrivateProbe):
 
     def _on_disconnected(self) -> None:
         self._start_reconnect("the TWS API socket closed")
+
+    async def reconnect_with(self, credentials: object) -> None:
+        """`tui-trader venue reconnect NAME`, the trader's word that TWS / IB Gateway is logged
+        in to IB: a loss of IB's servers (1100) is forgotten (a Gateway restarted and logged in
+        again during the loss never says 1101 / 1102) and the socket is opened again; back
+        `connected`, the engine reconciles. Nothing to read: the login is the Gateway's."""
+        if self._reconnecting:
+            raise VenueError(f"{self.name}: already reconnecting to TWS / IB Gateway; `tui-trader status` shows how")
+        self._link_lost = ""
+        self._start_reconnect("reconnecting on request (`tui-trader venue reconnect`)")
+        while not self._reconnecting and not self._tasks["reconnect"].done():
+            await asyncio.sleep(0)  # until it has begun (`reconnecting`)
 
     def _start_reconnect(self, why: str) -> None:
         running = self._tasks.get("reconnect")
