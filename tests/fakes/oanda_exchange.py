@@ -19,7 +19,9 @@ What it does as OANDA documents:
 
 Faults: `fail_next(kind)` for the next order POST ("lost": the order is made and the answer
 never arrives; "500": made? no, a 500 before anything is made; "429"), `drop_streams()` (every
-open stream is cut), `silence(True)` (streams stay open but send nothing, heartbeats included).
+open stream is cut), `silence(True)` (streams stay open but send nothing, heartbeats included),
+`hang(stream)` (the connections of that stream now open stay open and send nothing more, heartbeats
+included, while the other stream flows; a connection opened after it is served as usual).
 """
 
 from __future__ import annotations
@@ -65,10 +67,12 @@ class FakeOanda:
     positions: dict[str, Decimal] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)  # every order POST received
     requests: int = 0
+    sinceid_reads: int = 0
     port: int = 0
     _faults: list[str] = field(default_factory=list)
     _streams: list[tuple[str, asyncio.Queue[dict[str, Any] | None]]] = field(default_factory=list)
     _silent: bool = False
+    _hung: set[int] = field(default_factory=set)  # id() of the queues of hung connections
     _runner: web.AppRunner | None = None
 
     # -- control (the test's side) -----------------------------------------------------------
@@ -110,6 +114,9 @@ class FakeOanda:
 
     def silence(self, on: bool) -> None:
         self._silent = on
+
+    def hang(self, stream: str) -> None:
+        self._hung.update(id(q) for name, q in self._streams if name == stream)
 
     def set_price(self, instrument: str, bid: str, ask: str) -> None:
         self.prices[instrument] = (Decimal(bid), Decimal(ask))
@@ -319,6 +326,7 @@ class FakeOanda:
         if denied:
             return denied
         since = int(request.query["id"])
+        self.sinceid_reads += 1
         return web.json_response({"transactions": self.transactions[since:],
                                   "lastTransactionID": str(len(self.transactions))})
 
@@ -341,13 +349,14 @@ class FakeOanda:
                     msg = {"type": "HEARTBEAT", "time": _ts(self.now), "lastTransactionID": str(len(self.transactions))}
                 if msg is None:
                     break
-                if self._silent:
+                if self._silent or id(q) in self._hung:
                     continue
                 await resp.write((json.dumps(msg) + "\n").encode())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
             self._streams.remove(entry)
+            self._hung.discard(id(q))
         with_transport = request.transport
         if with_transport is not None:
             with_transport.close()  # cut, as a dropped stream is

@@ -201,3 +201,52 @@ async def test_a_bracket_in_pips_on_oanda(oanda: FakeOanda) -> None:
         assert stop.stop_price == D("1.07810") and take.price == D("1.08410")  # from the ask 1.08010
     finally:
         await engine.stop()
+
+
+async def test_a_silent_transactions_stream_while_prices_flow_is_reopened_and_its_fill_applied_once(
+    oanda: FakeOanda,
+) -> None:
+    """The transactions stream hangs (its socket open, not even a heartbeat) while prices flow on:
+    it is reopened on its own silence, the fill OANDA made meanwhile is read back once, the venue
+    is back "reconnected" and reconciled (it was never noticed: the prices kept the venue alive)."""
+    venue = make_venue(oanda, stall_after_s=1.0)
+    engine = await started(venue)
+    try:
+        order = await engine.place(req(type=OrderType.LIMIT, price=D("1.07900")))
+        cid = order.client_order_id
+        await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED)
+        oanda.hang("transactions")
+        oanda.set_price("EUR_USD", "1.07880", "1.07890")  # filled at OANDA while its stream says nothing
+        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: engine.reconciler.last.get("oanda") is not None, 10)  # the engine reconciled
+        assert venue.monitor.reconnects == 1 and venue.state.value == "connected"
+        assert len(engine.fills) == 1 and engine.fills[0].fill_id == f"oanda-{oanda.transactions[-1]['id']}"
+        assert engine.oms.orders[cid].filled_quantity == D(10_000)  # type: ignore[union-attr]
+        assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == oanda.positions["EUR_USD"] == D(10_000)
+    finally:
+        await engine.stop()
+
+
+async def test_a_swap_booked_while_the_transactions_stream_hung_is_not_skipped_by_a_later_order(
+    oanda: FakeOanda,
+) -> None:
+    """A market order's answer carries newer transaction ids than the ones the hung stream missed:
+    the read-back starts from the last transaction seen without a gap, not from the newest id."""
+    venue = make_venue(oanda, stall_after_s=1.0)
+    engine = await started(venue)
+    try:
+        first = await engine.place(req())
+        await wait_for(lambda: status(engine, first.client_order_id) is OrderStatus.FILLED)
+        await wait_for(lambda: oanda.sinceid_reads == 1)  # the stream's first read-back is behind us
+        cash = engine.portfolio.cash["USD"]
+        oanda.hang("transactions")
+        tx = oanda.rollover()  # booked at OANDA, unheard
+        second = await engine.place(req())  # its answer: ids after the swap's
+        await wait_for(lambda: status(engine, second.client_order_id) is OrderStatus.FILLED)
+        amount = D(tx["positionFinancings"][0]["financing"])
+        await wait_for(lambda: engine.portfolio.positions[("oanda", "EUR/USD")].funding == amount, 10)
+        assert engine.portfolio.cash["USD"] == cash + amount
+        assert len(engine.fills) == 2 and oanda.positions["EUR_USD"] == D(20_000)
+        assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == D(20_000)
+    finally:
+        await engine.stop()

@@ -12,9 +12,14 @@ transactions), over aiohttp.
   (authentication), 5xx or no answer (the order may exist: looked up by `@clientID` once, else
   `OutcomeUnknown`; never sent a second time).
 - Transactions (fills, cancels, daily financing) come on the transactions stream and are
-  deduplicated by transaction id; after a drop or a silent stream (no heartbeat within
-  `stall_after_s`) the stream is reopened and everything since the last transaction seen is
-  read over REST (`transactions/sinceid`) before it is trusted again.
+  deduplicated by transaction id. Each stream is watched on its own (OANDA heartbeats both every
+  5 s): one silent for `stall_after_s` is reopened, even while the other flows (a hung
+  transactions stream behind flowing prices went unnoticed). Each time the transactions stream
+  speaks first after opening, and when its heartbeat names a transaction not seen, everything
+  after the last transaction seen without a gap is read over REST (`transactions/sinceid`): an
+  order's answer carrying newer ids does not move that mark past what the stream missed. The
+  venue is back (`connected`, a reconnect when the transactions stream was renewed: the engine
+  reconciles) only once every reopened stream has spoken.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -45,7 +51,7 @@ from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.oanda import convert
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, cancel_tasks
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, cancel_tasks, in_background
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ HOSTS = {  # practice, live
     False: ("https://api-fxtrade.oanda.com", "https://stream-fxtrade.oanda.com"),
 }
 _GRANULARITY = {"1m": "M1", "5m": "M5", "15m": "M15", "30m": "M30", "1h": "H1", "4h": "H4", "1d": "D"}
+STREAMS = ("transactions", "pricing")
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.DAY: "GFD"}
 
 
@@ -99,7 +106,10 @@ class OandaVenue:
         self._subscribed: list[str] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._seen: set[str] = set()  # transaction ids booked
-        self._last_tx = "0"
+        self._last_tx = "0"  # every transaction up to this id seen (read back from here)
+        self._backfilling = asyncio.Lock()
+        self._heard: dict[str, float] = {}  # stream -> when it last spoke (or was opened), monotonic
+        self._down: set[str] = set()  # streams reopened that have not spoken yet
         self._cid_by_vid: dict[str, str] = {}
         self._flows: list[CashFlow] = []
         self._closing = False
@@ -197,7 +207,6 @@ class OandaVenue:
         self._last_tx = str(summary.get("lastTransactionID", "0"))
         await self._load_instruments()
         self.monitor.connected(f"oanda {'practice' if self.settings.paper else 'LIVE'}")
-        self.monitor.on_recovered(self._backfill)
         self._start("transactions")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
 
@@ -247,22 +256,40 @@ class OandaVenue:
             self._start(stream)
 
     async def _run_stream(self, stream: str) -> None:
-        """Read one stream, reopening it after a drop; what was missed is read back over REST
-        when the venue is heard again (the monitor's recovery hook: `_backfill`)."""
+        """Read one stream, reopening it after a drop. The transactions stream's first message
+        on each connection reads back what it missed (`_backfill`, asked once the stream is
+        OANDA's: nothing falls between the two)."""
         while not self._closing:
             try:
+                first = True
                 async for message in self._lines(stream):
-                    self.monitor.message()
-                    self._on_message(message)
+                    self._heard[stream] = time.monotonic()
+                    if first:
+                        first = False
+                        self._down.discard(stream)
+                        if stream == "transactions":
+                            in_background(self._backfill(), f"{self.name}-backfill")
+                    self._alive()
+                    self._on_message(stream, message)
                 raise ConnectionError("stream closed by the server")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if self._closing:
                     return
+                self._down.add(stream)
+                self._heard.pop(stream, None)
                 self.counters["reconnects"] += 1
                 delay = self.monitor.reconnecting(f"{stream} stream: {self._safe(str(exc) or type(exc).__name__)}")
                 await asyncio.sleep(delay)
+
+    def _alive(self) -> None:
+        """A message: the venue is back only when no reopened stream is still to speak (prices
+        flowing do not make a hung transactions stream `connected`)."""
+        if self._down:
+            self.monitor.last_message = time.monotonic()
+        else:
+            self.monitor.message()
 
     async def _lines(self, stream: str) -> AsyncIterator[dict[str, Any]]:
         assert self._session is not None
@@ -273,6 +300,7 @@ class OandaVenue:
             url = f"{self.stream_url}{self._account('/pricing/stream')}?instruments={names}"
         else:
             url = f"{self.stream_url}{self._account('/transactions/stream')}"
+        self._heard[stream] = time.monotonic()  # watched from its opening: one that never speaks is silent
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.rest_timeout_s)
         async with self._session.get(url, headers=self._headers(), timeout=timeout) as resp:
             if resp.status == 401:
@@ -285,29 +313,52 @@ class OandaVenue:
                     yield _json(line.decode())
 
     async def _watchdog(self) -> None:
-        """A stream that sends nothing (not even its heartbeat) for `stall_after_s` is reopened."""
+        """A stream that sends nothing (not even its heartbeat) for `stall_after_s` is reopened,
+        whatever the other one does."""
         while not self._closing:
             await asyncio.sleep(min(1.0, self.monitor.stall_after_s / 4))
-            if self.monitor.stalled():
-                self.monitor.degraded(f"no message for {self.monitor.stall_after_s:g}s")
-                self.counters["reconnects"] += 1
-                for stream in [s for s in ("transactions", "pricing") if s in self._tasks]:
-                    self._restart(stream)
+            now = time.monotonic()
+            for stream in STREAMS:
+                heard = self._heard.get(stream)
+                if stream in self._tasks and heard is not None and now - heard > self.monitor.stall_after_s:
+                    self._renew(stream, now - heard)
 
-    def _on_message(self, msg: dict[str, Any]) -> None:
+    def _renew(self, stream: str, silent_s: float) -> None:
+        """Reopen a silent stream. The transactions stream is a renewal (`degraded`, an attempt):
+        back, it is a reconnect the engine reconciles; its missed transactions are read back."""
+        self._down.add(stream)
+        self._heard.pop(stream, None)
+        self.counters["reconnects"] += 1
+        why = f"{stream} stream silent for {silent_s:.0f}s (no heartbeat); reopening it"
+        if self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.DEGRADED):
+            (self.monitor.renewing if stream == "transactions" else self.monitor.degraded)(why)
+        self._restart(stream)
+
+    def _on_message(self, stream: str, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "PRICE":
             ticker = convert.ticker(self.name, msg)
             if ticker is not None:
                 self._emit(TickerEvent(ticker))
-        elif kind and kind != "HEARTBEAT" and "id" in msg:
+        elif kind == "HEARTBEAT":
+            last = str(msg.get("lastTransactionID") or "0")
+            if stream == "transactions" and last.isdigit() and int(last) > int(self._last_tx):
+                in_background(self._backfill(), f"{self.name}-backfill")  # named one we have not seen
+        elif kind and "id" in msg:
             self._on_transaction(msg)
 
     async def _backfill(self) -> None:
-        """Everything since the last transaction seen (after a drop: fills never lost)."""
-        data = await self._request("GET", self._account(f"/transactions/sinceid?id={self._last_tx}"), what="backfill")
-        for tx in data.get("transactions") or []:
-            self._on_transaction(tx)
+        """Everything after the last transaction seen without a gap (fills never lost), one read
+        at a time; what it returns is seen up to its newest id."""
+        async with self._backfilling:
+            since = self._last_tx
+            path = self._account(f"/transactions/sinceid?id={since}")
+            txs = (await self._request("GET", path, what="backfill")).get("transactions") or []
+            for tx in txs:
+                self._on_transaction(tx)
+            newest = max((int(tx["id"]) for tx in txs), default=0)
+            if newest > int(self._last_tx):
+                self._last_tx = str(newest)
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -317,8 +368,8 @@ class OandaVenue:
             self.counters["duplicates"] += 1
             return
         self._seen.add(tid)
-        if int(tid) > int(self._last_tx):
-            self._last_tx = tid
+        while str(int(self._last_tx) + 1) in self._seen:  # OANDA numbers an account's transactions 1, 2, ...
+            self._last_tx = str(int(self._last_tx) + 1)
         kind = tx.get("type")
         now = convert.ts(tx.get("time"))
         cid = str((tx.get("clientExtensions") or {}).get("id") or tx.get("clientOrderID") or "")
