@@ -27,7 +27,7 @@ not exists", 400004 passphrase, 400002 timestamp, 400005 signature, 400006 IP.
 Websocket limits, per connection, from KuCoin's "Rate Limit" page (Websocket Rate Limit) and its
 websocket error codes page (answers: {"id": <the message's id>, "type": "error", "code": 509,
 "data": ...}, the shape ccxt.pro's kucoin quotes):
-- messages sent to the server: 100 per 10 seconds (`WS_MESSAGES`, `ws_window_s`). Every message
+- messages sent to the server: 100 per 10 seconds (`ws_messages`, `ws_window_s`). Every message
   counts here (subscribe, unsubscribe, ping: the page says "message limit", not which). Past it
   the fake answers 509 "exceed max permits per second" (the error page lists it, under "other
   error codes", without saying which limit it answers: assumed to be this one) and takes nothing
@@ -114,7 +114,7 @@ class FakeKucoinExchange(FakeMarket):
         self.book_depth = 5  # price levels a side of the (whole) book
         self.refuse_ip = False  # our IP is not on the key's list (any more): signed calls refused
         self.refuse_signed: str | None = None  # a code of SIGNED_REFUSALS: every signed call's answer
-        self.ws_window_s = 10.0  # KuCoin's: 100 messages per 10 s (tests may shorten it)
+        self.ws_messages, self.ws_window_s = WS_MESSAGES, 10.0  # KuCoin's: 100 per 10 s (tests may shorten it)
         self.ws_refused: list[str] = []  # the text of each refusal answered
         self.refused_symbols: set[str] = set()  # listed, but their topics refused (`refuse_topics`)
         self.ws_sent: dict[int, list[float]] = {}  # socket number -> when each message taken
@@ -594,7 +594,7 @@ class FakeKucoinExchange(FakeMarket):
         """KuCoin's websocket limits (see the module's doc): True if `m` was refused for one."""
         now = time.monotonic()
         arrived = self._arrivals.setdefault(ws, [])
-        if sum(1 for t in arrived if now - t < self.ws_window_s) >= WS_MESSAGES:
+        if sum(1 for t in arrived if now - t < self.ws_window_s) >= self.ws_messages:
             await self._refuse(ws, m, "exceed max permits per second")
             return True
         arrived.append(now)

@@ -33,7 +33,9 @@ from tui_trader.core.events import (
 from tui_trader.core.orders import Order
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
+from tui_trader.venues.ccxt import kucoin_ws
 from tui_trader.venues.ccxt.venue import CcxtVenue
+from tui_trader.venues.ccxt.ws_subscribes import Limits
 
 from fakes.kucoin_exchange import FakeKucoinExchange
 from fakes.venue_harness import (
@@ -42,6 +44,7 @@ from fakes.venue_harness import (
     ccxt_settings,
     ccxt_venue,
     duplicate_and_reordered_fills_count_once,
+    every_stream,
     fills_lost_in_a_drop_are_reconciled,
     fills_match,
     flowing_at_start_and_after_a_drop,
@@ -578,5 +581,33 @@ async def test_a_refused_symbol_in_a_batch_is_retried_alone_the_others_flowing()
             fake.refuse_topics()  # KuCoin takes it again: subscribed alone, on its backoff
             await wait_for(lambda: "ETH/USDT" in others() and venue.state is ConnectionState.CONNECTED)
             assert venue.counters["reconnects"] == 0 and venue.counters["subscriptions_refused"] >= 3, venue.counters
+    finally:
+        await fake.stop()
+
+
+@pytest.mark.parametrize("pace", [4, 6])
+async def test_subscribes_are_paced_per_connection_and_one_refused_for_the_pace_is_sent_again(
+    pace: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KuCoin's message limit, scaled down to be seen in a test: the fake takes 5 messages per
+    0.5 s from a connection, a subscribe names at most 2 topics here: 30 subscriptions are 15
+    messages. Paced at 4 per 0.5 s none is refused; at 6 (past the fake's 5) KuCoin refuses the
+    6th of each burst, 509 "exceed max permits per second", and it is sent again whole, later:
+    every stream flows all the same, none `down`, no reconnect."""
+    monkeypatch.setattr(kucoin_ws, "KUCOIN", Limits(pace, 0.5, per_socket=True, topics_per_message=2))
+    symbols = tuple(f"P{i}/USDT" for i in range(10))  # ticker, book, trades: 30 topics
+    fake = await FakeKucoinExchange(symbols, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE).start(
+        tick_interval_s=0.1
+    )
+    fake.ws_messages, fake.ws_window_s = 5, 0.5
+    try:
+        venue = make_venue(fake, symbols=symbols, stall_after_s=3.0)
+        async with streaming(venue, symbols) as events:
+            await wait_for(lambda: every_stream(events, symbols, (TickerEvent, BookEvent, TradeEvent), 0))
+            assert venue.counters["reconnects"] == 0 and venue.counters["subscriptions_refused"] == 0, venue.counters
+        if pace <= 5:
+            assert fake.ws_refused == [] and fake.busiest_window() <= pace + 1  # a ping may fall in a window
+        else:
+            assert fake.ws_refused and set(fake.ws_refused) == {"exceed max permits per second"}, fake.ws_refused
     finally:
         await fake.stop()
