@@ -105,8 +105,13 @@ async def _settled(venue: Venue, wait_s: float) -> ConnectionState:
 
 
 def _why(venue: Venue, state: ConnectionState, wait_s: float) -> str:
-    """Why the venue is not `connected`, in one line: its streams' reasons, each once."""
-    reasons = [s.detail for s in venue_streams(venue) if s.state in NOT_DELIVERING and s.detail]
+    """Why the venue is not `connected`, in one line: its streams' reasons, each once; those
+    stopped for good alone where there are some (a book still coming back beside them is not
+    why: it is back in a moment)."""
+    rows = venue_streams(venue)
+    reasons = [s.detail for s in rows if s.state == "stopped" and s.detail] or [
+        s.detail for s in rows if s.state in NOT_DELIVERING and s.detail
+    ]
     why = "; ".join(dict.fromkeys(reasons)) or "no stream back yet"
     if state is ConnectionState.DEGRADED:
         return why
