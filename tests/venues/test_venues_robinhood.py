@@ -278,3 +278,24 @@ async def test_an_order_working_across_a_restart_is_polled_and_its_fill_arrives(
         assert rh.posts() == 1
     finally:
         await engine.stop()
+
+
+async def test_a_hung_poll_restarted_by_the_watchdog_reads_back_the_fill_made_meanwhile_once(rh: FakeRobinhood) -> None:
+    """Robinhood holds a poll unanswered (no timeout within `stall_after_s`): the watchdog
+    restarts the poll loop; the restarted poll asks for the orders changed since the last poll
+    that completed (less an overlap), so the fill made during the hang is applied once, the
+    order filled, the ledgers agreeing."""
+    engine = await started(rh, timeout=5.0, stall_after_s=0.5)
+    venue: Any = engine.venues["rh"]
+    try:
+        placed = await engine.place(buy("0.02", type=OrderType.LIMIT, price=Decimal("59000")))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+        rh.hang(True)
+        await wait_for(lambda: venue.counters["restarts"] >= 1, 5)
+        rh.fill(next(iter(rh.orders.values())), Decimal("0.02"), Decimal("59000"))  # while no poll is answered
+        rh.hang(False)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await ledgers_agree(engine, rh)
+        assert len(engine.fills) == 1 and venue.counters["duplicate_fills"] == 0
+    finally:
+        await engine.stop()

@@ -285,3 +285,28 @@ async def test_without_a_market_data_subscription_limit_orders_still_go(wb: Fake
         assert sum(isinstance(e, NoticeEvent) and "no quotes" in e.message for e in events) == 1
     finally:
         await engine.stop()
+
+
+async def test_a_hung_poll_restarted_by_the_watchdog_reads_back_the_partial_fill_made_meanwhile_once(
+    wb: FakeWebull,
+) -> None:
+    """Webull holds a poll unanswered past `stall_after_s` (no timeout yet): the watchdog restarts
+    the poll loop, which asks for the orders changed since the last poll that completed; the
+    partial fill made during the hang is one fill of its increase, once, then the rest."""
+    engine = await started(wb, timeout=5.0)
+    venue: Any = engine.venues["wb"]
+    try:
+        placed = await engine.place(buy("20", type=OrderType.LIMIT, price=Decimal("185")))
+        cid = placed.client_order_id
+        await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED, 5)
+        wb.hang(True)
+        await wait_for(lambda: venue.counters["restarts"] >= 1, 5)
+        wb.fill(wb.orders[cid], Decimal(5), Decimal("185"))  # while no poll is answered
+        wb.hang(False)
+        await wait_for(lambda: engine.oms.orders[cid].filled_quantity == 5, 10)  # type: ignore[union-attr]
+        wb.fill(wb.orders[cid], Decimal(15), Decimal("184"))
+        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED, 10)
+        await ledgers_agree(engine, wb)
+        assert len(engine.fills) == 2
+    finally:
+        await engine.stop()
