@@ -31,8 +31,9 @@ from test_daemon_venue_faults import (
 )
 
 from tui_trader.core.encoding import to_jsonable
-from tui_trader.core.enums import ConnectionState, OrderStatus
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.errors import UsageError, UserError
+from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.testing import manual_engine
@@ -172,6 +173,53 @@ async def test_a_venue_that_cannot_be_reached_with_the_new_keys_runs_on_as_it_wa
         assert venue._credentials.api_key == KEY  # type: ignore[attr-defined]
     finally:
         await engine.stop()
+
+
+async def test_alpaca_takes_new_keys_the_same_way(tmp_path: Path, keyring: CredentialStore) -> None:
+    """Alpaca: the keys revoked, the trading stream's login is refused after a drop
+    (`trade_updates` stopped, naming `keys set` and `venue reconnect`); with the old keys still
+    stored `venue reconnect` says the account refuses them, nothing changed; with new ones it
+    is `connected` on new sockets and clients, the fill missed meanwhile reconciled once, an
+    order trades."""
+    import random
+
+    from tui_trader.core.clock import SystemClock
+    from tui_trader.venues.alpaca.venue import AlpacaVenue
+    from tui_trader.venues.resilience import Backoff
+
+    from fakes.alpaca_exchange import FakeAlpaca
+
+    keyring.set("alpaca", Credentials(KEY, SECRET))
+    fake = await FakeAlpaca(api_key=KEY, secret=SECRET).start()
+    backoff = Backoff(0.05, 0.2, rng=random.Random(1))
+    venue = AlpacaVenue("alpaca", fake.venue_settings(), SystemClock(), credentials=Credentials(KEY, SECRET),
+                        backoff=backoff, order_rate=50, rest_timeout_s=2.0)  # fmt: skip
+    engine = Engine(engine_settings(), Home(tmp_path / "home"), in_memory=True, venues={"alpaca": venue})
+    await engine.start()
+    try:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and engine.ticker("AAPL") is not None)
+        resting = await engine.place(OrderRequest("AAPL", Side.BUY, Decimal("2"), OrderType.LIMIT, Decimal("180"),
+                                                  venue="alpaca"))  # fmt: skip (under the ~190 market)
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+        fake.api_key, fake.secret = NEW_KEY, NEW_SECRET
+        await fake.drop_connections()
+        await wait_for(lambda: venue.streams.state("trade_updates") == "stopped")
+        assert "then `tui-trader venue reconnect alpaca`" in venue.streams.summary()
+        fake.fill(resting.client_order_id)  # nobody hears of it
+
+        with pytest.raises(UserError, match=r"alpaca: account: .*nothing changed: alpaca runs on as it was"):
+            await dispatch(engine, "venue.reconnect", {"name": "alpaca"}, "test")
+        keyring.set("alpaca", Credentials(NEW_KEY, NEW_SECRET))
+        answer = await dispatch(engine, "venue.reconnect", {"name": "alpaca"}, "test")
+        assert answer["state"] == "connected" and answer["reconciled"]["fills_applied"] == 1, answer
+        await wait_status(engine, resting.client_order_id, OrderStatus.FILLED)
+        placed = await engine.place(OrderRequest("AAPL", Side.BUY, Decimal("1"), venue="alpaca"))
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, fake)
+        assert engine.portfolio.position("alpaca", "AAPL").quantity == Decimal("3") and fake.made_twice == []
+    finally:
+        await engine.stop()
+        await fake.stop()
 
 
 async def test_reconnect_refuses_paper_and_unknown_venues_changing_nothing(

@@ -116,7 +116,7 @@ def _running_note(ctx: Context, venue: str, kind: str | None) -> str:
         return ""
     pid, role = holder
     who = f" (pid {pid})" if pid else ""
-    if role == "daemon" and kind == "ccxt":  # the adapters that take keys while running (KeyedVenue)
+    if role == "daemon" and kind in ("ccxt", "alpaca"):  # the adapters that take keys while running (KeyedVenue)
         return f"a daemon is running on this home{who}: `tui-trader venue reconnect {venue}` makes it use them"
     what = "a daemon" if role == "daemon" else "the tui-trader workstation" if role == "workstation" else "an engine"
     return f"{what} is running on this home{who}: it uses them once restarted"

@@ -157,11 +157,10 @@ class AlpacaStreams(PrivateProbe):
                     self._dead.add(key)
                     self._ready.discard(key)
                     await self._close_stream(stream)
-                    self.streams.stopped(STREAM_NAMES[key], "authentication failed; check `tui-trader keys list`")
-                    self.monitor.set(
-                        ConnectionState.DEGRADED,
-                        f"{key} stream stopped: authentication failed; check `tui-trader keys list`",
-                    )
+                    refused = (f"authentication failed; run `tui-trader keys set {self.name}`, "
+                               f"then `tui-trader venue reconnect {self.name}`")  # fmt: skip
+                    self.streams.stopped(STREAM_NAMES[key], refused)
+                    self.monitor.set(ConnectionState.DEGRADED, f"{key} stream stopped: {refused}")
                     return
                 connection = isinstance(exc, websockets.WebSocketException | OSError | TimeoutError | AttributeError)
                 if stream._running and not connection:  # a malformed frame: skip it, keep the socket

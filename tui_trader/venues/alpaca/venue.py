@@ -38,10 +38,10 @@ from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.history import AlpacaHistory
 from tui_trader.venues.alpaca.hours import MarketClock
 from tui_trader.venues.alpaca.orders import AlpacaOrders
-from tui_trader.venues.alpaca.streams import AlpacaStreams, _host
+from tui_trader.venues.alpaca.streams import STREAM_NAMES, AlpacaStreams, _host
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
 from tui_trader.venues.streams import StreamBoard
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def _timeout_session(timeout_s: float) -> Any:
 
 class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
     kind = "alpaca"
+    takes_keys = True  # `venue reconnect` reads them again (`reconnect_with`)
 
     def __init__(
         self,
@@ -148,24 +149,30 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
     # -- clients -------------------------------------------------------------------------------
 
     def _make_clients(self) -> None:
+        self._trading, self._stock_data, self._crypto_data = self._clients(self._credentials)
+
+    def _clients(self, credentials: Credentials) -> tuple[Any, Any, Any]:
+        """alpaca-py's trading, stock data and crypto data REST clients, signed with `credentials`."""
         from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
         from alpaca.trading.client import TradingClient
 
         _quiet_loggers()
-        key, secret = self._credentials.api_key, self._credentials.secret
+        key, secret = credentials.api_key, credentials.secret
         data_rest = (
             _host(self.settings.data_url_override, {"ws": "http", "wss": "https"})
             if self.settings.data_url_override
             else None
         )
-        self._trading = TradingClient(
-            key, secret, paper=self.settings.paper, url_override=self.settings.url_override or None
+        trading = TradingClient(key, secret, paper=self.settings.paper, url_override=self.settings.url_override or None)
+        clients = (
+            trading,
+            StockHistoricalDataClient(key, secret, url_override=data_rest),
+            CryptoHistoricalDataClient(key, secret, url_override=data_rest),
         )
-        self._stock_data = StockHistoricalDataClient(key, secret, url_override=data_rest)
-        self._crypto_data = CryptoHistoricalDataClient(key, secret, url_override=data_rest)
-        for client in (self._trading, self._stock_data, self._crypto_data):
+        for client in clients:
             client._session = _timeout_session(self.rest_timeout_s)
             client._retry = 0  # 429s wait on our rate gate, not a blocking 3 s sleep in a thread
+        return clients
 
     def _safe(self, exc: BaseException) -> str:
         """One line, credentials scrubbed; an Alpaca API error shows its message only."""
@@ -201,6 +208,36 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         # fills are only safe once trade updates flow: wait (briefly) for the socket
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._until(lambda: "trading" in self._ready | self._dead), 5.0)
+
+    async def reconnect_with(self, credentials: Credentials | None) -> None:
+        """`tui-trader venue reconnect NAME`: the venue reconnected with `credentials` (the keys
+        read again from the keyring): the account is read with them first, on new REST clients;
+        refused (or Alpaca unreachable), this raises and nothing changed. Then every socket is
+        opened again with them, one stopped for refused keys too; back, the engine reconciles."""
+        credentials = credentials or Credentials()
+        async with self._reconnect_lock:
+            clients = self._clients(credentials)
+            await self._rest(clients[0].get_account, what="account")  # bad keys stop here
+            self._credentials = credentials
+            self._trading, self._stock_data, self._crypto_data = clients
+            self._generation += 1
+            self.counters["reconnects"] += 1
+            self.monitor.reconnecting("reconnecting with the keys read again", now=True)
+            names = [STREAM_NAMES[k] for k in self._streams]
+            self.streams.resume(names, "keys read again; subscribing")
+            self.streams.restarting(names, "reconnecting with the keys read again")
+            self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
+            self._relearn = True
+            await stop_tasks(*(self._tasks.pop(k) for k in list(self._streams) if k in self._tasks))
+            for key, old in list(self._streams.items()):
+                await self._close_stream(old)
+                self._streams[key] = self._make_stream(key)  # signed with the new keys
+                if key != "trading":
+                    self._streams[key]._handlers = old._handlers  # the symbols subscribed
+            self._ready.clear()
+            self._dead.clear()
+            for key in self._streams:
+                self._start(key)
 
     async def _until(self, cond: Callable[[], bool]) -> None:
         while not cond():
