@@ -268,7 +268,8 @@ def test_a_running_daemon_takes_new_keys_with_venue_reconnect(
     made: `venue reconnect` with the old ones still stored says in one line that they are
     refused (exit 1, `degraded`); `keys set` says `venue reconnect` makes the running daemon
     use the new ones; `venue reconnect` is `connected`, an order fills and the ledgers agree;
-    the keys are in no answer, daemon log line, status or audit row."""
+    the keys are in no answer, daemon log line, status or audit row, nor in any file of the
+    home (its log, its database; the keyring holds them encrypted)."""
     home = home_with_keys(tmp_path / "home", PASSWORD, "binance", API_KEY, BINANCE_SECRET)
     fake = exchange.fake
     configure(home, fake)
@@ -313,8 +314,11 @@ def test_a_running_daemon_takes_new_keys_with_venue_reconnect(
             "SELECT detail FROM audit WHERE action = 'venue_reconnect' ORDER BY id")]  # fmt: skip
     assert [row["state"] for row in audit] == ["degraded", "connected", "connected"], audit
     said += d.stderr + json.dumps(audit)
+    files = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}  # the log, the database ...
+    assert any(p.suffix == ".log" for p in files), sorted(files)
     for secret in (API_KEY, BINANCE_SECRET, NEW_BINANCE_KEY, NEW_BINANCE_SECRET, PASSWORD):
         assert secret not in said, secret
+        assert not [p for p, data in files.items() if secret.encode() in data], secret
 
 
 def venue_state(capsys: pytest.CaptureFixture[str], home: Path) -> str:
