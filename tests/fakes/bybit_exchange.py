@@ -62,6 +62,7 @@ class FakeBybitExchange(FakeMarket):
         self.ids = {s: s.replace("/", "") for s in self.symbols}
         self.by_id = {i: s for s, i in self.ids.items()}
         self.auth_failures: list[str] = []  # retMsg of every refused private call
+        self.recent_trade_limits: list[int] = []  # the `limit` of each recent-trade request
         self._right_at_next_auth = False
         self.logins = 0  # private websocket auths asked for
         self.market_unit: dict[str, str] = {}  # client id -> marketUnit the order was sent with
@@ -251,6 +252,7 @@ class FakeBybitExchange(FakeMarket):
         return {"s": q["symbol"], "b": bids, "a": asks, "ts": self.now_ms, "u": self._seq, "seq": self._seq}
 
     def _recent_trades(self, q: dict[str, Any]) -> dict[str, Any]:
+        self.recent_trade_limits.append(int(q.get("limit", 60)))
         limit = min(int(q.get("limit", 60)), 60)  # spot: [1, 60]
         rows = self.public_trades[self._symbol(q)][-limit:]
         return {

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, Side
-from tui_trader.core.events import BookEvent, ConnectionEvent, TickerEvent
+from tui_trader.core.events import BookEvent, ConnectionEvent, NoticeEvent, TickerEvent, TradeEvent
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
@@ -239,3 +239,33 @@ async def test_many_missed_fills_are_paged_with_bybits_cursor(fake) -> None:  # 
         assert order_status(engine, order.client_order_id) is OrderStatus.FILLED
         pages = [p for m, p in fake.requests if p == "/execution/list"]
         assert len(pages) >= 3
+
+
+async def test_a_gap_longer_than_bybits_60_recent_prints_is_said_not_left_a_silent_hole(fake) -> None:  # type: ignore[no-untyped-def]
+    """Bybit spot's recent-trade answers its 60 newest prints at most (v5 docs: limit [1, 60]) and
+    has no older public history: after a freeze of ~80 prints the backfill asks for 60 (not
+    500) and says which span stays a hole (the venue, the symbol, from the last print seen to
+    the oldest Bybit gave), in a warning notice and in `venue.holes`; nothing outside it is
+    missing, and no print is shown twice."""
+    venue = _venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: any(isinstance(e, TradeEvent) for e in events))
+        fake.stall()  # the sockets stay open and say nothing; Bybit prints on, 50 a second
+        frozen_from = fake.now_ms
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
+        await wait_for(lambda: fake.now_ms - frozen_from > 1600, 10)  # ~80 prints missed
+        fake.stall(False)
+        await wait_for(lambda: len(venue.holes) == 1, 10)
+        hole = venue.holes[0]
+        assert fake.recent_trade_limits and max(fake.recent_trade_limits) <= 60
+        assert hole.venue == VENUE and hole.symbol == "BTC/USDT" and hole.what == "trades"
+        assert hole.start_ms <= frozen_from < hole.end_ms <= fake.now_ms - 59 * 20  # 60 prints, 20 ms apart
+        notices = [e.message for e in events if isinstance(e, NoticeEvent) and e.level == "warning"]
+        assert any(m.startswith("BTC/USDT trades from ") and "hole" in m for m in notices), notices
+        printed = [int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)]
+        assert len(printed) == len(set(printed))  # none twice
+        after = [t["time"] for t in fake.public_trades["BTC/USDT"] if hole.end_ms <= t["time"] < hole.end_ms + 1000]
+        await wait_for(lambda: set(after) <= {int(e.trade.ts.timestamp() * 1000) for e in events
+                                              if isinstance(e, TradeEvent)}, 5)  # fmt: skip
+        inside = [t for t in printed if hole.start_ms < t < hole.end_ms]
+        assert inside == []  # the hole is what was not shown

@@ -209,6 +209,19 @@ MARKET_BUY_IN_BASE: dict[str, Callable[[str], dict[str, Any]]] = {
 # Exchanges whose fetch_trades refuses a `since` without an `until` (ccxt ArgumentsRequired).
 TRADES_SINCE_NEEDS_UNTIL = frozenset({"coinbase"})
 
+# Exchanges whose public trades endpoint for spot answers only its newest prints, at most this
+# many, whatever `since` says (ccxt passes the limit as is: more is refused or cut). Bybit v5
+# /v5/market/recent-trade: spot [1, 60]; linear / inverse [1, 1000]. Others: 500 from `since`.
+RECENT_TRADES_ONLY: dict[str, int] = {"bybit": 60}
+BACKFILL_LIMIT = 500
+
+
+def trades_backfill_limit(exchange_id: str, spot: bool) -> tuple[int, bool]:
+    """How many public trades one backfill call asks for, and whether the answer is the venue's
+    newest prints (not those from `since`)."""
+    recent = RECENT_TRADES_ONLY.get(exchange_id) if spot else None
+    return (recent, True) if recent else (BACKFILL_LIMIT, False)
+
 
 # ccxt options an exchange needs for a spot venue (the user's `options.options` win).
 CCXT_OPTIONS: dict[str, dict[str, Any]] = {

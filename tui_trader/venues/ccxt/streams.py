@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
-from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, TickerEvent, TradeEvent
+from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, NoticeEvent, TickerEvent, TradeEvent
 from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
-from tui_trader.venues.ccxt import convert, exchanges
+from tui_trader.venues.ccxt import backfill, convert, exchanges
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
@@ -93,6 +93,7 @@ class CcxtStreams(PrivateProbe):
     _last_candle: dict[tuple[str, str], int]
     _last_trade: dict[str, int]
     _trade_ids: dict[str, _RecentIds]
+    holes: deque[backfill.Hole]  # spans a backfill could not reach, newest last
     _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
     _books: PublicSnapshot | None
     counters: dict[str, int]
@@ -549,13 +550,15 @@ class CcxtStreams(PrivateProbe):
 
     async def _backfill(self) -> None:
         """After a reconnect: closed candles and trades we missed, from REST. (Our own missed
-        fills come from the reconcile the reconnect triggers.)"""
+        fills come from the reconcile the reconnect triggers.) What the venue's history does not
+        reach back to is said (`backfill.Hole`), not left a silent hole."""
         now_ms = int(self.clock.now().timestamp() * 1000)
         candles_from, trades_from = self._gap_from or (dict(self._last_candle), dict(self._last_trade))
         self._gap_from = None
         for (symbol, tf), last in candles_from.items():
             tf_ms = self._ex.parse_timeframe(tf) * 1000
-            rows = await self._rest(self._ex.fetch_ohlcv, symbol, tf, last + tf_ms, 500, what="backfill candles")
+            limit = exchanges.BACKFILL_LIMIT
+            rows = await self._rest(self._ex.fetch_ohlcv, symbol, tf, last + tf_ms, limit, what="backfill candles")
             for row in rows:
                 if int(row[0]) > last:
                     candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
@@ -563,19 +566,41 @@ class CcxtStreams(PrivateProbe):
                     if candle.closed:
                         key = (symbol, tf)
                         self._last_candle[key] = max(self._last_candle.get(key, 0), int(row[0]))
+            hole = backfill.hole_before([int(r[0]) for r in rows], last + tf_ms, limit, anchored_at_now=True)
+            self._say_hole(symbol, f"{tf} candles", hole, len(rows))
         for symbol, ts in trades_from.items():
-            for t in await self._rest(
-                self._ex.fetch_trades,
-                symbol,
-                ts,
-                500,
-                {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
-                what="backfill trades",
-            ):
-                # ids have no common order (numbers, uuids): new = not among those seen
-                if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in self._trade_ids[symbol]:
-                    self._remember_trade(t)
-                    self._emit(TradeEvent(convert.trade_print(self.name, t)))
+            await self._backfill_trades(symbol, ts, now_ms)
+
+    async def _backfill_trades(self, symbol: str, ts: int, now_ms: int) -> None:
+        """The prints after `ts` (the last one seen before the gap) that the stream missed."""
+        market = (self._ex.markets or {}).get(symbol) or {}
+        limit, newest_only = exchanges.trades_backfill_limit(self.exchange_id, bool(market.get("spot", True)))
+        rows = await self._rest(
+            self._ex.fetch_trades,
+            symbol,
+            ts,
+            limit,
+            {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
+            what="backfill trades",
+        )
+        seen = self._trade_ids.setdefault(symbol, _RecentIds())
+        # a print seen live after the gap among them: the page is the venue's newest
+        anchored = newest_only or any(int(t.get("timestamp") or 0) > ts and str(t.get("id")) in seen for t in rows)
+        for t in rows:
+            # ids have no common order (numbers, uuids): new = not among those seen
+            if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in seen:
+                self._remember_trade(t)
+                self._emit(TradeEvent(convert.trade_print(self.name, t)))
+        times = [int(t.get("timestamp") or 0) for t in rows]
+        self._say_hole(symbol, "trades", backfill.hole_before(times, ts, limit, anchored_at_now=anchored), len(rows))
+
+    def _say_hole(self, symbol: str, what: str, span: tuple[int, int] | None, answered: int) -> None:
+        if span is None:
+            return
+        hole = backfill.Hole(self.name, symbol, what, span[0], span[1], answered)
+        self.holes.append(hole)
+        log.warning("%s: %s", self.name, hole.text())
+        self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))
 
 
 class _RecentIds:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +35,7 @@ from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges, kucoin_ws, ws_refusals
+from tui_trader.venues.ccxt.backfill import Hole
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, auth_refusal, is_auth_error, is_keys_refused, keys_refused
@@ -119,6 +121,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._last_candle: dict[tuple[str, str], int] = {}
         self._last_trade: dict[str, int] = {}  # newest trade print's venue time, per symbol
         self._trade_ids: dict[str, _RecentIds] = {}
+        self.holes: deque[Hole] = deque(maxlen=100)  # what backfills after outages could not reach
         # where the data stopped when the connection went: live messages after the reconnect
         # move _last_candle / _last_trade past the gap before the backfill runs
         self._gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None = None

@@ -1,0 +1,48 @@
+"""What a backfill after an outage could not reach: the part of a gap the venue's REST history
+does not go back to.
+
+A venue answers a bounded page (Bybit spot's recent trades: its 60 newest prints, whatever
+`since` says; an OHLCV endpoint: so many candles). A full page that starts after the gap's
+start, while it reaches up to what the live stream printed after the gap (or the venue is known
+to answer only its newest prints), leaves the time between unfilled: the prints made there are
+not in the tape, the candles not in the chart. That span is said, never papered over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    """`what` ("trades", "1m candles") of `symbol` from `start_ms` to `end_ms` (venue time) that the
+    venue's answer of `answered` rows did not reach."""
+
+    venue: str
+    symbol: str
+    what: str
+    start_ms: int
+    end_ms: int
+    answered: int
+
+    def text(self) -> str:
+        span = f"{_hms(self.start_ms)}-{_hms(self.end_ms)} UTC ({(self.end_ms - self.start_ms) / 1000:.0f}s)"
+        return (
+            f"{self.symbol} {self.what} from {span} are missing after the outage: {self.venue}'s history "
+            f"answered its {self.answered} newest, none that far back; that span stays a hole"
+        )
+
+
+def hole_before(times_ms: list[int], gap_from_ms: int, limit: int, *, anchored_at_now: bool) -> tuple[int, int] | None:
+    """(gap_from_ms, oldest row) when a full page (`limit` rows) anchored at the present begins
+    after the gap's start; None when the page reached back, or was not full (the venue gave all
+    it had), or begins at `since` (a venue that honours it: the page covers the gap's start)."""
+    if len(times_ms) < limit or not times_ms or not anchored_at_now:
+        return None
+    oldest = min(times_ms)
+    return (gap_from_ms, oldest) if oldest > gap_from_ms else None
+
+
+def _hms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
