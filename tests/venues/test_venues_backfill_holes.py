@@ -1,8 +1,18 @@
 """The rule that says what a backfill could not reach (`venues.ccxt.backfill`): only a full page
-that starts after the gap's start, anchored at the present, leaves a hole; candles the same."""
+that starts after the gap's start, anchored at the present, leaves a hole; candles the same.
+And where it is shown: a row of the tape (`market.trades`), where the prints are missing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from textual.theme import BUILTIN_THEMES
+
+from tui_trader.core.enums import Side
+from tui_trader.core.market import TradePrint
+from tui_trader.engine.tape import with_holes
+from tui_trader.ui.panes.tape import render_tape
+from tui_trader.ui.theme import Palette
 from tui_trader.venues.ccxt.backfill import Hole, hole_before
 
 
@@ -21,3 +31,26 @@ def test_the_notice_names_the_symbol_the_span_in_utc_and_the_venue() -> None:
     text = Hole("bybit", "BTC/USDT", "1m candles", 1_700_000_000_000, 1_700_000_090_000, 500).text()
     assert text.startswith("BTC/USDT 1m candles from 22:13:20-22:14:50 UTC (90s)")
     assert "bybit's history answered its 500 newest" in text and "hole" in text
+
+
+def _prints(*seconds: float) -> list[TradePrint]:
+    """Prints at these seconds past 12:00 UTC, newest first (as the tape answers)."""
+    base = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    return [TradePrint("bybit", "BTC/USDT", base + timedelta(seconds=s), 100.0 + s, 0.5, Side.BUY)
+            for s in sorted(seconds, reverse=True)]  # fmt: skip
+
+
+def _ms(second: float) -> int:
+    return int((datetime(2026, 1, 5, 12, 0, tzinfo=UTC) + timedelta(seconds=second)).timestamp() * 1000)
+
+
+def test_the_tape_shows_the_hole_as_a_row_where_its_prints_are_missing() -> None:
+    hole = Hole("bybit", "BTC/USDT", "trades", _ms(10), _ms(40), 60)
+    rows = with_holes(_prints(5, 10, 40, 41, 42), [hole, Hole("bybit", "ETH/USDT", "trades", _ms(20), _ms(30), 60)])
+    assert [r.get("gap", False) for r in rows] == [False, False, False, True, False, False]
+    assert rows[3]["from"] == "2026-01-05T12:00:10Z" and rows[3]["to"] == "2026-01-05T12:00:40Z"
+    assert with_holes(_prints(50, 51), [hole]) == with_holes(_prints(50, 51), [])  # older than what is shown
+    text = render_tape(rows, Palette.from_theme(BUILTIN_THEMES["textual-dark"]), 2, 4).plain
+    lines = text.splitlines()
+    assert len(lines) == 7 and lines[4] == "── no prints 12:00:10-12:00:40: not in the venue's history ──"
+    assert lines[3].startswith("12:00:40") and lines[5].startswith("12:00:10")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.enums import ConnectionState, OrderStatus, Side
 from tui_trader.core.events import BookEvent, ConnectionEvent, NoticeEvent, TickerEvent, TradeEvent
+from tui_trader.engine.tape import TradeTape, with_holes
 from tui_trader.secrets import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ccxt.venue import CcxtVenue
@@ -269,3 +272,8 @@ async def test_a_gap_longer_than_bybits_60_recent_prints_is_said_not_left_a_sile
                                               if isinstance(e, TradeEvent)}, 5)  # fmt: skip
         inside = [t for t in printed if hole.start_ms < t < hole.end_ms]
         assert inside == []  # the hole is what was not shown
+        tape = TradeTape()
+        for e in events:
+            tape.on_event(e)
+        rows = with_holes(tape.recent(VENUE, "BTC/USDT", 500), venue.holes)  # what `market.trades` answers
+        assert [r["to"] for r in rows if r.get("gap")] == [to_jsonable(datetime.fromtimestamp(hole.end_ms / 1000, UTC))]

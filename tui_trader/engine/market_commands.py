@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.errors import UsageError
 from tui_trader.core.quote import quote_document
 from tui_trader.engine import params as P
 from tui_trader.engine.commands import command
+from tui_trader.engine.tape import with_holes
 from tui_trader.risk.sessions import session_state
 
 if TYPE_CHECKING:
@@ -44,4 +44,5 @@ async def _trades(engine: EnginePort, params: dict[str, Any], actor: str) -> lis
     limit = P.integer(params, "limit", 100, low=1, high=500)
     tape = getattr(engine, "tape", None)
     prints = tape.recent(venue, symbol, limit) if tape is not None else []
-    return [to_jsonable(p) for p in prints]
+    # a span after an outage the venue could not give back: a row where its prints are missing
+    return with_holes(prints, getattr(engine.venues.get(venue), "holes", ()))

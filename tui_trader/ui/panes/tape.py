@@ -72,7 +72,8 @@ class TapePane(Pane):
         return self.query_one("#tape-body", Static)
 
 
-def render_tape(prints: list[dict[str, Any]], pal: Palette, nd: int, qd: int) -> Text:
+def render_tape(rows: list[dict[str, Any]], pal: Palette, nd: int, qd: int) -> Text:
+    prints = [p for p in rows if not p.get("gap")]
     if not prints:
         return Text("no prints yet", style="dim")
     import statistics  # with the first prints: not before the first paint
@@ -80,8 +81,15 @@ def render_tape(prints: list[dict[str, Any]], pal: Palette, nd: int, qd: int) ->
     sizes = [float(p.get("size") or 0) for p in prints]
     median = statistics.median(sizes) or 0.0
     text = Text(no_wrap=True, overflow="crop")
-    text.append(f"{'time':<12} {'price':>12} {'size':>11}\n", style="bold")
-    for i, p in enumerate(prints):
+    text.append(f"{'time':<12} {'price':>12} {'size':>11}", style="bold")
+    i = -1  # the print's index among the prints
+    for p in rows:
+        text.append("\n")
+        if p.get("gap"):  # an outage's span the venue's history could not give back
+            since, until = str(p.get("from", ""))[11:19], str(p.get("to", ""))[11:19]
+            text.append(f"── no prints {since}-{until}: not in the venue's history ──", style=pal.warning)
+            continue
+        i += 1
         price, size = float(p.get("price") or 0), float(p.get("size") or 0)
         older = float(prints[i + 1].get("price") or 0) if i + 1 < len(prints) else price
         arrow = "▲" if price > older else "▼" if price < older else " "
@@ -93,6 +101,4 @@ def render_tape(prints: list[dict[str, Any]], pal: Palette, nd: int, qd: int) ->
         clock = ts[11:23] if len(ts) >= 23 else ts[11:19]
         text.append(f"{clock:<12} ", style=pal.muted)
         text.append(f"{fmt.price(price, nd):>11}{arrow} {size:>11,.{min(qd, 6)}f}", style=style)
-        if i < len(prints) - 1:
-            text.append("\n")
     return text
