@@ -213,7 +213,8 @@ async def test_the_private_socket_dropping_alone_is_renewed_alone_and_its_fills_
         engine.bus.on(seen.append, kinds=["ticker", "connection"])
         order = await engine.place(limit_buy("kraken", "97"))
         await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
+        # the private socket subscribed, so that the drop below has a socket to drop
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and bool(kraken._private))
         tokens = kraken.requests.count(("POST", "GetWebSocketsToken"))
         kraken.stall_private()  # the fill below is lost on the wire
         kraken.fill(order.client_order_id, Decimal("0.05"))
@@ -240,7 +241,9 @@ async def test_a_websocket_token_kraken_no_longer_takes_is_renewed_not_read_as_b
     venue = _venue(kraken)
     tokens = ("POST", "GetWebSocketsToken")
     async with streaming(venue, [SYMBOL]) as events:
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and kraken.requests.count(tokens) >= 1)
+        # the private socket subscribed (a token asked for is not yet a socket: on a loaded
+        # machine the drop below could come before it opened, and nothing would be renewed)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and bool(kraken._private))
         asked = kraken.requests.count(tokens)
         kraken.void_next_tokens(2)
         await kraken.drop_private()
