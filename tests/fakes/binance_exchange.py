@@ -127,7 +127,12 @@ class FakeBinanceExchange(FakeMarket):
             update = self.depth_update[symbol]
             return web.json_response({"lastUpdateId": update, "bids": bids, "asks": asks})
         if path in ("/trades", "/aggTrades", "/historicalTrades") and symbol is not None:
-            rows = self.public_trades[symbol][-int(query.get("limit", 500)) :]
+            limit = min(int(query.get("limit", 500)), 1000)  # default 500, max 1000
+            if path == "/aggTrades" and "startTime" in query:  # from startTime on, both ends inclusive
+                start, end = int(query["startTime"]), int(query.get("endTime", 2**63))
+                rows = [t for t in self.public_trades[symbol] if start <= t["time"] <= end][:limit]
+            else:  # the most recent
+                rows = self.public_trades[symbol][-limit:]
             return web.json_response([self._public_trade(t) for t in rows])
         # private endpoints
         if request.headers.get("X-MBX-APIKEY") != self.api_key:

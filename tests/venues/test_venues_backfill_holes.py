@@ -31,6 +31,8 @@ def test_the_notice_names_the_symbol_the_span_in_utc_and_the_venue() -> None:
     text = Hole("bybit", "BTC/USDT", "1m candles", 1_700_000_000_000, 1_700_000_090_000, 500).text()
     assert text.startswith("BTC/USDT 1m candles from 22:13:20-22:14:50 UTC (90s)")
     assert "bybit's history answered its 500 newest" in text and "hole" in text
+    tail = Hole("binance", "BTC/USDT", "trades", 1_700_000_000_000, 1_700_000_090_000, 5000, tail=True).text()
+    assert "the 5000 read back from the outage's start did not reach them (a page limit)" in tail
 
 
 def _prints(*seconds: float) -> list[TradePrint]:

@@ -9,7 +9,8 @@ import time
 from decimal import Decimal
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, Side
-from tui_trader.core.events import ConnectionEvent, Event, TickerEvent
+from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent, TickerEvent, TradeEvent
+from tui_trader.venues.ccxt import exchanges
 
 from fakes.venue_harness import (
     buy,
@@ -152,5 +153,67 @@ async def test_trades_missed_in_a_stall_are_backfilled_once_whatever_their_ids(f
         missed = [t["time"] for t in fake.public_trades["BTC/USDT"] if t["id"] >= 1000 and t["time"] > stalled_from]
         await wait_for(lambda: set(missed) <= set(prints))
         assert len(prints) == len(set(prints))  # none twice
+    finally:
+        await venue.close()
+
+
+async def _stalled_and_back(fake, venue, events: list[Event], *, burst: int = 0) -> int:  # type: ignore[no-untyped-def]
+    """Connected and printing, then a stall of ~30 prints (and `burst` more, 1 ms apart: a busy
+    market), then back: when the stall began."""
+    await venue.connect(events.append)
+    await venue.subscribe(["BTC/USDT"])
+    await wait_for(lambda: sum(isinstance(e, TradeEvent) for e in events) >= 2)
+    fake.stall()
+    stalled_from = fake.now_ms
+    await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
+    tape = fake.public_trades["BTC/USDT"]
+    price = tape[-1]["price"]
+    tape += [{"id": next(fake.public_trade_ids), "price": price, "qty": "0.1", "time": stalled_from + 1 + i,
+              "side": "buy"} for i in range(burst)]  # fmt: skip
+    tape.sort(key=lambda t: t["time"])
+    await wait_for(lambda: fake.now_ms - stalled_from > 1500, 10)
+    fake.stall(False)
+    await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
+    return stalled_from
+
+
+async def test_a_gap_of_more_prints_than_a_page_is_read_back_page_after_page(fake) -> None:  # type: ignore[no-untyped-def]
+    """Binance answers aggTrades from `startTime` on, 500 a page by default (1000 at most): a gap
+    of 700 prints and more is read page after page from its start until the prints streamed
+    since, each once (it read one page: the rest of the gap was a silent hole in the tape)."""
+    venue = make_venue(fake)
+    events: list[Event] = []
+    try:
+        stalled_from = await _stalled_and_back(fake, venue, events, burst=700)
+        missed = {t["time"] for t in fake.public_trades["BTC/USDT"] if t["time"] > stalled_from}
+
+        def printed() -> list[int]:
+            return [int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)]
+
+        await wait_for(lambda: missed <= set(printed()), 10)
+        shown = [t for t in printed() if t > stalled_from]
+        made = [t["time"] for t in fake.public_trades["BTC/USDT"] if stalled_from < t["time"] <= max(shown)]
+        assert len(made) > 700 and sorted(shown) == sorted(made)  # two pages and more; each print once
+        assert list(venue.holes) == []
+    finally:
+        await venue.close()
+
+
+async def test_a_gap_longer_than_the_pages_read_back_says_the_rest_is_missing(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The pages run out before the present (one page of 10 here): the rest of the gap is said, a
+    notice and a hole from the last print read back."""
+    monkeypatch.setattr(exchanges, "BACKFILL_LIMIT", 10)
+    monkeypatch.setattr(exchanges, "BACKFILL_PAGES", 1)
+    venue = make_venue(fake)
+    events: list[Event] = []
+    try:
+        stalled_from = await _stalled_and_back(fake, venue, events)
+        await wait_for(lambda: len(venue.holes) == 1, 10)
+        (hole,) = venue.holes
+        assert hole.tail and hole.what == "trades" and stalled_from - 100 <= hole.start_ms < hole.end_ms
+        shown = {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}
+        assert hole.start_ms in shown  # from the last print read back
+        notices = [e.message for e in events if isinstance(e, NoticeEvent)]
+        assert any("did not reach them (a page limit)" in m and m.startswith("BTC/USDT trades from") for m in notices)
     finally:
         await venue.close()

@@ -5,7 +5,9 @@ A venue answers a bounded page (Bybit spot's recent trades: its 60 newest prints
 `since` says; an OHLCV endpoint: so many candles). A full page that starts after the gap's
 start, while it reaches up to what the live stream printed after the gap (or the venue is known
 to answer only its newest prints), leaves the time between unfilled: the prints made there are
-not in the tape, the candles not in the chart. That span is said, never papered over.
+not in the tape, the candles not in the chart. A venue that answers from `since` is read page
+after page; if the pages run out before the present, the rest is the hole (`tail`). That span
+is said, never papered over.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ class Hole:
     start_ms: int
     end_ms: int
     answered: int
+    tail: bool = False  # the end of the gap: the pages read from its start ran out first
 
     def text(self) -> str:
         span = f"{_hms(self.start_ms)}-{_hms(self.end_ms)} UTC ({(self.end_ms - self.start_ms) / 1000:.0f}s)"
-        return (
-            f"{self.symbol} {self.what} from {span} are missing after the outage: {self.venue}'s history "
-            f"answered its {self.answered} newest, none that far back; that span stays a hole"
-        )
+        if self.tail:
+            why = f"the {self.answered} read back from the outage's start did not reach them (a page limit)"
+        else:
+            why = f"{self.venue}'s history answered its {self.answered} newest, none that far back"
+        return f"{self.symbol} {self.what} from {span} are missing after the outage: {why}; that span stays a hole"
 
 
 def hole_before(times_ms: list[int], gap_from_ms: int, limit: int, *, anchored_at_now: bool) -> tuple[int, int] | None:

@@ -211,9 +211,11 @@ TRADES_SINCE_NEEDS_UNTIL = frozenset({"coinbase"})
 
 # Exchanges whose public trades endpoint for spot answers only its newest prints, at most this
 # many, whatever `since` says (ccxt passes the limit as is: more is refused or cut). Bybit v5
-# /v5/market/recent-trade: spot [1, 60]; linear / inverse [1, 1000]. Others: 500 from `since`.
-RECENT_TRADES_ONLY: dict[str, int] = {"bybit": 60}
+# /v5/market/recent-trade: spot [1, 60]; linear / inverse [1, 1000]. KuCoin
+# /api/v1/market/histories: its last 100, no limit to ask. Others: 500 a page from `since`.
+RECENT_TRADES_ONLY: dict[str, int] = {"bybit": 60, "kucoin": 100}
 BACKFILL_LIMIT = 500
+BACKFILL_PAGES = 10  # pages of trades from the gap's start, at most, before the rest is said missing
 
 
 def trades_backfill_limit(exchange_id: str, spot: bool) -> tuple[int, bool]:

@@ -572,32 +572,50 @@ class CcxtStreams(PrivateProbe):
             await self._backfill_trades(symbol, ts, now_ms)
 
     async def _backfill_trades(self, symbol: str, ts: int, now_ms: int) -> None:
-        """The prints after `ts` (the last one seen before the gap) that the stream missed."""
+        """The prints after `ts` (the last one seen before the gap) that the stream missed: page
+        after page from `ts` until the venue has no more or they reach the prints streamed since,
+        at most `BACKFILL_PAGES`; a venue that answers only its newest prints, one page."""
         market = (self._ex.markets or {}).get(symbol) or {}
         limit, newest_only = exchanges.trades_backfill_limit(self.exchange_id, bool(market.get("spot", True)))
-        rows = await self._rest(
-            self._ex.fetch_trades,
-            symbol,
-            ts,
-            limit,
-            {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
-            what="backfill trades",
-        )
         seen = self._trade_ids.setdefault(symbol, _RecentIds())
-        # a print seen live after the gap among them: the page is the venue's newest
-        anchored = newest_only or any(int(t.get("timestamp") or 0) > ts and str(t.get("id")) in seen for t in rows)
-        for t in rows:
-            # ids have no common order (numbers, uuids): new = not among those seen
-            if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in seen:
-                self._remember_trade(t)
-                self._emit(TradeEvent(convert.trade_print(self.name, t)))
-        times = [int(t.get("timestamp") or 0) for t in rows]
-        self._say_hole(symbol, "trades", backfill.hole_before(times, ts, limit, anchored_at_now=anchored), len(rows))
+        printed: set[str] = set()  # by this backfill (the pages overlap at their ends)
+        since = ts
+        for _ in range(1 if newest_only else exchanges.BACKFILL_PAGES):
+            rows = await self._rest(
+                self._ex.fetch_trades,
+                symbol,
+                since,
+                limit,
+                {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
+                what="backfill trades",
+            )
+            # a print seen live after the gap among them: the page reaches the present
+            live = any(
+                int(t.get("timestamp") or 0) > ts and str(t.get("id")) in seen and str(t.get("id")) not in printed
+                for t in rows
+            )
+            for t in rows:
+                # ids have no common order (numbers, uuids): new = not among those seen
+                if int(t.get("timestamp") or 0) >= ts and str(t.get("id")) not in seen:
+                    self._remember_trade(t)
+                    printed.add(str(t.get("id")))
+                    self._emit(TradeEvent(convert.trade_print(self.name, t)))
+            times = [int(t.get("timestamp") or 0) for t in rows]
+            if newest_only or live or len(rows) < limit:
+                if since == ts:  # the first page: did it reach back to the gap's start?
+                    hole = backfill.hole_before(times, ts, limit, anchored_at_now=newest_only or live)
+                    self._say_hole(symbol, "trades", hole, len(rows))
+                return
+            since = max(times)
+        # still a full page short of the present after every page: the rest is not asked for
+        self._say_hole(symbol, "trades", (since, now_ms), len(printed), tail=True)
 
-    def _say_hole(self, symbol: str, what: str, span: tuple[int, int] | None, answered: int) -> None:
+    def _say_hole(
+        self, symbol: str, what: str, span: tuple[int, int] | None, answered: int, *, tail: bool = False
+    ) -> None:
         if span is None:
             return
-        hole = backfill.Hole(self.name, symbol, what, span[0], span[1], answered)
+        hole = backfill.Hole(self.name, symbol, what, span[0], span[1], answered, tail)
         self.holes.append(hole)
         log.warning("%s: %s", self.name, hole.text())
         self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))
