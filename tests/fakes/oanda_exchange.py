@@ -21,7 +21,9 @@ Faults: `fail_next(kind)` for the next order POST ("lost": the order is made and
 never arrives; "500": made? no, a 500 before anything is made; "429"), `drop_streams()` (every
 open stream is cut), `silence(True)` (streams stay open but send nothing, heartbeats included),
 `hang(stream)` (the connections of that stream now open stay open and send nothing more, heartbeats
-included, while the other stream flows; a connection opened after it is served as usual).
+included, while the other stream flows; a connection opened after it is served as usual),
+`lose_next_transaction()` (the next transaction is made but never written to the transactions
+stream, which heartbeats on naming it as the last one).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class FakeOanda:
     _streams: list[tuple[str, asyncio.Queue[dict[str, Any] | None]]] = field(default_factory=list)
     _silent: bool = False
     _hung: set[int] = field(default_factory=set)  # id() of the queues of hung connections
+    _lose_tx: int = 0
     _runner: web.AppRunner | None = None
 
     # -- control (the test's side) -----------------------------------------------------------
@@ -114,6 +117,9 @@ class FakeOanda:
 
     def silence(self, on: bool) -> None:
         self._silent = on
+
+    def lose_next_transaction(self) -> None:
+        self._lose_tx += 1
 
     def hang(self, stream: str) -> None:
         self._hung.update(id(q) for name, q in self._streams if name == stream)
@@ -162,7 +168,10 @@ class FakeOanda:
         tx = {"id": str(len(self.transactions) + 1), "time": _ts(self.now), "accountID": ACCOUNT, "userID": 1,
               "batchID": str(len(self.transactions) + 1), **body}
         self.transactions.append(tx)
-        self._publish("transactions", tx)
+        if self._lose_tx:
+            self._lose_tx -= 1
+        else:
+            self._publish("transactions", tx)
         return tx
 
     def _fill(self, order: dict[str, Any], price: Decimal) -> dict[str, Any]:

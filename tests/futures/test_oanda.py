@@ -250,3 +250,20 @@ async def test_a_swap_booked_while_the_transactions_stream_hung_is_not_skipped_b
         assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == D(20_000)
     finally:
         await engine.stop()
+
+
+async def test_a_transaction_the_live_stream_never_delivered_is_read_back_from_its_heartbeat(oanda: FakeOanda) -> None:
+    """The fill is lost on its way while the stream heartbeats on: the heartbeat names it as the
+    account's last transaction, so it is read back (`sinceid`) and applied once, no reopen."""
+    venue = make_venue(oanda)
+    engine = await started(venue)
+    try:
+        order = await engine.place(req(type=OrderType.LIMIT, price=D("1.07900")))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        oanda.lose_next_transaction()
+        oanda.set_price("EUR_USD", "1.07880", "1.07890")
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED, 5)
+        assert len(engine.fills) == 1 and venue.monitor.reconnects == 0 and venue.counters["reconnects"] == 0
+        assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == oanda.positions["EUR_USD"] == D(10_000)
+    finally:
+        await engine.stop()
