@@ -1,6 +1,7 @@
-"""Reconciling a venue with our orders: after each reconnect, and again and again while an
-order's fate is unknown (a submission whose answer was lost, a venue answer that left an order
-unsettled), until the venue's own answers settle it."""
+"""Reconciling a venue with our orders: after each reconnect (then its balances read again:
+engine/cash_reread.py), and again and again while an order's fate is unknown (a submission
+whose answer was lost, a venue answer that left an order unsettled), until the venue's own
+answers settle it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import ConnectionEvent, Event
+from tui_trader.engine.cash_reread import CashReader
 from tui_trader.execution.reconcile import ReconcileReport, reconcile
 from tui_trader.venues.resilience import Backoff, in_background
 
@@ -33,6 +35,7 @@ class Reconciler:
         self._settling: set[str] = set()  # venues with a settle loop running
         self.last: dict[str, ReconcileReport] = {}
         self.fills_applied: dict[str, int] = {}  # per venue, since the start
+        self.cash = CashReader(engine)  # balances read again once a venue is back
 
     def install(self) -> None:
         """Reconcile each venue that reports `connected` after a reconnect, and settle every
@@ -43,7 +46,13 @@ class Reconciler:
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ConnectionEvent) and event.state is ConnectionState.CONNECTED and event.attempt > 0:
-            in_background(self.run(event.venue), f"reconcile-{event.venue}")
+            in_background(self._recovered(event.venue), f"reconcile-{event.venue}")
+
+    async def _recovered(self, venue_name: str) -> None:
+        """A venue back after a reconnect: reconciled, then its balances read again (what
+        changed while it was away: deposits, withdrawals, trades made elsewhere)."""
+        await self.run(venue_name)
+        await self.cash.reread(venue_name, "reconnect")
 
     async def run(self, venue_name: str) -> ReconcileReport | None:
         """Reconcile `venue_name` now (or once more after the run in progress)."""

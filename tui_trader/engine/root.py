@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,7 +223,6 @@ class Engine(Trading):
         # down) belong in the recent lists `fills` and `orders --all` show, not only the database.
         self.bus.on(self._track, name="engine-state")
         self.oms.start()
-        cash: dict[str, Decimal] = {}
         for name, venue in self.venues.items():
             await venue.connect(self._ingest)
             self.instruments[name] = await venue.load_markets()
@@ -238,10 +236,7 @@ class Engine(Trading):
             await self._import_cash_flows(name, venue)
             # Cash comes from the venues after reconciliation (it already includes missed fills),
             # summed over venues: two venues holding USDT hold both amounts.
-            for ccy, bal in (await venue.fetch_balances()).items():
-                cash[ccy] = cash.get(ccy, Decimal(0)) + bal.total
-        for ccy, total in cash.items():
-            self.portfolio.set_cash(ccy, total)
+            self.portfolio.read_cash(name, {ccy: bal.total for ccy, bal in (await venue.fetch_balances()).items()})
         self.risk.ready = True
         self.risk.observe()
         await self._seed_ledger()
@@ -291,6 +286,7 @@ class Engine(Trading):
         assert self.oms is not None
         await reconcile(self.oms, venue, self.clock.now())
         await self.oms.flush()
+        await self.reconciler.cash.reread(name, "restart")
 
     async def stop(self) -> None:
         try:

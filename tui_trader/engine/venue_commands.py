@@ -5,9 +5,10 @@ key at the exchange), without restarting the daemon and every other venue and st
 The keys are read here, inside the engine, from the keyring: never sent over the socket, never
 in a log line, the audit log or the answer. The adapter reconnects the whole venue with them
 (`KeyedVenue.reconnect_with`); once it is back the engine reconciles (as after any reconnect:
-fills applied once, an order whose fate is unknown stays so until the venue answers), and the
-answer says how the venue ended: `connected`, or `degraded` saying why (keys refused again:
-the private streams stopped once more, not retried)."""
+fills applied once, an order whose fate is unknown stays so until the venue answers) and reads
+its balances again (its cash: engine/cash_reread.py); the answer says how the venue ended:
+`connected`, or `degraded` saying why (keys refused again: the private streams stopped once
+more, not retried)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ async def _reconnect(engine: EnginePort, params: dict[str, Any], actor: str) -> 
         report = await engine.reconciler.reconcile_now(venue.name)
         if engine.oms is not None:
             await engine.oms.flush()
+        await engine.reconciler.cash.reread(venue.name, "reconnect")  # a notice and an audit row if it moved
         reconciled = {
             "fills_applied": engine.reconciler.fills_applied.get(venue.name, 0) - applied,
             "unsettled": len(report.unsettled) if report else 0,  # orders still unknown: settled as it answers

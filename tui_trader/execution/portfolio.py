@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -68,7 +68,13 @@ class Portfolio:
     A spot fill moves its notional between cash and the position. A fill of an instrument on
     margin (`set_instrument` says which) moves only the P&L it realises and its fee, in the
     settle currency; the position adds its unrealised P&L on the mark price. Funding and swap
-    payments (`apply_cash_flow`) move cash and are kept on the position they belong to."""
+    payments (`apply_cash_flow`) move cash and are kept on the position they belong to.
+
+    Cash is summed over venues (two venues holding USDT hold both amounts); each venue's share
+    is kept too (`venue_cash`: its balances as last read, moved by its fills and payments
+    since), so one venue's balances can be read again (`read_cash`) without touching the
+    others', and `moves` counts what moved a venue's cash (a read is only believed if nothing
+    moved while it was asked for)."""
 
     def __init__(self, reporting: str = "USD", rate_venue: str | None = None) -> None:
         self.reporting = reporting
@@ -78,6 +84,8 @@ class Portfolio:
         self.rate_venue = rate_venue
         self._rates_by: dict[str, dict[str, float]] = {}  # currency -> venue -> rate
         self.positions: dict[tuple[str, str], Position] = {}
+        self.venue_cash: dict[str, dict[str, Decimal]] = {}  # venue -> currency -> its share of `cash`
+        self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
         self.cash: dict[str, Decimal] = {}
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
         self.quote_of: dict[str, str] = {}
@@ -141,15 +149,34 @@ class Portfolio:
     def set_cash(self, currency: str, amount: Decimal) -> None:
         self.cash[currency] = amount
 
+    def read_cash(self, venue: str, balances: Mapping[str, Decimal]) -> dict[str, tuple[Decimal, Decimal]]:
+        """`venue`'s cash as its balances read now (a currency it held and no longer lists: 0),
+        the other venues' shares untouched. What moved: currency -> (was, now)."""
+        share = self.venue_cash.setdefault(venue, {})
+        moved = {}
+        for ccy in dict.fromkeys([*share, *balances]):
+            was, now = share.get(ccy, ZERO), balances.get(ccy, ZERO)
+            if now != was:
+                moved[ccy] = (was, now)
+            self.cash[ccy] = self.cash.get(ccy, ZERO) + now - was
+            share[ccy] = now
+        return moved
+
+    def _move(self, venue: str, currency: str, amount: Decimal) -> None:
+        self.cash[currency] = self.cash.get(currency, ZERO) + amount
+        share = self.venue_cash.setdefault(venue, {})
+        share[currency] = share.get(currency, ZERO) + amount
+        self.moves[venue] = self.moves.get(venue, 0) + 1
+
     def apply_fill(self, fill: Fill) -> Position:
         pos = self.position(fill.venue, fill.symbol)
         if pos.margined:
             return self._apply_margined(pos, fill)
         pos.apply(fill)
         quote = fill.quote
-        self.cash[quote] = self.cash.get(quote, ZERO) - fill.signed_quantity * fill.price
-        if fill.fee_in_quote:  # a base-coin fee left the position; a third currency's (BNB) is not tracked
-            self.cash[quote] -= fill.fee
+        # a base-coin fee left the position; a third currency's (BNB) is not tracked
+        fee = fill.fee if fill.fee_in_quote else ZERO
+        self._move(fill.venue, quote, -fill.signed_quantity * fill.price - fee)
         self.quote_of[fill.symbol] = quote
         key = (fill.venue, fill.symbol)
         if key not in self.marks:
@@ -161,7 +188,7 @@ class Portfolio:
         fee = pos.fee_of(fill)
         realized = pos.apply(fill)
         settle = pos.settle or fill.quote
-        self.cash[settle] = self.cash.get(settle, ZERO) + realized - fee
+        self._move(fill.venue, settle, realized - fee)
         self.quote_of.setdefault(fill.symbol, fill.quote)
         key = (fill.venue, fill.symbol)
         if key not in self.marks:
@@ -172,7 +199,7 @@ class Portfolio:
     def apply_cash_flow(self, venue: str, symbol: str, amount: Decimal, currency: str) -> Position | None:
         """Funding or swap paid (< 0) or received (> 0) for a position: cash, and the position's
         running total."""
-        self.cash[currency] = self.cash.get(currency, ZERO) + amount
+        self._move(venue, currency, amount)
         pos = self.positions.get((venue, symbol))
         if pos is not None and not pos.is_flat:
             pos.funding += amount

@@ -1,0 +1,205 @@
+"""A venue's balances are read again once it is back, against the fake Binance (loopback, a
+real ccxt client): after `venue reconnect` gives keys to a venue that started without any
+(its cash was unknown: the risk check let every order through to the venue), and after a
+reconnect following an outage (a deposit made meanwhile is in the cash; a fill made meanwhile
+is counted once: in the balances read, not again as a fill). Cash and the fake's account
+agree; a move is said in a notice and an audit row."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tui_trader.core.enums import ConnectionState, OrderStatus
+from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent
+from tui_trader.core.positions import Balance
+from tui_trader.engine import Engine
+from tui_trader.engine.commands import dispatch
+from tui_trader.home import Home
+from tui_trader.secrets import Credentials, CredentialStore
+
+from fakes.binance_exchange import FakeBinanceExchange
+from fakes.venue_harness import (
+    API_KEY,
+    SECRET,
+    buy,
+    engine_settings,
+    fills_match,
+    limit_buy,
+    make_venue,
+    wait_for,
+    wait_status,
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    """A home whose encrypted file keyring (at a test's Argon2 cost) holds no keys yet."""
+    from keyrings.cryptfile.cryptfile import ArgonAESEncryption
+
+    monkeypatch.setattr(ArgonAESEncryption, "time_cost", 1)
+    monkeypatch.setattr(ArgonAESEncryption, "memory_cost", 1024)
+    monkeypatch.setenv("TUI_TRADER_KEYRING", "file")
+    monkeypatch.setenv("TUI_TRADER_KEYRING_PASSWORD", "keyring-pass")
+    return Home(tmp_path / "home")
+
+
+@pytest.fixture
+async def account(fake: FakeBinanceExchange) -> AsyncIterator[FakeBinanceExchange]:
+    """The fake Binance holding 1,000 USDT and 2 BTC."""
+    fake.balances = {"USDT": Decimal("1000"), "BTC": Decimal("2")}
+    yield fake
+
+
+def notices(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    def keep(e: Event) -> None:
+        if isinstance(e, NoticeEvent):
+            seen.append(e.message)
+
+    engine.bus.on(keep, kinds=["notice"])
+    return seen
+
+
+async def cash_reread_audit(engine: Engine) -> list[dict[str, object]]:
+    assert engine.store is not None
+    return [r["detail"] for r in await engine.store.audit_log() if r["action"] == "cash_reread"]
+
+
+async def test_venue_reconnect_with_keys_reads_the_cash_the_risk_check_then_uses(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """The venue started with no keys in the keyring: no cash known (the risk check lets any
+    buy through to the venue). The keys stored, `venue reconnect`: the cash is the account's,
+    said once in a notice and an audit row; a buy the account can pay for trades, one it cannot
+    is refused by the risk check (the venue never sees it)."""
+    venue = make_venue(account, key="")
+    engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
+    await engine.start()
+    said = notices(engine)
+    try:
+        assert engine.portfolio.cash == {}
+        CredentialStore.open(home).set("binance", Credentials(API_KEY, SECRET))
+        answer = await dispatch(engine, "venue.reconnect", {"name": "binance"}, "test")
+        assert answer["state"] == "connected", answer
+        assert engine.portfolio.cash == {"USDT": Decimal("1000"), "BTC": Decimal("2")}
+        moved = [s for s in said if "cash re-read" in s]
+        assert moved == ["binance: cash re-read after reconnect: USDT 0 -> 1,000, BTC 0 -> 2"], said
+        audit = await cash_reread_audit(engine)
+        assert [(a["venue"], a["after"]) for a in audit] == [("binance", "reconnect")], audit
+        moves = audit[0]["moved"]
+        assert isinstance(moves, dict) and {c: [Decimal(x) for x in m] for c, m in moves.items()} == {
+            "USDT": [0, 1000], "BTC": [0, 2]
+        }
+
+        await wait_for(lambda: engine.ticker("BTC/USDT", "binance") is not None)
+        posted = len(account.orders)
+        too_big = await engine.place(buy("binance", "20"))  # ~2,000 USDT
+        assert too_big.status is OrderStatus.REJECTED and "USDT" in (too_big.reason or ""), too_big.reason
+        assert len(account.orders) == posted
+        paid = await engine.place(buy("binance", "0.2"))  # ~20 USDT
+        await wait_status(engine, paid.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, account)
+        assert engine.portfolio.cash["USDT"] == account.balances["USDT"] < Decimal("1000")
+    finally:
+        await engine.stop()
+
+
+async def test_a_deposit_and_a_fill_made_during_an_outage_are_in_the_cash_once(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """An order rests; the private socket goes silent, the order fills (nobody hears of it) and
+    250 USDT are deposited; every socket drops. Back, the fill is reconciled once and the
+    balances read again: the cash is the account's (the deposit in, the fill's cost out once),
+    the position the fill's; the notice says only the deposit moved the cash. A fill streamed
+    after it keeps cash and account agreeing."""
+    venue = make_venue(account)
+    engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
+    await engine.start()
+    said = notices(engine)
+    back: list[Event] = []
+    engine.bus.on(back.append, kinds=["connection"])
+    try:
+        assert engine.portfolio.cash == {"USDT": Decimal("1000"), "BTC": Decimal("2")}
+        resting = await engine.place(limit_buy("binance", "95"))
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+        account.stall()  # the fill below is lost on the wire
+        account.fill(resting.client_order_id)
+        account.balances["USDT"] += 250  # a deposit
+        await account.drop_connections()
+        account.stall(False)
+        await wait_for(lambda: any(isinstance(e, ConnectionEvent) and e.attempt > 0
+                                   and e.state is ConnectionState.CONNECTED for e in back))  # fmt: skip
+        await wait_for(lambda: any("cash re-read" in s for s in said))
+        await fills_match(engine, account)
+        assert engine.portfolio.cash == account.balances, (engine.portfolio.cash, account.balances)
+        assert engine.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
+        assert account.balances["USDT"] == 1250 - Decimal("19.019")  # 0.2 x 95 and its fee
+        assert [s for s in said if "cash re-read" in s] == [
+            "binance: cash re-read after reconnect: USDT 980.981 -> 1,230.981, BTC 2 -> 2.2"
+        ], said
+
+        streamed = await engine.place(buy("binance", "0.1"))
+        await wait_status(engine, streamed.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, account)
+        await engine.oms.flush()  # type: ignore[union-attr]
+        assert engine.portfolio.cash["USDT"] == account.balances["USDT"]
+    finally:
+        await engine.stop()
+
+
+async def test_a_fill_booked_while_the_balances_are_read_makes_them_read_again(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """A resting order fills and streams in while the balances are being read: the read may or
+    may not hold it (here it does not), so it is not believed; read again, the cash is the
+    account's, the fill's cost out once. Fills booked at every read: the cash stays as counted
+    from the fills, and a notice says so."""
+    venue = make_venue(account)
+    engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
+    await engine.start()
+    said = notices(engine)
+    try:
+        resting = await engine.place(limit_buy("binance", "95"))
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+        read = venue.fetch_balances
+        reads = 0
+
+        async def fill_while_reading() -> dict[str, Balance]:
+            nonlocal reads
+            reads += 1
+            balances = await read()
+            if reads == 1:  # the fill after the venue answered, before the answer is used
+                account.fill(resting.client_order_id)
+                await wait_status(engine, resting.client_order_id, OrderStatus.FILLED)
+            return balances
+
+        venue.fetch_balances = fill_while_reading  # type: ignore[method-assign]
+        assert await engine.reconciler.cash.reread("binance", "reconnect") == {"BTC": (Decimal(2), Decimal("2.2"))}
+        assert reads == 2 and engine.portfolio.cash == account.balances, engine.portfolio.cash
+        assert not [s for s in said if "not re-read" in s]
+
+        counted = dict(engine.portfolio.cash)
+        account.balances["USDT"] += 250  # a deposit the fills below keep us from believing
+
+        async def fill_at_every_read() -> dict[str, Balance]:
+            balances = await read()
+            order = await engine.place(limit_buy("binance", "95", qty="0.1"))
+            await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
+            account.fill(order.client_order_id)
+            await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
+            return balances
+
+        venue.fetch_balances = fill_at_every_read  # type: ignore[method-assign]
+        assert await engine.reconciler.cash.reread("binance", "reconnect") is None
+        assert [s for s in said if "not re-read" in s] == [
+            "binance: cash not re-read after reconnect: fills kept arriving while its balances were read; "
+            "as counted from its fills (`tui-trader venue reconnect` reads them again)"
+        ]
+        assert engine.portfolio.cash["USDT"] < counted["USDT"]  # the fills' cost out, no deposit in
+    finally:
+        await engine.stop()

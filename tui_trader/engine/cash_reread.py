@@ -1,0 +1,84 @@
+"""A venue's balances read again once it is back: after `tui-trader venue reconnect NAME` (a
+venue that started with no keys, or refused ones, has its cash only now) and after every
+reconnect that reconciles (deposits, withdrawals and trades made elsewhere while its private
+streams were down are in its balances, not in any fill we see).
+
+The read replaces that venue's share of the cash (`Portfolio.read_cash`: the other venues'
+shares untouched). It is believed only if the balances and the fills we applied agree: the
+read is taken with every fill the venue lists already applied, and a reconcile right after it
+must apply none (a fill booked meanwhile, streamed or reconciled, may or may not be in the
+balances: ambiguous, so the read is made again; still moving after `ATTEMPTS`, the cash stays
+as counted from the fills, and a notice says so). A fill is never counted twice: once in the
+balances and once applied."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui_trader.engine.ports import EnginePort
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3  # reads while fills keep being booked, before the cash is left as counted
+Moved = dict[str, tuple[Decimal, Decimal]]  # currency -> (was, now)
+
+
+class CashReader:
+    """One read at a time per venue (a reconnect's own and `venue reconnect`'s may meet)."""
+
+    def __init__(self, engine: EnginePort) -> None:
+        self.engine = engine
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def reread(self, name: str, after: str) -> Moved | None:
+        """Read `name`'s balances again and set its cash from them; what moved (None: not read,
+        a notice says why). `after` names the occasion in the notice ("reconnect")."""
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            return await self._reread(name, after)
+
+    async def _reread(self, name: str, after: str) -> Moved | None:
+        e = self.engine
+        venue, oms, reconciler = e.venues.get(name), e.oms, e.reconciler
+        if venue is None or oms is None:
+            return None
+        for _ in range(ATTEMPTS):
+            try:
+                await reconciler.reconcile_now(name)  # every fill the venue lists, applied
+                await oms.flush()  # and every streamed one queued
+                booked = e.portfolio.moves.get(name, 0)
+                balances = await venue.fetch_balances()
+                await reconciler.reconcile_now(name)  # a fill the balances hold that we lacked
+                await oms.flush()
+            except Exception as exc:  # the venue went again: its cash stays as counted
+                log.warning("%s: balances not read again after %s: %s", name, after, exc)
+                e.notify("warning", f"{name}: cash not re-read after {after} ({exc}); as counted from its fills")
+                return None
+            if e.portfolio.moves.get(name, 0) == booked:
+                moved = e.portfolio.read_cash(name, {ccy: b.total for ccy, b in balances.items()})
+                if moved:
+                    await self._said(name, after, moved)
+                return moved
+        e.notify(
+            "warning",
+            f"{name}: cash not re-read after {after}: fills kept arriving while its balances were read; "
+            "as counted from its fills (`tui-trader venue reconnect` reads them again)",
+        )
+        return None
+
+    async def _said(self, name: str, after: str, moved: Moved) -> None:
+        e = self.engine
+        e.risk.observe()
+        text = ", ".join(f"{ccy} {amount(was)} -> {amount(now)}" for ccy, (was, now) in moved.items())
+        e.notify("info", f"{name}: cash re-read after {after}: {text}")
+        detail = {"venue": name, "after": after, "moved": {c: [str(w), str(n)] for c, (w, n) in moved.items()}}
+        await e.audit("engine", "cash_reread", detail)
+
+
+def amount(value: Decimal) -> str:
+    """1250 -> "1,250"; 0.50000000 -> "0.5"."""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
