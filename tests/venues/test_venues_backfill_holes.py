@@ -5,15 +5,20 @@ And where it is shown: a row of the tape (`market.trades`), where the prints are
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from textual.theme import BUILTIN_THEMES
 
 from tui_trader.core.enums import Side
 from tui_trader.core.market import TradePrint
 from tui_trader.engine.tape import with_holes
+from tui_trader.secrets import Credentials
 from tui_trader.ui.panes.tape import render_tape
 from tui_trader.ui.theme import Palette
 from tui_trader.venues.ccxt.backfill import Hole, hole_before
+
+from fakes.venue_harness import ccxt_settings, ccxt_venue
 
 
 def test_a_full_page_of_the_newest_rows_starting_after_the_gap_is_a_hole() -> None:
@@ -56,3 +61,24 @@ def test_the_tape_shows_the_hole_as_a_row_where_its_prints_are_missing() -> None
     lines = text.splitlines()
     assert len(lines) == 7 and lines[4] == "── no prints 12:00:10-12:00:40: not in the venue's history ──"
     assert lines[3].startswith("12:00:40") and lines[5].startswith("12:00:10")
+
+
+async def test_a_trades_answer_that_ignores_since_is_judged_as_the_newest_after_its_second_page() -> None:
+    """A venue not known to answer only its newest prints, none streamed live yet: a full first
+    page, then the same page again for the next `since`: the answer is the newest, the span
+    before it is said (it would have asked ten times, then said a wrong "page limit")."""
+    venue = ccxt_venue(ccxt_settings("okx", {}, ["BTC/USDT"]), Credentials("k", "s"))
+    newest = [{"id": str(i), "timestamp": 10_000 + i, "symbol": "BTC/USDT", "price": 1.0, "amount": 0.1,
+               "side": "buy"} for i in range(500)]  # fmt: skip
+    asked: list[int] = []
+
+    async def rest(fn: Any, symbol: str, since: int, limit: int, params: Any, *, what: str) -> list[dict[str, Any]]:
+        asked.append(since)
+        return newest  # whatever `since` says
+
+    venue._ex = SimpleNamespace(markets={}, fetch_trades=None)
+    venue._rest = rest  # type: ignore[method-assign]
+    await venue._backfill_trades("BTC/USDT", 1_000, 20_000)
+    assert asked == [1_000, 10_499]
+    (hole,) = venue.holes
+    assert (hole.start_ms, hole.end_ms, hole.tail) == (1_000, 10_000, False)

@@ -580,6 +580,7 @@ class CcxtStreams(PrivateProbe):
         seen = self._trade_ids.setdefault(symbol, _RecentIds())
         printed: set[str] = set()  # by this backfill (the pages overlap at their ends)
         since = ts
+        first: list[int] = []  # the first page's print times
         for _ in range(1 if newest_only else exchanges.BACKFILL_PAGES):
             rows = await self._rest(
                 self._ex.fetch_trades,
@@ -601,11 +602,15 @@ class CcxtStreams(PrivateProbe):
                     printed.add(str(t.get("id")))
                     self._emit(TradeEvent(convert.trade_print(self.name, t)))
             times = [int(t.get("timestamp") or 0) for t in rows]
+            if since != ts and max(times, default=0) <= since:  # the same newest page again: `since` ignored
+                self._say_hole(symbol, "trades", backfill.hole_before(first, ts, limit, anchored_at_now=True), limit)
+                return
             if newest_only or live or len(rows) < limit:
                 if since == ts:  # the first page: did it reach back to the gap's start?
                     hole = backfill.hole_before(times, ts, limit, anchored_at_now=newest_only or live)
                     self._say_hole(symbol, "trades", hole, len(rows))
                 return
+            first = first if since != ts else times
             since = max(times)
         # still a full page short of the present after every page: the rest is not asked for
         self._say_hole(symbol, "trades", (since, now_ms), len(printed), tail=True)
