@@ -4,12 +4,13 @@ reconnect that reconciles (deposits, withdrawals and trades made elsewhere while
 streams were down are in its balances, not in any fill we see).
 
 The read replaces that venue's share of the cash (`Portfolio.read_cash`: the other venues'
-shares untouched). It is believed only if the balances and the fills we applied agree: the
-read is taken with every fill the venue lists already applied, and a reconcile right after it
-must apply none (a fill booked meanwhile, streamed or reconciled, may or may not be in the
-balances: ambiguous, so the read is made again; still moving after `ATTEMPTS`, the cash stays
-as counted from the fills, and a notice says so). A fill is never counted twice: once in the
-balances and once applied."""
+shares untouched). It is believed only if the balances and the fills we applied agree: it is
+taken once the venue is reconciled (the callers reconcile first), and a reconcile right after
+it must apply no fill, nor may one stream in meanwhile (every fill the venue lists, those made
+before the read among them, was then applied before it; a fill booked meanwhile may or may
+not be in the balances: ambiguous, so the read is made again; still moving after `ATTEMPTS`,
+the cash stays as counted from the fills, and a notice says so). A fill is never counted
+twice: once in the balances and once applied."""
 
 from __future__ import annotations
 
@@ -47,11 +48,10 @@ class CashReader:
             return None
         for _ in range(ATTEMPTS):
             try:
-                await reconciler.reconcile_now(name)  # every fill the venue lists, applied
-                await oms.flush()  # and every streamed one queued
+                await oms.flush()  # every streamed fill queued, applied
                 booked = e.portfolio.moves.get(name, 0)
                 balances = await venue.fetch_balances()
-                await reconciler.reconcile_now(name)  # a fill the balances hold that we lacked
+                await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
                 await oms.flush()
             except Exception as exc:  # the venue went again: its cash stays as counted
                 log.warning("%s: balances not read again after %s: %s", name, after, exc)

@@ -51,7 +51,7 @@ class Reconciler:
     async def _recovered(self, venue_name: str) -> None:
         """A venue back after a reconnect: reconciled, then its balances read again (what
         changed while it was away: deposits, withdrawals, trades made elsewhere)."""
-        await self.run(venue_name)
+        await self.reconcile_now(venue_name)
         await self.cash.reread(venue_name, "reconnect")
 
     async def run(self, venue_name: str) -> ReconcileReport | None:
