@@ -1,6 +1,6 @@
 """One venue's balances read again (`Portfolio.read_cash`): its share of the cash replaced, the
 other venues' shares of the same currency untouched, its fills and payments since the last
-read not counted again."""
+read not counted again; a paper venue's read again at `venue start`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from tui_trader.core.enums import Liquidity, Side
+from tui_trader.core.events import NoticeEvent
 from tui_trader.core.fills import Fill
+from tui_trader.core.orders import OrderRequest
+from tui_trader.engine.cash_reread import amount
+from tui_trader.engine.commands import dispatch
+from tui_trader.engine.testing import manual_engine, step
 from tui_trader.execution.portfolio import Portfolio
+from tui_trader.venues.paper.venue import PaperVenue
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -35,3 +41,37 @@ def test_a_venue_read_again_moves_its_own_share_of_a_currency_only() -> None:
     assert book.cash == {"USDT": D("1149.9") + 499, "BTC": D(0)}
     assert book.read_cash("binance", {"USDT": D("1149.9")}) == {}  # the same read: nothing moves
     assert book.moves == {"binance": 1, "kucoin": 1}
+
+
+async def test_a_paper_venue_started_again_has_its_cash_read_again() -> None:
+    """`venue stop` / `venue start` on a paper venue (the outage rehearsal): a fill before is in
+    its balances and counted once (nothing moves, nothing said); cash given to its account
+    while it was stopped is in the engine's cash once it is started, said in a notice."""
+    engine = manual_engine()
+    await engine.start()
+    said: list[str] = []
+    engine.bus.on(lambda e: said.append(e.message) if isinstance(e, NoticeEvent) else None, kinds=["notice"])
+    venue = engine.venues["paper"]
+    assert isinstance(venue, PaperVenue)
+    try:
+        await step(engine, 3)
+        order = await engine.place(OrderRequest("BTC/USDT", Side.BUY, D("0.1")))
+        await step(engine)
+        assert engine.oms is not None and engine.oms.orders[order.client_order_id].filled_quantity == D("0.1")
+        await dispatch(engine, "venue.stop", {"name": "paper"}, "test")
+        await dispatch(engine, "venue.start", {"name": "paper"}, "test")
+        assert engine.portfolio.cash["USDT"] == venue.account.cash["USDT"]
+        assert not [s for s in said if "cash" in s], said
+
+        await dispatch(engine, "venue.stop", {"name": "paper"}, "test")
+        was = venue.account.cash["USDT"]
+        venue.account.cash["USDT"] += 250
+        await dispatch(engine, "venue.start", {"name": "paper"}, "test")
+        assert engine.portfolio.cash["USDT"] == was + 250
+        assert [s for s in said if "cash" in s] == [
+            f"paper: cash re-read after venue start: USDT {amount(was)} -> {amount(was + 250)}"
+        ], said
+    finally:
+        await engine.stop()
+
+

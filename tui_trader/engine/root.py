@@ -286,7 +286,7 @@ class Engine(Trading):
         assert self.oms is not None
         await reconcile(self.oms, venue, self.clock.now())
         await self.oms.flush()
-        await self.reconciler.cash.reread(name, "restart")
+        await self.reconciler.cash.reread(name, "venue start")
 
     async def stop(self) -> None:
         try:
