@@ -35,6 +35,7 @@ from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.errors import UsageError, UserError
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
+from tui_trader.engine.cash_reread import amount
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.testing import manual_engine
 from tui_trader.home import Home
@@ -267,7 +268,8 @@ def test_a_running_daemon_takes_new_keys_with_venue_reconnect(
     input is one line, exit 2, nothing changed. The keys are revoked at Binance and new ones
     made: `venue reconnect` with the old ones still stored says in one line that they are
     refused (exit 1, `degraded`); `keys set` says `venue reconnect` makes the running daemon
-    use the new ones; `venue reconnect` is `connected`, an order fills and the ledgers agree;
+    use the new ones; `venue reconnect` is `connected`, the cash read again (a deposit made
+    meanwhile in it, said on the line), an order fills and the ledgers agree;
     the keys are in no answer, daemon log line, status or audit row, nor in any file of the
     home (its log, its database; the keyring holds them encrypted)."""
     home = home_with_keys(tmp_path / "home", PASSWORD, "binance", API_KEY, BINANCE_SECRET)
@@ -298,10 +300,14 @@ def test_a_running_daemon_takes_new_keys_with_venue_reconnect(
         assert code == 0 and err.splitlines()[-1].startswith("a daemon is running on this home (pid "), err
         assert err.splitlines()[-1].endswith("`tui-trader venue reconnect binance` makes it use them"), err
 
+        usdt = exchange.call(lambda: fake.balances["USDT"])
+        exchange.call(lambda: fake.balances.__setitem__("USDT", usdt + 250))  # deposited meanwhile
         code, out, err = cli(capsys, home, "venue", "reconnect", "binance")
-        assert (code, out) == (0, "binance: connected\n"), (code, out, err)
+        moved = f"USDT {amount(usdt)} -> {amount(usdt + 250)}"
+        assert (code, out) == (0, f"binance: connected; cash re-read: {moved}\n"), (code, out, err)
         answer = cli_json(capsys, home, "venue", "reconnect", "binance")  # once more: nothing lost, nothing doubled
         assert answer["state"] == "connected" and answer["reconciled"] == {"fills_applied": 0, "unsettled": 0}
+        assert answer["cash"] == "", answer  # read again, nothing moved
         code, out, err = cli(capsys, home, "order", "buy", "0.1", "BTC/USDT", "--venue", "binance")
         assert code == 0, (out, err)
         ledgers_agree(capsys, home, exchange)

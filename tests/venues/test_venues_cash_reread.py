@@ -85,7 +85,7 @@ async def test_venue_reconnect_with_keys_reads_the_cash_the_risk_check_then_uses
         assert engine.portfolio.cash == {}
         CredentialStore.open(home).set("binance", Credentials(API_KEY, SECRET))
         answer = await dispatch(engine, "venue.reconnect", {"name": "binance"}, "test")
-        assert answer["state"] == "connected", answer
+        assert answer["state"] == "connected" and answer["cash"] == "USDT 0 -> 1,000, BTC 0 -> 2", answer
         assert engine.portfolio.cash == {"USDT": Decimal("1000"), "BTC": Decimal("2")}
         moved = [s for s in said if "cash re-read" in s]
         assert moved == ["binance: cash re-read after reconnect: USDT 0 -> 1,000, BTC 0 -> 2"], said

@@ -39,7 +39,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _reconnect(args: argparse.Namespace) -> int:
-    """One line: "kucoin: connected", or "kucoin: degraded: WHY" and exit 1."""
+    """One line: "kucoin: connected" (with "; cash re-read: USDT 0 -> 1,000" if the balances read
+    again moved it), or "kucoin: degraded: WHY" and exit 1."""
     from tui_trader.cli.control_cmd import request
 
     params = {"name": args.name, "wait_s": args.wait}
@@ -47,5 +48,6 @@ def _reconnect(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
     else:
-        print(f"{doc['venue']}: {doc['state']}" + (f": {doc['detail']}" if doc["detail"] else ""))
+        cash = f"; cash re-read: {doc['cash']}" if doc.get("cash") else ""
+        print(f"{doc['venue']}: {doc['state']}" + (f": {doc['detail']}" if doc["detail"] else "") + cash)
     return 0 if doc["state"] == "connected" else 1

@@ -34,6 +34,7 @@ class CashReader:
     def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
         self._locks: dict[str, asyncio.Lock] = {}
+        self.moved: dict[str, tuple[int, str]] = {}  # venue -> (reads that moved its cash, the last one's moves)
 
     async def reread(self, name: str, after: str) -> Moved | None:
         """Read `name`'s balances again and set its cash from them; what moved (None: not read,
@@ -73,6 +74,7 @@ class CashReader:
         e = self.engine
         e.risk.observe()
         text = ", ".join(f"{ccy} {amount(was)} -> {amount(now)}" for ccy, (was, now) in moved.items())
+        self.moved[name] = (self.moved.get(name, (0, ""))[0] + 1, text)
         e.notify("info", f"{name}: cash re-read after {after}: {text}")
         detail = {"venue": name, "after": after, "moved": {c: [str(w), str(n)] for c, (w, n) in moved.items()}}
         await e.audit("engine", "cash_reread", detail)

@@ -57,6 +57,7 @@ async def _reconnect(engine: EnginePort, params: dict[str, Any], actor: str) -> 
         )
     credentials = await _keys(engine, venue) if venue.takes_keys else None
     applied = engine.reconciler.fills_applied.get(venue.name, 0)
+    cash_reads = engine.reconciler.cash.moved.get(venue.name, (0, ""))[0]
     try:
         await venue.reconnect_with(credentials)
     except VenueError as exc:  # the new client could not list the markets (keys refused there
@@ -64,19 +65,21 @@ async def _reconnect(engine: EnginePort, params: dict[str, Any], actor: str) -> 
         await engine.audit(actor, "venue_reconnect", {"venue": venue.name, "state": "failed", "detail": str(exc)})
         raise UserError(f"{exc}; nothing changed: {venue.name} runs on as it was ({venue.state.value})") from None
     state = await _settled(venue, wait_s)
-    reconciled = None
+    reconciled, cash = None, ""
     if state is ConnectionState.CONNECTED:  # the reconnect's reconcile, and ours after it
         report = await engine.reconciler.reconcile_now(venue.name)
         if engine.oms is not None:
             await engine.oms.flush()
         await engine.reconciler.cash.reread(venue.name, "reconnect")  # a notice and an audit row if it moved
+        reads, moves = engine.reconciler.cash.moved.get(venue.name, (0, ""))
+        cash = moves if reads > cash_reads else ""  # this one's, or the reconnect's own read
         reconciled = {
             "fills_applied": engine.reconciler.fills_applied.get(venue.name, 0) - applied,
             "unsettled": len(report.unsettled) if report else 0,  # orders still unknown: settled as it answers
         }
     detail = "" if state is ConnectionState.CONNECTED else _why(venue, state, wait_s)
     await engine.audit(actor, "venue_reconnect", {"venue": venue.name, "state": state.value, "detail": detail})
-    return {"venue": venue.name, "state": state.value, "detail": detail, "reconciled": reconciled}
+    return {"venue": venue.name, "state": state.value, "detail": detail, "reconciled": reconciled, "cash": cash}
 
 
 async def _keys(engine: EnginePort, venue: Venue) -> Credentials:
