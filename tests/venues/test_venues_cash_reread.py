@@ -203,3 +203,27 @@ async def test_a_fill_booked_while_the_balances_are_read_makes_them_read_again(
         assert engine.portfolio.cash["USDT"] < counted["USDT"]  # the fills' cost out, no deposit in
     finally:
         await engine.stop()
+
+
+async def test_a_withdrawal_found_at_the_re_read_trips_no_breaker(account: FakeBinanceExchange, home: Home) -> None:
+    """500 USDT withdrawn during an outage, with a daily loss limit of 100 and a drawdown limit
+    of 10 %: once back, the cash read again is 500 lower, and no breaker trips (it is money
+    that left, not a loss); trading goes on."""
+    from tui_trader.config import Settings
+
+    venue = make_venue(account)
+    settings = Settings(risk={"daily_loss_limit": 100, "max_drawdown": 0.1})
+    engine = Engine(settings, home, in_memory=True, venues={"binance": venue})
+    await engine.start()
+    said = notices(engine)
+    try:
+        assert engine.portfolio.cash["USDT"] == Decimal("1000")
+        account.balances["USDT"] -= 500  # a withdrawal
+        await account.drop_connections()
+        await wait_for(lambda: any("cash re-read" in s for s in said))
+        assert engine.portfolio.cash["USDT"] == Decimal("500")
+        assert engine.risk.halt_reason() is None, engine.risk.halt_reason()
+        done = await engine.place(buy("binance", "0.1"))
+        await wait_status(engine, done.client_order_id, OrderStatus.FILLED)
+    finally:
+        await engine.stop()

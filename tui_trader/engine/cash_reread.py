@@ -10,7 +10,12 @@ it must apply no fill, nor may one stream in meanwhile (every fill the venue lis
 before the read among them, was then applied before it; a fill booked meanwhile may or may
 not be in the balances: ambiguous, so the read is made again; still moving after `ATTEMPTS`,
 the cash stays as counted from the fills, and a notice says so). A fill is never counted
-twice: once in the balances and once applied."""
+twice: once in the balances and once applied.
+
+What the read moves is money that came in or went out without a trade (a deposit, a
+withdrawal, a fee rebate): the risk breakers' day start and peak move with it
+(`Breakers.transfer`), so a withdrawal does not trip the daily-loss or drawdown breaker, nor
+does a deposit hide a drawdown."""
 
 from __future__ import annotations
 
@@ -59,8 +64,13 @@ class CashReader:
                 e.notify("warning", f"{name}: cash not re-read after {after} ({exc}); as counted from its fills")
                 return None
             if e.portfolio.moves.get(name, 0) == booked:
+                now = e.clock.now()
+                worth = e.portfolio.equity(now)
                 moved = e.portfolio.read_cash(name, {ccy: b.total for ccy, b in balances.items()})
                 if moved:
+                    # not a trade's: money moved in or out (the fills are all applied), which the
+                    # breakers must not read as a profit or a loss
+                    e.risk.transfer(e.portfolio.equity(now) - worth)
                     await self._said(name, after, moved)
                 return moved
         e.notify(

@@ -102,6 +102,15 @@ class Breakers:
             ]
         return []
 
+    def transfer(self, amount: float) -> None:
+        """Money that came in (or went out, negative) without a trade: a deposit or withdrawal
+        found when a venue's balances were read again. The day's start and the peak move with
+        it, so it is neither a profit that hides a drawdown nor a loss that trips a breaker."""
+        if self.day is not None:
+            self.day_start_equity += amount
+        if self.peak_equity > 0:
+            self.peak_equity = max(0.0, self.peak_equity + amount)
+
     def _trip(self, name: str, now: datetime, message: str) -> Trip:
         trip = Trip(name, now, message)
         self.tripped[name] = trip

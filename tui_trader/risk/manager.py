@@ -97,6 +97,13 @@ class RiskManager:
             self.on_change()
         return trips
 
+    def transfer(self, amount: float) -> None:
+        """A deposit or withdrawal (cash read again from a venue): the breakers' day start and
+        peak move with it (`Breakers.transfer`), stored."""
+        if amount and self.ready:
+            self.breakers.transfer(amount)
+            self.on_change()
+
     def reset(self, which: str | None = None) -> list[str]:
         """Clear breakers (all, or one by name; ValueError for an unknown one) and store it."""
         cleared = self.breakers.reset(which)
