@@ -141,23 +141,30 @@ async def test_the_venues_acceptance_is_applied_in_the_senders_own_stack(engine)
 
 
 async def test_a_caller_cancelled_while_the_venue_has_not_answered_leaves_the_send_to_finish() -> None:
-    """The paper venue answers after 50 ms; the caller is cancelled after 10. The send goes on
-    in a task of its own: the venue gets the order once, and it settles filled."""
+    """The venue has the order and has not answered when the caller is cancelled. The send
+    goes on in a task of its own: the venue gets the order once, and it settles filled."""
     eng = manual_engine(paper_settings(ack_latency_ms=50.0))
     await eng.start()
     await step(eng, 3)
     try:
         venue = paper_venue(eng)
         calls: list[str] = []
+        may_answer = asyncio.Event()  # the venue answers only once the caller is cancelled
         original = venue.create_order
 
         async def counting(order: Order) -> None:
             calls.append(order.client_order_id)
+            await may_answer.wait()
             await original(order)
 
         venue.create_order = counting  # type: ignore[method-assign]
         task = asyncio.create_task(eng.place(OrderRequest("ETH/USDT", Side.BUY, D("1"))))
-        await asyncio.sleep(0.01)
+        # the order reaches the venue (a bound, not a speed assertion: the order is saved
+        # before it is sent, which took more than 10 ms on a loaded machine)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 20
+        while not calls and loop.time() < end:
+            await asyncio.sleep(0.005)
         assert len(calls) == 1
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -165,11 +172,15 @@ async def test_a_caller_cancelled_while_the_venue_has_not_answered_leaves_the_se
         assert eng.oms is not None
         cid = calls[0]
         assert eng.oms.in_flight(cid)
-        for _ in range(100):
+        may_answer.set()
+
+        async def filled() -> bool:
+            await eng.oms.flush()  # type: ignore[union-attr]
+            return eng.oms.orders[cid].status is OrderStatus.FILLED  # type: ignore[union-attr]
+
+        end = loop.time() + 20
+        while not await filled() and loop.time() < end:
             await asyncio.sleep(0.01)
-            await eng.oms.flush()
-            if eng.oms.orders[cid].status is OrderStatus.FILLED:
-                break
         assert eng.oms.orders[cid].status is OrderStatus.FILLED
         assert calls == [cid] and not eng.oms.in_flight(cid)
         stored = await eng.store.get_order(cid)  # type: ignore[union-attr]
