@@ -54,6 +54,14 @@ async def account(fake: FakeBinanceExchange) -> AsyncIterator[FakeBinanceExchang
     yield fake
 
 
+def holdings(engine: Engine) -> dict[str, Decimal]:
+    """What the account holds as the engine counts it: its cash, and the coins its spot
+    positions hold (an exchange's balance of BTC counts both; the engine keeps the position's
+    part in the position, so that it is counted once in the equity)."""
+    cash, held = engine.portfolio.cash, engine.portfolio.spot_held("binance")
+    return {c: cash.get(c, Decimal(0)) + held.get(c, Decimal(0)) for c in {*cash, *held}}
+
+
 def notices(engine: Engine) -> list[str]:
     seen: list[str] = []
 
@@ -136,11 +144,12 @@ async def test_a_deposit_and_a_fill_made_during_an_outage_are_in_the_cash_once(
                                    and e.state is ConnectionState.CONNECTED for e in back))  # fmt: skip
         await wait_for(lambda: any("cash re-read" in s for s in said))
         await fills_match(engine, account)
-        assert engine.portfolio.cash == account.balances, (engine.portfolio.cash, account.balances)
+        assert holdings(engine) == account.balances, (holdings(engine), account.balances)
+        assert engine.portfolio.cash["BTC"] == 2  # the bought 0.2 is the position's, not cash too
         assert engine.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
         assert account.balances["USDT"] == 1250 - Decimal("19.019")  # 0.2 x 95 and its fee
         assert [s for s in said if "cash re-read" in s] == [
-            "binance: cash re-read after reconnect: USDT 980.981 -> 1,230.981, BTC 2 -> 2.2"
+            "binance: cash re-read after reconnect: USDT 980.981 -> 1,230.981"
         ], said
 
         streamed = await engine.place(buy("binance", "0.1"))
@@ -179,8 +188,8 @@ async def test_a_fill_booked_while_the_balances_are_read_makes_them_read_again(
             return balances
 
         venue.fetch_balances = fill_while_reading  # type: ignore[method-assign]
-        assert await engine.reconciler.cash.reread("binance", "reconnect") == {"BTC": (Decimal(2), Decimal("2.2"))}
-        assert reads == 2 and engine.portfolio.cash == account.balances, engine.portfolio.cash
+        assert await engine.reconciler.cash.reread("binance", "reconnect") == {}  # the fill's 0.2 BTC: the position's
+        assert reads == 2 and holdings(engine) == account.balances, holdings(engine)
         assert not [s for s in said if "not re-read" in s]
 
         counted = dict(engine.portfolio.cash)
@@ -227,3 +236,27 @@ async def test_a_withdrawal_found_at_the_re_read_trips_no_breaker(account: FakeB
         await wait_status(engine, done.client_order_id, OrderStatus.FILLED)
     finally:
         await engine.stop()
+
+
+async def test_a_spot_position_stored_before_a_restart_is_counted_once_in_the_equity(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """0.2 BTC bought, the engine stopped and started again on the same home: the position comes
+    back from the database and the exchange's BTC balance (2.2) holds its coins too. The cash
+    keeps the 2 BTC the position does not hold; the equity counts the 2.2 once."""
+    first = Engine(engine_settings(), home, venues={"binance": make_venue(account)})
+    await first.start()
+    try:
+        done = await first.place(buy("binance", "0.2"))
+        await wait_status(first, done.client_order_id, OrderStatus.FILLED)
+        await fills_match(first, account)
+    finally:
+        await first.stop()
+    assert account.balances["BTC"] == Decimal("2.2")
+    again = Engine(engine_settings(), home, venues={"binance": make_venue(account)})
+    await again.start()
+    try:
+        assert again.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
+        assert again.portfolio.cash["BTC"] == 2 and holdings(again) == account.balances, holdings(again)
+    finally:
+        await again.stop()

@@ -25,12 +25,28 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tui_trader.core.positions import Balance
     from tui_trader.engine.ports import EnginePort
+    from tui_trader.execution.portfolio import Portfolio
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # reads while fills keep being booked, before the cash is left as counted
 Moved = dict[str, tuple[Decimal, Decimal]]  # currency -> (was, now)
+
+
+def cash_from(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, Balance]) -> dict[str, Decimal]:
+    """The cash `venue`'s balances say, per currency, as the portfolio keeps it: an exchange's
+    balance of a base coin (BTC of BTC/USDT) holds the coins its spot positions hold, which the
+    portfolio keeps in the positions (a fill moves the position, not the coin's cash), so they
+    are taken out, or they would count twice in the equity (`balances_hold_positions`)."""
+    totals = {ccy: b.total for ccy, b in balances.items()}
+    if getattr(venue, "balances_hold_positions", False):
+        for ccy, qty in portfolio.spot_held(name).items():
+            totals[ccy] = totals.get(ccy, Decimal(0)) - qty
+    return totals
 
 
 class CashReader:
@@ -66,7 +82,7 @@ class CashReader:
             if e.portfolio.moves.get(name, 0) == booked:
                 now = e.clock.now()
                 worth = e.portfolio.equity(now)
-                moved = e.portfolio.read_cash(name, {ccy: b.total for ccy, b in balances.items()})
+                moved = e.portfolio.read_cash(name, cash_from(e.portfolio, name, venue, balances))
                 if moved:
                     # not a trade's: money moved in or out (the fills are all applied), which the
                     # breakers must not read as a profit or a loss

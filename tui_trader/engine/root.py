@@ -53,6 +53,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     venue_commands,
 )
 from tui_trader.engine.bus import EventBus
+from tui_trader.engine.cash_reread import cash_from
 from tui_trader.engine.copy import commands as copy_commands  # noqa: F401  (registers commands)
 from tui_trader.engine.derivatives import Derivatives
 from tui_trader.engine.marketdata import CandleFeed
@@ -236,7 +237,7 @@ class Engine(Trading):
             await self._import_cash_flows(name, venue)
             # Cash comes from the venues after reconciliation (it already includes missed fills),
             # summed over venues: two venues holding USDT hold both amounts.
-            self.portfolio.read_cash(name, {ccy: bal.total for ccy, bal in (await venue.fetch_balances()).items()})
+            self.portfolio.read_cash(name, cash_from(self.portfolio, name, venue, await venue.fetch_balances()))
         self.risk.ready = True
         self.risk.observe()
         await self._seed_ledger()

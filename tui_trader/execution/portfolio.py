@@ -84,6 +84,7 @@ class Portfolio:
         self.rate_venue = rate_venue
         self._rates_by: dict[str, dict[str, float]] = {}  # currency -> venue -> rate
         self.positions: dict[tuple[str, str], Position] = {}
+        self.base_of: dict[str, str] = {}  # symbol -> its base currency (spot holdings: `spot_held`)
         self.venue_cash: dict[str, dict[str, Decimal]] = {}  # venue -> currency -> its share of `cash`
         self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
         self.cash: dict[str, Decimal] = {}
@@ -145,9 +146,21 @@ class Portfolio:
         (before any fill of it this session) is valued in its quote, not the reporting currency."""
         for inst in instruments:
             self.quote_of.setdefault(inst.symbol, inst.quote)
+            self.base_of.setdefault(inst.symbol, inst.base)
 
     def set_cash(self, currency: str, amount: Decimal) -> None:
         self.cash[currency] = amount
+
+    def spot_held(self, venue: str) -> dict[str, Decimal]:
+        """The base coins `venue`'s spot positions hold, by coin (BTC of a BTC/USDT position).
+        An exchange's balances count them too: `read_cash(..., held=...)` takes them out, as a
+        fill moves the position and not the coin's cash."""
+        held: dict[str, Decimal] = {}
+        for (name, symbol), pos in self.positions.items():
+            base = self.base_of.get(symbol)
+            if name == venue and base and not pos.margined and pos.quantity:
+                held[base] = held.get(base, ZERO) + pos.quantity
+        return held
 
     def read_cash(self, venue: str, balances: Mapping[str, Decimal]) -> dict[str, tuple[Decimal, Decimal]]:
         """`venue`'s cash as its balances read now (a currency it held and no longer lists: 0),

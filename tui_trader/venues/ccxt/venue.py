@@ -65,6 +65,8 @@ def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
     kind = "ccxt"
     takes_keys = True  # `venue reconnect` reads them again (`reconnect_with`)
+    # an exchange's balance of a base coin holds what its spot positions hold (engine/cash_reread.py)
+    balances_hold_positions = True
 
     def __init__(
         self,
