@@ -361,6 +361,29 @@ async def test_keys_refused_keep_the_book_flowing_from_kucoins_public_snapshot(
     assert not [e for e in again if isinstance(e, NoticeEvent)]
 
 
+@pytest.mark.parametrize("code", ["400007", "411100"])
+async def test_a_book_snapshot_refused_for_a_permission_or_a_frozen_account_says_what_fixes_it(
+    fake: FakeKucoinExchange, code: str
+) -> None:
+    """KuCoin refuses the signed book snapshot with 400007 (the key lacks a permission) or
+    411100 (the account frozen): the book flows on from the public snapshot as for refused
+    keys, but its notice and its rows say what fixes it (kucoin.com's permissions, KuCoin's
+    support), then `venue reconnect`; they said "keys refused ... run keys set", which fixes
+    neither (a frozen account's keys are good)."""
+    venue = make_venue(fake)
+    async with streaming(venue, ["BTC/USDT"]) as events:
+        await wait_for(lambda: books(events, "BTC/USDT") > 0 and venue.state is ConnectionState.CONNECTED)
+        await refused_after_a_drop(fake, code)
+        await wait_for(lambda: private_states(venue) == {"stopped"} and PUBLIC_BOOK in fake.requests)
+        seen = books(events, "BTC/USDT")
+        await wait_for(lambda: books(events, "BTC/USDT") > seen + 10)
+    notice = next(e.message for e in events if isinstance(e, NoticeEvent) and "public 100-level snapshot" in e.message)
+    row = next(r.detail for r in venue.streams.rows() if r.name == "book:BTC/USDT")  # status --json, the TUI
+    for said in (notice, row):
+        assert STOPS[code] in said and "keys refused" not in said, said
+    assert "`tui-trader venue reconnect kucoin`" in notice and ("keys set" in notice) is (code == "400007"), notice
+
+
 async def test_a_move_beyond_the_public_snapshot_shows_no_holes_and_takes_a_new_one(fake: FakeKucoinExchange) -> None:
     """The public snapshot has the best 100 levels; the deltas cover the whole book, so past
     the snapshot's last level a level is known only if it changed. The price falls 90 levels:

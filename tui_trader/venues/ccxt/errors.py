@@ -102,12 +102,21 @@ def auth_refusal(venue: str, exchange_id: str, exc: BaseException, *, running: b
     line where its answer says more (`exchanges.AUTH_REFUSALS`), else `keys set`. On a
     `running` venue (a stream, an order), how it takes the fix: `venue reconnect`; else (the
     start failed) by starting again."""
+    said = venue_refusal(venue, exchange_id, exc, running=running)
+    if said is not None:
+        return said
+    then = f", then `tui-trader venue reconnect {venue}`" if running else ""
+    return f"authentication failed; run `tui-trader keys set {venue}`{then}"
+
+
+def venue_refusal(venue: str, exchange_id: str, exc: BaseException, *, running: bool = False) -> str | None:
+    """The venue's own line for a refusal whose answer says more than "wrong keys"
+    (`exchanges.AUTH_REFUSALS`: KuCoin's missing permission, its frozen account), or None."""
     again = f"run `tui-trader venue reconnect {venue}`" if running else "start tui-trader again"
     for pattern, line in exchanges.AUTH_REFUSALS.get(exchange_id, ()):
         if re.search(pattern, str(exc)):
             return line.format(venue=venue, again=again)
-    then = f", then `tui-trader venue reconnect {venue}`" if running else ""
-    return f"authentication failed; run `tui-trader keys set {venue}`{then}"
+    return None
 
 
 def is_keys_refused(exc: BaseException) -> bool:

@@ -38,7 +38,14 @@ from tui_trader.venues.ccxt import convert, exchanges, kucoin_ws, ws_refusals
 from tui_trader.venues.ccxt.backfill import Hole
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
-from tui_trader.venues.ccxt.errors import CLOCK_WARN_MS, auth_refusal, is_auth_error, is_keys_refused, keys_refused
+from tui_trader.venues.ccxt.errors import (
+    CLOCK_WARN_MS,
+    auth_refusal,
+    is_auth_error,
+    is_keys_refused,
+    keys_refused,
+    venue_refusal,
+)
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
 from tui_trader.venues.ccxt.streams import PRIVATE, RESUBSCRIBED, CcxtStreams, _RecentIds
@@ -231,15 +238,22 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             self._emit(NoticeEvent(self.clock.now(), "warning", text, self.name))
 
     def _book_keys_refused(self, exc: BaseException) -> None:
-        """The book's signed snapshot was refused for the keys: said once; public from now on."""
+        """The book's signed snapshot was refused for the keys: said once, with what fixes it
+        (KuCoin's 400007 and 411100 are a permission and the account, not the keys); public
+        from now on."""
         depth = self._books.depth if self._books else 0
-        text = (
-            f"{self.name}: keys refused; the order book is the public {depth}-level snapshot "
-            f"(run `tui-trader keys set {self.name}`, then `tui-trader venue reconnect {self.name}`)"
-        )
+        said = venue_refusal(self.name, self.exchange_id, exc, running=True)
+        if said is None:
+            text = (
+                f"{self.name}: keys refused; the order book is the public {depth}-level snapshot "
+                f"(run `tui-trader keys set {self.name}`, then `tui-trader venue reconnect {self.name}`)"
+            )
+        else:
+            text = f"{self.name}: the order book is the public {depth}-level snapshot: {said}"
         log.warning("%s (%s)", text, self._safe(exc))
         self._emit(NoticeEvent(self.clock.now(), "warning", text, self.name))
-        self.streams.note("book:", f"the public {depth}-level snapshot: keys refused")
+        cause = "keys refused" if said is None else said.split(":", 1)[0]
+        self.streams.note("book:", f"the public {depth}-level snapshot: {cause}")
 
     def _safe(self, exc: BaseException) -> str:
         """An exception as one line with credentials scrubbed (error bodies echo requests)."""
