@@ -17,6 +17,7 @@ FakeMarket's unified ones ("BTC/USDT", "buy", "limit", "new").
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -58,6 +59,8 @@ class FakeBinanceExchange(FakeMarket):
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: set[web.WebSocketResponse] = set()
         self.ws_api_requests: list[str] = []  # each /ws-api/v3 request's method, in order
+        # a venue misbehaving on /klines (a test's): (query, the documented answer) -> the answer
+        self.klines_fault: Callable[[dict[str, str], list[list[Any]]], list[list[Any]]] | None = None
 
     def ccxt_options(self) -> dict[str, Any]:
         """The `options` table a `[venues.X]` config uses to point ccxt's binance here."""
@@ -112,6 +115,8 @@ class FakeBinanceExchange(FakeMarket):
             return web.json_response(self.rest._exchange_info())
         if path == "/klines":
             status, body = self.rest._klines_response(query)
+            if self.klines_fault is not None and status == 200:
+                body = self.klines_fault(query, body)
             return web.json_response(body, status=status)
         if path == "/ping":
             return web.json_response({})

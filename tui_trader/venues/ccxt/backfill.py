@@ -28,10 +28,15 @@ class Hole:
     end_ms: int
     answered: int
     tail: bool = False  # the end of the gap: the pages read from its start ran out first
+    why: str = ""  # the reason in a phrase, where it is not one of the two above
 
     def text(self) -> str:
-        span = f"{_hms(self.start_ms)}-{_hms(self.end_ms)} UTC ({(self.end_ms - self.start_ms) / 1000:.0f}s)"
-        if self.tail:
+        long = self.end_ms - self.start_ms >= 86_400_000  # a day and more: dates too
+        seconds = (self.end_ms - self.start_ms) / 1000
+        span = f"{_hms(self.start_ms, long)}-{_hms(self.end_ms, long)} UTC ({seconds:.0f}s)"
+        if self.why:
+            why = self.why
+        elif self.tail:
             why = f"the {self.answered} read back from the outage's start did not reach them (a page limit)"
         else:
             why = f"{self.venue}'s history answered its {self.answered} newest, none that far back"
@@ -48,5 +53,5 @@ def hole_before(times_ms: list[int], gap_from_ms: int, limit: int, *, anchored_a
     return (gap_from_ms, oldest) if oldest > gap_from_ms else None
 
 
-def _hms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
+def _hms(ms: int, dated: bool = False) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S" if dated else "%H:%M:%S")

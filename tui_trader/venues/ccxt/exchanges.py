@@ -218,6 +218,32 @@ BACKFILL_LIMIT = 500
 BACKFILL_PAGES = 10  # pages of trades from the gap's start, at most, before the rest is said missing
 
 
+# The most candles one OHLCV request answers, as each venue documents it (ccxt passes our
+# limit through, capped at these): Binance spot /api/v3/klines 1000, USD-M / COIN-M futures
+# 1500; Bybit v5 /v5/market/kline 1000; OKX /api/v5/market/history-candles 100 (its
+# /market/candles 300, the last 1440 bars only: the history answers both ways); KuCoin
+# /api/v1/market/candles 1500; Coinbase Advanced Trade candles 300 (ccxt's window; no row for
+# a bar without trades); Kraken /0/public/OHLC 720, its newest 720 whatever `since` says.
+OHLCV_PAGE: dict[str, int] = {
+    "binance": 1000,
+    "binanceusdm": 1500,
+    "binancecoinm": 1500,
+    "bybit": 1000,
+    "okx": 100,
+    "kucoin": 1500,
+    "coinbase": 300,
+    "kraken": 720,
+}
+# Venues with no OHLCV row for a bar without trades (their docs: Coinbase "no data point" for a
+# bucket without trades; KuCoin "no data is published for intervals where there are no ticks").
+OHLCV_SPARSE = frozenset({"coinbase", "kucoin"})
+CANDLE_PAGES = 20  # pages of candles read back at most: the newest ones; older than that said missing
+
+
+def ohlcv_page(exchange_id: str) -> int:
+    return OHLCV_PAGE.get(exchange_id, BACKFILL_LIMIT)
+
+
 def trades_backfill_limit(exchange_id: str, spot: bool) -> tuple[int, bool]:
     """How many public trades one backfill call asks for, and whether the answer is the venue's
     newest prints (not those from `since`)."""

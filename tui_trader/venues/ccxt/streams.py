@@ -44,7 +44,7 @@ from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, NoticeEvent, TickerEvent, TradeEvent
 from tui_trader.core.market import Ticker
 from tui_trader.venues.base import Emit, VenueOrder
-from tui_trader.venues.ccxt import backfill, convert, exchanges
+from tui_trader.venues.ccxt import backfill, candle_pages, convert, exchanges
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
@@ -64,6 +64,7 @@ from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
 log = logging.getLogger(__name__)
 
 PRIVATE = ("orders", "fills")
+HELD_CANDLES = 5000  # live candle rows held for a series while its gap is read back, at most
 RESUBSCRIBED = "resubscribed at the reconnect, no live update since"  # a market data stream not back yet
 
 
@@ -91,6 +92,7 @@ class CcxtStreams(PrivateProbe):
     _cid_by_vid: dict[str, str]
     _fills_due: asyncio.Event
     _last_candle: dict[tuple[str, str], int]
+    _held_candles: dict[tuple[str, str], list[list[Any]]]  # live candles of a series whose gap is being read back
     _last_trade: dict[str, int]
     _trade_ids: dict[str, _RecentIds]
     holes: deque[backfill.Hole]  # spans a backfill could not reach, newest last
@@ -397,6 +399,8 @@ class CcxtStreams(PrivateProbe):
             self.counters["reconnects"] += 1
             if self._gap_from is None:  # the first attempt of this outage: the gap starts here
                 self._gap_from = (dict(self._last_candle), dict(self._last_trade))
+                for series in self._last_candle:  # live candles wait for the gap's (`_backfill_candles`)
+                    self._held_candles.setdefault(series, [])
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
             # A watch awaiting a socket we close may never return: restart every other stream
@@ -481,13 +485,21 @@ class CcxtStreams(PrivateProbe):
         self._trade_ids.setdefault(symbol, _RecentIds()).add(str(t.get("id")))
 
     def _on_candles(self, symbol: str, tf: str, rows: list[list[Any]]) -> None:
+        held = self._held_candles.get((symbol, tf))
+        if held is not None:  # an outage's gap not read back yet: after it (`_backfill_candles`)
+            held.extend(rows)
+            del held[:-HELD_CANDLES]
+            return
         tf_ms = self._ex.parse_timeframe(tf) * 1000
         now_ms = int(self.clock.now().timestamp() * 1000)
         for row in rows:
-            candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
-            if candle.closed:
-                self._last_candle[(symbol, tf)] = max(self._last_candle.get((symbol, tf), 0), int(row[0]))
-            self._emit(CandleEvent(self.name, candle))
+            self._emit_candle(symbol, tf, row, now_ms, tf_ms)
+
+    def _emit_candle(self, symbol: str, tf: str, row: list[Any], now_ms: int, tf_ms: int) -> None:
+        candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
+        if candle.closed:
+            self._last_candle[(symbol, tf)] = max(self._last_candle.get((symbol, tf), 0), int(row[0]))
+        self._emit(CandleEvent(self.name, candle))
 
     def _on_orders(self, orders: list[dict[str, Any]]) -> None:
         if orders:
@@ -556,20 +568,44 @@ class CcxtStreams(PrivateProbe):
         candles_from, trades_from = self._gap_from or (dict(self._last_candle), dict(self._last_trade))
         self._gap_from = None
         for (symbol, tf), last in candles_from.items():
-            tf_ms = self._ex.parse_timeframe(tf) * 1000
-            limit = exchanges.BACKFILL_LIMIT
-            rows = await self._rest(self._ex.fetch_ohlcv, symbol, tf, last + tf_ms, limit, what="backfill candles")
-            for row in rows:
-                if int(row[0]) > last:
-                    candle = convert.candle(symbol, tf, row, now_ms, tf_ms)
-                    self._emit(CandleEvent(self.name, candle))
-                    if candle.closed:
-                        key = (symbol, tf)
-                        self._last_candle[key] = max(self._last_candle.get(key, 0), int(row[0]))
-            hole = backfill.hole_before([int(r[0]) for r in rows], last + tf_ms, limit, anchored_at_now=True)
-            self._say_hole(symbol, f"{tf} candles", hole, len(rows))
+            await self._backfill_candles(symbol, tf, last, now_ms)
         for symbol, ts in trades_from.items():
             await self._backfill_trades(symbol, ts, now_ms)
+
+    async def _backfill_candles(self, symbol: str, tf: str, last: int, now_ms: int) -> None:
+        """The candles after `last` (the last closed one seen before the gap), page after page
+        (`candle_pages.read_back`); what stays missing said. Live candles of the series held
+        meanwhile (`_on_candles`) come after them: a strategy never sees a new bar with the gap
+        still open before it."""
+        key = (symbol, tf)
+        tf_ms = self._ex.parse_timeframe(tf) * 1000
+        limit = exchanges.ohlcv_page(self.exchange_id)
+
+        async def fetch(since: int, n: int) -> list[list[Any]]:
+            rows: list[list[Any]] = await self._rest(
+                self._ex.fetch_ohlcv, symbol, tf, since, n, what="backfill candles"
+            )
+            return rows
+
+        try:
+            back = await candle_pages.read_back(
+                fetch,
+                last_ms=last,
+                present_ms=now_ms - now_ms % tf_ms - tf_ms,
+                tf_ms=tf_ms,
+                limit=limit,
+                pages=exchanges.CANDLE_PAGES,
+                on_grid=not tf.endswith(("M", "y")),
+                sparse=self.exchange_id in exchanges.OHLCV_SPARSE,
+            )
+            for row in back.rows:
+                self._emit_candle(symbol, tf, row, now_ms, tf_ms)
+            for gap in back.gaps:
+                self._say_hole(symbol, f"{tf} candles", (gap.start_ms, gap.end_ms), len(back.rows), why=gap.why)
+        finally:
+            held = self._held_candles.pop(key, [])
+            if held:
+                self._on_candles(symbol, tf, held)
 
     async def _backfill_trades(self, symbol: str, ts: int, now_ms: int) -> None:
         """The prints after `ts` (the last one seen before the gap) that the stream missed: page
@@ -616,11 +652,11 @@ class CcxtStreams(PrivateProbe):
         self._say_hole(symbol, "trades", (since, now_ms), len(printed), tail=True)
 
     def _say_hole(
-        self, symbol: str, what: str, span: tuple[int, int] | None, answered: int, *, tail: bool = False
+        self, symbol: str, what: str, span: tuple[int, int] | None, answered: int, *, tail: bool = False, why: str = ""
     ) -> None:
         if span is None:
             return
-        hole = backfill.Hole(self.name, symbol, what, span[0], span[1], answered, tail)
+        hole = backfill.Hole(self.name, symbol, what, span[0], span[1], answered, tail, why)
         self.holes.append(hole)
         log.warning("%s: %s", self.name, hole.text())
         self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))

@@ -128,6 +128,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._relearn = False
         self._probed_at = 0.0
         self._last_candle: dict[tuple[str, str], int] = {}
+        self._held_candles: dict[tuple[str, str], list[list[Any]]] = {}
         self._last_trade: dict[str, int] = {}  # newest trade print's venue time, per symbol
         self._trade_ids: dict[str, _RecentIds] = {}
         self.holes: deque[Hole] = deque(maxlen=100)  # what backfills after outages could not reach

@@ -1,0 +1,230 @@
+"""Candles read back after an outage (`venues.ccxt.candle_pages`), against the loopback Binance:
+/api/v3/klines answers from `startTime` on, 1000 at most (Binance's documented limit), and the
+fault table's rows, each a way the venue answers wrong (`FakeBinanceExchange.klines_fault`).
+
+The clock is frozen: the newest closed bar is the one before NOW's; the gap is from LAST (the
+last closed bar seen before the outage). Each test fails on the code that read one page."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tui_trader.core.clock import FrozenClock
+from tui_trader.core.events import CandleEvent, Event, NoticeEvent
+from tui_trader.secrets import Credentials
+from tui_trader.venues.ccxt import exchanges
+from tui_trader.venues.ccxt.venue import CcxtVenue
+from tui_trader.venues.resilience import Backoff
+
+from fakes.binance_exchange import FakeBinanceExchange
+from fakes.faults import HttpFault
+from fakes.venue_harness import API_KEY, SECRET, venue_settings
+
+MIN = 60_000
+T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC: the open bar's open
+NOW = T0 + 30_000
+PRESENT = T0 - MIN  # the newest closed bar
+LAST = PRESENT - 2_500 * MIN  # 2,500 closed bars missed: three pages of Binance's 1000
+
+
+def _bars(first: int, last: int, step: int = MIN) -> list[list[float]]:
+    return [[t, 100.0, 101.0, 99.0, 100.5, 1.0] for t in range(first, last + 1, step)]
+
+
+@pytest.fixture
+async def venue(fake: FakeBinanceExchange) -> AsyncIterator[CcxtVenue]:
+    fake.rest.set_klines("BTC/USDT", "1m", _bars(LAST - 10 * MIN, T0))
+    fake.rest.set_klines("BTC/USDT", "5m", _bars(LAST - 10 * 5 * MIN, T0, 5 * MIN))
+    v = CcxtVenue(
+        "binance",
+        venue_settings(fake, rate_limit_ms=1, timeout_ms=300),
+        FrozenClock(datetime.fromtimestamp(NOW / 1000, UTC)),
+        credentials=Credentials(API_KEY, SECRET),
+        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
+    )
+    v._ex = v._make_exchange()
+    await v._ex.load_markets()
+    try:
+        yield v
+    finally:
+        await v._ex.close()
+
+
+async def _back(venue: CcxtVenue, last: int = LAST, tf: str = "1m") -> list[Event]:
+    """The venue back after an outage that began after the bar `last`: what it emits."""
+    events: list[Event] = []
+    venue._emit = events.append
+    venue._last_candle = {("BTC/USDT", tf): last}
+    venue._gap_from = (dict(venue._last_candle), {})
+    venue._held_candles = {("BTC/USDT", tf): []}
+    await venue._backfill()
+    return events
+
+
+def _closed(events: list[Event]) -> list[int]:
+    candles = [e.candle for e in events if isinstance(e, CandleEvent)]
+    return [int(c.open_time.timestamp() * 1000) for c in candles if c.closed]
+
+
+def _notices(events: list[Event]) -> list[str]:
+    return [e.message for e in events if isinstance(e, NoticeEvent)]
+
+
+def _hms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
+
+
+async def test_a_gap_of_more_candles_than_a_page_is_read_back_page_after_page(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """2,500 bars missed: three pages of 1000 from the gap's start, each bar once, in order, no
+    hole (it read one page of 500: 2,000 bars were a silent hole in the strategy's window)."""
+    events = await _back(venue)
+    assert _closed(events) == list(range(LAST + MIN, PRESENT + 1, MIN))
+    assert list(venue.holes) == [] and _notices(events) == []
+
+
+async def test_a_gap_longer_than_the_pages_read_keeps_the_newest_and_says_the_older_missing(
+    fake: FakeBinanceExchange, venue: CcxtVenue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pages at most here: the newest 2,000 bars are read (those a strategy reads), the 500
+    before them said missing, with their span."""
+    monkeypatch.setattr(exchanges, "CANDLE_PAGES", 2)
+    events = await _back(venue)
+    first = PRESENT - 1_999 * MIN
+    assert _closed(events) == list(range(first, PRESENT + 1, MIN))
+    (hole,) = venue.holes
+    assert (hole.what, hole.start_ms, hole.end_ms) == ("1m candles", LAST + MIN, first)
+    (text,) = _notices(events)
+    assert text.startswith(f"BTC/USDT 1m candles from {_hms(LAST + MIN)}-{_hms(first)} UTC (30000s)")
+    assert "older than the 2 pages of 1000 read back (a page limit)" in text and "hole" in text
+
+
+async def test_a_venue_that_answers_a_page_short_is_read_on_from_its_newest(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """Asked 1000, it answers 300 (as OKX's history answers 100 whatever is asked): not the
+    end of its history, the next page is asked from the newest it gave."""
+    fake.klines_fault = lambda q, rows: rows[:300]
+    events = await _back(venue)
+    assert _closed(events) == list(range(LAST + MIN, PRESENT + 1, MIN)) and list(venue.holes) == []
+
+
+async def test_a_venue_that_answers_out_of_order_and_twice_gives_each_bar_once_in_order(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    fake.klines_fault = lambda q, rows: list(reversed(rows)) + rows[:10]
+    events = await _back(venue)
+    assert _closed(events) == list(range(LAST + MIN, PRESENT + 1, MIN)) and list(venue.holes) == []
+
+
+async def test_a_venue_that_answers_the_same_page_again_says_the_rest_missing(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """Its second page is its first again (`startTime` ignored from then on): the first page's
+    bars are kept, the rest of the gap said missing, not asked for ten times nor left silent."""
+    first_page: list[list[Any]] = []
+
+    def same_again(q: dict[str, str], rows: list[list[Any]]) -> list[list[Any]]:
+        if not first_page:
+            first_page.extend(rows)
+        return first_page
+
+    fake.klines_fault = same_again
+    events = await _back(venue)
+    reached = LAST + 1000 * MIN
+    assert _closed(events) == list(range(LAST + MIN, reached + 1, MIN))
+    (hole,) = venue.holes
+    assert (hole.start_ms, hole.end_ms) == (reached + MIN, T0)
+    assert "the venue answered no candles after the last it gave" in _notices(events)[0]
+
+
+async def test_a_venue_that_answers_its_newest_page_whatever_since_says_the_span_before(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """As Kraken's OHLC does (its newest 720, whatever `since`): the page is kept, the span
+    before it said."""
+    fake.klines_fault = lambda q, rows: fake.rest._klines_response({k: v for k, v in q.items() if k != "startTime"})[1]
+    events = await _back(venue)
+    oldest = T0 - 999 * MIN  # the newest 1000, the open bar among them
+    assert _closed(events) == list(range(oldest, PRESENT + 1, MIN))
+    (hole,) = venue.holes
+    assert (hole.start_ms, hole.end_ms) == (LAST + MIN, oldest)
+    assert "answered its 1000 newest" in _notices(events)[0]
+
+
+async def test_a_venue_that_answers_candles_of_another_timeframe_gives_none_of_them(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """Asked for 5m bars, it answers 1m bars: not one is taken for a 5m bar, the gap said."""
+    fake.klines_fault = lambda q, rows: fake.rest._klines_response({**q, "interval": "1m"})[1]
+    last = T0 - 600 * 5 * MIN
+    events = await _back(venue, last, "5m")
+    assert _closed(events) == []
+    (hole,) = venue.holes
+    assert (hole.what, hole.start_ms, hole.end_ms) == ("5m candles", last + 5 * MIN, T0)
+    assert "candles of another timeframe" in _notices(events)[0]
+
+
+async def test_a_venue_that_goes_silent_mid_paging_says_the_rest_missing(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """The first page answered, then every try of the second times out (answered after the
+    client gave up): the first page's bars kept, the rest said with the venue's reason (the
+    error ended the whole backfill: the trades were not read back either, nothing said)."""
+
+    def silent_after_one(q: dict[str, str], rows: list[list[Any]]) -> list[list[Any]]:
+        if not fake._http_faults:
+            fake._http_faults.extend(HttpFault(0, "GET", "/klines", delay=0.5) for _ in range(5))
+        return rows
+
+    fake.klines_fault = silent_after_one
+    events = await _back(venue)
+    reached = LAST + 1000 * MIN
+    assert _closed(events)[:1000] == list(range(LAST + MIN, reached + 1, MIN))
+    holes = list(venue.holes)
+    assert holes and holes[-1].end_ms == T0 and "the venue stopped answering" in _notices(events)[-1]
+
+
+async def test_a_venue_that_rate_limits_mid_paging_is_read_on_after_its_wait(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """A 429 on the second page: waited out, the pages read on, every bar once, no hole."""
+
+    def limited_once(q: dict[str, str], rows: list[list[Any]]) -> list[list[Any]]:
+        if not limited:
+            limited.append(1)
+            fake.fail_next(1, 429, path="/klines")
+        return rows
+
+    limited: list[int] = []
+    fake.klines_fault = limited_once
+    events = await _back(venue)
+    assert _closed(events) == list(range(LAST + MIN, PRESENT + 1, MIN)) and list(venue.holes) == []
+    assert venue.counters["rate_limited"] >= 1
+
+
+async def test_live_candles_that_come_while_the_gap_is_read_back_come_after_it(
+    fake: FakeBinanceExchange, venue: CcxtVenue
+) -> None:
+    """The stream is back before the backfill is done: its bars are held and emitted after the
+    gap's, so a strategy never evaluates a new bar with the gap still open before it (it got the
+    live bar first, then the old ones slid in under it)."""
+    live = [[PRESENT, 1.0, 1.0, 1.0, 1.0, 1.0], [T0, 1.0, 1.0, 1.0, 1.0, 1.0]]
+
+    def stream_meanwhile(q: dict[str, str], rows: list[list[Any]]) -> list[list[Any]]:
+        venue._on_candles("BTC/USDT", "1m", live)
+        return rows
+
+    fake.klines_fault = stream_meanwhile
+    events = await _back(venue)
+    closed = _closed(events)
+    assert closed[:2_500] == list(range(LAST + MIN, PRESENT + 1, MIN)) and set(closed[2_500:]) == {PRESENT}
+    assert venue._held_candles == {}
+    venue._on_candles("BTC/USDT", "1m", [[T0 + MIN, 1.0, 1.0, 1.0, 1.0, 1.0]])  # not held once the gap is read
+    assert isinstance(events[-1], CandleEvent) and int(events[-1].candle.open_time.timestamp() * 1000) == T0 + MIN
