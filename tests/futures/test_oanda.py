@@ -267,3 +267,31 @@ async def test_a_transaction_the_live_stream_never_delivered_is_read_back_from_i
         assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == oanda.positions["EUR_USD"] == D(10_000)
     finally:
         await engine.stop()
+
+
+async def test_a_silent_pricing_stream_while_transactions_flow_is_reopened_alone(oanda: FakeOanda) -> None:
+    """The pricing stream hangs (its socket open, not even a heartbeat) while the transactions
+    stream flows: the pricing stream alone is reopened after `stall_after_s`, the venue
+    `degraded` naming it meanwhile (the transactions' heartbeats do not count as prices), then
+    `connected` once prices flow again; the transactions stream is left open (nothing read back,
+    nothing to reconcile) and a fill made meanwhile comes over it at once."""
+    venue = make_venue(oanda, stall_after_s=1.0)
+    engine = await started(venue)
+    said: list[tuple[str, str]] = []
+    emit = venue.monitor.emit
+    venue.monitor.emit = lambda e: (said.append((e.state.value, e.detail)), emit(e))  # type: ignore[attr-defined]
+    try:
+        await wait_for(lambda: oanda.sinceid_reads == 1)  # the transactions stream's first read-back
+        oanda.hang("pricing")
+        await wait_for(lambda: len(said) == 2)  # reopened at once, back with its first prices
+        assert said[0][0] == "degraded" and said[0][1].startswith("pricing stream silent for "), said
+        assert said[0][1].endswith("s (no heartbeat); reopening it"), said
+        order = await engine.place(req())  # over the transactions stream, still open
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
+        oanda.set_price("EUR_USD", "1.07500", "1.07510")  # on the reopened pricing stream
+        await wait_for(lambda: (t := engine.ticker("EUR/USD", "oanda")) is not None and t.bid == 1.075)
+        assert said[-1] == ("connected", "streaming") and venue.monitor.reconnects == 0, said
+        assert oanda.sinceid_reads == 1 and "oanda" not in engine.reconciler.last  # transactions never reopened
+        assert len(engine.fills) == 1 and oanda.positions["EUR_USD"] == D(10_000)
+    finally:
+        await engine.stop()
