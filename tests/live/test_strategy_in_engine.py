@@ -49,9 +49,9 @@ RULES = textwrap.dedent(
 )
 
 
-async def engine_with(tmp_path: Path, **table: Any):  # type: ignore[no-untyped-def]
+async def engine_with(tmp_path: Path, rules: str = RULES, **table: Any):  # type: ignore[no-untyped-def]
     home = Home.resolve(tmp_path / "home").ensure()
-    (home.strategies_dir / "quick_rules.toml").write_text(RULES)
+    (home.strategies_dir / "quick_rules.toml").write_text(rules)
     base = paper_settings().model_dump()
     base["strategies"] = {"quick": {"strategy": "quick_rules", "symbols": ["ETH/USDT"], **table}}
     eng = manual_engine(Settings(**base), home=home, start=T0)
@@ -277,3 +277,59 @@ def test_an_engine_with_a_rule_strategy_does_not_import_pandas(tmp_path: Path) -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["running", "True", "True", "False", "Series"], out.stdout + out.stderr
+
+
+async def test_a_strategy_waits_while_the_bars_it_reads_have_a_hole_the_venue_could_not_fill(tmp_path: Path) -> None:
+    """An outage left 50 1m bars missing that the venue's history could not give back (a hole
+    the backfill said). The strategy reads 20 bars before each one (`startup_candle_count`): it
+    reads no signal until the hole is behind them, said in a notice when it begins to wait and
+    when it evaluates again, and `status` says what it waits for. It used to decide on the
+    first bar after the outage as if the window were whole."""
+    from collections import deque
+
+    from tui_trader.venues.ccxt.backfill import Hole
+
+    rules = RULES.replace('timeframe = "1m"', 'timeframe = "1m"\nstartup_candle_count = 20')
+    eng, notices = await engine_with(tmp_path, rules)
+    try:
+        runner = eng.strategies.runners["quick"]
+        decided: list[float] = []
+        original = runner.on_decision
+        runner.on_decision = lambda d, atr: (decided.append(d.price), original(d, atr))
+        start = eng.clock.now().replace(second=0, microsecond=0)
+
+        def close(i: int) -> float:
+            return 3000.0 + 40.0 * math.sin(i / 2.0) + i * 0.5
+
+        async def bars(indices: range) -> None:
+            for i in indices:
+                c, o = close(i), close(i) - 5.0 * math.cos(i / 2.0)
+                at = start + timedelta(minutes=i)
+                candle = Candle("ETH/USDT", "1m", at, o, max(o, c) + 1, min(o, c) - 1, c, 5.0)
+                eng.clock.set(candle.open_time + timedelta(minutes=1))
+                eng.bus.publish(CandleEvent("paper", candle))
+                await eng.strategies.drain()
+                await eng.oms.flush()
+
+        await bars(range(0, 60))
+        assert decided  # it trades on a whole window
+        ms = int(start.timestamp() * 1000)
+        hole = Hole("paper", "ETH/USDT", "1m candles", ms + 60 * 60_000, ms + 110 * 60_000, 0)
+        eng.venues["paper"].holes = deque([hole])
+        before = len(decided)
+        await bars(range(110, 120))
+        status = eng.strategies.status()[0]["waiting"]
+        assert status == [{"symbol": "ETH/USDT", "timeframe": "1m", "hole_from": "2026-01-05T15:30:00Z",
+                           "hole_to": "2026-01-05T16:20:00Z", "evaluates_from": "2026-01-05T16:40:00Z"}]  # fmt: skip
+        await bars(range(120, 180))
+        held = {close(i) for i in range(110, 130)}  # the bar after the hole and the 19 after it
+        assert not held & set(decided[before:])
+        assert len(decided) > before  # and it trades again once the hole is behind its 20 bars
+        assert eng.strategies.status()[0]["waiting"] == []
+        said = [n.message for n in notices.drain() if isinstance(n, NoticeEvent) and "ETH/USDT 1m" in n.message]
+        assert said[0].startswith("strategy quick waits on ETH/USDT 1m: the 21 bars it reads have a hole "
+                                  "2026-01-05 15:30-2026-01-05 16:20 UTC")  # fmt: skip
+        assert said[-1] == ("strategy quick evaluates ETH/USDT 1m again: the hole 2026-01-05 15:30-2026-01-05 "
+                            "16:20 UTC is behind the 21 bars it reads")  # fmt: skip
+    finally:
+        await eng.stop()

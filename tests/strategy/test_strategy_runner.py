@@ -246,3 +246,23 @@ def test_atr_for_volatility_sizing_is_wilders_atr_of_the_windows_last_bars() -> 
     tail = df.iloc[-141:]
     want = talib.ATR(tail["high"].to_numpy(), tail["low"].to_numpy(), tail["close"].to_numpy(), timeperiod=14)[-1]
     assert runner.atr("BTC/USDT") == want and np.isfinite(want) and want > 0
+
+
+def test_a_bar_whose_window_has_a_hole_reads_no_signal_but_checks_the_stop():
+    """The engine holds a bar whose window has a hole the venue could not fill
+    (engine/candle_holes.py): added to the window, no entry on its signal, but an open trade's
+    stop still checked on its prices (they need the bar alone)."""
+    decisions: list[Decision] = []
+    runner = StrategyRunner(EveryTenth(), ["BTC/USDT"], on_decision=decisions.append)
+    bars = _candles(synthetic_ohlcv(30, "5m"))
+    for c in bars[:10]:
+        runner.on_candle("BTC/USDT", "5m", c)
+    evaluated = runner.evaluations
+    assert runner.on_candle("BTC/USDT", "5m", bars[10], signals=False) == []  # the 00:50 entry bar
+    assert len(runner._windows[("BTC/USDT", "5m")]) == 11 and runner.evaluations == evaluated
+    runner.on_fill("BTC/USDT", "buy", 1.0, bars[10].close, bars[10].open_time)
+    crash = bars[11]
+    crash = Candle(crash.symbol, crash.timeframe, crash.open_time, crash.open, crash.open,
+                   crash.open * 0.1, crash.open * 0.2, crash.volume)  # fmt: skip
+    (stop,) = runner.on_candle("BTC/USDT", "5m", crash, signals=False)
+    assert (stop.action, stop.reason) == ("exit_long", "stop_loss")

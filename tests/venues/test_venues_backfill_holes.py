@@ -82,3 +82,33 @@ async def test_a_trades_answer_that_ignores_since_is_judged_as_the_newest_after_
     assert asked == [1_000, 10_499]
     (hole,) = venue.holes
     assert (hole.start_ms, hole.end_ms, hole.tail) == (1_000, 10_000, False)
+
+
+async def test_a_venues_holes_are_in_its_status_with_their_span_since_when() -> None:
+    """`tui-trader status --json` (the daemon's status: the snapshot's venues) lists each hole an
+    outage left, symbol, what, from and to, as the engine's snapshot does for a screen and a
+    remote client the same (it was in a notice only, which scrolls away)."""
+    from collections import deque
+
+    from tui_trader.core.encoding import to_jsonable
+    from tui_trader.daemon.protocol import decode_snapshot
+    from tui_trader.engine.testing import manual_engine
+
+    eng = manual_engine(start=datetime(2026, 1, 5, 12, 0, tzinfo=UTC))
+    await eng.start()
+    try:
+        eng.venues["paper"].holes = deque(  # type: ignore[attr-defined]
+            [Hole("paper", "BTC/USDT", "1m candles", _ms(60), _ms(600), 0, why="the venue stopped answering")]
+        )
+        snap = eng.snapshot()
+        (doc,) = [v for v in to_jsonable(snap.venues) if v["name"] == "paper"]
+        (hole,) = doc["holes"]
+        assert {k: hole[k] for k in ("symbol", "what", "timeframe", "start", "end")} == {
+            "symbol": "BTC/USDT", "what": "1m candles", "timeframe": "1m",
+            "start": "2026-01-05T12:01:00Z", "end": "2026-01-05T12:10:00Z",
+        }  # fmt: skip
+        assert "the venue stopped answering" in hole["detail"]
+        again = decode_snapshot(to_jsonable(snap))  # a remote client's copy
+        assert [h.start for v in again.venues for h in v.holes] == [datetime(2026, 1, 5, 12, 1, tzinfo=UTC)]
+    finally:
+        await eng.stop()

@@ -200,6 +200,8 @@ def _status(args: argparse.Namespace) -> int:
         for s in v.get("streams") or []:
             if s["state"] not in ("live", "quiet", "waiting"):
                 print(f"    stream {s['name']}: {s['state']}" + (f" ({s['detail']})" if s.get("detail") else ""))
+        for h in v.get("holes") or []:  # what an outage left missing, not in the venue's history
+            print(f"    hole {h['symbol']} {h['what']}: {h['start']} - {h['end']} (not in the venue's history)")
     if st.get("unknown_orders"):
         print(
             f"{st['unknown_orders']} order(s) with an unknown outcome are being looked up by client order id "

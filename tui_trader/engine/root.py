@@ -63,7 +63,14 @@ from tui_trader.engine.risk_journal import RiskJournal
 from tui_trader.engine.route_state import is_parent
 from tui_trader.engine.router import Router
 from tui_trader.engine.scanner import SpreadScanner
-from tui_trader.engine.snapshot import EngineSnapshot, VenueStatus, venue_detail, venue_rate_limited, venue_streams
+from tui_trader.engine.snapshot import (
+    EngineSnapshot,
+    VenueStatus,
+    venue_detail,
+    venue_holes,
+    venue_rate_limited,
+    venue_streams,
+)
 from tui_trader.engine.strategy_host import StrategyHost
 from tui_trader.engine.tape import TradeTape
 from tui_trader.engine.trading import Trading
@@ -429,6 +436,7 @@ class Engine(Trading):
                 (now_mono - self._last_msg[name]) if name in self._last_msg else None,
                 streams,
                 venue_rate_limited(v),
+                venue_holes(v),
             )
             for name, v in self.venues.items()
             for streams in (venue_streams(v),)

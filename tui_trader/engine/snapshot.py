@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tui_trader.core.enums import ConnectionState
@@ -18,6 +18,19 @@ from tui_trader.venues.base import StreamStatus, Venue
 
 
 @dataclass(frozen=True, slots=True)
+class HoleStatus:
+    """A span of a symbol's history an outage left missing that the venue's history could not
+    give back (a backfill said it in a notice): `what` is "trades" or "<timeframe> candles"."""
+
+    symbol: str
+    what: str
+    start: datetime  # the first missing (a candle's open, a print's time)
+    end: datetime  # the first there again
+    timeframe: str = ""  # for candles
+    detail: str = ""  # the notice's words
+
+
+@dataclass(frozen=True, slots=True)
 class VenueStatus:
     name: str
     kind: str
@@ -27,6 +40,7 @@ class VenueStatus:
     last_message_age: float | None = None
     streams: list[StreamStatus] = field(default_factory=list)  # each stream's own state
     rate_limited: str = ""  # the venue asked us to wait: for how long, until when
+    holes: list[HoleStatus] = field(default_factory=list)  # what outages left missing, oldest first
 
 
 @dataclass(slots=True)
@@ -112,6 +126,25 @@ def venue_detail(said: str, streams: list[StreamStatus]) -> str:
         ", ".join(n[:3]) + (f" +{len(n) - 3}" if len(n) > 3 else "") + f" {state}" for state, n in names.items()
     ]
     return "; ".join([said, *unsaid] if said else unsaid)
+
+
+def venue_holes(venue: Venue) -> list[HoleStatus]:
+    """The spans the venue's backfills could not reach (an adapter's `holes`: ccxt's)."""
+    out = []
+    for h in getattr(venue, "holes", None) or ():
+        what = str(h.what)
+        text = h.text() if hasattr(h, "text") else ""
+        out.append(
+            HoleStatus(
+                h.symbol,
+                what,
+                datetime.fromtimestamp(h.start_ms / 1000, UTC),
+                datetime.fromtimestamp(h.end_ms / 1000, UTC),
+                what.removesuffix(" candles") if what.endswith(" candles") else "",
+                text,
+            )
+        )
+    return out
 
 
 def venue_rate_limited(venue: Venue) -> str:

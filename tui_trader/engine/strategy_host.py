@@ -26,6 +26,7 @@ from tui_trader.core.instrument import quantize
 from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
+from tui_trader.engine.candle_holes import WindowHoles
 from tui_trader.engine.commands import command
 from tui_trader.engine.params import flag, text
 from tui_trader.engine.route_state import AUTO
@@ -69,6 +70,7 @@ class StrategyHost:
         self._chores: set[asyncio.Task[Any]] = set()  # state saves and reloads: awaited at stop
         self._watcher: Any = None
         self._saving: set[str] = set()
+        self.holes = WindowHoles(engine.notify)  # strategies waiting on a hole in their bars
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -203,11 +205,21 @@ class StrategyHost:
             for name, runner in self.runners.items():
                 if event.venue != self._data_venue(name, c.symbol):
                     continue  # another venue's bars of the same symbol: one series per strategy
-                runner.on_candle(c.symbol, c.timeframe, c)
+                runner.on_candle(c.symbol, c.timeframe, c, self._holed(name, runner, event.venue, c))
         elif isinstance(event, PositionEvent) and event.position.is_flat:
             # After the fill listeners ran: a strategy's own exit fill has settled its trade by
             # then; what is left open was closed by someone else (manual close, kill switch).
             asyncio.get_running_loop().call_soon(self._position_closed, event.position)
+
+    def _holed(self, name: str, runner: StrategyWorker, venue: str, c: Candle) -> bool:
+        """The bars the strategy reads for this one have a hole the venue could not fill."""
+        if c.timeframe != runner.info.get("timeframe"):
+            return False
+        holes = getattr(self.engine.venues.get(venue), "holes", None) or ()
+        if not holes and not self.holes.waiting:
+            return False
+        before = int(runner.info.get("startup_candle_count") or 0)
+        return self.holes.hold(name, c.symbol, c.timeframe, c.open_time, before, holes)
 
     def _data_venue(self, name: str, symbol: str) -> str:
         """The venue whose bars a strategy reads: its own, or for `venue = "auto"` the default."""
@@ -491,7 +503,10 @@ class StrategyHost:
         self.configs.pop(name, None)
 
     def status(self) -> list[dict[str, Any]]:
-        out = [{**r.status(), "venue": self.configs[n].venue} for n, r in self.runners.items()]
+        out = [
+            {**r.status(), "venue": self.configs[n].venue, "waiting": self.holes.status(n)}
+            for n, r in self.runners.items()
+        ]
         out += [
             {"name": n, "strategy": n, "enabled": False, "state": "error", "error": e, "symbols": []}
             for n, e in self.broken.items()

@@ -403,7 +403,7 @@ class StrategyWorker:
         queue). A request that cannot be encoded is answered with an error at once."""
         seq = next(self._seq)
         try:
-            if message.get("op") == "bar":  # the frame sent most: a binary record
+            if message.get("op") == "bar" and "hold" not in message:  # the frame sent most: a binary record
                 frame = wire.encode_bar(seq, message["s"], message["tf"], message["b"])
             else:
                 frame = wire.encode({**message, "seq": seq})
@@ -629,9 +629,13 @@ class StrategyWorker:
     def is_idle(self) -> bool:
         return self._idle.is_set()
 
-    def on_candle(self, symbol: str, timeframe: str, candle: Candle) -> None:
+    def on_candle(self, symbol: str, timeframe: str, candle: Candle, hold: bool = False) -> None:
+        """Feed a bar; `hold`: its window has a hole (engine/candle_holes.py): added, no signal read."""
         if self.phase in ("starting", "running") and (symbol, timeframe) in self._subs:
-            self._put({"op": "bar", "s": symbol, "tf": timeframe, "b": bar_row(candle)})
+            message: dict[str, Any] = {"op": "bar", "s": symbol, "tf": timeframe, "b": bar_row(candle)}
+            if hold:
+                message["hold"] = 1
+            self._put(message)
 
     def on_fill(self, symbol: str, side: str, qty: float, price: float, ts: Any) -> None:
         self._put({"op": "fill", "s": symbol, "side": side, "qty": qty, "price": price, "ts": ts.isoformat()})

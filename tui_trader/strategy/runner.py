@@ -246,9 +246,11 @@ class StrategyRunner:
         return win
 
     # ---- market data -----------------------------------------------------------------------------
-    def on_candle(self, symbol: str, timeframe: str, candle: Candle) -> list[Decision]:
+    def on_candle(self, symbol: str, timeframe: str, candle: Candle, *, signals: bool = True) -> list[Decision]:
         """Feed one bar. Evaluates (and returns decisions) only on a closed bar of the strategy's
-        timeframe for one of its symbols; other bars are kept as informative data."""
+        timeframe for one of its symbols; other bars are kept as informative data. `signals`
+        False: the bars it reads have a hole (engine/candle_holes.py): the bar is added, an open
+        trade's stop and ROI checked on it, no signal read from the window."""
         if not candle.closed:
             return []
         self.start()
@@ -260,6 +262,8 @@ class StrategyRunner:
             return []
         if not self.enabled or len(win) < self.strategy.startup_candle_count:
             return []
+        if not signals:
+            return self._decided(symbol, candle, None)
         return self._evaluate(symbol, candle, win)
 
     def _evaluate(self, symbol: str, candle: Candle, win: BarWindow) -> list[Decision]:
@@ -269,6 +273,10 @@ class StrategyRunner:
             if last is None:
                 return []
         self.evaluations += 1
+        return self._decided(symbol, candle, last)
+
+    def _decided(self, symbol: str, candle: Candle, last: dict[str, Any] | None) -> list[Decision]:
+        """What the bar decides, given its signals (`last`; None: none read, price exits only)."""
         close_ts = utc(candle.open_time) + timedelta(seconds=self._tf_seconds)
         self._age_pending(symbol)
         decision = self._decide(symbol, candle, close_ts, last)
@@ -311,7 +319,7 @@ class StrategyRunner:
         return last
 
     def _decide(
-        self, symbol: str, candle: Candle, ts: datetime, last: dict[str, Any]
+        self, symbol: str, candle: Candle, ts: datetime, last: dict[str, Any] | None
     ) -> Decision | None:
         strategy = self.strategy
         trade = self._trades.get(symbol)
@@ -329,7 +337,7 @@ class StrategyRunner:
                 # at its close (the backtester judges it at the next open, the same instant)
                 hit = decide_exit(strategy, trade, bar_time=utc(candle.open_time),
                                   signals=False, **bar)  # fmt: skip
-                if hit is None:
+                if hit is None and last is not None:
                     hit = decide_exit(
                         strategy, trade, bar_time=ts, prices=False, rate=candle.close,
                         enter_signal=bool(last["enter_long" if long else "enter_short"]),
@@ -353,6 +361,8 @@ class StrategyRunner:
                 hit.kind if hit.kind in (ROI, STOP_LOSS, TRAILING_STOP_LOSS) else hit.reason,
                 strategy.timeframe,
             )
+        if last is None:
+            return None
         long_sig, short_sig = (
             bool(last["enter_long"]),
             bool(last["enter_short"]) and strategy.can_short,

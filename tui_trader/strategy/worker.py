@@ -256,7 +256,7 @@ class Worker:
         started, cpu = time.perf_counter(), 0.0 if self.sandboxed else time.thread_time()
         runner = self._runner()
         self.decisions.clear()
-        runner.on_candle(msg["s"], msg["tf"], row_candle(msg["s"], msg["tf"], msg["b"]))
+        runner.on_candle(msg["s"], msg["tf"], row_candle(msg["s"], msg["tf"], msg["b"]), signals=not msg.get("hold"))
         out = []
         for d in self.decisions:
             atr = runner.atr(d.symbol, self.atr_period) if d.is_entry else None
