@@ -21,11 +21,19 @@ orders per API client (`orderId`, with a `permId` of its own). Orders outside re
 are accepted and held (PreSubmitted, warning 399) until the market opens. Faults: FakeMarket's
 switches (stall: no ticks; stall_private: order and execution messages lost on the wire;
 duplicate_fills: each execution sent twice; reject_next) plus `drop_connections`, `hang`
-(the socket stays open and answers nothing), `lose_connectivity` / `restore_connectivity`
+(the Gateway frozen: sockets stay open, nothing is answered or sent; what is written to it
+meanwhile waits in its socket and is done when it resumes, `hang(False)`, even for a socket
+its client has closed since, as TCP delivers data sent before a close), `restart` (the
+Gateway restarted, mid-hang too: every socket closed, what it had not read lost),
+`hang_orders` (order requests alone wait: placing, cancelling, open and completed orders,
+executions; the time, quotes and the rest are answered), `lose_connectivity` / `restore_connectivity`
 (errors 1100 / 1101 / 1102: the Gateway lost IB's servers; a client connecting meanwhile is
 told nothing of it, not even its farm's 2104), `pace_next` (error 100 for the
 next order, made or not), and `swallow_next_order` (made, but no answer at all: the socket
 is cut right after the order arrives).
+
+REQ_CURRENT_TIME asked within a second of the previous one on a connection is not answered
+(TWS / IB Gateway 10.16 and later, as reported in ib_insync #479 and #604).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from typing import Any
 from fakes.fake_market import FakeMarket, FakeOrder, FakeTrade
 
 SERVER_VERSION = 176
+ORDER_REQUESTS = frozenset({"3", "4", "5", "7", "99"})  # place, cancel, open orders, executions, completed
 ACCOUNT = "DU1234567"  # IB paper accounts start with D
 UNSET = ""  # an empty field: the decoder's default
 
@@ -75,6 +84,7 @@ class _Conn:
     writer: asyncio.StreamWriter
     client_id: int = -1
     ticks: dict[int, str] = field(default_factory=dict)  # reqId -> symbol
+    time_asked: float = float("-inf")  # the last REQ_CURRENT_TIME (monotonic)
 
 
 class FakeIBGateway(FakeMarket):
@@ -87,7 +97,7 @@ class FakeIBGateway(FakeMarket):
         self.market_is_open = True
         self.extended_open = False
         self.connected_ids: list[int] = []  # api client ids, in connection order
-        self.messages: list[tuple[int, list[str]]] = []  # (client id, fields) of each request
+        self.messages: list[tuple[int, list[str]]] = []  # (client id, fields) of each request received
         self.connectivity = True
         self._conns: set[_Conn] = set()
         self._server: asyncio.base_events.Server | None = None
@@ -97,6 +107,8 @@ class FakeIBGateway(FakeMarket):
         self._pace_next = 0
         self._swallow_next = 0
         self._hung = False
+        self._orders_hung = False
+        self._held: list[tuple[_Conn, list[str]]] = []  # requests read while frozen, done on resume
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -139,9 +151,35 @@ class FakeIBGateway(FakeMarket):
             self._close(conn)
 
     def hang(self, on: bool = True) -> None:
-        """The sockets stay open and nothing is answered or sent (a hung Gateway)."""
+        """Frozen: the sockets stay open, nothing is answered or sent; `hang(False)` resumes and
+        does, in order, what was asked meanwhile (its answers late, or lost with a closed socket)."""
         self.faults_injected.append("hang")
         self._hung = on
+        if not on:
+            self._release()
+
+    def hang_orders(self, on: bool = True) -> None:
+        """Order requests wait (placing, cancelling, open / completed orders, executions); the
+        time, quotes and the rest are answered. Off: they are done, in order, late."""
+        self.faults_injected.append("hang_orders")
+        self._orders_hung = on
+        if not on:
+            self._release()
+
+    async def restart(self) -> None:
+        """The Gateway restarted (mid-hang too): every socket closed; requests it had not done
+        are lost. Orders at IB stay as they are."""
+        self.faults_injected.append("restart")
+        self._held.clear()
+        self._hung = self._orders_hung = False
+        await self.drop_connections()
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for conn, fields in held:
+            if fields[0] == "71" and conn not in self._conns:
+                continue  # a client that gave up before its session began
+            self._handle(conn, fields)
 
     def lose_connectivity(self) -> None:
         """Error 1100: the Gateway lost IB's servers; orders are not accepted until it is back."""
@@ -189,12 +227,15 @@ class FakeIBGateway(FakeMarket):
             if head != b"API\0":
                 return
             await self._read_frame(reader)  # "v157..178": we answer with our version
+            while self._hung:  # frozen: the handshake waits too
+                await asyncio.sleep(0.01)
             self._write(conn, [str(SERVER_VERSION), datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")])
             while True:
                 fields = await self._read_frame(reader)
-                if self._hung:
-                    continue
                 self.messages.append((conn.client_id, fields))
+                if self._hung or (self._orders_hung and fields[0] in ORDER_REQUESTS):
+                    self._held.append((conn, fields))
+                    continue
                 self._handle(conn, fields)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
@@ -247,8 +288,11 @@ class FakeIBGateway(FakeMarket):
                 self._write(conn, self._error(-1, 2104, "Market data farm connection is OK:usfarm"))
         elif msg == 8:  # REQ_IDS
             self._write(conn, [9, 1, self._next_id])
-        elif msg == 49:  # REQ_CURRENT_TIME
-            self._write(conn, [49, 1, int(time.time())])
+        elif msg == 49:  # REQ_CURRENT_TIME: none asked within a second of the previous is answered
+            now = time.monotonic()
+            if now - conn.time_asked >= 1.0:
+                self._write(conn, [49, 1, int(time.time())])
+            conn.time_asked = now
         elif msg == 3:
             self._place(conn, f)
         elif msg == 4:

@@ -13,6 +13,11 @@ Placing an order writes one message to the socket; IB answers with the order's s
 - no answer, the socket closing, 100 (too many messages) or 1100 (IB's servers lost), or any
   code we do not know: the outcome is unknown, looked up by orderRef, never sent again.
 
+No answer at all (while the Gateway answers its heartbeat) also makes order requests suspect:
+the venue is `degraded` and refuses new orders until IB answers an order request (the lookup,
+an order status, the open orders the watchdog keeps asking for); a lookup unanswered too opens
+the socket again, once.
+
 ib_async marks an order `Cancelled` by itself on any error for it; those statuses (their log
 entry carries the error code) are ignored here: only IB's own order status or its 202
 "Order Canceled" end an order. Fills are IB's executions, each with IB's `execId`, reported
@@ -73,10 +78,16 @@ class IBOrders:
     _contracts: dict[str, Any]
     _working: dict[str, Decimal]
     _link_lost: str
+    _hung: bool
+    _reconnecting: bool
 
     if TYPE_CHECKING:  # provided by IBVenue
 
         def _connected(self) -> bool: ...
+
+        def _refusal(self) -> str: ...
+
+        def _start_reconnect(self, why: str) -> None: ...
 
         def _regular(self, symbol: str, now: datetime) -> bool: ...
 
@@ -94,6 +105,8 @@ class IBOrders:
         self._waiting_fee: dict[str, asyncio.TimerHandle] = {}
         self._req_lock = asyncio.Lock()
         self._looked_up_fills: dict[str, list[Fill]] = {}  # cid -> its executions, from the last lookup
+        self._orders_quiet = ""  # an order request IB left unanswered (the heartbeat answered), until one is
+        self._orders_reopened = False  # the socket was opened again for it (once)
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -105,11 +118,9 @@ class IBOrders:
         from ib_async import Stock
 
         cid = order.client_order_id
-        if self._link_lost:
-            self._reject(cid, f"not sent: {self._link_lost}; wait until it is back")
-            return
-        if not self._connected():
-            self._reject(cid, "not sent: not connected to TWS / IB Gateway (reconnecting)")
+        refusal = self._refusal()
+        if refusal:
+            self._reject(cid, f"not sent: {refusal}")
             return
         now = self.clock.now()
         extended = False
@@ -144,6 +155,8 @@ class IBOrders:
             outcome, words = await asyncio.wait_for(asyncio.shield(ack), self.ack_timeout_s)
         except TimeoutError:
             outcome, words = "unknown", f"no answer from IB within {self.ack_timeout_s:g}s"
+            if not self._hung:  # a hung Gateway says so itself; else the order requests are suspect
+                self._orders_unanswered(f"order {cid}", self.ack_timeout_s, reopen=False)
         finally:
             self._acks.pop(oid, None)
         if outcome == "ack":
@@ -161,6 +174,30 @@ class IBOrders:
         else:
             log.info("%s: %s sent %.1fs ago: %s", self.name, cid, time.monotonic() - sent, words)
             await self._ask(order, words)
+
+    def _orders_unanswered(self, what: str, waited: float, *, reopen: bool) -> None:
+        """IB left an order request unanswered while the Gateway answers its heartbeat:
+        `degraded`, new orders refused; `reopen`: the socket is opened again (once a time)."""
+        if not self._orders_quiet:
+            self._orders_quiet = (f"IB Gateway not answering order requests ({what} unanswered for {waited:g} s; "
+                                  "it answers reqCurrentTime)")  # fmt: skip
+            self._notice("warning", f"{self._orders_quiet}; new orders are refused unsent")
+            if not self._reconnecting:
+                self.monitor.degraded(f"{self._orders_quiet}; new orders refused")
+        if reopen and not self._orders_reopened:
+            self._orders_reopened = True
+            self._start_reconnect(self._orders_quiet)
+
+    def _orders_answered(self) -> None:
+        """IB answered an order request: the orders path works; `connected` (reconciled) when
+        nothing else is wrong."""
+        if not self._orders_quiet:
+            return
+        self._orders_quiet = ""
+        self._orders_reopened = False
+        self._notice("info", "IB Gateway answers order requests again; reconciling")
+        if not (self._hung or self._reconnecting or self._link_lost):
+            self.monitor.connected()  # the engine reconciles on this
 
     def _fail_acks(self, why: str) -> None:
         """The socket went: every order still waiting for its answer is of unknown fate."""
@@ -242,6 +279,7 @@ class IBOrders:
         status = trade.orderStatus.status
         oid = int(trade.order.orderId or 0)
         cid = self._cid_of_trade(trade)
+        self._orders_answered()
         self.streams.message(PRIVATE)
         self.streams.arrived(PRIVATE, cid)
         ack = self._acks.get(oid)
@@ -343,9 +381,13 @@ class IBOrders:
             raise VenueError(f"{self.name}: {what}: not connected to TWS / IB Gateway")
         async with self._req_lock:  # ib_async keys open/completed order requests by name
             try:
-                return await asyncio.wait_for(request(), self.request_timeout_s)
+                answer = await asyncio.wait_for(request(), self.request_timeout_s)
             except TimeoutError:
+                if not self._hung and self._connected():
+                    self._orders_unanswered(f"the request for {what}", self.request_timeout_s, reopen=True)
                 raise VenueError(f"{self.name}: {what}: no answer from IB within {self.request_timeout_s:g}s") from None
+        self._orders_answered()
+        return answer
 
     async def fetch_open_orders(self) -> list[VenueOrder]:
         trades = await self._fresh("open orders", self.ib.reqOpenOrdersAsync)

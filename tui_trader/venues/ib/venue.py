@@ -5,9 +5,16 @@ logs in to (the login, its two-factor check and its daily restart are theirs; no
 stored here). One socket carries everything: order and execution messages, quotes, account
 values. This module holds the connection:
 
-- the socket is watched: a `reqCurrentTime` every third of `stall_after_s` must be answered
-  within `stall_after_s`, else the socket is presumed dead (a hung Gateway), closed and
-  opened again with backoff; every reconnect is followed by the engine's reconciliation;
+- the Gateway is watched (`heartbeat.py`): a `reqCurrentTime` every 5 s must be answered
+  within 5 s, in normal operation and during a loss of IB's servers (1100) alike; unanswered,
+  the venue is `degraded` ("IB Gateway not answering for 5 s"), new orders are refused unsent,
+  orders waiting for their answer become `unknown` (looked up by orderRef, never sent again),
+  and the socket is closed and opened again with backoff; every reconnect is followed by the
+  engine's reconciliation;
+- order requests are watched too: an order unanswered within `ack_timeout_s`, or a request for
+  open / completed orders or executions unanswered within `request_timeout_s`, while the
+  heartbeat is answered, makes the venue `degraded` (order requests unanswered) and refuses new
+  orders until IB answers one (the socket is opened again once meanwhile);
 - quotes per symbol are their own streams (silent while the regular session is open is a
   fault); the order stream is checked against IB's open orders (`PrivateProbe`): an order IB
   shows filled or gone that the stream never mentioned makes the stream silent, and the
@@ -44,6 +51,7 @@ from tui_trader.core.market import Candle, Ticker
 from tui_trader.core.positions import Balance
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ib import convert
+from tui_trader.venues.ib.heartbeat import EVERY_S, TIMEOUT_S, Heartbeat
 from tui_trader.venues.ib.orders import PRIVATE, IBOrders
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, in_background
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
@@ -70,6 +78,8 @@ class IBVenue(IBOrders, PrivateProbe):
         ack_timeout_s: float = 5.0,
         hours_refresh_s: float = 60.0,
         not_found_final_after_s: float = NOT_FOUND_FINAL_S,
+        ping_every_s: float = EVERY_S,
+        ping_timeout_s: float = TIMEOUT_S,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -102,8 +112,8 @@ class IBVenue(IBOrders, PrivateProbe):
         self._link_lost = ""
         self._reconnecting = False
         self._hours_at = 0.0
-        self._heard = time.monotonic()
-        self._pinging = False
+        self.heartbeat = Heartbeat(ping_every_s, ping_timeout_s)
+        self._hung = False  # the Gateway left the heartbeat unanswered: until a new socket is open
         self._refused = ""
         self._init_orders()
         self._working: dict[str, Decimal] = {}
@@ -130,6 +140,7 @@ class IBVenue(IBOrders, PrivateProbe):
         else:
             self.monitor.connected(f"ib {mode} {self.account}")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
+        self._tasks["heartbeat"] = asyncio.create_task(self._heartbeat(), name=f"{self.name}-heartbeat")
 
     async def _open(self) -> None:
         """Connect and sync (ib_async reads open and completed orders, executions, positions and
@@ -151,13 +162,15 @@ class IBVenue(IBOrders, PrivateProbe):
             ib.disconnect()
             if self._refused:
                 raise VenueError(f"{self.name}: {self._refused}") from None
+            if isinstance(exc, TimeoutError):  # the port took the connection; nothing answered on it
+                raise VenueError(f"{self.name}: IB Gateway not answering at {self.settings.host}:{port} (its API "
+                                 f"handshake unanswered for {self.request_timeout_s:g} s)") from None  # fmt: skip
             raise VenueError(f"{self.name}: cannot reach TWS / IB Gateway at {self.settings.host}:{port} "
                              f"({type(exc).__name__}); start it, log in, and enable its API "
                              "(Configure > API > Settings)") from None  # fmt: skip
         if self._closing:  # closed while connecting: leave nothing connected behind
             ib.disconnect()
             raise VenueError(f"{self.name}: closed")
-        self._heard = time.monotonic()
         self._choose_account(ib.managedAccounts())
         await self._qualify(self.settings.symbols)
         await self._refresh_hours()
@@ -214,15 +227,58 @@ class IBVenue(IBOrders, PrivateProbe):
 
     # -- the connection: watchdog and reconnects ------------------------------------------------
 
+    async def _heartbeat(self) -> None:
+        """A `reqCurrentTime` every `every_s` (after the last answer), each awaited `timeout_s`."""
+        while not self._closing:
+            await asyncio.sleep(self.heartbeat.every_s)
+            if self._connected():
+                await self._ping()
+
     async def _ping(self) -> None:
-        """One `reqCurrentTime`: an answer proves the socket and TWS are alive."""
+        """One `reqCurrentTime`: an answer proves the socket and the Gateway are alive; none
+        within `timeout_s` is a hung Gateway (in normal operation as during an 1100)."""
+        ib = self.ib
+        self.heartbeat.sent(time.monotonic())
         try:
-            await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.monitor.stall_after_s)
-            self._heard = time.monotonic()
-        except (TimeoutError, ConnectionError):
-            pass  # unanswered: the watchdog sees how long nothing came
-        finally:
-            self._pinging = False
+            await asyncio.wait_for(ib.reqCurrentTimeAsync(), self.heartbeat.timeout_s)
+        except TimeoutError:
+            if ib is self.ib and not self._reconnecting:
+                self._gateway_hung()
+            return
+        except ConnectionError:
+            return  # the socket closed: `_on_disconnected` reconnects
+        if ib is self.ib:
+            self.heartbeat.answered()
+
+    def _gateway_hung(self) -> None:
+        """Nothing answered: `degraded` saying so, new orders refused (`_refusal`), orders
+        waiting for their answer `unknown` (`_reconnect`), the socket opened again."""
+        self._hung = True
+        why = self._silence(time.monotonic())
+        self._notice("warning", f"{why}; new orders are refused unsent; reconnecting")
+        self.monitor.degraded(f"{why}; new orders refused; reconnecting")
+        self._start_reconnect(why)
+
+    def _silence(self, now: float) -> str:
+        """"IB Gateway not answering for N s" while the heartbeat is unanswered past its deadline."""
+        if not (self._hung or self.heartbeat.silent_for(now)):
+            return ""
+        lost = "; it had lost IB's servers before (code 1100)" if self._link_lost else ""
+        return self.heartbeat.describe(now) + lost
+
+    def _refusal(self) -> str:
+        """Why a new order is not sent now (one line), or "": the Gateway not answering comes
+        first, then IB's servers lost (1100), then order requests unanswered, then the socket."""
+        silence = self._silence(time.monotonic())
+        if silence:
+            return f"{silence}; reconnecting"
+        if self._link_lost:
+            return f"{self._link_lost}; wait until it is back"
+        if self._orders_quiet:
+            return f"{self._orders_quiet}; wait until it answers"
+        if not self._connected():
+            return "not connected to TWS / IB Gateway (reconnecting)"
+        return ""
 
     def _on_disconnected(self) -> None:
         self._start_reconnect("the TWS API socket closed")
@@ -270,9 +326,16 @@ class IBVenue(IBOrders, PrivateProbe):
                     continue
                 self._relearn = True
                 self._reconnecting = False
+                self._hung = False
+                self.heartbeat.answered()  # a new socket: nothing outstanding on it
                 self.streams.waiting(PRIVATE)
+                if self._orders_quiet:  # the new socket's answer to an order request ends it
+                    with contextlib.suppress(VenueError):
+                        await self.fetch_open_orders()
                 if self._link_lost:  # the socket is back, IB's servers are not: only 1101 / 1102 say so
                     self.monitor.back_degraded(f"{self._link_lost}; new orders are refused until it is back")
+                elif self._orders_quiet:
+                    self.monitor.back_degraded(f"{self._orders_quiet}; new orders are refused until it answers")
                 else:
                     self.monitor.connected()  # the engine reconciles on this
                 return
@@ -280,25 +343,23 @@ class IBVenue(IBOrders, PrivateProbe):
             self._reconnecting = False
 
     async def _watchdog(self) -> None:
-        stall = self.monitor.stall_after_s
-        period = max(0.05, stall / 3)
+        """The streams (quotes in market hours, the order stream), the hours, the order probe.
+        The Gateway itself is watched by `_heartbeat`."""
+        period = max(0.05, self.monitor.stall_after_s / 3)
         while not self._closing:
             await asyncio.sleep(period)
             if self._reconnecting or self.ib is None:
                 continue
-            if self.ib.isConnected() and not self._pinging:
-                self._pinging = True
-                in_background(self._ping(), f"{self.name}-ping")
-            why = ""
             silent = self.streams.silent()
-            if time.monotonic() - self._heard > stall:
-                why = f"TWS / IB Gateway answered nothing for {time.monotonic() - self._heard:.1f}s"
-            elif PRIVATE in silent or (silent and any(self.market_open(s, self.clock.now()) for s in self._symbols)):
+            owed = PRIVATE in silent or (silent and any(self.market_open(s, self.clock.now()) for s in self._symbols))
+            if owed and not self._link_lost:  # streams may stop while IB's servers are lost
                 why = self.streams.summary()
-            if why and not self._link_lost:
                 self.monitor.degraded(why)
                 self._start_reconnect(why)
                 continue
+            if self._orders_quiet and not self._probing:  # until IB answers an order request
+                self._probing = True
+                in_background(self._probe_private(PRIVATE), f"{self.name}-probe")
             if time.monotonic() - self._hours_at > self.hours_refresh_s:
                 with contextlib.suppress(Exception):
                     await self._refresh_hours()
@@ -307,7 +368,6 @@ class IBVenue(IBOrders, PrivateProbe):
                 in_background(self._probe_private(PRIVATE), f"{self.name}-probe")
 
     def _on_error(self, req_id: int, code: int, text: str, contract: Any = None) -> None:
-        self._heard = time.monotonic()
         if code == 326:  # "Unable to connect as the client id is already in use"
             self._refused = (f"TWS / IB Gateway refused client id {self.settings.ib_client_id}: another session "
                              "uses it (IB 326); stop it or set another ib_client_id")  # fmt: skip
@@ -326,6 +386,11 @@ class IBVenue(IBOrders, PrivateProbe):
                 if code == 1101:  # data lost: the quotes must be asked for again
                     for symbol in self._symbols:
                         self._ask_quotes(symbol, again=True)
+                if self._hung or self._reconnecting:
+                    return  # the reconnect under way says what follows
+                if self._orders_quiet:
+                    self.monitor.back_degraded(f"{self._orders_quiet}; new orders are refused until it answers")
+                    return
                 self.monitor.reconnecting("IB's servers are back")
                 self.monitor.connected()  # the engine reconciles on this
             return
@@ -379,7 +444,6 @@ class IBVenue(IBOrders, PrivateProbe):
         self._tickers[symbol] = self.ib.reqMktData(contract, "", False, False)
 
     def _on_tickers(self, tickers: Any) -> None:
-        self._heard = time.monotonic()
         self._alive()
         for t in tickers:
             symbol = t.contract.symbol
@@ -442,9 +506,10 @@ class IBVenue(IBOrders, PrivateProbe):
 
     def _alive(self) -> None:
         """A message (quotes, an execution): the socket is alive. While the Gateway has lost
-        IB's servers (1100) the venue stays `degraded`, however much the socket still carries:
-        a quote used to show it `connected` again while new orders were refused."""
-        if self._link_lost:
+        IB's servers (1100), or leaves order requests unanswered, the venue stays `degraded`,
+        however much the socket still carries: a quote used to show it `connected` again while
+        new orders were refused."""
+        if self._link_lost or self._orders_quiet or self._hung:
             self.monitor.last_message = time.monotonic()
         else:
             self.monitor.message()
