@@ -242,7 +242,7 @@ class IBVenue(IBOrders, PrivateProbe):
         try:
             await asyncio.wait_for(ib.reqCurrentTimeAsync(), self.heartbeat.timeout_s)
         except TimeoutError:
-            if ib is self.ib and not self._reconnecting:
+            if ib is self.ib and not (self._reconnecting or self._closing):
                 self._gateway_hung()
             return
         except ConnectionError:
