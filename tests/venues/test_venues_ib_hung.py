@@ -5,7 +5,9 @@ opens the socket again, and settles every order sent into the silence by IB's ow
 sent once.
 
 Timings are injected, not waited out: the heartbeat asks every 1 s (IB's least) and waits
-0.5 s; `stall_after_s` is 5 s, so the quote streams going silent is not what notices."""
+1 s (5 s where order requests alone are silent: a loaded machine must not pass for a hung
+Gateway there); `stall_after_s` is 5 s, so the quote streams going silent is not what
+notices."""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ ORDERS_UNANSWERED = "IB Gateway not answering order requests"
 async def watched(ibg: FakeIBGateway, seen: list[Event], **kw: Any) -> Engine:
     kw.setdefault("settings", {"stall_after_s": 5.0})
     kw.setdefault("ack_timeout_s", 5.0)  # the heartbeat notices first
-    return await started(ibg, seen, ping_every_s=1.0, ping_timeout_s=0.5, **kw)
+    kw.setdefault("ping_timeout_s", 1.0)
+    return await started(ibg, seen, ping_every_s=1.0, **kw)
 
 
 def said(seen: list[Event], words: str, state: ConnectionState | None = None) -> bool:
@@ -60,7 +63,7 @@ async def test_a_gateway_silent_on_everything_is_noticed_and_the_order_sent_into
     ibg: FakeIBGateway,
 ) -> None:
     """Normal operation; the Gateway freezes with its socket open while an order rests. The
-    heartbeat goes unanswered: `degraded` "IB Gateway not answering for 0.5 s", the order sent
+    heartbeat goes unanswered: `degraded` "IB Gateway not answering for 1 s", the order sent
     into the silence `unknown` (not sent, not failed), the next one refused unsent. The socket
     is opened again once the Gateway answers; it had done the order when it resumed: found by
     its orderRef, filled once; the resting order's fill in the silence by reconcile."""
@@ -93,7 +96,7 @@ async def test_a_gateway_silent_only_on_orders_is_noticed_and_refuses_new_orders
     (the new socket's open orders unanswered as well). When IB answers order requests again the
     order, made late, is found by its orderRef and filled once; the venue `connected`."""
     seen: list[Event] = []
-    engine = await watched(ibg, seen, ack_timeout_s=0.5, timeout=1.0)
+    engine = await watched(ibg, seen, ack_timeout_s=0.5, timeout=1.0, ping_timeout_s=5.0)
     try:
         ibg.hang_orders()
         into = await engine.place(buy("2"))
@@ -118,7 +121,7 @@ async def test_an_order_answered_just_after_its_timeout_is_counted_once(ibg: Fak
     fills streamed arrive beside the lookup's answer (the same executions): one order at IB,
     each fill once, `connected` again without a reconnect."""
     seen: list[Event] = []
-    engine = await watched(ibg, seen, ack_timeout_s=0.5, timeout=2.0)
+    engine = await watched(ibg, seen, ack_timeout_s=0.5, timeout=2.0, ping_timeout_s=5.0)
     try:
         ibg.hang_orders()
         placing = asyncio.create_task(engine.place(buy("2")))
