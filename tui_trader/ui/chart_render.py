@@ -50,6 +50,7 @@ class ChartModel:
     cursor: int | None = None  # crosshair on this bar index
     decimals: int = 2
     timeframe: str = "1m"
+    holes: Sequence[int] = ()  # bar indices just after a hole: bars an outage left missing for good
 
 
 class Grid:
@@ -182,6 +183,11 @@ def render(  # one pass per layer, in drawing order
             y = 0 if lv.price > hi else price_h - 1
             arrow = "↑" if lv.price > hi else "↓"
             grid.text(max(0, plot_w - len(lv.label) - 2), y, f"{arrow}{lv.label}", style)
+    holes = [i for i in (h - first for h in model.holes) if 0 <= i < shown]
+    for i in holes:  # a dotted column between the bars either side, under the candles
+        hx = max(0, col(i) - (step + 1) // 2) if step >= 2 else col(i)
+        for y in range(price_h + vol_h):
+            grid.put(hx, y, "┊", pal.warning)
     cursor = None if model.cursor is None else model.cursor - first
     if cursor is not None and 0 <= cursor < shown:
         cx = col(cursor)
@@ -220,6 +226,11 @@ def render(  # one pass per layer, in drawing order
             else:
                 y = max(0, row(c.high) - 1)
                 grid.put(col(i), y, "▼", f"bold {pal.down}")
+    for i in holes:  # its word at the top, where the candles leave room
+        hx = max(0, col(i) - (step + 1) // 2) if step >= 2 else col(i)
+        for k, ch in enumerate("hole"):
+            if hx + 1 + k < plot_w:
+                grid.put(hx + 1 + k, 0, ch, f"bold {pal.warning}", over=False)
     # The price axis: about one label every 4 rows, top and bottom included.
     ticks = max(2, price_h // 4)
     for k in range(ticks + 1):

@@ -35,6 +35,7 @@ from tui_trader.ui.vocabulary import TIMEFRAMES
 if TYPE_CHECKING:
     from tui_trader.core.market import Candle
     from tui_trader.engine import EngineSnapshot
+    from tui_trader.engine.snapshot import HoleStatus
     from tui_trader.ui.chart_render import ChartModel, Level, Marker
 
 FetchCandles = Callable[[str, str, int], Awaitable[list["Candle"]]]
@@ -79,6 +80,7 @@ class ChartPane(Pane):
         self.error = ""
         self.draws = 0
         self.span = ""  # time range of the candles shown
+        self.holes_text = ""  # the holes among them (bars an outage left missing for good)
         self.zoom = ZOOMS.index(2)
         self.end: int | None = None  # the last bar shown (exclusive); None: follow the live bar
         self.cursor: int | None = None  # crosshair bar (index into self.candles)
@@ -163,6 +165,7 @@ class ChartPane(Pane):
         shown = self.candles[first:end]
         snap = view.snapshot
         inst = snap.instrument(view.symbol, view.venue)
+        holes = _holes(snap, view.symbol, view.venue, view.timeframe)
         self.model = ChartModel(
             shown,
             overlays=_overlays(self.candles, view.indicators, first, end),
@@ -171,7 +174,9 @@ class ChartPane(Pane):
             cursor=None if self.cursor is None else self.cursor - first,
             decimals=inst.price_decimals if inst else 2,
             timeframe=view.timeframe,
+            holes=hole_marks(holes, shown),
         )
+        self.holes_text = holes_text(holes, shown, view.timeframe)
         size = canvas.size
         canvas.lines = render(self.model, size.width, size.height, view.palette, _styles(view.palette))
         canvas.refresh()
@@ -185,7 +190,7 @@ class ChartPane(Pane):
             note = "  loading…"
         overlays = " ".join(name.upper() for name in view.indicators) or "no overlays"
         where = "" if self.end is None else f" · {len(self.candles) - self.end} bars back (End: live)"
-        detail = self.span + where
+        detail = self.span + where + self.holes_text
         if self.cursor is not None and 0 <= self.cursor < len(self.candles):
             from tui_trader.ui.chart_render import readout
 
@@ -290,6 +295,38 @@ def _markers(snap: EngineSnapshot, symbol: str, shown: list[Candle]) -> list[Mar
         i = bisect.bisect_right(starts, f.ts) - 1
         out.append(Marker(i, float(f.price), f.side.value == "buy"))
     return out
+
+
+def _holes(snap: EngineSnapshot, symbol: str, venue: str | None, timeframe: str) -> list[HoleStatus]:
+    """The venue's candle holes of this chart's series (`status --json`'s `holes`)."""
+    name = snap.venue_of(symbol, venue)
+    return [
+        h for v in snap.venues if v.name == name for h in v.holes if h.symbol == symbol and h.timeframe == timeframe
+    ]
+
+
+def hole_marks(holes: list[HoleStatus], shown: list[Candle]) -> list[int]:
+    """The index of the first bar after each hole among `shown`, where no bar lies in the hole
+    (a chart loaded later may have them from the venue after all: nothing to mark then)."""
+    starts = [c.open_time for c in shown]
+    out = []
+    for h in holes:
+        i = bisect.bisect_left(starts, h.end)
+        if 0 < i < len(starts) and starts[i - 1] < h.start:
+            out.append(i)
+    return out
+
+
+def holes_text(holes: list[HoleStatus], shown: list[Candle], timeframe: str) -> str:
+    """" · hole 14:05-14:40 (not in the venue's history)" for the holes within the bars shown."""
+    from tui_trader.ui.chart_render import time_format
+
+    if not shown:
+        return ""
+    fmt = time_format(shown, timeframe)
+    within = [h for h in holes if h.end > shown[0].open_time and h.start <= shown[-1].open_time]
+    spans = ", ".join(f"{h.start:{fmt}}-{h.end:{fmt}}" for h in within)
+    return f" · [b]hole {spans}[/b] (not in the venue's history)" if within else ""
 
 
 def _levels(snap: EngineSnapshot, symbol: str) -> list[Level]:

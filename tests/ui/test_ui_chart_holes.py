@@ -1,0 +1,47 @@
+"""The chart marks a hole: bars an outage left missing that the venue's history could not give
+back (a venue's `holes`, as `status --json` lists them). It was in a notice only, which
+scrolls away: the chart ran its bars together as if none were missing."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual.widgets import Static
+
+from tui_trader.ui.panes import ChartPane
+from tui_trader.ui.panes.chart import ChartCanvas
+from tui_trader.venues.ccxt.backfill import Hole
+
+from ui_helpers import build_rig, frame
+
+
+async def test_the_chart_marks_a_hole_where_its_bars_are_missing_and_names_its_span() -> None:
+    rig = build_rig()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot, steps=5)
+        await frame(rig, pilot)
+        chart = rig.app.query_one(ChartPane)
+        canvas = rig.app.query_one(ChartCanvas)
+        await frame(rig, pilot)
+        assert chart.draws and "hole" not in "".join(line.plain for line in canvas.lines)
+        # twelve bars from the last 40 missing, as the venue said
+        bars = chart.candles
+        start, end = bars[-30].open_time, bars[-18].open_time
+        chart.candles = [c for c in bars if not start <= c.open_time < end]
+        tf = chart.loaded[1] if chart.loaded else "1m"
+        ms = lambda t: int(t.timestamp() * 1000)  # noqa: E731
+        rig.engine.venues["paper"].holes = deque(  # type: ignore[attr-defined]
+            [Hole("paper", "BTC/USDT", f"{tf} candles", ms(start), ms(end), 0),
+             Hole("paper", "ETH/USDT", f"{tf} candles", ms(start), ms(end), 0),  # another symbol's
+             Hole("paper", "BTC/USDT", "trades", ms(start), ms(end), 0)]  # the tape's
+        )  # fmt: skip
+        await frame(rig, pilot)
+        chart.redraw()
+        assert chart.model is not None and list(chart.model.holes) == [len(chart.model.candles) - 18]
+        text = [line.plain for line in canvas.lines]
+        assert "hole" in text[0]
+        column = text[0].index("hole") - 1
+        assert all(line[column] in "┊│█▀▄" for line in text[1:-1])
+        title = str(rig.app.query_one("#chart-title", Static).render())
+        span = f"{start:%H:%M}-{end:%H:%M}"
+        assert f"hole {span} (not in the venue's history)" in title
