@@ -193,6 +193,13 @@ class FakeIBGateway(FakeMarket):
         self._broadcast(self._error(-1, code, f"Connectivity between IBKR and Trader Workstation has been "
                                               f"restored - {text}."))  # fmt: skip
 
+    def break_link(self) -> None:
+        """Warning 2110: the Gateway's link to IB's servers is broken and will be restored by
+        itself (IB documents no message for its end)."""
+        self.faults_injected.append("link_broken")
+        self._broadcast(self._error(-1, 2110, "Connectivity between Trader Workstation and server is broken. It will "
+                                              "be restored automatically."))  # fmt: skip
+
     def pace_next(self, count: int = 1, *, made: bool = False) -> None:
         """Error 100 (max rate of messages exceeded) for the next order(s); `made`: the order
         was made all the same (its messages are lost), so only a lookup can tell."""

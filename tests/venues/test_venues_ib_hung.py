@@ -23,7 +23,7 @@ from test_venues_ib import buy, ledgers_agree, placed_orders, started, status
 from test_venues_ib_faults import a_buy_fills
 
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType
-from tui_trader.core.events import ConnectionEvent, Event
+from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent
 from tui_trader.engine import Engine
 from tui_trader.venues.ib.heartbeat import MIN_EVERY_S, Heartbeat
 
@@ -184,6 +184,21 @@ async def test_a_gateway_that_hangs_while_ibs_servers_are_lost_is_noticed_then_1
         ibg.restore_connectivity()
         await wait_for(lambda: engine.venues["ib"].state is ConnectionState.CONNECTED)
         await wait_for(lambda: status(engine, resting) is OrderStatus.FILLED)
+        await a_buy_fills(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_a_broken_link_2110_is_said_and_refuses_nothing_on_a_guess(ibg: FakeIBGateway) -> None:
+    """2110 (the Gateway's link to IB's servers broken, to be restored by itself; IB documents
+    no end for it): a warning notice says so; the venue stays `connected` and the next order is
+    sent and fills (an order left unanswered would hold back the next ones, as above)."""
+    seen: list[Event] = []
+    engine = await watched(ibg, seen)
+    try:
+        ibg.break_link()
+        await wait_for(lambda: any(isinstance(e, NoticeEvent) and "(IB 2110)" in e.message for e in seen))
+        assert engine.venues["ib"].state is ConnectionState.CONNECTED
         await a_buy_fills(engine, ibg)
     finally:
         await engine.stop()

@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND_FINAL_S = 60.0  # IB documents no window after which an order not shown never will be
 LINK_LOST, LINK_BACK = 1100, (1101, 1102)
+LINK_BROKEN = 2110  # "Connectivity between TWS and server is broken. It will be restored automatically."
 
 
 class IBVenue(IBOrders, PrivateProbe):
@@ -394,7 +395,11 @@ class IBVenue(IBOrders, PrivateProbe):
                 self.monitor.reconnecting("IB's servers are back")
                 self.monitor.connected()  # the engine reconciles on this
             return
-        if req_id >= 0:
+        if code == LINK_BROKEN:  # a warning with no documented end: said, nothing refused on a guess
+            self._notice("warning", "IB Gateway says its connection to IB's servers is broken and will be restored "
+                                    "by itself (IB 2110); an order IB leaves unanswered meanwhile holds back the "
+                                    "next ones until IB answers")  # fmt: skip
+        elif req_id >= 0:
             self._order_error(req_id, code, text)
         elif not 2100 <= code < 2200:
             log.info("%s: IB message %s: %s", self.name, code, text)
