@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from decimal import Decimal
 
@@ -14,6 +13,8 @@ from tui_trader.core.orders import OrderRequest
 from tui_trader.daemon import roles
 from tui_trader.daemon.remote_client import RemoteClient
 from tui_trader.daemon.roles import Identity, Role
+
+from fakes.venue_harness import wait_for
 
 # Every command that changes something, as the daemon and the engine name them today.
 CHANGING = [
@@ -113,15 +114,7 @@ async def test_wrong_or_ended_tokens_are_refused_and_sessions_die_with_their_ser
     await viewer.start()
     assert viewer.connected
     await owner.close()  # the serve process went away: its sessions end, their connections drop
-
-    async def dropped() -> bool:
-        return not viewer.connected
-
-    for _ in range(500):
-        if await dropped():
-            break
-        await asyncio.sleep(0.01)
-    assert not viewer.connected
+    await wait_for(lambda: not viewer.connected)
     with pytest.raises(UserError, match="session refused"):
         await RemoteClient.for_home(home, mirror=False, session_token=token).connect()
     await viewer.close()
@@ -155,19 +148,11 @@ async def test_after_a_daemon_restart_the_serve_link_registers_its_sessions_agai
     await workstation.start()
     assert workstation.identity["role"] == "viewer"
     await server.stop()  # the daemon goes away ...
-    for _ in range(100):
-        if not workstation.connected:
-            break
-        await asyncio.sleep(0.02)
-    assert not workstation.connected
+    await wait_for(lambda: not workstation.connected)
     restarted = ControlServer(engine, home.socket_path)  # ... and comes back with no sessions
     await restarted.start()
     try:
-        for _ in range(300):
-            if workstation.connected and link.client.connected:
-                break
-            await asyncio.sleep(0.05)
-        assert workstation.connected, "the workstation did not reattach"
+        await wait_for(lambda: workstation.connected and link.client.connected)  # reattached
         assert (await workstation.request("session.whoami"))["role"] == "viewer"  # still the viewer
         with pytest.raises(UserError, match="vera is a viewer"):
             await workstation.request("flatten")

@@ -22,6 +22,7 @@ from tui_trader.engine.protective_stops import ROLE
 from tui_trader.engine.testing import manual_engine, paper_settings
 from tui_trader.home import Home
 
+from fakes.venue_harness import wait_for
 from risk_helpers import SYMBOL, Market
 
 STRATEGY = textwrap.dedent(
@@ -271,8 +272,11 @@ async def test_pausing_a_stop_does_not_wait_for_another_positions_sync(tmp_path:
     gate = asyncio.Event()
     original = stops.sync
 
+    beta_waiting = asyncio.Event()
+
     async def slow_for_beta(key):  # type: ignore[no-untyped-def]
         if key[0] == "beta":
+            beta_waiting.set()
             await gate.wait()
         await original(key)
 
@@ -282,8 +286,8 @@ async def test_pausing_a_stop_does_not_wait_for_another_positions_sync(tmp_path:
         (alpha_stop,) = stops_of(engine, "alpha")
         stops.sync = slow_for_beta  # type: ignore[method-assign]
         stops.request(("beta", "paper", SYMBOL))
-        await asyncio.sleep(0.01)  # beta's sync is under way, waiting
-        await asyncio.wait_for(stops.pause("alpha", "paper", SYMBOL), 2)
+        await asyncio.wait_for(beta_waiting.wait(), 20)  # beta's sync is under way, waiting
+        await asyncio.wait_for(stops.pause("alpha", "paper", SYMBOL), 20)  # beta's never ends by itself
         assert stops_of(engine, "alpha") == []
         assert engine.oms.orders[alpha_stop.client_order_id].status is OrderStatus.CANCELLED  # type: ignore[union-attr]
         gate.set()
@@ -315,17 +319,18 @@ async def test_pausing_waits_for_a_sync_of_the_same_position_and_cancels_the_sto
         (first,) = stops_of(engine, "alpha")
         stops.sync = sync_then_linger  # type: ignore[method-assign]
         stops.report_level("alpha", "paper", SYMBOL, float(first.stop_price) + 5, True)  # tighter: replaced
-        for _ in range(100):
-            await asyncio.sleep(0.005)
-            if [s.client_order_id for s in stops_of(engine, "alpha")] not in ([first.client_order_id], []):
-                break
+
+        def replaced() -> bool:
+            return [s.client_order_id for s in stops_of(engine, "alpha")] not in ([first.client_order_id], [])
+
+        await wait_for(replaced)
         (second,) = stops_of(engine, "alpha")
         assert second.client_order_id != first.client_order_id
         pausing = asyncio.create_task(stops.pause("alpha", "paper", SYMBOL))
         await asyncio.sleep(0.02)
         assert not pausing.done()  # waits for the sync under way
         gate.set()
-        await asyncio.wait_for(pausing, 2)
+        await asyncio.wait_for(pausing, 20)
         assert stops_of(engine, "alpha") == []
         assert engine.oms.orders[second.client_order_id].status is OrderStatus.CANCELLED  # type: ignore[union-attr]
         stops.sync = original  # type: ignore[method-assign]
