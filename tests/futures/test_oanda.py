@@ -107,7 +107,7 @@ async def test_a_lost_answer_is_found_by_client_id_and_never_sent_twice(oanda: F
     try:
         oanda.fail_next("lost")
         order = await engine.place(req())
-        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
         assert venue.counters["found_by_client_id"] == 1
         assert len(oanda.posts) == 1  # sent once
         assert len(engine.fills) == 1  # the fill arrived on the stream, booked once
@@ -156,12 +156,12 @@ async def test_fills_while_the_stream_is_down_are_read_back_once(oanda: FakeOand
         await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
         oanda.silence(True)  # the streams go quiet, heartbeats too
         oanda.set_price("EUR_USD", "1.07880", "1.07890")  # filled at OANDA while we hear nothing
-        await wait_for(lambda: venue.counters["reconnects"] >= 1, 10)  # the watchdog reopened them
+        await wait_for(lambda: venue.counters["reconnects"] >= 1)  # the watchdog reopened them
         oanda.silence(False)
-        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
         oanda.drop_streams()  # and a plain cut: the backfill reads the same fill again
-        await wait_for(lambda: venue.counters["reconnects"] >= 2, 10)
-        await wait_for(lambda: venue.counters["duplicates"] >= 1, 10)
+        await wait_for(lambda: venue.counters["reconnects"] >= 2)
+        await wait_for(lambda: venue.counters["duplicates"] >= 1)
         assert len(engine.fills) == 1
     finally:
         await engine.stop()
@@ -217,8 +217,8 @@ async def test_a_silent_transactions_stream_while_prices_flow_is_reopened_and_it
         await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED)
         oanda.hang("transactions")
         oanda.set_price("EUR_USD", "1.07880", "1.07890")  # filled at OANDA while its stream says nothing
-        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED, 10)
-        await wait_for(lambda: engine.reconciler.last.get("oanda") is not None, 10)  # the engine reconciled
+        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED)
+        await wait_for(lambda: engine.reconciler.last.get("oanda") is not None)  # the engine reconciled
         assert venue.monitor.reconnects == 1 and venue.state.value == "connected"
         assert len(engine.fills) == 1 and engine.fills[0].fill_id == f"oanda-{oanda.transactions[-1]['id']}"
         assert engine.oms.orders[cid].filled_quantity == D(10_000)  # type: ignore[union-attr]
@@ -244,7 +244,7 @@ async def test_a_swap_booked_while_the_transactions_stream_hung_is_not_skipped_b
         second = await engine.place(req())  # its answer: ids after the swap's
         await wait_for(lambda: status(engine, second.client_order_id) is OrderStatus.FILLED)
         amount = D(tx["positionFinancings"][0]["financing"])
-        await wait_for(lambda: engine.portfolio.positions[("oanda", "EUR/USD")].funding == amount, 10)
+        await wait_for(lambda: engine.portfolio.positions[("oanda", "EUR/USD")].funding == amount)
         assert engine.portfolio.cash["USD"] == cash + amount
         assert len(engine.fills) == 2 and oanda.positions["EUR_USD"] == D(20_000)
         assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == D(20_000)
@@ -262,7 +262,7 @@ async def test_a_transaction_the_live_stream_never_delivered_is_read_back_from_i
         await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
         oanda.lose_next_transaction()
         oanda.set_price("EUR_USD", "1.07880", "1.07890")
-        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
         assert len(engine.fills) == 1 and venue.monitor.reconnects == 0 and venue.counters["reconnects"] == 0
         assert engine.portfolio.positions[("oanda", "EUR/USD")].quantity == oanda.positions["EUR_USD"] == D(10_000)
     finally:

@@ -52,7 +52,7 @@ async def fills_match(engine: Engine, fake: FakeAlpaca) -> None:
     """Every execution the fake made is in our store exactly once: none lost, none doubled."""
     assert engine.store is not None and engine.oms is not None
     expected = sorted(f.execution_id for f in fake.fills)
-    await wait_for(lambda: len(engine.fills) >= len(expected), 5)
+    await wait_for(lambda: len(engine.fills) >= len(expected))
     stored: list[str] = []
     for _ in range(100):  # a reconciliation task may still be writing its fill
         await engine.oms.flush()
@@ -208,7 +208,7 @@ async def test_silent_stall_is_detected_and_recovered(alpaca) -> None:  # type: 
     try:
         await wait_for(lambda: venue.monitor.last_message is not None)
         alpaca.stall()
-        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
         assert any(e.state is ConnectionState.DEGRADED and "stalled" in e.detail for e in states)
         alpaca.stall(False)
         await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
@@ -228,11 +228,11 @@ async def test_fill_dropped_by_a_server_still_silent_after_reconnect_is_reconcil
         alpaca.stall()
         # the watchdog notices, reconnects; every socket's handshake is answered (the stall
         # mutes pushes only), so the adapter is back up while the server is still silent
-        await wait_for(lambda: venue.counters["reconnects"] >= 1 and venue._ready >= set(venue._streams), 3)
+        await wait_for(lambda: venue.counters["reconnects"] >= 1 and venue._ready >= set(venue._streams))
         await asyncio.sleep(0.1)  # a reconcile started by that reconnect has fetched its fills
         alpaca.fill(order.client_order_id)  # its trade update is lost on the wire
         alpaca.stall(False)  # data flows again well before another stall could be noticed
-        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED, 3)
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
         await fills_match(engine, alpaca)
     finally:
         await engine.stop()

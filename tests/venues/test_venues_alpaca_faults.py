@@ -64,7 +64,7 @@ def posts(fake: FakeAlpaca) -> int:
 async def ledgers_agree(engine: Engine, fake: FakeAlpaca) -> None:
     """Every execution at Alpaca is one of our fills, once; filled quantities and positions match."""
     assert engine.store is not None and engine.oms is not None
-    await wait_for(lambda: {f.fill_id for f in engine.fills} >= {f.execution_id for f in fake.fills}, 10)
+    await wait_for(lambda: {f.fill_id for f in engine.fills} >= {f.execution_id for f in fake.fills})
     await engine.oms.flush()
     stored = await engine.store.load_fills(limit=10_000)
     assert sorted(f.fill_id for f in stored) == sorted(f.execution_id for f in fake.fills)
@@ -100,7 +100,7 @@ async def test_lost_answer_and_a_failing_lookup_never_send_the_order_twice(
         cid = placed.client_order_id
         went = [e.order.status for e in seen if isinstance(e, OrderEvent) and e.order.client_order_id == cid]
         assert OrderStatus.UNKNOWN in went and OrderStatus.REJECTED not in went, (went, placed)
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 15)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         alpaca.stall_private(False)
         assert posts(alpaca) == 1 and len(alpaca.orders) == 1
         await ledgers_agree(engine, alpaca)
@@ -133,9 +133,9 @@ async def test_client_id_must_be_unique_with_a_failing_lookup_is_never_rejected(
         alpaca.fail_next(1, 503, method="GET", path="/v2/orders:by_client_order_id")
         placed = await engine.place(resting(client_order_id="mine-1"))
         assert placed.status is not OrderStatus.REJECTED, placed.reason
-        await wait_for(lambda: status(engine, "mine-1") is OrderStatus.ACCEPTED, 15)
+        await wait_for(lambda: status(engine, "mine-1") is OrderStatus.ACCEPTED)
         await engine.cancel_all()
-        await wait_for(lambda: status(engine, "mine-1") is OrderStatus.CANCELLED, 10)
+        await wait_for(lambda: status(engine, "mine-1") is OrderStatus.CANCELLED)
         assert alpaca.orders["mine-1"].status == "canceled"
     finally:
         await engine.stop()
@@ -152,7 +152,7 @@ async def test_silent_trade_updates_are_noticed_and_their_fills_recovered(alpaca
         await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         alpaca.stall_private()
         alpaca.fill(placed.client_order_id)
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 15)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert any(
             isinstance(e, ConnectionEvent)
             and e.state is ConnectionState.DEGRADED
@@ -172,7 +172,7 @@ async def test_429_waits_for_the_reset_alpaca_names(alpaca: FakeAlpaca) -> None:
     try:
         alpaca.fail_next(1, 429, method="POST", path="/v2/orders", retry_after=1.5)
         placed = await engine.place(buy())
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         sent = [t for t, m, p in alpaca.request_times if m == "POST" and p == "/v2/orders"]
         assert len(sent) == 2 and sent[1] - sent[0] >= 0.5  # the reset is a whole unix second
         await asyncio.sleep(0.2)

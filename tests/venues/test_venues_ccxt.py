@@ -171,7 +171,7 @@ async def _stalled_and_back(fake, venue, events: list[Event], *, burst: int = 0)
     tape += [{"id": next(fake.public_trade_ids), "price": price, "qty": "0.1", "time": stalled_from + 1 + i,
               "side": "buy"} for i in range(burst)]  # fmt: skip
     tape.sort(key=lambda t: t["time"])
-    await wait_for(lambda: fake.now_ms - stalled_from > 1500, 10)
+    await wait_for(lambda: fake.now_ms - stalled_from > 1500)
     fake.stall(False)
     await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
     return stalled_from
@@ -190,7 +190,7 @@ async def test_a_gap_of_more_prints_than_a_page_is_read_back_page_after_page(fak
         def printed() -> list[int]:
             return [int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)]
 
-        await wait_for(lambda: missed <= set(printed()), 10)
+        await wait_for(lambda: missed <= set(printed()))
         shown = [t for t in printed() if t > stalled_from]
         made = [t["time"] for t in fake.public_trades["BTC/USDT"] if stalled_from < t["time"] <= max(shown)]
         assert len(made) > 700 and sorted(shown) == sorted(made)  # two pages and more; each print once
@@ -208,7 +208,7 @@ async def test_a_gap_longer_than_the_pages_read_back_says_the_rest_is_missing(fa
     events: list[Event] = []
     try:
         stalled_from = await _stalled_and_back(fake, venue, events)
-        await wait_for(lambda: len(venue.holes) == 1, 10)
+        await wait_for(lambda: len(venue.holes) == 1)
         (hole,) = venue.holes
         assert hole.tail and hole.what == "trades" and stalled_from - 100 <= hole.start_ms < hole.end_ms
         shown = {int(e.trade.ts.timestamp() * 1000) for e in events if isinstance(e, TradeEvent)}

@@ -244,7 +244,7 @@ async def test_a_liquidation_while_the_stream_was_silent_is_found_by_the_reconci
         forced = usdm.liquidate(BTC)
         await usdm.drop_connections()
         usdm.stall(False)
-        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0, 8)
+        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0)
         assert engine.store is not None
         ours = await engine.store.get_order(forced.client_order_id)
         assert ours is not None and ours.meta.get("forced") == "liquidation"

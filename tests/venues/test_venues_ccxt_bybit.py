@@ -76,7 +76,7 @@ async def test_streams_arrive_over_websockets(fake) -> None:  # type: ignore[no-
     async with streaming(venue, ["BTC/USDT"]) as events:
         await wait_for_streams(events)
         # several book messages: the first a snapshot, the rest deltas ccxt merges
-        await wait_for(lambda: sum(isinstance(e, BookEvent) for e in events) > 5, 5)
+        await wait_for(lambda: sum(isinstance(e, BookEvent) for e in events) > 5)
         book = [e for e in events if isinstance(e, BookEvent)][-1].book
         assert len(book.bids) == 5 and book.bids[0][0] < book.asks[0][0]
         ticker = [e for e in events if isinstance(e, TickerEvent)][-1].ticker
@@ -256,9 +256,9 @@ async def test_a_gap_longer_than_bybits_60_recent_prints_is_said_not_left_a_sile
         fake.stall()  # the sockets stay open and say nothing; Bybit prints on, 50 a second
         frozen_from = fake.now_ms
         await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
-        await wait_for(lambda: fake.now_ms - frozen_from > 1600, 10)  # ~80 prints missed
+        await wait_for(lambda: fake.now_ms - frozen_from > 1600)  # ~80 prints missed
         fake.stall(False)
-        await wait_for(lambda: len(venue.holes) == 1, 10)
+        await wait_for(lambda: len(venue.holes) == 1)
         hole = venue.holes[0]
         assert fake.recent_trade_limits and max(fake.recent_trade_limits) <= 60
         assert hole.venue == VENUE and hole.symbol == "BTC/USDT" and hole.what == "trades"

@@ -104,10 +104,10 @@ async def test_a_position_shows_bybits_mark_liquidation_price_and_margin(linear:
         theirs = (await venue.fetch_venue_positions())[BTC]
         assert theirs.quantity == 2 and theirs.liquidation_price == linear.liquidation_price(BTC)
         assert theirs.maintenance_margin > 0 and theirs.initial_margin > 0
-        await wait_for(lambda: (t := engine.ticker(BTC, VENUE)) is not None and t.mark_price > 0, 5)
+        await wait_for(lambda: (t := engine.ticker(BTC, VENUE)) is not None and t.mark_price > 0)
         ticker = engine.ticker(BTC, VENUE)
         assert ticker is not None and ticker.funding_rate == pytest.approx(0.0001)
-        await wait_for(lambda: "at_venue" in engine.derivatives.rows()[0], 5)
+        await wait_for(lambda: "at_venue" in engine.derivatives.rows()[0])
         row = engine.derivatives.rows()[0]
         ours, at_bybit = Decimal(str(row["liquidation_price"])), Decimal(row["at_venue"]["liquidation_price"])
         assert abs(ours - at_bybit) / at_bybit < Decimal("0.01")  # Bybit's formula and ours agree
@@ -125,7 +125,7 @@ async def test_funding_is_booked_once_with_bybits_sign(linear: FakeBybitLinear) 
         received = linear.pay_funding(BTC, Decimal("-0.0002"))
         assert Decimal(paid["execFee"]) > 0 > Decimal(received["execFee"])
         expected = -Decimal(paid["execFee"]) - Decimal(received["execFee"])
-        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].funding == expected, 5)
+        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].funding == expected)
         await asyncio.sleep(0.5)  # later polls read the same executions again: booked once
         assert engine.portfolio.positions[(VENUE, BTC)].funding == expected
         assert engine.store is not None
@@ -160,7 +160,7 @@ async def test_a_bybit_liquidation_or_adl_is_recorded_and_books_its_fill(linear:
     try:
         await opened(engine, "3")
         forced = linear.liquidate(BTC, adl=adl)
-        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0, 5)
+        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0)
         kind = "adl" if adl else "liquidation"
         cid = f"{kind}-{forced.order_id}"  # Bybit's own orders carry no orderLinkId
         await wait_status(engine, cid, OrderStatus.FILLED)
@@ -182,7 +182,7 @@ async def test_a_bybit_liquidation_while_the_stream_was_silent_is_found_by_the_r
         forced = linear.liquidate(BTC)
         await linear.drop_connections()
         linear.stall(False)
-        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0, 8)
+        await wait_for(lambda: engine.portfolio.positions[(VENUE, BTC)].quantity == 0)
         assert engine.store is not None
         ours = await engine.store.get_order(f"liquidation-{forced.order_id}")
         assert ours is not None and ours.meta.get("forced") == "liquidation"

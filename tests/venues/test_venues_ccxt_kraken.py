@@ -81,7 +81,7 @@ async def test_streams_arrive_over_websocket_v2_and_book_checksums_hold(kraken) 
     venue = _venue(kraken, candles=["1m"])
     async with streaming(venue, [SYMBOL]) as events:
         await wait_for_streams(events)
-        await wait_for(lambda: len([e for e in events if isinstance(e, BookEvent)]) > 5, 5)
+        await wait_for(lambda: len([e for e in events if isinstance(e, BookEvent)]) > 5)
         books = [e.book for e in events if isinstance(e, BookEvent)]
         # each book ccxt built from the snapshot + deltas has the CRC32 Kraken sent with it
         for book in books:

@@ -488,13 +488,13 @@ async def test_malformed_messages_and_a_silent_stall_do_not_lose_the_stream(
         await wait_for(lambda: len(tickers) > 2)
         fake.send_malformed(3)
         seen = len(tickers)
-        await wait_for(lambda: len(tickers) > seen + 5, 5)
+        await wait_for(lambda: len(tickers) > seen + 5)
         fake.stall()
-        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
         fake.stall(False)
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1, 5)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
         seen = len(tickers)
-        await wait_for(lambda: len(tickers) > seen + 3, 5)
+        await wait_for(lambda: len(tickers) > seen + 3)
     finally:
         await venue.close()
 
@@ -508,10 +508,10 @@ async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinE
         await fake.drop_connections()  # reconnecting with the old token is refused
         # a new token, then quotes again (a quote already on its way when the sockets dropped
         # is no sign of a reconnect: with ccxt's fast test spacing it can come first)
-        await wait_for(lambda: fake.requests.count(("POST", "/bullet-public")) > bullets, 8)
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1, 8)
+        await wait_for(lambda: fake.requests.count(("POST", "/bullet-public")) > bullets)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
         seen = engine.ticker("BTC/USDT").ts
-        await wait_for(lambda: engine.ticker("BTC/USDT").ts > seen, 8)
+        await wait_for(lambda: engine.ticker("BTC/USDT").ts > seen)
         order = await engine.place(buy("kucoin", "0.1"))  # the private stream came back too
         await wait_status(engine, order.client_order_id, OrderStatus.FILLED)
         await fills_match(engine, fake)

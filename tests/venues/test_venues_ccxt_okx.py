@@ -271,7 +271,7 @@ async def test_malformed_frames_and_a_silent_stall_do_not_lose_the_stream(okx) -
         seen = tickers()
         await wait_for(lambda: tickers() > seen + 5)
         okx.stall()
-        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED, 3)
+        await wait_for(lambda: venue.state is not ConnectionState.CONNECTED)
         okx.stall(False)
         await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
         seen = tickers()

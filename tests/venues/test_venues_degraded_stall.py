@@ -80,8 +80,8 @@ async def frozen_then_back(
     assert not any(s is ConnectionState.CONNECTED or "reconnected after" in d for s, d in details), said_then
     frozen_quotes = tickers(events)
     fake.stall(False)
-    await wait_for(lambda: tickers(events) > frozen_quotes + 5, 10)
-    await wait_for(lambda: venue.state is ConnectionState.DEGRADED, 5)
+    await wait_for(lambda: tickers(events) > frozen_quotes + 5)
+    await wait_for(lambda: venue.state is ConnectionState.DEGRADED)
     settled = venue.counters["reconnects"]
     await asyncio.sleep(2 * stall_s)  # a loop reconnects within a watchdog period (stall_s / 4)
     assert venue.counters["reconnects"] == settled
@@ -122,7 +122,7 @@ async def test_market_data_frozen_while_degraded_for_refused_keys_is_reconnected
         await frozen_then_back(venue, fake, events, drop=False, logins=lambda: len(fake.ws_api_requests))
         await frozen_then_back(venue, fake, events, drop=True, logins=lambda: len(fake.ws_api_requests))
         if streams == "all":
-            await wait_for(trades_backfilled(fake, events, "BTC/USDT", frozen_from), 5)
+            await wait_for(trades_backfilled(fake, events, "BTC/USDT", frozen_from))
 
 
 async def test_keys_refused_at_a_reconnect_whose_market_data_never_comes_back_reconnect_again(
@@ -147,8 +147,8 @@ async def test_keys_refused_at_a_reconnect_whose_market_data_never_comes_back_re
         await wait_for(lambda: venue.counters["reconnects"] >= reconnects + 2, 6 * venue.monitor.stall_after_s + 6)
         frozen_quotes = tickers(events)
         fake.stall(False)
-        await wait_for(lambda: tickers(events) > frozen_quotes + 5, 10)
-        await wait_for(lambda: venue.state is ConnectionState.DEGRADED and KEYS in venue.streams.summary(), 5)
+        await wait_for(lambda: tickers(events) > frozen_quotes + 5)
+        await wait_for(lambda: venue.state is ConnectionState.DEGRADED and KEYS in venue.streams.summary())
         assert len(fake.ws_api_requests) - logins <= 2, fake.ws_api_requests
 
 
@@ -169,7 +169,7 @@ async def test_keys_refused_at_a_reconnect_then_market_data_back_is_a_recovery_b
         await fake.drop_connections()
         await wait_for(lambda: {venue.streams.state(k) for k in ("orders", "fills")} == {"stopped"})
         fake.stall(False)
-        await wait_for(trades_backfilled(fake, events, "BTC/USDT", dropped_at), 5)
+        await wait_for(trades_backfilled(fake, events, "BTC/USDT", dropped_at))
         last = [e for e in events if isinstance(e, ConnectionEvent)][-1]
         assert last.state is ConnectionState.DEGRADED and "reconnected after" in last.detail, last.detail
         assert KEYS in last.detail
@@ -210,19 +210,19 @@ async def test_a_stream_still_down_on_a_venue_degraded_for_its_keys_is_named_on_
     monkeypatch.setattr(streams_module, "FIRST_MESSAGE_S", 2.0)
     venue = okx_venue(okx)
     async with trading(venue) as engine:
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED, 10)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
         okx.api_key = "revoked-key"
         await okx.drop_connections()
-        await wait_for(lambda: venue.streams.state("orders") == "stopped", 10)
+        await wait_for(lambda: venue.streams.state("orders") == "stopped")
         # every market data stream back after the drop
-        await wait_for(lambda: {s.state for s in shown(engine, "okx").streams if not s.private} == {"live"}, 10)
+        await wait_for(lambda: {s.state for s in shown(engine, "okx").streams if not s.private} == {"live"})
         status = shown(engine, "okx")
         assert status.state is ConnectionState.DEGRADED and OKX_KEYS in status.detail, status.detail
         assert "down" not in status.detail, status.detail
         reconnects = venue.counters["reconnects"]
         okx.mute_stream("tickers:BTC-USDT")
-        await wait_for(lambda: venue.counters["reconnects"] > reconnects, 10)
-        await wait_for(lambda: "reconnected after" in shown(engine, "okx").detail, 10)
+        await wait_for(lambda: venue.counters["reconnects"] > reconnects)
+        await wait_for(lambda: "reconnected after" in shown(engine, "okx").detail)
         await asyncio.sleep(3 * venue.monitor.stall_after_s)  # a reconnect loop would show here
         status = shown(engine, "okx")
         assert venue.counters["reconnects"] == reconnects + 1, venue.counters
@@ -230,7 +230,7 @@ async def test_a_stream_still_down_on_a_venue_degraded_for_its_keys_is_named_on_
         assert OKX_KEYS in status.detail and status.detail.endswith("; ticker:BTC/USDT down"), status.detail
         assert row(status, "book:BTC/USDT") == "live" and "book:" not in status.detail, status.detail
         okx.mute_stream("tickers:BTC-USDT", False)
-        await wait_for(lambda: row(shown(engine, "okx"), "ticker:BTC/USDT") == "live", 10)
+        await wait_for(lambda: row(shown(engine, "okx"), "ticker:BTC/USDT") == "live")
         status = shown(engine, "okx")
         assert status.state is ConnectionState.DEGRADED and OKX_KEYS in status.detail, status.detail
         assert "ticker:" not in status.detail and "down" not in status.detail, status.detail
@@ -269,14 +269,14 @@ async def test_one_outage_is_one_reconnect_whatever_book_snapshots_came_over_res
         return {s.name: s for s in venue.streams.rows() if not s.private}
 
     async with streaming(venue, ["BTC/USDT"]) as events:
-        await wait_for(lambda: {s.state for s in public_rows().values()} == {"live"} and venue.state is settled, 10)
+        await wait_for(lambda: {s.state for s in public_rows().values()} == {"live"} and venue.state is settled)
         said, attempts, recovered = len(events), venue.counters["reconnects"], venue.monitor.reconnects
         snapshots = depth_snapshots(fake)
         fake.stall()
         await wait_for(lambda: venue.counters["reconnects"] >= attempts + 3, 6 * venue.monitor.stall_after_s + 6)
         assert depth_snapshots(fake) >= snapshots + 2  # the book resynced from REST in between
         fake.stall(False)
-        await wait_for(lambda: {s.state for s in public_rows().values()} == {"live"} and venue.state is settled, 10)
+        await wait_for(lambda: {s.state for s in public_rows().values()} == {"live"} and venue.state is settled)
         tried = venue.counters["reconnects"] - attempts
         outage = [e for e in events[said:] if isinstance(e, ConnectionEvent)]
         back = [e.detail for e in outage if "reconnected after" in e.detail]
@@ -306,7 +306,7 @@ async def test_okx_market_data_frozen_while_degraded_for_refused_keys_is_reconne
         frozen_from = okx.now_ms
         await frozen_then_back(venue, okx, events, drop=False, logins=lambda: okx.logins, keys=OKX_KEYS)
         await frozen_then_back(venue, okx, events, drop=True, logins=lambda: okx.logins, keys=OKX_KEYS)
-        await wait_for(trades_backfilled(okx, events, "BTC/USDT", frozen_from), 5)
+        await wait_for(trades_backfilled(okx, events, "BTC/USDT", frozen_from))
 
 
 @pytest.fixture
@@ -343,4 +343,4 @@ async def test_bybit_market_data_frozen_while_degraded_for_revoked_keys_is_recon
         frozen_from = bybit.now_ms
         await frozen_then_back(venue, bybit, events, drop=False, logins=lambda: bybit.logins, keys="keys set bybit`")
         await frozen_then_back(venue, bybit, events, drop=True, logins=lambda: bybit.logins, keys="keys set bybit`")
-        await wait_for(trades_backfilled(bybit, events, "BTC/USDT", frozen_from), 5)
+        await wait_for(trades_backfilled(bybit, events, "BTC/USDT", frozen_from))

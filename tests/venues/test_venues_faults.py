@@ -131,7 +131,7 @@ async def test_a_caller_that_gives_up_mid_send_leaves_no_order_unsettled(fake: F
             await asyncio.wait_for(engine.place(market_buy()), 0.3)
         assert engine.oms is not None
         (cid,) = list(engine.oms.orders)
-        await wait_for(lambda: not engine.oms.in_flight(cid), 5)  # type: ignore[union-attr]
+        await wait_for(lambda: not engine.oms.in_flight(cid))  # type: ignore[union-attr]
         fake.stall_private(False)
         await wait_status(engine, cid, OrderStatus.FILLED)
         assert posts(fake) == 1
@@ -297,7 +297,7 @@ async def test_a_silent_user_data_stream_is_noticed_resubscribed_and_its_fills_r
             orders_stream_state()
             return len(shown) == 2
 
-        await wait_for(status_and_metrics_say_silent, 10)
+        await wait_for(status_and_metrics_say_silent)
         assert "owes news of" in shown["status"]
         assert any(
             isinstance(e, ConnectionEvent) and e.state is ConnectionState.DEGRADED and "orders silent" in e.detail
@@ -305,7 +305,7 @@ async def test_a_silent_user_data_stream_is_noticed_resubscribed_and_its_fills_r
         )
         await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)  # backfilled
         fake.stall_private(False)
-        await wait_for(lambda: engine.venues["binance"].state is ConnectionState.CONNECTED, 10)
+        await wait_for(lambda: engine.venues["binance"].state is ConnectionState.CONNECTED)
         assert orders_stream_state() in ("waiting", "live", "quiet")
         await ledgers_agree(engine, fake)
     finally:
@@ -345,11 +345,11 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
     said: list[Event] = []
     engine.bus.on(said.append, kinds=["connection"])
     try:
-        await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
+        await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED)
         before, recovered = counters["reconnects"], venue.monitor.reconnects  # type: ignore[attr-defined]
         fake.mute_stream(muted)
-        await wait_for(lambda: counters["reconnects"] == before + 1, 10)
-        await wait_for(lambda: shown() == "down" and venue.state is ConnectionState.DEGRADED, 10)
+        await wait_for(lambda: counters["reconnects"] == before + 1)
+        await wait_for(lambda: shown() == "down" and venue.state is ConnectionState.DEGRADED)
         # shown down once the restarted stream's grace ran out: a reconnect loop would reconnect
         # again within a watchdog period (stall_after_s / 4) from here
         await asyncio.sleep(4 * venue.monitor.stall_after_s)  # type: ignore[attr-defined]
@@ -361,7 +361,7 @@ async def test_one_silent_market_data_stream_is_reconnected_once_then_shown_down
         assert "resubscribed at the reconnect, no live update since" in said and "reconnecting" not in said, said
         assert f"{stream} down" in status.detail and "reconnecting" not in status.detail, status.detail
         fake.mute_stream(muted, False)
-        await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED, 10)
+        await wait_for(lambda: shown() == "live" and venue.state is ConnectionState.CONNECTED)
         # the book's diff stream speaks again with a gap in its update ids: resynced, once
         assert before + 1 <= counters["reconnects"] <= before + (2 if stream.startswith("book:") else 1)
         # the stream back on its own is no reconnect of the venue: as many as attempts were made
@@ -435,9 +435,9 @@ async def test_user_stream_resubscribe_refused_for_the_clock_is_retried(fake: Fa
         fake.skew_clock(30_000)
         fake.fail_next(1000, 503, method="GET", path="/time")  # the clock cannot be measured
         await fake.drop_connections()
-        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1, 15)  # type: ignore[attr-defined]
+        await wait_for(lambda: venue.counters["private_resubscribes"] >= 1)  # type: ignore[attr-defined]
         fake._http_faults.clear()  # now it can
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED, 15)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED)
         assert any(isinstance(e, ConnectionEvent) and "clock" in e.detail for e in events), [
             e.detail for e in events if isinstance(e, ConnectionEvent)
         ]

@@ -62,7 +62,7 @@ async def started(fake: FakeOpenD, events: list[Event] | None = None, **kw: Any)
     if live:
         engine.live_armed = True
     await engine.venues["mm"].subscribe(["AAPL", "MSFT"])
-    await wait_for(lambda: engine.ticker("AAPL") is not None, 10)
+    await wait_for(lambda: engine.ticker("AAPL") is not None)
     return engine
 
 
@@ -81,7 +81,7 @@ def theirs(fake: FakeOpenD, cid: str) -> Any:
 async def ledgers_agree(engine: Engine, fake: FakeOpenD, env: int) -> None:
     assert engine.oms is not None
     mine = [o for o in fake.orders.values() if o.env == env]
-    await wait_for(lambda: all(engine.oms.orders[o.remark].filled_quantity == o.filled for o in mine), 10)  # type: ignore[union-attr]
+    await wait_for(lambda: all(engine.oms.orders[o.remark].filled_quantity == o.filled for o in mine))  # type: ignore[union-attr]
     for o in mine:
         if o.filled:
             assert engine.oms.orders[o.remark].average_price == o.avg  # type: ignore[union-attr]
@@ -93,20 +93,20 @@ async def test_paper_market_limit_cancel_fills_from_cumulative_quantities(opend:
     engine = await started(opend)
     try:
         market = await engine.place(buy("10"))
-        await wait_for(lambda: status(engine, market.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, market.client_order_id) is OrderStatus.FILLED)
         order = theirs(opend, market.client_order_id)
         assert order.env == SIM and order.status == FILLED
         assert engine.oms.orders[market.client_order_id].venue_order_id == f"EX{order.order_id}"  # type: ignore[union-attr]
         resting = await engine.place(buy("30", type=OrderType.LIMIT, price=Decimal("185")))
         other = await engine.place(buy("5", type=OrderType.LIMIT, price=Decimal("180")))
         for o in (resting, other):
-            await wait_for(lambda o=o: status(engine, o.client_order_id) is OrderStatus.ACCEPTED, 10)
+            await wait_for(lambda o=o: status(engine, o.client_order_id) is OrderStatus.ACCEPTED)
         opend.fill(theirs(opend, resting.client_order_id), Decimal(10), Decimal("185"))
-        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 10, 10)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 10)  # type: ignore[union-attr]
         opend.fill(theirs(opend, resting.client_order_id), Decimal(20), Decimal("184"))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         await engine.cancel(other.client_order_id)
-        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 10)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED)
         assert opend.placed() == 3
         await ledgers_agree(engine, opend, SIM)
         stop = await engine.place(buy("5", type=OrderType.STOP, stop_price=Decimal("200")))
@@ -122,7 +122,7 @@ async def test_live_account_unlocks_and_its_deals_are_the_fills(opend: FakeOpenD
     engine = await started(opend, live=True)
     try:
         market = await engine.place(buy("10"))
-        await wait_for(lambda: status(engine, market.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, market.client_order_id) is OrderStatus.FILLED)
         order = theirs(opend, market.client_order_id)
         assert order.env == REAL and len(order.deals) == 2
         ids = sorted(f.fill_id for f in engine.fills if f.client_order_id == market.client_order_id)
@@ -171,7 +171,7 @@ async def test_dropped_opend_with_a_fill_in_the_gap_reconnects_and_reconciles(op
     engine = await started(opend, events=events)
     try:
         placed = await engine.place(buy("20", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         opend.mute_pushes()
         opend.fill(theirs(opend, placed.client_order_id), Decimal(20), Decimal("185"))  # no push: lost
         await opend.drop_connections()
@@ -188,9 +188,9 @@ async def test_silent_pushes_are_covered_by_polling(opend: FakeOpenD) -> None:
     try:
         opend.mute_pushes()
         placed = await engine.place(buy("10", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         opend.fill(theirs(opend, placed.client_order_id), Decimal(4), Decimal("185"))
-        await wait_for(lambda: engine.oms.orders[placed.client_order_id].filled_quantity == 4, 10)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[placed.client_order_id].filled_quantity == 4)  # type: ignore[union-attr]
         assert engine.venues["mm"].state is ConnectionState.CONNECTED
     finally:
         await engine.stop()
@@ -201,11 +201,11 @@ async def test_a_refusal_is_moomoos_words_and_nothing_else_changes(opend: FakeOp
     try:
         opend.refuse_next("Order frequency too high: at most 15 orders every 30 seconds")
         refused = await engine.place(buy("10", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, refused.client_order_id) is OrderStatus.REJECTED, 10)
+        await wait_for(lambda: status(engine, refused.client_order_id) is OrderStatus.REJECTED)
         reason = engine.oms.orders[refused.client_order_id].reason or ""  # type: ignore[union-attr]
         assert "moomoo: Order frequency too high" in reason and not opend.orders
         again = await engine.place(buy("10", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, again.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, again.client_order_id) is OrderStatus.ACCEPTED)
         assert len(opend.orders) == 1
     finally:
         await engine.stop()

@@ -122,7 +122,7 @@ async def test_restart_recovers_a_fill_missed_before_shutdown(fake, tmp_path) ->
             later += [fake.fill(cid, Decimal("0.0005")) for _ in range(100)]
             await asyncio.sleep(0.02)
         assert engine.oms is not None
-        await wait_for(lambda: all(engine.oms.has_seen_fill("binance", str(t.trade_id)) for t in later), 15)  # type: ignore[union-attr]
+        await wait_for(lambda: all(engine.oms.has_seen_fill("binance", str(t.trade_id)) for t in later))  # type: ignore[union-attr]
         assert not engine.oms.has_seen_fill("binance", str(missed.trade_id))
     finally:
         await engine.stop()

@@ -69,7 +69,7 @@ async def ledgers_agree(engine: Engine, fake: FakeRobinhood) -> None:
     """Every execution at Robinhood is one of our fills, once; positions match its holdings."""
     assert engine.store is not None and engine.oms is not None
     theirs = {f"{o.id}:{n}" for o in fake.orders.values() for n in range(len(o.executions))}
-    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs, 10)
+    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs)
     await engine.oms.flush()
     stored = await engine.store.load_fills(limit=10_000)
     assert sorted(f.fill_id for f in stored) == sorted(theirs)
@@ -81,9 +81,9 @@ async def test_market_order_fills_polled_and_ledgers_agree(rh: FakeRobinhood, tm
     engine = await started(rh, tmp_path)
     try:
         await engine.venues["rh"].subscribe(["BTC/USD"])
-        await wait_for(lambda: engine.ticker("BTC/USD") is not None, 5)
+        await wait_for(lambda: engine.ticker("BTC/USD") is not None)
         placed = await engine.place(buy("0.01"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         order = next(iter(rh.orders.values()))
         assert engine.oms.orders[placed.client_order_id].venue_order_id == order.id  # type: ignore[union-attr]
         assert len([f for f in engine.fills if f.client_order_id == placed.client_order_id]) == 2
@@ -101,15 +101,15 @@ async def test_limit_rests_then_fills_a_cancel_ends_another_and_a_stop_triggers(
         other = await engine.place(buy("0.03", type=OrderType.LIMIT, price=Decimal("58000")))
         stop = await engine.place(buy("0.01", type=OrderType.STOP, stop_price=Decimal("61000")))
         for o in (resting, other, stop):
-            await wait_for(lambda o=o: status(engine, o.client_order_id) is OrderStatus.ACCEPTED, 5)
+            await wait_for(lambda o=o: status(engine, o.client_order_id) is OrderStatus.ACCEPTED)
         await engine.cancel(other.client_order_id)
-        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 5)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED)
         rh.set_price("BTC-USD", "58990", "58999")
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         assert engine.oms.orders[resting.client_order_id].average_price == Decimal("59000")  # type: ignore[union-attr]
         assert status(engine, stop.client_order_id) is OrderStatus.ACCEPTED
         rh.set_price("BTC-USD", "61000", "61005")
-        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED)
         assert rh.posts() == 3
         await ledgers_agree(engine, rh)
     finally:
@@ -122,10 +122,10 @@ async def test_lost_answer_is_found_by_client_id_and_never_sent_again(rh: FakeRo
         rh.lose_next_answer()
         placed = await engine.place(buy("0.01", type=OrderType.LIMIT, price=Decimal("59000")))
         assert placed.status is not OrderStatus.REJECTED, placed.reason
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         assert engine.venues["rh"].counters["found_by_client_id"] == 1  # type: ignore[attr-defined]
         rh.set_price("BTC-USD", "58990", "58999")
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert rh.posts() == 1 and len(rh.orders) == 1
         await ledgers_agree(engine, rh)
     finally:
@@ -155,7 +155,7 @@ async def test_rate_limited_order_waits_as_asked_and_is_made_once(rh: FakeRobinh
     try:
         rh.fail_next(429, method="POST", path="/trading/orders/", retry_after=0.3)
         placed = await engine.place(buy("0.01"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert rh.posts() == 2 and len(rh.orders) == 1  # the 429 made nothing; the second made it
         assert engine.venues["rh"].counters["rate_limited"] == 1  # type: ignore[attr-defined]
     finally:
@@ -185,7 +185,7 @@ async def test_a_stale_clock_refuses_orders_with_the_reason_and_makes_nothing(rh
         assert not rh.orders
         rh.skew_clock(0)
         again = await engine.place(buy("0.01"))
-        await wait_for(lambda: status(engine, again.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, again.client_order_id) is OrderStatus.FILLED)
     finally:
         await engine.stop()
 
@@ -195,13 +195,13 @@ async def test_polling_gap_with_a_fill_in_it_reconnects_and_reconciles(rh: FakeR
     engine = await started(rh, events=events, timeout=0.3)
     try:
         placed = await engine.place(buy("0.02", type=OrderType.LIMIT, price=Decimal("59000")))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         rh.hang(True)  # Robinhood stops answering: polls time out
-        await wait_for(lambda: engine.venues["rh"].state is ConnectionState.RECONNECTING, 5)
+        await wait_for(lambda: engine.venues["rh"].state is ConnectionState.RECONNECTING)
         order = next(iter(rh.orders.values()))
         rh.fill(order, Decimal("0.02"), Decimal("59000"))  # filled while we cannot see
         rh.hang(False)
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
                    for e in events)  # fmt: skip
         await ledgers_agree(engine, rh)
@@ -232,7 +232,7 @@ async def test_a_restart_finds_an_order_made_while_we_crashed(rh: FakeRobinhood,
     engine = Engine(Settings(), home, venues={"rh": make_venue(rh, tmp_path)})
     await engine.start()
     try:
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert rh.posts() == 1
         assert engine.store is not None and engine.oms is not None
         await engine.oms.flush()
@@ -267,14 +267,14 @@ async def test_an_order_working_across_a_restart_is_polled_and_its_fill_arrives(
     await engine.start()
     engine.live_armed = True
     placed = await engine.place(buy("0.01", type=OrderType.LIMIT, price=Decimal("59000")))
-    await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+    await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
     await engine.stop()
     engine = Engine(Settings(), home, venues={"rh": make_venue(rh, tmp_path)})
     await engine.start()
     try:
         assert status(engine, placed.client_order_id) is OrderStatus.ACCEPTED
         rh.set_price("BTC-USD", "58990", "58999")
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert rh.posts() == 1
     finally:
         await engine.stop()
@@ -289,12 +289,12 @@ async def test_a_hung_poll_restarted_by_the_watchdog_reads_back_the_fill_made_me
     venue: Any = engine.venues["rh"]
     try:
         placed = await engine.place(buy("0.02", type=OrderType.LIMIT, price=Decimal("59000")))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         rh.hang(True)
-        await wait_for(lambda: venue.counters["restarts"] >= 1, 5)
+        await wait_for(lambda: venue.counters["restarts"] >= 1)
         rh.fill(next(iter(rh.orders.values())), Decimal("0.02"), Decimal("59000"))  # while no poll is answered
         rh.hang(False)
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         await ledgers_agree(engine, rh)
         assert len(engine.fills) == 1 and venue.counters["duplicate_fills"] == 0
     finally:

@@ -37,7 +37,7 @@ async def routed_buy(engine: Engine, symbol: str, qty: str, venue: str) -> str:
     parent = await engine.place(OrderRequest(symbol, Side.BUY, Decimal(qty), venue="auto"), "cli")
     assert parent.status is not OrderStatus.REJECTED, parent.reason
     assert engine.oms is not None
-    await wait_for(lambda: engine.oms.orders[parent.client_order_id].status is OrderStatus.FILLED, 10)
+    await wait_for(lambda: engine.oms.orders[parent.client_order_id].status is OrderStatus.FILLED)
     [child] = parent.meta["route"]["children"]
     assert engine.oms.orders[child].venue == venue
     return str(child)
@@ -54,7 +54,7 @@ async def test_auto_buys_on_the_cheaper_exchange_then_the_other_when_it_is_gone(
     )
     await engine.start()
     try:
-        await wait_for(lambda: all(engine.books.get((v, "BTC/USDT")) for v in ("binance", "okx")), 10)
+        await wait_for(lambda: all(engine.books.get((v, "BTC/USDT")) for v in ("binance", "okx")))
         engine.scanner.scan()
         [pair] = [s for s in engine.scanner.spreads if s.symbol == "BTC/USDT"]
         assert (pair.buy_venue, pair.sell_venue) == ("binance", "okx")
@@ -68,11 +68,11 @@ async def test_auto_buys_on_the_cheaper_exchange_then_the_other_when_it_is_gone(
         assert {t.order.client_order_id for t in fake.trades} == {child} and not okx.trades
 
         await fake.stop()  # Binance goes away
-        await wait_for(lambda: engine.venues["binance"].state is not ConnectionState.CONNECTED, 10)
+        await wait_for(lambda: engine.venues["binance"].state is not ConnectionState.CONNECTED)
         second = await engine.place(OrderRequest("BTC/USDT", Side.BUY, Decimal("0.5"), venue="auto"), "cli")
         assert second.status is not OrderStatus.REJECTED, second.reason
         assert "not used: binance" in (second.reason or "")
-        await wait_for(lambda: engine.oms.orders[second.client_order_id].status is OrderStatus.FILLED, 10)
+        await wait_for(lambda: engine.oms.orders[second.client_order_id].status is OrderStatus.FILLED)
         assert {t.order.client_order_id for t in okx.trades} == set(second.meta["route"]["children"])
         assert API_KEY  # the fake Binance was signed into with the harness key
     finally:
@@ -97,7 +97,7 @@ async def test_alpaca_stocks_beside_paper_one_view_and_a_routed_buy(alpaca) -> N
     engine = Engine(settings, None, in_memory=True, venues={"paper": paper, "alpaca": venue})
     await engine.start()
     try:
-        await wait_for(lambda: all(engine.tickers.get((v, "AAPL")) for v in ("paper", "alpaca")), 10)
+        await wait_for(lambda: all(engine.tickers.get((v, "AAPL")) for v in ("paper", "alpaca")))
         view = engine.scanner.consolidated("AAPL", 5)
         rows = {r["venue"]: r for r in view["venues"]}
         assert set(rows) == {"paper", "alpaca"} and rows["alpaca"]["taker_fee"] == 0.0

@@ -48,7 +48,7 @@ async def started(fake: FakeSchwab, tmp: Path | None = None, events: list[Event]
         engine.bus.on(events.append, name="test-events")
     await engine.start()
     engine.live_armed = True  # Schwab is always real money: the trader armed it
-    await wait_for(lambda: engine.ticker("AAPL") is not None, 5)
+    await wait_for(lambda: engine.ticker("AAPL") is not None)
     return engine
 
 
@@ -68,7 +68,7 @@ async def ledgers_agree(engine: Engine, fake: FakeSchwab) -> None:
     """Every execution at Schwab is one of our fills, once; quantities and positions match."""
     assert engine.store is not None and engine.oms is not None
     theirs = {f"{t.order.order_id}:{i}" for o in fake.orders.values() for i, t in enumerate(o.executions)}  # type: ignore[attr-defined]
-    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs, 10)
+    await wait_for(lambda: {f.fill_id for f in engine.fills} >= theirs)
     await engine.oms.flush()
     stored = await engine.store.load_fills(limit=10_000)
     assert sorted(f.fill_id for f in stored) == sorted(theirs)
@@ -84,7 +84,7 @@ async def test_market_order_fills_streamed_and_ledgers_agree(schwab: FakeSchwab)
     engine = await started(schwab)
     try:
         placed = await engine.place(buy("2"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         order = engine.oms.orders[placed.client_order_id]  # type: ignore[union-attr]
         assert order.venue_order_id == str(next(iter(schwab.orders.values())).order_id)
         assert len([f for f in engine.fills if f.client_order_id == placed.client_order_id]) == 2  # two executions
@@ -100,12 +100,12 @@ async def test_limit_rests_then_fills_and_a_cancel_ends_another(schwab: FakeSchw
         resting = await engine.place(buy("3", type=OrderType.LIMIT, price=Decimal("185")))
         other = await engine.place(buy("1", type=OrderType.LIMIT, price=Decimal("175")))
         assert other.status is not OrderStatus.REJECTED, other.reason
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
         schwab.set_price("AAPL", "184.50")  # the ask reaches 185: the first fills
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         assert status(engine, other.client_order_id) is OrderStatus.ACCEPTED
         await engine.cancel(other.client_order_id)
-        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 5)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED)
         assert next(o for o in schwab.orders.values() if o.quantity == 1).status == "canceled"
         await ledgers_agree(engine, schwab)
     finally:
@@ -116,10 +116,10 @@ async def test_stop_order_triggers_and_fills(schwab: FakeSchwab) -> None:
     engine = await started(schwab)
     try:
         stop = await engine.place(buy("2", type=OrderType.STOP, stop_price=Decimal("195")))
-        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.ACCEPTED)
         assert next(iter(schwab.orders.values())).to_json()["status"] == "PENDING_ACTIVATION"  # type: ignore[attr-defined]
         schwab.set_price("AAPL", "195.50")
-        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED)
         await ledgers_agree(engine, schwab)
     finally:
         await engine.stop()
@@ -132,14 +132,14 @@ async def test_reconnect_with_a_fill_in_the_gap(schwab: FakeSchwab) -> None:
     engine = await started(schwab, events=events)
     try:
         resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
         await asyncio.sleep(0.3)
         schwab.stall()
         schwab.fill(next(iter(schwab.orders)))  # filled at Schwab; nobody tells us
         await wait_for(lambda: any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.RECONNECTING
-                                   for e in events), 5)  # fmt: skip
+                                   for e in events))  # fmt: skip
         schwab.stall(False)
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         assert schwab.faults_injected == ["stall"]
         await ledgers_agree(engine, schwab)
     finally:
@@ -150,12 +150,12 @@ async def test_dropped_socket_and_a_fill_before_it_is_back(schwab: FakeSchwab) -
     engine = await started(schwab)
     try:
         resting = await engine.place(buy("4", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
         await schwab.drop_connections()
         schwab.fill(next(iter(schwab.orders)), Decimal(1))  # a partial fill while we are away
-        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 1, 10)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 1)  # type: ignore[union-attr]
         schwab.fill(next(iter(schwab.orders)))  # and the rest, streamed after the reconnect
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         await ledgers_agree(engine, schwab)
     finally:
         await engine.stop()

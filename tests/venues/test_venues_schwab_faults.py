@@ -37,7 +37,7 @@ async def test_lost_answer_is_found_by_what_it_is_and_never_sent_again(schwab: F
         schwab.delay_next_ack(1.0)
         placed = await engine.place(buy("2"))
         assert placed.status in (OrderStatus.UNKNOWN, OrderStatus.ACCEPTED, OrderStatus.FILLED), placed.reason
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 15)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         schwab.stall_private(False)
         assert posts(schwab) == 1 and len(schwab.orders) == 1
         vid = str(next(iter(schwab.orders.values())).order_id)
@@ -61,7 +61,7 @@ async def test_a_twin_of_an_unknown_order_is_not_sent(schwab: FakeSchwab, tmp_pa
         twin = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
         assert twin.status is OrderStatus.REJECTED and "identical order" in (twin.reason or ""), twin
         other = await engine.place(buy("3", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.ACCEPTED)
         await wait_for(lambda: status(engine, first.client_order_id) is OrderStatus.ACCEPTED, 20)
         assert posts(schwab) == 2 and len(schwab.orders) == 2
     finally:
@@ -89,7 +89,7 @@ async def test_a_restart_after_a_crash_mid_send_finds_the_order(schwab: FakeSchw
     engine = Engine(Settings(), home, venues={"schwab": venue})
     await engine.start()
     engine.live_armed = True
-    await wait_for(lambda: engine.ticker("AAPL") is not None, 5)
+    await wait_for(lambda: engine.ticker("AAPL") is not None)
     schwab.delay_next_ack(2.0)
     schwab.stall_private()
     placed = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
@@ -102,10 +102,10 @@ async def test_a_restart_after_a_crash_mid_send_finds_the_order(schwab: FakeSchw
     await engine2.start()
     try:
         vid = str(next(iter(schwab.orders.values())).order_id)
-        await wait_for(lambda: (o := engine2.oms.orders.get(cid)) is not None and o.venue_order_id == vid, 15)  # type: ignore[union-attr]
+        await wait_for(lambda: (o := engine2.oms.orders.get(cid)) is not None and o.venue_order_id == vid)  # type: ignore[union-attr]
         assert status(engine2, cid) is OrderStatus.ACCEPTED
         schwab.set_price("AAPL", "184.50")
-        await wait_for(lambda: status(engine2, cid) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine2, cid) is OrderStatus.FILLED)
         assert posts(schwab) == 1
     finally:
         await engine2.stop()
@@ -117,14 +117,14 @@ async def test_access_token_ended_early_is_refreshed_and_stored(schwab: FakeSchw
     try:
         schwab.expire_access_tokens()
         placed = await engine.place(buy("1"))  # 401, refresh, the order goes once
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert "refresh_token" in schwab.token_requests and saved, schwab.token_requests
         assert '"refresh_token"' in saved[-1] and '"creation_timestamp"' in saved[-1]  # schwab-py's format
         await schwab.drop_connections()  # the streamer logs in again with the new token
         resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
         schwab.set_price("AAPL", "184.50")
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         assert posts(schwab) == 3 and len(schwab.orders) == 2  # the 401'd request made nothing
         await ledgers_agree(engine, schwab)
     finally:
@@ -136,12 +136,12 @@ async def test_streamer_denies_an_expired_login_and_we_log_in_again(schwab: Fake
     try:
         schwab.deny_next_login()
         await schwab.drop_connections()
-        await wait_for(lambda: schwab.login_denials >= 1, 10)
-        await wait_for(lambda: "refresh_token" in schwab.token_requests, 10)
+        await wait_for(lambda: schwab.login_denials >= 1)
+        await wait_for(lambda: "refresh_token" in schwab.token_requests)
         resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
         schwab.set_price("AAPL", "184.50")
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
     finally:
         await engine.stop()
 
@@ -167,7 +167,7 @@ async def test_rate_limited_order_waits_as_asked_and_goes_once(schwab: FakeSchwa
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         placed = await engine.place(buy("1"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert loop.time() - t0 >= 0.45  # Retry-After honoured
         assert posts(schwab) == 2 and len(schwab.orders) == 1  # the 429 made nothing
         venue = engine.venues["schwab"]
@@ -186,7 +186,7 @@ async def test_market_closed_refuses_without_sending_and_extended_takes_limits(s
         schwab.set_market(False, extended=True)
         await engine.venues["schwab"]._refresh_hours()  # type: ignore[attr-defined]
         limit = await engine.place(buy("1", type=OrderType.LIMIT, price=Decimal("185"), extended_hours=True))
-        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.ACCEPTED)
         assert next(iter(schwab.orders.values())).session == "SEAMLESS"  # type: ignore[attr-defined]
         market = await engine.place(buy("1", extended_hours=True))
         assert market.status is OrderStatus.REJECTED and "limit orders only" in (market.reason or "")
@@ -204,9 +204,9 @@ async def test_silent_account_activity_is_noticed_and_its_fills_backfilled(schwa
         assert resting.status is OrderStatus.ACCEPTED
         schwab.fill(next(iter(schwab.orders)))
         venue = engine.venues["schwab"]
-        await wait_for(lambda: venue.counters["reconnects"] >= 1, 10)  # type: ignore[attr-defined]
+        await wait_for(lambda: venue.counters["reconnects"] >= 1)  # type: ignore[attr-defined]
         schwab.stall_private(False)
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         await ledgers_agree(engine, schwab)
     finally:
         await engine.stop()
@@ -218,7 +218,7 @@ async def test_duplicate_and_reordered_activity_counts_each_fill_once(schwab: Fa
         schwab.duplicate_fills()
         schwab.reorder_fills()
         placed = await engine.place(buy("4"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         await asyncio.sleep(0.3)
         await ledgers_agree(engine, schwab)
     finally:

@@ -60,7 +60,7 @@ async def started(fake: FakeWebull, tmp: Path | None = None, events: list[Event]
         engine.bus.on(events.append, name="test-events")
     await engine.start()
     await engine.venues["wb"].subscribe(["AAPL", "MSFT"])
-    await wait_for(lambda: engine.ticker("AAPL") is not None, 5)  # market orders need a quote
+    await wait_for(lambda: engine.ticker("AAPL") is not None)  # market orders need a quote
     return engine
 
 
@@ -93,7 +93,7 @@ async def test_market_order_fills_and_ledgers_agree_every_request_signed(wb: Fak
     engine = await started(wb)
     try:
         placed = await engine.place(buy("10"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         theirs = wb.orders[placed.client_order_id]
         assert engine.oms.orders[placed.client_order_id].venue_order_id == theirs.order_id  # type: ignore[union-attr]
         assert wb.posts() == 1 and wb.unauthorized == []
@@ -112,21 +112,21 @@ async def test_partial_fills_from_cumulative_quantities_limit_cancel_and_stop(wb
         other = await engine.place(buy("5", type=OrderType.LIMIT, price=Decimal("180")))
         stop = await engine.place(buy("3", "MSFT", type=OrderType.STOP, stop_price=Decimal("420")))
         for o in (resting, other, stop):
-            await wait_for(lambda o=o: status(engine, o.client_order_id) is OrderStatus.ACCEPTED, 5)
+            await wait_for(lambda o=o: status(engine, o.client_order_id) is OrderStatus.ACCEPTED)
         order = wb.orders[resting.client_order_id]
         wb.fill(order, Decimal(10), Decimal("185"))
-        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 10, 5)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[resting.client_order_id].filled_quantity == 10)  # type: ignore[union-attr]
         wb.fill(order, Decimal(20), Decimal("184"))
-        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         fills = sorted(
             (f.fill_id, f.quantity, f.price) for f in engine.fills if f.client_order_id == resting.client_order_id
         )
         assert fills == [(f"{order.order_id}:10", 10, 185), (f"{order.order_id}:30", 20, 184)]
         await engine.cancel(other.client_order_id)
-        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED, 5)
+        await wait_for(lambda: status(engine, other.client_order_id) is OrderStatus.CANCELLED)
         assert wb.orders[other.client_order_id].status == "CANCELLED"
         wb.set_price("MSFT", "421")
-        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, stop.client_order_id) is OrderStatus.FILLED)
         assert wb.posts() == 3
         await ledgers_agree(engine, wb)
     finally:
@@ -139,10 +139,10 @@ async def test_lost_answer_is_found_by_client_id_and_never_sent_again(wb: FakeWe
         wb.lose_next_answer()
         placed = await engine.place(buy("10", type=OrderType.LIMIT, price=Decimal("185")))
         assert placed.status is not OrderStatus.REJECTED, placed.reason
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         assert engine.venues["wb"].counters["found_by_client_id"] == 1  # type: ignore[attr-defined]
         wb.set_price("AAPL", "184")
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert wb.posts() == 1 and len(wb.orders) == 1
         await ledgers_agree(engine, wb)
     finally:
@@ -169,7 +169,7 @@ async def test_rate_limited_order_waits_as_asked_and_is_made_once(wb: FakeWebull
     try:
         wb.fail_next(429, path="/trade/order/place", retry_after=0.3)
         placed = await engine.place(buy("10"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         assert wb.posts() == 2 and len(wb.orders) == 1
     finally:
         await engine.stop()
@@ -194,7 +194,7 @@ async def test_a_stale_clock_refuses_orders_and_makes_nothing(wb: FakeWebull) ->
         assert "clock" in (placed.reason or "") and not wb.orders
         wb.skew_clock(0)
         again = await engine.place(buy("10"))
-        await wait_for(lambda: status(engine, again.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, again.client_order_id) is OrderStatus.FILLED)
     finally:
         await engine.stop()
 
@@ -204,16 +204,16 @@ async def test_polling_gap_with_a_partial_fill_in_it_reconnects_and_reconciles(w
     engine = await started(wb, events=events, timeout=0.3)
     try:
         placed = await engine.place(buy("20", type=OrderType.LIMIT, price=Decimal("185")))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.ACCEPTED)
         wb.hang(True)
-        await wait_for(lambda: engine.venues["wb"].state is ConnectionState.RECONNECTING, 5)
+        await wait_for(lambda: engine.venues["wb"].state is ConnectionState.RECONNECTING)
         wb.fill(wb.orders[placed.client_order_id], Decimal(5), Decimal("185"))
         wb.hang(False)
-        await wait_for(lambda: engine.oms.orders[placed.client_order_id].filled_quantity == 5, 10)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[placed.client_order_id].filled_quantity == 5)  # type: ignore[union-attr]
         assert any(isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED and e.attempt > 0
                    for e in events)  # fmt: skip
         wb.fill(wb.orders[placed.client_order_id], Decimal(15), Decimal("184"))
-        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         await ledgers_agree(engine, wb)
     finally:
         await engine.stop()
@@ -228,15 +228,15 @@ async def test_a_restart_counts_on_from_the_fills_already_recorded(wb: FakeWebul
     await engine.start()
     placed = await engine.place(buy("30", type=OrderType.LIMIT, price=Decimal("185")))
     cid = placed.client_order_id
-    await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED, 5)
+    await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED)
     wb.fill(wb.orders[cid], Decimal(10), Decimal("185"))
-    await wait_for(lambda: engine.oms.orders[cid].filled_quantity == 10, 5)  # type: ignore[union-attr]
+    await wait_for(lambda: engine.oms.orders[cid].filled_quantity == 10)  # type: ignore[union-attr]
     await engine.stop()
     wb.fill(wb.orders[cid], Decimal(20), Decimal("183.5"))
     engine = Engine(Settings(), home, venues={"wb": make_venue(wb, tmp_path)})
     await engine.start()
     try:
-        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED)
         assert engine.store is not None and engine.oms is not None
         await engine.oms.flush()
         stored = sorted((f.fill_id, f.quantity, f.price) for f in await engine.store.load_fills(limit=100))
@@ -257,7 +257,7 @@ async def test_market_hours_closed_refuses_without_sending_extended_takes_limits
         market = await engine.place(buy("10"))
         assert market.status is OrderStatus.REJECTED and "limit orders only" in (market.reason or "")
         limit = await engine.place(buy("10", type=OrderType.LIMIT, price=Decimal("191")))  # marketable
-        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.FILLED)
         assert wb.orders[limit.client_order_id].extended and wb.posts() == 1
     finally:
         await engine.stop()
@@ -280,7 +280,7 @@ async def test_without_a_market_data_subscription_limit_orders_still_go(wb: Fake
         refused = await engine.place(buy("10"))
         assert refused.status is OrderStatus.REJECTED and "no market price" in (refused.reason or "")
         limit = await engine.place(buy("10", type=OrderType.LIMIT, price=Decimal("191")))
-        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.FILLED, 5)
+        await wait_for(lambda: status(engine, limit.client_order_id) is OrderStatus.FILLED)
         assert engine.venues["wb"].state is ConnectionState.CONNECTED
         assert sum(isinstance(e, NoticeEvent) and "no quotes" in e.message for e in events) == 1
     finally:
@@ -298,14 +298,14 @@ async def test_a_hung_poll_restarted_by_the_watchdog_reads_back_the_partial_fill
     try:
         placed = await engine.place(buy("20", type=OrderType.LIMIT, price=Decimal("185")))
         cid = placed.client_order_id
-        await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED, 5)
+        await wait_for(lambda: status(engine, cid) is OrderStatus.ACCEPTED)
         wb.hang(True)
-        await wait_for(lambda: venue.counters["restarts"] >= 1, 5)
+        await wait_for(lambda: venue.counters["restarts"] >= 1)
         wb.fill(wb.orders[cid], Decimal(5), Decimal("185"))  # while no poll is answered
         wb.hang(False)
-        await wait_for(lambda: engine.oms.orders[cid].filled_quantity == 5, 10)  # type: ignore[union-attr]
+        await wait_for(lambda: engine.oms.orders[cid].filled_quantity == 5)  # type: ignore[union-attr]
         wb.fill(wb.orders[cid], Decimal(15), Decimal("184"))
-        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED, 10)
+        await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED)
         await ledgers_agree(engine, wb)
         assert len(engine.fills) == 2
     finally:
