@@ -169,3 +169,30 @@ def test_state_machine_refuses_illegal_transitions() -> None:
         o.transition(OrderStatus.CANCELLED, t)
     with pytest.raises(InvalidTransition):
         o.transition(OrderStatus.ACCEPTED, t)
+
+
+async def test_stopping_ends_the_reconciles_of_an_order_whose_answer_was_lost() -> None:
+    """The venue never answered an order (its fate unknown): the engine asks the venue again
+    and again, backing off, until it hears. Stopped meanwhile, the engine stops asking: the
+    loop went on reconciling the closed venue after the stop (and one that lost its cancel
+    kept the stopping event loop waiting for ever)."""
+    import asyncio
+
+    from tui_trader.engine.testing import manual_engine, step
+
+    engine = manual_engine()
+    await engine.start()
+    await step(engine, 3)
+
+    async def lost(order: Order) -> None:
+        raise TimeoutError("no answer within 10 s")
+
+    paper_venue(engine).create_order = lost  # type: ignore[method-assign]
+    try:
+        placed = await engine.place(OrderRequest("BTC/USDT", Side.BUY, D("0.5")))
+        assert placed.status is OrderStatus.UNKNOWN
+        settling = [t for t in asyncio.all_tasks() if t.get_name() == "settle-paper"]
+        assert settling and not any(t.done() for t in settling)
+    finally:
+        await engine.stop()
+    assert all(t.done() for t in settling)

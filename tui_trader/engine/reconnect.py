@@ -13,7 +13,7 @@ from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import ConnectionEvent, Event
 from tui_trader.engine.cash_reread import CashReader
 from tui_trader.execution.reconcile import ReconcileReport, reconcile
-from tui_trader.venues.resilience import Backoff, in_background
+from tui_trader.venues.resilience import Backoff, in_background, stop_tasks
 
 if TYPE_CHECKING:
     from tui_trader.core.orders import Order
@@ -33,6 +33,8 @@ class Reconciler:
         self._running: set[str] = set()
         self._again: set[str] = set()
         self._settling: set[str] = set()  # venues with a settle loop running
+        self._loops: set[asyncio.Task[None]] = set()  # ... those loops
+        self._stopped = False
         self.last: dict[str, ReconcileReport] = {}
         self.fills_applied: dict[str, int] = {}  # per venue, since the start
         self.cash = CashReader(engine)  # balances read again once a venue is back
@@ -40,11 +42,14 @@ class Reconciler:
     def install(self) -> None:
         """Reconcile each venue that reports `connected` after a reconnect, and settle every
         order whose submission became unknown."""
+        self._stopped = False
         self.engine.bus.on(self._on_event, name="reconcile-after-reconnect", kinds=frozenset({"connection"}))
         assert self.engine.oms is not None
         self.engine.oms.on_unknown.append(lambda order: self.settle(order.venue))
 
     def _on_event(self, event: Event) -> None:
+        if self._stopped:
+            return
         if isinstance(event, ConnectionEvent) and event.state is ConnectionState.CONNECTED and event.attempt > 0:
             in_background(self._recovered(event.venue), f"reconcile-{event.venue}")
 
@@ -87,9 +92,17 @@ class Reconciler:
 
     def settle(self, venue_name: str) -> None:
         """Keep reconciling `venue_name`, backing off, while any of our orders there is unsettled."""
-        if venue_name not in self._settling:
+        if venue_name not in self._settling and not self._stopped:
             self._settling.add(venue_name)
-            in_background(self._settle(venue_name), f"settle-{venue_name}")
+            task = asyncio.get_running_loop().create_task(self._settle(venue_name), name=f"settle-{venue_name}")
+            self._loops.add(task)
+            task.add_done_callback(self._loops.discard)
+
+    async def stop(self) -> None:
+        """The engine stops: no venue is asked again (a settle loop went on reconciling a closed
+        venue after the stop, and one that lost its cancel kept the stop's event loop waiting)."""
+        self._stopped = True
+        await stop_tasks(*self._loops)
 
     def _unsettled(self, venue_name: str) -> list[Order]:
         oms = self.engine.oms
@@ -108,7 +121,7 @@ class Reconciler:
     async def _settle(self, venue_name: str) -> None:
         backoff = Backoff(self.base_s, self.cap_s)
         try:
-            while self._unsettled(venue_name):
+            while not self._stopped and self._unsettled(venue_name):
                 await asyncio.sleep(backoff.next_delay())
                 try:
                     await self.run(venue_name)

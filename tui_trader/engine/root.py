@@ -324,6 +324,7 @@ class Engine(Trading):
             await self.stops.stop()
         if self.candles is not None:
             await self.candles.stop()
+        await self.reconciler.stop()
         await self._cancel_tasks()
         if self.emulator is not None:
             await self.emulator.stop()
