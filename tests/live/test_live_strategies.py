@@ -62,6 +62,7 @@ async def engine(tmp_path: Path):
     settings = Settings(**{**paper_settings().model_dump(), "strategies": {"UpBar": {"symbols": ["ETH/USDT"]}}})
     eng = manual_engine(settings, home=home, start=T0)
     await eng.start()
+    await eng.strategies.started()  # loaded: the bars below are its own
     await step(eng, 2)
     yield eng
     await eng.stop()
@@ -169,6 +170,7 @@ async def test_volatility_sizing_uses_the_live_atr(tmp_path: Path) -> None:
     base["risk"]["sizing"] = {"mode": "volatility", "target_volatility": 0.001}
     eng = manual_engine(Settings(**base), home=home, start=T0)
     await eng.start()
+    await eng.strategies.started()  # loaded: the bars below are its own
     try:
         await step(eng, 2)
         runner = eng.strategies.runners["UpBar"]
@@ -208,6 +210,7 @@ async def test_one_strategy_runs_twice_under_two_names(tmp_path: Path) -> None:
     }
     eng = manual_engine(Settings(**base), home=home, start=T0)
     await eng.start()
+    await eng.strategies.started()  # loaded: the bars below are its own
     try:
         await step(eng, 2)
         assert set(eng.strategies.runners) == {"up_eth", "up_sol"}

@@ -75,6 +75,9 @@ async def boot(home: Home, *names: str, stop_native: bool = True, source: str = 
         venue = engine._venues_override["paper"]  # type: ignore[index]
         venue.capabilities = replace(venue.capabilities, stop=False)
     await engine.start()
+    # The start waits for the strategies' import at most their deadline (a loaded machine takes
+    # longer): a bar published before a strategy has loaded is not fed to it.
+    await engine.strategies.started()  # type: ignore[union-attr]
     market = Market(engine)
     await market.price(3400.0)
     return engine, market

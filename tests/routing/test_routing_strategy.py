@@ -29,6 +29,7 @@ async def test_a_strategy_on_auto_enters_and_exits_through_the_router(tmp_path: 
     )
     eng = paper_engine(settings, home=home, start=T0)
     await eng.start()
+    await eng.strategies.started()  # type: ignore[union-attr]  # loaded: the bars below are its own
     try:
         await step(eng, 2)
         host = eng.strategies
