@@ -247,7 +247,8 @@ class IBVenue(IBOrders, PrivateProbe):
                 self._gateway_hung()
             return
         except ConnectionError:
-            return  # the socket closed: `_on_disconnected` reconnects
+            self.heartbeat.answered()  # nothing outstanding: the socket closed (`_on_disconnected` reconnects)
+            return
         if ib is self.ib:
             self.heartbeat.answered()
 
@@ -319,6 +320,8 @@ class IBVenue(IBOrders, PrivateProbe):
                 try:
                     await self._open()
                 except ConfigError as exc:
+                    self._hung = False  # not a hang: the config, said instead
+                    self.heartbeat.answered()
                     self.monitor.set(ConnectionState.DISCONNECTED, str(exc))
                     self._notice("error", str(exc))
                     return
@@ -337,7 +340,7 @@ class IBVenue(IBOrders, PrivateProbe):
                     self.monitor.back_degraded(f"{self._link_lost}; new orders are refused until it is back")
                 elif self._orders_quiet:
                     self.monitor.back_degraded(f"{self._orders_quiet}; new orders are refused until it answers")
-                else:
+                elif self.monitor.state is not ConnectionState.CONNECTED:  # (the probe's answer may have said so)
                     self.monitor.connected()  # the engine reconciles on this
                 return
         finally:
