@@ -274,7 +274,7 @@ class FakeBybitExchange(FakeMarket):
     def _klines(self, q: dict[str, Any]) -> dict[str, Any]:
         step = {"1": 60_000, "5": 300_000, "60": 3_600_000}.get(q.get("interval", "1"), 60_000)
         limit = min(int(q.get("limit", 200)), 1000)
-        end = self.candle_start(step)
+        end = min(self.candle_start(step), int(q.get("end", self.now_ms)))  # `end`: ms, the newest
         start = int(q.get("start", end - (limit - 1) * step))
         p = str(self.prices[self._symbol(q)])
         rows = [[str(t), p, p, p, p, "1", p] for t in range(start - start % step, end + 1, step)][-limit:]

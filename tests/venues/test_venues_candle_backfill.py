@@ -228,3 +228,69 @@ async def test_live_candles_that_come_while_the_gap_is_read_back_come_after_it(
     assert venue._held_candles == {}
     venue._on_candles("BTC/USDT", "1m", [[T0 + MIN, 1.0, 1.0, 1.0, 1.0, 1.0]])  # not held once the gap is read
     assert isinstance(events[-1], CandleEvent) and int(events[-1].candle.open_time.timestamp() * 1000) == T0 + MIN
+
+
+async def test_bybit_candles_are_read_back_page_after_page_each_page_up_to_its_own_end() -> None:
+    """Bybit's v5 kline, asked from `start` without an `end`, answers the newest bars after the
+    start (1000 at most, newest first): each page names its end, so a gap of 2,500 bars is read
+    whole, not taken for its newest 1000 and a hole before them."""
+    from fakes.bybit_exchange import FakeBybitExchange
+    from fakes.venue_harness import ccxt_settings
+
+    fake = FakeBybitExchange(api_key=API_KEY, secret=SECRET)
+    await fake.start(tick_interval_s=0.02)
+    now = fake.now_ms
+    v = CcxtVenue(
+        "bybit",
+        ccxt_settings("bybit", fake.ccxt_options(), ["BTC/USDT"], rate_limit_ms=1),
+        FrozenClock(datetime.fromtimestamp(now / 1000, UTC)),
+        credentials=Credentials(API_KEY, SECRET),
+        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
+    )
+    v._ex = v._make_exchange()
+    try:
+        await v._ex.load_markets()
+        present = now - now % MIN - MIN
+        last = present - 2_500 * MIN
+        events = await _back(v, last)
+        assert _closed(events) == list(range(last + MIN, present + 1, MIN))
+        assert list(v.holes) == []
+    finally:
+        await v._ex.close()
+        await fake.stop()
+
+
+async def test_kraken_answers_its_newest_720_bars_and_the_outage_before_them_is_said() -> None:
+    """Kraken's OHLC answers its newest 720 bars whatever `since` says (docs: "Maximum 720
+    candles per call"; 12 hours of 1m bars, nothing older over REST): an outage of 800 bars
+    gets the 720, each once, and the span before them said, naming it."""
+    from fakes.kraken_exchange import SECRET_B64, FakeKrakenExchange
+    from fakes.venue_harness import ccxt_settings
+
+    fake = await FakeKrakenExchange(["BTC/USDT"], api_key=API_KEY, seed=11).start(tick_interval_s=0.02)
+    now = fake.now_ms
+    present = now - now % MIN - MIN
+    times = range(present - 900 * MIN + 5, present + MIN, MIN)  # a print a minute, 900 minutes back
+    fake.public_trades["BTC/USDT"][:0] = [
+        {"id": 10_000 + i, "price": "50000.0", "qty": "0.5", "time": t, "side": "buy"} for i, t in enumerate(times)
+    ]
+    v = CcxtVenue(
+        "kraken",
+        ccxt_settings("kraken", {**fake.ccxt_options(), "rateLimit": 20}, ["BTC/USDT"], sandbox=False),
+        FrozenClock(datetime.fromtimestamp(now / 1000, UTC)),
+        credentials=Credentials(API_KEY, SECRET_B64),
+        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
+    )
+    v._ex = v._make_exchange()
+    try:
+        await v._ex.load_markets()
+        last = present - 800 * MIN
+        events = await _back(v, last)
+        closed = _closed(events)
+        assert len(closed) >= 715 and closed == sorted(set(closed)) and closed[-1] == present
+        (hole,) = v.holes
+        assert (hole.what, hole.start_ms, hole.end_ms) == ("1m candles", last + MIN, closed[0])
+        assert "answered its 720 newest" in _notices(events)[0]
+    finally:
+        await v._ex.close()
+        await fake.stop()

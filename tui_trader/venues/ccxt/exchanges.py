@@ -237,6 +237,10 @@ OHLCV_PAGE: dict[str, int] = {
 # Venues with no OHLCV row for a bar without trades (their docs: Coinbase "no data point" for a
 # bucket without trades; KuCoin "no data is published for intervals where there are no ticks").
 OHLCV_SPARSE = frozenset({"coinbase", "kucoin"})
+# Venues whose OHLCV answer with a start and no end is the newest `limit` bars after the start
+# (Bybit v5 kline: `start` and `end`, the list newest first): each page asks up to its own end
+# (ccxt's `until`), else a gap longer than a page read as its newest page, the rest a hole.
+OHLCV_UNTIL = frozenset({"bybit"})
 CANDLE_PAGES = 20  # pages of candles read back at most: the newest ones; older than that said missing
 
 

@@ -582,8 +582,9 @@ class CcxtStreams(PrivateProbe):
         limit = exchanges.ohlcv_page(self.exchange_id)
 
         async def fetch(since: int, n: int) -> list[list[Any]]:
+            until = {"until": since + n * tf_ms - 1} if self.exchange_id in exchanges.OHLCV_UNTIL else {}
             rows: list[list[Any]] = await self._rest(
-                self._ex.fetch_ohlcv, symbol, tf, since, n, what="backfill candles"
+                self._ex.fetch_ohlcv, symbol, tf, since, n, until, what="backfill candles"
             )
             return rows
 
