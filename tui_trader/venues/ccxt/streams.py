@@ -397,10 +397,7 @@ class CcxtStreams(PrivateProbe):
                 return
             self._generation += 1
             self.counters["reconnects"] += 1
-            if self._gap_from is None:  # the first attempt of this outage: the gap starts here
-                self._gap_from = (dict(self._last_candle), dict(self._last_trade))
-                for series in self._last_candle:  # live candles wait for the gap's (`_backfill_candles`)
-                    self._held_candles.setdefault(series, [])
+            self._gap_starts()
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
             # A watch awaiting a socket we close may never return: restart every other stream
@@ -427,6 +424,14 @@ class CcxtStreams(PrivateProbe):
             self._retried_at = asyncio.get_running_loop().time()
             if not self._public_streams:
                 self.monitor.connected()
+
+    def _gap_starts(self) -> None:
+        """At the first attempt of an outage: where the data stopped, so that the backfill once it
+        is back starts there, and each candle series' live bars held until it is read back."""
+        if self._gap_from is None:
+            self._gap_from = (dict(self._last_candle), dict(self._last_trade))
+            for series in self._last_candle:  # live candles wait for the gap's (`_backfill_candles`)
+                self._held_candles.setdefault(series, [])
 
     async def _watchdog(self) -> None:
         period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))

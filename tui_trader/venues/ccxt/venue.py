@@ -352,8 +352,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             books, self._books = self._books, old_books  # the old client's until it is closed
             self._generation += 1
             self.counters["reconnects"] += 1
-            if self._gap_from is None:
-                self._gap_from = (dict(self._last_candle), dict(self._last_trade))
+            self._gap_starts()
             self.monitor.reconnecting("reconnecting with the keys read again", now=True)
             symbols = [key.split(":", 1)[1] for key in self._specs if key.startswith("ticker:")]
             self.streams.resume(PRIVATE, "keys read again; subscribing")
