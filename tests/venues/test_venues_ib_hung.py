@@ -214,5 +214,5 @@ def test_the_heartbeat_asks_at_most_once_a_second_and_says_how_long_nothing_answ
     assert hb.silent_for(105.0) == 0  # at the deadline: not yet
     assert hb.silent_for(105.5) == 5.5
     assert hb.describe(112.0) == "IB Gateway not answering for 12 s (reqCurrentTime unanswered)"
-    hb.answered()
-    assert hb.silent_for(200.0) == 0
+    hb.answered(113.0)
+    assert hb.silent_for(200.0) == 0 and hb.answered_since(100.0) and not hb.answered_since(114.0)

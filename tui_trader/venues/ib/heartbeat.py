@@ -30,6 +30,7 @@ class Heartbeat:
     every_s: float = EVERY_S
     timeout_s: float = TIMEOUT_S
     sent_at: float | None = None  # the outstanding request's send time
+    answered_at: float = float("-inf")  # the last answer's time
 
     def __post_init__(self) -> None:
         self.every_s = max(MIN_EVERY_S, self.every_s)
@@ -37,9 +38,16 @@ class Heartbeat:
     def sent(self, now: float) -> None:
         self.sent_at = now
 
-    def answered(self) -> None:
-        """Answered, or a new socket (nothing is outstanding on it)."""
+    def answered(self, now: float) -> None:
         self.sent_at = None
+        self.answered_at = now
+
+    def clear(self) -> None:
+        """A new socket, or a closed one: nothing is outstanding on it."""
+        self.sent_at = None
+
+    def answered_since(self, then: float) -> bool:
+        return self.answered_at >= then
 
     def waited(self, now: float) -> float:
         return 0.0 if self.sent_at is None else now - self.sent_at

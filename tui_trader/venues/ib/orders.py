@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from tui_trader.core.clock import Clock
     from tui_trader.core.instrument import Instrument
     from tui_trader.venues.base import Emit
+    from tui_trader.venues.ib.heartbeat import Heartbeat
     from tui_trader.venues.resilience import ConnectionMonitor, TokenBucket
     from tui_trader.venues.streams import StreamBoard
 
@@ -79,6 +80,7 @@ class IBOrders:
     _working: dict[str, Decimal]
     _link_lost: str
     _hung: bool
+    heartbeat: Heartbeat
     _reconnecting: bool
 
     if TYPE_CHECKING:  # provided by IBVenue
@@ -156,7 +158,7 @@ class IBOrders:
         except TimeoutError:
             outcome, words = "unknown", f"no answer from IB within {self.ack_timeout_s:g}s"
             if not self._hung:  # a hung Gateway says so itself; else the order requests are suspect
-                self._orders_unanswered(f"order {cid}", self.ack_timeout_s, reopen=False)
+                self._orders_unanswered(f"order {cid}", self.ack_timeout_s, sent, reopen=False)
         finally:
             self._acks.pop(oid, None)
         if outcome == "ack":
@@ -175,12 +177,13 @@ class IBOrders:
             log.info("%s: %s sent %.1fs ago: %s", self.name, cid, time.monotonic() - sent, words)
             await self._ask(order, words)
 
-    def _orders_unanswered(self, what: str, waited: float, *, reopen: bool) -> None:
-        """IB left an order request unanswered while the Gateway answers its heartbeat:
-        `degraded`, new orders refused; `reopen`: the socket is opened again (once a time)."""
+    def _orders_unanswered(self, what: str, waited: float, since: float, *, reopen: bool) -> None:
+        """IB left an order request (asked at `since`) unanswered: `degraded`, new orders
+        refused; `reopen`: the socket is opened again (once a time). The line says whether the
+        Gateway answered its heartbeat meanwhile (else the heartbeat may yet find it hung)."""
         if not self._orders_quiet:
-            self._orders_quiet = (f"IB Gateway not answering order requests ({what} unanswered for {waited:g} s; "
-                                  "it answers reqCurrentTime)")  # fmt: skip
+            alive = "; it answers reqCurrentTime" if self.heartbeat.answered_since(since) else ""
+            self._orders_quiet = f"IB Gateway not answering order requests ({what} unanswered for {waited:g} s{alive})"
             self._notice("warning", f"{self._orders_quiet}; new orders are refused unsent")
             if not self._reconnecting:
                 self.monitor.degraded(f"{self._orders_quiet}; new orders refused")
@@ -380,11 +383,12 @@ class IBOrders:
         if not self._connected():
             raise VenueError(f"{self.name}: {what}: not connected to TWS / IB Gateway")
         async with self._req_lock:  # ib_async keys open/completed order requests by name
+            asked = time.monotonic()
             try:
                 answer = await asyncio.wait_for(request(), self.request_timeout_s)
             except TimeoutError:
                 if not self._hung and self._connected():
-                    self._orders_unanswered(f"the request for {what}", self.request_timeout_s, reopen=True)
+                    self._orders_unanswered(f"the request for {what}", self.request_timeout_s, asked, reopen=True)
                 raise VenueError(f"{self.name}: {what}: no answer from IB within {self.request_timeout_s:g}s") from None
         self._orders_answered()
         return answer

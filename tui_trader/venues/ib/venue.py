@@ -247,10 +247,10 @@ class IBVenue(IBOrders, PrivateProbe):
                 self._gateway_hung()
             return
         except ConnectionError:
-            self.heartbeat.answered()  # nothing outstanding: the socket closed (`_on_disconnected` reconnects)
+            self.heartbeat.clear()  # nothing outstanding: the socket closed (`_on_disconnected` reconnects)
             return
         if ib is self.ib:
-            self.heartbeat.answered()
+            self.heartbeat.answered(time.monotonic())
 
     def _gateway_hung(self) -> None:
         """Nothing answered: `degraded` saying so, new orders refused (`_refusal`), orders
@@ -321,7 +321,7 @@ class IBVenue(IBOrders, PrivateProbe):
                     await self._open()
                 except ConfigError as exc:
                     self._hung = False  # not a hang: the config, said instead
-                    self.heartbeat.answered()
+                    self.heartbeat.clear()
                     self.monitor.set(ConnectionState.DISCONNECTED, str(exc))
                     self._notice("error", str(exc))
                     return
@@ -331,7 +331,7 @@ class IBVenue(IBOrders, PrivateProbe):
                 self._relearn = True
                 self._reconnecting = False
                 self._hung = False
-                self.heartbeat.answered()  # a new socket: nothing outstanding on it
+                self.heartbeat.clear()  # a new socket: nothing outstanding on it
                 self.streams.waiting(PRIVATE)
                 if self._orders_quiet:  # the new socket's answer to an order request ends it
                     with contextlib.suppress(VenueError):
