@@ -77,15 +77,10 @@ async def test_an_order_is_in_the_journal_when_insert_returns_and_in_the_databas
     assert journal_path(path).stat().st_size == 0  # emptied: nothing in it is pending
 
 
-async def test_without_a_read_the_row_is_written_within_a_few_turns_of_the_loop(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        await store.insert_order(_order("a"))
-        await _written_here(store, path, "a")
-        assert await store.has_orders("paper")
-    finally:
-        await store.close()
+async def test_without_a_read_the_row_is_written_within_a_few_turns_of_the_loop(store: Store, db_path: Path) -> None:
+    await store.insert_order(_order("a"))
+    await _written_here(store, db_path, "a")
+    assert await store.has_orders("paper")
 
 
 KILLED = """
@@ -165,10 +160,8 @@ async def test_a_line_cut_short_is_skipped_and_the_whole_ones_are_stored(
 
 @pytest.mark.parametrize("short", [False, True], ids=["no-space", "short-write"])
 async def test_a_failed_append_refuses_the_order_and_keeps_nothing_of_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short: bool
+    store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch, short: bool
 ) -> None:
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
     real = os.write
 
     def full(fd: int, data: bytes) -> int:
@@ -176,19 +169,16 @@ async def test_a_failed_append_refuses_the_order_and_keeps_nothing_of_it(
             return real(fd, data[:10])  # the disk filled part way through
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    try:
-        await store.insert_order(_order("before"))
-        size = journal_path(path).stat().st_size
-        monkeypatch.setattr(order_journal.os, "write", full)
-        with pytest.raises(StoreWriteError, match="cannot be written"):
-            await store.insert_order(_order("a"))
-        assert store.fault and journal_path(path).stat().st_size == size  # the part written is cut off
-        monkeypatch.setattr(order_journal.os, "write", real)
-        await store.insert_order(_order("a"))  # the same id: nothing of the refused one kept
-        assert [e[0][0] for e in read_entries(journal_path(path))] == ["before", "a"]
-        assert {o.client_order_id for o in await store.load_orders()} == {"before", "a"}
-    finally:
-        await store.close()
+    await store.insert_order(_order("before"))
+    size = journal_path(db_path).stat().st_size
+    monkeypatch.setattr(order_journal.os, "write", full)
+    with pytest.raises(StoreWriteError, match="cannot be written"):
+        await store.insert_order(_order("a"))
+    assert store.fault and journal_path(db_path).stat().st_size == size  # the part written is cut off
+    monkeypatch.setattr(order_journal.os, "write", real)
+    await store.insert_order(_order("a"))  # the same id: nothing of the refused one kept
+    assert [e[0][0] for e in read_entries(journal_path(db_path))] == ["before", "a"]
+    assert {o.client_order_id for o in await store.load_orders()} == {"before", "a"}
 
 
 async def test_a_fill_stored_before_the_row_written_ahead_is_not_overwritten_by_it(tmp_path: Path) -> None:
@@ -216,31 +206,21 @@ async def test_a_fill_stored_before_the_row_written_ahead_is_not_overwritten_by_
 
 
 async def test_the_journal_is_emptied_once_it_has_grown_and_nothing_is_pending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(order_journal, "EMPTY_AFTER_BYTES", 1_000)
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        sizes = []
-        for i in range(8):
-            await store.insert_order(_order(f"o{i}"))
-            await store.flush()
-            sizes.append(journal_path(path).stat().st_size)
-        assert 0 in sizes and max(sizes) < 2_000
-        assert len(await store.load_orders()) == 8
-    finally:
-        await store.close()
+    sizes = []
+    for i in range(8):
+        await store.insert_order(_order(f"o{i}"))
+        await store.flush()
+        sizes.append(journal_path(db_path).stat().st_size)
+    assert 0 in sizes and max(sizes) < 2_000
+    assert len(await store.load_orders()) == 8
 
 
-async def test_the_journal_is_private_to_its_owner(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        await store.insert_order(_order("a"))
-        assert journal_path(path).stat().st_mode & 0o077 == 0
-    finally:
-        await store.close()
+async def test_the_journal_is_private_to_its_owner(store: Store, db_path: Path) -> None:
+    await store.insert_order(_order("a"))
+    assert journal_path(db_path).stat().st_mode & 0o077 == 0
 
 
 async def test_closing_while_the_database_refuses_keeps_the_orders_for_the_next_open(

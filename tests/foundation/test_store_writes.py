@@ -37,37 +37,27 @@ def _other_connection(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path)
 
 
-async def test_audit_row_is_committed_with_the_order_it_placed_and_in_order(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        await store.audit(T0, "user", "place", {"cid": "a"})
-        await store.audit(T0, "user", "place", {"cid": "b"})
-        await store.save_order(_order("a"))  # returns once the order row is committed
-        reader = _other_connection(path)
-        actions = reader.execute("SELECT action, detail FROM audit ORDER BY id").fetchall()
-        assert actions == [("place", '{"cid": "a"}'), ("place", '{"cid": "b"}')]
-        assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
-        reader.close()
-    finally:
-        await store.close()
+async def test_audit_row_is_committed_with_the_order_it_placed_and_in_order(store: Store, db_path: Path) -> None:
+    await store.audit(T0, "user", "place", {"cid": "a"})
+    await store.audit(T0, "user", "place", {"cid": "b"})
+    await store.save_order(_order("a"))  # returns once the order row is committed
+    reader = _other_connection(db_path)
+    actions = reader.execute("SELECT action, detail FROM audit ORDER BY id").fetchall()
+    assert actions == [("place", '{"cid": "a"}'), ("place", '{"cid": "b"}')]
+    assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
+    reader.close()
 
 
-async def test_audit_row_without_a_following_write_is_written_on_its_own(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        await store.audit(T0, "user", "kill_switch", {})
-        reader = _other_connection(path)
-        for _ in range(2_000):  # a moment later, on the database's thread (a loaded machine delays it)
-            if reader.execute("SELECT COUNT(*) FROM audit").fetchone() == (1,):
-                break
-            await asyncio.sleep(0.005)
-        assert reader.execute("SELECT action FROM audit").fetchall() == [("kill_switch",)]
-        reader.close()
-        assert [r["action"] for r in await store.audit_log()] == ["kill_switch"]
-    finally:
-        await store.close()
+async def test_audit_row_without_a_following_write_is_written_on_its_own(store: Store, db_path: Path) -> None:
+    await store.audit(T0, "user", "kill_switch", {})
+    reader = _other_connection(db_path)
+    for _ in range(2_000):  # a moment later, on the database's thread (a loaded machine delays it)
+        if reader.execute("SELECT COUNT(*) FROM audit").fetchone() == (1,):
+            break
+        await asyncio.sleep(0.005)
+    assert reader.execute("SELECT action FROM audit").fetchall() == [("kill_switch",)]
+    reader.close()
+    assert [r["action"] for r in await store.audit_log()] == ["kill_switch"]
 
 
 async def test_close_writes_queued_audit_rows(tmp_path: Path) -> None:
@@ -79,27 +69,22 @@ async def test_close_writes_queued_audit_rows(tmp_path: Path) -> None:
 
 
 async def test_fill_with_its_order_and_position_is_all_or_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
     order = _order("a")
     position = Position("paper", "BTC/USDT", D("1"), D("100"))
-    try:
-        assert await store.save_fill(_fill("f1", "a"), order, position, T0)
-        assert not await store.save_fill(_fill("f1", "a"), order, position, T0)  # a duplicate: nothing
-        monkeypatch.setattr(db_module, "position_row", lambda p, at: ("broken",))  # wrong column count
-        with pytest.raises(sqlite3.ProgrammingError):
-            await store.save_fill(_fill("f2", "a"), order, position, T0)
-        reader = _other_connection(path)
-        assert reader.execute("SELECT fill_id FROM fills").fetchall() == [("f1",)]  # f2 rolled back
-        reader.close()
-        assert await store.save_fill(_fill("f3", "a"), order, None, T0)  # the connection still works
-    finally:
-        await store.close()
+    assert await store.save_fill(_fill("f1", "a"), order, position, T0)
+    assert not await store.save_fill(_fill("f1", "a"), order, position, T0)  # a duplicate: nothing
+    monkeypatch.setattr(db_module, "position_row", lambda p, at: ("broken",))  # wrong column count
+    with pytest.raises(sqlite3.ProgrammingError):
+        await store.save_fill(_fill("f2", "a"), order, position, T0)
+    reader = _other_connection(db_path)
+    assert reader.execute("SELECT fill_id FROM fills").fetchall() == [("f1",)]  # f2 rolled back
+    reader.close()
+    assert await store.save_fill(_fill("f3", "a"), order, None, T0)  # the connection still works
 
 
-async def test_a_status_then_its_duplicate_is_stored(tmp_path: Path) -> None:
+async def test_a_status_then_its_duplicate_is_stored(store: Store) -> None:
     """Our cancel's own "cancelled", then the venue's stream saying the same: the order manager
     skipped writing the first (a later report of the order was queued) and the second, a
     duplicate, wrote nothing: the database kept the order working (found by the Alpaca soak)."""
@@ -110,7 +95,6 @@ async def test_a_status_then_its_duplicate_is_stored(tmp_path: Path) -> None:
     from tui_trader.execution.oms import OrderManager
     from tui_trader.execution.portfolio import Portfolio
 
-    store = await Store.open(tmp_path / "t.db")
     oms = OrderManager(store, EventBus(), FrozenClock(T0), {}, Portfolio())
     oms.start()
     try:
@@ -125,37 +109,29 @@ async def test_a_status_then_its_duplicate_is_stored(tmp_path: Path) -> None:
         assert stored is not None and stored.status is OrderStatus.CANCELLED
     finally:
         await oms.stop()
-        await store.close()
 
 
-async def test_a_write_made_on_the_loop_commits_before_it_returns(tmp_path: Path) -> None:
+async def test_a_write_made_on_the_loop_commits_before_it_returns(store: Store, db_path: Path) -> None:
     """An order's new state: on the loop's own connection, committed (another process sees
     it) by the time the call returns, with the audit rows queued before it."""
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    try:
-        assert store._now is not None
-        await store.audit(T0, "user", "cancel", {"cid": "a"})
-        await store.save_order(_order("a"))
-        with closing(_other_connection(path)) as reader:
-            assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
-            assert reader.execute("SELECT action FROM audit").fetchall() == [("cancel",)]
-        with pytest.raises(DuplicateOrderId):
-            await store.insert_order(_order("a"))
-        assert not store.fault
-    finally:
-        await store.close()
+    assert store._now is not None
+    await store.audit(T0, "user", "cancel", {"cid": "a"})
+    await store.save_order(_order("a"))
+    with closing(_other_connection(db_path)) as reader:
+        assert reader.execute("SELECT client_order_id FROM orders").fetchall() == [("a",)]
+        assert reader.execute("SELECT action FROM audit").fetchall() == [("cancel",)]
+    with pytest.raises(DuplicateOrderId):
+        await store.insert_order(_order("a"))
+    assert not store.fault
 
 
 async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keeps_its_order(
-    tmp_path: Path,
+    store: Store, db_path: Path
 ) -> None:
     """Another connection holds the write lock: the write goes to the database thread (which
     waits for the lock, up to its busy timeout) while the event loop runs on; a write made
     after it follows it there, so both commit in the order they were made."""
-    path = tmp_path / "t.db"
-    store = await Store.open(path)
-    holder = sqlite3.connect(path, isolation_level=None)
+    holder = sqlite3.connect(db_path, isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")  # the second writer
         await store.audit(T0, "user", "place", {"cid": "a"})
@@ -170,7 +146,7 @@ async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keep
         assert ticks == 20 and not first.done() and not second.done()
         holder.execute("COMMIT")
         await asyncio.wait_for(asyncio.gather(first, second), 10)
-        with closing(_other_connection(path)) as reader:
+        with closing(_other_connection(db_path)) as reader:
             orders = reader.execute("SELECT client_order_id FROM orders ORDER BY rowid").fetchall()
             audit = reader.execute("SELECT detail FROM audit ORDER BY id").fetchall()
         assert orders == [("a",), ("b",)]
@@ -179,7 +155,6 @@ async def test_a_write_that_would_wait_for_a_lock_never_blocks_the_loop_and_keep
         await store.save_order(_order("c"))  # the lock is free: on the loop's connection again
     finally:
         holder.close()
-        await store.close()
 
 
 # -- an order's state stored with the next order (a protective stop's cancel before the exit) --
