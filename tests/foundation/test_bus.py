@@ -63,7 +63,7 @@ async def test_wait_wakes_on_publish() -> None:
     task = asyncio.create_task(sub.wait())
     await asyncio.sleep(0)
     bus.publish(notice(7))
-    events = await asyncio.wait_for(task, 1)
+    events = await asyncio.wait_for(task, 10)
     assert events[0].message == "n7"
     sub.close()
     assert await sub.wait() == []

@@ -181,7 +181,7 @@ async def test_rate_limit_backs_off_and_reject_has_kucoins_reason(
     venue = make_venue(fake)
     async with trading(venue, armed=True) as engine:
         await wait_for(lambda: engine.ticker("BTC/USDT") is not None)
-        await asyncio.sleep(0.2)  # the order book snapshot is loaded; the 429 hits the order
+        await wait_for(lambda: engine.book("BTC/USDT") is not None)  # its REST snapshot read: the 429 hits the order
         rejected = await rate_limit_backs_off_then_reject(
             engine, venue, fake, limit_buy("kucoin", "95"), limit_buy("kucoin", "94")
         )

@@ -27,7 +27,7 @@ async def test_a_loop_that_swallows_the_cancel_cannot_hold_the_close() -> None:
     await asyncio.sleep(0)
     started = time.monotonic()
     pending = await cancel_tasks({"stream": task}, timeout=0.2)
-    assert time.monotonic() - started < 1.0 and not task.done()
+    assert time.monotonic() - started < 5.0 and not task.done()  # bounded: not its 10 s sleep
     release.set()  # what closing the socket does to such a loop
     task.cancel()
     await asyncio.wait(pending, timeout=1.0)
@@ -79,7 +79,7 @@ async def test_a_swallowed_cancel_is_asked_again_and_the_stop_ends() -> None:
     await asyncio.sleep(0)
     started = time.monotonic()
     assert await stop_tasks(task, None, timeout=0.2) is True
-    assert task.cancelled() and time.monotonic() - started < 1.0
+    assert task.cancelled() and time.monotonic() - started < 5.0  # not its 10 s sleep
 
 
 async def test_a_task_that_never_stops_is_left_and_said(caplog: pytest.LogCaptureFixture) -> None:
@@ -94,7 +94,7 @@ async def test_a_task_that_never_stops_is_left_and_said(caplog: pytest.LogCaptur
     await asyncio.sleep(0)
     started = time.monotonic()
     assert await stop_tasks(task, timeout=0.2) is False
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # not its 10 s sleep
     assert "deaf-loop" in caplog.text and not task.done()
     release.set()
     task.cancel()
