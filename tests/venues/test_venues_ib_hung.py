@@ -143,14 +143,18 @@ async def test_a_gateway_restarted_mid_hang_loses_the_order_sent_into_it_which_i
     ibg: FakeIBGateway,
 ) -> None:
     """The Gateway freezes with an order written to it, then restarts: what it had not read is
-    lost. The order stays `unknown` until IB's "not found" is final, then is rejected as never
-    having reached IB; it is never sent again; the next order trades."""
+    lost. The order, unanswered past its deadline while a heartbeat also waits, is `unknown` at
+    once (no lookup waits on the silent socket); it stays so until IB's "not found" is final,
+    then is rejected as never having reached IB; it is never sent again; the next order trades."""
     seen: list[Event] = []
-    engine = await watched(ibg, seen, not_found_final_after_s=1.0)
+    engine = await watched(ibg, seen, not_found_final_after_s=1.0, ack_timeout_s=1.5, ping_timeout_s=3.0)
     try:
         ibg.hang()
         into = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
-        assert into.status is OrderStatus.UNKNOWN and said(seen, NOT_ANSWERING), into
+        # its 1.5 s ran out while a heartbeat waited: no lookup on the silent socket, `unknown` at once
+        assert into.status is OrderStatus.UNKNOWN, into
+        assert "IB Gateway has not answered its heartbeat either" in into.meta["submit_error"], into.meta
+        await wait_for(lambda: said(seen, NOT_ANSWERING))
         await ibg.restart()
         await wait_for(lambda: status(engine, into.client_order_id) is OrderStatus.REJECTED)
         assert "never reached the venue (ib)" in (engine.oms.orders[into.client_order_id].reason or "")  # type: ignore[union-attr]

@@ -175,19 +175,25 @@ class IBOrders:
             self._end(cid, oid, OrderStatus.CANCELLED, words)
         else:
             log.info("%s: %s sent %.1fs ago: %s", self.name, cid, time.monotonic() - sent, words)
+            silent = self.heartbeat.sent_at is not None and not self.heartbeat.answered_since(sent)
+            if silent and self._connected():  # (closed: the lookup fails at once, saying so)
+                self._working.pop(cid, None)  # a lookup would wait on the same silent socket
+                raise OutcomeUnknown(f"{self.name}: {words}; IB Gateway has not answered its heartbeat either: the "
+                                     f"order is looked for at IB by its orderRef ({cid}) once it answers")  # fmt: skip
             await self._ask(order, words)
 
     def _orders_unanswered(self, what: str, waited: float, since: float, *, reopen: bool) -> None:
         """IB left an order request (asked at `since`) unanswered: `degraded`, new orders
-        refused; `reopen`: the socket is opened again (once a time). The line says whether the
-        Gateway answered its heartbeat meanwhile (else the heartbeat may yet find it hung)."""
+        refused; `reopen`: the socket is opened again (once a time), if the Gateway answered
+        its heartbeat meanwhile (else the heartbeat decides whether it is hung, and says so)."""
+        alive = self.heartbeat.answered_since(since)
         if not self._orders_quiet:
-            alive = "; it answers reqCurrentTime" if self.heartbeat.answered_since(since) else ""
-            self._orders_quiet = f"IB Gateway not answering order requests ({what} unanswered for {waited:g} s{alive})"
+            says = "; it answers reqCurrentTime" if alive else ""
+            self._orders_quiet = f"IB Gateway not answering order requests ({what} unanswered for {waited:g} s{says})"
             self._notice("warning", f"{self._orders_quiet}; new orders are refused unsent")
             if not self._reconnecting:
                 self.monitor.degraded(f"{self._orders_quiet}; new orders refused")
-        if reopen and not self._orders_reopened:
+        if reopen and alive and not self._orders_reopened:
             self._orders_reopened = True
             self._start_reconnect(self._orders_quiet)
 
