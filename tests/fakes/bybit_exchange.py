@@ -515,6 +515,11 @@ class FakeBybitExchange(FakeMarket):
             self.forget_socket(ws)
         return ws
 
+    def private_topics(self) -> set[str]:
+        """The private topics a logged-in socket is subscribed to (a login comes first: a test
+        that waits for one alone can act while the subscribe is still on its way)."""
+        return set().union(*self._private.values())
+
     def clock_set_right_at_next_auth(self) -> None:
         """The clocks are set right (the skew back to 0) just as the next private login
         arrives: it is judged by the skewed clock, every request after it by the right one."""

@@ -167,6 +167,9 @@ async def test_keys_revoked_mid_session_stop_the_private_streams_once_saying_key
     await revoked_keys_stop_the_private_streams_once(_venue(fake), fake, lambda: fake.logins)
 
 
+PRIVATE_TOPICS = {"order", "execution"}  # the orders' and the fills' (subscribed after a login)
+
+
 async def test_an_auth_refused_for_our_clock_is_retried_saying_clock_not_keys(fake) -> None:  # type: ignore[no-untyped-def]
     """Bybit's clock runs 15 s ahead of ours. ccxt's bybit corrects its REST timestamps by the
     clock measured at connect, but signs the private socket's auth with an `expires` 10 s
@@ -177,7 +180,7 @@ async def test_an_auth_refused_for_our_clock_is_retried_saying_clock_not_keys(fa
     agree."""
     venue = _venue(fake)
     async with streaming(venue, ["BTC/USDT"]) as events:
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and fake.logins >= 1)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and fake.private_topics() == PRIVATE_TOPICS)
         fake.skew_clock(15_000)
         await fake.drop_connections()  # the clock is measured again at the reconnect
         await wait_for(lambda: venue.counters["private_resubscribes"] >= 2)
@@ -201,7 +204,7 @@ async def test_a_clock_set_right_while_a_login_is_on_its_way_is_not_read_as_bad_
     `keys set bybit` (seen under load in the clock test above)."""
     venue = _venue(fake)
     async with streaming(venue, ["BTC/USDT"]) as events:
-        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and fake.logins >= 1)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and fake.private_topics() == PRIVATE_TOPICS)
         fake.skew_clock(15_000)
         await fake.drop_connections()
         await wait_for(lambda: venue.counters["private_resubscribes"] >= 1)  # refused, said clock
