@@ -55,6 +55,24 @@ async def test_drop_reconnects_with_attempts_and_reconciles_missed_fills(fake) -
         await fills_lost_in_a_drop_are_reconciled(engine, fake, limit_buy("binance", "97"), [None])
 
 
+async def test_quiet_private_streams_are_back_at_the_reconcile_after_a_drop(fake) -> None:  # type: ignore[no-untyped-def]
+    """No order, so orders and fills have nothing to say, before the drop or after it: they are
+    back (one reconnect each in `status --json`) once the engine has reconciled the venue after
+    the reconnect, its authenticated read-back of what they missed; they counted at their
+    first message, which a quiet account may not send for hours."""
+    venue = make_venue(fake)
+    async with trading(venue) as engine:
+        private = lambda: {r.name: r for r in venue.streams.rows() if r.private}  # noqa: E731
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and len(private()) == 2)
+        await fake.drop_connections()
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects == 1)
+        await wait_for(lambda: engine.reconciler.last.get("binance") is not None)
+        await wait_for(lambda: all(r.reconnects == 1 for r in private().values()))
+        rows = private()
+        assert {r.state for r in rows.values()} == {"waiting"} and not fake.orders
+        assert all(r.last_message_age is None and "read back" in r.detail for r in rows.values()), rows
+
+
 async def test_silent_stall_is_detected_and_recovered(fake) -> None:  # type: ignore[no-untyped-def]
     venue = make_venue(fake)
     states: list[ConnectionEvent] = []

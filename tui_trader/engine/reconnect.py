@@ -54,9 +54,13 @@ class Reconciler:
             in_background(self._recovered(event.venue), f"reconcile-{event.venue}")
 
     async def _recovered(self, venue_name: str) -> None:
-        """A venue back after a reconnect: reconciled, then its balances read again (what
+        """A venue back after a reconnect: reconciled (its private streams count as back then,
+        quiet as they may be: `StreamBoard.read_back`), then its balances read again (what
         changed while it was away: deposits, withdrawals, trades made elsewhere)."""
         await self.reconcile_now(venue_name)
+        board = getattr(self.engine.venues.get(venue_name), "streams", None)
+        if board is not None and hasattr(board, "read_back"):
+            board.read_back()  # its private streams are back: what they missed is read back
         await self.cash.reread(venue_name, "reconnect")
 
     async def run(self, venue_name: str) -> ReconcileReport | None:

@@ -16,7 +16,12 @@ metrics; the adapter decides what to do about a silent stream (resubscribe, then
 A stream's `reconnects` count the outages it came back from: its live data flowing again
 after it was down, silent or restarted (having delivered before), once however many attempts
 that took. A book's snapshot (over REST or the socket's first push) is not live data
-(`snapshot`): the book is known, its stream is not back.
+(`snapshot`): the book is known, its stream is not back. A private stream may have nothing to
+say for hours after it is back: it is back at the venue's positive answer, whichever comes
+first: its subscribe or login acknowledged where the adapter sees that answer (`subscribed`:
+Schwab's SUBS answered code 0, Alpaca's "listening", IB's sync of orders and executions on a
+new socket), else the engine's reconcile after the reconnect (`read_back`: what it missed read
+back over authenticated REST), or a message on it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ DOWN = "down"  # failed; being restarted
 STOPPED = "stopped"  # given up on (bad keys); needs the trader
 
 SNAPSHOT_ONLY = "its snapshot in, no live update since"
+RESUBSCRIBED = "resubscribed at the reconnect, no live update since"  # market data not back yet
 FIRST_MESSAGE_S = 5.0  # the least a new subscription gets to deliver its first message
 
 
@@ -55,7 +61,7 @@ class _Stream:
     detail: str = ""
     restarts: int = 0
     reconnects: int = 0
-    out: bool = False  # down, silent or restarted since its last live message (having had one)
+    out: bool = False  # down, silent or restarted since it was last up (`StreamBoard._up`), not back yet
     note: str = ""  # how it is fed, kept whatever its state (KuCoin's public book: keys refused)
     owed: dict[str, float] = field(default_factory=dict)  # key -> monotonic deadline
     recent: dict[str, float] = field(default_factory=dict)  # key -> when news of it arrived
@@ -76,19 +82,23 @@ class StreamBoard:
             self._streams[name] = _Stream(name, private, steady and not private, changed=self._mono())
 
     def _set(self, s: _Stream, state: str, detail: str = "") -> None:
+        s.out = s.out or (state in (DOWN, SILENT) and self._up(s))
         if s.state != state:
             s.changed = self._mono()
         s.state, s.detail = state, detail
-        s.out = s.out or (state in (DOWN, SILENT) and s.last is not None)
+
+    @staticmethod
+    def _up(s: _Stream) -> bool:
+        """`s` was delivering: it had a message, or it is a private stream subscribed (quiet
+        as it may be: its going down is an outage too)."""
+        return s.last is not None or (s.private and s.state == WAITING)
 
     def message(self, name: str) -> None:
         """Live data on `name`: back, if it was out (one reconnect, however many attempts)."""
         s = self._streams.get(name)
         if s is not None:
             s.last = self._mono()
-            if s.out:
-                s.reconnects += 1
-                s.out = False
+            self._back(s)
             if s.state != LIVE:
                 self._set(s, LIVE)
 
@@ -98,6 +108,38 @@ class StreamBoard:
         s = self._streams.get(name)
         if s is not None and s.state != LIVE and "its snapshot in" not in s.detail:
             s.detail = f"{s.detail}; its snapshot in" if s.detail else SNAPSHOT_ONLY
+
+    def subscribed(self, name: str, detail: str) -> None:
+        """The venue acknowledged this private stream's subscribe (or login): back, counted once
+        an outage, `waiting` saying `detail` until it has something to say."""
+        s = self._streams.get(name)
+        if s is None or s.state in (STOPPED, LIVE):
+            return
+        self._back(s)
+        self._set(s, WAITING, detail)
+
+    def read_back(self) -> None:
+        """The engine reconciled the venue after a reconnect (its orders and fills read back
+        with our keys): each private stream subscribed again without an error (`waiting`) is
+        back, counted once an outage."""
+        for s in self._streams.values():
+            if s.private and s.out and s.state == WAITING:
+                self._back(s)
+                s.detail = s.detail or "subscribed again; what it missed read back"
+
+    def resubscribed(self, names: Iterable[str]) -> None:
+        """The venue took these streams' subscribes at a reconnect: one still `down` says so
+        (`RESUBSCRIBED`), not that it is being reconnected."""
+        for name in names:
+            s = self._streams.get(name)
+            if s is not None and s.state == DOWN and not s.private:
+                s.detail = RESUBSCRIBED
+
+    @staticmethod
+    def _back(s: _Stream) -> None:
+        if s.out:
+            s.reconnects += 1
+            s.out = False
 
     def waiting(self, name: str) -> None:
         """Subscribed without an error, nothing to say yet (a private stream after a subscribe)."""
@@ -132,7 +174,7 @@ class StreamBoard:
             if s is None or s.state == STOPPED:
                 continue
             s.restarts += 1
-            s.out = s.out or s.last is not None
+            s.out = s.out or self._up(s)
             if s.private:  # silent or down stays so until a subscribe goes through (`waiting`)
                 s.owed.clear()
                 if s.state in (SILENT, DOWN):

@@ -59,13 +59,12 @@ from tui_trader.venues.ccxt.errors import (
 )
 from tui_trader.venues.ccxt.ws_refusals import SubscriptionRefused
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background, stop_tasks
-from tui_trader.venues.streams import STOPPED, PrivateProbe, StreamBoard
+from tui_trader.venues.streams import RESUBSCRIBED, STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
 
 PRIVATE = ("orders", "fills")
 HELD_CANDLES = 5000  # live candle rows held for a series while its gap is read back, at most
-RESUBSCRIBED = "resubscribed at the reconnect, no live update since"  # a market data stream not back yet
 
 
 class CcxtStreams(PrivateProbe):
