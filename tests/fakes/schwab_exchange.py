@@ -18,8 +18,10 @@ WS      /ws  {"requests": [...]}: ADMIN LOGIN (code 3 and the socket closed for 
 
 Schwab takes no client order id: `place` gets none and orders are known by Schwab's own
 numbers. Faults: FakeMarket's (HTTP status / late answers, drops, stalls, private stall,
-duplicate and reordered private messages) plus `expire_access_tokens`,
-`expire_refresh_tokens`, `set_market`. Every order the fake made is in `orders`.
+duplicate and reordered private messages; `mute_stream(symbol)`: that symbol's level-one
+quotes stop, heartbeats and the rest flowing, as a quiet symbol's after the close) plus
+`expire_access_tokens`, `expire_refresh_tokens`, `set_market`. Every order the fake made is
+in `orders`.
 """
 
 from __future__ import annotations
@@ -309,7 +311,7 @@ class FakeSchwab(FakeMarket):
     async def publish_tick(self, prints: dict[str, dict[str, Any]]) -> None:
         now = self.stamp()
         for ws, subs in list(self._streamers.items()):
-            symbols = [s for s in subs.get("LEVELONE_EQUITIES", ()) if s in prints]
+            symbols = [s for s in subs.get("LEVELONE_EQUITIES", ()) if s in prints and s not in self._muted]
             if not symbols:
                 continue
             content = []

@@ -102,6 +102,26 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
+Said = tuple[str, str, dict[str, str]]  # a venue's state, its detail, and each stream's state then
+
+
+def what_it_says(venue: Any) -> list[Said]:
+    """Each word of `venue`'s connection monitor from now on, with its streams' states at that
+    moment (none where the venue has no stream board): what a trader reading the status saw (a
+    wait may miss a state that lasts a moment)."""
+    said: list[Said] = []
+    emit = venue.monitor.emit
+    board = getattr(venue, "streams", None)
+
+    def heard(event: Any) -> None:
+        rows = board.rows() if board is not None else []
+        said.append((event.state.value, event.detail, {r.name: r.state for r in rows}))
+        emit(event)
+
+    venue.monitor.emit = heard
+    return said
+
+
 def engine_settings() -> Settings:
     return Settings()
 

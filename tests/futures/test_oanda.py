@@ -26,7 +26,7 @@ from tui_trader.venues.resilience import Backoff
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the shared fakes
 
 from fakes.oanda_exchange import ACCOUNT, TOKEN, FakeOanda
-from fakes.venue_harness import wait_for
+from fakes.venue_harness import wait_for, what_it_says
 
 D = Decimal
 
@@ -277,20 +277,22 @@ async def test_a_silent_pricing_stream_while_transactions_flow_is_reopened_alone
     nothing to reconcile) and a fill made meanwhile comes over it at once."""
     venue = make_venue(oanda, stall_after_s=1.0)
     engine = await started(venue)
-    said: list[tuple[str, str]] = []
-    emit = venue.monitor.emit
-    venue.monitor.emit = lambda e: (said.append((e.state.value, e.detail)), emit(e))  # type: ignore[attr-defined]
+    said = what_it_says(venue)
     try:
         await wait_for(lambda: oanda.sinceid_reads == 1)  # the transactions stream's first read-back
+        # both symbols priced: the pricing stream is the one opened for both (each symbol
+        # subscribed reopens it), the one hung below
+        await wait_for(lambda: engine.ticker("USD/JPY", "oanda") is not None)
         oanda.hang("pricing")
         await wait_for(lambda: len(said) == 2)  # reopened at once, back with its first prices
-        assert said[0][0] == "degraded" and said[0][1].startswith("pricing stream silent for "), said
-        assert said[0][1].endswith("s (no heartbeat); reopening it"), said
+        (state, detail, _), _ = said
+        assert state == "degraded" and detail.startswith("pricing stream silent for "), said
+        assert detail.endswith("s (no heartbeat); reopening it"), said
         order = await engine.place(req())  # over the transactions stream, still open
         await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
         oanda.set_price("EUR_USD", "1.07500", "1.07510")  # on the reopened pricing stream
         await wait_for(lambda: (t := engine.ticker("EUR/USD", "oanda")) is not None and t.bid == 1.075)
-        assert said[-1] == ("connected", "streaming") and venue.monitor.reconnects == 0, said
+        assert said[-1][:2] == ("connected", "streaming") and venue.monitor.reconnects == 0, said
         assert oanda.sinceid_reads == 1 and "oanda" not in engine.reconciler.last  # transactions never reopened
         assert len(engine.fills) == 1 and oanda.positions["EUR_USD"] == D(10_000)
     finally:

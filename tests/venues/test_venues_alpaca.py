@@ -20,7 +20,7 @@ from tui_trader.venues.alpaca.venue import AlpacaVenue
 from tui_trader.venues.resilience import Backoff
 
 from fakes.alpaca_exchange import FakeAlpaca, alpaca_order
-from fakes.venue_harness import wait_for
+from fakes.venue_harness import wait_for, what_it_says
 
 KEY, SECRET = "test-key", "test-secret-value"
 
@@ -196,6 +196,34 @@ async def test_order_sent_while_disconnected_is_reconciled_by_client_id(alpaca) 
         await fills_match(engine, alpaca)  # reconciliation after the reconnect applied it once
         assert status(engine, order.client_order_id) is OrderStatus.FILLED
         assert list(alpaca.orders) == [order.client_order_id]
+    finally:
+        await engine.stop()
+
+
+async def test_an_outage_is_one_reconnect_every_socket_down_then_trade_updates_back_at_listening(alpaca) -> None:  # type: ignore[no-untyped-def]
+    """Alpaca refuses the sockets for several attempts, then takes them; no order, so
+    trade_updates has nothing to say. While the venue reconnects every stream is `down`
+    (stocks and crypto said `waiting`, subscribed, and trade_updates too at times, while their
+    sockets were refused), the venue's line naming them; one outage is one reconnect; and
+    trade_updates is back (its row's one reconnect) at Alpaca's answer to "listen", without a
+    trade update (it counted only at its first one)."""
+    venue = make_venue(alpaca)
+    engine = await started(venue)
+    seen = what_it_says(venue)
+    try:
+        alpaca.refuse_connections()
+        await alpaca.drop_connections()
+        await wait_for(lambda: venue.monitor.attempt >= 3)
+        (line,) = [v.detail for v in engine.snapshot().venues]
+        assert "trade_updates, stocks, crypto down" in line, line
+        alpaca.refuse_connections(False)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects == 1)
+        down = [rows for state, _, rows in seen if state == "reconnecting"]
+        assert len(down) >= 2 and all(set(rows.values()) == {"down"} for rows in down), seen
+        assert [state for state, _, _ in seen].count("connected") == 1, seen  # one outage, one reconnect
+        trading = next(r for r in venue.streams.rows() if r.name == "trade_updates")
+        await wait_for(lambda: next(r for r in venue.streams.rows() if r.name == "trade_updates").reconnects == 1)
+        assert trading.last_message_age is None and not alpaca.orders
     finally:
         await engine.stop()
 

@@ -24,7 +24,7 @@ from tui_trader.engine import Engine
 from tui_trader.engine.commands import dispatch
 
 from fakes.ib_gateway import FakeIBGateway
-from fakes.venue_harness import wait_for
+from fakes.venue_harness import wait_for, what_it_says
 
 
 async def test_lost_answer_is_found_by_its_ref_and_never_sent_again(ibg: FakeIBGateway) -> None:
@@ -238,5 +238,28 @@ async def test_a_gateway_restarted_during_a_loss_is_taken_back_with_venue_reconn
         assert answer["state"] == "connected" and answer["reconciled"] is not None, answer
         await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
         await a_buy_fills(engine, ibg)
+    finally:
+        await engine.stop()
+
+
+async def test_a_dropped_socket_is_one_reconnect_every_stream_down_then_orders_back_at_the_sync(
+    ibg: FakeIBGateway,
+) -> None:
+    """The Gateway drops our socket (its daily restart); no order, so the order stream has
+    nothing to say. While the socket is down every stream on it is `down`, the order stream
+    too (it said `waiting`, subscribed, while nothing was); the outage is one reconnect; and
+    the order stream is back (its row's one reconnect) once the new socket has read our orders
+    and executions back from the Gateway, without a message on it (it never counted)."""
+    engine = await started(ibg)
+    venue = engine.venues["ib"]
+    try:
+        seen = what_it_says(venue)
+        await ibg.drop_connections()
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects == 1)
+        down = [rows for state, _, rows in seen if state == "reconnecting"]
+        assert down and all(set(rows.values()) == {"down"} for rows in down), seen
+        assert [state for state, _, _ in seen].count("connected") == 1, seen  # one outage, one reconnect
+        orders = next(r for r in venue.streams.rows() if r.private)
+        assert orders.reconnects == 1 and orders.state == "waiting" and orders.last_message_age is None, orders
     finally:
         await engine.stop()

@@ -20,12 +20,13 @@ pytest.importorskip("schwab", reason="schwab-py is an optional extra (tui-trader
 from test_venues_schwab import buy, ledgers_agree, make_venue, posts, started, status
 
 from tui_trader.config import Settings
-from tui_trader.core.enums import OrderStatus, OrderType
+from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType
 from tui_trader.engine import Engine
 from tui_trader.home import Home
+from tui_trader.venues.streams import RESUBSCRIBED
 
 from fakes.schwab_exchange import FakeSchwab
-from fakes.venue_harness import wait_for
+from fakes.venue_harness import wait_for, what_it_says
 
 
 async def test_lost_answer_is_found_by_what_it_is_and_never_sent_again(schwab: FakeSchwab, tmp_path: Path) -> None:
@@ -221,5 +222,39 @@ async def test_duplicate_and_reordered_activity_counts_each_fill_once(schwab: Fa
         await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         await asyncio.sleep(0.3)
         await ledgers_agree(engine, schwab)
+    finally:
+        await engine.stop()
+
+
+async def test_a_reconnect_says_what_is_true_of_each_stream_while_down_and_after(schwab: FakeSchwab) -> None:
+    """After the close no quote comes (both symbols quiet); the streamer socket drops and the
+    first logins after it are denied. While it is down every stream on it is `down`, account
+    activity too (it said `waiting`, subscribed, while nothing was); once Schwab has taken the
+    login and the subscriptions, the quotes still quiet say "resubscribed at the reconnect, no
+    live update since", on their rows and the venue's line (they said "reconnecting" for as
+    long as no quote came, hours after the close), and the outage is one reconnect."""
+    engine = await started(schwab)
+    venue = engine.venues["schwab"]
+    quotes = {"quote:AAPL", "quote:MSFT"}
+    try:
+        schwab.set_market(False)
+        for symbol in ("AAPL", "MSFT"):
+            schwab.mute_stream(symbol)
+        seen = what_it_says(venue)
+        schwab.deny_next_login(2)
+        await schwab.drop_connections()
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects == 1, 10)
+        down = [rows for state, _, rows in seen if state == "reconnecting"]
+        assert len(down) >= 2 and all(set(rows.values()) == {"down"} for rows in down), seen
+        assert [state for state, _, _ in seen].count("connected") == 1, seen  # one outage, one reconnect
+        rows = {r.name: r for r in venue.streams.rows()}
+        assert all(rows[q].state == "down" and rows[q].detail == RESUBSCRIBED for q in quotes), rows
+        (status_line,) = [v.detail for v in engine.snapshot().venues]
+        assert status_line.startswith("reconnected after ") and "reconnecting" not in status_line, status_line
+        assert "quote:AAPL, quote:MSFT down" in status_line, status_line
+        assert rows["account"].reconnects == 1 and rows["account"].state in ("waiting", "live", "quiet")
+        schwab.mute_stream("AAPL", False)
+        await wait_for(lambda: venue.streams.state("quote:AAPL") == "live")
+        assert [r.reconnects for r in venue.streams.rows() if r.name in quotes] == [1, 0]
     finally:
         await engine.stop()

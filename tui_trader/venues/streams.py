@@ -166,6 +166,20 @@ class StreamBoard:
             if s is not None and s.state == STOPPED:
                 self._set(s, DOWN, detail)
 
+    def dropped(self, names: Iterable[str], detail: str) -> None:
+        """The socket these streams share was lost (one socket carries them all: Schwab's, IB's,
+        each of Alpaca's): each is `down` saying `detail` until the venue takes its subscribe
+        again (`subscribed`, `resubscribed`, `waiting`) or it delivers, a private one too (it
+        said `waiting`, subscribed, while nothing was). Its debts go, as in `restarting`."""
+        for name in names:
+            s = self._streams.get(name)
+            if s is None or s.state == STOPPED:
+                continue
+            s.restarts += 1
+            s.out = s.out or self._up(s)
+            s.owed.clear()
+            self._set(s, DOWN, detail)
+
     def restarting(self, names: Iterable[str], detail: str) -> None:
         """These streams are being resubscribed (after a drop or a silence). A private stream's
         debts go with it: the reconcile that follows the reconnect settles those orders."""

@@ -108,6 +108,14 @@ class AlpacaStreams(PrivateProbe):
             stream = TradingStream(key_id, secret, paper=self.settings.paper, url_override=url,  # type: ignore[arg-type]
                                    websocket_params=self._ws_params())
             stream.subscribe_trade_updates(self._on_trade_update)
+            dispatch = stream._dispatch
+
+            async def heard(msg: dict[str, Any]) -> None:  # alpaca-py drops Alpaca's answer to "listen"
+                if msg.get("stream") == "listening" and "trade_updates" in (msg.get("data") or {}).get("streams", ()):
+                    self.streams.subscribed(STREAM_NAMES[PRIVATE], "Alpaca is listening; nothing to say since")
+                await dispatch(msg)
+
+            stream._dispatch = heard  # type: ignore[method-assign]
             return stream
         base = self.settings.data_url_override
         if key == "stocks":
@@ -213,11 +221,11 @@ class AlpacaStreams(PrivateProbe):
                 return
             self._generation += 1
             self.counters["reconnects"] += 1
+            self.streams.dropped([STREAM_NAMES[k] for k in self._streams], "socket closed to reconnect")
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
             me = asyncio.current_task()
             restart = [k for k, t in self._tasks.items() if k in self._streams and t is not me]
-            self.streams.restarting([STREAM_NAMES[k] for k in self._streams], "reconnecting")
             self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
             self._relearn = True
             stopping = [self._tasks[key] for key in restart]

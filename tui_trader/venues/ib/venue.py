@@ -308,7 +308,7 @@ class IBVenue(IBOrders, PrivateProbe):
             return
         self._reconnecting = True
         self.counters["reconnects"] += 1
-        self.streams.restarting([PRIVATE, *(f"quote:{s}" for s in self._symbols)], why)
+        self.streams.dropped([PRIVATE, *(f"quote:{s}" for s in self._symbols)], f"{why}; reconnecting")
         log.warning("%s: %s; reconnecting", self.name, why)
         self._fail_acks(why)
         try:
@@ -332,7 +332,9 @@ class IBVenue(IBOrders, PrivateProbe):
                 self._reconnecting = False
                 self._hung = False
                 self.heartbeat.clear()  # a new socket: nothing outstanding on it
-                self.streams.waiting(PRIVATE)
+                # the new socket's sync read our open orders and executions back from IB
+                self.streams.subscribed(PRIVATE, "orders and executions read again; nothing to say since")
+                self.streams.resubscribed(f"quote:{s}" for s in self._symbols)
                 if self._orders_quiet:  # the new socket's answer to an order request ends it
                     with contextlib.suppress(VenueError):
                         await self.fetch_open_orders()

@@ -158,7 +158,9 @@ class SchwabStreams(PrivateProbe):
                         stream.level_one_equity_subs(self._symbols, fields=quote_fields()), self.rest_timeout_s
                     )
                 self._heard = time.monotonic()
-                self.streams.waiting(PRIVATE)
+                # Schwab answered the LOGIN and each SUBS with code 0 (schwab-py raises otherwise)
+                self.streams.subscribed(PRIVATE, "login and subscription acknowledged; nothing to say since")
+                self.streams.resubscribed(f"quote:{s}" for s in self._symbols)
                 self._stream_ready.set()
                 if not first:
                     self._reconnected()
@@ -187,7 +189,7 @@ class SchwabStreams(PrivateProbe):
     async def _down(self, why: str) -> None:
         """The socket failed: everything on it is down until the next login."""
         self.counters["reconnects"] += 1
-        self.streams.restarting([PRIVATE, *(f"quote:{s}" for s in self._symbols)], "reconnecting")
+        self.streams.dropped([PRIVATE, *(f"quote:{s}" for s in self._symbols)], "streamer socket lost; reconnecting")
         self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
         self._relearn = True
         delay = self.monitor.reconnecting(why)
