@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -171,24 +171,24 @@ class StreamBoard:
         each of Alpaca's): each is `down` saying `detail` until the venue takes its subscribe
         again (`subscribed`, `resubscribed`, `waiting`) or it delivers, a private one too (it
         said `waiting`, subscribed, while nothing was). Its debts go, as in `restarting`."""
-        for name in names:
-            s = self._streams.get(name)
-            if s is None or s.state == STOPPED:
-                continue
-            s.restarts += 1
-            s.out = s.out or self._up(s)
+        for s in self._restarted(names):
             s.owed.clear()
             self._set(s, DOWN, detail)
+
+    def _restarted(self, names: Iterable[str]) -> Iterator[_Stream]:
+        """The streams of `names` subscribed again (not those stopped for refused keys), each
+        counted a restart, and out until it is back if it was up."""
+        for name in names:
+            s = self._streams.get(name)
+            if s is not None and s.state != STOPPED:
+                s.restarts += 1
+                s.out = s.out or self._up(s)
+                yield s
 
     def restarting(self, names: Iterable[str], detail: str) -> None:
         """These streams are being resubscribed (after a drop or a silence). A private stream's
         debts go with it: the reconcile that follows the reconnect settles those orders."""
-        for name in names:
-            s = self._streams.get(name)
-            if s is None or s.state == STOPPED:
-                continue
-            s.restarts += 1
-            s.out = s.out or self._up(s)
+        for s in self._restarted(names):
             if s.private:  # silent or down stays so until a subscribe goes through (`waiting`)
                 s.owed.clear()
                 if s.state in (SILENT, DOWN):
