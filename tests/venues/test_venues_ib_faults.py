@@ -113,6 +113,12 @@ async def test_gateway_losing_ibs_servers_refuses_orders_then_reconciles(ibg: Fa
         await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED, 10)
         assert venue.state is ConnectionState.CONNECTED
         await ledgers_agree(engine, ibg)
+        # back as IB's servers came back, not as a reconnect of ours: it said "reconnecting:
+        # IB's servers are back" then "reconnected after 1 attempt(s)", a reconnect in the metrics
+        said = [(e.state, e.detail) for e in seen if isinstance(e, ConnectionEvent)]
+        assert (ConnectionState.CONNECTED, "IB Gateway is connected to IB's servers again (code 1102)") in said, said
+        assert ConnectionState.RECONNECTING not in {state for state, _ in said}, said
+        assert venue.monitor.reconnects == 1
     finally:
         await engine.stop()
 

@@ -139,7 +139,16 @@ class ConnectionMonitor:
         backoff starts over), saying what is still wrong."""
         self._back(ConnectionState.DEGRADED, detail)
 
-    def _back(self, state: ConnectionState, detail: str) -> None:
+    def recovered(self, detail: str) -> None:
+        """Back from `degraded` after an outage the venue's side ended (IB Gateway connected to
+        IB's servers again: 1101 / 1102): a recovery the engine reconciles (what the outage
+        lost is read back), counted and timed, saying `detail`. Nothing was reconnected here:
+        not said as "reconnected after N attempt(s)" nor passed through `reconnecting` (which
+        the metrics count as a reconnect begun)."""
+        self.attempt = max(self.attempt, 1)  # the engine reconciles a `connected` after attempts
+        self._back(ConnectionState.CONNECTED, detail, said=detail)
+
+    def _back(self, state: ConnectionState, detail: str, *, said: str | None = None) -> None:
         """Back from `reconnecting` or `degraded`. A reconnect (counted, timed, "reconnected after
         N attempt(s)") only after attempts were made: a venue `degraded` while one stream was
         down that comes back on its own reconnected nothing (it said "reconnected after 0
@@ -150,7 +159,7 @@ class ConnectionMonitor:
         if reconnected and self._down_since is not None:
             self.recovery_times.append(time.monotonic() - self._down_since)
         self._down_since = None
-        if reconnected:
+        if reconnected and said is None:
             back = f"reconnected after {self.attempt} attempt(s)"
             detail = back if state is ConnectionState.CONNECTED else f"{back}; {detail}"
         self.set(state, detail)

@@ -397,8 +397,7 @@ class IBVenue(IBOrders, PrivateProbe):
                 if self._orders_quiet:
                     self.monitor.back_degraded(f"{self._orders_quiet}; new orders are refused until it answers")
                     return
-                self.monitor.reconnecting("IB's servers are back")
-                self.monitor.connected()  # the engine reconciles on this
+                self.monitor.recovered(f"IB Gateway is connected to IB's servers again (code {code})")  # reconciled
             return
         if code == LINK_BROKEN:  # a warning with no documented end: said, nothing refused on a guess
             self._notice("warning", "IB Gateway says its connection to IB's servers is broken and will be restored "
