@@ -119,7 +119,7 @@ async def test_an_order_answered_just_after_its_timeout_is_counted_once(ibg: Fak
     """Order requests answered late: past the order's 0.5 s, on the same socket. Meanwhile the
     venue is `degraded` and a new order refused unsent; then the late acknowledgement and the
     fills streamed arrive beside the lookup's answer (the same executions): one order at IB,
-    each fill once, `connected` again without a reconnect."""
+    each fill once, `connected` again without a reconnect, as a recovery the engine reconciles."""
     seen: list[Event] = []
     engine = await watched(ibg, seen, ack_timeout_s=0.5, timeout=2.0, ping_timeout_s=5.0)
     try:
@@ -131,6 +131,8 @@ async def test_an_order_answered_just_after_its_timeout_is_counted_once(ibg: Fak
         into = await placing
         await wait_for(lambda: status(engine, into.client_order_id) is OrderStatus.FILLED)
         await wait_for(lambda: engine.venues["ib"].state is ConnectionState.CONNECTED)
+        back = [e for e in seen if isinstance(e, ConnectionEvent) and "answers order requests again" in e.detail]
+        assert back and back[-1].attempt > 0, back  # a recovery: the engine reconciles what it missed
         assert engine.venues["ib"].counters["reconnects"] == 0  # type: ignore[attr-defined]
         assert len([f for f in engine.fills if f.client_order_id == into.client_order_id]) == 2
         assert placed_orders(ibg) == 1

@@ -204,9 +204,9 @@ class IBOrders:
             return
         self._orders_quiet = ""
         self._orders_reopened = False
-        self._notice("info", "IB Gateway answers order requests again; reconciling")
+        self._notice("info", "IB Gateway answers order requests again")
         if not (self._hung or self._reconnecting or self._link_lost):
-            self.monitor.connected()  # the engine reconciles on this
+            self.monitor.recovered("IB Gateway answers order requests again")  # the engine reconciles on this
 
     def _fail_acks(self, why: str) -> None:
         """The socket went: every order still waiting for its answer is of unknown fate."""
