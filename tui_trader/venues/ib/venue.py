@@ -165,7 +165,8 @@ class IBVenue(IBOrders, PrivateProbe):
                 raise VenueError(f"{self.name}: {self._refused}") from None
             if isinstance(exc, TimeoutError):  # the port took the connection; nothing answered on it
                 raise VenueError(f"{self.name}: IB Gateway not answering at {self.settings.host}:{port} (its API "
-                                 f"handshake unanswered for {self.request_timeout_s:g} s)") from None  # fmt: skip
+                                 f"handshake unanswered for {self.request_timeout_s:g} s: hung, or TWS waiting for "
+                                 "you to accept the connection)") from None  # fmt: skip
             raise VenueError(f"{self.name}: cannot reach TWS / IB Gateway at {self.settings.host}:{port} "
                              f"({type(exc).__name__}); start it, log in, and enable its API "
                              "(Configure > API > Settings)") from None  # fmt: skip
