@@ -37,8 +37,8 @@ def make_venue(fake: FakeSchwab, tmp: Path | None = None, **kw: Any) -> SchwabVe
         save_token=saved.append,
         ids_path=None if tmp is None else tmp / "schwab_ids.jsonl",
         backoff=Backoff(0.05, 0.2, rng=random.Random(1)), order_rate=50,
-        rest_timeout_s=kw.pop("timeout", 2.0), heartbeat_grace_s=kw.pop("heartbeat_grace_s", 1.0), **kw,
-    )  # fmt: skip
+        rest_timeout_s=kw.pop("timeout", 10.0), heartbeat_grace_s=kw.pop("heartbeat_grace_s", 1.0), **kw,
+    )  # fmt: skip  # the venue's own 10 s unless a test loses answers (a loaded machine took 2 s to answer)
 
 
 async def started(fake: FakeSchwab, tmp: Path | None = None, events: list[Event] | None = None, **kw: Any) -> Engine:
