@@ -232,3 +232,21 @@ async def test_detaching_ends_a_refresh_whose_cancel_was_swallowed(served, monke
     started = time.monotonic()
     await client.close()
     assert time.monotonic() - started < 10.0 and not client.connected  # 0.5 s and its last 0.1, not the 30 s
+
+
+async def test_a_command_told_to_wait_is_given_its_wait_to_answer(served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`venue reconnect` from an attached workstation waits `wait_s` for the venue to be back
+    before it answers: that wait is added to the client's patience (15 s), not taken for a
+    daemon that stopped answering; a command given no wait still has only the client's."""
+    from tui_trader.engine import commands
+
+    async def waits(engine, params, actor):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(float(params["wait_s"]))
+        return {"waited": params["wait_s"]}
+
+    monkeypatch.setitem(commands._COMMANDS, "test.waits", waits)
+    _, _, home = served
+    async with RemoteClient.for_home(home, mirror=False, timeout_s=0.5) as client:
+        assert await client.call("test.waits", wait_s=1) == {"waited": 1}
+        with pytest.raises(UserError, match=re.escape("the daemon did not answer 'call' within 0.5 s")):
+            await client.request("call", command="test.waits", params={"wait_s": 1})

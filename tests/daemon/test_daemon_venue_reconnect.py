@@ -330,3 +330,46 @@ def test_a_running_daemon_takes_new_keys_with_venue_reconnect(
 def venue_state(capsys: pytest.CaptureFixture[str], home: Path) -> str:
     venues = cli_json(capsys, home, "status")["venues"]
     return str(next(v["state"] for v in venues if v["name"] == "binance"))
+
+
+async def test_the_workstation_reconnects_a_venue_with_new_keys_from_its_command_line(
+    fake: FakeKucoinExchange, keyring: CredentialStore, tmp_path: Path
+) -> None:
+    """In the workstation: the keys revoked at KuCoin stop the private streams; the palette
+    offers "Reconnect venue kucoin"; with new keys stored (`keys set` in a shell),
+    `:venue reconnect KuCoin` brings them back and the status line says "kucoin: connected";
+    no key is on the screen."""
+    from tui_trader.engine.client import InProcessClient
+    from tui_trader.ui.app import WorkstationApp
+    from tui_trader.ui.panes.statusbar import StatusBar
+
+    engine = await started(fake, tmp_path / "home")
+    venue = engine.venues["kucoin"]
+    assert isinstance(venue, CcxtVenue)
+    app = WorkstationApp(InProcessClient(engine), engine.settings, None)
+    try:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and PRIVATE_TOKEN in fake.requests)
+        fake.api_key, fake.secret = NEW_KEY, NEW_SECRET  # ours revoked, new ones made
+        fake.expire_tokens()
+        await fake.drop_connections()
+        await wait_for(lambda: private_states(venue) == {"stopped"})
+        keyring.set("kucoin", Credentials(NEW_KEY, NEW_SECRET, PASSPHRASE))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await wait_for(lambda: app.snapshot is not None)
+            await app.refresh_snapshot()
+            offered = {name: run for name, _, run in app.feature_palette_commands()}
+            assert "Reconnect venue kucoin" in offered and "Reconnect venue paper" not in offered
+            await pilot.press("colon")
+            await pilot.pause()
+            app.command_line.field.value = "venue reconnect KuCoin"
+            await pilot.press("enter")
+            bar = app.query_one(StatusBar)
+            await wait_for(lambda: bar.message.startswith("kucoin: connected"))
+            assert bar.message_style == "" and private_states(venue) <= {"live", "waiting", "quiet"}
+            assert venue._credentials.api_key == NEW_KEY  # type: ignore[attr-defined]
+            await pilot.pause()
+            screen = app.export_screenshot()
+            for secret in (KEY, SECRET, NEW_KEY, NEW_SECRET, PASSPHRASE):
+                assert secret not in screen + bar.message
+    finally:
+        await engine.stop()

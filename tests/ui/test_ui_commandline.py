@@ -21,6 +21,7 @@ from tui_trader.ui.commandline import (
     SymbolCommand,
     ThemeCommand,
     TimeframeCommand,
+    VenueCommand,
     WatchCommand,
     parse_command,
 )
@@ -73,6 +74,8 @@ def test_other_commands() -> None:
     assert parse_command("layout grid") == LayoutCommand("grid")
     assert parse_command("modify ab12 price 64.1k") == ModifyCommand("ab12", Decimal(64100))
     assert parse_command("amend ab12 qty 0.8 price 3") == ModifyCommand("ab12", Decimal(3), Decimal("0.8"))
+    assert parse_command("venue reconnect kucoin") == VenueCommand("reconnect", "kucoin")
+    assert parse_command("venue Stop paper") == VenueCommand("stop", "paper")
 
 
 @pytest.mark.parametrize(
@@ -103,6 +106,10 @@ def test_other_commands() -> None:
         ("modify ab12 qty 1 qty 2", "given twice"),
         ("modify ab12 price -5", "greater than zero"),
         ("flatten now", "takes nothing"),
+        ("venue", "venue takes what to do and a venue's name"),
+        ("venue reconnect", "venue takes what to do"),
+        ("venue restart kucoin", "venue reconnect kucoin"),
+        ("venue reconnect kucoin now", "venue takes what to do"),
         ("dance", "unknown command 'dance'"),
     ],
 )

@@ -328,3 +328,35 @@ async def test_keymap_theme_and_quit(rig_factory) -> None:  # type: ignore[no-un
         await answer(rig, pilot, "ctrl+y")
         await settle(rig, pilot)
     assert rig.app.return_code == 0
+
+
+async def test_venue_commands_on_the_command_line(rig_factory) -> None:  # type: ignore[no-untyped-def]
+    """`:venue stop|start paper` rehearse an outage from the workstation; `:venue reconnect`
+    of the paper venue says in one line (red) why not and what does; a venue that is not
+    configured is refused inline, nothing sent; the palette offers no reconnect for paper."""
+    rig = rig_factory()
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await rig.ready(pilot)
+        bar, paper = rig.app.query_one(StatusBar), rig.engine.venues["paper"]
+        await command(rig, pilot, "venue reconnect kraken")
+        line = rig.app.command_line
+        assert line.is_open and line.error_text == "no venue 'kraken'; configured: paper"
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await command(rig, pilot, "venue reconnect paper")
+        await settle(rig, pilot)
+        assert bar.message == (
+            "paper is a paper venue: it has no keys to read again; "
+            "`tui-trader venue stop|start paper` takes it down and back"
+        )
+        assert bar.message_style == rig.app.palette.error
+
+        await command(rig, pilot, "venue stop PAPER")
+        await settle(rig, pilot)
+        assert paper.state.value == "disconnected" and "paper" in bar.message and "disconnected" in bar.message
+        await command(rig, pilot, "venue start paper")
+        await settle(rig, pilot)
+        assert paper.state.value == "connected" and "paper" in bar.message and "connected" in bar.message
+        assert "disconnected" not in bar.message and bar.message_style == ""
+        assert not [c for c in rig.app.feature_palette_commands() if c[0].startswith("Reconnect venue")]

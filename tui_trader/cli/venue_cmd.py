@@ -42,12 +42,12 @@ def _reconnect(args: argparse.Namespace) -> int:
     """One line: "kucoin: connected" (with "; cash re-read: USDT 0 -> 1,000" if the balances read
     again moved it), or "kucoin: degraded: WHY" and exit 1."""
     from tui_trader.cli.control_cmd import request
+    from tui_trader.engine.venue_answers import reconnected_line
 
     params = {"name": args.name, "wait_s": args.wait}
     doc = request(args, "call", command="venue.reconnect", params=params, timeout_s=args.wait + ANSWER_MARGIN_S)
     if args.json:
         print_json(doc)
     else:
-        cash = f"; cash re-read: {doc['cash']}" if doc.get("cash") else ""
-        print(f"{doc['venue']}: {doc['state']}" + (f": {doc['detail']}" if doc["detail"] else "") + cash)
+        print(reconnected_line(doc))
     return 0 if doc["state"] == "connected" else 1

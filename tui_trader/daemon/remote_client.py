@@ -191,8 +191,9 @@ class RemoteClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def request(self, cmd: str, **params: Any) -> Any:
-        """Send one command and return its JSON result (a daemon error raises UserError)."""
+    async def request(self, cmd: str, *, answer_within_s: float | None = None, **params: Any) -> Any:
+        """Send one command and return its JSON result (a daemon error raises UserError).
+        `answer_within_s`: how long its answer may take (`timeout_s` unless given)."""
         if not self.connected or self._writer is None:
             raise UserError(self._fatal or f"not connected to the daemon at {self.home_label}")
         req_id = next(self._ids)
@@ -201,11 +202,12 @@ class RemoteClient:
         try:
             self._writer.write(dumps(request(req_id, cmd, to_jsonable(params))))
             await asyncio.wait_for(self._writer.drain(), self.timeout_s)  # a daemon that stopped reading
-            response = await asyncio.wait_for(fut, self.timeout_s)
+            response = await asyncio.wait_for(fut, answer_within_s or self.timeout_s)
+        except TimeoutError:  # first: an OSError too (it read "lost connection" for a slow answer)
+            waited = answer_within_s or self.timeout_s
+            raise UserError(f"the daemon did not answer {cmd!r} within {waited:g} s") from None
         except (ConnectionError, OSError):
             raise UserError(self._fatal or f"lost connection to the daemon at {self.home_label}") from None
-        except TimeoutError:
-            raise UserError(f"the daemon did not answer {cmd!r} within {self.timeout_s:g} s") from None
         finally:
             self._pending.pop(req_id, None)
         return raise_for(response)
@@ -367,7 +369,10 @@ class RemoteClient:
         return decode(list[Candle], await self.request("candles", symbol=symbol, timeframe=timeframe, limit=limit))
 
     async def call(self, command: str, **params: Any) -> Any:
-        return await self.request("call", command=command, params=params)
+        # a command told to wait for something (`wait_s`: a venue back after a reconnect) answers
+        # once it has: that wait is not the daemon's silence
+        within = self.timeout_s + float(params.get("wait_s") or 0)
+        return await self.request("call", command=command, params=params, answer_within_s=within)
 
 
 async def _end(task: asyncio.Task[Any]) -> None:

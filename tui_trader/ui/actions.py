@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PaletteCommand = tuple[str, str, Any]
 CHAT_PROVIDER = "manual"  # provider name for signals pasted into the TUI
+RECONNECT_WAIT_S = 15  # how long `venue reconnect` waits for the venue to be back before answering
 
 
 class FeatureActions(WorkstationState):
@@ -290,6 +291,29 @@ class FeatureActions(WorkstationState):
         self._say(f"config reloaded: applied {applied}" + (f" ({detail})" if detail else ""))
         await self.refresh_snapshot()
 
+    # -- venues ------------------------------------------------------------------------------
+
+    @work(group="venue", exit_on_error=False)
+    async def venue_command(self, action: str, name: str) -> None:
+        """`venue reconnect NAME`: the engine reads the venue's keys again from the keyring and
+        reconnects it (after `tui-trader keys set NAME`), reconciles and reads its balances;
+        `venue stop|start NAME`: a paper venue down and back. The answer in one line."""
+        from tui_trader.engine.venue_answers import reconnected_line
+
+        if action == "reconnect":
+            self._say(f"{name}: reconnecting with its keys read again from the keyring ...")
+        try:
+            if action == "reconnect":
+                doc = await self.client.call("venue.reconnect", name=name, wait_s=RECONNECT_WAIT_S)
+                self._say(reconnected_line(doc), error=doc.get("state") != "connected")
+            else:
+                doc = await self.client.call(f"venue.{action}", name=name)
+                self._say(f"{doc['venue']}: {doc['state']}")
+        except UserError as exc:
+            self._say(str(exc), error=True)
+            return
+        await self.refresh_snapshot()
+
     # -- going live --------------------------------------------------------------------------
 
     @work(exclusive=True, group="arm", exit_on_error=False)
@@ -350,6 +374,15 @@ class FeatureActions(WorkstationState):
                 out.append(("Disarm live trading", "block orders to live venues again", self.action_disarm_live))
             else:
                 out.append(("Arm live trading…", "type the venue name to allow live orders", self.action_arm_live))
+        for v in snap.venues if snap is not None else []:
+            if v.kind != "paper":
+                out.append(
+                    (
+                        f"Reconnect venue {v.name}",
+                        "read its keys again from the keyring (after keys set) and reconnect it",
+                        _reconnect(self, v.name),
+                    )
+                )
         for s in (snap.extra.get("strategies") or []) if snap is not None else []:
             name = str(s.get("name"))
             enable = not s.get("enabled")
@@ -370,6 +403,10 @@ class FeatureActions(WorkstationState):
                     )
                 )
         return out
+
+
+def _reconnect(app: Any, name: str) -> Any:
+    return lambda: app.venue_command("reconnect", name)
 
 
 def _toggle(app: Any, name: str, enable: bool) -> Any:

@@ -14,6 +14,7 @@ Pure functions with no Textual import, so the grammar is unit tested on its own.
     alert BTC/USDT above 70000 | alert 65000 | alert rm <n> | alerts
     watch add SOL/USDT | watch rm SOL/USDT | find sol      ind ema sma | ind off
     symbol ETH/USDT | tf 5m | theme tui-light | layout tabs | layout save NAME | help | quit
+    venue reconnect kucoin (its keys read again) | venue stop paper | venue start paper
 
 A symbol is always a symbol: the word after the quantity is looked up in the venue's markets
 first (symbols.py), so `buy 10 DAY`, `buy 10 POST limit 95` and `buy 10 LMT 450` trade the
@@ -124,6 +125,12 @@ class IndicatorCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class VenueCommand:
+    action: str  # "reconnect" (a live venue, its keys read again), "stop" / "start" (a paper one)
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class HelpCommand:
     pass
 
@@ -147,9 +154,13 @@ Command = (
     | AlertCommand
     | WatchCommand
     | IndicatorCommand
+    | VenueCommand
     | HelpCommand
     | QuitCommand
 )
+
+
+VENUE_ACTIONS = ("reconnect", "stop", "start")
 
 
 def parse_command(text: str, active_symbol: str | None = None, markets: Collection[str] = ()) -> Command:
@@ -203,11 +214,22 @@ def parse_command(text: str, active_symbol: str | None = None, markets: Collecti
             return SaveLayoutCommand(_layout_name(args[1:]))
         layout = _one(verb, args, f"a layout ({', '.join(LAYOUTS)}) or a saved one; layout save NAME saves")
         return LayoutCommand(layout.lower() if layout.lower() in LAYOUTS else layout)
+    if verb == "venue":
+        return _parse_venue(args)
     if verb in ("help", "?", "keys"):
         return HelpCommand()
     if verb in ("quit", "q", "exit"):
         return QuitCommand()
     raise ParseError(f"unknown command {words[0]!r}; {USAGE}")
+
+
+def _parse_venue(args: list[str]) -> VenueCommand:
+    if len(args) != 2 or args[0].lower() not in VENUE_ACTIONS:
+        raise ParseError(
+            "venue takes what to do and a venue's name: venue reconnect kucoin (its keys read again"
+            " after keys set) · venue stop paper · venue start paper"
+        )
+    return VenueCommand(args[0].lower(), args[1])
 
 
 def _layout_name(args: list[str]) -> str:

@@ -81,6 +81,10 @@ class ScreenWiring(WorkstationState):
         elif isinstance(command, cl.CloseCommand):
             if self.open_position(command.symbol) is None:
                 return f"no open position in {command.symbol}"
+        elif isinstance(command, cl.VenueCommand):
+            names = [v.name for v in snap.venues] if snap is not None else []
+            if snap is not None and self.venue_named(command.name) is None:
+                return f"no venue {command.name!r}; configured: {', '.join(names)}"
         elif (
             isinstance(command, cl.CancelCommand | cl.ModifyCommand)
             and command.client_order_id is not None
@@ -88,6 +92,11 @@ class ScreenWiring(WorkstationState):
         ):
             return f"no working order matches {command.client_order_id!r}; the blotter lists them"
         return None
+
+    def venue_named(self, text: str) -> str | None:
+        """A configured venue's name from what was typed (any case)."""
+        names = [v.name for v in self.snapshot.venues] if self.snapshot else []
+        return text if text in names else next((n for n in names if n.lower() == text.lower()), None)
 
     def resolve_order_id(self, text: str) -> str | None:
         """An open order's id from its full id or a unique tail (as the blotter shows it)."""
@@ -155,6 +164,8 @@ class ScreenWiring(WorkstationState):
             self.watch_command(command)
         elif isinstance(command, cl.IndicatorCommand):
             self.set_indicators(command.names)
+        elif isinstance(command, cl.VenueCommand):
+            self.venue_command(command.action, self.venue_named(command.name) or command.name)
         elif isinstance(command, cl.HelpCommand):
             self.action_help()
         elif isinstance(command, cl.QuitCommand):

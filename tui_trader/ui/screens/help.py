@@ -24,6 +24,7 @@ COMMAND_HELP = [
     ("ind ema bb · ind off", "chart overlays: sma ema bb vwap"),
     ("symbol ETH/USDT · tf 5m · theme tui-light", "view"),
     ("layout tabs|grid|auto|NAME · layout save NAME", "layouts, saved layouts"),
+    ("venue reconnect NAME · venue stop|start paper", "new keys used now; rehearse an outage"),
     ("help · quit", ""),
 ]
 NOTE = (
