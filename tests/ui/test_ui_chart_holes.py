@@ -45,3 +45,20 @@ async def test_the_chart_marks_a_hole_where_its_bars_are_missing_and_names_its_s
         title = str(rig.app.query_one("#chart-title", Static).render())
         span = f"{start:%H:%M}-{end:%H:%M}"
         assert f"hole {span} (not in the venue's history)" in title
+
+
+def test_a_strategy_waiting_on_a_hole_says_so_in_its_row() -> None:
+    """The strategies pane: `waits` and what it waits for (status's `waiting`), not `on`."""
+    from textual.theme import BUILTIN_THEMES
+
+    from tui_trader.ui.panes.strategies import StrategiesPane
+    from tui_trader.ui.theme import Palette
+
+    pal = Palette.from_theme(BUILTIN_THEMES["textual-dark"])
+    wait = {"symbol": "ETH/USDT", "timeframe": "1m", "hole_from": "2026-01-05T15:30:00Z",
+            "hole_to": "2026-01-05T16:20:00Z", "evaluates_from": "2026-01-05T16:40:00Z"}  # fmt: skip
+    status = {"name": "quick", "enabled": True, "state": "running", "timeframe": "1m", "symbols": ["ETH/USDT"]}
+    row = StrategiesPane._row({**status, "waiting": [wait]}, [], [], pal)
+    assert row[1][0] == "waits"
+    assert row[-1][0] == "ETH/USDT 1m: hole 15:30-16:20, evaluates from 16:40"
+    assert StrategiesPane._row({**status, "waiting": []}, [], [], pal)[1][0] == "on"

@@ -63,6 +63,15 @@ def stops(name: str, protective: list[dict[str, Any]]) -> str:
     return ", ".join(cells) or "-"
 
 
+def waiting(waits: list[dict[str, Any]]) -> str:
+    """`ETH/USDT 1m: hole 15:30-16:20, evaluates from 16:40` for each hole a strategy waits on."""
+    return "; ".join(
+        f"{w['symbol']} {w['timeframe']}: hole {str(w['hole_from'])[11:16]}-{str(w['hole_to'])[11:16]}, "
+        f"evaluates from {str(w['evaluates_from'])[11:16]}"
+        for w in waits
+    )
+
+
 def last_signal(status: dict[str, Any]) -> str:
     """`buy ETH/USDT @ 3,012.50 (tag) · reason` from the last decision, or `-`."""
     d = status.get("last_decision")
@@ -162,6 +171,8 @@ class StrategiesPane(Pane):
             state = ("starting", pal.muted)
         elif error:
             state = ("ERROR", f"bold {pal.error}")
+        elif s.get("enabled") and s.get("waiting"):  # a hole in the bars it reads (status's `waiting`)
+            state = ("waits", f"bold {pal.warning}")
         elif s.get("enabled"):
             state = ("on", f"bold {pal.up}")
         else:
@@ -170,6 +181,8 @@ class StrategiesPane(Pane):
         pnl = strategy_pnl(name, ledger)
         trades = s.get("open_trades") or []
         last: Cell = (str(error).splitlines()[0], pal.error) if error else last_signal(s)
+        if not error and s.get("waiting"):
+            last = (waiting(s["waiting"]), pal.warning)
         return [
             str(s.get("name", "?")),
             state,
