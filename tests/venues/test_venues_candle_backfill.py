@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.events import CandleEvent, Event, NoticeEvent
 from tui_trader.secrets import Credentials
@@ -40,19 +41,25 @@ def _bars(first: int, last: int, step: int = MIN) -> list[list[float]]:
 async def venue(fake: FakeBinanceExchange) -> AsyncIterator[CcxtVenue]:
     fake.rest.set_klines("BTC/USDT", "1m", _bars(LAST - 10 * MIN, T0))
     fake.rest.set_klines("BTC/USDT", "5m", _bars(LAST - 10 * 5 * MIN, T0, 5 * MIN))
-    v = CcxtVenue(
-        "binance",
-        venue_settings(fake, rate_limit_ms=1, timeout_ms=300),
-        FrozenClock(datetime.fromtimestamp(NOW / 1000, UTC)),
-        credentials=Credentials(API_KEY, SECRET),
-        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
-    )
-    v._ex = v._make_exchange()
-    await v._ex.load_markets()
+    v = await _frozen(venue_settings(fake, rate_limit_ms=1, timeout_ms=300), NOW)
     try:
         yield v
     finally:
         await v._ex.close()
+
+
+async def _frozen(settings: VenueSettings, now_ms: int, secret: str = SECRET) -> CcxtVenue:
+    """A ccxt venue on a fake, its clock frozen at `now_ms`, its markets loaded, nothing streamed."""
+    v = CcxtVenue(
+        settings.exchange or "ccxt",
+        settings,
+        FrozenClock(datetime.fromtimestamp(now_ms / 1000, UTC)),
+        credentials=Credentials(API_KEY, secret),
+        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
+    )
+    v._ex = v._make_exchange()
+    await v._ex.load_markets()
+    return v
 
 
 async def _back(venue: CcxtVenue, last: int = LAST, tf: str = "1m") -> list[Event]:
@@ -73,6 +80,14 @@ def _closed(events: list[Event]) -> list[int]:
 
 def _notices(events: list[Event]) -> list[str]:
     return [e.message for e in events if isinstance(e, NoticeEvent)]
+
+
+def _one_hole(venue: CcxtVenue, events: list[Event], start: int, end: int, words: str) -> None:
+    """The venue said one hole, from `start` to `end`, in a notice with `words`."""
+    (hole,) = venue.holes
+    assert (hole.start_ms, hole.end_ms) == (start, end)
+    (text,) = _notices(events)
+    assert words in text and text.endswith("that span stays a hole")
 
 
 def _hms(ms: int) -> str:
@@ -139,9 +154,7 @@ async def test_a_venue_that_answers_the_same_page_again_says_the_rest_missing(
     events = await _back(venue)
     reached = LAST + 1000 * MIN
     assert _closed(events) == list(range(LAST + MIN, reached + 1, MIN))
-    (hole,) = venue.holes
-    assert (hole.start_ms, hole.end_ms) == (reached + MIN, T0)
-    assert "the venue answered no candles after the last it gave" in _notices(events)[0]
+    _one_hole(venue, events, reached + MIN, T0, "the venue answered no candles after the last it gave")
 
 
 async def test_a_venue_that_answers_its_newest_page_whatever_since_says_the_span_before(
@@ -153,9 +166,7 @@ async def test_a_venue_that_answers_its_newest_page_whatever_since_says_the_span
     events = await _back(venue)
     oldest = T0 - 999 * MIN  # the newest 1000, the open bar among them
     assert _closed(events) == list(range(oldest, PRESENT + 1, MIN))
-    (hole,) = venue.holes
-    assert (hole.start_ms, hole.end_ms) == (LAST + MIN, oldest)
-    assert "answered its 1000 newest" in _notices(events)[0]
+    _one_hole(venue, events, LAST + MIN, oldest, "answered its 1000 newest")
 
 
 async def test_a_venue_that_answers_candles_of_another_timeframe_gives_none_of_them(
@@ -166,8 +177,7 @@ async def test_a_venue_that_answers_candles_of_another_timeframe_gives_none_of_t
     last = T0 - 600 * 5 * MIN
     events = await _back(venue, last, "5m")
     assert _closed(events) == []
-    (hole,) = venue.holes
-    assert (hole.what, hole.start_ms, hole.end_ms) == ("5m candles", last + 5 * MIN, T0)
+    _one_hole(venue, events, last + 5 * MIN, T0, "5m candles")
     assert "candles of another timeframe" in _notices(events)[0]
 
 
@@ -240,16 +250,8 @@ async def test_bybit_candles_are_read_back_page_after_page_each_page_up_to_its_o
     fake = FakeBybitExchange(api_key=API_KEY, secret=SECRET)
     await fake.start(tick_interval_s=0.02)
     now = fake.now_ms
-    v = CcxtVenue(
-        "bybit",
-        ccxt_settings("bybit", fake.ccxt_options(), ["BTC/USDT"], rate_limit_ms=1),
-        FrozenClock(datetime.fromtimestamp(now / 1000, UTC)),
-        credentials=Credentials(API_KEY, SECRET),
-        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
-    )
-    v._ex = v._make_exchange()
+    v = await _frozen(ccxt_settings("bybit", fake.ccxt_options(), ["BTC/USDT"], rate_limit_ms=1), now)
     try:
-        await v._ex.load_markets()
         present = now - now % MIN - MIN
         last = present - 2_500 * MIN
         events = await _back(v, last)
@@ -274,16 +276,9 @@ async def test_kraken_answers_its_newest_720_bars_and_the_outage_before_them_is_
     fake.public_trades["BTC/USDT"][:0] = [
         {"id": 10_000 + i, "price": "50000.0", "qty": "0.5", "time": t, "side": "buy"} for i, t in enumerate(times)
     ]
-    v = CcxtVenue(
-        "kraken",
-        ccxt_settings("kraken", {**fake.ccxt_options(), "rateLimit": 20}, ["BTC/USDT"], sandbox=False),
-        FrozenClock(datetime.fromtimestamp(now / 1000, UTC)),
-        credentials=Credentials(API_KEY, SECRET_B64),
-        backoff=Backoff(0.05, 0.2, rng=random.Random(1)),
-    )
-    v._ex = v._make_exchange()
+    options = {**fake.ccxt_options(), "rateLimit": 20}
+    v = await _frozen(ccxt_settings("kraken", options, ["BTC/USDT"], sandbox=False), now, SECRET_B64)
     try:
-        await v._ex.load_markets()
         last = present - 800 * MIN
         events = await _back(v, last)
         closed = _closed(events)
