@@ -62,3 +62,27 @@ def test_a_strategy_waiting_on_a_hole_says_so_in_its_row() -> None:
     assert row[1][0] == "waits"
     assert row[-1][0] == "ETH/USDT 1m: hole 15:30-16:20, evaluates from 16:40"
     assert StrategiesPane._row({**status, "waiting": []}, [], [], pal)[1][0] == "on"
+
+
+async def test_a_chart_whose_live_bar_comes_after_missing_ones_reads_the_history_again() -> None:
+    """An outage: no price came for 15 bars, the chart folds the live price into a new bar with
+    the 15 missing before it. It reads the venue's history again once (the backfill is in it by
+    then), the bars in their place; it only ever loaded history on a symbol or timeframe change,
+    so the bars the backfill brought back never showed (a gap no notice explained)."""
+    from ui_helpers import settle_workers
+
+    rig = build_rig()
+    async with rig.app.run_test(size=(160, 48)) as pilot:
+        await rig.ready(pilot, steps=5)
+        await frame(rig, pilot)
+        chart = rig.app.query_one(ChartPane)
+        await settle_workers(rig.app)
+        whole = [c.open_time for c in chart.candles]
+        step = whole[-1] - whole[-2]
+        chart.candles = chart.candles[:-15]  # the outage: the last 15 bars never folded in
+        chart._dirty = True
+        await frame(rig, pilot)
+        await settle_workers(rig.app)
+        await frame(rig, pilot)
+        times = [c.open_time for c in chart.candles]
+        assert times[-1] >= whole[-1] and all(b - a == step for a, b in zip(times[-30:], times[-29:], strict=False))

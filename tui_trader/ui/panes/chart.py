@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui_trader.core.enums import OrderType
-from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, vwap
+from tui_trader.ui.chart_data import bollinger, ema, fold_price, sma, timeframe_seconds, vwap
 from tui_trader.ui.panes.base import Pane
 from tui_trader.ui.theme import Palette
 from tui_trader.ui.view import View
@@ -89,6 +90,7 @@ class ChartPane(Pane):
         self._next_draw = 0.0
         self._dirty = False
         self._view: View | None = None
+        self._reloaded_at: datetime | None = None  # the live bar after a gap the history was read again for
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
@@ -122,6 +124,7 @@ class ChartPane(Pane):
         ticker = view.snapshot.ticker(view.symbol, view.venue)
         if ticker is not None:
             self.candles = fold_price(self.candles, ticker.last, ticker.ts, view.timeframe)
+            self._after_gap(wanted)
         self._draw(view)
         self._title(view)
 
@@ -133,6 +136,21 @@ class ChartPane(Pane):
 
     def on_resize(self) -> None:
         self._dirty = True
+
+    def _after_gap(self, wanted: tuple[str, str]) -> None:
+        """The live price opened a bar with bars missing before it (an outage: no price came):
+        the venue's history is read again, once for that bar, its backfill in it by then; what
+        it cannot give back is a hole, marked (`hole_marks`)."""
+        if len(self.candles) < 2 or self.candles[-1].open_time == self._reloaded_at:
+            return
+        step = timedelta(seconds=timeframe_seconds(wanted[1]))
+        if self.candles[-1].open_time - self.candles[-2].open_time > step:
+            self._reloaded_at = self.candles[-1].open_time
+            self.run_worker(
+                partial(self._load, *wanted),  # type: ignore[arg-type]  # Textual runs a partial of a coroutine function
+                exclusive=True,
+                group="chart-load",
+            )
 
     async def _load(self, symbol: str, timeframe: str) -> None:
         try:
