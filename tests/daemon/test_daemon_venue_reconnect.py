@@ -373,3 +373,94 @@ async def test_the_workstation_reconnects_a_venue_with_new_keys_from_its_command
                 assert secret not in screen + bar.message
     finally:
         await engine.stop()
+
+
+async def test_oanda_takes_a_new_token_the_same_way(tmp_path: Path, keyring: CredentialStore) -> None:
+    """OANDA: a new token made in OANDA's hub revokes ours; both streams are refused (401) and
+    the venue line says the token was refused and what fixes it. `venue reconnect` with the old
+    token still stored says OANDA refuses it, nothing changed; with the new one stored both
+    streams are back on it, the order filled meanwhile is booked once (read back), an order
+    trades, and no token is in the answer, the audit log or the snapshot."""
+    import random
+
+    from tui_trader.config.venues import VenueSettings
+    from tui_trader.core.clock import SystemClock
+    from tui_trader.venues.oanda.venue import OandaVenue
+    from tui_trader.venues.resilience import Backoff
+
+    from fakes.oanda_exchange import TOKEN, FakeOanda
+
+    new_token = "oanda-new-token-fedcba9876543210"
+    keyring.set("oanda", Credentials(TOKEN))
+    fake = await FakeOanda(heartbeat_s=0.1).start()
+    settings = VenueSettings(kind="oanda", symbols=["EUR/USD"], url_override=fake.url,
+                             backoff_base_s=0.05, backoff_cap_s=0.2)  # fmt: skip
+    venue = OandaVenue("oanda", settings, SystemClock(), credentials=Credentials(TOKEN), rest_timeout_s=2.0,
+                       stall_after_s=2.0, backoff=Backoff(0.05, 0.2, rng=random.Random(1)))  # fmt: skip
+    engine = Engine(engine_settings(), Home(tmp_path / "home"), in_memory=True, venues={"oanda": venue})
+    await engine.start()
+
+    def line() -> str:
+        return next(v.detail for v in engine.snapshot().venues if v.name == "oanda")
+
+    try:
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and engine.ticker("EUR/USD", "oanda"))
+        limit = OrderRequest("EUR/USD", Side.BUY, Decimal("10000"), OrderType.LIMIT, price=Decimal("1.07900"),
+                             venue="oanda")  # fmt: skip
+        resting = await engine.place(limit)
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+
+        fake.token = new_token  # ours revoked at OANDA
+        fake.drop_streams()
+        await wait_for(lambda: "the token was refused; run `tui-trader keys set oanda`, then" in line())
+        fake.set_price("EUR_USD", "1.07880", "1.07890")  # filled at OANDA while we hear nothing
+        refused = r"oanda: account: authentication failed; .*nothing changed: oanda runs on as it was"
+        with pytest.raises(UserError, match=refused):
+            await dispatch(engine, "venue.reconnect", {"name": "oanda", "wait_s": 5}, "test")
+        assert venue._credentials.api_key == TOKEN  # type: ignore[attr-defined]
+
+        keyring.set("oanda", Credentials(new_token))
+        answer = await dispatch(engine, "venue.reconnect", {"name": "oanda"}, "test")
+        assert answer["state"] == "connected" and answer["detail"] == "", answer
+        await wait_status(engine, resting.client_order_id, OrderStatus.FILLED)  # read back
+        placed = await engine.place(OrderRequest("EUR/USD", Side.BUY, Decimal("1000"), OrderType.MARKET, venue="oanda"))
+        await wait_status(engine, placed.client_order_id, OrderStatus.FILLED)
+        assert sorted(f.client_order_id for f in engine.fills) == sorted(
+            [resting.client_order_id, placed.client_order_id]
+        )  # each once
+
+        assert engine.store is not None
+        audit = [r for r in await engine.store.audit_log() if r["action"] == "venue_reconnect"]
+        assert [r["detail"]["state"] for r in audit] == ["connected", "failed"], audit
+        shown = json.dumps(to_jsonable(engine.snapshot())) + json.dumps(audit, default=str) + json.dumps(answer)
+        assert TOKEN not in shown and new_token not in shown
+    finally:
+        await engine.stop()
+        await fake.stop()
+
+
+@pytest.mark.parametrize(
+    ("role", "kind", "said"),
+    [
+        ("daemon", "oanda", ": `tui-trader venue reconnect oanda` makes it use them"),
+        ("workstation", "ccxt", ": `:venue reconnect oanda` there makes it use them"),
+        ("daemon", "schwab", ": it uses them once restarted"),
+    ],
+)
+def test_keys_set_says_what_makes_a_running_engine_use_new_keys(
+    tmp_path: Path, role: str, kind: str, said: str
+) -> None:
+    """`keys set`'s last line names what makes the engine running on the home use the new keys:
+    `venue reconnect` for a daemon, `:venue reconnect` in a workstation, a restart for the
+    venues that cannot take keys while running."""
+    from types import SimpleNamespace
+
+    from tui_trader.cli.keys_cmd import _running_note
+    from tui_trader.home import HomeLock
+
+    home = Home(tmp_path / "home").ensure()
+    lock = HomeLock(home.lock_path, role).acquire()
+    try:
+        assert _running_note(SimpleNamespace(home=home), "oanda", kind).endswith(said)  # type: ignore[arg-type]
+    finally:
+        lock.release()

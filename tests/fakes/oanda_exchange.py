@@ -68,6 +68,7 @@ class FakeOanda:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # by order id
     positions: dict[str, Decimal] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)  # every order POST received
+    token: str = TOKEN  # the account's API token (a new one made at OANDA revokes the old: `token = ...`)
     requests: int = 0
     sinceid_reads: int = 0
     port: int = 0
@@ -190,7 +191,7 @@ class FakeOanda:
 
     def _authorised(self, request: web.Request) -> web.Response | None:
         self.requests += 1
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"errorMessage": "Insufficient authorization to perform request."}, status=401)
         if request.match_info.get("acct", ACCOUNT) != ACCOUNT:
             return web.json_response({"errorMessage": "Invalid value specified for 'accountID'"}, status=400)

@@ -106,6 +106,9 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
+KEYED_KINDS = ("ccxt", "alpaca", "oanda")  # the adapters that take keys while running (KeyedVenue)
+
+
 def _running_note(ctx: Context, venue: str, kind: str | None) -> str:
     """What makes an engine running on this home use the keys just stored ("" if none runs,
     or the keys are not a venue's)."""
@@ -116,8 +119,10 @@ def _running_note(ctx: Context, venue: str, kind: str | None) -> str:
         return ""
     pid, role = holder
     who = f" (pid {pid})" if pid else ""
-    if role == "daemon" and kind in ("ccxt", "alpaca"):  # the adapters that take keys while running (KeyedVenue)
+    if kind in KEYED_KINDS and role == "daemon":
         return f"a daemon is running on this home{who}: `tui-trader venue reconnect {venue}` makes it use them"
+    if kind in KEYED_KINDS and role == "workstation":
+        return f"the workstation is running on this home{who}: `:venue reconnect {venue}` there makes it use them"
     what = "a daemon" if role == "daemon" else "the tui-trader workstation" if role == "workstation" else "an engine"
     return f"{what} is running on this home{who}: it uses them once restarted"
 

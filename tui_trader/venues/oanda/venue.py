@@ -66,6 +66,7 @@ _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", 
 
 class OandaVenue:
     kind = "oanda"
+    takes_keys = True  # `venue reconnect` reads the token again (`reconnect_with`)
     # OANDA answers an order within its request; one it does not know a minute later never came.
     not_found_final_after_s = 60.0
 
@@ -116,9 +117,9 @@ class OandaVenue:
 
     # -- REST ----------------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, credentials: Credentials | None = None) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {self._credentials.api_key}",
+            "Authorization": f"Bearer {(credentials or self._credentials).api_key}",
             "Content-Type": "application/json",
             "Accept-Datetime-Format": "RFC3339",
         }
@@ -128,17 +129,18 @@ class OandaVenue:
 
     async def _request(
         self, method: str, path: str, *, body: dict[str, Any] | None = None, what: str, order: bool = False,
-        attempts: int = 4, ok_404: bool = False,
+        attempts: int = 4, ok_404: bool = False, credentials: Credentials | None = None,
     ) -> dict[str, Any]:
-        """One REST call. A 429 waits on the rate gate and tries again (nothing was made); a 5xx
-        or a lost answer is tried again unless `order` (then OutcomeUnknown: it may exist)."""
+        """One REST call (with the venue's token, or `credentials`'). A 429 waits on the rate
+        gate and tries again (nothing was made); a 5xx or a lost answer is tried again unless
+        `order` (then OutcomeUnknown: it may exist)."""
         assert self._session is not None, "connect first"
         backoff = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)
         for attempt in range(attempts):
             await self.rate_gate.wait()
             try:
                 async with self._session.request(
-                    method, self.rest_url + path, json=body, headers=self._headers(),
+                    method, self.rest_url + path, json=body, headers=self._headers(credentials),
                     timeout=aiohttp.ClientTimeout(total=self.rest_timeout_s),
                 ) as resp:
                     text = await resp.text()
@@ -231,6 +233,23 @@ class OandaVenue:
         self._tasks.clear()
         self.monitor.closed()
 
+    async def reconnect_with(self, credentials: Credentials | None) -> None:
+        """`tui-trader venue reconnect NAME`: the token read again from the keyring (a new one
+        made at OANDA, the old one revoked). The account is read with it first: refused, or
+        OANDA unreachable, this raises and nothing changed. Then both streams are opened again
+        with it; once both have spoken the venue is back (a reconnect: the engine reconciles)
+        and the transactions stream reads back what it missed (`_backfill`)."""
+        credentials = credentials or Credentials()
+        await self._request("GET", self._account("/summary"), what="account", credentials=credentials)
+        self._credentials = credentials
+        self.counters["reconnects"] += 1
+        self.monitor.reconnecting("reconnecting with the token read again", now=True)
+        for stream in STREAMS:
+            if stream in self._tasks:
+                self._down.add(stream)
+                self._heard.pop(stream, None)
+                self._restart(stream)
+
     async def load_markets(self) -> dict[str, Instrument]:
         return dict(self.instruments)
 
@@ -303,8 +322,11 @@ class OandaVenue:
         self._heard[stream] = time.monotonic()  # watched from its opening: one that never speaks is silent
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.rest_timeout_s)
         async with self._session.get(url, headers=self._headers(), timeout=timeout) as resp:
-            if resp.status == 401:
-                raise VenueError("authentication failed")
+            if resp.status == 401:  # a revoked token: tried again with backoff, and said what fixes it
+                raise VenueError(
+                    f"authentication failed: the token was refused; run `tui-trader keys set {self.name}`, "
+                    f"then `tui-trader venue reconnect {self.name}`"
+                )
             if resp.status != 200:
                 raise ConnectionError(f"HTTP {resp.status}")
             async for raw in resp.content:
