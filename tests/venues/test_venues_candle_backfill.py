@@ -62,13 +62,14 @@ async def _frozen(settings: VenueSettings, now_ms: int, secret: str = SECRET) ->
     return v
 
 
-async def _back(venue: CcxtVenue, last: int = LAST, tf: str = "1m") -> list[Event]:
-    """The venue back after an outage that began after the bar `last`: what it emits."""
+async def _back(venue: CcxtVenue, last: int = LAST, tf: str = "1m", live: list[list[Any]] | None = None) -> list[Event]:
+    """The venue back after an outage that began after the bar `last` (its stream back with
+    the bars `live` before the backfill ran): what it emits."""
     events: list[Event] = []
     venue._emit = events.append
     venue._last_candle = {("BTC/USDT", tf): last}
     venue._gap_from = (dict(venue._last_candle), {})
-    venue._held_candles = {("BTC/USDT", tf): []}
+    venue._held_candles = {("BTC/USDT", tf): list(live or [])}
     await venue._backfill()
     return events
 
@@ -194,11 +195,11 @@ async def test_a_venue_that_goes_silent_mid_paging_says_the_rest_missing(
         return rows
 
     fake.klines_fault = silent_after_one
-    events = await _back(venue)
+    streamed = PRESENT - 4 * MIN  # the stream, back meanwhile, has the bars from there on
+    events = await _back(venue, live=[[t, 1.0, 1.0, 1.0, 1.0, 1.0] for t in range(streamed, T0 + 1, MIN)])
     reached = LAST + 1000 * MIN
-    assert _closed(events)[:1000] == list(range(LAST + MIN, reached + 1, MIN))
-    holes = list(venue.holes)
-    assert holes and holes[-1].end_ms == T0 and "the venue stopped answering" in _notices(events)[-1]
+    assert _closed(events) == [*range(LAST + MIN, reached + 1, MIN), *range(streamed, PRESENT + 1, MIN)]
+    _one_hole(venue, events, reached + MIN, streamed, "the venue stopped answering")
 
 
 async def test_a_venue_that_rate_limits_mid_paging_is_read_on_after_its_wait(

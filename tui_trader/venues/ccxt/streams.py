@@ -605,8 +605,11 @@ class CcxtStreams(PrivateProbe):
             )
             for row in back.rows:
                 self._emit_candle(symbol, tf, row, now_ms, tf_ms)
+            # the stream, back meanwhile, has the bars from its first on: a gap ends there
+            live = min((int(r[0]) for r in self._held_candles.get(key) or ()), default=None)
             for gap in back.gaps:
-                self._say_hole(symbol, f"{tf} candles", (gap.start_ms, gap.end_ms), len(back.rows), why=gap.why)
+                end = min(gap.end_ms, live) if live is not None and live > gap.start_ms else gap.end_ms
+                self._say_hole(symbol, f"{tf} candles", (gap.start_ms, end), len(back.rows), why=gap.why)
         finally:
             held = self._held_candles.pop(key, [])
             if held:
