@@ -444,7 +444,7 @@ async def test_oanda_takes_a_new_token_the_same_way(tmp_path: Path, keyring: Cre
     [
         ("daemon", "oanda", ": `tui-trader venue reconnect oanda` makes it use them"),
         ("workstation", "ccxt", ": `:venue reconnect oanda` there makes it use them"),
-        ("daemon", "schwab", ": it uses them once restarted"),
+        ("daemon", "webull", ": it uses them once restarted"),
     ],
 )
 def test_keys_set_says_what_makes_a_running_engine_use_new_keys(
@@ -464,3 +464,34 @@ def test_keys_set_says_what_makes_a_running_engine_use_new_keys(
         assert _running_note(SimpleNamespace(home=home), "oanda", kind).endswith(said)  # type: ignore[arg-type]
     finally:
         lock.release()
+
+
+def test_a_schwab_refresh_does_not_write_over_a_newer_login_in_the_keyring(
+    tmp_path: Path, keyring: CredentialStore
+) -> None:
+    """A running Schwab venue writes each refreshed token (every 30 minutes) to the keyring. Once
+    the trader has logged in again (`keys set schwab`, before the 7 days run out), the old
+    login's refresh must not replace the new login there: `venue reconnect schwab` (or the next
+    start) would have used the old one, days nearer its end. A refresh of the newest login is
+    written as before."""
+    pytest.importorskip("schwab", reason="schwab-py is an optional extra (tui-trader[brokers])")
+    from tui_trader.config import Settings
+    from tui_trader.config.venues import VenueSettings
+    from tui_trader.core.clock import SystemClock
+    from tui_trader.venues.schwab import build
+    from tui_trader.venues.schwab.auth import unwrap, wrapped
+
+    home = Home(tmp_path / "home")
+    old_login = wrapped({"access_token": "a-old", "refresh_token": "r-old"}, created=1_000)
+    keyring.set("schwab", Credentials("app-key", "app-secret", token=old_login))
+    venue = build("schwab", VenueSettings(kind="schwab", symbols=["AAPL"]), Settings(), SystemClock(), home)
+    new_login = wrapped({"access_token": "a-new", "refresh_token": "r-new"}, created=2_000)
+    keyring.set("schwab", Credentials("app-key", "app-secret", token=new_login))  # `keys set schwab` again
+
+    venue._save_token(wrapped({"access_token": "a-old-2", "refresh_token": "r-old"}, created=1_000))  # type: ignore[attr-defined]
+    stored = keyring.get("schwab")
+    assert stored is not None and unwrap(stored.token)[0]["access_token"] == "a-new"
+
+    venue._save_token(wrapped({"access_token": "a-new-2", "refresh_token": "r-new"}, created=2_000))  # type: ignore[attr-defined]
+    stored = keyring.get("schwab")
+    assert stored is not None and unwrap(stored.token)[0]["access_token"] == "a-new-2"

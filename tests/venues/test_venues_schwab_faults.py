@@ -258,3 +258,46 @@ async def test_a_reconnect_says_what_is_true_of_each_stream_while_down_and_after
         assert [r.reconnects for r in venue.streams.rows() if r.name in quotes] == [1, 0]
     finally:
         await engine.stop()
+
+
+async def test_a_new_login_while_running_takes_orders_again_and_reads_back_the_fills_missed(schwab: FakeSchwab) -> None:
+    """The 7-day login runs out: orders are refused in one line and the streamer stops at its
+    next login. The trader logs in again (`keys set schwab`) and runs `venue reconnect schwab`
+    (which hands the venue the login read from the keyring): a login that has expired too is
+    refused in one line, nothing changed; the new one is taken: the streamer logs in with it,
+    the order filled while the login was over is read back once, a new order trades, and the
+    ledgers agree. (Before, only a restart of the daemon brought the venue back.)"""
+    import json
+    import time
+
+    from test_venues_schwab import KEY, SECRET
+
+    from tui_trader.secrets import Credentials
+    from tui_trader.venues.base import VenueError
+
+    engine = await started(schwab)
+    venue = engine.venues["schwab"]
+    try:
+        resting = await engine.place(buy("2", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
+        schwab.expire_refresh_tokens()
+        refused = await engine.place(buy("1"))
+        assert refused.status is OrderStatus.REJECTED and "log in again" in (refused.reason or "")
+        await schwab.drop_connections()  # the streamer's next login is refused: it stops
+        await wait_for(lambda: venue.streams.state("account") == "stopped")  # type: ignore[attr-defined]
+        schwab.fill(next(iter(schwab.orders)))  # filled at Schwab; nobody tells us
+
+        stale = json.loads(schwab.issue_token())
+        stale["creation_timestamp"] = int(time.time()) - 8 * 24 * 3600
+        with pytest.raises(VenueError, match=r"the stored Schwab login has expired too .*keys set schwab"):
+            await venue.reconnect_with(Credentials(KEY, SECRET, token=json.dumps(stale)))  # type: ignore[attr-defined]
+        assert (await engine.place(buy("1"))).status is OrderStatus.REJECTED  # nothing changed
+
+        await venue.reconnect_with(Credentials(KEY, SECRET, token=schwab.issue_token()))  # type: ignore[attr-defined]
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)  # read back
+        assert venue.state is ConnectionState.CONNECTED
+        placed = await engine.place(buy("1"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        await ledgers_agree(engine, schwab)
+    finally:
+        await engine.stop()

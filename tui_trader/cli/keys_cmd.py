@@ -106,7 +106,7 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
-KEYED_KINDS = ("ccxt", "alpaca", "oanda")  # the adapters that take keys while running (KeyedVenue)
+KEYED_KINDS = ("ccxt", "alpaca", "oanda", "schwab")  # the adapters that take keys while running (KeyedVenue)
 
 
 def _running_note(ctx: Context, venue: str, kind: str | None) -> str:

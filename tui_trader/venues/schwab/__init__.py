@@ -28,14 +28,19 @@ def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: 
         raise ConfigError(
             f"venues.{name}: the Schwab adapter needs schwab-py; install it with `pip install 'tui-trader[brokers]'`"
         ) from None
+    from tui_trader.venues.schwab.auth import unless_newer_stored
     from tui_trader.venues.schwab.venue import SchwabVenue
+
+    def stored() -> str | None:  # the login in the keyring now (another `keys set` may have replaced ours)
+        creds = load_credentials(name, home, prompt=False)
+        return creds.token if creds is not None else None
 
     return SchwabVenue(
         name,
         vs,
         clock,
         credentials=load_credentials(name, home),
-        save_token=token_saver(name, home),
+        save_token=unless_newer_stored(token_saver(name, home), stored),
         ids_path=None if home is None else home.root / f"{name}_ids.jsonl",
     )
 

@@ -57,6 +57,26 @@ def unwrap(text: str) -> tuple[dict[str, Any], int]:
     return raw["token"], int(raw["creation_timestamp"])
 
 
+def unless_newer_stored(save: Callable[[str], None], stored: Callable[[], str | None]) -> Callable[[str], None]:
+    """`save` for a refreshed token, unless the keyring already holds a newer login (`stored`:
+    its token text): the trader logged in again with `keys set` while this session ran, and a
+    refresh of the old login must not write over it (the next `venue reconnect` or restart would
+    have used the old login, days nearer its end, and the new one was lost)."""
+
+    def write(text: str) -> None:
+        current = stored()
+        if current:
+            try:
+                newer = unwrap(current)[1] > unwrap(text)[1]
+            except ValueError:  # unreadable there: ours replaces it
+                newer = False
+            if newer:
+                return
+        save(text)
+
+    return write
+
+
 def make_client(
     app_key: str,
     app_secret: str,

@@ -109,14 +109,16 @@ class SchwabStreams(PrivateProbe):
 
     # -- the socket -------------------------------------------------------------------------------
 
-    def _start_stream(self) -> None:
+    def _start_stream(self, resumed: bool = False) -> None:
+        """The streamer's loop; `resumed`: after the venue was down (its first login is then a
+        reconnect the engine reconciles)."""
         self.streams.add(PRIVATE, private=True)
         self._stream: Any = None
         self._heard = time.monotonic()
         self._pending: set[str] = set()
         self._pending_all = False
         self._wake = asyncio.Event()
-        self._tasks["stream"] = asyncio.create_task(self._drive(), name=f"{self.name}-stream")
+        self._tasks["stream"] = asyncio.create_task(self._drive(first=not resumed), name=f"{self.name}-stream")
         self._tasks["refresher"] = asyncio.create_task(self._refresher(), name=f"{self.name}-refresher")
 
     def _make_stream(self) -> Any:
@@ -142,10 +144,9 @@ class SchwabStreams(PrivateProbe):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(socket.close(), 2.0)
 
-    async def _drive(self) -> None:
+    async def _drive(self, first: bool = True) -> None:
         from schwab.streaming import UnexpectedResponseCode
 
-        first = True
         while not self._closing:
             used = self._access()
             try:
@@ -188,13 +189,17 @@ class SchwabStreams(PrivateProbe):
 
     async def _down(self, why: str) -> None:
         """The socket failed: everything on it is down until the next login."""
+        await asyncio.sleep(self._mark_down(why))
+
+    def _mark_down(self, why: str, *, now: bool = False) -> float:
+        """Everything on the socket down until the next login, a reconnect begun; how long to
+        wait before it (`now`: none, the trader asked for it)."""
         self.counters["reconnects"] += 1
         self.streams.dropped([PRIVATE, *(f"quote:{s}" for s in self._symbols)], "streamer socket lost; reconnecting")
         self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
         self._relearn = True
-        delay = self.monitor.reconnecting(why)
         log.info("%s: reconnecting (%s)", self.name, why)
-        await asyncio.sleep(delay)
+        return self.monitor.reconnecting(why, now=now)
 
     def _reconnected(self) -> None:
         self.monitor.connected()  # attempt > 0: the engine reconciles (fills in the gap)

@@ -61,6 +61,7 @@ class AuthExpired(VenueError):
 
 class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
     kind = "schwab"
+    takes_keys = True  # `venue reconnect` reads the login again (`reconnect_with`)
 
     def __init__(
         self,
@@ -176,6 +177,55 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
                 await self._client.close_async_session()
         self._tasks.clear()
         self.monitor.closed()
+
+    async def reconnect_with(self, credentials: Credentials | None) -> None:
+        """`tui-trader venue reconnect NAME` after `keys set NAME` logged in again (the 7-day
+        login ran out, or is about to): a client made with the new login reads the account
+        numbers first; refused, unreadable, expired or not for the account in use, this raises
+        and nothing changed. Then the venue uses it: orders are taken again, the streamer logs in
+        with it and, once Schwab acknowledges the login, the engine reconciles (fills made while
+        the login was over are read back once)."""
+        creds = credentials or Credentials()
+        client = await self._checked_client(creds)
+        old, self._client = self._client, client
+        self._credentials, self._auth_failed = creds, ""
+        await cancel_tasks({k: self._tasks.pop(k) for k in ("stream", "refresher") if k in self._tasks})
+        await self._close_socket()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close_async_session()
+        self._stream_ready.clear()
+        self._mark_down("reconnecting with the login read again", now=True)
+        self._start_stream(resumed=True)
+
+    async def _checked_client(self, creds: Credentials) -> Any:
+        """A client on `creds`' login that Schwab answers for the account in use (VenueError,
+        one line, if not: nothing changed)."""
+        again = f"run `tui-trader keys set {self.name}` to log in again"
+        if not (creds.api_key and creds.secret and creds.token):
+            raise VenueError(f"{self.name}: no Schwab login in the keyring; {again}")
+        try:
+            _, created = auth.unwrap(creds.token)
+        except ValueError:
+            raise VenueError(f"{self.name}: the stored Schwab login is unreadable; {again}") from None
+        if created + auth.REFRESH_LIFETIME_S < time.time():
+            raise VenueError(f"{self.name}: the stored Schwab login has expired too (it lasts 7 days); {again}")
+        client = auth.make_client(creds.api_key, creds.secret, creds.token, self._store_token,
+                                  url_override=self.settings.url_override, timeout_s=self.rest_timeout_s)  # fmt: skip
+        why = ""
+        try:
+            resp = await asyncio.wait_for(client.get_account_numbers(), self.rest_timeout_s)
+            if resp.status_code != 200:
+                why = f"Schwab refused the login read again (HTTP {resp.status_code}); {again}"
+            elif self.account_hash not in {str(r.get("hashValue")) for r in resp.json() or []}:
+                why = f"the login read again is not for the account in use; {again} with that account's user"
+        except Exception as exc:
+            why = f"account numbers: {self._safe(str(exc) or type(exc).__name__)}"
+        if why:
+            with contextlib.suppress(Exception):
+                await client.close_async_session()
+            raise VenueError(f"{self.name}: {why}")
+        return client
 
     def _store_token(self, token: str) -> None:
         """A refreshed token: into the keyring (a worker thread); failing that, memory only."""
