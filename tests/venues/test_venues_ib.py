@@ -247,3 +247,25 @@ async def test_a_market_order_filled_at_once_owes_nothing_and_the_next_order_goe
         assert placed_orders(ibg) == 2
     finally:
         await engine.stop()
+
+
+async def test_executions_read_back_carry_their_commissions(ibg: FakeIBGateway) -> None:
+    """Reconciliation reads IB's executions again (reqExecutions). For an execution ib_async
+    already knows, its answer is a new Fill whose commission report stays empty (IB's report
+    goes to the one ib_async kept): a fill first learned from such a read, after an outage,
+    was booked with a fee of 0. Each execution read back carries IB's commission, as the
+    streamed one does."""
+    engine = await started(ibg)
+    venue = engine.venues["ib"]
+    try:
+        placed = await engine.place(buy("2"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 20)
+        streamed = sorted((f.fill_id, f.fee) for f in engine.fills if f.client_order_id == placed.client_order_id)
+        assert len(streamed) == 2 and all(fee == Decimal("1.00") for _, fee in streamed)
+        read_back = await venue.fetch_fills()
+        assert sorted((f.fill_id, f.fee) for f in read_back) == streamed
+        await venue.fetch_order(placed.client_order_id, "AAPL")  # the lookup of an order whose answer was lost
+        looked_up = venue._looked_up_fills[placed.client_order_id]  # type: ignore[attr-defined]
+        assert sorted((f.fill_id, f.fee) for f in looked_up) == streamed
+    finally:
+        await engine.stop()

@@ -399,6 +399,14 @@ class IBOrders:
         self._orders_answered()
         return answer
 
+    async def _executions(self) -> list[Any]:
+        """IB's executions (reqExecutions), each as ib_async keeps it. For an execution it
+        already knows, ib_async answers a new Fill whose commission report stays empty (IB's
+        report goes to the Fill it kept): read from the answer, its fee was 0."""
+        fills = await self._fresh("executions", self.ib.reqExecutionsAsync)
+        kept = self.ib.wrapper.fills
+        return [kept.get(f.execution.execId, f) for f in fills]
+
     async def fetch_open_orders(self) -> list[VenueOrder]:
         trades = await self._fresh("open orders", self.ib.reqOpenOrdersAsync)
         out = [convert.venue_order(t, self.name) for t in trades]
@@ -409,7 +417,7 @@ class IBOrders:
         IB shows none; a failed request raises (the order stays as it is)."""
         open_ = await self._fresh("open orders", self.ib.reqOpenOrdersAsync)
         done = await self._fresh("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False))
-        fills = await self._fresh("executions", self.ib.reqExecutionsAsync)
+        fills = await self._executions()
         self._looked_up_fills[client_order_id] = [
             convert.fill(self.name, None, f) for f in fills if f.execution.orderRef == client_order_id
         ]
@@ -433,7 +441,7 @@ class IBOrders:
 
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
         """IB's executions (the current day's, or as many days as TWS keeps), from `since`."""
-        fills = await self._fresh("executions", self.ib.reqExecutionsAsync)
+        fills = await self._executions()
         trades = {int(t.order.permId or 0): t for t in self.ib.trades()}
         out = []
         for f in fills:
