@@ -112,3 +112,37 @@ async def test_a_venues_holes_are_in_its_status_with_their_span_since_when() -> 
         assert [h.start for v in again.venues for h in v.holes] == [datetime(2026, 1, 5, 12, 1, tzinfo=UTC)]
     finally:
         await eng.stop()
+
+
+async def test_trades_the_venue_stops_answering_for_are_said_missing_and_the_other_symbols_read_on() -> None:
+    """The venue answers one page of BTC's prints, then every try of the next fails (silent,
+    rate-limited to the end): the prints read are kept, the rest of BTC's gap is said missing
+    with the venue's reason, and ETH's prints are still read back (the error ended the whole
+    backfill, out of a background task: no notice, ETH's gap silent too)."""
+    from tui_trader.core.events import NoticeEvent, TradeEvent
+    from tui_trader.venues.base import VenueError
+
+    venue = ccxt_venue(ccxt_settings("okx", {}, ["BTC/USDT", "ETH/USDT"]), Credentials("k", "s"))
+    events: list[Any] = []
+    venue._emit = events.append
+
+    def page(symbol: str, since: int) -> list[dict[str, Any]]:  # BTC's a full page, ETH's up to the present
+        return [{"id": f"{symbol}-{since + i}", "timestamp": since + i, "symbol": symbol, "price": 1.0,
+                 "amount": 0.1, "side": "buy"} for i in range(500 if symbol == "BTC/USDT" else 100)]  # fmt: skip
+
+    async def rest(fn: Any, symbol: str, since: int, limit: int, params: Any, *, what: str) -> list[dict[str, Any]]:
+        if symbol == "BTC/USDT" and since > 1_000:
+            raise VenueError("okx: backfill trades: RequestTimeout")
+        return page(symbol, since)
+
+    venue._ex = SimpleNamespace(markets={}, fetch_trades=None, parse_timeframe=lambda tf: 60)
+    venue._rest = rest  # type: ignore[method-assign]
+    venue._gap_from = ({}, {"BTC/USDT": 1_000, "ETH/USDT": 2_000})
+    venue.clock = SimpleNamespace(now=lambda: datetime.fromtimestamp(20, UTC))  # type: ignore[assignment]
+    await venue._backfill()
+    printed = [e.trade for e in events if isinstance(e, TradeEvent)]
+    assert sum(t.symbol == "BTC/USDT" for t in printed) == 500 and sum(t.symbol == "ETH/USDT" for t in printed) == 100
+    (hole,) = venue.holes
+    assert (hole.symbol, hole.start_ms, hole.end_ms) == ("BTC/USDT", 1_499, 20_000)
+    (notice,) = [e.message for e in events if isinstance(e, NoticeEvent)]
+    assert "the venue stopped answering (VenueError: okx: backfill trades: RequestTimeout)" in notice

@@ -626,14 +626,19 @@ class CcxtStreams(PrivateProbe):
         since = ts
         first: list[int] = []  # the first page's print times
         for _ in range(1 if newest_only else exchanges.BACKFILL_PAGES):
-            rows = await self._rest(
-                self._ex.fetch_trades,
-                symbol,
-                since,
-                limit,
-                {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
-                what="backfill trades",
-            )
+            try:
+                rows = await self._rest(
+                    self._ex.fetch_trades,
+                    symbol,
+                    since,
+                    limit,
+                    {"until": now_ms} if self.exchange_id in exchanges.TRADES_SINCE_NEEDS_UNTIL else {},
+                    what="backfill trades",
+                )
+            except Exception as exc:  # the adapter's retries are spent: the rest said, the next symbol read
+                why = f"the venue stopped answering ({self._safe(exc)})"
+                self._say_hole(symbol, "trades", (since, now_ms), len(printed), why=why)
+                return
             # a print seen live after the gap among them: the page reaches the present
             live = any(
                 int(t.get("timestamp") or 0) > ts and str(t.get("id")) in seen and str(t.get("id")) not in printed
