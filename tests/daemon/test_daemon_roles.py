@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from decimal import Decimal
 
@@ -160,3 +161,36 @@ async def test_after_a_daemon_restart_the_serve_link_registers_its_sessions_agai
         await workstation.close()
         await link.stop()
         await restarted.stop()
+
+
+async def test_a_workstation_sends_nothing_until_its_session_is_attached(served) -> None:  # type: ignore[no-untyped-def]
+    """Until the daemon has attached a workstation's session, its connection is the socket
+    owner's: a request sent then (a viewer's keypress as the workstation reattached after a
+    daemon restart) ran with the owner's rights. It is refused in the workstation instead."""
+    _, server, home = served
+    owner = RemoteClient.for_home(home, mirror=False)  # the serve process: its sessions end with it
+    await owner.start()
+    token, _ = await _session(owner, "vera", "viewer")
+    asked, answer = asyncio.Event(), asyncio.Event()
+    attach = server.handlers["session.attach"]
+
+    async def slow_attach(conn, p):  # type: ignore[no-untyped-def]
+        asked.set()
+        await answer.wait()
+        return await attach(conn, p)
+
+    server.handlers["session.attach"] = slow_attach
+    viewer = RemoteClient.for_home(home, mirror=False, session_token=token)
+    connecting = asyncio.create_task(viewer.connect())
+    try:
+        await asyncio.wait_for(asked.wait(), 20)
+        assert not viewer.connected
+        with pytest.raises(UserError, match="not connected"):
+            await viewer.request("flatten")
+        answer.set()
+        await asyncio.wait_for(connecting, 20)
+        assert viewer.connected and (await viewer.request("session.whoami"))["role"] == "viewer"
+    finally:
+        answer.set()
+        await viewer.close()
+        await owner.close()

@@ -141,20 +141,22 @@ class RemoteClient:
             raise UserError(f"cannot reach the daemon at {self.home_label}: {exc.strerror or exc}") from None
         self._reader, self._writer = reader, writer
         self._fatal = None
-        self.connected = True
-        self._read_task = asyncio.create_task(self._read_loop(), name="remote-client-reader")
+        self._read_task = read = asyncio.create_task(self._read_loop(), name="remote-client-reader")
+        # `connected` (requests may go) only once the daemon knows who this is: until its session
+        # is attached the connection is the socket owner's, and a request sent meanwhile (a
+        # viewer's keypress as the workstation reattached) ran with the owner's rights.
         if self.token is not None and self.port is not None:
-            await self.request("auth", token=self.token)
+            await self._request("auth", token=self.token)
         if self.session_token is not None:
             try:
-                await self.request("session.attach", token=self.session_token)
+                await self._request("session.attach", token=self.session_token)
                 self._session_refusals = 0
             except UserError:
                 self._session_refusals += 1
                 writer.close()  # fail closed: never carry on as the owner
-                self.connected = False
                 raise
-        self.daemon_info = await self.request("hello", client=self.client)
+        self.daemon_info = await self._request("hello", client=self.client)
+        self.connected = not read.done()
 
     async def start(self) -> None:
         if not self.connected:
@@ -194,7 +196,12 @@ class RemoteClient:
     async def request(self, cmd: str, *, answer_within_s: float | None = None, **params: Any) -> Any:
         """Send one command and return its JSON result (a daemon error raises UserError).
         `answer_within_s`: how long its answer may take (`timeout_s` unless given)."""
-        if not self.connected or self._writer is None:
+        if not self.connected:
+            raise UserError(self._fatal or f"not connected to the daemon at {self.home_label}")
+        return await self._request(cmd, answer_within_s=answer_within_s, **params)
+
+    async def _request(self, cmd: str, *, answer_within_s: float | None = None, **params: Any) -> Any:
+        if self._writer is None or self._read_task is None or self._read_task.done():
             raise UserError(self._fatal or f"not connected to the daemon at {self.home_label}")
         req_id = next(self._ids)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
