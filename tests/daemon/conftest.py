@@ -27,7 +27,7 @@ class DaemonProc:
     def stderr(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 20.0) -> DaemonProc:
+    def wait_ready(self, timeout: float = 60.0) -> DaemonProc:  # returns once ready; a loaded CI machine took 20 s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "daemon running" in self.stderr:
