@@ -260,3 +260,126 @@ async def test_a_spot_position_stored_before_a_restart_is_counted_once_in_the_eq
         assert again.portfolio.cash["BTC"] == 2 and holdings(again) == account.balances, holdings(again)
     finally:
         await again.stop()
+
+
+# -- at start-up: the same rule as a read again ------------------------------------------------
+
+
+async def _resting_before_a_restart(account: FakeBinanceExchange, home: Home) -> str:
+    """An engine places a limit buy that rests, and stops: the order stays on the venue and in
+    the database; its client order id."""
+    first = Engine(engine_settings(), home, venues={"binance": make_venue(account)})
+    await first.start()
+    try:
+        resting = await first.place(limit_buy("binance", "95"))
+        await wait_status(first, resting.client_order_id, OrderStatus.ACCEPTED)
+        return resting.client_order_id
+    finally:
+        await first.stop()
+
+
+async def test_a_fill_made_as_the_balances_are_read_at_start_is_counted_once(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """Fault row "start-up, a fill the venue made before its balances answered, heard of after
+    the read": an order resting from before a restart fills just as the starting engine asks
+    for the balances (they hold its cost), and its message is lost on the wire; a reconcile
+    finds it later (the next reconnect, the settle loop). The start-up read is believed only
+    once the reconcile right after it finds nothing new: read again, the cash is the
+    account's, the fill's cost out once (it was out twice: in the balances, then as the fill
+    the later reconcile found)."""
+    cid = await _resting_before_a_restart(account, home)
+    venue = make_venue(account)
+    read, reads = venue.fetch_balances, 0
+
+    async def fill_then_read() -> dict[str, Balance]:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            account.stall_private()
+            account.fill(cid)
+            account.stall_private(False)
+        return await read()
+
+    venue.fetch_balances = fill_then_read  # type: ignore[method-assign]
+    engine = Engine(engine_settings(), home, venues={"binance": venue})
+    await engine.start()
+    try:
+        await engine.reconciler.reconcile_now("binance")  # as the next reconnect would
+        await fills_match(engine, account)
+        await engine.oms.flush()  # type: ignore[union-attr]
+        assert engine.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
+        assert holdings(engine) == account.balances, (holdings(engine), account.balances)
+        assert reads == 2
+    finally:
+        await engine.stop()
+
+
+async def test_a_fill_made_while_the_engine_was_down_is_counted_once_at_start(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """Fault row "start-up, reconciliation after a restart with open orders": the resting order
+    fills while the engine is stopped; at start the reconcile applies the fill (position, and
+    its cost out of the cash as last counted), then the balances (which hold it) replace the
+    cash: counted once, one read."""
+    cid = await _resting_before_a_restart(account, home)
+    account.fill(cid)
+    venue = make_venue(account)
+    read, reads = venue.fetch_balances, 0
+
+    async def counted() -> dict[str, Balance]:
+        nonlocal reads
+        reads += 1
+        return await read()
+
+    venue.fetch_balances = counted  # type: ignore[method-assign]
+    engine = Engine(engine_settings(), home, venues={"binance": venue})
+    await engine.start()
+    try:
+        await fills_match(engine, account)
+        assert engine.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
+        assert holdings(engine) == account.balances and reads == 1, (holdings(engine), reads)
+    finally:
+        await engine.stop()
+
+
+async def test_fills_at_every_read_at_start_leave_the_cash_not_known_and_said(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """Fault row "start-up, fills keep arriving": something is booked to the venue's cash at
+    every read (here: counted by hand, as a fill would be). No read is believed: the cash is not
+    known, said in a notice (not silently unlimited: the balance check had nothing to check
+    against); an order adding to a position there is refused, with what to do; `venue
+    reconnect` reads the balances, and trading goes on."""
+    venue = make_venue(account)
+    engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
+    read = venue.fetch_balances
+
+    async def moving() -> dict[str, Balance]:
+        balances = await read()
+        engine.portfolio.moves["binance"] = engine.portfolio.moves.get("binance", 0) + 1
+        return balances
+
+    said = notices(engine)
+    venue.fetch_balances = moving  # type: ignore[method-assign]
+    await engine.start()
+    try:
+        assert engine.portfolio.unread == {"binance": "fills kept arriving while its balances were read at start"}
+        assert [s for s in said if "cash" in s] == [
+            "binance: cash not known: fills kept arriving while its balances were read at start; orders adding "
+            "to a position there are refused until `tui-trader venue reconnect binance` reads them"
+        ], said
+        await wait_for(lambda: engine.ticker("BTC/USDT", "binance") is not None)
+        refused = await engine.place(buy("binance", "0.1"))
+        assert refused.status is OrderStatus.REJECTED and "cash is not known" in (refused.reason or ""), refused
+        assert not account.orders
+
+        venue.fetch_balances = read  # type: ignore[method-assign]
+        CredentialStore.open(home).set("binance", Credentials(API_KEY, SECRET))
+        answer = await dispatch(engine, "venue.reconnect", {"name": "binance"}, "test")
+        assert answer["cash"] == "USDT 0 -> 1,000, BTC 0 -> 2", answer
+        assert engine.portfolio.unread == {}
+        done = await engine.place(buy("binance", "0.1"))
+        await wait_status(engine, done.client_order_id, OrderStatus.FILLED)
+    finally:
+        await engine.stop()

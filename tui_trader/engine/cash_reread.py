@@ -63,38 +63,72 @@ class CashReader:
         async with self._locks.setdefault(name, asyncio.Lock()):
             return await self._reread(name, after)
 
+    async def at_start(self, name: str) -> None:
+        """The start-up read, after the venue's reconcile, by the same rule as a read again: a
+        fill the venue made before its balances answered is counted once, whether it was
+        replayed by the reconcile, streams in or is found by the reconcile after the read. A
+        venue that fails raises (the start fails and says why). Fills arriving at every read
+        leave its cash not known (`Portfolio.unread`): orders adding to a position there are
+        refused until a read is believed (the next reconnect, `tui-trader venue reconnect`)."""
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            e = self.engine
+            venue, balances = e.venues[name], await self._believed(name)
+            if balances is None:
+                e.portfolio.unread[name] = "fills kept arriving while its balances were read at start"
+                e.notify(
+                    "warning",
+                    f"{name}: cash not known: fills kept arriving while its balances were read at start; "
+                    f"orders adding to a position there are refused until `tui-trader venue reconnect {name}` "
+                    "reads them",
+                )
+                return
+            e.portfolio.read_cash(name, cash_from(e.portfolio, name, venue, balances))
+
+    async def _believed(self, name: str) -> Mapping[str, Balance] | None:
+        """`name`'s balances, once a read agrees with the fills applied: none booked while it was
+        taken, nor found by the reconcile right after it (a fill booked meanwhile may or may not
+        be in the balances: read again). None: fills kept arriving, `ATTEMPTS` reads. A venue
+        error propagates."""
+        e = self.engine
+        venue, oms, reconciler = e.venues[name], e.oms, e.reconciler
+        assert oms is not None
+        for _ in range(ATTEMPTS):
+            await oms.flush()  # every streamed fill queued, applied
+            booked = e.portfolio.moves.get(name, 0)
+            balances = await venue.fetch_balances()
+            await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
+            await oms.flush()
+            if e.portfolio.moves.get(name, 0) == booked:
+                return balances
+        return None
+
     async def _reread(self, name: str, after: str) -> Moved | None:
         e = self.engine
-        venue, oms, reconciler = e.venues.get(name), e.oms, e.reconciler
-        if venue is None or oms is None:
+        venue = e.venues.get(name)
+        if venue is None or e.oms is None:
             return None
-        for _ in range(ATTEMPTS):
-            try:
-                await oms.flush()  # every streamed fill queued, applied
-                booked = e.portfolio.moves.get(name, 0)
-                balances = await venue.fetch_balances()
-                await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
-                await oms.flush()
-            except Exception as exc:  # the venue went again: its cash stays as counted
-                log.warning("%s: balances not read again after %s: %s", name, after, exc)
-                e.notify("warning", f"{name}: cash not re-read after {after} ({exc}); as counted from its fills")
-                return None
-            if e.portfolio.moves.get(name, 0) == booked:
-                now = e.clock.now()
-                worth = e.portfolio.equity(now)
-                moved = e.portfolio.read_cash(name, cash_from(e.portfolio, name, venue, balances))
-                if moved:
-                    # not a trade's: money moved in or out (the fills are all applied), which the
-                    # breakers must not read as a profit or a loss
-                    e.risk.transfer(e.portfolio.equity(now) - worth)
-                    await self._said(name, after, moved)
-                return moved
-        e.notify(
-            "warning",
-            f"{name}: cash not re-read after {after}: fills kept arriving while its balances were read; "
-            "as counted from its fills (`tui-trader venue reconnect` reads them again)",
-        )
-        return None
+        try:
+            balances = await self._believed(name)
+        except Exception as exc:  # the venue went again: its cash stays as counted
+            log.warning("%s: balances not read again after %s: %s", name, after, exc)
+            e.notify("warning", f"{name}: cash not re-read after {after} ({exc}); as counted from its fills")
+            return None
+        if balances is None:
+            e.notify(
+                "warning",
+                f"{name}: cash not re-read after {after}: fills kept arriving while its balances were read; "
+                "as counted from its fills (`tui-trader venue reconnect` reads them again)",
+            )
+            return None
+        now = e.clock.now()
+        worth = e.portfolio.equity(now)
+        moved = e.portfolio.read_cash(name, cash_from(e.portfolio, name, venue, balances))
+        if moved:
+            # not a trade's: money moved in or out (the fills are all applied), which the
+            # breakers must not read as a profit or a loss
+            e.risk.transfer(e.portfolio.equity(now) - worth)
+            await self._said(name, after, moved)
+        return moved
 
     async def _said(self, name: str, after: str, moved: Moved) -> None:
         e = self.engine

@@ -53,7 +53,6 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     venue_commands,
 )
 from tui_trader.engine.bus import EventBus
-from tui_trader.engine.cash_reread import cash_from
 from tui_trader.engine.copy import commands as copy_commands  # noqa: F401  (registers commands)
 from tui_trader.engine.derivatives import Derivatives
 from tui_trader.engine.marketdata import CandleFeed
@@ -243,8 +242,9 @@ class Engine(Trading):
                 self.reconciler.settle(name)
             await self._import_cash_flows(name, venue)
             # Cash comes from the venues after reconciliation (it already includes missed fills),
-            # summed over venues: two venues holding USDT hold both amounts.
-            self.portfolio.read_cash(name, cash_from(self.portfolio, name, venue, await venue.fetch_balances()))
+            # believed as a read again is (a fill booked while it is read: read again), summed
+            # over venues: two venues holding USDT hold both amounts.
+            await self.reconciler.cash.at_start(name)
         self.risk.ready = True
         self.risk.observe()
         await self._seed_ledger()

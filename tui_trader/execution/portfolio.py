@@ -87,6 +87,7 @@ class Portfolio:
         self.base_of: dict[str, str] = {}  # symbol -> its base currency (spot holdings: `spot_held`)
         self.venue_cash: dict[str, dict[str, Decimal]] = {}  # venue -> currency -> its share of `cash`
         self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
+        self.unread: dict[str, str] = {}  # venue -> why its balances are not known (none believed yet)
         self.cash: dict[str, Decimal] = {}
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
         self.quote_of: dict[str, str] = {}
@@ -165,6 +166,7 @@ class Portfolio:
     def read_cash(self, venue: str, balances: Mapping[str, Decimal]) -> dict[str, tuple[Decimal, Decimal]]:
         """`venue`'s cash as its balances read now (a currency it held and no longer lists: 0),
         the other venues' shares untouched. What moved: currency -> (was, now)."""
+        self.unread.pop(venue, None)
         share = self.venue_cash.setdefault(venue, {})
         moved = {}
         for ccy in dict.fromkeys([*share, *balances]):

@@ -102,6 +102,13 @@ class PreTradeChecks:
             reason = self.halted()
             if reason:
                 raise RiskRejection("halted", f"trading is halted: {reason}" + self._working_note(req, ctx))
+            unread = self.portfolio.unread.get(ctx.venue)
+            if unread is not None:  # its balances not believed: no balance check can be made
+                raise RiskRejection(
+                    "cash_unknown",
+                    f"{ctx.venue}'s cash is not known ({unread}); `tui-trader venue reconnect {ctx.venue}` "
+                    "reads its balances again (orders that reduce a position pass)",
+                )
             if self.locks is not None:
                 lock = self.locks(req, ctx)
                 if lock:
