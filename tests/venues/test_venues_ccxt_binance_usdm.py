@@ -189,6 +189,34 @@ async def test_funding_paid_while_the_engine_was_down_is_imported_at_start(usdm:
         await engine.stop()
 
 
+async def test_funding_paid_before_a_balances_read_and_heard_of_after_is_counted_once(usdm: FakeBinanceFutures) -> None:
+    """Fault row "a funding payment made before the balances are read, heard of after": the
+    stream's ACCOUNT_UPDATE is lost and the next poll is 30 s away, so the payment is in the
+    balances read after a reconnect but not yet booked (the position closed meanwhile, so the
+    balances hold no unrealised P&L). The read is believed only once the venue's funding
+    history has been read after it (the payment booked: read again); the poll that then finds
+    it books nothing. The cash is the venue's wallet, the payment in it once (it was in twice:
+    in the balances, then booked by the poll)."""
+    engine = await started(usdm, poll_interval_s=30)
+    try:
+        await opened(engine, usdm, "2")
+        venue = engine.venues[VENUE]
+        assert isinstance(venue, CcxtVenue)
+        usdm.stall_private()
+        paid = usdm.pay_funding(BTC, Decimal("0.0005"))
+        usdm.stall_private(False)
+        await opened(engine, usdm, "2", Side.SELL)  # flat again
+        await engine.reconciler.cash.reread(VENUE, "reconnect")
+        venue._flows_due.set()  # the next poll
+        await wait_for(lambda: (VENUE, str(paid["tranId"])) in engine.derivatives._seen_flows)
+        await asyncio.sleep(0.3)  # the poll's events booked, or found booked
+        await engine.derivatives.settle()
+        assert engine.store is not None and len(await engine.store.load_cash_flows()) == 1
+        assert engine.portfolio.cash["USDT"] == usdm.wallet, (engine.portfolio.cash, usdm.wallet)
+    finally:
+        await engine.stop()
+
+
 async def test_reduce_only_reaches_the_venue_and_its_refusal_is_one_line(usdm: FakeBinanceFutures) -> None:
     engine = await started(usdm)
     try:

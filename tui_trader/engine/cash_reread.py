@@ -97,6 +97,7 @@ class CashReader:
             booked = e.portfolio.moves.get(name, 0)
             balances = await venue.fetch_balances()
             await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
+            await e.derivatives.import_flows(name)  # a funding or swap payment, alike
             await oms.flush()
             if e.portfolio.moves.get(name, 0) == booked:
                 return balances

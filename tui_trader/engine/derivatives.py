@@ -213,6 +213,26 @@ class Derivatives:
         except StoreWriteError as exc:
             log.error("%s payment %s not stored: %s", flow.kind, flow.flow_id, exc)
 
+    async def import_flows(self, name: str) -> None:
+        """The payments venue `name` lists since the newest stored, booked once each: at start
+        (paid while the engine was away; cash is then read from the venue, which already has
+        them) and after each balances read (one it made before the read, not yet heard of, is
+        booked before the read is believed: engine/cash_reread.py)."""
+        venue = self.engine.venues.get(name)
+        fetch = getattr(venue, "fetch_cash_flows", None)
+        store = self.engine.store
+        if fetch is None or store is None:
+            return
+        since = await store.newest_cash_flow_ts(name)
+        try:
+            flows = await fetch(since)
+        except Exception as exc:
+            log.warning("%s: funding history not read (%s); payments since the last start are not itemised", name, exc)
+            return
+        for flow in flows:
+            self.on_cash_flow(flow)
+        await self.settle()
+
     async def settle(self) -> None:
         """Wait for the payments and guard actions under way (tests, shutdown)."""
         while self._tasks:

@@ -57,6 +57,7 @@ class EnginePort(Protocol):
     scanner: Any  # scanner.SpreadScanner: spreads, the consolidated view
     copy: Any  # copy.desk.CopyDesk when [copy.*] tables follow a leader
     reconciler: Any  # reconnect.Reconciler: after reconnects, while an order's fate is unknown
+    derivatives: Any  # derivatives.Derivatives: leverage, funding and swap payments, the guard
     config_file: Path | None
     reloader: Callable[[], Awaitable[dict[str, Any]]] | None
 

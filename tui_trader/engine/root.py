@@ -240,7 +240,7 @@ class Engine(Trading):
             await self.oms.flush()
             if report.unsettled:  # `unknown` orders from before the restart: settled as the venue answers
                 self.reconciler.settle(name)
-            await self._import_cash_flows(name, venue)
+            await self.derivatives.import_flows(name)
             # Cash comes from the venues after reconciliation (it already includes missed fills),
             # believed as a read again is (a fill booked while it is read: read again), summed
             # over venues: two venues holding USDT hold both amounts.
@@ -564,22 +564,6 @@ class Engine(Trading):
 
     def _margin_extra(self) -> dict[str, Any]:
         return {"margin": self.derivatives.rows(), "liquidation_guard": list(self.derivatives.actions)}
-
-    async def _import_cash_flows(self, name: str, venue: Venue) -> None:
-        """Funding and swap the venue paid while the engine was away (booked once each; cash is
-        then read from the venue, which already has them)."""
-        fetch = getattr(venue, "fetch_cash_flows", None)
-        if fetch is None or self.store is None:
-            return
-        since = await self.store.newest_cash_flow_ts(name)
-        try:
-            flows = await fetch(since)
-        except Exception as exc:
-            log.warning("%s: funding history not read (%s); payments since the last start are not itemised", name, exc)
-            return
-        for flow in flows:
-            self.derivatives.on_cash_flow(flow)
-        await self.derivatives.settle()
 
     # -- sub-ledgers ----------------------------------------------------------------------------
 
