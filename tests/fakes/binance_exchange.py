@@ -61,6 +61,7 @@ class FakeBinanceExchange(FakeMarket):
         self.ws_api_requests: list[str] = []  # each /ws-api/v3 request's method, in order
         # a venue misbehaving on /klines (a test's): (query, the documented answer) -> the answer
         self.klines_fault: Callable[[dict[str, str], list[list[Any]]], list[list[Any]]] | None = None
+        self.lagging: set[str] = set()  # client ids whose REST view is as before their fills (`lag_orders`)
 
     def ccxt_options(self) -> dict[str, Any]:
         """The `options` table a `[venues.X]` config uses to point ccxt's binance here."""
@@ -85,6 +86,16 @@ class FakeBinanceExchange(FakeMarket):
             },
             "timeout": 3000,
         }
+
+    def lag_orders(self, *client_order_ids: str, on: bool = True) -> None:
+        """These orders' REST view (the order, /openOrders, /myTrades) stays as it was before
+        their fills while the balances already hold them: the order endpoints behind the
+        account's (a fill heard of late, after a balances read that holds it)."""
+        if on:
+            self.faults_injected.append("lagging_orders")
+            self.lagging.update(client_order_ids)
+        else:
+            self.lagging.difference_update(client_order_ids)
 
     def symbol_of(self, exchange_id: str | None) -> str | None:
         return next((s for s, i in self.ids.items() if i == exchange_id), None)
@@ -160,6 +171,8 @@ class FakeBinanceExchange(FakeMarket):
             return await self._order_endpoint(request.method, query, symbol)
         if path == "/openOrders":
             rows = self.open_orders(symbol)
+            rows += [o for o in self.orders.values() if o.client_order_id in self.lagging and not o.is_open
+                     and symbol in (None, o.symbol)]  # fmt: skip
             return web.json_response([self._order_rest(o) for o in rows])
         if path == "/myTrades" and symbol is not None:
             return web.json_response(self._my_trades(symbol, query))
@@ -237,6 +250,7 @@ class FakeBinanceExchange(FakeMarket):
         return self.by_order_id(q.get("orderId", ""))
 
     def _order_rest(self, o: FakeOrder) -> dict[str, Any]:
+        lags = o.client_order_id in self.lagging
         return {
             "symbol": self.ids[o.symbol],
             "orderId": o.order_id,
@@ -244,9 +258,9 @@ class FakeBinanceExchange(FakeMarket):
             "clientOrderId": o.client_order_id,
             "price": str(o.price or 0),
             "origQty": str(o.quantity),
-            "executedQty": str(o.executed),
-            "cummulativeQuoteQty": str(o.quote),
-            "status": STATUS[o.status],
+            "executedQty": "0" if lags else str(o.executed),
+            "cummulativeQuoteQty": "0" if lags else str(o.quote),
+            "status": "NEW" if lags else STATUS[o.status],
             "timeInForce": o.tif,
             "type": o.type.upper(),
             "side": o.side.upper(),
@@ -265,7 +279,7 @@ class FakeBinanceExchange(FakeMarket):
         """As Binance: with startTime or fromId the oldest matching trades first (up to limit,
         max 1000); with neither the most recent ones."""
         limit = min(int(q.get("limit", 500)), 1000)
-        rows = self.trades_for(symbol)
+        rows = [t for t in self.trades_for(symbol) if t.order.client_order_id not in self.lagging]
         if "fromId" in q:
             rows = [t for t in rows if t.trade_id >= int(q["fromId"])][:limit]
         elif "startTime" in q or "endTime" in q:

@@ -4,7 +4,7 @@ read not counted again; a paper venue's read again at `venue start`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from tui_trader.core.enums import Liquidity, Side
@@ -15,6 +15,7 @@ from tui_trader.engine.cash_reread import amount
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.testing import manual_engine, step
 from tui_trader.execution.portfolio import Portfolio
+from tui_trader.venues.paper.instruments import paper_instrument
 from tui_trader.venues.paper.venue import PaperVenue
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -75,3 +76,53 @@ async def test_a_paper_venue_started_again_has_its_cash_read_again() -> None:
         await engine.stop()
 
 
+
+
+def _at(fill: Fill, ts: datetime, n: int) -> Fill:
+    from dataclasses import replace
+
+    return replace(fill, fill_id=f"{fill.venue}-{n}", ts=ts)
+
+
+def test_a_fill_made_by_the_time_of_a_read_and_heard_of_after_it_moves_the_position_not_the_cash() -> None:
+    """Fault row "a fill announced late": the venue's balances were read at T0 (its time of
+    them); a fill made at or before T0 that turns up afterwards is in them already. Spot on an
+    exchange whose base-coin balance holds the positions' coins: the USDT stays, the coins move
+    from cash to the position (counted once in the equity). A fill made after T0, or one with no
+    time (a venue's 0), moves the cash as usual; a read without a time keeps no rule."""
+    book = Portfolio()
+    book.know_quotes([paper_instrument("BTC/USDT")])
+    book.read_cash("binance", {"USDT": D("899.9"), "BTC": D(3)}, as_of=T0, coins_held=True)  # 1 BTC bought at T0
+    book.apply_fill(_at(_buy("binance", "1", "100", "0.1"), T0, 1))
+    assert book.cash == {"USDT": D("899.9"), "BTC": D(2)} and book.position("binance", "BTC/USDT").quantity == 1
+    book.apply_fill(_at(_buy("binance", "1", "100", "0.1"), T0 + timedelta(milliseconds=1), 2))
+    assert book.cash == {"USDT": D("799.8"), "BTC": D(2)}
+    book.apply_fill(_at(_buy("binance", "1", "100", "0.1"), datetime(1970, 1, 1, tzinfo=UTC), 3))  # no time given
+    assert book.cash["USDT"] == D("699.7") and book.moves["binance"] == 3
+
+    broker = Portfolio()  # a broker's cash balance alone: the late fill was paid for, nothing else moves
+    broker.read_cash("ib", {"USDT": D(900)}, as_of=T0)
+    broker.apply_fill(_at(_buy("ib", "1", "100", "0"), T0 - timedelta(seconds=1), 1))
+    assert broker.cash == {"USDT": D(900)} and broker.position("ib", "BTC/USDT").quantity == 1
+    broker.read_cash("ib", {"USDT": D(900)})  # no time: the rule goes with it
+    broker.apply_fill(_at(_buy("ib", "1", "100", "0"), T0 - timedelta(seconds=1), 2))
+    assert broker.cash == {"USDT": D(800)}
+
+
+def test_a_margin_fill_and_a_payment_made_by_the_time_of_a_read_move_no_cash_again() -> None:
+    """On margin: a late fill's realised P&L and fee, and a late funding payment, are in the
+    balances read; the position keeps its P&L and its funding total all the same."""
+    book = Portfolio("USDT")
+    book.set_instrument(paper_instrument("BTC/USDT:USDT"))
+    perp = "BTC/USDT:USDT"
+    opened = Fill("p-1", "c1", "paper", perp, Side.BUY, D(1), D(100), D("0.05"), "USDT", Liquidity.TAKER, T0)
+    book.apply_fill(opened)
+    book.read_cash("paper", {"USDT": D(1000)}, as_of=T0 + timedelta(hours=8))
+    book.apply_cash_flow("paper", perp, D("-0.5"), "USDT", T0 + timedelta(hours=8))
+    closed = Fill("p-2", "c2", "paper", perp, Side.SELL, D(1), D(110), D("0.05"), "USDT", Liquidity.TAKER,
+                  T0 + timedelta(hours=7))  # fmt: skip
+    book.apply_fill(closed)
+    assert book.cash == {"USDT": D(1000)}
+    assert book.positions[("paper", perp)].realized_pnl == D(10)
+    book.apply_cash_flow("paper", perp, D("-0.25"), "USDT", T0 + timedelta(hours=9))  # after the read
+    assert book.cash == {"USDT": D("999.75")}

@@ -383,3 +383,42 @@ async def test_fills_at_every_read_at_start_leave_the_cash_not_known_and_said(
         await wait_status(engine, done.client_order_id, OrderStatus.FILLED)
     finally:
         await engine.stop()
+
+
+async def test_a_fill_heard_of_after_a_read_that_holds_it_is_counted_once(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """Fault row "a fill announced late": a resting order fills; its stream message is lost and
+    Binance's order endpoints still show it working while the account's balances already hold
+    it. The balances are read again (nothing new found: believed), then the fill turns up (a
+    later reconcile). Made at or before the balances' time (Binance's updateTime), its money is
+    in them: the position takes it, the USDT is not paid again and the bought coins are the
+    position's, not cash as well. A fill made after the read moves the cash as usual."""
+    venue = make_venue(account)
+    engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
+    await engine.start()
+    try:
+        resting = await engine.place(limit_buy("binance", "95"))
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+        account.lag_orders(resting.client_order_id)
+        account.stall_private()
+        account.fill(resting.client_order_id)
+        account.stall_private(False)
+        assert await engine.reconciler.cash.reread("binance", "reconnect") == {
+            "USDT": (Decimal(1000), Decimal("980.981")), "BTC": (Decimal(2), Decimal("2.2"))
+        }
+        account.lag_orders(resting.client_order_id, on=False)
+        await engine.reconciler.reconcile_now("binance")  # as the next reconnect would
+        await fills_match(engine, account)
+        await engine.oms.flush()  # type: ignore[union-attr]
+        assert engine.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
+        assert engine.portfolio.cash == {"USDT": Decimal("980.981"), "BTC": Decimal(2)}
+        assert holdings(engine) == account.balances, (holdings(engine), account.balances)
+
+        after = await engine.place(buy("binance", "0.1"))
+        await wait_status(engine, after.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, account)
+        await engine.oms.flush()  # type: ignore[union-attr]
+        assert holdings(engine) == account.balances and engine.portfolio.cash["USDT"] < Decimal("980.981")
+    finally:
+        await engine.stop()

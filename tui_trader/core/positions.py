@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from tui_trader.core.fills import Fill
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from tui_trader.core.instrument import Instrument
 
 ZERO = Decimal(0)
@@ -133,6 +135,9 @@ class Balance:
     currency: str
     total: Decimal
     free: Decimal
+    # The venue's time of the balances it answered (what was booked up to then is in them), where
+    # it gives one (ccxt's `timestamp`: Binance spot's updateTime, OKX's uTime, Bybit's time)
+    as_of: datetime | None = None
 
     @property
     def locked(self) -> Decimal:

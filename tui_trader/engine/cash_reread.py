@@ -49,6 +49,19 @@ def cash_from(portfolio: Portfolio, name: str, venue: object, balances: Mapping[
     return totals
 
 
+def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, Balance]) -> Moved:
+    """`name`'s share of the cash set from a read believed; what moved. The venue's time of the
+    read, where it gives one, is kept: a fill or payment made by then and heard of later is in
+    these balances already (`Portfolio.in_balances`)."""
+    stamps = [b.as_of for b in balances.values() if b.as_of is not None]
+    return portfolio.read_cash(
+        name,
+        cash_from(portfolio, name, venue, balances),
+        as_of=min(stamps) if stamps and len(stamps) == len(balances) else None,
+        coins_held=bool(getattr(venue, "balances_hold_positions", False)),
+    )
+
+
 class CashReader:
     """One read at a time per venue (a reconnect's own and `venue reconnect`'s may meet)."""
 
@@ -82,7 +95,7 @@ class CashReader:
                     "reads them",
                 )
                 return
-            e.portfolio.read_cash(name, cash_from(e.portfolio, name, venue, balances))
+            take(e.portfolio, name, venue, balances)
 
     async def _believed(self, name: str) -> Mapping[str, Balance] | None:
         """`name`'s balances, once a read agrees with the fills applied: none booked while it was
@@ -123,7 +136,7 @@ class CashReader:
             return None
         now = e.clock.now()
         worth = e.portfolio.equity(now)
-        moved = e.portfolio.read_cash(name, cash_from(e.portfolio, name, venue, balances))
+        moved = take(e.portfolio, name, venue, balances)
         if moved:
             # not a trade's: money moved in or out (the fills are all applied), which the
             # breakers must not read as a profit or a loss

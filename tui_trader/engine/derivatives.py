@@ -200,7 +200,7 @@ class Derivatives:
         if key in self._seen_flows:
             return
         self._seen_flows.add(key)
-        pos = self.engine.portfolio.apply_cash_flow(flow.venue, flow.symbol, flow.amount, flow.currency)
+        pos = self.engine.portfolio.apply_cash_flow(flow.venue, flow.symbol, flow.amount, flow.currency, flow.ts)
         self.engine.bus.publish(CashFlowEvent(flow))
         if self.engine.store is not None:
             self._spawn(self._save(flow, None if pos is None else pos.copy()), f"cash-flow-{flow.flow_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from tui_trader.core.fills import Fill
@@ -12,6 +12,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.positions import Position
 
 ZERO = Decimal(0)
+EPOCH = datetime(1970, 1, 2, tzinfo=UTC)  # a time at or before it is none given (a venue's 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,9 @@ class Portfolio:
     is kept too (`venue_cash`: its balances as last read, moved by its fills and payments
     since), so one venue's balances can be read again (`read_cash`) without touching the
     others', and `moves` counts what moved a venue's cash (a read is only believed if nothing
-    moved while it was asked for)."""
+    moved while it was asked for). A fill or payment heard of after a read but made at or before
+    the venue's time of that read (`read_at`, where the venue gives one) is in those balances
+    already: it moves the position, not the cash again (`in_balances`)."""
 
     def __init__(self, reporting: str = "USD", rate_venue: str | None = None) -> None:
         self.reporting = reporting
@@ -88,6 +91,8 @@ class Portfolio:
         self.venue_cash: dict[str, dict[str, Decimal]] = {}  # venue -> currency -> its share of `cash`
         self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
         self.unread: dict[str, str] = {}  # venue -> why its balances are not known (none believed yet)
+        self.read_at: dict[str, datetime] = {}  # venue -> the venue's time of its balances last read
+        self.coins_in_balances: set[str] = set()  # venues whose balances hold their spot positions' coins
         self.cash: dict[str, Decimal] = {}
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
         self.quote_of: dict[str, str] = {}
@@ -154,7 +159,7 @@ class Portfolio:
 
     def spot_held(self, venue: str) -> dict[str, Decimal]:
         """The base coins `venue`'s spot positions hold, by coin (BTC of a BTC/USDT position).
-        An exchange's balances count them too: `read_cash(..., held=...)` takes them out, as a
+        An exchange's balances count them too: the caller of `read_cash` takes them out, as a
         fill moves the position and not the coin's cash."""
         held: dict[str, Decimal] = {}
         for (name, symbol), pos in self.positions.items():
@@ -163,10 +168,24 @@ class Portfolio:
                 held[base] = held.get(base, ZERO) + pos.quantity
         return held
 
-    def read_cash(self, venue: str, balances: Mapping[str, Decimal]) -> dict[str, tuple[Decimal, Decimal]]:
+    def read_cash(
+        self,
+        venue: str,
+        balances: Mapping[str, Decimal],
+        *,
+        as_of: datetime | None = None,
+        coins_held: bool = False,
+    ) -> dict[str, tuple[Decimal, Decimal]]:
         """`venue`'s cash as its balances read now (a currency it held and no longer lists: 0),
-        the other venues' shares untouched. What moved: currency -> (was, now)."""
+        the other venues' shares untouched. What moved: currency -> (was, now). `as_of`: the
+        venue's time of the balances (None: it gives none); `coins_held`: its balance of a base
+        coin holds what its spot positions hold (taken out of `balances` by the caller)."""
         self.unread.pop(venue, None)
+        if as_of is None:
+            self.read_at.pop(venue, None)
+        else:
+            self.read_at[venue] = as_of
+        (self.coins_in_balances.add if coins_held else self.coins_in_balances.discard)(venue)
         share = self.venue_cash.setdefault(venue, {})
         moved = {}
         for ccy in dict.fromkeys([*share, *balances]):
@@ -177,21 +196,38 @@ class Portfolio:
             share[ccy] = now
         return moved
 
+    def in_balances(self, venue: str, ts: datetime) -> bool:
+        """Whether what `venue` booked at `ts` is in its balances as last read: made at or before
+        the venue's time of that read (a fill or payment heard of late: its money is in them)."""
+        at = self.read_at.get(venue)
+        return at is not None and EPOCH < ts <= at
+
     def _move(self, venue: str, currency: str, amount: Decimal) -> None:
         self.cash[currency] = self.cash.get(currency, ZERO) + amount
         share = self.venue_cash.setdefault(venue, {})
         share[currency] = share.get(currency, ZERO) + amount
+        self._booked(venue)
+
+    def _booked(self, venue: str) -> None:
+        """Something was booked to `venue` (a read taken meanwhile is not believed)."""
         self.moves[venue] = self.moves.get(venue, 0) + 1
 
     def apply_fill(self, fill: Fill) -> Position:
         pos = self.position(fill.venue, fill.symbol)
         if pos.margined:
             return self._apply_margined(pos, fill)
+        before = pos.quantity
         pos.apply(fill)
         quote = fill.quote
         # a base-coin fee left the position; a third currency's (BNB) is not tracked
         fee = fill.fee if fill.fee_in_quote else ZERO
-        self._move(fill.venue, quote, -fill.signed_quantity * fill.price - fee)
+        base = self.base_of.get(fill.symbol)
+        if not self.in_balances(fill.venue, fill.ts):
+            self._move(fill.venue, quote, -fill.signed_quantity * fill.price - fee)
+        elif base and fill.venue in self.coins_in_balances:  # its coins were read as cash: now the position's
+            self._move(fill.venue, base, before - pos.quantity)
+        else:  # paid for in the balances read
+            self._booked(fill.venue)
         self.quote_of[fill.symbol] = quote
         key = (fill.venue, fill.symbol)
         if key not in self.marks:
@@ -203,7 +239,10 @@ class Portfolio:
         fee = pos.fee_of(fill)
         realized = pos.apply(fill)
         settle = pos.settle or fill.quote
-        self._move(fill.venue, settle, realized - fee)
+        if self.in_balances(fill.venue, fill.ts):  # settled in the balances read
+            self._booked(fill.venue)
+        else:
+            self._move(fill.venue, settle, realized - fee)
         self.quote_of.setdefault(fill.symbol, fill.quote)
         key = (fill.venue, fill.symbol)
         if key not in self.marks:
@@ -211,10 +250,15 @@ class Portfolio:
         pos.mark = self.marks[key]
         return pos
 
-    def apply_cash_flow(self, venue: str, symbol: str, amount: Decimal, currency: str) -> Position | None:
+    def apply_cash_flow(
+        self, venue: str, symbol: str, amount: Decimal, currency: str, ts: datetime | None = None
+    ) -> Position | None:
         """Funding or swap paid (< 0) or received (> 0) for a position: cash, and the position's
-        running total."""
-        self._move(venue, currency, amount)
+        running total (`ts`: when the venue booked it; one in the balances as read moves no cash)."""
+        if ts is not None and self.in_balances(venue, ts):
+            self._booked(venue)
+        else:
+            self._move(venue, currency, amount)
         pos = self.positions.get((venue, symbol))
         if pos is not None and not pos.is_flat:
             pos.funding += amount

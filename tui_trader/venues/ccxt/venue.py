@@ -462,10 +462,11 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         if not self._credentials.api_key:
             return {}
         raw = await self._rest(self._ex.fetch_balance, what="fetch balances")
+        as_of = convert.ms_to_dt(raw["timestamp"]) if raw.get("timestamp") else None
         out = {}
         for ccy, total in (raw.get("total") or {}).items():
             if total:
-                out[ccy] = Balance(ccy, convert.dec(total), convert.dec((raw.get("free") or {}).get(ccy)))
+                out[ccy] = Balance(ccy, convert.dec(total), convert.dec((raw.get("free") or {}).get(ccy)), as_of)
         return out
 
 
