@@ -211,6 +211,7 @@ async def test_a_silent_transactions_stream_while_prices_flow_is_reopened_and_it
     is back "reconnected" and reconciled (it was never noticed: the prices kept the venue alive)."""
     venue = make_venue(oanda, stall_after_s=1.0)
     engine = await started(venue)
+    at_start = engine.reconciler.last.get("oanda")  # the start's (its balances read)
     try:
         order = await engine.place(req(type=OrderType.LIMIT, price=D("1.07900")))
         cid = order.client_order_id
@@ -218,7 +219,7 @@ async def test_a_silent_transactions_stream_while_prices_flow_is_reopened_and_it
         oanda.hang("transactions")
         oanda.set_price("EUR_USD", "1.07880", "1.07890")  # filled at OANDA while its stream says nothing
         await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED)
-        await wait_for(lambda: engine.reconciler.last.get("oanda") is not None)  # the engine reconciled
+        await wait_for(lambda: engine.reconciler.last.get("oanda") is not at_start)  # the engine reconciled
         assert venue.monitor.reconnects == 1 and venue.state.value == "connected"
         assert len(engine.fills) == 1 and engine.fills[0].fill_id == f"oanda-{oanda.transactions[-1]['id']}"
         assert engine.oms.orders[cid].filled_quantity == D(10_000)  # type: ignore[union-attr]
@@ -277,6 +278,7 @@ async def test_a_silent_pricing_stream_while_transactions_flow_is_reopened_alone
     nothing to reconcile) and a fill made meanwhile comes over it at once."""
     venue = make_venue(oanda, stall_after_s=1.0)
     engine = await started(venue)
+    at_start = engine.reconciler.last.get("oanda")  # the start's (its balances read)
     said = what_it_says(venue)
     try:
         await wait_for(lambda: oanda.sinceid_reads == 1)  # the transactions stream's first read-back
@@ -293,7 +295,7 @@ async def test_a_silent_pricing_stream_while_transactions_flow_is_reopened_alone
         oanda.set_price("EUR_USD", "1.07500", "1.07510")  # on the reopened pricing stream
         await wait_for(lambda: (t := engine.ticker("EUR/USD", "oanda")) is not None and t.bid == 1.075)
         assert said[-1][:2] == ("connected", "streaming") and venue.monitor.reconnects == 0, said
-        assert oanda.sinceid_reads == 1 and "oanda" not in engine.reconciler.last  # transactions never reopened
+        assert oanda.sinceid_reads == 1 and engine.reconciler.last.get("oanda") is at_start  # transactions never reopened
         assert len(engine.fills) == 1 and oanda.positions["EUR_USD"] == D(10_000)
     finally:
         await engine.stop()
