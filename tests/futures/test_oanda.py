@@ -295,7 +295,8 @@ async def test_a_silent_pricing_stream_while_transactions_flow_is_reopened_alone
         oanda.set_price("EUR_USD", "1.07500", "1.07510")  # on the reopened pricing stream
         await wait_for(lambda: (t := engine.ticker("EUR/USD", "oanda")) is not None and t.bid == 1.075)
         assert said[-1][:2] == ("connected", "streaming") and venue.monitor.reconnects == 0, said
-        assert oanda.sinceid_reads == 1 and engine.reconciler.last.get("oanda") is at_start  # transactions never reopened
+        # the transactions stream never reopened: nothing read back, no reconcile since the start's
+        assert oanda.sinceid_reads == 1 and engine.reconciler.last.get("oanda") is at_start
         assert len(engine.fills) == 1 and oanda.positions["EUR_USD"] == D(10_000)
     finally:
         await engine.stop()
