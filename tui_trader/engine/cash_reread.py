@@ -100,8 +100,9 @@ class CashReader:
     async def _believed(self, name: str) -> Mapping[str, Balance] | None:
         """`name`'s balances, once a read agrees with the fills applied: none booked while it was
         taken, nor found by the reconcile right after it (a fill booked meanwhile may or may not
-        be in the balances: read again). None: fills kept arriving, `ATTEMPTS` reads. A venue
-        error propagates."""
+        be in the balances: read again). The reconcile is skipped when none of our orders there
+        is open after the read (a fill we lack is of an order we still see open). None: fills
+        kept arriving, `ATTEMPTS` reads. A venue error propagates."""
         e = self.engine
         venue, oms, reconciler = e.venues[name], e.oms, e.reconciler
         assert oms is not None
@@ -109,7 +110,8 @@ class CashReader:
             await oms.flush()  # every streamed fill queued, applied
             booked = e.portfolio.moves.get(name, 0)
             balances = await venue.fetch_balances()
-            await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
+            if any(o.venue == name for o in oms.open_orders()):  # none: no fill of ours can be missing
+                await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
             await e.derivatives.import_flows(name)  # a funding or swap payment, alike
             await oms.flush()
             if e.portfolio.moves.get(name, 0) == booked:
