@@ -217,6 +217,27 @@ async def test_funding_paid_before_a_balances_read_and_heard_of_after_is_counted
         await engine.stop()
 
 
+async def test_a_balances_read_with_a_position_open_takes_the_wallet_not_its_unrealised_pnl(
+    usdm: FakeBinanceFutures,
+) -> None:
+    """ccxt's binanceusdm `total` is the margin balance: the wallet plus the open position's
+    unrealised P&L, which the engine's position adds again. A read with a long open in profit
+    sets the cash to the wallet, so the unrealised P&L counts once in the equity (it counted
+    twice: in the cash read and on the position)."""
+    engine = await started(usdm, poll_interval_s=30)
+    try:
+        await opened(engine, usdm, "2")
+        usdm.set_price(BTC, usdm.prices[BTC] + 10)
+        venue = engine.venues[VENUE]
+        assert isinstance(venue, CcxtVenue)
+        total = (await venue.fetch_balances())["USDT"].total
+        assert total == usdm.wallet
+        await engine.reconciler.cash.reread(VENUE, "reconnect")
+        assert engine.portfolio.cash["USDT"] == usdm.wallet, (engine.portfolio.cash, usdm.wallet)
+    finally:
+        await engine.stop()
+
+
 async def test_reduce_only_reaches_the_venue_and_its_refusal_is_one_line(usdm: FakeBinanceFutures) -> None:
     engine = await started(usdm)
     try:

@@ -297,6 +297,21 @@ AMEND_IN_PLACE = frozenset({"okx", "bybit"})
 # funding amounts differ in sign between exchanges (ccxt issue #26404), see FUNDING_SIGN.
 DERIVATIVES_VERIFIED = frozenset({"binanceusdm", "bybit"})
 
+
+def wallet_totals(exchange_id: str, info: Any) -> dict[str, Any]:
+    """Currency -> the wallet balance, where ccxt's `total` is more than the wallet: Binance
+    USDⓈ-M's `total` is the margin balance, the wallet plus the open positions' unrealised P&L,
+    which the engine's positions add again (its /fapi account's `walletBalance` per asset, or
+    its /fapi/v2/balance rows' `balance`). Empty elsewhere: `total` stands."""
+    if exchange_id != "binanceusdm":
+        return {}
+    rows = info if isinstance(info, list) else (info or {}).get("assets") or []
+    return {
+        str(r.get("asset")): r.get("walletBalance", r.get("balance"))
+        for r in rows
+        if isinstance(r, dict) and r.get("asset") and r.get("walletBalance", r.get("balance")) is not None
+    }
+
 # ccxt's unified funding amount times this is what the account received (> 0) or paid (< 0):
 # bybit passes the `execFee` of Bybit's Funding executions, which is what the account paid.
 FUNDING_SIGN: dict[str, int] = {"bybit": -1}

@@ -463,8 +463,10 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             return {}
         raw = await self._rest(self._ex.fetch_balance, what="fetch balances")
         as_of = convert.ms_to_dt(raw["timestamp"]) if raw.get("timestamp") else None
+        wallet = exchanges.wallet_totals(self.exchange_id, raw.get("info"))
         out = {}
         for ccy, total in (raw.get("total") or {}).items():
+            total = wallet.get(ccy, total)
             if total:
                 out[ccy] = Balance(ccy, convert.dec(total), convert.dec((raw.get("free") or {}).get(ccy)), as_of)
         return out
