@@ -57,6 +57,12 @@ def unwrap(text: str) -> tuple[dict[str, Any], int]:
     return raw["token"], int(raw["creation_timestamp"])
 
 
+def login_left_s(token_text: str) -> float:
+    """Seconds a stored login has left before its refresh token ends (7 days from the login;
+    below 0: ended). Raises ValueError when the text is not a login `keys set` stored."""
+    return unwrap(token_text)[1] + REFRESH_LIFETIME_S - time.time()
+
+
 def unless_newer_stored(save: Callable[[str], None], stored: Callable[[], str | None]) -> Callable[[str], None]:
     """`save` for a refreshed token, unless the keyring already holds a newer login (`stored`:
     its token text): the trader logged in again with `keys set` while this session ran, and a

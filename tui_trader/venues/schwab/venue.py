@@ -142,11 +142,10 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
                 f"`tui-trader keys set {self.name}`"
             )
         try:
-            _, created = auth.unwrap(creds.token)
+            left = auth.login_left_s(creds.token)
         except ValueError:
             raise ConfigError(f"venues.{self.name}: the stored Schwab login is unreadable; run "
                               f"`tui-trader keys set {self.name}` again") from None  # fmt: skip
-        left = created + auth.REFRESH_LIFETIME_S - time.time()
         if left < 0:
             raise ConfigError(f"venues.{self.name}: the Schwab login expired (it lasts 7 days); run "
                               f"`tui-trader keys set {self.name}` to log in again")  # fmt: skip
@@ -205,10 +204,10 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
         if not (creds.api_key and creds.secret and creds.token):
             raise VenueError(f"{self.name}: no Schwab login in the keyring; {again}")
         try:
-            _, created = auth.unwrap(creds.token)
+            left = auth.login_left_s(creds.token)
         except ValueError:
             raise VenueError(f"{self.name}: the stored Schwab login is unreadable; {again}") from None
-        if created + auth.REFRESH_LIFETIME_S < time.time():
+        if left < 0:
             raise VenueError(f"{self.name}: the stored Schwab login has expired too (it lasts 7 days); {again}")
         client = auth.make_client(creds.api_key, creds.secret, creds.token, self._store_token,
                                   url_override=self.settings.url_override, timeout_s=self.rest_timeout_s)  # fmt: skip
