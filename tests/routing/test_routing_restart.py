@@ -120,6 +120,11 @@ async def test_a_restart_between_children_neither_loses_nor_doubles_one(tmp_path
         assert parent.filled_quantity == D("0.1")
         # the venues hold exactly what the parent says: nothing lost, nothing doubled
         assert venue_holdings(eng) == D("0.1")
+        # each venue's cash as its own account holds it (read at the start after the kill, moved
+        # since by its own fills only): what the balance check of an order there reads
+        for name, venue in eng.venues.items():
+            assert isinstance(venue, PaperVenue)
+            assert eng.portfolio.venue_cash[name] == venue.account.cash, name
         kids = [await eng.store.get_order(c) for c in parent.meta["route"]["children"]]
         assert sum(k.filled_quantity for k in kids if k is not None) == D("0.1")
         if where == "before_store":

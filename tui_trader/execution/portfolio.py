@@ -74,8 +74,9 @@ class Portfolio:
     Cash is summed over venues (two venues holding USDT hold both amounts); each venue's share
     is kept too (`venue_cash`: its balances as last read, moved by its fills and payments
     since), so one venue's balances can be read again (`read_cash`) without touching the
-    others', and `moves` counts what moved a venue's cash (a read is only believed if nothing
-    moved while it was asked for). A fill or payment heard of after a read but made at or before
+    others', an order's balance check reads its own venue's (risk/checks.py), and `moves`
+    counts what moved a venue's cash (a read is only believed if nothing moved while it was
+    asked for). A fill or payment heard of after a read but made at or before
     the venue's time of that read (`read_at`, where the venue gives one) is in those balances
     already: it moves the position, not the cash again (`in_balances`)."""
 

@@ -437,7 +437,9 @@ class PreTradeChecks:
             )
 
     def _check_balance(self, req: OrderRequest, inst: Instrument, ctx: CheckContext, ref: float) -> None:
-        """Estimate: the part of the order that adds exposure, with fees, against free cash."""
+        """Estimate: the part of the order that adds exposure, with fees, against the ordering
+        venue's free cash in the quote currency (its cash less its own working orders and
+        short collateral)."""
         pos = self.portfolio.positions.get((ctx.venue, req.symbol))
         held = float(pos.quantity) if pos else 0.0
         closing = min(float(req.quantity), abs(held)) if held * req.side.sign < 0 else 0.0
@@ -449,9 +451,13 @@ class PreTradeChecks:
                 "insufficient_position",
                 f"selling {req.quantity} {req.symbol} but holding {held:g}; {ctx.venue} does not allow short selling",
             )
-        if not self.portfolio.cash or inst.quote not in self.portfolio.cash:
+        # The ordering venue's own cash, never the total over venues (the orders and shorts
+        # taken out of it below are this venue's too): USDT on one exchange pays for nothing
+        # on another.
+        held_here = self.portfolio.venue_cash.get(ctx.venue, {})
+        if inst.quote not in held_here:
             return  # the venue reports no balance in this currency: let it decide
-        cash = float(self.portfolio.cash[inst.quote])
+        cash = float(held_here[inst.quote])
         committed = 0.0
         for o in self.open_orders():
             if (
@@ -474,7 +480,8 @@ class PreTradeChecks:
         if need > free:
             raise RiskRejection(
                 "insufficient_balance",
-                f"order needs about {need:,.2f} {inst.quote} but {max(free, 0.0):,.2f} is free",
+                f"order needs about {need:,.2f} {inst.quote} but {ctx.venue} has {max(free, 0.0):,.2f} "
+                f"{inst.quote} free (its cash less its working orders and short collateral)",
             )
 
 
