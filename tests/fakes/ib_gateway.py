@@ -85,6 +85,7 @@ class _Conn:
     client_id: int = -1
     ticks: dict[int, str] = field(default_factory=dict)  # reqId -> symbol
     time_asked: float = float("-inf")  # the last REQ_CURRENT_TIME (monotonic)
+    account_updates: bool = False  # subscribed with REQ_ACCT_DATA
 
 
 class FakeIBGateway(FakeMarket):
@@ -331,15 +332,13 @@ class FakeIBGateway(FakeMarket):
                     self._write(conn, [61, 3, ACCOUNT, *self._contract(symbol)[:11], qty, "190.0"])
             self._write(conn, [62, 1])
         elif msg == 6:  # REQ_ACCT_DATA: subscribe, account
-            if f[2] == "1":
-                for key, value in (("NetLiquidation", self.cash), ("TotalCashValue", self.cash),
-                                   ("AvailableFunds", self.cash)):  # fmt: skip
-                    self._write(conn, [6, 2, key, value, "USD", ACCOUNT])
+            conn.account_updates = f[2] == "1"
+            if conn.account_updates:
+                self._send_account(conn)
                 self._write(conn, [54, 1, ACCOUNT])
         elif msg == 76:  # REQ_ACCOUNT_UPDATES_MULTI: reqId, account, modelCode, ledgerAndNLV
             req_id = int(f[2])
-            for key, value in (("NetLiquidation", self.cash), ("TotalCashValue", self.cash),
-                               ("AvailableFunds", self.cash)):  # fmt: skip
+            for key, value in self._account_values():
                 self._write(conn, [73, 1, req_id, ACCOUNT, UNSET, key, value, "USD"])
             self._write(conn, [74, 1, req_id])
         elif msg == 9:  # REQ_CONTRACT_DATA: version, reqId, the contract (conId, symbol, ...)
@@ -491,6 +490,26 @@ class FakeIBGateway(FakeMarket):
     def settle(self, trade: FakeTrade) -> None:
         sign = 1 if trade.order.side == "buy" else -1
         self.cash -= sign * trade.qty * trade.price + trade.commission
+        for conn in list(self._conns):  # "unless there is a position change", every three minutes
+            if conn.account_updates:
+                self._send_account(conn, trade.order.symbol)
+
+    def _account_values(self) -> list[tuple[str, Decimal]]:
+        """IB's account tags as TWS documents them: NetLiquidation is the account's liquidation
+        value, the cash and the positions' market value; TotalCashValue the cash alone."""
+        held = sum((self.position(s) * self.prices[s] for s in self.symbols), Decimal(0))
+        return [("NetLiquidation", self.cash + held), ("TotalCashValue", self.cash), ("AvailableFunds", self.cash)]
+
+    def _send_account(self, conn: _Conn, symbol: str | None = None) -> None:
+        """ACCT_VALUE rows, then PORTFOLIO_VALUE for each position held (one `symbol`'s, zero
+        included, on its change): contract, position, marketPrice, marketValue, averageCost,
+        unrealizedPNL, realizedPNL, account."""
+        for key, value in self._account_values():
+            self._write(conn, [6, 2, key, value, "USD", ACCOUNT])
+        for s in self.symbols if symbol is None else (symbol,):
+            qty, price = self.position(s), self.prices[s]
+            if qty or symbol is not None:
+                self._write(conn, [7, 8, *self._contract(s), qty, price, qty * price, price, 0, 0, ACCOUNT])
 
     def position(self, symbol: str) -> Decimal:
         return sum((t.qty if t.order.side == "buy" else -t.qty for t in self.trades if t.order.symbol == symbol),

@@ -283,6 +283,9 @@ class FakeSchwab(FakeMarket):
         sign = 1 if trade.order.side == "buy" else -1
         self.cash -= sign * trade.qty * trade.price
 
+    def _held(self) -> Decimal:
+        return sum((self.position(s) * self.prices[s] for s in self.symbols), Decimal(0))
+
     def position(self, symbol: str) -> Decimal:
         return sum((t.qty if t.order.side == "buy" else -t.qty for t in self.trades if t.order.symbol == symbol),
                    Decimal(0))  # fmt: skip
@@ -429,12 +432,17 @@ class FakeSchwab(FakeMarket):
         acct: dict[str, Any] = {
             "type": "CASH", "accountNumber": ACCOUNT, "roundTrips": 0, "isDayTrader": False,
             "isClosingOnlyRestricted": False, "pfcbFlag": False,
+            # Schwab's cash account balances: the cash, and the liquidation value (the cash and the
+            # positions' market value, `longMarketValue`)
             "currentBalances": {"cashAvailableForTrading": float(self.cash), "totalCash": float(self.cash),
+                                "cashBalance": float(self.cash), "longMarketValue": float(self._held()),
+                                "liquidationValue": float(self.cash + self._held()),
                                 "cashAvailableForWithdrawal": float(self.cash), "unsettledCash": 0.0},
         }  # fmt: skip
         if positions:
             acct["positions"] = [
-                {"longQuantity": float(q), "shortQuantity": 0.0, "averagePrice": float(self.prices[s]),
+                {"longQuantity": float(max(q, 0)), "shortQuantity": float(max(-q, 0)),
+                 "averagePrice": float(self.prices[s]),
                  "marketValue": float(q * self.prices[s]),
                  "instrument": {"assetType": "EQUITY", "cusip": "000000000", "symbol": s}}
                 for s in self.symbols if (q := self.position(s))

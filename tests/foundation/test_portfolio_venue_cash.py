@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
+import pytest
+
 from tui_trader.core.enums import Liquidity, Side
 from tui_trader.core.events import NoticeEvent
 from tui_trader.core.fills import Fill
 from tui_trader.core.orders import OrderRequest
-from tui_trader.engine.cash_reread import amount
+from tui_trader.core.positions import Balance
+from tui_trader.engine.cash_reread import amount, cash_from
 from tui_trader.engine.commands import dispatch
 from tui_trader.engine.testing import manual_engine, step
 from tui_trader.execution.portfolio import Portfolio
@@ -42,6 +45,29 @@ def test_a_venue_read_again_moves_its_own_share_of_a_currency_only() -> None:
     assert book.cash == {"USDT": D("1149.9") + 499, "BTC": D(0)}
     assert book.read_cash("binance", {"USDT": D("1149.9")}) == {}  # the same read: nothing moves
     assert book.moves == {"binance": 1, "kucoin": 1}
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "value", "taken"),
+    [
+        ("3", "5", "1000", "600"),  # ours, a part of what the broker holds: that part's value
+        ("7", "5", "1000", "1000"),  # more than it holds (it disagrees): all it valued, no more
+        ("-3", "5", "1000", "0"),  # the other side: nothing of ours is in its value
+        ("-3", "-5", "-1000", "-600"),  # a short: its value is negative in the liquidation value
+        ("-3", "-5", "1000", "-600"),  # a short valued as a positive number: the same
+    ],
+)
+def test_a_liquidation_value_read_takes_out_the_stocks_the_portfolio_holds(
+    ours: str, theirs: str, value: str, taken: str
+) -> None:
+    """A broker's liquidation value (IB's NetLiquidation, Schwab's liquidationValue) holds the
+    stocks at its value; the portfolio counts the ones it holds itself, so their part of that
+    value is taken out. What the broker holds beyond ours stays in the cash."""
+    book = Portfolio()
+    side = Side.BUY if D(ours) > 0 else Side.SELL
+    book.apply_fill(Fill("ib-1", "c", "ib", "AAPL", side, abs(D(ours)), D(190), D(0), "USD", Liquidity.TAKER, T0))
+    read = Balance("USD", D(5000), D(4000), valued=(("AAPL", D(theirs), D(value)),))
+    assert cash_from(book, "ib", object(), {"USD": read}) == {"USD": D(5000) - D(taken)}
 
 
 async def test_a_paper_venue_started_again_has_its_cash_read_again() -> None:

@@ -269,3 +269,38 @@ async def test_executions_read_back_carry_their_commissions(ibg: FakeIBGateway) 
         assert sorted((f.fill_id, f.fee) for f in looked_up) == streamed
     finally:
         await engine.stop()
+
+
+async def test_the_stocks_count_once_in_the_cash_read_with_the_liquidation_value(ibg: FakeIBGateway) -> None:
+    """IB's NetLiquidation is the cash and the stocks at IB's value; the portfolio counts the
+    stocks it holds itself, so their value is taken out of the read (with IB's own valuation,
+    sent with it). Stocks bought elsewhere stay in, at their value at the read. Before, the
+    3 AAPL bought here counted twice in the equity after every read (at start, each re-read)."""
+    from fakes.fake_market import FakeTrade
+    from fakes.ib_gateway import IBOrder
+
+    ibg.price_step = lambda symbol: Decimal(0)  # type: ignore[method-assign]  # prices still: exact values
+    price = ibg.prices["AAPL"]
+    elsewhere = IBOrder(1, "bought-in-tws", "AAPL", "buy", "market", Decimal(2), None, 0)
+    ibg.trades.append(FakeTrade(1, elsewhere, Decimal(2), price, 0))
+    ibg.cash -= 2 * price
+    engine = await started(ibg)
+    try:
+        def cash() -> Decimal:
+            return engine.portfolio.venue_cash["ib"]["USD"]
+
+        assert cash() == ibg.cash + 2 * price  # the 2 bought in TWS: their value, beside the cash
+        placed = await engine.place(buy("3"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 20)
+        assert cash() == ibg.cash + 2 * price  # the fills paid for the 3
+        assert await engine.reconciler.cash.reread("ib", "a test") == {}  # IB sent its values at the change
+        assert cash() == ibg.cash + 2 * price and engine.portfolio.position("ib", "AAPL").quantity == 3
+    finally:
+        await engine.stop()
+
+
+async def test_balances_asked_while_not_connected_are_an_error_not_zero(ibg: FakeIBGateway) -> None:
+    """Disconnected, ib_async answers the account values from an empty cache: that read 0 USD,
+    and a re-read believed it (the equity fell to the positions alone)."""
+    with pytest.raises(VenueError, match="not connected to TWS / IB Gateway: its balances are not known"):
+        await make_venue(ibg).fetch_balances()

@@ -159,3 +159,30 @@ async def test_dropped_socket_and_a_fill_before_it_is_back(schwab: FakeSchwab) -
         await ledgers_agree(engine, schwab)
     finally:
         await engine.stop()
+
+
+async def test_the_stocks_count_once_in_the_cash_read_with_the_liquidation_value(schwab: FakeSchwab) -> None:
+    """Schwab's liquidationValue is the cash and the stocks at Schwab's value; the positions in
+    the same answer give that value, and the part the portfolio holds itself is taken out.
+    Stocks bought elsewhere stay in, at their value at the read. Before, the 3 AAPL bought here
+    counted twice in the equity after every read (at start, each re-read)."""
+    from fakes.fake_market import FakeOrder, FakeTrade
+
+    schwab.price_step = lambda symbol: Decimal(0)  # type: ignore[method-assign]  # prices still: exact values
+    price = schwab.prices["AAPL"]
+    elsewhere = FakeOrder(1, "bought-on-schwab.com", "AAPL", "buy", "market", Decimal(2), None, 0)
+    schwab.trades.append(FakeTrade(1, elsewhere, Decimal(2), price, 0))
+    schwab.cash -= 2 * price
+    engine = await started(schwab)
+    try:
+        def cash() -> Decimal:
+            return engine.portfolio.venue_cash["schwab"]["USD"]
+
+        assert cash() == schwab.cash + 2 * price  # the 2 bought elsewhere: their value, beside the cash
+        placed = await engine.place(buy("3"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        assert cash() == schwab.cash + 2 * price  # the fills paid for the 3
+        assert await engine.reconciler.cash.reread("schwab", "a test") == {}
+        assert cash() == schwab.cash + 2 * price and engine.portfolio.position("schwab", "AAPL").quantity == 3
+    finally:
+        await engine.stop()

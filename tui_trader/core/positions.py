@@ -138,6 +138,11 @@ class Balance:
     # The venue's time of the balances it answered (what was booked up to then is in them), where
     # it gives one (ccxt's `timestamp`: Binance spot's updateTime, OKX's uTime, Bybit's time)
     as_of: datetime | None = None
+    # The positions whose market value `total` holds, as the venue valued them in this read:
+    # (symbol, signed quantity, market value). A broker's liquidation value (IB's NetLiquidation,
+    # Schwab's liquidationValue) is the cash and the stocks held; the portfolio counts the stocks
+    # it holds itself, so the reader takes their value out (`cash_reread.cash_from`).
+    valued: tuple[tuple[str, Decimal, Decimal], ...] = ()
 
     @property
     def locked(self) -> Decimal:

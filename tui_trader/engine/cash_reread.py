@@ -41,12 +41,27 @@ def cash_from(portfolio: Portfolio, name: str, venue: object, balances: Mapping[
     """The cash `venue`'s balances say, per currency, as the portfolio keeps it: an exchange's
     balance of a base coin (BTC of BTC/USDT) holds the coins its spot positions hold, which the
     portfolio keeps in the positions (a fill moves the position, not the coin's cash), so they
-    are taken out, or they would count twice in the equity (`balances_hold_positions`)."""
-    totals = {ccy: b.total for ccy, b in balances.items()}
+    are taken out, or they would count twice in the equity (`balances_hold_positions`). A
+    broker's liquidation value holds the stocks alike, at the venue's valuation (`Balance.valued`):
+    the value of the part the portfolio holds is taken out. What the venue holds beyond it (bought
+    elsewhere) stays in the cash, at its value at the read."""
+    totals = {ccy: b.total - _ours(portfolio, name, b.valued) for ccy, b in balances.items()}
     if getattr(venue, "balances_hold_positions", False):
         for ccy, qty in portfolio.spot_held(name).items():
             totals[ccy] = totals.get(ccy, Decimal(0)) - qty
     return totals
+
+
+def _ours(portfolio: Portfolio, name: str, valued: tuple[tuple[str, Decimal, Decimal], ...]) -> Decimal:
+    """The venue's value of the part of each position it valued that the portfolio holds too
+    (the same side, up to the smaller quantity): 5 AAPL at IB worth 1,000, 3 of them ours: 600."""
+    out = Decimal(0)
+    for symbol, qty, value in valued:
+        pos = portfolio.positions.get((name, symbol))
+        held = pos.quantity if pos is not None and not pos.margined else Decimal(0)
+        if qty and held and (held > 0) == (qty > 0):
+            out += abs(value).copy_sign(qty) * min(abs(held), abs(qty)) / abs(qty)
+    return out
 
 
 def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, Balance]) -> Moved:

@@ -502,10 +502,27 @@ class IBVenue(IBOrders, PrivateProbe):
         return out[-limit:]
 
     async def fetch_balances(self) -> dict[str, Balance]:
-        values = {(v.tag, v.currency): v.value for v in (self.ib.accountValues(self.account) if self.ib else [])}
-        total = convert.dec(values.get(("NetLiquidation", "USD")) or values.get(("TotalCashValue", "USD")))
-        free = convert.dec(values.get(("AvailableFunds", "USD")) or values.get(("TotalCashValue", "USD")))
-        return {"USD": Balance("USD", total, free)}
+        """The account's liquidation value (NetLiquidation: the cash and the positions' market
+        value), with IB's valuation of each position (`Balance.valued`: the engine takes out the
+        part it holds itself, or it would count twice). IB's account values come from the
+        Gateway's subscription, sent at once on a position change and every three minutes
+        otherwise. Disconnected, the Gateway's cache is empty or stale: an error, never 0."""
+        ib = self.ib
+        if ib is None or not self._connected():
+            raise VenueError(f"{self.name}: not connected to TWS / IB Gateway: its balances are not known")
+        values = {(v.tag, v.currency): v.value for v in ib.accountValues(self.account)}
+        nlv, cash = values.get(("NetLiquidation", "USD")), values.get(("TotalCashValue", "USD"))
+        if not nlv and not cash:
+            raise VenueError(f"{self.name}: IB has sent no account values for {self.account} yet")
+        free = convert.dec(values.get(("AvailableFunds", "USD")) or cash)
+        if not nlv:  # the cash alone: it holds no position
+            return {"USD": Balance("USD", convert.dec(cash), free)}
+        valued = tuple(
+            (item.contract.symbol, convert.dec(item.position), convert.dec(item.marketValue))
+            for item in ib.portfolio(self.account)
+            if item.position and item.contract.currency in ("USD", "")
+        )
+        return {"USD": Balance("USD", convert.dec(nlv), free, valued=valued)}
 
     async def fetch_positions(self) -> dict[str, Decimal]:
         """Quantities IB holds per symbol (signed); a check on our fill-based positions."""

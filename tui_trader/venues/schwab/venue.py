@@ -421,19 +421,33 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
         return result
 
     async def fetch_balances(self) -> dict[str, Balance]:
-        body = await self._json(self._client.get_account, self.account_hash, what="account")
-        acct = (body or {}).get("securitiesAccount") or {}
+        """The account's liquidation value (the cash and the positions' market value), with
+        Schwab's valuation of each position read in the same answer (`Balance.valued`: the engine
+        takes out the part it holds itself, or it would count twice)."""
+        acct = await self._account_with_positions("account")
         bal = acct.get("currentBalances") or {}
-        total = convert.dec(bal.get("liquidationValue", bal.get("cashBalance", bal.get("totalCash"))))
         free = convert.dec(bal.get("cashAvailableForTrading", bal.get("availableFunds", bal.get("totalCash"))))
-        return {"USD": Balance("USD", total, free)}
+        if bal.get("liquidationValue") is None:  # the cash alone: it holds no position
+            return {"USD": Balance("USD", convert.dec(bal.get("cashBalance", bal.get("totalCash"))), free)}
+        valued = tuple(
+            (symbol, qty, convert.dec(p.get("marketValue"))) for symbol, qty, p in _positions(acct) if qty
+        )
+        return {"USD": Balance("USD", convert.dec(bal["liquidationValue"]), free, valued=valued)}
 
     async def fetch_positions(self) -> dict[str, Decimal]:
         """Quantities Schwab holds per symbol (signed); a check on our fill-based positions."""
-        body = await self._json(lambda: self._client.get_account(self.account_hash, fields=["positions"]),
-                                what="positions")  # fmt: skip
-        out: dict[str, Decimal] = {}
-        for p in ((body or {}).get("securitiesAccount") or {}).get("positions") or []:
-            symbol = str((p.get("instrument") or {}).get("symbol", ""))
-            out[symbol] = convert.dec(p.get("longQuantity")) - convert.dec(p.get("shortQuantity"))
-        return out
+        return {symbol: qty for symbol, qty, _ in _positions(await self._account_with_positions("positions"))}
+
+    async def _account_with_positions(self, what: str) -> dict[str, Any]:
+        body = await self._json(lambda: self._client.get_account(self.account_hash, fields=["positions"]), what=what)
+        acct: dict[str, Any] = (body or {}).get("securitiesAccount") or {}
+        return acct
+
+
+def _positions(acct: dict[str, Any]) -> list[tuple[str, Decimal, dict[str, Any]]]:
+    """(symbol, signed quantity, the row) of each position in Schwab's account answer."""
+    return [
+        (str((p.get("instrument") or {}).get("symbol", "")),
+         convert.dec(p.get("longQuantity")) - convert.dec(p.get("shortQuantity")), p)
+        for p in acct.get("positions") or []
+    ]  # fmt: skip
