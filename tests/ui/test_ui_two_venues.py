@@ -15,6 +15,7 @@ from tui_trader.engine import Engine
 from tui_trader.engine.client import InProcessClient
 from tui_trader.ui.app import WorkstationApp
 from tui_trader.ui.panes import OrderBookPane, WatchlistPane
+from tui_trader.ui.panes.statusbar import StatusBar
 from tui_trader.venues.paper import PaperVenue
 
 from ui_helpers import START, HeldSource, Rig, answer
@@ -76,6 +77,14 @@ async def test_each_venue_shows_its_own_quote() -> None:
             await pilot.pause(0.01)
         placed = [o for o in rig.engine.recent_orders.values() if o.symbol == "BTC/USDT"]
         assert placed and placed[-1].venue == "paper2"
+
+        # paper2's balances no longer believed: the status bar says so beside paper2 alone
+        rig.engine.portfolio.cash_not_known("paper2", "fills kept arriving", rig.clock.now())
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        bar = rig.app.query_one(StatusBar).render()
+        plain = bar.plain if hasattr(bar, "plain") else str(bar)
+        assert "paper2 connected cash not known" in plain and plain.count("cash not known") == 1, plain
 
 
 async def bar_showing(rig, pilot, bar, text: str) -> str:  # type: ignore[no-untyped-def]

@@ -202,6 +202,8 @@ def _status(args: argparse.Namespace) -> int:
                 print(f"    stream {s['name']}: {s['state']}" + (f" ({s['detail']})" if s.get("detail") else ""))
         for h in v.get("holes") or []:  # what an outage left missing, not in the venue's history
             print(f"    hole {h['symbol']} {h['what']}: {h['start']} - {h['end']} (not in the venue's history)")
+        if v.get("cash_unknown"):
+            print(f"    {_cash_unknown(v)}")
     if st.get("unknown_orders"):
         print(
             f"{st['unknown_orders']} order(s) with an unknown outcome are being looked up by client order id "
@@ -232,6 +234,20 @@ def _status(args: argparse.Namespace) -> int:
                 f"{rate} = {b['value']:,.2f} {ccy}"
             )
     return 0
+
+
+def _cash_unknown(v: dict[str, Any]) -> str:
+    """A venue whose balances are not believed: why, since when, what is refused, what to do."""
+    name = v["name"]
+    since = f" since {v['cash_unknown_since']}" if v.get("cash_unknown_since") else ""
+    again = (
+        f"`tui-trader venue stop {name}` then `venue start {name}`" if v.get("kind") == "paper"
+        else f"`tui-trader venue reconnect {name}`"
+    )
+    return (
+        f"cash not known{since}: {v['cash_unknown']}; orders adding to a position here are refused "
+        f"until {again} reads its balances"
+    )
 
 
 def _positions(args: argparse.Namespace) -> int:

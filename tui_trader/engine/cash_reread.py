@@ -102,7 +102,9 @@ class CashReader:
             e = self.engine
             venue, balances = e.venues[name], await self._believed(name)
             if balances is None:
-                e.portfolio.unread[name] = "fills kept arriving while its balances were read at start"
+                e.portfolio.cash_not_known(
+                    name, "fills kept arriving while its balances were read at start", e.clock.now()
+                )
                 e.notify(
                     "warning",
                     f"{name}: cash not known: fills kept arriving while its balances were read at start; "

@@ -438,6 +438,8 @@ class Engine(Trading):
                 streams,
                 venue_rate_limited(v),
                 venue_holes(v),
+                self.portfolio.unread.get(name, ""),
+                self.portfolio.unread_since.get(name),
             )
             for name, v in self.venues.items()
             for streams in (venue_streams(v),)

@@ -41,6 +41,10 @@ class VenueStatus:
     streams: list[StreamStatus] = field(default_factory=list)  # each stream's own state
     rate_limited: str = ""  # the venue asked us to wait: for how long, until when
     holes: list[HoleStatus] = field(default_factory=list)  # what outages left missing, oldest first
+    # its balances are not believed (why; "" when they are) and since when: orders adding to a
+    # position there are refused (`cash_unknown`) until a read is (`Portfolio.unread`)
+    cash_unknown: str = ""
+    cash_unknown_since: datetime | None = None
 
 
 @dataclass(slots=True)

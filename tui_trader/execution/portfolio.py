@@ -92,6 +92,7 @@ class Portfolio:
         self.venue_cash: dict[str, dict[str, Decimal]] = {}  # venue -> currency -> its share of `cash`
         self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
         self.unread: dict[str, str] = {}  # venue -> why its balances are not known (none believed yet)
+        self.unread_since: dict[str, datetime] = {}  # venue -> since when they are not (`cash_not_known`)
         self.read_at: dict[str, datetime] = {}  # venue -> the venue's time of its balances last read
         self.coins_in_balances: set[str] = set()  # venues whose balances hold their spot positions' coins
         self.cash: dict[str, Decimal] = {}
@@ -182,6 +183,7 @@ class Portfolio:
         venue's time of the balances (None: it gives none); `coins_held`: its balance of a base
         coin holds what its spot positions hold (taken out of `balances` by the caller)."""
         self.unread.pop(venue, None)
+        self.unread_since.pop(venue, None)
         if as_of is None:
             self.read_at.pop(venue, None)
         else:
@@ -196,6 +198,13 @@ class Portfolio:
             self.cash[ccy] = self.cash.get(ccy, ZERO) + now - was
             share[ccy] = now
         return moved
+
+    def cash_not_known(self, venue: str, why: str, since: datetime) -> None:
+        """`venue`'s balances are not believed (`why`), since `since` (kept from the first time
+        it was said): orders adding to a position there are refused (risk/checks.py) and the
+        status says so, until a read is believed (`read_cash`)."""
+        self.unread[venue] = why
+        self.unread_since.setdefault(venue, since)
 
     def in_balances(self, venue: str, ts: datetime) -> bool:
         """Whether what `venue` booked at `ts` is in its balances as last read: made at or before

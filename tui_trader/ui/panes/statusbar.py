@@ -126,7 +126,7 @@ class StatusBar(Static):
         fault = (snap.extra.get("risk") or {}).get("store_fault")
         key = (
             market,
-            tuple((v.name, v.state, v.detail, _troubled(v), bool(v.rate_limited)) for v in snap.venues),
+            tuple((v.name, v.state, v.detail, _troubled(v), bool(v.rate_limited), v.cash_unknown) for v in snap.venues),
             fault,
             snap.mode,
             snap.ts.replace(microsecond=0),
@@ -153,6 +153,8 @@ class StatusBar(Static):
                 text.append(f" ({trouble})", style=pal.warning)
             if v.rate_limited:
                 text.append(" rate limited", style=pal.warning)
+            if v.cash_unknown:  # orders adding to a position there are refused until its balances are read
+                text.append(" cash not known", style=pal.warning)
             text.append("  ")
         if fault:  # every new order is refused until the database takes writes again
             text.append(f"DATABASE NOT WRITABLE ({fault}): orders halted ", style=f"bold {pal.error}")

@@ -1,0 +1,96 @@
+"""A venue whose cash is not known (no balances read could be believed at start: fills kept
+arriving at every read) as the trader meets it from the command line: `tui-trader status
+--json` and `tui-trader status` say which venue, why and since when, orders adding to a
+position there are refused, and once its balances are read again it is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui_trader.cli.main import main
+from tui_trader.core.clock import FrozenClock
+from tui_trader.core.encoding import to_jsonable
+from tui_trader.core.positions import Balance
+from tui_trader.daemon.server import ControlServer
+from tui_trader.engine import Engine
+from tui_trader.engine.testing import paper_settings, step
+from tui_trader.home import Home
+from tui_trader.venues.paper import PaperVenue
+
+WHY = "fills kept arriving while its balances were read at start"
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Engine, Home, datetime]]:
+    """A control server on an engine whose paper venue's balances had something booked to its
+    cash at every read at start (as fills arriving would)."""
+    home = Home(tmp_path / "h").ensure()
+    settings, clock = paper_settings(), FrozenClock()
+    venue = PaperVenue(settings.paper, clock, run_feed=False)
+    engine = Engine(settings, None, clock=clock, venues={"paper": venue}, in_memory=True)
+    read = venue.fetch_balances
+
+    async def moving() -> dict[str, Balance]:
+        balances = await read()
+        engine.portfolio.moves["paper"] = engine.portfolio.moves.get("paper", 0) + 1
+        return balances
+
+    venue.fetch_balances = moving  # type: ignore[method-assign]
+    started = clock.now()
+    await engine.start()
+    venue.fetch_balances = read  # type: ignore[method-assign]
+    await step(engine, 3)
+    server = ControlServer(engine, home.socket_path, token="t0ken-for-tests", tcp_port=0)
+    await server.start()
+    try:
+        yield engine, home, started
+    finally:
+        await server.stop()
+        await engine.stop()
+
+
+async def cli(capsys: pytest.CaptureFixture[str], home: Home, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, [*argv, "--home", str(home.root)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(served: Any, capsys: Any) -> None:
+    _, home, started = served
+    since = to_jsonable(started)
+    assert since == "2026-01-05T14:30:00Z"  # the engine's clock at start (the status's times are UTC, with a Z)
+    code, out, err = await cli(capsys, home, "status", "--json")
+    assert code == 0, err
+    (paper,) = json.loads(out)["venues"]
+    assert paper["cash_unknown"] == WHY
+    assert paper["cash_unknown_since"] == since
+
+    code, out, _ = await cli(capsys, home, "status")
+    lines = [line.strip() for line in out.splitlines() if "cash not known" in line]
+    assert lines == [
+        f"cash not known since {since}: {WHY}; orders adding to a position here are refused "
+        "until `tui-trader venue stop paper` then `venue start paper` reads its balances"
+    ], out
+
+    code, _, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT")
+    assert code == 1 and "cash is not known" in err and len(err.strip().splitlines()) == 1, err
+
+    # read again: believed, and the status no longer says it
+    for verb in ("stop", "start"):
+        code, _, err = await cli(capsys, home, "venue", verb, "paper")
+        assert code == 0, err
+    code, out, _ = await cli(capsys, home, "status", "--json")
+    (paper,) = json.loads(out)["venues"]
+    assert paper["cash_unknown"] == "" and paper["cash_unknown_since"] is None
+    code, out, _ = await cli(capsys, home, "status")
+    assert "cash not known" not in out
+    code, out, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT", "--json")
+    assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
