@@ -103,3 +103,22 @@ async def test_each_venues_cash_moves_with_its_own_fills_only(engine: Engine) ->
         assert shares[name]["USDT"] == venue.account.cash["USDT"], name
     assert shares["bybit"]["USDT"] == 0 < shares["paper"]["USDT"] < 10_000
     assert engine.portfolio.cash["USDT"] == shares["paper"]["USDT"] + shares["bybit"]["USDT"]
+
+
+async def test_margin_on_one_venue_backs_no_position_on_another() -> None:
+    """On margin alike: a 5x perpetual on `bybit` (no USDT there) is refused for want of margin,
+    the 10,000 USDT on `paper` no help; on `paper` the same order passes."""
+    settings = two_venues()
+    perp = "BTC/USDT:USDT"
+    settings.paper.symbols = ["BTC/USDT", perp]
+    engine = await started(settings)
+    try:
+        mid = engine.mid(perp, "bybit")
+        order = OrderRequest(perp, Side.BUY, D("0.05"), venue="bybit", leverage=D(5))
+        refused = await check(engine, order)
+        assert refused["ok"] is False and refused["code"] == "insufficient_margin", refused
+        assert "bybit has 0.00 free" in refused["message"], refused["message"]
+        assert mid * 0.05 / 5 < 10_000  # paper's cash would have covered it
+        assert (await check(engine, order.with_(venue="paper")))["ok"] is True
+    finally:
+        await engine.stop()

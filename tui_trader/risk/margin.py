@@ -5,9 +5,10 @@ the pre-trade check of an order on margin (margin, leverage, distance to liquida
 The arithmetic is core/margin.py's (Decimal); this module decides what backs a position:
 - isolated: its own margin (entry notional / leverage) plus the funding it received, less
   what it paid (Binance takes funding from the isolated margin);
-- cross, on a crypto venue: the settle currency's cash plus the other cross positions' P&L
-  less their maintenance margin (Binance's single-asset cross margin);
+- cross, on a crypto venue: the venue's cash of the settle currency plus its other cross
+  positions' P&L less their maintenance margin (Binance's single-asset cross margin);
 - cross, at a forex broker: the whole account's value, converted (OANDA's account margin).
+An account is one venue's: another venue's cash, positions and orders back or use nothing here.
 """
 
 from __future__ import annotations
@@ -88,22 +89,30 @@ class MarginFigures:
         return out
 
 
+def venue_wallet(portfolio: Portfolio, inst: Instrument) -> Decimal:
+    """The cash of `inst`'s venue that backs its positions on margin, in its settle currency:
+    that currency's, or at a forex broker every currency it holds, converted. Another venue's
+    cash backs nothing here (an account is one venue's)."""
+    settle = inst.settle_currency
+    held = portfolio.venue_cash.get(inst.venue, {})
+    if not account_wide(inst):
+        return held.get(settle, ZERO)
+    total = sum((dec(float(amount) * (portfolio.rate(ccy) or 1.0)) for ccy, amount in held.items()), ZERO)
+    return total / dec(portfolio.rate(settle) or 1.0)
+
+
 def cross_wallet(
     portfolio: Portfolio, book: MarginBook, inst: Instrument, exclude: tuple[str, str] | None
 ) -> Decimal:
     """What backs a cross-margin position of `inst` besides its own P&L (see the module's
-    docstring). `exclude`: the position itself."""
+    docstring): its venue's own. `exclude`: the position itself."""
     settle = inst.settle_currency
     wide = account_wide(inst)
     to_settle = dec(portfolio.rate(settle) or 1.0)
-    if wide:
-        total = sum((dec(b.cash * (b.rate if b.rate is not None else 1.0)) for b in portfolio.balances()), ZERO)
-        total /= to_settle
-    else:
-        total = portfolio.cash.get(settle, ZERO)
+    total = venue_wallet(portfolio, inst)
     for other in portfolio.open_positions():
         key = (other.venue, other.symbol)
-        if key == exclude or not other.margined:
+        if key == exclude or not other.margined or other.venue != inst.venue:
             continue
         other_inst = book.instrument(other.venue, other.symbol)
         if other_inst is None or book.setting(*key, other_inst).margin_mode is MarginMode.ISOLATED:
@@ -173,17 +182,13 @@ def figures(
 def used_margin(
     portfolio: Portfolio, book: MarginBook, inst: Instrument, open_orders: Iterable[Order]
 ) -> tuple[Decimal, Decimal]:
-    """(free margin, margin in use) in `inst`'s settle currency: the wallet (cash of the settle
-    currency, or the account for a forex broker) plus unrealised losses, less the initial
-    margin of every position and working order that shares it."""
+    """(free margin, margin in use) in `inst`'s settle currency on its venue: the wallet (that
+    venue's cash of the settle currency, or its account for a forex broker) plus unrealised
+    losses, less the initial margin of every position and working order there that shares it."""
     settle = inst.settle_currency
     wide = account_wide(inst)
     to_settle = dec(portfolio.rate(settle) or 1.0)
-    if wide:
-        wallet = sum((dec(b.cash * (b.rate if b.rate is not None else 1.0)) for b in portfolio.balances()), ZERO)
-        wallet /= to_settle
-    else:
-        wallet = portfolio.cash.get(settle, ZERO)
+    wallet = venue_wallet(portfolio, inst)
     used = ZERO
     losses = ZERO
 
@@ -191,7 +196,7 @@ def used_margin(
         return amount if ccy == settle else amount * dec(portfolio.rate(ccy) or 1.0) / to_settle
 
     for pos in portfolio.open_positions():
-        other = book.instrument(pos.venue, pos.symbol)
+        other = book.instrument(pos.venue, pos.symbol) if pos.venue == inst.venue else None
         if other is None or not other.margined or (other.settle_currency != settle and not wide):
             continue
         setting = book.setting(pos.venue, pos.symbol, other)
@@ -200,7 +205,7 @@ def used_margin(
         used += convert(M.initial_margin(other, pos.quantity, price, setting.leverage), other.settle_currency)
         losses += convert(min(ZERO, M.pnl(other, pos.quantity, pos.average_price, mark)), other.settle_currency)
     for order in open_orders:
-        if order.reduce_only:
+        if order.reduce_only or order.venue != inst.venue:
             continue
         other = book.instrument(order.venue, order.symbol)
         if other is None or not other.margined or (other.settle_currency != settle and not wide):
@@ -265,7 +270,7 @@ def check_order(
             return MarginRefusal(
                 "insufficient_margin",
                 f"order needs {need:,.2f} {inst.settle_currency} of margin at {setting.leverage:g}x, "
-                f"{max(free, ZERO):,.2f} is free",
+                f"{venue} has {max(free, ZERO):,.2f} free",
             )
     isolated = setting.margin_mode is MarginMode.ISOLATED
     funding = pos.funding if pos is not None and (held > 0) == (new_qty > 0) else ZERO
