@@ -9,6 +9,8 @@ code before rule strategies ran in the engine). Prints p50/p99 of:
   - candle -> decision   (its evaluation, and the transport to and from it)
   - decision -> ack      (sizing, risk checks, persistence, venue)
   - candle -> ack        (the whole path)
+  - candle -> ack in CPU time of the event loop's thread (the path's own work: the time the
+    process is kept off the CPU is not in it, though the machine's slow stretches still are)
 and the worker's cost: an empty round trip, and the memory of the worker factory and a worker.
 Then how quiet the machine was: a 1 s spin before and after the candles counts the times this
 process was kept off the CPU for over 1 ms (a p99 of a ~1 ms path is the path's own only when
@@ -273,6 +275,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         decided: list[float] = []
         entries: list[bool] = []  # per decision: an entry (sized, all the checks) or an exit (stop cancelled first)
         acked: dict[str, float] = {}
+        acked_cpu: dict[str, float] = {}  # this thread's CPU time at each ack
         original = runner.on_decision
 
         def on_decision(decision, atr):  # type: ignore[no-untyped-def]
@@ -290,11 +293,14 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
         in_worker: list[float] = []
 
         def on_event(event: Event) -> None:
-            if isinstance(event, OrderEvent) and event.order.status.value in ("accepted", "rejected"):
-                acked.setdefault(event.order.client_order_id, time.perf_counter())
+            if not isinstance(event, OrderEvent) or event.order.status.value not in ("accepted", "rejected"):
+                return
+            if event.order.client_order_id not in acked:
+                acked[event.order.client_order_id] = time.perf_counter()
+                acked_cpu[event.order.client_order_id] = time.thread_time()
 
         engine.bus.on(on_event, kinds={"order"})
-        to_decision, to_ack, total = [], [], []
+        to_decision, to_ack, total, cpu = [], [], [], []
         kinds: list[bool] = []
         waited = await settled() if settle else 0.0
         frozen = collector.settle() if freeze else 0  # as the daemon and the workstation do once started
@@ -307,6 +313,7 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
             decided.clear()
             entries.clear()
             before = set(acked)
+            cpu0 = time.thread_time()
             t0 = time.perf_counter()
             engine.bus.publish(CandleEvent("paper", candle))
             await engine.strategies.drain()
@@ -314,8 +321,10 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
                 await engine.oms.flush()
                 await engine.strategies.drain()
                 await asyncio.sleep(gap_s)
-            new = [acked[k] for k in acked if k not in before]
+            new_ids = [k for k in acked if k not in before]
+            new = [acked[k] for k in new_ids]
             if decided and new:
+                cpu.append(acked_cpu[new_ids[0]] - cpu0)
                 to_decision.append(decided[0] - t0)
                 to_ack.append(new[0] - decided[0])
                 total.append(new[0] - t0)
@@ -342,6 +351,8 @@ async def run(which: str, n: int | None, gap_s: float = 0.0, isolation: str = "a
     row("    of which the transport:", transport, 3, f"  (bar out, decision back: {hop})")
     row("  decision -> ack (size, risk, persist, venue):", to_ack)
     row("  candle -> ack (whole path):", total)
+    row("  candle -> ack, CPU time of the loop's thread:", cpu, 3,
+        "  (the path's own work: a preemption adds nothing to it)")
     for label, entry in (("entries (sized, all the checks)", True), ("exits (the stop cancelled first)", False)):
         part = [t for t, k in zip(total, kinds, strict=True) if k is entry]
         if len(part) > 1:
