@@ -63,6 +63,17 @@ def test_a_plain_frame_with_nan_goes_through_json_and_keeps_it() -> None:
     assert message["state"] == {"a": 1}
 
 
+@pytest.mark.parametrize("bad", [math.nan, -math.inf, np.float64("nan"), [1.0, [2.0, {"x": math.inf}]]])
+def test_a_nan_or_infinity_at_any_depth_goes_through_json(bad: object) -> None:
+    frame = wire.encode_plain({"op": "decided", "d": [{"price": 1.5, "tag": None, "deep": {"v": bad}}], "us": 3})
+    assert frame == wire.encode({"op": "decided", "d": [{"price": 1.5, "tag": None, "deep": {"v": bad}}], "us": 3})
+
+
+def test_finite_values_at_any_depth_are_read_back_as_sent() -> None:
+    message = {"op": "decided", "d": [{"price": 2.5, "n": True, "xs": (1, [2.0, {"y": -0.0}], "a")}], "us": 3}
+    assert wire.decode(_body(wire.encode_plain(message))) == json.loads(_body(wire.encode(message)))
+
+
 def test_spliced_members_arrive_as_json_values() -> None:
     state = json.dumps({"trades": {"ETH/USDT": {"amount": 0.5}}, "custom": [1, "x"]}, sort_keys=True)
     frame = wire.encode_plain({"op": "done", "seq": 1}, {"state": state.encode(), "trades": b"{}"})

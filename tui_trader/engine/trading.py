@@ -530,8 +530,8 @@ def _describe(order: Order) -> dict[str, Any]:
         "client_order_id": order.client_order_id,
         "venue": order.venue,
         "symbol": order.symbol,
-        "side": order.side.value,
-        "type": order.type.value,
+        "side": str(order.side),  # a StrEnum's str is its value
+        "type": str(order.type),
         "quantity": str(order.quantity),
         "price": None if order.price is None else str(order.price),
         "stop_price": None if order.stop_price is None else str(order.stop_price),
