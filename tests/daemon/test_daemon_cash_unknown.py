@@ -94,3 +94,44 @@ async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(ser
     assert "cash not known" not in out
     code, out, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT", "--json")
     assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
+
+
+async def test_status_says_a_position_the_broker_does_not_hold(tmp_path: Path, capsys: Any) -> None:
+    """A broker's positions are read with its balances (here the paper venue answers as a
+    broker whose account no longer holds the BTC we bought: sold elsewhere): after the read
+    again, `status --json` and `status` name the symbol and both quantities, until a read agrees."""
+    from decimal import Decimal
+
+    home = Home(tmp_path / "h").ensure()
+    settings, clock = paper_settings(), FrozenClock()
+    venue = PaperVenue(settings.paper, clock, run_feed=False)
+    engine = Engine(settings, None, clock=clock, venues={"paper": venue}, in_memory=True)
+    held: dict[str, Decimal] = {}
+
+    async def positions() -> dict[str, Decimal]:
+        return dict(held)
+
+    venue.fetch_positions = positions  # type: ignore[attr-defined]
+    await engine.start()
+    await step(engine, 3)
+    server = ControlServer(engine, home.socket_path, token="t0ken-for-tests", tcp_port=0)
+    await server.start()
+    try:
+        code, out, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT", "--json")
+        assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
+        for verb in ("stop", "start"):  # its account read again: 0.01 BTC counted, none there
+            assert (await cli(capsys, home, "venue", verb, "paper"))[0] == 0
+        code, out, _ = await cli(capsys, home, "status", "--json")
+        (paper,) = json.loads(out)["venues"]
+        assert paper["positions_disagree"] == [{"symbol": "BTC/USDT", "ours": "0.01", "at_venue": "0"}]
+        code, out, _ = await cli(capsys, home, "status")
+        assert "    position BTC/USDT: 0.01 here, 0 at the venue (a fill not heard of, or sold elsewhere" in out
+
+        held["BTC/USDT"] = Decimal("0.01")
+        for verb in ("stop", "start"):
+            assert (await cli(capsys, home, "venue", verb, "paper"))[0] == 0
+        code, out, _ = await cli(capsys, home, "status", "--json")
+        assert json.loads(out)["venues"][0]["positions_disagree"] == []
+    finally:
+        await server.stop()
+        await engine.stop()

@@ -13,6 +13,7 @@ from tui_trader.core.enums import OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.engine.client import InProcessClient
+from tui_trader.engine.position_check import disagreements
 from tui_trader.ui.app import WorkstationApp
 from tui_trader.ui.panes import OrderBookPane, WatchlistPane
 from tui_trader.ui.panes.statusbar import StatusBar
@@ -85,6 +86,14 @@ async def test_each_venue_shows_its_own_quote() -> None:
         bar = rig.app.query_one(StatusBar).render()
         plain = bar.plain if hasattr(bar, "plain") else str(bar)
         assert "paper2 connected cash not known" in plain and plain.count("cash not known") == 1, plain
+
+        # the broker's positions unlike ours at paper (its last account read): said beside it
+        rig.engine.reconciler.cash.positions.found["paper"] = disagreements({"BTC/USDT": Decimal("0.01")}, {})
+        await rig.app.refresh_snapshot()
+        await pilot.pause()
+        bar = rig.app.query_one(StatusBar).render()
+        plain = bar.plain if hasattr(bar, "plain") else str(bar)
+        assert "paper connected positions disagree (BTC/USDT)" in plain, plain
 
 
 async def bar_showing(rig, pilot, bar, text: str) -> str:  # type: ignore[no-untyped-def]

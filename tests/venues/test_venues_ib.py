@@ -18,7 +18,7 @@ from tui_trader.config import Settings
 from tui_trader.core.clock import SystemClock
 from tui_trader.core.enums import ConnectionState, OrderStatus, OrderType, Side
 from tui_trader.core.errors import ConfigError
-from tui_trader.core.events import ConnectionEvent, Event
+from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.home import Home
@@ -304,3 +304,41 @@ async def test_balances_asked_while_not_connected_are_an_error_not_zero(ibg: Fak
     and a re-read believed it (the equity fell to the positions alone)."""
     with pytest.raises(VenueError, match="not connected to TWS / IB Gateway: its balances are not known"):
         await make_venue(ibg).fetch_balances()
+
+
+async def test_shares_sold_elsewhere_are_said_after_the_reconnect_until_they_agree_again(ibg: FakeIBGateway) -> None:
+    """IB's positions are read with its balances and compared with ours: 3 AAPL bought here,
+    then sold in TWS while we were away (a sale we never hear of as ours) is said after the
+    reconnect, in a warning and in status, until a read agrees again. Before, `fetch_positions`
+    was never asked: the engine went on counting 3 AAPL, its stops ready to sell shares the
+    account no longer held. Stocks bought elsewhere (IB holding more) are no disagreement."""
+    from fakes.fake_market import FakeTrade
+    from fakes.ib_gateway import IBOrder
+
+    events: list[Event] = []
+    engine = await started(ibg, events=events)
+
+    def said(text: str) -> bool:
+        return any(isinstance(e, NoticeEvent) and text in e.message for e in events)
+
+    def elsewhere(side: str, qty: str) -> None:
+        order = IBOrder(len(ibg.trades) + 100, f"{side}-in-tws", "AAPL", side, "market", Decimal(qty), None, 0)
+        ibg.trades.append(FakeTrade(f"tws-{len(ibg.trades)}", order, Decimal(qty), ibg.prices["AAPL"], 0))
+
+    try:
+        elsewhere("buy", "5")  # held from before: IB holds more than we do, always
+        placed = await engine.place(buy("3"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED, 20)
+        await engine.reconciler.cash.reread("ib", "a test")
+        assert engine.snapshot().venues[0].positions_disagree == []
+        elsewhere("sell", "7")  # 1 AAPL left at IB, 3 counted here
+        await ibg.drop_connections()
+        await wait_for(lambda: said("ib: positions disagree: AAPL 3 here, 1 at the venue"), 20)
+        assert engine.snapshot().venues[0].positions_disagree == [{"symbol": "AAPL", "ours": "3", "at_venue": "1"}]
+        assert engine.portfolio.position("ib", "AAPL").quantity == 3  # nothing adopted: a fill is the venue's fill
+        elsewhere("buy", "2")
+        await engine.reconciler.cash.reread("ib", "a test")
+        assert said("ib: positions agree with the venue again")
+        assert engine.snapshot().venues[0].positions_disagree == []
+    finally:
+        await engine.stop()

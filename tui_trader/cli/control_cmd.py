@@ -204,6 +204,11 @@ def _status(args: argparse.Namespace) -> int:
             print(f"    hole {h['symbol']} {h['what']}: {h['start']} - {h['end']} (not in the venue's history)")
         if v.get("cash_unknown"):
             print(f"    {_cash_unknown(v)}")
+        for d in v.get("positions_disagree") or []:  # the broker holds less than we count
+            print(
+                f"    position {d['symbol']}: {d['ours']} here, {d['at_venue']} at the venue "
+                "(a fill not heard of, or sold elsewhere: check the account there)"
+            )
     if st.get("unknown_orders"):
         print(
             f"{st['unknown_orders']} order(s) with an unknown outcome are being looked up by client order id "

@@ -24,6 +24,8 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from tui_trader.engine.position_check import PositionWatch
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -78,10 +80,13 @@ def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, 
 
 
 class CashReader:
-    """One read at a time per venue (a reconnect's own and `venue reconnect`'s may meet)."""
+    """One read at a time per venue (a reconnect's own and `venue reconnect`'s may meet). A
+    broker's positions are read with its balances and compared with ours once the read is
+    believed (engine/position_check.py)."""
 
     def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
+        self.positions = PositionWatch(engine)
         self._locks: dict[str, asyncio.Lock] = {}
         self.moved: dict[str, tuple[int, str]] = {}  # venue -> (reads that moved its cash, the last one's moves)
 
@@ -100,8 +105,8 @@ class CashReader:
         refused until a read is believed (the next reconnect, `tui-trader venue reconnect`)."""
         async with self._locks.setdefault(name, asyncio.Lock()):
             e = self.engine
-            venue, balances = e.venues[name], await self._believed(name)
-            if balances is None:
+            venue, read = e.venues[name], await self._believed(name)
+            if read is None:
                 e.portfolio.cash_not_known(
                     name, "fills kept arriving while its balances were read at start", e.clock.now()
                 )
@@ -112,14 +117,21 @@ class CashReader:
                     "reads them",
                 )
                 return
-            take(e.portfolio, name, venue, balances)
+            take(e.portfolio, name, venue, read[0])
+            await self._compare(name, read[1])
 
-    async def _believed(self, name: str) -> Mapping[str, Balance] | None:
+    async def _compare(self, name: str, held: Mapping[str, Decimal] | None) -> None:
+        if held is not None:
+            await self.positions.compare(name, held)
+
+    async def _believed(self, name: str) -> tuple[Mapping[str, Balance], Mapping[str, Decimal] | None] | None:
         """`name`'s balances, once a read agrees with the fills applied: none booked while it was
         taken, nor found by the reconcile right after it (a fill booked meanwhile may or may not
         be in the balances: read again). The reconcile is skipped when none of our orders there
         is open after the read (a fill we lack is of an order we still see open). None: fills
-        kept arriving, `ATTEMPTS` reads. A venue error propagates."""
+        kept arriving, `ATTEMPTS` reads. A venue error propagates. With them, the positions the
+        venue holds where it says (a broker's `fetch_positions`; None: it does not, or that read
+        failed)."""
         e = self.engine
         venue, oms, reconciler = e.venues[name], e.oms, e.reconciler
         assert oms is not None
@@ -127,12 +139,13 @@ class CashReader:
             await oms.flush()  # every streamed fill queued, applied
             booked = e.portfolio.moves.get(name, 0)
             balances = await venue.fetch_balances()
+            held = await _positions(name, venue)
             if any(o.venue == name for o in oms.open_orders()):  # none: no fill of ours can be missing
                 await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
             await e.derivatives.import_flows(name)  # a funding or swap payment, alike
             await oms.flush()
             if e.portfolio.moves.get(name, 0) == booked:
-                return balances
+                return balances, held
         return None
 
     async def _reread(self, name: str, after: str) -> Moved | None:
@@ -141,12 +154,12 @@ class CashReader:
         if venue is None or e.oms is None:
             return None
         try:
-            balances = await self._believed(name)
+            read = await self._believed(name)
         except Exception as exc:  # the venue went again: its cash stays as counted
             log.warning("%s: balances not read again after %s: %s", name, after, exc)
             e.notify("warning", f"{name}: cash not re-read after {after} ({exc}); as counted from its fills")
             return None
-        if balances is None:
+        if read is None:
             e.notify(
                 "warning",
                 f"{name}: cash not re-read after {after}: fills kept arriving while its balances were read; "
@@ -155,7 +168,8 @@ class CashReader:
             return None
         now = e.clock.now()
         worth = e.portfolio.equity(now)
-        moved = take(e.portfolio, name, venue, balances)
+        moved = take(e.portfolio, name, venue, read[0])
+        await self._compare(name, read[1])
         if moved:
             # not a trade's: money moved in or out (the fills are all applied), which the
             # breakers must not read as a profit or a loss
@@ -171,6 +185,20 @@ class CashReader:
         e.notify("info", f"{name}: cash re-read after {after}: {text}")
         detail = {"venue": name, "after": after, "moved": {c: [str(w), str(n)] for c, (w, n) in moved.items()}}
         await e.audit("engine", "cash_reread", detail)
+
+
+async def _positions(name: str, venue: object) -> Mapping[str, Decimal] | None:
+    """What a broker says it holds (None: it does not say, or could not now: the balances are
+    read still, the positions compared at the next read)."""
+    fetch = getattr(venue, "fetch_positions", None)
+    if fetch is None:
+        return None
+    try:
+        held: Mapping[str, Decimal] = await fetch()
+    except Exception as exc:
+        log.warning("%s: positions not read with its balances: %s", name, exc)
+        return None
+    return held
 
 
 def amount(value: Decimal) -> str:

@@ -440,6 +440,7 @@ class Engine(Trading):
                 venue_holes(v),
                 self.portfolio.unread.get(name, ""),
                 self.portfolio.unread_since.get(name),
+                self.reconciler.cash.positions.rows(name),
             )
             for name, v in self.venues.items()
             for streams in (venue_streams(v),)

@@ -45,6 +45,9 @@ class VenueStatus:
     # position there are refused (`cash_unknown`) until a read is (`Portfolio.unread`)
     cash_unknown: str = ""
     cash_unknown_since: datetime | None = None
+    # a broker holding less than we count (`position_check.Disagreement.as_dict`: symbol, ours,
+    # at_venue), as its last account read said
+    positions_disagree: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -126,7 +126,7 @@ class StatusBar(Static):
         fault = (snap.extra.get("risk") or {}).get("store_fault")
         key = (
             market,
-            tuple((v.name, v.state, v.detail, _troubled(v), bool(v.rate_limited), v.cash_unknown) for v in snap.venues),
+            tuple(_venue_key(v) for v in snap.venues),
             fault,
             snap.mode,
             snap.ts.replace(microsecond=0),
@@ -155,6 +155,9 @@ class StatusBar(Static):
                 text.append(" rate limited", style=pal.warning)
             if v.cash_unknown:  # orders adding to a position there are refused until its balances are read
                 text.append(" cash not known", style=pal.warning)
+            if v.positions_disagree:  # the broker holds less than we count: `status` says how much
+                symbols = ", ".join(d["symbol"] for d in v.positions_disagree)
+                text.append(f" positions disagree ({symbols})", style=pal.warning)
             text.append("  ")
         if fault:  # every new order is refused until the database takes writes again
             text.append(f"DATABASE NOT WRITABLE ({fault}): orders halted ", style=f"bold {pal.error}")
@@ -164,6 +167,12 @@ class StatusBar(Static):
             text.append("│ ", style=pal.muted)
         text.append(self.message, style=self.message_style)
         self.update(text, layout=False)
+
+
+def _venue_key(v: VenueStatus) -> tuple[object, ...]:
+    """What of a venue the bar shows: redrawn when it changes."""
+    disagree = tuple(d["symbol"] for d in v.positions_disagree)
+    return (v.name, v.state, v.detail, _troubled(v), bool(v.rate_limited), v.cash_unknown, disagree)
 
 
 def _troubled(v: VenueStatus) -> str:
