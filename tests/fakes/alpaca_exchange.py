@@ -469,8 +469,11 @@ class FakeAlpaca(FakeMarket):
             "cash": str(self.cash),
             "buying_power": str(self.cash * 2),
             "non_marginable_buying_power": str(self.cash),
-            "portfolio_value": str(self.cash),
-            "equity": str(self.cash),
+            # as documented: equity = cash + long_market_value + short_market_value
+            "long_market_value": str(sum((v for v in self._values() if v > 0), Decimal(0))),
+            "short_market_value": str(sum((v for v in self._values() if v < 0), Decimal(0))),
+            "portfolio_value": str(self.cash + sum(self._values(), Decimal(0))),
+            "equity": str(self.cash + sum(self._values(), Decimal(0))),
             "last_equity": str(self.cash),
             "pattern_day_trader": False,
             "trading_blocked": False,
@@ -490,6 +493,10 @@ class FakeAlpaca(FakeMarket):
                     "next_open": iso(now + timedelta(hours=20)), "next_close": iso(now + timedelta(hours=4))}
         return {"timestamp": iso(now), "is_open": False,
                 "next_open": iso(now + timedelta(hours=4)), "next_close": iso(now + timedelta(hours=10))}
+
+    def _values(self) -> list[Decimal]:
+        """Each position's market value (negative short)."""
+        return [self.position(s) * self.prices[s] for s in self.assets if self.position(s)]
 
     def _positions(self) -> list[dict[str, Any]]:
         out = []

@@ -333,3 +333,33 @@ def test_engine_import_leaves_alpaca_unloaded() -> None:
     code = "import sys, tui_trader.engine, tui_trader.venues.alpaca; print('alpaca' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_stocks_held_from_before_and_a_margin_loan_are_in_the_cash_read_once(alpaca) -> None:  # type: ignore[no-untyped-def]
+    """10 AAPL bought in Alpaca's app before tui_trader, on a margin account that borrowed 500:
+    the cash read is the cash and the positions at Alpaca's value (its equity) less the value
+    of the part the engine holds itself. Before, the cash alone was read: -500, the stocks left
+    out, so the equity was negative until the engine bought something."""
+    from datetime import UTC, datetime
+
+    from fakes.alpaca_exchange import AlpacaFill
+
+    alpaca.price_step = lambda symbol: Decimal(0)  # prices still: exact values
+    price = alpaca.prices["AAPL"]
+    app = alpaca_order("app-1", "placed-in-the-app", "AAPL", "buy", "market", Decimal(10), None, None, "day",
+                       False, False, datetime(2026, 1, 2, tzinfo=UTC))  # fmt: skip
+    alpaca.fills.append(AlpacaFill("app-fill-1", app, Decimal(10), price, app.time_ms))
+    alpaca.cash = Decimal(-500)
+    engine = await started(make_venue(alpaca))
+    try:
+        def cash() -> Decimal:
+            return engine.portfolio.venue_cash["alpaca"]["USD"]
+
+        assert cash() == 10 * price - 500
+        order = await engine.place(req(qty="2"))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
+        assert cash() == 10 * price - 500 - 2 * alpaca.fills[-1].price
+        assert await engine.reconciler.cash.reread("alpaca", "a test") == {}
+        assert engine.portfolio.position("alpaca", "AAPL").quantity == 2  # the 10 are not ours to trade
+    finally:
+        await engine.stop()

@@ -299,3 +299,20 @@ async def test_a_hung_poll_restarted_by_the_watchdog_reads_back_the_fill_made_me
         assert len(engine.fills) == 1 and venue.counters["duplicate_fills"] == 0
     finally:
         await engine.stop()
+
+
+async def test_coins_bought_here_count_once_after_a_balances_read(rh: FakeRobinhood) -> None:
+    """Robinhood's holdings list the coins, the ones bought here among them; the portfolio keeps
+    those in the position. Before, a read after a reconnect put the 0.01 BTC bought here in the
+    cash as well: the equity counted it twice (100,600 on an account worth 100,000)."""
+    engine = await started(rh)
+    try:
+        placed = await engine.place(buy("0.01"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        worth = engine.portfolio.equity(engine.clock.now())
+        assert await engine.reconciler.cash.reread("rh", "a test") == {}
+        assert engine.portfolio.venue_cash["rh"].get("BTC", 0) == 0  # in the position, not again as cash
+        assert engine.portfolio.position("rh", "BTC/USD").quantity == Decimal("0.01")
+        assert engine.portfolio.equity(engine.clock.now()) == worth
+    finally:
+        await engine.stop()

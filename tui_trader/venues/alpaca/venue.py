@@ -397,14 +397,28 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         return [convert.candle(symbol, timeframe, b, now, length) for b in bars]
 
     async def fetch_balances(self) -> dict[str, Balance]:
+        """The cash and the positions at Alpaca's value (its equity), with that value of each
+        position (`Balance.valued`: the engine takes out the part it holds itself). Stocks held
+        there from before tui_trader are in it; the cash alone left them out, and on a margin
+        account that borrowed against them it read negative."""
         account = await self._rest(self._trading.get_account, what="fetch balances")
-        cash = convert.dec(account.cash)
-        return {account.currency or "USD": Balance(account.currency or "USD", cash, cash)}
+        rows = await self._rest(self._trading.get_all_positions, what="fetch positions")
+        cash, ccy = convert.dec(account.cash), account.currency or "USD"
+        valued = tuple(
+            (symbol, qty, abs(convert.dec(p.market_value)).copy_sign(qty))
+            for symbol, qty, p in self._held(rows)
+            if qty
+        )
+        return {ccy: Balance(ccy, cash + sum((v for _, _, v in valued), Decimal(0)), cash, valued=valued)}
 
     async def fetch_positions(self) -> dict[str, Decimal]:
         """Quantities Alpaca holds per symbol (signed); a check on our fill-based positions."""
         rows = await self._rest(self._trading.get_all_positions, what="fetch positions")
-        return {
-            self._symbol(p.symbol): convert.dec(p.qty) * (-1 if convert.enum_value(p.side) == "short" else 1)
+        return {symbol: qty for symbol, qty, _ in self._held(rows)}
+
+    def _held(self, rows: list[Any]) -> list[tuple[str, Decimal, Any]]:
+        """(symbol, signed quantity, the position) of each of Alpaca's positions."""
+        return [
+            (self._symbol(p.symbol), convert.dec(p.qty) * (-1 if convert.enum_value(p.side) == "short" else 1), p)
             for p in rows
-        }
+        ]

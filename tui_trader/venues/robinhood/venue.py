@@ -100,6 +100,8 @@ def signing_key(seed_b64: str) -> Any:
 class RobinhoodVenue(PolledVenue):
     kind = "robinhood"
     broker = "Robinhood"
+    # its holdings (a coin's balance) hold what the spot positions hold (engine/cash_reread.py)
+    balances_hold_positions = True
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
