@@ -224,7 +224,8 @@ class FakeWebull(PolledBrokerFake):
         denied = self._account_ok(request.query.get("account_id"))
         if denied:
             return denied
-        rows = [{"instrument_id": self.instrument_ids[s], "symbol": s, "qty": str(q), "currency": "USD"}
+        rows = [{"instrument_id": self.instrument_ids[s], "symbol": s, "instrument_type": "STOCK", "qty": str(q),
+                 "currency": "USD", "last_price": str(self.prices[s]), "market_value": str(q * self.prices[s])}
                 for s, q in self.holdings.items() if q]  # fmt: skip
         return web.json_response({"has_next": False, "holdings": rows})
 

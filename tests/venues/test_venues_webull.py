@@ -99,7 +99,8 @@ async def test_market_order_fills_and_ledgers_agree_every_request_signed(wb: Fak
         assert wb.posts() == 1 and wb.unauthorized == []
         await ledgers_agree(engine, wb)
         balances = await engine.venues["wb"].fetch_balances()
-        assert balances["USD"].total == wb.cash
+        value = 10 * wb.prices["AAPL"]  # the holding at Webull's market value, in the account's value
+        assert balances["USD"].total == wb.cash + value and balances["USD"].valued == (("AAPL", 10, value),)
         assert await engine.venues["wb"].fetch_positions() == {"AAPL": Decimal(10)}  # type: ignore[attr-defined]
     finally:
         await engine.stop()
@@ -308,5 +309,23 @@ async def test_a_hung_poll_restarted_by_the_watchdog_reads_back_the_partial_fill
         await wait_for(lambda: status(engine, cid) is OrderStatus.FILLED)
         await ledgers_agree(engine, wb)
         assert len(engine.fills) == 2
+    finally:
+        await engine.stop()
+
+
+async def test_stocks_held_from_before_are_in_the_cash_read_and_ours_once(wb: FakeWebull) -> None:
+    """5 AAPL held at Webull before tui_trader: the cash read is the cash and the holdings at
+    Webull's market value, less the value of what the engine holds itself. Before, the cash
+    alone: the 5 were not in the equity."""
+    price = wb.prices["AAPL"]
+    wb.holdings["AAPL"] = Decimal(5)
+    engine = await started(wb)
+    try:
+        assert engine.portfolio.venue_cash["wb"]["USD"] == wb.cash + 5 * price
+        placed = await engine.place(buy("10"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        assert await engine.reconciler.cash.reread("wb", "a test") == {}
+        assert engine.portfolio.venue_cash["wb"]["USD"] == wb.cash + 5 * price
+        assert engine.portfolio.position("wb", "AAPL").quantity == 10
     finally:
         await engine.stop()

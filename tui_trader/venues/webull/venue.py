@@ -195,15 +195,22 @@ class WebullVenue(PolledVenue):
         return out
 
     async def fetch_balances(self) -> dict[str, Balance]:
+        """Per currency: the cash and the holdings at Webull's `market_value` (the account's
+        value: stocks held there from before tui_trader are in it), with that value of each
+        holding (`Balance.valued`: the engine takes out the part it holds itself)."""
         data = await self._call("GET", "/account/balance", query={"account_id": self.account_id,
                                 "total_asset_currency": "USD"}, what="balance")  # fmt: skip
         data = data if isinstance(data, dict) else {}
+        held = await self._holdings()
         out: dict[str, Balance] = {}
         for row in data.get("account_currency_assets") or []:
             cur = str(row.get("currency") or "USD")
             cash = dec(row.get("cash_balance"))
             power = row.get("buying_power", row.get("cash_power"))
-            out[cur] = Balance(cur, cash, dec(power) if power is not None else cash)
+            valued = tuple((sym, qty, dec(r.get("market_value"))) for sym, qty, r in held
+                           if qty and str(r.get("currency") or "USD") == cur)  # fmt: skip
+            total = cash + sum((v for _, _, v in valued), Decimal(0))
+            out[cur] = Balance(cur, total, dec(power) if power is not None else cash, valued=valued)
         if not out:
             cash = dec(data.get("total_cash_balance"))
             out["USD"] = Balance("USD", cash, cash)
@@ -211,10 +218,14 @@ class WebullVenue(PolledVenue):
 
     async def fetch_positions(self) -> dict[str, Decimal]:
         """Quantities Webull holds per symbol; a check on our fill-based positions."""
+        return {symbol: qty for symbol, qty, _ in await self._holdings()}
+
+    async def _holdings(self) -> list[tuple[str, Decimal, dict[str, Any]]]:
+        """(symbol, quantity, the row) of each of Webull's holdings."""
         data = await self._call("GET", "/account/positions", query={"account_id": self.account_id,
                                 "page_size": PAGE}, what="positions")  # fmt: skip
         rows = (data or {}).get("holdings") or [] if isinstance(data, dict) else []
-        return {str(r.get("symbol")): dec(r.get("qty")) for r in rows if r.get("symbol")}
+        return [(str(r["symbol"]), dec(r.get("qty")), r) for r in rows if r.get("symbol")]
 
     # -- orders -----------------------------------------------------------------------------------
 
