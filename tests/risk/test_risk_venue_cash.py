@@ -5,8 +5,11 @@ show stay the sum over venues."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +18,12 @@ from tui_trader.core.enums import OrderStatus, OrderType, Side
 from tui_trader.core.orders import OrderRequest
 from tui_trader.engine import Engine
 from tui_trader.engine.commands import dispatch
-from tui_trader.engine.testing import paper_engine, step
+from tui_trader.engine.testing import paper_engine, paper_settings, step
+from tui_trader.home import Home
 from tui_trader.venues.paper import PaperVenue
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for the live strategy helpers
+from live.test_live_strategies import T0, bar, write_strategy
 
 
 def two_venues(bybit_usdt: float = 0) -> Settings:
@@ -122,3 +129,38 @@ async def test_margin_on_one_venue_backs_no_position_on_another() -> None:
         assert (await check(engine, order.with_(venue="paper")))["ok"] is True
     finally:
         await engine.stop()
+
+
+
+async def test_a_strategy_on_one_venue_sizes_its_entry_to_what_that_venue_holds(tmp_path: Path) -> None:
+    """A strategy trading `rich` (1,000 USDT there; 100,000 on `paper`): its entry, 2 % of the
+    equity (about 4,000), is sized to the 1,000 `rich` holds, not to the USDT summed over venues
+    (which the balance check of `rich` would refuse), and fills there."""
+    home = Home.resolve(tmp_path / "home")
+    write_strategy(home)
+    base = paper_settings().model_dump()
+    settings = Settings(**{
+        **base,
+        "strategies": {"UpBar": {"symbols": ["ETH/USDT"], "venue": "rich"}},
+        "venues": {"rich": {"kind": "paper", "seed": 11, "balances": {"USDT": 1_000}}},
+    })  # fmt: skip
+    eng = paper_engine(settings, home=home, start=T0)
+    await eng.start()
+    await eng.strategies.started()  # type: ignore[union-attr]  # loaded: the bars below are its own
+    try:
+        await step(eng, 2)
+        host = eng.strategies
+        assert host is not None and "UpBar" in host.runners, host.broken
+        assert eng.portfolio.equity(eng.clock.now()) * 0.02 > 3_000  # what 2 % of the equity would buy
+        mid = eng.mid("ETH/USDT", "rich")
+        rising = bar(0, round(mid * 0.997, 2), round(mid, 2))  # at rich's own price
+        object.__setattr__(rising, "venue", "rich")
+        eng.bus.publish(rising)
+        await asyncio.sleep(0)
+        await host.drain()
+        await eng.emulator.settle()  # type: ignore[union-attr]
+        (entry,) = [o for o in eng.recent_orders.values() if o.strategy == "UpBar" and o.side is Side.BUY]
+        assert entry.venue == "rich" and entry.status is OrderStatus.FILLED, (entry.status, entry.reason)
+        assert 900 < entry.filled_quantity * entry.average_price <= 1_000  # type: ignore[operator]
+    finally:
+        await eng.stop()

@@ -342,7 +342,8 @@ class StrategyHost:
             if sl:
                 stop = decision.price * (1 + sl) if side is Side.BUY else decision.price * (1 - sl)
             inp = engine.risk.sizing_input(
-                decision.symbol, side.sign, decision.price, strategy=name, stop_price=stop, atr=atr, quote=inst.quote
+                decision.symbol, side.sign, decision.price, strategy=name, stop_price=stop, atr=atr, quote=inst.quote,
+                venue=None if routed else venue,  # what the venue it goes to holds pays for it
             )
             qty = await self._size(name, runner, decision, inp, inst)
             reduce_only = False

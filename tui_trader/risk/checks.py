@@ -9,7 +9,7 @@ every working order on its side together cannot take the position past flat.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -451,31 +451,9 @@ class PreTradeChecks:
                 "insufficient_position",
                 f"selling {req.quantity} {req.symbol} but holding {held:g}; {ctx.venue} does not allow short selling",
             )
-        # The ordering venue's own cash, never the total over venues (the orders and shorts
-        # taken out of it below are this venue's too): USDT on one exchange pays for nothing
-        # on another.
-        held_here = self.portfolio.venue_cash.get(ctx.venue, {})
-        if inst.quote not in held_here:
+        free = free_cash(self.portfolio, self.open_orders(), ctx.venue, inst.quote)
+        if free is None:
             return  # the venue reports no balance in this currency: let it decide
-        cash = float(held_here[inst.quote])
-        committed = 0.0
-        for o in self.open_orders():
-            if (
-                o.venue == ctx.venue
-                and not o.reduce_only
-                and self.portfolio.quote_of.get(o.symbol, inst.quote) == inst.quote
-            ):
-                committed += float(o.remaining) * float(
-                    o.price or o.stop_price or Decimal(self.portfolio.mark_of(o.venue, o.symbol))
-                )
-        collateral = sum(
-            2 * -float(p.quantity) * (p.mark or float(p.average_price))
-            for p in self.portfolio.positions.values()
-            if p.venue == ctx.venue
-            and p.quantity < 0
-            and self.portfolio.quote_of.get(p.symbol, inst.quote) == inst.quote
-        )
-        free = cash - committed - collateral
         need = adding * ref * (1.0 + self.settings.fee_estimate)
         if need > free:
             raise RiskRejection(
@@ -483,6 +461,28 @@ class PreTradeChecks:
                 f"order needs about {need:,.2f} {inst.quote} but {ctx.venue} has {max(free, 0.0):,.2f} "
                 f"{inst.quote} free (its cash less its working orders and short collateral)",
             )
+
+
+def free_cash(portfolio: Portfolio, working: Iterable[Order], venue: str, quote: str) -> float | None:
+    """`venue`'s own cash in `quote` less what its working orders there may spend and twice its
+    short positions' value (what the balance check and a strategy's sizer read); never the
+    cash summed over venues: USDT on one exchange pays for nothing on another. None: the venue
+    reports no balance in `quote` (the balance check lets the venue decide)."""
+    held = portfolio.venue_cash.get(venue, {})
+    if quote not in held:
+        return None
+    committed = 0.0
+    for o in working:
+        if o.venue == venue and not o.reduce_only and portfolio.quote_of.get(o.symbol, quote) == quote:
+            committed += float(o.remaining) * float(
+                o.price or o.stop_price or Decimal(portfolio.mark_of(o.venue, o.symbol))
+            )
+    collateral = sum(
+        2 * -float(p.quantity) * (p.mark or float(p.average_price))
+        for p in portfolio.positions.values()
+        if p.venue == venue and p.quantity < 0 and portfolio.quote_of.get(p.symbol, quote) == quote
+    )
+    return float(held[quote]) - committed - collateral
 
 
 def _unit_value(inst: Instrument, price: float) -> float:

@@ -25,7 +25,7 @@ from tui_trader.core.orders import Order, OrderRequest
 from tui_trader.core.positions import Position
 from tui_trader.execution.portfolio import Portfolio
 from tui_trader.risk.breakers import BreakerLimits, Breakers, Trip
-from tui_trader.risk.checks import CheckContext
+from tui_trader.risk.checks import CheckContext, free_cash
 from tui_trader.risk.metrics import heat, returns, value_at_risk
 from tui_trader.risk.protections import ClosedTrade, Lock, ProtectionSet, to_ns
 from tui_trader.risk.sizing import CustomStake, Sizer, SizingInput, TrackRecord, sizing_for
@@ -222,10 +222,18 @@ class RiskManager:
         stop_price: float | None = None,
         atr: float | None = None,
         quote: str | None = None,
+        venue: str | None = None,
     ) -> SizingInput:
-        """What the live engine knows for a sizing decision: equity, free cash, the strategy's record."""
+        """What the live engine knows for a sizing decision: equity, free cash, the strategy's
+        record. The free cash in `quote` is on `venue`, the one the order goes to, as the
+        balance check reads it, fees set aside (`free_cash`); summed over venues for a routed
+        order (its router splits it) or where the venue reports no balance in `quote`."""
         equity = self.portfolio.equity(self.clock.now())
-        cash = float(self.portfolio.cash.get(quote, Decimal(0))) if quote else self.portfolio.cash_value()
+        free = None if venue is None or not quote else free_cash(self.portfolio, self.open_orders(), venue, quote)
+        if free is not None:
+            cash = free / (1.0 + self.settings.fee_estimate)
+        else:
+            cash = float(self.portfolio.cash.get(quote, Decimal(0))) if quote else self.portfolio.cash_value()
         track = None
         if sizing_for(strategy, self.settings.sizing, self.settings.strategies).mode == "kelly":
             # only Kelly reads the record: scanning up to 1,000 closed trades on every entry
