@@ -5,7 +5,6 @@ position there are refused, and once its balances are read again it is gone."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tui_trader.cli.main import main
 from tui_trader.core.clock import FrozenClock
 from tui_trader.core.encoding import to_jsonable
 from tui_trader.core.positions import Balance
@@ -23,6 +21,8 @@ from tui_trader.engine import Engine
 from tui_trader.engine.testing import paper_settings, step
 from tui_trader.home import Home
 from tui_trader.venues.paper import PaperVenue
+
+from daemon_helpers import cli_beside
 
 WHY = "fills kept arriving while its balances were read at start"
 
@@ -56,43 +56,36 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Engine, Home, datetime]]
         await engine.stop()
 
 
-async def cli(capsys: pytest.CaptureFixture[str], home: Home, *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = await asyncio.to_thread(main, [*argv, "--home", str(home.root)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(served: Any, capsys: Any) -> None:
     _, home, started = served
     since = to_jsonable(started)
     assert since == "2026-01-05T14:30:00Z"  # the engine's clock at start (the status's times are UTC, with a Z)
-    code, out, err = await cli(capsys, home, "status", "--json")
+    code, out, err = await cli_beside(capsys, home.root, "status", "--json")
     assert code == 0, err
     (paper,) = json.loads(out)["venues"]
     assert paper["cash_unknown"] == WHY
     assert paper["cash_unknown_since"] == since
 
-    code, out, _ = await cli(capsys, home, "status")
+    code, out, _ = await cli_beside(capsys, home.root, "status")
     lines = [line.strip() for line in out.splitlines() if "cash not known" in line]
     assert lines == [
         f"cash not known since {since}: {WHY}; orders adding to a position here are refused "
         "until `tui-trader venue stop paper` then `venue start paper` reads its balances"
     ], out
 
-    code, _, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT")
+    code, _, err = await cli_beside(capsys, home.root, "order", "buy", "0.01", "BTC/USDT")
     assert code == 1 and "cash is not known" in err and len(err.strip().splitlines()) == 1, err
 
     # read again: believed, and the status no longer says it
     for verb in ("stop", "start"):
-        code, _, err = await cli(capsys, home, "venue", verb, "paper")
+        code, _, err = await cli_beside(capsys, home.root, "venue", verb, "paper")
         assert code == 0, err
-    code, out, _ = await cli(capsys, home, "status", "--json")
+    code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
     (paper,) = json.loads(out)["venues"]
     assert paper["cash_unknown"] == "" and paper["cash_unknown_since"] is None
-    code, out, _ = await cli(capsys, home, "status")
+    code, out, _ = await cli_beside(capsys, home.root, "status")
     assert "cash not known" not in out
-    code, out, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT", "--json")
+    code, out, err = await cli_beside(capsys, home.root, "order", "buy", "0.01", "BTC/USDT", "--json")
     assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
 
 
@@ -117,20 +110,20 @@ async def test_status_says_a_position_the_broker_does_not_hold(tmp_path: Path, c
     server = ControlServer(engine, home.socket_path, token="t0ken-for-tests", tcp_port=0)
     await server.start()
     try:
-        code, out, err = await cli(capsys, home, "order", "buy", "0.01", "BTC/USDT", "--json")
+        code, out, err = await cli_beside(capsys, home.root, "order", "buy", "0.01", "BTC/USDT", "--json")
         assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
         for verb in ("stop", "start"):  # its account read again: 0.01 BTC counted, none there
-            assert (await cli(capsys, home, "venue", verb, "paper"))[0] == 0
-        code, out, _ = await cli(capsys, home, "status", "--json")
+            assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+        code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
         (paper,) = json.loads(out)["venues"]
         assert paper["positions_disagree"] == [{"symbol": "BTC/USDT", "ours": "0.01", "at_venue": "0"}]
-        code, out, _ = await cli(capsys, home, "status")
+        code, out, _ = await cli_beside(capsys, home.root, "status")
         assert "    position BTC/USDT: 0.01 here, 0 at the venue (a fill not heard of, or sold elsewhere" in out
 
         held["BTC/USDT"] = Decimal("0.01")
         for verb in ("stop", "start"):
-            assert (await cli(capsys, home, "venue", verb, "paper"))[0] == 0
-        code, out, _ = await cli(capsys, home, "status", "--json")
+            assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+        code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
         assert json.loads(out)["venues"][0]["positions_disagree"] == []
     finally:
         await server.stop()
