@@ -63,7 +63,7 @@ async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(ser
     code, out, err = await cli_beside(capsys, home.root, "status", "--json")
     assert code == 0, err
     (paper,) = json.loads(out)["venues"]
-    assert paper["cash_unknown"] == WHY
+    assert paper["cash_unknown"] == WHY and paper["cash"] == {}  # no read believed: none known
     assert paper["cash_unknown_since"] == since
 
     code, out, _ = await cli_beside(capsys, home.root, "status")
@@ -83,6 +83,7 @@ async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(ser
     code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
     (paper,) = json.loads(out)["venues"]
     assert paper["cash_unknown"] == "" and paper["cash_unknown_since"] is None
+    assert set(paper["cash"]) == {"USDT", "USD"}  # its own cash, now read
     code, out, _ = await cli_beside(capsys, home.root, "status")
     assert "cash not known" not in out
     code, out, err = await cli_beside(capsys, home.root, "order", "buy", "0.01", "BTC/USDT", "--json")

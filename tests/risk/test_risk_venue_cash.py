@@ -90,9 +90,12 @@ async def test_two_orders_on_one_venue_that_together_need_more_than_it_holds() -
         assert second.status is OrderStatus.REJECTED and second.meta["reject_code"] == "insufficient_balance"
         free = D(3_000) - first.quantity * first.price  # type: ignore[operator]
         assert f"bybit has {free:,.2f} USDT free" in (second.reason or ""), second.reason
-        after = engine.snapshot().account
+        snap = engine.snapshot()
+        after = snap.account
         cash = {b.currency: b.cash for b in after.balances}
         assert cash["USDT"] == 13_000 and cash["USD"] == 51_000  # both venues', summed
+        own = {v.name: v.cash for v in snap.venues}  # each venue's own, as `status --json` gives it
+        assert own == {"paper": {"USDT": 10_000, "USD": 1_000}, "bybit": {"USDT": 3_000, "USD": 50_000}}
         assert (after.cash, after.equity) == (before.cash, before.equity)
         assert (await check(engine, limit_buy(engine, "paper", 2_000)))["ok"] is True  # paper's cash is paper's
     finally:

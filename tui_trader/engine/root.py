@@ -441,6 +441,7 @@ class Engine(Trading):
                 self.portfolio.unread.get(name, ""),
                 self.portfolio.unread_since.get(name),
                 self.reconciler.cash.positions.rows(name),
+                dict(self.portfolio.venue_cash.get(name, {})),
             )
             for name, v in self.venues.items()
             for streams in (venue_streams(v),)

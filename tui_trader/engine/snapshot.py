@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from tui_trader.core.enums import ConnectionState
@@ -48,6 +49,10 @@ class VenueStatus:
     # a broker holding less than we count (`position_check.Disagreement.as_dict`: symbol, ours,
     # at_venue), as its last account read said
     positions_disagree: list[dict[str, str]] = field(default_factory=list)
+    # its own cash per currency (`Portfolio.venue_cash`: its balances as last read, moved by its
+    # fills and payments since): what its orders' balance check reads (the account's cash and
+    # balances are the sums over venues)
+    cash: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
