@@ -157,6 +157,8 @@ class Portfolio:
             self.base_of.setdefault(inst.symbol, inst.base)
 
     def set_cash(self, currency: str, amount: Decimal) -> None:
+        """The total alone, no venue's share (a test's account): a balance check of an order on
+        any venue finds no balance in `currency` there. The engine's cash comes from `read_cash`."""
         self.cash[currency] = amount
 
     def spot_held(self, venue: str) -> dict[str, Decimal]:
