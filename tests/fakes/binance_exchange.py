@@ -50,7 +50,7 @@ class FakeBinanceExchange(FakeMarket):
         *,
         api_key: str = "test-key",
         seed: int = 7,
-        start_ms: int = 1_767_225_600_000,
+        start_ms: int | None = None,
     ) -> None:
         super().__init__(symbols, api_key=api_key, seed=seed, start_ms=start_ms)
         self.rest = FakeBinance(symbols)  # exchangeInfo and klines, shared with the download tests

@@ -99,7 +99,7 @@ class FakeBinanceFutures(OneWayPositions, FakeBinanceExchange):
         *,
         api_key: str = "test-key",
         seed: int = 7,
-        start_ms: int = 1_767_225_600_000,
+        start_ms: int | None = None,
     ) -> None:
         spot = tuple(s.split(":")[0] for s in symbols)
         super().__init__(spot, api_key=api_key, seed=seed, start_ms=start_ms)

@@ -102,7 +102,6 @@ class CoinbaseKey:
 class FakeCoinbaseExchange(FakeMarket):
     def __init__(self, symbols: tuple[str, ...] = ("BTC/USD", "ETH/USD"), **kw: Any) -> None:
         self.key = CoinbaseKey()
-        kw.setdefault("start_ms", int(time.time() * 1000))  # ccxt asks candles by wall clock
         super().__init__(symbols, api_key=self.key.name, **kw)
         for quote in {s.split("/")[1] for s in symbols}:
             self.balances[quote] = Decimal("1000000")

@@ -19,6 +19,13 @@ uuids), `make_order` / `make_trade` (a subclass with the exchange's own fields),
 `execution_price` (where a market order fills, or None while it cannot), `crosses` (whether a
 resting limit is reached), `settle` (balances per currency, or one cash account),
 `price_step`, `half_step`, and `publish_tick` (one tick's market data, all symbols at once).
+
+The exchange's clock (`now_ms`) is the wall clock, as a venue's server is and as the client
+reads its own: a client back from a drop asks for the candles since its last one up to its now,
+and an exchange whose bars were stamped from a fixed date would have it read months back, page
+after page (seconds in every drop test). It moves at least a tick each tick and a ms each event
+(events stay ordered). A test that needs a date of its own passes `start_ms`: a simulated clock
+from there, only those steps.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ from fakes.serve import serve_loopback
 
 FEE_RATE = Decimal("0.001")
 OPEN = ("new", "accepted", "partially_filled")
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 @dataclass
@@ -108,13 +119,14 @@ class FakeMarket(FaultSwitches):
         *,
         api_key: str = "test-key",
         seed: int = 7,
-        start_ms: int = 1_767_225_600_000,
+        start_ms: int | None = None,
     ) -> None:
         self._init_faults()
         self.symbols = list(symbols)
         self.api_key = api_key
         self.rng = random.Random(seed)
-        self.now_ms = start_ms
+        self.follows_wall_clock = start_ms is None
+        self.now_ms = wall_ms() if start_ms is None else start_ms
         self.prices: dict[str, Decimal] = {
             s: Decimal("100.00") * (i + 1) for i, s in enumerate(self.symbols)
         }
@@ -330,8 +342,14 @@ class FakeMarket(FaultSwitches):
     # -- an exchange's own rules (defaults: a spot crypto exchange) ---------------------------
 
     def stamp(self) -> int:
-        """The exchange time of the next event, in ms: the simulated clock, one ms later."""
-        self.now_ms += 1
+        """The exchange time of the next event, in ms: its clock, at least one ms later."""
+        return self.advance(1)
+
+    def advance(self, ms: int) -> int:
+        """Move the exchange's clock `ms` on, and up to the wall clock where it follows it."""
+        self.now_ms += ms
+        if self.follows_wall_clock:
+            self.now_ms = max(self.now_ms, wall_ms())
         return self.now_ms
 
     def new_order_id(self) -> int | str:
@@ -399,7 +417,7 @@ class FakeMarket(FaultSwitches):
         """Move prices, print trades, cross resting orders and publish every tick."""
         while True:
             await asyncio.sleep(self.tick_interval_s)
-            self.now_ms += int(self.tick_interval_s * 1000)
+            self.advance(int(self.tick_interval_s * 1000))
             prints: dict[str, dict[str, Any]] = {}
             for symbol in list(self.prices):
                 tick = self.price_step(symbol)

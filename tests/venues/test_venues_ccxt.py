@@ -189,7 +189,7 @@ async def _stalled_and_back(fake, venue, events: list[Event], *, burst: int = 0)
     tape += [{"id": next(fake.public_trade_ids), "price": price, "qty": "0.1", "time": stalled_from + 1 + i,
               "side": "buy"} for i in range(burst)]  # fmt: skip
     tape.sort(key=lambda t: t["time"])
-    await wait_for(lambda: fake.now_ms - stalled_from > 1500)
+    await wait_for(lambda: sum(t["time"] > stalled_from for t in tape) >= burst + 30)
     fake.stall(False)
     await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects >= 1)
     return stalled_from

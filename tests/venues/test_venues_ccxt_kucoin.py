@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -528,10 +527,6 @@ async def test_many_symbols_subscribe_under_kucoins_limits_at_start_and_after_a_
     refused with errors ccxt raised in its receive loop, the socket deaf, a reconnect loop with
     no market data at all. Batched: 4 messages, and 4 again after the drop."""
     fake = FakeKucoinExchange(MANY, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE, seed=5)
-    # its bars stamped from now, as the venue's clock reads: the drop's gap is the seconds it
-    # lasted (from the fake's 2026-01-01 it was months: 20 pages of candles read back for each
-    # of the 26 symbols, the candles held meanwhile, 11-15 s on a loaded machine)
-    fake.now_ms = int(time.time() * 1000)
     await fake.start(tick_interval_s=0.2)
     try:  # 416 messages a second to parse: a stall is 2 s here, not the harness's 0.6 s
         venue = make_venue(fake, symbols=MANY, candles=["1m"], stall_after_s=2.0)
