@@ -423,7 +423,7 @@ async def test_the_next_start_takes_the_parsed_stylesheet_from_the_first_and_sty
     async with app.run_test(size=(160, 48)) as pilot:
         await _started_and_settled(app, pilot)
         assert at_paint == [[]]  # nothing parsed before the first paint
-        assert len(styled) > 60 and _styles_by_path(app) == styled
+        assert len(styled) > 40 and _styles_by_path(app) == styled
         app.refresh_css(animate=False)  # Textual's own: every source parsed afresh, restyled
         await pilot.pause()
         assert parsed != [] and _styles_by_path(app) == styled

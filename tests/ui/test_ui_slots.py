@@ -103,7 +103,7 @@ async def test_panes_removed_before_they_composed_do_not_crash_the_workstation()
         await rig.ready(pilot)
         workspace = app.query_one(Workspace)
         box = Vertical(id="doomed")
-        await workspace.query_one("#grid").mount(box)
+        await workspace.query_one("#grid-bottom").mount(box)
         made = app.make_panes()  # as a recompose makes them (fresh, never mounted)
         box.mount(*(made[cls.KEY] for cls in PANES))  # the deferred panes' mount, requested...
         await workspace.recompose()  # ...and the recompose lands before any of them composed
