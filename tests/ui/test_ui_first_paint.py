@@ -250,7 +250,7 @@ async def test_the_stylesheet_is_parsed_once_at_start_and_styled_as_textual_woul
     monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path))  # no rules kept from an earlier start
     app = WorkstationApp(_Starting(), _UI(theme))  # type: ignore[arg-type]
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await _started_and_settled(app, pilot)  # the panes behind the front tabs mounted too
         assert app.theme == theme and f"-theme-{theme}" in app.classes
         assert ("-light-mode" in app.classes) == (theme == "tui-light") != ("-dark-mode" in app.classes)
         app_css = [source for source in parsed if source[0].endswith("app.tcss")]
