@@ -84,3 +84,55 @@ async def test_a_bar_is_written_to_the_worker_before_publish_returns(tmp_path: P
         assert worker.is_idle() and worker.phase == "running"
     finally:
         await engine.stop()
+
+
+class _Framed:
+    """A worker's socket, as the engine reads it: every answer framed."""
+
+    def __init__(self) -> None:
+        self.read: list[dict[str, Any]] = []
+
+    def sendall(self, data: bytes, /) -> None:
+        self.read.append(wire.decode(data[wire.HEADER.size :]))
+
+
+class _InProcess(_Framed):
+    """The engine's own end in its process (engine/inline_worker.py): plain answers handed over."""
+
+    def deliver(self, message: dict[str, Any], /) -> None:
+        self.read.append(message)
+
+
+def _untimed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in m.items() if k not in ("us", "cpu_us")} for m in messages]
+
+
+def test_a_worker_in_the_engines_process_hands_over_what_its_frames_would_read_back_as() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tui_trader.strategy.worker import Worker, bar_row
+
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    closes, price = [], 100.0  # a climb past the strategy's 1,200 start-up bars, then dips and rallies
+    for i in range(1400):
+        price *= 1.0005 if i < 1250 or i % 12 >= 6 else 0.995 if i % 12 < 5 else 1.0
+        closes.append(price)
+    outs: list[_Framed] = []
+    for out in (_Framed(), _InProcess()):
+        worker = Worker(out, sandboxed=False)
+        params = {"buy_rsi": 40, "sell_rsi": 60}
+        assert worker.handle({"op": "init", "seq": 1, "strategy": "rsi_trend", "symbols": ["X/USDT"],
+                              "dirs": [], "params": params})  # fmt: skip
+        assert worker.handle({"op": "start", "seq": 2, "history": {}, "enabled": True})
+        for i, close in enumerate(closes):
+            candle = Candle("X/USDT", "5m", start + timedelta(minutes=5 * i), close, close + 0.2, close - 0.2,
+                            close, 1.0)  # fmt: skip
+            assert worker.handle({"op": "bar", "seq": 10 + i, "s": "X/USDT", "tf": "5m", "b": bar_row(candle)})
+            if out.read[-2]["op"] == "decided" and out.read[-2]["d"][0]["action"] == "enter_long":
+                price = out.read[-2]["d"][0]["price"]
+                assert worker.handle({"op": "fill", "seq": 5000 + i, "s": "X/USDT", "side": "buy", "qty": 1.0,
+                                      "price": price, "ts": candle.open_time.isoformat()})  # fmt: skip
+        outs.append(out)
+    framed, in_process = outs
+    assert any(m["op"] == "decided" for m in framed.read) and any("state" in m for m in framed.read)
+    assert _untimed(in_process.read) == _untimed(framed.read)

@@ -8,10 +8,13 @@ often of an idle core) that were most of the tail of candle close -> order ackno
 
 Everything else is the worker's. `InlineLink` stands where the socket to a worker process
 stands: the engine's requests go to strategy/worker.py's `Worker` (not sandboxed), called
-directly, and its answers, framed as on the wire, are read by the engine's own end of the link
-(`WorkerLink`) on the event loop's next turn, so supervision (strategy_worker.py), state,
+directly, and its answers are read by the engine's own end of the link (`WorkerLink`), so
+supervision (strategy_worker.py), state,
 trades and hooks are the same code either way, and a bar's decisions reach the strategy host
-after every listener of the candle has seen it, as before. Only rules the live evaluation on
+after every listener of the candle has seen it, as before. A bar, its decisions and its
+answer go as the messages they are, with none of the wire's bytes
+(they are plain values: what the wire would give back), on every candle's path; every other
+request and answer goes as frames, as on the wire. Only rules the live evaluation on
 arrays takes run here (TA-Lib indicators: `rule_live.unsupported`), and TA-Lib is imported
 without pandas when nothing has imported pandas yet (indicators/talib_lean.py): the engine
 does not grow by pandas' ~80 MB for them (the warm-up checks the live evaluation against the
@@ -74,13 +77,13 @@ class InlineLink:
         self._loop = asyncio.get_running_loop()
         self._reader = WorkerLink(on_frame, on_broken, on_lost)  # reads the answers, as from a socket
         self._worker = Worker(self, sandboxed=False)
-        self._requests: deque[bytes] = deque()
+        self._requests: deque[bytes | dict[str, Any]] = deque()
         self._scheduled = False
         self._open = True
 
-    def send(self, frame: bytes) -> bool:
-        """Take a request (a frame as a worker process would read it); False once closed or
-        stopped."""
+    def send(self, frame: bytes | dict[str, Any]) -> bool:
+        """Take a request (a frame as a worker process would read it, or the message it
+        holds); False once closed or stopped."""
         if not self._open:
             return False
         self._requests.append(frame)
@@ -97,13 +100,19 @@ class InlineLink:
         if self._requests:  # the engine sends one at a time; any other goes next turn
             self._scheduled = True
             self._loop.call_soon(self._carry_out)
-        if not self._worker.handle(wire.decode(frame[wire.HEADER.size :])):
+        message = frame if isinstance(frame, dict) else wire.decode(frame[wire.HEADER.size :])
+        if not self._worker.handle(message):
             self._open = False  # stop: answered, nothing more is taken
 
     def sendall(self, data: bytes, /) -> None:
         """The worker's answers, read by the engine's end as they are written."""
         if not self._reader.closed.done():
             self._reader.data_received(data)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """An answer of plain values, read by the engine's end as it is given."""
+        if not self._reader.closed.done():
+            self._reader.deliver(message)
 
     async def close(self, timeout: float = 3.0) -> None:
         """Nothing more is carried out or read."""

@@ -402,9 +402,14 @@ class StrategyWorker:
         """Write a request and wait for its answer (a future for a request from outside the
         queue). A request that cannot be encoded is answered with an error at once."""
         seq = next(self._seq)
+        link = self._link
+        frame: bytes | dict[str, Any]
         try:
-            if message.get("op") == "bar" and "hold" not in message:  # the frame sent most: a binary record
-                frame = wire.encode_bar(seq, message["s"], message["tf"], message["b"])
+            if message.get("op") == "bar" and "hold" not in message:  # the request sent most
+                if isinstance(link, InlineLink):  # in this process: the message itself
+                    frame = {**message, "seq": seq}
+                else:  # a binary record
+                    frame = wire.encode_bar(seq, message["s"], message["tf"], message["b"])
             else:
                 frame = wire.encode({**message, "seq": seq})
         except (wire.WireError, ValueError, TypeError, KeyError) as exc:
@@ -417,7 +422,11 @@ class StrategyWorker:
         fut = loop.create_future() if req is None else None
         timeout_s = timeout or self.config.timeout_s
         self._inflight = _InFlight(seq, req, fut, what, timeout_s, loop.time() + timeout_s)
-        if self._link is None or not self._link.send(frame):
+        if isinstance(link, InlineLink):
+            sent = link.send(frame)
+        else:
+            sent = link is not None and isinstance(frame, bytes) and link.send(frame)
+        if not sent:
             self._fail("died", what)
         else:
             self._arm()

@@ -59,10 +59,16 @@ class WorkerLink(asyncio.Protocol):
                 self.on_broken(str(exc))
                 return
             del buf[:end]
-            try:
-                self.on_frame(message)
-            except Exception:  # the handle's own bug: logged, the link reads on
-                log.exception("strategy worker frame %s", message.get("op"))
+            self.deliver(message)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Hand on one message as read (an in-process worker's, which needs no bytes)."""
+        if self._broken:
+            return
+        try:
+            self.on_frame(message)
+        except Exception:  # the handle's own bug: logged, the link reads on
+            log.exception("strategy worker frame %s", message.get("op"))
 
     def eof_received(self) -> bool:
         return False  # close our end too

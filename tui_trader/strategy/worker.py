@@ -44,7 +44,9 @@ _PLAIN_ANSWERS = frozenset({"bar", "ping", "fill", "closed", "failed", "enable",
 
 
 class Outbox(Protocol):
-    """Where an in-process worker's frames go (a socket's `sendall`, in the engine)."""
+    """Where an in-process worker's frames go (a socket's `sendall`, in the engine). One
+    with a `deliver(message)` too takes its messages of plain values as they are, as the
+    engine would read their frames back (engine/inline_worker.py)."""
 
     def sendall(self, data: bytes, /) -> None: ...
 
@@ -100,6 +102,8 @@ class Worker:
 
     def __init__(self, sock: socket.socket | Outbox, *, sandboxed: bool = True) -> None:
         self.sock = sock
+        # in the engine's process: plain messages handed over as they are (no bytes)
+        self._deliver: Callable[[dict[str, Any]], None] | None = getattr(sock, "deliver", None)
         self.sandboxed = sandboxed
         self.runner: StrategyRunner | None = None
         self.atr_period = 14
@@ -174,7 +178,7 @@ class Worker:
         if self.errors:
             out["errors"], self.errors = [str(e) for e in self.errors], []
         if msg.get("op") in _PLAIN_ANSWERS:  # nothing but our own str, int, bool, None in `out`
-            self.sock.sendall(wire.encode_plain(out, changed))
+            self._send_plain(out, changed)
         else:  # a hook's answer may be any object
             self.sock.sendall(wire.encode({**out, **{k: json.loads(v) for k, v in changed.items()}}))
 
@@ -267,8 +271,19 @@ class Worker:
         # machine stretches the wall time of everything alike)
         answer = {"us": took} if self.sandboxed else {"us": took, "cpu_us": round((time.thread_time() - cpu) * 1e6)}
         if out:
-            self.sock.sendall(wire.encode_plain({"op": "decided", "seq": msg.get("seq"), "d": out, "us": took}))
+            self._send_plain({"op": "decided", "seq": msg.get("seq"), "d": out, "us": took})
         return answer
+
+    def _send_plain(self, message: dict[str, Any], changed: dict[str, bytes] | None = None) -> None:
+        """A message of plain values (`wire.encode_plain`'s promise) with `changed`'s JSON
+        texts as members: framed, or in the engine's process handed over as the engine would
+        read the frame back."""
+        if self._deliver is None:
+            self.sock.sendall(wire.encode_plain(message, changed))
+        elif changed:
+            self._deliver({**message, **{k: json.loads(v) for k, v in changed.items()}})
+        else:
+            self._deliver(message)
 
     def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {}
