@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Input
@@ -36,7 +35,7 @@ from tui_trader.ui.css_cache import CssCache
 from tui_trader.ui.desk import Desk
 from tui_trader.ui.desk_state import DeskState
 from tui_trader.ui.heap import SETTLE_EVERY_S, end_start_hold, release, settle
-from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Workspace
+from tui_trader.ui.layout import GRID_MIN, LayoutMixin, Row, Workspace
 from tui_trader.ui.order_entry import OrderEntry
 from tui_trader.ui.palette import WorkstationCommands
 from tui_trader.ui.panes import Pane
@@ -75,6 +74,7 @@ def _typing_in(widget: object) -> bool:
 class WorkstationScreen(Screen[Any]):
     """The workstation's screen (the first on the stack)."""
 
+    BLANK = True  # its bars and the workspace cover it: Textual draws none of its own lines (layout.Row)
     _resumed = False
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
@@ -254,7 +254,7 @@ class WorkstationApp(LayoutMixin, OrderEntry, ScreenWiring, Desk, FeatureActions
         self.layout_mode = self._pick_layout(self.size.width, self.size.height)
         # before the panes are mounted: set in on_mount, it styled every widget a second time
         self.screen.set_class(self.layout_mode == "grid", "-grid")
-        with Horizontal(id="top"):
+        with Row(id="top"):
             yield ModeBadge()
             yield AttachBadge()
             yield TopLine()

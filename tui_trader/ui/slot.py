@@ -125,6 +125,8 @@ class Slot(Vertical):
     """Panes sharing one place of the grid, the one in front shown (`active`: its key). A pane
     may be added after the slot is mounted (`add`): its tab is in the bar from the start."""
 
+    BLANK = True  # the bar and the pane in front cover it: Textual draws none of its own lines
+
     def __init__(self, labels: dict[str, str], *panes: Pane, id: str, classes: str) -> None:
         self._active = panes[0].KEY  # the first in front
         for pane in panes[1:]:
