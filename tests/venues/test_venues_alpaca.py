@@ -339,7 +339,8 @@ async def test_stocks_held_from_before_and_a_margin_loan_are_in_the_cash_read_on
     """10 AAPL bought in Alpaca's app before tui_trader, on a margin account that borrowed 500:
     the cash read is the cash and the positions at Alpaca's value (its equity) less the value
     of the part the engine holds itself. Before, the cash alone was read: -500, the stocks left
-    out, so the equity was negative until the engine bought something."""
+    out, so the equity was negative until the engine bought something. The shares are not money
+    to pay with: an order is checked against the cash alone."""
     from datetime import UTC, datetime
 
     from fakes.alpaca_exchange import AlpacaFill
@@ -356,9 +357,14 @@ async def test_stocks_held_from_before_and_a_margin_loan_are_in_the_cash_read_on
             return engine.portfolio.venue_cash["alpaca"]["USD"]
 
         assert cash() == 10 * price - 500
+        # the shares are worth, not money to pay with: 500 borrowed, nothing is free to buy with
+        refused = await engine.place(req(qty="2"))
+        assert refused.status is OrderStatus.REJECTED and "alpaca has 0.00 USD free" in refused.reason, refused.reason
+        alpaca.cash += 2000  # a deposit
+        assert await engine.reconciler.cash.reread("alpaca", "a test") == {"USD": (10 * price - 500, 10 * price + 1500)}
         order = await engine.place(req(qty="2"))
         await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
-        assert cash() == 10 * price - 500 - 2 * alpaca.fills[-1].price
+        assert cash() == 10 * price + 1500 - 2 * alpaca.fills[-1].price
         assert await engine.reconciler.cash.reread("alpaca", "a test") == {}
         assert engine.portfolio.position("alpaca", "AAPL").quantity == 2  # the 10 are not ours to trade
     finally:

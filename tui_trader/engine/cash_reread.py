@@ -76,6 +76,10 @@ def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, 
         cash_from(portfolio, name, venue, balances),
         as_of=min(stamps) if stamps and len(stamps) == len(balances) else None,
         coins_held=bool(getattr(venue, "balances_hold_positions", False)),
+        elsewhere={
+            ccy: sum((v for _, _, v in b.valued), Decimal(0)) - _ours(portfolio, name, b.valued)
+            for ccy, b in balances.items()
+        },
     )
 
 

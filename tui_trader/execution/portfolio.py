@@ -90,6 +90,9 @@ class Portfolio:
         self.positions: dict[tuple[str, str], Position] = {}
         self.base_of: dict[str, str] = {}  # symbol -> its base currency (spot holdings: `spot_held`)
         self.venue_cash: dict[str, dict[str, Decimal]] = {}  # venue -> currency -> its share of `cash`
+        # venue -> currency -> the value of the positions it held beyond ours at its last read,
+        # in its cash (a broker's account value: shares held from before): worth, not spendable
+        self.held_elsewhere: dict[str, dict[str, Decimal]] = {}
         self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
         self.unread: dict[str, str] = {}  # venue -> why its balances are not known (none believed yet)
         self.unread_since: dict[str, datetime] = {}  # venue -> since when they are not (`cash_not_known`)
@@ -179,11 +182,15 @@ class Portfolio:
         *,
         as_of: datetime | None = None,
         coins_held: bool = False,
+        elsewhere: Mapping[str, Decimal] | None = None,
     ) -> dict[str, tuple[Decimal, Decimal]]:
         """`venue`'s cash as its balances read now (a currency it held and no longer lists: 0),
         the other venues' shares untouched. What moved: currency -> (was, now). `as_of`: the
         venue's time of the balances (None: it gives none); `coins_held`: its balance of a base
-        coin holds what its spot positions hold (taken out of `balances` by the caller)."""
+        coin holds what its spot positions hold (taken out of `balances` by the caller);
+        `elsewhere`: the part of `balances` that is positions it holds beyond ours
+        (`held_elsewhere`)."""
+        self.held_elsewhere[venue] = {ccy: v for ccy, v in (elsewhere or {}).items() if v}
         self.unread.pop(venue, None)
         self.unread_since.pop(venue, None)
         if as_of is None:

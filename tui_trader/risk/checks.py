@@ -466,8 +466,10 @@ class PreTradeChecks:
 def free_cash(portfolio: Portfolio, working: Iterable[Order], venue: str, quote: str) -> float | None:
     """`venue`'s own cash in `quote` less what its working orders there may spend and twice its
     short positions' value (what the balance check and a strategy's sizer read); never the
-    cash summed over venues: USDT on one exchange pays for nothing on another. None: the venue
-    reports no balance in `quote` (the balance check lets the venue decide)."""
+    cash summed over venues: USDT on one exchange pays for nothing on another. Nor the value of
+    shares a broker held beyond ours at its last read, which its cash as read holds
+    (`Portfolio.held_elsewhere`): worth, not money to pay with. None: the venue reports no
+    balance in `quote` (the balance check lets the venue decide)."""
     held = portfolio.venue_cash.get(venue, {})
     if quote not in held:
         return None
@@ -482,7 +484,8 @@ def free_cash(portfolio: Portfolio, working: Iterable[Order], venue: str, quote:
         for p in portfolio.positions.values()
         if p.venue == venue and p.quantity < 0 and portfolio.quote_of.get(p.symbol, quote) == quote
     )
-    return float(held[quote]) - committed - collateral
+    elsewhere = float(portfolio.held_elsewhere.get(venue, {}).get(quote, Decimal(0)))
+    return float(held[quote]) - elsewhere - committed - collateral
 
 
 def _unit_value(inst: Instrument, price: float) -> float:
