@@ -25,6 +25,8 @@ from tui_trader.serve.users import hash_secret
 
 PASSWORDS = {"alice": "alice-trades-all-day", "vera": "vera-only-looks-here"}
 ROLES = {"alice": "trader", "vera": "viewer"}
+DAEMON_UP = "daemon running"  # what each process says on stderr once it serves
+WEB_URL = r"serve web on (http://127\.0\.0\.1:\d+)/"
 
 
 def free_port() -> int:
@@ -90,14 +92,15 @@ class Stack:
         self.procs.append(p)
         return p
 
-    def daemon(self) -> Proc:
+    def daemon(self, *, wait: bool = True) -> Proc:
         d = self.start("daemon", "daemon")
-        d.wait_for("daemon running")
+        if wait:
+            d.wait_for(DAEMON_UP)
         return d
 
     def web(self, *args: str) -> str:
         w = self.start("web", "serve", "web", "--port", "0", *args)
-        return w.wait_for(r"serve web on (http://127\.0\.0\.1:\d+)/").group(1)
+        return w.wait_for(WEB_URL).group(1)
 
     def ssh(self) -> int:
         port = free_port()
@@ -127,9 +130,10 @@ class Stack:
         with ThreadPoolExecutor(1) as pool:  # Playwright's sync API already runs a loop in this thread
             return pool.submit(asyncio.run, read()).result(30)
 
-    def stop(self) -> None:
+    def stop(self, name: str | None = None) -> None:
+        """Stop the processes started (those called `name` only, when given)."""
         for p in reversed(self.procs):
-            if p.proc.poll() is None:
+            if name in (None, p.name) and p.proc.poll() is None:
                 with_suppress_kill(p.proc, signal.SIGTERM)
                 try:
                     p.proc.wait(10)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from serve_helpers import PASSWORDS, Stack, need, wait_until
+from serve_helpers import DAEMON_UP, PASSWORDS, Stack, need, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -153,9 +153,10 @@ def bid(screen: Screen) -> str:
 
 
 def test_trader_trades_and_viewer_is_refused_in_the_browser(stack: Stack, tmp_path: Path) -> None:
+    daemon = stack.daemon(wait=False)  # it starts while the browser does
     with chromium() as browser:
-        stack.daemon()
-        url = stack.web()
+        daemon.wait_for(DAEMON_UP)
+        url = stack.web()  # serve needs the daemon up
 
         page, _ = log_in(browser, url, "alice", "not her password")
         assert "wrong user name or password" in page.inner_text("#login-error")

@@ -170,8 +170,6 @@ def test_ssh_opens_the_workstation_and_the_role_is_the_keys(stack: Stack, tmp_pa
     assert stack.audited("vera/viewer@ssh", "refused", "place")
     wait_until(lambda: stack.audited("vera/viewer@ssh", "session_end"), 20, "the viewer's session end")
 
-    stack.stop()
-    stack.procs.clear()
-    stack.daemon()
+    stack.stop("ssh")
     stack.ssh()
     assert host_key.read_bytes() == first  # the host key is kept across restarts
