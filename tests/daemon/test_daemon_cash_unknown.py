@@ -120,8 +120,17 @@ async def test_status_says_a_position_the_broker_does_not_hold(tmp_path: Path, c
         assert paper["positions_disagree"] == [{"symbol": "BTC/USDT", "ours": "0.01", "at_venue": "0"}]
         code, out, _ = await cli_beside(capsys, home.root, "status")
         assert "    position BTC/USDT: 0.01 here, 0 at the venue (a fill not heard of, or sold elsewhere" in out
+        # an exit goes no further than what the broker holds: past it, it would open a short there
+        code, _, err = await cli_beside(capsys, home.root, "order", "sell", "0.01", "BTC/USDT")
+        assert code == 1 and len(err.strip().splitlines()) == 1, err
+        assert "paper holds 0 BTC/USDT where we count 0.01: this sell of 0.01 would open the other side there" in err
+        held["BTC/USDT"] = Decimal("0.004")  # part of it sold elsewhere: that part can still be sold here
+        for verb in ("stop", "start"):
+            assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+        code, out, err = await cli_beside(capsys, home.root, "order", "sell", "0.004", "BTC/USDT", "--json")
+        assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
 
-        held["BTC/USDT"] = Decimal("0.01")
+        held["BTC/USDT"] = Decimal("0.006")  # the broker holds what we count again
         for verb in ("stop", "start"):
             assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
         code, out, _ = await cli_beside(capsys, home.root, "status", "--json")

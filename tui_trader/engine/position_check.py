@@ -13,8 +13,10 @@ positions with the balances, by the same rule), the two are compared per symbol:
   and `status --json` (`positions_disagree`) keeps it until a later read agrees, and the audit
   has a row.
 
-Nothing is changed: the engine does not adopt what a broker says (a fill is booked only from
-the venue's fill, with its price and fee). Margined positions are compared by the margin
+Nothing is adopted: the engine does not take what a broker says as its own position (a fill
+is booked only from the venue's fill, with its price and fee). What it does: an exit there goes
+no further than what the broker holds (risk/checks.py, `position_disagrees`), or it would open
+the other side at the broker instead of closing ours. Margined positions are compared by the margin
 figures beside them (engine/derivatives.py), not here."""
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class PositionWatch:
         e = self.engine
         found = disagreements(ours_at(e.portfolio, name), theirs)
         was = self.found.pop(name, [])
+        at_venue = e.portfolio.at_venue
+        for key in [k for k in at_venue if k[0] == name]:
+            del at_venue[key]
+        at_venue.update({(name, d.symbol): d.theirs for d in found})
         if found:
             self.found[name] = found
         if found and found != was:

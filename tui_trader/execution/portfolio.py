@@ -93,6 +93,9 @@ class Portfolio:
         # venue -> currency -> the value of the positions it held beyond ours at its last read,
         # in its cash (a broker's account value: shares held from before): worth, not spendable
         self.held_elsewhere: dict[str, dict[str, Decimal]] = {}
+        # (venue, symbol) -> what a broker holds where it holds less than we count, at its last
+        # account read (engine/position_check.py): an exit goes no further (risk/checks.py)
+        self.at_venue: dict[tuple[str, str], Decimal] = {}
         self.moves: dict[str, int] = {}  # venue -> fills and payments booked to its cash
         self.unread: dict[str, str] = {}  # venue -> why its balances are not known (none believed yet)
         self.unread_since: dict[str, datetime] = {}  # venue -> since when they are not (`cash_not_known`)

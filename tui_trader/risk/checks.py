@@ -92,6 +92,8 @@ class PreTradeChecks:
             )
         req = self._validate_shape(req, inst, ctx)
         reduces = self._reduces(req, ctx)
+        if reduces:
+            self._check_held_at_venue(req, ctx)
         if req.reduce_only and not reduces:
             raise RiskRejection(
                 "reduce_only",
@@ -246,6 +248,24 @@ class PreTradeChecks:
         if held == 0 or held * req.side.sign > 0:
             return False
         return self._pending(ctx.venue, req.symbol, req.side, joining=req) <= abs(held) + 1e-12
+
+    def _check_held_at_venue(self, req: OrderRequest, ctx: CheckContext) -> None:
+        """An exit where the broker holds less than we count (its last account read disagreed:
+        `Portfolio.at_venue`) goes no further than what it holds: past it, the order would open
+        the other side there (a short on a margin account) instead of closing ours."""
+        theirs = self.portfolio.at_venue.get((ctx.venue, req.symbol))
+        if theirs is None:
+            return
+        there = max(float(theirs) * -req.side.sign, 0.0)  # what it holds that this side reduces
+        pending = self._pending(ctx.venue, req.symbol, req.side, joining=req)
+        if pending > there + 1e-12:
+            ours = self._held(ctx.venue, req.symbol)
+            raise RiskRejection(
+                "position_disagrees",
+                f"{ctx.venue} holds {there:g} {req.symbol} where we count {abs(ours):g}: this {req.side.value} "
+                f"of {req.quantity} would open the other side there; {req.side.value} at most {there:g}, or settle it "
+                f"in {ctx.venue}'s own app (`tui-trader status` shows it until a read agrees)",
+            )
 
     def _working_note(self, req: OrderRequest, ctx: CheckContext) -> str:
         """Why an order that looks like an exit is not one: working orders on its side."""
