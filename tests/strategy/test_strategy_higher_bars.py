@@ -104,6 +104,25 @@ def test_a_new_bar_adds_one_bucket_and_a_candle_leaving_updates_the_oldest() -> 
         bars.advance(win.rows(), 31)  # more new rows than the window holds: not a step
 
 
+def test_a_candle_joining_a_bar_with_a_nan_high_or_low_keeps_it_as_resampling_does() -> None:
+    rng = np.random.default_rng(4)
+    win = BarWindow(60)
+    bars = HigherBars("1h")
+    nan = float("nan")
+    for i in range(80):
+        c = _candle(5 * i, rng)
+        if i % 12 in (3, 7):  # a NaN high, then a NaN low, inside an hour: the bar's is NaN from then on
+            c = Candle(c.symbol, c.timeframe, c.open_time, c.open, nan if i % 12 == 3 else c.high,
+                       nan if i % 12 == 7 else c.low, c.close, c.volume, True)  # fmt: skip
+        win.add(c)
+        if i == 0:
+            bars.rebuild(win.rows())
+        else:
+            bars.advance(win.rows(), 1)
+        _assert_same(bars, win.rows(), i)
+    assert np.isnan(bars.columns()["high"]).any() and np.isnan(bars.columns()["low"]).any()
+
+
 def test_live_rules_rebuild_when_the_window_was_edited_and_keep_otherwise() -> None:
     strategy = compile_rules(bundled_dir() / "rsi_trend.toml")()
     live = LiveRules(strategy)

@@ -89,12 +89,15 @@ class HigherBars:
                 self._counts[self._start] = first - gone
                 gone = 0
                 first_dirty = True
+        grown = -1  # the newest bar before, when the one new candle joined it
         for at in range(n - new, n):  # candles added at the end
             ts = int(rows[at, 0]) * 1000
             bucket = (ts - self.origin) // self.step
             if not len(self) or bucket != (int(self._opens[self._end - 1]) - self.origin) // self.step:
                 self._push(bucket * self.step + self.origin)
                 touched += 1
+            elif new == 1 and self._counts[self._end - 1]:
+                grown = self._end - 1
             touched = max(touched, 1)
             self._counts[self._end - 1] += 1
         self.rows = n
@@ -103,7 +106,10 @@ class HigherBars:
         end = n
         for at in range(self._end - 1, self._end - 1 - touched, -1):
             begin = end - int(self._counts[at])
-            self._recompute(at, rows[begin:end])
+            if at == grown and not (first_dirty and at == self._start):
+                self._grow(at, rows[begin:end])
+            else:
+                self._recompute(at, rows[begin:end])
             end = begin
 
     def _push(self, open_ns: int) -> None:
@@ -128,6 +134,20 @@ class HigherBars:
         self._opens = np.empty(size, dtype=np.int64)
         self._cols = np.empty((5, size), dtype=np.float64)
         self._counts = np.empty(size, dtype=np.int64)
+
+    def _grow(self, at: int, rows: np.ndarray) -> None:
+        """One bar that one candle (the last of `rows`, its candles) has just joined: its high and
+        low from what they were and the candle's, as np.maximum and np.minimum take them (a
+        NaN wins: the same as over all of them), its close the candle's; its volume added up
+        from all of them, as resample_arrays adds (the order of a sum changes its last bits)."""
+        cols = self._cols
+        _, _, high, low, close, _ = rows[-1].tolist()
+        was_high, was_low = float(cols[1, at]), float(cols[2, at])
+        cols[1, at] = was_high if was_high >= high or was_high != was_high else high
+        cols[2, at] = was_low if was_low <= low or was_low != was_low else low
+        cols[3, at] = close
+        cols[4, at] = _reduce(np.add, rows[:, 5])
+        self._counts[at] = len(rows)
 
     def _recompute(self, at: int, rows: np.ndarray) -> None:
         """One bar from its own candles, as resample_arrays computes it."""
