@@ -207,6 +207,7 @@ class Engine(Trading):
         if self.home is not None and not self.in_memory:  # one engine per home (HomeBusy if not)
             self._home_lock = HomeLock(self.home.lock_path, "engine").acquire()
         self.store = await Store.open(None if self.in_memory else self.home.db_file)  # type: ignore[union-attr]
+        self.new_id.after(await self.store.newest_order_id(self.new_id.prefix))  # ids made from now on are new
         self.venues = self._venues_override or build_venues(self.settings, self.clock, self.home)
         self.risk_journal = RiskJournal(self.risk, self.store, self.clock)
         await self.risk_journal.restore()  # before anything observes equity

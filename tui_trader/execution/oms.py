@@ -128,13 +128,14 @@ class OrderManager:
     async def submit(self, order: Order, *, wait_ack: float = 5.0) -> Order:
         """Persist, then send. Returns once the venue accepted or rejected it (or timed out)."""
         existing = self.orders.get(order.client_order_id)
-        if existing is None and not self.minted(order.client_order_id):
+        minted = existing is None and self.minted(order.client_order_id)
+        if existing is None and not minted:
             existing = await self.store.get_order(order.client_order_id)  # a caller-chosen id may be old
         if existing is not None:  # an idempotent retry: never a second order
             return existing.copy()
         # Written before it is sent, and known in memory only once written: a failed write
-        # (StoreWriteError) leaves no trace.
-        await self.store.insert_order(order)
+        # (StoreWriteError) leaves no trace. An id the engine made is new: not looked up again.
+        await self.store.insert_order(order, new=minted)
         self.orders[order.client_order_id] = order
         self.bus.publish(OrderEvent(order.copy()))
         return await self._send(order, order.copy(), wait_ack)
