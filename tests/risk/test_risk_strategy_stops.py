@@ -409,10 +409,10 @@ async def test_decisions_behind_one_that_waits_are_carried_out_after_it_in_order
     answered = asyncio.Event()
     write = engine.store.insert_order
 
-    async def slow(order: Order) -> None:
+    async def slow(order: Order, *, new: bool = False) -> None:
         if order.strategy == "alpha":
             await answered.wait()
-        await write(order)
+        await write(order, new=new)
 
     engine.store.insert_order = slow  # type: ignore[method-assign]
     try:
