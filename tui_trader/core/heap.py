@@ -16,19 +16,25 @@ so the engine calls `trim` once a minute, half a minute away from the candle clo
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import time
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 TRIM_EVERY_S = 60.0
+
+
+# ctypes is imported when the heap is first trimmed or read, not with this module: the
+# workstation imports it before its first paint (~3 ms, its C library loaded)
 
 
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         fn = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on; glibc only
     except (OSError, AttributeError):
@@ -47,19 +53,21 @@ def trim() -> bool:
 _MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
-
-
 @cache
-def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+def _mallinfo2() -> Callable[[], Any] | None:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         fn = ctypes.CDLL(None).mallinfo2  # glibc 2.33+
     except (OSError, AttributeError):
         return None
-    fn.restype = _MallInfo2
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
+
+    fn.restype = MallInfo2
     return fn
 
 
