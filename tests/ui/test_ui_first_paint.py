@@ -25,7 +25,7 @@ import pytest
 # the dialogs' modules (loaded when one is first opened: screens/__init__.py), the chart's drawing
 # (loaded with the first candles), the order preview (with the first order) and the tickets'
 # pre-fills (with the first one). Nor the packages' metadata (~15 ms: `textual.__version__`
-# reads it; the stylesheet's cache is keyed without it).
+# reads it; the stylesheet's cache is keyed without it). Nor ctypes (the heap's trim, a minute on).
 NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "numpy", "pandas", "orjson",
                     "textual.widgets._text_area", "tui_trader.engine.snapshot", "tui_trader.routing",
                     "tui_trader.ui.commandline", "tui_trader.core.events", "tui_trader.core.positions",
@@ -35,7 +35,7 @@ NOT_BEFORE_PAINT = ("tui_trader.engine.root", "pydantic", "pydantic_settings", "
                     "tui_trader.ui.screens.help", "tui_trader.ui.screens.arm_live",
                     "tui_trader.ui.screens.paste_signal", "tui_trader.ui.screens.symbol_search",
                     "tui_trader.ui.chart_render", "tui_trader.ui.order_preview", "tui_trader.ui.prefill",
-                    "importlib.metadata")  # fmt: skip
+                    "importlib.metadata", "ctypes")  # fmt: skip
 
 
 def _launch(home: Path, *args: str) -> tuple[list[float], set[str], list[int]]:
@@ -100,9 +100,10 @@ def test_the_next_start_compiles_no_dataclass_and_no_regular_expression_before_i
     homes = (tmp_path / "first", tmp_path / "next")
     for home in homes:
         home.mkdir()
-    (first_classes, first_patterns), following = (_launch(home)[2] for home in homes)
+    (_, _, (first_classes, first_patterns)), (_, modules, following) = (_launch(home) for home in homes)
     assert first_classes > 20 and first_patterns > 20, (first_classes, first_patterns)
     assert following == [0, 0]
+    assert "tomllib" not in modules  # nor the theme files' TOML read again (ui/theme.py)
 
 
 async def test_the_panes_behind_the_front_tabs_mount_after_the_first_paint() -> None:

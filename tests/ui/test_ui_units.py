@@ -124,6 +124,29 @@ def test_themes_load_and_user_themes_override(tmp_path: Path) -> None:
         load_theme_file(tmp_path / "typo.toml")
 
 
+def test_a_theme_file_is_read_again_only_when_it_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the theme files held is kept in the cache folder (ui/theme.py): a start reads their
+    TOML only when one changed, and a damaged cache only costs the reading."""
+    import tomllib
+
+    monkeypatch.setenv("TUI_TRADER_CACHE_DIR", str(tmp_path / "cache"))
+    reads: list[str] = []
+    loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: reads.append(text) or loads(text))
+    user = tmp_path / "themes"
+    user.mkdir()
+    mine = user / "mine.toml"
+    mine.write_text('name = "mine"\nprimary = "#112233"\n')
+    first, errors = discover_themes(BUILTIN_DIR, user)
+    assert len(reads) == 4 and errors == [] and "mine" in first
+    assert discover_themes(BUILTIN_DIR, user) == (first, []) and len(reads) == 4  # none read again
+    mine.write_text('name = "mine"\nprimary = "#445566"\nsecondary = "#000000"\n')
+    changed, _ = discover_themes(BUILTIN_DIR, user)
+    assert len(reads) == 5 and changed["mine"].primary == "#445566"
+    (tmp_path / "cache" / "themes.json").write_text("{damaged")
+    assert discover_themes(BUILTIN_DIR, user) == (changed, []) and len(reads) == 9
+
+
 def test_watchdog_notices_a_hung_up_terminal() -> None:
     master, slave = os.openpty()
     try:
