@@ -200,7 +200,6 @@ class FakeAlpaca(FakeMarket):
         self.market_is_open = True
         self.trade_ids = itertools.count(1)  # public trade prints on the data sockets
         self._ticks = 0
-        self._refusing = False
         self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}  # data socket -> subscriptions
         self._trading: set[web.WebSocketResponse] = set()  # listening trade_updates sockets
 
@@ -237,12 +236,6 @@ class FakeAlpaca(FakeMarket):
         )
 
     # -- faults ------------------------------------------------------------------------------
-
-    def refuse_connections(self, on: bool = True) -> None:
-        """New sockets get HTTP 503 (the stream host is down; REST still answers)."""
-        if on:
-            self.faults_injected.append("refuse")
-        self._refusing = on
 
     def set_market(self, is_open: bool) -> None:
         self.market_is_open = is_open
@@ -570,7 +563,7 @@ class FakeAlpaca(FakeMarket):
     # -- websockets --------------------------------------------------------------------------
 
     async def _ws_trading(self, request: web.Request) -> web.StreamResponse:
-        if self._refusing:
+        if self.refusing:
             return web.Response(status=503, text="stream unavailable")
         ws = await self.open_socket(request)
         authorized = False
@@ -595,7 +588,7 @@ class FakeAlpaca(FakeMarket):
         return ws
 
     async def _ws_data(self, request: web.Request) -> web.StreamResponse:
-        if self._refusing:
+        if self.refusing:
             return web.Response(status=503, text="stream unavailable")
         ws = await self.open_socket(request)
         await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "connected"}]))

@@ -360,7 +360,9 @@ class FakeBinanceExchange(FakeMarket):
 
     # -- websockets --------------------------------------------------------------------------
 
-    async def _ws_public(self, request: web.Request) -> web.WebSocketResponse:
+    async def _ws_public(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            return web.Response(status=503, text="Service Unavailable")
         ws = await self.open_socket(request)
         self._public[ws] = set()
         try:
@@ -376,7 +378,9 @@ class FakeBinanceExchange(FakeMarket):
             self.forget_socket(ws)
         return ws
 
-    async def _ws_api(self, request: web.Request) -> web.WebSocketResponse:
+    async def _ws_api(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            return web.Response(status=503, text="Service Unavailable")
         ws = await self.open_socket(request)
         try:
             async for data in self.json_frames(ws):

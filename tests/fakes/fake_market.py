@@ -147,6 +147,7 @@ class FakeMarket(FaultSwitches):
         self._order_ids = itertools.count(1000)
         self._trade_ids = itertools.count(1)
         self._sockets: set[web.WebSocketResponse] = set()
+        self.refusing = False  # new sockets answered HTTP 503 (`refuse_connections`)
         self._sending: set[asyncio.Future[None]] = set()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -216,6 +217,14 @@ class FakeMarket(FaultSwitches):
         for ws in list(self._sockets):
             with contextlib.suppress(Exception):
                 await ws.close(code=1006)
+
+    def refuse_connections(self, on: bool = True) -> None:
+        """New sockets get HTTP 503 (the stream host is down; REST still answers): each
+        reconnect attempt fails until it is called with False. The wire layer's socket
+        handlers answer so while `refusing`."""
+        if on:
+            self.faults_injected.append("refuse")
+        self.refusing = on
 
     def take_http_fault(self, method: str = "", path: str = "") -> int | None:
         """The status of the next injected HTTP fault (429, 418, 5xx) for this request, or None."""

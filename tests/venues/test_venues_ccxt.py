@@ -26,6 +26,7 @@ from fakes.venue_harness import (
     trading,
     wait_for,
     wait_status,
+    what_it_says,
 )
 
 
@@ -71,6 +72,34 @@ async def test_quiet_private_streams_are_back_at_the_reconcile_after_a_drop(fake
         rows = private()
         assert {r.state for r in rows.values()} == {"waiting"} and not fake.orders
         assert all(r.last_message_age is None and "read back" in r.detail for r in rows.values()), rows
+
+
+async def test_an_outage_shows_the_private_streams_down_then_back_at_the_reconcile(fake) -> None:  # type: ignore[no-untyped-def]
+    """The exchange refuses the sockets for several attempts, then takes them; no order, so
+    orders and fills have nothing to say. While the venue reconnects they are `down` with
+    every other stream, the venue's line naming them (they said `waiting`, subscribed, while
+    nothing was: an outage read as a quiet account); one outage is one reconnect; they are
+    back (one reconnect each) at the reconcile after it, not before."""
+    venue = make_venue(fake)
+    async with trading(venue) as engine:
+        private = lambda: {r.name: r for r in venue.streams.rows() if r.private}  # noqa: E731
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and len(private()) == 2)
+        seen = what_it_says(venue)
+        fake.refuse_connections()
+        await fake.drop_connections()
+        await wait_for(lambda: venue.monitor.attempt >= 3)
+        (line,) = [v.detail for v in engine.snapshot().venues]
+        assert {r.state for r in private().values()} == {"down"}, private()
+        assert "orders" in line and "fills" in line and line.endswith(" down"), line  # named, here or in the why
+        fake.refuse_connections(False)
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.reconnects == 1)
+        down = [rows for state, _, rows in seen if state == "reconnecting"]
+        assert len(down) >= 3 and all(rows["orders"] == rows["fills"] == "down" for rows in down), seen
+        assert [state for state, _, _ in seen].count("connected") == 1, seen  # one outage, one reconnect
+        assert "degraded" not in [state for state, _, _ in seen], seen
+        await wait_for(lambda: engine.reconciler.last.get("binance") is not None)
+        await wait_for(lambda: all(r.reconnects == 1 for r in private().values()))
+        assert {r.state for r in private().values()} == {"waiting"} and not fake.orders
 
 
 async def test_silent_stall_is_detected_and_recovered(fake) -> None:  # type: ignore[no-untyped-def]

@@ -271,6 +271,10 @@ class StreamBoard:
         s = self._streams.get(name)
         return s.state if s is not None else ""
 
+    def detail(self, name: str) -> str:
+        s = self._streams.get(name)
+        return s.detail if s is not None else ""
+
     def summary(self, names: Iterable[str] | None = None) -> str:
         """The streams that are not delivering (of `names`, if given), in a few words
         ("orders silent; ticker:BTC/USDT down")."""

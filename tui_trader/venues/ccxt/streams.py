@@ -59,11 +59,12 @@ from tui_trader.venues.ccxt.errors import (
 )
 from tui_trader.venues.ccxt.ws_refusals import SubscriptionRefused
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background, stop_tasks
-from tui_trader.venues.streams import RESUBSCRIBED, STOPPED, PrivateProbe, StreamBoard
+from tui_trader.venues.streams import DOWN, RESUBSCRIBED, STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
 
 PRIVATE = ("orders", "fills")
+REJOINING = "the venue's sockets closed to reconnect; subscribing again"  # a private stream in a reconnect
 HELD_CANDLES = 5000  # live candle rows held for a series while its gap is read back, at most
 
 
@@ -249,8 +250,10 @@ class CcxtStreams(PrivateProbe):
                 log.warning("%s: %s message skipped: %s", self.name, key, self._safe(exc))
 
     async def _watch_once(self, key: str, watch: Callable[[], Awaitable[Any]]) -> Any:
-        """One `watch_*` call. A private stream that was down counts as back (subscribed, with
-        nothing to say) once a subscribe has been pending a moment without an error."""
+        """One `watch_*` call. A private stream that was down is `waiting` (subscribed, with
+        nothing to say) once a subscribe has been pending a moment without an error; renewed
+        alone, the venue is back then; in a venue-wide reconnect, at its market data's return
+        (a frozen market is not back for a quiet subscribe)."""
         if key not in PRIVATE or self.streams.state(key) not in ("down", "silent"):
             return await watch()
         pending = asyncio.ensure_future(watch())
@@ -259,7 +262,8 @@ class CcxtStreams(PrivateProbe):
             if not done:
                 self.streams.waiting(key)
                 self._private_backoff.reset()
-                self._alive(None)
+                if self.monitor.state is not ConnectionState.RECONNECTING:  # else back with market data
+                    self._alive(None)
             return await pending
         except asyncio.CancelledError:
             pending.cancel()
@@ -386,6 +390,8 @@ class CcxtStreams(PrivateProbe):
         self.monitor.last_message = time.monotonic()
         if self.monitor.state is ConnectionState.RECONNECTING and self.streams.stopped_only(bad):
             self.monitor.back_degraded(self.streams.summary(bad))
+        elif self.monitor.state is ConnectionState.RECONNECTING and self._rejoining(bad):
+            pass  # market data back first: the private streams' subscribes are a moment behind
         elif self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.RECONNECTING):
             self.monitor.degraded(self.streams.summary())
 
@@ -397,6 +403,7 @@ class CcxtStreams(PrivateProbe):
             self._generation += 1
             self.counters["reconnects"] += 1
             self._gap_starts()
+            self._streams_down()  # before the venue says it reconnects: its line names them down
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
             # A watch awaiting a socket we close may never return: restart every other stream
@@ -406,9 +413,6 @@ class CcxtStreams(PrivateProbe):
                 k for k, t in self._tasks.items()
                 if k in self._specs and t is not me and self.streams.state(k) != STOPPED
             ]
-            # true while the venue reconnects and after it is back (no more reconnects for a
-            # stream that stays silent: a thin market): "reconnecting" was not, then
-            self.streams.restarting(self._specs, RESUBSCRIBED)
             self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
             self._relearn = True
             await stop_tasks(*(self._tasks[key] for key in restart))  # our own cancel not swallowed
@@ -423,6 +427,26 @@ class CcxtStreams(PrivateProbe):
             self._retried_at = asyncio.get_running_loop().time()
             if not self._public_streams:
                 self.monitor.connected()
+
+    def _streams_down(self) -> None:
+        """A venue-wide reconnect: every stream is down with the sockets. Market data says
+        `RESUBSCRIBED` (true while the venue reconnects and after it is back: no more reconnects
+        for a stream that stays silent, a thin market); a private stream says `REJOINING` until
+        a subscribe on the new socket has gone unrefused a moment (`_watch_once`: `waiting`),
+        and is back, counted, at the reconcile after the reconnect (`StreamBoard.read_back`).
+        It said `waiting`, subscribed, while nothing was: an outage read as a quiet account."""
+        self.streams.dropped([k for k in PRIVATE if k in self._specs], REJOINING)
+        self.streams.restarting([k for k in self._specs if k not in PRIVATE], RESUBSCRIBED)
+
+    def _rejoining(self, names: list[str]) -> bool:
+        """`names` (the unhealthy streams) are private streams down with the venue's sockets,
+        their subscribes on the new ones not yet taken, or streams stopped for refused keys:
+        a reconnect under way, not a fault of its own (a refused subscribe says its reason)."""
+        return all(
+            self.streams.state(n) == STOPPED
+            or (n in PRIVATE and self.streams.state(n) == DOWN and self.streams.detail(n) == REJOINING)
+            for n in names
+        )
 
     def _gap_starts(self) -> None:
         """At the first attempt of an outage: where the data stopped, so that the backfill once it

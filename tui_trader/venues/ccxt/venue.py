@@ -48,7 +48,7 @@ from tui_trader.venues.ccxt.errors import (
 )
 from tui_trader.venues.ccxt.history import AccountHistory
 from tui_trader.venues.ccxt.orders import CcxtOrders
-from tui_trader.venues.ccxt.streams import PRIVATE, RESUBSCRIBED, CcxtStreams, _RecentIds
+from tui_trader.venues.ccxt.streams import PRIVATE, CcxtStreams, _RecentIds
 from tui_trader.venues.ratelimit import RateGate
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
 from tui_trader.venues.streams import StreamBoard
@@ -357,7 +357,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
             symbols = [key.split(":", 1)[1] for key in self._specs if key.startswith("ticker:")]
             self.streams.resume(PRIVATE, "keys read again; subscribing")
             self.streams.note("book:", "")  # no longer the public snapshot taken for refused keys
-            self.streams.restarting(self._specs, RESUBSCRIBED)
+            self._streams_down()
             await stop_tasks(*self._tasks.values())
             self._tasks.clear()
             self._specs.clear()  # their watches are the old client's
