@@ -232,6 +232,28 @@ async def test_an_outage_is_one_reconnect_every_socket_down_then_trade_updates_b
         await engine.stop()
 
 
+async def test_the_venue_names_its_private_socket_trade_updates_as_its_row_does(alpaca) -> None:  # type: ignore[no-untyped-def]
+    """What the venue says of its private socket uses Alpaca's name for it, `trade_updates`, as
+    its row in `status` does: a drop's reason and a login refused after it (the keys revoked)
+    said "trading: ..." and "trading stream stopped", a name no row has."""
+    venue = make_venue(alpaca)
+    engine = await started(venue)
+    seen = what_it_says(venue)
+    try:
+        alpaca.api_key, alpaca.secret = "revoked-key", "revoked-secret"
+        await alpaca.drop_connections()
+        await wait_for(lambda: venue.streams.state("trade_updates") == "stopped")
+        said = [detail for _, detail, _ in seen]
+        reasons = [detail for state, detail, _ in seen if state == "reconnecting"]
+        assert all(r.split(":")[0] in ("trade_updates", "stocks", "crypto") for r in reasons), said
+        assert any(d.startswith("trade_updates stream stopped: authentication failed") for d in said), said
+        assert not any("trading" in d for d in said), said
+        (row,) = [r for r in venue.streams.rows() if r.private]
+        assert row.name == "trade_updates" and "venue reconnect alpaca" in row.detail
+    finally:
+        await engine.stop()
+
+
 async def test_silent_stall_is_detected_and_recovered(alpaca) -> None:  # type: ignore[no-untyped-def]
     venue = make_venue(alpaca)
     states: list[ConnectionEvent] = []

@@ -26,7 +26,7 @@ from tui_trader.core.orders import Order
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.hours import MarketClock
-from tui_trader.venues.alpaca.streams import PRIVATE, STREAM_NAMES
+from tui_trader.venues.alpaca.streams import PRIVATE
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueError, VenueOrder
 from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
 from tui_trader.venues.resilience import TokenBucket
@@ -183,7 +183,7 @@ class AlpacaOrders:
             report = OrderStatus.REJECTED if status_ == "rejected" else OrderStatus.ACCEPTED
             if report is OrderStatus.ACCEPTED:
                 self._working.setdefault(cid, Decimal(0))
-                self.streams.expect(STREAM_NAMES[PRIVATE], cid, since=sent)  # trade_updates owes its news
+                self.streams.expect(PRIVATE, cid, since=sent)  # trade_updates owes its news
             self._emit(ExecutionReport(self.name, cid, report, self.clock.now(), vid,
                                        "alpaca: rejected" if report is OrderStatus.REJECTED else None))
             return
@@ -247,7 +247,7 @@ class AlpacaOrders:
         except VenueError as exc:
             self._cancel_refused(order, str(exc))
             return
-        self.streams.expect(STREAM_NAMES[PRIVATE], order.client_order_id, since=sent)
+        self.streams.expect(PRIVATE, order.client_order_id, since=sent)
         if convert.enum_value(after.status) == "canceled":
             self._working.pop(order.client_order_id, None)
             self._emit(ExecutionReport(self.name, order.client_order_id, OrderStatus.CANCELLED,

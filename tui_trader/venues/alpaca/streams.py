@@ -37,8 +37,7 @@ from tui_trader.venues.streams import PrivateProbe, StreamBoard
 log = logging.getLogger(__name__)
 
 SEEN_FILLS = 10_000  # execution ids remembered for stream dedupe
-PRIVATE = "trading"  # the trade_updates socket
-STREAM_NAMES = {"trading": "trade_updates", "stocks": "stocks", "crypto": "crypto"}
+PRIVATE = "trade_updates"  # the private socket, by Alpaca's name for it (its status row's too)
 
 
 def _host(url: str, scheme_map: dict[str, str]) -> str:
@@ -96,8 +95,8 @@ class AlpacaStreams(PrivateProbe):
 
     def _make_stream(self, key: str) -> Any:
         key_id, secret = self._credentials.api_key, self._credentials.secret
-        self.streams.add(STREAM_NAMES[key], private=key == PRIVATE, steady=False)
-        if key == "trading":
+        self.streams.add(key, private=key == PRIVATE, steady=False)
+        if key == PRIVATE:
             from alpaca.trading.stream import TradingStream
 
             url = (
@@ -112,7 +111,7 @@ class AlpacaStreams(PrivateProbe):
 
             async def heard(msg: dict[str, Any]) -> None:  # alpaca-py drops Alpaca's answer to "listen"
                 if msg.get("stream") == "listening" and "trade_updates" in (msg.get("data") or {}).get("streams", ()):
-                    self.streams.subscribed(STREAM_NAMES[PRIVATE], "Alpaca is listening; nothing to say since")
+                    self.streams.subscribed(PRIVATE, "Alpaca is listening; nothing to say since")
                 await dispatch(msg)
 
             stream._dispatch = heard  # type: ignore[method-assign]
@@ -143,11 +142,11 @@ class AlpacaStreams(PrivateProbe):
             try:
                 if not stream._running:
                     await asyncio.wait_for(stream._start_ws(), self.rest_timeout_s)
-                    if key != "trading":
+                    if key != PRIVATE:
                         await stream._send_subscribe_msg()
                     stream._running = True
                     self._ready.add(key)
-                    self.streams.waiting(STREAM_NAMES[key])
+                    self.streams.waiting(key)
                     self._alive(key, handshake=True)
                 await stream._consume()
                 return  # a stop request (we cancel instead)
@@ -167,7 +166,7 @@ class AlpacaStreams(PrivateProbe):
                     await self._close_stream(stream)
                     refused = (f"authentication failed; run `tui-trader keys set {self.name}`, "
                                f"then `tui-trader venue reconnect {self.name}`")  # fmt: skip
-                    self.streams.stopped(STREAM_NAMES[key], refused)
+                    self.streams.stopped(key, refused)
                     self.monitor.set(ConnectionState.DEGRADED, f"{key} stream stopped: {refused}")
                     return
                 connection = isinstance(exc, websockets.WebSocketException | OSError | TimeoutError | AttributeError)
@@ -176,7 +175,7 @@ class AlpacaStreams(PrivateProbe):
                     log.warning("%s: %s message skipped: %s", self.name, key, self._safe(exc))
                     continue
                 self._ready.discard(key)
-                self.streams.down(STREAM_NAMES[key], self._safe(exc)[:200])
+                self.streams.down(key, self._safe(exc)[:200])
                 await self._recover(gen, f"{key}: {self._safe(exc)}")
                 gen = self._generation
 
@@ -192,7 +191,7 @@ class AlpacaStreams(PrivateProbe):
         but sends nothing is still stalled: reconciling then would miss the fills it drops next
         (found by the soak)."""
         if key is not None and not handshake:
-            self.streams.message(STREAM_NAMES[key])
+            self.streams.message(key)
         quiet_handshake = handshake and self._streaming_data(self.clock.now())
         if self._all_back() and not quiet_handshake and not self.streams.unhealthy():
             self.monitor.message()
@@ -221,7 +220,7 @@ class AlpacaStreams(PrivateProbe):
                 return
             self._generation += 1
             self.counters["reconnects"] += 1
-            self.streams.dropped([STREAM_NAMES[k] for k in self._streams], "socket closed to reconnect")
+            self.streams.dropped(list(self._streams), "socket closed to reconnect")
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
             me = asyncio.current_task()
@@ -257,7 +256,7 @@ class AlpacaStreams(PrivateProbe):
                 continue
             if self._probe_due():
                 self._probing = True
-                in_background(self._probe_private(STREAM_NAMES[PRIVATE]), f"{self.name}-probe")
+                in_background(self._probe_private(PRIVATE), f"{self.name}-probe")
             if not self._streaming_data(self.clock.now()):
                 continue
             age = self.monitor.message_age() or 0.0
@@ -301,7 +300,7 @@ class AlpacaStreams(PrivateProbe):
     async def _on_trade_update(self, u: Any) -> None:
         o = u.order
         cid, vid = o.client_order_id, str(o.id)
-        self.streams.arrived(STREAM_NAMES[PRIVATE], cid)
+        self.streams.arrived(PRIVATE, cid)
         self._alive(PRIVATE)
         self._cid_by_vid[vid] = cid
         event = convert.enum_value(u.event)

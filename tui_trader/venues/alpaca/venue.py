@@ -38,7 +38,7 @@ from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.history import AlpacaHistory
 from tui_trader.venues.alpaca.hours import MarketClock
 from tui_trader.venues.alpaca.orders import AlpacaOrders
-from tui_trader.venues.alpaca.streams import STREAM_NAMES, AlpacaStreams, _host
+from tui_trader.venues.alpaca.streams import PRIVATE, AlpacaStreams, _host
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ratelimit import RateGate
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
@@ -120,7 +120,7 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         self._stock_data: Any = None
         self._crypto_data: Any = None
         self._emit: Emit = lambda event: None
-        self._streams: dict[str, Any] = {}  # "trading" | "stocks" | "crypto" -> alpaca-py stream
+        self._streams: dict[str, Any] = {}  # "trade_updates" | "stocks" | "crypto" -> alpaca-py stream
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._ready: set[str] = set()
         self._dead: set[str] = set()  # stopped for good (bad keys, no subscription)
@@ -201,13 +201,13 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         await self._refresh_clock()
         await self._load_instruments()
         self.monitor.connected(f"alpaca {'paper' if self.settings.paper else 'LIVE'}")
-        self._streams["trading"] = self._make_stream("trading")
-        self._start("trading")
+        self._streams[PRIVATE] = self._make_stream(PRIVATE)
+        self._start(PRIVATE)
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
         self._tasks["clock"] = asyncio.create_task(self._clock_loop(), name=f"{self.name}-clock")
         # fills are only safe once trade updates flow: wait (briefly) for the socket
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._until(lambda: "trading" in self._ready | self._dead), 5.0)
+            await asyncio.wait_for(self._until(lambda: PRIVATE in self._ready | self._dead), 5.0)
 
     async def reconnect_with(self, credentials: Credentials | None) -> None:
         """`tui-trader venue reconnect NAME`: the venue reconnected with `credentials` (the keys
@@ -223,7 +223,7 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
             self._generation += 1
             self.counters["reconnects"] += 1
             self.monitor.reconnecting("reconnecting with the keys read again", now=True)
-            names = [STREAM_NAMES[k] for k in self._streams]
+            names = list(self._streams)
             self.streams.resume(names, "keys read again; subscribing")
             self.streams.restarting(names, "reconnecting with the keys read again")
             self._working.clear()  # the reconcile after the reconnect settles them; the probe relearns
@@ -232,7 +232,7 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
             for key, old in list(self._streams.items()):
                 await self._close_stream(old)
                 self._streams[key] = self._make_stream(key)  # signed with the new keys
-                if key != "trading":
+                if key != PRIVATE:
                     self._streams[key]._handlers = old._handlers  # the symbols subscribed
             self._ready.clear()
             self._dead.clear()
