@@ -8,13 +8,12 @@ often of an idle core) that were most of the tail of candle close -> order ackno
 
 Everything else is the worker's. `InlineLink` stands where the socket to a worker process
 stands: the engine's requests go to strategy/worker.py's `Worker` (not sandboxed), called
-directly, and its answers are read by the engine's own end of the link (`WorkerLink`), so
-supervision (strategy_worker.py), state,
-trades and hooks are the same code either way, and a bar's decisions reach the strategy host
-after every listener of the candle has seen it, as before. A bar, its decisions and its
-answer go as the messages they are, with none of the wire's bytes
-(they are plain values: what the wire would give back), on every candle's path; every other
-request and answer goes as frames, as on the wire. Only rules the live evaluation on
+directly on the event loop's next turn, and its answers are read by the engine's own end of
+the link (`WorkerLink`), so supervision (strategy_worker.py), state, trades and hooks are the
+same code either way, and a bar's decisions reach the strategy host after every listener of
+the candle has seen it, as before. A bar, its decisions and its answer go as the messages they
+are, without the wire's bytes (plain values: what the wire would give back); every other
+request and answer goes as a frame, as on the wire. Only rules the live evaluation on
 arrays takes run here (TA-Lib indicators: `rule_live.unsupported`), and TA-Lib is imported
 without pandas when nothing has imported pandas yet (indicators/talib_lean.py): the engine
 does not grow by pandas' ~80 MB for them (the warm-up checks the live evaluation against the
