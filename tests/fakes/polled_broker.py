@@ -117,3 +117,17 @@ class PolledBrokerFake:
             assert request.transport is not None
             request.transport.close()
             await asyncio.sleep(0.05)
+
+
+def keyring_reads(monkeypatch: Any, stored: dict[str, Any]) -> None:
+    """`venue reconnect` reads a venue's keys from `stored` (the test changes it) as from the
+    keyring: `tui_trader.secrets.load_credentials`, the function it calls, answers from it."""
+    monkeypatch.setattr("tui_trader.secrets.load_credentials", lambda name, home, prompt=True: stored.get(name))
+
+
+async def venue_reconnect(engine: Any, name: str) -> dict[str, Any]:
+    """`tui-trader venue reconnect NAME` on `engine`: its answer, or its UserError."""
+    from tui_trader.engine.commands import dispatch
+
+    answer: dict[str, Any] = await dispatch(engine, "venue.reconnect", {"name": name}, "test")
+    return answer

@@ -32,7 +32,7 @@ from tui_trader.venues.moomoo.venue import MoomooVenue
 from tui_trader.venues.resilience import Backoff
 
 from fakes.moomoo_opend import FILLED, REAL, SIM, FakeOpenD
-from fakes.polled_broker import FixedHours
+from fakes.polled_broker import FixedHours, keyring_reads, venue_reconnect
 from fakes.venue_harness import wait_for
 
 
@@ -209,3 +209,38 @@ async def test_a_refusal_is_moomoos_words_and_nothing_else_changes(opend: FakeOp
         assert len(opend.orders) == 1
     finally:
         await engine.stop()
+
+
+async def test_a_new_trade_password_is_taken_while_running_and_a_wrong_one_changes_nothing(
+    opend: FakeOpenD, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live account's trade password changed in moomoo: `venue reconnect` unlocks trading
+    with the one stored again, without a restart. A password OpenD refuses is one line,
+    nothing changed (trading stays unlocked, an order trades); the new one is taken (OpenD
+    unlocks with it), the venue back and reconciled. The account is OpenD's login: nothing
+    else is read again. A paper account has no password: reconnected without reading one."""
+    import hashlib
+
+    from tui_trader.core.errors import UserError
+
+    stored = {"mm": Credentials(passphrase="000000")}
+    keyring_reads(monkeypatch, stored)
+    engine = await started(opend, live=True)
+    venue = engine.venues["mm"]
+    try:
+        assert venue.takes_keys  # type: ignore[attr-defined]
+        refused = r"mm: OpenD refused to unlock trading with the trade password read again .*; nothing changed"
+        with pytest.raises(UserError, match=refused + r": mm runs on as it was \(connected\)"):
+            await venue_reconnect(engine, "mm")
+        first = await engine.place(buy("2"))
+        await wait_for(lambda: status(engine, first.client_order_id) is OrderStatus.FILLED)
+        opend.pwd_md5 = hashlib.md5(b"246802").hexdigest()
+        stored["mm"] = Credentials(passphrase="246802")
+        answer = await venue_reconnect(engine, "mm")
+        assert answer["state"] == "connected" and venue._credentials.passphrase == "246802", answer  # type: ignore[attr-defined]
+        second = await engine.place(buy("3"))
+        await wait_for(lambda: status(engine, second.client_order_id) is OrderStatus.FILLED)
+        await ledgers_agree(engine, opend, REAL)
+    finally:
+        await engine.stop()
+    assert not make_venue(opend).takes_keys

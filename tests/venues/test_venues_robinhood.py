@@ -27,6 +27,7 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.resilience import Backoff
 from tui_trader.venues.robinhood.venue import RobinhoodVenue
 
+from fakes.polled_broker import keyring_reads, venue_reconnect
 from fakes.robinhood_exchange import FakeRobinhood, keypair
 from fakes.venue_harness import wait_for
 
@@ -314,5 +315,40 @@ async def test_coins_bought_here_count_once_after_a_balances_read(rh: FakeRobinh
         assert engine.portfolio.venue_cash["rh"].get("BTC", 0) == 0  # in the position, not again as cash
         assert engine.portfolio.position("rh", "BTC/USD").quantity == Decimal("0.01")
         assert engine.portfolio.equity(engine.clock.now()) == worth
+    finally:
+        await engine.stop()
+
+
+async def test_new_keys_are_taken_while_running_checked_first_and_the_fill_meanwhile_read_back_once(
+    rh: FakeRobinhood, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new API key and key pair made at Robinhood, the old one deleted, while an order rests:
+    the polls are refused and the order fills unseen. `venue reconnect` with the old key still
+    stored says Robinhood refuses it, nothing changed; with the new one the poll goes on with
+    it at once, the fill read back once, an order trades. New keys needed a restart."""
+    from tui_trader.core.errors import UserError
+
+    stored = {"rh": Credentials(rh.api_key, rh.private_b64)}
+    keyring_reads(monkeypatch, stored)
+    engine = await started(rh)
+    venue = engine.venues["rh"]
+    try:
+        resting = await engine.place(buy("0.02", type=OrderType.LIMIT, price=Decimal("59000")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
+        rh.api_key = "rh-api-0f0f0f0f-new0-4e00-9000-000000000001"
+        rh.private_b64, rh.public_key = keypair()
+        await wait_for(lambda: venue.state is ConnectionState.RECONNECTING)
+        rh.fill(next(iter(rh.orders.values())), Decimal("0.02"), Decimal("59000"))  # nobody hears of it
+        with pytest.raises(UserError, match=r"rh: Robinhood refused our signature .*nothing changed: rh runs on as"):
+            await venue_reconnect(engine, "rh")
+        stored["rh"] = Credentials(rh.api_key, rh.private_b64)
+        answer = await venue_reconnect(engine, "rh")
+        assert answer["state"] == "connected", answer
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
+        await engine.venues["rh"].subscribe(["BTC/USD"])
+        await wait_for(lambda: engine.ticker("BTC/USD") is not None)
+        placed = await engine.place(buy("0.01"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        await ledgers_agree(engine, rh)
     finally:
         await engine.stop()

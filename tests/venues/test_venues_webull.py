@@ -29,7 +29,7 @@ from tui_trader.secrets import Credentials
 from tui_trader.venues.resilience import Backoff
 from tui_trader.venues.webull.venue import WebullVenue
 
-from fakes.polled_broker import FixedHours
+from fakes.polled_broker import FixedHours, keyring_reads, venue_reconnect
 from fakes.venue_harness import wait_for
 from fakes.webull_exchange import FakeWebull
 
@@ -327,5 +327,61 @@ async def test_stocks_held_from_before_are_in_the_cash_read_and_ours_once(wb: Fa
         assert await engine.reconciler.cash.reread("wb", "a test") == {}
         assert engine.portfolio.venue_cash["wb"]["USD"] == wb.cash + 5 * price
         assert engine.portfolio.position("wb", "AAPL").quantity == 10
+    finally:
+        await engine.stop()
+
+
+async def test_new_keys_are_taken_while_running_checked_first_and_the_fill_meanwhile_read_back_once(
+    wb: FakeWebull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's keys replaced at Webull while an order rests: the polls are refused (the venue
+    says to `keys set`, then `venue reconnect`) and the order fills unseen. `venue reconnect`
+    with the old keys still stored says Webull refuses them, nothing changed; with the new ones
+    the poll goes on with them at once (not after its backoff), the fill read back once, an
+    order trades. New keys needed a restart of the daemon."""
+    from tui_trader.core.errors import UserError
+
+    stored = {"wb": Credentials(wb.app_key, wb.app_secret)}
+    keyring_reads(monkeypatch, stored)
+    engine = await started(wb)
+    venue = engine.venues["wb"]
+    try:
+        resting = await engine.place(buy("20", type=OrderType.LIMIT, price=Decimal("185")))
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.ACCEPTED)
+        wb.app_key, wb.app_secret = "wb-app-key-new1", "wb-app-secret-new-77b1"
+        await wait_for(lambda: venue.state is ConnectionState.RECONNECTING)
+        wb.fill(wb.orders[resting.client_order_id], Decimal(20), Decimal("185"))  # nobody hears of it
+        assert "then `tui-trader venue reconnect wb`" in venue.streams.summary()
+        with pytest.raises(UserError, match=r"wb: Webull refused our signature .*nothing changed: wb runs on as it"):
+            await venue_reconnect(engine, "wb")
+        assert venue._credentials.api_key == "wb-app-key-7c1d"  # type: ignore[attr-defined]
+        assert status(engine, resting.client_order_id) is OrderStatus.ACCEPTED
+        stored["wb"] = Credentials(wb.app_key, wb.app_secret)
+        answer = await venue_reconnect(engine, "wb")
+        assert answer["state"] == "connected", answer
+        await wait_for(lambda: status(engine, resting.client_order_id) is OrderStatus.FILLED)
+        placed = await engine.place(buy("5"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        await ledgers_agree(engine, wb)
+    finally:
+        await engine.stop()
+
+
+async def test_new_keys_for_another_account_are_refused_changing_nothing(
+    wb: FakeWebull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys Webull takes but for another account than the one traded here: one line, the old
+    keys poll on."""
+    from tui_trader.core.errors import UserError
+
+    keyring_reads(monkeypatch, {"wb": Credentials(wb.app_key, wb.app_secret)})
+    engine = await started(wb)
+    venue = engine.venues["wb"]
+    try:
+        wb.account_id, wb.account_number = "OTHERACCOUNT0001", "9XX00001"  # what the keys now see
+        with pytest.raises(UserError, match=r"wb: these keys are not for the Webull account this venue trades "
+                                            r"\(theirs: 9XX00001\); nothing changed"):  # fmt: skip
+            await venue_reconnect(engine, "wb")
+        assert venue.state is ConnectionState.CONNECTED
     finally:
         await engine.stop()

@@ -88,7 +88,7 @@ async def _keys(engine: EnginePort, venue: Venue) -> Credentials:
     from tui_trader.secrets import load_credentials
 
     credentials = await asyncio.to_thread(load_credentials, venue.name, engine.home, prompt=False)
-    if credentials is None or not credentials.api_key:
+    if credentials is None or not credentials.fields_set():  # moomoo's: a trade password alone
         raise UserError(
             f"no keys for {venue.name} in the keyring: run `tui-trader keys set {venue.name}` first; nothing changed"
         )

@@ -44,7 +44,7 @@ import aiohttp
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, Liquidity, OrderStatus
-from tui_trader.core.errors import UserError
+from tui_trader.core.errors import ConfigError, UserError
 from tui_trader.core.events import ExecutionReport, NoticeEvent, TickerEvent
 from tui_trader.core.fills import Fill
 from tui_trader.core.hours import MarketHours, SessionState
@@ -56,7 +56,7 @@ from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, Venu
 from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.idmap import Fingerprint, OrderIdMap
 from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
 from tui_trader.venues.seen import SeenIds
 from tui_trader.venues.signed_http import SignedHttp
 from tui_trader.venues.streams import StreamBoard
@@ -77,6 +77,7 @@ class PolledVenue(SignedHttp):
     """Subclasses set `kind`, `broker` and `fee_currency` and implement the wire hooks below."""
 
     kind = "polled"
+    takes_keys = True  # `venue reconnect` reads them again (`reconnect_with`)
     broker = "the broker"
     fee_currency = "USD"
     min_poll_s = 0.0  # the broker's rate limits allow no faster order polling than this
@@ -177,14 +178,19 @@ class PolledVenue(SignedHttp):
     def state(self) -> ConnectionState:
         return self.monitor.state
 
-    def _check_credentials(self) -> None:
-        """Raise ConfigError (one line) when the keyring lacks what the broker needs."""
+    def _check_credentials(self, keys: Credentials) -> None:
+        """Raise ConfigError (one line) when `keys` lack what the broker needs."""
+        raise NotImplementedError
+
+    async def _same_account(self, keys: Credentials) -> None:
+        """A read signed with `keys` (new ones, `reconnect_with`): raise VenueError (one line)
+        if the broker refuses them or they are another account's than the one traded here."""
         raise NotImplementedError
 
     async def connect(self, emit: Emit) -> None:
         self._emit = emit
         self.monitor.emit = emit
-        self._check_credentials()
+        self._check_credentials(self._credentials)
         self.monitor.connecting()
         self._session = aiohttp.ClientSession()
         try:
@@ -209,6 +215,32 @@ class PolledVenue(SignedHttp):
             await self._session.close()
             self._session = None
         self.monitor.closed()
+
+    async def reconnect_with(self, credentials: Credentials | None) -> None:
+        """`tui-trader venue reconnect NAME`: the keys read again from the keyring (new ones made
+        at the broker, the old revoked), checked first by a read signed with them of the account
+        traded here (`_same_account`): refused, another account's, or the broker unreachable,
+        this raises one line and nothing changed (the old keys poll on). Then the poll starts
+        again at once with them, not at the end of its backoff: the venue `reconnecting` until
+        that poll is answered, then back, and the engine reconciles (each fill made meanwhile
+        read back once: fills by their ids, `venues.seen`; the poll reads the orders changed
+        since its last answer)."""
+        keys = credentials or Credentials()
+        try:
+            self._check_credentials(keys)
+        except ConfigError as exc:
+            raise VenueError(str(exc)) from None
+        try:
+            await self._same_account(keys)
+        except VenueError as exc:
+            raise VenueError(keys.redact(str(exc))) from None
+        self._credentials = keys
+        self._check_credentials(keys)  # what the broker derives from them (Robinhood's signing key)
+        self.monitor.reconnecting("reconnecting with the keys read again", now=True)
+        await stop_tasks(self._tasks.pop("poll", None))
+        self._poll_ok = time.monotonic()
+        if not self._closing:
+            self._start_polling()
 
     async def load_markets(self) -> dict[str, Instrument]:
         return dict(self.instruments)

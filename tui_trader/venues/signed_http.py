@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
+from tui_trader.core.enums import ConnectionState
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.ratelimit import RateGate
@@ -52,10 +53,12 @@ class SignedHttp:
     def base_url(self) -> str:
         raise NotImplementedError
 
-    def _sign(self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
-        """The headers that authenticate this request to `base` (scheme and host): `path`
-        without the query, `query` as given, `qs` the query string exactly as sent ("" for
-        none), `body` the body as sent."""
+    def _sign(
+        self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str, keys: Credentials
+    ) -> dict[str, str]:
+        """The headers that authenticate this request to `base` (scheme and host) with `keys`:
+        `path` without the query, `query` as given, `qs` the query string exactly as sent (""
+        for none), `body` the body as sent."""
         raise NotImplementedError
 
     def _refused_text(self, ans: Answer) -> str:
@@ -67,15 +70,17 @@ class SignedHttp:
         return self._credentials.redact(text.replace("\n", " "))[:300]
 
     async def _http(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-                    body: dict[str, Any] | None = None, base: str | None = None) -> Answer:  # fmt: skip
-        """One signed request, no retry; transport failures raise (aiohttp / TimeoutError)."""
+                    body: dict[str, Any] | None = None, base: str | None = None,
+                    keys: Credentials | None = None) -> Answer:  # fmt: skip
+        """One signed request (with `keys`, else the venue's), no retry; transport failures
+        raise (aiohttp / TimeoutError)."""
         if self._session is None:
             raise VenueError(f"{self.name}: not connected")
         text_body = json.dumps(body, separators=(",", ":")) if body is not None else ""
         query = query or {}
         qs = urlencode([(k, str(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])])
         base = base or self.base_url
-        signed = self._sign(method, base, path, query, qs, text_body)
+        signed = self._sign(method, base, path, query, qs, text_body, keys or self._credentials)
         headers = {"Content-Type": "application/json; charset=utf-8", **signed}
         url = URL(base + path + (f"?{qs}" if qs else ""), encoded=True)
         async with self._session.request(
@@ -100,20 +105,23 @@ class SignedHttp:
             self._notice("warning", self.rate_gate.describe())
 
     def _auth_refused(self, ans: Answer) -> str:
+        """Keys or clock; on a venue already running, new keys are taken by `venue reconnect`."""
+        running = self.monitor.state not in (ConnectionState.CONNECTING, ConnectionState.DISCONNECTED)
+        then = f", then `tui-trader venue reconnect {self.name}`" if running else ""
         return (f"{self.name}: {self.broker} refused our signature (HTTP {ans.status}: "
                 f"{self._safe(self._refused_text(ans)) or 'unauthorized'}); check the keys with "
-                f"`tui-trader keys set {self.name}` and that this machine's clock is right")  # fmt: skip
+                f"`tui-trader keys set {self.name}`{then} and that this machine's clock is right")  # fmt: skip
 
     async def _call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
                     body: dict[str, Any] | None = None, what: str, attempts: int = 3,
-                    ok_404: bool = False, base: str | None = None) -> Any:  # fmt: skip
+                    ok_404: bool = False, base: str | None = None, keys: Credentials | None = None) -> Any:  # fmt: skip
         """A read (or a cancel): 429 waits on the gate and asks again; a 5xx or a lost answer
         is asked again with backoff; 401 and other 4xx raise VenueError with the broker's words."""
         backoff = Backoff(self.monitor.backoff.base_s, self.monitor.backoff.cap_s)
         for attempt in range(attempts):
             await self.rate_gate.wait()
             try:
-                ans = await self._http(method, path, query=query, body=body, base=base)
+                ans = await self._http(method, path, query=query, body=body, base=base, keys=keys)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 if attempt == attempts - 1:
                     raise VenueError(f"{self.name}: {what}: no answer ({type(exc).__name__})") from None

@@ -34,6 +34,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
+from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, VenueError
 from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.idmap import Fingerprint
@@ -96,15 +97,31 @@ class MoomooVenue(PolledVenue):
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    def _check_credentials(self) -> None:
-        if self.live and not self._credentials.passphrase:
+    def _check_credentials(self, keys: Credentials) -> None:
+        if self.live and not keys.passphrase:
             raise ConfigError(f"venues.{self.name}: a live moomoo account needs its trade password to unlock "
                               f"trading; run `tui-trader keys set {self.name}`")  # fmt: skip
+
+    @property
+    def takes_keys(self) -> bool:  # type: ignore[override]
+        """A live account's trade password (`venue reconnect` unlocks trading with it again); a
+        paper account has none (the login is OpenD's): reconnected without reading any."""
+        return self.live
+
+    async def _same_account(self, keys: Credentials) -> None:
+        """Live: OpenD unlocks trading with the trade password read again (refused: trading stays
+        as it was). The account is OpenD's login, not the keys': the same whatever they are."""
+        if self.live and self._trade is not None:
+            ret, msg = await asyncio.to_thread(self._trade.unlock_trade, keys.passphrase)
+            if ret != 0:
+                why = self._safe(str(msg))
+                raise VenueError(f"{self.name}: OpenD refused to unlock trading with the trade password read again "
+                                 f"({why}); check it with `tui-trader keys set {self.name}`")  # fmt: skip
 
     async def connect(self, emit: Emit) -> None:
         self._emit = emit
         self.monitor.emit = emit
-        self._check_credentials()
+        self._check_credentials(self._credentials)
         self.monitor.connecting()
         host, port = self.settings.host, self.settings.port or DEFAULT_PORT
         try:  # moomoo-api retries a refused connection for ever: ask first

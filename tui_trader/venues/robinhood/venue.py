@@ -41,6 +41,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
+from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.polled import PolledVenue
@@ -112,21 +113,25 @@ class RobinhoodVenue(PolledVenue):
     def base_url(self) -> str:
         return (self.settings.url_override or HOST).rstrip("/")
 
-    def _check_credentials(self) -> None:
-        creds = self._credentials
-        if not (creds.api_key and creds.secret):
+    def _check_credentials(self, keys: Credentials) -> None:
+        if not (keys.api_key and keys.secret):
             raise ConfigError(f"venues.{self.name}: Robinhood needs your API key and private key; run "
                               f"`tui-trader keys set {self.name}`")  # fmt: skip
         try:
-            self._key = signing_key(creds.secret)
+            key = signing_key(keys.secret)
         except ValueError as exc:
             raise ConfigError(f"venues.{self.name}: {exc}; run `tui-trader keys set {self.name}` again") from None
+        if keys is self._credentials:
+            self._key = key
 
-    def _sign(self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
+    def _sign(
+        self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str, keys: Credentials
+    ) -> dict[str, str]:
         timestamp = str(int(self.clock.now().timestamp()))
-        message = f"{self._credentials.api_key}{timestamp}{path}{'?' + qs if qs else ''}{method}{body}"
-        signature = base64.b64encode(self._key.sign(message.encode())).decode()
-        return {"x-api-key": self._credentials.api_key, "x-timestamp": timestamp, "x-signature": signature}
+        message = f"{keys.api_key}{timestamp}{path}{'?' + qs if qs else ''}{method}{body}"
+        key = self._key if keys is self._credentials else signing_key(keys.secret)
+        signature = base64.b64encode(key.sign(message.encode())).decode()
+        return {"x-api-key": keys.api_key, "x-timestamp": timestamp, "x-signature": signature}
 
     def _refused_text(self, ans: Answer) -> str:
         data = ans.data if isinstance(ans.data, dict) else {}
@@ -137,11 +142,20 @@ class RobinhoodVenue(PolledVenue):
 
     # -- setup ------------------------------------------------------------------------------------
 
-    async def _setup(self) -> None:
-        acct = await self._call("GET", f"{API}/trading/accounts/", what="account")
+    async def _account(self, keys: Credentials | None = None) -> dict[str, Any]:
+        acct = await self._call("GET", f"{API}/trading/accounts/", what="account", keys=keys)
         if isinstance(acct, dict) and isinstance(acct.get("results"), list):  # a list in newer versions
             acct = (acct["results"] or [{}])[0]
-        acct = acct if isinstance(acct, dict) else {}
+        return acct if isinstance(acct, dict) else {}
+
+    async def _same_account(self, keys: Credentials) -> None:
+        theirs = str((await self._account(keys)).get("account_number") or "")
+        if theirs != self.account_number:
+            raise VenueError(f"{self.name}: these keys are not for the Robinhood crypto account this venue "
+                             f"trades (theirs: {theirs or 'none'})")  # fmt: skip
+
+    async def _setup(self) -> None:
+        acct = await self._account()
         self.account_number = str(acct.get("account_number") or "")
         status = str(acct.get("status") or "")
         if status == "deactivated":
@@ -207,8 +221,7 @@ class RobinhoodVenue(PolledVenue):
         return out
 
     async def fetch_balances(self) -> dict[str, Balance]:
-        acct = await self._call("GET", f"{API}/trading/accounts/", what="account")
-        acct = acct if isinstance(acct, dict) else {}
+        acct = await self._account()
         cur = str(acct.get("buying_power_currency") or "USD")
         power = dec(acct.get("buying_power"))
         out = {cur: Balance(cur, power, power)}

@@ -46,6 +46,7 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Ticker
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
+from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import VenueError
 from tui_trader.venues.broker_order import BrokerOrder
 from tui_trader.venues.polled import PolledVenue
@@ -103,14 +104,16 @@ class WebullVenue(PolledVenue):
     def base_url(self) -> str:
         return (self.settings.url_override or HOSTS[self.settings.paper]).rstrip("/")
 
-    def _check_credentials(self) -> None:
-        if not (self._credentials.api_key and self._credentials.secret):
+    def _check_credentials(self, keys: Credentials) -> None:
+        if not (keys.api_key and keys.secret):
             raise ConfigError(f"venues.{self.name}: Webull needs your app key and app secret; run "
                               f"`tui-trader keys set {self.name}`")  # fmt: skip
 
-    def _sign(self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str) -> dict[str, str]:
+    def _sign(
+        self, method: str, base: str, path: str, query: dict[str, Any], qs: str, body: str, keys: Credentials
+    ) -> dict[str, str]:
         headers = {
-            "x-app-key": self._credentials.api_key,
+            "x-app-key": keys.api_key,
             "x-timestamp": self.clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "x-signature-algorithm": "HMAC-SHA1",
             "x-signature-version": "1.0",
@@ -121,7 +124,7 @@ class WebullVenue(PolledVenue):
         for k, v in query.items():
             params[k] = ",".join(map(str, v)) if isinstance(v, list) else str(v)
         version = "v2" if path.startswith("/market-data") else "v1"  # as Webull's SDK sends them
-        return {**headers, "x-signature": sign(self._credentials.secret, path, params, body), "x-version": version}
+        return {**headers, "x-signature": sign(keys.secret, path, params, body), "x-version": version}
 
     def _refused_text(self, ans: Answer) -> str:
         data = ans.data if isinstance(ans.data, dict) else {}
@@ -130,9 +133,19 @@ class WebullVenue(PolledVenue):
 
     # -- setup ------------------------------------------------------------------------------------
 
+    async def _accounts(self, keys: Credentials | None = None) -> list[dict[str, Any]]:
+        rows = await self._call("GET", "/app/subscriptions/list", what="accounts", keys=keys)
+        return [r for r in (rows if isinstance(rows, list) else []) if isinstance(r, dict)]
+
+    async def _same_account(self, keys: Credentials) -> None:
+        accounts = await self._accounts(keys)
+        if self.account_id not in {str(a.get("account_id")) for a in accounts}:
+            shown = ", ".join(str(a.get("account_number")) for a in accounts) or "none"
+            raise VenueError(f"{self.name}: these keys are not for the Webull account this venue trades "
+                             f"(theirs: {shown})")  # fmt: skip
+
     async def _setup(self) -> None:
-        rows = await self._call("GET", "/app/subscriptions/list", what="accounts")
-        accounts = [r for r in (rows if isinstance(rows, list) else []) if isinstance(r, dict)]
+        accounts = await self._accounts()
         want = self.settings.account
         if want:
             match = [a for a in accounts if want in (str(a.get("account_id")), str(a.get("account_number")))]
