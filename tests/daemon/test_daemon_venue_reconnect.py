@@ -444,15 +444,19 @@ async def test_oanda_takes_a_new_token_the_same_way(tmp_path: Path, keyring: Cre
     [
         ("daemon", "oanda", ": `tui-trader venue reconnect oanda` makes it use them"),
         ("workstation", "ccxt", ": `:venue reconnect oanda` there makes it use them"),
-        ("daemon", "webull", ": it uses them once restarted"),
+        ("daemon", "webull", ": `tui-trader venue reconnect oanda` makes it use them"),
+        ("daemon", "robinhood", ": `tui-trader venue reconnect oanda` makes it use them"),
+        ("workstation", "moomoo", ": `:venue reconnect oanda` there makes it use them"),
+        ("daemon", "ib", ": it uses them once restarted"),
     ],
 )
 def test_keys_set_says_what_makes_a_running_engine_use_new_keys(
     tmp_path: Path, role: str, kind: str, said: str
 ) -> None:
     """`keys set`'s last line names what makes the engine running on the home use the new keys:
-    `venue reconnect` for a daemon, `:venue reconnect` in a workstation, a restart for the
-    venues that cannot take keys while running."""
+    `venue reconnect` for a daemon, `:venue reconnect` in a workstation (Webull, Robinhood and
+    moomoo too: they needed a restart), a restart for the venues that cannot take keys while
+    running."""
     from types import SimpleNamespace
 
     from tui_trader.cli.keys_cmd import _running_note

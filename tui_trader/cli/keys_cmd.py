@@ -106,9 +106,6 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
-KEYED_KINDS = ("ccxt", "alpaca", "oanda", "schwab")  # the adapters that take keys while running (KeyedVenue)
-
-
 def _running_note(ctx: Context, venue: str, kind: str | None) -> str:
     """What makes an engine running on this home use the keys just stored ("" if none runs,
     or the keys are not a venue's)."""
@@ -117,11 +114,14 @@ def _running_note(ctx: Context, venue: str, kind: str | None) -> str:
     holder = HomeLock.holder(ctx.home.lock_path)
     if holder is None or kind is None:
         return ""
+    from tui_trader.venues.kinds import takes_keys  # the adapter's word: its package, not its library (~50 ms)
+
     pid, role = holder
     who = f" (pid {pid})" if pid else ""
-    if kind in KEYED_KINDS and role == "daemon":
+    keyed = takes_keys(kind)
+    if keyed and role == "daemon":
         return f"a daemon is running on this home{who}: `tui-trader venue reconnect {venue}` makes it use them"
-    if kind in KEYED_KINDS and role == "workstation":
+    if keyed and role == "workstation":
         return f"the workstation is running on this home{who}: `:venue reconnect {venue}` there makes it use them"
     what = "a daemon" if role == "daemon" else "the tui-trader workstation" if role == "workstation" else "an engine"
     return f"{what} is running on this home{who}: it uses them once restarted"

@@ -24,4 +24,4 @@ def build(
     return AlpacaVenue(name, vs, clock, credentials=load_credentials(name, home))
 
 
-register_kind("alpaca", build)
+register_kind("alpaca", build, takes_keys=True)

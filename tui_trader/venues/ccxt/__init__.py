@@ -24,4 +24,4 @@ def build(
     return CcxtVenue(name, vs, clock, credentials=load_credentials(name, home))
 
 
-register_kind("ccxt", build)
+register_kind("ccxt", build, takes_keys=True)

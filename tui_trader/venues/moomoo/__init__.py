@@ -34,4 +34,4 @@ def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: 
     )  # fmt: skip
 
 
-register_kind("moomoo", build)
+register_kind("moomoo", build, takes_keys=True)

@@ -22,4 +22,4 @@ def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: 
     return OandaVenue(name, vs, clock, credentials=load_credentials(name, home))
 
 
-register_kind("oanda", build)
+register_kind("oanda", build, takes_keys=True)

@@ -26,4 +26,4 @@ def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: 
     )  # fmt: skip
 
 
-register_kind("robinhood", build)
+register_kind("robinhood", build, takes_keys=True)

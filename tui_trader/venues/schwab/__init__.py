@@ -45,4 +45,4 @@ def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: 
     )
 
 
-register_kind("schwab", build)
+register_kind("schwab", build, takes_keys=True)

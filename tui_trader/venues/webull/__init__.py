@@ -25,4 +25,4 @@ def build(name: str, vs: VenueSettings, settings: Settings, clock: Clock, home: 
     )  # fmt: skip
 
 
-register_kind("webull", build)
+register_kind("webull", build, takes_keys=True)
