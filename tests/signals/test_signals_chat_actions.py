@@ -404,3 +404,19 @@ async def test_an_engine_stopped_between_cancelling_the_stop_and_placing_the_new
     async with third:
         assert _protection(third, item["id"]) == before
         assert len(_tagged(third, item["id"])) == 2
+
+
+async def test_an_entry_is_sized_to_the_cash_of_the_venue_it_goes_to(home):
+    """A chat entry sized by [risk.sizing] reads the free cash of the venue it goes to, as the
+    balance check does. Before, it read the cash summed over venues: with 10 million USDT held
+    on another venue, the entry was sized past what the paper venue held and refused there."""
+    engine = manual_engine(_settings(), home=home)
+    await engine.start()
+    try:
+        await step(engine, 3)
+        engine.portfolio.read_cash("elsewhere", {"USDT": Decimal(10_000_000)})  # another venue's money
+        await _entry(engine)  # executed: sized to what paper holds (100,000 USDT), not refused
+        assert engine.portfolio.venue_cash["paper"]["USDT"] >= 0  # paid from paper's own cash
+        assert engine.portfolio.venue_cash["elsewhere"]["USDT"] == 10_000_000
+    finally:
+        await engine.stop()

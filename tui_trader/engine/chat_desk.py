@@ -287,21 +287,15 @@ class ChatDesk:
         return req.with_(tag=item.id)
 
     def _size(self, parsed: ParsedSignal, symbol: str, side: Side, inst: Any) -> Decimal:
-        from tui_trader.risk.sizing import Sizer, SizingInput
+        from tui_trader.risk.sizing import Sizer
 
         price = float(parsed.entry_price or 0) or self.engine.mid(symbol, inst.venue)
-        account = self.engine.account()
-        qty = Sizer(self.engine.settings.risk.sizing).order_quantity(
-            SizingInput(
-                symbol=symbol,
-                price=price,
-                side=side.sign,
-                equity=account.equity,
-                available=account.cash,
-                stop_price=None if parsed.stop is None else float(parsed.stop),
-            ),
-            inst,
-        )
+        stop = None if parsed.stop is None else float(parsed.stop)
+        # the free cash of the venue it goes to, as the balance check reads it (not every
+        # venue's cash summed: sized from that, the order was then refused there)
+        risk = self.engine.risk
+        inp = risk.sizing_input(symbol, side.sign, price, stop_price=stop, quote=inst.quote, venue=inst.venue)
+        qty = Sizer(self.engine.settings.risk.sizing).order_quantity(inp, inst)
         if qty <= 0:
             raise UserError(f"[risk.sizing] gives no tradable size for {symbol} at {price:g}; enter a quantity")
         return qty

@@ -191,14 +191,13 @@ class ChatCalls:
         return float(service.settings.chat.min_confidence) if service is not None else 0.0
 
     def _size(self, parsed: ParsedSignal, symbol: str, side: Side, price: float, inst: Any) -> Decimal:
-        from tui_trader.risk.sizing import Sizer, SizingInput
+        from tui_trader.risk.sizing import Sizer
 
-        account = self.engine.account()
-        return Sizer(self.engine.settings.risk.sizing).order_quantity(
-            SizingInput(symbol=symbol, price=price, side=side.sign, equity=account.equity, available=account.cash,
-                        stop_price=None if parsed.stop is None else float(parsed.stop)),
-            inst,
-        )  # fmt: skip
+        stop = None if parsed.stop is None else float(parsed.stop)
+        # the free cash of the venue it goes to, as the balance check reads it
+        risk = self.engine.risk
+        inp = risk.sizing_input(symbol, side.sign, price, stop_price=stop, quote=inst.quote, venue=inst.venue)
+        return Sizer(self.engine.settings.risk.sizing).order_quantity(inp, inst)
 
     # -- exits and updates ---------------------------------------------------------------------
 
