@@ -28,7 +28,7 @@ WHY = "fills kept arriving while its balances were read at start"
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[Engine, Home, datetime]]:
+async def unread(tmp_path: Path) -> AsyncIterator[tuple[Engine, Home, datetime]]:
     """A control server on an engine whose paper venue's balances had something booked to its
     cash at every read at start (as fills arriving would)."""
     home = Home(tmp_path / "h").ensure()
@@ -56,8 +56,8 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Engine, Home, datetime]]
         await engine.stop()
 
 
-async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(served: Any, capsys: Any) -> None:
-    _, home, started = served
+async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(unread: Any, capsys: Any) -> None:
+    _, home, started = unread
     since = to_jsonable(started)
     assert since == "2026-01-05T14:30:00Z"  # the engine's clock at start (the status's times are UTC, with a Z)
     code, out, err = await cli_beside(capsys, home.root, "status", "--json")
@@ -90,51 +90,40 @@ async def test_status_says_which_venues_cash_is_not_known_why_and_since_when(ser
     assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
 
 
-async def test_status_says_a_position_the_broker_does_not_hold(tmp_path: Path, capsys: Any) -> None:
+async def test_status_says_a_position_the_broker_does_not_hold(served: Any, capsys: Any) -> None:
     """A broker's positions are read with its balances (here the paper venue answers as a
     broker whose account no longer holds the BTC we bought: sold elsewhere): after the read
     again, `status --json` and `status` name the symbol and both quantities, until a read agrees."""
     from decimal import Decimal
 
-    home = Home(tmp_path / "h").ensure()
-    settings, clock = paper_settings(), FrozenClock()
-    venue = PaperVenue(settings.paper, clock, run_feed=False)
-    engine = Engine(settings, None, clock=clock, venues={"paper": venue}, in_memory=True)
+    engine, _, home = served
     held: dict[str, Decimal] = {}
 
     async def positions() -> dict[str, Decimal]:
         return dict(held)
 
-    venue.fetch_positions = positions  # type: ignore[attr-defined]
-    await engine.start()
-    await step(engine, 3)
-    server = ControlServer(engine, home.socket_path, token="t0ken-for-tests", tcp_port=0)
-    await server.start()
-    try:
-        code, out, err = await cli_beside(capsys, home.root, "order", "buy", "0.01", "BTC/USDT", "--json")
-        assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
-        for verb in ("stop", "start"):  # its account read again: 0.01 BTC counted, none there
-            assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
-        code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
-        (paper,) = json.loads(out)["venues"]
-        assert paper["positions_disagree"] == [{"symbol": "BTC/USDT", "ours": "0.01", "at_venue": "0"}]
-        code, out, _ = await cli_beside(capsys, home.root, "status")
-        assert "    position BTC/USDT: 0.01 here, 0 at the venue (a fill not heard of, or sold elsewhere" in out
-        # an exit goes no further than what the broker holds: past it, it would open a short there
-        code, _, err = await cli_beside(capsys, home.root, "order", "sell", "0.01", "BTC/USDT")
-        assert code == 1 and len(err.strip().splitlines()) == 1, err
-        assert "paper holds 0 BTC/USDT where we count 0.01: this sell of 0.01 would open the other side there" in err
-        held["BTC/USDT"] = Decimal("0.004")  # part of it sold elsewhere: that part can still be sold here
-        for verb in ("stop", "start"):
-            assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
-        code, out, err = await cli_beside(capsys, home.root, "order", "sell", "0.004", "BTC/USDT", "--json")
-        assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
+    engine.venues["paper"].fetch_positions = positions  # read with its balances from now on
+    code, out, err = await cli_beside(capsys, home.root, "order", "buy", "0.01", "BTC/USDT", "--json")
+    assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
+    for verb in ("stop", "start"):  # its account read again: 0.01 BTC counted, none there
+        assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+    code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
+    (paper,) = json.loads(out)["venues"]
+    assert paper["positions_disagree"] == [{"symbol": "BTC/USDT", "ours": "0.01", "at_venue": "0"}]
+    code, out, _ = await cli_beside(capsys, home.root, "status")
+    assert "    position BTC/USDT: 0.01 here, 0 at the venue (a fill not heard of, or sold elsewhere" in out
+    # an exit goes no further than what the broker holds: past it, it would open a short there
+    code, _, err = await cli_beside(capsys, home.root, "order", "sell", "0.01", "BTC/USDT")
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "paper holds 0 BTC/USDT where we count 0.01: this sell of 0.01 would open the other side there" in err
+    held["BTC/USDT"] = Decimal("0.004")  # part of it sold elsewhere: that part can still be sold here
+    for verb in ("stop", "start"):
+        assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+    code, out, err = await cli_beside(capsys, home.root, "order", "sell", "0.004", "BTC/USDT", "--json")
+    assert code == 0 and json.loads(out)["status"] == "filled", (out, err)
 
-        held["BTC/USDT"] = Decimal("0.006")  # the broker holds what we count again
-        for verb in ("stop", "start"):
-            assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
-        code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
-        assert json.loads(out)["venues"][0]["positions_disagree"] == []
-    finally:
-        await server.stop()
-        await engine.stop()
+    held["BTC/USDT"] = Decimal("0.006")  # the broker holds what we count again
+    for verb in ("stop", "start"):
+        assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+    code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
+    assert json.loads(out)["venues"][0]["positions_disagree"] == []
