@@ -14,6 +14,28 @@ settings.register_profile(
 settings.load_profile("ci")
 
 
+# The longest tests start first (measured with --durations; in this order): the workers then end
+# together on the many short ones, not with one worker still in a 30 s test after the others
+# have run out (pytest-xdist hands the tests out in collection order).
+SLOW_FIRST = (
+    "strategy/test_strategy_rule_live.py",
+    "signals/test_signals_chat_kinds_property.py",
+    "serve/",
+    "ui/",
+    "daemon/",
+    "strategy/test_strategy_higher_bars.py",
+    "foundation/test_accounting_properties.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0].removeprefix("tests/")
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if path.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: in collection order within each rank
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Test modules `importorskip("schwab")` themselves: authlib, imported then, would switch its
     # deprecation warnings on for the whole run. Import it once the way the product does.
