@@ -58,10 +58,26 @@ def wait(cond: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         time.sleep(0.1)
 
 
+# Loaded by the follower daemon's interpreter (follower_env): its leaders reconnect at most 1 s
+# apart, not the product's 30 s (a leader restarting for seconds had the follower wait on in its
+# backoff; how it reconnects is the same).
+QUICK_RECONNECT = """
+from tui_trader.engine.copy import leaders
+
+_leader_init = leaders.Leader.__init__
+
+def _quick(self, *args, **kwargs):
+    _leader_init(self, *args, **kwargs)
+    self.backoff.cap_s = 1.0
+
+leaders.Leader.__init__ = _quick
+"""
+
+
 def follower_env(tmp_path: Path, name: str, hook: str = "") -> dict[str, str]:
-    """The follower daemon's environment: the keyring, and CHEAP_ARGON2 (then `hook`) loaded
-    at its start from a sitecustomize.py in tmp_path/name."""
-    return {**cheap_argon2_env(tmp_path / name, hook), **KEYRING}
+    """The follower daemon's environment: the keyring, and CHEAP_ARGON2 (then QUICK_RECONNECT
+    and `hook`) loaded at its start from a sitecustomize.py in tmp_path/name."""
+    return {**cheap_argon2_env(tmp_path / name, QUICK_RECONNECT + hook), **KEYRING}
 
 
 def setup_homes(
