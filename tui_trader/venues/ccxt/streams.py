@@ -59,7 +59,7 @@ from tui_trader.venues.ccxt.errors import (
 )
 from tui_trader.venues.ccxt.ws_refusals import SubscriptionRefused
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background, stop_tasks
-from tui_trader.venues.streams import DOWN, RESUBSCRIBED, STOPPED, PrivateProbe, StreamBoard
+from tui_trader.venues.streams import DOWN, RESUBSCRIBED, SILENT, STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
 
@@ -434,9 +434,19 @@ class CcxtStreams(PrivateProbe):
         for a stream that stays silent, a thin market); a private stream says `REJOINING` until
         a subscribe on the new socket has gone unrefused a moment (`_watch_once`: `waiting`),
         and is back, counted, at the reconcile after the reconnect (`StreamBoard.read_back`).
-        It said `waiting`, subscribed, while nothing was: an outage read as a quiet account."""
-        self.streams.dropped([k for k in PRIVATE if k in self._specs], REJOINING)
-        self.streams.restarting([k for k in self._specs if k not in PRIVATE], RESUBSCRIBED)
+        It said `waiting`, subscribed, while nothing was: an outage read as a quiet account. One
+        silent (or down for its own reason: often why the venue reconnects) stays so, saying
+        "resubscribing", until a subscribe goes through."""
+        private = [k for k in PRIVATE if k in self._specs]
+        # one silent or down for its own reason (the cause of this reconnect, it may be) says so
+        # still, "resubscribing" added, until a subscribe goes through
+        board = self.streams
+        faulty = [
+            k for k in private if board.state(k) == SILENT or (board.state(k) == DOWN and board.detail(k) != REJOINING)
+        ]
+        board.restarting(faulty, RESUBSCRIBED)
+        board.dropped([k for k in private if k not in faulty], REJOINING)
+        board.restarting([k for k in self._specs if k not in PRIVATE], RESUBSCRIBED)
 
     def _rejoining(self, names: list[str]) -> bool:
         """`names` (the unhealthy streams) are private streams down with the venue's sockets,
