@@ -128,7 +128,9 @@ async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(fake) ->
         # found over REST (/v5/execution/list), once each
         await fills_lost_in_a_drop_are_reconciled(engine, fake, limit_buy(VENUE, "97"), [Decimal("0.05"), None])
         assert ("GET", "/execution/list") in fake.requests
-        # resubscribed: the private socket gets the next order's events again
+        # resubscribed: the private socket gets the next order's events again (once it is
+        # subscribed: a loaded machine placed the order before, its fill then owed for a stall)
+        await wait_for(lambda: all(venue.streams.state(k) in ("waiting", "live", "quiet") for k in ("orders", "fills")))
         later = await engine.place(buy(VENUE, "0.1"))
         await wait_status(engine, later.client_order_id, OrderStatus.FILLED)
         await fills_match(engine, fake)

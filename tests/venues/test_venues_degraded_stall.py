@@ -216,6 +216,9 @@ async def test_a_stream_still_down_on_a_venue_degraded_for_its_keys_is_named_on_
         await wait_for(lambda: venue.streams.state("orders") == "stopped")
         # every market data stream back after the drop
         await wait_for(lambda: {s.state for s in shown(engine, "okx").streams if not s.private} == {"live"})
+        # then back, degraded for the keys (the monitor moves on the next message: a loaded
+        # machine read the rows live a moment before)
+        await wait_for(lambda: shown(engine, "okx").state is not ConnectionState.RECONNECTING)
         status = shown(engine, "okx")
         assert status.state is ConnectionState.DEGRADED and OKX_KEYS in status.detail, status.detail
         assert "down" not in status.detail, status.detail
