@@ -507,8 +507,11 @@ async def test_keys_refused_after_they_worked_are_a_state_retried_not_a_rate_lim
         assert refused.status is OrderStatus.REJECTED and not fake.orders
         assert "not made: binance refused our keys" in (refused.reason or "")
         assert "`tui-trader keys set binance`" in (refused.reason or "")
-        said = " ".join(e.detail if isinstance(e, ConnectionEvent) else str(e) for e in events)
-        assert "refused our keys" in said and "rate limit" not in said and "429" not in said
+        # said to the trader too, once the reconnect under way has settled (the stream's state
+        # above is set first)
+        said = lambda: " ".join(e.detail if isinstance(e, ConnectionEvent) else str(e) for e in events)  # noqa: E731
+        await wait_for(lambda: "refused our keys" in said())
+        assert "rate limit" not in said() and "429" not in said()
         assert venue.counters["rate_limited"] == 0  # type: ignore[attr-defined]
         # market data flows on while the stream is retried: no venue-wide reconnect for it
         reconnects, tickers = venue.counters["reconnects"], len(quotes)  # type: ignore[attr-defined]

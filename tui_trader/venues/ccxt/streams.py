@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 PRIVATE = ("orders", "fills")
 REJOINING = "the venue's sockets closed to reconnect; subscribing again"  # a private stream in a reconnect
 HELD_CANDLES = 5000  # live candle rows held for a series while its gap is read back, at most
+SWEPT = 100  # the newest entries of ccxt's private caches looked through for news it holds back
 
 
 class CcxtStreams(PrivateProbe):
@@ -91,6 +92,8 @@ class CcxtStreams(PrivateProbe):
     _retried_at: float
     _cid_by_vid: dict[str, str]
     _fills_due: asyncio.Event
+    _fills_heard: _RecentIds  # "symbol|trade id" of our fills handed on (`_on_fills`)
+    _orders_heard: dict[str, tuple[Any, ...]]  # venue order id -> the state last handed on
     _last_candle: dict[tuple[str, str], int]
     _held_candles: dict[tuple[str, str], list[list[Any]]]  # live candles of a series whose gap is being read back
     _last_trade: dict[str, int]
@@ -470,6 +473,7 @@ class CcxtStreams(PrivateProbe):
         period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))
         while not self._closing:
             await asyncio.sleep(period)
+            self._sweep_private()
             silent = self.streams.silent()
             # degraded only for streams stopped for refused keys, the market data flowing on
             # is watched as a connected venue's (frozen quotes behind "keys refused" otherwise)
@@ -539,10 +543,34 @@ class CcxtStreams(PrivateProbe):
             self._last_candle[(symbol, tf)] = max(self._last_candle.get((symbol, tf), 0), int(row[0]))
         self._emit(CandleEvent(self.name, candle))
 
+    def _sweep_private(self) -> None:
+        """What ccxt holds back: it hands a private message to a `watch_*` call waiting for it,
+        and one that arrives between two calls (ours awaits inside ccxt before its next wait is
+        registered) only with the next message. The last fill of a burst waited for the next
+        fill, for ever on a quiet account (found under load: a market order's second half never
+        came). Every message is in ccxt's cache before it is handed on, so the newest entries
+        are looked through each watchdog period and what was not handed on is, once (a later
+        return of the same entries is not counted twice: `_on_fills` skips a fill heard)."""
+        ex = self._ex
+        if "orders" in self._tasks and self._specs["orders"][0] == ex.watch_orders:
+            cached = list(getattr(ex, "orders", None) or ())[-SWEPT:]
+            held = [o for o in cached if self._orders_heard.get(str(o.get("id"))) != _order_state(o)]
+            if held:
+                self._on_orders(held)
+        if "fills" in self._tasks and self._specs["fills"][0] == ex.watch_my_trades:
+            cached = list(getattr(ex, "myTrades", None) or ())[-SWEPT:]
+            held = [t for t in cached if _fill_key(t) not in self._fills_heard]
+            if held:
+                self._on_fills(held)
+
     def _on_orders(self, orders: list[dict[str, Any]]) -> None:
         if orders:
             self._fills_due.set()
         for o in orders:
+            if o.get("id") is not None:
+                self._orders_heard[str(o["id"])] = _order_state(o)
+                if len(self._orders_heard) > 5000:
+                    del self._orders_heard[next(iter(self._orders_heard))]
             cid = o.get("clientOrderId")
             if self.exchange_id in exchanges.WS_CLIENT_ID_IN_INFO_ONLY:  # kraken: order_userref
                 cid = (o.get("info") or {}).get(exchanges.client_id_params(self.exchange_id)[1])
@@ -570,6 +598,11 @@ class CcxtStreams(PrivateProbe):
 
     def _on_fills(self, trades: list[dict[str, Any]]) -> None:
         for t in trades:
+            key = _fill_key(t)
+            if key in self._fills_heard:
+                continue  # handed on already (by the sweep, or ccxt returning it again)
+            if t.get("id") is not None:
+                self._fills_heard.add(key)
             info = t.get("info") or {}
             cid = (
                 info.get("c")
@@ -707,6 +740,15 @@ class CcxtStreams(PrivateProbe):
         self.holes.append(hole)
         log.warning("%s: %s", self.name, hole.text())
         self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))
+
+
+def _fill_key(t: dict[str, Any]) -> str:
+    """A fill's identity: trade ids are unique per symbol on some venues (Binance)."""
+    return f"{t.get('symbol')}|{t.get('id')}"
+
+
+def _order_state(o: dict[str, Any]) -> tuple[Any, ...]:
+    return (o.get("status"), o.get("filled"), o.get("remaining"), o.get("lastUpdateTimestamp"))
 
 
 class _RecentIds:

@@ -138,6 +138,8 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._fills_due = asyncio.Event()  # an order changed: poll fills now (no fills stream)
         self._fills_since: dict[str, int] = {}
         self._fills_polled: set[str] = set()
+        self._fills_heard = _RecentIds(5000)
+        self._orders_heard: dict[str, tuple[Any, ...]] = {}
         self.counters = {
             "reconnects": 0,
             "rate_limited": 0,
