@@ -227,7 +227,13 @@ class FakeWebull(PolledBrokerFake):
         rows = [{"instrument_id": self.instrument_ids[s], "symbol": s, "instrument_type": "STOCK", "qty": str(q),
                  "currency": "USD", "last_price": str(self.prices[s]), "market_value": str(q * self.prices[s])}
                 for s, q in self.holdings.items() if q]  # fmt: skip
-        return web.json_response({"has_next": False, "holdings": rows})
+        # paged as documented: page_size 10 by default, 100 at most, after last_instrument_id
+        size = min(int(request.query.get("page_size", "10")), self.page_size_cap)
+        rows.sort(key=lambda r: str(r["instrument_id"]))
+        last = request.query.get("last_instrument_id")
+        if last:
+            rows = [r for r in rows if str(r["instrument_id"]) > last]
+        return web.json_response({"has_next": len(rows) > size, "holdings": rows[:size]})
 
     async def _instruments(self, request: web.Request) -> web.Response:
         if request.query.get("category") not in ("US_STOCK", "US_ETF"):

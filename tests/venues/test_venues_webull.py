@@ -331,6 +331,23 @@ async def test_stocks_held_from_before_are_in_the_cash_read_and_ours_once(wb: Fa
         await engine.stop()
 
 
+async def test_holdings_are_read_page_after_page(wb: FakeWebull) -> None:
+    """Webull lists the holdings in pages (`has_next`, the next after `last_instrument_id`):
+    every page is read, for the cash read's value and the positions compared with ours. Before,
+    the first page alone (100 holdings): the rest were missing from the equity, and a holding
+    past it looked sold."""
+    wb.page_size_cap = 1
+    wb.holdings.update({"AAPL": Decimal(5), "MSFT": Decimal(3)})
+    engine = await started(wb)
+    try:
+        venue = engine.venues["wb"]
+        assert await venue.fetch_positions() == {"AAPL": 5, "MSFT": 3}  # type: ignore[attr-defined]
+        value = 5 * wb.prices["AAPL"] + 3 * wb.prices["MSFT"]
+        assert engine.portfolio.venue_cash["wb"]["USD"] == wb.cash + value
+    finally:
+        await engine.stop()
+
+
 async def test_new_keys_are_taken_while_running_checked_first_and_the_fill_meanwhile_read_back_once(
     wb: FakeWebull, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -61,6 +61,7 @@ TYPES = {OrderType.MARKET: "MARKET", OrderType.LIMIT: "LIMIT", OrderType.STOP: "
          OrderType.STOP_LIMIT: "STOP_LOSS_LIMIT"}  # fmt: skip
 OUR_TYPE = {v: k.value for k, v in TYPES.items()}
 PAGE = 100  # the lists' largest page
+MAX_PAGES = 20  # pages of a list read at most
 
 
 def dec(value: Any) -> Decimal:
@@ -234,10 +235,20 @@ class WebullVenue(PolledVenue):
         return {symbol: qty for symbol, qty, _ in await self._holdings()}
 
     async def _holdings(self) -> list[tuple[str, Decimal, dict[str, Any]]]:
-        """(symbol, quantity, the row) of each of Webull's holdings."""
-        data = await self._call("GET", "/account/positions", query={"account_id": self.account_id,
-                                "page_size": PAGE}, what="positions")  # fmt: skip
-        rows = (data or {}).get("holdings") or [] if isinstance(data, dict) else []
+        """(symbol, quantity, the row) of each of Webull's holdings, page after page (100 a page
+        at most, the next after the page's last `instrument_id`)."""
+        rows: list[dict[str, Any]] = []
+        query: dict[str, Any] = {"account_id": self.account_id, "page_size": PAGE}
+        for _ in range(MAX_PAGES):
+            data = await self._call("GET", "/account/positions", query=query, what="positions")
+            data = data if isinstance(data, dict) else {}
+            page = [r for r in data.get("holdings") or [] if isinstance(r, dict)]
+            rows += page
+            if not page or not data.get("has_next") or not page[-1].get("instrument_id"):
+                break
+            query = {**query, "last_instrument_id": str(page[-1]["instrument_id"])}
+        else:
+            raise VenueError(f"{self.name}: more than {MAX_PAGES * PAGE} holdings listed; not read")
         return [(str(r["symbol"]), dec(r.get("qty")), r) for r in rows if r.get("symbol")]
 
     # -- orders -----------------------------------------------------------------------------------
@@ -301,7 +312,7 @@ class WebullVenue(PolledVenue):
     async def _pages(self, path: str, *, what: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         last = ""
-        for _ in range(20):
+        for _ in range(MAX_PAGES):
             query: dict[str, Any] = {"account_id": self.account_id, "page_size": PAGE}
             if last:
                 query["last_client_order_id"] = last
