@@ -115,3 +115,26 @@ async def test_keys_set_moomoo_asks_for_the_trade_password_empty_for_paper(
 
     creds = load_credentials("mm", home)
     assert creds is not None and creds.passphrase == "135790" and "135790" not in repr(creds)
+
+
+async def test_keys_set_for_a_paper_moomoo_account_says_it_takes_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A paper moomoo account is not unlocked: a trade password stored for it while a daemon
+    runs is used once the venue trades the real account. It said `venue reconnect` would make
+    the daemon use it, which does nothing for a paper account."""
+    from tui_trader.home import HomeLock
+
+    home = Home(tmp_path).ensure()
+    home.config_file.write_text('[venues.mm]\nkind = "moomoo"\nsymbols = ["AAPL"]\npaper = true\n')
+    lock = HomeLock(home.lock_path, "daemon").acquire()
+    try:
+        code, err = await _keys_set(home, ["135790"], capsys, "mm")
+    finally:
+        lock.release()
+    assert code == 0, err
+    assert err.splitlines()[-1] == (
+        "mm trades moomoo's paper (SIMULATE) account, which takes no trade password: "
+        "it is used once [venues.mm] paper = false"
+    ), err
+    assert "venue reconnect" not in err

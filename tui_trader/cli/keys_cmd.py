@@ -100,6 +100,10 @@ def _set(args: argparse.Namespace) -> int:
         f"in {store.description}{note}",
         file=sys.stderr,
     )
+    if kind == "moomoo" and vs is not None and vs.paper:
+        print(f"{args.venue} trades moomoo's paper (SIMULATE) account, which takes no trade password: "
+              f"it is used once [venues.{args.venue}] paper = false", file=sys.stderr)  # fmt: skip
+        return 0
     running = _running_note(ctx, args.venue, kind if vs else None)
     if running:
         print(running, file=sys.stderr)
