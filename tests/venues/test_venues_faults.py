@@ -12,6 +12,7 @@ Retry-After in seconds; the user data stream's executionReport for every change.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from decimal import Decimal
 from typing import Any
@@ -482,6 +483,30 @@ async def test_keys_the_venue_refuses_stop_the_private_streams_once_saying_keys_
     said = [e.detail for e in events if isinstance(e, ConnectionEvent)]
     assert any("authentication failed" in d and "`tui-trader keys set binance`" in d for d in said), said
     assert "KeyError" not in " ".join(said) + caplog.text
+    gc.collect()  # ccxt's rejected subscribe marker, nobody awaiting it, is logged when collected
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text  # nothing at ERROR
+
+
+def test_only_ccxt_futures_nobody_awaited_are_quieted(caplog: pytest.LogCaptureFixture) -> None:
+    """The loop's handler takes ccxt's abandoned futures to debug and leaves the rest as they
+    were: our own future's exception never retrieved is still an ERROR."""
+    from ccxt.async_support.base.ws.future import Future as CcxtFuture
+
+    from tui_trader.venues.ccxt.errors import quiet_abandoned_futures
+
+    loop = asyncio.new_event_loop()
+    try:
+        quiet_abandoned_futures(loop)
+        quiet_abandoned_futures(loop)  # once per loop, however many venues
+        theirs, ours = CcxtFuture(loop=loop), loop.create_future()
+        theirs.set_exception(RuntimeError("closed: theirs"))
+        ours.set_exception(RuntimeError("closed: ours"))
+        del theirs, ours
+        gc.collect()
+    finally:
+        loop.close()
+    errors = [r.getMessage() + str(r.exc_info) for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "ours" in errors[0], errors
 
 
 async def test_keys_refused_after_they_worked_are_a_state_retried_not_a_rate_limit(fake: FakeBinanceExchange) -> None:

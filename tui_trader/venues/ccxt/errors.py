@@ -32,8 +32,11 @@ lose it to an error of its own raised while handling it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from enum import Enum
+from typing import Any
 
 from tui_trader.venues.ccxt import exchanges
 
@@ -169,3 +172,27 @@ def venue_answer(exc: BaseException) -> BaseException:
             return seen
         seen = seen.__cause__ or seen.__context__
     return exc
+
+
+def quiet_abandoned_futures(loop: asyncio.AbstractEventLoop) -> None:
+    """ccxt rejects some futures nobody awaits: binance's marker for a user data stream
+    subscribe in progress (`authenticate:signature:spot`), rejected when that subscribe fails
+    (refused keys, a dropped socket). asyncio then logs each at ERROR, "Future exception was
+    never retrieved", for a failure the stream's loop already handled and said. Those of ccxt's
+    futures go to debug; anything else unhandled reaches the loop's handler as before."""
+    previous = loop.get_exception_handler()
+    if getattr(previous, "quiets_ccxt", False):
+        return
+    from ccxt.async_support.base.ws.future import Future as CcxtFuture
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("future"), CcxtFuture) and context.get("exception") is not None:
+            logging.getLogger(__name__).debug("ccxt future nobody awaited: %s", context.get("exception"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handler.quiets_ccxt = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
+

@@ -44,6 +44,7 @@ from tui_trader.venues.ccxt.errors import (
     is_auth_error,
     is_keys_refused,
     keys_refused,
+    quiet_abandoned_futures,
     venue_refusal,
 )
 from tui_trader.venues.ccxt.history import AccountHistory
@@ -305,6 +306,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         self._emit = emit
         self.monitor.emit = emit
         self.monitor.connecting()
+        quiet_abandoned_futures(asyncio.get_running_loop())
         self._ex = self._make_exchange()
         # a venue that cannot list its markets stops the start soon (the daemon exits, says why)
         await self._rest(self._ex.load_markets, what="load markets", attempts=3)
