@@ -324,9 +324,14 @@ async def test_stocks_held_from_before_are_in_the_cash_read_and_ours_once(wb: Fa
         assert engine.portfolio.venue_cash["wb"]["USD"] == wb.cash + 5 * price
         placed = await engine.place(buy("10"))
         await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        before = len(wb.requests)
         assert await engine.reconciler.cash.reread("wb", "a test") == {}
         assert engine.portfolio.venue_cash["wb"]["USD"] == wb.cash + 5 * price
         assert engine.portfolio.position("wb", "AAPL").quantity == 10
+        # the holdings are read once for the balances' value and the positions compared (Webull
+        # allows 10 reads in 30 s): they were read twice
+        assert wb.requests[before:].count(("GET", "/account/positions")) == 1, wb.requests[before:]
+        assert engine.reconciler.cash.positions.rows("wb") == []
     finally:
         await engine.stop()
 

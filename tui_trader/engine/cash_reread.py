@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tui_trader.core.positions import Balance
     from tui_trader.engine.ports import EnginePort
     from tui_trader.execution.portfolio import Portfolio
+    from tui_trader.venues.base import Venue
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,7 @@ class CashReader:
         for _ in range(ATTEMPTS):
             await oms.flush()  # every streamed fill queued, applied
             booked = e.portfolio.moves.get(name, 0)
-            balances = await venue.fetch_balances()
-            held = await _positions(name, venue)
+            balances, held = await _account(name, venue)
             if any(o.venue == name for o in oms.open_orders()):  # none: no fill of ours can be missing
                 await reconciler.reconcile_now(name)  # a fill the balances may hold that we lacked
             await e.derivatives.import_flows(name)  # a funding or swap payment, alike
@@ -189,6 +189,16 @@ class CashReader:
         e.notify("info", f"{name}: cash re-read after {after}: {text}")
         detail = {"venue": name, "after": after, "moved": {c: [str(w), str(n)] for c, (w, n) in moved.items()}}
         await e.audit("engine", "cash_reread", detail)
+
+
+async def _account(name: str, venue: Venue) -> tuple[Mapping[str, Balance], Mapping[str, Decimal] | None]:
+    """The balances, and the positions the venue holds where it says: in one read where the
+    balances list them (`fetch_account`: a broker that values each position), else a second."""
+    both = getattr(venue, "fetch_account", None)
+    if both is None:
+        return await venue.fetch_balances(), await _positions(name, venue)
+    balances, held = await both()
+    return balances, held
 
 
 async def _positions(name: str, venue: object) -> Mapping[str, Decimal] | None:

@@ -401,20 +401,23 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         position (`Balance.valued`: the engine takes out the part it holds itself). Stocks held
         there from before tui_trader are in it; the cash alone left them out, and on a margin
         account that borrowed against them it read negative."""
-        account = await self._rest(self._trading.get_account, what="fetch balances")
-        rows = await self._rest(self._trading.get_all_positions, what="fetch positions")
-        cash, ccy = convert.dec(account.cash), account.currency or "USD"
-        valued = tuple(
-            (symbol, qty, abs(convert.dec(p.market_value)).copy_sign(qty))
-            for symbol, qty, p in self._held(rows)
-            if qty
-        )
-        return {ccy: Balance(ccy, cash + sum((v for _, _, v in valued), Decimal(0)), cash, valued=valued)}
+        return (await self.fetch_account())[0]
 
     async def fetch_positions(self) -> dict[str, Decimal]:
         """Quantities Alpaca holds per symbol (signed); a check on our fill-based positions."""
         rows = await self._rest(self._trading.get_all_positions, what="fetch positions")
         return {symbol: qty for symbol, qty, _ in self._held(rows)}
+
+    async def fetch_account(self) -> tuple[dict[str, Balance], dict[str, Decimal]]:
+        """The balances and the positions from one read of the account and one of its
+        positions (the balances value the positions: read once for both)."""
+        account = await self._rest(self._trading.get_account, what="fetch balances")
+        rows = await self._rest(self._trading.get_all_positions, what="fetch positions")
+        held = self._held(rows)
+        cash, ccy = convert.dec(account.cash), account.currency or "USD"
+        valued = tuple((symbol, qty, abs(convert.dec(p.market_value)).copy_sign(qty)) for symbol, qty, p in held if qty)
+        total = cash + sum((v for _, _, v in valued), Decimal(0))
+        return {ccy: Balance(ccy, total, cash, valued=valued)}, {symbol: qty for symbol, qty, _ in held}
 
     def _held(self, rows: list[Any]) -> list[tuple[str, Decimal, Any]]:
         """(symbol, signed quantity, the position) of each of Alpaca's positions."""

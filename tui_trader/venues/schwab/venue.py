@@ -424,24 +424,30 @@ class SchwabVenue(SchwabStreams, SchwabOrders, SchwabHistory):
         """The account's liquidation value (the cash and the positions' market value), with
         Schwab's valuation of each position read in the same answer (`Balance.valued`: the engine
         takes out the part it holds itself, or it would count twice)."""
-        acct = await self._account_with_positions("account")
-        bal = acct.get("currentBalances") or {}
-        free = convert.dec(bal.get("cashAvailableForTrading", bal.get("availableFunds", bal.get("totalCash"))))
-        if bal.get("liquidationValue") is None:  # the cash alone: it holds no position
-            return {"USD": Balance("USD", convert.dec(bal.get("cashBalance", bal.get("totalCash"))), free)}
-        valued = tuple(
-            (symbol, qty, convert.dec(p.get("marketValue"))) for symbol, qty, p in _positions(acct) if qty
-        )
-        return {"USD": Balance("USD", convert.dec(bal["liquidationValue"]), free, valued=valued)}
+        return _balances(await self._account_with_positions("account"))
 
     async def fetch_positions(self) -> dict[str, Decimal]:
         """Quantities Schwab holds per symbol (signed); a check on our fill-based positions."""
         return {symbol: qty for symbol, qty, _ in _positions(await self._account_with_positions("positions"))}
 
+    async def fetch_account(self) -> tuple[dict[str, Balance], dict[str, Decimal]]:
+        """The balances and the positions from one answer (the account with its positions)."""
+        acct = await self._account_with_positions("account")
+        return _balances(acct), {symbol: qty for symbol, qty, _ in _positions(acct)}
+
     async def _account_with_positions(self, what: str) -> dict[str, Any]:
         body = await self._json(lambda: self._client.get_account(self.account_hash, fields=["positions"]), what=what)
         acct: dict[str, Any] = (body or {}).get("securitiesAccount") or {}
         return acct
+
+
+def _balances(acct: dict[str, Any]) -> dict[str, Balance]:
+    bal = acct.get("currentBalances") or {}
+    free = convert.dec(bal.get("cashAvailableForTrading", bal.get("availableFunds", bal.get("totalCash"))))
+    if bal.get("liquidationValue") is None:  # the cash alone: it holds no position
+        return {"USD": Balance("USD", convert.dec(bal.get("cashBalance", bal.get("totalCash"))), free)}
+    valued = tuple((symbol, qty, convert.dec(p.get("marketValue"))) for symbol, qty, p in _positions(acct) if qty)
+    return {"USD": Balance("USD", convert.dec(bal["liquidationValue"]), free, valued=valued)}
 
 
 def _positions(acct: dict[str, Any]) -> list[tuple[str, Decimal, dict[str, Any]]]:

@@ -212,6 +212,15 @@ class WebullVenue(PolledVenue):
         """Per currency: the cash and the holdings at Webull's `market_value` (the account's
         value: stocks held there from before tui_trader are in it), with that value of each
         holding (`Balance.valued`: the engine takes out the part it holds itself)."""
+        return (await self.fetch_account())[0]
+
+    async def fetch_positions(self) -> dict[str, Decimal]:
+        """Quantities Webull holds per symbol; a check on our fill-based positions."""
+        return {symbol: qty for symbol, qty, _ in await self._holdings()}
+
+    async def fetch_account(self) -> tuple[dict[str, Balance], dict[str, Decimal]]:
+        """The balances and the holdings from one read of each (Webull allows 10 reads of the
+        holdings in 30 s: the balances value them, read once for both)."""
         data = await self._call("GET", "/account/balance", query={"account_id": self.account_id,
                                 "total_asset_currency": "USD"}, what="balance")  # fmt: skip
         data = data if isinstance(data, dict) else {}
@@ -228,11 +237,7 @@ class WebullVenue(PolledVenue):
         if not out:
             cash = dec(data.get("total_cash_balance"))
             out["USD"] = Balance("USD", cash, cash)
-        return out
-
-    async def fetch_positions(self) -> dict[str, Decimal]:
-        """Quantities Webull holds per symbol; a check on our fill-based positions."""
-        return {symbol: qty for symbol, qty, _ in await self._holdings()}
+        return out, {symbol: qty for symbol, qty, _ in held}
 
     async def _holdings(self) -> list[tuple[str, Decimal, dict[str, Any]]]:
         """(symbol, quantity, the row) of each of Webull's holdings, page after page (100 a page
