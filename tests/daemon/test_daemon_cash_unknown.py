@@ -127,3 +127,18 @@ async def test_status_says_a_position_the_broker_does_not_hold(served: Any, caps
         assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
     code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
     assert json.loads(out)["venues"][0]["positions_disagree"] == []
+
+    # 0.004 more sold elsewhere: the status names the command that takes the broker's figure,
+    # which sets ours to it in one line; the two agree from then on
+    held["BTC/USDT"] = Decimal("0.002")
+    for verb in ("stop", "start"):
+        assert (await cli_beside(capsys, home.root, "venue", verb, "paper"))[0] == 0
+    code, out, _ = await cli_beside(capsys, home.root, "status")
+    assert "`tui-trader venue adopt paper BTC/USDT` takes its figure" in out, out
+    code, out, err = await cli_beside(capsys, home.root, "venue", "adopt", "paper", "btc/usdt")
+    assert code == 0 and out.startswith("paper: BTC/USDT 0.006 -> 0.002 (the broker's), booked at "), (out, err)
+    assert engine.portfolio.position("paper", "BTC/USDT").quantity == Decimal("0.002")
+    code, out, _ = await cli_beside(capsys, home.root, "status", "--json")
+    assert json.loads(out)["venues"][0]["positions_disagree"] == []
+    code, _, err = await cli_beside(capsys, home.root, "venue", "adopt", "paper", "ETH/USDT", "--json")
+    assert code == 0, err  # held nowhere, counted nowhere: nothing to change

@@ -76,6 +76,7 @@ def test_other_commands() -> None:
     assert parse_command("amend ab12 qty 0.8 price 3") == ModifyCommand("ab12", Decimal(3), Decimal("0.8"))
     assert parse_command("venue reconnect kucoin") == VenueCommand("reconnect", "kucoin")
     assert parse_command("venue Stop paper") == VenueCommand("stop", "paper")
+    assert parse_command("venue adopt ib aapl") == VenueCommand("adopt", "ib", "AAPL")
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,7 @@ def test_other_commands() -> None:
         ("buy 1", "needs a symbol"),
         ("buy 1 BTC/USDT limit", "needs a price"),
         ("buy 1 BTC/USDT mkt limit 5", "market order takes no limit"),
+        ("venue adopt ib", "venue adopt ib AAPL"),
         ("buy 1 BTC/USDT limit 5 limit 6", "given twice"),
         ("buy 1 BTC/USDT banana", "did not understand 'banana'"),
         ("tf 2m", "unknown timeframe"),

@@ -207,7 +207,8 @@ def _status(args: argparse.Namespace) -> int:
         for d in v.get("positions_disagree") or []:  # the broker holds less than we count
             print(
                 f"    position {d['symbol']}: {d['ours']} here, {d['at_venue']} at the venue "
-                "(a fill not heard of, or sold elsewhere: check the account there)"
+                "(a fill not heard of, or sold elsewhere: check the account there; "
+                f"`tui-trader venue adopt {v['name']} {d['symbol']}` takes its figure)"
             )
     if st.get("unknown_orders"):
         print(

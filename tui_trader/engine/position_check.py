@@ -13,8 +13,9 @@ positions with the balances, by the same rule), the two are compared per symbol:
   and `status --json` (`positions_disagree`) keeps it until a later read agrees, and the audit
   has a row.
 
-Nothing is adopted: the engine does not take what a broker says as its own position (a fill
-is booked only from the venue's fill, with its price and fee). What it does: an exit there goes
+Nothing is adopted by itself: the engine does not take what a broker says as its own position
+(a fill is booked only from the venue's fill, with its price and fee) until the trader says so
+(`venue adopt NAME SYMBOL`: engine/position_adopt.py). Meanwhile an exit there goes
 no further than what the broker holds (risk/checks.py, `position_disagrees`), or it would open
 the other side at the broker instead of closing ours. Margined positions are compared by the margin
 figures beside them (engine/derivatives.py), not here."""
@@ -88,7 +89,8 @@ class PositionWatch:
             e.notify(
                 "warning",
                 f"{name}: positions disagree: {said} (a fill not heard of, or sold elsewhere); "
-                "check the account at the venue: the engine trades what it counted",
+                "check the account at the venue: the engine trades what it counted until "
+                f"`venue adopt {name} SYMBOL` takes the venue's figure",
             )
             await e.audit("engine", "positions_disagree", {"venue": name, "found": [d.as_dict() for d in found]})
         elif was and not found:

@@ -48,6 +48,7 @@ from tui_trader.engine import (  # noqa: F401  (registers commands)
     market_commands,
     order_commands,
     performance_commands,
+    position_adopt,
     routing_commands,
     signal_commands,
     venue_commands,

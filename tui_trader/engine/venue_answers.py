@@ -12,3 +12,13 @@ def reconnected_line(doc: dict[str, Any]) -> str:
     detail = f": {doc['detail']}" if doc.get("detail") else ""
     cash = f"; cash re-read: {doc['cash']}" if doc.get("cash") else ""
     return f"{doc['venue']}: {doc['state']}{detail}{cash}"
+
+
+def adopted_line(doc: dict[str, Any]) -> str:
+    """`venue.adopt`'s answer: "ib: AAPL 3 -> 1 (the broker's), booked at 187.2; cash re-read:
+    USD ..." or "ib: AAPL 1 already agrees with the broker; nothing changed"."""
+    head = f"{doc['venue']}: {doc['symbol']}"
+    if not doc.get("changed"):
+        return f"{head} {doc['now']} already agrees with the broker; nothing changed"
+    cash = f"; cash re-read: {doc['cash']}" if doc.get("cash") else ""
+    return f"{head} {doc['was']} -> {doc['now']} (the broker's), booked at {doc['price']}{cash}"

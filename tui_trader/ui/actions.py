@@ -294,16 +294,19 @@ class FeatureActions(WorkstationState):
     # -- venues ------------------------------------------------------------------------------
 
     @work(group="venue", exit_on_error=False)
-    async def venue_command(self, action: str, name: str) -> None:
+    async def venue_command(self, action: str, name: str, symbol: str = "") -> None:
         """`venue reconnect NAME`: the engine reads the venue's keys again from the keyring and
         reconnects it (after `tui-trader keys set NAME`), reconciles and reads its balances;
-        `venue stop|start NAME`: a paper venue down and back. The answer in one line."""
-        from tui_trader.engine.venue_answers import reconnected_line
+        `venue stop|start NAME`: a paper venue down and back; `venue adopt NAME SYMBOL`: the
+        broker's position taken as ours. The answer in one line."""
+        from tui_trader.engine.venue_answers import adopted_line, reconnected_line
 
         if action == "reconnect":
             self._say(f"{name}: reconnecting with its keys read again from the keyring ...")
         try:
-            if action == "reconnect":
+            if action == "adopt":
+                self._say(adopted_line(await self.client.call("venue.adopt", name=name, symbol=symbol)))
+            elif action == "reconnect":
                 doc = await self.client.call("venue.reconnect", name=name, wait_s=RECONNECT_WAIT_S)
                 self._say(reconnected_line(doc), error=doc.get("state") != "connected")
             else:

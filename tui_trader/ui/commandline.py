@@ -126,8 +126,9 @@ class IndicatorCommand:
 
 @dataclass(frozen=True, slots=True)
 class VenueCommand:
-    action: str  # "reconnect" (a live venue, its keys read again), "stop" / "start" (a paper one)
+    action: str  # "reconnect" (a live venue, its keys read again), "stop" / "start" (a paper one), "adopt"
     name: str
+    symbol: str = ""  # adopt: the symbol whose broker position becomes ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ Command = (
 )
 
 
-VENUE_ACTIONS = ("reconnect", "stop", "start")
+VENUE_ACTIONS = ("reconnect", "stop", "start", "adopt")
 
 
 def parse_command(text: str, active_symbol: str | None = None, markets: Collection[str] = ()) -> Command:
@@ -224,12 +225,16 @@ def parse_command(text: str, active_symbol: str | None = None, markets: Collecti
 
 
 def _parse_venue(args: list[str]) -> VenueCommand:
-    if len(args) != 2 or args[0].lower() not in VENUE_ACTIONS:
+    action = args[0].lower() if args else ""
+    if action == "adopt" and len(args) == 3:
+        return VenueCommand(action, args[1], args[2].upper())
+    if len(args) != 2 or action not in VENUE_ACTIONS or action == "adopt":
         raise ParseError(
             "venue takes what to do and a venue's name: venue reconnect kucoin (its keys read again"
-            " after keys set) · venue stop paper · venue start paper"
+            " after keys set) · venue stop paper · venue start paper · venue adopt ib AAPL (the"
+            " broker's position as ours)"
         )
-    return VenueCommand(args[0].lower(), args[1])
+    return VenueCommand(action, args[1])
 
 
 def _layout_name(args: list[str]) -> str:

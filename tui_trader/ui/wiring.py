@@ -165,7 +165,7 @@ class ScreenWiring(WorkstationState):
         elif isinstance(command, cl.IndicatorCommand):
             self.set_indicators(command.names)
         elif isinstance(command, cl.VenueCommand):
-            self.venue_command(command.action, self.venue_named(command.name) or command.name)
+            self.venue_command(command.action, self.venue_named(command.name) or command.name, command.symbol)
         elif isinstance(command, cl.HelpCommand):
             self.action_help()
         elif isinstance(command, cl.QuitCommand):
