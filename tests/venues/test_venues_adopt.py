@@ -136,3 +136,24 @@ async def test_a_venue_that_says_nothing_of_its_positions_has_nothing_to_adopt()
             await dispatch(engine, "venue.adopt", {"name": "nope", "symbol": "X"}, "test")
     finally:
         await engine.stop()
+
+
+async def test_a_failed_read_of_the_positions_changes_nothing(wb: FakeWebull, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_trader.venues.base import VenueError
+
+    engine = await started(wb)
+    try:
+        placed = await engine.place(buy("10"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        sold_in_webulls_app(wb, 7)
+
+        async def down() -> None:
+            raise VenueError("wb: positions: HTTP 503 service unavailable")
+
+        monkeypatch.setattr(engine.venues["wb"], "fetch_account", down)
+        unread = r"^wb: its orders and positions could not be read \(wb: positions: HTTP 503"
+        with pytest.raises(UserError, match=unread):
+            await adopt(engine)
+        assert engine.portfolio.position("wb", "AAPL").quantity == 10
+    finally:
+        await engine.stop()

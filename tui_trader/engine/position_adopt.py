@@ -64,12 +64,17 @@ async def _adopt(engine: EnginePort, params: dict[str, Any], actor: str) -> dict
             f"{venue.name}: an order of ours in {symbol} is working there ({', '.join(working[:3])}): a fill of it "
             "may be in the broker's figure and not yet in ours; cancel it or let it finish, then adopt; nothing changed"
         )
-    await engine.reconciler.reconcile_now(venue.name)  # what it lists that we lack, as fills
-    await oms.flush()
     try:
+        report = await engine.reconciler.reconcile_now(venue.name)  # what it lists that we lack, as fills
+        await oms.flush()
         balances, held = await _read(venue)
     except Exception as exc:
-        raise UserError(f"{venue.name}: its positions could not be read ({exc}); nothing changed") from None
+        raise UserError(f"{venue.name}: its orders and positions could not be read ({exc}); nothing changed") from None
+    if report is not None and report.unsettled:
+        raise UserError(
+            f"{venue.name}: {len(report.unsettled)} order(s) of ours there have an outcome not known yet: a fill of "
+            "one may be in the broker's figure; adopt once they are settled; nothing changed"
+        )
     ours = engine.portfolio.position(venue.name, symbol).quantity
     theirs = held.get(symbol, Decimal(0))
     answer: dict[str, Any] = {"venue": venue.name, "symbol": symbol, "was": str(ours), "now": str(theirs)}
