@@ -138,6 +138,24 @@ async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(fake) ->
         await fills_match(engine, fake)
 
 
+def slow_to_wait(monkeypatch: pytest.MonkeyPatch, watch: str, delay_s: float) -> list[int]:
+    """ccxt's bybit `watch` method made slow to start waiting after its first call (as on a
+    loaded machine, between our two calls); the calls counted in the list returned."""
+    import ccxt.pro
+
+    real = getattr(ccxt.pro.bybit, watch)
+    calls = [0]
+
+    async def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] > 1:
+            await asyncio.sleep(delay_s)
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ccxt.pro.bybit, watch, slow)
+    return calls
+
+
 async def test_a_fill_that_arrives_between_two_watches_is_not_held_back(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """ccxt hands a private message to a `watch_my_trades` call waiting for it; one that arrives
     while none waits (ours is between two calls: ccxt awaits its url and login before it waits
@@ -145,19 +163,7 @@ async def test_a_fill_that_arrives_between_two_watches_is_not_held_back(fake, mo
     quiet account. A market order fills in two executions sent back to back: the second came
     while the fills stream was between calls, and the order stayed half filled (seen under
     load). Here each call after the first is slow to start waiting, as on a loaded machine."""
-    import ccxt.pro
-
-    real = ccxt.pro.bybit.watch_my_trades
-    calls = 0
-
-    async def slow_to_wait(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            await asyncio.sleep(0.3)
-        return await real(self, *args, **kwargs)
-
-    monkeypatch.setattr(ccxt.pro.bybit, "watch_my_trades", slow_to_wait)
+    slow_to_wait(monkeypatch, "watch_my_trades", 0.3)
     venue = _venue(fake)
     async with trading(venue) as engine:
         await wait_for(lambda: fake.private_topics() == PRIVATE_TOPICS)
@@ -179,24 +185,12 @@ async def test_an_order_update_that_arrives_between_two_watches_is_not_held_back
     """The same for `watch_orders`: an order Bybit cancels (or an expiry) just after its "New"
     reached us came while the orders stream was between calls. It was shown working until
     the stream's probe found it gone and the venue reconnected for it."""
-    import ccxt.pro
-
-    real = ccxt.pro.bybit.watch_orders
-    calls = 0
-
-    async def slow_to_wait(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            await asyncio.sleep(2.0)
-        return await real(self, *args, **kwargs)
-
-    monkeypatch.setattr(ccxt.pro.bybit, "watch_orders", slow_to_wait)
+    calls = slow_to_wait(monkeypatch, "watch_orders", 2.0)
     venue = _venue(fake)
     async with trading(venue) as engine:
         await wait_for(lambda: fake.private_topics() == PRIVATE_TOPICS)
         order = await engine.place(limit_buy(VENUE, "90"))
-        await wait_for(lambda: calls > 1)  # its "New" handed on: the next call not waiting yet
+        await wait_for(lambda: calls[0] > 1)  # its "New" handed on: the next call not waiting yet
         fake.cancel(fake.orders[order.client_order_id])
         await wait_status(engine, order.client_order_id, OrderStatus.CANCELLED)
         # heard on the stream, not found by the private stream's probe and a reconnect for it
