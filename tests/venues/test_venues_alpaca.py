@@ -6,6 +6,7 @@ import asyncio
 import random
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +104,22 @@ async def test_quotes_stream_and_a_market_order_fills_once(alpaca) -> None:  # t
     finally:
         await engine.stop()
 
+
+
+async def test_a_frozen_process_is_not_taken_for_alpacas_silence(alpaca) -> None:  # type: ignore[no-untyped-def]
+    """Our own process does not run for longer than the stall window: the quotes sent meanwhile
+    wait in the sockets; they are read and nothing reconnects (the watchdog called our freeze a
+    stall: under load the market order's streamed fills were lost in the reconnect)."""
+    venue = make_venue(alpaca)
+    engine = await started(venue)
+    try:
+        await wait_for(lambda: venue._ready >= set(venue._streams) and venue.state is ConnectionState.CONNECTED)
+        seen = what_it_says(venue)
+        time.sleep(1.5 * venue.monitor.stall_after_s)  # the whole process frozen, the fake with it
+        await asyncio.sleep(venue.monitor.stall_after_s)  # the watchdog's checks after the thaw
+        assert venue.counters["reconnects"] == 0 and not seen, seen
+    finally:
+        await engine.stop()
 
 async def test_fractional_shares_go_out_as_day_orders(alpaca) -> None:  # type: ignore[no-untyped-def]
     engine = await started(make_venue(alpaca))

@@ -5,6 +5,7 @@ machine."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 
@@ -121,6 +122,20 @@ async def test_silent_stall_is_detected_and_recovered(fake) -> None:  # type: ig
     finally:
         await venue.close()
 
+
+
+async def test_a_frozen_process_is_not_taken_for_the_exchanges_silence(fake) -> None:  # type: ignore[no-untyped-def]
+    """Our own process does not run for longer than the stall window (a loaded machine, a laptop
+    waking): what the exchange sent meanwhile waits in the socket. It is read, and the venue
+    stays connected (the watchdog woke first and called our freeze a stall: a reconnect, and
+    the fills on their way read back over REST instead, as a loaded CI machine showed)."""
+    venue = make_venue(fake)
+    async with streaming(venue, ["BTC/USDT"]):
+        await wait_for(lambda: venue.state is ConnectionState.CONNECTED and venue.monitor.last_message is not None)
+        seen = what_it_says(venue)
+        time.sleep(1.5 * venue.monitor.stall_after_s)  # the whole process frozen, the fake with it
+        await asyncio.sleep(venue.monitor.stall_after_s)  # the watchdog's checks after the thaw
+        assert venue.counters["reconnects"] == 0 and not seen, seen
 
 async def test_duplicate_and_out_of_order_fills_count_once(fake) -> None:  # type: ignore[no-untyped-def]
     async with trading(make_venue(fake)) as engine:

@@ -56,7 +56,14 @@ from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, Venu
 from tui_trader.venues.broker_order import BrokerOrder, Execution
 from tui_trader.venues.idmap import Fingerprint, OrderIdMap
 from tui_trader.venues.ratelimit import RATE_LIMIT_TRIES, RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
+from tui_trader.venues.resilience import (
+    Backoff,
+    ConnectionMonitor,
+    TokenBucket,
+    cancel_tasks,
+    stop_tasks,
+    watchdog_pause,
+)
 from tui_trader.venues.seen import SeenIds
 from tui_trader.venues.signed_http import SignedHttp
 from tui_trader.venues.streams import StreamBoard
@@ -313,7 +320,7 @@ class PolledVenue(SignedHttp):
     async def _watchdog(self) -> None:
         """A poll loop that has not completed a poll for `stall_after_s` is restarted."""
         while not self._closing:
-            await asyncio.sleep(min(1.0, self.monitor.stall_after_s / 4))
+            await watchdog_pause(min(1.0, self.monitor.stall_after_s / 4))
             self.streams.silent()
             stuck = time.monotonic() - self._poll_ok > self.monitor.stall_after_s
             if stuck and self.monitor.state is ConnectionState.CONNECTED:

@@ -214,6 +214,23 @@ class ConnectionMonitor:
         self._recovered.append(hook)
 
 
+FROZEN_RECHECKS = 3  # late wakes in a row a watchdog waits through before it judges anyway
+
+
+async def watchdog_pause(period: float) -> None:
+    """A watchdog's pause between checks: `period`, and another while it woke more than a
+    period late (at most `FROZEN_RECHECKS` more). A late wake means this process itself did not
+    run (a loaded machine, a laptop waking): what the venue sent meanwhile waits unread in the
+    sockets, and a check made before it is read takes our own freeze for the venue's silence
+    (a stall, a reconnect, the fills on their way read back over REST instead)."""
+    loop = asyncio.get_running_loop()
+    for _ in range(1 + FROZEN_RECHECKS):
+        start = loop.time()
+        await asyncio.sleep(period)
+        if loop.time() - start <= 2 * period:
+            return
+
+
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 
 

@@ -31,7 +31,7 @@ from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.hours import MarketClock
 from tui_trader.venues.base import Emit, VenueOrder
-from tui_trader.venues.resilience import ConnectionMonitor, in_background
+from tui_trader.venues.resilience import ConnectionMonitor, in_background, watchdog_pause
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ class AlpacaStreams(PrivateProbe):
     async def _watchdog(self) -> None:
         period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))
         while not self._closing:
-            await asyncio.sleep(period)
+            await watchdog_pause(period)
             silent = self.streams.silent()
             if silent:  # trade_updates owes news it has not brought (market data may flow on)
                 summary = self.streams.summary()

@@ -58,7 +58,7 @@ from tui_trader.venues.ccxt.errors import (
     venue_answer,
 )
 from tui_trader.venues.ccxt.ws_refusals import SubscriptionRefused
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background, stop_tasks
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, in_background, stop_tasks, watchdog_pause
 from tui_trader.venues.streams import DOWN, RESUBSCRIBED, SILENT, STOPPED, PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
@@ -472,7 +472,7 @@ class CcxtStreams(PrivateProbe):
     async def _watchdog(self) -> None:
         period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))
         while not self._closing:
-            await asyncio.sleep(period)
+            await watchdog_pause(period)
             self._sweep_private()
             silent = self.streams.silent()
             # degraded only for streams stopped for refused keys, the market data flowing on

@@ -53,7 +53,14 @@ from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ib import convert
 from tui_trader.venues.ib.heartbeat import EVERY_S, TIMEOUT_S, Heartbeat
 from tui_trader.venues.ib.orders import PRIVATE, IBOrders
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, in_background
+from tui_trader.venues.resilience import (
+    Backoff,
+    ConnectionMonitor,
+    TokenBucket,
+    cancel_tasks,
+    in_background,
+    watchdog_pause,
+)
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
 
 log = logging.getLogger(__name__)
@@ -354,7 +361,7 @@ class IBVenue(IBOrders, PrivateProbe):
         The Gateway itself is watched by `_heartbeat`."""
         period = max(0.05, self.monitor.stall_after_s / 3)
         while not self._closing:
-            await asyncio.sleep(period)
+            await watchdog_pause(period)
             if self._reconnecting or self.ib is None:
                 continue
             silent = self.streams.silent()

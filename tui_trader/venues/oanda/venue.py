@@ -51,7 +51,7 @@ from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
 from tui_trader.venues.oanda import convert
 from tui_trader.venues.ratelimit import RateGate
-from tui_trader.venues.resilience import Backoff, ConnectionMonitor, cancel_tasks, in_background
+from tui_trader.venues.resilience import Backoff, ConnectionMonitor, cancel_tasks, in_background, watchdog_pause
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +338,7 @@ class OandaVenue:
         """A stream that sends nothing (not even its heartbeat) for `stall_after_s` is reopened,
         whatever the other one does."""
         while not self._closing:
-            await asyncio.sleep(min(1.0, self.monitor.stall_after_s / 4))
+            await watchdog_pause(min(1.0, self.monitor.stall_after_s / 4))
             now = time.monotonic()
             for stream in STREAMS:
                 heard = self._heard.get(stream)

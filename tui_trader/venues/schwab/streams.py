@@ -35,7 +35,7 @@ from tui_trader.core.events import BookEvent, TickerEvent, TradeEvent
 from tui_trader.core.market import OrderBook, Ticker, TradePrint
 from tui_trader.venues.base import Emit, VenueError
 from tui_trader.venues.idmap import OrderIdMap
-from tui_trader.venues.resilience import ConnectionMonitor, in_background
+from tui_trader.venues.resilience import ConnectionMonitor, in_background, watchdog_pause
 from tui_trader.venues.schwab.hours import MarketHours
 from tui_trader.venues.schwab.imports import quiet_authlib
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
@@ -217,7 +217,7 @@ class SchwabStreams(PrivateProbe):
     async def _watchdog(self) -> None:
         period = max(0.05, min(1.0, self.monitor.stall_after_s / 4))
         while not self._closing:
-            await asyncio.sleep(period)
+            await watchdog_pause(period)
             if not self._stream_ready.is_set():
                 continue
             why = ""
