@@ -65,6 +65,7 @@ class FakeBybitExchange(FakeMarket):
         self.recent_trade_limits: list[int] = []  # the `limit` of each recent-trade request
         self._right_at_next_auth = False
         self.logins = 0  # private websocket auths asked for
+        self.private_subscribe_lag_s = 0.0  # how long a private subscribe takes to land (a busy venue)
         self.market_unit: dict[str, str] = {}  # client id -> marketUnit the order was sent with
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: dict[web.WebSocketResponse, set[str]] = {}
@@ -572,6 +573,8 @@ class FakeBybitExchange(FakeMarket):
                             },
                         )
                         continue
+                    if self.private_subscribe_lag_s:  # nothing pushed to this socket meanwhile
+                        await asyncio.sleep(self.private_subscribe_lag_s)
                     self._private.setdefault(ws, set()).update(data.get("args", []))
                     await self.send(ws, self._op_ack(data, "subscribe"))
         finally:

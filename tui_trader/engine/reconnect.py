@@ -58,10 +58,37 @@ class Reconciler:
         quiet as they may be: `StreamBoard.read_back`), then its balances read again (what
         changed while it was away: deposits, withdrawals, trades made elsewhere)."""
         await self.reconcile_now(venue_name)
-        board = getattr(self.engine.venues.get(venue_name), "streams", None)
+        venue = self.engine.venues.get(venue_name)
+        board = getattr(venue, "streams", None)
         if board is not None and hasattr(board, "read_back"):
             board.read_back()  # its private streams are back: what they missed is read back
         await self.cash.reread(venue_name, "reconnect")
+        confirm_s = getattr(venue, "read_back_again_s", 0.0)
+        if confirm_s and not self._stopped:
+            task = asyncio.get_running_loop().create_task(
+                self._read_back_again(venue_name, confirm_s), name=f"read-back-again-{venue_name}"
+            )
+            self._loops.add(task)
+            task.add_done_callback(self._loops.discard)
+
+    async def _read_back_again(self, venue_name: str, delay_s: float) -> None:
+        """Once more, `delay_s` after the reconcile a reconnect made, where the venue shows us no
+        answer to its private subscribe (ccxt): that reconcile may have read the venue before
+        the subscribe landed there, and a fill pushed in between went to no socket (it was found
+        only when the stream owed news of it, `stall_after_s` later, or never for a resting
+        order). A positive answer after the subscribe has surely landed: what it missed, read."""
+        await asyncio.sleep(delay_s)
+        venue = self.engine.venues.get(venue_name)
+        if self._stopped or venue is None or venue.state is not ConnectionState.CONNECTED:
+            return  # down again: its next reconnect reads back
+        try:
+            report = await self.reconcile_now(venue_name)
+        except Exception as exc:  # the next reconnect, or the stream's own watch, catches up
+            log.warning("%s: read back after the resubscribe failed: %s", venue_name, exc)
+            return
+        if report is not None and report.fills_applied:
+            log.info("%s: %d fill(s) made while its private streams subscribed again, read back", venue_name,
+                     report.fills_applied)  # fmt: skip
 
     async def run(self, venue_name: str) -> ReconcileReport | None:
         """Reconcile `venue_name` now (or once more after the run in progress)."""

@@ -75,6 +75,9 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
     takes_keys = True  # `venue reconnect` reads them again (`reconnect_with`)
     # an exchange's balance of a base coin holds what its spot positions hold (engine/cash_reread.py)
     balances_hold_positions = True
+    # ccxt shows no answer to a private subscribe: the engine reads back once more this long after
+    # a reconnect's reconcile, once the subscribe has surely landed (engine/reconnect.py)
+    read_back_again_s = 5.0
 
     def __init__(
         self,
