@@ -287,7 +287,7 @@ async def test_a_strategy_waits_while_the_bars_it_reads_have_a_hole_the_venue_co
     first bar after the outage as if the window were whole."""
     from collections import deque
 
-    from tui_trader.venues.ccxt.backfill import Hole
+    from tui_trader.venues.backfill import Hole
 
     rules = RULES.replace('timeframe = "1m"', 'timeframe = "1m"\nstartup_candle_count = 20')
     eng, notices = await engine_with(tmp_path, rules)

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tui_trader.ui.panes import ChartPane
 from tui_trader.ui.panes.chart import ChartCanvas
-from tui_trader.venues.ccxt.backfill import Hole
+from tui_trader.venues.backfill import Hole
 
 from ui_helpers import build_rig, frame
 

@@ -1,4 +1,4 @@
-"""The rule that says what a backfill could not reach (`venues.ccxt.backfill`): only a full page
+"""The rule that says what a backfill could not reach (`venues.backfill`): only a full page
 that starts after the gap's start, anchored at the present, leaves a hole; candles the same.
 And where it is shown: a row of the tape (`market.trades`), where the prints are missing."""
 
@@ -16,7 +16,7 @@ from tui_trader.engine.tape import with_holes
 from tui_trader.secrets import Credentials
 from tui_trader.ui.panes.tape import render_tape
 from tui_trader.ui.theme import Palette
-from tui_trader.venues.ccxt.backfill import Hole, hole_before
+from tui_trader.venues.backfill import Hole, hole_before
 
 from fakes.venue_harness import ccxt_settings, ccxt_venue
 

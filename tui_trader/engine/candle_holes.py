@@ -22,7 +22,7 @@ from tui_trader.strategy.timeframes import timeframe_to_seconds
 
 
 class Hole(Protocol):
-    """A span a venue's backfill could not reach (`venues.ccxt.backfill.Hole`)."""
+    """A span a venue's backfill could not reach (`venues.backfill.Hole`)."""
 
     symbol: str
     what: str  # "trades", "1m candles"

@@ -21,7 +21,7 @@ PRINTS_KEPT = 500
 
 
 class Hole(Protocol):
-    """A span a venue's backfill could not reach (`venues.ccxt.backfill.Hole`)."""
+    """A span a venue's backfill could not reach (`venues.backfill.Hole`)."""
 
     symbol: str
     what: str

@@ -25,11 +25,12 @@ from urllib.parse import urlsplit
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
-from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, TickerEvent, TradeEvent
+from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, NoticeEvent, TickerEvent, TradeEvent
 from tui_trader.core.market import Candle
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.hours import MarketClock
+from tui_trader.venues.backfill import Hole
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.resilience import ConnectionMonitor, in_background, watchdog_pause
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 SEEN_FILLS = 10_000  # execution ids remembered for stream dedupe
 PRIVATE = "trade_updates"  # the private socket, by Alpaca's name for it (its status row's too)
+
+
+HELD_BARS = 600  # live bars held per symbol while its gap is read back, at most
+BACKFILL_BARS = 10_000  # the 1m bars read back after an outage (alpaca-py pages up to it)
 
 
 def _host(url: str, scheme_map: dict[str, str]) -> str:
@@ -77,6 +82,9 @@ class AlpacaStreams(PrivateProbe):
     _last_price: dict[str, float]
     _mid: dict[str, float]
     _last_bar: dict[str, datetime]
+    _gap_from: dict[str, datetime] | None  # each symbol's last closed bar when the outage began
+    _held_bars: dict[str, list[Candle]]  # live bars held while the outage's gap is read back
+    holes: deque[Hole]  # what backfills after outages could not reach, newest last
 
     if TYPE_CHECKING:  # provided by AlpacaVenue and AlpacaHistory
 
@@ -220,6 +228,9 @@ class AlpacaStreams(PrivateProbe):
                 return
             self._generation += 1
             self.counters["reconnects"] += 1
+            if self._gap_from is None:  # the outage's first attempt: where the bars stopped
+                self._gap_from = dict(self._last_bar)
+                self._held_bars = {symbol: [] for symbol in self._last_bar}
             self.streams.dropped(list(self._streams), "socket closed to reconnect")
             delay = self.monitor.reconnecting(reason)
             log.info("%s: reconnecting (%s)", self.name, reason)
@@ -293,6 +304,11 @@ class AlpacaStreams(PrivateProbe):
         symbol = self._symbol(b.symbol)
         self._alive(self._data_key(symbol))
         candle = convert.candle(symbol, "1m", b, self.clock.now(), timedelta(minutes=1))
+        held = self._held_bars.get(symbol)
+        if held is not None and candle.closed:  # after the gap's bars (`_backfill`), not before them
+            held.append(candle)
+            del held[:-HELD_BARS]
+            return
         if candle.closed:
             self._last_bar[symbol] = max(self._last_bar.get(symbol, candle.open_time), candle.open_time)
         self._emit(CandleEvent(self.name, candle))
@@ -336,11 +352,53 @@ class AlpacaStreams(PrivateProbe):
         return True
 
     async def _backfill(self) -> None:
-        """After a reconnect: the closed minute bars we missed, from REST (our missed fills come
-        from the reconcile the reconnect triggers)."""
-        for symbol, last in list(self._last_bar.items()):
-            for candle in await self.fetch_candles(symbol, "1m", last + timedelta(minutes=1)):
-                if candle.open_time > last:
-                    self._emit(CandleEvent(self.name, candle))
-                    if candle.closed:
-                        self._last_bar[symbol] = candle.open_time
+        """After a reconnect: the closed minute bars missed since the outage began, from REST
+        (our missed fills come from the reconcile the reconnect triggers). Live bars that came
+        meanwhile were held (`_on_bar`) and follow them: a strategy never reads a new bar with
+        the gap still open before it. What REST could not give back is said and kept as a hole
+        (`holes`: a strategy reads no signal from a window with one, engine/candle_holes.py).
+        Minutes with no trade have no bar on Alpaca (a thin stock on IEX): no hole is read
+        from a missing minute, only from a read that failed or ran out of pages."""
+        gap, self._gap_from = (self._gap_from if self._gap_from is not None else dict(self._last_bar)), None
+        try:
+            for symbol, last in gap.items():
+                await self._backfill_symbol(symbol, last)
+        finally:
+            for symbol in list(self._held_bars):  # whatever happened, the live bars go on
+                self._release(symbol, self._last_bar.get(symbol))
+
+    async def _backfill_symbol(self, symbol: str, last: datetime) -> None:
+        start = last + timedelta(minutes=1)
+        try:
+            candles = await self.fetch_candles(symbol, "1m", start, BACKFILL_BARS)
+        except Exception as exc:  # the venue's history unreadable now: the gap stays open, said
+            self._say_hole(symbol, start, f"its history could not be read ({self._safe(exc)})")
+            candles = []
+        newest = last
+        for candle in candles:
+            if candle.open_time > newest and candle.closed:
+                self._emit(CandleEvent(self.name, candle))
+                newest = candle.open_time
+        if len(candles) >= BACKFILL_BARS:  # a page limit, not the present
+            self._say_hole(symbol, newest + timedelta(minutes=1), f"the {len(candles)} read back did not reach them")
+        self._last_bar[symbol] = max(self._last_bar.get(symbol, newest), newest)
+        self._release(symbol, newest)
+
+    def _release(self, symbol: str, after: datetime | None) -> None:
+        """The live bars held for `symbol`, those after `after`, in order."""
+        for candle in sorted(self._held_bars.pop(symbol, ()), key=lambda c: c.open_time):
+            if after is None or candle.open_time > after:
+                self._emit(CandleEvent(self.name, candle))
+                self._last_bar[symbol] = after = candle.open_time
+
+    def _say_hole(self, symbol: str, start: datetime, why: str) -> None:
+        """The 1m bars of `symbol` from `start` up to the first live bar held (else this minute)."""
+        held = self._held_bars.get(symbol) or []
+        end = min((c.open_time for c in held), default=self.clock.now().replace(second=0, microsecond=0))
+        if end <= start:
+            return
+        hole = Hole(self.name, symbol, "1m candles", int(start.timestamp() * 1000), int(end.timestamp() * 1000), 0,
+                    why=why)  # fmt: skip
+        self.holes.append(hole)
+        log.warning("%s: %s", self.name, hole.text())
+        self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))

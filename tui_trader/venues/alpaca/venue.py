@@ -39,6 +39,7 @@ from tui_trader.venues.alpaca.history import AlpacaHistory
 from tui_trader.venues.alpaca.hours import MarketClock
 from tui_trader.venues.alpaca.orders import AlpacaOrders
 from tui_trader.venues.alpaca.streams import PRIVATE, AlpacaStreams, _host
+from tui_trader.venues.backfill import Hole
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ratelimit import RateGate
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, TokenBucket, cancel_tasks, stop_tasks
@@ -134,6 +135,9 @@ class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
         self._last_price: dict[str, float] = {}
         self._mid: dict[str, float] = {}
         self._last_bar: dict[str, datetime] = {}
+        self._gap_from: dict[str, datetime] | None = None
+        self._held_bars: dict[str, list[Candle]] = {}
+        self.holes: deque[Hole] = deque(maxlen=100)
         self._working: dict[str, Decimal] = {}
         self._probing = False
         self._probed_at = 0.0

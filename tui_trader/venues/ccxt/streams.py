@@ -43,8 +43,9 @@ from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, NoticeEvent, TickerEvent, TradeEvent
 from tui_trader.core.market import Ticker
+from tui_trader.venues import backfill
 from tui_trader.venues.base import Emit, VenueOrder
-from tui_trader.venues.ccxt import backfill, candle_pages, convert, exchanges
+from tui_trader.venues.ccxt import candle_pages, convert, exchanges
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,

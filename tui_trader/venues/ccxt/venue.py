@@ -33,9 +33,9 @@ from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle
 from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
+from tui_trader.venues.backfill import Hole
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
 from tui_trader.venues.ccxt import convert, exchanges, kucoin_ws, ws_refusals
-from tui_trader.venues.ccxt.backfill import Hole
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.derivatives import CcxtDerivatives
 from tui_trader.venues.ccxt.errors import (
