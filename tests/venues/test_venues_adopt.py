@@ -5,6 +5,7 @@ it never agreed again."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -155,5 +156,20 @@ async def test_a_failed_read_of_the_positions_changes_nothing(wb: FakeWebull, mo
         with pytest.raises(UserError, match=unread):
             await adopt(engine)
         assert engine.portfolio.position("wb", "AAPL").quantity == 10
+    finally:
+        await engine.stop()
+
+
+async def test_two_adopts_at_once_book_the_difference_once(wb: FakeWebull) -> None:
+    """The workstation and a CLI adopt the same symbol at the same moment: one books 10 -> 3,
+    the other then finds the two agree. Each booking the difference would leave -4."""
+    engine = await started(wb)
+    try:
+        placed = await engine.place(buy("10"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        sold_in_webulls_app(wb, 7)
+        first, second = await asyncio.gather(adopt(engine), adopt(engine))
+        assert sorted([first["changed"], second["changed"]]) == [False, True]
+        assert engine.portfolio.position("wb", "AAPL").quantity == 3
     finally:
         await engine.stop()

@@ -24,6 +24,8 @@ one adjustment, the broker's figure then the engine's:
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +47,19 @@ if TYPE_CHECKING:
     from tui_trader.venues.base import Venue
 
 
+_ONE_AT_A_TIME: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
 @command("venue.adopt")
 async def _adopt(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
-    """Take the broker's position in a symbol as the engine's: params {"name", "symbol"}."""
+    """Take the broker's position in a symbol as the engine's: params {"name", "symbol"}. One
+    at a time per engine: two at once would each book the same difference."""
+    lock = _ONE_AT_A_TIME.setdefault(engine, asyncio.Lock())
+    async with lock:
+        return await _adopted(engine, params, actor)
+
+
+async def _adopted(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
     venue = venue_named(engine, params)
     symbol = (P.text(params, "symbol", required=True, max_len=64) or "").upper()
     if getattr(venue, "fetch_positions", None) is None:
