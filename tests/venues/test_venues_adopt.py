@@ -6,8 +6,10 @@ it never agreed again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_venues_webull import buy, make_venue, started, status
@@ -168,6 +170,21 @@ async def test_two_adopts_at_once_book_the_difference_once(wb: FakeWebull) -> No
         placed = await engine.place(buy("10"))
         await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
         sold_in_webulls_app(wb, 7)
+        venue = engine.venues["wb"]
+        read = venue.fetch_account  # type: ignore[attr-defined]
+        both_reading = asyncio.Event()
+        reads = 0
+
+        async def slow_read() -> Any:  # the two reads overlap when they can
+            nonlocal reads
+            reads += 1
+            if reads == 2:
+                both_reading.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both_reading.wait(), 0.5)
+            return await read()
+
+        venue.fetch_account = slow_read  # type: ignore[attr-defined]
         first, second = await asyncio.gather(adopt(engine), adopt(engine))
         assert sorted([first["changed"], second["changed"]]) == [False, True]
         assert engine.portfolio.position("wb", "AAPL").quantity == 3
