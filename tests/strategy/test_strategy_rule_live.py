@@ -69,10 +69,17 @@ def _conditions(node: Compare | Group) -> list[Compare | Group]:
     return [node, *(c for item in node.items for c in _conditions(item))]
 
 
-def _bar_by_bar(strategy: Any, df: pd.DataFrame, window: int, every: int = 1) -> tuple[dict[str, int], int]:
-    """Roll the runner's window over `df`; at each bar compare the live row with the full
-    evaluation's, and each condition and group of the rules on its own with the frame path's
-    mask at the last row. Returns how often each signal fired and how many bars were compared
+def _bar_by_bar(
+    strategy: Any, df: pd.DataFrame, window: int, every: int = 1, live_every_bar: bool = False
+) -> tuple[dict[str, int], int]:
+    """Roll the runner's window over `df`; at every `every`-th bar compare the live row with the
+    full evaluation's, and each condition and group of the rules on its own with the frame
+    path's mask at the last row. The live row is evaluated at the compared bars only (its kept
+    higher bars then move on by `every` candles at once), or with `live_every_bar` at each bar
+    as the runner does (one candle at a time), and then compared also on both sides of each
+    change of it (a signal or tag coming or going, or one the full evaluation has early or
+    late): the full evaluation, the costly reference, checks every change and every `every`-th
+    bar of no change. Returns how often each signal fired and how many bars were compared
     (a test that never fires proves little); every condition true on some bars, false on others
     is counted in `fired["conditions that changed"]`."""
     live = LiveRules(strategy)
@@ -82,12 +89,19 @@ def _bar_by_bar(strategy: Any, df: pd.DataFrame, window: int, every: int = 1) ->
     true = [0] * len(nodes)
     compiled = [live._compiled(node) for node in nodes]  # what last_row runs
     compared = 0
+    before: tuple[dict[str, Any], np.ndarray | None] | None = None  # the last live row, its rows if unchecked
     for i, candle in enumerate(_candles(df, strategy.timeframe)):
         win.add(candle)
-        if len(win) < max(1, strategy.startup_candle_count) or i % every:
+        if len(win) < max(1, strategy.startup_candle_count) or (i % every and not live_every_bar):
             continue
         rows = win.rows()
         got = live.last_row(rows, win)  # the higher bars kept from the window's last evaluation
+        if before and got != before[0] and before[1] is not None:  # the bar before, unchecked
+            assert _same(before[0], _full_row(strategy, before[1])), (i - 1, before[0])
+        if i % every and (not before or got == before[0]):
+            before = (got, rows.copy())
+            continue
+        before = (got, None)
         analysed = analyze(strategy, candle_frame(rows), {"pair": SYMBOL, "timeframe": strategy.timeframe})
         want = {c: analysed.iat[-1, analysed.columns.get_loc(c)] for c in ROW}
         assert _same(got, want), (i, got, want)
@@ -115,11 +129,16 @@ def test_every_bundled_rule_strategy_live_equals_the_full_evaluation_bar_by_bar(
     strategy = cls()
     assert unsupported(strategy) is None
     runner = StrategyRunner(strategy, [SYMBOL], on_decision=lambda d: None)
-    window = runner.window
-    # past two windows, so the window's buffer moves its rows to the front at least once
-    df = _history(2 * window + 300, strategy.timeframe, seed=17)
-    fired, _ = _bar_by_bar(strategy, df, window, every=1 if window < 1000 else 2)
+    # The warm-up and 150 bars more: the runner's own window is longer (500 bars at least),
+    # the same code with more bars to compare.
+    window = min(runner.window, strategy.startup_candle_count + 150)
+    # past two windows, so the window's buffer moves its rows to the front at least once;
+    # the live row at each bar, the full one (costly at long warm-ups) at every 2nd or 5th
+    df = _history(2 * window + 60, strategy.timeframe, seed=17)
+    every = 1 if window < 300 else 2 if window < 1000 else 5
+    fired, compared = _bar_by_bar(strategy, df, window, every=every, live_every_bar=True)
     assert fired["enter_long"] > 0 and fired["exit_long"] > 0, fired
+    assert compared >= 250
 
 
 def test_the_bundled_rule_strategies_are_all_covered() -> None:
@@ -225,7 +244,7 @@ def test_generated_rule_strategies_live_equal_the_full_evaluation_bar_by_bar(see
 def test_changed_parameters_are_read_at_each_bar(seed: int) -> None:
     strategy = compile_rules(generated_rules(seed))()
     strategy.set_parameters({"period": 7, "level": 31.5, "flag": False})
-    _bar_by_bar(strategy, _history(500, strategy.timeframe, seed=seed), window=250, every=3)
+    _bar_by_bar(strategy, _history(400, strategy.timeframe, seed=seed), window=250, every=3)
 
 
 def _every_talib_function() -> list[str]:
@@ -305,7 +324,7 @@ def _run(cls: type, df: pd.DataFrame, live: bool, window: int | None = None) -> 
 @pytest.mark.parametrize("path", [p for p in TOML_FILES if p.name != "rsi_trend.toml"], ids=lambda p: p.name)
 def test_the_runner_decides_the_same_with_the_live_evaluation(path: Any) -> None:
     cls = compile_rules(path)
-    df = _history(900, cls.timeframe, seed=23)
+    df = _history(600, cls.timeframe, seed=23)
     fast, fast_state, runner = _run(cls, df, live=True)
     slow, slow_state, _ = _run(cls, df, live=False)
     assert runner._live is not None  # it did evaluate live, all along
@@ -316,9 +335,9 @@ def test_the_runner_decides_the_same_with_the_live_evaluation(path: Any) -> None
 
 def test_rsi_trend_decides_the_same_with_the_live_evaluation() -> None:
     cls = compile_rules(bundled_dir() / "rsi_trend.toml")
-    df = _history(2300, cls.timeframe, seed=29)
-    fast, fast_state, runner = _run(cls, df, live=True, window=1300)
-    slow, slow_state, _ = _run(cls, df, live=False, window=1300)
+    df = _history(1600, cls.timeframe, seed=29)  # 400 bars past its warm-up of 1,200
+    fast, fast_state, runner = _run(cls, df, live=True, window=1250)
+    slow, slow_state, _ = _run(cls, df, live=False, window=1250)
     assert runner._live is not None
     assert fast == slow and fast_state == slow_state
     assert any(d.is_entry for d in fast) and any(not d.is_entry for d in fast)
@@ -351,7 +370,7 @@ def test_custom_indicators_get_the_full_evaluation() -> None:
     cls = compile_rules(CUSTOM)
     assert "supertrend" in (unsupported(cls()) or "")
     assert live_rules(cls()) is None
-    df = _history(560, "5m", seed=2)
+    df = _history(300, "5m", seed=2)
     fast, _, runner = _run(cls, df, live=True)
     assert runner._live is None and fast == _run(cls, df, live=False)[0] and fast
 
