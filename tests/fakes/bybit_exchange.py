@@ -18,6 +18,7 @@ HTTP 429 with retCode 10006 ("Too many visits!").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -66,6 +67,7 @@ class FakeBybitExchange(FakeMarket):
         self._right_at_next_auth = False
         self.logins = 0  # private websocket auths asked for
         self.private_subscribe_lag_s = 0.0  # how long a private subscribe takes to land (a busy venue)
+        self._subscribes_land = asyncio.Event()  # ... unless landed at once (`land_private_subscribes`)
         self.market_unit: dict[str, str] = {}  # client id -> marketUnit the order was sent with
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: dict[web.WebSocketResponse, set[str]] = {}
@@ -521,6 +523,11 @@ class FakeBybitExchange(FakeMarket):
         that waits for one alone can act while the subscribe is still on its way)."""
         return set().union(*self._private.values())
 
+    def land_private_subscribes(self) -> None:
+        """The private subscribes held by `private_subscribe_lag_s` land now."""
+        self.private_subscribe_lag_s = 0.0
+        self._subscribes_land.set()
+
     def clock_set_right_at_next_auth(self) -> None:
         """The clocks are set right (the skew back to 0) just as the next private login
         arrives: it is judged by the skewed clock, every request after it by the right one."""
@@ -574,7 +581,8 @@ class FakeBybitExchange(FakeMarket):
                         )
                         continue
                     if self.private_subscribe_lag_s:  # nothing pushed to this socket meanwhile
-                        await asyncio.sleep(self.private_subscribe_lag_s)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._subscribes_land.wait(), self.private_subscribe_lag_s)
                     self._private.setdefault(ws, set()).update(data.get("args", []))
                     await self.send(ws, self._op_ack(data, "subscribe"))
         finally:

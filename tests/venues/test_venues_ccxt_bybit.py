@@ -140,23 +140,26 @@ async def test_drop_reconnects_resubscribes_and_reconciles_missed_fills(fake) ->
 
 async def test_a_fill_made_before_the_private_subscribe_lands_after_a_drop_is_read_back(fake) -> None:  # type: ignore[no-untyped-def]
     """After a drop the engine reconciles as soon as the venue is back; ccxt shows no answer to
-    the private subscribe, which Bybit took 3 s to land here. A resting order filled between the
+    the private subscribe, which Bybit took 12 s to land here. A resting order filled between the
     two: the execution went to no socket, and nothing owed news of it (found only after the
     stream's probe, then its `stall_after_s` watch: 30 s and more). The venue is read back once
     more a moment after the reconcile: filled within seconds."""
     venue = _venue(fake, stall_after_s=30.0)  # as in use: the stream's own watch is slow to tell
-    venue.read_back_again_s = 1.5  # 5 s in use: the suite waits less
+    venue.read_back_again_s = 3.0  # 5 s in use: the suite waits less
     async with trading(venue) as engine:
         order = await engine.place(limit_buy(VENUE, "97"))
         await wait_status(engine, order.client_order_id, OrderStatus.ACCEPTED)
         first = engine.reconciler.last.get(VENUE)
-        fake.private_subscribe_lag_s = 3.0
+        fake.private_subscribe_lag_s = 12.0  # well past the read back: a loaded machine is slow
         await fake.drop_connections()
         await wait_for(lambda: engine.reconciler.last.get(VENUE) is not first)  # the reconnect's reconcile ...
         await wait_for(lambda: not _running(f"reconcile-{VENUE}"))  # ... and its balances read (another)
         assert fake.private_topics() != PRIVATE_TOPICS  # the subscribe still on its way
         fake.fill(order.client_order_id)  # pushed to no private socket
-        await wait_for(lambda: order_status(engine, order.client_order_id) is OrderStatus.FILLED, timeout=6.0)
+        # filled by the read back (the stream's own watch would take 30 s and more)
+        await wait_for(lambda: order_status(engine, order.client_order_id) is OrderStatus.FILLED, timeout=20.0)
+        assert fake.private_topics() != PRIVATE_TOPICS  # not by the stream
+        fake.land_private_subscribes()
         await fills_match(engine, fake)
 
 
