@@ -183,3 +183,98 @@ def test_the_runner_decides_the_same_with_the_kept_bars_through_twice_late_gaps_
     slow = _runs(path, reload_at, live=False)
     assert fast == slow
     assert len(fast[0]) >= 10 and any(d.is_entry for d in fast[0]) and any(not d.is_entry for d in fast[0])
+
+
+# -- the higher timeframe's indicators, kept between closed bars (LiveRules._closed_indicators) --
+
+KEPT_RULES = """
+[strategy]
+name = "kept"
+timeframe = "5m"
+[parameters]
+period = { type = "int", low = 5, high = 30, default = 9 }
+[indicators]
+ema = { fn = "EMA", timeperiod = "$period" }
+atr = { fn = "ATR", timeperiod = 5 }
+rsi = { fn = "RSI", timeperiod = 14 }
+[entry]
+all = ["close@1h > ema@1h", "atr@1h > 0", "rsi < 70"]
+[exit]
+any = ["close@1h < ema@1h", "ema@4h crosses_above close@4h"]
+"""
+
+
+def _read_cells(live: LiveRules, frames: Any, tf: str) -> dict[str, list[bytes]]:
+    """Each indicator a rule reads on `tf`, at the bars the rules read there (the newest two
+    candles' closed bars), as bytes: equal means the same float64 bits."""
+    columns, positions = frames[tf]
+    names = [n for n in columns if n not in OHLCV]
+    return {n: [np.float64(columns[n][at]).tobytes() if at >= 0 else b"none" for at in positions] for n in names}
+
+
+def test_kept_higher_indicators_equal_a_full_recomputation_across_new_higher_bars() -> None:
+    """At every candle, the 1h and 4h indicators the rules read (kept while only the forming
+    bar moves) are those computed from all of the window's bars, bit for bit: across each new
+    closed bar, the window's oldest bar trimmed and leaving, a gap, a corrected and a late
+    candle, and a parameter changed. Kept most candles, computed again at each new closed bar."""
+    strategy = compile_rules(KEPT_RULES)()
+    live = LiveRules(strategy)
+    rng = np.random.default_rng(8)
+    win = BarWindow(300)
+    kept_runs = new_bars = recomputed_at_new_bar = 0
+    minute = 0
+    for i in range(900):
+        minute += 5 * (13 if i == 500 else 1)  # a gap of an hour
+        win.add(_candle(minute, rng))
+        if i == 640:
+            win.add(_candle(minute, rng))  # the newest candle again, corrected
+            win.add(_candle(minute - 5 * 30, rng))  # and a late one, into an older bar
+        if i == 700:
+            strategy.set_parameters({"period": 21})
+        if len(win) < 60:
+            continue
+        rows = win.rows()
+        state = live._kept.get(id(win))
+        before = {tf: (state.indicators.get(tf) if state else None) for tf in ("1h", "4h")}
+        frames = live.columns(rows, win)
+        full = live.columns(rows)  # no window: every indicator from all of the bars, nothing kept
+        for tf in ("1h", "4h"):
+            assert _read_cells(live, frames, tf) == _read_cells(live, full, tf), (i, tf)
+            assert frames[tf][1] == full[tf][1], (i, tf)
+            after = live._kept[id(win)].indicators[tf]
+            if tf == "1h":
+                closes_a_bar = (START + timedelta(minutes=minute)).minute == 55  # the hour's last candle
+                new_bars += closes_a_bar
+                kept_runs += after is before[tf]
+                recomputed_at_new_bar += closes_a_bar and after is not before[tf]
+            if i == 700:
+                assert after is not before[tf] or not live._param_names[tf]  # the new period: computed again
+    assert new_bars > 40 and recomputed_at_new_bar == new_bars
+    assert kept_runs > 500  # most candles only move the forming bar
+
+
+def test_every_talib_function_is_causal_as_the_kept_indicators_need() -> None:
+    """A value at a bar is the same float64 bits computed on the bars up to it as on all of
+    them, for every TA-Lib function a rule may name (what lets LiveRules compute the higher
+    timeframe's indicators on its closed bars only)."""
+    from tui_trader.indicators.talib_wrappers import talib_names
+    from tui_trader.strategy.synthetic import synthetic_ohlcv
+
+    df = synthetic_ohlcv(200, "1h", seed=3)
+    bars = {c: np.ascontiguousarray(df[c].to_numpy(dtype=float)) for c in OHLCV}
+    checked = 0
+    for name in sorted(talib_names()):
+        text = (f'[strategy]\nname = "t"\ntimeframe = "5m"\n[indicators]\nx = {{ fn = "{name}" }}\n'
+                '[entry]\nwhen = "close > 0"\n')  # fmt: skip
+        live = LiveRules(compile_rules(text)())
+        try:
+            full = live._compute(bars)
+        except Exception:  # e.g. MAVP: its "periods" input is no candle column (never live)
+            continue
+        for upto in (1, 2, 7, 40, 120, 199):
+            part = live._compute({c: np.ascontiguousarray(v[:upto]) for c, v in bars.items()})
+            for col, values in full.items():
+                want = np.asarray(values, dtype=np.float64)[:upto].tobytes()
+                assert np.asarray(part[col], dtype=np.float64).tobytes() == want, (name, col, upto)
+        checked += 1
+    assert checked > 150

@@ -37,6 +37,7 @@ class HigherBars:
         self._cols = np.empty((5, 0), dtype=np.float64)
         self._counts = np.empty(0, dtype=np.int64)
         self._start = self._end = 0
+        self._views: tuple[int, int, np.ndarray, dict[str, np.ndarray]] | None = None  # columns()'s, kept
         self.rows = 0  # candles of the window these bars were made from
 
     def __len__(self) -> int:
@@ -48,8 +49,27 @@ class HigherBars:
         return self._opens[self._start : self._end]
 
     def columns(self) -> dict[str, np.ndarray]:
-        s, e = self._start, self._end
-        return {name: self._cols[i, s:e] for i, name in enumerate(OHLCV)}
+        """Each OHLCV column of the bars (views: they follow the bars' values in place; the
+        dict is the caller's)."""
+        s, e, cols = self._start, self._end, self._cols
+        views = self._views
+        if views is None or views[0] != s or views[1] != e or views[2] is not cols:
+            views = self._views = (s, e, cols, {name: cols[i, s:e] for i, name in enumerate(OHLCV)})
+        return dict(views[3])
+
+    def closed_by(self, times_ns: list[int], lag_ns: int) -> list[int]:
+        """For each time (epoch ns), the position of the last bar whose open + `lag_ns` is at
+        or before it (-1: none): `np.searchsorted(opens() + lag_ns, times, "right") - 1`,
+        looked for from the newest bar back (the times are the window's newest candles: a
+        step or two)."""
+        opens, start = self._opens, self._start
+        out = []
+        for t in times_ns:
+            at, limit = self._end - 1, t - lag_ns
+            while at >= start and opens[at] > limit:
+                at -= 1
+            out.append(at - start)
+        return out
 
     # -- keeping them ---------------------------------------------------------------------
 

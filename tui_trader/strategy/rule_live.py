@@ -6,8 +6,9 @@ every indicator with TA-Lib on the window's float64 arrays (the same call, input
 parameters as the frame path: `talib_wrappers.call_columns`), builds each `@TF`'s bars from
 the window with `rules.resample_arrays` (the function the full evaluation uses; given the
 window, they are kept between candles and only their newest and oldest bar are computed again:
-higher_bars.py) and their indicators, finds the last higher bar CLOSED by each of the newest two candles (the
-full evaluation's alignment), then judges the entry and exit rules at the newest bar (the
+higher_bars.py) and their indicators (on the bars up to the newest closed one, kept until
+one of those changes: `_closed_indicators`), finds the last higher bar CLOSED by each of the
+newest two candles (the full evaluation's alignment), then judges the entry and exit rules at the newest bar (the
 bar before it too, for crosses). Same numbers in, same float64 out, same comparisons: the
 result is the full evaluation's last row (`analyze(...).iloc[-1]`'s signal and tag cells),
 which `tests/strategy/test_strategy_rule_live.py` checks bar by bar on every bundled rule
@@ -52,6 +53,7 @@ _SECTIONS = (
 )
 _NAN = float("nan")
 Columns = dict[str, np.ndarray]
+Calls = list[tuple["Indicator", Any]]  # an indicator and its prepared TA-Lib call
 Frames = dict[str | None, tuple[Columns, list[int]]]
 
 
@@ -110,6 +112,14 @@ class LiveRules:
         self._plans: dict[tuple[Any, ...], Any] = {}  # (indicator, its parameters) -> prepare()
         # per timeframe suffix, the indicators the rules read there (None: the strategy's own)
         self.read = {tf: self._read_on(tf) for tf in (None, *self.timeframes)}
+        # per timeframe, the strategy parameters ($name) those indicators take
+        self._param_names = {
+            tf: tuple(sorted({
+                v[1:] for ind in spec.indicators.values() if ind.name in read
+                for v in ind.params.values() if isinstance(v, str) and v.startswith("$")
+            }))
+            for tf, read in self.read.items()
+        }  # fmt: skip
 
     def _read_on(self, timeframe: str | None) -> frozenset[str]:
         """The indicators whose columns a rule reads on `timeframe`, and the earlier ones they
@@ -134,17 +144,13 @@ class LiveRules:
 
     # -- indicators -----------------------------------------------------------------------
 
-    def _compute(self, bars: Columns, only: frozenset[str] | None = None) -> Columns:
+    def _compute(self, bars: Columns, only: frozenset[str] | None = None, calls: Calls | None = None) -> Columns:
         """RuleStrategy._compute on arrays: each indicator's output columns, in order, an
         indicator seeing the candles and the earlier indicators it names as an input. With
-        `only`, those indicators alone (`read`: their inputs are among them)."""
+        `only`, those indicators alone (`read`: their inputs are among them); `calls`: those
+        of `_calls` already worked out."""
         out: Columns = {}
-        value = self.strategy._value
-        for ind in self.spec.indicators.values():
-            if only is not None and ind.name not in only:
-                continue
-            params = {k: value(v) for k, v in ind.params.items()}
-            spec, cols, call_params = self._prepared(ind, params)
+        for ind, (spec, cols, call_params) in self._calls(only) if calls is None else calls:
             wanted = self.inputs.get(ind.name) or ()
             arrays = []
             for col in cols:
@@ -154,6 +160,16 @@ class LiveRules:
                 arrays.append(values)
             _store(out, ind, call_prepared(spec, arrays, call_params))
         return out
+
+    def _calls(self, only: frozenset[str] | None = None) -> Calls:
+        """Each indicator (in `only`), in order, with its TA-Lib call prepared for the
+        parameters as they are now."""
+        value = self.strategy._value
+        return [
+            (ind, self._prepared(ind, {k: value(v) for k, v in ind.params.items()}))
+            for ind in self.spec.indicators.values()
+            if only is None or ind.name in only
+        ]
 
     def _prepared(self, ind: Indicator, params: dict[str, Any]) -> Any:
         """talib_wrappers.prepare for these parameters, worked out once per set of values
@@ -170,15 +186,48 @@ class LiveRules:
         plan = self._plans[key] = prepare(ind.fn.upper(), (), params)
         return plan
 
-    def _higher(self, bars: HigherBars, rows: np.ndarray) -> tuple[Columns, list[int]]:
+    def _higher(self, bars: HigherBars, rows: np.ndarray, kept: _Kept | None = None) -> tuple[Columns, list[int]]:
         """The `tf` bars of the window and their indicators, and for the newest candle and
-        the one before, the higher bar each has seen closed (-1: none yet)."""
+        the one before, the higher bar each has seen closed (-1: none yet). With the window's
+        `kept` state, the indicators are computed on the bars up to the newest one closed and
+        kept while those stay the same (`_closed_indicators`)."""
         higher = bars.columns()
-        higher.update(self._compute(higher, self.read[bars.timeframe]))
-        shifted = bars.opens() + (self.tf_ns[bars.timeframe] - self.base_ns)
-        last = rows[-2:, 0][::-1].astype(np.int64) * 1000  # newest first, µs -> ns
-        pos = (np.searchsorted(shifted, last, side="right") - 1).tolist()
+        last = [int(t) * 1000 for t in rows[-2:, 0].tolist()[::-1]]  # newest first, µs -> ns
+        pos = bars.closed_by(last, self.tf_ns[bars.timeframe] - self.base_ns)
+        if kept is None or pos[0] < 0:
+            higher.update(self._compute(higher, self.read[bars.timeframe]))
+        else:
+            higher.update(self._closed_indicators(bars.timeframe, higher, pos[0] + 1, kept))
         return higher, pos
+
+    def _closed_indicators(self, timeframe: str, higher: Columns, upto: int, kept: _Kept) -> Columns:
+        """The indicators the rules read on `timeframe`, on its first `upto` bars: the bars a
+        rule reads there, up to the newest one closed (the newest bar, still forming, is read
+        only once closed). TA-Lib's functions are causal, a bar's value made of the bars up to
+        it alone, the same float64 bits over these bars as over all of them (every function:
+        tests/strategy/test_strategy_higher_bars.py), so at every bar a rule reads these are the
+        full evaluation's values. And they are kept: while the strategy parameters they name
+        have the same values and those bars' input columns the same bytes, the last result is
+        the result (a new closed bar, the oldest bar leaving the window or changed in a column
+        read, a parameter changed: computed again). Between two closed bars only the forming
+        one moves, and an EMA(close) of 1h bars is computed once an hour or so, not at each
+        5m candle (tests/strategy/test_strategy_higher_bars.py compares it with a full
+        computation at every candle)."""
+        names = self._param_names[timeframe]
+        params = tuple((type(v), v) for v in (getattr(self.strategy, n).value for n in names)) if names else ()
+        last = kept.indicators.get(timeframe)
+        if (
+            last is not None
+            and last.upto == upto
+            and last.params == params
+            and all(higher[col][:upto].tobytes() == data for col, data in last.inputs.items())
+        ):
+            return last.out
+        calls = self._calls(self.read[timeframe])
+        closed = {col: higher[col][:upto] for _, (_, cols, _) in calls for col in cols if col in higher}  # views
+        out = self._compute(closed, calls=calls)
+        kept.indicators[timeframe] = _Computed(upto, params, {c: v.tobytes() for c, v in closed.items()}, out)
+        return out
 
     def _higher_bars(self, rows: np.ndarray, window: BarWindow | None) -> list[HigherBars]:
         """Each `@TF`'s bars of these rows: kept from the window's last evaluation and moved
@@ -236,8 +285,9 @@ class LiveRules:
             except Exception:
                 self._kept.pop(id(window), None)
                 raise
+            state = self._kept.get(id(window)) if window is not None else None
             for bars in kept:
-                frames[bars.timeframe] = self._higher(bars, rows)
+                frames[bars.timeframe] = self._higher(bars, rows, state)
         return frames
 
     def judge(self, node: Compare | Group, frames: Frames) -> bool:
@@ -316,15 +366,30 @@ class LiveRules:
 
 
 class _Kept:
-    """A window's higher timeframes' bars, and how far into the window they are."""
+    """A window's higher timeframes' bars, how far into the window they are, and per
+    timeframe the indicators on its closed bars (`_Computed`)."""
 
-    __slots__ = ("added", "bars", "edits", "valid", "window")
+    __slots__ = ("added", "bars", "edits", "indicators", "valid", "window")
 
     def __init__(self, window: BarWindow, bars: list[HigherBars]) -> None:
         self.window = window
         self.bars = bars
         self.added = self.edits = 0
         self.valid = False
+        self.indicators: dict[str, _Computed] = {}
+
+
+class _Computed:
+    """One timeframe's indicators on its first `upto` bars, with the values of the strategy
+    parameters they take and the bytes of the input columns they were computed from."""
+
+    __slots__ = ("inputs", "out", "params", "upto")
+
+    def __init__(self, upto: int, params: tuple[Any, ...], inputs: dict[str, bytes], out: Columns) -> None:
+        self.upto = upto
+        self.params = params
+        self.inputs = inputs
+        self.out = out
 
 
 _PRICE_AT = {name: i + 1 for i, name in enumerate(OHLCV)}
