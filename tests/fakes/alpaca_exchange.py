@@ -235,6 +235,11 @@ class FakeAlpaca(FakeMarket):
             **extra,
         )
 
+    def listening(self) -> int:
+        """trade_updates sockets that asked to listen and were told so (alpaca-py sends its
+        listen without waiting for the answer: a venue that has sent it may not be heard yet)."""
+        return len(self._trading)
+
     # -- faults ------------------------------------------------------------------------------
 
     def set_market(self, is_open: bool) -> None:

@@ -92,9 +92,9 @@ async def test_quotes_stream_and_a_market_order_fills_once(alpaca) -> None:  # t
         assert engine.book("AAPL").best_ask == t.ask
         alpaca.duplicate_fills()
         alpaca.reorder_fills()
-        # trade_updates listening (a loaded machine placed the order before it was: its fills were
-        # read over REST, none streamed to be seen twice)
-        await wait_for(lambda: venue._ready >= set(venue._streams))
+        # trade_updates listening at Alpaca (a loaded machine placed the order before it was: its
+        # fills were read over REST, none streamed to be seen twice)
+        await wait_for(lambda: venue._ready >= set(venue._streams) and alpaca.listening() == 1)
         order = await engine.place(req(qty="2"))
         await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED)
         await fills_match(engine, alpaca)
