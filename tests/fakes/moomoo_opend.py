@@ -17,7 +17,8 @@ What it does as documented:
   for each deal;
 - Trd_ModifyOrder (2205) with op Cancel; Trd_GetOrderList (2201, filter by id) and
   Trd_GetOrderFillList (2211: live accounts only — "paper trading does not support deals");
-  Trd_GetFunds (2101);
+  Trd_GetFunds (2101: total assets are the cash and the positions' market value);
+  Trd_GetPositionList (2102);
 - Qot_GetSecuritySnapshot (3203): the current price, bid and ask.
 Order times are written in US Eastern time ("yyyy-MM-dd HH:mm:ss.fff"), as OpenD writes US
 orders' times.
@@ -104,6 +105,7 @@ class FakeOpenD:
         self.pwd_md5 = hashlib.md5(trade_password.encode()).hexdigest()
         self.prices: dict[str, Decimal] = {"AAPL": Decimal("190.00"), "MSFT": Decimal("410.00")}
         self.orders: dict[int, FakeOrder] = {}
+        self.held_before: dict[tuple[int, str], Decimal] = {}  # (env, code) -> shares held before any order here
         self.requests: list[int] = []  # protocol ids received
         self.places: list[tuple[int, int]] = []  # (connID, serialNo) of every PlaceOrder packet
         self.port = 0
@@ -164,7 +166,7 @@ class FakeOpenD:
             self._push_deal(order, deal)
 
     def holdings(self, env: int) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = {}
+        out: dict[str, Decimal] = {code: qty for (e, code), qty in self.held_before.items() if e == env}
         for o in self.orders.values():
             if o.env == env and o.filled:
                 out[o.code] = out.get(o.code, Decimal(0)) + (o.filled if o.side == 1 else -o.filled)
@@ -199,6 +201,7 @@ class FakeOpenD:
         handlers = {1001: ("InitConnect", self._init), 1004: ("KeepAlive", self._keepalive),
                     2001: ("Trd_GetAccList", self._accounts), 2005: ("Trd_UnlockTrade", self._unlock),
                     2008: ("Trd_SubAccPush", self._sub), 2101: ("Trd_GetFunds", self._funds),
+                    2102: ("Trd_GetPositionList", self._positions),
                     2201: ("Trd_GetOrderList", self._order_list), 2202: ("Trd_PlaceOrder", self._place),
                     2205: ("Trd_ModifyOrder", self._modify), 2211: ("Trd_GetOrderFillList", self._fills),
                     3203: ("Qot_GetSecuritySnapshot", self._snapshot)}  # fmt: skip
@@ -260,16 +263,31 @@ class FakeOpenD:
         spent = sum((o.filled * o.avg * (1 if o.side == 1 else -1) for o in self.orders.values() if o.env == env),
                     Decimal(0))  # fmt: skip
         cash = float(Decimal(100000) - spent) if c2s_env in (SIM, REAL) else 0.0
+        value = float(sum((q * self.prices[c] for c, q in self.holdings(env).items()), Decimal(0)))
         f.power, f.totalAssets, f.cash, f.marketVal, f.frozenCash, f.debtCash, f.avlWithdrawalCash = (
             cash,
+            cash + value,  # "total assets": the cash and the positions' market value
             cash,
-            cash,
-            0.0,
+            value,
             0.0,
             0.0,
             cash,
         )
         f.currency = 2  # USD
+
+    async def _positions(self, conn: _Conn, req: Any, rsp: Any) -> None:
+        """Trd_GetPositionList: each holding with its market price and value (`val`), its
+        quantity unsigned beside its side (Trd_Common.PositionSide: 0 long, 1 short)."""
+        self._header(req.c2s.header, rsp.s2c.header)
+        for i, (code, qty) in enumerate(sorted(self.holdings(req.c2s.header.trdEnv).items())):
+            if not qty:
+                continue
+            p = rsp.s2c.positionList.add()
+            price = self.prices[code]
+            p.positionID, p.positionSide, p.code, p.name = 8_000_000_001 + i, 0 if qty > 0 else 1, code, code
+            p.qty = p.canSellQty = float(abs(qty))
+            p.price, p.val, p.plVal = float(price), float(abs(qty) * price), 0.0
+            p.secMarket, p.trdMarket, p.currency = US, US, 2
 
     async def _place(self, conn: _Conn, req: Any, rsp: Any) -> bool:
         c2s = req.c2s

@@ -244,3 +244,27 @@ async def test_a_new_trade_password_is_taken_while_running_and_a_wrong_one_chang
     finally:
         await engine.stop()
     assert not make_venue(opend).takes_keys
+
+
+async def test_stocks_held_from_before_are_in_the_cash_read_and_positions_compared(opend: FakeOpenD) -> None:
+    """5 AAPL held at moomoo before tui_trader: the cash read is the cash and the positions at
+    moomoo's market value (Trd_GetPositionList), less the value of what the engine holds itself;
+    what it holds is compared with ours. Before, the cash alone (the 5 missing from the equity)
+    and no comparison: a position sold in moomoo's app went unnoticed."""
+    opend.held_before[(SIM, "AAPL")] = Decimal(5)
+    price = opend.prices["AAPL"]
+    engine = await started(opend)
+    try:
+        cash = engine.portfolio.venue_cash["mm"]["USD"]
+        assert cash == 100_000 + 5 * price
+        placed = await engine.place(buy("10"))
+        await wait_for(lambda: status(engine, placed.client_order_id) is OrderStatus.FILLED)
+        assert await engine.reconciler.cash.reread("mm", "a test") == {}
+        assert engine.portfolio.position("mm", "AAPL").quantity == 10
+        assert await engine.venues["mm"].fetch_positions() == {"AAPL": 15}  # type: ignore[attr-defined]
+        assert engine.reconciler.cash.positions.rows("mm") == []
+        opend.held_before[(SIM, "AAPL")] = Decimal(-7)  # those 5 and 7 of ours sold in moomoo's app: 3 left
+        await engine.reconciler.cash.reread("mm", "a test")
+        assert engine.reconciler.cash.positions.rows("mm") == [{"symbol": "AAPL", "ours": "10", "at_venue": "3"}]
+    finally:
+        await engine.stop()

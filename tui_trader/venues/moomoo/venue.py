@@ -249,13 +249,39 @@ class MoomooVenue(PolledVenue):
         return out
 
     async def fetch_balances(self) -> dict[str, Balance]:
+        """The cash and the positions at moomoo's market value (`Balance.valued`: the engine
+        takes out the part it holds itself). Stocks held there from before tui_trader are in it;
+        the cash alone left them out."""
+        return (await self.fetch_account())[0]
+
+    async def fetch_positions(self) -> dict[str, Decimal]:
+        """Quantities moomoo holds per symbol (signed); a check on our fill-based positions."""
+        return {symbol: qty for symbol, qty, _ in await self._holdings()}
+
+    async def fetch_account(self) -> tuple[dict[str, Balance], dict[str, Decimal]]:
+        """The funds and the positions (Trd_GetFunds, Trd_GetPositionList): read once for both."""
         t = self._trade
         frame = await self._q("funds", t and t.accinfo_query, trd_env=self._env(), acc_id=self.account_id,
                               currency="USD")  # fmt: skip
         rows = self._records(frame)
         row = rows[0] if rows else {}
         cash, power = dec(row.get("cash")), dec(row.get("power"))
-        return {"USD": Balance("USD", cash, min(cash, power) if power else cash)}
+        held = await self._holdings()
+        valued = tuple((symbol, qty, value) for symbol, qty, value in held if qty)
+        total = cash + sum((v for _, _, v in valued), Decimal(0))
+        balance = Balance("USD", total, min(cash, power) if power else cash, valued=valued)
+        return {"USD": balance}, {symbol: qty for symbol, qty, _ in held}
+
+    async def _holdings(self) -> list[tuple[str, Decimal, Decimal]]:
+        """(symbol, signed quantity, signed market value) of each of moomoo's positions."""
+        t = self._trade
+        frame = await self._q("positions", t and t.position_list_query, trd_env=self._env(), acc_id=self.account_id)
+        out = []
+        for r in self._records(frame):
+            sign = -1 if str(r.get("position_side")).upper() == "SHORT" else 1
+            qty, value = dec(r.get("qty")) * sign, abs(dec(r.get("market_val"))) * sign
+            out.append((str(r.get("code") or "").removeprefix("US."), qty, value))
+        return out
 
     # -- orders as moomoo shows them ------------------------------------------------------------------------
 
