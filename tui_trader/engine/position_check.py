@@ -1,7 +1,7 @@
 """The positions a broker holds, against the ones the engine counted from its fills.
 
 The engine's positions are its fills added up; a broker (Alpaca, Interactive Brokers, Schwab,
-Webull) also says what it holds. Each time a venue's account is read and believed (at start,
+Webull, Moomoo) also says what it holds. Each time a venue's account is read and believed (at start,
 after each reconnect, after `venue reconnect`: engine/cash_reread.py, which reads the
 positions with the balances, by the same rule), the two are compared per symbol:
 
