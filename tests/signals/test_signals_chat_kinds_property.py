@@ -263,7 +263,7 @@ def _check(template_set: list[str], data: st.DataObject, headers: list[str] = HE
     return text, parse_message(text)
 
 
-COMMON = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+COMMON = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @COMMON
