@@ -517,6 +517,10 @@ async def test_expired_websocket_token_is_renewed_on_reconnect(fake: FakeKucoinE
         await fills_match(engine, fake)
 
 
+# ccxt takes a book's REST snapshot after its first delta, not its fifth: the many-symbol tests
+# sent 416 and 606 messages a second and waited 5 deltas, needing more than a core; on a loaded
+# machine the last books came past their grace (resubscribed: a reconnect the tests refuse)
+FIRST_DELTA_SNAPSHOTS = {"watchOrderBook": {"snapshotDelay": 1}}
 MANY = tuple(f"K{i:02d}/USDT" for i in range(26))  # ticker, book, trades, 1m candles: 104 topics
 
 
@@ -527,9 +531,10 @@ async def test_many_symbols_subscribe_under_kucoins_limits_at_start_and_after_a_
     refused with errors ccxt raised in its receive loop, the socket deaf, a reconnect loop with
     no market data at all. Batched: 4 messages, and 4 again after the drop."""
     fake = FakeKucoinExchange(MANY, api_key=KEY, secret=SECRET, passphrase=PASSPHRASE, seed=5)
-    await fake.start(tick_interval_s=0.2)
-    try:  # 416 messages a second to parse: a stall is 2 s here, not the harness's 0.6 s
+    await fake.start(tick_interval_s=0.4)
+    try:  # 260 messages a second to parse: a stall is 2 s here, not the harness's 0.6 s
         venue = make_venue(fake, symbols=MANY, candles=["1m"], stall_after_s=2.0)
+        venue.settings.options["options"] = FIRST_DELTA_SNAPSHOTS
         await flowing_at_start_and_after_a_drop(venue, fake, MANY, (TickerEvent, BookEvent, TradeEvent, CandleEvent))
         assert fake.ws_refused == []
         assert fake.busiest_window() <= 6  # 4 subscribes, pings
@@ -547,10 +552,7 @@ async def test_more_than_100_symbols_of_a_stream_go_in_subscribes_of_at_most_100
     )
     try:  # 303 messages a second to parse: a stall is 5 s here
         venue = make_venue(fake, symbols=symbols, stall_after_s=5.0)
-        # ccxt takes a book's REST snapshot after its first delta, not its fifth: with 606
-        # messages a second and 5 deltas to wait, this test needed more than a core, and on a
-        # loaded machine the last books came past their 10 s grace (resubscribed, reconnects 1)
-        venue.settings.options["options"] = {"watchOrderBook": {"snapshotDelay": 1}}
+        venue.settings.options["options"] = FIRST_DELTA_SNAPSHOTS
         async with streaming(venue, symbols) as events:
             assert len(await venue.load_markets()) == 101  # 303 topics fit on one socket
             books = lambda: {e.book.symbol for e in events if isinstance(e, BookEvent)}  # noqa: E731
