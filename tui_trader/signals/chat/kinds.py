@@ -187,8 +187,12 @@ _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|be
 
 
 # "Market close all BTC", "market sell the rest": the order type before the bare verb at a
-# sentence start (not "markets close early", "market closes early", "market closed").
-_MARKET_ORDER = re.compile(r"(?:^|[\n:;,.!-])\s*market\s+(?:close|exit|sell|buy\s+back)\Z")
+# sentence start, or after a header tag ("[VIP] Market close XAUUSD short", "**Market close**",
+# "🔔 | market exit"), not "markets close early", "market closes early", "market closed".
+_MARKET_ORDER = re.compile(
+    r"(?:^|[\n:;,.!\-\]\)|>*#»])\s*(?:(?:vip|alert|signal|update|new|premium|free|breaking|urgent)\s+)*"
+    r"market\s+(?:close|exit|sell|buy\s+back)\Z"
+)
 
 
 _AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
