@@ -187,12 +187,13 @@ _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|be
 
 
 # "Market close all BTC", "market sell the rest": the order type before the bare verb at a
-# sentence start, or after a header tag ("[VIP] Market close XAUUSD short", "**Market close**",
-# "🔔 | market exit"), not "markets close early", "market closes early", "market closed".
-_MARKET_ORDER = re.compile(
-    r"(?:^|[\n:;,.!\-\]\)|>*#»])\s*(?:(?:vip|alert|signal|update|new|premium|free|breaking|urgent)\s+)*"
-    r"market\s+(?:close|exit|sell|buy\s+back)\Z"
-)
+# sentence start (not "markets close early", "market closes early", "market closed").
+_MARKET_ORDER = re.compile(r"(?:^|[\n:;,.!\-\]\)|>*#»])\s*market\s+\Z")
+_MARKET_ORDER_VERBS = ("close", "exit", "sell")
+# A header tag the message opens with ("[VIP]", "ALERT:", "🔥 PREMIUM |"): not what it asks.
+# "[VIP] Market close XAUUSD short" and "VIP Cut XAUUSD short" close the short (both were read
+# as a new short entry: the tag stood where a sentence starts).
+_HEADER = re.compile(r"\A[\s:|>#*\-]*(?:(?:vip|premium|free|alert|breaking|urgent)\b[\s:|>#*\-]*)+")
 
 
 _AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
@@ -218,7 +219,7 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
         if (
             rx is EXIT_RE
             and MARKET_SUBJECT_RE.search(low[max(0, m.start() - 30) : m.start()])
-            and not _MARKET_ORDER.search(low, 0, m.end())
+            and not (_MARKET_ORDER.search(low, 0, m.start()) and m.group(0).split()[0] in _MARKET_ORDER_VERBS)
         ):
             continue  # "markets closed Monday"; not "Market close all BTC" (the order type)
         (plans if _is_plan(low, m) else now).append(" ".join(m.group(0).split()))
@@ -271,6 +272,7 @@ def classify(
     target number was found; `has_stop`: a stop number was found; `result`: a result figure
     ("+12%", "+3R"); `new_level`: a stop number or breakeven was read (for "lock in profits");
     `target_hit`: "TP1 hit" was read (a call with its target hit is a report on that call)."""
+    low = _HEADER.sub(lambda m: " " * len(m.group(0)), low, count=1)
     words = side_words(low)
     commands = words.commands + (words.plural if has_levels else []) + (words.past if has_stop else [])
     refs, negated = words.refs, words.negated
