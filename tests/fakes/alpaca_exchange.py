@@ -202,6 +202,8 @@ class FakeAlpaca(FakeMarket):
         self._ticks = 0
         self._data: dict[web.WebSocketResponse, dict[str, set[str]]] = {}  # data socket -> subscriptions
         self._trading: set[web.WebSocketResponse] = set()  # listening trade_updates sockets
+        self.listen_lag_s = 0.0  # how long a "listen" takes to be taken (a busy Alpaca)
+        self._listens_land = asyncio.Event()  # ... unless taken at once (`land_listens`)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -234,6 +236,11 @@ class FakeAlpaca(FakeMarket):
             backoff_cap_s=0.2,
             **extra,
         )
+
+    def land_listens(self) -> None:
+        """The listens held by `listen_lag_s` are taken now."""
+        self.listen_lag_s = 0.0
+        self._listens_land.set()
 
     def listening(self) -> int:
         """trade_updates sockets that asked to listen and were told so (alpaca-py sends its
@@ -585,6 +592,9 @@ class FakeAlpaca(FakeMarket):
                         {"stream": "authorization", "data": {"action": "authenticate", "status": status}}
                     ))
                 elif data.get("action") == "listen" and authorized:
+                    if self.listen_lag_s:  # no trade update reaches this socket meanwhile
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._listens_land.wait(), self.listen_lag_s)
                     self._trading.add(ws)
                     await ws.send_str(json.dumps({"stream": "listening", "data": {"streams": ["trade_updates"]}}))
         finally:

@@ -474,3 +474,30 @@ async def test_bars_the_history_cannot_give_back_after_an_outage_are_a_hole_said
         assert venue._held_bars == {}  # type: ignore[attr-defined]  # the live bars go on
     finally:
         await venue.close()
+
+
+async def test_a_fill_made_before_alpaca_takes_the_listen_after_a_drop_is_read_back(alpaca) -> None:  # type: ignore[no-untyped-def]
+    """After a drop the venue is back once its sockets are open and "listen" is sent; Alpaca
+    took 20 s to answer "listening" here. A resting order filled between the reconnect's
+    reconcile and that: the update went to no socket, and nothing owed news of it (30 s and
+    more, by the stream's watch). The venue is read back once more a moment after the
+    reconcile: filled within seconds."""
+    venue = make_venue(alpaca, stall_after_s=30.0)  # as in use: the stream's own watch is slow to tell
+    assert venue.read_back_again_s == 5.0  # in use
+    venue.read_back_again_s = 3.0  # the suite waits less
+    engine = await started(venue)
+    try:
+        order = await engine.place(req(type=OrderType.LIMIT, price=Decimal("180")))
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.ACCEPTED)
+        first = engine.reconciler.last.get("alpaca")
+        alpaca.listen_lag_s = 20.0
+        await alpaca.drop_connections()
+        await wait_for(lambda: engine.reconciler.last.get("alpaca") is not first)  # the reconnect's reconcile ...
+        await wait_for(lambda: not any(t.get_name() == "reconcile-alpaca" for t in asyncio.all_tasks()))  # ... done
+        assert alpaca.listening() == 0  # the listen still not taken
+        alpaca.fill(order.client_order_id)  # to no trade_updates socket
+        await wait_for(lambda: status(engine, order.client_order_id) is OrderStatus.FILLED, timeout=20.0)
+        assert alpaca.listening() == 0  # read back, not streamed
+        alpaca.land_listens()
+    finally:
+        await engine.stop()

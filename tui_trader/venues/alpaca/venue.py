@@ -75,6 +75,9 @@ def _timeout_session(timeout_s: float) -> Any:
 class AlpacaVenue(AlpacaStreams, AlpacaOrders, AlpacaHistory):
     kind = "alpaca"
     takes_keys = True  # `venue reconnect` reads them again (`reconnect_with`)
+    # back once its sockets are open and "listen" sent, before Alpaca answers "listening": the
+    # engine reads back once more this long after a reconnect's reconcile (engine/reconnect.py)
+    read_back_again_s = 5.0
 
     def __init__(
         self,
