@@ -114,7 +114,9 @@ EXIT_RE = re.compile(
     r"|\b(?=out\s)(?<!broke\s)(?<!breaks\s)(?<!break\s)(?<!broken\s)(?<!breaking\s)(?<!popped\s)(?<!bounced\s)"
     r"(?<!jumped\s)(?<!came\s)(?<!coming\s)out\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon"
     r"|the\s+(?:range|channel|wedge|triangle|pattern|box|trend)))"
-    r"|(?:^|:)\s*out\b(?!\s+(?:of|for)\b)"  # "ETH: out, thesis invalidated"
+    r"|(?:^|:)\s*(?:market\s+)?out\b(?!\s+(?:of|for|there)\b)"  # "ETH: out, thesis invalidated"; "Market out BTC"
+    # "XAUUSD short out": the position named, then out, at the end of what it says
+    r"|\b(?:long|short)\s+out\b(?=\s*(?:[.!,;:\n]|\Z))"
     r"|\b(?:trim|trims|trimmed|trimming|flatten|flattened|flattening)\b"
     r"|\bscal(?:e|ed|ing)\s+out\b|\b(?:go|going|went|now|stay|staying|i'?m|im|we'?re|am|are)\s+flat\b"
     r"|\bflat\s+(?:on|now)\b|\b(?:go|going|went|back)\s+to\s+cash\b|\bcash(?:ing)?\s+out\b"

@@ -189,7 +189,7 @@ _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|be
 # "Market close all BTC", "market sell the rest": the order type before the bare verb at a
 # sentence start (not "markets close early", "market closes early", "market closed").
 _MARKET_ORDER = re.compile(r"(?:^|[\n:;,.!\-\]\)|>*#»])\s*market\s+\Z")
-_MARKET_ORDER_VERBS = ("close", "exit", "sell")
+_MARKET_ORDER_VERBS = ("close", "exit", "sell", "out")
 # A header tag the message opens with ("[VIP]", "ALERT:", "🔥 PREMIUM |"): not what it asks.
 # "[VIP] Market close XAUUSD short" and "VIP Cut XAUUSD short" close the short (both were read
 # as a new short entry: the tag stood where a sentence starts).
