@@ -132,3 +132,30 @@ def test_sighup_applies_new_limits_to_the_next_check_and_refuses_a_bad_file_whol
     code, out, err = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
     assert code == 1 and "max_position_notional" in out + err
     assert d.stop() == 0
+
+
+def test_the_kill_switch_halts_after_kill_9_until_risk_reset(spawn_daemon, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    d = spawn_daemon(home)
+    code, out, _ = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
+    assert code == 0 and "filled" in out
+    code, out, _ = cli(capsys, "flatten", "--yes", "--home", str(home))
+    assert code == 0 and "sent 1 closing order(s)" in out
+    code, out, err = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
+    assert code == 1 and "kill switch: pressed by" in out + err
+
+    d.proc.kill()  # kill -9 right after
+    d.proc.wait(10)
+    again = spawn_daemon(home)
+    st = status(capsys, home)
+    assert "kill switch" in st["halted"] and list(st["halt"]["breakers"]) == ["kill_switch"]
+    code, out, err = cli(capsys, "risk", "reset", "kill", "--yes", "--home", str(home))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "unknown breaker 'kill'" in err
+    assert status(capsys, home)["halted"]  # a bad name changed nothing
+    code, out, _ = cli(capsys, "risk", "reset", "kill_switch", "--yes", "--home", str(home))
+    assert code == 0 and out.strip() == "reset: kill_switch"
+    code, out, _ = cli(capsys, "risk", "reset", "--yes", "--home", str(home))
+    assert code == 0 and out.strip() == "reset: none was tripped"
+    code, out, _ = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--json", "--home", str(home))
+    assert code == 0 and json.loads(out)["status"] == "filled"
+    assert again.stop(signal.SIGTERM) == 0

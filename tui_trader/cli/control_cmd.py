@@ -1,4 +1,5 @@
-"""Command line against a running daemon: status, positions, orders, fills, order, cancel, flatten.
+"""Command line against a running daemon: status, positions, orders, fills, order, cancel, flatten,
+risk reset.
 
 Each command is one request over the daemon's Unix socket. With no daemon running it says so in
 one line and exits 1; `--json` prints exactly one JSON document.
@@ -84,6 +85,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "flatten", "kill switch: cancel every order and close every position", _flatten, json_flag=True
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = add_command(sub, "risk", "the running daemon's halts: reset tripped breakers and the kill switch")
+    verbs = p.add_subparsers(dest="verb", metavar="reset", required=True, parser_class=type(p))
+    s = add_command(verbs, "reset", "clear tripped breakers (all, or one): new entries are allowed again", _reset,
+                    json_flag=True)  # fmt: skip
+    s.add_argument("which", nargs="?", default="all", metavar="BREAKER",
+                   help="daily_loss, max_drawdown, consecutive_losses, kill_switch or all (default)")  # fmt: skip
+    s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
 def _decimal(label: str) -> Callable[[str], Decimal]:
@@ -567,6 +576,23 @@ def _flatten(args: argparse.Namespace) -> int:
     print(f"flatten: cancelled {result['cancelled']} order(s), sent {len(result['closing_orders'])} closing order(s)")
     if result.get("still_open"):
         print(f"still open: {', '.join(result['still_open'])}")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("risk reset allows new entries again: pass --yes (stdin is not a terminal)")
+        answer = input(f"Reset {args.which} and allow new entries again? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("nothing done")
+            return 1
+    result = request(args, "call", command="risk.reset", params={"which": args.which})
+    if args.json:
+        print_json(result)
+    else:
+        cleared = result.get("cleared") or []
+        print(f"reset: {', '.join(cleared)}" if cleared else "reset: none was tripped")
     return 0
 
 

@@ -42,7 +42,7 @@ COMMANDS: dict[str, str] = {
     "daemon": "tui_trader.cli.daemon_cmd",
     "attach": "tui_trader.cli.attach_cmd",
     **dict.fromkeys(
-        ("status", "positions", "orders", "fills", "order", "modify", "cancel", "flatten"),
+        ("status", "positions", "orders", "fills", "order", "modify", "cancel", "flatten", "risk"),
         "tui_trader.cli.control_cmd",
     ),
     "quote": "tui_trader.cli.quote_cmd",

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @command("risk.reset")
 async def reset(engine: EnginePort, params: dict[str, Any], actor: str) -> dict[str, Any]:
-    """Clear tripped breakers: params {"which": "daily_loss" | "max_drawdown" | "consecutive_losses"}."""
+    """Clear tripped breakers: params {"which": "daily_loss" | "max_drawdown" | "consecutive_losses"
+    | "kill_switch" | "all"}."""
     cleared = await engine.reset_breakers(P.text(params, "which", max_len=40), actor)
     return {"cleared": cleared}
 

@@ -539,7 +539,7 @@ class Engine(Trading):
         async def react() -> None:
             await self.audit("risk", "breaker_trip", {"breaker": trip.breaker, "message": trip.message})
             if self.settings.risk.flatten_on_breaker:
-                await self.flatten("breaker")
+                await self.flatten("breaker", halt=False)
 
         task = asyncio.get_running_loop().create_task(react(), name=f"breaker-{trip.breaker}")
         self._tasks.append(task)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from tui_trader.core.errors import UserError
+from tui_trader.core.errors import UsageError, UserError
 from tui_trader.core.events import RiskEvent
 from tui_trader.core.numbers import MAX_NUMBER
 from tui_trader.core.orders import Order, OrderRequest
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tui_trader.core.market import OrderBook, Ticker
     from tui_trader.engine.bus import EventBus
     from tui_trader.engine.derivatives import Derivatives
+    from tui_trader.engine.risk_journal import RiskJournal
     from tui_trader.engine.router import Router
     from tui_trader.execution.emulator import OrderEmulator
     from tui_trader.execution.ids import ClientOrderIds
@@ -51,6 +52,7 @@ class Trading:
     books: dict[tuple[str, str], OrderBook]  # by (venue, symbol)
     portfolio: Portfolio
     risk: RiskManager
+    risk_journal: RiskJournal | None
     checks: PreTradeChecks
     new_id: ClientOrderIds
     router: Router
@@ -412,10 +414,17 @@ class Trading:
         await self.oms.flush()
         return [o.copy() for o in out]
 
-    async def flatten(self, actor: str = "user") -> dict[str, Any]:
-        """The kill switch: cancel every open order, then close every position at market."""
+    async def flatten(self, actor: str = "user", *, halt: bool = True) -> dict[str, Any]:
+        """The kill switch: halt new entries, cancel every open order, then close every position
+        at market. The halt is stored before anything is cancelled (a crash mid-way keeps it) and
+        lasts until the breakers are reset: a strategy does not open again on its next candle.
+        `halt=False`: a breaker's own flatten (`flatten_on_breaker`), whose breaker is the halt."""
         assert self.oms is not None
         await self.audit(actor, "flatten", {})
+        if halt:
+            self.risk.kill(actor, self.clock.now())
+            if self.risk_journal is not None:
+                await self.risk_journal.flush()
         self.bus.publish(RiskEvent(self.clock.now(), "kill_switch", f"flatten requested by {actor}"))
         cancelled = await self.cancel_all(actor)
         closing: list[Order] = []
@@ -496,11 +505,11 @@ class Trading:
         return placed
 
     async def reset_breakers(self, which: str | None = None, actor: str = "user") -> list[str]:
-        """Clear tripped circuit breakers (all or one: daily_loss, max_drawdown, consecutive_losses)."""
+        """Clear tripped circuit breakers (all or one: daily_loss, max_drawdown, consecutive_losses, kill_switch)."""
         try:
             cleared = self.risk.reset(which)  # stored at once: a crash right after keeps the reset
         except ValueError as exc:
-            raise UserError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         await self.audit(actor, "risk_reset", {"breaker": which or "all", "cleared": cleared})
         self.bus.publish(
             RiskEvent(

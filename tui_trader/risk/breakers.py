@@ -1,8 +1,10 @@
-"""Circuit breakers: stop new entries after a bad day, a deep drawdown or a losing streak.
+"""Circuit breakers: stop new entries after a bad day, a deep drawdown or a losing streak, and
+after the kill switch.
 
 Pure state over equity observations and closed trades, so the live engine and tests drive it
 the same way. Reset rules: the daily loss breaker clears at UTC midnight; the drawdown and
-losing-streak breakers stay tripped until an explicit `reset` (which the engine audits).
+losing-streak breakers and the kill switch stay tripped until an explicit `reset` (which the
+engine audits).
 `to_state` / `from_state` carry everything (trips and their reasons, the day's anchor, the
 peak, the streak) across a restart.
 """
@@ -16,7 +18,8 @@ from typing import Any
 DAILY_LOSS = "daily_loss"
 MAX_DRAWDOWN = "max_drawdown"
 CONSECUTIVE_LOSSES = "consecutive_losses"
-ALL = (DAILY_LOSS, MAX_DRAWDOWN, CONSECUTIVE_LOSSES)
+KILL_SWITCH = "kill_switch"  # pressed by a person (`flatten`): no limit trips it, only a reset clears it
+ALL = (DAILY_LOSS, MAX_DRAWDOWN, CONSECUTIVE_LOSSES, KILL_SWITCH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,11 @@ class Breakers:
         if self.peak_equity > 0:
             self.peak_equity = max(0.0, self.peak_equity + amount)
 
+    def kill(self, now: datetime, message: str) -> Trip:
+        """The kill switch was pressed: new entries are refused until a reset (a second press
+        keeps the first one's time)."""
+        return self.tripped.get(KILL_SWITCH) or self._trip(KILL_SWITCH, now, message)
+
     def _trip(self, name: str, now: datetime, message: str) -> Trip:
         trip = Trip(name, now, message)
         self.tripped[name] = trip
@@ -129,7 +137,10 @@ class Breakers:
     def halt_reason(self) -> str | None:
         if not self.tripped:
             return None
-        return "; ".join(f"{t.breaker} breaker: {t.message}" for t in self.tripped.values())
+        return "; ".join(
+            f"kill switch: {t.message}" if t.breaker == KILL_SWITCH else f"{t.breaker} breaker: {t.message}"
+            for t in self.tripped.values()
+        )
 
     def reset(self, which: str | None = None) -> list[str]:
         """Clear breakers (all, or one by name). Drawdown restarts from today's equity, the streak from 0."""

@@ -110,6 +110,14 @@ class RiskManager:
         self.on_change()
         return cleared
 
+    def kill(self, actor: str, now: datetime) -> Trip:
+        """The kill switch: new entries refused (exits pass) until `reset`, stored."""
+        trip = self.breakers.kill(
+            now, f"pressed by {actor} at {now:%Y-%m-%d %H:%M:%S} UTC; new entries are refused until it is reset"
+        )
+        self.on_change()
+        return trip
+
     def halt_reason(self) -> str | None:
         self.observe()
         return self.breakers.halt_reason()

@@ -61,7 +61,7 @@ APP_BINDINGS: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
         "Flatten",
         id="flatten",
         priority=True,
-        tooltip="kill switch: cancel everything and close every position",
+        tooltip="kill switch: cancel everything, close every position, halt entries until reset",
     ),
     Binding("x", "cancel_all", "Cancel all", id="cancel_all", show=False),
     Binding("t", "next_timeframe", "Timeframe", id="timeframe", tooltip="next chart timeframe"),

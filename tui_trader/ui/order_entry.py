@@ -401,7 +401,8 @@ class OrderEntry(WorkstationState):
         n_pos = len(snap.positions) if snap else 0
         body = Text.assemble(
             ("KILL SWITCH\n\n", "bold"),
-            f"Cancel {n_orders} working order(s) and close {n_pos} position(s) at market?",
+            f"Cancel {n_orders} working order(s) and close {n_pos} position(s) at market?\n\n",
+            "New entries, strategies' too, stay refused until you reset it (R in the Risk pane).",
         )
         screen = screens.ConfirmScreen("Flatten everything", body, yes="Flatten", danger=True, arm_s=self.arm_s())
         try:
@@ -411,7 +412,7 @@ class OrderEntry(WorkstationState):
             self.release_command_line()  # `:flatten` handed over: closed under the dialog, or now
         result = await self.client.flatten()
         closing = len(result.get("closing_orders", []))
-        msg = f"flatten: {result.get('cancelled', 0)} cancelled, {closing} closing order(s)"
+        msg = f"flatten: {result.get('cancelled', 0)} cancelled, {closing} closing order(s); entries halted"
         left = result.get("still_open") or []
         if left:
             msg += f"; still open: {', '.join(left)}"

@@ -309,7 +309,7 @@ class ScreenWiring(WorkstationState):
             ("Sell at market…", f"market sell ticket for {self.symbol}", lambda: self.action_ticket("sell", "market")),
             ("Command line", "quick orders: buy 0.5 BTC/USDT limit 64000", self.action_command_line),
             ("Cancel all orders", "cancel every working order", lambda: self.action_cancel_all()),
-            ("Flatten (kill switch)", "cancel everything, close every position", self.action_kill_switch),
+            ("Flatten (kill switch)", "cancel all, close all, halt entries until reset", self.action_kill_switch),
             ("Buy at the ask (one key)", f"default size of {self.symbol}, IOC, confirmed (B)", self._quick_buy),
             ("Sell at the bid (one key)", f"default size of {self.symbol}, IOC, confirmed (S)", self._quick_sell),
             ("Zoom pane", "show the focused pane alone, again to undo (z)", self.action_maximize_pane),

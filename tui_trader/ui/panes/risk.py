@@ -340,7 +340,11 @@ class RiskPane(Pane):
                 brk.add_row(label, Text("ok", style=pal.up), Text(detail, style=pal.muted))
         for name, trip in tripped.items():  # breakers this pane does not know by name
             if name not in dict(BREAKERS):
-                brk.add_row(name, Text("TRIPPED", style=f"bold reverse {pal.error}"), str(trip))
+                brk.add_row(
+                    name.replace("_", " ").capitalize(),
+                    Text("TRIPPED", style=f"bold reverse {pal.error}"),
+                    Text(f"{str(trip.get('at', ''))[11:19]} {trip.get('message', '')}".strip(), style=pal.error),
+                )
         parts.append(brk)
         lines += 1 + len(BREAKERS) + sum(1 for n in tripped if n not in dict(BREAKERS))
         if tripped:
