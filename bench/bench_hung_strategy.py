@@ -119,6 +119,8 @@ def main() -> int:
                 took, done = run(home, "flatten", "--yes", "--json")
                 assert done.returncode == 0 and json.loads(done.stdout)["still_open"] == [], done.stdout
                 flatten.append(took)
+                _, done = run(home, "risk", "reset", "kill_switch", "--yes")  # the kill switch halts entries
+                assert done.returncode == 0, done.stderr
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(30)
