@@ -32,6 +32,13 @@ told nothing of it, not even its farm's 2104), `pace_next` (error 100 for the
 next order, made or not), and `swallow_next_order` (made, but no answer at all: the socket
 is cut right after the order arrives).
 
+REQ_HISTORICAL_DATA (20) is answered with HISTORICAL_DATA (17): the bars of the duration asked
+(`N S`, `N D`, `N W`) ending now (endDateTime empty), each bar's date as epoch seconds
+(formatDate 2), the forming bar not among them, "now" being `bar_clock()` (the wall clock unless
+a test freezes it); `history_error = (code, text)` answers every such request with that error
+instead (IB's 162 "Historical Market Data Service error message: ..." for a farm that fails),
+and `no_bars` lists the bar opens (epoch seconds) with no trade: no bar (a closed market).
+
 REQ_CURRENT_TIME asked within a second of the previous one on a connection is not answered
 (TWS / IB Gateway 10.16 and later, as reported in ib_insync #479 and #604).
 """
@@ -43,6 +50,7 @@ import contextlib
 import itertools
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -110,6 +118,10 @@ class FakeIBGateway(FakeMarket):
         self._hung = False
         self._orders_hung = False
         self._held: list[tuple[_Conn, list[str]]] = []  # requests read while frozen, done on resume
+        self.bar_clock: Callable[[], float] = time.time
+        self.history_error: tuple[int, str] | None = None
+        self.no_bars: set[int] = set()
+        self.history_requests: list[tuple[str, str]] = []  # (bar size, duration) of each
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -349,7 +361,11 @@ class FakeIBGateway(FakeMarket):
                 self._write(conn, self._contract_details(req_id, symbol))
                 self._write(conn, [52, 1, req_id])
         elif msg == 20:  # REQ_HISTORICAL_DATA: reqId, contract, includeExpired, end, bar size, duration ...
-            self._write(conn, self._bars(int(f[1]), f[3], f[16]))
+            self.history_requests.append((f[16], f[17]))
+            if self.history_error is not None:
+                self._write(conn, self._error(int(f[1]), *self.history_error))
+            else:
+                self._write(conn, self._bars(int(f[1]), f[3], f[16], f[17]))
         elif msg == 1:  # REQ_MKT_DATA: version, reqId, the contract ...
             conn.ticks[int(f[2])] = f[4]
 
@@ -566,17 +582,21 @@ class FakeIBGateway(FakeMarket):
             today = f"{day}:CLOSED"
         return f"{today};{nxt}:{'0400' if extended else '0930'}-{nxt}:{'2000' if extended else '1600'}"
 
-    def _bars(self, req_id: int, symbol: str, bar_size: str) -> list[Any]:
-        """HISTORICAL_DATA: the last 30 bars ending now (dates as epoch seconds, formatDate 2)."""
+    def _bars(self, req_id: int, symbol: str, bar_size: str, duration: str) -> list[Any]:
+        """HISTORICAL_DATA: the closed bars of `duration` ending now (dates as epoch seconds,
+        formatDate 2)."""
         n, unit = bar_size.split()[:2]
         step = int(n) * {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600, "day": 86400}[unit]
-        now = int(time.time()) // step * step
+        now = int(self.bar_clock()) // step * step
+        count, per = duration.split()
+        span = int(count) * {"S": 1, "D": 86400, "W": 7 * 86400}[per]
         price = self.prices.get(symbol, Decimal(100))
         rows: list[Any] = []
-        for i in range(30, 0, -1):
-            o = price + Decimal(i % 3) / 100
-            rows += [now - i * step, o, o + Decimal("0.05"), o - Decimal("0.05"), price, 1000, price, 10]
-        return [17, req_id, UNSET, UNSET, 30, *rows]
+        opens = [t for t in range(now - max(step, span // step * step), now, step) if t not in self.no_bars]
+        for t in opens:
+            o = price + Decimal(t // step % 3) / 100
+            rows += [t, o, o + Decimal("0.05"), o - Decimal("0.05"), price, 1000, price, 10]
+        return [17, req_id, UNSET, UNSET, len(opens), *rows]
 
     @staticmethod
     def _error(req_id: int, code: int, text: str) -> list[Any]:

@@ -14,6 +14,12 @@ What it does as OANDA documents:
 - transactions: sinceid, ?from=&type= answering `pages` of idrange URLs, and the transactions
   stream (one JSON object a line, HEARTBEAT every `heartbeat_s`);
 - the pricing stream (PRICE lines with bids/asks and HEARTBEATs);
+- GET /v3/instruments/{name}/candles (Instrument endpoint): `granularity` (S5 by default; M1,
+  M5, M15, M30, H1 here), `price` (M: `mid` with o/h/l/c strings), `count` (500 by default, at
+  most 5000: more is a 400), `from` (the candles from it on, the one it falls in first:
+  `includeFirst` true; a time after now is a 400), no `from`: the `count` newest; the
+  newest candle is the one still forming, `complete` false; `time` RFC3339, `volume` the
+  tick count. A candle exists only for a period with prices: none for `no_prices` (minutes);
 - DAILY_FINANCING at the rollover (`rollover()`), with positionFinancings per instrument;
 - 429 (120 requests a second per connection; `fail_next("429")` forces one).
 
@@ -23,7 +29,8 @@ open stream is cut), `silence(True)` (streams stay open but send nothing, heartb
 `hang(stream)` (the connections of that stream now open stay open and send nothing more, heartbeats
 included, while the other stream flows; a connection opened after it is served as usual),
 `lose_next_transaction()` (the next transaction is made but never written to the transactions
-stream, which heartbeats on naming it as the last one).
+stream, which heartbeats on naming it as the last one), `candles_down` (every candles request
+answered 503, as OANDA's own outage would).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from fakes.serve import serve_loopback
 
 TOKEN = "oanda-test-token-0123456789abcdef"
 ACCOUNT = "101-004-1234567-001"
+GRANULARITY_S = {"S5": 5, "M1": 60, "M5": 300, "M15": 900, "M30": 1800, "H1": 3600}
 INSTRUMENTS = {
     "EUR_USD": {"pipLocation": -4, "displayPrecision": 5, "marginRate": "0.0333", "type": "CURRENCY"},
     "USD_JPY": {"pipLocation": -2, "displayPrecision": 3, "marginRate": "0.04", "type": "CURRENCY"},
@@ -71,6 +79,9 @@ class FakeOanda:
     token: str = TOKEN  # the account's API token (a new one made at OANDA revokes the old: `token = ...`)
     requests: int = 0
     sinceid_reads: int = 0
+    candle_reads: list[dict[str, str]] = field(default_factory=list)  # each candles request's query
+    candles_down: bool = False
+    no_prices: set[datetime] = field(default_factory=set)  # minutes without a price: no candle
     port: int = 0
     _faults: list[str] = field(default_factory=list)
     _streams: list[tuple[str, asyncio.Queue[dict[str, Any] | None]]] = field(default_factory=list)
@@ -100,6 +111,7 @@ class FakeOanda:
         r.add_get("/v3/accounts/{acct}/transactions/sinceid", self._tx_since)
         r.add_get("/v3/accounts/{acct}/transactions/stream", self._tx_stream)
         r.add_get("/v3/accounts/{acct}/pricing/stream", self._price_stream)
+        r.add_get("/v3/instruments/{instrument}/candles", self._candles)
         self._runner, self.port = await serve_loopback(app)
         return self
 
@@ -204,6 +216,51 @@ class FakeOanda:
         return self.orders.get(spec)
 
     # -- endpoints -----------------------------------------------------------------------------
+
+    async def _candles(self, request: web.Request) -> web.Response:
+        denied = self._authorised(request)
+        if denied:
+            return denied
+        q = dict(request.query)
+        self.candle_reads.append(q)
+        name = request.match_info["instrument"]
+        if self.candles_down:
+            return web.json_response({"errorMessage": "Service Unavailable"}, status=503)
+        step = GRANULARITY_S.get(q.get("granularity", "S5"))
+        if name not in INSTRUMENTS or step is None:
+            return web.json_response({"errorMessage": "Invalid value specified for 'instrument'"}, status=400)
+        count = int(q.get("count", 500))
+        if not 0 < count <= 5000:
+            return web.json_response({"errorMessage": "Maximum value for 'count' exceeded"}, status=400)
+        now_s = int(self.now.timestamp())
+        forming = now_s - now_s % step
+        if "from" in q:
+            start = int(datetime.fromisoformat(q["from"].replace("Z", "+00:00")).timestamp())
+            if start > now_s:
+                return web.json_response({"errorMessage": "Invalid value specified for 'from'. Time is in the future"},
+                                         status=400)  # fmt: skip
+            opens = range(start - start % step, forming + 1, step)
+        else:
+            opens = range(forming - (count - 1) * step, forming + 1, step)
+        rows = [self._candle(name, t, step, complete=t < forming) for t in opens]
+        rows = [r for r in rows if r is not None]
+        rows = rows[:count] if "from" in q else rows[-count:]
+        return web.json_response({"instrument": name, "granularity": q.get("granularity", "S5"), "candles": rows})
+
+    def _candle(self, name: str, open_s: int, step: int, *, complete: bool) -> dict[str, Any] | None:
+        """A mid candle at `open_s` made from the minutes in it that had prices (none: no candle)."""
+        minutes = [datetime.fromtimestamp(t, UTC) for t in range(open_s, open_s + max(step, 60), 60)]
+        priced = [m for m in minutes if m not in self.no_prices]
+        if not priced:
+            return None
+        mid = (self.prices[name][0] + self.prices[name][1]) / 2
+        wiggle = Decimal(open_s // step % 7) * Decimal("0.0001")
+        o, c = mid + wiggle, mid - wiggle
+        return {
+            "complete": complete, "volume": 10 * len(priced), "time": _ts(datetime.fromtimestamp(open_s, UTC)),
+            "mid": {"o": str(o), "h": str(max(o, c) + Decimal("0.0002")), "l": str(min(o, c) - Decimal("0.0002")),
+                    "c": str(c)},
+        }
 
     async def _accounts(self, request: web.Request) -> web.Response:
         return self._authorised(request) or web.json_response({"accounts": [{"id": ACCOUNT, "tags": []}]})

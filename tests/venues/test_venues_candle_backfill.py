@@ -1,4 +1,4 @@
-"""Candles read back after an outage (`venues.ccxt.candle_pages`), against the loopback Binance:
+"""Candles read back after an outage (`venues.candle_pages`), against the loopback Binance:
 /api/v3/klines answers from `startTime` on, 1000 at most (Binance's documented limit), and the
 fault table's rows, each a way the venue answers wrong (`FakeBinanceExchange.klines_fault`).
 

@@ -12,8 +12,14 @@ is said, never papered over.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from tui_trader.core.events import Event, NoticeEvent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,14 @@ class Hole:
         else:
             why = f"{self.venue}'s history answered its {self.answered} newest, none that far back"
         return f"{self.symbol} {self.what} from {span} are missing after the outage: {why}; that span stays a hole"
+
+
+def say(hole: Hole, holes: MutableSequence[Hole], emit: Callable[[Event], None], now: datetime) -> None:
+    """Keep `hole` among the venue's `holes` (the chart, `status --json`, a strategy's wait) and
+    say it: a warning in the log and a notice."""
+    holes.append(hole)
+    log.warning("%s: %s", hole.venue, hole.text())
+    emit(NoticeEvent(now, "warning", hole.text(), hole.venue))
 
 
 def hole_before(times_ms: list[int], gap_from_ms: int, limit: int, *, anchored_at_now: bool) -> tuple[int, int] | None:

@@ -25,12 +25,12 @@ from urllib.parse import urlsplit
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
-from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, NoticeEvent, TickerEvent, TradeEvent
+from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, TickerEvent, TradeEvent
 from tui_trader.core.market import Candle
 from tui_trader.secrets.credentials import Credentials
 from tui_trader.venues.alpaca import convert
 from tui_trader.venues.alpaca.hours import MarketClock
-from tui_trader.venues.backfill import Hole
+from tui_trader.venues.backfill import Hole, say
 from tui_trader.venues.base import Emit, VenueOrder
 from tui_trader.venues.resilience import ConnectionMonitor, in_background, watchdog_pause
 from tui_trader.venues.streams import PrivateProbe, StreamBoard
@@ -399,6 +399,4 @@ class AlpacaStreams(PrivateProbe):
             return
         hole = Hole(self.name, symbol, "1m candles", int(start.timestamp() * 1000), int(end.timestamp() * 1000), 0,
                     why=why)  # fmt: skip
-        self.holes.append(hole)
-        log.warning("%s: %s", self.name, hole.text())
-        self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))
+        say(hole, self.holes, self._emit, self.clock.now())

@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.config.venues import VenueSettings
 from tui_trader.core.clock import Clock
 from tui_trader.core.enums import ConnectionState, OrderStatus
-from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, NoticeEvent, TickerEvent, TradeEvent
+from tui_trader.core.events import BookEvent, CandleEvent, ExecutionReport, TickerEvent, TradeEvent
 from tui_trader.core.market import Ticker
-from tui_trader.venues import backfill
+from tui_trader.venues import backfill, candle_pages
 from tui_trader.venues.base import Emit, VenueOrder
-from tui_trader.venues.ccxt import candle_pages, convert, exchanges
+from tui_trader.venues.ccxt import convert, exchanges
 from tui_trader.venues.ccxt.book_snapshot import PublicSnapshot
 from tui_trader.venues.ccxt.errors import (
     CLOCK_WARN_MS,
@@ -738,9 +738,7 @@ class CcxtStreams(PrivateProbe):
         if span is None:
             return
         hole = backfill.Hole(self.name, symbol, what, span[0], span[1], answered, tail, why)
-        self.holes.append(hole)
-        log.warning("%s: %s", self.name, hole.text())
-        self._emit(NoticeEvent(self.clock.now(), "warning", hole.text(), self.name))
+        backfill.say(hole, self.holes, self._emit, self.clock.now())
 
 
 def _fill_key(t: dict[str, Any]) -> str:

@@ -25,7 +25,11 @@ values. This module holds the connection:
   message telling a new API client that the loss is still on, or is over), not a farm's "OK"
   (2104, 2106, 2158: data farms, not the server that takes orders);
 - market hours come from each contract's details (`liquidHours`; `tradingHours` too with
-  `extended_hours`), refreshed every minute.
+  `extended_hours`), refreshed every minute;
+- candles: the `candles` timeframes (up to 1h) are read with reqHistoricalData at each bar's
+  close (bars above 30 s are outside IB's pacing rules), and after an outage from the last bar
+  given, before the series goes on (`venues.candle_poll`); a request IB refuses (162) or leaves
+  unanswered keeps the span as a hole, said. A bar with no trade (a closed market) is none.
 
 `orders.py` sends, cancels and looks orders up (IB keeps our client id as `orderRef`).
 """
@@ -49,7 +53,9 @@ from tui_trader.core.events import NoticeEvent, TickerEvent
 from tui_trader.core.instrument import Instrument
 from tui_trader.core.market import Candle, Ticker
 from tui_trader.core.positions import Balance
+from tui_trader.venues.backfill import Hole
 from tui_trader.venues.base import Emit, VenueCapabilities, VenueError
+from tui_trader.venues.candle_poll import PolledCandles, polled_timeframes
 from tui_trader.venues.ib import convert
 from tui_trader.venues.ib.heartbeat import EVERY_S, TIMEOUT_S, Heartbeat
 from tui_trader.venues.ib.orders import PRIVATE, IBOrders
@@ -68,6 +74,7 @@ log = logging.getLogger(__name__)
 NOT_FOUND_FINAL_S = 60.0  # IB documents no window after which an order not shown never will be
 LINK_LOST, LINK_BACK = 1100, (1101, 1102)
 LINK_BROKEN = 2110  # "Connectivity between TWS and server is broken. It will be restored automatically."
+CANDLES_PAGE = 1000  # bars asked for at once after an outage (the duration from the last one given)
 
 
 class IBVenue(IBOrders, PrivateProbe):
@@ -129,6 +136,18 @@ class IBVenue(IBOrders, PrivateProbe):
         self._probed_at = 0.0
         self._relearn = False
         self.counters = {"reconnects": 0, "found_by_lookup": 0, "duplicate_fills": 0, "pacing": 0}
+        # bars read from IB's history: at each close, and from where they stopped after an outage
+        self.candles = PolledCandles(name, clock, self.fetch_candles, lambda event: self._emit(event),
+                                     self._candles_up, limit=CANDLES_PAGE, sparse=True)  # fmt: skip
+        self.monitor.on_recovered(self.candles.read)
+
+    @property
+    def holes(self) -> Sequence[Hole]:
+        """The spans of candles an outage left that IB's history could not give back."""
+        return self.candles.holes
+
+    def _candles_up(self) -> bool:
+        return self._connected() and not (self._link_lost or self._hung)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -141,6 +160,7 @@ class IBVenue(IBOrders, PrivateProbe):
         self.monitor.emit = emit
         self.monitor.connecting()
         self.streams.add(PRIVATE, private=True)
+        timeframes = polled_timeframes(self.name, self.settings.candles, convert.BAR_SIZES)
         await self._open()
         mode = "PAPER" if self.account.startswith("D") else "LIVE"
         if self._link_lost:  # said while connecting
@@ -149,6 +169,9 @@ class IBVenue(IBOrders, PrivateProbe):
             self.monitor.connected(f"ib {mode} {self.account}")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
         self._tasks["heartbeat"] = asyncio.create_task(self._heartbeat(), name=f"{self.name}-heartbeat")
+        if timeframes:
+            self.candles.want(self._symbols, timeframes)
+            self._tasks["candles"] = asyncio.create_task(self.candles.run(), name=f"{self.name}-candles")
 
     async def _open(self) -> None:
         """Connect and sync (ib_async reads open and completed orders, executions, positions and
@@ -479,6 +502,8 @@ class IBVenue(IBOrders, PrivateProbe):
         await self._qualify(new)
         for symbol in new:
             self._ask_quotes(symbol)
+        if "candles" in self._tasks:
+            self.candles.want(new, self.settings.candles)
 
     async def fetch_candles(
         self, symbol: str, timeframe: str, since: datetime | None = None, limit: int = 500
@@ -496,8 +521,7 @@ class IBVenue(IBOrders, PrivateProbe):
         if contract is None:
             await self._qualify([symbol])
             contract = self._contracts[symbol]
-        bars = await self.ib.reqHistoricalDataAsync(contract, "", duration, bar_size, "TRADES", False, 2,
-                                                    timeout=self.request_timeout_s)  # fmt: skip
+        bars = await self._history(contract, duration, bar_size)
         out = []
         for b in bars or []:
             at = b.date if isinstance(b.date, datetime) else datetime(b.date.year, b.date.month, b.date.day, tzinfo=UTC)
@@ -507,6 +531,32 @@ class IBVenue(IBOrders, PrivateProbe):
             out.append(Candle(symbol, timeframe, at, float(b.open), float(b.high), float(b.low), float(b.close),
                               float(b.volume), closed=at + timedelta(seconds=step) <= now))  # fmt: skip
         return out[-limit:]
+
+    async def _history(self, contract: Any, duration: str, bar_size: str) -> Any:
+        """reqHistoricalData's bars, or VenueError: ib_async answers a refused request (IB's 162,
+        a farm down) and one unanswered within its timeout with no bars, as it does a span with
+        no trade; the refusal is heard on the error event, the silence by its duration."""
+        refused: dict[int, str] = {}
+
+        def heard(req_id: int, code: int, text: str, contract: Any = None) -> None:
+            if code != 165 and not 2100 <= code < 2200:  # not a farm's or the query's news
+                refused[req_id] = f"IB {code}: {' '.join(text.split())}"
+
+        ib = self.ib
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        ib.errorEvent += heard
+        try:
+            bars = await ib.reqHistoricalDataAsync(contract, "", duration, bar_size, "TRADES", False, 2,
+                                                   timeout=self.request_timeout_s)  # fmt: skip
+        finally:
+            ib.errorEvent -= heard
+        why = refused.get(getattr(bars, "reqId", -1))
+        if why is None and not bars and loop.time() - asked >= self.request_timeout_s:
+            why = f"unanswered for {self.request_timeout_s:g} s"
+        if why is not None:
+            raise VenueError(f"{self.name}: historical bars: {why}")
+        return bars
 
     async def fetch_balances(self) -> dict[str, Balance]:
         """The account's liquidation value (NetLiquidation: the cash and the positions' market

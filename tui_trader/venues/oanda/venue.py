@@ -20,6 +20,10 @@ transactions), over aiohttp.
   order's answer carrying newer ids does not move that mark past what the stream missed. The
   venue is back (`connected`, a reconnect when the transactions stream was renewed: the engine
   reconciles) only once every reopened stream has spoken.
+- Candles: OANDA streams none. The `candles` timeframes (up to 1h) are read from
+  `/v3/instruments/{name}/candles` at each bar's close, and after an outage from the last bar
+  given, page after page, before the series goes on (`venues.candle_poll`); what cannot be
+  read back is a hole, said. A period without prices has no candle at OANDA: no hole.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ from tui_trader.core.market import Candle
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.secrets.credentials import Credentials
+from tui_trader.venues.backfill import Hole
 from tui_trader.venues.base import Emit, OutcomeUnknown, VenueCapabilities, VenueError, VenueOrder
+from tui_trader.venues.candle_poll import PolledCandles, polled_timeframes
 from tui_trader.venues.oanda import convert
 from tui_trader.venues.ratelimit import RateGate
 from tui_trader.venues.resilience import Backoff, ConnectionMonitor, cancel_tasks, in_background, watchdog_pause
@@ -61,6 +67,7 @@ HOSTS = {  # practice, live
 }
 _GRANULARITY = {"1m": "M1", "5m": "M5", "15m": "M15", "30m": "M30", "1h": "H1", "4h": "H4", "1d": "D"}
 STREAMS = ("transactions", "pricing")
+CANDLES_PAGE = 5000  # the most candles one request answers (OANDA's `count`: 500 by default, at most 5000)
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.DAY: "GFD"}
 
 
@@ -114,6 +121,20 @@ class OandaVenue:
         self._cid_by_vid: dict[str, str] = {}
         self._flows: list[CashFlow] = []
         self._closing = False
+        # bars read from OANDA's history: at each close, and from where they stopped after an outage
+        self.candles = PolledCandles(
+            name, clock, self.fetch_candles, lambda event: self._emit(event), self._candles_up,
+            limit=CANDLES_PAGE, sparse=True,
+        )  # fmt: skip
+        self.monitor.on_recovered(self.candles.read)
+
+    @property
+    def holes(self) -> Sequence[Hole]:
+        """The spans of candles an outage left that OANDA's history could not give back."""
+        return self.candles.holes
+
+    def _candles_up(self) -> bool:
+        return self.monitor.state in (ConnectionState.CONNECTED, ConnectionState.DEGRADED)
 
     # -- REST ----------------------------------------------------------------------------------
 
@@ -208,9 +229,13 @@ class OandaVenue:
         self.currency = summary.get("currency", "USD")
         self._last_tx = str(summary.get("lastTransactionID", "0"))
         await self._load_instruments()
+        timeframes = polled_timeframes(self.name, self.settings.candles, _GRANULARITY)
         self.monitor.connected(f"oanda {'practice' if self.settings.paper else 'LIVE'}")
         self._start("transactions")
         self._tasks["watchdog"] = asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")
+        if timeframes:
+            self.candles.want(self.settings.symbols, timeframes)
+            self._tasks["candles"] = asyncio.create_task(self.candles.run(), name=f"{self.name}-candles")
 
     async def _load_instruments(self) -> None:
         names = ",".join(convert.instrument_name(s) for s in self.settings.symbols)
@@ -255,6 +280,8 @@ class OandaVenue:
 
     async def subscribe(self, symbols: Sequence[str]) -> None:
         wanted = sorted({*self._subscribed, *(s for s in symbols if s in self.instruments)})
+        if self._tasks.get("candles") is not None:
+            self.candles.want(wanted, self.settings.candles)
         if wanted != self._subscribed:
             self._subscribed = wanted
             self._restart("pricing")

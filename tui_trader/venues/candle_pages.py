@@ -1,7 +1,8 @@
 """Candles read back after an outage, page after page (`read_back`), and what they could not reach.
 
-A venue's OHLCV endpoint answers a bounded page (`exchanges.ohlcv_page`): Kraken its newest 720
-whatever `since` says, Binance 1000 from `startTime`, OKX 100 of its history, ...). The gap is
+A venue's OHLCV endpoint answers a bounded page (ccxt's `exchanges.ohlcv_page`: Kraken its newest
+720 whatever `since` says, Binance 1000 from `startTime`, OKX 100 of its history, ...; OANDA's
+candles 5000 from `from`; Interactive Brokers' historical bars, its newest of the duration asked). The gap is
 read from its start (or, when it is longer than `pages` pages, from where the newest `pages`
 pages begin: the candles a strategy reads are the newest) up to the last closed candle. Each
 answer is judged, never trusted:
