@@ -12,6 +12,10 @@ WS    /ws/<n>         public streams: SUBSCRIBE to <sym>@ticker, @depth, @trade,
 Binance's words: symbols "BTCUSDT", sides BUY / SELL, types LIMIT / MARKET, statuses NEW /
 PARTIALLY_FILLED / FILLED / CANCELED; `orders`, `trades`, `prices` and `public_trades` hold
 FakeMarket's unified ones ("BTC/USDT", "buy", "limit", "new").
+
+`snapshots` (an asyncio.Event, set: answered) holds each /depth answer while it is cleared: a
+book's REST snapshot as slow as Binance's under a burst of them (depth at limit 1000 weighs
+50 of the 6000 a minute), the diff stream flowing meanwhile.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class FakeBinanceExchange(FakeMarket):
         # a venue misbehaving on /klines (a test's): (query, the documented answer) -> the answer
         self.klines_fault: Callable[[dict[str, str], list[list[Any]]], list[list[Any]]] | None = None
         self.lagging: set[str] = set()  # client ids whose REST view is as before their fills (`lag_orders`)
+        self.snapshots = asyncio.Event()  # cleared: /depth answers wait until it is set again
+        self.snapshots.set()
 
     def ccxt_options(self) -> dict[str, Any]:
         """The `options` table a `[venues.X]` config uses to point ccxt's binance here."""
@@ -139,6 +145,7 @@ class FakeBinanceExchange(FakeMarket):
         if path == "/ticker/24hr":
             return web.json_response(self._ticker(symbol or self.symbols[0]))
         if path == "/depth" and symbol is not None:
+            await self.snapshots.wait()
             bids, asks = self.levels(symbol)
             update = self.depth_update[symbol]
             return web.json_response({"lastUpdateId": update, "bids": bids, "asks": asks})

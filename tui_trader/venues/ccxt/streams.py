@@ -102,6 +102,7 @@ class CcxtStreams(PrivateProbe):
     holes: deque[backfill.Hole]  # spans a backfill could not reach, newest last
     _gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None
     _books: PublicSnapshot | None
+    _book_updates: dict[str, tuple[int, int]]  # book stream -> (generation, updates ccxt held) at the last look
     counters: dict[str, int]
 
     if TYPE_CHECKING:  # provided by CcxtVenue and AccountHistory
@@ -475,6 +476,7 @@ class CcxtStreams(PrivateProbe):
         while not self._closing:
             await watchdog_pause(period)
             self._sweep_private()
+            self._books_filling()
             silent = self.streams.silent()
             # degraded only for streams stopped for refused keys, the market data flowing on
             # is watched as a connected venue's (frozen quotes behind "keys refused" otherwise)
@@ -497,6 +499,28 @@ class CcxtStreams(PrivateProbe):
             elif self._probe_due() and self.streams.state(self._owes) != STOPPED:
                 self._probing = True
                 in_background(self._probe_private(self._owes), f"{self.name}-probe")
+
+    def _books_filling(self) -> None:
+        """A book whose snapshot is still to come is alive while its updates come. ccxt holds a
+        book's updates (`cache`) until it has loaded its REST snapshot (binance: asked at the
+        subscribe; kucoin: after 5 updates; a resync after a gap in the ids too) and hands on
+        nothing meanwhile: with many symbols the snapshots queue behind the venue's rate limit,
+        and a book counted as silent until its own came (past its grace every waiting book was
+        silent: a reconnect, every book subscribed and its snapshot asked for again, a snowball
+        on a slow machine). Updates held since the last look are live data: the stream is live
+        (not its snapshot, which is no proof: it comes over REST, the socket silent or not).
+        Updates held before a reconnect prove nothing of the new socket: counted from the first
+        look after it."""
+        books = getattr(self._ex, "orderbooks", None) or {}
+        gen = self._generation
+        for key in self._tasks:
+            if not key.startswith("book:") or self.streams.state(key) == STOPPED:
+                continue
+            held = len(getattr(books.get(key.removeprefix("book:")), "cache", None) or ())
+            seen_gen, seen = self._book_updates.get(key, (gen, 0))
+            if seen_gen == gen and held > seen and not self._reconnect_lock.locked():
+                self._alive(key)
+            self._book_updates[key] = (gen, held)
 
     def _retry_silent(self) -> bool:
         return (

@@ -139,6 +139,7 @@ class CcxtVenue(CcxtStreams, CcxtOrders, CcxtDerivatives, AccountHistory):
         # where the data stopped when the connection went: live messages after the reconnect
         # move _last_candle / _last_trade past the gap before the backfill runs
         self._gap_from: tuple[dict[tuple[str, str], int], dict[str, int]] | None = None
+        self._book_updates: dict[str, tuple[int, int]] = {}
         self._fills_due = asyncio.Event()  # an order changed: poll fills now (no fills stream)
         self._fills_since: dict[str, int] = {}
         self._fills_polled: set[str] = set()
