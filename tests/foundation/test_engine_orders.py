@@ -68,6 +68,31 @@ async def test_with_a_home_the_order_is_written_ahead_before_the_venue_sees_it(t
         await engine.stop()
 
 
+async def test_after_a_restart_the_recent_orders_are_the_newest_in_the_order_they_came(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`orders --all` and the TUI's order list show the newest orders, the run before's and this
+    run's, oldest first. Before, the run before's were kept newest first and this run's after
+    them: with more than 50 stored, the list showed the oldest ones and left out the newest."""
+    from tui_trader.engine.testing import manual_engine, step
+    from tui_trader.home import Home
+
+    first = manual_engine(home=Home(tmp_path))
+    await first.start()
+    try:
+        await step(first, 3)
+        before = [(await first.place(OrderRequest("ETH/USDT", Side.BUY, D("0.01")))).client_order_id for _ in range(60)]
+    finally:
+        await first.stop()
+    again = manual_engine(home=Home(tmp_path))
+    await again.start()
+    try:
+        await step(again, 3)
+        new = await again.place(OrderRequest("ETH/USDT", Side.BUY, D("0.01")))
+        shown = [o.client_order_id for o in again.snapshot().recent_orders]
+        assert shown == [*before[-49:], new.client_order_id]
+    finally:
+        await again.stop()
+
+
 async def test_limit_order_rests_then_cancel(engine) -> None:
     mid = engine.mid("BTC/USDT")
     price = D(str(round(mid * 0.97, 2)))

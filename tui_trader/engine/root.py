@@ -225,7 +225,7 @@ class Engine(Trading):
         self.oms.fill_listeners.append(self.stops.on_fill)  # after the sub-ledgers booked the fill
         self.emulator = OrderEmulator(self.oms, self.clock, self.tickers)
         await self.oms.restore()
-        for order in await self.store.load_orders(limit=self.RECENT):
+        for order in reversed(await self.store.load_orders(limit=self.RECENT)):  # oldest first, as they come
             self.recent_orders[order.client_order_id] = order
         self.fills = list(reversed(await self.store.load_fills(limit=self.RECENT)))
         # Before reconciliation: the fills and order changes it finds (made while the engine was
