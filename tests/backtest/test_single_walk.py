@@ -140,14 +140,24 @@ def test_a_candidate_before_the_open_trade_exits_gives_the_walk_up() -> None:
     sym, _ = one_symbol(5, bars=400, shorts=False)
     count = len(sym.entry_bars)
     late = int(sym.market.time[-1])
-    exits = [(len(sym.market.time) - 1, 100.0, "roi", False, late)] * count
-    found = walk_single(sym, [100.0] * count, [100.0] * count, exits, [("roi", None, 100.0, 0.001)] * count,
-                        lambda *_: 10.0, taker_fee=0.001, capital=1000.0, ratio=1.0, min_stake=0.0)
+
+    def plan(exit_bars: list[int]) -> portfolio.PlannedExits:
+        settled = (np.full(count, "roi", dtype=object), np.full(count, None, dtype=object), np.full(count, 100.0),
+                   np.full(count, 0.001))  # fmt: skip
+        return portfolio.PlannedExits(np.full(count, 100.0), np.full(count, 100.0), np.asarray(exit_bars),
+                                      np.full(count, 100.0), ["roi"] * count, np.zeros(count, dtype=bool),
+                                      np.full(count, late), settled)  # fmt: skip
+
+    def walk(exit_bars: list[int]) -> Any:
+        return walk_single(sym, plan(exit_bars), lambda *_: 10.0, taker_fee=0.001, capital=1000.0, ratio=1.0,
+                           min_stake=0.0)  # fmt: skip
+
+    exit_bars = [len(sym.market.time) - 1] * count
+    found = walk(exit_bars)
     assert count > 2 and found is not None  # one trade to the end: nothing comes before its exit
-    exits[0] = (int(sym.entry_bars[0]), 100.0, "roi", False, late)  # exits at its own candle, stamped late
-    found = walk_single(sym, [100.0] * count, [100.0] * count, exits, [("roi", None, 100.0, 0.001)] * count,
-                        lambda *_: 10.0, taker_fee=0.001, capital=1000.0, ratio=1.0, min_stake=0.0)
-    assert found is None
+    assert found[0]["exit_reason"] == ["roi"] and found[0]["exit_ns"].tolist() == [late]
+    exit_bars[0] = int(sym.entry_bars[0])  # exits at its own candle, stamped late
+    assert walk(exit_bars) is None
 
 
 def requests(seed: int, count: int = 400) -> list[StakeRequest]:

@@ -130,26 +130,66 @@ class SimulationOutput:
     final_cash: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
 class PlannedExits:
-    """One symbol's candidates with their entry price and exit found in one batch, as Python
-    lists: prices[i] and exits[i] = (bar, raw price, reason, at the open, exit time), and
-    settled[i] = (reason as recorded, exit tag, exit fill after slippage, exit fee rate):
-    none of it depends on the stake, so the per-trade loop only sizes and books."""
+    """One symbol's candidates with their entry price and exit found in one batch: per
+    candidate, `prices` (the open rate, on the tick) and `paid` (the entry fill before
+    rounding: the amount's price) as Python lists; the exit as columns (`bar`, `raw` price,
+    `reason`, `at_open`, exit `time` in ns) and as settled (`settle_columns`: the reason as
+    recorded, the exit tag, the exit fill after slippage, the exit fee rate). None of it
+    depends on the stake, so the per-trade loop only sizes and books. `exits[i]` and
+    `settled[i]` give one candidate's as tuples (the general walk's; made on first use: the
+    single walk reads the columns)."""
 
-    prices: list[float]
-    exits: list[tuple[int, float, str, bool, int]]  # bar, price, reason, at open, exit time ns
-    paid: list[float]  # the entry fill before rounding to the tick (the amount's price)
-    settled: list[tuple[str, str | None, float, float]]
-    detail_signal: np.ndarray | None = None  # with finer candles: each one's exit-signal bar on them
+    __slots__ = ("_exits", "_settled", "at_open", "bar", "detail_signal", "fill", "paid", "prices", "rate", "raw",
+                 "reason", "recorded", "tag", "time")  # fmt: skip
+
+    def __init__(self, prices: np.ndarray, paid: np.ndarray, bar: np.ndarray, raw: np.ndarray, reason: list[str],
+                 at_open: np.ndarray, time: np.ndarray, settled: Settled,
+                 detail_signal: np.ndarray | None = None) -> None:  # fmt: skip
+        self.prices: list[float] = prices.tolist()
+        self.paid: list[float] = paid.tolist()
+        self.bar, self.raw, self.reason, self.at_open, self.time = bar, raw, reason, at_open, time
+        self.recorded, self.tag, self.fill, self.rate = settled
+        self.detail_signal = detail_signal  # with finer candles: each one's exit-signal bar on them
+        self._exits: list[tuple[int, float, str, bool, int]] | None = None
+        self._settled: list[tuple[str, str | None, float, float]] | None = None
+
+    @property
+    def exits(self) -> list[tuple[int, float, str, bool, int]]:
+        """(bar, raw price, reason, at the open, exit time ns) of each candidate."""
+        if self._exits is None:
+            self._exits = list(zip(self.bar.tolist(), self.raw.tolist(), self.reason, self.at_open.tolist(),
+                                   self.time.tolist(), strict=True))  # fmt: skip
+        return self._exits
+
+    @property
+    def settled(self) -> list[tuple[str, str | None, float, float]]:
+        """(reason as recorded, exit tag, exit fill, exit fee rate) of each candidate."""
+        if self._settled is None:
+            self._settled = settled_rows((self.recorded, self.tag, self.fill, self.rate))
+        return self._settled
+
+
+# (reason as recorded: object, exit tag: object, exit fill: float64, exit fee rate: float64)
+Settled = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def settle_exits(sym: SymbolSignals, fills: FillModel, sides: np.ndarray, bars: np.ndarray,
                  raw: np.ndarray, reasons: list[str]) -> list[tuple[str, str | None, float, float]]:  # fmt: skip
-    """(reason as recorded, exit tag, exit fill, fee rate) of planned exits: an exit signal is
-    recorded under its candle's exit_tag (as Freqtrade does), ROI limits fill at their price
-    with the maker fee, every other exit is a market order (fixed slippage only: the batch
-    runs without volume-aware slippage)."""
+    """(reason as recorded, exit tag, exit fill, fee rate) of planned exits (`settle_columns`)."""
+    return settled_rows(settle_columns(sym, fills, sides, bars, raw, reasons))
+
+
+def settled_rows(columns: Settled) -> list[tuple[str, str | None, float, float]]:
+    recorded, tags, price, rate = columns
+    return list(zip(recorded.tolist(), tags.tolist(), price.tolist(), rate.tolist(), strict=True))
+
+
+def settle_columns(sym: SymbolSignals, fills: FillModel, sides: np.ndarray, bars: np.ndarray,
+                   raw: np.ndarray, reasons: list[str]) -> Settled:  # fmt: skip
+    """`settle_exits` as columns: an exit signal is recorded under its candle's exit_tag (as
+    Freqtrade does), ROI limits fill at their price with the maker fee, every other exit is a
+    market order (fixed slippage only: the batch runs without volume-aware slippage)."""
     count = len(reasons)
     # object arrays compared and tested cell by cell in NumPy's loops (each cell's == and
     # truth as Python's), not in generator expressions: ~12,000 exits a year of 1m bars
@@ -165,7 +205,7 @@ def settle_exits(sym: SymbolSignals, fills: FillModel, sides: np.ndarray, bars: 
     frac = fills.slippage_bps / 10_000.0
     price = np.where(roi, raw, np.where(sides < 0, raw * (1.0 + frac), raw * (1.0 - frac)))
     rate = np.where(roi, fills.maker_fee, fills.taker_fee)
-    return list(zip(recorded.tolist(), tags.tolist(), price.tolist(), rate.tolist(), strict=True))
+    return recorded, tags, np.asarray(price, dtype=np.float64), np.asarray(rate, dtype=np.float64)
 
 
 def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> PlannedExits:
@@ -215,10 +255,9 @@ def plan_exits(sym: SymbolSignals, rules: ExitRules, fills: FillModel) -> Planne
         bars = np.where(forced, last, owner[ex.bar])
         times = np.where(forced, m.time[last], d.time[ex.bar])
     reasons = [REASONS[r] for r in ex.reason.tolist()]
-    exits = list(zip(bars.tolist(), ex.price.tolist(), reasons, ex.at_open.tolist(),
-                     times.tolist(), strict=True))  # fmt: skip
-    settled = settle_exits(sym, fills, sym.entry_sides, bars, ex.price, reasons)
-    return PlannedExits(prices.tolist(), exits, paid.tolist(), settled, None if d is None else signal_d)
+    settled = settle_columns(sym, fills, sym.entry_sides, bars, ex.price, reasons)
+    return PlannedExits(prices, paid, bars, ex.price, reasons, ex.at_open, times, settled,
+                        None if d is None else signal_d)  # fmt: skip
 
 
 def detail_exit(sym: SymbolSignals, rules: ExitRules, fills: FillModel, k: int, side: int,
@@ -252,8 +291,10 @@ def detail_plan(sym: SymbolSignals, rules: ExitRules, fills: FillModel, k: int, 
                 signal_d: int) -> PlannedExits:  # fmt: skip
     """The one-candidate plan of an entry at the open of finer candle `k` (`detail_exit`)."""
     price, paid, row = detail_exit(sym, rules, fills, k, side, signal_d)
-    settled = settle_exits(sym, fills, np.array([side]), np.array([row[0]]), np.array([row[1]]), [row[2]])
-    return PlannedExits([price], [row], [paid], settled)
+    bar, raw = np.array([row[0]]), np.array([row[1]])
+    settled = settle_columns(sym, fills, np.array([side]), bar, raw, [row[2]])
+    return PlannedExits(np.array([price]), np.array([paid]), bar, raw, [row[2]], np.array([row[3]]),
+                        np.array([row[4]]), settled)  # fmt: skip
 
 
 def simulate(
@@ -301,8 +342,8 @@ def simulate(
         and (stake_of := stake_function(sizer, fills.taker_fee, max_open_trades)) is not None
     ):  # fmt: skip
         walked = walk_single(
-            symbols[0], plan.prices, plan.paid, plan.exits, plan.settled, stake_of,
-            taker_fee=fills.taker_fee, capital=capital, ratio=ratio, min_stake=min_stake,
+            symbols[0], plan, stake_of, taker_fee=fills.taker_fee, capital=capital, ratio=ratio,
+            min_stake=min_stake,
         )  # fmt: skip
         if walked is not None:  # the general walk's final state, as it leaves it
             columns, out.rejected, out.final_cash, last = walked

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from tui_trader.backtest.portfolio import PlannedExits
     from tui_trader.risk.sizing import StakeFunction
 
 
@@ -41,10 +42,7 @@ def round_trip(side: int, qty: float, paid: float, exit_price: float, entry_fee:
 
 def walk_single(
     sym: Any,
-    prices: list[float],
-    paid: list[float],
-    exits: list[tuple[int, float, str, bool, int]],
-    settled: list[tuple[str, str | None, float, float]],
+    plan: PlannedExits,
     stake_of: StakeFunction,
     *,
     taker_fee: float,
@@ -53,17 +51,21 @@ def walk_single(
     min_stake: float,
 ) -> tuple[dict[str, Any], Counter[str], float, int | None] | None:
     """(the trades' columns as `portfolio.Trades` takes them, rejections, final cash, the time
-    of the last candidate visited) of `sym`'s candidates with their planned exits (`prices`,
-    `paid`, `exits`, `settled`: `portfolio.PlannedExits`); None when a candidate comes before
-    the open trade's exit (the general walk then runs)."""
+    of the last candidate visited) of `sym`'s candidates with their planned exits (`plan`:
+    the loop reads each candidate's entry fill, exit time, exit fill and fee rate as Python
+    values; the trades' other columns are taken from the plan's arrays once the walk is done);
+    None when a candidate comes before the open trade's exit (the general walk then runs)."""
     m = sym.market
     sides: list[int] = sym.entry_sides.tolist()
     times: list[int] = m.time[sym.entry_bars].tolist()
     opens: list[float] = m.open[sym.entry_bars].tolist()
+    paid = plan.paid
+    exit_times: list[int] = plan.time.tolist()
+    exit_prices: list[float] = plan.fill.tolist()
+    fee_rates: list[float] = plan.rate.tolist()
     count = len(sym.entry_bars)
     # each candidate's next one after its trade's exit candle (the general walk's bisect)
-    exit_bars = np.fromiter((e[0] for e in exits), dtype=np.int64, count=count)
-    after: list[int] = np.maximum(np.searchsorted(sym.entry_bars, exit_bars + 1), np.arange(1, count + 1)).tolist()
+    after: list[int] = np.maximum(np.searchsorted(sym.entry_bars, plan.bar + 1), np.arange(1, count + 1)).tolist()
     rejected: Counter[str] = Counter()
     taken: list[int] = []
     quantities: list[float] = []
@@ -98,9 +100,9 @@ def walk_single(
         else:  # _open_and_close with a planned exit, leverage 1
             price_paid = paid[ptr]
             qty = stake / price_paid
-            held_exit = exits[ptr][4]
-            _, _, exit_price, fee_rate = settled[ptr]
-            fee_in, fee_out, open_value, pnl = round_trip(side, qty, price_paid, exit_price, taker_fee, fee_rate)
+            held_exit = exit_times[ptr]
+            fee_in, fee_out, open_value, pnl = round_trip(side, qty, price_paid, exit_prices[ptr], taker_fee,
+                                                          fee_rates[ptr])  # fmt: skip
             taken.append(ptr)
             quantities.append(qty)
             fees_in.append(fee_in)
@@ -114,27 +116,25 @@ def walk_single(
         ptr = nxt
     if held >= 0:
         cash += held_stake + held_pnl
-    picked = [exits[p] for p in taken]
-    done = [settled[p] for p in taken]
     index = np.asarray(taken, dtype=np.int64)
     entry_bar = sym.entry_bars[index].astype(np.int64)
     columns = {
         "symbol": np.zeros(len(taken), dtype=np.int64),
         "side": sym.entry_sides[index].astype(np.int64),
         "entry_bar": entry_bar,
-        "exit_bar": np.asarray([e[0] for e in picked], dtype=np.int64),
+        "exit_bar": plan.bar[index].astype(np.int64),
         "entry_ns": m.time[entry_bar].astype(np.int64),
-        "exit_ns": np.asarray([e[4] for e in picked], dtype=np.int64),
-        "entry_price": np.asarray([prices[p] for p in taken], dtype=np.float64),
-        "exit_price": np.asarray([s[2] for s in done], dtype=np.float64),
+        "exit_ns": plan.time[index].astype(np.int64),
+        "entry_price": np.asarray(plan.prices, dtype=np.float64)[index],
+        "exit_price": plan.fill[index],
         "quantity": np.asarray(quantities, dtype=np.float64),
         "entry_fee": np.asarray(fees_in, dtype=np.float64),
         "exit_fee": np.asarray(fees_out, dtype=np.float64),
         "pnl": np.asarray(pnls, dtype=np.float64),
         "pnl_pct": np.asarray(ratios, dtype=np.float64),
-        "exit_reason": [s[0] for s in done],
+        "exit_reason": plan.recorded[index].tolist(),
         "enter_tag": sym.entry_tags[index].tolist(),
-        "exit_tag": [s[1] for s in done],
-        "exit_at_open": np.asarray([e[3] for e in picked], dtype=bool),
+        "exit_tag": plan.tag[index].tolist(),
+        "exit_at_open": plan.at_open[index].astype(bool),
     }
     return columns, rejected, cash, t
