@@ -59,6 +59,9 @@ class FakeBinanceExchange(FakeMarket):
         super().__init__(symbols, api_key=api_key, seed=seed, start_ms=start_ms)
         self.rest = FakeBinance(symbols)  # exchangeInfo and klines, shared with the download tests
         self.ids = {s: s.replace("/", "") for s in self.symbols}
+        # False: /account answers without its updateTime, as venues whose balances come with no
+        # time through ccxt do (KuCoin, Kraken, Coinbase): the engine cannot tell what they hold
+        self.account_time = True
         self.depth_update = {s: 1 for s in self.symbols}
         self._public: dict[web.WebSocketResponse, set[str]] = {}
         self._private: set[web.WebSocketResponse] = set()
@@ -169,7 +172,7 @@ class FakeBinanceExchange(FakeMarket):
                     "takerCommission": 10,
                     "canTrade": True,
                     "accountType": "SPOT",
-                    "updateTime": self.now_ms,
+                    **({"updateTime": self.now_ms} if self.account_time else {}),
                     "permissions": ["SPOT"],
                     "balances": [{"asset": a, "free": str(v), "locked": "0"} for a, v in self.balances.items()],
                 }

@@ -135,6 +135,26 @@ def test_a_fill_made_by_the_time_of_a_read_and_heard_of_after_it_moves_the_posit
     assert broker.cash == {"USDT": D(800)}
 
 
+def test_a_fill_made_by_a_read_with_no_time_and_heard_of_after_it_is_booked_and_kept_unsure() -> None:
+    """A venue whose balances come with no time, read at T0 by our clock: a fill made by then
+    and heard of later may be in them. It moves the cash (as if not), and what the next read
+    moves if it was is kept (`unsure`: the USDT back, the coins from cash to the position);
+    one made after T0 is not in question; the next read settles it (cleared)."""
+    book = Portfolio()
+    book.know_quotes([paper_instrument("BTC/USDT")])
+    book.read_cash("kucoin", {"USDT": D("899.9"), "BTC": D(3)}, coins_held=True, taken=T0)
+    book.apply_fill(_at(_buy("kucoin", "1", "100", "0.1"), T0 - timedelta(milliseconds=5), 1))
+    assert book.cash == {"USDT": D("799.8"), "BTC": D(3)}
+    assert book.unsure == {"kucoin": {"USDT": D("100.1"), "BTC": D(-1)}}
+    book.apply_fill(_at(_buy("kucoin", "1", "100", "0.1"), T0 + timedelta(milliseconds=1), 2))
+    assert book.unsure == {"kucoin": {"USDT": D("100.1"), "BTC": D(-1)}}
+    book.read_cash("kucoin", {"USDT": D("799.8"), "BTC": D(2)}, coins_held=True, taken=T0 + timedelta(seconds=1))
+    assert book.unsure == {}
+    book.read_cash("binance", {"USDT": D(1)}, as_of=T0, taken=T0)  # a venue's own time: no question
+    book.apply_fill(_at(_buy("binance", "0.001", "100", "0"), T0 + timedelta(milliseconds=1), 3))
+    assert "binance" not in book.unsure and "binance" not in book.read_taken
+
+
 def test_a_margin_fill_and_a_payment_made_by_the_time_of_a_read_move_no_cash_again() -> None:
     """On margin: a late fill's realised P&L and fee, and a late funding payment, are in the
     balances read; the position keeps its P&L and its funding total all the same."""

@@ -7,6 +7,7 @@ agree; a move is said in a notice and an audit row."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -381,6 +382,55 @@ async def test_fills_at_every_read_at_start_leave_the_cash_not_known_and_said(
         assert engine.portfolio.unread == {}
         done = await engine.place(buy("binance", "0.1"))
         await wait_status(engine, done.client_order_id, OrderStatus.FILLED)
+    finally:
+        await engine.stop()
+
+
+async def test_on_a_venue_whose_balances_have_no_time_a_late_fill_they_hold_is_counted_once_after_a_read_again(
+    account: FakeBinanceExchange, home: Home
+) -> None:
+    """The same fill, heard of late, on a venue whose balances come with no time (KuCoin,
+    Kraken, Coinbase through ccxt; here the fake's /account without updateTime): whether the
+    read held it cannot be told, so the balances are read again at once, and the cash counts it
+    once. The breakers see the equity come back, not money coming in. Before, it was counted
+    twice until the next reconnect (USDT 961.962 where the account held 980.981)."""
+    account.account_time = False
+    venue = make_venue(account)
+    engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
+    notices: list[str] = []
+    engine.bus.on(lambda e: notices.append(e.message) if isinstance(e, NoticeEvent) else None, name="t")
+    await engine.start()
+    try:
+        resting = await engine.place(limit_buy("binance", "95"))
+        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+        account.lag_orders(resting.client_order_id)
+        account.stall_private()
+        account.fill(resting.client_order_id)
+        account.stall_private(False)
+        assert await engine.reconciler.cash.reread("binance", "reconnect") == {
+            "USDT": (Decimal(1000), Decimal("980.981")), "BTC": (Decimal(2), Decimal("2.2"))
+        }
+        day_start = engine.risk.breakers.day_start_equity
+        account.lag_orders(resting.client_order_id, on=False)
+        await engine.reconciler.reconcile_now("binance")  # as the next reconnect would
+        await fills_match(engine, account)
+        for _ in range(200):  # the read again runs in the background
+            await asyncio.sleep(0.02)
+            if holdings(engine) == account.balances and not engine.reconciler.cash.tasks:
+                break
+        assert engine.portfolio.position("binance", "BTC/USDT").quantity == Decimal("0.2")
+        assert engine.portfolio.cash == {"USDT": Decimal("980.981"), "BTC": Decimal(2)}
+        assert holdings(engine) == account.balances, (holdings(engine), account.balances)
+        assert engine.risk.breakers.day_start_equity == day_start  # a correction, not a deposit
+        assert any("a fill made before its balances were read" in n for n in notices), notices
+
+        reads = engine.reconciler.cash.moved["binance"][0]
+        after = await engine.place(buy("binance", "0.1"))  # made after the read: no question
+        await wait_status(engine, after.client_order_id, OrderStatus.FILLED)
+        await fills_match(engine, account)
+        await engine.oms.flush()  # type: ignore[union-attr]
+        assert holdings(engine) == account.balances and engine.portfolio.cash["USDT"] < Decimal("980.981")
+        assert engine.reconciler.cash.moved["binance"][0] == reads and not engine.reconciler.cash.tasks
     finally:
         await engine.stop()
 

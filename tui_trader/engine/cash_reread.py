@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -67,14 +68,17 @@ def _ours(portfolio: Portfolio, name: str, valued: tuple[tuple[str, Decimal, Dec
     return out
 
 
-def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, Balance]) -> Moved:
-    """`name`'s share of the cash set from a read believed; what moved. The venue's time of the
-    read, where it gives one, is kept: a fill or payment made by then and heard of later is in
-    these balances already (`Portfolio.in_balances`)."""
+def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, Balance], taken: datetime) -> Moved:
+    """`name`'s share of the cash set from a read believed at `taken` (our clock); what moved.
+    The venue's time of the read, where it gives one, is kept: a fill or payment made by then
+    and heard of later is in these balances already (`Portfolio.in_balances`). Where it gives
+    none, a fill made by `taken` and heard of later may be in them or not (`Portfolio.unsure`):
+    the balances are read again (`CashReader.recheck`)."""
     stamps = [b.as_of for b in balances.values() if b.as_of is not None]
     return portfolio.read_cash(
         name,
         cash_from(portfolio, name, venue, balances),
+        taken=taken,
         as_of=min(stamps) if stamps and len(stamps) == len(balances) else None,
         coins_held=bool(getattr(venue, "balances_hold_positions", False)),
         elsewhere={
@@ -94,6 +98,8 @@ class CashReader:
         self.positions = PositionWatch(engine)
         self._locks: dict[str, asyncio.Lock] = {}
         self.moved: dict[str, tuple[int, str]] = {}  # venue -> (reads that moved its cash, the last one's moves)
+        self._rechecking: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()  # rechecks running (the reconciler stops them)
 
     async def reread(self, name: str, after: str) -> Moved | None:
         """Read `name`'s balances again and set its cash from them; what moved (None: not read,
@@ -122,7 +128,7 @@ class CashReader:
                     "reads them",
                 )
                 return
-            take(e.portfolio, name, venue, read[0])
+            take(e.portfolio, name, venue, read[0], e.clock.now())
             await self._compare(name, read[1])
 
     async def _compare(self, name: str, held: Mapping[str, Decimal] | None) -> None:
@@ -172,14 +178,35 @@ class CashReader:
             return None
         now = e.clock.now()
         worth = e.portfolio.equity(now)
-        moved = take(e.portfolio, name, venue, read[0])
+        unsure = e.portfolio.unsure.get(name, {})
+        moved = take(e.portfolio, name, venue, read[0], now)
         await self._compare(name, read[1])
         if moved:
-            # not a trade's: money moved in or out (the fills are all applied), which the
-            # breakers must not read as a profit or a loss
-            e.risk.transfer(e.portfolio.equity(now) - worth)
+            if not _undoes(moved, unsure):
+                # not a trade's: money moved in or out (the fills are all applied), which the
+                # breakers must not read as a profit or a loss
+                e.risk.transfer(e.portfolio.equity(now) - worth)
+            # else: fills made before the last read, heard of after it, were in it: their cash,
+            # counted twice, is counted once again (the breakers see the equity come back)
             await self._said(name, after, moved)
         return moved
+
+    def recheck(self, name: str) -> None:
+        """A fill made before `name`'s last read, heard of after it, on a venue that gives its
+        balances no time: it may be in them. Read them again (once for fills that come together)."""
+        if name in self._rechecking:
+            return
+        self._rechecking.add(name)
+
+        async def again() -> None:
+            try:
+                await self.reread(name, "a fill made before its balances were read")
+            finally:
+                self._rechecking.discard(name)
+
+        task = asyncio.get_running_loop().create_task(again(), name=f"cash-recheck-{name}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _said(self, name: str, after: str, moved: Moved) -> None:
         e = self.engine
@@ -213,6 +240,13 @@ async def _positions(name: str, venue: object) -> Mapping[str, Decimal] | None:
         log.warning("%s: positions not read with its balances: %s", name, exc)
         return None
     return held
+
+
+def _undoes(moved: Moved, unsure: Mapping[str, Decimal]) -> bool:
+    """Whether the read moved the cash by exactly what it would if the fills that may have been
+    in the last read were (`Portfolio.unsure`): they were, and were counted twice."""
+    expected = {ccy: v for ccy, v in unsure.items() if v}
+    return bool(expected) and {ccy: now - was for ccy, (was, now) in moved.items()} == expected
 
 
 def amount(value: Decimal) -> str:

@@ -16,6 +16,7 @@ from tui_trader.execution.reconcile import ReconcileReport, reconcile
 from tui_trader.venues.resilience import Backoff, in_background, stop_tasks
 
 if TYPE_CHECKING:
+    from tui_trader.core.fills import Fill
     from tui_trader.core.orders import Order
     from tui_trader.engine.ports import EnginePort
 
@@ -46,6 +47,13 @@ class Reconciler:
         self.engine.bus.on(self._on_event, name="reconcile-after-reconnect", kinds=frozenset({"connection"}))
         assert self.engine.oms is not None
         self.engine.oms.on_unknown.append(lambda order: self.settle(order.venue))
+        self.engine.oms.fill_listeners.append(self._on_fill)
+
+    def _on_fill(self, order: Order, fill: Fill, position: object, realized: object) -> None:
+        """A fill made before its venue's last balances read (which gave no time), heard of
+        after it: it may be in them; they are read again (`Portfolio.unsure`)."""
+        if fill.venue in self.engine.portfolio.unsure and not self._stopped:
+            self.cash.recheck(fill.venue)
 
     def _on_event(self, event: Event) -> None:
         if self._stopped:
@@ -133,7 +141,7 @@ class Reconciler:
         """The engine stops: no venue is asked again (a settle loop went on reconciling a closed
         venue after the stop, and one that lost its cancel kept the stop's event loop waiting)."""
         self._stopped = True
-        await stop_tasks(*self._loops)
+        await stop_tasks(*self._loops, *self.cash.tasks)
 
     def _unsettled(self, venue_name: str) -> list[Order]:
         oms = self.engine.oms

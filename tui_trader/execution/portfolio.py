@@ -100,6 +100,11 @@ class Portfolio:
         self.unread: dict[str, str] = {}  # venue -> why its balances are not known (none believed yet)
         self.unread_since: dict[str, datetime] = {}  # venue -> since when they are not (`cash_not_known`)
         self.read_at: dict[str, datetime] = {}  # venue -> the venue's time of its balances last read
+        # venue -> our clock when its balances, which come with no time of the venue's, were last
+        # taken; and, by currency, what the next read moves if fills made before then and heard
+        # of after were in those balances (counted twice), which they may be or not
+        self.read_taken: dict[str, datetime] = {}
+        self.unsure: dict[str, dict[str, Decimal]] = {}
         self.coins_in_balances: set[str] = set()  # venues whose balances hold their spot positions' coins
         self.cash: dict[str, Decimal] = {}
         self.marks: dict[tuple[str, str], float] = {}  # (venue, symbol) -> mid
@@ -186,18 +191,24 @@ class Portfolio:
         as_of: datetime | None = None,
         coins_held: bool = False,
         elsewhere: Mapping[str, Decimal] | None = None,
+        taken: datetime | None = None,
     ) -> dict[str, tuple[Decimal, Decimal]]:
         """`venue`'s cash as its balances read now (a currency it held and no longer lists: 0),
         the other venues' shares untouched. What moved: currency -> (was, now). `as_of`: the
         venue's time of the balances (None: it gives none); `coins_held`: its balance of a base
         coin holds what its spot positions hold (taken out of `balances` by the caller);
         `elsewhere`: the part of `balances` that is positions it holds beyond ours
-        (`held_elsewhere`)."""
+        (`held_elsewhere`); `taken`: our clock when they were believed (with no `as_of`, a fill
+        made by then and heard of later is `unsure`)."""
         self.held_elsewhere[venue] = {ccy: v for ccy, v in (elsewhere or {}).items() if v}
         self.unread.pop(venue, None)
         self.unread_since.pop(venue, None)
+        self.unsure.pop(venue, None)
+        self.read_taken.pop(venue, None)
         if as_of is None:
             self.read_at.pop(venue, None)
+            if taken is not None:
+                self.read_taken[venue] = taken
         else:
             self.read_at[venue] = as_of
         (self.coins_in_balances.add if coins_held else self.coins_in_balances.discard)(venue)
@@ -224,6 +235,18 @@ class Portfolio:
         at = self.read_at.get(venue)
         return at is not None and EPOCH < ts <= at
 
+    def _maybe_read(self, venue: str, ts: datetime) -> bool:
+        """Made by the time `venue`'s balances, which come with no time, were taken: a fill
+        heard of after them may be in them or not. It is booked as not (the cash moves), and
+        what the next read would move if it was is kept (`unsure`): the engine reads them
+        again (engine/cash_reread.py)."""
+        taken = self.read_taken.get(venue)
+        return taken is not None and EPOCH < ts <= taken
+
+    def _unsure(self, venue: str, currency: str, amount: Decimal) -> None:
+        per = self.unsure.setdefault(venue, {})
+        per[currency] = per.get(currency, ZERO) + amount
+
     def _move(self, venue: str, currency: str, amount: Decimal) -> None:
         self.cash[currency] = self.cash.get(currency, ZERO) + amount
         share = self.venue_cash.setdefault(venue, {})
@@ -245,7 +268,12 @@ class Portfolio:
         fee = fill.fee if fill.fee_in_quote else ZERO
         base = self.base_of.get(fill.symbol)
         if not self.in_balances(fill.venue, fill.ts):
-            self._move(fill.venue, quote, -fill.signed_quantity * fill.price - fee)
+            paid = -fill.signed_quantity * fill.price - fee
+            self._move(fill.venue, quote, paid)
+            if self._maybe_read(fill.venue, fill.ts):
+                self._unsure(fill.venue, quote, -paid)
+                if base and fill.venue in self.coins_in_balances:
+                    self._unsure(fill.venue, base, before - pos.quantity)
         elif base and fill.venue in self.coins_in_balances:  # its coins were read as cash: now the position's
             self._move(fill.venue, base, before - pos.quantity)
         else:  # paid for in the balances read
@@ -265,6 +293,8 @@ class Portfolio:
             self._booked(fill.venue)
         else:
             self._move(fill.venue, settle, realized - fee)
+            if self._maybe_read(fill.venue, fill.ts):
+                self._unsure(fill.venue, settle, fee - realized)
         self.quote_of.setdefault(fill.symbol, fill.quote)
         key = (fill.venue, fill.symbol)
         if key not in self.marks:
