@@ -31,7 +31,7 @@ async def test_a_reconnect_during_a_reconcile_is_reconciled_again(monkeypatch: p
 
     monkeypatch.setattr("tui_trader.engine.reconnect.reconcile", slow_reconcile)
     bus = EventBus()
-    oms = SimpleNamespace(on_unknown=[], open_orders=list, in_flight=lambda cid: False)
+    oms = SimpleNamespace(on_unknown=[], fill_listeners=[], open_orders=list, in_flight=lambda cid: False)
     engine = SimpleNamespace(venues={"x": SimpleNamespace(name="x")}, oms=oms, clock=FrozenClock(T0), bus=bus)
     reconcile_after_reconnect(engine)  # type: ignore[arg-type]
     back = ConnectionEvent("x", ConnectionState.CONNECTED, T0, attempt=1)
