@@ -78,7 +78,7 @@ def take(portfolio: Portfolio, name: str, venue: object, balances: Mapping[str, 
     return portfolio.read_cash(
         name,
         cash_from(portfolio, name, venue, balances),
-        taken=taken,
+        taken=None if getattr(venue, "balances_with_fills", False) else taken,
         as_of=min(stamps) if stamps and len(stamps) == len(balances) else None,
         coins_held=bool(getattr(venue, "balances_hold_positions", False)),
         elsewhere={

@@ -64,6 +64,9 @@ class PaperVenue:
     # in process, and it answers inside create_order: the OMS sends to it without a turn of
     # the event loop (execution/oms.py `_send`)
     answers_in_call = True
+    # its balances and its fills are one account, in process: a read holds exactly the fills
+    # handed over before it (no fill of it is heard of late: engine/cash_reread.py `take`)
+    balances_with_fills = True
 
     def __init__(
         self,
