@@ -115,6 +115,7 @@ EXIT_RE = re.compile(
     r"(?<!jumped\s)(?<!came\s)(?<!coming\s)out\s+of\b(?!\s+(?:range|nowhere|the\s+blue|control|stock|here\s+soon"
     r"|the\s+(?:range|channel|wedge|triangle|pattern|box|trend)))"
     r"|(?:^|:)\s*(?:market\s+)?out\b(?!\s+(?:of|for|there)\b)"  # "ETH: out, thesis invalidated"; "Market out BTC"
+    r"|\b(?:done|finished)\s+out\b"  # "SOL short: done, out"
     # "XAUUSD short out": the position named, then out, at the end of what it says
     r"|\b(?:long|short)\s+out\b(?=\s*(?:[.!,;:\n]|\Z))"
     r"|\b(?:trim|trims|trimmed|trimming|flatten|flattened|flattening)\b"
@@ -135,8 +136,8 @@ EXIT_RE = re.compile(
 # an exit only with an agent (I, we, let's; or the sentence starts with the verb) or an
 # object that is a position (my, the, half, it, losses...).
 AGENT_EXIT_RE = re.compile(
-    r"\b(?:(cut|dump|reduce|unload|kill|scratch)|cuts|cutting|dumps|dumped|dumping|reduces|reduced|reducing|unloaded"
-    r"|unloading|killing|killed|scratching|scratched)\b",
+    r"\b(?:(cut|dump|reduce|unload|kill|scratch|liquidate)|cuts|cutting|dumps|dumped|dumping|reduces|reduced|reducing"
+    r"|unloaded|unloading|killing|killed|scratching|scratched|liquidating|liquidated)\b",
     re.I,
 )
 AGENT_BEFORE_RE = re.compile(

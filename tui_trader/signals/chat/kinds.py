@@ -197,18 +197,32 @@ _HEADER = re.compile(r"\A[\s:|>#*\-]*(?:(?:vip|premium|free|alert|breaking|urgen
 
 
 _AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
+_PRICE_NEXT = re.compile(r"\s*\$?\.?\d")  # after a phrase that ends in "at" ("out at 140")
+# "Longs getting stopped out everywhere", "shorts being squeezed out": the crowd's trades, told
+# as news (it was read as an exit of every long, at full confidence)
+_CROWD_BEFORE = re.compile(
+    r"\b(?:longs|shorts|bulls|bears|people|traders|everyone|everybody|retail)\s+(?:are\s+|were\s+|keep\s+)?"
+    r"(?:getting|being)\s+\Z"
+)
+# "Short SOL, target out at 140": where the call gets out is its target, not an exit now
+_TARGET_BEFORE = re.compile(r"\b(?:target|tp\d?|take\s*profit)\s*:?\s*\Z")
 
 
 def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list[str], list[str]]:
     """(phrases that act now, phrases that are plans). In an entry post, an exit at a price
-    ("Short NFLX at 710, covering at 690, stop 722") is the plan for the target."""
+    ("Short NFLX at 710, covering at 690, stop 722") is the plan for the target; so is one
+    after a target word ("Short SOL, target out at 140")."""
     now: list[str] = []
     plans: list[str] = []
     for m in rx.finditer(low):
         if opens_question(low, m.start()):
             continue  # "Should I close my BTC?", "Anyone else get stopped on SOL?": asked, not done
-        if entry_post and _AT_PRICE.match(low, m.end()):
-            plans.append(" ".join(m.group(0).split()))
+        if rx is EXIT_RE and _CROWD_BEFORE.search(low, 0, m.start()):
+            continue
+        said = m.group(0).split()
+        at_price = _AT_PRICE.match(low, m.end()) or (said[-1] in ("at", "@") and _PRICE_NEXT.match(low, m.end()))
+        if at_price and (entry_post or _TARGET_BEFORE.search(low, 0, m.start())):
+            plans.append(" ".join(said))
             continue
         if rx is EXIT_RE and m.group(0).startswith("take") and _NOUN_BEFORE.search(low[: m.start()]):
             continue

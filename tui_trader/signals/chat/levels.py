@@ -20,7 +20,7 @@ _GAP_WORDS = (
     # "trailed under the 4h low, 3,210": where the level sits, then the level (first: it is longer)
     r"(?:under|below|above|beneath|over)\s+(?:the\s+|yesterday'?s\s+|today'?s\s+|this\s+)?(?:\d+[mhdw]\s+|daily\s+"
     r"|weekly\s+|hourly\s+)?(?:low|high|candle|wick|swing\s+low|swing\s+high|range|support|resistance)\s*,?|"
-    r"now|at|to|@|around|near|between|below|above|under|over|on|for|of|is|=|:|-|~|->|>|"
+    r"now|out|at|to|@|around|near|between|below|above|under|over|on|for|of|is|=|:|-|~|->|>|"
     r"moved to|set to|back to|level|price|zone|area|range|loss|in|within|up|down|"
     r"raised|lowered|moved|trailed|changed|updated|adjusted|bumped|pushed|tightened|shifted|revised|"
     r"extended|reduced|"
