@@ -21,7 +21,6 @@ are one algorithm whose order of operations is what Freqtrade parity depends on.
 from __future__ import annotations
 
 import heapq
-import logging
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
@@ -46,6 +45,7 @@ from tui_trader.backtest.sizing import (
 )
 from tui_trader.core.clock import utc_datetime
 from tui_trader.core.errors import UsageError
+from tui_trader.core.lazy import LazyLogger
 from tui_trader.strategy.dataprovider import BacktestWallets, DataProvider
 from tui_trader.strategy.hooks import overridden_hook
 from tui_trader.strategy.locks import PairLocks
@@ -54,7 +54,7 @@ from tui_trader.strategy.precision import price_round, round_down, round_nearest
 if TYPE_CHECKING:  # only its type: a spot backtest does not import it
     from tui_trader.backtest.futures import Futures
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 
 
 class TradeLog:

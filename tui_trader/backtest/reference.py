@@ -13,7 +13,6 @@ open or close meanwhile are not seen by `adjust_trade_position`'s `max_stake`.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ import numpy as np
 from tui_trader.backtest.kernel import ExitFill
 from tui_trader.backtest.signals import SymbolSignals
 from tui_trader.core.clock import utc_datetime
+from tui_trader.core.lazy import LazyLogger
 from tui_trader.strategy.exits import (
     FORCE_EXIT,
     PARTIAL_EXIT,
@@ -37,7 +37,7 @@ from tui_trader.strategy.precision import price_round, round_down
 if TYPE_CHECKING:  # imported where a trade is simulated bar by bar: a batched backtest skips ~1.5 ms
     from tui_trader.strategy.trade import StrategyTrade, TradeOrder
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 _HOOKS = (
     "custom_entry_price",
     "custom_exit",

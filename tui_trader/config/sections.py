@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 # The strategy deadline as the CLI hands it to the processes it starts (optimizer workers).
 STRATEGY_TIMEOUT_ENV = "TUI_TRADER_STRATEGY_TIMEOUT_S"
 # Env vars that are not settings (they pick the home folder, the keyring or a cache folder,
-# carry a password, or ask the workstation to say when it first painted: bench/bench_tui.py).
+# switch the kept candle columns off (data/kept_columns.py), carry a password, or ask the
+# workstation to say when it first painted: bench/bench_tui.py).
 NOT_SETTINGS = frozenset(
     {
         "TUI_TRADER_HOME",
@@ -34,6 +35,7 @@ NOT_SETTINGS = frozenset(
         "TUI_TRADER_TOKEN",
         "TUI_TRADER_SESSION",
         "TUI_TRADER_CACHE_DIR",
+        "TUI_TRADER_KEEP_COLUMNS",
         "TUI_TRADER_FIRST_PAINT_FILE",
         STRATEGY_TIMEOUT_ENV,
     }

@@ -6,7 +6,6 @@ over, one that cannot be written is skipped: either costs only the time."""
 
 from __future__ import annotations
 
-import logging
 import marshal
 import os
 import sys
@@ -14,7 +13,9 @@ import zlib
 from pathlib import Path
 from typing import Any, ClassVar
 
-log = logging.getLogger(__name__)
+from tui_trader.core.lazy import LazyLogger
+
+log = LazyLogger(__name__)
 
 ENV_CACHE_DIR = "TUI_TRADER_CACHE_DIR"
 

@@ -25,3 +25,23 @@ def lazy_exports(package: str, where: Mapping[str, str]) -> Callable[[str], Any]
         return value
 
     return __getattr__
+
+
+class LazyLogger:
+    """`logging.getLogger(name)`, got on first use: a module that logs only on a rare path (a
+    damaged cache file, a strategy hook that raised) does not import logging with it. The
+    backtest command's pandas-free run logs nothing, and logging's import (with traceback,
+    string...) was ~16 M instructions of its start."""
+
+    __slots__ = ("_logger", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            import logging
+
+            self._logger = logging.getLogger(self._name)
+        return getattr(self._logger, attr)

@@ -28,7 +28,6 @@ so that which read a test takes never depends on how old its file is).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 import zlib
@@ -36,11 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_trader.core.kept_code import cache_root
+from tui_trader.core.lazy import LazyLogger
 
 if TYPE_CHECKING:
     import numpy as np
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 
 VERSION = 1  # of the layout below and of what read_ohlcv_arrays gives: raise it when either changes
 MAGIC = b"tui-trader columns\n"

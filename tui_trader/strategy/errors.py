@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +27,8 @@ def locate(
     tb: TracebackType | None, prefer: str | Path | None = None
 ) -> tuple[str | None, int | None]:
     """The deepest frame in `prefer` (the strategy's file), else the deepest frame at all."""
+    import traceback  # here: a run whose strategy raises nothing does not import it
+
     frames = traceback.extract_tb(tb) if tb is not None else []
     if not frames:
         return (str(prefer) if prefer else None), None

@@ -17,19 +17,19 @@ both fees; prices are rounded to the trade's tick (stops away from the position)
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.core.lazy import LazyLogger
 from tui_trader.strategy.precision import price_round
 
 if TYPE_CHECKING:
     from tui_trader.strategy.trade import StrategyTrade
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 
 # Freqtrade's exit reasons (ExitType values).
 ROI = "roi"
