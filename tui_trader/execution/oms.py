@@ -15,6 +15,7 @@ from tui_trader.core.clock import Clock
 from tui_trader.core.enums import OrderStatus
 from tui_trader.core.events import EventSink, ExecutionReport, FillEvent, NoticeEvent, OrderEvent, PositionEvent
 from tui_trader.core.fills import Fill
+from tui_trader.core.isotime import iso
 from tui_trader.core.orders import Order, can_transition
 from tui_trader.core.positions import Position
 from tui_trader.execution.eager import start_now
@@ -178,7 +179,7 @@ class OrderManager:
         cid = order.client_order_id
         ack: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._acks[cid] = ack
-        order.meta["sent_at"] = self.clock.now().isoformat()  # stored with its next change
+        order.meta["sent_at"] = iso(self.clock.now())  # stored with its next change
         # The send is a task of its own: a caller that stops waiting (a timeout, a client gone)
         # does not cut it off halfway, which left the order `new` and "in flight" for ever,
         # where no reconcile looks. It finishes, and the order settles as the venue's answer

@@ -43,11 +43,13 @@ import aiosqlite
 from tui_trader.core.enums import OrderStatus
 from tui_trader.core.errors import UserError
 from tui_trader.core.fills import Fill
+from tui_trader.core.isotime import iso
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
 from tui_trader.core.signals import Signal
 from tui_trader.home import HomeLock
 from tui_trader.store.flows import CashFlowStore
+from tui_trader.store.json_text import json_text
 from tui_trader.store.migrations import MIGRATIONS
 from tui_trader.store.order_journal import Entry, OrderJournal, journal_path, read_entries
 from tui_trader.store.records import (
@@ -612,7 +614,7 @@ class Store(CashFlowStore):
     async def audit(self, ts: datetime, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
         """Queue an audit row. It is written, in order, in the same trip as the next write
         (the order that the decision placed, usually), or on its own a moment later."""
-        self._audit_rows.append((ts.isoformat(), actor, action, json.dumps(detail or {}, default=str)))
+        self._audit_rows.append((iso(ts), actor, action, json_text(detail or {})))
         self._soon()
 
     def _soon(self) -> None:

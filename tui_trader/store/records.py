@@ -9,8 +9,10 @@ from typing import Any
 
 from tui_trader.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.fills import Fill
+from tui_trader.core.isotime import iso
 from tui_trader.core.orders import Order
 from tui_trader.core.positions import Position
+from tui_trader.store.json_text import json_text
 
 ORDER_COLUMNS = (
     "client_order_id",
@@ -88,9 +90,9 @@ def order_row(o: Order) -> tuple[Any, ...]:
         int(o.reduce_only),
         o.parent_id,
         o.oco_id,
-        json.dumps(o.meta, default=str) if o.meta else "{}",  # most orders have none (7 us a dump)
-        o.created_at.isoformat(),
-        o.updated_at.isoformat(),
+        json_text(o.meta) if o.meta else "{}",  # most orders have none
+        iso(o.created_at),
+        iso(o.updated_at),
     )
 
 
@@ -137,7 +139,7 @@ def fill_row(f: Fill) -> tuple[Any, ...]:
         str(f.fee),
         f.fee_currency,
         f.liquidity.value,
-        f.ts.isoformat(),
+        iso(f.ts),
     )
 
 

@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 from tui_trader.core import heap
+from tui_trader.core.isotime import iso
 from tui_trader.core.market import Candle
 from tui_trader.strategy import wire
 from tui_trader.strategy.errors import StrategyError
@@ -76,7 +77,7 @@ def decision_dict(d: Decision, atr: float | None = None) -> dict[str, Any]:
         "action": str(d.action),
         "tag": None if d.tag is None else str(d.tag),
         "price": float(d.price),
-        "ts": d.ts.isoformat(),
+        "ts": iso(d.ts),
         "reason": str(d.reason),
         "timeframe": str(d.timeframe or ""),
         "atr": None if atr is None else float(atr),

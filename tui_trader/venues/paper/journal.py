@@ -22,6 +22,7 @@ import orjson
 from tui_trader.core.cashflows import CashFlow
 from tui_trader.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from tui_trader.core.fills import Fill
+from tui_trader.core.isotime import iso
 from tui_trader.core.orders import Order
 from tui_trader.home import HomeLock
 
@@ -39,7 +40,7 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         "price": _s(o.price),
         "stop": _s(o.stop_price),
         "tif": str(o.time_in_force),
-        "ts": o.created_at.isoformat(),
+        "ts": iso(o.created_at),
         "post_only": o.post_only,
         "reduce_only": o.reduce_only,
         "ext": bool(o.meta.get("extended_hours")),
@@ -79,7 +80,7 @@ def fill_to_dict(f: Fill) -> dict[str, Any]:
         "fee": str(f.fee),
         "ccy": f.fee_currency,
         "liq": str(f.liquidity),
-        "ts": f.ts.isoformat(),
+        "ts": iso(f.ts),
         "vid": f.venue_order_id,
     }
 
