@@ -7,7 +7,6 @@ restart reconciliation meaningful for paper trading too.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -30,7 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def order_to_dict(o: Order) -> dict[str, Any]:
+    """The order's journal record: {"t": "order", ...} (built whole: no second dict an order)."""
     return {
+        "t": "order",
         "cid": o.client_order_id,
         "vid": o.venue_order_id,
         "symbol": o.symbol,
@@ -70,7 +71,9 @@ def order_from_dict(d: dict[str, Any], venue: str) -> Order:
 
 
 def fill_to_dict(f: Fill) -> dict[str, Any]:
+    """The fill's journal record: {"t": "fill", ...}."""
     return {
+        "t": "fill",
         "id": f.fill_id,
         "cid": f.client_order_id,
         "symbol": f.symbol,
@@ -169,20 +172,21 @@ class PaperJournal:
         else:
             self._write(line)
 
-    @contextlib.contextmanager
-    def one_write(self) -> Iterator[None]:
+    def one_write(self) -> _OneWrite:
         """The lines appended inside (an order's acceptance and its fills) go out in one write
         and one flush when it ends, before the call that made them returns its answer."""
+        return _OneWrite(self)
+
+    def _hold(self) -> bool:
         if self._held is not None:
-            yield
-            return
+            return False  # inside another one_write: its end writes them
         self._held = []
-        try:
-            yield
-        finally:
-            lines, self._held = self._held, None
-            if lines:
-                self._write("".join(lines))
+        return True
+
+    def _let_go(self) -> None:
+        lines, self._held = self._held, None
+        if lines:
+            self._write("".join(lines))
 
     def _write(self, text: str) -> None:
         assert self.path is not None
@@ -203,6 +207,24 @@ class PaperJournal:
         if self._home_lock is not None:
             self._home_lock.release()
             self._home_lock = None
+
+
+class _OneWrite:
+    """`PaperJournal.one_write`'s context (a class: a generator's context manager cost an order
+    a generator and its frames)."""
+
+    __slots__ = ("journal", "outer")
+
+    def __init__(self, journal: PaperJournal) -> None:
+        self.journal = journal
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.outer = self.journal._hold()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.outer:
+            self.journal._let_go()
 
 
 def _after_tear(line: str) -> tuple[str, dict[str, Any]] | None:

@@ -185,7 +185,7 @@ class PaperVenue:
     def _on_execution(self, report: Event) -> None:
         if isinstance(report, ExecutionReport):
             if report.fill is not None:
-                self.journal.append({"t": "fill", **fill_to_dict(report.fill)})
+                self.journal.append(fill_to_dict(report.fill))
             elif report.status is OrderStatus.ACCEPTED:
                 # the order being submitted (the same object the matching engine works), without
                 # a scan of every working order
@@ -193,7 +193,7 @@ class PaperVenue:
                     (o for o in self.matching.open_orders() if o.client_order_id == report.client_order_id), None
                 )
                 if order is not None:
-                    self.journal.append({"t": "order", **order_to_dict(order)})
+                    self.journal.append(order_to_dict(order))
             elif report.status is not None and report.status.is_final:
                 self.journal.append({"t": "done", "cid": report.client_order_id, "status": report.status.value})
         self._emit(report)
