@@ -140,3 +140,41 @@ def test_a_level_taken_in_parts_is_taken_whole_with_no_float_dust_left_shown_or_
     place(me, "b", Side.BUY, "0.2")  # 0.3 - 0.1 is 0.19999999999999998 in floats: still 0.2 to take
     assert filled(reports, "b") == [(D("0.2"), D("101"))]
     assert me.on_book(book).asks == ((102.0, 1.0),)  # nothing is left at 101, not 3e-17
+
+
+
+class _Rebuilding(MatchingEngine):
+    """The matching engine as it was: the whole book rebuilt whenever something taken refilled."""
+
+    def _refilled(self, book: OrderBook, levels: list[list[list[float]]]) -> list[list[list[float]]]:
+        return self.liquidity.levels(book)
+
+
+def test_the_levels_given_back_what_refilled_are_the_book_rebuilt_at_every_order() -> None:
+    """Between the market's books, an order meets the levels its predecessors took from given
+    back what refilled since, not the whole book rebuilt: the same fills and the same levels,
+    to the bit, as the rebuilt book, on both sides, as the takes decay or are forgotten."""
+    import random
+
+    rng = random.Random(17)
+    asks = tuple((101.0 + i, 0.5 + 0.25 * i) for i in range(25))
+    engines = []
+    for kind in (MatchingEngine, _Rebuilding):
+        clock = FrozenClock(T0)
+        reports: list[ExecutionReport] = []
+        me = kind("paper", {"BTC/USDT": paper_instrument("BTC/USDT")}, PaperAccount({"USDT": D(10_000_000)},
+                  allow_short=True), maker_fee=0.0, taker_fee=0.0, emit=reports.append, clock=clock,
+                  half_life_s=lambda symbol: 5.0)  # fmt: skip
+        me.on_book(OrderBook("paper", "BTC/USDT", T0, BIDS, asks))
+        engines.append((me, reports, clock))
+    for n in range(300):
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        qty = f"{rng.choice((1, 3, 12, 40, 150)) / 100:g}"
+        pause = rng.choice((0.0, 0.05, 1.0, 7.0, 30.0, 400.0))  # 400 s: all refilled and forgotten
+        for me, _reports, clock in engines:
+            place(me, f"o{n}", side, qty)
+            clock.advance(pause)
+        (new, new_reports, _), (old, old_reports, _) = engines
+        assert new_reports == old_reports, n
+        assert new._levels("BTC/USDT") == old._levels("BTC/USDT"), n
+    assert sum(1 for r in new_reports if r.fill) > 250  # most orders filled, many on thinned levels

@@ -57,6 +57,23 @@ class BookLiquidity:
                         level[1] = less(level[1], amount)
         return [bids, asks]
 
+    def refill(self, book: OrderBook, levels: list[list[Level]]) -> None:
+        """`levels`, made by `levels(book)` and walked by our orders since, as `levels(book)`
+        would make them now, in place: only the levels our orders have taken from are set
+        again (from the book's size less what is still missing), not all of the book's."""
+        before = self._taken.get(book.symbol)
+        if before is None:
+            return  # nothing taken since they were made: they are the book's
+        spans = len(before[0]), len(before[1])  # the levels our orders took from (lists only grow)
+        taken = self._decay(book.symbol)
+        for side, market in enumerate((book.bids, book.asks)):
+            gone = taken[side] if taken is not None else []
+            ours = levels[side]
+            for i in range(min(spans[side], len(ours))):
+                amount = gone[i] if i < len(gone) else 0.0
+                size = market[i][1]
+                ours[i][1] = less(size, amount) if amount else size
+
     def take(self, symbol: str, side: int, index: int, qty: float) -> None:
         """Our order took `qty` from level `index` of side 0 (bids) or 1 (asks)."""
         self._decay(symbol)

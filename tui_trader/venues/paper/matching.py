@@ -321,8 +321,14 @@ class MatchingEngine:
             book, made = self._market[symbol]
             now = self.liquidity.now()
             if now > made:
-                levels = self._books[symbol] = self.liquidity.levels(book)
+                levels = self._books[symbol] = self._refilled(book, levels)
                 self._market[symbol] = (book, now)
+        return levels
+
+    def _refilled(self, book: OrderBook, levels: list[list[Level]]) -> list[list[Level]]:
+        """`levels` with what refilled since given back: in place, only the levels our orders
+        took from (not the whole book rebuilt, `BookLiquidity.levels`)."""
+        self.liquidity.refill(book, levels)
         return levels
 
     def _displayed_at(self, symbol: str, side: Side, price: float) -> float:
