@@ -33,8 +33,8 @@ next order, made or not), and `swallow_next_order` (made, but no answer at all: 
 is cut right after the order arrives).
 
 REQ_HISTORICAL_DATA (20) is answered with HISTORICAL_DATA (17): the bars of the duration asked
-(`N S`, `N D`, `N W`) ending now (endDateTime empty), each bar's date as epoch seconds
-(formatDate 2), the forming bar not among them, "now" being `bar_clock()` (the wall clock unless
+(`N S`, `N D`, `N W`) ending at endDateTime ("yyyymmdd hh:mm:ss UTC"; empty: now), each bar's
+date as epoch seconds (formatDate 2), the forming bar not among them, "now" being `bar_clock()` (the wall clock unless
 a test freezes it); `history_error = (code, text)` answers every such request with that error
 instead (IB's 162 "Historical Market Data Service error message: ..." for a farm that fails),
 and `no_bars` lists the bar opens (epoch seconds) with no trade: no bar (a closed market).
@@ -121,7 +121,7 @@ class FakeIBGateway(FakeMarket):
         self.bar_clock: Callable[[], float] = time.time
         self.history_error: tuple[int, str] | None = None
         self.no_bars: set[int] = set()
-        self.history_requests: list[tuple[str, str]] = []  # (bar size, duration) of each
+        self.history_requests: list[tuple[str, str, str]] = []  # (end, bar size, duration) of each
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -361,11 +361,11 @@ class FakeIBGateway(FakeMarket):
                 self._write(conn, self._contract_details(req_id, symbol))
                 self._write(conn, [52, 1, req_id])
         elif msg == 20:  # REQ_HISTORICAL_DATA: reqId, contract, includeExpired, end, bar size, duration ...
-            self.history_requests.append((f[16], f[17]))
+            self.history_requests.append((f[15], f[16], f[17]))
             if self.history_error is not None:
                 self._write(conn, self._error(int(f[1]), *self.history_error))
             else:
-                self._write(conn, self._bars(int(f[1]), f[3], f[16], f[17]))
+                self._write(conn, self._bars(int(f[1]), f[3], f[15], f[16], f[17]))
         elif msg == 1:  # REQ_MKT_DATA: version, reqId, the contract ...
             conn.ticks[int(f[2])] = f[4]
 
@@ -582,17 +582,19 @@ class FakeIBGateway(FakeMarket):
             today = f"{day}:CLOSED"
         return f"{today};{nxt}:{'0400' if extended else '0930'}-{nxt}:{'2000' if extended else '1600'}"
 
-    def _bars(self, req_id: int, symbol: str, bar_size: str, duration: str) -> list[Any]:
-        """HISTORICAL_DATA: the closed bars of `duration` ending now (dates as epoch seconds,
-        formatDate 2)."""
+    def _bars(self, req_id: int, symbol: str, end: str, bar_size: str, duration: str) -> list[Any]:
+        """HISTORICAL_DATA: the closed bars of `duration` ending at `end` (or now), dates as
+        epoch seconds (formatDate 2)."""
         n, unit = bar_size.split()[:2]
         step = int(n) * {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600, "day": 86400}[unit]
-        now = int(self.bar_clock()) // step * step
+        now = int(self.bar_clock())
+        until = int(datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC).timestamp()) if end else now
         count, per = duration.split()
         span = int(count) * {"S": 1, "D": 86400, "W": 7 * 86400}[per]
+        first = -(-(until - span) // step) * step  # the first bar that opens within the duration
         price = self.prices.get(symbol, Decimal(100))
         rows: list[Any] = []
-        opens = [t for t in range(now - max(step, span // step * step), now, step) if t not in self.no_bars]
+        opens = [t for t in range(first, min(until, now // step * step), step) if t not in self.no_bars]
         for t in opens:
             o = price + Decimal(t // step % 3) / 100
             rows += [t, o, o + Decimal("0.05"), o - Decimal("0.05"), price, 1000, price, 10]

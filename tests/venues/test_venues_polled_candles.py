@@ -125,7 +125,7 @@ async def test_oanda_an_outage_longer_than_the_pages_read_keeps_the_newest_and_s
     events: list[Event] = []
     venue = await oanda_venue(oanda, clock, events)
     try:
-        venue.candles._limit = 10  # type: ignore[attr-defined]
+        venue.candles._limit = lambda timeframe: 10  # type: ignore[attr-defined]
         await venue.candles.read()
         await outage(oanda, clock, events, 30)  # 15:00:30: bars 14:30 .. 14:59 missed
         await wait_for(lambda: bool(venue.holes))
@@ -206,5 +206,28 @@ async def test_ib_bars_its_history_refuses_after_an_outage_are_a_hole_said(ibg: 
         clock.advance(120)
         await venue.candles.read()
         assert bars(events, "AAPL")[1:] == [datetime(2026, 1, 5, 14, 40, tzinfo=UTC) + i * M for i in range(2)]
+    finally:
+        await venue.close()
+
+
+async def test_ib_an_outage_longer_than_a_day_is_read_back_a_day_a_request(ibg: Any) -> None:
+    """IB's step sizes give 1-minute bars a duration of a day at the most: 30 hours lost are
+    read back in requests of a day each (86400 S ending a day after the last bar given, then
+    the rest up to now), every bar once, in order, no hole."""
+    clock = FrozenClock(START)
+    events: list[Event] = []
+    venue = await ib_venue(ibg, clock, events)
+    try:
+        await venue.candles.read()
+        asked = len(ibg.history_requests)
+        clock.advance(30 * 3600)
+        await ibg.drop_connections()
+        await wait_for(lambda: len(bars(events, "AAPL")) == 1 + 30 * 60)
+        got = bars(events, "AAPL")
+        assert got == [datetime(2026, 1, 5, 14, 29, tzinfo=UTC) + i * M for i in range(1 + 30 * 60)]
+        pages = ibg.history_requests[asked:]
+        assert pages[0] == ("20260106 14:30:00 UTC", "1 min", "86400 S"), pages
+        assert pages[1] == ("", "1 min", "21630 S"), pages  # to now (20:30:30): endDateTime empty
+        assert not venue.holes
     finally:
         await venue.close()

@@ -59,7 +59,7 @@ class PolledCandles:
         emit: Callable[[Event], None],
         up: Callable[[], bool],
         *,
-        limit: int,
+        limit: Callable[[str], int],
         sparse: bool = False,
         settle_s: float = 2.0,
     ) -> None:
@@ -69,7 +69,7 @@ class PolledCandles:
         self._fetch = fetch
         self._emit = emit
         self._up = up
-        self._limit = limit  # the most one request answers
+        self._limit = limit  # the most one request answers, per timeframe
         self._sparse = sparse  # no bar for a period without prices (OANDA): an empty window is quiet
         self._settle_s = settle_s
         self._timeframes: list[str] = []
@@ -129,7 +129,7 @@ class PolledCandles:
             return rows
 
         back = await candle_pages.read_back(
-            fetch, last_ms=last, present_ms=present, tf_ms=tf_ms, limit=self._limit, pages=PAGES,
+            fetch, last_ms=last, present_ms=present, tf_ms=tf_ms, limit=self._limit(tf), pages=PAGES,
             on_grid=not tf.endswith(("M", "w")), sparse=self._sparse,
         )  # fmt: skip
         for row in back.rows:

@@ -74,7 +74,13 @@ log = logging.getLogger(__name__)
 NOT_FOUND_FINAL_S = 60.0  # IB documents no window after which an order not shown never will be
 LINK_LOST, LINK_BACK = 1100, (1101, 1102)
 LINK_BROKEN = 2110  # "Connectivity between TWS and server is broken. It will be restored automatically."
-CANDLES_PAGE = 1000  # bars asked for at once after an outage (the duration from the last one given)
+DAY_S = 86_400  # IB's step sizes: 1-minute bars for a duration of a day at the most ("Historical Data Limitations")
+
+
+def _page_bars(timeframe: str) -> int:
+    """The bars one historical request reads after an outage: a day of them."""
+    return DAY_S // convert.BAR_SIZES[timeframe][1]
+
 
 
 class IBVenue(IBOrders, PrivateProbe):
@@ -137,8 +143,8 @@ class IBVenue(IBOrders, PrivateProbe):
         self._relearn = False
         self.counters = {"reconnects": 0, "found_by_lookup": 0, "duplicate_fills": 0, "pacing": 0}
         # bars read from IB's history: at each close, and from where they stopped after an outage
-        self.candles = PolledCandles(name, clock, self.fetch_candles, lambda event: self._emit(event),
-                                     self._candles_up, limit=CANDLES_PAGE, sparse=True)  # fmt: skip
+        self.candles = PolledCandles(name, clock, self._candles_page, lambda event: self._emit(event),
+                                     self._candles_up, limit=_page_bars, sparse=True)  # fmt: skip
         self.monitor.on_recovered(self.candles.read)
 
     @property
@@ -517,22 +523,42 @@ class IBVenue(IBOrders, PrivateProbe):
         now = self.clock.now()
         span = (now - since).total_seconds() if since else step * limit
         duration = f"{max(1, int(span // 86400) + 1)} D" if span > 86400 else f"{max(60, int(span))} S"
+        bars = await self._history(await self._contract(symbol), duration, bar_size)
+        out = self._candles(symbol, timeframe, bars, now)
+        return [c for c in out if since is None or c.open_time >= since][-limit:]
+
+    async def _candles_page(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
+        """The poller's read (`candle_poll`): the bars from `since` on, `limit` of them at the
+        most, asked as the duration from `since` ending `limit` bars later (or now): IB answers
+        a duration ending at endDateTime, and its step sizes allow 1-minute bars a duration of
+        a day at the most (`_page_bars`)."""
+        bar_size, step = convert.BAR_SIZES[timeframe]
+        if not self._connected():
+            raise VenueError(f"{self.name}: not connected to TWS / IB Gateway")
+        now = self.clock.now()
+        end = min(since + timedelta(seconds=step * limit), now)
+        seconds = max(step, int((end - since).total_seconds()))
+        bars = await self._history(await self._contract(symbol), f"{seconds} S", bar_size, end if end < now else "")
+        return [c for c in self._candles(symbol, timeframe, bars, now) if since <= c.open_time < end]
+
+    async def _contract(self, symbol: str) -> Any:
         contract = self._contracts.get(symbol)
         if contract is None:
             await self._qualify([symbol])
             contract = self._contracts[symbol]
-        bars = await self._history(contract, duration, bar_size)
+        return contract
+
+    def _candles(self, symbol: str, timeframe: str, bars: Any, now: datetime) -> list[Candle]:
+        step = convert.BAR_SIZES[timeframe][1]
         out = []
         for b in bars or []:
             at = b.date if isinstance(b.date, datetime) else datetime(b.date.year, b.date.month, b.date.day, tzinfo=UTC)
             at = at.astimezone(UTC)
-            if since is not None and at < since:
-                continue
             out.append(Candle(symbol, timeframe, at, float(b.open), float(b.high), float(b.low), float(b.close),
                               float(b.volume), closed=at + timedelta(seconds=step) <= now))  # fmt: skip
-        return out[-limit:]
+        return out
 
-    async def _history(self, contract: Any, duration: str, bar_size: str) -> Any:
+    async def _history(self, contract: Any, duration: str, bar_size: str, end: datetime | str = "") -> Any:
         """reqHistoricalData's bars, or VenueError: ib_async answers a refused request (IB's 162,
         a farm down) and one unanswered within its timeout with no bars, as it does a span with
         no trade; the refusal is heard on the error event, the silence by its duration."""
@@ -547,7 +573,7 @@ class IBVenue(IBOrders, PrivateProbe):
         asked = loop.time()
         ib.errorEvent += heard
         try:
-            bars = await ib.reqHistoricalDataAsync(contract, "", duration, bar_size, "TRADES", False, 2,
+            bars = await ib.reqHistoricalDataAsync(contract, end, duration, bar_size, "TRADES", False, 2,
                                                    timeout=self.request_timeout_s)  # fmt: skip
         finally:
             ib.errorEvent -= heard

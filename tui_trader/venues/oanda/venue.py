@@ -124,7 +124,7 @@ class OandaVenue:
         # bars read from OANDA's history: at each close, and from where they stopped after an outage
         self.candles = PolledCandles(
             name, clock, self.fetch_candles, lambda event: self._emit(event), self._candles_up,
-            limit=CANDLES_PAGE, sparse=True,
+            limit=lambda timeframe: CANDLES_PAGE, sparse=True,
         )  # fmt: skip
         self.monitor.on_recovered(self.candles.read)
 
