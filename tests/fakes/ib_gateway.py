@@ -37,7 +37,9 @@ REQ_HISTORICAL_DATA (20) is answered with HISTORICAL_DATA (17): the bars of the 
 date as epoch seconds (formatDate 2), the forming bar not among them, "now" being `bar_clock()` (the wall clock unless
 a test freezes it); `history_error = (code, text)` answers every such request with that error
 instead (IB's 162 "Historical Market Data Service error message: ..." for a farm that fails),
-and `no_bars` lists the bar opens (epoch seconds) with no trade: no bar (a closed market).
+and `no_bars` lists the bar opens (epoch seconds) with no trade: no bar (a closed market); a
+duration with no bar at all is answered as IB does, error 162 "Historical Market Data Service
+error message:HMDS query returned no data: <symbol>@SMART Trades".
 
 REQ_CURRENT_TIME asked within a second of the previous one on a connection is not answered
 (TWS / IB Gateway 10.16 and later, as reported in ib_insync #479 and #604).
@@ -595,6 +597,9 @@ class FakeIBGateway(FakeMarket):
         price = self.prices.get(symbol, Decimal(100))
         rows: list[Any] = []
         opens = [t for t in range(first, min(until, now // step * step), step) if t not in self.no_bars]
+        if not opens:
+            return self._error(req_id, 162, "Historical Market Data Service error message:HMDS query returned no "
+                                            f"data: {symbol}@SMART Trades")  # fmt: skip
         for t in opens:
             o = price + Decimal(t // step % 3) / 100
             rows += [t, o, o + Decimal("0.05"), o - Decimal("0.05"), price, 1000, price, 10]

@@ -231,3 +231,25 @@ async def test_ib_an_outage_longer_than_a_day_is_read_back_a_day_a_request(ibg: 
         assert not venue.holes
     finally:
         await venue.close()
+
+
+async def test_ib_a_closed_market_is_no_hole(ibg: Any) -> None:
+    """Overnight IB has no bar: a duration without one is answered with error 162 "HMDS query
+    returned no data"; that is an empty window, not a failed read: no hole, nothing said, and
+    the bars after it come when the market trades again."""
+    clock = FrozenClock(START)
+    events: list[Event] = []
+    venue = await ib_venue(ibg, clock, events)
+    try:
+        await venue.candles.read()
+        start = int(datetime(2026, 1, 5, 14, 30, tzinfo=UTC).timestamp())
+        ibg.no_bars.update(range(start, start + 600, 60))  # ten minutes without a trade
+        clock.advance(600)
+        await venue.candles.read()  # 14:40:30
+        assert bars(events, "AAPL") == [datetime(2026, 1, 5, 14, 29, tzinfo=UTC)]
+        clock.advance(120)
+        await venue.candles.read()  # trading again: 14:40 and 14:41
+        assert bars(events, "AAPL")[1:] == [datetime(2026, 1, 5, 14, 40, tzinfo=UTC) + i * M for i in range(2)]
+        assert not venue.holes and not [e for e in events if isinstance(e, NoticeEvent)]
+    finally:
+        await venue.close()

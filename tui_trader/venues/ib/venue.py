@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 NOT_FOUND_FINAL_S = 60.0  # IB documents no window after which an order not shown never will be
 LINK_LOST, LINK_BACK = 1100, (1101, 1102)
 LINK_BROKEN = 2110  # "Connectivity between TWS and server is broken. It will be restored automatically."
+NO_DATA = "query returned no data"  # IB's 162 for a span without bars: "HMDS query returned no data: ..."
 DAY_S = 86_400  # IB's step sizes: 1-minute bars for a duration of a day at the most ("Historical Data Limitations")
 
 
@@ -565,6 +566,8 @@ class IBVenue(IBOrders, PrivateProbe):
         refused: dict[int, str] = {}
 
         def heard(req_id: int, code: int, text: str, contract: Any = None) -> None:
+            if code == 162 and NO_DATA in text:  # a span with no trade (a closed market): no bars
+                return
             if code != 165 and not 2100 <= code < 2200:  # not a farm's or the query's news
                 refused[req_id] = f"IB {code}: {' '.join(text.split())}"
 
