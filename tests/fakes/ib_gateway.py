@@ -571,11 +571,12 @@ class FakeIBGateway(FakeMarket):
                 1, UNSET, UNSET, "26,26", UNSET, "COMMON", "0.0001", "0.0001", "100"]  # fmt: skip
 
     def _hours(self, *, extended: bool) -> str:
-        """Today's session around now (open) or none (closed), and tomorrow's, in US/Eastern."""
+        """Today's session around now (open) or none (closed), and tomorrow's, in US/Eastern
+        ("now" is `bar_clock()`'s)."""
         from datetime import timedelta
         from zoneinfo import ZoneInfo
 
-        now = datetime.now(ZoneInfo("US/Eastern"))
+        now = datetime.fromtimestamp(self.bar_clock(), ZoneInfo("US/Eastern"))
         day, nxt = now.strftime("%Y%m%d"), (now + timedelta(days=1)).strftime("%Y%m%d")
         if self.market_is_open or (extended and self.extended_open):
             start, end = now - timedelta(hours=1), now + timedelta(hours=3)

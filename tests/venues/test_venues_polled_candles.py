@@ -253,3 +253,27 @@ async def test_ib_a_closed_market_is_no_hole(ibg: Any) -> None:
         assert not venue.holes and not [e for e in events if isinstance(e, NoticeEvent)]
     finally:
         await venue.close()
+
+
+async def test_ib_is_not_asked_for_bars_while_its_market_is_closed(ibg: Any) -> None:
+    """While none of the venue's markets trades (its contract details' trading hours: closed
+    today), no historical request is made at the bars' close (each would be IB's 162, logged,
+    for every symbol every minute of a night or a weekend); once trading again the bars since
+    the last one given are read, in order."""
+    clock = FrozenClock(START)
+    events: list[Event] = []
+    venue = await ib_venue(ibg, clock, events)
+    try:
+        await venue.candles.read()
+        ibg.market_is_open = False
+        await venue._refresh_hours()
+        asked = len(ibg.history_requests)
+        clock.advance(600)
+        await venue.candles.read()
+        assert len(ibg.history_requests) == asked
+        ibg.market_is_open = True
+        await venue._refresh_hours()
+        await venue.candles.read()
+        assert bars(events, "AAPL") == [datetime(2026, 1, 5, 14, 29, tzinfo=UTC) + i * M for i in range(11)]
+    finally:
+        await venue.close()

@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 NOT_FOUND_FINAL_S = 60.0  # IB documents no window after which an order not shown never will be
 LINK_LOST, LINK_BACK = 1100, (1101, 1102)
 LINK_BROKEN = 2110  # "Connectivity between TWS and server is broken. It will be restored automatically."
+SESSION_TAIL = timedelta(minutes=62)  # the last bars of a session read after its close (1h bars, settled)
 NO_DATA = "query returned no data"  # IB's 162 for a span without bars: "HMDS query returned no data: ..."
 DAY_S = 86_400  # IB's step sizes: 1-minute bars for a duration of a day at the most ("Historical Data Limitations")
 
@@ -154,7 +155,15 @@ class IBVenue(IBOrders, PrivateProbe):
         return self.candles.holes
 
     def _candles_up(self) -> bool:
-        return self._connected() and not (self._link_lost or self._hung)
+        """IB answers historical requests, and one of our markets trades now or closed within
+        the hour (its last bars still to read): a market closed overnight or for the weekend
+        has no bar, and each read of it would be IB's error 162 ("HMDS query returned no
+        data"), logged by ib_async, for every symbol at every close."""
+        if not self._connected() or self._link_lost or self._hung:
+            return False
+        now = self.clock.now()
+        sessions = [s for _, trading in self._sessions.values() for s in trading]
+        return not sessions or any(a <= now < b + SESSION_TAIL for a, b in sessions)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
