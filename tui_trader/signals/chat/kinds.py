@@ -198,12 +198,26 @@ _HEADER = re.compile(r"\A[\s:|>#*\-]*(?:(?:vip|premium|free|alert|breaking|urgen
 
 _AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
 _PRICE_NEXT = re.compile(r"\s*\$?\.?\d")  # after a phrase that ends in "at" ("out at 140")
-# "Longs getting stopped out everywhere", "shorts being squeezed out": the crowd's trades, told
-# as news (it was read as an exit of every long, at full confidence)
+# "Longs getting stopped out everywhere", "Everyone is closing their BTC longs", "Funds sold
+# their BTC": the crowd's trades, told as news (each was read as an exit at full confidence).
+# "BTC longs closed" is a provider's own report: longs and shorts are the crowd only while
+# something is done to them. "@everyone" is a chat mention (all of the channel), not a subject.
 _CROWD_BEFORE = re.compile(
-    r"\b(?:longs|shorts|bulls|bears|people|traders|everyone|everybody|retail)\s+(?:are\s+|were\s+|keep\s+)?"
-    r"(?:getting|being)\s+\Z"
+    r"(?:\b(?:longs|shorts)\s+(?:are\s+|were\s+|keep\s+)?(?:getting|being)"
+    r"|(?<!@)\b(?:bulls|bears|people|traders|everyone|everybody|retail|funds|whales|institutions|others|they)"
+    r"(?:\s+(?:are|is|were|was|keep|kept|have|had|all|just|already|getting|being))*)\s+\Z"
 )
+# "Not closing my ETH long yet", "Don't exit your SOL shorts", "Should have closed my BTC long":
+# no exit is asked for now
+_NOT_NOW_BEFORE = re.compile(
+    r"\b(?:not|don'?t|do\s+not|won'?t|will\s+not|never|no\s+need\s+to"
+    r"|(?:should|could|would|might)(?:\s+have|'ve)|wish\s+i(?:\s+had|'d))\s+(?:be\s+|going\s+to\s+|gonna\s+)?\Z"
+)
+# "SPY closed green": the market's close, not a trade's
+_COLOUR_AFTER = re.compile(r"\s*(?:green|red|higher|lower|positive|negative|strong|weak)\b")
+# "Exit strategy for BTC: 75k", "My exit on ETH was perfect": the noun
+_EXIT_NOUN = re.compile(r"\s*(?:strategy|plan|point|target|level|price|was|is|liquidity)\b")
+_POSSESSIVE_BEFORE = re.compile(r"\b(?:my|our|his|her|their|your)\s+\Z")
 # "Short SOL, target out at 140": where the call gets out is its target, not an exit now
 _TARGET_BEFORE = re.compile(r"\b(?:target|tp\d?|take\s*profit)\s*:?\s*\Z")
 
@@ -217,7 +231,13 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
     for m in rx.finditer(low):
         if opens_question(low, m.start()):
             continue  # "Should I close my BTC?", "Anyone else get stopped on SOL?": asked, not done
-        if rx is EXIT_RE and _CROWD_BEFORE.search(low, 0, m.start()):
+        if rx is EXIT_RE and (
+            _CROWD_BEFORE.search(low, 0, m.start())
+            or _NOT_NOW_BEFORE.search(low, 0, m.start())
+            or (m.group(0).startswith("clos") and _COLOUR_AFTER.match(low, m.end()))
+            or (m.group(0).startswith("exit") and (_EXIT_NOUN.match(low, m.end())
+                                                   or _POSSESSIVE_BEFORE.search(low, 0, m.start())))
+        ):
             continue
         said = m.group(0).split()
         at_price = _AT_PRICE.match(low, m.end()) or (said[-1] in ("at", "@") and _PRICE_NEXT.match(low, m.end()))
@@ -401,14 +421,25 @@ _EXIT_VERB_PCT = re.compile(
 )
 
 
+# "Closed SPY up 2%", "BTC long closed, up 12%", "Closed ETH for 5% profit": the trade's result,
+# not the part closed (each closed that part: 2 %, 12 %, 5 % of the position, the rest left open)
+_RESULT_BEFORE = re.compile(r"\b(?:up|down|for|at|with|gained|made|netted|returned|result(?:ed)?|a)\s*\Z")
+
+
+def _size_pct(low: str) -> Decimal | None:
+    for rx in (_EXIT_VERB_PCT, _PCT_SIZE):
+        for m in rx.finditer(low):
+            if not _RESULT_BEFORE.search(low, 0, m.start(1)):
+                return Decimal(m.group(1))
+    return None
+
+
 def exit_fraction(low: str) -> tuple[Decimal | None, str | None]:
     """(fraction of the position to close, doubt). 1 unless a part is named; None (with the
     doubt) when the message says 'some' without saying how much."""
-    m = _EXIT_VERB_PCT.search(low) or _PCT_SIZE.search(low)
-    if m:
-        pct = Decimal(m.group(1))
-        if 0 < pct <= 100:
-            return (pct / 100).normalize(), None
+    pct = _size_pct(low)
+    if pct is not None and 0 < pct <= 100:
+        return (pct / 100).normalize(), None
     for rx, value in _FRACTION_WORDS:
         if re.search(rx, low):
             return value, None
