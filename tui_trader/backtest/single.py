@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from tui_trader.backtest.portfolio import PlannedExits
+    from tui_trader.backtest.planned import PlannedExits
     from tui_trader.risk.sizing import StakeFunction
 
 
