@@ -190,10 +190,13 @@ _CONDITIONAL_BEFORE = re.compile(r"\b(?:if|once|when|until|unless|while|after|be
 # sentence start (not "markets close early", "market closes early", "market closed").
 _MARKET_ORDER = re.compile(r"(?:^|[\n:;,.!\-\]\)|>*#»])\s*market\s+\Z")
 _MARKET_ORDER_VERBS = ("close", "exit", "sell", "out")
-# A header tag the message opens with ("[VIP]", "ALERT:", "🔥 PREMIUM |"): not what it asks.
+# A header tag the message opens with ("[VIP]", "ALERT:", "🔥 PREMIUM |", "@everyone"): not
+# what it asks.
 # "[VIP] Market close XAUUSD short" and "VIP Cut XAUUSD short" close the short (both were read
 # as a new short entry: the tag stood where a sentence starts).
-_HEADER = re.compile(r"\A[\s:|>#*\-]*(?:(?:vip|premium|free|alert|breaking|urgent)\b[\s:|>#*\-]*)+")
+_HEADER = re.compile(
+    r"\A[\s:|>#*\-]*(?:(?:vip|premium|free|alert|breaking|urgent|@everyone|@here|@channel)\b[\s:|>#*\-]*)+"
+)
 
 
 _AT_PRICE = re.compile(r"\s*(?:at|@|around|near|into)\s*\$?\.?\d")
