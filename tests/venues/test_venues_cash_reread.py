@@ -16,6 +16,7 @@ import pytest
 
 from tui_trader.core.enums import ConnectionState, OrderStatus
 from tui_trader.core.events import ConnectionEvent, Event, NoticeEvent
+from tui_trader.core.orders import Order
 from tui_trader.core.positions import Balance
 from tui_trader.engine import Engine
 from tui_trader.engine.commands import dispatch
@@ -386,6 +387,21 @@ async def test_fills_at_every_read_at_start_leave_the_cash_not_known_and_said(
         await engine.stop()
 
 
+async def read_with_a_fill_not_heard_of(engine: Engine, account: FakeBinanceExchange) -> Order:
+    """A resting order fills; its stream message is lost and its order endpoints still show it
+    working while the balances, read again now (believed), already hold it. The order."""
+    resting = await engine.place(limit_buy("binance", "95"))
+    await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
+    account.lag_orders(resting.client_order_id)
+    account.stall_private()
+    account.fill(resting.client_order_id)
+    account.stall_private(False)
+    assert await engine.reconciler.cash.reread("binance", "reconnect") == {
+        "USDT": (Decimal(1000), Decimal("980.981")), "BTC": (Decimal(2), Decimal("2.2"))
+    }
+    return resting
+
+
 async def test_on_a_venue_whose_balances_have_no_time_a_late_fill_they_hold_is_counted_once_after_a_read_again(
     account: FakeBinanceExchange, home: Home
 ) -> None:
@@ -401,15 +417,7 @@ async def test_on_a_venue_whose_balances_have_no_time_a_late_fill_they_hold_is_c
     engine.bus.on(lambda e: notices.append(e.message) if isinstance(e, NoticeEvent) else None, name="t")
     await engine.start()
     try:
-        resting = await engine.place(limit_buy("binance", "95"))
-        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
-        account.lag_orders(resting.client_order_id)
-        account.stall_private()
-        account.fill(resting.client_order_id)
-        account.stall_private(False)
-        assert await engine.reconciler.cash.reread("binance", "reconnect") == {
-            "USDT": (Decimal(1000), Decimal("980.981")), "BTC": (Decimal(2), Decimal("2.2"))
-        }
+        resting = await read_with_a_fill_not_heard_of(engine, account)
         day_start = engine.risk.breakers.day_start_equity
         account.lag_orders(resting.client_order_id, on=False)
         await engine.reconciler.reconcile_now("binance")  # as the next reconnect would
@@ -448,15 +456,7 @@ async def test_a_fill_heard_of_after_a_read_that_holds_it_is_counted_once(
     engine = Engine(engine_settings(), home, in_memory=True, venues={"binance": venue})
     await engine.start()
     try:
-        resting = await engine.place(limit_buy("binance", "95"))
-        await wait_status(engine, resting.client_order_id, OrderStatus.ACCEPTED)
-        account.lag_orders(resting.client_order_id)
-        account.stall_private()
-        account.fill(resting.client_order_id)
-        account.stall_private(False)
-        assert await engine.reconciler.cash.reread("binance", "reconnect") == {
-            "USDT": (Decimal(1000), Decimal("980.981")), "BTC": (Decimal(2), Decimal("2.2"))
-        }
+        resting = await read_with_a_fill_not_heard_of(engine, account)
         account.lag_orders(resting.client_order_id, on=False)
         await engine.reconciler.reconcile_now("binance")  # as the next reconnect would
         await fills_match(engine, account)
