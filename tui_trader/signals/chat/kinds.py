@@ -208,7 +208,7 @@ _PRICE_NEXT = re.compile(r"\s*\$?\.?\d")  # after a phrase that ends in "at" ("o
 _CROWD_BEFORE = re.compile(
     r"(?:\b(?:longs|shorts)\s+(?:are\s+|were\s+|keep\s+)?(?:getting|being)"
     r"|(?<!@)\b(?:bulls|bears|people|traders|everyone|everybody|retail|funds|whales|institutions|others|they)"
-    r"(?:\s+(?:are|is|were|was|keep|kept|have|had|all|just|already|getting|being))*)\s+\Z"
+    r"(?:\s+(?:are|is|were|was|keep|kept|have|had|all|just|already|getting|being))*(?:\s+\w+ing(?:\s+to)?)?)\s+\Z"
 )
 # "Not closing my ETH long yet", "Don't exit your SOL shorts", "Should have closed my BTC long":
 # no exit is asked for now
@@ -234,10 +234,10 @@ def _live(rx: re.Pattern[str], low: str, entry_post: bool = False) -> tuple[list
     for m in rx.finditer(low):
         if opens_question(low, m.start()):
             continue  # "Should I close my BTC?", "Anyone else get stopped on SOL?": asked, not done
+        if _CROWD_BEFORE.search(low, 0, m.start()) or _NOT_NOW_BEFORE.search(low, 0, m.start()):
+            continue  # others' trades, or nothing asked for now (an exit, a stop moved, a cancel)
         if rx is EXIT_RE and (
-            _CROWD_BEFORE.search(low, 0, m.start())
-            or _NOT_NOW_BEFORE.search(low, 0, m.start())
-            or (m.group(0).startswith("clos") and _COLOUR_AFTER.match(low, m.end()))
+            (m.group(0).startswith("clos") and _COLOUR_AFTER.match(low, m.end()))
             or (m.group(0).startswith("exit") and (_EXIT_NOUN.match(low, m.end())
                                                    or _POSSESSIVE_BEFORE.search(low, 0, m.start())))
         ):
