@@ -159,3 +159,22 @@ def test_the_kill_switch_halts_after_kill_9_until_risk_reset(spawn_daemon, capsy
     code, out, _ = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--json", "--home", str(home))
     assert code == 0 and json.loads(out)["status"] == "filled"
     assert again.stop(signal.SIGTERM) == 0
+
+
+def test_a_flatten_with_its_venue_down_says_what_it_could_not_close(spawn_daemon, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The closing order refused (the venue not running): exit 1, the position and why in one
+    line each, and what to do; the halt stays, and a flatten once it is back closes it."""
+    home = tmp_path / "home"
+    d = spawn_daemon(home)
+    code, out, _ = cli(capsys, "order", "buy", "0.1", "ETH/USDT", "--home", str(home))
+    assert code == 0 and "filled" in out
+    assert cli(capsys, "venue", "stop", "paper", "--home", str(home))[0] == 0
+    code, out, _ = cli(capsys, "flatten", "--yes", "--home", str(home))
+    assert code == 1, out
+    assert "still open: ETH/USDT" in out and "refused: ETH/USDT: paper is not running" in out
+    assert "run `tui-trader flatten --yes` again" in out
+    assert cli(capsys, "venue", "start", "paper", "--home", str(home))[0] == 0
+    code, out, _ = cli(capsys, "flatten", "--yes", "--home", str(home))
+    assert code == 0 and "still open" not in out, out
+    assert "kill switch" in status(capsys, home)["halted"]
+    assert d.stop(signal.SIGTERM) == 0

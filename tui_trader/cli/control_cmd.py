@@ -570,13 +570,17 @@ def _flatten(args: argparse.Namespace) -> int:
             print("nothing done")
             return 1
     result = request(args, "flatten")
+    refused = result.get("refused") or {}  # exit 1: a position it could not close
     if args.json:
         print_json(result)
-        return 0
+        return 1 if refused else 0
     print(f"flatten: cancelled {result['cancelled']} order(s), sent {len(result['closing_orders'])} closing order(s)")
     if result.get("still_open"):
         print(f"still open: {', '.join(result['still_open'])}")
-    return 0
+    if refused:
+        print("refused: " + "; ".join(f"{symbol}: {reason}" for symbol, reason in refused.items()))
+        print("new entries stay halted; run `tui-trader flatten --yes` again once the venue takes orders")
+    return 1 if refused else 0
 
 
 def _reset(args: argparse.Namespace) -> int:

@@ -475,6 +475,8 @@ class Trading:
             "cancelled": len(cancelled),
             "closing_orders": [o.client_order_id for o in closing],
             "still_open": left,
+            # a closing order the venue or the checks refused (a venue down): why, by symbol
+            "refused": {o.symbol: o.reason or o.status.value for o in closing if o.status is OrderStatus.REJECTED},
             # sent, outcome not known yet: cancelled if they are there, and settled as the venue says
             "unknown_orders": [o.client_order_id for o in self.oms.open_orders() if o.status is OrderStatus.UNKNOWN],
         }

@@ -416,6 +416,9 @@ class OrderEntry(WorkstationState):
         left = result.get("still_open") or []
         if left:
             msg += f"; still open: {', '.join(left)}"
+        refused = result.get("refused") or {}
+        if refused:  # the venue down: the trader flattens again once it is back
+            msg += " (refused: " + "; ".join(f"{sym}: {why}" for sym, why in refused.items()) + "; flatten again)"
         self.notify(msg, title="Kill switch", severity="warning" if left else "information", timeout=8)
         self.query_one(StatusBar).say(msg, self.palette.warning)
         await self.refresh_snapshot()
