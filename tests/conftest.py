@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tui_trader.core import collector
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, max_examples=60,
@@ -56,3 +60,25 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     # Candle files read afresh every time: which read a test takes never depends on how old its
     # file is (data/kept_columns.py; its own tests turn it on).
     monkeypatch.setenv("TUI_TRADER_KEEP_COLUMNS", "0")
+
+
+class _NoFullPass:
+    """The `gc` module as core/collector.py sees it in tests, less its full collection."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(gc, name)
+
+    @staticmethod
+    def collect(generation: int = 2) -> int:
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _settle_without_a_full_pass(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app or daemon started in a test settles its heap (core/collector.py: a full collection,
+    then everything frozen) as it does for a trader, but the full pass walks the whole test
+    process (every test module's objects): ~0.2 s of CPU, a fifth of a pilot test's. The pass
+    is the collector's own; what the product decides (when to settle, what is frozen, the
+    thresholds, the release) still runs. The heap's own tests (SETTLES_FOR_REAL) keep it."""
+    if not getattr(request.module, "SETTLES_FOR_REAL", False):
+        monkeypatch.setattr(collector, "gc", _NoFullPass())

@@ -18,6 +18,8 @@ from tui_trader.core import collector
 from tui_trader.daemon.runtime import Daemon
 from tui_trader.home import Home
 
+SETTLES_FOR_REAL = True  # the collector's full pass, not the suite's stand-in (tests/conftest.py)
+
 
 class Node:
     def __init__(self) -> None:

@@ -11,6 +11,8 @@ from tui_trader.ui.heap import YOUNG_THRESHOLD, release, settle
 
 from ui_helpers import build_rig
 
+SETTLES_FOR_REAL = True  # the collector's full pass, not the suite's stand-in (tests/conftest.py)
+
 
 class Node:
     def __init__(self) -> None:
