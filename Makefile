@@ -20,8 +20,12 @@ run: $(STAMP)
 
 # Three workers on CI's two cores: about a third of the suite's time is tests waiting on
 # subprocesses, sockets and timers (daemons, venues' reconnects, the browser), and a third
-# worker runs tests while another waits (docs/development.md).
+# worker runs tests while another waits (docs/development.md). The package's bytecode is written
+# first (compileall writes it even with PYTHONDONTWRITEBYTECODE set, as in our containers): else
+# every Python process the tests start (a daemon, the workstation, the CLI, a fake exchange)
+# compiled the modules it imports from source again.
 test: $(STAMP)
+	$(BIN)/python -m compileall -q tui_trader plugins tests/fakes >/dev/null
 	$(BIN)/python -m pytest -q -n 3 -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: check
